@@ -58,6 +58,7 @@ let package = Package(
     .testTarget(
       name: "GraphInterpreterTests",
       dependencies: ["GraphInterpreter", "GraphIR", "GraphCompiler", "GradientCheck"]),
+    .testTarget(name: "GradientCheckTests", dependencies: ["GradientCheck", "GraphIR"]),
     .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
     .testTarget(
       name: "EndToEndTests",

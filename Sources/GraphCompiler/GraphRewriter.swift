@@ -4,7 +4,7 @@ import GraphIR
 /// rewriter keeps the mapping from old values to new ones and renumbers densely.
 struct GraphRewriter {
   let source: Graph
-  private(set) var result = Graph()
+  var result = Graph()
   private var mapping: [NodeID?]
 
   init(_ source: Graph) {

@@ -55,7 +55,8 @@ public struct Graph: Hashable, Sendable {
     do {
       type = try op.inferType(operands.map { self[$0].type }, declared: declared)
     } catch {
-      throw IRError(op: op, location: location, operandTypes: operands.map { self[$0].type },
+      throw IRError(
+        op: op, location: location, operandTypes: operands.map { self[$0].type },
         message: error.message)
     }
     nodes.append(Node(op: op, operands: operands, type: type, location: location))

@@ -97,7 +97,9 @@ extension Op {
       self = .unary(op)
     } else if let op = BinaryOp(rawValue: mnemonic) {
       self = .binary(op)
-    } else if mnemonic.hasPrefix("cmp_"), let op = Comparison(rawValue: String(mnemonic.dropFirst(4))) {
+    } else if mnemonic.hasPrefix("cmp_"),
+      let op = Comparison(rawValue: String(mnemonic.dropFirst(4)))
+    {
       self = .compare(op)
     } else if mnemonic.hasPrefix("reduce_"),
       let op = ReduceOp(rawValue: String(mnemonic.dropFirst(7)))
@@ -131,7 +133,8 @@ extension Op {
     case "matmul":
       return .matmul(transposeA: try a.bool("transpose_a"), transposeB: try a.bool("transpose_b"))
     case "conv2d": return .conv2d(try parseConv(a))
-    case "conv2d_input_grad": return .conv2dInputGrad(try parseConv(a), inputShape: try a.ints("input"))
+    case "conv2d_input_grad":
+      return .conv2dInputGrad(try parseConv(a), inputShape: try a.ints("input"))
     case "conv2d_filter_grad":
       return .conv2dFilterGrad(try parseConv(a), filterShape: try a.ints("filter"))
     case "avg_pool2d": return .avgPool2d(window: try a.int("window"), stride: try a.int("stride"))

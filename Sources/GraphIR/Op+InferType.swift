@@ -70,6 +70,8 @@ extension Op {
   private func inferMovementOrContraction(_ operands: [TensorType]) throws(ShapeError)
     -> TensorType
   {
+    // Concat is the only op here that may have no operands at all.
+    if case .concat(let axis) = self { return try Self.concatenated(operands, axis: axis) }
     let x = operands[0]
     switch self {
     case .broadcast(let shape): return try Self.broadcast(x, to: shape)
@@ -89,7 +91,6 @@ extension Op {
         (low + high).allSatisfy({ $0 >= 0 })
       else { throw ShapeError("pad needs \(x.rank) non-negative low and high sizes") }
       return TensorType(x.dtype, (0..<x.rank).map { x.shape[$0] + low[$0] + high[$0] })
-    case .concat(let axis): return try Self.concatenated(operands, axis: axis)
     case .matmul(let ta, let tb): return try Self.matmul(operands, ta, tb)
     case .conv2d(let conv): return try Self.conv2d(operands[0], operands[1], conv)
     case .conv2dInputGrad(let conv, let inputShape):
@@ -151,7 +152,7 @@ extension Op {
 
   static func broadcast(_ x: TensorType, to shape: [Int]) throws(ShapeError) -> TensorType {
     let offset = shape.count - x.rank
-    guard offset >= 0,
+    guard offset >= 0, shape.allSatisfy({ $0 > 0 }),
       x.shape.indices.allSatisfy({ x.shape[$0] == shape[$0 + offset] || x.shape[$0] == 1 })
     else { throw ShapeError("cannot broadcast \(x) to \(shape)") }
     return TensorType(x.dtype, shape)
@@ -215,11 +216,12 @@ extension Op {
       throw ShapeError(
         "input has \(x.shape[1]) channels but the filter expects \(w.shape[1])")
     }
-    let h = (x.shape[2] + 2 * conv.padding - w.shape[2]) / conv.stride + 1
-    let wd = (x.shape[3] + 2 * conv.padding - w.shape[3]) / conv.stride + 1
-    guard conv.stride > 0, conv.padding >= 0, h > 0, wd > 0 else {
+    let (paddedH, paddedW) = (x.shape[2] + 2 * conv.padding, x.shape[3] + 2 * conv.padding)
+    guard conv.stride > 0, conv.padding >= 0, paddedH >= w.shape[2], paddedW >= w.shape[3] else {
       throw ShapeError("filter \(w) does not fit input \(x) with stride/padding \(conv)")
     }
+    let h = (paddedH - w.shape[2]) / conv.stride + 1
+    let wd = (paddedW - w.shape[3]) / conv.stride + 1
     return .f32([x.shape[0], w.shape[0], h, wd])
   }
 

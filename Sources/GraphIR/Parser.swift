@@ -122,7 +122,9 @@ public struct Parser {
     var seed: UInt64 = 0
     if kind != "constant" {
       try expect(",")
-      seed = UInt64(try int())
+      let text = try number()
+      guard let value = UInt64(text) else { throw error("expected a seed, got \(text)") }
+      seed = value
     }
     try expect(")")
     switch kind {

@@ -29,6 +29,7 @@ public struct Verifier {
   public func verify(_ graph: Graph, variables: [String: TensorType]? = nil) throws(IRError) {
     var written = Set<String>()
     var inputs: [String: TensorType] = [:]
+    var undeclared: [String: TensorType] = [:]
     for id in graph.ids {
       let node = graph[id]
       func fail(_ message: String) -> IRError {
@@ -53,10 +54,10 @@ public struct Verifier {
           throw fail("input '\(name)' is read with two types, \(other) and \(node.type)")
         }
       case .variable(let name):
-        try checkVariable(name, node.type, variables, fail)
+        try checkVariable(name, node.type, variables, &undeclared, fail)
       case .assign, .update:
         let name = node.op.writtenVariable!
-        try checkVariable(name, node.type, variables, fail)
+        try checkVariable(name, node.type, variables, &undeclared, fail)
         guard written.insert(name).inserted else {
           throw fail("variable '\(name)' is written twice in one entry point")
         }
@@ -69,9 +70,14 @@ public struct Verifier {
 
   private func checkVariable(
     _ name: String, _ type: TensorType, _ variables: [String: TensorType]?,
-    _ fail: (String) -> IRError
+    _ undeclared: inout [String: TensorType], _ fail: (String) -> IRError
   ) throws(IRError) {
-    guard let variables else { return }
+    guard let variables else {
+      if let other = undeclared.updateValue(type, forKey: name), other != type {
+        throw fail("variable '\(name)' is used with two types, \(other) and \(type)")
+      }
+      return
+    }
     guard let declared = variables[name] else {
       throw fail("variable '\(name)' is not declared")
     }
