@@ -53,12 +53,16 @@ let package = Package(
 
     // Tests: one target per module, plus end-to-end.
     .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
-    .testTarget(name: "GraphDSLTests", dependencies: ["GraphDSL", "GraphIR", "GraphCompiler"]),
-    .testTarget(name: "GraphCompilerTests", dependencies: ["GraphCompiler", "GraphIR"]),
+    .testTarget(
+      name: "GraphDSLTests",
+      dependencies: ["GraphDSL", "GraphIR", "GraphCompiler", "GraphInterpreter", "Graphs"]),
+    .testTarget(
+      name: "GraphCompilerTests", dependencies: ["GraphCompiler", "GraphIR", "GraphInterpreter"]),
     .testTarget(
       name: "GraphInterpreterTests",
       dependencies: ["GraphInterpreter", "GraphIR", "GraphCompiler", "GradientCheck"]),
-    .testTarget(name: "GradientCheckTests", dependencies: ["GradientCheck", "GraphIR"]),
+    .testTarget(
+      name: "GradientCheckTests", dependencies: ["GradientCheck", "GraphIR", "GraphDSL", "Graphs"]),
     .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
     .testTarget(
       name: "EndToEndTests",

@@ -1,0 +1,64 @@
+import GraphCompiler
+import GraphIR
+import GraphInterpreter
+
+/// Runs one training entry point of a program with the reference interpreter (float64).
+///
+/// The slow, obviously-correct trainer: the compiled trainer is checked against it, and until
+/// compiled programs exist it is what `headway train` runs.
+public struct ReferenceTrainer {
+  public let program: Program
+  public let entry: EntryPoint
+  /// Every variable of the program: parameters, statistics and optimizer slots.
+  public var state: [String: HostTensor]
+
+  /// Lowers `program` (gradients, optimizer updates, simplification) and initialises its state.
+  public init(program: Program, entry name: String) throws {
+    let lowered = try Lowering.run(program)
+    guard let entry = lowered.entry(named: name) else {
+      let names = lowered.entries.map(\.name).joined(separator: ", ")
+      throw TrainingError("program '\(program.name)' has no entry '\(name)'; entries: \(names)")
+    }
+    self.program = lowered
+    self.entry = entry
+    state = initialState(for: lowered)
+  }
+
+  /// The type the entry expects for the named input.
+  public func inputType(_ name: String) -> TensorType? {
+    entry.graph.inputs.first { $0.name == name }.map { entry.graph[$0.id].type }
+  }
+
+  /// Runs one step on `views` (2N images, NCHW; rows i and i+N are views of one image) and
+  /// returns the entry's scalar outputs (`loss`, and `inner_loss` for bilevel entries).
+  public mutating func step(views: [Float], learningRate: Double, innerLearningRate: Double)
+    throws -> [String: Double]
+  {
+    guard let viewType = inputType("views") else {
+      throw TrainingError("entry '\(entry.name)' takes no 'views' input")
+    }
+    guard views.count == viewType.elementCount else {
+      throw TrainingError(
+        "entry '\(entry.name)' expects views \(viewType) (\(viewType.elementCount) values), "
+          + "got \(views.count) values")
+    }
+    var inputs = [
+      "views": HostTensor(viewType, views.map(Double.init)),
+      "lr": HostTensor(scalar: learningRate),
+    ]
+    if inputType("inner_lr") != nil { inputs["inner_lr"] = HostTensor(scalar: innerLearningRate) }
+    let outputs = try Interpreter().run(entry.graph, inputs: inputs, state: &state)
+    var scalars: [String: Double] = [:]
+    for (name, value) in outputs where value.type.shape.isEmpty { scalars[name] = value.scalars[0] }
+    if let bad = scalars.first(where: { !$0.value.isFinite }) {
+      throw TrainingError("output '\(bad.key)' of '\(entry.name)' is \(bad.value)")
+    }
+    return scalars
+  }
+}
+
+/// A training run that cannot go on: the message says why.
+public struct TrainingError: Error, CustomStringConvertible {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The user CLI: train a contrastive model on real data.
+@main
+struct Headway: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "headway",
+    abstract: "Contrastive self-supervised training on CPUs: SimCLR, no head, fixed head, bilevel.",
+    subcommands: [Train.self])
+}
