@@ -62,3 +62,23 @@ public struct TrainingError: Error, CustomStringConvertible {
   public var description: String
   public init(_ description: String) { self.description = description }
 }
+
+extension ReferenceTrainer {
+  /// Draws fresh initial values for the parameters under `prefix` (the head, for bilevel
+  /// re-init): random initialisers get a seed derived from their own and `round`, so each
+  /// round draws new values, reproducibly.
+  public mutating func reinitialize(under prefix: String, round: Int) {
+    for variable in program.variables
+    where variable.role == .parameter && variable.name.hasPrefix(prefix + ".") {
+      var initializer = variable.initializer
+      let salt = SplitMix64.mix(UInt64(round) &+ 1)
+      switch initializer {
+      case .normal(let std, let seed): initializer = .normal(std: std, seed: seed ^ salt)
+      case .uniform(let bound, let seed): initializer = .uniform(bound: bound, seed: seed ^ salt)
+      case .zeros, .constant: break
+      }
+      state[variable.name] = HostTensor(
+        variable.type, initializer.values(count: variable.type.elementCount))
+    }
+  }
+}

@@ -47,6 +47,10 @@ struct Train: ParsableCommand {
   @Option(help: "Learning rate of the inner head steps (bilevel modes).")
   var innerLr = 0.1
 
+  @Option(
+    help: "Head at each outer step of the bilevel modes: warm (keep the adapted head) or reinit.")
+  var headInit = "warm"
+
   @Option(help: "Directory holding the Fashion-MNIST IDX files.")
   var data = FashionMNIST.defaultDirectory
 
@@ -55,6 +59,9 @@ struct Train: ParsableCommand {
       throw ValidationError(
         "unknown mode '\(mode)'; modes: \(TrainingMode.allCases.map(\.rawValue).joined(separator: ", "))"
       )
+    }
+    guard ["warm", "reinit"].contains(headInit) else {
+      throw ValidationError("--head-init must be warm or reinit, got '\(headInit)'")
     }
     guard let definition = Programs.named(program) else {
       throw ValidationError(
@@ -82,6 +89,9 @@ struct Train: ParsableCommand {
         let indices = Array(order[(batchIndex * batch)..<((batchIndex + 1) * batch)])
         let start = Date()
         let views = augmenter.views(of: images, indices: indices, step: step)
+        if trainingMode.isBilevel && headInit == "reinit" {
+          trainer.reinitialize(under: "head", round: step)
+        }
         let outputs = try trainer.step(views: views, learningRate: lr, innerLearningRate: innerLr)
         let seconds = Date().timeIntervalSince(start)
         let loss = outputs["loss"] ?? .nan
