@@ -28,5 +28,5 @@ func fmnistResNetSmall(batch: Int) throws(IRError) -> Program {
 let fmnistResNetSmallDefinition = ProgramDefinition(
   name: "fmnist-resnet-small",
   summary: "R1: small ResNet (32-64-128) on Fashion-MNIST, head 128-512-128",
-  batchSizes: [2, 4, 128, 256],
+  batchSizes: [2, 128, 256],
   make: fmnistResNetSmall)

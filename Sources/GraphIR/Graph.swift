@@ -12,12 +12,19 @@ public struct Node: Hashable, Sendable {
   public var operands: [NodeID]
   public var type: TensorType
   public var location: SourceLocation?
+  /// The kernel that computes and stores this value, set by `FuseKernels`; nil for values that
+  /// are never stored (leaves, and ops inlined into their consumers' loops).
+  public var kernel: Int?
 
-  public init(op: Op, operands: [NodeID], type: TensorType, location: SourceLocation? = nil) {
+  public init(
+    op: Op, operands: [NodeID], type: TensorType, location: SourceLocation? = nil,
+    kernel: Int? = nil
+  ) {
     self.op = op
     self.operands = operands
     self.type = type
     self.location = location
+    self.kernel = kernel
   }
 }
 

@@ -197,6 +197,13 @@ public struct Parser {
     }
     try expect(":")
     let type = try tensorType()
+    var kernel: Int?
+    if token == .identifier("kernel") {
+      try advance()
+      try expect("(")
+      kernel = try int()
+      try expect(")")
+    }
     var location: SourceLocation?
     if token == .identifier("loc") {
       try advance()
@@ -206,7 +213,7 @@ public struct Parser {
       location = SourceLocation(file: file, line: try int())
       try expect(")")
     }
-    return Node(op: op, operands: operands, type: type, location: location)
+    return Node(op: op, operands: operands, type: type, location: location, kernel: kernel)
   }
 
   private mutating func attributeDictionary() throws(IRError) -> [String: Attribute] {

@@ -42,6 +42,7 @@ public struct Printer {
       text += " {" + attributes.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "}"
     }
     text += " : \(node.type)"
+    if let kernel = node.kernel { text += " kernel(\(kernel))" }
     if includeLocations, let location = node.location {
       text += " loc(\"\(location.file)\":\(location.line))"
     }

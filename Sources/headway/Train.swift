@@ -24,7 +24,7 @@ struct Train: ParsableCommand {
   var epochs = 1
 
   @Option(help: "Images per step (2x as many views); must be a size the program was built for.")
-  var batch = 4
+  var batch = 2
 
   @Option(help: "Use only the first IMAGES training images.")
   var limit: Int?

@@ -11,7 +11,7 @@ struct Headwayc: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "headwayc",
     abstract: "The Headway compiler driver: list, dump and gradient-check the programs in graphs/.",
-    subcommands: [List.self, Dump.self, GradCheck.self])
+    subcommands: [List.self, Dump.self, GradCheck.self, Plan.self, Emit.self, EmitAll.self])
 }
 
 /// Options naming one program and the batch size to build it for.

@@ -9,7 +9,7 @@ import Testing
 /// parameters and must fall as they are optimised.
 @Suite(.enabled(if: FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory)))
 struct ReferenceTrainingTests {
-  static let batch = 4
+  static let batch = 2
   static let steps = 20
 
   func losses(mode: TrainingMode, innerSteps: Int = 0) throws -> [Double] {

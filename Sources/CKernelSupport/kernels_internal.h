@@ -1,0 +1,24 @@
+#ifndef HEADWAY_KERNELS_INTERNAL_H
+#define HEADWAY_KERNELS_INTERNAL_H
+/*
+ * Helpers shared by the kernel files; not part of the public header.
+ */
+#include <stddef.h>
+
+/* Pins OpenBLAS to one thread the first time any kernel runs, so the kernels are correct even if
+ * hw_set_threads was never called. Cheap after the first call (one atomic load). Call it outside
+ * parallel regions. */
+void hw_pin_blas_threads(void);
+
+/* Splits [0, total) into `parts` nearly equal contiguous blocks, aligned to 16 when every part
+ * still gets at least 16, and returns block `part` as [*begin, *end) (possibly empty). */
+void hw_split(int total, int parts, int part, int *begin, int *end);
+
+/* Block `part` of `parts` of C[m, n] = alpha op(A)[m, k] op(B)[k, n] + beta C, row-major, with
+ * one single-threaded cblas_sgemm. Splits the rows of C when m >= n, else its columns. Every
+ * thread of a team calls it with its own `part` to compute the whole product in parallel. */
+void hw_sgemm_block(int part, int parts, int transpose_a, int transpose_b, int m, int n, int k,
+                    float alpha, const float *a, int lda, const float *b, int ldb, float beta,
+                    float *c, int ldc);
+
+#endif

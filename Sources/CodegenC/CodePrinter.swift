@@ -1,0 +1,62 @@
+/// Accumulates C source line by line with two-space indentation.
+struct CodePrinter {
+  private(set) var text = ""
+  private var depth = 0
+
+  mutating func line(_ content: String = "") {
+    text += content.isEmpty ? "\n" : String(repeating: "  ", count: depth) + content + "\n"
+  }
+
+  /// `header {` ... `}` with the body indented.
+  mutating func block(_ header: String, _ body: (inout CodePrinter) -> Void) {
+    line(header + " {")
+    depth += 1
+    body(&self)
+    depth -= 1
+    line("}")
+  }
+
+  mutating func indented(_ body: (inout CodePrinter) -> Void) {
+    depth += 1
+    body(&self)
+    depth -= 1
+  }
+}
+
+/// C spellings of names and numbers.
+public enum CSyntax {
+  /// A C identifier from any name: letters, digits and underscores only.
+  static func identifier(_ name: String) -> String {
+    var result = String(name.map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    if let first = result.first, first.isNumber { result = "_" + result }
+    return result
+  }
+
+  /// A float literal that reads back as the same float.
+  static func float(_ value: Double) -> String {
+    if value.isNaN { return "NAN" }
+    if value.isInfinite { return value > 0 ? "INFINITY" : "(-INFINITY)" }
+    let single = Float(value)
+    var text = "\(single)"
+    if !text.contains(".") && !text.contains("e") { text += ".0" }
+    return text.hasPrefix("-") ? "(\(text)f)" : text + "f"
+  }
+
+  /// A C string literal.
+  static func string(_ value: String) -> String {
+    var result = "\""
+    for character in value {
+      if character == "\\" || character == "\"" { result.append("\\") }
+      result.append(character)
+    }
+    return result + "\""
+  }
+}
+
+extension CSyntax {
+  /// `FMNISTResNetSmall` from `graphs/FMNISTResNetSmall.swift`.
+  public static func fileBase(_ path: String) -> String {
+    let name = path.split(separator: "/").last.map(String.init) ?? path
+    return name.hasSuffix(".swift") ? String(name.dropLast(6)) : name
+  }
+}

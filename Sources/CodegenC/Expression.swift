@@ -1,0 +1,186 @@
+import GraphCompiler
+import GraphIR
+
+/// Renders the value of a node at an index as a C expression, inlining every op that fusion
+/// left unstored. Stored values and leaves are array reads; views become index arithmetic.
+struct ExpressionEmitter {
+  let graph: Graph
+  let names: BufferNames
+
+  /// The value of `id` at `view`, one C index expression per dimension of its shape.
+  func value(_ id: NodeID, at view: [String]) -> String {
+    if let name = names.buffer(id) {
+      return "\(name)[\(Self.offset(graph[id].type.shape, view))]"
+    }
+    return definition(id, at: view)
+  }
+
+  /// The computation of `id` at `view` (even when `id` is stored: this is what stores it).
+  func definition(_ id: NodeID, at view: [String]) -> String {
+    let node = graph[id]
+    let x = node.operands
+    switch node.op {
+    case .constant(.splat(let v)): return CSyntax.float(v)
+    case .constant(.diagonal(let offset, let v)):
+      let m = node.type.shape[1]
+      return "((\(view[1]) == ((\(view[0]) + \(offset)) % \(m))) ? \(CSyntax.float(v)) : 0.0f)"
+    case .unary(let op): return Self.unary(op, value(x[0], at: view))
+    case .powConstant(let p): return "powf(\(value(x[0], at: view)), \(CSyntax.float(p)))"
+    case .binary(let op): return Self.binary(op, value(x[0], at: view), value(x[1], at: view))
+    case .compare(let op):
+      return
+        "((\(value(x[0], at: view)) \(Self.comparison(op)) \(value(x[1], at: view))) ? 1.0f : 0.0f)"
+    case .select:
+      return
+        "((\(value(x[0], at: view)) != 0.0f) ? \(value(x[1], at: view)) : \(value(x[2], at: view)))"
+    case .broadcast:
+      let source = graph[x[0]].type.shape
+      let offset = view.count - source.count
+      let inner = source.indices.map { source[$0] == 1 ? "0" : view[$0 + offset] }
+      return value(x[0], at: inner)
+    case .reshape:
+      return value(x[0], at: reshaped(view, from: node.type.shape, to: graph[x[0]].type.shape))
+    case .transpose(let perm):
+      var inner = view
+      for (i, p) in perm.enumerated() { inner[p] = view[i] }
+      return value(x[0], at: inner)
+    case .slice(let start, _):
+      return value(x[0], at: zip(view, start).map { $1 == 0 ? $0 : "(\($0) + \($1))" })
+    case .pad(let low, _): return padded(x[0], low: low, view)
+    case .concat(let axis): return concatenated(x, axis: axis, view)
+    default:
+      preconditionFailure("\(id) = \(node.op.mnemonic) must be stored before it is read")
+    }
+  }
+
+  /// The value of `id` at flat index `index` (every op on the way is elementwise or a reshape).
+  func value(_ id: NodeID, flatAt index: String) -> String {
+    if let name = names.buffer(id) {
+      return graph[id].type.elementCount == 1 ? "\(name)[0]" : "\(name)[\(index)]"
+    }
+    return definition(id, flatAt: index)
+  }
+
+  /// The computation of `id` at flat index `index`.
+  func definition(_ id: NodeID, flatAt index: String) -> String {
+    let node = graph[id]
+    let x = node.operands
+    switch node.op {
+    case .constant(.splat(let v)): return CSyntax.float(v)
+    case .unary(let op): return Self.unary(op, value(x[0], flatAt: index))
+    case .powConstant(let p): return "powf(\(value(x[0], flatAt: index)), \(CSyntax.float(p)))"
+    case .binary(let op):
+      return Self.binary(op, value(x[0], flatAt: index), value(x[1], flatAt: index))
+    case .compare(let op):
+      return
+        "((\(value(x[0], flatAt: index)) \(Self.comparison(op)) \(value(x[1], flatAt: index))) ? 1.0f : 0.0f)"
+    case .select:
+      return
+        "((\(value(x[0], flatAt: index)) != 0.0f) ? \(value(x[1], flatAt: index)) : \(value(x[2], flatAt: index)))"
+    case .reshape: return value(x[0], flatAt: index)
+    default: preconditionFailure("\(id) = \(node.op.mnemonic) is not flat")
+    }
+  }
+
+  /// Whether computing `id` reads every buffer at the flat index of the element computed
+  /// (elementwise ops and reshapes all the way down to buffers).
+  func isFlat(_ id: NodeID) -> Bool {
+    switch graph[id].op {
+    case .constant(.splat): return true
+    case .unary, .powConstant, .binary, .compare, .select, .reshape:
+      return graph[id].operands.allSatisfy { names.buffer($0) != nil || isFlat($0) }
+    default: return false
+    }
+  }
+
+  /// `i0 * 784 + i1 * 28 + i2` for a row-major shape; dimensions of size 1 drop out.
+  static func offset(_ shape: [Int], _ view: [String]) -> String {
+    var stride = 1
+    var terms: [String] = []
+    for d in shape.indices.reversed() {
+      if shape[d] > 1 && view[d] != "0" {
+        terms.append(stride == 1 ? view[d] : "\(view[d]) * \(stride)")
+      }
+      stride *= shape[d]
+    }
+    return terms.isEmpty ? "0" : terms.reversed().joined(separator: " + ")
+  }
+
+  private func reshaped(_ view: [String], from shape: [Int], to target: [Int]) -> [String] {
+    let outer = zip(shape, view).filter { $0.0 != 1 }
+    let innerSizes = target.filter { $0 != 1 }
+    if outer.map(\.0) == innerSizes {
+      var remaining = outer.map(\.1)[...]
+      return target.map { $0 == 1 ? "0" : remaining.popFirst()! }
+    }
+    let flat = Self.offset(shape, view)
+    var stride = target.reduce(1, *)
+    return target.map { size in
+      stride /= size
+      return size == 1 ? "0" : "((\(flat)) / \(stride) % \(size))"
+    }
+  }
+
+  private func padded(_ operand: NodeID, low: [Int], _ view: [String]) -> String {
+    let shape = graph[operand].type.shape
+    var conditions: [String] = []
+    var inner: [String] = []
+    for d in shape.indices {
+      let index = low[d] == 0 ? view[d] : "(\(view[d]) - \(low[d]))"
+      inner.append(index)
+      if low[d] > 0 { conditions.append("\(view[d]) >= \(low[d])") }
+      conditions.append("\(index) < \(shape[d])")
+    }
+    return "((\(conditions.joined(separator: " && "))) ? \(value(operand, at: inner)) : 0.0f)"
+  }
+
+  private func concatenated(_ operands: [NodeID], axis: Int, _ view: [String]) -> String {
+    var start = 0
+    var pieces: [(end: Int, text: String)] = []
+    for operand in operands {
+      var inner = view
+      if start > 0 { inner[axis] = "(\(view[axis]) - \(start))" }
+      start += graph[operand].type.shape[axis]
+      pieces.append((start, value(operand, at: inner)))
+    }
+    var text = pieces.last!.text
+    for piece in pieces.dropLast().reversed() {
+      text = "((\(view[axis]) < \(piece.end)) ? \(piece.text) : \(text))"
+    }
+    return text
+  }
+
+  static func unary(_ op: UnaryOp, _ a: String) -> String {
+    switch op {
+    case .neg: "(-\(a))"
+    case .exp: "expf(\(a))"
+    case .log: "logf(\(a))"
+    case .sqrt: "sqrtf(\(a))"
+    case .rsqrt: "(1.0f / sqrtf(\(a)))"
+    case .relu: "fmaxf(\(a), 0.0f)"
+    case .abs: "fabsf(\(a))"
+    }
+  }
+
+  static func binary(_ op: BinaryOp, _ a: String, _ b: String) -> String {
+    switch op {
+    case .add: "(\(a) + \(b))"
+    case .sub: "(\(a) - \(b))"
+    case .mul: "(\(a) * \(b))"
+    case .div: "(\(a) / \(b))"
+    case .max: "fmaxf(\(a), \(b))"
+    case .min: "fminf(\(a), \(b))"
+    }
+  }
+
+  static func comparison(_ op: Comparison) -> String {
+    switch op {
+    case .lt: "<"
+    case .le: "<="
+    case .gt: ">"
+    case .ge: ">="
+    case .eq: "=="
+    case .ne: "!="
+    }
+  }
+}

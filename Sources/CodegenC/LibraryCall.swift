@@ -1,0 +1,73 @@
+import GraphCompiler
+import GraphIR
+
+/// Calls into CKernelSupport for matrix products, convolutions and pooling, and the one-hot
+/// loop. Operands are buffers (fusion guarantees it); a 2-D transpose view becomes a BLAS flag.
+struct LibraryCall {
+  let graph: Graph
+  let names: BufferNames
+
+  func emit(_ id: NodeID, into code: inout CodePrinter) {
+    let node = graph[id]
+    let out = names.buffer(id)!
+    let x = node.operands
+    switch node.op {
+    case .matmul(let ta, let tb):
+      let (a, b) = (source(x[0]), source(x[1]))
+      let shapeA = graph[x[0]].type.shape
+      let k = ta ? shapeA[0] : shapeA[1]
+      let flags = "\(ta != a.transposed ? 1 : 0), \(tb != b.transposed ? 1 : 0)"
+      code.line(
+        "hw_matmul(\(node.type.shape[0]), \(node.type.shape[1]), \(k), \(flags), \(a.name), \(b.name), \(out));"
+      )
+    case .conv2d(let conv):
+      let s = geometry(
+        x: graph[x[0]].type.shape, w: graph[x[1]].type.shape, y: node.type.shape, conv)
+      code.line("const hw_conv_shape s\(id.index) = \(s);")
+      code.line(
+        "hw_conv2d_forward(&s\(id.index), \(pointer(x[0])), \(pointer(x[1])), \(out), scratch);")
+    case .conv2dInputGrad(let conv, let inputShape):
+      let s = geometry(x: inputShape, w: graph[x[1]].type.shape, y: graph[x[0]].type.shape, conv)
+      code.line("const hw_conv_shape s\(id.index) = \(s);")
+      code.line(
+        "hw_conv2d_input_grad(&s\(id.index), \(pointer(x[0])), \(pointer(x[1])), \(out), scratch);")
+    case .conv2dFilterGrad(let conv, let filterShape):
+      let s = geometry(x: graph[x[0]].type.shape, w: filterShape, y: graph[x[1]].type.shape, conv)
+      code.line("const hw_conv_shape s\(id.index) = \(s);")
+      code.line(
+        "hw_conv2d_filter_grad(&s\(id.index), \(pointer(x[0])), \(pointer(x[1])), \(out), scratch);"
+      )
+    case .avgPool2d(let window, let stride):
+      let s = graph[x[0]].type.shape
+      code.line(
+        "hw_avg_pool2d(\(s.map(String.init).joined(separator: ", ")), \(window), \(stride), \(pointer(x[0])), \(out));"
+      )
+    case .avgPool2dGrad(let window, let stride, let s):
+      code.line(
+        "hw_avg_pool2d_grad(\(s.map(String.init).joined(separator: ", ")), \(window), \(stride), \(pointer(x[0])), \(out));"
+      )
+    case .oneHot(let classes):
+      let labels = pointer(x[0])
+      code.block("for (int64_t i = 0; i < \(node.type.shape[0]); i++)") { code in
+        code.block("for (int64_t j = 0; j < \(classes); j++)") { code in
+          code.line("\(out)[i * \(classes) + j] = (\(labels)[i] == j) ? 1.0f : 0.0f;")
+        }
+      }
+    default:
+      preconditionFailure("\(node.op.mnemonic) is not a library call")
+    }
+  }
+
+  private func source(_ id: NodeID) -> (name: String, transposed: Bool) {
+    let source = graph.bufferSource(id)!
+    return (names.buffer(source.owner)!, source.transposed)
+  }
+
+  private func pointer(_ id: NodeID) -> String { source(id).name }
+
+  /// A `hw_conv_shape` initializer: {n, c, h, w, o, kh, kw, oh, ow, stride, pad}.
+  private func geometry(x: [Int], w: [Int], y: [Int], _ conv: Conv2D) -> String {
+    let values = [x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3], conv.stride, conv.padding]
+    return "{" + values.map(String.init).joined(separator: ", ") + "}"
+  }
+}

@@ -1,0 +1,97 @@
+import GraphIR
+
+// Fuse kernels: decides which values are stored and groups the stores into kernels (one C
+// function each), by setting `Node.kernel`.
+// Requires: a lowered graph (no gradient, update or stop_gradient).
+// Guarantees: every value a library call, a state update or an output needs is stored or is
+// a free view of a stored buffer; elementwise chains are inlined into the loop of their last
+// op, reductions take their operand's expression as a prologue, and each stored elementwise or
+// reduction result joins the kernel of the newest kernel it reads (so BatchNorm statistics,
+// normalisation and ReLU, or a matrix product and its bias/activation epilogue, become one
+// kernel). Kernels are numbered in creation order, which is a valid execution order.
+
+/// Groups a lowered graph's ops into fused kernels.
+public struct FuseKernels: GraphPass {
+  public let name = "fuse-kernels"
+  /// The most ops inlined into one expression before an intermediate is stored instead.
+  public var maxExpressionSize = 48
+  /// The most stored values one kernel computes.
+  public var maxKernelSize = 8
+
+  public init() {}
+
+  public func run(_ graph: Graph) throws(IRError) -> PassResult {
+    var result = graph
+    for id in graph.ids { result.nodes[id.index].kernel = nil }
+    let users = graph.users()
+    let required = graph.requiredStores()
+    var size = Array(repeating: 1, count: graph.nodes.count)
+    var kernelOf: [Int?] = Array(repeating: nil, count: graph.nodes.count)
+    var kernelSizes: [Int] = []
+    var kernelIsLibrary: [Bool] = []
+    for id in graph.ids {
+      let node = graph[id]
+      guard shouldStore(id, in: result, users: users, required: required, size: &size) else {
+        continue
+      }
+      let role = node.op.fusionRole
+      let producers = result.storedInputs(of: id).compactMap { kernelOf[$0.index] }
+      let fusable = role == .inlinable || role == .reduction || role == .constant
+      if fusable, let newest = producers.max(), kernelSizes[newest] < maxKernelSize {
+        kernelOf[id.index] = newest
+        kernelSizes[newest] += 1
+      } else {
+        kernelOf[id.index] = kernelSizes.count
+        kernelSizes.append(1)
+        kernelIsLibrary.append(role == .library)
+      }
+      result.nodes[id.index].kernel = kernelOf[id.index]
+    }
+    return PassResult(graph: result, changed: result != graph)
+  }
+
+  private func shouldStore(
+    _ id: NodeID, in graph: Graph, users: [[NodeID]], required: Set<NodeID>, size: inout [Int]
+  ) -> Bool {
+    let node = graph[id]
+    switch node.op.fusionRole {
+    case .leaf, .statement: return false
+    case .reduction, .library: return true
+    case .constant: return required.contains(id)
+    case .inlinable: break
+    }
+    if required.contains(id) { return true }
+    size[id.index] = 1 + node.operands.reduce(0) { $0 + (graph.isStored($1) ? 0 : size[$1.index]) }
+    if size[id.index] > maxExpressionSize { return true }
+    let viewOfStored = node.op.isView && node.operands.allSatisfy(graph.isStored)
+    for user in users[id.index] where graph[user].op.fusionRole == .library {
+      // A library call reads buffers: store unless the value is a free alias of one.
+      if graph.bufferSource(id) == nil { return true }
+    }
+    return users[id.index].count > 1 && !viewOfStored
+  }
+}
+
+extension Graph {
+  /// The users of each node, in order.
+  public func users() -> [[NodeID]] {
+    var result = Array(repeating: [NodeID](), count: nodes.count)
+    for id in ids { for operand in self[id].operands { result[operand.index].append(id) } }
+    return result
+  }
+
+  /// Values that must be stored whatever fusion decides: outputs and state-update operands.
+  func requiredStores() -> Set<NodeID> {
+    var result = Set(outputs.map(\.node))
+    for node in nodes where node.op.fusionRole == .statement {
+      result.formUnion(node.operands)
+    }
+    // Library operands that are constants need a buffer too.
+    for node in nodes where node.op.fusionRole == .library {
+      for operand in node.operands where self[operand].op.fusionRole == .constant {
+        result.insert(operand)
+      }
+    }
+    return result
+  }
+}

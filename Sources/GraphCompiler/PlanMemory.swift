@@ -1,0 +1,142 @@
+import GraphIR
+
+// Plan memory: places every stored value and every kernel's scratch in one activation arena.
+// Requires: a fused, scheduled graph (kernels numbered in execution order).
+// Guarantees: two regions that are live in the same kernel never overlap; a value lives from
+// its kernel to the last kernel that reads it (outputs and state-update operands to the end);
+// offsets are 64-byte aligned. Placement is best-fit over a free list, in kernel order.
+
+/// Where each stored value of one entry point lives in the activation arena.
+public struct MemoryPlan: Sendable {
+  /// Byte offset of each stored value, and of each output that is a leaf (copied at the end).
+  public var offsets: [NodeID: Int] = [:]
+  /// Byte offset and size of each kernel's scratch (convolution im2col matrices).
+  public var scratch: [Int: (offset: Int, bytes: Int)] = [:]
+  /// Size of the arena: the peak of live bytes, after alignment and fragmentation.
+  public var arenaBytes = 0
+  /// What the arena would need without reuse: every stored value and scratch added up.
+  public var unplannedBytes = 0
+}
+
+/// Plans the activation arena of a scheduled graph.
+public struct PlanMemory: Sendable {
+  public static let alignment = 64
+  /// Images a convolution processes at once (HW_CONV_CHUNK in headway_kernels.h).
+  public static let convolutionChunk = 16
+
+  public init() {}
+
+  public func plan(_ graph: Graph) -> MemoryPlan {
+    let kernels = graph.kernelMembers()
+    let end = kernels.count
+    var lastUse: [NodeID: Int] = [:]
+    for (kernel, members) in kernels.enumerated() {
+      for id in members {
+        lastUse[id] = max(lastUse[id] ?? kernel, kernel)
+        for input in graph.storedInputs(of: id) where graph[input].kernel != nil {
+          lastUse[input] = max(lastUse[input] ?? kernel, kernel)
+        }
+      }
+    }
+    for id in graph.requiredStores() { lastUse[id] = end }
+    var plan = MemoryPlan()
+    var arena = FreeList()
+    var dying: [Int: [NodeID]] = [:]
+    for (kernel, members) in kernels.enumerated() {
+      for id in members {
+        let bytes = graph[id].type.elementCount * 4
+        plan.offsets[id] = arena.allocate(bytes)
+        plan.unplannedBytes += Self.aligned(bytes)
+        dying[lastUse[id]!, default: []].append(id)
+      }
+      let scratchBytes = members.reduce(0) { $0 + Self.scratchBytes(graph[$1], graph) }
+      if scratchBytes > 0 {
+        let offset = arena.allocate(scratchBytes)
+        plan.scratch[kernel] = (offset, scratchBytes)
+        plan.unplannedBytes += Self.aligned(scratchBytes)
+        arena.free(offset, scratchBytes)
+      }
+      for id in dying[kernel] ?? [] {
+        arena.free(plan.offsets[id]!, graph[id].type.elementCount * 4)
+      }
+    }
+    for output in graph.outputs where graph[output.node].kernel == nil {
+      let bytes = graph[output.node].type.elementCount * 4
+      plan.offsets[output.node] = arena.allocate(bytes)
+      plan.unplannedBytes += Self.aligned(bytes)
+    }
+    plan.arenaBytes = arena.peak
+    return plan
+  }
+
+  static func aligned(_ bytes: Int) -> Int { (bytes + alignment - 1) / alignment * alignment }
+
+  /// Scratch a node's library call needs: one im2col matrix per image of a chunk.
+  public static func scratchBytes(_ node: Node, _ graph: Graph) -> Int {
+    let (x, y): ([Int], [Int])
+    let filter: [Int]
+    switch node.op {
+    case .conv2d:
+      (x, filter, y) = (
+        graph[node.operands[0]].type.shape, graph[node.operands[1]].type.shape, node.type.shape
+      )
+    case .conv2dInputGrad(_, let inputShape):
+      (x, filter, y) = (
+        inputShape, graph[node.operands[1]].type.shape, graph[node.operands[0]].type.shape
+      )
+    case .conv2dFilterGrad(_, let filterShape):
+      (x, filter, y) = (
+        graph[node.operands[0]].type.shape, filterShape, graph[node.operands[1]].type.shape
+      )
+    default:
+      return 0
+    }
+    let images = min(x[0], convolutionChunk)
+    return images * x[1] * filter[2] * filter[3] * y[2] * y[3] * 4
+  }
+}
+
+/// Best-fit allocation over a sorted list of free ranges, growing the arena when none fits.
+struct FreeList {
+  private var free: [(offset: Int, size: Int)] = []
+  private(set) var peak = 0
+
+  mutating func allocate(_ bytes: Int) -> Int {
+    let size = PlanMemory.aligned(max(bytes, 1))
+    var best: Int?
+    for (index, range) in free.enumerated() where range.size >= size {
+      if best == nil || range.size < free[best!].size { best = index }
+    }
+    if let best {
+      let offset = free[best].offset
+      free[best].offset += size
+      free[best].size -= size
+      if free[best].size == 0 { free.remove(at: best) }
+      return offset
+    }
+    // Grow: extend a free range touching the end, or start at the end.
+    if let last = free.last, last.offset + last.size == peak {
+      free.removeLast()
+      peak = last.offset + size
+      return last.offset
+    }
+    let offset = peak
+    peak += size
+    return offset
+  }
+
+  mutating func free(_ offset: Int, _ bytes: Int) {
+    let size = PlanMemory.aligned(max(bytes, 1))
+    var index = free.firstIndex { $0.offset > offset } ?? free.count
+    free.insert((offset, size), at: index)
+    if index + 1 < free.count, free[index].offset + free[index].size == free[index + 1].offset {
+      free[index].size += free[index + 1].size
+      free.remove(at: index + 1)
+    }
+    if index > 0, free[index - 1].offset + free[index - 1].size == free[index].offset {
+      free[index - 1].size += free[index].size
+      free.remove(at: index)
+      index -= 1
+    }
+  }
+}

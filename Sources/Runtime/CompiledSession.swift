@@ -1,0 +1,117 @@
+import CKernelSupport
+import GraphIR
+import GraphInterpreter
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The memory of one compiled program: its state arena (every variable) and one activation
+/// arena shared by its entry points, both allocated once; calls allocate nothing.
+public final class CompiledSession {
+  public let program: CompiledProgram
+  private let state: UnsafeMutableRawPointer
+  private let arena: UnsafeMutableRawPointer
+  private let arenaBytes: Int
+
+  /// Allocates the arenas and initialises every variable from its initialiser.
+  public init(program: CompiledProgram, threads: Int = 0) {
+    hw_set_threads(Int32(threads))
+    self.program = program
+    state = UnsafeMutableRawPointer.allocate(byteCount: max(program.stateBytes, 64), alignment: 64)
+    arenaBytes = max(program.entries.map(\.arenaBytes).max() ?? 0, 64)
+    arena = UnsafeMutableRawPointer.allocate(byteCount: arenaBytes, alignment: 64)
+    state.initializeMemory(as: UInt8.self, repeating: 0, count: max(program.stateBytes, 64))
+    arena.initializeMemory(as: UInt8.self, repeating: 0, count: arenaBytes)
+    for variable in program.variables {
+      let values = variable.initializer.values(count: variable.type.elementCount).map(Float.init)
+      write(values, to: variable)
+    }
+  }
+
+  deinit {
+    state.deallocate()
+    arena.deallocate()
+  }
+
+  /// The value of a variable.
+  public func read(_ name: String) -> [Float] {
+    guard let variable = program.variables.first(where: { $0.name == name }) else { return [] }
+    let pointer = (state + variable.offset).assumingMemoryBound(to: Float.self)
+    return Array(UnsafeBufferPointer(start: pointer, count: variable.type.elementCount))
+  }
+
+  /// Overwrites a variable (its element count must match).
+  public func write(_ values: [Float], to name: String) throws {
+    guard let variable = program.variables.first(where: { $0.name == name }) else {
+      throw TrainingError("program '\(program.name)' has no variable '\(name)'")
+    }
+    guard values.count == variable.type.elementCount else {
+      throw TrainingError(
+        "variable '\(name)' has \(variable.type.elementCount) elements, got \(values.count)")
+    }
+    write(values, to: variable)
+  }
+
+  private func write(_ values: [Float], to variable: CompiledVariable) {
+    values.withUnsafeBytes { bytes in
+      (state + variable.offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+    }
+  }
+
+  /// Runs an entry point on raw input buffers (in the entry's input order), returning pointers
+  /// to its outputs in the arena (valid until the next call).
+  public func run(_ entry: CompiledEntry, inputs: [UnsafeRawPointer]) -> [String: UnsafePointer<
+    Float
+  >] {
+    precondition(
+      inputs.count == entry.inputs.count, "entry '\(entry.name)' takes \(entry.inputs.count) inputs"
+    )
+    let placeholder = UnsafeRawPointer(arena)  // never read: an entry with no inputs
+    let pointers = inputs.isEmpty ? [placeholder] : inputs
+    pointers.withUnsafeBufferPointer { buffer in
+      entry.function(
+        state.assumingMemoryBound(to: Float.self), arena.assumingMemoryBound(to: CChar.self),
+        buffer.baseAddress!)
+    }
+    var outputs: [String: UnsafePointer<Float>] = [:]
+    for output in entry.outputs {
+      outputs[output.name] = UnsafePointer(
+        (arena + output.offset).assumingMemoryBound(to: Float.self))
+    }
+    return outputs
+  }
+
+  /// Runs an entry point on named host tensors (converted to float32 / int32), returning its
+  /// outputs as host tensors. For checks and tools; training uses `run(_:inputs:)`.
+  public func run(_ entry: CompiledEntry, inputs: [String: HostTensor]) throws -> [String:
+    HostTensor]
+  {
+    var buffers: [UnsafeMutableRawPointer] = []
+    defer { buffers.forEach { $0.deallocate() } }
+    for input in entry.inputs {
+      guard let value = inputs[input.name], value.type == input.type else {
+        throw TrainingError(
+          "entry '\(entry.name)' needs input '\(input.name)' of type \(input.type)"
+            + (inputs[input.name].map { ", got \($0.type)" } ?? ""))
+      }
+      let buffer = UnsafeMutableRawPointer.allocate(
+        byteCount: max(4 * value.scalars.count, 4), alignment: 64)
+      for (i, x) in value.scalars.enumerated() {
+        if input.type.dtype == .f32 {
+          buffer.storeBytes(of: Float(x), toByteOffset: 4 * i, as: Float.self)
+        } else {
+          buffer.storeBytes(of: Int32(x), toByteOffset: 4 * i, as: Int32.self)
+        }
+      }
+      buffers.append(buffer)
+    }
+    let raw = run(entry, inputs: buffers.map { UnsafeRawPointer($0) })
+    var outputs: [String: HostTensor] = [:]
+    for output in entry.outputs {
+      let values = UnsafeBufferPointer(start: raw[output.name]!, count: output.type.elementCount)
+      outputs[output.name] = HostTensor(output.type, values.map(Double.init))
+    }
+    return outputs
+  }
+}

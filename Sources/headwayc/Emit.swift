@@ -1,0 +1,87 @@
+import ArgumentParser
+import CodegenC
+import Foundation
+import GraphCompiler
+import GraphDSL
+import Graphs
+
+/// `headwayc emit PROGRAM -o DIR`: writes the C of one program (every batch size it lists).
+struct Emit: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract:
+      "Write the generated C and header of one program (all its batch sizes) to a directory.")
+
+  @Argument(help: "Program name, as `headwayc list` prints it.")
+  var program: String
+
+  @Option(name: .shortAndLong, help: "Output directory.")
+  var output: String
+
+  func run() throws {
+    guard let definition = Programs.named(program) else {
+      throw ValidationError(
+        "unknown program '\(program)'; programs: \(Programs.all.map(\.name).joined(separator: ", "))"
+      )
+    }
+    let planned = try plan(definition)
+    let base = CSyntax.fileBase(definition.file)
+    let accessors = planned.map { ($0.program.name, $0.batch) }
+    try writeIfChanged(
+      ProgramEmitter.translationUnit(planned, source: definition.file),
+      to: "\(output)/\(base).graph.c")
+    try writeIfChanged(ProgramEmitter.header(accessors), to: "\(output)/HeadwayPrograms.h")
+    try writeIfChanged(ProgramEmitter.registry(accessors), to: "\(output)/programs.registry.c")
+  }
+}
+
+/// `headwayc emit-all`: what the build plugin runs. One C file per graphs/ source file, the
+/// header and the registry; files whose content did not change are left alone.
+struct EmitAll: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "emit-all",
+    abstract: "Write the C of every program in graphs/ (used by the build plugin).")
+
+  @Option(help: "The graphs/ source files, one C file is written for each (by base name).")
+  var sources: [String] = []
+
+  @Option(name: .shortAndLong, help: "Output directory: <Base>.c files and Registry.c.")
+  var output: String
+
+  @Option(help: "Directory for HeadwayPrograms.h.")
+  var includeDirectory: String
+
+  func run() throws {
+    var byFile: [String: [PlannedProgram]] = [:]
+    for definition in Programs.all {
+      byFile[CSyntax.fileBase(definition.file), default: []] += try plan(definition)
+    }
+    var accessors: [(String, Int)] = []
+    for source in sources {
+      let base = CSyntax.fileBase(source)
+      let planned = byFile[base] ?? []
+      accessors += planned.map { ($0.program.name, $0.batch) }
+      try writeIfChanged(
+        ProgramEmitter.translationUnit(planned, source: "graphs/\(base).swift"),
+        to: "\(output)/\(base).graph.c")
+    }
+    try writeIfChanged(
+      ProgramEmitter.header(accessors), to: "\(includeDirectory)/HeadwayPrograms.h")
+    try writeIfChanged(ProgramEmitter.registry(accessors), to: "\(output)/programs.registry.c")
+  }
+}
+
+/// Every batch size of a definition, planned for code generation.
+func plan(_ definition: ProgramDefinition) throws -> [PlannedProgram] {
+  try definition.batchSizes.map { batch in
+    try KernelPipeline.run(try definition.program(batch: batch), batch: batch)
+  }
+}
+
+/// Writes `text` unless the file already holds it (so unchanged C is not recompiled).
+func writeIfChanged(_ text: String, to path: String) throws {
+  let url = URL(fileURLWithPath: path)
+  try FileManager.default.createDirectory(
+    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+  if let existing = try? String(contentsOf: url, encoding: .utf8), existing == text { return }
+  try text.write(to: url, atomically: true, encoding: .utf8)
+}

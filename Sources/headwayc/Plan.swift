@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import GraphCompiler
+import GraphIR
+import Graphs
+
+/// `headwayc plan PROGRAM`: the kernels of each entry point with their costs, and the arenas.
+struct Plan: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Print each entry point's kernels (FLOPs, bytes moved) and the arena sizes.")
+
+  @OptionGroup var options: ProgramOptions
+
+  @Option(help: "Print only this entry point.")
+  var entry: String?
+
+  @Flag(help: "Print only the summary line of each entry point.")
+  var summary = false
+
+  func run() throws {
+    let program = try options.load()
+    let batch = options.batch ?? Programs.named(options.program)!.batchSizes.min()!
+    let planned = try KernelPipeline.run(program, batch: batch)
+    print(
+      "program \(program.name), batch \(batch): state arena \(planned.state.bytes) bytes "
+        + "(\(planned.state.variables.count) variables)")
+    for entry in planned.entries where entry.name == (self.entry ?? entry.name) {
+      let flops = entry.costs.reduce(0) { $0 + $1.flops }
+      let bytes = entry.costs.reduce(0) { $0 + $1.bytes }
+      print(
+        "entry \(entry.name): \(entry.costs.count) kernels, \(Self.giga(flops)) GFLOP, "
+          + "\(Self.mega(bytes)) MB moved; activation arena \(Self.mega(entry.memory.arenaBytes)) MB "
+          + "peak, \(Self.mega(entry.memory.unplannedBytes)) MB if every intermediate had its own buffer"
+      )
+      guard !summary else { continue }
+      for (index, members) in entry.graph.kernelMembers().enumerated() {
+        let ops = members.map { "\($0)=\(entry.graph[$0].op.mnemonic)" }.joined(separator: " ")
+        let cost = entry.costs[index]
+        print("  k\(index): \(ops)  \(cost.flops) FLOP, \(cost.bytes) B")
+      }
+    }
+  }
+
+  static func giga(_ value: Int) -> String { String(format: "%.3f", Double(value) / 1e9) }
+  static func mega(_ value: Int) -> String { String(format: "%.2f", Double(value) / 1e6) }
+}

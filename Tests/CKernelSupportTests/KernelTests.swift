@@ -1,0 +1,167 @@
+import CKernelSupport
+import Testing
+
+/// Kernels share one OpenMP runtime and two cores: run the tests one at a time. Every test sets
+/// its team size on its own thread first (OpenMP's team size is per calling thread).
+@Suite(.serialized)
+struct KernelTests {
+  // MARK: Threads
+
+  @Test func openMPRunsTwoThreads() {
+    hw_set_threads(2)
+    #expect(hw_max_threads() == 2)
+    #expect(hw_parallel_team_size() == 2)
+    hw_set_threads(1)
+    #expect(hw_parallel_team_size() == 1)
+    hw_set_threads(2)
+  }
+
+  // MARK: Matmul
+
+  static let matmulShapes: [(m: Int, n: Int, k: Int)] = [
+    (300, 200, 100),  // parallel, split over rows
+    (40, 700, 64),  // parallel, split over columns
+    (3, 500, 90),  // m small
+    (500, 2, 90),  // n small
+    (257, 129, 1),  // k = 1
+    (7, 5, 3),  // tiny: a single sgemm
+  ]
+
+  @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+  func matmul(transposeA: Bool, transposeB: Bool) {
+    var rng = SplitMix(seed: 7)
+    for (m, n, k) in Self.matmulShapes {
+      let a = rng.array(m * k)
+      let b = rng.array(k * n)
+      let want = referenceMatmul(
+        m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, a, b)
+      for threads in [1, 2] {
+        hw_set_threads(Int32(threads))
+        var c = [Float](repeating: .nan, count: m * n)
+        hw_matmul(
+          Int32(m), Int32(n), Int32(k), transposeA ? 1 : 0, transposeB ? 1 : 0, a, b, &c)
+        expectClose(c, want, "m=\(m) n=\(n) k=\(k) threads=\(threads)")
+      }
+    }
+    hw_set_threads(2)
+  }
+
+  // MARK: Convolution
+
+  /// Shapes covering stride 1/2/3, padding 0/1/2, 1x1, 3x3, 5x5 and 3x1 kernels, batches above
+  /// the chunk size (18 > HW_CONV_CHUNK) and below the team size (1 image).
+  static let convShapes: [hw_conv_shape] = [
+    conv(n: 18, c: 3, h: 10, w: 9, o: 5, k: 3, stride: 1, pad: 1),
+    conv(n: 18, c: 4, h: 9, w: 11, o: 6, k: 3, stride: 2, pad: 1),
+    conv(n: 18, c: 2, h: 8, w: 8, o: 24, k: 3, stride: 1, pad: 1),  // o > c*kh*kw
+    conv(n: 5, c: 4, h: 8, w: 8, o: 3, k: 3, stride: 1, pad: 0),
+    conv(n: 18, c: 5, h: 7, w: 6, o: 7, k: 1, stride: 1, pad: 0),  // pointwise fast path
+    conv(n: 3, c: 6, h: 8, w: 7, o: 4, k: 1, stride: 2, pad: 0),
+    conv(n: 2, c: 3, h: 5, w: 5, o: 4, k: 1, stride: 1, pad: 1),
+    conv(n: 1, c: 4, h: 9, w: 9, o: 5, k: 3, stride: 2, pad: 1),  // fewer images than threads
+    conv(n: 1, c: 6, h: 6, w: 6, o: 3, k: 1, stride: 1, pad: 0),
+    conv(n: 4, c: 3, h: 10, w: 11, o: 4, k: 3, stride: 3, pad: 1),  // generic stride
+    conv(n: 3, c: 2, h: 6, w: 7, o: 3, k: 5, stride: 1, pad: 2),
+    conv(n: 3, c: 2, h: 2, w: 2, o: 3, k: 5, stride: 1, pad: 2),  // taps entirely in padding
+    hw_conv_shape(n: 4, c: 3, h: 7, w: 9, o: 5, kh: 3, kw: 1, oh: 7, ow: 11, stride: 1, pad: 1),
+  ]
+
+  static func conv(
+    n: Int32, c: Int32, h: Int32, w: Int32, o: Int32, k: Int32, stride: Int32, pad: Int32
+  ) -> hw_conv_shape {
+    let oh = (h + 2 * pad - k) / stride + 1
+    let ow = (w + 2 * pad - k) / stride + 1
+    return hw_conv_shape(
+      n: n, c: c, h: h, w: w, o: o, kh: k, kw: k, oh: oh, ow: ow, stride: stride, pad: pad)
+  }
+
+  /// 17 threads (more than HW_CONV_CHUNK) take the chunked path with one slot per image.
+  @Test(arguments: [1, 2, 17])
+  func convolution(threads: Int) {
+    hw_set_threads(Int32(threads))
+    var rng = SplitMix(seed: 11)
+    for var s in Self.convShapes {
+      let label = Comment(rawValue: "\(s) threads=\(threads)")
+      let x = rng.array(Int(s.n * s.c * s.h * s.w))
+      let w = rng.array(Int(s.o * s.c * s.kh * s.kw))
+      let dy = rng.array(Int(s.n * s.o * s.oh * s.ow))
+      var scratch = [Float](repeating: .nan, count: hw_conv2d_scratch_floats(&s))
+
+      var y = [Float](repeating: .nan, count: dy.count)
+      hw_conv2d_forward(&s, x, w, &y, &scratch)
+      expectClose(y, referenceConvForward(s, x: x, w: w), label)
+
+      var dx = [Float](repeating: .nan, count: x.count)
+      hw_conv2d_input_grad(&s, dy, w, &dx, &scratch)
+      expectClose(dx, referenceConvInputGrad(s, dy: dy, w: w), label)
+
+      var dw = [Float](repeating: .nan, count: w.count)
+      hw_conv2d_filter_grad(&s, x, dy, &dw, &scratch)
+      expectClose(dw, referenceConvFilterGrad(s, x: x, dy: dy), label)
+    }
+    hw_set_threads(2)
+  }
+
+  // MARK: Pooling
+
+  @Test(arguments: [(2, 2), (3, 2), (3, 1)])
+  func averagePooling(window: Int, stride: Int) {
+    hw_set_threads(2)
+    var rng = SplitMix(seed: 13)
+    for (n, c, h, w) in [(3, 4, 9, 8), (16, 32, 14, 14)] {
+      let oh = (h - window) / stride + 1
+      let ow = (w - window) / stride + 1
+      let x = rng.array(n * c * h * w)
+      var y = [Float](repeating: .nan, count: n * c * oh * ow)
+      hw_avg_pool2d(
+        Int32(n), Int32(c), Int32(h), Int32(w), Int32(window), Int32(stride), x, &y)
+      expectClose(
+        y, referenceAvgPool(n: n, c: c, h: h, w: w, window: window, stride: stride, x))
+
+      let dy = rng.array(y.count)
+      var dx = [Float](repeating: .nan, count: x.count)
+      hw_avg_pool2d_grad(
+        Int32(n), Int32(c), Int32(h), Int32(w), Int32(window), Int32(stride), dy, &dx)
+      expectClose(
+        dx, referenceAvgPoolGrad(n: n, c: c, h: h, w: w, window: window, stride: stride, dy))
+    }
+  }
+
+  // MARK: Determinism
+
+  /// Both filter-gradient schemes: dW wider than tall (split by input channel) and taller than
+  /// wide (chunks of images).
+  @Test(arguments: [
+    conv(n: 20, c: 8, h: 12, w: 12, o: 40, k: 3, stride: 1, pad: 1),
+    conv(n: 20, c: 8, h: 12, w: 12, o: 40, k: 1, stride: 2, pad: 0),
+  ])
+  func repeatedRunsAreBitwiseEqual(shape: hw_conv_shape) {
+    hw_set_threads(2)
+    var s = shape
+    var rng = SplitMix(seed: 17)
+    let x = rng.array(Int(s.n * s.c * s.h * s.w))
+    let w = rng.array(Int(s.o * s.c * s.kh * s.kw))
+    let dy = rng.array(Int(s.n * s.o * s.oh * s.ow))
+    let a = rng.array(300 * 100)
+    let b = rng.array(100 * 200)
+    var scratch = [Float](repeating: 0, count: hw_conv2d_scratch_floats(&s))
+
+    func run() -> [[Float]] {
+      var y = [Float](repeating: 0, count: dy.count)
+      var dx = [Float](repeating: 0, count: x.count)
+      var dw = [Float](repeating: 0, count: w.count)
+      var c = [Float](repeating: 0, count: 300 * 200)
+      hw_conv2d_forward(&s, x, w, &y, &scratch)
+      hw_conv2d_input_grad(&s, dy, w, &dx, &scratch)
+      hw_conv2d_filter_grad(&s, x, dy, &dw, &scratch)
+      hw_matmul(300, 200, 100, 1, 0, a, b, &c)
+      return [y, dx, dw, c]
+    }
+
+    let first = run()
+    let second = run()
+    for (one, two) in zip(first, second) {
+      #expect(bitwiseEqual(one, two))
+    }
+  }
+}
