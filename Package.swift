@@ -95,6 +95,9 @@ let package = Package(
     .testTarget(
       name: "GradientCheckTests", dependencies: ["GradientCheck", "GraphIR", "GraphDSL", "Graphs"]),
     .testTarget(name: "CKernelSupportTests", dependencies: ["CKernelSupport"]),
+    .testTarget(
+      name: "CodegenCTests", dependencies: ["CodegenC", "GraphCompiler", "GraphIR", "Graphs"],
+      exclude: ["Snapshots"]),
     .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
     .testTarget(
       name: "EndToEndTests",

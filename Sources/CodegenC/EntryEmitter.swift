@@ -26,23 +26,53 @@ struct EntryEmitter {
       kernelEmitter(index, members, names, name).emit(into: &code)
       code.line()
     }
+    let signature = "float *restrict state, char *restrict arena, const void *const *inputs"
     code.line(
       "/* Entry point '\(entry.name)': \(kernels.count) kernels, arena \(entry.memory.arenaBytes) bytes. */"
     )
-    code.block(
-      "static void \(functionName)(float *restrict state, char *restrict arena, const void *const *inputs)"
-    ) { code in
+    code.block("static void \(functionName)(\(signature))") { code in
       emitBindings(names, into: &code)
-      for (index, members) in kernels.enumerated() {
-        let emitter = kernelEmitter(index, members, names, kernelNames[index])
-        var arguments = emitter.inputs.map { names.buffer($0)! } + members.map { names.buffer($0)! }
-        if emitter.hasScratch {
-          arguments.append("(float *)(arena + \(entry.memory.scratch[index]!.offset))")
-        }
-        code.line("\(kernelNames[index])(\(arguments.joined(separator: ", ")));")
+      for index in kernels.indices {
+        emitCall(index, kernels[index], names, kernelNames[index], into: &code)
       }
       emitFinish(names, into: &code)
     }
+    code.line()
+    code.line(
+      "/* Runs one kernel of '\(entry.name)' alone, on values already in place (kernel checks). */")
+    code.block("static void \(functionName)_kernel(int kernel, \(signature))") { code in
+      emitBindings(names, into: &code)
+      code.block("switch (kernel)") { code in
+        for index in kernels.indices {
+          code.line("case \(index):")
+          code.indented { code in
+            emitCall(index, kernels[index], names, kernelNames[index], into: &code)
+            code.line("break;")
+          }
+        }
+        code.line("default:")
+        code.indented { code in code.line("break;") }
+      }
+    }
+    code.line()
+    code.line("static const char *const \(functionName)_kernel_names[] = {")
+    code.indented { code in
+      for name in kernelNames { code.line(CSyntax.string(name) + ",") }
+      if kernelNames.isEmpty { code.line("\"\",") }
+    }
+    code.line("};")
+  }
+
+  private func emitCall(
+    _ index: Int, _ members: [NodeID], _ names: BufferNames, _ name: String,
+    into code: inout CodePrinter
+  ) {
+    let emitter = kernelEmitter(index, members, names, name)
+    var arguments = emitter.inputs.map { names.buffer($0)! } + members.map { names.buffer($0)! }
+    if emitter.hasScratch {
+      arguments.append("(float *)(arena + \(entry.memory.scratch[index]!.offset))")
+    }
+    code.line("\(name)(\(arguments.joined(separator: ", ")));")
   }
 
   private func kernelEmitter(

@@ -6,11 +6,30 @@ import GraphIR
 struct ExpressionEmitter {
   let graph: Graph
   let names: BufferNames
+  /// Double evaluates the whole expression in double (reduction bodies: products that cancel
+  /// in a sum keep their precision); single is float throughout.
+  var inDouble = false
+
+  /// A C literal of the expression's precision.
+  func literal(_ value: Double) -> String {
+    guard inDouble else { return CSyntax.float(value) }
+    if value.isNaN { return "NAN" }
+    if value.isInfinite { return value > 0 ? "INFINITY" : "(-INFINITY)" }
+    let text = "\(value)"
+    return value < 0 ? "(\(text))" : text
+  }
+
+  /// A libm function of the expression's precision: `expf` or `exp`.
+  func function(_ name: String) -> String { inDouble ? name : name + "f" }
+
+  private var zero: String { inDouble ? "0.0" : "0.0f" }
+  private var one: String { inDouble ? "1.0" : "1.0f" }
 
   /// The value of `id` at `view`, one C index expression per dimension of its shape.
   func value(_ id: NodeID, at view: [String]) -> String {
     if let name = names.buffer(id) {
-      return "\(name)[\(Self.offset(graph[id].type.shape, view))]"
+      let read = "\(name)[\(Self.offset(graph[id].type.shape, view))]"
+      return inDouble ? "(double)\(read)" : read
     }
     return definition(id, at: view)
   }
@@ -19,25 +38,16 @@ struct ExpressionEmitter {
   func definition(_ id: NodeID, at view: [String]) -> String {
     let node = graph[id]
     let x = node.operands
+    func operand(_ i: Int) -> String { value(x[i], at: view) }
     switch node.op {
-    case .constant(.splat(let v)): return CSyntax.float(v)
+    case .constant(.splat(let v)): return literal(v)
     case .constant(.diagonal(let offset, let v)):
       let m = node.type.shape[1]
-      return "((\(view[1]) == ((\(view[0]) + \(offset)) % \(m))) ? \(CSyntax.float(v)) : 0.0f)"
-    case .unary(let op): return Self.unary(op, value(x[0], at: view))
-    case .powConstant(let p): return "powf(\(value(x[0], at: view)), \(CSyntax.float(p)))"
-    case .binary(let op): return Self.binary(op, value(x[0], at: view), value(x[1], at: view))
-    case .compare(let op):
-      return
-        "((\(value(x[0], at: view)) \(Self.comparison(op)) \(value(x[1], at: view))) ? 1.0f : 0.0f)"
-    case .select:
-      return
-        "((\(value(x[0], at: view)) != 0.0f) ? \(value(x[1], at: view)) : \(value(x[2], at: view)))"
+      return "((\(view[1]) == ((\(view[0]) + \(offset)) % \(m))) ? \(literal(v)) : \(zero))"
     case .broadcast:
       let source = graph[x[0]].type.shape
       let offset = view.count - source.count
-      let inner = source.indices.map { source[$0] == 1 ? "0" : view[$0 + offset] }
-      return value(x[0], at: inner)
+      return value(x[0], at: source.indices.map { source[$0] == 1 ? "0" : view[$0 + offset] })
     case .reshape:
       return value(x[0], at: reshaped(view, from: node.type.shape, to: graph[x[0]].type.shape))
     case .transpose(let perm):
@@ -49,14 +59,31 @@ struct ExpressionEmitter {
     case .pad(let low, _): return padded(x[0], low: low, view)
     case .concat(let axis): return concatenated(x, axis: axis, view)
     default:
-      preconditionFailure("\(id) = \(node.op.mnemonic) must be stored before it is read")
+      guard let text = elementwise(node.op, operand) else {
+        preconditionFailure("\(id) = \(node.op.mnemonic) must be stored before it is read")
+      }
+      return text
+    }
+  }
+
+  /// Elementwise ops, given a way to render each operand; nil for other ops.
+  private func elementwise(_ op: Op, _ operand: (Int) -> String) -> String? {
+    switch op {
+    case .unary(let op): return unary(op, operand(0))
+    case .powConstant(let p): return "\(function("pow"))(\(operand(0)), \(literal(p)))"
+    case .binary(let op): return binary(op, operand(0), operand(1))
+    case .compare(let op):
+      return "((\(operand(0)) \(Self.comparison(op)) \(operand(1))) ? \(one) : \(zero))"
+    case .select: return "((\(operand(0)) != \(zero)) ? \(operand(1)) : \(operand(2)))"
+    default: return nil
     }
   }
 
   /// The value of `id` at flat index `index` (every op on the way is elementwise or a reshape).
   func value(_ id: NodeID, flatAt index: String) -> String {
     if let name = names.buffer(id) {
-      return graph[id].type.elementCount == 1 ? "\(name)[0]" : "\(name)[\(index)]"
+      let read = graph[id].type.elementCount == 1 ? "\(name)[0]" : "\(name)[\(index)]"
+      return inDouble ? "(double)\(read)" : read
     }
     return definition(id, flatAt: index)
   }
@@ -64,21 +91,14 @@ struct ExpressionEmitter {
   /// The computation of `id` at flat index `index`.
   func definition(_ id: NodeID, flatAt index: String) -> String {
     let node = graph[id]
-    let x = node.operands
     switch node.op {
-    case .constant(.splat(let v)): return CSyntax.float(v)
-    case .unary(let op): return Self.unary(op, value(x[0], flatAt: index))
-    case .powConstant(let p): return "powf(\(value(x[0], flatAt: index)), \(CSyntax.float(p)))"
-    case .binary(let op):
-      return Self.binary(op, value(x[0], flatAt: index), value(x[1], flatAt: index))
-    case .compare(let op):
-      return
-        "((\(value(x[0], flatAt: index)) \(Self.comparison(op)) \(value(x[1], flatAt: index))) ? 1.0f : 0.0f)"
-    case .select:
-      return
-        "((\(value(x[0], flatAt: index)) != 0.0f) ? \(value(x[1], flatAt: index)) : \(value(x[2], flatAt: index)))"
-    case .reshape: return value(x[0], flatAt: index)
-    default: preconditionFailure("\(id) = \(node.op.mnemonic) is not flat")
+    case .constant(.splat(let v)): return literal(v)
+    case .reshape: return value(node.operands[0], flatAt: index)
+    default:
+      guard let text = elementwise(node.op, { value(node.operands[$0], flatAt: index) }) else {
+        preconditionFailure("\(id) = \(node.op.mnemonic) is not flat")
+      }
+      return text
     }
   }
 
@@ -131,7 +151,7 @@ struct ExpressionEmitter {
       if low[d] > 0 { conditions.append("\(view[d]) >= \(low[d])") }
       conditions.append("\(index) < \(shape[d])")
     }
-    return "((\(conditions.joined(separator: " && "))) ? \(value(operand, at: inner)) : 0.0f)"
+    return "((\(conditions.joined(separator: " && "))) ? \(value(operand, at: inner)) : \(zero))"
   }
 
   private func concatenated(_ operands: [NodeID], axis: Int, _ view: [String]) -> String {
@@ -150,26 +170,26 @@ struct ExpressionEmitter {
     return text
   }
 
-  static func unary(_ op: UnaryOp, _ a: String) -> String {
+  func unary(_ op: UnaryOp, _ a: String) -> String {
     switch op {
     case .neg: "(-\(a))"
-    case .exp: "expf(\(a))"
-    case .log: "logf(\(a))"
-    case .sqrt: "sqrtf(\(a))"
-    case .rsqrt: "(1.0f / sqrtf(\(a)))"
-    case .relu: "fmaxf(\(a), 0.0f)"
-    case .abs: "fabsf(\(a))"
+    case .exp: "\(function("exp"))(\(a))"
+    case .log: "\(function("log"))(\(a))"
+    case .sqrt: "\(function("sqrt"))(\(a))"
+    case .rsqrt: "(\(one) / \(function("sqrt"))(\(a)))"
+    case .relu: "\(function("fmax"))(\(a), \(zero))"
+    case .abs: "\(function("fabs"))(\(a))"
     }
   }
 
-  static func binary(_ op: BinaryOp, _ a: String, _ b: String) -> String {
+  func binary(_ op: BinaryOp, _ a: String, _ b: String) -> String {
     switch op {
     case .add: "(\(a) + \(b))"
     case .sub: "(\(a) - \(b))"
     case .mul: "(\(a) * \(b))"
     case .div: "(\(a) / \(b))"
-    case .max: "fmaxf(\(a), \(b))"
-    case .min: "fminf(\(a), \(b))"
+    case .max: "\(function("fmax"))(\(a), \(b))"
+    case .min: "\(function("fmin"))(\(a), \(b))"
     }
   }
 

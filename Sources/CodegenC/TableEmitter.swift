@@ -46,7 +46,7 @@ struct TableEmitter {
       entries.append(
         "{\(CSyntax.string(entry.name)), \(inputs.count), \(prefix)_inputs, \(outputs.count), "
           + "\(prefix)_outputs, \(entry.memory.arenaBytes), \(entry.costs.count), \(flops), "
-          + "\(bytes), \(function)}")
+          + "\(bytes), \(function), \(function)_kernel, \(function)_kernel_names}")
     }
     code.line("static const hw_entry \(base)_entries[] = {")
     code.indented { code in for e in entries { code.line(e + ",") } }

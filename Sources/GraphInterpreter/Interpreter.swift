@@ -15,8 +15,13 @@ public struct Interpreter {
   /// Inputs and variables must have exactly the type the graph declares for them.
   /// `.gradient` and `.update` nodes are rejected: run the differentiation and
   /// optimizer-lowering passes first.
+  ///
+  /// With `roundingStoredValues`, every value a compiled kernel would store (nodes with a
+  /// `kernel`) is rounded to float32 as it is computed: the reference a single compiled kernel
+  /// is compared with, since it reads exactly those float32 values.
   public func run(
-    _ graph: Graph, inputs: [String: HostTensor], state: inout [String: HostTensor]
+    _ graph: Graph, inputs: [String: HostTensor], state: inout [String: HostTensor],
+    roundingStoredValues: Bool = false
   ) throws(InterpreterError) -> [String: HostTensor] {
     var values: [[Double]] = []
     values.reserveCapacity(graph.nodes.count)
@@ -49,7 +54,8 @@ public struct Interpreter {
       precondition(
         value.count == node.type.elementCount,
         "\(id) = \(node.op.mnemonic) produced \(value.count) values for type \(node.type)")
-      values.append(value)
+      let rounded = roundingStoredValues && node.kernel != nil
+      values.append(rounded ? value.map { Double(Float($0)) } : value)
       // Free operands nothing later reads, so large graphs keep only live activations.
       for operand in node.operands where lastUse[operand.index] == id.index {
         values[operand.index] = []

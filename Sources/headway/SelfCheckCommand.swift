@@ -26,6 +26,9 @@ struct SelfCheckCommand: ParsableCommand {
   @Option(help: "Largest accepted relative error.")
   var tolerance = 1e-4
 
+  @Flag(help: "Print every kernel, not only those above the tolerance.")
+  var verbose = false
+
   @Option(help: "OpenMP threads (0: the default).")
   var threads = 0
 
@@ -41,15 +44,17 @@ struct SelfCheckCommand: ParsableCommand {
     for definition in definitions {
       let size = batch ?? definition.batchSizes.min()!
       let compiled = try CompiledProgram.named(definition.name, batch: size)
-      let check = SelfCheck(tolerance: tolerance)
-      let reports = try check.run(
-        try definition.program(batch: size), compiled, entries: entry.map { [$0] }, threads: threads
-      )
-      print("\(definition.name) batch \(size): \(reports.count) tensors compared")
-      for report in reports {
-        print("  \(report)")
-        if !report.passed { failures += 1 }
-      }
+      let program = try definition.program(batch: size)
+      let entries = entry.map { [$0] }
+      let kernels = try KernelCheck(tolerance: tolerance).run(program, compiled, entries: entries)
+      print("\(definition.name) batch \(size): \(kernels.count) kernels, each run alone")
+      for report in kernels where verbose || !report.passed { print("  \(report)") }
+      print("  max rel.err \(kernels.map(\.error).max() ?? 0)")
+      let reports = try SelfCheck(tolerance: tolerance).run(
+        program, compiled, entries: entries, threads: threads)
+      print("\(definition.name) batch \(size): whole entry points, \(reports.count) tensors")
+      for report in reports { print("  \(report)") }
+      failures += (kernels + reports).filter { !$0.passed }.count
     }
     if failures > 0 {
       print("\(failures) tensors differ by more than \(tolerance)")

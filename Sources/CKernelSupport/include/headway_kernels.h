@@ -57,5 +57,12 @@ int hw_max_threads(void);
 /* The size of the team a parallel region actually gets (runs one); for tests and diagnostics. */
 int hw_parallel_team_size(void);
 
+/* Fills every variable of a compiled program in its state arena from its initialiser, bit for
+ * bit as GraphIR's Initializer.values. */
+#pragma clang assume_nonnull end
+#include "headway_program.h"
+#pragma clang assume_nonnull begin
+void hw_initialize_state(const hw_program *program, float *state);
+
 #pragma clang assume_nonnull end
 #endif

@@ -38,6 +38,11 @@ typedef struct {
 typedef void (*hw_entry_fn)(float *_Nonnull state, char *_Nonnull arena,
                             const void *_Nonnull const *_Nonnull inputs);
 
+/* Runs kernel `kernel` of an entry alone, reading its inputs where the memory plan put them:
+ * how each kernel is checked against the interpreter. */
+typedef void (*hw_kernel_fn)(int kernel, float *_Nonnull state, char *_Nonnull arena,
+                             const void *_Nonnull const *_Nonnull inputs);
+
 typedef struct {
   const char *name;
   int num_inputs;
@@ -49,6 +54,8 @@ typedef struct {
   int64_t flops;
   int64_t bytes_moved;
   hw_entry_fn run;
+  hw_kernel_fn run_kernel;
+  const char *_Nonnull const *_Nonnull kernel_names;
 } hw_entry;
 
 typedef struct {

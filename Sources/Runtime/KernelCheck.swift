@@ -1,0 +1,136 @@
+import GraphCompiler
+import GraphIR
+import GraphInterpreter
+
+/// Checks each compiled kernel alone against the interpreter: the kernel's inputs are the
+/// interpreter's values (rounded to float32) placed where the memory plan puts them, and its
+/// stored results are compared with the interpreter's. Errors cannot propagate from kernel to
+/// kernel, and a ReLU cannot flip between float32 and float64 upstream, so the tolerance can
+/// be tight for every entry, including long bilevel-unrolled chains.
+public struct KernelCheck {
+  public var seed: UInt64
+  public var tolerance: Double
+
+  public init(seed: UInt64 = 5, tolerance: Double = 1e-4) {
+    self.seed = seed
+    self.tolerance = tolerance
+  }
+
+  /// Checks every kernel of every entry of `compiled` (or of `entries`) against `program`,
+  /// the IR of the same program at the same batch size.
+  public func run(_ program: Program, _ compiled: CompiledProgram, entries: [String]? = nil)
+    throws -> [SelfCheck.Report]
+  {
+    let planned = try KernelPipeline.run(program, batch: compiled.batch)
+    var reports: [SelfCheck.Report] = []
+    for entry in compiled.entries where entries?.contains(entry.name) ?? true {
+      guard let plan = planned.entries.first(where: { $0.name == entry.name }) else {
+        throw TrainingError("entry '\(entry.name)' is compiled but not in the program's IR")
+      }
+      guard plan.memory.arenaBytes == entry.arenaBytes, plan.costs.count == entry.kernelCount else {
+        throw TrainingError(
+          "the compiled '\(entry.name)' does not match the compiler's plan "
+            + "(\(entry.kernelCount) kernels, \(entry.arenaBytes) bytes vs \(plan.costs.count), "
+            + "\(plan.memory.arenaBytes)): rebuild")
+      }
+      reports += try check(entry, plan, planned.program, compiled)
+    }
+    return reports
+  }
+
+  private func check(
+    _ entry: CompiledEntry, _ plan: PlannedEntry, _ program: Program, _ compiled: CompiledProgram
+  ) throws -> [SelfCheck.Report] {
+    var random = CheckData.random(seed: seed, entry: entry.name)
+    var state = CheckData.state(program, &random)
+    let inputs = CheckData.inputs(entry, &random)
+    let session = CompiledSession(program: compiled)
+    for (name, value) in state { try session.write(value.scalars.map(Float.init), to: name) }
+    let buffers = inputs.mapValues { tensor in
+      tensor.type.dtype == .f32
+        ? tensor.scalars.map { Float($0).bitPattern }
+        : tensor.scalars.map { UInt32(bitPattern: Int32($0)) }
+    }
+    var probe = plan.graph
+    let kernels = probe.kernelMembers()
+    probe.outputs = kernels.flatMap { $0 }.map { GraphOutput(name: "\($0.index)", node: $0) }
+    let initial = state
+    let values = try Interpreter().run(
+      probe, inputs: inputs, state: &state, roundingStoredValues: true)
+    func value(_ id: NodeID) -> [Double] { values["\(id.index)"]!.scalars }
+    var reports: [SelfCheck.Report] = []
+    try withPointers(entry.inputs.map { buffers[$0.name]! }) { pointers in
+      for (index, members) in kernels.enumerated() {
+        var read = Set<NodeID>()
+        for id in members { read.formUnion(plan.graph.storedInputs(of: id)) }
+        for id in read.subtracting(members) where plan.graph[id].kernel != nil {
+          session.writeArena(value(id).map(Float.init), at: plan.memory.offsets[id]!)
+        }
+        session.runKernel(entry, index, inputs: pointers)
+        var computed: [NodeID: [Double]] = [:]
+        for id in members {
+          let count = plan.graph[id].type.elementCount
+          computed[id] = session.readArena(at: plan.memory.offsets[id]!, count: count).map(
+            Double.init)
+        }
+        var worst = SelfCheck.Report(
+          entry: entry.name, tensor: entry.kernelNames[index], error: 0, passed: true)
+        for id in members {
+          // The member's own definition, on exactly the values the kernel read: the
+          // interpreter's for values from other kernels, the kernel's own for earlier members.
+          let expected = try reference(id, plan.graph, inputs: inputs, state: initial) {
+            computed[$0] ?? value($0)
+          }
+          let report = SelfCheck(tolerance: tolerance).compare(
+            entry.name, entry.kernelNames[index], computed[id]!, expected)
+          if report.error > worst.error || report.error.isNaN { worst = report }
+        }
+        reports.append(worst)
+      }
+    }
+    return reports
+  }
+
+  /// The float64 value of stored node `id` computed by the interpreter from its definition
+  /// alone: the ops inlined into it, with every other stored value it reads given.
+  private func reference(
+    _ id: NodeID, _ graph: Graph, inputs: [String: HostTensor], state: [String: HostTensor],
+    stored: (NodeID) -> [Double]
+  ) throws -> [Double] {
+    var cone = Graph()
+    var mapping: [NodeID: NodeID] = [:]
+    var given: [String: HostTensor] = inputs
+    func copy(_ node: NodeID, isRoot: Bool) throws -> NodeID {
+      if let done = mapping[node] { return done }
+      var copied = graph[node]
+      if !isRoot && graph[node].kernel != nil {
+        let name = "stored \(node.index)"
+        given[name] = HostTensor(copied.type, stored(node))
+        copied = Node(op: .input(name), operands: [], type: copied.type)
+      } else {
+        copied.operands = try copied.operands.map { try copy($0, isRoot: false) }
+        copied.kernel = nil
+      }
+      cone.nodes.append(copied)
+      mapping[node] = NodeID(cone.nodes.count - 1)
+      return mapping[node]!
+    }
+    cone.outputs = [GraphOutput(name: "value", node: try copy(id, isRoot: true))]
+    var scratchState = state
+    return try Interpreter().run(cone, inputs: given, state: &scratchState)["value"]!.scalars
+  }
+
+  /// Calls `body` with stable pointers to each buffer.
+  private func withPointers(_ buffers: [[UInt32]], _ body: ([UnsafeRawPointer]) throws -> Void)
+    rethrows
+  {
+    let copies = buffers.map { buffer -> UnsafeMutableRawPointer in
+      let pointer = UnsafeMutableRawPointer.allocate(
+        byteCount: max(4 * buffer.count, 4), alignment: 64)
+      buffer.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+      return pointer
+    }
+    defer { copies.forEach { $0.deallocate() } }
+    try body(copies.map { UnsafeRawPointer($0) })
+  }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import GraphDSL
+import Graphs
+import Runtime
+
+/// `headway bench`: per-step time of a compiled training entry.
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Time training steps of a compiled program (augmentation timed separately).")
+
+  @Option(help: "Program name, as `headwayc list` prints it.")
+  var program = "fmnist-resnet-small"
+
+  @Option(help: "joint | none | fixed | bilevel | bilevel-unrolled.")
+  var mode = "joint"
+
+  @Option(help: "Inner head steps K (bilevel modes).")
+  var innerSteps = 2
+
+  @Option(help: "Images per step (default: the largest compiled size).")
+  var batch: Int?
+
+  @Option(help: "Timed steps, after the warm-up.")
+  var steps = 10
+
+  @Option(help: "Untimed warm-up steps.")
+  var warmup = 2
+
+  @Option(help: "OpenMP threads (0: the default, every core).")
+  var threads = 0
+
+  func run() throws {
+    guard let trainingMode = TrainingMode(rawValue: mode) else {
+      throw ValidationError("unknown mode '\(mode)'")
+    }
+    guard let definition = Programs.named(program) else {
+      throw ValidationError("unknown program '\(program)'")
+    }
+    let size = batch ?? definition.batchSizes.max()!
+    let compiled = try CompiledProgram.named(program, batch: size)
+    let entry = try compiled.entry(named: trainingMode.stepEntry(innerSteps: innerSteps))
+    let session = CompiledSession(program: compiled, threads: threads)
+    var random = SplitMix64(seed: 1)
+    let inputs: [[Float]] = entry.inputs.map { input in
+      input.type.shape.isEmpty
+        ? [0.01] : (0..<input.type.elementCount).map { _ in random.unit() }
+    }
+    let pointers = inputs.map { values -> UnsafeMutableRawPointer in
+      let pointer = UnsafeMutableRawPointer.allocate(byteCount: 4 * values.count, alignment: 64)
+      values.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+      return pointer
+    }
+    defer { pointers.forEach { $0.deallocate() } }
+    var times: [Double] = []
+    for step in 0..<(warmup + steps) {
+      let start = DispatchTime.now().uptimeNanoseconds
+      _ = session.run(entry, inputs: pointers.map { UnsafeRawPointer($0) })
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      if step >= warmup { times.append(seconds) }
+    }
+    report(entry, size: size, times: times.sorted())
+    try reportAugmentation(size: size)
+  }
+
+  private func report(_ entry: CompiledEntry, size: Int, times: [Double]) {
+    let median = times[times.count / 2]
+    print("\(program) \(entry.name) batch \(size) (\(2 * size) views), threads \(hw_threads()):")
+    print(
+      String(
+        format: "  step: median %.4f s, min %.4f s, max %.4f s over %d steps",
+        median, times.first!, times.last!, times.count))
+    print(
+      String(
+        format: "  %.1f images/s, %.1f GFLOP/s (%.2f GFLOP per step, compiler's count)",
+        Double(size) / median, Double(entry.flops) / median / 1e9, Double(entry.flops) / 1e9))
+    print(String(format: "  peak resident memory %.1f MB", peakResidentMegabytes()))
+  }
+
+  private func reportAugmentation(size: Int) throws {
+    guard program == "fmnist-resnet-small",
+      let images = try? FashionMNIST.load(split: .test, limit: size)
+    else { return }
+    let augmenter = Augmenter(seed: 0)
+    let start = DispatchTime.now().uptimeNanoseconds
+    _ = augmenter.views(of: images, indices: Array(0..<size), step: 0)
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    print(String(format: "  augmentation (two views of %d images): %.4f s", size, seconds))
+  }
+}
+
+/// Peak resident set size of this process.
+func peakResidentMegabytes() -> Double {
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  return Double(usage.ru_maxrss) / 1024
+}

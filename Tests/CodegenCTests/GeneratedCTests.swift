@@ -1,0 +1,113 @@
+import CodegenC
+import Foundation
+import GraphCompiler
+import GraphIR
+import Graphs
+import Testing
+
+/// The C generated for R1 at batch 2, for the entries the snapshot covers.
+func generatedR1(entries: [String]) throws -> String {
+  let definition = try #require(Programs.named("fmnist-resnet-small"))
+  var planned = try KernelPipeline.run(try definition.program(batch: 2), batch: 2)
+  planned.entries = planned.entries.filter { entries.contains($0.name) }
+  return ProgramEmitter.translationUnit([planned], source: definition.file)
+}
+
+let snapshotDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+  .appendingPathComponent("Snapshots")
+
+@Suite struct GeneratedCTests {
+  static let entries = ["joint.step", "bilevel-unrolled.k1.step", "encode"]
+
+  /// Golden snapshot: any change to the generated C shows in review. To accept a change, run
+  /// `HEADWAY_RECORD_SNAPSHOTS=1 swift test --filter GeneratedCTests` (it fails once, having
+  /// written the new snapshot) and review the diff like code.
+  @Test func generatedCForR1MatchesTheGoldenSnapshot() throws {
+    let text = try generatedR1(entries: Self.entries)
+    let file = snapshotDirectory.appendingPathComponent("fmnist-resnet-small-b2.c")
+    if ProcessInfo.processInfo.environment["HEADWAY_RECORD_SNAPSHOTS"] != nil {
+      try text.write(to: file, atomically: true, encoding: .utf8)
+      Issue.record("recorded \(file.path); rerun without HEADWAY_RECORD_SNAPSHOTS")
+      return
+    }
+    let golden = try String(contentsOf: file, encoding: .utf8)
+    guard text != golden else { return }
+    let new = text.split(separator: "\n").map(String.init)
+    let old = golden.split(separator: "\n").map(String.init)
+    let first =
+      (0..<min(new.count, old.count)).first { new[$0] != old[$0] } ?? min(new.count, old.count)
+    let expected = first < old.count ? old[first] : "<end>"
+    let actual = first < new.count ? new[first] : "<end>"
+    let message = "generated C differs from \(file.lastPathComponent) at line \(first + 1):"
+    Issue.record("\(message)\n  expected: \(expected)\n  actual:   \(actual)")
+  }
+
+  /// Inner loops call nothing but libm math (which clang turns into instructions or
+  /// vectorized calls); no helper functions per element.
+  @Test func innerLoopsCallOnlyMathFunctions() throws {
+    let text = try generatedR1(entries: Self.entries)
+    let allowed: Set<String> = [
+      "exp", "log", "sqrt", "fmax", "fmin", "fabs", "pow", "for", "switch",
+    ]
+    var depth = 0
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      let trimmed = line.trimmingCharacters(in: .whitespaces)
+      if trimmed.hasPrefix("for (") { depth += 1 }
+      if depth > 0 && !trimmed.hasPrefix("for (") {
+        for call in calls(in: trimmed) where !allowed.contains(call) {
+          Issue.record("call to \(call) inside a loop: \(trimmed)")
+        }
+      }
+      if trimmed == "}" && depth > 0 { depth -= 1 }
+    }
+  }
+
+  /// The generated C compiles with -Wall -Wextra -Werror (syntax and semantic checks only).
+  @Test(
+    .enabled(
+      if: FileManager.default.fileExists(atPath: "/usr/lib/llvm-14/lib/clang/14.0.6/include/omp.h"))
+  )
+  func generatedCCompilesWithoutWarnings() throws {
+    let text = try generatedR1(entries: Self.entries)
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "headway-c-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let source = directory.appendingPathComponent("r1.c")
+    try text.write(to: source, atomically: true, encoding: .utf8)
+    let include = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("Sources/CKernelSupport/include").path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [
+      "clang", "-fsyntax-only", "-Wall", "-Wextra", "-Werror", "-fopenmp",
+      "-I/usr/lib/llvm-14/lib/clang/14.0.6/include", "-I\(include)", source.path,
+    ]
+    let pipe = Pipe()
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0, "\(output.prefix(2000))")
+  }
+}
+
+/// Names followed by `(` in a line of C: the functions it calls.
+func calls(in line: String) -> [String] {
+  var result: [String] = []
+  var word = ""
+  for character in line {
+    if character.isLetter || character.isNumber || character == "_" {
+      word.append(character)
+    } else {
+      if character == "(" && !word.isEmpty && !word.first!.isNumber
+        && !["float", "double", "int64_t"].contains(word)
+      {
+        result.append(word)
+      }
+      word = ""
+    }
+  }
+  return result
+}

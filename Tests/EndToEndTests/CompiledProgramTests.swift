@@ -1,0 +1,57 @@
+import GraphDSL
+import GraphIR
+import Graphs
+import Runtime
+import Testing
+
+/// Compiled R1 (batch 2) against the reference interpreter, every entry of every mode.
+@Suite struct CompiledProgramTests {
+  static let batch = 2
+
+  func programs() throws -> (Program, CompiledProgram) {
+    let definition = try #require(Programs.named("fmnist-resnet-small"))
+    return (
+      try definition.program(batch: Self.batch),
+      try CompiledProgram.named("fmnist-resnet-small", batch: Self.batch)
+    )
+  }
+
+  @Test func everyKernelOfR1MatchesTheInterpreterOnItsOwnInputs() throws {
+    let (program, compiled) = try programs()
+    let reports = try KernelCheck(tolerance: 1e-4).run(program, compiled)
+    #expect(reports.count == compiled.entries.reduce(0) { $0 + $1.kernelCount })
+    for report in reports where !report.passed { Issue.record("\(report)") }
+  }
+
+  @Test func everyEntryOfR1MatchesTheInterpreterWithin1e4() throws {
+    let (program, compiled) = try programs()
+    let reports = try SelfCheck(tolerance: 1e-4).run(program, compiled)
+    let entries = Set(reports.map(\.entry))
+    for mode in ["joint.step", "none.step", "fixed.step", "bilevel.k2.step"] {
+      #expect(entries.contains(mode))
+    }
+    #expect(entries.contains("bilevel-unrolled.k5.step"))
+    for report in reports where !report.passed { Issue.record("\(report)") }
+    // Against pure float64 too, with the margin float32 rounding needs (see SelfCheck).
+    for report in reports where (report.float64Error ?? 0) > 1e-3 { Issue.record("\(report)") }
+  }
+
+  @Test func askingForABatchSizeThatWasNotCompiledNamesTheSizesThatWere() {
+    #expect {
+      _ = try CompiledProgram.named("fmnist-resnet-small", batch: 3)
+    } throws: { error in
+      "\(error)".contains("2, 128, 256") && "\(error)".contains("graphs/")
+    }
+  }
+}
+
+@Suite struct CompiledInitializationTests {
+  @Test func theCRuntimeInitialisesEveryVariableBitForBitAsTheIR() throws {
+    let compiled = try CompiledProgram.named("fmnist-resnet-small", batch: 2)
+    let session = CompiledSession(program: compiled)
+    for variable in compiled.variables {
+      let expected = variable.initializer.values(count: variable.type.elementCount).map(Float.init)
+      #expect(session.read(variable.name) == expected, "\(variable.name)")
+    }
+  }
+}
