@@ -82,7 +82,7 @@ struct EntryEmitter {
   {
     KernelEmitter(
       graph: graph, names: names, members: members, name: name,
-      hasScratch: entry.memory.scratch[index] != nil)
+      hasScratch: entry.memory.scratch[index] != nil, inPlace: entry.memory.inPlace)
   }
 
   private func emitConstants(_ names: BufferNames, into code: inout CodePrinter) {

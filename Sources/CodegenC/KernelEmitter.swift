@@ -9,6 +9,8 @@ struct KernelEmitter {
   let members: [NodeID]
   let name: String
   let hasScratch: Bool
+  /// In-place stores of the entry (value -> the operand whose buffer it takes).
+  var inPlace: [NodeID: NodeID] = [:]
   /// Parallelise loops over at least this many elements.
   static let parallelThreshold = 32768
 
@@ -26,12 +28,15 @@ struct KernelEmitter {
     return result.subtracting(members).filter { graph[$0].op.fusionRole != .constant }.sorted()
   }
 
-  /// The parameter list: read-only inputs, then the stored values, then scratch.
+  /// The parameter list: read-only inputs, then the stored values, then scratch. Buffers
+  /// shared by an in-place update are not `restrict`.
   var parameters: [String] {
+    let shared = Set(inPlace.filter { members.contains($0.key) }.flatMap { [$0.key, $0.value] })
+    func qualifier(_ id: NodeID) -> String { shared.contains(id) ? "*" : "*restrict " }
     var result = inputs.map { id in
-      "const \(BufferNames.elementType(graph[id].type)) *restrict \(names.buffer(id)!)"
+      "const \(BufferNames.elementType(graph[id].type)) \(qualifier(id))\(names.buffer(id)!)"
     }
-    result += members.map { "float *restrict \(names.buffer($0)!)" }
+    result += members.map { "float \(qualifier($0))\(names.buffer($0)!)" }
     if hasScratch { result.append("float *restrict scratch") }
     return result
   }

@@ -45,7 +45,9 @@ extension Graph {
       let dy = self[node.operands[1]].type.shape
       return 2 * dy.reduce(1, *) * filter[1] * filter[2] * filter[3]
     case .reduce:
-      return self[node.operands[0]].type.elementCount * (1 + inlinedOps(node.operands[0]))
+      let operand = node.operands[0]
+      let prologue = isStored(operand) ? 0 : inlinedOps(operand)
+      return self[operand].type.elementCount * (1 + prologue)
     default:
       return out * inlinedOps(id)
     }

@@ -28,7 +28,6 @@ public struct FuseKernels: GraphPass {
     var size = Array(repeating: 1, count: graph.nodes.count)
     var kernelOf: [Int?] = Array(repeating: nil, count: graph.nodes.count)
     var kernelSizes: [Int] = []
-    var kernelIsLibrary: [Bool] = []
     for id in graph.ids {
       let node = graph[id]
       guard shouldStore(id, in: result, users: users, required: required, size: &size) else {
@@ -43,7 +42,6 @@ public struct FuseKernels: GraphPass {
       } else {
         kernelOf[id.index] = kernelSizes.count
         kernelSizes.append(1)
-        kernelIsLibrary.append(role == .library)
       }
       result.nodes[id.index].kernel = kernelOf[id.index]
     }

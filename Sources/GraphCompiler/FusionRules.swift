@@ -91,3 +91,27 @@ extension Graph {
     return result.sorted()
   }
 }
+
+extension Graph {
+  /// Whether stored node `root`, an elementwise loop, reads stored value `operand` only at the
+  /// element it is computing (through elementwise ops and reshapes): then it may overwrite
+  /// `operand` in place.
+  public func readsOnlyAtOwnIndex(_ root: NodeID, _ operand: NodeID) -> Bool {
+    guard self[root].op.fusionRole == .inlinable, self[root].op.isElementwise else { return false }
+    func reaches(_ id: NodeID) -> Bool {
+      if id == operand { return true }
+      if isStored(id) { return false }
+      return self[id].operands.contains(where: reaches)
+    }
+    func flat(_ id: NodeID) -> Bool {
+      if id == operand || isStored(id) { return true }
+      switch self[id].op {
+      case .unary, .powConstant, .binary, .compare, .select, .reshape:
+        return self[id].operands.allSatisfy(flat)
+      default:
+        return !reaches(id)
+      }
+    }
+    return self[root].operands.allSatisfy(flat)
+  }
+}

@@ -16,6 +16,9 @@ public struct MemoryPlan: Sendable {
   public var arenaBytes = 0
   /// What the arena would need without reuse: every stored value and scratch added up.
   public var unplannedBytes = 0
+  /// Values computed in place over an operand that dies with them: value -> operand. Both
+  /// share one buffer; the kernel reads element i of the operand before writing element i.
+  public var inPlace: [NodeID: NodeID] = [:]
 }
 
 /// Plans the activation arena of a scheduled graph.
@@ -42,12 +45,30 @@ public struct PlanMemory: Sendable {
     var plan = MemoryPlan()
     var arena = FreeList()
     var dying: [Int: [NodeID]] = [:]
+    let readers = Self.readers(graph, kernels)
+    let pinned = graph.requiredStores()
     for (kernel, members) in kernels.enumerated() {
-      for id in members {
+      for (position, id) in members.enumerated() {
         let bytes = graph[id].type.elementCount * 4
-        plan.offsets[id] = arena.allocate(bytes)
         plan.unplannedBytes += Self.aligned(bytes)
         dying[lastUse[id]!, default: []].append(id)
+        let reusable = graph.storedInputs(of: id).first { operand in
+          graph[operand].kernel != nil && !pinned.contains(operand)
+            && graph[operand].type.elementCount == graph[id].type.elementCount
+            && !plan.inPlace.values.contains(operand)
+            && readers[operand, default: []].allSatisfy { reader in
+              reader == id || graph[reader].kernel! < kernel
+                || (graph[reader].kernel! == kernel && members.firstIndex(of: reader)! < position)
+            }
+            && graph.readsOnlyAtOwnIndex(id, operand)
+        }
+        if let operand = reusable {
+          plan.offsets[id] = plan.offsets[operand]
+          plan.inPlace[id] = operand
+          dying[lastUse[operand]!]?.removeAll { $0 == operand }
+        } else {
+          plan.offsets[id] = arena.allocate(bytes)
+        }
       }
       let scratchBytes = members.reduce(0) { $0 + Self.scratchBytes(graph[$1], graph) }
       if scratchBytes > 0 {
@@ -67,6 +88,17 @@ public struct PlanMemory: Sendable {
     }
     plan.arenaBytes = arena.peak
     return plan
+  }
+
+  /// The stored values that read each stored value (through inlined ops).
+  static func readers(_ graph: Graph, _ kernels: [[NodeID]]) -> [NodeID: [NodeID]] {
+    var result: [NodeID: [NodeID]] = [:]
+    for members in kernels {
+      for id in members {
+        for input in graph.storedInputs(of: id) { result[input, default: []].append(id) }
+      }
+    }
+    return result
   }
 
   static func aligned(_ bytes: Int) -> Int { (bytes + alignment - 1) / alignment * alignment }

@@ -11,7 +11,7 @@
 /* fmnist_resnet_small_b2_joint_step_k000_reduce_mean: %2 = conv2d(%0 f32[4,1,28,28], %1 f32[32,1,3,3]) : f32[4,32,28,28]; %3 = reduce_mean(%2 f32[4,32,28,28]) : f32[1,32,1,1]; %6 = sub(%2 f32[4,32,28,28], %5 f32[4,32,28,28]) : f32[4,32,28,28]; %8 = reduce_mean(%7 f32[4,32,28,28]) : f32[1,32,1,1]; %14 = add(%11 f32[32,1,1], %13 f32[32,1,1]) : f32[32,1,1]; %21 = add(%16 f32[32,1,1], %20 f32[32,1,1]) : f32[32,1,1]; %23 = add(%17 f32[32,1,1], %22 f32[32,1,1]) : f32[32,1,1]; %24 = rsqrt(%23 f32[32,1,1]) : f32[32,1,1]
  * from graphs/FMNISTResNetSmall.swift:12
  */
-static void fmnist_resnet_small_b2_joint_step_k000_reduce_mean(const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict v_backbone_stem_bn_running_mean, const float *restrict v_backbone_stem_bn_running_var, float *restrict t2, float *restrict t3, float *restrict t6, float *restrict t8, float *restrict t14, float *restrict t21, float *restrict t23, float *restrict t24, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k000_reduce_mean(const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict v_backbone_stem_bn_running_mean, const float *restrict v_backbone_stem_bn_running_var, float *t2, float *t3, float *t6, float *t8, float *t14, float *restrict t21, float *t23, float *restrict t24, float *restrict scratch) {
   const hw_conv_shape s2 = {4, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_forward(&s2, in_views, v_backbone_stem_conv_weight, t2, scratch);
   #pragma omp parallel for
@@ -95,7 +95,7 @@ static void fmnist_resnet_small_b2_joint_step_k001_relu(const float *restrict t6
 /* fmnist_resnet_small_b2_joint_step_k002_reduce_mean: %35 = conv2d(%33 f32[4,32,28,28], %34 f32[32,32,3,3]) : f32[4,32,28,28]; %36 = reduce_mean(%35 f32[4,32,28,28]) : f32[1,32,1,1]; %39 = sub(%35 f32[4,32,28,28], %38 f32[4,32,28,28]) : f32[4,32,28,28]; %41 = reduce_mean(%40 f32[4,32,28,28]) : f32[1,32,1,1]; %45 = add(%43 f32[32,1,1], %44 f32[32,1,1]) : f32[32,1,1]; %51 = add(%47 f32[32,1,1], %50 f32[32,1,1]) : f32[32,1,1]; %52 = add(%48 f32[32,1,1], %22 f32[32,1,1]) : f32[32,1,1]; %53 = rsqrt(%52 f32[32,1,1]) : f32[32,1,1]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_joint_step_k002_reduce_mean(const float *restrict t33, const float *restrict v_backbone_block1_conv1_weight, const float *restrict v_backbone_block1_bn1_running_mean, const float *restrict v_backbone_block1_bn1_running_var, float *restrict t35, float *restrict t36, float *restrict t39, float *restrict t41, float *restrict t45, float *restrict t51, float *restrict t52, float *restrict t53, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k002_reduce_mean(const float *restrict t33, const float *restrict v_backbone_block1_conv1_weight, const float *restrict v_backbone_block1_bn1_running_mean, const float *restrict v_backbone_block1_bn1_running_var, float *t35, float *t36, float *t39, float *t41, float *t45, float *restrict t51, float *t52, float *restrict t53, float *restrict scratch) {
   const hw_conv_shape s35 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_forward(&s35, t33, v_backbone_block1_conv1_weight, t35, scratch);
   #pragma omp parallel for
@@ -179,7 +179,7 @@ static void fmnist_resnet_small_b2_joint_step_k003_relu(const float *restrict t3
 /* fmnist_resnet_small_b2_joint_step_k004_reduce_mean: %64 = conv2d(%62 f32[4,32,28,28], %63 f32[32,32,3,3]) : f32[4,32,28,28]; %65 = reduce_mean(%64 f32[4,32,28,28]) : f32[1,32,1,1]; %68 = sub(%64 f32[4,32,28,28], %67 f32[4,32,28,28]) : f32[4,32,28,28]; %70 = reduce_mean(%69 f32[4,32,28,28]) : f32[1,32,1,1]; %74 = add(%72 f32[32,1,1], %73 f32[32,1,1]) : f32[32,1,1]; %80 = add(%76 f32[32,1,1], %79 f32[32,1,1]) : f32[32,1,1]; %81 = add(%77 f32[32,1,1], %22 f32[32,1,1]) : f32[32,1,1]; %82 = rsqrt(%81 f32[32,1,1]) : f32[32,1,1]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_joint_step_k004_reduce_mean(const float *restrict t62, const float *restrict v_backbone_block1_conv2_weight, const float *restrict v_backbone_block1_bn2_running_mean, const float *restrict v_backbone_block1_bn2_running_var, float *restrict t64, float *restrict t65, float *restrict t68, float *restrict t70, float *restrict t74, float *restrict t80, float *restrict t81, float *restrict t82, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k004_reduce_mean(const float *restrict t62, const float *restrict v_backbone_block1_conv2_weight, const float *restrict v_backbone_block1_bn2_running_mean, const float *restrict v_backbone_block1_bn2_running_var, float *t64, float *t65, float *t68, float *t70, float *t74, float *restrict t80, float *t81, float *restrict t82, float *restrict scratch) {
   const hw_conv_shape s64 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_forward(&s64, t62, v_backbone_block1_conv2_weight, t64, scratch);
   #pragma omp parallel for
@@ -263,7 +263,7 @@ static void fmnist_resnet_small_b2_joint_step_k005_relu(const float *restrict t3
 /* fmnist_resnet_small_b2_joint_step_k006_reduce_mean: %94 = conv2d(%92 f32[4,32,28,28], %93 f32[64,32,1,1]) : f32[4,64,14,14]; %95 = reduce_mean(%94 f32[4,64,14,14]) : f32[1,64,1,1]; %98 = sub(%94 f32[4,64,14,14], %97 f32[4,64,14,14]) : f32[4,64,14,14]; %100 = reduce_mean(%99 f32[4,64,14,14]) : f32[1,64,1,1]; %106 = add(%103 f32[64,1,1], %105 f32[64,1,1]) : f32[64,1,1]; %113 = add(%108 f32[64,1,1], %112 f32[64,1,1]) : f32[64,1,1]; %115 = add(%109 f32[64,1,1], %114 f32[64,1,1]) : f32[64,1,1]; %116 = rsqrt(%115 f32[64,1,1]) : f32[64,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k006_reduce_mean(const float *restrict t92, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict v_backbone_block2_shortcut_bn_running_mean, const float *restrict v_backbone_block2_shortcut_bn_running_var, float *restrict t94, float *restrict t95, float *restrict t98, float *restrict t100, float *restrict t106, float *restrict t113, float *restrict t115, float *restrict t116, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k006_reduce_mean(const float *restrict t92, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict v_backbone_block2_shortcut_bn_running_mean, const float *restrict v_backbone_block2_shortcut_bn_running_var, float *t94, float *t95, float *t98, float *t100, float *t106, float *restrict t113, float *t115, float *restrict t116, float *restrict scratch) {
   const hw_conv_shape s94 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
   hw_conv2d_forward(&s94, t92, v_backbone_block2_shortcut_conv_weight, t94, scratch);
   #pragma omp parallel for
@@ -333,7 +333,7 @@ static void fmnist_resnet_small_b2_joint_step_k007_mul(const float *restrict t98
 /* fmnist_resnet_small_b2_joint_step_k008_reduce_mean: %120 = conv2d(%92 f32[4,32,28,28], %119 f32[64,32,3,3]) : f32[4,64,14,14]; %121 = reduce_mean(%120 f32[4,64,14,14]) : f32[1,64,1,1]; %124 = sub(%120 f32[4,64,14,14], %123 f32[4,64,14,14]) : f32[4,64,14,14]; %126 = reduce_mean(%125 f32[4,64,14,14]) : f32[1,64,1,1]; %130 = add(%128 f32[64,1,1], %129 f32[64,1,1]) : f32[64,1,1]; %136 = add(%132 f32[64,1,1], %135 f32[64,1,1]) : f32[64,1,1]; %137 = add(%133 f32[64,1,1], %114 f32[64,1,1]) : f32[64,1,1]; %138 = rsqrt(%137 f32[64,1,1]) : f32[64,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k008_reduce_mean(const float *restrict t92, const float *restrict v_backbone_block2_conv1_weight, const float *restrict v_backbone_block2_bn1_running_mean, const float *restrict v_backbone_block2_bn1_running_var, float *restrict t120, float *restrict t121, float *restrict t124, float *restrict t126, float *restrict t130, float *restrict t136, float *restrict t137, float *restrict t138, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k008_reduce_mean(const float *restrict t92, const float *restrict v_backbone_block2_conv1_weight, const float *restrict v_backbone_block2_bn1_running_mean, const float *restrict v_backbone_block2_bn1_running_var, float *t120, float *t121, float *t124, float *t126, float *t130, float *restrict t136, float *t137, float *restrict t138, float *restrict scratch) {
   const hw_conv_shape s120 = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
   hw_conv2d_forward(&s120, t92, v_backbone_block2_conv1_weight, t120, scratch);
   #pragma omp parallel for
@@ -417,7 +417,7 @@ static void fmnist_resnet_small_b2_joint_step_k009_relu(const float *restrict t1
 /* fmnist_resnet_small_b2_joint_step_k010_reduce_mean: %149 = conv2d(%147 f32[4,64,14,14], %148 f32[64,64,3,3]) : f32[4,64,14,14]; %150 = reduce_mean(%149 f32[4,64,14,14]) : f32[1,64,1,1]; %153 = sub(%149 f32[4,64,14,14], %152 f32[4,64,14,14]) : f32[4,64,14,14]; %155 = reduce_mean(%154 f32[4,64,14,14]) : f32[1,64,1,1]; %159 = add(%157 f32[64,1,1], %158 f32[64,1,1]) : f32[64,1,1]; %165 = add(%161 f32[64,1,1], %164 f32[64,1,1]) : f32[64,1,1]; %166 = add(%162 f32[64,1,1], %114 f32[64,1,1]) : f32[64,1,1]; %167 = rsqrt(%166 f32[64,1,1]) : f32[64,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k010_reduce_mean(const float *restrict t147, const float *restrict v_backbone_block2_conv2_weight, const float *restrict v_backbone_block2_bn2_running_mean, const float *restrict v_backbone_block2_bn2_running_var, float *restrict t149, float *restrict t150, float *restrict t153, float *restrict t155, float *restrict t159, float *restrict t165, float *restrict t166, float *restrict t167, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k010_reduce_mean(const float *restrict t147, const float *restrict v_backbone_block2_conv2_weight, const float *restrict v_backbone_block2_bn2_running_mean, const float *restrict v_backbone_block2_bn2_running_var, float *t149, float *t150, float *t153, float *t155, float *t159, float *restrict t165, float *t166, float *restrict t167, float *restrict scratch) {
   const hw_conv_shape s149 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
   hw_conv2d_forward(&s149, t147, v_backbone_block2_conv2_weight, t149, scratch);
   #pragma omp parallel for
@@ -501,7 +501,7 @@ static void fmnist_resnet_small_b2_joint_step_k011_relu(const float *restrict t1
 /* fmnist_resnet_small_b2_joint_step_k012_reduce_mean: %185 = conv2d(%183 f32[4,64,14,14], %184 f32[128,64,1,1]) : f32[4,128,7,7]; %186 = reduce_mean(%185 f32[4,128,7,7]) : f32[1,128,1,1]; %189 = sub(%185 f32[4,128,7,7], %188 f32[4,128,7,7]) : f32[4,128,7,7]; %191 = reduce_mean(%190 f32[4,128,7,7]) : f32[1,128,1,1]; %197 = add(%194 f32[128,1,1], %196 f32[128,1,1]) : f32[128,1,1]; %204 = add(%199 f32[128,1,1], %203 f32[128,1,1]) : f32[128,1,1]; %206 = add(%200 f32[128,1,1], %205 f32[128,1,1]) : f32[128,1,1]; %207 = rsqrt(%206 f32[128,1,1]) : f32[128,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k012_reduce_mean(const float *restrict t183, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict v_backbone_block3_shortcut_bn_running_mean, const float *restrict v_backbone_block3_shortcut_bn_running_var, float *restrict t185, float *restrict t186, float *restrict t189, float *restrict t191, float *restrict t197, float *restrict t204, float *restrict t206, float *restrict t207, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k012_reduce_mean(const float *restrict t183, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict v_backbone_block3_shortcut_bn_running_mean, const float *restrict v_backbone_block3_shortcut_bn_running_var, float *t185, float *t186, float *t189, float *t191, float *t197, float *restrict t204, float *t206, float *restrict t207, float *restrict scratch) {
   const hw_conv_shape s185 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
   hw_conv2d_forward(&s185, t183, v_backbone_block3_shortcut_conv_weight, t185, scratch);
   for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -567,7 +567,7 @@ static void fmnist_resnet_small_b2_joint_step_k013_mul(const float *restrict t18
 /* fmnist_resnet_small_b2_joint_step_k014_reduce_mean: %211 = conv2d(%183 f32[4,64,14,14], %210 f32[128,64,3,3]) : f32[4,128,7,7]; %212 = reduce_mean(%211 f32[4,128,7,7]) : f32[1,128,1,1]; %215 = sub(%211 f32[4,128,7,7], %214 f32[4,128,7,7]) : f32[4,128,7,7]; %217 = reduce_mean(%216 f32[4,128,7,7]) : f32[1,128,1,1]; %221 = add(%219 f32[128,1,1], %220 f32[128,1,1]) : f32[128,1,1]; %227 = add(%223 f32[128,1,1], %226 f32[128,1,1]) : f32[128,1,1]; %228 = add(%224 f32[128,1,1], %205 f32[128,1,1]) : f32[128,1,1]; %229 = rsqrt(%228 f32[128,1,1]) : f32[128,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k014_reduce_mean(const float *restrict t183, const float *restrict v_backbone_block3_conv1_weight, const float *restrict v_backbone_block3_bn1_running_mean, const float *restrict v_backbone_block3_bn1_running_var, float *restrict t211, float *restrict t212, float *restrict t215, float *restrict t217, float *restrict t221, float *restrict t227, float *restrict t228, float *restrict t229, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k014_reduce_mean(const float *restrict t183, const float *restrict v_backbone_block3_conv1_weight, const float *restrict v_backbone_block3_bn1_running_mean, const float *restrict v_backbone_block3_bn1_running_var, float *t211, float *t212, float *t215, float *t217, float *t221, float *restrict t227, float *t228, float *restrict t229, float *restrict scratch) {
   const hw_conv_shape s211 = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
   hw_conv2d_forward(&s211, t183, v_backbone_block3_conv1_weight, t211, scratch);
   for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -645,7 +645,7 @@ static void fmnist_resnet_small_b2_joint_step_k015_relu(const float *restrict t2
 /* fmnist_resnet_small_b2_joint_step_k016_reduce_mean: %240 = conv2d(%238 f32[4,128,7,7], %239 f32[128,128,3,3]) : f32[4,128,7,7]; %241 = reduce_mean(%240 f32[4,128,7,7]) : f32[1,128,1,1]; %244 = sub(%240 f32[4,128,7,7], %243 f32[4,128,7,7]) : f32[4,128,7,7]; %246 = reduce_mean(%245 f32[4,128,7,7]) : f32[1,128,1,1]; %250 = add(%248 f32[128,1,1], %249 f32[128,1,1]) : f32[128,1,1]; %256 = add(%252 f32[128,1,1], %255 f32[128,1,1]) : f32[128,1,1]; %257 = add(%253 f32[128,1,1], %205 f32[128,1,1]) : f32[128,1,1]; %258 = rsqrt(%257 f32[128,1,1]) : f32[128,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k016_reduce_mean(const float *restrict t238, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, float *restrict t240, float *restrict t241, float *restrict t244, float *restrict t246, float *restrict t250, float *restrict t256, float *restrict t257, float *restrict t258, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k016_reduce_mean(const float *restrict t238, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, float *t240, float *t241, float *t244, float *t246, float *t250, float *restrict t256, float *t257, float *restrict t258, float *restrict scratch) {
   const hw_conv_shape s240 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
   hw_conv2d_forward(&s240, t238, v_backbone_block3_conv2_weight, t240, scratch);
   for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -731,7 +731,7 @@ static void fmnist_resnet_small_b2_joint_step_k017_reduce_mean(const float *rest
 /* fmnist_resnet_small_b2_joint_step_k018_reduce_mean: %278 = matmul(%276 f32[4,128], %277 f32[512,128]) : f32[4,512]; %279 = reduce_mean(%278 f32[4,512]) : f32[1,512]; %282 = sub(%278 f32[4,512], %281 f32[4,512]) : f32[4,512]; %284 = reduce_mean(%283 f32[4,512]) : f32[1,512]; %290 = add(%287 f32[512], %289 f32[512]) : f32[512]; %297 = add(%292 f32[512], %296 f32[512]) : f32[512]; %299 = add(%293 f32[512], %298 f32[512]) : f32[512]; %300 = rsqrt(%299 f32[512]) : f32[512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_joint_step_k018_reduce_mean(const float *restrict t275, const float *restrict v_head_fc1_weight, const float *restrict v_head_bn1_running_mean, const float *restrict v_head_bn1_running_var, float *restrict t278, float *restrict t279, float *restrict t282, float *restrict t284, float *restrict t290, float *restrict t297, float *restrict t299, float *restrict t300) {
+static void fmnist_resnet_small_b2_joint_step_k018_reduce_mean(const float *restrict t275, const float *restrict v_head_fc1_weight, const float *restrict v_head_bn1_running_mean, const float *restrict v_head_bn1_running_var, float *t278, float *t279, float *t282, float *t284, float *t290, float *restrict t297, float *t299, float *restrict t300) {
   hw_matmul(4, 512, 128, 0, 1, t275, v_head_fc1_weight, t278);
   for (int64_t i1 = 0; i1 < 512; i1++) {
     double acc = 0.0;
@@ -788,7 +788,7 @@ static void fmnist_resnet_small_b2_joint_step_k019_relu(const float *restrict t2
 /* fmnist_resnet_small_b2_joint_step_k020_reduce_sum: %311 = matmul(%309 f32[4,512], %310 f32[128,512]) : f32[4,128]; %314 = add(%311 f32[4,128], %313 f32[4,128]) : f32[4,128]; %316 = reduce_sum(%315 f32[4,128]) : f32[4,1]; %318 = add(%316 f32[4,1], %317 f32[4,1]) : f32[4,1]; %319 = rsqrt(%318 f32[4,1]) : f32[4,1]; %321 = mul(%314 f32[4,128], %320 f32[4,128]) : f32[4,128]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_joint_step_k020_reduce_sum(const float *restrict t309, const float *restrict v_head_fc2_weight, const float *restrict v_head_fc2_bias, float *restrict t311, float *restrict t314, float *restrict t316, float *restrict t318, float *restrict t319, float *restrict t321) {
+static void fmnist_resnet_small_b2_joint_step_k020_reduce_sum(const float *restrict t309, const float *restrict v_head_fc2_weight, const float *restrict v_head_fc2_bias, float *t311, float *t314, float *t316, float *t318, float *restrict t319, float *restrict t321) {
   hw_matmul(4, 128, 512, 0, 1, t309, v_head_fc2_weight, t311);
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -818,7 +818,7 @@ static void fmnist_resnet_small_b2_joint_step_k020_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k021_reduce_mean: %322 = matmul(%321 f32[4,128], %321 f32[4,128]) : f32[4,4]; %324 = div(%322 f32[4,4], %323 f32[4,4]) : f32[4,4]; %326 = add(%324 f32[4,4], %325 f32[4,4]) : f32[4,4]; %327 = reduce_max(%326 f32[4,4]) : f32[4,1]; %330 = exp(%329 f32[4,4]) : f32[4,4]; %331 = reduce_sum(%330 f32[4,4]) : f32[4,1]; %334 = reduce_sum(%333 f32[4,4]) : f32[4,1]; %338 = reduce_mean(%337 f32[4,1]) : f32[1,1]
  * from Sources/GraphDSL/ContrastiveModel.swift:72
  */
-static void fmnist_resnet_small_b2_joint_step_k021_reduce_mean(const float *restrict t321, float *restrict t322, float *restrict t324, float *restrict t326, float *restrict t327, float *restrict t330, float *restrict t331, float *restrict t334, float *restrict t338) {
+static void fmnist_resnet_small_b2_joint_step_k021_reduce_mean(const float *restrict t321, float *t322, float *t324, float *t326, float *restrict t327, float *t330, float *restrict t331, float *restrict t334, float *restrict t338) {
   hw_matmul(4, 4, 128, 0, 1, t321, t321, t322);
   for (int64_t i = 0; i < 16; i++) {
     t324[i] = (float)((double)t322[i] / 0.5);
@@ -864,7 +864,7 @@ static void fmnist_resnet_small_b2_joint_step_k021_reduce_mean(const float *rest
 /* fmnist_resnet_small_b2_joint_step_k022_div: %346 = div(%345 f32[4,4], %323 f32[4,4]) : f32[4,4]
  * from Sources/GraphDSL/ContrastiveModel.swift:72
  */
-static void fmnist_resnet_small_b2_joint_step_k022_div(const float *restrict t330, const float *restrict t331, float *restrict t346) {
+static void fmnist_resnet_small_b2_joint_step_k022_div(const float *t330, const float *restrict t331, float *t346) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 4; i1++) {
       t346[i0 * 4 + i1] = (float)((((-0.25) * ((i1 == ((i0 + 2) % 4)) ? 1.0 : 0.0)) + ((0.25 / (double)t331[i0]) * (double)t330[i0 * 4 + i1])) / 0.5);
@@ -889,7 +889,7 @@ static void fmnist_resnet_small_b2_joint_step_k024_matmul(const float *restrict 
 /* fmnist_resnet_small_b2_joint_step_k025_reduce_sum: %349 = matmul(%346 f32[4,4], %321 f32[4,128]) : f32[4,128]; %350 = add(%348 f32[4,128], %349 f32[4,128]) : f32[4,128]; %352 = reduce_sum(%351 f32[4,128]) : f32[4,1]; %358 = mul(%357 f32[4,128], %314 f32[4,128]) : f32[4,128]; %361 = add(%360 f32[4,128], %358 f32[4,128]) : f32[4,128]; %362 = reduce_sum(%361 f32[4,128]) : f32[1,128]; %370 = add(%366 f32[128], %369 f32[128]) : f32[128]; %374 = sub(%312 f32[128], %373 f32[128]) : f32[128]
  * from Sources/GraphDSL/ContrastiveModel.swift:72
  */
-static void fmnist_resnet_small_b2_joint_step_k025_reduce_sum(const float *restrict v_head_fc2_bias, const float *restrict t314, const float *restrict t318, const float *restrict t319, const float *restrict t321, const float *restrict t346, const float *restrict t348, const float *restrict v_head_fc2_bias_momentum, const float *restrict in_lr, float *restrict t349, float *restrict t350, float *restrict t352, float *restrict t358, float *restrict t361, float *restrict t362, float *restrict t370, float *restrict t374) {
+static void fmnist_resnet_small_b2_joint_step_k025_reduce_sum(const float *restrict v_head_fc2_bias, const float *t314, const float *restrict t318, const float *restrict t319, const float *restrict t321, const float *restrict t346, const float *t348, const float *restrict v_head_fc2_bias_momentum, const float *restrict in_lr, float *restrict t349, float *t350, float *restrict t352, float *t358, float *t361, float *t362, float *t370, float *restrict t374) {
   hw_matmul(4, 128, 4, 1, 0, t346, t321, t349);
   for (int64_t i = 0; i < 512; i++) {
     t350[i] = (float)((double)t348[i] + (double)t349[i]);
@@ -929,7 +929,7 @@ static void fmnist_resnet_small_b2_joint_step_k025_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k026_reduce_sum: %375 = matmul(%361 f32[4,128], %310 f32[128,512]) : f32[4,512]; %378 = mul(%375 f32[4,512], %377 f32[4,512]) : f32[4,512]; %379 = reduce_sum(%378 f32[4,512]) : f32[1,512]; %380 = mul(%378 f32[4,512], %304 f32[4,512]) : f32[4,512]; %382 = reduce_sum(%381 f32[4,512]) : f32[1,512]; %383 = mul(%380 f32[4,512], %301 f32[4,512]) : f32[4,512]; %385 = reduce_sum(%384 f32[4,512]) : f32[1,512]; %387 = reduce_sum(%386 f32[4,512]) : f32[1,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_joint_step_k026_reduce_sum(const float *restrict t282, const float *restrict t300, const float *restrict t302, const float *restrict v_head_bn1_weight, const float *restrict t308, const float *restrict v_head_fc2_weight, const float *restrict t361, float *restrict t375, float *restrict t378, float *restrict t379, float *restrict t380, float *restrict t382, float *restrict t383, float *restrict t385, float *restrict t387) {
+static void fmnist_resnet_small_b2_joint_step_k026_reduce_sum(const float *restrict t282, const float *restrict t300, const float *restrict t302, const float *restrict v_head_bn1_weight, const float *t308, const float *restrict v_head_fc2_weight, const float *restrict t361, float *restrict t375, float *t378, float *restrict t379, float *restrict t380, float *restrict t382, float *restrict t383, float *restrict t385, float *restrict t387) {
   hw_matmul(4, 512, 128, 0, 0, t361, v_head_fc2_weight, t375);
   for (int64_t i = 0; i < 2048; i++) {
     t378[i] = (float)((double)t375[i] * (((double)t308[i] > 0.0) ? 1.0 : 0.0));
@@ -977,7 +977,7 @@ static void fmnist_resnet_small_b2_joint_step_k026_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k027_reduce_sum: %397 = mul(%396 f32[4,512], %282 f32[4,512]) : f32[4,512]; %398 = add(%397 f32[4,512], %397 f32[4,512]) : f32[4,512]; %400 = reduce_sum(%399 f32[4,512]) : f32[1,512]; %408 = add(%401 f32[4,512], %407 f32[4,512]) : f32[4,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_joint_step_k027_reduce_sum(const float *restrict t282, const float *restrict t299, const float *restrict t300, const float *restrict t383, const float *restrict t385, const float *restrict t387, float *restrict t397, float *restrict t398, float *restrict t400, float *restrict t408) {
+static void fmnist_resnet_small_b2_joint_step_k027_reduce_sum(const float *t282, const float *restrict t299, const float *restrict t300, const float *t383, const float *restrict t385, const float *restrict t387, float *t397, float *t398, float *restrict t400, float *t408) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t397[i0 * 512 + i1] = (float)((((double)t385[i1] * (((double)t300[i1] / (double)t299[i1]) * (-0.5))) * 0.25) * (double)t282[i0 * 512 + i1]);
@@ -1002,7 +1002,7 @@ static void fmnist_resnet_small_b2_joint_step_k027_reduce_sum(const float *restr
 
 /* fmnist_resnet_small_b2_joint_step_k028_sub: %415 = add(%412 f32[512], %414 f32[512]) : f32[512]; %418 = sub(%303 f32[512], %417 f32[512]) : f32[512]
  */
-static void fmnist_resnet_small_b2_joint_step_k028_sub(const float *restrict v_head_bn1_weight, const float *restrict in_lr, const float *restrict t382, const float *restrict v_head_bn1_weight_momentum, float *restrict t415, float *restrict t418) {
+static void fmnist_resnet_small_b2_joint_step_k028_sub(const float *restrict v_head_bn1_weight, const float *restrict in_lr, const float *t382, const float *restrict v_head_bn1_weight_momentum, float *t415, float *restrict t418) {
   for (int64_t i = 0; i < 512; i++) {
     t415[i] = (float)(((double)t382[i] + ((double)v_head_bn1_weight[i] * 0.0005)) + ((double)v_head_bn1_weight_momentum[i] * 0.9));
   }
@@ -1013,7 +1013,7 @@ static void fmnist_resnet_small_b2_joint_step_k028_sub(const float *restrict v_h
 
 /* fmnist_resnet_small_b2_joint_step_k029_sub: %424 = add(%421 f32[512], %423 f32[512]) : f32[512]; %426 = sub(%306 f32[512], %425 f32[512]) : f32[512]
  */
-static void fmnist_resnet_small_b2_joint_step_k029_sub(const float *restrict v_head_bn1_bias, const float *restrict in_lr, const float *restrict t379, const float *restrict v_head_bn1_bias_momentum, float *restrict t424, float *restrict t426) {
+static void fmnist_resnet_small_b2_joint_step_k029_sub(const float *restrict v_head_bn1_bias, const float *restrict in_lr, const float *t379, const float *restrict v_head_bn1_bias_momentum, float *t424, float *restrict t426) {
   for (int64_t i = 0; i < 512; i++) {
     t424[i] = (float)(((double)t379[i] + ((double)v_head_bn1_bias[i] * 0.0005)) + ((double)v_head_bn1_bias_momentum[i] * 0.9));
   }
@@ -1025,7 +1025,7 @@ static void fmnist_resnet_small_b2_joint_step_k029_sub(const float *restrict v_h
 /* fmnist_resnet_small_b2_joint_step_k030_reduce_sum: %427 = matmul(%408 f32[4,512], %277 f32[512,128]) : f32[4,128]; %434 = mul(%431 f32[4,128,7,7], %433 f32[4,128,7,7]) : f32[4,128,7,7]; %435 = reduce_sum(%434 f32[4,128,7,7]) : f32[1,128,1,1]; %436 = mul(%434 f32[4,128,7,7], %262 f32[4,128,7,7]) : f32[4,128,7,7]; %438 = reduce_sum(%437 f32[4,128,7,7]) : f32[1,128,1,1]; %439 = mul(%436 f32[4,128,7,7], %259 f32[4,128,7,7]) : f32[4,128,7,7]; %441 = reduce_sum(%440 f32[4,128,7,7]) : f32[1,128,1,1]; %443 = reduce_sum(%442 f32[4,128,7,7]) : f32[1,128,1,1]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_joint_step_k030_reduce_sum(const float *restrict t244, const float *restrict t258, const float *restrict t260, const float *restrict v_backbone_block3_bn2_weight, const float *restrict t273, const float *restrict v_head_fc1_weight, const float *restrict t408, float *restrict t427, float *restrict t434, float *restrict t435, float *restrict t436, float *restrict t438, float *restrict t439, float *restrict t441, float *restrict t443) {
+static void fmnist_resnet_small_b2_joint_step_k030_reduce_sum(const float *restrict t244, const float *restrict t258, const float *restrict t260, const float *restrict v_backbone_block3_bn2_weight, const float *t273, const float *restrict v_head_fc1_weight, const float *restrict t408, float *restrict t427, float *t434, float *restrict t435, float *restrict t436, float *restrict t438, float *restrict t439, float *restrict t441, float *restrict t443) {
   hw_matmul(4, 128, 512, 0, 0, t408, v_head_fc1_weight, t427);
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -1103,7 +1103,7 @@ static void fmnist_resnet_small_b2_joint_step_k030_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k031_reduce_sum: %445 = reduce_sum(%444 f32[4,128,7,7]) : f32[1,128,1,1]; %452 = add(%449 f32[128,1,1], %451 f32[128,1,1]) : f32[128,1,1]; %455 = sub(%267 f32[128,1,1], %454 f32[128,1,1]) : f32[128,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k031_reduce_sum(const float *restrict t209, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict in_lr, const float *restrict t434, const float *restrict v_backbone_block3_shortcut_bn_weight_momentum, float *restrict t445, float *restrict t452, float *restrict t455) {
+static void fmnist_resnet_small_b2_joint_step_k031_reduce_sum(const float *restrict t209, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict in_lr, const float *restrict t434, const float *restrict v_backbone_block3_shortcut_bn_weight_momentum, float *t445, float *t452, float *restrict t455) {
   for (int64_t i1 = 0; i1 < 128; i1++) {
     double acc = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -1125,7 +1125,7 @@ static void fmnist_resnet_small_b2_joint_step_k031_reduce_sum(const float *restr
 
 /* fmnist_resnet_small_b2_joint_step_k032_sub: %461 = add(%458 f32[128,1,1], %460 f32[128,1,1]) : f32[128,1,1]; %463 = sub(%261 f32[128,1,1], %462 f32[128,1,1]) : f32[128,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k032_sub(const float *restrict v_backbone_block3_bn2_weight, const float *restrict in_lr, const float *restrict t438, const float *restrict v_backbone_block3_bn2_weight_momentum, float *restrict t461, float *restrict t463) {
+static void fmnist_resnet_small_b2_joint_step_k032_sub(const float *restrict v_backbone_block3_bn2_weight, const float *restrict in_lr, const float *t438, const float *restrict v_backbone_block3_bn2_weight_momentum, float *t461, float *restrict t463) {
   for (int64_t i = 0; i < 128; i++) {
     t461[i] = (float)(((double)t438[i] + ((double)v_backbone_block3_bn2_weight[i] * 0.0005)) + ((double)v_backbone_block3_bn2_weight_momentum[i] * 0.9));
   }
@@ -1147,7 +1147,7 @@ static void fmnist_resnet_small_b2_joint_step_k033_sub(const float *restrict v_b
 
 /* fmnist_resnet_small_b2_joint_step_k034_sub: %476 = add(%473 f32[128,1,1], %475 f32[128,1,1]) : f32[128,1,1]; %478 = sub(%264 f32[128,1,1], %477 f32[128,1,1]) : f32[128,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k034_sub(const float *restrict v_backbone_block3_bn2_bias, const float *restrict in_lr, const float *restrict t435, const float *restrict v_backbone_block3_bn2_bias_momentum, float *restrict t476, float *restrict t478) {
+static void fmnist_resnet_small_b2_joint_step_k034_sub(const float *restrict v_backbone_block3_bn2_bias, const float *restrict in_lr, const float *t435, const float *restrict v_backbone_block3_bn2_bias_momentum, float *t476, float *restrict t478) {
   for (int64_t i = 0; i < 128; i++) {
     t476[i] = (float)(((double)t435[i] + ((double)v_backbone_block3_bn2_bias[i] * 0.0005)) + ((double)v_backbone_block3_bn2_bias_momentum[i] * 0.9));
   }
@@ -1159,7 +1159,7 @@ static void fmnist_resnet_small_b2_joint_step_k034_sub(const float *restrict v_b
 /* fmnist_resnet_small_b2_joint_step_k035_reduce_sum: %488 = mul(%487 f32[4,128,7,7], %244 f32[4,128,7,7]) : f32[4,128,7,7]; %489 = add(%488 f32[4,128,7,7], %488 f32[4,128,7,7]) : f32[4,128,7,7]; %491 = reduce_sum(%490 f32[4,128,7,7]) : f32[1,128,1,1]; %499 = add(%492 f32[4,128,7,7], %498 f32[4,128,7,7]) : f32[4,128,7,7]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k035_reduce_sum(const float *restrict t244, const float *restrict t257, const float *restrict t258, const float *restrict t439, const float *restrict t441, const float *restrict t443, float *restrict t488, float *restrict t489, float *restrict t491, float *restrict t499) {
+static void fmnist_resnet_small_b2_joint_step_k035_reduce_sum(const float *t244, const float *restrict t257, const float *restrict t258, const float *t439, const float *restrict t441, const float *restrict t443, float *t488, float *t489, float *restrict t491, float *t499) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -1197,7 +1197,7 @@ static void fmnist_resnet_small_b2_joint_step_k035_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k036_reduce_sum: %500 = conv2d_input_grad(%499 f32[4,128,7,7], %239 f32[128,128,3,3]) : f32[4,128,7,7]; %502 = mul(%500 f32[4,128,7,7], %501 f32[4,128,7,7]) : f32[4,128,7,7]; %503 = reduce_sum(%502 f32[4,128,7,7]) : f32[1,128,1,1]; %504 = mul(%502 f32[4,128,7,7], %233 f32[4,128,7,7]) : f32[4,128,7,7]; %506 = reduce_sum(%505 f32[4,128,7,7]) : f32[1,128,1,1]; %507 = mul(%504 f32[4,128,7,7], %230 f32[4,128,7,7]) : f32[4,128,7,7]; %509 = reduce_sum(%508 f32[4,128,7,7]) : f32[1,128,1,1]; %511 = reduce_sum(%510 f32[4,128,7,7]) : f32[1,128,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k036_reduce_sum(const float *restrict t215, const float *restrict t229, const float *restrict t231, const float *restrict v_backbone_block3_bn1_weight, const float *restrict t237, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t499, float *restrict t500, float *restrict t502, float *restrict t503, float *restrict t504, float *restrict t506, float *restrict t507, float *restrict t509, float *restrict t511, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k036_reduce_sum(const float *restrict t215, const float *restrict t229, const float *restrict t231, const float *restrict v_backbone_block3_bn1_weight, const float *t237, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t499, float *restrict t500, float *t502, float *restrict t503, float *restrict t504, float *restrict t506, float *restrict t507, float *restrict t509, float *restrict t511, float *restrict scratch) {
   const hw_conv_shape s500 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
   hw_conv2d_input_grad(&s500, t499, v_backbone_block3_conv2_weight, t500, scratch);
   for (int64_t i = 0; i < 25088; i++) {
@@ -1269,7 +1269,7 @@ static void fmnist_resnet_small_b2_joint_step_k036_reduce_sum(const float *restr
 
 /* fmnist_resnet_small_b2_joint_step_k037_sub: %517 = add(%514 f32[128,1,1], %516 f32[128,1,1]) : f32[128,1,1]; %519 = sub(%232 f32[128,1,1], %518 f32[128,1,1]) : f32[128,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k037_sub(const float *restrict v_backbone_block3_bn1_weight, const float *restrict in_lr, const float *restrict t506, const float *restrict v_backbone_block3_bn1_weight_momentum, float *restrict t517, float *restrict t519) {
+static void fmnist_resnet_small_b2_joint_step_k037_sub(const float *restrict v_backbone_block3_bn1_weight, const float *restrict in_lr, const float *t506, const float *restrict v_backbone_block3_bn1_weight_momentum, float *t517, float *restrict t519) {
   for (int64_t i = 0; i < 128; i++) {
     t517[i] = (float)(((double)t506[i] + ((double)v_backbone_block3_bn1_weight[i] * 0.0005)) + ((double)v_backbone_block3_bn1_weight_momentum[i] * 0.9));
   }
@@ -1280,7 +1280,7 @@ static void fmnist_resnet_small_b2_joint_step_k037_sub(const float *restrict v_b
 
 /* fmnist_resnet_small_b2_joint_step_k038_sub: %525 = add(%522 f32[128,1,1], %524 f32[128,1,1]) : f32[128,1,1]; %527 = sub(%235 f32[128,1,1], %526 f32[128,1,1]) : f32[128,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k038_sub(const float *restrict v_backbone_block3_bn1_bias, const float *restrict in_lr, const float *restrict t503, const float *restrict v_backbone_block3_bn1_bias_momentum, float *restrict t525, float *restrict t527) {
+static void fmnist_resnet_small_b2_joint_step_k038_sub(const float *restrict v_backbone_block3_bn1_bias, const float *restrict in_lr, const float *t503, const float *restrict v_backbone_block3_bn1_bias_momentum, float *t525, float *restrict t527) {
   for (int64_t i = 0; i < 128; i++) {
     t525[i] = (float)(((double)t503[i] + ((double)v_backbone_block3_bn1_bias[i] * 0.0005)) + ((double)v_backbone_block3_bn1_bias_momentum[i] * 0.9));
   }
@@ -1292,7 +1292,7 @@ static void fmnist_resnet_small_b2_joint_step_k038_sub(const float *restrict v_b
 /* fmnist_resnet_small_b2_joint_step_k039_reduce_sum: %535 = mul(%534 f32[4,128,7,7], %215 f32[4,128,7,7]) : f32[4,128,7,7]; %536 = add(%535 f32[4,128,7,7], %535 f32[4,128,7,7]) : f32[4,128,7,7]; %538 = reduce_sum(%537 f32[4,128,7,7]) : f32[1,128,1,1]; %546 = add(%539 f32[4,128,7,7], %545 f32[4,128,7,7]) : f32[4,128,7,7]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k039_reduce_sum(const float *restrict t215, const float *restrict t228, const float *restrict t229, const float *restrict t507, const float *restrict t509, const float *restrict t511, float *restrict t535, float *restrict t536, float *restrict t538, float *restrict t546) {
+static void fmnist_resnet_small_b2_joint_step_k039_reduce_sum(const float *t215, const float *restrict t228, const float *restrict t229, const float *t507, const float *restrict t509, const float *restrict t511, float *t535, float *t536, float *restrict t538, float *t546) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -1338,7 +1338,7 @@ static void fmnist_resnet_small_b2_joint_step_k040_conv2d_input_grad(const float
 /* fmnist_resnet_small_b2_joint_step_k041_reduce_sum: %548 = mul(%434 f32[4,128,7,7], %268 f32[4,128,7,7]) : f32[4,128,7,7]; %549 = mul(%548 f32[4,128,7,7], %208 f32[4,128,7,7]) : f32[4,128,7,7]; %551 = reduce_sum(%550 f32[4,128,7,7]) : f32[1,128,1,1]; %553 = reduce_sum(%552 f32[4,128,7,7]) : f32[1,128,1,1]; %561 = mul(%560 f32[4,128,7,7], %189 f32[4,128,7,7]) : f32[4,128,7,7]; %562 = add(%561 f32[4,128,7,7], %561 f32[4,128,7,7]) : f32[4,128,7,7]; %564 = reduce_sum(%563 f32[4,128,7,7]) : f32[1,128,1,1]; %572 = add(%565 f32[4,128,7,7], %571 f32[4,128,7,7]) : f32[4,128,7,7]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k041_reduce_sum(const float *restrict t189, const float *restrict t206, const float *restrict t207, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict t434, float *restrict t548, float *restrict t549, float *restrict t551, float *restrict t553, float *restrict t561, float *restrict t562, float *restrict t564, float *restrict t572) {
+static void fmnist_resnet_small_b2_joint_step_k041_reduce_sum(const float *t189, const float *restrict t206, const float *restrict t207, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *t434, float *t548, float *t549, float *restrict t551, float *restrict t553, float *t561, float *t562, float *restrict t564, float *t572) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -1416,7 +1416,7 @@ static void fmnist_resnet_small_b2_joint_step_k041_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k042_conv2d_filter_grad: %573 = conv2d_filter_grad(%183 f32[4,64,14,14], %572 f32[4,128,7,7]) : f32[128,64,1,1]; %580 = add(%576 f32[128,64,1,1], %579 f32[128,64,1,1]) : f32[128,64,1,1]; %583 = sub(%184 f32[128,64,1,1], %582 f32[128,64,1,1]) : f32[128,64,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k042_conv2d_filter_grad(const float *restrict t183, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict in_lr, const float *restrict t572, const float *restrict v_backbone_block3_shortcut_conv_weight_momentum, float *restrict t573, float *restrict t580, float *restrict t583, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k042_conv2d_filter_grad(const float *restrict t183, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict in_lr, const float *restrict t572, const float *restrict v_backbone_block3_shortcut_conv_weight_momentum, float *t573, float *t580, float *restrict t583, float *restrict scratch) {
   const hw_conv_shape s573 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
   hw_conv2d_filter_grad(&s573, t183, t572, t573, scratch);
   for (int64_t i = 0; i < 8192; i++) {
@@ -1432,7 +1432,7 @@ static void fmnist_resnet_small_b2_joint_step_k042_conv2d_filter_grad(const floa
 /* fmnist_resnet_small_b2_joint_step_k043_reduce_sum: %584 = conv2d_input_grad(%572 f32[4,128,7,7], %184 f32[128,64,1,1]) : f32[4,64,14,14]; %588 = mul(%585 f32[4,64,14,14], %587 f32[4,64,14,14]) : f32[4,64,14,14]; %589 = reduce_sum(%588 f32[4,64,14,14]) : f32[1,64,1,1]; %590 = mul(%588 f32[4,64,14,14], %171 f32[4,64,14,14]) : f32[4,64,14,14]; %592 = reduce_sum(%591 f32[4,64,14,14]) : f32[1,64,1,1]; %593 = mul(%590 f32[4,64,14,14], %168 f32[4,64,14,14]) : f32[4,64,14,14]; %595 = reduce_sum(%594 f32[4,64,14,14]) : f32[1,64,1,1]; %597 = reduce_sum(%596 f32[4,64,14,14]) : f32[1,64,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k043_reduce_sum(const float *restrict t153, const float *restrict t167, const float *restrict t169, const float *restrict v_backbone_block2_bn2_weight, const float *restrict t182, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict t547, const float *restrict t572, float *restrict t584, float *restrict t588, float *restrict t589, float *restrict t590, float *restrict t592, float *restrict t593, float *restrict t595, float *restrict t597, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k043_reduce_sum(const float *restrict t153, const float *restrict t167, const float *restrict t169, const float *restrict v_backbone_block2_bn2_weight, const float *t182, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict t547, const float *restrict t572, float *restrict t584, float *t588, float *restrict t589, float *restrict t590, float *restrict t592, float *restrict t593, float *restrict t595, float *restrict t597, float *restrict scratch) {
   const hw_conv_shape s584 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
   hw_conv2d_input_grad(&s584, t572, v_backbone_block3_shortcut_conv_weight, t584, scratch);
   #pragma omp parallel for
@@ -1512,7 +1512,7 @@ static void fmnist_resnet_small_b2_joint_step_k043_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k044_reduce_sum: %599 = reduce_sum(%598 f32[4,64,14,14]) : f32[1,64,1,1]; %606 = add(%603 f32[64,1,1], %605 f32[64,1,1]) : f32[64,1,1]; %609 = sub(%176 f32[64,1,1], %608 f32[64,1,1]) : f32[64,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k044_reduce_sum(const float *restrict t118, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict in_lr, const float *restrict t588, const float *restrict v_backbone_block2_shortcut_bn_weight_momentum, float *restrict t599, float *restrict t606, float *restrict t609) {
+static void fmnist_resnet_small_b2_joint_step_k044_reduce_sum(const float *restrict t118, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict in_lr, const float *restrict t588, const float *restrict v_backbone_block2_shortcut_bn_weight_momentum, float *t599, float *t606, float *restrict t609) {
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
     double acc = 0.0;
@@ -1535,7 +1535,7 @@ static void fmnist_resnet_small_b2_joint_step_k044_reduce_sum(const float *restr
 
 /* fmnist_resnet_small_b2_joint_step_k045_sub: %615 = add(%612 f32[64,1,1], %614 f32[64,1,1]) : f32[64,1,1]; %617 = sub(%170 f32[64,1,1], %616 f32[64,1,1]) : f32[64,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k045_sub(const float *restrict v_backbone_block2_bn2_weight, const float *restrict in_lr, const float *restrict t592, const float *restrict v_backbone_block2_bn2_weight_momentum, float *restrict t615, float *restrict t617) {
+static void fmnist_resnet_small_b2_joint_step_k045_sub(const float *restrict v_backbone_block2_bn2_weight, const float *restrict in_lr, const float *t592, const float *restrict v_backbone_block2_bn2_weight_momentum, float *t615, float *restrict t617) {
   for (int64_t i = 0; i < 64; i++) {
     t615[i] = (float)(((double)t592[i] + ((double)v_backbone_block2_bn2_weight[i] * 0.0005)) + ((double)v_backbone_block2_bn2_weight_momentum[i] * 0.9));
   }
@@ -1557,7 +1557,7 @@ static void fmnist_resnet_small_b2_joint_step_k046_sub(const float *restrict v_b
 
 /* fmnist_resnet_small_b2_joint_step_k047_sub: %630 = add(%627 f32[64,1,1], %629 f32[64,1,1]) : f32[64,1,1]; %632 = sub(%173 f32[64,1,1], %631 f32[64,1,1]) : f32[64,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k047_sub(const float *restrict v_backbone_block2_bn2_bias, const float *restrict in_lr, const float *restrict t589, const float *restrict v_backbone_block2_bn2_bias_momentum, float *restrict t630, float *restrict t632) {
+static void fmnist_resnet_small_b2_joint_step_k047_sub(const float *restrict v_backbone_block2_bn2_bias, const float *restrict in_lr, const float *t589, const float *restrict v_backbone_block2_bn2_bias_momentum, float *t630, float *restrict t632) {
   for (int64_t i = 0; i < 64; i++) {
     t630[i] = (float)(((double)t589[i] + ((double)v_backbone_block2_bn2_bias[i] * 0.0005)) + ((double)v_backbone_block2_bn2_bias_momentum[i] * 0.9));
   }
@@ -1569,7 +1569,7 @@ static void fmnist_resnet_small_b2_joint_step_k047_sub(const float *restrict v_b
 /* fmnist_resnet_small_b2_joint_step_k048_reduce_sum: %642 = mul(%641 f32[4,64,14,14], %153 f32[4,64,14,14]) : f32[4,64,14,14]; %643 = add(%642 f32[4,64,14,14], %642 f32[4,64,14,14]) : f32[4,64,14,14]; %645 = reduce_sum(%644 f32[4,64,14,14]) : f32[1,64,1,1]; %653 = add(%646 f32[4,64,14,14], %652 f32[4,64,14,14]) : f32[4,64,14,14]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k048_reduce_sum(const float *restrict t153, const float *restrict t166, const float *restrict t167, const float *restrict t593, const float *restrict t595, const float *restrict t597, float *restrict t642, float *restrict t643, float *restrict t645, float *restrict t653) {
+static void fmnist_resnet_small_b2_joint_step_k048_reduce_sum(const float *t153, const float *restrict t166, const float *restrict t167, const float *t593, const float *restrict t595, const float *restrict t597, float *t642, float *t643, float *restrict t645, float *t653) {
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
@@ -1611,7 +1611,7 @@ static void fmnist_resnet_small_b2_joint_step_k048_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k049_conv2d_filter_grad: %654 = conv2d_filter_grad(%147 f32[4,64,14,14], %653 f32[4,64,14,14]) : f32[64,64,3,3]; %661 = add(%657 f32[64,64,3,3], %660 f32[64,64,3,3]) : f32[64,64,3,3]; %664 = sub(%148 f32[64,64,3,3], %663 f32[64,64,3,3]) : f32[64,64,3,3]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k049_conv2d_filter_grad(const float *restrict t147, const float *restrict v_backbone_block2_conv2_weight, const float *restrict in_lr, const float *restrict t653, const float *restrict v_backbone_block2_conv2_weight_momentum, float *restrict t654, float *restrict t661, float *restrict t664, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k049_conv2d_filter_grad(const float *restrict t147, const float *restrict v_backbone_block2_conv2_weight, const float *restrict in_lr, const float *restrict t653, const float *restrict v_backbone_block2_conv2_weight_momentum, float *t654, float *t661, float *restrict t664, float *restrict scratch) {
   const hw_conv_shape s654 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
   hw_conv2d_filter_grad(&s654, t147, t653, t654, scratch);
   #pragma omp parallel for
@@ -1633,7 +1633,7 @@ static void fmnist_resnet_small_b2_joint_step_k049_conv2d_filter_grad(const floa
 /* fmnist_resnet_small_b2_joint_step_k050_reduce_sum: %665 = conv2d_input_grad(%653 f32[4,64,14,14], %148 f32[64,64,3,3]) : f32[4,64,14,14]; %667 = mul(%665 f32[4,64,14,14], %666 f32[4,64,14,14]) : f32[4,64,14,14]; %668 = reduce_sum(%667 f32[4,64,14,14]) : f32[1,64,1,1]; %669 = mul(%667 f32[4,64,14,14], %142 f32[4,64,14,14]) : f32[4,64,14,14]; %671 = reduce_sum(%670 f32[4,64,14,14]) : f32[1,64,1,1]; %672 = mul(%669 f32[4,64,14,14], %139 f32[4,64,14,14]) : f32[4,64,14,14]; %674 = reduce_sum(%673 f32[4,64,14,14]) : f32[1,64,1,1]; %676 = reduce_sum(%675 f32[4,64,14,14]) : f32[1,64,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k050_reduce_sum(const float *restrict t124, const float *restrict t138, const float *restrict t140, const float *restrict v_backbone_block2_bn1_weight, const float *restrict t146, const float *restrict v_backbone_block2_conv2_weight, const float *restrict t653, float *restrict t665, float *restrict t667, float *restrict t668, float *restrict t669, float *restrict t671, float *restrict t672, float *restrict t674, float *restrict t676, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k050_reduce_sum(const float *restrict t124, const float *restrict t138, const float *restrict t140, const float *restrict v_backbone_block2_bn1_weight, const float *t146, const float *restrict v_backbone_block2_conv2_weight, const float *restrict t653, float *restrict t665, float *t667, float *restrict t668, float *restrict t669, float *restrict t671, float *restrict t672, float *restrict t674, float *restrict t676, float *restrict scratch) {
   const hw_conv_shape s665 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
   hw_conv2d_input_grad(&s665, t653, v_backbone_block2_conv2_weight, t665, scratch);
   #pragma omp parallel for
@@ -1712,7 +1712,7 @@ static void fmnist_resnet_small_b2_joint_step_k050_reduce_sum(const float *restr
 
 /* fmnist_resnet_small_b2_joint_step_k051_sub: %682 = add(%679 f32[64,1,1], %681 f32[64,1,1]) : f32[64,1,1]; %684 = sub(%141 f32[64,1,1], %683 f32[64,1,1]) : f32[64,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k051_sub(const float *restrict v_backbone_block2_bn1_weight, const float *restrict in_lr, const float *restrict t671, const float *restrict v_backbone_block2_bn1_weight_momentum, float *restrict t682, float *restrict t684) {
+static void fmnist_resnet_small_b2_joint_step_k051_sub(const float *restrict v_backbone_block2_bn1_weight, const float *restrict in_lr, const float *t671, const float *restrict v_backbone_block2_bn1_weight_momentum, float *t682, float *restrict t684) {
   for (int64_t i = 0; i < 64; i++) {
     t682[i] = (float)(((double)t671[i] + ((double)v_backbone_block2_bn1_weight[i] * 0.0005)) + ((double)v_backbone_block2_bn1_weight_momentum[i] * 0.9));
   }
@@ -1723,7 +1723,7 @@ static void fmnist_resnet_small_b2_joint_step_k051_sub(const float *restrict v_b
 
 /* fmnist_resnet_small_b2_joint_step_k052_sub: %690 = add(%687 f32[64,1,1], %689 f32[64,1,1]) : f32[64,1,1]; %692 = sub(%144 f32[64,1,1], %691 f32[64,1,1]) : f32[64,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k052_sub(const float *restrict v_backbone_block2_bn1_bias, const float *restrict in_lr, const float *restrict t668, const float *restrict v_backbone_block2_bn1_bias_momentum, float *restrict t690, float *restrict t692) {
+static void fmnist_resnet_small_b2_joint_step_k052_sub(const float *restrict v_backbone_block2_bn1_bias, const float *restrict in_lr, const float *t668, const float *restrict v_backbone_block2_bn1_bias_momentum, float *t690, float *restrict t692) {
   for (int64_t i = 0; i < 64; i++) {
     t690[i] = (float)(((double)t668[i] + ((double)v_backbone_block2_bn1_bias[i] * 0.0005)) + ((double)v_backbone_block2_bn1_bias_momentum[i] * 0.9));
   }
@@ -1735,7 +1735,7 @@ static void fmnist_resnet_small_b2_joint_step_k052_sub(const float *restrict v_b
 /* fmnist_resnet_small_b2_joint_step_k053_reduce_sum: %700 = mul(%699 f32[4,64,14,14], %124 f32[4,64,14,14]) : f32[4,64,14,14]; %701 = add(%700 f32[4,64,14,14], %700 f32[4,64,14,14]) : f32[4,64,14,14]; %703 = reduce_sum(%702 f32[4,64,14,14]) : f32[1,64,1,1]; %711 = add(%704 f32[4,64,14,14], %710 f32[4,64,14,14]) : f32[4,64,14,14]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k053_reduce_sum(const float *restrict t124, const float *restrict t137, const float *restrict t138, const float *restrict t672, const float *restrict t674, const float *restrict t676, float *restrict t700, float *restrict t701, float *restrict t703, float *restrict t711) {
+static void fmnist_resnet_small_b2_joint_step_k053_reduce_sum(const float *t124, const float *restrict t137, const float *restrict t138, const float *t672, const float *restrict t674, const float *restrict t676, float *t700, float *t701, float *restrict t703, float *t711) {
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
@@ -1777,7 +1777,7 @@ static void fmnist_resnet_small_b2_joint_step_k053_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k054_conv2d_filter_grad: %712 = conv2d_filter_grad(%92 f32[4,32,28,28], %711 f32[4,64,14,14]) : f32[64,32,3,3]; %719 = add(%715 f32[64,32,3,3], %718 f32[64,32,3,3]) : f32[64,32,3,3]; %722 = sub(%119 f32[64,32,3,3], %721 f32[64,32,3,3]) : f32[64,32,3,3]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k054_conv2d_filter_grad(const float *restrict t92, const float *restrict v_backbone_block2_conv1_weight, const float *restrict in_lr, const float *restrict t711, const float *restrict v_backbone_block2_conv1_weight_momentum, float *restrict t712, float *restrict t719, float *restrict t722, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k054_conv2d_filter_grad(const float *restrict t92, const float *restrict v_backbone_block2_conv1_weight, const float *restrict in_lr, const float *restrict t711, const float *restrict v_backbone_block2_conv1_weight_momentum, float *t712, float *t719, float *restrict t722, float *restrict scratch) {
   const hw_conv_shape s712 = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
   hw_conv2d_filter_grad(&s712, t92, t711, t712, scratch);
   for (int64_t i = 0; i < 18432; i++) {
@@ -1805,7 +1805,7 @@ static void fmnist_resnet_small_b2_joint_step_k055_conv2d_input_grad(const float
 /* fmnist_resnet_small_b2_joint_step_k056_conv2d_filter_grad: %724 = conv2d_filter_grad(%183 f32[4,64,14,14], %546 f32[4,128,7,7]) : f32[128,64,3,3]; %731 = add(%727 f32[128,64,3,3], %730 f32[128,64,3,3]) : f32[128,64,3,3]; %734 = sub(%210 f32[128,64,3,3], %733 f32[128,64,3,3]) : f32[128,64,3,3]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k056_conv2d_filter_grad(const float *restrict t183, const float *restrict v_backbone_block3_conv1_weight, const float *restrict in_lr, const float *restrict t546, const float *restrict v_backbone_block3_conv1_weight_momentum, float *restrict t724, float *restrict t731, float *restrict t734, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k056_conv2d_filter_grad(const float *restrict t183, const float *restrict v_backbone_block3_conv1_weight, const float *restrict in_lr, const float *restrict t546, const float *restrict v_backbone_block3_conv1_weight_momentum, float *t724, float *t731, float *restrict t734, float *restrict scratch) {
   const hw_conv_shape s724 = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
   hw_conv2d_filter_grad(&s724, t183, t546, t724, scratch);
   #pragma omp parallel for
@@ -1827,7 +1827,7 @@ static void fmnist_resnet_small_b2_joint_step_k056_conv2d_filter_grad(const floa
 /* fmnist_resnet_small_b2_joint_step_k057_reduce_sum: %735 = mul(%588 f32[4,64,14,14], %177 f32[4,64,14,14]) : f32[4,64,14,14]; %736 = mul(%735 f32[4,64,14,14], %117 f32[4,64,14,14]) : f32[4,64,14,14]; %738 = reduce_sum(%737 f32[4,64,14,14]) : f32[1,64,1,1]; %740 = reduce_sum(%739 f32[4,64,14,14]) : f32[1,64,1,1]; %748 = mul(%747 f32[4,64,14,14], %98 f32[4,64,14,14]) : f32[4,64,14,14]; %749 = add(%748 f32[4,64,14,14], %748 f32[4,64,14,14]) : f32[4,64,14,14]; %751 = reduce_sum(%750 f32[4,64,14,14]) : f32[1,64,1,1]; %759 = add(%752 f32[4,64,14,14], %758 f32[4,64,14,14]) : f32[4,64,14,14]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k057_reduce_sum(const float *restrict t98, const float *restrict t115, const float *restrict t116, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict t588, float *restrict t735, float *restrict t736, float *restrict t738, float *restrict t740, float *restrict t748, float *restrict t749, float *restrict t751, float *restrict t759) {
+static void fmnist_resnet_small_b2_joint_step_k057_reduce_sum(const float *t98, const float *restrict t115, const float *restrict t116, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *t588, float *t735, float *t736, float *restrict t738, float *restrict t740, float *t748, float *t749, float *restrict t751, float *t759) {
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
@@ -1913,7 +1913,7 @@ static void fmnist_resnet_small_b2_joint_step_k057_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k058_conv2d_filter_grad: %760 = conv2d_filter_grad(%92 f32[4,32,28,28], %759 f32[4,64,14,14]) : f32[64,32,1,1]; %767 = add(%763 f32[64,32,1,1], %766 f32[64,32,1,1]) : f32[64,32,1,1]; %770 = sub(%93 f32[64,32,1,1], %769 f32[64,32,1,1]) : f32[64,32,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k058_conv2d_filter_grad(const float *restrict t92, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict in_lr, const float *restrict t759, const float *restrict v_backbone_block2_shortcut_conv_weight_momentum, float *restrict t760, float *restrict t767, float *restrict t770, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k058_conv2d_filter_grad(const float *restrict t92, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict in_lr, const float *restrict t759, const float *restrict v_backbone_block2_shortcut_conv_weight_momentum, float *t760, float *t767, float *restrict t770, float *restrict scratch) {
   const hw_conv_shape s760 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
   hw_conv2d_filter_grad(&s760, t92, t759, t760, scratch);
   for (int64_t i = 0; i < 2048; i++) {
@@ -1929,7 +1929,7 @@ static void fmnist_resnet_small_b2_joint_step_k058_conv2d_filter_grad(const floa
 /* fmnist_resnet_small_b2_joint_step_k059_reduce_sum: %771 = conv2d_input_grad(%759 f32[4,64,14,14], %93 f32[64,32,1,1]) : f32[4,32,28,28]; %775 = mul(%772 f32[4,32,28,28], %774 f32[4,32,28,28]) : f32[4,32,28,28]; %776 = reduce_sum(%775 f32[4,32,28,28]) : f32[1,32,1,1]; %777 = mul(%775 f32[4,32,28,28], %86 f32[4,32,28,28]) : f32[4,32,28,28]; %779 = reduce_sum(%778 f32[4,32,28,28]) : f32[1,32,1,1]; %780 = mul(%777 f32[4,32,28,28], %83 f32[4,32,28,28]) : f32[4,32,28,28]; %782 = reduce_sum(%781 f32[4,32,28,28]) : f32[1,32,1,1]; %784 = reduce_sum(%783 f32[4,32,28,28]) : f32[1,32,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k059_reduce_sum(const float *restrict t68, const float *restrict t82, const float *restrict t84, const float *restrict v_backbone_block1_bn2_weight, const float *restrict t91, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict t723, const float *restrict t759, float *restrict t771, float *restrict t775, float *restrict t776, float *restrict t777, float *restrict t779, float *restrict t780, float *restrict t782, float *restrict t784, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k059_reduce_sum(const float *restrict t68, const float *restrict t82, const float *restrict t84, const float *restrict v_backbone_block1_bn2_weight, const float *t91, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict t723, const float *restrict t759, float *restrict t771, float *t775, float *restrict t776, float *restrict t777, float *restrict t779, float *restrict t780, float *restrict t782, float *restrict t784, float *restrict scratch) {
   const hw_conv_shape s771 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
   hw_conv2d_input_grad(&s771, t759, v_backbone_block2_shortcut_conv_weight, t771, scratch);
   #pragma omp parallel for
@@ -2008,7 +2008,7 @@ static void fmnist_resnet_small_b2_joint_step_k059_reduce_sum(const float *restr
 
 /* fmnist_resnet_small_b2_joint_step_k060_sub: %791 = add(%788 f32[32,1,1], %790 f32[32,1,1]) : f32[32,1,1]; %794 = sub(%85 f32[32,1,1], %793 f32[32,1,1]) : f32[32,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k060_sub(const float *restrict v_backbone_block1_bn2_weight, const float *restrict in_lr, const float *restrict t779, const float *restrict v_backbone_block1_bn2_weight_momentum, float *restrict t791, float *restrict t794) {
+static void fmnist_resnet_small_b2_joint_step_k060_sub(const float *restrict v_backbone_block1_bn2_weight, const float *restrict in_lr, const float *t779, const float *restrict v_backbone_block1_bn2_weight_momentum, float *t791, float *restrict t794) {
   for (int64_t i = 0; i < 32; i++) {
     t791[i] = (float)(((double)t779[i] + ((double)v_backbone_block1_bn2_weight[i] * 0.0005)) + ((double)v_backbone_block1_bn2_weight_momentum[i] * 0.9));
   }
@@ -2019,7 +2019,7 @@ static void fmnist_resnet_small_b2_joint_step_k060_sub(const float *restrict v_b
 
 /* fmnist_resnet_small_b2_joint_step_k061_sub: %800 = add(%797 f32[32,1,1], %799 f32[32,1,1]) : f32[32,1,1]; %802 = sub(%88 f32[32,1,1], %801 f32[32,1,1]) : f32[32,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k061_sub(const float *restrict v_backbone_block1_bn2_bias, const float *restrict in_lr, const float *restrict t776, const float *restrict v_backbone_block1_bn2_bias_momentum, float *restrict t800, float *restrict t802) {
+static void fmnist_resnet_small_b2_joint_step_k061_sub(const float *restrict v_backbone_block1_bn2_bias, const float *restrict in_lr, const float *t776, const float *restrict v_backbone_block1_bn2_bias_momentum, float *t800, float *restrict t802) {
   for (int64_t i = 0; i < 32; i++) {
     t800[i] = (float)(((double)t776[i] + ((double)v_backbone_block1_bn2_bias[i] * 0.0005)) + ((double)v_backbone_block1_bn2_bias_momentum[i] * 0.9));
   }
@@ -2031,7 +2031,7 @@ static void fmnist_resnet_small_b2_joint_step_k061_sub(const float *restrict v_b
 /* fmnist_resnet_small_b2_joint_step_k062_reduce_sum: %812 = mul(%811 f32[4,32,28,28], %68 f32[4,32,28,28]) : f32[4,32,28,28]; %813 = add(%812 f32[4,32,28,28], %812 f32[4,32,28,28]) : f32[4,32,28,28]; %815 = reduce_sum(%814 f32[4,32,28,28]) : f32[1,32,1,1]; %823 = add(%816 f32[4,32,28,28], %822 f32[4,32,28,28]) : f32[4,32,28,28]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_joint_step_k062_reduce_sum(const float *restrict t68, const float *restrict t81, const float *restrict t82, const float *restrict t780, const float *restrict t782, const float *restrict t784, float *restrict t812, float *restrict t813, float *restrict t815, float *restrict t823) {
+static void fmnist_resnet_small_b2_joint_step_k062_reduce_sum(const float *t68, const float *restrict t81, const float *restrict t82, const float *t780, const float *restrict t782, const float *restrict t784, float *t812, float *t813, float *restrict t815, float *t823) {
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -2073,7 +2073,7 @@ static void fmnist_resnet_small_b2_joint_step_k062_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k063_conv2d_filter_grad: %824 = conv2d_filter_grad(%62 f32[4,32,28,28], %823 f32[4,32,28,28]) : f32[32,32,3,3]; %831 = add(%827 f32[32,32,3,3], %830 f32[32,32,3,3]) : f32[32,32,3,3]; %834 = sub(%63 f32[32,32,3,3], %833 f32[32,32,3,3]) : f32[32,32,3,3]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_joint_step_k063_conv2d_filter_grad(const float *restrict t62, const float *restrict v_backbone_block1_conv2_weight, const float *restrict in_lr, const float *restrict t823, const float *restrict v_backbone_block1_conv2_weight_momentum, float *restrict t824, float *restrict t831, float *restrict t834, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k063_conv2d_filter_grad(const float *restrict t62, const float *restrict v_backbone_block1_conv2_weight, const float *restrict in_lr, const float *restrict t823, const float *restrict v_backbone_block1_conv2_weight_momentum, float *t824, float *t831, float *restrict t834, float *restrict scratch) {
   const hw_conv_shape s824 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_filter_grad(&s824, t62, t823, t824, scratch);
   for (int64_t i = 0; i < 9216; i++) {
@@ -2093,7 +2093,7 @@ static void fmnist_resnet_small_b2_joint_step_k063_conv2d_filter_grad(const floa
 /* fmnist_resnet_small_b2_joint_step_k064_reduce_sum: %835 = conv2d_input_grad(%823 f32[4,32,28,28], %63 f32[32,32,3,3]) : f32[4,32,28,28]; %837 = mul(%835 f32[4,32,28,28], %836 f32[4,32,28,28]) : f32[4,32,28,28]; %838 = reduce_sum(%837 f32[4,32,28,28]) : f32[1,32,1,1]; %839 = mul(%837 f32[4,32,28,28], %57 f32[4,32,28,28]) : f32[4,32,28,28]; %841 = reduce_sum(%840 f32[4,32,28,28]) : f32[1,32,1,1]; %842 = mul(%839 f32[4,32,28,28], %54 f32[4,32,28,28]) : f32[4,32,28,28]; %844 = reduce_sum(%843 f32[4,32,28,28]) : f32[1,32,1,1]; %846 = reduce_sum(%845 f32[4,32,28,28]) : f32[1,32,1,1]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_joint_step_k064_reduce_sum(const float *restrict t39, const float *restrict t53, const float *restrict t55, const float *restrict v_backbone_block1_bn1_weight, const float *restrict t61, const float *restrict v_backbone_block1_conv2_weight, const float *restrict t823, float *restrict t835, float *restrict t837, float *restrict t838, float *restrict t839, float *restrict t841, float *restrict t842, float *restrict t844, float *restrict t846, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k064_reduce_sum(const float *restrict t39, const float *restrict t53, const float *restrict t55, const float *restrict v_backbone_block1_bn1_weight, const float *t61, const float *restrict v_backbone_block1_conv2_weight, const float *restrict t823, float *restrict t835, float *t837, float *restrict t838, float *restrict t839, float *restrict t841, float *restrict t842, float *restrict t844, float *restrict t846, float *restrict scratch) {
   const hw_conv_shape s835 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_input_grad(&s835, t823, v_backbone_block1_conv2_weight, t835, scratch);
   #pragma omp parallel for
@@ -2172,7 +2172,7 @@ static void fmnist_resnet_small_b2_joint_step_k064_reduce_sum(const float *restr
 
 /* fmnist_resnet_small_b2_joint_step_k065_sub: %852 = add(%849 f32[32,1,1], %851 f32[32,1,1]) : f32[32,1,1]; %854 = sub(%56 f32[32,1,1], %853 f32[32,1,1]) : f32[32,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k065_sub(const float *restrict v_backbone_block1_bn1_weight, const float *restrict in_lr, const float *restrict t841, const float *restrict v_backbone_block1_bn1_weight_momentum, float *restrict t852, float *restrict t854) {
+static void fmnist_resnet_small_b2_joint_step_k065_sub(const float *restrict v_backbone_block1_bn1_weight, const float *restrict in_lr, const float *t841, const float *restrict v_backbone_block1_bn1_weight_momentum, float *t852, float *restrict t854) {
   for (int64_t i = 0; i < 32; i++) {
     t852[i] = (float)(((double)t841[i] + ((double)v_backbone_block1_bn1_weight[i] * 0.0005)) + ((double)v_backbone_block1_bn1_weight_momentum[i] * 0.9));
   }
@@ -2183,7 +2183,7 @@ static void fmnist_resnet_small_b2_joint_step_k065_sub(const float *restrict v_b
 
 /* fmnist_resnet_small_b2_joint_step_k066_sub: %860 = add(%857 f32[32,1,1], %859 f32[32,1,1]) : f32[32,1,1]; %862 = sub(%59 f32[32,1,1], %861 f32[32,1,1]) : f32[32,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k066_sub(const float *restrict v_backbone_block1_bn1_bias, const float *restrict in_lr, const float *restrict t838, const float *restrict v_backbone_block1_bn1_bias_momentum, float *restrict t860, float *restrict t862) {
+static void fmnist_resnet_small_b2_joint_step_k066_sub(const float *restrict v_backbone_block1_bn1_bias, const float *restrict in_lr, const float *t838, const float *restrict v_backbone_block1_bn1_bias_momentum, float *t860, float *restrict t862) {
   for (int64_t i = 0; i < 32; i++) {
     t860[i] = (float)(((double)t838[i] + ((double)v_backbone_block1_bn1_bias[i] * 0.0005)) + ((double)v_backbone_block1_bn1_bias_momentum[i] * 0.9));
   }
@@ -2195,7 +2195,7 @@ static void fmnist_resnet_small_b2_joint_step_k066_sub(const float *restrict v_b
 /* fmnist_resnet_small_b2_joint_step_k067_reduce_sum: %870 = mul(%869 f32[4,32,28,28], %39 f32[4,32,28,28]) : f32[4,32,28,28]; %871 = add(%870 f32[4,32,28,28], %870 f32[4,32,28,28]) : f32[4,32,28,28]; %873 = reduce_sum(%872 f32[4,32,28,28]) : f32[1,32,1,1]; %881 = add(%874 f32[4,32,28,28], %880 f32[4,32,28,28]) : f32[4,32,28,28]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_joint_step_k067_reduce_sum(const float *restrict t39, const float *restrict t52, const float *restrict t53, const float *restrict t842, const float *restrict t844, const float *restrict t846, float *restrict t870, float *restrict t871, float *restrict t873, float *restrict t881) {
+static void fmnist_resnet_small_b2_joint_step_k067_reduce_sum(const float *t39, const float *restrict t52, const float *restrict t53, const float *t842, const float *restrict t844, const float *restrict t846, float *t870, float *t871, float *restrict t873, float *t881) {
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -2237,7 +2237,7 @@ static void fmnist_resnet_small_b2_joint_step_k067_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k068_conv2d_filter_grad: %882 = conv2d_filter_grad(%33 f32[4,32,28,28], %881 f32[4,32,28,28]) : f32[32,32,3,3]; %887 = add(%884 f32[32,32,3,3], %886 f32[32,32,3,3]) : f32[32,32,3,3]; %889 = sub(%34 f32[32,32,3,3], %888 f32[32,32,3,3]) : f32[32,32,3,3]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_joint_step_k068_conv2d_filter_grad(const float *restrict t33, const float *restrict v_backbone_block1_conv1_weight, const float *restrict in_lr, const float *restrict t881, const float *restrict v_backbone_block1_conv1_weight_momentum, float *restrict t882, float *restrict t887, float *restrict t889, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k068_conv2d_filter_grad(const float *restrict t33, const float *restrict v_backbone_block1_conv1_weight, const float *restrict in_lr, const float *restrict t881, const float *restrict v_backbone_block1_conv1_weight_momentum, float *t882, float *t887, float *restrict t889, float *restrict scratch) {
   const hw_conv_shape s882 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_filter_grad(&s882, t33, t881, t882, scratch);
   for (int64_t i = 0; i < 9216; i++) {
@@ -2257,7 +2257,7 @@ static void fmnist_resnet_small_b2_joint_step_k068_conv2d_filter_grad(const floa
 /* fmnist_resnet_small_b2_joint_step_k069_reduce_sum: %890 = conv2d_input_grad(%881 f32[4,32,28,28], %34 f32[32,32,3,3]) : f32[4,32,28,28]; %893 = mul(%891 f32[4,32,28,28], %892 f32[4,32,28,28]) : f32[4,32,28,28]; %894 = reduce_sum(%893 f32[4,32,28,28]) : f32[1,32,1,1]; %895 = mul(%893 f32[4,32,28,28], %28 f32[4,32,28,28]) : f32[4,32,28,28]; %897 = reduce_sum(%896 f32[4,32,28,28]) : f32[1,32,1,1]; %898 = mul(%895 f32[4,32,28,28], %25 f32[4,32,28,28]) : f32[4,32,28,28]; %900 = reduce_sum(%899 f32[4,32,28,28]) : f32[1,32,1,1]; %902 = reduce_sum(%901 f32[4,32,28,28]) : f32[1,32,1,1]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_joint_step_k069_reduce_sum(const float *restrict t6, const float *restrict t24, const float *restrict t26, const float *restrict v_backbone_stem_bn_weight, const float *restrict t32, const float *restrict v_backbone_block1_conv1_weight, const float *restrict t775, const float *restrict t881, float *restrict t890, float *restrict t893, float *restrict t894, float *restrict t895, float *restrict t897, float *restrict t898, float *restrict t900, float *restrict t902, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k069_reduce_sum(const float *restrict t6, const float *restrict t24, const float *restrict t26, const float *restrict v_backbone_stem_bn_weight, const float *t32, const float *restrict v_backbone_block1_conv1_weight, const float *restrict t775, const float *restrict t881, float *restrict t890, float *t893, float *restrict t894, float *restrict t895, float *restrict t897, float *restrict t898, float *restrict t900, float *restrict t902, float *restrict scratch) {
   const hw_conv_shape s890 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_input_grad(&s890, t881, v_backbone_block1_conv1_weight, t890, scratch);
   #pragma omp parallel for
@@ -2336,7 +2336,7 @@ static void fmnist_resnet_small_b2_joint_step_k069_reduce_sum(const float *restr
 
 /* fmnist_resnet_small_b2_joint_step_k070_sub: %908 = add(%905 f32[32,1,1], %907 f32[32,1,1]) : f32[32,1,1]; %910 = sub(%27 f32[32,1,1], %909 f32[32,1,1]) : f32[32,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k070_sub(const float *restrict v_backbone_stem_bn_weight, const float *restrict in_lr, const float *restrict t897, const float *restrict v_backbone_stem_bn_weight_momentum, float *restrict t908, float *restrict t910) {
+static void fmnist_resnet_small_b2_joint_step_k070_sub(const float *restrict v_backbone_stem_bn_weight, const float *restrict in_lr, const float *t897, const float *restrict v_backbone_stem_bn_weight_momentum, float *t908, float *restrict t910) {
   for (int64_t i = 0; i < 32; i++) {
     t908[i] = (float)(((double)t897[i] + ((double)v_backbone_stem_bn_weight[i] * 0.0005)) + ((double)v_backbone_stem_bn_weight_momentum[i] * 0.9));
   }
@@ -2347,7 +2347,7 @@ static void fmnist_resnet_small_b2_joint_step_k070_sub(const float *restrict v_b
 
 /* fmnist_resnet_small_b2_joint_step_k071_sub: %916 = add(%913 f32[32,1,1], %915 f32[32,1,1]) : f32[32,1,1]; %918 = sub(%30 f32[32,1,1], %917 f32[32,1,1]) : f32[32,1,1]
  */
-static void fmnist_resnet_small_b2_joint_step_k071_sub(const float *restrict v_backbone_stem_bn_bias, const float *restrict in_lr, const float *restrict t894, const float *restrict v_backbone_stem_bn_bias_momentum, float *restrict t916, float *restrict t918) {
+static void fmnist_resnet_small_b2_joint_step_k071_sub(const float *restrict v_backbone_stem_bn_bias, const float *restrict in_lr, const float *t894, const float *restrict v_backbone_stem_bn_bias_momentum, float *t916, float *restrict t918) {
   for (int64_t i = 0; i < 32; i++) {
     t916[i] = (float)(((double)t894[i] + ((double)v_backbone_stem_bn_bias[i] * 0.0005)) + ((double)v_backbone_stem_bn_bias_momentum[i] * 0.9));
   }
@@ -2359,7 +2359,7 @@ static void fmnist_resnet_small_b2_joint_step_k071_sub(const float *restrict v_b
 /* fmnist_resnet_small_b2_joint_step_k072_reduce_sum: %926 = mul(%925 f32[4,32,28,28], %6 f32[4,32,28,28]) : f32[4,32,28,28]; %927 = add(%926 f32[4,32,28,28], %926 f32[4,32,28,28]) : f32[4,32,28,28]; %929 = reduce_sum(%928 f32[4,32,28,28]) : f32[1,32,1,1]; %937 = add(%930 f32[4,32,28,28], %936 f32[4,32,28,28]) : f32[4,32,28,28]
  * from graphs/FMNISTResNetSmall.swift:13
  */
-static void fmnist_resnet_small_b2_joint_step_k072_reduce_sum(const float *restrict t6, const float *restrict t23, const float *restrict t24, const float *restrict t898, const float *restrict t900, const float *restrict t902, float *restrict t926, float *restrict t927, float *restrict t929, float *restrict t937) {
+static void fmnist_resnet_small_b2_joint_step_k072_reduce_sum(const float *t6, const float *restrict t23, const float *restrict t24, const float *t898, const float *restrict t900, const float *restrict t902, float *t926, float *t927, float *restrict t929, float *t937) {
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -2401,7 +2401,7 @@ static void fmnist_resnet_small_b2_joint_step_k072_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k073_conv2d_filter_grad: %938 = conv2d_filter_grad(%0 f32[4,1,28,28], %937 f32[4,32,28,28]) : f32[32,1,3,3]; %945 = add(%941 f32[32,1,3,3], %944 f32[32,1,3,3]) : f32[32,1,3,3]; %948 = sub(%1 f32[32,1,3,3], %947 f32[32,1,3,3]) : f32[32,1,3,3]
  * from graphs/FMNISTResNetSmall.swift:12
  */
-static void fmnist_resnet_small_b2_joint_step_k073_conv2d_filter_grad(const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict in_lr, const float *restrict t937, const float *restrict v_backbone_stem_conv_weight_momentum, float *restrict t938, float *restrict t945, float *restrict t948, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k073_conv2d_filter_grad(const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict in_lr, const float *restrict t937, const float *restrict v_backbone_stem_conv_weight_momentum, float *t938, float *t945, float *restrict t948, float *restrict scratch) {
   const hw_conv_shape s938 = {4, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_filter_grad(&s938, in_views, t937, t938, scratch);
   for (int64_t i = 0; i < 288; i++) {
@@ -2419,7 +2419,7 @@ static void fmnist_resnet_small_b2_joint_step_k073_conv2d_filter_grad(const floa
 /* fmnist_resnet_small_b2_joint_step_k074_matmul: %949 = matmul(%361 f32[4,128], %309 f32[4,512]) : f32[128,512]; %956 = add(%952 f32[128,512], %955 f32[128,512]) : f32[128,512]; %959 = sub(%310 f32[128,512], %958 f32[128,512]) : f32[128,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_joint_step_k074_matmul(const float *restrict t309, const float *restrict v_head_fc2_weight, const float *restrict t361, const float *restrict in_lr, const float *restrict v_head_fc2_weight_momentum, float *restrict t949, float *restrict t956, float *restrict t959) {
+static void fmnist_resnet_small_b2_joint_step_k074_matmul(const float *restrict t309, const float *restrict v_head_fc2_weight, const float *restrict t361, const float *restrict in_lr, const float *restrict v_head_fc2_weight_momentum, float *t949, float *t956, float *restrict t959) {
   hw_matmul(128, 512, 4, 1, 0, t361, t309, t949);
   #pragma omp parallel for
   for (int64_t i = 0; i < 65536; i++) {
@@ -2436,7 +2436,7 @@ static void fmnist_resnet_small_b2_joint_step_k074_matmul(const float *restrict 
 /* fmnist_resnet_small_b2_joint_step_k075_matmul: %960 = matmul(%408 f32[4,512], %276 f32[4,128]) : f32[512,128]; %967 = add(%963 f32[512,128], %966 f32[512,128]) : f32[512,128]; %970 = sub(%277 f32[512,128], %969 f32[512,128]) : f32[512,128]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_joint_step_k075_matmul(const float *restrict t275, const float *restrict v_head_fc1_weight, const float *restrict in_lr, const float *restrict t408, const float *restrict v_head_fc1_weight_momentum, float *restrict t960, float *restrict t967, float *restrict t970) {
+static void fmnist_resnet_small_b2_joint_step_k075_matmul(const float *restrict t275, const float *restrict v_head_fc1_weight, const float *restrict in_lr, const float *restrict t408, const float *restrict v_head_fc1_weight_momentum, float *t960, float *t967, float *restrict t970) {
   hw_matmul(512, 128, 4, 1, 0, t408, t275, t960);
   #pragma omp parallel for
   for (int64_t i = 0; i < 65536; i++) {
@@ -2453,7 +2453,7 @@ static void fmnist_resnet_small_b2_joint_step_k075_matmul(const float *restrict 
 /* fmnist_resnet_small_b2_joint_step_k076_conv2d_filter_grad: %971 = conv2d_filter_grad(%238 f32[4,128,7,7], %499 f32[4,128,7,7]) : f32[128,128,3,3]; %978 = add(%974 f32[128,128,3,3], %977 f32[128,128,3,3]) : f32[128,128,3,3]; %981 = sub(%239 f32[128,128,3,3], %980 f32[128,128,3,3]) : f32[128,128,3,3]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k076_conv2d_filter_grad(const float *restrict t238, const float *restrict v_backbone_block3_conv2_weight, const float *restrict in_lr, const float *restrict t499, const float *restrict v_backbone_block3_conv2_weight_momentum, float *restrict t971, float *restrict t978, float *restrict t981, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k076_conv2d_filter_grad(const float *restrict t238, const float *restrict v_backbone_block3_conv2_weight, const float *restrict in_lr, const float *restrict t499, const float *restrict v_backbone_block3_conv2_weight_momentum, float *t971, float *t978, float *restrict t981, float *restrict scratch) {
   const hw_conv_shape s971 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
   hw_conv2d_filter_grad(&s971, t238, t499, t971, scratch);
   #pragma omp parallel for
@@ -2472,431 +2472,431 @@ static void fmnist_resnet_small_b2_joint_step_k076_conv2d_filter_grad(const floa
   }
 }
 
-/* Entry point 'joint.step': 77 kernels, arena 12215040 bytes. */
+/* Entry point 'joint.step': 77 kernels, arena 13020992 bytes. */
 static void run_fmnist_resnet_small_b2_joint_step(float *restrict state, char *restrict arena, const void *const *inputs) {
   const float *const in_views = (const float *)inputs[0];
   const float *const in_lr = (const float *)inputs[1];
   float *const v_backbone_stem_conv_weight = state + 0;
   float *const t2 = (float *)(arena + 0);
   float *const t3 = (float *)(arena + 401408);
-  float *const t6 = (float *)(arena + 401536);
-  float *const t8 = (float *)(arena + 802944);
+  float *const t6 = (float *)(arena + 0);
+  float *const t8 = (float *)(arena + 401536);
   float *const v_backbone_stem_bn_running_mean = state + 439008;
-  float *const t14 = (float *)(arena + 803072);
+  float *const t14 = (float *)(arena + 401408);
   float *const v_backbone_stem_bn_running_var = state + 439040;
-  float *const t21 = (float *)(arena + 803200);
-  float *const t23 = (float *)(arena + 803328);
-  float *const t24 = (float *)(arena + 803456);
-  float *const t26 = (float *)(arena + 0);
+  float *const t21 = (float *)(arena + 401664);
+  float *const t23 = (float *)(arena + 401536);
+  float *const t24 = (float *)(arena + 401792);
+  float *const t26 = (float *)(arena + 401920);
   float *const v_backbone_stem_bn_weight = state + 288;
   float *const v_backbone_stem_bn_bias = state + 320;
-  float *const t32 = (float *)(arena + 803584);
-  float *const t33 = (float *)(arena + 1204992);
+  float *const t32 = (float *)(arena + 803328);
+  float *const t33 = (float *)(arena + 1204736);
   float *const v_backbone_block1_conv1_weight = state + 352;
-  float *const t35 = (float *)(arena + 1606400);
-  float *const t36 = (float *)(arena + 401408);
-  float *const t39 = (float *)(arena + 2007808);
-  float *const t41 = (float *)(arena + 802944);
+  float *const t35 = (float *)(arena + 1606144);
+  float *const t36 = (float *)(arena + 2007552);
+  float *const t39 = (float *)(arena + 1606144);
+  float *const t41 = (float *)(arena + 2007680);
   float *const v_backbone_block1_bn1_running_mean = state + 439072;
-  float *const t45 = (float *)(arena + 2409216);
+  float *const t45 = (float *)(arena + 2007552);
   float *const v_backbone_block1_bn1_running_var = state + 439104;
-  float *const t51 = (float *)(arena + 2409344);
-  float *const t52 = (float *)(arena + 2409472);
-  float *const t53 = (float *)(arena + 2409600);
-  float *const t55 = (float *)(arena + 1606400);
+  float *const t51 = (float *)(arena + 2007808);
+  float *const t52 = (float *)(arena + 2007680);
+  float *const t53 = (float *)(arena + 2007936);
+  float *const t55 = (float *)(arena + 2008064);
   float *const v_backbone_block1_bn1_weight = state + 9568;
   float *const v_backbone_block1_bn1_bias = state + 9600;
-  float *const t61 = (float *)(arena + 2409728);
-  float *const t62 = (float *)(arena + 2811136);
+  float *const t61 = (float *)(arena + 2409472);
+  float *const t62 = (float *)(arena + 2810880);
   float *const v_backbone_block1_conv2_weight = state + 9632;
-  float *const t64 = (float *)(arena + 3212544);
-  float *const t65 = (float *)(arena + 401408);
-  float *const t68 = (float *)(arena + 3613952);
-  float *const t70 = (float *)(arena + 802944);
+  float *const t64 = (float *)(arena + 3212288);
+  float *const t65 = (float *)(arena + 3613696);
+  float *const t68 = (float *)(arena + 3212288);
+  float *const t70 = (float *)(arena + 3613824);
   float *const v_backbone_block1_bn2_running_mean = state + 439136;
-  float *const t74 = (float *)(arena + 4015360);
+  float *const t74 = (float *)(arena + 3613696);
   float *const v_backbone_block1_bn2_running_var = state + 439168;
-  float *const t80 = (float *)(arena + 4015488);
-  float *const t81 = (float *)(arena + 4015616);
-  float *const t82 = (float *)(arena + 4015744);
-  float *const t84 = (float *)(arena + 3212544);
+  float *const t80 = (float *)(arena + 3613952);
+  float *const t81 = (float *)(arena + 3613824);
+  float *const t82 = (float *)(arena + 3614080);
+  float *const t84 = (float *)(arena + 3614208);
   float *const v_backbone_block1_bn2_weight = state + 18848;
   float *const v_backbone_block1_bn2_bias = state + 18880;
-  float *const t91 = (float *)(arena + 4015872);
-  float *const t92 = (float *)(arena + 4417280);
+  float *const t91 = (float *)(arena + 4015616);
+  float *const t92 = (float *)(arena + 4417024);
   float *const v_backbone_block2_shortcut_conv_weight = state + 18912;
-  float *const t94 = (float *)(arena + 4818688);
-  float *const t95 = (float *)(arena + 5019392);
-  float *const t98 = (float *)(arena + 5019648);
-  float *const t100 = (float *)(arena + 5220352);
+  float *const t94 = (float *)(arena + 4818432);
+  float *const t95 = (float *)(arena + 5019136);
+  float *const t98 = (float *)(arena + 4818432);
+  float *const t100 = (float *)(arena + 5019392);
   float *const v_backbone_block2_shortcut_bn_running_mean = state + 439200;
-  float *const t106 = (float *)(arena + 5220608);
+  float *const t106 = (float *)(arena + 5019136);
   float *const v_backbone_block2_shortcut_bn_running_var = state + 439264;
-  float *const t113 = (float *)(arena + 5220864);
-  float *const t115 = (float *)(arena + 5221120);
-  float *const t116 = (float *)(arena + 5221376);
-  float *const t118 = (float *)(arena + 4818688);
+  float *const t113 = (float *)(arena + 5019648);
+  float *const t115 = (float *)(arena + 5019392);
+  float *const t116 = (float *)(arena + 5019904);
+  float *const t118 = (float *)(arena + 5020160);
   float *const v_backbone_block2_conv1_weight = state + 21088;
-  float *const t120 = (float *)(arena + 5221632);
-  float *const t121 = (float *)(arena + 5019392);
-  float *const t124 = (float *)(arena + 5422336);
-  float *const t126 = (float *)(arena + 5220352);
+  float *const t120 = (float *)(arena + 5220864);
+  float *const t121 = (float *)(arena + 5421568);
+  float *const t124 = (float *)(arena + 5220864);
+  float *const t126 = (float *)(arena + 5421824);
   float *const v_backbone_block2_bn1_running_mean = state + 439328;
-  float *const t130 = (float *)(arena + 5623040);
+  float *const t130 = (float *)(arena + 5421568);
   float *const v_backbone_block2_bn1_running_var = state + 439392;
-  float *const t136 = (float *)(arena + 5623296);
-  float *const t137 = (float *)(arena + 5623552);
-  float *const t138 = (float *)(arena + 5623808);
-  float *const t140 = (float *)(arena + 5221632);
+  float *const t136 = (float *)(arena + 5422080);
+  float *const t137 = (float *)(arena + 5421824);
+  float *const t138 = (float *)(arena + 5422336);
+  float *const t140 = (float *)(arena + 5422592);
   float *const v_backbone_block2_bn1_weight = state + 39520;
   float *const v_backbone_block2_bn1_bias = state + 39584;
-  float *const t146 = (float *)(arena + 5624064);
-  float *const t147 = (float *)(arena + 5824768);
+  float *const t146 = (float *)(arena + 5623296);
+  float *const t147 = (float *)(arena + 5824000);
   float *const v_backbone_block2_conv2_weight = state + 39648;
-  float *const t149 = (float *)(arena + 6025472);
-  float *const t150 = (float *)(arena + 5019392);
-  float *const t153 = (float *)(arena + 6226176);
-  float *const t155 = (float *)(arena + 5220352);
+  float *const t149 = (float *)(arena + 6024704);
+  float *const t150 = (float *)(arena + 6225408);
+  float *const t153 = (float *)(arena + 6024704);
+  float *const t155 = (float *)(arena + 6225664);
   float *const v_backbone_block2_bn2_running_mean = state + 439456;
-  float *const t159 = (float *)(arena + 6426880);
+  float *const t159 = (float *)(arena + 6225408);
   float *const v_backbone_block2_bn2_running_var = state + 439520;
-  float *const t165 = (float *)(arena + 6427136);
-  float *const t166 = (float *)(arena + 6427392);
-  float *const t167 = (float *)(arena + 6427648);
-  float *const t169 = (float *)(arena + 6025472);
+  float *const t165 = (float *)(arena + 6225920);
+  float *const t166 = (float *)(arena + 6225664);
+  float *const t167 = (float *)(arena + 6226176);
+  float *const t169 = (float *)(arena + 6226432);
   float *const v_backbone_block2_bn2_weight = state + 76512;
   float *const v_backbone_block2_bn2_bias = state + 76576;
   float *const v_backbone_block2_shortcut_bn_weight = state + 20960;
   float *const v_backbone_block2_shortcut_bn_bias = state + 21024;
-  float *const t182 = (float *)(arena + 6427904);
-  float *const t183 = (float *)(arena + 6628608);
+  float *const t182 = (float *)(arena + 6427136);
+  float *const t183 = (float *)(arena + 6627840);
   float *const v_backbone_block3_shortcut_conv_weight = state + 76640;
-  float *const t185 = (float *)(arena + 6829312);
-  float *const t186 = (float *)(arena + 6929664);
-  float *const t189 = (float *)(arena + 6930176);
-  float *const t191 = (float *)(arena + 7030528);
+  float *const t185 = (float *)(arena + 6828544);
+  float *const t186 = (float *)(arena + 6928896);
+  float *const t189 = (float *)(arena + 6828544);
+  float *const t191 = (float *)(arena + 6929408);
   float *const v_backbone_block3_shortcut_bn_running_mean = state + 439584;
-  float *const t197 = (float *)(arena + 7031040);
+  float *const t197 = (float *)(arena + 6928896);
   float *const v_backbone_block3_shortcut_bn_running_var = state + 439712;
-  float *const t204 = (float *)(arena + 7031552);
-  float *const t206 = (float *)(arena + 7032064);
-  float *const t207 = (float *)(arena + 7032576);
-  float *const t209 = (float *)(arena + 6829312);
+  float *const t204 = (float *)(arena + 6929920);
+  float *const t206 = (float *)(arena + 6929408);
+  float *const t207 = (float *)(arena + 6930432);
+  float *const t209 = (float *)(arena + 6930944);
   float *const v_backbone_block3_conv1_weight = state + 85088;
-  float *const t211 = (float *)(arena + 7033088);
-  float *const t212 = (float *)(arena + 6929664);
-  float *const t215 = (float *)(arena + 7133440);
-  float *const t217 = (float *)(arena + 7030528);
+  float *const t211 = (float *)(arena + 7031296);
+  float *const t212 = (float *)(arena + 7131648);
+  float *const t215 = (float *)(arena + 7031296);
+  float *const t217 = (float *)(arena + 7132160);
   float *const v_backbone_block3_bn1_running_mean = state + 439840;
-  float *const t221 = (float *)(arena + 7233792);
+  float *const t221 = (float *)(arena + 7131648);
   float *const v_backbone_block3_bn1_running_var = state + 439968;
-  float *const t227 = (float *)(arena + 7234304);
-  float *const t228 = (float *)(arena + 7234816);
-  float *const t229 = (float *)(arena + 7235328);
-  float *const t231 = (float *)(arena + 7033088);
+  float *const t227 = (float *)(arena + 7132672);
+  float *const t228 = (float *)(arena + 7132160);
+  float *const t229 = (float *)(arena + 7133184);
+  float *const t231 = (float *)(arena + 7133696);
   float *const v_backbone_block3_bn1_weight = state + 158816;
   float *const v_backbone_block3_bn1_bias = state + 158944;
-  float *const t237 = (float *)(arena + 7235840);
-  float *const t238 = (float *)(arena + 7336192);
+  float *const t237 = (float *)(arena + 7234048);
+  float *const t238 = (float *)(arena + 7334400);
   float *const v_backbone_block3_conv2_weight = state + 159072;
-  float *const t240 = (float *)(arena + 7436544);
-  float *const t241 = (float *)(arena + 6929664);
-  float *const t244 = (float *)(arena + 7536896);
-  float *const t246 = (float *)(arena + 7030528);
+  float *const t240 = (float *)(arena + 7434752);
+  float *const t241 = (float *)(arena + 7535104);
+  float *const t244 = (float *)(arena + 7434752);
+  float *const t246 = (float *)(arena + 7535616);
   float *const v_backbone_block3_bn2_running_mean = state + 440096;
-  float *const t250 = (float *)(arena + 7637248);
+  float *const t250 = (float *)(arena + 7535104);
   float *const v_backbone_block3_bn2_running_var = state + 440224;
-  float *const t256 = (float *)(arena + 7637760);
-  float *const t257 = (float *)(arena + 7638272);
-  float *const t258 = (float *)(arena + 7638784);
-  float *const t260 = (float *)(arena + 7436544);
+  float *const t256 = (float *)(arena + 7536128);
+  float *const t257 = (float *)(arena + 7535616);
+  float *const t258 = (float *)(arena + 7536640);
+  float *const t260 = (float *)(arena + 7537152);
   float *const v_backbone_block3_bn2_weight = state + 306528;
   float *const v_backbone_block3_bn2_bias = state + 306656;
   float *const v_backbone_block3_shortcut_bn_weight = state + 84832;
   float *const v_backbone_block3_shortcut_bn_bias = state + 84960;
-  float *const t273 = (float *)(arena + 7639296);
-  float *const t275 = (float *)(arena + 7739648);
+  float *const t273 = (float *)(arena + 7637504);
+  float *const t275 = (float *)(arena + 7737856);
   float *const v_head_fc1_weight = state + 306784;
-  float *const t278 = (float *)(arena + 7741696);
-  float *const t279 = (float *)(arena + 7749888);
-  float *const t282 = (float *)(arena + 7751936);
-  float *const t284 = (float *)(arena + 7760128);
+  float *const t278 = (float *)(arena + 7739904);
+  float *const t279 = (float *)(arena + 7748096);
+  float *const t282 = (float *)(arena + 7739904);
+  float *const t284 = (float *)(arena + 7750144);
   float *const v_head_bn1_running_mean = state + 440352;
-  float *const t290 = (float *)(arena + 7762176);
+  float *const t290 = (float *)(arena + 7748096);
   float *const v_head_bn1_running_var = state + 440864;
-  float *const t297 = (float *)(arena + 7764224);
-  float *const t299 = (float *)(arena + 7766272);
-  float *const t300 = (float *)(arena + 7768320);
-  float *const t302 = (float *)(arena + 7741696);
+  float *const t297 = (float *)(arena + 7752192);
+  float *const t299 = (float *)(arena + 7750144);
+  float *const t300 = (float *)(arena + 7754240);
+  float *const t302 = (float *)(arena + 7756288);
   float *const v_head_bn1_weight = state + 372320;
   float *const v_head_bn1_bias = state + 372832;
-  float *const t308 = (float *)(arena + 7770368);
-  float *const t309 = (float *)(arena + 7778560);
+  float *const t308 = (float *)(arena + 7764480);
+  float *const t309 = (float *)(arena + 7772672);
   float *const v_head_fc2_weight = state + 373344;
-  float *const t311 = (float *)(arena + 7749888);
+  float *const t311 = (float *)(arena + 7780864);
   float *const v_head_fc2_bias = state + 438880;
-  float *const t314 = (float *)(arena + 7760128);
-  float *const t316 = (float *)(arena + 401408);
-  float *const t318 = (float *)(arena + 401472);
-  float *const t319 = (float *)(arena + 802944);
-  float *const t321 = (float *)(arena + 7786752);
-  float *const t322 = (float *)(arena + 401408);
-  float *const t324 = (float *)(arena + 803008);
-  float *const t326 = (float *)(arena + 5019392);
-  float *const t327 = (float *)(arena + 5019456);
-  float *const t330 = (float *)(arena + 5019520);
-  float *const t331 = (float *)(arena + 5019584);
-  float *const t334 = (float *)(arena + 5220352);
-  float *const t338 = (float *)(arena + 5220416);
-  float *const t346 = (float *)(arena + 401408);
-  float *const t347 = (float *)(arena + 803008);
-  float *const t348 = (float *)(arena + 7749888);
-  float *const t349 = (float *)(arena + 7788800);
-  float *const t350 = (float *)(arena + 7790848);
-  float *const t352 = (float *)(arena + 5019392);
-  float *const t358 = (float *)(arena + 7792896);
-  float *const t361 = (float *)(arena + 7794944);
-  float *const t362 = (float *)(arena + 6929664);
+  float *const t314 = (float *)(arena + 7780864);
+  float *const t316 = (float *)(arena + 7782912);
+  float *const t318 = (float *)(arena + 7782912);
+  float *const t319 = (float *)(arena + 7782976);
+  float *const t321 = (float *)(arena + 7783040);
+  float *const t322 = (float *)(arena + 7785088);
+  float *const t324 = (float *)(arena + 7785088);
+  float *const t326 = (float *)(arena + 7785152);
+  float *const t327 = (float *)(arena + 7785216);
+  float *const t330 = (float *)(arena + 7785152);
+  float *const t331 = (float *)(arena + 7785280);
+  float *const t334 = (float *)(arena + 7785344);
+  float *const t338 = (float *)(arena + 7785408);
+  float *const t346 = (float *)(arena + 7785152);
+  float *const t347 = (float *)(arena + 7785088);
+  float *const t348 = (float *)(arena + 7785216);
+  float *const t349 = (float *)(arena + 7787264);
+  float *const t350 = (float *)(arena + 7785216);
+  float *const t352 = (float *)(arena + 7789312);
+  float *const t358 = (float *)(arena + 7780864);
+  float *const t361 = (float *)(arena + 7785216);
+  float *const t362 = (float *)(arena + 7789376);
   float *const v_head_fc2_bias_momentum = state + 880256;
-  float *const t370 = (float *)(arena + 7030528);
-  float *const t374 = (float *)(arena + 7796992);
-  float *const t375 = (float *)(arena + 7786752);
-  float *const t378 = (float *)(arena + 7797504);
-  float *const t379 = (float *)(arena + 7749888);
-  float *const t380 = (float *)(arena + 7805696);
-  float *const t382 = (float *)(arena + 7760128);
-  float *const t383 = (float *)(arena + 7813888);
-  float *const t385 = (float *)(arena + 7822080);
-  float *const t387 = (float *)(arena + 7824128);
-  float *const t397 = (float *)(arena + 7741696);
-  float *const t398 = (float *)(arena + 7770368);
-  float *const t400 = (float *)(arena + 7786752);
-  float *const t408 = (float *)(arena + 7797504);
+  float *const t370 = (float *)(arena + 7789376);
+  float *const t374 = (float *)(arena + 7789888);
+  float *const t375 = (float *)(arena + 7790400);
+  float *const t378 = (float *)(arena + 7764480);
+  float *const t379 = (float *)(arena + 7787264);
+  float *const t380 = (float *)(arena + 7798592);
+  float *const t382 = (float *)(arena + 7780864);
+  float *const t383 = (float *)(arena + 7806784);
+  float *const t385 = (float *)(arena + 7782912);
+  float *const t387 = (float *)(arena + 7814976);
+  float *const t397 = (float *)(arena + 7739904);
+  float *const t398 = (float *)(arena + 7739904);
+  float *const t400 = (float *)(arena + 7756288);
+  float *const t408 = (float *)(arena + 7806784);
   float *const v_head_bn1_weight_momentum = state + 813696;
-  float *const t415 = (float *)(arena + 7741696);
-  float *const t418 = (float *)(arena + 7743744);
+  float *const t415 = (float *)(arena + 7780864);
+  float *const t418 = (float *)(arena + 7750144);
   float *const v_head_bn1_bias_momentum = state + 814208;
-  float *const t424 = (float *)(arena + 7745792);
-  float *const t426 = (float *)(arena + 7747840);
-  float *const t427 = (float *)(arena + 7786752);
-  float *const t434 = (float *)(arena + 7805696);
-  float *const t435 = (float *)(arena + 6929664);
-  float *const t436 = (float *)(arena + 7906048);
-  float *const t438 = (float *)(arena + 7788800);
-  float *const t439 = (float *)(arena + 8006400);
-  float *const t441 = (float *)(arena + 7789312);
-  float *const t443 = (float *)(arena + 7789824);
-  float *const t445 = (float *)(arena + 7786752);
+  float *const t424 = (float *)(arena + 7787264);
+  float *const t426 = (float *)(arena + 7782912);
+  float *const t427 = (float *)(arena + 7739904);
+  float *const t434 = (float *)(arena + 7637504);
+  float *const t435 = (float *)(arena + 7741952);
+  float *const t436 = (float *)(arena + 7814976);
+  float *const t438 = (float *)(arena + 7742464);
+  float *const t439 = (float *)(arena + 7915328);
+  float *const t441 = (float *)(arena + 7742976);
+  float *const t443 = (float *)(arena + 7743488);
+  float *const t445 = (float *)(arena + 7739904);
   float *const v_backbone_block3_shortcut_bn_weight_momentum = state + 526208;
-  float *const t452 = (float *)(arena + 7787264);
-  float *const t455 = (float *)(arena + 7787776);
+  float *const t452 = (float *)(arena + 7739904);
+  float *const t455 = (float *)(arena + 7740416);
   float *const v_backbone_block3_bn2_weight_momentum = state + 747904;
-  float *const t461 = (float *)(arena + 7786752);
-  float *const t463 = (float *)(arena + 7788288);
+  float *const t461 = (float *)(arena + 7742464);
+  float *const t463 = (float *)(arena + 7740928);
   float *const v_backbone_block3_shortcut_bn_bias_momentum = state + 526336;
-  float *const t469 = (float *)(arena + 7788800);
-  float *const t471 = (float *)(arena + 7790336);
+  float *const t469 = (float *)(arena + 7741440);
+  float *const t471 = (float *)(arena + 7744000);
   float *const v_backbone_block3_bn2_bias_momentum = state + 748032;
-  float *const t476 = (float *)(arena + 7790848);
-  float *const t478 = (float *)(arena + 7791360);
-  float *const t488 = (float *)(arena + 7436544);
-  float *const t489 = (float *)(arena + 7639296);
-  float *const t491 = (float *)(arena + 7791872);
-  float *const t499 = (float *)(arena + 7906048);
-  float *const t500 = (float *)(arena + 6829312);
-  float *const t502 = (float *)(arena + 7638272);
-  float *const t503 = (float *)(arena + 6929664);
-  float *const t504 = (float *)(arena + 7436544);
-  float *const t506 = (float *)(arena + 7738624);
-  float *const t507 = (float *)(arena + 7536896);
-  float *const t509 = (float *)(arena + 7739136);
-  float *const t511 = (float *)(arena + 7789312);
+  float *const t476 = (float *)(arena + 7741952);
+  float *const t478 = (float *)(arena + 7744512);
+  float *const t488 = (float *)(arena + 7434752);
+  float *const t489 = (float *)(arena + 7434752);
+  float *const t491 = (float *)(arena + 7745024);
+  float *const t499 = (float *)(arena + 7915328);
+  float *const t500 = (float *)(arena + 6930944);
+  float *const t502 = (float *)(arena + 7234048);
+  float *const t503 = (float *)(arena + 7535616);
+  float *const t504 = (float *)(arena + 7434752);
+  float *const t506 = (float *)(arena + 7742976);
+  float *const t507 = (float *)(arena + 7814976);
+  float *const t509 = (float *)(arena + 7743488);
+  float *const t511 = (float *)(arena + 7745024);
   float *const v_backbone_block3_bn1_weight_momentum = state + 600192;
-  float *const t517 = (float *)(arena + 7789824);
-  float *const t519 = (float *)(arena + 7791872);
+  float *const t517 = (float *)(arena + 7742976);
+  float *const t519 = (float *)(arena + 7745536);
   float *const v_backbone_block3_bn1_bias_momentum = state + 600320;
-  float *const t525 = (float *)(arena + 7792384);
-  float *const t527 = (float *)(arena + 7792896);
-  float *const t535 = (float *)(arena + 7033088);
-  float *const t536 = (float *)(arena + 7235840);
-  float *const t538 = (float *)(arena + 7793408);
-  float *const t546 = (float *)(arena + 7436544);
-  float *const t547 = (float *)(arena + 7033088);
-  float *const t548 = (float *)(arena + 7536896);
-  float *const t549 = (float *)(arena + 6829312);
-  float *const t551 = (float *)(arena + 6929664);
-  float *const t553 = (float *)(arena + 7789312);
-  float *const t561 = (float *)(arena + 7234816);
-  float *const t562 = (float *)(arena + 7638272);
-  float *const t564 = (float *)(arena + 7335168);
-  float *const t572 = (float *)(arena + 8006400);
-  float *const t573 = (float *)(arena + 7536896);
+  float *const t525 = (float *)(arena + 7535616);
+  float *const t527 = (float *)(arena + 7746048);
+  float *const t535 = (float *)(arena + 7031296);
+  float *const t536 = (float *)(arena + 7031296);
+  float *const t538 = (float *)(arena + 7746560);
+  float *const t546 = (float *)(arena + 7814976);
+  float *const t547 = (float *)(arena + 6930944);
+  float *const t548 = (float *)(arena + 7637504);
+  float *const t549 = (float *)(arena + 7434752);
+  float *const t551 = (float *)(arena + 7132160);
+  float *const t553 = (float *)(arena + 7743488);
+  float *const t561 = (float *)(arena + 6828544);
+  float *const t562 = (float *)(arena + 6828544);
+  float *const t564 = (float *)(arena + 7745024);
+  float *const t572 = (float *)(arena + 7434752);
+  float *const t573 = (float *)(arena + 6828544);
   float *const v_backbone_block3_shortcut_conv_weight_momentum = state + 518016;
-  float *const t580 = (float *)(arena + 7569664);
-  float *const t583 = (float *)(arena + 7602432);
-  float *const t584 = (float *)(arena + 6829312);
-  float *const t588 = (float *)(arena + 8106752);
-  float *const t589 = (float *)(arena + 5019392);
-  float *const t590 = (float *)(arena + 8307456);
-  float *const t592 = (float *)(arena + 5220352);
-  float *const t593 = (float *)(arena + 8508160);
-  float *const t595 = (float *)(arena + 7030016);
-  float *const t597 = (float *)(arena + 7030272);
-  float *const t599 = (float *)(arena + 7789312);
+  float *const t580 = (float *)(arena + 6828544);
+  float *const t583 = (float *)(arena + 6861312);
+  float *const t584 = (float *)(arena + 7133184);
+  float *const t588 = (float *)(arena + 6427136);
+  float *const t589 = (float *)(arena + 6929408);
+  float *const t590 = (float *)(arena + 7536640);
+  float *const t592 = (float *)(arena + 6929664);
+  float *const t593 = (float *)(arena + 8015680);
+  float *const t595 = (float *)(arena + 6930432);
+  float *const t597 = (float *)(arena + 6930688);
+  float *const t599 = (float *)(arena + 7132160);
   float *const v_backbone_block2_shortcut_bn_weight_momentum = state + 462336;
-  float *const t606 = (float *)(arena + 7789568);
-  float *const t609 = (float *)(arena + 7793408);
+  float *const t606 = (float *)(arena + 7132160);
+  float *const t609 = (float *)(arena + 7132416);
   float *const v_backbone_block2_bn2_weight_momentum = state + 517888;
-  float *const t615 = (float *)(arena + 7789312);
-  float *const t617 = (float *)(arena + 7793664);
+  float *const t615 = (float *)(arena + 6929664);
+  float *const t617 = (float *)(arena + 7743488);
   float *const v_backbone_block2_shortcut_bn_bias_momentum = state + 462400;
-  float *const t623 = (float *)(arena + 5220352);
-  float *const t625 = (float *)(arena + 7793920);
+  float *const t623 = (float *)(arena + 7743744);
+  float *const t625 = (float *)(arena + 7745024);
   float *const v_backbone_block2_bn2_bias_momentum = state + 517952;
-  float *const t630 = (float *)(arena + 7794176);
-  float *const t632 = (float *)(arena + 7794432);
-  float *const t642 = (float *)(arena + 6025472);
-  float *const t643 = (float *)(arena + 6427904);
-  float *const t645 = (float *)(arena + 7794688);
-  float *const t653 = (float *)(arena + 6829312);
-  float *const t654 = (float *)(arena + 4818688);
+  float *const t630 = (float *)(arena + 6929408);
+  float *const t632 = (float *)(arena + 7745280);
+  float *const t642 = (float *)(arena + 6024704);
+  float *const t643 = (float *)(arena + 6024704);
+  float *const t645 = (float *)(arena + 7746560);
+  float *const t653 = (float *)(arena + 8015680);
+  float *const t654 = (float *)(arena + 5020160);
   float *const v_backbone_block2_conv2_weight_momentum = state + 481024;
-  float *const t661 = (float *)(arena + 6427392);
-  float *const t664 = (float *)(arena + 7032064);
-  float *const t665 = (float *)(arena + 4818688);
-  float *const t667 = (float *)(arena + 5824768);
-  float *const t668 = (float *)(arena + 5019392);
-  float *const t669 = (float *)(arena + 6025472);
-  float *const t671 = (float *)(arena + 7794688);
-  float *const t672 = (float *)(arena + 6226176);
-  float *const t674 = (float *)(arena + 7030016);
-  float *const t676 = (float *)(arena + 7030272);
+  float *const t661 = (float *)(arena + 5020160);
+  float *const t664 = (float *)(arena + 6024704);
+  float *const t665 = (float *)(arena + 5824000);
+  float *const t667 = (float *)(arena + 5623296);
+  float *const t668 = (float *)(arena + 6225664);
+  float *const t669 = (float *)(arena + 6226176);
+  float *const t671 = (float *)(arena + 6426880);
+  float *const t672 = (float *)(arena + 6930432);
+  float *const t674 = (float *)(arena + 7131136);
+  float *const t676 = (float *)(arena + 7131392);
   float *const v_backbone_block2_bn1_weight_momentum = state + 480896;
-  float *const t682 = (float *)(arena + 7635200);
-  float *const t684 = (float *)(arena + 7635456);
+  float *const t682 = (float *)(arena + 6426880);
+  float *const t684 = (float *)(arena + 7746560);
   float *const v_backbone_block2_bn1_bias_momentum = state + 480960;
-  float *const t690 = (float *)(arena + 7794688);
-  float *const t692 = (float *)(arena + 7635712);
-  float *const t700 = (float *)(arena + 5221632);
-  float *const t701 = (float *)(arena + 6829312);
-  float *const t703 = (float *)(arena + 7635968);
-  float *const t711 = (float *)(arena + 4818688);
-  float *const t712 = (float *)(arena + 7805696);
+  float *const t690 = (float *)(arena + 6225664);
+  float *const t692 = (float *)(arena + 7746816);
+  float *const t700 = (float *)(arena + 5220864);
+  float *const t701 = (float *)(arena + 5220864);
+  float *const t703 = (float *)(arena + 7747072);
+  float *const t711 = (float *)(arena + 6930432);
+  float *const t712 = (float *)(arena + 7434752);
   float *const v_backbone_block2_conv1_weight_momentum = state + 462464;
-  float *const t719 = (float *)(arena + 8006400);
-  float *const t722 = (float *)(arena + 7234816);
-  float *const t723 = (float *)(arena + 5221632);
-  float *const t724 = (float *)(arena + 5623552);
+  float *const t719 = (float *)(arena + 7434752);
+  float *const t722 = (float *)(arena + 6226176);
+  float *const t723 = (float *)(arena + 5422336);
+  float *const t724 = (float *)(arena + 8015680);
   float *const v_backbone_block3_conv1_weight_momentum = state + 526464;
-  float *const t731 = (float *)(arena + 5918464);
-  float *const t734 = (float *)(arena + 8307456);
-  float *const t735 = (float *)(arena + 4818688);
-  float *const t736 = (float *)(arena + 6213376);
-  float *const t738 = (float *)(arena + 5019392);
-  float *const t740 = (float *)(arena + 7635968);
-  float *const t748 = (float *)(arena + 5623552);
-  float *const t749 = (float *)(arena + 6574848);
-  float *const t751 = (float *)(arena + 7636224);
-  float *const t759 = (float *)(arena + 6775552);
-  float *const t760 = (float *)(arena + 7749888);
+  float *const t731 = (float *)(arena + 8015680);
+  float *const t734 = (float *)(arena + 8310592);
+  float *const t735 = (float *)(arena + 6427136);
+  float *const t736 = (float *)(arena + 6627840);
+  float *const t738 = (float *)(arena + 5421824);
+  float *const t740 = (float *)(arena + 7747072);
+  float *const t748 = (float *)(arena + 4818432);
+  float *const t749 = (float *)(arena + 4818432);
+  float *const t751 = (float *)(arena + 7747328);
+  float *const t759 = (float *)(arena + 6627840);
+  float *const t760 = (float *)(arena + 7790400);
   float *const v_backbone_block2_shortcut_conv_weight_momentum = state + 460288;
-  float *const t767 = (float *)(arena + 7766272);
-  float *const t770 = (float *)(arena + 7308544);
-  float *const t771 = (float *)(arena + 4417280);
-  float *const t775 = (float *)(arena + 4818688);
-  float *const t776 = (float *)(arena + 401408);
-  float *const t777 = (float *)(arena + 8602368);
-  float *const t779 = (float *)(arena + 5220096);
-  float *const t780 = (float *)(arena + 9003776);
-  float *const t782 = (float *)(arena + 5220224);
-  float *const t784 = (float *)(arena + 5221120);
+  float *const t767 = (float *)(arena + 7790400);
+  float *const t770 = (float *)(arena + 7798592);
+  float *const t771 = (float *)(arena + 4417024);
+  float *const t775 = (float *)(arena + 4015616);
+  float *const t776 = (float *)(arena + 7784960);
+  float *const t777 = (float *)(arena + 8605504);
+  float *const t779 = (float *)(arena + 5019392);
+  float *const t780 = (float *)(arena + 9006912);
+  float *const t782 = (float *)(arena + 5019520);
+  float *const t784 = (float *)(arena + 5019904);
   float *const v_backbone_block1_bn2_weight_momentum = state + 460224;
-  float *const t791 = (float *)(arena + 7635968);
-  float *const t794 = (float *)(arena + 7636096);
+  float *const t791 = (float *)(arena + 5019392);
+  float *const t794 = (float *)(arena + 5020032);
   float *const v_backbone_block1_bn2_bias_momentum = state + 460256;
-  float *const t800 = (float *)(arena + 5220096);
-  float *const t802 = (float *)(arena + 7636224);
-  float *const t812 = (float *)(arena + 3212544);
-  float *const t813 = (float *)(arena + 8602368);
-  float *const t815 = (float *)(arena + 401408);
-  float *const t823 = (float *)(arena + 5221248);
-  float *const t824 = (float *)(arena + 7179520);
+  float *const t800 = (float *)(arena + 7784960);
+  float *const t802 = (float *)(arena + 5421824);
+  float *const t812 = (float *)(arena + 3212288);
+  float *const t813 = (float *)(arena + 3212288);
+  float *const t815 = (float *)(arena + 5421952);
+  float *const t823 = (float *)(arena + 9006912);
+  float *const t824 = (float *)(arena + 6172160);
   float *const v_backbone_block1_conv2_weight_momentum = state + 451008;
-  float *const t831 = (float *)(arena + 7805696);
-  float *const t834 = (float *)(arena + 7842560);
-  float *const t835 = (float *)(arena + 6574848);
-  float *const t837 = (float *)(arena + 4015616);
-  float *const t838 = (float *)(arena + 401408);
-  float *const t839 = (float *)(arena + 4417024);
-  float *const t841 = (float *)(arena + 5220224);
-  float *const t842 = (float *)(arena + 2811136);
-  float *const t844 = (float *)(arena + 5221120);
-  float *const t846 = (float *)(arena + 4818432);
+  float *const t831 = (float *)(arena + 6172160);
+  float *const t834 = (float *)(arena + 7814976);
+  float *const t835 = (float *)(arena + 6427136);
+  float *const t837 = (float *)(arena + 2409472);
+  float *const t838 = (float *)(arena + 3613824);
+  float *const t839 = (float *)(arena + 8605504);
+  float *const t841 = (float *)(arena + 5019520);
+  float *const t842 = (float *)(arena + 3614080);
+  float *const t844 = (float *)(arena + 4015488);
+  float *const t846 = (float *)(arena + 5019904);
   float *const v_backbone_block1_bn1_weight_momentum = state + 450944;
-  float *const t852 = (float *)(arena + 4818560);
-  float *const t854 = (float *)(arena + 7636352);
+  float *const t852 = (float *)(arena + 5019520);
+  float *const t854 = (float *)(arena + 5421952);
   float *const v_backbone_block1_bn1_bias_momentum = state + 450976;
-  float *const t860 = (float *)(arena + 5220224);
-  float *const t862 = (float *)(arena + 7636480);
-  float *const t870 = (float *)(arena + 1606400);
-  float *const t871 = (float *)(arena + 2409728);
-  float *const t873 = (float *)(arena + 401408);
-  float *const t881 = (float *)(arena + 5221248);
-  float *const t882 = (float *)(arena + 7179520);
+  float *const t860 = (float *)(arena + 3613824);
+  float *const t862 = (float *)(arena + 7747072);
+  float *const t870 = (float *)(arena + 1606144);
+  float *const t871 = (float *)(arena + 1606144);
+  float *const t873 = (float *)(arena + 7747200);
+  float *const t881 = (float *)(arena + 3614080);
+  float *const t882 = (float *)(arena + 7851840);
   float *const v_backbone_block1_conv1_weight_momentum = state + 441728;
-  float *const t887 = (float *)(arena + 7638272);
-  float *const t889 = (float *)(arena + 7675136);
-  float *const t890 = (float *)(arena + 6574848);
-  float *const t893 = (float *)(arena + 4015616);
-  float *const t894 = (float *)(arena + 401408);
+  float *const t887 = (float *)(arena + 7851840);
+  float *const t889 = (float *)(arena + 6299904);
+  float *const t890 = (float *)(arena + 6427136);
+  float *const t893 = (float *)(arena + 803328);
+  float *const t894 = (float *)(arena + 2007680);
   float *const t895 = (float *)(arena + 4417024);
-  float *const t897 = (float *)(arena + 4818432);
-  float *const t898 = (float *)(arena + 1204992);
-  float *const t900 = (float *)(arena + 5221120);
-  float *const t902 = (float *)(arena + 5622656);
+  float *const t897 = (float *)(arena + 4015488);
+  float *const t898 = (float *)(arena + 5422336);
+  float *const t900 = (float *)(arena + 5019904);
+  float *const t902 = (float *)(arena + 7747200);
   float *const v_backbone_stem_bn_weight_momentum = state + 441664;
-  float *const t908 = (float *)(arena + 5622784);
-  float *const t910 = (float *)(arena + 5622912);
+  float *const t908 = (float *)(arena + 4015488);
+  float *const t910 = (float *)(arena + 7747328);
   float *const v_backbone_stem_bn_bias_momentum = state + 441696;
-  float *const t916 = (float *)(arena + 7636608);
-  float *const t918 = (float *)(arena + 7636736);
-  float *const t926 = (float *)(arena + 803584);
-  float *const t927 = (float *)(arena + 4818688);
-  float *const t929 = (float *)(arena + 7636864);
-  float *const t937 = (float *)(arena + 5221248);
-  float *const t938 = (float *)(arena + 7774464);
+  float *const t916 = (float *)(arena + 2007680);
+  float *const t918 = (float *)(arena + 7747456);
+  float *const t926 = (float *)(arena + 0);
+  float *const t927 = (float *)(arena + 0);
+  float *const t929 = (float *)(arena + 7747584);
+  float *const t937 = (float *)(arena + 5422336);
+  float *const t938 = (float *)(arena + 6209024);
   float *const v_backbone_stem_conv_weight_momentum = state + 441376;
-  float *const t945 = (float *)(arena + 7775616);
-  float *const t948 = (float *)(arena + 7776768);
-  float *const t949 = (float *)(arena + 5623552);
+  float *const t945 = (float *)(arena + 6209024);
+  float *const t948 = (float *)(arena + 6210176);
+  float *const t949 = (float *)(arena + 0);
   float *const v_head_fc2_weight_momentum = state + 814720;
-  float *const t956 = (float *)(arena + 4818688);
-  float *const t959 = (float *)(arena + 5221120);
-  float *const t960 = (float *)(arena + 5623552);
+  float *const t956 = (float *)(arena + 0);
+  float *const t959 = (float *)(arena + 3614080);
+  float *const t960 = (float *)(arena + 6427136);
   float *const v_head_fc1_weight_momentum = state + 748160;
-  float *const t967 = (float *)(arena + 6574848);
-  float *const t970 = (float *)(arena + 4015616);
-  float *const t971 = (float *)(arena + 0);
+  float *const t967 = (float *)(arena + 6427136);
+  float *const t970 = (float *)(arena + 5422336);
+  float *const t971 = (float *)(arena + 4015616);
   float *const v_backbone_block3_conv2_weight_momentum = state + 600448;
-  float *const t978 = (float *)(arena + 803328);
-  float *const t981 = (float *)(arena + 1393152);
-  fmnist_resnet_small_b2_joint_step_k000_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, t2, t3, t6, t8, t14, t21, t23, t24, (float *)(arena + 803584));
+  float *const t978 = (float *)(arena + 4015616);
+  float *const t981 = (float *)(arena + 401792);
+  fmnist_resnet_small_b2_joint_step_k000_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, t2, t3, t6, t8, t14, t21, t23, t24, (float *)(arena + 401920));
   fmnist_resnet_small_b2_joint_step_k001_relu(t6, t24, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t26, t32, t33);
-  fmnist_resnet_small_b2_joint_step_k002_reduce_mean(t33, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, t35, t36, t39, t41, t45, t51, t52, t53, (float *)(arena + 2409728));
+  fmnist_resnet_small_b2_joint_step_k002_reduce_mean(t33, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, t35, t36, t39, t41, t45, t51, t52, t53, (float *)(arena + 2008064));
   fmnist_resnet_small_b2_joint_step_k003_relu(t39, t53, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t55, t61, t62);
-  fmnist_resnet_small_b2_joint_step_k004_reduce_mean(t62, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, t64, t65, t68, t70, t74, t80, t81, t82, (float *)(arena + 4015872));
+  fmnist_resnet_small_b2_joint_step_k004_reduce_mean(t62, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, t64, t65, t68, t70, t74, t80, t81, t82, (float *)(arena + 3614208));
   fmnist_resnet_small_b2_joint_step_k005_relu(t33, t68, t82, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t84, t91, t92);
-  fmnist_resnet_small_b2_joint_step_k006_reduce_mean(t92, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t94, t95, t98, t100, t106, t113, t115, t116, (float *)(arena + 5221632));
+  fmnist_resnet_small_b2_joint_step_k006_reduce_mean(t92, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t94, t95, t98, t100, t106, t113, t115, t116, (float *)(arena + 5020160));
   fmnist_resnet_small_b2_joint_step_k007_mul(t98, t116, t118);
-  fmnist_resnet_small_b2_joint_step_k008_reduce_mean(t92, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, t120, t121, t124, t126, t130, t136, t137, t138, (float *)(arena + 5624064));
+  fmnist_resnet_small_b2_joint_step_k008_reduce_mean(t92, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, t120, t121, t124, t126, t130, t136, t137, t138, (float *)(arena + 5422592));
   fmnist_resnet_small_b2_joint_step_k009_relu(t124, t138, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t140, t146, t147);
-  fmnist_resnet_small_b2_joint_step_k010_reduce_mean(t147, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, t149, t150, t153, t155, t159, t165, t166, t167, (float *)(arena + 6427904));
+  fmnist_resnet_small_b2_joint_step_k010_reduce_mean(t147, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, t149, t150, t153, t155, t159, t165, t166, t167, (float *)(arena + 6226432));
   fmnist_resnet_small_b2_joint_step_k011_relu(t118, t153, t167, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t169, t182, t183);
-  fmnist_resnet_small_b2_joint_step_k012_reduce_mean(t183, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t185, t186, t189, t191, t197, t204, t206, t207, (float *)(arena + 7033088));
+  fmnist_resnet_small_b2_joint_step_k012_reduce_mean(t183, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t185, t186, t189, t191, t197, t204, t206, t207, (float *)(arena + 6930944));
   fmnist_resnet_small_b2_joint_step_k013_mul(t189, t207, t209);
-  fmnist_resnet_small_b2_joint_step_k014_reduce_mean(t183, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, t211, t212, t215, t217, t221, t227, t228, t229, (float *)(arena + 7235840));
+  fmnist_resnet_small_b2_joint_step_k014_reduce_mean(t183, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, t211, t212, t215, t217, t221, t227, t228, t229, (float *)(arena + 7133696));
   fmnist_resnet_small_b2_joint_step_k015_relu(t215, t229, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t231, t237, t238);
-  fmnist_resnet_small_b2_joint_step_k016_reduce_mean(t238, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, t240, t241, t244, t246, t250, t256, t257, t258, (float *)(arena + 7639296));
+  fmnist_resnet_small_b2_joint_step_k016_reduce_mean(t238, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, t240, t241, t244, t246, t250, t256, t257, t258, (float *)(arena + 7537152));
   fmnist_resnet_small_b2_joint_step_k017_reduce_mean(t209, t244, t258, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t260, t273, t275);
   fmnist_resnet_small_b2_joint_step_k018_reduce_mean(t275, v_head_fc1_weight, v_head_bn1_running_mean, v_head_bn1_running_var, t278, t279, t282, t284, t290, t297, t299, t300);
   fmnist_resnet_small_b2_joint_step_k019_relu(t282, t300, v_head_bn1_weight, v_head_bn1_bias, t302, t308, t309);
@@ -2916,47 +2916,47 @@ static void run_fmnist_resnet_small_b2_joint_step(float *restrict state, char *r
   fmnist_resnet_small_b2_joint_step_k033_sub(v_backbone_block3_shortcut_bn_bias, in_lr, t435, v_backbone_block3_shortcut_bn_bias_momentum, t469, t471);
   fmnist_resnet_small_b2_joint_step_k034_sub(v_backbone_block3_bn2_bias, in_lr, t435, v_backbone_block3_bn2_bias_momentum, t476, t478);
   fmnist_resnet_small_b2_joint_step_k035_reduce_sum(t244, t257, t258, t439, t441, t443, t488, t489, t491, t499);
-  fmnist_resnet_small_b2_joint_step_k036_reduce_sum(t215, t229, t231, v_backbone_block3_bn1_weight, t237, v_backbone_block3_conv2_weight, t499, t500, t502, t503, t504, t506, t507, t509, t511, (float *)(arena + 8006400));
+  fmnist_resnet_small_b2_joint_step_k036_reduce_sum(t215, t229, t231, v_backbone_block3_bn1_weight, t237, v_backbone_block3_conv2_weight, t499, t500, t502, t503, t504, t506, t507, t509, t511, (float *)(arena + 8015680));
   fmnist_resnet_small_b2_joint_step_k037_sub(v_backbone_block3_bn1_weight, in_lr, t506, v_backbone_block3_bn1_weight_momentum, t517, t519);
   fmnist_resnet_small_b2_joint_step_k038_sub(v_backbone_block3_bn1_bias, in_lr, t503, v_backbone_block3_bn1_bias_momentum, t525, t527);
   fmnist_resnet_small_b2_joint_step_k039_reduce_sum(t215, t228, t229, t507, t509, t511, t535, t536, t538, t546);
-  fmnist_resnet_small_b2_joint_step_k040_conv2d_input_grad(v_backbone_block3_conv1_weight, t546, t547, (float *)(arena + 8006400));
+  fmnist_resnet_small_b2_joint_step_k040_conv2d_input_grad(v_backbone_block3_conv1_weight, t546, t547, (float *)(arena + 8015680));
   fmnist_resnet_small_b2_joint_step_k041_reduce_sum(t189, t206, t207, v_backbone_block3_shortcut_bn_weight, t434, t548, t549, t551, t553, t561, t562, t564, t572);
-  fmnist_resnet_small_b2_joint_step_k042_conv2d_filter_grad(t183, v_backbone_block3_shortcut_conv_weight, in_lr, t572, v_backbone_block3_shortcut_conv_weight_momentum, t573, t580, t583, (float *)(arena + 7805696));
-  fmnist_resnet_small_b2_joint_step_k043_reduce_sum(t153, t167, t169, v_backbone_block2_bn2_weight, t182, v_backbone_block3_shortcut_conv_weight, t547, t572, t584, t588, t589, t590, t592, t593, t595, t597, (float *)(arena + 7805696));
+  fmnist_resnet_small_b2_joint_step_k042_conv2d_filter_grad(t183, v_backbone_block3_shortcut_conv_weight, in_lr, t572, v_backbone_block3_shortcut_conv_weight_momentum, t573, t580, t583, (float *)(arena + 7133184));
+  fmnist_resnet_small_b2_joint_step_k043_reduce_sum(t153, t167, t169, v_backbone_block2_bn2_weight, t182, v_backbone_block3_shortcut_conv_weight, t547, t572, t584, t588, t589, t590, t592, t593, t595, t597, (float *)(arena + 8216384));
   fmnist_resnet_small_b2_joint_step_k044_reduce_sum(t118, v_backbone_block2_shortcut_bn_weight, in_lr, t588, v_backbone_block2_shortcut_bn_weight_momentum, t599, t606, t609);
   fmnist_resnet_small_b2_joint_step_k045_sub(v_backbone_block2_bn2_weight, in_lr, t592, v_backbone_block2_bn2_weight_momentum, t615, t617);
   fmnist_resnet_small_b2_joint_step_k046_sub(v_backbone_block2_shortcut_bn_bias, in_lr, t589, v_backbone_block2_shortcut_bn_bias_momentum, t623, t625);
   fmnist_resnet_small_b2_joint_step_k047_sub(v_backbone_block2_bn2_bias, in_lr, t589, v_backbone_block2_bn2_bias_momentum, t630, t632);
   fmnist_resnet_small_b2_joint_step_k048_reduce_sum(t153, t166, t167, t593, t595, t597, t642, t643, t645, t653);
-  fmnist_resnet_small_b2_joint_step_k049_conv2d_filter_grad(t147, v_backbone_block2_conv2_weight, in_lr, t653, v_backbone_block2_conv2_weight_momentum, t654, t661, t664, (float *)(arena + 8307456));
-  fmnist_resnet_small_b2_joint_step_k050_reduce_sum(t124, t138, t140, v_backbone_block2_bn1_weight, t146, v_backbone_block2_conv2_weight, t653, t665, t667, t668, t669, t671, t672, t674, t676, (float *)(arena + 8307456));
+  fmnist_resnet_small_b2_joint_step_k049_conv2d_filter_grad(t147, v_backbone_block2_conv2_weight, in_lr, t653, v_backbone_block2_conv2_weight_momentum, t654, t661, t664, (float *)(arena + 8216384));
+  fmnist_resnet_small_b2_joint_step_k050_reduce_sum(t124, t138, t140, v_backbone_block2_bn1_weight, t146, v_backbone_block2_conv2_weight, t653, t665, t667, t668, t669, t671, t672, t674, t676, (float *)(arena + 8216384));
   fmnist_resnet_small_b2_joint_step_k051_sub(v_backbone_block2_bn1_weight, in_lr, t671, v_backbone_block2_bn1_weight_momentum, t682, t684);
   fmnist_resnet_small_b2_joint_step_k052_sub(v_backbone_block2_bn1_bias, in_lr, t668, v_backbone_block2_bn1_bias_momentum, t690, t692);
   fmnist_resnet_small_b2_joint_step_k053_reduce_sum(t124, t137, t138, t672, t674, t676, t700, t701, t703, t711);
-  fmnist_resnet_small_b2_joint_step_k054_conv2d_filter_grad(t92, v_backbone_block2_conv1_weight, in_lr, t711, v_backbone_block2_conv1_weight_momentum, t712, t719, t722, (float *)(arena + 8307456));
-  fmnist_resnet_small_b2_joint_step_k055_conv2d_input_grad(v_backbone_block2_conv1_weight, t711, t723, (float *)(arena + 8307456));
-  fmnist_resnet_small_b2_joint_step_k056_conv2d_filter_grad(t183, v_backbone_block3_conv1_weight, in_lr, t546, v_backbone_block3_conv1_weight_momentum, t724, t731, t734, (float *)(arena + 8602368));
+  fmnist_resnet_small_b2_joint_step_k054_conv2d_filter_grad(t92, v_backbone_block2_conv1_weight, in_lr, t711, v_backbone_block2_conv1_weight_momentum, t712, t719, t722, (float *)(arena + 8015680));
+  fmnist_resnet_small_b2_joint_step_k055_conv2d_input_grad(v_backbone_block2_conv1_weight, t711, t723, (float *)(arena + 8015680));
+  fmnist_resnet_small_b2_joint_step_k056_conv2d_filter_grad(t183, v_backbone_block3_conv1_weight, in_lr, t546, v_backbone_block3_conv1_weight_momentum, t724, t731, t734, (float *)(arena + 8605504));
   fmnist_resnet_small_b2_joint_step_k057_reduce_sum(t98, t115, t116, v_backbone_block2_shortcut_bn_weight, t588, t735, t736, t738, t740, t748, t749, t751, t759);
-  fmnist_resnet_small_b2_joint_step_k058_conv2d_filter_grad(t92, v_backbone_block2_shortcut_conv_weight, in_lr, t759, v_backbone_block2_shortcut_conv_weight_momentum, t760, t767, t770, (float *)(arena + 7805696));
-  fmnist_resnet_small_b2_joint_step_k059_reduce_sum(t68, t82, t84, v_backbone_block1_bn2_weight, t91, v_backbone_block2_shortcut_conv_weight, t723, t759, t771, t775, t776, t777, t779, t780, t782, t784, (float *)(arena + 7805696));
+  fmnist_resnet_small_b2_joint_step_k058_conv2d_filter_grad(t92, v_backbone_block2_shortcut_conv_weight, in_lr, t759, v_backbone_block2_shortcut_conv_weight_momentum, t760, t767, t770, (float *)(arena + 7814976));
+  fmnist_resnet_small_b2_joint_step_k059_reduce_sum(t68, t82, t84, v_backbone_block1_bn2_weight, t91, v_backbone_block2_shortcut_conv_weight, t723, t759, t771, t775, t776, t777, t779, t780, t782, t784, (float *)(arena + 7814976));
   fmnist_resnet_small_b2_joint_step_k060_sub(v_backbone_block1_bn2_weight, in_lr, t779, v_backbone_block1_bn2_weight_momentum, t791, t794);
   fmnist_resnet_small_b2_joint_step_k061_sub(v_backbone_block1_bn2_bias, in_lr, t776, v_backbone_block1_bn2_bias_momentum, t800, t802);
   fmnist_resnet_small_b2_joint_step_k062_reduce_sum(t68, t81, t82, t780, t782, t784, t812, t813, t815, t823);
-  fmnist_resnet_small_b2_joint_step_k063_conv2d_filter_grad(t62, v_backbone_block1_conv2_weight, in_lr, t823, v_backbone_block1_conv2_weight_momentum, t824, t831, t834, (float *)(arena + 8602368));
-  fmnist_resnet_small_b2_joint_step_k064_reduce_sum(t39, t53, t55, v_backbone_block1_bn1_weight, t61, v_backbone_block1_conv2_weight, t823, t835, t837, t838, t839, t841, t842, t844, t846, (float *)(arena + 8602368));
+  fmnist_resnet_small_b2_joint_step_k063_conv2d_filter_grad(t62, v_backbone_block1_conv2_weight, in_lr, t823, v_backbone_block1_conv2_weight_momentum, t824, t831, t834, (float *)(arena + 9408320));
+  fmnist_resnet_small_b2_joint_step_k064_reduce_sum(t39, t53, t55, v_backbone_block1_bn1_weight, t61, v_backbone_block1_conv2_weight, t823, t835, t837, t838, t839, t841, t842, t844, t846, (float *)(arena + 9408320));
   fmnist_resnet_small_b2_joint_step_k065_sub(v_backbone_block1_bn1_weight, in_lr, t841, v_backbone_block1_bn1_weight_momentum, t852, t854);
   fmnist_resnet_small_b2_joint_step_k066_sub(v_backbone_block1_bn1_bias, in_lr, t838, v_backbone_block1_bn1_bias_momentum, t860, t862);
   fmnist_resnet_small_b2_joint_step_k067_reduce_sum(t39, t52, t53, t842, t844, t846, t870, t871, t873, t881);
-  fmnist_resnet_small_b2_joint_step_k068_conv2d_filter_grad(t33, v_backbone_block1_conv1_weight, in_lr, t881, v_backbone_block1_conv1_weight_momentum, t882, t887, t889, (float *)(arena + 8602368));
-  fmnist_resnet_small_b2_joint_step_k069_reduce_sum(t6, t24, t26, v_backbone_stem_bn_weight, t32, v_backbone_block1_conv1_weight, t775, t881, t890, t893, t894, t895, t897, t898, t900, t902, (float *)(arena + 8602368));
+  fmnist_resnet_small_b2_joint_step_k068_conv2d_filter_grad(t33, v_backbone_block1_conv1_weight, in_lr, t881, v_backbone_block1_conv1_weight_momentum, t882, t887, t889, (float *)(arena + 8605504));
+  fmnist_resnet_small_b2_joint_step_k069_reduce_sum(t6, t24, t26, v_backbone_stem_bn_weight, t32, v_backbone_block1_conv1_weight, t775, t881, t890, t893, t894, t895, t897, t898, t900, t902, (float *)(arena + 8605504));
   fmnist_resnet_small_b2_joint_step_k070_sub(v_backbone_stem_bn_weight, in_lr, t897, v_backbone_stem_bn_weight_momentum, t908, t910);
   fmnist_resnet_small_b2_joint_step_k071_sub(v_backbone_stem_bn_bias, in_lr, t894, v_backbone_stem_bn_bias_momentum, t916, t918);
   fmnist_resnet_small_b2_joint_step_k072_reduce_sum(t6, t23, t24, t898, t900, t902, t926, t927, t929, t937);
-  fmnist_resnet_small_b2_joint_step_k073_conv2d_filter_grad(in_views, v_backbone_stem_conv_weight, in_lr, t937, v_backbone_stem_conv_weight_momentum, t938, t945, t948, (float *)(arena + 7436544));
+  fmnist_resnet_small_b2_joint_step_k073_conv2d_filter_grad(in_views, v_backbone_stem_conv_weight, in_lr, t937, v_backbone_stem_conv_weight_momentum, t938, t945, t948, (float *)(arena + 5823744));
   fmnist_resnet_small_b2_joint_step_k074_matmul(t309, v_head_fc2_weight, t361, in_lr, v_head_fc2_weight_momentum, t949, t956, t959);
   fmnist_resnet_small_b2_joint_step_k075_matmul(t275, v_head_fc1_weight, in_lr, t408, v_head_fc1_weight_momentum, t960, t967, t970);
-  fmnist_resnet_small_b2_joint_step_k076_conv2d_filter_grad(t238, v_backbone_block3_conv2_weight, in_lr, t499, v_backbone_block3_conv2_weight_momentum, t971, t978, t981, (float *)(arena + 2409472));
+  fmnist_resnet_small_b2_joint_step_k076_conv2d_filter_grad(t238, v_backbone_block3_conv2_weight, in_lr, t499, v_backbone_block3_conv2_weight_momentum, t971, t978, t981, (float *)(arena + 991616));
   memcpy(state + 439008, t14, 128); /* backbone.stem.bn.running_mean */
   memcpy(state + 439040, t21, 128); /* backbone.stem.bn.running_var */
   memcpy(state + 439072, t45, 128); /* backbone.block1.bn1.running_mean */
@@ -3050,458 +3050,458 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
   float *const v_backbone_stem_conv_weight = state + 0;
   float *const t2 = (float *)(arena + 0);
   float *const t3 = (float *)(arena + 401408);
-  float *const t6 = (float *)(arena + 401536);
-  float *const t8 = (float *)(arena + 802944);
+  float *const t6 = (float *)(arena + 0);
+  float *const t8 = (float *)(arena + 401536);
   float *const v_backbone_stem_bn_running_mean = state + 439008;
-  float *const t14 = (float *)(arena + 803072);
+  float *const t14 = (float *)(arena + 401408);
   float *const v_backbone_stem_bn_running_var = state + 439040;
-  float *const t21 = (float *)(arena + 803200);
-  float *const t23 = (float *)(arena + 803328);
-  float *const t24 = (float *)(arena + 803456);
-  float *const t26 = (float *)(arena + 0);
+  float *const t21 = (float *)(arena + 401664);
+  float *const t23 = (float *)(arena + 401536);
+  float *const t24 = (float *)(arena + 401792);
+  float *const t26 = (float *)(arena + 401920);
   float *const v_backbone_stem_bn_weight = state + 288;
   float *const v_backbone_stem_bn_bias = state + 320;
-  float *const t32 = (float *)(arena + 803584);
-  float *const t33 = (float *)(arena + 1204992);
+  float *const t32 = (float *)(arena + 803328);
+  float *const t33 = (float *)(arena + 1204736);
   float *const v_backbone_block1_conv1_weight = state + 352;
-  float *const t35 = (float *)(arena + 1606400);
-  float *const t36 = (float *)(arena + 401408);
-  float *const t39 = (float *)(arena + 2007808);
-  float *const t41 = (float *)(arena + 802944);
+  float *const t35 = (float *)(arena + 1606144);
+  float *const t36 = (float *)(arena + 2007552);
+  float *const t39 = (float *)(arena + 1606144);
+  float *const t41 = (float *)(arena + 2007680);
   float *const v_backbone_block1_bn1_running_mean = state + 439072;
-  float *const t45 = (float *)(arena + 2409216);
+  float *const t45 = (float *)(arena + 2007552);
   float *const v_backbone_block1_bn1_running_var = state + 439104;
-  float *const t51 = (float *)(arena + 2409344);
-  float *const t52 = (float *)(arena + 2409472);
-  float *const t53 = (float *)(arena + 2409600);
-  float *const t55 = (float *)(arena + 1606400);
+  float *const t51 = (float *)(arena + 2007808);
+  float *const t52 = (float *)(arena + 2007680);
+  float *const t53 = (float *)(arena + 2007936);
+  float *const t55 = (float *)(arena + 2008064);
   float *const v_backbone_block1_bn1_weight = state + 9568;
   float *const v_backbone_block1_bn1_bias = state + 9600;
-  float *const t61 = (float *)(arena + 2409728);
-  float *const t62 = (float *)(arena + 2811136);
+  float *const t61 = (float *)(arena + 2409472);
+  float *const t62 = (float *)(arena + 2810880);
   float *const v_backbone_block1_conv2_weight = state + 9632;
-  float *const t64 = (float *)(arena + 3212544);
-  float *const t65 = (float *)(arena + 401408);
-  float *const t68 = (float *)(arena + 3613952);
-  float *const t70 = (float *)(arena + 802944);
+  float *const t64 = (float *)(arena + 3212288);
+  float *const t65 = (float *)(arena + 3613696);
+  float *const t68 = (float *)(arena + 3212288);
+  float *const t70 = (float *)(arena + 3613824);
   float *const v_backbone_block1_bn2_running_mean = state + 439136;
-  float *const t74 = (float *)(arena + 4015360);
+  float *const t74 = (float *)(arena + 3613696);
   float *const v_backbone_block1_bn2_running_var = state + 439168;
-  float *const t80 = (float *)(arena + 4015488);
-  float *const t81 = (float *)(arena + 4015616);
-  float *const t82 = (float *)(arena + 4015744);
-  float *const t84 = (float *)(arena + 3212544);
+  float *const t80 = (float *)(arena + 3613952);
+  float *const t81 = (float *)(arena + 3613824);
+  float *const t82 = (float *)(arena + 3614080);
+  float *const t84 = (float *)(arena + 3614208);
   float *const v_backbone_block1_bn2_weight = state + 18848;
   float *const v_backbone_block1_bn2_bias = state + 18880;
-  float *const t91 = (float *)(arena + 4015872);
-  float *const t92 = (float *)(arena + 4417280);
+  float *const t91 = (float *)(arena + 4015616);
+  float *const t92 = (float *)(arena + 4417024);
   float *const v_backbone_block2_shortcut_conv_weight = state + 18912;
-  float *const t94 = (float *)(arena + 4818688);
-  float *const t95 = (float *)(arena + 5019392);
-  float *const t98 = (float *)(arena + 5019648);
-  float *const t100 = (float *)(arena + 5220352);
+  float *const t94 = (float *)(arena + 4818432);
+  float *const t95 = (float *)(arena + 5019136);
+  float *const t98 = (float *)(arena + 4818432);
+  float *const t100 = (float *)(arena + 5019392);
   float *const v_backbone_block2_shortcut_bn_running_mean = state + 439200;
-  float *const t106 = (float *)(arena + 5220608);
+  float *const t106 = (float *)(arena + 5019136);
   float *const v_backbone_block2_shortcut_bn_running_var = state + 439264;
-  float *const t113 = (float *)(arena + 5220864);
-  float *const t115 = (float *)(arena + 5221120);
-  float *const t116 = (float *)(arena + 5221376);
-  float *const t118 = (float *)(arena + 4818688);
+  float *const t113 = (float *)(arena + 5019648);
+  float *const t115 = (float *)(arena + 5019392);
+  float *const t116 = (float *)(arena + 5019904);
+  float *const t118 = (float *)(arena + 5020160);
   float *const v_backbone_block2_conv1_weight = state + 21088;
-  float *const t120 = (float *)(arena + 5221632);
-  float *const t121 = (float *)(arena + 5019392);
-  float *const t124 = (float *)(arena + 5422336);
-  float *const t126 = (float *)(arena + 5220352);
+  float *const t120 = (float *)(arena + 5220864);
+  float *const t121 = (float *)(arena + 5421568);
+  float *const t124 = (float *)(arena + 5220864);
+  float *const t126 = (float *)(arena + 5421824);
   float *const v_backbone_block2_bn1_running_mean = state + 439328;
-  float *const t130 = (float *)(arena + 5623040);
+  float *const t130 = (float *)(arena + 5421568);
   float *const v_backbone_block2_bn1_running_var = state + 439392;
-  float *const t136 = (float *)(arena + 5623296);
-  float *const t137 = (float *)(arena + 5623552);
-  float *const t138 = (float *)(arena + 5623808);
-  float *const t140 = (float *)(arena + 5221632);
+  float *const t136 = (float *)(arena + 5422080);
+  float *const t137 = (float *)(arena + 5421824);
+  float *const t138 = (float *)(arena + 5422336);
+  float *const t140 = (float *)(arena + 5422592);
   float *const v_backbone_block2_bn1_weight = state + 39520;
   float *const v_backbone_block2_bn1_bias = state + 39584;
-  float *const t146 = (float *)(arena + 5624064);
-  float *const t147 = (float *)(arena + 5824768);
+  float *const t146 = (float *)(arena + 5623296);
+  float *const t147 = (float *)(arena + 5824000);
   float *const v_backbone_block2_conv2_weight = state + 39648;
-  float *const t149 = (float *)(arena + 6025472);
-  float *const t150 = (float *)(arena + 5019392);
-  float *const t153 = (float *)(arena + 6226176);
-  float *const t155 = (float *)(arena + 5220352);
+  float *const t149 = (float *)(arena + 6024704);
+  float *const t150 = (float *)(arena + 6225408);
+  float *const t153 = (float *)(arena + 6024704);
+  float *const t155 = (float *)(arena + 6225664);
   float *const v_backbone_block2_bn2_running_mean = state + 439456;
-  float *const t159 = (float *)(arena + 6426880);
+  float *const t159 = (float *)(arena + 6225408);
   float *const v_backbone_block2_bn2_running_var = state + 439520;
-  float *const t165 = (float *)(arena + 6427136);
-  float *const t166 = (float *)(arena + 6427392);
-  float *const t167 = (float *)(arena + 6427648);
-  float *const t169 = (float *)(arena + 6025472);
+  float *const t165 = (float *)(arena + 6225920);
+  float *const t166 = (float *)(arena + 6225664);
+  float *const t167 = (float *)(arena + 6226176);
+  float *const t169 = (float *)(arena + 6226432);
   float *const v_backbone_block2_bn2_weight = state + 76512;
   float *const v_backbone_block2_bn2_bias = state + 76576;
   float *const v_backbone_block2_shortcut_bn_weight = state + 20960;
   float *const v_backbone_block2_shortcut_bn_bias = state + 21024;
-  float *const t182 = (float *)(arena + 6427904);
-  float *const t183 = (float *)(arena + 6628608);
+  float *const t182 = (float *)(arena + 6427136);
+  float *const t183 = (float *)(arena + 6627840);
   float *const v_backbone_block3_shortcut_conv_weight = state + 76640;
-  float *const t185 = (float *)(arena + 6829312);
-  float *const t186 = (float *)(arena + 6929664);
-  float *const t189 = (float *)(arena + 6930176);
-  float *const t191 = (float *)(arena + 7030528);
+  float *const t185 = (float *)(arena + 6828544);
+  float *const t186 = (float *)(arena + 6928896);
+  float *const t189 = (float *)(arena + 6828544);
+  float *const t191 = (float *)(arena + 6929408);
   float *const v_backbone_block3_shortcut_bn_running_mean = state + 439584;
-  float *const t197 = (float *)(arena + 7031040);
+  float *const t197 = (float *)(arena + 6928896);
   float *const v_backbone_block3_shortcut_bn_running_var = state + 439712;
-  float *const t204 = (float *)(arena + 7031552);
-  float *const t206 = (float *)(arena + 7032064);
-  float *const t207 = (float *)(arena + 7032576);
-  float *const t209 = (float *)(arena + 6829312);
+  float *const t204 = (float *)(arena + 6929920);
+  float *const t206 = (float *)(arena + 6929408);
+  float *const t207 = (float *)(arena + 6930432);
+  float *const t209 = (float *)(arena + 6930944);
   float *const v_backbone_block3_conv1_weight = state + 85088;
-  float *const t211 = (float *)(arena + 7033088);
-  float *const t212 = (float *)(arena + 6929664);
-  float *const t215 = (float *)(arena + 7133440);
-  float *const t217 = (float *)(arena + 7030528);
+  float *const t211 = (float *)(arena + 7031296);
+  float *const t212 = (float *)(arena + 7131648);
+  float *const t215 = (float *)(arena + 7031296);
+  float *const t217 = (float *)(arena + 7132160);
   float *const v_backbone_block3_bn1_running_mean = state + 439840;
-  float *const t221 = (float *)(arena + 7233792);
+  float *const t221 = (float *)(arena + 7131648);
   float *const v_backbone_block3_bn1_running_var = state + 439968;
-  float *const t227 = (float *)(arena + 7234304);
-  float *const t228 = (float *)(arena + 7234816);
-  float *const t229 = (float *)(arena + 7235328);
-  float *const t231 = (float *)(arena + 7033088);
+  float *const t227 = (float *)(arena + 7132672);
+  float *const t228 = (float *)(arena + 7132160);
+  float *const t229 = (float *)(arena + 7133184);
+  float *const t231 = (float *)(arena + 7133696);
   float *const v_backbone_block3_bn1_weight = state + 158816;
   float *const v_backbone_block3_bn1_bias = state + 158944;
-  float *const t237 = (float *)(arena + 7235840);
-  float *const t238 = (float *)(arena + 7336192);
+  float *const t237 = (float *)(arena + 7234048);
+  float *const t238 = (float *)(arena + 7334400);
   float *const v_backbone_block3_conv2_weight = state + 159072;
-  float *const t240 = (float *)(arena + 7436544);
-  float *const t241 = (float *)(arena + 6929664);
-  float *const t244 = (float *)(arena + 7536896);
-  float *const t246 = (float *)(arena + 7030528);
+  float *const t240 = (float *)(arena + 7434752);
+  float *const t241 = (float *)(arena + 7535104);
+  float *const t244 = (float *)(arena + 7434752);
+  float *const t246 = (float *)(arena + 7535616);
   float *const v_backbone_block3_bn2_running_mean = state + 440096;
-  float *const t250 = (float *)(arena + 7637248);
+  float *const t250 = (float *)(arena + 7535104);
   float *const v_backbone_block3_bn2_running_var = state + 440224;
-  float *const t256 = (float *)(arena + 7637760);
-  float *const t257 = (float *)(arena + 7638272);
-  float *const t258 = (float *)(arena + 7638784);
-  float *const t260 = (float *)(arena + 7436544);
+  float *const t256 = (float *)(arena + 7536128);
+  float *const t257 = (float *)(arena + 7535616);
+  float *const t258 = (float *)(arena + 7536640);
+  float *const t260 = (float *)(arena + 7537152);
   float *const v_backbone_block3_bn2_weight = state + 306528;
   float *const v_backbone_block3_bn2_bias = state + 306656;
   float *const v_backbone_block3_shortcut_bn_weight = state + 84832;
   float *const v_backbone_block3_shortcut_bn_bias = state + 84960;
-  float *const t273 = (float *)(arena + 7639296);
-  float *const t275 = (float *)(arena + 7739648);
+  float *const t273 = (float *)(arena + 7637504);
+  float *const t275 = (float *)(arena + 7737856);
   float *const v_head_fc1_weight = state + 306784;
-  float *const t278 = (float *)(arena + 7741696);
-  float *const t279 = (float *)(arena + 7749888);
-  float *const t282 = (float *)(arena + 7751936);
-  float *const t284 = (float *)(arena + 7760128);
+  float *const t278 = (float *)(arena + 7739904);
+  float *const t279 = (float *)(arena + 7748096);
+  float *const t282 = (float *)(arena + 7739904);
+  float *const t284 = (float *)(arena + 7750144);
   float *const v_head_bn1_running_mean = state + 440352;
-  float *const t290 = (float *)(arena + 7762176);
+  float *const t290 = (float *)(arena + 7748096);
   float *const v_head_bn1_running_var = state + 440864;
-  float *const t297 = (float *)(arena + 7764224);
-  float *const t299 = (float *)(arena + 7766272);
-  float *const t300 = (float *)(arena + 7768320);
-  float *const t302 = (float *)(arena + 7741696);
+  float *const t297 = (float *)(arena + 7752192);
+  float *const t299 = (float *)(arena + 7750144);
+  float *const t300 = (float *)(arena + 7754240);
+  float *const t302 = (float *)(arena + 7756288);
   float *const v_head_bn1_weight = state + 372320;
   float *const v_head_bn1_bias = state + 372832;
-  float *const t308 = (float *)(arena + 7770368);
-  float *const t309 = (float *)(arena + 7778560);
+  float *const t308 = (float *)(arena + 7764480);
+  float *const t309 = (float *)(arena + 7772672);
   float *const v_head_fc2_weight = state + 373344;
-  float *const t311 = (float *)(arena + 7749888);
+  float *const t311 = (float *)(arena + 7780864);
   float *const v_head_fc2_bias = state + 438880;
-  float *const t314 = (float *)(arena + 7760128);
-  float *const t316 = (float *)(arena + 401408);
-  float *const t318 = (float *)(arena + 401472);
-  float *const t319 = (float *)(arena + 802944);
-  float *const t321 = (float *)(arena + 7786752);
-  float *const t322 = (float *)(arena + 401408);
-  float *const t324 = (float *)(arena + 803008);
-  float *const t326 = (float *)(arena + 5019392);
-  float *const t327 = (float *)(arena + 5019456);
-  float *const t330 = (float *)(arena + 5019520);
-  float *const t331 = (float *)(arena + 5019584);
-  float *const t334 = (float *)(arena + 5220352);
-  float *const t338 = (float *)(arena + 5220416);
-  float *const t346 = (float *)(arena + 401408);
-  float *const t347 = (float *)(arena + 803008);
-  float *const t348 = (float *)(arena + 7749888);
-  float *const t349 = (float *)(arena + 7788800);
-  float *const t350 = (float *)(arena + 7790848);
-  float *const t352 = (float *)(arena + 5019392);
-  float *const t358 = (float *)(arena + 7792896);
-  float *const t361 = (float *)(arena + 7794944);
-  float *const t362 = (float *)(arena + 6929664);
+  float *const t314 = (float *)(arena + 7780864);
+  float *const t316 = (float *)(arena + 7782912);
+  float *const t318 = (float *)(arena + 7782912);
+  float *const t319 = (float *)(arena + 7782976);
+  float *const t321 = (float *)(arena + 7783040);
+  float *const t322 = (float *)(arena + 7785088);
+  float *const t324 = (float *)(arena + 7785088);
+  float *const t326 = (float *)(arena + 7785152);
+  float *const t327 = (float *)(arena + 7785216);
+  float *const t330 = (float *)(arena + 7785152);
+  float *const t331 = (float *)(arena + 7785280);
+  float *const t334 = (float *)(arena + 7785344);
+  float *const t338 = (float *)(arena + 7785408);
+  float *const t346 = (float *)(arena + 7785152);
+  float *const t347 = (float *)(arena + 7785088);
+  float *const t348 = (float *)(arena + 7785216);
+  float *const t349 = (float *)(arena + 7787264);
+  float *const t350 = (float *)(arena + 7785216);
+  float *const t352 = (float *)(arena + 7789312);
+  float *const t358 = (float *)(arena + 7780864);
+  float *const t361 = (float *)(arena + 7785216);
+  float *const t362 = (float *)(arena + 7789376);
   float *const v_head_fc2_bias_momentum = state + 880256;
-  float *const t370 = (float *)(arena + 7030528);
-  float *const t374 = (float *)(arena + 7796992);
-  float *const t375 = (float *)(arena + 7786752);
-  float *const t378 = (float *)(arena + 7797504);
-  float *const t379 = (float *)(arena + 7749888);
-  float *const t380 = (float *)(arena + 7805696);
-  float *const t382 = (float *)(arena + 7760128);
-  float *const t383 = (float *)(arena + 7813888);
-  float *const t385 = (float *)(arena + 7822080);
-  float *const t387 = (float *)(arena + 7824128);
-  float *const t397 = (float *)(arena + 7741696);
-  float *const t398 = (float *)(arena + 7770368);
-  float *const t400 = (float *)(arena + 7786752);
-  float *const t408 = (float *)(arena + 7797504);
+  float *const t370 = (float *)(arena + 7789376);
+  float *const t374 = (float *)(arena + 7789888);
+  float *const t375 = (float *)(arena + 7790400);
+  float *const t378 = (float *)(arena + 7764480);
+  float *const t379 = (float *)(arena + 7787264);
+  float *const t380 = (float *)(arena + 7798592);
+  float *const t382 = (float *)(arena + 7780864);
+  float *const t383 = (float *)(arena + 7806784);
+  float *const t385 = (float *)(arena + 7782912);
+  float *const t387 = (float *)(arena + 7814976);
+  float *const t397 = (float *)(arena + 7739904);
+  float *const t398 = (float *)(arena + 7739904);
+  float *const t400 = (float *)(arena + 7756288);
+  float *const t408 = (float *)(arena + 7806784);
   float *const v_head_bn1_weight_momentum = state + 813696;
-  float *const t415 = (float *)(arena + 7741696);
-  float *const t418 = (float *)(arena + 7743744);
+  float *const t415 = (float *)(arena + 7780864);
+  float *const t418 = (float *)(arena + 7750144);
   float *const v_head_bn1_bias_momentum = state + 814208;
-  float *const t424 = (float *)(arena + 7745792);
-  float *const t426 = (float *)(arena + 7747840);
-  float *const t427 = (float *)(arena + 7786752);
-  float *const t434 = (float *)(arena + 7805696);
-  float *const t435 = (float *)(arena + 6929664);
-  float *const t436 = (float *)(arena + 7906048);
-  float *const t438 = (float *)(arena + 7788800);
-  float *const t439 = (float *)(arena + 8006400);
-  float *const t441 = (float *)(arena + 7789312);
-  float *const t443 = (float *)(arena + 7789824);
-  float *const t445 = (float *)(arena + 7786752);
+  float *const t424 = (float *)(arena + 7787264);
+  float *const t426 = (float *)(arena + 7782912);
+  float *const t427 = (float *)(arena + 7739904);
+  float *const t434 = (float *)(arena + 7637504);
+  float *const t435 = (float *)(arena + 7741952);
+  float *const t436 = (float *)(arena + 7814976);
+  float *const t438 = (float *)(arena + 7742464);
+  float *const t439 = (float *)(arena + 7915328);
+  float *const t441 = (float *)(arena + 7742976);
+  float *const t443 = (float *)(arena + 7743488);
+  float *const t445 = (float *)(arena + 7739904);
   float *const v_backbone_block3_shortcut_bn_weight_momentum = state + 526208;
-  float *const t452 = (float *)(arena + 7787264);
-  float *const t455 = (float *)(arena + 7787776);
+  float *const t452 = (float *)(arena + 7739904);
+  float *const t455 = (float *)(arena + 7740416);
   float *const v_backbone_block3_bn2_weight_momentum = state + 747904;
-  float *const t461 = (float *)(arena + 7786752);
-  float *const t463 = (float *)(arena + 7788288);
+  float *const t461 = (float *)(arena + 7742464);
+  float *const t463 = (float *)(arena + 7740928);
   float *const v_backbone_block3_shortcut_bn_bias_momentum = state + 526336;
-  float *const t469 = (float *)(arena + 7788800);
-  float *const t471 = (float *)(arena + 7790336);
+  float *const t469 = (float *)(arena + 7741440);
+  float *const t471 = (float *)(arena + 7744000);
   float *const v_backbone_block3_bn2_bias_momentum = state + 748032;
-  float *const t476 = (float *)(arena + 7790848);
-  float *const t478 = (float *)(arena + 7791360);
-  float *const t488 = (float *)(arena + 7436544);
-  float *const t489 = (float *)(arena + 7639296);
-  float *const t491 = (float *)(arena + 7791872);
-  float *const t499 = (float *)(arena + 7906048);
-  float *const t500 = (float *)(arena + 6829312);
-  float *const t502 = (float *)(arena + 7638272);
-  float *const t503 = (float *)(arena + 6929664);
-  float *const t504 = (float *)(arena + 7436544);
-  float *const t506 = (float *)(arena + 7738624);
-  float *const t507 = (float *)(arena + 7536896);
-  float *const t509 = (float *)(arena + 7739136);
-  float *const t511 = (float *)(arena + 7789312);
+  float *const t476 = (float *)(arena + 7741952);
+  float *const t478 = (float *)(arena + 7744512);
+  float *const t488 = (float *)(arena + 7434752);
+  float *const t489 = (float *)(arena + 7434752);
+  float *const t491 = (float *)(arena + 7745024);
+  float *const t499 = (float *)(arena + 7915328);
+  float *const t500 = (float *)(arena + 6930944);
+  float *const t502 = (float *)(arena + 7234048);
+  float *const t503 = (float *)(arena + 7535616);
+  float *const t504 = (float *)(arena + 7434752);
+  float *const t506 = (float *)(arena + 7742976);
+  float *const t507 = (float *)(arena + 7814976);
+  float *const t509 = (float *)(arena + 7743488);
+  float *const t511 = (float *)(arena + 7745024);
   float *const v_backbone_block3_bn1_weight_momentum = state + 600192;
-  float *const t517 = (float *)(arena + 7789824);
-  float *const t519 = (float *)(arena + 7791872);
+  float *const t517 = (float *)(arena + 7742976);
+  float *const t519 = (float *)(arena + 7745536);
   float *const v_backbone_block3_bn1_bias_momentum = state + 600320;
-  float *const t525 = (float *)(arena + 7792384);
-  float *const t527 = (float *)(arena + 7792896);
-  float *const t535 = (float *)(arena + 7033088);
-  float *const t536 = (float *)(arena + 7235840);
-  float *const t538 = (float *)(arena + 7793408);
-  float *const t546 = (float *)(arena + 7436544);
-  float *const t547 = (float *)(arena + 7033088);
-  float *const t548 = (float *)(arena + 7536896);
-  float *const t549 = (float *)(arena + 6829312);
-  float *const t551 = (float *)(arena + 6929664);
-  float *const t553 = (float *)(arena + 7789312);
-  float *const t561 = (float *)(arena + 7234816);
-  float *const t562 = (float *)(arena + 7638272);
-  float *const t564 = (float *)(arena + 7335168);
-  float *const t572 = (float *)(arena + 8006400);
-  float *const t573 = (float *)(arena + 7536896);
+  float *const t525 = (float *)(arena + 7535616);
+  float *const t527 = (float *)(arena + 7746048);
+  float *const t535 = (float *)(arena + 7031296);
+  float *const t536 = (float *)(arena + 7031296);
+  float *const t538 = (float *)(arena + 7746560);
+  float *const t546 = (float *)(arena + 7814976);
+  float *const t547 = (float *)(arena + 6930944);
+  float *const t548 = (float *)(arena + 7637504);
+  float *const t549 = (float *)(arena + 7434752);
+  float *const t551 = (float *)(arena + 7132160);
+  float *const t553 = (float *)(arena + 7743488);
+  float *const t561 = (float *)(arena + 6828544);
+  float *const t562 = (float *)(arena + 6828544);
+  float *const t564 = (float *)(arena + 7745024);
+  float *const t572 = (float *)(arena + 7434752);
+  float *const t573 = (float *)(arena + 6828544);
   float *const v_backbone_block3_shortcut_conv_weight_momentum = state + 518016;
-  float *const t580 = (float *)(arena + 7569664);
-  float *const t583 = (float *)(arena + 7602432);
-  float *const t584 = (float *)(arena + 6829312);
-  float *const t588 = (float *)(arena + 8106752);
-  float *const t589 = (float *)(arena + 5019392);
-  float *const t590 = (float *)(arena + 8307456);
-  float *const t592 = (float *)(arena + 5220352);
-  float *const t593 = (float *)(arena + 8508160);
-  float *const t595 = (float *)(arena + 7030016);
-  float *const t597 = (float *)(arena + 7030272);
-  float *const t599 = (float *)(arena + 7789312);
+  float *const t580 = (float *)(arena + 6828544);
+  float *const t583 = (float *)(arena + 6861312);
+  float *const t584 = (float *)(arena + 7133184);
+  float *const t588 = (float *)(arena + 6427136);
+  float *const t589 = (float *)(arena + 6929408);
+  float *const t590 = (float *)(arena + 7536640);
+  float *const t592 = (float *)(arena + 6929664);
+  float *const t593 = (float *)(arena + 8015680);
+  float *const t595 = (float *)(arena + 6930432);
+  float *const t597 = (float *)(arena + 6930688);
+  float *const t599 = (float *)(arena + 7132160);
   float *const v_backbone_block2_shortcut_bn_weight_momentum = state + 462336;
-  float *const t606 = (float *)(arena + 7789568);
-  float *const t609 = (float *)(arena + 7793408);
+  float *const t606 = (float *)(arena + 7132160);
+  float *const t609 = (float *)(arena + 7132416);
   float *const v_backbone_block2_bn2_weight_momentum = state + 517888;
-  float *const t615 = (float *)(arena + 7789312);
-  float *const t617 = (float *)(arena + 7793664);
+  float *const t615 = (float *)(arena + 6929664);
+  float *const t617 = (float *)(arena + 7743488);
   float *const v_backbone_block2_shortcut_bn_bias_momentum = state + 462400;
-  float *const t623 = (float *)(arena + 5220352);
-  float *const t625 = (float *)(arena + 7793920);
+  float *const t623 = (float *)(arena + 7743744);
+  float *const t625 = (float *)(arena + 7745024);
   float *const v_backbone_block2_bn2_bias_momentum = state + 517952;
-  float *const t630 = (float *)(arena + 7794176);
-  float *const t632 = (float *)(arena + 7794432);
-  float *const t642 = (float *)(arena + 6025472);
-  float *const t643 = (float *)(arena + 6427904);
-  float *const t645 = (float *)(arena + 7794688);
-  float *const t653 = (float *)(arena + 6829312);
-  float *const t654 = (float *)(arena + 4818688);
+  float *const t630 = (float *)(arena + 6929408);
+  float *const t632 = (float *)(arena + 7745280);
+  float *const t642 = (float *)(arena + 6024704);
+  float *const t643 = (float *)(arena + 6024704);
+  float *const t645 = (float *)(arena + 7746560);
+  float *const t653 = (float *)(arena + 8015680);
+  float *const t654 = (float *)(arena + 5020160);
   float *const v_backbone_block2_conv2_weight_momentum = state + 481024;
-  float *const t661 = (float *)(arena + 6427392);
-  float *const t664 = (float *)(arena + 7032064);
-  float *const t665 = (float *)(arena + 4818688);
-  float *const t667 = (float *)(arena + 5824768);
-  float *const t668 = (float *)(arena + 5019392);
-  float *const t669 = (float *)(arena + 6025472);
-  float *const t671 = (float *)(arena + 7794688);
-  float *const t672 = (float *)(arena + 6226176);
-  float *const t674 = (float *)(arena + 7030016);
-  float *const t676 = (float *)(arena + 7030272);
+  float *const t661 = (float *)(arena + 5020160);
+  float *const t664 = (float *)(arena + 6024704);
+  float *const t665 = (float *)(arena + 5824000);
+  float *const t667 = (float *)(arena + 5623296);
+  float *const t668 = (float *)(arena + 6225664);
+  float *const t669 = (float *)(arena + 6226176);
+  float *const t671 = (float *)(arena + 6426880);
+  float *const t672 = (float *)(arena + 6930432);
+  float *const t674 = (float *)(arena + 7131136);
+  float *const t676 = (float *)(arena + 7131392);
   float *const v_backbone_block2_bn1_weight_momentum = state + 480896;
-  float *const t682 = (float *)(arena + 7635200);
-  float *const t684 = (float *)(arena + 7635456);
+  float *const t682 = (float *)(arena + 6426880);
+  float *const t684 = (float *)(arena + 7746560);
   float *const v_backbone_block2_bn1_bias_momentum = state + 480960;
-  float *const t690 = (float *)(arena + 7794688);
-  float *const t692 = (float *)(arena + 7635712);
-  float *const t700 = (float *)(arena + 5221632);
-  float *const t701 = (float *)(arena + 6829312);
-  float *const t703 = (float *)(arena + 7635968);
-  float *const t711 = (float *)(arena + 4818688);
-  float *const t712 = (float *)(arena + 7805696);
+  float *const t690 = (float *)(arena + 6225664);
+  float *const t692 = (float *)(arena + 7746816);
+  float *const t700 = (float *)(arena + 5220864);
+  float *const t701 = (float *)(arena + 5220864);
+  float *const t703 = (float *)(arena + 7747072);
+  float *const t711 = (float *)(arena + 6930432);
+  float *const t712 = (float *)(arena + 7434752);
   float *const v_backbone_block2_conv1_weight_momentum = state + 462464;
-  float *const t719 = (float *)(arena + 8006400);
-  float *const t722 = (float *)(arena + 7234816);
-  float *const t723 = (float *)(arena + 5221632);
-  float *const t724 = (float *)(arena + 5623552);
+  float *const t719 = (float *)(arena + 7434752);
+  float *const t722 = (float *)(arena + 6226176);
+  float *const t723 = (float *)(arena + 5422336);
+  float *const t724 = (float *)(arena + 8015680);
   float *const v_backbone_block3_conv1_weight_momentum = state + 526464;
-  float *const t731 = (float *)(arena + 5918464);
-  float *const t734 = (float *)(arena + 8307456);
-  float *const t735 = (float *)(arena + 4818688);
-  float *const t736 = (float *)(arena + 6213376);
-  float *const t738 = (float *)(arena + 5019392);
-  float *const t740 = (float *)(arena + 7635968);
-  float *const t748 = (float *)(arena + 5623552);
-  float *const t749 = (float *)(arena + 6574848);
-  float *const t751 = (float *)(arena + 7636224);
-  float *const t759 = (float *)(arena + 6775552);
-  float *const t760 = (float *)(arena + 7749888);
+  float *const t731 = (float *)(arena + 8015680);
+  float *const t734 = (float *)(arena + 8310592);
+  float *const t735 = (float *)(arena + 6427136);
+  float *const t736 = (float *)(arena + 6627840);
+  float *const t738 = (float *)(arena + 5421824);
+  float *const t740 = (float *)(arena + 7747072);
+  float *const t748 = (float *)(arena + 4818432);
+  float *const t749 = (float *)(arena + 4818432);
+  float *const t751 = (float *)(arena + 7747328);
+  float *const t759 = (float *)(arena + 6627840);
+  float *const t760 = (float *)(arena + 7790400);
   float *const v_backbone_block2_shortcut_conv_weight_momentum = state + 460288;
-  float *const t767 = (float *)(arena + 7766272);
-  float *const t770 = (float *)(arena + 7308544);
-  float *const t771 = (float *)(arena + 4417280);
-  float *const t775 = (float *)(arena + 4818688);
-  float *const t776 = (float *)(arena + 401408);
-  float *const t777 = (float *)(arena + 8602368);
-  float *const t779 = (float *)(arena + 5220096);
-  float *const t780 = (float *)(arena + 9003776);
-  float *const t782 = (float *)(arena + 5220224);
-  float *const t784 = (float *)(arena + 5221120);
+  float *const t767 = (float *)(arena + 7790400);
+  float *const t770 = (float *)(arena + 7798592);
+  float *const t771 = (float *)(arena + 4417024);
+  float *const t775 = (float *)(arena + 4015616);
+  float *const t776 = (float *)(arena + 7784960);
+  float *const t777 = (float *)(arena + 8605504);
+  float *const t779 = (float *)(arena + 5019392);
+  float *const t780 = (float *)(arena + 9006912);
+  float *const t782 = (float *)(arena + 5019520);
+  float *const t784 = (float *)(arena + 5019904);
   float *const v_backbone_block1_bn2_weight_momentum = state + 460224;
-  float *const t791 = (float *)(arena + 7635968);
-  float *const t794 = (float *)(arena + 7636096);
+  float *const t791 = (float *)(arena + 5019392);
+  float *const t794 = (float *)(arena + 5020032);
   float *const v_backbone_block1_bn2_bias_momentum = state + 460256;
-  float *const t800 = (float *)(arena + 5220096);
-  float *const t802 = (float *)(arena + 7636224);
-  float *const t812 = (float *)(arena + 3212544);
-  float *const t813 = (float *)(arena + 8602368);
-  float *const t815 = (float *)(arena + 401408);
-  float *const t823 = (float *)(arena + 5221248);
-  float *const t824 = (float *)(arena + 7179520);
+  float *const t800 = (float *)(arena + 7784960);
+  float *const t802 = (float *)(arena + 5421824);
+  float *const t812 = (float *)(arena + 3212288);
+  float *const t813 = (float *)(arena + 3212288);
+  float *const t815 = (float *)(arena + 5421952);
+  float *const t823 = (float *)(arena + 9006912);
+  float *const t824 = (float *)(arena + 6172160);
   float *const v_backbone_block1_conv2_weight_momentum = state + 451008;
-  float *const t831 = (float *)(arena + 7805696);
-  float *const t834 = (float *)(arena + 7842560);
-  float *const t835 = (float *)(arena + 6574848);
-  float *const t837 = (float *)(arena + 4015616);
-  float *const t838 = (float *)(arena + 401408);
-  float *const t839 = (float *)(arena + 4417024);
-  float *const t841 = (float *)(arena + 5220224);
-  float *const t842 = (float *)(arena + 2811136);
-  float *const t844 = (float *)(arena + 5221120);
-  float *const t846 = (float *)(arena + 4818432);
+  float *const t831 = (float *)(arena + 6172160);
+  float *const t834 = (float *)(arena + 7814976);
+  float *const t835 = (float *)(arena + 6427136);
+  float *const t837 = (float *)(arena + 2409472);
+  float *const t838 = (float *)(arena + 3613824);
+  float *const t839 = (float *)(arena + 8605504);
+  float *const t841 = (float *)(arena + 5019520);
+  float *const t842 = (float *)(arena + 3614080);
+  float *const t844 = (float *)(arena + 4015488);
+  float *const t846 = (float *)(arena + 5019904);
   float *const v_backbone_block1_bn1_weight_momentum = state + 450944;
-  float *const t852 = (float *)(arena + 4818560);
-  float *const t854 = (float *)(arena + 7636352);
+  float *const t852 = (float *)(arena + 5019520);
+  float *const t854 = (float *)(arena + 5421952);
   float *const v_backbone_block1_bn1_bias_momentum = state + 450976;
-  float *const t860 = (float *)(arena + 5220224);
-  float *const t862 = (float *)(arena + 7636480);
-  float *const t870 = (float *)(arena + 1606400);
-  float *const t871 = (float *)(arena + 2409728);
-  float *const t873 = (float *)(arena + 401408);
-  float *const t881 = (float *)(arena + 5221248);
-  float *const t882 = (float *)(arena + 7179520);
+  float *const t860 = (float *)(arena + 3613824);
+  float *const t862 = (float *)(arena + 7747072);
+  float *const t870 = (float *)(arena + 1606144);
+  float *const t871 = (float *)(arena + 1606144);
+  float *const t873 = (float *)(arena + 7747200);
+  float *const t881 = (float *)(arena + 3614080);
+  float *const t882 = (float *)(arena + 7851840);
   float *const v_backbone_block1_conv1_weight_momentum = state + 441728;
-  float *const t887 = (float *)(arena + 7638272);
-  float *const t889 = (float *)(arena + 7675136);
-  float *const t890 = (float *)(arena + 6574848);
-  float *const t893 = (float *)(arena + 4015616);
-  float *const t894 = (float *)(arena + 401408);
+  float *const t887 = (float *)(arena + 7851840);
+  float *const t889 = (float *)(arena + 6299904);
+  float *const t890 = (float *)(arena + 6427136);
+  float *const t893 = (float *)(arena + 803328);
+  float *const t894 = (float *)(arena + 2007680);
   float *const t895 = (float *)(arena + 4417024);
-  float *const t897 = (float *)(arena + 4818432);
-  float *const t898 = (float *)(arena + 1204992);
-  float *const t900 = (float *)(arena + 5221120);
-  float *const t902 = (float *)(arena + 5622656);
+  float *const t897 = (float *)(arena + 4015488);
+  float *const t898 = (float *)(arena + 5422336);
+  float *const t900 = (float *)(arena + 5019904);
+  float *const t902 = (float *)(arena + 7747200);
   float *const v_backbone_stem_bn_weight_momentum = state + 441664;
-  float *const t908 = (float *)(arena + 5622784);
-  float *const t910 = (float *)(arena + 5622912);
+  float *const t908 = (float *)(arena + 4015488);
+  float *const t910 = (float *)(arena + 7747328);
   float *const v_backbone_stem_bn_bias_momentum = state + 441696;
-  float *const t916 = (float *)(arena + 7636608);
-  float *const t918 = (float *)(arena + 7636736);
-  float *const t926 = (float *)(arena + 803584);
-  float *const t927 = (float *)(arena + 4818688);
-  float *const t929 = (float *)(arena + 7636864);
-  float *const t937 = (float *)(arena + 5221248);
-  float *const t938 = (float *)(arena + 7774464);
+  float *const t916 = (float *)(arena + 2007680);
+  float *const t918 = (float *)(arena + 7747456);
+  float *const t926 = (float *)(arena + 0);
+  float *const t927 = (float *)(arena + 0);
+  float *const t929 = (float *)(arena + 7747584);
+  float *const t937 = (float *)(arena + 5422336);
+  float *const t938 = (float *)(arena + 6209024);
   float *const v_backbone_stem_conv_weight_momentum = state + 441376;
-  float *const t945 = (float *)(arena + 7775616);
-  float *const t948 = (float *)(arena + 7776768);
-  float *const t949 = (float *)(arena + 5623552);
+  float *const t945 = (float *)(arena + 6209024);
+  float *const t948 = (float *)(arena + 6210176);
+  float *const t949 = (float *)(arena + 0);
   float *const v_head_fc2_weight_momentum = state + 814720;
-  float *const t956 = (float *)(arena + 4818688);
-  float *const t959 = (float *)(arena + 5221120);
-  float *const t960 = (float *)(arena + 5623552);
+  float *const t956 = (float *)(arena + 0);
+  float *const t959 = (float *)(arena + 3614080);
+  float *const t960 = (float *)(arena + 6427136);
   float *const v_head_fc1_weight_momentum = state + 748160;
-  float *const t967 = (float *)(arena + 6574848);
-  float *const t970 = (float *)(arena + 4015616);
-  float *const t971 = (float *)(arena + 0);
+  float *const t967 = (float *)(arena + 6427136);
+  float *const t970 = (float *)(arena + 5422336);
+  float *const t971 = (float *)(arena + 4015616);
   float *const v_backbone_block3_conv2_weight_momentum = state + 600448;
-  float *const t978 = (float *)(arena + 803328);
-  float *const t981 = (float *)(arena + 1393152);
+  float *const t978 = (float *)(arena + 4015616);
+  float *const t981 = (float *)(arena + 401792);
   switch (kernel) {
     case 0:
-      fmnist_resnet_small_b2_joint_step_k000_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, t2, t3, t6, t8, t14, t21, t23, t24, (float *)(arena + 803584));
+      fmnist_resnet_small_b2_joint_step_k000_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, t2, t3, t6, t8, t14, t21, t23, t24, (float *)(arena + 401920));
       break;
     case 1:
       fmnist_resnet_small_b2_joint_step_k001_relu(t6, t24, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t26, t32, t33);
       break;
     case 2:
-      fmnist_resnet_small_b2_joint_step_k002_reduce_mean(t33, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, t35, t36, t39, t41, t45, t51, t52, t53, (float *)(arena + 2409728));
+      fmnist_resnet_small_b2_joint_step_k002_reduce_mean(t33, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, t35, t36, t39, t41, t45, t51, t52, t53, (float *)(arena + 2008064));
       break;
     case 3:
       fmnist_resnet_small_b2_joint_step_k003_relu(t39, t53, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t55, t61, t62);
       break;
     case 4:
-      fmnist_resnet_small_b2_joint_step_k004_reduce_mean(t62, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, t64, t65, t68, t70, t74, t80, t81, t82, (float *)(arena + 4015872));
+      fmnist_resnet_small_b2_joint_step_k004_reduce_mean(t62, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, t64, t65, t68, t70, t74, t80, t81, t82, (float *)(arena + 3614208));
       break;
     case 5:
       fmnist_resnet_small_b2_joint_step_k005_relu(t33, t68, t82, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t84, t91, t92);
       break;
     case 6:
-      fmnist_resnet_small_b2_joint_step_k006_reduce_mean(t92, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t94, t95, t98, t100, t106, t113, t115, t116, (float *)(arena + 5221632));
+      fmnist_resnet_small_b2_joint_step_k006_reduce_mean(t92, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t94, t95, t98, t100, t106, t113, t115, t116, (float *)(arena + 5020160));
       break;
     case 7:
       fmnist_resnet_small_b2_joint_step_k007_mul(t98, t116, t118);
       break;
     case 8:
-      fmnist_resnet_small_b2_joint_step_k008_reduce_mean(t92, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, t120, t121, t124, t126, t130, t136, t137, t138, (float *)(arena + 5624064));
+      fmnist_resnet_small_b2_joint_step_k008_reduce_mean(t92, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, t120, t121, t124, t126, t130, t136, t137, t138, (float *)(arena + 5422592));
       break;
     case 9:
       fmnist_resnet_small_b2_joint_step_k009_relu(t124, t138, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t140, t146, t147);
       break;
     case 10:
-      fmnist_resnet_small_b2_joint_step_k010_reduce_mean(t147, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, t149, t150, t153, t155, t159, t165, t166, t167, (float *)(arena + 6427904));
+      fmnist_resnet_small_b2_joint_step_k010_reduce_mean(t147, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, t149, t150, t153, t155, t159, t165, t166, t167, (float *)(arena + 6226432));
       break;
     case 11:
       fmnist_resnet_small_b2_joint_step_k011_relu(t118, t153, t167, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t169, t182, t183);
       break;
     case 12:
-      fmnist_resnet_small_b2_joint_step_k012_reduce_mean(t183, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t185, t186, t189, t191, t197, t204, t206, t207, (float *)(arena + 7033088));
+      fmnist_resnet_small_b2_joint_step_k012_reduce_mean(t183, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t185, t186, t189, t191, t197, t204, t206, t207, (float *)(arena + 6930944));
       break;
     case 13:
       fmnist_resnet_small_b2_joint_step_k013_mul(t189, t207, t209);
       break;
     case 14:
-      fmnist_resnet_small_b2_joint_step_k014_reduce_mean(t183, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, t211, t212, t215, t217, t221, t227, t228, t229, (float *)(arena + 7235840));
+      fmnist_resnet_small_b2_joint_step_k014_reduce_mean(t183, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, t211, t212, t215, t217, t221, t227, t228, t229, (float *)(arena + 7133696));
       break;
     case 15:
       fmnist_resnet_small_b2_joint_step_k015_relu(t215, t229, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t231, t237, t238);
       break;
     case 16:
-      fmnist_resnet_small_b2_joint_step_k016_reduce_mean(t238, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, t240, t241, t244, t246, t250, t256, t257, t258, (float *)(arena + 7639296));
+      fmnist_resnet_small_b2_joint_step_k016_reduce_mean(t238, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, t240, t241, t244, t246, t250, t256, t257, t258, (float *)(arena + 7537152));
       break;
     case 17:
       fmnist_resnet_small_b2_joint_step_k017_reduce_mean(t209, t244, t258, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t260, t273, t275);
@@ -3561,7 +3561,7 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k035_reduce_sum(t244, t257, t258, t439, t441, t443, t488, t489, t491, t499);
       break;
     case 36:
-      fmnist_resnet_small_b2_joint_step_k036_reduce_sum(t215, t229, t231, v_backbone_block3_bn1_weight, t237, v_backbone_block3_conv2_weight, t499, t500, t502, t503, t504, t506, t507, t509, t511, (float *)(arena + 8006400));
+      fmnist_resnet_small_b2_joint_step_k036_reduce_sum(t215, t229, t231, v_backbone_block3_bn1_weight, t237, v_backbone_block3_conv2_weight, t499, t500, t502, t503, t504, t506, t507, t509, t511, (float *)(arena + 8015680));
       break;
     case 37:
       fmnist_resnet_small_b2_joint_step_k037_sub(v_backbone_block3_bn1_weight, in_lr, t506, v_backbone_block3_bn1_weight_momentum, t517, t519);
@@ -3573,16 +3573,16 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k039_reduce_sum(t215, t228, t229, t507, t509, t511, t535, t536, t538, t546);
       break;
     case 40:
-      fmnist_resnet_small_b2_joint_step_k040_conv2d_input_grad(v_backbone_block3_conv1_weight, t546, t547, (float *)(arena + 8006400));
+      fmnist_resnet_small_b2_joint_step_k040_conv2d_input_grad(v_backbone_block3_conv1_weight, t546, t547, (float *)(arena + 8015680));
       break;
     case 41:
       fmnist_resnet_small_b2_joint_step_k041_reduce_sum(t189, t206, t207, v_backbone_block3_shortcut_bn_weight, t434, t548, t549, t551, t553, t561, t562, t564, t572);
       break;
     case 42:
-      fmnist_resnet_small_b2_joint_step_k042_conv2d_filter_grad(t183, v_backbone_block3_shortcut_conv_weight, in_lr, t572, v_backbone_block3_shortcut_conv_weight_momentum, t573, t580, t583, (float *)(arena + 7805696));
+      fmnist_resnet_small_b2_joint_step_k042_conv2d_filter_grad(t183, v_backbone_block3_shortcut_conv_weight, in_lr, t572, v_backbone_block3_shortcut_conv_weight_momentum, t573, t580, t583, (float *)(arena + 7133184));
       break;
     case 43:
-      fmnist_resnet_small_b2_joint_step_k043_reduce_sum(t153, t167, t169, v_backbone_block2_bn2_weight, t182, v_backbone_block3_shortcut_conv_weight, t547, t572, t584, t588, t589, t590, t592, t593, t595, t597, (float *)(arena + 7805696));
+      fmnist_resnet_small_b2_joint_step_k043_reduce_sum(t153, t167, t169, v_backbone_block2_bn2_weight, t182, v_backbone_block3_shortcut_conv_weight, t547, t572, t584, t588, t589, t590, t592, t593, t595, t597, (float *)(arena + 8216384));
       break;
     case 44:
       fmnist_resnet_small_b2_joint_step_k044_reduce_sum(t118, v_backbone_block2_shortcut_bn_weight, in_lr, t588, v_backbone_block2_shortcut_bn_weight_momentum, t599, t606, t609);
@@ -3600,10 +3600,10 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k048_reduce_sum(t153, t166, t167, t593, t595, t597, t642, t643, t645, t653);
       break;
     case 49:
-      fmnist_resnet_small_b2_joint_step_k049_conv2d_filter_grad(t147, v_backbone_block2_conv2_weight, in_lr, t653, v_backbone_block2_conv2_weight_momentum, t654, t661, t664, (float *)(arena + 8307456));
+      fmnist_resnet_small_b2_joint_step_k049_conv2d_filter_grad(t147, v_backbone_block2_conv2_weight, in_lr, t653, v_backbone_block2_conv2_weight_momentum, t654, t661, t664, (float *)(arena + 8216384));
       break;
     case 50:
-      fmnist_resnet_small_b2_joint_step_k050_reduce_sum(t124, t138, t140, v_backbone_block2_bn1_weight, t146, v_backbone_block2_conv2_weight, t653, t665, t667, t668, t669, t671, t672, t674, t676, (float *)(arena + 8307456));
+      fmnist_resnet_small_b2_joint_step_k050_reduce_sum(t124, t138, t140, v_backbone_block2_bn1_weight, t146, v_backbone_block2_conv2_weight, t653, t665, t667, t668, t669, t671, t672, t674, t676, (float *)(arena + 8216384));
       break;
     case 51:
       fmnist_resnet_small_b2_joint_step_k051_sub(v_backbone_block2_bn1_weight, in_lr, t671, v_backbone_block2_bn1_weight_momentum, t682, t684);
@@ -3615,22 +3615,22 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k053_reduce_sum(t124, t137, t138, t672, t674, t676, t700, t701, t703, t711);
       break;
     case 54:
-      fmnist_resnet_small_b2_joint_step_k054_conv2d_filter_grad(t92, v_backbone_block2_conv1_weight, in_lr, t711, v_backbone_block2_conv1_weight_momentum, t712, t719, t722, (float *)(arena + 8307456));
+      fmnist_resnet_small_b2_joint_step_k054_conv2d_filter_grad(t92, v_backbone_block2_conv1_weight, in_lr, t711, v_backbone_block2_conv1_weight_momentum, t712, t719, t722, (float *)(arena + 8015680));
       break;
     case 55:
-      fmnist_resnet_small_b2_joint_step_k055_conv2d_input_grad(v_backbone_block2_conv1_weight, t711, t723, (float *)(arena + 8307456));
+      fmnist_resnet_small_b2_joint_step_k055_conv2d_input_grad(v_backbone_block2_conv1_weight, t711, t723, (float *)(arena + 8015680));
       break;
     case 56:
-      fmnist_resnet_small_b2_joint_step_k056_conv2d_filter_grad(t183, v_backbone_block3_conv1_weight, in_lr, t546, v_backbone_block3_conv1_weight_momentum, t724, t731, t734, (float *)(arena + 8602368));
+      fmnist_resnet_small_b2_joint_step_k056_conv2d_filter_grad(t183, v_backbone_block3_conv1_weight, in_lr, t546, v_backbone_block3_conv1_weight_momentum, t724, t731, t734, (float *)(arena + 8605504));
       break;
     case 57:
       fmnist_resnet_small_b2_joint_step_k057_reduce_sum(t98, t115, t116, v_backbone_block2_shortcut_bn_weight, t588, t735, t736, t738, t740, t748, t749, t751, t759);
       break;
     case 58:
-      fmnist_resnet_small_b2_joint_step_k058_conv2d_filter_grad(t92, v_backbone_block2_shortcut_conv_weight, in_lr, t759, v_backbone_block2_shortcut_conv_weight_momentum, t760, t767, t770, (float *)(arena + 7805696));
+      fmnist_resnet_small_b2_joint_step_k058_conv2d_filter_grad(t92, v_backbone_block2_shortcut_conv_weight, in_lr, t759, v_backbone_block2_shortcut_conv_weight_momentum, t760, t767, t770, (float *)(arena + 7814976));
       break;
     case 59:
-      fmnist_resnet_small_b2_joint_step_k059_reduce_sum(t68, t82, t84, v_backbone_block1_bn2_weight, t91, v_backbone_block2_shortcut_conv_weight, t723, t759, t771, t775, t776, t777, t779, t780, t782, t784, (float *)(arena + 7805696));
+      fmnist_resnet_small_b2_joint_step_k059_reduce_sum(t68, t82, t84, v_backbone_block1_bn2_weight, t91, v_backbone_block2_shortcut_conv_weight, t723, t759, t771, t775, t776, t777, t779, t780, t782, t784, (float *)(arena + 7814976));
       break;
     case 60:
       fmnist_resnet_small_b2_joint_step_k060_sub(v_backbone_block1_bn2_weight, in_lr, t779, v_backbone_block1_bn2_weight_momentum, t791, t794);
@@ -3642,10 +3642,10 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k062_reduce_sum(t68, t81, t82, t780, t782, t784, t812, t813, t815, t823);
       break;
     case 63:
-      fmnist_resnet_small_b2_joint_step_k063_conv2d_filter_grad(t62, v_backbone_block1_conv2_weight, in_lr, t823, v_backbone_block1_conv2_weight_momentum, t824, t831, t834, (float *)(arena + 8602368));
+      fmnist_resnet_small_b2_joint_step_k063_conv2d_filter_grad(t62, v_backbone_block1_conv2_weight, in_lr, t823, v_backbone_block1_conv2_weight_momentum, t824, t831, t834, (float *)(arena + 9408320));
       break;
     case 64:
-      fmnist_resnet_small_b2_joint_step_k064_reduce_sum(t39, t53, t55, v_backbone_block1_bn1_weight, t61, v_backbone_block1_conv2_weight, t823, t835, t837, t838, t839, t841, t842, t844, t846, (float *)(arena + 8602368));
+      fmnist_resnet_small_b2_joint_step_k064_reduce_sum(t39, t53, t55, v_backbone_block1_bn1_weight, t61, v_backbone_block1_conv2_weight, t823, t835, t837, t838, t839, t841, t842, t844, t846, (float *)(arena + 9408320));
       break;
     case 65:
       fmnist_resnet_small_b2_joint_step_k065_sub(v_backbone_block1_bn1_weight, in_lr, t841, v_backbone_block1_bn1_weight_momentum, t852, t854);
@@ -3657,10 +3657,10 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k067_reduce_sum(t39, t52, t53, t842, t844, t846, t870, t871, t873, t881);
       break;
     case 68:
-      fmnist_resnet_small_b2_joint_step_k068_conv2d_filter_grad(t33, v_backbone_block1_conv1_weight, in_lr, t881, v_backbone_block1_conv1_weight_momentum, t882, t887, t889, (float *)(arena + 8602368));
+      fmnist_resnet_small_b2_joint_step_k068_conv2d_filter_grad(t33, v_backbone_block1_conv1_weight, in_lr, t881, v_backbone_block1_conv1_weight_momentum, t882, t887, t889, (float *)(arena + 8605504));
       break;
     case 69:
-      fmnist_resnet_small_b2_joint_step_k069_reduce_sum(t6, t24, t26, v_backbone_stem_bn_weight, t32, v_backbone_block1_conv1_weight, t775, t881, t890, t893, t894, t895, t897, t898, t900, t902, (float *)(arena + 8602368));
+      fmnist_resnet_small_b2_joint_step_k069_reduce_sum(t6, t24, t26, v_backbone_stem_bn_weight, t32, v_backbone_block1_conv1_weight, t775, t881, t890, t893, t894, t895, t897, t898, t900, t902, (float *)(arena + 8605504));
       break;
     case 70:
       fmnist_resnet_small_b2_joint_step_k070_sub(v_backbone_stem_bn_weight, in_lr, t897, v_backbone_stem_bn_weight_momentum, t908, t910);
@@ -3672,7 +3672,7 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k072_reduce_sum(t6, t23, t24, t898, t900, t902, t926, t927, t929, t937);
       break;
     case 73:
-      fmnist_resnet_small_b2_joint_step_k073_conv2d_filter_grad(in_views, v_backbone_stem_conv_weight, in_lr, t937, v_backbone_stem_conv_weight_momentum, t938, t945, t948, (float *)(arena + 7436544));
+      fmnist_resnet_small_b2_joint_step_k073_conv2d_filter_grad(in_views, v_backbone_stem_conv_weight, in_lr, t937, v_backbone_stem_conv_weight_momentum, t938, t945, t948, (float *)(arena + 5823744));
       break;
     case 74:
       fmnist_resnet_small_b2_joint_step_k074_matmul(t309, v_head_fc2_weight, t361, in_lr, v_head_fc2_weight_momentum, t949, t956, t959);
@@ -3681,7 +3681,7 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k075_matmul(t275, v_head_fc1_weight, in_lr, t408, v_head_fc1_weight_momentum, t960, t967, t970);
       break;
     case 76:
-      fmnist_resnet_small_b2_joint_step_k076_conv2d_filter_grad(t238, v_backbone_block3_conv2_weight, in_lr, t499, v_backbone_block3_conv2_weight_momentum, t971, t978, t981, (float *)(arena + 2409472));
+      fmnist_resnet_small_b2_joint_step_k076_conv2d_filter_grad(t238, v_backbone_block3_conv2_weight, in_lr, t499, v_backbone_block3_conv2_weight_momentum, t971, t978, t981, (float *)(arena + 991616));
       break;
     default:
       break;
@@ -3782,7 +3782,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k000_mul(float *rest
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k001_reduce_mean: %5 = conv2d(%3 f32[4,1,28,28], %4 f32[32,1,3,3]) : f32[4,32,28,28]; %6 = reduce_mean(%5 f32[4,32,28,28]) : f32[1,32,1,1]; %9 = sub(%5 f32[4,32,28,28], %8 f32[4,32,28,28]) : f32[4,32,28,28]; %11 = reduce_mean(%10 f32[4,32,28,28]) : f32[1,32,1,1]; %17 = add(%14 f32[32,1,1], %16 f32[32,1,1]) : f32[32,1,1]; %24 = add(%19 f32[32,1,1], %23 f32[32,1,1]) : f32[32,1,1]; %26 = add(%20 f32[32,1,1], %25 f32[32,1,1]) : f32[32,1,1]; %27 = rsqrt(%26 f32[32,1,1]) : f32[32,1,1]
  * from graphs/FMNISTResNetSmall.swift:12
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k001_reduce_mean(const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict v_backbone_stem_bn_running_mean, const float *restrict v_backbone_stem_bn_running_var, float *restrict t5, float *restrict t6, float *restrict t9, float *restrict t11, float *restrict t17, float *restrict t24, float *restrict t26, float *restrict t27, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k001_reduce_mean(const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict v_backbone_stem_bn_running_mean, const float *restrict v_backbone_stem_bn_running_var, float *t5, float *t6, float *t9, float *t11, float *t17, float *restrict t24, float *t26, float *restrict t27, float *restrict scratch) {
   const hw_conv_shape s5 = {4, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_forward(&s5, in_views, v_backbone_stem_conv_weight, t5, scratch);
   #pragma omp parallel for
@@ -3866,7 +3866,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k002_relu(const floa
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k003_reduce_mean: %38 = conv2d(%36 f32[4,32,28,28], %37 f32[32,32,3,3]) : f32[4,32,28,28]; %39 = reduce_mean(%38 f32[4,32,28,28]) : f32[1,32,1,1]; %42 = sub(%38 f32[4,32,28,28], %41 f32[4,32,28,28]) : f32[4,32,28,28]; %44 = reduce_mean(%43 f32[4,32,28,28]) : f32[1,32,1,1]; %48 = add(%46 f32[32,1,1], %47 f32[32,1,1]) : f32[32,1,1]; %54 = add(%50 f32[32,1,1], %53 f32[32,1,1]) : f32[32,1,1]; %55 = add(%51 f32[32,1,1], %25 f32[32,1,1]) : f32[32,1,1]; %56 = rsqrt(%55 f32[32,1,1]) : f32[32,1,1]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k003_reduce_mean(const float *restrict t36, const float *restrict v_backbone_block1_conv1_weight, const float *restrict v_backbone_block1_bn1_running_mean, const float *restrict v_backbone_block1_bn1_running_var, float *restrict t38, float *restrict t39, float *restrict t42, float *restrict t44, float *restrict t48, float *restrict t54, float *restrict t55, float *restrict t56, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k003_reduce_mean(const float *restrict t36, const float *restrict v_backbone_block1_conv1_weight, const float *restrict v_backbone_block1_bn1_running_mean, const float *restrict v_backbone_block1_bn1_running_var, float *t38, float *t39, float *t42, float *t44, float *t48, float *restrict t54, float *t55, float *restrict t56, float *restrict scratch) {
   const hw_conv_shape s38 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_forward(&s38, t36, v_backbone_block1_conv1_weight, t38, scratch);
   #pragma omp parallel for
@@ -3950,7 +3950,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k004_relu(const floa
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k005_reduce_mean: %67 = conv2d(%65 f32[4,32,28,28], %66 f32[32,32,3,3]) : f32[4,32,28,28]; %68 = reduce_mean(%67 f32[4,32,28,28]) : f32[1,32,1,1]; %71 = sub(%67 f32[4,32,28,28], %70 f32[4,32,28,28]) : f32[4,32,28,28]; %73 = reduce_mean(%72 f32[4,32,28,28]) : f32[1,32,1,1]; %77 = add(%75 f32[32,1,1], %76 f32[32,1,1]) : f32[32,1,1]; %83 = add(%79 f32[32,1,1], %82 f32[32,1,1]) : f32[32,1,1]; %84 = add(%80 f32[32,1,1], %25 f32[32,1,1]) : f32[32,1,1]; %85 = rsqrt(%84 f32[32,1,1]) : f32[32,1,1]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k005_reduce_mean(const float *restrict t65, const float *restrict v_backbone_block1_conv2_weight, const float *restrict v_backbone_block1_bn2_running_mean, const float *restrict v_backbone_block1_bn2_running_var, float *restrict t67, float *restrict t68, float *restrict t71, float *restrict t73, float *restrict t77, float *restrict t83, float *restrict t84, float *restrict t85, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k005_reduce_mean(const float *restrict t65, const float *restrict v_backbone_block1_conv2_weight, const float *restrict v_backbone_block1_bn2_running_mean, const float *restrict v_backbone_block1_bn2_running_var, float *t67, float *t68, float *t71, float *t73, float *t77, float *restrict t83, float *t84, float *restrict t85, float *restrict scratch) {
   const hw_conv_shape s67 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_forward(&s67, t65, v_backbone_block1_conv2_weight, t67, scratch);
   #pragma omp parallel for
@@ -4034,7 +4034,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k006_relu(const floa
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k007_reduce_mean: %97 = conv2d(%95 f32[4,32,28,28], %96 f32[64,32,1,1]) : f32[4,64,14,14]; %98 = reduce_mean(%97 f32[4,64,14,14]) : f32[1,64,1,1]; %101 = sub(%97 f32[4,64,14,14], %100 f32[4,64,14,14]) : f32[4,64,14,14]; %103 = reduce_mean(%102 f32[4,64,14,14]) : f32[1,64,1,1]; %109 = add(%106 f32[64,1,1], %108 f32[64,1,1]) : f32[64,1,1]; %116 = add(%111 f32[64,1,1], %115 f32[64,1,1]) : f32[64,1,1]; %118 = add(%112 f32[64,1,1], %117 f32[64,1,1]) : f32[64,1,1]; %119 = rsqrt(%118 f32[64,1,1]) : f32[64,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k007_reduce_mean(const float *restrict t95, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict v_backbone_block2_shortcut_bn_running_mean, const float *restrict v_backbone_block2_shortcut_bn_running_var, float *restrict t97, float *restrict t98, float *restrict t101, float *restrict t103, float *restrict t109, float *restrict t116, float *restrict t118, float *restrict t119, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k007_reduce_mean(const float *restrict t95, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict v_backbone_block2_shortcut_bn_running_mean, const float *restrict v_backbone_block2_shortcut_bn_running_var, float *t97, float *t98, float *t101, float *t103, float *t109, float *restrict t116, float *t118, float *restrict t119, float *restrict scratch) {
   const hw_conv_shape s97 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
   hw_conv2d_forward(&s97, t95, v_backbone_block2_shortcut_conv_weight, t97, scratch);
   #pragma omp parallel for
@@ -4104,7 +4104,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k008_mul(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k009_reduce_mean: %123 = conv2d(%95 f32[4,32,28,28], %122 f32[64,32,3,3]) : f32[4,64,14,14]; %124 = reduce_mean(%123 f32[4,64,14,14]) : f32[1,64,1,1]; %127 = sub(%123 f32[4,64,14,14], %126 f32[4,64,14,14]) : f32[4,64,14,14]; %129 = reduce_mean(%128 f32[4,64,14,14]) : f32[1,64,1,1]; %133 = add(%131 f32[64,1,1], %132 f32[64,1,1]) : f32[64,1,1]; %139 = add(%135 f32[64,1,1], %138 f32[64,1,1]) : f32[64,1,1]; %140 = add(%136 f32[64,1,1], %117 f32[64,1,1]) : f32[64,1,1]; %141 = rsqrt(%140 f32[64,1,1]) : f32[64,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k009_reduce_mean(const float *restrict t95, const float *restrict v_backbone_block2_conv1_weight, const float *restrict v_backbone_block2_bn1_running_mean, const float *restrict v_backbone_block2_bn1_running_var, float *restrict t123, float *restrict t124, float *restrict t127, float *restrict t129, float *restrict t133, float *restrict t139, float *restrict t140, float *restrict t141, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k009_reduce_mean(const float *restrict t95, const float *restrict v_backbone_block2_conv1_weight, const float *restrict v_backbone_block2_bn1_running_mean, const float *restrict v_backbone_block2_bn1_running_var, float *t123, float *t124, float *t127, float *t129, float *t133, float *restrict t139, float *t140, float *restrict t141, float *restrict scratch) {
   const hw_conv_shape s123 = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
   hw_conv2d_forward(&s123, t95, v_backbone_block2_conv1_weight, t123, scratch);
   #pragma omp parallel for
@@ -4188,7 +4188,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k010_relu(const floa
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k011_reduce_mean: %152 = conv2d(%150 f32[4,64,14,14], %151 f32[64,64,3,3]) : f32[4,64,14,14]; %153 = reduce_mean(%152 f32[4,64,14,14]) : f32[1,64,1,1]; %156 = sub(%152 f32[4,64,14,14], %155 f32[4,64,14,14]) : f32[4,64,14,14]; %158 = reduce_mean(%157 f32[4,64,14,14]) : f32[1,64,1,1]; %162 = add(%160 f32[64,1,1], %161 f32[64,1,1]) : f32[64,1,1]; %168 = add(%164 f32[64,1,1], %167 f32[64,1,1]) : f32[64,1,1]; %169 = add(%165 f32[64,1,1], %117 f32[64,1,1]) : f32[64,1,1]; %170 = rsqrt(%169 f32[64,1,1]) : f32[64,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k011_reduce_mean(const float *restrict t150, const float *restrict v_backbone_block2_conv2_weight, const float *restrict v_backbone_block2_bn2_running_mean, const float *restrict v_backbone_block2_bn2_running_var, float *restrict t152, float *restrict t153, float *restrict t156, float *restrict t158, float *restrict t162, float *restrict t168, float *restrict t169, float *restrict t170, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k011_reduce_mean(const float *restrict t150, const float *restrict v_backbone_block2_conv2_weight, const float *restrict v_backbone_block2_bn2_running_mean, const float *restrict v_backbone_block2_bn2_running_var, float *t152, float *t153, float *t156, float *t158, float *t162, float *restrict t168, float *t169, float *restrict t170, float *restrict scratch) {
   const hw_conv_shape s152 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
   hw_conv2d_forward(&s152, t150, v_backbone_block2_conv2_weight, t152, scratch);
   #pragma omp parallel for
@@ -4272,7 +4272,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k012_relu(const floa
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k013_reduce_mean: %188 = conv2d(%186 f32[4,64,14,14], %187 f32[128,64,1,1]) : f32[4,128,7,7]; %189 = reduce_mean(%188 f32[4,128,7,7]) : f32[1,128,1,1]; %192 = sub(%188 f32[4,128,7,7], %191 f32[4,128,7,7]) : f32[4,128,7,7]; %194 = reduce_mean(%193 f32[4,128,7,7]) : f32[1,128,1,1]; %200 = add(%197 f32[128,1,1], %199 f32[128,1,1]) : f32[128,1,1]; %207 = add(%202 f32[128,1,1], %206 f32[128,1,1]) : f32[128,1,1]; %209 = add(%203 f32[128,1,1], %208 f32[128,1,1]) : f32[128,1,1]; %210 = rsqrt(%209 f32[128,1,1]) : f32[128,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k013_reduce_mean(const float *restrict t186, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict v_backbone_block3_shortcut_bn_running_mean, const float *restrict v_backbone_block3_shortcut_bn_running_var, float *restrict t188, float *restrict t189, float *restrict t192, float *restrict t194, float *restrict t200, float *restrict t207, float *restrict t209, float *restrict t210, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k013_reduce_mean(const float *restrict t186, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict v_backbone_block3_shortcut_bn_running_mean, const float *restrict v_backbone_block3_shortcut_bn_running_var, float *t188, float *t189, float *t192, float *t194, float *t200, float *restrict t207, float *t209, float *restrict t210, float *restrict scratch) {
   const hw_conv_shape s188 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
   hw_conv2d_forward(&s188, t186, v_backbone_block3_shortcut_conv_weight, t188, scratch);
   for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -4338,7 +4338,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k014_mul(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k015_reduce_mean: %214 = conv2d(%186 f32[4,64,14,14], %213 f32[128,64,3,3]) : f32[4,128,7,7]; %215 = reduce_mean(%214 f32[4,128,7,7]) : f32[1,128,1,1]; %218 = sub(%214 f32[4,128,7,7], %217 f32[4,128,7,7]) : f32[4,128,7,7]; %220 = reduce_mean(%219 f32[4,128,7,7]) : f32[1,128,1,1]; %224 = add(%222 f32[128,1,1], %223 f32[128,1,1]) : f32[128,1,1]; %230 = add(%226 f32[128,1,1], %229 f32[128,1,1]) : f32[128,1,1]; %231 = add(%227 f32[128,1,1], %208 f32[128,1,1]) : f32[128,1,1]; %232 = rsqrt(%231 f32[128,1,1]) : f32[128,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k015_reduce_mean(const float *restrict t186, const float *restrict v_backbone_block3_conv1_weight, const float *restrict v_backbone_block3_bn1_running_mean, const float *restrict v_backbone_block3_bn1_running_var, float *restrict t214, float *restrict t215, float *restrict t218, float *restrict t220, float *restrict t224, float *restrict t230, float *restrict t231, float *restrict t232, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k015_reduce_mean(const float *restrict t186, const float *restrict v_backbone_block3_conv1_weight, const float *restrict v_backbone_block3_bn1_running_mean, const float *restrict v_backbone_block3_bn1_running_var, float *t214, float *t215, float *t218, float *t220, float *t224, float *restrict t230, float *t231, float *restrict t232, float *restrict scratch) {
   const hw_conv_shape s214 = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
   hw_conv2d_forward(&s214, t186, v_backbone_block3_conv1_weight, t214, scratch);
   for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -4416,7 +4416,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_relu(const floa
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean: %243 = conv2d(%241 f32[4,128,7,7], %242 f32[128,128,3,3]) : f32[4,128,7,7]; %244 = reduce_mean(%243 f32[4,128,7,7]) : f32[1,128,1,1]; %247 = sub(%243 f32[4,128,7,7], %246 f32[4,128,7,7]) : f32[4,128,7,7]; %249 = reduce_mean(%248 f32[4,128,7,7]) : f32[1,128,1,1]; %253 = add(%251 f32[128,1,1], %252 f32[128,1,1]) : f32[128,1,1]; %259 = add(%255 f32[128,1,1], %258 f32[128,1,1]) : f32[128,1,1]; %260 = add(%256 f32[128,1,1], %208 f32[128,1,1]) : f32[128,1,1]; %261 = rsqrt(%260 f32[128,1,1]) : f32[128,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(const float *restrict t241, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, float *restrict t243, float *restrict t244, float *restrict t247, float *restrict t249, float *restrict t253, float *restrict t259, float *restrict t260, float *restrict t261, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(const float *restrict t241, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, float *t243, float *t244, float *t247, float *t249, float *t253, float *restrict t259, float *t260, float *restrict t261, float *restrict scratch) {
   const hw_conv_shape s243 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
   hw_conv2d_forward(&s243, t241, v_backbone_block3_conv2_weight, t243, scratch);
   for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -4502,7 +4502,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_reduce_mean(con
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean: %281 = matmul(%279 f32[4,128], %280 f32[512,128]) : f32[4,512]; %282 = reduce_mean(%281 f32[4,512]) : f32[1,512]; %285 = sub(%281 f32[4,512], %284 f32[4,512]) : f32[4,512]; %287 = reduce_mean(%286 f32[4,512]) : f32[1,512]; %290 = add(%288 f32[512], %289 f32[512]) : f32[512]; %291 = rsqrt(%290 f32[512]) : f32[512]; %293 = mul(%285 f32[4,512], %292 f32[4,512]) : f32[4,512]; %299 = add(%296 f32[4,512], %298 f32[4,512]) : f32[4,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean(const float *restrict t278, const float *restrict v_head_fc1_weight, const float *restrict v_head_bn1_weight, const float *restrict v_head_bn1_bias, float *restrict t281, float *restrict t282, float *restrict t285, float *restrict t287, float *restrict t290, float *restrict t291, float *restrict t293, float *restrict t299) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean(const float *restrict t278, const float *restrict v_head_fc1_weight, const float *restrict v_head_bn1_weight, const float *restrict v_head_bn1_bias, float *t281, float *restrict t282, float *t285, float *t287, float *t290, float *restrict t291, float *restrict t293, float *restrict t299) {
   hw_matmul(4, 512, 128, 0, 1, t278, v_head_fc1_weight, t281);
   for (int64_t i1 = 0; i1 < 512; i1++) {
     double acc = 0.0;
@@ -4553,7 +4553,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k020_relu(const floa
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_sum: %302 = matmul(%300 f32[4,512], %301 f32[128,512]) : f32[4,128]; %305 = add(%302 f32[4,128], %304 f32[4,128]) : f32[4,128]; %307 = reduce_sum(%306 f32[4,128]) : f32[4,1]; %309 = add(%307 f32[4,1], %308 f32[4,1]) : f32[4,1]; %310 = rsqrt(%309 f32[4,1]) : f32[4,1]; %312 = mul(%305 f32[4,128], %311 f32[4,128]) : f32[4,128]; %313 = div(%310 f32[4,1], %309 f32[4,1]) : f32[4,1]; %315 = mul(%313 f32[4,1], %314 f32[4,1]) : f32[4,1]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_sum(const float *restrict t300, const float *restrict v_head_fc2_weight, const float *restrict v_head_fc2_bias, float *restrict t302, float *restrict t305, float *restrict t307, float *restrict t309, float *restrict t310, float *restrict t312, float *restrict t313, float *restrict t315) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_sum(const float *restrict t300, const float *restrict v_head_fc2_weight, const float *restrict v_head_fc2_bias, float *t302, float *t305, float *t307, float *t309, float *restrict t310, float *restrict t312, float *restrict t313, float *restrict t315) {
   hw_matmul(4, 128, 512, 0, 1, t300, v_head_fc2_weight, t302);
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -4589,7 +4589,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean: %316 = matmul(%312 f32[4,128], %312 f32[4,128]) : f32[4,4]; %318 = div(%316 f32[4,4], %317 f32[4,4]) : f32[4,4]; %320 = add(%318 f32[4,4], %319 f32[4,4]) : f32[4,4]; %321 = reduce_max(%320 f32[4,4]) : f32[4,1]; %324 = exp(%323 f32[4,4]) : f32[4,4]; %325 = reduce_sum(%324 f32[4,4]) : f32[4,1]; %327 = reduce_sum(%326 f32[4,4]) : f32[4,1]; %331 = reduce_mean(%330 f32[4,1]) : f32[1,1]
  * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean(const float *restrict t312, float *restrict t316, float *restrict t318, float *restrict t320, float *restrict t321, float *restrict t324, float *restrict t325, float *restrict t327, float *restrict t331) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean(const float *restrict t312, float *t316, float *t318, float *t320, float *restrict t321, float *t324, float *restrict t325, float *restrict t327, float *restrict t331) {
   hw_matmul(4, 4, 128, 0, 1, t312, t312, t316);
   for (int64_t i = 0; i < 16; i++) {
     t318[i] = (float)((double)t316[i] / 0.5);
@@ -4663,7 +4663,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k025_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k026_reduce_sum: %340 = matmul(%338 f32[4,4], %312 f32[4,128]) : f32[4,128]; %341 = add(%339 f32[4,128], %340 f32[4,128]) : f32[4,128]; %343 = reduce_sum(%342 f32[4,128]) : f32[4,1]; %345 = broadcast(%344 f32[4,1]) : f32[4,128]; %346 = mul(%345 f32[4,128], %305 f32[4,128]) : f32[4,128]; %349 = add(%348 f32[4,128], %346 f32[4,128]) : f32[4,128]; %350 = reduce_sum(%349 f32[4,128]) : f32[1,128]; %355 = sub(%303 f32[128], %354 f32[128]) : f32[128]
  * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k026_reduce_sum(const float *restrict v_head_fc2_bias, const float *restrict t305, const float *restrict t310, const float *restrict t312, const float *restrict t315, const float *restrict t338, const float *restrict t339, const float *restrict in_inner_lr, float *restrict t340, float *restrict t341, float *restrict t343, float *restrict t345, float *restrict t346, float *restrict t349, float *restrict t350, float *restrict t355) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k026_reduce_sum(const float *restrict v_head_fc2_bias, const float *restrict t305, const float *restrict t310, const float *restrict t312, const float *restrict t315, const float *restrict t338, const float *t339, const float *restrict in_inner_lr, float *restrict t340, float *t341, float *restrict t343, float *restrict t345, float *t346, float *t349, float *t350, float *t355) {
   hw_matmul(4, 128, 4, 1, 0, t338, t312, t340);
   for (int64_t i = 0; i < 512; i++) {
     t341[i] = (float)((double)t339[i] + (double)t340[i]);
@@ -4710,7 +4710,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k027_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k028_reduce_sum: %358 = cmp_gt(%299 f32[4,512], %357 f32[4,512]) : f32[4,512]; %359 = mul(%356 f32[4,512], %358 f32[4,512]) : f32[4,512]; %360 = reduce_sum(%359 f32[4,512]) : f32[1,512]; %361 = mul(%359 f32[4,512], %295 f32[4,512]) : f32[4,512]; %363 = reduce_sum(%362 f32[4,512]) : f32[1,512]; %364 = mul(%361 f32[4,512], %292 f32[4,512]) : f32[4,512]; %366 = reduce_sum(%365 f32[4,512]) : f32[1,512]; %368 = reduce_sum(%367 f32[4,512]) : f32[1,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k028_reduce_sum(const float *restrict t285, const float *restrict t291, const float *restrict t293, const float *restrict v_head_bn1_weight, const float *restrict t299, const float *restrict t356, float *restrict t358, float *restrict t359, float *restrict t360, float *restrict t361, float *restrict t363, float *restrict t364, float *restrict t366, float *restrict t368) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k028_reduce_sum(const float *restrict t285, const float *restrict t291, const float *restrict t293, const float *restrict v_head_bn1_weight, const float *t299, const float *t356, float *t358, float *t359, float *restrict t360, float *restrict t361, float *restrict t363, float *restrict t364, float *restrict t366, float *restrict t368) {
   for (int64_t i = 0; i < 2048; i++) {
     t358[i] = (float)(((double)t299[i] > 0.0) ? 1.0 : 0.0);
   }
@@ -4759,7 +4759,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k028_reduce_sum(cons
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k029_sub: %372 = sub(%294 f32[512], %371 f32[512]) : f32[512]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k029_sub(const float *restrict v_head_bn1_weight, const float *restrict in_inner_lr, const float *restrict t363, float *restrict t372) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k029_sub(const float *restrict v_head_bn1_weight, const float *restrict in_inner_lr, const float *t363, float *t372) {
   for (int64_t i0 = 0; i0 < 512; i0++) {
     t372[i0] = (float)((double)v_head_bn1_weight[i0] - ((double)in_inner_lr[0] * (double)t363[i0]));
   }
@@ -4767,7 +4767,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k029_sub(const float
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k030_sub: %375 = sub(%297 f32[512], %374 f32[512]) : f32[512]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k030_sub(const float *restrict v_head_bn1_bias, const float *restrict in_inner_lr, const float *restrict t360, float *restrict t375) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k030_sub(const float *restrict v_head_bn1_bias, const float *restrict in_inner_lr, const float *t360, float *t375) {
   for (int64_t i0 = 0; i0 < 512; i0++) {
     t375[i0] = (float)((double)v_head_bn1_bias[i0] - ((double)in_inner_lr[0] * (double)t360[i0]));
   }
@@ -4776,7 +4776,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k030_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k031_reduce_sum: %376 = div(%291 f32[512], %290 f32[512]) : f32[512]; %378 = mul(%376 f32[512], %377 f32[512]) : f32[512]; %384 = mul(%382 f32[4,512], %383 f32[4,512]) : f32[4,512]; %385 = mul(%384 f32[4,512], %285 f32[4,512]) : f32[4,512]; %386 = add(%385 f32[4,512], %385 f32[4,512]) : f32[4,512]; %388 = reduce_sum(%387 f32[4,512]) : f32[1,512]; %396 = add(%389 f32[4,512], %395 f32[4,512]) : f32[4,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k031_reduce_sum(const float *restrict t285, const float *restrict t290, const float *restrict t291, const float *restrict t364, const float *restrict t366, const float *restrict t368, float *restrict t376, float *restrict t378, float *restrict t384, float *restrict t385, float *restrict t386, float *restrict t388, float *restrict t396) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k031_reduce_sum(const float *restrict t285, const float *restrict t290, const float *restrict t291, const float *t364, const float *restrict t366, const float *restrict t368, float *restrict t376, float *restrict t378, float *restrict t384, float *t385, float *t386, float *restrict t388, float *t396) {
   for (int64_t i = 0; i < 512; i++) {
     t376[i] = (float)((double)t291[i] / (double)t290[i]);
   }
@@ -4811,7 +4811,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k031_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k032_matmul: %397 = matmul(%349 f32[4,128], %300 f32[4,512]) : f32[128,512]; %400 = sub(%301 f32[128,512], %399 f32[128,512]) : f32[128,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k032_matmul(const float *restrict t300, const float *restrict v_head_fc2_weight, const float *restrict t349, const float *restrict in_inner_lr, float *restrict t397, float *restrict t400) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k032_matmul(const float *restrict t300, const float *restrict v_head_fc2_weight, const float *restrict t349, const float *restrict in_inner_lr, float *t397, float *t400) {
   hw_matmul(128, 512, 4, 1, 0, t349, t300, t397);
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -4824,7 +4824,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k032_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k033_matmul: %401 = matmul(%396 f32[4,512], %279 f32[4,128]) : f32[512,128]; %404 = sub(%280 f32[512,128], %403 f32[512,128]) : f32[512,128]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k033_matmul(const float *restrict t278, const float *restrict v_head_fc1_weight, const float *restrict in_inner_lr, const float *restrict t396, float *restrict t401, float *restrict t404) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k033_matmul(const float *restrict t278, const float *restrict v_head_fc1_weight, const float *restrict in_inner_lr, const float *restrict t396, float *t401, float *t404) {
   hw_matmul(512, 128, 4, 1, 0, t396, t278, t401);
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 512; i0++) {
@@ -4837,7 +4837,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k033_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k034_reduce_mean: %405 = matmul(%279 f32[4,128], %404 f32[512,128]) : f32[4,512]; %406 = reduce_mean(%405 f32[4,512]) : f32[1,512]; %409 = sub(%405 f32[4,512], %408 f32[4,512]) : f32[4,512]; %411 = reduce_mean(%410 f32[4,512]) : f32[1,512]; %417 = add(%414 f32[512], %416 f32[512]) : f32[512]; %424 = add(%419 f32[512], %423 f32[512]) : f32[512]; %425 = add(%420 f32[512], %289 f32[512]) : f32[512]; %426 = rsqrt(%425 f32[512]) : f32[512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k034_reduce_mean(const float *restrict t278, const float *restrict t404, const float *restrict v_head_bn1_running_mean, const float *restrict v_head_bn1_running_var, float *restrict t405, float *restrict t406, float *restrict t409, float *restrict t411, float *restrict t417, float *restrict t424, float *restrict t425, float *restrict t426) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k034_reduce_mean(const float *restrict t278, const float *restrict t404, const float *restrict v_head_bn1_running_mean, const float *restrict v_head_bn1_running_var, float *t405, float *t406, float *t409, float *t411, float *t417, float *restrict t424, float *t425, float *restrict t426) {
   hw_matmul(4, 512, 128, 0, 1, t278, t404, t405);
   for (int64_t i1 = 0; i1 < 512; i1++) {
     double acc = 0.0;
@@ -4894,7 +4894,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k035_relu(const floa
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k036_reduce_sum: %434 = matmul(%433 f32[4,512], %400 f32[128,512]) : f32[4,128]; %436 = add(%434 f32[4,128], %435 f32[4,128]) : f32[4,128]; %438 = reduce_sum(%437 f32[4,128]) : f32[4,1]; %439 = add(%438 f32[4,1], %308 f32[4,1]) : f32[4,1]; %440 = rsqrt(%439 f32[4,1]) : f32[4,1]; %442 = mul(%436 f32[4,128], %441 f32[4,128]) : f32[4,128]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k036_reduce_sum(const float *restrict t355, const float *restrict t400, const float *restrict t433, float *restrict t434, float *restrict t436, float *restrict t438, float *restrict t439, float *restrict t440, float *restrict t442) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k036_reduce_sum(const float *restrict t355, const float *restrict t400, const float *restrict t433, float *t434, float *t436, float *t438, float *t439, float *restrict t440, float *restrict t442) {
   hw_matmul(4, 128, 512, 0, 1, t433, t400, t434);
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -4924,7 +4924,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k036_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k037_reduce_mean: %443 = matmul(%442 f32[4,128], %442 f32[4,128]) : f32[4,4]; %444 = div(%443 f32[4,4], %317 f32[4,4]) : f32[4,4]; %445 = add(%444 f32[4,4], %319 f32[4,4]) : f32[4,4]; %446 = reduce_max(%445 f32[4,4]) : f32[4,1]; %449 = exp(%448 f32[4,4]) : f32[4,4]; %450 = reduce_sum(%449 f32[4,4]) : f32[4,1]; %452 = reduce_sum(%451 f32[4,4]) : f32[4,1]; %456 = reduce_mean(%455 f32[4,1]) : f32[1,1]
  * from Sources/GraphDSL/ContrastiveModel.swift:103
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k037_reduce_mean(const float *restrict t442, float *restrict t443, float *restrict t444, float *restrict t445, float *restrict t446, float *restrict t449, float *restrict t450, float *restrict t452, float *restrict t456) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k037_reduce_mean(const float *restrict t442, float *t443, float *t444, float *t445, float *restrict t446, float *t449, float *restrict t450, float *restrict t452, float *restrict t456) {
   hw_matmul(4, 4, 128, 0, 1, t442, t442, t443);
   for (int64_t i = 0; i < 16; i++) {
     t444[i] = (float)((double)t443[i] / 0.5);
@@ -4970,7 +4970,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k037_reduce_mean(con
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k038_div: %461 = div(%460 f32[4,4], %317 f32[4,4]) : f32[4,4]
  * from Sources/GraphDSL/ContrastiveModel.swift:103
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k038_div(const float *restrict t2, const float *restrict t449, const float *restrict t450, float *restrict t461) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k038_div(const float *t2, const float *restrict t449, const float *restrict t450, float *t461) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 4; i1++) {
       t461[i0 * 4 + i1] = (float)(((double)t2[i0 * 4 + i1] + ((0.25 / (double)t450[i0]) * (double)t449[i0 * 4 + i1])) / 0.5);
@@ -4995,7 +4995,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k040_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k041_reduce_sum: %464 = matmul(%461 f32[4,4], %442 f32[4,128]) : f32[4,128]; %465 = add(%463 f32[4,128], %464 f32[4,128]) : f32[4,128]; %467 = reduce_sum(%466 f32[4,128]) : f32[4,1]; %472 = mul(%471 f32[4,128], %436 f32[4,128]) : f32[4,128]; %475 = add(%474 f32[4,128], %472 f32[4,128]) : f32[4,128]; %476 = reduce_sum(%475 f32[4,128]) : f32[1,128]
  * from Sources/GraphDSL/ContrastiveModel.swift:103
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k041_reduce_sum(const float *restrict t436, const float *restrict t439, const float *restrict t440, const float *restrict t442, const float *restrict t461, const float *restrict t463, float *restrict t464, float *restrict t465, float *restrict t467, float *restrict t472, float *restrict t475, float *restrict t476) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k041_reduce_sum(const float *t436, const float *restrict t439, const float *restrict t440, const float *restrict t442, const float *restrict t461, const float *t463, float *restrict t464, float *t465, float *restrict t467, float *t472, float *t475, float *restrict t476) {
   hw_matmul(4, 128, 4, 1, 0, t461, t442, t464);
   for (int64_t i = 0; i < 512; i++) {
     t465[i] = (float)((double)t463[i] + (double)t464[i]);
@@ -5029,7 +5029,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k041_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k042_reduce_sum: %477 = matmul(%475 f32[4,128], %400 f32[128,512]) : f32[4,512]; %479 = mul(%477 f32[4,512], %478 f32[4,512]) : f32[4,512]; %480 = reduce_sum(%479 f32[4,512]) : f32[1,512]; %481 = mul(%479 f32[4,512], %429 f32[4,512]) : f32[4,512]; %483 = reduce_sum(%482 f32[4,512]) : f32[1,512]; %484 = mul(%481 f32[4,512], %427 f32[4,512]) : f32[4,512]; %486 = reduce_sum(%485 f32[4,512]) : f32[1,512]; %488 = reduce_sum(%487 f32[4,512]) : f32[1,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k042_reduce_sum(const float *restrict t372, const float *restrict t400, const float *restrict t409, const float *restrict t426, const float *restrict t428, const float *restrict t432, const float *restrict t475, float *restrict t477, float *restrict t479, float *restrict t480, float *restrict t481, float *restrict t483, float *restrict t484, float *restrict t486, float *restrict t488) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k042_reduce_sum(const float *restrict t372, const float *restrict t400, const float *restrict t409, const float *restrict t426, const float *restrict t428, const float *t432, const float *restrict t475, float *restrict t477, float *t479, float *restrict t480, float *restrict t481, float *restrict t483, float *restrict t484, float *restrict t486, float *restrict t488) {
   hw_matmul(4, 512, 128, 0, 0, t475, t400, t477);
   for (int64_t i = 0; i < 2048; i++) {
     t479[i] = (float)((double)t477[i] * (((double)t432[i] > 0.0) ? 1.0 : 0.0));
@@ -5077,7 +5077,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k042_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k043_reduce_sum: %496 = mul(%495 f32[4,512], %409 f32[4,512]) : f32[4,512]; %497 = add(%496 f32[4,512], %496 f32[4,512]) : f32[4,512]; %499 = reduce_sum(%498 f32[4,512]) : f32[1,512]; %507 = add(%500 f32[4,512], %506 f32[4,512]) : f32[4,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k043_reduce_sum(const float *restrict t409, const float *restrict t425, const float *restrict t426, const float *restrict t484, const float *restrict t486, const float *restrict t488, float *restrict t496, float *restrict t497, float *restrict t499, float *restrict t507) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k043_reduce_sum(const float *t409, const float *restrict t425, const float *restrict t426, const float *t484, const float *restrict t486, const float *restrict t488, float *t496, float *t497, float *restrict t499, float *t507) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t496[i0 * 512 + i1] = (float)((((double)t486[i1] * (((double)t426[i1] / (double)t425[i1]) * (-0.5))) * 0.25) * (double)t409[i0 * 512 + i1]);
@@ -5110,7 +5110,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k044_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k045_matmul: %509 = matmul(%475 f32[4,128], %433 f32[4,512]) : f32[128,512]; %511 = mul(%510 f32[128,512], %398 f32[128,512]) : f32[128,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k045_matmul(const float *restrict in_inner_lr, const float *restrict t433, const float *restrict t475, float *restrict t509, float *restrict t511) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k045_matmul(const float *restrict in_inner_lr, const float *restrict t433, const float *restrict t475, float *t509, float *t511) {
   hw_matmul(128, 512, 4, 1, 0, t475, t433, t509);
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -5137,7 +5137,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k047_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k048_matmul: %514 = matmul(%507 f32[4,512], %279 f32[4,128]) : f32[512,128]; %516 = mul(%515 f32[512,128], %402 f32[512,128]) : f32[512,128]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k048_matmul(const float *restrict t278, const float *restrict in_inner_lr, const float *restrict t507, float *restrict t514, float *restrict t516) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k048_matmul(const float *restrict t278, const float *restrict in_inner_lr, const float *restrict t507, float *t514, float *t516) {
   hw_matmul(512, 128, 4, 1, 0, t507, t278, t514);
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 512; i0++) {
@@ -5157,7 +5157,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k049_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k050_reduce_sum: %518 = matmul(%279 f32[4,128], %516 f32[512,128]) : f32[4,512]; %520 = reduce_sum(%519 f32[4,512]) : f32[1,512]; %523 = add(%518 f32[4,512], %522 f32[4,512]) : f32[4,512]; %524 = mul(%523 f32[4,512], %285 f32[4,512]) : f32[4,512]; %525 = mul(%523 f32[4,512], %384 f32[4,512]) : f32[4,512]; %528 = reduce_sum(%527 f32[4,512]) : f32[1,512]; %531 = mul(%530 f32[512], %377 f32[512]) : f32[512]; %534 = broadcast(%533 f32[1,512]) : f32[4,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k050_reduce_sum(const float *restrict t278, const float *restrict t285, const float *restrict t366, const float *restrict t378, const float *restrict t384, const float *restrict t516, float *restrict t518, float *restrict t520, float *restrict t523, float *restrict t524, float *restrict t525, float *restrict t528, float *restrict t531, float *restrict t534) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k050_reduce_sum(const float *restrict t278, const float *restrict t285, const float *t366, const float *restrict t378, const float *t384, const float *restrict t516, float *t518, float *restrict t520, float *t523, float *restrict t524, float *t525, float *restrict t528, float *t531, float *restrict t534) {
   hw_matmul(4, 512, 128, 0, 1, t278, t516, t518);
   for (int64_t i1 = 0; i1 < 512; i1++) {
     double acc = 0.0;
@@ -5197,7 +5197,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k050_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k051_mul: %539 = broadcast(%538 f32[1,512]) : f32[4,512]; %552 = mul(%551 f32[4,512], %358 f32[4,512]) : f32[4,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k051_mul(const float *restrict t285, const float *restrict t291, const float *restrict t293, const float *restrict v_head_bn1_weight, const float *restrict in_inner_lr, const float *restrict t358, const float *restrict t480, const float *restrict t483, const float *restrict t523, const float *restrict t534, float *restrict t539, float *restrict t552) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k051_mul(const float *restrict t285, const float *restrict t291, const float *t293, const float *restrict v_head_bn1_weight, const float *restrict in_inner_lr, const float *restrict t358, const float *restrict t480, const float *restrict t483, const float *restrict t523, const float *restrict t534, float *restrict t539, float *t552) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t539[i0 * 512 + i1] = (float)((-(double)t483[i1]) * (double)in_inner_lr[0]);
@@ -5213,7 +5213,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k051_mul(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k052_reduce_sum: %553 = matmul(%552 f32[4,512], %301 f32[128,512]) : f32[4,128]; %560 = add(%554 f32[4,128], %559 f32[4,128]) : f32[4,128]; %561 = mul(%560 f32[4,128], %305 f32[4,128]) : f32[4,128]; %562 = mul(%560 f32[4,128], %345 f32[4,128]) : f32[4,128]; %564 = reduce_sum(%563 f32[4,128]) : f32[4,1]; %566 = mul(%565 f32[4,1], %314 f32[4,1]) : f32[4,1]; %568 = broadcast(%567 f32[4,1]) : f32[4,128]; %571 = add(%569 f32[4,128], %570 f32[4,128]) : f32[4,128]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k052_reduce_sum(const float *restrict v_head_fc2_weight, const float *restrict t305, const float *restrict t310, const float *restrict t315, const float *restrict t343, const float *restrict t345, const float *restrict in_inner_lr, const float *restrict t476, const float *restrict t512, const float *restrict t552, float *restrict t553, float *restrict t560, float *restrict t561, float *restrict t562, float *restrict t564, float *restrict t566, float *restrict t568, float *restrict t571) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k052_reduce_sum(const float *restrict v_head_fc2_weight, const float *restrict t305, const float *restrict t310, const float *restrict t315, const float *t343, const float *t345, const float *restrict in_inner_lr, const float *restrict t476, const float *t512, const float *restrict t552, float *restrict t553, float *t560, float *restrict t561, float *t562, float *restrict t564, float *t566, float *restrict t568, float *restrict t571) {
   hw_matmul(4, 128, 512, 0, 1, t552, v_head_fc2_weight, t553);
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -5258,7 +5258,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k053_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k054_reduce_sum: %573 = matmul(%571 f32[4,128], %312 f32[4,128]) : f32[4,4]; %575 = div(%574 f32[4,4], %317 f32[4,4]) : f32[4,4]; %577 = reduce_sum(%576 f32[4,4]) : f32[4,1]; %585 = div(%584 f32[4,4], %317 f32[4,4]) : f32[4,4]
  * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k054_reduce_sum(const float *restrict t312, const float *restrict t324, const float *restrict t325, const float *restrict t334, const float *restrict t571, const float *restrict t572, float *restrict t573, float *restrict t575, float *restrict t577, float *restrict t585) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k054_reduce_sum(const float *restrict t312, const float *t324, const float *restrict t325, const float *restrict t334, const float *restrict t571, const float *t572, float *restrict t573, float *t575, float *restrict t577, float *t585) {
   hw_matmul(4, 4, 128, 0, 1, t571, t312, t573);
   for (int64_t i = 0; i < 16; i++) {
     t575[i] = (float)(((double)t572[i] + (double)t573[i]) / 0.5);
@@ -5301,7 +5301,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k057_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k058_reduce_sum: %589 = matmul(%585 f32[4,4], %312 f32[4,128]) : f32[4,128]; %592 = add(%591 f32[4,128], %589 f32[4,128]) : f32[4,128]; %596 = reduce_sum(%595 f32[4,128]) : f32[4,1]; %605 = mul(%604 f32[4,128], %305 f32[4,128]) : f32[4,128]; %612 = add(%611 f32[4,128], %605 f32[4,128]) : f32[4,128]
  * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k058_reduce_sum(const float *restrict t305, const float *restrict t309, const float *restrict t310, const float *restrict t312, const float *restrict t313, const float *restrict t315, const float *restrict t341, const float *restrict t560, const float *restrict t562, const float *restrict t566, const float *restrict t568, const float *restrict t585, const float *restrict t586, const float *restrict t587, const float *restrict t588, float *restrict t589, float *restrict t592, float *restrict t596, float *restrict t605, float *restrict t612) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k058_reduce_sum(const float *t305, const float *restrict t309, const float *restrict t310, const float *restrict t312, const float *restrict t313, const float *restrict t315, const float *t341, const float *restrict t560, const float *restrict t562, const float *restrict t566, const float *restrict t568, const float *restrict t585, const float *t586, const float *restrict t587, const float *restrict t588, float *restrict t589, float *t592, float *restrict t596, float *t605, float *t612) {
   hw_matmul(4, 128, 4, 1, 0, t585, t312, t589);
   for (int64_t i = 0; i < 512; i++) {
     t592[i] = (float)((((double)t586[i] + (double)t587[i]) + (double)t588[i]) + (double)t589[i]);
@@ -5328,7 +5328,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k058_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k059_reduce_sum: %613 = matmul(%612 f32[4,128], %301 f32[128,512]) : f32[4,512]; %618 = add(%614 f32[4,512], %617 f32[4,512]) : f32[4,512]; %621 = add(%619 f32[4,512], %620 f32[4,512]) : f32[4,512]; %625 = reduce_sum(%624 f32[4,512]) : f32[1,512]; %627 = reduce_sum(%626 f32[4,512]) : f32[1,512]; %639 = mul(%638 f32[4,512], %285 f32[4,512]) : f32[4,512]; %642 = add(%641 f32[4,512], %639 f32[4,512]) : f32[4,512]; %644 = reduce_sum(%643 f32[4,512]) : f32[1,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k059_reduce_sum(const float *restrict t285, const float *restrict t290, const float *restrict t291, const float *restrict v_head_bn1_weight, const float *restrict v_head_fc2_weight, const float *restrict t358, const float *restrict t359, const float *restrict t361, const float *restrict t376, const float *restrict t378, const float *restrict t513, const float *restrict t523, const float *restrict t525, const float *restrict t531, const float *restrict t534, const float *restrict t539, const float *restrict t612, float *restrict t613, float *restrict t618, float *restrict t621, float *restrict t625, float *restrict t627, float *restrict t639, float *restrict t642, float *restrict t644) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k059_reduce_sum(const float *t285, const float *restrict t290, const float *restrict t291, const float *restrict v_head_bn1_weight, const float *restrict v_head_fc2_weight, const float *t358, const float *restrict t359, const float *restrict t361, const float *restrict t376, const float *restrict t378, const float *restrict t513, const float *restrict t523, const float *t525, const float *restrict t531, const float *t534, const float *restrict t539, const float *restrict t612, float *restrict t613, float *t618, float *t621, float *restrict t625, float *restrict t627, float *t639, float *t642, float *restrict t644) {
   hw_matmul(4, 512, 128, 0, 0, t612, v_head_fc2_weight, t613);
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -5374,7 +5374,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k059_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k060_add: %652 = add(%645 f32[4,512], %651 f32[4,512]) : f32[4,512]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k060_add(const float *restrict t621, const float *restrict t627, const float *restrict t642, const float *restrict t644, float *restrict t652) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k060_add(const float *t621, const float *restrict t627, const float *restrict t642, const float *restrict t644, float *t652) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t652[i0 * 512 + i1] = (float)(((double)t621[i0 * 512 + i1] + (double)t642[i0 * 512 + i1]) + (((double)t627[i1] + (double)t644[i1]) * 0.25));
@@ -5385,7 +5385,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k060_add(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k061_reduce_sum: %653 = matmul(%652 f32[4,512], %280 f32[512,128]) : f32[4,128]; %662 = mul(%659 f32[4,128,7,7], %661 f32[4,128,7,7]) : f32[4,128,7,7]; %663 = reduce_sum(%662 f32[4,128,7,7]) : f32[1,128,1,1]; %664 = mul(%662 f32[4,128,7,7], %265 f32[4,128,7,7]) : f32[4,128,7,7]; %666 = reduce_sum(%665 f32[4,128,7,7]) : f32[1,128,1,1]; %667 = mul(%664 f32[4,128,7,7], %262 f32[4,128,7,7]) : f32[4,128,7,7]; %669 = reduce_sum(%668 f32[4,128,7,7]) : f32[1,128,1,1]; %671 = reduce_sum(%670 f32[4,128,7,7]) : f32[1,128,1,1]
  * from graphs/FMNISTResNetSmall.swift:23
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k061_reduce_sum(const float *restrict t247, const float *restrict t261, const float *restrict t263, const float *restrict v_backbone_block3_bn2_weight, const float *restrict t276, const float *restrict v_head_fc1_weight, const float *restrict t508, const float *restrict t517, const float *restrict t652, float *restrict t653, float *restrict t662, float *restrict t663, float *restrict t664, float *restrict t666, float *restrict t667, float *restrict t669, float *restrict t671) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k061_reduce_sum(const float *restrict t247, const float *restrict t261, const float *restrict t263, const float *restrict v_backbone_block3_bn2_weight, const float *t276, const float *restrict v_head_fc1_weight, const float *restrict t508, const float *restrict t517, const float *restrict t652, float *restrict t653, float *t662, float *restrict t663, float *restrict t664, float *restrict t666, float *restrict t667, float *restrict t669, float *restrict t671) {
   hw_matmul(4, 128, 512, 0, 0, t652, v_head_fc1_weight, t653);
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -5463,7 +5463,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k061_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k062_reduce_sum: %673 = reduce_sum(%672 f32[4,128,7,7]) : f32[1,128,1,1]; %680 = add(%677 f32[128,1,1], %679 f32[128,1,1]) : f32[128,1,1]; %684 = sub(%270 f32[128,1,1], %683 f32[128,1,1]) : f32[128,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k062_reduce_sum(const float *restrict t212, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict t662, const float *restrict v_backbone_block3_shortcut_bn_weight_momentum, const float *restrict in_lr, float *restrict t673, float *restrict t680, float *restrict t684) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k062_reduce_sum(const float *restrict t212, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict t662, const float *restrict v_backbone_block3_shortcut_bn_weight_momentum, const float *restrict in_lr, float *t673, float *t680, float *restrict t684) {
   for (int64_t i1 = 0; i1 < 128; i1++) {
     double acc = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -5485,7 +5485,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k062_reduce_sum(cons
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k063_sub: %690 = add(%687 f32[128,1,1], %689 f32[128,1,1]) : f32[128,1,1]; %692 = sub(%264 f32[128,1,1], %691 f32[128,1,1]) : f32[128,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k063_sub(const float *restrict v_backbone_block3_bn2_weight, const float *restrict t666, const float *restrict in_lr, const float *restrict v_backbone_block3_bn2_weight_momentum, float *restrict t690, float *restrict t692) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k063_sub(const float *restrict v_backbone_block3_bn2_weight, const float *t666, const float *restrict in_lr, const float *restrict v_backbone_block3_bn2_weight_momentum, float *t690, float *restrict t692) {
   for (int64_t i = 0; i < 128; i++) {
     t690[i] = (float)(((double)t666[i] + ((double)v_backbone_block3_bn2_weight[i] * 0.0005)) + ((double)v_backbone_block3_bn2_weight_momentum[i] * 0.9));
   }
@@ -5507,7 +5507,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k064_sub(const float
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k065_sub: %705 = add(%702 f32[128,1,1], %704 f32[128,1,1]) : f32[128,1,1]; %707 = sub(%267 f32[128,1,1], %706 f32[128,1,1]) : f32[128,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k065_sub(const float *restrict v_backbone_block3_bn2_bias, const float *restrict t663, const float *restrict in_lr, const float *restrict v_backbone_block3_bn2_bias_momentum, float *restrict t705, float *restrict t707) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k065_sub(const float *restrict v_backbone_block3_bn2_bias, const float *t663, const float *restrict in_lr, const float *restrict v_backbone_block3_bn2_bias_momentum, float *t705, float *restrict t707) {
   for (int64_t i = 0; i < 128; i++) {
     t705[i] = (float)(((double)t663[i] + ((double)v_backbone_block3_bn2_bias[i] * 0.0005)) + ((double)v_backbone_block3_bn2_bias_momentum[i] * 0.9));
   }
@@ -5519,7 +5519,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k065_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k066_reduce_sum: %717 = mul(%716 f32[4,128,7,7], %247 f32[4,128,7,7]) : f32[4,128,7,7]; %718 = add(%717 f32[4,128,7,7], %717 f32[4,128,7,7]) : f32[4,128,7,7]; %720 = reduce_sum(%719 f32[4,128,7,7]) : f32[1,128,1,1]; %728 = add(%721 f32[4,128,7,7], %727 f32[4,128,7,7]) : f32[4,128,7,7]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k066_reduce_sum(const float *restrict t247, const float *restrict t260, const float *restrict t261, const float *restrict t667, const float *restrict t669, const float *restrict t671, float *restrict t717, float *restrict t718, float *restrict t720, float *restrict t728) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k066_reduce_sum(const float *t247, const float *restrict t260, const float *restrict t261, const float *t667, const float *restrict t669, const float *restrict t671, float *t717, float *t718, float *restrict t720, float *t728) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -5557,7 +5557,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k066_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k067_reduce_sum: %729 = conv2d_input_grad(%728 f32[4,128,7,7], %242 f32[128,128,3,3]) : f32[4,128,7,7]; %731 = mul(%729 f32[4,128,7,7], %730 f32[4,128,7,7]) : f32[4,128,7,7]; %732 = reduce_sum(%731 f32[4,128,7,7]) : f32[1,128,1,1]; %733 = mul(%731 f32[4,128,7,7], %236 f32[4,128,7,7]) : f32[4,128,7,7]; %735 = reduce_sum(%734 f32[4,128,7,7]) : f32[1,128,1,1]; %736 = mul(%733 f32[4,128,7,7], %233 f32[4,128,7,7]) : f32[4,128,7,7]; %738 = reduce_sum(%737 f32[4,128,7,7]) : f32[1,128,1,1]; %740 = reduce_sum(%739 f32[4,128,7,7]) : f32[1,128,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k067_reduce_sum(const float *restrict t218, const float *restrict t232, const float *restrict t234, const float *restrict v_backbone_block3_bn1_weight, const float *restrict t240, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t728, float *restrict t729, float *restrict t731, float *restrict t732, float *restrict t733, float *restrict t735, float *restrict t736, float *restrict t738, float *restrict t740, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k067_reduce_sum(const float *restrict t218, const float *restrict t232, const float *restrict t234, const float *restrict v_backbone_block3_bn1_weight, const float *t240, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t728, float *restrict t729, float *t731, float *restrict t732, float *restrict t733, float *restrict t735, float *restrict t736, float *restrict t738, float *restrict t740, float *restrict scratch) {
   const hw_conv_shape s729 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
   hw_conv2d_input_grad(&s729, t728, v_backbone_block3_conv2_weight, t729, scratch);
   for (int64_t i = 0; i < 25088; i++) {
@@ -5629,7 +5629,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k067_reduce_sum(cons
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k068_sub: %746 = add(%743 f32[128,1,1], %745 f32[128,1,1]) : f32[128,1,1]; %748 = sub(%235 f32[128,1,1], %747 f32[128,1,1]) : f32[128,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k068_sub(const float *restrict v_backbone_block3_bn1_weight, const float *restrict in_lr, const float *restrict t735, const float *restrict v_backbone_block3_bn1_weight_momentum, float *restrict t746, float *restrict t748) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k068_sub(const float *restrict v_backbone_block3_bn1_weight, const float *restrict in_lr, const float *t735, const float *restrict v_backbone_block3_bn1_weight_momentum, float *t746, float *restrict t748) {
   for (int64_t i = 0; i < 128; i++) {
     t746[i] = (float)(((double)t735[i] + ((double)v_backbone_block3_bn1_weight[i] * 0.0005)) + ((double)v_backbone_block3_bn1_weight_momentum[i] * 0.9));
   }
@@ -5640,7 +5640,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k068_sub(const float
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k069_sub: %754 = add(%751 f32[128,1,1], %753 f32[128,1,1]) : f32[128,1,1]; %756 = sub(%238 f32[128,1,1], %755 f32[128,1,1]) : f32[128,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k069_sub(const float *restrict v_backbone_block3_bn1_bias, const float *restrict in_lr, const float *restrict t732, const float *restrict v_backbone_block3_bn1_bias_momentum, float *restrict t754, float *restrict t756) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k069_sub(const float *restrict v_backbone_block3_bn1_bias, const float *restrict in_lr, const float *t732, const float *restrict v_backbone_block3_bn1_bias_momentum, float *t754, float *restrict t756) {
   for (int64_t i = 0; i < 128; i++) {
     t754[i] = (float)(((double)t732[i] + ((double)v_backbone_block3_bn1_bias[i] * 0.0005)) + ((double)v_backbone_block3_bn1_bias_momentum[i] * 0.9));
   }
@@ -5652,7 +5652,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k069_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k070_reduce_sum: %764 = mul(%763 f32[4,128,7,7], %218 f32[4,128,7,7]) : f32[4,128,7,7]; %765 = add(%764 f32[4,128,7,7], %764 f32[4,128,7,7]) : f32[4,128,7,7]; %767 = reduce_sum(%766 f32[4,128,7,7]) : f32[1,128,1,1]; %775 = add(%768 f32[4,128,7,7], %774 f32[4,128,7,7]) : f32[4,128,7,7]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k070_reduce_sum(const float *restrict t218, const float *restrict t231, const float *restrict t232, const float *restrict t736, const float *restrict t738, const float *restrict t740, float *restrict t764, float *restrict t765, float *restrict t767, float *restrict t775) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k070_reduce_sum(const float *t218, const float *restrict t231, const float *restrict t232, const float *t736, const float *restrict t738, const float *restrict t740, float *t764, float *t765, float *restrict t767, float *t775) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -5698,7 +5698,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k071_conv2d_input_gr
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum: %777 = mul(%662 f32[4,128,7,7], %271 f32[4,128,7,7]) : f32[4,128,7,7]; %778 = mul(%777 f32[4,128,7,7], %211 f32[4,128,7,7]) : f32[4,128,7,7]; %780 = reduce_sum(%779 f32[4,128,7,7]) : f32[1,128,1,1]; %782 = reduce_sum(%781 f32[4,128,7,7]) : f32[1,128,1,1]; %790 = mul(%789 f32[4,128,7,7], %192 f32[4,128,7,7]) : f32[4,128,7,7]; %791 = add(%790 f32[4,128,7,7], %790 f32[4,128,7,7]) : f32[4,128,7,7]; %793 = reduce_sum(%792 f32[4,128,7,7]) : f32[1,128,1,1]; %801 = add(%794 f32[4,128,7,7], %800 f32[4,128,7,7]) : f32[4,128,7,7]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(const float *restrict t192, const float *restrict t209, const float *restrict t210, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict t662, float *restrict t777, float *restrict t778, float *restrict t780, float *restrict t782, float *restrict t790, float *restrict t791, float *restrict t793, float *restrict t801) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(const float *t192, const float *restrict t209, const float *restrict t210, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *t662, float *t777, float *t778, float *restrict t780, float *restrict t782, float *t790, float *t791, float *restrict t793, float *t801) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -5776,7 +5776,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k073_conv2d_filter_grad: %802 = conv2d_filter_grad(%186 f32[4,64,14,14], %801 f32[4,128,7,7]) : f32[128,64,1,1]; %809 = add(%805 f32[128,64,1,1], %808 f32[128,64,1,1]) : f32[128,64,1,1]; %812 = sub(%187 f32[128,64,1,1], %811 f32[128,64,1,1]) : f32[128,64,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k073_conv2d_filter_grad(const float *restrict t186, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict in_lr, const float *restrict t801, const float *restrict v_backbone_block3_shortcut_conv_weight_momentum, float *restrict t802, float *restrict t809, float *restrict t812, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k073_conv2d_filter_grad(const float *restrict t186, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict in_lr, const float *restrict t801, const float *restrict v_backbone_block3_shortcut_conv_weight_momentum, float *t802, float *t809, float *restrict t812, float *restrict scratch) {
   const hw_conv_shape s802 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
   hw_conv2d_filter_grad(&s802, t186, t801, t802, scratch);
   for (int64_t i = 0; i < 8192; i++) {
@@ -5792,7 +5792,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k073_conv2d_filter_g
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_reduce_sum: %813 = conv2d_input_grad(%801 f32[4,128,7,7], %187 f32[128,64,1,1]) : f32[4,64,14,14]; %817 = mul(%814 f32[4,64,14,14], %816 f32[4,64,14,14]) : f32[4,64,14,14]; %818 = reduce_sum(%817 f32[4,64,14,14]) : f32[1,64,1,1]; %819 = mul(%817 f32[4,64,14,14], %174 f32[4,64,14,14]) : f32[4,64,14,14]; %821 = reduce_sum(%820 f32[4,64,14,14]) : f32[1,64,1,1]; %822 = mul(%819 f32[4,64,14,14], %171 f32[4,64,14,14]) : f32[4,64,14,14]; %824 = reduce_sum(%823 f32[4,64,14,14]) : f32[1,64,1,1]; %826 = reduce_sum(%825 f32[4,64,14,14]) : f32[1,64,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_reduce_sum(const float *restrict t156, const float *restrict t170, const float *restrict t172, const float *restrict v_backbone_block2_bn2_weight, const float *restrict t185, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict t776, const float *restrict t801, float *restrict t813, float *restrict t817, float *restrict t818, float *restrict t819, float *restrict t821, float *restrict t822, float *restrict t824, float *restrict t826, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_reduce_sum(const float *restrict t156, const float *restrict t170, const float *restrict t172, const float *restrict v_backbone_block2_bn2_weight, const float *t185, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict t776, const float *restrict t801, float *restrict t813, float *t817, float *restrict t818, float *restrict t819, float *restrict t821, float *restrict t822, float *restrict t824, float *restrict t826, float *restrict scratch) {
   const hw_conv_shape s813 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
   hw_conv2d_input_grad(&s813, t801, v_backbone_block3_shortcut_conv_weight, t813, scratch);
   #pragma omp parallel for
@@ -5872,7 +5872,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum: %828 = reduce_sum(%827 f32[4,64,14,14]) : f32[1,64,1,1]; %835 = add(%832 f32[64,1,1], %834 f32[64,1,1]) : f32[64,1,1]; %838 = sub(%179 f32[64,1,1], %837 f32[64,1,1]) : f32[64,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(const float *restrict t121, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict in_lr, const float *restrict t817, const float *restrict v_backbone_block2_shortcut_bn_weight_momentum, float *restrict t828, float *restrict t835, float *restrict t838) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(const float *restrict t121, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict in_lr, const float *restrict t817, const float *restrict v_backbone_block2_shortcut_bn_weight_momentum, float *t828, float *t835, float *restrict t838) {
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
     double acc = 0.0;
@@ -5895,7 +5895,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(cons
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k076_sub: %844 = add(%841 f32[64,1,1], %843 f32[64,1,1]) : f32[64,1,1]; %846 = sub(%173 f32[64,1,1], %845 f32[64,1,1]) : f32[64,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k076_sub(const float *restrict v_backbone_block2_bn2_weight, const float *restrict in_lr, const float *restrict t821, const float *restrict v_backbone_block2_bn2_weight_momentum, float *restrict t844, float *restrict t846) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k076_sub(const float *restrict v_backbone_block2_bn2_weight, const float *restrict in_lr, const float *t821, const float *restrict v_backbone_block2_bn2_weight_momentum, float *t844, float *restrict t846) {
   for (int64_t i = 0; i < 64; i++) {
     t844[i] = (float)(((double)t821[i] + ((double)v_backbone_block2_bn2_weight[i] * 0.0005)) + ((double)v_backbone_block2_bn2_weight_momentum[i] * 0.9));
   }
@@ -5917,7 +5917,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k077_sub(const float
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k078_sub: %859 = add(%856 f32[64,1,1], %858 f32[64,1,1]) : f32[64,1,1]; %861 = sub(%176 f32[64,1,1], %860 f32[64,1,1]) : f32[64,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k078_sub(const float *restrict v_backbone_block2_bn2_bias, const float *restrict in_lr, const float *restrict t818, const float *restrict v_backbone_block2_bn2_bias_momentum, float *restrict t859, float *restrict t861) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k078_sub(const float *restrict v_backbone_block2_bn2_bias, const float *restrict in_lr, const float *t818, const float *restrict v_backbone_block2_bn2_bias_momentum, float *t859, float *restrict t861) {
   for (int64_t i = 0; i < 64; i++) {
     t859[i] = (float)(((double)t818[i] + ((double)v_backbone_block2_bn2_bias[i] * 0.0005)) + ((double)v_backbone_block2_bn2_bias_momentum[i] * 0.9));
   }
@@ -5929,7 +5929,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k078_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k079_reduce_sum: %871 = mul(%870 f32[4,64,14,14], %156 f32[4,64,14,14]) : f32[4,64,14,14]; %872 = add(%871 f32[4,64,14,14], %871 f32[4,64,14,14]) : f32[4,64,14,14]; %874 = reduce_sum(%873 f32[4,64,14,14]) : f32[1,64,1,1]; %882 = add(%875 f32[4,64,14,14], %881 f32[4,64,14,14]) : f32[4,64,14,14]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k079_reduce_sum(const float *restrict t156, const float *restrict t169, const float *restrict t170, const float *restrict t822, const float *restrict t824, const float *restrict t826, float *restrict t871, float *restrict t872, float *restrict t874, float *restrict t882) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k079_reduce_sum(const float *t156, const float *restrict t169, const float *restrict t170, const float *t822, const float *restrict t824, const float *restrict t826, float *t871, float *t872, float *restrict t874, float *t882) {
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
@@ -5971,7 +5971,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k079_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k080_conv2d_filter_grad: %883 = conv2d_filter_grad(%150 f32[4,64,14,14], %882 f32[4,64,14,14]) : f32[64,64,3,3]; %890 = add(%886 f32[64,64,3,3], %889 f32[64,64,3,3]) : f32[64,64,3,3]; %893 = sub(%151 f32[64,64,3,3], %892 f32[64,64,3,3]) : f32[64,64,3,3]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k080_conv2d_filter_grad(const float *restrict t150, const float *restrict v_backbone_block2_conv2_weight, const float *restrict in_lr, const float *restrict t882, const float *restrict v_backbone_block2_conv2_weight_momentum, float *restrict t883, float *restrict t890, float *restrict t893, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k080_conv2d_filter_grad(const float *restrict t150, const float *restrict v_backbone_block2_conv2_weight, const float *restrict in_lr, const float *restrict t882, const float *restrict v_backbone_block2_conv2_weight_momentum, float *t883, float *t890, float *restrict t893, float *restrict scratch) {
   const hw_conv_shape s883 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
   hw_conv2d_filter_grad(&s883, t150, t882, t883, scratch);
   #pragma omp parallel for
@@ -5993,7 +5993,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k080_conv2d_filter_g
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_reduce_sum: %894 = conv2d_input_grad(%882 f32[4,64,14,14], %151 f32[64,64,3,3]) : f32[4,64,14,14]; %896 = mul(%894 f32[4,64,14,14], %895 f32[4,64,14,14]) : f32[4,64,14,14]; %897 = reduce_sum(%896 f32[4,64,14,14]) : f32[1,64,1,1]; %898 = mul(%896 f32[4,64,14,14], %145 f32[4,64,14,14]) : f32[4,64,14,14]; %900 = reduce_sum(%899 f32[4,64,14,14]) : f32[1,64,1,1]; %901 = mul(%898 f32[4,64,14,14], %142 f32[4,64,14,14]) : f32[4,64,14,14]; %903 = reduce_sum(%902 f32[4,64,14,14]) : f32[1,64,1,1]; %905 = reduce_sum(%904 f32[4,64,14,14]) : f32[1,64,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_reduce_sum(const float *restrict t127, const float *restrict t141, const float *restrict t143, const float *restrict v_backbone_block2_bn1_weight, const float *restrict t149, const float *restrict v_backbone_block2_conv2_weight, const float *restrict t882, float *restrict t894, float *restrict t896, float *restrict t897, float *restrict t898, float *restrict t900, float *restrict t901, float *restrict t903, float *restrict t905, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_reduce_sum(const float *restrict t127, const float *restrict t141, const float *restrict t143, const float *restrict v_backbone_block2_bn1_weight, const float *t149, const float *restrict v_backbone_block2_conv2_weight, const float *restrict t882, float *restrict t894, float *t896, float *restrict t897, float *restrict t898, float *restrict t900, float *restrict t901, float *restrict t903, float *restrict t905, float *restrict scratch) {
   const hw_conv_shape s894 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
   hw_conv2d_input_grad(&s894, t882, v_backbone_block2_conv2_weight, t894, scratch);
   #pragma omp parallel for
@@ -6072,7 +6072,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_reduce_sum(cons
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_sub: %911 = add(%908 f32[64,1,1], %910 f32[64,1,1]) : f32[64,1,1]; %913 = sub(%144 f32[64,1,1], %912 f32[64,1,1]) : f32[64,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_sub(const float *restrict v_backbone_block2_bn1_weight, const float *restrict in_lr, const float *restrict t900, const float *restrict v_backbone_block2_bn1_weight_momentum, float *restrict t911, float *restrict t913) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_sub(const float *restrict v_backbone_block2_bn1_weight, const float *restrict in_lr, const float *t900, const float *restrict v_backbone_block2_bn1_weight_momentum, float *t911, float *restrict t913) {
   for (int64_t i = 0; i < 64; i++) {
     t911[i] = (float)(((double)t900[i] + ((double)v_backbone_block2_bn1_weight[i] * 0.0005)) + ((double)v_backbone_block2_bn1_weight_momentum[i] * 0.9));
   }
@@ -6083,7 +6083,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_sub(const float
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k083_sub: %919 = add(%916 f32[64,1,1], %918 f32[64,1,1]) : f32[64,1,1]; %921 = sub(%147 f32[64,1,1], %920 f32[64,1,1]) : f32[64,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k083_sub(const float *restrict v_backbone_block2_bn1_bias, const float *restrict in_lr, const float *restrict t897, const float *restrict v_backbone_block2_bn1_bias_momentum, float *restrict t919, float *restrict t921) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k083_sub(const float *restrict v_backbone_block2_bn1_bias, const float *restrict in_lr, const float *t897, const float *restrict v_backbone_block2_bn1_bias_momentum, float *t919, float *restrict t921) {
   for (int64_t i = 0; i < 64; i++) {
     t919[i] = (float)(((double)t897[i] + ((double)v_backbone_block2_bn1_bias[i] * 0.0005)) + ((double)v_backbone_block2_bn1_bias_momentum[i] * 0.9));
   }
@@ -6095,7 +6095,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k083_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k084_reduce_sum: %929 = mul(%928 f32[4,64,14,14], %127 f32[4,64,14,14]) : f32[4,64,14,14]; %930 = add(%929 f32[4,64,14,14], %929 f32[4,64,14,14]) : f32[4,64,14,14]; %932 = reduce_sum(%931 f32[4,64,14,14]) : f32[1,64,1,1]; %940 = add(%933 f32[4,64,14,14], %939 f32[4,64,14,14]) : f32[4,64,14,14]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k084_reduce_sum(const float *restrict t127, const float *restrict t140, const float *restrict t141, const float *restrict t901, const float *restrict t903, const float *restrict t905, float *restrict t929, float *restrict t930, float *restrict t932, float *restrict t940) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k084_reduce_sum(const float *t127, const float *restrict t140, const float *restrict t141, const float *t901, const float *restrict t903, const float *restrict t905, float *t929, float *t930, float *restrict t932, float *t940) {
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
@@ -6137,7 +6137,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k084_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k085_conv2d_filter_grad: %941 = conv2d_filter_grad(%95 f32[4,32,28,28], %940 f32[4,64,14,14]) : f32[64,32,3,3]; %948 = add(%944 f32[64,32,3,3], %947 f32[64,32,3,3]) : f32[64,32,3,3]; %951 = sub(%122 f32[64,32,3,3], %950 f32[64,32,3,3]) : f32[64,32,3,3]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k085_conv2d_filter_grad(const float *restrict t95, const float *restrict v_backbone_block2_conv1_weight, const float *restrict in_lr, const float *restrict t940, const float *restrict v_backbone_block2_conv1_weight_momentum, float *restrict t941, float *restrict t948, float *restrict t951, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k085_conv2d_filter_grad(const float *restrict t95, const float *restrict v_backbone_block2_conv1_weight, const float *restrict in_lr, const float *restrict t940, const float *restrict v_backbone_block2_conv1_weight_momentum, float *t941, float *t948, float *restrict t951, float *restrict scratch) {
   const hw_conv_shape s941 = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
   hw_conv2d_filter_grad(&s941, t95, t940, t941, scratch);
   for (int64_t i = 0; i < 18432; i++) {
@@ -6165,7 +6165,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k086_conv2d_input_gr
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k087_conv2d_filter_grad: %953 = conv2d_filter_grad(%186 f32[4,64,14,14], %775 f32[4,128,7,7]) : f32[128,64,3,3]; %960 = add(%956 f32[128,64,3,3], %959 f32[128,64,3,3]) : f32[128,64,3,3]; %963 = sub(%213 f32[128,64,3,3], %962 f32[128,64,3,3]) : f32[128,64,3,3]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k087_conv2d_filter_grad(const float *restrict t186, const float *restrict v_backbone_block3_conv1_weight, const float *restrict in_lr, const float *restrict t775, const float *restrict v_backbone_block3_conv1_weight_momentum, float *restrict t953, float *restrict t960, float *restrict t963, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k087_conv2d_filter_grad(const float *restrict t186, const float *restrict v_backbone_block3_conv1_weight, const float *restrict in_lr, const float *restrict t775, const float *restrict v_backbone_block3_conv1_weight_momentum, float *t953, float *t960, float *restrict t963, float *restrict scratch) {
   const hw_conv_shape s953 = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
   hw_conv2d_filter_grad(&s953, t186, t775, t953, scratch);
   #pragma omp parallel for
@@ -6187,7 +6187,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k087_conv2d_filter_g
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k088_reduce_sum: %964 = mul(%817 f32[4,64,14,14], %180 f32[4,64,14,14]) : f32[4,64,14,14]; %965 = mul(%964 f32[4,64,14,14], %120 f32[4,64,14,14]) : f32[4,64,14,14]; %967 = reduce_sum(%966 f32[4,64,14,14]) : f32[1,64,1,1]; %969 = reduce_sum(%968 f32[4,64,14,14]) : f32[1,64,1,1]; %977 = mul(%976 f32[4,64,14,14], %101 f32[4,64,14,14]) : f32[4,64,14,14]; %978 = add(%977 f32[4,64,14,14], %977 f32[4,64,14,14]) : f32[4,64,14,14]; %980 = reduce_sum(%979 f32[4,64,14,14]) : f32[1,64,1,1]; %988 = add(%981 f32[4,64,14,14], %987 f32[4,64,14,14]) : f32[4,64,14,14]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k088_reduce_sum(const float *restrict t101, const float *restrict t118, const float *restrict t119, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict t817, float *restrict t964, float *restrict t965, float *restrict t967, float *restrict t969, float *restrict t977, float *restrict t978, float *restrict t980, float *restrict t988) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k088_reduce_sum(const float *t101, const float *restrict t118, const float *restrict t119, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *t817, float *t964, float *t965, float *restrict t967, float *restrict t969, float *t977, float *t978, float *restrict t980, float *t988) {
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
@@ -6273,7 +6273,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k088_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k089_conv2d_filter_grad: %989 = conv2d_filter_grad(%95 f32[4,32,28,28], %988 f32[4,64,14,14]) : f32[64,32,1,1]; %996 = add(%992 f32[64,32,1,1], %995 f32[64,32,1,1]) : f32[64,32,1,1]; %999 = sub(%96 f32[64,32,1,1], %998 f32[64,32,1,1]) : f32[64,32,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k089_conv2d_filter_grad(const float *restrict t95, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict in_lr, const float *restrict t988, const float *restrict v_backbone_block2_shortcut_conv_weight_momentum, float *restrict t989, float *restrict t996, float *restrict t999, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k089_conv2d_filter_grad(const float *restrict t95, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict in_lr, const float *restrict t988, const float *restrict v_backbone_block2_shortcut_conv_weight_momentum, float *t989, float *t996, float *restrict t999, float *restrict scratch) {
   const hw_conv_shape s989 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
   hw_conv2d_filter_grad(&s989, t95, t988, t989, scratch);
   for (int64_t i = 0; i < 2048; i++) {
@@ -6289,7 +6289,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k089_conv2d_filter_g
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k090_reduce_sum: %1000 = conv2d_input_grad(%988 f32[4,64,14,14], %96 f32[64,32,1,1]) : f32[4,32,28,28]; %1004 = mul(%1001 f32[4,32,28,28], %1003 f32[4,32,28,28]) : f32[4,32,28,28]; %1005 = reduce_sum(%1004 f32[4,32,28,28]) : f32[1,32,1,1]; %1006 = mul(%1004 f32[4,32,28,28], %89 f32[4,32,28,28]) : f32[4,32,28,28]; %1008 = reduce_sum(%1007 f32[4,32,28,28]) : f32[1,32,1,1]; %1009 = mul(%1006 f32[4,32,28,28], %86 f32[4,32,28,28]) : f32[4,32,28,28]; %1011 = reduce_sum(%1010 f32[4,32,28,28]) : f32[1,32,1,1]; %1013 = reduce_sum(%1012 f32[4,32,28,28]) : f32[1,32,1,1]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k090_reduce_sum(const float *restrict t71, const float *restrict t85, const float *restrict t87, const float *restrict v_backbone_block1_bn2_weight, const float *restrict t94, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict t952, const float *restrict t988, float *restrict t1000, float *restrict t1004, float *restrict t1005, float *restrict t1006, float *restrict t1008, float *restrict t1009, float *restrict t1011, float *restrict t1013, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k090_reduce_sum(const float *restrict t71, const float *restrict t85, const float *restrict t87, const float *restrict v_backbone_block1_bn2_weight, const float *t94, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict t952, const float *restrict t988, float *restrict t1000, float *t1004, float *restrict t1005, float *restrict t1006, float *restrict t1008, float *restrict t1009, float *restrict t1011, float *restrict t1013, float *restrict scratch) {
   const hw_conv_shape s1000 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
   hw_conv2d_input_grad(&s1000, t988, v_backbone_block2_shortcut_conv_weight, t1000, scratch);
   #pragma omp parallel for
@@ -6368,7 +6368,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k090_reduce_sum(cons
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k091_sub: %1020 = add(%1017 f32[32,1,1], %1019 f32[32,1,1]) : f32[32,1,1]; %1023 = sub(%88 f32[32,1,1], %1022 f32[32,1,1]) : f32[32,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k091_sub(const float *restrict v_backbone_block1_bn2_weight, const float *restrict in_lr, const float *restrict t1008, const float *restrict v_backbone_block1_bn2_weight_momentum, float *restrict t1020, float *restrict t1023) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k091_sub(const float *restrict v_backbone_block1_bn2_weight, const float *restrict in_lr, const float *t1008, const float *restrict v_backbone_block1_bn2_weight_momentum, float *t1020, float *restrict t1023) {
   for (int64_t i = 0; i < 32; i++) {
     t1020[i] = (float)(((double)t1008[i] + ((double)v_backbone_block1_bn2_weight[i] * 0.0005)) + ((double)v_backbone_block1_bn2_weight_momentum[i] * 0.9));
   }
@@ -6379,7 +6379,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k091_sub(const float
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k092_sub: %1029 = add(%1026 f32[32,1,1], %1028 f32[32,1,1]) : f32[32,1,1]; %1031 = sub(%91 f32[32,1,1], %1030 f32[32,1,1]) : f32[32,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k092_sub(const float *restrict v_backbone_block1_bn2_bias, const float *restrict in_lr, const float *restrict t1005, const float *restrict v_backbone_block1_bn2_bias_momentum, float *restrict t1029, float *restrict t1031) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k092_sub(const float *restrict v_backbone_block1_bn2_bias, const float *restrict in_lr, const float *t1005, const float *restrict v_backbone_block1_bn2_bias_momentum, float *t1029, float *restrict t1031) {
   for (int64_t i = 0; i < 32; i++) {
     t1029[i] = (float)(((double)t1005[i] + ((double)v_backbone_block1_bn2_bias[i] * 0.0005)) + ((double)v_backbone_block1_bn2_bias_momentum[i] * 0.9));
   }
@@ -6391,7 +6391,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k092_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k093_reduce_sum: %1041 = mul(%1040 f32[4,32,28,28], %71 f32[4,32,28,28]) : f32[4,32,28,28]; %1042 = add(%1041 f32[4,32,28,28], %1041 f32[4,32,28,28]) : f32[4,32,28,28]; %1044 = reduce_sum(%1043 f32[4,32,28,28]) : f32[1,32,1,1]; %1052 = add(%1045 f32[4,32,28,28], %1051 f32[4,32,28,28]) : f32[4,32,28,28]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k093_reduce_sum(const float *restrict t71, const float *restrict t84, const float *restrict t85, const float *restrict t1009, const float *restrict t1011, const float *restrict t1013, float *restrict t1041, float *restrict t1042, float *restrict t1044, float *restrict t1052) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k093_reduce_sum(const float *t71, const float *restrict t84, const float *restrict t85, const float *t1009, const float *restrict t1011, const float *restrict t1013, float *t1041, float *t1042, float *restrict t1044, float *t1052) {
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -6433,7 +6433,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k093_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_conv2d_filter_grad: %1053 = conv2d_filter_grad(%65 f32[4,32,28,28], %1052 f32[4,32,28,28]) : f32[32,32,3,3]; %1060 = add(%1056 f32[32,32,3,3], %1059 f32[32,32,3,3]) : f32[32,32,3,3]; %1063 = sub(%66 f32[32,32,3,3], %1062 f32[32,32,3,3]) : f32[32,32,3,3]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_conv2d_filter_grad(const float *restrict t65, const float *restrict v_backbone_block1_conv2_weight, const float *restrict in_lr, const float *restrict t1052, const float *restrict v_backbone_block1_conv2_weight_momentum, float *restrict t1053, float *restrict t1060, float *restrict t1063, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_conv2d_filter_grad(const float *restrict t65, const float *restrict v_backbone_block1_conv2_weight, const float *restrict in_lr, const float *restrict t1052, const float *restrict v_backbone_block1_conv2_weight_momentum, float *t1053, float *t1060, float *restrict t1063, float *restrict scratch) {
   const hw_conv_shape s1053 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_filter_grad(&s1053, t65, t1052, t1053, scratch);
   for (int64_t i = 0; i < 9216; i++) {
@@ -6453,7 +6453,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_conv2d_filter_g
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k095_reduce_sum: %1064 = conv2d_input_grad(%1052 f32[4,32,28,28], %66 f32[32,32,3,3]) : f32[4,32,28,28]; %1066 = mul(%1064 f32[4,32,28,28], %1065 f32[4,32,28,28]) : f32[4,32,28,28]; %1067 = reduce_sum(%1066 f32[4,32,28,28]) : f32[1,32,1,1]; %1068 = mul(%1066 f32[4,32,28,28], %60 f32[4,32,28,28]) : f32[4,32,28,28]; %1070 = reduce_sum(%1069 f32[4,32,28,28]) : f32[1,32,1,1]; %1071 = mul(%1068 f32[4,32,28,28], %57 f32[4,32,28,28]) : f32[4,32,28,28]; %1073 = reduce_sum(%1072 f32[4,32,28,28]) : f32[1,32,1,1]; %1075 = reduce_sum(%1074 f32[4,32,28,28]) : f32[1,32,1,1]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k095_reduce_sum(const float *restrict t42, const float *restrict t56, const float *restrict t58, const float *restrict v_backbone_block1_bn1_weight, const float *restrict t64, const float *restrict v_backbone_block1_conv2_weight, const float *restrict t1052, float *restrict t1064, float *restrict t1066, float *restrict t1067, float *restrict t1068, float *restrict t1070, float *restrict t1071, float *restrict t1073, float *restrict t1075, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k095_reduce_sum(const float *restrict t42, const float *restrict t56, const float *restrict t58, const float *restrict v_backbone_block1_bn1_weight, const float *t64, const float *restrict v_backbone_block1_conv2_weight, const float *restrict t1052, float *restrict t1064, float *t1066, float *restrict t1067, float *restrict t1068, float *restrict t1070, float *restrict t1071, float *restrict t1073, float *restrict t1075, float *restrict scratch) {
   const hw_conv_shape s1064 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_input_grad(&s1064, t1052, v_backbone_block1_conv2_weight, t1064, scratch);
   #pragma omp parallel for
@@ -6532,7 +6532,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k095_reduce_sum(cons
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k096_sub: %1081 = add(%1078 f32[32,1,1], %1080 f32[32,1,1]) : f32[32,1,1]; %1083 = sub(%59 f32[32,1,1], %1082 f32[32,1,1]) : f32[32,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k096_sub(const float *restrict v_backbone_block1_bn1_weight, const float *restrict in_lr, const float *restrict t1070, const float *restrict v_backbone_block1_bn1_weight_momentum, float *restrict t1081, float *restrict t1083) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k096_sub(const float *restrict v_backbone_block1_bn1_weight, const float *restrict in_lr, const float *t1070, const float *restrict v_backbone_block1_bn1_weight_momentum, float *t1081, float *restrict t1083) {
   for (int64_t i = 0; i < 32; i++) {
     t1081[i] = (float)(((double)t1070[i] + ((double)v_backbone_block1_bn1_weight[i] * 0.0005)) + ((double)v_backbone_block1_bn1_weight_momentum[i] * 0.9));
   }
@@ -6543,7 +6543,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k096_sub(const float
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_sub: %1089 = add(%1086 f32[32,1,1], %1088 f32[32,1,1]) : f32[32,1,1]; %1091 = sub(%62 f32[32,1,1], %1090 f32[32,1,1]) : f32[32,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_sub(const float *restrict v_backbone_block1_bn1_bias, const float *restrict in_lr, const float *restrict t1067, const float *restrict v_backbone_block1_bn1_bias_momentum, float *restrict t1089, float *restrict t1091) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_sub(const float *restrict v_backbone_block1_bn1_bias, const float *restrict in_lr, const float *t1067, const float *restrict v_backbone_block1_bn1_bias_momentum, float *t1089, float *restrict t1091) {
   for (int64_t i = 0; i < 32; i++) {
     t1089[i] = (float)(((double)t1067[i] + ((double)v_backbone_block1_bn1_bias[i] * 0.0005)) + ((double)v_backbone_block1_bn1_bias_momentum[i] * 0.9));
   }
@@ -6555,7 +6555,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k098_reduce_sum: %1099 = mul(%1098 f32[4,32,28,28], %42 f32[4,32,28,28]) : f32[4,32,28,28]; %1100 = add(%1099 f32[4,32,28,28], %1099 f32[4,32,28,28]) : f32[4,32,28,28]; %1102 = reduce_sum(%1101 f32[4,32,28,28]) : f32[1,32,1,1]; %1110 = add(%1103 f32[4,32,28,28], %1109 f32[4,32,28,28]) : f32[4,32,28,28]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k098_reduce_sum(const float *restrict t42, const float *restrict t55, const float *restrict t56, const float *restrict t1071, const float *restrict t1073, const float *restrict t1075, float *restrict t1099, float *restrict t1100, float *restrict t1102, float *restrict t1110) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k098_reduce_sum(const float *t42, const float *restrict t55, const float *restrict t56, const float *t1071, const float *restrict t1073, const float *restrict t1075, float *t1099, float *t1100, float *restrict t1102, float *t1110) {
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -6597,7 +6597,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k098_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_conv2d_filter_grad: %1111 = conv2d_filter_grad(%36 f32[4,32,28,28], %1110 f32[4,32,28,28]) : f32[32,32,3,3]; %1116 = add(%1113 f32[32,32,3,3], %1115 f32[32,32,3,3]) : f32[32,32,3,3]; %1118 = sub(%37 f32[32,32,3,3], %1117 f32[32,32,3,3]) : f32[32,32,3,3]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_conv2d_filter_grad(const float *restrict t36, const float *restrict v_backbone_block1_conv1_weight, const float *restrict in_lr, const float *restrict t1110, const float *restrict v_backbone_block1_conv1_weight_momentum, float *restrict t1111, float *restrict t1116, float *restrict t1118, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_conv2d_filter_grad(const float *restrict t36, const float *restrict v_backbone_block1_conv1_weight, const float *restrict in_lr, const float *restrict t1110, const float *restrict v_backbone_block1_conv1_weight_momentum, float *t1111, float *t1116, float *restrict t1118, float *restrict scratch) {
   const hw_conv_shape s1111 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_filter_grad(&s1111, t36, t1110, t1111, scratch);
   for (int64_t i = 0; i < 9216; i++) {
@@ -6617,7 +6617,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_conv2d_filter_g
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum: %1119 = conv2d_input_grad(%1110 f32[4,32,28,28], %37 f32[32,32,3,3]) : f32[4,32,28,28]; %1122 = mul(%1120 f32[4,32,28,28], %1121 f32[4,32,28,28]) : f32[4,32,28,28]; %1123 = reduce_sum(%1122 f32[4,32,28,28]) : f32[1,32,1,1]; %1124 = mul(%1122 f32[4,32,28,28], %31 f32[4,32,28,28]) : f32[4,32,28,28]; %1126 = reduce_sum(%1125 f32[4,32,28,28]) : f32[1,32,1,1]; %1127 = mul(%1124 f32[4,32,28,28], %28 f32[4,32,28,28]) : f32[4,32,28,28]; %1129 = reduce_sum(%1128 f32[4,32,28,28]) : f32[1,32,1,1]; %1131 = reduce_sum(%1130 f32[4,32,28,28]) : f32[1,32,1,1]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(const float *restrict t9, const float *restrict t27, const float *restrict t29, const float *restrict v_backbone_stem_bn_weight, const float *restrict t35, const float *restrict v_backbone_block1_conv1_weight, const float *restrict t1004, const float *restrict t1110, float *restrict t1119, float *restrict t1122, float *restrict t1123, float *restrict t1124, float *restrict t1126, float *restrict t1127, float *restrict t1129, float *restrict t1131, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(const float *restrict t9, const float *restrict t27, const float *restrict t29, const float *restrict v_backbone_stem_bn_weight, const float *t35, const float *restrict v_backbone_block1_conv1_weight, const float *restrict t1004, const float *restrict t1110, float *restrict t1119, float *t1122, float *restrict t1123, float *restrict t1124, float *restrict t1126, float *restrict t1127, float *restrict t1129, float *restrict t1131, float *restrict scratch) {
   const hw_conv_shape s1119 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_input_grad(&s1119, t1110, v_backbone_block1_conv1_weight, t1119, scratch);
   #pragma omp parallel for
@@ -6696,7 +6696,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(cons
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_sub: %1137 = add(%1134 f32[32,1,1], %1136 f32[32,1,1]) : f32[32,1,1]; %1139 = sub(%30 f32[32,1,1], %1138 f32[32,1,1]) : f32[32,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_sub(const float *restrict v_backbone_stem_bn_weight, const float *restrict in_lr, const float *restrict t1126, const float *restrict v_backbone_stem_bn_weight_momentum, float *restrict t1137, float *restrict t1139) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_sub(const float *restrict v_backbone_stem_bn_weight, const float *restrict in_lr, const float *t1126, const float *restrict v_backbone_stem_bn_weight_momentum, float *t1137, float *restrict t1139) {
   for (int64_t i = 0; i < 32; i++) {
     t1137[i] = (float)(((double)t1126[i] + ((double)v_backbone_stem_bn_weight[i] * 0.0005)) + ((double)v_backbone_stem_bn_weight_momentum[i] * 0.9));
   }
@@ -6707,7 +6707,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_sub(const float
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_sub: %1145 = add(%1142 f32[32,1,1], %1144 f32[32,1,1]) : f32[32,1,1]; %1147 = sub(%33 f32[32,1,1], %1146 f32[32,1,1]) : f32[32,1,1]
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_sub(const float *restrict v_backbone_stem_bn_bias, const float *restrict in_lr, const float *restrict t1123, const float *restrict v_backbone_stem_bn_bias_momentum, float *restrict t1145, float *restrict t1147) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_sub(const float *restrict v_backbone_stem_bn_bias, const float *restrict in_lr, const float *t1123, const float *restrict v_backbone_stem_bn_bias_momentum, float *t1145, float *restrict t1147) {
   for (int64_t i = 0; i < 32; i++) {
     t1145[i] = (float)(((double)t1123[i] + ((double)v_backbone_stem_bn_bias[i] * 0.0005)) + ((double)v_backbone_stem_bn_bias_momentum[i] * 0.9));
   }
@@ -6719,7 +6719,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k103_reduce_sum: %1155 = mul(%1154 f32[4,32,28,28], %9 f32[4,32,28,28]) : f32[4,32,28,28]; %1156 = add(%1155 f32[4,32,28,28], %1155 f32[4,32,28,28]) : f32[4,32,28,28]; %1158 = reduce_sum(%1157 f32[4,32,28,28]) : f32[1,32,1,1]; %1166 = add(%1159 f32[4,32,28,28], %1165 f32[4,32,28,28]) : f32[4,32,28,28]
  * from graphs/FMNISTResNetSmall.swift:13
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k103_reduce_sum(const float *restrict t9, const float *restrict t26, const float *restrict t27, const float *restrict t1127, const float *restrict t1129, const float *restrict t1131, float *restrict t1155, float *restrict t1156, float *restrict t1158, float *restrict t1166) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k103_reduce_sum(const float *t9, const float *restrict t26, const float *restrict t27, const float *t1127, const float *restrict t1129, const float *restrict t1131, float *t1155, float *t1156, float *restrict t1158, float *t1166) {
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -6761,7 +6761,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k103_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k104_conv2d_filter_grad: %1167 = conv2d_filter_grad(%3 f32[4,1,28,28], %1166 f32[4,32,28,28]) : f32[32,1,3,3]; %1174 = add(%1170 f32[32,1,3,3], %1173 f32[32,1,3,3]) : f32[32,1,3,3]; %1177 = sub(%4 f32[32,1,3,3], %1176 f32[32,1,3,3]) : f32[32,1,3,3]
  * from graphs/FMNISTResNetSmall.swift:12
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k104_conv2d_filter_grad(const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict in_lr, const float *restrict t1166, const float *restrict v_backbone_stem_conv_weight_momentum, float *restrict t1167, float *restrict t1174, float *restrict t1177, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k104_conv2d_filter_grad(const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict in_lr, const float *restrict t1166, const float *restrict v_backbone_stem_conv_weight_momentum, float *t1167, float *t1174, float *restrict t1177, float *restrict scratch) {
   const hw_conv_shape s1167 = {4, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_filter_grad(&s1167, in_views, t1166, t1167, scratch);
   for (int64_t i = 0; i < 288; i++) {
@@ -6779,7 +6779,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k104_conv2d_filter_g
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k105_conv2d_filter_grad: %1178 = conv2d_filter_grad(%241 f32[4,128,7,7], %728 f32[4,128,7,7]) : f32[128,128,3,3]; %1185 = add(%1181 f32[128,128,3,3], %1184 f32[128,128,3,3]) : f32[128,128,3,3]; %1188 = sub(%242 f32[128,128,3,3], %1187 f32[128,128,3,3]) : f32[128,128,3,3]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k105_conv2d_filter_grad(const float *restrict t241, const float *restrict v_backbone_block3_conv2_weight, const float *restrict in_lr, const float *restrict t728, const float *restrict v_backbone_block3_conv2_weight_momentum, float *restrict t1178, float *restrict t1185, float *restrict t1188, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k105_conv2d_filter_grad(const float *restrict t241, const float *restrict v_backbone_block3_conv2_weight, const float *restrict in_lr, const float *restrict t728, const float *restrict v_backbone_block3_conv2_weight_momentum, float *t1178, float *t1185, float *restrict t1188, float *restrict scratch) {
   const hw_conv_shape s1178 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
   hw_conv2d_filter_grad(&s1178, t241, t728, t1178, scratch);
   #pragma omp parallel for
@@ -6798,7 +6798,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k105_conv2d_filter_g
   }
 }
 
-/* Entry point 'bilevel-unrolled.k1.step': 106 kernels, arena 13259072 bytes. */
+/* Entry point 'bilevel-unrolled.k1.step': 106 kernels, arena 13220288 bytes. */
 static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict state, char *restrict arena, const void *const *inputs) {
   const float *const in_views = (const float *)inputs[0];
   const float *const in_inner_lr = (const float *)inputs[1];
@@ -6807,515 +6807,515 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   float *const v_backbone_stem_conv_weight = state + 0;
   float *const t5 = (float *)(arena + 64);
   float *const t6 = (float *)(arena + 401472);
-  float *const t9 = (float *)(arena + 401600);
-  float *const t11 = (float *)(arena + 803008);
+  float *const t9 = (float *)(arena + 64);
+  float *const t11 = (float *)(arena + 401600);
   float *const v_backbone_stem_bn_running_mean = state + 439008;
-  float *const t17 = (float *)(arena + 803136);
+  float *const t17 = (float *)(arena + 401472);
   float *const v_backbone_stem_bn_running_var = state + 439040;
-  float *const t24 = (float *)(arena + 803264);
-  float *const t26 = (float *)(arena + 803392);
-  float *const t27 = (float *)(arena + 803520);
-  float *const t29 = (float *)(arena + 64);
+  float *const t24 = (float *)(arena + 401728);
+  float *const t26 = (float *)(arena + 401600);
+  float *const t27 = (float *)(arena + 401856);
+  float *const t29 = (float *)(arena + 401984);
   float *const v_backbone_stem_bn_weight = state + 288;
   float *const v_backbone_stem_bn_bias = state + 320;
-  float *const t35 = (float *)(arena + 803648);
-  float *const t36 = (float *)(arena + 1205056);
+  float *const t35 = (float *)(arena + 803392);
+  float *const t36 = (float *)(arena + 1204800);
   float *const v_backbone_block1_conv1_weight = state + 352;
-  float *const t38 = (float *)(arena + 1606464);
-  float *const t39 = (float *)(arena + 401472);
-  float *const t42 = (float *)(arena + 2007872);
-  float *const t44 = (float *)(arena + 803008);
+  float *const t38 = (float *)(arena + 1606208);
+  float *const t39 = (float *)(arena + 2007616);
+  float *const t42 = (float *)(arena + 1606208);
+  float *const t44 = (float *)(arena + 2007744);
   float *const v_backbone_block1_bn1_running_mean = state + 439072;
-  float *const t48 = (float *)(arena + 2409280);
+  float *const t48 = (float *)(arena + 2007616);
   float *const v_backbone_block1_bn1_running_var = state + 439104;
-  float *const t54 = (float *)(arena + 2409408);
-  float *const t55 = (float *)(arena + 2409536);
-  float *const t56 = (float *)(arena + 2409664);
-  float *const t58 = (float *)(arena + 1606464);
+  float *const t54 = (float *)(arena + 2007872);
+  float *const t55 = (float *)(arena + 2007744);
+  float *const t56 = (float *)(arena + 2008000);
+  float *const t58 = (float *)(arena + 2008128);
   float *const v_backbone_block1_bn1_weight = state + 9568;
   float *const v_backbone_block1_bn1_bias = state + 9600;
-  float *const t64 = (float *)(arena + 2409792);
-  float *const t65 = (float *)(arena + 2811200);
+  float *const t64 = (float *)(arena + 2409536);
+  float *const t65 = (float *)(arena + 2810944);
   float *const v_backbone_block1_conv2_weight = state + 9632;
-  float *const t67 = (float *)(arena + 3212608);
-  float *const t68 = (float *)(arena + 401472);
-  float *const t71 = (float *)(arena + 3614016);
-  float *const t73 = (float *)(arena + 803008);
+  float *const t67 = (float *)(arena + 3212352);
+  float *const t68 = (float *)(arena + 3613760);
+  float *const t71 = (float *)(arena + 3212352);
+  float *const t73 = (float *)(arena + 3613888);
   float *const v_backbone_block1_bn2_running_mean = state + 439136;
-  float *const t77 = (float *)(arena + 4015424);
+  float *const t77 = (float *)(arena + 3613760);
   float *const v_backbone_block1_bn2_running_var = state + 439168;
-  float *const t83 = (float *)(arena + 4015552);
-  float *const t84 = (float *)(arena + 4015680);
-  float *const t85 = (float *)(arena + 4015808);
-  float *const t87 = (float *)(arena + 3212608);
+  float *const t83 = (float *)(arena + 3614016);
+  float *const t84 = (float *)(arena + 3613888);
+  float *const t85 = (float *)(arena + 3614144);
+  float *const t87 = (float *)(arena + 3614272);
   float *const v_backbone_block1_bn2_weight = state + 18848;
   float *const v_backbone_block1_bn2_bias = state + 18880;
-  float *const t94 = (float *)(arena + 4015936);
-  float *const t95 = (float *)(arena + 4417344);
+  float *const t94 = (float *)(arena + 4015680);
+  float *const t95 = (float *)(arena + 4417088);
   float *const v_backbone_block2_shortcut_conv_weight = state + 18912;
-  float *const t97 = (float *)(arena + 4818752);
-  float *const t98 = (float *)(arena + 5019456);
-  float *const t101 = (float *)(arena + 5019712);
-  float *const t103 = (float *)(arena + 5220416);
+  float *const t97 = (float *)(arena + 4818496);
+  float *const t98 = (float *)(arena + 5019200);
+  float *const t101 = (float *)(arena + 4818496);
+  float *const t103 = (float *)(arena + 5019456);
   float *const v_backbone_block2_shortcut_bn_running_mean = state + 439200;
-  float *const t109 = (float *)(arena + 5220672);
+  float *const t109 = (float *)(arena + 5019200);
   float *const v_backbone_block2_shortcut_bn_running_var = state + 439264;
-  float *const t116 = (float *)(arena + 5220928);
-  float *const t118 = (float *)(arena + 5221184);
-  float *const t119 = (float *)(arena + 5221440);
-  float *const t121 = (float *)(arena + 4818752);
+  float *const t116 = (float *)(arena + 5019712);
+  float *const t118 = (float *)(arena + 5019456);
+  float *const t119 = (float *)(arena + 5019968);
+  float *const t121 = (float *)(arena + 5020224);
   float *const v_backbone_block2_conv1_weight = state + 21088;
-  float *const t123 = (float *)(arena + 5221696);
-  float *const t124 = (float *)(arena + 5019456);
-  float *const t127 = (float *)(arena + 5422400);
-  float *const t129 = (float *)(arena + 5220416);
+  float *const t123 = (float *)(arena + 5220928);
+  float *const t124 = (float *)(arena + 5421632);
+  float *const t127 = (float *)(arena + 5220928);
+  float *const t129 = (float *)(arena + 5421888);
   float *const v_backbone_block2_bn1_running_mean = state + 439328;
-  float *const t133 = (float *)(arena + 5623104);
+  float *const t133 = (float *)(arena + 5421632);
   float *const v_backbone_block2_bn1_running_var = state + 439392;
-  float *const t139 = (float *)(arena + 5623360);
-  float *const t140 = (float *)(arena + 5623616);
-  float *const t141 = (float *)(arena + 5623872);
-  float *const t143 = (float *)(arena + 5221696);
+  float *const t139 = (float *)(arena + 5422144);
+  float *const t140 = (float *)(arena + 5421888);
+  float *const t141 = (float *)(arena + 5422400);
+  float *const t143 = (float *)(arena + 5422656);
   float *const v_backbone_block2_bn1_weight = state + 39520;
   float *const v_backbone_block2_bn1_bias = state + 39584;
-  float *const t149 = (float *)(arena + 5624128);
-  float *const t150 = (float *)(arena + 5824832);
+  float *const t149 = (float *)(arena + 5623360);
+  float *const t150 = (float *)(arena + 5824064);
   float *const v_backbone_block2_conv2_weight = state + 39648;
-  float *const t152 = (float *)(arena + 6025536);
-  float *const t153 = (float *)(arena + 5019456);
-  float *const t156 = (float *)(arena + 6226240);
-  float *const t158 = (float *)(arena + 5220416);
+  float *const t152 = (float *)(arena + 6024768);
+  float *const t153 = (float *)(arena + 6225472);
+  float *const t156 = (float *)(arena + 6024768);
+  float *const t158 = (float *)(arena + 6225728);
   float *const v_backbone_block2_bn2_running_mean = state + 439456;
-  float *const t162 = (float *)(arena + 6426944);
+  float *const t162 = (float *)(arena + 6225472);
   float *const v_backbone_block2_bn2_running_var = state + 439520;
-  float *const t168 = (float *)(arena + 6427200);
-  float *const t169 = (float *)(arena + 6427456);
-  float *const t170 = (float *)(arena + 6427712);
-  float *const t172 = (float *)(arena + 6025536);
+  float *const t168 = (float *)(arena + 6225984);
+  float *const t169 = (float *)(arena + 6225728);
+  float *const t170 = (float *)(arena + 6226240);
+  float *const t172 = (float *)(arena + 6226496);
   float *const v_backbone_block2_bn2_weight = state + 76512;
   float *const v_backbone_block2_bn2_bias = state + 76576;
   float *const v_backbone_block2_shortcut_bn_weight = state + 20960;
   float *const v_backbone_block2_shortcut_bn_bias = state + 21024;
-  float *const t185 = (float *)(arena + 6427968);
-  float *const t186 = (float *)(arena + 6628672);
+  float *const t185 = (float *)(arena + 6427200);
+  float *const t186 = (float *)(arena + 6627904);
   float *const v_backbone_block3_shortcut_conv_weight = state + 76640;
-  float *const t188 = (float *)(arena + 6829376);
-  float *const t189 = (float *)(arena + 6929728);
-  float *const t192 = (float *)(arena + 6930240);
-  float *const t194 = (float *)(arena + 7030592);
+  float *const t188 = (float *)(arena + 6828608);
+  float *const t189 = (float *)(arena + 6928960);
+  float *const t192 = (float *)(arena + 6828608);
+  float *const t194 = (float *)(arena + 6929472);
   float *const v_backbone_block3_shortcut_bn_running_mean = state + 439584;
-  float *const t200 = (float *)(arena + 7031104);
+  float *const t200 = (float *)(arena + 6928960);
   float *const v_backbone_block3_shortcut_bn_running_var = state + 439712;
-  float *const t207 = (float *)(arena + 7031616);
-  float *const t209 = (float *)(arena + 7032128);
-  float *const t210 = (float *)(arena + 7032640);
-  float *const t212 = (float *)(arena + 6829376);
+  float *const t207 = (float *)(arena + 6929984);
+  float *const t209 = (float *)(arena + 6929472);
+  float *const t210 = (float *)(arena + 6930496);
+  float *const t212 = (float *)(arena + 6931008);
   float *const v_backbone_block3_conv1_weight = state + 85088;
-  float *const t214 = (float *)(arena + 7033152);
-  float *const t215 = (float *)(arena + 6929728);
-  float *const t218 = (float *)(arena + 7133504);
-  float *const t220 = (float *)(arena + 7030592);
+  float *const t214 = (float *)(arena + 7031360);
+  float *const t215 = (float *)(arena + 7131712);
+  float *const t218 = (float *)(arena + 7031360);
+  float *const t220 = (float *)(arena + 7132224);
   float *const v_backbone_block3_bn1_running_mean = state + 439840;
-  float *const t224 = (float *)(arena + 7233856);
+  float *const t224 = (float *)(arena + 7131712);
   float *const v_backbone_block3_bn1_running_var = state + 439968;
-  float *const t230 = (float *)(arena + 7234368);
-  float *const t231 = (float *)(arena + 7234880);
-  float *const t232 = (float *)(arena + 7235392);
-  float *const t234 = (float *)(arena + 7033152);
+  float *const t230 = (float *)(arena + 7132736);
+  float *const t231 = (float *)(arena + 7132224);
+  float *const t232 = (float *)(arena + 7133248);
+  float *const t234 = (float *)(arena + 7133760);
   float *const v_backbone_block3_bn1_weight = state + 158816;
   float *const v_backbone_block3_bn1_bias = state + 158944;
-  float *const t240 = (float *)(arena + 7235904);
-  float *const t241 = (float *)(arena + 7336256);
+  float *const t240 = (float *)(arena + 7234112);
+  float *const t241 = (float *)(arena + 7334464);
   float *const v_backbone_block3_conv2_weight = state + 159072;
-  float *const t243 = (float *)(arena + 7436608);
-  float *const t244 = (float *)(arena + 6929728);
-  float *const t247 = (float *)(arena + 7536960);
-  float *const t249 = (float *)(arena + 7030592);
+  float *const t243 = (float *)(arena + 7434816);
+  float *const t244 = (float *)(arena + 7535168);
+  float *const t247 = (float *)(arena + 7434816);
+  float *const t249 = (float *)(arena + 7535680);
   float *const v_backbone_block3_bn2_running_mean = state + 440096;
-  float *const t253 = (float *)(arena + 7637312);
+  float *const t253 = (float *)(arena + 7535168);
   float *const v_backbone_block3_bn2_running_var = state + 440224;
-  float *const t259 = (float *)(arena + 7637824);
-  float *const t260 = (float *)(arena + 7638336);
-  float *const t261 = (float *)(arena + 7638848);
-  float *const t263 = (float *)(arena + 7436608);
+  float *const t259 = (float *)(arena + 7536192);
+  float *const t260 = (float *)(arena + 7535680);
+  float *const t261 = (float *)(arena + 7536704);
+  float *const t263 = (float *)(arena + 7537216);
   float *const v_backbone_block3_bn2_weight = state + 306528;
   float *const v_backbone_block3_bn2_bias = state + 306656;
   float *const v_backbone_block3_shortcut_bn_weight = state + 84832;
   float *const v_backbone_block3_shortcut_bn_bias = state + 84960;
-  float *const t276 = (float *)(arena + 7639360);
-  float *const t278 = (float *)(arena + 7739712);
+  float *const t276 = (float *)(arena + 7637568);
+  float *const t278 = (float *)(arena + 7737920);
   float *const v_head_fc1_weight = state + 306784;
-  float *const t281 = (float *)(arena + 7741760);
-  float *const t282 = (float *)(arena + 7749952);
-  float *const t285 = (float *)(arena + 7752000);
-  float *const t287 = (float *)(arena + 7760192);
-  float *const t290 = (float *)(arena + 7762240);
-  float *const t291 = (float *)(arena + 7764288);
-  float *const t293 = (float *)(arena + 7766336);
+  float *const t281 = (float *)(arena + 7739968);
+  float *const t282 = (float *)(arena + 7748160);
+  float *const t285 = (float *)(arena + 7739968);
+  float *const t287 = (float *)(arena + 7750208);
+  float *const t290 = (float *)(arena + 7750208);
+  float *const t291 = (float *)(arena + 7752256);
+  float *const t293 = (float *)(arena + 7754304);
   float *const v_head_bn1_weight = state + 372320;
   float *const v_head_bn1_bias = state + 372832;
-  float *const t299 = (float *)(arena + 7774528);
-  float *const t300 = (float *)(arena + 7741760);
+  float *const t299 = (float *)(arena + 7762496);
+  float *const t300 = (float *)(arena + 7770688);
   float *const v_head_fc2_weight = state + 373344;
-  float *const t302 = (float *)(arena + 7749952);
+  float *const t302 = (float *)(arena + 7748160);
   float *const v_head_fc2_bias = state + 438880;
-  float *const t305 = (float *)(arena + 7760192);
-  float *const t307 = (float *)(arena + 401472);
-  float *const t309 = (float *)(arena + 401536);
-  float *const t310 = (float *)(arena + 803008);
-  float *const t312 = (float *)(arena + 7782720);
-  float *const t313 = (float *)(arena + 803072);
-  float *const t315 = (float *)(arena + 5019456);
-  float *const t316 = (float *)(arena + 401472);
-  float *const t318 = (float *)(arena + 5019520);
-  float *const t320 = (float *)(arena + 5019584);
-  float *const t321 = (float *)(arena + 5019648);
-  float *const t324 = (float *)(arena + 5220416);
-  float *const t325 = (float *)(arena + 5220480);
-  float *const t327 = (float *)(arena + 5220544);
-  float *const t331 = (float *)(arena + 5220608);
-  float *const t332 = (float *)(arena + 401472);
-  float *const t334 = (float *)(arena + 5220544);
-  float *const t338 = (float *)(arena + 5220608);
-  float *const t339 = (float *)(arena + 7749952);
-  float *const t340 = (float *)(arena + 7784768);
-  float *const t341 = (float *)(arena + 7786816);
-  float *const t343 = (float *)(arena + 5019520);
-  float *const t345 = (float *)(arena + 7788864);
-  float *const t346 = (float *)(arena + 7790912);
-  float *const t349 = (float *)(arena + 7792960);
-  float *const t350 = (float *)(arena + 6929728);
-  float *const t355 = (float *)(arena + 7030592);
-  float *const t356 = (float *)(arena + 7795008);
-  float *const t358 = (float *)(arena + 7803200);
-  float *const t359 = (float *)(arena + 7811392);
-  float *const t360 = (float *)(arena + 7749952);
-  float *const t361 = (float *)(arena + 7819584);
-  float *const t363 = (float *)(arena + 7784768);
-  float *const t364 = (float *)(arena + 7827776);
-  float *const t366 = (float *)(arena + 7790912);
-  float *const t368 = (float *)(arena + 7835968);
-  float *const t372 = (float *)(arena + 7774528);
-  float *const t375 = (float *)(arena + 7784768);
-  float *const t376 = (float *)(arena + 7749952);
-  float *const t378 = (float *)(arena + 7776576);
-  float *const t384 = (float *)(arena + 7795008);
-  float *const t385 = (float *)(arena + 7838016);
-  float *const t386 = (float *)(arena + 7846208);
-  float *const t388 = (float *)(arena + 7778624);
-  float *const t396 = (float *)(arena + 7854400);
-  float *const t397 = (float *)(arena + 7862592);
-  float *const t400 = (float *)(arena + 8124736);
-  float *const t401 = (float *)(arena + 7862592);
-  float *const t404 = (float *)(arena + 8386880);
-  float *const t405 = (float *)(arena + 7827776);
-  float *const t406 = (float *)(arena + 7778624);
-  float *const t409 = (float *)(arena + 7835968);
-  float *const t411 = (float *)(arena + 7780672);
+  float *const t305 = (float *)(arena + 7748160);
+  float *const t307 = (float *)(arena + 7778880);
+  float *const t309 = (float *)(arena + 7778880);
+  float *const t310 = (float *)(arena + 7778944);
+  float *const t312 = (float *)(arena + 7779008);
+  float *const t313 = (float *)(arena + 7781056);
+  float *const t315 = (float *)(arena + 7781120);
+  float *const t316 = (float *)(arena + 7781184);
+  float *const t318 = (float *)(arena + 7781184);
+  float *const t320 = (float *)(arena + 7781248);
+  float *const t321 = (float *)(arena + 7781312);
+  float *const t324 = (float *)(arena + 7781248);
+  float *const t325 = (float *)(arena + 7781376);
+  float *const t327 = (float *)(arena + 7781440);
+  float *const t331 = (float *)(arena + 7781504);
+  float *const t332 = (float *)(arena + 7781184);
+  float *const t334 = (float *)(arena + 7781312);
+  float *const t338 = (float *)(arena + 7781440);
+  float *const t339 = (float *)(arena + 7781504);
+  float *const t340 = (float *)(arena + 7783552);
+  float *const t341 = (float *)(arena + 7781504);
+  float *const t343 = (float *)(arena + 7785600);
+  float *const t345 = (float *)(arena + 7785664);
+  float *const t346 = (float *)(arena + 7787712);
+  float *const t349 = (float *)(arena + 7787712);
+  float *const t350 = (float *)(arena + 7789760);
+  float *const t355 = (float *)(arena + 7789760);
+  float *const t356 = (float *)(arena + 7790272);
+  float *const t358 = (float *)(arena + 7762496);
+  float *const t359 = (float *)(arena + 7790272);
+  float *const t360 = (float *)(arena + 7783552);
+  float *const t361 = (float *)(arena + 7798464);
+  float *const t363 = (float *)(arena + 7806656);
+  float *const t364 = (float *)(arena + 7808704);
+  float *const t366 = (float *)(arena + 7816896);
+  float *const t368 = (float *)(arena + 7818944);
+  float *const t372 = (float *)(arena + 7806656);
+  float *const t375 = (float *)(arena + 7783552);
+  float *const t376 = (float *)(arena + 7820992);
+  float *const t378 = (float *)(arena + 7823040);
+  float *const t384 = (float *)(arena + 7825088);
+  float *const t385 = (float *)(arena + 7833280);
+  float *const t386 = (float *)(arena + 7833280);
+  float *const t388 = (float *)(arena + 7841472);
+  float *const t396 = (float *)(arena + 7808704);
+  float *const t397 = (float *)(arena + 7833280);
+  float *const t400 = (float *)(arena + 7833280);
+  float *const t401 = (float *)(arena + 8095424);
+  float *const t404 = (float *)(arena + 8095424);
+  float *const t405 = (float *)(arena + 8357568);
+  float *const t406 = (float *)(arena + 7818944);
+  float *const t409 = (float *)(arena + 8357568);
+  float *const t411 = (float *)(arena + 8365760);
   float *const v_head_bn1_running_mean = state + 440352;
-  float *const t417 = (float *)(arena + 7844160);
+  float *const t417 = (float *)(arena + 7818944);
   float *const v_head_bn1_running_var = state + 440864;
-  float *const t424 = (float *)(arena + 7846208);
-  float *const t425 = (float *)(arena + 7848256);
-  float *const t426 = (float *)(arena + 7850304);
-  float *const t428 = (float *)(arena + 7827776);
-  float *const t432 = (float *)(arena + 7862592);
-  float *const t433 = (float *)(arena + 7870784);
-  float *const t434 = (float *)(arena + 7852352);
-  float *const t436 = (float *)(arena + 7778624);
-  float *const t438 = (float *)(arena + 5019584);
-  float *const t439 = (float *)(arena + 5019648);
-  float *const t440 = (float *)(arena + 6929728);
-  float *const t442 = (float *)(arena + 7780672);
-  float *const t443 = (float *)(arena + 5019584);
-  float *const t444 = (float *)(arena + 6929792);
-  float *const t445 = (float *)(arena + 6929856);
-  float *const t446 = (float *)(arena + 6929920);
-  float *const t449 = (float *)(arena + 6929984);
-  float *const t450 = (float *)(arena + 6930048);
-  float *const t452 = (float *)(arena + 6930112);
-  float *const t456 = (float *)(arena + 6930176);
-  float *const t461 = (float *)(arena + 5019584);
-  float *const t462 = (float *)(arena + 0);
-  float *const t463 = (float *)(arena + 7852352);
-  float *const t464 = (float *)(arena + 7878976);
-  float *const t465 = (float *)(arena + 7881024);
-  float *const t467 = (float *)(arena + 6929792);
-  float *const t472 = (float *)(arena + 7883072);
-  float *const t475 = (float *)(arena + 7885120);
-  float *const t476 = (float *)(arena + 7887168);
-  float *const t477 = (float *)(arena + 7887680);
-  float *const t479 = (float *)(arena + 7895872);
-  float *const t480 = (float *)(arena + 7852352);
-  float *const t481 = (float *)(arena + 7904064);
-  float *const t483 = (float *)(arena + 7778624);
-  float *const t484 = (float *)(arena + 7912256);
-  float *const t486 = (float *)(arena + 7780672);
-  float *const t488 = (float *)(arena + 7878976);
-  float *const t496 = (float *)(arena + 7827776);
-  float *const t497 = (float *)(arena + 7862592);
-  float *const t499 = (float *)(arena + 7881024);
-  float *const t507 = (float *)(arena + 7887680);
-  float *const t508 = (float *)(arena + 7780672);
-  float *const t509 = (float *)(arena + 8649024);
-  float *const t511 = (float *)(arena + 8911168);
-  float *const t512 = (float *)(arena + 7848256);
-  float *const t513 = (float *)(arena + 7741760);
-  float *const t514 = (float *)(arena + 8649024);
-  float *const t516 = (float *)(arena + 8911168);
-  float *const t517 = (float *)(arena + 7792960);
-  float *const t518 = (float *)(arena + 7827776);
-  float *const t520 = (float *)(arena + 7850304);
-  float *const t523 = (float *)(arena + 7835968);
-  float *const t524 = (float *)(arena + 7854400);
-  float *const t525 = (float *)(arena + 7862592);
-  float *const t528 = (float *)(arena + 7870784);
-  float *const t531 = (float *)(arena + 7872832);
-  float *const t534 = (float *)(arena + 7874880);
-  float *const t539 = (float *)(arena + 7795008);
-  float *const t552 = (float *)(arena + 7827776);
-  float *const t553 = (float *)(arena + 7739712);
-  float *const t560 = (float *)(arena + 7778624);
-  float *const t561 = (float *)(arena + 7790912);
-  float *const t562 = (float *)(arena + 7870784);
-  float *const t564 = (float *)(arena + 5019584);
-  float *const t566 = (float *)(arena + 5019648);
-  float *const t568 = (float *)(arena + 7883072);
-  float *const t571 = (float *)(arena + 7885120);
-  float *const t572 = (float *)(arena + 5019520);
-  float *const t573 = (float *)(arena + 5019584);
-  float *const t575 = (float *)(arena + 6929728);
-  float *const t577 = (float *)(arena + 6929792);
-  float *const t585 = (float *)(arena + 6929856);
-  float *const t586 = (float *)(arena + 7739712);
-  float *const t587 = (float *)(arena + 7788864);
-  float *const t588 = (float *)(arena + 7790912);
-  float *const t589 = (float *)(arena + 7766336);
-  float *const t592 = (float *)(arena + 7768384);
-  float *const t596 = (float *)(arena + 5019520);
-  float *const t605 = (float *)(arena + 7770432);
-  float *const t612 = (float *)(arena + 7772480);
-  float *const t613 = (float *)(arena + 7827776);
-  float *const t618 = (float *)(arena + 7848256);
-  float *const t621 = (float *)(arena + 7883072);
-  float *const t625 = (float *)(arena + 7739712);
-  float *const t627 = (float *)(arena + 7760192);
-  float *const t639 = (float *)(arena + 7891264);
-  float *const t642 = (float *)(arena + 7899456);
-  float *const t644 = (float *)(arena + 7778624);
-  float *const t652 = (float *)(arena + 7891264);
-  float *const t653 = (float *)(arena + 7782720);
-  float *const t662 = (float *)(arena + 7899456);
-  float *const t663 = (float *)(arena + 6929728);
-  float *const t664 = (float *)(arena + 7999808);
-  float *const t666 = (float *)(arena + 7776576);
-  float *const t667 = (float *)(arena + 8649024);
-  float *const t669 = (float *)(arena + 7777088);
-  float *const t671 = (float *)(arena + 7777600);
-  float *const t673 = (float *)(arena + 7778112);
+  float *const t424 = (float *)(arena + 8367808);
+  float *const t425 = (float *)(arena + 8365760);
+  float *const t426 = (float *)(arena + 8369856);
+  float *const t428 = (float *)(arena + 8371904);
+  float *const t432 = (float *)(arena + 8380096);
+  float *const t433 = (float *)(arena + 8388288);
+  float *const t434 = (float *)(arena + 8396480);
+  float *const t436 = (float *)(arena + 8396480);
+  float *const t438 = (float *)(arena + 8398528);
+  float *const t439 = (float *)(arena + 8398528);
+  float *const t440 = (float *)(arena + 8398592);
+  float *const t442 = (float *)(arena + 8398656);
+  float *const t443 = (float *)(arena + 8400704);
+  float *const t444 = (float *)(arena + 8400704);
+  float *const t445 = (float *)(arena + 8400768);
+  float *const t446 = (float *)(arena + 8400832);
+  float *const t449 = (float *)(arena + 8400768);
+  float *const t450 = (float *)(arena + 8400896);
+  float *const t452 = (float *)(arena + 8400960);
+  float *const t456 = (float *)(arena + 8401024);
+  float *const t461 = (float *)(arena + 0);
+  float *const t462 = (float *)(arena + 8400704);
+  float *const t463 = (float *)(arena + 8400768);
+  float *const t464 = (float *)(arena + 8402816);
+  float *const t465 = (float *)(arena + 8400768);
+  float *const t467 = (float *)(arena + 8404864);
+  float *const t472 = (float *)(arena + 8396480);
+  float *const t475 = (float *)(arena + 8400768);
+  float *const t476 = (float *)(arena + 8404928);
+  float *const t477 = (float *)(arena + 8405440);
+  float *const t479 = (float *)(arena + 8380096);
+  float *const t480 = (float *)(arena + 8402816);
+  float *const t481 = (float *)(arena + 8413632);
+  float *const t483 = (float *)(arena + 8396480);
+  float *const t484 = (float *)(arena + 8421824);
+  float *const t486 = (float *)(arena + 8398528);
+  float *const t488 = (float *)(arena + 8430016);
+  float *const t496 = (float *)(arena + 8357568);
+  float *const t497 = (float *)(arena + 8357568);
+  float *const t499 = (float *)(arena + 8432064);
+  float *const t507 = (float *)(arena + 8421824);
+  float *const t508 = (float *)(arena + 8398528);
+  float *const t509 = (float *)(arena + 8430016);
+  float *const t511 = (float *)(arena + 8430016);
+  float *const t512 = (float *)(arena + 8400768);
+  float *const t513 = (float *)(arena + 7770688);
+  float *const t514 = (float *)(arena + 8430016);
+  float *const t516 = (float *)(arena + 8430016);
+  float *const t517 = (float *)(arena + 7787712);
+  float *const t518 = (float *)(arena + 7808704);
+  float *const t520 = (float *)(arena + 8357568);
+  float *const t523 = (float *)(arena + 7808704);
+  float *const t524 = (float *)(arena + 8359616);
+  float *const t525 = (float *)(arena + 7825088);
+  float *const t528 = (float *)(arena + 8405440);
+  float *const t531 = (float *)(arena + 7816896);
+  float *const t534 = (float *)(arena + 8407488);
+  float *const t539 = (float *)(arena + 8357568);
+  float *const t552 = (float *)(arena + 7754304);
+  float *const t553 = (float *)(arena + 7737920);
+  float *const t560 = (float *)(arena + 8400768);
+  float *const t561 = (float *)(arena + 8365760);
+  float *const t562 = (float *)(arena + 7785664);
+  float *const t564 = (float *)(arena + 0);
+  float *const t566 = (float *)(arena + 7785600);
+  float *const t568 = (float *)(arena + 8405440);
+  float *const t571 = (float *)(arena + 8402816);
+  float *const t572 = (float *)(arena + 0);
+  float *const t573 = (float *)(arena + 8400576);
+  float *const t575 = (float *)(arena + 0);
+  float *const t577 = (float *)(arena + 8400640);
+  float *const t585 = (float *)(arena + 7781248);
+  float *const t586 = (float *)(arena + 7737920);
+  float *const t587 = (float *)(arena + 8365760);
+  float *const t588 = (float *)(arena + 8402816);
+  float *const t589 = (float *)(arena + 7754304);
+  float *const t592 = (float *)(arena + 7737920);
+  float *const t596 = (float *)(arena + 0);
+  float *const t605 = (float *)(arena + 7748160);
+  float *const t612 = (float *)(arena + 7781504);
+  float *const t613 = (float *)(arena + 7754304);
+  float *const t618 = (float *)(arena + 7762496);
+  float *const t621 = (float *)(arena + 8407488);
+  float *const t625 = (float *)(arena + 7737920);
+  float *const t627 = (float *)(arena + 7748160);
+  float *const t639 = (float *)(arena + 7739968);
+  float *const t642 = (float *)(arena + 7825088);
+  float *const t644 = (float *)(arena + 8365760);
+  float *const t652 = (float *)(arena + 8407488);
+  float *const t653 = (float *)(arena + 7785600);
+  float *const t662 = (float *)(arena + 7637568);
+  float *const t663 = (float *)(arena + 7781248);
+  float *const t664 = (float *)(arena + 8415680);
+  float *const t666 = (float *)(arena + 7781760);
+  float *const t667 = (float *)(arena + 8516032);
+  float *const t669 = (float *)(arena + 7782272);
+  float *const t671 = (float *)(arena + 7782784);
+  float *const t673 = (float *)(arena + 7785600);
   float *const v_backbone_block3_shortcut_bn_weight_momentum = state + 526208;
-  float *const t680 = (float *)(arena + 7778624);
-  float *const t684 = (float *)(arena + 7779136);
+  float *const t680 = (float *)(arena + 7785600);
+  float *const t684 = (float *)(arena + 7786112);
   float *const v_backbone_block3_bn2_weight_momentum = state + 747904;
-  float *const t690 = (float *)(arena + 7778112);
-  float *const t692 = (float *)(arena + 7779648);
+  float *const t690 = (float *)(arena + 7781760);
+  float *const t692 = (float *)(arena + 7786624);
   float *const v_backbone_block3_shortcut_bn_bias_momentum = state + 526336;
-  float *const t698 = (float *)(arena + 7776576);
-  float *const t700 = (float *)(arena + 7780160);
+  float *const t698 = (float *)(arena + 7787136);
+  float *const t700 = (float *)(arena + 7787648);
   float *const v_backbone_block3_bn2_bias_momentum = state + 748032;
-  float *const t705 = (float *)(arena + 7780672);
-  float *const t707 = (float *)(arena + 7781184);
-  float *const t717 = (float *)(arena + 7436608);
-  float *const t718 = (float *)(arena + 6829376);
-  float *const t720 = (float *)(arena + 6929728);
-  float *const t728 = (float *)(arena + 7999808);
-  float *const t729 = (float *)(arena + 6829376);
-  float *const t731 = (float *)(arena + 7638336);
-  float *const t732 = (float *)(arena + 6929728);
-  float *const t733 = (float *)(arena + 7436608);
-  float *const t735 = (float *)(arena + 7777088);
-  float *const t736 = (float *)(arena + 7536960);
-  float *const t738 = (float *)(arena + 7777600);
-  float *const t740 = (float *)(arena + 7781696);
+  float *const t705 = (float *)(arena + 7781248);
+  float *const t707 = (float *)(arena + 7788160);
+  float *const t717 = (float *)(arena + 7434816);
+  float *const t718 = (float *)(arena + 7434816);
+  float *const t720 = (float *)(arena + 7788672);
+  float *const t728 = (float *)(arena + 8516032);
+  float *const t729 = (float *)(arena + 6931008);
+  float *const t731 = (float *)(arena + 7234112);
+  float *const t732 = (float *)(arena + 7535680);
+  float *const t733 = (float *)(arena + 7434816);
+  float *const t735 = (float *)(arena + 7788672);
+  float *const t736 = (float *)(arena + 7536704);
+  float *const t738 = (float *)(arena + 7637056);
+  float *const t740 = (float *)(arena + 7789184);
   float *const v_backbone_block3_bn1_weight_momentum = state + 600192;
-  float *const t746 = (float *)(arena + 7782208);
-  float *const t748 = (float *)(arena + 7782720);
+  float *const t746 = (float *)(arena + 7788672);
+  float *const t748 = (float *)(arena + 7782272);
   float *const v_backbone_block3_bn1_bias_momentum = state + 600320;
-  float *const t754 = (float *)(arena + 7777088);
-  float *const t756 = (float *)(arena + 7783232);
-  float *const t764 = (float *)(arena + 7033152);
-  float *const t765 = (float *)(arena + 7235904);
-  float *const t767 = (float *)(arena + 7783744);
-  float *const t775 = (float *)(arena + 7436608);
-  float *const t776 = (float *)(arena + 7033152);
-  float *const t777 = (float *)(arena + 7536960);
-  float *const t778 = (float *)(arena + 6829376);
-  float *const t780 = (float *)(arena + 6929728);
-  float *const t782 = (float *)(arena + 7777600);
-  float *const t790 = (float *)(arena + 7234880);
-  float *const t791 = (float *)(arena + 7638336);
-  float *const t793 = (float *)(arena + 7781696);
-  float *const t801 = (float *)(arena + 8649024);
-  float *const t802 = (float *)(arena + 7786816);
+  float *const t754 = (float *)(arena + 7535680);
+  float *const t756 = (float *)(arena + 7782784);
+  float *const t764 = (float *)(arena + 7031360);
+  float *const t765 = (float *)(arena + 7031360);
+  float *const t767 = (float *)(arena + 7808704);
+  float *const t775 = (float *)(arena + 7536704);
+  float *const t776 = (float *)(arena + 6931008);
+  float *const t777 = (float *)(arena + 7637568);
+  float *const t778 = (float *)(arena + 7434816);
+  float *const t780 = (float *)(arena + 7132224);
+  float *const t782 = (float *)(arena + 7637056);
+  float *const t790 = (float *)(arena + 6828608);
+  float *const t791 = (float *)(arena + 6828608);
+  float *const t793 = (float *)(arena + 7789184);
+  float *const t801 = (float *)(arena + 7434816);
+  float *const t802 = (float *)(arena + 6828608);
   float *const v_backbone_block3_shortcut_conv_weight_momentum = state + 518016;
-  float *const t809 = (float *)(arena + 7536960);
-  float *const t812 = (float *)(arena + 7569728);
-  float *const t813 = (float *)(arena + 6829376);
-  float *const t817 = (float *)(arena + 8749376);
-  float *const t818 = (float *)(arena + 5019456);
-  float *const t819 = (float *)(arena + 8950080);
-  float *const t821 = (float *)(arena + 5220416);
-  float *const t822 = (float *)(arena + 9150784);
-  float *const t824 = (float *)(arena + 7030080);
-  float *const t826 = (float *)(arena + 7030336);
-  float *const t828 = (float *)(arena + 7777600);
+  float *const t809 = (float *)(arena + 6828608);
+  float *const t812 = (float *)(arena + 6861376);
+  float *const t813 = (float *)(arena + 7133248);
+  float *const t817 = (float *)(arena + 6427200);
+  float *const t818 = (float *)(arena + 7783296);
+  float *const t819 = (float *)(arena + 8616384);
+  float *const t821 = (float *)(arena + 6929472);
+  float *const t822 = (float *)(arena + 8817088);
+  float *const t824 = (float *)(arena + 6929728);
+  float *const t826 = (float *)(arena + 6930496);
+  float *const t828 = (float *)(arena + 7132224);
   float *const v_backbone_block2_shortcut_bn_weight_momentum = state + 462336;
-  float *const t835 = (float *)(arena + 7777856);
-  float *const t838 = (float *)(arena + 7781696);
+  float *const t835 = (float *)(arena + 7132224);
+  float *const t838 = (float *)(arena + 7132480);
   float *const v_backbone_block2_bn2_weight_momentum = state + 517888;
-  float *const t844 = (float *)(arena + 7777600);
-  float *const t846 = (float *)(arena + 7781952);
+  float *const t844 = (float *)(arena + 6929472);
+  float *const t846 = (float *)(arena + 7789184);
   float *const v_backbone_block2_shortcut_bn_bias_momentum = state + 462400;
-  float *const t852 = (float *)(arena + 5220416);
-  float *const t854 = (float *)(arena + 7783744);
+  float *const t852 = (float *)(arena + 7789440);
+  float *const t854 = (float *)(arena + 7808704);
   float *const v_backbone_block2_bn2_bias_momentum = state + 517952;
-  float *const t859 = (float *)(arena + 7784000);
-  float *const t861 = (float *)(arena + 7784256);
-  float *const t871 = (float *)(arena + 6025536);
-  float *const t872 = (float *)(arena + 6427968);
-  float *const t874 = (float *)(arena + 7784512);
-  float *const t882 = (float *)(arena + 6829376);
-  float *const t883 = (float *)(arena + 7848256);
+  float *const t859 = (float *)(arena + 7783296);
+  float *const t861 = (float *)(arena + 7808960);
+  float *const t871 = (float *)(arena + 6024768);
+  float *const t872 = (float *)(arena + 6024768);
+  float *const t874 = (float *)(arena + 7809216);
+  float *const t882 = (float *)(arena + 8817088);
+  float *const t883 = (float *)(arena + 5020224);
   float *const v_backbone_block2_conv2_weight_momentum = state + 481024;
-  float *const t890 = (float *)(arena + 4818752);
-  float *const t893 = (float *)(arena + 6427456);
-  float *const t894 = (float *)(arena + 7032128);
-  float *const t896 = (float *)(arena + 5824832);
-  float *const t897 = (float *)(arena + 7784512);
-  float *const t898 = (float *)(arena + 6025536);
-  float *const t900 = (float *)(arena + 7030080);
+  float *const t890 = (float *)(arena + 5020224);
+  float *const t893 = (float *)(arena + 6024768);
+  float *const t894 = (float *)(arena + 5824064);
+  float *const t896 = (float *)(arena + 5623360);
+  float *const t897 = (float *)(arena + 6225728);
+  float *const t898 = (float *)(arena + 8616384);
+  float *const t900 = (float *)(arena + 6929728);
   float *const t901 = (float *)(arena + 6226240);
-  float *const t903 = (float *)(arena + 7030336);
-  float *const t905 = (float *)(arena + 7232832);
+  float *const t903 = (float *)(arena + 6426944);
+  float *const t905 = (float *)(arena + 7809216);
   float *const v_backbone_block2_bn1_weight_momentum = state + 480896;
-  float *const t911 = (float *)(arena + 7233088);
-  float *const t913 = (float *)(arena + 7233344);
+  float *const t911 = (float *)(arena + 6929728);
+  float *const t913 = (float *)(arena + 7809472);
   float *const v_backbone_block2_bn1_bias_momentum = state + 480960;
-  float *const t919 = (float *)(arena + 7233600);
-  float *const t921 = (float *)(arena + 8100160);
-  float *const t929 = (float *)(arena + 5221696);
-  float *const t930 = (float *)(arena + 7032128);
-  float *const t932 = (float *)(arena + 7784512);
-  float *const t940 = (float *)(arena + 6829376);
-  float *const t941 = (float *)(arena + 8649024);
+  float *const t919 = (float *)(arena + 6225728);
+  float *const t921 = (float *)(arena + 7809728);
+  float *const t929 = (float *)(arena + 5220928);
+  float *const t930 = (float *)(arena + 5220928);
+  float *const t932 = (float *)(arena + 7809984);
+  float *const t940 = (float *)(arena + 6226240);
+  float *const t941 = (float *)(arena + 7434816);
   float *const v_backbone_block2_conv1_weight_momentum = state + 462464;
-  float *const t948 = (float *)(arena + 7234880);
-  float *const t951 = (float *)(arena + 7638336);
-  float *const t952 = (float *)(arena + 5221696);
-  float *const t953 = (float *)(arena + 5623616);
+  float *const t948 = (float *)(arena + 7434816);
+  float *const t951 = (float *)(arena + 8400768);
+  float *const t952 = (float *)(arena + 5422400);
+  float *const t953 = (float *)(arena + 8616384);
   float *const v_backbone_block3_conv1_weight_momentum = state + 526464;
-  float *const t960 = (float *)(arena + 5918528);
-  float *const t963 = (float *)(arena + 8950080);
-  float *const t964 = (float *)(arena + 7032128);
-  float *const t965 = (float *)(arena + 6213440);
-  float *const t967 = (float *)(arena + 7232832);
-  float *const t969 = (float *)(arena + 7784512);
-  float *const t977 = (float *)(arena + 5623616);
-  float *const t978 = (float *)(arena + 6574912);
-  float *const t980 = (float *)(arena + 6414144);
-  float *const t988 = (float *)(arena + 6775616);
-  float *const t989 = (float *)(arena + 8100416);
+  float *const t960 = (float *)(arena + 8616384);
+  float *const t963 = (float *)(arena + 8911296);
+  float *const t964 = (float *)(arena + 6427200);
+  float *const t965 = (float *)(arena + 6627904);
+  float *const t967 = (float *)(arena + 5421888);
+  float *const t969 = (float *)(arena + 7809216);
+  float *const t977 = (float *)(arena + 4818496);
+  float *const t978 = (float *)(arena + 4818496);
+  float *const t980 = (float *)(arena + 7809984);
+  float *const t988 = (float *)(arena + 6627904);
+  float *const t989 = (float *)(arena + 7809984);
   float *const v_backbone_block2_shortcut_conv_weight_momentum = state + 460288;
-  float *const t996 = (float *)(arena + 8108608);
-  float *const t999 = (float *)(arena + 7308608);
-  float *const t1000 = (float *)(arena + 4417344);
-  float *const t1004 = (float *)(arena + 9244992);
-  float *const t1005 = (float *)(arena + 803008);
-  float *const t1006 = (float *)(arena + 9646400);
-  float *const t1008 = (float *)(arena + 7784512);
-  float *const t1009 = (float *)(arena + 10047808);
-  float *const t1011 = (float *)(arena + 7784640);
-  float *const t1013 = (float *)(arena + 5221184);
+  float *const t996 = (float *)(arena + 7809984);
+  float *const t999 = (float *)(arena + 8357568);
+  float *const t1000 = (float *)(arena + 6226240);
+  float *const t1004 = (float *)(arena + 4015680);
+  float *const t1005 = (float *)(arena + 5019456);
+  float *const t1006 = (float *)(arena + 4417088);
+  float *const t1008 = (float *)(arena + 5019584);
+  float *const t1009 = (float *)(arena + 9206208);
+  float *const t1011 = (float *)(arena + 5019968);
+  float *const t1013 = (float *)(arena + 5020096);
   float *const v_backbone_block1_bn2_weight_momentum = state + 460224;
-  float *const t1020 = (float *)(arena + 8116800);
-  float *const t1023 = (float *)(arena + 8116928);
+  float *const t1020 = (float *)(arena + 5019584);
+  float *const t1023 = (float *)(arena + 5421888);
   float *const v_backbone_block1_bn2_bias_momentum = state + 460256;
-  float *const t1029 = (float *)(arena + 7784512);
-  float *const t1031 = (float *)(arena + 8117056);
-  float *const t1041 = (float *)(arena + 3212608);
-  float *const t1042 = (float *)(arena + 9646400);
-  float *const t1044 = (float *)(arena + 803008);
-  float *const t1052 = (float *)(arena + 5221312);
-  float *const t1053 = (float *)(arena + 7786816);
+  float *const t1029 = (float *)(arena + 5019456);
+  float *const t1031 = (float *)(arena + 5422016);
+  float *const t1041 = (float *)(arena + 3212352);
+  float *const t1042 = (float *)(arena + 3212352);
+  float *const t1044 = (float *)(arena + 7809216);
+  float *const t1052 = (float *)(arena + 9206208);
+  float *const t1053 = (float *)(arena + 8474496);
   float *const v_backbone_block1_conv2_weight_momentum = state + 451008;
-  float *const t1060 = (float *)(arena + 7712064);
-  float *const t1063 = (float *)(arena + 7436608);
-  float *const t1064 = (float *)(arena + 6574912);
-  float *const t1066 = (float *)(arena + 4015680);
-  float *const t1067 = (float *)(arena + 803008);
+  float *const t1060 = (float *)(arena + 8474496);
+  float *const t1063 = (float *)(arena + 6172224);
+  float *const t1064 = (float *)(arena + 3614144);
+  float *const t1066 = (float *)(arena + 2409536);
+  float *const t1067 = (float *)(arena + 3613888);
   float *const t1068 = (float *)(arena + 4417088);
-  float *const t1070 = (float *)(arena + 5221184);
-  float *const t1071 = (float *)(arena + 2811200);
-  float *const t1073 = (float *)(arena + 7784640);
-  float *const t1075 = (float *)(arena + 4818496);
+  float *const t1070 = (float *)(arena + 4015552);
+  float *const t1071 = (float *)(arena + 5422400);
+  float *const t1073 = (float *)(arena + 5019968);
+  float *const t1075 = (float *)(arena + 5020096);
   float *const v_backbone_block1_bn1_weight_momentum = state + 450944;
-  float *const t1081 = (float *)(arena + 4818624);
-  float *const t1083 = (float *)(arena + 8117184);
+  float *const t1081 = (float *)(arena + 4015552);
+  float *const t1083 = (float *)(arena + 7809216);
   float *const v_backbone_block1_bn1_bias_momentum = state + 450976;
-  float *const t1089 = (float *)(arena + 8117312);
-  float *const t1091 = (float *)(arena + 8117440);
-  float *const t1099 = (float *)(arena + 1606464);
-  float *const t1100 = (float *)(arena + 2409792);
-  float *const t1102 = (float *)(arena + 803008);
-  float *const t1110 = (float *)(arena + 5221184);
-  float *const t1111 = (float *)(arena + 7786816);
+  float *const t1089 = (float *)(arena + 3613888);
+  float *const t1091 = (float *)(arena + 7809344);
+  float *const t1099 = (float *)(arena + 1606208);
+  float *const t1100 = (float *)(arena + 1606208);
+  float *const t1102 = (float *)(arena + 7818176);
+  float *const t1110 = (float *)(arena + 5422400);
+  float *const t1111 = (float *)(arena + 5823808);
   float *const v_backbone_block1_conv1_weight_momentum = state + 441728;
-  float *const t1116 = (float *)(arena + 7473472);
-  float *const t1118 = (float *)(arena + 7848256);
-  float *const t1119 = (float *)(arena + 6574912);
-  float *const t1122 = (float *)(arena + 4015680);
-  float *const t1123 = (float *)(arena + 803008);
+  float *const t1116 = (float *)(arena + 5823808);
+  float *const t1118 = (float *)(arena + 5860672);
+  float *const t1119 = (float *)(arena + 3614144);
+  float *const t1122 = (float *)(arena + 803392);
+  float *const t1123 = (float *)(arena + 2007744);
   float *const t1124 = (float *)(arena + 4417088);
-  float *const t1126 = (float *)(arena + 4818496);
-  float *const t1127 = (float *)(arena + 1205056);
-  float *const t1129 = (float *)(arena + 7784640);
-  float *const t1131 = (float *)(arena + 5622592);
+  float *const t1126 = (float *)(arena + 5019968);
+  float *const t1127 = (float *)(arena + 6226240);
+  float *const t1129 = (float *)(arena + 5020096);
+  float *const t1131 = (float *)(arena + 7818176);
   float *const v_backbone_stem_bn_weight_momentum = state + 441664;
-  float *const t1137 = (float *)(arena + 5622720);
-  float *const t1139 = (float *)(arena + 5622848);
+  float *const t1137 = (float *)(arena + 5019968);
+  float *const t1139 = (float *)(arena + 7818304);
   float *const v_backbone_stem_bn_bias_momentum = state + 441696;
-  float *const t1145 = (float *)(arena + 5622976);
-  float *const t1147 = (float *)(arena + 8117568);
+  float *const t1145 = (float *)(arena + 2007744);
+  float *const t1147 = (float *)(arena + 7818432);
   float *const t1155 = (float *)(arena + 64);
-  float *const t1156 = (float *)(arena + 803648);
-  float *const t1158 = (float *)(arena + 803008);
-  float *const t1166 = (float *)(arena + 5221184);
-  float *const t1167 = (float *)(arena + 8117696);
+  float *const t1156 = (float *)(arena + 64);
+  float *const t1158 = (float *)(arena + 7818560);
+  float *const t1166 = (float *)(arena + 6226240);
+  float *const t1167 = (float *)(arena + 8365760);
   float *const v_backbone_stem_conv_weight_momentum = state + 441376;
-  float *const t1174 = (float *)(arena + 8118848);
-  float *const t1177 = (float *)(arena + 8120000);
-  float *const t1178 = (float *)(arena + 4015680);
+  float *const t1174 = (float *)(arena + 8365760);
+  float *const t1177 = (float *)(arena + 8511360);
+  float *const t1178 = (float *)(arena + 6226240);
   float *const v_backbone_block3_conv2_weight_momentum = state + 600448;
-  float *const t1185 = (float *)(arena + 803392);
-  float *const t1188 = (float *)(arena + 1393216);
+  float *const t1185 = (float *)(arena + 6226240);
+  float *const t1188 = (float *)(arena + 4015680);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k000_mul(t2);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k001_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, t5, t6, t9, t11, t17, t24, t26, t27, (float *)(arena + 803648));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k001_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, t5, t6, t9, t11, t17, t24, t26, t27, (float *)(arena + 401984));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k002_relu(t9, t27, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t29, t35, t36);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k003_reduce_mean(t36, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, t38, t39, t42, t44, t48, t54, t55, t56, (float *)(arena + 2409792));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k003_reduce_mean(t36, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, t38, t39, t42, t44, t48, t54, t55, t56, (float *)(arena + 2008128));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k004_relu(t42, t56, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t58, t64, t65);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k005_reduce_mean(t65, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, t67, t68, t71, t73, t77, t83, t84, t85, (float *)(arena + 4015936));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k005_reduce_mean(t65, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, t67, t68, t71, t73, t77, t83, t84, t85, (float *)(arena + 3614272));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k006_relu(t36, t71, t85, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t87, t94, t95);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k007_reduce_mean(t95, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t97, t98, t101, t103, t109, t116, t118, t119, (float *)(arena + 5221696));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k007_reduce_mean(t95, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t97, t98, t101, t103, t109, t116, t118, t119, (float *)(arena + 5020224));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k008_mul(t101, t119, t121);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k009_reduce_mean(t95, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, t123, t124, t127, t129, t133, t139, t140, t141, (float *)(arena + 5624128));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k009_reduce_mean(t95, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, t123, t124, t127, t129, t133, t139, t140, t141, (float *)(arena + 5422656));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k010_relu(t127, t141, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t143, t149, t150);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k011_reduce_mean(t150, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, t152, t153, t156, t158, t162, t168, t169, t170, (float *)(arena + 6427968));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k011_reduce_mean(t150, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, t152, t153, t156, t158, t162, t168, t169, t170, (float *)(arena + 6226496));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k012_relu(t121, t156, t170, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t172, t185, t186);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k013_reduce_mean(t186, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t188, t189, t192, t194, t200, t207, t209, t210, (float *)(arena + 7033152));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k013_reduce_mean(t186, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t188, t189, t192, t194, t200, t207, t209, t210, (float *)(arena + 6931008));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k014_mul(t192, t210, t212);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k015_reduce_mean(t186, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, t214, t215, t218, t220, t224, t230, t231, t232, (float *)(arena + 7235904));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k015_reduce_mean(t186, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, t214, t215, t218, t220, t224, t230, t231, t232, (float *)(arena + 7133760));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_relu(t218, t232, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t234, t240, t241);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(t241, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, t243, t244, t247, t249, t253, t259, t260, t261, (float *)(arena + 7639360));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(t241, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, t243, t244, t247, t249, t253, t259, t260, t261, (float *)(arena + 7537216));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_reduce_mean(t212, t247, t261, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t263, t276, t278);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean(t278, v_head_fc1_weight, v_head_bn1_weight, v_head_bn1_bias, t281, t282, t285, t287, t290, t291, t293, t299);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k020_relu(t299, t300);
@@ -7365,45 +7365,45 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k064_sub(v_backbone_block3_shortcut_bn_bias, t663, in_lr, v_backbone_block3_shortcut_bn_bias_momentum, t698, t700);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k065_sub(v_backbone_block3_bn2_bias, t663, in_lr, v_backbone_block3_bn2_bias_momentum, t705, t707);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k066_reduce_sum(t247, t260, t261, t667, t669, t671, t717, t718, t720, t728);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k067_reduce_sum(t218, t232, t234, v_backbone_block3_bn1_weight, t240, v_backbone_block3_conv2_weight, t728, t729, t731, t732, t733, t735, t736, t738, t740, (float *)(arena + 8649024));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k067_reduce_sum(t218, t232, t234, v_backbone_block3_bn1_weight, t240, v_backbone_block3_conv2_weight, t728, t729, t731, t732, t733, t735, t736, t738, t740, (float *)(arena + 8616384));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k068_sub(v_backbone_block3_bn1_weight, in_lr, t735, v_backbone_block3_bn1_weight_momentum, t746, t748);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k069_sub(v_backbone_block3_bn1_bias, in_lr, t732, v_backbone_block3_bn1_bias_momentum, t754, t756);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k070_reduce_sum(t218, t231, t232, t736, t738, t740, t764, t765, t767, t775);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k071_conv2d_input_grad(v_backbone_block3_conv1_weight, t775, t776, (float *)(arena + 8649024));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k071_conv2d_input_grad(v_backbone_block3_conv1_weight, t775, t776, (float *)(arena + 8616384));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(t192, t209, t210, v_backbone_block3_shortcut_bn_weight, t662, t777, t778, t780, t782, t790, t791, t793, t801);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k073_conv2d_filter_grad(t186, v_backbone_block3_shortcut_conv_weight, in_lr, t801, v_backbone_block3_shortcut_conv_weight_momentum, t802, t809, t812, (float *)(arena + 7234880));
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_reduce_sum(t156, t170, t172, v_backbone_block2_bn2_weight, t185, v_backbone_block3_shortcut_conv_weight, t776, t801, t813, t817, t818, t819, t821, t822, t824, t826, (float *)(arena + 7786816));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k073_conv2d_filter_grad(t186, v_backbone_block3_shortcut_conv_weight, in_lr, t801, v_backbone_block3_shortcut_conv_weight_momentum, t802, t809, t812, (float *)(arena + 8400768));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_reduce_sum(t156, t170, t172, v_backbone_block2_bn2_weight, t185, v_backbone_block3_shortcut_conv_weight, t776, t801, t813, t817, t818, t819, t821, t822, t824, t826, (float *)(arena + 8400768));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(t121, v_backbone_block2_shortcut_bn_weight, in_lr, t817, v_backbone_block2_shortcut_bn_weight_momentum, t828, t835, t838);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k076_sub(v_backbone_block2_bn2_weight, in_lr, t821, v_backbone_block2_bn2_weight_momentum, t844, t846);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k077_sub(v_backbone_block2_shortcut_bn_bias, in_lr, t818, v_backbone_block2_shortcut_bn_bias_momentum, t852, t854);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k078_sub(v_backbone_block2_bn2_bias, in_lr, t818, v_backbone_block2_bn2_bias_momentum, t859, t861);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k079_reduce_sum(t156, t169, t170, t822, t824, t826, t871, t872, t874, t882);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k080_conv2d_filter_grad(t150, v_backbone_block2_conv2_weight, in_lr, t882, v_backbone_block2_conv2_weight_momentum, t883, t890, t893, (float *)(arena + 8950080));
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_reduce_sum(t127, t141, t143, v_backbone_block2_bn1_weight, t149, v_backbone_block2_conv2_weight, t882, t894, t896, t897, t898, t900, t901, t903, t905, (float *)(arena + 8950080));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k080_conv2d_filter_grad(t150, v_backbone_block2_conv2_weight, in_lr, t882, v_backbone_block2_conv2_weight_momentum, t883, t890, t893, (float *)(arena + 9017792));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_reduce_sum(t127, t141, t143, v_backbone_block2_bn1_weight, t149, v_backbone_block2_conv2_weight, t882, t894, t896, t897, t898, t900, t901, t903, t905, (float *)(arena + 9017792));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_sub(v_backbone_block2_bn1_weight, in_lr, t900, v_backbone_block2_bn1_weight_momentum, t911, t913);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k083_sub(v_backbone_block2_bn1_bias, in_lr, t897, v_backbone_block2_bn1_bias_momentum, t919, t921);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k084_reduce_sum(t127, t140, t141, t901, t903, t905, t929, t930, t932, t940);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k085_conv2d_filter_grad(t95, v_backbone_block2_conv1_weight, in_lr, t940, v_backbone_block2_conv1_weight_momentum, t941, t948, t951, (float *)(arena + 8950080));
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k086_conv2d_input_grad(v_backbone_block2_conv1_weight, t940, t952, (float *)(arena + 8950080));
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k087_conv2d_filter_grad(t186, v_backbone_block3_conv1_weight, in_lr, t775, v_backbone_block3_conv1_weight_momentum, t953, t960, t963, (float *)(arena + 9244992));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k085_conv2d_filter_grad(t95, v_backbone_block2_conv1_weight, in_lr, t940, v_backbone_block2_conv1_weight_momentum, t941, t948, t951, (float *)(arena + 8616384));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k086_conv2d_input_grad(v_backbone_block2_conv1_weight, t940, t952, (float *)(arena + 8616384));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k087_conv2d_filter_grad(t186, v_backbone_block3_conv1_weight, in_lr, t775, v_backbone_block3_conv1_weight_momentum, t953, t960, t963, (float *)(arena + 9206208));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k088_reduce_sum(t101, t118, t119, v_backbone_block2_shortcut_bn_weight, t817, t964, t965, t967, t969, t977, t978, t980, t988);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k089_conv2d_filter_grad(t95, v_backbone_block2_shortcut_conv_weight, in_lr, t988, v_backbone_block2_shortcut_conv_weight_momentum, t989, t996, t999, (float *)(arena + 7436608));
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k090_reduce_sum(t71, t85, t87, v_backbone_block1_bn2_weight, t94, v_backbone_block2_shortcut_conv_weight, t952, t988, t1000, t1004, t1005, t1006, t1008, t1009, t1011, t1013, (float *)(arena + 7436608));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k089_conv2d_filter_grad(t95, v_backbone_block2_shortcut_conv_weight, in_lr, t988, v_backbone_block2_shortcut_conv_weight_momentum, t989, t996, t999, (float *)(arena + 4818496));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k090_reduce_sum(t71, t85, t87, v_backbone_block1_bn2_weight, t94, v_backbone_block2_shortcut_conv_weight, t952, t988, t1000, t1004, t1005, t1006, t1008, t1009, t1011, t1013, (float *)(arena + 4818496));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k091_sub(v_backbone_block1_bn2_weight, in_lr, t1008, v_backbone_block1_bn2_weight_momentum, t1020, t1023);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k092_sub(v_backbone_block1_bn2_bias, in_lr, t1005, v_backbone_block1_bn2_bias_momentum, t1029, t1031);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k093_reduce_sum(t71, t84, t85, t1009, t1011, t1013, t1041, t1042, t1044, t1052);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_conv2d_filter_grad(t65, v_backbone_block1_conv2_weight, in_lr, t1052, v_backbone_block1_conv2_weight_momentum, t1053, t1060, t1063, (float *)(arena + 9646400));
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k095_reduce_sum(t42, t56, t58, v_backbone_block1_bn1_weight, t64, v_backbone_block1_conv2_weight, t1052, t1064, t1066, t1067, t1068, t1070, t1071, t1073, t1075, (float *)(arena + 9646400));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_conv2d_filter_grad(t65, v_backbone_block1_conv2_weight, in_lr, t1052, v_backbone_block1_conv2_weight_momentum, t1053, t1060, t1063, (float *)(arena + 9607616));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k095_reduce_sum(t42, t56, t58, v_backbone_block1_bn1_weight, t64, v_backbone_block1_conv2_weight, t1052, t1064, t1066, t1067, t1068, t1070, t1071, t1073, t1075, (float *)(arena + 9607616));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k096_sub(v_backbone_block1_bn1_weight, in_lr, t1070, v_backbone_block1_bn1_weight_momentum, t1081, t1083);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_sub(v_backbone_block1_bn1_bias, in_lr, t1067, v_backbone_block1_bn1_bias_momentum, t1089, t1091);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k098_reduce_sum(t42, t55, t56, t1071, t1073, t1075, t1099, t1100, t1102, t1110);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_conv2d_filter_grad(t36, v_backbone_block1_conv1_weight, in_lr, t1110, v_backbone_block1_conv1_weight_momentum, t1111, t1116, t1118, (float *)(arena + 9646400));
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(t9, t27, t29, v_backbone_stem_bn_weight, t35, v_backbone_block1_conv1_weight, t1004, t1110, t1119, t1122, t1123, t1124, t1126, t1127, t1129, t1131, (float *)(arena + 9646400));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_conv2d_filter_grad(t36, v_backbone_block1_conv1_weight, in_lr, t1110, v_backbone_block1_conv1_weight_momentum, t1111, t1116, t1118, (float *)(arena + 9206208));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(t9, t27, t29, v_backbone_stem_bn_weight, t35, v_backbone_block1_conv1_weight, t1004, t1110, t1119, t1122, t1123, t1124, t1126, t1127, t1129, t1131, (float *)(arena + 9206208));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_sub(v_backbone_stem_bn_weight, in_lr, t1126, v_backbone_stem_bn_weight_momentum, t1137, t1139);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_sub(v_backbone_stem_bn_bias, in_lr, t1123, v_backbone_stem_bn_bias_momentum, t1145, t1147);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k103_reduce_sum(t9, t26, t27, t1127, t1129, t1131, t1155, t1156, t1158, t1166);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k104_conv2d_filter_grad(in_views, v_backbone_stem_conv_weight, in_lr, t1166, v_backbone_stem_conv_weight_momentum, t1167, t1174, t1177, (float *)(arena + 7885120));
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k105_conv2d_filter_grad(t241, v_backbone_block3_conv2_weight, in_lr, t728, v_backbone_block3_conv2_weight_momentum, t1178, t1185, t1188, (float *)(arena + 2409536));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k104_conv2d_filter_grad(in_views, v_backbone_stem_conv_weight, in_lr, t1166, v_backbone_stem_conv_weight_momentum, t1167, t1174, t1177, (float *)(arena + 5897536));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k105_conv2d_filter_grad(t241, v_backbone_block3_conv2_weight, in_lr, t728, v_backbone_block3_conv2_weight_momentum, t1178, t1185, t1188, (float *)(arena + 401856));
   memcpy(state + 439008, t17, 128); /* backbone.stem.bn.running_mean */
   memcpy(state + 439040, t24, 128); /* backbone.stem.bn.running_var */
   memcpy(state + 439072, t48, 128); /* backbone.block1.bn1.running_mean */
@@ -7494,551 +7494,551 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
   float *const v_backbone_stem_conv_weight = state + 0;
   float *const t5 = (float *)(arena + 64);
   float *const t6 = (float *)(arena + 401472);
-  float *const t9 = (float *)(arena + 401600);
-  float *const t11 = (float *)(arena + 803008);
+  float *const t9 = (float *)(arena + 64);
+  float *const t11 = (float *)(arena + 401600);
   float *const v_backbone_stem_bn_running_mean = state + 439008;
-  float *const t17 = (float *)(arena + 803136);
+  float *const t17 = (float *)(arena + 401472);
   float *const v_backbone_stem_bn_running_var = state + 439040;
-  float *const t24 = (float *)(arena + 803264);
-  float *const t26 = (float *)(arena + 803392);
-  float *const t27 = (float *)(arena + 803520);
-  float *const t29 = (float *)(arena + 64);
+  float *const t24 = (float *)(arena + 401728);
+  float *const t26 = (float *)(arena + 401600);
+  float *const t27 = (float *)(arena + 401856);
+  float *const t29 = (float *)(arena + 401984);
   float *const v_backbone_stem_bn_weight = state + 288;
   float *const v_backbone_stem_bn_bias = state + 320;
-  float *const t35 = (float *)(arena + 803648);
-  float *const t36 = (float *)(arena + 1205056);
+  float *const t35 = (float *)(arena + 803392);
+  float *const t36 = (float *)(arena + 1204800);
   float *const v_backbone_block1_conv1_weight = state + 352;
-  float *const t38 = (float *)(arena + 1606464);
-  float *const t39 = (float *)(arena + 401472);
-  float *const t42 = (float *)(arena + 2007872);
-  float *const t44 = (float *)(arena + 803008);
+  float *const t38 = (float *)(arena + 1606208);
+  float *const t39 = (float *)(arena + 2007616);
+  float *const t42 = (float *)(arena + 1606208);
+  float *const t44 = (float *)(arena + 2007744);
   float *const v_backbone_block1_bn1_running_mean = state + 439072;
-  float *const t48 = (float *)(arena + 2409280);
+  float *const t48 = (float *)(arena + 2007616);
   float *const v_backbone_block1_bn1_running_var = state + 439104;
-  float *const t54 = (float *)(arena + 2409408);
-  float *const t55 = (float *)(arena + 2409536);
-  float *const t56 = (float *)(arena + 2409664);
-  float *const t58 = (float *)(arena + 1606464);
+  float *const t54 = (float *)(arena + 2007872);
+  float *const t55 = (float *)(arena + 2007744);
+  float *const t56 = (float *)(arena + 2008000);
+  float *const t58 = (float *)(arena + 2008128);
   float *const v_backbone_block1_bn1_weight = state + 9568;
   float *const v_backbone_block1_bn1_bias = state + 9600;
-  float *const t64 = (float *)(arena + 2409792);
-  float *const t65 = (float *)(arena + 2811200);
+  float *const t64 = (float *)(arena + 2409536);
+  float *const t65 = (float *)(arena + 2810944);
   float *const v_backbone_block1_conv2_weight = state + 9632;
-  float *const t67 = (float *)(arena + 3212608);
-  float *const t68 = (float *)(arena + 401472);
-  float *const t71 = (float *)(arena + 3614016);
-  float *const t73 = (float *)(arena + 803008);
+  float *const t67 = (float *)(arena + 3212352);
+  float *const t68 = (float *)(arena + 3613760);
+  float *const t71 = (float *)(arena + 3212352);
+  float *const t73 = (float *)(arena + 3613888);
   float *const v_backbone_block1_bn2_running_mean = state + 439136;
-  float *const t77 = (float *)(arena + 4015424);
+  float *const t77 = (float *)(arena + 3613760);
   float *const v_backbone_block1_bn2_running_var = state + 439168;
-  float *const t83 = (float *)(arena + 4015552);
-  float *const t84 = (float *)(arena + 4015680);
-  float *const t85 = (float *)(arena + 4015808);
-  float *const t87 = (float *)(arena + 3212608);
+  float *const t83 = (float *)(arena + 3614016);
+  float *const t84 = (float *)(arena + 3613888);
+  float *const t85 = (float *)(arena + 3614144);
+  float *const t87 = (float *)(arena + 3614272);
   float *const v_backbone_block1_bn2_weight = state + 18848;
   float *const v_backbone_block1_bn2_bias = state + 18880;
-  float *const t94 = (float *)(arena + 4015936);
-  float *const t95 = (float *)(arena + 4417344);
+  float *const t94 = (float *)(arena + 4015680);
+  float *const t95 = (float *)(arena + 4417088);
   float *const v_backbone_block2_shortcut_conv_weight = state + 18912;
-  float *const t97 = (float *)(arena + 4818752);
-  float *const t98 = (float *)(arena + 5019456);
-  float *const t101 = (float *)(arena + 5019712);
-  float *const t103 = (float *)(arena + 5220416);
+  float *const t97 = (float *)(arena + 4818496);
+  float *const t98 = (float *)(arena + 5019200);
+  float *const t101 = (float *)(arena + 4818496);
+  float *const t103 = (float *)(arena + 5019456);
   float *const v_backbone_block2_shortcut_bn_running_mean = state + 439200;
-  float *const t109 = (float *)(arena + 5220672);
+  float *const t109 = (float *)(arena + 5019200);
   float *const v_backbone_block2_shortcut_bn_running_var = state + 439264;
-  float *const t116 = (float *)(arena + 5220928);
-  float *const t118 = (float *)(arena + 5221184);
-  float *const t119 = (float *)(arena + 5221440);
-  float *const t121 = (float *)(arena + 4818752);
+  float *const t116 = (float *)(arena + 5019712);
+  float *const t118 = (float *)(arena + 5019456);
+  float *const t119 = (float *)(arena + 5019968);
+  float *const t121 = (float *)(arena + 5020224);
   float *const v_backbone_block2_conv1_weight = state + 21088;
-  float *const t123 = (float *)(arena + 5221696);
-  float *const t124 = (float *)(arena + 5019456);
-  float *const t127 = (float *)(arena + 5422400);
-  float *const t129 = (float *)(arena + 5220416);
+  float *const t123 = (float *)(arena + 5220928);
+  float *const t124 = (float *)(arena + 5421632);
+  float *const t127 = (float *)(arena + 5220928);
+  float *const t129 = (float *)(arena + 5421888);
   float *const v_backbone_block2_bn1_running_mean = state + 439328;
-  float *const t133 = (float *)(arena + 5623104);
+  float *const t133 = (float *)(arena + 5421632);
   float *const v_backbone_block2_bn1_running_var = state + 439392;
-  float *const t139 = (float *)(arena + 5623360);
-  float *const t140 = (float *)(arena + 5623616);
-  float *const t141 = (float *)(arena + 5623872);
-  float *const t143 = (float *)(arena + 5221696);
+  float *const t139 = (float *)(arena + 5422144);
+  float *const t140 = (float *)(arena + 5421888);
+  float *const t141 = (float *)(arena + 5422400);
+  float *const t143 = (float *)(arena + 5422656);
   float *const v_backbone_block2_bn1_weight = state + 39520;
   float *const v_backbone_block2_bn1_bias = state + 39584;
-  float *const t149 = (float *)(arena + 5624128);
-  float *const t150 = (float *)(arena + 5824832);
+  float *const t149 = (float *)(arena + 5623360);
+  float *const t150 = (float *)(arena + 5824064);
   float *const v_backbone_block2_conv2_weight = state + 39648;
-  float *const t152 = (float *)(arena + 6025536);
-  float *const t153 = (float *)(arena + 5019456);
-  float *const t156 = (float *)(arena + 6226240);
-  float *const t158 = (float *)(arena + 5220416);
+  float *const t152 = (float *)(arena + 6024768);
+  float *const t153 = (float *)(arena + 6225472);
+  float *const t156 = (float *)(arena + 6024768);
+  float *const t158 = (float *)(arena + 6225728);
   float *const v_backbone_block2_bn2_running_mean = state + 439456;
-  float *const t162 = (float *)(arena + 6426944);
+  float *const t162 = (float *)(arena + 6225472);
   float *const v_backbone_block2_bn2_running_var = state + 439520;
-  float *const t168 = (float *)(arena + 6427200);
-  float *const t169 = (float *)(arena + 6427456);
-  float *const t170 = (float *)(arena + 6427712);
-  float *const t172 = (float *)(arena + 6025536);
+  float *const t168 = (float *)(arena + 6225984);
+  float *const t169 = (float *)(arena + 6225728);
+  float *const t170 = (float *)(arena + 6226240);
+  float *const t172 = (float *)(arena + 6226496);
   float *const v_backbone_block2_bn2_weight = state + 76512;
   float *const v_backbone_block2_bn2_bias = state + 76576;
   float *const v_backbone_block2_shortcut_bn_weight = state + 20960;
   float *const v_backbone_block2_shortcut_bn_bias = state + 21024;
-  float *const t185 = (float *)(arena + 6427968);
-  float *const t186 = (float *)(arena + 6628672);
+  float *const t185 = (float *)(arena + 6427200);
+  float *const t186 = (float *)(arena + 6627904);
   float *const v_backbone_block3_shortcut_conv_weight = state + 76640;
-  float *const t188 = (float *)(arena + 6829376);
-  float *const t189 = (float *)(arena + 6929728);
-  float *const t192 = (float *)(arena + 6930240);
-  float *const t194 = (float *)(arena + 7030592);
+  float *const t188 = (float *)(arena + 6828608);
+  float *const t189 = (float *)(arena + 6928960);
+  float *const t192 = (float *)(arena + 6828608);
+  float *const t194 = (float *)(arena + 6929472);
   float *const v_backbone_block3_shortcut_bn_running_mean = state + 439584;
-  float *const t200 = (float *)(arena + 7031104);
+  float *const t200 = (float *)(arena + 6928960);
   float *const v_backbone_block3_shortcut_bn_running_var = state + 439712;
-  float *const t207 = (float *)(arena + 7031616);
-  float *const t209 = (float *)(arena + 7032128);
-  float *const t210 = (float *)(arena + 7032640);
-  float *const t212 = (float *)(arena + 6829376);
+  float *const t207 = (float *)(arena + 6929984);
+  float *const t209 = (float *)(arena + 6929472);
+  float *const t210 = (float *)(arena + 6930496);
+  float *const t212 = (float *)(arena + 6931008);
   float *const v_backbone_block3_conv1_weight = state + 85088;
-  float *const t214 = (float *)(arena + 7033152);
-  float *const t215 = (float *)(arena + 6929728);
-  float *const t218 = (float *)(arena + 7133504);
-  float *const t220 = (float *)(arena + 7030592);
+  float *const t214 = (float *)(arena + 7031360);
+  float *const t215 = (float *)(arena + 7131712);
+  float *const t218 = (float *)(arena + 7031360);
+  float *const t220 = (float *)(arena + 7132224);
   float *const v_backbone_block3_bn1_running_mean = state + 439840;
-  float *const t224 = (float *)(arena + 7233856);
+  float *const t224 = (float *)(arena + 7131712);
   float *const v_backbone_block3_bn1_running_var = state + 439968;
-  float *const t230 = (float *)(arena + 7234368);
-  float *const t231 = (float *)(arena + 7234880);
-  float *const t232 = (float *)(arena + 7235392);
-  float *const t234 = (float *)(arena + 7033152);
+  float *const t230 = (float *)(arena + 7132736);
+  float *const t231 = (float *)(arena + 7132224);
+  float *const t232 = (float *)(arena + 7133248);
+  float *const t234 = (float *)(arena + 7133760);
   float *const v_backbone_block3_bn1_weight = state + 158816;
   float *const v_backbone_block3_bn1_bias = state + 158944;
-  float *const t240 = (float *)(arena + 7235904);
-  float *const t241 = (float *)(arena + 7336256);
+  float *const t240 = (float *)(arena + 7234112);
+  float *const t241 = (float *)(arena + 7334464);
   float *const v_backbone_block3_conv2_weight = state + 159072;
-  float *const t243 = (float *)(arena + 7436608);
-  float *const t244 = (float *)(arena + 6929728);
-  float *const t247 = (float *)(arena + 7536960);
-  float *const t249 = (float *)(arena + 7030592);
+  float *const t243 = (float *)(arena + 7434816);
+  float *const t244 = (float *)(arena + 7535168);
+  float *const t247 = (float *)(arena + 7434816);
+  float *const t249 = (float *)(arena + 7535680);
   float *const v_backbone_block3_bn2_running_mean = state + 440096;
-  float *const t253 = (float *)(arena + 7637312);
+  float *const t253 = (float *)(arena + 7535168);
   float *const v_backbone_block3_bn2_running_var = state + 440224;
-  float *const t259 = (float *)(arena + 7637824);
-  float *const t260 = (float *)(arena + 7638336);
-  float *const t261 = (float *)(arena + 7638848);
-  float *const t263 = (float *)(arena + 7436608);
+  float *const t259 = (float *)(arena + 7536192);
+  float *const t260 = (float *)(arena + 7535680);
+  float *const t261 = (float *)(arena + 7536704);
+  float *const t263 = (float *)(arena + 7537216);
   float *const v_backbone_block3_bn2_weight = state + 306528;
   float *const v_backbone_block3_bn2_bias = state + 306656;
   float *const v_backbone_block3_shortcut_bn_weight = state + 84832;
   float *const v_backbone_block3_shortcut_bn_bias = state + 84960;
-  float *const t276 = (float *)(arena + 7639360);
-  float *const t278 = (float *)(arena + 7739712);
+  float *const t276 = (float *)(arena + 7637568);
+  float *const t278 = (float *)(arena + 7737920);
   float *const v_head_fc1_weight = state + 306784;
-  float *const t281 = (float *)(arena + 7741760);
-  float *const t282 = (float *)(arena + 7749952);
-  float *const t285 = (float *)(arena + 7752000);
-  float *const t287 = (float *)(arena + 7760192);
-  float *const t290 = (float *)(arena + 7762240);
-  float *const t291 = (float *)(arena + 7764288);
-  float *const t293 = (float *)(arena + 7766336);
+  float *const t281 = (float *)(arena + 7739968);
+  float *const t282 = (float *)(arena + 7748160);
+  float *const t285 = (float *)(arena + 7739968);
+  float *const t287 = (float *)(arena + 7750208);
+  float *const t290 = (float *)(arena + 7750208);
+  float *const t291 = (float *)(arena + 7752256);
+  float *const t293 = (float *)(arena + 7754304);
   float *const v_head_bn1_weight = state + 372320;
   float *const v_head_bn1_bias = state + 372832;
-  float *const t299 = (float *)(arena + 7774528);
-  float *const t300 = (float *)(arena + 7741760);
+  float *const t299 = (float *)(arena + 7762496);
+  float *const t300 = (float *)(arena + 7770688);
   float *const v_head_fc2_weight = state + 373344;
-  float *const t302 = (float *)(arena + 7749952);
+  float *const t302 = (float *)(arena + 7748160);
   float *const v_head_fc2_bias = state + 438880;
-  float *const t305 = (float *)(arena + 7760192);
-  float *const t307 = (float *)(arena + 401472);
-  float *const t309 = (float *)(arena + 401536);
-  float *const t310 = (float *)(arena + 803008);
-  float *const t312 = (float *)(arena + 7782720);
-  float *const t313 = (float *)(arena + 803072);
-  float *const t315 = (float *)(arena + 5019456);
-  float *const t316 = (float *)(arena + 401472);
-  float *const t318 = (float *)(arena + 5019520);
-  float *const t320 = (float *)(arena + 5019584);
-  float *const t321 = (float *)(arena + 5019648);
-  float *const t324 = (float *)(arena + 5220416);
-  float *const t325 = (float *)(arena + 5220480);
-  float *const t327 = (float *)(arena + 5220544);
-  float *const t331 = (float *)(arena + 5220608);
-  float *const t332 = (float *)(arena + 401472);
-  float *const t334 = (float *)(arena + 5220544);
-  float *const t338 = (float *)(arena + 5220608);
-  float *const t339 = (float *)(arena + 7749952);
-  float *const t340 = (float *)(arena + 7784768);
-  float *const t341 = (float *)(arena + 7786816);
-  float *const t343 = (float *)(arena + 5019520);
-  float *const t345 = (float *)(arena + 7788864);
-  float *const t346 = (float *)(arena + 7790912);
-  float *const t349 = (float *)(arena + 7792960);
-  float *const t350 = (float *)(arena + 6929728);
-  float *const t355 = (float *)(arena + 7030592);
-  float *const t356 = (float *)(arena + 7795008);
-  float *const t358 = (float *)(arena + 7803200);
-  float *const t359 = (float *)(arena + 7811392);
-  float *const t360 = (float *)(arena + 7749952);
-  float *const t361 = (float *)(arena + 7819584);
-  float *const t363 = (float *)(arena + 7784768);
-  float *const t364 = (float *)(arena + 7827776);
-  float *const t366 = (float *)(arena + 7790912);
-  float *const t368 = (float *)(arena + 7835968);
-  float *const t372 = (float *)(arena + 7774528);
-  float *const t375 = (float *)(arena + 7784768);
-  float *const t376 = (float *)(arena + 7749952);
-  float *const t378 = (float *)(arena + 7776576);
-  float *const t384 = (float *)(arena + 7795008);
-  float *const t385 = (float *)(arena + 7838016);
-  float *const t386 = (float *)(arena + 7846208);
-  float *const t388 = (float *)(arena + 7778624);
-  float *const t396 = (float *)(arena + 7854400);
-  float *const t397 = (float *)(arena + 7862592);
-  float *const t400 = (float *)(arena + 8124736);
-  float *const t401 = (float *)(arena + 7862592);
-  float *const t404 = (float *)(arena + 8386880);
-  float *const t405 = (float *)(arena + 7827776);
-  float *const t406 = (float *)(arena + 7778624);
-  float *const t409 = (float *)(arena + 7835968);
-  float *const t411 = (float *)(arena + 7780672);
+  float *const t305 = (float *)(arena + 7748160);
+  float *const t307 = (float *)(arena + 7778880);
+  float *const t309 = (float *)(arena + 7778880);
+  float *const t310 = (float *)(arena + 7778944);
+  float *const t312 = (float *)(arena + 7779008);
+  float *const t313 = (float *)(arena + 7781056);
+  float *const t315 = (float *)(arena + 7781120);
+  float *const t316 = (float *)(arena + 7781184);
+  float *const t318 = (float *)(arena + 7781184);
+  float *const t320 = (float *)(arena + 7781248);
+  float *const t321 = (float *)(arena + 7781312);
+  float *const t324 = (float *)(arena + 7781248);
+  float *const t325 = (float *)(arena + 7781376);
+  float *const t327 = (float *)(arena + 7781440);
+  float *const t331 = (float *)(arena + 7781504);
+  float *const t332 = (float *)(arena + 7781184);
+  float *const t334 = (float *)(arena + 7781312);
+  float *const t338 = (float *)(arena + 7781440);
+  float *const t339 = (float *)(arena + 7781504);
+  float *const t340 = (float *)(arena + 7783552);
+  float *const t341 = (float *)(arena + 7781504);
+  float *const t343 = (float *)(arena + 7785600);
+  float *const t345 = (float *)(arena + 7785664);
+  float *const t346 = (float *)(arena + 7787712);
+  float *const t349 = (float *)(arena + 7787712);
+  float *const t350 = (float *)(arena + 7789760);
+  float *const t355 = (float *)(arena + 7789760);
+  float *const t356 = (float *)(arena + 7790272);
+  float *const t358 = (float *)(arena + 7762496);
+  float *const t359 = (float *)(arena + 7790272);
+  float *const t360 = (float *)(arena + 7783552);
+  float *const t361 = (float *)(arena + 7798464);
+  float *const t363 = (float *)(arena + 7806656);
+  float *const t364 = (float *)(arena + 7808704);
+  float *const t366 = (float *)(arena + 7816896);
+  float *const t368 = (float *)(arena + 7818944);
+  float *const t372 = (float *)(arena + 7806656);
+  float *const t375 = (float *)(arena + 7783552);
+  float *const t376 = (float *)(arena + 7820992);
+  float *const t378 = (float *)(arena + 7823040);
+  float *const t384 = (float *)(arena + 7825088);
+  float *const t385 = (float *)(arena + 7833280);
+  float *const t386 = (float *)(arena + 7833280);
+  float *const t388 = (float *)(arena + 7841472);
+  float *const t396 = (float *)(arena + 7808704);
+  float *const t397 = (float *)(arena + 7833280);
+  float *const t400 = (float *)(arena + 7833280);
+  float *const t401 = (float *)(arena + 8095424);
+  float *const t404 = (float *)(arena + 8095424);
+  float *const t405 = (float *)(arena + 8357568);
+  float *const t406 = (float *)(arena + 7818944);
+  float *const t409 = (float *)(arena + 8357568);
+  float *const t411 = (float *)(arena + 8365760);
   float *const v_head_bn1_running_mean = state + 440352;
-  float *const t417 = (float *)(arena + 7844160);
+  float *const t417 = (float *)(arena + 7818944);
   float *const v_head_bn1_running_var = state + 440864;
-  float *const t424 = (float *)(arena + 7846208);
-  float *const t425 = (float *)(arena + 7848256);
-  float *const t426 = (float *)(arena + 7850304);
-  float *const t428 = (float *)(arena + 7827776);
-  float *const t432 = (float *)(arena + 7862592);
-  float *const t433 = (float *)(arena + 7870784);
-  float *const t434 = (float *)(arena + 7852352);
-  float *const t436 = (float *)(arena + 7778624);
-  float *const t438 = (float *)(arena + 5019584);
-  float *const t439 = (float *)(arena + 5019648);
-  float *const t440 = (float *)(arena + 6929728);
-  float *const t442 = (float *)(arena + 7780672);
-  float *const t443 = (float *)(arena + 5019584);
-  float *const t444 = (float *)(arena + 6929792);
-  float *const t445 = (float *)(arena + 6929856);
-  float *const t446 = (float *)(arena + 6929920);
-  float *const t449 = (float *)(arena + 6929984);
-  float *const t450 = (float *)(arena + 6930048);
-  float *const t452 = (float *)(arena + 6930112);
-  float *const t456 = (float *)(arena + 6930176);
-  float *const t461 = (float *)(arena + 5019584);
-  float *const t462 = (float *)(arena + 0);
-  float *const t463 = (float *)(arena + 7852352);
-  float *const t464 = (float *)(arena + 7878976);
-  float *const t465 = (float *)(arena + 7881024);
-  float *const t467 = (float *)(arena + 6929792);
-  float *const t472 = (float *)(arena + 7883072);
-  float *const t475 = (float *)(arena + 7885120);
-  float *const t476 = (float *)(arena + 7887168);
-  float *const t477 = (float *)(arena + 7887680);
-  float *const t479 = (float *)(arena + 7895872);
-  float *const t480 = (float *)(arena + 7852352);
-  float *const t481 = (float *)(arena + 7904064);
-  float *const t483 = (float *)(arena + 7778624);
-  float *const t484 = (float *)(arena + 7912256);
-  float *const t486 = (float *)(arena + 7780672);
-  float *const t488 = (float *)(arena + 7878976);
-  float *const t496 = (float *)(arena + 7827776);
-  float *const t497 = (float *)(arena + 7862592);
-  float *const t499 = (float *)(arena + 7881024);
-  float *const t507 = (float *)(arena + 7887680);
-  float *const t508 = (float *)(arena + 7780672);
-  float *const t509 = (float *)(arena + 8649024);
-  float *const t511 = (float *)(arena + 8911168);
-  float *const t512 = (float *)(arena + 7848256);
-  float *const t513 = (float *)(arena + 7741760);
-  float *const t514 = (float *)(arena + 8649024);
-  float *const t516 = (float *)(arena + 8911168);
-  float *const t517 = (float *)(arena + 7792960);
-  float *const t518 = (float *)(arena + 7827776);
-  float *const t520 = (float *)(arena + 7850304);
-  float *const t523 = (float *)(arena + 7835968);
-  float *const t524 = (float *)(arena + 7854400);
-  float *const t525 = (float *)(arena + 7862592);
-  float *const t528 = (float *)(arena + 7870784);
-  float *const t531 = (float *)(arena + 7872832);
-  float *const t534 = (float *)(arena + 7874880);
-  float *const t539 = (float *)(arena + 7795008);
-  float *const t552 = (float *)(arena + 7827776);
-  float *const t553 = (float *)(arena + 7739712);
-  float *const t560 = (float *)(arena + 7778624);
-  float *const t561 = (float *)(arena + 7790912);
-  float *const t562 = (float *)(arena + 7870784);
-  float *const t564 = (float *)(arena + 5019584);
-  float *const t566 = (float *)(arena + 5019648);
-  float *const t568 = (float *)(arena + 7883072);
-  float *const t571 = (float *)(arena + 7885120);
-  float *const t572 = (float *)(arena + 5019520);
-  float *const t573 = (float *)(arena + 5019584);
-  float *const t575 = (float *)(arena + 6929728);
-  float *const t577 = (float *)(arena + 6929792);
-  float *const t585 = (float *)(arena + 6929856);
-  float *const t586 = (float *)(arena + 7739712);
-  float *const t587 = (float *)(arena + 7788864);
-  float *const t588 = (float *)(arena + 7790912);
-  float *const t589 = (float *)(arena + 7766336);
-  float *const t592 = (float *)(arena + 7768384);
-  float *const t596 = (float *)(arena + 5019520);
-  float *const t605 = (float *)(arena + 7770432);
-  float *const t612 = (float *)(arena + 7772480);
-  float *const t613 = (float *)(arena + 7827776);
-  float *const t618 = (float *)(arena + 7848256);
-  float *const t621 = (float *)(arena + 7883072);
-  float *const t625 = (float *)(arena + 7739712);
-  float *const t627 = (float *)(arena + 7760192);
-  float *const t639 = (float *)(arena + 7891264);
-  float *const t642 = (float *)(arena + 7899456);
-  float *const t644 = (float *)(arena + 7778624);
-  float *const t652 = (float *)(arena + 7891264);
-  float *const t653 = (float *)(arena + 7782720);
-  float *const t662 = (float *)(arena + 7899456);
-  float *const t663 = (float *)(arena + 6929728);
-  float *const t664 = (float *)(arena + 7999808);
-  float *const t666 = (float *)(arena + 7776576);
-  float *const t667 = (float *)(arena + 8649024);
-  float *const t669 = (float *)(arena + 7777088);
-  float *const t671 = (float *)(arena + 7777600);
-  float *const t673 = (float *)(arena + 7778112);
+  float *const t424 = (float *)(arena + 8367808);
+  float *const t425 = (float *)(arena + 8365760);
+  float *const t426 = (float *)(arena + 8369856);
+  float *const t428 = (float *)(arena + 8371904);
+  float *const t432 = (float *)(arena + 8380096);
+  float *const t433 = (float *)(arena + 8388288);
+  float *const t434 = (float *)(arena + 8396480);
+  float *const t436 = (float *)(arena + 8396480);
+  float *const t438 = (float *)(arena + 8398528);
+  float *const t439 = (float *)(arena + 8398528);
+  float *const t440 = (float *)(arena + 8398592);
+  float *const t442 = (float *)(arena + 8398656);
+  float *const t443 = (float *)(arena + 8400704);
+  float *const t444 = (float *)(arena + 8400704);
+  float *const t445 = (float *)(arena + 8400768);
+  float *const t446 = (float *)(arena + 8400832);
+  float *const t449 = (float *)(arena + 8400768);
+  float *const t450 = (float *)(arena + 8400896);
+  float *const t452 = (float *)(arena + 8400960);
+  float *const t456 = (float *)(arena + 8401024);
+  float *const t461 = (float *)(arena + 0);
+  float *const t462 = (float *)(arena + 8400704);
+  float *const t463 = (float *)(arena + 8400768);
+  float *const t464 = (float *)(arena + 8402816);
+  float *const t465 = (float *)(arena + 8400768);
+  float *const t467 = (float *)(arena + 8404864);
+  float *const t472 = (float *)(arena + 8396480);
+  float *const t475 = (float *)(arena + 8400768);
+  float *const t476 = (float *)(arena + 8404928);
+  float *const t477 = (float *)(arena + 8405440);
+  float *const t479 = (float *)(arena + 8380096);
+  float *const t480 = (float *)(arena + 8402816);
+  float *const t481 = (float *)(arena + 8413632);
+  float *const t483 = (float *)(arena + 8396480);
+  float *const t484 = (float *)(arena + 8421824);
+  float *const t486 = (float *)(arena + 8398528);
+  float *const t488 = (float *)(arena + 8430016);
+  float *const t496 = (float *)(arena + 8357568);
+  float *const t497 = (float *)(arena + 8357568);
+  float *const t499 = (float *)(arena + 8432064);
+  float *const t507 = (float *)(arena + 8421824);
+  float *const t508 = (float *)(arena + 8398528);
+  float *const t509 = (float *)(arena + 8430016);
+  float *const t511 = (float *)(arena + 8430016);
+  float *const t512 = (float *)(arena + 8400768);
+  float *const t513 = (float *)(arena + 7770688);
+  float *const t514 = (float *)(arena + 8430016);
+  float *const t516 = (float *)(arena + 8430016);
+  float *const t517 = (float *)(arena + 7787712);
+  float *const t518 = (float *)(arena + 7808704);
+  float *const t520 = (float *)(arena + 8357568);
+  float *const t523 = (float *)(arena + 7808704);
+  float *const t524 = (float *)(arena + 8359616);
+  float *const t525 = (float *)(arena + 7825088);
+  float *const t528 = (float *)(arena + 8405440);
+  float *const t531 = (float *)(arena + 7816896);
+  float *const t534 = (float *)(arena + 8407488);
+  float *const t539 = (float *)(arena + 8357568);
+  float *const t552 = (float *)(arena + 7754304);
+  float *const t553 = (float *)(arena + 7737920);
+  float *const t560 = (float *)(arena + 8400768);
+  float *const t561 = (float *)(arena + 8365760);
+  float *const t562 = (float *)(arena + 7785664);
+  float *const t564 = (float *)(arena + 0);
+  float *const t566 = (float *)(arena + 7785600);
+  float *const t568 = (float *)(arena + 8405440);
+  float *const t571 = (float *)(arena + 8402816);
+  float *const t572 = (float *)(arena + 0);
+  float *const t573 = (float *)(arena + 8400576);
+  float *const t575 = (float *)(arena + 0);
+  float *const t577 = (float *)(arena + 8400640);
+  float *const t585 = (float *)(arena + 7781248);
+  float *const t586 = (float *)(arena + 7737920);
+  float *const t587 = (float *)(arena + 8365760);
+  float *const t588 = (float *)(arena + 8402816);
+  float *const t589 = (float *)(arena + 7754304);
+  float *const t592 = (float *)(arena + 7737920);
+  float *const t596 = (float *)(arena + 0);
+  float *const t605 = (float *)(arena + 7748160);
+  float *const t612 = (float *)(arena + 7781504);
+  float *const t613 = (float *)(arena + 7754304);
+  float *const t618 = (float *)(arena + 7762496);
+  float *const t621 = (float *)(arena + 8407488);
+  float *const t625 = (float *)(arena + 7737920);
+  float *const t627 = (float *)(arena + 7748160);
+  float *const t639 = (float *)(arena + 7739968);
+  float *const t642 = (float *)(arena + 7825088);
+  float *const t644 = (float *)(arena + 8365760);
+  float *const t652 = (float *)(arena + 8407488);
+  float *const t653 = (float *)(arena + 7785600);
+  float *const t662 = (float *)(arena + 7637568);
+  float *const t663 = (float *)(arena + 7781248);
+  float *const t664 = (float *)(arena + 8415680);
+  float *const t666 = (float *)(arena + 7781760);
+  float *const t667 = (float *)(arena + 8516032);
+  float *const t669 = (float *)(arena + 7782272);
+  float *const t671 = (float *)(arena + 7782784);
+  float *const t673 = (float *)(arena + 7785600);
   float *const v_backbone_block3_shortcut_bn_weight_momentum = state + 526208;
-  float *const t680 = (float *)(arena + 7778624);
-  float *const t684 = (float *)(arena + 7779136);
+  float *const t680 = (float *)(arena + 7785600);
+  float *const t684 = (float *)(arena + 7786112);
   float *const v_backbone_block3_bn2_weight_momentum = state + 747904;
-  float *const t690 = (float *)(arena + 7778112);
-  float *const t692 = (float *)(arena + 7779648);
+  float *const t690 = (float *)(arena + 7781760);
+  float *const t692 = (float *)(arena + 7786624);
   float *const v_backbone_block3_shortcut_bn_bias_momentum = state + 526336;
-  float *const t698 = (float *)(arena + 7776576);
-  float *const t700 = (float *)(arena + 7780160);
+  float *const t698 = (float *)(arena + 7787136);
+  float *const t700 = (float *)(arena + 7787648);
   float *const v_backbone_block3_bn2_bias_momentum = state + 748032;
-  float *const t705 = (float *)(arena + 7780672);
-  float *const t707 = (float *)(arena + 7781184);
-  float *const t717 = (float *)(arena + 7436608);
-  float *const t718 = (float *)(arena + 6829376);
-  float *const t720 = (float *)(arena + 6929728);
-  float *const t728 = (float *)(arena + 7999808);
-  float *const t729 = (float *)(arena + 6829376);
-  float *const t731 = (float *)(arena + 7638336);
-  float *const t732 = (float *)(arena + 6929728);
-  float *const t733 = (float *)(arena + 7436608);
-  float *const t735 = (float *)(arena + 7777088);
-  float *const t736 = (float *)(arena + 7536960);
-  float *const t738 = (float *)(arena + 7777600);
-  float *const t740 = (float *)(arena + 7781696);
+  float *const t705 = (float *)(arena + 7781248);
+  float *const t707 = (float *)(arena + 7788160);
+  float *const t717 = (float *)(arena + 7434816);
+  float *const t718 = (float *)(arena + 7434816);
+  float *const t720 = (float *)(arena + 7788672);
+  float *const t728 = (float *)(arena + 8516032);
+  float *const t729 = (float *)(arena + 6931008);
+  float *const t731 = (float *)(arena + 7234112);
+  float *const t732 = (float *)(arena + 7535680);
+  float *const t733 = (float *)(arena + 7434816);
+  float *const t735 = (float *)(arena + 7788672);
+  float *const t736 = (float *)(arena + 7536704);
+  float *const t738 = (float *)(arena + 7637056);
+  float *const t740 = (float *)(arena + 7789184);
   float *const v_backbone_block3_bn1_weight_momentum = state + 600192;
-  float *const t746 = (float *)(arena + 7782208);
-  float *const t748 = (float *)(arena + 7782720);
+  float *const t746 = (float *)(arena + 7788672);
+  float *const t748 = (float *)(arena + 7782272);
   float *const v_backbone_block3_bn1_bias_momentum = state + 600320;
-  float *const t754 = (float *)(arena + 7777088);
-  float *const t756 = (float *)(arena + 7783232);
-  float *const t764 = (float *)(arena + 7033152);
-  float *const t765 = (float *)(arena + 7235904);
-  float *const t767 = (float *)(arena + 7783744);
-  float *const t775 = (float *)(arena + 7436608);
-  float *const t776 = (float *)(arena + 7033152);
-  float *const t777 = (float *)(arena + 7536960);
-  float *const t778 = (float *)(arena + 6829376);
-  float *const t780 = (float *)(arena + 6929728);
-  float *const t782 = (float *)(arena + 7777600);
-  float *const t790 = (float *)(arena + 7234880);
-  float *const t791 = (float *)(arena + 7638336);
-  float *const t793 = (float *)(arena + 7781696);
-  float *const t801 = (float *)(arena + 8649024);
-  float *const t802 = (float *)(arena + 7786816);
+  float *const t754 = (float *)(arena + 7535680);
+  float *const t756 = (float *)(arena + 7782784);
+  float *const t764 = (float *)(arena + 7031360);
+  float *const t765 = (float *)(arena + 7031360);
+  float *const t767 = (float *)(arena + 7808704);
+  float *const t775 = (float *)(arena + 7536704);
+  float *const t776 = (float *)(arena + 6931008);
+  float *const t777 = (float *)(arena + 7637568);
+  float *const t778 = (float *)(arena + 7434816);
+  float *const t780 = (float *)(arena + 7132224);
+  float *const t782 = (float *)(arena + 7637056);
+  float *const t790 = (float *)(arena + 6828608);
+  float *const t791 = (float *)(arena + 6828608);
+  float *const t793 = (float *)(arena + 7789184);
+  float *const t801 = (float *)(arena + 7434816);
+  float *const t802 = (float *)(arena + 6828608);
   float *const v_backbone_block3_shortcut_conv_weight_momentum = state + 518016;
-  float *const t809 = (float *)(arena + 7536960);
-  float *const t812 = (float *)(arena + 7569728);
-  float *const t813 = (float *)(arena + 6829376);
-  float *const t817 = (float *)(arena + 8749376);
-  float *const t818 = (float *)(arena + 5019456);
-  float *const t819 = (float *)(arena + 8950080);
-  float *const t821 = (float *)(arena + 5220416);
-  float *const t822 = (float *)(arena + 9150784);
-  float *const t824 = (float *)(arena + 7030080);
-  float *const t826 = (float *)(arena + 7030336);
-  float *const t828 = (float *)(arena + 7777600);
+  float *const t809 = (float *)(arena + 6828608);
+  float *const t812 = (float *)(arena + 6861376);
+  float *const t813 = (float *)(arena + 7133248);
+  float *const t817 = (float *)(arena + 6427200);
+  float *const t818 = (float *)(arena + 7783296);
+  float *const t819 = (float *)(arena + 8616384);
+  float *const t821 = (float *)(arena + 6929472);
+  float *const t822 = (float *)(arena + 8817088);
+  float *const t824 = (float *)(arena + 6929728);
+  float *const t826 = (float *)(arena + 6930496);
+  float *const t828 = (float *)(arena + 7132224);
   float *const v_backbone_block2_shortcut_bn_weight_momentum = state + 462336;
-  float *const t835 = (float *)(arena + 7777856);
-  float *const t838 = (float *)(arena + 7781696);
+  float *const t835 = (float *)(arena + 7132224);
+  float *const t838 = (float *)(arena + 7132480);
   float *const v_backbone_block2_bn2_weight_momentum = state + 517888;
-  float *const t844 = (float *)(arena + 7777600);
-  float *const t846 = (float *)(arena + 7781952);
+  float *const t844 = (float *)(arena + 6929472);
+  float *const t846 = (float *)(arena + 7789184);
   float *const v_backbone_block2_shortcut_bn_bias_momentum = state + 462400;
-  float *const t852 = (float *)(arena + 5220416);
-  float *const t854 = (float *)(arena + 7783744);
+  float *const t852 = (float *)(arena + 7789440);
+  float *const t854 = (float *)(arena + 7808704);
   float *const v_backbone_block2_bn2_bias_momentum = state + 517952;
-  float *const t859 = (float *)(arena + 7784000);
-  float *const t861 = (float *)(arena + 7784256);
-  float *const t871 = (float *)(arena + 6025536);
-  float *const t872 = (float *)(arena + 6427968);
-  float *const t874 = (float *)(arena + 7784512);
-  float *const t882 = (float *)(arena + 6829376);
-  float *const t883 = (float *)(arena + 7848256);
+  float *const t859 = (float *)(arena + 7783296);
+  float *const t861 = (float *)(arena + 7808960);
+  float *const t871 = (float *)(arena + 6024768);
+  float *const t872 = (float *)(arena + 6024768);
+  float *const t874 = (float *)(arena + 7809216);
+  float *const t882 = (float *)(arena + 8817088);
+  float *const t883 = (float *)(arena + 5020224);
   float *const v_backbone_block2_conv2_weight_momentum = state + 481024;
-  float *const t890 = (float *)(arena + 4818752);
-  float *const t893 = (float *)(arena + 6427456);
-  float *const t894 = (float *)(arena + 7032128);
-  float *const t896 = (float *)(arena + 5824832);
-  float *const t897 = (float *)(arena + 7784512);
-  float *const t898 = (float *)(arena + 6025536);
-  float *const t900 = (float *)(arena + 7030080);
+  float *const t890 = (float *)(arena + 5020224);
+  float *const t893 = (float *)(arena + 6024768);
+  float *const t894 = (float *)(arena + 5824064);
+  float *const t896 = (float *)(arena + 5623360);
+  float *const t897 = (float *)(arena + 6225728);
+  float *const t898 = (float *)(arena + 8616384);
+  float *const t900 = (float *)(arena + 6929728);
   float *const t901 = (float *)(arena + 6226240);
-  float *const t903 = (float *)(arena + 7030336);
-  float *const t905 = (float *)(arena + 7232832);
+  float *const t903 = (float *)(arena + 6426944);
+  float *const t905 = (float *)(arena + 7809216);
   float *const v_backbone_block2_bn1_weight_momentum = state + 480896;
-  float *const t911 = (float *)(arena + 7233088);
-  float *const t913 = (float *)(arena + 7233344);
+  float *const t911 = (float *)(arena + 6929728);
+  float *const t913 = (float *)(arena + 7809472);
   float *const v_backbone_block2_bn1_bias_momentum = state + 480960;
-  float *const t919 = (float *)(arena + 7233600);
-  float *const t921 = (float *)(arena + 8100160);
-  float *const t929 = (float *)(arena + 5221696);
-  float *const t930 = (float *)(arena + 7032128);
-  float *const t932 = (float *)(arena + 7784512);
-  float *const t940 = (float *)(arena + 6829376);
-  float *const t941 = (float *)(arena + 8649024);
+  float *const t919 = (float *)(arena + 6225728);
+  float *const t921 = (float *)(arena + 7809728);
+  float *const t929 = (float *)(arena + 5220928);
+  float *const t930 = (float *)(arena + 5220928);
+  float *const t932 = (float *)(arena + 7809984);
+  float *const t940 = (float *)(arena + 6226240);
+  float *const t941 = (float *)(arena + 7434816);
   float *const v_backbone_block2_conv1_weight_momentum = state + 462464;
-  float *const t948 = (float *)(arena + 7234880);
-  float *const t951 = (float *)(arena + 7638336);
-  float *const t952 = (float *)(arena + 5221696);
-  float *const t953 = (float *)(arena + 5623616);
+  float *const t948 = (float *)(arena + 7434816);
+  float *const t951 = (float *)(arena + 8400768);
+  float *const t952 = (float *)(arena + 5422400);
+  float *const t953 = (float *)(arena + 8616384);
   float *const v_backbone_block3_conv1_weight_momentum = state + 526464;
-  float *const t960 = (float *)(arena + 5918528);
-  float *const t963 = (float *)(arena + 8950080);
-  float *const t964 = (float *)(arena + 7032128);
-  float *const t965 = (float *)(arena + 6213440);
-  float *const t967 = (float *)(arena + 7232832);
-  float *const t969 = (float *)(arena + 7784512);
-  float *const t977 = (float *)(arena + 5623616);
-  float *const t978 = (float *)(arena + 6574912);
-  float *const t980 = (float *)(arena + 6414144);
-  float *const t988 = (float *)(arena + 6775616);
-  float *const t989 = (float *)(arena + 8100416);
+  float *const t960 = (float *)(arena + 8616384);
+  float *const t963 = (float *)(arena + 8911296);
+  float *const t964 = (float *)(arena + 6427200);
+  float *const t965 = (float *)(arena + 6627904);
+  float *const t967 = (float *)(arena + 5421888);
+  float *const t969 = (float *)(arena + 7809216);
+  float *const t977 = (float *)(arena + 4818496);
+  float *const t978 = (float *)(arena + 4818496);
+  float *const t980 = (float *)(arena + 7809984);
+  float *const t988 = (float *)(arena + 6627904);
+  float *const t989 = (float *)(arena + 7809984);
   float *const v_backbone_block2_shortcut_conv_weight_momentum = state + 460288;
-  float *const t996 = (float *)(arena + 8108608);
-  float *const t999 = (float *)(arena + 7308608);
-  float *const t1000 = (float *)(arena + 4417344);
-  float *const t1004 = (float *)(arena + 9244992);
-  float *const t1005 = (float *)(arena + 803008);
-  float *const t1006 = (float *)(arena + 9646400);
-  float *const t1008 = (float *)(arena + 7784512);
-  float *const t1009 = (float *)(arena + 10047808);
-  float *const t1011 = (float *)(arena + 7784640);
-  float *const t1013 = (float *)(arena + 5221184);
+  float *const t996 = (float *)(arena + 7809984);
+  float *const t999 = (float *)(arena + 8357568);
+  float *const t1000 = (float *)(arena + 6226240);
+  float *const t1004 = (float *)(arena + 4015680);
+  float *const t1005 = (float *)(arena + 5019456);
+  float *const t1006 = (float *)(arena + 4417088);
+  float *const t1008 = (float *)(arena + 5019584);
+  float *const t1009 = (float *)(arena + 9206208);
+  float *const t1011 = (float *)(arena + 5019968);
+  float *const t1013 = (float *)(arena + 5020096);
   float *const v_backbone_block1_bn2_weight_momentum = state + 460224;
-  float *const t1020 = (float *)(arena + 8116800);
-  float *const t1023 = (float *)(arena + 8116928);
+  float *const t1020 = (float *)(arena + 5019584);
+  float *const t1023 = (float *)(arena + 5421888);
   float *const v_backbone_block1_bn2_bias_momentum = state + 460256;
-  float *const t1029 = (float *)(arena + 7784512);
-  float *const t1031 = (float *)(arena + 8117056);
-  float *const t1041 = (float *)(arena + 3212608);
-  float *const t1042 = (float *)(arena + 9646400);
-  float *const t1044 = (float *)(arena + 803008);
-  float *const t1052 = (float *)(arena + 5221312);
-  float *const t1053 = (float *)(arena + 7786816);
+  float *const t1029 = (float *)(arena + 5019456);
+  float *const t1031 = (float *)(arena + 5422016);
+  float *const t1041 = (float *)(arena + 3212352);
+  float *const t1042 = (float *)(arena + 3212352);
+  float *const t1044 = (float *)(arena + 7809216);
+  float *const t1052 = (float *)(arena + 9206208);
+  float *const t1053 = (float *)(arena + 8474496);
   float *const v_backbone_block1_conv2_weight_momentum = state + 451008;
-  float *const t1060 = (float *)(arena + 7712064);
-  float *const t1063 = (float *)(arena + 7436608);
-  float *const t1064 = (float *)(arena + 6574912);
-  float *const t1066 = (float *)(arena + 4015680);
-  float *const t1067 = (float *)(arena + 803008);
+  float *const t1060 = (float *)(arena + 8474496);
+  float *const t1063 = (float *)(arena + 6172224);
+  float *const t1064 = (float *)(arena + 3614144);
+  float *const t1066 = (float *)(arena + 2409536);
+  float *const t1067 = (float *)(arena + 3613888);
   float *const t1068 = (float *)(arena + 4417088);
-  float *const t1070 = (float *)(arena + 5221184);
-  float *const t1071 = (float *)(arena + 2811200);
-  float *const t1073 = (float *)(arena + 7784640);
-  float *const t1075 = (float *)(arena + 4818496);
+  float *const t1070 = (float *)(arena + 4015552);
+  float *const t1071 = (float *)(arena + 5422400);
+  float *const t1073 = (float *)(arena + 5019968);
+  float *const t1075 = (float *)(arena + 5020096);
   float *const v_backbone_block1_bn1_weight_momentum = state + 450944;
-  float *const t1081 = (float *)(arena + 4818624);
-  float *const t1083 = (float *)(arena + 8117184);
+  float *const t1081 = (float *)(arena + 4015552);
+  float *const t1083 = (float *)(arena + 7809216);
   float *const v_backbone_block1_bn1_bias_momentum = state + 450976;
-  float *const t1089 = (float *)(arena + 8117312);
-  float *const t1091 = (float *)(arena + 8117440);
-  float *const t1099 = (float *)(arena + 1606464);
-  float *const t1100 = (float *)(arena + 2409792);
-  float *const t1102 = (float *)(arena + 803008);
-  float *const t1110 = (float *)(arena + 5221184);
-  float *const t1111 = (float *)(arena + 7786816);
+  float *const t1089 = (float *)(arena + 3613888);
+  float *const t1091 = (float *)(arena + 7809344);
+  float *const t1099 = (float *)(arena + 1606208);
+  float *const t1100 = (float *)(arena + 1606208);
+  float *const t1102 = (float *)(arena + 7818176);
+  float *const t1110 = (float *)(arena + 5422400);
+  float *const t1111 = (float *)(arena + 5823808);
   float *const v_backbone_block1_conv1_weight_momentum = state + 441728;
-  float *const t1116 = (float *)(arena + 7473472);
-  float *const t1118 = (float *)(arena + 7848256);
-  float *const t1119 = (float *)(arena + 6574912);
-  float *const t1122 = (float *)(arena + 4015680);
-  float *const t1123 = (float *)(arena + 803008);
+  float *const t1116 = (float *)(arena + 5823808);
+  float *const t1118 = (float *)(arena + 5860672);
+  float *const t1119 = (float *)(arena + 3614144);
+  float *const t1122 = (float *)(arena + 803392);
+  float *const t1123 = (float *)(arena + 2007744);
   float *const t1124 = (float *)(arena + 4417088);
-  float *const t1126 = (float *)(arena + 4818496);
-  float *const t1127 = (float *)(arena + 1205056);
-  float *const t1129 = (float *)(arena + 7784640);
-  float *const t1131 = (float *)(arena + 5622592);
+  float *const t1126 = (float *)(arena + 5019968);
+  float *const t1127 = (float *)(arena + 6226240);
+  float *const t1129 = (float *)(arena + 5020096);
+  float *const t1131 = (float *)(arena + 7818176);
   float *const v_backbone_stem_bn_weight_momentum = state + 441664;
-  float *const t1137 = (float *)(arena + 5622720);
-  float *const t1139 = (float *)(arena + 5622848);
+  float *const t1137 = (float *)(arena + 5019968);
+  float *const t1139 = (float *)(arena + 7818304);
   float *const v_backbone_stem_bn_bias_momentum = state + 441696;
-  float *const t1145 = (float *)(arena + 5622976);
-  float *const t1147 = (float *)(arena + 8117568);
+  float *const t1145 = (float *)(arena + 2007744);
+  float *const t1147 = (float *)(arena + 7818432);
   float *const t1155 = (float *)(arena + 64);
-  float *const t1156 = (float *)(arena + 803648);
-  float *const t1158 = (float *)(arena + 803008);
-  float *const t1166 = (float *)(arena + 5221184);
-  float *const t1167 = (float *)(arena + 8117696);
+  float *const t1156 = (float *)(arena + 64);
+  float *const t1158 = (float *)(arena + 7818560);
+  float *const t1166 = (float *)(arena + 6226240);
+  float *const t1167 = (float *)(arena + 8365760);
   float *const v_backbone_stem_conv_weight_momentum = state + 441376;
-  float *const t1174 = (float *)(arena + 8118848);
-  float *const t1177 = (float *)(arena + 8120000);
-  float *const t1178 = (float *)(arena + 4015680);
+  float *const t1174 = (float *)(arena + 8365760);
+  float *const t1177 = (float *)(arena + 8511360);
+  float *const t1178 = (float *)(arena + 6226240);
   float *const v_backbone_block3_conv2_weight_momentum = state + 600448;
-  float *const t1185 = (float *)(arena + 803392);
-  float *const t1188 = (float *)(arena + 1393216);
+  float *const t1185 = (float *)(arena + 6226240);
+  float *const t1188 = (float *)(arena + 4015680);
   switch (kernel) {
     case 0:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k000_mul(t2);
       break;
     case 1:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k001_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, t5, t6, t9, t11, t17, t24, t26, t27, (float *)(arena + 803648));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k001_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, t5, t6, t9, t11, t17, t24, t26, t27, (float *)(arena + 401984));
       break;
     case 2:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k002_relu(t9, t27, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t29, t35, t36);
       break;
     case 3:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k003_reduce_mean(t36, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, t38, t39, t42, t44, t48, t54, t55, t56, (float *)(arena + 2409792));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k003_reduce_mean(t36, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, t38, t39, t42, t44, t48, t54, t55, t56, (float *)(arena + 2008128));
       break;
     case 4:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k004_relu(t42, t56, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t58, t64, t65);
       break;
     case 5:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k005_reduce_mean(t65, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, t67, t68, t71, t73, t77, t83, t84, t85, (float *)(arena + 4015936));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k005_reduce_mean(t65, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, t67, t68, t71, t73, t77, t83, t84, t85, (float *)(arena + 3614272));
       break;
     case 6:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k006_relu(t36, t71, t85, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t87, t94, t95);
       break;
     case 7:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k007_reduce_mean(t95, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t97, t98, t101, t103, t109, t116, t118, t119, (float *)(arena + 5221696));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k007_reduce_mean(t95, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t97, t98, t101, t103, t109, t116, t118, t119, (float *)(arena + 5020224));
       break;
     case 8:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k008_mul(t101, t119, t121);
       break;
     case 9:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k009_reduce_mean(t95, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, t123, t124, t127, t129, t133, t139, t140, t141, (float *)(arena + 5624128));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k009_reduce_mean(t95, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, t123, t124, t127, t129, t133, t139, t140, t141, (float *)(arena + 5422656));
       break;
     case 10:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k010_relu(t127, t141, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t143, t149, t150);
       break;
     case 11:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k011_reduce_mean(t150, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, t152, t153, t156, t158, t162, t168, t169, t170, (float *)(arena + 6427968));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k011_reduce_mean(t150, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, t152, t153, t156, t158, t162, t168, t169, t170, (float *)(arena + 6226496));
       break;
     case 12:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k012_relu(t121, t156, t170, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t172, t185, t186);
       break;
     case 13:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k013_reduce_mean(t186, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t188, t189, t192, t194, t200, t207, t209, t210, (float *)(arena + 7033152));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k013_reduce_mean(t186, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t188, t189, t192, t194, t200, t207, t209, t210, (float *)(arena + 6931008));
       break;
     case 14:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k014_mul(t192, t210, t212);
       break;
     case 15:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k015_reduce_mean(t186, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, t214, t215, t218, t220, t224, t230, t231, t232, (float *)(arena + 7235904));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k015_reduce_mean(t186, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, t214, t215, t218, t220, t224, t230, t231, t232, (float *)(arena + 7133760));
       break;
     case 16:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_relu(t218, t232, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t234, t240, t241);
       break;
     case 17:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(t241, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, t243, t244, t247, t249, t253, t259, t260, t261, (float *)(arena + 7639360));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(t241, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, t243, t244, t247, t249, t253, t259, t260, t261, (float *)(arena + 7537216));
       break;
     case 18:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_reduce_mean(t212, t247, t261, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t263, t276, t278);
@@ -8188,7 +8188,7 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k066_reduce_sum(t247, t260, t261, t667, t669, t671, t717, t718, t720, t728);
       break;
     case 67:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k067_reduce_sum(t218, t232, t234, v_backbone_block3_bn1_weight, t240, v_backbone_block3_conv2_weight, t728, t729, t731, t732, t733, t735, t736, t738, t740, (float *)(arena + 8649024));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k067_reduce_sum(t218, t232, t234, v_backbone_block3_bn1_weight, t240, v_backbone_block3_conv2_weight, t728, t729, t731, t732, t733, t735, t736, t738, t740, (float *)(arena + 8616384));
       break;
     case 68:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k068_sub(v_backbone_block3_bn1_weight, in_lr, t735, v_backbone_block3_bn1_weight_momentum, t746, t748);
@@ -8200,16 +8200,16 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k070_reduce_sum(t218, t231, t232, t736, t738, t740, t764, t765, t767, t775);
       break;
     case 71:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k071_conv2d_input_grad(v_backbone_block3_conv1_weight, t775, t776, (float *)(arena + 8649024));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k071_conv2d_input_grad(v_backbone_block3_conv1_weight, t775, t776, (float *)(arena + 8616384));
       break;
     case 72:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(t192, t209, t210, v_backbone_block3_shortcut_bn_weight, t662, t777, t778, t780, t782, t790, t791, t793, t801);
       break;
     case 73:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k073_conv2d_filter_grad(t186, v_backbone_block3_shortcut_conv_weight, in_lr, t801, v_backbone_block3_shortcut_conv_weight_momentum, t802, t809, t812, (float *)(arena + 7234880));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k073_conv2d_filter_grad(t186, v_backbone_block3_shortcut_conv_weight, in_lr, t801, v_backbone_block3_shortcut_conv_weight_momentum, t802, t809, t812, (float *)(arena + 8400768));
       break;
     case 74:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_reduce_sum(t156, t170, t172, v_backbone_block2_bn2_weight, t185, v_backbone_block3_shortcut_conv_weight, t776, t801, t813, t817, t818, t819, t821, t822, t824, t826, (float *)(arena + 7786816));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_reduce_sum(t156, t170, t172, v_backbone_block2_bn2_weight, t185, v_backbone_block3_shortcut_conv_weight, t776, t801, t813, t817, t818, t819, t821, t822, t824, t826, (float *)(arena + 8400768));
       break;
     case 75:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(t121, v_backbone_block2_shortcut_bn_weight, in_lr, t817, v_backbone_block2_shortcut_bn_weight_momentum, t828, t835, t838);
@@ -8227,10 +8227,10 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k079_reduce_sum(t156, t169, t170, t822, t824, t826, t871, t872, t874, t882);
       break;
     case 80:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k080_conv2d_filter_grad(t150, v_backbone_block2_conv2_weight, in_lr, t882, v_backbone_block2_conv2_weight_momentum, t883, t890, t893, (float *)(arena + 8950080));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k080_conv2d_filter_grad(t150, v_backbone_block2_conv2_weight, in_lr, t882, v_backbone_block2_conv2_weight_momentum, t883, t890, t893, (float *)(arena + 9017792));
       break;
     case 81:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_reduce_sum(t127, t141, t143, v_backbone_block2_bn1_weight, t149, v_backbone_block2_conv2_weight, t882, t894, t896, t897, t898, t900, t901, t903, t905, (float *)(arena + 8950080));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_reduce_sum(t127, t141, t143, v_backbone_block2_bn1_weight, t149, v_backbone_block2_conv2_weight, t882, t894, t896, t897, t898, t900, t901, t903, t905, (float *)(arena + 9017792));
       break;
     case 82:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_sub(v_backbone_block2_bn1_weight, in_lr, t900, v_backbone_block2_bn1_weight_momentum, t911, t913);
@@ -8242,22 +8242,22 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k084_reduce_sum(t127, t140, t141, t901, t903, t905, t929, t930, t932, t940);
       break;
     case 85:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k085_conv2d_filter_grad(t95, v_backbone_block2_conv1_weight, in_lr, t940, v_backbone_block2_conv1_weight_momentum, t941, t948, t951, (float *)(arena + 8950080));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k085_conv2d_filter_grad(t95, v_backbone_block2_conv1_weight, in_lr, t940, v_backbone_block2_conv1_weight_momentum, t941, t948, t951, (float *)(arena + 8616384));
       break;
     case 86:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k086_conv2d_input_grad(v_backbone_block2_conv1_weight, t940, t952, (float *)(arena + 8950080));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k086_conv2d_input_grad(v_backbone_block2_conv1_weight, t940, t952, (float *)(arena + 8616384));
       break;
     case 87:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k087_conv2d_filter_grad(t186, v_backbone_block3_conv1_weight, in_lr, t775, v_backbone_block3_conv1_weight_momentum, t953, t960, t963, (float *)(arena + 9244992));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k087_conv2d_filter_grad(t186, v_backbone_block3_conv1_weight, in_lr, t775, v_backbone_block3_conv1_weight_momentum, t953, t960, t963, (float *)(arena + 9206208));
       break;
     case 88:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k088_reduce_sum(t101, t118, t119, v_backbone_block2_shortcut_bn_weight, t817, t964, t965, t967, t969, t977, t978, t980, t988);
       break;
     case 89:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k089_conv2d_filter_grad(t95, v_backbone_block2_shortcut_conv_weight, in_lr, t988, v_backbone_block2_shortcut_conv_weight_momentum, t989, t996, t999, (float *)(arena + 7436608));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k089_conv2d_filter_grad(t95, v_backbone_block2_shortcut_conv_weight, in_lr, t988, v_backbone_block2_shortcut_conv_weight_momentum, t989, t996, t999, (float *)(arena + 4818496));
       break;
     case 90:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k090_reduce_sum(t71, t85, t87, v_backbone_block1_bn2_weight, t94, v_backbone_block2_shortcut_conv_weight, t952, t988, t1000, t1004, t1005, t1006, t1008, t1009, t1011, t1013, (float *)(arena + 7436608));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k090_reduce_sum(t71, t85, t87, v_backbone_block1_bn2_weight, t94, v_backbone_block2_shortcut_conv_weight, t952, t988, t1000, t1004, t1005, t1006, t1008, t1009, t1011, t1013, (float *)(arena + 4818496));
       break;
     case 91:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k091_sub(v_backbone_block1_bn2_weight, in_lr, t1008, v_backbone_block1_bn2_weight_momentum, t1020, t1023);
@@ -8269,10 +8269,10 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k093_reduce_sum(t71, t84, t85, t1009, t1011, t1013, t1041, t1042, t1044, t1052);
       break;
     case 94:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_conv2d_filter_grad(t65, v_backbone_block1_conv2_weight, in_lr, t1052, v_backbone_block1_conv2_weight_momentum, t1053, t1060, t1063, (float *)(arena + 9646400));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_conv2d_filter_grad(t65, v_backbone_block1_conv2_weight, in_lr, t1052, v_backbone_block1_conv2_weight_momentum, t1053, t1060, t1063, (float *)(arena + 9607616));
       break;
     case 95:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k095_reduce_sum(t42, t56, t58, v_backbone_block1_bn1_weight, t64, v_backbone_block1_conv2_weight, t1052, t1064, t1066, t1067, t1068, t1070, t1071, t1073, t1075, (float *)(arena + 9646400));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k095_reduce_sum(t42, t56, t58, v_backbone_block1_bn1_weight, t64, v_backbone_block1_conv2_weight, t1052, t1064, t1066, t1067, t1068, t1070, t1071, t1073, t1075, (float *)(arena + 9607616));
       break;
     case 96:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k096_sub(v_backbone_block1_bn1_weight, in_lr, t1070, v_backbone_block1_bn1_weight_momentum, t1081, t1083);
@@ -8284,10 +8284,10 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k098_reduce_sum(t42, t55, t56, t1071, t1073, t1075, t1099, t1100, t1102, t1110);
       break;
     case 99:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_conv2d_filter_grad(t36, v_backbone_block1_conv1_weight, in_lr, t1110, v_backbone_block1_conv1_weight_momentum, t1111, t1116, t1118, (float *)(arena + 9646400));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_conv2d_filter_grad(t36, v_backbone_block1_conv1_weight, in_lr, t1110, v_backbone_block1_conv1_weight_momentum, t1111, t1116, t1118, (float *)(arena + 9206208));
       break;
     case 100:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(t9, t27, t29, v_backbone_stem_bn_weight, t35, v_backbone_block1_conv1_weight, t1004, t1110, t1119, t1122, t1123, t1124, t1126, t1127, t1129, t1131, (float *)(arena + 9646400));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(t9, t27, t29, v_backbone_stem_bn_weight, t35, v_backbone_block1_conv1_weight, t1004, t1110, t1119, t1122, t1123, t1124, t1126, t1127, t1129, t1131, (float *)(arena + 9206208));
       break;
     case 101:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_sub(v_backbone_stem_bn_weight, in_lr, t1126, v_backbone_stem_bn_weight_momentum, t1137, t1139);
@@ -8299,10 +8299,10 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k103_reduce_sum(t9, t26, t27, t1127, t1129, t1131, t1155, t1156, t1158, t1166);
       break;
     case 104:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k104_conv2d_filter_grad(in_views, v_backbone_stem_conv_weight, in_lr, t1166, v_backbone_stem_conv_weight_momentum, t1167, t1174, t1177, (float *)(arena + 7885120));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k104_conv2d_filter_grad(in_views, v_backbone_stem_conv_weight, in_lr, t1166, v_backbone_stem_conv_weight_momentum, t1167, t1174, t1177, (float *)(arena + 5897536));
       break;
     case 105:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k105_conv2d_filter_grad(t241, v_backbone_block3_conv2_weight, in_lr, t728, v_backbone_block3_conv2_weight_momentum, t1178, t1185, t1188, (float *)(arena + 2409536));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k105_conv2d_filter_grad(t241, v_backbone_block3_conv2_weight, in_lr, t728, v_backbone_block3_conv2_weight_momentum, t1178, t1185, t1188, (float *)(arena + 401856));
       break;
     default:
       break;
@@ -8421,7 +8421,7 @@ static const char *const run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_ker
 /* fmnist_resnet_small_b2_encode_k000_conv2d: %2 = conv2d(%0 f32[2,1,28,28], %1 f32[32,1,3,3]) : f32[2,32,28,28]; %18 = relu(%17 f32[2,32,28,28]) : f32[2,32,28,28]
  * from graphs/FMNISTResNetSmall.swift:12
  */
-static void fmnist_resnet_small_b2_encode_k000_conv2d(const float *restrict in_images, const float *restrict v_backbone_stem_conv_weight, const float *restrict v_backbone_stem_bn_running_mean, const float *restrict v_backbone_stem_bn_running_var, const float *restrict v_backbone_stem_bn_weight, const float *restrict v_backbone_stem_bn_bias, float *restrict t2, float *restrict t18, float *restrict scratch) {
+static void fmnist_resnet_small_b2_encode_k000_conv2d(const float *restrict in_images, const float *restrict v_backbone_stem_conv_weight, const float *restrict v_backbone_stem_bn_running_mean, const float *restrict v_backbone_stem_bn_running_var, const float *restrict v_backbone_stem_bn_weight, const float *restrict v_backbone_stem_bn_bias, float *t2, float *t18, float *restrict scratch) {
   const hw_conv_shape s2 = {2, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_forward(&s2, in_images, v_backbone_stem_conv_weight, t2, scratch);
   #pragma omp parallel for collapse(2)
@@ -8439,7 +8439,7 @@ static void fmnist_resnet_small_b2_encode_k000_conv2d(const float *restrict in_i
 /* fmnist_resnet_small_b2_encode_k001_conv2d: %20 = conv2d(%18 f32[2,32,28,28], %19 f32[32,32,3,3]) : f32[2,32,28,28]; %35 = relu(%34 f32[2,32,28,28]) : f32[2,32,28,28]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_encode_k001_conv2d(const float *restrict t18, const float *restrict v_backbone_block1_conv1_weight, const float *restrict v_backbone_block1_bn1_running_mean, const float *restrict v_backbone_block1_bn1_running_var, const float *restrict v_backbone_block1_bn1_weight, const float *restrict v_backbone_block1_bn1_bias, float *restrict t20, float *restrict t35, float *restrict scratch) {
+static void fmnist_resnet_small_b2_encode_k001_conv2d(const float *restrict t18, const float *restrict v_backbone_block1_conv1_weight, const float *restrict v_backbone_block1_bn1_running_mean, const float *restrict v_backbone_block1_bn1_running_var, const float *restrict v_backbone_block1_bn1_weight, const float *restrict v_backbone_block1_bn1_bias, float *t20, float *t35, float *restrict scratch) {
   const hw_conv_shape s20 = {2, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_forward(&s20, t18, v_backbone_block1_conv1_weight, t20, scratch);
   #pragma omp parallel for collapse(2)
@@ -8457,7 +8457,7 @@ static void fmnist_resnet_small_b2_encode_k001_conv2d(const float *restrict t18,
 /* fmnist_resnet_small_b2_encode_k002_conv2d: %37 = conv2d(%35 f32[2,32,28,28], %36 f32[32,32,3,3]) : f32[2,32,28,28]; %53 = relu(%52 f32[2,32,28,28]) : f32[2,32,28,28]
  * from graphs/FMNISTResNetSmall.swift:16
  */
-static void fmnist_resnet_small_b2_encode_k002_conv2d(const float *restrict t18, const float *restrict t35, const float *restrict v_backbone_block1_conv2_weight, const float *restrict v_backbone_block1_bn2_running_mean, const float *restrict v_backbone_block1_bn2_running_var, const float *restrict v_backbone_block1_bn2_weight, const float *restrict v_backbone_block1_bn2_bias, float *restrict t37, float *restrict t53, float *restrict scratch) {
+static void fmnist_resnet_small_b2_encode_k002_conv2d(const float *t18, const float *restrict t35, const float *restrict v_backbone_block1_conv2_weight, const float *restrict v_backbone_block1_bn2_running_mean, const float *restrict v_backbone_block1_bn2_running_var, const float *restrict v_backbone_block1_bn2_weight, const float *restrict v_backbone_block1_bn2_bias, float *restrict t37, float *t53, float *restrict scratch) {
   const hw_conv_shape s37 = {2, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_forward(&s37, t35, v_backbone_block1_conv2_weight, t37, scratch);
   #pragma omp parallel for collapse(2)
@@ -8483,7 +8483,7 @@ static void fmnist_resnet_small_b2_encode_k003_conv2d(const float *restrict t53,
 /* fmnist_resnet_small_b2_encode_k004_conv2d: %57 = conv2d(%53 f32[2,32,28,28], %56 f32[64,32,3,3]) : f32[2,64,14,14]; %73 = relu(%72 f32[2,64,14,14]) : f32[2,64,14,14]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_encode_k004_conv2d(const float *restrict t53, const float *restrict v_backbone_block2_conv1_weight, const float *restrict v_backbone_block2_bn1_running_mean, const float *restrict v_backbone_block2_bn1_running_var, const float *restrict v_backbone_block2_bn1_weight, const float *restrict v_backbone_block2_bn1_bias, float *restrict t57, float *restrict t73, float *restrict scratch) {
+static void fmnist_resnet_small_b2_encode_k004_conv2d(const float *restrict t53, const float *restrict v_backbone_block2_conv1_weight, const float *restrict v_backbone_block2_bn1_running_mean, const float *restrict v_backbone_block2_bn1_running_var, const float *restrict v_backbone_block2_bn1_weight, const float *restrict v_backbone_block2_bn1_bias, float *t57, float *t73, float *restrict scratch) {
   const hw_conv_shape s57 = {2, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
   hw_conv2d_forward(&s57, t53, v_backbone_block2_conv1_weight, t57, scratch);
   for (int64_t i0 = 0; i0 < 2; i0++) {
@@ -8500,7 +8500,7 @@ static void fmnist_resnet_small_b2_encode_k004_conv2d(const float *restrict t53,
 /* fmnist_resnet_small_b2_encode_k005_conv2d: %75 = conv2d(%73 f32[2,64,14,14], %74 f32[64,64,3,3]) : f32[2,64,14,14]; %105 = relu(%104 f32[2,64,14,14]) : f32[2,64,14,14]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_encode_k005_conv2d(const float *restrict t55, const float *restrict t73, const float *restrict v_backbone_block2_conv2_weight, const float *restrict v_backbone_block2_bn2_running_mean, const float *restrict v_backbone_block2_bn2_running_var, const float *restrict v_backbone_block2_bn2_weight, const float *restrict v_backbone_block2_bn2_bias, const float *restrict v_backbone_block2_shortcut_bn_running_mean, const float *restrict v_backbone_block2_shortcut_bn_running_var, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict v_backbone_block2_shortcut_bn_bias, float *restrict t75, float *restrict t105, float *restrict scratch) {
+static void fmnist_resnet_small_b2_encode_k005_conv2d(const float *t55, const float *restrict t73, const float *restrict v_backbone_block2_conv2_weight, const float *restrict v_backbone_block2_bn2_running_mean, const float *restrict v_backbone_block2_bn2_running_var, const float *restrict v_backbone_block2_bn2_weight, const float *restrict v_backbone_block2_bn2_bias, const float *restrict v_backbone_block2_shortcut_bn_running_mean, const float *restrict v_backbone_block2_shortcut_bn_running_var, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict v_backbone_block2_shortcut_bn_bias, float *restrict t75, float *t105, float *restrict scratch) {
   const hw_conv_shape s75 = {2, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
   hw_conv2d_forward(&s75, t73, v_backbone_block2_conv2_weight, t75, scratch);
   for (int64_t i0 = 0; i0 < 2; i0++) {
@@ -8525,7 +8525,7 @@ static void fmnist_resnet_small_b2_encode_k006_conv2d(const float *restrict t105
 /* fmnist_resnet_small_b2_encode_k007_conv2d: %109 = conv2d(%105 f32[2,64,14,14], %108 f32[128,64,3,3]) : f32[2,128,7,7]; %125 = relu(%124 f32[2,128,7,7]) : f32[2,128,7,7]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_encode_k007_conv2d(const float *restrict t105, const float *restrict v_backbone_block3_conv1_weight, const float *restrict v_backbone_block3_bn1_running_mean, const float *restrict v_backbone_block3_bn1_running_var, const float *restrict v_backbone_block3_bn1_weight, const float *restrict v_backbone_block3_bn1_bias, float *restrict t109, float *restrict t125, float *restrict scratch) {
+static void fmnist_resnet_small_b2_encode_k007_conv2d(const float *restrict t105, const float *restrict v_backbone_block3_conv1_weight, const float *restrict v_backbone_block3_bn1_running_mean, const float *restrict v_backbone_block3_bn1_running_var, const float *restrict v_backbone_block3_bn1_weight, const float *restrict v_backbone_block3_bn1_bias, float *t109, float *t125, float *restrict scratch) {
   const hw_conv_shape s109 = {2, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
   hw_conv2d_forward(&s109, t105, v_backbone_block3_conv1_weight, t109, scratch);
   for (int64_t i0 = 0; i0 < 2; i0++) {
@@ -8561,7 +8561,7 @@ static void fmnist_resnet_small_b2_encode_k008_reduce_mean(const float *restrict
   }
 }
 
-/* Entry point 'encode': 9 kernels, arena 2609152 bytes. */
+/* Entry point 'encode': 9 kernels, arena 2408448 bytes. */
 static void run_fmnist_resnet_small_b2_encode(float *restrict state, char *restrict arena, const void *const *inputs) {
   const float *const in_images = (const float *)inputs[0];
   float *const v_backbone_stem_conv_weight = state + 0;
@@ -8570,32 +8570,32 @@ static void run_fmnist_resnet_small_b2_encode(float *restrict state, char *restr
   float *const v_backbone_stem_bn_running_var = state + 439040;
   float *const v_backbone_stem_bn_weight = state + 288;
   float *const v_backbone_stem_bn_bias = state + 320;
-  float *const t18 = (float *)(arena + 200704);
+  float *const t18 = (float *)(arena + 0);
   float *const v_backbone_block1_conv1_weight = state + 352;
-  float *const t20 = (float *)(arena + 0);
+  float *const t20 = (float *)(arena + 200704);
   float *const v_backbone_block1_bn1_running_mean = state + 439072;
   float *const v_backbone_block1_bn1_running_var = state + 439104;
   float *const v_backbone_block1_bn1_weight = state + 9568;
   float *const v_backbone_block1_bn1_bias = state + 9600;
-  float *const t35 = (float *)(arena + 401408);
+  float *const t35 = (float *)(arena + 200704);
   float *const v_backbone_block1_conv2_weight = state + 9632;
-  float *const t37 = (float *)(arena + 0);
+  float *const t37 = (float *)(arena + 401408);
   float *const v_backbone_block1_bn2_running_mean = state + 439136;
   float *const v_backbone_block1_bn2_running_var = state + 439168;
   float *const v_backbone_block1_bn2_weight = state + 18848;
   float *const v_backbone_block1_bn2_bias = state + 18880;
-  float *const t53 = (float *)(arena + 602112);
+  float *const t53 = (float *)(arena + 0);
   float *const v_backbone_block2_shortcut_conv_weight = state + 18912;
-  float *const t55 = (float *)(arena + 0);
+  float *const t55 = (float *)(arena + 200704);
   float *const v_backbone_block2_conv1_weight = state + 21088;
-  float *const t57 = (float *)(arena + 100352);
+  float *const t57 = (float *)(arena + 301056);
   float *const v_backbone_block2_bn1_running_mean = state + 439328;
   float *const v_backbone_block2_bn1_running_var = state + 439392;
   float *const v_backbone_block2_bn1_weight = state + 39520;
   float *const v_backbone_block2_bn1_bias = state + 39584;
-  float *const t73 = (float *)(arena + 200704);
+  float *const t73 = (float *)(arena + 301056);
   float *const v_backbone_block2_conv2_weight = state + 39648;
-  float *const t75 = (float *)(arena + 100352);
+  float *const t75 = (float *)(arena + 0);
   float *const v_backbone_block2_bn2_running_mean = state + 439456;
   float *const v_backbone_block2_bn2_running_var = state + 439520;
   float *const v_backbone_block2_bn2_weight = state + 76512;
@@ -8604,7 +8604,7 @@ static void run_fmnist_resnet_small_b2_encode(float *restrict state, char *restr
   float *const v_backbone_block2_shortcut_bn_running_var = state + 439264;
   float *const v_backbone_block2_shortcut_bn_weight = state + 20960;
   float *const v_backbone_block2_shortcut_bn_bias = state + 21024;
-  float *const t105 = (float *)(arena + 301056);
+  float *const t105 = (float *)(arena + 200704);
   float *const v_backbone_block3_shortcut_conv_weight = state + 76640;
   float *const t107 = (float *)(arena + 0);
   float *const v_backbone_block3_conv1_weight = state + 85088;
@@ -8613,9 +8613,9 @@ static void run_fmnist_resnet_small_b2_encode(float *restrict state, char *restr
   float *const v_backbone_block3_bn1_running_var = state + 439968;
   float *const v_backbone_block3_bn1_weight = state + 158816;
   float *const v_backbone_block3_bn1_bias = state + 158944;
-  float *const t125 = (float *)(arena + 100352);
+  float *const t125 = (float *)(arena + 50176);
   float *const v_backbone_block3_conv2_weight = state + 159072;
-  float *const t127 = (float *)(arena + 50176);
+  float *const t127 = (float *)(arena + 100352);
   float *const v_backbone_block3_bn2_running_mean = state + 440096;
   float *const v_backbone_block3_bn2_running_var = state + 440224;
   float *const v_backbone_block3_bn2_weight = state + 306528;
@@ -8626,14 +8626,14 @@ static void run_fmnist_resnet_small_b2_encode(float *restrict state, char *restr
   float *const v_backbone_block3_shortcut_bn_bias = state + 84960;
   float *const t158 = (float *)(arena + 150528);
   float *const t159 = (float *)(arena + 151552);
-  fmnist_resnet_small_b2_encode_k000_conv2d(in_images, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t2, t18, (float *)(arena + 401408));
-  fmnist_resnet_small_b2_encode_k001_conv2d(t18, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t20, t35, (float *)(arena + 602112));
-  fmnist_resnet_small_b2_encode_k002_conv2d(t18, t35, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t37, t53, (float *)(arena + 802816));
-  fmnist_resnet_small_b2_encode_k003_conv2d(t53, v_backbone_block2_shortcut_conv_weight, t55, (float *)(arena + 100352));
-  fmnist_resnet_small_b2_encode_k004_conv2d(t53, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t57, t73, (float *)(arena + 802816));
+  fmnist_resnet_small_b2_encode_k000_conv2d(in_images, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t2, t18, (float *)(arena + 200704));
+  fmnist_resnet_small_b2_encode_k001_conv2d(t18, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t20, t35, (float *)(arena + 401408));
+  fmnist_resnet_small_b2_encode_k002_conv2d(t18, t35, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t37, t53, (float *)(arena + 602112));
+  fmnist_resnet_small_b2_encode_k003_conv2d(t53, v_backbone_block2_shortcut_conv_weight, t55, (float *)(arena + 301056));
+  fmnist_resnet_small_b2_encode_k004_conv2d(t53, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t57, t73, (float *)(arena + 401408));
   fmnist_resnet_small_b2_encode_k005_conv2d(t55, t73, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t75, t105, (float *)(arena + 401408));
   fmnist_resnet_small_b2_encode_k006_conv2d(t105, v_backbone_block3_shortcut_conv_weight, t107, (float *)(arena + 50176));
-  fmnist_resnet_small_b2_encode_k007_conv2d(t105, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t109, t125, (float *)(arena + 401408));
+  fmnist_resnet_small_b2_encode_k007_conv2d(t105, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t109, t125, (float *)(arena + 301056));
   fmnist_resnet_small_b2_encode_k008_reduce_mean(t107, t125, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t127, t158, t159, (float *)(arena + 152576));
 }
 
@@ -8646,32 +8646,32 @@ static void run_fmnist_resnet_small_b2_encode_kernel(int kernel, float *restrict
   float *const v_backbone_stem_bn_running_var = state + 439040;
   float *const v_backbone_stem_bn_weight = state + 288;
   float *const v_backbone_stem_bn_bias = state + 320;
-  float *const t18 = (float *)(arena + 200704);
+  float *const t18 = (float *)(arena + 0);
   float *const v_backbone_block1_conv1_weight = state + 352;
-  float *const t20 = (float *)(arena + 0);
+  float *const t20 = (float *)(arena + 200704);
   float *const v_backbone_block1_bn1_running_mean = state + 439072;
   float *const v_backbone_block1_bn1_running_var = state + 439104;
   float *const v_backbone_block1_bn1_weight = state + 9568;
   float *const v_backbone_block1_bn1_bias = state + 9600;
-  float *const t35 = (float *)(arena + 401408);
+  float *const t35 = (float *)(arena + 200704);
   float *const v_backbone_block1_conv2_weight = state + 9632;
-  float *const t37 = (float *)(arena + 0);
+  float *const t37 = (float *)(arena + 401408);
   float *const v_backbone_block1_bn2_running_mean = state + 439136;
   float *const v_backbone_block1_bn2_running_var = state + 439168;
   float *const v_backbone_block1_bn2_weight = state + 18848;
   float *const v_backbone_block1_bn2_bias = state + 18880;
-  float *const t53 = (float *)(arena + 602112);
+  float *const t53 = (float *)(arena + 0);
   float *const v_backbone_block2_shortcut_conv_weight = state + 18912;
-  float *const t55 = (float *)(arena + 0);
+  float *const t55 = (float *)(arena + 200704);
   float *const v_backbone_block2_conv1_weight = state + 21088;
-  float *const t57 = (float *)(arena + 100352);
+  float *const t57 = (float *)(arena + 301056);
   float *const v_backbone_block2_bn1_running_mean = state + 439328;
   float *const v_backbone_block2_bn1_running_var = state + 439392;
   float *const v_backbone_block2_bn1_weight = state + 39520;
   float *const v_backbone_block2_bn1_bias = state + 39584;
-  float *const t73 = (float *)(arena + 200704);
+  float *const t73 = (float *)(arena + 301056);
   float *const v_backbone_block2_conv2_weight = state + 39648;
-  float *const t75 = (float *)(arena + 100352);
+  float *const t75 = (float *)(arena + 0);
   float *const v_backbone_block2_bn2_running_mean = state + 439456;
   float *const v_backbone_block2_bn2_running_var = state + 439520;
   float *const v_backbone_block2_bn2_weight = state + 76512;
@@ -8680,7 +8680,7 @@ static void run_fmnist_resnet_small_b2_encode_kernel(int kernel, float *restrict
   float *const v_backbone_block2_shortcut_bn_running_var = state + 439264;
   float *const v_backbone_block2_shortcut_bn_weight = state + 20960;
   float *const v_backbone_block2_shortcut_bn_bias = state + 21024;
-  float *const t105 = (float *)(arena + 301056);
+  float *const t105 = (float *)(arena + 200704);
   float *const v_backbone_block3_shortcut_conv_weight = state + 76640;
   float *const t107 = (float *)(arena + 0);
   float *const v_backbone_block3_conv1_weight = state + 85088;
@@ -8689,9 +8689,9 @@ static void run_fmnist_resnet_small_b2_encode_kernel(int kernel, float *restrict
   float *const v_backbone_block3_bn1_running_var = state + 439968;
   float *const v_backbone_block3_bn1_weight = state + 158816;
   float *const v_backbone_block3_bn1_bias = state + 158944;
-  float *const t125 = (float *)(arena + 100352);
+  float *const t125 = (float *)(arena + 50176);
   float *const v_backbone_block3_conv2_weight = state + 159072;
-  float *const t127 = (float *)(arena + 50176);
+  float *const t127 = (float *)(arena + 100352);
   float *const v_backbone_block3_bn2_running_mean = state + 440096;
   float *const v_backbone_block3_bn2_running_var = state + 440224;
   float *const v_backbone_block3_bn2_weight = state + 306528;
@@ -8704,19 +8704,19 @@ static void run_fmnist_resnet_small_b2_encode_kernel(int kernel, float *restrict
   float *const t159 = (float *)(arena + 151552);
   switch (kernel) {
     case 0:
-      fmnist_resnet_small_b2_encode_k000_conv2d(in_images, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t2, t18, (float *)(arena + 401408));
+      fmnist_resnet_small_b2_encode_k000_conv2d(in_images, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t2, t18, (float *)(arena + 200704));
       break;
     case 1:
-      fmnist_resnet_small_b2_encode_k001_conv2d(t18, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t20, t35, (float *)(arena + 602112));
+      fmnist_resnet_small_b2_encode_k001_conv2d(t18, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t20, t35, (float *)(arena + 401408));
       break;
     case 2:
-      fmnist_resnet_small_b2_encode_k002_conv2d(t18, t35, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t37, t53, (float *)(arena + 802816));
+      fmnist_resnet_small_b2_encode_k002_conv2d(t18, t35, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t37, t53, (float *)(arena + 602112));
       break;
     case 3:
-      fmnist_resnet_small_b2_encode_k003_conv2d(t53, v_backbone_block2_shortcut_conv_weight, t55, (float *)(arena + 100352));
+      fmnist_resnet_small_b2_encode_k003_conv2d(t53, v_backbone_block2_shortcut_conv_weight, t55, (float *)(arena + 301056));
       break;
     case 4:
-      fmnist_resnet_small_b2_encode_k004_conv2d(t53, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t57, t73, (float *)(arena + 802816));
+      fmnist_resnet_small_b2_encode_k004_conv2d(t53, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t57, t73, (float *)(arena + 401408));
       break;
     case 5:
       fmnist_resnet_small_b2_encode_k005_conv2d(t55, t73, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t75, t105, (float *)(arena + 401408));
@@ -8725,7 +8725,7 @@ static void run_fmnist_resnet_small_b2_encode_kernel(int kernel, float *restrict
       fmnist_resnet_small_b2_encode_k006_conv2d(t105, v_backbone_block3_shortcut_conv_weight, t107, (float *)(arena + 50176));
       break;
     case 7:
-      fmnist_resnet_small_b2_encode_k007_conv2d(t105, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t109, t125, (float *)(arena + 401408));
+      fmnist_resnet_small_b2_encode_k007_conv2d(t105, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t109, t125, (float *)(arena + 301056));
       break;
     case 8:
       fmnist_resnet_small_b2_encode_k008_reduce_mean(t107, t125, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t127, t158, t159, (float *)(arena + 152576));
@@ -8921,22 +8921,22 @@ static const int64_t fmnist_resnet_small_b2_shape85[] = {4, 1, 28, 28};
 static const int64_t fmnist_resnet_small_b2_shape86[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape87[] = {0};
 static const hw_tensor fmnist_resnet_small_b2_joint_step_inputs[] = {{"views", HW_F32, 4, fmnist_resnet_small_b2_shape85, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_b2_shape86, 0}};
-static const hw_tensor fmnist_resnet_small_b2_joint_step_outputs[] = {{"loss", HW_F32, 0, fmnist_resnet_small_b2_shape87, 803008}};
+static const hw_tensor fmnist_resnet_small_b2_joint_step_outputs[] = {{"loss", HW_F32, 0, fmnist_resnet_small_b2_shape87, 7785088}};
 static const int64_t fmnist_resnet_small_b2_shape88[] = {4, 1, 28, 28};
 static const int64_t fmnist_resnet_small_b2_shape89[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape90[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape91[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape92[] = {0};
 static const hw_tensor fmnist_resnet_small_b2_bilevel_unrolled_k1_step_inputs[] = {{"views", HW_F32, 4, fmnist_resnet_small_b2_shape88, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_b2_shape89, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_b2_shape90, 0}};
-static const hw_tensor fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs[] = {{"inner_loss", HW_F32, 0, fmnist_resnet_small_b2_shape91, 401472}, {"loss", HW_F32, 0, fmnist_resnet_small_b2_shape92, 0}};
+static const hw_tensor fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs[] = {{"inner_loss", HW_F32, 0, fmnist_resnet_small_b2_shape91, 7781184}, {"loss", HW_F32, 0, fmnist_resnet_small_b2_shape92, 8400704}};
 static const int64_t fmnist_resnet_small_b2_shape93[] = {2, 1, 28, 28};
 static const int64_t fmnist_resnet_small_b2_shape94[] = {2, 128};
 static const hw_tensor fmnist_resnet_small_b2_encode_inputs[] = {{"images", HW_F32, 4, fmnist_resnet_small_b2_shape93, 0}};
 static const hw_tensor fmnist_resnet_small_b2_encode_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_b2_shape94, 151552}};
 static const hw_entry fmnist_resnet_small_b2_entries[] = {
-  {"joint.step", 2, fmnist_resnet_small_b2_joint_step_inputs, 1, fmnist_resnet_small_b2_joint_step_outputs, 12215040, 77, 913488376, 59581740, run_fmnist_resnet_small_b2_joint_step, run_fmnist_resnet_small_b2_joint_step_kernel, run_fmnist_resnet_small_b2_joint_step_kernel_names},
-  {"bilevel-unrolled.k1.step", 3, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_inputs, 2, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs, 13259072, 106, 919851444, 62887480, run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step, run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel, run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel_names},
-  {"encode", 1, fmnist_resnet_small_b2_encode_inputs, 1, fmnist_resnet_small_b2_encode_outputs, 2609152, 9, 150528000, 4652800, run_fmnist_resnet_small_b2_encode, run_fmnist_resnet_small_b2_encode_kernel, run_fmnist_resnet_small_b2_encode_kernel_names},
+  {"joint.step", 2, fmnist_resnet_small_b2_joint_step_inputs, 1, fmnist_resnet_small_b2_joint_step_outputs, 13020992, 77, 912303560, 59581740, run_fmnist_resnet_small_b2_joint_step, run_fmnist_resnet_small_b2_joint_step_kernel, run_fmnist_resnet_small_b2_joint_step_kernel_names},
+  {"bilevel-unrolled.k1.step", 3, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_inputs, 2, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs, 13220288, 106, 918612820, 62887480, run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step, run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel, run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel_names},
+  {"encode", 1, fmnist_resnet_small_b2_encode_inputs, 1, fmnist_resnet_small_b2_encode_outputs, 2408448, 9, 150528000, 4652800, run_fmnist_resnet_small_b2_encode, run_fmnist_resnet_small_b2_encode_kernel, run_fmnist_resnet_small_b2_encode_kernel_names},
 };
 const hw_program *hw_program_fmnist_resnet_small_b2(void) {
   static const hw_program program = {"fmnist-resnet-small", 2, 3521536, 84, fmnist_resnet_small_b2_variables, 3, fmnist_resnet_small_b2_entries};
