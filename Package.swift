@@ -94,11 +94,11 @@ let package = Package(
       dependencies: ["GraphInterpreter", "GraphIR", "GraphCompiler", "GradientCheck"]),
     .testTarget(
       name: "GradientCheckTests", dependencies: ["GradientCheck", "GraphIR", "GraphDSL", "Graphs"]),
-    .testTarget(name: "CKernelSupportTests", dependencies: ["CKernelSupport"]),
+    .testTarget(name: "CKernelSupportTests", dependencies: ["CKernelSupport", "GraphIR"]),
     .testTarget(
       name: "CodegenCTests", dependencies: ["CodegenC", "GraphCompiler", "GraphIR", "Graphs"],
       exclude: ["Snapshots"]),
-    .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
+    .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "GraphIR"]),
     .testTarget(
       name: "EndToEndTests",
       dependencies: [

@@ -58,34 +58,3 @@ extension GradientCheck {
     return try Pipeline.simplification.run(expanded)
   }
 }
-
-/// SplitMix64, with Box-Muller normals: deterministic test data from a seed.
-struct SplitMix {
-  var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / 9_007_199_254_740_992 }
-
-  mutating func normal() -> Double {
-    let (u, v) = (uniform(), uniform())
-    return (-2 * u.log()).squareRoot() * (2 * Double.pi * v).cosine()
-  }
-}
-
-#if canImport(Glibc)
-  import Glibc
-
-  extension Double {
-    fileprivate func log() -> Double { Glibc.log(self) }
-    fileprivate func cosine() -> Double { Glibc.cos(self) }
-  }
-#endif

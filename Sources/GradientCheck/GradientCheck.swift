@@ -44,7 +44,7 @@ public struct GradientCheck {
     guard let loss = entry.graph.output(named: "loss") else {
       throw CheckError("entry '\(name)' has no output named 'loss'")
     }
-    var random = SplitMix(seed: seed)
+    var random = SplitMix64(seed: seed)
     let inputs = randomInputs(entry.graph, &random)
     let state = initialState(for: program)
     let probe = try analyticGraph(entry.graph, loss: loss)
@@ -82,7 +82,7 @@ public struct GradientCheck {
   }
 
   /// Random inputs: normal floats, a small learning rate, labels within the class count.
-  func randomInputs(_ graph: Graph, _ random: inout SplitMix) -> [String: HostTensor] {
+  func randomInputs(_ graph: Graph, _ random: inout SplitMix64) -> [String: HostTensor] {
     var inputs: [String: HostTensor] = [:]
     for (name, id) in graph.inputs {
       let type = graph[id].type

@@ -27,26 +27,6 @@
 //    sine value is dropped.
 // 5. `zeros` and `constant(v)` fill every element with 0 or v.
 
-/// The SplitMix64 generator described above.
-struct SplitMix64 {
-  var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// A uniform double in (0, 1) from the top 52 bits of one draw, computed exactly.
-  mutating func nextUniform() -> Double {
-    (Double(next() >> 12) + 0.5) * 0x1p-52
-  }
-}
-
 extension Initializer {
   /// The first `count` values of this initializer, deterministic in its seed (the algorithm is
   /// documented at the top of this file). Values are in row-major order of the variable.

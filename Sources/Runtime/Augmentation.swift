@@ -1,38 +1,5 @@
 import Foundation
-
-/// A counter-based SplitMix64 generator: the same seed always gives the same sequence.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-  private var state: UInt64
-
-  /// Creates a generator whose stream is fixed by `seed`.
-  public init(seed: UInt64) { state = seed }
-
-  /// The SplitMix64 finaliser: a bijective mix of all 64 bits.
-  public static func mix(_ value: UInt64) -> UInt64 {
-    var z = value
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
-  }
-
-  /// Hashes several values into one seed, order sensitive.
-  public static func seed(_ values: UInt64...) -> UInt64 {
-    values.reduce(0x6a09_e667_f3bc_c908) { mix($0 ^ mix($1 &+ 0x9e37_79b9_7f4a_7c15)) }
-  }
-
-  public mutating func next() -> UInt64 {
-    state &+= 0x9e37_79b9_7f4a_7c15
-    return SplitMix64.mix(state)
-  }
-
-  /// A float uniform in [0, 1).
-  public mutating func unit() -> Float { Float(next() >> 40) * 0x1p-24 }
-
-  /// A float uniform in `range`.
-  public mutating func uniform(_ range: ClosedRange<Float>) -> Float {
-    range.lowerBound + (range.upperBound - range.lowerBound) * unit()
-  }
-}
+import GraphIR
 
 /// SimCLR-style augmentation of NCHW float images in [0, 1], for the reference trainer.
 ///

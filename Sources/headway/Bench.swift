@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GraphDSL
+import GraphIR
 import Graphs
 import Runtime
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GraphDSL
+import GraphIR
 import Graphs
 import Runtime
 
@@ -111,14 +112,9 @@ struct Train: ParsableCommand {
 /// A permutation of 0..<count from a seed (Fisher-Yates with SplitMix64).
 func shuffled(_ count: Int, seed: UInt64) -> [Int] {
   var order = Array(0..<count)
-  var state = seed
+  var random = SplitMix64(seed: seed)
   for i in stride(from: count - 1, to: 0, by: -1) {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    z ^= z >> 31
-    order.swapAt(i, Int(z % UInt64(i + 1)))
+    order.swapAt(i, Int(random.next() % UInt64(i + 1)))
   }
   return order
 }

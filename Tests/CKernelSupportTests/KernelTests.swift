@@ -1,4 +1,5 @@
 import CKernelSupport
+import GraphIR
 import Testing
 
 /// Kernels share one OpenMP runtime and two cores: run the tests one at a time. Every test sets
@@ -29,7 +30,7 @@ struct KernelTests {
 
   @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
   func matmul(transposeA: Bool, transposeB: Bool) {
-    var rng = SplitMix(seed: 7)
+    var rng = SplitMix64(seed: 7)
     for (m, n, k) in Self.matmulShapes {
       let a = rng.array(m * k)
       let b = rng.array(k * n)
@@ -79,7 +80,7 @@ struct KernelTests {
   @Test(arguments: [1, 2, 17])
   func convolution(threads: Int) {
     hw_set_threads(Int32(threads))
-    var rng = SplitMix(seed: 11)
+    var rng = SplitMix64(seed: 11)
     for var s in Self.convShapes {
       let label = Comment(rawValue: "\(s) threads=\(threads)")
       let x = rng.array(Int(s.n * s.c * s.h * s.w))
@@ -107,7 +108,7 @@ struct KernelTests {
   @Test(arguments: [(2, 2), (3, 2), (3, 1)])
   func averagePooling(window: Int, stride: Int) {
     hw_set_threads(2)
-    var rng = SplitMix(seed: 13)
+    var rng = SplitMix64(seed: 13)
     for (n, c, h, w) in [(3, 4, 9, 8), (16, 32, 14, 14)] {
       let oh = (h - window) / stride + 1
       let ow = (w - window) / stride + 1
@@ -138,7 +139,7 @@ struct KernelTests {
   func repeatedRunsAreBitwiseEqual(shape: hw_conv_shape) {
     hw_set_threads(2)
     var s = shape
-    var rng = SplitMix(seed: 17)
+    var rng = SplitMix64(seed: 17)
     let x = rng.array(Int(s.n * s.c * s.h * s.w))
     let w = rng.array(Int(s.o * s.c * s.kh * s.kw))
     let dy = rng.array(Int(s.n * s.o * s.oh * s.ow))

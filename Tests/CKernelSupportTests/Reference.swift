@@ -1,27 +1,12 @@
 import CKernelSupport
+import GraphIR
 import Testing
 
-/// A small deterministic generator (SplitMix64) so every run sees the same data.
-struct SplitMix {
-  var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// Uniform in [-1, 1).
-  mutating func uniform() -> Float {
-    Float(Double(next() >> 11) / Double(1 << 53) * 2 - 1)
-  }
-
+/// Random test data from the project's generator, so every run sees the same data.
+extension SplitMix64 {
+  /// `count` floats uniform in [-1, 1).
   mutating func array(_ count: Int) -> [Float] {
-    (0..<count).map { _ in uniform() }
+    (0..<count).map { _ in uniform(-1...1) }
   }
 }
 
@@ -29,7 +14,7 @@ struct SplitMix {
 /// magnitude must stay below `tolerance` (any NaN fails).
 func expectClose(
   _ got: [Float], _ want: [Double], tolerance: Double = 1e-4,
-  _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation
+  _ comment: Comment? = nil, sourceLocation: Testing.SourceLocation = #_sourceLocation
 ) {
   #expect(got.count == want.count, comment, sourceLocation: sourceLocation)
   guard got.count == want.count else { return }
