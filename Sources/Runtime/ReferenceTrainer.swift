@@ -70,13 +70,7 @@ extension ReferenceTrainer {
   public mutating func reinitialize(under prefix: String, round: Int) {
     for variable in program.variables
     where variable.role == .parameter && variable.name.hasPrefix(prefix + ".") {
-      var initializer = variable.initializer
-      let salt = SplitMix64.mix(UInt64(round) &+ 1)
-      switch initializer {
-      case .normal(let std, let seed): initializer = .normal(std: std, seed: seed ^ salt)
-      case .uniform(let bound, let seed): initializer = .uniform(bound: bound, seed: seed ^ salt)
-      case .zeros, .constant: break
-      }
+      let initializer = variable.initializer.salted(round: round)
       state[variable.name] = HostTensor(
         variable.type, initializer.values(count: variable.type.elementCount))
     }

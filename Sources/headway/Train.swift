@@ -10,9 +10,13 @@ struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Train a program from graphs/ on Fashion-MNIST in one of the five modes.",
     discussion: """
-      This version runs the reference interpreter (float64, one thread), so use small --limit \
-      and --batch values. Each step draws two augmented views of every image in the batch. \
-      Metrics go to RUNDIR/metrics.jsonl, one JSON record per step.
+      Runs the program compiled at `swift build` (`--engine reference` runs the float64 \
+      interpreter instead, for tiny checks). Each step draws two augmented views of every \
+      image in the batch. RUNDIR gets metrics.jsonl (the config, then one record per step \
+      and per epoch) and checkpoint.safetensors (every variable, written atomically at each \
+      epoch's end, every --checkpoint-every steps and at the end). --resume continues from \
+      it; with the same options and threads the result is bit for bit that of an \
+      uninterrupted run.
       """)
 
   @Option(help: "Program name, as `headwayc list` prints it.")
@@ -25,24 +29,30 @@ struct Train: ParsableCommand {
   var epochs = 1
 
   @Option(help: "Images per step (2x as many views); must be a size the program was built for.")
-  var batch = 2
+  var batch = 256
 
   @Option(help: "Use only the first IMAGES training images.")
   var limit: Int?
 
-  @Option(help: "Seed for shuffling and augmentation.")
+  @Option(help: "Seed for shuffling, augmentation and head re-initialisation.")
   var seed: UInt64 = 0
 
-  @Option(help: "Threads (the reference interpreter uses one).")
-  var threads = 1
+  @Option(help: "OpenMP threads (0: one per core).")
+  var threads = 0
 
-  @Option(help: "Run directory for metrics.")
+  @Option(help: "Run directory: metrics.jsonl and checkpoint.safetensors.")
   var out: String = "runs/latest"
 
-  @Option(help: "Learning rate of the backbone (and head, in joint mode).")
-  var lr = 0.1
+  @Flag(help: "Continue the run in --out from its checkpoint.")
+  var resume = false
 
-  @Option(help: "Inner head steps K per backbone step (bilevel modes).")
+  @Option(help: "Peak learning rate of the backbone (and head, in joint mode).")
+  var lr = 0.3
+
+  @Option(help: "Epochs of linear learning-rate warm-up before the cosine decay.")
+  var warmupEpochs = 0.0
+
+  @Option(help: "Inner head steps K per backbone step (bilevel modes; a K the program lists).")
   var innerSteps = 2
 
   @Option(help: "Learning rate of the inner head steps (bilevel modes).")
@@ -52,91 +62,78 @@ struct Train: ParsableCommand {
     help: "Head at each outer step of the bilevel modes: warm (keep the adapted head) or reinit.")
   var headInit = "warm"
 
+  @Option(help: "Steps between checkpoints (0: at each epoch's end only).")
+  var checkpointEvery = 0
+
+  @Option(help: "Stop after this many steps of this invocation (the checkpoint allows --resume).")
+  var stopAfter: Int?
+
+  @Option(help: "compiled (default) or reference (the float64 interpreter, very slow).")
+  var engine = "compiled"
+
   @Option(help: "Directory holding the Fashion-MNIST IDX files.")
   var data = FashionMNIST.defaultDirectory
 
   func run() throws {
-    guard let trainingMode = TrainingMode(rawValue: mode) else {
-      throw ValidationError(
-        "unknown mode '\(mode)'; modes: \(TrainingMode.allCases.map(\.rawValue).joined(separator: ", "))"
-      )
+    let config = try makeConfig()
+    let images = try FashionMNIST.load(split: .train, directory: data, limit: limit)
+    let augmenter = Augmenter(seed: seed)
+    let makeViews = { (indices: [Int], step: Int) in
+      augmenter.views(of: images, indices: indices, step: step)
+    }
+    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    if engine == "reference" {
+      try trainWithInterpreter(config, images: images, makeViews: makeViews)
+      return
+    }
+    let compiled = try CompiledProgram.named(program, batch: batch)
+    let trainer = try CompiledTrainer(
+      config: config, program: compiled, entry: stepEntry(), images: images,
+      makeViews: makeViews)
+    let checkpoint = out + "/checkpoint.safetensors"
+    if resume { try trainer.resume(from: checkpoint) }
+    let log = try TrainingLog(runDirectory: out, config: config, appending: resume)
+    print(
+      "training \(program) \(mode) on \(images.count) images: \(trainer.totalSteps) steps of "
+        + "\(batch) images, \(hw_threads()) threads"
+        + (resume ? ", from step \(trainer.completedSteps)" : ""))
+    try trainer.train(log: log, checkpoint: checkpoint, stopAfter: stopAfter)
+  }
+
+  func makeConfig() throws -> TrainingConfig {
+    guard TrainingMode(rawValue: mode) != nil else {
+      let modes = TrainingMode.allCases.map(\.rawValue).joined(separator: ", ")
+      throw ValidationError("unknown mode '\(mode)'; modes: \(modes)")
     }
     guard ["warm", "reinit"].contains(headInit) else {
       throw ValidationError("--head-init must be warm or reinit, got '\(headInit)'")
     }
-    guard let definition = Programs.named(program) else {
-      throw ValidationError(
-        "unknown program '\(program)'; programs: \(Programs.all.map(\.name).joined(separator: ", "))"
-      )
+    guard ["compiled", "reference"].contains(engine) else {
+      throw ValidationError("--engine must be compiled or reference, got '\(engine)'")
     }
-    let images = try FashionMNIST.load(split: .train, directory: data, limit: limit)
-    guard images.count >= batch else {
-      throw ValidationError(
-        "--limit gives \(images.count) images, fewer than one batch of \(batch)")
+    guard Programs.named(program) != nil else {
+      let names = Programs.all.map(\.name).joined(separator: ", ")
+      throw ValidationError("unknown program '\(program)'; programs: \(names)")
     }
-    var trainer = try ReferenceTrainer(
-      program: try definition.program(batch: batch),
-      entry: trainingMode.stepEntry(innerSteps: innerSteps))
-    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    let log = try MetricsLog(path: out + "/metrics.jsonl")
-    let augmenter = Augmenter(seed: seed)
-    let stepsPerEpoch = images.count / batch
-    print(
-      "training \(program) mode \(mode) on \(images.count) images, \(stepsPerEpoch) steps/epoch")
-    var step = 0
-    for epoch in 0..<epochs {
-      let order = shuffled(images.count, seed: seed &+ UInt64(epoch))
-      for batchIndex in 0..<stepsPerEpoch {
-        let indices = Array(order[(batchIndex * batch)..<((batchIndex + 1) * batch)])
-        let start = Date()
-        let views = augmenter.views(of: images, indices: indices, step: step)
-        if trainingMode.isBilevel && headInit == "reinit" {
-          trainer.reinitialize(under: "head", round: step)
-        }
-        let outputs = try trainer.step(views: views, learningRate: lr, innerLearningRate: innerLr)
-        let seconds = Date().timeIntervalSince(start)
-        let loss = outputs["loss"] ?? .nan
-        try log.write([
-          "epoch": Double(epoch), "step": Double(step), "loss": loss, "seconds": seconds,
-        ])
-        print(
-          "epoch \(epoch + 1)/\(epochs) step \(batchIndex + 1)/\(stepsPerEpoch) "
-            + "loss \(String(format: "%.4f", loss)) "
-            + "(\(String(format: "%.1f", Double(2 * batch) / seconds)) views/s)")
-        step += 1
-      }
-    }
-  }
-}
-
-/// A permutation of 0..<count from a seed (Fisher-Yates with SplitMix64).
-func shuffled(_ count: Int, seed: UInt64) -> [Int] {
-  var order = Array(0..<count)
-  var random = SplitMix64(seed: seed)
-  for i in stride(from: count - 1, to: 0, by: -1) {
-    order.swapAt(i, Int(random.next() % UInt64(i + 1)))
-  }
-  return order
-}
-
-/// Appends one JSON object per line.
-final class MetricsLog {
-  private let handle: FileHandle
-
-  init(path: String) throws {
-    _ = FileManager.default.createFile(atPath: path, contents: nil)
-    guard let handle = FileHandle(forWritingAtPath: path) else {
-      throw ValidationError("cannot write \(path)")
-    }
-    self.handle = handle
+    var config = TrainingConfig()
+    config.program = program
+    config.mode = mode
+    config.innerSteps = innerSteps
+    config.headInit = headInit
+    config.epochs = epochs
+    config.batch = batch
+    config.limit = limit
+    config.seed = seed
+    config.threads = threads
+    config.learningRate = lr
+    config.innerLearningRate = innerLr
+    config.warmupEpochs = warmupEpochs
+    config.checkpointEvery = checkpointEvery
+    config.dataDirectory = data
+    return config
   }
 
-  func write(_ record: [String: Double]) throws {
-    let fields = record.keys.sorted().map { key in
-      let value = record[key]!
-      let text = value.isFinite ? "\(value)" : "null"
-      return "\"\(key)\": \(text)"
-    }
-    try handle.write(contentsOf: Data(("{" + fields.joined(separator: ", ") + "}\n").utf8))
+  func stepEntry() -> String {
+    TrainingMode(rawValue: mode)!.stepEntry(innerSteps: innerSteps)
   }
 }

@@ -1,0 +1,51 @@
+import Foundation
+
+extension CompiledTrainer {
+  /// Every variable (parameters, statistics, optimizer slots) plus the step and the config.
+  public func checkpoint() -> Checkpoint {
+    let tensors = session.program.variables.map { variable in
+      CheckpointTensor(
+        name: variable.name, shape: variable.type.shape, values: session.read(variable.name))
+    }
+    return Checkpoint(
+      tensors: tensors,
+      metadata: [
+        "format": "headway-checkpoint-1", "program": session.program.name,
+        "batch": String(session.program.batch), "step": String(completedSteps),
+        "config": config.json(),
+      ])
+  }
+
+  /// Restores every variable and the step from a checkpoint of the same run.
+  public func resume(from path: String) throws {
+    let checkpoint = try SafeTensors.read(path: path)
+    guard checkpoint.metadata["format"] == "headway-checkpoint-1",
+      let stepText = checkpoint.metadata["step"], let step = Int(stepText),
+      let configText = checkpoint.metadata["config"],
+      let saved = try? JSONDecoder().decode(TrainingConfig.self, from: Data(configText.utf8))
+    else {
+      throw TrainingError(
+        "\(path): not a Headway checkpoint (metadata needs format, step and config)")
+    }
+    if let mismatch = config.resumeMismatch(saved) {
+      throw TrainingError(
+        "\(path) belongs to a different run: \(mismatch) differ; resume with the same options")
+    }
+    let byName = Dictionary(checkpoint.tensors.map { ($0.name, $0) }) { a, _ in a }
+    for variable in session.program.variables {
+      guard let tensor = byName[variable.name] else {
+        throw TrainingError("\(path): no tensor '\(variable.name)'")
+      }
+      guard tensor.shape == variable.type.shape else {
+        throw TrainingError(
+          "\(path): '\(variable.name)' has shape \(tensor.shape), the program expects "
+            + "\(variable.type.shape)")
+      }
+      try session.write(tensor.values, to: variable.name)
+    }
+    guard step <= totalSteps else {
+      throw TrainingError("\(path) is at step \(step), past this run's \(totalSteps) steps")
+    }
+    setCompletedSteps(step)
+  }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import GraphIR
+
+/// Trains one compiled entry point on a labelled image set: shuffling, views, learning-rate
+/// schedule, checkpoints, resume and the non-finite watch. Deterministic for a given config
+/// and thread count, so a resumed run ends bit for bit where an uninterrupted one would.
+public final class CompiledTrainer {
+  public let config: TrainingConfig
+  public let session: CompiledSession
+  public let entry: CompiledEntry
+  let images: LabeledImages
+  let makeViews: (_ indices: [Int], _ step: Int) -> [Float]
+  /// Steps completed so far (across epochs).
+  public private(set) var completedSteps = 0
+  /// The loss of every step run by this trainer, in order.
+  public private(set) var losses: [Double] = []
+  private let inputs: [UnsafeMutableRawPointer]
+
+  public var stepsPerEpoch: Int { images.count / config.batch }
+  public var totalSteps: Int { stepsPerEpoch * config.epochs }
+  public var schedule: LearningRateSchedule {
+    LearningRateSchedule(
+      peak: config.learningRate, warmupSteps: Int(config.warmupEpochs * Double(stepsPerEpoch)),
+      totalSteps: totalSteps)
+  }
+
+  public init(
+    config: TrainingConfig, program: CompiledProgram, entry name: String, images: LabeledImages,
+    makeViews: @escaping ([Int], Int) -> [Float]
+  ) throws {
+    guard images.count >= config.batch else {
+      throw TrainingError("\(images.count) images are fewer than one batch of \(config.batch)")
+    }
+    self.config = config
+    self.images = images
+    self.makeViews = makeViews
+    entry = try program.entry(named: name)
+    session = CompiledSession(program: program, threads: config.threads)
+    inputs = entry.inputs.map { input in
+      UnsafeMutableRawPointer.allocate(
+        byteCount: max(4 * input.type.elementCount, 4), alignment: 64)
+    }
+  }
+
+  deinit { inputs.forEach { $0.deallocate() } }
+
+  func setCompletedSteps(_ steps: Int) { completedSteps = steps }
+
+  /// Trains until `totalSteps` (or `stopAfter` more steps), logging each step; saves a
+  /// checkpoint every `checkpointEvery` steps, at each epoch's end and at the end.
+  public func train(log: TrainingLog?, checkpoint path: String?, stopAfter: Int? = nil) throws {
+    let end = min(totalSteps, completedSteps + (stopAfter ?? totalSteps))
+    var epochLosses: [Double] = []
+    var epochStart = Date()
+    while completedSteps < end {
+      let started = Date()
+      let (loss, innerLoss) = try runStep()
+      let seconds = Date().timeIntervalSince(started)
+      let step = completedSteps % stepsPerEpoch
+      let epoch = completedSteps / stepsPerEpoch
+      epochLosses.append(loss)
+      losses.append(loss)
+      log?.step(
+        epoch: epoch, epochs: config.epochs, step: step, stepsPerEpoch: stepsPerEpoch,
+        globalStep: completedSteps, loss: loss, innerLoss: innerLoss,
+        learningRate: schedule.rate(at: completedSteps),
+        imagesPerSecond: Double(config.batch) / seconds,
+        eta: seconds * Double(totalSteps - completedSteps - 1))
+      completedSteps += 1
+      let epochEnds = completedSteps % stepsPerEpoch == 0
+      if let path,
+        epochEnds || completedSteps == end
+          || (config.checkpointEvery > 0 && completedSteps % config.checkpointEvery == 0)
+      {
+        try SafeTensors.write(checkpoint(), to: path)
+      }
+      if epochEnds {
+        log?.epoch(
+          epoch, meanLoss: epochLosses.reduce(0, +) / Double(epochLosses.count),
+          seconds: Date().timeIntervalSince(epochStart))
+        epochLosses = []
+        epochStart = Date()
+      }
+    }
+  }
+
+  /// One step: the batch of the current position, its views, the call, the checks.
+  func runStep() throws -> (loss: Double, innerLoss: Double?) {
+    let epoch = completedSteps / stepsPerEpoch
+    let position = completedSteps % stepsPerEpoch
+    let order = shuffledOrder(images.count, seed: SplitMix64.seed(config.seed, UInt64(epoch)))
+    let indices = Array(order[(position * config.batch)..<((position + 1) * config.batch)])
+    let views = makeViews(indices, completedSteps)
+    if config.headInit == "reinit" && TrainingModeName.isBilevel(config.mode) {
+      try reinitializeHead(round: completedSteps)
+    }
+    for (input, pointer) in zip(entry.inputs, inputs) {
+      switch input.name {
+      case "views":
+        guard views.count == input.type.elementCount else {
+          throw TrainingError(
+            "views have \(views.count) values, entry '\(entry.name)' expects \(input.type)")
+        }
+        views.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+      case "lr": pointer.storeBytes(of: Float(schedule.rate(at: completedSteps)), as: Float.self)
+      case "inner_lr": pointer.storeBytes(of: Float(config.innerLearningRate), as: Float.self)
+      default: throw TrainingError("entry '\(entry.name)' takes an unknown input '\(input.name)'")
+      }
+    }
+    let outputs = session.run(entry, inputs: inputs.map { UnsafeRawPointer($0) })
+    let loss = Double(outputs["loss"]?.pointee ?? .nan)
+    let innerLoss = outputs["inner_loss"].map { Double($0.pointee) }
+    try checkFinite(loss: loss)
+    return (loss, innerLoss)
+  }
+
+  /// Stops at the first non-finite loss or parameter, naming the step and the tensor; the last
+  /// checkpoint written stays the last good one.
+  private func checkFinite(loss: Double) throws {
+    guard loss.isFinite else {
+      throw TrainingError(
+        "step \(completedSteps): the loss is \(loss); stopped, the last "
+          + "checkpoint is the last good state")
+    }
+    for variable in session.program.variables {
+      if let index = session.read(variable.name).firstIndex(where: { !$0.isFinite }) {
+        throw TrainingError(
+          "step \(completedSteps): '\(variable.name)' holds a non-finite value at index \(index);"
+            + " stopped, the last checkpoint is the last good state")
+      }
+    }
+  }
+
+  /// Fresh head parameters for a bilevel outer step (`--head-init reinit`).
+  private func reinitializeHead(round: Int) throws {
+    for variable in session.program.variables
+    where variable.role == .parameter && variable.name.hasPrefix("head.") {
+      let values = variable.initializer.salted(round: round)
+        .values(count: variable.type.elementCount)
+      try session.write(values.map(Float.init), to: variable.name)
+    }
+  }
+}
+
+/// Mode names as the runtime sees them (the runtime does not import the DSL).
+enum TrainingModeName {
+  static func isBilevel(_ mode: String) -> Bool { mode.hasPrefix("bilevel") }
+}
+
+extension Initializer {
+  /// The same initializer with a seed salted by `round`: new values each round, reproducibly.
+  public func salted(round: Int) -> Initializer {
+    let salt = SplitMix64.mix(UInt64(round) &+ 1)
+    switch self {
+    case .normal(let std, let seed): return .normal(std: std, seed: seed ^ salt)
+    case .uniform(let bound, let seed): return .uniform(bound: bound, seed: seed ^ salt)
+    case .zeros, .constant: return self
+    }
+  }
+}
+
+/// A permutation of 0..<count from a seed (Fisher-Yates with SplitMix64).
+public func shuffledOrder(_ count: Int, seed: UInt64) -> [Int] {
+  var order = Array(0..<count)
+  var random = SplitMix64(seed: seed)
+  for i in stride(from: count - 1, to: 0, by: -1) {
+    order.swapAt(i, Int(random.next() % UInt64(i + 1)))
+  }
+  return order
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Progress on the terminal (a bar when stdout is a TTY, plain lines otherwise) and metrics as
+/// JSON Lines in the run directory.
+public final class TrainingLog {
+  private let metrics: FileHandle
+  private let interactive: Bool
+  private var lastLine = Date.distantPast
+
+  public init(runDirectory: String, config: TrainingConfig, appending: Bool) throws {
+    let path = runDirectory + "/metrics.jsonl"
+    if !appending || !FileManager.default.fileExists(atPath: path) {
+      guard FileManager.default.createFile(atPath: path, contents: nil) else {
+        throw TrainingError("cannot create \(path)")
+      }
+    }
+    guard let handle = FileHandle(forWritingAtPath: path) else {
+      throw TrainingError("cannot write \(path)")
+    }
+    handle.seekToEndOfFile()
+    metrics = handle
+    interactive = isatty(STDOUT_FILENO) != 0
+    record("{\"type\": \"config\", \"resumed\": \(appending), \"config\": \(config.json())}")
+  }
+
+  /// Appends one JSON object (already encoded) as a line.
+  public func record(_ json: String) {
+    metrics.write(Data((json + "\n").utf8))
+  }
+
+  /// Records a step and shows progress.
+  public func step(
+    epoch: Int, epochs: Int, step: Int, stepsPerEpoch: Int, globalStep: Int, loss: Double,
+    innerLoss: Double?, learningRate: Double, imagesPerSecond: Double, eta: Double
+  ) {
+    var fields = [
+      "\"type\": \"step\"", "\"epoch\": \(epoch)", "\"step\": \(globalStep)",
+      "\"loss\": \(Self.number(loss))", "\"lr\": \(Self.number(learningRate))",
+      "\"images_per_s\": \(Self.number(imagesPerSecond))",
+    ]
+    if let innerLoss { fields.append("\"inner_loss\": \(Self.number(innerLoss))") }
+    record("{" + fields.joined(separator: ", ") + "}")
+    let text = String(
+      format: "epoch %d/%d step %d/%d loss %.4f %.0f img/s ETA %@", epoch + 1, epochs, step + 1,
+      stepsPerEpoch, loss, imagesPerSecond, Self.duration(eta))
+    if interactive {
+      let width = 20
+      let done = Int(Double(width) * Double(step + 1) / Double(max(stepsPerEpoch, 1)))
+      let bar = String(repeating: "#", count: done) + String(repeating: "-", count: width - done)
+      FileHandle.standardOutput.write(Data(("\r[\(bar)] " + text).utf8))
+    } else if Date().timeIntervalSince(lastLine) >= 5 || step + 1 == stepsPerEpoch {
+      print(text)
+      lastLine = Date()
+    }
+  }
+
+  /// Records the end of an epoch.
+  public func epoch(_ epoch: Int, meanLoss: Double, seconds: Double) {
+    record(
+      "{\"type\": \"epoch\", \"epoch\": \(epoch), \"mean_loss\": \(Self.number(meanLoss)), "
+        + "\"seconds\": \(Self.number(seconds))}")
+    if interactive { print("") }
+    print(String(format: "epoch %d done: mean loss %.4f, %.1f s", epoch + 1, meanLoss, seconds))
+  }
+
+  static func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }
+
+  static func duration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "--:--" }
+    let total = Int(seconds.rounded())
+    return String(format: "%d:%02d", total / 60, total % 60)
+  }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import GraphDSL
+import GraphIR
+import Graphs
+import Runtime
+
+extension Train {
+  /// The same loop on the float64 interpreter (`--engine reference`): a few steps at tiny
+  /// batch sizes, to compare with the compiled run.
+  func trainWithInterpreter(
+    _ config: TrainingConfig, images: LabeledImages, makeViews: ([Int], Int) -> [Float]
+  ) throws {
+    guard let definition = Programs.named(program) else { return }
+    var trainer = try ReferenceTrainer(
+      program: try definition.program(batch: batch), entry: stepEntry())
+    let log = try TrainingLog(runDirectory: out, config: config, appending: false)
+    let stepsPerEpoch = images.count / batch
+    guard stepsPerEpoch > 0 else {
+      throw ValidationError("\(images.count) images are fewer than one batch of \(batch)")
+    }
+    let schedule = LearningRateSchedule(
+      peak: lr, warmupSteps: Int(warmupEpochs * Double(stepsPerEpoch)),
+      totalSteps: stepsPerEpoch * epochs)
+    for step in 0..<(stepsPerEpoch * epochs) {
+      let (epoch, position) = step.quotientAndRemainder(dividingBy: stepsPerEpoch)
+      let order = shuffledOrder(images.count, seed: SplitMix64.seed(seed, UInt64(epoch)))
+      let indices = Array(order[(position * batch)..<((position + 1) * batch)])
+      let start = Date()
+      let views = makeViews(indices, step)
+      if TrainingMode(rawValue: mode)!.isBilevel && headInit == "reinit" {
+        trainer.reinitialize(under: "head", round: step)
+      }
+      let outputs = try trainer.step(
+        views: views, learningRate: schedule.rate(at: step), innerLearningRate: innerLr)
+      let seconds = Date().timeIntervalSince(start)
+      log.step(
+        epoch: epoch, epochs: epochs, step: position, stepsPerEpoch: stepsPerEpoch,
+        globalStep: step, loss: outputs["loss"] ?? .nan, innerLoss: outputs["inner_loss"],
+        learningRate: schedule.rate(at: step), imagesPerSecond: Double(batch) / seconds,
+        eta: seconds * Double(stepsPerEpoch * epochs - step - 1))
+    }
+  }
+}
