@@ -31,6 +31,9 @@ struct Bench: ParsableCommand {
   @Option(help: "OpenMP threads (0: the default, every core).")
   var threads = 0
 
+  @Flag(help: "Also time each kernel alone and list the slowest.")
+  var kernels = false
+
   func run() throws {
     guard let trainingMode = TrainingMode(rawValue: mode) else {
       throw ValidationError("unknown mode '\(mode)'")
@@ -62,6 +65,7 @@ struct Bench: ParsableCommand {
     }
     report(entry, size: size, times: times.sorted())
     try reportAugmentation(size: size)
+    if kernels { profile(entry, session, pointers.map { UnsafeRawPointer($0) }) }
   }
 
   private func report(_ entry: CompiledEntry, size: Int, times: [Double]) {
@@ -78,11 +82,33 @@ struct Bench: ParsableCommand {
     print(String(format: "  peak resident memory %.1f MB", peakResidentMegabytes()))
   }
 
+  /// Each kernel alone, on whatever the arena holds after the timed steps (the values are
+  /// stale, the work is the same): the slowest ten with their share of the sum.
+  private func profile(
+    _ entry: CompiledEntry, _ session: CompiledSession, _ inputs: [UnsafeRawPointer]
+  ) {
+    var times: [(name: String, seconds: Double)] = []
+    for index in 0..<entry.kernelCount {
+      let start = DispatchTime.now().uptimeNanoseconds
+      session.runKernel(entry, index, inputs: inputs)
+      times.append(
+        (entry.kernelNames[index], Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+    }
+    let total = times.reduce(0) { $0 + $1.seconds }
+    print(String(format: "  kernels alone: %.4f s in all; slowest:", total))
+    for kernel in times.sorted(by: { $0.seconds > $1.seconds }).prefix(10) {
+      print(
+        String(
+          format: "    %.4f s %4.1f%%  %@", kernel.seconds, 100 * kernel.seconds / total,
+          kernel.name))
+    }
+  }
+
   private func reportAugmentation(size: Int) throws {
     guard program == "fmnist-resnet-small",
       let images = try? FashionMNIST.load(split: .test, limit: size)
     else { return }
-    let augmenter = Augmenter(seed: 0)
+    let augmenter = SimCLRAugmenter(seed: 0, channels: images.channels, height: images.height)
     let start = DispatchTime.now().uptimeNanoseconds
     _ = augmenter.views(of: images, indices: Array(0..<size), step: 0)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -77,7 +77,7 @@ struct Train: ParsableCommand {
   func run() throws {
     let config = try makeConfig()
     let images = try FashionMNIST.load(split: .train, directory: data, limit: limit)
-    let augmenter = Augmenter(seed: seed)
+    let augmenter = SimCLRAugmenter(seed: seed, channels: images.channels, height: images.height)
     let makeViews = { (indices: [Int], step: Int) in
       augmenter.views(of: images, indices: indices, step: step)
     }
