@@ -1,8 +1,9 @@
 import GraphDSL
 import GraphIR
 
-/// The feature widths a probe is built for: backbone outputs and head layers of R1 and R2.
-let probeWidths = [128, 512, 2048]
+/// The feature widths a probe is built for: backbone outputs and head layers of R1 and R2,
+/// and raw pixels of Fashion-MNIST (784) and CIFAR (3072) for the pixel baseline.
+let probeWidths = [128, 512, 2048, 784, 3072]
 
 /// A linear classifier on frozen features: one `train.f<D>` and `predict.f<D>` entry per width.
 func linearProbe(batch: Int) throws(IRError) -> Program {
@@ -27,6 +28,6 @@ func linearProbe(batch: Int) throws(IRError) -> Program {
 
 let linearProbeDefinition = ProgramDefinition(
   name: "linear-probe",
-  summary: "linear classifier (10 classes) on frozen 128/512/2048-d features",
+  summary: "linear classifier (10 classes) on frozen 128/512/2048-d features or raw pixels",
   batchSizes: [4, 256],
   make: linearProbe)

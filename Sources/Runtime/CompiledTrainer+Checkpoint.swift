@@ -31,8 +31,19 @@ extension CompiledTrainer {
       throw TrainingError(
         "\(path) belongs to a different run: \(mismatch) differ; resume with the same options")
     }
+    try session.restore(from: checkpoint, path: path)
+    guard step <= totalSteps else {
+      throw TrainingError("\(path) is at step \(step), past this run's \(totalSteps) steps")
+    }
+    setCompletedSteps(step)
+  }
+}
+
+extension CompiledSession {
+  /// Overwrites every variable with the checkpoint's tensor of the same name and shape.
+  public func restore(from checkpoint: Checkpoint, path: String) throws {
     let byName = Dictionary(checkpoint.tensors.map { ($0.name, $0) }) { a, _ in a }
-    for variable in session.program.variables {
+    for variable in program.variables {
       guard let tensor = byName[variable.name] else {
         throw TrainingError("\(path): no tensor '\(variable.name)'")
       }
@@ -41,11 +52,24 @@ extension CompiledTrainer {
           "\(path): '\(variable.name)' has shape \(tensor.shape), the program expects "
             + "\(variable.type.shape)")
       }
-      try session.write(tensor.values, to: variable.name)
+      try write(tensor.values, to: variable.name)
     }
-    guard step <= totalSteps else {
-      throw TrainingError("\(path) is at step \(step), past this run's \(totalSteps) steps")
-    }
-    setCompletedSteps(step)
+  }
+}
+
+/// A run directory's checkpoint and the config it was trained with.
+public struct TrainedRun {
+  public let checkpoint: Checkpoint
+  public let config: TrainingConfig
+  public let path: String
+
+  /// Reads `RUNDIR/checkpoint.safetensors`.
+  public init(directory: String) throws {
+    path = directory + "/checkpoint.safetensors"
+    checkpoint = try SafeTensors.read(path: path)
+    guard let text = checkpoint.metadata["config"],
+      let config = try? JSONDecoder().decode(TrainingConfig.self, from: Data(text.utf8))
+    else { throw TrainingError("\(path): not a Headway checkpoint (no config in its metadata)") }
+    self.config = config
   }
 }

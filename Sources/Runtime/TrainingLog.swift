@@ -53,7 +53,8 @@ public final class TrainingLog {
       let bar = String(repeating: "#", count: done) + String(repeating: "-", count: width - done)
       FileHandle.standardOutput.write(Data(("\r[\(bar)] " + text).utf8))
     } else if Date().timeIntervalSince(lastLine) >= 5 || step + 1 == stepsPerEpoch {
-      print(text)
+      // Unbuffered, so a log file or pipe sees each line as it happens.
+      FileHandle.standardOutput.write(Data((text + "\n").utf8))
       lastLine = Date()
     }
   }
@@ -63,8 +64,9 @@ public final class TrainingLog {
     record(
       "{\"type\": \"epoch\", \"epoch\": \(epoch), \"mean_loss\": \(Self.number(meanLoss)), "
         + "\"seconds\": \(Self.number(seconds))}")
-    if interactive { print("") }
-    print(String(format: "epoch %d done: mean loss %.4f, %.1f s", epoch + 1, meanLoss, seconds))
+    let summary = String(
+      format: "epoch %d done: mean loss %.4f, %.1f s", epoch + 1, meanLoss, seconds)
+    FileHandle.standardOutput.write(Data(((interactive ? "\n" : "") + summary + "\n").utf8))
   }
 
   static func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }

@@ -1,0 +1,55 @@
+import Foundation
+
+/// Linear-probe and kNN test accuracy of one representation.
+public struct RepresentationScore: Sendable {
+  public var name: String
+  public var dimensions: Int
+  public var linearProbe: Double
+  public var knn: Double
+}
+
+/// Scores representations of a labelled train/test split the same way: a linear probe
+/// (compiled `linear-probe`, standardised features) and weighted kNN (k=200, cosine, T=0.1).
+public struct RepresentationEvaluation {
+  public var probe: LinearProbe
+  public var knn: KNNClassifier
+
+  public init(probe: LinearProbe = LinearProbe(), knn: KNNClassifier = KNNClassifier()) {
+    self.probe = probe
+    self.knn = knn
+  }
+
+  public func score(
+    _ name: String, train: FeatureMatrix, test: FeatureMatrix, trainLabels: [Int32],
+    testLabels: [Int32]
+  ) throws -> RepresentationScore {
+    let probed = try probe.evaluate(
+      train: train, trainLabels: trainLabels, test: test, testLabels: testLabels)
+    let knnAccuracy = knn.accuracy(
+      train: train, trainLabels: trainLabels, test: test, testLabels: testLabels)
+    return RepresentationScore(
+      name: name, dimensions: train.columns, linearProbe: probed.testAccuracy, knn: knnAccuracy)
+  }
+
+  /// The scores as a Markdown table.
+  public static func table(_ scores: [RepresentationScore]) -> String {
+    MarkdownTable(
+      headers: ["representation", "dims", "linear probe", "kNN (k=200)"],
+      rows: scores.map {
+        [
+          $0.name, String($0.dimensions), String(format: "%.2f%%", 100 * $0.linearProbe),
+          String(format: "%.2f%%", 100 * $0.knn),
+        ]
+      }
+    ).render()
+  }
+
+  /// The scores as JSON (one object per representation).
+  public static func json(_ scores: [RepresentationScore]) -> String {
+    let items = scores.map {
+      "{\"representation\": \"\($0.name)\", \"dimensions\": \($0.dimensions), "
+        + "\"linear_probe\": \($0.linearProbe), \"knn\": \($0.knn)}"
+    }
+    return "[\n  " + items.joined(separator: ",\n  ") + "\n]\n"
+  }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import Runtime
+
+/// `headway eval RUNDIR`: linear probe and kNN of the trained backbone, with baselines.
+struct Eval: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Evaluate a trained backbone: linear-probe and kNN accuracy on the test split.",
+    discussion: """
+      Encodes the training and test splits with the checkpoint's backbone (eval-mode \
+      BatchNorm), trains a linear probe on the training features and scores it on the test \
+      split, and scores weighted kNN (k=200, cosine, temperature 0.1). With --baselines, the \
+      same for a randomly initialised backbone and for raw pixels. Writes RUNDIR/eval.md and \
+      RUNDIR/eval.json.
+      """)
+
+  @Argument(help: "Run directory written by `headway train`.")
+  var runDirectory: String
+
+  @Flag(help: "Also score a randomly initialised backbone and raw pixels.")
+  var baselines = false
+
+  @Option(help: "Epochs of linear-probe training.")
+  var probeEpochs = 30
+
+  @Option(help: "OpenMP threads (0: one per core).")
+  var threads = 0
+
+  func run() throws {
+    let run = try TrainedRun(directory: runDirectory)
+    let config = run.config
+    let train = try FashionMNIST.load(split: .train, directory: config.dataDirectory)
+    let test = try FashionMNIST.load(split: .test, directory: config.dataDirectory)
+    let compiled = try CompiledProgram.named(config.program, batch: config.batch)
+    let evaluation = RepresentationEvaluation(
+      probe: LinearProbe(epochs: probeEpochs, threads: threads))
+    var scores: [RepresentationScore] = []
+    func backbone(_ name: String, restore: Bool) throws {
+      let session = CompiledSession(program: compiled, threads: threads)
+      if restore { try session.restore(from: run.checkpoint, path: run.path) }
+      let extractor = try FeatureExtractor(session: session, entry: "encode")
+      let trainFeatures = try extractor.extract(train)["features"]!
+      let testFeatures = try extractor.extract(test)["features"]!
+      scores.append(
+        try evaluation.score(
+          name, train: trainFeatures, test: testFeatures, trainLabels: train.labels,
+          testLabels: test.labels))
+      print("\(name): probe \(percent(scores.last!.linearProbe)), kNN \(percent(scores.last!.knn))")
+    }
+    try backbone(
+      "trained backbone (\(config.mode), step \(run.checkpoint.metadata["step"] ?? "?"))",
+      restore: true)
+    if baselines {
+      try backbone("random backbone", restore: false)
+      scores.append(
+        try evaluation.score(
+          "raw pixels", train: FeatureMatrix(pixels: train), test: FeatureMatrix(pixels: test),
+          trainLabels: train.labels, testLabels: test.labels))
+      print(
+        "raw pixels: probe \(percent(scores.last!.linearProbe)), kNN \(percent(scores.last!.knn))")
+    }
+    let table = RepresentationEvaluation.table(scores)
+    print("")
+    print(table)
+    try table.write(toFile: runDirectory + "/eval.md", atomically: true, encoding: .utf8)
+    try RepresentationEvaluation.json(scores).write(
+      toFile: runDirectory + "/eval.json", atomically: true, encoding: .utf8)
+  }
+}
+
+func percent(_ value: Double) -> String { String(format: "%.2f%%", 100 * value) }
