@@ -7,9 +7,10 @@ public struct SimCLRAugmenter: Sendable {
   public var options: hw_augment_options
 
   /// SimCLR's defaults for the images' channel count and size.
-  public init(seed: UInt64, channels: Int, height: Int) {
+  public init(seed: UInt64, channels: Int, height: Int, cropMinScale: Double? = nil) {
     self.seed = seed
     options = hw_augment_defaults(Int32(channels), Int32(height))
+    if let cropMinScale { options.crop_scale_min = Float(cropMinScale) }
   }
 
   /// Two views of each image of the batch: rows 0..<n are first views, n..<2n second views.

@@ -18,8 +18,33 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
   /// Steps between checkpoints (0: only at the end of each epoch).
   public var checkpointEvery = 0
   public var dataDirectory = "/usr/share/datasets/fashion-mnist"
+  /// Smallest area fraction of the random resized crop (SimCLR: 0.08).
+  public var cropMinScale = 0.08
 
   public init() {}
+
+  /// Fields missing from an older checkpoint take their defaults.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let d = TrainingConfig()
+    program = try c.decodeIfPresent(String.self, forKey: .program) ?? d.program
+    mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? d.mode
+    innerSteps = try c.decodeIfPresent(Int.self, forKey: .innerSteps) ?? d.innerSteps
+    headInit = try c.decodeIfPresent(String.self, forKey: .headInit) ?? d.headInit
+    epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
+    batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? d.batch
+    limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+    seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+    threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
+    learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? d.learningRate
+    innerLearningRate =
+      try c.decodeIfPresent(Double.self, forKey: .innerLearningRate) ?? d.innerLearningRate
+    warmupEpochs = try c.decodeIfPresent(Double.self, forKey: .warmupEpochs) ?? d.warmupEpochs
+    checkpointEvery =
+      try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
+    dataDirectory = try c.decodeIfPresent(String.self, forKey: .dataDirectory) ?? d.dataDirectory
+    cropMinScale = try c.decodeIfPresent(Double.self, forKey: .cropMinScale) ?? d.cropMinScale
+  }
 
   /// The fields that must match for `--resume` to continue a run bit for bit.
   public func resumeMismatch(_ other: TrainingConfig) -> String? {
@@ -33,6 +58,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     if learningRate != other.learningRate { mismatched.append("lr") }
     if warmupEpochs != other.warmupEpochs { mismatched.append("warmup-epochs") }
     if headInit != other.headInit { mismatched.append("head-init") }
+    if cropMinScale != other.cropMinScale { mismatched.append("crop-min-scale") }
     return mismatched.isEmpty ? nil : mismatched.joined(separator: ", ")
   }
 

@@ -68,6 +68,9 @@ struct Train: ParsableCommand {
   @Option(help: "Stop after this many steps of this invocation (the checkpoint allows --resume).")
   var stopAfter: Int?
 
+  @Option(help: "Smallest area fraction of the random resized crop.")
+  var cropMinScale = 0.08
+
   @Option(help: "compiled (default) or reference (the float64 interpreter, very slow).")
   var engine = "compiled"
 
@@ -77,7 +80,8 @@ struct Train: ParsableCommand {
   func run() throws {
     let config = try makeConfig()
     let images = try FashionMNIST.load(split: .train, directory: data, limit: limit)
-    let augmenter = SimCLRAugmenter(seed: seed, channels: images.channels, height: images.height)
+    let augmenter = SimCLRAugmenter(
+      seed: seed, channels: images.channels, height: images.height, cropMinScale: cropMinScale)
     let makeViews = { (indices: [Int], step: Int) in
       augmenter.views(of: images, indices: indices, step: step)
     }
@@ -130,6 +134,7 @@ struct Train: ParsableCommand {
     config.warmupEpochs = warmupEpochs
     config.checkpointEvery = checkpointEvery
     config.dataDirectory = data
+    config.cropMinScale = cropMinScale
     return config
   }
 
