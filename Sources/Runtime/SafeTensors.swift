@@ -1,30 +1,3 @@
-/// A checkpoint file that could not be read or written: which file, where in it, and what was
-/// wrong.
-///
-/// The description reads like
-/// `run/ckpt.safetensors: offset 8: header length 999999 exceeds the file (120 bytes)`.
-/// Offsets count bytes from the start of the file.
-public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
-  /// The path of the offending file.
-  public var file: String
-  /// The byte offset the message refers to, when there is one.
-  public var offset: Int?
-  /// What was expected and what was found.
-  public var message: String
-
-  /// Creates an error for `file`, optionally at byte `offset`.
-  public init(file: String, offset: Int? = nil, message: String) {
-    self.file = file
-    self.offset = offset
-    self.message = message
-  }
-
-  public var description: String {
-    if let offset { return "\(file): offset \(offset): \(message)" }
-    return "\(file): \(message)"
-  }
-}
-
 /// One named F32 tensor of a checkpoint: its shape and its row-major values.
 public struct CheckpointTensor: Equatable, Sendable {
   /// The tensor's name, unique within its checkpoint.
