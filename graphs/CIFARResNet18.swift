@@ -18,8 +18,7 @@ func cifarResNet18(batch: Int) throws(IRError) -> Program {
   layers.append(GlobalAveragePool())
   let model = ContrastiveModel(
     name: "cifar-resnet18", imageShape: [3, 32, 32], backbone: Sequential("backbone", layers),
-    head: ProjectionHead("head", widths: [512, 2048, 128]), temperature: 0.5,
-    optimizer: .sgd, innerSteps: [1, 2], seed: 2)
+    head: ProjectionHead("head", widths: [512, 2048, 128]), innerSteps: [1, 2], seed: 2)
   return try model.program(batch: batch)
 }
 

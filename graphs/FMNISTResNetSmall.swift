@@ -1,7 +1,8 @@
 import GraphDSL
 import GraphIR
 
-/// R1: a small ResNet on 1x28x28 Fashion-MNIST views, head 128-512-128, NT-Xent at 0.5.
+/// R1: a small ResNet on 1x28x28 Fashion-MNIST views, head 128-512-128; NT-Xent temperature,
+/// optimizer, momentum and weight decay are inputs chosen at run time.
 func fmnistResNetSmall(batch: Int) throws(IRError) -> Program {
   let backbone = Sequential(
     "backbone",
@@ -20,8 +21,7 @@ func fmnistResNetSmall(batch: Int) throws(IRError) -> Program {
     ])
   let model = ContrastiveModel(
     name: "fmnist-resnet-small", imageShape: [1, 28, 28], backbone: backbone,
-    head: ProjectionHead("head", widths: [128, 512, 128]), temperature: 0.5,
-    optimizer: .sgd, innerSteps: [1, 2, 5], seed: 1)
+    head: ProjectionHead("head", widths: [128, 512, 128]), innerSteps: [1, 2, 5], seed: 1)
   return try model.program(batch: batch)
 }
 

@@ -29,8 +29,7 @@ public struct LowerOptimizerUpdates: ProgramPass {
         }
         let node = graph[id]
         let slots = try rewriter.result.lower(
-          rule, grad: rewriter[node.operands[0]], lr: rewriter[node.operands[1]],
-          type: node.type, at: node.location)
+          rule, operands: node.operands.map { rewriter[$0] }, type: node.type, at: node.location)
         for slot in slots where program.variable(named: slot) == nil {
           let type = slot.hasSuffix(".adam_step") ? TensorType.scalar : node.type
           program.variables.append(
@@ -47,9 +46,10 @@ public struct LowerOptimizerUpdates: ProgramPass {
 extension Graph {
   /// Emits the update for one parameter; returns the names of the slots it uses.
   mutating func lower(
-    _ rule: UpdateRule, grad: NodeID, lr: NodeID, type: TensorType, at: SourceLocation?
+    _ rule: UpdateRule, operands: [NodeID], type: TensorType, at: SourceLocation?
   ) throws(IRError) -> [String] {
     let name = rule.variable
+    let (grad, lr) = (operands[0], operands[1])
     let param = try append(.variable(name), declared: type, location: at)
     let rate = try broadcast(lr, to: type.shape, at: at)
     switch rule.kind {
@@ -77,6 +77,8 @@ extension Graph {
       return [name + ".momentum"]
     case .adamw:
       return try lowerAdamW(rule, param: param, grad: grad, rate: rate, type: type, at: at)
+    case .runtime:
+      return try lowerRuntime(rule, param: param, operands: operands, type: type, at: at)
     }
   }
 
@@ -113,21 +115,22 @@ extension Graph {
   }
 
   /// `a + factor * b`, or `a` when the factor is zero.
-  private mutating func addScaled(_ a: NodeID, _ b: NodeID, _ factor: Double, _ at: SourceLocation?)
+  mutating func addScaled(_ a: NodeID, _ b: NodeID, _ factor: Double, _ at: SourceLocation?)
     throws(IRError) -> NodeID
   {
     factor == 0 ? a : try binary(.add, a, try scale(b, by: factor, at: at), at: at)
   }
 
   /// `beta * old + (1 - beta) * new`.
-  private mutating func mix(_ old: NodeID, _ new: NodeID, _ beta: Double, _ at: SourceLocation?)
+  mutating func mix(_ old: NodeID, _ new: NodeID, _ beta: Double, _ at: SourceLocation?)
     throws(IRError) -> NodeID
   {
     try binary(.add, try scale(old, by: beta, at: at), try scale(new, by: 1 - beta, at: at), at: at)
   }
 
-  /// LARS trust ratio `eta * |w| / |g|`, or 1 when either norm is zero (as SimCLR does).
-  private mutating func trustRatio(
+  /// LARS trust ratio `eta * |w| / |g|` (a scalar), or 1 when either norm is zero (as SimCLR
+  /// does).
+  mutating func trustRatio(
     _ w: NodeID, _ g: NodeID, _ eta: Double, _ at: SourceLocation?
   ) throws(IRError) -> NodeID {
     func norm(_ x: NodeID) throws(IRError) -> NodeID {
@@ -145,7 +148,7 @@ extension Graph {
     return try select(bothPositive, ratio, try splat(1, .scalar, at: at), at: at)
   }
 
-  private mutating func assign(_ name: String, _ value: NodeID, _ at: SourceLocation?)
+  mutating func assign(_ name: String, _ value: NodeID, _ at: SourceLocation?)
     throws(IRError)
   {
     try append(.assign(name), [value], location: at)

@@ -8,19 +8,23 @@ public struct ContrastiveModel {
   public var imageShape: [Int]
   public var backbone: Sequential
   public var head: ProjectionHead
-  public var temperature: Double
+  /// The InfoNCE temperature; nil: a `temperature` input of every training entry.
+  public var temperature: Double?
+  /// The outer optimizer; `.runtime` (the default) makes it, its momentum and its weight
+  /// decay inputs of every training entry.
   public var optimizer: OptimizerSpec
   /// The K values of the bilevel entry points (K is static: each K is its own entry).
   public var innerSteps: [Int]
-  /// Momentum of the inner head optimizer (0: plain gradient descent); its buffers start at
-  /// zero every outer step so the unrolled hypergradient stays well defined.
-  public var innerMomentum: Double
+  /// Momentum of the inner head optimizer (0: plain gradient descent); nil: an
+  /// `inner_momentum` input of the bilevel entries. Its buffers start at zero every outer step
+  /// so the unrolled hypergradient stays well defined.
+  public var innerMomentum: Double?
   public var seed: UInt64
 
   public init(
     name: String, imageShape: [Int], backbone: Sequential, head: ProjectionHead,
-    temperature: Double = 0.5, optimizer: OptimizerSpec = .sgd, innerSteps: [Int] = [1, 2, 5],
-    innerMomentum: Double = 0, seed: UInt64 = 0
+    temperature: Double? = nil, optimizer: OptimizerSpec = .runtime,
+    innerSteps: [Int] = [1, 2, 5], innerMomentum: Double? = nil, seed: UInt64 = 0
   ) {
     self.name = name
     self.imageShape = imageShape
@@ -62,37 +66,57 @@ public struct ContrastiveModel {
     return try builder.build()
   }
 
-  private func inputs(_ b: GraphBuilder, batch: Int) -> (views: Tensor, lr: Tensor) {
-    (b.input("views", .f32([2 * batch] + imageShape)), b.input("lr", .scalar))
+  /// The inputs of a training entry: views, learning rate, and the temperature and optimizer
+  /// scalars this model leaves to run time.
+  private struct StepInputs {
+    var views: Tensor
+    var lr: Tensor
+    var temperature: Tensor?
+    var optimizer: OptimizerInputs?
+  }
+
+  private func inputs(_ b: GraphBuilder, batch: Int) -> StepInputs {
+    StepInputs(
+      views: b.input("views", .f32([2 * batch] + imageShape)), lr: b.input("lr", .scalar),
+      temperature: temperature == nil ? b.input("temperature", .scalar) : nil,
+      optimizer: optimizer.kind == .runtime ? b.optimizerInputs() : nil)
+  }
+
+  private func contrastiveLoss(_ z: Tensor, _ inputs: StepInputs) -> Tensor {
+    if let temperature { return infoNCE(z, temperature: temperature) }
+    return infoNCE(z, temperature: inputs.temperature!)
   }
 
   private func singleLevelStep(_ b: GraphBuilder, mode: TrainingMode, batch: Int) {
-    let (views, lr) = inputs(b, batch: batch)
-    let h = backbone(views)
-    let loss = infoNCE(mode == .none ? h : head(h), temperature: temperature)
+    let step = inputs(b, batch: batch)
+    let h = backbone(step.views)
+    let loss = contrastiveLoss(mode == .none ? h : head(h), step)
     b.output("loss", loss)
     var trained = b.program.parameters(under: backbone.name)
     if mode == .joint { trained += b.program.parameters(under: head.name) }
-    b.minimize(loss, variables: trained, optimizer: optimizer, learningRate: lr)
+    b.minimize(
+      loss, variables: trained, optimizer: optimizer, learningRate: step.lr,
+      inputs: step.optimizer)
   }
 
   private func bilevelStep(_ b: GraphBuilder, innerSteps k: Int, unrolled: Bool, batch: Int) {
-    let (views, lr) = inputs(b, batch: batch)
+    let step = inputs(b, batch: batch)
     let innerRate = b.input("inner_lr", .scalar)
-    let h = backbone(views)
+    let innerMu = innerMomentum.map { b.constant($0) } ?? b.input("inner_momentum", .scalar)
+    let h = backbone(step.views)
     let headVariables = b.program.parameters(under: head.name)
     var phi = Dictionary(
       uniqueKeysWithValues: headVariables.map { ($0.name, b.read($0.name, $0.type)) })
     var velocity: [String: Tensor] = [:]
     b.recordsStateUpdates = false
-    for step in 0..<k {
-      let innerLoss = infoNCE(b.withParameters(phi) { head(h) }, temperature: temperature)
-      if step == 0 { b.output("inner_loss", innerLoss) }
+    for inner in 0..<k {
+      let innerLoss = contrastiveLoss(b.withParameters(phi) { head(h) }, step)
+      if inner == 0 { b.output("inner_loss", innerLoss) }
       for variable in headVariables {
         let value = phi[variable.name]!
         var direction = b.gradient(of: innerLoss, withRespectTo: value)
         if innerMomentum != 0 {
-          direction = velocity[variable.name].map { $0 * innerMomentum + direction } ?? direction
+          direction = velocity[variable.name].map { $0 * innerMu + direction } ?? direction
           velocity[variable.name] = direction
         }
         phi[variable.name] = value - innerRate * direction
@@ -100,11 +124,11 @@ public struct ContrastiveModel {
     }
     b.recordsStateUpdates = true
     let final = unrolled ? phi : phi.mapValues { $0.stopGradient() }
-    let loss = infoNCE(b.withParameters(final) { head(h) }, temperature: temperature)
+    let loss = contrastiveLoss(b.withParameters(final) { head(h) }, step)
     b.output("loss", loss)
     b.minimize(
       loss, variables: b.program.parameters(under: backbone.name), optimizer: optimizer,
-      learningRate: lr)
+      learningRate: step.lr, inputs: step.optimizer)
     // Warm start: the next outer step begins from the adapted head.
     for variable in headVariables { b.assign(variable.name, phi[variable.name]!) }
   }

@@ -17,6 +17,17 @@ public func l2Normalize(
 public func infoNCE(
   _ z: Tensor, temperature: Double, file: String = #filePath, line: Int = #line
 ) -> Tensor {
+  nce(z, temperature: z.builder.constant(temperature), file: file, line: line)
+}
+
+/// InfoNCE with the temperature a scalar tensor (an entry input, so it is chosen at run time).
+public func infoNCE(
+  _ z: Tensor, temperature: Tensor, file: String = #filePath, line: Int = #line
+) -> Tensor {
+  nce(z, temperature: temperature, file: file, line: line)
+}
+
+private func nce(_ z: Tensor, temperature: Tensor, file: String, line: Int) -> Tensor {
   let location = SourceLocation(filePath: file, line: line)
   return z.builder.at(location) {
     let b = z.builder

@@ -86,6 +86,11 @@ extension Op {
         ("beta1", .double(r.beta1)), ("beta2", .double(r.beta2)),
         ("epsilon", .double(r.epsilon)), ("weight_decay", .double(r.weightDecay)),
       ]
+    case .runtime:
+      result += [
+        ("trust", .double(r.trustCoefficient)), ("exclude", .bool(r.excludeFromAdaptation)),
+        ("beta2", .double(r.beta2)), ("epsilon", .double(r.epsilon)),
+      ]
     }
     return result
   }
@@ -177,6 +182,11 @@ extension Op {
       rule.beta2 = try a.double("beta2")
       rule.epsilon = try a.double("epsilon")
       rule.weightDecay = try a.double("weight_decay")
+    case .runtime:
+      rule.trustCoefficient = try a.double("trust")
+      rule.excludeFromAdaptation = try a.bool("exclude")
+      rule.beta2 = try a.double("beta2")
+      rule.epsilon = try a.double("epsilon")
     }
     return rule
   }

@@ -9,7 +9,8 @@ extension Op {
     case .assign, .unary, .powConstant, .reduce, .broadcast, .reshape, .transpose, .slice, .pad,
       .avgPool2d, .avgPool2dGrad, .oneHot, .stopGradient:
       1
-    case .update, .binary, .compare, .matmul, .conv2d, .conv2dInputGrad, .conv2dFilterGrad,
+    case .update(let rule): rule.kind == .runtime ? 5 : 2
+    case .binary, .compare, .matmul, .conv2d, .conv2dInputGrad, .conv2dFilterGrad,
       .gradient:
       2
     case .select: 3
@@ -33,8 +34,9 @@ extension Op {
       return operands[0]
     case .update:
       try Self.requireFloat(operands)
-      guard operands[1].shape.isEmpty else {
-        throw ShapeError("the learning rate must be a scalar, got \(operands[1])")
+      for (index, type) in operands.enumerated().dropFirst() where !type.shape.isEmpty {
+        let what = index == 1 ? "the learning rate" : "optimizer input \(index)"
+        throw ShapeError("\(what) must be a scalar, got \(type)")
       }
       return operands[0]
     case .unary, .powConstant:

@@ -100,9 +100,14 @@ public enum Constant: Hashable, Sendable {
 
 /// The optimizer step a parameter receives. Slots (momentum, Adam moments) are program
 /// variables named `<variable>.<slot>`, created by the lowering pass.
+///
+/// `sgd`, `lars` and `adamw` updates take `(grad, lr)` and bake their hyperparameters in;
+/// a `runtime` update takes `(grad, lr, optimizer, momentum, weight_decay)`, scalars read at
+/// every call, so one compiled program trains with any of the three (optimizer 0: SGD,
+/// 1: LARS, 2: AdamW, whose beta1 is the momentum input).
 public struct UpdateRule: Hashable, Sendable {
   public enum Kind: String, Hashable, Sendable, CaseIterable {
-    case sgd, lars, adamw
+    case sgd, lars, adamw, runtime
   }
   public var kind: Kind
   public var variable: String

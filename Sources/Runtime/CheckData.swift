@@ -26,8 +26,14 @@ enum CheckData {
     return state.mapValues { HostTensor($0.type, $0.scalars.map { Double(Float($0)) }) }
   }
 
-  /// Pixel-like floats in [0, 1), labels 0...9, learning rates 0.1.
-  static func inputs(_ entry: CompiledEntry, _ random: inout SplitMix64) -> [String: HostTensor] {
+  /// Scalar inputs of training entries that should not be 0.1: the temperature of R1 and R2.
+  static let defaultScalars = ["temperature": 0.5]
+
+  /// Pixel-like floats in [0, 1), labels 0...9, scalars from `scalars` or `defaultScalars`,
+  /// else 0.1 (learning rates, momentum and weight decay; `optimizer` 0.1 selects SGD).
+  static func inputs(
+    _ entry: CompiledEntry, _ random: inout SplitMix64, scalars: [String: Double] = [:]
+  ) -> [String: HostTensor] {
     var inputs: [String: HostTensor] = [:]
     for input in entry.inputs {
       let count = input.type.elementCount
@@ -35,7 +41,7 @@ enum CheckData {
       if input.type.dtype == .i32 {
         values = (0..<count).map { _ in Double(random.next() % 10) }
       } else if input.type.shape.isEmpty {
-        values = [0.1]
+        values = [scalars[input.name] ?? defaultScalars[input.name] ?? 0.1]
       } else {
         values = (0..<count).map { _ in Double(random.unit()) }
       }

@@ -94,17 +94,18 @@ public final class CompiledTrainer {
     if config.headInit == "reinit" && TrainingModeName.isBilevel(config.mode) {
       try reinitializeHead(round: completedSteps)
     }
+    let scalars = config.scalarInputs(learningRate: schedule.rate(at: completedSteps))
     for (input, pointer) in zip(entry.inputs, inputs) {
-      switch input.name {
-      case "views":
+      if input.name == "views" {
         guard views.count == input.type.elementCount else {
           throw TrainingError(
             "views have \(views.count) values, entry '\(entry.name)' expects \(input.type)")
         }
         views.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-      case "lr": pointer.storeBytes(of: Float(schedule.rate(at: completedSteps)), as: Float.self)
-      case "inner_lr": pointer.storeBytes(of: Float(config.innerLearningRate), as: Float.self)
-      default: throw TrainingError("entry '\(entry.name)' takes an unknown input '\(input.name)'")
+      } else if let value = scalars[input.name], input.type.elementCount == 1 {
+        pointer.storeBytes(of: Float(value), as: Float.self)
+      } else {
+        throw TrainingError("entry '\(entry.name)' takes an unknown input '\(input.name)'")
       }
     }
     let outputs = session.run(entry, inputs: inputs.map { UnsafeRawPointer($0) })

@@ -31,9 +31,7 @@ public struct ReferenceTrainer {
 
   /// Runs one step on `views` (2N images, NCHW; rows i and i+N are views of one image) and
   /// returns the entry's scalar outputs (`loss`, and `inner_loss` for bilevel entries).
-  public mutating func step(views: [Float], learningRate: Double, innerLearningRate: Double)
-    throws -> [String: Double]
-  {
+  public mutating func step(views: [Float], scalars: [String: Double]) throws -> [String: Double] {
     guard let viewType = inputType("views") else {
       throw TrainingError("entry '\(entry.name)' takes no 'views' input")
     }
@@ -42,11 +40,13 @@ public struct ReferenceTrainer {
         "entry '\(entry.name)' expects views \(viewType) (\(viewType.elementCount) values), "
           + "got \(views.count) values")
     }
-    var inputs = [
-      "views": HostTensor(viewType, views.map(Double.init)),
-      "lr": HostTensor(scalar: learningRate),
-    ]
-    if inputType("inner_lr") != nil { inputs["inner_lr"] = HostTensor(scalar: innerLearningRate) }
+    var inputs = ["views": HostTensor(viewType, views.map(Double.init))]
+    for input in entry.graph.inputs where input.name != "views" {
+      guard let value = scalars[input.name] else {
+        throw TrainingError("entry '\(entry.name)' needs a value for input '\(input.name)'")
+      }
+      inputs[input.name] = HostTensor(scalar: value)
+    }
     let outputs = try Interpreter().run(entry.graph, inputs: inputs, state: &state)
     var scalars: [String: Double] = [:]
     for (name, value) in outputs where value.type.shape.isEmpty { scalars[name] = value.scalars[0] }

@@ -15,10 +15,13 @@ import GraphInterpreter
 public struct SelfCheck {
   public var seed: UInt64
   public var tolerance: Double
+  /// Values for scalar inputs by name (others: 0.1, which selects SGD for `optimizer`).
+  public var scalars: [String: Double]
 
-  public init(seed: UInt64 = 5, tolerance: Double = 1e-4) {
+  public init(seed: UInt64 = 5, tolerance: Double = 1e-4, scalars: [String: Double] = [:]) {
     self.seed = seed
     self.tolerance = tolerance
+    self.scalars = scalars
   }
 
   /// One compared tensor.
@@ -51,7 +54,7 @@ public struct SelfCheck {
       let session = CompiledSession(program: compiled, threads: threads)
       var state = CheckData.state(lowered, &random)
       for (name, value) in state { try session.write(value.scalars.map(Float.init), to: name) }
-      let inputs = CheckData.inputs(entry, &random)
+      let inputs = CheckData.inputs(entry, &random, scalars: scalars)
       let compiledOutputs = try session.run(entry, inputs: inputs)
       let before = state
       var exactState = state

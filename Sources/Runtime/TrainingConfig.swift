@@ -20,6 +20,21 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
   public var dataDirectory = "/usr/share/datasets/fashion-mnist"
   /// Smallest area fraction of the random resized crop (SimCLR: 0.08).
   public var cropMinScale = 0.08
+  /// The outer optimizer: sgd, lars or adamw (the programs take it as an input).
+  public var optimizer = "sgd"
+  /// Momentum of SGD and LARS; AdamW's beta1.
+  public var momentum = 0.9
+  public var weightDecay = 5e-4
+  /// The InfoNCE temperature.
+  public var temperature = 0.5
+  /// Momentum of the inner head steps of the bilevel modes (0: plain gradient descent).
+  public var innerMomentum = 0.0
+
+  /// The optimizers a program's `optimizer` input selects, in the order of its values 0, 1, 2.
+  public static let optimizers = ["sgd", "lars", "adamw"]
+  /// Each optimizer's weight decay when none is given: SimCLR's 5e-4 for SGD at small batch
+  /// and 1e-6 for LARS; 1e-4 for AdamW.
+  public static let defaultWeightDecay = ["sgd": 5e-4, "lars": 1e-6, "adamw": 1e-4]
 
   public init() {}
 
@@ -44,6 +59,39 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
       try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
     dataDirectory = try c.decodeIfPresent(String.self, forKey: .dataDirectory) ?? d.dataDirectory
     cropMinScale = try c.decodeIfPresent(Double.self, forKey: .cropMinScale) ?? d.cropMinScale
+    optimizer = try c.decodeIfPresent(String.self, forKey: .optimizer) ?? d.optimizer
+    momentum = try c.decodeIfPresent(Double.self, forKey: .momentum) ?? d.momentum
+    weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay
+    temperature = try c.decodeIfPresent(Double.self, forKey: .temperature) ?? d.temperature
+    innerMomentum = try c.decodeIfPresent(Double.self, forKey: .innerMomentum) ?? d.innerMomentum
+  }
+
+  /// The scalar inputs of a training entry, by input name (an entry reads those it declares).
+  public func scalarInputs(learningRate: Double) -> [String: Double] {
+    [
+      "lr": learningRate, "inner_lr": innerLearningRate, "inner_momentum": innerMomentum,
+      "temperature": temperature, "momentum": momentum, "weight_decay": weightDecay,
+      "optimizer": Double(Self.optimizers.firstIndex(of: optimizer) ?? 0),
+    ]
+  }
+
+  /// Why these settings cannot train, or nil when they can.
+  public func invalidSetting() -> String? {
+    if !Self.optimizers.contains(optimizer) {
+      return "unknown optimizer '\(optimizer)'; expected one of "
+        + Self.optimizers.joined(separator: ", ")
+    }
+    if !(0..<1).contains(momentum) { return "momentum must be in [0, 1), got \(momentum)" }
+    if !(0..<1).contains(innerMomentum) {
+      return "inner momentum must be in [0, 1), got \(innerMomentum)"
+    }
+    if !(weightDecay >= 0) { return "weight decay must be >= 0, got \(weightDecay)" }
+    if !(temperature > 0) { return "temperature must be > 0, got \(temperature)" }
+    if !(learningRate > 0) { return "learning rate must be > 0, got \(learningRate)" }
+    if !(cropMinScale > 0 && cropMinScale <= 1) {
+      return "crop-min-scale must be in (0, 1], got \(cropMinScale)"
+    }
+    return nil
   }
 
   /// The fields that must match for `--resume` to continue a run bit for bit.
@@ -59,6 +107,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     if warmupEpochs != other.warmupEpochs { mismatched.append("warmup-epochs") }
     if headInit != other.headInit { mismatched.append("head-init") }
     if cropMinScale != other.cropMinScale { mismatched.append("crop-min-scale") }
+    if optimizer != other.optimizer { mismatched.append("optimizer") }
+    if momentum != other.momentum { mismatched.append("momentum") }
+    if weightDecay != other.weightDecay { mismatched.append("weight-decay") }
+    if temperature != other.temperature { mismatched.append("temperature") }
+    if innerMomentum != other.innerMomentum { mismatched.append("inner-momentum") }
+    if innerLearningRate != other.innerLearningRate { mismatched.append("inner-lr") }
     return mismatched.isEmpty ? nil : mismatched.joined(separator: ", ")
   }
 

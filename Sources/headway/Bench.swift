@@ -34,6 +34,9 @@ struct Bench: ParsableCommand {
   @Flag(help: "Also time each kernel alone and list the slowest.")
   var kernels = false
 
+  @Flag(help: "Print one JSON line (the fields tools/bench reads) instead of the report.")
+  var json = false
+
   func run() throws {
     guard let trainingMode = TrainingMode(rawValue: mode) else {
       throw ValidationError("unknown mode '\(mode)'")
@@ -46,9 +49,12 @@ struct Bench: ParsableCommand {
     let entry = try compiled.entry(named: trainingMode.stepEntry(innerSteps: innerSteps))
     let session = CompiledSession(program: compiled, threads: threads)
     var random = SplitMix64(seed: 1)
+    // The defaults of `headway train` (SGD, temperature 0.5) at a small learning rate.
+    let scalars = TrainingConfig().scalarInputs(learningRate: 0.01)
     let inputs: [[Float]] = entry.inputs.map { input in
       input.type.shape.isEmpty
-        ? [0.01] : (0..<input.type.elementCount).map { _ in random.unit() }
+        ? [Float(scalars[input.name] ?? 0.01)]
+        : (0..<input.type.elementCount).map { _ in random.unit() }
     }
     let pointers = inputs.map { values -> UnsafeMutableRawPointer in
       let pointer = UnsafeMutableRawPointer.allocate(byteCount: 4 * values.count, alignment: 64)
@@ -62,6 +68,10 @@ struct Bench: ParsableCommand {
       _ = session.run(entry, inputs: pointers.map { UnsafeRawPointer($0) })
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
       if step >= warmup { times.append(seconds) }
+    }
+    if json {
+      printJSON(entry, size: size, times: times.sorted())
+      return
     }
     report(entry, size: size, times: times.sorted())
     try reportAugmentation(size: size)
@@ -80,6 +90,19 @@ struct Bench: ParsableCommand {
         format: "  %.1f images/s, %.1f GFLOP/s (%.2f GFLOP per step, compiler's count)",
         Double(size) / median, Double(entry.flops) / median / 1e9, Double(entry.flops) / 1e9))
     print(String(format: "  peak resident memory %.1f MB", peakResidentMegabytes()))
+  }
+
+  private func printJSON(_ entry: CompiledEntry, size: Int, times: [Double]) {
+    let median = times[times.count / 2]
+    let fields: [(String, String)] = [
+      ("peer", "\"headway\""), ("program", "\"\(program)\""), ("entry", "\"\(entry.name)\""),
+      ("batch", "\(size)"), ("threads", "\(hw_threads())"), ("steps", "\(times.count)"),
+      ("median_s", "\(median)"), ("min_s", "\(times.first!)"), ("max_s", "\(times.last!)"),
+      ("images_per_s", "\(Double(size) / median)"),
+      ("gflop_per_step", "\(Double(entry.flops) / 1e9)"),
+      ("peak_rss_mb", "\(peakResidentMegabytes())"),
+    ]
+    print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
   }
 
   /// Each kernel alone, on whatever the arena holds after the timed steps (the values are

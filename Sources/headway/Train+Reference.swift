@@ -32,7 +32,7 @@ extension Train {
         trainer.reinitialize(under: "head", round: step)
       }
       let outputs = try trainer.step(
-        views: views, learningRate: schedule.rate(at: step), innerLearningRate: innerLr)
+        views: views, scalars: config.scalarInputs(learningRate: schedule.rate(at: step)))
       let seconds = Date().timeIntervalSince(start)
       log.step(
         epoch: epoch, epochs: epochs, step: position, stepsPerEpoch: stepsPerEpoch,

@@ -49,6 +49,18 @@ struct Train: ParsableCommand {
   @Option(help: "Peak learning rate of the backbone (and head, in joint mode).")
   var lr = 0.3
 
+  @Option(help: "Outer optimizer: sgd | lars | adamw (chosen at run time: one compiled program).")
+  var optimizer = "sgd"
+
+  @Option(help: "Momentum of SGD and LARS; beta1 of AdamW.")
+  var momentum = 0.9
+
+  @Option(help: "Weight decay (default: 5e-4 for sgd, 1e-6 for lars, 1e-4 for adamw).")
+  var weightDecay: Double?
+
+  @Option(help: "InfoNCE temperature.")
+  var temperature = 0.5
+
   @Option(help: "Epochs of linear learning-rate warm-up before the cosine decay.")
   var warmupEpochs = 0.0
 
@@ -57,6 +69,9 @@ struct Train: ParsableCommand {
 
   @Option(help: "Learning rate of the inner head steps (bilevel modes).")
   var innerLr = 0.1
+
+  @Option(help: "Momentum of the inner head steps (bilevel modes; 0: plain gradient descent).")
+  var innerMomentum = 0.0
 
   @Option(
     help: "Head at each outer step of the bilevel modes: warm (keep the adapted head) or reinit.")
@@ -135,6 +150,12 @@ struct Train: ParsableCommand {
     config.checkpointEvery = checkpointEvery
     config.dataDirectory = data
     config.cropMinScale = cropMinScale
+    config.optimizer = optimizer
+    config.momentum = momentum
+    config.weightDecay = weightDecay ?? TrainingConfig.defaultWeightDecay[optimizer] ?? 0
+    config.temperature = temperature
+    config.innerMomentum = innerMomentum
+    if let problem = config.invalidSetting() { throw ValidationError(problem) }
     return config
   }
 

@@ -36,6 +36,20 @@ import Testing
     for report in reports where (report.float64Error ?? 0) > 1e-3 { Issue.record("\(report)") }
   }
 
+  @Test(arguments: [0.0, 1.0, 2.0])
+  func theJointAndBilevelStepsMatchTheInterpreterWithEachOptimizer(choice: Double) throws {
+    let (program, compiled) = try programs()
+    let check = SelfCheck(
+      tolerance: 1e-4,
+      scalars: ["optimizer": choice, "momentum": 0.9, "weight_decay": 0.01, "temperature": 0.5])
+    let reports = try check.run(program, compiled, entries: ["joint.step", "bilevel.k1.step"])
+    #expect(Set(reports.map(\.entry)) == ["joint.step", "bilevel.k1.step"])
+    // Every updated parameter and its slots are compared: AdamW changes two more per parameter.
+    let slots = reports.filter { $0.tensor.hasSuffix(".adam_v") }.count
+    #expect(choice == 2 ? slots > 20 : slots == 0)
+    for report in reports where !report.passed { Issue.record("\(report)") }
+  }
+
   @Test func askingForABatchSizeThatWasNotCompiledNamesTheSizesThatWere() {
     #expect {
       _ = try CompiledProgram.named("fmnist-resnet-small", batch: 3)

@@ -11,6 +11,10 @@ import Testing
 struct ReferenceTrainingTests {
   static let batch = 2
   static let steps = 20
+  static let scalars = [
+    "lr": 0.05, "inner_lr": 0.05, "inner_momentum": 0, "temperature": 0.5, "optimizer": 0,
+    "momentum": 0.9, "weight_decay": 5e-4,
+  ]
 
   func losses(mode: TrainingMode, innerSteps: Int = 0) throws -> [Double] {
     let images = try FashionMNIST.load(split: .train, limit: Self.batch)
@@ -19,7 +23,7 @@ struct ReferenceTrainingTests {
     var trainer = try ReferenceTrainer(
       program: program, entry: mode.stepEntry(innerSteps: innerSteps))
     return try (0..<Self.steps).map { _ in
-      try trainer.step(views: views, learningRate: 0.05, innerLearningRate: 0.05)["loss"]!
+      try trainer.step(views: views, scalars: Self.scalars)["loss"]!
     }
   }
 

@@ -18,20 +18,29 @@ private func quadraticProgram(_ update: String) throws -> Program {
       %3 = reshape(%2) {shape=[]} : f32[]
       %4 = gradient(%3, %0) : f32[2]
       %5 = input() {name="lr"} : f32[]
-      %6 = \(update) : f32[2]
+      %6 = input() {name="optimizer"} : f32[]
+      %7 = input() {name="momentum"} : f32[]
+      %8 = input() {name="weight_decay"} : f32[]
+      %9 = \(update) : f32[2]
       output "loss" = %3
     }
     """)
   return try Lowering.run(program, verify: true)
 }
 
-/// Runs `steps` optimizer steps from w = [1, 2] with learning rate `lr`; returns the final state.
-private func train(_ program: Program, lr: Double, steps: Int) throws -> [String: HostTensor] {
+/// Runs `steps` optimizer steps from w = [1, 2] with learning rate `lr` (and the inputs of a
+/// runtime update: `optimizer`, momentum 0.9, weight decay 0.01); returns the final state.
+private func train(
+  _ program: Program, lr: Double, steps: Int, optimizer: Double = 0
+) throws -> [String: HostTensor] {
   var state = initialState(for: program)
   state["w"] = HostTensor(.f32([2]), [1, 2])
   let graph = try #require(program.entry(named: "step")).graph
+  let inputs = [
+    "lr": lr, "optimizer": optimizer, "momentum": 0.9, "weight_decay": 0.01,
+  ].mapValues { HostTensor(scalar: $0) }
   for _ in 0..<steps {
-    _ = try Interpreter().run(graph, inputs: ["lr": HostTensor(scalar: lr)], state: &state)
+    _ = try Interpreter().run(graph, inputs: inputs, state: &state)
   }
   return state
 }
@@ -119,5 +128,43 @@ private func norm(_ x: [Double]) -> Double { x.map { $0 * $0 }.reduce(0, +).squa
     let step2 = zip(w1, step1).map { lr * 2 * $0 + momentum * $1 }
     expectClose(state["w.momentum"], step2)
     expectClose(state["w"], zip(w1, step2).map { $0 - $1 })
+  }
+
+  @Test(arguments: [
+    (0.0, #"sgd_update(%4, %5) {var="w", momentum=0.9, weight_decay=0.01}"#, false),
+    (
+      1.0,
+      #"lars_update(%4, %5) {var="w", momentum=0.9, weight_decay=0.01, trust=0.001, "#
+        + #"exclude=false}"#, false
+    ),
+    (
+      1.0,
+      #"lars_update(%4, %5) {var="w", momentum=0.9, weight_decay=0.01, trust=0.001, "#
+        + #"exclude=true}"#, true
+    ),
+    (
+      2.0,
+      #"adamw_update(%4, %5) {var="w", beta1=0.9, beta2=0.999, epsilon=1e-08, "#
+        + #"weight_decay=0.01}"#, false
+    ),
+  ])
+  func `A runtime update with optimizer k takes the steps of the static rule k`(
+    choice: Double, staticUpdate: String, exclude: Bool
+  ) throws {
+    let runtime = try quadraticProgram(
+      #"runtime_update(%4, %5, %6, %7, %8) {var="w", trust=0.001, exclude=\#(exclude), "#
+        + #"beta2=0.999, epsilon=1e-08}"#)
+    let chosen = try train(runtime, lr: lr, steps: 3, optimizer: choice)
+    let reference = try train(try quadraticProgram(staticUpdate), lr: lr, steps: 3)
+    expectClose(chosen["w"], reference["w"]!.scalars, tolerance: 1e-12)
+    let firstMoment = reference["w.momentum"] ?? reference["w.adam_m"]!
+    expectClose(chosen["w.momentum"], firstMoment.scalars, tolerance: 1e-12)
+    if let v = reference["w.adam_v"] {
+      expectClose(chosen["w.adam_v"], v.scalars)
+      expectClose(chosen["w.adam_step"], [3])
+    } else {
+      expectClose(chosen["w.adam_v"], [0, 0])
+      expectClose(chosen["w.adam_step"], [0])
+    }
   }
 }

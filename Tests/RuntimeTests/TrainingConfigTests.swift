@@ -27,6 +27,36 @@ import Testing
     other.cropMinScale = 0.5
     #expect(TrainingConfig().resumeMismatch(other) == "seed, crop-min-scale")
     #expect(TrainingConfig().resumeMismatch(TrainingConfig()) == nil)
+    other = TrainingConfig()
+    other.optimizer = "lars"
+    other.temperature = 0.2
+    other.innerMomentum = 0.5
+    #expect(TrainingConfig().resumeMismatch(other) == "optimizer, temperature, inner-momentum")
+  }
+
+  @Test func theScalarInputsNameTheOptimizerByItsIndex() {
+    var config = TrainingConfig()
+    config.optimizer = "adamw"
+    config.temperature = 0.2
+    let scalars = config.scalarInputs(learningRate: 0.05)
+    #expect(scalars["optimizer"] == 2 && scalars["lr"] == 0.05 && scalars["temperature"] == 0.2)
+    #expect(scalars["weight_decay"] == 5e-4 && scalars["momentum"] == 0.9)
+  }
+
+  @Test func settingsThatCannotTrainAreNamed() {
+    var config = TrainingConfig()
+    #expect(config.invalidSetting() == nil)
+    config.optimizer = "adam"
+    #expect(config.invalidSetting()?.contains("unknown optimizer 'adam'") == true)
+    config = TrainingConfig()
+    config.momentum = 1
+    #expect(config.invalidSetting()?.contains("momentum must be in [0, 1)") == true)
+    config = TrainingConfig()
+    config.temperature = 0
+    #expect(config.invalidSetting()?.contains("temperature must be > 0") == true)
+    config = TrainingConfig()
+    config.weightDecay = .nan
+    #expect(config.invalidSetting()?.contains("weight decay") == true)
   }
 
   @Test func theScheduleWarmsUpLinearlyThenDecaysToZero() {
