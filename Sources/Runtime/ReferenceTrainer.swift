@@ -29,7 +29,8 @@ public struct ReferenceTrainer {
     entry.graph.inputs.first { $0.name == name }.map { entry.graph[$0.id].type }
   }
 
-  /// Runs one step on `views` (2N images, NCHW; rows i and i+N are views of one image) and
+  /// Runs one step on `views` (2N images, NCHW; rows i and i+N are views of one image), with
+  /// the entry's other inputs taken from `scalars` by name (`TrainingConfig.scalarInputs`), and
   /// returns the entry's scalar outputs (`loss`, and `inner_loss` for bilevel entries).
   public mutating func step(views: [Float], scalars: [String: Double]) throws -> [String: Double] {
     guard let viewType = inputType("views") else {
@@ -48,12 +49,12 @@ public struct ReferenceTrainer {
       inputs[input.name] = HostTensor(scalar: value)
     }
     let outputs = try Interpreter().run(entry.graph, inputs: inputs, state: &state)
-    var scalars: [String: Double] = [:]
-    for (name, value) in outputs where value.type.shape.isEmpty { scalars[name] = value.scalars[0] }
-    if let bad = scalars.first(where: { !$0.value.isFinite }) {
+    var results: [String: Double] = [:]
+    for (name, value) in outputs where value.type.shape.isEmpty { results[name] = value.scalars[0] }
+    if let bad = results.first(where: { !$0.value.isFinite }) {
       throw TrainingError("output '\(bad.key)' of '\(entry.name)' is \(bad.value)")
     }
-    return scalars
+    return results
   }
 }
 
