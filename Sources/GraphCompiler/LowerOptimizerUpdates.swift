@@ -115,7 +115,7 @@ extension Graph {
   }
 
   /// `a + factor * b`, or `a` when the factor is zero.
-  mutating func addScaled(_ a: NodeID, _ b: NodeID, _ factor: Double, _ at: SourceLocation?)
+  private mutating func addScaled(_ a: NodeID, _ b: NodeID, _ factor: Double, _ at: SourceLocation?)
     throws(IRError) -> NodeID
   {
     factor == 0 ? a : try binary(.add, a, try scale(b, by: factor, at: at), at: at)

@@ -15,7 +15,8 @@ import GraphInterpreter
 public struct SelfCheck {
   public var seed: UInt64
   public var tolerance: Double
-  /// Values for scalar inputs by name (others: 0.1, which selects SGD for `optimizer`).
+  /// Values for scalar inputs by name; the others come from `CheckData.inputs` (temperature
+  /// 0.5, everything else 0.1, which selects SGD for `optimizer`).
   public var scalars: [String: Double]
 
   public init(seed: UInt64 = 5, tolerance: Double = 1e-4, scalars: [String: Double] = [:]) {
