@@ -48,7 +48,13 @@ struct KernelEmitter {
     }
     code.line(" */")
     code.block("static void \(name)(\(parameters.joined(separator: ", ")))") { code in
-      for id in members { emitMember(id, into: &code) }
+      for nest in LoopNest.group(members, graph: graph, inPlace: inPlace) {
+        switch nest.kind {
+        case .single: emitMember(nest.members[0], into: &code)
+        case .loops(let shape, let axes):
+          emitNest(nest, shape: shape, axes: axes, into: &code)
+        }
+      }
     }
   }
 
@@ -58,89 +64,16 @@ struct KernelEmitter {
     return "\(id) = \(node.op.mnemonic)(\(operands)) : \(node.type)"
   }
 
+  /// A scalar store, a `max` reduction or a library call: one of its own.
   private func emitMember(_ id: NodeID, into code: inout CodePrinter) {
     switch graph[id].op.fusionRole {
     case .library: LibraryCall(graph: graph, names: names).emit(id, into: &code)
-    case .reduction: emitReduction(id, into: &code)
-    default: emitElementwise(id, into: &code)
-    }
-  }
-
-  /// `out[i] = expression(i)` over the value's shape, as one flat loop when every read is at
-  /// the same flat index, else one loop per dimension.
-  private func emitElementwise(_ id: NodeID, into code: inout CodePrinter) {
-    let type = graph[id].type
-    let out = names.buffer(id)!
-    if type.elementCount == 1 {
+    case .reduction: emitMaxReduction(id, into: &code)
+    default:
+      let shape = graph[id].type.shape
       code.line(
-        "\(out)[0] = (float)\(expressions.definition(id, at: type.shape.map { _ in "0" }));")
-      return
-    }
-    if expressions.isFlat(id) {
-      if type.elementCount >= Self.parallelThreshold { code.line("#pragma omp parallel for") }
-      code.block("for (int64_t i = 0; i < \(type.elementCount); i++)") { code in
-        code.line("\(out)[i] = (float)\(expressions.definition(id, flatAt: "i"));")
-      }
-      return
-    }
-    let view = type.shape.indices.map { type.shape[$0] == 1 ? "0" : "i\($0)" }
-    let loops = type.shape.indices.filter { type.shape[$0] > 1 }
-    emitLoops(
-      loops, shape: type.shape, parallel: type.elementCount >= Self.parallelThreshold, into: &code
-    ) {
-      code in
-      code.line(
-        "\(out)[\(ExpressionEmitter.offset(type.shape, view))] = (float)\(expressions.definition(id, at: view));"
+        "\(names.buffer(id)!)[0] = (float)\(expressions.definition(id, at: shape.map { _ in "0" }));"
       )
-    }
-  }
-
-  /// Kept dimensions outside (in parallel), reduced dimensions inside, accumulating in double
-  /// in a fixed order so results do not depend on the thread count.
-  private func emitReduction(_ id: NodeID, into code: inout CodePrinter) {
-    guard case .reduce(let op, let axes) = graph[id].op else { return }
-    let operand = graph[id].operands[0]
-    let shape = graph[operand].type.shape
-    let view = shape.indices.map { shape[$0] == 1 ? "0" : "i\($0)" }
-    let kept = shape.indices.filter { shape[$0] > 1 && !axes.contains($0) }
-    let reduced = shape.indices.filter { shape[$0] > 1 && axes.contains($0) }
-    let outView = shape.indices.map { axes.contains($0) ? "0" : view[$0] }
-    let out = "\(names.buffer(id)!)[\(ExpressionEmitter.offset(graph[id].type.shape, outView))]"
-    let count = axes.reduce(1) { $0 * shape[$1] }
-    let body = expressionsValue(operand, view)
-    let parallel =
-      graph[id].type.elementCount > 1 && graph[operand].type.elementCount >= Self.parallelThreshold
-    emitLoops(kept, shape: shape, parallel: parallel, into: &code) { code in
-      code.line(op == .max ? "double acc = -INFINITY;" : "double acc = 0.0;")
-      emitLoops(reduced, shape: shape, parallel: false, into: &code) { code in
-        code.line(op == .max ? "acc = fmax(acc, \(body));" : "acc += \(body);")
-      }
-      switch op {
-      case .sum: code.line("\(out) = (float)acc;")
-      case .mean: code.line("\(out) = (float)(acc / \(count).0);")
-      case .max: code.line("\(out) = (float)acc;")
-      }
-    }
-  }
-
-  private func expressionsValue(_ id: NodeID, _ view: [String]) -> String {
-    expressions.value(id, at: view)
-  }
-
-  private func emitLoops(
-    _ dims: [Int], shape: [Int], parallel: Bool, into code: inout CodePrinter,
-    _ body: (inout CodePrinter) -> Void
-  ) {
-    guard let first = dims.first else {
-      body(&code)
-      return
-    }
-    if parallel {
-      let collapse = dims.count > 1 && shape[first] < 16 ? " collapse(2)" : ""
-      code.line("#pragma omp parallel for\(collapse)")
-    }
-    code.block("for (int64_t i\(first) = 0; i\(first) < \(shape[first]); i\(first)++)") { code in
-      emitLoops(Array(dims.dropFirst()), shape: shape, parallel: false, into: &code, body)
     }
   }
 }

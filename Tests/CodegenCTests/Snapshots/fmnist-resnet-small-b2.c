@@ -70,48 +70,35 @@ static void fmnist_resnet_small_b2_joint_step_k007_reduce_mean(const float *rest
   hw_conv2d_forward(&s22, in_views, v_backbone_stem_conv_weight, t22, scratch);
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t23 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t23) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (double)t22[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
+          acc_t23 += (double)t22[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
         }
       }
     }
-    t23[i1] = (float)(acc / 3136.0);
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t22[i0 * 25088 + i1 * 784 + i2 * 28 + i3] - (double)t23[i1]);
-        }
-      }
-    }
+    t23[i1] = (float)(acc_t23 / 3136.0);
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t28 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t28) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t22[i0 * 25088 + i1 * 784 + i2 * 28 + i3] - (double)t23[i1]);
+          acc_t28 += ((double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-    t28[i1] = (float)(acc / 3136.0);
+    t28[i1] = (float)(acc_t28 / 3136.0);
   }
   for (int64_t i = 0; i < 32; i++) {
     t34[i] = (float)(((double)v_backbone_stem_bn_running_mean[i] * 0.9) + ((double)t23[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t41[i] = (float)(((double)v_backbone_stem_bn_running_var[i] * 0.9) + (((double)t28[i] * 1.0003189792663476) * 0.1));
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t43[i] = (float)((double)t28[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t44[i] = (float)(1.0 / sqrt((double)t43[i]));
   }
 }
@@ -126,23 +113,11 @@ static void fmnist_resnet_small_b2_joint_step_k008_relu(const float *restrict v_
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
           t46[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t44[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
           t51[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)(((double)t46[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)v_backbone_stem_bn_weight[i1]) + (double)v_backbone_stem_bn_bias[i1]);
+          t52[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)fmax((double)t51[i0 * 25088 + i1 * 784 + i2 * 28 + i3], 0.0);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t52[i] = (float)fmax((double)t51[i], 0.0);
   }
 }
 
@@ -154,48 +129,35 @@ static void fmnist_resnet_small_b2_joint_step_k009_reduce_mean(const float *rest
   hw_conv2d_forward(&s54, t52, v_backbone_block1_conv1_weight, t54, scratch);
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t55 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t55) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (double)t54[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
+          acc_t55 += (double)t54[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
         }
       }
     }
-    t55[i1] = (float)(acc / 3136.0);
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t54[i0 * 25088 + i1 * 784 + i2 * 28 + i3] - (double)t55[i1]);
-        }
-      }
-    }
+    t55[i1] = (float)(acc_t55 / 3136.0);
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t60 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t60) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t54[i0 * 25088 + i1 * 784 + i2 * 28 + i3] - (double)t55[i1]);
+          acc_t60 += ((double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-    t60[i1] = (float)(acc / 3136.0);
+    t60[i1] = (float)(acc_t60 / 3136.0);
   }
   for (int64_t i = 0; i < 32; i++) {
     t64[i] = (float)(((double)v_backbone_block1_bn1_running_mean[i] * 0.9) + ((double)t55[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t70[i] = (float)(((double)v_backbone_block1_bn1_running_var[i] * 0.9) + (((double)t60[i] * 1.0003189792663476) * 0.1));
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t71[i] = (float)((double)t60[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t72[i] = (float)(1.0 / sqrt((double)t71[i]));
   }
 }
@@ -210,23 +172,11 @@ static void fmnist_resnet_small_b2_joint_step_k010_relu(const float *restrict t5
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
           t74[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t72[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
           t80[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)(((double)t74[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)v_backbone_block1_bn1_weight[i1]) + (double)v_backbone_block1_bn1_bias[i1]);
+          t81[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)fmax((double)t80[i0 * 25088 + i1 * 784 + i2 * 28 + i3], 0.0);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t81[i] = (float)fmax((double)t80[i], 0.0);
   }
 }
 
@@ -238,48 +188,35 @@ static void fmnist_resnet_small_b2_joint_step_k011_reduce_mean(const float *rest
   hw_conv2d_forward(&s83, t81, v_backbone_block1_conv2_weight, t83, scratch);
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t84 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t84) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (double)t83[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
+          acc_t84 += (double)t83[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
         }
       }
     }
-    t84[i1] = (float)(acc / 3136.0);
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t83[i0 * 25088 + i1 * 784 + i2 * 28 + i3] - (double)t84[i1]);
-        }
-      }
-    }
+    t84[i1] = (float)(acc_t84 / 3136.0);
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t89 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t89) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t83[i0 * 25088 + i1 * 784 + i2 * 28 + i3] - (double)t84[i1]);
+          acc_t89 += ((double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-    t89[i1] = (float)(acc / 3136.0);
+    t89[i1] = (float)(acc_t89 / 3136.0);
   }
   for (int64_t i = 0; i < 32; i++) {
     t93[i] = (float)(((double)v_backbone_block1_bn2_running_mean[i] * 0.9) + ((double)t84[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t99[i] = (float)(((double)v_backbone_block1_bn2_running_var[i] * 0.9) + (((double)t89[i] * 1.0003189792663476) * 0.1));
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t100[i] = (float)((double)t89[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t101[i] = (float)(1.0 / sqrt((double)t100[i]));
   }
 }
@@ -294,23 +231,11 @@ static void fmnist_resnet_small_b2_joint_step_k012_relu(const float *restrict t5
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
           t103[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t101[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
           t110[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((((double)t103[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)v_backbone_block1_bn2_weight[i1]) + (double)v_backbone_block1_bn2_bias[i1]) + (double)t52[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t111[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)fmax((double)t110[i0 * 25088 + i1 * 784 + i2 * 28 + i3], 0.0);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t111[i] = (float)fmax((double)t110[i], 0.0);
   }
 }
 
@@ -322,48 +247,35 @@ static void fmnist_resnet_small_b2_joint_step_k013_reduce_mean(const float *rest
   hw_conv2d_forward(&s113, t111, v_backbone_block2_shortcut_conv_weight, t113, scratch);
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t114 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t114) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (double)t113[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
+          acc_t114 += (double)t113[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
         }
       }
     }
-    t114[i1] = (float)(acc / 784.0);
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t113[i0 * 12544 + i1 * 196 + i2 * 14 + i3] - (double)t114[i1]);
-        }
-      }
-    }
+    t114[i1] = (float)(acc_t114 / 784.0);
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t119 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t119) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t113[i0 * 12544 + i1 * 196 + i2 * 14 + i3] - (double)t114[i1]);
+          acc_t119 += ((double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-    t119[i1] = (float)(acc / 784.0);
+    t119[i1] = (float)(acc_t119 / 784.0);
   }
   for (int64_t i = 0; i < 64; i++) {
     t125[i] = (float)(((double)v_backbone_block2_shortcut_bn_running_mean[i] * 0.9) + ((double)t114[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t132[i] = (float)(((double)v_backbone_block2_shortcut_bn_running_var[i] * 0.9) + (((double)t119[i] * 1.0012771392081736) * 0.1));
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t134[i] = (float)((double)t119[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t135[i] = (float)(1.0 / sqrt((double)t134[i]));
   }
 }
@@ -392,48 +304,35 @@ static void fmnist_resnet_small_b2_joint_step_k015_reduce_mean(const float *rest
   hw_conv2d_forward(&s139, t111, v_backbone_block2_conv1_weight, t139, scratch);
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t140 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t140) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (double)t139[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
+          acc_t140 += (double)t139[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
         }
       }
     }
-    t140[i1] = (float)(acc / 784.0);
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t139[i0 * 12544 + i1 * 196 + i2 * 14 + i3] - (double)t140[i1]);
-        }
-      }
-    }
+    t140[i1] = (float)(acc_t140 / 784.0);
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t145 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t145) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t139[i0 * 12544 + i1 * 196 + i2 * 14 + i3] - (double)t140[i1]);
+          acc_t145 += ((double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-    t145[i1] = (float)(acc / 784.0);
+    t145[i1] = (float)(acc_t145 / 784.0);
   }
   for (int64_t i = 0; i < 64; i++) {
     t149[i] = (float)(((double)v_backbone_block2_bn1_running_mean[i] * 0.9) + ((double)t140[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t155[i] = (float)(((double)v_backbone_block2_bn1_running_var[i] * 0.9) + (((double)t145[i] * 1.0012771392081736) * 0.1));
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t156[i] = (float)((double)t145[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t157[i] = (float)(1.0 / sqrt((double)t156[i]));
   }
 }
@@ -448,23 +347,11 @@ static void fmnist_resnet_small_b2_joint_step_k016_relu(const float *restrict t1
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
           t159[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t157[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
           t165[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)(((double)t159[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)v_backbone_block2_bn1_weight[i1]) + (double)v_backbone_block2_bn1_bias[i1]);
+          t166[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)fmax((double)t165[i0 * 12544 + i1 * 196 + i2 * 14 + i3], 0.0);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t166[i] = (float)fmax((double)t165[i], 0.0);
   }
 }
 
@@ -476,48 +363,35 @@ static void fmnist_resnet_small_b2_joint_step_k017_reduce_mean(const float *rest
   hw_conv2d_forward(&s168, t166, v_backbone_block2_conv2_weight, t168, scratch);
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t169 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t169) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (double)t168[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
+          acc_t169 += (double)t168[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
         }
       }
     }
-    t169[i1] = (float)(acc / 784.0);
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t168[i0 * 12544 + i1 * 196 + i2 * 14 + i3] - (double)t169[i1]);
-        }
-      }
-    }
+    t169[i1] = (float)(acc_t169 / 784.0);
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t174 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t174) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t168[i0 * 12544 + i1 * 196 + i2 * 14 + i3] - (double)t169[i1]);
+          acc_t174 += ((double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-    t174[i1] = (float)(acc / 784.0);
+    t174[i1] = (float)(acc_t174 / 784.0);
   }
   for (int64_t i = 0; i < 64; i++) {
     t178[i] = (float)(((double)v_backbone_block2_bn2_running_mean[i] * 0.9) + ((double)t169[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t184[i] = (float)(((double)v_backbone_block2_bn2_running_var[i] * 0.9) + (((double)t174[i] * 1.0012771392081736) * 0.1));
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t185[i] = (float)((double)t174[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t186[i] = (float)(1.0 / sqrt((double)t185[i]));
   }
 }
@@ -532,23 +406,11 @@ static void fmnist_resnet_small_b2_joint_step_k018_relu(const float *restrict v_
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
           t188[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t186[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
           t199[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((((double)t188[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)v_backbone_block2_bn2_weight[i1]) + (double)v_backbone_block2_bn2_bias[i1]) + (((double)t137[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)v_backbone_block2_shortcut_bn_weight[i1]) + (double)v_backbone_block2_shortcut_bn_bias[i1]));
+          t200[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)fmax((double)t199[i0 * 12544 + i1 * 196 + i2 * 14 + i3], 0.0);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t200[i] = (float)fmax((double)t199[i], 0.0);
   }
 }
 
@@ -559,46 +421,34 @@ static void fmnist_resnet_small_b2_joint_step_k019_reduce_mean(const float *rest
   const hw_conv_shape s202 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
   hw_conv2d_forward(&s202, t200, v_backbone_block3_shortcut_conv_weight, t202, scratch);
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t203 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t203) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (double)t202[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
+          acc_t203 += (double)t202[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
         }
       }
     }
-    t203[i1] = (float)(acc / 196.0);
+    t203[i1] = (float)(acc_t203 / 196.0);
   }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t208 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t208) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t202[i0 * 6272 + i1 * 49 + i2 * 7 + i3] - (double)t203[i1]);
+          acc_t208 += ((double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t208[i1] = (float)(acc / 196.0);
+    t208[i1] = (float)(acc_t208 / 196.0);
   }
   for (int64_t i = 0; i < 128; i++) {
     t214[i] = (float)(((double)v_backbone_block3_shortcut_bn_running_mean[i] * 0.9) + ((double)t203[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t221[i] = (float)(((double)v_backbone_block3_shortcut_bn_running_var[i] * 0.9) + (((double)t208[i] * 1.005128205128205) * 0.1));
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t223[i] = (float)((double)t208[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t224[i] = (float)(1.0 / sqrt((double)t223[i]));
   }
 }
@@ -625,46 +475,34 @@ static void fmnist_resnet_small_b2_joint_step_k021_reduce_mean(const float *rest
   const hw_conv_shape s228 = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
   hw_conv2d_forward(&s228, t200, v_backbone_block3_conv1_weight, t228, scratch);
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t229 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t229) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (double)t228[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
+          acc_t229 += (double)t228[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
         }
       }
     }
-    t229[i1] = (float)(acc / 196.0);
+    t229[i1] = (float)(acc_t229 / 196.0);
   }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t234 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t234) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t228[i0 * 6272 + i1 * 49 + i2 * 7 + i3] - (double)t229[i1]);
+          acc_t234 += ((double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t234[i1] = (float)(acc / 196.0);
+    t234[i1] = (float)(acc_t234 / 196.0);
   }
   for (int64_t i = 0; i < 128; i++) {
     t238[i] = (float)(((double)v_backbone_block3_bn1_running_mean[i] * 0.9) + ((double)t229[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t244[i] = (float)(((double)v_backbone_block3_bn1_running_var[i] * 0.9) + (((double)t234[i] * 1.005128205128205) * 0.1));
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t245[i] = (float)((double)t234[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t246[i] = (float)(1.0 / sqrt((double)t245[i]));
   }
 }
@@ -678,21 +516,11 @@ static void fmnist_resnet_small_b2_joint_step_k022_relu(const float *restrict t2
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t248[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t246[i1]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
           t254[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)(((double)t248[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)v_backbone_block3_bn1_weight[i1]) + (double)v_backbone_block3_bn1_bias[i1]);
+          t255[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)fmax((double)t254[i0 * 6272 + i1 * 49 + i2 * 7 + i3], 0.0);
         }
       }
     }
-  }
-  for (int64_t i = 0; i < 25088; i++) {
-    t255[i] = (float)fmax((double)t254[i], 0.0);
   }
 }
 
@@ -703,46 +531,34 @@ static void fmnist_resnet_small_b2_joint_step_k023_reduce_mean(const float *rest
   const hw_conv_shape s257 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
   hw_conv2d_forward(&s257, t255, v_backbone_block3_conv2_weight, t257, scratch);
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t258 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t258) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (double)t257[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
+          acc_t258 += (double)t257[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
         }
       }
     }
-    t258[i1] = (float)(acc / 196.0);
+    t258[i1] = (float)(acc_t258 / 196.0);
   }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t263 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t263) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t257[i0 * 6272 + i1 * 49 + i2 * 7 + i3] - (double)t258[i1]);
+          acc_t263 += ((double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t263[i1] = (float)(acc / 196.0);
+    t263[i1] = (float)(acc_t263 / 196.0);
   }
   for (int64_t i = 0; i < 128; i++) {
     t267[i] = (float)(((double)v_backbone_block3_bn2_running_mean[i] * 0.9) + ((double)t258[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t273[i] = (float)(((double)v_backbone_block3_bn2_running_var[i] * 0.9) + (((double)t263[i] * 1.005128205128205) * 0.1));
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t274[i] = (float)((double)t263[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t275[i] = (float)(1.0 / sqrt((double)t274[i]));
   }
 }
@@ -753,31 +569,16 @@ static void fmnist_resnet_small_b2_joint_step_k023_reduce_mean(const float *rest
 static void fmnist_resnet_small_b2_joint_step_k024_reduce_mean(const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict v_backbone_block3_shortcut_bn_bias, const float *restrict t226, const float *restrict t261, const float *restrict t275, const float *restrict v_backbone_block3_bn2_weight, const float *restrict v_backbone_block3_bn2_bias, float *restrict t277, float *restrict t288, float *restrict t290) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
+      double acc_t290 = 0.0;
+      #pragma omp simd reduction(+:acc_t290) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t277[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t275[i1]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
           t288[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((((double)t277[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)v_backbone_block3_bn2_weight[i1]) + (double)v_backbone_block3_bn2_bias[i1]) + (((double)t226[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)v_backbone_block3_shortcut_bn_weight[i1]) + (double)v_backbone_block3_shortcut_bn_bias[i1]));
+          acc_t290 += fmax((double)t288[i0 * 6272 + i1 * 49 + i2 * 7 + i3], 0.0);
         }
       }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      double acc = 0.0;
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += fmax((double)t288[i0 * 6272 + i1 * 49 + i2 * 7 + i3], 0.0);
-        }
-      }
-      t290[i0 * 128 + i1] = (float)(acc / 49.0);
+      t290[i0 * 128 + i1] = (float)(acc_t290 / 49.0);
     }
   }
 }
@@ -788,11 +589,11 @@ static void fmnist_resnet_small_b2_joint_step_k024_reduce_mean(const float *rest
 static void fmnist_resnet_small_b2_joint_step_k025_reduce_mean(const float *restrict t290, const float *restrict v_head_fc1_weight, const float *restrict v_head_bn1_running_mean, const float *restrict v_head_bn1_running_var, float *t293, float *t294, float *t297, float *t299, float *t305, float *restrict t312, float *t314, float *restrict t315) {
   hw_matmul(4, 512, 128, 0, 1, t290, v_head_fc1_weight, t293);
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t294 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (double)t293[i0 * 512 + i1];
+      acc_t294 += (double)t293[i0 * 512 + i1];
     }
-    t294[i1] = (float)(acc / 4.0);
+    t294[i1] = (float)(acc_t294 / 4.0);
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -800,22 +601,16 @@ static void fmnist_resnet_small_b2_joint_step_k025_reduce_mean(const float *rest
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t299 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += ((double)t297[i0 * 512 + i1] * (double)t297[i0 * 512 + i1]);
+      acc_t299 += ((double)t297[i0 * 512 + i1] * (double)t297[i0 * 512 + i1]);
     }
-    t299[i1] = (float)(acc / 4.0);
+    t299[i1] = (float)(acc_t299 / 4.0);
   }
   for (int64_t i = 0; i < 512; i++) {
     t305[i] = (float)(((double)v_head_bn1_running_mean[i] * 0.9) + ((double)t294[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 512; i++) {
     t312[i] = (float)(((double)v_head_bn1_running_var[i] * 0.9) + (((double)t299[i] * 1.3333333333333333) * 0.1));
-  }
-  for (int64_t i = 0; i < 512; i++) {
     t314[i] = (float)((double)t299[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 512; i++) {
     t315[i] = (float)(1.0 / sqrt((double)t314[i]));
   }
 }
@@ -827,15 +622,9 @@ static void fmnist_resnet_small_b2_joint_step_k026_relu(const float *restrict v_
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t317[i0 * 512 + i1] = (float)((double)t297[i0 * 512 + i1] * (double)t315[i1]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
       t322[i0 * 512 + i1] = (float)(((double)t317[i0 * 512 + i1] * (double)v_head_bn1_weight[i1]) + (double)v_head_bn1_bias[i1]);
+      t323[i0 * 512 + i1] = (float)fmax((double)t322[i0 * 512 + i1], 0.0);
     }
-  }
-  for (int64_t i = 0; i < 2048; i++) {
-    t323[i] = (float)fmax((double)t322[i], 0.0);
   }
 }
 
@@ -850,16 +639,15 @@ static void fmnist_resnet_small_b2_joint_step_k027_reduce_sum(const float *restr
     }
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
+    double acc_t330 = 0.0;
+    #pragma omp simd reduction(+:acc_t330)
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc += ((double)t328[i0 * 128 + i1] * (double)t328[i0 * 128 + i1]);
+      acc_t330 += ((double)t328[i0 * 128 + i1] * (double)t328[i0 * 128 + i1]);
     }
-    t330[i0] = (float)acc;
+    t330[i0] = (float)acc_t330;
   }
   for (int64_t i = 0; i < 4; i++) {
     t332[i] = (float)((double)t330[i] + 1e-12);
-  }
-  for (int64_t i = 0; i < 4; i++) {
     t333[i] = (float)(1.0 / sqrt((double)t332[i]));
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -877,10 +665,6 @@ static void fmnist_resnet_small_b2_joint_step_k028_reduce_mean(const float *rest
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 4; i1++) {
       t339[i0 * 4 + i1] = (float)((double)t336[i0 * 4 + i1] / (double)in_temperature[0]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 4; i1++) {
       t341[i0 * 4 + i1] = (float)((double)t339[i0 * 4 + i1] + ((i1 == ((i0 + 0) % 4)) ? (-1000000000.0) : 0.0));
     }
   }
@@ -897,24 +681,21 @@ static void fmnist_resnet_small_b2_joint_step_k028_reduce_mean(const float *rest
     }
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
+    double acc_t346 = 0.0, acc_t349 = 0.0;
+    #pragma omp simd reduction(+:acc_t346, acc_t349)
     for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc += (double)t345[i0 * 4 + i1];
+      acc_t346 += (double)t345[i0 * 4 + i1];
+      acc_t349 += ((double)t339[i0 * 4 + i1] * ((i1 == ((i0 + 2) % 4)) ? 1.0 : 0.0));
     }
-    t346[i0] = (float)acc;
+    t346[i0] = (float)acc_t346;
+    t349[i0] = (float)acc_t349;
   }
+  double acc_t353 = 0.0;
+  #pragma omp simd reduction(+:acc_t353)
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc += ((double)t339[i0 * 4 + i1] * ((i1 == ((i0 + 2) % 4)) ? 1.0 : 0.0));
-    }
-    t349[i0] = (float)acc;
+    acc_t353 += ((log((double)t346[i0]) + (double)t342[i0]) - (double)t349[i0]);
   }
-  double acc = 0.0;
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    acc += ((log((double)t346[i0]) + (double)t342[i0]) - (double)t349[i0]);
-  }
-  t353[0] = (float)(acc / 4.0);
+  t353[0] = (float)(acc_t353 / 4.0);
 }
 
 /* fmnist_resnet_small_b2_joint_step_k029_div: %361 = div(%360 f32[4,4], %338 f32[4,4]) : f32[4,4]
@@ -951,28 +732,25 @@ static void fmnist_resnet_small_b2_joint_step_k032_reduce_sum(const float *t328,
     t365[i] = (float)((double)t363[i] + (double)t364[i]);
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
+    double acc_t367 = 0.0;
+    #pragma omp simd reduction(+:acc_t367)
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc += ((double)t365[i0 * 128 + i1] * (double)t328[i0 * 128 + i1]);
+      acc_t367 += ((double)t365[i0 * 128 + i1] * (double)t328[i0 * 128 + i1]);
     }
-    t367[i0] = (float)acc;
+    t367[i0] = (float)acc_t367;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       t373[i0 * 128 + i1] = (float)(((double)t367[i0] * (((double)t333[i0] / (double)t332[i0]) * (-0.5))) * (double)t328[i0 * 128 + i1]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
       t376[i0 * 128 + i1] = (float)((((double)t365[i0 * 128 + i1] * (double)t333[i0]) + (double)t373[i0 * 128 + i1]) + (double)t373[i0 * 128 + i1]);
     }
   }
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t377 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (double)t376[i0 * 128 + i1];
+      acc_t377 += (double)t376[i0 * 128 + i1];
     }
-    t377[i1] = (float)acc;
+    t377[i1] = (float)acc_t377;
   }
 }
 
@@ -985,11 +763,11 @@ static void fmnist_resnet_small_b2_joint_step_k033_reduce_sum(const float *restr
     t381[i] = (float)((double)t378[i] * (((double)t322[i] > 0.0) ? 1.0 : 0.0));
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t382 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (double)t381[i0 * 512 + i1];
+      acc_t382 += (double)t381[i0 * 512 + i1];
     }
-    t382[i1] = (float)acc;
+    t382[i1] = (float)acc_t382;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -997,11 +775,11 @@ static void fmnist_resnet_small_b2_joint_step_k033_reduce_sum(const float *restr
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t385 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += ((double)t381[i0 * 512 + i1] * (double)t317[i0 * 512 + i1]);
+      acc_t385 += ((double)t381[i0 * 512 + i1] * (double)t317[i0 * 512 + i1]);
     }
-    t385[i1] = (float)acc;
+    t385[i1] = (float)acc_t385;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -1009,18 +787,13 @@ static void fmnist_resnet_small_b2_joint_step_k033_reduce_sum(const float *restr
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t388 = 0.0, acc_t390 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += ((double)t383[i0 * 512 + i1] * (double)t297[i0 * 512 + i1]);
+      acc_t388 += ((double)t383[i0 * 512 + i1] * (double)t297[i0 * 512 + i1]);
+      acc_t390 += (-(double)t386[i0 * 512 + i1]);
     }
-    t388[i1] = (float)acc;
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (-(double)t386[i0 * 512 + i1]);
-    }
-    t390[i1] = (float)acc;
+    t388[i1] = (float)acc_t388;
+    t390[i1] = (float)acc_t390;
   }
 }
 
@@ -1031,17 +804,15 @@ static void fmnist_resnet_small_b2_joint_step_k034_reduce_sum(const float *t297,
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t400[i0 * 512 + i1] = (float)((((double)t388[i1] * (((double)t315[i1] / (double)t314[i1]) * (-0.5))) * 0.25) * (double)t297[i0 * 512 + i1]);
+      t401[i0 * 512 + i1] = (float)((double)t400[i0 * 512 + i1] + (double)t400[i0 * 512 + i1]);
     }
-  }
-  for (int64_t i = 0; i < 2048; i++) {
-    t401[i] = (float)((double)t400[i] + (double)t400[i]);
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t403 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (-(double)t401[i0 * 512 + i1]);
+      acc_t403 += (-(double)t401[i0 * 512 + i1]);
     }
-    t403[i1] = (float)acc;
+    t403[i1] = (float)acc_t403;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -1055,76 +826,26 @@ static void fmnist_resnet_small_b2_joint_step_k034_reduce_sum(const float *t297,
  */
 static void fmnist_resnet_small_b2_joint_step_k035_reduce_sum(const float *restrict t261, const float *restrict t275, const float *restrict t277, const float *restrict v_backbone_block3_bn2_weight, const float *t288, const float *restrict v_head_fc1_weight, const float *restrict t411, float *restrict t412, float *t419, float *restrict t420, float *restrict t421, float *restrict t423, float *restrict t424, float *restrict t426, float *restrict t428) {
   hw_matmul(4, 128, 512, 0, 0, t411, v_head_fc1_weight, t412);
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t420 = 0.0, acc_t423 = 0.0, acc_t426 = 0.0, acc_t428 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t420, acc_t423, acc_t426, acc_t428) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t419[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)(((double)t412[i0 * 128 + i1] * 0.02040816326530612) * (((double)t288[i0 * 6272 + i1 * 49 + i2 * 7 + i3] > 0.0) ? 1.0 : 0.0));
-        }
-      }
-    }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (double)t419[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
-        }
-      }
-    }
-    t420[i1] = (float)acc;
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
+          acc_t420 += (double)t419[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
           t421[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t419[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)v_backbone_block3_bn2_weight[i1]);
-        }
-      }
-    }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t419[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t277[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t423[i1] = (float)acc;
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
+          acc_t423 += ((double)t419[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t277[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
           t424[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t421[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t275[i1]);
+          acc_t426 += ((double)t421[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t428 += (-(double)t424[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t421[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t426[i1] = (float)acc;
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (-(double)t424[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t428[i1] = (float)acc;
+    t420[i1] = (float)acc_t420;
+    t423[i1] = (float)acc_t423;
+    t426[i1] = (float)acc_t426;
+    t428[i1] = (float)acc_t428;
   }
 }
 
@@ -1133,15 +854,16 @@ static void fmnist_resnet_small_b2_joint_step_k035_reduce_sum(const float *restr
  */
 static void fmnist_resnet_small_b2_joint_step_k036_reduce_sum(const float *restrict t226, const float *restrict t419, float *restrict t430) {
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t430 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t430) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t419[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t226[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t430 += ((double)t419[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t226[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-    t430[i1] = (float)acc;
+    t430[i1] = (float)acc_t430;
   }
 }
 
@@ -1149,28 +871,19 @@ static void fmnist_resnet_small_b2_joint_step_k036_reduce_sum(const float *restr
  * from graphs/FMNISTResNetSmall.swift:19
  */
 static void fmnist_resnet_small_b2_joint_step_k037_reduce_sum(const float *t261, const float *restrict t274, const float *restrict t275, const float *t424, const float *restrict t426, const float *restrict t428, float *t440, float *t441, float *restrict t443, float *t451) {
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t443 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t443) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t440[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((((double)t426[i1] * (((double)t275[i1] / (double)t274[i1]) * (-0.5))) * 0.00510204081632653) * (double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          t441[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t440[i0 * 6272 + i1 * 49 + i2 * 7 + i3] + (double)t440[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t443 += (-(double)t441[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i = 0; i < 25088; i++) {
-    t441[i] = (float)((double)t440[i] + (double)t440[i]);
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (-(double)t441[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t443[i1] = (float)acc;
+    t443[i1] = (float)acc_t443;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -1189,70 +902,26 @@ static void fmnist_resnet_small_b2_joint_step_k037_reduce_sum(const float *t261,
 static void fmnist_resnet_small_b2_joint_step_k038_reduce_sum(const float *restrict t232, const float *restrict t246, const float *restrict t248, const float *restrict v_backbone_block3_bn1_weight, const float *t254, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t451, float *restrict t452, float *t454, float *restrict t455, float *restrict t456, float *restrict t458, float *restrict t459, float *restrict t461, float *restrict t463, float *restrict scratch) {
   const hw_conv_shape s452 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
   hw_conv2d_input_grad(&s452, t451, v_backbone_block3_conv2_weight, t452, scratch);
-  for (int64_t i = 0; i < 25088; i++) {
-    t454[i] = (float)((double)t452[i] * (((double)t254[i] > 0.0) ? 1.0 : 0.0));
-  }
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t455 = 0.0, acc_t458 = 0.0, acc_t461 = 0.0, acc_t463 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t455, acc_t458, acc_t461, acc_t463) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (double)t454[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
-        }
-      }
-    }
-    t455[i1] = (float)acc;
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
+          t454[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t452[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (((double)t254[i0 * 6272 + i1 * 49 + i2 * 7 + i3] > 0.0) ? 1.0 : 0.0));
+          acc_t455 += (double)t454[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
           t456[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t454[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)v_backbone_block3_bn1_weight[i1]);
-        }
-      }
-    }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t454[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t248[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t458[i1] = (float)acc;
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
+          acc_t458 += ((double)t454[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t248[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
           t459[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t456[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t246[i1]);
+          acc_t461 += ((double)t456[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t463 += (-(double)t459[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t456[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t461[i1] = (float)acc;
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (-(double)t459[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t463[i1] = (float)acc;
+    t455[i1] = (float)acc_t455;
+    t458[i1] = (float)acc_t458;
+    t461[i1] = (float)acc_t461;
+    t463[i1] = (float)acc_t463;
   }
 }
 
@@ -1260,28 +929,19 @@ static void fmnist_resnet_small_b2_joint_step_k038_reduce_sum(const float *restr
  * from graphs/FMNISTResNetSmall.swift:19
  */
 static void fmnist_resnet_small_b2_joint_step_k039_reduce_sum(const float *t232, const float *restrict t245, const float *restrict t246, const float *t459, const float *restrict t461, const float *restrict t463, float *t471, float *t472, float *restrict t474, float *t482) {
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t474 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t474) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t471[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((((double)t461[i1] * (((double)t246[i1] / (double)t245[i1]) * (-0.5))) * 0.00510204081632653) * (double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          t472[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t471[i0 * 6272 + i1 * 49 + i2 * 7 + i3] + (double)t471[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t474 += (-(double)t472[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i = 0; i < 25088; i++) {
-    t472[i] = (float)((double)t471[i] + (double)t471[i]);
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (-(double)t472[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t474[i1] = (float)acc;
+    t474[i1] = (float)acc_t474;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -1328,68 +988,35 @@ static void fmnist_resnet_small_b2_joint_step_k043_matmul(const float *restrict 
  * from graphs/FMNISTResNetSmall.swift:19
  */
 static void fmnist_resnet_small_b2_joint_step_k044_reduce_sum(const float *restrict v_backbone_block3_shortcut_bn_weight, const float *t206, const float *restrict t223, const float *restrict t224, const float *t419, float *t487, float *t488, float *restrict t490, float *restrict t492, float *t500, float *t501, float *restrict t503, float *t511) {
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t490 = 0.0, acc_t492 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t490, acc_t492) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t487[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t419[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)v_backbone_block3_shortcut_bn_weight[i1]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
           t488[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t487[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t224[i1]);
+          acc_t490 += ((double)t487[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t492 += (-(double)t488[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
+    t490[i1] = (float)acc_t490;
+    t492[i1] = (float)acc_t492;
   }
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t503 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t487[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t490[i1] = (float)acc;
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (-(double)t488[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t492[i1] = (float)acc;
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+      #pragma omp simd reduction(+:acc_t503) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t500[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((((double)t490[i1] * (((double)t224[i1] / (double)t223[i1]) * (-0.5))) * 0.00510204081632653) * (double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          t501[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t500[i0 * 6272 + i1 * 49 + i2 * 7 + i3] + (double)t500[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t503 += (-(double)t501[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i = 0; i < 25088; i++) {
-    t501[i] = (float)((double)t500[i] + (double)t500[i]);
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (-(double)t501[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t503[i1] = (float)acc;
+    t503[i1] = (float)acc_t503;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -1416,18 +1043,17 @@ static void fmnist_resnet_small_b2_joint_step_k046_reduce_sum(const float *restr
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
       t514[i0 * 64 + i1] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_shortcut_conv_weight[i0 * 64 + i1]);
+      t515[i0 * 64 + i1] = (float)((double)t512[i0 * 64 + i1] + (double)t514[i0 * 64 + i1]);
     }
   }
-  for (int64_t i = 0; i < 8192; i++) {
-    t515[i] = (float)((double)t512[i] + (double)t514[i]);
-  }
-  double acc = 0.0;
+  double acc_t517 = 0.0;
+  #pragma omp simd reduction(+:acc_t517) collapse(2)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
-      acc += ((double)t515[i0 * 64 + i1] * (double)t515[i0 * 64 + i1]);
+      acc_t517 += ((double)t515[i0 * 64 + i1] * (double)t515[i0 * 64 + i1]);
     }
   }
-  t517[0] = (float)acc;
+  t517[0] = (float)acc_t517;
   t519[0] = (float)sqrt((double)t517[0]);
 }
 
@@ -1438,76 +1064,26 @@ static void fmnist_resnet_small_b2_joint_step_k047_reduce_sum(const float *restr
   const hw_conv_shape s520 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
   hw_conv2d_input_grad(&s520, t511, v_backbone_block3_shortcut_conv_weight, t520, scratch);
   #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t524[i] = (float)(((double)t483[i] + (double)t520[i]) * (((double)t199[i] > 0.0) ? 1.0 : 0.0));
-  }
-  #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t525 = 0.0, acc_t528 = 0.0, acc_t531 = 0.0, acc_t533 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t525, acc_t528, acc_t531, acc_t533) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (double)t524[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
-        }
-      }
-    }
-    t525[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
+          t524[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)(((double)t483[i0 * 12544 + i1 * 196 + i2 * 14 + i3] + (double)t520[i0 * 12544 + i1 * 196 + i2 * 14 + i3]) * (((double)t199[i0 * 12544 + i1 * 196 + i2 * 14 + i3] > 0.0) ? 1.0 : 0.0));
+          acc_t525 += (double)t524[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
           t526[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t524[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)v_backbone_block2_bn2_weight[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t524[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t188[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t528[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
+          acc_t528 += ((double)t524[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t188[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
           t529[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t526[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t186[i1]);
+          acc_t531 += ((double)t526[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t533 += (-(double)t529[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t526[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t531[i1] = (float)acc;
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (-(double)t529[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t533[i1] = (float)acc;
+    t525[i1] = (float)acc_t525;
+    t528[i1] = (float)acc_t528;
+    t531[i1] = (float)acc_t531;
+    t533[i1] = (float)acc_t533;
   }
 }
 
@@ -1517,15 +1093,16 @@ static void fmnist_resnet_small_b2_joint_step_k047_reduce_sum(const float *restr
 static void fmnist_resnet_small_b2_joint_step_k048_reduce_sum(const float *restrict t137, const float *restrict t524, float *restrict t535) {
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t535 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t535) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t524[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t137[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t535 += ((double)t524[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t137[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-    t535[i1] = (float)acc;
+    t535[i1] = (float)acc_t535;
   }
 }
 
@@ -1533,31 +1110,20 @@ static void fmnist_resnet_small_b2_joint_step_k048_reduce_sum(const float *restr
  * from graphs/FMNISTResNetSmall.swift:18
  */
 static void fmnist_resnet_small_b2_joint_step_k049_reduce_sum(const float *t172, const float *restrict t185, const float *restrict t186, const float *t529, const float *restrict t531, const float *restrict t533, float *t545, float *t546, float *restrict t548, float *t556) {
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
+  #pragma omp parallel for
+  for (int64_t i1 = 0; i1 < 64; i1++) {
+    double acc_t548 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t548) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
           t545[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((((double)t531[i1] * (((double)t186[i1] / (double)t185[i1]) * (-0.5))) * 0.0012755102040816326) * (double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          t546[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t545[i0 * 12544 + i1 * 196 + i2 * 14 + i3] + (double)t545[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t548 += (-(double)t546[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t546[i] = (float)((double)t545[i] + (double)t545[i]);
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (-(double)t546[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t548[i1] = (float)acc;
+    t548[i1] = (float)acc_t548;
   }
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -1586,76 +1152,26 @@ static void fmnist_resnet_small_b2_joint_step_k051_reduce_sum(const float *restr
   const hw_conv_shape s558 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
   hw_conv2d_input_grad(&s558, t556, v_backbone_block2_conv2_weight, t558, scratch);
   #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t560[i] = (float)((double)t558[i] * (((double)t165[i] > 0.0) ? 1.0 : 0.0));
-  }
-  #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t561 = 0.0, acc_t564 = 0.0, acc_t567 = 0.0, acc_t569 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t561, acc_t564, acc_t567, acc_t569) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (double)t560[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
-        }
-      }
-    }
-    t561[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
+          t560[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t558[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (((double)t165[i0 * 12544 + i1 * 196 + i2 * 14 + i3] > 0.0) ? 1.0 : 0.0));
+          acc_t561 += (double)t560[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
           t562[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t560[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)v_backbone_block2_bn1_weight[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t560[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t159[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t564[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
+          acc_t564 += ((double)t560[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t159[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
           t565[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t562[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t157[i1]);
+          acc_t567 += ((double)t562[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t569 += (-(double)t565[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t562[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t567[i1] = (float)acc;
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (-(double)t565[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t569[i1] = (float)acc;
+    t561[i1] = (float)acc_t561;
+    t564[i1] = (float)acc_t564;
+    t567[i1] = (float)acc_t567;
+    t569[i1] = (float)acc_t569;
   }
 }
 
@@ -1663,31 +1179,20 @@ static void fmnist_resnet_small_b2_joint_step_k051_reduce_sum(const float *restr
  * from graphs/FMNISTResNetSmall.swift:18
  */
 static void fmnist_resnet_small_b2_joint_step_k052_reduce_sum(const float *t143, const float *restrict t156, const float *restrict t157, const float *t565, const float *restrict t567, const float *restrict t569, float *t577, float *t578, float *restrict t580, float *t588) {
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
+  #pragma omp parallel for
+  for (int64_t i1 = 0; i1 < 64; i1++) {
+    double acc_t580 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t580) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
           t577[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((((double)t567[i1] * (((double)t157[i1] / (double)t156[i1]) * (-0.5))) * 0.0012755102040816326) * (double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          t578[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t577[i0 * 12544 + i1 * 196 + i2 * 14 + i3] + (double)t577[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t580 += (-(double)t578[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t578[i] = (float)((double)t577[i] + (double)t577[i]);
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (-(double)t578[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t580[i1] = (float)acc;
+    t580[i1] = (float)acc_t580;
   }
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -1717,24 +1222,23 @@ static void fmnist_resnet_small_b2_joint_step_k054_reduce_sum(const float *restr
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t591[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          t592[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)t589[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (double)t591[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  for (int64_t i = 0; i < 18432; i++) {
-    t592[i] = (float)((double)t589[i] + (double)t591[i]);
-  }
-  double acc = 0.0;
+  double acc_t594 = 0.0;
+  #pragma omp simd reduction(+:acc_t594) collapse(4)
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)t592[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t592[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          acc_t594 += ((double)t592[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t592[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t594[0] = (float)acc;
+  t594[0] = (float)acc_t594;
   t596[0] = (float)sqrt((double)t594[0]);
 }
 
@@ -1755,25 +1259,23 @@ static void fmnist_resnet_small_b2_joint_step_k056_reduce_sum(const float *restr
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t599[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_conv2_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          t600[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)t557[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (double)t599[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 36864; i++) {
-    t600[i] = (float)((double)t557[i] + (double)t599[i]);
-  }
-  double acc = 0.0;
+  double acc_t602 = 0.0;
+  #pragma omp simd reduction(+:acc_t602) collapse(4)
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)t600[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)t600[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          acc_t602 += ((double)t600[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)t600[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t602[0] = (float)acc;
+  t602[0] = (float)acc_t602;
   t604[0] = (float)sqrt((double)t602[0]);
 }
 
@@ -1792,19 +1294,17 @@ static void fmnist_resnet_small_b2_joint_step_k058_reduce_sum(const float *restr
   for (int64_t i0 = 0; i0 < 512; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       t607[i0 * 128 + i1] = (float)((double)in_weight_decay[0] * (double)v_head_fc1_weight[i0 * 128 + i1]);
+      t608[i0 * 128 + i1] = (float)((double)t486[i0 * 128 + i1] + (double)t607[i0 * 128 + i1]);
     }
   }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 65536; i++) {
-    t608[i] = (float)((double)t486[i] + (double)t607[i]);
-  }
-  double acc = 0.0;
+  double acc_t610 = 0.0;
+  #pragma omp simd reduction(+:acc_t610) collapse(2)
   for (int64_t i0 = 0; i0 < 512; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc += ((double)t608[i0 * 128 + i1] * (double)t608[i0 * 128 + i1]);
+      acc_t610 += ((double)t608[i0 * 128 + i1] * (double)t608[i0 * 128 + i1]);
     }
   }
-  t610[0] = (float)acc;
+  t610[0] = (float)acc_t610;
   t612[0] = (float)sqrt((double)t610[0]);
 }
 
@@ -1815,19 +1315,17 @@ static void fmnist_resnet_small_b2_joint_step_k059_reduce_sum(const float *restr
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t614[i0 * 512 + i1] = (float)((double)in_weight_decay[0] * (double)v_head_fc2_weight[i0 * 512 + i1]);
+      t615[i0 * 512 + i1] = (float)((double)t485[i0 * 512 + i1] + (double)t614[i0 * 512 + i1]);
     }
   }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 65536; i++) {
-    t615[i] = (float)((double)t485[i] + (double)t614[i]);
-  }
-  double acc = 0.0;
+  double acc_t617 = 0.0;
+  #pragma omp simd reduction(+:acc_t617) collapse(2)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      acc += ((double)t615[i0 * 512 + i1] * (double)t615[i0 * 512 + i1]);
+      acc_t617 += ((double)t615[i0 * 512 + i1] * (double)t615[i0 * 512 + i1]);
     }
   }
-  t617[0] = (float)acc;
+  t617[0] = (float)acc_t617;
   t619[0] = (float)sqrt((double)t617[0]);
 }
 
@@ -1840,25 +1338,23 @@ static void fmnist_resnet_small_b2_joint_step_k060_reduce_sum(const float *restr
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t621[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_conv1_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          t622[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)t484[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (double)t621[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 73728; i++) {
-    t622[i] = (float)((double)t484[i] + (double)t621[i]);
-  }
-  double acc = 0.0;
+  double acc_t624 = 0.0;
+  #pragma omp simd reduction(+:acc_t624) collapse(4)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)t622[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)t622[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          acc_t624 += ((double)t622[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)t622[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t624[0] = (float)acc;
+  t624[0] = (float)acc_t624;
   t626[0] = (float)sqrt((double)t624[0]);
 }
 
@@ -1866,75 +1362,37 @@ static void fmnist_resnet_small_b2_joint_step_k060_reduce_sum(const float *restr
  * from graphs/FMNISTResNetSmall.swift:18
  */
 static void fmnist_resnet_small_b2_joint_step_k061_reduce_sum(const float *restrict v_backbone_block2_shortcut_bn_weight, const float *t117, const float *restrict t134, const float *restrict t135, const float *t524, float *t627, float *t628, float *restrict t630, float *restrict t632, float *t640, float *t641, float *restrict t643, float *t651) {
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
+  #pragma omp parallel for
+  for (int64_t i1 = 0; i1 < 64; i1++) {
+    double acc_t630 = 0.0, acc_t632 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t630, acc_t632) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
           t627[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t524[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)v_backbone_block2_shortcut_bn_weight[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
           t628[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t627[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t135[i1]);
+          acc_t630 += ((double)t627[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t632 += (-(double)t628[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
+    t630[i1] = (float)acc_t630;
+    t632[i1] = (float)acc_t632;
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t643 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t627[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t630[i1] = (float)acc;
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (-(double)t628[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t632[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
+      #pragma omp simd reduction(+:acc_t643) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
           t640[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((((double)t630[i1] * (((double)t135[i1] / (double)t134[i1]) * (-0.5))) * 0.0012755102040816326) * (double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          t641[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t640[i0 * 12544 + i1 * 196 + i2 * 14 + i3] + (double)t640[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t643 += (-(double)t641[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t641[i] = (float)((double)t640[i] + (double)t640[i]);
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (-(double)t641[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t643[i1] = (float)acc;
+    t643[i1] = (float)acc_t643;
   }
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -1962,18 +1420,17 @@ static void fmnist_resnet_small_b2_joint_step_k063_reduce_sum(const float *restr
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       t654[i0 * 32 + i1] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_shortcut_conv_weight[i0 * 32 + i1]);
+      t655[i0 * 32 + i1] = (float)((double)t652[i0 * 32 + i1] + (double)t654[i0 * 32 + i1]);
     }
   }
-  for (int64_t i = 0; i < 2048; i++) {
-    t655[i] = (float)((double)t652[i] + (double)t654[i]);
-  }
-  double acc = 0.0;
+  double acc_t657 = 0.0;
+  #pragma omp simd reduction(+:acc_t657) collapse(2)
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
-      acc += ((double)t655[i0 * 32 + i1] * (double)t655[i0 * 32 + i1]);
+      acc_t657 += ((double)t655[i0 * 32 + i1] * (double)t655[i0 * 32 + i1]);
     }
   }
-  t657[0] = (float)acc;
+  t657[0] = (float)acc_t657;
   t659[0] = (float)sqrt((double)t657[0]);
 }
 
@@ -1984,76 +1441,26 @@ static void fmnist_resnet_small_b2_joint_step_k064_reduce_sum(const float *restr
   const hw_conv_shape s660 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
   hw_conv2d_input_grad(&s660, t651, v_backbone_block2_shortcut_conv_weight, t660, scratch);
   #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t664[i] = (float)(((double)t597[i] + (double)t660[i]) * (((double)t110[i] > 0.0) ? 1.0 : 0.0));
-  }
-  #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t665 = 0.0, acc_t668 = 0.0, acc_t671 = 0.0, acc_t673 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t665, acc_t668, acc_t671, acc_t673) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (double)t664[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
-        }
-      }
-    }
-    t665[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
+          t664[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)(((double)t597[i0 * 25088 + i1 * 784 + i2 * 28 + i3] + (double)t660[i0 * 25088 + i1 * 784 + i2 * 28 + i3]) * (((double)t110[i0 * 25088 + i1 * 784 + i2 * 28 + i3] > 0.0) ? 1.0 : 0.0));
+          acc_t665 += (double)t664[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
           t666[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t664[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)v_backbone_block1_bn2_weight[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t664[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t103[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t668[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
+          acc_t668 += ((double)t664[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t103[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
           t669[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t666[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t101[i1]);
+          acc_t671 += ((double)t666[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          acc_t673 += (-(double)t669[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t666[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t671[i1] = (float)acc;
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (-(double)t669[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t673[i1] = (float)acc;
+    t665[i1] = (float)acc_t665;
+    t668[i1] = (float)acc_t668;
+    t671[i1] = (float)acc_t671;
+    t673[i1] = (float)acc_t673;
   }
 }
 
@@ -2061,31 +1468,20 @@ static void fmnist_resnet_small_b2_joint_step_k064_reduce_sum(const float *restr
  * from graphs/FMNISTResNetSmall.swift:17
  */
 static void fmnist_resnet_small_b2_joint_step_k065_reduce_sum(const float *t87, const float *restrict t100, const float *restrict t101, const float *t669, const float *restrict t671, const float *restrict t673, float *t683, float *t684, float *restrict t686, float *t694) {
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
+  #pragma omp parallel for
+  for (int64_t i1 = 0; i1 < 32; i1++) {
+    double acc_t686 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t686) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
           t683[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((((double)t671[i1] * (((double)t101[i1] / (double)t100[i1]) * (-0.5))) * 0.00031887755102040814) * (double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t684[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t683[i0 * 25088 + i1 * 784 + i2 * 28 + i3] + (double)t683[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          acc_t686 += (-(double)t684[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t684[i] = (float)((double)t683[i] + (double)t683[i]);
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (-(double)t684[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t686[i1] = (float)acc;
+    t686[i1] = (float)acc_t686;
   }
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -2115,24 +1511,23 @@ static void fmnist_resnet_small_b2_joint_step_k067_reduce_sum(const float *restr
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t697[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_block1_conv2_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          t698[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)t695[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (double)t697[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  for (int64_t i = 0; i < 9216; i++) {
-    t698[i] = (float)((double)t695[i] + (double)t697[i]);
-  }
-  double acc = 0.0;
+  double acc_t700 = 0.0;
+  #pragma omp simd reduction(+:acc_t700) collapse(4)
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)t698[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t698[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          acc_t700 += ((double)t698[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t698[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t700[0] = (float)acc;
+  t700[0] = (float)acc_t700;
   t702[0] = (float)sqrt((double)t700[0]);
 }
 
@@ -2143,76 +1538,26 @@ static void fmnist_resnet_small_b2_joint_step_k068_reduce_sum(const float *restr
   const hw_conv_shape s703 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_input_grad(&s703, t694, v_backbone_block1_conv2_weight, t703, scratch);
   #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t705[i] = (float)((double)t703[i] * (((double)t80[i] > 0.0) ? 1.0 : 0.0));
-  }
-  #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t706 = 0.0, acc_t709 = 0.0, acc_t712 = 0.0, acc_t714 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t706, acc_t709, acc_t712, acc_t714) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (double)t705[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
-        }
-      }
-    }
-    t706[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
+          t705[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t703[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (((double)t80[i0 * 25088 + i1 * 784 + i2 * 28 + i3] > 0.0) ? 1.0 : 0.0));
+          acc_t706 += (double)t705[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
           t707[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t705[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)v_backbone_block1_bn1_weight[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t705[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t74[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t709[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
+          acc_t709 += ((double)t705[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t74[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
           t710[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t707[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t72[i1]);
+          acc_t712 += ((double)t707[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          acc_t714 += (-(double)t710[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t707[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t712[i1] = (float)acc;
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (-(double)t710[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t714[i1] = (float)acc;
+    t706[i1] = (float)acc_t706;
+    t709[i1] = (float)acc_t709;
+    t712[i1] = (float)acc_t712;
+    t714[i1] = (float)acc_t714;
   }
 }
 
@@ -2220,31 +1565,20 @@ static void fmnist_resnet_small_b2_joint_step_k068_reduce_sum(const float *restr
  * from graphs/FMNISTResNetSmall.swift:17
  */
 static void fmnist_resnet_small_b2_joint_step_k069_reduce_sum(const float *t58, const float *restrict t71, const float *restrict t72, const float *t710, const float *restrict t712, const float *restrict t714, float *t722, float *t723, float *restrict t725, float *t733) {
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
+  #pragma omp parallel for
+  for (int64_t i1 = 0; i1 < 32; i1++) {
+    double acc_t725 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t725) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
           t722[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((((double)t712[i1] * (((double)t72[i1] / (double)t71[i1]) * (-0.5))) * 0.00031887755102040814) * (double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t723[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t722[i0 * 25088 + i1 * 784 + i2 * 28 + i3] + (double)t722[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          acc_t725 += (-(double)t723[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t723[i] = (float)((double)t722[i] + (double)t722[i]);
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (-(double)t723[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t725[i1] = (float)acc;
+    t725[i1] = (float)acc_t725;
   }
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -2273,76 +1607,26 @@ static void fmnist_resnet_small_b2_joint_step_k071_reduce_sum(const float *restr
   const hw_conv_shape s735 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_input_grad(&s735, t733, v_backbone_block1_conv1_weight, t735, scratch);
   #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t738[i] = (float)(((double)t664[i] + (double)t735[i]) * (((double)t51[i] > 0.0) ? 1.0 : 0.0));
-  }
-  #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t739 = 0.0, acc_t742 = 0.0, acc_t745 = 0.0, acc_t747 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t739, acc_t742, acc_t745, acc_t747) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (double)t738[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
-        }
-      }
-    }
-    t739[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
+          t738[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)(((double)t664[i0 * 25088 + i1 * 784 + i2 * 28 + i3] + (double)t735[i0 * 25088 + i1 * 784 + i2 * 28 + i3]) * (((double)t51[i0 * 25088 + i1 * 784 + i2 * 28 + i3] > 0.0) ? 1.0 : 0.0));
+          acc_t739 += (double)t738[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
           t740[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t738[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)v_backbone_stem_bn_weight[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t738[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t46[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t742[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
+          acc_t742 += ((double)t738[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t46[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
           t743[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t740[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t44[i1]);
+          acc_t745 += ((double)t740[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          acc_t747 += (-(double)t743[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t740[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t745[i1] = (float)acc;
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (-(double)t743[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t747[i1] = (float)acc;
+    t739[i1] = (float)acc_t739;
+    t742[i1] = (float)acc_t742;
+    t745[i1] = (float)acc_t745;
+    t747[i1] = (float)acc_t747;
   }
 }
 
@@ -2354,41 +1638,41 @@ static void fmnist_resnet_small_b2_joint_step_k072_reduce_sum(const float *restr
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t748[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_block1_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          t749[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)t734[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (double)t748[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  for (int64_t i = 0; i < 9216; i++) {
-    t749[i] = (float)((double)t734[i] + (double)t748[i]);
-  }
-  double acc = 0.0;
+  double acc_t751 = 0.0;
+  #pragma omp simd reduction(+:acc_t751) collapse(4)
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)t749[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t749[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          acc_t751 += ((double)t749[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t749[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t751[0] = (float)acc;
+  t751[0] = (float)acc_t751;
   t753[0] = (float)sqrt((double)t751[0]);
 }
 
 /* fmnist_resnet_small_b2_joint_step_k073_reduce_sum: %755 = reduce_sum(%754 f32[32,32,3,3]) : f32[1,1,1,1]; %757 = sqrt(%756 f32[]) : f32[]; %761 = mul(%759 f32[], %760 f32[]) : f32[]
  */
 static void fmnist_resnet_small_b2_joint_step_k073_reduce_sum(const float *restrict v_backbone_block1_conv1_weight, const float *restrict t753, float *t755, float *t757, float *restrict t761) {
-  double acc = 0.0;
+  double acc_t755 = 0.0;
+  #pragma omp simd reduction(+:acc_t755) collapse(4)
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)v_backbone_block1_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block1_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          acc_t755 += ((double)v_backbone_block1_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block1_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t755[0] = (float)acc;
+  t755[0] = (float)acc_t755;
   t757[0] = (float)sqrt((double)t755[0]);
   t761[0] = (float)((((double)t757[0] > 0.0) ? 1.0 : 0.0) * (((double)t753[0] > 0.0) ? 1.0 : 0.0));
 }
@@ -2397,31 +1681,20 @@ static void fmnist_resnet_small_b2_joint_step_k073_reduce_sum(const float *restr
  * from graphs/FMNISTResNetSmall.swift:14
  */
 static void fmnist_resnet_small_b2_joint_step_k074_reduce_sum(const float *t26, const float *restrict t43, const float *restrict t44, const float *t743, const float *restrict t745, const float *restrict t747, float *t769, float *t770, float *restrict t772, float *t780) {
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
+  #pragma omp parallel for
+  for (int64_t i1 = 0; i1 < 32; i1++) {
+    double acc_t772 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t772) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
           t769[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((((double)t745[i1] * (((double)t44[i1] / (double)t43[i1]) * (-0.5))) * 0.00031887755102040814) * (double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t770[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t769[i0 * 25088 + i1 * 784 + i2 * 28 + i3] + (double)t769[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          acc_t772 += (-(double)t770[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t770[i] = (float)((double)t769[i] + (double)t769[i]);
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (-(double)t770[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t772[i1] = (float)acc;
+    t772[i1] = (float)acc_t772;
   }
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -2625,13 +1898,14 @@ static void fmnist_resnet_small_b2_joint_step_k102_select(const float *restrict 
 /* fmnist_resnet_small_b2_joint_step_k103_reduce_sum: %902 = reduce_sum(%901 f32[64,32,1,1]) : f32[1,1,1,1]; %904 = sqrt(%903 f32[]) : f32[]; %907 = mul(%905 f32[], %906 f32[]) : f32[]; %929 = add(%911 f32[64,32,1,1], %928 f32[64,32,1,1]) : f32[64,32,1,1]
  */
 static void fmnist_resnet_small_b2_joint_step_k103_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict t652, const float *t655, const float *restrict t659, const float *restrict t783, const float *restrict in_momentum, const float *restrict v_backbone_block2_shortcut_conv_weight_momentum, const float *restrict in_lr, float *t902, float *t904, float *restrict t907, float *t929) {
-  double acc = 0.0;
+  double acc_t902 = 0.0;
+  #pragma omp simd reduction(+:acc_t902) collapse(2)
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
-      acc += ((double)v_backbone_block2_shortcut_conv_weight[i0 * 32 + i1] * (double)v_backbone_block2_shortcut_conv_weight[i0 * 32 + i1]);
+      acc_t902 += ((double)v_backbone_block2_shortcut_conv_weight[i0 * 32 + i1] * (double)v_backbone_block2_shortcut_conv_weight[i0 * 32 + i1]);
     }
   }
-  t902[0] = (float)acc;
+  t902[0] = (float)acc_t902;
   t904[0] = (float)sqrt((double)t902[0]);
   t907[0] = (float)((((double)t904[0] > 0.0) ? 1.0 : 0.0) * (((double)t659[0] > 0.0) ? 1.0 : 0.0));
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -2644,17 +1918,18 @@ static void fmnist_resnet_small_b2_joint_step_k103_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k104_reduce_sum: %931 = reduce_sum(%930 f32[64,32,3,3]) : f32[1,1,1,1]; %933 = sqrt(%932 f32[]) : f32[]; %936 = mul(%934 f32[], %935 f32[]) : f32[]; %955 = add(%939 f32[64,32,3,3], %954 f32[64,32,3,3]) : f32[64,32,3,3]
  */
 static void fmnist_resnet_small_b2_joint_step_k104_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block2_conv1_weight, const float *restrict t589, const float *t592, const float *restrict t596, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_backbone_block2_conv1_weight_momentum, float *t931, float *t933, float *restrict t936, float *t955) {
-  double acc = 0.0;
+  double acc_t931 = 0.0;
+  #pragma omp simd reduction(+:acc_t931) collapse(4)
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)v_backbone_block2_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block2_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          acc_t931 += ((double)v_backbone_block2_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block2_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t931[0] = (float)acc;
+  t931[0] = (float)acc_t931;
   t933[0] = (float)sqrt((double)t931[0]);
   t936[0] = (float)((((double)t933[0] > 0.0) ? 1.0 : 0.0) * (((double)t596[0] > 0.0) ? 1.0 : 0.0));
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -2671,17 +1946,18 @@ static void fmnist_resnet_small_b2_joint_step_k104_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k105_reduce_sum: %957 = reduce_sum(%956 f32[64,64,3,3]) : f32[1,1,1,1]; %959 = sqrt(%958 f32[]) : f32[]; %962 = mul(%960 f32[], %961 f32[]) : f32[]; %981 = add(%965 f32[64,64,3,3], %980 f32[64,64,3,3]) : f32[64,64,3,3]
  */
 static void fmnist_resnet_small_b2_joint_step_k105_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block2_conv2_weight, const float *restrict t557, const float *t600, const float *restrict t604, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_backbone_block2_conv2_weight_momentum, float *t957, float *t959, float *restrict t962, float *t981) {
-  double acc = 0.0;
+  double acc_t957 = 0.0;
+  #pragma omp simd reduction(+:acc_t957) collapse(4)
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)v_backbone_block2_conv2_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block2_conv2_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          acc_t957 += ((double)v_backbone_block2_conv2_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block2_conv2_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t957[0] = (float)acc;
+  t957[0] = (float)acc_t957;
   t959[0] = (float)sqrt((double)t957[0]);
   t962[0] = (float)((((double)t959[0] > 0.0) ? 1.0 : 0.0) * (((double)t604[0] > 0.0) ? 1.0 : 0.0));
   #pragma omp parallel for
@@ -2699,13 +1975,14 @@ static void fmnist_resnet_small_b2_joint_step_k105_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k106_reduce_sum: %983 = reduce_sum(%982 f32[128,64,1,1]) : f32[1,1,1,1]; %985 = sqrt(%984 f32[]) : f32[]; %988 = mul(%986 f32[], %987 f32[]) : f32[]; %1007 = add(%991 f32[128,64,1,1], %1006 f32[128,64,1,1]) : f32[128,64,1,1]
  */
 static void fmnist_resnet_small_b2_joint_step_k106_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict t512, const float *t515, const float *restrict t519, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_backbone_block3_shortcut_conv_weight_momentum, float *t983, float *t985, float *restrict t988, float *t1007) {
-  double acc = 0.0;
+  double acc_t983 = 0.0;
+  #pragma omp simd reduction(+:acc_t983) collapse(2)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
-      acc += ((double)v_backbone_block3_shortcut_conv_weight[i0 * 64 + i1] * (double)v_backbone_block3_shortcut_conv_weight[i0 * 64 + i1]);
+      acc_t983 += ((double)v_backbone_block3_shortcut_conv_weight[i0 * 64 + i1] * (double)v_backbone_block3_shortcut_conv_weight[i0 * 64 + i1]);
     }
   }
-  t983[0] = (float)acc;
+  t983[0] = (float)acc_t983;
   t985[0] = (float)sqrt((double)t983[0]);
   t988[0] = (float)((((double)t985[0] > 0.0) ? 1.0 : 0.0) * (((double)t519[0] > 0.0) ? 1.0 : 0.0));
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -2718,17 +1995,18 @@ static void fmnist_resnet_small_b2_joint_step_k106_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k107_reduce_sum: %1009 = reduce_sum(%1008 f32[128,64,3,3]) : f32[1,1,1,1]; %1011 = sqrt(%1010 f32[]) : f32[]; %1014 = mul(%1012 f32[], %1013 f32[]) : f32[]; %1033 = add(%1017 f32[128,64,3,3], %1032 f32[128,64,3,3]) : f32[128,64,3,3]
  */
 static void fmnist_resnet_small_b2_joint_step_k107_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block3_conv1_weight, const float *restrict t484, const float *t622, const float *restrict t626, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_backbone_block3_conv1_weight_momentum, float *t1009, float *t1011, float *restrict t1014, float *t1033) {
-  double acc = 0.0;
+  double acc_t1009 = 0.0;
+  #pragma omp simd reduction(+:acc_t1009) collapse(4)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)v_backbone_block3_conv1_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block3_conv1_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          acc_t1009 += ((double)v_backbone_block3_conv1_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block3_conv1_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t1009[0] = (float)acc;
+  t1009[0] = (float)acc_t1009;
   t1011[0] = (float)sqrt((double)t1009[0]);
   t1014[0] = (float)((((double)t1011[0] > 0.0) ? 1.0 : 0.0) * (((double)t626[0] > 0.0) ? 1.0 : 0.0));
   #pragma omp parallel for
@@ -2746,13 +2024,14 @@ static void fmnist_resnet_small_b2_joint_step_k107_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k108_reduce_sum: %1035 = reduce_sum(%1034 f32[512,128]) : f32[1,1]; %1037 = sqrt(%1036 f32[]) : f32[]; %1040 = mul(%1038 f32[], %1039 f32[]) : f32[]; %1059 = add(%1043 f32[512,128], %1058 f32[512,128]) : f32[512,128]
  */
 static void fmnist_resnet_small_b2_joint_step_k108_reduce_sum(const float *restrict t2, const float *restrict v_head_fc1_weight, const float *restrict t486, const float *t608, const float *restrict t612, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_head_fc1_weight_momentum, float *t1035, float *t1037, float *restrict t1040, float *t1059) {
-  double acc = 0.0;
+  double acc_t1035 = 0.0;
+  #pragma omp simd reduction(+:acc_t1035) collapse(2)
   for (int64_t i0 = 0; i0 < 512; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc += ((double)v_head_fc1_weight[i0 * 128 + i1] * (double)v_head_fc1_weight[i0 * 128 + i1]);
+      acc_t1035 += ((double)v_head_fc1_weight[i0 * 128 + i1] * (double)v_head_fc1_weight[i0 * 128 + i1]);
     }
   }
-  t1035[0] = (float)acc;
+  t1035[0] = (float)acc_t1035;
   t1037[0] = (float)sqrt((double)t1035[0]);
   t1040[0] = (float)((((double)t1037[0] > 0.0) ? 1.0 : 0.0) * (((double)t612[0] > 0.0) ? 1.0 : 0.0));
   #pragma omp parallel for
@@ -2766,13 +2045,14 @@ static void fmnist_resnet_small_b2_joint_step_k108_reduce_sum(const float *restr
 /* fmnist_resnet_small_b2_joint_step_k109_reduce_sum: %1061 = reduce_sum(%1060 f32[128,512]) : f32[1,1]; %1063 = sqrt(%1062 f32[]) : f32[]; %1066 = mul(%1064 f32[], %1065 f32[]) : f32[]; %1085 = add(%1069 f32[128,512], %1084 f32[128,512]) : f32[128,512]
  */
 static void fmnist_resnet_small_b2_joint_step_k109_reduce_sum(const float *restrict t2, const float *restrict v_head_fc2_weight, const float *restrict t485, const float *t615, const float *restrict t619, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_head_fc2_weight_momentum, float *t1061, float *t1063, float *restrict t1066, float *t1085) {
-  double acc = 0.0;
+  double acc_t1061 = 0.0;
+  #pragma omp simd reduction(+:acc_t1061) collapse(2)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      acc += ((double)v_head_fc2_weight[i0 * 512 + i1] * (double)v_head_fc2_weight[i0 * 512 + i1]);
+      acc_t1061 += ((double)v_head_fc2_weight[i0 * 512 + i1] * (double)v_head_fc2_weight[i0 * 512 + i1]);
     }
   }
-  t1061[0] = (float)acc;
+  t1061[0] = (float)acc_t1061;
   t1063[0] = (float)sqrt((double)t1061[0]);
   t1066[0] = (float)((((double)t1063[0] > 0.0) ? 1.0 : 0.0) * (((double)t619[0] > 0.0) ? 1.0 : 0.0));
   #pragma omp parallel for
@@ -2788,12 +2068,8 @@ static void fmnist_resnet_small_b2_joint_step_k109_reduce_sum(const float *restr
 static void fmnist_resnet_small_b2_joint_step_k110_mul(const float *restrict t2, const float *restrict t9, const float *restrict t525, const float *restrict t535, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_backbone_block2_shortcut_bn_weight_momentum, float *restrict t1088, float *restrict t1100, float *restrict t1102) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1088[i0] = (float)(1.0 - (double)in_momentum[0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1100[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block2_shortcut_bn_weight_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1088[i0] * (double)t535[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t535[i0]) : ((double)t535[i0] + (double)t9[i0]))));
-  }
-  for (int64_t i = 0; i < 64; i++) {
-    t1102[i] = (float)((double)t1088[i] * (double)t525[i]);
+    t1102[i0] = (float)((double)t1088[i0] * (double)t525[i0]);
   }
 }
 
@@ -2802,8 +2078,6 @@ static void fmnist_resnet_small_b2_joint_step_k110_mul(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k111_add(const float *restrict t2, const float *restrict t11, const float *restrict t525, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1102, const float *restrict v_backbone_block2_shortcut_bn_bias_momentum, float *restrict t1103, float *restrict t1109) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1103[i0] = (float)((double)in_lr[0] * (double)t525[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1109[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block2_shortcut_bn_bias_momentum[i0]) + (((double)t783[0] != 0.0) ? (double)t1102[i0] : (((double)t2[0] != 0.0) ? (double)t1103[i0] : ((double)t525[i0] + (double)t11[i0]))));
   }
 }
@@ -2813,8 +2087,6 @@ static void fmnist_resnet_small_b2_joint_step_k111_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k112_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block2_bn2_bias, const float *restrict t525, const float *restrict t783, const float *restrict in_momentum, const float *t1102, const float *restrict t1103, const float *restrict v_backbone_block2_bn2_bias_momentum, float *restrict t1110, float *t1116) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1110[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_bn2_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1116[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block2_bn2_bias_momentum[i0]) + (((double)t783[0] != 0.0) ? (double)t1102[i0] : (((double)t2[0] != 0.0) ? (double)t1103[i0] : ((double)t525[i0] + (double)t1110[i0]))));
   }
 }
@@ -2824,8 +2096,6 @@ static void fmnist_resnet_small_b2_joint_step_k112_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k113_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block2_bn1_weight, const float *restrict t564, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1088, const float *restrict v_backbone_block2_bn1_weight_momentum, float *restrict t1117, float *restrict t1126) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1117[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_bn1_weight[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1126[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block2_bn1_weight_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1088[i0] * (double)t564[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t564[i0]) : ((double)t564[i0] + (double)t1117[i0]))));
   }
 }
@@ -2835,8 +2105,6 @@ static void fmnist_resnet_small_b2_joint_step_k113_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k114_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block2_bn1_bias, const float *restrict t561, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1088, const float *restrict v_backbone_block2_bn1_bias_momentum, float *restrict t1127, float *restrict t1136) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1127[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_bn1_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1136[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block2_bn1_bias_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1088[i0] * (double)t561[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t561[i0]) : ((double)t561[i0] + (double)t1127[i0]))));
   }
 }
@@ -2846,8 +2114,6 @@ static void fmnist_resnet_small_b2_joint_step_k114_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k115_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block2_bn2_weight, const float *restrict t528, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *t1088, const float *restrict v_backbone_block2_bn2_weight_momentum, float *restrict t1137, float *t1146) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1137[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_bn2_weight[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1146[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block2_bn2_weight_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1088[i0] * (double)t528[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t528[i0]) : ((double)t528[i0] + (double)t1137[i0]))));
   }
 }
@@ -2857,8 +2123,6 @@ static void fmnist_resnet_small_b2_joint_step_k115_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k116_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_head_fc2_bias, const float *restrict t377, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_head_fc2_bias_momentum, float *restrict t1148, float *restrict t1163) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1148[i0] = (float)((double)in_weight_decay[0] * (double)v_head_fc2_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1163[i0] = (float)(((double)in_momentum[0] * (double)v_head_fc2_bias_momentum[i0]) + (((double)t783[0] != 0.0) ? ((1.0 - (double)in_momentum[0]) * (double)t377[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t377[i0]) : ((double)t377[i0] + (double)t1148[i0]))));
   }
 }
@@ -2868,12 +2132,8 @@ static void fmnist_resnet_small_b2_joint_step_k116_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k117_mul(const float *restrict t2, const float *restrict t14, const float *restrict t420, const float *restrict t430, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_backbone_block3_shortcut_bn_weight_momentum, float *restrict t1166, float *restrict t1178, float *restrict t1180) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1166[i0] = (float)(1.0 - (double)in_momentum[0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1178[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block3_shortcut_bn_weight_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1166[i0] * (double)t430[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t430[i0]) : ((double)t430[i0] + (double)t14[i0]))));
-  }
-  for (int64_t i = 0; i < 128; i++) {
-    t1180[i] = (float)((double)t1166[i] * (double)t420[i]);
+    t1180[i0] = (float)((double)t1166[i0] * (double)t420[i0]);
   }
 }
 
@@ -2882,8 +2142,6 @@ static void fmnist_resnet_small_b2_joint_step_k117_mul(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k118_add(const float *restrict t2, const float *restrict t16, const float *restrict t420, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1180, const float *restrict v_backbone_block3_shortcut_bn_bias_momentum, float *restrict t1181, float *restrict t1187) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1181[i0] = (float)((double)in_lr[0] * (double)t420[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1187[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block3_shortcut_bn_bias_momentum[i0]) + (((double)t783[0] != 0.0) ? (double)t1180[i0] : (((double)t2[0] != 0.0) ? (double)t1181[i0] : ((double)t420[i0] + (double)t16[i0]))));
   }
 }
@@ -2893,8 +2151,6 @@ static void fmnist_resnet_small_b2_joint_step_k118_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k119_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block3_bn2_bias, const float *restrict t420, const float *restrict t783, const float *restrict in_momentum, const float *t1180, const float *restrict t1181, const float *restrict v_backbone_block3_bn2_bias_momentum, float *restrict t1188, float *t1194) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1188[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_bn2_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1194[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block3_bn2_bias_momentum[i0]) + (((double)t783[0] != 0.0) ? (double)t1180[i0] : (((double)t2[0] != 0.0) ? (double)t1181[i0] : ((double)t420[i0] + (double)t1188[i0]))));
   }
 }
@@ -2904,8 +2160,6 @@ static void fmnist_resnet_small_b2_joint_step_k119_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k120_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block3_bn1_weight, const float *restrict t458, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1166, const float *restrict v_backbone_block3_bn1_weight_momentum, float *restrict t1195, float *restrict t1204) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1195[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_bn1_weight[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1204[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block3_bn1_weight_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1166[i0] * (double)t458[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t458[i0]) : ((double)t458[i0] + (double)t1195[i0]))));
   }
 }
@@ -2915,8 +2169,6 @@ static void fmnist_resnet_small_b2_joint_step_k120_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k121_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block3_bn1_bias, const float *restrict t455, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1166, const float *restrict v_backbone_block3_bn1_bias_momentum, float *restrict t1205, float *restrict t1214) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1205[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_bn1_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1214[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block3_bn1_bias_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1166[i0] * (double)t455[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t455[i0]) : ((double)t455[i0] + (double)t1205[i0]))));
   }
 }
@@ -2926,8 +2178,6 @@ static void fmnist_resnet_small_b2_joint_step_k121_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k122_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block3_bn2_weight, const float *restrict t423, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *t1166, const float *restrict v_backbone_block3_bn2_weight_momentum, float *restrict t1215, float *t1224) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1215[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_bn2_weight[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1224[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block3_bn2_weight_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1166[i0] * (double)t423[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t423[i0]) : ((double)t423[i0] + (double)t1215[i0]))));
   }
 }
@@ -2939,36 +2189,36 @@ static void fmnist_resnet_small_b2_joint_step_k123_reduce_sum(const float *restr
     for (int64_t i2 = 0; i2 < 3; i2++) {
       for (int64_t i3 = 0; i3 < 3; i3++) {
         t1226[i0 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_stem_conv_weight[i0 * 9 + i2 * 3 + i3]);
+        t1227[i0 * 9 + i2 * 3 + i3] = (float)((double)t781[i0 * 9 + i2 * 3 + i3] + (double)t1226[i0 * 9 + i2 * 3 + i3]);
       }
     }
   }
-  for (int64_t i = 0; i < 288; i++) {
-    t1227[i] = (float)((double)t781[i] + (double)t1226[i]);
-  }
-  double acc = 0.0;
+  double acc_t1229 = 0.0;
+  #pragma omp simd reduction(+:acc_t1229) collapse(3)
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i2 = 0; i2 < 3; i2++) {
       for (int64_t i3 = 0; i3 < 3; i3++) {
-        acc += ((double)t1227[i0 * 9 + i2 * 3 + i3] * (double)t1227[i0 * 9 + i2 * 3 + i3]);
+        acc_t1229 += ((double)t1227[i0 * 9 + i2 * 3 + i3] * (double)t1227[i0 * 9 + i2 * 3 + i3]);
       }
     }
   }
-  t1229[0] = (float)acc;
+  t1229[0] = (float)acc_t1229;
   t1231[0] = (float)sqrt((double)t1229[0]);
 }
 
 /* fmnist_resnet_small_b2_joint_step_k124_reduce_sum: %1233 = reduce_sum(%1232 f32[32,1,3,3]) : f32[1,1,1,1]; %1235 = sqrt(%1234 f32[]) : f32[]; %1238 = mul(%1236 f32[], %1237 f32[]) : f32[]; %1256 = add(%1241 f32[32,1,3,3], %1255 f32[32,1,3,3]) : f32[32,1,3,3]
  */
 static void fmnist_resnet_small_b2_joint_step_k124_reduce_sum(const float *restrict t2, const float *restrict v_backbone_stem_conv_weight, const float *t781, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1227, const float *restrict t1231, const float *restrict v_backbone_stem_conv_weight_momentum, float *t1233, float *t1235, float *restrict t1238, float *t1256) {
-  double acc = 0.0;
+  double acc_t1233 = 0.0;
+  #pragma omp simd reduction(+:acc_t1233) collapse(3)
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i2 = 0; i2 < 3; i2++) {
       for (int64_t i3 = 0; i3 < 3; i3++) {
-        acc += ((double)v_backbone_stem_conv_weight[i0 * 9 + i2 * 3 + i3] * (double)v_backbone_stem_conv_weight[i0 * 9 + i2 * 3 + i3]);
+        acc_t1233 += ((double)v_backbone_stem_conv_weight[i0 * 9 + i2 * 3 + i3] * (double)v_backbone_stem_conv_weight[i0 * 9 + i2 * 3 + i3]);
       }
     }
   }
-  t1233[0] = (float)acc;
+  t1233[0] = (float)acc_t1233;
   t1235[0] = (float)sqrt((double)t1233[0]);
   t1238[0] = (float)((((double)t1235[0] > 0.0) ? 1.0 : 0.0) * (((double)t1231[0] > 0.0) ? 1.0 : 0.0));
   for (int64_t i0 = 0; i0 < 32; i0++) {
@@ -2999,10 +2249,6 @@ static void fmnist_resnet_small_b2_joint_step_k126_sub(const float *restrict t2,
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       t1286[i0 * 32 + i1] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block2_shortcut_conv_weight_adam_v[i0 * 32 + i1] * 0.999) + (((double)t652[i0 * 32 + i1] * (double)t652[i0 * 32 + i1]) * 0.0010000000000000009)) : (double)v_backbone_block2_shortcut_conv_weight_adam_v[i0 * 32 + i1]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
       t1306[i0 * 32 + i1] = (float)((double)v_backbone_block2_shortcut_conv_weight[i0 * 32 + i1] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t929[i0 * 32 + i1] / (1.0 - exp(((double)t840[0] * (double)t1257[0])))) / (sqrt(((double)t1286[i0 * 32 + i1] / (1.0 - exp(((double)t840[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t654[i0 * 32 + i1])) : (((double)t2[0] != 0.0) ? (double)t929[i0 * 32 + i1] : ((double)in_lr[0] * (double)t929[i0 * 32 + i1]))));
     }
   }
@@ -3013,8 +2259,6 @@ static void fmnist_resnet_small_b2_joint_step_k126_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k127_sub(const float *restrict t2, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *t9, const float *t535, const float *restrict t783, const float *restrict t843, const float *restrict in_lr, const float *restrict t1100, const float *restrict t1257, const float *restrict v_backbone_block2_shortcut_bn_weight_adam_v, float *t1314, float *t1334) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1314[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block2_shortcut_bn_weight_adam_v[i0] * 0.999) + (((double)t535[i0] * (double)t535[i0]) * 0.0010000000000000009)) : (double)v_backbone_block2_shortcut_bn_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1334[i0] = (float)((double)v_backbone_block2_shortcut_bn_weight[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1100[i0] / (1.0 - exp(((double)t843[0] * (double)t1257[0])))) / (sqrt(((double)t1314[i0] / (1.0 - exp(((double)t843[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t9[i0])) : (((double)t2[0] != 0.0) ? (double)t1100[i0] : ((double)in_lr[0] * (double)t1100[i0]))));
   }
 }
@@ -3027,14 +2271,6 @@ static void fmnist_resnet_small_b2_joint_step_k128_sub(const float *restrict t2,
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t1342[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block2_conv1_weight_adam_v[i0 * 288 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)t589[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t589[i0 * 288 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)v_backbone_block2_conv1_weight_adam_v[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t1362[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)v_backbone_block2_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t955[i0 * 288 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t849[0] * (double)t1257[0])))) / (sqrt(((double)t1342[i0 * 288 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t849[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t591[i0 * 288 + i1 * 9 + i2 * 3 + i3])) : (((double)t2[0] != 0.0) ? (double)t955[i0 * 288 + i1 * 9 + i2 * 3 + i3] : ((double)in_lr[0] * (double)t955[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
         }
       }
@@ -3047,8 +2283,6 @@ static void fmnist_resnet_small_b2_joint_step_k128_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k129_sub(const float *restrict t2, const float *restrict v_backbone_block2_bn1_weight, const float *t564, const float *restrict t783, const float *restrict t852, const float *restrict in_lr, const float *t1117, const float *restrict t1126, const float *restrict t1257, const float *restrict v_backbone_block2_bn1_weight_adam_v, float *t1368, float *t1387) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1368[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block2_bn1_weight_adam_v[i0] * 0.999) + (((double)t564[i0] * (double)t564[i0]) * 0.0010000000000000009)) : (double)v_backbone_block2_bn1_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1387[i0] = (float)((double)v_backbone_block2_bn1_weight[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1126[i0] / (1.0 - exp(((double)t852[0] * (double)t1257[0])))) / (sqrt(((double)t1368[i0] / (1.0 - exp(((double)t852[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1117[i0])) : (((double)t2[0] != 0.0) ? (double)t1126[i0] : ((double)in_lr[0] * (double)t1126[i0]))));
   }
 }
@@ -3058,8 +2292,6 @@ static void fmnist_resnet_small_b2_joint_step_k129_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k130_sub(const float *restrict t2, const float *restrict v_backbone_block2_bn1_bias, const float *t561, const float *restrict t783, const float *restrict t855, const float *restrict in_lr, const float *t1127, const float *restrict t1136, const float *restrict t1257, const float *restrict v_backbone_block2_bn1_bias_adam_v, float *t1393, float *t1412) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1393[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block2_bn1_bias_adam_v[i0] * 0.999) + (((double)t561[i0] * (double)t561[i0]) * 0.0010000000000000009)) : (double)v_backbone_block2_bn1_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1412[i0] = (float)((double)v_backbone_block2_bn1_bias[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1136[i0] / (1.0 - exp(((double)t855[0] * (double)t1257[0])))) / (sqrt(((double)t1393[i0] / (1.0 - exp(((double)t855[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1127[i0])) : (((double)t2[0] != 0.0) ? (double)t1136[i0] : ((double)in_lr[0] * (double)t1136[i0]))));
   }
 }
@@ -3073,15 +2305,6 @@ static void fmnist_resnet_small_b2_joint_step_k131_sub(const float *restrict t2,
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t1420[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block2_conv2_weight_adam_v[i0 * 576 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)t557[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)t557[i0 * 576 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)v_backbone_block2_conv2_weight_adam_v[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t1440[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)v_backbone_block2_conv2_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t981[i0 * 576 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t858[0] * (double)t1257[0])))) / (sqrt(((double)t1420[i0 * 576 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t858[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t599[i0 * 576 + i1 * 9 + i2 * 3 + i3])) : (((double)t2[0] != 0.0) ? (double)t981[i0 * 576 + i1 * 9 + i2 * 3 + i3] : ((double)in_lr[0] * (double)t981[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
         }
       }
@@ -3094,8 +2317,6 @@ static void fmnist_resnet_small_b2_joint_step_k131_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k132_sub(const float *restrict t2, const float *restrict v_backbone_block2_bn2_weight, const float *t528, const float *restrict t783, const float *restrict t861, const float *restrict in_lr, const float *t1137, const float *restrict t1146, const float *restrict t1257, const float *restrict v_backbone_block2_bn2_weight_adam_v, float *t1446, float *t1465) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1446[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block2_bn2_weight_adam_v[i0] * 0.999) + (((double)t528[i0] * (double)t528[i0]) * 0.0010000000000000009)) : (double)v_backbone_block2_bn2_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1465[i0] = (float)((double)v_backbone_block2_bn2_weight[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1146[i0] / (1.0 - exp(((double)t861[0] * (double)t1257[0])))) / (sqrt(((double)t1446[i0] / (1.0 - exp(((double)t861[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1137[i0])) : (((double)t2[0] != 0.0) ? (double)t1146[i0] : ((double)in_lr[0] * (double)t1146[i0]))));
   }
 }
@@ -3106,10 +2327,6 @@ static void fmnist_resnet_small_b2_joint_step_k133_sub(const float *restrict t2,
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
       t1473[i0 * 64 + i1] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block3_shortcut_conv_weight_adam_v[i0 * 64 + i1] * 0.999) + (((double)t512[i0 * 64 + i1] * (double)t512[i0 * 64 + i1]) * 0.0010000000000000009)) : (double)v_backbone_block3_shortcut_conv_weight_adam_v[i0 * 64 + i1]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
       t1493[i0 * 64 + i1] = (float)((double)v_backbone_block3_shortcut_conv_weight[i0 * 64 + i1] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1007[i0 * 64 + i1] / (1.0 - exp(((double)t864[0] * (double)t1257[0])))) / (sqrt(((double)t1473[i0 * 64 + i1] / (1.0 - exp(((double)t864[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t514[i0 * 64 + i1])) : (((double)t2[0] != 0.0) ? (double)t1007[i0 * 64 + i1] : ((double)in_lr[0] * (double)t1007[i0 * 64 + i1]))));
     }
   }
@@ -3120,8 +2337,6 @@ static void fmnist_resnet_small_b2_joint_step_k133_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k134_sub(const float *restrict t2, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *t14, const float *t430, const float *restrict t783, const float *restrict t867, const float *restrict in_lr, const float *restrict t1178, const float *restrict t1257, const float *restrict v_backbone_block3_shortcut_bn_weight_adam_v, float *t1501, float *t1521) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1501[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block3_shortcut_bn_weight_adam_v[i0] * 0.999) + (((double)t430[i0] * (double)t430[i0]) * 0.0010000000000000009)) : (double)v_backbone_block3_shortcut_bn_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1521[i0] = (float)((double)v_backbone_block3_shortcut_bn_weight[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1178[i0] / (1.0 - exp(((double)t867[0] * (double)t1257[0])))) / (sqrt(((double)t1501[i0] / (1.0 - exp(((double)t867[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t14[i0])) : (((double)t2[0] != 0.0) ? (double)t1178[i0] : ((double)in_lr[0] * (double)t1178[i0]))));
   }
 }
@@ -3135,15 +2350,6 @@ static void fmnist_resnet_small_b2_joint_step_k135_sub(const float *restrict t2,
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t1529[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block3_conv1_weight_adam_v[i0 * 576 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)t484[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)t484[i0 * 576 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)v_backbone_block3_conv1_weight_adam_v[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t1549[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)v_backbone_block3_conv1_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1033[i0 * 576 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t873[0] * (double)t1257[0])))) / (sqrt(((double)t1529[i0 * 576 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t873[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t621[i0 * 576 + i1 * 9 + i2 * 3 + i3])) : (((double)t2[0] != 0.0) ? (double)t1033[i0 * 576 + i1 * 9 + i2 * 3 + i3] : ((double)in_lr[0] * (double)t1033[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
         }
       }
@@ -3156,8 +2362,6 @@ static void fmnist_resnet_small_b2_joint_step_k135_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k136_sub(const float *restrict t2, const float *restrict v_backbone_block3_bn1_weight, const float *t458, const float *restrict t783, const float *restrict t876, const float *restrict in_lr, const float *t1195, const float *restrict t1204, const float *restrict t1257, const float *restrict v_backbone_block3_bn1_weight_adam_v, float *t1555, float *t1574) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1555[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block3_bn1_weight_adam_v[i0] * 0.999) + (((double)t458[i0] * (double)t458[i0]) * 0.0010000000000000009)) : (double)v_backbone_block3_bn1_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1574[i0] = (float)((double)v_backbone_block3_bn1_weight[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1204[i0] / (1.0 - exp(((double)t876[0] * (double)t1257[0])))) / (sqrt(((double)t1555[i0] / (1.0 - exp(((double)t876[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1195[i0])) : (((double)t2[0] != 0.0) ? (double)t1204[i0] : ((double)in_lr[0] * (double)t1204[i0]))));
   }
 }
@@ -3167,8 +2371,6 @@ static void fmnist_resnet_small_b2_joint_step_k136_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k137_sub(const float *restrict t2, const float *restrict v_backbone_block3_bn1_bias, const float *t455, const float *restrict t783, const float *restrict t879, const float *restrict in_lr, const float *t1205, const float *restrict t1214, const float *restrict t1257, const float *restrict v_backbone_block3_bn1_bias_adam_v, float *t1580, float *t1599) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1580[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block3_bn1_bias_adam_v[i0] * 0.999) + (((double)t455[i0] * (double)t455[i0]) * 0.0010000000000000009)) : (double)v_backbone_block3_bn1_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1599[i0] = (float)((double)v_backbone_block3_bn1_bias[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1214[i0] / (1.0 - exp(((double)t879[0] * (double)t1257[0])))) / (sqrt(((double)t1580[i0] / (1.0 - exp(((double)t879[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1205[i0])) : (((double)t2[0] != 0.0) ? (double)t1214[i0] : ((double)in_lr[0] * (double)t1214[i0]))));
   }
 }
@@ -3178,8 +2380,6 @@ static void fmnist_resnet_small_b2_joint_step_k137_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k138_sub(const float *restrict t2, const float *restrict v_backbone_block3_bn2_weight, const float *t423, const float *restrict t783, const float *restrict t885, const float *restrict in_lr, const float *t1215, const float *restrict t1224, const float *restrict t1257, const float *restrict v_backbone_block3_bn2_weight_adam_v, float *t1605, float *t1624) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1605[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block3_bn2_weight_adam_v[i0] * 0.999) + (((double)t423[i0] * (double)t423[i0]) * 0.0010000000000000009)) : (double)v_backbone_block3_bn2_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1624[i0] = (float)((double)v_backbone_block3_bn2_weight[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1224[i0] / (1.0 - exp(((double)t885[0] * (double)t1257[0])))) / (sqrt(((double)t1605[i0] / (1.0 - exp(((double)t885[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1215[i0])) : (((double)t2[0] != 0.0) ? (double)t1224[i0] : ((double)in_lr[0] * (double)t1224[i0]))));
   }
 }
@@ -3191,11 +2391,6 @@ static void fmnist_resnet_small_b2_joint_step_k139_sub(const float *restrict t2,
   for (int64_t i0 = 0; i0 < 512; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       t1632[i0 * 128 + i1] = (float)(((double)t783[0] != 0.0) ? (((double)v_head_fc1_weight_adam_v[i0 * 128 + i1] * 0.999) + (((double)t486[i0 * 128 + i1] * (double)t486[i0 * 128 + i1]) * 0.0010000000000000009)) : (double)v_head_fc1_weight_adam_v[i0 * 128 + i1]);
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
       t1652[i0 * 128 + i1] = (float)((double)v_head_fc1_weight[i0 * 128 + i1] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1059[i0 * 128 + i1] / (1.0 - exp(((double)t888[0] * (double)t1257[0])))) / (sqrt(((double)t1632[i0 * 128 + i1] / (1.0 - exp(((double)t888[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t607[i0 * 128 + i1])) : (((double)t2[0] != 0.0) ? (double)t1059[i0 * 128 + i1] : ((double)in_lr[0] * (double)t1059[i0 * 128 + i1]))));
     }
   }
@@ -3208,11 +2403,6 @@ static void fmnist_resnet_small_b2_joint_step_k140_sub(const float *restrict t2,
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t1660[i0 * 512 + i1] = (float)(((double)t783[0] != 0.0) ? (((double)v_head_fc2_weight_adam_v[i0 * 512 + i1] * 0.999) + (((double)t485[i0 * 512 + i1] * (double)t485[i0 * 512 + i1]) * 0.0010000000000000009)) : (double)v_head_fc2_weight_adam_v[i0 * 512 + i1]);
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
       t1680[i0 * 512 + i1] = (float)((double)v_head_fc2_weight[i0 * 512 + i1] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1085[i0 * 512 + i1] / (1.0 - exp(((double)t897[0] * (double)t1257[0])))) / (sqrt(((double)t1660[i0 * 512 + i1] / (1.0 - exp(((double)t897[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t614[i0 * 512 + i1])) : (((double)t2[0] != 0.0) ? (double)t1085[i0 * 512 + i1] : ((double)in_lr[0] * (double)t1085[i0 * 512 + i1]))));
     }
   }
@@ -3223,8 +2413,6 @@ static void fmnist_resnet_small_b2_joint_step_k140_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k141_sub(const float *restrict t2, const float *restrict v_head_fc2_bias, const float *t377, const float *restrict t783, const float *restrict t900, const float *restrict in_lr, const float *t1148, const float *restrict t1163, const float *restrict t1257, const float *restrict v_head_fc2_bias_adam_v, float *t1688, float *t1708) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1688[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_head_fc2_bias_adam_v[i0] * 0.999) + (((double)t377[i0] * (double)t377[i0]) * 0.0010000000000000009)) : (double)v_head_fc2_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1708[i0] = (float)((double)v_head_fc2_bias[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1163[i0] / (1.0 - exp(((double)t900[0] * (double)t1257[0])))) / (sqrt(((double)t1688[i0] / (1.0 - exp(((double)t900[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1148[i0])) : (((double)t2[0] != 0.0) ? (double)t1163[i0] : ((double)in_lr[0] * (double)t1163[i0]))));
   }
 }
@@ -3234,11 +2422,7 @@ static void fmnist_resnet_small_b2_joint_step_k141_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k142_sub(const float *restrict t2, const float *restrict v_backbone_stem_bn_weight, const float *t6, const float *t742, const float *restrict t783, const float *restrict t799, const float *restrict t809, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1257, const float *restrict v_backbone_stem_bn_weight_momentum, float *restrict t1711, float *t1721, float *t1741) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1711[i0] = (float)(1.0 - (double)in_momentum[0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1721[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_stem_bn_weight_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1711[i0] * (double)t742[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t742[i0]) : ((double)t742[i0] + (double)t6[i0]))));
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1741[i0] = (float)((double)v_backbone_stem_bn_weight[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1721[i0] / (1.0 - exp(((double)t799[0] * (double)t1257[0])))) / (sqrt(((double)t809[i0] / (1.0 - exp(((double)t799[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t6[i0])) : (((double)t2[0] != 0.0) ? (double)t1721[i0] : ((double)in_lr[0] * (double)t1721[i0]))));
   }
 }
@@ -3248,11 +2432,7 @@ static void fmnist_resnet_small_b2_joint_step_k142_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k143_sub(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_stem_bn_bias, const float *t739, const float *restrict t783, const float *restrict t812, const float *restrict t819, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1257, const float *restrict t1711, const float *restrict v_backbone_stem_bn_bias_momentum, float *t1742, float *t1750, float *t1769) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1742[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_stem_bn_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1750[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_stem_bn_bias_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1711[i0] * (double)t739[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t739[i0]) : ((double)t739[i0] + (double)t1742[i0]))));
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1769[i0] = (float)((double)v_backbone_stem_bn_bias[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1750[i0] / (1.0 - exp(((double)t812[0] * (double)t1257[0])))) / (sqrt(((double)t819[i0] / (1.0 - exp(((double)t812[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1742[i0])) : (((double)t2[0] != 0.0) ? (double)t1750[i0] : ((double)in_lr[0] * (double)t1750[i0]))));
   }
 }
@@ -3262,8 +2442,6 @@ static void fmnist_resnet_small_b2_joint_step_k143_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k144_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block1_bn1_weight, const float *restrict t709, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1711, const float *restrict v_backbone_block1_bn1_weight_momentum, float *restrict t1770, float *restrict t1779) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1770[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block1_bn1_weight[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1779[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block1_bn1_weight_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1711[i0] * (double)t709[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t709[i0]) : ((double)t709[i0] + (double)t1770[i0]))));
   }
 }
@@ -3273,8 +2451,6 @@ static void fmnist_resnet_small_b2_joint_step_k144_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k145_sub(const float *restrict t2, const float *restrict v_backbone_block1_bn1_weight, const float *t709, const float *restrict t783, const float *restrict t825, const float *restrict in_lr, const float *restrict t1257, const float *t1770, const float *restrict t1779, const float *restrict v_backbone_block1_bn1_weight_adam_v, float *t1785, float *t1804) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1785[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block1_bn1_weight_adam_v[i0] * 0.999) + (((double)t709[i0] * (double)t709[i0]) * 0.0010000000000000009)) : (double)v_backbone_block1_bn1_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1804[i0] = (float)((double)v_backbone_block1_bn1_weight[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1779[i0] / (1.0 - exp(((double)t825[0] * (double)t1257[0])))) / (sqrt(((double)t1785[i0] / (1.0 - exp(((double)t825[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1770[i0])) : (((double)t2[0] != 0.0) ? (double)t1779[i0] : ((double)in_lr[0] * (double)t1779[i0]))));
   }
 }
@@ -3284,8 +2460,6 @@ static void fmnist_resnet_small_b2_joint_step_k145_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k146_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block1_bn1_bias, const float *restrict t706, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1711, const float *restrict v_backbone_block1_bn1_bias_momentum, float *restrict t1805, float *restrict t1814) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1805[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block1_bn1_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1814[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block1_bn1_bias_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1711[i0] * (double)t706[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t706[i0]) : ((double)t706[i0] + (double)t1805[i0]))));
   }
 }
@@ -3295,8 +2469,6 @@ static void fmnist_resnet_small_b2_joint_step_k146_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k147_sub(const float *restrict t2, const float *restrict v_backbone_block1_bn1_bias, const float *t706, const float *restrict t783, const float *restrict t828, const float *restrict in_lr, const float *restrict t1257, const float *t1805, const float *restrict t1814, const float *restrict v_backbone_block1_bn1_bias_adam_v, float *t1820, float *t1839) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1820[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block1_bn1_bias_adam_v[i0] * 0.999) + (((double)t706[i0] * (double)t706[i0]) * 0.0010000000000000009)) : (double)v_backbone_block1_bn1_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1839[i0] = (float)((double)v_backbone_block1_bn1_bias[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1814[i0] / (1.0 - exp(((double)t828[0] * (double)t1257[0])))) / (sqrt(((double)t1820[i0] / (1.0 - exp(((double)t828[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1805[i0])) : (((double)t2[0] != 0.0) ? (double)t1814[i0] : ((double)in_lr[0] * (double)t1814[i0]))));
   }
 }
@@ -3306,8 +2478,6 @@ static void fmnist_resnet_small_b2_joint_step_k147_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k148_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block1_bn2_weight, const float *restrict t668, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1711, const float *restrict v_backbone_block1_bn2_weight_momentum, float *restrict t1840, float *restrict t1849) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1840[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block1_bn2_weight[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1849[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block1_bn2_weight_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1711[i0] * (double)t668[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t668[i0]) : ((double)t668[i0] + (double)t1840[i0]))));
   }
 }
@@ -3317,8 +2487,6 @@ static void fmnist_resnet_small_b2_joint_step_k148_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k149_sub(const float *restrict t2, const float *restrict v_backbone_block1_bn2_weight, const float *t668, const float *restrict t783, const float *restrict t834, const float *restrict in_lr, const float *restrict t1257, const float *t1840, const float *restrict t1849, const float *restrict v_backbone_block1_bn2_weight_adam_v, float *t1855, float *t1874) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1855[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block1_bn2_weight_adam_v[i0] * 0.999) + (((double)t668[i0] * (double)t668[i0]) * 0.0010000000000000009)) : (double)v_backbone_block1_bn2_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1874[i0] = (float)((double)v_backbone_block1_bn2_weight[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1849[i0] / (1.0 - exp(((double)t834[0] * (double)t1257[0])))) / (sqrt(((double)t1855[i0] / (1.0 - exp(((double)t834[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1840[i0])) : (((double)t2[0] != 0.0) ? (double)t1849[i0] : ((double)in_lr[0] * (double)t1849[i0]))));
   }
 }
@@ -3328,8 +2496,6 @@ static void fmnist_resnet_small_b2_joint_step_k149_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k150_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block1_bn2_bias, const float *restrict t665, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *t1711, const float *restrict v_backbone_block1_bn2_bias_momentum, float *restrict t1875, float *t1884) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1875[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block1_bn2_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1884[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block1_bn2_bias_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t1711[i0] * (double)t665[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t665[i0]) : ((double)t665[i0] + (double)t1875[i0]))));
   }
 }
@@ -3339,8 +2505,6 @@ static void fmnist_resnet_small_b2_joint_step_k150_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k151_sub(const float *restrict t2, const float *restrict v_backbone_block1_bn2_bias, const float *t665, const float *restrict t783, const float *restrict t837, const float *restrict in_lr, const float *restrict t1257, const float *t1875, const float *restrict t1884, const float *restrict v_backbone_block1_bn2_bias_adam_v, float *t1890, float *t1909) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1890[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block1_bn2_bias_adam_v[i0] * 0.999) + (((double)t665[i0] * (double)t665[i0]) * 0.0010000000000000009)) : (double)v_backbone_block1_bn2_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1909[i0] = (float)((double)v_backbone_block1_bn2_bias[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1884[i0] / (1.0 - exp(((double)t837[0] * (double)t1257[0])))) / (sqrt(((double)t1890[i0] / (1.0 - exp(((double)t837[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1875[i0])) : (((double)t2[0] != 0.0) ? (double)t1884[i0] : ((double)in_lr[0] * (double)t1884[i0]))));
   }
 }
@@ -3348,16 +2512,10 @@ static void fmnist_resnet_small_b2_joint_step_k151_sub(const float *restrict t2,
 /* fmnist_resnet_small_b2_joint_step_k152_select: %1911 = mul(%1910 f32[64,1,1], %1311 f32[64,1,1]) : f32[64,1,1]; %1915 = select(%1091 f32[64,1,1], %1914 f32[64,1,1], %1912 f32[64,1,1]) : f32[64,1,1]; %1934 = sub(%10 f32[64,1,1], %1933 f32[64,1,1]) : f32[64,1,1]; %1938 = select(%1091 f32[64,1,1], %1937 f32[64,1,1], %1935 f32[64,1,1]) : f32[64,1,1]
  */
 static void fmnist_resnet_small_b2_joint_step_k152_select(const float *restrict t2, const float *restrict v_backbone_block2_shortcut_bn_bias, const float *t11, const float *t525, const float *restrict t783, const float *restrict t846, const float *restrict in_lr, const float *restrict t1109, const float *restrict t1257, const float *restrict v_backbone_block2_shortcut_bn_bias_adam_v, const float *restrict v_backbone_block2_bn2_bias_adam_v, float *t1911, float *restrict t1915, float *t1934, float *t1938) {
-  for (int64_t i = 0; i < 64; i++) {
-    t1911[i] = (float)(((double)t525[i] * (double)t525[i]) * 0.0010000000000000009);
-  }
   for (int64_t i0 = 0; i0 < 64; i0++) {
+    t1911[i0] = (float)(((double)t525[i0] * (double)t525[i0]) * 0.0010000000000000009);
     t1915[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block2_shortcut_bn_bias_adam_v[i0] * 0.999) + (double)t1911[i0]) : (double)v_backbone_block2_shortcut_bn_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1934[i0] = (float)((double)v_backbone_block2_shortcut_bn_bias[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1109[i0] / (1.0 - exp(((double)t846[0] * (double)t1257[0])))) / (sqrt(((double)t1915[i0] / (1.0 - exp(((double)t846[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t11[i0])) : (((double)t2[0] != 0.0) ? (double)t1109[i0] : ((double)in_lr[0] * (double)t1109[i0]))));
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1938[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block2_bn2_bias_adam_v[i0] * 0.999) + (double)t1911[i0]) : (double)v_backbone_block2_bn2_bias_adam_v[i0]);
   }
 }
@@ -3374,16 +2532,10 @@ static void fmnist_resnet_small_b2_joint_step_k153_sub(const float *restrict t2,
 /* fmnist_resnet_small_b2_joint_step_k154_select: %1962 = mul(%1961 f32[128,1,1], %1498 f32[128,1,1]) : f32[128,1,1]; %1966 = select(%1169 f32[128,1,1], %1965 f32[128,1,1], %1963 f32[128,1,1]) : f32[128,1,1]; %1985 = sub(%15 f32[128,1,1], %1984 f32[128,1,1]) : f32[128,1,1]; %1989 = select(%1169 f32[128,1,1], %1988 f32[128,1,1], %1986 f32[128,1,1]) : f32[128,1,1]
  */
 static void fmnist_resnet_small_b2_joint_step_k154_select(const float *restrict t2, const float *restrict v_backbone_block3_shortcut_bn_bias, const float *t16, const float *t420, const float *restrict t783, const float *restrict t870, const float *restrict in_lr, const float *restrict t1187, const float *restrict t1257, const float *restrict v_backbone_block3_shortcut_bn_bias_adam_v, const float *restrict v_backbone_block3_bn2_bias_adam_v, float *t1962, float *restrict t1966, float *t1985, float *t1989) {
-  for (int64_t i = 0; i < 128; i++) {
-    t1962[i] = (float)(((double)t420[i] * (double)t420[i]) * 0.0010000000000000009);
-  }
   for (int64_t i0 = 0; i0 < 128; i0++) {
+    t1962[i0] = (float)(((double)t420[i0] * (double)t420[i0]) * 0.0010000000000000009);
     t1966[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block3_shortcut_bn_bias_adam_v[i0] * 0.999) + (double)t1962[i0]) : (double)v_backbone_block3_shortcut_bn_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1985[i0] = (float)((double)v_backbone_block3_shortcut_bn_bias[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1187[i0] / (1.0 - exp(((double)t870[0] * (double)t1257[0])))) / (sqrt(((double)t1966[i0] / (1.0 - exp(((double)t870[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t16[i0])) : (((double)t2[0] != 0.0) ? (double)t1187[i0] : ((double)in_lr[0] * (double)t1187[i0]))));
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1989[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block3_bn2_bias_adam_v[i0] * 0.999) + (double)t1962[i0]) : (double)v_backbone_block3_bn2_bias_adam_v[i0]);
   }
 }
@@ -3402,8 +2554,6 @@ static void fmnist_resnet_small_b2_joint_step_k155_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k156_add(const float *restrict t2, const float *restrict t19, const float *restrict t385, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_head_bn1_weight_momentum, float *restrict t2014, float *restrict t2026) {
   for (int64_t i0 = 0; i0 < 512; i0++) {
     t2014[i0] = (float)(1.0 - (double)in_momentum[0]);
-  }
-  for (int64_t i0 = 0; i0 < 512; i0++) {
     t2026[i0] = (float)(((double)in_momentum[0] * (double)v_head_bn1_weight_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t2014[i0] * (double)t385[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t385[i0]) : ((double)t385[i0] + (double)t19[i0]))));
   }
 }
@@ -3413,8 +2563,6 @@ static void fmnist_resnet_small_b2_joint_step_k156_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k157_sub(const float *restrict t2, const float *restrict v_head_bn1_weight, const float *t19, const float *t385, const float *restrict t783, const float *restrict t891, const float *restrict in_lr, const float *restrict t1257, const float *restrict t2026, const float *restrict v_head_bn1_weight_adam_v, float *t2034, float *t2054) {
   for (int64_t i0 = 0; i0 < 512; i0++) {
     t2034[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_head_bn1_weight_adam_v[i0] * 0.999) + (((double)t385[i0] * (double)t385[i0]) * 0.0010000000000000009)) : (double)v_head_bn1_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 512; i0++) {
     t2054[i0] = (float)((double)v_head_bn1_weight[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t2026[i0] / (1.0 - exp(((double)t891[0] * (double)t1257[0])))) / (sqrt(((double)t2034[i0] / (1.0 - exp(((double)t891[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t19[i0])) : (((double)t2[0] != 0.0) ? (double)t2026[i0] : ((double)in_lr[0] * (double)t2026[i0]))));
   }
 }
@@ -3424,8 +2572,6 @@ static void fmnist_resnet_small_b2_joint_step_k157_sub(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k158_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_head_bn1_bias, const float *restrict t382, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *t2014, const float *restrict v_head_bn1_bias_momentum, float *restrict t2055, float *t2064) {
   for (int64_t i0 = 0; i0 < 512; i0++) {
     t2055[i0] = (float)((double)in_weight_decay[0] * (double)v_head_bn1_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 512; i0++) {
     t2064[i0] = (float)(((double)in_momentum[0] * (double)v_head_bn1_bias_momentum[i0]) + (((double)t783[0] != 0.0) ? ((double)t2014[i0] * (double)t382[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t382[i0]) : ((double)t382[i0] + (double)t2055[i0]))));
   }
 }
@@ -3435,8 +2581,6 @@ static void fmnist_resnet_small_b2_joint_step_k158_add(const float *restrict t2,
 static void fmnist_resnet_small_b2_joint_step_k159_sub(const float *restrict t2, const float *restrict v_head_bn1_bias, const float *t382, const float *restrict t783, const float *restrict t894, const float *restrict in_lr, const float *restrict t1257, const float *t2055, const float *restrict t2064, const float *restrict v_head_bn1_bias_adam_v, float *t2070, float *t2089) {
   for (int64_t i0 = 0; i0 < 512; i0++) {
     t2070[i0] = (float)(((double)t783[0] != 0.0) ? (((double)v_head_bn1_bias_adam_v[i0] * 0.999) + (((double)t382[i0] * (double)t382[i0]) * 0.0010000000000000009)) : (double)v_head_bn1_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 512; i0++) {
     t2089[i0] = (float)((double)v_head_bn1_bias[i0] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t2064[i0] / (1.0 - exp(((double)t894[0] * (double)t1257[0])))) / (sqrt(((double)t2070[i0] / (1.0 - exp(((double)t894[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t2055[i0])) : (((double)t2[0] != 0.0) ? (double)t2064[i0] : ((double)in_lr[0] * (double)t2064[i0]))));
   }
 }
@@ -3449,14 +2593,6 @@ static void fmnist_resnet_small_b2_joint_step_k160_add(const float *restrict t2,
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t2092[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)(1.0 - (double)in_momentum[0]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t2108[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)(((double)in_momentum[0] * (double)v_backbone_block1_conv1_weight_momentum[i0 * 288 + i1 * 9 + i2 * 3 + i3]) + (((double)t783[0] != 0.0) ? ((double)t2092[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t734[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (((double)t2[0] != 0.0) ? (((double)in_lr[0] * (((double)t761[0] != 0.0) ? (((double)t757[0] / (((double)t761[0] != 0.0) ? (double)t753[0] : 1.0)) * 0.001) : 1.0)) * (double)t749[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)t749[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
         }
       }
@@ -3467,17 +2603,18 @@ static void fmnist_resnet_small_b2_joint_step_k160_add(const float *restrict t2,
 /* fmnist_resnet_small_b2_joint_step_k161_reduce_sum: %2110 = reduce_sum(%2109 f32[32,32,3,3]) : f32[1,1,1,1]; %2112 = sqrt(%2111 f32[]) : f32[]; %2115 = mul(%2113 f32[], %2114 f32[]) : f32[]; %2128 = add(%2117 f32[32,32,3,3], %2127 f32[32,32,3,3]) : f32[32,32,3,3]
  */
 static void fmnist_resnet_small_b2_joint_step_k161_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block1_conv2_weight, const float *restrict t695, const float *t698, const float *restrict t702, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t2092, const float *restrict v_backbone_block1_conv2_weight_momentum, float *t2110, float *t2112, float *restrict t2115, float *t2128) {
-  double acc = 0.0;
+  double acc_t2110 = 0.0;
+  #pragma omp simd reduction(+:acc_t2110) collapse(4)
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)v_backbone_block1_conv2_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block1_conv2_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          acc_t2110 += ((double)v_backbone_block1_conv2_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block1_conv2_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t2110[0] = (float)acc;
+  t2110[0] = (float)acc_t2110;
   t2112[0] = (float)sqrt((double)t2110[0]);
   t2115[0] = (float)((((double)t2112[0] > 0.0) ? 1.0 : 0.0) * (((double)t702[0] > 0.0) ? 1.0 : 0.0));
   for (int64_t i0 = 0; i0 < 32; i0++) {
@@ -3499,14 +2636,6 @@ static void fmnist_resnet_small_b2_joint_step_k162_sub(const float *restrict t2,
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t2136[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block1_conv1_weight_adam_v[i0 * 288 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)t734[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t734[i0 * 288 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)v_backbone_block1_conv1_weight_adam_v[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t2156[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)v_backbone_block1_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t2108[i0 * 288 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t822[0] * (double)t1257[0])))) / (sqrt(((double)t2136[i0 * 288 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t822[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t748[i0 * 288 + i1 * 9 + i2 * 3 + i3])) : (((double)t2[0] != 0.0) ? (double)t2108[i0 * 288 + i1 * 9 + i2 * 3 + i3] : ((double)in_lr[0] * (double)t2108[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
         }
       }
@@ -3522,14 +2651,6 @@ static void fmnist_resnet_small_b2_joint_step_k163_sub(const float *restrict t2,
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t2162[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block1_conv2_weight_adam_v[i0 * 288 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)t695[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t695[i0 * 288 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)v_backbone_block1_conv2_weight_adam_v[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t2181[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)v_backbone_block1_conv2_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t2128[i0 * 288 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t831[0] * (double)t1257[0])))) / (sqrt(((double)t2162[i0 * 288 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t831[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t697[i0 * 288 + i1 * 9 + i2 * 3 + i3])) : (((double)t2[0] != 0.0) ? (double)t2128[i0 * 288 + i1 * 9 + i2 * 3 + i3] : ((double)in_lr[0] * (double)t2128[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
         }
       }
@@ -3546,42 +2667,41 @@ static void fmnist_resnet_small_b2_joint_step_k164_reduce_sum(const float *restr
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t2183[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_conv2_weight[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+          t2184[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)t605[i0 * 1152 + i1 * 9 + i2 * 3 + i3] + (double)t2183[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 147456; i++) {
-    t2184[i] = (float)((double)t605[i] + (double)t2183[i]);
-  }
-  double acc = 0.0;
+  double acc_t2186 = 0.0;
+  #pragma omp simd reduction(+:acc_t2186) collapse(4)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)t2184[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)t2184[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+          acc_t2186 += ((double)t2184[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)t2184[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t2186[0] = (float)acc;
+  t2186[0] = (float)acc_t2186;
   t2188[0] = (float)sqrt((double)t2186[0]);
 }
 
 /* fmnist_resnet_small_b2_joint_step_k165_reduce_sum: %2190 = reduce_sum(%2189 f32[128,128,3,3]) : f32[1,1,1,1]; %2192 = sqrt(%2191 f32[]) : f32[]; %2195 = mul(%2193 f32[], %2194 f32[]) : f32[]; %2214 = add(%2198 f32[128,128,3,3], %2213 f32[128,128,3,3]) : f32[128,128,3,3]
  */
 static void fmnist_resnet_small_b2_joint_step_k165_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t605, const float *restrict t783, const float *restrict in_momentum, const float *restrict in_lr, const float *t2184, const float *restrict t2188, const float *restrict v_backbone_block3_conv2_weight_momentum, float *t2190, float *t2192, float *restrict t2195, float *t2214) {
-  double acc = 0.0;
+  double acc_t2190 = 0.0;
+  #pragma omp simd reduction(+:acc_t2190) collapse(4)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)v_backbone_block3_conv2_weight[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block3_conv2_weight[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+          acc_t2190 += ((double)v_backbone_block3_conv2_weight[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block3_conv2_weight[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t2190[0] = (float)acc;
+  t2190[0] = (float)acc_t2190;
   t2192[0] = (float)sqrt((double)t2190[0]);
   t2195[0] = (float)((((double)t2192[0] > 0.0) ? 1.0 : 0.0) * (((double)t2188[0] > 0.0) ? 1.0 : 0.0));
   #pragma omp parallel for
@@ -3605,15 +2725,6 @@ static void fmnist_resnet_small_b2_joint_step_k166_sub(const float *restrict t2,
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t2222[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)(((double)t783[0] != 0.0) ? (((double)v_backbone_block3_conv2_weight_adam_v[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)t605[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)t605[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)v_backbone_block3_conv2_weight_adam_v[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t2242[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)v_backbone_block3_conv2_weight[i0 * 1152 + i1 * 9 + i2 * 3 + i3] - (((double)t783[0] != 0.0) ? ((double)in_lr[0] * ((((double)t2214[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t882[0] * (double)t1257[0])))) / (sqrt(((double)t2222[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t882[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t2183[i0 * 1152 + i1 * 9 + i2 * 3 + i3])) : (((double)t2[0] != 0.0) ? (double)t2214[i0 * 1152 + i1 * 9 + i2 * 3 + i3] : ((double)in_lr[0] * (double)t2214[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))));
         }
       }
@@ -5984,48 +5095,35 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k007_reduce_mean(con
   hw_conv2d_forward(&s22, in_views, v_backbone_stem_conv_weight, t22, scratch);
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t23 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t23) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (double)t22[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
+          acc_t23 += (double)t22[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
         }
       }
     }
-    t23[i1] = (float)(acc / 3136.0);
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t22[i0 * 25088 + i1 * 784 + i2 * 28 + i3] - (double)t23[i1]);
-        }
-      }
-    }
+    t23[i1] = (float)(acc_t23 / 3136.0);
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t28 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t28) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t22[i0 * 25088 + i1 * 784 + i2 * 28 + i3] - (double)t23[i1]);
+          acc_t28 += ((double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-    t28[i1] = (float)(acc / 3136.0);
+    t28[i1] = (float)(acc_t28 / 3136.0);
   }
   for (int64_t i = 0; i < 32; i++) {
     t34[i] = (float)(((double)v_backbone_stem_bn_running_mean[i] * 0.9) + ((double)t23[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t41[i] = (float)(((double)v_backbone_stem_bn_running_var[i] * 0.9) + (((double)t28[i] * 1.0003189792663476) * 0.1));
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t43[i] = (float)((double)t28[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t44[i] = (float)(1.0 / sqrt((double)t43[i]));
   }
 }
@@ -6040,23 +5138,11 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k008_relu(const floa
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
           t46[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t44[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
           t51[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)(((double)t46[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)v_backbone_stem_bn_weight[i1]) + (double)v_backbone_stem_bn_bias[i1]);
+          t52[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)fmax((double)t51[i0 * 25088 + i1 * 784 + i2 * 28 + i3], 0.0);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t52[i] = (float)fmax((double)t51[i], 0.0);
   }
 }
 
@@ -6068,48 +5154,35 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k009_reduce_mean(con
   hw_conv2d_forward(&s54, t52, v_backbone_block1_conv1_weight, t54, scratch);
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t55 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t55) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (double)t54[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
+          acc_t55 += (double)t54[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
         }
       }
     }
-    t55[i1] = (float)(acc / 3136.0);
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t54[i0 * 25088 + i1 * 784 + i2 * 28 + i3] - (double)t55[i1]);
-        }
-      }
-    }
+    t55[i1] = (float)(acc_t55 / 3136.0);
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t60 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t60) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t54[i0 * 25088 + i1 * 784 + i2 * 28 + i3] - (double)t55[i1]);
+          acc_t60 += ((double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-    t60[i1] = (float)(acc / 3136.0);
+    t60[i1] = (float)(acc_t60 / 3136.0);
   }
   for (int64_t i = 0; i < 32; i++) {
     t64[i] = (float)(((double)v_backbone_block1_bn1_running_mean[i] * 0.9) + ((double)t55[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t70[i] = (float)(((double)v_backbone_block1_bn1_running_var[i] * 0.9) + (((double)t60[i] * 1.0003189792663476) * 0.1));
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t71[i] = (float)((double)t60[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t72[i] = (float)(1.0 / sqrt((double)t71[i]));
   }
 }
@@ -6124,23 +5197,11 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k010_relu(const floa
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
           t74[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t72[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
           t80[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)(((double)t74[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)v_backbone_block1_bn1_weight[i1]) + (double)v_backbone_block1_bn1_bias[i1]);
+          t81[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)fmax((double)t80[i0 * 25088 + i1 * 784 + i2 * 28 + i3], 0.0);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t81[i] = (float)fmax((double)t80[i], 0.0);
   }
 }
 
@@ -6152,48 +5213,35 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k011_reduce_mean(con
   hw_conv2d_forward(&s83, t81, v_backbone_block1_conv2_weight, t83, scratch);
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t84 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t84) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (double)t83[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
+          acc_t84 += (double)t83[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
         }
       }
     }
-    t84[i1] = (float)(acc / 3136.0);
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t83[i0 * 25088 + i1 * 784 + i2 * 28 + i3] - (double)t84[i1]);
-        }
-      }
-    }
+    t84[i1] = (float)(acc_t84 / 3136.0);
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t89 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t89) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t83[i0 * 25088 + i1 * 784 + i2 * 28 + i3] - (double)t84[i1]);
+          acc_t89 += ((double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-    t89[i1] = (float)(acc / 3136.0);
+    t89[i1] = (float)(acc_t89 / 3136.0);
   }
   for (int64_t i = 0; i < 32; i++) {
     t93[i] = (float)(((double)v_backbone_block1_bn2_running_mean[i] * 0.9) + ((double)t84[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t99[i] = (float)(((double)v_backbone_block1_bn2_running_var[i] * 0.9) + (((double)t89[i] * 1.0003189792663476) * 0.1));
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t100[i] = (float)((double)t89[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 32; i++) {
     t101[i] = (float)(1.0 / sqrt((double)t100[i]));
   }
 }
@@ -6208,23 +5256,11 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k012_relu(const floa
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
           t103[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t101[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
           t110[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((((double)t103[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)v_backbone_block1_bn2_weight[i1]) + (double)v_backbone_block1_bn2_bias[i1]) + (double)t52[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t111[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)fmax((double)t110[i0 * 25088 + i1 * 784 + i2 * 28 + i3], 0.0);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t111[i] = (float)fmax((double)t110[i], 0.0);
   }
 }
 
@@ -6236,48 +5272,35 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k013_reduce_mean(con
   hw_conv2d_forward(&s113, t111, v_backbone_block2_shortcut_conv_weight, t113, scratch);
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t114 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t114) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (double)t113[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
+          acc_t114 += (double)t113[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
         }
       }
     }
-    t114[i1] = (float)(acc / 784.0);
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t113[i0 * 12544 + i1 * 196 + i2 * 14 + i3] - (double)t114[i1]);
-        }
-      }
-    }
+    t114[i1] = (float)(acc_t114 / 784.0);
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t119 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t119) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t113[i0 * 12544 + i1 * 196 + i2 * 14 + i3] - (double)t114[i1]);
+          acc_t119 += ((double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-    t119[i1] = (float)(acc / 784.0);
+    t119[i1] = (float)(acc_t119 / 784.0);
   }
   for (int64_t i = 0; i < 64; i++) {
     t125[i] = (float)(((double)v_backbone_block2_shortcut_bn_running_mean[i] * 0.9) + ((double)t114[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t132[i] = (float)(((double)v_backbone_block2_shortcut_bn_running_var[i] * 0.9) + (((double)t119[i] * 1.0012771392081736) * 0.1));
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t134[i] = (float)((double)t119[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t135[i] = (float)(1.0 / sqrt((double)t134[i]));
   }
 }
@@ -6306,48 +5329,35 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k015_reduce_mean(con
   hw_conv2d_forward(&s139, t111, v_backbone_block2_conv1_weight, t139, scratch);
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t140 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t140) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (double)t139[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
+          acc_t140 += (double)t139[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
         }
       }
     }
-    t140[i1] = (float)(acc / 784.0);
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t139[i0 * 12544 + i1 * 196 + i2 * 14 + i3] - (double)t140[i1]);
-        }
-      }
-    }
+    t140[i1] = (float)(acc_t140 / 784.0);
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t145 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t145) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t139[i0 * 12544 + i1 * 196 + i2 * 14 + i3] - (double)t140[i1]);
+          acc_t145 += ((double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-    t145[i1] = (float)(acc / 784.0);
+    t145[i1] = (float)(acc_t145 / 784.0);
   }
   for (int64_t i = 0; i < 64; i++) {
     t149[i] = (float)(((double)v_backbone_block2_bn1_running_mean[i] * 0.9) + ((double)t140[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t155[i] = (float)(((double)v_backbone_block2_bn1_running_var[i] * 0.9) + (((double)t145[i] * 1.0012771392081736) * 0.1));
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t156[i] = (float)((double)t145[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t157[i] = (float)(1.0 / sqrt((double)t156[i]));
   }
 }
@@ -6362,23 +5372,11 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_relu(const floa
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
           t159[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t157[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
           t165[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)(((double)t159[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)v_backbone_block2_bn1_weight[i1]) + (double)v_backbone_block2_bn1_bias[i1]);
+          t166[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)fmax((double)t165[i0 * 12544 + i1 * 196 + i2 * 14 + i3], 0.0);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t166[i] = (float)fmax((double)t165[i], 0.0);
   }
 }
 
@@ -6390,48 +5388,35 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(con
   hw_conv2d_forward(&s168, t166, v_backbone_block2_conv2_weight, t168, scratch);
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t169 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t169) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (double)t168[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
+          acc_t169 += (double)t168[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
         }
       }
     }
-    t169[i1] = (float)(acc / 784.0);
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t168[i0 * 12544 + i1 * 196 + i2 * 14 + i3] - (double)t169[i1]);
-        }
-      }
-    }
+    t169[i1] = (float)(acc_t169 / 784.0);
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t174 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t174) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t168[i0 * 12544 + i1 * 196 + i2 * 14 + i3] - (double)t169[i1]);
+          acc_t174 += ((double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-    t174[i1] = (float)(acc / 784.0);
+    t174[i1] = (float)(acc_t174 / 784.0);
   }
   for (int64_t i = 0; i < 64; i++) {
     t178[i] = (float)(((double)v_backbone_block2_bn2_running_mean[i] * 0.9) + ((double)t169[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t184[i] = (float)(((double)v_backbone_block2_bn2_running_var[i] * 0.9) + (((double)t174[i] * 1.0012771392081736) * 0.1));
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t185[i] = (float)((double)t174[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 64; i++) {
     t186[i] = (float)(1.0 / sqrt((double)t185[i]));
   }
 }
@@ -6446,23 +5431,11 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_relu(const floa
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
           t188[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t186[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
           t199[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((((double)t188[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)v_backbone_block2_bn2_weight[i1]) + (double)v_backbone_block2_bn2_bias[i1]) + (((double)t137[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)v_backbone_block2_shortcut_bn_weight[i1]) + (double)v_backbone_block2_shortcut_bn_bias[i1]));
+          t200[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)fmax((double)t199[i0 * 12544 + i1 * 196 + i2 * 14 + i3], 0.0);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t200[i] = (float)fmax((double)t199[i], 0.0);
   }
 }
 
@@ -6473,46 +5446,34 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean(con
   const hw_conv_shape s202 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
   hw_conv2d_forward(&s202, t200, v_backbone_block3_shortcut_conv_weight, t202, scratch);
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t203 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t203) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (double)t202[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
+          acc_t203 += (double)t202[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
         }
       }
     }
-    t203[i1] = (float)(acc / 196.0);
+    t203[i1] = (float)(acc_t203 / 196.0);
   }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t208 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t208) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t202[i0 * 6272 + i1 * 49 + i2 * 7 + i3] - (double)t203[i1]);
+          acc_t208 += ((double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t208[i1] = (float)(acc / 196.0);
+    t208[i1] = (float)(acc_t208 / 196.0);
   }
   for (int64_t i = 0; i < 128; i++) {
     t214[i] = (float)(((double)v_backbone_block3_shortcut_bn_running_mean[i] * 0.9) + ((double)t203[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t221[i] = (float)(((double)v_backbone_block3_shortcut_bn_running_var[i] * 0.9) + (((double)t208[i] * 1.005128205128205) * 0.1));
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t223[i] = (float)((double)t208[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t224[i] = (float)(1.0 / sqrt((double)t223[i]));
   }
 }
@@ -6539,46 +5500,34 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_mean(con
   const hw_conv_shape s228 = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
   hw_conv2d_forward(&s228, t200, v_backbone_block3_conv1_weight, t228, scratch);
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t229 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t229) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (double)t228[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
+          acc_t229 += (double)t228[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
         }
       }
     }
-    t229[i1] = (float)(acc / 196.0);
+    t229[i1] = (float)(acc_t229 / 196.0);
   }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t234 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t234) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t228[i0 * 6272 + i1 * 49 + i2 * 7 + i3] - (double)t229[i1]);
+          acc_t234 += ((double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t234[i1] = (float)(acc / 196.0);
+    t234[i1] = (float)(acc_t234 / 196.0);
   }
   for (int64_t i = 0; i < 128; i++) {
     t238[i] = (float)(((double)v_backbone_block3_bn1_running_mean[i] * 0.9) + ((double)t229[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t244[i] = (float)(((double)v_backbone_block3_bn1_running_var[i] * 0.9) + (((double)t234[i] * 1.005128205128205) * 0.1));
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t245[i] = (float)((double)t234[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t246[i] = (float)(1.0 / sqrt((double)t245[i]));
   }
 }
@@ -6592,21 +5541,11 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_relu(const floa
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t248[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t246[i1]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
           t254[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)(((double)t248[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)v_backbone_block3_bn1_weight[i1]) + (double)v_backbone_block3_bn1_bias[i1]);
+          t255[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)fmax((double)t254[i0 * 6272 + i1 * 49 + i2 * 7 + i3], 0.0);
         }
       }
     }
-  }
-  for (int64_t i = 0; i < 25088; i++) {
-    t255[i] = (float)fmax((double)t254[i], 0.0);
   }
 }
 
@@ -6617,46 +5556,34 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean(con
   const hw_conv_shape s257 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
   hw_conv2d_forward(&s257, t255, v_backbone_block3_conv2_weight, t257, scratch);
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t258 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t258) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (double)t257[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
+          acc_t258 += (double)t257[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
         }
       }
     }
-    t258[i1] = (float)(acc / 196.0);
+    t258[i1] = (float)(acc_t258 / 196.0);
   }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t263 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t263) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t257[i0 * 6272 + i1 * 49 + i2 * 7 + i3] - (double)t258[i1]);
+          acc_t263 += ((double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t263[i1] = (float)(acc / 196.0);
+    t263[i1] = (float)(acc_t263 / 196.0);
   }
   for (int64_t i = 0; i < 128; i++) {
     t267[i] = (float)(((double)v_backbone_block3_bn2_running_mean[i] * 0.9) + ((double)t258[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t273[i] = (float)(((double)v_backbone_block3_bn2_running_var[i] * 0.9) + (((double)t263[i] * 1.005128205128205) * 0.1));
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t274[i] = (float)((double)t263[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 128; i++) {
     t275[i] = (float)(1.0 / sqrt((double)t274[i]));
   }
 }
@@ -6667,31 +5594,16 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean(con
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict v_backbone_block3_shortcut_bn_bias, const float *restrict t226, const float *restrict t261, const float *restrict t275, const float *restrict v_backbone_block3_bn2_weight, const float *restrict v_backbone_block3_bn2_bias, float *restrict t277, float *restrict t288, float *restrict t290) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
+      double acc_t290 = 0.0;
+      #pragma omp simd reduction(+:acc_t290) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t277[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t275[i1]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
           t288[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((((double)t277[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)v_backbone_block3_bn2_weight[i1]) + (double)v_backbone_block3_bn2_bias[i1]) + (((double)t226[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)v_backbone_block3_shortcut_bn_weight[i1]) + (double)v_backbone_block3_shortcut_bn_bias[i1]));
+          acc_t290 += fmax((double)t288[i0 * 6272 + i1 * 49 + i2 * 7 + i3], 0.0);
         }
       }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      double acc = 0.0;
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += fmax((double)t288[i0 * 6272 + i1 * 49 + i2 * 7 + i3], 0.0);
-        }
-      }
-      t290[i0 * 128 + i1] = (float)(acc / 49.0);
+      t290[i0 * 128 + i1] = (float)(acc_t290 / 49.0);
     }
   }
 }
@@ -6702,11 +5614,11 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(con
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k025_reduce_mean(const float *restrict t290, const float *restrict v_head_fc1_weight, const float *restrict v_head_bn1_weight, const float *restrict v_head_bn1_bias, float *t293, float *restrict t294, float *t297, float *t299, float *t302, float *restrict t303, float *restrict t305, float *restrict t311) {
   hw_matmul(4, 512, 128, 0, 1, t290, v_head_fc1_weight, t293);
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t294 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (double)t293[i0 * 512 + i1];
+      acc_t294 += (double)t293[i0 * 512 + i1];
     }
-    t294[i1] = (float)(acc / 4.0);
+    t294[i1] = (float)(acc_t294 / 4.0);
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -6714,25 +5626,19 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k025_reduce_mean(con
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t299 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += ((double)t297[i0 * 512 + i1] * (double)t297[i0 * 512 + i1]);
+      acc_t299 += ((double)t297[i0 * 512 + i1] * (double)t297[i0 * 512 + i1]);
     }
-    t299[i1] = (float)(acc / 4.0);
+    t299[i1] = (float)(acc_t299 / 4.0);
   }
   for (int64_t i = 0; i < 512; i++) {
     t302[i] = (float)((double)t299[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 512; i++) {
     t303[i] = (float)(1.0 / sqrt((double)t302[i]));
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t305[i0 * 512 + i1] = (float)((double)t297[i0 * 512 + i1] * (double)t303[i1]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
       t311[i0 * 512 + i1] = (float)(((double)t305[i0 * 512 + i1] * (double)v_head_bn1_weight[i1]) + (double)v_head_bn1_bias[i1]);
     }
   }
@@ -6758,16 +5664,15 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k027_reduce_sum(cons
     }
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
+    double acc_t319 = 0.0;
+    #pragma omp simd reduction(+:acc_t319)
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc += ((double)t317[i0 * 128 + i1] * (double)t317[i0 * 128 + i1]);
+      acc_t319 += ((double)t317[i0 * 128 + i1] * (double)t317[i0 * 128 + i1]);
     }
-    t319[i0] = (float)acc;
+    t319[i0] = (float)acc_t319;
   }
   for (int64_t i = 0; i < 4; i++) {
     t321[i] = (float)((double)t319[i] + 1e-12);
-  }
-  for (int64_t i = 0; i < 4; i++) {
     t322[i] = (float)(1.0 / sqrt((double)t321[i]));
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -6777,8 +5682,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k027_reduce_sum(cons
   }
   for (int64_t i = 0; i < 4; i++) {
     t325[i] = (float)((double)t322[i] / (double)t321[i]);
-  }
-  for (int64_t i = 0; i < 4; i++) {
     t327[i] = (float)((double)t325[i] * (-0.5));
   }
 }
@@ -6791,10 +5694,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k028_reduce_mean(con
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 4; i1++) {
       t331[i0 * 4 + i1] = (float)((double)t328[i0 * 4 + i1] / (double)in_temperature[0]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 4; i1++) {
       t333[i0 * 4 + i1] = (float)((double)t331[i0 * 4 + i1] + ((i1 == ((i0 + 0) % 4)) ? (-1000000000.0) : 0.0));
     }
   }
@@ -6811,24 +5710,21 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k028_reduce_mean(con
     }
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
+    double acc_t338 = 0.0, acc_t340 = 0.0;
+    #pragma omp simd reduction(+:acc_t338, acc_t340)
     for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc += (double)t337[i0 * 4 + i1];
+      acc_t338 += (double)t337[i0 * 4 + i1];
+      acc_t340 += ((double)t331[i0 * 4 + i1] * ((i1 == ((i0 + 2) % 4)) ? 1.0 : 0.0));
     }
-    t338[i0] = (float)acc;
+    t338[i0] = (float)acc_t338;
+    t340[i0] = (float)acc_t340;
   }
+  double acc_t344 = 0.0;
+  #pragma omp simd reduction(+:acc_t344)
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc += ((double)t331[i0 * 4 + i1] * ((i1 == ((i0 + 2) % 4)) ? 1.0 : 0.0));
-    }
-    t340[i0] = (float)acc;
+    acc_t344 += ((log((double)t338[i0]) + (double)t334[i0]) - (double)t340[i0]);
   }
-  double acc = 0.0;
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    acc += ((log((double)t338[i0]) + (double)t334[i0]) - (double)t340[i0]);
-  }
-  t344[0] = (float)(acc / 4.0);
+  t344[0] = (float)(acc_t344 / 4.0);
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k029_reshape: %345 = reshape(%344 f32[1,1]) : f32[]
@@ -6868,31 +5764,26 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k032_reduce_sum(cons
     t354[i] = (float)((double)t352[i] + (double)t353[i]);
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
+    double acc_t356 = 0.0;
+    #pragma omp simd reduction(+:acc_t356)
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc += ((double)t354[i0 * 128 + i1] * (double)t317[i0 * 128 + i1]);
+      acc_t356 += ((double)t354[i0 * 128 + i1] * (double)t317[i0 * 128 + i1]);
     }
-    t356[i0] = (float)acc;
+    t356[i0] = (float)acc_t356;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       t358[i0 * 128 + i1] = (float)((double)t356[i0] * (double)t327[i0]);
-    }
-  }
-  for (int64_t i = 0; i < 512; i++) {
-    t359[i] = (float)((double)t358[i] * (double)t317[i]);
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+      t359[i0 * 128 + i1] = (float)((double)t358[i0 * 128 + i1] * (double)t317[i0 * 128 + i1]);
       t362[i0 * 128 + i1] = (float)((((double)t354[i0 * 128 + i1] * (double)t322[i0]) + (double)t359[i0 * 128 + i1]) + (double)t359[i0 * 128 + i1]);
     }
   }
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t363 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (double)t362[i0 * 128 + i1];
+      acc_t363 += (double)t362[i0 * 128 + i1];
     }
-    t363[i1] = (float)acc;
+    t363[i1] = (float)acc_t363;
   }
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t368[i0] = (float)((double)v_head_fc2_bias[i0] - ((double)in_inner_lr[0] * (double)t363[i0]));
@@ -6912,16 +5803,14 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k033_matmul(const fl
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k034_reduce_sum(const float *restrict t297, const float *restrict t303, const float *restrict t305, const float *restrict v_head_bn1_weight, const float *t311, const float *t369, float *t371, float *t372, float *restrict t373, float *restrict t374, float *restrict t376, float *restrict t377, float *restrict t379, float *restrict t381) {
   for (int64_t i = 0; i < 2048; i++) {
     t371[i] = (float)(((double)t311[i] > 0.0) ? 1.0 : 0.0);
-  }
-  for (int64_t i = 0; i < 2048; i++) {
     t372[i] = (float)((double)t369[i] * (double)t371[i]);
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t373 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (double)t372[i0 * 512 + i1];
+      acc_t373 += (double)t372[i0 * 512 + i1];
     }
-    t373[i1] = (float)acc;
+    t373[i1] = (float)acc_t373;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -6929,11 +5818,11 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k034_reduce_sum(cons
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t376 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += ((double)t372[i0 * 512 + i1] * (double)t305[i0 * 512 + i1]);
+      acc_t376 += ((double)t372[i0 * 512 + i1] * (double)t305[i0 * 512 + i1]);
     }
-    t376[i1] = (float)acc;
+    t376[i1] = (float)acc_t376;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -6941,18 +5830,13 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k034_reduce_sum(cons
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t379 = 0.0, acc_t381 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += ((double)t374[i0 * 512 + i1] * (double)t297[i0 * 512 + i1]);
+      acc_t379 += ((double)t374[i0 * 512 + i1] * (double)t297[i0 * 512 + i1]);
+      acc_t381 += (-(double)t377[i0 * 512 + i1]);
     }
-    t379[i1] = (float)acc;
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (-(double)t377[i0 * 512 + i1]);
-    }
-    t381[i1] = (float)acc;
+    t379[i1] = (float)acc_t379;
+    t381[i1] = (float)acc_t381;
   }
 }
 
@@ -6978,27 +5862,21 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k036_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k037_reduce_sum(const float *restrict t297, const float *restrict t302, const float *restrict t303, const float *t377, const float *restrict t379, const float *restrict t381, float *restrict t389, float *restrict t391, float *restrict t397, float *t398, float *t399, float *restrict t401, float *t409) {
   for (int64_t i = 0; i < 512; i++) {
     t389[i] = (float)((double)t303[i] / (double)t302[i]);
-  }
-  for (int64_t i = 0; i < 512; i++) {
     t391[i] = (float)((double)t389[i] * (-0.5));
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t397[i0 * 512 + i1] = (float)(((double)t379[i1] * (double)t391[i1]) * 0.25);
+      t398[i0 * 512 + i1] = (float)((double)t397[i0 * 512 + i1] * (double)t297[i0 * 512 + i1]);
+      t399[i0 * 512 + i1] = (float)((double)t398[i0 * 512 + i1] + (double)t398[i0 * 512 + i1]);
     }
-  }
-  for (int64_t i = 0; i < 2048; i++) {
-    t398[i] = (float)((double)t397[i] * (double)t297[i]);
-  }
-  for (int64_t i = 0; i < 2048; i++) {
-    t399[i] = (float)((double)t398[i] + (double)t398[i]);
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t401 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (-(double)t399[i0 * 512 + i1]);
+      acc_t401 += (-(double)t399[i0 * 512 + i1]);
     }
-    t401[i1] = (float)acc;
+    t401[i1] = (float)acc_t401;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -7039,11 +5917,11 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k039_matmul(const fl
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k040_reduce_mean(const float *restrict t290, const float *restrict t417, const float *restrict v_head_bn1_running_mean, const float *restrict v_head_bn1_running_var, float *t418, float *t419, float *t422, float *t424, float *t430, float *restrict t437, float *t438, float *restrict t439) {
   hw_matmul(4, 512, 128, 0, 1, t290, t417, t418);
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t419 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (double)t418[i0 * 512 + i1];
+      acc_t419 += (double)t418[i0 * 512 + i1];
     }
-    t419[i1] = (float)(acc / 4.0);
+    t419[i1] = (float)(acc_t419 / 4.0);
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -7051,22 +5929,16 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k040_reduce_mean(con
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t424 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += ((double)t422[i0 * 512 + i1] * (double)t422[i0 * 512 + i1]);
+      acc_t424 += ((double)t422[i0 * 512 + i1] * (double)t422[i0 * 512 + i1]);
     }
-    t424[i1] = (float)(acc / 4.0);
+    t424[i1] = (float)(acc_t424 / 4.0);
   }
   for (int64_t i = 0; i < 512; i++) {
     t430[i] = (float)(((double)v_head_bn1_running_mean[i] * 0.9) + ((double)t419[i] * 0.1));
-  }
-  for (int64_t i = 0; i < 512; i++) {
     t437[i] = (float)(((double)v_head_bn1_running_var[i] * 0.9) + (((double)t424[i] * 1.3333333333333333) * 0.1));
-  }
-  for (int64_t i = 0; i < 512; i++) {
     t438[i] = (float)((double)t424[i] + 1e-05);
-  }
-  for (int64_t i = 0; i < 512; i++) {
     t439[i] = (float)(1.0 / sqrt((double)t438[i]));
   }
 }
@@ -7078,15 +5950,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k041_relu(const floa
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t441[i0 * 512 + i1] = (float)((double)t422[i0 * 512 + i1] * (double)t439[i1]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
       t445[i0 * 512 + i1] = (float)(((double)t441[i0 * 512 + i1] * (double)t385[i1]) + (double)t388[i1]);
+      t446[i0 * 512 + i1] = (float)fmax((double)t445[i0 * 512 + i1], 0.0);
     }
-  }
-  for (int64_t i = 0; i < 2048; i++) {
-    t446[i] = (float)fmax((double)t445[i], 0.0);
   }
 }
 
@@ -7101,16 +5967,15 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k042_reduce_sum(cons
     }
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
+    double acc_t451 = 0.0;
+    #pragma omp simd reduction(+:acc_t451)
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc += ((double)t449[i0 * 128 + i1] * (double)t449[i0 * 128 + i1]);
+      acc_t451 += ((double)t449[i0 * 128 + i1] * (double)t449[i0 * 128 + i1]);
     }
-    t451[i0] = (float)acc;
+    t451[i0] = (float)acc_t451;
   }
   for (int64_t i = 0; i < 4; i++) {
     t452[i] = (float)((double)t451[i] + 1e-12);
-  }
-  for (int64_t i = 0; i < 4; i++) {
     t453[i] = (float)(1.0 / sqrt((double)t452[i]));
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -7128,10 +5993,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k043_reduce_mean(con
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 4; i1++) {
       t457[i0 * 4 + i1] = (float)((double)t456[i0 * 4 + i1] / (double)in_temperature[0]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 4; i1++) {
       t458[i0 * 4 + i1] = (float)((double)t457[i0 * 4 + i1] + ((i1 == ((i0 + 0) % 4)) ? (-1000000000.0) : 0.0));
     }
   }
@@ -7148,24 +6009,21 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k043_reduce_mean(con
     }
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
+    double acc_t463 = 0.0, acc_t465 = 0.0;
+    #pragma omp simd reduction(+:acc_t463, acc_t465)
     for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc += (double)t462[i0 * 4 + i1];
+      acc_t463 += (double)t462[i0 * 4 + i1];
+      acc_t465 += ((double)t457[i0 * 4 + i1] * ((i1 == ((i0 + 2) % 4)) ? 1.0 : 0.0));
     }
-    t463[i0] = (float)acc;
+    t463[i0] = (float)acc_t463;
+    t465[i0] = (float)acc_t465;
   }
+  double acc_t469 = 0.0;
+  #pragma omp simd reduction(+:acc_t469)
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc += ((double)t457[i0 * 4 + i1] * ((i1 == ((i0 + 2) % 4)) ? 1.0 : 0.0));
-    }
-    t465[i0] = (float)acc;
+    acc_t469 += ((log((double)t463[i0]) + (double)t459[i0]) - (double)t465[i0]);
   }
-  double acc = 0.0;
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    acc += ((log((double)t463[i0]) + (double)t459[i0]) - (double)t465[i0]);
-  }
-  t469[0] = (float)(acc / 4.0);
+  t469[0] = (float)(acc_t469 / 4.0);
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k044_div: %474 = div(%473 f32[4,4], %330 f32[4,4]) : f32[4,4]
@@ -7202,28 +6060,25 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k047_reduce_sum(cons
     t478[i] = (float)((double)t476[i] + (double)t477[i]);
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
+    double acc_t480 = 0.0;
+    #pragma omp simd reduction(+:acc_t480)
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc += ((double)t478[i0 * 128 + i1] * (double)t449[i0 * 128 + i1]);
+      acc_t480 += ((double)t478[i0 * 128 + i1] * (double)t449[i0 * 128 + i1]);
     }
-    t480[i0] = (float)acc;
+    t480[i0] = (float)acc_t480;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       t485[i0 * 128 + i1] = (float)(((double)t480[i0] * (((double)t453[i0] / (double)t452[i0]) * (-0.5))) * (double)t449[i0 * 128 + i1]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
       t488[i0 * 128 + i1] = (float)((((double)t478[i0 * 128 + i1] * (double)t453[i0]) + (double)t485[i0 * 128 + i1]) + (double)t485[i0 * 128 + i1]);
     }
   }
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t489 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (double)t488[i0 * 128 + i1];
+      acc_t489 += (double)t488[i0 * 128 + i1];
     }
-    t489[i1] = (float)acc;
+    t489[i1] = (float)acc_t489;
   }
 }
 
@@ -7236,11 +6091,11 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k048_reduce_sum(cons
     t492[i] = (float)((double)t490[i] * (((double)t445[i] > 0.0) ? 1.0 : 0.0));
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t493 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (double)t492[i0 * 512 + i1];
+      acc_t493 += (double)t492[i0 * 512 + i1];
     }
-    t493[i1] = (float)acc;
+    t493[i1] = (float)acc_t493;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -7248,11 +6103,11 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k048_reduce_sum(cons
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t496 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += ((double)t492[i0 * 512 + i1] * (double)t441[i0 * 512 + i1]);
+      acc_t496 += ((double)t492[i0 * 512 + i1] * (double)t441[i0 * 512 + i1]);
     }
-    t496[i1] = (float)acc;
+    t496[i1] = (float)acc_t496;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -7260,18 +6115,13 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k048_reduce_sum(cons
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t499 = 0.0, acc_t501 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += ((double)t494[i0 * 512 + i1] * (double)t422[i0 * 512 + i1]);
+      acc_t499 += ((double)t494[i0 * 512 + i1] * (double)t422[i0 * 512 + i1]);
+      acc_t501 += (-(double)t497[i0 * 512 + i1]);
     }
-    t499[i1] = (float)acc;
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (-(double)t497[i0 * 512 + i1]);
-    }
-    t501[i1] = (float)acc;
+    t499[i1] = (float)acc_t499;
+    t501[i1] = (float)acc_t501;
   }
 }
 
@@ -7282,17 +6132,15 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k049_reduce_sum(cons
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t509[i0 * 512 + i1] = (float)((((double)t499[i1] * (((double)t439[i1] / (double)t438[i1]) * (-0.5))) * 0.25) * (double)t422[i0 * 512 + i1]);
+      t510[i0 * 512 + i1] = (float)((double)t509[i0 * 512 + i1] + (double)t509[i0 * 512 + i1]);
     }
-  }
-  for (int64_t i = 0; i < 2048; i++) {
-    t510[i] = (float)((double)t509[i] + (double)t509[i]);
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t512 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (-(double)t510[i0 * 512 + i1]);
+      acc_t512 += (-(double)t510[i0 * 512 + i1]);
     }
-    t512[i1] = (float)acc;
+    t512[i1] = (float)acc_t512;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -7361,29 +6209,25 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k055_matmul(const fl
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k056_reduce_sum(const float *restrict t290, const float *restrict t297, const float *t379, const float *restrict t391, const float *t397, const float *restrict t529, float *t531, float *restrict t533, float *t536, float *restrict t537, float *t538, float *restrict t541, float *t544, float *restrict t547) {
   hw_matmul(4, 512, 128, 0, 1, t290, t529, t531);
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t533 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += ((double)t531[i0 * 512 + i1] * 0.25);
+      acc_t533 += ((double)t531[i0 * 512 + i1] * 0.25);
     }
-    t533[i1] = (float)acc;
+    t533[i1] = (float)acc_t533;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t536[i0 * 512 + i1] = (float)((double)t531[i0 * 512 + i1] + (-(double)t533[i1]));
+      t537[i0 * 512 + i1] = (float)((double)t536[i0 * 512 + i1] * (double)t297[i0 * 512 + i1]);
+      t538[i0 * 512 + i1] = (float)((double)t536[i0 * 512 + i1] * (double)t397[i0 * 512 + i1]);
     }
-  }
-  for (int64_t i = 0; i < 2048; i++) {
-    t537[i] = (float)((double)t536[i] * (double)t297[i]);
-  }
-  for (int64_t i = 0; i < 2048; i++) {
-    t538[i] = (float)((double)t536[i] * (double)t397[i]);
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t541 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (((double)t537[i0 * 512 + i1] + (double)t537[i0 * 512 + i1]) * 0.25);
+      acc_t541 += (((double)t537[i0 * 512 + i1] + (double)t537[i0 * 512 + i1]) * 0.25);
     }
-    t541[i1] = (float)acc;
+    t541[i1] = (float)acc_t541;
   }
   for (int64_t i = 0; i < 512; i++) {
     t544[i] = (float)(((double)t541[i] * (double)t379[i]) * (-0.5));
@@ -7402,10 +6246,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k057_mul(const float
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t552[i0 * 512 + i1] = (float)((-(double)t496[i1]) * (double)in_inner_lr[0]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
       t565[i0 * 512 + i1] = (float)(((((double)t552[i0 * 512 + i1] * (double)t305[i0 * 512 + i1]) + ((((double)t547[i0 * 512 + i1] * (double)t297[i0 * 512 + i1]) + ((double)t536[i0 * 512 + i1] * (double)t303[i1])) * (double)v_head_bn1_weight[i1])) + ((-(double)t493[i1]) * (double)in_inner_lr[0])) * (double)t371[i0 * 512 + i1]);
     }
   }
@@ -7419,20 +6259,17 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k058_reduce_sum(cons
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       t573[i0 * 128 + i1] = (float)(((double)t525[i0 * 128 + i1] + (double)t566[i0 * 128 + i1]) + ((-(double)t489[i1]) * (double)in_inner_lr[0]));
+      t574[i0 * 128 + i1] = (float)((double)t573[i0 * 128 + i1] * (double)t317[i0 * 128 + i1]);
+      t575[i0 * 128 + i1] = (float)((double)t573[i0 * 128 + i1] * (double)t358[i0 * 128 + i1]);
     }
-  }
-  for (int64_t i = 0; i < 512; i++) {
-    t574[i] = (float)((double)t573[i] * (double)t317[i]);
-  }
-  for (int64_t i = 0; i < 512; i++) {
-    t575[i] = (float)((double)t573[i] * (double)t358[i]);
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
+    double acc_t577 = 0.0;
+    #pragma omp simd reduction(+:acc_t577)
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc += ((double)t574[i0 * 128 + i1] + (double)t574[i0 * 128 + i1]);
+      acc_t577 += ((double)t574[i0 * 128 + i1] + (double)t574[i0 * 128 + i1]);
     }
-    t577[i0] = (float)acc;
+    t577[i0] = (float)acc_t577;
   }
   for (int64_t i = 0; i < 4; i++) {
     t579[i] = (float)(((double)t577[i] * (double)t356[i]) * (-0.5));
@@ -7440,10 +6277,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k058_reduce_sum(cons
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       t581[i0 * 128 + i1] = (float)((double)t577[i0] * (double)t327[i0]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
       t584[i0 * 128 + i1] = (float)(((double)t581[i0 * 128 + i1] * (double)t317[i0 * 128 + i1]) + ((double)t573[i0 * 128 + i1] * (double)t322[i0]));
     }
   }
@@ -7467,11 +6300,12 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k060_reduce_sum(cons
     }
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
+    double acc_t590 = 0.0;
+    #pragma omp simd reduction(+:acc_t590)
     for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc += ((double)t588[i0 * 4 + i1] * (double)t337[i0 * 4 + i1]);
+      acc_t590 += ((double)t588[i0 * 4 + i1] * (double)t337[i0 * 4 + i1]);
     }
-    t590[i0] = (float)acc;
+    t590[i0] = (float)acc_t590;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 4; i1++) {
@@ -7510,19 +6344,16 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k064_reduce_sum(cons
     t605[i] = (float)((((double)t599[i] + (double)t600[i]) + (double)t601[i]) + (double)t602[i]);
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = 0.0;
+    double acc_t609 = 0.0;
+    #pragma omp simd reduction(+:acc_t609)
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc += (((double)t573[i0 * 128 + i1] * (double)t354[i0 * 128 + i1]) + ((double)t605[i0 * 128 + i1] * (double)t317[i0 * 128 + i1]));
+      acc_t609 += (((double)t573[i0 * 128 + i1] * (double)t354[i0 * 128 + i1]) + ((double)t605[i0 * 128 + i1] * (double)t317[i0 * 128 + i1]));
     }
-    t609[i0] = (float)acc;
+    t609[i0] = (float)acc_t609;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       t618[i0 * 128 + i1] = (float)(((-(((double)t579[i0] * (double)t325[i0]) / (double)t321[i0])) + ((((double)t579[i0] / (double)t321[i0]) + (double)t609[i0]) * (double)t327[i0])) * (double)t317[i0 * 128 + i1]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
       t625[i0 * 128 + i1] = (float)((((((double)t575[i0 * 128 + i1] + (double)t575[i0 * 128 + i1]) + ((double)t581[i0 * 128 + i1] * (double)t354[i0 * 128 + i1])) + ((double)t605[i0 * 128 + i1] * (double)t322[i0])) + (double)t618[i0 * 128 + i1]) + (double)t618[i0 * 128 + i1]);
     }
   }
@@ -7536,41 +6367,30 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k065_reduce_sum(cons
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t631[i0 * 512 + i1] = (float)(((double)t552[i0 * 512 + i1] * (double)t372[i0 * 512 + i1]) + ((((double)t526[i0 * 512 + i1] + (double)t626[i0 * 512 + i1]) * (double)t371[i0 * 512 + i1]) * (double)v_head_bn1_weight[i1]));
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
       t634[i0 * 512 + i1] = (float)(((double)t547[i0 * 512 + i1] * (double)t374[i0 * 512 + i1]) + ((double)t631[i0 * 512 + i1] * (double)t303[i1]));
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t638 = 0.0, acc_t640 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (((double)t536[i0 * 512 + i1] * (double)t374[i0 * 512 + i1]) + ((double)t631[i0 * 512 + i1] * (double)t297[i0 * 512 + i1]));
+      acc_t638 += (((double)t536[i0 * 512 + i1] * (double)t374[i0 * 512 + i1]) + ((double)t631[i0 * 512 + i1] * (double)t297[i0 * 512 + i1]));
+      acc_t640 += (-(double)t634[i0 * 512 + i1]);
     }
-    t638[i1] = (float)acc;
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (-(double)t634[i0 * 512 + i1]);
-    }
-    t640[i1] = (float)acc;
+    t638[i1] = (float)acc_t638;
+    t640[i1] = (float)acc_t640;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
       t652[i0 * 512 + i1] = (float)((((-(((double)t544[i1] * (double)t389[i1]) / (double)t302[i1])) + ((((double)t544[i1] / (double)t302[i1]) + (double)t638[i1]) * (double)t391[i1])) * 0.25) * (double)t297[i0 * 512 + i1]);
+      t655[i0 * 512 + i1] = (float)((((double)t538[i0 * 512 + i1] + (double)t538[i0 * 512 + i1]) + (double)t652[i0 * 512 + i1]) + (double)t652[i0 * 512 + i1]);
     }
-  }
-  for (int64_t i = 0; i < 2048; i++) {
-    t655[i] = (float)((((double)t538[i] + (double)t538[i]) + (double)t652[i]) + (double)t652[i]);
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    double acc = 0.0;
+    double acc_t657 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      acc += (-(double)t655[i0 * 512 + i1]);
+      acc_t657 += (-(double)t655[i0 * 512 + i1]);
     }
-    t657[i1] = (float)acc;
+    t657[i1] = (float)acc_t657;
   }
 }
 
@@ -7590,76 +6410,26 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k066_add(const float
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k067_reduce_sum(const float *restrict t261, const float *restrict t275, const float *restrict t277, const float *restrict v_backbone_block3_bn2_weight, const float *t288, const float *restrict v_head_fc1_weight, const float *restrict t521, const float *restrict t530, const float *restrict t665, float *restrict t666, float *t675, float *restrict t676, float *restrict t677, float *restrict t679, float *restrict t680, float *restrict t682, float *restrict t684) {
   hw_matmul(4, 128, 512, 0, 0, t665, v_head_fc1_weight, t666);
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t676 = 0.0, acc_t679 = 0.0, acc_t682 = 0.0, acc_t684 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t676, acc_t679, acc_t682, acc_t684) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t675[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)(((((double)t521[i0 * 128 + i1] + (double)t530[i0 * 128 + i1]) + (double)t666[i0 * 128 + i1]) * 0.02040816326530612) * (((double)t288[i0 * 6272 + i1 * 49 + i2 * 7 + i3] > 0.0) ? 1.0 : 0.0));
-        }
-      }
-    }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (double)t675[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
-        }
-      }
-    }
-    t676[i1] = (float)acc;
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
+          acc_t676 += (double)t675[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
           t677[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t675[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)v_backbone_block3_bn2_weight[i1]);
-        }
-      }
-    }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t675[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t277[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t679[i1] = (float)acc;
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
+          acc_t679 += ((double)t675[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t277[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
           t680[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t677[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t275[i1]);
+          acc_t682 += ((double)t677[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t684 += (-(double)t680[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t677[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t682[i1] = (float)acc;
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (-(double)t680[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t684[i1] = (float)acc;
+    t676[i1] = (float)acc_t676;
+    t679[i1] = (float)acc_t679;
+    t682[i1] = (float)acc_t682;
+    t684[i1] = (float)acc_t684;
   }
 }
 
@@ -7668,15 +6438,16 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k067_reduce_sum(cons
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k068_reduce_sum(const float *restrict t226, const float *restrict t675, float *restrict t686) {
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t686 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t686) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t675[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t226[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t686 += ((double)t675[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t226[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-    t686[i1] = (float)acc;
+    t686[i1] = (float)acc_t686;
   }
 }
 
@@ -7684,28 +6455,19 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k068_reduce_sum(cons
  * from graphs/FMNISTResNetSmall.swift:19
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k069_reduce_sum(const float *t261, const float *restrict t274, const float *restrict t275, const float *t680, const float *restrict t682, const float *restrict t684, float *t696, float *t697, float *restrict t699, float *t707) {
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t699 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t699) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t696[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((((double)t682[i1] * (((double)t275[i1] / (double)t274[i1]) * (-0.5))) * 0.00510204081632653) * (double)t261[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          t697[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t696[i0 * 6272 + i1 * 49 + i2 * 7 + i3] + (double)t696[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t699 += (-(double)t697[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i = 0; i < 25088; i++) {
-    t697[i] = (float)((double)t696[i] + (double)t696[i]);
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (-(double)t697[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t699[i1] = (float)acc;
+    t699[i1] = (float)acc_t699;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -7724,70 +6486,26 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k069_reduce_sum(cons
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k070_reduce_sum(const float *restrict t232, const float *restrict t246, const float *restrict t248, const float *restrict v_backbone_block3_bn1_weight, const float *t254, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t707, float *restrict t708, float *t710, float *restrict t711, float *restrict t712, float *restrict t714, float *restrict t715, float *restrict t717, float *restrict t719, float *restrict scratch) {
   const hw_conv_shape s708 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
   hw_conv2d_input_grad(&s708, t707, v_backbone_block3_conv2_weight, t708, scratch);
-  for (int64_t i = 0; i < 25088; i++) {
-    t710[i] = (float)((double)t708[i] * (((double)t254[i] > 0.0) ? 1.0 : 0.0));
-  }
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t711 = 0.0, acc_t714 = 0.0, acc_t717 = 0.0, acc_t719 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t711, acc_t714, acc_t717, acc_t719) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (double)t710[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
-        }
-      }
-    }
-    t711[i1] = (float)acc;
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
+          t710[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t708[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (((double)t254[i0 * 6272 + i1 * 49 + i2 * 7 + i3] > 0.0) ? 1.0 : 0.0));
+          acc_t711 += (double)t710[i0 * 6272 + i1 * 49 + i2 * 7 + i3];
           t712[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t710[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)v_backbone_block3_bn1_weight[i1]);
-        }
-      }
-    }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t710[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t248[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t714[i1] = (float)acc;
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
+          acc_t714 += ((double)t710[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t248[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
           t715[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t712[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t246[i1]);
+          acc_t717 += ((double)t712[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t719 += (-(double)t715[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t712[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t717[i1] = (float)acc;
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (-(double)t715[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t719[i1] = (float)acc;
+    t711[i1] = (float)acc_t711;
+    t714[i1] = (float)acc_t714;
+    t717[i1] = (float)acc_t717;
+    t719[i1] = (float)acc_t719;
   }
 }
 
@@ -7795,28 +6513,19 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k070_reduce_sum(cons
  * from graphs/FMNISTResNetSmall.swift:19
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k071_reduce_sum(const float *t232, const float *restrict t245, const float *restrict t246, const float *t715, const float *restrict t717, const float *restrict t719, float *t727, float *t728, float *restrict t730, float *t738) {
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t730 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t730) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t727[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((((double)t717[i1] * (((double)t246[i1] / (double)t245[i1]) * (-0.5))) * 0.00510204081632653) * (double)t232[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          t728[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t727[i0 * 6272 + i1 * 49 + i2 * 7 + i3] + (double)t727[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t730 += (-(double)t728[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i = 0; i < 25088; i++) {
-    t728[i] = (float)((double)t727[i] + (double)t727[i]);
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (-(double)t728[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t730[i1] = (float)acc;
+    t730[i1] = (float)acc_t730;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -7849,68 +6558,35 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k073_conv2d_filter_g
  * from graphs/FMNISTResNetSmall.swift:19
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_reduce_sum(const float *restrict v_backbone_block3_shortcut_bn_weight, const float *t206, const float *restrict t223, const float *restrict t224, const float *t675, float *t741, float *t742, float *restrict t744, float *restrict t746, float *t754, float *t755, float *restrict t757, float *t765) {
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    double acc_t744 = 0.0, acc_t746 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t744, acc_t746) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t741[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t675[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)v_backbone_block3_shortcut_bn_weight[i1]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
           t742[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t741[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t224[i1]);
+          acc_t744 += ((double)t741[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t746 += (-(double)t742[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
+    t744[i1] = (float)acc_t744;
+    t746[i1] = (float)acc_t746;
   }
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
+    double acc_t757 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += ((double)t741[i0 * 6272 + i1 * 49 + i2 * 7 + i3] * (double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t744[i1] = (float)acc;
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (-(double)t742[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t746[i1] = (float)acc;
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
+      #pragma omp simd reduction(+:acc_t757) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
           t754[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((((double)t744[i1] * (((double)t224[i1] / (double)t223[i1]) * (-0.5))) * 0.00510204081632653) * (double)t206[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          t755[i0 * 6272 + i1 * 49 + i2 * 7 + i3] = (float)((double)t754[i0 * 6272 + i1 * 49 + i2 * 7 + i3] + (double)t754[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
+          acc_t757 += (-(double)t755[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
         }
       }
     }
-  }
-  for (int64_t i = 0; i < 25088; i++) {
-    t755[i] = (float)((double)t754[i] + (double)t754[i]);
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += (-(double)t755[i0 * 6272 + i1 * 49 + i2 * 7 + i3]);
-        }
-      }
-    }
-    t757[i1] = (float)acc;
+    t757[i1] = (float)acc_t757;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
@@ -7937,18 +6613,17 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k076_reduce_sum(cons
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
       t768[i0 * 64 + i1] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_shortcut_conv_weight[i0 * 64 + i1]);
+      t769[i0 * 64 + i1] = (float)((double)t766[i0 * 64 + i1] + (double)t768[i0 * 64 + i1]);
     }
   }
-  for (int64_t i = 0; i < 8192; i++) {
-    t769[i] = (float)((double)t766[i] + (double)t768[i]);
-  }
-  double acc = 0.0;
+  double acc_t771 = 0.0;
+  #pragma omp simd reduction(+:acc_t771) collapse(2)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
-      acc += ((double)t769[i0 * 64 + i1] * (double)t769[i0 * 64 + i1]);
+      acc_t771 += ((double)t769[i0 * 64 + i1] * (double)t769[i0 * 64 + i1]);
     }
   }
-  t771[0] = (float)acc;
+  t771[0] = (float)acc_t771;
   t773[0] = (float)sqrt((double)t771[0]);
 }
 
@@ -7959,76 +6634,26 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k077_reduce_sum(cons
   const hw_conv_shape s774 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
   hw_conv2d_input_grad(&s774, t765, v_backbone_block3_shortcut_conv_weight, t774, scratch);
   #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t778[i] = (float)(((double)t739[i] + (double)t774[i]) * (((double)t199[i] > 0.0) ? 1.0 : 0.0));
-  }
-  #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t779 = 0.0, acc_t782 = 0.0, acc_t785 = 0.0, acc_t787 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t779, acc_t782, acc_t785, acc_t787) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (double)t778[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
-        }
-      }
-    }
-    t779[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
+          t778[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)(((double)t739[i0 * 12544 + i1 * 196 + i2 * 14 + i3] + (double)t774[i0 * 12544 + i1 * 196 + i2 * 14 + i3]) * (((double)t199[i0 * 12544 + i1 * 196 + i2 * 14 + i3] > 0.0) ? 1.0 : 0.0));
+          acc_t779 += (double)t778[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
           t780[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t778[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)v_backbone_block2_bn2_weight[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t778[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t188[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t782[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
+          acc_t782 += ((double)t778[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t188[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
           t783[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t780[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t186[i1]);
+          acc_t785 += ((double)t780[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t787 += (-(double)t783[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t780[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t785[i1] = (float)acc;
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (-(double)t783[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t787[i1] = (float)acc;
+    t779[i1] = (float)acc_t779;
+    t782[i1] = (float)acc_t782;
+    t785[i1] = (float)acc_t785;
+    t787[i1] = (float)acc_t787;
   }
 }
 
@@ -8038,15 +6663,16 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k077_reduce_sum(cons
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k078_reduce_sum(const float *restrict t137, const float *restrict t778, float *restrict t789) {
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t789 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t789) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t778[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t137[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t789 += ((double)t778[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t137[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-    t789[i1] = (float)acc;
+    t789[i1] = (float)acc_t789;
   }
 }
 
@@ -8054,31 +6680,20 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k078_reduce_sum(cons
  * from graphs/FMNISTResNetSmall.swift:18
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k079_reduce_sum(const float *t172, const float *restrict t185, const float *restrict t186, const float *t783, const float *restrict t785, const float *restrict t787, float *t799, float *t800, float *restrict t802, float *t810) {
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
+  #pragma omp parallel for
+  for (int64_t i1 = 0; i1 < 64; i1++) {
+    double acc_t802 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t802) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
           t799[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((((double)t785[i1] * (((double)t186[i1] / (double)t185[i1]) * (-0.5))) * 0.0012755102040816326) * (double)t172[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          t800[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t799[i0 * 12544 + i1 * 196 + i2 * 14 + i3] + (double)t799[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t802 += (-(double)t800[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t800[i] = (float)((double)t799[i] + (double)t799[i]);
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (-(double)t800[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t802[i1] = (float)acc;
+    t802[i1] = (float)acc_t802;
   }
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -8107,76 +6722,26 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_reduce_sum(cons
   const hw_conv_shape s812 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
   hw_conv2d_input_grad(&s812, t810, v_backbone_block2_conv2_weight, t812, scratch);
   #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t814[i] = (float)((double)t812[i] * (((double)t165[i] > 0.0) ? 1.0 : 0.0));
-  }
-  #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t815 = 0.0, acc_t818 = 0.0, acc_t821 = 0.0, acc_t823 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t815, acc_t818, acc_t821, acc_t823) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (double)t814[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
-        }
-      }
-    }
-    t815[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
+          t814[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t812[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (((double)t165[i0 * 12544 + i1 * 196 + i2 * 14 + i3] > 0.0) ? 1.0 : 0.0));
+          acc_t815 += (double)t814[i0 * 12544 + i1 * 196 + i2 * 14 + i3];
           t816[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t814[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)v_backbone_block2_bn1_weight[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t814[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t159[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t818[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
+          acc_t818 += ((double)t814[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t159[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
           t819[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t816[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t157[i1]);
+          acc_t821 += ((double)t816[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t823 += (-(double)t819[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t816[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t821[i1] = (float)acc;
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (-(double)t819[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t823[i1] = (float)acc;
+    t815[i1] = (float)acc_t815;
+    t818[i1] = (float)acc_t818;
+    t821[i1] = (float)acc_t821;
+    t823[i1] = (float)acc_t823;
   }
 }
 
@@ -8184,31 +6749,20 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_reduce_sum(cons
  * from graphs/FMNISTResNetSmall.swift:18
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_reduce_sum(const float *t143, const float *restrict t156, const float *restrict t157, const float *t819, const float *restrict t821, const float *restrict t823, float *t831, float *t832, float *restrict t834, float *t842) {
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
+  #pragma omp parallel for
+  for (int64_t i1 = 0; i1 < 64; i1++) {
+    double acc_t834 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t834) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
           t831[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((((double)t821[i1] * (((double)t157[i1] / (double)t156[i1]) * (-0.5))) * 0.0012755102040816326) * (double)t143[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          t832[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t831[i0 * 12544 + i1 * 196 + i2 * 14 + i3] + (double)t831[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t834 += (-(double)t832[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t832[i] = (float)((double)t831[i] + (double)t831[i]);
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (-(double)t832[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t834[i1] = (float)acc;
+    t834[i1] = (float)acc_t834;
   }
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -8238,24 +6792,23 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k084_reduce_sum(cons
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t845[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          t846[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)t843[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (double)t845[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  for (int64_t i = 0; i < 18432; i++) {
-    t846[i] = (float)((double)t843[i] + (double)t845[i]);
-  }
-  double acc = 0.0;
+  double acc_t848 = 0.0;
+  #pragma omp simd reduction(+:acc_t848) collapse(4)
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)t846[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t846[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          acc_t848 += ((double)t846[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t846[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t848[0] = (float)acc;
+  t848[0] = (float)acc_t848;
   t850[0] = (float)sqrt((double)t848[0]);
 }
 
@@ -8276,25 +6829,23 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k086_reduce_sum(cons
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t853[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_conv2_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          t854[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)t811[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (double)t853[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 36864; i++) {
-    t854[i] = (float)((double)t811[i] + (double)t853[i]);
-  }
-  double acc = 0.0;
+  double acc_t856 = 0.0;
+  #pragma omp simd reduction(+:acc_t856) collapse(4)
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)t854[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)t854[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          acc_t856 += ((double)t854[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)t854[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t856[0] = (float)acc;
+  t856[0] = (float)acc_t856;
   t858[0] = (float)sqrt((double)t856[0]);
 }
 
@@ -8315,25 +6866,23 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k088_reduce_sum(cons
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t861[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_conv1_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          t862[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)t740[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (double)t861[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 73728; i++) {
-    t862[i] = (float)((double)t740[i] + (double)t861[i]);
-  }
-  double acc = 0.0;
+  double acc_t864 = 0.0;
+  #pragma omp simd reduction(+:acc_t864) collapse(4)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)t862[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)t862[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          acc_t864 += ((double)t862[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)t862[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t864[0] = (float)acc;
+  t864[0] = (float)acc_t864;
   t866[0] = (float)sqrt((double)t864[0]);
 }
 
@@ -8341,75 +6890,37 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k088_reduce_sum(cons
  * from graphs/FMNISTResNetSmall.swift:18
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k089_reduce_sum(const float *restrict v_backbone_block2_shortcut_bn_weight, const float *t117, const float *restrict t134, const float *restrict t135, const float *t778, float *t867, float *t868, float *restrict t870, float *restrict t872, float *t880, float *t881, float *restrict t883, float *t891) {
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
+  #pragma omp parallel for
+  for (int64_t i1 = 0; i1 < 64; i1++) {
+    double acc_t870 = 0.0, acc_t872 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t870, acc_t872) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
           t867[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t778[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)v_backbone_block2_shortcut_bn_weight[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
           t868[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t867[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t135[i1]);
+          acc_t870 += ((double)t867[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t872 += (-(double)t868[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
+    t870[i1] = (float)acc_t870;
+    t872[i1] = (float)acc_t872;
   }
   #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
+    double acc_t883 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += ((double)t867[i0 * 12544 + i1 * 196 + i2 * 14 + i3] * (double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t870[i1] = (float)acc;
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (-(double)t868[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t872[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
+      #pragma omp simd reduction(+:acc_t883) collapse(2)
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 14; i3++) {
           t880[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((((double)t870[i1] * (((double)t135[i1] / (double)t134[i1]) * (-0.5))) * 0.0012755102040816326) * (double)t117[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          t881[i0 * 12544 + i1 * 196 + i2 * 14 + i3] = (float)((double)t880[i0 * 12544 + i1 * 196 + i2 * 14 + i3] + (double)t880[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
+          acc_t883 += (-(double)t881[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 50176; i++) {
-    t881[i] = (float)((double)t880[i] + (double)t880[i]);
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 64; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 14; i3++) {
-          acc += (-(double)t881[i0 * 12544 + i1 * 196 + i2 * 14 + i3]);
-        }
-      }
-    }
-    t883[i1] = (float)acc;
+    t883[i1] = (float)acc_t883;
   }
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -8437,18 +6948,17 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k091_reduce_sum(cons
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       t894[i0 * 32 + i1] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_shortcut_conv_weight[i0 * 32 + i1]);
+      t895[i0 * 32 + i1] = (float)((double)t892[i0 * 32 + i1] + (double)t894[i0 * 32 + i1]);
     }
   }
-  for (int64_t i = 0; i < 2048; i++) {
-    t895[i] = (float)((double)t892[i] + (double)t894[i]);
-  }
-  double acc = 0.0;
+  double acc_t897 = 0.0;
+  #pragma omp simd reduction(+:acc_t897) collapse(2)
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
-      acc += ((double)t895[i0 * 32 + i1] * (double)t895[i0 * 32 + i1]);
+      acc_t897 += ((double)t895[i0 * 32 + i1] * (double)t895[i0 * 32 + i1]);
     }
   }
-  t897[0] = (float)acc;
+  t897[0] = (float)acc_t897;
   t899[0] = (float)sqrt((double)t897[0]);
 }
 
@@ -8459,76 +6969,26 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k092_reduce_sum(cons
   const hw_conv_shape s900 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
   hw_conv2d_input_grad(&s900, t891, v_backbone_block2_shortcut_conv_weight, t900, scratch);
   #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t904[i] = (float)(((double)t851[i] + (double)t900[i]) * (((double)t110[i] > 0.0) ? 1.0 : 0.0));
-  }
-  #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t905 = 0.0, acc_t908 = 0.0, acc_t911 = 0.0, acc_t913 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t905, acc_t908, acc_t911, acc_t913) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (double)t904[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
-        }
-      }
-    }
-    t905[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
+          t904[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)(((double)t851[i0 * 25088 + i1 * 784 + i2 * 28 + i3] + (double)t900[i0 * 25088 + i1 * 784 + i2 * 28 + i3]) * (((double)t110[i0 * 25088 + i1 * 784 + i2 * 28 + i3] > 0.0) ? 1.0 : 0.0));
+          acc_t905 += (double)t904[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
           t906[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t904[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)v_backbone_block1_bn2_weight[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t904[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t103[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t908[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
+          acc_t908 += ((double)t904[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t103[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
           t909[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t906[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t101[i1]);
+          acc_t911 += ((double)t906[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          acc_t913 += (-(double)t909[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t906[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t911[i1] = (float)acc;
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (-(double)t909[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t913[i1] = (float)acc;
+    t905[i1] = (float)acc_t905;
+    t908[i1] = (float)acc_t908;
+    t911[i1] = (float)acc_t911;
+    t913[i1] = (float)acc_t913;
   }
 }
 
@@ -8536,31 +6996,20 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k092_reduce_sum(cons
  * from graphs/FMNISTResNetSmall.swift:17
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k093_reduce_sum(const float *t87, const float *restrict t100, const float *restrict t101, const float *t909, const float *restrict t911, const float *restrict t913, float *t923, float *t924, float *restrict t926, float *t934) {
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
+  #pragma omp parallel for
+  for (int64_t i1 = 0; i1 < 32; i1++) {
+    double acc_t926 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t926) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
           t923[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((((double)t911[i1] * (((double)t101[i1] / (double)t100[i1]) * (-0.5))) * 0.00031887755102040814) * (double)t87[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t924[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t923[i0 * 25088 + i1 * 784 + i2 * 28 + i3] + (double)t923[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          acc_t926 += (-(double)t924[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t924[i] = (float)((double)t923[i] + (double)t923[i]);
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (-(double)t924[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t926[i1] = (float)acc;
+    t926[i1] = (float)acc_t926;
   }
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -8590,24 +7039,23 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k095_reduce_sum(cons
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t937[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_block1_conv2_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          t938[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)t935[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (double)t937[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  for (int64_t i = 0; i < 9216; i++) {
-    t938[i] = (float)((double)t935[i] + (double)t937[i]);
-  }
-  double acc = 0.0;
+  double acc_t940 = 0.0;
+  #pragma omp simd reduction(+:acc_t940) collapse(4)
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)t938[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t938[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          acc_t940 += ((double)t938[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t938[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t940[0] = (float)acc;
+  t940[0] = (float)acc_t940;
   t942[0] = (float)sqrt((double)t940[0]);
 }
 
@@ -8618,76 +7066,26 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k096_reduce_sum(cons
   const hw_conv_shape s943 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_input_grad(&s943, t934, v_backbone_block1_conv2_weight, t943, scratch);
   #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t945[i] = (float)((double)t943[i] * (((double)t80[i] > 0.0) ? 1.0 : 0.0));
-  }
-  #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t946 = 0.0, acc_t949 = 0.0, acc_t952 = 0.0, acc_t954 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t946, acc_t949, acc_t952, acc_t954) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (double)t945[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
-        }
-      }
-    }
-    t946[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
+          t945[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t943[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (((double)t80[i0 * 25088 + i1 * 784 + i2 * 28 + i3] > 0.0) ? 1.0 : 0.0));
+          acc_t946 += (double)t945[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
           t947[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t945[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)v_backbone_block1_bn1_weight[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t945[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t74[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t949[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
+          acc_t949 += ((double)t945[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t74[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
           t950[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t947[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t72[i1]);
+          acc_t952 += ((double)t947[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          acc_t954 += (-(double)t950[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t947[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t952[i1] = (float)acc;
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (-(double)t950[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t954[i1] = (float)acc;
+    t946[i1] = (float)acc_t946;
+    t949[i1] = (float)acc_t949;
+    t952[i1] = (float)acc_t952;
+    t954[i1] = (float)acc_t954;
   }
 }
 
@@ -8695,31 +7093,20 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k096_reduce_sum(cons
  * from graphs/FMNISTResNetSmall.swift:17
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_reduce_sum(const float *t58, const float *restrict t71, const float *restrict t72, const float *t950, const float *restrict t952, const float *restrict t954, float *t962, float *t963, float *restrict t965, float *t973) {
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
+  #pragma omp parallel for
+  for (int64_t i1 = 0; i1 < 32; i1++) {
+    double acc_t965 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t965) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
           t962[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((((double)t952[i1] * (((double)t72[i1] / (double)t71[i1]) * (-0.5))) * 0.00031887755102040814) * (double)t58[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t963[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t962[i0 * 25088 + i1 * 784 + i2 * 28 + i3] + (double)t962[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          acc_t965 += (-(double)t963[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t963[i] = (float)((double)t962[i] + (double)t962[i]);
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (-(double)t963[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t965[i1] = (float)acc;
+    t965[i1] = (float)acc_t965;
   }
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -8748,76 +7135,26 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_reduce_sum(cons
   const hw_conv_shape s975 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
   hw_conv2d_input_grad(&s975, t973, v_backbone_block1_conv1_weight, t975, scratch);
   #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t978[i] = (float)(((double)t904[i] + (double)t975[i]) * (((double)t51[i] > 0.0) ? 1.0 : 0.0));
-  }
-  #pragma omp parallel for
   for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
+    double acc_t979 = 0.0, acc_t982 = 0.0, acc_t985 = 0.0, acc_t987 = 0.0;
     for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t979, acc_t982, acc_t985, acc_t987) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (double)t978[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
-        }
-      }
-    }
-    t979[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
+          t978[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)(((double)t904[i0 * 25088 + i1 * 784 + i2 * 28 + i3] + (double)t975[i0 * 25088 + i1 * 784 + i2 * 28 + i3]) * (((double)t51[i0 * 25088 + i1 * 784 + i2 * 28 + i3] > 0.0) ? 1.0 : 0.0));
+          acc_t979 += (double)t978[i0 * 25088 + i1 * 784 + i2 * 28 + i3];
           t980[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t978[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)v_backbone_stem_bn_weight[i1]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t978[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t46[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t982[i1] = (float)acc;
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
+          acc_t982 += ((double)t978[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t46[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
           t983[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t980[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t44[i1]);
+          acc_t985 += ((double)t980[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          acc_t987 += (-(double)t983[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += ((double)t980[i0 * 25088 + i1 * 784 + i2 * 28 + i3] * (double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t985[i1] = (float)acc;
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (-(double)t983[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t987[i1] = (float)acc;
+    t979[i1] = (float)acc_t979;
+    t982[i1] = (float)acc_t982;
+    t985[i1] = (float)acc_t985;
+    t987[i1] = (float)acc_t987;
   }
 }
 
@@ -8829,41 +7166,41 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(cons
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t988[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_block1_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          t989[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)t974[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (double)t988[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  for (int64_t i = 0; i < 9216; i++) {
-    t989[i] = (float)((double)t974[i] + (double)t988[i]);
-  }
-  double acc = 0.0;
+  double acc_t991 = 0.0;
+  #pragma omp simd reduction(+:acc_t991) collapse(4)
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)t989[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t989[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          acc_t991 += ((double)t989[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t989[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t991[0] = (float)acc;
+  t991[0] = (float)acc_t991;
   t993[0] = (float)sqrt((double)t991[0]);
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_reduce_sum: %995 = reduce_sum(%994 f32[32,32,3,3]) : f32[1,1,1,1]; %997 = sqrt(%996 f32[]) : f32[]; %1001 = mul(%999 f32[], %1000 f32[]) : f32[]
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_reduce_sum(const float *restrict v_backbone_block1_conv1_weight, const float *restrict t993, float *t995, float *t997, float *restrict t1001) {
-  double acc = 0.0;
+  double acc_t995 = 0.0;
+  #pragma omp simd reduction(+:acc_t995) collapse(4)
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)v_backbone_block1_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block1_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          acc_t995 += ((double)v_backbone_block1_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block1_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t995[0] = (float)acc;
+  t995[0] = (float)acc_t995;
   t997[0] = (float)sqrt((double)t995[0]);
   t1001[0] = (float)((((double)t997[0] > 0.0) ? 1.0 : 0.0) * (((double)t993[0] > 0.0) ? 1.0 : 0.0));
 }
@@ -8872,31 +7209,20 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_reduce_sum(cons
  * from graphs/FMNISTResNetSmall.swift:14
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_reduce_sum(const float *t26, const float *restrict t43, const float *restrict t44, const float *t983, const float *restrict t985, const float *restrict t987, float *t1009, float *t1010, float *restrict t1012, float *t1020) {
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
+  #pragma omp parallel for
+  for (int64_t i1 = 0; i1 < 32; i1++) {
+    double acc_t1012 = 0.0;
+    for (int64_t i0 = 0; i0 < 4; i0++) {
+      #pragma omp simd reduction(+:acc_t1012) collapse(2)
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 28; i3++) {
           t1009[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((((double)t985[i1] * (((double)t44[i1] / (double)t43[i1]) * (-0.5))) * 0.00031887755102040814) * (double)t26[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          t1010[i0 * 25088 + i1 * 784 + i2 * 28 + i3] = (float)((double)t1009[i0 * 25088 + i1 * 784 + i2 * 28 + i3] + (double)t1009[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
+          acc_t1012 += (-(double)t1010[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
         }
       }
     }
-  }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 100352; i++) {
-    t1010[i] = (float)((double)t1009[i] + (double)t1009[i]);
-  }
-  #pragma omp parallel for
-  for (int64_t i1 = 0; i1 < 32; i1++) {
-    double acc = 0.0;
-    for (int64_t i0 = 0; i0 < 4; i0++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 28; i3++) {
-          acc += (-(double)t1010[i0 * 25088 + i1 * 784 + i2 * 28 + i3]);
-        }
-      }
-    }
-    t1012[i1] = (float)acc;
+    t1012[i1] = (float)acc_t1012;
   }
   #pragma omp parallel for collapse(2)
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -9070,13 +7396,14 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k125_select(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k126_reduce_sum: %1127 = reduce_sum(%1126 f32[64,32,1,1]) : f32[1,1,1,1]; %1129 = sqrt(%1128 f32[]) : f32[]; %1132 = mul(%1130 f32[], %1131 f32[]) : f32[]; %1154 = add(%1136 f32[64,32,1,1], %1153 f32[64,32,1,1]) : f32[64,32,1,1]
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k126_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict t892, const float *t895, const float *restrict t899, const float *restrict t1023, const float *restrict in_momentum, const float *restrict v_backbone_block2_shortcut_conv_weight_momentum, const float *restrict in_lr, float *t1127, float *t1129, float *restrict t1132, float *t1154) {
-  double acc = 0.0;
+  double acc_t1127 = 0.0;
+  #pragma omp simd reduction(+:acc_t1127) collapse(2)
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
-      acc += ((double)v_backbone_block2_shortcut_conv_weight[i0 * 32 + i1] * (double)v_backbone_block2_shortcut_conv_weight[i0 * 32 + i1]);
+      acc_t1127 += ((double)v_backbone_block2_shortcut_conv_weight[i0 * 32 + i1] * (double)v_backbone_block2_shortcut_conv_weight[i0 * 32 + i1]);
     }
   }
-  t1127[0] = (float)acc;
+  t1127[0] = (float)acc_t1127;
   t1129[0] = (float)sqrt((double)t1127[0]);
   t1132[0] = (float)((((double)t1129[0] > 0.0) ? 1.0 : 0.0) * (((double)t899[0] > 0.0) ? 1.0 : 0.0));
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -9089,17 +7416,18 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k126_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k127_reduce_sum: %1156 = reduce_sum(%1155 f32[64,32,3,3]) : f32[1,1,1,1]; %1158 = sqrt(%1157 f32[]) : f32[]; %1161 = mul(%1159 f32[], %1160 f32[]) : f32[]; %1180 = add(%1164 f32[64,32,3,3], %1179 f32[64,32,3,3]) : f32[64,32,3,3]
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k127_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block2_conv1_weight, const float *restrict t843, const float *t846, const float *restrict t850, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_backbone_block2_conv1_weight_momentum, float *t1156, float *t1158, float *restrict t1161, float *t1180) {
-  double acc = 0.0;
+  double acc_t1156 = 0.0;
+  #pragma omp simd reduction(+:acc_t1156) collapse(4)
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)v_backbone_block2_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block2_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          acc_t1156 += ((double)v_backbone_block2_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block2_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t1156[0] = (float)acc;
+  t1156[0] = (float)acc_t1156;
   t1158[0] = (float)sqrt((double)t1156[0]);
   t1161[0] = (float)((((double)t1158[0] > 0.0) ? 1.0 : 0.0) * (((double)t850[0] > 0.0) ? 1.0 : 0.0));
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -9116,17 +7444,18 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k127_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k128_reduce_sum: %1182 = reduce_sum(%1181 f32[64,64,3,3]) : f32[1,1,1,1]; %1184 = sqrt(%1183 f32[]) : f32[]; %1187 = mul(%1185 f32[], %1186 f32[]) : f32[]; %1206 = add(%1190 f32[64,64,3,3], %1205 f32[64,64,3,3]) : f32[64,64,3,3]
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k128_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block2_conv2_weight, const float *restrict t811, const float *t854, const float *restrict t858, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_backbone_block2_conv2_weight_momentum, float *t1182, float *t1184, float *restrict t1187, float *t1206) {
-  double acc = 0.0;
+  double acc_t1182 = 0.0;
+  #pragma omp simd reduction(+:acc_t1182) collapse(4)
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)v_backbone_block2_conv2_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block2_conv2_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          acc_t1182 += ((double)v_backbone_block2_conv2_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block2_conv2_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t1182[0] = (float)acc;
+  t1182[0] = (float)acc_t1182;
   t1184[0] = (float)sqrt((double)t1182[0]);
   t1187[0] = (float)((((double)t1184[0] > 0.0) ? 1.0 : 0.0) * (((double)t858[0] > 0.0) ? 1.0 : 0.0));
   #pragma omp parallel for
@@ -9144,13 +7473,14 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k128_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k129_reduce_sum: %1208 = reduce_sum(%1207 f32[128,64,1,1]) : f32[1,1,1,1]; %1210 = sqrt(%1209 f32[]) : f32[]; %1213 = mul(%1211 f32[], %1212 f32[]) : f32[]; %1232 = add(%1216 f32[128,64,1,1], %1231 f32[128,64,1,1]) : f32[128,64,1,1]
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k129_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict t766, const float *t769, const float *restrict t773, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_backbone_block3_shortcut_conv_weight_momentum, float *t1208, float *t1210, float *restrict t1213, float *t1232) {
-  double acc = 0.0;
+  double acc_t1208 = 0.0;
+  #pragma omp simd reduction(+:acc_t1208) collapse(2)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
-      acc += ((double)v_backbone_block3_shortcut_conv_weight[i0 * 64 + i1] * (double)v_backbone_block3_shortcut_conv_weight[i0 * 64 + i1]);
+      acc_t1208 += ((double)v_backbone_block3_shortcut_conv_weight[i0 * 64 + i1] * (double)v_backbone_block3_shortcut_conv_weight[i0 * 64 + i1]);
     }
   }
-  t1208[0] = (float)acc;
+  t1208[0] = (float)acc_t1208;
   t1210[0] = (float)sqrt((double)t1208[0]);
   t1213[0] = (float)((((double)t1210[0] > 0.0) ? 1.0 : 0.0) * (((double)t773[0] > 0.0) ? 1.0 : 0.0));
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -9163,17 +7493,18 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k129_reduce_sum(cons
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k130_reduce_sum: %1234 = reduce_sum(%1233 f32[128,64,3,3]) : f32[1,1,1,1]; %1236 = sqrt(%1235 f32[]) : f32[]; %1239 = mul(%1237 f32[], %1238 f32[]) : f32[]; %1258 = add(%1242 f32[128,64,3,3], %1257 f32[128,64,3,3]) : f32[128,64,3,3]
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k130_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block3_conv1_weight, const float *restrict t740, const float *t862, const float *restrict t866, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_backbone_block3_conv1_weight_momentum, float *t1234, float *t1236, float *restrict t1239, float *t1258) {
-  double acc = 0.0;
+  double acc_t1234 = 0.0;
+  #pragma omp simd reduction(+:acc_t1234) collapse(4)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)v_backbone_block3_conv1_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block3_conv1_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          acc_t1234 += ((double)v_backbone_block3_conv1_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block3_conv1_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t1234[0] = (float)acc;
+  t1234[0] = (float)acc_t1234;
   t1236[0] = (float)sqrt((double)t1234[0]);
   t1239[0] = (float)((((double)t1236[0] > 0.0) ? 1.0 : 0.0) * (((double)t866[0] > 0.0) ? 1.0 : 0.0));
   #pragma omp parallel for
@@ -9193,12 +7524,8 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k130_reduce_sum(cons
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k131_mul(const float *restrict t2, const float *restrict t12, const float *restrict t779, const float *restrict t789, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_backbone_block2_shortcut_bn_weight_momentum, float *restrict t1261, float *restrict t1273, float *restrict t1275) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1261[i0] = (float)(1.0 - (double)in_momentum[0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1273[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block2_shortcut_bn_weight_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1261[i0] * (double)t789[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t789[i0]) : ((double)t789[i0] + (double)t12[i0]))));
-  }
-  for (int64_t i = 0; i < 64; i++) {
-    t1275[i] = (float)((double)t1261[i] * (double)t779[i]);
+    t1275[i0] = (float)((double)t1261[i0] * (double)t779[i0]);
   }
 }
 
@@ -9207,8 +7534,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k131_mul(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k132_add(const float *restrict t2, const float *restrict t14, const float *restrict t779, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1275, const float *restrict v_backbone_block2_shortcut_bn_bias_momentum, float *restrict t1276, float *restrict t1282) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1276[i0] = (float)((double)in_lr[0] * (double)t779[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1282[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block2_shortcut_bn_bias_momentum[i0]) + (((double)t1023[0] != 0.0) ? (double)t1275[i0] : (((double)t2[0] != 0.0) ? (double)t1276[i0] : ((double)t779[i0] + (double)t14[i0]))));
   }
 }
@@ -9218,8 +7543,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k132_add(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k133_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block2_bn2_bias, const float *restrict t779, const float *restrict t1023, const float *restrict in_momentum, const float *t1275, const float *restrict t1276, const float *restrict v_backbone_block2_bn2_bias_momentum, float *restrict t1283, float *t1289) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1283[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_bn2_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1289[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block2_bn2_bias_momentum[i0]) + (((double)t1023[0] != 0.0) ? (double)t1275[i0] : (((double)t2[0] != 0.0) ? (double)t1276[i0] : ((double)t779[i0] + (double)t1283[i0]))));
   }
 }
@@ -9229,8 +7552,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k133_add(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k134_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block2_bn1_weight, const float *restrict t818, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1261, const float *restrict v_backbone_block2_bn1_weight_momentum, float *restrict t1290, float *restrict t1299) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1290[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_bn1_weight[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1299[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block2_bn1_weight_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1261[i0] * (double)t818[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t818[i0]) : ((double)t818[i0] + (double)t1290[i0]))));
   }
 }
@@ -9240,8 +7561,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k134_add(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k135_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block2_bn1_bias, const float *restrict t815, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1261, const float *restrict v_backbone_block2_bn1_bias_momentum, float *restrict t1300, float *restrict t1309) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1300[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_bn1_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1309[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block2_bn1_bias_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1261[i0] * (double)t815[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t815[i0]) : ((double)t815[i0] + (double)t1300[i0]))));
   }
 }
@@ -9251,8 +7570,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k135_add(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k136_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block2_bn2_weight, const float *restrict t782, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *t1261, const float *restrict v_backbone_block2_bn2_weight_momentum, float *restrict t1310, float *t1319) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1310[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block2_bn2_weight[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1319[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block2_bn2_weight_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1261[i0] * (double)t782[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t782[i0]) : ((double)t782[i0] + (double)t1310[i0]))));
   }
 }
@@ -9262,12 +7579,8 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k136_add(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k137_mul(const float *restrict t2, const float *restrict t17, const float *restrict t676, const float *restrict t686, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict v_backbone_block3_shortcut_bn_weight_momentum, float *restrict t1322, float *restrict t1334, float *restrict t1336) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1322[i0] = (float)(1.0 - (double)in_momentum[0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1334[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block3_shortcut_bn_weight_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1322[i0] * (double)t686[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t686[i0]) : ((double)t686[i0] + (double)t17[i0]))));
-  }
-  for (int64_t i = 0; i < 128; i++) {
-    t1336[i] = (float)((double)t1322[i] * (double)t676[i]);
+    t1336[i0] = (float)((double)t1322[i0] * (double)t676[i0]);
   }
 }
 
@@ -9276,8 +7589,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k137_mul(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k138_add(const float *restrict t2, const float *restrict t19, const float *restrict t676, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1336, const float *restrict v_backbone_block3_shortcut_bn_bias_momentum, float *restrict t1337, float *restrict t1343) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1337[i0] = (float)((double)in_lr[0] * (double)t676[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1343[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block3_shortcut_bn_bias_momentum[i0]) + (((double)t1023[0] != 0.0) ? (double)t1336[i0] : (((double)t2[0] != 0.0) ? (double)t1337[i0] : ((double)t676[i0] + (double)t19[i0]))));
   }
 }
@@ -9287,8 +7598,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k138_add(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k139_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block3_bn2_bias, const float *restrict t676, const float *restrict t1023, const float *restrict in_momentum, const float *t1336, const float *restrict t1337, const float *restrict v_backbone_block3_bn2_bias_momentum, float *restrict t1344, float *t1350) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1344[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_bn2_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1350[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block3_bn2_bias_momentum[i0]) + (((double)t1023[0] != 0.0) ? (double)t1336[i0] : (((double)t2[0] != 0.0) ? (double)t1337[i0] : ((double)t676[i0] + (double)t1344[i0]))));
   }
 }
@@ -9298,8 +7607,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k139_add(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k140_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block3_bn1_weight, const float *restrict t714, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1322, const float *restrict v_backbone_block3_bn1_weight_momentum, float *restrict t1351, float *restrict t1360) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1351[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_bn1_weight[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1360[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block3_bn1_weight_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1322[i0] * (double)t714[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t714[i0]) : ((double)t714[i0] + (double)t1351[i0]))));
   }
 }
@@ -9309,8 +7616,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k140_add(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k141_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block3_bn1_bias, const float *restrict t711, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1322, const float *restrict v_backbone_block3_bn1_bias_momentum, float *restrict t1361, float *restrict t1370) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1361[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_bn1_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1370[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block3_bn1_bias_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1322[i0] * (double)t711[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t711[i0]) : ((double)t711[i0] + (double)t1361[i0]))));
   }
 }
@@ -9320,8 +7625,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k141_add(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k142_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block3_bn2_weight, const float *restrict t679, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *t1322, const float *restrict v_backbone_block3_bn2_weight_momentum, float *restrict t1371, float *t1380) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1371[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_bn2_weight[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1380[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block3_bn2_weight_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1322[i0] * (double)t679[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t679[i0]) : ((double)t679[i0] + (double)t1371[i0]))));
   }
 }
@@ -9333,36 +7636,36 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k143_reduce_sum(cons
     for (int64_t i2 = 0; i2 < 3; i2++) {
       for (int64_t i3 = 0; i3 < 3; i3++) {
         t1382[i0 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_stem_conv_weight[i0 * 9 + i2 * 3 + i3]);
+        t1383[i0 * 9 + i2 * 3 + i3] = (float)((double)t1021[i0 * 9 + i2 * 3 + i3] + (double)t1382[i0 * 9 + i2 * 3 + i3]);
       }
     }
   }
-  for (int64_t i = 0; i < 288; i++) {
-    t1383[i] = (float)((double)t1021[i] + (double)t1382[i]);
-  }
-  double acc = 0.0;
+  double acc_t1385 = 0.0;
+  #pragma omp simd reduction(+:acc_t1385) collapse(3)
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i2 = 0; i2 < 3; i2++) {
       for (int64_t i3 = 0; i3 < 3; i3++) {
-        acc += ((double)t1383[i0 * 9 + i2 * 3 + i3] * (double)t1383[i0 * 9 + i2 * 3 + i3]);
+        acc_t1385 += ((double)t1383[i0 * 9 + i2 * 3 + i3] * (double)t1383[i0 * 9 + i2 * 3 + i3]);
       }
     }
   }
-  t1385[0] = (float)acc;
+  t1385[0] = (float)acc_t1385;
   t1387[0] = (float)sqrt((double)t1385[0]);
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k144_reduce_sum: %1389 = reduce_sum(%1388 f32[32,1,3,3]) : f32[1,1,1,1]; %1391 = sqrt(%1390 f32[]) : f32[]; %1394 = mul(%1392 f32[], %1393 f32[]) : f32[]; %1412 = add(%1397 f32[32,1,3,3], %1411 f32[32,1,3,3]) : f32[32,1,3,3]
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k144_reduce_sum(const float *restrict t2, const float *restrict v_backbone_stem_conv_weight, const float *t1021, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1383, const float *restrict t1387, const float *restrict v_backbone_stem_conv_weight_momentum, float *t1389, float *t1391, float *restrict t1394, float *t1412) {
-  double acc = 0.0;
+  double acc_t1389 = 0.0;
+  #pragma omp simd reduction(+:acc_t1389) collapse(3)
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i2 = 0; i2 < 3; i2++) {
       for (int64_t i3 = 0; i3 < 3; i3++) {
-        acc += ((double)v_backbone_stem_conv_weight[i0 * 9 + i2 * 3 + i3] * (double)v_backbone_stem_conv_weight[i0 * 9 + i2 * 3 + i3]);
+        acc_t1389 += ((double)v_backbone_stem_conv_weight[i0 * 9 + i2 * 3 + i3] * (double)v_backbone_stem_conv_weight[i0 * 9 + i2 * 3 + i3]);
       }
     }
   }
-  t1389[0] = (float)acc;
+  t1389[0] = (float)acc_t1389;
   t1391[0] = (float)sqrt((double)t1389[0]);
   t1394[0] = (float)((((double)t1391[0] > 0.0) ? 1.0 : 0.0) * (((double)t1387[0] > 0.0) ? 1.0 : 0.0));
   for (int64_t i0 = 0; i0 < 32; i0++) {
@@ -9393,10 +7696,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k146_sub(const float
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       t1442[i0 * 32 + i1] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block2_shortcut_conv_weight_adam_v[i0 * 32 + i1] * 0.999) + (((double)t892[i0 * 32 + i1] * (double)t892[i0 * 32 + i1]) * 0.0010000000000000009)) : (double)v_backbone_block2_shortcut_conv_weight_adam_v[i0 * 32 + i1]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
       t1462[i0 * 32 + i1] = (float)((double)v_backbone_block2_shortcut_conv_weight[i0 * 32 + i1] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1154[i0 * 32 + i1] / (1.0 - exp(((double)t1080[0] * (double)t1413[0])))) / (sqrt(((double)t1442[i0 * 32 + i1] / (1.0 - exp(((double)t1080[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t894[i0 * 32 + i1])) : (((double)t2[0] != 0.0) ? (double)t1154[i0 * 32 + i1] : ((double)in_lr[0] * (double)t1154[i0 * 32 + i1]))));
     }
   }
@@ -9407,8 +7706,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k146_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k147_sub(const float *restrict t2, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *t12, const float *t789, const float *restrict t1023, const float *restrict t1083, const float *restrict in_lr, const float *restrict t1273, const float *restrict t1413, const float *restrict v_backbone_block2_shortcut_bn_weight_adam_v, float *t1470, float *t1490) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1470[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block2_shortcut_bn_weight_adam_v[i0] * 0.999) + (((double)t789[i0] * (double)t789[i0]) * 0.0010000000000000009)) : (double)v_backbone_block2_shortcut_bn_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1490[i0] = (float)((double)v_backbone_block2_shortcut_bn_weight[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1273[i0] / (1.0 - exp(((double)t1083[0] * (double)t1413[0])))) / (sqrt(((double)t1470[i0] / (1.0 - exp(((double)t1083[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t12[i0])) : (((double)t2[0] != 0.0) ? (double)t1273[i0] : ((double)in_lr[0] * (double)t1273[i0]))));
   }
 }
@@ -9421,14 +7718,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k148_sub(const float
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t1498[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block2_conv1_weight_adam_v[i0 * 288 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)t843[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t843[i0 * 288 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)v_backbone_block2_conv1_weight_adam_v[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t1518[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)v_backbone_block2_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1180[i0 * 288 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t1089[0] * (double)t1413[0])))) / (sqrt(((double)t1498[i0 * 288 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t1089[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t845[i0 * 288 + i1 * 9 + i2 * 3 + i3])) : (((double)t2[0] != 0.0) ? (double)t1180[i0 * 288 + i1 * 9 + i2 * 3 + i3] : ((double)in_lr[0] * (double)t1180[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
         }
       }
@@ -9441,8 +7730,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k148_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k149_sub(const float *restrict t2, const float *restrict v_backbone_block2_bn1_weight, const float *t818, const float *restrict t1023, const float *restrict t1092, const float *restrict in_lr, const float *t1290, const float *restrict t1299, const float *restrict t1413, const float *restrict v_backbone_block2_bn1_weight_adam_v, float *t1524, float *t1543) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1524[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block2_bn1_weight_adam_v[i0] * 0.999) + (((double)t818[i0] * (double)t818[i0]) * 0.0010000000000000009)) : (double)v_backbone_block2_bn1_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1543[i0] = (float)((double)v_backbone_block2_bn1_weight[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1299[i0] / (1.0 - exp(((double)t1092[0] * (double)t1413[0])))) / (sqrt(((double)t1524[i0] / (1.0 - exp(((double)t1092[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1290[i0])) : (((double)t2[0] != 0.0) ? (double)t1299[i0] : ((double)in_lr[0] * (double)t1299[i0]))));
   }
 }
@@ -9452,8 +7739,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k149_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k150_sub(const float *restrict t2, const float *restrict v_backbone_block2_bn1_bias, const float *t815, const float *restrict t1023, const float *restrict t1095, const float *restrict in_lr, const float *t1300, const float *restrict t1309, const float *restrict t1413, const float *restrict v_backbone_block2_bn1_bias_adam_v, float *t1549, float *t1568) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1549[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block2_bn1_bias_adam_v[i0] * 0.999) + (((double)t815[i0] * (double)t815[i0]) * 0.0010000000000000009)) : (double)v_backbone_block2_bn1_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1568[i0] = (float)((double)v_backbone_block2_bn1_bias[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1309[i0] / (1.0 - exp(((double)t1095[0] * (double)t1413[0])))) / (sqrt(((double)t1549[i0] / (1.0 - exp(((double)t1095[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1300[i0])) : (((double)t2[0] != 0.0) ? (double)t1309[i0] : ((double)in_lr[0] * (double)t1309[i0]))));
   }
 }
@@ -9467,15 +7752,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k151_sub(const float
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t1576[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block2_conv2_weight_adam_v[i0 * 576 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)t811[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)t811[i0 * 576 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)v_backbone_block2_conv2_weight_adam_v[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t1596[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)v_backbone_block2_conv2_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1206[i0 * 576 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t1098[0] * (double)t1413[0])))) / (sqrt(((double)t1576[i0 * 576 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t1098[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t853[i0 * 576 + i1 * 9 + i2 * 3 + i3])) : (((double)t2[0] != 0.0) ? (double)t1206[i0 * 576 + i1 * 9 + i2 * 3 + i3] : ((double)in_lr[0] * (double)t1206[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
         }
       }
@@ -9488,8 +7764,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k151_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k152_sub(const float *restrict t2, const float *restrict v_backbone_block2_bn2_weight, const float *t782, const float *restrict t1023, const float *restrict t1101, const float *restrict in_lr, const float *t1310, const float *restrict t1319, const float *restrict t1413, const float *restrict v_backbone_block2_bn2_weight_adam_v, float *t1602, float *t1621) {
   for (int64_t i0 = 0; i0 < 64; i0++) {
     t1602[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block2_bn2_weight_adam_v[i0] * 0.999) + (((double)t782[i0] * (double)t782[i0]) * 0.0010000000000000009)) : (double)v_backbone_block2_bn2_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t1621[i0] = (float)((double)v_backbone_block2_bn2_weight[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1319[i0] / (1.0 - exp(((double)t1101[0] * (double)t1413[0])))) / (sqrt(((double)t1602[i0] / (1.0 - exp(((double)t1101[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1310[i0])) : (((double)t2[0] != 0.0) ? (double)t1319[i0] : ((double)in_lr[0] * (double)t1319[i0]))));
   }
 }
@@ -9500,10 +7774,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k153_sub(const float
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
       t1629[i0 * 64 + i1] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block3_shortcut_conv_weight_adam_v[i0 * 64 + i1] * 0.999) + (((double)t766[i0 * 64 + i1] * (double)t766[i0 * 64 + i1]) * 0.0010000000000000009)) : (double)v_backbone_block3_shortcut_conv_weight_adam_v[i0 * 64 + i1]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
       t1649[i0 * 64 + i1] = (float)((double)v_backbone_block3_shortcut_conv_weight[i0 * 64 + i1] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1232[i0 * 64 + i1] / (1.0 - exp(((double)t1104[0] * (double)t1413[0])))) / (sqrt(((double)t1629[i0 * 64 + i1] / (1.0 - exp(((double)t1104[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t768[i0 * 64 + i1])) : (((double)t2[0] != 0.0) ? (double)t1232[i0 * 64 + i1] : ((double)in_lr[0] * (double)t1232[i0 * 64 + i1]))));
     }
   }
@@ -9514,8 +7784,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k153_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k154_sub(const float *restrict t2, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *t17, const float *t686, const float *restrict t1023, const float *restrict t1107, const float *restrict in_lr, const float *restrict t1334, const float *restrict t1413, const float *restrict v_backbone_block3_shortcut_bn_weight_adam_v, float *t1657, float *t1677) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1657[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block3_shortcut_bn_weight_adam_v[i0] * 0.999) + (((double)t686[i0] * (double)t686[i0]) * 0.0010000000000000009)) : (double)v_backbone_block3_shortcut_bn_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1677[i0] = (float)((double)v_backbone_block3_shortcut_bn_weight[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1334[i0] / (1.0 - exp(((double)t1107[0] * (double)t1413[0])))) / (sqrt(((double)t1657[i0] / (1.0 - exp(((double)t1107[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t17[i0])) : (((double)t2[0] != 0.0) ? (double)t1334[i0] : ((double)in_lr[0] * (double)t1334[i0]))));
   }
 }
@@ -9529,15 +7797,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k155_sub(const float
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t1685[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block3_conv1_weight_adam_v[i0 * 576 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)t740[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)t740[i0 * 576 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)v_backbone_block3_conv1_weight_adam_v[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t1705[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)v_backbone_block3_conv1_weight[i0 * 576 + i1 * 9 + i2 * 3 + i3] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1258[i0 * 576 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t1113[0] * (double)t1413[0])))) / (sqrt(((double)t1685[i0 * 576 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t1113[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t861[i0 * 576 + i1 * 9 + i2 * 3 + i3])) : (((double)t2[0] != 0.0) ? (double)t1258[i0 * 576 + i1 * 9 + i2 * 3 + i3] : ((double)in_lr[0] * (double)t1258[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
         }
       }
@@ -9550,8 +7809,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k155_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k156_sub(const float *restrict t2, const float *restrict v_backbone_block3_bn1_weight, const float *t714, const float *restrict t1023, const float *restrict t1116, const float *restrict in_lr, const float *t1351, const float *restrict t1360, const float *restrict t1413, const float *restrict v_backbone_block3_bn1_weight_adam_v, float *t1711, float *t1730) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1711[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block3_bn1_weight_adam_v[i0] * 0.999) + (((double)t714[i0] * (double)t714[i0]) * 0.0010000000000000009)) : (double)v_backbone_block3_bn1_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1730[i0] = (float)((double)v_backbone_block3_bn1_weight[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1360[i0] / (1.0 - exp(((double)t1116[0] * (double)t1413[0])))) / (sqrt(((double)t1711[i0] / (1.0 - exp(((double)t1116[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1351[i0])) : (((double)t2[0] != 0.0) ? (double)t1360[i0] : ((double)in_lr[0] * (double)t1360[i0]))));
   }
 }
@@ -9561,8 +7818,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k156_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k157_sub(const float *restrict t2, const float *restrict v_backbone_block3_bn1_bias, const float *t711, const float *restrict t1023, const float *restrict t1119, const float *restrict in_lr, const float *t1361, const float *restrict t1370, const float *restrict t1413, const float *restrict v_backbone_block3_bn1_bias_adam_v, float *t1736, float *t1755) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1736[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block3_bn1_bias_adam_v[i0] * 0.999) + (((double)t711[i0] * (double)t711[i0]) * 0.0010000000000000009)) : (double)v_backbone_block3_bn1_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1755[i0] = (float)((double)v_backbone_block3_bn1_bias[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1370[i0] / (1.0 - exp(((double)t1119[0] * (double)t1413[0])))) / (sqrt(((double)t1736[i0] / (1.0 - exp(((double)t1119[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1361[i0])) : (((double)t2[0] != 0.0) ? (double)t1370[i0] : ((double)in_lr[0] * (double)t1370[i0]))));
   }
 }
@@ -9572,8 +7827,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k157_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k158_sub(const float *restrict t2, const float *restrict v_backbone_block3_bn2_weight, const float *t679, const float *restrict t1023, const float *restrict t1125, const float *restrict in_lr, const float *t1371, const float *restrict t1380, const float *restrict t1413, const float *restrict v_backbone_block3_bn2_weight_adam_v, float *t1761, float *t1780) {
   for (int64_t i0 = 0; i0 < 128; i0++) {
     t1761[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block3_bn2_weight_adam_v[i0] * 0.999) + (((double)t679[i0] * (double)t679[i0]) * 0.0010000000000000009)) : (double)v_backbone_block3_bn2_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t1780[i0] = (float)((double)v_backbone_block3_bn2_weight[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1380[i0] / (1.0 - exp(((double)t1125[0] * (double)t1413[0])))) / (sqrt(((double)t1761[i0] / (1.0 - exp(((double)t1125[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1371[i0])) : (((double)t2[0] != 0.0) ? (double)t1380[i0] : ((double)in_lr[0] * (double)t1380[i0]))));
   }
 }
@@ -9583,11 +7836,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k158_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k159_sub(const float *restrict t2, const float *restrict v_backbone_stem_bn_weight, const float *t9, const float *t982, const float *restrict t1023, const float *restrict t1039, const float *restrict t1049, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1413, const float *restrict v_backbone_stem_bn_weight_momentum, float *restrict t1783, float *t1793, float *t1813) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1783[i0] = (float)(1.0 - (double)in_momentum[0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1793[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_stem_bn_weight_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1783[i0] * (double)t982[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t982[i0]) : ((double)t982[i0] + (double)t9[i0]))));
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1813[i0] = (float)((double)v_backbone_stem_bn_weight[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1793[i0] / (1.0 - exp(((double)t1039[0] * (double)t1413[0])))) / (sqrt(((double)t1049[i0] / (1.0 - exp(((double)t1039[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t9[i0])) : (((double)t2[0] != 0.0) ? (double)t1793[i0] : ((double)in_lr[0] * (double)t1793[i0]))));
   }
 }
@@ -9597,11 +7846,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k159_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k160_sub(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_stem_bn_bias, const float *t979, const float *restrict t1023, const float *restrict t1052, const float *restrict t1059, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1413, const float *restrict t1783, const float *restrict v_backbone_stem_bn_bias_momentum, float *t1814, float *t1822, float *t1841) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1814[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_stem_bn_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1822[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_stem_bn_bias_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1783[i0] * (double)t979[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t979[i0]) : ((double)t979[i0] + (double)t1814[i0]))));
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1841[i0] = (float)((double)v_backbone_stem_bn_bias[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1822[i0] / (1.0 - exp(((double)t1052[0] * (double)t1413[0])))) / (sqrt(((double)t1059[i0] / (1.0 - exp(((double)t1052[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1814[i0])) : (((double)t2[0] != 0.0) ? (double)t1822[i0] : ((double)in_lr[0] * (double)t1822[i0]))));
   }
 }
@@ -9611,8 +7856,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k160_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k161_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block1_bn1_weight, const float *restrict t949, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1783, const float *restrict v_backbone_block1_bn1_weight_momentum, float *restrict t1842, float *restrict t1851) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1842[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block1_bn1_weight[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1851[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block1_bn1_weight_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1783[i0] * (double)t949[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t949[i0]) : ((double)t949[i0] + (double)t1842[i0]))));
   }
 }
@@ -9622,8 +7865,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k161_add(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k162_sub(const float *restrict t2, const float *restrict v_backbone_block1_bn1_weight, const float *t949, const float *restrict t1023, const float *restrict t1065, const float *restrict in_lr, const float *restrict t1413, const float *t1842, const float *restrict t1851, const float *restrict v_backbone_block1_bn1_weight_adam_v, float *t1857, float *t1876) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1857[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block1_bn1_weight_adam_v[i0] * 0.999) + (((double)t949[i0] * (double)t949[i0]) * 0.0010000000000000009)) : (double)v_backbone_block1_bn1_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1876[i0] = (float)((double)v_backbone_block1_bn1_weight[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1851[i0] / (1.0 - exp(((double)t1065[0] * (double)t1413[0])))) / (sqrt(((double)t1857[i0] / (1.0 - exp(((double)t1065[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1842[i0])) : (((double)t2[0] != 0.0) ? (double)t1851[i0] : ((double)in_lr[0] * (double)t1851[i0]))));
   }
 }
@@ -9633,8 +7874,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k162_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k163_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block1_bn1_bias, const float *restrict t946, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1783, const float *restrict v_backbone_block1_bn1_bias_momentum, float *restrict t1877, float *restrict t1886) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1877[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block1_bn1_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1886[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block1_bn1_bias_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1783[i0] * (double)t946[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t946[i0]) : ((double)t946[i0] + (double)t1877[i0]))));
   }
 }
@@ -9644,8 +7883,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k163_add(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k164_sub(const float *restrict t2, const float *restrict v_backbone_block1_bn1_bias, const float *t946, const float *restrict t1023, const float *restrict t1068, const float *restrict in_lr, const float *restrict t1413, const float *t1877, const float *restrict t1886, const float *restrict v_backbone_block1_bn1_bias_adam_v, float *t1892, float *t1911) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1892[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block1_bn1_bias_adam_v[i0] * 0.999) + (((double)t946[i0] * (double)t946[i0]) * 0.0010000000000000009)) : (double)v_backbone_block1_bn1_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1911[i0] = (float)((double)v_backbone_block1_bn1_bias[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1886[i0] / (1.0 - exp(((double)t1068[0] * (double)t1413[0])))) / (sqrt(((double)t1892[i0] / (1.0 - exp(((double)t1068[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1877[i0])) : (((double)t2[0] != 0.0) ? (double)t1886[i0] : ((double)in_lr[0] * (double)t1886[i0]))));
   }
 }
@@ -9655,8 +7892,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k164_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k165_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block1_bn2_weight, const float *restrict t908, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t1783, const float *restrict v_backbone_block1_bn2_weight_momentum, float *restrict t1912, float *restrict t1921) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1912[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block1_bn2_weight[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1921[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block1_bn2_weight_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1783[i0] * (double)t908[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t908[i0]) : ((double)t908[i0] + (double)t1912[i0]))));
   }
 }
@@ -9666,8 +7901,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k165_add(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k166_sub(const float *restrict t2, const float *restrict v_backbone_block1_bn2_weight, const float *t908, const float *restrict t1023, const float *restrict t1074, const float *restrict in_lr, const float *restrict t1413, const float *t1912, const float *restrict t1921, const float *restrict v_backbone_block1_bn2_weight_adam_v, float *t1927, float *t1946) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1927[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block1_bn2_weight_adam_v[i0] * 0.999) + (((double)t908[i0] * (double)t908[i0]) * 0.0010000000000000009)) : (double)v_backbone_block1_bn2_weight_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1946[i0] = (float)((double)v_backbone_block1_bn2_weight[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1921[i0] / (1.0 - exp(((double)t1074[0] * (double)t1413[0])))) / (sqrt(((double)t1927[i0] / (1.0 - exp(((double)t1074[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1912[i0])) : (((double)t2[0] != 0.0) ? (double)t1921[i0] : ((double)in_lr[0] * (double)t1921[i0]))));
   }
 }
@@ -9677,8 +7910,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k166_sub(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k167_add(const float *restrict t2, const float *restrict in_weight_decay, const float *restrict v_backbone_block1_bn2_bias, const float *restrict t905, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *t1783, const float *restrict v_backbone_block1_bn2_bias_momentum, float *restrict t1947, float *t1956) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1947[i0] = (float)((double)in_weight_decay[0] * (double)v_backbone_block1_bn2_bias[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1956[i0] = (float)(((double)in_momentum[0] * (double)v_backbone_block1_bn2_bias_momentum[i0]) + (((double)t1023[0] != 0.0) ? ((double)t1783[i0] * (double)t905[i0]) : (((double)t2[0] != 0.0) ? ((double)in_lr[0] * (double)t905[i0]) : ((double)t905[i0] + (double)t1947[i0]))));
   }
 }
@@ -9688,8 +7919,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k167_add(const float
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k168_sub(const float *restrict t2, const float *restrict v_backbone_block1_bn2_bias, const float *t905, const float *restrict t1023, const float *restrict t1077, const float *restrict in_lr, const float *restrict t1413, const float *t1947, const float *restrict t1956, const float *restrict v_backbone_block1_bn2_bias_adam_v, float *t1962, float *t1981) {
   for (int64_t i0 = 0; i0 < 32; i0++) {
     t1962[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block1_bn2_bias_adam_v[i0] * 0.999) + (((double)t905[i0] * (double)t905[i0]) * 0.0010000000000000009)) : (double)v_backbone_block1_bn2_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
     t1981[i0] = (float)((double)v_backbone_block1_bn2_bias[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1956[i0] / (1.0 - exp(((double)t1077[0] * (double)t1413[0])))) / (sqrt(((double)t1962[i0] / (1.0 - exp(((double)t1077[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t1947[i0])) : (((double)t2[0] != 0.0) ? (double)t1956[i0] : ((double)in_lr[0] * (double)t1956[i0]))));
   }
 }
@@ -9697,16 +7926,10 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k168_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k169_select: %1983 = mul(%1982 f32[64,1,1], %1467 f32[64,1,1]) : f32[64,1,1]; %1987 = select(%1264 f32[64,1,1], %1986 f32[64,1,1], %1984 f32[64,1,1]) : f32[64,1,1]; %2006 = sub(%13 f32[64,1,1], %2005 f32[64,1,1]) : f32[64,1,1]; %2010 = select(%1264 f32[64,1,1], %2009 f32[64,1,1], %2007 f32[64,1,1]) : f32[64,1,1]
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k169_select(const float *restrict t2, const float *restrict v_backbone_block2_shortcut_bn_bias, const float *t14, const float *t779, const float *restrict t1023, const float *restrict t1086, const float *restrict in_lr, const float *restrict t1282, const float *restrict t1413, const float *restrict v_backbone_block2_shortcut_bn_bias_adam_v, const float *restrict v_backbone_block2_bn2_bias_adam_v, float *t1983, float *restrict t1987, float *t2006, float *t2010) {
-  for (int64_t i = 0; i < 64; i++) {
-    t1983[i] = (float)(((double)t779[i] * (double)t779[i]) * 0.0010000000000000009);
-  }
   for (int64_t i0 = 0; i0 < 64; i0++) {
+    t1983[i0] = (float)(((double)t779[i0] * (double)t779[i0]) * 0.0010000000000000009);
     t1987[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block2_shortcut_bn_bias_adam_v[i0] * 0.999) + (double)t1983[i0]) : (double)v_backbone_block2_shortcut_bn_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t2006[i0] = (float)((double)v_backbone_block2_shortcut_bn_bias[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1282[i0] / (1.0 - exp(((double)t1086[0] * (double)t1413[0])))) / (sqrt(((double)t1987[i0] / (1.0 - exp(((double)t1086[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t14[i0])) : (((double)t2[0] != 0.0) ? (double)t1282[i0] : ((double)in_lr[0] * (double)t1282[i0]))));
-  }
-  for (int64_t i0 = 0; i0 < 64; i0++) {
     t2010[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block2_bn2_bias_adam_v[i0] * 0.999) + (double)t1983[i0]) : (double)v_backbone_block2_bn2_bias_adam_v[i0]);
   }
 }
@@ -9723,16 +7946,10 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k170_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k171_select: %2034 = mul(%2033 f32[128,1,1], %1654 f32[128,1,1]) : f32[128,1,1]; %2038 = select(%1325 f32[128,1,1], %2037 f32[128,1,1], %2035 f32[128,1,1]) : f32[128,1,1]; %2057 = sub(%18 f32[128,1,1], %2056 f32[128,1,1]) : f32[128,1,1]; %2061 = select(%1325 f32[128,1,1], %2060 f32[128,1,1], %2058 f32[128,1,1]) : f32[128,1,1]
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k171_select(const float *restrict t2, const float *restrict v_backbone_block3_shortcut_bn_bias, const float *t19, const float *t676, const float *restrict t1023, const float *restrict t1110, const float *restrict in_lr, const float *restrict t1343, const float *restrict t1413, const float *restrict v_backbone_block3_shortcut_bn_bias_adam_v, const float *restrict v_backbone_block3_bn2_bias_adam_v, float *t2034, float *restrict t2038, float *t2057, float *t2061) {
-  for (int64_t i = 0; i < 128; i++) {
-    t2034[i] = (float)(((double)t676[i] * (double)t676[i]) * 0.0010000000000000009);
-  }
   for (int64_t i0 = 0; i0 < 128; i0++) {
+    t2034[i0] = (float)(((double)t676[i0] * (double)t676[i0]) * 0.0010000000000000009);
     t2038[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block3_shortcut_bn_bias_adam_v[i0] * 0.999) + (double)t2034[i0]) : (double)v_backbone_block3_shortcut_bn_bias_adam_v[i0]);
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t2057[i0] = (float)((double)v_backbone_block3_shortcut_bn_bias[i0] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t1343[i0] / (1.0 - exp(((double)t1110[0] * (double)t1413[0])))) / (sqrt(((double)t2038[i0] / (1.0 - exp(((double)t1110[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t19[i0])) : (((double)t2[0] != 0.0) ? (double)t1343[i0] : ((double)in_lr[0] * (double)t1343[i0]))));
-  }
-  for (int64_t i0 = 0; i0 < 128; i0++) {
     t2061[i0] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block3_bn2_bias_adam_v[i0] * 0.999) + (double)t2034[i0]) : (double)v_backbone_block3_bn2_bias_adam_v[i0]);
   }
 }
@@ -9754,14 +7971,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k173_add(const float
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t2086[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)(1.0 - (double)in_momentum[0]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t2102[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)(((double)in_momentum[0] * (double)v_backbone_block1_conv1_weight_momentum[i0 * 288 + i1 * 9 + i2 * 3 + i3]) + (((double)t1023[0] != 0.0) ? ((double)t2086[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t974[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (((double)t2[0] != 0.0) ? (((double)in_lr[0] * (((double)t1001[0] != 0.0) ? (((double)t997[0] / (((double)t1001[0] != 0.0) ? (double)t993[0] : 1.0)) * 0.001) : 1.0)) * (double)t989[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)t989[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
         }
       }
@@ -9772,17 +7981,18 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k173_add(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k174_reduce_sum: %2104 = reduce_sum(%2103 f32[32,32,3,3]) : f32[1,1,1,1]; %2106 = sqrt(%2105 f32[]) : f32[]; %2109 = mul(%2107 f32[], %2108 f32[]) : f32[]; %2122 = add(%2111 f32[32,32,3,3], %2121 f32[32,32,3,3]) : f32[32,32,3,3]
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k174_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block1_conv2_weight, const float *restrict t935, const float *t938, const float *restrict t942, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *restrict t2086, const float *restrict v_backbone_block1_conv2_weight_momentum, float *t2104, float *t2106, float *restrict t2109, float *t2122) {
-  double acc = 0.0;
+  double acc_t2104 = 0.0;
+  #pragma omp simd reduction(+:acc_t2104) collapse(4)
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)v_backbone_block1_conv2_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block1_conv2_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          acc_t2104 += ((double)v_backbone_block1_conv2_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block1_conv2_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t2104[0] = (float)acc;
+  t2104[0] = (float)acc_t2104;
   t2106[0] = (float)sqrt((double)t2104[0]);
   t2109[0] = (float)((((double)t2106[0] > 0.0) ? 1.0 : 0.0) * (((double)t942[0] > 0.0) ? 1.0 : 0.0));
   for (int64_t i0 = 0; i0 < 32; i0++) {
@@ -9804,14 +8014,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k175_sub(const float
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t2130[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block1_conv1_weight_adam_v[i0 * 288 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)t974[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t974[i0 * 288 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)v_backbone_block1_conv1_weight_adam_v[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t2150[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)v_backbone_block1_conv1_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t2102[i0 * 288 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t1062[0] * (double)t1413[0])))) / (sqrt(((double)t2130[i0 * 288 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t1062[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t988[i0 * 288 + i1 * 9 + i2 * 3 + i3])) : (((double)t2[0] != 0.0) ? (double)t2102[i0 * 288 + i1 * 9 + i2 * 3 + i3] : ((double)in_lr[0] * (double)t2102[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
         }
       }
@@ -9827,14 +8029,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k176_sub(const float
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t2156[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block1_conv2_weight_adam_v[i0 * 288 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)t935[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)t935[i0 * 288 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)v_backbone_block1_conv2_weight_adam_v[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t2175[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)v_backbone_block1_conv2_weight[i0 * 288 + i1 * 9 + i2 * 3 + i3] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t2122[i0 * 288 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t1071[0] * (double)t1413[0])))) / (sqrt(((double)t2156[i0 * 288 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t1071[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t937[i0 * 288 + i1 * 9 + i2 * 3 + i3])) : (((double)t2[0] != 0.0) ? (double)t2122[i0 * 288 + i1 * 9 + i2 * 3 + i3] : ((double)in_lr[0] * (double)t2122[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
         }
       }
@@ -9851,42 +8045,41 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k177_reduce_sum(cons
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t2177[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)in_weight_decay[0] * (double)v_backbone_block3_conv2_weight[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+          t2178[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)t859[i0 * 1152 + i1 * 9 + i2 * 3 + i3] + (double)t2177[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  #pragma omp parallel for
-  for (int64_t i = 0; i < 147456; i++) {
-    t2178[i] = (float)((double)t859[i] + (double)t2177[i]);
-  }
-  double acc = 0.0;
+  double acc_t2180 = 0.0;
+  #pragma omp simd reduction(+:acc_t2180) collapse(4)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)t2178[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)t2178[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+          acc_t2180 += ((double)t2178[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)t2178[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t2180[0] = (float)acc;
+  t2180[0] = (float)acc_t2180;
   t2182[0] = (float)sqrt((double)t2180[0]);
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k178_reduce_sum: %2184 = reduce_sum(%2183 f32[128,128,3,3]) : f32[1,1,1,1]; %2186 = sqrt(%2185 f32[]) : f32[]; %2189 = mul(%2187 f32[], %2188 f32[]) : f32[]; %2208 = add(%2192 f32[128,128,3,3], %2207 f32[128,128,3,3]) : f32[128,128,3,3]
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k178_reduce_sum(const float *restrict t2, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t859, const float *restrict t1023, const float *restrict in_momentum, const float *restrict in_lr, const float *t2178, const float *restrict t2182, const float *restrict v_backbone_block3_conv2_weight_momentum, float *t2184, float *t2186, float *restrict t2189, float *t2208) {
-  double acc = 0.0;
+  double acc_t2184 = 0.0;
+  #pragma omp simd reduction(+:acc_t2184) collapse(4)
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc += ((double)v_backbone_block3_conv2_weight[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block3_conv2_weight[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+          acc_t2184 += ((double)v_backbone_block3_conv2_weight[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)v_backbone_block3_conv2_weight[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
   }
-  t2184[0] = (float)acc;
+  t2184[0] = (float)acc_t2184;
   t2186[0] = (float)sqrt((double)t2184[0]);
   t2189[0] = (float)((((double)t2186[0] > 0.0) ? 1.0 : 0.0) * (((double)t2182[0] > 0.0) ? 1.0 : 0.0));
   #pragma omp parallel for
@@ -9910,15 +8103,6 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k179_sub(const float
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
           t2216[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)(((double)t1023[0] != 0.0) ? (((double)v_backbone_block3_conv2_weight_adam_v[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)t859[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)t859[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)v_backbone_block3_conv2_weight_adam_v[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
           t2236[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)v_backbone_block3_conv2_weight[i0 * 1152 + i1 * 9 + i2 * 3 + i3] - (((double)t1023[0] != 0.0) ? ((double)in_lr[0] * ((((double)t2208[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t1122[0] * (double)t1413[0])))) / (sqrt(((double)t2216[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / (1.0 - exp(((double)t1122[0] * (-0.0010005003335835344)))))) + 1e-08)) + (double)t2177[i0 * 1152 + i1 * 9 + i2 * 3 + i3])) : (((double)t2[0] != 0.0) ? (double)t2208[i0 * 1152 + i1 * 9 + i2 * 3 + i3] : ((double)in_lr[0] * (double)t2208[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))));
         }
       }
@@ -12511,13 +10695,14 @@ static void fmnist_resnet_small_b2_encode_k008_reduce_mean(const float *restrict
   hw_conv2d_forward(&s127, t125, v_backbone_block3_conv2_weight, t127, scratch);
   for (int64_t i0 = 0; i0 < 2; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      double acc = 0.0;
+      double acc_t158 = 0.0;
+      #pragma omp simd reduction(+:acc_t158) collapse(2)
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 7; i3++) {
-          acc += fmax(((((((double)t127[i0 * 6272 + i1 * 49 + i2 * 7 + i3] - (double)v_backbone_block3_bn2_running_mean[i1]) * (1.0 / sqrt(((double)v_backbone_block3_bn2_running_var[i1] + 1e-05)))) * (double)v_backbone_block3_bn2_weight[i1]) + (double)v_backbone_block3_bn2_bias[i1]) + (((((double)t107[i0 * 6272 + i1 * 49 + i2 * 7 + i3] - (double)v_backbone_block3_shortcut_bn_running_mean[i1]) * (1.0 / sqrt(((double)v_backbone_block3_shortcut_bn_running_var[i1] + 1e-05)))) * (double)v_backbone_block3_shortcut_bn_weight[i1]) + (double)v_backbone_block3_shortcut_bn_bias[i1])), 0.0);
+          acc_t158 += fmax(((((((double)t127[i0 * 6272 + i1 * 49 + i2 * 7 + i3] - (double)v_backbone_block3_bn2_running_mean[i1]) * (1.0 / sqrt(((double)v_backbone_block3_bn2_running_var[i1] + 1e-05)))) * (double)v_backbone_block3_bn2_weight[i1]) + (double)v_backbone_block3_bn2_bias[i1]) + (((((double)t107[i0 * 6272 + i1 * 49 + i2 * 7 + i3] - (double)v_backbone_block3_shortcut_bn_running_mean[i1]) * (1.0 / sqrt(((double)v_backbone_block3_shortcut_bn_running_var[i1] + 1e-05)))) * (double)v_backbone_block3_shortcut_bn_weight[i1]) + (double)v_backbone_block3_shortcut_bn_bias[i1])), 0.0);
         }
       }
-      t158[i0 * 128 + i1] = (float)(acc / 49.0);
+      t158[i0 * 128 + i1] = (float)(acc_t158 / 49.0);
     }
   }
   for (int64_t i = 0; i < 256; i++) {

@@ -1,0 +1,139 @@
+import GraphCompiler
+import GraphIR
+
+/// The loops of a kernel: one nest per `LoopNest`, kept dimensions outside (in parallel),
+/// reduced dimensions inside.
+extension KernelEmitter {
+  /// Each elementwise member is stored as `out[i] = (float)expression(i)`; each reduction
+  /// accumulates in double. Sums and means over a contiguous innermost run are vectorised with
+  /// `omp simd`: the order of the additions is then fixed by the code, not by the thread count.
+  func emitNest(_ nest: LoopNest, shape: [Int], axes: [Int], into code: inout CodePrinter) {
+    let view = shape.indices.map { shape[$0] == 1 ? "0" : "i\($0)" }
+    let total = shape.reduce(1, *)
+    if axes.isEmpty {
+      if nest.members.allSatisfy(expressions.isFlat) {
+        if total >= Self.parallelThreshold { code.line("#pragma omp parallel for") }
+        code.block("for (int64_t i = 0; i < \(total); i++)") { code in
+          for id in nest.members {
+            code.line(
+              "\(names.buffer(id)!)[i] = (float)\(expressions.definition(id, flatAt: "i"));")
+          }
+        }
+        return
+      }
+      let loops = shape.indices.filter { shape[$0] > 1 }
+      emitLoops(loops, shape: shape, parallel: total >= Self.parallelThreshold, into: &code) {
+        code in emitBody(nest, shape: shape, view: view, into: &code)
+      }
+      return
+    }
+    let kept = shape.indices.filter { shape[$0] > 1 && !axes.contains($0) }
+    let reduced = shape.indices.filter { shape[$0] > 1 && axes.contains($0) }
+    let keptCount = kept.reduce(1) { $0 * shape[$1] }
+    let reductions = nest.reductions(graph)
+    let accumulators = reductions.map { "acc_\(names.buffer($0)!)" }
+    let simd = Self.vectorizedRun(shape: shape, reduced: reduced)
+    let clause =
+      "#pragma omp simd reduction(+:\(accumulators.joined(separator: ", ")))"
+      + (simd > 1 ? " collapse(\(simd))" : "")
+    emitLoops(
+      kept, shape: shape, parallel: keptCount > 1 && total >= Self.parallelThreshold, into: &code
+    ) { code in
+      code.line("double " + accumulators.map { "\($0) = 0.0" }.joined(separator: ", ") + ";")
+      emitLoops(
+        reduced, shape: shape, parallel: false, simd: (reduced.count - simd, clause), into: &code
+      ) { code in emitBody(nest, shape: shape, view: view, into: &code) }
+      for (id, accumulator) in zip(reductions, accumulators) {
+        emitFinish(id, accumulator, shape: shape, axes: axes, view: view, into: &code)
+      }
+    }
+  }
+
+  /// How many innermost reduced loops `omp simd` covers: the trailing reduced dimensions that
+  /// are adjacent in memory and end at the innermost one (0 when the innermost is kept).
+  static func vectorizedRun(shape: [Int], reduced: [Int]) -> Int {
+    guard let innermost = shape.indices.last(where: { shape[$0] > 1 }),
+      reduced.last == innermost
+    else { return 0 }
+    var run = 1
+    while run < reduced.count {
+      let inner = reduced[reduced.count - run]
+      let outer = reduced[reduced.count - run - 1]
+      guard shape[(outer + 1)..<inner].allSatisfy({ $0 == 1 }) else { break }
+      run += 1
+    }
+    return run
+  }
+
+  private func emitBody(
+    _ nest: LoopNest, shape: [Int], view: [String], into code: inout CodePrinter
+  ) {
+    let index = ExpressionEmitter.offset(shape, view)
+    for id in nest.members {
+      if graph[id].op.fusionRole == .reduction {
+        let operand = graph[id].operands[0]
+        code.line("acc_\(names.buffer(id)!) += \(expressions.value(operand, at: view));")
+      } else {
+        code.line(
+          "\(names.buffer(id)!)[\(index)] = (float)\(expressions.definition(id, at: view));")
+      }
+    }
+  }
+
+  private func emitFinish(
+    _ id: NodeID, _ accumulator: String, shape: [Int], axes: [Int], view: [String],
+    into code: inout CodePrinter
+  ) {
+    guard case .reduce(let op, _) = graph[id].op else { return }
+    let outView = shape.indices.map { axes.contains($0) ? "0" : view[$0] }
+    let out = "\(names.buffer(id)!)[\(ExpressionEmitter.offset(graph[id].type.shape, outView))]"
+    let count = axes.reduce(1) { $0 * shape[$1] }
+    code.line(
+      op == .mean
+        ? "\(out) = (float)(\(accumulator) / \(count).0);" : "\(out) = (float)\(accumulator);")
+  }
+
+  /// A `max` reduction (softmax's stabiliser): kept dimensions outside, a sequential `fmax`
+  /// inside.
+  func emitMaxReduction(_ id: NodeID, into code: inout CodePrinter) {
+    guard case .reduce(_, let axes) = graph[id].op else { return }
+    let operand = graph[id].operands[0]
+    let shape = graph[operand].type.shape
+    let view = shape.indices.map { shape[$0] == 1 ? "0" : "i\($0)" }
+    let kept = shape.indices.filter { shape[$0] > 1 && !axes.contains($0) }
+    let reduced = shape.indices.filter { shape[$0] > 1 && axes.contains($0) }
+    let outView = shape.indices.map { axes.contains($0) ? "0" : view[$0] }
+    let out = "\(names.buffer(id)!)[\(ExpressionEmitter.offset(graph[id].type.shape, outView))]"
+    let parallel =
+      graph[id].type.elementCount > 1 && graph[operand].type.elementCount >= Self.parallelThreshold
+    emitLoops(kept, shape: shape, parallel: parallel, into: &code) { code in
+      code.line("double acc = -INFINITY;")
+      emitLoops(reduced, shape: shape, parallel: false, into: &code) { code in
+        code.line("acc = fmax(acc, \(expressions.value(operand, at: view)));")
+      }
+      code.line("\(out) = (float)acc;")
+    }
+  }
+
+  /// One `for` per dimension of `dims`, outermost first; `parallel` shares the outermost among
+  /// threads, `simd` puts a pragma before the loop at that position.
+  func emitLoops(
+    _ dims: [Int], shape: [Int], parallel: Bool, simd: (at: Int, pragma: String)? = nil,
+    into code: inout CodePrinter, _ body: (inout CodePrinter) -> Void
+  ) {
+    guard let first = dims.first else {
+      body(&code)
+      return
+    }
+    if parallel {
+      let collapse = dims.count > 1 && shape[first] < 16 ? " collapse(2)" : ""
+      code.line("#pragma omp parallel for\(collapse)")
+    }
+    if let simd, simd.at == 0 { code.line(simd.pragma) }
+    let inner = simd.map { ($0.at - 1, $0.pragma) }
+    code.block("for (int64_t i\(first) = 0; i\(first) < \(shape[first]); i\(first)++)") { code in
+      emitLoops(
+        Array(dims.dropFirst()), shape: shape, parallel: false, simd: inner, into: &code, body)
+    }
+  }
+}
