@@ -16,7 +16,8 @@ struct KernelEmitter {
 
   /// Expressions are evaluated in double and rounded once when stored, so a fused chain is as
   /// accurate as the float64 interpreter followed by one rounding (and bitwise equal to it in
-  /// the kernel checks, except through libm and BLAS).
+  /// the kernel checks, except through libm, BLAS and sums whose double additions `omp simd`
+  /// reorders).
   var expressions: ExpressionEmitter {
     ExpressionEmitter(graph: graph, names: names, inDouble: true)
   }
