@@ -7,10 +7,12 @@ extension KernelEmitter {
   /// Each elementwise member is stored as `out[i] = (float)expression(i)`; each reduction
   /// accumulates in double. Sums and means over a contiguous innermost run are vectorised with
   /// `omp simd`: the order of the additions is then fixed by the code, not by the thread count.
+  /// A `max` (alone in its nest) runs a sequential `fmax`.
   func emitNest(_ nest: LoopNest, shape: [Int], axes: [Int], into code: inout CodePrinter) {
     let view = shape.indices.map { shape[$0] == 1 ? "0" : "i\($0)" }
     let total = shape.reduce(1, *)
-    if axes.isEmpty {
+    let reductions = nest.reductions(graph)
+    if reductions.isEmpty {
       if nest.members.allSatisfy(expressions.isFlat) {
         if total >= Self.parallelThreshold { code.line("#pragma omp parallel for") }
         code.block("for (int64_t i = 0; i < \(total); i++)") { code in
@@ -30,16 +32,17 @@ extension KernelEmitter {
     let kept = shape.indices.filter { shape[$0] > 1 && !axes.contains($0) }
     let reduced = shape.indices.filter { shape[$0] > 1 && axes.contains($0) }
     let keptCount = kept.reduce(1) { $0 * shape[$1] }
-    let reductions = nest.reductions(graph)
     let accumulators = reductions.map { "acc_\(names.buffer($0)!)" }
-    let simd = Self.vectorizedRun(shape: shape, reduced: reduced)
+    let simd = nest.containsMax(graph) ? 0 : Self.vectorizedRun(shape: shape, reduced: reduced)
     let clause =
       "#pragma omp simd reduction(+:\(accumulators.joined(separator: ", ")))"
       + (simd > 1 ? " collapse(\(simd))" : "")
     emitLoops(
       kept, shape: shape, parallel: keptCount > 1 && total >= Self.parallelThreshold, into: &code
     ) { code in
-      code.line("double " + accumulators.map { "\($0) = 0.0" }.joined(separator: ", ") + ";")
+      let initial = nest.containsMax(graph) ? "-INFINITY" : "0.0"
+      code.line(
+        "double " + accumulators.map { "\($0) = \(initial)" }.joined(separator: ", ") + ";")
       emitLoops(
         reduced, shape: shape, parallel: false, simd: (reduced.count - simd, clause), into: &code
       ) { code in emitBody(nest, shape: shape, view: view, into: &code) }
@@ -70,9 +73,12 @@ extension KernelEmitter {
   ) {
     let index = ExpressionEmitter.offset(shape, view)
     for id in nest.members {
-      if graph[id].op.fusionRole == .reduction {
-        let operand = graph[id].operands[0]
-        code.line("acc_\(names.buffer(id)!) += \(expressions.value(operand, at: view));")
+      if case .reduce(let op, _) = graph[id].op {
+        let accumulator = "acc_\(names.buffer(id)!)"
+        let value = expressions.value(graph[id].operands[0], at: view)
+        code.line(
+          op == .max
+            ? "\(accumulator) = fmax(\(accumulator), \(value));" : "\(accumulator) += \(value);")
       } else {
         code.line(
           "\(names.buffer(id)!)[\(index)] = (float)\(expressions.definition(id, at: view));")
@@ -91,28 +97,6 @@ extension KernelEmitter {
     code.line(
       op == .mean
         ? "\(out) = (float)(\(accumulator) / \(count).0);" : "\(out) = (float)\(accumulator);")
-  }
-
-  /// A `max` reduction (softmax's stabiliser): kept dimensions outside, a sequential `fmax`
-  /// inside.
-  func emitMaxReduction(_ id: NodeID, into code: inout CodePrinter) {
-    guard case .reduce(_, let axes) = graph[id].op else { return }
-    let operand = graph[id].operands[0]
-    let shape = graph[operand].type.shape
-    let view = shape.indices.map { shape[$0] == 1 ? "0" : "i\($0)" }
-    let kept = shape.indices.filter { shape[$0] > 1 && !axes.contains($0) }
-    let reduced = shape.indices.filter { shape[$0] > 1 && axes.contains($0) }
-    let outView = shape.indices.map { axes.contains($0) ? "0" : view[$0] }
-    let out = "\(names.buffer(id)!)[\(ExpressionEmitter.offset(graph[id].type.shape, outView))]"
-    let parallel =
-      graph[id].type.elementCount > 1 && graph[operand].type.elementCount >= Self.parallelThreshold
-    emitLoops(kept, shape: shape, parallel: parallel, into: &code) { code in
-      code.line("double acc = -INFINITY;")
-      emitLoops(reduced, shape: shape, parallel: false, into: &code) { code in
-        code.line("acc = fmax(acc, \(expressions.value(operand, at: view)));")
-      }
-      code.line("\(out) = (float)acc;")
-    }
   }
 
   /// One `for` per dimension of `dims`, outermost first; `parallel` shares the outermost among

@@ -65,11 +65,10 @@ struct KernelEmitter {
     return "\(id) = \(node.op.mnemonic)(\(operands)) : \(node.type)"
   }
 
-  /// A scalar store, a `max` reduction or a library call: one of its own.
+  /// A library call or a scalar store: one of its own.
   private func emitMember(_ id: NodeID, into code: inout CodePrinter) {
     switch graph[id].op.fusionRole {
     case .library: LibraryCall(graph: graph, names: names).emit(id, into: &code)
-    case .reduction: emitMaxReduction(id, into: &code)
     default:
       let shape = graph[id].type.shape
       code.line(

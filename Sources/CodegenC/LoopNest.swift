@@ -12,7 +12,7 @@ import GraphIR
 /// members read that buffer at their own element too.
 struct LoopNest {
   enum Kind {
-    /// A library call, a scalar store or a `max` reduction: emitted on its own, as before.
+    /// A library call or a scalar store.
     case single
     /// Elementwise stores and reductions over `shape`, reducing `axes` (empty: elementwise).
     case loops(shape: [Int], axes: [Int])
@@ -44,13 +44,19 @@ struct LoopNest {
     members = [id]
     let node = graph[id]
     switch node.op {
-    case .reduce(let op, let axes) where op != .max:
+    case .reduce(_, let axes):
       kind = .loops(shape: graph[node.operands[0]].type.shape, axes: axes.sorted())
     case _ where node.op.isStoredElementwise && node.type.elementCount > 1:
       kind = .loops(shape: node.type.shape, axes: [])
     default:
       kind = .single
     }
+  }
+
+  /// A `max` reduction (softmax's stabiliser) keeps its nest to itself: a sequential `fmax`,
+  /// not vectorised.
+  func containsMax(_ graph: Graph) -> Bool {
+    members.contains { if case .reduce(.max, _) = graph[$0].op { true } else { false } }
   }
 
   /// The reductions of the nest, in order.
@@ -68,7 +74,7 @@ struct LoopNest {
   }
 
   private func accepts(_ id: NodeID, graph: Graph, inPlace: [NodeID: NodeID]) -> Bool {
-    guard case .loops(let shape, let axes) = kind else { return false }
+    guard case .loops(let shape, let axes) = kind, !containsMax(graph) else { return false }
     let node = graph[id]
     let newAxes: [Int]
     switch node.op {

@@ -669,11 +669,11 @@ static void fmnist_resnet_small_b2_joint_step_k028_reduce_mean(const float *rest
     }
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = -INFINITY;
+    double acc_t342 = -INFINITY;
     for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc = fmax(acc, (double)t341[i0 * 4 + i1]);
+      acc_t342 = fmax(acc_t342, (double)t341[i0 * 4 + i1]);
     }
-    t342[i0] = (float)acc;
+    t342[i0] = (float)acc_t342;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 4; i1++) {
@@ -5698,11 +5698,11 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k028_reduce_mean(con
     }
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = -INFINITY;
+    double acc_t334 = -INFINITY;
     for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc = fmax(acc, (double)t333[i0 * 4 + i1]);
+      acc_t334 = fmax(acc_t334, (double)t333[i0 * 4 + i1]);
     }
-    t334[i0] = (float)acc;
+    t334[i0] = (float)acc_t334;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 4; i1++) {
@@ -5997,11 +5997,11 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k043_reduce_mean(con
     }
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc = -INFINITY;
+    double acc_t459 = -INFINITY;
     for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc = fmax(acc, (double)t458[i0 * 4 + i1]);
+      acc_t459 = fmax(acc_t459, (double)t458[i0 * 4 + i1]);
     }
-    t459[i0] = (float)acc;
+    t459[i0] = (float)acc_t459;
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 4; i1++) {
