@@ -33,14 +33,15 @@ extension KernelEmitter {
     let reduced = shape.indices.filter { shape[$0] > 1 && axes.contains($0) }
     let keptCount = kept.reduce(1) { $0 * shape[$1] }
     let accumulators = reductions.map { "acc_\(names.buffer($0)!)" }
-    let simd = nest.containsMax(graph) ? 0 : Self.vectorizedRun(shape: shape, reduced: reduced)
+    let sequentialMax = nest.containsMax(graph)
+    let simd = sequentialMax ? 0 : Self.vectorizedRun(shape: shape, reduced: reduced)
     let clause =
       "#pragma omp simd reduction(+:\(accumulators.joined(separator: ", ")))"
       + (simd > 1 ? " collapse(\(simd))" : "")
     emitLoops(
       kept, shape: shape, parallel: keptCount > 1 && total >= Self.parallelThreshold, into: &code
     ) { code in
-      let initial = nest.containsMax(graph) ? "-INFINITY" : "0.0"
+      let initial = sequentialMax ? "-INFINITY" : "0.0"
       code.line(
         "double " + accumulators.map { "\($0) = \(initial)" }.joined(separator: ", ") + ";")
       emitLoops(
