@@ -19,9 +19,12 @@ public struct Interpreter {
   /// With `roundingStoredValues`, every value a compiled kernel would store (nodes with a
   /// `kernel`) is rounded to float32 as it is computed: the reference a single compiled kernel
   /// is compared with, since it reads exactly those float32 values.
+  ///
+  /// Nodes in `given` take the listed values instead of being evaluated: a check replays the
+  /// outcomes of the compiled code's comparisons (ReLU masks) this way.
   public func run(
     _ graph: Graph, inputs: [String: HostTensor], state: inout [String: HostTensor],
-    roundingStoredValues: Bool = false
+    roundingStoredValues: Bool = false, given: [NodeID: [Double]] = [:]
   ) throws(InterpreterError) -> [String: HostTensor] {
     var values: [[Double]] = []
     values.reserveCapacity(graph.nodes.count)
@@ -32,6 +35,8 @@ public struct Interpreter {
       try Self.checkType(of: node, id: id, in: graph)
       let value: [Double]
       switch node.op {
+      case _ where given[id] != nil:
+        value = given[id]!
       case .input(let name):
         value = try Self.provided(
           inputs[name], kind: "input", name: name, node: node, id: id)

@@ -46,11 +46,7 @@ public struct KernelCheck {
     let inputs = CheckData.inputs(entry, &random)
     let session = CompiledSession(program: compiled)
     for (name, value) in state { try session.write(value.scalars.map(Float.init), to: name) }
-    let buffers = inputs.mapValues { tensor in
-      tensor.type.dtype == .f32
-        ? tensor.scalars.map { Float($0).bitPattern }
-        : tensor.scalars.map { UInt32(bitPattern: Int32($0)) }
-    }
+    let buffers = rawBuffers(inputs)
     var probe = plan.graph
     let kernels = probe.kernelMembers()
     probe.outputs = kernels.flatMap { $0 }.map { GraphOutput(name: "\($0.index)", node: $0) }
@@ -81,7 +77,7 @@ public struct KernelCheck {
         for id in members where !overwritten.contains(id) {
           // The member's own definition, on exactly the values the kernel read: the
           // interpreter's for values from other kernels, the kernel's own for earlier members.
-          let expected = try reference(id, plan.graph, inputs: inputs, state: initial) {
+          let expected = try plan.graph.coneValue(of: id, inputs: inputs, state: initial) {
             computed[$0] ?? value($0)
           }
           let report = SelfCheck(tolerance: tolerance).compare(
@@ -92,48 +88,5 @@ public struct KernelCheck {
       }
     }
     return reports
-  }
-
-  /// The float64 value of stored node `id` computed by the interpreter from its definition
-  /// alone: the ops inlined into it, with every other stored value it reads given.
-  private func reference(
-    _ id: NodeID, _ graph: Graph, inputs: [String: HostTensor], state: [String: HostTensor],
-    stored: (NodeID) -> [Double]
-  ) throws -> [Double] {
-    var cone = Graph()
-    var mapping: [NodeID: NodeID] = [:]
-    var given: [String: HostTensor] = inputs
-    func copy(_ node: NodeID, isRoot: Bool) throws -> NodeID {
-      if let done = mapping[node] { return done }
-      var copied = graph[node]
-      if !isRoot && graph[node].kernel != nil {
-        let name = "stored \(node.index)"
-        given[name] = HostTensor(copied.type, stored(node))
-        copied = Node(op: .input(name), operands: [], type: copied.type)
-      } else {
-        copied.operands = try copied.operands.map { try copy($0, isRoot: false) }
-        copied.kernel = nil
-      }
-      cone.nodes.append(copied)
-      mapping[node] = NodeID(cone.nodes.count - 1)
-      return mapping[node]!
-    }
-    cone.outputs = [GraphOutput(name: "value", node: try copy(id, isRoot: true))]
-    var scratchState = state
-    return try Interpreter().run(cone, inputs: given, state: &scratchState)["value"]!.scalars
-  }
-
-  /// Calls `body` with stable pointers to each buffer.
-  private func withPointers(_ buffers: [[UInt32]], _ body: ([UnsafeRawPointer]) throws -> Void)
-    rethrows
-  {
-    let copies = buffers.map { buffer -> UnsafeMutableRawPointer in
-      let pointer = UnsafeMutableRawPointer.allocate(
-        byteCount: max(4 * buffer.count, 4), alignment: 64)
-      buffer.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-      return pointer
-    }
-    defer { copies.forEach { $0.deallocate() } }
-    try body(copies.map { UnsafeRawPointer($0) })
   }
 }

@@ -6,12 +6,19 @@ import GraphInterpreter
 /// state and reports, per output and per updated variable, the largest difference relative to
 /// the largest magnitude of the interpreter's tensor.
 ///
-/// The gate compares with the interpreter running the same fused graph with float32 storage
-/// (each stored value rounded to float32, as the compiled code stores it); the error against
-/// pure float64 is reported beside it. The two differ where float32 rounding upstream moves a
-/// value across a ReLU kink or into a cancelling BatchNorm sum: measured on R1 at batch 2,
-/// up to about 2e-4 against float64, and 1e-5 against float32 storage. Each kernel alone is
-/// checked against float64 by `KernelCheck`.
+/// A whole entry's result depends on every ReLU decision along the way, and float32 rounding
+/// can put a pre-activation that is within a few ulps of zero on the other side (in R2 a few
+/// elements of the 32x32 layers' masks, out of millions, change the BatchNorm gradient sums
+/// of the first layers by up to 5e-3). So the gate has two parts:
+///
+/// - `ChainCheck`: every kernel, run in order on one arena, matches its own definition on the
+///   values it actually read, and reads nothing another kernel damaged;
+/// - the whole entry matches the interpreter with float32 storage that takes the compiled
+///   code's comparison outcomes (the flips `ChainCheck` reports, each within rounding of the
+///   threshold).
+///
+/// The error against the interpreter deciding for itself, with float32 storage and in pure
+/// float64, is reported beside it.
 public struct SelfCheck {
   public var seed: UInt64
   public var tolerance: Double
@@ -31,12 +38,26 @@ public struct SelfCheck {
     public var tensor: String
     public var error: Double
     public var passed: Bool
-    /// The error against the pure float64 interpreter, for information (whole entries only).
+    /// The error against the interpreter with float32 storage deciding every comparison
+    /// itself, and against pure float64, for information (whole entries only).
+    public var float32Error: Double?
     public var float64Error: Double?
 
     public var description: String {
-      let extra = float64Error.map { String(" (vs float64 \($0))") } ?? ""
+      var extra = float32Error.map { String(" (own decisions \($0)") } ?? ""
+      extra += float64Error.map { String(", float64 \($0))") } ?? ""
       return "\(passed ? "ok  " : "FAIL") \(entry) \(tensor): max rel.err \(error)\(extra)"
+    }
+  }
+
+  /// What one run found: the whole-entry tensors, the kernels of the chains and the flipped
+  /// comparisons.
+  public struct Outcome: Sendable {
+    public var reports: [Report] = []
+    public var chain: [ChainCheck.Step] = []
+    public var flips: [ChainCheck.Flip] = []
+    public var failures: Int {
+      reports.filter { !$0.passed }.count + chain.filter { !$0.passed }.count
     }
   }
 
@@ -44,48 +65,69 @@ public struct SelfCheck {
   /// same program at the same batch size.
   public func run(
     _ program: Program, _ compiled: CompiledProgram, entries: [String]? = nil, threads: Int = 0
-  ) throws -> [Report] {
-    let lowered = try KernelPipeline.run(program, batch: compiled.batch).program
-    var reports: [Report] = []
+  ) throws -> Outcome {
+    let planned = try KernelPipeline.run(program, batch: compiled.batch)
+    var outcome = Outcome()
     for entry in compiled.entries where entries?.contains(entry.name) ?? true {
-      guard let graph = lowered.entry(named: entry.name)?.graph else {
+      guard let plan = planned.entries.first(where: { $0.name == entry.name }) else {
         throw TrainingError("entry '\(entry.name)' is compiled but not in the program's IR")
       }
-      var random = CheckData.random(seed: seed, entry: entry.name)
-      let session = CompiledSession(program: compiled, threads: threads)
-      var state = CheckData.state(lowered, &random)
-      for (name, value) in state { try session.write(value.scalars.map(Float.init), to: name) }
-      let inputs = CheckData.inputs(entry, &random, scalars: scalars)
-      let compiledOutputs = try session.run(entry, inputs: inputs)
-      let before = state
-      var exactState = state
-      let expected = try Interpreter().run(
-        graph, inputs: inputs, state: &state, roundingStoredValues: true)
-      let exact = try Interpreter().run(graph, inputs: inputs, state: &exactState)
-      func report(_ tensor: String, _ actual: [Double], _ rounded: [Double], _ float64: [Double]) {
-        var result = compare(entry.name, tensor, actual, rounded)
-        result.float64Error = compare(entry.name, tensor, actual, float64).error
-        reports.append(result)
-      }
-      for output in entry.outputs {
-        report(
-          output.name, compiledOutputs[output.name]!.scalars, expected[output.name]!.scalars,
-          exact[output.name]!.scalars)
-      }
-      for (name, value) in state.sorted(by: { $0.key < $1.key }) where value != before[name] {
-        report(
-          name, session.read(name).map(Double.init), value.scalars, exactState[name]!.scalars)
-      }
+      try check(entry, plan, planned.program, compiled, threads: threads, into: &outcome)
     }
-    return reports
+    return outcome
+  }
+
+  private func check(
+    _ entry: CompiledEntry, _ plan: PlannedEntry, _ program: Program, _ compiled: CompiledProgram,
+    threads: Int, into outcome: inout Outcome
+  ) throws {
+    var random = CheckData.random(seed: seed, entry: entry.name)
+    let before = CheckData.state(program, &random)
+    let inputs = CheckData.inputs(entry, &random, scalars: scalars)
+    let session = CompiledSession(program: compiled, threads: threads)
+    for (name, value) in before { try session.write(value.scalars.map(Float.init), to: name) }
+    let compiledOutputs = try session.run(entry, inputs: inputs)
+    let chain = try ChainCheck(seed: seed, tolerance: tolerance, scalars: scalars).run(
+      entry, plan, compiled, state: before, inputs: inputs, threads: threads)
+    outcome.chain += chain.steps
+    outcome.flips += chain.flips
+    var (gate, own, exact) = (before, before, before)
+    let expected = try Interpreter().run(
+      plan.graph, inputs: inputs, state: &gate, roundingStoredValues: true,
+      given: chain.decisions)
+    let rounded = try Interpreter().run(
+      plan.graph, inputs: inputs, state: &own, roundingStoredValues: true)
+    let float64 = try Interpreter().run(plan.graph, inputs: inputs, state: &exact)
+    func report(_ tensor: String, _ actual: [Double], _ values: [[Double]]) {
+      var result = compare(entry.name, tensor, actual, values[0])
+      result.float32Error = Self.relativeError(actual, values[1])
+      result.float64Error = Self.relativeError(actual, values[2])
+      outcome.reports.append(result)
+    }
+    for output in entry.outputs {
+      report(
+        output.name, compiledOutputs[output.name]!.scalars,
+        [expected, rounded, float64].map { $0[output.name]!.scalars })
+    }
+    for (name, value) in gate.sorted(by: { $0.key < $1.key }) where value != before[name] {
+      report(
+        name, session.read(name).map(Double.init),
+        [value.scalars, own[name]!.scalars, exact[name]!.scalars])
+    }
   }
 
   func compare(_ entry: String, _ tensor: String, _ actual: [Double], _ expected: [Double])
     -> Report
   {
+    let error = Self.relativeError(actual, expected)
+    return Report(entry: entry, tensor: tensor, error: error, passed: error <= tolerance)
+  }
+
+  /// The largest difference relative to the largest magnitude of `expected` (at least 1e-6);
+  /// infinite for a NaN or a count mismatch.
+  static func relativeError(_ actual: [Double], _ expected: [Double]) -> Double {
     let scale = max(expected.map { abs($0) }.max() ?? 0, 1e-6)
     let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
-    let error = worst.isNaN || actual.count != expected.count ? .infinity : worst / scale
-    return Report(entry: entry, tensor: tensor, error: error, passed: error <= tolerance)
+    return worst.isNaN || actual.count != expected.count ? .infinity : worst / scale
   }
 }

@@ -50,11 +50,16 @@ struct SelfCheckCommand: ParsableCommand {
       print("\(definition.name) batch \(size): \(kernels.count) kernels, each run alone")
       for report in kernels where verbose || !report.passed { print("  \(report)") }
       print("  max rel.err \(kernels.map(\.error).max() ?? 0)")
-      let reports = try SelfCheck(tolerance: tolerance).run(
+      let outcome = try SelfCheck(tolerance: tolerance).run(
         program, compiled, entries: entries, threads: threads)
-      print("\(definition.name) batch \(size): whole entry points, \(reports.count) tensors")
-      for report in reports { print("  \(report)") }
-      failures += (kernels + reports).filter { !$0.passed }.count
+      print("\(definition.name) batch \(size): \(outcome.chain.count) kernels in order")
+      for step in outcome.chain where verbose || !step.passed { print("  \(step)") }
+      print("  max rel.err \(outcome.chain.map(\.error).max() ?? 0)")
+      for flip in outcome.flips { print("  flip: \(flip)") }
+      print(
+        "\(definition.name) batch \(size): whole entry points, \(outcome.reports.count) tensors")
+      for report in outcome.reports { print("  \(report)") }
+      failures += kernels.filter { !$0.passed }.count + outcome.failures
     }
     if failures > 0 {
       print("\(failures) tensors differ by more than \(tolerance)")

@@ -25,7 +25,10 @@ import Testing
 
   @Test func everyEntryOfR1MatchesTheInterpreterWithin1e4() throws {
     let (program, compiled) = try programs()
-    let reports = try SelfCheck(tolerance: 1e-4).run(program, compiled)
+    let outcome = try SelfCheck(tolerance: 1e-4).run(program, compiled)
+    let reports = outcome.reports
+    #expect(outcome.chain.count == compiled.entries.reduce(0) { $0 + $1.kernelCount })
+    for step in outcome.chain where !step.passed { Issue.record("\(step)") }
     let entries = Set(reports.map(\.entry))
     for mode in ["joint.step", "none.step", "fixed.step", "bilevel.k2.step"] {
       #expect(entries.contains(mode))
@@ -42,7 +45,9 @@ import Testing
     let check = SelfCheck(
       tolerance: 1e-4,
       scalars: ["optimizer": choice, "momentum": 0.9, "weight_decay": 0.01, "temperature": 0.5])
-    let reports = try check.run(program, compiled, entries: ["joint.step", "bilevel.k1.step"])
+    let outcome = try check.run(program, compiled, entries: ["joint.step", "bilevel.k1.step"])
+    let reports = outcome.reports
+    for step in outcome.chain where !step.passed { Issue.record("\(step)") }
     #expect(Set(reports.map(\.entry)) == ["joint.step", "bilevel.k1.step"])
     // Every updated parameter and its slots are compared: AdamW changes two more per parameter.
     let slots = reports.filter { $0.tensor.hasSuffix(".adam_v") }.count

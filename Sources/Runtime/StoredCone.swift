@@ -1,0 +1,68 @@
+import GraphIR
+import GraphInterpreter
+
+extension Graph {
+  /// The float64 value of node `id` computed by the interpreter from its definition alone: the
+  /// ops inlined into it, with every stored value it reads taken from `stored`. A kernel check
+  /// compares a compiled kernel's store with this on exactly the values the kernel read.
+  func coneValue(
+    of id: NodeID, inputs: [String: HostTensor], state: [String: HostTensor],
+    stored: (NodeID) -> [Double]
+  ) throws -> [Double] {
+    var cone = Graph()
+    var mapping: [NodeID: NodeID] = [:]
+    var given: [String: HostTensor] = inputs
+    func copy(_ node: NodeID, isRoot: Bool) throws -> NodeID {
+      if let done = mapping[node] { return done }
+      var copied = self[node]
+      if !isRoot && self[node].kernel != nil {
+        let name = "stored \(node.index)"
+        given[name] = HostTensor(copied.type, stored(node))
+        copied = Node(op: .input(name), operands: [], type: copied.type)
+      } else {
+        copied.operands = try copied.operands.map { try copy($0, isRoot: false) }
+        copied.kernel = nil
+      }
+      cone.nodes.append(copied)
+      mapping[node] = NodeID(cone.nodes.count - 1)
+      return mapping[node]!
+    }
+    cone.outputs = [GraphOutput(name: "value", node: try copy(id, isRoot: true))]
+    var scratchState = state
+    return try Interpreter().run(cone, inputs: given, state: &scratchState)["value"]!.scalars
+  }
+
+  /// The comparison nodes inlined into stored node `id` (its ReLU masks).
+  func inlinedComparisons(of id: NodeID) -> [NodeID] {
+    var result: [NodeID] = []
+    var seen = Set<NodeID>()
+    var stack = self[id].operands
+    while let next = stack.popLast() {
+      guard self[next].kernel == nil, seen.insert(next).inserted else { continue }
+      if case .compare = self[next].op { result.append(next) }
+      stack.append(contentsOf: self[next].operands)
+    }
+    return result
+  }
+}
+
+/// Calls `body` with stable, 64-byte aligned copies of each buffer.
+func withPointers(_ buffers: [[UInt32]], _ body: ([UnsafeRawPointer]) throws -> Void) rethrows {
+  let copies = buffers.map { buffer -> UnsafeMutableRawPointer in
+    let pointer = UnsafeMutableRawPointer.allocate(
+      byteCount: max(4 * buffer.count, 4), alignment: 64)
+    buffer.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    return pointer
+  }
+  defer { copies.forEach { $0.deallocate() } }
+  try body(copies.map { UnsafeRawPointer($0) })
+}
+
+/// Input tensors as the raw float32 / int32 words a compiled entry reads.
+func rawBuffers(_ inputs: [String: HostTensor]) -> [String: [UInt32]] {
+  inputs.mapValues { tensor in
+    tensor.type.dtype == .f32
+      ? tensor.scalars.map { Float($0).bitPattern }
+      : tensor.scalars.map { UInt32(bitPattern: Int32($0)) }
+  }
+}
