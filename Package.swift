@@ -91,7 +91,8 @@ let package = Package(
       name: "GraphDSLTests",
       dependencies: ["GraphDSL", "GraphIR", "GraphCompiler", "GraphInterpreter", "Graphs"]),
     .testTarget(
-      name: "GraphCompilerTests", dependencies: ["GraphCompiler", "GraphIR", "GraphInterpreter"]),
+      name: "GraphCompilerTests",
+      dependencies: ["GraphCompiler", "GraphIR", "GraphInterpreter", "Graphs"]),
     .testTarget(
       name: "GraphInterpreterTests",
       dependencies: ["GraphInterpreter", "GraphIR", "GraphCompiler", "GradientCheck"]),

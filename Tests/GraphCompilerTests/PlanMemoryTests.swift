@@ -140,6 +140,19 @@ import Testing
     #expect(overlappingRegions(graph, plan).contains("%3 cannot be computed in place over %2"))
   }
 
+  @Test func `The dataflow checker reports a store over a value still to be read`() throws {
+    let graph = try fuseAndSchedule(Self.chain)
+    var plan = PlanMemory().plan(graph)
+    #expect(dataflowViolations(graph, plan) == [])
+    plan.offsets[NodeID(3)] = plan.offsets[NodeID(2)]
+    // %4 reuses %2's old place, now %3's, and so overwrites %3 too.
+    #expect(
+      dataflowViolations(graph, plan) == [
+        "%3 (kernel 1) overwrites %2, still to be read",
+        "%4 (kernel 2) overwrites %3, still to be read",
+      ])
+  }
+
   @Test func `An elementwise value may take the buffer of an operand that dies with it`() throws {
     let graph = try fuseAndSchedule(
       """
