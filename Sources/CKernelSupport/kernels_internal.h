@@ -9,6 +9,8 @@
  * hw_set_threads was never called. Cheap after the first call (one atomic load). Call it outside
  * parallel regions. */
 void hw_pin_blas_threads(void);
+/* Puts OpenBLAS on the kernels the CPU's features call for, once (blas.c). */
+void hw_choose_blas_core(void);
 
 /* Splits [0, total) into `parts` nearly equal contiguous blocks, aligned to 16 when every part
  * still gets at least 16, and returns block `part` as [*begin, *end) (possibly empty). */

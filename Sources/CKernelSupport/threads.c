@@ -24,12 +24,14 @@ static atomic_int blas_pinned;
 
 void hw_pin_blas_threads(void) {
   if (atomic_load_explicit(&blas_pinned, memory_order_acquire)) return;
+  hw_choose_blas_core();
   openblas_set_num_threads(1);
   atomic_store_explicit(&blas_pinned, 1, memory_order_release);
 }
 
 void hw_set_threads(int threads) {
   if (threads > 0) omp_set_num_threads(threads);
+  hw_choose_blas_core();
   openblas_set_num_threads(1);
   atomic_store_explicit(&blas_pinned, 1, memory_order_release);
 }

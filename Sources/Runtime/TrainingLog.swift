@@ -24,7 +24,9 @@ public final class TrainingLog {
     handle.seekToEndOfFile()
     metrics = handle
     interactive = isatty(STDOUT_FILENO) != 0
-    record("{\"type\": \"config\", \"resumed\": \(appending), \"config\": \(config.json())}")
+    record(
+      "{\"type\": \"config\", \"resumed\": \(appending), \"config\": \(config.json()), "
+        + "\"machine\": \(MachineInfo.current().json())}")
   }
 
   /// Appends one JSON object (already encoded) as a line.

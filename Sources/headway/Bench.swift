@@ -81,6 +81,7 @@ struct Bench: ParsableCommand {
   private func report(_ entry: CompiledEntry, size: Int, times: [Double]) {
     let median = times[times.count / 2]
     print("\(program) \(entry.name) batch \(size) (\(2 * size) views), threads \(hw_threads()):")
+    print("  machine: \(MachineInfo.current().summary)")
     print(
       String(
         format: "  step: median %.4f s, min %.4f s, max %.4f s over %d steps",
@@ -100,7 +101,7 @@ struct Bench: ParsableCommand {
       ("median_s", "\(median)"), ("min_s", "\(times.first!)"), ("max_s", "\(times.last!)"),
       ("images_per_s", "\(Double(size) / median)"),
       ("gflop_per_step", "\(Double(entry.flops) / 1e9)"),
-      ("peak_rss_mb", "\(peakResidentMegabytes())"),
+      ("peak_rss_mb", "\(peakResidentMegabytes())"), ("machine", MachineInfo.current().json()),
     ]
     print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
   }

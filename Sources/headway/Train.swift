@@ -116,6 +116,7 @@ struct Train: ParsableCommand {
       "training \(program) \(mode) on \(images.count) images: \(trainer.totalSteps) steps of "
         + "\(batch) images, \(hw_threads()) threads"
         + (resume ? ", from step \(trainer.completedSteps)" : ""))
+    print("machine: \(MachineInfo.current().summary)")
     try trainer.train(log: log, checkpoint: checkpoint, stopAfter: stopAfter)
   }
 

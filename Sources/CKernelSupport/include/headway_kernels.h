@@ -57,6 +57,14 @@ int hw_max_threads(void);
 /* The size of the team a parallel region actually gets (runs one); for tests and diagnostics. */
 int hw_parallel_team_size(void);
 
+/* OpenBLAS's kernel set ("SkylakeX", "Haswell", ...) after Headway has chosen it from the CPU's
+ * features (see blas.c), and the one OpenBLAS picked when it loaded. */
+const char *hw_blas_core(void);
+const char *hw_blas_core_at_load(void);
+/* Whether the CPU (and the OS) support AVX-512 F/CD/BW/DQ/VL, and AVX2 with FMA. */
+int hw_cpu_has_avx512(void);
+int hw_cpu_has_avx2(void);
+
 /* Fills every variable of a compiled program in its state arena from its initialiser, bit for
  * bit as GraphIR's Initializer.values. */
 #pragma clang assume_nonnull end
