@@ -40,9 +40,15 @@ extension CompiledTrainer {
 }
 
 extension CompiledSession {
-  /// Overwrites every variable with the checkpoint's tensor of the same name and shape.
+  /// Overwrites every variable with the checkpoint's tensor of the same name and shape; a
+  /// checkpoint with a tensor the program does not have is refused too.
   public func restore(from checkpoint: Checkpoint, path: String) throws {
     let byName = Dictionary(checkpoint.tensors.map { ($0.name, $0) }) { a, _ in a }
+    let names = Set(program.variables.map(\.name))
+    if let stranger = checkpoint.tensors.first(where: { !names.contains($0.name) }) {
+      throw TrainingError(
+        "\(path): tensor '\(stranger.name)' is not a variable of program '\(program.name)'")
+    }
     for variable in program.variables {
       guard let tensor = byName[variable.name] else {
         throw TrainingError("\(path): no tensor '\(variable.name)'")

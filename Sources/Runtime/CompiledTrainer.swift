@@ -50,7 +50,7 @@ public final class CompiledTrainer {
   /// checkpoint every `checkpointEvery` steps, at each epoch's end and at the end.
   public func train(log: TrainingLog?, checkpoint path: String?, stopAfter: Int? = nil) throws {
     let end = min(totalSteps, completedSteps + (stopAfter ?? totalSteps))
-    var epochLosses: [Double] = []
+    var epochLosses = log?.resumedEpochLosses ?? []
     var epochStart = Date()
     while completedSteps < end {
       let started = Date()

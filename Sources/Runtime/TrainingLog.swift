@@ -10,10 +10,21 @@ public final class TrainingLog {
   private let metrics: FileHandle
   private let interactive: Bool
   private var lastLine = Date.distantPast
+  /// For a resumed run: the losses of the steps of the unfinished epoch already in the log.
+  public private(set) var resumedEpochLosses: [Double] = []
 
-  public init(runDirectory: String, config: TrainingConfig, appending: Bool) throws {
+  /// Opens `metrics.jsonl` in `runDirectory`: a new one, or for a run resumed from the
+  /// checkpoint of step `resumedAt` the existing one without the step and epoch records past
+  /// that step (written after the checkpoint, they are written again as the run repeats those
+  /// steps), so that every step appears once.
+  public init(
+    runDirectory: String, config: TrainingConfig, resumedAt: Int? = nil, stepsPerEpoch: Int = 1
+  ) throws {
     let path = runDirectory + "/metrics.jsonl"
-    if !appending || !FileManager.default.fileExists(atPath: path) {
+    if let resumedAt, FileManager.default.fileExists(atPath: path) {
+      resumedEpochLosses = try Self.truncate(
+        path, at: resumedAt, stepsPerEpoch: max(stepsPerEpoch, 1))
+    } else {
       guard FileManager.default.createFile(atPath: path, contents: nil) else {
         throw TrainingError("cannot create \(path)")
       }
@@ -25,7 +36,7 @@ public final class TrainingLog {
     metrics = handle
     interactive = isatty(STDOUT_FILENO) != 0
     record(
-      "{\"type\": \"config\", \"resumed\": \(appending), \"config\": \(config.json()), "
+      "{\"type\": \"config\", \"resumed\": \(resumedAt != nil), \"config\": \(config.json()), "
         + "\"machine\": \(MachineInfo.current().json())}")
   }
 
@@ -69,6 +80,30 @@ public final class TrainingLog {
     let summary = String(
       format: "epoch %d done: mean loss %.4f, %.1f s", epoch + 1, meanLoss, seconds)
     FileHandle.standardOutput.write(Data(((interactive ? "\n" : "") + summary + "\n").utf8))
+  }
+
+  /// Rewrites the log (atomically) without the records past step `step`; returns the losses of
+  /// the kept steps of the epoch that step is in.
+  static func truncate(_ path: String, at step: Int, stepsPerEpoch: Int) throws -> [Double] {
+    let text = String(decoding: try readWholeFile(path), as: UTF8.self)
+    var kept: [Substring] = []
+    var losses: [Double] = []
+    for (number, line) in text.split(separator: "\n").enumerated() {
+      guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+        let type = record["type"] as? String
+      else { throw TrainingError("\(path): line \(number + 1) is not a JSON record") }
+      if type == "step", let index = record["step"] as? Int {
+        guard index < step else { continue }
+        if index >= step / stepsPerEpoch * stepsPerEpoch {
+          losses.append((record["loss"] as? Double) ?? .nan)
+        }
+      } else if type == "epoch", let epoch = record["epoch"] as? Int {
+        guard (epoch + 1) * stepsPerEpoch <= step else { continue }
+      }
+      kept.append(line)
+    }
+    try writeAtomically(Array(kept.map { $0 + "\n" }.joined().utf8), to: path)
+    return losses
   }
 
   static func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }

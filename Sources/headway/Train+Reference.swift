@@ -6,6 +6,19 @@ import Graphs
 import Runtime
 
 extension Train {
+  /// The interpreter writes no checkpoints, so the options that need one are refused.
+  func checkReferenceOptions() throws {
+    let refused = [
+      resume ? "--resume" : nil, checkpointEvery != 0 ? "--checkpoint-every" : nil,
+      stopAfter != nil ? "--stop-after" : nil,
+    ].compactMap { $0 }
+    guard refused.isEmpty else {
+      throw ValidationError(
+        "--engine reference trains on the float64 interpreter and writes no checkpoint, so "
+          + "\(refused.joined(separator: ", ")) cannot be used with it; use --engine compiled")
+    }
+  }
+
   /// The same loop on the float64 interpreter (`--engine reference`): a few steps at tiny
   /// batch sizes, to compare with the compiled run.
   func trainWithInterpreter(
@@ -14,7 +27,7 @@ extension Train {
     guard let definition = Programs.named(program) else { return }
     var trainer = try ReferenceTrainer(
       program: try definition.program(batch: batch), entry: stepEntry())
-    let log = try TrainingLog(runDirectory: out, config: config, appending: false)
+    let log = try TrainingLog(runDirectory: out, config: config)
     let stepsPerEpoch = images.count / batch
     guard stepsPerEpoch > 0 else {
       throw ValidationError("\(images.count) images are fewer than one batch of \(batch)")

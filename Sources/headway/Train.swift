@@ -102,6 +102,7 @@ struct Train: ParsableCommand {
     }
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
     if engine == "reference" {
+      try checkReferenceOptions()
       try trainWithInterpreter(config, images: images, makeViews: makeViews)
       return
     }
@@ -111,7 +112,9 @@ struct Train: ParsableCommand {
       makeViews: makeViews)
     let checkpoint = out + "/checkpoint.safetensors"
     if resume { try trainer.resume(from: checkpoint) }
-    let log = try TrainingLog(runDirectory: out, config: config, appending: resume)
+    let log = try TrainingLog(
+      runDirectory: out, config: config, resumedAt: resume ? trainer.completedSteps : nil,
+      stepsPerEpoch: trainer.stepsPerEpoch)
     print(
       "training \(program) \(mode) on \(images.count) images: \(trainer.totalSteps) steps of "
         + "\(batch) images, \(hw_threads()) threads"
