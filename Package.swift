@@ -65,10 +65,13 @@ let package = Package(
     // Runtime: datasets and training.
     .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
     .target(
-      name: "Runtime",
-      dependencies: [
-        "CZlib", "GraphIR", "GraphCompiler", "GraphInterpreter", "CKernelSupport", "HeadwayKernels",
-      ],
+      name: "Runtime", dependencies: ["CZlib", "GraphIR", "CKernelSupport", "HeadwayKernels"],
+      swiftSettings: optimized),
+
+    // Checks of compiled programs: they re-run the compiler and the interpreter.
+    .target(
+      name: "CompiledChecks",
+      dependencies: ["Runtime", "GraphIR", "GraphCompiler", "GraphInterpreter", "CKernelSupport"],
       swiftSettings: optimized),
 
     // Command-line tools.
@@ -81,7 +84,7 @@ let package = Package(
     .executableTarget(
       name: "headway",
       dependencies: [
-        "GraphIR", "GraphCompiler", "Graphs", "Runtime",
+        "GraphIR", "GraphCompiler", "Graphs", "Runtime", "CompiledChecks",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -107,7 +110,7 @@ let package = Package(
       name: "EndToEndTests",
       dependencies: [
         "Graphs", "GraphDSL", "GraphIR", "GraphCompiler", "GraphInterpreter", "GradientCheck",
-        "Runtime",
+        "Runtime", "CompiledChecks",
       ]),
   ]
 )

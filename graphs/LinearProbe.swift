@@ -14,7 +14,7 @@ func linearProbe(batch: Int) throws(IRError) -> Program {
       let features = b.input("features", .f32([batch, width]))
       let labels = b.input("labels", .i32([batch]))
       let loss = softmaxCrossEntropy(classifier(features), labels: labels)
-      b.output("loss", loss)
+      b.output(ProgramNames.loss, loss)
       b.minimize(
         loss, variables: b.program.parameters(under: "probe.f\(width)"),
         optimizer: OptimizerSpec(.adamw, weightDecay: 1e-4), learningRate: b.input("lr", .scalar))

@@ -1,6 +1,7 @@
 import GraphCompiler
 import GraphIR
 import GraphInterpreter
+import Runtime
 
 /// Runs the kernels of one compiled entry point in order on one arena, as the entry does, and
 /// checks three things along the way:
@@ -16,16 +17,10 @@ import GraphInterpreter
 /// The comparison outcomes are returned so that `SelfCheck` can replay them in the
 /// interpreter: with the same decisions, a whole entry must match.
 public struct ChainCheck {
-  public var seed: UInt64
+  /// The largest accepted error of a kernel against its definition.
   public var tolerance: Double
-  /// Values for scalar inputs by name (see `CheckData.inputs`).
-  public var scalars: [String: Double]
 
-  public init(seed: UInt64 = 5, tolerance: Double = 1e-4, scalars: [String: Double] = [:]) {
-    self.seed = seed
-    self.tolerance = tolerance
-    self.scalars = scalars
-  }
+  public init(tolerance: Double = 1e-4) { self.tolerance = tolerance }
 
   /// One kernel of the chain.
   public struct Step: Sendable, CustomStringConvertible {

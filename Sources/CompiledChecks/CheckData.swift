@@ -1,5 +1,6 @@
 import GraphIR
 import GraphInterpreter
+import Runtime
 
 /// Random but plausible state and inputs for comparing compiled code with the interpreter.
 enum CheckData {

@@ -1,6 +1,7 @@
 import GraphCompiler
 import GraphIR
 import GraphInterpreter
+import Runtime
 
 /// Checks each compiled kernel alone against the interpreter: the kernel's inputs are the
 /// interpreter's values (rounded to float32) placed where the memory plan puts them, and its

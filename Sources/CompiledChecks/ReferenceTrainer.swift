@@ -1,6 +1,7 @@
 import GraphCompiler
 import GraphIR
 import GraphInterpreter
+import Runtime
 
 /// Runs one training entry point of a program with the reference interpreter (float64).
 ///
@@ -56,12 +57,6 @@ public struct ReferenceTrainer {
     }
     return results
   }
-}
-
-/// A training run that cannot go on: the message says why.
-public struct TrainingError: Error, CustomStringConvertible {
-  public var description: String
-  public init(_ description: String) { self.description = description }
 }
 
 extension ReferenceTrainer {

@@ -1,6 +1,7 @@
 import GraphCompiler
 import GraphIR
 import GraphInterpreter
+import Runtime
 
 /// Runs compiled entry points and the reference interpreter on the same random inputs and
 /// state and reports, per output and per updated variable, the largest difference relative to
@@ -9,16 +10,21 @@ import GraphInterpreter
 /// A whole entry's result depends on every ReLU decision along the way, and float32 rounding
 /// can put a pre-activation that is within a few ulps of zero on the other side (in R2 a few
 /// elements of the 32x32 layers' masks, out of millions, change the BatchNorm gradient sums
-/// of the first layers by up to 5e-3). So the gate has two parts:
+/// of the first layers by up to 5e-3). And float32 rounding alone, amplified through a long
+/// chain (R2's unrolled bilevel steps at batch 2, BatchNorm over 4 views), moves the earliest
+/// layers' gradients by about 1e-4 even with every decision the same. So the gate has two
+/// parts:
 ///
 /// - `ChainCheck`: every kernel, run in order on one arena, matches its own definition on the
 ///   values it actually read, and reads nothing another kernel damaged;
 /// - the whole entry matches the interpreter with float32 storage that takes the compiled
 ///   code's comparison outcomes (the flips `ChainCheck` reports, each within rounding of the
-///   threshold).
+///   threshold), within the tolerance plus twice what float32 storage alone changes in that
+///   tensor (the same interpreter with the same decisions in pure float64): the compiled code
+///   may be as sensitive to its own rounding as the interpreter is to its.
 ///
-/// The error against the interpreter deciding for itself, with float32 storage and in pure
-/// float64, is reported beside it.
+/// The errors against the interpreter deciding for itself (float32 storage) and against pure
+/// float64 are reported beside it.
 public struct SelfCheck {
   public var seed: UInt64
   public var tolerance: Double
@@ -38,13 +44,16 @@ public struct SelfCheck {
     public var tensor: String
     public var error: Double
     public var passed: Bool
-    /// The error against the interpreter with float32 storage deciding every comparison
-    /// itself, and against pure float64, for information (whole entries only).
+    /// Whole entries: how far float32 storage alone moves the interpreter's tensor (part of
+    /// the bound), and the errors against the interpreter with float32 storage deciding every
+    /// comparison itself and against pure float64, for information.
+    public var storageError: Double?
     public var float32Error: Double?
     public var float64Error: Double?
 
     public var description: String {
-      var extra = float32Error.map { String(" (own decisions \($0)") } ?? ""
+      var extra = storageError.map { String(" (float32 storage alone \($0)") } ?? ""
+      extra += float32Error.map { String(", own decisions \($0)") } ?? ""
       extra += float64Error.map { String(", float64 \($0))") } ?? ""
       return "\(passed ? "ok  " : "FAIL") \(entry) \(tensor): max rel.err \(error)\(extra)"
     }
@@ -87,7 +96,7 @@ public struct SelfCheck {
     let session = CompiledSession(program: compiled, threads: threads)
     for (name, value) in before { try session.write(value.scalars.map(Float.init), to: name) }
     let compiledOutputs = try session.run(entry, inputs: inputs)
-    let chain = try ChainCheck(seed: seed, tolerance: tolerance, scalars: scalars).run(
+    let chain = try ChainCheck(tolerance: tolerance).run(
       entry, plan, compiled, state: before, inputs: inputs, threads: threads)
     outcome.chain += chain.steps
     outcome.flips += chain.flips
@@ -97,9 +106,12 @@ public struct SelfCheck {
       given: chain.decisions)
     let rounded = try Interpreter().run(
       plan.graph, inputs: inputs, state: &own, roundingStoredValues: true)
-    let float64 = try Interpreter().run(plan.graph, inputs: inputs, state: &exact)
+    let float64 = try Interpreter().run(
+      plan.graph, inputs: inputs, state: &exact, given: chain.decisions)
     func report(_ tensor: String, _ actual: [Double], _ values: [[Double]]) {
-      var result = compare(entry.name, tensor, actual, values[0])
+      let storage = Self.relativeError(values[0], values[2])
+      var result = compare(entry.name, tensor, actual, values[0], allowance: 2 * storage)
+      result.storageError = storage
       result.float32Error = Self.relativeError(actual, values[1])
       result.float64Error = Self.relativeError(actual, values[2])
       outcome.reports.append(result)
@@ -116,11 +128,13 @@ public struct SelfCheck {
     }
   }
 
-  func compare(_ entry: String, _ tensor: String, _ actual: [Double], _ expected: [Double])
-    -> Report
-  {
+  func compare(
+    _ entry: String, _ tensor: String, _ actual: [Double], _ expected: [Double],
+    allowance: Double = 0
+  ) -> Report {
     let error = Self.relativeError(actual, expected)
-    return Report(entry: entry, tensor: tensor, error: error, passed: error <= tolerance)
+    return Report(
+      entry: entry, tensor: tensor, error: error, passed: error <= tolerance + allowance)
   }
 
   /// The largest difference relative to the largest magnitude of `expected` (at least 1e-6);

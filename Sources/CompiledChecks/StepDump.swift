@@ -1,6 +1,7 @@
 import Foundation
 import GraphIR
 import GraphInterpreter
+import Runtime
 
 /// One compiled training step written out for an independent implementation to redo:
 /// `before.safetensors` holds every variable and the views (`input.views`), with the program,
@@ -14,9 +15,12 @@ public struct StepDump {
 
   /// Runs `entry` of `program` once from random but plausible state (parameters from their
   /// initialisers; statistics and optimizer slots random with the right sign, so every update
-  /// path is exercised) on random views, and writes both files into `directory`.
+  /// path is exercised) on random views, and writes both files into `directory`. With
+  /// `interpreter` (the IR of the same program), `after` holds the float64 interpreter's step
+  /// from the same state instead, rounded once to float32.
   public func write(
-    _ program: CompiledProgram, entry name: String, scalars: [String: Double], to directory: String
+    _ program: CompiledProgram, entry name: String, scalars: [String: Double], to directory: String,
+    interpreter: Program? = nil
   ) throws {
     let entry = try program.entry(named: name)
     var random = CheckData.random(seed: seed, entry: name)
@@ -47,17 +51,47 @@ public struct StepDump {
     for (key, value) in scalars where inputs[key] != nil { metadata[key] = "\(value)" }
     try SafeTensors.write(
       Checkpoint(tensors: before, metadata: metadata), to: directory + "/before.safetensors")
-    let outputs = try session.run(entry, inputs: inputs)
-    var after = [
-      CheckpointTensor(name: "loss", shape: [], values: outputs["loss"]!.scalars.map(Float.init))
-    ]
-    for variable in program.variables {
-      after.append(
-        CheckpointTensor(
-          name: variable.name, shape: variable.type.shape, values: session.read(variable.name)))
+    var after: [CheckpointTensor]
+    if let interpreter {
+      after = try Self.interpreted(interpreter, name, before, inputs)
+    } else {
+      let outputs = try session.run(entry, inputs: inputs)
+      after = [
+        CheckpointTensor(name: "loss", shape: [], values: outputs["loss"]!.scalars.map(Float.init))
+      ]
+      for variable in program.variables {
+        after.append(
+          CheckpointTensor(
+            name: variable.name, shape: variable.type.shape, values: session.read(variable.name)))
+      }
     }
     try SafeTensors.write(
       Checkpoint(tensors: after, metadata: metadata), to: directory + "/after.safetensors")
+  }
+
+  /// The step on the float64 interpreter from the state in `before` (scalars as the float32
+  /// values the compiled code receives).
+  static func interpreted(
+    _ program: Program, _ entry: String, _ before: [CheckpointTensor],
+    _ inputs: [String: HostTensor]
+  ) throws -> [CheckpointTensor] {
+    var trainer = try ReferenceTrainer(program: program, entry: entry)
+    for tensor in before where trainer.state[tensor.name] != nil {
+      trainer.state[tensor.name] = HostTensor(
+        trainer.state[tensor.name]!.type, tensor.values.map(Double.init))
+    }
+    var scalars: [String: Double] = [:]
+    for (name, value) in inputs where value.type.shape.isEmpty {
+      scalars[name] = Double(Float(value.scalars[0]))
+    }
+    let views = inputs["views"]!.scalars.map(Float.init)
+    let outputs = try trainer.step(views: views, scalars: scalars)
+    return [CheckpointTensor(name: "loss", shape: [], values: [Float(outputs["loss"]!)])]
+      + before.filter { trainer.state[$0.name] != nil }.map { tensor in
+        CheckpointTensor(
+          name: tensor.name, shape: tensor.shape,
+          values: trainer.state[tensor.name]!.scalars.map(Float.init))
+      }
   }
 
   static func values(of variable: CompiledVariable, _ random: inout SplitMix64) -> [Float] {

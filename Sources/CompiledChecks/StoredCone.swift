@@ -1,5 +1,6 @@
 import GraphIR
 import GraphInterpreter
+import Runtime
 
 extension Graph {
   /// The float64 value of node `id` computed by the interpreter from its definition alone: the

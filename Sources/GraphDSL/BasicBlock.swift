@@ -60,7 +60,8 @@ public struct ProjectionHead: Layer {
   public let location: SourceLocation
 
   public init(
-    _ name: String = "head", widths: [Int], batchNorm: Bool = true, finalBatchNorm: Bool = false,
+    _ name: String = ProgramNames.head, widths: [Int], batchNorm: Bool = true,
+    finalBatchNorm: Bool = false,
     file: String = #filePath, line: Int = #line
   ) {
     precondition(widths.count >= 2, "a projection head needs input and output widths")

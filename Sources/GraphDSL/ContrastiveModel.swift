@@ -53,14 +53,15 @@ public struct ContrastiveModel {
         }
       }
     }
-    builder.entry("encode", training: false) { b in
-      b.output("features", backbone(b.input("images", .f32([batch] + imageShape))))
+    builder.entry(ProgramNames.encode, training: false) { b in
+      let images = b.input(ProgramNames.images, .f32([batch] + imageShape))
+      b.output(ProgramNames.features, backbone(images))
     }
-    builder.entry("embed", training: false) { b in
-      let features = backbone(b.input("images", .f32([batch] + imageShape)))
-      b.output("features", features)
+    builder.entry(ProgramNames.embed, training: false) { b in
+      let features = backbone(b.input(ProgramNames.images, .f32([batch] + imageShape)))
+      b.output(ProgramNames.features, features)
       for (i, layer) in head.layerOutputs(features).enumerated() {
-        b.output("head.\(i + 1)", layer)
+        b.output("\(ProgramNames.head).\(i + 1)", layer)
       }
     }
     return try builder.build()
@@ -77,7 +78,8 @@ public struct ContrastiveModel {
 
   private func inputs(_ b: GraphBuilder, batch: Int) -> StepInputs {
     StepInputs(
-      views: b.input("views", .f32([2 * batch] + imageShape)), lr: b.input("lr", .scalar),
+      views: b.input(ProgramNames.views, .f32([2 * batch] + imageShape)),
+      lr: b.input("lr", .scalar),
       temperature: temperature == nil ? b.input("temperature", .scalar) : nil,
       optimizer: optimizer.kind == .runtime ? b.optimizerInputs() : nil)
   }
@@ -91,7 +93,7 @@ public struct ContrastiveModel {
     let step = inputs(b, batch: batch)
     let h = backbone(step.views)
     let loss = contrastiveLoss(mode == .none ? h : head(h), step)
-    b.output("loss", loss)
+    b.output(ProgramNames.loss, loss)
     var trained = b.program.parameters(under: backbone.name)
     if mode == .joint { trained += b.program.parameters(under: head.name) }
     b.minimize(
@@ -111,7 +113,7 @@ public struct ContrastiveModel {
     b.recordsStateUpdates = false
     for inner in 0..<k {
       let innerLoss = contrastiveLoss(b.withParameters(phi) { head(h) }, step)
-      if inner == 0 { b.output("inner_loss", innerLoss) }
+      if inner == 0 { b.output(ProgramNames.innerLoss, innerLoss) }
       for variable in headVariables {
         let value = phi[variable.name]!
         var direction = b.gradient(of: innerLoss, withRespectTo: value)
@@ -125,7 +127,7 @@ public struct ContrastiveModel {
     b.recordsStateUpdates = true
     let final = unrolled ? phi : phi.mapValues { $0.stopGradient() }
     let loss = contrastiveLoss(b.withParameters(final) { head(h) }, step)
-    b.output("loss", loss)
+    b.output(ProgramNames.loss, loss)
     b.minimize(
       loss, variables: b.program.parameters(under: backbone.name), optimizer: optimizer,
       learningRate: step.lr, inputs: step.optimizer)

@@ -96,7 +96,7 @@ public final class CompiledTrainer {
     }
     let scalars = config.scalarInputs(learningRate: schedule.rate(at: completedSteps))
     for (input, pointer) in zip(entry.inputs, inputs) {
-      if input.name == "views" {
+      if input.name == ProgramNames.views {
         guard views.count == input.type.elementCount else {
           throw TrainingError(
             "views have \(views.count) values, entry '\(entry.name)' expects \(input.type)")
@@ -109,8 +109,8 @@ public final class CompiledTrainer {
       }
     }
     let outputs = session.run(entry, inputs: inputs.map { UnsafeRawPointer($0) })
-    let loss = Double(outputs["loss"]?.pointee ?? .nan)
-    let innerLoss = outputs["inner_loss"].map { Double($0.pointee) }
+    let loss = Double(outputs[ProgramNames.loss]?.pointee ?? .nan)
+    let innerLoss = outputs[ProgramNames.innerLoss].map { Double($0.pointee) }
     try checkFinite(loss: loss)
     return (loss, innerLoss)
   }
@@ -135,7 +135,7 @@ public final class CompiledTrainer {
   /// Fresh head parameters for a bilevel outer step (`--head-init reinit`).
   private func reinitializeHead(round: Int) throws {
     for variable in session.program.variables
-    where variable.role == .parameter && variable.name.hasPrefix("head.") {
+    where variable.role == .parameter && variable.name.hasPrefix(ProgramNames.head + ".") {
       let values = variable.initializer.salted(round: round)
         .values(count: variable.type.elementCount)
       try session.write(values.map(Float.init), to: variable.name)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GraphIR
 import Runtime
 
 /// `headway eval RUNDIR`: linear probe and kNN of the trained backbone, with baselines.
@@ -38,9 +39,9 @@ struct Eval: ParsableCommand {
     func backbone(_ name: String, restore: Bool) throws {
       let session = CompiledSession(program: compiled, threads: threads)
       if restore { try session.restore(from: run.checkpoint, path: run.path) }
-      let extractor = try FeatureExtractor(session: session, entry: "encode")
-      let trainFeatures = try extractor.extract(train)["features"]!
-      let testFeatures = try extractor.extract(test)["features"]!
+      let extractor = try FeatureExtractor(session: session, entry: ProgramNames.encode)
+      let trainFeatures = try extractor.extract(train)[ProgramNames.features]!
+      let testFeatures = try extractor.extract(test)[ProgramNames.features]!
       scores.append(
         try evaluation.score(
           name, train: trainFeatures, test: testFeatures, trainLabels: train.labels,

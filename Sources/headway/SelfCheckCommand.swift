@@ -1,4 +1,5 @@
 import ArgumentParser
+import CompiledChecks
 import GraphDSL
 import Graphs
 import Runtime

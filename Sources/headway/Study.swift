@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GraphIR
 import Runtime
 
 /// `headway study RUNDIR`: what each layer of the projection head does.
@@ -34,7 +35,7 @@ struct Study: ParsableCommand {
     let session = CompiledSession(
       program: try CompiledProgram.named(config.program, batch: config.batch), threads: threads)
     try session.restore(from: run.checkpoint, path: run.path)
-    let extractor = try FeatureExtractor(session: session, entry: "embed")
+    let extractor = try FeatureExtractor(session: session, entry: ProgramNames.embed)
     let trainFeatures = try extractor.extract(train)
     let testFeatures = try extractor.extract(test)
     let layers = extractor.entry.outputs.map(\.name)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CompiledChecks
 import Foundation
 import GraphDSL
 import GraphIR

@@ -1,3 +1,4 @@
+import CompiledChecks
 import GraphDSL
 import GraphIR
 import Graphs

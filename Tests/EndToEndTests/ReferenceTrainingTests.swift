@@ -1,3 +1,4 @@
+import CompiledChecks
 import Foundation
 import GraphDSL
 import Graphs

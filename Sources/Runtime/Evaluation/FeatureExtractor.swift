@@ -1,3 +1,5 @@
+import GraphIR
+
 /// Runs one entry point of a compiled program (`encode`, `embed`) over a whole image set in
 /// batches of the program's batch size and gathers each output as a `FeatureMatrix`.
 ///
@@ -15,7 +17,8 @@ public struct FeatureExtractor {
   /// exactly one `images` input of shape `[batch, C, H, W]`.
   public init(session: CompiledSession, entry name: String) throws {
     let entry = try session.program.entry(named: name)
-    guard entry.inputs.count == 1, let input = entry.inputs.first, input.name == "images",
+    guard entry.inputs.count == 1, let input = entry.inputs.first,
+      input.name == ProgramNames.images,
       input.type.dtype == .f32, input.type.rank == 4,
       input.type.shape[0] == session.program.batch
     else {

@@ -141,7 +141,7 @@ public struct LinearProbe: Sendable {
           labelBuffer[slot] = labels[row]
         }
         rate.pointee = Float(schedule.rate(at: epoch * stepsPerEpoch + step))
-        let loss = Double(session.run(entry, inputs: inputs)["loss"]!.pointee)
+        let loss = Double(session.run(entry, inputs: inputs)[ProgramNames.loss]!.pointee)
         guard loss.isFinite else {
           throw TrainingError("linear probe: the loss is \(loss) at epoch \(epoch), step \(step)")
         }
