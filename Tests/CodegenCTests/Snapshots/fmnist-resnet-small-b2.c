@@ -658,7 +658,7 @@ static void fmnist_resnet_small_b2_joint_step_k027_reduce_sum(const float *restr
 }
 
 /* fmnist_resnet_small_b2_joint_step_k028_reduce_mean: %336 = matmul(%335 f32[4,128], %335 f32[4,128]) : f32[4,4]; %339 = div(%336 f32[4,4], %338 f32[4,4]) : f32[4,4]; %341 = add(%339 f32[4,4], %340 f32[4,4]) : f32[4,4]; %342 = reduce_max(%341 f32[4,4]) : f32[4,1]; %345 = exp(%344 f32[4,4]) : f32[4,4]; %346 = reduce_sum(%345 f32[4,4]) : f32[4,1]; %349 = reduce_sum(%348 f32[4,4]) : f32[4,1]; %353 = reduce_mean(%352 f32[4,1]) : f32[1,1]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_joint_step_k028_reduce_mean(const float *restrict t335, const float *restrict in_temperature, float *t336, float *t339, float *t341, float *restrict t342, float *t345, float *restrict t346, float *restrict t349, float *restrict t353) {
   hw_matmul(4, 4, 128, 0, 1, t335, t335, t336);
@@ -699,7 +699,7 @@ static void fmnist_resnet_small_b2_joint_step_k028_reduce_mean(const float *rest
 }
 
 /* fmnist_resnet_small_b2_joint_step_k029_div: %361 = div(%360 f32[4,4], %338 f32[4,4]) : f32[4,4]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_joint_step_k029_div(const float *restrict in_temperature, const float *t345, const float *restrict t346, float *t361) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -710,21 +710,21 @@ static void fmnist_resnet_small_b2_joint_step_k029_div(const float *restrict in_
 }
 
 /* fmnist_resnet_small_b2_joint_step_k030_reshape: %362 = reshape(%353 f32[1,1]) : f32[]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_joint_step_k030_reshape(const float *restrict t353, float *restrict t362) {
   t362[0] = (float)(double)t353[0];
 }
 
 /* fmnist_resnet_small_b2_joint_step_k031_matmul: %363 = matmul(%361 f32[4,4], %335 f32[4,128]) : f32[4,128]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_joint_step_k031_matmul(const float *restrict t335, const float *restrict t361, float *restrict t363) {
   hw_matmul(4, 128, 4, 0, 0, t361, t335, t363);
 }
 
 /* fmnist_resnet_small_b2_joint_step_k032_reduce_sum: %364 = matmul(%361 f32[4,4], %335 f32[4,128]) : f32[4,128]; %365 = add(%363 f32[4,128], %364 f32[4,128]) : f32[4,128]; %367 = reduce_sum(%366 f32[4,128]) : f32[4,1]; %373 = mul(%372 f32[4,128], %328 f32[4,128]) : f32[4,128]; %376 = add(%375 f32[4,128], %373 f32[4,128]) : f32[4,128]; %377 = reduce_sum(%376 f32[4,128]) : f32[1,128]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_joint_step_k032_reduce_sum(const float *t328, const float *restrict t332, const float *restrict t333, const float *restrict t335, const float *restrict t361, const float *t363, float *restrict t364, float *t365, float *restrict t367, float *t373, float *t376, float *restrict t377) {
   hw_matmul(4, 128, 4, 1, 0, t361, t335, t364);
@@ -5037,7 +5037,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k000_cmp_gt(const fl
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k001_mul: %5 = mul(%3 f32[4,4], %4 f32[4,4]) : f32[4,4]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k001_mul(float *restrict t5) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -5687,7 +5687,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k027_reduce_sum(cons
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k028_reduce_mean: %328 = matmul(%324 f32[4,128], %324 f32[4,128]) : f32[4,4]; %331 = div(%328 f32[4,4], %330 f32[4,4]) : f32[4,4]; %333 = add(%331 f32[4,4], %332 f32[4,4]) : f32[4,4]; %334 = reduce_max(%333 f32[4,4]) : f32[4,1]; %337 = exp(%336 f32[4,4]) : f32[4,4]; %338 = reduce_sum(%337 f32[4,4]) : f32[4,1]; %340 = reduce_sum(%339 f32[4,4]) : f32[4,1]; %344 = reduce_mean(%343 f32[4,1]) : f32[1,1]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k028_reduce_mean(const float *restrict t324, const float *restrict in_temperature, float *t328, float *t331, float *t333, float *restrict t334, float *t337, float *restrict t338, float *restrict t340, float *restrict t344) {
   hw_matmul(4, 4, 128, 0, 1, t324, t324, t328);
@@ -5728,14 +5728,14 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k028_reduce_mean(con
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k029_reshape: %345 = reshape(%344 f32[1,1]) : f32[]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k029_reshape(const float *restrict t344, float *restrict t345) {
   t345[0] = (float)(double)t344[0];
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k030_div: %347 = div(%346 f32[4,1], %338 f32[4,1]) : f32[4,1]; %351 = div(%350 f32[4,4], %330 f32[4,4]) : f32[4,4]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k030_div(const float *restrict t5, const float *restrict in_temperature, const float *restrict t337, const float *restrict t338, float *restrict t347, float *restrict t351) {
   for (int64_t i = 0; i < 4; i++) {
@@ -5749,14 +5749,14 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k030_div(const float
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k031_matmul: %352 = matmul(%351 f32[4,4], %324 f32[4,128]) : f32[4,128]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k031_matmul(const float *restrict t324, const float *restrict t351, float *restrict t352) {
   hw_matmul(4, 128, 4, 0, 0, t351, t324, t352);
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k032_reduce_sum: %353 = matmul(%351 f32[4,4], %324 f32[4,128]) : f32[4,128]; %354 = add(%352 f32[4,128], %353 f32[4,128]) : f32[4,128]; %356 = reduce_sum(%355 f32[4,128]) : f32[4,1]; %358 = broadcast(%357 f32[4,1]) : f32[4,128]; %359 = mul(%358 f32[4,128], %317 f32[4,128]) : f32[4,128]; %362 = add(%361 f32[4,128], %359 f32[4,128]) : f32[4,128]; %363 = reduce_sum(%362 f32[4,128]) : f32[1,128]; %368 = sub(%315 f32[128], %367 f32[128]) : f32[128]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k032_reduce_sum(const float *restrict v_head_fc2_bias, const float *restrict t317, const float *restrict t322, const float *restrict t324, const float *restrict t327, const float *restrict t351, const float *t352, const float *restrict in_inner_lr, float *restrict t353, float *t354, float *restrict t356, float *restrict t358, float *t359, float *t362, float *t363, float *t368) {
   hw_matmul(4, 128, 4, 1, 0, t351, t324, t353);
@@ -5986,7 +5986,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k042_reduce_sum(cons
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k043_reduce_mean: %456 = matmul(%455 f32[4,128], %455 f32[4,128]) : f32[4,4]; %457 = div(%456 f32[4,4], %330 f32[4,4]) : f32[4,4]; %458 = add(%457 f32[4,4], %332 f32[4,4]) : f32[4,4]; %459 = reduce_max(%458 f32[4,4]) : f32[4,1]; %462 = exp(%461 f32[4,4]) : f32[4,4]; %463 = reduce_sum(%462 f32[4,4]) : f32[4,1]; %465 = reduce_sum(%464 f32[4,4]) : f32[4,1]; %469 = reduce_mean(%468 f32[4,1]) : f32[1,1]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k043_reduce_mean(const float *restrict in_temperature, const float *restrict t455, float *t456, float *t457, float *t458, float *restrict t459, float *t462, float *restrict t463, float *restrict t465, float *restrict t469) {
   hw_matmul(4, 4, 128, 0, 1, t455, t455, t456);
@@ -6027,7 +6027,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k043_reduce_mean(con
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k044_div: %474 = div(%473 f32[4,4], %330 f32[4,4]) : f32[4,4]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k044_div(const float *t5, const float *restrict in_temperature, const float *restrict t462, const float *restrict t463, float *t474) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
@@ -6038,21 +6038,21 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k044_div(const float
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k045_reshape: %475 = reshape(%469 f32[1,1]) : f32[]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k045_reshape(const float *restrict t469, float *restrict t475) {
   t475[0] = (float)(double)t469[0];
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k046_matmul: %476 = matmul(%474 f32[4,4], %455 f32[4,128]) : f32[4,128]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k046_matmul(const float *restrict t455, const float *restrict t474, float *restrict t476) {
   hw_matmul(4, 128, 4, 0, 0, t474, t455, t476);
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k047_reduce_sum: %477 = matmul(%474 f32[4,4], %455 f32[4,128]) : f32[4,128]; %478 = add(%476 f32[4,128], %477 f32[4,128]) : f32[4,128]; %480 = reduce_sum(%479 f32[4,128]) : f32[4,1]; %485 = mul(%484 f32[4,128], %449 f32[4,128]) : f32[4,128]; %488 = add(%487 f32[4,128], %485 f32[4,128]) : f32[4,128]; %489 = reduce_sum(%488 f32[4,128]) : f32[1,128]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k047_reduce_sum(const float *t449, const float *restrict t452, const float *restrict t453, const float *restrict t455, const float *restrict t474, const float *t476, float *restrict t477, float *t478, float *restrict t480, float *t485, float *t488, float *restrict t489) {
   hw_matmul(4, 128, 4, 1, 0, t474, t455, t477);
@@ -6283,14 +6283,14 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k058_reduce_sum(cons
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k059_matmul: %585 = matmul(%324 f32[4,128], %584 f32[4,128]) : f32[4,4]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k059_matmul(const float *restrict t324, const float *restrict t584, float *restrict t585) {
   hw_matmul(4, 4, 128, 0, 1, t324, t584, t585);
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k060_reduce_sum: %586 = matmul(%584 f32[4,128], %324 f32[4,128]) : f32[4,4]; %588 = div(%587 f32[4,4], %330 f32[4,4]) : f32[4,4]; %590 = reduce_sum(%589 f32[4,4]) : f32[4,1]; %598 = div(%597 f32[4,4], %330 f32[4,4]) : f32[4,4]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k060_reduce_sum(const float *restrict t324, const float *restrict in_temperature, const float *t337, const float *restrict t338, const float *restrict t347, const float *restrict t584, const float *t585, float *restrict t586, float *t588, float *restrict t590, float *t598) {
   hw_matmul(4, 4, 128, 0, 1, t584, t324, t586);
@@ -6315,28 +6315,28 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k060_reduce_sum(cons
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k061_matmul: %599 = matmul(%351 f32[4,4], %584 f32[4,128]) : f32[4,128]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k061_matmul(const float *restrict t351, const float *restrict t584, float *restrict t599) {
   hw_matmul(4, 128, 4, 0, 0, t351, t584, t599);
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k062_matmul: %600 = matmul(%351 f32[4,4], %584 f32[4,128]) : f32[4,128]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k062_matmul(const float *restrict t351, const float *restrict t584, float *restrict t600) {
   hw_matmul(4, 128, 4, 1, 0, t351, t584, t600);
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k063_matmul: %601 = matmul(%598 f32[4,4], %324 f32[4,128]) : f32[4,128]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k063_matmul(const float *restrict t324, const float *restrict t598, float *restrict t601) {
   hw_matmul(4, 128, 4, 0, 0, t598, t324, t601);
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k064_reduce_sum: %602 = matmul(%598 f32[4,4], %324 f32[4,128]) : f32[4,128]; %605 = add(%604 f32[4,128], %602 f32[4,128]) : f32[4,128]; %609 = reduce_sum(%608 f32[4,128]) : f32[4,1]; %618 = mul(%617 f32[4,128], %317 f32[4,128]) : f32[4,128]; %625 = add(%624 f32[4,128], %618 f32[4,128]) : f32[4,128]
- * from Sources/GraphDSL/ContrastiveModel.swift:87
+ * from Sources/GraphDSL/ContrastiveModel.swift:89
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k064_reduce_sum(const float *t317, const float *restrict t321, const float *restrict t322, const float *restrict t324, const float *restrict t325, const float *restrict t327, const float *t354, const float *restrict t573, const float *restrict t575, const float *restrict t579, const float *restrict t581, const float *restrict t598, const float *t599, const float *restrict t600, const float *restrict t601, float *restrict t602, float *t605, float *restrict t609, float *t618, float *t625) {
   hw_matmul(4, 128, 4, 1, 0, t598, t324, t602);
