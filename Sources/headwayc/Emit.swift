@@ -5,7 +5,8 @@ import GraphCompiler
 import GraphDSL
 import Graphs
 
-/// `headwayc emit PROGRAM -o DIR`: writes the C of one program (every batch size it lists).
+/// `headwayc emit PROGRAM -o DIR [--batch N]`: writes the C of one program (every batch size
+/// it lists, or one of them).
 struct Emit: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract:
@@ -17,13 +18,20 @@ struct Emit: ParsableCommand {
   @Option(name: .shortAndLong, help: "Output directory.")
   var output: String
 
+  @Option(help: "Only this batch size (one the program lists).")
+  var batch: Int?
+
   func run() throws {
     guard let definition = Programs.named(program) else {
       throw ValidationError(
         "unknown program '\(program)'; programs: \(Programs.all.map(\.name).joined(separator: ", "))"
       )
     }
-    let planned = try plan(definition)
+    if let batch, !definition.batchSizes.contains(batch) {
+      let sizes = definition.batchSizes.map(String.init).joined(separator: ", ")
+      throw ValidationError("\(program) is built for batch sizes \(sizes), not \(batch)")
+    }
+    let planned = try plan(definition).filter { batch == nil || $0.batch == batch }
     let base = CSyntax.fileBase(definition.file)
     let accessors = planned.map { ($0.program.name, $0.batch) }
     try writeIfChanged(
