@@ -31,39 +31,24 @@ import Testing
     let directory = TemporaryDirectory()
     let corpus = [directory.write("seed.gz", idx(dims: [2, 2, 2], data: Array(0..<8)), gzip: true)]
       .map { [UInt8](FileManager.default.contents(atPath: $0)!) }
-    let path = directory.file("fuzz.gz")
-    try fuzz("idx.gz", corpus, iterations: Self.iterations / 3) { bytes in
-      directory.write("fuzz.gz", bytes)
-      do {
-        _ = try IDXArray.read(path: path)
-        return .accepted
-      } catch { return binaryProblem(error, file: path) }
+    try fuzzFile("idx.gz", corpus, "fuzz.gz", in: directory) {
+      _ = try IDXArray.read(path: directory.file("fuzz.gz"))
     }
   }
 
   @Test func cifar10RejectsMutatedBatchesWithTheirOffsets() throws {
     let directory = TemporaryDirectory()
     let corpus = [cifarRecords([[3], [9]]), cifarRecords([[0]])]
-    let path = directory.file("test_batch.bin")
-    try fuzz("cifar10", corpus, iterations: Self.iterations / 3) { bytes in
-      directory.write("test_batch.bin", bytes)
-      do {
-        _ = try CIFAR10.load(split: .test, directory: directory.path)
-        return .accepted
-      } catch { return binaryProblem(error, file: path) }
+    try fuzzFile("cifar10", corpus, "test_batch.bin", in: directory) {
+      _ = try CIFAR10.load(split: .test, directory: directory.path)
     }
   }
 
   @Test func cifar100RejectsMutatedFilesWithTheirOffsets() throws {
     let directory = TemporaryDirectory()
     let corpus = [cifarRecords([[3, 70], [19, 99]])]
-    let path = directory.file("test.bin")
-    try fuzz("cifar100", corpus, iterations: Self.iterations / 3) { bytes in
-      directory.write("test.bin", bytes)
-      do {
-        _ = try CIFAR100.load(split: .test, directory: directory.path)
-        return .accepted
-      } catch { return binaryProblem(error, file: path) }
+    try fuzzFile("cifar100", corpus, "test.bin", in: directory) {
+      _ = try CIFAR100.load(split: .test, directory: directory.path)
     }
   }
 
@@ -71,13 +56,8 @@ import Testing
     let directory = TemporaryDirectory()
     let images = [UInt8]((0..<(2 * 3 * 96 * 96)).map { UInt8($0 % 251) })
     directory.write("test_X.bin", images)
-    let labels = directory.file("test_y.bin")
-    try fuzz("stl10 labels", [[1, 10]], iterations: Self.iterations / 3) { bytes in
-      directory.write("test_y.bin", bytes)
-      do {
-        _ = try STL10.load(split: .test, directory: directory.path)
-        return .accepted
-      } catch { return binaryProblem(error, file: labels, orOther: directory.file("test_X.bin")) }
+    try fuzzFile("stl10 labels", [[1, 10]], "test_y.bin", in: directory, orOther: "test_X.bin") {
+      _ = try STL10.load(split: .test, directory: directory.path)
     }
   }
 
@@ -131,6 +111,25 @@ import Testing
           return "\(error)".contains("line ") ? .rejected : .problem("no line in: \(error)")
         }
       }
+    }
+  }
+}
+
+/// Fuzzes a reader of files: each mutant is written to `name` in `directory` and `load` run; a
+/// third of the iterations, since each goes through the file system. A rejection must name that
+/// file (or `other`, beside it).
+private func fuzzFile(
+  _ target: String, _ corpus: [[UInt8]], _ name: String, in directory: TemporaryDirectory,
+  orOther other: String? = nil, load: () throws -> Void
+) throws {
+  try fuzz(target, corpus, iterations: FuzzTests.iterations / 3) { bytes in
+    directory.write(name, bytes)
+    do {
+      try load()
+      return .accepted
+    } catch {
+      return binaryProblem(
+        error, file: directory.file(name), orOther: other.map { directory.file($0) })
     }
   }
 }
