@@ -71,7 +71,8 @@ public struct ChainCheck {
     for (name, value) in initial { try session.write(value.scalars.map(Float.init), to: name) }
     var chain = Chain(plan: plan, entry: entry, inputs: inputs, state: initial)
     try chain.interpret()
-    try withPointers(entry.inputs.map { rawBuffers(inputs)[$0.name]! }) { pointers in
+    let buffers = rawBuffers(inputs)
+    try withPointers(entry.inputs.map { buffers[$0.name]! }) { pointers in
       for (index, members) in chain.kernels.enumerated() {
         let clobbered = chain.damagedReads(members, session)
         session.runKernel(entry, index, inputs: pointers)
@@ -94,7 +95,8 @@ private struct Chain {
   let inputs: [String: HostTensor]
   let state: [String: HostTensor]
   let kernels: [[NodeID]]
-  let lastRead: [NodeID: Int]
+  /// The stored values each kernel is the last to read.
+  let lastReadBy: [Int: [NodeID]]
   var interpreted: [String: HostTensor] = [:]
   /// Bits of each stored value as its kernel left it, while something still reads it.
   var written: [NodeID: [UInt32]] = [:]
@@ -113,7 +115,7 @@ private struct Chain {
         for input in plan.graph.storedInputs(of: id) { lastRead[input] = index }
       }
     }
-    self.lastRead = lastRead
+    lastReadBy = Dictionary(grouping: lastRead.keys) { lastRead[$0]! }
   }
 
   /// The float32-storage interpreter's value of every stored node and comparison.
@@ -189,7 +191,7 @@ private struct Chain {
 
   /// Drops what no later kernel reads.
   mutating func forget(after index: Int) {
-    for (id, last) in lastRead where last == index { written[id] = nil }
+    for id in lastReadBy[index] ?? [] { written[id] = nil }
   }
 
   func bits(_ session: CompiledSession, _ id: NodeID) -> [UInt32] {
