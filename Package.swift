@@ -19,7 +19,7 @@ let generatedCFlags: [CSetting] = [
   ])
 ]
 let kernelLinking: [LinkerSetting] = [
-  .linkedLibrary("iomp5"), .linkedLibrary("openblas"), .linkedLibrary("m"),
+  .linkedLibrary("iomp5"), .linkedLibrary("dnnl"), .linkedLibrary("openblas"), .linkedLibrary("m"),
   .unsafeFlags(["-L/usr/lib/llvm-14/lib"]),
 ]
 

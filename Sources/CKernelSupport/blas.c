@@ -20,6 +20,7 @@
  * the first product: every Headway entry into OpenBLAS calls hw_pin_blas_threads first, so no
  * product is in flight while the table changes.
  */
+#define _POSIX_C_SOURCE 200809L /* setenv, strdup */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

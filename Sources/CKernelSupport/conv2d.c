@@ -1,5 +1,6 @@
 /*
- * 2-D convolution (NCHW input, OIHW filter) as im2col + sgemm.
+ * 2-D convolution (NCHW input, OIHW filter) as im2col + sgemm: one of the two algorithms
+ * conv2d_choice.c picks from per layer shape.
  *
  * Per image, with K = c*kh*kw and P = oh*ow:
  *   col [K, P]     im2col of the image, in a slot of scratch
@@ -152,7 +153,7 @@ static void col2im(const hw_conv_shape *s, float *restrict col, float *restrict 
 }
 
 /* x [n, c, h, w], w [o, c, kh, kw] -> y [n, o, oh, ow]. */
-void hw_conv2d_forward(const hw_conv_shape *s, const float *restrict x, const float *restrict w,
+void hw_im2col_conv2d_forward(const hw_conv_shape *s, const float *restrict x, const float *restrict w,
                        float *restrict y, float *restrict scratch) {
   hw_pin_blas_threads();
   const int n = s->n, o = s->o, K = s->c * s->kh * s->kw, P = s->oh * s->ow;
@@ -198,7 +199,7 @@ void hw_conv2d_forward(const hw_conv_shape *s, const float *restrict x, const fl
 }
 
 /* dy [n, o, oh, ow], w [o, c, kh, kw] -> dx [n, c, h, w]. */
-void hw_conv2d_input_grad(const hw_conv_shape *s, const float *restrict dy,
+void hw_im2col_conv2d_input_grad(const hw_conv_shape *s, const float *restrict dy,
                           const float *restrict w, float *restrict dx, float *restrict scratch) {
   hw_pin_blas_threads();
   const int n = s->n, o = s->o, K = s->c * s->kh * s->kw, P = s->oh * s->ow;
@@ -244,7 +245,7 @@ void hw_conv2d_input_grad(const hw_conv_shape *s, const float *restrict dy,
 }
 
 /* x [n, c, h, w], dy [n, o, oh, ow] -> dw [o, c, kh, kw]. */
-void hw_conv2d_filter_grad(const hw_conv_shape *s, const float *restrict x,
+void hw_im2col_conv2d_filter_grad(const hw_conv_shape *s, const float *restrict x,
                            const float *restrict dy, float *restrict dw, float *restrict scratch) {
   hw_pin_blas_threads();
   const int n = s->n, c = s->c, o = s->o, taps = s->kh * s->kw, K = c * taps, P = s->oh * s->ow;

@@ -5,6 +5,8 @@
  */
 #include <stddef.h>
 
+#include "headway_kernels.h"
+
 /* Pins OpenBLAS to one thread the first time any kernel runs, so the kernels are correct even if
  * hw_set_threads was never called. Cheap after the first call (one atomic load). Call it outside
  * parallel regions. */
@@ -22,5 +24,16 @@ void hw_split(int total, int parts, int part, int *begin, int *end);
 void hw_sgemm_block(int part, int parts, int transpose_a, int transpose_b, int m, int n, int k,
                     float alpha, const float *a, int lda, const float *b, int ldb, float beta,
                     float *c, int ldc);
+
+/* The im2col + sgemm convolutions (conv2d.c), with the arguments of hw_conv2d_*, which choose
+ * between them and oneDNN per shape (conv2d_choice.c). */
+void hw_im2col_conv2d_forward(const hw_conv_shape *s, const float *restrict x,
+                              const float *restrict w, float *restrict y, float *restrict scratch);
+void hw_im2col_conv2d_input_grad(const hw_conv_shape *s, const float *restrict dy,
+                                 const float *restrict w, float *restrict dx,
+                                 float *restrict scratch);
+void hw_im2col_conv2d_filter_grad(const hw_conv_shape *s, const float *restrict x,
+                                  const float *restrict dy, float *restrict dw,
+                                  float *restrict scratch);
 
 #endif

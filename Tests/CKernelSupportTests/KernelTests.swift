@@ -76,13 +76,16 @@ struct KernelTests {
       n: n, c: c, h: h, w: w, o: o, kh: k, kw: k, oh: oh, ow: ow, stride: stride, pad: pad)
   }
 
-  /// 17 threads (more than HW_CONV_CHUNK) take the chunked path with one slot per image.
-  @Test(arguments: [1, 2, 17])
-  func convolution(threads: Int) {
+  /// Each algorithm, forced. 17 threads (more than HW_CONV_CHUNK) take im2col's chunked path
+  /// with one slot per image.
+  @Test(arguments: [HW_CONV_IM2COL, HW_CONV_ONEDNN], [1, 2, 17])
+  func convolution(algorithm: hw_conv_algorithm, threads: Int) {
     hw_set_threads(Int32(threads))
+    hw_conv_set_algorithm(algorithm)
+    defer { hw_conv_set_algorithm(HW_CONV_AUTO) }
     var rng = SplitMix64(seed: 11)
     for var s in Self.convShapes {
-      let label = Comment(rawValue: "\(s) threads=\(threads)")
+      let label = Comment(rawValue: "\(s) \(algorithm) threads=\(threads)")
       let x = rng.array(Int(s.n * s.c * s.h * s.w))
       let w = rng.array(Int(s.o * s.c * s.kh * s.kw))
       let dy = rng.array(Int(s.n * s.o * s.oh * s.ow))
@@ -135,9 +138,11 @@ struct KernelTests {
   @Test(arguments: [
     conv(n: 20, c: 8, h: 12, w: 12, o: 40, k: 3, stride: 1, pad: 1),
     conv(n: 20, c: 8, h: 12, w: 12, o: 40, k: 1, stride: 2, pad: 0),
-  ])
-  func repeatedRunsAreBitwiseEqual(shape: hw_conv_shape) {
+  ], [HW_CONV_IM2COL, HW_CONV_ONEDNN, HW_CONV_AUTO])
+  func repeatedRunsAreBitwiseEqual(shape: hw_conv_shape, algorithm: hw_conv_algorithm) {
     hw_set_threads(2)
+    hw_conv_set_algorithm(algorithm)
+    defer { hw_conv_set_algorithm(HW_CONV_AUTO) }
     var s = shape
     var rng = SplitMix64(seed: 17)
     let x = rng.array(Int(s.n * s.c * s.h * s.w))
@@ -164,5 +169,46 @@ struct KernelTests {
     for (one, two) in zip(first, second) {
       #expect(bitwiseEqual(one, two))
     }
+  }
+
+  // MARK: Choice
+
+  /// A measured choice is listed, timed for both candidates, and written to the cache file under
+  /// this machine's key, so the next process makes the same one without timing.
+  @Test func measuredChoiceIsListedAndCached() throws {
+    hw_set_threads(2)
+    hw_conv_set_algorithm(HW_CONV_AUTO)
+    // A shape no other test uses: its choice is made here.
+    var s = Self.conv(n: 3, c: 16, h: 13, w: 13, o: 24, k: 3, stride: 1, pad: 1)
+    var rng = SplitMix64(seed: 19)
+    let x = rng.array(Int(s.n * s.c * s.h * s.w))
+    let w = rng.array(Int(s.o * s.c * s.kh * s.kw))
+    var y = [Float](repeating: .nan, count: Int(s.n * s.o * s.oh * s.ow))
+    var scratch = [Float](repeating: .nan, count: hw_conv2d_scratch_floats(&s))
+    hw_conv2d_forward(&s, x, w, &y, &scratch)
+    expectClose(y, referenceConvForward(s, x: x, w: w))
+
+    var choices: [hw_conv_choice] = []
+    for index in 0..<hw_conv_choice_count() {
+      var choice = hw_conv_choice()
+      if hw_conv_choice_at(index, &choice) != 0 { choices.append(choice) }
+    }
+    let mine = try #require(
+      choices.first { $0.key.shape == s && $0.key.pass == Int32(HW_CONV_FORWARD.rawValue) })
+    #expect(mine.key.threads == 2)
+    if mine.from_cache == 0 {
+      #expect(mine.im2col_ms > 0 && mine.im2col_ms.isFinite)
+      #expect(mine.onednn_ms > 0 && mine.onednn_ms.isFinite)
+    }
+    let cache = try String(contentsOfFile: String(cString: hw_conv_cache_path()), encoding: .utf8)
+    let machine = String(cString: hw_conv_machine_key())
+    let line = "\(machine)\t0\t0\t2\t3 16 13 13 24 3 3 13 13 1 1\t"
+    #expect(cache.split(separator: "\n").contains { $0.hasPrefix(line) })
+  }
+}
+
+extension hw_conv_shape: @retroactive Equatable {
+  public static func == (a: hw_conv_shape, b: hw_conv_shape) -> Bool {
+    withUnsafeBytes(of: a) { x in withUnsafeBytes(of: b) { y in x.elementsEqual(y) } }
   }
 }

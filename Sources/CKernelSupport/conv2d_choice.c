@@ -1,0 +1,287 @@
+/*
+ * The convolution entry points the generated programs call, and the per-shape choice between
+ * im2col + OpenBLAS (conv2d.c) and oneDNN (conv2d_onednn.c).
+ *
+ * The first call of a (shape, pass, team size, precision) with no choice yet times both on the
+ * call's own tensors (one warm-up each, then three alternating runs, best of each kept: the
+ * machine's speed drifts, and alternation exposes both to the same drift), keeps the faster, and
+ * writes it to the cache file at once (a whole new file renamed over the old, so a killed process
+ * leaves the old one). The call then computes its result with the chosen one, so timing changes
+ * nothing but the time of that first call. Every later call, and every process on the same
+ * machine that reads the cache, uses the same algorithm: results stay bitwise reproducible
+ * across processes, which resuming from a checkpoint relies on.
+ */
+#define _POSIX_C_SOURCE 200809L /* strdup, clock_gettime */
+#include <cpuid.h>
+#include <dnnl.h>
+#include <math.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "headway_conv.h"
+#include "kernels_internal.h"
+
+typedef struct {
+  hw_conv_choice choice;
+  int used; /* position in first-use order + 1, 0 when this process has not used it */
+} entry;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+static entry *entries;
+static int count, capacity, used_count;
+static hw_conv_algorithm from_environment;
+/* hw_conv_set_algorithm's value in this thread: -1 when it has not been called here. */
+static _Thread_local int forced = -1;
+static char machine[160], path[4096];
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void describe_machine(void) {
+  unsigned a = 0, b = 0, c = 0, d = 0, vendor[4] = {0};
+  __get_cpuid(0, &a, &vendor[0], &vendor[2], &vendor[1]);
+  __get_cpuid(1, &a, &b, &c, &d);
+  unsigned family = (a >> 8) & 0xf, model = (a >> 4) & 0xf;
+  if (family == 0xf) family += (a >> 20) & 0xff;
+  if (family == 0x6 || family >= 0xf) model += ((a >> 16) & 0xf) << 4;
+  const dnnl_version_t *v = dnnl_version();
+  snprintf(machine, sizeof machine, "%.12s/%u/%u/%s/onednn-%d.%d.%d", (const char *)vendor,
+           family, model, hw_blas_core(), v->major, v->minor, v->patch);
+}
+
+static void find_cache_path(void) {
+  const char *dir = getenv("HEADWAY_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
+  const char *home = getenv("HOME");
+  if (dir && *dir) snprintf(path, sizeof path, "%s/conv-choices.tsv", dir);
+  else if (xdg && *xdg) snprintf(path, sizeof path, "%s/headway/conv-choices.tsv", xdg);
+  else snprintf(path, sizeof path, "%s/.cache/headway/conv-choices.tsv", home ? home : ".");
+}
+
+/* mkdir -p; failures show up when the cache file cannot be written, which only costs timing. */
+static void make_directories(char *dir) {
+  for (char *p = dir + 1; *p; p++)
+    if (*p == '/') *p = 0, mkdir(dir, 0755), *p = '/';
+  mkdir(dir, 0755);
+}
+
+static const char *algorithm_name(int a) { return a == HW_CONV_ONEDNN ? "onednn" : "im2col"; }
+
+static entry *add(const hw_conv_choice *choice) {
+  if (count == capacity) {
+    int grown = capacity ? 2 * capacity : 64;
+    entry *e = realloc(entries, (size_t)grown * sizeof *e);
+    if (!e) return NULL;
+    entries = e, capacity = grown;
+  }
+  entries[count] = (entry){*choice, 0};
+  return &entries[count++];
+}
+
+static entry *find(const hw_conv_key *k) {
+  for (int i = 0; i < count; i++)
+    if (memcmp(&entries[i].choice.key, k, sizeof *k) == 0) return &entries[i];
+  return NULL;
+}
+
+/* One cache line: machine, pass, bf16, threads, the 11 shape numbers, algorithm, both times. */
+static int parse_line(const char *line, hw_conv_choice *out) {
+  char who[160], name[16];
+  hw_conv_choice c = {0};
+  hw_conv_shape *s = &c.key.shape;
+  int fields = sscanf(line, "%159s %d %d %d %d %d %d %d %d %d %d %d %d %d %d %15s %lf %lf", who,
+                      &c.key.pass, &c.key.bf16, &c.key.threads, &s->n, &s->c, &s->h, &s->w, &s->o,
+                      &s->kh, &s->kw, &s->oh, &s->ow, &s->stride, &s->pad, name, &c.im2col_ms,
+                      &c.onednn_ms);
+  if (fields != 18 || strcmp(who, machine) != 0) return 0;
+  c.algorithm = strcmp(name, "onednn") == 0 ? HW_CONV_ONEDNN : HW_CONV_IM2COL;
+  c.from_cache = 1;
+  *out = c;
+  return 1;
+}
+
+static void format_line(FILE *f, const hw_conv_choice *c) {
+  const hw_conv_shape *s = &c->key.shape;
+  fprintf(f, "%s\t%d\t%d\t%d\t%d %d %d %d %d %d %d %d %d %d %d\t%s\t%.4f\t%.4f\n", machine,
+          c->key.pass, c->key.bf16, c->key.threads, s->n, s->c, s->h, s->w, s->o, s->kh, s->kw,
+          s->oh, s->ow, s->stride, s->pad, algorithm_name(c->algorithm), c->im2col_ms,
+          c->onednn_ms);
+}
+
+static void setup(void) {
+  const char *env = getenv("HEADWAY_CONV");
+  from_environment = env && strcmp(env, "im2col") == 0 ? HW_CONV_IM2COL
+                     : env && strcmp(env, "onednn") == 0 ? HW_CONV_ONEDNN
+                                                         : HW_CONV_AUTO;
+  hw_pin_blas_threads(); /* the BLAS core is part of the machine key */
+  describe_machine();
+  find_cache_path();
+  FILE *f = fopen(path, "r");
+  char line[512];
+  hw_conv_choice c;
+  while (f && fgets(line, sizeof line, f))
+    if (parse_line(line, &c) && !find(&c.key)) add(&c);
+  if (f) fclose(f);
+}
+
+/* Rewrites the cache: the lines of other machines as they were, then this machine's choices. */
+static void save(void) {
+  char tmp[4160], line[512];
+  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+  char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+  if (slash) *slash = 0, make_directories(dir);
+  free(dir);
+  FILE *out = fopen(tmp, "w"), *in = fopen(path, "r");
+  if (!out) {
+    if (in) fclose(in);
+    return;
+  }
+  hw_conv_choice c;
+  while (in && fgets(line, sizeof line, in))
+    if (strncmp(line, machine, strlen(machine)) != 0 || line[strlen(machine)] != '\t')
+      if (!parse_line(line, &c)) fputs(line, out);
+  if (in) fclose(in);
+  for (int i = 0; i < count; i++) format_line(out, &entries[i].choice);
+  if (fclose(out) != 0 || rename(tmp, path) != 0) remove(tmp);
+}
+
+typedef struct {
+  const hw_conv_key *key;
+  const float *in0, *in1;
+  float *out, *scratch;
+} call;
+
+static void run_im2col(const call *c) {
+  const hw_conv_shape *s = &c->key->shape;
+  switch (c->key->pass) {
+  case HW_CONV_FORWARD: hw_im2col_conv2d_forward(s, c->in0, c->in1, c->out, c->scratch); break;
+  case HW_CONV_INPUT_GRAD: hw_im2col_conv2d_input_grad(s, c->in0, c->in1, c->out, c->scratch); break;
+  default: hw_im2col_conv2d_filter_grad(s, c->in0, c->in1, c->out, c->scratch); break;
+  }
+}
+
+/* Runs one algorithm; -1 when it cannot run this call (oneDNN unavailable, im2col in bf16). */
+static int run(int algorithm, const call *c) {
+  if (algorithm == HW_CONV_ONEDNN) return hw_onednn_conv2d(c->key, c->in0, c->in1, c->out);
+  if (c->key->bf16) return -1;
+  run_im2col(c);
+  return 0;
+}
+
+/* Times both candidates on the call's tensors (their outputs are overwritten later). */
+static hw_conv_choice measure(const call *c) {
+  hw_conv_choice choice = {*c->key, HW_CONV_IM2COL, INFINITY, INFINITY, 0};
+  const int candidates[2] = {HW_CONV_IM2COL, HW_CONV_ONEDNN};
+  double *best[2] = {&choice.im2col_ms, &choice.onednn_ms};
+  int works[2];
+  for (int k = 0; k < 2; k++) works[k] = run(candidates[k], c) == 0;
+  for (int round = 0; round < 3; round++) {
+    for (int k = 0; k < 2; k++) {
+      if (!works[k]) continue;
+      double t0 = now();
+      run(candidates[k], c);
+      double ms = (now() - t0) * 1e3;
+      if (ms < *best[k]) *best[k] = ms;
+    }
+  }
+  if (choice.onednn_ms < choice.im2col_ms) choice.algorithm = HW_CONV_ONEDNN;
+  return choice;
+}
+
+static int choose(const call *c) {
+  hw_conv_algorithm algorithm = hw_conv_get_algorithm();
+  if (algorithm != HW_CONV_AUTO) return algorithm;
+  pthread_mutex_lock(&lock);
+  entry *e = find(c->key);
+  pthread_mutex_unlock(&lock);
+  if (!e) {
+    hw_conv_choice measured = measure(c);
+    pthread_mutex_lock(&lock);
+    if ((e = find(c->key)) == NULL && (e = add(&measured)) != NULL) save();
+    pthread_mutex_unlock(&lock);
+    if (!e) return measured.algorithm;
+  }
+  pthread_mutex_lock(&lock);
+  if (!e->used) e->used = ++used_count;
+  int chosen = e->choice.algorithm;
+  pthread_mutex_unlock(&lock);
+  return chosen;
+}
+
+static void convolve(int pass, const hw_conv_shape *s, const float *in0, const float *in1,
+                     float *out, float *scratch) {
+  hw_conv_key key;
+  memset(&key, 0, sizeof key);
+  key.shape = *s, key.pass = pass, key.threads = omp_get_max_threads();
+  call c = {&key, in0, in1, out, scratch};
+  if (run(choose(&c), &c) != 0) run(HW_CONV_IM2COL, &c);
+}
+
+void hw_conv2d_forward(const hw_conv_shape *s, const float *restrict x, const float *restrict w,
+                       float *restrict y, float *restrict scratch) {
+  convolve(HW_CONV_FORWARD, s, x, w, y, scratch);
+}
+
+void hw_conv2d_input_grad(const hw_conv_shape *s, const float *restrict dy,
+                          const float *restrict w, float *restrict dx, float *restrict scratch) {
+  convolve(HW_CONV_INPUT_GRAD, s, dy, w, dx, scratch);
+}
+
+void hw_conv2d_filter_grad(const hw_conv_shape *s, const float *restrict x,
+                           const float *restrict dy, float *restrict dw, float *restrict scratch) {
+  convolve(HW_CONV_FILTER_GRAD, s, x, dy, dw, scratch);
+}
+
+void hw_conv_set_algorithm(hw_conv_algorithm algorithm) { forced = (int)algorithm; }
+
+hw_conv_algorithm hw_conv_get_algorithm(void) {
+  pthread_once(&setup_once, setup);
+  return forced >= 0 ? (hw_conv_algorithm)forced : from_environment;
+}
+
+int hw_conv_choice_count(void) {
+  pthread_mutex_lock(&lock);
+  int n = used_count;
+  pthread_mutex_unlock(&lock);
+  return n;
+}
+
+int hw_conv_choice_at(int index, hw_conv_choice *choice) {
+  int found = 0;
+  pthread_mutex_lock(&lock);
+  for (int i = 0; i < count && !found; i++)
+    if (entries[i].used == index + 1) *choice = entries[i].choice, found = 1;
+  pthread_mutex_unlock(&lock);
+  return found;
+}
+
+const char *hw_conv_cache_path(void) {
+  pthread_once(&setup_once, setup);
+  return path;
+}
+
+const char *hw_conv_machine_key(void) {
+  pthread_once(&setup_once, setup);
+  return machine;
+}
+
+const char *hw_onednn_isa(void) {
+  switch (dnnl_get_effective_cpu_isa()) {
+  case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+  case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+  case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+  case dnnl_cpu_isa_avx512_core: return "avx512_core";
+  case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+  case dnnl_cpu_isa_avx2: return "avx2";
+  default: return "older than avx2";
+  }
+}

@@ -1,0 +1,63 @@
+#ifndef HEADWAY_CONV_H
+#define HEADWAY_CONV_H
+/*
+ * How convolutions pick their algorithm, per layer shape, on the CPU at hand (conv2d_choice.c):
+ * im2col + OpenBLAS sgemm, or oneDNN's direct convolution. By default both are timed on the
+ * first call of each (shape, pass, team size) and the faster is kept, in memory and in a cache
+ * file per machine, so later processes on the same CPU make the same choice without timing.
+ */
+#include "headway_kernels.h"
+
+#pragma clang assume_nonnull begin
+
+typedef enum {
+  HW_CONV_AUTO = 0,   /* measured once per machine and cached */
+  HW_CONV_IM2COL = 1, /* im2col + OpenBLAS sgemm, per image */
+  HW_CONV_ONEDNN = 2, /* oneDNN direct convolution on blocked copies */
+} hw_conv_algorithm;
+
+typedef enum { HW_CONV_FORWARD = 0, HW_CONV_INPUT_GRAD = 1, HW_CONV_FILTER_GRAD = 2 } hw_conv_pass;
+
+/* What a choice is made for. Compared byte for byte: build it zeroed. */
+typedef struct {
+  hw_conv_shape shape;
+  int pass;    /* hw_conv_pass */
+  int threads; /* OpenMP team size */
+  int bf16;    /* 1: inputs rounded to bfloat16, float32 accumulation and output */
+} hw_conv_key;
+
+/* One choice this process made: the algorithm and both candidates' best times (ms; negative
+ * when a candidate was not timed, infinite when it cannot run the shape). */
+typedef struct {
+  hw_conv_key key;
+  int algorithm;
+  double im2col_ms, onednn_ms;
+  int from_cache; /* 1: read from the cache file instead of timed by this process */
+} hw_conv_choice;
+
+/* Forces one algorithm for every later convolution called from this thread (HW_CONV_AUTO:
+ * measured choices), like OpenMP's team size. Threads that never call it follow the environment
+ * variable HEADWAY_CONV (auto, im2col, onednn; auto when unset). */
+void hw_conv_set_algorithm(hw_conv_algorithm algorithm);
+hw_conv_algorithm hw_conv_get_algorithm(void);
+
+/* The choices convolutions of this process have used so far, in first-use order. */
+int hw_conv_choice_count(void);
+int hw_conv_choice_at(int index, hw_conv_choice *choice);
+
+/* The cache file of measured choices: $HEADWAY_CACHE_DIR/conv-choices.tsv, else under
+ * $XDG_CACHE_HOME/headway or ~/.cache/headway. Lines of other CPUs are kept untouched. */
+const char *hw_conv_cache_path(void);
+/* The machine key the cache's lines carry: CPU vendor/family/model, BLAS core, oneDNN version. */
+const char *hw_conv_machine_key(void);
+
+/* oneDNN's convolution for `key` (in0, in1 and out as in the pass's hw_conv2d_* call); returns 0,
+ * or -1 when oneDNN cannot run it. The name of the implementation oneDNN chose ("jit:avx512_core",
+ * ...), or "unavailable". */
+int hw_onednn_conv2d(const hw_conv_key *key, const float *in0, const float *in1, float *out);
+const char *hw_onednn_implementation(const hw_conv_key *key);
+/* The instruction set oneDNN dispatches to on this CPU ("avx512_core_amx", ...). */
+const char *hw_onednn_isa(void);
+
+#pragma clang assume_nonnull end
+#endif
