@@ -16,6 +16,13 @@ struct CodePrinter {
     line("}")
   }
 
+  /// Another printer's lines, indented at this printer's depth.
+  mutating func append(_ other: CodePrinter) {
+    for line in other.text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+      self.line(String(line))
+    }
+  }
+
   mutating func indented(_ body: (inout CodePrinter) -> Void) {
     depth += 1
     body(&self)

@@ -9,6 +9,9 @@ struct ExpressionEmitter {
   /// Double evaluates the whole expression in double (reduction bodies: products that cancel
   /// in a sum keep their precision); single is float throughout.
   var inDouble = false
+  /// Where loop-invariant subexpressions go, when the expression is rendered inside a loop nest
+  /// that can take them.
+  var hoister: Hoister? = nil
 
   /// A C literal of the expression's precision.
   func literal(_ value: Double) -> String {
@@ -29,9 +32,14 @@ struct ExpressionEmitter {
   func value(_ id: NodeID, at view: [String]) -> String {
     if let name = names.buffer(id) {
       let read = "\(name)[\(Self.offset(graph[id].type.shape, view))]"
-      return inDouble ? "(double)\(read)" : read
+      let text = inDouble ? "(double)\(read)" : read
+      return hoister?.hoist(text) ?? text
     }
-    return definition(id, at: view)
+    let text = definition(id, at: view)
+    switch graph[id].op {
+    case .unary, .powConstant, .binary, .compare, .select: return hoister?.hoist(text) ?? text
+    default: return text
+    }
   }
 
   /// The computation of `id` at `view` (even when `id` is stored: this is what stores it).

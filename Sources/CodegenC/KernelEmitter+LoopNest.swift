@@ -24,8 +24,15 @@ extension KernelEmitter {
         return
       }
       let loops = shape.indices.filter { shape[$0] > 1 }
-      emitLoops(loops, shape: shape, parallel: total >= Self.parallelThreshold, into: &code) {
-        code in emitBody(nest, shape: shape, view: view, into: &code)
+      let parallel = total >= Self.parallelThreshold
+      let hoister = Hoister(
+        loops: loops.map { "i\($0)" }, closed: Self.collapsed(loops, shape: shape, parallel),
+        prefix: hoistedPrefix(nest), inDouble: true)
+      var body = CodePrinter()
+      emitBody(nest, shape: shape, view: view, hoister: hoister, into: &body)
+      hoister.emit(at: -1, into: &code)
+      emitLoops(loops, shape: shape, parallel: parallel, hoister: hoister, into: &code) { code in
+        code.append(body)
       }
       return
     }
@@ -38,19 +45,38 @@ extension KernelEmitter {
     let clause =
       "#pragma omp simd reduction(+:\(accumulators.joined(separator: ", ")))"
       + (simd > 1 ? " collapse(\(simd))" : "")
-    emitLoops(
-      kept, shape: shape, parallel: keptCount > 1 && total >= Self.parallelThreshold, into: &code
-    ) { code in
+    let parallel = keptCount > 1 && total >= Self.parallelThreshold
+    // Statements may not go inside the simd run (the loop the pragma precedes and those within).
+    let simdStart = kept.count + reduced.count - simd
+    let closed = Self.collapsed(kept, shape: shape, parallel).union(
+      simd > 0 ? Set(simdStart..<(kept.count + reduced.count)) : [])
+    let hoister = Hoister(
+      loops: (kept + reduced).map { "i\($0)" }, closed: closed, prefix: hoistedPrefix(nest),
+      inDouble: true)
+    var body = CodePrinter()
+    emitBody(nest, shape: shape, view: view, hoister: hoister, into: &body)
+    hoister.emit(at: -1, into: &code)
+    emitLoops(kept, shape: shape, parallel: parallel, hoister: hoister, into: &code) { code in
       let initial = sequentialMax ? "-INFINITY" : "0.0"
       code.line(
         "double " + accumulators.map { "\($0) = \(initial)" }.joined(separator: ", ") + ";")
       emitLoops(
-        reduced, shape: shape, parallel: false, simd: (reduced.count - simd, clause), into: &code
-      ) { code in emitBody(nest, shape: shape, view: view, into: &code) }
+        reduced, shape: shape, parallel: false, simd: (reduced.count - simd, clause),
+        hoister: hoister, base: kept.count, into: &code
+      ) { code in code.append(body) }
       for (id, accumulator) in zip(reductions, accumulators) {
         emitFinish(id, accumulator, shape: shape, axes: axes, view: view, into: &code)
       }
     }
+  }
+
+  /// Hoisted values are named after the nest's first store (`h_t745_0`): unique in the kernel.
+  private func hoistedPrefix(_ nest: LoopNest) -> String { "h_\(names.buffer(nest.members[0])!)_" }
+
+  /// Loop positions whose body must begin with the next loop: the first of a parallel
+  /// `collapse(2)` pair (see `emitLoops`).
+  static func collapsed(_ dims: [Int], shape: [Int], _ parallel: Bool) -> Set<Int> {
+    parallel && dims.count > 1 && shape[dims[0]] < 16 ? [0] : []
   }
 
   /// How many innermost reduced loops `omp simd` covers: the trailing reduced dimensions that
@@ -70,8 +96,11 @@ extension KernelEmitter {
   }
 
   private func emitBody(
-    _ nest: LoopNest, shape: [Int], view: [String], into code: inout CodePrinter
+    _ nest: LoopNest, shape: [Int], view: [String], hoister: Hoister,
+    into code: inout CodePrinter
   ) {
+    var expressions = expressions
+    expressions.hoister = hoister
     let index = ExpressionEmitter.offset(shape, view)
     for id in nest.members {
       if case .reduce(let op, _) = graph[id].op {
@@ -101,10 +130,12 @@ extension KernelEmitter {
   }
 
   /// One `for` per dimension of `dims`, outermost first; `parallel` shares the outermost among
-  /// threads, `simd` puts a pragma before the loop at that position.
+  /// threads, `simd` puts a pragma before the loop at that position, and each loop body begins
+  /// with the hoisted definitions of its position (`base` + its place in `dims`).
   func emitLoops(
     _ dims: [Int], shape: [Int], parallel: Bool, simd: (at: Int, pragma: String)? = nil,
-    into code: inout CodePrinter, _ body: (inout CodePrinter) -> Void
+    hoister: Hoister? = nil, base: Int = 0, into code: inout CodePrinter,
+    _ body: (inout CodePrinter) -> Void
   ) {
     guard let first = dims.first else {
       body(&code)
@@ -117,8 +148,10 @@ extension KernelEmitter {
     if let simd, simd.at == 0 { code.line(simd.pragma) }
     let inner = simd.map { ($0.at - 1, $0.pragma) }
     code.block("for (int64_t i\(first) = 0; i\(first) < \(shape[first]); i\(first)++)") { code in
+      hoister?.emit(at: base, into: &code)
       emitLoops(
-        Array(dims.dropFirst()), shape: shape, parallel: false, simd: inner, into: &code, body)
+        Array(dims.dropFirst()), shape: shape, parallel: false, simd: inner, hoister: hoister,
+        base: base + 1, into: &code, body)
     }
   }
 }

@@ -147,7 +147,9 @@ private struct Chain {
     for id in members {
       let reference = try value(of: id, actual)
       if overwrittenHere.contains(id) {
-        actual[id] = reference  // its buffer now holds a later member: use its definition
+        // Its buffer now holds a later member: use its definition, stored as float32 as the
+        // kernel stored it (a cancelling sum over it sees the rounding).
+        actual[id] = reference.map { Double(Float($0)) }
         continue
       }
       written[id] = bits(session, id)

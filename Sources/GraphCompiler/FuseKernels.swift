@@ -8,7 +8,9 @@ import GraphIR
 // op, reductions take their operand's expression as a prologue, and each stored elementwise or
 // reduction result joins the kernel of the newest kernel it reads (so BatchNorm statistics,
 // normalisation and ReLU, or a matrix product and its bias/activation epilogue, become one
-// kernel). Kernels are numbered in creation order, which is a valid execution order.
+// kernel). A short expression with several users over at most one stored tensor of its size is
+// recomputed by each user instead of stored. Kernels are numbered in creation order, which is a
+// valid execution order.
 
 /// Groups a lowered graph's ops into fused kernels.
 public struct FuseKernels: GraphPass {
@@ -17,6 +19,8 @@ public struct FuseKernels: GraphPass {
   public var maxExpressionSize = 48
   /// The most stored values one kernel computes.
   public var maxKernelSize = 8
+  /// The most ops of a value with several users that each user recomputes instead of reading.
+  public var maxRecomputedSize = 24
 
   public init() {}
 
@@ -66,7 +70,19 @@ public struct FuseKernels: GraphPass {
       // A library call reads buffers: store unless the value is a free alias of one.
       if graph.bufferSource(id) == nil { return true }
     }
-    return users[id.index].count > 1 && !viewOfStored
+    if users[id.index].count <= 1 || viewOfStored { return false }
+    return !isCheapToRecompute(id, in: graph, size: size[id.index])
+  }
+
+  /// Whether each user may recompute a value with several users instead of reading it back: a
+  /// short expression over at most one stored tensor of its own size (plus small broadcast
+  /// operands, such as BatchNorm's per-channel scale). Its users then read that tensor where
+  /// they would have read the value, so storing it would only add a write (and a buffer).
+  private func isCheapToRecompute(_ id: NodeID, in graph: Graph, size: Int) -> Bool {
+    guard size <= maxRecomputedSize else { return false }
+    let elements = graph[id].type.elementCount
+    let large = graph.storedInputs(of: id).filter { graph[$0].type.elementCount * 16 > elements }
+    return large.count <= 1
   }
 }
 

@@ -106,9 +106,10 @@ private func costs(_ text: String) throws -> [KernelCost] {
       %4 = add(%3, %1) : f32[4]
       output "z" = %4
       """)
-    // One kernel storing %1 (1 op) and %4 (3 ops); x is read by both, %1 stays in the kernel.
-    #expect(result.map(\.flops) == [4 + 3 * 4])
-    #expect(result.map(\.bytes) == [3 * 16])
+    // One kernel storing %4; its two users recompute exp (so 5 ops per element), and x is
+    // read once for both.
+    #expect(result.map(\.flops) == [5 * 4])
+    #expect(result.map(\.bytes) == [2 * 16])
   }
 
   @Test func `The tiny R1 program has one cost per kernel`() throws {

@@ -27,6 +27,31 @@ import Testing
   }
 
   @Test func `A value with two elementwise users is stored in the kernel of its reader`() throws {
+    // Over two stored tensors: each user recomputing it would read both instead of one.
+    try expectPass(
+      pass,
+      """
+      %0 = input() {name="x"} : f32[4]
+      %1 = input() {name="y"} : f32[4]
+      %2 = mul(%0, %1) : f32[4]
+      %3 = neg(%2) : f32[4]
+      %4 = log(%2) : f32[4]
+      %5 = add(%3, %4) : f32[4]
+      output "z" = %5
+      """,
+      """
+      %0 = input() {name="x"} : f32[4]
+      %1 = input() {name="y"} : f32[4]
+      %2 = mul(%0, %1) : f32[4] kernel(0)
+      %3 = neg(%2) : f32[4]
+      %4 = log(%2) : f32[4]
+      %5 = add(%3, %4) : f32[4] kernel(0)
+      output "z" = %5
+      """, changed: true)
+  }
+
+  @Test func `A short value with two users over one stored tensor is recomputed by each`() throws {
+    // Its users read x where they would have read it: storing it would only add a write.
     try expectPass(
       pass,
       """
@@ -39,12 +64,25 @@ import Testing
       """,
       """
       %0 = input() {name="x"} : f32[4]
-      %1 = exp(%0) : f32[4] kernel(0)
+      %1 = exp(%0) : f32[4]
       %2 = neg(%1) : f32[4]
       %3 = log(%1) : f32[4]
       %4 = add(%2, %3) : f32[4] kernel(0)
       output "z" = %4
       """, changed: true)
+    var storing = pass
+    storing.maxRecomputedSize = 0
+    let (after, _) = try runPass(
+      storing,
+      """
+      %0 = input() {name="x"} : f32[4]
+      %1 = exp(%0) : f32[4]
+      %2 = neg(%1) : f32[4]
+      %3 = log(%1) : f32[4]
+      %4 = add(%2, %3) : f32[4]
+      output "z" = %4
+      """)
+    check(after, "CHECK: %1 = exp(%0) : f32[4] kernel(0)")
   }
 
   @Test func `A broadcast of a leaf used twice stays an inlined view`() throws {
@@ -91,7 +129,7 @@ import Testing
       """, changed: true)
   }
 
-  @Test func `A broadcast of an inlined value used twice is stored`() throws {
+  @Test func `A broadcast of a short inlined value used twice is recomputed by its users`() throws {
     try expectPass(
       pass,
       """
@@ -105,7 +143,7 @@ import Testing
       """
       %0 = input() {name="x"} : f32[1,4]
       %1 = exp(%0) : f32[1,4]
-      %2 = broadcast(%1) {shape=[2,4]} : f32[2,4] kernel(0)
+      %2 = broadcast(%1) {shape=[2,4]} : f32[2,4]
       %3 = neg(%2) : f32[2,4]
       %4 = add(%3, %2) : f32[2,4] kernel(0)
       output "z" = %4
