@@ -39,6 +39,8 @@ static int count, capacity, used_count;
 static hw_conv_algorithm from_environment;
 /* hw_conv_set_algorithm's value in this thread: -1 when it has not been called here. */
 static _Thread_local int forced = -1;
+static _Thread_local int precision_bf16;
+static _Atomic long bf16_fallbacks;
 static char machine[160], path[4096];
 
 static double now(void) {
@@ -179,7 +181,7 @@ static int run(int algorithm, const call *c) {
 
 /* Times both candidates on the call's tensors (their outputs are overwritten later). */
 static hw_conv_choice measure(const call *c) {
-  hw_conv_choice choice = {*c->key, HW_CONV_IM2COL, INFINITY, INFINITY, 0};
+  hw_conv_choice choice = {*c->key, HW_CONV_IM2COL, INFINITY, INFINITY, 0, 0};
   const int candidates[2] = {HW_CONV_IM2COL, HW_CONV_ONEDNN};
   double *best[2] = {&choice.im2col_ms, &choice.onednn_ms};
   int works[2];
@@ -212,6 +214,7 @@ static int choose(const call *c) {
   }
   pthread_mutex_lock(&lock);
   if (!e->used) e->used = ++used_count;
+  e->choice.calls++;
   int chosen = e->choice.algorithm;
   pthread_mutex_unlock(&lock);
   return chosen;
@@ -222,8 +225,25 @@ static void convolve(int pass, const hw_conv_shape *s, const float *in0, const f
   hw_conv_key key;
   memset(&key, 0, sizeof key);
   key.shape = *s, key.pass = pass, key.threads = omp_get_max_threads();
+  key.bf16 = precision_bf16;
   call c = {&key, in0, in1, out, scratch};
-  if (run(choose(&c), &c) != 0) run(HW_CONV_IM2COL, &c);
+  int algorithm = choose(&c);
+  if (key.bf16) algorithm = HW_CONV_ONEDNN; /* bf16's only implementation */
+  if (run(algorithm, &c) == 0) return;
+  if (key.bf16) bf16_fallbacks++, key.bf16 = 0;
+  run(HW_CONV_IM2COL, &c);
+}
+
+void hw_set_conv_precision(int bf16) { precision_bf16 = bf16 != 0; }
+int hw_get_conv_precision(void) { return precision_bf16; }
+long hw_conv_bf16_fallbacks(void) { return bf16_fallbacks; }
+
+int hw_cpu_has_bf16(void) {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!hw_cpu_has_avx512()) return 0; /* also checks that the OS saves AVX-512 state */
+  int avx512_bf16 = __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1);
+  int amx_bf16 = __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((d >> 22) & 1);
+  return avx512_bf16 || amx_bf16;
 }
 
 void hw_conv2d_forward(const hw_conv_shape *s, const float *restrict x, const float *restrict w,

@@ -12,12 +12,15 @@ public final class CompiledSession {
   let state: UnsafeMutableRawPointer
   let arena: UnsafeMutableRawPointer
   let arenaBytes: Int
+  /// The convolutions' arithmetic, set on the calling thread at every run.
+  public let precision: Precision
 
   /// Allocates the arenas and initialises every variable from its initialiser (in C, bit for
-  /// bit as `Initializer.values`).
-  public init(program: CompiledProgram, threads: Int = 0) {
+  /// bit as `Initializer.values`). Check `precision` first (`Precision.check`).
+  public init(program: CompiledProgram, threads: Int = 0, precision: Precision = .fp32) {
     hw_set_threads(Int32(threads))
     self.program = program
+    self.precision = precision
     state = UnsafeMutableRawPointer.allocate(byteCount: max(program.stateBytes, 64), alignment: 64)
     arenaBytes = max(program.entries.map(\.arenaBytes).max() ?? 0, 64)
     arena = UnsafeMutableRawPointer.allocate(byteCount: arenaBytes, alignment: 64)
@@ -66,6 +69,7 @@ public final class CompiledSession {
     )
     let placeholder = UnsafeRawPointer(arena)  // never read: an entry with no inputs
     let pointers = inputs.isEmpty ? [placeholder] : inputs
+    precision.apply()
     pointers.withUnsafeBufferPointer { buffer in
       entry.function(
         state.assumingMemoryBound(to: Float.self), arena.assumingMemoryBound(to: CChar.self),
@@ -99,6 +103,7 @@ extension CompiledSession {
   /// Runs kernel `index` of `entry` alone on what is already in the arenas.
   public func runKernel(_ entry: CompiledEntry, _ index: Int, inputs: [UnsafeRawPointer]) {
     let pointers = inputs.isEmpty ? [UnsafeRawPointer(arena)] : inputs
+    precision.apply()
     pointers.withUnsafeBufferPointer { buffer in
       entry.kernelFunction(
         Int32(index), state.assumingMemoryBound(to: Float.self),

@@ -35,7 +35,9 @@ public final class CompiledTrainer {
     self.images = images
     self.makeViews = makeViews
     entry = try program.entry(named: name)
-    session = CompiledSession(program: program, threads: config.threads)
+    let precision = Precision(rawValue: config.precision) ?? .fp32
+    try precision.check()
+    session = CompiledSession(program: program, threads: config.threads, precision: precision)
     inputs = entry.inputs.map { input in
       UnsafeMutableRawPointer.allocate(
         byteCount: max(4 * input.type.elementCount, 4), alignment: 64)

@@ -2,8 +2,8 @@ import CKernelSupport
 import Foundation
 
 /// The machine a run is on, as Headway's kernels see it: the CPU model, the vector extensions
-/// that decide which kernels can run, and OpenBLAS's kernel set (chosen from those extensions;
-/// see `Sources/CKernelSupport/blas.c`).
+/// that decide which kernels can run, OpenBLAS's kernel set (chosen from those extensions; see
+/// `Sources/CKernelSupport/blas.c`) and the instruction set oneDNN dispatches to.
 public struct MachineInfo: Sendable, Equatable {
   /// The extensions reported, in this order, when the CPU has them.
   public static let reportedExtensions = [
@@ -11,11 +11,17 @@ public struct MachineInfo: Sendable, Equatable {
   ]
 
   public var cpuModel: String
+  /// CPUID's family and model numbers, as /proc/cpuinfo gives them ("6", "207").
+  public var family: String
+  public var model: String
+  public var cores: Int
   public var extensions: [String]
   /// The kernel set every product runs on.
   public var blasCore: String
   /// The kernel set OpenBLAS picked by itself when it loaded.
   public var blasCoreAtLoad: String
+  /// oneDNN's instruction set on this CPU ("avx512_core_amx", ...).
+  public var onednnISA: String
 
   /// The machine this process runs on (choosing the BLAS core if that has not happened yet).
   public static func current() -> MachineInfo {
@@ -30,10 +36,12 @@ public struct MachineInfo: Sendable, Equatable {
     }
     let flags = Set((field("flags") ?? "").split(separator: " ").map(String.init))
     return MachineInfo(
-      cpuModel: field("model name") ?? "unknown CPU",
+      cpuModel: field("model name") ?? "unknown CPU", family: field("cpu family") ?? "?",
+      model: field("model\t") ?? "?", cores: ProcessInfo.processInfo.activeProcessorCount,
       extensions: reportedExtensions.filter(flags.contains),
       blasCore: String(cString: hw_blas_core()),
-      blasCoreAtLoad: String(cString: hw_blas_core_at_load()))
+      blasCoreAtLoad: String(cString: hw_blas_core_at_load()),
+      onednnISA: String(cString: hw_onednn_isa()))
   }
 
   /// One line for a report header.
@@ -45,7 +53,8 @@ public struct MachineInfo: Sendable, Equatable {
       extensions.isEmpty
       ? "none of \(Self.reportedExtensions.joined(separator: " "))"
       : extensions.joined(separator: " ")
-    return "\(cpuModel); \(isa); OpenBLAS \(blasCore)\(chosen)"
+    return "\(cpuModel) (family \(family) model \(model), \(cores) cores); \(isa); "
+      + "OpenBLAS \(blasCore)\(chosen); oneDNN \(onednnISA)"
   }
 
   /// A JSON object with the same facts.
@@ -55,7 +64,9 @@ public struct MachineInfo: Sendable, Equatable {
       return String(decoding: data, as: UTF8.self)
     }
     let list = extensions.map(quoted).joined(separator: ", ")
-    return "{\"cpu\": \(quoted(cpuModel)), \"extensions\": [\(list)], "
-      + "\"blas_core\": \(quoted(blasCore)), \"blas_core_at_load\": \(quoted(blasCoreAtLoad))}"
+    return "{\"cpu\": \(quoted(cpuModel)), \"family\": \(quoted(family)), "
+      + "\"model\": \(quoted(model)), \"cores\": \(cores), \"extensions\": [\(list)], "
+      + "\"blas_core\": \(quoted(blasCore)), \"blas_core_at_load\": \(quoted(blasCoreAtLoad)), "
+      + "\"onednn_isa\": \(quoted(onednnISA))}"
   }
 }

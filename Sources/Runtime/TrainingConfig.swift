@@ -29,6 +29,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
   public var temperature = 0.5
   /// Momentum of the inner head steps of the bilevel modes (0: plain gradient descent).
   public var innerMomentum = 0.0
+  /// The convolutions' arithmetic: "fp32" or "bf16" (see `Precision`).
+  public var precision = "fp32"
 
   /// The optimizers a program's `optimizer` input selects, in the order of its values 0, 1, 2.
   public static let optimizers = ["sgd", "lars", "adamw"]
@@ -64,6 +66,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay
     temperature = try c.decodeIfPresent(Double.self, forKey: .temperature) ?? d.temperature
     innerMomentum = try c.decodeIfPresent(Double.self, forKey: .innerMomentum) ?? d.innerMomentum
+    precision = try c.decodeIfPresent(String.self, forKey: .precision) ?? d.precision
   }
 
   /// The scalar inputs of a training entry, by input name (an entry reads those it declares).
@@ -88,6 +91,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     if !(weightDecay >= 0) { return "weight decay must be >= 0, got \(weightDecay)" }
     if !(temperature > 0) { return "temperature must be > 0, got \(temperature)" }
     if !(learningRate > 0) { return "learning rate must be > 0, got \(learningRate)" }
+    if Precision(rawValue: precision) == nil {
+      return "unknown precision '\(precision)'; expected fp32 or bf16"
+    }
     if !(cropMinScale > 0 && cropMinScale <= 1) {
       return "crop-min-scale must be in (0, 1], got \(cropMinScale)"
     }
@@ -113,6 +119,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     if temperature != other.temperature { mismatched.append("temperature") }
     if innerMomentum != other.innerMomentum { mismatched.append("inner-momentum") }
     if innerLearningRate != other.innerLearningRate { mismatched.append("inner-lr") }
+    if precision != other.precision { mismatched.append("precision") }
     return mismatched.isEmpty ? nil : mismatched.joined(separator: ", ")
   }
 

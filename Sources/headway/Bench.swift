@@ -1,4 +1,5 @@
 import ArgumentParser
+import CKernelSupport
 import Foundation
 import GraphDSL
 import GraphIR
@@ -31,6 +32,9 @@ struct Bench: ParsableCommand {
   @Option(help: "OpenMP threads (0: the default, every core).")
   var threads = 0
 
+  @Option(help: "fp32, or bf16 convolutions (bfloat16 operands, float32 accumulation).")
+  var precision: Precision = .fp32
+
   @Flag(help: "Also time each kernel alone and list the slowest.")
   var kernels = false
 
@@ -47,7 +51,8 @@ struct Bench: ParsableCommand {
     let size = batch ?? definition.batchSizes.max()!
     let compiled = try CompiledProgram.named(program, batch: size)
     let entry = try compiled.entry(named: trainingMode.stepEntry(innerSteps: innerSteps))
-    let session = CompiledSession(program: compiled, threads: threads)
+    try precision.check()
+    let session = CompiledSession(program: compiled, threads: threads, precision: precision)
     var random = SplitMix64(seed: 1)
     // The defaults of `headway train` (SGD, temperature 0.5) at a small learning rate.
     let scalars = TrainingConfig().scalarInputs(learningRate: 0.01)
@@ -75,7 +80,10 @@ struct Bench: ParsableCommand {
     }
     report(entry, size: size, times: times.sorted())
     try reportAugmentation(size: size)
-    if kernels { profile(entry, session, pointers.map { UnsafeRawPointer($0) }) }
+    if kernels {
+      profile(entry, session, pointers.map { UnsafeRawPointer($0) })
+      listLibraryCalls(stepsRun: warmup + steps, stepSeconds: times[times.count / 2])
+    }
   }
 
   private func report(_ entry: CompiledEntry, size: Int, times: [Double]) {
@@ -102,8 +110,27 @@ struct Bench: ParsableCommand {
       ("images_per_s", "\(Double(size) / median)"),
       ("gflop_per_step", "\(Double(entry.flops) / 1e9)"),
       ("peak_rss_mb", "\(peakResidentMegabytes())"), ("machine", MachineInfo.current().json()),
+      ("precision", "\"\(precision.rawValue)\""), ("conv_choices", convolutionChoicesJSON()),
+      ("bf16_fallbacks", "\(hw_conv_bf16_fallbacks())"),
     ]
     print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+  }
+
+  /// The algorithm each convolution shape and pass used, as a JSON array.
+  private func convolutionChoicesJSON() -> String {
+    let items = (0..<hw_conv_choice_count()).compactMap { index -> String? in
+      var choice = hw_conv_choice()
+      guard hw_conv_choice_at(index, &choice) != 0 else { return nil }
+      let s = choice.key.shape
+      let shape = [s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.oh, s.ow, s.stride, s.pad]
+      let onednn = choice.algorithm == Int32(HW_CONV_ONEDNN.rawValue) || choice.key.bf16 != 0
+      var key = choice.key
+      let implementation = onednn ? String(cString: hw_onednn_implementation(&key)) : "im2col"
+      return "{\"pass\": \(choice.key.pass), \"shape\": \(shape), "
+        + "\"algorithm\": \"\(onednn ? "onednn" : "im2col")\", "
+        + "\"implementation\": \"\(implementation)\"}"
+    }
+    return "[" + items.joined(separator: ", ") + "]"
   }
 
   /// Each kernel alone, on whatever the arena holds after the timed steps (the values are

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Runtime
 
 /// The user CLI: train a contrastive model on real data.
 @main
@@ -8,3 +9,5 @@ struct Headway: ParsableCommand {
     abstract: "Contrastive self-supervised training on CPUs: SimCLR, no head, fixed head, bilevel.",
     subcommands: [Train.self, Eval.self, Study.self, SelfCheckCommand.self, Bench.self])
 }
+
+extension Precision: ExpressibleByArgument {}

@@ -11,7 +11,7 @@ extension Train {
   func checkReferenceOptions() throws {
     let refused = [
       resume ? "--resume" : nil, checkpointEvery != 0 ? "--checkpoint-every" : nil,
-      stopAfter != nil ? "--stop-after" : nil,
+      stopAfter != nil ? "--stop-after" : nil, precision != .fp32 ? "--precision bf16" : nil,
     ].compactMap { $0 }
     guard refused.isEmpty else {
       throw ValidationError(

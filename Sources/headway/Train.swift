@@ -40,6 +40,13 @@ struct Train: ParsableCommand {
   @Option(help: "OpenMP threads (0: one per core).")
   var threads = 0
 
+  @Option(
+    help: """
+      fp32, or bf16: convolutions on bfloat16 operands with float32 accumulation (AVX512-BF16 \
+      or AMX); matrix products, BatchNorm, the loss, the optimizer and the weights stay float32.
+      """)
+  var precision: Precision = .fp32
+
   @Option(help: "Run directory: metrics.jsonl and checkpoint.safetensors.")
   var out: String = "runs/latest"
 
@@ -117,7 +124,7 @@ struct Train: ParsableCommand {
       stepsPerEpoch: trainer.stepsPerEpoch)
     print(
       "training \(program) \(mode) on \(images.count) images: \(trainer.totalSteps) steps of "
-        + "\(batch) images, \(hw_threads()) threads"
+        + "\(batch) images, \(hw_threads()) threads, \(precision.rawValue)"
         + (resume ? ", from step \(trainer.completedSteps)" : ""))
     print("machine: \(MachineInfo.current().summary)")
     try trainer.train(log: log, checkpoint: checkpoint, stopAfter: stopAfter)
@@ -148,6 +155,7 @@ struct Train: ParsableCommand {
     config.limit = limit
     config.seed = seed
     config.threads = threads
+    config.precision = precision.rawValue
     config.learningRate = lr
     config.innerLearningRate = innerLr
     config.warmupEpochs = warmupEpochs

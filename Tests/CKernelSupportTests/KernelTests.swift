@@ -135,10 +135,11 @@ struct KernelTests {
 
   /// Both filter-gradient schemes: dW wider than tall (split by input channel) and taller than
   /// wide (chunks of images).
-  @Test(arguments: [
-    conv(n: 20, c: 8, h: 12, w: 12, o: 40, k: 3, stride: 1, pad: 1),
-    conv(n: 20, c: 8, h: 12, w: 12, o: 40, k: 1, stride: 2, pad: 0),
-  ], [HW_CONV_IM2COL, HW_CONV_ONEDNN, HW_CONV_AUTO])
+  @Test(
+    arguments: [
+      conv(n: 20, c: 8, h: 12, w: 12, o: 40, k: 3, stride: 1, pad: 1),
+      conv(n: 20, c: 8, h: 12, w: 12, o: 40, k: 1, stride: 2, pad: 0),
+    ], [HW_CONV_IM2COL, HW_CONV_ONEDNN, HW_CONV_AUTO])
   func repeatedRunsAreBitwiseEqual(shape: hw_conv_shape, algorithm: hw_conv_algorithm) {
     hw_set_threads(2)
     hw_conv_set_algorithm(algorithm)

@@ -6,6 +6,10 @@
                 compiling optimizers). `loss.backward()` itself stays an eager call into the
                 compiled backward graph. If inductor fails here, one JSON line with an "error"
                 field is printed and the script exits 0.
+--mode bf16:    eager under torch.autocast("cpu", dtype=torch.bfloat16): convolutions and matrix
+                products take bfloat16 operands (oneDNN's AVX512-BF16/AMX kernels), BatchNorm,
+                the loss and the float32 master weights stay float32 (autocast's own lists).
+--mode compile-bf16: the compiled step of --mode compile under the same autocast.
 
 Threads: torch.set_num_threads(T) and set_num_interop_threads(T), plus OMP_NUM_THREADS and the
 affinity mask from common.pin_threads.
@@ -19,7 +23,8 @@ import common  # noqa: E402  (pins threads before torch loads)
 
 def parse():
     return common.parse_args(
-        lambda p: p.add_argument("--mode", choices=["eager", "compile"], default="eager"))
+        lambda p: p.add_argument("--mode", choices=["eager", "compile", "bf16", "compile-bf16"],
+                                 default="eager"))
 
 
 args, spec = parse()
@@ -84,13 +89,16 @@ def main():
     optimizer = torch.optim.SGD(model.parameters(), lr=common.LR, momentum=common.MOMENTUM,
                                 weight_decay=common.WEIGHT_DECAY)
 
+    bf16 = args.mode.endswith("bf16")
+
     def forward_loss(views):
-        return nt_xent(model(views))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return nt_xent(model(views))
 
     def update():
         optimizer.step()
 
-    if args.mode == "compile":
+    if args.mode.startswith("compile"):
         forward_loss = torch.compile(forward_loss)
         update = torch.compile(update)
 
@@ -103,7 +111,8 @@ def main():
 
     # Two warm-up steps at least when compiling: the optimizer's momentum buffers appear at
     # the first step, which can trigger one recompilation at the second.
-    times, first_loss = common.time_steps(step, args, min_warmup=2 if args.mode == "compile" else 0)
+    compiled = args.mode.startswith("compile")
+    times, first_loss = common.time_steps(step, args, min_warmup=2 if compiled else 0)
     common.emit(peer, spec, args, times, first_loss, torch.__version__)
 
 

@@ -33,6 +33,7 @@ typedef struct {
   int algorithm;
   double im2col_ms, onednn_ms;
   int from_cache; /* 1: read from the cache file instead of timed by this process */
+  long calls;     /* calls made with this choice by this process */
 } hw_conv_choice;
 
 /* Forces one algorithm for every later convolution called from this thread (HW_CONV_AUTO:
@@ -41,9 +42,26 @@ typedef struct {
 void hw_conv_set_algorithm(hw_conv_algorithm algorithm);
 hw_conv_algorithm hw_conv_get_algorithm(void);
 
+/* The precision of convolutions called from this thread: 0 float32; 1 bfloat16 operands with
+ * float32 accumulation and output, through oneDNN (its AVX512-BF16 or AMX kernels). A bf16
+ * convolution oneDNN cannot run falls back to float32 im2col and is counted. */
+void hw_set_conv_precision(int bf16);
+int hw_get_conv_precision(void);
+long hw_conv_bf16_fallbacks(void);
+/* Whether the CPU (and the OS) can run bfloat16 dot products: AVX512-BF16 or AMX-BF16. */
+int hw_cpu_has_bf16(void);
+
 /* The choices convolutions of this process have used so far, in first-use order. */
 int hw_conv_choice_count(void);
 int hw_conv_choice_at(int index, hw_conv_choice *choice);
+
+/* The matrix products (hw_matmul) this process has run, by shape, with their call counts. */
+typedef struct {
+  int m, n, k, transpose_a, transpose_b;
+  long calls;
+} hw_matmul_record;
+int hw_matmul_record_count(void);
+int hw_matmul_record_at(int index, hw_matmul_record *record);
 
 /* The cache file of measured choices: $HEADWAY_CACHE_DIR/conv-choices.tsv, else under
  * $XDG_CACHE_HOME/headway or ~/.cache/headway. Lines of other CPUs are kept untouched. */

@@ -1,0 +1,108 @@
+import CKernelSupport
+import Foundation
+import GraphIR
+import Runtime
+
+/// `headway bench --kernels`: every convolution and matrix product the timed steps ran, by shape,
+/// each timed alone on random data with the algorithm the step used.
+extension Bench {
+  func listLibraryCalls(stepsRun: Int, stepSeconds: Double) {
+    let convolutions = (0..<hw_conv_choice_count()).compactMap { index -> hw_conv_choice? in
+      var choice = hw_conv_choice()
+      return hw_conv_choice_at(index, &choice) != 0 ? choice : nil
+    }
+    let products = (0..<hw_matmul_record_count()).compactMap { index -> hw_matmul_record? in
+      var record = hw_matmul_record()
+      return hw_matmul_record_at(index, &record) != 0 ? record : nil
+    }
+    print("  convolutions, per shape and pass (time alone: best of 3 on random data):")
+    print(
+      "    pass         N    C   H   W ->    O  OH  OW  k s p  calls/step  algorithm"
+        + "         ms  GFLOP/s  first use: im2col ms, oneDNN ms")
+    var convolutionSeconds = 0.0
+    for choice in convolutions {
+      let seconds = timeConvolution(choice.key)
+      let perStep = Double(choice.calls) / Double(stepsRun)
+      convolutionSeconds += perStep * seconds
+      print(describe(choice, seconds: seconds, perStep: perStep))
+    }
+    print("  matrix products (C[m, n] = op(A) op(B); time alone, best of 3):")
+    print("        m      n      k  transposed  calls/step        ms  GFLOP/s")
+    var productSeconds = 0.0
+    for record in products {
+      let seconds = timeProduct(record)
+      let perStep = Double(record.calls) / Double(stepsRun)
+      productSeconds += perStep * seconds
+      let flops = 2.0 * Double(record.m) * Double(record.n) * Double(record.k)
+      let transposed = (record.transpose_a != 0 ? "A" : "") + (record.transpose_b != 0 ? "B" : "")
+      print(
+        String(
+          format: "    %5d  %5d  %5d  %10@  %10.1f  %8.3f  %7.1f", record.m, record.n, record.k,
+          transposed.isEmpty ? "-" : transposed, perStep, seconds * 1e3, flops / seconds / 1e9))
+    }
+    print(
+      String(
+        format:
+          "  per step, timed alone: convolutions %.3f s, matrix products %.3f s (step %.3f s)",
+        convolutionSeconds, productSeconds, stepSeconds))
+  }
+
+  private func describe(_ choice: hw_conv_choice, seconds: Double, perStep: Double) -> String {
+    let s = choice.key.shape
+    let pass = ["forward", "input grad", "filter grad"][Int(choice.key.pass)]
+    let flops =
+      2.0 * Double(s.n) * Double(s.o) * Double(s.c) * Double(s.kh * s.kw)
+      * Double(s.oh * s.ow)
+    var key = choice.key
+    let algorithm =
+      choice.algorithm == Int32(HW_CONV_ONEDNN.rawValue) || key.bf16 != 0
+      ? "oneDNN " + String(cString: hw_onednn_implementation(&key)) : "im2col+sgemm"
+    func ms(_ value: Double) -> String {
+      value < 0 ? "-" : value.isFinite ? String(format: "%.3f", value) : "n/a"
+    }
+    let firstUse =
+      choice.from_cache != 0 ? "cached" : "\(ms(choice.im2col_ms)), \(ms(choice.onednn_ms))"
+    return String(
+      format: "    %-11@ %4d %4d %3d %3d -> %4d %3d %3d  %d %d %d  %10.1f  %-17@ %7.3f  %7.1f  %@",
+      pass, s.n, s.c, s.h, s.w, s.o, s.oh, s.ow, s.kh, s.stride, s.pad, perStep, algorithm,
+      seconds * 1e3, flops / seconds / 1e9, firstUse)
+  }
+
+  /// Best of three calls of the pass on random tensors of its shape.
+  private func timeConvolution(_ key: hw_conv_key) -> Double {
+    var s = key.shape
+    var random = SplitMix64(seed: 3)
+    func tensor(_ count: Int32) -> [Float] { (0..<Int(count)).map { _ in random.unit() - 0.5 } }
+    let x = tensor(s.n * s.c * s.h * s.w)
+    let w = tensor(s.o * s.c * s.kh * s.kw)
+    let y = tensor(s.n * s.o * s.oh * s.ow)
+    var out = [Float](repeating: 0, count: [x.count, x.count, w.count][Int(key.pass)])
+    var scratch = [Float](repeating: 0, count: hw_conv2d_scratch_floats(&s))
+    return bestOfThree {
+      switch key.pass {
+      case Int32(HW_CONV_FORWARD.rawValue): hw_conv2d_forward(&s, x, w, &out, &scratch)
+      case Int32(HW_CONV_INPUT_GRAD.rawValue): hw_conv2d_input_grad(&s, y, w, &out, &scratch)
+      default: hw_conv2d_filter_grad(&s, x, y, &out, &scratch)
+      }
+    }
+  }
+
+  private func timeProduct(_ r: hw_matmul_record) -> Double {
+    var random = SplitMix64(seed: 5)
+    let a = (0..<Int(r.m * r.k)).map { _ in random.unit() - 0.5 }
+    let b = (0..<Int(r.k * r.n)).map { _ in random.unit() - 0.5 }
+    var c = [Float](repeating: 0, count: Int(r.m * r.n))
+    return bestOfThree { hw_matmul(r.m, r.n, r.k, r.transpose_a, r.transpose_b, a, b, &c) }
+  }
+
+  private func bestOfThree(_ body: () -> Void) -> Double {
+    body()
+    var best = Double.infinity
+    for _ in 0..<3 {
+      let start = DispatchTime.now().uptimeNanoseconds
+      body()
+      best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return best
+  }
+}
