@@ -114,8 +114,12 @@ static dnnl_primitive_desc_t conv_descriptor(const hw_conv_key *k, const dnnl_me
   dnnl_convolution_desc_t fd, bd;
   dnnl_primitive_desc_t forward = NULL, pd = NULL;
   const dnnl_alg_kind_t alg = dnnl_convolution_direct;
-  if (dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, alg, &any[0], &any[1], NULL,
-                                         &any[2], strides, left, right) != dnnl_success ||
+  /* The forward descriptor (the backward passes' hint) takes the forward pass's types. */
+  dnnl_memory_desc_t f[3] = {any[0], any[1], any[2]};
+  f[0].data_type = f[1].data_type = k->bf16 ? dnnl_bf16 : dnnl_f32;
+  f[2].data_type = dnnl_f32;
+  if (dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, alg, &f[0], &f[1], NULL,
+                                         &f[2], strides, left, right) != dnnl_success ||
       dnnl_primitive_desc_create(&forward, &fd, attr, engine, NULL) != dnnl_success)
     return NULL;
   if (k->pass == HW_CONV_FORWARD) return forward;

@@ -3,18 +3,29 @@ import Foundation
 import GraphIR
 import Runtime
 
+/// The convolutions (with their choices) and matrix products the process has run, by shape.
+struct LibraryCalls {
+  var convolutions: [hw_conv_choice]
+  var products: [hw_matmul_record]
+
+  static func current() -> LibraryCalls {
+    LibraryCalls(
+      convolutions: (0..<hw_conv_choice_count()).compactMap { index in
+        var choice = hw_conv_choice()
+        return hw_conv_choice_at(index, &choice) != 0 ? choice : nil
+      },
+      products: (0..<hw_matmul_record_count()).compactMap { index in
+        var record = hw_matmul_record()
+        return hw_matmul_record_at(index, &record) != 0 ? record : nil
+      })
+  }
+}
+
 /// `headway bench --kernels`: every convolution and matrix product the timed steps ran, by shape,
 /// each timed alone on random data with the algorithm the step used.
 extension Bench {
-  func listLibraryCalls(stepsRun: Int, stepSeconds: Double) {
-    let convolutions = (0..<hw_conv_choice_count()).compactMap { index -> hw_conv_choice? in
-      var choice = hw_conv_choice()
-      return hw_conv_choice_at(index, &choice) != 0 ? choice : nil
-    }
-    let products = (0..<hw_matmul_record_count()).compactMap { index -> hw_matmul_record? in
-      var record = hw_matmul_record()
-      return hw_matmul_record_at(index, &record) != 0 ? record : nil
-    }
+  func listLibraryCalls(_ calls: LibraryCalls, stepsRun: Int, stepSeconds: Double) {
+    let (convolutions, products) = (calls.convolutions, calls.products)
     print("  convolutions, per shape and pass (time alone: best of 3 on random data):")
     print(
       "    pass         N    C   H   W ->    O  OH  OW  k s p  calls/step  algorithm"
@@ -76,7 +87,7 @@ extension Bench {
     let x = tensor(s.n * s.c * s.h * s.w)
     let w = tensor(s.o * s.c * s.kh * s.kw)
     let y = tensor(s.n * s.o * s.oh * s.ow)
-    var out = [Float](repeating: 0, count: [x.count, x.count, w.count][Int(key.pass)])
+    var out = [Float](repeating: 0, count: [y.count, x.count, w.count][Int(key.pass)])
     var scratch = [Float](repeating: 0, count: hw_conv2d_scratch_floats(&s))
     return bestOfThree {
       switch key.pass {

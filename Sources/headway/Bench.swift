@@ -81,8 +81,9 @@ struct Bench: ParsableCommand {
     report(entry, size: size, times: times.sorted())
     try reportAugmentation(size: size)
     if kernels {
+      let calls = LibraryCalls.current()  // before the profile runs each kernel once more
       profile(entry, session, pointers.map { UnsafeRawPointer($0) })
-      listLibraryCalls(stepsRun: warmup + steps, stepSeconds: times[times.count / 2])
+      listLibraryCalls(calls, stepsRun: warmup + steps, stepSeconds: times[times.count / 2])
     }
   }
 
