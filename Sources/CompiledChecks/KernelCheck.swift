@@ -8,13 +8,18 @@ import Runtime
 /// stored results are compared with the interpreter's. Errors cannot propagate from kernel to
 /// kernel, and a ReLU cannot flip between float32 and float64 upstream, so the tolerance can
 /// be tight for every entry, including long bilevel-unrolled chains.
+///
+/// In bf16 the convolutions' references take their operands rounded to bfloat16, as the
+/// kernels do; everything else is float32 as in fp32.
 public struct KernelCheck {
   public var seed: UInt64
   public var tolerance: Double
+  public var precision: Precision
 
-  public init(seed: UInt64 = 5, tolerance: Double = 1e-4) {
+  public init(seed: UInt64 = 5, tolerance: Double = 1e-4, precision: Precision = .fp32) {
     self.seed = seed
     self.tolerance = tolerance
+    self.precision = precision
   }
 
   /// Checks every kernel of every entry of `compiled` (or of `entries`) against `program`,
@@ -45,7 +50,7 @@ public struct KernelCheck {
     var random = CheckData.random(seed: seed, entry: entry.name)
     var state = CheckData.state(program, &random)
     let inputs = CheckData.inputs(entry, &random)
-    let session = CompiledSession(program: compiled)
+    let session = CompiledSession(program: compiled, precision: precision)
     for (name, value) in state { try session.write(value.scalars.map(Float.init), to: name) }
     let buffers = rawBuffers(inputs)
     var probe = plan.graph
@@ -81,9 +86,9 @@ public struct KernelCheck {
         for id in members {
           // The member's own definition, on exactly the values the kernel read: the
           // interpreter's for values from other kernels, the kernel's own for earlier members.
-          let expected = try plan.graph.coneValue(of: id, inputs: inputs, state: initial) {
-            computed[$0] ?? value($0)
-          }
+          let expected = try plan.graph.coneValue(
+            of: id, inputs: inputs, state: initial, bf16Operands: precision == .bf16
+          ) { computed[$0] ?? value($0) }
           guard let actual = computed[id] else {
             computed[id] = expected.map { Double(Float($0)) }
             continue

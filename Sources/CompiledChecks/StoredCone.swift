@@ -6,10 +6,16 @@ extension Graph {
   /// The float64 value of node `id` computed by the interpreter from its definition alone: the
   /// ops inlined into it, with every stored value it reads taken from `stored`. A kernel check
   /// compares a compiled kernel's store with this on exactly the values the kernel read.
+  ///
+  /// With `bf16Operands`, a convolution's operands are rounded to bfloat16 first, as the
+  /// convolutions of `--precision bf16` round them.
   func coneValue(
     of id: NodeID, inputs: [String: HostTensor], state: [String: HostTensor],
-    stored: (NodeID) -> [Double]
+    bf16Operands: Bool = false, stored: (NodeID) -> [Double]
   ) throws -> [Double] {
+    if bf16Operands && self[id].op.isConvolution {
+      return try roundedOperandsValue(of: id, inputs: inputs, state: state, stored: stored)
+    }
     var cone = Graph()
     var mapping: [NodeID: NodeID] = [:]
     var given: [String: HostTensor] = inputs
@@ -33,6 +39,33 @@ extension Graph {
     return try Interpreter().run(cone, inputs: given, state: &scratchState)["value"]!.scalars
   }
 
+  /// Node `id` on its operands' values rounded to bfloat16.
+  private func roundedOperandsValue(
+    of id: NodeID, inputs: [String: HostTensor], state: [String: HostTensor],
+    stored: (NodeID) -> [Double]
+  ) throws -> [Double] {
+    var cone = Graph()
+    var given: [String: HostTensor] = [:]
+    var operands: [NodeID] = []
+    for (index, operand) in self[id].operands.enumerated() {
+      let exact =
+        self[operand].kernel != nil
+        ? stored(operand)
+        : try coneValue(of: operand, inputs: inputs, state: state, stored: stored)
+      let name = "operand \(index)"
+      given[name] = HostTensor(self[operand].type, exact.map(roundedToBFloat16))
+      cone.nodes.append(Node(op: .input(name), operands: [], type: self[operand].type))
+      operands.append(NodeID(cone.nodes.count - 1))
+    }
+    var root = self[id]
+    root.operands = operands
+    root.kernel = nil
+    cone.nodes.append(root)
+    cone.outputs = [GraphOutput(name: "value", node: NodeID(cone.nodes.count - 1))]
+    var scratchState = state
+    return try Interpreter().run(cone, inputs: given, state: &scratchState)["value"]!.scalars
+  }
+
   /// The comparison nodes inlined into stored node `id` (its ReLU masks).
   func inlinedComparisons(of id: NodeID) -> [NodeID] {
     var result: [NodeID] = []
@@ -44,6 +77,16 @@ extension Graph {
       stack.append(contentsOf: self[next].operands)
     }
     return result
+  }
+}
+
+extension Op {
+  /// The ops `--precision bf16` computes on bfloat16 operands.
+  var isConvolution: Bool {
+    switch self {
+    case .conv2d, .conv2dInputGrad, .conv2dFilterGrad: true
+    default: false
+    }
   }
 }
 

@@ -106,6 +106,45 @@ struct KernelTests {
     hw_set_threads(2)
   }
 
+  /// bf16: every pass against the float64 reference on operands rounded to bfloat16, and
+  /// visibly different from float32 (so the rounding happened). On a CPU without AVX512-BF16
+  /// or AMX-BF16 there is nothing to run; the precision check's error is tested instead.
+  @Test func bf16ConvolutionsMatchTheReferenceOnRoundedOperands() {
+    guard hw_cpu_has_bf16() != 0 else { return }
+    hw_set_threads(2)
+    hw_set_conv_precision(1)
+    defer { hw_set_conv_precision(0) }
+    var rng = SplitMix64(seed: 23)
+    func rounded(_ values: [Float]) -> [Float] {
+      values.map { Float(roundedToBFloat16(Double($0))) }
+    }
+    let fallbacks = hw_conv_bf16_fallbacks()
+    for var s in Self.convShapes + [
+      Self.conv(n: 4, c: 32, h: 9, w: 9, o: 48, k: 3, stride: 1, pad: 1)
+    ] {
+      let label = Comment(rawValue: "\(s) bf16")
+      let x = rng.array(Int(s.n * s.c * s.h * s.w))
+      let w = rng.array(Int(s.o * s.c * s.kh * s.kw))
+      let dy = rng.array(Int(s.n * s.o * s.oh * s.ow))
+      var scratch = [Float](repeating: .nan, count: hw_conv2d_scratch_floats(&s))
+      var y = [Float](repeating: .nan, count: dy.count)
+      hw_conv2d_forward(&s, x, w, &y, &scratch)
+      expectClose(y, referenceConvForward(s, x: rounded(x), w: rounded(w)), tolerance: 1e-5, label)
+      let exact = referenceConvForward(s, x: x, w: w)
+      let scale = exact.map(abs).max()!
+      #expect(zip(y, exact).map { abs(Double($0) - $1) }.max()! / scale > 1e-4, label)
+      var dx = [Float](repeating: .nan, count: x.count)
+      hw_conv2d_input_grad(&s, dy, w, &dx, &scratch)
+      expectClose(
+        dx, referenceConvInputGrad(s, dy: rounded(dy), w: rounded(w)), tolerance: 1e-5, label)
+      var dw = [Float](repeating: .nan, count: w.count)
+      hw_conv2d_filter_grad(&s, x, dy, &dw, &scratch)
+      expectClose(
+        dw, referenceConvFilterGrad(s, x: rounded(x), dy: rounded(dy)), tolerance: 1e-5, label)
+    }
+    #expect(hw_conv_bf16_fallbacks() == fallbacks, "a bf16 convolution ran in float32")
+  }
+
   // MARK: Pooling
 
   @Test(arguments: [(2, 2), (3, 2), (3, 1)])

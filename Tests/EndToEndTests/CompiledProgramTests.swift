@@ -1,3 +1,4 @@
+import CKernelSupport
 import CompiledChecks
 import GraphDSL
 import GraphIR
@@ -21,6 +22,22 @@ import Testing
     let (program, compiled) = try programs()
     let reports = try KernelCheck(tolerance: 1e-4).run(program, compiled)
     #expect(reports.count == compiled.entries.reduce(0) { $0 + $1.kernelCount })
+    for report in reports where !report.passed { Issue.record("\(report)") }
+  }
+
+  /// bf16 convolutions against their definitions on operands rounded to bfloat16, every kernel
+  /// of the joint and bilevel steps (the kernels after them read the convolutions' results).
+  @Test func everyKernelOfR1InBF16MatchesTheInterpreterOnRoundedOperands() throws {
+    guard hw_cpu_has_bf16() != 0 else {
+      #expect(throws: TrainingError.self) { try Precision.bf16.check() }
+      return
+    }
+    let (program, compiled) = try programs()
+    let entries = ["joint.step", "bilevel.k2.step"]
+    let reports = try KernelCheck(tolerance: 1e-4, precision: .bf16).run(
+      program, compiled, entries: entries)
+    let kernels = compiled.entries.filter { entries.contains($0.name) }.map(\.kernelCount)
+    #expect(reports.count == kernels.reduce(0, +))
     for report in reports where !report.passed { Issue.record("\(report)") }
   }
 
