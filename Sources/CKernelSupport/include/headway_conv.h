@@ -77,5 +77,8 @@ const char *hw_onednn_implementation(const hw_conv_key *key);
 /* The instruction set oneDNN dispatches to on this CPU ("avx512_core_amx", ...). */
 const char *hw_onednn_isa(void);
 
+/* Bytes malloc holds from the system (heap arenas and mmapped blocks). */
+size_t hw_malloc_held_bytes(void);
+
 #pragma clang assume_nonnull end
 #endif
