@@ -9,33 +9,48 @@ extension KernelEmitter {
   /// `omp simd`: the order of the additions is then fixed by the code, not by the thread count.
   /// A `max` (alone in its nest) runs a sequential `fmax`.
   func emitNest(_ nest: LoopNest, shape: [Int], axes: [Int], into code: inout CodePrinter) {
+    if nest.reductions(graph).isEmpty {
+      emitElementwiseNest(nest, shape: shape, into: &code)
+    } else {
+      emitReductionNest(nest, shape: shape, axes: axes, into: &code)
+    }
+  }
+
+  /// A flat loop when every read is at the element's own index, else one loop per dimension.
+  private func emitElementwiseNest(_ nest: LoopNest, shape: [Int], into code: inout CodePrinter) {
     let view = shape.indices.map { shape[$0] == 1 ? "0" : "i\($0)" }
     let total = shape.reduce(1, *)
-    let reductions = nest.reductions(graph)
-    if reductions.isEmpty {
-      if nest.members.allSatisfy(expressions.isFlat) {
-        if total >= Self.parallelThreshold { code.line("#pragma omp parallel for") }
-        code.block("for (int64_t i = 0; i < \(total); i++)") { code in
-          for id in nest.members {
-            code.line(
-              "\(names.buffer(id)!)[i] = (float)\(expressions.definition(id, flatAt: "i"));")
-          }
+    if nest.members.allSatisfy(expressions.isFlat) {
+      if total >= Self.parallelThreshold { code.line("#pragma omp parallel for") }
+      code.block("for (int64_t i = 0; i < \(total); i++)") { code in
+        for id in nest.members {
+          code.line(
+            "\(names.buffer(id)!)[i] = (float)\(expressions.definition(id, flatAt: "i"));")
         }
-        return
-      }
-      let loops = shape.indices.filter { shape[$0] > 1 }
-      let parallel = total >= Self.parallelThreshold
-      let hoister = Hoister(
-        loops: loops.map { "i\($0)" }, closed: Self.collapsed(loops, shape: shape, parallel),
-        prefix: hoistedPrefix(nest), inDouble: true)
-      var body = CodePrinter()
-      emitBody(nest, shape: shape, view: view, hoister: hoister, into: &body)
-      hoister.emit(at: -1, into: &code)
-      emitLoops(loops, shape: shape, parallel: parallel, hoister: hoister, into: &code) { code in
-        code.append(body)
       }
       return
     }
+    let loops = shape.indices.filter { shape[$0] > 1 }
+    let parallel = total >= Self.parallelThreshold
+    let hoister = Hoister(
+      loops: loops.map { "i\($0)" }, closed: Self.collapsed(loops, shape: shape, parallel),
+      prefix: hoistedPrefix(nest), inDouble: true)
+    var body = CodePrinter()
+    emitBody(nest, shape: shape, view: view, hoister: hoister, into: &body)
+    hoister.emit(at: -1, into: &code)
+    emitLoops(loops, shape: shape, parallel: parallel, hoister: hoister, into: &code) { code in
+      code.append(body)
+    }
+  }
+
+  /// Kept dimensions outside (in parallel), reduced ones inside, `omp simd` over the
+  /// contiguous trailing reduced run.
+  private func emitReductionNest(
+    _ nest: LoopNest, shape: [Int], axes: [Int], into code: inout CodePrinter
+  ) {
+    let view = shape.indices.map { shape[$0] == 1 ? "0" : "i\($0)" }
+    let total = shape.reduce(1, *)
+    let reductions = nest.reductions(graph)
     let kept = shape.indices.filter { shape[$0] > 1 && !axes.contains($0) }
     let reduced = shape.indices.filter { shape[$0] > 1 && axes.contains($0) }
     let keptCount = kept.reduce(1) { $0 * shape[$1] }
