@@ -6,7 +6,8 @@
  * call's own tensors (one warm-up each, then three alternating runs, best of each kept: the
  * machine's speed drifts, and alternation exposes both to the same drift), keeps the faster, and
  * writes it to the cache file at once (a whole new file renamed over the old, so a killed process
- * leaves the old one). The call then computes its result with the chosen one, so timing changes
+ * leaves the old one). Reading the cache again, measuring and writing happen under a lock file,
+ * so processes that start together agree. The call then computes its result with the chosen one, so timing changes
  * nothing but the time of that first call. Every later call, and every process on the same
  * machine that reads the cache, uses the same algorithm: results stay bitwise reproducible
  * across processes, which resuming from a checkpoint relies on.
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -119,6 +122,16 @@ static void format_line(FILE *f, const hw_conv_choice *c) {
           c->onednn_ms);
 }
 
+/* Adds the cache file's choices for this machine that the table lacks. Call with the lock. */
+static void load_cache(void) {
+  FILE *f = fopen(path, "r");
+  char line[512];
+  hw_conv_choice c;
+  while (f && fgets(line, sizeof line, f))
+    if (parse_line(line, &c) && !find(&c.key)) add(&c);
+  if (f) fclose(f);
+}
+
 static void setup(void) {
   const char *env = getenv("HEADWAY_CONV");
   from_environment = env && strcmp(env, "im2col") == 0 ? HW_CONV_IM2COL
@@ -127,12 +140,7 @@ static void setup(void) {
   hw_pin_blas_threads(); /* the BLAS core is part of the machine key */
   describe_machine();
   find_cache_path();
-  FILE *f = fopen(path, "r");
-  char line[512];
-  hw_conv_choice c;
-  while (f && fgets(line, sizeof line, f))
-    if (parse_line(line, &c) && !find(&c.key)) add(&c);
-  if (f) fclose(f);
+  load_cache();
 }
 
 /* Rewrites the cache: the lines of other machines as they were, then this machine's choices. */
@@ -199,20 +207,53 @@ static hw_conv_choice measure(const call *c) {
   return choice;
 }
 
+/* Holds the cache's lock file (flock): measuring and writing a choice is one step across the
+ * threads and processes of a machine, so two processes starting at once cannot choose
+ * differently for the same shape. -1 when the lock cannot be had (the choice is then this
+ * process's own). */
+static int lock_cache(void) {
+  char name[4160];
+  snprintf(name, sizeof name, "%s.lock", path);
+  char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+  if (slash) *slash = 0, make_directories(dir);
+  free(dir);
+  int fd = open(name, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (fd >= 0 && flock(fd, LOCK_EX) != 0) close(fd), fd = -1;
+  return fd;
+}
+
+static void unlock_cache(int fd) {
+  if (fd < 0) return;
+  flock(fd, LOCK_UN);
+  close(fd);
+}
+
+/* The choice for the call's key: this process's, else the cache's (read again under the lock:
+ * another process may have measured it since this one started), else measured now. */
 static int choose(const call *c) {
   hw_conv_algorithm algorithm = hw_conv_get_algorithm();
   if (algorithm != HW_CONV_AUTO) return algorithm;
   pthread_mutex_lock(&lock);
-  entry *e = find(c->key);
+  int known = find(c->key) != NULL;
   pthread_mutex_unlock(&lock);
-  if (!e) {
-    hw_conv_choice measured = measure(c);
+  if (!known) {
+    int fd = lock_cache();
     pthread_mutex_lock(&lock);
-    if ((e = find(c->key)) == NULL && (e = add(&measured)) != NULL) save();
+    load_cache();
+    known = find(c->key) != NULL;
     pthread_mutex_unlock(&lock);
-    if (!e) return measured.algorithm;
+    hw_conv_choice measured = {0};
+    if (!known) measured = measure(c);
+    pthread_mutex_lock(&lock);
+    int stored = known || find(c->key) != NULL;
+    if (!stored && add(&measured) != NULL) stored = 1, save();
+    pthread_mutex_unlock(&lock);
+    unlock_cache(fd);
+    if (!stored) return measured.algorithm; /* out of memory: not kept */
   }
+  /* Entries move when the table grows: look the key up again under the lock. */
   pthread_mutex_lock(&lock);
+  entry *e = find(c->key);
   if (!e->used) e->used = ++used_count;
   e->choice.calls++;
   int chosen = e->choice.algorithm;

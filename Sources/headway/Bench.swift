@@ -68,14 +68,19 @@ struct Bench: ParsableCommand {
     }
     defer { pointers.forEach { $0.deallocate() } }
     var times: [Double] = []
+    times.reserveCapacity(steps)
+    let raw = pointers.map { UnsafeRawPointer($0) }
+    var memory = StepMemory()
     for step in 0..<(warmup + steps) {
+      if step == warmup { memory.start() }
       let start = DispatchTime.now().uptimeNanoseconds
-      _ = session.run(entry, inputs: pointers.map { UnsafeRawPointer($0) })
+      _ = session.run(entry, inputs: raw)
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
       if step >= warmup { times.append(seconds) }
     }
+    memory.stop()
     if json {
-      printJSON(entry, size: size, times: times.sorted())
+      printJSON(entry, size: size, times: times.sorted(), memory: memory)
       return
     }
     report(entry, size: size, times: times.sorted())
@@ -102,7 +107,9 @@ struct Bench: ParsableCommand {
     print(String(format: "  peak resident memory %.1f MB", peakResidentMegabytes()))
   }
 
-  private func printJSON(_ entry: CompiledEntry, size: Int, times: [Double]) {
+  private func printJSON(
+    _ entry: CompiledEntry, size: Int, times: [Double], memory: StepMemory
+  ) {
     let median = times[times.count / 2]
     let fields: [(String, String)] = [
       ("peer", "\"headway\""), ("program", "\"\(program)\""), ("entry", "\"\(entry.name)\""),
@@ -113,6 +120,7 @@ struct Bench: ParsableCommand {
       ("peak_rss_mb", "\(peakResidentMegabytes())"), ("machine", MachineInfo.current().json()),
       ("precision", "\"\(precision.rawValue)\""), ("conv_choices", convolutionChoicesJSON()),
       ("bf16_fallbacks", "\(hw_conv_bf16_fallbacks())"),
+      ("timed_minor_faults", "\(memory.faults)"), ("timed_malloc_growth", "\(memory.growth)"),
     ]
     print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
   }
@@ -166,6 +174,32 @@ struct Bench: ParsableCommand {
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     print(String(format: "  augmentation (two views of %d images): %.4f s", size, seconds))
   }
+}
+
+/// Page faults and malloc's growth over the timed steps (after the warm-up): both 0 when a step
+/// allocates nothing, as the memory plan intends.
+struct StepMemory {
+  private var faults0 = 0
+  private var bytes0 = 0
+  var faults = 0
+  var growth = 0
+
+  mutating func start() {
+    faults0 = minorFaults()
+    bytes0 = hw_malloc_held_bytes()
+  }
+
+  mutating func stop() {
+    faults = minorFaults() - faults0
+    growth = hw_malloc_held_bytes() - bytes0
+  }
+}
+
+/// Minor page faults of this process so far.
+func minorFaults() -> Int {
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  return usage.ru_minflt
 }
 
 /// Peak resident set size of this process.
