@@ -69,7 +69,8 @@ public final class CompiledSession {
     )
     let placeholder = UnsafeRawPointer(arena)  // never read: an entry with no inputs
     let pointers = inputs.isEmpty ? [placeholder] : inputs
-    precision.apply()
+    let restore = precision.apply()
+    defer { restore() }
     pointers.withUnsafeBufferPointer { buffer in
       entry.function(
         state.assumingMemoryBound(to: Float.self), arena.assumingMemoryBound(to: CChar.self),
@@ -103,7 +104,8 @@ extension CompiledSession {
   /// Runs kernel `index` of `entry` alone on what is already in the arenas.
   public func runKernel(_ entry: CompiledEntry, _ index: Int, inputs: [UnsafeRawPointer]) {
     let pointers = inputs.isEmpty ? [UnsafeRawPointer(arena)] : inputs
-    precision.apply()
+    let restore = precision.apply()
+    defer { restore() }
     pointers.withUnsafeBufferPointer { buffer in
       entry.kernelFunction(
         Int32(index), state.assumingMemoryBound(to: Float.self),

@@ -18,6 +18,12 @@ public enum Precision: String, CaseIterable, Sendable {
         + "neither (its extensions: \(machine.extensions.joined(separator: " ")))")
   }
 
-  /// Makes convolutions called from this thread use this precision.
-  func apply() { hw_set_conv_precision(self == .bf16 ? 1 : 0) }
+  /// Makes convolutions called from this thread use this precision; returns what puts the
+  /// thread's previous precision back (threads are shared: a test thread must not leave bf16
+  /// behind for the next test on it).
+  func apply() -> () -> Void {
+    let previous = hw_get_conv_precision()
+    hw_set_conv_precision(self == .bf16 ? 1 : 0)
+    return { hw_set_conv_precision(previous) }
+  }
 }

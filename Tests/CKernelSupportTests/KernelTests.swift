@@ -81,6 +81,7 @@ struct KernelTests {
   @Test(arguments: [HW_CONV_IM2COL, HW_CONV_ONEDNN], [1, 2, 17])
   func convolution(algorithm: hw_conv_algorithm, threads: Int) {
     hw_set_threads(Int32(threads))
+    hw_set_conv_precision(0)
     hw_conv_set_algorithm(algorithm)
     defer { hw_conv_set_algorithm(HW_CONV_AUTO) }
     var rng = SplitMix64(seed: 11)
@@ -181,6 +182,7 @@ struct KernelTests {
     ], [HW_CONV_IM2COL, HW_CONV_ONEDNN, HW_CONV_AUTO])
   func repeatedRunsAreBitwiseEqual(shape: hw_conv_shape, algorithm: hw_conv_algorithm) {
     hw_set_threads(2)
+    hw_set_conv_precision(0)
     hw_conv_set_algorithm(algorithm)
     defer { hw_conv_set_algorithm(HW_CONV_AUTO) }
     var s = shape
@@ -217,6 +219,7 @@ struct KernelTests {
   /// this machine's key, so the next process makes the same one without timing.
   @Test func measuredChoiceIsListedAndCached() throws {
     hw_set_threads(2)
+    hw_set_conv_precision(0)
     hw_conv_set_algorithm(HW_CONV_AUTO)
     // A shape no other test uses: its choice is made here.
     var s = Self.conv(n: 3, c: 16, h: 13, w: 13, o: 24, k: 3, stride: 1, pad: 1)

@@ -50,18 +50,19 @@ import Testing
       """, changed: true)
   }
 
+  static let expWithTwoUsers = """
+    %0 = input() {name="x"} : f32[4]
+    %1 = exp(%0) : f32[4]
+    %2 = neg(%1) : f32[4]
+    %3 = log(%1) : f32[4]
+    %4 = add(%2, %3) : f32[4]
+    output "z" = %4
+    """
+
   @Test func `A short value with two users over one stored tensor is recomputed by each`() throws {
     // Its users read x where they would have read it: storing it would only add a write.
     try expectPass(
-      pass,
-      """
-      %0 = input() {name="x"} : f32[4]
-      %1 = exp(%0) : f32[4]
-      %2 = neg(%1) : f32[4]
-      %3 = log(%1) : f32[4]
-      %4 = add(%2, %3) : f32[4]
-      output "z" = %4
-      """,
+      pass, Self.expWithTwoUsers,
       """
       %0 = input() {name="x"} : f32[4]
       %1 = exp(%0) : f32[4]
@@ -72,16 +73,7 @@ import Testing
       """, changed: true)
     var storing = pass
     storing.maxRecomputedSize = 0
-    let (after, _) = try runPass(
-      storing,
-      """
-      %0 = input() {name="x"} : f32[4]
-      %1 = exp(%0) : f32[4]
-      %2 = neg(%1) : f32[4]
-      %3 = log(%1) : f32[4]
-      %4 = add(%2, %3) : f32[4]
-      output "z" = %4
-      """)
+    let (after, _) = try runPass(storing, Self.expWithTwoUsers)
     check(after, "CHECK: %1 = exp(%0) : f32[4] kernel(0)")
   }
 
