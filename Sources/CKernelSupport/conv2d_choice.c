@@ -7,10 +7,10 @@
  * machine's speed drifts, and alternation exposes both to the same drift), keeps the faster, and
  * writes it to the cache file at once (a whole new file renamed over the old, so a killed process
  * leaves the old one). Reading the cache again, measuring and writing happen under a lock file,
- * so processes that start together agree. The call then computes its result with the chosen one, so timing changes
- * nothing but the time of that first call. Every later call, and every process on the same
- * machine that reads the cache, uses the same algorithm: results stay bitwise reproducible
- * across processes, which resuming from a checkpoint relies on.
+ * so processes that start together agree. The call then computes its result with the chosen
+ * one, so timing changes nothing but the time of that first call. Every later call, and every
+ * process on the same machine that reads the cache, uses the same algorithm: results stay
+ * bitwise reproducible across processes, which resuming from a checkpoint relies on.
  */
 #define _POSIX_C_SOURCE 200809L /* strdup, clock_gettime */
 #include <cpuid.h>
@@ -81,6 +81,7 @@ static void make_directories(char *dir) {
 
 static const char *algorithm_name(int a) { return a == HW_CONV_ONEDNN ? "onednn" : "im2col"; }
 
+/* Adds a choice; a bf16 one is oneDNN whatever was timed or read (bf16's only implementation). */
 static entry *add(const hw_conv_choice *choice) {
   if (count == capacity) {
     int grown = capacity ? 2 * capacity : 64;
@@ -89,6 +90,7 @@ static entry *add(const hw_conv_choice *choice) {
     entries = e, capacity = grown;
   }
   entries[count] = (entry){*choice, 0};
+  if (choice->key.bf16) entries[count].choice.algorithm = HW_CONV_ONEDNN;
   return &entries[count++];
 }
 
@@ -143,13 +145,11 @@ static void setup(void) {
   load_cache();
 }
 
-/* Rewrites the cache: the lines of other machines as they were, then this machine's choices. */
+/* Rewrites the cache: the lines of other machines as they were, then this machine's choices.
+ * Called under lock_cache, which has made the directory. */
 static void save(void) {
   char tmp[4160], line[512];
   snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-  char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
-  if (slash) *slash = 0, make_directories(dir);
-  free(dir);
   FILE *out = fopen(tmp, "w"), *in = fopen(path, "r");
   if (!out) {
     if (in) fclose(in);
@@ -157,8 +157,7 @@ static void save(void) {
   }
   hw_conv_choice c;
   while (in && fgets(line, sizeof line, in))
-    if (strncmp(line, machine, strlen(machine)) != 0 || line[strlen(machine)] != '\t')
-      if (!parse_line(line, &c)) fputs(line, out);
+    if (!parse_line(line, &c)) fputs(line, out); /* another machine's line (or an unreadable one) */
   if (in) fclose(in);
   for (int i = 0; i < count; i++) format_line(out, &entries[i].choice);
   if (fclose(out) != 0 || rename(tmp, path) != 0) remove(tmp);
@@ -215,7 +214,7 @@ static int lock_cache(void) {
   char name[4160];
   snprintf(name, sizeof name, "%s.lock", path);
   char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
-  if (slash) *slash = 0, make_directories(dir);
+  if (slash) *slash = 0, make_directories(dir); /* the cache's directory, for save() too */
   free(dir);
   int fd = open(name, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   if (fd >= 0 && flock(fd, LOCK_EX) != 0) close(fd), fd = -1;

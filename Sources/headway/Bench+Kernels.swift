@@ -21,6 +21,16 @@ struct LibraryCalls {
   }
 }
 
+extension hw_conv_choice {
+  /// The name of the oneDNN implementation the choice runs ("jit:avx512_core"), or nil for
+  /// im2col + OpenBLAS.
+  var onednnImplementation: String? {
+    guard algorithm == Int32(HW_CONV_ONEDNN.rawValue) else { return nil }
+    var key = self.key
+    return String(cString: hw_onednn_implementation(&key))
+  }
+}
+
 /// `headway bench --kernels`: every convolution and matrix product the timed steps ran, by shape,
 /// each timed alone on random data with the algorithm the step used.
 extension Bench {
@@ -64,10 +74,7 @@ extension Bench {
     let flops =
       2.0 * Double(s.n) * Double(s.o) * Double(s.c) * Double(s.kh * s.kw)
       * Double(s.oh * s.ow)
-    var key = choice.key
-    let algorithm =
-      choice.algorithm == Int32(HW_CONV_ONEDNN.rawValue) || key.bf16 != 0
-      ? "oneDNN " + String(cString: hw_onednn_implementation(&key)) : "im2col+sgemm"
+    let algorithm = choice.onednnImplementation.map { "oneDNN " + $0 } ?? "im2col+sgemm"
     func ms(_ value: Double) -> String {
       value < 0 ? "-" : value.isFinite ? String(format: "%.3f", value) : "n/a"
     }
@@ -79,8 +86,11 @@ extension Bench {
       seconds * 1e3, flops / seconds / 1e9, firstUse)
   }
 
-  /// Best of three calls of the pass on random tensors of its shape.
+  /// Best of three calls of the pass on random tensors of its shape, in the key's precision.
   private func timeConvolution(_ key: hw_conv_key) -> Double {
+    let previous = hw_get_conv_precision()
+    hw_set_conv_precision(key.bf16)
+    defer { hw_set_conv_precision(previous) }
     var s = key.shape
     var random = SplitMix64(seed: 3)
     func tensor(_ count: Int32) -> [Float] { (0..<Int(count)).map { _ in random.unit() - 0.5 } }

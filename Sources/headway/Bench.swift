@@ -87,7 +87,7 @@ struct Bench: ParsableCommand {
     try reportAugmentation(size: size)
     if kernels {
       let calls = LibraryCalls.current()  // before the profile runs each kernel once more
-      profile(entry, session, pointers.map { UnsafeRawPointer($0) })
+      profile(entry, session, raw)
       listLibraryCalls(calls, stepsRun: warmup + steps, stepSeconds: times[times.count / 2])
     }
   }
@@ -127,17 +127,13 @@ struct Bench: ParsableCommand {
 
   /// The algorithm each convolution shape and pass used, as a JSON array.
   private func convolutionChoicesJSON() -> String {
-    let items = (0..<hw_conv_choice_count()).compactMap { index -> String? in
-      var choice = hw_conv_choice()
-      guard hw_conv_choice_at(index, &choice) != 0 else { return nil }
+    let items = LibraryCalls.current().convolutions.map { choice in
       let s = choice.key.shape
       let shape = [s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.oh, s.ow, s.stride, s.pad]
-      let onednn = choice.algorithm == Int32(HW_CONV_ONEDNN.rawValue) || choice.key.bf16 != 0
-      var key = choice.key
-      let implementation = onednn ? String(cString: hw_onednn_implementation(&key)) : "im2col"
+      let implementation = choice.onednnImplementation
       return "{\"pass\": \(choice.key.pass), \"shape\": \(shape), "
-        + "\"algorithm\": \"\(onednn ? "onednn" : "im2col")\", "
-        + "\"implementation\": \"\(implementation)\"}"
+        + "\"algorithm\": \"\(implementation == nil ? "im2col" : "onednn")\", "
+        + "\"implementation\": \"\(implementation ?? "im2col")\"}"
     }
     return "[" + items.joined(separator: ", ") + "]"
   }
