@@ -85,24 +85,12 @@ struct KernelTests {
     hw_conv_set_algorithm(algorithm)
     defer { hw_conv_set_algorithm(HW_CONV_AUTO) }
     var rng = SplitMix64(seed: 11)
-    for var s in Self.convShapes {
+    for s in Self.convShapes {
       let label = Comment(rawValue: "\(s) \(algorithm) threads=\(threads)")
-      let x = rng.array(Int(s.n * s.c * s.h * s.w))
-      let w = rng.array(Int(s.o * s.c * s.kh * s.kw))
-      let dy = rng.array(Int(s.n * s.o * s.oh * s.ow))
-      var scratch = [Float](repeating: .nan, count: hw_conv2d_scratch_floats(&s))
-
-      var y = [Float](repeating: .nan, count: dy.count)
-      hw_conv2d_forward(&s, x, w, &y, &scratch)
-      expectClose(y, referenceConvForward(s, x: x, w: w), label)
-
-      var dx = [Float](repeating: .nan, count: x.count)
-      hw_conv2d_input_grad(&s, dy, w, &dx, &scratch)
-      expectClose(dx, referenceConvInputGrad(s, dy: dy, w: w), label)
-
-      var dw = [Float](repeating: .nan, count: w.count)
-      hw_conv2d_filter_grad(&s, x, dy, &dw, &scratch)
-      expectClose(dw, referenceConvFilterGrad(s, x: x, dy: dy), label)
+      let run = ConvolutionRun(s, &rng)
+      expectClose(run.y, referenceConvForward(s, x: run.x, w: run.w), label)
+      expectClose(run.dx, referenceConvInputGrad(s, dy: run.dy, w: run.w), label)
+      expectClose(run.dw, referenceConvFilterGrad(s, x: run.x, dy: run.dy), label)
     }
     hw_set_threads(2)
   }
@@ -120,28 +108,18 @@ struct KernelTests {
       values.map { Float(roundedToBFloat16(Double($0))) }
     }
     let fallbacks = hw_conv_bf16_fallbacks()
-    for var s in Self.convShapes + [
+    for s in Self.convShapes + [
       Self.conv(n: 4, c: 32, h: 9, w: 9, o: 48, k: 3, stride: 1, pad: 1)
     ] {
       let label = Comment(rawValue: "\(s) bf16")
-      let x = rng.array(Int(s.n * s.c * s.h * s.w))
-      let w = rng.array(Int(s.o * s.c * s.kh * s.kw))
-      let dy = rng.array(Int(s.n * s.o * s.oh * s.ow))
-      var scratch = [Float](repeating: .nan, count: hw_conv2d_scratch_floats(&s))
-      var y = [Float](repeating: .nan, count: dy.count)
-      hw_conv2d_forward(&s, x, w, &y, &scratch)
-      expectClose(y, referenceConvForward(s, x: rounded(x), w: rounded(w)), tolerance: 1e-5, label)
-      let exact = referenceConvForward(s, x: x, w: w)
+      let run = ConvolutionRun(s, &rng)
+      let (x, w, dy) = (rounded(run.x), rounded(run.w), rounded(run.dy))
+      expectClose(run.y, referenceConvForward(s, x: x, w: w), tolerance: 1e-5, label)
+      let exact = referenceConvForward(s, x: run.x, w: run.w)
       let scale = exact.map(abs).max()!
-      #expect(zip(y, exact).map { abs(Double($0) - $1) }.max()! / scale > 1e-4, label)
-      var dx = [Float](repeating: .nan, count: x.count)
-      hw_conv2d_input_grad(&s, dy, w, &dx, &scratch)
-      expectClose(
-        dx, referenceConvInputGrad(s, dy: rounded(dy), w: rounded(w)), tolerance: 1e-5, label)
-      var dw = [Float](repeating: .nan, count: w.count)
-      hw_conv2d_filter_grad(&s, x, dy, &dw, &scratch)
-      expectClose(
-        dw, referenceConvFilterGrad(s, x: rounded(x), dy: rounded(dy)), tolerance: 1e-5, label)
+      #expect(zip(run.y, exact).map { abs(Double($0) - $1) }.max()! / scale > 1e-4, label)
+      expectClose(run.dx, referenceConvInputGrad(s, dy: dy, w: w), tolerance: 1e-5, label)
+      expectClose(run.dw, referenceConvFilterGrad(s, x: x, dy: dy), tolerance: 1e-5, label)
     }
     #expect(hw_conv_bf16_fallbacks() == fallbacks, "a bf16 convolution ran in float32")
   }
@@ -247,6 +225,27 @@ struct KernelTests {
     let machine = String(cString: hw_conv_machine_key())
     let line = "\(machine)\t0\t0\t2\t3 16 13 13 24 3 3 13 13 1 1\t"
     #expect(cache.split(separator: "\n").contains { $0.hasPrefix(line) })
+  }
+}
+
+/// Random operands of a convolution shape (x, w, dy, drawn in that order) and the three passes'
+/// results on them, with the algorithm and precision the calling thread has set.
+struct ConvolutionRun {
+  let x, w, dy, y, dx, dw: [Float]
+
+  init(_ shape: hw_conv_shape, _ rng: inout SplitMix64) {
+    var s = shape
+    x = rng.array(Int(s.n * s.c * s.h * s.w))
+    w = rng.array(Int(s.o * s.c * s.kh * s.kw))
+    dy = rng.array(Int(s.n * s.o * s.oh * s.ow))
+    var scratch = [Float](repeating: .nan, count: hw_conv2d_scratch_floats(&s))
+    var y = [Float](repeating: .nan, count: dy.count)
+    hw_conv2d_forward(&s, x, w, &y, &scratch)
+    var dx = [Float](repeating: .nan, count: x.count)
+    hw_conv2d_input_grad(&s, dy, w, &dx, &scratch)
+    var dw = [Float](repeating: .nan, count: w.count)
+    hw_conv2d_filter_grad(&s, x, dy, &dw, &scratch)
+    (self.y, self.dx, self.dw) = (y, dx, dw)
   }
 }
 
