@@ -16,13 +16,17 @@ public struct PlannedProgram: Sendable {
   public var entries: [PlannedEntry]
 }
 
-/// The back half of the pass list: after `Lowering`, fuse kernels, schedule them, plan memory.
+/// The back half of the pass list: after `Lowering`, move convolutions to channels-last, fuse
+/// kernels, schedule them, plan memory.
 public enum KernelPipeline {
-  public static func run(_ program: Program, batch: Int, verify: Bool = true) throws(IRError)
-    -> PlannedProgram
-  {
+  /// `channelsLast: false` keeps every activation NCHW (convolutions then reorder for oneDNN or
+  /// run im2col + BLAS, whichever is faster per shape).
+  public static func run(
+    _ program: Program, batch: Int, verify: Bool = true, channelsLast: Bool = true
+  ) throws(IRError) -> PlannedProgram {
     let lowered = try Lowering.run(program, verify: verify)
-    let passes = Pipeline([FuseKernels(), ScheduleKernels()], verifyEachPass: verify)
+    let layout: [any GraphPass] = channelsLast ? [UseChannelsLast()] : []
+    let passes = Pipeline(layout + [FuseKernels(), ScheduleKernels()], verifyEachPass: verify)
     let scheduled = try passes.run(lowered)
     let entries = scheduled.entries.map { entry in
       PlannedEntry(

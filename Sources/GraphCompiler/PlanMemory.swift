@@ -103,11 +103,15 @@ public struct PlanMemory: Sendable {
 
   static func aligned(_ bytes: Int) -> Int { (bytes + alignment - 1) / alignment * alignment }
 
-  /// Scratch a node's library call needs: one im2col matrix per image of a chunk.
+  /// Scratch a node's library call needs: one im2col matrix per image of a chunk (none for a
+  /// channels-last convolution).
   public static func scratchBytes(_ node: Node, _ graph: Graph) -> Int {
     let (x, y): ([Int], [Int])
     let filter: [Int]
     switch node.op {
+    case .conv2d(let c) where c.channelsLast, .conv2dInputGrad(let c, _) where c.channelsLast,
+      .conv2dFilterGrad(let c, _) where c.channelsLast:
+      return 0  // oneDNN alone, in its own workspace
     case .conv2d:
       (x, filter, y) = (
         graph[node.operands[0]].type.shape, graph[node.operands[1]].type.shape, node.type.shape

@@ -61,6 +61,7 @@ extension Op {
 
   private static func convAttributes(_ c: Conv2D) -> Attributes {
     [("stride", .int(c.stride)), ("padding", .int(c.padding))]
+      + (c.channelsLast ? [("channels_last", .bool(true))] : [])
   }
 
   private static func constantAttributes(_ value: Constant) -> Attributes {
@@ -154,7 +155,9 @@ extension Op {
   }
 
   private static func parseConv(_ a: AttributeReader) throws(ShapeError) -> Conv2D {
-    Conv2D(stride: try a.int("stride"), padding: try a.int("padding"))
+    Conv2D(
+      stride: try a.int("stride"), padding: try a.int("padding"),
+      channelsLast: a.attributes["channels_last"] == nil ? false : try a.bool("channels_last"))
   }
 
   private static func parseConstant(_ a: AttributeReader) throws(ShapeError) -> Constant {

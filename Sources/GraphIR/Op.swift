@@ -39,7 +39,8 @@ public enum Op: Hashable, Sendable {
   // Contractions and their gradients.
   /// 2-D matrix product of operands A and B, either optionally transposed.
   case matmul(transposeA: Bool, transposeB: Bool)
-  /// NCHW input, OIHW filter; square stride and zero padding.
+  /// NCHW input, OIHW filter; square stride and zero padding. With `channelsLast`, the input
+  /// and output are NHWC (the filter stays OIHW).
   case conv2d(Conv2D)
   /// Gradient of conv2d with respect to its input; operands: output gradient, filter.
   case conv2dInputGrad(Conv2D, inputShape: [Int])
@@ -77,14 +78,18 @@ public enum ReduceOp: String, Hashable, Sendable, CaseIterable {
   case sum, mean, max
 }
 
-/// Stride and zero padding of a square 2-D convolution.
+/// Stride and zero padding of a square 2-D convolution, and the layout of its activations.
 public struct Conv2D: Hashable, Sendable {
   public var stride: Int
   public var padding: Int
+  /// Input, output and their gradients are `[N, H, W, C]` instead of `[N, C, H, W]` (set by
+  /// the compiler's `UseChannelsLast` pass; the DSL writes NCHW).
+  public var channelsLast: Bool
 
-  public init(stride: Int = 1, padding: Int = 0) {
+  public init(stride: Int = 1, padding: Int = 0, channelsLast: Bool = false) {
     self.stride = stride
     self.padding = padding
+    self.channelsLast = channelsLast
   }
 }
 

@@ -175,10 +175,23 @@ public struct Interpreter {
     case .concat(let axis): return Kernels.concat(x, t.map(\.shape), axis, type.shape)
     case .matmul(let ta, let tb):
       return Kernels.matmul(x[0], t[0].shape, ta, x[1], t[1].shape, tb)
+    case .conv2d(let conv) where conv.channelsLast:
+      let nchw = ChannelsLast.toNCHW([x[0]], [t[0].shape])
+      return ChannelsLast.fromNCHW(
+        ConvGeometry(x: nchw.shapes[0], w: t[1].shape, conv).forward(nchw.values[0], x[1]),
+        type.shape)
     case .conv2d(let conv):
       return ConvGeometry(x: t[0].shape, w: t[1].shape, conv).forward(x[0], x[1])
+    case .conv2dInputGrad(let conv, let inputShape) where conv.channelsLast:
+      let dy = ChannelsLast.toNCHW([x[0]], [t[0].shape])
+      let geometry = ConvGeometry(x: ChannelsLast.nchwShape(inputShape), w: t[1].shape, conv)
+      return ChannelsLast.fromNCHW(geometry.inputGrad(dy.values[0], x[1]), inputShape)
     case .conv2dInputGrad(let conv, let inputShape):
       return ConvGeometry(x: inputShape, w: t[1].shape, conv).inputGrad(x[0], x[1])
+    case .conv2dFilterGrad(let conv, let filterShape) where conv.channelsLast:
+      let nchw = ChannelsLast.toNCHW([x[0], x[1]], [t[0].shape, t[1].shape])
+      return ConvGeometry(x: nchw.shapes[0], w: filterShape, conv).filterGrad(
+        nchw.values[0], nchw.values[1])
     case .conv2dFilterGrad(let conv, let filterShape):
       return ConvGeometry(x: t[0].shape, w: filterShape, conv).filterGrad(x[0], x[1])
     case .avgPool2d(let window, let stride):

@@ -189,7 +189,8 @@ let tinyResNetProgram = """
   }
   """
 
-/// The tiny program lowered, fused, scheduled and planned.
-func plannedTinyResNet() throws -> PlannedProgram {
-  try KernelPipeline.run(try Parser.parseProgram(tinyResNetProgram), batch: 2)
+/// The tiny program lowered, fused, scheduled and planned (convolutions channels-last, or NCHW).
+func plannedTinyResNet(channelsLast: Bool = true) throws -> PlannedProgram {
+  try KernelPipeline.run(
+    try Parser.parseProgram(tinyResNetProgram), batch: 2, channelsLast: channelsLast)
 }
