@@ -34,7 +34,8 @@ extension KernelEmitter {
     let parallel = total >= Self.parallelThreshold
     let hoister = Hoister(
       loops: loops.map { "i\($0)" }, closed: Self.collapsed(loops, shape: shape, parallel),
-      prefix: hoistedPrefix(nest), inDouble: true)
+      prefix: hoistedPrefix(nest), inDouble: true, innermostExtent: loops.last.map { shape[$0] },
+      written: Set(nest.members.compactMap { names.buffer($0) }))
     var body = CodePrinter()
     emitBody(nest, shape: shape, view: view, hoister: hoister, into: &body)
     hoister.emit(at: -1, into: &code)
@@ -48,6 +49,10 @@ extension KernelEmitter {
   private func emitReductionNest(
     _ nest: LoopNest, shape: [Int], axes: [Int], into code: inout CodePrinter
   ) {
+    if !nest.containsMax(graph), let columns = ColumnReduction(shape: shape, axes: axes) {
+      emitColumnReduction(nest, columns, into: &code)
+      return
+    }
     let view = shape.indices.map { shape[$0] == 1 ? "0" : "i\($0)" }
     let total = shape.reduce(1, *)
     let reductions = nest.reductions(graph)
@@ -86,7 +91,7 @@ extension KernelEmitter {
   }
 
   /// Hoisted values are named after the nest's first store (`h_t745_0`): unique in the kernel.
-  private func hoistedPrefix(_ nest: LoopNest) -> String { "h_\(names.buffer(nest.members[0])!)_" }
+  func hoistedPrefix(_ nest: LoopNest) -> String { "h_\(names.buffer(nest.members[0])!)_" }
 
   /// Loop positions whose body must begin with the next loop: the first of a parallel
   /// `collapse(2)` pair (see `emitLoops`).
@@ -110,8 +115,10 @@ extension KernelEmitter {
     return run
   }
 
-  private func emitBody(
-    _ nest: LoopNest, shape: [Int], view: [String], hoister: Hoister,
+  /// The nest's statements at one element; `column` indexes array accumulators (a column
+  /// reduction's) instead of scalar ones.
+  func emitBody(
+    _ nest: LoopNest, shape: [Int], view: [String], hoister: Hoister, column: String? = nil,
     into code: inout CodePrinter
   ) {
     var expressions = expressions
@@ -119,7 +126,7 @@ extension KernelEmitter {
     let index = ExpressionEmitter.offset(shape, view)
     for id in nest.members {
       if case .reduce(let op, _) = graph[id].op {
-        let accumulator = "acc_\(names.buffer(id)!)"
+        let accumulator = "acc_\(names.buffer(id)!)" + (column.map { "[\($0)]" } ?? "")
         let value = expressions.value(graph[id].operands[0], at: view)
         code.line(
           op == .max
@@ -131,7 +138,7 @@ extension KernelEmitter {
     }
   }
 
-  private func emitFinish(
+  func emitFinish(
     _ id: NodeID, _ accumulator: String, shape: [Int], axes: [Int], view: [String],
     into code: inout CodePrinter
   ) {

@@ -23,20 +23,13 @@ struct LibraryCall {
     case .conv2d(let conv):
       let s = geometry(
         x: graph[x[0]].type.shape, w: graph[x[1]].type.shape, y: node.type.shape, conv)
-      code.line("const hw_conv_shape s\(id.index) = \(s);")
-      code.line(
-        "hw_conv2d_forward(&s\(id.index), \(pointer(x[0])), \(pointer(x[1])), \(out), scratch);")
+      emitConvolution("forward", id, s, conv, x, out, into: &code)
     case .conv2dInputGrad(let conv, let inputShape):
       let s = geometry(x: inputShape, w: graph[x[1]].type.shape, y: graph[x[0]].type.shape, conv)
-      code.line("const hw_conv_shape s\(id.index) = \(s);")
-      code.line(
-        "hw_conv2d_input_grad(&s\(id.index), \(pointer(x[0])), \(pointer(x[1])), \(out), scratch);")
+      emitConvolution("input_grad", id, s, conv, x, out, into: &code)
     case .conv2dFilterGrad(let conv, let filterShape):
       let s = geometry(x: graph[x[0]].type.shape, w: filterShape, y: graph[x[1]].type.shape, conv)
-      code.line("const hw_conv_shape s\(id.index) = \(s);")
-      code.line(
-        "hw_conv2d_filter_grad(&s\(id.index), \(pointer(x[0])), \(pointer(x[1])), \(out), scratch);"
-      )
+      emitConvolution("filter_grad", id, s, conv, x, out, into: &code)
     case .avgPool2d(let window, let stride):
       let s = graph[x[0]].type.shape
       code.line(
@@ -65,8 +58,22 @@ struct LibraryCall {
 
   private func pointer(_ id: NodeID) -> String { source(id).name }
 
-  /// A `hw_conv_shape` initializer: {n, c, h, w, o, kh, kw, oh, ow, stride, pad}.
+  /// `hw_conv2d_<pass>[_nhwc](&s, in0, in1, out, scratch)`; a channels-last call has no scratch.
+  private func emitConvolution(
+    _ pass: String, _ id: NodeID, _ shape: String, _ conv: Conv2D, _ x: [NodeID], _ out: String,
+    into code: inout CodePrinter
+  ) {
+    code.line("const hw_conv_shape s\(id.index) = \(shape);")
+    let (suffix, scratch) = conv.channelsLast ? ("_nhwc", "") : ("", ", scratch")
+    code.line(
+      "hw_conv2d_\(pass)\(suffix)(&s\(id.index), \(pointer(x[0])), \(pointer(x[1])), \(out)\(scratch));"
+    )
+  }
+
+  /// A `hw_conv_shape` initializer: {n, c, h, w, o, kh, kw, oh, ow, stride, pad}, from NCHW
+  /// (or, channels-last, NHWC) activation shapes.
   private func geometry(x: [Int], w: [Int], y: [Int], _ conv: Conv2D) -> String {
+    let (x, y) = conv.channelsLast ? (ChannelOrder.nchw(x), ChannelOrder.nchw(y)) : (x, y)
     let values = [x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3], conv.stride, conv.padding]
     return "{" + values.map(String.init).joined(separator: ", ") + "}"
   }

@@ -105,8 +105,10 @@ struct LoopNest {
   }
 
   /// Elementwise stores may run in a reduction's loop order when the innermost dimension is
-  /// reduced (contiguous runs) and enough output elements are kept to share among threads.
+  /// reduced (contiguous runs) and enough output elements are kept to share among threads, or
+  /// when it is a column reduction (its loops visit memory in order, shared among threads).
   static func elementwiseFits(shape: [Int], axes: [Int]) -> Bool {
+    if ColumnReduction(shape: shape, axes: axes) != nil { return true }
     guard let innermost = shape.indices.last(where: { shape[$0] > 1 }) else { return true }
     let kept = shape.indices.filter { !axes.contains($0) }.reduce(1) { $0 * shape[$1] }
     return axes.contains(innermost) && kept >= 8
