@@ -1,6 +1,7 @@
 /*
  * The convolution entry points the generated programs call, and the per-shape choice between
- * im2col + OpenBLAS (conv2d.c) and oneDNN (conv2d_onednn.c).
+ * im2col + OpenBLAS (conv2d.c) and oneDNN (conv2d_onednn.c) for NCHW tensors, and between oneDNN
+ * on the tensors as they are and oneDNN on channel-blocked copies for NHWC ones.
  *
  * The first call of a (shape, pass, team size, precision) with no choice yet times both on the
  * call's own tensors (one warm-up each, then three alternating runs, best of each kept: the
@@ -79,9 +80,17 @@ static void make_directories(char *dir) {
   mkdir(dir, 0755);
 }
 
-static const char *algorithm_name(int a) { return a == HW_CONV_ONEDNN ? "onednn" : "im2col"; }
+static const char *algorithm_name(int a) {
+  return a == HW_CONV_ONEDNN ? "onednn" : a == HW_CONV_ONEDNN_BLOCKED ? "onednn-blocked" : "im2col";
+}
 
-/* Adds a choice; a bf16 one is oneDNN whatever was timed or read (bf16's only implementation). */
+static int algorithm_named(const char *name) {
+  return strcmp(name, "onednn") == 0           ? HW_CONV_ONEDNN
+         : strcmp(name, "onednn-blocked") == 0 ? HW_CONV_ONEDNN_BLOCKED
+                                               : HW_CONV_IM2COL;
+}
+
+/* Adds a choice; a bf16 one is oneDNN whatever was timed or read (im2col has no bf16). */
 static entry *add(const hw_conv_choice *choice) {
   if (count == capacity) {
     int grown = capacity ? 2 * capacity : 64;
@@ -90,7 +99,8 @@ static entry *add(const hw_conv_choice *choice) {
     entries = e, capacity = grown;
   }
   entries[count] = (entry){*choice, 0};
-  if (choice->key.bf16) entries[count].choice.algorithm = HW_CONV_ONEDNN;
+  if (choice->key.bf16 && choice->algorithm == HW_CONV_IM2COL)
+    entries[count].choice.algorithm = HW_CONV_ONEDNN;
   return &entries[count++];
 }
 
@@ -100,17 +110,18 @@ static entry *find(const hw_conv_key *k) {
   return NULL;
 }
 
-/* One cache line: machine, pass, bf16, threads, the 11 shape numbers, algorithm, both times. */
+/* One cache line: machine, pass, bf16, channels-last, threads, the 11 shape numbers, algorithm,
+ * both times. */
 static int parse_line(const char *line, hw_conv_choice *out) {
   char who[160], name[16];
   hw_conv_choice c = {0};
   hw_conv_shape *s = &c.key.shape;
-  int fields = sscanf(line, "%159s %d %d %d %d %d %d %d %d %d %d %d %d %d %d %15s %lf %lf", who,
-                      &c.key.pass, &c.key.bf16, &c.key.threads, &s->n, &s->c, &s->h, &s->w, &s->o,
-                      &s->kh, &s->kw, &s->oh, &s->ow, &s->stride, &s->pad, name, &c.im2col_ms,
-                      &c.onednn_ms);
-  if (fields != 18 || strcmp(who, machine) != 0) return 0;
-  c.algorithm = strcmp(name, "onednn") == 0 ? HW_CONV_ONEDNN : HW_CONV_IM2COL;
+  int fields = sscanf(line, "%159s %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %15s %lf %lf", who,
+                      &c.key.pass, &c.key.bf16, &c.key.nhwc, &c.key.threads, &s->n, &s->c, &s->h,
+                      &s->w, &s->o, &s->kh, &s->kw, &s->oh, &s->ow, &s->stride, &s->pad, name,
+                      &c.im2col_ms, &c.onednn_ms);
+  if (fields != 19 || strcmp(who, machine) != 0) return 0;
+  c.algorithm = algorithm_named(name);
   c.from_cache = 1;
   *out = c;
   return 1;
@@ -118,10 +129,10 @@ static int parse_line(const char *line, hw_conv_choice *out) {
 
 static void format_line(FILE *f, const hw_conv_choice *c) {
   const hw_conv_shape *s = &c->key.shape;
-  fprintf(f, "%s\t%d\t%d\t%d\t%d %d %d %d %d %d %d %d %d %d %d\t%s\t%.4f\t%.4f\n", machine,
-          c->key.pass, c->key.bf16, c->key.threads, s->n, s->c, s->h, s->w, s->o, s->kh, s->kw,
-          s->oh, s->ow, s->stride, s->pad, algorithm_name(c->algorithm), c->im2col_ms,
-          c->onednn_ms);
+  fprintf(f, "%s\t%d\t%d\t%d\t%d\t%d %d %d %d %d %d %d %d %d %d %d\t%s\t%.4f\t%.4f\n", machine,
+          c->key.pass, c->key.bf16, c->key.nhwc, c->key.threads, s->n, s->c, s->h, s->w, s->o,
+          s->kh, s->kw, s->oh, s->ow, s->stride, s->pad, algorithm_name(c->algorithm),
+          c->im2col_ms, c->onednn_ms);
 }
 
 /* Adds the cache file's choices for this machine that the table lacks. Call with the lock. */
@@ -178,18 +189,21 @@ static void run_im2col(const call *c) {
   }
 }
 
-/* Runs one algorithm; -1 when it cannot run this call (oneDNN unavailable, im2col in bf16). */
+/* Runs one algorithm; -1 when it cannot run this call (oneDNN unavailable, im2col in bf16 or
+ * on channels-last tensors). */
 static int run(int algorithm, const call *c) {
-  if (algorithm == HW_CONV_ONEDNN) return hw_onednn_conv2d(c->key, c->in0, c->in1, c->out);
-  if (c->key->bf16) return -1;
+  if (algorithm != HW_CONV_IM2COL)
+    return hw_onednn_conv2d(c->key, algorithm == HW_CONV_ONEDNN_BLOCKED, c->in0, c->in1, c->out);
+  if (c->key->bf16 || c->key->nhwc) return -1;
   run_im2col(c);
   return 0;
 }
 
 /* Times both candidates on the call's tensors (their outputs are overwritten later). */
 static hw_conv_choice measure(const call *c) {
-  hw_conv_choice choice = {*c->key, HW_CONV_IM2COL, INFINITY, INFINITY, 0, 0};
-  const int candidates[2] = {HW_CONV_IM2COL, HW_CONV_ONEDNN};
+  const int first = c->key->nhwc ? HW_CONV_ONEDNN_BLOCKED : HW_CONV_IM2COL;
+  hw_conv_choice choice = {*c->key, first, INFINITY, INFINITY, 0, 0};
+  const int candidates[2] = {first, HW_CONV_ONEDNN};
   double *best[2] = {&choice.im2col_ms, &choice.onednn_ms};
   int works[2];
   for (int k = 0; k < 2; k++) works[k] = run(candidates[k], c) == 0;
@@ -231,6 +245,8 @@ static void unlock_cache(int fd) {
  * another process may have measured it since this one started), else measured now. */
 static int choose(const call *c) {
   hw_conv_algorithm algorithm = hw_conv_get_algorithm();
+  if (algorithm != HW_CONV_AUTO && c->key->nhwc && algorithm == HW_CONV_IM2COL)
+    return HW_CONV_ONEDNN; /* im2col has no channels-last form */
   if (algorithm != HW_CONV_AUTO) return algorithm;
   pthread_mutex_lock(&lock);
   int known = find(c->key) != NULL;
@@ -260,18 +276,28 @@ static int choose(const call *c) {
   return chosen;
 }
 
-static void convolve(int pass, const hw_conv_shape *s, const float *in0, const float *in1,
-                     float *out, float *scratch) {
+/* Runs the chosen algorithm; a bf16 call oneDNN refuses runs in float32 (counted), and a
+ * channels-last one oneDNN cannot run at all aborts (oneDNN always has a float32 reference
+ * implementation, so that is a broken installation). */
+static void convolve(int pass, int nhwc, const hw_conv_shape *s, const float *in0,
+                     const float *in1, float *out, float *scratch) {
   hw_conv_key key;
   memset(&key, 0, sizeof key);
   key.shape = *s, key.pass = pass, key.threads = omp_get_max_threads();
-  key.bf16 = precision_bf16;
+  key.bf16 = precision_bf16, key.nhwc = nhwc;
   call c = {&key, in0, in1, out, scratch};
   int algorithm = choose(&c);
-  if (key.bf16) algorithm = HW_CONV_ONEDNN; /* bf16's only implementation */
+  if (key.bf16 && algorithm == HW_CONV_IM2COL) algorithm = HW_CONV_ONEDNN; /* no bf16 im2col */
   if (run(algorithm, &c) == 0) return;
   if (key.bf16) bf16_fallbacks++, key.bf16 = 0;
-  run(HW_CONV_IM2COL, &c);
+  if (!nhwc) {
+    run(HW_CONV_IM2COL, &c);
+    return;
+  }
+  if (run(algorithm, &c) == 0 || run(HW_CONV_ONEDNN, &c) == 0) return;
+  fprintf(stderr, "headway: oneDNN cannot run the channels-last convolution %dx%dx%dx%d -> %d\n",
+          s->n, s->c, s->h, s->w, s->o);
+  abort();
 }
 
 void hw_set_conv_precision(int bf16) { precision_bf16 = bf16 != 0; }
@@ -288,17 +314,32 @@ int hw_cpu_has_bf16(void) {
 
 void hw_conv2d_forward(const hw_conv_shape *s, const float *restrict x, const float *restrict w,
                        float *restrict y, float *restrict scratch) {
-  convolve(HW_CONV_FORWARD, s, x, w, y, scratch);
+  convolve(HW_CONV_FORWARD, 0, s, x, w, y, scratch);
 }
 
 void hw_conv2d_input_grad(const hw_conv_shape *s, const float *restrict dy,
                           const float *restrict w, float *restrict dx, float *restrict scratch) {
-  convolve(HW_CONV_INPUT_GRAD, s, dy, w, dx, scratch);
+  convolve(HW_CONV_INPUT_GRAD, 0, s, dy, w, dx, scratch);
 }
 
 void hw_conv2d_filter_grad(const hw_conv_shape *s, const float *restrict x,
                            const float *restrict dy, float *restrict dw, float *restrict scratch) {
-  convolve(HW_CONV_FILTER_GRAD, s, x, dy, dw, scratch);
+  convolve(HW_CONV_FILTER_GRAD, 0, s, x, dy, dw, scratch);
+}
+
+void hw_conv2d_forward_nhwc(const hw_conv_shape *s, const float *restrict x,
+                            const float *restrict w, float *restrict y) {
+  convolve(HW_CONV_FORWARD, 1, s, x, w, y, NULL);
+}
+
+void hw_conv2d_input_grad_nhwc(const hw_conv_shape *s, const float *restrict dy,
+                               const float *restrict w, float *restrict dx) {
+  convolve(HW_CONV_INPUT_GRAD, 1, s, dy, w, dx, NULL);
+}
+
+void hw_conv2d_filter_grad_nhwc(const hw_conv_shape *s, const float *restrict x,
+                                const float *restrict dy, float *restrict dw) {
+  convolve(HW_CONV_FILTER_GRAD, 1, s, x, dy, dw, NULL);
 }
 
 void hw_conv_set_algorithm(hw_conv_algorithm algorithm) { forced = (int)algorithm; }

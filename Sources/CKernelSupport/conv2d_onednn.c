@@ -2,9 +2,10 @@
  * 2-D convolution through oneDNN (Debian's libdnnl 2.6): its JIT direct convolutions pick their
  * kernels by ISA (AVX-512, AVX512-BF16, AMX) and a channel-blocked layout (nChw16c).
  *
- * Headway's tensors stay NCHW/OIHW. Each call reorders its two inputs into the layouts the
- * primitive asked for, runs it, and reorders the output back; a tensor already in the right
- * layout is used in place. The blocked copies and the primitives' scratchpads live in one
+ * Headway's tensors are NCHW or NHWC, filters OIHW. Each call reorders its two inputs into the
+ * layouts the primitive asked for, runs it, and reorders the output back; a tensor already in
+ * the right layout is used in place. NHWC activations are given to the primitive as they are
+ * (only the filter, and in bf16 the inputs' rounding, need a reorder). The blocked copies and the primitives' scratchpads live in one
  * workspace per calling thread, grown the first time a shape needs more and reused after, so a
  * training step after the first allocates no workspace.
  *
@@ -26,6 +27,7 @@ enum { IN0, IN1, OUT, TENSORS };
 
 typedef struct onednn_conv {
   hw_conv_key key;
+  int blocked;
   dnnl_primitive_t conv;
   dnnl_primitive_t reorder[TENSORS]; /* NULL where the user's layout is the primitive's */
   dnnl_memory_desc_t user_md[TENSORS], conv_md[TENSORS], scratch_md;
@@ -83,8 +85,10 @@ static void *workspace(thread_state *t, size_t bytes) {
 
 static size_t round_up(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
-/* The user's NCHW/OIHW descriptors and the primitive's "any" ones for the three tensors. */
-static int describe(const hw_conv_key *k, dnnl_memory_desc_t user[3], dnnl_memory_desc_t any[3]) {
+/* The user's NCHW (or NHWC) and OIHW descriptors, and the primitive's for the three tensors:
+ * "any" layout for filters and for NCHW (or `blocked`) activations, else the user's NHWC. */
+static int describe(const hw_conv_key *k, int blocked, dnnl_memory_desc_t user[3],
+                    dnnl_memory_desc_t any[3]) {
   const hw_conv_shape *s = &k->shape;
   dnnl_dims_t x = {s->n, s->c, s->h, s->w}, w = {s->o, s->c, s->kh, s->kw};
   dnnl_dims_t y = {s->n, s->o, s->oh, s->ow};
@@ -94,11 +98,12 @@ static int describe(const hw_conv_key *k, dnnl_memory_desc_t user[3], dnnl_memor
                                     k->pass == HW_CONV_FILTER_GRAD ? dnnl_f32 : low,
                                     k->pass == HW_CONV_FORWARD ? dnnl_f32 : low};
   dnnl_dim_t *dims[3] = {x, w, y};
-  const dnnl_format_tag_t tag[3] = {dnnl_nchw, dnnl_oihw, dnnl_nchw};
+  const dnnl_format_tag_t activations = k->nhwc ? dnnl_nhwc : dnnl_nchw;
+  const dnnl_format_tag_t tag[3] = {activations, dnnl_oihw, activations};
   for (int i = 0; i < 3; i++) {
+    const dnnl_format_tag_t wanted = k->nhwc && !blocked && i != 1 ? dnnl_nhwc : dnnl_format_tag_any;
     if (dnnl_memory_desc_init_by_tag(&user[i], 4, dims[i], dnnl_f32, tag[i]) != dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&any[i], 4, dims[i], type[i], dnnl_format_tag_any) !=
-            dnnl_success)
+        dnnl_memory_desc_init_by_tag(&any[i], 4, dims[i], type[i], wanted) != dnnl_success)
       return -1;
   }
   return 0;
@@ -160,9 +165,9 @@ static void roles(int pass, int arg[3], int slot[3]) {
   memcpy(slot, slots[pass], sizeof slots[pass]);
 }
 
-static onednn_conv *create(const hw_conv_key *k) {
+static onednn_conv *create(const hw_conv_key *k, int blocked) {
   dnnl_memory_desc_t user[3], any[3];
-  if (describe(k, user, any) != 0) return NULL;
+  if (describe(k, blocked, user, any) != 0) return NULL;
   dnnl_primitive_attr_t attr;
   if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
   dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
@@ -170,7 +175,7 @@ static onednn_conv *create(const hw_conv_key *k) {
   dnnl_primitive_desc_t pd = c ? conv_descriptor(k, any, attr) : NULL;
   int ok = pd != NULL, slot[3];
   if (ok) {
-    c->key = *k;
+    c->key = *k, c->blocked = blocked;
     roles(k->pass, c->arg, slot);
     c->scratch_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     size_t scratch = dnnl_memory_desc_get_size(&c->scratch_md), at = 0;
@@ -202,11 +207,11 @@ static onednn_conv *create(const hw_conv_key *k) {
   return c;
 }
 
-static onednn_conv *lookup(const hw_conv_key *k) {
+static onednn_conv *lookup(const hw_conv_key *k, int blocked) {
   pthread_mutex_lock(&cache_lock);
   onednn_conv *c = cache;
-  while (c && memcmp(&c->key, k, sizeof *k) != 0) c = c->next;
-  if (!c && (c = create(k)) != NULL) {
+  while (c && (memcmp(&c->key, k, sizeof *k) != 0 || c->blocked != blocked)) c = c->next;
+  if (!c && (c = create(k, blocked)) != NULL) {
     c->next = cache;
     cache = c;
   }
@@ -253,20 +258,21 @@ static int run(const onednn_conv *c, thread_state *t, char *ws, void *user[3]) {
   return status;
 }
 
-int hw_onednn_conv2d(const hw_conv_key *key, const float *in0, const float *in1, float *out) {
+int hw_onednn_conv2d(const hw_conv_key *key, int blocked, const float *in0, const float *in1,
+                     float *out) {
   pthread_once(&engine_once, create_engine);
   if (!engine) return -1;
   thread_state *t = this_thread();
-  onednn_conv *c = t ? lookup(key) : NULL;
+  onednn_conv *c = t ? lookup(key, blocked != 0) : NULL;
   char *ws = c ? workspace(t, c->bytes) : NULL;
   if (!ws) return -1;
   void *user[3] = {(void *)in0, (void *)in1, out};
   return run(c, t, ws, user);
 }
 
-const char *hw_onednn_implementation(const hw_conv_key *key) {
+const char *hw_onednn_implementation(const hw_conv_key *key, int blocked) {
   pthread_once(&engine_once, create_engine);
-  onednn_conv *c = engine ? lookup(key) : NULL;
+  onednn_conv *c = engine ? lookup(key, blocked != 0) : NULL;
   if (!c) return "unavailable";
   const_dnnl_primitive_desc_t pd;
   const char *name = "unknown";

@@ -22,12 +22,27 @@ struct LibraryCalls {
 }
 
 extension hw_conv_choice {
+  /// Whether the choice runs oneDNN on channel-blocked copies of NHWC tensors.
+  var isBlocked: Bool { algorithm == Int32(HW_CONV_ONEDNN_BLOCKED.rawValue) }
+
   /// The name of the oneDNN implementation the choice runs ("jit:avx512_core"), or nil for
   /// im2col + OpenBLAS.
   var onednnImplementation: String? {
-    guard algorithm == Int32(HW_CONV_ONEDNN.rawValue) else { return nil }
+    guard algorithm == Int32(HW_CONV_ONEDNN.rawValue) || isBlocked else { return nil }
     var key = self.key
-    return String(cString: hw_onednn_implementation(&key))
+    return String(cString: hw_onednn_implementation(&key, isBlocked ? 1 : 0))
+  }
+
+  /// `im2col`, `onednn` or `onednn-blocked`, as in the cache file.
+  var algorithmName: String {
+    isBlocked ? "onednn-blocked" : onednnImplementation == nil ? "im2col" : "onednn"
+  }
+
+  /// What the listing prints: `im2col+sgemm`, `oneDNN <implementation>`, with `blocked` for
+  /// oneDNN on channel-blocked copies of NHWC tensors.
+  var algorithmDescription: String {
+    guard let implementation = onednnImplementation else { return "im2col+sgemm" }
+    return (isBlocked ? "oneDNN blocked " : "oneDNN ") + implementation
   }
 }
 
@@ -39,7 +54,7 @@ extension Bench {
     print("  convolutions, per shape and pass (time alone: best of 3 on random data):")
     print(
       "    pass         N    C   H   W ->    O  OH  OW  k s p  calls/step  algorithm"
-        + "         ms  GFLOP/s  first use: im2col ms, oneDNN ms")
+        + "         ms  GFLOP/s  first use: im2col (nhwc: blocked) ms, oneDNN ms")
     var convolutionSeconds = 0.0
     for choice in convolutions {
       let seconds = timeConvolution(choice.key)
@@ -74,7 +89,7 @@ extension Bench {
     let flops =
       2.0 * Double(s.n) * Double(s.o) * Double(s.c) * Double(s.kh * s.kw)
       * Double(s.oh * s.ow)
-    let algorithm = choice.onednnImplementation.map { "oneDNN " + $0 } ?? "im2col+sgemm"
+    let algorithm = choice.algorithmDescription
     func ms(_ value: Double) -> String {
       value < 0 ? "-" : value.isFinite ? String(format: "%.3f", value) : "n/a"
     }
@@ -99,10 +114,15 @@ extension Bench {
     let y = tensor(s.n * s.o * s.oh * s.ow)
     var out = [Float](repeating: 0, count: [y.count, x.count, w.count][Int(key.pass)])
     var scratch = [Float](repeating: 0, count: hw_conv2d_scratch_floats(&s))
+    let nhwc = key.nhwc != 0
     return bestOfThree {
       switch key.pass {
+      case Int32(HW_CONV_FORWARD.rawValue) where nhwc: hw_conv2d_forward_nhwc(&s, x, w, &out)
       case Int32(HW_CONV_FORWARD.rawValue): hw_conv2d_forward(&s, x, w, &out, &scratch)
+      case Int32(HW_CONV_INPUT_GRAD.rawValue) where nhwc:
+        hw_conv2d_input_grad_nhwc(&s, y, w, &out)
       case Int32(HW_CONV_INPUT_GRAD.rawValue): hw_conv2d_input_grad(&s, y, w, &out, &scratch)
+      case _ where nhwc: hw_conv2d_filter_grad_nhwc(&s, x, y, &out)
       default: hw_conv2d_filter_grad(&s, x, y, &out, &scratch)
       }
     }

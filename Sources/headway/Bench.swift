@@ -132,7 +132,8 @@ struct Bench: ParsableCommand {
       let shape = [s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.oh, s.ow, s.stride, s.pad]
       let implementation = choice.onednnImplementation
       return "{\"pass\": \(choice.key.pass), \"shape\": \(shape), "
-        + "\"algorithm\": \"\(implementation == nil ? "im2col" : "onednn")\", "
+        + "\"layout\": \"\(choice.key.nhwc != 0 ? "nhwc" : "nchw")\", "
+        + "\"algorithm\": \"\(choice.algorithmName)\", "
         + "\"implementation\": \"\(implementation ?? "im2col")\"}"
     }
     return "[" + items.joined(separator: ", ") + "]"

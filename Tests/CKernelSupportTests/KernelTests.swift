@@ -65,6 +65,7 @@ struct KernelTests {
     conv(n: 3, c: 2, h: 6, w: 7, o: 3, k: 5, stride: 1, pad: 2),
     conv(n: 3, c: 2, h: 2, w: 2, o: 3, k: 5, stride: 1, pad: 2),  // taps entirely in padding
     hw_conv_shape(n: 4, c: 3, h: 7, w: 9, o: 5, kh: 3, kw: 1, oh: 7, ow: 11, stride: 1, pad: 1),
+    conv(n: 4, c: 3, h: 32, w: 32, o: 64, k: 3, stride: 1, pad: 1),  // R2's stem at batch 2
   ]
 
   static func conv(
@@ -91,6 +92,35 @@ struct KernelTests {
       expectClose(run.y, referenceConvForward(s, x: run.x, w: run.w), label)
       expectClose(run.dx, referenceConvInputGrad(s, dy: run.dy, w: run.w), label)
       expectClose(run.dw, referenceConvFilterGrad(s, x: run.x, dy: run.dy), label)
+    }
+    hw_set_threads(2)
+  }
+
+  /// Channels-last, each candidate forced (oneDNN on the NHWC tensors as they are, on blocked
+  /// copies), in float32 and, where the CPU has it, bf16 on rounded operands.
+  @Test(arguments: [HW_CONV_ONEDNN, HW_CONV_ONEDNN_BLOCKED], [Int32(0), 1])
+  func channelsLastConvolution(algorithm: hw_conv_algorithm, bf16: Int32) {
+    guard bf16 == 0 || hw_cpu_has_bf16() != 0 else { return }
+    let threads = 2
+    hw_set_threads(Int32(threads))
+    hw_set_conv_precision(bf16)
+    hw_conv_set_algorithm(algorithm)
+    defer {
+      hw_set_conv_precision(0)
+      hw_conv_set_algorithm(HW_CONV_AUTO)
+    }
+    var rng = SplitMix64(seed: 29)
+    func rounded(_ values: [Float]) -> [Float] {
+      bf16 == 0 ? values : values.map { Float(roundedToBFloat16(Double($0))) }
+    }
+    let tolerance = 1e-5
+    for s in Self.convShapes {
+      let label = Comment(rawValue: "\(s) nhwc \(algorithm) bf16=\(bf16)")
+      let run = ConvolutionRun(s, &rng, nhwc: true)
+      let (x, w, dy) = (rounded(run.x), rounded(run.w), rounded(run.dy))
+      expectClose(run.y, referenceConvForward(s, x: x, w: w), tolerance: tolerance, label)
+      expectClose(run.dx, referenceConvInputGrad(s, dy: dy, w: w), tolerance: tolerance, label)
+      expectClose(run.dw, referenceConvFilterGrad(s, x: x, dy: dy), tolerance: tolerance, label)
     }
     hw_set_threads(2)
   }
@@ -230,14 +260,32 @@ struct KernelTests {
 
 /// Random operands of a convolution shape (x, w, dy, drawn in that order) and the three passes'
 /// results on them, with the algorithm and precision the calling thread has set.
+/// The three passes of one convolution on random NCHW tensors (x, w, dy); with `nhwc`, run by
+/// the channels-last entry points on transposed copies, the results transposed back to NCHW.
 struct ConvolutionRun {
   let x, w, dy, y, dx, dw: [Float]
 
-  init(_ shape: hw_conv_shape, _ rng: inout SplitMix64) {
+  init(_ shape: hw_conv_shape, _ rng: inout SplitMix64, nhwc: Bool = false) {
     var s = shape
     x = rng.array(Int(s.n * s.c * s.h * s.w))
     w = rng.array(Int(s.o * s.c * s.kh * s.kw))
     dy = rng.array(Int(s.n * s.o * s.oh * s.ow))
+    if nhwc {
+      let (n, c, h, wd) = (Int(s.n), Int(s.c), Int(s.h), Int(s.w))
+      let (o, oh, ow) = (Int(s.o), Int(s.oh), Int(s.ow))
+      var y = [Float](repeating: .nan, count: dy.count)
+      var dx = [Float](repeating: .nan, count: x.count)
+      var dw = [Float](repeating: .nan, count: w.count)
+      let xl = Self.permuted(x, [n, c, h, wd], [0, 2, 3, 1])
+      let dyl = Self.permuted(dy, [n, o, oh, ow], [0, 2, 3, 1])
+      hw_conv2d_forward_nhwc(&s, xl, w, &y)
+      hw_conv2d_input_grad_nhwc(&s, dyl, w, &dx)
+      hw_conv2d_filter_grad_nhwc(&s, xl, dyl, &dw)
+      self.y = Self.permuted(y, [n, oh, ow, o], [0, 3, 1, 2])
+      self.dx = Self.permuted(dx, [n, h, wd, c], [0, 3, 1, 2])
+      self.dw = dw
+      return
+    }
     var scratch = [Float](repeating: .nan, count: hw_conv2d_scratch_floats(&s))
     var y = [Float](repeating: .nan, count: dy.count)
     hw_conv2d_forward(&s, x, w, &y, &scratch)
@@ -246,6 +294,27 @@ struct ConvolutionRun {
     var dw = [Float](repeating: .nan, count: w.count)
     hw_conv2d_filter_grad(&s, x, dy, &dw, &scratch)
     (self.y, self.dx, self.dw) = (y, dx, dw)
+  }
+}
+
+extension ConvolutionRun {
+  /// A 4-D row-major tensor with its dimensions reordered: result dimension `i` is `perm[i]`.
+  static func permuted(_ values: [Float], _ shape: [Int], _ perm: [Int]) -> [Float] {
+    let strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1]
+    let out = perm.map { shape[$0] }
+    var result: [Float] = []
+    result.reserveCapacity(values.count)
+    for a in 0..<out[0] {
+      for b in 0..<out[1] {
+        for c in 0..<out[2] {
+          for d in 0..<out[3] {
+            let index = zip([a, b, c, d], perm).reduce(0) { $0 + $1.0 * strides[$1.1] }
+            result.append(values[index])
+          }
+        }
+      }
+    }
+    return result
   }
 }
 

@@ -5,6 +5,8 @@
  * im2col + OpenBLAS sgemm, or oneDNN's direct convolution. By default both are timed on the
  * first call of each (shape, pass, team size) and the faster is kept, in memory and in a cache
  * file per machine, so later processes on the same CPU make the same choice without timing.
+ * Channels-last convolutions choose the same way between oneDNN on the NHWC tensors as they are
+ * and oneDNN on channel-blocked copies (reordered in and out at each call).
  */
 #include "headway_kernels.h"
 
@@ -13,7 +15,8 @@
 typedef enum {
   HW_CONV_AUTO = 0,   /* measured once per machine and cached */
   HW_CONV_IM2COL = 1, /* im2col + OpenBLAS sgemm, per image */
-  HW_CONV_ONEDNN = 2, /* oneDNN direct convolution on blocked copies */
+  HW_CONV_ONEDNN = 2, /* oneDNN direct convolution: NCHW on blocked copies, NHWC as it is */
+  HW_CONV_ONEDNN_BLOCKED = 3, /* channels-last only: oneDNN on channel-blocked copies */
 } hw_conv_algorithm;
 
 typedef enum { HW_CONV_FORWARD = 0, HW_CONV_INPUT_GRAD = 1, HW_CONV_FILTER_GRAD = 2 } hw_conv_pass;
@@ -24,10 +27,13 @@ typedef struct {
   int pass;    /* hw_conv_pass */
   int threads; /* OpenMP team size */
   int bf16;    /* 1: inputs rounded to bfloat16, float32 accumulation and output */
+  int nhwc;    /* 1: channels-last activations (hw_conv2d_*_nhwc) */
 } hw_conv_key;
 
 /* One choice this process made: the algorithm and both candidates' best times (ms; negative
- * when a candidate was not timed, infinite when it cannot run the shape). */
+ * when a candidate was not timed, infinite when it cannot run the shape). For a channels-last
+ * key the candidates are oneDNN on channel-blocked copies (its time in `im2col_ms`) and oneDNN
+ * on the NHWC tensors as they are (`onednn_ms`). */
 typedef struct {
   hw_conv_key key;
   int algorithm;
@@ -69,11 +75,13 @@ const char *hw_conv_cache_path(void);
 /* The machine key the cache's lines carry: CPU vendor/family/model, BLAS core, oneDNN version. */
 const char *hw_conv_machine_key(void);
 
-/* oneDNN's convolution for `key` (in0, in1 and out as in the pass's hw_conv2d_* call); returns 0,
+/* oneDNN's convolution for `key` (in0, in1 and out as in the pass's hw_conv2d_* call; `blocked`:
+ * NHWC tensors reordered to the layout the primitive prefers, as NCHW ones always are); returns 0,
  * or -1 when oneDNN cannot run it. The name of the implementation oneDNN chose ("jit:avx512_core",
  * ...), or "unavailable". */
-int hw_onednn_conv2d(const hw_conv_key *key, const float *in0, const float *in1, float *out);
-const char *hw_onednn_implementation(const hw_conv_key *key);
+int hw_onednn_conv2d(const hw_conv_key *key, int blocked, const float *in0, const float *in1,
+                     float *out);
+const char *hw_onednn_implementation(const hw_conv_key *key, int blocked);
 /* The instruction set oneDNN dispatches to on this CPU ("avx512_core_amx", ...). */
 const char *hw_onednn_isa(void);
 

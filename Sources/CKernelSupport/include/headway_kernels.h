@@ -1,8 +1,8 @@
 #ifndef HEADWAY_KERNELS_H
 #define HEADWAY_KERNELS_H
 /*
- * Hand-written C that generated programs call: matrix products, convolutions and pooling over
- * NCHW float32 tensors. Parallelism comes from one OpenMP team; OpenBLAS is called with one
+ * Hand-written C that generated programs call: matrix products, convolutions (NCHW or NHWC)
+ * and pooling (NCHW) over float32 tensors. Parallelism comes from one OpenMP team; OpenBLAS is called with one
  * thread from inside it, so the two never oversubscribe the cores (see docs/ARCHITECTURE.md).
  */
 #include <stddef.h>
@@ -37,6 +37,16 @@ void hw_conv2d_input_grad(const hw_conv_shape *s, const float *restrict dy,
 /* dw = d conv2d / d w applied to dy (overwrites dw). */
 void hw_conv2d_filter_grad(const hw_conv_shape *s, const float *restrict x,
                            const float *restrict dy, float *restrict dw, float *restrict scratch);
+
+/* The same three passes on channels-last activations: x [n, h, w, c], y [n, oh, ow, o] (the
+ * shape's numbers mean what they mean above; the filter stays [o, c, kh, kw]). They run on
+ * oneDNN's direct convolutions, which take NHWC as it is, and need no scratch. */
+void hw_conv2d_forward_nhwc(const hw_conv_shape *s, const float *restrict x,
+                            const float *restrict w, float *restrict y);
+void hw_conv2d_input_grad_nhwc(const hw_conv_shape *s, const float *restrict dy,
+                               const float *restrict w, float *restrict dx);
+void hw_conv2d_filter_grad_nhwc(const hw_conv_shape *s, const float *restrict x,
+                                const float *restrict dy, float *restrict dw);
 
 /* C[m, n] = op(A) op(B), row-major, op = transpose when the flag is set; A is [m, k] (or
  * [k, m] transposed), B is [k, n] (or [n, k]). Splits the work over the OpenMP team. */
