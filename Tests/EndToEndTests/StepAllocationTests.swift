@@ -36,9 +36,10 @@ struct StepAllocationTests {
     let warm = try Self.bench(precision: precision, warmup: 2)
     let faults = try #require(warm["timed_minor_faults"] as? Int)
     let growth = try #require(warm["timed_malloc_growth"] as? Int)
-    // A step touches over 300 MB. Measured: fp32 2-5 faults, bf16 18-21, the same over 3 or 10
-    // timed steps (a one-time residue, not per step), so 64 pages of slack.
-    #expect(faults <= 64, "\(faults) page faults in 3 steps after the first two")
+    // A step touches over 300 MB (75,000 pages). Measured with channels-last convolutions
+    // (AMD Zen 5): fp32 10 faults, bf16 12-75, no more over 10 timed steps than over 3 (a
+    // one-time residue, not per step), so 128 pages of slack.
+    #expect(faults <= 128, "\(faults) page faults in 3 steps after the first two")
     #expect(growth <= 0, "malloc grew by \(growth) bytes in 3 steps after the first two")
     // The counters see the first step's allocations (the convolutions' workspace).
     let cold = try Self.bench(precision: precision, warmup: 0)
