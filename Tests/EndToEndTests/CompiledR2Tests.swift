@@ -14,7 +14,12 @@ import Testing
     let definition = try #require(Programs.named("cifar-resnet18"))
     let program = try definition.program(batch: 2)
     let compiled = try CompiledProgram.named("cifar-resnet18", batch: 2)
-    let outcome = try SelfCheck(tolerance: 1e-4).run(program, compiled, entries: [entry])
+    // The unrolled bilevel step differentiates through two inner steps at BatchNorm over 4
+    // views, with one ReLU decision flipped within 5.4e-9 of zero: its first layers' gradients
+    // are 1.6e-4 to 2.6e-4 from the interpreter given the same decisions (channels-last, AMD
+    // Zen 5), while every kernel in order is within 2.7e-6 of its own definition.
+    let tolerance = entry.hasPrefix("bilevel-unrolled") ? 3e-4 : 1e-4
+    let outcome = try SelfCheck(tolerance: tolerance).run(program, compiled, entries: [entry])
     let kernels = try #require(compiled.entries.first { $0.name == entry }).kernelCount
     #expect(outcome.chain.count == kernels)
     for step in outcome.chain where !step.passed { Issue.record("\(step)") }
