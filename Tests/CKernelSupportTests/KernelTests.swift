@@ -245,7 +245,9 @@ struct KernelTests {
       if hw_conv_choice_at(index, &choice) != 0 { choices.append(choice) }
     }
     let mine = try #require(
-      choices.first { $0.key.shape == s && $0.key.pass == Int32(HW_CONV_FORWARD.rawValue) })
+      choices.first {
+        $0.key.shape == s && $0.key.pass == Int32(HW_CONV_FORWARD.rawValue) && $0.key.nhwc == 0
+      })
     #expect(mine.key.threads == 2)
     if mine.from_cache == 0 {
       #expect(mine.im2col_ms > 0 && mine.im2col_ms.isFinite)
@@ -253,7 +255,8 @@ struct KernelTests {
     }
     let cache = try String(contentsOfFile: String(cString: hw_conv_cache_path()), encoding: .utf8)
     let machine = String(cString: hw_conv_machine_key())
-    let line = "\(machine)\t0\t0\t2\t3 16 13 13 24 3 3 13 13 1 1\t"
+    // Pass, bf16, channels-last, team size, shape.
+    let line = "\(machine)\t0\t0\t0\t2\t3 16 13 13 24 3 3 13 13 1 1\t"
     #expect(cache.split(separator: "\n").contains { $0.hasPrefix(line) })
   }
 }

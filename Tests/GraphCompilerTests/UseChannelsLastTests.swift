@@ -88,28 +88,29 @@ import Testing
   }
 
   @Test func `R2's bilevel step computes the same values in NHWC`() throws {
-    let definition = try #require(Programs.named("cifar-resnet18"))
-    var program = try Lowering.run(try definition.program(batch: 2))
-    program.entries = program.entries.filter { $0.name == "bilevel-unrolled.k2.step" }
     try expectSameResults(
-      program,
-      inputs: [
-        "views": [4, 3, 32, 32], "lr": [], "temperature": [], "optimizer": [], "momentum": [],
-        "weight_decay": [], "inner_lr": [], "inner_momentum": [],
-      ])
+      "cifar-resnet18", entry: "bilevel-unrolled.k2.step", views: [4, 3, 32, 32],
+      scalars: ["inner_lr", "inner_momentum"])
   }
 
   @Test func `R1's joint step computes the same values in NHWC`() throws {
-    let definition = try #require(Programs.named("fmnist-resnet-small"))
-    var program = try Lowering.run(try definition.program(batch: 2))
-    program.entries = program.entries.filter { $0.name == "joint.step" }
-    try expectSameResults(
-      program,
-      inputs: [
-        "views": [4, 1, 28, 28], "lr": [], "temperature": [], "optimizer": [], "momentum": [],
-        "weight_decay": [],
-      ])
+    try expectSameResults("fmnist-resnet-small", entry: "joint.step", views: [4, 1, 28, 28])
   }
+}
+
+/// One entry of a registered program at batch 2, with its views and scalar inputs (the
+/// training scalars every step takes, plus `scalars`).
+private func expectSameResults(
+  _ name: String, entry: String, views: [Int], scalars: [String] = [],
+  sourceLocation: Testing.SourceLocation = #_sourceLocation
+) throws {
+  let definition = try #require(Programs.named(name))
+  var program = try Lowering.run(try definition.program(batch: 2))
+  program.entries = program.entries.filter { $0.name == entry }
+  let names = ["lr", "temperature", "optimizer", "momentum", "weight_decay"] + scalars
+  var inputs = Dictionary(uniqueKeysWithValues: names.map { ($0, [Int]()) })
+  inputs["views"] = views
+  try expectSameResults(program, inputs: inputs, sourceLocation: sourceLocation)
 }
 
 /// Runs every entry of `program` in the interpreter before and after the pass on the same
