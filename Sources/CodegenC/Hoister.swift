@@ -24,6 +24,8 @@ final class Hoister {
   private let innermostLoop: (index: String, extent: Int)?
   /// The buffers the nest stores: a table must not read them.
   private let written: Set<String>
+  /// The names of the tables made so far.
+  private var tables: Set<String> = []
 
   /// `loops`: the index variables outermost first; `closed`: positions whose body must begin
   /// with the next loop; `innermostExtent`: the innermost loop's trip count, to allow tables.
@@ -78,8 +80,6 @@ final class Hoister {
     names[text] = "\(name)[\(index)]"
     return "\(name)[\(index)]"
   }
-
-  private var tables: Set<String> = []
 
   private static func isCostly(_ text: String) -> Bool {
     ["sqrt(", "exp(", "log(", " / "].contains { text.contains($0) }

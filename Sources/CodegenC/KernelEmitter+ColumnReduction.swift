@@ -51,10 +51,8 @@ extension KernelEmitter {
     let simd = "#pragma omp simd" + (plan.inner.count > 1 ? " collapse(\(plan.inner.count))" : "")
     let loops = plan.outer + plan.reduced + plan.inner
     let innerStart = plan.outer.count + plan.reduced.count
-    let hoister = Hoister(
-      loops: loops.map { "i\($0)" }, closed: Set(innerStart..<loops.count),
-      prefix: hoistedPrefix(nest), inDouble: true, innermostExtent: loops.last.map { shape[$0] },
-      written: Set(nest.members.compactMap { names.buffer($0) }))
+    let hoister = makeHoister(
+      nest, loops: loops, closed: Set(innerStart..<loops.count), shape: shape)
     let view = shape.indices.map { shape[$0] == 1 ? "0" : "i\($0)" }
     var body = CodePrinter()
     emitBody(

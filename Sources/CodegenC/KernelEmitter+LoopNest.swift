@@ -32,10 +32,8 @@ extension KernelEmitter {
     }
     let loops = shape.indices.filter { shape[$0] > 1 }
     let parallel = total >= Self.parallelThreshold
-    let hoister = Hoister(
-      loops: loops.map { "i\($0)" }, closed: Self.collapsed(loops, shape: shape, parallel),
-      prefix: hoistedPrefix(nest), inDouble: true, innermostExtent: loops.last.map { shape[$0] },
-      written: Set(nest.members.compactMap { names.buffer($0) }))
+    let hoister = makeHoister(
+      nest, loops: loops, closed: Self.collapsed(loops, shape: shape, parallel), shape: shape)
     var body = CodePrinter()
     emitBody(nest, shape: shape, view: view, hoister: hoister, into: &body)
     hoister.emit(at: -1, into: &code)
@@ -70,9 +68,8 @@ extension KernelEmitter {
     let simdStart = kept.count + reduced.count - simd
     let closed = Self.collapsed(kept, shape: shape, parallel).union(
       simd > 0 ? Set(simdStart..<(kept.count + reduced.count)) : [])
-    let hoister = Hoister(
-      loops: (kept + reduced).map { "i\($0)" }, closed: closed, prefix: hoistedPrefix(nest),
-      inDouble: true)
+    let hoister = makeHoister(
+      nest, loops: kept + reduced, closed: closed, shape: shape, tables: false)
     var body = CodePrinter()
     emitBody(nest, shape: shape, view: view, hoister: hoister, into: &body)
     hoister.emit(at: -1, into: &code)
@@ -90,8 +87,18 @@ extension KernelEmitter {
     }
   }
 
-  /// Hoisted values are named after the nest's first store (`h_t745_0`): unique in the kernel.
-  func hoistedPrefix(_ nest: LoopNest) -> String { "h_\(names.buffer(nest.members[0])!)_" }
+  /// The nest's hoister over `loops` (dimensions, outermost first), in double; `tables`:
+  /// allowed over the innermost loop. Hoisted values are named after the nest's first store
+  /// (`h_t745_0`): unique in the kernel.
+  func makeHoister(
+    _ nest: LoopNest, loops: [Int], closed: Set<Int>, shape: [Int], tables: Bool = true
+  ) -> Hoister {
+    Hoister(
+      loops: loops.map { "i\($0)" }, closed: closed,
+      prefix: "h_\(names.buffer(nest.members[0])!)_", inDouble: true,
+      innermostExtent: tables ? loops.last.map { shape[$0] } : nil,
+      written: Set(nest.members.compactMap { names.buffer($0) }))
+  }
 
   /// Loop positions whose body must begin with the next loop: the first of a parallel
   /// `collapse(2)` pair (see `emitLoops`).

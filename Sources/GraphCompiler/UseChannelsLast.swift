@@ -49,18 +49,6 @@ public struct UseChannelsLast: GraphPass {
   }
 }
 
-/// NCHW and NHWC dimension orders: NHWC dimension `j` is NCHW dimension `toNHWC[j]`.
-package enum ChannelOrder {
-  static let toNHWC = [0, 2, 3, 1]
-  static let toNCHW = [0, 3, 1, 2]
-
-  package static func nhwc(_ shape: [Int]) -> [Int] { toNHWC.map { shape[$0] } }
-  package static func nchw(_ shape: [Int]) -> [Int] { toNCHW.map { shape[$0] } }
-
-  /// Where NCHW axis `axis` lands in NHWC.
-  static func nhwcAxis(_ axis: Int) -> Int { toNHWC.firstIndex(of: axis)! }
-}
-
 /// Builds the rewritten graph; each source value is available in the new graph as NCHW, as
 /// NHWC, or both (a conversion made the first time a user needs it).
 private struct LayoutRewriter {
@@ -93,9 +81,7 @@ private struct LayoutRewriter {
         nchw[id.index] = try emit(.conv2dFilterGrad(c, filterShape: filter), operands, at)
         return
       case .reduce(let op, let axes) where members[node.operands[0].index]:
-        let reduced = try emit(
-          .reduce(op, axes: axes.map(ChannelOrder.nhwcAxis).sorted()),
-          [try channelsLast(node.operands[0])], at)
+        let reduced = try reduceChannelsLast(op, axes, node.operands[0], at)
         nchw[id.index] = try permute(reduced, ChannelOrder.toNCHW, at)
         return
       default: break
@@ -133,12 +119,18 @@ private struct LayoutRewriter {
       return try emit(
         .constant(.splat(value)), [], at, declared: .f32(ChannelOrder.nhwc(node.type.shape)))
     case .reduce(let op, let axes):
-      return try emit(
-        .reduce(op, axes: axes.map(ChannelOrder.nhwcAxis).sorted()), [try channelsLast(x[0])],
-        at)
+      return try reduceChannelsLast(op, axes, x[0], at)
     default:
       return nil
     }
+  }
+
+  /// The reduction over NCHW `axes` of `operand`, taken on its NHWC form (keeping NHWC dims).
+  private mutating func reduceChannelsLast(
+    _ op: ReduceOp, _ axes: [Int], _ operand: NodeID, _ at: SourceLocation?
+  ) throws(IRError) -> NodeID {
+    try emit(
+      .reduce(op, axes: axes.map(ChannelOrder.nhwcAxis).sorted()), [try channelsLast(operand)], at)
   }
 
   /// The NCHW form of a source value, converting its NHWC form the first time.

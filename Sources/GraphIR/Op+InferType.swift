@@ -216,20 +216,18 @@ extension Op {
         "conv2d takes an \(conv.channelsLast ? "NHWC" : "NCHW") input and an OIHW filter")
     }
     // Logical [n, c, h, w] whatever the layout.
-    let (n, c, h, wd) =
-      conv.channelsLast
-      ? (x.shape[0], x.shape[3], x.shape[1], x.shape[2])
-      : (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    guard c == w.shape[1] else {
-      throw ShapeError("input has \(c) channels but the filter expects \(w.shape[1])")
+    let x4 = conv.channelsLast ? ChannelOrder.nchw(x.shape) : x.shape
+    guard x4[1] == w.shape[1] else {
+      throw ShapeError("input has \(x4[1]) channels but the filter expects \(w.shape[1])")
     }
-    let (paddedH, paddedW) = (h + 2 * conv.padding, wd + 2 * conv.padding)
+    let (paddedH, paddedW) = (x4[2] + 2 * conv.padding, x4[3] + 2 * conv.padding)
     guard conv.stride > 0, conv.padding >= 0, paddedH >= w.shape[2], paddedW >= w.shape[3] else {
       throw ShapeError("filter \(w) does not fit input \(x) with stride/padding \(conv)")
     }
     let oh = (paddedH - w.shape[2]) / conv.stride + 1
     let ow = (paddedW - w.shape[3]) / conv.stride + 1
-    return .f32(conv.channelsLast ? [n, oh, ow, w.shape[0]] : [n, w.shape[0], oh, ow])
+    let y = [x4[0], w.shape[0], oh, ow]
+    return .f32(conv.channelsLast ? ChannelOrder.nhwc(y) : y)
   }
 
   static func pooled(_ x: TensorType, _ window: Int, _ stride: Int) throws(ShapeError)

@@ -184,7 +184,7 @@ public struct Interpreter {
       return ConvGeometry(x: t[0].shape, w: t[1].shape, conv).forward(x[0], x[1])
     case .conv2dInputGrad(let conv, let inputShape) where conv.channelsLast:
       let dy = ChannelsLast.toNCHW([x[0]], [t[0].shape])
-      let geometry = ConvGeometry(x: ChannelsLast.nchwShape(inputShape), w: t[1].shape, conv)
+      let geometry = ConvGeometry(x: ChannelOrder.nchw(inputShape), w: t[1].shape, conv)
       return ChannelsLast.fromNCHW(geometry.inputGrad(dy.values[0], x[1]), inputShape)
     case .conv2dInputGrad(let conv, let inputShape):
       return ConvGeometry(x: inputShape, w: t[1].shape, conv).inputGrad(x[0], x[1])
