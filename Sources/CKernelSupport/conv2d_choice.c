@@ -1,11 +1,12 @@
 /*
  * The convolution entry points the generated programs call, and the per-shape choice between
  * im2col + OpenBLAS (conv2d.c) and oneDNN (conv2d_onednn.c) for NCHW tensors, and between oneDNN
- * on the tensors as they are and oneDNN on channel-blocked copies for NHWC ones.
+ * on the tensors as they are, oneDNN on channel-blocked copies and oneDNN's Winograd convolution
+ * (3x3 stride 1, float32, on blocked copies) for NHWC ones.
  *
- * The first call of a (shape, pass, team size, precision) with no choice yet times both on the
- * call's own tensors (one warm-up each, then three alternating runs, best of each kept: the
- * machine's speed drifts, and alternation exposes both to the same drift), keeps the faster, and
+ * The first call of a (shape, pass, team size, precision) with no choice yet times the candidates
+ * on the call's own tensors (one warm-up each, then three alternating runs, best of each kept: the
+ * machine's speed drifts, and alternation exposes all to the same drift), keeps the fastest, and
  * writes it to the cache file at once (a whole new file renamed over the old, so a killed process
  * leaves the old one). Reading the cache again, measuring and writing happen under a lock file,
  * so processes that start together agree. The call then computes its result with the chosen
@@ -19,6 +20,7 @@
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +63,10 @@ static void describe_machine(void) {
   if (family == 0xf) family += (a >> 20) & 0xff;
   if (family == 0x6 || family >= 0xf) model += ((a >> 16) & 0xf) << 4;
   const dnnl_version_t *v = dnnl_version();
-  snprintf(machine, sizeof machine, "%.12s/%u/%u/%s/onednn-%d.%d.%d", (const char *)vendor,
-           family, model, hw_blas_core(), v->major, v->minor, v->patch);
+  /* The line format is part of the key: older lines (two candidate times, no format) read as
+   * another machine's, kept as they are, and older versions read these the same way. */
+  snprintf(machine, sizeof machine, "%.12s/%u/%u/%s/onednn-%d.%d.%d/format-2",
+           (const char *)vendor, family, model, hw_blas_core(), v->major, v->minor, v->patch);
 }
 
 static void find_cache_path(void) {
@@ -80,14 +84,18 @@ static void make_directories(char *dir) {
   mkdir(dir, 0755);
 }
 
-static const char *algorithm_name(int a) {
-  return a == HW_CONV_ONEDNN ? "onednn" : a == HW_CONV_ONEDNN_BLOCKED ? "onednn-blocked" : "im2col";
-}
+/* The algorithms' names in the cache file and HEADWAY_CONV, by hw_conv_algorithm value. */
+static const char *const names[] = {"auto", "im2col", "onednn", "onednn-blocked",
+                                    "onednn-winograd", "direct"};
+enum { NAMES = sizeof names / sizeof names[0] };
 
+static const char *algorithm_name(int a) { return a > 0 && a < NAMES ? names[a] : "im2col"; }
+
+/* The algorithm of a name, or -1. */
 static int algorithm_named(const char *name) {
-  return strcmp(name, "onednn") == 0           ? HW_CONV_ONEDNN
-         : strcmp(name, "onednn-blocked") == 0 ? HW_CONV_ONEDNN_BLOCKED
-                                               : HW_CONV_IM2COL;
+  for (int a = 0; a < NAMES; a++)
+    if (strcmp(name, names[a]) == 0) return a;
+  return -1;
 }
 
 /* Adds a choice; a bf16 one is oneDNN whatever was timed or read (im2col has no bf16). */
@@ -111,17 +119,19 @@ static entry *find(const hw_conv_key *k) {
 }
 
 /* One cache line: machine, pass, bf16, channels-last, threads, the 11 shape numbers, algorithm,
- * both times. */
+ * the four candidates' times. */
 static int parse_line(const char *line, hw_conv_choice *out) {
-  char who[160], name[16];
+  char who[160], name[24];
   hw_conv_choice c = {0};
   hw_conv_shape *s = &c.key.shape;
-  int fields = sscanf(line, "%159s %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %15s %lf %lf", who,
-                      &c.key.pass, &c.key.bf16, &c.key.nhwc, &c.key.threads, &s->n, &s->c, &s->h,
-                      &s->w, &s->o, &s->kh, &s->kw, &s->oh, &s->ow, &s->stride, &s->pad, name,
-                      &c.im2col_ms, &c.onednn_ms);
-  if (fields != 19 || strcmp(who, machine) != 0) return 0;
+  int fields = sscanf(line, "%159s %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %23s %lf %lf %lf %lf",
+                      who, &c.key.pass, &c.key.bf16, &c.key.nhwc, &c.key.threads, &s->n, &s->c,
+                      &s->h, &s->w, &s->o, &s->kh, &s->kw, &s->oh, &s->ow, &s->stride, &s->pad,
+                      name, &c.im2col_ms, &c.onednn_ms, &c.blocked_ms, &c.winograd_ms);
   c.algorithm = algorithm_named(name);
+  if (fields != 21 || strcmp(who, machine) != 0 || c.algorithm < HW_CONV_IM2COL ||
+      c.algorithm > HW_CONV_ONEDNN_WINOGRAD)
+    return 0;
   c.from_cache = 1;
   *out = c;
   return 1;
@@ -129,10 +139,10 @@ static int parse_line(const char *line, hw_conv_choice *out) {
 
 static void format_line(FILE *f, const hw_conv_choice *c) {
   const hw_conv_shape *s = &c->key.shape;
-  fprintf(f, "%s\t%d\t%d\t%d\t%d\t%d %d %d %d %d %d %d %d %d %d %d\t%s\t%.4f\t%.4f\n", machine,
-          c->key.pass, c->key.bf16, c->key.nhwc, c->key.threads, s->n, s->c, s->h, s->w, s->o,
-          s->kh, s->kw, s->oh, s->ow, s->stride, s->pad, algorithm_name(c->algorithm),
-          c->im2col_ms, c->onednn_ms);
+  fprintf(f, "%s\t%d\t%d\t%d\t%d\t%d %d %d %d %d %d %d %d %d %d %d\t%s\t%.4f\t%.4f\t%.4f\t%.4f\n",
+          machine, c->key.pass, c->key.bf16, c->key.nhwc, c->key.threads, s->n, s->c, s->h, s->w,
+          s->o, s->kh, s->kw, s->oh, s->ow, s->stride, s->pad, algorithm_name(c->algorithm),
+          c->im2col_ms, c->onednn_ms, c->blocked_ms, c->winograd_ms);
 }
 
 /* Adds the cache file's choices for this machine that the table lacks. Call with the lock. */
@@ -147,9 +157,8 @@ static void load_cache(void) {
 
 static void setup(void) {
   const char *env = getenv("HEADWAY_CONV");
-  from_environment = env && strcmp(env, "im2col") == 0 ? HW_CONV_IM2COL
-                     : env && strcmp(env, "onednn") == 0 ? HW_CONV_ONEDNN
-                                                         : HW_CONV_AUTO;
+  const int named = env ? algorithm_named(env) : -1;
+  from_environment = named > 0 ? (hw_conv_algorithm)named : HW_CONV_AUTO;
   hw_pin_blas_threads(); /* the BLAS core is part of the machine key */
   describe_machine();
   find_cache_path();
@@ -177,7 +186,8 @@ static void save(void) {
 typedef struct {
   const hw_conv_key *key;
   const float *in0, *in1;
-  float *out, *scratch;
+  float *out, *scratch; /* scratch: im2col's (NCHW), or spare memory for oneDNN (NHWC) */
+  size_t spare_bytes;
 } call;
 
 static void run_im2col(const call *c) {
@@ -189,35 +199,70 @@ static void run_im2col(const call *c) {
   }
 }
 
-/* Runs one algorithm; -1 when it cannot run this call (oneDNN unavailable, im2col in bf16 or
- * on channels-last tensors). */
+/* Runs one algorithm; -1 when it cannot run this call (oneDNN unavailable or refusing the shape,
+ * im2col in bf16 or on channels-last tensors). */
 static int run(int algorithm, const call *c) {
   if (algorithm != HW_CONV_IM2COL)
-    return hw_onednn_conv2d(c->key, algorithm == HW_CONV_ONEDNN_BLOCKED, c->in0, c->in1, c->out);
+    return hw_onednn_conv2d(c->key, (hw_conv_algorithm)algorithm, c->in0, c->in1, c->out,
+                            c->key->nhwc ? c->scratch : NULL, c->spare_bytes);
   if (c->key->bf16 || c->key->nhwc) return -1;
   run_im2col(c);
   return 0;
 }
 
-/* Times both candidates on the call's tensors (their outputs are overwritten later). */
+/* A choice's time for a candidate algorithm (NULL for AUTO and DIRECT). */
+static double *time_of(hw_conv_choice *choice, int algorithm) {
+  switch (algorithm) {
+  case HW_CONV_IM2COL: return &choice->im2col_ms;
+  case HW_CONV_ONEDNN: return &choice->onednn_ms;
+  case HW_CONV_ONEDNN_BLOCKED: return &choice->blocked_ms;
+  case HW_CONV_ONEDNN_WINOGRAD: return &choice->winograd_ms;
+  default: return NULL;
+  }
+}
+
+/* The fastest timed candidate, Winograd only if `winograd` (ties keep the earlier algorithm). */
+static int fastest(hw_conv_choice *choice, int winograd) {
+  int best = choice->key.nhwc ? HW_CONV_ONEDNN : HW_CONV_IM2COL;
+  for (int a = HW_CONV_IM2COL; a <= HW_CONV_ONEDNN_WINOGRAD; a++) {
+    if (a == HW_CONV_ONEDNN_WINOGRAD && !winograd) continue;
+    if (*time_of(choice, a) >= 0 && *time_of(choice, a) < *time_of(choice, best)) best = a;
+  }
+  return best;
+}
+
+/* Times the layout's candidates on the call's tensors (their outputs are overwritten later):
+ * im2col and oneDNN for NCHW; oneDNN as it is, blocked and Winograd for NHWC. A candidate oneDNN
+ * refuses (Winograd on another shape or in bf16) is infinite. */
 static hw_conv_choice measure(const call *c) {
-  const int first = c->key->nhwc ? HW_CONV_ONEDNN_BLOCKED : HW_CONV_IM2COL;
-  hw_conv_choice choice = {*c->key, first, INFINITY, INFINITY, 0, 0};
-  const int candidates[2] = {first, HW_CONV_ONEDNN};
-  double *best[2] = {&choice.im2col_ms, &choice.onednn_ms};
-  int works[2];
-  for (int k = 0; k < 2; k++) works[k] = run(candidates[k], c) == 0;
+  hw_conv_choice choice = {*c->key, HW_CONV_ONEDNN, -1, -1, -1, -1, 0, 0, 0};
+  int candidates[3] = {HW_CONV_IM2COL, HW_CONV_ONEDNN}, n = 2;
+  if (c->key->nhwc)
+    candidates[0] = HW_CONV_ONEDNN_BLOCKED, candidates[2] = HW_CONV_ONEDNN_WINOGRAD, n = 3;
+  int works[3];
+  for (int k = 0; k < n; k++) {
+    works[k] = run(candidates[k], c) == 0;
+    *time_of(&choice, candidates[k]) = INFINITY;
+  }
   for (int round = 0; round < 3; round++) {
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < n; k++) {
       if (!works[k]) continue;
       double t0 = now();
       run(candidates[k], c);
-      double ms = (now() - t0) * 1e3;
-      if (ms < *best[k]) *best[k] = ms;
+      double ms = (now() - t0) * 1e3, *best = time_of(&choice, candidates[k]);
+      if (ms < *best) *best = ms;
     }
   }
-  if (choice.onednn_ms < choice.im2col_ms) choice.algorithm = HW_CONV_ONEDNN;
+  choice.algorithm = fastest(&choice, 1);
   return choice;
+}
+
+/* Whether oneDNN's blocked copies and scratchpad for `algorithm` fit the call's spare memory. */
+static int fits(const call *c, int algorithm) {
+  if (!c->key->nhwc || !c->scratch) return 0;
+  const size_t skip = (64 - (uintptr_t)c->scratch % 64) % 64;
+  const size_t need = hw_onednn_workspace_bytes(c->key, (hw_conv_algorithm)algorithm);
+  return need != SIZE_MAX && skip + need <= c->spare_bytes;
 }
 
 /* Holds the cache's lock file (flock): measuring and writing a choice is one step across the
@@ -244,10 +289,10 @@ static void unlock_cache(int fd) {
 /* The choice for the call's key: this process's, else the cache's (read again under the lock:
  * another process may have measured it since this one started), else measured now. */
 static int choose(const call *c) {
-  hw_conv_algorithm algorithm = hw_conv_get_algorithm();
-  if (algorithm != HW_CONV_AUTO && c->key->nhwc && algorithm == HW_CONV_IM2COL)
+  const hw_conv_algorithm algorithm = hw_conv_get_algorithm();
+  if (c->key->nhwc && algorithm == HW_CONV_IM2COL)
     return HW_CONV_ONEDNN; /* im2col has no channels-last form */
-  if (algorithm != HW_CONV_AUTO) return algorithm;
+  if (algorithm != HW_CONV_AUTO && algorithm != HW_CONV_DIRECT) return algorithm;
   pthread_mutex_lock(&lock);
   int known = find(c->key) != NULL;
   pthread_mutex_unlock(&lock);
@@ -258,7 +303,7 @@ static int choose(const call *c) {
     known = find(c->key) != NULL;
     pthread_mutex_unlock(&lock);
     hw_conv_choice measured = {0};
-    if (!known) measured = measure(c);
+    if (!known) measured = measure(c), hw_onednn_release_workspace();
     pthread_mutex_lock(&lock);
     int stored = known || find(c->key) != NULL;
     if (!stored && add(&measured) != NULL) stored = 1, save();
@@ -272,6 +317,13 @@ static int choose(const call *c) {
   if (!e->used) e->used = ++used_count;
   e->choice.calls++;
   int chosen = e->choice.algorithm;
+  /* Winograd only in the call's spare memory (its scratchpads are large, and the arena is the
+   * peak): where they do not fit, the fastest direct candidate, the same at every run. */
+  if (chosen == HW_CONV_ONEDNN_WINOGRAD &&
+      (algorithm == HW_CONV_DIRECT || !fits(c, HW_CONV_ONEDNN_WINOGRAD))) {
+    if (algorithm != HW_CONV_DIRECT) e->choice.direct_calls++;
+    chosen = fastest(&e->choice, 0);
+  }
   pthread_mutex_unlock(&lock);
   return chosen;
 }
@@ -280,15 +332,16 @@ static int choose(const call *c) {
  * channels-last one oneDNN cannot run at all aborts (oneDNN always has a float32 reference
  * implementation, so that is a broken installation). */
 static void convolve(int pass, int nhwc, const hw_conv_shape *s, const float *in0,
-                     const float *in1, float *out, float *scratch) {
+                     const float *in1, float *out, float *scratch, size_t spare_bytes) {
   hw_conv_key key;
   memset(&key, 0, sizeof key);
   key.shape = *s, key.pass = pass, key.threads = omp_get_max_threads();
   key.bf16 = precision_bf16, key.nhwc = nhwc;
-  call c = {&key, in0, in1, out, scratch};
+  call c = {&key, in0, in1, out, scratch, spare_bytes};
   int algorithm = choose(&c);
   if (key.bf16 && algorithm == HW_CONV_IM2COL) algorithm = HW_CONV_ONEDNN; /* no bf16 im2col */
   if (run(algorithm, &c) == 0) return;
+  if (algorithm == HW_CONV_ONEDNN_WINOGRAD && run(HW_CONV_ONEDNN, &c) == 0) return; /* not 3x3/1 */
   if (key.bf16) bf16_fallbacks++, key.bf16 = 0;
   if (!nhwc) {
     run(HW_CONV_IM2COL, &c);
@@ -314,32 +367,35 @@ int hw_cpu_has_bf16(void) {
 
 void hw_conv2d_forward(const hw_conv_shape *s, const float *restrict x, const float *restrict w,
                        float *restrict y, float *restrict scratch) {
-  convolve(HW_CONV_FORWARD, 0, s, x, w, y, scratch);
+  convolve(HW_CONV_FORWARD, 0, s, x, w, y, scratch, 0);
 }
 
 void hw_conv2d_input_grad(const hw_conv_shape *s, const float *restrict dy,
                           const float *restrict w, float *restrict dx, float *restrict scratch) {
-  convolve(HW_CONV_INPUT_GRAD, 0, s, dy, w, dx, scratch);
+  convolve(HW_CONV_INPUT_GRAD, 0, s, dy, w, dx, scratch, 0);
 }
 
 void hw_conv2d_filter_grad(const hw_conv_shape *s, const float *restrict x,
                            const float *restrict dy, float *restrict dw, float *restrict scratch) {
-  convolve(HW_CONV_FILTER_GRAD, 0, s, x, dy, dw, scratch);
+  convolve(HW_CONV_FILTER_GRAD, 0, s, x, dy, dw, scratch, 0);
 }
 
 void hw_conv2d_forward_nhwc(const hw_conv_shape *s, const float *restrict x,
-                            const float *restrict w, float *restrict y) {
-  convolve(HW_CONV_FORWARD, 1, s, x, w, y, NULL);
+                            const float *restrict w, float *restrict y, void *restrict spare,
+                            size_t spare_bytes) {
+  convolve(HW_CONV_FORWARD, 1, s, x, w, y, spare, spare_bytes);
 }
 
 void hw_conv2d_input_grad_nhwc(const hw_conv_shape *s, const float *restrict dy,
-                               const float *restrict w, float *restrict dx) {
-  convolve(HW_CONV_INPUT_GRAD, 1, s, dy, w, dx, NULL);
+                               const float *restrict w, float *restrict dx, void *restrict spare,
+                               size_t spare_bytes) {
+  convolve(HW_CONV_INPUT_GRAD, 1, s, dy, w, dx, spare, spare_bytes);
 }
 
 void hw_conv2d_filter_grad_nhwc(const hw_conv_shape *s, const float *restrict x,
-                                const float *restrict dy, float *restrict dw) {
-  convolve(HW_CONV_FILTER_GRAD, 1, s, x, dy, dw, NULL);
+                                const float *restrict dy, float *restrict dw,
+                                void *restrict spare, size_t spare_bytes) {
+  convolve(HW_CONV_FILTER_GRAD, 1, s, x, dy, dw, spare, spare_bytes);
 }
 
 void hw_conv_set_algorithm(hw_conv_algorithm algorithm) { forced = (int)algorithm; }

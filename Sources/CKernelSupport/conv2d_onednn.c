@@ -5,9 +5,12 @@
  * Headway's tensors are NCHW or NHWC, filters OIHW. Each call reorders its two inputs into the
  * layouts the primitive asked for, runs it, and reorders the output back; a tensor already in
  * the right layout is used in place. NHWC activations are given to the primitive as they are
- * (only the filter, and in bf16 the inputs' rounding, need a reorder). The blocked copies and the primitives' scratchpads live in one
- * workspace per calling thread, grown the first time a shape needs more and reused after, so a
- * training step after the first allocates no workspace.
+ * (only the filter, and in bf16 the inputs' rounding, need a reorder), or reordered to the
+ * blocked layout the primitive prefers; oneDNN's Winograd convolution always takes blocked ones.
+ * The blocked copies and the primitives' scratchpads go into the spare memory the caller passes
+ * (the range of the activation arena the compiler found free during the call) when they fit,
+ * else into one workspace per calling thread, grown the first time a shape needs more and
+ * reused after, so a training step after the first allocates no workspace.
  *
  * Primitives are created once per (shape, pass, team size, precision) and kept for the process;
  * they are immutable, and each calling thread has its own stream and workspace, so sessions in
@@ -17,6 +20,7 @@
 #include <dnnl.h>
 #include <omp.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +31,7 @@ enum { IN0, IN1, OUT, TENSORS };
 
 typedef struct onednn_conv {
   hw_conv_key key;
-  int blocked;
+  hw_conv_algorithm algorithm; /* HW_CONV_ONEDNN, _BLOCKED or _WINOGRAD */
   dnnl_primitive_t conv;
   dnnl_primitive_t reorder[TENSORS]; /* NULL where the user's layout is the primitive's */
   dnnl_memory_desc_t user_md[TENSORS], conv_md[TENSORS], scratch_md;
@@ -110,7 +114,8 @@ static int describe(const hw_conv_key *k, int blocked, dnnl_memory_desc_t user[3
 }
 
 /* The convolution's primitive descriptor for the key's pass (backward ones hinted by forward). */
-static dnnl_primitive_desc_t conv_descriptor(const hw_conv_key *k, const dnnl_memory_desc_t any[3],
+static dnnl_primitive_desc_t conv_descriptor(const hw_conv_key *k, dnnl_alg_kind_t alg,
+                                             const dnnl_memory_desc_t any[3],
                                              const_dnnl_primitive_attr_t attr) {
   const hw_conv_shape *s = &k->shape;
   dnnl_dims_t strides = {s->stride, s->stride}, left = {s->pad, s->pad};
@@ -118,7 +123,6 @@ static dnnl_primitive_desc_t conv_descriptor(const hw_conv_key *k, const dnnl_me
                        (s->ow - 1) * s->stride + s->kw - s->w - s->pad};
   dnnl_convolution_desc_t fd, bd;
   dnnl_primitive_desc_t forward = NULL, pd = NULL;
-  const dnnl_alg_kind_t alg = dnnl_convolution_direct;
   /* The forward descriptor (the backward passes' hint) takes the forward pass's types. */
   dnnl_memory_desc_t f[3] = {any[0], any[1], any[2]};
   f[0].data_type = f[1].data_type = k->bf16 ? dnnl_bf16 : dnnl_f32;
@@ -165,17 +169,19 @@ static void roles(int pass, int arg[3], int slot[3]) {
   memcpy(slot, slots[pass], sizeof slots[pass]);
 }
 
-static onednn_conv *create(const hw_conv_key *k, int blocked) {
+static onednn_conv *create(const hw_conv_key *k, hw_conv_algorithm algorithm) {
   dnnl_memory_desc_t user[3], any[3];
-  if (describe(k, blocked, user, any) != 0) return NULL;
+  if (describe(k, algorithm != HW_CONV_ONEDNN, user, any) != 0) return NULL;
+  const dnnl_alg_kind_t alg =
+      algorithm == HW_CONV_ONEDNN_WINOGRAD ? dnnl_convolution_winograd : dnnl_convolution_direct;
   dnnl_primitive_attr_t attr;
   if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
   dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
   onednn_conv *c = calloc(1, sizeof *c);
-  dnnl_primitive_desc_t pd = c ? conv_descriptor(k, any, attr) : NULL;
+  dnnl_primitive_desc_t pd = c ? conv_descriptor(k, alg, any, attr) : NULL;
   int ok = pd != NULL, slot[3];
   if (ok) {
-    c->key = *k, c->blocked = blocked;
+    c->key = *k, c->algorithm = algorithm;
     roles(k->pass, c->arg, slot);
     c->scratch_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     size_t scratch = dnnl_memory_desc_get_size(&c->scratch_md), at = 0;
@@ -207,11 +213,11 @@ static onednn_conv *create(const hw_conv_key *k, int blocked) {
   return c;
 }
 
-static onednn_conv *lookup(const hw_conv_key *k, int blocked) {
+static onednn_conv *lookup(const hw_conv_key *k, hw_conv_algorithm algorithm) {
   pthread_mutex_lock(&cache_lock);
   onednn_conv *c = cache;
-  while (c && (memcmp(&c->key, k, sizeof *k) != 0 || c->blocked != blocked)) c = c->next;
-  if (!c && (c = create(k, blocked)) != NULL) {
+  while (c && (memcmp(&c->key, k, sizeof *k) != 0 || c->algorithm != algorithm)) c = c->next;
+  if (!c && (c = create(k, algorithm)) != NULL) {
     c->next = cache;
     cache = c;
   }
@@ -258,25 +264,43 @@ static int run(const onednn_conv *c, thread_state *t, char *ws, void *user[3]) {
   return status;
 }
 
-int hw_onednn_conv2d(const hw_conv_key *key, int blocked, const float *in0, const float *in1,
-                     float *out) {
+int hw_onednn_conv2d(const hw_conv_key *key, hw_conv_algorithm algorithm, const float *in0,
+                     const float *in1, float *out, void *spare, size_t spare_bytes) {
   pthread_once(&engine_once, create_engine);
   if (!engine) return -1;
   thread_state *t = this_thread();
-  onednn_conv *c = t ? lookup(key, blocked != 0) : NULL;
-  char *ws = c ? workspace(t, c->bytes) : NULL;
+  onednn_conv *c = t ? lookup(key, algorithm) : NULL;
+  /* oneDNN's kernels store to their buffers with aligned instructions: 64-byte boundaries. */
+  const size_t skip = spare ? (64 - (uintptr_t)spare % 64) % 64 : 0;
+  char *ws = !c                                         ? NULL
+             : spare && skip + c->bytes <= spare_bytes ? (char *)spare + skip
+                                                        : workspace(t, c->bytes);
   if (!ws) return -1;
   void *user[3] = {(void *)in0, (void *)in1, out};
   return run(c, t, ws, user);
 }
 
-const char *hw_onednn_implementation(const hw_conv_key *key, int blocked) {
+const char *hw_onednn_implementation(const hw_conv_key *key, hw_conv_algorithm algorithm) {
   pthread_once(&engine_once, create_engine);
-  onednn_conv *c = engine ? lookup(key, blocked != 0) : NULL;
+  onednn_conv *c = engine ? lookup(key, algorithm) : NULL;
   if (!c) return "unavailable";
   const_dnnl_primitive_desc_t pd;
   const char *name = "unknown";
   if (dnnl_primitive_get_primitive_desc(c->conv, &pd) == dnnl_success)
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
   return name;
+}
+
+void hw_onednn_release_workspace(void) {
+  pthread_once(&engine_once, create_engine);
+  thread_state *t = pthread_getspecific(state_key);
+  if (!t) return;
+  free(t->workspace);
+  t->workspace = NULL, t->capacity = 0;
+}
+
+size_t hw_onednn_workspace_bytes(const hw_conv_key *key, hw_conv_algorithm algorithm) {
+  pthread_once(&engine_once, create_engine);
+  onednn_conv *c = engine ? lookup(key, algorithm) : NULL;
+  return c ? c->bytes : SIZE_MAX;
 }

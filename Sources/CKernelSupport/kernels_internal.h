@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 
+#include "headway_conv.h"
 #include "headway_kernels.h"
 
 /* Pins OpenBLAS to one thread the first time any kernel runs, so the kernels are correct even if
@@ -35,5 +36,13 @@ void hw_im2col_conv2d_input_grad(const hw_conv_shape *s, const float *restrict d
 void hw_im2col_conv2d_filter_grad(const hw_conv_shape *s, const float *restrict x,
                                   const float *restrict dy, float *restrict dw,
                                   float *restrict scratch);
+
+/* Frees the calling thread's oneDNN workspace (conv2d_onednn.c); the next call grows a new one.
+ * After timing the candidates, so that the ones not chosen (Winograd's scratchpads are large)
+ * do not keep their memory. */
+void hw_onednn_release_workspace(void);
+/* Bytes of workspace (blocked copies and scratchpad) oneDNN's convolution for the key needs with
+ * `algorithm`, SIZE_MAX when it cannot run it (conv2d_onednn.c). */
+size_t hw_onednn_workspace_bytes(const hw_conv_key *key, hw_conv_algorithm algorithm);
 
 #endif

@@ -69,7 +69,7 @@ struct EntryEmitter {
   ) {
     let emitter = kernelEmitter(index, members, names, name)
     var arguments = emitter.inputs.map { names.buffer($0)! } + members.map { names.buffer($0)! }
-    if emitter.hasScratch {
+    if emitter.scratchBytes != nil {
       arguments.append("(float *)(arena + \(entry.memory.scratch[index]!.offset))")
     }
     code.line("\(name)(\(arguments.joined(separator: ", ")));")
@@ -82,7 +82,7 @@ struct EntryEmitter {
   {
     KernelEmitter(
       graph: graph, names: names, members: members, name: name,
-      hasScratch: entry.memory.scratch[index] != nil, inPlace: entry.memory.inPlace)
+      scratchBytes: entry.memory.scratch[index]?.bytes, inPlace: entry.memory.inPlace)
   }
 
   private func emitConstants(_ names: BufferNames, into code: inout CodePrinter) {

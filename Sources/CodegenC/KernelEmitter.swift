@@ -8,7 +8,8 @@ struct KernelEmitter {
   let names: BufferNames
   let members: [NodeID]
   let name: String
-  let hasScratch: Bool
+  /// Bytes of the kernel's scratch in the arena, nil when it has none.
+  let scratchBytes: Int?
   /// In-place stores of the entry (value -> the operand whose buffer it takes).
   var inPlace: [NodeID: NodeID] = [:]
   /// Parallelise loops over at least this many elements.
@@ -38,7 +39,7 @@ struct KernelEmitter {
       "const \(BufferNames.elementType(graph[id].type)) \(qualifier(id))\(names.buffer(id)!)"
     }
     result += members.map { "float \(qualifier($0))\(names.buffer($0)!)" }
-    if hasScratch { result.append("float *restrict scratch") }
+    if scratchBytes != nil { result.append("float *restrict scratch") }
     return result
   }
 
@@ -68,7 +69,8 @@ struct KernelEmitter {
   /// A library call or a scalar store: one of its own.
   private func emitMember(_ id: NodeID, into code: inout CodePrinter) {
     switch graph[id].op.fusionRole {
-    case .library: LibraryCall(graph: graph, names: names).emit(id, into: &code)
+    case .library:
+      LibraryCall(graph: graph, names: names, scratchBytes: scratchBytes).emit(id, into: &code)
     default:
       let shape = graph[id].type.shape
       code.line(

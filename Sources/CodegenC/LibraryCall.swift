@@ -6,6 +6,8 @@ import GraphIR
 struct LibraryCall {
   let graph: Graph
   let names: BufferNames
+  /// Bytes of the kernel's scratch (`scratch`), nil when it has none.
+  var scratchBytes: Int?
 
   func emit(_ id: NodeID, into code: inout CodePrinter) {
     let node = graph[id]
@@ -58,13 +60,16 @@ struct LibraryCall {
 
   private func pointer(_ id: NodeID) -> String { source(id).name }
 
-  /// `hw_conv2d_<pass>[_nhwc](&s, in0, in1, out, scratch)`; a channels-last call has no scratch.
+  /// `hw_conv2d_<pass>(&s, in0, in1, out, scratch)`, or for channels-last tensors
+  /// `hw_conv2d_<pass>_nhwc(&s, in0, in1, out, spare, bytes)`: the range of the arena free
+  /// during the kernel, for oneDNN's workspace when it fits.
   private func emitConvolution(
     _ pass: String, _ id: NodeID, _ shape: String, _ conv: Conv2D, _ x: [NodeID], _ out: String,
     into code: inout CodePrinter
   ) {
     code.line("const hw_conv_shape s\(id.index) = \(shape);")
-    let (suffix, scratch) = conv.channelsLast ? ("_nhwc", "") : ("", ", scratch")
+    let spare = scratchBytes.map { ", scratch, \($0)" } ?? ", NULL, 0"
+    let (suffix, scratch) = conv.channelsLast ? ("_nhwc", spare) : ("", ", scratch")
     code.line(
       "hw_conv2d_\(pass)\(suffix)(&s\(id.index), \(pointer(x[0])), \(pointer(x[1])), \(out)\(scratch));"
     )

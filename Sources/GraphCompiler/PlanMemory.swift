@@ -4,13 +4,17 @@ import GraphIR
 // Requires: a fused, scheduled graph (kernels numbered in execution order).
 // Guarantees: two regions that are live in the same kernel never overlap; a value lives from
 // its kernel to the last kernel that reads it (outputs and state-update operands to the end);
-// offsets are 64-byte aligned. Placement is best-fit over a free list, in kernel order.
+// offsets are 64-byte aligned. Placement is best-fit over a free list, in kernel order. A
+// channels-last convolution's kernel gets the largest range of the arena nothing uses while it
+// runs as its scratch (oneDNN's blocked copies and scratchpad go there when they fit), so the
+// arena stays the peak.
 
 /// Where each stored value of one entry point lives in the activation arena.
 public struct MemoryPlan: Sendable {
   /// Byte offset of each stored value, and of each output that is a leaf (copied at the end).
   public var offsets: [NodeID: Int] = [:]
-  /// Byte offset and size of each kernel's scratch (convolution im2col matrices).
+  /// Byte offset and size of each kernel's scratch: the im2col matrices of NCHW convolutions,
+  /// or, for channels-last ones, the largest range free during the kernel (see `spare`).
   public var scratch: [Int: (offset: Int, bytes: Int)] = [:]
   /// Size of the arena: the peak of live bytes, after alignment and fragmentation.
   public var arenaBytes = 0
@@ -44,6 +48,7 @@ public struct PlanMemory: Sendable {
     for id in graph.requiredStores() { lastUse[id] = end }
     var plan = MemoryPlan()
     var arena = FreeList()
+    var regions: [Region] = []
     var dying: [Int: [NodeID]] = [:]
     let readers = Self.readers(graph, kernels)
     let pinned = graph.requiredStores()
@@ -69,11 +74,13 @@ public struct PlanMemory: Sendable {
         } else {
           plan.offsets[id] = arena.allocate(bytes)
         }
+        regions.append(Region(plan.offsets[id]!, bytes, kernel...lastUse[id]!))
       }
       let scratchBytes = members.reduce(0) { $0 + Self.scratchBytes(graph[$1], graph) }
       if scratchBytes > 0 {
         let offset = arena.allocate(scratchBytes)
         plan.scratch[kernel] = (offset, scratchBytes)
+        regions.append(Region(offset, scratchBytes, kernel...kernel))
         plan.unplannedBytes += Self.aligned(scratchBytes)
         arena.free(offset, scratchBytes)
       }
@@ -84,9 +91,14 @@ public struct PlanMemory: Sendable {
     for output in graph.outputs where graph[output.node].kernel == nil {
       let bytes = graph[output.node].type.elementCount * 4
       plan.offsets[output.node] = arena.allocate(bytes)
+      regions.append(Region(plan.offsets[output.node]!, bytes, end...end))
       plan.unplannedBytes += Self.aligned(bytes)
     }
     plan.arenaBytes = arena.peak
+    for (kernel, members) in kernels.enumerated()
+    where members.contains(where: { Self.isChannelsLastConvolution(graph[$0]) }) {
+      plan.scratch[kernel] = Self.spare(in: regions, kernel: kernel, arenaBytes: plan.arenaBytes)
+    }
     return plan
   }
 

@@ -22,20 +22,28 @@ struct LibraryCalls {
 }
 
 extension hw_conv_choice {
-  /// Whether the choice runs oneDNN on channel-blocked copies of NHWC tensors.
-  var isBlocked: Bool { algorithm == Int32(HW_CONV_ONEDNN_BLOCKED.rawValue) }
+  private var chosen: hw_conv_algorithm { hw_conv_algorithm(rawValue: UInt32(algorithm)) }
 
-  /// The name of the oneDNN implementation the choice runs ("jit:avx512_core"), or nil for
-  /// im2col + OpenBLAS.
+  /// Whether the choice runs oneDNN on channel-blocked copies of NHWC tensors (direct or
+  /// Winograd).
+  var isBlocked: Bool { chosen == HW_CONV_ONEDNN_BLOCKED || chosen == HW_CONV_ONEDNN_WINOGRAD }
+
+  /// The name of the oneDNN implementation the choice runs ("jit:avx512_core",
+  /// "jit_wino_4x3:avx512_core"), or nil for im2col + OpenBLAS.
   var onednnImplementation: String? {
-    guard algorithm == Int32(HW_CONV_ONEDNN.rawValue) || isBlocked else { return nil }
+    guard chosen == HW_CONV_ONEDNN || isBlocked else { return nil }
     var key = self.key
-    return String(cString: hw_onednn_implementation(&key, isBlocked ? 1 : 0))
+    return String(cString: hw_onednn_implementation(&key, chosen))
   }
 
-  /// `im2col`, `onednn` or `onednn-blocked`, as in the cache file.
+  /// `im2col`, `onednn`, `onednn-blocked` or `onednn-winograd`, as in the cache file.
   var algorithmName: String {
-    isBlocked ? "onednn-blocked" : onednnImplementation == nil ? "im2col" : "onednn"
+    switch chosen {
+    case HW_CONV_ONEDNN: "onednn"
+    case HW_CONV_ONEDNN_BLOCKED: "onednn-blocked"
+    case HW_CONV_ONEDNN_WINOGRAD: "onednn-winograd"
+    default: "im2col"
+    }
   }
 
   /// What the listing prints: `im2col+sgemm`, `oneDNN <implementation>`, with `blocked` for
@@ -43,6 +51,14 @@ extension hw_conv_choice {
   var algorithmDescription: String {
     guard let implementation = onednnImplementation else { return "im2col+sgemm" }
     return (isBlocked ? "oneDNN blocked " : "oneDNN ") + implementation
+  }
+
+  /// The candidates' times at first use (ms): NCHW im2col, oneDNN; NHWC oneDNN, blocked,
+  /// Winograd (`n/a` where one cannot run the shape).
+  var candidateTimes: String {
+    func ms(_ value: Double) -> String { value.isFinite ? String(format: "%.3f", value) : "n/a" }
+    let times = key.nhwc != 0 ? [onednn_ms, blocked_ms, winograd_ms] : [im2col_ms, onednn_ms]
+    return times.map(ms).joined(separator: ", ")
   }
 }
 
@@ -54,13 +70,26 @@ extension Bench {
     print("  convolutions, per shape and pass (time alone: best of 3 on random data):")
     print(
       "    pass         N    C   H   W ->    O  OH  OW  k s p  calls/step  algorithm"
-        + "         ms  GFLOP/s  first use: im2col (nhwc: blocked) ms, oneDNN ms")
+        + "         ms  GFLOP/s  first use (ms): nchw im2col, oneDNN; nhwc oneDNN, blocked,"
+        + " Winograd")
     var convolutionSeconds = 0.0
     for choice in convolutions {
-      let seconds = timeConvolution(choice.key)
+      let chosen = hw_conv_algorithm(rawValue: UInt32(choice.algorithm))
+      let seconds = timeConvolution(choice.key, chosen)
       let perStep = Double(choice.calls) / Double(stepsRun)
-      convolutionSeconds += perStep * seconds
-      print(describe(choice, seconds: seconds, perStep: perStep))
+      var note = ""
+      if choice.direct_calls > 0 {
+        // Winograd calls whose spare memory was too small ran the fastest direct candidate.
+        let direct = timeConvolution(choice.key, HW_CONV_DIRECT)
+        let share = Double(choice.direct_calls) / Double(choice.calls)
+        convolutionSeconds += perStep * (share * direct + (1 - share) * seconds)
+        note = String(
+          format: "; direct in %ld of %ld calls (no room in the arena), %.3f ms",
+          choice.direct_calls, choice.calls, direct * 1e3)
+      } else {
+        convolutionSeconds += perStep * seconds
+      }
+      print(describe(choice, seconds: seconds, perStep: perStep) + note)
     }
     print("  matrix products (C[m, n] = op(A) op(B); time alone, best of 3):")
     print("        m      n      k  transposed  calls/step        ms  GFLOP/s")
@@ -90,22 +119,23 @@ extension Bench {
       2.0 * Double(s.n) * Double(s.o) * Double(s.c) * Double(s.kh * s.kw)
       * Double(s.oh * s.ow)
     let algorithm = choice.algorithmDescription
-    func ms(_ value: Double) -> String {
-      value < 0 ? "-" : value.isFinite ? String(format: "%.3f", value) : "n/a"
-    }
-    let firstUse =
-      choice.from_cache != 0 ? "cached" : "\(ms(choice.im2col_ms)), \(ms(choice.onednn_ms))"
+    let firstUse = choice.from_cache != 0 ? "cached" : choice.candidateTimes
     return String(
       format: "    %-11@ %4d %4d %3d %3d -> %4d %3d %3d  %d %d %d  %10.1f  %-17@ %7.3f  %7.1f  %@",
       pass, s.n, s.c, s.h, s.w, s.o, s.oh, s.ow, s.kh, s.stride, s.pad, perStep, algorithm,
       seconds * 1e3, flops / seconds / 1e9, firstUse)
   }
 
-  /// Best of three calls of the pass on random tensors of its shape, in the key's precision.
-  private func timeConvolution(_ key: hw_conv_key) -> Double {
-    let previous = hw_get_conv_precision()
+  /// Best of three calls of the pass on random tensors of its shape, in the key's precision,
+  /// with `algorithm` forced.
+  private func timeConvolution(_ key: hw_conv_key, _ algorithm: hw_conv_algorithm) -> Double {
+    let (precision, previous) = (hw_get_conv_precision(), hw_conv_get_algorithm())
     hw_set_conv_precision(key.bf16)
-    defer { hw_set_conv_precision(previous) }
+    hw_conv_set_algorithm(algorithm)
+    defer {
+      hw_set_conv_precision(precision)
+      hw_conv_set_algorithm(previous)
+    }
     var s = key.shape
     var random = SplitMix64(seed: 3)
     func tensor(_ count: Int32) -> [Float] { (0..<Int(count)).map { _ in random.unit() - 0.5 } }
@@ -117,12 +147,13 @@ extension Bench {
     let nhwc = key.nhwc != 0
     return bestOfThree {
       switch key.pass {
-      case Int32(HW_CONV_FORWARD.rawValue) where nhwc: hw_conv2d_forward_nhwc(&s, x, w, &out)
+      case Int32(HW_CONV_FORWARD.rawValue) where nhwc:
+        hw_conv2d_forward_nhwc(&s, x, w, &out, nil, 0)
       case Int32(HW_CONV_FORWARD.rawValue): hw_conv2d_forward(&s, x, w, &out, &scratch)
       case Int32(HW_CONV_INPUT_GRAD.rawValue) where nhwc:
-        hw_conv2d_input_grad_nhwc(&s, y, w, &out)
+        hw_conv2d_input_grad_nhwc(&s, y, w, &out, nil, 0)
       case Int32(HW_CONV_INPUT_GRAD.rawValue): hw_conv2d_input_grad(&s, y, w, &out, &scratch)
-      case _ where nhwc: hw_conv2d_filter_grad_nhwc(&s, x, y, &out)
+      case _ where nhwc: hw_conv2d_filter_grad_nhwc(&s, x, y, &out, nil, 0)
       default: hw_conv2d_filter_grad(&s, x, y, &out, &scratch)
       }
     }

@@ -134,7 +134,8 @@ struct Bench: ParsableCommand {
       return "{\"pass\": \(choice.key.pass), \"shape\": \(shape), "
         + "\"layout\": \"\(choice.key.nhwc != 0 ? "nhwc" : "nchw")\", "
         + "\"algorithm\": \"\(choice.algorithmName)\", "
-        + "\"implementation\": \"\(implementation ?? "im2col")\"}"
+        + "\"implementation\": \"\(implementation ?? "im2col")\", "
+        + "\"direct_calls\": \(choice.direct_calls), \"calls\": \(choice.calls)}"
     }
     return "[" + items.joined(separator: ", ") + "]"
   }

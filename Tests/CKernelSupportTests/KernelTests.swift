@@ -97,8 +97,10 @@ struct KernelTests {
   }
 
   /// Channels-last, each candidate forced (oneDNN on the NHWC tensors as they are, on blocked
-  /// copies), in float32 and, where the CPU has it, bf16 on rounded operands.
-  @Test(arguments: [HW_CONV_ONEDNN, HW_CONV_ONEDNN_BLOCKED], [Int32(0), 1])
+  /// copies, Winograd, which falls back to oneDNN as it is on every shape here), in float32 and,
+  /// where the CPU has it, bf16 on rounded operands.
+  @Test(
+    arguments: [HW_CONV_ONEDNN, HW_CONV_ONEDNN_BLOCKED, HW_CONV_ONEDNN_WINOGRAD], [Int32(0), 1])
   func channelsLastConvolution(algorithm: hw_conv_algorithm, bf16: Int32) {
     guard bf16 == 0 || hw_cpu_has_bf16() != 0 else { return }
     let threads = 2
@@ -252,6 +254,7 @@ struct KernelTests {
     if mine.from_cache == 0 {
       #expect(mine.im2col_ms > 0 && mine.im2col_ms.isFinite)
       #expect(mine.onednn_ms > 0 && mine.onednn_ms.isFinite)
+      #expect(mine.blocked_ms < 0 && mine.winograd_ms < 0, "not candidates for NCHW")
     }
     let cache = try String(contentsOfFile: String(cString: hw_conv_cache_path()), encoding: .utf8)
     let machine = String(cString: hw_conv_machine_key())
@@ -259,6 +262,7 @@ struct KernelTests {
     let line = "\(machine)\t0\t0\t0\t2\t3 16 13 13 24 3 3 13 13 1 1\t"
     #expect(cache.split(separator: "\n").contains { $0.hasPrefix(line) })
   }
+
 }
 
 /// Random operands of a convolution shape (x, w, dy, drawn in that order) and the three passes'
@@ -281,9 +285,9 @@ struct ConvolutionRun {
       var dw = [Float](repeating: .nan, count: w.count)
       let xl = Self.permuted(x, [n, c, h, wd], [0, 2, 3, 1])
       let dyl = Self.permuted(dy, [n, o, oh, ow], [0, 2, 3, 1])
-      hw_conv2d_forward_nhwc(&s, xl, w, &y)
-      hw_conv2d_input_grad_nhwc(&s, dyl, w, &dx)
-      hw_conv2d_filter_grad_nhwc(&s, xl, dyl, &dw)
+      hw_conv2d_forward_nhwc(&s, xl, w, &y, nil, 0)
+      hw_conv2d_input_grad_nhwc(&s, dyl, w, &dx, nil, 0)
+      hw_conv2d_filter_grad_nhwc(&s, xl, dyl, &dw, nil, 0)
       self.y = Self.permuted(y, [n, oh, ow, o], [0, 3, 1, 2])
       self.dx = Self.permuted(dx, [n, h, wd, c], [0, 3, 1, 2])
       self.dw = dw

@@ -5,8 +5,9 @@
  * im2col + OpenBLAS sgemm, or oneDNN's direct convolution. By default both are timed on the
  * first call of each (shape, pass, team size) and the faster is kept, in memory and in a cache
  * file per machine, so later processes on the same CPU make the same choice without timing.
- * Channels-last convolutions choose the same way between oneDNN on the NHWC tensors as they are
- * and oneDNN on channel-blocked copies (reordered in and out at each call).
+ * Channels-last convolutions choose the same way between oneDNN on the NHWC tensors as they are,
+ * oneDNN on channel-blocked copies (reordered in and out at each call), and, for 3x3 stride-1
+ * float32 layers, oneDNN's Winograd F(4x4, 3x3) convolution on blocked copies.
  */
 #include "headway_kernels.h"
 
@@ -16,7 +17,13 @@ typedef enum {
   HW_CONV_AUTO = 0,   /* measured once per machine and cached */
   HW_CONV_IM2COL = 1, /* im2col + OpenBLAS sgemm, per image */
   HW_CONV_ONEDNN = 2, /* oneDNN direct convolution: NCHW on blocked copies, NHWC as it is */
-  HW_CONV_ONEDNN_BLOCKED = 3, /* channels-last only: oneDNN on channel-blocked copies */
+  HW_CONV_ONEDNN_BLOCKED = 3, /* channels-last: oneDNN on channel-blocked copies */
+  /* channels-last, 3x3 stride 1, float32: oneDNN's Winograd F(4x4, 3x3) on blocked copies (a
+   * call it cannot run falls back to HW_CONV_ONEDNN). Measured choices take it only for calls
+   * whose spare memory holds its workspace, and the fastest direct candidate for the others. */
+  HW_CONV_ONEDNN_WINOGRAD = 4,
+  /* measured like HW_CONV_AUTO, but never Winograd: the cache's times pick the fastest direct */
+  HW_CONV_DIRECT = 5,
 } hw_conv_algorithm;
 
 typedef enum { HW_CONV_FORWARD = 0, HW_CONV_INPUT_GRAD = 1, HW_CONV_FILTER_GRAD = 2 } hw_conv_pass;
@@ -30,21 +37,24 @@ typedef struct {
   int nhwc;    /* 1: channels-last activations (hw_conv2d_*_nhwc) */
 } hw_conv_key;
 
-/* One choice this process made: the algorithm and both candidates' best times (ms; negative
- * when a candidate was not timed, infinite when it cannot run the shape). For a channels-last
- * key the candidates are oneDNN on channel-blocked copies (its time in `im2col_ms`) and oneDNN
- * on the NHWC tensors as they are (`onednn_ms`). */
+/* One choice this process made: the algorithm and each candidate's best time (ms; negative
+ * when it is not a candidate for the key's layout, infinite when it cannot run the shape). NCHW
+ * keys time im2col and oneDNN; channels-last keys oneDNN as it is, blocked and Winograd. */
 typedef struct {
   hw_conv_key key;
   int algorithm;
-  double im2col_ms, onednn_ms;
+  double im2col_ms, onednn_ms, blocked_ms, winograd_ms;
   int from_cache; /* 1: read from the cache file instead of timed by this process */
   long calls;     /* calls made with this choice by this process */
+  /* of them, calls that ran the fastest direct candidate instead of the chosen Winograd: its
+   * workspace did not fit the memory the call had spare (HW_CONV_DIRECT's are not counted) */
+  long direct_calls;
 } hw_conv_choice;
 
 /* Forces one algorithm for every later convolution called from this thread (HW_CONV_AUTO:
  * measured choices), like OpenMP's team size. Threads that never call it follow the environment
- * variable HEADWAY_CONV (auto, im2col, onednn; auto when unset). */
+ * variable HEADWAY_CONV (auto, direct, im2col, onednn, onednn-blocked, onednn-winograd; auto when
+ * unset). */
 void hw_conv_set_algorithm(hw_conv_algorithm algorithm);
 hw_conv_algorithm hw_conv_get_algorithm(void);
 
@@ -72,16 +82,18 @@ int hw_matmul_record_at(int index, hw_matmul_record *record);
 /* The cache file of measured choices: $HEADWAY_CACHE_DIR/conv-choices.tsv, else under
  * $XDG_CACHE_HOME/headway or ~/.cache/headway. Lines of other CPUs are kept untouched. */
 const char *hw_conv_cache_path(void);
-/* The machine key the cache's lines carry: CPU vendor/family/model, BLAS core, oneDNN version. */
+/* The machine key the cache's lines carry: CPU vendor/family/model, BLAS core, oneDNN version and
+ * the line format. */
 const char *hw_conv_machine_key(void);
 
-/* oneDNN's convolution for `key` (in0, in1 and out as in the pass's hw_conv2d_* call; `blocked`:
- * NHWC tensors reordered to the layout the primitive prefers, as NCHW ones always are); returns 0,
- * or -1 when oneDNN cannot run it. The name of the implementation oneDNN chose ("jit:avx512_core",
- * ...), or "unavailable". */
-int hw_onednn_conv2d(const hw_conv_key *key, int blocked, const float *in0, const float *in1,
-                     float *out);
-const char *hw_onednn_implementation(const hw_conv_key *key, int blocked);
+/* oneDNN's convolution for `key` (in0, in1 and out as in the pass's hw_conv2d_* call) with
+ * `algorithm` HW_CONV_ONEDNN, HW_CONV_ONEDNN_BLOCKED (NHWC tensors reordered to the layout the
+ * primitive prefers, as NCHW ones always are) or HW_CONV_ONEDNN_WINOGRAD (blocked, Winograd);
+ * `spare` as in hw_conv2d_*_nhwc; returns 0, or -1 when oneDNN cannot run it. The name of the implementation oneDNN chose
+ * ("jit:avx512_core", "jit_wino_4x3:avx512_core", ...), or "unavailable". */
+int hw_onednn_conv2d(const hw_conv_key *key, hw_conv_algorithm algorithm, const float *in0,
+                     const float *in1, float *out, void *_Nullable spare, size_t spare_bytes);
+const char *hw_onednn_implementation(const hw_conv_key *key, hw_conv_algorithm algorithm);
 /* The instruction set oneDNN dispatches to on this CPU ("avx512_core_amx", ...). */
 const char *hw_onednn_isa(void);
 

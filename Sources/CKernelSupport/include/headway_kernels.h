@@ -40,13 +40,18 @@ void hw_conv2d_filter_grad(const hw_conv_shape *s, const float *restrict x,
 
 /* The same three passes on channels-last activations: x [n, h, w, c], y [n, oh, ow, o] (the
  * shape's numbers mean what they mean above; the filter stays [o, c, kh, kw]). They run on
- * oneDNN's direct convolutions, which take NHWC as it is, and need no scratch. */
+ * oneDNN (conv2d_choice.c). `spare` (may be NULL) is `spare_bytes` of memory nothing else uses
+ * during the call: oneDNN's blocked copies and scratchpad go there when they fit, else into a
+ * workspace of the calling thread's own. */
 void hw_conv2d_forward_nhwc(const hw_conv_shape *s, const float *restrict x,
-                            const float *restrict w, float *restrict y);
+                            const float *restrict w, float *restrict y,
+                            void *_Nullable restrict spare, size_t spare_bytes);
 void hw_conv2d_input_grad_nhwc(const hw_conv_shape *s, const float *restrict dy,
-                               const float *restrict w, float *restrict dx);
+                               const float *restrict w, float *restrict dx,
+                               void *_Nullable restrict spare, size_t spare_bytes);
 void hw_conv2d_filter_grad_nhwc(const hw_conv_shape *s, const float *restrict x,
-                                const float *restrict dy, float *restrict dw);
+                                const float *restrict dy, float *restrict dw,
+                                void *_Nullable restrict spare, size_t spare_bytes);
 
 /* C[m, n] = op(A) op(B), row-major, op = transpose when the flag is set; A is [m, k] (or
  * [k, m] transposed), B is [k, n] (or [n, k]). Splits the work over the OpenMP team. */

@@ -119,9 +119,9 @@ static void fmnist_resnet_small_b2_joint_step_k017_select(const float *restrict 
 /* fmnist_resnet_small_b2_joint_step_k018_reduce_mean: %61 = conv2d(%59 f32[4,28,28,1], %60 f32[32,1,3,3]) : f32[4,28,28,32]; %62 = reduce_mean(%61 f32[4,28,28,32]) : f32[1,1,1,32]; %70 = reduce_mean(%69 f32[4,28,28,32]) : f32[1,1,1,32]; %76 = add(%73 f32[32,1,1], %75 f32[32,1,1]) : f32[32,1,1]; %84 = add(%78 f32[32,1,1], %83 f32[32,1,1]) : f32[32,1,1]; %102 = relu(%101 f32[4,28,28,32]) : f32[4,28,28,32]
  * from graphs/FMNISTResNetSmall.swift:13
  */
-static void fmnist_resnet_small_b2_joint_step_k018_reduce_mean(const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict v_backbone_stem_bn_running_mean, const float *restrict v_backbone_stem_bn_running_var, const float *restrict v_backbone_stem_bn_weight, const float *restrict v_backbone_stem_bn_bias, float *restrict t61, float *restrict t62, float *restrict t70, float *restrict t76, float *restrict t84, float *restrict t102) {
+static void fmnist_resnet_small_b2_joint_step_k018_reduce_mean(const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict v_backbone_stem_bn_running_mean, const float *restrict v_backbone_stem_bn_running_var, const float *restrict v_backbone_stem_bn_weight, const float *restrict v_backbone_stem_bn_bias, float *restrict t61, float *restrict t62, float *restrict t70, float *restrict t76, float *restrict t84, float *restrict t102, float *restrict scratch) {
   const hw_conv_shape s61 = {4, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_forward_nhwc(&s61, in_views, v_backbone_stem_conv_weight, t61);
+  hw_conv2d_forward_nhwc(&s61, in_views, v_backbone_stem_conv_weight, t61, scratch, 6041088);
   double part_t62[4][32];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -187,9 +187,9 @@ static void fmnist_resnet_small_b2_joint_step_k018_reduce_mean(const float *rest
 /* fmnist_resnet_small_b2_joint_step_k019_reduce_mean: %104 = conv2d(%102 f32[4,28,28,32], %103 f32[32,32,3,3]) : f32[4,28,28,32]; %105 = reduce_mean(%104 f32[4,28,28,32]) : f32[1,1,1,32]; %113 = reduce_mean(%112 f32[4,28,28,32]) : f32[1,1,1,32]; %117 = add(%115 f32[32,1,1], %116 f32[32,1,1]) : f32[32,1,1]; %124 = add(%119 f32[32,1,1], %123 f32[32,1,1]) : f32[32,1,1]; %141 = relu(%140 f32[4,28,28,32]) : f32[4,28,28,32]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k019_reduce_mean(const float *restrict t102, const float *restrict v_backbone_block1_conv1_weight, const float *restrict v_backbone_block1_bn1_running_mean, const float *restrict v_backbone_block1_bn1_running_var, const float *restrict v_backbone_block1_bn1_weight, const float *restrict v_backbone_block1_bn1_bias, float *restrict t104, float *restrict t105, float *restrict t113, float *restrict t117, float *restrict t124, float *restrict t141) {
+static void fmnist_resnet_small_b2_joint_step_k019_reduce_mean(const float *restrict t102, const float *restrict v_backbone_block1_conv1_weight, const float *restrict v_backbone_block1_bn1_running_mean, const float *restrict v_backbone_block1_bn1_running_var, const float *restrict v_backbone_block1_bn1_weight, const float *restrict v_backbone_block1_bn1_bias, float *restrict t104, float *restrict t105, float *restrict t113, float *restrict t117, float *restrict t124, float *restrict t141, float *restrict scratch) {
   const hw_conv_shape s104 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_forward_nhwc(&s104, t102, v_backbone_block1_conv1_weight, t104);
+  hw_conv2d_forward_nhwc(&s104, t102, v_backbone_block1_conv1_weight, t104, scratch, 5237760);
   double part_t105[4][32];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -255,9 +255,9 @@ static void fmnist_resnet_small_b2_joint_step_k019_reduce_mean(const float *rest
 /* fmnist_resnet_small_b2_joint_step_k020_reduce_mean: %143 = conv2d(%141 f32[4,28,28,32], %142 f32[32,32,3,3]) : f32[4,28,28,32]; %144 = reduce_mean(%143 f32[4,28,28,32]) : f32[1,1,1,32]; %152 = reduce_mean(%151 f32[4,28,28,32]) : f32[1,1,1,32]; %156 = add(%154 f32[32,1,1], %155 f32[32,1,1]) : f32[32,1,1]; %163 = add(%158 f32[32,1,1], %162 f32[32,1,1]) : f32[32,1,1]; %180 = add(%179 f32[4,28,28,32], %102 f32[4,28,28,32]) : f32[4,28,28,32]; %181 = relu(%180 f32[4,28,28,32]) : f32[4,28,28,32]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k020_reduce_mean(const float *restrict t102, const float *restrict t141, const float *restrict v_backbone_block1_conv2_weight, const float *restrict v_backbone_block1_bn2_running_mean, const float *restrict v_backbone_block1_bn2_running_var, const float *restrict v_backbone_block1_bn2_weight, const float *restrict v_backbone_block1_bn2_bias, float *restrict t143, float *restrict t144, float *restrict t152, float *restrict t156, float *restrict t163, float *restrict t180, float *restrict t181) {
+static void fmnist_resnet_small_b2_joint_step_k020_reduce_mean(const float *restrict t102, const float *restrict t141, const float *restrict v_backbone_block1_conv2_weight, const float *restrict v_backbone_block1_bn2_running_mean, const float *restrict v_backbone_block1_bn2_running_var, const float *restrict v_backbone_block1_bn2_weight, const float *restrict v_backbone_block1_bn2_bias, float *restrict t143, float *restrict t144, float *restrict t152, float *restrict t156, float *restrict t163, float *restrict t180, float *restrict t181, float *restrict scratch) {
   const hw_conv_shape s143 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_forward_nhwc(&s143, t141, v_backbone_block1_conv2_weight, t143);
+  hw_conv2d_forward_nhwc(&s143, t141, v_backbone_block1_conv2_weight, t143, scratch, 4033024);
   double part_t144[4][32];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -324,9 +324,9 @@ static void fmnist_resnet_small_b2_joint_step_k020_reduce_mean(const float *rest
 /* fmnist_resnet_small_b2_joint_step_k021_reduce_mean: %183 = conv2d(%181 f32[4,28,28,32], %182 f32[64,32,1,1]) : f32[4,14,14,64]; %184 = reduce_mean(%183 f32[4,14,14,64]) : f32[1,1,1,64]; %192 = reduce_mean(%191 f32[4,14,14,64]) : f32[1,1,1,64]; %198 = add(%195 f32[64,1,1], %197 f32[64,1,1]) : f32[64,1,1]; %206 = add(%200 f32[64,1,1], %205 f32[64,1,1]) : f32[64,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k021_reduce_mean(const float *restrict t181, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict v_backbone_block2_shortcut_bn_running_mean, const float *restrict v_backbone_block2_shortcut_bn_running_var, float *restrict t183, float *restrict t184, float *restrict t192, float *restrict t198, float *restrict t206) {
+static void fmnist_resnet_small_b2_joint_step_k021_reduce_mean(const float *restrict t181, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict v_backbone_block2_shortcut_bn_running_mean, const float *restrict v_backbone_block2_shortcut_bn_running_var, float *restrict t183, float *restrict t184, float *restrict t192, float *restrict t198, float *restrict t206, float *restrict scratch) {
   const hw_conv_shape s183 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
-  hw_conv2d_forward_nhwc(&s183, t181, v_backbone_block2_shortcut_conv_weight, t183);
+  hw_conv2d_forward_nhwc(&s183, t181, v_backbone_block2_shortcut_conv_weight, t183, scratch, 3831296);
   double part_t184[4][64];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -378,9 +378,9 @@ static void fmnist_resnet_small_b2_joint_step_k021_reduce_mean(const float *rest
 /* fmnist_resnet_small_b2_joint_step_k022_reduce_mean: %208 = conv2d(%181 f32[4,28,28,32], %207 f32[64,32,3,3]) : f32[4,14,14,64]; %209 = reduce_mean(%208 f32[4,14,14,64]) : f32[1,1,1,64]; %217 = reduce_mean(%216 f32[4,14,14,64]) : f32[1,1,1,64]; %221 = add(%219 f32[64,1,1], %220 f32[64,1,1]) : f32[64,1,1]; %228 = add(%223 f32[64,1,1], %227 f32[64,1,1]) : f32[64,1,1]; %246 = relu(%245 f32[4,14,14,64]) : f32[4,14,14,64]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k022_reduce_mean(const float *restrict t181, const float *restrict v_backbone_block2_conv1_weight, const float *restrict v_backbone_block2_bn1_running_mean, const float *restrict v_backbone_block2_bn1_running_var, const float *restrict v_backbone_block2_bn1_weight, const float *restrict v_backbone_block2_bn1_bias, float *restrict t208, float *restrict t209, float *restrict t217, float *restrict t221, float *restrict t228, float *restrict t246) {
+static void fmnist_resnet_small_b2_joint_step_k022_reduce_mean(const float *restrict t181, const float *restrict v_backbone_block2_conv1_weight, const float *restrict v_backbone_block2_bn1_running_mean, const float *restrict v_backbone_block2_bn1_running_var, const float *restrict v_backbone_block2_bn1_weight, const float *restrict v_backbone_block2_bn1_bias, float *restrict t208, float *restrict t209, float *restrict t217, float *restrict t221, float *restrict t228, float *restrict t246, float *restrict scratch) {
   const hw_conv_shape s208 = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
-  hw_conv2d_forward_nhwc(&s208, t181, v_backbone_block2_conv1_weight, t208);
+  hw_conv2d_forward_nhwc(&s208, t181, v_backbone_block2_conv1_weight, t208, scratch, 3428864);
   double part_t209[4][64];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -446,9 +446,9 @@ static void fmnist_resnet_small_b2_joint_step_k022_reduce_mean(const float *rest
 /* fmnist_resnet_small_b2_joint_step_k023_reduce_mean: %248 = conv2d(%246 f32[4,14,14,64], %247 f32[64,64,3,3]) : f32[4,14,14,64]; %249 = reduce_mean(%248 f32[4,14,14,64]) : f32[1,1,1,64]; %257 = reduce_mean(%256 f32[4,14,14,64]) : f32[1,1,1,64]; %261 = add(%259 f32[64,1,1], %260 f32[64,1,1]) : f32[64,1,1]; %268 = add(%263 f32[64,1,1], %267 f32[64,1,1]) : f32[64,1,1]; %301 = add(%284 f32[4,14,14,64], %300 f32[4,14,14,64]) : f32[4,14,14,64]; %302 = relu(%301 f32[4,14,14,64]) : f32[4,14,14,64]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k023_reduce_mean(const float *restrict t183, const float *restrict t184, const float *restrict t192, const float *restrict t246, const float *restrict v_backbone_block2_conv2_weight, const float *restrict v_backbone_block2_bn2_running_mean, const float *restrict v_backbone_block2_bn2_running_var, const float *restrict v_backbone_block2_bn2_weight, const float *restrict v_backbone_block2_bn2_bias, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict v_backbone_block2_shortcut_bn_bias, float *restrict t248, float *restrict t249, float *restrict t257, float *restrict t261, float *restrict t268, float *restrict t301, float *restrict t302) {
+static void fmnist_resnet_small_b2_joint_step_k023_reduce_mean(const float *restrict t183, const float *restrict t184, const float *restrict t192, const float *restrict t246, const float *restrict v_backbone_block2_conv2_weight, const float *restrict v_backbone_block2_bn2_running_mean, const float *restrict v_backbone_block2_bn2_running_var, const float *restrict v_backbone_block2_bn2_weight, const float *restrict v_backbone_block2_bn2_bias, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict v_backbone_block2_shortcut_bn_bias, float *restrict t248, float *restrict t249, float *restrict t257, float *restrict t261, float *restrict t268, float *restrict t301, float *restrict t302, float *restrict scratch) {
   const hw_conv_shape s248 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
-  hw_conv2d_forward_nhwc(&s248, t246, v_backbone_block2_conv2_weight, t248);
+  hw_conv2d_forward_nhwc(&s248, t246, v_backbone_block2_conv2_weight, t248, scratch, 2825728);
   double part_t249[4][64];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -519,9 +519,9 @@ static void fmnist_resnet_small_b2_joint_step_k023_reduce_mean(const float *rest
 /* fmnist_resnet_small_b2_joint_step_k024_reduce_mean: %304 = conv2d(%302 f32[4,14,14,64], %303 f32[128,64,1,1]) : f32[4,7,7,128]; %305 = reduce_mean(%304 f32[4,7,7,128]) : f32[1,1,1,128]; %313 = reduce_mean(%312 f32[4,7,7,128]) : f32[1,1,1,128]; %319 = add(%316 f32[128,1,1], %318 f32[128,1,1]) : f32[128,1,1]; %327 = add(%321 f32[128,1,1], %326 f32[128,1,1]) : f32[128,1,1]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_joint_step_k024_reduce_mean(const float *restrict t302, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict v_backbone_block3_shortcut_bn_running_mean, const float *restrict v_backbone_block3_shortcut_bn_running_var, float *restrict t304, float *restrict t305, float *restrict t313, float *restrict t319, float *restrict t327) {
+static void fmnist_resnet_small_b2_joint_step_k024_reduce_mean(const float *restrict t302, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict v_backbone_block3_shortcut_bn_running_mean, const float *restrict v_backbone_block3_shortcut_bn_running_var, float *restrict t304, float *restrict t305, float *restrict t313, float *restrict t319, float *restrict t327, float *restrict scratch) {
   const hw_conv_shape s304 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
-  hw_conv2d_forward_nhwc(&s304, t302, v_backbone_block3_shortcut_conv_weight, t304);
+  hw_conv2d_forward_nhwc(&s304, t302, v_backbone_block3_shortcut_conv_weight, t304, scratch, 2723328);
   double part_t305[4][128];
   for (int64_t p = 0; p < 4; p++) {
     double acc_t305[128] = {0.0};
@@ -571,9 +571,9 @@ static void fmnist_resnet_small_b2_joint_step_k024_reduce_mean(const float *rest
 /* fmnist_resnet_small_b2_joint_step_k025_reduce_mean: %329 = conv2d(%302 f32[4,14,14,64], %328 f32[128,64,3,3]) : f32[4,7,7,128]; %330 = reduce_mean(%329 f32[4,7,7,128]) : f32[1,1,1,128]; %338 = reduce_mean(%337 f32[4,7,7,128]) : f32[1,1,1,128]; %342 = add(%340 f32[128,1,1], %341 f32[128,1,1]) : f32[128,1,1]; %349 = add(%344 f32[128,1,1], %348 f32[128,1,1]) : f32[128,1,1]; %367 = relu(%366 f32[4,7,7,128]) : f32[4,7,7,128]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_joint_step_k025_reduce_mean(const float *restrict t302, const float *restrict v_backbone_block3_conv1_weight, const float *restrict v_backbone_block3_bn1_running_mean, const float *restrict v_backbone_block3_bn1_running_var, const float *restrict v_backbone_block3_bn1_weight, const float *restrict v_backbone_block3_bn1_bias, float *restrict t329, float *restrict t330, float *restrict t338, float *restrict t342, float *restrict t349, float *restrict t367) {
+static void fmnist_resnet_small_b2_joint_step_k025_reduce_mean(const float *restrict t302, const float *restrict v_backbone_block3_conv1_weight, const float *restrict v_backbone_block3_bn1_running_mean, const float *restrict v_backbone_block3_bn1_running_var, const float *restrict v_backbone_block3_bn1_weight, const float *restrict v_backbone_block3_bn1_bias, float *restrict t329, float *restrict t330, float *restrict t338, float *restrict t342, float *restrict t349, float *restrict t367, float *restrict scratch) {
   const hw_conv_shape s329 = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
-  hw_conv2d_forward_nhwc(&s329, t302, v_backbone_block3_conv1_weight, t329);
+  hw_conv2d_forward_nhwc(&s329, t302, v_backbone_block3_conv1_weight, t329, scratch, 2520576);
   double part_t330[4][128];
   for (int64_t p = 0; p < 4; p++) {
     double acc_t330[128] = {0.0};
@@ -636,9 +636,9 @@ static void fmnist_resnet_small_b2_joint_step_k025_reduce_mean(const float *rest
 /* fmnist_resnet_small_b2_joint_step_k026_reduce_mean: %369 = conv2d(%367 f32[4,7,7,128], %368 f32[128,128,3,3]) : f32[4,7,7,128]; %370 = reduce_mean(%369 f32[4,7,7,128]) : f32[1,1,1,128]; %378 = reduce_mean(%377 f32[4,7,7,128]) : f32[1,1,1,128]; %382 = add(%380 f32[128,1,1], %381 f32[128,1,1]) : f32[128,1,1]; %389 = add(%384 f32[128,1,1], %388 f32[128,1,1]) : f32[128,1,1]; %422 = add(%405 f32[4,7,7,128], %421 f32[4,7,7,128]) : f32[4,7,7,128]; %424 = reduce_mean(%423 f32[4,7,7,128]) : f32[4,1,1,128]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_joint_step_k026_reduce_mean(const float *restrict t304, const float *restrict t305, const float *restrict t313, const float *restrict t367, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, const float *restrict v_backbone_block3_bn2_weight, const float *restrict v_backbone_block3_bn2_bias, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict v_backbone_block3_shortcut_bn_bias, float *restrict t369, float *restrict t370, float *restrict t378, float *restrict t382, float *restrict t389, float *restrict t422, float *restrict t424) {
+static void fmnist_resnet_small_b2_joint_step_k026_reduce_mean(const float *restrict t304, const float *restrict t305, const float *restrict t313, const float *restrict t367, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, const float *restrict v_backbone_block3_bn2_weight, const float *restrict v_backbone_block3_bn2_bias, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict v_backbone_block3_shortcut_bn_bias, float *restrict t369, float *restrict t370, float *restrict t378, float *restrict t382, float *restrict t389, float *restrict t422, float *restrict t424, float *restrict scratch) {
   const hw_conv_shape s369 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
-  hw_conv2d_forward_nhwc(&s369, t367, v_backbone_block3_conv2_weight, t369);
+  hw_conv2d_forward_nhwc(&s369, t367, v_backbone_block3_conv2_weight, t369, scratch, 2315776);
   double part_t370[4][128];
   for (int64_t p = 0; p < 4; p++) {
     double acc_t370[128] = {0.0};
@@ -1442,9 +1442,9 @@ static void fmnist_resnet_small_b2_joint_step_k050_sub(const float *restrict in_
 /* fmnist_resnet_small_b2_joint_step_k051_reduce_sum: %910 = conv2d_filter_grad(%302 f32[4,14,14,64], %887 f32[4,7,7,128]) : f32[128,64,1,1]; %913 = add(%910 f32[128,64,1,1], %912 f32[128,64,1,1]) : f32[128,64,1,1]; %915 = reduce_sum(%914 f32[128,64,1,1]) : f32[1,1,1,1]; %924 = select(%916 f32[128,64,1,1], %923 f32[128,64,1,1], %917 f32[128,64,1,1]) : f32[128,64,1,1]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_joint_step_k051_reduce_sum(const float *restrict in_optimizer, const float *restrict t302, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict in_weight_decay, const float *restrict t887, const float *restrict v_backbone_block3_shortcut_conv_weight_adam_v, float *restrict t910, float *restrict t913, float *restrict t915, float *restrict t924) {
+static void fmnist_resnet_small_b2_joint_step_k051_reduce_sum(const float *restrict in_optimizer, const float *restrict t302, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict in_weight_decay, const float *restrict t887, const float *restrict v_backbone_block3_shortcut_conv_weight_adam_v, float *restrict t910, float *restrict t913, float *restrict t915, float *restrict t924, float *restrict scratch) {
   const hw_conv_shape s910 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
-  hw_conv2d_filter_grad_nhwc(&s910, t302, t887, t910);
+  hw_conv2d_filter_grad_nhwc(&s910, t302, t887, t910, scratch, 2238464);
   const double h_t913_0 = (double)in_weight_decay[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
@@ -1531,9 +1531,9 @@ static void fmnist_resnet_small_b2_joint_step_k053_sub(const float *restrict in_
 /* fmnist_resnet_small_b2_joint_step_k054_reduce_sum: %977 = conv2d_input_grad(%726 f32[4,7,7,128], %368 f32[128,128,3,3]) : f32[4,7,7,128]; %979 = mul(%977 f32[4,7,7,128], %978 f32[4,7,7,128]) : f32[4,7,7,128]; %980 = reduce_sum(%979 f32[4,7,7,128]) : f32[1,1,1,128]; %982 = reduce_sum(%981 f32[4,7,7,128]) : f32[1,1,1,128]; %985 = reduce_sum(%984 f32[4,7,7,128]) : f32[1,1,1,128]; %988 = reduce_sum(%987 f32[4,7,7,128]) : f32[1,1,1,128]; %998 = mul(%997 f32[4,7,7,128], %336 f32[4,7,7,128]) : f32[4,7,7,128]; %1001 = reduce_sum(%1000 f32[4,7,7,128]) : f32[1,1,1,128]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_joint_step_k054_reduce_sum(const float *t329, const float *restrict t330, const float *restrict t338, const float *restrict v_backbone_block3_bn1_weight, const float *restrict v_backbone_block3_bn1_bias, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t726, float *t977, float *t979, float *restrict t980, float *restrict t982, float *restrict t985, float *restrict t988, float *t998, float *restrict t1001) {
+static void fmnist_resnet_small_b2_joint_step_k054_reduce_sum(const float *t329, const float *restrict t330, const float *restrict t338, const float *restrict v_backbone_block3_bn1_weight, const float *restrict v_backbone_block3_bn1_bias, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t726, float *t977, float *t979, float *restrict t980, float *restrict t982, float *restrict t985, float *restrict t988, float *t998, float *restrict t1001, float *restrict scratch) {
   const hw_conv_shape s977 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
-  hw_conv2d_input_grad_nhwc(&s977, t726, v_backbone_block3_conv2_weight, t977);
+  hw_conv2d_input_grad_nhwc(&s977, t726, v_backbone_block3_conv2_weight, t977, scratch, 2138112);
   double h_t979_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_t979_0[i3] = (1.0 / sqrt(((double)t338[i3] + 1e-05)));
@@ -1697,17 +1697,17 @@ static void fmnist_resnet_small_b2_joint_step_k059_sub(const float *restrict in_
 /* fmnist_resnet_small_b2_joint_step_k060_conv2d_input_grad: %1085 = conv2d_input_grad(%1012 f32[4,7,7,128], %328 f32[128,64,3,3]) : f32[4,14,14,64]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_joint_step_k060_conv2d_input_grad(const float *restrict v_backbone_block3_conv1_weight, const float *restrict t1012, float *restrict t1085) {
+static void fmnist_resnet_small_b2_joint_step_k060_conv2d_input_grad(const float *restrict v_backbone_block3_conv1_weight, const float *restrict t1012, float *restrict t1085, float *restrict scratch) {
   const hw_conv_shape s1085 = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
-  hw_conv2d_input_grad_nhwc(&s1085, t1012, v_backbone_block3_conv1_weight, t1085);
+  hw_conv2d_input_grad_nhwc(&s1085, t1012, v_backbone_block3_conv1_weight, t1085, scratch, 1937408);
 }
 
 /* fmnist_resnet_small_b2_joint_step_k061_reduce_sum: %1086 = conv2d_input_grad(%887 f32[4,7,7,128], %303 f32[128,64,1,1]) : f32[4,14,14,64]; %1090 = mul(%1087 f32[4,14,14,64], %1089 f32[4,14,14,64]) : f32[4,14,14,64]; %1091 = reduce_sum(%1090 f32[4,14,14,64]) : f32[1,1,1,64]; %1093 = reduce_sum(%1092 f32[4,14,14,64]) : f32[1,1,1,64]; %1096 = reduce_sum(%1095 f32[4,14,14,64]) : f32[1,1,1,64]; %1099 = reduce_sum(%1098 f32[4,14,14,64]) : f32[1,1,1,64]; %1111 = mul(%1110 f32[4,14,14,64], %255 f32[4,14,14,64]) : f32[4,14,14,64]; %1114 = reduce_sum(%1113 f32[4,14,14,64]) : f32[1,1,1,64]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_joint_step_k061_reduce_sum(const float *t248, const float *restrict t249, const float *restrict t257, const float *restrict v_backbone_block2_bn2_weight, const float *t301, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict t887, const float *restrict t1085, float *restrict t1086, float *t1090, float *restrict t1091, float *restrict t1093, float *restrict t1096, float *restrict t1099, float *t1111, float *restrict t1114) {
+static void fmnist_resnet_small_b2_joint_step_k061_reduce_sum(const float *t248, const float *restrict t249, const float *restrict t257, const float *restrict v_backbone_block2_bn2_weight, const float *t301, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict t887, const float *restrict t1085, float *restrict t1086, float *t1090, float *restrict t1091, float *restrict t1093, float *restrict t1096, float *restrict t1099, float *t1111, float *restrict t1114, float *restrict scratch) {
   const hw_conv_shape s1086 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
-  hw_conv2d_input_grad_nhwc(&s1086, t887, v_backbone_block3_shortcut_conv_weight, t1086);
+  hw_conv2d_input_grad_nhwc(&s1086, t887, v_backbone_block3_shortcut_conv_weight, t1086, scratch, 1736704);
   double h_t1090_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_t1090_0[i3] = (1.0 / sqrt(((double)t257[i3] + 1e-05)));
@@ -2079,9 +2079,9 @@ static void fmnist_resnet_small_b2_joint_step_k072_sub(const float *restrict in_
 /* fmnist_resnet_small_b2_joint_step_k073_reduce_sum: %1309 = conv2d_filter_grad(%181 f32[4,28,28,32], %1286 f32[4,14,14,64]) : f32[64,32,1,1]; %1312 = add(%1309 f32[64,32,1,1], %1311 f32[64,32,1,1]) : f32[64,32,1,1]; %1314 = reduce_sum(%1313 f32[64,32,1,1]) : f32[1,1,1,1]; %1323 = select(%1315 f32[64,32,1,1], %1322 f32[64,32,1,1], %1316 f32[64,32,1,1]) : f32[64,32,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k073_reduce_sum(const float *restrict in_optimizer, const float *restrict t181, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict in_weight_decay, const float *restrict t1286, const float *restrict v_backbone_block2_shortcut_conv_weight_adam_v, float *restrict t1309, float *restrict t1312, float *restrict t1314, float *restrict t1323) {
+static void fmnist_resnet_small_b2_joint_step_k073_reduce_sum(const float *restrict in_optimizer, const float *restrict t181, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict in_weight_decay, const float *restrict t1286, const float *restrict v_backbone_block2_shortcut_conv_weight_adam_v, float *restrict t1309, float *restrict t1312, float *restrict t1314, float *restrict t1323, float *restrict scratch) {
   const hw_conv_shape s1309 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
-  hw_conv2d_filter_grad_nhwc(&s1309, t181, t1286, t1309);
+  hw_conv2d_filter_grad_nhwc(&s1309, t181, t1286, t1309, scratch, 2138112);
   const double h_t1312_0 = (double)in_weight_decay[0];
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -2168,9 +2168,9 @@ static void fmnist_resnet_small_b2_joint_step_k075_sub(const float *restrict in_
 /* fmnist_resnet_small_b2_joint_step_k076_reduce_sum: %1374 = conv2d_filter_grad(%246 f32[4,14,14,64], %1125 f32[4,14,14,64]) : f32[64,64,3,3]; %1377 = add(%1374 f32[64,64,3,3], %1376 f32[64,64,3,3]) : f32[64,64,3,3]; %1379 = reduce_sum(%1378 f32[64,64,3,3]) : f32[1,1,1,1]; %1388 = select(%1380 f32[64,64,3,3], %1387 f32[64,64,3,3], %1381 f32[64,64,3,3]) : f32[64,64,3,3]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k076_reduce_sum(const float *restrict in_optimizer, const float *restrict t246, const float *restrict v_backbone_block2_conv2_weight, const float *restrict in_weight_decay, const float *restrict t1125, const float *restrict v_backbone_block2_conv2_weight_adam_v, float *restrict t1374, float *restrict t1377, float *restrict t1379, float *restrict t1388) {
+static void fmnist_resnet_small_b2_joint_step_k076_reduce_sum(const float *restrict in_optimizer, const float *restrict t246, const float *restrict v_backbone_block2_conv2_weight, const float *restrict in_weight_decay, const float *restrict t1125, const float *restrict v_backbone_block2_conv2_weight_adam_v, float *restrict t1374, float *restrict t1377, float *restrict t1379, float *restrict t1388, float *restrict scratch) {
   const hw_conv_shape s1374 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
-  hw_conv2d_filter_grad_nhwc(&s1374, t246, t1125, t1374);
+  hw_conv2d_filter_grad_nhwc(&s1374, t246, t1125, t1374, scratch, 1843200);
   const double h_t1377_0 = (double)in_weight_decay[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -2285,9 +2285,9 @@ static void fmnist_resnet_small_b2_joint_step_k078_sub(const float *restrict in_
 /* fmnist_resnet_small_b2_joint_step_k079_reduce_sum: %1439 = conv2d_input_grad(%1125 f32[4,14,14,64], %247 f32[64,64,3,3]) : f32[4,14,14,64]; %1441 = mul(%1439 f32[4,14,14,64], %1440 f32[4,14,14,64]) : f32[4,14,14,64]; %1442 = reduce_sum(%1441 f32[4,14,14,64]) : f32[1,1,1,64]; %1444 = reduce_sum(%1443 f32[4,14,14,64]) : f32[1,1,1,64]; %1447 = reduce_sum(%1446 f32[4,14,14,64]) : f32[1,1,1,64]; %1450 = reduce_sum(%1449 f32[4,14,14,64]) : f32[1,1,1,64]; %1460 = mul(%1459 f32[4,14,14,64], %215 f32[4,14,14,64]) : f32[4,14,14,64]; %1463 = reduce_sum(%1462 f32[4,14,14,64]) : f32[1,1,1,64]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k079_reduce_sum(const float *t208, const float *restrict t209, const float *restrict t217, const float *restrict v_backbone_block2_bn1_weight, const float *restrict v_backbone_block2_bn1_bias, const float *restrict v_backbone_block2_conv2_weight, const float *restrict t1125, float *t1439, float *t1441, float *restrict t1442, float *restrict t1444, float *restrict t1447, float *restrict t1450, float *t1460, float *restrict t1463) {
+static void fmnist_resnet_small_b2_joint_step_k079_reduce_sum(const float *t208, const float *restrict t209, const float *restrict t217, const float *restrict v_backbone_block2_bn1_weight, const float *restrict v_backbone_block2_bn1_bias, const float *restrict v_backbone_block2_conv2_weight, const float *restrict t1125, float *t1439, float *t1441, float *restrict t1442, float *restrict t1444, float *restrict t1447, float *restrict t1450, float *t1460, float *restrict t1463, float *restrict scratch) {
   const hw_conv_shape s1439 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
-  hw_conv2d_input_grad_nhwc(&s1439, t1125, v_backbone_block2_conv2_weight, t1439);
+  hw_conv2d_input_grad_nhwc(&s1439, t1125, v_backbone_block2_conv2_weight, t1439, scratch, 1843200);
   double h_t1441_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_t1441_0[i3] = (1.0 / sqrt(((double)t217[i3] + 1e-05)));
@@ -2378,9 +2378,9 @@ static void fmnist_resnet_small_b2_joint_step_k080_add(const float *restrict t21
 /* fmnist_resnet_small_b2_joint_step_k081_reduce_sum: %1475 = conv2d_filter_grad(%181 f32[4,28,28,32], %1474 f32[4,14,14,64]) : f32[64,32,3,3]; %1478 = add(%1475 f32[64,32,3,3], %1477 f32[64,32,3,3]) : f32[64,32,3,3]; %1480 = reduce_sum(%1479 f32[64,32,3,3]) : f32[1,1,1,1]; %1489 = select(%1481 f32[64,32,3,3], %1488 f32[64,32,3,3], %1482 f32[64,32,3,3]) : f32[64,32,3,3]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k081_reduce_sum(const float *restrict in_optimizer, const float *restrict t181, const float *restrict v_backbone_block2_conv1_weight, const float *restrict in_weight_decay, const float *restrict t1474, const float *restrict v_backbone_block2_conv1_weight_adam_v, float *restrict t1475, float *restrict t1478, float *restrict t1480, float *restrict t1489) {
+static void fmnist_resnet_small_b2_joint_step_k081_reduce_sum(const float *restrict in_optimizer, const float *restrict t181, const float *restrict v_backbone_block2_conv1_weight, const float *restrict in_weight_decay, const float *restrict t1474, const float *restrict v_backbone_block2_conv1_weight_adam_v, float *restrict t1475, float *restrict t1478, float *restrict t1480, float *restrict t1489, float *restrict scratch) {
   const hw_conv_shape s1475 = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
-  hw_conv2d_filter_grad_nhwc(&s1475, t181, t1474, t1475);
+  hw_conv2d_filter_grad_nhwc(&s1475, t181, t1474, t1475, scratch, 1769472);
   const double h_t1478_0 = (double)in_weight_decay[0];
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -2567,17 +2567,17 @@ static void fmnist_resnet_small_b2_joint_step_k087_sub(const float *restrict in_
 /* fmnist_resnet_small_b2_joint_step_k088_conv2d_input_grad: %1612 = conv2d_input_grad(%1474 f32[4,14,14,64], %207 f32[64,32,3,3]) : f32[4,28,28,32]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k088_conv2d_input_grad(const float *restrict v_backbone_block2_conv1_weight, const float *restrict t1474, float *restrict t1612) {
+static void fmnist_resnet_small_b2_joint_step_k088_conv2d_input_grad(const float *restrict v_backbone_block2_conv1_weight, const float *restrict t1474, float *restrict t1612, float *restrict scratch) {
   const hw_conv_shape s1612 = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
-  hw_conv2d_input_grad_nhwc(&s1612, t1474, v_backbone_block2_conv1_weight, t1612);
+  hw_conv2d_input_grad_nhwc(&s1612, t1474, v_backbone_block2_conv1_weight, t1612, scratch, 1769472);
 }
 
 /* fmnist_resnet_small_b2_joint_step_k089_reduce_sum: %1613 = conv2d_input_grad(%1286 f32[4,14,14,64], %182 f32[64,32,1,1]) : f32[4,28,28,32]; %1617 = mul(%1614 f32[4,28,28,32], %1616 f32[4,28,28,32]) : f32[4,28,28,32]; %1618 = reduce_sum(%1617 f32[4,28,28,32]) : f32[1,1,1,32]; %1620 = reduce_sum(%1619 f32[4,28,28,32]) : f32[1,1,1,32]; %1623 = reduce_sum(%1622 f32[4,28,28,32]) : f32[1,1,1,32]; %1626 = reduce_sum(%1625 f32[4,28,28,32]) : f32[1,1,1,32]; %1638 = mul(%1637 f32[4,28,28,32], %150 f32[4,28,28,32]) : f32[4,28,28,32]; %1641 = reduce_sum(%1640 f32[4,28,28,32]) : f32[1,1,1,32]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_joint_step_k089_reduce_sum(const float *t143, const float *restrict t144, const float *restrict t152, const float *restrict v_backbone_block1_bn2_weight, const float *t180, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict t1286, const float *restrict t1612, float *restrict t1613, float *t1617, float *restrict t1618, float *restrict t1620, float *restrict t1623, float *restrict t1626, float *t1638, float *restrict t1641) {
+static void fmnist_resnet_small_b2_joint_step_k089_reduce_sum(const float *t143, const float *restrict t144, const float *restrict t152, const float *restrict v_backbone_block1_bn2_weight, const float *t180, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict t1286, const float *restrict t1612, float *restrict t1613, float *t1617, float *restrict t1618, float *restrict t1620, float *restrict t1623, float *restrict t1626, float *t1638, float *restrict t1641, float *restrict scratch) {
   const hw_conv_shape s1613 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
-  hw_conv2d_input_grad_nhwc(&s1613, t1286, v_backbone_block2_shortcut_conv_weight, t1613);
+  hw_conv2d_input_grad_nhwc(&s1613, t1286, v_backbone_block2_shortcut_conv_weight, t1613, scratch, 1769472);
   double h_t1617_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_t1617_0[i3] = (1.0 / sqrt(((double)t152[i3] + 1e-05)));
@@ -2668,9 +2668,9 @@ static void fmnist_resnet_small_b2_joint_step_k090_add(const float *restrict t15
 /* fmnist_resnet_small_b2_joint_step_k091_reduce_sum: %1653 = conv2d_filter_grad(%141 f32[4,28,28,32], %1652 f32[4,28,28,32]) : f32[32,32,3,3]; %1656 = add(%1653 f32[32,32,3,3], %1655 f32[32,32,3,3]) : f32[32,32,3,3]; %1658 = reduce_sum(%1657 f32[32,32,3,3]) : f32[1,1,1,1]; %1667 = select(%1659 f32[32,32,3,3], %1666 f32[32,32,3,3], %1660 f32[32,32,3,3]) : f32[32,32,3,3]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k091_reduce_sum(const float *restrict in_optimizer, const float *restrict t141, const float *restrict v_backbone_block1_conv2_weight, const float *restrict in_weight_decay, const float *restrict t1652, const float *restrict v_backbone_block1_conv2_weight_adam_v, float *restrict t1653, float *restrict t1656, float *restrict t1658, float *restrict t1667) {
+static void fmnist_resnet_small_b2_joint_step_k091_reduce_sum(const float *restrict in_optimizer, const float *restrict t141, const float *restrict v_backbone_block1_conv2_weight, const float *restrict in_weight_decay, const float *restrict t1652, const float *restrict v_backbone_block1_conv2_weight_adam_v, float *restrict t1653, float *restrict t1656, float *restrict t1658, float *restrict t1667, float *restrict scratch) {
   const hw_conv_shape s1653 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_filter_grad_nhwc(&s1653, t141, t1652, t1653);
+  hw_conv2d_filter_grad_nhwc(&s1653, t141, t1652, t1653, scratch, 1769472);
   const double h_t1656_0 = (double)in_weight_decay[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -2857,9 +2857,9 @@ static void fmnist_resnet_small_b2_joint_step_k097_sub(const float *restrict in_
 /* fmnist_resnet_small_b2_joint_step_k098_reduce_sum: %1800 = conv2d_input_grad(%1652 f32[4,28,28,32], %142 f32[32,32,3,3]) : f32[4,28,28,32]; %1802 = mul(%1800 f32[4,28,28,32], %1801 f32[4,28,28,32]) : f32[4,28,28,32]; %1803 = reduce_sum(%1802 f32[4,28,28,32]) : f32[1,1,1,32]; %1805 = reduce_sum(%1804 f32[4,28,28,32]) : f32[1,1,1,32]; %1808 = reduce_sum(%1807 f32[4,28,28,32]) : f32[1,1,1,32]; %1811 = reduce_sum(%1810 f32[4,28,28,32]) : f32[1,1,1,32]; %1821 = mul(%1820 f32[4,28,28,32], %111 f32[4,28,28,32]) : f32[4,28,28,32]; %1824 = reduce_sum(%1823 f32[4,28,28,32]) : f32[1,1,1,32]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k098_reduce_sum(const float *t104, const float *restrict t105, const float *restrict t113, const float *restrict v_backbone_block1_bn1_weight, const float *restrict v_backbone_block1_bn1_bias, const float *restrict v_backbone_block1_conv2_weight, const float *restrict t1652, float *t1800, float *t1802, float *restrict t1803, float *restrict t1805, float *restrict t1808, float *restrict t1811, float *t1821, float *restrict t1824) {
+static void fmnist_resnet_small_b2_joint_step_k098_reduce_sum(const float *t104, const float *restrict t105, const float *restrict t113, const float *restrict v_backbone_block1_bn1_weight, const float *restrict v_backbone_block1_bn1_bias, const float *restrict v_backbone_block1_conv2_weight, const float *restrict t1652, float *t1800, float *t1802, float *restrict t1803, float *restrict t1805, float *restrict t1808, float *restrict t1811, float *t1821, float *restrict t1824, float *restrict scratch) {
   const hw_conv_shape s1800 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_input_grad_nhwc(&s1800, t1652, v_backbone_block1_conv2_weight, t1800);
+  hw_conv2d_input_grad_nhwc(&s1800, t1652, v_backbone_block1_conv2_weight, t1800, scratch, 1769472);
   double h_t1802_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_t1802_0[i3] = (1.0 / sqrt(((double)t113[i3] + 1e-05)));
@@ -2950,9 +2950,9 @@ static void fmnist_resnet_small_b2_joint_step_k099_add(const float *restrict t11
 /* fmnist_resnet_small_b2_joint_step_k100_reduce_sum: %1836 = conv2d_filter_grad(%102 f32[4,28,28,32], %1835 f32[4,28,28,32]) : f32[32,32,3,3]; %1838 = add(%1836 f32[32,32,3,3], %1837 f32[32,32,3,3]) : f32[32,32,3,3]; %1840 = reduce_sum(%1839 f32[32,32,3,3]) : f32[1,1,1,1]; %1846 = select(%1659 f32[32,32,3,3], %1845 f32[32,32,3,3], %1841 f32[32,32,3,3]) : f32[32,32,3,3]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k100_reduce_sum(const float *restrict in_optimizer, const float *restrict t102, const float *restrict v_backbone_block1_conv1_weight, const float *restrict in_weight_decay, const float *restrict t1835, const float *restrict v_backbone_block1_conv1_weight_adam_v, float *restrict t1836, float *restrict t1838, float *restrict t1840, float *restrict t1846) {
+static void fmnist_resnet_small_b2_joint_step_k100_reduce_sum(const float *restrict in_optimizer, const float *restrict t102, const float *restrict v_backbone_block1_conv1_weight, const float *restrict in_weight_decay, const float *restrict t1835, const float *restrict v_backbone_block1_conv1_weight_adam_v, float *restrict t1836, float *restrict t1838, float *restrict t1840, float *restrict t1846, float *restrict scratch) {
   const hw_conv_shape s1836 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_filter_grad_nhwc(&s1836, t102, t1835, t1836);
+  hw_conv2d_filter_grad_nhwc(&s1836, t102, t1835, t1836, scratch, 1769472);
   const double h_t1838_0 = (double)in_weight_decay[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -3110,9 +3110,9 @@ static void fmnist_resnet_small_b2_joint_step_k105_sub(const float *restrict in_
 /* fmnist_resnet_small_b2_joint_step_k106_reduce_sum: %1941 = conv2d_input_grad(%1835 f32[4,28,28,32], %103 f32[32,32,3,3]) : f32[4,28,28,32]; %1944 = mul(%1942 f32[4,28,28,32], %1943 f32[4,28,28,32]) : f32[4,28,28,32]; %1945 = reduce_sum(%1944 f32[4,28,28,32]) : f32[1,1,1,32]; %1947 = reduce_sum(%1946 f32[4,28,28,32]) : f32[1,1,1,32]; %1950 = reduce_sum(%1949 f32[4,28,28,32]) : f32[1,1,1,32]; %1953 = reduce_sum(%1952 f32[4,28,28,32]) : f32[1,1,1,32]; %1963 = mul(%1962 f32[4,28,28,32], %68 f32[4,28,28,32]) : f32[4,28,28,32]; %1966 = reduce_sum(%1965 f32[4,28,28,32]) : f32[1,1,1,32]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_joint_step_k106_reduce_sum(const float *t61, const float *restrict t62, const float *restrict t70, const float *restrict v_backbone_stem_bn_weight, const float *restrict v_backbone_stem_bn_bias, const float *restrict v_backbone_block1_conv1_weight, const float *t1617, const float *restrict t1835, float *restrict t1941, float *t1944, float *restrict t1945, float *restrict t1947, float *restrict t1950, float *restrict t1953, float *t1963, float *restrict t1966) {
+static void fmnist_resnet_small_b2_joint_step_k106_reduce_sum(const float *t61, const float *restrict t62, const float *restrict t70, const float *restrict v_backbone_stem_bn_weight, const float *restrict v_backbone_stem_bn_bias, const float *restrict v_backbone_block1_conv1_weight, const float *t1617, const float *restrict t1835, float *restrict t1941, float *t1944, float *restrict t1945, float *restrict t1947, float *restrict t1950, float *restrict t1953, float *t1963, float *restrict t1966, float *restrict scratch) {
   const hw_conv_shape s1941 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_input_grad_nhwc(&s1941, t1835, v_backbone_block1_conv1_weight, t1941);
+  hw_conv2d_input_grad_nhwc(&s1941, t1835, v_backbone_block1_conv1_weight, t1941, scratch, 1769472);
   double h_t1944_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_t1944_0[i3] = (1.0 / sqrt(((double)t70[i3] + 1e-05)));
@@ -3203,9 +3203,9 @@ static void fmnist_resnet_small_b2_joint_step_k107_add(const float *restrict t70
 /* fmnist_resnet_small_b2_joint_step_k108_reduce_sum: %1978 = conv2d_filter_grad(%59 f32[4,28,28,1], %1977 f32[4,28,28,32]) : f32[32,1,3,3]; %1981 = add(%1978 f32[32,1,3,3], %1980 f32[32,1,3,3]) : f32[32,1,3,3]; %1983 = reduce_sum(%1982 f32[32,1,3,3]) : f32[1,1,1,1]; %1992 = select(%1984 f32[32,1,3,3], %1991 f32[32,1,3,3], %1985 f32[32,1,3,3]) : f32[32,1,3,3]
  * from graphs/FMNISTResNetSmall.swift:13
  */
-static void fmnist_resnet_small_b2_joint_step_k108_reduce_sum(const float *restrict in_optimizer, const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict in_weight_decay, const float *restrict t1977, const float *restrict v_backbone_stem_conv_weight_adam_v, float *restrict t1978, float *restrict t1981, float *restrict t1983, float *restrict t1992) {
+static void fmnist_resnet_small_b2_joint_step_k108_reduce_sum(const float *restrict in_optimizer, const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict in_weight_decay, const float *restrict t1977, const float *restrict v_backbone_stem_conv_weight_adam_v, float *restrict t1978, float *restrict t1981, float *restrict t1983, float *restrict t1992, float *restrict scratch) {
   const hw_conv_shape s1978 = {4, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_filter_grad_nhwc(&s1978, in_views, t1977, t1978);
+  hw_conv2d_filter_grad_nhwc(&s1978, in_views, t1977, t1978, scratch, 1769472);
   const double h_t1981_0 = (double)in_weight_decay[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i2 = 0; i2 < 3; i2++) {
@@ -3409,9 +3409,9 @@ static void fmnist_resnet_small_b2_joint_step_k115_sub(const float *restrict in_
 /* fmnist_resnet_small_b2_joint_step_k116_reduce_sum: %2137 = conv2d_filter_grad(%302 f32[4,14,14,64], %1012 f32[4,7,7,128]) : f32[128,64,3,3]; %2140 = add(%2137 f32[128,64,3,3], %2139 f32[128,64,3,3]) : f32[128,64,3,3]; %2142 = reduce_sum(%2141 f32[128,64,3,3]) : f32[1,1,1,1]; %2151 = select(%2143 f32[128,64,3,3], %2150 f32[128,64,3,3], %2144 f32[128,64,3,3]) : f32[128,64,3,3]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_joint_step_k116_reduce_sum(const float *restrict in_optimizer, const float *restrict t302, const float *restrict v_backbone_block3_conv1_weight, const float *restrict in_weight_decay, const float *restrict t1012, const float *restrict v_backbone_block3_conv1_weight_adam_v, float *restrict t2137, float *restrict t2140, float *restrict t2142, float *restrict t2151) {
+static void fmnist_resnet_small_b2_joint_step_k116_reduce_sum(const float *restrict in_optimizer, const float *restrict t302, const float *restrict v_backbone_block3_conv1_weight, const float *restrict in_weight_decay, const float *restrict t1012, const float *restrict v_backbone_block3_conv1_weight_adam_v, float *restrict t2137, float *restrict t2140, float *restrict t2142, float *restrict t2151, float *restrict scratch) {
   const hw_conv_shape s2137 = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
-  hw_conv2d_filter_grad_nhwc(&s2137, t302, t1012, t2137);
+  hw_conv2d_filter_grad_nhwc(&s2137, t302, t1012, t2137, scratch, 1769472);
   const double h_t2140_0 = (double)in_weight_decay[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -3710,9 +3710,9 @@ static void fmnist_resnet_small_b2_joint_step_k124_sub(const float *restrict in_
 /* fmnist_resnet_small_b2_joint_step_k125_reduce_sum: %2332 = conv2d_filter_grad(%367 f32[4,7,7,128], %726 f32[4,7,7,128]) : f32[128,128,3,3]; %2335 = add(%2332 f32[128,128,3,3], %2334 f32[128,128,3,3]) : f32[128,128,3,3]; %2337 = reduce_sum(%2336 f32[128,128,3,3]) : f32[1,1,1,1]; %2346 = select(%2338 f32[128,128,3,3], %2345 f32[128,128,3,3], %2339 f32[128,128,3,3]) : f32[128,128,3,3]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_joint_step_k125_reduce_sum(const float *restrict in_optimizer, const float *restrict t367, const float *restrict v_backbone_block3_conv2_weight, const float *restrict in_weight_decay, const float *restrict t726, const float *restrict v_backbone_block3_conv2_weight_adam_v, float *restrict t2332, float *restrict t2335, float *restrict t2337, float *restrict t2346) {
+static void fmnist_resnet_small_b2_joint_step_k125_reduce_sum(const float *restrict in_optimizer, const float *restrict t367, const float *restrict v_backbone_block3_conv2_weight, const float *restrict in_weight_decay, const float *restrict t726, const float *restrict v_backbone_block3_conv2_weight_adam_v, float *restrict t2332, float *restrict t2335, float *restrict t2337, float *restrict t2346, float *restrict scratch) {
   const hw_conv_shape s2332 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
-  hw_conv2d_filter_grad_nhwc(&s2332, t367, t726, t2332);
+  hw_conv2d_filter_grad_nhwc(&s2332, t367, t726, t2332, scratch, 278784);
   const double h_t2335_0 = (double)in_weight_decay[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -4350,15 +4350,15 @@ static void run_fmnist_resnet_small_b2_joint_step(float *restrict state, char *r
   fmnist_resnet_small_b2_joint_step_k015_select(in_optimizer, v_backbone_block3_bn2_bias_adam_step, t51);
   fmnist_resnet_small_b2_joint_step_k016_select(in_optimizer, v_head_bn1_weight_adam_step, t54);
   fmnist_resnet_small_b2_joint_step_k017_select(in_optimizer, v_head_bn1_bias_adam_step, t57);
-  fmnist_resnet_small_b2_joint_step_k018_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t61, t62, t70, t76, t84, t102);
-  fmnist_resnet_small_b2_joint_step_k019_reduce_mean(t102, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t104, t105, t113, t117, t124, t141);
-  fmnist_resnet_small_b2_joint_step_k020_reduce_mean(t102, t141, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t143, t144, t152, t156, t163, t180, t181);
-  fmnist_resnet_small_b2_joint_step_k021_reduce_mean(t181, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t183, t184, t192, t198, t206);
-  fmnist_resnet_small_b2_joint_step_k022_reduce_mean(t181, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t208, t209, t217, t221, t228, t246);
-  fmnist_resnet_small_b2_joint_step_k023_reduce_mean(t183, t184, t192, t246, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t248, t249, t257, t261, t268, t301, t302);
-  fmnist_resnet_small_b2_joint_step_k024_reduce_mean(t302, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t304, t305, t313, t319, t327);
-  fmnist_resnet_small_b2_joint_step_k025_reduce_mean(t302, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t329, t330, t338, t342, t349, t367);
-  fmnist_resnet_small_b2_joint_step_k026_reduce_mean(t304, t305, t313, t367, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t369, t370, t378, t382, t389, t422, t424);
+  fmnist_resnet_small_b2_joint_step_k018_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t61, t62, t70, t76, t84, t102, (float *)(arena + 804480));
+  fmnist_resnet_small_b2_joint_step_k019_reduce_mean(t102, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t104, t105, t113, t117, t124, t141, (float *)(arena + 1607808));
+  fmnist_resnet_small_b2_joint_step_k020_reduce_mean(t102, t141, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t143, t144, t152, t156, t163, t180, t181, (float *)(arena + 2812544));
+  fmnist_resnet_small_b2_joint_step_k021_reduce_mean(t181, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t183, t184, t192, t198, t206, (float *)(arena + 3014272));
+  fmnist_resnet_small_b2_joint_step_k022_reduce_mean(t181, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t208, t209, t217, t221, t228, t246, (float *)(arena + 3416704));
+  fmnist_resnet_small_b2_joint_step_k023_reduce_mean(t183, t184, t192, t246, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t248, t249, t257, t261, t268, t301, t302, (float *)(arena + 4019840));
+  fmnist_resnet_small_b2_joint_step_k024_reduce_mean(t302, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t304, t305, t313, t319, t327, (float *)(arena + 4122240));
+  fmnist_resnet_small_b2_joint_step_k025_reduce_mean(t302, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t329, t330, t338, t342, t349, t367, (float *)(arena + 4324992));
+  fmnist_resnet_small_b2_joint_step_k026_reduce_mean(t304, t305, t313, t367, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t369, t370, t378, t382, t389, t422, t424, (float *)(arena + 4529792));
   fmnist_resnet_small_b2_joint_step_k027_reduce_mean(t424, v_head_fc1_weight, v_head_bn1_running_mean, v_head_bn1_running_var, v_head_bn1_weight, v_head_bn1_bias, t428, t429, t432, t434, t440, t447, t452, t458);
   fmnist_resnet_small_b2_joint_step_k028_relu(t458, t459);
   fmnist_resnet_small_b2_joint_step_k029_reduce_sum(t459, v_head_fc2_weight, v_head_fc2_bias, t461, t464, t466, t471);
@@ -4383,17 +4383,17 @@ static void run_fmnist_resnet_small_b2_joint_step(float *restrict state, char *r
   fmnist_resnet_small_b2_joint_step_k048_reduce_sum(t304, t305, t313, v_backbone_block3_shortcut_bn_weight, t422, t683, t860, t870, t873);
   fmnist_resnet_small_b2_joint_step_k049_reduce_sum(t313, v_backbone_block3_shortcut_bn_weight, t422, t683, t870, t873, t876, t887);
   fmnist_resnet_small_b2_joint_step_k050_sub(in_optimizer, v_backbone_block3_shortcut_bn_weight, in_momentum, in_lr, in_weight_decay, t851, t857, v_backbone_block3_shortcut_bn_weight_adam_step, t890, t909);
-  fmnist_resnet_small_b2_joint_step_k051_reduce_sum(in_optimizer, t302, v_backbone_block3_shortcut_conv_weight, in_weight_decay, t887, v_backbone_block3_shortcut_conv_weight_adam_v, t910, t913, t915, t924);
+  fmnist_resnet_small_b2_joint_step_k051_reduce_sum(in_optimizer, t302, v_backbone_block3_shortcut_conv_weight, in_weight_decay, t887, v_backbone_block3_shortcut_conv_weight_adam_v, t910, t913, t915, t924, (float *)(arena + 4607104));
   fmnist_resnet_small_b2_joint_step_k052_reduce_sum(in_optimizer, v_backbone_block3_shortcut_conv_weight, in_momentum, in_lr, t910, t913, t915, v_backbone_block3_shortcut_conv_weight_momentum, t926, t934, t953);
   fmnist_resnet_small_b2_joint_step_k053_sub(in_optimizer, v_backbone_block3_shortcut_conv_weight, in_momentum, in_lr, in_weight_decay, t924, t953, v_backbone_block3_shortcut_conv_weight_adam_step, t956, t976);
-  fmnist_resnet_small_b2_joint_step_k054_reduce_sum(t329, t330, t338, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, v_backbone_block3_conv2_weight, t726, t977, t979, t980, t982, t985, t988, t998, t1001);
+  fmnist_resnet_small_b2_joint_step_k054_reduce_sum(t329, t330, t338, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, v_backbone_block3_conv2_weight, t726, t977, t979, t980, t982, t985, t988, t998, t1001, (float *)(arena + 4707456));
   fmnist_resnet_small_b2_joint_step_k055_add(t338, v_backbone_block3_bn1_weight, t979, t988, t998, t1001, t1012);
   fmnist_resnet_small_b2_joint_step_k056_add(in_optimizer, v_backbone_block3_bn1_weight, in_momentum, in_lr, in_weight_decay, t982, v_backbone_block3_bn1_weight_momentum, t1023);
   fmnist_resnet_small_b2_joint_step_k057_sub(in_optimizer, t42, v_backbone_block3_bn1_weight, in_momentum, in_lr, in_weight_decay, t982, t1023, v_backbone_block3_bn1_weight_adam_v, t1029, t1048);
   fmnist_resnet_small_b2_joint_step_k058_add(in_optimizer, v_backbone_block3_bn1_bias, in_momentum, in_lr, in_weight_decay, t980, v_backbone_block3_bn1_bias_momentum, t1059);
   fmnist_resnet_small_b2_joint_step_k059_sub(in_optimizer, t45, v_backbone_block3_bn1_bias, in_momentum, in_lr, in_weight_decay, t980, t1059, v_backbone_block3_bn1_bias_adam_v, t1065, t1084);
-  fmnist_resnet_small_b2_joint_step_k060_conv2d_input_grad(v_backbone_block3_conv1_weight, t1012, t1085);
-  fmnist_resnet_small_b2_joint_step_k061_reduce_sum(t248, t249, t257, v_backbone_block2_bn2_weight, t301, v_backbone_block3_shortcut_conv_weight, t887, t1085, t1086, t1090, t1091, t1093, t1096, t1099, t1111, t1114);
+  fmnist_resnet_small_b2_joint_step_k060_conv2d_input_grad(v_backbone_block3_conv1_weight, t1012, t1085, (float *)(arena + 4908160));
+  fmnist_resnet_small_b2_joint_step_k061_reduce_sum(t248, t249, t257, v_backbone_block2_bn2_weight, t301, v_backbone_block3_shortcut_conv_weight, t887, t1085, t1086, t1090, t1091, t1093, t1096, t1099, t1111, t1114, (float *)(arena + 5108864));
   fmnist_resnet_small_b2_joint_step_k062_add(t257, v_backbone_block2_bn2_weight, t1090, t1099, t1111, t1114, t1125);
   fmnist_resnet_small_b2_joint_step_k063_add(in_optimizer, v_backbone_block2_shortcut_bn_bias, in_momentum, in_lr, in_weight_decay, t1091, v_backbone_block2_shortcut_bn_bias_momentum, t1143);
   fmnist_resnet_small_b2_joint_step_k064_add(in_optimizer, v_backbone_block2_bn2_weight, in_momentum, in_lr, in_weight_decay, t1093, v_backbone_block2_bn2_weight_momentum, t1154);
@@ -4405,42 +4405,42 @@ static void run_fmnist_resnet_small_b2_joint_step(float *restrict state, char *r
   fmnist_resnet_small_b2_joint_step_k070_reduce_sum(t183, t184, t192, v_backbone_block2_shortcut_bn_weight, t1090, t1259, t1269, t1272);
   fmnist_resnet_small_b2_joint_step_k071_reduce_sum(t192, v_backbone_block2_shortcut_bn_weight, t1090, t1269, t1272, t1275, t1286);
   fmnist_resnet_small_b2_joint_step_k072_sub(in_optimizer, v_backbone_block2_shortcut_bn_weight, in_momentum, in_lr, in_weight_decay, t1250, t1256, v_backbone_block2_shortcut_bn_weight_adam_step, t1289, t1308);
-  fmnist_resnet_small_b2_joint_step_k073_reduce_sum(in_optimizer, t181, v_backbone_block2_shortcut_conv_weight, in_weight_decay, t1286, v_backbone_block2_shortcut_conv_weight_adam_v, t1309, t1312, t1314, t1323);
+  fmnist_resnet_small_b2_joint_step_k073_reduce_sum(in_optimizer, t181, v_backbone_block2_shortcut_conv_weight, in_weight_decay, t1286, v_backbone_block2_shortcut_conv_weight_adam_v, t1309, t1312, t1314, t1323, (float *)(arena + 4707456));
   fmnist_resnet_small_b2_joint_step_k074_reduce_sum(in_optimizer, v_backbone_block2_shortcut_conv_weight, in_momentum, in_lr, t1309, t1312, t1314, v_backbone_block2_shortcut_conv_weight_momentum, t1325, t1332, t1350);
   fmnist_resnet_small_b2_joint_step_k075_sub(in_optimizer, v_backbone_block2_shortcut_conv_weight, in_momentum, in_lr, in_weight_decay, t1323, t1350, v_backbone_block2_shortcut_conv_weight_adam_step, t1353, t1373);
-  fmnist_resnet_small_b2_joint_step_k076_reduce_sum(in_optimizer, t246, v_backbone_block2_conv2_weight, in_weight_decay, t1125, v_backbone_block2_conv2_weight_adam_v, t1374, t1377, t1379, t1388);
+  fmnist_resnet_small_b2_joint_step_k076_reduce_sum(in_optimizer, t246, v_backbone_block2_conv2_weight, in_weight_decay, t1125, v_backbone_block2_conv2_weight_adam_v, t1374, t1377, t1379, t1388, (float *)(arena + 5002368));
   fmnist_resnet_small_b2_joint_step_k077_reduce_sum(in_optimizer, v_backbone_block2_conv2_weight, in_momentum, in_lr, t1374, t1377, t1379, v_backbone_block2_conv2_weight_momentum, t1390, t1397, t1415);
   fmnist_resnet_small_b2_joint_step_k078_sub(in_optimizer, v_backbone_block2_conv2_weight, in_momentum, in_lr, in_weight_decay, t1388, t1415, v_backbone_block2_conv2_weight_adam_step, t1418, t1438);
-  fmnist_resnet_small_b2_joint_step_k079_reduce_sum(t208, t209, t217, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, v_backbone_block2_conv2_weight, t1125, t1439, t1441, t1442, t1444, t1447, t1450, t1460, t1463);
+  fmnist_resnet_small_b2_joint_step_k079_reduce_sum(t208, t209, t217, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, v_backbone_block2_conv2_weight, t1125, t1439, t1441, t1442, t1444, t1447, t1450, t1460, t1463, (float *)(arena + 5002368));
   fmnist_resnet_small_b2_joint_step_k080_add(t217, v_backbone_block2_bn1_weight, t1441, t1450, t1460, t1463, t1474);
-  fmnist_resnet_small_b2_joint_step_k081_reduce_sum(in_optimizer, t181, v_backbone_block2_conv1_weight, in_weight_decay, t1474, v_backbone_block2_conv1_weight_adam_v, t1475, t1478, t1480, t1489);
+  fmnist_resnet_small_b2_joint_step_k081_reduce_sum(in_optimizer, t181, v_backbone_block2_conv1_weight, in_weight_decay, t1474, v_backbone_block2_conv1_weight_adam_v, t1475, t1478, t1480, t1489, (float *)(arena + 5076096));
   fmnist_resnet_small_b2_joint_step_k082_reduce_sum(in_optimizer, v_backbone_block2_conv1_weight, in_momentum, in_lr, t1475, t1478, t1480, v_backbone_block2_conv1_weight_momentum, t1491, t1498, t1516);
   fmnist_resnet_small_b2_joint_step_k083_add(in_optimizer, v_backbone_block2_bn1_weight, in_momentum, in_lr, in_weight_decay, t1444, v_backbone_block2_bn1_weight_momentum, t1527);
   fmnist_resnet_small_b2_joint_step_k084_sub(in_optimizer, t27, v_backbone_block2_bn1_weight, in_momentum, in_lr, in_weight_decay, t1444, t1527, v_backbone_block2_bn1_weight_adam_v, t1533, t1552);
   fmnist_resnet_small_b2_joint_step_k085_add(in_optimizer, v_backbone_block2_bn1_bias, in_momentum, in_lr, in_weight_decay, t1442, v_backbone_block2_bn1_bias_momentum, t1563);
   fmnist_resnet_small_b2_joint_step_k086_sub(in_optimizer, t30, v_backbone_block2_bn1_bias, in_momentum, in_lr, in_weight_decay, t1442, t1563, v_backbone_block2_bn1_bias_adam_v, t1569, t1588);
   fmnist_resnet_small_b2_joint_step_k087_sub(in_optimizer, v_backbone_block2_conv1_weight, in_momentum, in_lr, in_weight_decay, t1489, t1516, v_backbone_block2_conv1_weight_adam_step, t1591, t1611);
-  fmnist_resnet_small_b2_joint_step_k088_conv2d_input_grad(v_backbone_block2_conv1_weight, t1474, t1612);
-  fmnist_resnet_small_b2_joint_step_k089_reduce_sum(t143, t144, t152, v_backbone_block1_bn2_weight, t180, v_backbone_block2_shortcut_conv_weight, t1286, t1612, t1613, t1617, t1618, t1620, t1623, t1626, t1638, t1641);
+  fmnist_resnet_small_b2_joint_step_k088_conv2d_input_grad(v_backbone_block2_conv1_weight, t1474, t1612, (float *)(arena + 5076096));
+  fmnist_resnet_small_b2_joint_step_k089_reduce_sum(t143, t144, t152, v_backbone_block1_bn2_weight, t180, v_backbone_block2_shortcut_conv_weight, t1286, t1612, t1613, t1617, t1618, t1620, t1623, t1626, t1638, t1641, (float *)(arena + 5076096));
   fmnist_resnet_small_b2_joint_step_k090_add(t152, v_backbone_block1_bn2_weight, t1617, t1626, t1638, t1641, t1652);
-  fmnist_resnet_small_b2_joint_step_k091_reduce_sum(in_optimizer, t141, v_backbone_block1_conv2_weight, in_weight_decay, t1652, v_backbone_block1_conv2_weight_adam_v, t1653, t1656, t1658, t1667);
+  fmnist_resnet_small_b2_joint_step_k091_reduce_sum(in_optimizer, t141, v_backbone_block1_conv2_weight, in_weight_decay, t1652, v_backbone_block1_conv2_weight_adam_v, t1653, t1656, t1658, t1667, (float *)(arena + 5076096));
   fmnist_resnet_small_b2_joint_step_k092_reduce_sum(in_optimizer, v_backbone_block1_conv2_weight, in_momentum, in_lr, t1653, t1656, t1658, v_backbone_block1_conv2_weight_momentum, t1669, t1676, t1694);
   fmnist_resnet_small_b2_joint_step_k093_add(in_optimizer, v_backbone_block1_bn2_weight, in_momentum, in_lr, in_weight_decay, t1620, v_backbone_block1_bn2_weight_momentum, t1712);
   fmnist_resnet_small_b2_joint_step_k094_sub(in_optimizer, t18, v_backbone_block1_bn2_weight, in_momentum, in_lr, in_weight_decay, t1620, t1712, v_backbone_block1_bn2_weight_adam_v, t1720, t1740);
   fmnist_resnet_small_b2_joint_step_k095_add(in_optimizer, v_backbone_block1_bn2_bias, in_momentum, in_lr, in_weight_decay, t1618, v_backbone_block1_bn2_bias_momentum, t1751);
   fmnist_resnet_small_b2_joint_step_k096_sub(in_optimizer, t21, v_backbone_block1_bn2_bias, in_momentum, in_lr, in_weight_decay, t1618, t1751, v_backbone_block1_bn2_bias_adam_v, t1757, t1776);
   fmnist_resnet_small_b2_joint_step_k097_sub(in_optimizer, v_backbone_block1_conv2_weight, in_momentum, in_lr, in_weight_decay, t1667, t1694, v_backbone_block1_conv2_weight_adam_step, t1779, t1799);
-  fmnist_resnet_small_b2_joint_step_k098_reduce_sum(t104, t105, t113, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, v_backbone_block1_conv2_weight, t1652, t1800, t1802, t1803, t1805, t1808, t1811, t1821, t1824);
+  fmnist_resnet_small_b2_joint_step_k098_reduce_sum(t104, t105, t113, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, v_backbone_block1_conv2_weight, t1652, t1800, t1802, t1803, t1805, t1808, t1811, t1821, t1824, (float *)(arena + 5076096));
   fmnist_resnet_small_b2_joint_step_k099_add(t113, v_backbone_block1_bn1_weight, t1802, t1811, t1821, t1824, t1835);
-  fmnist_resnet_small_b2_joint_step_k100_reduce_sum(in_optimizer, t102, v_backbone_block1_conv1_weight, in_weight_decay, t1835, v_backbone_block1_conv1_weight_adam_v, t1836, t1838, t1840, t1846);
+  fmnist_resnet_small_b2_joint_step_k100_reduce_sum(in_optimizer, t102, v_backbone_block1_conv1_weight, in_weight_decay, t1835, v_backbone_block1_conv1_weight_adam_v, t1836, t1838, t1840, t1846, (float *)(arena + 5076096));
   fmnist_resnet_small_b2_joint_step_k101_reduce_sum(in_optimizer, v_backbone_block1_conv1_weight, in_momentum, in_lr, t1836, t1838, t1840, v_backbone_block1_conv1_weight_momentum, t1848, t1855, t1868);
   fmnist_resnet_small_b2_joint_step_k102_add(in_optimizer, v_backbone_block1_bn1_weight, in_momentum, in_lr, in_weight_decay, t1805, v_backbone_block1_bn1_weight_momentum, t1879);
   fmnist_resnet_small_b2_joint_step_k103_sub(in_optimizer, t12, v_backbone_block1_bn1_weight, in_momentum, in_lr, in_weight_decay, t1805, t1879, v_backbone_block1_bn1_weight_adam_v, t1885, t1904);
   fmnist_resnet_small_b2_joint_step_k104_add(in_optimizer, v_backbone_block1_bn1_bias, in_momentum, in_lr, in_weight_decay, t1803, v_backbone_block1_bn1_bias_momentum, t1915);
   fmnist_resnet_small_b2_joint_step_k105_sub(in_optimizer, t15, v_backbone_block1_bn1_bias, in_momentum, in_lr, in_weight_decay, t1803, t1915, v_backbone_block1_bn1_bias_adam_v, t1921, t1940);
-  fmnist_resnet_small_b2_joint_step_k106_reduce_sum(t61, t62, t70, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, v_backbone_block1_conv1_weight, t1617, t1835, t1941, t1944, t1945, t1947, t1950, t1953, t1963, t1966);
+  fmnist_resnet_small_b2_joint_step_k106_reduce_sum(t61, t62, t70, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, v_backbone_block1_conv1_weight, t1617, t1835, t1941, t1944, t1945, t1947, t1950, t1953, t1963, t1966, (float *)(arena + 5076096));
   fmnist_resnet_small_b2_joint_step_k107_add(t70, v_backbone_stem_bn_weight, t1944, t1953, t1963, t1966, t1977);
-  fmnist_resnet_small_b2_joint_step_k108_reduce_sum(in_optimizer, in_views, v_backbone_stem_conv_weight, in_weight_decay, t1977, v_backbone_stem_conv_weight_adam_v, t1978, t1981, t1983, t1992);
+  fmnist_resnet_small_b2_joint_step_k108_reduce_sum(in_optimizer, in_views, v_backbone_stem_conv_weight, in_weight_decay, t1977, v_backbone_stem_conv_weight_adam_v, t1978, t1981, t1983, t1992, (float *)(arena + 5076096));
   fmnist_resnet_small_b2_joint_step_k109_reduce_sum(in_optimizer, v_backbone_stem_conv_weight, in_momentum, in_lr, t1978, t1981, t1983, v_backbone_stem_conv_weight_momentum, t1994, t2001, t2019);
   fmnist_resnet_small_b2_joint_step_k110_add(in_optimizer, v_backbone_stem_bn_weight, in_momentum, in_lr, in_weight_decay, t1947, v_backbone_stem_bn_weight_momentum, t2030);
   fmnist_resnet_small_b2_joint_step_k111_sub(in_optimizer, t6, v_backbone_stem_bn_weight, in_momentum, in_lr, in_weight_decay, t1947, t2030, v_backbone_stem_bn_weight_adam_v, t2036, t2055);
@@ -4448,7 +4448,7 @@ static void run_fmnist_resnet_small_b2_joint_step(float *restrict state, char *r
   fmnist_resnet_small_b2_joint_step_k113_sub(in_optimizer, t9, v_backbone_stem_bn_bias, in_momentum, in_lr, in_weight_decay, t1945, t2066, v_backbone_stem_bn_bias_adam_v, t2072, t2091);
   fmnist_resnet_small_b2_joint_step_k114_sub(in_optimizer, v_backbone_stem_conv_weight, in_momentum, in_lr, in_weight_decay, t1992, t2019, v_backbone_stem_conv_weight_adam_step, t2094, t2114);
   fmnist_resnet_small_b2_joint_step_k115_sub(in_optimizer, v_backbone_block1_conv1_weight, in_momentum, in_lr, in_weight_decay, t1846, t1868, v_backbone_block1_conv1_weight_adam_step, t2117, t2136);
-  fmnist_resnet_small_b2_joint_step_k116_reduce_sum(in_optimizer, t302, v_backbone_block3_conv1_weight, in_weight_decay, t1012, v_backbone_block3_conv1_weight_adam_v, t2137, t2140, t2142, t2151);
+  fmnist_resnet_small_b2_joint_step_k116_reduce_sum(in_optimizer, t302, v_backbone_block3_conv1_weight, in_weight_decay, t1012, v_backbone_block3_conv1_weight_adam_v, t2137, t2140, t2142, t2151, (float *)(arena + 5076096));
   fmnist_resnet_small_b2_joint_step_k117_reduce_sum(in_optimizer, v_backbone_block3_conv1_weight, in_momentum, in_lr, t2137, t2140, t2142, v_backbone_block3_conv1_weight_momentum, t2153, t2160, t2178);
   fmnist_resnet_small_b2_joint_step_k118_sub(in_optimizer, v_backbone_block3_conv1_weight, in_momentum, in_lr, in_weight_decay, t2151, t2178, v_backbone_block3_conv1_weight_adam_step, t2181, t2201);
   fmnist_resnet_small_b2_joint_step_k119_reduce_sum(in_optimizer, t459, v_head_fc2_weight, t512, in_weight_decay, v_head_fc2_weight_adam_v, t2202, t2205, t2207, t2216);
@@ -4457,7 +4457,7 @@ static void run_fmnist_resnet_small_b2_joint_step(float *restrict state, char *r
   fmnist_resnet_small_b2_joint_step_k122_reduce_sum(in_optimizer, t424, v_head_fc1_weight, in_weight_decay, t602, v_head_fc1_weight_adam_v, t2267, t2270, t2272, t2281);
   fmnist_resnet_small_b2_joint_step_k123_reduce_sum(in_optimizer, v_head_fc1_weight, in_momentum, in_lr, t2267, t2270, t2272, v_head_fc1_weight_momentum, t2283, t2290, t2308);
   fmnist_resnet_small_b2_joint_step_k124_sub(in_optimizer, v_head_fc1_weight, in_momentum, in_lr, in_weight_decay, t2281, t2308, v_head_fc1_weight_adam_step, t2311, t2331);
-  fmnist_resnet_small_b2_joint_step_k125_reduce_sum(in_optimizer, t367, v_backbone_block3_conv2_weight, in_weight_decay, t726, v_backbone_block3_conv2_weight_adam_v, t2332, t2335, t2337, t2346);
+  fmnist_resnet_small_b2_joint_step_k125_reduce_sum(in_optimizer, t367, v_backbone_block3_conv2_weight, in_weight_decay, t726, v_backbone_block3_conv2_weight_adam_v, t2332, t2335, t2337, t2346, (float *)(arena + 927360));
   fmnist_resnet_small_b2_joint_step_k126_reduce_sum(in_optimizer, v_backbone_block3_conv2_weight, in_momentum, in_lr, t2332, t2335, t2337, v_backbone_block3_conv2_weight_momentum, t2348, t2355, t2373);
   fmnist_resnet_small_b2_joint_step_k127_sub(in_optimizer, v_backbone_block3_conv2_weight, in_momentum, in_lr, in_weight_decay, t2346, t2373, v_backbone_block3_conv2_weight_adam_step, t2376, t2396);
   memcpy(state + 439008, t76, 128); /* backbone.stem.bn.running_mean */
@@ -5174,31 +5174,31 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k017_select(in_optimizer, v_head_bn1_bias_adam_step, t57);
       break;
     case 18:
-      fmnist_resnet_small_b2_joint_step_k018_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t61, t62, t70, t76, t84, t102);
+      fmnist_resnet_small_b2_joint_step_k018_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t61, t62, t70, t76, t84, t102, (float *)(arena + 804480));
       break;
     case 19:
-      fmnist_resnet_small_b2_joint_step_k019_reduce_mean(t102, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t104, t105, t113, t117, t124, t141);
+      fmnist_resnet_small_b2_joint_step_k019_reduce_mean(t102, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t104, t105, t113, t117, t124, t141, (float *)(arena + 1607808));
       break;
     case 20:
-      fmnist_resnet_small_b2_joint_step_k020_reduce_mean(t102, t141, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t143, t144, t152, t156, t163, t180, t181);
+      fmnist_resnet_small_b2_joint_step_k020_reduce_mean(t102, t141, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t143, t144, t152, t156, t163, t180, t181, (float *)(arena + 2812544));
       break;
     case 21:
-      fmnist_resnet_small_b2_joint_step_k021_reduce_mean(t181, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t183, t184, t192, t198, t206);
+      fmnist_resnet_small_b2_joint_step_k021_reduce_mean(t181, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t183, t184, t192, t198, t206, (float *)(arena + 3014272));
       break;
     case 22:
-      fmnist_resnet_small_b2_joint_step_k022_reduce_mean(t181, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t208, t209, t217, t221, t228, t246);
+      fmnist_resnet_small_b2_joint_step_k022_reduce_mean(t181, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t208, t209, t217, t221, t228, t246, (float *)(arena + 3416704));
       break;
     case 23:
-      fmnist_resnet_small_b2_joint_step_k023_reduce_mean(t183, t184, t192, t246, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t248, t249, t257, t261, t268, t301, t302);
+      fmnist_resnet_small_b2_joint_step_k023_reduce_mean(t183, t184, t192, t246, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t248, t249, t257, t261, t268, t301, t302, (float *)(arena + 4019840));
       break;
     case 24:
-      fmnist_resnet_small_b2_joint_step_k024_reduce_mean(t302, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t304, t305, t313, t319, t327);
+      fmnist_resnet_small_b2_joint_step_k024_reduce_mean(t302, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t304, t305, t313, t319, t327, (float *)(arena + 4122240));
       break;
     case 25:
-      fmnist_resnet_small_b2_joint_step_k025_reduce_mean(t302, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t329, t330, t338, t342, t349, t367);
+      fmnist_resnet_small_b2_joint_step_k025_reduce_mean(t302, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t329, t330, t338, t342, t349, t367, (float *)(arena + 4324992));
       break;
     case 26:
-      fmnist_resnet_small_b2_joint_step_k026_reduce_mean(t304, t305, t313, t367, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t369, t370, t378, t382, t389, t422, t424);
+      fmnist_resnet_small_b2_joint_step_k026_reduce_mean(t304, t305, t313, t367, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t369, t370, t378, t382, t389, t422, t424, (float *)(arena + 4529792));
       break;
     case 27:
       fmnist_resnet_small_b2_joint_step_k027_reduce_mean(t424, v_head_fc1_weight, v_head_bn1_running_mean, v_head_bn1_running_var, v_head_bn1_weight, v_head_bn1_bias, t428, t429, t432, t434, t440, t447, t452, t458);
@@ -5273,7 +5273,7 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k050_sub(in_optimizer, v_backbone_block3_shortcut_bn_weight, in_momentum, in_lr, in_weight_decay, t851, t857, v_backbone_block3_shortcut_bn_weight_adam_step, t890, t909);
       break;
     case 51:
-      fmnist_resnet_small_b2_joint_step_k051_reduce_sum(in_optimizer, t302, v_backbone_block3_shortcut_conv_weight, in_weight_decay, t887, v_backbone_block3_shortcut_conv_weight_adam_v, t910, t913, t915, t924);
+      fmnist_resnet_small_b2_joint_step_k051_reduce_sum(in_optimizer, t302, v_backbone_block3_shortcut_conv_weight, in_weight_decay, t887, v_backbone_block3_shortcut_conv_weight_adam_v, t910, t913, t915, t924, (float *)(arena + 4607104));
       break;
     case 52:
       fmnist_resnet_small_b2_joint_step_k052_reduce_sum(in_optimizer, v_backbone_block3_shortcut_conv_weight, in_momentum, in_lr, t910, t913, t915, v_backbone_block3_shortcut_conv_weight_momentum, t926, t934, t953);
@@ -5282,7 +5282,7 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k053_sub(in_optimizer, v_backbone_block3_shortcut_conv_weight, in_momentum, in_lr, in_weight_decay, t924, t953, v_backbone_block3_shortcut_conv_weight_adam_step, t956, t976);
       break;
     case 54:
-      fmnist_resnet_small_b2_joint_step_k054_reduce_sum(t329, t330, t338, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, v_backbone_block3_conv2_weight, t726, t977, t979, t980, t982, t985, t988, t998, t1001);
+      fmnist_resnet_small_b2_joint_step_k054_reduce_sum(t329, t330, t338, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, v_backbone_block3_conv2_weight, t726, t977, t979, t980, t982, t985, t988, t998, t1001, (float *)(arena + 4707456));
       break;
     case 55:
       fmnist_resnet_small_b2_joint_step_k055_add(t338, v_backbone_block3_bn1_weight, t979, t988, t998, t1001, t1012);
@@ -5300,10 +5300,10 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k059_sub(in_optimizer, t45, v_backbone_block3_bn1_bias, in_momentum, in_lr, in_weight_decay, t980, t1059, v_backbone_block3_bn1_bias_adam_v, t1065, t1084);
       break;
     case 60:
-      fmnist_resnet_small_b2_joint_step_k060_conv2d_input_grad(v_backbone_block3_conv1_weight, t1012, t1085);
+      fmnist_resnet_small_b2_joint_step_k060_conv2d_input_grad(v_backbone_block3_conv1_weight, t1012, t1085, (float *)(arena + 4908160));
       break;
     case 61:
-      fmnist_resnet_small_b2_joint_step_k061_reduce_sum(t248, t249, t257, v_backbone_block2_bn2_weight, t301, v_backbone_block3_shortcut_conv_weight, t887, t1085, t1086, t1090, t1091, t1093, t1096, t1099, t1111, t1114);
+      fmnist_resnet_small_b2_joint_step_k061_reduce_sum(t248, t249, t257, v_backbone_block2_bn2_weight, t301, v_backbone_block3_shortcut_conv_weight, t887, t1085, t1086, t1090, t1091, t1093, t1096, t1099, t1111, t1114, (float *)(arena + 5108864));
       break;
     case 62:
       fmnist_resnet_small_b2_joint_step_k062_add(t257, v_backbone_block2_bn2_weight, t1090, t1099, t1111, t1114, t1125);
@@ -5339,7 +5339,7 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k072_sub(in_optimizer, v_backbone_block2_shortcut_bn_weight, in_momentum, in_lr, in_weight_decay, t1250, t1256, v_backbone_block2_shortcut_bn_weight_adam_step, t1289, t1308);
       break;
     case 73:
-      fmnist_resnet_small_b2_joint_step_k073_reduce_sum(in_optimizer, t181, v_backbone_block2_shortcut_conv_weight, in_weight_decay, t1286, v_backbone_block2_shortcut_conv_weight_adam_v, t1309, t1312, t1314, t1323);
+      fmnist_resnet_small_b2_joint_step_k073_reduce_sum(in_optimizer, t181, v_backbone_block2_shortcut_conv_weight, in_weight_decay, t1286, v_backbone_block2_shortcut_conv_weight_adam_v, t1309, t1312, t1314, t1323, (float *)(arena + 4707456));
       break;
     case 74:
       fmnist_resnet_small_b2_joint_step_k074_reduce_sum(in_optimizer, v_backbone_block2_shortcut_conv_weight, in_momentum, in_lr, t1309, t1312, t1314, v_backbone_block2_shortcut_conv_weight_momentum, t1325, t1332, t1350);
@@ -5348,7 +5348,7 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k075_sub(in_optimizer, v_backbone_block2_shortcut_conv_weight, in_momentum, in_lr, in_weight_decay, t1323, t1350, v_backbone_block2_shortcut_conv_weight_adam_step, t1353, t1373);
       break;
     case 76:
-      fmnist_resnet_small_b2_joint_step_k076_reduce_sum(in_optimizer, t246, v_backbone_block2_conv2_weight, in_weight_decay, t1125, v_backbone_block2_conv2_weight_adam_v, t1374, t1377, t1379, t1388);
+      fmnist_resnet_small_b2_joint_step_k076_reduce_sum(in_optimizer, t246, v_backbone_block2_conv2_weight, in_weight_decay, t1125, v_backbone_block2_conv2_weight_adam_v, t1374, t1377, t1379, t1388, (float *)(arena + 5002368));
       break;
     case 77:
       fmnist_resnet_small_b2_joint_step_k077_reduce_sum(in_optimizer, v_backbone_block2_conv2_weight, in_momentum, in_lr, t1374, t1377, t1379, v_backbone_block2_conv2_weight_momentum, t1390, t1397, t1415);
@@ -5357,13 +5357,13 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k078_sub(in_optimizer, v_backbone_block2_conv2_weight, in_momentum, in_lr, in_weight_decay, t1388, t1415, v_backbone_block2_conv2_weight_adam_step, t1418, t1438);
       break;
     case 79:
-      fmnist_resnet_small_b2_joint_step_k079_reduce_sum(t208, t209, t217, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, v_backbone_block2_conv2_weight, t1125, t1439, t1441, t1442, t1444, t1447, t1450, t1460, t1463);
+      fmnist_resnet_small_b2_joint_step_k079_reduce_sum(t208, t209, t217, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, v_backbone_block2_conv2_weight, t1125, t1439, t1441, t1442, t1444, t1447, t1450, t1460, t1463, (float *)(arena + 5002368));
       break;
     case 80:
       fmnist_resnet_small_b2_joint_step_k080_add(t217, v_backbone_block2_bn1_weight, t1441, t1450, t1460, t1463, t1474);
       break;
     case 81:
-      fmnist_resnet_small_b2_joint_step_k081_reduce_sum(in_optimizer, t181, v_backbone_block2_conv1_weight, in_weight_decay, t1474, v_backbone_block2_conv1_weight_adam_v, t1475, t1478, t1480, t1489);
+      fmnist_resnet_small_b2_joint_step_k081_reduce_sum(in_optimizer, t181, v_backbone_block2_conv1_weight, in_weight_decay, t1474, v_backbone_block2_conv1_weight_adam_v, t1475, t1478, t1480, t1489, (float *)(arena + 5076096));
       break;
     case 82:
       fmnist_resnet_small_b2_joint_step_k082_reduce_sum(in_optimizer, v_backbone_block2_conv1_weight, in_momentum, in_lr, t1475, t1478, t1480, v_backbone_block2_conv1_weight_momentum, t1491, t1498, t1516);
@@ -5384,16 +5384,16 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k087_sub(in_optimizer, v_backbone_block2_conv1_weight, in_momentum, in_lr, in_weight_decay, t1489, t1516, v_backbone_block2_conv1_weight_adam_step, t1591, t1611);
       break;
     case 88:
-      fmnist_resnet_small_b2_joint_step_k088_conv2d_input_grad(v_backbone_block2_conv1_weight, t1474, t1612);
+      fmnist_resnet_small_b2_joint_step_k088_conv2d_input_grad(v_backbone_block2_conv1_weight, t1474, t1612, (float *)(arena + 5076096));
       break;
     case 89:
-      fmnist_resnet_small_b2_joint_step_k089_reduce_sum(t143, t144, t152, v_backbone_block1_bn2_weight, t180, v_backbone_block2_shortcut_conv_weight, t1286, t1612, t1613, t1617, t1618, t1620, t1623, t1626, t1638, t1641);
+      fmnist_resnet_small_b2_joint_step_k089_reduce_sum(t143, t144, t152, v_backbone_block1_bn2_weight, t180, v_backbone_block2_shortcut_conv_weight, t1286, t1612, t1613, t1617, t1618, t1620, t1623, t1626, t1638, t1641, (float *)(arena + 5076096));
       break;
     case 90:
       fmnist_resnet_small_b2_joint_step_k090_add(t152, v_backbone_block1_bn2_weight, t1617, t1626, t1638, t1641, t1652);
       break;
     case 91:
-      fmnist_resnet_small_b2_joint_step_k091_reduce_sum(in_optimizer, t141, v_backbone_block1_conv2_weight, in_weight_decay, t1652, v_backbone_block1_conv2_weight_adam_v, t1653, t1656, t1658, t1667);
+      fmnist_resnet_small_b2_joint_step_k091_reduce_sum(in_optimizer, t141, v_backbone_block1_conv2_weight, in_weight_decay, t1652, v_backbone_block1_conv2_weight_adam_v, t1653, t1656, t1658, t1667, (float *)(arena + 5076096));
       break;
     case 92:
       fmnist_resnet_small_b2_joint_step_k092_reduce_sum(in_optimizer, v_backbone_block1_conv2_weight, in_momentum, in_lr, t1653, t1656, t1658, v_backbone_block1_conv2_weight_momentum, t1669, t1676, t1694);
@@ -5414,13 +5414,13 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k097_sub(in_optimizer, v_backbone_block1_conv2_weight, in_momentum, in_lr, in_weight_decay, t1667, t1694, v_backbone_block1_conv2_weight_adam_step, t1779, t1799);
       break;
     case 98:
-      fmnist_resnet_small_b2_joint_step_k098_reduce_sum(t104, t105, t113, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, v_backbone_block1_conv2_weight, t1652, t1800, t1802, t1803, t1805, t1808, t1811, t1821, t1824);
+      fmnist_resnet_small_b2_joint_step_k098_reduce_sum(t104, t105, t113, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, v_backbone_block1_conv2_weight, t1652, t1800, t1802, t1803, t1805, t1808, t1811, t1821, t1824, (float *)(arena + 5076096));
       break;
     case 99:
       fmnist_resnet_small_b2_joint_step_k099_add(t113, v_backbone_block1_bn1_weight, t1802, t1811, t1821, t1824, t1835);
       break;
     case 100:
-      fmnist_resnet_small_b2_joint_step_k100_reduce_sum(in_optimizer, t102, v_backbone_block1_conv1_weight, in_weight_decay, t1835, v_backbone_block1_conv1_weight_adam_v, t1836, t1838, t1840, t1846);
+      fmnist_resnet_small_b2_joint_step_k100_reduce_sum(in_optimizer, t102, v_backbone_block1_conv1_weight, in_weight_decay, t1835, v_backbone_block1_conv1_weight_adam_v, t1836, t1838, t1840, t1846, (float *)(arena + 5076096));
       break;
     case 101:
       fmnist_resnet_small_b2_joint_step_k101_reduce_sum(in_optimizer, v_backbone_block1_conv1_weight, in_momentum, in_lr, t1836, t1838, t1840, v_backbone_block1_conv1_weight_momentum, t1848, t1855, t1868);
@@ -5438,13 +5438,13 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k105_sub(in_optimizer, t15, v_backbone_block1_bn1_bias, in_momentum, in_lr, in_weight_decay, t1803, t1915, v_backbone_block1_bn1_bias_adam_v, t1921, t1940);
       break;
     case 106:
-      fmnist_resnet_small_b2_joint_step_k106_reduce_sum(t61, t62, t70, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, v_backbone_block1_conv1_weight, t1617, t1835, t1941, t1944, t1945, t1947, t1950, t1953, t1963, t1966);
+      fmnist_resnet_small_b2_joint_step_k106_reduce_sum(t61, t62, t70, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, v_backbone_block1_conv1_weight, t1617, t1835, t1941, t1944, t1945, t1947, t1950, t1953, t1963, t1966, (float *)(arena + 5076096));
       break;
     case 107:
       fmnist_resnet_small_b2_joint_step_k107_add(t70, v_backbone_stem_bn_weight, t1944, t1953, t1963, t1966, t1977);
       break;
     case 108:
-      fmnist_resnet_small_b2_joint_step_k108_reduce_sum(in_optimizer, in_views, v_backbone_stem_conv_weight, in_weight_decay, t1977, v_backbone_stem_conv_weight_adam_v, t1978, t1981, t1983, t1992);
+      fmnist_resnet_small_b2_joint_step_k108_reduce_sum(in_optimizer, in_views, v_backbone_stem_conv_weight, in_weight_decay, t1977, v_backbone_stem_conv_weight_adam_v, t1978, t1981, t1983, t1992, (float *)(arena + 5076096));
       break;
     case 109:
       fmnist_resnet_small_b2_joint_step_k109_reduce_sum(in_optimizer, v_backbone_stem_conv_weight, in_momentum, in_lr, t1978, t1981, t1983, v_backbone_stem_conv_weight_momentum, t1994, t2001, t2019);
@@ -5468,7 +5468,7 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k115_sub(in_optimizer, v_backbone_block1_conv1_weight, in_momentum, in_lr, in_weight_decay, t1846, t1868, v_backbone_block1_conv1_weight_adam_step, t2117, t2136);
       break;
     case 116:
-      fmnist_resnet_small_b2_joint_step_k116_reduce_sum(in_optimizer, t302, v_backbone_block3_conv1_weight, in_weight_decay, t1012, v_backbone_block3_conv1_weight_adam_v, t2137, t2140, t2142, t2151);
+      fmnist_resnet_small_b2_joint_step_k116_reduce_sum(in_optimizer, t302, v_backbone_block3_conv1_weight, in_weight_decay, t1012, v_backbone_block3_conv1_weight_adam_v, t2137, t2140, t2142, t2151, (float *)(arena + 5076096));
       break;
     case 117:
       fmnist_resnet_small_b2_joint_step_k117_reduce_sum(in_optimizer, v_backbone_block3_conv1_weight, in_momentum, in_lr, t2137, t2140, t2142, v_backbone_block3_conv1_weight_momentum, t2153, t2160, t2178);
@@ -5495,7 +5495,7 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k124_sub(in_optimizer, v_head_fc1_weight, in_momentum, in_lr, in_weight_decay, t2281, t2308, v_head_fc1_weight_adam_step, t2311, t2331);
       break;
     case 125:
-      fmnist_resnet_small_b2_joint_step_k125_reduce_sum(in_optimizer, t367, v_backbone_block3_conv2_weight, in_weight_decay, t726, v_backbone_block3_conv2_weight_adam_v, t2332, t2335, t2337, t2346);
+      fmnist_resnet_small_b2_joint_step_k125_reduce_sum(in_optimizer, t367, v_backbone_block3_conv2_weight, in_weight_decay, t726, v_backbone_block3_conv2_weight_adam_v, t2332, t2335, t2337, t2346, (float *)(arena + 927360));
       break;
     case 126:
       fmnist_resnet_small_b2_joint_step_k126_reduce_sum(in_optimizer, v_backbone_block3_conv2_weight, in_momentum, in_lr, t2332, t2335, t2337, v_backbone_block3_conv2_weight_momentum, t2348, t2355, t2373);
@@ -5738,9 +5738,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k015_select(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_reduce_mean: %55 = conv2d(%53 f32[4,28,28,1], %54 f32[32,1,3,3]) : f32[4,28,28,32]; %56 = reduce_mean(%55 f32[4,28,28,32]) : f32[1,1,1,32]; %64 = reduce_mean(%63 f32[4,28,28,32]) : f32[1,1,1,32]; %70 = add(%67 f32[32,1,1], %69 f32[32,1,1]) : f32[32,1,1]; %78 = add(%72 f32[32,1,1], %77 f32[32,1,1]) : f32[32,1,1]; %96 = relu(%95 f32[4,28,28,32]) : f32[4,28,28,32]
  * from graphs/FMNISTResNetSmall.swift:13
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_reduce_mean(const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict v_backbone_stem_bn_running_mean, const float *restrict v_backbone_stem_bn_running_var, const float *restrict v_backbone_stem_bn_weight, const float *restrict v_backbone_stem_bn_bias, float *restrict t55, float *restrict t56, float *restrict t64, float *restrict t70, float *restrict t78, float *restrict t96) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_reduce_mean(const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict v_backbone_stem_bn_running_mean, const float *restrict v_backbone_stem_bn_running_var, const float *restrict v_backbone_stem_bn_weight, const float *restrict v_backbone_stem_bn_bias, float *restrict t55, float *restrict t56, float *restrict t64, float *restrict t70, float *restrict t78, float *restrict t96, float *restrict scratch) {
   const hw_conv_shape s55 = {4, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_forward_nhwc(&s55, in_views, v_backbone_stem_conv_weight, t55);
+  hw_conv2d_forward_nhwc(&s55, in_views, v_backbone_stem_conv_weight, t55, scratch, 5434752);
   double part_t56[4][32];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -5806,9 +5806,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_reduce_mean(con
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean: %98 = conv2d(%96 f32[4,28,28,32], %97 f32[32,32,3,3]) : f32[4,28,28,32]; %99 = reduce_mean(%98 f32[4,28,28,32]) : f32[1,1,1,32]; %107 = reduce_mean(%106 f32[4,28,28,32]) : f32[1,1,1,32]; %111 = add(%109 f32[32,1,1], %110 f32[32,1,1]) : f32[32,1,1]; %118 = add(%113 f32[32,1,1], %117 f32[32,1,1]) : f32[32,1,1]; %135 = relu(%134 f32[4,28,28,32]) : f32[4,28,28,32]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(const float *restrict t96, const float *restrict v_backbone_block1_conv1_weight, const float *restrict v_backbone_block1_bn1_running_mean, const float *restrict v_backbone_block1_bn1_running_var, const float *restrict v_backbone_block1_bn1_weight, const float *restrict v_backbone_block1_bn1_bias, float *restrict t98, float *restrict t99, float *restrict t107, float *restrict t111, float *restrict t118, float *restrict t135) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(const float *restrict t96, const float *restrict v_backbone_block1_conv1_weight, const float *restrict v_backbone_block1_bn1_running_mean, const float *restrict v_backbone_block1_bn1_running_var, const float *restrict v_backbone_block1_bn1_weight, const float *restrict v_backbone_block1_bn1_bias, float *restrict t98, float *restrict t99, float *restrict t107, float *restrict t111, float *restrict t118, float *restrict t135, float *restrict scratch) {
   const hw_conv_shape s98 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_forward_nhwc(&s98, t96, v_backbone_block1_conv1_weight, t98);
+  hw_conv2d_forward_nhwc(&s98, t96, v_backbone_block1_conv1_weight, t98, scratch, 4631424);
   double part_t99[4][32];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -5874,9 +5874,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(con
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_reduce_mean: %137 = conv2d(%135 f32[4,28,28,32], %136 f32[32,32,3,3]) : f32[4,28,28,32]; %138 = reduce_mean(%137 f32[4,28,28,32]) : f32[1,1,1,32]; %146 = reduce_mean(%145 f32[4,28,28,32]) : f32[1,1,1,32]; %150 = add(%148 f32[32,1,1], %149 f32[32,1,1]) : f32[32,1,1]; %157 = add(%152 f32[32,1,1], %156 f32[32,1,1]) : f32[32,1,1]; %174 = add(%173 f32[4,28,28,32], %96 f32[4,28,28,32]) : f32[4,28,28,32]; %175 = relu(%174 f32[4,28,28,32]) : f32[4,28,28,32]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_reduce_mean(const float *restrict t96, const float *restrict t135, const float *restrict v_backbone_block1_conv2_weight, const float *restrict v_backbone_block1_bn2_running_mean, const float *restrict v_backbone_block1_bn2_running_var, const float *restrict v_backbone_block1_bn2_weight, const float *restrict v_backbone_block1_bn2_bias, float *restrict t137, float *restrict t138, float *restrict t146, float *restrict t150, float *restrict t157, float *restrict t174, float *restrict t175) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_reduce_mean(const float *restrict t96, const float *restrict t135, const float *restrict v_backbone_block1_conv2_weight, const float *restrict v_backbone_block1_bn2_running_mean, const float *restrict v_backbone_block1_bn2_running_var, const float *restrict v_backbone_block1_bn2_weight, const float *restrict v_backbone_block1_bn2_bias, float *restrict t137, float *restrict t138, float *restrict t146, float *restrict t150, float *restrict t157, float *restrict t174, float *restrict t175, float *restrict scratch) {
   const hw_conv_shape s137 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_forward_nhwc(&s137, t135, v_backbone_block1_conv2_weight, t137);
+  hw_conv2d_forward_nhwc(&s137, t135, v_backbone_block1_conv2_weight, t137, scratch, 3426688);
   double part_t138[4][32];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -5943,9 +5943,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_reduce_mean(con
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean: %177 = conv2d(%175 f32[4,28,28,32], %176 f32[64,32,1,1]) : f32[4,14,14,64]; %178 = reduce_mean(%177 f32[4,14,14,64]) : f32[1,1,1,64]; %186 = reduce_mean(%185 f32[4,14,14,64]) : f32[1,1,1,64]; %192 = add(%189 f32[64,1,1], %191 f32[64,1,1]) : f32[64,1,1]; %200 = add(%194 f32[64,1,1], %199 f32[64,1,1]) : f32[64,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean(const float *restrict t175, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict v_backbone_block2_shortcut_bn_running_mean, const float *restrict v_backbone_block2_shortcut_bn_running_var, float *restrict t177, float *restrict t178, float *restrict t186, float *restrict t192, float *restrict t200) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean(const float *restrict t175, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict v_backbone_block2_shortcut_bn_running_mean, const float *restrict v_backbone_block2_shortcut_bn_running_var, float *restrict t177, float *restrict t178, float *restrict t186, float *restrict t192, float *restrict t200, float *restrict scratch) {
   const hw_conv_shape s177 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
-  hw_conv2d_forward_nhwc(&s177, t175, v_backbone_block2_shortcut_conv_weight, t177);
+  hw_conv2d_forward_nhwc(&s177, t175, v_backbone_block2_shortcut_conv_weight, t177, scratch, 3224960);
   double part_t178[4][64];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -5997,9 +5997,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean(con
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k020_reduce_mean: %202 = conv2d(%175 f32[4,28,28,32], %201 f32[64,32,3,3]) : f32[4,14,14,64]; %203 = reduce_mean(%202 f32[4,14,14,64]) : f32[1,1,1,64]; %211 = reduce_mean(%210 f32[4,14,14,64]) : f32[1,1,1,64]; %215 = add(%213 f32[64,1,1], %214 f32[64,1,1]) : f32[64,1,1]; %222 = add(%217 f32[64,1,1], %221 f32[64,1,1]) : f32[64,1,1]; %240 = relu(%239 f32[4,14,14,64]) : f32[4,14,14,64]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k020_reduce_mean(const float *restrict t175, const float *restrict v_backbone_block2_conv1_weight, const float *restrict v_backbone_block2_bn1_running_mean, const float *restrict v_backbone_block2_bn1_running_var, const float *restrict v_backbone_block2_bn1_weight, const float *restrict v_backbone_block2_bn1_bias, float *restrict t202, float *restrict t203, float *restrict t211, float *restrict t215, float *restrict t222, float *restrict t240) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k020_reduce_mean(const float *restrict t175, const float *restrict v_backbone_block2_conv1_weight, const float *restrict v_backbone_block2_bn1_running_mean, const float *restrict v_backbone_block2_bn1_running_var, const float *restrict v_backbone_block2_bn1_weight, const float *restrict v_backbone_block2_bn1_bias, float *restrict t202, float *restrict t203, float *restrict t211, float *restrict t215, float *restrict t222, float *restrict t240, float *restrict scratch) {
   const hw_conv_shape s202 = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
-  hw_conv2d_forward_nhwc(&s202, t175, v_backbone_block2_conv1_weight, t202);
+  hw_conv2d_forward_nhwc(&s202, t175, v_backbone_block2_conv1_weight, t202, scratch, 2822528);
   double part_t203[4][64];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -6065,9 +6065,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k020_reduce_mean(con
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_mean: %242 = conv2d(%240 f32[4,14,14,64], %241 f32[64,64,3,3]) : f32[4,14,14,64]; %243 = reduce_mean(%242 f32[4,14,14,64]) : f32[1,1,1,64]; %251 = reduce_mean(%250 f32[4,14,14,64]) : f32[1,1,1,64]; %255 = add(%253 f32[64,1,1], %254 f32[64,1,1]) : f32[64,1,1]; %262 = add(%257 f32[64,1,1], %261 f32[64,1,1]) : f32[64,1,1]; %295 = add(%278 f32[4,14,14,64], %294 f32[4,14,14,64]) : f32[4,14,14,64]; %296 = relu(%295 f32[4,14,14,64]) : f32[4,14,14,64]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_mean(const float *restrict t177, const float *restrict t178, const float *restrict t186, const float *restrict t240, const float *restrict v_backbone_block2_conv2_weight, const float *restrict v_backbone_block2_bn2_running_mean, const float *restrict v_backbone_block2_bn2_running_var, const float *restrict v_backbone_block2_bn2_weight, const float *restrict v_backbone_block2_bn2_bias, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict v_backbone_block2_shortcut_bn_bias, float *restrict t242, float *restrict t243, float *restrict t251, float *restrict t255, float *restrict t262, float *restrict t295, float *restrict t296) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_mean(const float *restrict t177, const float *restrict t178, const float *restrict t186, const float *restrict t240, const float *restrict v_backbone_block2_conv2_weight, const float *restrict v_backbone_block2_bn2_running_mean, const float *restrict v_backbone_block2_bn2_running_var, const float *restrict v_backbone_block2_bn2_weight, const float *restrict v_backbone_block2_bn2_bias, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict v_backbone_block2_shortcut_bn_bias, float *restrict t242, float *restrict t243, float *restrict t251, float *restrict t255, float *restrict t262, float *restrict t295, float *restrict t296, float *restrict scratch) {
   const hw_conv_shape s242 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
-  hw_conv2d_forward_nhwc(&s242, t240, v_backbone_block2_conv2_weight, t242);
+  hw_conv2d_forward_nhwc(&s242, t240, v_backbone_block2_conv2_weight, t242, scratch, 2219392);
   double part_t243[4][64];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -6138,9 +6138,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_mean(con
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean: %298 = conv2d(%296 f32[4,14,14,64], %297 f32[128,64,1,1]) : f32[4,7,7,128]; %299 = reduce_mean(%298 f32[4,7,7,128]) : f32[1,1,1,128]; %307 = reduce_mean(%306 f32[4,7,7,128]) : f32[1,1,1,128]; %313 = add(%310 f32[128,1,1], %312 f32[128,1,1]) : f32[128,1,1]; %321 = add(%315 f32[128,1,1], %320 f32[128,1,1]) : f32[128,1,1]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean(const float *restrict t296, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict v_backbone_block3_shortcut_bn_running_mean, const float *restrict v_backbone_block3_shortcut_bn_running_var, float *restrict t298, float *restrict t299, float *restrict t307, float *restrict t313, float *restrict t321) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean(const float *restrict t296, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict v_backbone_block3_shortcut_bn_running_mean, const float *restrict v_backbone_block3_shortcut_bn_running_var, float *restrict t298, float *restrict t299, float *restrict t307, float *restrict t313, float *restrict t321, float *restrict scratch) {
   const hw_conv_shape s298 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
-  hw_conv2d_forward_nhwc(&s298, t296, v_backbone_block3_shortcut_conv_weight, t298);
+  hw_conv2d_forward_nhwc(&s298, t296, v_backbone_block3_shortcut_conv_weight, t298, scratch, 2116992);
   double part_t299[4][128];
   for (int64_t p = 0; p < 4; p++) {
     double acc_t299[128] = {0.0};
@@ -6190,9 +6190,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean(con
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean: %323 = conv2d(%296 f32[4,14,14,64], %322 f32[128,64,3,3]) : f32[4,7,7,128]; %324 = reduce_mean(%323 f32[4,7,7,128]) : f32[1,1,1,128]; %332 = reduce_mean(%331 f32[4,7,7,128]) : f32[1,1,1,128]; %336 = add(%334 f32[128,1,1], %335 f32[128,1,1]) : f32[128,1,1]; %343 = add(%338 f32[128,1,1], %342 f32[128,1,1]) : f32[128,1,1]; %361 = relu(%360 f32[4,7,7,128]) : f32[4,7,7,128]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean(const float *restrict t296, const float *restrict v_backbone_block3_conv1_weight, const float *restrict v_backbone_block3_bn1_running_mean, const float *restrict v_backbone_block3_bn1_running_var, const float *restrict v_backbone_block3_bn1_weight, const float *restrict v_backbone_block3_bn1_bias, float *restrict t323, float *restrict t324, float *restrict t332, float *restrict t336, float *restrict t343, float *restrict t361) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean(const float *restrict t296, const float *restrict v_backbone_block3_conv1_weight, const float *restrict v_backbone_block3_bn1_running_mean, const float *restrict v_backbone_block3_bn1_running_var, const float *restrict v_backbone_block3_bn1_weight, const float *restrict v_backbone_block3_bn1_bias, float *restrict t323, float *restrict t324, float *restrict t332, float *restrict t336, float *restrict t343, float *restrict t361, float *restrict scratch) {
   const hw_conv_shape s323 = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
-  hw_conv2d_forward_nhwc(&s323, t296, v_backbone_block3_conv1_weight, t323);
+  hw_conv2d_forward_nhwc(&s323, t296, v_backbone_block3_conv1_weight, t323, scratch, 1914240);
   double part_t324[4][128];
   for (int64_t p = 0; p < 4; p++) {
     double acc_t324[128] = {0.0};
@@ -6255,9 +6255,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean(con
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean: %363 = conv2d(%361 f32[4,7,7,128], %362 f32[128,128,3,3]) : f32[4,7,7,128]; %364 = reduce_mean(%363 f32[4,7,7,128]) : f32[1,1,1,128]; %372 = reduce_mean(%371 f32[4,7,7,128]) : f32[1,1,1,128]; %376 = add(%374 f32[128,1,1], %375 f32[128,1,1]) : f32[128,1,1]; %383 = add(%378 f32[128,1,1], %382 f32[128,1,1]) : f32[128,1,1]; %416 = add(%399 f32[4,7,7,128], %415 f32[4,7,7,128]) : f32[4,7,7,128]; %418 = reduce_mean(%417 f32[4,7,7,128]) : f32[4,1,1,128]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(const float *restrict t298, const float *restrict t299, const float *restrict t307, const float *restrict t361, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, const float *restrict v_backbone_block3_bn2_weight, const float *restrict v_backbone_block3_bn2_bias, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict v_backbone_block3_shortcut_bn_bias, float *restrict t363, float *restrict t364, float *restrict t372, float *restrict t376, float *restrict t383, float *restrict t416, float *restrict t418) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(const float *restrict t298, const float *restrict t299, const float *restrict t307, const float *restrict t361, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, const float *restrict v_backbone_block3_bn2_weight, const float *restrict v_backbone_block3_bn2_bias, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict v_backbone_block3_shortcut_bn_bias, float *restrict t363, float *restrict t364, float *restrict t372, float *restrict t376, float *restrict t383, float *restrict t416, float *restrict t418, float *restrict scratch) {
   const hw_conv_shape s363 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
-  hw_conv2d_forward_nhwc(&s363, t361, v_backbone_block3_conv2_weight, t363);
+  hw_conv2d_forward_nhwc(&s363, t361, v_backbone_block3_conv2_weight, t363, scratch, 1709440);
   double part_t364[4][128];
   for (int64_t p = 0; p < 4; p++) {
     double acc_t364[128] = {0.0};
@@ -7601,9 +7601,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k071_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum: %1034 = conv2d_filter_grad(%296 f32[4,14,14,64], %1011 f32[4,7,7,128]) : f32[128,64,1,1]; %1037 = add(%1034 f32[128,64,1,1], %1036 f32[128,64,1,1]) : f32[128,64,1,1]; %1039 = reduce_sum(%1038 f32[128,64,1,1]) : f32[1,1,1,1]; %1048 = select(%1040 f32[128,64,1,1], %1047 f32[128,64,1,1], %1041 f32[128,64,1,1]) : f32[128,64,1,1]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(const float *restrict in_optimizer, const float *restrict t296, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict in_weight_decay, const float *restrict t1011, const float *restrict v_backbone_block3_shortcut_conv_weight_adam_v, float *restrict t1034, float *restrict t1037, float *restrict t1039, float *restrict t1048) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(const float *restrict in_optimizer, const float *restrict t296, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict in_weight_decay, const float *restrict t1011, const float *restrict v_backbone_block3_shortcut_conv_weight_adam_v, float *restrict t1034, float *restrict t1037, float *restrict t1039, float *restrict t1048, float *restrict scratch) {
   const hw_conv_shape s1034 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
-  hw_conv2d_filter_grad_nhwc(&s1034, t296, t1011, t1034);
+  hw_conv2d_filter_grad_nhwc(&s1034, t296, t1011, t1034, scratch, 1058816);
   const double h_t1037_0 = (double)in_weight_decay[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
@@ -7690,9 +7690,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum: %1101 = conv2d_input_grad(%843 f32[4,7,7,128], %362 f32[128,128,3,3]) : f32[4,7,7,128]; %1103 = mul(%1101 f32[4,7,7,128], %1102 f32[4,7,7,128]) : f32[4,7,7,128]; %1104 = reduce_sum(%1103 f32[4,7,7,128]) : f32[1,1,1,128]; %1106 = reduce_sum(%1105 f32[4,7,7,128]) : f32[1,1,1,128]; %1109 = reduce_sum(%1108 f32[4,7,7,128]) : f32[1,1,1,128]; %1112 = reduce_sum(%1111 f32[4,7,7,128]) : f32[1,1,1,128]; %1122 = mul(%1121 f32[4,7,7,128], %330 f32[4,7,7,128]) : f32[4,7,7,128]; %1125 = reduce_sum(%1124 f32[4,7,7,128]) : f32[1,1,1,128]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(const float *t323, const float *restrict t324, const float *restrict t332, const float *restrict v_backbone_block3_bn1_weight, const float *restrict v_backbone_block3_bn1_bias, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t843, float *t1101, float *t1103, float *restrict t1104, float *restrict t1106, float *restrict t1109, float *restrict t1112, float *t1122, float *restrict t1125) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(const float *t323, const float *restrict t324, const float *restrict t332, const float *restrict v_backbone_block3_bn1_weight, const float *restrict v_backbone_block3_bn1_bias, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t843, float *t1101, float *t1103, float *restrict t1104, float *restrict t1106, float *restrict t1109, float *restrict t1112, float *t1122, float *restrict t1125, float *restrict scratch) {
   const hw_conv_shape s1101 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
-  hw_conv2d_input_grad_nhwc(&s1101, t843, v_backbone_block3_conv2_weight, t1101);
+  hw_conv2d_input_grad_nhwc(&s1101, t843, v_backbone_block3_conv2_weight, t1101, scratch, 958464);
   double h_t1103_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_t1103_0[i3] = (1.0 / sqrt(((double)t332[i3] + 1e-05)));
@@ -7856,17 +7856,17 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k080_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_conv2d_input_grad: %1209 = conv2d_input_grad(%1136 f32[4,7,7,128], %322 f32[128,64,3,3]) : f32[4,14,14,64]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_conv2d_input_grad(const float *restrict v_backbone_block3_conv1_weight, const float *restrict t1136, float *restrict t1209) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_conv2d_input_grad(const float *restrict v_backbone_block3_conv1_weight, const float *restrict t1136, float *restrict t1209, float *restrict scratch) {
   const hw_conv_shape s1209 = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
-  hw_conv2d_input_grad_nhwc(&s1209, t1136, v_backbone_block3_conv1_weight, t1209);
+  hw_conv2d_input_grad_nhwc(&s1209, t1136, v_backbone_block3_conv1_weight, t1209, scratch, 757760);
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_reduce_sum: %1210 = conv2d_input_grad(%1011 f32[4,7,7,128], %297 f32[128,64,1,1]) : f32[4,14,14,64]; %1214 = mul(%1211 f32[4,14,14,64], %1213 f32[4,14,14,64]) : f32[4,14,14,64]; %1215 = reduce_sum(%1214 f32[4,14,14,64]) : f32[1,1,1,64]; %1217 = reduce_sum(%1216 f32[4,14,14,64]) : f32[1,1,1,64]; %1220 = reduce_sum(%1219 f32[4,14,14,64]) : f32[1,1,1,64]; %1223 = reduce_sum(%1222 f32[4,14,14,64]) : f32[1,1,1,64]; %1235 = mul(%1234 f32[4,14,14,64], %249 f32[4,14,14,64]) : f32[4,14,14,64]; %1238 = reduce_sum(%1237 f32[4,14,14,64]) : f32[1,1,1,64]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_reduce_sum(const float *t242, const float *restrict t243, const float *restrict t251, const float *restrict v_backbone_block2_bn2_weight, const float *t295, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict t1011, const float *restrict t1209, float *restrict t1210, float *t1214, float *restrict t1215, float *restrict t1217, float *restrict t1220, float *restrict t1223, float *t1235, float *restrict t1238) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_reduce_sum(const float *t242, const float *restrict t243, const float *restrict t251, const float *restrict v_backbone_block2_bn2_weight, const float *t295, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict t1011, const float *restrict t1209, float *restrict t1210, float *t1214, float *restrict t1215, float *restrict t1217, float *restrict t1220, float *restrict t1223, float *t1235, float *restrict t1238, float *restrict scratch) {
   const hw_conv_shape s1210 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
-  hw_conv2d_input_grad_nhwc(&s1210, t1011, v_backbone_block3_shortcut_conv_weight, t1210);
+  hw_conv2d_input_grad_nhwc(&s1210, t1011, v_backbone_block3_shortcut_conv_weight, t1210, scratch, 557056);
   double h_t1214_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_t1214_0[i3] = (1.0 / sqrt(((double)t251[i3] + 1e-05)));
@@ -8238,9 +8238,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k093_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_reduce_sum: %1433 = conv2d_filter_grad(%175 f32[4,28,28,32], %1410 f32[4,14,14,64]) : f32[64,32,1,1]; %1436 = add(%1433 f32[64,32,1,1], %1435 f32[64,32,1,1]) : f32[64,32,1,1]; %1438 = reduce_sum(%1437 f32[64,32,1,1]) : f32[1,1,1,1]; %1447 = select(%1439 f32[64,32,1,1], %1446 f32[64,32,1,1], %1440 f32[64,32,1,1]) : f32[64,32,1,1]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_reduce_sum(const float *restrict in_optimizer, const float *restrict t175, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict in_weight_decay, const float *restrict t1410, const float *restrict v_backbone_block2_shortcut_conv_weight_adam_v, float *restrict t1433, float *restrict t1436, float *restrict t1438, float *restrict t1447) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_reduce_sum(const float *restrict in_optimizer, const float *restrict t175, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict in_weight_decay, const float *restrict t1410, const float *restrict v_backbone_block2_shortcut_conv_weight_adam_v, float *restrict t1433, float *restrict t1436, float *restrict t1438, float *restrict t1447, float *restrict scratch) {
   const hw_conv_shape s1433 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
-  hw_conv2d_filter_grad_nhwc(&s1433, t175, t1410, t1433);
+  hw_conv2d_filter_grad_nhwc(&s1433, t175, t1410, t1433, scratch, 958464);
   const double h_t1436_0 = (double)in_weight_decay[0];
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -8327,9 +8327,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k096_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_reduce_sum: %1498 = conv2d_filter_grad(%240 f32[4,14,14,64], %1249 f32[4,14,14,64]) : f32[64,64,3,3]; %1501 = add(%1498 f32[64,64,3,3], %1500 f32[64,64,3,3]) : f32[64,64,3,3]; %1503 = reduce_sum(%1502 f32[64,64,3,3]) : f32[1,1,1,1]; %1512 = select(%1504 f32[64,64,3,3], %1511 f32[64,64,3,3], %1505 f32[64,64,3,3]) : f32[64,64,3,3]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_reduce_sum(const float *restrict in_optimizer, const float *restrict t240, const float *restrict v_backbone_block2_conv2_weight, const float *restrict in_weight_decay, const float *restrict t1249, const float *restrict v_backbone_block2_conv2_weight_adam_v, float *restrict t1498, float *restrict t1501, float *restrict t1503, float *restrict t1512) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_reduce_sum(const float *restrict in_optimizer, const float *restrict t240, const float *restrict v_backbone_block2_conv2_weight, const float *restrict in_weight_decay, const float *restrict t1249, const float *restrict v_backbone_block2_conv2_weight_adam_v, float *restrict t1498, float *restrict t1501, float *restrict t1503, float *restrict t1512, float *restrict scratch) {
   const hw_conv_shape s1498 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
-  hw_conv2d_filter_grad_nhwc(&s1498, t240, t1249, t1498);
+  hw_conv2d_filter_grad_nhwc(&s1498, t240, t1249, t1498, scratch, 663552);
   const double h_t1501_0 = (double)in_weight_decay[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -8444,9 +8444,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum: %1563 = conv2d_input_grad(%1249 f32[4,14,14,64], %241 f32[64,64,3,3]) : f32[4,14,14,64]; %1565 = mul(%1563 f32[4,14,14,64], %1564 f32[4,14,14,64]) : f32[4,14,14,64]; %1566 = reduce_sum(%1565 f32[4,14,14,64]) : f32[1,1,1,64]; %1568 = reduce_sum(%1567 f32[4,14,14,64]) : f32[1,1,1,64]; %1571 = reduce_sum(%1570 f32[4,14,14,64]) : f32[1,1,1,64]; %1574 = reduce_sum(%1573 f32[4,14,14,64]) : f32[1,1,1,64]; %1584 = mul(%1583 f32[4,14,14,64], %209 f32[4,14,14,64]) : f32[4,14,14,64]; %1587 = reduce_sum(%1586 f32[4,14,14,64]) : f32[1,1,1,64]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(const float *t202, const float *restrict t203, const float *restrict t211, const float *restrict v_backbone_block2_bn1_weight, const float *restrict v_backbone_block2_bn1_bias, const float *restrict v_backbone_block2_conv2_weight, const float *restrict t1249, float *t1563, float *t1565, float *restrict t1566, float *restrict t1568, float *restrict t1571, float *restrict t1574, float *t1584, float *restrict t1587) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(const float *t202, const float *restrict t203, const float *restrict t211, const float *restrict v_backbone_block2_bn1_weight, const float *restrict v_backbone_block2_bn1_bias, const float *restrict v_backbone_block2_conv2_weight, const float *restrict t1249, float *t1563, float *t1565, float *restrict t1566, float *restrict t1568, float *restrict t1571, float *restrict t1574, float *t1584, float *restrict t1587, float *restrict scratch) {
   const hw_conv_shape s1563 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
-  hw_conv2d_input_grad_nhwc(&s1563, t1249, v_backbone_block2_conv2_weight, t1563);
+  hw_conv2d_input_grad_nhwc(&s1563, t1249, v_backbone_block2_conv2_weight, t1563, scratch, 663552);
   double h_t1565_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_t1565_0[i3] = (1.0 / sqrt(((double)t211[i3] + 1e-05)));
@@ -8537,9 +8537,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_add(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_reduce_sum: %1599 = conv2d_filter_grad(%175 f32[4,28,28,32], %1598 f32[4,14,14,64]) : f32[64,32,3,3]; %1602 = add(%1599 f32[64,32,3,3], %1601 f32[64,32,3,3]) : f32[64,32,3,3]; %1604 = reduce_sum(%1603 f32[64,32,3,3]) : f32[1,1,1,1]; %1613 = select(%1605 f32[64,32,3,3], %1612 f32[64,32,3,3], %1606 f32[64,32,3,3]) : f32[64,32,3,3]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_reduce_sum(const float *restrict in_optimizer, const float *restrict t175, const float *restrict v_backbone_block2_conv1_weight, const float *restrict in_weight_decay, const float *restrict t1598, const float *restrict v_backbone_block2_conv1_weight_adam_v, float *restrict t1599, float *restrict t1602, float *restrict t1604, float *restrict t1613) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_reduce_sum(const float *restrict in_optimizer, const float *restrict t175, const float *restrict v_backbone_block2_conv1_weight, const float *restrict in_weight_decay, const float *restrict t1598, const float *restrict v_backbone_block2_conv1_weight_adam_v, float *restrict t1599, float *restrict t1602, float *restrict t1604, float *restrict t1613, float *restrict scratch) {
   const hw_conv_shape s1599 = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
-  hw_conv2d_filter_grad_nhwc(&s1599, t175, t1598, t1599);
+  hw_conv2d_filter_grad_nhwc(&s1599, t175, t1598, t1599, scratch, 589824);
   const double h_t1602_0 = (double)in_weight_decay[0];
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -8726,17 +8726,17 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k108_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k109_conv2d_input_grad: %1736 = conv2d_input_grad(%1598 f32[4,14,14,64], %201 f32[64,32,3,3]) : f32[4,28,28,32]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k109_conv2d_input_grad(const float *restrict v_backbone_block2_conv1_weight, const float *restrict t1598, float *restrict t1736) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k109_conv2d_input_grad(const float *restrict v_backbone_block2_conv1_weight, const float *restrict t1598, float *restrict t1736, float *restrict scratch) {
   const hw_conv_shape s1736 = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
-  hw_conv2d_input_grad_nhwc(&s1736, t1598, v_backbone_block2_conv1_weight, t1736);
+  hw_conv2d_input_grad_nhwc(&s1736, t1598, v_backbone_block2_conv1_weight, t1736, scratch, 589824);
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k110_reduce_sum: %1737 = conv2d_input_grad(%1410 f32[4,14,14,64], %176 f32[64,32,1,1]) : f32[4,28,28,32]; %1741 = mul(%1738 f32[4,28,28,32], %1740 f32[4,28,28,32]) : f32[4,28,28,32]; %1742 = reduce_sum(%1741 f32[4,28,28,32]) : f32[1,1,1,32]; %1744 = reduce_sum(%1743 f32[4,28,28,32]) : f32[1,1,1,32]; %1747 = reduce_sum(%1746 f32[4,28,28,32]) : f32[1,1,1,32]; %1750 = reduce_sum(%1749 f32[4,28,28,32]) : f32[1,1,1,32]; %1762 = mul(%1761 f32[4,28,28,32], %144 f32[4,28,28,32]) : f32[4,28,28,32]; %1765 = reduce_sum(%1764 f32[4,28,28,32]) : f32[1,1,1,32]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k110_reduce_sum(const float *t137, const float *restrict t138, const float *restrict t146, const float *restrict v_backbone_block1_bn2_weight, const float *t174, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict t1410, const float *restrict t1736, float *restrict t1737, float *t1741, float *restrict t1742, float *restrict t1744, float *restrict t1747, float *restrict t1750, float *t1762, float *restrict t1765) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k110_reduce_sum(const float *t137, const float *restrict t138, const float *restrict t146, const float *restrict v_backbone_block1_bn2_weight, const float *t174, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict t1410, const float *restrict t1736, float *restrict t1737, float *t1741, float *restrict t1742, float *restrict t1744, float *restrict t1747, float *restrict t1750, float *t1762, float *restrict t1765, float *restrict scratch) {
   const hw_conv_shape s1737 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
-  hw_conv2d_input_grad_nhwc(&s1737, t1410, v_backbone_block2_shortcut_conv_weight, t1737);
+  hw_conv2d_input_grad_nhwc(&s1737, t1410, v_backbone_block2_shortcut_conv_weight, t1737, scratch, 589824);
   double h_t1741_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_t1741_0[i3] = (1.0 / sqrt(((double)t146[i3] + 1e-05)));
@@ -8827,9 +8827,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k111_add(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k112_reduce_sum: %1777 = conv2d_filter_grad(%135 f32[4,28,28,32], %1776 f32[4,28,28,32]) : f32[32,32,3,3]; %1780 = add(%1777 f32[32,32,3,3], %1779 f32[32,32,3,3]) : f32[32,32,3,3]; %1782 = reduce_sum(%1781 f32[32,32,3,3]) : f32[1,1,1,1]; %1791 = select(%1783 f32[32,32,3,3], %1790 f32[32,32,3,3], %1784 f32[32,32,3,3]) : f32[32,32,3,3]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k112_reduce_sum(const float *restrict in_optimizer, const float *restrict t135, const float *restrict v_backbone_block1_conv2_weight, const float *restrict in_weight_decay, const float *restrict t1776, const float *restrict v_backbone_block1_conv2_weight_adam_v, float *restrict t1777, float *restrict t1780, float *restrict t1782, float *restrict t1791) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k112_reduce_sum(const float *restrict in_optimizer, const float *restrict t135, const float *restrict v_backbone_block1_conv2_weight, const float *restrict in_weight_decay, const float *restrict t1776, const float *restrict v_backbone_block1_conv2_weight_adam_v, float *restrict t1777, float *restrict t1780, float *restrict t1782, float *restrict t1791, float *restrict scratch) {
   const hw_conv_shape s1777 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_filter_grad_nhwc(&s1777, t135, t1776, t1777);
+  hw_conv2d_filter_grad_nhwc(&s1777, t135, t1776, t1777, scratch, 589824);
   const double h_t1780_0 = (double)in_weight_decay[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -9016,9 +9016,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k118_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k119_reduce_sum: %1924 = conv2d_input_grad(%1776 f32[4,28,28,32], %136 f32[32,32,3,3]) : f32[4,28,28,32]; %1926 = mul(%1924 f32[4,28,28,32], %1925 f32[4,28,28,32]) : f32[4,28,28,32]; %1927 = reduce_sum(%1926 f32[4,28,28,32]) : f32[1,1,1,32]; %1929 = reduce_sum(%1928 f32[4,28,28,32]) : f32[1,1,1,32]; %1932 = reduce_sum(%1931 f32[4,28,28,32]) : f32[1,1,1,32]; %1935 = reduce_sum(%1934 f32[4,28,28,32]) : f32[1,1,1,32]; %1945 = mul(%1944 f32[4,28,28,32], %105 f32[4,28,28,32]) : f32[4,28,28,32]; %1948 = reduce_sum(%1947 f32[4,28,28,32]) : f32[1,1,1,32]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k119_reduce_sum(const float *t98, const float *restrict t99, const float *restrict t107, const float *restrict v_backbone_block1_bn1_weight, const float *restrict v_backbone_block1_bn1_bias, const float *restrict v_backbone_block1_conv2_weight, const float *restrict t1776, float *t1924, float *t1926, float *restrict t1927, float *restrict t1929, float *restrict t1932, float *restrict t1935, float *t1945, float *restrict t1948) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k119_reduce_sum(const float *t98, const float *restrict t99, const float *restrict t107, const float *restrict v_backbone_block1_bn1_weight, const float *restrict v_backbone_block1_bn1_bias, const float *restrict v_backbone_block1_conv2_weight, const float *restrict t1776, float *t1924, float *t1926, float *restrict t1927, float *restrict t1929, float *restrict t1932, float *restrict t1935, float *t1945, float *restrict t1948, float *restrict scratch) {
   const hw_conv_shape s1924 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_input_grad_nhwc(&s1924, t1776, v_backbone_block1_conv2_weight, t1924);
+  hw_conv2d_input_grad_nhwc(&s1924, t1776, v_backbone_block1_conv2_weight, t1924, scratch, 589824);
   double h_t1926_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_t1926_0[i3] = (1.0 / sqrt(((double)t107[i3] + 1e-05)));
@@ -9109,9 +9109,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k120_add(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k121_reduce_sum: %1960 = conv2d_filter_grad(%96 f32[4,28,28,32], %1959 f32[4,28,28,32]) : f32[32,32,3,3]; %1962 = add(%1960 f32[32,32,3,3], %1961 f32[32,32,3,3]) : f32[32,32,3,3]; %1964 = reduce_sum(%1963 f32[32,32,3,3]) : f32[1,1,1,1]; %1970 = select(%1783 f32[32,32,3,3], %1969 f32[32,32,3,3], %1965 f32[32,32,3,3]) : f32[32,32,3,3]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k121_reduce_sum(const float *restrict in_optimizer, const float *restrict t96, const float *restrict v_backbone_block1_conv1_weight, const float *restrict in_weight_decay, const float *restrict t1959, const float *restrict v_backbone_block1_conv1_weight_adam_v, float *restrict t1960, float *restrict t1962, float *restrict t1964, float *restrict t1970) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k121_reduce_sum(const float *restrict in_optimizer, const float *restrict t96, const float *restrict v_backbone_block1_conv1_weight, const float *restrict in_weight_decay, const float *restrict t1959, const float *restrict v_backbone_block1_conv1_weight_adam_v, float *restrict t1960, float *restrict t1962, float *restrict t1964, float *restrict t1970, float *restrict scratch) {
   const hw_conv_shape s1960 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_filter_grad_nhwc(&s1960, t96, t1959, t1960);
+  hw_conv2d_filter_grad_nhwc(&s1960, t96, t1959, t1960, scratch, 589824);
   const double h_t1962_0 = (double)in_weight_decay[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -9269,9 +9269,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k126_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k127_reduce_sum: %2065 = conv2d_input_grad(%1959 f32[4,28,28,32], %97 f32[32,32,3,3]) : f32[4,28,28,32]; %2068 = mul(%2066 f32[4,28,28,32], %2067 f32[4,28,28,32]) : f32[4,28,28,32]; %2069 = reduce_sum(%2068 f32[4,28,28,32]) : f32[1,1,1,32]; %2071 = reduce_sum(%2070 f32[4,28,28,32]) : f32[1,1,1,32]; %2074 = reduce_sum(%2073 f32[4,28,28,32]) : f32[1,1,1,32]; %2077 = reduce_sum(%2076 f32[4,28,28,32]) : f32[1,1,1,32]; %2087 = mul(%2086 f32[4,28,28,32], %62 f32[4,28,28,32]) : f32[4,28,28,32]; %2090 = reduce_sum(%2089 f32[4,28,28,32]) : f32[1,1,1,32]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k127_reduce_sum(const float *t55, const float *restrict t56, const float *restrict t64, const float *restrict v_backbone_stem_bn_weight, const float *restrict v_backbone_stem_bn_bias, const float *restrict v_backbone_block1_conv1_weight, const float *t1741, const float *restrict t1959, float *restrict t2065, float *t2068, float *restrict t2069, float *restrict t2071, float *restrict t2074, float *restrict t2077, float *t2087, float *restrict t2090) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k127_reduce_sum(const float *t55, const float *restrict t56, const float *restrict t64, const float *restrict v_backbone_stem_bn_weight, const float *restrict v_backbone_stem_bn_bias, const float *restrict v_backbone_block1_conv1_weight, const float *t1741, const float *restrict t1959, float *restrict t2065, float *t2068, float *restrict t2069, float *restrict t2071, float *restrict t2074, float *restrict t2077, float *t2087, float *restrict t2090, float *restrict scratch) {
   const hw_conv_shape s2065 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_input_grad_nhwc(&s2065, t1959, v_backbone_block1_conv1_weight, t2065);
+  hw_conv2d_input_grad_nhwc(&s2065, t1959, v_backbone_block1_conv1_weight, t2065, scratch, 803072);
   double h_t2068_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_t2068_0[i3] = (1.0 / sqrt(((double)t64[i3] + 1e-05)));
@@ -9362,9 +9362,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k128_add(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k129_reduce_sum: %2102 = conv2d_filter_grad(%53 f32[4,28,28,1], %2101 f32[4,28,28,32]) : f32[32,1,3,3]; %2105 = add(%2102 f32[32,1,3,3], %2104 f32[32,1,3,3]) : f32[32,1,3,3]; %2107 = reduce_sum(%2106 f32[32,1,3,3]) : f32[1,1,1,1]; %2116 = select(%2108 f32[32,1,3,3], %2115 f32[32,1,3,3], %2109 f32[32,1,3,3]) : f32[32,1,3,3]
  * from graphs/FMNISTResNetSmall.swift:13
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k129_reduce_sum(const float *restrict in_optimizer, const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict in_weight_decay, const float *restrict t2101, const float *restrict v_backbone_stem_conv_weight_adam_v, float *restrict t2102, float *restrict t2105, float *restrict t2107, float *restrict t2116) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k129_reduce_sum(const float *restrict in_optimizer, const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict in_weight_decay, const float *restrict t2101, const float *restrict v_backbone_stem_conv_weight_adam_v, float *restrict t2102, float *restrict t2105, float *restrict t2107, float *restrict t2116, float *restrict scratch) {
   const hw_conv_shape s2102 = {4, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_filter_grad_nhwc(&s2102, in_views, t2101, t2102);
+  hw_conv2d_filter_grad_nhwc(&s2102, in_views, t2101, t2102, scratch, 803072);
   const double h_t2105_0 = (double)in_weight_decay[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i2 = 0; i2 < 3; i2++) {
@@ -9568,9 +9568,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k136_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k137_reduce_sum: %2261 = conv2d_filter_grad(%296 f32[4,14,14,64], %1136 f32[4,7,7,128]) : f32[128,64,3,3]; %2264 = add(%2261 f32[128,64,3,3], %2263 f32[128,64,3,3]) : f32[128,64,3,3]; %2266 = reduce_sum(%2265 f32[128,64,3,3]) : f32[1,1,1,1]; %2275 = select(%2267 f32[128,64,3,3], %2274 f32[128,64,3,3], %2268 f32[128,64,3,3]) : f32[128,64,3,3]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k137_reduce_sum(const float *restrict in_optimizer, const float *restrict t296, const float *restrict v_backbone_block3_conv1_weight, const float *restrict in_weight_decay, const float *restrict t1136, const float *restrict v_backbone_block3_conv1_weight_adam_v, float *restrict t2261, float *restrict t2264, float *restrict t2266, float *restrict t2275) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k137_reduce_sum(const float *restrict in_optimizer, const float *restrict t296, const float *restrict v_backbone_block3_conv1_weight, const float *restrict in_weight_decay, const float *restrict t1136, const float *restrict v_backbone_block3_conv1_weight_adam_v, float *restrict t2261, float *restrict t2264, float *restrict t2266, float *restrict t2275, float *restrict scratch) {
   const hw_conv_shape s2261 = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
-  hw_conv2d_filter_grad_nhwc(&s2261, t296, t1136, t2261);
+  hw_conv2d_filter_grad_nhwc(&s2261, t296, t1136, t2261, scratch, 803072);
   const double h_t2264_0 = (double)in_weight_decay[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -9685,9 +9685,9 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k139_sub(const float
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k140_reduce_sum: %2326 = conv2d_filter_grad(%361 f32[4,7,7,128], %843 f32[4,7,7,128]) : f32[128,128,3,3]; %2329 = add(%2326 f32[128,128,3,3], %2328 f32[128,128,3,3]) : f32[128,128,3,3]; %2331 = reduce_sum(%2330 f32[128,128,3,3]) : f32[1,1,1,1]; %2340 = select(%2332 f32[128,128,3,3], %2339 f32[128,128,3,3], %2333 f32[128,128,3,3]) : f32[128,128,3,3]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k140_reduce_sum(const float *restrict in_optimizer, const float *restrict t361, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t843, const float *restrict in_weight_decay, const float *restrict v_backbone_block3_conv2_weight_adam_v, float *restrict t2326, float *restrict t2329, float *restrict t2331, float *restrict t2340) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k140_reduce_sum(const float *restrict in_optimizer, const float *restrict t361, const float *restrict v_backbone_block3_conv2_weight, const float *restrict t843, const float *restrict in_weight_decay, const float *restrict v_backbone_block3_conv2_weight_adam_v, float *restrict t2326, float *restrict t2329, float *restrict t2331, float *restrict t2340, float *restrict scratch) {
   const hw_conv_shape s2326 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
-  hw_conv2d_filter_grad_nhwc(&s2326, t361, t843, t2326);
+  hw_conv2d_filter_grad_nhwc(&s2326, t361, t843, t2326, scratch, 507904);
   const double h_t2329_0 = (double)in_weight_decay[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -10368,15 +10368,15 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k013_select(in_optimizer, v_backbone_block3_bn1_bias_adam_step, t45);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k014_select(in_optimizer, v_backbone_block3_bn2_weight_adam_step, t48);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k015_select(in_optimizer, v_backbone_block3_bn2_bias_adam_step, t51);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t55, t56, t64, t70, t78, t96);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(t96, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t98, t99, t107, t111, t118, t135);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_reduce_mean(t96, t135, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t137, t138, t146, t150, t157, t174, t175);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean(t175, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t177, t178, t186, t192, t200);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k020_reduce_mean(t175, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t202, t203, t211, t215, t222, t240);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_mean(t177, t178, t186, t240, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t242, t243, t251, t255, t262, t295, t296);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean(t296, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t298, t299, t307, t313, t321);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean(t296, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t323, t324, t332, t336, t343, t361);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(t298, t299, t307, t361, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t363, t364, t372, t376, t383, t416, t418);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t55, t56, t64, t70, t78, t96, (float *)(arena + 804352));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(t96, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t98, t99, t107, t111, t118, t135, (float *)(arena + 1607680));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_reduce_mean(t96, t135, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t137, t138, t146, t150, t157, t174, t175, (float *)(arena + 2812416));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean(t175, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t177, t178, t186, t192, t200, (float *)(arena + 3014144));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k020_reduce_mean(t175, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t202, t203, t211, t215, t222, t240, (float *)(arena + 3416576));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_mean(t177, t178, t186, t240, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t242, t243, t251, t255, t262, t295, t296, (float *)(arena + 4019712));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean(t296, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t298, t299, t307, t313, t321, (float *)(arena + 4122112));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean(t296, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t323, t324, t332, t336, t343, t361, (float *)(arena + 4324864));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(t298, t299, t307, t361, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t363, t364, t372, t376, t383, t416, t418, (float *)(arena + 4529664));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k025_reduce_mean(t418, v_head_fc1_weight, v_head_bn1_weight, v_head_bn1_bias, t422, t423, t426, t428, t434, t440, t441);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k026_reduce_sum(t441, v_head_fc2_weight, v_head_fc2_bias, t443, t446, t448, t453);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k027_reduce_mean(t453, in_temperature, t454, t460, t463, t464, t467, t471, t472, t480);
@@ -10424,17 +10424,17 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k069_reduce_sum(t298, t299, t307, v_backbone_block3_shortcut_bn_weight, t416, t653, t662, t798, t984, t994, t997);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k070_reduce_sum(t307, v_backbone_block3_shortcut_bn_weight, t416, t653, t662, t798, t994, t997, t1000, t1011);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k071_sub(in_optimizer, v_backbone_block3_shortcut_bn_weight, in_momentum, in_lr, in_weight_decay, t975, t981, v_backbone_block3_shortcut_bn_weight_adam_step, t1014, t1033);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(in_optimizer, t296, v_backbone_block3_shortcut_conv_weight, in_weight_decay, t1011, v_backbone_block3_shortcut_conv_weight_adam_v, t1034, t1037, t1039, t1048);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(in_optimizer, t296, v_backbone_block3_shortcut_conv_weight, in_weight_decay, t1011, v_backbone_block3_shortcut_conv_weight_adam_v, t1034, t1037, t1039, t1048, (float *)(arena + 5180288));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k073_reduce_sum(in_optimizer, v_backbone_block3_shortcut_conv_weight, in_momentum, in_lr, t1034, t1037, t1039, v_backbone_block3_shortcut_conv_weight_momentum, t1050, t1058, t1077);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_sub(in_optimizer, v_backbone_block3_shortcut_conv_weight, in_momentum, in_lr, in_weight_decay, t1048, t1077, v_backbone_block3_shortcut_conv_weight_adam_step, t1080, t1100);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(t323, t324, t332, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, v_backbone_block3_conv2_weight, t843, t1101, t1103, t1104, t1106, t1109, t1112, t1122, t1125);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(t323, t324, t332, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, v_backbone_block3_conv2_weight, t843, t1101, t1103, t1104, t1106, t1109, t1112, t1122, t1125, (float *)(arena + 5280640));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k076_add(t332, v_backbone_block3_bn1_weight, t1103, t1112, t1122, t1125, t1136);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k077_add(in_optimizer, v_backbone_block3_bn1_weight, in_momentum, in_lr, in_weight_decay, t1106, v_backbone_block3_bn1_weight_momentum, t1147);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k078_sub(in_optimizer, t42, v_backbone_block3_bn1_weight, in_momentum, in_lr, in_weight_decay, t1106, t1147, v_backbone_block3_bn1_weight_adam_v, t1153, t1172);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k079_add(in_optimizer, v_backbone_block3_bn1_bias, in_momentum, in_lr, in_weight_decay, t1104, v_backbone_block3_bn1_bias_momentum, t1183);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k080_sub(in_optimizer, t45, v_backbone_block3_bn1_bias, in_momentum, in_lr, in_weight_decay, t1104, t1183, v_backbone_block3_bn1_bias_adam_v, t1189, t1208);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_conv2d_input_grad(v_backbone_block3_conv1_weight, t1136, t1209);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_reduce_sum(t242, t243, t251, v_backbone_block2_bn2_weight, t295, v_backbone_block3_shortcut_conv_weight, t1011, t1209, t1210, t1214, t1215, t1217, t1220, t1223, t1235, t1238);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_conv2d_input_grad(v_backbone_block3_conv1_weight, t1136, t1209, (float *)(arena + 5481344));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_reduce_sum(t242, t243, t251, v_backbone_block2_bn2_weight, t295, v_backbone_block3_shortcut_conv_weight, t1011, t1209, t1210, t1214, t1215, t1217, t1220, t1223, t1235, t1238, (float *)(arena + 5682048));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k083_add(t251, v_backbone_block2_bn2_weight, t1214, t1223, t1235, t1238, t1249);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k084_add(in_optimizer, v_backbone_block2_shortcut_bn_bias, in_momentum, in_lr, in_weight_decay, t1215, v_backbone_block2_shortcut_bn_bias_momentum, t1267);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k085_add(in_optimizer, v_backbone_block2_bn2_weight, in_momentum, in_lr, in_weight_decay, t1217, v_backbone_block2_bn2_weight_momentum, t1278);
@@ -10446,42 +10446,42 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k091_reduce_sum(t177, t178, t186, v_backbone_block2_shortcut_bn_weight, t1214, t1383, t1393, t1396);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k092_reduce_sum(t186, v_backbone_block2_shortcut_bn_weight, t1214, t1393, t1396, t1399, t1410);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k093_sub(in_optimizer, v_backbone_block2_shortcut_bn_weight, in_momentum, in_lr, in_weight_decay, t1374, t1380, v_backbone_block2_shortcut_bn_weight_adam_step, t1413, t1432);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_reduce_sum(in_optimizer, t175, v_backbone_block2_shortcut_conv_weight, in_weight_decay, t1410, v_backbone_block2_shortcut_conv_weight_adam_v, t1433, t1436, t1438, t1447);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_reduce_sum(in_optimizer, t175, v_backbone_block2_shortcut_conv_weight, in_weight_decay, t1410, v_backbone_block2_shortcut_conv_weight_adam_v, t1433, t1436, t1438, t1447, (float *)(arena + 5280640));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k095_reduce_sum(in_optimizer, v_backbone_block2_shortcut_conv_weight, in_momentum, in_lr, t1433, t1436, t1438, v_backbone_block2_shortcut_conv_weight_momentum, t1449, t1456, t1474);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k096_sub(in_optimizer, v_backbone_block2_shortcut_conv_weight, in_momentum, in_lr, in_weight_decay, t1447, t1474, v_backbone_block2_shortcut_conv_weight_adam_step, t1477, t1497);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_reduce_sum(in_optimizer, t240, v_backbone_block2_conv2_weight, in_weight_decay, t1249, v_backbone_block2_conv2_weight_adam_v, t1498, t1501, t1503, t1512);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_reduce_sum(in_optimizer, t240, v_backbone_block2_conv2_weight, in_weight_decay, t1249, v_backbone_block2_conv2_weight_adam_v, t1498, t1501, t1503, t1512, (float *)(arena + 5575552));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k098_reduce_sum(in_optimizer, v_backbone_block2_conv2_weight, in_momentum, in_lr, t1498, t1501, t1503, v_backbone_block2_conv2_weight_momentum, t1514, t1521, t1539);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_sub(in_optimizer, v_backbone_block2_conv2_weight, in_momentum, in_lr, in_weight_decay, t1512, t1539, v_backbone_block2_conv2_weight_adam_step, t1542, t1562);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(t202, t203, t211, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, v_backbone_block2_conv2_weight, t1249, t1563, t1565, t1566, t1568, t1571, t1574, t1584, t1587);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(t202, t203, t211, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, v_backbone_block2_conv2_weight, t1249, t1563, t1565, t1566, t1568, t1571, t1574, t1584, t1587, (float *)(arena + 5575552));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_add(t211, v_backbone_block2_bn1_weight, t1565, t1574, t1584, t1587, t1598);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_reduce_sum(in_optimizer, t175, v_backbone_block2_conv1_weight, in_weight_decay, t1598, v_backbone_block2_conv1_weight_adam_v, t1599, t1602, t1604, t1613);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_reduce_sum(in_optimizer, t175, v_backbone_block2_conv1_weight, in_weight_decay, t1598, v_backbone_block2_conv1_weight_adam_v, t1599, t1602, t1604, t1613, (float *)(arena + 5649280));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k103_reduce_sum(in_optimizer, v_backbone_block2_conv1_weight, in_momentum, in_lr, t1599, t1602, t1604, v_backbone_block2_conv1_weight_momentum, t1615, t1622, t1640);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k104_add(in_optimizer, v_backbone_block2_bn1_weight, in_momentum, in_lr, in_weight_decay, t1568, v_backbone_block2_bn1_weight_momentum, t1651);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k105_sub(in_optimizer, t27, v_backbone_block2_bn1_weight, in_momentum, in_lr, in_weight_decay, t1568, t1651, v_backbone_block2_bn1_weight_adam_v, t1657, t1676);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k106_add(in_optimizer, v_backbone_block2_bn1_bias, in_momentum, in_lr, in_weight_decay, t1566, v_backbone_block2_bn1_bias_momentum, t1687);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k107_sub(in_optimizer, t30, v_backbone_block2_bn1_bias, in_momentum, in_lr, in_weight_decay, t1566, t1687, v_backbone_block2_bn1_bias_adam_v, t1693, t1712);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k108_sub(in_optimizer, v_backbone_block2_conv1_weight, in_momentum, in_lr, in_weight_decay, t1613, t1640, v_backbone_block2_conv1_weight_adam_step, t1715, t1735);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k109_conv2d_input_grad(v_backbone_block2_conv1_weight, t1598, t1736);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k110_reduce_sum(t137, t138, t146, v_backbone_block1_bn2_weight, t174, v_backbone_block2_shortcut_conv_weight, t1410, t1736, t1737, t1741, t1742, t1744, t1747, t1750, t1762, t1765);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k109_conv2d_input_grad(v_backbone_block2_conv1_weight, t1598, t1736, (float *)(arena + 5649280));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k110_reduce_sum(t137, t138, t146, v_backbone_block1_bn2_weight, t174, v_backbone_block2_shortcut_conv_weight, t1410, t1736, t1737, t1741, t1742, t1744, t1747, t1750, t1762, t1765, (float *)(arena + 5649280));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k111_add(t146, v_backbone_block1_bn2_weight, t1741, t1750, t1762, t1765, t1776);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k112_reduce_sum(in_optimizer, t135, v_backbone_block1_conv2_weight, in_weight_decay, t1776, v_backbone_block1_conv2_weight_adam_v, t1777, t1780, t1782, t1791);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k112_reduce_sum(in_optimizer, t135, v_backbone_block1_conv2_weight, in_weight_decay, t1776, v_backbone_block1_conv2_weight_adam_v, t1777, t1780, t1782, t1791, (float *)(arena + 5649280));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k113_reduce_sum(in_optimizer, v_backbone_block1_conv2_weight, in_momentum, in_lr, t1777, t1780, t1782, v_backbone_block1_conv2_weight_momentum, t1793, t1800, t1818);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k114_add(in_optimizer, v_backbone_block1_bn2_weight, in_momentum, in_lr, in_weight_decay, t1744, v_backbone_block1_bn2_weight_momentum, t1836);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k115_sub(in_optimizer, t18, v_backbone_block1_bn2_weight, in_momentum, in_lr, in_weight_decay, t1744, t1836, v_backbone_block1_bn2_weight_adam_v, t1844, t1864);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k116_add(in_optimizer, v_backbone_block1_bn2_bias, in_momentum, in_lr, in_weight_decay, t1742, v_backbone_block1_bn2_bias_momentum, t1875);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k117_sub(in_optimizer, t21, v_backbone_block1_bn2_bias, in_momentum, in_lr, in_weight_decay, t1742, t1875, v_backbone_block1_bn2_bias_adam_v, t1881, t1900);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k118_sub(in_optimizer, v_backbone_block1_conv2_weight, in_momentum, in_lr, in_weight_decay, t1791, t1818, v_backbone_block1_conv2_weight_adam_step, t1903, t1923);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k119_reduce_sum(t98, t99, t107, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, v_backbone_block1_conv2_weight, t1776, t1924, t1926, t1927, t1929, t1932, t1935, t1945, t1948);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k119_reduce_sum(t98, t99, t107, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, v_backbone_block1_conv2_weight, t1776, t1924, t1926, t1927, t1929, t1932, t1935, t1945, t1948, (float *)(arena + 5649280));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k120_add(t107, v_backbone_block1_bn1_weight, t1926, t1935, t1945, t1948, t1959);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k121_reduce_sum(in_optimizer, t96, v_backbone_block1_conv1_weight, in_weight_decay, t1959, v_backbone_block1_conv1_weight_adam_v, t1960, t1962, t1964, t1970);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k121_reduce_sum(in_optimizer, t96, v_backbone_block1_conv1_weight, in_weight_decay, t1959, v_backbone_block1_conv1_weight_adam_v, t1960, t1962, t1964, t1970, (float *)(arena + 5649280));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k122_reduce_sum(in_optimizer, v_backbone_block1_conv1_weight, in_momentum, in_lr, t1960, t1962, t1964, v_backbone_block1_conv1_weight_momentum, t1972, t1979, t1992);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k123_add(in_optimizer, v_backbone_block1_bn1_weight, in_momentum, in_lr, in_weight_decay, t1929, v_backbone_block1_bn1_weight_momentum, t2003);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k124_sub(in_optimizer, t12, v_backbone_block1_bn1_weight, in_momentum, in_lr, in_weight_decay, t1929, t2003, v_backbone_block1_bn1_weight_adam_v, t2009, t2028);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k125_add(in_optimizer, v_backbone_block1_bn1_bias, in_momentum, in_lr, in_weight_decay, t1927, v_backbone_block1_bn1_bias_momentum, t2039);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k126_sub(in_optimizer, t15, v_backbone_block1_bn1_bias, in_momentum, in_lr, in_weight_decay, t1927, t2039, v_backbone_block1_bn1_bias_adam_v, t2045, t2064);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k127_reduce_sum(t55, t56, t64, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, v_backbone_block1_conv1_weight, t1741, t1959, t2065, t2068, t2069, t2071, t2074, t2077, t2087, t2090);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k127_reduce_sum(t55, t56, t64, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, v_backbone_block1_conv1_weight, t1741, t1959, t2065, t2068, t2069, t2071, t2074, t2077, t2087, t2090, (float *)(arena + 402944));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k128_add(t64, v_backbone_stem_bn_weight, t2068, t2077, t2087, t2090, t2101);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k129_reduce_sum(in_optimizer, in_views, v_backbone_stem_conv_weight, in_weight_decay, t2101, v_backbone_stem_conv_weight_adam_v, t2102, t2105, t2107, t2116);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k129_reduce_sum(in_optimizer, in_views, v_backbone_stem_conv_weight, in_weight_decay, t2101, v_backbone_stem_conv_weight_adam_v, t2102, t2105, t2107, t2116, (float *)(arena + 402944));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k130_reduce_sum(in_optimizer, v_backbone_stem_conv_weight, in_momentum, in_lr, t2102, t2105, t2107, v_backbone_stem_conv_weight_momentum, t2118, t2125, t2143);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k131_add(in_optimizer, v_backbone_stem_bn_weight, in_momentum, in_lr, in_weight_decay, t2071, v_backbone_stem_bn_weight_momentum, t2154);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k132_sub(in_optimizer, t6, v_backbone_stem_bn_weight, in_momentum, in_lr, in_weight_decay, t2071, t2154, v_backbone_stem_bn_weight_adam_v, t2160, t2179);
@@ -10489,10 +10489,10 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k134_sub(in_optimizer, t9, v_backbone_stem_bn_bias, in_momentum, in_lr, in_weight_decay, t2069, t2190, v_backbone_stem_bn_bias_adam_v, t2196, t2215);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k135_sub(in_optimizer, v_backbone_stem_conv_weight, in_momentum, in_lr, in_weight_decay, t2116, t2143, v_backbone_stem_conv_weight_adam_step, t2218, t2238);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k136_sub(in_optimizer, v_backbone_block1_conv1_weight, in_momentum, in_lr, in_weight_decay, t1970, t1992, v_backbone_block1_conv1_weight_adam_step, t2241, t2260);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k137_reduce_sum(in_optimizer, t296, v_backbone_block3_conv1_weight, in_weight_decay, t1136, v_backbone_block3_conv1_weight_adam_v, t2261, t2264, t2266, t2275);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k137_reduce_sum(in_optimizer, t296, v_backbone_block3_conv1_weight, in_weight_decay, t1136, v_backbone_block3_conv1_weight_adam_v, t2261, t2264, t2266, t2275, (float *)(arena + 402944));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k138_reduce_sum(in_optimizer, v_backbone_block3_conv1_weight, in_momentum, in_lr, t2261, t2264, t2266, v_backbone_block3_conv1_weight_momentum, t2277, t2284, t2302);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k139_sub(in_optimizer, v_backbone_block3_conv1_weight, in_momentum, in_lr, in_weight_decay, t2275, t2302, v_backbone_block3_conv1_weight_adam_step, t2305, t2325);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k140_reduce_sum(in_optimizer, t361, v_backbone_block3_conv2_weight, t843, in_weight_decay, v_backbone_block3_conv2_weight_adam_v, t2326, t2329, t2331, t2340);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k140_reduce_sum(in_optimizer, t361, v_backbone_block3_conv2_weight, t843, in_weight_decay, v_backbone_block3_conv2_weight_adam_v, t2326, t2329, t2331, t2340, (float *)(arena + 1501184));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k141_reduce_sum(in_optimizer, v_backbone_block3_conv2_weight, in_momentum, in_lr, t2326, t2329, t2331, v_backbone_block3_conv2_weight_momentum, t2342, t2349, t2367);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k142_sub(in_optimizer, v_backbone_block3_conv2_weight, in_momentum, in_lr, in_weight_decay, t2340, t2367, v_backbone_block3_conv2_weight_adam_step, t2370, t2390);
   memcpy(state + 439008, t70, 128); /* backbone.stem.bn.running_mean */
@@ -11233,31 +11233,31 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k015_select(in_optimizer, v_backbone_block3_bn2_bias_adam_step, t51);
       break;
     case 16:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t55, t56, t64, t70, t78, t96);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_reduce_mean(in_views, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t55, t56, t64, t70, t78, t96, (float *)(arena + 804352));
       break;
     case 17:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(t96, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t98, t99, t107, t111, t118, t135);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(t96, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t98, t99, t107, t111, t118, t135, (float *)(arena + 1607680));
       break;
     case 18:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_reduce_mean(t96, t135, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t137, t138, t146, t150, t157, t174, t175);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_reduce_mean(t96, t135, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t137, t138, t146, t150, t157, t174, t175, (float *)(arena + 2812416));
       break;
     case 19:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean(t175, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t177, t178, t186, t192, t200);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean(t175, v_backbone_block2_shortcut_conv_weight, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, t177, t178, t186, t192, t200, (float *)(arena + 3014144));
       break;
     case 20:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k020_reduce_mean(t175, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t202, t203, t211, t215, t222, t240);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k020_reduce_mean(t175, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t202, t203, t211, t215, t222, t240, (float *)(arena + 3416576));
       break;
     case 21:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_mean(t177, t178, t186, t240, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t242, t243, t251, t255, t262, t295, t296);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_mean(t177, t178, t186, t240, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t242, t243, t251, t255, t262, t295, t296, (float *)(arena + 4019712));
       break;
     case 22:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean(t296, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t298, t299, t307, t313, t321);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean(t296, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t298, t299, t307, t313, t321, (float *)(arena + 4122112));
       break;
     case 23:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean(t296, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t323, t324, t332, t336, t343, t361);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean(t296, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t323, t324, t332, t336, t343, t361, (float *)(arena + 4324864));
       break;
     case 24:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(t298, t299, t307, t361, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t363, t364, t372, t376, t383, t416, t418);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(t298, t299, t307, t361, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t363, t364, t372, t376, t383, t416, t418, (float *)(arena + 4529664));
       break;
     case 25:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k025_reduce_mean(t418, v_head_fc1_weight, v_head_bn1_weight, v_head_bn1_bias, t422, t423, t426, t428, t434, t440, t441);
@@ -11401,7 +11401,7 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k071_sub(in_optimizer, v_backbone_block3_shortcut_bn_weight, in_momentum, in_lr, in_weight_decay, t975, t981, v_backbone_block3_shortcut_bn_weight_adam_step, t1014, t1033);
       break;
     case 72:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(in_optimizer, t296, v_backbone_block3_shortcut_conv_weight, in_weight_decay, t1011, v_backbone_block3_shortcut_conv_weight_adam_v, t1034, t1037, t1039, t1048);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(in_optimizer, t296, v_backbone_block3_shortcut_conv_weight, in_weight_decay, t1011, v_backbone_block3_shortcut_conv_weight_adam_v, t1034, t1037, t1039, t1048, (float *)(arena + 5180288));
       break;
     case 73:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k073_reduce_sum(in_optimizer, v_backbone_block3_shortcut_conv_weight, in_momentum, in_lr, t1034, t1037, t1039, v_backbone_block3_shortcut_conv_weight_momentum, t1050, t1058, t1077);
@@ -11410,7 +11410,7 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_sub(in_optimizer, v_backbone_block3_shortcut_conv_weight, in_momentum, in_lr, in_weight_decay, t1048, t1077, v_backbone_block3_shortcut_conv_weight_adam_step, t1080, t1100);
       break;
     case 75:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(t323, t324, t332, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, v_backbone_block3_conv2_weight, t843, t1101, t1103, t1104, t1106, t1109, t1112, t1122, t1125);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(t323, t324, t332, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, v_backbone_block3_conv2_weight, t843, t1101, t1103, t1104, t1106, t1109, t1112, t1122, t1125, (float *)(arena + 5280640));
       break;
     case 76:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k076_add(t332, v_backbone_block3_bn1_weight, t1103, t1112, t1122, t1125, t1136);
@@ -11428,10 +11428,10 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k080_sub(in_optimizer, t45, v_backbone_block3_bn1_bias, in_momentum, in_lr, in_weight_decay, t1104, t1183, v_backbone_block3_bn1_bias_adam_v, t1189, t1208);
       break;
     case 81:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_conv2d_input_grad(v_backbone_block3_conv1_weight, t1136, t1209);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_conv2d_input_grad(v_backbone_block3_conv1_weight, t1136, t1209, (float *)(arena + 5481344));
       break;
     case 82:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_reduce_sum(t242, t243, t251, v_backbone_block2_bn2_weight, t295, v_backbone_block3_shortcut_conv_weight, t1011, t1209, t1210, t1214, t1215, t1217, t1220, t1223, t1235, t1238);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_reduce_sum(t242, t243, t251, v_backbone_block2_bn2_weight, t295, v_backbone_block3_shortcut_conv_weight, t1011, t1209, t1210, t1214, t1215, t1217, t1220, t1223, t1235, t1238, (float *)(arena + 5682048));
       break;
     case 83:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k083_add(t251, v_backbone_block2_bn2_weight, t1214, t1223, t1235, t1238, t1249);
@@ -11467,7 +11467,7 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k093_sub(in_optimizer, v_backbone_block2_shortcut_bn_weight, in_momentum, in_lr, in_weight_decay, t1374, t1380, v_backbone_block2_shortcut_bn_weight_adam_step, t1413, t1432);
       break;
     case 94:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_reduce_sum(in_optimizer, t175, v_backbone_block2_shortcut_conv_weight, in_weight_decay, t1410, v_backbone_block2_shortcut_conv_weight_adam_v, t1433, t1436, t1438, t1447);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_reduce_sum(in_optimizer, t175, v_backbone_block2_shortcut_conv_weight, in_weight_decay, t1410, v_backbone_block2_shortcut_conv_weight_adam_v, t1433, t1436, t1438, t1447, (float *)(arena + 5280640));
       break;
     case 95:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k095_reduce_sum(in_optimizer, v_backbone_block2_shortcut_conv_weight, in_momentum, in_lr, t1433, t1436, t1438, v_backbone_block2_shortcut_conv_weight_momentum, t1449, t1456, t1474);
@@ -11476,7 +11476,7 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k096_sub(in_optimizer, v_backbone_block2_shortcut_conv_weight, in_momentum, in_lr, in_weight_decay, t1447, t1474, v_backbone_block2_shortcut_conv_weight_adam_step, t1477, t1497);
       break;
     case 97:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_reduce_sum(in_optimizer, t240, v_backbone_block2_conv2_weight, in_weight_decay, t1249, v_backbone_block2_conv2_weight_adam_v, t1498, t1501, t1503, t1512);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_reduce_sum(in_optimizer, t240, v_backbone_block2_conv2_weight, in_weight_decay, t1249, v_backbone_block2_conv2_weight_adam_v, t1498, t1501, t1503, t1512, (float *)(arena + 5575552));
       break;
     case 98:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k098_reduce_sum(in_optimizer, v_backbone_block2_conv2_weight, in_momentum, in_lr, t1498, t1501, t1503, v_backbone_block2_conv2_weight_momentum, t1514, t1521, t1539);
@@ -11485,13 +11485,13 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_sub(in_optimizer, v_backbone_block2_conv2_weight, in_momentum, in_lr, in_weight_decay, t1512, t1539, v_backbone_block2_conv2_weight_adam_step, t1542, t1562);
       break;
     case 100:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(t202, t203, t211, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, v_backbone_block2_conv2_weight, t1249, t1563, t1565, t1566, t1568, t1571, t1574, t1584, t1587);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(t202, t203, t211, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, v_backbone_block2_conv2_weight, t1249, t1563, t1565, t1566, t1568, t1571, t1574, t1584, t1587, (float *)(arena + 5575552));
       break;
     case 101:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_add(t211, v_backbone_block2_bn1_weight, t1565, t1574, t1584, t1587, t1598);
       break;
     case 102:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_reduce_sum(in_optimizer, t175, v_backbone_block2_conv1_weight, in_weight_decay, t1598, v_backbone_block2_conv1_weight_adam_v, t1599, t1602, t1604, t1613);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_reduce_sum(in_optimizer, t175, v_backbone_block2_conv1_weight, in_weight_decay, t1598, v_backbone_block2_conv1_weight_adam_v, t1599, t1602, t1604, t1613, (float *)(arena + 5649280));
       break;
     case 103:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k103_reduce_sum(in_optimizer, v_backbone_block2_conv1_weight, in_momentum, in_lr, t1599, t1602, t1604, v_backbone_block2_conv1_weight_momentum, t1615, t1622, t1640);
@@ -11512,16 +11512,16 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k108_sub(in_optimizer, v_backbone_block2_conv1_weight, in_momentum, in_lr, in_weight_decay, t1613, t1640, v_backbone_block2_conv1_weight_adam_step, t1715, t1735);
       break;
     case 109:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k109_conv2d_input_grad(v_backbone_block2_conv1_weight, t1598, t1736);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k109_conv2d_input_grad(v_backbone_block2_conv1_weight, t1598, t1736, (float *)(arena + 5649280));
       break;
     case 110:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k110_reduce_sum(t137, t138, t146, v_backbone_block1_bn2_weight, t174, v_backbone_block2_shortcut_conv_weight, t1410, t1736, t1737, t1741, t1742, t1744, t1747, t1750, t1762, t1765);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k110_reduce_sum(t137, t138, t146, v_backbone_block1_bn2_weight, t174, v_backbone_block2_shortcut_conv_weight, t1410, t1736, t1737, t1741, t1742, t1744, t1747, t1750, t1762, t1765, (float *)(arena + 5649280));
       break;
     case 111:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k111_add(t146, v_backbone_block1_bn2_weight, t1741, t1750, t1762, t1765, t1776);
       break;
     case 112:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k112_reduce_sum(in_optimizer, t135, v_backbone_block1_conv2_weight, in_weight_decay, t1776, v_backbone_block1_conv2_weight_adam_v, t1777, t1780, t1782, t1791);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k112_reduce_sum(in_optimizer, t135, v_backbone_block1_conv2_weight, in_weight_decay, t1776, v_backbone_block1_conv2_weight_adam_v, t1777, t1780, t1782, t1791, (float *)(arena + 5649280));
       break;
     case 113:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k113_reduce_sum(in_optimizer, v_backbone_block1_conv2_weight, in_momentum, in_lr, t1777, t1780, t1782, v_backbone_block1_conv2_weight_momentum, t1793, t1800, t1818);
@@ -11542,13 +11542,13 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k118_sub(in_optimizer, v_backbone_block1_conv2_weight, in_momentum, in_lr, in_weight_decay, t1791, t1818, v_backbone_block1_conv2_weight_adam_step, t1903, t1923);
       break;
     case 119:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k119_reduce_sum(t98, t99, t107, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, v_backbone_block1_conv2_weight, t1776, t1924, t1926, t1927, t1929, t1932, t1935, t1945, t1948);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k119_reduce_sum(t98, t99, t107, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, v_backbone_block1_conv2_weight, t1776, t1924, t1926, t1927, t1929, t1932, t1935, t1945, t1948, (float *)(arena + 5649280));
       break;
     case 120:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k120_add(t107, v_backbone_block1_bn1_weight, t1926, t1935, t1945, t1948, t1959);
       break;
     case 121:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k121_reduce_sum(in_optimizer, t96, v_backbone_block1_conv1_weight, in_weight_decay, t1959, v_backbone_block1_conv1_weight_adam_v, t1960, t1962, t1964, t1970);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k121_reduce_sum(in_optimizer, t96, v_backbone_block1_conv1_weight, in_weight_decay, t1959, v_backbone_block1_conv1_weight_adam_v, t1960, t1962, t1964, t1970, (float *)(arena + 5649280));
       break;
     case 122:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k122_reduce_sum(in_optimizer, v_backbone_block1_conv1_weight, in_momentum, in_lr, t1960, t1962, t1964, v_backbone_block1_conv1_weight_momentum, t1972, t1979, t1992);
@@ -11566,13 +11566,13 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k126_sub(in_optimizer, t15, v_backbone_block1_bn1_bias, in_momentum, in_lr, in_weight_decay, t1927, t2039, v_backbone_block1_bn1_bias_adam_v, t2045, t2064);
       break;
     case 127:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k127_reduce_sum(t55, t56, t64, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, v_backbone_block1_conv1_weight, t1741, t1959, t2065, t2068, t2069, t2071, t2074, t2077, t2087, t2090);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k127_reduce_sum(t55, t56, t64, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, v_backbone_block1_conv1_weight, t1741, t1959, t2065, t2068, t2069, t2071, t2074, t2077, t2087, t2090, (float *)(arena + 402944));
       break;
     case 128:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k128_add(t64, v_backbone_stem_bn_weight, t2068, t2077, t2087, t2090, t2101);
       break;
     case 129:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k129_reduce_sum(in_optimizer, in_views, v_backbone_stem_conv_weight, in_weight_decay, t2101, v_backbone_stem_conv_weight_adam_v, t2102, t2105, t2107, t2116);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k129_reduce_sum(in_optimizer, in_views, v_backbone_stem_conv_weight, in_weight_decay, t2101, v_backbone_stem_conv_weight_adam_v, t2102, t2105, t2107, t2116, (float *)(arena + 402944));
       break;
     case 130:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k130_reduce_sum(in_optimizer, v_backbone_stem_conv_weight, in_momentum, in_lr, t2102, t2105, t2107, v_backbone_stem_conv_weight_momentum, t2118, t2125, t2143);
@@ -11596,7 +11596,7 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k136_sub(in_optimizer, v_backbone_block1_conv1_weight, in_momentum, in_lr, in_weight_decay, t1970, t1992, v_backbone_block1_conv1_weight_adam_step, t2241, t2260);
       break;
     case 137:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k137_reduce_sum(in_optimizer, t296, v_backbone_block3_conv1_weight, in_weight_decay, t1136, v_backbone_block3_conv1_weight_adam_v, t2261, t2264, t2266, t2275);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k137_reduce_sum(in_optimizer, t296, v_backbone_block3_conv1_weight, in_weight_decay, t1136, v_backbone_block3_conv1_weight_adam_v, t2261, t2264, t2266, t2275, (float *)(arena + 402944));
       break;
     case 138:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k138_reduce_sum(in_optimizer, v_backbone_block3_conv1_weight, in_momentum, in_lr, t2261, t2264, t2266, v_backbone_block3_conv1_weight_momentum, t2277, t2284, t2302);
@@ -11605,7 +11605,7 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k139_sub(in_optimizer, v_backbone_block3_conv1_weight, in_momentum, in_lr, in_weight_decay, t2275, t2302, v_backbone_block3_conv1_weight_adam_step, t2305, t2325);
       break;
     case 140:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k140_reduce_sum(in_optimizer, t361, v_backbone_block3_conv2_weight, t843, in_weight_decay, v_backbone_block3_conv2_weight_adam_v, t2326, t2329, t2331, t2340);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k140_reduce_sum(in_optimizer, t361, v_backbone_block3_conv2_weight, t843, in_weight_decay, v_backbone_block3_conv2_weight_adam_v, t2326, t2329, t2331, t2340, (float *)(arena + 1501184));
       break;
     case 141:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k141_reduce_sum(in_optimizer, v_backbone_block3_conv2_weight, in_momentum, in_lr, t2326, t2329, t2331, v_backbone_block3_conv2_weight_momentum, t2342, t2349, t2367);
@@ -11767,9 +11767,9 @@ static const char *const run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_ker
 /* fmnist_resnet_small_b2_encode_k000_conv2d: %3 = conv2d(%1 f32[2,28,28,1], %2 f32[32,1,3,3]) : f32[2,28,28,32]; %27 = relu(%26 f32[2,28,28,32]) : f32[2,28,28,32]
  * from graphs/FMNISTResNetSmall.swift:13
  */
-static void fmnist_resnet_small_b2_encode_k000_conv2d(const float *restrict in_images, const float *restrict v_backbone_stem_conv_weight, const float *restrict v_backbone_stem_bn_running_mean, const float *restrict v_backbone_stem_bn_running_var, const float *restrict v_backbone_stem_bn_weight, const float *restrict v_backbone_stem_bn_bias, float *t3, float *t27) {
+static void fmnist_resnet_small_b2_encode_k000_conv2d(const float *restrict in_images, const float *restrict v_backbone_stem_conv_weight, const float *restrict v_backbone_stem_bn_running_mean, const float *restrict v_backbone_stem_bn_running_var, const float *restrict v_backbone_stem_bn_weight, const float *restrict v_backbone_stem_bn_bias, float *t3, float *t27, float *restrict scratch) {
   const hw_conv_shape s3 = {2, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_forward_nhwc(&s3, in_images, v_backbone_stem_conv_weight, t3);
+  hw_conv2d_forward_nhwc(&s3, in_images, v_backbone_stem_conv_weight, t3, scratch, 401408);
   double h_t27_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_t27_0[i3] = (1.0 / sqrt(((double)v_backbone_stem_bn_running_var[i3] + 1e-05)));
@@ -11789,9 +11789,9 @@ static void fmnist_resnet_small_b2_encode_k000_conv2d(const float *restrict in_i
 /* fmnist_resnet_small_b2_encode_k001_conv2d: %29 = conv2d(%27 f32[2,28,28,32], %28 f32[32,32,3,3]) : f32[2,28,28,32]; %52 = relu(%51 f32[2,28,28,32]) : f32[2,28,28,32]
  * from graphs/FMNISTResNetSmall.swift:17
  */
-static void fmnist_resnet_small_b2_encode_k001_conv2d(const float *restrict t27, const float *restrict v_backbone_block1_conv1_weight, const float *restrict v_backbone_block1_bn1_running_mean, const float *restrict v_backbone_block1_bn1_running_var, const float *restrict v_backbone_block1_bn1_weight, const float *restrict v_backbone_block1_bn1_bias, float *t29, float *t52) {
+static void fmnist_resnet_small_b2_encode_k001_conv2d(const float *restrict t27, const float *restrict v_backbone_block1_conv1_weight, const float *restrict v_backbone_block1_bn1_running_mean, const float *restrict v_backbone_block1_bn1_running_var, const float *restrict v_backbone_block1_bn1_weight, const float *restrict v_backbone_block1_bn1_bias, float *t29, float *t52, float *restrict scratch) {
   const hw_conv_shape s29 = {2, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_forward_nhwc(&s29, t27, v_backbone_block1_conv1_weight, t29);
+  hw_conv2d_forward_nhwc(&s29, t27, v_backbone_block1_conv1_weight, t29, scratch, 200704);
   double h_t52_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_t52_0[i3] = (1.0 / sqrt(((double)v_backbone_block1_bn1_running_var[i3] + 1e-05)));
@@ -11813,7 +11813,7 @@ static void fmnist_resnet_small_b2_encode_k001_conv2d(const float *restrict t27,
  */
 static void fmnist_resnet_small_b2_encode_k002_conv2d(const float *t27, const float *restrict t52, const float *restrict v_backbone_block1_conv2_weight, const float *restrict v_backbone_block1_bn2_running_mean, const float *restrict v_backbone_block1_bn2_running_var, const float *restrict v_backbone_block1_bn2_weight, const float *restrict v_backbone_block1_bn2_bias, float *restrict t54, float *t78) {
   const hw_conv_shape s54 = {2, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_forward_nhwc(&s54, t52, v_backbone_block1_conv2_weight, t54);
+  hw_conv2d_forward_nhwc(&s54, t52, v_backbone_block1_conv2_weight, t54, NULL, 0);
   double h_t78_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_t78_0[i3] = (1.0 / sqrt(((double)v_backbone_block1_bn2_running_var[i3] + 1e-05)));
@@ -11833,17 +11833,17 @@ static void fmnist_resnet_small_b2_encode_k002_conv2d(const float *t27, const fl
 /* fmnist_resnet_small_b2_encode_k003_conv2d: %80 = conv2d(%78 f32[2,28,28,32], %79 f32[64,32,1,1]) : f32[2,14,14,64]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_encode_k003_conv2d(const float *restrict t78, const float *restrict v_backbone_block2_shortcut_conv_weight, float *restrict t80) {
+static void fmnist_resnet_small_b2_encode_k003_conv2d(const float *restrict t78, const float *restrict v_backbone_block2_shortcut_conv_weight, float *restrict t80, float *restrict scratch) {
   const hw_conv_shape s80 = {2, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
-  hw_conv2d_forward_nhwc(&s80, t78, v_backbone_block2_shortcut_conv_weight, t80);
+  hw_conv2d_forward_nhwc(&s80, t78, v_backbone_block2_shortcut_conv_weight, t80, scratch, 301056);
 }
 
 /* fmnist_resnet_small_b2_encode_k004_conv2d: %82 = conv2d(%78 f32[2,28,28,32], %81 f32[64,32,3,3]) : f32[2,14,14,64]; %106 = relu(%105 f32[2,14,14,64]) : f32[2,14,14,64]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_encode_k004_conv2d(const float *restrict t78, const float *restrict v_backbone_block2_conv1_weight, const float *restrict v_backbone_block2_bn1_running_mean, const float *restrict v_backbone_block2_bn1_running_var, const float *restrict v_backbone_block2_bn1_weight, const float *restrict v_backbone_block2_bn1_bias, float *t82, float *t106) {
+static void fmnist_resnet_small_b2_encode_k004_conv2d(const float *restrict t78, const float *restrict v_backbone_block2_conv1_weight, const float *restrict v_backbone_block2_bn1_running_mean, const float *restrict v_backbone_block2_bn1_running_var, const float *restrict v_backbone_block2_bn1_weight, const float *restrict v_backbone_block2_bn1_bias, float *t82, float *t106, float *restrict scratch) {
   const hw_conv_shape s82 = {2, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
-  hw_conv2d_forward_nhwc(&s82, t78, v_backbone_block2_conv1_weight, t82);
+  hw_conv2d_forward_nhwc(&s82, t78, v_backbone_block2_conv1_weight, t82, scratch, 200704);
   double h_t106_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_t106_0[i3] = (1.0 / sqrt(((double)v_backbone_block2_bn1_running_var[i3] + 1e-05)));
@@ -11862,9 +11862,9 @@ static void fmnist_resnet_small_b2_encode_k004_conv2d(const float *restrict t78,
 /* fmnist_resnet_small_b2_encode_k005_conv2d: %108 = conv2d(%106 f32[2,14,14,64], %107 f32[64,64,3,3]) : f32[2,14,14,64]; %154 = relu(%153 f32[2,14,14,64]) : f32[2,14,14,64]
  * from graphs/FMNISTResNetSmall.swift:18
  */
-static void fmnist_resnet_small_b2_encode_k005_conv2d(const float *t80, const float *restrict t106, const float *restrict v_backbone_block2_conv2_weight, const float *restrict v_backbone_block2_bn2_running_mean, const float *restrict v_backbone_block2_bn2_running_var, const float *restrict v_backbone_block2_bn2_weight, const float *restrict v_backbone_block2_bn2_bias, const float *restrict v_backbone_block2_shortcut_bn_running_mean, const float *restrict v_backbone_block2_shortcut_bn_running_var, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict v_backbone_block2_shortcut_bn_bias, float *restrict t108, float *t154) {
+static void fmnist_resnet_small_b2_encode_k005_conv2d(const float *t80, const float *restrict t106, const float *restrict v_backbone_block2_conv2_weight, const float *restrict v_backbone_block2_bn2_running_mean, const float *restrict v_backbone_block2_bn2_running_var, const float *restrict v_backbone_block2_bn2_weight, const float *restrict v_backbone_block2_bn2_bias, const float *restrict v_backbone_block2_shortcut_bn_running_mean, const float *restrict v_backbone_block2_shortcut_bn_running_var, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict v_backbone_block2_shortcut_bn_bias, float *restrict t108, float *t154, float *restrict scratch) {
   const hw_conv_shape s108 = {2, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
-  hw_conv2d_forward_nhwc(&s108, t106, v_backbone_block2_conv2_weight, t108);
+  hw_conv2d_forward_nhwc(&s108, t106, v_backbone_block2_conv2_weight, t108, scratch, 200704);
   double h_t154_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_t154_0[i3] = (1.0 / sqrt(((double)v_backbone_block2_bn2_running_var[i3] + 1e-05)));
@@ -11887,17 +11887,17 @@ static void fmnist_resnet_small_b2_encode_k005_conv2d(const float *t80, const fl
 /* fmnist_resnet_small_b2_encode_k006_conv2d: %156 = conv2d(%154 f32[2,14,14,64], %155 f32[128,64,1,1]) : f32[2,7,7,128]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_encode_k006_conv2d(const float *restrict t154, const float *restrict v_backbone_block3_shortcut_conv_weight, float *restrict t156) {
+static void fmnist_resnet_small_b2_encode_k006_conv2d(const float *restrict t154, const float *restrict v_backbone_block3_shortcut_conv_weight, float *restrict t156, float *restrict scratch) {
   const hw_conv_shape s156 = {2, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
-  hw_conv2d_forward_nhwc(&s156, t154, v_backbone_block3_shortcut_conv_weight, t156);
+  hw_conv2d_forward_nhwc(&s156, t154, v_backbone_block3_shortcut_conv_weight, t156, scratch, 301056);
 }
 
 /* fmnist_resnet_small_b2_encode_k007_conv2d: %158 = conv2d(%154 f32[2,14,14,64], %157 f32[128,64,3,3]) : f32[2,7,7,128]; %182 = relu(%181 f32[2,7,7,128]) : f32[2,7,7,128]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_encode_k007_conv2d(const float *restrict t154, const float *restrict v_backbone_block3_conv1_weight, const float *restrict v_backbone_block3_bn1_running_mean, const float *restrict v_backbone_block3_bn1_running_var, const float *restrict v_backbone_block3_bn1_weight, const float *restrict v_backbone_block3_bn1_bias, float *t158, float *t182) {
+static void fmnist_resnet_small_b2_encode_k007_conv2d(const float *restrict t154, const float *restrict v_backbone_block3_conv1_weight, const float *restrict v_backbone_block3_bn1_running_mean, const float *restrict v_backbone_block3_bn1_running_var, const float *restrict v_backbone_block3_bn1_weight, const float *restrict v_backbone_block3_bn1_bias, float *t158, float *t182, float *restrict scratch) {
   const hw_conv_shape s158 = {2, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
-  hw_conv2d_forward_nhwc(&s158, t154, v_backbone_block3_conv1_weight, t158);
+  hw_conv2d_forward_nhwc(&s158, t154, v_backbone_block3_conv1_weight, t158, scratch, 301056);
   double h_t182_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_t182_0[i3] = (1.0 / sqrt(((double)v_backbone_block3_bn1_running_var[i3] + 1e-05)));
@@ -11916,9 +11916,9 @@ static void fmnist_resnet_small_b2_encode_k007_conv2d(const float *restrict t154
 /* fmnist_resnet_small_b2_encode_k008_reduce_mean: %184 = conv2d(%182 f32[2,7,7,128], %183 f32[128,128,3,3]) : f32[2,7,7,128]; %231 = reduce_mean(%230 f32[2,7,7,128]) : f32[2,1,1,128]; %233 = reshape(%232 f32[2,128,1,1]) : f32[2,128]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_encode_k008_reduce_mean(const float *restrict t156, const float *restrict t182, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, const float *restrict v_backbone_block3_bn2_weight, const float *restrict v_backbone_block3_bn2_bias, const float *restrict v_backbone_block3_shortcut_bn_running_mean, const float *restrict v_backbone_block3_shortcut_bn_running_var, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict v_backbone_block3_shortcut_bn_bias, float *restrict t184, float *restrict t231, float *restrict t233) {
+static void fmnist_resnet_small_b2_encode_k008_reduce_mean(const float *restrict t156, const float *restrict t182, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, const float *restrict v_backbone_block3_bn2_weight, const float *restrict v_backbone_block3_bn2_bias, const float *restrict v_backbone_block3_shortcut_bn_running_mean, const float *restrict v_backbone_block3_shortcut_bn_running_var, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict v_backbone_block3_shortcut_bn_bias, float *restrict t184, float *restrict t231, float *restrict t233, float *restrict scratch) {
   const hw_conv_shape s184 = {2, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
-  hw_conv2d_forward_nhwc(&s184, t182, v_backbone_block3_conv2_weight, t184);
+  hw_conv2d_forward_nhwc(&s184, t182, v_backbone_block3_conv2_weight, t184, scratch, 449536);
   double h_t231_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_t231_0[i3] = (1.0 / sqrt(((double)v_backbone_block3_bn2_running_var[i3] + 1e-05)));
@@ -12011,15 +12011,15 @@ static void run_fmnist_resnet_small_b2_encode(float *restrict state, char *restr
   float *const v_backbone_block3_shortcut_bn_bias = state + 84960;
   float *const t231 = (float *)(arena + 150528);
   float *const t233 = (float *)(arena + 151552);
-  fmnist_resnet_small_b2_encode_k000_conv2d(in_images, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t3, t27);
-  fmnist_resnet_small_b2_encode_k001_conv2d(t27, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t29, t52);
+  fmnist_resnet_small_b2_encode_k000_conv2d(in_images, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t3, t27, (float *)(arena + 200704));
+  fmnist_resnet_small_b2_encode_k001_conv2d(t27, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t29, t52, (float *)(arena + 401408));
   fmnist_resnet_small_b2_encode_k002_conv2d(t27, t52, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t54, t78);
-  fmnist_resnet_small_b2_encode_k003_conv2d(t78, v_backbone_block2_shortcut_conv_weight, t80);
-  fmnist_resnet_small_b2_encode_k004_conv2d(t78, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t82, t106);
-  fmnist_resnet_small_b2_encode_k005_conv2d(t80, t106, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t108, t154);
-  fmnist_resnet_small_b2_encode_k006_conv2d(t154, v_backbone_block3_shortcut_conv_weight, t156);
-  fmnist_resnet_small_b2_encode_k007_conv2d(t154, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t158, t182);
-  fmnist_resnet_small_b2_encode_k008_reduce_mean(t156, t182, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t184, t231, t233);
+  fmnist_resnet_small_b2_encode_k003_conv2d(t78, v_backbone_block2_shortcut_conv_weight, t80, (float *)(arena + 301056));
+  fmnist_resnet_small_b2_encode_k004_conv2d(t78, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t82, t106, (float *)(arena + 401408));
+  fmnist_resnet_small_b2_encode_k005_conv2d(t80, t106, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t108, t154, (float *)(arena + 401408));
+  fmnist_resnet_small_b2_encode_k006_conv2d(t154, v_backbone_block3_shortcut_conv_weight, t156, (float *)(arena + 301056));
+  fmnist_resnet_small_b2_encode_k007_conv2d(t154, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t158, t182, (float *)(arena + 301056));
+  fmnist_resnet_small_b2_encode_k008_reduce_mean(t156, t182, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t184, t231, t233, (float *)(arena + 152576));
 }
 
 /* Runs one kernel of 'encode' alone, on values already in place (kernel checks). */
@@ -12089,31 +12089,31 @@ static void run_fmnist_resnet_small_b2_encode_kernel(int kernel, float *restrict
   float *const t233 = (float *)(arena + 151552);
   switch (kernel) {
     case 0:
-      fmnist_resnet_small_b2_encode_k000_conv2d(in_images, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t3, t27);
+      fmnist_resnet_small_b2_encode_k000_conv2d(in_images, v_backbone_stem_conv_weight, v_backbone_stem_bn_running_mean, v_backbone_stem_bn_running_var, v_backbone_stem_bn_weight, v_backbone_stem_bn_bias, t3, t27, (float *)(arena + 200704));
       break;
     case 1:
-      fmnist_resnet_small_b2_encode_k001_conv2d(t27, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t29, t52);
+      fmnist_resnet_small_b2_encode_k001_conv2d(t27, v_backbone_block1_conv1_weight, v_backbone_block1_bn1_running_mean, v_backbone_block1_bn1_running_var, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, t29, t52, (float *)(arena + 401408));
       break;
     case 2:
       fmnist_resnet_small_b2_encode_k002_conv2d(t27, t52, v_backbone_block1_conv2_weight, v_backbone_block1_bn2_running_mean, v_backbone_block1_bn2_running_var, v_backbone_block1_bn2_weight, v_backbone_block1_bn2_bias, t54, t78);
       break;
     case 3:
-      fmnist_resnet_small_b2_encode_k003_conv2d(t78, v_backbone_block2_shortcut_conv_weight, t80);
+      fmnist_resnet_small_b2_encode_k003_conv2d(t78, v_backbone_block2_shortcut_conv_weight, t80, (float *)(arena + 301056));
       break;
     case 4:
-      fmnist_resnet_small_b2_encode_k004_conv2d(t78, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t82, t106);
+      fmnist_resnet_small_b2_encode_k004_conv2d(t78, v_backbone_block2_conv1_weight, v_backbone_block2_bn1_running_mean, v_backbone_block2_bn1_running_var, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, t82, t106, (float *)(arena + 401408));
       break;
     case 5:
-      fmnist_resnet_small_b2_encode_k005_conv2d(t80, t106, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t108, t154);
+      fmnist_resnet_small_b2_encode_k005_conv2d(t80, t106, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_running_mean, v_backbone_block2_shortcut_bn_running_var, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t108, t154, (float *)(arena + 401408));
       break;
     case 6:
-      fmnist_resnet_small_b2_encode_k006_conv2d(t154, v_backbone_block3_shortcut_conv_weight, t156);
+      fmnist_resnet_small_b2_encode_k006_conv2d(t154, v_backbone_block3_shortcut_conv_weight, t156, (float *)(arena + 301056));
       break;
     case 7:
-      fmnist_resnet_small_b2_encode_k007_conv2d(t154, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t158, t182);
+      fmnist_resnet_small_b2_encode_k007_conv2d(t154, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t158, t182, (float *)(arena + 301056));
       break;
     case 8:
-      fmnist_resnet_small_b2_encode_k008_reduce_mean(t156, t182, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t184, t231, t233);
+      fmnist_resnet_small_b2_encode_k008_reduce_mean(t156, t182, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t184, t231, t233, (float *)(arena + 152576));
       break;
     default:
       break;
