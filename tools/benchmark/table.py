@@ -37,6 +37,12 @@ def machine_lines(records):
             for c in choices:
                 used[c["algorithm"]] = used.get(c["algorithm"], 0) + 1
             summary = ", ".join(f"{n} on {a}" for a, n in sorted(used.items()))
+            calls = sum(c.get("calls", 0) for c in choices
+                        if c["algorithm"] == "onednn-winograd")
+            direct = sum(c.get("direct_calls", 0) for c in choices)
+            if direct:
+                summary += (f"; {direct} of {calls} calls of Winograd choices ran direct "
+                            "(its workspace did not fit the arena's free range)")
             yield (f"- Headway's convolutions ({len(choices)} shape/pass pairs, "
                    f"{r.get('precision', 'fp32')}): {summary}")
         return
