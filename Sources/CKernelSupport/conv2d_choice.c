@@ -20,7 +20,6 @@
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +88,9 @@ static const char *const names[] = {"auto", "im2col", "onednn", "onednn-blocked"
                                     "onednn-winograd", "direct"};
 enum { NAMES = sizeof names / sizeof names[0] };
 
-static const char *algorithm_name(int a) { return a > 0 && a < NAMES ? names[a] : "im2col"; }
+const char *hw_conv_algorithm_name(hw_conv_algorithm a) {
+  return a > 0 && (int)a < NAMES ? names[a] : "im2col";
+}
 
 /* The algorithm of a name, or -1. */
 static int algorithm_named(const char *name) {
@@ -141,7 +142,7 @@ static void format_line(FILE *f, const hw_conv_choice *c) {
   const hw_conv_shape *s = &c->key.shape;
   fprintf(f, "%s\t%d\t%d\t%d\t%d\t%d %d %d %d %d %d %d %d %d %d %d\t%s\t%.4f\t%.4f\t%.4f\t%.4f\n",
           machine, c->key.pass, c->key.bf16, c->key.nhwc, c->key.threads, s->n, s->c, s->h, s->w,
-          s->o, s->kh, s->kw, s->oh, s->ow, s->stride, s->pad, algorithm_name(c->algorithm),
+          s->o, s->kh, s->kw, s->oh, s->ow, s->stride, s->pad, hw_conv_algorithm_name((hw_conv_algorithm)c->algorithm),
           c->im2col_ms, c->onednn_ms, c->blocked_ms, c->winograd_ms);
 }
 
@@ -259,10 +260,8 @@ static hw_conv_choice measure(const call *c) {
 
 /* Whether oneDNN's blocked copies and scratchpad for `algorithm` fit the call's spare memory. */
 static int fits(const call *c, int algorithm) {
-  if (!c->key->nhwc || !c->scratch) return 0;
-  const size_t skip = (64 - (uintptr_t)c->scratch % 64) % 64;
-  const size_t need = hw_onednn_workspace_bytes(c->key, (hw_conv_algorithm)algorithm);
-  return need != SIZE_MAX && skip + need <= c->spare_bytes;
+  return c->key->nhwc &&
+         hw_onednn_fits_spare(c->key, (hw_conv_algorithm)algorithm, c->scratch, c->spare_bytes);
 }
 
 /* Holds the cache's lock file (flock): measuring and writing a choice is one step across the

@@ -264,17 +264,22 @@ static int run(const onednn_conv *c, thread_state *t, char *ws, void *user[3]) {
   return status;
 }
 
+/* Where `need` bytes start in the spare memory, 64-byte aligned (oneDNN's kernels store with
+ * aligned instructions), or NULL when they do not fit. */
+static char *spare_base(void *spare, size_t spare_bytes, size_t need) {
+  if (!spare) return NULL;
+  const size_t skip = (64 - (uintptr_t)spare % 64) % 64;
+  return skip + need <= spare_bytes ? (char *)spare + skip : NULL;
+}
+
 int hw_onednn_conv2d(const hw_conv_key *key, hw_conv_algorithm algorithm, const float *in0,
                      const float *in1, float *out, void *spare, size_t spare_bytes) {
   pthread_once(&engine_once, create_engine);
   if (!engine) return -1;
   thread_state *t = this_thread();
   onednn_conv *c = t ? lookup(key, algorithm) : NULL;
-  /* oneDNN's kernels store to their buffers with aligned instructions: 64-byte boundaries. */
-  const size_t skip = spare ? (64 - (uintptr_t)spare % 64) % 64 : 0;
-  char *ws = !c                                         ? NULL
-             : spare && skip + c->bytes <= spare_bytes ? (char *)spare + skip
-                                                        : workspace(t, c->bytes);
+  char *in_spare = c ? spare_base(spare, spare_bytes, c->bytes) : NULL;
+  char *ws = !c ? NULL : in_spare ? in_spare : workspace(t, c->bytes);
   if (!ws) return -1;
   void *user[3] = {(void *)in0, (void *)in1, out};
   return run(c, t, ws, user);
@@ -299,8 +304,9 @@ void hw_onednn_release_workspace(void) {
   t->workspace = NULL, t->capacity = 0;
 }
 
-size_t hw_onednn_workspace_bytes(const hw_conv_key *key, hw_conv_algorithm algorithm) {
+int hw_onednn_fits_spare(const hw_conv_key *key, hw_conv_algorithm algorithm, void *spare,
+                         size_t spare_bytes) {
   pthread_once(&engine_once, create_engine);
   onednn_conv *c = engine ? lookup(key, algorithm) : NULL;
-  return c ? c->bytes : SIZE_MAX;
+  return c && spare_base(spare, spare_bytes, c->bytes) != NULL;
 }

@@ -41,8 +41,9 @@ void hw_im2col_conv2d_filter_grad(const hw_conv_shape *s, const float *restrict 
  * After timing the candidates, so that the ones not chosen (Winograd's scratchpads are large)
  * do not keep their memory. */
 void hw_onednn_release_workspace(void);
-/* Bytes of workspace (blocked copies and scratchpad) oneDNN's convolution for the key needs with
- * `algorithm`, SIZE_MAX when it cannot run it (conv2d_onednn.c). */
-size_t hw_onednn_workspace_bytes(const hw_conv_key *key, hw_conv_algorithm algorithm);
+/* Whether oneDNN can run the key's convolution with `algorithm` with its workspace (blocked
+ * copies and scratchpad) in the spare memory, as hw_onednn_conv2d places it (conv2d_onednn.c). */
+int hw_onednn_fits_spare(const hw_conv_key *key, hw_conv_algorithm algorithm, void *spare,
+                         size_t spare_bytes);
 
 #endif

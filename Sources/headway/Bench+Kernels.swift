@@ -37,14 +37,7 @@ extension hw_conv_choice {
   }
 
   /// `im2col`, `onednn`, `onednn-blocked` or `onednn-winograd`, as in the cache file.
-  var algorithmName: String {
-    switch chosen {
-    case HW_CONV_ONEDNN: "onednn"
-    case HW_CONV_ONEDNN_BLOCKED: "onednn-blocked"
-    case HW_CONV_ONEDNN_WINOGRAD: "onednn-winograd"
-    default: "im2col"
-    }
-  }
+  var algorithmName: String { String(cString: hw_conv_algorithm_name(chosen)) }
 
   /// What the listing prints: `im2col+sgemm`, `oneDNN <implementation>`, with `blocked` for
   /// oneDNN on channel-blocked copies of NHWC tensors.

@@ -56,6 +56,8 @@ typedef struct {
  * variable HEADWAY_CONV (auto, direct, im2col, onednn, onednn-blocked, onednn-winograd; auto when
  * unset). */
 void hw_conv_set_algorithm(hw_conv_algorithm algorithm);
+/* An algorithm's name as HEADWAY_CONV and the cache file spell it ("onednn-winograd", ...). */
+const char *hw_conv_algorithm_name(hw_conv_algorithm algorithm);
 hw_conv_algorithm hw_conv_get_algorithm(void);
 
 /* The precision of convolutions called from this thread: 0 float32; 1 bfloat16 operands with
