@@ -6,7 +6,7 @@
  * finish by one thread from its own SplitMix64 stream, so its bits depend only on (seed, step,
  * dataset index, view) and the options, never on the team size or the schedule. Each view is
  * built in place in its output row; a scratch block per thread (one malloc per call, before the
- * parallel loop) holds the crop's column taps and x-interpolated rows, and the blur's
+ * parallel loop) holds the crop's taps and x-filtered rows (resample.c), and the blur's
  * intermediate plane, padded row and kernel.
  */
 #include <math.h>
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "headway_augment.h"
+#include "resample.h"
 
 /* ---- SplitMix64, bit for bit as GraphIR's SplitMix64.swift ---- */
 
@@ -142,64 +143,6 @@ static void sample_plan(const hw_augment_options *o, int h, int w, uint64_t *rng
   p->blur = next_unit(rng) < o->blur_probability;
   p->sigma = next_uniform(rng, o->blur_sigma_min, o->blur_sigma_max);
   sample_crop(o, h, w, rng, p);
-}
-
-/* ---- Crop, resize and flip ---- */
-
-/* Bilinear taps of output coordinate d of `count` over a source span [start, start + length):
- * PyTorch's align_corners = false source coordinate, clamped below at 0. */
-static inline void tap(int d, int count, int start, int length, int *i0, int *i1, float *f) {
-  const float scale = (float)length / (float)count;
-  float s = ((float)d + 0.5f) * scale - 0.5f;
-  if (s < 0.0f) s = 0.0f;
-  int low = (int)s;
-  if (low > length - 1) low = length - 1;
-  *i0 = start + low;
-  *i1 = start + (low < length - 1 ? low + 1 : low);
-  *f = s - (float)low;
-}
-
-/* dst [c, h, w] = the plan's crop of src [c, h, w] resized to h x w, flipped if planned.
- * Separable: each channel's crop rows are interpolated along x into tmp ([crop height, w]), then
- * output rows blend two of those along y. The interpolation a + (b - a) f is exact at f = 0 and
- * on constant regions. */
-static void resample(const float *restrict src, int c, int h, int w, const view_plan *p,
-                     float *restrict dst, int *restrict x0, int *restrict x1,
-                     float *restrict fx, float *restrict tmp) {
-  const size_t plane = (size_t)h * (size_t)w;
-  if (p->top == 0 && p->left == 0 && p->height == h && p->width == w) {
-    for (size_t i = 0; i < (size_t)c * h; i++) {
-      const float *restrict in = src + i * w;
-      float *restrict out = dst + i * w;
-      if (p->flip) {
-        for (int x = 0; x < w; x++) out[x] = clamp01(in[w - 1 - x]);
-      } else {
-        for (int x = 0; x < w; x++) out[x] = clamp01(in[x]);
-      }
-    }
-    return;
-  }
-  for (int x = 0; x < w; x++) {
-    tap(p->flip ? w - 1 - x : x, w, p->left, p->width, &x0[x], &x1[x], &fx[x]);
-  }
-  for (int k = 0; k < c; k++) {
-    for (int r = 0; r < p->height; r++) {
-      const float *restrict in = src + k * plane + (size_t)(p->top + r) * w;
-      float *restrict out = tmp + (size_t)r * w;
-      /* Scalar: AVX-512 gathers made this loop three times slower on Zen 4. */
-#pragma clang loop vectorize(disable)
-      for (int x = 0; x < w; x++) out[x] = in[x0[x]] + (in[x1[x]] - in[x0[x]]) * fx[x];
-    }
-    for (int y = 0; y < h; y++) {
-      int y0, y1;
-      float fy;
-      tap(y, h, 0, p->height, &y0, &y1, &fy);
-      const float *restrict upper = tmp + (size_t)y0 * w;
-      const float *restrict lower = tmp + (size_t)y1 * w;
-      float *restrict out = dst + k * plane + (size_t)y * w;
-      for (int x = 0; x < w; x++) out[x] = clamp01(upper[x] + (lower[x] - upper[x]) * fy);
-    }
-  }
 }
 
 /* ---- Colour ---- */
@@ -362,22 +305,22 @@ static void gaussian_kernel(float sigma, int radius, float *k) {
 
 /* ---- The batch ---- */
 
-/* Bytes of one thread's scratch, a multiple of 64 so every thread's block is cache-line aligned:
- * crop taps (x0, x1, fx: 3w), blur plane (hw), padded row (w + 2r) and kernel (r + 1). */
-static size_t scratch_bytes(int h, int w, int radius) {
-  const size_t floats = 3 * (size_t)w + (size_t)h * (size_t)w + (size_t)w + 2 * (size_t)radius +
-                        (size_t)radius + 1;
-  return (floats * sizeof(float) + 63) / 64 * 64;
+/* Floats of one thread's scratch: the crop's (resample.c), then the blur's plane (oh ow), padded
+ * row (ow + 2r) and kernel (r + 1). */
+static size_t blur_floats(int out_h, int out_w, int radius) {
+  return (size_t)out_h * (size_t)out_w + (size_t)out_w + 3 * (size_t)radius + 1;
 }
 
 void hw_augment_views(const hw_augment_options *options, uint64_t seed, uint64_t step,
                       const float *images, int c, int h, int w, const int64_t *indices, int n,
-                      float *views) {
-  if (n <= 0 || c <= 0 || h <= 0 || w <= 0) return;
+                      int out_h, int out_w, float *views) {
+  if (n <= 0 || c <= 0 || h <= 0 || w <= 0 || out_h <= 0 || out_w <= 0) return;
   const hw_augment_options o = *options;
-  const size_t plane = (size_t)h * (size_t)w, image = (size_t)c * plane;
-  const int radius = blur_radius(h, w);
-  const size_t stride = scratch_bytes(h, w, radius);
+  const size_t image = (size_t)c * h * w, out_plane = (size_t)out_h * out_w;
+  const int radius = blur_radius(out_h, out_w);
+  const size_t crop_floats = hw_resample_scratch_floats(h, w, out_h, out_w);
+  const size_t stride =
+      ((crop_floats + blur_floats(out_h, out_w, radius)) * sizeof(float) + 63) / 64 * 64;
   const int threads = omp_get_max_threads();
   unsigned char *scratch = aligned_alloc(64, stride * (size_t)threads);
   if (!scratch) {
@@ -389,13 +332,11 @@ void hw_augment_views(const hw_augment_options *options, uint64_t seed, uint64_t
 
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (long v = 0; v < total; v++) {
-    unsigned char *mine = scratch + stride * (size_t)omp_get_thread_num();
-    int *x0 = (int *)mine;
-    int *x1 = x0 + w;
-    float *fx = (float *)(x1 + w);
-    float *tmp = fx + w;
-    float *row = tmp + plane;
-    float *kernel = row + w + 2 * radius;
+    float *mine = (float *)(scratch + stride * (size_t)omp_get_thread_num());
+    const hw_resample_scratch crop_scratch = hw_resample_scratch_at(mine, h, w, out_h, out_w);
+    float *tmp = mine + crop_floats;
+    float *row = tmp + out_plane;
+    float *kernel = row + out_w + 2 * radius;
 
     const int view = v >= n;
     const int64_t index = indices[v - (long)view * n];
@@ -403,30 +344,31 @@ void hw_augment_views(const hw_augment_options *options, uint64_t seed, uint64_t
     view_plan p;
     sample_plan(&o, h, w, &rng, &p);
 
-    float *out = views + (size_t)v * image;
-    resample(images + (size_t)index * image, c, h, w, &p, out, x0, x1, fx, tmp);
+    float *out = views + (size_t)v * c * out_plane;
+    const hw_resample_crop crop = {p.top, p.left, p.height, p.width, p.flip};
+    hw_resample(images + (size_t)index * image, c, h, w, &crop, out, out_h, out_w, &crop_scratch);
     if (p.jitter) {
       for (int i = 0; i < 4; i++) {
         switch (p.order[i]) {
         case BRIGHTNESS:
-          if (p.brightness != 1.0f) adjust_brightness(out, image, p.brightness);
+          if (p.brightness != 1.0f) adjust_brightness(out, c * out_plane, p.brightness);
           break;
         case CONTRAST:
-          if (p.contrast != 1.0f) adjust_contrast(out, c, plane, p.contrast);
+          if (p.contrast != 1.0f) adjust_contrast(out, c, out_plane, p.contrast);
           break;
         case SATURATION:
-          if (c == 3 && p.saturation != 1.0f) adjust_saturation(out, plane, p.saturation);
+          if (c == 3 && p.saturation != 1.0f) adjust_saturation(out, out_plane, p.saturation);
           break;
         default:
-          if (c == 3 && p.hue != 0.0f) adjust_hue(out, plane, p.hue);
+          if (c == 3 && p.hue != 0.0f) adjust_hue(out, out_plane, p.hue);
           break;
         }
       }
     }
-    if (p.grayscale && c == 3) grayscale(out, plane);
+    if (p.grayscale && c == 3) grayscale(out, out_plane);
     if (p.blur && radius > 0) {
       gaussian_kernel(p.sigma, radius, kernel);
-      gaussian_blur(out, c, h, w, radius, kernel, tmp, row);
+      gaussian_blur(out, c, out_h, out_w, radius, kernel, tmp, row);
     }
   }
   free(scratch);

@@ -71,12 +71,17 @@ public enum FashionMNIST {
   ///
   /// Reads `<prefix>-images-idx3-ubyte` and `<prefix>-labels-idx1-ubyte` from `directory`, each
   /// either gzip-compressed (`.gz`) or plain. `limit` keeps only the first `limit` images.
+  /// MNIST's files have the same names and layout; `dataset` and `hint` name the data set and
+  /// say where to get it in errors.
   /// - Throws: `DatasetError` when a file is missing, malformed, or the files disagree.
   public static func load(
-    split: Split, directory: String = defaultDirectory, limit: Int? = nil
+    split: Split, directory: String = defaultDirectory, limit: Int? = nil,
+    dataset: String = "Fashion-MNIST", hint: String = installHint
   ) throws(DatasetError) -> LabeledImages {
-    let imagePath = try locate("\(split.filePrefix)-images-idx3-ubyte", in: directory)
-    let labelPath = try locate("\(split.filePrefix)-labels-idx1-ubyte", in: directory)
+    let imagePath = try locate(
+      "\(split.filePrefix)-images-idx3-ubyte", in: directory, dataset: dataset, hint: hint)
+    let labelPath = try locate(
+      "\(split.filePrefix)-labels-idx1-ubyte", in: directory, dataset: dataset, hint: hint)
     let images = try IDXArray.read(path: imagePath)
     let labels = try IDXArray.read(path: labelPath)
     guard images.dims.count == 3 else {
@@ -114,24 +119,25 @@ public enum FashionMNIST {
       labels: labelValues)
   }
 
+  /// Where to get Fashion-MNIST, for errors.
+  public static let installHint =
+    "install Debian's dataset-fashion-mnist with `apt-get install -y dataset-fashion-mnist`"
+
   /// The path of `name.gz` or `name` in `directory`, whichever exists (the `.gz` first).
-  static func locate(_ name: String, in directory: String) throws(DatasetError) -> String {
+  static func locate(
+    _ name: String, in directory: String, dataset: String, hint: String
+  ) throws(DatasetError) -> String {
     let base = (directory as NSString).appendingPathComponent(name)
     for candidate in [base + ".gz", base] where FileManager.default.fileExists(atPath: candidate) {
       return candidate
     }
-    let install =
-      "install Debian's dataset-fashion-mnist with "
-      + "`apt-get install -y dataset-fashion-mnist`"
     var isDirectory: ObjCBool = false
     if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory)
       || !isDirectory.boolValue
     {
-      throw DatasetError(
-        file: directory, message: "no Fashion-MNIST directory here; \(install)")
+      throw DatasetError(file: directory, message: "no \(dataset) directory here; \(hint)")
     }
     throw DatasetError(
-      file: directory, message: "neither \(name).gz nor \(name) found in this directory; \(install)"
-    )
+      file: directory, message: "neither \(name).gz nor \(name) found in this directory; \(hint)")
   }
 }

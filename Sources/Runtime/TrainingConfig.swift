@@ -17,6 +17,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
   public var warmupEpochs = 0.0
   /// Steps between checkpoints (0: only at the end of each epoch).
   public var checkpointEvery = 0
+  /// The data set (`DatasetName`'s spelling) and the directory it was read from.
+  public var dataset = DatasetName.fashionMNIST.rawValue
   public var dataDirectory = "/usr/share/datasets/fashion-mnist"
   /// Smallest area fraction of the random resized crop (SimCLR: 0.08).
   public var cropMinScale = 0.08
@@ -59,6 +61,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     warmupEpochs = try c.decodeIfPresent(Double.self, forKey: .warmupEpochs) ?? d.warmupEpochs
     checkpointEvery =
       try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
+    dataset = try c.decodeIfPresent(String.self, forKey: .dataset) ?? d.dataset
     dataDirectory = try c.decodeIfPresent(String.self, forKey: .dataDirectory) ?? d.dataDirectory
     cropMinScale = try c.decodeIfPresent(Double.self, forKey: .cropMinScale) ?? d.cropMinScale
     optimizer = try c.decodeIfPresent(String.self, forKey: .optimizer) ?? d.optimizer
@@ -91,6 +94,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     if !(weightDecay >= 0) { return "weight decay must be >= 0, got \(weightDecay)" }
     if !(temperature > 0) { return "temperature must be > 0, got \(temperature)" }
     if !(learningRate > 0) { return "learning rate must be > 0, got \(learningRate)" }
+    if DatasetName(rawValue: dataset) == nil {
+      return "unknown dataset '\(dataset)'; expected one of "
+        + DatasetName.allCases.map(\.rawValue).joined(separator: ", ")
+    }
     if Precision(rawValue: precision) == nil {
       return "unknown precision '\(precision)'; expected fp32 or bf16"
     }
@@ -104,6 +111,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
   public func resumeMismatch(_ other: TrainingConfig) -> String? {
     var mismatched: [String] = []
     if program != other.program { mismatched.append("program") }
+    if dataset != other.dataset { mismatched.append("dataset") }
     if mode != other.mode { mismatched.append("mode") }
     if innerSteps != other.innerSteps { mismatched.append("inner-steps") }
     if batch != other.batch { mismatched.append("batch") }
@@ -121,6 +129,14 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     if innerLearningRate != other.innerLearningRate { mismatched.append("inner-lr") }
     if precision != other.precision { mismatched.append("precision") }
     return mismatched.isEmpty ? nil : mismatched.joined(separator: ", ")
+  }
+
+  /// The data set the run trained on, which `eval` and `study` read too.
+  public func source() throws -> Dataset {
+    guard let name = DatasetName(rawValue: dataset) else {
+      throw TrainingError(invalidSetting() ?? "unknown dataset '\(dataset)'")
+    }
+    return try Dataset(name: name, directory: dataDirectory)
   }
 
   /// JSON text of the config (sorted keys, so it is stable).

@@ -166,7 +166,7 @@ struct Bench: ParsableCommand {
     guard program == "fmnist-resnet-small",
       let images = try? FashionMNIST.load(split: .test, limit: size)
     else { return }
-    let augmenter = SimCLRAugmenter(seed: 0, channels: images.channels, height: images.height)
+    let augmenter = SimCLRAugmenter(seed: 0, viewShape: images.imageShape)
     let start = DispatchTime.now().uptimeNanoseconds
     _ = augmenter.views(of: images, indices: Array(0..<size), step: 0)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

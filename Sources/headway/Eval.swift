@@ -8,7 +8,8 @@ struct Eval: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Evaluate a trained backbone: linear-probe and kNN accuracy on the test split.",
     discussion: """
-      Encodes the training and test splits with the checkpoint's backbone (eval-mode \
+      Reads the data set the run trained on (its labelled training and test splits, each \
+      image resized to the program's size). Encodes both with the checkpoint's backbone (eval-mode \
       BatchNorm), trains a linear probe on the training features and scores it on the test \
       split, and scores weighted kNN (k=200, cosine, temperature 0.1). With --baselines, the \
       same for a randomly initialised backbone and for raw pixels. Writes RUNDIR/eval.md and \
@@ -30,8 +31,7 @@ struct Eval: ParsableCommand {
   func run() throws {
     let run = try TrainedRun(directory: runDirectory)
     let config = run.config
-    let train = try FashionMNIST.load(split: .train, directory: config.dataDirectory)
-    let test = try FashionMNIST.load(split: .test, directory: config.dataDirectory)
+    let (train, test) = try evaluationImages(config)
     let compiled = try CompiledProgram.named(config.program, batch: config.batch)
     let evaluation = RepresentationEvaluation(
       probe: LinearProbe(epochs: probeEpochs, threads: threads))
@@ -67,6 +67,16 @@ struct Eval: ParsableCommand {
     try RepresentationEvaluation.json(scores).write(
       toFile: runDirectory + "/eval.json", atomically: true, encoding: .utf8)
   }
+}
+
+/// The labelled training and test images of the run's data set, at its program's image shape.
+func evaluationImages(_ config: TrainingConfig) throws -> (LabeledImages, LabeledImages) {
+  let source = try config.source()
+  let shape = try CompiledProgram.named(config.program, batch: config.batch).imageShape
+  return (
+    try source.load(.labeledTrain, for: shape, program: config.program),
+    try source.load(.test, for: shape, program: config.program)
+  )
 }
 
 func percent(_ value: Double) -> String { String(format: "%.2f%%", 100 * value) }

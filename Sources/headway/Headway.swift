@@ -11,3 +11,4 @@ struct Headway: ParsableCommand {
 }
 
 extension Precision: ExpressibleByArgument {}
+extension DatasetName: ExpressibleByArgument {}

@@ -30,8 +30,7 @@ struct Study: ParsableCommand {
   func run() throws {
     let run = try TrainedRun(directory: runDirectory)
     let config = run.config
-    let train = try FashionMNIST.load(split: .train, directory: config.dataDirectory)
-    let test = try FashionMNIST.load(split: .test, directory: config.dataDirectory)
+    let (train, test) = try evaluationImages(config)
     let session = CompiledSession(
       program: try CompiledProgram.named(config.program, batch: config.batch), threads: threads)
     try session.restore(from: run.checkpoint, path: run.path)
@@ -82,7 +81,7 @@ struct Study: ParsableCommand {
     throws -> [String: (FeatureMatrix, FeatureMatrix)]
   {
     let count = min(alignmentImages, test.count)
-    let augmenter = SimCLRAugmenter(seed: seed &+ 1, channels: test.channels, height: test.height)
+    let augmenter = SimCLRAugmenter(seed: seed &+ 1, viewShape: test.imageShape)
     let pixels = augmenter.views(of: test, indices: Array(0..<count), step: 0)
     let size = test.imageSize
     func images(_ half: Int) -> LabeledImages {

@@ -5,14 +5,15 @@ import GraphIR
 import Graphs
 import Runtime
 
-/// `headway train`: trains a program from graphs/ on Fashion-MNIST.
+/// `headway train`: trains a program from graphs/ on a data set.
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Train a program from graphs/ on Fashion-MNIST in one of the five modes.",
+    abstract: "Train a program from graphs/ on a data set in one of the five modes.",
     discussion: """
       Runs the program compiled at `swift build` (`--engine reference` runs the float64 \
       interpreter instead, for tiny checks). Each step draws two augmented views of every \
-      image in the batch. RUNDIR gets metrics.jsonl (the config, then one record per step \
+      image in the batch, cropped and resized to the program's image size; grayscale data \
+      is repeated to three channels for a colour program. RUNDIR gets metrics.jsonl (the config, then one record per step \
       and per epoch) and checkpoint.safetensors (every variable, written atomically at each \
       epoch's end, every --checkpoint-every steps and at the end). --resume continues from \
       it; with the same options and threads the result is bit for bit that of an \
@@ -96,14 +97,19 @@ struct Train: ParsableCommand {
   @Option(help: "compiled (default) or reference (the float64 interpreter, very slow).")
   var engine = "compiled"
 
-  @Option(help: "Directory holding the Fashion-MNIST IDX files.")
-  var data = FashionMNIST.defaultDirectory
+  @Option(help: "The data set (STL-10 trains on its unlabeled split, evaluates on train/test).")
+  var dataset: DatasetName = .fashionMNIST
+
+  @Option(
+    help: "Directory holding the data set's files (default: Fashion-MNIST's Debian location).")
+  var data: String?
 
   func run() throws {
     let config = try makeConfig()
-    let images = try FashionMNIST.load(split: .train, directory: data, limit: limit)
-    let augmenter = SimCLRAugmenter(
-      seed: seed, channels: images.channels, height: images.height, cropMinScale: cropMinScale)
+    let source = try Dataset(name: dataset, directory: data)
+    let shape = try programImageShape()
+    let images = try source.load(.training, for: shape, program: program, limit: limit)
+    let augmenter = SimCLRAugmenter(seed: seed, viewShape: shape, cropMinScale: cropMinScale)
     let makeViews = { (indices: [Int], step: Int) in
       augmenter.views(of: images, indices: indices, step: step)
     }
@@ -123,7 +129,8 @@ struct Train: ParsableCommand {
       runDirectory: out, config: config, resumedAt: resume ? trainer.completedSteps : nil,
       stepsPerEpoch: trainer.stepsPerEpoch)
     print(
-      "training \(program) \(mode) on \(images.count) images: \(trainer.totalSteps) steps of "
+      "training \(program) \(mode) on \(images.count) images of \(source.description) "
+        + "(views \(shape)): \(trainer.totalSteps) steps of "
         + "\(batch) images, \(hw_threads()) threads, \(precision.rawValue)"
         + (resume ? ", from step \(trainer.completedSteps)" : ""))
     print("machine: \(MachineInfo.current().summary)")
@@ -160,7 +167,8 @@ struct Train: ParsableCommand {
     config.innerLearningRate = innerLr
     config.warmupEpochs = warmupEpochs
     config.checkpointEvery = checkpointEvery
-    config.dataDirectory = data
+    config.dataset = dataset.rawValue
+    config.dataDirectory = try Dataset(name: dataset, directory: data).directory
     config.cropMinScale = cropMinScale
     config.optimizer = optimizer
     config.momentum = momentum
@@ -169,6 +177,14 @@ struct Train: ParsableCommand {
     config.innerMomentum = innerMomentum
     if let problem = config.invalidSetting() { throw ValidationError(problem) }
     return config
+  }
+
+  /// `[channels, height, width]` of the program's images (the same at every batch size).
+  func programImageShape() throws -> [Int] {
+    guard let compiled = CompiledProgram.all.first(where: { $0.name == program }) else {
+      throw ValidationError("program '\(program)' is not compiled into this build")
+    }
+    return compiled.imageShape
   }
 
   func stepEntry() -> String {

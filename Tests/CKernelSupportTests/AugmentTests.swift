@@ -24,16 +24,17 @@ struct AugmentTests {
     return (0..<count * c * h * w).map { _ in rng.unit() }
   }
 
-  /// The 2n views of `indices`, NCHW.
+  /// The 2n views of `indices`, NCHW, at `size` (height, width; default the images' size).
   static func views(
     _ options: hw_augment_options, seed: UInt64 = 1, step: UInt64 = 0, images: [Float],
-    c: Int, h: Int, w: Int, indices: [Int64]
+    c: Int, h: Int, w: Int, indices: [Int64], size: (Int, Int)? = nil
   ) -> [Float] {
     var options = options
-    var out = [Float](repeating: .nan, count: 2 * indices.count * c * h * w)
+    let (outH, outW) = size ?? (h, w)
+    var out = [Float](repeating: .nan, count: 2 * indices.count * c * outH * outW)
     hw_augment_views(
       &options, seed, step, images, Int32(c), Int32(h), Int32(w), indices, Int32(indices.count),
-      &out)
+      Int32(outH), Int32(outW), &out)
     return out
   }
 
@@ -406,7 +407,7 @@ struct AugmentTests {
           let time = ContinuousClock().measure {
             hw_augment_views(
               &options, 1, UInt64(step), images, Int32(c), Int32(side), Int32(side), indices,
-              Int32(count), &out)
+              Int32(count), Int32(side), Int32(side), &out)
           }
           best = min(best, time)
         }

@@ -7,8 +7,11 @@
  *   1. RandomResizedCrop: up to 10 tries at an area fraction uniform in [crop_scale_min,
  *      crop_scale_max] and an aspect ratio (width / height) log-uniform in [crop_ratio_min,
  *      crop_ratio_max]; sides rounded half to even; the first crop that fits is placed uniformly,
- *      else the largest centred crop within the ratio range. The crop is resampled bilinearly
- *      (align_corners = false, edges clamped) to h x w.
+ *      else the largest centred crop within the ratio range. The crop is resized to the output's
+ *      out_h x out_w: bilinearly (align_corners = false, edges clamped) along an axis it
+ *      enlarges or keeps, with a triangle filter of the scale's width along one it shrinks
+ *      (antialiased, as PyTorch's interpolate(antialias=True)), so any image size maps to the
+ *      program's.
  *   2. RandomHorizontalFlip with flip_probability.
  *   3. With jitter_probability, ColorJitter: brightness, contrast, saturation and hue in a random
  *      order, factors uniform in [max(0, 1 - s), 1 + s] (hue: shift uniform in [-hue, hue] of a
@@ -54,13 +57,21 @@ hw_augment_options hw_augment_defaults(int channels, int height);
 uint64_t hw_augment_view_seed(uint64_t seed, uint64_t step, uint64_t index, uint64_t view);
 
 /* images: [count, c, h, w] floats in [0, 1]; indices: the n dataset indices of the batch.
- * views: output [2n, c, h, w]; row i is view 0 of images[indices[i]] and row n + i its view 1,
- * so a contrastive loss pairs row i with row n + i. Parallel over the 2n views of one OpenMP
- * team (see threads.c); allocates one scratch block per call, about (h + 5) * w floats per
- * thread, and aborts if that allocation fails. No size limit beyond memory. */
+ * views: output [2n, c, out_h, out_w]; row i is view 0 of images[indices[i]] and row n + i its
+ * view 1, so a contrastive loss pairs row i with row n + i. The blur's kernel follows the output
+ * size. Parallel over the 2n views of one OpenMP team (see threads.c); allocates one scratch
+ * block per call, about (h + out_h + 5 + taps) * out_w floats per thread, and aborts if that
+ * allocation fails. No size limit beyond memory. */
 void hw_augment_views(const hw_augment_options *options, uint64_t seed, uint64_t step,
                       const float *images, int c, int h, int w, const int64_t *indices, int n,
-                      float *views);
+                      int out_h, int out_w, float *views);
+
+/* out [count, c, out_h, out_w] = each whole image of images [count, c, h, w] resized as the
+ * augmentation resizes a crop (no flip, clamped to [0, 1]); a copy when the sizes agree. For
+ * evaluation at a program's image size. Parallel over the images; aborts if its scratch cannot be
+ * allocated. */
+void hw_resize_images(const float *images, int count, int c, int h, int w, int out_h, int out_w,
+                      float *out);
 
 #pragma clang assume_nonnull end
 #endif

@@ -13,7 +13,7 @@ public struct LinearProbeResult: Sendable {
   public var steps: Int
 }
 
-/// The linear evaluation protocol on frozen features: a 10-class linear classifier (the
+/// The linear evaluation protocol on frozen features: a 10- or 100-class linear classifier (the
 /// compiled `linear-probe` program of graphs/LinearProbe.swift, AdamW) trained on features
 /// standardised with the training split's per-column statistics, then scored on the test split.
 ///
@@ -52,8 +52,18 @@ public struct LinearProbe: Sendable {
     }.sorted()
   }
 
+  /// The entry names of the probe for `width` features and `classes` classes.
+  static func entryNames(width: Int, classes: Int) -> (train: String, predict: String) {
+    let suffix = "f\(width)" + (classes == 10 ? "" : ".c\(classes)")
+    return ("train.\(suffix)", "predict.\(suffix)")
+  }
+
+  /// The class counts `linear-probe` is compiled for (graphs/LinearProbe.swift).
+  static let classCounts = [10, 100]
+
   /// Standardises both splits with the training statistics, trains a fresh probe on the
-  /// training split and scores it on both.
+  /// training split and scores it on both. The probe has the fewest compiled classes (10 or
+  /// 100) that hold every label.
   /// - Throws: `TrainingError` when the width is not compiled, the splits disagree, there is
   ///   less than one batch of training rows, a label is outside the classes, or the loss is
   ///   not finite.
@@ -62,8 +72,11 @@ public struct LinearProbe: Sendable {
   ) throws -> LinearProbeResult {
     let program = try CompiledProgram.named("linear-probe", batch: batch)
     let width = train.columns
-    guard let trainEntry = program.entries.first(where: { $0.name == "train.f\(width)" }),
-      let predictEntry = program.entries.first(where: { $0.name == "predict.f\(width)" })
+    let needed = Int((trainLabels + testLabels).max() ?? 0) + 1
+    let classes = Self.classCounts.first { $0 >= needed } ?? Self.classCounts.last!
+    let names = Self.entryNames(width: width, classes: classes)
+    guard let trainEntry = program.entries.first(where: { $0.name == names.train }),
+      let predictEntry = program.entries.first(where: { $0.name == names.predict })
     else {
       let widths = try Self.compiledWidths(batch: batch).map(String.init).joined(separator: ", ")
       throw TrainingError(
@@ -71,7 +84,6 @@ public struct LinearProbe: Sendable {
           + "probeWidths in graphs/LinearProbe.swift and rebuild")
     }
     try validate(train: train, trainLabels: trainLabels, test: test, testLabels: testLabels)
-    let classes = predictEntry.outputs.first { $0.name == "logits" }?.type.shape.last ?? 10
     if let bad = (trainLabels + testLabels).first(where: { $0 < 0 || Int($0) >= classes }) {
       throw TrainingError("label \(bad) is outside the probe's \(classes) classes")
     }
