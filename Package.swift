@@ -65,7 +65,11 @@ let package = Package(
     // Runtime: datasets and training.
     .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
     .target(
-      name: "Runtime", dependencies: ["CZlib", "GraphIR", "CKernelSupport", "HeadwayKernels"],
+      name: "CImageCodecs", cSettings: [.unsafeFlags(["-O2", "-Wall", "-Wextra"])],
+      linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+    .target(
+      name: "Runtime",
+      dependencies: ["CZlib", "CImageCodecs", "GraphIR", "CKernelSupport", "HeadwayKernels"],
       swiftSettings: optimized),
 
     // Checks of compiled programs: they re-run the compiler and the interpreter.
@@ -105,12 +109,12 @@ let package = Package(
     .testTarget(
       name: "CodegenCTests", dependencies: ["CodegenC", "GraphCompiler", "GraphIR", "Graphs"],
       exclude: ["Snapshots"]),
-    .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "GraphIR"]),
+    .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "GraphIR", "CImageCodecs"]),
     .testTarget(
       name: "EndToEndTests",
       dependencies: [
         "Graphs", "GraphDSL", "GraphIR", "GraphCompiler", "GraphInterpreter", "GradientCheck",
-        "Runtime", "CompiledChecks",
+        "Runtime", "CompiledChecks", "CImageCodecs",
       ]),
   ]
 )

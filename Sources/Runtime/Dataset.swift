@@ -12,6 +12,8 @@ public enum DatasetName: String, CaseIterable, Codable, Sendable {
   case cifar100
   /// STL-10's binary version (`stl10_binary/`): trains on the unlabelled split.
   case stl10
+  /// PNG and JPEG files in the ImageFolder layout, `train/<class>/` and `test/<class>/`.
+  case folder
 
   /// Where the data set lives when `--data` is not given, if it has a standard place.
   public var defaultDirectory: String? {
@@ -46,10 +48,15 @@ public struct Dataset: Equatable, Sendable {
     self.directory = directory
   }
 
-  /// Loads `part`; `limit` keeps only its first `limit` images.
-  public func load(_ part: DatasetPart, limit: Int? = nil) throws(DatasetError) -> LabeledImages {
+  /// Loads `part`; `limit` keeps only its first `limit` images. `size` (height, width) is what
+  /// a folder of images of several sizes is resized to (the binary formats have one size).
+  public func load(
+    _ part: DatasetPart, limit: Int? = nil, size: (Int, Int)? = nil
+  ) throws(DatasetError) -> LabeledImages {
     let split: FashionMNIST.Split = part == .test ? .test : .train
     switch name {
+    case .folder:
+      return try ImageFolder.load(split: split, directory: directory, limit: limit, size: size)
     case .fashionMNIST:
       return try FashionMNIST.load(split: split, directory: directory, limit: limit)
     case .mnist:
@@ -71,14 +78,6 @@ public struct Dataset: Equatable, Sendable {
     }
   }
 
-  /// Number of classes of the labelled parts.
-  public var classCount: Int {
-    switch name {
-    case .fashionMNIST, .mnist, .cifar10, .stl10: 10
-    case .cifar100: CIFAR100.Labels.fine.classCount
-    }
-  }
-
   /// The data set and its directory, for messages.
   public var description: String { "\(name.rawValue) in \(directory)" }
 }
@@ -93,6 +92,7 @@ extension DatasetName {
     case .cifar10: "data_batch_1.bin ... data_batch_5.bin and test_batch.bin"
     case .cifar100: "train.bin and test.bin"
     case .stl10: "train_X.bin, train_y.bin, test_X.bin, test_y.bin and unlabeled_X.bin"
+    case .folder: "train/<class>/*.png|*.jpg|*.jpeg and test/<class>/..."
     }
   }
 }

@@ -62,7 +62,8 @@ extension Dataset {
   public func load(
     _ part: DatasetPart, for shape: [Int], program: String, limit: Int? = nil
   ) throws -> LabeledImages {
-    let images = try load(part, limit: limit).matchingChannels(
+    let size = shape.count == 3 ? (shape[1], shape[2]) : nil
+    let images = try load(part, limit: limit, size: size).matchingChannels(
       of: shape, dataset: description, program: program)
     guard part != .training, shape.count == 3 else { return images }
     return images.resized(height: shape[1], width: shape[2])

@@ -1,10 +1,11 @@
+import CImageCodecs
 import Foundation
 import Runtime
 import Testing
 
-/// `headway train` + `eval` end to end on a tiny generated data set in each binary format, R1
-/// on MNIST's IDX files and R2 on CIFAR-10, CIFAR-100 and STL-10 (96x96 images resized to 32),
-/// and the errors for data a program cannot take.
+/// `headway train` + `eval` end to end on a tiny generated data set in each format, R1 on
+/// MNIST's IDX files and R2 on CIFAR-10, CIFAR-100, STL-10 (96x96 images resized to 32) and an
+/// image folder (PNG and JPEG files of two sizes), and the errors for data a program cannot take.
 @Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: headwayExecutable)))
 struct DatasetCommandTests {
   /// Labelled training images: more than one batch of the probe (256).
@@ -86,6 +87,26 @@ struct DatasetCommandTests {
     return dir
   }
 
+  /// The ImageFolder layout: ten classes, PNG and JPEG files alternating, 32x32 and 40x36.
+  static func folder() throws -> URL {
+    let dir = try directory("folder")
+    for (split, count) in [("train", trainCount), ("test", testCount)] {
+      for i in 0..<count {
+        let (width, height) = i % 3 == 0 ? (40, 36) : (32, 32)
+        let folder = dir.appendingPathComponent("\(split)/class\(i % 10)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let pixels = bytes(width * height * 3, seed: UInt64(i))
+        let path = folder.appendingPathComponent("\(i).\(i % 2 == 0 ? "png" : "jpg")").path
+        let status =
+          i % 2 == 0
+          ? hw_image_write_png(path, pixels, Int32(width), Int32(height), 3)
+          : hw_image_write_jpeg(path, pixels, Int32(width), Int32(height), 3, 90)
+        #expect(status == 0)
+      }
+    }
+    return dir
+  }
+
   /// Runs the headway executable; returns its exit status and standard error.
   static func headway(_ arguments: [String]) throws -> (status: Int32, error: String) {
     let process = Process()
@@ -102,7 +123,7 @@ struct DatasetCommandTests {
 
   static let cases: [(dataset: String, program: String)] = [
     ("mnist", "fmnist-resnet-small"), ("cifar10", "cifar-resnet18"),
-    ("cifar100", "cifar-resnet18"), ("stl10", "cifar-resnet18"),
+    ("cifar100", "cifar-resnet18"), ("stl10", "cifar-resnet18"), ("folder", "cifar-resnet18"),
   ]
 
   @Test(arguments: cases)
@@ -112,7 +133,8 @@ struct DatasetCommandTests {
       case "mnist": try Self.mnist()
       case "cifar10": try Self.cifar10()
       case "cifar100": try Self.cifar100()
-      default: try Self.stl10()
+      case "stl10": try Self.stl10()
+      default: try Self.folder()
       }
     defer { try? FileManager.default.removeItem(at: data) }
     let run = data.appendingPathComponent("run").path
