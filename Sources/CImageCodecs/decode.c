@@ -26,13 +26,14 @@ static int fail(hw_image *image, long offset, const char *message) {
   return -1;
 }
 
-static int too_large(hw_image *image, size_t width, size_t height, size_t channels) {
-  if (width == 0 || height == 0) return fail(image, -1, "the image has no pixels");
+/* Whether the header's size is unusable; `offset` is where the decoder stood after the header. */
+static int too_large(hw_image *image, size_t width, size_t height, size_t channels, long offset) {
+  if (width == 0 || height == 0) return fail(image, offset, "the image has no pixels");
   if (width * height * channels > MAX_SAMPLES) {
     char message[128];
     snprintf(message, sizeof message, "%zu x %zu x %zu samples exceed the limit of %zu", height,
              width, channels, MAX_SAMPLES);
-    return fail(image, -1, message);
+    return fail(image, offset, message);
   }
   return 0;
 }
@@ -91,7 +92,7 @@ static int decode_png(const uint8_t *data, size_t size, hw_image *image) {
   png_read_update_info(png, info);
   const size_t width = png_get_image_width(png, info), height = png_get_image_height(png, info);
   const size_t channels = png_get_channels(png, info);
-  if (too_large(image, width, height, channels)) {
+  if (too_large(image, width, height, channels, (long)source.position)) {
     png_destroy_read_struct(&png, &info, NULL);
     return -1;
   }
@@ -190,7 +191,7 @@ static int decode_jpeg(const uint8_t *data, size_t size, hw_image *image) {
   jpeg_start_decompress(&info);
   const size_t width = info.output_width, height = info.output_height;
   const size_t channels = (size_t)info.output_components;
-  if (too_large(image, width, height, channels)) {
+  if (too_large(image, width, height, channels, (long)(size - info.src->bytes_in_buffer))) {
     jpeg_destroy_decompress(&info);
     return -1;
   }

@@ -4,7 +4,7 @@ import Runtime
 import Testing
 
 /// A seeded mutation fuzzer over every reader of untrusted bytes: IDX (raw and gzip), CIFAR-10,
-/// CIFAR-100, STL-10, safetensors and the textual IR. Each target starts from a corpus of valid
+/// CIFAR-100, STL-10, PNG, JPEG, safetensors and the textual IR. Each target starts from a corpus of valid
 /// inputs; every iteration mutates one (bit flips, interesting bytes and 32-bit lengths,
 /// insertions, deletions, truncation, duplicated chunks) and feeds it to the reader, which must
 /// either accept it or reject it with an error that names the file and the byte offset (the
@@ -58,6 +58,21 @@ import Testing
     directory.write("test_X.bin", images)
     try fuzzFile("stl10 labels", [[1, 10]], "test_y.bin", in: directory, orOther: "test_X.bin") {
       _ = try STL10.load(split: .test, directory: directory.path)
+    }
+  }
+
+  @Test func pngAndJPEGFilesRejectMutationsWithTheirOffsets() throws {
+    let directory = TemporaryDirectory()
+    try FileManager.default.createDirectory(
+      atPath: directory.file("train/a"), withIntermediateDirectories: true)
+    for (format, jpeg) in [("png", false), ("jpg", true)] {
+      let seed = ImageFolderTests.write(
+        directory.file("seed.\(format)"), width: 12, height: 9, channels: 3, jpeg: jpeg)
+      let corpus = [[UInt8](FileManager.default.contents(atPath: seed)!)]
+      try fuzzFile(format, corpus, "train/a/0.\(format)", in: directory) {
+        _ = try ImageFolder.load(split: .train, directory: directory.path)
+      }
+      try FileManager.default.removeItem(atPath: directory.file("train/a/0.\(format)"))
     }
   }
 
