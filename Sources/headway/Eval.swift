@@ -9,10 +9,11 @@ struct Eval: ParsableCommand {
     abstract: "Evaluate a trained backbone: linear-probe and kNN accuracy on the test split.",
     discussion: """
       Reads the data set the run trained on (its labelled training and test splits, each \
-      image resized to the program's size). Encodes both with the checkpoint's backbone (eval-mode \
-      BatchNorm), trains a linear probe on the training features and scores it on the test \
-      split, and scores weighted kNN (k=200, cosine, temperature 0.1). With --baselines, the \
-      same for a randomly initialised backbone and for raw pixels. Writes RUNDIR/eval.md and \
+      image resized to the program's size). Encodes both with the checkpoint's backbone \
+      (eval-mode BatchNorm), fits a linear probe on the training features (--probe lbfgs, the \
+      default: to convergence) and scores it on the test split, and scores weighted kNN \
+      (k=200, cosine, temperature 0.1). With --baselines, the same for a randomly initialised \
+      backbone and for raw pixels. Writes RUNDIR/eval.md and \
       RUNDIR/eval.json.
       """)
 
@@ -22,7 +23,14 @@ struct Eval: ParsableCommand {
   @Flag(help: "Also score a randomly initialised backbone and raw pixels.")
   var baselines = false
 
-  @Option(help: "Epochs of linear-probe training.")
+  @Option(
+    help: """
+      lbfgs: logistic regression fitted to convergence (L-BFGS, weight decay chosen on held-out \
+      training rows); adamw: the compiled probe, --probe-epochs epochs of AdamW.
+      """)
+  var probe = "lbfgs"
+
+  @Option(help: "Epochs of the adamw probe.")
   var probeEpochs = 30
 
   @Option(help: "OpenMP threads (0: one per core).")
@@ -34,7 +42,7 @@ struct Eval: ParsableCommand {
     let (train, test) = try evaluationImages(config)
     let compiled = try CompiledProgram.named(config.program, batch: config.batch)
     let evaluation = RepresentationEvaluation(
-      probe: LinearProbe(epochs: probeEpochs, threads: threads))
+      probe: try makeProbe(probe, epochs: probeEpochs, threads: threads))
     var scores: [RepresentationScore] = []
     func backbone(_ name: String, restore: Bool) throws {
       let session = CompiledSession(program: compiled, threads: threads)
@@ -46,7 +54,9 @@ struct Eval: ParsableCommand {
         try evaluation.score(
           name, train: trainFeatures, test: testFeatures, trainLabels: train.labels,
           testLabels: test.labels))
-      print("\(name): probe \(percent(scores.last!.linearProbe)), kNN \(percent(scores.last!.knn))")
+      print(
+        "\(name): probe \(percent(scores.last!.linearProbe)) (\(scores.last!.probeSummary)), "
+          + "kNN \(percent(scores.last!.knn))")
     }
     try backbone(
       "trained backbone (\(config.mode), step \(run.checkpoint.metadata["step"] ?? "?"))",
@@ -58,7 +68,8 @@ struct Eval: ParsableCommand {
           "raw pixels", train: FeatureMatrix(pixels: train), test: FeatureMatrix(pixels: test),
           trainLabels: train.labels, testLabels: test.labels))
       print(
-        "raw pixels: probe \(percent(scores.last!.linearProbe)), kNN \(percent(scores.last!.knn))")
+        "raw pixels: probe \(percent(scores.last!.linearProbe)) (\(scores.last!.probeSummary)), "
+          + "kNN \(percent(scores.last!.knn))")
     }
     let table = RepresentationEvaluation.table(scores)
     print("")
@@ -77,6 +88,15 @@ func evaluationImages(_ config: TrainingConfig) throws -> (LabeledImages, Labele
     try source.load(.labeledTrain, for: shape, program: config.program),
     try source.load(.test, for: shape, program: config.program)
   )
+}
+
+/// The probe `--probe` names.
+func makeProbe(_ name: String, epochs: Int, threads: Int) throws -> any FeatureProbe {
+  switch name {
+  case "lbfgs": return LogisticProbe()
+  case "adamw": return LinearProbe(epochs: epochs, threads: threads)
+  default: throw ValidationError("--probe must be lbfgs or adamw, got '\(name)'")
+  }
 }
 
 func percent(_ value: Double) -> String { String(format: "%.2f%%", 100 * value) }

@@ -18,7 +18,14 @@ struct Study: ParsableCommand {
   @Argument(help: "Run directory written by `headway train`.")
   var runDirectory: String
 
-  @Option(help: "Epochs of linear-probe training.")
+  @Option(
+    help: """
+      lbfgs: logistic regression fitted to convergence (L-BFGS, weight decay chosen on held-out \
+      training rows); adamw: the compiled probe, --probe-epochs epochs of AdamW.
+      """)
+  var probe = "lbfgs"
+
+  @Option(help: "Epochs of the adamw probe.")
   var probeEpochs = 30
 
   @Option(help: "Test images used for alignment (two views each).")
@@ -40,7 +47,7 @@ struct Study: ParsableCommand {
     let layers = extractor.entry.outputs.map(\.name)
     let views = try alignmentViews(test, extractor, seed: config.seed)
     let evaluation = RepresentationEvaluation(
-      probe: LinearProbe(epochs: probeEpochs, threads: threads))
+      probe: try makeProbe(probe, epochs: probeEpochs, threads: threads))
     var rows: [[String]] = []
     var scores: [RepresentationScore] = []
     var spectra: [(name: String, singularValues: [Double])] = []
@@ -61,7 +68,8 @@ struct Study: ParsableCommand {
         String(format: "%.3f", alignment), String(format: "%.3f", uniformity),
       ])
       print(
-        "\(layer): probe \(percent(score.linearProbe)), kNN \(percent(score.knn)), "
+        "\(layer): probe \(percent(score.linearProbe)) (\(score.probeSummary)), "
+          + "kNN \(percent(score.knn)), "
           + String(format: "effective rank %.1f", spectrum.effectiveRank))
     }
     let table = MarkdownTable(

@@ -6,15 +6,18 @@ public struct RepresentationScore: Sendable {
   public var dimensions: Int
   public var linearProbe: Double
   public var knn: Double
+  /// How the probe was fitted (`ProbeResult.summary`).
+  public var probeSummary: String = ""
 }
 
 /// Scores representations of a labelled train/test split the same way: a linear probe
-/// (compiled `linear-probe`, standardised features) and weighted kNN (k=200, cosine, T=0.1).
+/// (`LogisticProbe` by default, or the compiled AdamW `LinearProbe`; standardised features) and
+/// weighted kNN (k=200, cosine, T=0.1).
 public struct RepresentationEvaluation {
-  public var probe: LinearProbe
+  public var probe: any FeatureProbe
   public var knn: KNNClassifier
 
-  public init(probe: LinearProbe = LinearProbe(), knn: KNNClassifier = KNNClassifier()) {
+  public init(probe: any FeatureProbe = LogisticProbe(), knn: KNNClassifier = KNNClassifier()) {
     self.probe = probe
     self.knn = knn
   }
@@ -23,12 +26,13 @@ public struct RepresentationEvaluation {
     _ name: String, train: FeatureMatrix, test: FeatureMatrix, trainLabels: [Int32],
     testLabels: [Int32]
   ) throws -> RepresentationScore {
-    let probed = try probe.evaluate(
+    let probed = try probe.probe(
       train: train, trainLabels: trainLabels, test: test, testLabels: testLabels)
     let knnAccuracy = knn.accuracy(
       train: train, trainLabels: trainLabels, test: test, testLabels: testLabels)
     return RepresentationScore(
-      name: name, dimensions: train.columns, linearProbe: probed.testAccuracy, knn: knnAccuracy)
+      name: name, dimensions: train.columns, linearProbe: probed.testAccuracy, knn: knnAccuracy,
+      probeSummary: probed.summary)
   }
 
   /// The scores as a Markdown table.
@@ -48,7 +52,8 @@ public struct RepresentationEvaluation {
   public static func json(_ scores: [RepresentationScore]) -> String {
     let items = scores.map {
       "{\"representation\": \"\($0.name)\", \"dimensions\": \($0.dimensions), "
-        + "\"linear_probe\": \($0.linearProbe), \"knn\": \($0.knn)}"
+        + "\"linear_probe\": \($0.linearProbe), \"knn\": \($0.knn), "
+        + "\"probe\": \"\($0.probeSummary)\"}"
     }
     return "[\n  " + items.joined(separator: ",\n  ") + "\n]\n"
   }
