@@ -23,15 +23,7 @@ struct Eval: ParsableCommand {
   @Flag(help: "Also score a randomly initialised backbone and raw pixels.")
   var baselines = false
 
-  @Option(
-    help: """
-      lbfgs: logistic regression fitted to convergence (L-BFGS, weight decay chosen on held-out \
-      training rows); adamw: the compiled probe, --probe-epochs epochs of AdamW.
-      """)
-  var probe = "lbfgs"
-
-  @Option(help: "Epochs of the adamw probe.")
-  var probeEpochs = 30
+  @OptionGroup var probeOptions: ProbeOptions
 
   @Option(help: "OpenMP threads (0: one per core).")
   var threads = 0
@@ -42,7 +34,7 @@ struct Eval: ParsableCommand {
     let (train, test) = try evaluationImages(config)
     let compiled = try CompiledProgram.named(config.program, batch: config.batch)
     let evaluation = RepresentationEvaluation(
-      probe: try makeProbe(probe, epochs: probeEpochs, threads: threads))
+      probe: try probeOptions.probe(threads: threads))
     var scores: [RepresentationScore] = []
     func backbone(_ name: String, restore: Bool) throws {
       let session = CompiledSession(program: compiled, threads: threads)
@@ -90,12 +82,25 @@ func evaluationImages(_ config: TrainingConfig) throws -> (LabeledImages, Labele
   )
 }
 
-/// The probe `--probe` names.
-func makeProbe(_ name: String, epochs: Int, threads: Int) throws -> any FeatureProbe {
-  switch name {
-  case "lbfgs": return LogisticProbe()
-  case "adamw": return LinearProbe(epochs: epochs, threads: threads)
-  default: throw ValidationError("--probe must be lbfgs or adamw, got '\(name)'")
+/// The probe options `eval` and `study` share.
+struct ProbeOptions: ParsableArguments {
+  @Option(
+    help: """
+      lbfgs: logistic regression fitted to convergence (L-BFGS, weight decay chosen on held-out \
+      training rows); adamw: the compiled probe, --probe-epochs epochs of AdamW.
+      """)
+  var probe = "lbfgs"
+
+  @Option(help: "Epochs of the adamw probe.")
+  var probeEpochs = 30
+
+  /// The probe `--probe` names.
+  func probe(threads: Int) throws -> any FeatureProbe {
+    switch probe {
+    case "lbfgs": return LogisticProbe()
+    case "adamw": return LinearProbe(epochs: probeEpochs, threads: threads)
+    default: throw ValidationError("--probe must be lbfgs or adamw, got '\(probe)'")
+    }
   }
 }
 

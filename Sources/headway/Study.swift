@@ -18,15 +18,7 @@ struct Study: ParsableCommand {
   @Argument(help: "Run directory written by `headway train`.")
   var runDirectory: String
 
-  @Option(
-    help: """
-      lbfgs: logistic regression fitted to convergence (L-BFGS, weight decay chosen on held-out \
-      training rows); adamw: the compiled probe, --probe-epochs epochs of AdamW.
-      """)
-  var probe = "lbfgs"
-
-  @Option(help: "Epochs of the adamw probe.")
-  var probeEpochs = 30
+  @OptionGroup var probeOptions: ProbeOptions
 
   @Option(help: "Test images used for alignment (two views each).")
   var alignmentImages = 2048
@@ -47,7 +39,7 @@ struct Study: ParsableCommand {
     let layers = extractor.entry.outputs.map(\.name)
     let views = try alignmentViews(test, extractor, seed: config.seed)
     let evaluation = RepresentationEvaluation(
-      probe: try makeProbe(probe, epochs: probeEpochs, threads: threads))
+      probe: try probeOptions.probe(threads: threads))
     var rows: [[String]] = []
     var scores: [RepresentationScore] = []
     var spectra: [(name: String, singularValues: [Double])] = []

@@ -13,10 +13,11 @@ struct Train: ParsableCommand {
       Runs the program compiled at `swift build` (`--engine reference` runs the float64 \
       interpreter instead, for tiny checks). Each step draws two augmented views of every \
       image in the batch, cropped and resized to the program's image size; grayscale data \
-      is repeated to three channels for a colour program. RUNDIR gets metrics.jsonl (the config, then one record per step \
-      and per epoch) and checkpoint.safetensors (every variable, written atomically at each \
-      epoch's end, every --checkpoint-every steps and at the end). --resume continues from \
-      it; with the same options and threads the result is bit for bit that of an \
+      is repeated to three channels for a colour program. RUNDIR gets metrics.jsonl (the \
+      config, then one record per step and per epoch) and checkpoint.safetensors (every \
+      variable, written atomically at each epoch's end, every --checkpoint-every steps and at \
+      the end). --resume continues from it; with the same options and threads the result is \
+      bit for bit that of an \
       uninterrupted run.
       """)
 
