@@ -1,5 +1,4 @@
 import CImageCodecs
-import CKernelSupport
 import Foundation
 
 /// One decoded file: HWC bytes.

@@ -1,5 +1,3 @@
-import CImageCodecs
-import CKernelSupport
 import Foundation
 
 /// Loader for the ImageFolder layout: `DIR/train/<class>/*.png|*.jpg|*.jpeg` and

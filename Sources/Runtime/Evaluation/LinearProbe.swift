@@ -94,8 +94,8 @@ public struct LinearProbe: Sendable {
     let trainPredictions = predict(session, predictEntry, features: trainFeatures)
     let testPredictions = predict(session, predictEntry, features: standardizer.apply(test))
     return LinearProbeResult(
-      testAccuracy: fractionEqual(testPredictions, testLabels),
-      trainAccuracy: fractionEqual(trainPredictions, trainLabels),
+      testAccuracy: agreement(testPredictions, testLabels),
+      trainAccuracy: agreement(trainPredictions, trainLabels),
       epochLosses: losses, steps: epochs * (train.rows / batch))
   }
 
@@ -191,10 +191,4 @@ public struct LinearProbe: Sendable {
     }
     return predictions
   }
-}
-
-/// The fraction of positions where the two label arrays agree (0 for empty arrays).
-private func fractionEqual(_ a: [Int32], _ b: [Int32]) -> Double {
-  guard !a.isEmpty else { return 0 }
-  return Double(zip(a, b).filter { $0 == $1 }.count) / Double(a.count)
 }

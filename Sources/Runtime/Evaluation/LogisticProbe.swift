@@ -108,7 +108,8 @@ func rows(_ matrix: FeatureMatrix, _ indices: [Int]) -> FeatureMatrix {
   return FeatureMatrix(rows: indices.count, columns: matrix.columns, values: values)
 }
 
-/// The fraction of positions where the two label arrays agree (0 for empty arrays).
+/// The fraction of positions where the two label arrays agree (0 for empty arrays); both probes
+/// score with it.
 func agreement(_ a: [Int32], _ b: [Int32]) -> Double {
   guard !a.isEmpty else { return 0 }
   return Double(zip(a, b).filter { $0 == $1 }.count) / Double(a.count)

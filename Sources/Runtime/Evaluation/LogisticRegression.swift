@@ -1,5 +1,9 @@
 import CKernelSupport
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Multinomial logistic regression on a feature matrix: the objective L-BFGS minimises.
 ///
 /// f(W, b) = 1/N sum_i [logsumexp(z_i) - z_i[y_i]] + lambda/2 |W|^2, z_i = x_i W + b, with W
@@ -76,7 +80,3 @@ struct LogisticRegression {
     }
   }
 }
-
-#if canImport(Glibc)
-  import Glibc
-#endif
