@@ -86,6 +86,24 @@ public struct SelfCheck {
     return outcome
   }
 
+  /// Checks `entry` as `run` does, on the given state and inputs instead of random ones (for
+  /// example a `StepDump`'s, to see whether a difference from another implementation comes
+  /// from comparisons the compiled code decided the other way).
+  public func run(
+    _ program: Program, _ compiled: CompiledProgram, entry name: String,
+    state: [String: HostTensor], inputs: [String: HostTensor], threads: Int = 1
+  ) throws -> Outcome {
+    let planned = try KernelPipeline.run(program, batch: compiled.batch)
+    guard let plan = planned.entries.first(where: { $0.name == name }) else {
+      throw TrainingError("entry '\(name)' is not in the program's IR")
+    }
+    var outcome = Outcome()
+    try check(
+      try compiled.entry(named: name), plan, compiled, before: state, inputs: inputs,
+      threads: threads, into: &outcome)
+    return outcome
+  }
+
   private func check(
     _ entry: CompiledEntry, _ plan: PlannedEntry, _ program: Program, _ compiled: CompiledProgram,
     threads: Int, into outcome: inout Outcome
@@ -93,6 +111,15 @@ public struct SelfCheck {
     var random = CheckData.random(seed: seed, entry: entry.name)
     let before = CheckData.state(program, &random)
     let inputs = CheckData.inputs(entry, &random, scalars: scalars)
+    try check(
+      entry, plan, compiled, before: before, inputs: inputs, threads: threads, into: &outcome)
+  }
+
+  private func check(
+    _ entry: CompiledEntry, _ plan: PlannedEntry, _ compiled: CompiledProgram,
+    before: [String: HostTensor], inputs: [String: HostTensor], threads: Int,
+    into outcome: inout Outcome
+  ) throws {
     let session = CompiledSession(program: compiled, threads: threads)
     for (name, value) in before { try session.write(value.scalars.map(Float.init), to: name) }
     let compiledOutputs = try session.run(entry, inputs: inputs)
