@@ -31,9 +31,12 @@ public struct ReferenceTrainer {
   }
 
   /// Runs one step on `views` (2N images, NCHW; rows i and i+N are views of one image), with
-  /// the entry's other inputs taken from `scalars` by name (`TrainingConfig.scalarInputs`), and
-  /// returns the entry's scalar outputs (`loss`, and `inner_loss` for bilevel entries).
-  public mutating func step(views: [Float], scalars: [String: Double]) throws -> [String: Double] {
+  /// the entry's other inputs taken from `scalars` by name (`TrainingConfig.scalarInputs`) and
+  /// from `vectors` (the `none` step's subvector mask; all ones when absent), and returns the
+  /// entry's scalar outputs (`loss`, and `inner_loss` for bilevel entries).
+  public mutating func step(
+    views: [Float], scalars: [String: Double], vectors: [String: [Float]] = [:]
+  ) throws -> [String: Double] {
     guard let viewType = inputType("views") else {
       throw TrainingError("entry '\(entry.name)' takes no 'views' input")
     }
@@ -44,6 +47,16 @@ public struct ReferenceTrainer {
     }
     var inputs = ["views": HostTensor(viewType, views.map(Double.init))]
     for input in entry.graph.inputs where input.name != "views" {
+      let type = entry.graph[input.id].type
+      if input.name == ProgramNames.subvectorMask {
+        let mask = vectors[input.name] ?? [Float](repeating: 1, count: type.elementCount)
+        guard mask.count == type.elementCount else {
+          throw TrainingError(
+            "'\(input.name)' needs \(type.elementCount) values, got \(mask.count)")
+        }
+        inputs[input.name] = HostTensor(type, mask.map(Double.init))
+        continue
+      }
       guard let value = scalars[input.name] else {
         throw TrainingError("entry '\(entry.name)' needs a value for input '\(input.name)'")
       }

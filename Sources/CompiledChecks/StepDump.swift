@@ -40,7 +40,11 @@ public struct StepDump {
         }
         inputs[input.name] = HostTensor(input.type, [value])
       } else {
-        let values = (0..<input.type.elementCount).map { _ in Double(Float(random.unit())) }
+        // The reference has no subvector: the mask keeps every dimension (plain `none`).
+        let values =
+          input.name == ProgramNames.subvectorMask
+          ? [Double](repeating: 1, count: input.type.elementCount)
+          : (0..<input.type.elementCount).map { _ in Double(Float(random.unit())) }
         inputs[input.name] = HostTensor(input.type, values)
         before.append(
           CheckpointTensor(

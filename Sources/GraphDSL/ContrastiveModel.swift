@@ -92,7 +92,9 @@ public struct ContrastiveModel {
   private func singleLevelStep(_ b: GraphBuilder, mode: TrainingMode, batch: Int) {
     let step = inputs(b, batch: batch)
     let h = backbone(step.views)
-    let loss = contrastiveLoss(mode == .none ? h : head(h), step)
+    b.output(ProgramNames.features, h)
+    let z = mode == .none ? h * b.input(ProgramNames.subvectorMask, .f32([h.shape[1]])) : head(h)
+    let loss = contrastiveLoss(z, step)
     b.output(ProgramNames.loss, loss)
     var trained = b.program.parameters(under: backbone.name)
     if mode == .joint { trained += b.program.parameters(under: head.name) }
@@ -106,6 +108,7 @@ public struct ContrastiveModel {
     let innerRate = b.input("inner_lr", .scalar)
     let innerMu = innerMomentum.map { b.constant($0) } ?? b.input("inner_momentum", .scalar)
     let h = backbone(step.views)
+    b.output(ProgramNames.features, h)
     let headVariables = b.program.parameters(under: head.name)
     var phi = Dictionary(
       uniqueKeysWithValues: headVariables.map { ($0.name, b.read($0.name, $0.type)) })

@@ -9,8 +9,12 @@ public enum ProgramNames {
   public static let embed = "embed"
   /// The input of `encode` and `embed`.
   public static let images = "images"
-  /// The output of `encode` and `embed`: the backbone's features.
+  /// The output of `encode` and `embed`, and of every training step: the backbone's features
+  /// (of the step's views, for the online probe).
   public static let features = "features"
+  /// The input of the `none` step: 1 for the backbone dimensions InfoNCE sees, 0 for the rest
+  /// (DirectCLR's subvector; all ones for plain `none`).
+  public static let subvectorMask = "subvector_mask"
   /// The input of a training step: 2N views, rows i and i + N two views of image i.
   public static let views = "views"
   /// The output of every training step (and of the linear probe's).

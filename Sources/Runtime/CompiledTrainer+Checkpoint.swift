@@ -8,7 +8,7 @@ extension CompiledTrainer {
         name: variable.name, shape: variable.type.shape, values: session.read(variable.name))
     }
     return Checkpoint(
-      tensors: tensors,
+      tensors: tensors + (monitor?.tensors() ?? []),
       metadata: [
         "format": "headway-checkpoint-1", "program": session.program.name,
         "batch": String(session.program.batch), "step": String(completedSteps),
@@ -32,6 +32,7 @@ extension CompiledTrainer {
         "\(path) belongs to a different run: \(mismatch) differ; resume with the same options")
     }
     try session.restore(from: checkpoint, path: path)
+    try monitor?.restore(from: checkpoint.tensors, path: path)
     guard step <= totalSteps else {
       throw TrainingError("\(path) is at step \(step), past this run's \(totalSteps) steps")
     }
@@ -41,11 +42,14 @@ extension CompiledTrainer {
 
 extension CompiledSession {
   /// Overwrites every variable with the checkpoint's tensor of the same name and shape; a
-  /// checkpoint with a tensor the program does not have is refused too.
+  /// checkpoint with a tensor the program does not have is refused too (the online probe's,
+  /// under `OnlineProbe.prefix`, are the trainer's and are skipped here).
   public func restore(from checkpoint: Checkpoint, path: String) throws {
     let byName = Dictionary(checkpoint.tensors.map { ($0.name, $0) }) { a, _ in a }
     let names = Set(program.variables.map(\.name))
-    if let stranger = checkpoint.tensors.first(where: { !names.contains($0.name) }) {
+    if let stranger = checkpoint.tensors.first(where: {
+      !names.contains($0.name) && !$0.name.hasPrefix(OnlineProbe.prefix)
+    }) {
       throw TrainingError(
         "\(path): tensor '\(stranger.name)' is not a variable of program '\(program.name)'")
     }

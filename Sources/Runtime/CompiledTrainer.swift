@@ -10,11 +10,15 @@ public final class CompiledTrainer {
   public let entry: CompiledEntry
   let images: LabeledImages
   let makeViews: (_ indices: [Int], _ step: Int) -> [Float]
+  /// The online probe and kNN, when the run has them.
+  let monitor: TrainingMonitor?
   /// Steps completed so far (across epochs).
   public private(set) var completedSteps = 0
   /// The loss of every step run by this trainer, in order.
   public private(set) var losses: [Double] = []
   private let inputs: [UnsafeMutableRawPointer]
+  /// The `none` step's subvector mask (nil for other entries), checked before the first step.
+  private let subvectorMask: [Float]?
 
   public var stepsPerEpoch: Int { images.count / config.batch }
   public var totalSteps: Int { stepsPerEpoch * config.epochs }
@@ -26,7 +30,7 @@ public final class CompiledTrainer {
 
   public init(
     config: TrainingConfig, program: CompiledProgram, entry name: String, images: LabeledImages,
-    makeViews: @escaping ([Int], Int) -> [Float]
+    makeViews: @escaping ([Int], Int) -> [Float], monitor: TrainingMonitor? = nil
   ) throws {
     guard images.count >= config.batch else {
       throw TrainingError("\(images.count) images are fewer than one batch of \(config.batch)")
@@ -34,10 +38,13 @@ public final class CompiledTrainer {
     self.config = config
     self.images = images
     self.makeViews = makeViews
+    self.monitor = monitor
     entry = try program.entry(named: name)
     let precision = Precision(rawValue: config.precision) ?? .fp32
     try precision.check()
     session = CompiledSession(program: program, threads: config.threads, precision: precision)
+    subvectorMask = try entry.inputs.first { $0.name == ProgramNames.subvectorMask }
+      .map { try config.subvectorMask(width: $0.type.elementCount) }
     inputs = entry.inputs.map { input in
       UnsafeMutableRawPointer.allocate(
         byteCount: max(4 * input.type.elementCount, 4), alignment: 64)
@@ -53,21 +60,24 @@ public final class CompiledTrainer {
   public func train(log: TrainingLog?, checkpoint path: String?, stopAfter: Int? = nil) throws {
     let end = min(totalSteps, completedSteps + (stopAfter ?? totalSteps))
     var epochLosses = log?.resumedEpochLosses ?? []
+    var epochAccuracies = log?.resumedEpochProbeAccuracies ?? []
     var epochStart = Date()
     while completedSteps < end {
       let started = Date()
-      let (loss, innerLoss) = try runStep()
+      let (loss, innerLoss, probeAccuracy) = try runStep()
       let seconds = Date().timeIntervalSince(started)
-      let step = completedSteps % stepsPerEpoch
       let epoch = completedSteps / stepsPerEpoch
       epochLosses.append(loss)
       losses.append(loss)
+      if let probeAccuracy { epochAccuracies.append(probeAccuracy) }
       log?.step(
-        epoch: epoch, epochs: config.epochs, step: step, stepsPerEpoch: stepsPerEpoch,
-        globalStep: completedSteps, loss: loss, innerLoss: innerLoss,
-        learningRate: schedule.rate(at: completedSteps),
-        imagesPerSecond: Double(config.batch) / seconds,
-        eta: seconds * Double(totalSteps - completedSteps - 1))
+        StepRecord(
+          epoch: epoch, epochs: config.epochs, step: completedSteps % stepsPerEpoch,
+          stepsPerEpoch: stepsPerEpoch, globalStep: completedSteps, loss: loss,
+          innerLoss: innerLoss, learningRate: schedule.rate(at: completedSteps),
+          imagesPerSecond: Double(config.batch) / seconds,
+          eta: seconds * Double(totalSteps - completedSteps - 1), probeAccuracy: probeAccuracy,
+          epochProbeAccuracy: mean(epochAccuracies)))
       completedSteps += 1
       let epochEnds = completedSteps % stepsPerEpoch == 0
       if let path,
@@ -77,17 +87,25 @@ public final class CompiledTrainer {
         try SafeTensors.write(checkpoint(), to: path)
       }
       if epochEnds {
+        let seconds = Date().timeIntervalSince(epochStart)
+        var measured = ["online_probe_accuracy": mean(epochAccuracies)].compactMapValues { $0 }
+        if let monitor, monitor.knnDue(afterEpoch: epoch) {
+          let started = Date()
+          measured.merge(try monitor.evaluate(session)) { a, _ in a }
+          measured["knn_seconds"] = Date().timeIntervalSince(started)
+        }
         log?.epoch(
-          epoch, meanLoss: epochLosses.reduce(0, +) / Double(epochLosses.count),
-          seconds: Date().timeIntervalSince(epochStart))
-        epochLosses = []
+          epoch, meanLoss: epochLosses.reduce(0, +) / Double(epochLosses.count), seconds: seconds,
+          measured: measured)
+        (epochLosses, epochAccuracies) = ([], [])
         epochStart = Date()
       }
     }
   }
 
-  /// One step: the batch of the current position, its views, the call, the checks.
-  func runStep() throws -> (loss: Double, innerLoss: Double?) {
+  /// One step: the batch of the current position, its views, the call, the checks, then the
+  /// online probe on the step's features.
+  func runStep() throws -> (loss: Double, innerLoss: Double?, probeAccuracy: Double?) {
     let epoch = completedSteps / stepsPerEpoch
     let position = completedSteps % stepsPerEpoch
     let order = shuffledOrder(images.count, seed: SplitMix64.seed(config.seed, UInt64(epoch)))
@@ -104,6 +122,8 @@ public final class CompiledTrainer {
             "views have \(views.count) values, entry '\(entry.name)' expects \(input.type)")
         }
         views.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+      } else if input.name == ProgramNames.subvectorMask, let mask = subvectorMask {
+        mask.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
       } else if let value = scalars[input.name], input.type.elementCount == 1 {
         pointer.storeBytes(of: Float(value), as: Float.self)
       } else {
@@ -114,7 +134,20 @@ public final class CompiledTrainer {
     let loss = Double(outputs[ProgramNames.loss]?.pointee ?? .nan)
     let innerLoss = outputs[ProgramNames.innerLoss].map { Double($0.pointee) }
     try checkFinite(loss: loss)
-    return (loss, innerLoss)
+    let features = outputs[ProgramNames.features].map { start in
+      UnsafeBufferPointer(start: start, count: 2 * indices.count * featureWidth)
+    }
+    return (
+      loss, innerLoss, features.flatMap { monitor?.afterStep(features: $0, indices: indices) }
+    )
+  }
+
+  /// Columns of the step's `features` output (0 when the entry has none).
+  public var featureWidth: Int {
+    guard let output = entry.outputs.first(where: { $0.name == ProgramNames.features }) else {
+      return 0
+    }
+    return output.type.elementCount / (2 * config.batch)
   }
 
   /// Stops at the first non-finite loss or parameter, naming the step and the tensor; the last
@@ -143,6 +176,11 @@ public final class CompiledTrainer {
       try session.write(values.map(Float.init), to: variable.name)
     }
   }
+}
+
+/// The mean of `values`, nil when there are none.
+func mean(_ values: [Double]) -> Double? {
+  values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
 }
 
 /// Mode names as the runtime sees them (the runtime does not import the DSL).

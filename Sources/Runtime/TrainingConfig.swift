@@ -33,6 +33,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
   public var innerMomentum = 0.0
   /// The convolutions' arithmetic: "fp32" or "bf16" (see `Precision`).
   public var precision = "fp32"
+  /// DirectCLR: InfoNCE on the first `subvector` backbone dimensions (`none` mode only; nil:
+  /// all of them).
+  public var subvector: Int?
+  /// Whether the online linear probe trains alongside (on the step's features and labels).
+  public var onlineProbe = true
+  /// Epochs between kNN evaluations on a fixed test subset (0: never).
+  public var knnEvery = 1
 
   /// The optimizers a program's `optimizer` input selects, in the order of its values 0, 1, 2.
   public static let optimizers = ["sgd", "lars", "adamw"]
@@ -70,6 +77,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     temperature = try c.decodeIfPresent(Double.self, forKey: .temperature) ?? d.temperature
     innerMomentum = try c.decodeIfPresent(Double.self, forKey: .innerMomentum) ?? d.innerMomentum
     precision = try c.decodeIfPresent(String.self, forKey: .precision) ?? d.precision
+    subvector = try c.decodeIfPresent(Int.self, forKey: .subvector)
+    onlineProbe = try c.decodeIfPresent(Bool.self, forKey: .onlineProbe) ?? false
+    knnEvery = try c.decodeIfPresent(Int.self, forKey: .knnEvery) ?? 0
   }
 
   /// The scalar inputs of a training entry, by input name (an entry reads those it declares).
@@ -79,6 +89,17 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
       "temperature": temperature, "momentum": momentum, "weight_decay": weightDecay,
       "optimizer": Double(Self.optimizers.firstIndex(of: optimizer) ?? 0),
     ]
+  }
+
+  /// The `none` step's subvector mask over the backbone's `width` dimensions: 1 for the first
+  /// `subvector` (all when nil), 0 for the rest.
+  public func subvectorMask(width: Int) throws -> [Float] {
+    let kept = subvector ?? width
+    guard kept <= width else {
+      throw TrainingError(
+        "--subvector \(kept) exceeds the \(width) dimensions of \(program)'s backbone output")
+    }
+    return (0..<width).map { $0 < kept ? 1 : 0 }
   }
 
   /// Why these settings cannot train, or nil when they can.
@@ -104,6 +125,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     if !(cropMinScale > 0 && cropMinScale <= 1) {
       return "crop-min-scale must be in (0, 1], got \(cropMinScale)"
     }
+    if let subvector {
+      if mode != "none" { return "--subvector needs --mode none (DirectCLR), got mode \(mode)" }
+      if subvector < 1 { return "--subvector must be at least 1, got \(subvector)" }
+    }
+    if knnEvery < 0 { return "--knn-every must be >= 0 epochs, got \(knnEvery)" }
     return nil
   }
 
@@ -128,6 +154,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     if innerMomentum != other.innerMomentum { mismatched.append("inner-momentum") }
     if innerLearningRate != other.innerLearningRate { mismatched.append("inner-lr") }
     if precision != other.precision { mismatched.append("precision") }
+    if subvector != other.subvector { mismatched.append("subvector") }
+    if onlineProbe != other.onlineProbe { mismatched.append("online-probe") }
     return mismatched.isEmpty ? nil : mismatched.joined(separator: ", ")
   }
 

@@ -46,13 +46,23 @@ extension Train {
         trainer.reinitialize(under: "head", round: step)
       }
       let outputs = try trainer.step(
-        views: views, scalars: config.scalarInputs(learningRate: schedule.rate(at: step)))
+        views: views, scalars: config.scalarInputs(learningRate: schedule.rate(at: step)),
+        vectors: try referenceVectors(trainer, config))
       let seconds = Date().timeIntervalSince(start)
       log.step(
-        epoch: epoch, epochs: epochs, step: position, stepsPerEpoch: stepsPerEpoch,
-        globalStep: step, loss: outputs["loss"] ?? .nan, innerLoss: outputs["inner_loss"],
-        learningRate: schedule.rate(at: step), imagesPerSecond: Double(batch) / seconds,
-        eta: seconds * Double(stepsPerEpoch * epochs - step - 1))
+        StepRecord(
+          epoch: epoch, epochs: epochs, step: position, stepsPerEpoch: stepsPerEpoch,
+          globalStep: step, loss: outputs["loss"] ?? .nan, innerLoss: outputs["inner_loss"],
+          learningRate: schedule.rate(at: step), imagesPerSecond: Double(batch) / seconds,
+          eta: seconds * Double(stepsPerEpoch * epochs - step - 1)))
     }
   }
+}
+
+/// The subvector mask of a `none` entry, from the config (DirectCLR's `--subvector`).
+func referenceVectors(_ trainer: ReferenceTrainer, _ config: TrainingConfig) throws -> [String:
+  [Float]]
+{
+  guard let type = trainer.inputType(ProgramNames.subvectorMask) else { return [:] }
+  return [ProgramNames.subvectorMask: try config.subvectorMask(width: type.elementCount)]
 }

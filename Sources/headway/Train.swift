@@ -105,6 +105,29 @@ struct Train: ParsableCommand {
     help: "Directory holding the data set's files (default: Fashion-MNIST's Debian location).")
   var data: String?
 
+  @Option(
+    help: """
+      DirectCLR (--mode none only): InfoNCE on the first D dimensions of the backbone output.
+      """)
+  var subvector: Int?
+
+  @Flag(
+    inversion: .prefixedNo,
+    help: """
+      An online linear probe on each step's backbone features and the batch's labels (its own \
+      SGD, never touching the backbone); its accuracy on each batch, before its update, is in \
+      the progress line and metrics.jsonl.
+      """)
+  var onlineProbe = true
+
+  @Option(
+    help: """
+      Epochs between kNN evaluations (weighted, k=200) of 2000 fixed test images against \
+      10000 fixed training images, with the online probe scored on the same test images \
+      (0: never).
+      """)
+  var knnEvery = 1
+
   func run() throws {
     let config = try makeConfig()
     let source = try Dataset(name: dataset, directory: data)
@@ -121,9 +144,10 @@ struct Train: ParsableCommand {
       return
     }
     let compiled = try CompiledProgram.named(program, batch: batch)
+    let monitor = try makeMonitor(config, source: source, images: images, shape: shape)
     let trainer = try CompiledTrainer(
       config: config, program: compiled, entry: stepEntry(), images: images,
-      makeViews: makeViews)
+      makeViews: makeViews, monitor: monitor)
     let checkpoint = out + "/checkpoint.safetensors"
     if resume { try trainer.resume(from: checkpoint) }
     let log = try TrainingLog(
@@ -135,6 +159,7 @@ struct Train: ParsableCommand {
         + "\(batch) images, \(hw_threads()) threads, \(precision.rawValue)"
         + (resume ? ", from step \(trainer.completedSteps)" : ""))
     print("machine: \(MachineInfo.current().summary)")
+    fflush(nil)
     try trainer.train(log: log, checkpoint: checkpoint, stopAfter: stopAfter)
   }
 
@@ -176,6 +201,9 @@ struct Train: ParsableCommand {
     config.weightDecay = weightDecay ?? TrainingConfig.defaultWeightDecay[optimizer] ?? 0
     config.temperature = temperature
     config.innerMomentum = innerMomentum
+    config.subvector = subvector
+    config.onlineProbe = onlineProbe
+    config.knnEvery = knnEvery
     if let problem = config.invalidSetting() { throw ValidationError(problem) }
     return config
   }
@@ -186,6 +214,25 @@ struct Train: ParsableCommand {
       throw ValidationError("program '\(program)' is not compiled into this build")
     }
     return compiled.imageShape
+  }
+
+  /// The online probe and kNN of this run; the kNN's training images are the training split's
+  /// when it is labelled (STL-10: its labelled training split).
+  func makeMonitor(
+    _ config: TrainingConfig, source: Dataset, images: LabeledImages, shape: [Int]
+  ) throws -> TrainingMonitor {
+    let width = try CompiledProgram.named(program, batch: batch).entry(named: stepEntry())
+      .outputs.first { $0.name == ProgramNames.features }.map { $0.type.elementCount / (2 * batch) }
+    var knnImages: (LabeledImages, LabeledImages)?
+    if config.knnEvery > 0 {
+      let labeled = images.labels.contains { $0 >= 0 }
+      knnImages = (
+        labeled ? images : try source.load(.labeledTrain, for: shape, program: program),
+        try source.load(.test, for: shape, program: program)
+      )
+    }
+    return TrainingMonitor(
+      config: config, labels: images.labels, featureWidth: width ?? 0, knnImages: knnImages)
   }
 
   func stepEntry() -> String {

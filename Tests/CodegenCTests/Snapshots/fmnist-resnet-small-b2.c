@@ -633,12 +633,12 @@ static void fmnist_resnet_small_b2_joint_step_k025_reduce_mean(const float *rest
   }
 }
 
-/* fmnist_resnet_small_b2_joint_step_k026_reduce_mean: %369 = conv2d(%367 f32[4,7,7,128], %368 f32[128,128,3,3]) : f32[4,7,7,128]; %370 = reduce_mean(%369 f32[4,7,7,128]) : f32[1,1,1,128]; %378 = reduce_mean(%377 f32[4,7,7,128]) : f32[1,1,1,128]; %382 = add(%380 f32[128,1,1], %381 f32[128,1,1]) : f32[128,1,1]; %389 = add(%384 f32[128,1,1], %388 f32[128,1,1]) : f32[128,1,1]; %422 = add(%405 f32[4,7,7,128], %421 f32[4,7,7,128]) : f32[4,7,7,128]; %424 = reduce_mean(%423 f32[4,7,7,128]) : f32[4,1,1,128]
+/* fmnist_resnet_small_b2_joint_step_k026_reduce_mean: %369 = conv2d(%367 f32[4,7,7,128], %368 f32[128,128,3,3]) : f32[4,7,7,128]; %370 = reduce_mean(%369 f32[4,7,7,128]) : f32[1,1,1,128]; %378 = reduce_mean(%377 f32[4,7,7,128]) : f32[1,1,1,128]; %382 = add(%380 f32[128,1,1], %381 f32[128,1,1]) : f32[128,1,1]; %389 = add(%384 f32[128,1,1], %388 f32[128,1,1]) : f32[128,1,1]; %422 = add(%405 f32[4,7,7,128], %421 f32[4,7,7,128]) : f32[4,7,7,128]; %424 = reduce_mean(%423 f32[4,7,7,128]) : f32[4,1,1,128]; %426 = reshape(%425 f32[4,128,1,1]) : f32[4,128]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_joint_step_k026_reduce_mean(const float *restrict t304, const float *restrict t305, const float *restrict t313, const float *restrict t367, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, const float *restrict v_backbone_block3_bn2_weight, const float *restrict v_backbone_block3_bn2_bias, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict v_backbone_block3_shortcut_bn_bias, float *restrict t369, float *restrict t370, float *restrict t378, float *restrict t382, float *restrict t389, float *restrict t422, float *restrict t424, float *restrict scratch) {
+static void fmnist_resnet_small_b2_joint_step_k026_reduce_mean(const float *restrict t304, const float *restrict t305, const float *restrict t313, const float *restrict t367, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, const float *restrict v_backbone_block3_bn2_weight, const float *restrict v_backbone_block3_bn2_bias, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict v_backbone_block3_shortcut_bn_bias, float *restrict t369, float *restrict t370, float *restrict t378, float *restrict t382, float *restrict t389, float *restrict t422, float *restrict t424, float *restrict t426, float *restrict scratch) {
   const hw_conv_shape s369 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
-  hw_conv2d_forward_nhwc(&s369, t367, v_backbone_block3_conv2_weight, t369, scratch, 2315776);
+  hw_conv2d_forward_nhwc(&s369, t367, v_backbone_block3_conv2_weight, t369, scratch, 2313728);
   double part_t370[4][128];
   for (int64_t p = 0; p < 4; p++) {
     double acc_t370[128] = {0.0};
@@ -706,13 +706,16 @@ static void fmnist_resnet_small_b2_joint_step_k026_reduce_mean(const float *rest
       t424[i0 * 128 + i3] = (float)((acc_t424[i3]) / 49.0);
     }
   }
+  for (int64_t i = 0; i < 512; i++) {
+    t426[i] = (float)(double)t424[i];
+  }
 }
 
 /* fmnist_resnet_small_b2_joint_step_k027_reduce_mean: %428 = matmul(%426 f32[4,128], %427 f32[512,128]) : f32[4,512]; %429 = reduce_mean(%428 f32[4,512]) : f32[1,512]; %432 = sub(%428 f32[4,512], %431 f32[4,512]) : f32[4,512]; %434 = reduce_mean(%433 f32[4,512]) : f32[1,512]; %440 = add(%437 f32[512], %439 f32[512]) : f32[512]; %447 = add(%442 f32[512], %446 f32[512]) : f32[512]; %452 = mul(%432 f32[4,512], %451 f32[4,512]) : f32[4,512]; %458 = add(%455 f32[4,512], %457 f32[4,512]) : f32[4,512]
  * from graphs/FMNISTResNetSmall.swift:24
  */
-static void fmnist_resnet_small_b2_joint_step_k027_reduce_mean(const float *restrict t424, const float *restrict v_head_fc1_weight, const float *restrict v_head_bn1_running_mean, const float *restrict v_head_bn1_running_var, const float *restrict v_head_bn1_weight, const float *restrict v_head_bn1_bias, float *t428, float *t429, float *t432, float *restrict t434, float *t440, float *restrict t447, float *restrict t452, float *restrict t458) {
-  hw_matmul(4, 512, 128, 0, 1, t424, v_head_fc1_weight, t428);
+static void fmnist_resnet_small_b2_joint_step_k027_reduce_mean(const float *restrict t426, const float *restrict v_head_fc1_weight, const float *restrict v_head_bn1_running_mean, const float *restrict v_head_bn1_running_var, const float *restrict v_head_bn1_weight, const float *restrict v_head_bn1_bias, float *t428, float *t429, float *t432, float *restrict t434, float *t440, float *restrict t447, float *restrict t452, float *restrict t458) {
+  hw_matmul(4, 512, 128, 0, 1, t426, v_head_fc1_weight, t428);
   double part_t429[4][512];
   for (int64_t p = 0; p < 4; p++) {
     double acc_t429[512] = {0.0};
@@ -3618,8 +3621,8 @@ static void fmnist_resnet_small_b2_joint_step_k121_sub(const float *restrict in_
 /* fmnist_resnet_small_b2_joint_step_k122_reduce_sum: %2267 = matmul(%602 f32[4,512], %426 f32[4,128]) : f32[512,128]; %2270 = add(%2267 f32[512,128], %2269 f32[512,128]) : f32[512,128]; %2272 = reduce_sum(%2271 f32[512,128]) : f32[1,1]; %2281 = select(%2273 f32[512,128], %2280 f32[512,128], %2274 f32[512,128]) : f32[512,128]
  * from graphs/FMNISTResNetSmall.swift:24
  */
-static void fmnist_resnet_small_b2_joint_step_k122_reduce_sum(const float *restrict in_optimizer, const float *restrict t424, const float *restrict v_head_fc1_weight, const float *restrict in_weight_decay, const float *restrict t602, const float *restrict v_head_fc1_weight_adam_v, float *restrict t2267, float *restrict t2270, float *restrict t2272, float *restrict t2281) {
-  hw_matmul(512, 128, 4, 1, 0, t602, t424, t2267);
+static void fmnist_resnet_small_b2_joint_step_k122_reduce_sum(const float *restrict in_optimizer, const float *restrict t426, const float *restrict v_head_fc1_weight, const float *restrict in_weight_decay, const float *restrict t602, const float *restrict v_head_fc1_weight_adam_v, float *restrict t2267, float *restrict t2270, float *restrict t2272, float *restrict t2281) {
+  hw_matmul(512, 128, 4, 1, 0, t602, t426, t2267);
   const double h_t2270_0 = (double)in_weight_decay[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 512; i0++) {
@@ -3968,13 +3971,14 @@ static void run_fmnist_resnet_small_b2_joint_step(float *restrict state, char *r
   float *const v_backbone_block3_shortcut_bn_bias = state + 84960;
   float *const t422 = (float *)(arena + 4427392);
   float *const t424 = (float *)(arena + 4527744);
+  float *const t426 = (float *)(arena + 4529792);
   float *const v_head_fc1_weight = state + 306784;
-  float *const t428 = (float *)(arena + 4529792);
-  float *const t429 = (float *)(arena + 4537984);
-  float *const t432 = (float *)(arena + 4529792);
+  float *const t428 = (float *)(arena + 4531840);
+  float *const t429 = (float *)(arena + 4527744);
+  float *const t432 = (float *)(arena + 4531840);
   float *const t434 = (float *)(arena + 4540032);
   float *const v_head_bn1_running_mean = state + 440352;
-  float *const t440 = (float *)(arena + 4537984);
+  float *const t440 = (float *)(arena + 4527744);
   float *const v_head_bn1_running_var = state + 440864;
   float *const t447 = (float *)(arena + 4542080);
   float *const t452 = (float *)(arena + 4544128);
@@ -4017,26 +4021,26 @@ static void run_fmnist_resnet_small_b2_joint_step(float *restrict state, char *r
   float *const t577 = (float *)(arena + 4594816);
   float *const t579 = (float *)(arena + 4603008);
   float *const t581 = (float *)(arena + 4605056);
-  float *const t591 = (float *)(arena + 4529792);
+  float *const t591 = (float *)(arena + 4531840);
   float *const t594 = (float *)(arena + 4544128);
   float *const t602 = (float *)(arena + 4594816);
   float *const v_head_bn1_weight_momentum = state + 813696;
-  float *const t619 = (float *)(arena + 4540032);
+  float *const t619 = (float *)(arena + 4603008);
   float *const v_head_bn1_weight_adam_v = state + 1252704;
   float *const t627 = (float *)(arena + 4575360);
-  float *const t647 = (float *)(arena + 4603008);
+  float *const t647 = (float *)(arena + 4605056);
   float *const v_head_bn1_bias_momentum = state + 814208;
-  float *const t657 = (float *)(arena + 4605056);
+  float *const t657 = (float *)(arena + 4531840);
   float *const v_head_bn1_bias_adam_v = state + 1253216;
   float *const t663 = (float *)(arena + 4573312);
-  float *const t682 = (float *)(arena + 4529792);
-  float *const t683 = (float *)(arena + 4531840);
+  float *const t682 = (float *)(arena + 4533888);
+  float *const t683 = (float *)(arena + 4535936);
   float *const t692 = (float *)(arena + 4571328);
   float *const t694 = (float *)(arena + 4571840);
   float *const t697 = (float *)(arena + 4572352);
-  float *const t700 = (float *)(arena + 4533888);
+  float *const t700 = (float *)(arena + 4537984);
   float *const t712 = (float *)(arena + 4324992);
-  float *const t715 = (float *)(arena + 4534400);
+  float *const t715 = (float *)(arena + 4538496);
   float *const t726 = (float *)(arena + 4324992);
   float *const v_backbone_block3_shortcut_bn_bias_momentum = state + 526336;
   float *const t744 = (float *)(arena + 4572352);
@@ -4046,26 +4050,26 @@ static void run_fmnist_resnet_small_b2_joint_step(float *restrict state, char *r
   float *const t763 = (float *)(arena + 4571840);
   float *const t783 = (float *)(arena + 4425856);
   float *const v_backbone_block3_bn2_bias_momentum = state + 748032;
-  float *const t790 = (float *)(arena + 4533888);
+  float *const t790 = (float *)(arena + 4537984);
   float *const v_backbone_block3_shortcut_bn_bias_adam_v = state + 965344;
-  float *const t796 = (float *)(arena + 4534400);
-  float *const t815 = (float *)(arena + 4534912);
+  float *const t796 = (float *)(arena + 4538496);
+  float *const t815 = (float *)(arena + 4539008);
   float *const v_backbone_block3_bn2_bias_adam_v = state + 1187040;
   float *const t819 = (float *)(arena + 4571328);
-  float *const t838 = (float *)(arena + 4535424);
-  float *const t840 = (float *)(arena + 4535936);
+  float *const t838 = (float *)(arena + 4539520);
+  float *const t840 = (float *)(arena + 4540032);
   float *const v_backbone_block3_shortcut_bn_weight_momentum = state + 526208;
-  float *const t851 = (float *)(arena + 4536448);
+  float *const t851 = (float *)(arena + 4540544);
   float *const v_backbone_block3_shortcut_bn_weight_adam_v = state + 965216;
-  float *const t857 = (float *)(arena + 4535936);
-  float *const t860 = (float *)(arena + 4536960);
+  float *const t857 = (float *)(arena + 4540032);
+  float *const t860 = (float *)(arena + 4541056);
   float *const t870 = (float *)(arena + 4019840);
-  float *const t873 = (float *)(arena + 4537472);
+  float *const t873 = (float *)(arena + 4541568);
   float *const t876 = (float *)(arena + 4120192);
   float *const t887 = (float *)(arena + 4427392);
   float *const v_backbone_block3_shortcut_bn_weight_adam_step = state + 1319696;
   float *const t890 = (float *)(arena + 4572864);
-  float *const t909 = (float *)(arena + 4536960);
+  float *const t909 = (float *)(arena + 4541056);
   float *const t910 = (float *)(arena + 4019840);
   float *const t913 = (float *)(arena + 4052608);
   float *const t915 = (float *)(arena + 4572928);
@@ -4080,22 +4084,22 @@ static void run_fmnist_resnet_small_b2_joint_step(float *restrict state, char *r
   float *const t976 = (float *)(arena + 4052608);
   float *const t977 = (float *)(arena + 4607104);
   float *const t979 = (float *)(arena + 4607104);
-  float *const t980 = (float *)(arena + 4537472);
-  float *const t982 = (float *)(arena + 4531840);
-  float *const t985 = (float *)(arena + 4532352);
-  float *const t988 = (float *)(arena + 4532864);
+  float *const t980 = (float *)(arena + 4541568);
+  float *const t982 = (float *)(arena + 4535936);
+  float *const t985 = (float *)(arena + 4536448);
+  float *const t988 = (float *)(arena + 4536960);
   float *const t998 = (float *)(arena + 4122240);
-  float *const t1001 = (float *)(arena + 4533376);
+  float *const t1001 = (float *)(arena + 4537472);
   float *const t1012 = (float *)(arena + 4607104);
   float *const v_backbone_block3_bn1_weight_momentum = state + 600192;
-  float *const t1023 = (float *)(arena + 4532352);
+  float *const t1023 = (float *)(arena + 4536448);
   float *const v_backbone_block3_bn1_weight_adam_v = state + 1039200;
-  float *const t1029 = (float *)(arena + 4531840);
-  float *const t1048 = (float *)(arena + 4532864);
+  float *const t1029 = (float *)(arena + 4535936);
+  float *const t1048 = (float *)(arena + 4536960);
   float *const v_backbone_block3_bn1_bias_momentum = state + 600320;
-  float *const t1059 = (float *)(arena + 4533376);
+  float *const t1059 = (float *)(arena + 4537472);
   float *const v_backbone_block3_bn1_bias_adam_v = state + 1039328;
-  float *const t1065 = (float *)(arena + 4537472);
+  float *const t1065 = (float *)(arena + 4541568);
   float *const t1084 = (float *)(arena + 4118144);
   float *const t1085 = (float *)(arena + 4707456);
   float *const t1086 = (float *)(arena + 4908160);
@@ -4358,8 +4362,8 @@ static void run_fmnist_resnet_small_b2_joint_step(float *restrict state, char *r
   fmnist_resnet_small_b2_joint_step_k023_reduce_mean(t183, t184, t192, t246, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t248, t249, t257, t261, t268, t301, t302, (float *)(arena + 4019840));
   fmnist_resnet_small_b2_joint_step_k024_reduce_mean(t302, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t304, t305, t313, t319, t327, (float *)(arena + 4122240));
   fmnist_resnet_small_b2_joint_step_k025_reduce_mean(t302, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t329, t330, t338, t342, t349, t367, (float *)(arena + 4324992));
-  fmnist_resnet_small_b2_joint_step_k026_reduce_mean(t304, t305, t313, t367, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t369, t370, t378, t382, t389, t422, t424, (float *)(arena + 4529792));
-  fmnist_resnet_small_b2_joint_step_k027_reduce_mean(t424, v_head_fc1_weight, v_head_bn1_running_mean, v_head_bn1_running_var, v_head_bn1_weight, v_head_bn1_bias, t428, t429, t432, t434, t440, t447, t452, t458);
+  fmnist_resnet_small_b2_joint_step_k026_reduce_mean(t304, t305, t313, t367, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t369, t370, t378, t382, t389, t422, t424, t426, (float *)(arena + 4531840));
+  fmnist_resnet_small_b2_joint_step_k027_reduce_mean(t426, v_head_fc1_weight, v_head_bn1_running_mean, v_head_bn1_running_var, v_head_bn1_weight, v_head_bn1_bias, t428, t429, t432, t434, t440, t447, t452, t458);
   fmnist_resnet_small_b2_joint_step_k028_relu(t458, t459);
   fmnist_resnet_small_b2_joint_step_k029_reduce_sum(t459, v_head_fc2_weight, v_head_fc2_bias, t461, t464, t466, t471);
   fmnist_resnet_small_b2_joint_step_k030_reduce_mean(t471, in_temperature, t472, t478, t481, t482, t485, t489, t490, t498);
@@ -4454,7 +4458,7 @@ static void run_fmnist_resnet_small_b2_joint_step(float *restrict state, char *r
   fmnist_resnet_small_b2_joint_step_k119_reduce_sum(in_optimizer, t459, v_head_fc2_weight, t512, in_weight_decay, v_head_fc2_weight_adam_v, t2202, t2205, t2207, t2216);
   fmnist_resnet_small_b2_joint_step_k120_reduce_sum(in_optimizer, v_head_fc2_weight, in_momentum, in_lr, t2202, t2205, t2207, v_head_fc2_weight_momentum, t2218, t2225, t2243);
   fmnist_resnet_small_b2_joint_step_k121_sub(in_optimizer, v_head_fc2_weight, in_momentum, in_lr, in_weight_decay, t2216, t2243, v_head_fc2_weight_adam_step, t2246, t2266);
-  fmnist_resnet_small_b2_joint_step_k122_reduce_sum(in_optimizer, t424, v_head_fc1_weight, in_weight_decay, t602, v_head_fc1_weight_adam_v, t2267, t2270, t2272, t2281);
+  fmnist_resnet_small_b2_joint_step_k122_reduce_sum(in_optimizer, t426, v_head_fc1_weight, in_weight_decay, t602, v_head_fc1_weight_adam_v, t2267, t2270, t2272, t2281);
   fmnist_resnet_small_b2_joint_step_k123_reduce_sum(in_optimizer, v_head_fc1_weight, in_momentum, in_lr, t2267, t2270, t2272, v_head_fc1_weight_momentum, t2283, t2290, t2308);
   fmnist_resnet_small_b2_joint_step_k124_sub(in_optimizer, v_head_fc1_weight, in_momentum, in_lr, in_weight_decay, t2281, t2308, v_head_fc1_weight_adam_step, t2311, t2331);
   fmnist_resnet_small_b2_joint_step_k125_reduce_sum(in_optimizer, t367, v_backbone_block3_conv2_weight, in_weight_decay, t726, v_backbone_block3_conv2_weight_adam_v, t2332, t2335, t2337, t2346, (float *)(arena + 927360));
@@ -4754,13 +4758,14 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
   float *const v_backbone_block3_shortcut_bn_bias = state + 84960;
   float *const t422 = (float *)(arena + 4427392);
   float *const t424 = (float *)(arena + 4527744);
+  float *const t426 = (float *)(arena + 4529792);
   float *const v_head_fc1_weight = state + 306784;
-  float *const t428 = (float *)(arena + 4529792);
-  float *const t429 = (float *)(arena + 4537984);
-  float *const t432 = (float *)(arena + 4529792);
+  float *const t428 = (float *)(arena + 4531840);
+  float *const t429 = (float *)(arena + 4527744);
+  float *const t432 = (float *)(arena + 4531840);
   float *const t434 = (float *)(arena + 4540032);
   float *const v_head_bn1_running_mean = state + 440352;
-  float *const t440 = (float *)(arena + 4537984);
+  float *const t440 = (float *)(arena + 4527744);
   float *const v_head_bn1_running_var = state + 440864;
   float *const t447 = (float *)(arena + 4542080);
   float *const t452 = (float *)(arena + 4544128);
@@ -4803,26 +4808,26 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
   float *const t577 = (float *)(arena + 4594816);
   float *const t579 = (float *)(arena + 4603008);
   float *const t581 = (float *)(arena + 4605056);
-  float *const t591 = (float *)(arena + 4529792);
+  float *const t591 = (float *)(arena + 4531840);
   float *const t594 = (float *)(arena + 4544128);
   float *const t602 = (float *)(arena + 4594816);
   float *const v_head_bn1_weight_momentum = state + 813696;
-  float *const t619 = (float *)(arena + 4540032);
+  float *const t619 = (float *)(arena + 4603008);
   float *const v_head_bn1_weight_adam_v = state + 1252704;
   float *const t627 = (float *)(arena + 4575360);
-  float *const t647 = (float *)(arena + 4603008);
+  float *const t647 = (float *)(arena + 4605056);
   float *const v_head_bn1_bias_momentum = state + 814208;
-  float *const t657 = (float *)(arena + 4605056);
+  float *const t657 = (float *)(arena + 4531840);
   float *const v_head_bn1_bias_adam_v = state + 1253216;
   float *const t663 = (float *)(arena + 4573312);
-  float *const t682 = (float *)(arena + 4529792);
-  float *const t683 = (float *)(arena + 4531840);
+  float *const t682 = (float *)(arena + 4533888);
+  float *const t683 = (float *)(arena + 4535936);
   float *const t692 = (float *)(arena + 4571328);
   float *const t694 = (float *)(arena + 4571840);
   float *const t697 = (float *)(arena + 4572352);
-  float *const t700 = (float *)(arena + 4533888);
+  float *const t700 = (float *)(arena + 4537984);
   float *const t712 = (float *)(arena + 4324992);
-  float *const t715 = (float *)(arena + 4534400);
+  float *const t715 = (float *)(arena + 4538496);
   float *const t726 = (float *)(arena + 4324992);
   float *const v_backbone_block3_shortcut_bn_bias_momentum = state + 526336;
   float *const t744 = (float *)(arena + 4572352);
@@ -4832,26 +4837,26 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
   float *const t763 = (float *)(arena + 4571840);
   float *const t783 = (float *)(arena + 4425856);
   float *const v_backbone_block3_bn2_bias_momentum = state + 748032;
-  float *const t790 = (float *)(arena + 4533888);
+  float *const t790 = (float *)(arena + 4537984);
   float *const v_backbone_block3_shortcut_bn_bias_adam_v = state + 965344;
-  float *const t796 = (float *)(arena + 4534400);
-  float *const t815 = (float *)(arena + 4534912);
+  float *const t796 = (float *)(arena + 4538496);
+  float *const t815 = (float *)(arena + 4539008);
   float *const v_backbone_block3_bn2_bias_adam_v = state + 1187040;
   float *const t819 = (float *)(arena + 4571328);
-  float *const t838 = (float *)(arena + 4535424);
-  float *const t840 = (float *)(arena + 4535936);
+  float *const t838 = (float *)(arena + 4539520);
+  float *const t840 = (float *)(arena + 4540032);
   float *const v_backbone_block3_shortcut_bn_weight_momentum = state + 526208;
-  float *const t851 = (float *)(arena + 4536448);
+  float *const t851 = (float *)(arena + 4540544);
   float *const v_backbone_block3_shortcut_bn_weight_adam_v = state + 965216;
-  float *const t857 = (float *)(arena + 4535936);
-  float *const t860 = (float *)(arena + 4536960);
+  float *const t857 = (float *)(arena + 4540032);
+  float *const t860 = (float *)(arena + 4541056);
   float *const t870 = (float *)(arena + 4019840);
-  float *const t873 = (float *)(arena + 4537472);
+  float *const t873 = (float *)(arena + 4541568);
   float *const t876 = (float *)(arena + 4120192);
   float *const t887 = (float *)(arena + 4427392);
   float *const v_backbone_block3_shortcut_bn_weight_adam_step = state + 1319696;
   float *const t890 = (float *)(arena + 4572864);
-  float *const t909 = (float *)(arena + 4536960);
+  float *const t909 = (float *)(arena + 4541056);
   float *const t910 = (float *)(arena + 4019840);
   float *const t913 = (float *)(arena + 4052608);
   float *const t915 = (float *)(arena + 4572928);
@@ -4866,22 +4871,22 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
   float *const t976 = (float *)(arena + 4052608);
   float *const t977 = (float *)(arena + 4607104);
   float *const t979 = (float *)(arena + 4607104);
-  float *const t980 = (float *)(arena + 4537472);
-  float *const t982 = (float *)(arena + 4531840);
-  float *const t985 = (float *)(arena + 4532352);
-  float *const t988 = (float *)(arena + 4532864);
+  float *const t980 = (float *)(arena + 4541568);
+  float *const t982 = (float *)(arena + 4535936);
+  float *const t985 = (float *)(arena + 4536448);
+  float *const t988 = (float *)(arena + 4536960);
   float *const t998 = (float *)(arena + 4122240);
-  float *const t1001 = (float *)(arena + 4533376);
+  float *const t1001 = (float *)(arena + 4537472);
   float *const t1012 = (float *)(arena + 4607104);
   float *const v_backbone_block3_bn1_weight_momentum = state + 600192;
-  float *const t1023 = (float *)(arena + 4532352);
+  float *const t1023 = (float *)(arena + 4536448);
   float *const v_backbone_block3_bn1_weight_adam_v = state + 1039200;
-  float *const t1029 = (float *)(arena + 4531840);
-  float *const t1048 = (float *)(arena + 4532864);
+  float *const t1029 = (float *)(arena + 4535936);
+  float *const t1048 = (float *)(arena + 4536960);
   float *const v_backbone_block3_bn1_bias_momentum = state + 600320;
-  float *const t1059 = (float *)(arena + 4533376);
+  float *const t1059 = (float *)(arena + 4537472);
   float *const v_backbone_block3_bn1_bias_adam_v = state + 1039328;
-  float *const t1065 = (float *)(arena + 4537472);
+  float *const t1065 = (float *)(arena + 4541568);
   float *const t1084 = (float *)(arena + 4118144);
   float *const t1085 = (float *)(arena + 4707456);
   float *const t1086 = (float *)(arena + 4908160);
@@ -5198,10 +5203,10 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k025_reduce_mean(t302, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t329, t330, t338, t342, t349, t367, (float *)(arena + 4324992));
       break;
     case 26:
-      fmnist_resnet_small_b2_joint_step_k026_reduce_mean(t304, t305, t313, t367, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t369, t370, t378, t382, t389, t422, t424, (float *)(arena + 4529792));
+      fmnist_resnet_small_b2_joint_step_k026_reduce_mean(t304, t305, t313, t367, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t369, t370, t378, t382, t389, t422, t424, t426, (float *)(arena + 4531840));
       break;
     case 27:
-      fmnist_resnet_small_b2_joint_step_k027_reduce_mean(t424, v_head_fc1_weight, v_head_bn1_running_mean, v_head_bn1_running_var, v_head_bn1_weight, v_head_bn1_bias, t428, t429, t432, t434, t440, t447, t452, t458);
+      fmnist_resnet_small_b2_joint_step_k027_reduce_mean(t426, v_head_fc1_weight, v_head_bn1_running_mean, v_head_bn1_running_var, v_head_bn1_weight, v_head_bn1_bias, t428, t429, t432, t434, t440, t447, t452, t458);
       break;
     case 28:
       fmnist_resnet_small_b2_joint_step_k028_relu(t458, t459);
@@ -5486,7 +5491,7 @@ static void run_fmnist_resnet_small_b2_joint_step_kernel(int kernel, float *rest
       fmnist_resnet_small_b2_joint_step_k121_sub(in_optimizer, v_head_fc2_weight, in_momentum, in_lr, in_weight_decay, t2216, t2243, v_head_fc2_weight_adam_step, t2246, t2266);
       break;
     case 122:
-      fmnist_resnet_small_b2_joint_step_k122_reduce_sum(in_optimizer, t424, v_head_fc1_weight, in_weight_decay, t602, v_head_fc1_weight_adam_v, t2267, t2270, t2272, t2281);
+      fmnist_resnet_small_b2_joint_step_k122_reduce_sum(in_optimizer, t426, v_head_fc1_weight, in_weight_decay, t602, v_head_fc1_weight_adam_v, t2267, t2270, t2272, t2281);
       break;
     case 123:
       fmnist_resnet_small_b2_joint_step_k123_reduce_sum(in_optimizer, v_head_fc1_weight, in_momentum, in_lr, t2267, t2270, t2272, v_head_fc1_weight_momentum, t2283, t2290, t2308);
@@ -5740,7 +5745,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k015_select(const fl
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_reduce_mean(const float *restrict in_views, const float *restrict v_backbone_stem_conv_weight, const float *restrict v_backbone_stem_bn_running_mean, const float *restrict v_backbone_stem_bn_running_var, const float *restrict v_backbone_stem_bn_weight, const float *restrict v_backbone_stem_bn_bias, float *restrict t55, float *restrict t56, float *restrict t64, float *restrict t70, float *restrict t78, float *restrict t96, float *restrict scratch) {
   const hw_conv_shape s55 = {4, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_forward_nhwc(&s55, in_views, v_backbone_stem_conv_weight, t55, scratch, 5434752);
+  hw_conv2d_forward_nhwc(&s55, in_views, v_backbone_stem_conv_weight, t55, scratch, 5436800);
   double part_t56[4][32];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -5808,7 +5813,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k016_reduce_mean(con
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(const float *restrict t96, const float *restrict v_backbone_block1_conv1_weight, const float *restrict v_backbone_block1_bn1_running_mean, const float *restrict v_backbone_block1_bn1_running_var, const float *restrict v_backbone_block1_bn1_weight, const float *restrict v_backbone_block1_bn1_bias, float *restrict t98, float *restrict t99, float *restrict t107, float *restrict t111, float *restrict t118, float *restrict t135, float *restrict scratch) {
   const hw_conv_shape s98 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_forward_nhwc(&s98, t96, v_backbone_block1_conv1_weight, t98, scratch, 4631424);
+  hw_conv2d_forward_nhwc(&s98, t96, v_backbone_block1_conv1_weight, t98, scratch, 4633472);
   double part_t99[4][32];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -5876,7 +5881,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k017_reduce_mean(con
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_reduce_mean(const float *restrict t96, const float *restrict t135, const float *restrict v_backbone_block1_conv2_weight, const float *restrict v_backbone_block1_bn2_running_mean, const float *restrict v_backbone_block1_bn2_running_var, const float *restrict v_backbone_block1_bn2_weight, const float *restrict v_backbone_block1_bn2_bias, float *restrict t137, float *restrict t138, float *restrict t146, float *restrict t150, float *restrict t157, float *restrict t174, float *restrict t175, float *restrict scratch) {
   const hw_conv_shape s137 = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
-  hw_conv2d_forward_nhwc(&s137, t135, v_backbone_block1_conv2_weight, t137, scratch, 3426688);
+  hw_conv2d_forward_nhwc(&s137, t135, v_backbone_block1_conv2_weight, t137, scratch, 3428736);
   double part_t138[4][32];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -5945,7 +5950,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k018_reduce_mean(con
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean(const float *restrict t175, const float *restrict v_backbone_block2_shortcut_conv_weight, const float *restrict v_backbone_block2_shortcut_bn_running_mean, const float *restrict v_backbone_block2_shortcut_bn_running_var, float *restrict t177, float *restrict t178, float *restrict t186, float *restrict t192, float *restrict t200, float *restrict scratch) {
   const hw_conv_shape s177 = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
-  hw_conv2d_forward_nhwc(&s177, t175, v_backbone_block2_shortcut_conv_weight, t177, scratch, 3224960);
+  hw_conv2d_forward_nhwc(&s177, t175, v_backbone_block2_shortcut_conv_weight, t177, scratch, 3227008);
   double part_t178[4][64];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -5999,7 +6004,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k019_reduce_mean(con
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k020_reduce_mean(const float *restrict t175, const float *restrict v_backbone_block2_conv1_weight, const float *restrict v_backbone_block2_bn1_running_mean, const float *restrict v_backbone_block2_bn1_running_var, const float *restrict v_backbone_block2_bn1_weight, const float *restrict v_backbone_block2_bn1_bias, float *restrict t202, float *restrict t203, float *restrict t211, float *restrict t215, float *restrict t222, float *restrict t240, float *restrict scratch) {
   const hw_conv_shape s202 = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
-  hw_conv2d_forward_nhwc(&s202, t175, v_backbone_block2_conv1_weight, t202, scratch, 2822528);
+  hw_conv2d_forward_nhwc(&s202, t175, v_backbone_block2_conv1_weight, t202, scratch, 2824576);
   double part_t203[4][64];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -6067,7 +6072,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k020_reduce_mean(con
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_mean(const float *restrict t177, const float *restrict t178, const float *restrict t186, const float *restrict t240, const float *restrict v_backbone_block2_conv2_weight, const float *restrict v_backbone_block2_bn2_running_mean, const float *restrict v_backbone_block2_bn2_running_var, const float *restrict v_backbone_block2_bn2_weight, const float *restrict v_backbone_block2_bn2_bias, const float *restrict v_backbone_block2_shortcut_bn_weight, const float *restrict v_backbone_block2_shortcut_bn_bias, float *restrict t242, float *restrict t243, float *restrict t251, float *restrict t255, float *restrict t262, float *restrict t295, float *restrict t296, float *restrict scratch) {
   const hw_conv_shape s242 = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
-  hw_conv2d_forward_nhwc(&s242, t240, v_backbone_block2_conv2_weight, t242, scratch, 2219392);
+  hw_conv2d_forward_nhwc(&s242, t240, v_backbone_block2_conv2_weight, t242, scratch, 2221440);
   double part_t243[4][64];
   #pragma omp parallel for
   for (int64_t p = 0; p < 4; p++) {
@@ -6140,7 +6145,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_mean(con
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean(const float *restrict t296, const float *restrict v_backbone_block3_shortcut_conv_weight, const float *restrict v_backbone_block3_shortcut_bn_running_mean, const float *restrict v_backbone_block3_shortcut_bn_running_var, float *restrict t298, float *restrict t299, float *restrict t307, float *restrict t313, float *restrict t321, float *restrict scratch) {
   const hw_conv_shape s298 = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
-  hw_conv2d_forward_nhwc(&s298, t296, v_backbone_block3_shortcut_conv_weight, t298, scratch, 2116992);
+  hw_conv2d_forward_nhwc(&s298, t296, v_backbone_block3_shortcut_conv_weight, t298, scratch, 2119040);
   double part_t299[4][128];
   for (int64_t p = 0; p < 4; p++) {
     double acc_t299[128] = {0.0};
@@ -6192,7 +6197,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean(con
  */
 static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean(const float *restrict t296, const float *restrict v_backbone_block3_conv1_weight, const float *restrict v_backbone_block3_bn1_running_mean, const float *restrict v_backbone_block3_bn1_running_var, const float *restrict v_backbone_block3_bn1_weight, const float *restrict v_backbone_block3_bn1_bias, float *restrict t323, float *restrict t324, float *restrict t332, float *restrict t336, float *restrict t343, float *restrict t361, float *restrict scratch) {
   const hw_conv_shape s323 = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
-  hw_conv2d_forward_nhwc(&s323, t296, v_backbone_block3_conv1_weight, t323, scratch, 1914240);
+  hw_conv2d_forward_nhwc(&s323, t296, v_backbone_block3_conv1_weight, t323, scratch, 1916288);
   double part_t324[4][128];
   for (int64_t p = 0; p < 4; p++) {
     double acc_t324[128] = {0.0};
@@ -6252,10 +6257,10 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean(con
   }
 }
 
-/* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean: %363 = conv2d(%361 f32[4,7,7,128], %362 f32[128,128,3,3]) : f32[4,7,7,128]; %364 = reduce_mean(%363 f32[4,7,7,128]) : f32[1,1,1,128]; %372 = reduce_mean(%371 f32[4,7,7,128]) : f32[1,1,1,128]; %376 = add(%374 f32[128,1,1], %375 f32[128,1,1]) : f32[128,1,1]; %383 = add(%378 f32[128,1,1], %382 f32[128,1,1]) : f32[128,1,1]; %416 = add(%399 f32[4,7,7,128], %415 f32[4,7,7,128]) : f32[4,7,7,128]; %418 = reduce_mean(%417 f32[4,7,7,128]) : f32[4,1,1,128]
+/* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean: %363 = conv2d(%361 f32[4,7,7,128], %362 f32[128,128,3,3]) : f32[4,7,7,128]; %364 = reduce_mean(%363 f32[4,7,7,128]) : f32[1,1,1,128]; %372 = reduce_mean(%371 f32[4,7,7,128]) : f32[1,1,1,128]; %376 = add(%374 f32[128,1,1], %375 f32[128,1,1]) : f32[128,1,1]; %383 = add(%378 f32[128,1,1], %382 f32[128,1,1]) : f32[128,1,1]; %416 = add(%399 f32[4,7,7,128], %415 f32[4,7,7,128]) : f32[4,7,7,128]; %418 = reduce_mean(%417 f32[4,7,7,128]) : f32[4,1,1,128]; %420 = reshape(%419 f32[4,128,1,1]) : f32[4,128]
  * from graphs/FMNISTResNetSmall.swift:19
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(const float *restrict t298, const float *restrict t299, const float *restrict t307, const float *restrict t361, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, const float *restrict v_backbone_block3_bn2_weight, const float *restrict v_backbone_block3_bn2_bias, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict v_backbone_block3_shortcut_bn_bias, float *restrict t363, float *restrict t364, float *restrict t372, float *restrict t376, float *restrict t383, float *restrict t416, float *restrict t418, float *restrict scratch) {
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(const float *restrict t298, const float *restrict t299, const float *restrict t307, const float *restrict t361, const float *restrict v_backbone_block3_conv2_weight, const float *restrict v_backbone_block3_bn2_running_mean, const float *restrict v_backbone_block3_bn2_running_var, const float *restrict v_backbone_block3_bn2_weight, const float *restrict v_backbone_block3_bn2_bias, const float *restrict v_backbone_block3_shortcut_bn_weight, const float *restrict v_backbone_block3_shortcut_bn_bias, float *restrict t363, float *restrict t364, float *restrict t372, float *restrict t376, float *restrict t383, float *restrict t416, float *restrict t418, float *restrict t420, float *restrict scratch) {
   const hw_conv_shape s363 = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
   hw_conv2d_forward_nhwc(&s363, t361, v_backbone_block3_conv2_weight, t363, scratch, 1709440);
   double part_t364[4][128];
@@ -6325,13 +6330,16 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(con
       t418[i0 * 128 + i3] = (float)((acc_t418[i3]) / 49.0);
     }
   }
+  for (int64_t i = 0; i < 512; i++) {
+    t420[i] = (float)(double)t418[i];
+  }
 }
 
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k025_reduce_mean: %422 = matmul(%420 f32[4,128], %421 f32[512,128]) : f32[4,512]; %423 = reduce_mean(%422 f32[4,512]) : f32[1,512]; %426 = sub(%422 f32[4,512], %425 f32[4,512]) : f32[4,512]; %428 = reduce_mean(%427 f32[4,512]) : f32[1,512]; %434 = mul(%426 f32[4,512], %433 f32[4,512]) : f32[4,512]; %440 = add(%437 f32[4,512], %439 f32[4,512]) : f32[4,512]; %441 = relu(%440 f32[4,512]) : f32[4,512]
  * from graphs/FMNISTResNetSmall.swift:24
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k025_reduce_mean(const float *restrict t418, const float *restrict v_head_fc1_weight, const float *restrict v_head_bn1_weight, const float *restrict v_head_bn1_bias, float *t422, float *restrict t423, float *t426, float *restrict t428, float *restrict t434, float *restrict t440, float *restrict t441) {
-  hw_matmul(4, 512, 128, 0, 1, t418, v_head_fc1_weight, t422);
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k025_reduce_mean(const float *restrict t420, const float *restrict v_head_fc1_weight, const float *restrict v_head_bn1_weight, const float *restrict v_head_bn1_bias, float *t422, float *restrict t423, float *t426, float *restrict t428, float *restrict t434, float *restrict t440, float *restrict t441) {
+  hw_matmul(4, 512, 128, 0, 1, t420, v_head_fc1_weight, t422);
   double part_t423[4][512];
   for (int64_t p = 0; p < 4; p++) {
     double acc_t423[512] = {0.0};
@@ -6618,8 +6626,8 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k034_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k035_matmul: %546 = matmul(%541 f32[4,512], %420 f32[4,128]) : f32[512,128]; %549 = sub(%421 f32[512,128], %548 f32[512,128]) : f32[512,128]
  * from graphs/FMNISTResNetSmall.swift:24
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k035_matmul(const float *restrict t418, const float *restrict v_head_fc1_weight, const float *restrict in_inner_lr, const float *restrict t541, float *t546, float *t549) {
-  hw_matmul(512, 128, 4, 1, 0, t541, t418, t546);
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k035_matmul(const float *restrict t420, const float *restrict v_head_fc1_weight, const float *restrict in_inner_lr, const float *restrict t541, float *t546, float *t549) {
+  hw_matmul(512, 128, 4, 1, 0, t541, t420, t546);
   const double h_t549_0 = (double)in_inner_lr[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 512; i0++) {
@@ -6632,8 +6640,8 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k035_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k036_reduce_mean: %550 = matmul(%420 f32[4,128], %549 f32[512,128]) : f32[4,512]; %551 = reduce_mean(%550 f32[4,512]) : f32[1,512]; %554 = sub(%550 f32[4,512], %553 f32[4,512]) : f32[4,512]; %556 = reduce_mean(%555 f32[4,512]) : f32[1,512]; %562 = add(%559 f32[512], %561 f32[512]) : f32[512]; %569 = add(%564 f32[512], %568 f32[512]) : f32[512]; %573 = mul(%554 f32[4,512], %572 f32[4,512]) : f32[4,512]; %577 = add(%575 f32[4,512], %576 f32[4,512]) : f32[4,512]
  * from graphs/FMNISTResNetSmall.swift:24
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k036_reduce_mean(const float *restrict t418, const float *restrict t517, const float *restrict t520, const float *restrict t549, const float *restrict v_head_bn1_running_mean, const float *restrict v_head_bn1_running_var, float *t550, float *t551, float *t554, float *restrict t556, float *t562, float *restrict t569, float *restrict t573, float *restrict t577) {
-  hw_matmul(4, 512, 128, 0, 1, t418, t549, t550);
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k036_reduce_mean(const float *restrict t420, const float *restrict t517, const float *restrict t520, const float *restrict t549, const float *restrict v_head_bn1_running_mean, const float *restrict v_head_bn1_running_var, float *t550, float *t551, float *t554, float *restrict t556, float *t562, float *restrict t569, float *restrict t573, float *restrict t577) {
+  hw_matmul(4, 512, 128, 0, 1, t420, t549, t550);
   double part_t551[4][512];
   for (int64_t p = 0; p < 4; p++) {
     double acc_t551[512] = {0.0};
@@ -6930,8 +6938,8 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k047_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k048_matmul: %659 = matmul(%652 f32[4,512], %420 f32[4,128]) : f32[512,128]; %661 = mul(%660 f32[512,128], %547 f32[512,128]) : f32[512,128]
  * from graphs/FMNISTResNetSmall.swift:24
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k048_matmul(const float *restrict t418, const float *restrict in_inner_lr, const float *restrict t652, float *t659, float *t661) {
-  hw_matmul(512, 128, 4, 1, 0, t652, t418, t659);
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k048_matmul(const float *restrict t420, const float *restrict in_inner_lr, const float *restrict t652, float *t659, float *t661) {
+  hw_matmul(512, 128, 4, 1, 0, t652, t420, t659);
   const double h_t661_0 = (double)in_inner_lr[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 512; i0++) {
@@ -6951,8 +6959,8 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k049_matmul(const fl
 /* fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k050_reduce_sum: %663 = matmul(%420 f32[4,128], %661 f32[512,128]) : f32[4,512]; %665 = reduce_sum(%664 f32[4,512]) : f32[1,512]; %668 = add(%663 f32[4,512], %667 f32[4,512]) : f32[4,512]; %669 = mul(%668 f32[4,512], %426 f32[4,512]) : f32[4,512]; %670 = mul(%668 f32[4,512], %529 f32[4,512]) : f32[4,512]; %673 = reduce_sum(%672 f32[4,512]) : f32[1,512]; %676 = mul(%675 f32[512], %523 f32[512]) : f32[512]; %679 = broadcast(%678 f32[1,512]) : f32[4,512]
  * from graphs/FMNISTResNetSmall.swift:24
  */
-static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k050_reduce_sum(const float *restrict t418, const float *restrict t426, const float *restrict t428, const float *t511, const float *t529, const float *restrict t661, float *t663, float *restrict t665, float *t668, float *restrict t669, float *t670, float *restrict t673, float *t676, float *restrict t679) {
-  hw_matmul(4, 512, 128, 0, 1, t418, t661, t663);
+static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k050_reduce_sum(const float *restrict t420, const float *restrict t426, const float *restrict t428, const float *t511, const float *t529, const float *restrict t661, float *t663, float *restrict t665, float *t668, float *restrict t669, float *t670, float *restrict t673, float *t676, float *restrict t679) {
+  hw_matmul(4, 512, 128, 0, 1, t420, t661, t663);
   double part_t665[4][512];
   for (int64_t p = 0; p < 4; p++) {
     double acc_t665[512] = {0.0};
@@ -9799,7 +9807,7 @@ static void fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k142_sub(const float
   }
 }
 
-/* Entry point 'bilevel-unrolled.k1.step': 143 kernels, arena 6239104 bytes. */
+/* Entry point 'bilevel-unrolled.k1.step': 143 kernels, arena 6241152 bytes. */
 static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict state, char *restrict arena, const void *const *inputs) {
   const float *const in_optimizer = (const float *)inputs[0];
   const float *const in_views = (const float *)inputs[1];
@@ -9940,10 +9948,11 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   float *const v_backbone_block3_shortcut_bn_bias = state + 84960;
   float *const t416 = (float *)(arena + 4427264);
   float *const t418 = (float *)(arena + 4527616);
+  float *const t420 = (float *)(arena + 4529664);
   float *const v_head_fc1_weight = state + 306784;
-  float *const t422 = (float *)(arena + 4529664);
-  float *const t423 = (float *)(arena + 4537856);
-  float *const t426 = (float *)(arena + 4529664);
+  float *const t422 = (float *)(arena + 4531712);
+  float *const t423 = (float *)(arena + 4527616);
+  float *const t426 = (float *)(arena + 4531712);
   float *const t428 = (float *)(arena + 4539904);
   float *const t434 = (float *)(arena + 4541952);
   float *const v_head_bn1_weight = state + 372320;
@@ -9951,9 +9960,9 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   float *const t440 = (float *)(arena + 4550144);
   float *const t441 = (float *)(arena + 4558336);
   float *const v_head_fc2_weight = state + 373344;
-  float *const t443 = (float *)(arena + 4537856);
+  float *const t443 = (float *)(arena + 4527616);
   float *const v_head_fc2_bias = state + 438880;
-  float *const t446 = (float *)(arena + 4537856);
+  float *const t446 = (float *)(arena + 4527616);
   float *const t448 = (float *)(arena + 4566528);
   float *const t453 = (float *)(arena + 4566592);
   float *const t454 = (float *)(arena + 4568640);
@@ -10046,311 +10055,311 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   float *const t676 = (float *)(arena + 4602432);
   float *const t679 = (float *)(arena + 5193088);
   float *const t697 = (float *)(arena + 4541952);
-  float *const t698 = (float *)(arena + 4527616);
+  float *const t698 = (float *)(arena + 5141056);
   float *const t705 = (float *)(arena + 5139008);
-  float *const t706 = (float *)(arena + 5141056);
+  float *const t706 = (float *)(arena + 5143104);
   float *const t708 = (float *)(arena + 4568704);
   float *const t710 = (float *)(arena + 4568896);
-  float *const t715 = (float *)(arena + 5143104);
+  float *const t715 = (float *)(arena + 5145152);
   float *const t716 = (float *)(arena + 4568960);
-  float *const t717 = (float *)(arena + 4527616);
+  float *const t717 = (float *)(arena + 5147200);
   float *const t719 = (float *)(arena + 4568960);
-  float *const t721 = (float *)(arena + 4527680);
+  float *const t721 = (float *)(arena + 5147264);
   float *const t729 = (float *)(arena + 4568768);
-  float *const t730 = (float *)(arena + 4527616);
+  float *const t730 = (float *)(arena + 5147200);
   float *const t731 = (float *)(arena + 5141056);
   float *const t732 = (float *)(arena + 5143104);
   float *const t733 = (float *)(arena + 5145152);
-  float *const t736 = (float *)(arena + 4527616);
+  float *const t736 = (float *)(arena + 5147200);
   float *const t740 = (float *)(arena + 4568832);
-  float *const t749 = (float *)(arena + 4537856);
+  float *const t749 = (float *)(arena + 4527616);
   float *const t757 = (float *)(arena + 4569152);
   float *const t758 = (float *)(arena + 4541952);
   float *const t763 = (float *)(arena + 4550144);
   float *const t766 = (float *)(arena + 5193088);
   float *const t770 = (float *)(arena + 4527616);
-  float *const t772 = (float *)(arena + 4537856);
-  float *const t784 = (float *)(arena + 4529664);
+  float *const t772 = (float *)(arena + 4566528);
+  float *const t784 = (float *)(arena + 4531712);
   float *const t787 = (float *)(arena + 4606528);
-  float *const t789 = (float *)(arena + 4566528);
+  float *const t789 = (float *)(arena + 5184384);
   float *const t797 = (float *)(arena + 5193088);
-  float *const t798 = (float *)(arena + 5180288);
-  float *const t809 = (float *)(arena + 4569088);
-  float *const t811 = (float *)(arena + 4569600);
-  float *const t814 = (float *)(arena + 4570112);
-  float *const t817 = (float *)(arena + 4570624);
+  float *const t798 = (float *)(arena + 4527616);
+  float *const t809 = (float *)(arena + 5180288);
+  float *const t811 = (float *)(arena + 5180800);
+  float *const t814 = (float *)(arena + 5181312);
+  float *const t817 = (float *)(arena + 5181824);
   float *const t829 = (float *)(arena + 4324864);
-  float *const t832 = (float *)(arena + 4606528);
+  float *const t832 = (float *)(arena + 4569088);
   float *const t843 = (float *)(arena + 4324864);
   float *const v_backbone_block3_shortcut_bn_bias_momentum = state + 526336;
   float *const t866 = (float *)(arena + 4425216);
   float *const v_backbone_block3_bn2_weight_momentum = state + 747904;
   float *const t877 = (float *)(arena + 4425728);
   float *const v_backbone_block3_bn2_weight_adam_v = state + 1186912;
-  float *const t885 = (float *)(arena + 4569600);
-  float *const t907 = (float *)(arena + 4570112);
+  float *const t885 = (float *)(arena + 5180800);
+  float *const t907 = (float *)(arena + 5181312);
   float *const v_backbone_block3_bn2_bias_momentum = state + 748032;
-  float *const t914 = (float *)(arena + 4570624);
+  float *const t914 = (float *)(arena + 5181824);
   float *const v_backbone_block3_shortcut_bn_bias_adam_v = state + 965344;
-  float *const t920 = (float *)(arena + 4606528);
-  float *const t939 = (float *)(arena + 4607040);
+  float *const t920 = (float *)(arena + 4569088);
+  float *const t939 = (float *)(arena + 4569600);
   float *const v_backbone_block3_bn2_bias_adam_v = state + 1187040;
-  float *const t943 = (float *)(arena + 4569088);
-  float *const t962 = (float *)(arena + 4607552);
-  float *const t964 = (float *)(arena + 4608064);
+  float *const t943 = (float *)(arena + 5180288);
+  float *const t962 = (float *)(arena + 4570112);
+  float *const t964 = (float *)(arena + 4570624);
   float *const v_backbone_block3_shortcut_bn_weight_momentum = state + 526208;
-  float *const t975 = (float *)(arena + 4608576);
+  float *const t975 = (float *)(arena + 4606528);
   float *const v_backbone_block3_shortcut_bn_weight_adam_v = state + 965216;
-  float *const t981 = (float *)(arena + 4608064);
-  float *const t984 = (float *)(arena + 4609088);
+  float *const t981 = (float *)(arena + 4570624);
+  float *const t984 = (float *)(arena + 4607040);
   float *const t994 = (float *)(arena + 4019712);
-  float *const t997 = (float *)(arena + 4609600);
+  float *const t997 = (float *)(arena + 4607552);
   float *const t1000 = (float *)(arena + 4120064);
   float *const t1011 = (float *)(arena + 4427264);
   float *const v_backbone_block3_shortcut_bn_weight_adam_step = state + 1319696;
   float *const t1014 = (float *)(arena + 4571136);
-  float *const t1033 = (float *)(arena + 4573248);
-  float *const t1034 = (float *)(arena + 4527616);
+  float *const t1033 = (float *)(arena + 4527616);
+  float *const t1034 = (float *)(arena + 4531712);
   float *const t1037 = (float *)(arena + 4019712);
-  float *const t1039 = (float *)(arena + 4573760);
+  float *const t1039 = (float *)(arena + 4528128);
   float *const v_backbone_block3_shortcut_conv_weight_adam_v = state + 957024;
   float *const t1048 = (float *)(arena + 4052480);
-  float *const t1050 = (float *)(arena + 4573824);
-  float *const t1058 = (float *)(arena + 4573888);
+  float *const t1050 = (float *)(arena + 4528192);
+  float *const t1058 = (float *)(arena + 4528256);
   float *const v_backbone_block3_shortcut_conv_weight_momentum = state + 518016;
-  float *const t1077 = (float *)(arena + 4527616);
+  float *const t1077 = (float *)(arena + 4531712);
   float *const v_backbone_block3_shortcut_conv_weight_adam_step = state + 1319680;
-  float *const t1080 = (float *)(arena + 4573760);
+  float *const t1080 = (float *)(arena + 4528128);
   float *const t1100 = (float *)(arena + 4019712);
-  float *const t1101 = (float *)(arena + 5180288);
-  float *const t1103 = (float *)(arena + 5180288);
-  float *const t1104 = (float *)(arena + 4573824);
-  float *const t1106 = (float *)(arena + 4574336);
-  float *const t1109 = (float *)(arena + 4609088);
-  float *const t1112 = (float *)(arena + 4609600);
+  float *const t1101 = (float *)(arena + 5182336);
+  float *const t1103 = (float *)(arena + 5182336);
+  float *const t1104 = (float *)(arena + 4528192);
+  float *const t1106 = (float *)(arena + 4528704);
+  float *const t1109 = (float *)(arena + 4573248);
+  float *const t1112 = (float *)(arena + 4573760);
   float *const t1122 = (float *)(arena + 4122112);
-  float *const t1125 = (float *)(arena + 4610112);
-  float *const t1136 = (float *)(arena + 5180288);
+  float *const t1125 = (float *)(arena + 4574272);
+  float *const t1136 = (float *)(arena + 5182336);
   float *const v_backbone_block3_bn1_weight_momentum = state + 600192;
-  float *const t1147 = (float *)(arena + 4609088);
+  float *const t1147 = (float *)(arena + 4573248);
   float *const v_backbone_block3_bn1_weight_adam_v = state + 1039200;
-  float *const t1153 = (float *)(arena + 4574336);
-  float *const t1172 = (float *)(arena + 4609600);
+  float *const t1153 = (float *)(arena + 4528704);
+  float *const t1172 = (float *)(arena + 4573760);
   float *const v_backbone_block3_bn1_bias_momentum = state + 600320;
-  float *const t1183 = (float *)(arena + 4610112);
+  float *const t1183 = (float *)(arena + 4574272);
   float *const v_backbone_block3_bn1_bias_adam_v = state + 1039328;
-  float *const t1189 = (float *)(arena + 4573824);
-  float *const t1208 = (float *)(arena + 4610624);
-  float *const t1209 = (float *)(arena + 5280640);
-  float *const t1210 = (float *)(arena + 5481344);
+  float *const t1189 = (float *)(arena + 4528192);
+  float *const t1208 = (float *)(arena + 4574784);
+  float *const t1209 = (float *)(arena + 5282688);
+  float *const t1210 = (float *)(arena + 5483392);
   float *const t1214 = (float *)(arena + 3618304);
-  float *const t1215 = (float *)(arena + 4574848);
-  float *const t1217 = (float *)(arena + 4611136);
-  float *const t1220 = (float *)(arena + 4611392);
-  float *const t1223 = (float *)(arena + 4611648);
+  float *const t1215 = (float *)(arena + 4529216);
+  float *const t1217 = (float *)(arena + 4564480);
+  float *const t1220 = (float *)(arena + 4564736);
+  float *const t1223 = (float *)(arena + 4564992);
   float *const t1235 = (float *)(arena + 3416576);
-  float *const t1238 = (float *)(arena + 4611904);
+  float *const t1238 = (float *)(arena + 4565248);
   float *const t1249 = (float *)(arena + 3416576);
   float *const v_backbone_block2_shortcut_bn_bias_momentum = state + 462400;
   float *const t1267 = (float *)(arena + 3617280);
   float *const v_backbone_block2_bn2_weight_momentum = state + 517888;
   float *const t1278 = (float *)(arena + 3617536);
   float *const v_backbone_block2_bn2_weight_adam_v = state + 956896;
-  float *const t1286 = (float *)(arena + 4611136);
-  float *const t1306 = (float *)(arena + 4611392);
+  float *const t1286 = (float *)(arena + 4564480);
+  float *const t1306 = (float *)(arena + 4564736);
   float *const v_backbone_block2_bn2_bias_momentum = state + 517952;
-  float *const t1313 = (float *)(arena + 4611648);
+  float *const t1313 = (float *)(arena + 4564992);
   float *const v_backbone_block2_shortcut_bn_bias_adam_v = state + 901408;
-  float *const t1319 = (float *)(arena + 4611904);
-  float *const t1338 = (float *)(arena + 4612160);
+  float *const t1319 = (float *)(arena + 4565248);
+  float *const t1338 = (float *)(arena + 4565504);
   float *const v_backbone_block2_bn2_bias_adam_v = state + 956960;
-  float *const t1342 = (float *)(arena + 4574848);
-  float *const t1361 = (float *)(arena + 4612416);
-  float *const t1363 = (float *)(arena + 4612672);
+  float *const t1342 = (float *)(arena + 4529216);
+  float *const t1361 = (float *)(arena + 4565760);
+  float *const t1363 = (float *)(arena + 4566016);
   float *const v_backbone_block2_shortcut_bn_weight_momentum = state + 462336;
-  float *const t1374 = (float *)(arena + 4612928);
+  float *const t1374 = (float *)(arena + 4566272);
   float *const v_backbone_block2_shortcut_bn_weight_adam_v = state + 901344;
-  float *const t1380 = (float *)(arena + 4612672);
-  float *const t1383 = (float *)(arena + 4613184);
+  float *const t1380 = (float *)(arena + 4566016);
+  float *const t1383 = (float *)(arena + 4566528);
   float *const t1393 = (float *)(arena + 2812416);
-  float *const t1396 = (float *)(arena + 4613440);
+  float *const t1396 = (float *)(arena + 4566784);
   float *const t1399 = (float *)(arena + 3013120);
   float *const t1410 = (float *)(arena + 3618304);
   float *const v_backbone_block2_shortcut_bn_weight_adam_step = state + 1319552;
-  float *const t1413 = (float *)(arena + 4575104);
-  float *const t1432 = (float *)(arena + 4613184);
-  float *const t1433 = (float *)(arena + 4560384);
-  float *const t1436 = (float *)(arena + 4594240);
-  float *const t1438 = (float *)(arena + 4575168);
+  float *const t1413 = (float *)(arena + 4529472);
+  float *const t1432 = (float *)(arena + 4566528);
+  float *const t1433 = (float *)(arena + 4594240);
+  float *const t1436 = (float *)(arena + 5139008);
+  float *const t1438 = (float *)(arena + 4529536);
   float *const v_backbone_block2_shortcut_conv_weight_adam_v = state + 899296;
-  float *const t1447 = (float *)(arena + 5139008);
-  float *const t1449 = (float *)(arena + 4575232);
-  float *const t1456 = (float *)(arena + 4568576);
+  float *const t1447 = (float *)(arena + 4575808);
+  float *const t1449 = (float *)(arena + 4529600);
+  float *const t1456 = (float *)(arena + 4602432);
   float *const v_backbone_block2_shortcut_conv_weight_momentum = state + 460288;
-  float *const t1474 = (float *)(arena + 4560384);
+  float *const t1474 = (float *)(arena + 4594240);
   float *const v_backbone_block2_shortcut_conv_weight_adam_step = state + 1319536;
-  float *const t1477 = (float *)(arena + 4575168);
-  float *const t1497 = (float *)(arena + 4594240);
+  float *const t1477 = (float *)(arena + 4529536);
+  float *const t1497 = (float *)(arena + 4584000);
   float *const t1498 = (float *)(arena + 2812416);
-  float *const t1501 = (float *)(arena + 5280640);
-  float *const t1503 = (float *)(arena + 4575232);
+  float *const t1501 = (float *)(arena + 5282688);
+  float *const t1503 = (float *)(arena + 4529600);
   float *const v_backbone_block2_conv2_weight_adam_v = state + 920032;
-  float *const t1512 = (float *)(arena + 5428096);
-  float *const t1514 = (float *)(arena + 4568576);
-  float *const t1521 = (float *)(arena + 4568640);
+  float *const t1512 = (float *)(arena + 5430144);
+  float *const t1514 = (float *)(arena + 4602432);
+  float *const t1521 = (float *)(arena + 4602496);
   float *const v_backbone_block2_conv2_weight_momentum = state + 481024;
   float *const t1539 = (float *)(arena + 2812416);
   float *const v_backbone_block2_conv2_weight_adam_step = state + 1319632;
-  float *const t1542 = (float *)(arena + 4575232);
-  float *const t1562 = (float *)(arena + 5280640);
+  float *const t1542 = (float *)(arena + 4529600);
+  float *const t1562 = (float *)(arena + 5282688);
   float *const t1563 = (float *)(arena + 3215872);
   float *const t1565 = (float *)(arena + 3215872);
-  float *const t1566 = (float *)(arena + 4568576);
-  float *const t1568 = (float *)(arena + 4613440);
-  float *const t1571 = (float *)(arena + 4613696);
-  float *const t1574 = (float *)(arena + 4613952);
+  float *const t1566 = (float *)(arena + 4602432);
+  float *const t1568 = (float *)(arena + 4602688);
+  float *const t1571 = (float *)(arena + 4602944);
+  float *const t1574 = (float *)(arena + 4603200);
   float *const t1584 = (float *)(arena + 3014144);
-  float *const t1587 = (float *)(arena + 4614208);
+  float *const t1587 = (float *)(arena + 4603456);
   float *const t1598 = (float *)(arena + 3215872);
   float *const t1599 = (float *)(arena + 4427264);
   float *const t1602 = (float *)(arena + 4122112);
-  float *const t1604 = (float *)(arena + 4568832);
+  float *const t1604 = (float *)(arena + 4602944);
   float *const v_backbone_block2_conv1_weight_adam_v = state + 901472;
-  float *const t1613 = (float *)(arena + 5575552);
-  float *const t1615 = (float *)(arena + 4568896);
-  float *const t1622 = (float *)(arena + 4568960);
+  float *const t1613 = (float *)(arena + 5577600);
+  float *const t1615 = (float *)(arena + 4603008);
+  float *const t1622 = (float *)(arena + 4603072);
   float *const v_backbone_block2_conv1_weight_momentum = state + 462464;
   float *const t1640 = (float *)(arena + 4427264);
   float *const v_backbone_block2_bn1_weight_momentum = state + 480896;
-  float *const t1651 = (float *)(arena + 4613696);
+  float *const t1651 = (float *)(arena + 4602944);
   float *const v_backbone_block2_bn1_weight_adam_v = state + 919904;
-  float *const t1657 = (float *)(arena + 4613440);
-  float *const t1676 = (float *)(arena + 4613952);
+  float *const t1657 = (float *)(arena + 4602688);
+  float *const t1676 = (float *)(arena + 4603200);
   float *const v_backbone_block2_bn1_bias_momentum = state + 480960;
-  float *const t1687 = (float *)(arena + 4614208);
+  float *const t1687 = (float *)(arena + 4603456);
   float *const v_backbone_block2_bn1_bias_adam_v = state + 919968;
-  float *const t1693 = (float *)(arena + 4568576);
-  float *const t1712 = (float *)(arena + 4614464);
+  float *const t1693 = (float *)(arena + 4602432);
+  float *const t1712 = (float *)(arena + 4603712);
   float *const v_backbone_block2_conv1_weight_adam_step = state + 1319584;
-  float *const t1715 = (float *)(arena + 4568832);
+  float *const t1715 = (float *)(arena + 4603968);
   float *const t1735 = (float *)(arena + 4122112);
   float *const t1736 = (float *)(arena + 2411008);
   float *const t1737 = (float *)(arena + 3215872);
   float *const t1741 = (float *)(arena + 2009600);
-  float *const t1742 = (float *)(arena + 4568896);
-  float *const t1744 = (float *)(arena + 4602432);
-  float *const t1747 = (float *)(arena + 4602560);
-  float *const t1750 = (float *)(arena + 4602688);
+  float *const t1742 = (float *)(arena + 4604032);
+  float *const t1744 = (float *)(arena + 4604160);
+  float *const t1747 = (float *)(arena + 4604288);
+  float *const t1750 = (float *)(arena + 4566784);
   float *const t1762 = (float *)(arena + 1607680);
-  float *const t1765 = (float *)(arena + 4602816);
+  float *const t1765 = (float *)(arena + 4566912);
   float *const t1776 = (float *)(arena + 1607680);
   float *const t1777 = (float *)(arena + 2959872);
   float *const t1780 = (float *)(arena + 3618304);
-  float *const t1782 = (float *)(arena + 2009088);
+  float *const t1782 = (float *)(arena + 4604288);
   float *const v_backbone_block1_conv2_weight_adam_v = state + 890016;
   float *const t1791 = (float *)(arena + 3655168);
-  float *const t1793 = (float *)(arena + 2009152);
-  float *const t1800 = (float *)(arena + 2009216);
+  float *const t1793 = (float *)(arena + 4604352);
+  float *const t1800 = (float *)(arena + 4604416);
   float *const v_backbone_block1_conv2_weight_momentum = state + 451008;
   float *const t1818 = (float *)(arena + 2959872);
   float *const v_backbone_block1_bn2_weight_momentum = state + 460224;
-  float *const t1836 = (float *)(arena + 2009088);
+  float *const t1836 = (float *)(arena + 4604288);
   float *const v_backbone_block1_bn2_weight_adam_v = state + 899232;
-  float *const t1844 = (float *)(arena + 4602432);
-  float *const t1864 = (float *)(arena + 2009216);
+  float *const t1844 = (float *)(arena + 4604160);
+  float *const t1864 = (float *)(arena + 2009088);
   float *const v_backbone_block1_bn2_bias_momentum = state + 460256;
-  float *const t1875 = (float *)(arena + 4602560);
+  float *const t1875 = (float *)(arena + 2009216);
   float *const v_backbone_block1_bn2_bias_adam_v = state + 899264;
-  float *const t1881 = (float *)(arena + 4568896);
-  float *const t1900 = (float *)(arena + 4602688);
+  float *const t1881 = (float *)(arena + 4604032);
+  float *const t1900 = (float *)(arena + 4566784);
   float *const v_backbone_block1_conv2_weight_adam_step = state + 1319488;
-  float *const t1903 = (float *)(arena + 4602816);
+  float *const t1903 = (float *)(arena + 4604416);
   float *const t1923 = (float *)(arena + 3618304);
   float *const t1924 = (float *)(arena + 1206272);
   float *const t1926 = (float *)(arena + 1206272);
-  float *const t1927 = (float *)(arena + 4602880);
-  float *const t1929 = (float *)(arena + 4603008);
-  float *const t1932 = (float *)(arena + 4603136);
-  float *const t1935 = (float *)(arena + 4603264);
+  float *const t1927 = (float *)(arena + 4566912);
+  float *const t1929 = (float *)(arena + 4567040);
+  float *const t1932 = (float *)(arena + 4567168);
+  float *const t1935 = (float *)(arena + 4567296);
   float *const t1945 = (float *)(arena + 804352);
-  float *const t1948 = (float *)(arena + 4603392);
+  float *const t1948 = (float *)(arena + 4567424);
   float *const t1959 = (float *)(arena + 1206272);
   float *const t1960 = (float *)(arena + 3692032);
   float *const t1962 = (float *)(arena + 3728896);
-  float *const t1964 = (float *)(arena + 4603136);
+  float *const t1964 = (float *)(arena + 4567168);
   float *const v_backbone_block1_conv1_weight_adam_v = state + 880736;
   float *const t1970 = (float *)(arena + 3765760);
-  float *const t1972 = (float *)(arena + 4603200);
-  float *const t1979 = (float *)(arena + 4603264);
+  float *const t1972 = (float *)(arena + 4567232);
+  float *const t1979 = (float *)(arena + 4567296);
   float *const v_backbone_block1_conv1_weight_momentum = state + 441728;
   float *const t1992 = (float *)(arena + 3692032);
   float *const v_backbone_block1_bn1_weight_momentum = state + 450944;
-  float *const t2003 = (float *)(arena + 4603136);
+  float *const t2003 = (float *)(arena + 4567168);
   float *const v_backbone_block1_bn1_weight_adam_v = state + 889952;
-  float *const t2009 = (float *)(arena + 4603008);
-  float *const t2028 = (float *)(arena + 4603264);
+  float *const t2009 = (float *)(arena + 4567040);
+  float *const t2028 = (float *)(arena + 4567296);
   float *const v_backbone_block1_bn1_bias_momentum = state + 450976;
-  float *const t2039 = (float *)(arena + 4603392);
+  float *const t2039 = (float *)(arena + 4567424);
   float *const v_backbone_block1_bn1_bias_adam_v = state + 889984;
-  float *const t2045 = (float *)(arena + 4602880);
-  float *const t2064 = (float *)(arena + 4603520);
+  float *const t2045 = (float *)(arena + 4566912);
+  float *const t2064 = (float *)(arena + 4567552);
   float *const t2065 = (float *)(arena + 1607680);
   float *const t2068 = (float *)(arena + 2009600);
-  float *const t2069 = (float *)(arena + 4603648);
-  float *const t2071 = (float *)(arena + 4603776);
-  float *const t2074 = (float *)(arena + 4603904);
-  float *const t2077 = (float *)(arena + 4604032);
+  float *const t2069 = (float *)(arena + 4567680);
+  float *const t2071 = (float *)(arena + 4567808);
+  float *const t2074 = (float *)(arena + 4567936);
+  float *const t2077 = (float *)(arena + 4568064);
   float *const t2087 = (float *)(arena + 1024);
-  float *const t2090 = (float *)(arena + 4604160);
+  float *const t2090 = (float *)(arena + 4568192);
   float *const t2101 = (float *)(arena + 2009600);
-  float *const t2102 = (float *)(arena + 5147200);
-  float *const t2105 = (float *)(arena + 3802624);
-  float *const t2107 = (float *)(arena + 4603904);
+  float *const t2102 = (float *)(arena + 4607040);
+  float *const t2105 = (float *)(arena + 4608192);
+  float *const t2107 = (float *)(arena + 4567936);
   float *const v_backbone_stem_conv_weight_adam_v = state + 880384;
-  float *const t2116 = (float *)(arena + 3803776);
-  float *const t2118 = (float *)(arena + 4603968);
-  float *const t2125 = (float *)(arena + 4604032);
+  float *const t2116 = (float *)(arena + 4609344);
+  float *const t2118 = (float *)(arena + 4568000);
+  float *const t2125 = (float *)(arena + 4568064);
   float *const v_backbone_stem_conv_weight_momentum = state + 441376;
-  float *const t2143 = (float *)(arena + 5147200);
+  float *const t2143 = (float *)(arena + 4607040);
   float *const v_backbone_stem_bn_weight_momentum = state + 441664;
-  float *const t2154 = (float *)(arena + 4603904);
+  float *const t2154 = (float *)(arena + 4567936);
   float *const v_backbone_stem_bn_weight_adam_v = state + 880672;
-  float *const t2160 = (float *)(arena + 4603776);
-  float *const t2179 = (float *)(arena + 4604032);
+  float *const t2160 = (float *)(arena + 4567808);
+  float *const t2179 = (float *)(arena + 4568064);
   float *const v_backbone_stem_bn_bias_momentum = state + 441696;
-  float *const t2190 = (float *)(arena + 4604160);
+  float *const t2190 = (float *)(arena + 4568192);
   float *const v_backbone_stem_bn_bias_adam_v = state + 880704;
-  float *const t2196 = (float *)(arena + 4603648);
-  float *const t2215 = (float *)(arena + 4604288);
+  float *const t2196 = (float *)(arena + 4567680);
+  float *const t2215 = (float *)(arena + 4568320);
   float *const v_backbone_stem_conv_weight_adam_step = state + 1319392;
-  float *const t2218 = (float *)(arena + 4604416);
-  float *const t2238 = (float *)(arena + 3802624);
+  float *const t2218 = (float *)(arena + 4568448);
+  float *const t2238 = (float *)(arena + 4608192);
   float *const v_backbone_block1_conv1_weight_adam_step = state + 1319440;
-  float *const t2241 = (float *)(arena + 5148352);
+  float *const t2241 = (float *)(arena + 4568512);
   float *const t2260 = (float *)(arena + 3728896);
   float *const t2261 = (float *)(arena + 3215872);
   float *const t2264 = (float *)(arena + 1024);
-  float *const t2266 = (float *)(arena + 5148416);
+  float *const t2266 = (float *)(arena + 4568576);
   float *const v_backbone_block3_conv1_weight_adam_v = state + 965472;
   float *const t2275 = (float *)(arena + 1206272);
-  float *const t2277 = (float *)(arena + 5148480);
-  float *const t2284 = (float *)(arena + 5148544);
+  float *const t2277 = (float *)(arena + 4568640);
+  float *const t2284 = (float *)(arena + 4568704);
   float *const v_backbone_block3_conv1_weight_momentum = state + 526464;
   float *const t2302 = (float *)(arena + 3215872);
   float *const v_backbone_block3_conv1_weight_adam_step = state + 1319728;
-  float *const t2305 = (float *)(arena + 5148416);
+  float *const t2305 = (float *)(arena + 4568576);
   float *const t2325 = (float *)(arena + 1024);
   float *const t2326 = (float *)(arena + 2009600);
   float *const t2329 = (float *)(arena + 402944);
-  float *const t2331 = (float *)(arena + 5148480);
+  float *const t2331 = (float *)(arena + 4568640);
   float *const v_backbone_block3_conv2_weight_adam_v = state + 1039456;
-  float *const t2340 = (float *)(arena + 5649280);
-  float *const t2342 = (float *)(arena + 5148544);
-  float *const t2349 = (float *)(arena + 5148608);
+  float *const t2340 = (float *)(arena + 5651328);
+  float *const t2342 = (float *)(arena + 4568704);
+  float *const t2349 = (float *)(arena + 4568768);
   float *const v_backbone_block3_conv2_weight_momentum = state + 600448;
   float *const t2367 = (float *)(arena + 2009600);
   float *const v_backbone_block3_conv2_weight_adam_step = state + 1319776;
-  float *const t2370 = (float *)(arena + 5148480);
+  float *const t2370 = (float *)(arena + 4568640);
   float *const t2390 = (float *)(arena + 402944);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k000_select(in_optimizer, v_backbone_stem_bn_weight_adam_step, t6);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k001_select(in_optimizer, v_backbone_stem_bn_bias_adam_step, t9);
@@ -10376,8 +10385,8 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k021_reduce_mean(t177, t178, t186, t240, v_backbone_block2_conv2_weight, v_backbone_block2_bn2_running_mean, v_backbone_block2_bn2_running_var, v_backbone_block2_bn2_weight, v_backbone_block2_bn2_bias, v_backbone_block2_shortcut_bn_weight, v_backbone_block2_shortcut_bn_bias, t242, t243, t251, t255, t262, t295, t296, (float *)(arena + 4019712));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k022_reduce_mean(t296, v_backbone_block3_shortcut_conv_weight, v_backbone_block3_shortcut_bn_running_mean, v_backbone_block3_shortcut_bn_running_var, t298, t299, t307, t313, t321, (float *)(arena + 4122112));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean(t296, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t323, t324, t332, t336, t343, t361, (float *)(arena + 4324864));
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(t298, t299, t307, t361, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t363, t364, t372, t376, t383, t416, t418, (float *)(arena + 4529664));
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k025_reduce_mean(t418, v_head_fc1_weight, v_head_bn1_weight, v_head_bn1_bias, t422, t423, t426, t428, t434, t440, t441);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(t298, t299, t307, t361, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t363, t364, t372, t376, t383, t416, t418, t420, (float *)(arena + 4531712));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k025_reduce_mean(t420, v_head_fc1_weight, v_head_bn1_weight, v_head_bn1_bias, t422, t423, t426, t428, t434, t440, t441);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k026_reduce_sum(t441, v_head_fc2_weight, v_head_fc2_bias, t443, t446, t448, t453);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k027_reduce_mean(t453, in_temperature, t454, t460, t463, t464, t467, t471, t472, t480);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k028_matmul(t453, t480, t481);
@@ -10387,8 +10396,8 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k032_sub(v_head_bn1_bias, in_inner_lr, t505, t520);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k033_reduce_sum(t426, t428, t509, t511, t513, t529, t530, t533, t541);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k034_matmul(t441, v_head_fc2_weight, t494, in_inner_lr, t542, t545);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k035_matmul(t418, v_head_fc1_weight, in_inner_lr, t541, t546, t549);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k036_reduce_mean(t418, t517, t520, t549, v_head_bn1_running_mean, v_head_bn1_running_var, t550, t551, t554, t556, t562, t569, t573, t577);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k035_matmul(t420, v_head_fc1_weight, in_inner_lr, t541, t546, t549);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k036_reduce_mean(t420, t517, t520, t549, v_head_bn1_running_mean, v_head_bn1_running_var, t550, t551, t554, t556, t562, t569, t573, t577);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k037_relu(t577, t578);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k038_reduce_sum(t500, t545, t578, t579, t581, t583, t587);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k039_reduce_mean(in_temperature, t587, t588, t591, t594, t595, t597, t601, t602, t607);
@@ -10400,9 +10409,9 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k045_matmul(in_inner_lr, t578, t620, t654, t656);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k046_matmul(t441, t656, t657);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k047_matmul(t494, t656, t658);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k048_matmul(t418, in_inner_lr, t652, t659, t661);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k048_matmul(t420, in_inner_lr, t652, t659, t661);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k049_matmul(t541, t661, t662);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k050_reduce_sum(t418, t426, t428, t511, t529, t661, t663, t665, t668, t669, t670, t673, t676, t679);
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k050_reduce_sum(t420, t426, t428, t511, t529, t661, t663, t665, t668, t669, t670, t673, t676, t679);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k051_mul(t426, t428, t434, v_head_bn1_weight, t440, in_inner_lr, t625, t628, t668, t679, t697);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k052_reduce_sum(v_head_fc2_weight, t446, t448, t485, in_inner_lr, t621, t657, t697, t698, t705, t706, t708, t710, t715);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k053_matmul(t453, t715, t716);
@@ -10424,17 +10433,17 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k069_reduce_sum(t298, t299, t307, v_backbone_block3_shortcut_bn_weight, t416, t653, t662, t798, t984, t994, t997);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k070_reduce_sum(t307, v_backbone_block3_shortcut_bn_weight, t416, t653, t662, t798, t994, t997, t1000, t1011);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k071_sub(in_optimizer, v_backbone_block3_shortcut_bn_weight, in_momentum, in_lr, in_weight_decay, t975, t981, v_backbone_block3_shortcut_bn_weight_adam_step, t1014, t1033);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(in_optimizer, t296, v_backbone_block3_shortcut_conv_weight, in_weight_decay, t1011, v_backbone_block3_shortcut_conv_weight_adam_v, t1034, t1037, t1039, t1048, (float *)(arena + 5180288));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(in_optimizer, t296, v_backbone_block3_shortcut_conv_weight, in_weight_decay, t1011, v_backbone_block3_shortcut_conv_weight_adam_v, t1034, t1037, t1039, t1048, (float *)(arena + 5182336));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k073_reduce_sum(in_optimizer, v_backbone_block3_shortcut_conv_weight, in_momentum, in_lr, t1034, t1037, t1039, v_backbone_block3_shortcut_conv_weight_momentum, t1050, t1058, t1077);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_sub(in_optimizer, v_backbone_block3_shortcut_conv_weight, in_momentum, in_lr, in_weight_decay, t1048, t1077, v_backbone_block3_shortcut_conv_weight_adam_step, t1080, t1100);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(t323, t324, t332, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, v_backbone_block3_conv2_weight, t843, t1101, t1103, t1104, t1106, t1109, t1112, t1122, t1125, (float *)(arena + 5280640));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(t323, t324, t332, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, v_backbone_block3_conv2_weight, t843, t1101, t1103, t1104, t1106, t1109, t1112, t1122, t1125, (float *)(arena + 5282688));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k076_add(t332, v_backbone_block3_bn1_weight, t1103, t1112, t1122, t1125, t1136);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k077_add(in_optimizer, v_backbone_block3_bn1_weight, in_momentum, in_lr, in_weight_decay, t1106, v_backbone_block3_bn1_weight_momentum, t1147);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k078_sub(in_optimizer, t42, v_backbone_block3_bn1_weight, in_momentum, in_lr, in_weight_decay, t1106, t1147, v_backbone_block3_bn1_weight_adam_v, t1153, t1172);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k079_add(in_optimizer, v_backbone_block3_bn1_bias, in_momentum, in_lr, in_weight_decay, t1104, v_backbone_block3_bn1_bias_momentum, t1183);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k080_sub(in_optimizer, t45, v_backbone_block3_bn1_bias, in_momentum, in_lr, in_weight_decay, t1104, t1183, v_backbone_block3_bn1_bias_adam_v, t1189, t1208);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_conv2d_input_grad(v_backbone_block3_conv1_weight, t1136, t1209, (float *)(arena + 5481344));
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_reduce_sum(t242, t243, t251, v_backbone_block2_bn2_weight, t295, v_backbone_block3_shortcut_conv_weight, t1011, t1209, t1210, t1214, t1215, t1217, t1220, t1223, t1235, t1238, (float *)(arena + 5682048));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_conv2d_input_grad(v_backbone_block3_conv1_weight, t1136, t1209, (float *)(arena + 5483392));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_reduce_sum(t242, t243, t251, v_backbone_block2_bn2_weight, t295, v_backbone_block3_shortcut_conv_weight, t1011, t1209, t1210, t1214, t1215, t1217, t1220, t1223, t1235, t1238, (float *)(arena + 5684096));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k083_add(t251, v_backbone_block2_bn2_weight, t1214, t1223, t1235, t1238, t1249);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k084_add(in_optimizer, v_backbone_block2_shortcut_bn_bias, in_momentum, in_lr, in_weight_decay, t1215, v_backbone_block2_shortcut_bn_bias_momentum, t1267);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k085_add(in_optimizer, v_backbone_block2_bn2_weight, in_momentum, in_lr, in_weight_decay, t1217, v_backbone_block2_bn2_weight_momentum, t1278);
@@ -10446,34 +10455,34 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step(float *restrict 
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k091_reduce_sum(t177, t178, t186, v_backbone_block2_shortcut_bn_weight, t1214, t1383, t1393, t1396);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k092_reduce_sum(t186, v_backbone_block2_shortcut_bn_weight, t1214, t1393, t1396, t1399, t1410);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k093_sub(in_optimizer, v_backbone_block2_shortcut_bn_weight, in_momentum, in_lr, in_weight_decay, t1374, t1380, v_backbone_block2_shortcut_bn_weight_adam_step, t1413, t1432);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_reduce_sum(in_optimizer, t175, v_backbone_block2_shortcut_conv_weight, in_weight_decay, t1410, v_backbone_block2_shortcut_conv_weight_adam_v, t1433, t1436, t1438, t1447, (float *)(arena + 5280640));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_reduce_sum(in_optimizer, t175, v_backbone_block2_shortcut_conv_weight, in_weight_decay, t1410, v_backbone_block2_shortcut_conv_weight_adam_v, t1433, t1436, t1438, t1447, (float *)(arena + 5282688));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k095_reduce_sum(in_optimizer, v_backbone_block2_shortcut_conv_weight, in_momentum, in_lr, t1433, t1436, t1438, v_backbone_block2_shortcut_conv_weight_momentum, t1449, t1456, t1474);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k096_sub(in_optimizer, v_backbone_block2_shortcut_conv_weight, in_momentum, in_lr, in_weight_decay, t1447, t1474, v_backbone_block2_shortcut_conv_weight_adam_step, t1477, t1497);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_reduce_sum(in_optimizer, t240, v_backbone_block2_conv2_weight, in_weight_decay, t1249, v_backbone_block2_conv2_weight_adam_v, t1498, t1501, t1503, t1512, (float *)(arena + 5575552));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_reduce_sum(in_optimizer, t240, v_backbone_block2_conv2_weight, in_weight_decay, t1249, v_backbone_block2_conv2_weight_adam_v, t1498, t1501, t1503, t1512, (float *)(arena + 5577600));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k098_reduce_sum(in_optimizer, v_backbone_block2_conv2_weight, in_momentum, in_lr, t1498, t1501, t1503, v_backbone_block2_conv2_weight_momentum, t1514, t1521, t1539);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_sub(in_optimizer, v_backbone_block2_conv2_weight, in_momentum, in_lr, in_weight_decay, t1512, t1539, v_backbone_block2_conv2_weight_adam_step, t1542, t1562);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(t202, t203, t211, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, v_backbone_block2_conv2_weight, t1249, t1563, t1565, t1566, t1568, t1571, t1574, t1584, t1587, (float *)(arena + 5575552));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(t202, t203, t211, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, v_backbone_block2_conv2_weight, t1249, t1563, t1565, t1566, t1568, t1571, t1574, t1584, t1587, (float *)(arena + 5577600));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_add(t211, v_backbone_block2_bn1_weight, t1565, t1574, t1584, t1587, t1598);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_reduce_sum(in_optimizer, t175, v_backbone_block2_conv1_weight, in_weight_decay, t1598, v_backbone_block2_conv1_weight_adam_v, t1599, t1602, t1604, t1613, (float *)(arena + 5649280));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_reduce_sum(in_optimizer, t175, v_backbone_block2_conv1_weight, in_weight_decay, t1598, v_backbone_block2_conv1_weight_adam_v, t1599, t1602, t1604, t1613, (float *)(arena + 5651328));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k103_reduce_sum(in_optimizer, v_backbone_block2_conv1_weight, in_momentum, in_lr, t1599, t1602, t1604, v_backbone_block2_conv1_weight_momentum, t1615, t1622, t1640);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k104_add(in_optimizer, v_backbone_block2_bn1_weight, in_momentum, in_lr, in_weight_decay, t1568, v_backbone_block2_bn1_weight_momentum, t1651);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k105_sub(in_optimizer, t27, v_backbone_block2_bn1_weight, in_momentum, in_lr, in_weight_decay, t1568, t1651, v_backbone_block2_bn1_weight_adam_v, t1657, t1676);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k106_add(in_optimizer, v_backbone_block2_bn1_bias, in_momentum, in_lr, in_weight_decay, t1566, v_backbone_block2_bn1_bias_momentum, t1687);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k107_sub(in_optimizer, t30, v_backbone_block2_bn1_bias, in_momentum, in_lr, in_weight_decay, t1566, t1687, v_backbone_block2_bn1_bias_adam_v, t1693, t1712);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k108_sub(in_optimizer, v_backbone_block2_conv1_weight, in_momentum, in_lr, in_weight_decay, t1613, t1640, v_backbone_block2_conv1_weight_adam_step, t1715, t1735);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k109_conv2d_input_grad(v_backbone_block2_conv1_weight, t1598, t1736, (float *)(arena + 5649280));
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k110_reduce_sum(t137, t138, t146, v_backbone_block1_bn2_weight, t174, v_backbone_block2_shortcut_conv_weight, t1410, t1736, t1737, t1741, t1742, t1744, t1747, t1750, t1762, t1765, (float *)(arena + 5649280));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k109_conv2d_input_grad(v_backbone_block2_conv1_weight, t1598, t1736, (float *)(arena + 5651328));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k110_reduce_sum(t137, t138, t146, v_backbone_block1_bn2_weight, t174, v_backbone_block2_shortcut_conv_weight, t1410, t1736, t1737, t1741, t1742, t1744, t1747, t1750, t1762, t1765, (float *)(arena + 5651328));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k111_add(t146, v_backbone_block1_bn2_weight, t1741, t1750, t1762, t1765, t1776);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k112_reduce_sum(in_optimizer, t135, v_backbone_block1_conv2_weight, in_weight_decay, t1776, v_backbone_block1_conv2_weight_adam_v, t1777, t1780, t1782, t1791, (float *)(arena + 5649280));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k112_reduce_sum(in_optimizer, t135, v_backbone_block1_conv2_weight, in_weight_decay, t1776, v_backbone_block1_conv2_weight_adam_v, t1777, t1780, t1782, t1791, (float *)(arena + 5651328));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k113_reduce_sum(in_optimizer, v_backbone_block1_conv2_weight, in_momentum, in_lr, t1777, t1780, t1782, v_backbone_block1_conv2_weight_momentum, t1793, t1800, t1818);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k114_add(in_optimizer, v_backbone_block1_bn2_weight, in_momentum, in_lr, in_weight_decay, t1744, v_backbone_block1_bn2_weight_momentum, t1836);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k115_sub(in_optimizer, t18, v_backbone_block1_bn2_weight, in_momentum, in_lr, in_weight_decay, t1744, t1836, v_backbone_block1_bn2_weight_adam_v, t1844, t1864);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k116_add(in_optimizer, v_backbone_block1_bn2_bias, in_momentum, in_lr, in_weight_decay, t1742, v_backbone_block1_bn2_bias_momentum, t1875);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k117_sub(in_optimizer, t21, v_backbone_block1_bn2_bias, in_momentum, in_lr, in_weight_decay, t1742, t1875, v_backbone_block1_bn2_bias_adam_v, t1881, t1900);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k118_sub(in_optimizer, v_backbone_block1_conv2_weight, in_momentum, in_lr, in_weight_decay, t1791, t1818, v_backbone_block1_conv2_weight_adam_step, t1903, t1923);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k119_reduce_sum(t98, t99, t107, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, v_backbone_block1_conv2_weight, t1776, t1924, t1926, t1927, t1929, t1932, t1935, t1945, t1948, (float *)(arena + 5649280));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k119_reduce_sum(t98, t99, t107, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, v_backbone_block1_conv2_weight, t1776, t1924, t1926, t1927, t1929, t1932, t1935, t1945, t1948, (float *)(arena + 5651328));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k120_add(t107, v_backbone_block1_bn1_weight, t1926, t1935, t1945, t1948, t1959);
-  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k121_reduce_sum(in_optimizer, t96, v_backbone_block1_conv1_weight, in_weight_decay, t1959, v_backbone_block1_conv1_weight_adam_v, t1960, t1962, t1964, t1970, (float *)(arena + 5649280));
+  fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k121_reduce_sum(in_optimizer, t96, v_backbone_block1_conv1_weight, in_weight_decay, t1959, v_backbone_block1_conv1_weight_adam_v, t1960, t1962, t1964, t1970, (float *)(arena + 5651328));
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k122_reduce_sum(in_optimizer, v_backbone_block1_conv1_weight, in_momentum, in_lr, t1960, t1962, t1964, v_backbone_block1_conv1_weight_momentum, t1972, t1979, t1992);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k123_add(in_optimizer, v_backbone_block1_bn1_weight, in_momentum, in_lr, in_weight_decay, t1929, v_backbone_block1_bn1_weight_momentum, t2003);
   fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k124_sub(in_optimizer, t12, v_backbone_block1_bn1_weight, in_momentum, in_lr, in_weight_decay, t1929, t2003, v_backbone_block1_bn1_weight_adam_v, t2009, t2028);
@@ -10771,10 +10780,11 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
   float *const v_backbone_block3_shortcut_bn_bias = state + 84960;
   float *const t416 = (float *)(arena + 4427264);
   float *const t418 = (float *)(arena + 4527616);
+  float *const t420 = (float *)(arena + 4529664);
   float *const v_head_fc1_weight = state + 306784;
-  float *const t422 = (float *)(arena + 4529664);
-  float *const t423 = (float *)(arena + 4537856);
-  float *const t426 = (float *)(arena + 4529664);
+  float *const t422 = (float *)(arena + 4531712);
+  float *const t423 = (float *)(arena + 4527616);
+  float *const t426 = (float *)(arena + 4531712);
   float *const t428 = (float *)(arena + 4539904);
   float *const t434 = (float *)(arena + 4541952);
   float *const v_head_bn1_weight = state + 372320;
@@ -10782,9 +10792,9 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
   float *const t440 = (float *)(arena + 4550144);
   float *const t441 = (float *)(arena + 4558336);
   float *const v_head_fc2_weight = state + 373344;
-  float *const t443 = (float *)(arena + 4537856);
+  float *const t443 = (float *)(arena + 4527616);
   float *const v_head_fc2_bias = state + 438880;
-  float *const t446 = (float *)(arena + 4537856);
+  float *const t446 = (float *)(arena + 4527616);
   float *const t448 = (float *)(arena + 4566528);
   float *const t453 = (float *)(arena + 4566592);
   float *const t454 = (float *)(arena + 4568640);
@@ -10877,311 +10887,311 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
   float *const t676 = (float *)(arena + 4602432);
   float *const t679 = (float *)(arena + 5193088);
   float *const t697 = (float *)(arena + 4541952);
-  float *const t698 = (float *)(arena + 4527616);
+  float *const t698 = (float *)(arena + 5141056);
   float *const t705 = (float *)(arena + 5139008);
-  float *const t706 = (float *)(arena + 5141056);
+  float *const t706 = (float *)(arena + 5143104);
   float *const t708 = (float *)(arena + 4568704);
   float *const t710 = (float *)(arena + 4568896);
-  float *const t715 = (float *)(arena + 5143104);
+  float *const t715 = (float *)(arena + 5145152);
   float *const t716 = (float *)(arena + 4568960);
-  float *const t717 = (float *)(arena + 4527616);
+  float *const t717 = (float *)(arena + 5147200);
   float *const t719 = (float *)(arena + 4568960);
-  float *const t721 = (float *)(arena + 4527680);
+  float *const t721 = (float *)(arena + 5147264);
   float *const t729 = (float *)(arena + 4568768);
-  float *const t730 = (float *)(arena + 4527616);
+  float *const t730 = (float *)(arena + 5147200);
   float *const t731 = (float *)(arena + 5141056);
   float *const t732 = (float *)(arena + 5143104);
   float *const t733 = (float *)(arena + 5145152);
-  float *const t736 = (float *)(arena + 4527616);
+  float *const t736 = (float *)(arena + 5147200);
   float *const t740 = (float *)(arena + 4568832);
-  float *const t749 = (float *)(arena + 4537856);
+  float *const t749 = (float *)(arena + 4527616);
   float *const t757 = (float *)(arena + 4569152);
   float *const t758 = (float *)(arena + 4541952);
   float *const t763 = (float *)(arena + 4550144);
   float *const t766 = (float *)(arena + 5193088);
   float *const t770 = (float *)(arena + 4527616);
-  float *const t772 = (float *)(arena + 4537856);
-  float *const t784 = (float *)(arena + 4529664);
+  float *const t772 = (float *)(arena + 4566528);
+  float *const t784 = (float *)(arena + 4531712);
   float *const t787 = (float *)(arena + 4606528);
-  float *const t789 = (float *)(arena + 4566528);
+  float *const t789 = (float *)(arena + 5184384);
   float *const t797 = (float *)(arena + 5193088);
-  float *const t798 = (float *)(arena + 5180288);
-  float *const t809 = (float *)(arena + 4569088);
-  float *const t811 = (float *)(arena + 4569600);
-  float *const t814 = (float *)(arena + 4570112);
-  float *const t817 = (float *)(arena + 4570624);
+  float *const t798 = (float *)(arena + 4527616);
+  float *const t809 = (float *)(arena + 5180288);
+  float *const t811 = (float *)(arena + 5180800);
+  float *const t814 = (float *)(arena + 5181312);
+  float *const t817 = (float *)(arena + 5181824);
   float *const t829 = (float *)(arena + 4324864);
-  float *const t832 = (float *)(arena + 4606528);
+  float *const t832 = (float *)(arena + 4569088);
   float *const t843 = (float *)(arena + 4324864);
   float *const v_backbone_block3_shortcut_bn_bias_momentum = state + 526336;
   float *const t866 = (float *)(arena + 4425216);
   float *const v_backbone_block3_bn2_weight_momentum = state + 747904;
   float *const t877 = (float *)(arena + 4425728);
   float *const v_backbone_block3_bn2_weight_adam_v = state + 1186912;
-  float *const t885 = (float *)(arena + 4569600);
-  float *const t907 = (float *)(arena + 4570112);
+  float *const t885 = (float *)(arena + 5180800);
+  float *const t907 = (float *)(arena + 5181312);
   float *const v_backbone_block3_bn2_bias_momentum = state + 748032;
-  float *const t914 = (float *)(arena + 4570624);
+  float *const t914 = (float *)(arena + 5181824);
   float *const v_backbone_block3_shortcut_bn_bias_adam_v = state + 965344;
-  float *const t920 = (float *)(arena + 4606528);
-  float *const t939 = (float *)(arena + 4607040);
+  float *const t920 = (float *)(arena + 4569088);
+  float *const t939 = (float *)(arena + 4569600);
   float *const v_backbone_block3_bn2_bias_adam_v = state + 1187040;
-  float *const t943 = (float *)(arena + 4569088);
-  float *const t962 = (float *)(arena + 4607552);
-  float *const t964 = (float *)(arena + 4608064);
+  float *const t943 = (float *)(arena + 5180288);
+  float *const t962 = (float *)(arena + 4570112);
+  float *const t964 = (float *)(arena + 4570624);
   float *const v_backbone_block3_shortcut_bn_weight_momentum = state + 526208;
-  float *const t975 = (float *)(arena + 4608576);
+  float *const t975 = (float *)(arena + 4606528);
   float *const v_backbone_block3_shortcut_bn_weight_adam_v = state + 965216;
-  float *const t981 = (float *)(arena + 4608064);
-  float *const t984 = (float *)(arena + 4609088);
+  float *const t981 = (float *)(arena + 4570624);
+  float *const t984 = (float *)(arena + 4607040);
   float *const t994 = (float *)(arena + 4019712);
-  float *const t997 = (float *)(arena + 4609600);
+  float *const t997 = (float *)(arena + 4607552);
   float *const t1000 = (float *)(arena + 4120064);
   float *const t1011 = (float *)(arena + 4427264);
   float *const v_backbone_block3_shortcut_bn_weight_adam_step = state + 1319696;
   float *const t1014 = (float *)(arena + 4571136);
-  float *const t1033 = (float *)(arena + 4573248);
-  float *const t1034 = (float *)(arena + 4527616);
+  float *const t1033 = (float *)(arena + 4527616);
+  float *const t1034 = (float *)(arena + 4531712);
   float *const t1037 = (float *)(arena + 4019712);
-  float *const t1039 = (float *)(arena + 4573760);
+  float *const t1039 = (float *)(arena + 4528128);
   float *const v_backbone_block3_shortcut_conv_weight_adam_v = state + 957024;
   float *const t1048 = (float *)(arena + 4052480);
-  float *const t1050 = (float *)(arena + 4573824);
-  float *const t1058 = (float *)(arena + 4573888);
+  float *const t1050 = (float *)(arena + 4528192);
+  float *const t1058 = (float *)(arena + 4528256);
   float *const v_backbone_block3_shortcut_conv_weight_momentum = state + 518016;
-  float *const t1077 = (float *)(arena + 4527616);
+  float *const t1077 = (float *)(arena + 4531712);
   float *const v_backbone_block3_shortcut_conv_weight_adam_step = state + 1319680;
-  float *const t1080 = (float *)(arena + 4573760);
+  float *const t1080 = (float *)(arena + 4528128);
   float *const t1100 = (float *)(arena + 4019712);
-  float *const t1101 = (float *)(arena + 5180288);
-  float *const t1103 = (float *)(arena + 5180288);
-  float *const t1104 = (float *)(arena + 4573824);
-  float *const t1106 = (float *)(arena + 4574336);
-  float *const t1109 = (float *)(arena + 4609088);
-  float *const t1112 = (float *)(arena + 4609600);
+  float *const t1101 = (float *)(arena + 5182336);
+  float *const t1103 = (float *)(arena + 5182336);
+  float *const t1104 = (float *)(arena + 4528192);
+  float *const t1106 = (float *)(arena + 4528704);
+  float *const t1109 = (float *)(arena + 4573248);
+  float *const t1112 = (float *)(arena + 4573760);
   float *const t1122 = (float *)(arena + 4122112);
-  float *const t1125 = (float *)(arena + 4610112);
-  float *const t1136 = (float *)(arena + 5180288);
+  float *const t1125 = (float *)(arena + 4574272);
+  float *const t1136 = (float *)(arena + 5182336);
   float *const v_backbone_block3_bn1_weight_momentum = state + 600192;
-  float *const t1147 = (float *)(arena + 4609088);
+  float *const t1147 = (float *)(arena + 4573248);
   float *const v_backbone_block3_bn1_weight_adam_v = state + 1039200;
-  float *const t1153 = (float *)(arena + 4574336);
-  float *const t1172 = (float *)(arena + 4609600);
+  float *const t1153 = (float *)(arena + 4528704);
+  float *const t1172 = (float *)(arena + 4573760);
   float *const v_backbone_block3_bn1_bias_momentum = state + 600320;
-  float *const t1183 = (float *)(arena + 4610112);
+  float *const t1183 = (float *)(arena + 4574272);
   float *const v_backbone_block3_bn1_bias_adam_v = state + 1039328;
-  float *const t1189 = (float *)(arena + 4573824);
-  float *const t1208 = (float *)(arena + 4610624);
-  float *const t1209 = (float *)(arena + 5280640);
-  float *const t1210 = (float *)(arena + 5481344);
+  float *const t1189 = (float *)(arena + 4528192);
+  float *const t1208 = (float *)(arena + 4574784);
+  float *const t1209 = (float *)(arena + 5282688);
+  float *const t1210 = (float *)(arena + 5483392);
   float *const t1214 = (float *)(arena + 3618304);
-  float *const t1215 = (float *)(arena + 4574848);
-  float *const t1217 = (float *)(arena + 4611136);
-  float *const t1220 = (float *)(arena + 4611392);
-  float *const t1223 = (float *)(arena + 4611648);
+  float *const t1215 = (float *)(arena + 4529216);
+  float *const t1217 = (float *)(arena + 4564480);
+  float *const t1220 = (float *)(arena + 4564736);
+  float *const t1223 = (float *)(arena + 4564992);
   float *const t1235 = (float *)(arena + 3416576);
-  float *const t1238 = (float *)(arena + 4611904);
+  float *const t1238 = (float *)(arena + 4565248);
   float *const t1249 = (float *)(arena + 3416576);
   float *const v_backbone_block2_shortcut_bn_bias_momentum = state + 462400;
   float *const t1267 = (float *)(arena + 3617280);
   float *const v_backbone_block2_bn2_weight_momentum = state + 517888;
   float *const t1278 = (float *)(arena + 3617536);
   float *const v_backbone_block2_bn2_weight_adam_v = state + 956896;
-  float *const t1286 = (float *)(arena + 4611136);
-  float *const t1306 = (float *)(arena + 4611392);
+  float *const t1286 = (float *)(arena + 4564480);
+  float *const t1306 = (float *)(arena + 4564736);
   float *const v_backbone_block2_bn2_bias_momentum = state + 517952;
-  float *const t1313 = (float *)(arena + 4611648);
+  float *const t1313 = (float *)(arena + 4564992);
   float *const v_backbone_block2_shortcut_bn_bias_adam_v = state + 901408;
-  float *const t1319 = (float *)(arena + 4611904);
-  float *const t1338 = (float *)(arena + 4612160);
+  float *const t1319 = (float *)(arena + 4565248);
+  float *const t1338 = (float *)(arena + 4565504);
   float *const v_backbone_block2_bn2_bias_adam_v = state + 956960;
-  float *const t1342 = (float *)(arena + 4574848);
-  float *const t1361 = (float *)(arena + 4612416);
-  float *const t1363 = (float *)(arena + 4612672);
+  float *const t1342 = (float *)(arena + 4529216);
+  float *const t1361 = (float *)(arena + 4565760);
+  float *const t1363 = (float *)(arena + 4566016);
   float *const v_backbone_block2_shortcut_bn_weight_momentum = state + 462336;
-  float *const t1374 = (float *)(arena + 4612928);
+  float *const t1374 = (float *)(arena + 4566272);
   float *const v_backbone_block2_shortcut_bn_weight_adam_v = state + 901344;
-  float *const t1380 = (float *)(arena + 4612672);
-  float *const t1383 = (float *)(arena + 4613184);
+  float *const t1380 = (float *)(arena + 4566016);
+  float *const t1383 = (float *)(arena + 4566528);
   float *const t1393 = (float *)(arena + 2812416);
-  float *const t1396 = (float *)(arena + 4613440);
+  float *const t1396 = (float *)(arena + 4566784);
   float *const t1399 = (float *)(arena + 3013120);
   float *const t1410 = (float *)(arena + 3618304);
   float *const v_backbone_block2_shortcut_bn_weight_adam_step = state + 1319552;
-  float *const t1413 = (float *)(arena + 4575104);
-  float *const t1432 = (float *)(arena + 4613184);
-  float *const t1433 = (float *)(arena + 4560384);
-  float *const t1436 = (float *)(arena + 4594240);
-  float *const t1438 = (float *)(arena + 4575168);
+  float *const t1413 = (float *)(arena + 4529472);
+  float *const t1432 = (float *)(arena + 4566528);
+  float *const t1433 = (float *)(arena + 4594240);
+  float *const t1436 = (float *)(arena + 5139008);
+  float *const t1438 = (float *)(arena + 4529536);
   float *const v_backbone_block2_shortcut_conv_weight_adam_v = state + 899296;
-  float *const t1447 = (float *)(arena + 5139008);
-  float *const t1449 = (float *)(arena + 4575232);
-  float *const t1456 = (float *)(arena + 4568576);
+  float *const t1447 = (float *)(arena + 4575808);
+  float *const t1449 = (float *)(arena + 4529600);
+  float *const t1456 = (float *)(arena + 4602432);
   float *const v_backbone_block2_shortcut_conv_weight_momentum = state + 460288;
-  float *const t1474 = (float *)(arena + 4560384);
+  float *const t1474 = (float *)(arena + 4594240);
   float *const v_backbone_block2_shortcut_conv_weight_adam_step = state + 1319536;
-  float *const t1477 = (float *)(arena + 4575168);
-  float *const t1497 = (float *)(arena + 4594240);
+  float *const t1477 = (float *)(arena + 4529536);
+  float *const t1497 = (float *)(arena + 4584000);
   float *const t1498 = (float *)(arena + 2812416);
-  float *const t1501 = (float *)(arena + 5280640);
-  float *const t1503 = (float *)(arena + 4575232);
+  float *const t1501 = (float *)(arena + 5282688);
+  float *const t1503 = (float *)(arena + 4529600);
   float *const v_backbone_block2_conv2_weight_adam_v = state + 920032;
-  float *const t1512 = (float *)(arena + 5428096);
-  float *const t1514 = (float *)(arena + 4568576);
-  float *const t1521 = (float *)(arena + 4568640);
+  float *const t1512 = (float *)(arena + 5430144);
+  float *const t1514 = (float *)(arena + 4602432);
+  float *const t1521 = (float *)(arena + 4602496);
   float *const v_backbone_block2_conv2_weight_momentum = state + 481024;
   float *const t1539 = (float *)(arena + 2812416);
   float *const v_backbone_block2_conv2_weight_adam_step = state + 1319632;
-  float *const t1542 = (float *)(arena + 4575232);
-  float *const t1562 = (float *)(arena + 5280640);
+  float *const t1542 = (float *)(arena + 4529600);
+  float *const t1562 = (float *)(arena + 5282688);
   float *const t1563 = (float *)(arena + 3215872);
   float *const t1565 = (float *)(arena + 3215872);
-  float *const t1566 = (float *)(arena + 4568576);
-  float *const t1568 = (float *)(arena + 4613440);
-  float *const t1571 = (float *)(arena + 4613696);
-  float *const t1574 = (float *)(arena + 4613952);
+  float *const t1566 = (float *)(arena + 4602432);
+  float *const t1568 = (float *)(arena + 4602688);
+  float *const t1571 = (float *)(arena + 4602944);
+  float *const t1574 = (float *)(arena + 4603200);
   float *const t1584 = (float *)(arena + 3014144);
-  float *const t1587 = (float *)(arena + 4614208);
+  float *const t1587 = (float *)(arena + 4603456);
   float *const t1598 = (float *)(arena + 3215872);
   float *const t1599 = (float *)(arena + 4427264);
   float *const t1602 = (float *)(arena + 4122112);
-  float *const t1604 = (float *)(arena + 4568832);
+  float *const t1604 = (float *)(arena + 4602944);
   float *const v_backbone_block2_conv1_weight_adam_v = state + 901472;
-  float *const t1613 = (float *)(arena + 5575552);
-  float *const t1615 = (float *)(arena + 4568896);
-  float *const t1622 = (float *)(arena + 4568960);
+  float *const t1613 = (float *)(arena + 5577600);
+  float *const t1615 = (float *)(arena + 4603008);
+  float *const t1622 = (float *)(arena + 4603072);
   float *const v_backbone_block2_conv1_weight_momentum = state + 462464;
   float *const t1640 = (float *)(arena + 4427264);
   float *const v_backbone_block2_bn1_weight_momentum = state + 480896;
-  float *const t1651 = (float *)(arena + 4613696);
+  float *const t1651 = (float *)(arena + 4602944);
   float *const v_backbone_block2_bn1_weight_adam_v = state + 919904;
-  float *const t1657 = (float *)(arena + 4613440);
-  float *const t1676 = (float *)(arena + 4613952);
+  float *const t1657 = (float *)(arena + 4602688);
+  float *const t1676 = (float *)(arena + 4603200);
   float *const v_backbone_block2_bn1_bias_momentum = state + 480960;
-  float *const t1687 = (float *)(arena + 4614208);
+  float *const t1687 = (float *)(arena + 4603456);
   float *const v_backbone_block2_bn1_bias_adam_v = state + 919968;
-  float *const t1693 = (float *)(arena + 4568576);
-  float *const t1712 = (float *)(arena + 4614464);
+  float *const t1693 = (float *)(arena + 4602432);
+  float *const t1712 = (float *)(arena + 4603712);
   float *const v_backbone_block2_conv1_weight_adam_step = state + 1319584;
-  float *const t1715 = (float *)(arena + 4568832);
+  float *const t1715 = (float *)(arena + 4603968);
   float *const t1735 = (float *)(arena + 4122112);
   float *const t1736 = (float *)(arena + 2411008);
   float *const t1737 = (float *)(arena + 3215872);
   float *const t1741 = (float *)(arena + 2009600);
-  float *const t1742 = (float *)(arena + 4568896);
-  float *const t1744 = (float *)(arena + 4602432);
-  float *const t1747 = (float *)(arena + 4602560);
-  float *const t1750 = (float *)(arena + 4602688);
+  float *const t1742 = (float *)(arena + 4604032);
+  float *const t1744 = (float *)(arena + 4604160);
+  float *const t1747 = (float *)(arena + 4604288);
+  float *const t1750 = (float *)(arena + 4566784);
   float *const t1762 = (float *)(arena + 1607680);
-  float *const t1765 = (float *)(arena + 4602816);
+  float *const t1765 = (float *)(arena + 4566912);
   float *const t1776 = (float *)(arena + 1607680);
   float *const t1777 = (float *)(arena + 2959872);
   float *const t1780 = (float *)(arena + 3618304);
-  float *const t1782 = (float *)(arena + 2009088);
+  float *const t1782 = (float *)(arena + 4604288);
   float *const v_backbone_block1_conv2_weight_adam_v = state + 890016;
   float *const t1791 = (float *)(arena + 3655168);
-  float *const t1793 = (float *)(arena + 2009152);
-  float *const t1800 = (float *)(arena + 2009216);
+  float *const t1793 = (float *)(arena + 4604352);
+  float *const t1800 = (float *)(arena + 4604416);
   float *const v_backbone_block1_conv2_weight_momentum = state + 451008;
   float *const t1818 = (float *)(arena + 2959872);
   float *const v_backbone_block1_bn2_weight_momentum = state + 460224;
-  float *const t1836 = (float *)(arena + 2009088);
+  float *const t1836 = (float *)(arena + 4604288);
   float *const v_backbone_block1_bn2_weight_adam_v = state + 899232;
-  float *const t1844 = (float *)(arena + 4602432);
-  float *const t1864 = (float *)(arena + 2009216);
+  float *const t1844 = (float *)(arena + 4604160);
+  float *const t1864 = (float *)(arena + 2009088);
   float *const v_backbone_block1_bn2_bias_momentum = state + 460256;
-  float *const t1875 = (float *)(arena + 4602560);
+  float *const t1875 = (float *)(arena + 2009216);
   float *const v_backbone_block1_bn2_bias_adam_v = state + 899264;
-  float *const t1881 = (float *)(arena + 4568896);
-  float *const t1900 = (float *)(arena + 4602688);
+  float *const t1881 = (float *)(arena + 4604032);
+  float *const t1900 = (float *)(arena + 4566784);
   float *const v_backbone_block1_conv2_weight_adam_step = state + 1319488;
-  float *const t1903 = (float *)(arena + 4602816);
+  float *const t1903 = (float *)(arena + 4604416);
   float *const t1923 = (float *)(arena + 3618304);
   float *const t1924 = (float *)(arena + 1206272);
   float *const t1926 = (float *)(arena + 1206272);
-  float *const t1927 = (float *)(arena + 4602880);
-  float *const t1929 = (float *)(arena + 4603008);
-  float *const t1932 = (float *)(arena + 4603136);
-  float *const t1935 = (float *)(arena + 4603264);
+  float *const t1927 = (float *)(arena + 4566912);
+  float *const t1929 = (float *)(arena + 4567040);
+  float *const t1932 = (float *)(arena + 4567168);
+  float *const t1935 = (float *)(arena + 4567296);
   float *const t1945 = (float *)(arena + 804352);
-  float *const t1948 = (float *)(arena + 4603392);
+  float *const t1948 = (float *)(arena + 4567424);
   float *const t1959 = (float *)(arena + 1206272);
   float *const t1960 = (float *)(arena + 3692032);
   float *const t1962 = (float *)(arena + 3728896);
-  float *const t1964 = (float *)(arena + 4603136);
+  float *const t1964 = (float *)(arena + 4567168);
   float *const v_backbone_block1_conv1_weight_adam_v = state + 880736;
   float *const t1970 = (float *)(arena + 3765760);
-  float *const t1972 = (float *)(arena + 4603200);
-  float *const t1979 = (float *)(arena + 4603264);
+  float *const t1972 = (float *)(arena + 4567232);
+  float *const t1979 = (float *)(arena + 4567296);
   float *const v_backbone_block1_conv1_weight_momentum = state + 441728;
   float *const t1992 = (float *)(arena + 3692032);
   float *const v_backbone_block1_bn1_weight_momentum = state + 450944;
-  float *const t2003 = (float *)(arena + 4603136);
+  float *const t2003 = (float *)(arena + 4567168);
   float *const v_backbone_block1_bn1_weight_adam_v = state + 889952;
-  float *const t2009 = (float *)(arena + 4603008);
-  float *const t2028 = (float *)(arena + 4603264);
+  float *const t2009 = (float *)(arena + 4567040);
+  float *const t2028 = (float *)(arena + 4567296);
   float *const v_backbone_block1_bn1_bias_momentum = state + 450976;
-  float *const t2039 = (float *)(arena + 4603392);
+  float *const t2039 = (float *)(arena + 4567424);
   float *const v_backbone_block1_bn1_bias_adam_v = state + 889984;
-  float *const t2045 = (float *)(arena + 4602880);
-  float *const t2064 = (float *)(arena + 4603520);
+  float *const t2045 = (float *)(arena + 4566912);
+  float *const t2064 = (float *)(arena + 4567552);
   float *const t2065 = (float *)(arena + 1607680);
   float *const t2068 = (float *)(arena + 2009600);
-  float *const t2069 = (float *)(arena + 4603648);
-  float *const t2071 = (float *)(arena + 4603776);
-  float *const t2074 = (float *)(arena + 4603904);
-  float *const t2077 = (float *)(arena + 4604032);
+  float *const t2069 = (float *)(arena + 4567680);
+  float *const t2071 = (float *)(arena + 4567808);
+  float *const t2074 = (float *)(arena + 4567936);
+  float *const t2077 = (float *)(arena + 4568064);
   float *const t2087 = (float *)(arena + 1024);
-  float *const t2090 = (float *)(arena + 4604160);
+  float *const t2090 = (float *)(arena + 4568192);
   float *const t2101 = (float *)(arena + 2009600);
-  float *const t2102 = (float *)(arena + 5147200);
-  float *const t2105 = (float *)(arena + 3802624);
-  float *const t2107 = (float *)(arena + 4603904);
+  float *const t2102 = (float *)(arena + 4607040);
+  float *const t2105 = (float *)(arena + 4608192);
+  float *const t2107 = (float *)(arena + 4567936);
   float *const v_backbone_stem_conv_weight_adam_v = state + 880384;
-  float *const t2116 = (float *)(arena + 3803776);
-  float *const t2118 = (float *)(arena + 4603968);
-  float *const t2125 = (float *)(arena + 4604032);
+  float *const t2116 = (float *)(arena + 4609344);
+  float *const t2118 = (float *)(arena + 4568000);
+  float *const t2125 = (float *)(arena + 4568064);
   float *const v_backbone_stem_conv_weight_momentum = state + 441376;
-  float *const t2143 = (float *)(arena + 5147200);
+  float *const t2143 = (float *)(arena + 4607040);
   float *const v_backbone_stem_bn_weight_momentum = state + 441664;
-  float *const t2154 = (float *)(arena + 4603904);
+  float *const t2154 = (float *)(arena + 4567936);
   float *const v_backbone_stem_bn_weight_adam_v = state + 880672;
-  float *const t2160 = (float *)(arena + 4603776);
-  float *const t2179 = (float *)(arena + 4604032);
+  float *const t2160 = (float *)(arena + 4567808);
+  float *const t2179 = (float *)(arena + 4568064);
   float *const v_backbone_stem_bn_bias_momentum = state + 441696;
-  float *const t2190 = (float *)(arena + 4604160);
+  float *const t2190 = (float *)(arena + 4568192);
   float *const v_backbone_stem_bn_bias_adam_v = state + 880704;
-  float *const t2196 = (float *)(arena + 4603648);
-  float *const t2215 = (float *)(arena + 4604288);
+  float *const t2196 = (float *)(arena + 4567680);
+  float *const t2215 = (float *)(arena + 4568320);
   float *const v_backbone_stem_conv_weight_adam_step = state + 1319392;
-  float *const t2218 = (float *)(arena + 4604416);
-  float *const t2238 = (float *)(arena + 3802624);
+  float *const t2218 = (float *)(arena + 4568448);
+  float *const t2238 = (float *)(arena + 4608192);
   float *const v_backbone_block1_conv1_weight_adam_step = state + 1319440;
-  float *const t2241 = (float *)(arena + 5148352);
+  float *const t2241 = (float *)(arena + 4568512);
   float *const t2260 = (float *)(arena + 3728896);
   float *const t2261 = (float *)(arena + 3215872);
   float *const t2264 = (float *)(arena + 1024);
-  float *const t2266 = (float *)(arena + 5148416);
+  float *const t2266 = (float *)(arena + 4568576);
   float *const v_backbone_block3_conv1_weight_adam_v = state + 965472;
   float *const t2275 = (float *)(arena + 1206272);
-  float *const t2277 = (float *)(arena + 5148480);
-  float *const t2284 = (float *)(arena + 5148544);
+  float *const t2277 = (float *)(arena + 4568640);
+  float *const t2284 = (float *)(arena + 4568704);
   float *const v_backbone_block3_conv1_weight_momentum = state + 526464;
   float *const t2302 = (float *)(arena + 3215872);
   float *const v_backbone_block3_conv1_weight_adam_step = state + 1319728;
-  float *const t2305 = (float *)(arena + 5148416);
+  float *const t2305 = (float *)(arena + 4568576);
   float *const t2325 = (float *)(arena + 1024);
   float *const t2326 = (float *)(arena + 2009600);
   float *const t2329 = (float *)(arena + 402944);
-  float *const t2331 = (float *)(arena + 5148480);
+  float *const t2331 = (float *)(arena + 4568640);
   float *const v_backbone_block3_conv2_weight_adam_v = state + 1039456;
-  float *const t2340 = (float *)(arena + 5649280);
-  float *const t2342 = (float *)(arena + 5148544);
-  float *const t2349 = (float *)(arena + 5148608);
+  float *const t2340 = (float *)(arena + 5651328);
+  float *const t2342 = (float *)(arena + 4568704);
+  float *const t2349 = (float *)(arena + 4568768);
   float *const v_backbone_block3_conv2_weight_momentum = state + 600448;
   float *const t2367 = (float *)(arena + 2009600);
   float *const v_backbone_block3_conv2_weight_adam_step = state + 1319776;
-  float *const t2370 = (float *)(arena + 5148480);
+  float *const t2370 = (float *)(arena + 4568640);
   float *const t2390 = (float *)(arena + 402944);
   switch (kernel) {
     case 0:
@@ -11257,10 +11267,10 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k023_reduce_mean(t296, v_backbone_block3_conv1_weight, v_backbone_block3_bn1_running_mean, v_backbone_block3_bn1_running_var, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, t323, t324, t332, t336, t343, t361, (float *)(arena + 4324864));
       break;
     case 24:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(t298, t299, t307, t361, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t363, t364, t372, t376, t383, t416, t418, (float *)(arena + 4529664));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k024_reduce_mean(t298, t299, t307, t361, v_backbone_block3_conv2_weight, v_backbone_block3_bn2_running_mean, v_backbone_block3_bn2_running_var, v_backbone_block3_bn2_weight, v_backbone_block3_bn2_bias, v_backbone_block3_shortcut_bn_weight, v_backbone_block3_shortcut_bn_bias, t363, t364, t372, t376, t383, t416, t418, t420, (float *)(arena + 4531712));
       break;
     case 25:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k025_reduce_mean(t418, v_head_fc1_weight, v_head_bn1_weight, v_head_bn1_bias, t422, t423, t426, t428, t434, t440, t441);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k025_reduce_mean(t420, v_head_fc1_weight, v_head_bn1_weight, v_head_bn1_bias, t422, t423, t426, t428, t434, t440, t441);
       break;
     case 26:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k026_reduce_sum(t441, v_head_fc2_weight, v_head_fc2_bias, t443, t446, t448, t453);
@@ -11290,10 +11300,10 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k034_matmul(t441, v_head_fc2_weight, t494, in_inner_lr, t542, t545);
       break;
     case 35:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k035_matmul(t418, v_head_fc1_weight, in_inner_lr, t541, t546, t549);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k035_matmul(t420, v_head_fc1_weight, in_inner_lr, t541, t546, t549);
       break;
     case 36:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k036_reduce_mean(t418, t517, t520, t549, v_head_bn1_running_mean, v_head_bn1_running_var, t550, t551, t554, t556, t562, t569, t573, t577);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k036_reduce_mean(t420, t517, t520, t549, v_head_bn1_running_mean, v_head_bn1_running_var, t550, t551, t554, t556, t562, t569, t573, t577);
       break;
     case 37:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k037_relu(t577, t578);
@@ -11329,13 +11339,13 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k047_matmul(t494, t656, t658);
       break;
     case 48:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k048_matmul(t418, in_inner_lr, t652, t659, t661);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k048_matmul(t420, in_inner_lr, t652, t659, t661);
       break;
     case 49:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k049_matmul(t541, t661, t662);
       break;
     case 50:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k050_reduce_sum(t418, t426, t428, t511, t529, t661, t663, t665, t668, t669, t670, t673, t676, t679);
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k050_reduce_sum(t420, t426, t428, t511, t529, t661, t663, t665, t668, t669, t670, t673, t676, t679);
       break;
     case 51:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k051_mul(t426, t428, t434, v_head_bn1_weight, t440, in_inner_lr, t625, t628, t668, t679, t697);
@@ -11401,7 +11411,7 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k071_sub(in_optimizer, v_backbone_block3_shortcut_bn_weight, in_momentum, in_lr, in_weight_decay, t975, t981, v_backbone_block3_shortcut_bn_weight_adam_step, t1014, t1033);
       break;
     case 72:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(in_optimizer, t296, v_backbone_block3_shortcut_conv_weight, in_weight_decay, t1011, v_backbone_block3_shortcut_conv_weight_adam_v, t1034, t1037, t1039, t1048, (float *)(arena + 5180288));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k072_reduce_sum(in_optimizer, t296, v_backbone_block3_shortcut_conv_weight, in_weight_decay, t1011, v_backbone_block3_shortcut_conv_weight_adam_v, t1034, t1037, t1039, t1048, (float *)(arena + 5182336));
       break;
     case 73:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k073_reduce_sum(in_optimizer, v_backbone_block3_shortcut_conv_weight, in_momentum, in_lr, t1034, t1037, t1039, v_backbone_block3_shortcut_conv_weight_momentum, t1050, t1058, t1077);
@@ -11410,7 +11420,7 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k074_sub(in_optimizer, v_backbone_block3_shortcut_conv_weight, in_momentum, in_lr, in_weight_decay, t1048, t1077, v_backbone_block3_shortcut_conv_weight_adam_step, t1080, t1100);
       break;
     case 75:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(t323, t324, t332, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, v_backbone_block3_conv2_weight, t843, t1101, t1103, t1104, t1106, t1109, t1112, t1122, t1125, (float *)(arena + 5280640));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k075_reduce_sum(t323, t324, t332, v_backbone_block3_bn1_weight, v_backbone_block3_bn1_bias, v_backbone_block3_conv2_weight, t843, t1101, t1103, t1104, t1106, t1109, t1112, t1122, t1125, (float *)(arena + 5282688));
       break;
     case 76:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k076_add(t332, v_backbone_block3_bn1_weight, t1103, t1112, t1122, t1125, t1136);
@@ -11428,10 +11438,10 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k080_sub(in_optimizer, t45, v_backbone_block3_bn1_bias, in_momentum, in_lr, in_weight_decay, t1104, t1183, v_backbone_block3_bn1_bias_adam_v, t1189, t1208);
       break;
     case 81:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_conv2d_input_grad(v_backbone_block3_conv1_weight, t1136, t1209, (float *)(arena + 5481344));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k081_conv2d_input_grad(v_backbone_block3_conv1_weight, t1136, t1209, (float *)(arena + 5483392));
       break;
     case 82:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_reduce_sum(t242, t243, t251, v_backbone_block2_bn2_weight, t295, v_backbone_block3_shortcut_conv_weight, t1011, t1209, t1210, t1214, t1215, t1217, t1220, t1223, t1235, t1238, (float *)(arena + 5682048));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k082_reduce_sum(t242, t243, t251, v_backbone_block2_bn2_weight, t295, v_backbone_block3_shortcut_conv_weight, t1011, t1209, t1210, t1214, t1215, t1217, t1220, t1223, t1235, t1238, (float *)(arena + 5684096));
       break;
     case 83:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k083_add(t251, v_backbone_block2_bn2_weight, t1214, t1223, t1235, t1238, t1249);
@@ -11467,7 +11477,7 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k093_sub(in_optimizer, v_backbone_block2_shortcut_bn_weight, in_momentum, in_lr, in_weight_decay, t1374, t1380, v_backbone_block2_shortcut_bn_weight_adam_step, t1413, t1432);
       break;
     case 94:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_reduce_sum(in_optimizer, t175, v_backbone_block2_shortcut_conv_weight, in_weight_decay, t1410, v_backbone_block2_shortcut_conv_weight_adam_v, t1433, t1436, t1438, t1447, (float *)(arena + 5280640));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k094_reduce_sum(in_optimizer, t175, v_backbone_block2_shortcut_conv_weight, in_weight_decay, t1410, v_backbone_block2_shortcut_conv_weight_adam_v, t1433, t1436, t1438, t1447, (float *)(arena + 5282688));
       break;
     case 95:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k095_reduce_sum(in_optimizer, v_backbone_block2_shortcut_conv_weight, in_momentum, in_lr, t1433, t1436, t1438, v_backbone_block2_shortcut_conv_weight_momentum, t1449, t1456, t1474);
@@ -11476,7 +11486,7 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k096_sub(in_optimizer, v_backbone_block2_shortcut_conv_weight, in_momentum, in_lr, in_weight_decay, t1447, t1474, v_backbone_block2_shortcut_conv_weight_adam_step, t1477, t1497);
       break;
     case 97:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_reduce_sum(in_optimizer, t240, v_backbone_block2_conv2_weight, in_weight_decay, t1249, v_backbone_block2_conv2_weight_adam_v, t1498, t1501, t1503, t1512, (float *)(arena + 5575552));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k097_reduce_sum(in_optimizer, t240, v_backbone_block2_conv2_weight, in_weight_decay, t1249, v_backbone_block2_conv2_weight_adam_v, t1498, t1501, t1503, t1512, (float *)(arena + 5577600));
       break;
     case 98:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k098_reduce_sum(in_optimizer, v_backbone_block2_conv2_weight, in_momentum, in_lr, t1498, t1501, t1503, v_backbone_block2_conv2_weight_momentum, t1514, t1521, t1539);
@@ -11485,13 +11495,13 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k099_sub(in_optimizer, v_backbone_block2_conv2_weight, in_momentum, in_lr, in_weight_decay, t1512, t1539, v_backbone_block2_conv2_weight_adam_step, t1542, t1562);
       break;
     case 100:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(t202, t203, t211, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, v_backbone_block2_conv2_weight, t1249, t1563, t1565, t1566, t1568, t1571, t1574, t1584, t1587, (float *)(arena + 5575552));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k100_reduce_sum(t202, t203, t211, v_backbone_block2_bn1_weight, v_backbone_block2_bn1_bias, v_backbone_block2_conv2_weight, t1249, t1563, t1565, t1566, t1568, t1571, t1574, t1584, t1587, (float *)(arena + 5577600));
       break;
     case 101:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k101_add(t211, v_backbone_block2_bn1_weight, t1565, t1574, t1584, t1587, t1598);
       break;
     case 102:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_reduce_sum(in_optimizer, t175, v_backbone_block2_conv1_weight, in_weight_decay, t1598, v_backbone_block2_conv1_weight_adam_v, t1599, t1602, t1604, t1613, (float *)(arena + 5649280));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k102_reduce_sum(in_optimizer, t175, v_backbone_block2_conv1_weight, in_weight_decay, t1598, v_backbone_block2_conv1_weight_adam_v, t1599, t1602, t1604, t1613, (float *)(arena + 5651328));
       break;
     case 103:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k103_reduce_sum(in_optimizer, v_backbone_block2_conv1_weight, in_momentum, in_lr, t1599, t1602, t1604, v_backbone_block2_conv1_weight_momentum, t1615, t1622, t1640);
@@ -11512,16 +11522,16 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k108_sub(in_optimizer, v_backbone_block2_conv1_weight, in_momentum, in_lr, in_weight_decay, t1613, t1640, v_backbone_block2_conv1_weight_adam_step, t1715, t1735);
       break;
     case 109:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k109_conv2d_input_grad(v_backbone_block2_conv1_weight, t1598, t1736, (float *)(arena + 5649280));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k109_conv2d_input_grad(v_backbone_block2_conv1_weight, t1598, t1736, (float *)(arena + 5651328));
       break;
     case 110:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k110_reduce_sum(t137, t138, t146, v_backbone_block1_bn2_weight, t174, v_backbone_block2_shortcut_conv_weight, t1410, t1736, t1737, t1741, t1742, t1744, t1747, t1750, t1762, t1765, (float *)(arena + 5649280));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k110_reduce_sum(t137, t138, t146, v_backbone_block1_bn2_weight, t174, v_backbone_block2_shortcut_conv_weight, t1410, t1736, t1737, t1741, t1742, t1744, t1747, t1750, t1762, t1765, (float *)(arena + 5651328));
       break;
     case 111:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k111_add(t146, v_backbone_block1_bn2_weight, t1741, t1750, t1762, t1765, t1776);
       break;
     case 112:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k112_reduce_sum(in_optimizer, t135, v_backbone_block1_conv2_weight, in_weight_decay, t1776, v_backbone_block1_conv2_weight_adam_v, t1777, t1780, t1782, t1791, (float *)(arena + 5649280));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k112_reduce_sum(in_optimizer, t135, v_backbone_block1_conv2_weight, in_weight_decay, t1776, v_backbone_block1_conv2_weight_adam_v, t1777, t1780, t1782, t1791, (float *)(arena + 5651328));
       break;
     case 113:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k113_reduce_sum(in_optimizer, v_backbone_block1_conv2_weight, in_momentum, in_lr, t1777, t1780, t1782, v_backbone_block1_conv2_weight_momentum, t1793, t1800, t1818);
@@ -11542,13 +11552,13 @@ static void run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel(int kerne
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k118_sub(in_optimizer, v_backbone_block1_conv2_weight, in_momentum, in_lr, in_weight_decay, t1791, t1818, v_backbone_block1_conv2_weight_adam_step, t1903, t1923);
       break;
     case 119:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k119_reduce_sum(t98, t99, t107, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, v_backbone_block1_conv2_weight, t1776, t1924, t1926, t1927, t1929, t1932, t1935, t1945, t1948, (float *)(arena + 5649280));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k119_reduce_sum(t98, t99, t107, v_backbone_block1_bn1_weight, v_backbone_block1_bn1_bias, v_backbone_block1_conv2_weight, t1776, t1924, t1926, t1927, t1929, t1932, t1935, t1945, t1948, (float *)(arena + 5651328));
       break;
     case 120:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k120_add(t107, v_backbone_block1_bn1_weight, t1926, t1935, t1945, t1948, t1959);
       break;
     case 121:
-      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k121_reduce_sum(in_optimizer, t96, v_backbone_block1_conv1_weight, in_weight_decay, t1959, v_backbone_block1_conv1_weight_adam_v, t1960, t1962, t1964, t1970, (float *)(arena + 5649280));
+      fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k121_reduce_sum(in_optimizer, t96, v_backbone_block1_conv1_weight, in_weight_decay, t1959, v_backbone_block1_conv1_weight_adam_v, t1960, t1962, t1964, t1970, (float *)(arena + 5651328));
       break;
     case 122:
       fmnist_resnet_small_b2_bilevel_unrolled_k1_step_k122_reduce_sum(in_optimizer, v_backbone_block1_conv1_weight, in_momentum, in_lr, t1960, t1962, t1964, v_backbone_block1_conv1_weight_momentum, t1972, t1979, t1992);
@@ -12436,27 +12446,29 @@ static const int64_t fmnist_resnet_small_b2_shape151[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape152[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape153[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape154[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape155[] = {0};
-static const hw_tensor fmnist_resnet_small_b2_joint_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_b2_shape149, 0}, {"views", HW_F32, 4, fmnist_resnet_small_b2_shape150, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_b2_shape151, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_b2_shape152, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_b2_shape153, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_b2_shape154, 0}};
-static const hw_tensor fmnist_resnet_small_b2_joint_step_outputs[] = {{"loss", HW_F32, 0, fmnist_resnet_small_b2_shape155, 4573248}};
+static const int64_t fmnist_resnet_small_b2_shape155[] = {4, 128};
 static const int64_t fmnist_resnet_small_b2_shape156[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape157[] = {4, 1, 28, 28};
-static const int64_t fmnist_resnet_small_b2_shape158[] = {0};
+static const hw_tensor fmnist_resnet_small_b2_joint_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_b2_shape149, 0}, {"views", HW_F32, 4, fmnist_resnet_small_b2_shape150, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_b2_shape151, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_b2_shape152, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_b2_shape153, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_b2_shape154, 0}};
+static const hw_tensor fmnist_resnet_small_b2_joint_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_b2_shape155, 4529792}, {"loss", HW_F32, 0, fmnist_resnet_small_b2_shape156, 4573248}};
+static const int64_t fmnist_resnet_small_b2_shape157[] = {0};
+static const int64_t fmnist_resnet_small_b2_shape158[] = {4, 1, 28, 28};
 static const int64_t fmnist_resnet_small_b2_shape159[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape160[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape161[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape162[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape163[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape164[] = {0};
-static const hw_tensor fmnist_resnet_small_b2_bilevel_unrolled_k1_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_b2_shape156, 0}, {"views", HW_F32, 4, fmnist_resnet_small_b2_shape157, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_b2_shape158, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_b2_shape159, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_b2_shape160, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_b2_shape161, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_b2_shape162, 0}};
-static const hw_tensor fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs[] = {{"inner_loss", HW_F32, 0, fmnist_resnet_small_b2_shape163, 4569024}, {"loss", HW_F32, 0, fmnist_resnet_small_b2_shape164, 5180224}};
-static const int64_t fmnist_resnet_small_b2_shape165[] = {2, 1, 28, 28};
-static const int64_t fmnist_resnet_small_b2_shape166[] = {2, 128};
-static const hw_tensor fmnist_resnet_small_b2_encode_inputs[] = {{"images", HW_F32, 4, fmnist_resnet_small_b2_shape165, 0}};
-static const hw_tensor fmnist_resnet_small_b2_encode_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_b2_shape166, 151552}};
+static const int64_t fmnist_resnet_small_b2_shape164[] = {4, 128};
+static const int64_t fmnist_resnet_small_b2_shape165[] = {0};
+static const int64_t fmnist_resnet_small_b2_shape166[] = {0};
+static const hw_tensor fmnist_resnet_small_b2_bilevel_unrolled_k1_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_b2_shape157, 0}, {"views", HW_F32, 4, fmnist_resnet_small_b2_shape158, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_b2_shape159, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_b2_shape160, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_b2_shape161, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_b2_shape162, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_b2_shape163, 0}};
+static const hw_tensor fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_b2_shape164, 4529664}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_b2_shape165, 4569024}, {"loss", HW_F32, 0, fmnist_resnet_small_b2_shape166, 5180224}};
+static const int64_t fmnist_resnet_small_b2_shape167[] = {2, 1, 28, 28};
+static const int64_t fmnist_resnet_small_b2_shape168[] = {2, 128};
+static const hw_tensor fmnist_resnet_small_b2_encode_inputs[] = {{"images", HW_F32, 4, fmnist_resnet_small_b2_shape167, 0}};
+static const hw_tensor fmnist_resnet_small_b2_encode_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_b2_shape168, 151552}};
 static const hw_entry fmnist_resnet_small_b2_entries[] = {
-  {"joint.step", 6, fmnist_resnet_small_b2_joint_step_inputs, 1, fmnist_resnet_small_b2_joint_step_outputs, 6845568, 128, 944496551, 58975896, run_fmnist_resnet_small_b2_joint_step, run_fmnist_resnet_small_b2_joint_step_kernel, run_fmnist_resnet_small_b2_joint_step_kernel_names},
-  {"bilevel-unrolled.k1.step", 7, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_inputs, 2, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs, 6239104, 143, 945630070, 57473696, run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step, run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel, run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel_names},
+  {"joint.step", 6, fmnist_resnet_small_b2_joint_step_inputs, 2, fmnist_resnet_small_b2_joint_step_outputs, 6845568, 128, 944496551, 58977944, run_fmnist_resnet_small_b2_joint_step, run_fmnist_resnet_small_b2_joint_step_kernel, run_fmnist_resnet_small_b2_joint_step_kernel_names},
+  {"bilevel-unrolled.k1.step", 7, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_inputs, 3, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs, 6241152, 143, 945630070, 57475744, run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step, run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel, run_fmnist_resnet_small_b2_bilevel_unrolled_k1_step_kernel_names},
   {"encode", 1, fmnist_resnet_small_b2_encode_inputs, 1, fmnist_resnet_small_b2_encode_outputs, 602112, 9, 150528000, 4652800, run_fmnist_resnet_small_b2_encode, run_fmnist_resnet_small_b2_encode_kernel, run_fmnist_resnet_small_b2_encode_kernel_names},
 };
 const hw_program *hw_program_fmnist_resnet_small_b2(void) {
