@@ -12,6 +12,8 @@ public final class CompiledTrainer {
   let makeViews: (_ indices: [Int], _ step: Int) -> [Float]
   /// The online probe and kNN, when the run has them.
   let monitor: TrainingMonitor?
+  /// Wall time spent in the online probe since the last epoch record.
+  private var probeSeconds = 0.0
   /// Steps completed so far (across epochs).
   public private(set) var completedSteps = 0
   /// The loss of every step run by this trainer, in order.
@@ -89,6 +91,8 @@ public final class CompiledTrainer {
       if epochEnds {
         let seconds = Date().timeIntervalSince(epochStart)
         var measured = ["online_probe_accuracy": mean(epochAccuracies)].compactMapValues { $0 }
+        if !epochAccuracies.isEmpty { measured["online_probe_seconds"] = probeSeconds }
+        probeSeconds = 0
         if let monitor, monitor.knnDue(afterEpoch: epoch) {
           let started = Date()
           measured.merge(try monitor.evaluate(session)) { a, _ in a }
@@ -137,9 +141,10 @@ public final class CompiledTrainer {
     let features = outputs[ProgramNames.features].map { start in
       UnsafeBufferPointer(start: start, count: 2 * indices.count * featureWidth)
     }
-    return (
-      loss, innerLoss, features.flatMap { monitor?.afterStep(features: $0, indices: indices) }
-    )
+    let started = Date()
+    let accuracy = features.flatMap { monitor?.afterStep(features: $0, indices: indices) }
+    probeSeconds += Date().timeIntervalSince(started)
+    return (loss, innerLoss, accuracy)
   }
 
   /// Columns of the step's `features` output (0 when the entry has none).

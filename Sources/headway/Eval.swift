@@ -94,10 +94,28 @@ struct ProbeOptions: ParsableArguments {
   @Option(help: "Epochs of the adamw probe.")
   var probeEpochs = 30
 
+  @Option(help: "Weight decays the lbfgs probe chooses among (comma-separated, largest first).")
+  var probeWeightDecays = "1e-2,1e-3,1e-4,1e-5,1e-6"
+
+  @Flag(
+    inversion: .prefixedNo,
+    help: "Fit the lbfgs probe's chosen decay again from zero and report that accuracy too.")
+  var probeRefit = true
+
   /// The probe `--probe` names.
   func probe(threads: Int) throws -> any FeatureProbe {
+    let decays = probeWeightDecays.split(separator: ",").map {
+      Double($0.trimmingCharacters(in: .whitespaces))
+    }
+    let values = decays.compactMap { $0 }
+    guard !values.isEmpty, values.count == decays.count, values.allSatisfy({ $0 > 0 }) else {
+      throw ValidationError(
+        "--probe-weight-decays must be positive numbers separated by commas, got "
+          + "'\(probeWeightDecays)'")
+    }
     switch probe {
-    case "lbfgs": return LogisticProbe()
+    case "lbfgs":
+      return LogisticProbe(weightDecays: values.sorted(by: >), refitFromZero: probeRefit)
     case "adamw": return LinearProbe(epochs: probeEpochs, threads: threads)
     default: throw ValidationError("--probe must be lbfgs or adamw, got '\(probe)'")
     }

@@ -7,7 +7,9 @@ struct Headway: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "headway",
     abstract: "Contrastive self-supervised training on CPUs: SimCLR, no head, fixed head, bilevel.",
-    subcommands: [Train.self, Eval.self, Study.self, SelfCheckCommand.self, Bench.self])
+    subcommands: [
+      Train.self, Eval.self, Study.self, Sweep.self, SelfCheckCommand.self, Bench.self,
+    ])
 }
 
 extension Precision: ExpressibleByArgument {}

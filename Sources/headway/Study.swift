@@ -11,8 +11,8 @@ struct Study: ParsableCommand {
       For the backbone output and the output of every head layer (the `embed` entry, \
       eval-mode BatchNorm): linear-probe and kNN test accuracy, the singular-value spectrum \
       and effective rank of the test features, and alignment and uniformity (Wang and Isola) \
-      on two augmented views of test images. Writes RUNDIR/study.md, loss.svg, accuracy.svg \
-      and spectra.svg.
+      on two augmented views of test images. Writes RUNDIR/study.md, study.json, loss.svg, \
+      accuracy.svg and spectra.svg.
       """)
 
   @Argument(help: "Run directory written by `headway train`.")
@@ -43,6 +43,7 @@ struct Study: ParsableCommand {
     var rows: [[String]] = []
     var scores: [RepresentationScore] = []
     var spectra: [(name: String, singularValues: [Double])] = []
+    var reported: [StudyReport.Layer] = []
     for layer in layers {
       let (trained, tested) = (trainFeatures[layer]!, testFeatures[layer]!)
       let score = try evaluation.score(
@@ -54,6 +55,9 @@ struct Study: ParsableCommand {
       let uniformity = Hypersphere.uniformity(features: tested.values, columns: tested.columns)
       scores.append(score)
       spectra.append((layer, spectrum.singularValues))
+      reported.append(
+        StudyReport.Layer(
+          score: score, spectrum: spectrum, alignment: alignment, uniformity: uniformity))
       rows.append([
         layer, String(tested.columns), percent(score.linearProbe), percent(score.knn),
         String(format: "%.1f", spectrum.effectiveRank), String(spectrum.rank()),
@@ -73,6 +77,8 @@ struct Study: ParsableCommand {
     ).render()
     print("\n" + table)
     try table.write(toFile: runDirectory + "/study.md", atomically: true, encoding: .utf8)
+    let step = Int(run.checkpoint.metadata["step"] ?? "") ?? 0
+    try StudyReport(step: step, layers: reported).write(to: runDirectory + "/study.json")
     try writePlots(scores: scores, spectra: spectra)
   }
 

@@ -1,4 +1,5 @@
 import CKernelSupport
+import Dispatch
 
 #if canImport(Glibc)
   import Glibc
@@ -36,24 +37,25 @@ struct LogisticRegression {
   func evaluate(_ theta: [Double]) -> (value: Double, gradient: [Double]) {
     let (n, d) = (features.rows, features.columns)
     var residual = Self.logits(features, theta, classes: classes)  // becomes (P - Y) / N
-    var loss = 0.0
-    var biasGradient = [Double](repeating: 0, count: classes)
+    // Rows in a fixed number of chunks over the cores, partial sums added in chunk order: the
+    // same result at any thread count.
+    let chunks = 16
+    var partial = [Double](repeating: 0, count: chunks * (classes + 1))
     residual.withUnsafeMutableBufferPointer { z in
-      for i in 0..<n {
-        let row = z.baseAddress! + i * classes
-        var largest = -Double.infinity
-        for c in 0..<classes { largest = max(largest, Double(row[c])) }
-        var total = 0.0
-        for c in 0..<classes { total += exp(Double(row[c]) - largest) }
-        let label = Int(labels[i])
-        loss += log(total) + largest - Double(row[label])
-        for c in 0..<classes {
-          let p = exp(Double(row[c]) - largest) / total
-          let r = (p - (c == label ? 1 : 0)) / Double(n)
-          row[c] = Float(r)
-          biasGradient[c] += r
+      partial.withUnsafeMutableBufferPointer { sums in
+        let shared = SoftmaxBuffers(z: z.baseAddress!, sums: sums.baseAddress!)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+          softmaxResidual(
+            shared.z, rows: (chunk * n / chunks)..<((chunk + 1) * n / chunks), count: n,
+            sums: shared.sums + chunk * (classes + 1))
         }
       }
+    }
+    var loss = 0.0
+    var biasGradient = [Double](repeating: 0, count: classes)
+    for chunk in 0..<chunks {
+      loss += partial[chunk * (classes + 1)]
+      for c in 0..<classes { biasGradient[c] += partial[chunk * (classes + 1) + 1 + c] }
     }
     var weightGradient = [Float](repeating: 0, count: d * classes)
     if n > 0 && d > 0 {
@@ -70,6 +72,32 @@ struct LogisticRegression {
     return (loss / Double(max(n, 1)) + weightDecay / 2 * penalty, gradient)
   }
 
+  /// Replaces the logits of `rows` by (softmax - onehot) / `count`; adds their loss to
+  /// `sums[0]` and their residuals per class to `sums[1...]`.
+  private func softmaxResidual(
+    _ z: UnsafeMutablePointer<Float>, rows: Range<Int>, count n: Int,
+    sums: UnsafeMutablePointer<Double>
+  ) {
+    var e = [Double](repeating: 0, count: classes)
+    for i in rows {
+      let row = z + i * classes
+      var largest = -Double.infinity
+      for c in 0..<classes { largest = max(largest, Double(row[c])) }
+      var total = 0.0
+      for c in 0..<classes {
+        e[c] = exp(Double(row[c]) - largest)
+        total += e[c]
+      }
+      let label = Int(labels[i])
+      sums[0] += log(total) + largest - Double(row[label])
+      for c in 0..<classes {
+        let r = (e[c] / total - (c == label ? 1 : 0)) / Double(n)
+        row[c] = Float(r)
+        sums[1 + c] += r
+      }
+    }
+  }
+
   /// The predicted class of every row of `matrix`.
   static func predictions(_ matrix: FeatureMatrix, _ theta: [Double], classes: Int) -> [Int32] {
     let logits = logits(matrix, theta, classes: classes)
@@ -79,4 +107,11 @@ struct LogisticRegression {
       return Int32(best)
     }
   }
+}
+
+/// The logits and the per-chunk sums, shared with concurrentPerform's iterations; each writes
+/// only its own rows and its own chunk's sums.
+private struct SoftmaxBuffers: @unchecked Sendable {
+  let z: UnsafeMutablePointer<Float>
+  let sums: UnsafeMutablePointer<Double>
 }

@@ -8,6 +8,8 @@ public struct RepresentationScore: Sendable {
   public var knn: Double
   /// How the probe was fitted (`ProbeResult.summary`).
   public var probeSummary: String = ""
+  /// The probe's test accuracy when refitted from another start (`ProbeResult`).
+  public var linearProbeRefit: Double? = nil
 }
 
 /// Scores representations of a labelled train/test split the same way: a linear probe
@@ -32,7 +34,7 @@ public struct RepresentationEvaluation {
       train: train, trainLabels: trainLabels, test: test, testLabels: testLabels)
     return RepresentationScore(
       name: name, dimensions: train.columns, linearProbe: probed.testAccuracy, knn: knnAccuracy,
-      probeSummary: probed.summary)
+      probeSummary: probed.summary, linearProbeRefit: probed.refitTestAccuracy)
   }
 
   /// The scores as a Markdown table.

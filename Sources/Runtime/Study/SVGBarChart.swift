@@ -10,8 +10,10 @@ extension SVGChart {
   ) -> String {
     for s in series {
       precondition(s.values.count == categories.count, "each series needs one value per category")
+      precondition(s.errors.map { $0.count == categories.count } ?? true, "one error per value")
     }
-    let values = series.flatMap(\.values).filter(\.isFinite)
+    let tops = series.flatMap { s in s.values.indices.map { s.values[$0] + (s.errors?[$0] ?? 0) } }
+    let values = (series.flatMap(\.values) + tops).filter(\.isFinite)
     let yAxis = ChartAxis.linear(min(0, values.min() ?? 0), max(0, values.max() ?? 1))
     var frame = ChartFrame()
     frame.fit(yLabels: yAxis.labels, legend: series.map(\.name))
@@ -42,9 +44,20 @@ extension SVGChart {
           "<rect x=\"\(px(x + 1))\" y=\"\(px(min(top, zero)))\" width=\"\(px(barWidth - 2))\" "
             + "height=\"\(px(abs(zero - top)))\" fill=\"\(chartPalette[s % chartPalette.count])\"/>"
         )
+        var labelTop = top
+        if let error = bars.errors?[k], error > 0, let high = yAxis.fraction(value + error),
+          let low = yAxis.fraction(value - error)
+        {
+          let (center, y1, y2) = (x + barWidth / 2, canvas.yPixel(high), canvas.yPixel(low))
+          canvas.add(
+            "<path d=\"M\(px(center)) \(px(y1))V\(px(y2))M\(px(center - 4)) \(px(y1))"
+              + "H\(px(center + 4))M\(px(center - 4)) \(px(y2))H\(px(center + 4))\" "
+              + "stroke=\"#222\" stroke-width=\"1.2\" fill=\"none\"/>")
+          labelTop = min(top, y1)
+        }
         let label = formatBarValue(value)
         if ChartFrame.textWidth(label, size: 10) <= barWidth + 4 {
-          let y = value >= 0 ? top - 8 : top + 8
+          let y = value >= 0 ? labelTop - 8 : top + 8
           canvas.text(label, x: x + barWidth / 2, y: y, size: 10, fill: "#333")
         }
       }

@@ -27,9 +27,13 @@ public struct BarSeries: Sendable, Equatable {
   public var name: String
   /// One value per category.
   public var values: [Double]
+  /// Half-lengths of an error bar per category (none when nil).
+  public var errors: [Double]?
 
-  /// A series with one value per category.
-  public init(name: String, values: [Double]) { (self.name, self.values) = (name, values) }
+  /// A series with one value per category, and optionally an error bar each.
+  public init(name: String, values: [Double], errors: [Double]? = nil) {
+    (self.name, self.values, self.errors) = (name, values, errors)
+  }
 }
 
 /// Charts rendered as standalone SVG text (no dependencies): a white 760 x 460 canvas with a

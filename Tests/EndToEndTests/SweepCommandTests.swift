@@ -1,0 +1,146 @@
+import Foundation
+import Runtime
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `headway sweep` end to end on a tiny generated MNIST-format set: a grid killed (SIGKILL to
+/// the sweep and its training process) in the middle of a cell, then run again, gives the
+/// results of an uninterrupted grid; a spec that changes the budget is refused.
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: headwayExecutable)))
+struct SweepCommandTests {
+  static func spec(_ data: URL, _ directory: URL) throws -> String {
+    let text = """
+      {"train": {"dataset": "mnist", "data": "\(data.path)", "batch": 2, "limit": 60,
+                 "epochs": 1, "lr": 0.05, "threads": 2, "checkpoint-every": 4},
+       "study": {"alignment-images": 16},
+       "seeds": [0, 1],
+       "configurations": [{"name": "joint", "mode": "joint"},
+                          {"name": "bilevel-k1", "mode": "bilevel", "inner-steps": 1}]}
+      """
+    let path = directory.appendingPathComponent("spec.json").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  /// MNIST-format IDX files of 80 training and 20 test images in `directory`/data.
+  static func mnist(in directory: URL) throws -> URL {
+    let dir = directory.appendingPathComponent("data")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let big = DatasetCommandTests.bigEndian
+    for (prefix, count) in [("train", 80), ("t10k", 20)] {
+      let header: [UInt8] = [0, 0, 8, 3] + big(count) + big(28) + big(28)
+      let pixels = DatasetCommandTests.bytes(count * 784, seed: 5)
+      try DatasetCommandTests.write(header + pixels, dir, "\(prefix)-images-idx3-ubyte")
+      let labels = DatasetCommandTests.bytes(count, seed: 6).map { $0 % 10 }
+      try DatasetCommandTests.write(
+        [0, 0, 8, 1] + big(count) + labels, dir, "\(prefix)-labels-idx1-ubyte")
+    }
+    return dir
+  }
+
+  /// Runs `headway sweep` (Foundation starts it in a process group of its own, which its
+  /// training processes join); with `cell`, SIGKILLs the whole group once that cell's
+  /// checkpoint reaches `atStep`. Returns the exit status.
+  static func sweep(_ spec: String, _ out: String, kill cell: String? = nil, atStep: Int = 0)
+    throws -> Int32
+  {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: headwayExecutable)
+    process.arguments = ["sweep", spec, "--out", out]
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    if let cell {
+      let checkpoint = "\(out)/cells/\(cell)/checkpoint.safetensors"
+      #expect(getpgid(process.processIdentifier) == process.processIdentifier)
+      while process.isRunning {
+        if let saved = try? SafeTensors.read(path: checkpoint),
+          let step = Int(saved.metadata["step"] ?? ""), step >= atStep
+        {
+          kill(-process.processIdentifier, SIGKILL)
+          break
+        }
+        usleep(1000)
+      }
+    }
+    process.waitUntilExit()
+    return process.terminationStatus
+  }
+
+  /// results.json without the wall-time fields, which differ between any two runs.
+  static func timeless(_ path: String) throws -> NSDictionary {
+    func strip(_ value: Any) -> Any {
+      if let object = value as? [String: Any] {
+        return object.filter {
+          !["seconds_per_step", "train_seconds", "study_seconds"].contains($0.key)
+        }
+        .mapValues(strip)
+      }
+      if let array = value as? [Any] { return array.map(strip) }
+      return value
+    }
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    return strip(try JSONSerialization.jsonObject(with: data)) as! NSDictionary
+  }
+
+  @Test func `a sweep killed mid-cell resumes to the results of an uninterrupted one`() throws {
+    let base = try DatasetCommandTests.directory("sweep")
+    defer { try? FileManager.default.removeItem(at: base) }
+    let data = try Self.mnist(in: base)
+    let spec = try Self.spec(data, base)
+    let (whole, killed) = (base.appendingPathComponent("whole").path, base.path + "/killed")
+    #expect(try Self.sweep(spec, whole) == 0)
+    _ = try Self.sweep(spec, killed, kill: "joint/seed-1", atStep: 8)
+    let cell = killed + "/cells/joint/seed-1"
+    let stopped = try SafeTensors.read(path: cell + "/checkpoint.safetensors")
+    let step = Int(stopped.metadata["step"] ?? "") ?? 0
+    #expect(step >= 8 && step < 30, "killed at step \(step)")
+    #expect(!FileManager.default.fileExists(atPath: cell + "/train.done"))
+    #expect(FileManager.default.fileExists(atPath: killed + "/cells/joint/seed-0/study.json"))
+    #expect(!FileManager.default.fileExists(atPath: killed + "/cells/bilevel-k1/seed-0"))
+    #expect(try Self.sweep(spec, killed) == 0)
+    let a = try Self.timeless(whole + "/results.json")
+    let b = try Self.timeless(killed + "/results.json")
+    #expect(a == b, "results differ")
+    #expect((a["configurations"] as? [Any])?.count == 2)
+    let resumed = try Data(contentsOf: URL(fileURLWithPath: cell + "/checkpoint.safetensors"))
+    let uninterrupted = try Data(
+      contentsOf: URL(fileURLWithPath: whole + "/cells/joint/seed-1/checkpoint.safetensors"))
+    #expect(resumed == uninterrupted, "the resumed cell's checkpoint differs")
+    for file in ["results.md", "accuracy.svg", "spectra.svg", "curves.svg"] {
+      #expect(FileManager.default.fileExists(atPath: killed + "/" + file), "\(file)")
+    }
+  }
+
+  @Test func `a configuration that changes the budget is refused before any training`() throws {
+    let base = try DatasetCommandTests.directory("sweep-budget")
+    defer { try? FileManager.default.removeItem(at: base) }
+    let spec = base.appendingPathComponent("spec.json").path
+    try """
+    {"train": {"epochs": 1}, "seeds": [0],
+     "configurations": [{"name": "joint"}, {"name": "long", "epochs": 3}]}
+    """.write(toFile: spec, atomically: true, encoding: .utf8)
+    let (status, output) = try DatasetCommandTests.headway([
+      "sweep", spec, "--out", base.path + "/out",
+    ])
+    #expect(status != 0)
+    #expect(output.contains("configuration 'long' may not set 'epochs'"), "\(output)")
+    #expect(!FileManager.default.fileExists(atPath: base.path + "/out/cells"))
+  }
+
+  @Test func `a misspelt option names its configuration before any training`() throws {
+    let base = try DatasetCommandTests.directory("sweep-typo")
+    defer { try? FileManager.default.removeItem(at: base) }
+    let spec = base.appendingPathComponent("spec.json").path
+    try """
+    {"seeds": [0], "configurations": [{"name": "k2", "inner-stpes": 2}]}
+    """.write(toFile: spec, atomically: true, encoding: .utf8)
+    let (status, output) = try DatasetCommandTests.headway([
+      "sweep", spec, "--out", base.path + "/out",
+    ])
+    #expect(status != 0)
+    #expect(output.contains("configuration 'k2'") && output.contains("inner-stpes"), "\(output)")
+  }
+}
