@@ -67,7 +67,7 @@ public struct LogisticProbe: FeatureProbe {
     let classes = Int((trainLabels + testLabels).max()!) + 1
     let standardizer = FeatureStandardizer(fitting: train)
     let (x, xTest) = (standardizer.apply(train), standardizer.apply(test))
-    let (decay, start) = chooseWeightDecay(x, trainLabels, classes: classes)
+    let (decay, start, trace) = chooseWeightDecay(x, trainLabels, classes: classes)
     let objective = LogisticRegression(
       features: x, labels: trainLabels, classes: classes, weightDecay: decay)
     let fit = solver.minimize(from: start) { objective.evaluate($0) }
@@ -87,6 +87,7 @@ public struct LogisticProbe: FeatureProbe {
         format: "; from zero %.2f%% (%+.2f points, %d iterations%@)", 100 * refit!,
         100 * (refit! - testAccuracy), again.iterations, again.converged ? "" : ", not converged")
     }
+    summary += "; held out: " + trace
     return ProbeResult(
       testAccuracy: testAccuracy,
       trainAccuracy: agreement(
@@ -94,9 +95,10 @@ public struct LogisticProbe: FeatureProbe {
       summary: summary, refitTestAccuracy: refit)
   }
 
-  /// The weight decay with the best held-out accuracy, and the solution fitted with it.
+  /// The weight decay with the best held-out accuracy, the solution fitted with it, and each
+  /// candidate's held-out accuracy and iterations as text.
   func chooseWeightDecay(_ x: FeatureMatrix, _ labels: [Int32], classes: Int) -> (
-    Double, [Double]
+    Double, [Double], String
   ) {
     let order = shuffledOrder(x.rows, seed: SplitMix64.seed(seed, 0x70726f6265))
     let held = max(1, Int(Double(x.rows) * validationFraction))
@@ -108,15 +110,18 @@ public struct LogisticProbe: FeatureProbe {
     // Choosing needs accuracies, not optima: these fits stop at ten times the final tolerance.
     var selection = solver
     selection.gradientTolerance *= 10
+    var trace: [String] = []
     for decay in weightDecays {
       let objective = LogisticRegression(
         features: fitX, labels: fitLabels, classes: classes, weightDecay: decay)
-      theta = selection.minimize(from: theta) { objective.evaluate($0) }.x
+      let fit = selection.minimize(from: theta) { objective.evaluate($0) }
+      theta = fit.x
       let accuracy = agreement(
         LogisticRegression.predictions(heldX, theta, classes: classes), heldLabels)
+      trace.append(String(format: "%g %.2f%% (%d it)", decay, 100 * accuracy, fit.iterations))
       if accuracy > best.accuracy { best = (accuracy, decay, theta) }
     }
-    return (best.decay, best.theta)
+    return (best.decay, best.theta, trace.joined(separator: ", "))
   }
 }
 
