@@ -148,12 +148,7 @@ public final class CompiledTrainer {
   }
 
   /// Columns of the step's `features` output (0 when the entry has none).
-  public var featureWidth: Int {
-    guard let output = entry.outputs.first(where: { $0.name == ProgramNames.features }) else {
-      return 0
-    }
-    return output.type.elementCount / (2 * config.batch)
-  }
+  public var featureWidth: Int { entry.featureWidth }
 
   /// Stops at the first non-finite loss or parameter, naming the step and the tensor; the last
   /// checkpoint written stays the last good one.
@@ -180,6 +175,13 @@ public final class CompiledTrainer {
         .values(count: variable.type.elementCount)
       try session.write(values.map(Float.init), to: variable.name)
     }
+  }
+}
+
+extension CompiledEntry {
+  /// Columns of the entry's `features` output, one row per view or image (0 without one).
+  public var featureWidth: Int {
+    outputs.first { $0.name == ProgramNames.features }?.type.shape.last ?? 0
   }
 }
 

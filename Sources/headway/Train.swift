@@ -224,7 +224,7 @@ struct Train: ParsableCommand {
     _ config: TrainingConfig, source: Dataset, images: LabeledImages, shape: [Int]
   ) throws -> TrainingMonitor {
     let width = try CompiledProgram.named(program, batch: batch).entry(named: stepEntry())
-      .outputs.first { $0.name == ProgramNames.features }.map { $0.type.elementCount / (2 * batch) }
+      .featureWidth
     var knnImages: (LabeledImages, LabeledImages)?
     if config.knnEvery > 0 {
       let labeled = images.labels.contains { $0 >= 0 }
@@ -234,7 +234,7 @@ struct Train: ParsableCommand {
       )
     }
     return TrainingMonitor(
-      config: config, labels: images.labels, featureWidth: width ?? 0, knnImages: knnImages)
+      config: config, labels: images.labels, featureWidth: width, knnImages: knnImages)
   }
 
   func stepEntry() -> String {
