@@ -102,6 +102,13 @@ struct ProbeOptions: ParsableArguments {
     help: "Fit the lbfgs probe's chosen decay again from zero and report that accuracy too.")
   var probeRefit = true
 
+  @Option(
+    help: """
+      The lbfgs probe stops when the gradient's largest component is at most this (the weight \
+      decay's selection fits stop at ten times it).
+      """)
+  var probeTolerance = 1e-5
+
   /// The probe `--probe` names.
   func probe(threads: Int) throws -> any FeatureProbe {
     let decays = probeWeightDecays.split(separator: ",").map {
@@ -113,9 +120,14 @@ struct ProbeOptions: ParsableArguments {
         "--probe-weight-decays must be positive numbers separated by commas, got "
           + "'\(probeWeightDecays)'")
     }
+    guard probeTolerance > 0 else {
+      throw ValidationError("--probe-tolerance must be positive, got \(probeTolerance)")
+    }
     switch probe {
     case "lbfgs":
-      return LogisticProbe(weightDecays: values.sorted(by: >), refitFromZero: probeRefit)
+      return LogisticProbe(
+        weightDecays: values.sorted(by: >), solver: LBFGS(gradientTolerance: probeTolerance),
+        refitFromZero: probeRefit)
     case "adamw": return LinearProbe(epochs: probeEpochs, threads: threads)
     default: throw ValidationError("--probe must be lbfgs or adamw, got '\(probe)'")
     }

@@ -31,16 +31,25 @@ struct Sweep: ParsableCommand {
   @Flag(help: "Only gather the results of the cells that are finished.")
   var gatherOnly = false
 
+  @Flag(help: "Train every cell but study none (a later run without it studies them).")
+  var trainOnly = false
+
   func run() throws {
     let grid = try SweepSpec(path: spec)
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
     try validate(grid)
-    let cells = grid.configurations.flatMap { c in grid.seeds.map { (c, $0) } }
+    guard !(gatherOnly && trainOnly) else {
+      throw ValidationError("--gather-only and --train-only exclude each other")
+    }
+    // Seed by seed, so a sweep stopped part way has every configuration at its first seeds.
+    let cells = grid.seeds.flatMap { seed in grid.configurations.map { ($0, seed) } }
     var finished: [SweepCell] = []
     for (index, (configuration, seed)) in cells.enumerated() {
       let directory = cellDirectory(configuration.name, seed)
       let label = "[\(index + 1)/\(cells.count)] \(configuration.name) seed \(seed)"
-      if !gatherOnly { try runCell(grid, configuration, seed, directory, label: label) }
+      if !gatherOnly {
+        try runCell(grid, configuration, seed, directory, label: label, study: !trainOnly)
+      }
       if FileManager.default.fileExists(atPath: directory + "/study.json") {
         finished.append(
           try SweepCell(configuration: configuration.name, seed: seed, directory: directory))
@@ -78,10 +87,10 @@ struct Sweep: ParsableCommand {
   }
 
   /// Trains the cell unless `train.done` says it has, resuming from its checkpoint if one is
-  /// there, then studies it unless `study.json` is there.
+  /// there, then (with `study`) studies it unless `study.json` is there.
   func runCell(
     _ grid: SweepSpec, _ configuration: SweepSpec.Configuration, _ seed: UInt64,
-    _ directory: String, label: String
+    _ directory: String, label: String, study: Bool
   ) throws {
     let manager = FileManager.default
     try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -94,7 +103,7 @@ struct Sweep: ParsableCommand {
       try runHeadway(arguments, log: log, what: "\(label): train")
       try Data("done\n".utf8).write(to: URL(fileURLWithPath: directory + "/train.done"))
     }
-    if !manager.fileExists(atPath: directory + "/study.json") {
+    if study, !manager.fileExists(atPath: directory + "/study.json") {
       print("\(label): study")
       let started = Date()
       try runHeadway(["study", directory] + grid.study, log: log, what: "\(label): study")
@@ -106,7 +115,7 @@ struct Sweep: ParsableCommand {
   /// Runs this executable with `arguments`, its output appended to `log`.
   func runHeadway(_ arguments: [String], log: String, what: String) throws {
     if !FileManager.default.fileExists(atPath: log) {
-      FileManager.default.createFile(atPath: log, contents: nil)
+      _ = FileManager.default.createFile(atPath: log, contents: nil)
     }
     guard let handle = FileHandle(forWritingAtPath: log) else {
       throw ValidationError("cannot write \(log)")
@@ -129,6 +138,21 @@ struct Sweep: ParsableCommand {
     }
   }
 
+  /// "CPU (family F model M), 12 cells; ..." over the cells' training machines; a cell resumed on
+  /// another machine counts under each.
+  func machineCounts(_ cells: [SweepCell]) -> String {
+    var counts: [(String, Int)] = []
+    for machine in cells.flatMap(\.machines) {
+      if let i = counts.firstIndex(where: { $0.0 == machine }) {
+        counts[i].1 += 1
+      } else {
+        counts.append((machine, 1))
+      }
+    }
+    return counts.map { "\($0.0), \($0.1) cell\($0.1 == 1 ? "" : "s")" }
+      .joined(separator: "; ")
+  }
+
   /// results.json, results.md and the plots from the finished cells.
   func gather(_ grid: SweepSpec, _ cells: [SweepCell], expected: Int) throws {
     let summary = SweepSummary(spec: grid, cells: cells)
@@ -140,7 +164,7 @@ struct Sweep: ParsableCommand {
 
       `headway sweep \(spec) --out \(out)`: \(cells.count) of \(expected) cells finished, \
       \(grid.seeds.count) seeds per configuration, shared train options \
-      `\(grid.train.joined(separator: " "))`. Machine: \(MachineInfo.current().summary). \
+      `\(grid.train.joined(separator: " "))`. Trained on: \(machineCounts(cells)). \
       Time of the finished cells: training \(minutes(cells.map(\.trainSeconds).reduce(0, +))) \
       (the sum of step times), study \(minutes(cells.compactMap(\.studySeconds).reduce(0, +))).
       """

@@ -7,8 +7,9 @@ import Testing
 #endif
 
 /// `headway sweep` end to end on a tiny generated MNIST-format set: a grid killed (SIGKILL to
-/// the sweep and its training process) in the middle of a cell, then run again, gives the
-/// results of an uninterrupted grid; a spec that changes the budget is refused.
+/// the sweep and its training process) in the middle of a cell, then run again (training only,
+/// then studying), gives the results of an uninterrupted grid; a spec that changes the budget
+/// is refused.
 @Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: headwayExecutable)))
 struct SweepCommandTests {
   static func spec(_ data: URL, _ directory: URL) throws -> String {
@@ -44,12 +45,13 @@ struct SweepCommandTests {
   /// Runs `headway sweep` (Foundation starts it in a process group of its own, which its
   /// training processes join); with `cell`, SIGKILLs the whole group once that cell's
   /// checkpoint reaches `atStep`. Returns the exit status.
-  static func sweep(_ spec: String, _ out: String, kill cell: String? = nil, atStep: Int = 0)
-    throws -> Int32
-  {
+  static func sweep(
+    _ spec: String, _ out: String, _ options: [String] = [], kill cell: String? = nil,
+    atStep: Int = 0
+  ) throws -> Int32 {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: headwayExecutable)
-    process.arguments = ["sweep", spec, "--out", out]
+    process.arguments = ["sweep", spec, "--out", out] + options
     process.standardOutput = FileHandle.nullDevice
     try process.run()
     if let cell {
@@ -98,8 +100,12 @@ struct SweepCommandTests {
     let step = Int(stopped.metadata["step"] ?? "") ?? 0
     #expect(step >= 8 && step < 30, "killed at step \(step)")
     #expect(!FileManager.default.fileExists(atPath: cell + "/train.done"))
-    #expect(FileManager.default.fileExists(atPath: killed + "/cells/joint/seed-0/study.json"))
-    #expect(!FileManager.default.fileExists(atPath: killed + "/cells/bilevel-k1/seed-0"))
+    // Seed by seed: both configurations' first seeds are done, the second bilevel not begun.
+    #expect(FileManager.default.fileExists(atPath: killed + "/cells/bilevel-k1/seed-0/study.json"))
+    #expect(!FileManager.default.fileExists(atPath: killed + "/cells/bilevel-k1/seed-1"))
+    #expect(try Self.sweep(spec, killed, ["--train-only"]) == 0)
+    #expect(FileManager.default.fileExists(atPath: killed + "/cells/bilevel-k1/seed-1/train.done"))
+    #expect(!FileManager.default.fileExists(atPath: cell + "/study.json"))
     #expect(try Self.sweep(spec, killed) == 0)
     let a = try Self.timeless(whole + "/results.json")
     let b = try Self.timeless(killed + "/results.json")

@@ -1,3 +1,4 @@
+import CKernelSupport
 import Foundation
 import GraphIR
 import Testing
@@ -43,6 +44,48 @@ struct EvaluationLogisticProbeTests {
       worst = max(worst, abs(difference - gradient[j]))
     }
     #expect(worst < 1e-5, "largest gradient error \(worst)")
+  }
+
+  /// The one-pass kernel against the formula written out in double, on sizes that fill no block
+  /// or chunk evenly, and bit for bit the same sums with one thread and with two.
+  @Test func theOnePassObjectiveMatchesTheFormulaAtAnyThreadCount() {
+    let (rows, columns, classes) = (1037, 37, 7)
+    let (x, labels) = Self.problem(rows: rows, columns: columns, classes: classes, seed: 5)
+    let objective = LogisticRegression(
+      features: x, labels: labels, classes: classes, weightDecay: 0.01)
+    var rng = SplitMix64(seed: 6)
+    let theta = (0..<objective.parameterCount).map { _ in Double(rng.uniform(-1...1)) }
+    var value = 0.0
+    var gradient = [Double](repeating: 0, count: theta.count)
+    for i in 0..<rows {
+      let z = (0..<classes).map { c in
+        (0..<columns).reduce(theta[columns * classes + c]) { sum, k in
+          sum + Double(x.values[i * columns + k]) * theta[k * classes + c]
+        }
+      }
+      let largest = z.max()!
+      let total = z.map { exp($0 - largest) }.reduce(0, +)
+      value += (log(total) + largest - z[Int(labels[i])]) / Double(rows)
+      for c in 0..<classes {
+        let r = (exp(z[c] - largest) / total - (c == Int(labels[i]) ? 1 : 0)) / Double(rows)
+        for k in 0..<columns { gradient[k * classes + c] += r * Double(x.values[i * columns + k]) }
+        gradient[columns * classes + c] += r
+      }
+    }
+    for j in 0..<columns * classes {
+      value += 0.01 / 2 * theta[j] * theta[j]
+      gradient[j] += 0.01 * theta[j]
+    }
+    let before = hw_max_threads()
+    defer { hw_set_threads(before) }
+    hw_set_threads(1)
+    let one = objective.evaluate(theta)
+    hw_set_threads(2)
+    let two = objective.evaluate(theta)
+    #expect(one.value == two.value && one.gradient == two.gradient)
+    #expect(abs(one.value - value) < 1e-5 * abs(value), "\(one.value) vs \(value)")
+    let worst = zip(one.gradient, gradient).map { abs($0 - $1) }.max()!
+    #expect(worst < 1e-6, "largest gradient error \(worst)")
   }
 
   /// One-hot features of C equally frequent classes: by symmetry the optimum has W = alpha on
@@ -102,5 +145,24 @@ struct EvaluationLogisticProbeTests {
       train: train, trainLabels: trainLabels, test: test, testLabels: testLabels)
     #expect(result.testAccuracy > 0.95, "\(result)")
     #expect(result.summary.contains("iterations") && !result.summary.contains("not converged"))
+  }
+}
+
+/// The probe's path of test accuracies, marked once per power of ten the gradient passes.
+struct ConvergencePathTests {
+  @Test func marksEachPowerOfTenOnceDownToTheTolerance() {
+    var path = ConvergencePath(tolerance: 1e-5)
+    var evaluated = 0
+    for (i, gradient) in [5e-2, 8e-3, 3e-3, 2e-5, 9e-6, 1e-7].enumerated() {
+      path.record(gradient) {
+        evaluated += 1
+        return Double(i) / 10
+      }
+    }
+    // 8e-3 passes 1e-2; 2e-5 passes 1e-3 and 1e-4 at once (marked as 1e-4); 9e-6 passes 1e-5.
+    #expect(path.marks.map(\.gradient) == [1e-2, 1e-4, 1e-5])
+    #expect(path.marks.map(\.iteration) == [2, 4, 5])
+    #expect(evaluated == 3)
+    #expect(path.description.hasPrefix("; test accuracy at gradient 1e-02 10.00% (it 2)"))
   }
 }

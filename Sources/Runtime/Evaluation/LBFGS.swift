@@ -31,15 +31,18 @@ public struct LBFGS: Sendable {
     public var converged: Bool
   }
 
-  /// Minimises `objective` (value and gradient at a point) from `start`.
+  /// Minimises `objective` (value and gradient at a point) from `start`; `observe` sees the
+  /// point and its gradient's largest component after every accepted step.
   public func minimize(
-    from start: [Double], _ objective: ([Double]) -> (value: Double, gradient: [Double])
+    from start: [Double], observe: (_ x: [Double], _ gradientNorm: Double) -> Void = { _, _ in },
+    _ objective: ([Double]) -> (value: Double, gradient: [Double])
   ) -> Result {
     var x = start
     var (value, gradient) = objective(x)
     var pairs: [(s: [Double], y: [Double], rho: Double)] = []
     var iterations = 0
-    while iterations < maxIterations, infinityNorm(gradient) > gradientTolerance {
+    var gradientNorm = infinityNorm(gradient)
+    while iterations < maxIterations, gradientNorm > gradientTolerance {
       var direction = searchDirection(gradient, pairs)
       var slope = dot(direction, gradient)
       if !(slope < 0) {  // not a descent direction: restart from the gradient
@@ -66,8 +69,9 @@ public struct LBFGS: Sendable {
       }
       (x, value, gradient) = (candidate, next.value, next.gradient)
       iterations += 1
+      gradientNorm = infinityNorm(gradient)
+      observe(x, gradientNorm)
     }
-    let gradientNorm = infinityNorm(gradient)
     return Result(
       x: x, value: value, gradientNorm: gradientNorm, iterations: iterations,
       converged: gradientNorm <= gradientTolerance)

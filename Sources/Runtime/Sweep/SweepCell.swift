@@ -19,6 +19,9 @@ public struct SweepCell: Codable, Sendable {
   public var probeCurve: [Double]
   /// The epoch records' kNN accuracy on the fixed test subset, by epoch (where measured).
   public var knnCurve: [Double]
+  /// The CPUs its training ran on ("AMD EPYC (family 25 model 1)"), one per start or resume
+  /// that found another, in order: a cell resumed on another machine names both.
+  public var machines: [String]
 
   static let curveBins = 20
 
@@ -35,12 +38,16 @@ public struct SweepCell: Codable, Sendable {
     var accuracies: [Double] = []
     var knn: [Double] = []
     var batch = 0
+    var machines: [String] = []
     for line in text.split(separator: "\n") {
       guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
       else { throw TrainingError("\(path): a line is not a JSON record") }
       switch record["type"] as? String {
       case "config":
         batch = ((record["config"] as? [String: Any])?["batch"] as? Int) ?? batch
+        if let machine = Self.machine(record["machine"]), machines.last != machine {
+          machines.append(machine)
+        }
       case "step":
         if let rate = record["images_per_s"] as? Double, rate > 0 {
           times.append(Double(batch) / rate)
@@ -57,6 +64,16 @@ public struct SweepCell: Codable, Sendable {
     trainSeconds = times.reduce(0, +)
     probeCurve = Self.binned(accuracies, bins: Self.curveBins)
     knnCurve = knn
+    self.machines = machines
+  }
+
+  /// "CPU (family F model M)" from a config record's machine object.
+  static func machine(_ object: Any?) -> String? {
+    guard let machine = object as? [String: Any], let cpu = machine["cpu"] as? String else {
+      return nil
+    }
+    let family = machine["family"] as? String ?? "?"
+    return "\(cpu) (family \(family) model \(machine["model"] as? String ?? "?"))"
   }
 
   /// The means of `values` over `bins` consecutive spans of nearly equal length.
