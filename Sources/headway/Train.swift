@@ -205,7 +205,7 @@ struct Train: ParsableCommand {
     config.innerMomentum = innerMomentum
     config.subvector = subvector
     config.onlineProbe = onlineProbe
-    config.knnEvery = knnEvery ?? 1
+    if let knnEvery { config.knnEvery = knnEvery }  // else chosen by size once images load
     if let problem = config.invalidSetting() { throw ValidationError(problem) }
     return config
   }
