@@ -10,6 +10,11 @@ struct Headway: ParsableCommand {
     subcommands: [
       Train.self, Eval.self, Study.self, Sweep.self, SelfCheckCommand.self, Bench.self,
     ])
+
+  static func main() {
+    ParentProcess.stopWithParentIfAsked()
+    main(nil)
+  }
 }
 
 extension Precision: ExpressibleByArgument {}

@@ -112,7 +112,8 @@ struct Sweep: ParsableCommand {
     }
   }
 
-  /// Runs this executable with `arguments`, its output appended to `log`.
+  /// Runs this executable with `arguments`, its output appended to `log`; the child stops when
+  /// this process does (`ParentProcess`).
   func runHeadway(_ arguments: [String], log: String, what: String) throws {
     if !FileManager.default.fileExists(atPath: log) {
       _ = FileManager.default.createFile(atPath: log, contents: nil)
@@ -126,6 +127,7 @@ struct Sweep: ParsableCommand {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
     process.arguments = arguments
+    process.environment = ParentProcess.childEnvironment()
     process.standardOutput = handle
     process.standardError = handle
     try process.run()

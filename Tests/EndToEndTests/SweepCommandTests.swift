@@ -7,9 +7,9 @@ import Testing
 #endif
 
 /// `headway sweep` end to end on a tiny generated MNIST-format set: a grid killed (SIGKILL to
-/// the sweep and its training process) in the middle of a cell, then run again (training only,
-/// then studying), gives the results of an uninterrupted grid; a spec that changes the budget
-/// is refused.
+/// the sweep, whose training process stops with it) in the middle of a cell, then run again
+/// (training only, then studying), gives the results of an uninterrupted grid; a spec that
+/// changes the budget is refused.
 @Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: headwayExecutable)))
 struct SweepCommandTests {
   static func spec(_ data: URL, _ directory: URL) throws -> String {
@@ -42,9 +42,10 @@ struct SweepCommandTests {
     return dir
   }
 
-  /// Runs `headway sweep` (Foundation starts it in a process group of its own, which its
-  /// training processes join); with `cell`, SIGKILLs the whole group once that cell's
-  /// checkpoint reaches `atStep`. Returns the exit status.
+  /// Runs `headway sweep` (Foundation starts it in a process group of its own, and its training
+  /// processes each in another); with `cell`, SIGKILLs the sweep's group once that cell's
+  /// checkpoint reaches `atStep`, and the training process stops with the sweep. Returns the exit
+  /// status.
   static func sweep(
     _ spec: String, _ out: String, _ options: [String] = [], kill cell: String? = nil,
     atStep: Int = 0
@@ -118,6 +119,80 @@ struct SweepCommandTests {
     for file in ["results.md", "accuracy.svg", "spectra.svg", "curves.svg"] {
       #expect(FileManager.default.fileExists(atPath: killed + "/" + file), "\(file)")
     }
+  }
+
+  /// The process IDs whose parent is `parent` (from /proc/PID/stat).
+  static func children(of parent: pid_t) -> [pid_t] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { entry -> pid_t? in
+      guard let pid = pid_t(entry),
+        let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+      else { return nil }
+      let fields = stat[stat.index(after: close)...].split(separator: " ")
+      return fields.count > 2 && pid_t(fields[1]) == parent ? pid : nil
+    }
+  }
+
+  /// Whether `pid` has ended (gone, or a zombie nobody has reaped yet).
+  static func ended(_ pid: pid_t) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return true }
+    return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+  }
+
+  @Test func `the training process of a killed sweep stops with it`() throws {
+    let base = try DatasetCommandTests.directory("sweep-orphan")
+    defer { try? FileManager.default.removeItem(at: base) }
+    let data = try Self.mnist(in: base)
+    let spec = base.appendingPathComponent("long.json").path
+    // Thousands of steps: minutes of training, unless it stops with the sweep.
+    try """
+    {"train": {"dataset": "mnist", "data": "\(data.path)", "batch": 2, "limit": 80,
+               "epochs": 400, "threads": 1},
+     "seeds": [0], "configurations": [{"name": "joint", "mode": "joint"}]}
+    """.write(toFile: spec, atomically: true, encoding: .utf8)
+    let sweep = Process()
+    sweep.executableURL = URL(fileURLWithPath: headwayExecutable)
+    sweep.arguments = ["sweep", spec, "--out", base.path + "/out"]
+    sweep.standardOutput = FileHandle.nullDevice
+    try sweep.run()
+    let metrics = base.path + "/out/cells/joint/seed-0/metrics.jsonl"
+    var child: pid_t?
+    for _ in 0..<6000 where child == nil && sweep.isRunning {
+      let steps = (try? String(contentsOfFile: metrics, encoding: .utf8))?.count ?? 0
+      if steps > 0 { child = Self.children(of: sweep.processIdentifier).first }
+      usleep(10_000)
+    }
+    let trainer = try #require(child, "the sweep's training process never appeared")
+    kill(sweep.processIdentifier, SIGKILL)
+    sweep.waitUntilExit()
+    var waited = 0
+    while !Self.ended(trainer) && waited < 200 {
+      usleep(50_000)
+      waited += 1
+    }
+    let stopped = Self.ended(trainer)
+    if !stopped { kill(trainer, SIGKILL) }
+    #expect(stopped, "training process \(trainer) still ran 10 s after its sweep was killed")
+  }
+
+  @Test func `a child whose sweep has already stopped does not start`() throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: headwayExecutable)
+    process.arguments = ["train", "--help"]
+    // Process 1 is never the parent of a process this test starts.
+    process.environment = ProcessInfo.processInfo.environment.merging(
+      ["HEADWAY_STOP_WITH_PARENT": "1"], uniquingKeysWith: { $1 })
+    let error = Pipe()
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = error
+    try process.run()
+    let output = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 1)
+    #expect(output.contains("its parent process 1 has already stopped"), "\(output)")
   }
 
   @Test func `a configuration that changes the budget is refused before any training`() throws {
