@@ -107,11 +107,15 @@ struct DatasetCommandTests {
     return dir
   }
 
-  /// Runs the headway executable; returns its exit status and standard error.
-  static func headway(_ arguments: [String]) throws -> (status: Int32, error: String) {
+  /// Runs the headway executable (in `environment`, or this process's); returns its exit
+  /// status and standard error.
+  static func headway(
+    _ arguments: [String], environment: [String: String]? = nil
+  ) throws -> (status: Int32, error: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: headwayExecutable)
     process.arguments = arguments
+    if let environment { process.environment = environment }
     let errors = Pipe()
     process.standardOutput = FileHandle.nullDevice
     process.standardError = errors

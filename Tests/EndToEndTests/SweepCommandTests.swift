@@ -179,19 +179,12 @@ struct SweepCommandTests {
   }
 
   @Test func `a child whose sweep has already stopped does not start`() throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: headwayExecutable)
-    process.arguments = ["train", "--help"]
     // Process 1 is never the parent of a process this test starts.
-    process.environment = ProcessInfo.processInfo.environment.merging(
-      ["HEADWAY_STOP_WITH_PARENT": "1"], uniquingKeysWith: { $1 })
-    let error = Pipe()
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = error
-    try process.run()
-    let output = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 1)
+    let (status, output) = try DatasetCommandTests.headway(
+      ["train", "--help"],
+      environment: ProcessInfo.processInfo.environment.merging(
+        ["HEADWAY_STOP_WITH_PARENT": "1"], uniquingKeysWith: { $1 }))
+    #expect(status == 1)
     #expect(output.contains("its parent process 1 has already stopped"), "\(output)")
   }
 
