@@ -37,6 +37,8 @@ struct Sweep: ParsableCommand {
   func run() throws {
     let grid = try SweepSpec(path: spec)
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    let lock = try DirectoryLock(directory: out, holder: "headway sweep")
+    defer { withExtendedLifetime(lock) {} }
     try validate(grid)
     guard !(gatherOnly && trainOnly) else {
       throw ValidationError("--gather-only and --train-only exclude each other")

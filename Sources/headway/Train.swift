@@ -140,6 +140,8 @@ struct Train: ParsableCommand {
       augmenter.views(of: images, indices: indices, step: step)
     }
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    let lock = try DirectoryLock(directory: out, holder: "headway train")
+    defer { withExtendedLifetime(lock) {} }
     if engine == "reference" {
       try checkReferenceOptions()
       try trainWithInterpreter(config, images: images, makeViews: makeViews)

@@ -142,7 +142,9 @@ struct SweepCommandTests {
     return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
   }
 
-  @Test func `the training process of a killed sweep stops with it`() throws {
+  @Test func `a sweep and its trainer hold their directories and the trainer stops with the sweep`()
+    throws
+  {
     let base = try DatasetCommandTests.directory("sweep-orphan")
     defer { try? FileManager.default.removeItem(at: base) }
     let data = try Self.mnist(in: base)
@@ -166,6 +168,23 @@ struct SweepCommandTests {
       usleep(10_000)
     }
     let trainer = try #require(child, "the sweep's training process never appeared")
+    // While they run, a second sweep over the same directory and a second trainer of the same
+    // cell are refused, naming the holder.
+    let (second, secondError) = try DatasetCommandTests.headway([
+      "sweep", spec, "--out", base.path + "/out",
+    ])
+    #expect(second != 0)
+    #expect(
+      secondError.contains("is in use by headway sweep (process \(sweep.processIdentifier))"),
+      "\(secondError)")
+    let cell = base.path + "/out/cells/joint/seed-0"
+    let (resumed, resumedError) = try DatasetCommandTests.headway([
+      "train", "--dataset", "mnist", "--data", data.path, "--batch", "2", "--out", cell, "--resume",
+    ])
+    #expect(resumed != 0)
+    #expect(
+      resumedError.contains("\(cell) is in use by headway train (process \(trainer))"),
+      "\(resumedError)")
     kill(sweep.processIdentifier, SIGKILL)
     sweep.waitUntilExit()
     var waited = 0
