@@ -10,6 +10,9 @@
                 products take bfloat16 operands (oneDNN's AVX512-BF16/AMX kernels), BatchNorm,
                 the loss and the float32 master weights stay float32 (autocast's own lists).
 --mode compile-bf16: the compiled step of --mode compile under the same autocast.
+--channels-last: the model's weights and the views in torch.channels_last (NHWC) memory format,
+                 which oneDNN's convolutions take without reordering; the peer's name gains
+                 "-cl". Without it, tensors are contiguous NCHW.
 
 Threads: torch.set_num_threads(T) and set_num_interop_threads(T), plus OMP_NUM_THREADS and the
 affinity mask from common.pin_threads.
@@ -21,14 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (pins threads before torch loads)
 
 
-def parse():
-    return common.parse_args(
-        lambda p: p.add_argument("--mode", choices=["eager", "compile", "bf16", "compile-bf16"],
-                                 default="eager"))
+def options(p):
+    p.add_argument("--mode", choices=["eager", "compile", "bf16", "compile-bf16"],
+                   default="eager")
+    p.add_argument("--channels-last", action="store_true",
+                   help="weights and views in torch.channels_last memory format")
 
 
-args, spec = parse()
-peer = f"pytorch-{args.mode}"
+args, spec = common.parse_args(options)
+peer = f"pytorch-{args.mode}" + ("-cl" if args.channels_last else "")
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
@@ -86,6 +90,9 @@ def main():
     model = build(spec).train()
     common.report_start(peer, spec, args, sum(p.numel() for p in model.parameters()))
     x = torch.from_numpy(common.random_views(spec, args.batch))
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=common.LR, momentum=common.MOMENTUM,
                                 weight_decay=common.WEIGHT_DECAY)
 
