@@ -163,8 +163,8 @@ struct SweepCommandTests {
     let metrics = base.path + "/out/cells/joint/seed-0/metrics.jsonl"
     var child: pid_t?
     for _ in 0..<6000 where child == nil && sweep.isRunning {
-      let steps = (try? String(contentsOfFile: metrics, encoding: .utf8))?.count ?? 0
-      if steps > 0 { child = Self.children(of: sweep.processIdentifier).first }
+      let logged = (try? String(contentsOfFile: metrics, encoding: .utf8))?.count ?? 0
+      if logged > 0 { child = Self.children(of: sweep.processIdentifier).first }
       usleep(10_000)
     }
     let trainer = try #require(child, "the sweep's training process never appeared")
