@@ -121,25 +121,30 @@ struct SweepCommandTests {
     }
   }
 
-  /// The process IDs whose parent is `parent` (from /proc/PID/stat).
+  /// The fields of /proc/PID/stat after the command name (state first, then the parent's ID),
+  /// or nil once the process is gone.
+  static func statFields(_ pid: String) -> [Substring]? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return nil }
+    return stat[stat.index(after: close)...].split(separator: " ")
+  }
+
+  /// The process IDs whose parent is `parent`.
   static func children(of parent: pid_t) -> [pid_t] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap { entry -> pid_t? in
-      guard let pid = pid_t(entry),
-        let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-        let close = stat.lastIndex(of: ")")
-      else { return nil }
-      let fields = stat[stat.index(after: close)...].split(separator: " ")
-      return fields.count > 2 && pid_t(fields[1]) == parent ? pid : nil
+      guard let pid = pid_t(entry), let fields = statFields(entry), fields.count > 2 else {
+        return nil
+      }
+      return pid_t(fields[1]) == parent ? pid : nil
     }
   }
 
   /// Whether `pid` has ended (gone, or a zombie nobody has reaped yet).
   static func ended(_ pid: pid_t) -> Bool {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-      let close = stat.lastIndex(of: ")")
-    else { return true }
-    return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+    guard let fields = statFields(String(pid)) else { return true }
+    return fields.first == "Z"
   }
 
   @Test func `a sweep and its trainer hold their directories and the trainer stops with the sweep`()
