@@ -1,22 +1,16 @@
 import GraphCompiler
 import GraphIR
 
-/// The C name of every value that lives in memory: stored values `t<index>` (in the arena),
-/// inputs `in_<name>`, variables `v_<name>` (in the state arena) and explicit constants
-/// `<entry>_c<index>` (static arrays).
+/// The C name of every buffer a kernel reads or writes: its parameters by position (`x0`,
+/// `x1`, ... read-only, `y0`, `y1`, ... written) and the program's constant arrays by content
+/// (`<program>_c<n>`), so that the same computation prints the same C in every entry.
 struct BufferNames {
   private var names: [NodeID: String] = [:]
 
-  init(_ graph: Graph, entry: String) {
-    for id in graph.ids {
-      let node = graph[id]
-      switch node.op {
-      case .input(let name): names[id] = "in_" + CSyntax.identifier(name)
-      case .variable(let name): names[id] = "v_" + CSyntax.identifier(name)
-      case .constant(.values) where node.kernel == nil: names[id] = "\(entry)_c\(id.index)"
-      default: if node.kernel != nil { names[id] = "t\(id.index)" }
-      }
-    }
+  init(inputs: [NodeID], outputs: [NodeID], constants: [NodeID: String]) {
+    names = constants
+    for (index, id) in inputs.enumerated() { names[id] = "x\(index)" }
+    for (index, id) in outputs.enumerated() { names[id] = "y\(index)" }
   }
 
   /// The array holding `id`, or nil when `id` is computed inline.

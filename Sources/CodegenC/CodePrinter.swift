@@ -23,6 +23,40 @@ struct CodePrinter {
     }
   }
 
+  /// `head`, the items separated by ", ", then `tail`; when a line would pass `width` columns
+  /// the items go on continuation lines indented twice more.
+  mutating func wrapped(_ head: String, _ items: [String], _ tail: String, width: Int = 120) {
+    let indent = String(repeating: "  ", count: depth)
+    var current = indent + head
+    for (index, item) in items.enumerated() {
+      let piece = item + (index == items.count - 1 ? tail : ",")
+      if index == 0 {
+        current += piece
+      } else if current.count + 1 + piece.count > width {
+        text += current + "\n"
+        current = indent + "    " + piece
+      } else {
+        current += " " + piece
+      }
+    }
+    if items.isEmpty { current += tail }
+    text += current + "\n"
+  }
+
+  /// A block whose header is `head`, the items and `) {`, wrapped as `wrapped` does.
+  mutating func block(
+    _ head: String, wrapping items: [String], _ body: (inout CodePrinter) -> Void
+  ) {
+    wrapped(head, items, ") {")
+    depth += 1
+    body(&self)
+    depth -= 1
+    line("}")
+  }
+
+  /// Text that is already formatted, appended as it is.
+  mutating func verbatim(_ formatted: String) { text += formatted }
+
   mutating func indented(_ body: (inout CodePrinter) -> Void) {
     depth += 1
     body(&self)

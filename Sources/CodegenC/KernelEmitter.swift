@@ -1,19 +1,32 @@
 import GraphCompiler
 import GraphIR
 
-/// Emits one fused kernel as a static C function: a comment with shapes and source nodes, one
-/// `restrict` pointer per buffer, and one loop nest (or library call) per stored value.
+/// Emits one fused kernel as a static C function: one `restrict` pointer per buffer, named by
+/// position, and one loop nest (or library call) per stored value. The same computation in
+/// another entry (or at another inner step) prints the same text, so it is emitted once.
 struct KernelEmitter {
   let graph: Graph
-  let names: BufferNames
   let members: [NodeID]
-  let name: String
+  let names: BufferNames
   /// Bytes of the kernel's scratch in the arena, nil when it has none.
   let scratchBytes: Int?
   /// In-place stores of the entry (value -> the operand whose buffer it takes).
   var inPlace: [NodeID: NodeID] = [:]
   /// Parallelise loops over at least this many elements.
   static let parallelThreshold = 32768
+
+  /// `constants`: the C names of the program's constant arrays the kernel may read.
+  init(
+    graph: Graph, members: [NodeID], constants: [NodeID: String], scratchBytes: Int?,
+    inPlace: [NodeID: NodeID]
+  ) {
+    self.graph = graph
+    self.members = members
+    self.scratchBytes = scratchBytes
+    self.inPlace = inPlace
+    names = BufferNames(
+      inputs: Self.inputs(of: members, in: graph), outputs: members, constants: constants)
+  }
 
   /// Expressions are evaluated in double and rounded once when stored, so a fused chain is as
   /// accurate as the float64 interpreter followed by one rounding (and bitwise equal to it in
@@ -24,7 +37,9 @@ struct KernelEmitter {
   }
 
   /// Buffers the kernel reads but does not write, in node order (static constants excluded).
-  var inputs: [NodeID] {
+  var inputs: [NodeID] { Self.inputs(of: members, in: graph) }
+
+  static func inputs(of members: [NodeID], in graph: Graph) -> [NodeID] {
     var result = Set<NodeID>()
     for id in members { result.formUnion(graph.storedInputs(of: id)) }
     return result.subtracting(members).filter { graph[$0].op.fusionRole != .constant }.sorted()
@@ -43,13 +58,28 @@ struct KernelEmitter {
     return result
   }
 
-  func emit(into code: inout CodePrinter) {
-    code.line("/* \(name): " + members.map(describe).joined(separator: "; "))
-    if let location = members.compactMap({ graph[$0].location }).first {
-      code.line(" * from \(location)")
+  /// The op that names the kernel: its library call or reduction, else its last member.
+  var mnemonic: String {
+    let main =
+      members.last {
+        graph[$0].op.fusionRole == .library || graph[$0].op.fusionRole == .reduction
+      } ?? members.last!
+    return CSyntax.identifier(graph[main].op.mnemonic)
+  }
+
+  /// One line of provenance: the ops it computes and the source line they come from.
+  var provenance: String {
+    var ops: [String] = []
+    for id in members where !ops.contains(graph[id].op.mnemonic) {
+      ops.append(graph[id].op.mnemonic)
     }
-    code.line(" */")
-    code.block("static void \(name)(\(parameters.joined(separator: ", ")))") { code in
+    let location = members.compactMap { graph[$0].location }.first.map { " (\($0))" } ?? ""
+    return ops.joined(separator: ", ") + " -> \(graph[members.last!].type)" + location
+  }
+
+  /// The function, named `name`.
+  func emit(named name: String, into code: inout CodePrinter) {
+    code.block("static void \(name)(", wrapping: parameters) { code in
       for nest in LoopNest.group(members, graph: graph, inPlace: inPlace) {
         switch nest.kind {
         case .single: emitMember(nest.members[0], into: &code)
@@ -58,12 +88,6 @@ struct KernelEmitter {
         }
       }
     }
-  }
-
-  private func describe(_ id: NodeID) -> String {
-    let node = graph[id]
-    let operands = node.operands.map { "\($0) \(graph[$0].type)" }.joined(separator: ", ")
-    return "\(id) = \(node.op.mnemonic)(\(operands)) : \(node.type)"
   }
 
   /// A library call or a scalar store: one of its own.

@@ -25,13 +25,13 @@ struct LibraryCall {
     case .conv2d(let conv):
       let s = geometry(
         x: graph[x[0]].type.shape, w: graph[x[1]].type.shape, y: node.type.shape, conv)
-      emitConvolution("forward", id, s, conv, x, out, into: &code)
+      emitConvolution("forward", s, conv, x, out, into: &code)
     case .conv2dInputGrad(let conv, let inputShape):
       let s = geometry(x: inputShape, w: graph[x[1]].type.shape, y: graph[x[0]].type.shape, conv)
-      emitConvolution("input_grad", id, s, conv, x, out, into: &code)
+      emitConvolution("input_grad", s, conv, x, out, into: &code)
     case .conv2dFilterGrad(let conv, let filterShape):
       let s = geometry(x: graph[x[0]].type.shape, w: filterShape, y: graph[x[1]].type.shape, conv)
-      emitConvolution("filter_grad", id, s, conv, x, out, into: &code)
+      emitConvolution("filter_grad", s, conv, x, out, into: &code)
     case .avgPool2d(let window, let stride):
       let s = graph[x[0]].type.shape
       code.line(
@@ -60,18 +60,18 @@ struct LibraryCall {
 
   private func pointer(_ id: NodeID) -> String { source(id).name }
 
-  /// `hw_conv2d_<pass>(&s, in0, in1, out, scratch)`, or for channels-last tensors
-  /// `hw_conv2d_<pass>_nhwc(&s, in0, in1, out, spare, bytes)`: the range of the arena free
-  /// during the kernel, for oneDNN's workspace when it fits.
+  /// `hw_conv2d_<pass>(&out_shape, in0, in1, out, scratch)`, or for channels-last tensors
+  /// `hw_conv2d_<pass>_nhwc(&out_shape, in0, in1, out, spare, bytes)`: the range of the arena
+  /// free during the kernel, for oneDNN's workspace when it fits.
   private func emitConvolution(
-    _ pass: String, _ id: NodeID, _ shape: String, _ conv: Conv2D, _ x: [NodeID], _ out: String,
+    _ pass: String, _ shape: String, _ conv: Conv2D, _ x: [NodeID], _ out: String,
     into code: inout CodePrinter
   ) {
-    code.line("const hw_conv_shape s\(id.index) = \(shape);")
+    code.line("const hw_conv_shape \(out)_shape = \(shape);")
     let spare = scratchBytes.map { ", scratch, \($0)" } ?? ", NULL, 0"
     let (suffix, scratch) = conv.channelsLast ? ("_nhwc", spare) : ("", ", scratch")
     code.line(
-      "hw_conv2d_\(pass)\(suffix)(&s\(id.index), \(pointer(x[0])), \(pointer(x[1])), \(out)\(scratch));"
+      "hw_conv2d_\(pass)\(suffix)(&\(out)_shape, \(pointer(x[0])), \(pointer(x[1])), \(out)\(scratch));"
     )
   }
 

@@ -2,11 +2,13 @@ import GraphCompiler
 import GraphIR
 
 /// Emits the tables the runtime reads: variables with their arena offsets and initialisers,
-/// entry points with inputs, outputs, arena size, costs and function.
+/// entry points with inputs, outputs, arena size, costs and schedule.
 struct TableEmitter {
   let planned: PlannedProgram
   let base: String
-  let functions: [String]
+  let schedules: [EntrySchedule]
+  /// The translation unit's kernels table.
+  let kernels: String
 
   func emit(into code: inout CodePrinter) {
     var shapes = 0
@@ -31,8 +33,9 @@ struct TableEmitter {
     code.indented { code in for v in variables { code.line(v + ",") } }
     code.line("};")
     var entries: [String] = []
-    for (entry, function) in zip(planned.entries, functions) {
-      let prefix = "\(base)_\(CSyntax.identifier(entry.name))"
+    for schedule in schedules {
+      let entry = schedule.entry
+      let prefix = schedule.prefix
       let graph = entry.graph
       let inputs = graph.inputs.map { tensor($0.name, graph[$0.id].type, offset: 0) }
       let outputs = graph.outputs.map {
@@ -45,8 +48,8 @@ struct TableEmitter {
       let bytes = entry.costs.reduce(0) { $0 + $1.bytes }
       entries.append(
         "{\(CSyntax.string(entry.name)), \(inputs.count), \(prefix)_inputs, \(outputs.count), "
-          + "\(prefix)_outputs, \(entry.memory.arenaBytes), \(entry.costs.count), \(flops), "
-          + "\(bytes), \(function), \(function)_kernel, \(function)_kernel_names}")
+          + "\(prefix)_outputs, \(entry.memory.arenaBytes), \(schedule.calls.count), \(flops), "
+          + "\(bytes), \(schedule.tableFields(kernels: kernels))}")
     }
     code.line("static const hw_entry \(base)_entries[] = {")
     code.indented { code in for e in entries { code.line(e + ",") } }

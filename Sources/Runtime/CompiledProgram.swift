@@ -19,7 +19,7 @@ public struct CompiledProgram: @unchecked Sendable {
     batch = Int(program.batch)
     stateBytes = Int(program.state_bytes)
     variables = (0..<Int(program.num_variables)).map { CompiledVariable(program.variables[$0]) }
-    entries = (0..<Int(program.num_entries)).map { CompiledEntry(program.entries[$0]) }
+    entries = (0..<Int(program.num_entries)).map { CompiledEntry(program.entries + $0) }
   }
 
   /// Every compiled program (each program at each batch size it lists).
@@ -86,12 +86,15 @@ public struct CompiledEntry: @unchecked Sendable {
   /// The compiler's estimates for one call.
   public let flops: Int
   public let bytesMoved: Int
-  /// The name of each kernel, in execution order.
+  /// The name of each kernel call, in execution order: `k012 <function>` (the function may
+  /// serve other calls too).
   public let kernelNames: [String]
-  let function: hw_entry_fn
-  let kernelFunction: hw_kernel_fn
+  /// The entry's table in the program's C (static: valid for the life of the process).
+  let table: UnsafePointer<hw_entry>
 
-  init(_ e: hw_entry) {
+  init(_ table: UnsafePointer<hw_entry>) {
+    self.table = table
+    let e = table.pointee
     name = String(cString: e.name)
     inputs = (0..<Int(e.num_inputs)).map {
       (String(cString: e.inputs[$0].name), tensorType(e.inputs[$0]))
@@ -100,12 +103,14 @@ public struct CompiledEntry: @unchecked Sendable {
       (String(cString: e.outputs[$0].name), tensorType(e.outputs[$0]), Int(e.outputs[$0].offset))
     }
     arenaBytes = Int(e.arena_bytes)
-    kernelCount = Int(e.num_kernels)
+    kernelCount = Int(e.num_calls)
     flops = Int(e.flops)
     bytesMoved = Int(e.bytes_moved)
-    function = e.run
-    kernelFunction = e.run_kernel
-    kernelNames = (0..<Int(e.num_kernels)).map { String(cString: e.kernel_names[$0]) }
+    kernelNames = (0..<Int(e.num_calls)).map { index in
+      let call = e.calls![index]
+      let number = String(repeating: "0", count: max(0, 3 - String(index).count)) + String(index)
+      return "k\(number) " + String(cString: e.kernels![Int(call.kernel)].name)
+    }
   }
 }
 

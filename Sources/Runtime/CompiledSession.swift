@@ -72,8 +72,9 @@ public final class CompiledSession {
     let restore = precision.apply()
     defer { restore() }
     pointers.withUnsafeBufferPointer { buffer in
-      entry.function(
-        state.assumingMemoryBound(to: Float.self), arena.assumingMemoryBound(to: CChar.self),
+      hw_entry_run(
+        entry.table, state.assumingMemoryBound(to: Float.self),
+        arena.assumingMemoryBound(to: CChar.self),
         buffer.baseAddress!)
     }
     var outputs: [String: UnsafePointer<Float>] = [:]
@@ -107,8 +108,8 @@ extension CompiledSession {
     let restore = precision.apply()
     defer { restore() }
     pointers.withUnsafeBufferPointer { buffer in
-      entry.kernelFunction(
-        Int32(index), state.assumingMemoryBound(to: Float.self),
+      hw_entry_run_kernel(
+        entry.table, Int32(index), state.assumingMemoryBound(to: Float.self),
         arena.assumingMemoryBound(to: CChar.self), buffer.baseAddress!)
     }
   }

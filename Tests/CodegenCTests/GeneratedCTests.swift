@@ -42,6 +42,27 @@ let snapshotDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponen
     Issue.record("\(message)\n  expected: \(expected)\n  actual:   \(actual)")
   }
 
+  /// No two kernel functions have the same body (the library shares one function among every
+  /// call that computes the same thing), and the three entries do share some.
+  @Test func eachKernelIsEmittedOnce() throws {
+    let text = try generatedR1(entries: Self.entries)
+    var bodies: [String: String] = [:]
+    for chunk in text.components(separatedBy: "\nstatic void ").dropFirst() {
+      guard let open = chunk.firstIndex(of: "(") else { continue }
+      let name = String(chunk[..<open])
+      guard !name.hasSuffix("_launch") else { continue }
+      let body = String(chunk[open...]).components(separatedBy: "\n}\n")[0]
+      if let other = bodies[body] { Issue.record("\(name) repeats \(other)") }
+      bodies[body] = name
+    }
+    // Rows of the calls tables: `{kernel, arguments, first argument},`.
+    let calls = text.split(separator: "\n").filter {
+      $0.hasPrefix("  {") && $0.dropFirst(3).first?.isNumber == true
+    }.count
+    #expect(bodies.count > 100)
+    #expect(calls > bodies.count + 100, "\(calls) calls of \(bodies.count) functions")
+  }
+
   /// Inner loops call nothing but libm math (which clang turns into instructions or
   /// vectorized calls); no helper functions per element. Pragmas (`omp simd reduction(...)`)
   /// are not calls.

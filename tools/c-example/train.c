@@ -40,7 +40,7 @@ static void run_entry(const hw_program *program, const hw_entry *entry, int step
     inputs[i] = buffer;
   }
   for (int step = 0; step < steps; step++) {
-    entry->run(state, arena, inputs);
+    hw_entry_run(entry, state, arena, inputs);
     const hw_tensor *out = &entry->outputs[0];
     printf("%s step %d: %s = %g\n", entry->name, step, out->name,
            (double)((float *)(arena + out->offset))[0]);

@@ -3,7 +3,7 @@
 /*
  * The tables a compiled program exports. The runtime knows a program only through these: its
  * variables (where they live in the state arena and how to initialise them), its entry points
- * (inputs, outputs, arena size, the function to call) and the compiler's cost estimates.
+ * (inputs, outputs, arena size, the schedule of kernel calls) and the compiler's cost estimates.
  */
 #include <stdint.h>
 
@@ -33,15 +33,44 @@ typedef struct {
   uint64_t init_seed;
 } hw_variable;
 
-/* state: the state arena; arena: the activation arena (at least arena_bytes, 64-byte aligned);
- * inputs: one pointer per input, in table order. */
-typedef void (*hw_entry_fn)(float *_Nonnull state, char *_Nonnull arena,
-                            const void *_Nonnull const *_Nonnull inputs);
+/* Where a kernel argument lives: an entry input (offset: its index in the entry's inputs),
+ * a byte offset in the state arena or in the activation arena, or a constant array of the
+ * entry (offset: its index in the entry's constants). */
+typedef enum { HW_AT_INPUT = 0, HW_AT_STATE = 1, HW_AT_ARENA = 2, HW_AT_CONSTANT = 3 } hw_space;
 
-/* Runs kernel `kernel` of an entry alone, reading its inputs where the memory plan put them:
- * how each kernel is checked against the interpreter. */
-typedef void (*hw_kernel_fn)(int kernel, float *_Nonnull state, char *_Nonnull arena,
-                             const void *_Nonnull const *_Nonnull inputs);
+typedef struct {
+  hw_space space;
+  int64_t offset;
+} hw_arg;
+
+/* A compiled kernel behind one signature: one pointer per parameter, in order. */
+typedef void (*hw_launch_fn)(void *_Nonnull const *_Nonnull args);
+
+/* The most arguments a kernel takes. */
+#define HW_MAX_ARGS 64
+
+/* A kernel of the translation unit: one function shared by every call that computes the same
+ * thing, in any entry, inner step or batch size. */
+typedef struct {
+  const char *name;
+  hw_launch_fn launch;
+} hw_kernel;
+
+/* One step of an entry's schedule: a kernel (its index in `kernels`) and its arguments,
+ * `args[first_arg]` onwards. */
+typedef struct {
+  int kernel;
+  int num_args;
+  int first_arg;
+} hw_call;
+
+/* A copy after the kernels: leaf outputs into the arena, state updates into the state arena
+ * (all reads saw the values the entry started with). */
+typedef struct {
+  hw_arg to;
+  hw_arg from;
+  int64_t bytes;
+} hw_copy;
 
 typedef struct {
   const char *name;
@@ -50,13 +79,26 @@ typedef struct {
   int num_outputs;
   const hw_tensor *outputs;
   int64_t arena_bytes;
-  int num_kernels;
+  int num_calls;
   int64_t flops;
   int64_t bytes_moved;
-  hw_entry_fn run;
-  hw_kernel_fn run_kernel;
-  const char *_Nonnull const *_Nonnull kernel_names;
+  const hw_kernel *_Nullable kernels; /* the translation unit's kernels */
+  const hw_call *_Nullable calls;     /* num_calls of them, in order */
+  const hw_arg *_Nullable args;
+  int num_copies;
+  const hw_copy *_Nullable copies;
+  const float *_Nonnull const *_Nullable constants;
 } hw_entry;
+
+/* Runs an entry point. state: the state arena; arena: the activation arena (at least
+ * arena_bytes, 64-byte aligned); inputs: one pointer per input, in table order. */
+void hw_entry_run(const hw_entry *entry, float *state, char *arena,
+                  const void *_Nonnull const *_Nonnull inputs);
+
+/* Runs kernel `kernel` of an entry alone, reading its inputs where the memory plan put them:
+ * how each kernel is checked against the interpreter. */
+void hw_entry_run_kernel(const hw_entry *entry, int kernel, float *state, char *arena,
+                         const void *_Nonnull const *_Nonnull inputs);
 
 typedef struct {
   const char *name;
