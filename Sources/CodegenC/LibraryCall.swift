@@ -64,10 +64,10 @@ struct LibraryCall {
   /// `hw_conv2d_<pass>_nhwc(&out_shape, in0, in1, out, spare, bytes)`: the range of the arena
   /// free during the kernel, for oneDNN's workspace when it fits.
   private func emitConvolution(
-    _ pass: String, _ shape: String, _ conv: Conv2D, _ x: [NodeID], _ out: String,
+    _ pass: String, _ shape: [String], _ conv: Conv2D, _ x: [NodeID], _ out: String,
     into code: inout CodePrinter
   ) {
-    code.line("const hw_conv_shape \(out)_shape = \(shape);")
+    code.wrapped("const hw_conv_shape \(out)_shape = {", shape, "};")
     let spare = scratchBytes.map { ", scratch, \($0)" } ?? ", NULL, 0"
     let (suffix, scratch) = conv.channelsLast ? ("_nhwc", spare) : ("", ", scratch")
     code.line(
@@ -75,11 +75,14 @@ struct LibraryCall {
     )
   }
 
-  /// A `hw_conv_shape` initializer: {n, c, h, w, o, kh, kw, oh, ow, stride, pad}, from NCHW
+  /// The designated initializers of a `hw_conv_shape` (`.n = 4`, ..., `.pad = 1`), from NCHW
   /// (or, channels-last, NHWC) activation shapes.
-  private func geometry(x: [Int], w: [Int], y: [Int], _ conv: Conv2D) -> String {
+  private func geometry(x: [Int], w: [Int], y: [Int], _ conv: Conv2D) -> [String] {
     let (x, y) = conv.channelsLast ? (ChannelOrder.nchw(x), ChannelOrder.nchw(y)) : (x, y)
-    let values = [x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3], conv.stride, conv.padding]
-    return "{" + values.map(String.init).joined(separator: ", ") + "}"
+    let fields: KeyValuePairs = [
+      "n": x[0], "c": x[1], "h": x[2], "w": x[3], "o": w[0], "kh": w[2], "kw": w[3],
+      "oh": y[2], "ow": y[3], "stride": conv.stride, "pad": conv.padding,
+    ]
+    return fields.map { ".\($0.key) = \($0.value)" }
   }
 }

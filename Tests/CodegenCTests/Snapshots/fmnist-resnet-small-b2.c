@@ -22,7 +22,8 @@ static void fmnist_resnet_small_k0001_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 6041088);
   double part_y1[4][32];
   #pragma omp parallel for
@@ -95,7 +96,8 @@ static void fmnist_resnet_small_k0002_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 5237760);
   double part_y1[4][32];
   #pragma omp parallel for
@@ -168,7 +170,8 @@ static void fmnist_resnet_small_k0003_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
     float *restrict y4, float *restrict y5, float *restrict y6, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, 4033024);
   double part_y1[4][32];
   #pragma omp parallel for
@@ -241,7 +244,8 @@ static void fmnist_resnet_small_k0003_reduce_mean_launch(void *const *a) {
 static void fmnist_resnet_small_k0004_reduce_mean(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
     float *restrict y3, float *restrict y4, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 3831296);
   double part_y1[4][64];
   #pragma omp parallel for
@@ -299,7 +303,8 @@ static void fmnist_resnet_small_k0005_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 3428864);
   double part_y1[4][64];
   #pragma omp parallel for
@@ -373,7 +378,8 @@ static void fmnist_resnet_small_k0006_reduce_mean(const float *restrict x0, cons
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
     float *restrict y4, float *restrict y5, float *restrict y6, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, 2825728);
   double part_y1[4][64];
   #pragma omp parallel for
@@ -450,7 +456,8 @@ static void fmnist_resnet_small_k0006_reduce_mean_launch(void *const *a) {
 static void fmnist_resnet_small_k0007_reduce_mean(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
     float *restrict y3, float *restrict y4, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 2723328);
   double part_y1[4][128];
   for (int64_t p = 0; p < 4; p++) {
@@ -506,7 +513,8 @@ static void fmnist_resnet_small_k0008_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 2520576);
   double part_y1[4][128];
   for (int64_t p = 0; p < 4; p++) {
@@ -577,7 +585,8 @@ static void fmnist_resnet_small_k0009_reduce_mean(const float *restrict x0, cons
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
     float *restrict y4, float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, 2313728);
   double part_y1[4][128];
   for (int64_t p = 0; p < 4; p++) {
@@ -1339,7 +1348,8 @@ static void fmnist_resnet_small_k0027_reduce_sum_launch(void *const *a) {
 static void fmnist_resnet_small_k0028_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 0};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 2238464);
   const double h_y1_0 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -1440,7 +1450,8 @@ static void fmnist_resnet_small_k0031_reduce_sum(const float *x0, const float *r
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6, float *y0,
     float *y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5, float *y6,
     float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 1, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 2138112);
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -1535,7 +1546,8 @@ static void fmnist_resnet_small_k0032_add_launch(void *const *a) {
 /* conv2d_input_grad -> f32[4,14,14,64] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0033_conv2d_input_grad(const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, 1937408);
 }
 static void fmnist_resnet_small_k0033_conv2d_input_grad_launch(void *const *a) {
@@ -1547,7 +1559,8 @@ static void fmnist_resnet_small_k0034_reduce_sum(const float *x0, const float *r
     const float *restrict x3, const float *x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 0};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 1736704);
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -1899,7 +1912,8 @@ static void fmnist_resnet_small_k0042_sub_launch(void *const *a) {
 static void fmnist_resnet_small_k0043_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 0};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 2138112);
   const double h_y1_0 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -1999,7 +2013,8 @@ static void fmnist_resnet_small_k0045_sub_launch(void *const *a) {
 static void fmnist_resnet_small_k0046_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 1843200);
   const double h_y1_0 = (double)x3[0];
   #pragma omp parallel for
@@ -2128,7 +2143,8 @@ static void fmnist_resnet_small_k0049_reduce_sum(const float *x0, const float *r
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6, float *y0,
     float *y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5, float *y6,
     float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 1, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 1843200);
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -2227,7 +2243,8 @@ static void fmnist_resnet_small_k0050_add_launch(void *const *a) {
 static void fmnist_resnet_small_k0051_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 1769472);
   const double h_y1_0 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -2350,7 +2367,8 @@ static void fmnist_resnet_small_k0053_sub_launch(void *const *a) {
 /* conv2d_input_grad -> f32[4,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0054_conv2d_input_grad(const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, 1769472);
 }
 static void fmnist_resnet_small_k0054_conv2d_input_grad_launch(void *const *a) {
@@ -2362,7 +2380,8 @@ static void fmnist_resnet_small_k0055_reduce_sum(const float *x0, const float *r
     const float *restrict x3, const float *x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 0};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 1769472);
   double h_y1_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -2461,7 +2480,8 @@ static void fmnist_resnet_small_k0056_add_launch(void *const *a) {
 static void fmnist_resnet_small_k0057_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 1769472);
   const double h_y1_0 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
@@ -2632,7 +2652,8 @@ static void fmnist_resnet_small_k0062_reduce_sum(const float *x0, const float *r
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6, float *y0,
     float *y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5, float *y6,
     float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 1769472);
   double h_y1_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -2732,7 +2753,8 @@ static void fmnist_resnet_small_k0064_reduce_sum(const float *x0, const float *r
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
     const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x7, x5, y0, scratch, 1769472);
   double h_y1_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -2809,7 +2831,8 @@ static void fmnist_resnet_small_k0064_reduce_sum_launch(void *const *a) {
 static void fmnist_resnet_small_k0065_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 1769472);
   const double h_y1_0 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
@@ -2921,7 +2944,8 @@ static void fmnist_resnet_small_k0067_sub_launch(void *const *a) {
 static void fmnist_resnet_small_k0068_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 1769472);
   const double h_y1_0 = (double)x3[0];
   #pragma omp parallel for
@@ -3255,7 +3279,8 @@ static void fmnist_resnet_small_k0076_sub_launch(void *const *a) {
 static void fmnist_resnet_small_k0077_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 278784);
   const double h_y1_0 = (double)x3[0];
   #pragma omp parallel for
@@ -3384,7 +3409,8 @@ static void fmnist_resnet_small_k0080_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 5436800);
   double part_y1[4][32];
   #pragma omp parallel for
@@ -3457,7 +3483,8 @@ static void fmnist_resnet_small_k0081_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 4633472);
   double part_y1[4][32];
   #pragma omp parallel for
@@ -3530,7 +3557,8 @@ static void fmnist_resnet_small_k0082_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
     float *restrict y4, float *restrict y5, float *restrict y6, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, 3428736);
   double part_y1[4][32];
   #pragma omp parallel for
@@ -3603,7 +3631,8 @@ static void fmnist_resnet_small_k0082_reduce_mean_launch(void *const *a) {
 static void fmnist_resnet_small_k0083_reduce_mean(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
     float *restrict y3, float *restrict y4, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 3227008);
   double part_y1[4][64];
   #pragma omp parallel for
@@ -3661,7 +3690,8 @@ static void fmnist_resnet_small_k0084_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 2824576);
   double part_y1[4][64];
   #pragma omp parallel for
@@ -3735,7 +3765,8 @@ static void fmnist_resnet_small_k0085_reduce_mean(const float *restrict x0, cons
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
     float *restrict y4, float *restrict y5, float *restrict y6, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, 2221440);
   double part_y1[4][64];
   #pragma omp parallel for
@@ -3812,7 +3843,8 @@ static void fmnist_resnet_small_k0085_reduce_mean_launch(void *const *a) {
 static void fmnist_resnet_small_k0086_reduce_mean(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
     float *restrict y3, float *restrict y4, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 2119040);
   double part_y1[4][128];
   for (int64_t p = 0; p < 4; p++) {
@@ -3868,7 +3900,8 @@ static void fmnist_resnet_small_k0087_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 1916288);
   double part_y1[4][128];
   for (int64_t p = 0; p < 4; p++) {
@@ -3939,7 +3972,8 @@ static void fmnist_resnet_small_k0088_reduce_mean(const float *restrict x0, cons
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
     float *restrict y4, float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, 1709440);
   double part_y1[4][128];
   for (int64_t p = 0; p < 4; p++) {
@@ -5242,7 +5276,8 @@ static void fmnist_resnet_small_k0125_reduce_sum_launch(void *const *a) {
 static void fmnist_resnet_small_k0126_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 0};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 1058816);
   const double h_y1_0 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -5275,7 +5310,8 @@ static void fmnist_resnet_small_k0127_reduce_sum(const float *x0, const float *r
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6, float *y0,
     float *y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5, float *y6,
     float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 1, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 958464);
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -5349,7 +5385,8 @@ static void fmnist_resnet_small_k0127_reduce_sum_launch(void *const *a) {
 /* conv2d_input_grad -> f32[4,14,14,64] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0128_conv2d_input_grad(const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, 757760);
 }
 static void fmnist_resnet_small_k0128_conv2d_input_grad_launch(void *const *a) {
@@ -5361,7 +5398,8 @@ static void fmnist_resnet_small_k0129_reduce_sum(const float *x0, const float *r
     const float *restrict x3, const float *x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 0};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 557056);
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -5438,7 +5476,8 @@ static void fmnist_resnet_small_k0129_reduce_sum_launch(void *const *a) {
 static void fmnist_resnet_small_k0130_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 0};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 958464);
   const double h_y1_0 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -5470,7 +5509,8 @@ static void fmnist_resnet_small_k0130_reduce_sum_launch(void *const *a) {
 static void fmnist_resnet_small_k0131_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 663552);
   const double h_y1_0 = (double)x3[0];
   #pragma omp parallel for
@@ -5517,7 +5557,8 @@ static void fmnist_resnet_small_k0132_reduce_sum(const float *x0, const float *r
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6, float *y0,
     float *y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5, float *y6,
     float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 1, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 663552);
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -5594,7 +5635,8 @@ static void fmnist_resnet_small_k0132_reduce_sum_launch(void *const *a) {
 static void fmnist_resnet_small_k0133_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 589824);
   const double h_y1_0 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -5637,7 +5679,8 @@ static void fmnist_resnet_small_k0133_reduce_sum_launch(void *const *a) {
 /* conv2d_input_grad -> f32[4,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0134_conv2d_input_grad(const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, 589824);
 }
 static void fmnist_resnet_small_k0134_conv2d_input_grad_launch(void *const *a) {
@@ -5649,7 +5692,8 @@ static void fmnist_resnet_small_k0135_reduce_sum(const float *x0, const float *r
     const float *restrict x3, const float *x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 0};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 589824);
   double h_y1_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -5726,7 +5770,8 @@ static void fmnist_resnet_small_k0135_reduce_sum_launch(void *const *a) {
 static void fmnist_resnet_small_k0136_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 589824);
   const double h_y1_0 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
@@ -5771,7 +5816,8 @@ static void fmnist_resnet_small_k0137_reduce_sum(const float *x0, const float *r
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6, float *y0,
     float *y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5, float *y6,
     float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 589824);
   double h_y1_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -5849,7 +5895,8 @@ static void fmnist_resnet_small_k0138_reduce_sum(const float *x0, const float *r
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
     const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x7, x5, y0, scratch, 803072);
   double h_y1_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -5926,7 +5973,8 @@ static void fmnist_resnet_small_k0138_reduce_sum_launch(void *const *a) {
 static void fmnist_resnet_small_k0139_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 803072);
   const double h_y1_0 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
@@ -5964,7 +6012,8 @@ static void fmnist_resnet_small_k0139_reduce_sum_launch(void *const *a) {
 static void fmnist_resnet_small_k0140_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 803072);
   const double h_y1_0 = (double)x3[0];
   #pragma omp parallel for
@@ -6010,7 +6059,8 @@ static void fmnist_resnet_small_k0140_reduce_sum_launch(void *const *a) {
 static void fmnist_resnet_small_k0141_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {4, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x3, y0, scratch, 507904);
   const double h_y1_0 = (double)x4[0];
   #pragma omp parallel for
@@ -6056,7 +6106,8 @@ static void fmnist_resnet_small_k0141_reduce_sum_launch(void *const *a) {
 static void fmnist_resnet_small_k0142_conv2d(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {2, 1, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 2, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 401408);
   double h_y1_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -6081,7 +6132,8 @@ static void fmnist_resnet_small_k0142_conv2d_launch(void *const *a) {
 static void fmnist_resnet_small_k0143_conv2d(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {2, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 2, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 200704);
   double h_y1_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -6106,7 +6158,8 @@ static void fmnist_resnet_small_k0143_conv2d_launch(void *const *a) {
 static void fmnist_resnet_small_k0144_conv2d(const float *x0, const float *restrict x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     float *restrict y0, float *y1) {
-  const hw_conv_shape y0_shape = {2, 32, 28, 28, 32, 3, 3, 28, 28, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 2, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, NULL, 0);
   double h_y1_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -6130,7 +6183,8 @@ static void fmnist_resnet_small_k0144_conv2d_launch(void *const *a) {
 /* conv2d -> f32[2,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0145_conv2d(const float *restrict x0, const float *restrict x1, float *restrict y0,
     float *restrict scratch) {
-  const hw_conv_shape y0_shape = {2, 32, 28, 28, 64, 1, 1, 14, 14, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 2, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 301056);
 }
 static void fmnist_resnet_small_k0145_conv2d_launch(void *const *a) {
@@ -6141,7 +6195,8 @@ static void fmnist_resnet_small_k0145_conv2d_launch(void *const *a) {
 static void fmnist_resnet_small_k0146_conv2d(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {2, 32, 28, 28, 64, 3, 3, 14, 14, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 2, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 2, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 200704);
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -6166,7 +6221,8 @@ static void fmnist_resnet_small_k0147_conv2d(const float *x0, const float *restr
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, const float *restrict x8, const float *restrict x9, const float *restrict x10,
     float *restrict y0, float *y1, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {2, 64, 14, 14, 64, 3, 3, 14, 14, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 2, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, 200704);
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -6194,7 +6250,8 @@ static void fmnist_resnet_small_k0147_conv2d_launch(void *const *a) {
 /* conv2d -> f32[2,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0148_conv2d(const float *restrict x0, const float *restrict x1, float *restrict y0,
     float *restrict scratch) {
-  const hw_conv_shape y0_shape = {2, 64, 14, 14, 128, 1, 1, 7, 7, 2, 0};
+  const hw_conv_shape y0_shape = {.n = 2, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 301056);
 }
 static void fmnist_resnet_small_k0148_conv2d_launch(void *const *a) {
@@ -6205,7 +6262,8 @@ static void fmnist_resnet_small_k0148_conv2d_launch(void *const *a) {
 static void fmnist_resnet_small_k0149_conv2d(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {2, 64, 14, 14, 128, 3, 3, 7, 7, 2, 1};
+  const hw_conv_shape y0_shape = {.n = 2, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 2, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 301056);
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -6230,7 +6288,8 @@ static void fmnist_resnet_small_k0150_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {2, 128, 7, 7, 128, 3, 3, 7, 7, 1, 1};
+  const hw_conv_shape y0_shape = {.n = 2, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, 449536);
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
