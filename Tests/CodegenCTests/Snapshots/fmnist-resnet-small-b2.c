@@ -25,11 +25,11 @@ static void fmnist_resnet_small_k0001_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
       .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 6041088);
-  double part_y1[4][32];
+  double part_y1[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -44,13 +44,13 @@ static void fmnist_resnet_small_k0001_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 3136.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 3136.0);
   }
-  double part_y2[4][32];
+  double part_y2[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -65,7 +65,7 @@ static void fmnist_resnet_small_k0001_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 3136.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 3136.0);
   }
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -99,11 +99,11 @@ static void fmnist_resnet_small_k0002_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
       .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 5237760);
-  double part_y1[4][32];
+  double part_y1[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -118,13 +118,13 @@ static void fmnist_resnet_small_k0002_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 3136.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 3136.0);
   }
-  double part_y2[4][32];
+  double part_y2[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -139,7 +139,7 @@ static void fmnist_resnet_small_k0002_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 3136.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 3136.0);
   }
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -173,11 +173,11 @@ static void fmnist_resnet_small_k0003_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
       .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, 4033024);
-  double part_y1[4][32];
+  double part_y1[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -192,13 +192,13 @@ static void fmnist_resnet_small_k0003_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 3136.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 3136.0);
   }
-  double part_y2[4][32];
+  double part_y2[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -213,7 +213,7 @@ static void fmnist_resnet_small_k0003_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 3136.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 3136.0);
   }
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x3[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -247,11 +247,11 @@ static void fmnist_resnet_small_k0004_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
       .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 3831296);
-  double part_y1[4][64];
+  double part_y1[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -266,13 +266,13 @@ static void fmnist_resnet_small_k0004_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 784.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 784.0);
   }
-  double part_y2[4][64];
+  double part_y2[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -287,7 +287,7 @@ static void fmnist_resnet_small_k0004_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 784.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 784.0);
   }
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -306,11 +306,11 @@ static void fmnist_resnet_small_k0005_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
       .stride = 2, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 3428864);
-  double part_y1[4][64];
+  double part_y1[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -325,13 +325,13 @@ static void fmnist_resnet_small_k0005_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 784.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 784.0);
   }
-  double part_y2[4][64];
+  double part_y2[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -346,7 +346,7 @@ static void fmnist_resnet_small_k0005_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 784.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 784.0);
   }
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -381,11 +381,11 @@ static void fmnist_resnet_small_k0006_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
       .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, 2825728);
-  double part_y1[4][64];
+  double part_y1[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -400,13 +400,13 @@ static void fmnist_resnet_small_k0006_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 784.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 784.0);
   }
-  double part_y2[4][64];
+  double part_y2[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -421,7 +421,7 @@ static void fmnist_resnet_small_k0006_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 784.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 784.0);
   }
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x5[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -459,10 +459,10 @@ static void fmnist_resnet_small_k0007_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
       .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 2723328);
-  double part_y1[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y1[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -477,12 +477,12 @@ static void fmnist_resnet_small_k0007_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 196.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 196.0);
   }
-  double part_y2[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -497,7 +497,7 @@ static void fmnist_resnet_small_k0007_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 196.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 196.0);
   }
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -516,10 +516,10 @@ static void fmnist_resnet_small_k0008_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 2, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 2520576);
-  double part_y1[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y1[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -534,12 +534,12 @@ static void fmnist_resnet_small_k0008_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 196.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 196.0);
   }
-  double part_y2[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -554,7 +554,7 @@ static void fmnist_resnet_small_k0008_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 196.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 196.0);
   }
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -588,10 +588,10 @@ static void fmnist_resnet_small_k0009_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, 2313728);
-  double part_y1[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y1[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -606,12 +606,12 @@ static void fmnist_resnet_small_k0009_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 196.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 196.0);
   }
-  double part_y2[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -626,7 +626,7 @@ static void fmnist_resnet_small_k0009_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 196.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 196.0);
   }
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x5[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -669,10 +669,10 @@ static void fmnist_resnet_small_k0010_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *y2, float *restrict y3, float *y4, float *restrict y5, float *restrict y6, float *restrict y7) {
   hw_matmul(4, 512, 128, 0, 1, x0, x1, y0);
-  double part_y1[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y1[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         acc_y1[i1] += (double)y0[i0 * 512 + i1];
@@ -683,12 +683,12 @@ static void fmnist_resnet_small_k0010_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1]) / 4.0);
+    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / 4.0);
   }
-  double part_y3[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y3[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y3[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y2[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] - (double)y1[i1]);
@@ -700,7 +700,7 @@ static void fmnist_resnet_small_k0010_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y3[i1] = (float)((part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1]) / 4.0);
+    y3[i1] = (float)((part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]) / 4.0);
   }
   for (int64_t i = 0; i < 512; i++) {
     y4[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -839,10 +839,10 @@ static void fmnist_resnet_small_k0015_reduce_sum(const float *restrict x0, const
     }
     y2[i0] = (float)acc_y2;
   }
-  double part_y4[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y4[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y4[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       const double h_y3_0 = (double)x3[i0];
       const double h_y3_1 = (h_y3_0 + 1e-12);
       const double h_y3_2 = (1.0 / sqrt(h_y3_1));
@@ -861,7 +861,7 @@ static void fmnist_resnet_small_k0015_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
   }
   const double h_y5_0 = (double)x7[0];
   const double h_y5_1 = (double)x0[0];
@@ -917,10 +917,10 @@ static void fmnist_resnet_small_k0017_reduce_sum(const float *restrict x0, const
   for (int64_t i1 = 0; i1 < 512; i1++) {
     h_y1_0[i1] = (1.0 / sqrt(((double)x1[i1] + 1e-05)));
   }
-  double part_y2[4][512], part_y4[4][512], part_y6[4][512], part_y7[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][512], part_y4[8][512], part_y6[8][512], part_y7[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[512] = {0.0}, acc_y4[512] = {0.0}, acc_y6[512] = {0.0}, acc_y7[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((double)x4[i0 * 512 + i1] > 0.0) ? 1.0 : 0.0));
@@ -940,10 +940,10 @@ static void fmnist_resnet_small_k0017_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1]);
-    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1]);
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1]);
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1] + part_y6[4][i1] + part_y6[5][i1] + part_y6[6][i1] + part_y6[7][i1]);
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
 static void fmnist_resnet_small_k0017_reduce_sum_launch(void *const *a) {
@@ -962,10 +962,10 @@ static void fmnist_resnet_small_k0018_reduce_sum(const float *x0, const float *r
   for (int64_t i1 = 0; i1 < 512; i1++) {
     h_y0_1[i1] = (h_y0_0[i1] / ((double)x1[i1] + 1e-05));
   }
-  double part_y1[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y1[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y0[i0 * 512 + i1] = (float)((((double)x3[i1] * (h_y0_1[i1] * (-0.5))) * 0.25) * (double)x0[i0 * 512 + i1]);
@@ -977,7 +977,7 @@ static void fmnist_resnet_small_k0018_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1]);
+    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]);
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -1045,10 +1045,10 @@ static void fmnist_resnet_small_k0021_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y1[4][128], part_y2[4][128], part_y3[4][128], part_y4[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y1[8][128], part_y2[8][128], part_y3[8][128], part_y4[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[128] = {0.0}, acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -1069,10 +1069,10 @@ static void fmnist_resnet_small_k0021_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]);
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
+    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
   }
   double h_y5_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -1082,10 +1082,10 @@ static void fmnist_resnet_small_k0021_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y5_1[i3] = (h_y5_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y6[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y6[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y6[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -1101,7 +1101,7 @@ static void fmnist_resnet_small_k0021_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3]);
+    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3] + part_y6[6][i3] + part_y6[7][i3]);
   }
   double h_y7_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -1204,10 +1204,10 @@ static void fmnist_resnet_small_k0025_reduce_sum(const float *restrict x0, const
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
   }
-  double part_y0[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y0[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -1222,7 +1222,7 @@ static void fmnist_resnet_small_k0025_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
   }
   const double h_y1_0 = (double)x6[0];
   const double h_y1_1 = (double)x0[0];
@@ -1245,10 +1245,10 @@ static void fmnist_resnet_small_k0025_reduce_sum_launch(void *const *a) {
 static void fmnist_resnet_small_k0026_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, float *restrict y0, float *y1,
     float *restrict y2) {
-  double part_y0[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y0[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -1263,7 +1263,7 @@ static void fmnist_resnet_small_k0026_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
   }
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -1273,10 +1273,10 @@ static void fmnist_resnet_small_k0026_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y1_1[i3] = (h_y1_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y2[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -1292,7 +1292,7 @@ static void fmnist_resnet_small_k0026_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0026_reduce_sum_launch(void *const *a) {
@@ -1306,10 +1306,10 @@ static void fmnist_resnet_small_k0027_reduce_sum(const float *restrict x0, const
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
   }
-  double part_y0[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y0[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -1324,7 +1324,7 @@ static void fmnist_resnet_small_k0027_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
   }
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -1457,10 +1457,10 @@ static void fmnist_resnet_small_k0031_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[4][128], part_y3[4][128], part_y4[4][128], part_y5[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][128], part_y3[8][128], part_y4[8][128], part_y5[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0}, acc_y5[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -1482,10 +1482,10 @@ static void fmnist_resnet_small_k0031_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -1495,10 +1495,10 @@ static void fmnist_resnet_small_k0031_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y7[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y7[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y7[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -1514,7 +1514,7 @@ static void fmnist_resnet_small_k0031_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0031_reduce_sum_launch(void *const *a) {
@@ -1566,11 +1566,11 @@ static void fmnist_resnet_small_k0034_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[4][64], part_y3[4][64], part_y4[4][64], part_y5[4][64];
+  double part_y2[8][64], part_y3[8][64], part_y4[8][64], part_y5[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0}, acc_y3[64] = {0.0}, acc_y4[64] = {0.0}, acc_y5[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -1592,10 +1592,10 @@ static void fmnist_resnet_small_k0034_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -1605,11 +1605,11 @@ static void fmnist_resnet_small_k0034_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y7[4][64];
+  double part_y7[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y7[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -1625,7 +1625,7 @@ static void fmnist_resnet_small_k0034_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0034_reduce_sum_launch(void *const *a) {
@@ -1737,11 +1737,11 @@ static void fmnist_resnet_small_k0039_reduce_sum(const float *restrict x0, const
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
   }
-  double part_y0[4][64];
+  double part_y0[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y0[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -1756,7 +1756,7 @@ static void fmnist_resnet_small_k0039_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
   }
   const double h_y1_0 = (double)x5[0];
   const double h_y1_1 = (double)x0[0];
@@ -1778,11 +1778,11 @@ static void fmnist_resnet_small_k0039_reduce_sum_launch(void *const *a) {
 /* reduce_sum, mul -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0040_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1, float *restrict y2) {
-  double part_y0[4][64];
+  double part_y0[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y0[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -1797,7 +1797,7 @@ static void fmnist_resnet_small_k0040_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
   }
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -1807,11 +1807,11 @@ static void fmnist_resnet_small_k0040_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y1_1[i3] = (h_y1_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y2[4][64];
+  double part_y2[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -1827,7 +1827,7 @@ static void fmnist_resnet_small_k0040_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0040_reduce_sum_launch(void *const *a) {
@@ -1841,11 +1841,11 @@ static void fmnist_resnet_small_k0041_reduce_sum(const float *restrict x0, const
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
   }
-  double part_y0[4][64];
+  double part_y0[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y0[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -1860,7 +1860,7 @@ static void fmnist_resnet_small_k0041_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
   }
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -2150,11 +2150,11 @@ static void fmnist_resnet_small_k0049_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[4][64], part_y3[4][64], part_y4[4][64], part_y5[4][64];
+  double part_y2[8][64], part_y3[8][64], part_y4[8][64], part_y5[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0}, acc_y3[64] = {0.0}, acc_y4[64] = {0.0}, acc_y5[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -2176,10 +2176,10 @@ static void fmnist_resnet_small_k0049_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -2189,11 +2189,11 @@ static void fmnist_resnet_small_k0049_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y7[4][64];
+  double part_y7[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y7[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -2209,7 +2209,7 @@ static void fmnist_resnet_small_k0049_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0049_reduce_sum_launch(void *const *a) {
@@ -2387,11 +2387,11 @@ static void fmnist_resnet_small_k0055_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[4][32], part_y3[4][32], part_y4[4][32], part_y5[4][32];
+  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -2413,10 +2413,10 @@ static void fmnist_resnet_small_k0055_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -2426,11 +2426,11 @@ static void fmnist_resnet_small_k0055_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y7[4][32];
+  double part_y7[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -2446,7 +2446,7 @@ static void fmnist_resnet_small_k0055_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0055_reduce_sum_launch(void *const *a) {
@@ -2659,11 +2659,11 @@ static void fmnist_resnet_small_k0062_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[4][32], part_y3[4][32], part_y4[4][32], part_y5[4][32];
+  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -2685,10 +2685,10 @@ static void fmnist_resnet_small_k0062_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -2698,11 +2698,11 @@ static void fmnist_resnet_small_k0062_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y7[4][32];
+  double part_y7[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -2718,7 +2718,7 @@ static void fmnist_resnet_small_k0062_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0062_reduce_sum_launch(void *const *a) {
@@ -2760,11 +2760,11 @@ static void fmnist_resnet_small_k0064_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[4][32], part_y3[4][32], part_y4[4][32], part_y5[4][32];
+  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -2786,10 +2786,10 @@ static void fmnist_resnet_small_k0064_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -2799,11 +2799,11 @@ static void fmnist_resnet_small_k0064_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y7[4][32];
+  double part_y7[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -2819,7 +2819,7 @@ static void fmnist_resnet_small_k0064_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0064_reduce_sum_launch(void *const *a) {
@@ -3412,11 +3412,11 @@ static void fmnist_resnet_small_k0080_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
       .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 5436800);
-  double part_y1[4][32];
+  double part_y1[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -3431,13 +3431,13 @@ static void fmnist_resnet_small_k0080_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 3136.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 3136.0);
   }
-  double part_y2[4][32];
+  double part_y2[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -3452,7 +3452,7 @@ static void fmnist_resnet_small_k0080_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 3136.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 3136.0);
   }
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -3486,11 +3486,11 @@ static void fmnist_resnet_small_k0081_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
       .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 4633472);
-  double part_y1[4][32];
+  double part_y1[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -3505,13 +3505,13 @@ static void fmnist_resnet_small_k0081_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 3136.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 3136.0);
   }
-  double part_y2[4][32];
+  double part_y2[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -3526,7 +3526,7 @@ static void fmnist_resnet_small_k0081_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 3136.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 3136.0);
   }
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -3560,11 +3560,11 @@ static void fmnist_resnet_small_k0082_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
       .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, 3428736);
-  double part_y1[4][32];
+  double part_y1[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -3579,13 +3579,13 @@ static void fmnist_resnet_small_k0082_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 3136.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 3136.0);
   }
-  double part_y2[4][32];
+  double part_y2[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -3600,7 +3600,7 @@ static void fmnist_resnet_small_k0082_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 3136.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 3136.0);
   }
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x3[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -3634,11 +3634,11 @@ static void fmnist_resnet_small_k0083_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
       .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 3227008);
-  double part_y1[4][64];
+  double part_y1[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -3653,13 +3653,13 @@ static void fmnist_resnet_small_k0083_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 784.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 784.0);
   }
-  double part_y2[4][64];
+  double part_y2[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -3674,7 +3674,7 @@ static void fmnist_resnet_small_k0083_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 784.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 784.0);
   }
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -3693,11 +3693,11 @@ static void fmnist_resnet_small_k0084_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
       .stride = 2, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 2824576);
-  double part_y1[4][64];
+  double part_y1[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -3712,13 +3712,13 @@ static void fmnist_resnet_small_k0084_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 784.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 784.0);
   }
-  double part_y2[4][64];
+  double part_y2[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -3733,7 +3733,7 @@ static void fmnist_resnet_small_k0084_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 784.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 784.0);
   }
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -3768,11 +3768,11 @@ static void fmnist_resnet_small_k0085_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
       .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, 2221440);
-  double part_y1[4][64];
+  double part_y1[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -3787,13 +3787,13 @@ static void fmnist_resnet_small_k0085_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 784.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 784.0);
   }
-  double part_y2[4][64];
+  double part_y2[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -3808,7 +3808,7 @@ static void fmnist_resnet_small_k0085_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 784.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 784.0);
   }
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x5[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -3846,10 +3846,10 @@ static void fmnist_resnet_small_k0086_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
       .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 2119040);
-  double part_y1[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y1[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -3864,12 +3864,12 @@ static void fmnist_resnet_small_k0086_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 196.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 196.0);
   }
-  double part_y2[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -3884,7 +3884,7 @@ static void fmnist_resnet_small_k0086_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 196.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 196.0);
   }
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -3903,10 +3903,10 @@ static void fmnist_resnet_small_k0087_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 2, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 1916288);
-  double part_y1[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y1[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -3921,12 +3921,12 @@ static void fmnist_resnet_small_k0087_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 196.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 196.0);
   }
-  double part_y2[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -3941,7 +3941,7 @@ static void fmnist_resnet_small_k0087_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 196.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 196.0);
   }
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -3975,10 +3975,10 @@ static void fmnist_resnet_small_k0088_reduce_mean(const float *restrict x0, cons
   const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, 1709440);
-  double part_y1[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y1[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -3993,12 +3993,12 @@ static void fmnist_resnet_small_k0088_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]) / 196.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 196.0);
   }
-  double part_y2[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -4013,7 +4013,7 @@ static void fmnist_resnet_small_k0088_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]) / 196.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 196.0);
   }
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x5[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -4056,10 +4056,10 @@ static void fmnist_resnet_small_k0089_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, float *y0, float *restrict y1, float *y2, float *restrict y3,
     float *restrict y4, float *restrict y5, float *restrict y6) {
   hw_matmul(4, 512, 128, 0, 1, x0, x1, y0);
-  double part_y1[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y1[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         acc_y1[i1] += (double)y0[i0 * 512 + i1];
@@ -4070,12 +4070,12 @@ static void fmnist_resnet_small_k0089_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1]) / 4.0);
+    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / 4.0);
   }
-  double part_y3[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y3[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y3[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y2[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] - (double)y1[i1]);
@@ -4087,7 +4087,7 @@ static void fmnist_resnet_small_k0089_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y3[i1] = (float)((part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1]) / 4.0);
+    y3[i1] = (float)((part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]) / 4.0);
   }
   double h_y4_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -4173,10 +4173,10 @@ static void fmnist_resnet_small_k0091_reduce_sum(const float *restrict x0, const
     }
     y2[i0] = (float)acc_y2;
   }
-  double part_y4[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y4[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y4[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       const double h_y3_0 = (double)x2[i0];
       const double h_y3_1 = (h_y3_0 + 1e-12);
       const double h_y3_2 = (1.0 / sqrt(h_y3_1));
@@ -4195,7 +4195,7 @@ static void fmnist_resnet_small_k0091_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
   }
   const double h_y5_0 = (double)x6[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -4216,10 +4216,10 @@ static void fmnist_resnet_small_k0092_reduce_sum(const float *restrict x0, const
   for (int64_t i1 = 0; i1 < 512; i1++) {
     h_y1_0[i1] = (1.0 / sqrt(((double)x1[i1] + 1e-05)));
   }
-  double part_y2[4][512], part_y4[4][512], part_y6[4][512], part_y7[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][512], part_y4[8][512], part_y6[8][512], part_y7[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[512] = {0.0}, acc_y4[512] = {0.0}, acc_y6[512] = {0.0}, acc_y7[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((double)x4[i0 * 512 + i1] > 0.0) ? 1.0 : 0.0));
@@ -4239,10 +4239,10 @@ static void fmnist_resnet_small_k0092_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1]);
-    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1]);
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1]);
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1] + part_y6[4][i1] + part_y6[5][i1] + part_y6[6][i1] + part_y6[7][i1]);
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
 static void fmnist_resnet_small_k0092_reduce_sum_launch(void *const *a) {
@@ -4274,10 +4274,10 @@ static void fmnist_resnet_small_k0094_reduce_sum(const float *restrict x0, const
   for (int64_t i1 = 0; i1 < 512; i1++) {
     h_y0_1[i1] = (h_y0_0[i1] / ((double)x1[i1] + 1e-05));
   }
-  double part_y2[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y0[i0 * 512 + i1] = (float)(((double)x3[i1] * (h_y0_1[i1] * (-0.5))) * 0.25);
@@ -4290,7 +4290,7 @@ static void fmnist_resnet_small_k0094_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1]);
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
   }
   for (int64_t i0 = 0; i0 < 4; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -4339,10 +4339,10 @@ static void fmnist_resnet_small_k0097_reduce_mean(const float *restrict x0, cons
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *y2, float *restrict y3, float *y4, float *restrict y5, float *restrict y6, float *restrict y7) {
   hw_matmul(4, 512, 128, 0, 1, x0, x3, y0);
-  double part_y1[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y1[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         acc_y1[i1] += (double)y0[i0 * 512 + i1];
@@ -4353,12 +4353,12 @@ static void fmnist_resnet_small_k0097_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1]) / 4.0);
+    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / 4.0);
   }
-  double part_y3[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y3[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y3[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y2[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] - (double)y1[i1]);
@@ -4370,7 +4370,7 @@ static void fmnist_resnet_small_k0097_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y3[i1] = (float)((part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1]) / 4.0);
+    y3[i1] = (float)((part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]) / 4.0);
   }
   for (int64_t i = 0; i < 512; i++) {
     y4[i] = (float)(((double)x4[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -4489,10 +4489,10 @@ static void fmnist_resnet_small_k0100_reduce_sum(const float *x0, const float *r
     }
     y2[i0] = (float)acc_y2;
   }
-  double part_y4[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y4[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y4[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       const double h_y3_0 = (double)x1[i0];
       const double h_y3_1 = (h_y3_0 + 1e-12);
       const double h_y3_2 = (1.0 / sqrt(h_y3_1));
@@ -4511,7 +4511,7 @@ static void fmnist_resnet_small_k0100_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
   }
 }
 static void fmnist_resnet_small_k0100_reduce_sum_launch(void *const *a) {
@@ -4528,10 +4528,10 @@ static void fmnist_resnet_small_k0101_reduce_sum(const float *restrict x0, const
   for (int64_t i1 = 0; i1 < 512; i1++) {
     h_y1_0[i1] = (1.0 / sqrt(((double)x3[i1] + 1e-05)));
   }
-  double part_y2[4][512], part_y4[4][512], part_y6[4][512], part_y7[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][512], part_y4[8][512], part_y6[8][512], part_y7[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[512] = {0.0}, acc_y4[512] = {0.0}, acc_y6[512] = {0.0}, acc_y7[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((double)x5[i0 * 512 + i1] > 0.0) ? 1.0 : 0.0));
@@ -4551,10 +4551,10 @@ static void fmnist_resnet_small_k0101_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1]);
-    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1]);
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1]);
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1] + part_y6[4][i1] + part_y6[5][i1] + part_y6[6][i1] + part_y6[7][i1]);
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
 static void fmnist_resnet_small_k0101_reduce_sum_launch(void *const *a) {
@@ -4631,10 +4631,10 @@ static void fmnist_resnet_small_k0108_reduce_sum(const float *restrict x0, const
     const float *restrict x2, const float *x3, const float *x4, const float *restrict x5, float *y0, float *restrict y1,
     float *y2, float *restrict y3, float *y4, float *restrict y5, float *y6, float *restrict y7) {
   hw_matmul(4, 512, 128, 0, 1, x0, x5, y0);
-  double part_y1[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y1[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         acc_y1[i1] += ((double)y0[i0 * 512 + i1] * 0.25);
@@ -4645,12 +4645,12 @@ static void fmnist_resnet_small_k0108_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1]);
+    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]);
   }
-  double part_y5[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y5[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y5[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y2[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] + (-(double)y1[i1]));
@@ -4664,7 +4664,7 @@ static void fmnist_resnet_small_k0108_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1]);
+    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1] + part_y5[6][i1] + part_y5[7][i1]);
   }
   for (int64_t i = 0; i < 512; i++) {
     y6[i] = (float)(((double)y5[i] * (double)x3[i]) * (-0.5));
@@ -4868,10 +4868,10 @@ static void fmnist_resnet_small_k0116_reduce_sum(const float *x0, const float *r
   for (int64_t i1 = 0; i1 < 512; i1++) {
     h_y1_1[i1] = (1.0 / sqrt(((double)x1[i1] + 1e-05)));
   }
-  double part_y3[4][512], part_y4[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y3[8][512], part_y4[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y3[512] = {0.0}, acc_y4[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y1[i0 * 512 + i1] = (float)((((-(double)x8[i1]) * h_y1_0) * (double)x6[i0 * 512 + i1]) + ((((double)x9[i0 * 512 + i1] + (double)y0[i0 * 512 + i1]) * (((double)x3[i0 * 512 + i1] > 0.0) ? 1.0 : 0.0)) * (double)x2[i1]));
@@ -4886,8 +4886,8 @@ static void fmnist_resnet_small_k0116_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1]);
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
   }
   double h_y5_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -4905,10 +4905,10 @@ static void fmnist_resnet_small_k0116_reduce_sum(const float *x0, const float *r
   for (int64_t i1 = 0; i1 < 512; i1++) {
     h_y5_3[i1] = ((double)x12[i1] / ((double)x1[i1] + 1e-05));
   }
-  double part_y7[4][512];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y7[8][512];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y7[512] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y5[i0 * 512 + i1] = (float)((((-h_y5_2[i1]) + ((h_y5_3[i1] + (double)y3[i1]) * (h_y5_1[i1] * (-0.5)))) * 0.25) * (double)x0[i0 * 512 + i1]);
@@ -4921,7 +4921,7 @@ static void fmnist_resnet_small_k0116_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1]);
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
 static void fmnist_resnet_small_k0116_reduce_sum_launch(void *const *a) {
@@ -4952,10 +4952,10 @@ static void fmnist_resnet_small_k0118_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y1[4][128], part_y2[4][128], part_y3[4][128], part_y4[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y1[8][128], part_y2[8][128], part_y3[8][128], part_y4[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y1[128] = {0.0}, acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -4976,10 +4976,10 @@ static void fmnist_resnet_small_k0118_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3]);
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
+    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
   }
   double h_y5_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -4989,10 +4989,10 @@ static void fmnist_resnet_small_k0118_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y5_1[i3] = (h_y5_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y6[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y6[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y6[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -5008,7 +5008,7 @@ static void fmnist_resnet_small_k0118_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3]);
+    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3] + part_y6[6][i3] + part_y6[7][i3]);
   }
   double h_y7_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -5131,10 +5131,10 @@ static void fmnist_resnet_small_k0123_reduce_sum(const float *restrict x0, const
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
   }
-  double part_y0[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y0[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -5149,7 +5149,7 @@ static void fmnist_resnet_small_k0123_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
   }
   const double h_y1_0 = (double)x9[0];
   const double h_y1_1 = (double)x0[0];
@@ -5172,10 +5172,10 @@ static void fmnist_resnet_small_k0123_reduce_sum_launch(void *const *a) {
 static void fmnist_resnet_small_k0124_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *y1, float *restrict y2) {
-  double part_y0[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y0[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -5190,7 +5190,7 @@ static void fmnist_resnet_small_k0124_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
   }
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -5200,10 +5200,10 @@ static void fmnist_resnet_small_k0124_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y1_1[i3] = (h_y1_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y2[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -5219,7 +5219,7 @@ static void fmnist_resnet_small_k0124_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0124_reduce_sum_launch(void *const *a) {
@@ -5234,10 +5234,10 @@ static void fmnist_resnet_small_k0125_reduce_sum(const float *restrict x0, const
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
   }
-  double part_y0[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y0[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -5252,7 +5252,7 @@ static void fmnist_resnet_small_k0125_reduce_sum(const float *restrict x0, const
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
   }
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -5317,10 +5317,10 @@ static void fmnist_resnet_small_k0127_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[4][128], part_y3[4][128], part_y4[4][128], part_y5[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y2[8][128], part_y3[8][128], part_y4[8][128], part_y5[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0}, acc_y5[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -5342,10 +5342,10 @@ static void fmnist_resnet_small_k0127_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -5355,10 +5355,10 @@ static void fmnist_resnet_small_k0127_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y7[4][128];
-  for (int64_t p = 0; p < 4; p++) {
+  double part_y7[8][128];
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y7[128] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -5374,7 +5374,7 @@ static void fmnist_resnet_small_k0127_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0127_reduce_sum_launch(void *const *a) {
@@ -5405,11 +5405,11 @@ static void fmnist_resnet_small_k0129_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[4][64], part_y3[4][64], part_y4[4][64], part_y5[4][64];
+  double part_y2[8][64], part_y3[8][64], part_y4[8][64], part_y5[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0}, acc_y3[64] = {0.0}, acc_y4[64] = {0.0}, acc_y5[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -5431,10 +5431,10 @@ static void fmnist_resnet_small_k0129_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -5444,11 +5444,11 @@ static void fmnist_resnet_small_k0129_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y7[4][64];
+  double part_y7[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y7[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -5464,7 +5464,7 @@ static void fmnist_resnet_small_k0129_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0129_reduce_sum_launch(void *const *a) {
@@ -5564,11 +5564,11 @@ static void fmnist_resnet_small_k0132_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[4][64], part_y3[4][64], part_y4[4][64], part_y5[4][64];
+  double part_y2[8][64], part_y3[8][64], part_y4[8][64], part_y5[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0}, acc_y3[64] = {0.0}, acc_y4[64] = {0.0}, acc_y5[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -5590,10 +5590,10 @@ static void fmnist_resnet_small_k0132_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -5603,11 +5603,11 @@ static void fmnist_resnet_small_k0132_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y7[4][64];
+  double part_y7[8][64];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y7[64] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -5623,7 +5623,7 @@ static void fmnist_resnet_small_k0132_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0132_reduce_sum_launch(void *const *a) {
@@ -5699,11 +5699,11 @@ static void fmnist_resnet_small_k0135_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[4][32], part_y3[4][32], part_y4[4][32], part_y5[4][32];
+  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -5725,10 +5725,10 @@ static void fmnist_resnet_small_k0135_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -5738,11 +5738,11 @@ static void fmnist_resnet_small_k0135_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y7[4][32];
+  double part_y7[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -5758,7 +5758,7 @@ static void fmnist_resnet_small_k0135_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0135_reduce_sum_launch(void *const *a) {
@@ -5823,11 +5823,11 @@ static void fmnist_resnet_small_k0137_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[4][32], part_y3[4][32], part_y4[4][32], part_y5[4][32];
+  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -5849,10 +5849,10 @@ static void fmnist_resnet_small_k0137_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -5862,11 +5862,11 @@ static void fmnist_resnet_small_k0137_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y7[4][32];
+  double part_y7[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -5882,7 +5882,7 @@ static void fmnist_resnet_small_k0137_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0137_reduce_sum_launch(void *const *a) {
@@ -5902,11 +5902,11 @@ static void fmnist_resnet_small_k0138_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[4][32], part_y3[4][32], part_y4[4][32], part_y5[4][32];
+  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -5928,10 +5928,10 @@ static void fmnist_resnet_small_k0138_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -5941,11 +5941,11 @@ static void fmnist_resnet_small_k0138_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
-  double part_y7[4][32];
+  double part_y7[8][32];
   #pragma omp parallel for
-  for (int64_t p = 0; p < 4; p++) {
+  for (int64_t p = 0; p < 8; p++) {
     double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * 4 / 4; i0 < (p + 1) * 4 / 4; i0++) {
+    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -5961,7 +5961,7 @@ static void fmnist_resnet_small_k0138_reduce_sum(const float *x0, const float *r
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0138_reduce_sum_launch(void *const *a) {
