@@ -23,7 +23,8 @@ static void run_call(const hw_entry *entry, const hw_call *call, float *state, c
   for (int i = 0; i < call->num_args; i++) {
     args[i] = argument(entry, entry->args[call->first_arg + i], state, arena, inputs);
   }
-  entry->kernels[call->kernel].launch(args);
+  const hw_call_context context = {.n = entry->batch, .scratch_bytes = call->scratch_bytes};
+  entry->kernels[call->kernel].launch(args, &context);
 }
 
 void hw_entry_run(const hw_entry *entry, float *state, char *arena, const void *const *inputs) {

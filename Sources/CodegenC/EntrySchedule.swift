@@ -24,34 +24,58 @@ struct EntrySchedule {
   let state: StateLayout
   /// Prefix of the tables: `<program>_b<batch>_<entry>`.
   let prefix: String
-  private(set) var calls: [(kernel: Int, arguments: [Argument])] = []
+  private(set) var calls: [(kernel: Int, arguments: [Argument], scratchBytes: Int)] = []
   private(set) var copies: [(to: Argument, from: Argument, bytes: Int)] = []
   /// The constant arrays the copies read.
   private(set) var constants: [String] = []
   private var constantNames: [NodeID: String] = [:]
+  private var inputIndex: [NodeID: Int] = [:]
 
   var graph: Graph { entry.graph }
 
-  /// Plans the schedule, adding the entry's kernels and constants to `library`.
-  init(entry: PlannedEntry, state: StateLayout, prefix: String, library: inout KernelLibrary) {
+  /// A kernel of the entry as every batch size calls it: its function in the library, the
+  /// buffers it reads and writes, in parameter order, and whether it takes a scratch range.
+  struct Kernel {
+    var function: Int
+    var buffers: [NodeID]
+    var hasScratch: Bool
+  }
+
+  /// The kernels of an entry (`generic`: the entry at the two markers), added to `library`.
+  static func kernels(
+    _ generic: (PlannedEntry, PlannedEntry), library: inout KernelLibrary
+  ) throws -> [Kernel] {
+    let constants = library.constants(of: generic.0.graph)
+    return try generic.0.graph.kernelMembers().map { members in
+      func emitter(_ marker: PlannedEntry) -> KernelEmitter {
+        KernelEmitter(
+          graph: marker.graph, members: members, constants: constants,
+          inPlace: marker.memory.inPlace)
+      }
+      let (first, second) = (emitter(generic.0), emitter(generic.1))
+      return Kernel(
+        function: try library.function(for: (first, second)), buffers: first.inputs + members,
+        hasScratch: first.hasScratch)
+    }
+  }
+
+  /// Plans the schedule of `entry` (the entry at one batch size) over its `kernels`.
+  init(
+    entry: PlannedEntry, kernels: [Kernel], state: StateLayout, prefix: String,
+    library: inout KernelLibrary
+  ) {
     self.entry = entry
     self.state = state
     self.prefix = prefix
-    for id in graph.ids {
-      if case .constant(.values(let values)) = graph[id].op, graph[id].kernel == nil {
-        constantNames[id] = library.constant(values)
-      }
-    }
-    for (index, members) in graph.kernelMembers().enumerated() {
-      let kernel = KernelEmitter(
-        graph: graph, members: members, constants: constantNames,
-        scratchBytes: entry.memory.scratch[index]?.bytes, inPlace: entry.memory.inPlace)
-      var arguments: [Argument] = []
-      for id in kernel.inputs + members { arguments.append(argument(id)) }
-      if let scratch = entry.memory.scratch[index] { arguments.append(.arena(scratch.offset)) }
+    constantNames = library.constants(of: entry.graph)
+    inputIndex = Dictionary(uniqueKeysWithValues: graph.inputs.enumerated().map { ($1.id, $0) })
+    for (index, kernel) in kernels.enumerated() {
+      var arguments = kernel.buffers.map { argument($0) }
+      let scratch = entry.memory.scratch[index]
+      if kernel.hasScratch { arguments.append(.arena(scratch?.offset ?? 0)) }
       precondition(
         arguments.count <= 64, "kernel \(index) of '\(entry.name)' takes more than HW_MAX_ARGS")
-      calls.append((library.function(for: kernel), arguments))
+      calls.append((kernel.function, arguments, scratch?.bytes ?? 0))
     }
     planCopies()
   }
@@ -73,7 +97,7 @@ struct EntrySchedule {
   private mutating func argument(_ id: NodeID) -> Argument {
     switch graph[id].op {
     case .input:
-      return .input(graph.inputs.firstIndex { $0.id == id }!)
+      return .input(inputIndex[id]!)
     case .variable(let name):
       return .state(state.offsets[name]!)
     case .constant where graph[id].kernel == nil:
@@ -101,8 +125,8 @@ struct EntrySchedule {
       var first = 0
       code.indented { code in
         for call in calls {
-          let row = "{\(call.kernel), \(call.arguments.count), \(first)},"
-          let pad = String(repeating: " ", count: max(1, 18 - row.count))
+          let row = "{\(call.kernel), \(call.arguments.count), \(first), \(call.scratchBytes)},"
+          let pad = String(repeating: " ", count: max(1, 28 - row.count))
           code.line(row + pad + "/* \(library.name(call.kernel)) */")
           first += call.arguments.count
         }

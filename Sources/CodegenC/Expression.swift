@@ -22,6 +22,13 @@ struct ExpressionEmitter {
     return value < 0 ? "(\(text))" : text
   }
 
+  /// `a / b` divided in double at run time (the same correctly rounded division as the
+  /// compiler's), with the integers printed as they are so that counts read as counts.
+  func ratio(_ a: Int, _ b: Int) -> String {
+    let text = a == 1 ? "(1.0 / (double)\(b))" : "((double)\(a) / (double)\(b))"
+    return inDouble ? text : "(float)\(text)"
+  }
+
   /// A libm function of the expression's precision: `expf` or `exp`.
   func function(_ name: String) -> String { inDouble ? name : name + "f" }
 
@@ -49,6 +56,7 @@ struct ExpressionEmitter {
     func operand(_ i: Int) -> String { value(x[i], at: view) }
     switch node.op {
     case .constant(.splat(let v)): return literal(v)
+    case .constant(.ratio(let a, let b)): return ratio(a, b)
     case .constant(.diagonal(let offset, let v)):
       let m = node.type.shape[1]
       return "((\(view[1]) == ((\(view[0]) + \(offset)) % \(m))) ? \(literal(v)) : \(zero))"
@@ -101,6 +109,7 @@ struct ExpressionEmitter {
     let node = graph[id]
     switch node.op {
     case .constant(.splat(let v)): return literal(v)
+    case .constant(.ratio(let a, let b)): return ratio(a, b)
     case .reshape: return value(node.operands[0], flatAt: index)
     default:
       guard let text = elementwise(node.op, { value(node.operands[$0], flatAt: index) }) else {
@@ -114,7 +123,7 @@ struct ExpressionEmitter {
   /// (elementwise ops and reshapes all the way down to buffers).
   func isFlat(_ id: NodeID) -> Bool {
     switch graph[id].op {
-    case .constant(.splat): return true
+    case .constant(.splat), .constant(.ratio): return true
     case .unary, .powConstant, .binary, .compare, .select, .reshape:
       return graph[id].operands.allSatisfy { names.buffer($0) != nil || isFlat($0) }
     default: return false

@@ -63,11 +63,13 @@ extension KernelEmitter {
     let parallel = total >= Self.parallelThreshold
     hoister.emit(at: -1, into: &code)
     if plan.outerCount > 1 {
-      emitLoops(plan.outer, shape: shape, parallel: parallel, hoister: hoister, into: &code) {
+      emitLoops(
+        plan.outer, shape: shape, parallel: parallel ? total : nil, hoister: hoister, into: &code
+      ) {
         code in
         code.line("double \(zero);")
         emitLoops(
-          plan.reduced + plan.inner, shape: shape, parallel: false,
+          plan.reduced + plan.inner, shape: shape, parallel: nil,
           simd: (plan.reduced.count, simd), hoister: hoister, base: plan.outer.count, into: &code
         ) { code in code.append(body) }
         emitColumnFinish(reductions, plan, view: view, into: &code) { "acc_\($0)[\($1)]" }
@@ -79,7 +81,7 @@ extension KernelEmitter {
     let partials = reductions.map { "part_\(names.buffer($0)!)" }
     code.line(
       "double " + partials.map { "\($0)[\(parts)][\(plan.columns)]" }.joined(separator: ", ") + ";")
-    if parallel { code.line("#pragma omp parallel for") }
+    if parallel { code.line(Self.parallelFor(total)) }
     code.block("for (int64_t p = 0; p < \(parts); p++)") { code in
       code.line("double \(zero);")
       let size = shape[first]
@@ -88,11 +90,11 @@ extension KernelEmitter {
       ) { code in
         hoister.emit(at: 0, into: &code)
         emitLoops(
-          Array(plan.reduced.dropFirst()) + plan.inner, shape: shape, parallel: false,
+          Array(plan.reduced.dropFirst()) + plan.inner, shape: shape, parallel: nil,
           simd: (plan.reduced.count - 1, simd), hoister: hoister, base: 1, into: &code
         ) { code in code.append(body) }
       }
-      emitLoops(plan.inner, shape: shape, parallel: false, into: &code) { code in
+      emitLoops(plan.inner, shape: shape, parallel: nil, into: &code) { code in
         for (partial, accumulator) in zip(partials, accumulators) {
           code.line("\(partial)[p][\(plan.columnIndex)] = \(accumulator)[\(plan.columnIndex)];")
         }
@@ -109,7 +111,7 @@ extension KernelEmitter {
     _ reductions: [NodeID], _ plan: ColumnReduction, view: [String], into code: inout CodePrinter,
     value: (String, String) -> String
   ) {
-    emitLoops(plan.inner, shape: plan.shape, parallel: false, into: &code) { code in
+    emitLoops(plan.inner, shape: plan.shape, parallel: nil, into: &code) { code in
       for id in reductions {
         let sum = value(names.buffer(id)!, plan.columnIndex)
         emitFinish(id, "(\(sum))", shape: plan.shape, axes: plan.reduced, view: view, into: &code)

@@ -21,7 +21,7 @@ extension KernelEmitter {
     let view = shape.indices.map { shape[$0] == 1 ? "0" : "i\($0)" }
     let total = shape.reduce(1, *)
     if nest.members.allSatisfy(expressions.isFlat) {
-      if total >= Self.parallelThreshold { code.line("#pragma omp parallel for") }
+      if total >= Self.parallelThreshold { code.line(Self.parallelFor(total)) }
       code.block("for (int64_t i = 0; i < \(total); i++)") { code in
         for id in nest.members {
           code.line(
@@ -37,7 +37,9 @@ extension KernelEmitter {
     var body = CodePrinter()
     emitBody(nest, shape: shape, view: view, hoister: hoister, into: &body)
     hoister.emit(at: -1, into: &code)
-    emitLoops(loops, shape: shape, parallel: parallel, hoister: hoister, into: &code) { code in
+    emitLoops(
+      loops, shape: shape, parallel: parallel ? total : nil, hoister: hoister, into: &code
+    ) { code in
       code.append(body)
     }
   }
@@ -73,12 +75,13 @@ extension KernelEmitter {
     var body = CodePrinter()
     emitBody(nest, shape: shape, view: view, hoister: hoister, into: &body)
     hoister.emit(at: -1, into: &code)
-    emitLoops(kept, shape: shape, parallel: parallel, hoister: hoister, into: &code) { code in
+    emitLoops(kept, shape: shape, parallel: parallel ? total : nil, hoister: hoister, into: &code) {
+      code in
       let initial = sequentialMax ? "-INFINITY" : "0.0"
       code.line(
         "double " + accumulators.map { "\($0) = \(initial)" }.joined(separator: ", ") + ";")
       emitLoops(
-        reduced, shape: shape, parallel: false, simd: (reduced.count - simd, clause),
+        reduced, shape: shape, parallel: nil, simd: (reduced.count - simd, clause),
         hoister: hoister, base: kept.count, into: &code
       ) { code in code.append(body) }
       for (id, accumulator) in zip(reductions, accumulators) {
@@ -155,14 +158,15 @@ extension KernelEmitter {
     let count = axes.reduce(1) { $0 * shape[$1] }
     code.line(
       op == .mean
-        ? "\(out) = (float)(\(accumulator) / \(count).0);" : "\(out) = (float)\(accumulator);")
+        ? "\(out) = (float)(\(accumulator) / (double)\(count));" : "\(out) = (float)\(accumulator);"
+    )
   }
 
-  /// One `for` per dimension of `dims`, outermost first; `parallel` shares the outermost among
-  /// threads, `simd` puts a pragma before the loop at that position, and each loop body begins
+  /// One `for` per dimension of `dims`, outermost first; `parallel` (the element count that
+  /// decided it) shares the outermost among threads, `simd` puts a pragma before the loop at that position, and each loop body begins
   /// with the hoisted definitions of its position (`base` + its place in `dims`).
   func emitLoops(
-    _ dims: [Int], shape: [Int], parallel: Bool, simd: (at: Int, pragma: String)? = nil,
+    _ dims: [Int], shape: [Int], parallel: Int?, simd: (at: Int, pragma: String)? = nil,
     hoister: Hoister? = nil, base: Int = 0, into code: inout CodePrinter,
     _ body: (inout CodePrinter) -> Void
   ) {
@@ -170,16 +174,15 @@ extension KernelEmitter {
       body(&code)
       return
     }
-    if parallel {
-      let collapse = dims.count > 1 && shape[first] < 16 ? " collapse(2)" : ""
-      code.line("#pragma omp parallel for\(collapse)")
+    if let parallel {
+      code.line(Self.parallelFor(parallel, collapse: dims.count > 1 && shape[first] < 16))
     }
     if let simd, simd.at == 0 { code.line(simd.pragma) }
     let inner = simd.map { ($0.at - 1, $0.pragma) }
     code.block("for (int64_t i\(first) = 0; i\(first) < \(shape[first]); i\(first)++)") { code in
       hoister?.emit(at: base, into: &code)
       emitLoops(
-        Array(dims.dropFirst()), shape: shape, parallel: false, simd: inner, hoister: hoister,
+        Array(dims.dropFirst()), shape: shape, parallel: nil, simd: inner, hoister: hoister,
         base: base + 1, into: &code, body)
     }
   }

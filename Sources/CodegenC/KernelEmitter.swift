@@ -8,21 +8,33 @@ struct KernelEmitter {
   let graph: Graph
   let members: [NodeID]
   let names: BufferNames
-  /// Bytes of the kernel's scratch in the arena, nil when it has none.
-  let scratchBytes: Int?
+  /// Whether the kernel takes a scratch range of the arena (`scratch`, and `scratch_bytes` for
+  /// channels-last convolutions, whose range is what the memory plan left free).
+  let hasScratch: Bool
+  /// Whether the kernel takes the batch size `n` (its text depends on it).
+  var takesBatch = false
   /// In-place stores of the entry (value -> the operand whose buffer it takes).
   var inPlace: [NodeID: NodeID] = [:]
   /// Parallelise loops over at least this many elements.
   static let parallelThreshold = 32768
 
+  /// The pragma of a loop run in parallel because it covers `total` elements. The condition
+  /// is printed so that, where `total` depends on the batch size, the generic kernel decides at
+  /// run time (`KernelLibrary` drops it where the count turned out fixed).
+  static func parallelFor(_ total: Int, collapse: Bool = false) -> String {
+    "#pragma omp parallel for\(collapse ? " collapse(2)" : "") if(\(total) >= \(parallelThreshold))"
+  }
+
   /// `constants`: the C names of the program's constant arrays the kernel may read.
   init(
-    graph: Graph, members: [NodeID], constants: [NodeID: String], scratchBytes: Int?,
-    inPlace: [NodeID: NodeID]
+    graph: Graph, members: [NodeID], constants: [NodeID: String], inPlace: [NodeID: NodeID]
   ) {
     self.graph = graph
     self.members = members
-    self.scratchBytes = scratchBytes
+    hasScratch = members.contains {
+      PlanMemory.isChannelsLastConvolution(graph[$0])
+        || PlanMemory.scratchBytes(graph[$0], graph) > 0
+    }
     self.inPlace = inPlace
     names = BufferNames(
       inputs: Self.inputs(of: members, in: graph), outputs: members, constants: constants)
@@ -45,17 +57,28 @@ struct KernelEmitter {
     return result.subtracting(members).filter { graph[$0].op.fusionRole != .constant }.sorted()
   }
 
-  /// The parameter list: read-only inputs, then the stored values, then scratch. Buffers
-  /// shared by an in-place update are not `restrict`.
+  /// The parameter list: the batch size if used, read-only inputs, the stored values, then
+  /// scratch. Buffers shared by an in-place update are not `restrict`.
   var parameters: [String] {
     let shared = Set(inPlace.filter { members.contains($0.key) }.flatMap { [$0.key, $0.value] })
     func qualifier(_ id: NodeID) -> String { shared.contains(id) ? "*" : "*restrict " }
-    var result = inputs.map { id in
+    var result = takesBatch ? ["int64_t n"] : []
+    result += inputs.map { id in
       "const \(BufferNames.elementType(graph[id].type)) \(qualifier(id))\(names.buffer(id)!)"
     }
     result += members.map { "float \(qualifier($0))\(names.buffer($0)!)" }
-    if scratchBytes != nil { result.append("float *restrict scratch") }
+    if hasScratch { result.append("float *restrict scratch") }
+    if takesSpareBytes { result.append("int64_t scratch_bytes") }
     return result
+  }
+
+  /// The number of pointer parameters (buffers and scratch).
+  var buffers: Int { inputs.count + members.count + (hasScratch ? 1 : 0) }
+
+  /// Whether the scratch is a spare range whose size is an argument (channels-last
+  /// convolutions).
+  var takesSpareBytes: Bool {
+    members.contains { PlanMemory.isChannelsLastConvolution(graph[$0]) }
   }
 
   /// The op that names the kernel: its library call or reduction, else its last member.
@@ -94,7 +117,7 @@ struct KernelEmitter {
   private func emitMember(_ id: NodeID, into code: inout CodePrinter) {
     switch graph[id].op.fusionRole {
     case .library:
-      LibraryCall(graph: graph, names: names, scratchBytes: scratchBytes).emit(id, into: &code)
+      LibraryCall(graph: graph, names: names, hasScratch: hasScratch).emit(id, into: &code)
     default:
       let shape = graph[id].type.shape
       code.line(

@@ -1,12 +1,17 @@
+import GraphCompiler
 import GraphIR
 
 /// The distinct kernels and constant arrays of one translation unit. A computation that
-/// several entries, inner steps or batch sizes perform prints the same text (parameters are
-/// named by position), so it is emitted once and every schedule calls that one function.
+/// several entries or inner steps perform prints the same text (parameters are named by
+/// position), so it is emitted once and every schedule calls that one function. Each kernel is
+/// printed from the program at both markers of `GenericBatch` and the two texts paired: what
+/// depends on the batch size becomes an expression in the parameter `n`, so one function
+/// serves every batch size.
 struct KernelLibrary {
   /// Prefix of every function and constant: the first program's name.
   let prefix: String
-  private var kernels: [(name: String, provenance: String, text: String, parameters: Int)] = []
+  private var kernels: [(name: String, provenance: String, text: String, parameters: [String])] =
+    []
   private var kernelsByText: [String: Int] = [:]
   private var constants: [(name: String, values: String, count: Int)] = []
   private var constantsByValues: [String: String] = [:]
@@ -16,20 +21,46 @@ struct KernelLibrary {
   /// The number of distinct kernels so far.
   var kernelCount: Int { kernels.count }
 
-  /// The index of the function computing `kernel` in the kernels table, emitting it if it is
-  /// new.
-  mutating func function(for kernel: KernelEmitter) -> Int {
+  /// The index of the function computing a kernel (`kernels`: the same kernel of the program
+  /// at the two markers) in the kernels table, emitting it if it is new.
+  mutating func function(for kernels: (KernelEmitter, KernelEmitter)) throws -> Int {
+    var (first, second) = kernels
     // A placeholder as long as the name, so that the signature wraps the same.
-    let placeholder = "\(prefix)_kXXXX_\(kernel.mnemonic)"
-    var code = CodePrinter()
-    kernel.emit(named: placeholder, into: &code)
-    if let index = kernelsByText[code.text] { return index }
-    let name = "\(prefix)_k\(String(kernels.count).leftPadded(to: 4))_\(kernel.mnemonic)"
+    let placeholder = "\(prefix)_kXXXX_\(first.mnemonic)"
+    var (text, usesBatch) = try Self.generic(first, second, named: placeholder)
+    if usesBatch {
+      (first.takesBatch, second.takesBatch) = (true, true)
+      text = try Self.generic(first, second, named: placeholder).text
+    }
+    if let index = kernelsByText[text] { return index }
+    let name = "\(prefix)_k\(String(self.kernels.count).leftPadded(to: 4))_\(first.mnemonic)"
     precondition(name.count == placeholder.count, "more than 10,000 kernels in one file")
-    kernelsByText[code.text] = kernels.count
-    let text = code.text.replacing(placeholder, with: name)
-    kernels.append((name, kernel.provenance, text, kernel.parameters.count))
-    return kernels.count - 1
+    kernelsByText[text] = self.kernels.count
+    var arguments = (0..<first.buffers).map { "a[\($0)]" }
+    if first.takesBatch { arguments.insert("c->n", at: 0) }
+    if first.takesSpareBytes { arguments.append("c->scratch_bytes") }
+    let provenance = try GenericBatch.pair(
+      first.provenance, second.provenance, place: "kernel '\(first.provenance)'"
+    ) { $0.description.replacing(" ", with: "") }
+    self.kernels.append((name, provenance, text.replacing(placeholder, with: name), arguments))
+    return self.kernels.count - 1
+  }
+
+  /// The kernel's text with every number that depends on the batch size as an expression in
+  /// `n`, and the parallel loops' conditions kept only where they do.
+  private static func generic(
+    _ first: KernelEmitter, _ second: KernelEmitter, named name: String
+  ) throws -> (text: String, usesBatch: Bool) {
+    var a = CodePrinter()
+    first.emit(named: name, into: &a)
+    var b = CodePrinter()
+    second.emit(named: name, into: &b)
+    var usesBatch = false
+    let text = try GenericBatch.pair(a.text, b.text, place: "kernel '\(first.provenance)'") {
+      usesBatch = true
+      return $0.parenthesized
+    }
+    return (text.replacing(/\ if\(\d+ >= \d+\)/, with: ""), usesBatch)
   }
 
   /// The C name of function `index`.
@@ -37,6 +68,18 @@ struct KernelLibrary {
 
   /// The kernels table every entry's `kernels` field points at.
   var table: String { "\(prefix)_kernels" }
+
+  /// The C names of the constant arrays a graph's kernels read (unstored `values` constants),
+  /// adding them to the library.
+  mutating func constants(of graph: Graph) -> [NodeID: String] {
+    var names: [NodeID: String] = [:]
+    for id in graph.ids {
+      if case .constant(.values(let values)) = graph[id].op, graph[id].kernel == nil {
+        names[id] = constant(values)
+      }
+    }
+    return names
+  }
 
   /// The name of the static array holding `values`.
   mutating func constant(_ values: [Double]) -> String {
@@ -49,7 +92,8 @@ struct KernelLibrary {
   }
 
   /// The constants, then each kernel with its provenance and its launcher (the one signature
-  /// the schedules call through: `a` holds one pointer per parameter), then their table.
+  /// the schedules call through: `a` holds one pointer per buffer, `c` the batch size and the
+  /// scratch's size), then their table.
   func emit(into code: inout CodePrinter) {
     for constant in constants {
       code.line("static const float \(constant.name)[\(constant.count)] = {")
@@ -60,9 +104,10 @@ struct KernelLibrary {
     for kernel in kernels {
       code.line("/* \(kernel.provenance) */")
       code.verbatim(kernel.text)
-      code.block("static void \(kernel.name)_launch(void *const *a)") { code in
-        let arguments = (0..<kernel.parameters).map { "a[\($0)]" }
-        code.wrapped("\(kernel.name)(", arguments, ");")
+      code.block("static void \(kernel.name)_launch(void *const *a, const hw_call_context *c)") {
+        code in
+        if !kernel.parameters.contains(where: { $0.hasPrefix("c->") }) { code.line("(void)c;") }
+        code.wrapped("\(kernel.name)(", kernel.parameters, ");")
       }
       code.line()
     }

@@ -6,8 +6,9 @@ import GraphIR
 struct LibraryCall {
   let graph: Graph
   let names: BufferNames
-  /// Bytes of the kernel's scratch (`scratch`), nil when it has none.
-  var scratchBytes: Int?
+  /// Whether the kernel has a scratch range (`scratch`, and `scratch_bytes` for channels-last
+  /// convolutions).
+  var hasScratch: Bool
 
   func emit(_ id: NodeID, into code: inout CodePrinter) {
     let node = graph[id]
@@ -61,15 +62,16 @@ struct LibraryCall {
   private func pointer(_ id: NodeID) -> String { source(id).name }
 
   /// `hw_conv2d_<pass>(&out_shape, in0, in1, out, scratch)`, or for channels-last tensors
-  /// `hw_conv2d_<pass>_nhwc(&out_shape, in0, in1, out, spare, bytes)`: the range of the arena
-  /// free during the kernel, for oneDNN's workspace when it fits.
+  /// `hw_conv2d_<pass>_nhwc(&out_shape, in0, in1, out, scratch, scratch_bytes)`: the range of
+  /// the arena free during the kernel (an argument: the memory plan of the batch size decides
+  /// it), for oneDNN's workspace when it fits.
   private func emitConvolution(
     _ pass: String, _ shape: [String], _ conv: Conv2D, _ x: [NodeID], _ out: String,
     into code: inout CodePrinter
   ) {
     code.wrapped("const hw_conv_shape \(out)_shape = {", shape, "};")
-    let spare = scratchBytes.map { ", scratch, \($0)" } ?? ", NULL, 0"
-    let (suffix, scratch) = conv.channelsLast ? ("_nhwc", spare) : ("", ", scratch")
+    let (suffix, scratch) =
+      conv.channelsLast ? ("_nhwc", ", scratch, scratch_bytes") : ("", ", scratch")
     code.line(
       "hw_conv2d_\(pass)\(suffix)(&\(out)_shape, \(pointer(x[0])), \(pointer(x[1])), \(out)\(scratch));"
     )

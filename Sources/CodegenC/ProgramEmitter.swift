@@ -9,16 +9,28 @@ public enum ProgramEmitter {
     "hw_program_\(CSyntax.identifier(program))_b\(batch)"
   }
 
-  /// A translation unit holding the given programs: the distinct kernels of all of them once,
-  /// then each program's schedules and tables.
-  public static func translationUnit(_ programs: [PlannedProgram], source: String) -> String {
+  /// A translation unit holding the given programs (each generic, with its instances at the
+  /// batch sizes it is built for): the distinct kernels of all of them once, then each
+  /// instance's schedules and tables.
+  public static func translationUnit(
+    _ generics: [(GenericProgram, [PlannedProgram])], source: String
+  ) throws -> String {
     var library = KernelLibrary(
-      prefix: programs.first.map { CSyntax.identifier($0.program.name) } ?? "program")
-    let schedules = programs.map { planned in
-      planned.entries.map { entry in
-        EntrySchedule(
-          entry: entry, state: planned.state, prefix: tablePrefix(planned, entry.name),
-          library: &library)
+      prefix: generics.first.map { CSyntax.identifier($0.0.first.program.name) } ?? "program")
+    var programs: [PlannedProgram] = []
+    var schedules: [[EntrySchedule]] = []
+    for (generic, instances) in generics {
+      let kernels = try zip(generic.first.entries, generic.second.entries).map {
+        try EntrySchedule.kernels(($0, $1), library: &library)
+      }
+      for planned in instances {
+        programs.append(planned)
+        schedules.append(
+          zip(planned.entries, kernels).map { entry, kernels in
+            EntrySchedule(
+              entry: entry, kernels: kernels, state: planned.state,
+              prefix: tablePrefix(planned, entry.name), library: &library)
+          })
       }
     }
     var code = CodePrinter()

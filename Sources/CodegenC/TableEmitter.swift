@@ -47,7 +47,7 @@ struct TableEmitter {
       let flops = entry.costs.reduce(0) { $0 + $1.flops }
       let bytes = entry.costs.reduce(0) { $0 + $1.bytes }
       entries.append(
-        "{\(CSyntax.string(entry.name)), \(inputs.count), \(prefix)_inputs, \(outputs.count), "
+        "{\(CSyntax.string(entry.name)), \(planned.batch), \(inputs.count), \(prefix)_inputs, \(outputs.count), "
           + "\(prefix)_outputs, \(entry.memory.arenaBytes), \(schedule.calls.count), \(flops), "
           + "\(bytes), \(schedule.tableFields(kernels: kernels))}")
     }

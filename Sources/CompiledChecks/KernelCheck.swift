@@ -22,12 +22,12 @@ public struct KernelCheck {
     self.precision = precision
   }
 
-  /// Checks every kernel of every entry of `compiled` (or of `entries`) against `program`,
-  /// the IR of the same program at the same batch size.
-  public func run(_ program: Program, _ compiled: CompiledProgram, entries: [String]? = nil)
-    throws -> [SelfCheck.Report]
-  {
-    let planned = try KernelPipeline.run(program, batch: compiled.batch)
+  /// Checks every kernel of every entry of `compiled` (or of `entries`) against `program`
+  /// (the same program, compiled generic in the batch size) at the compiled batch size.
+  public func run(
+    _ program: GenericProgram, _ compiled: CompiledProgram, entries: [String]? = nil
+  ) throws -> [SelfCheck.Report] {
+    let planned = try program.instantiated(batch: compiled.batch)
     var reports: [SelfCheck.Report] = []
     for entry in compiled.entries where entries?.contains(entry.name) ?? true {
       guard let plan = planned.entries.first(where: { $0.name == entry.name }) else {

@@ -70,12 +70,13 @@ public struct SelfCheck {
     }
   }
 
-  /// Checks every entry of `compiled` (or only `entries`) against `program`, the IR of the
-  /// same program at the same batch size.
+  /// Checks every entry of `compiled` (or only `entries`) against `program` (the same
+  /// program, compiled generic in the batch size) at the compiled batch size.
   public func run(
-    _ program: Program, _ compiled: CompiledProgram, entries: [String]? = nil, threads: Int = 0
+    _ program: GenericProgram, _ compiled: CompiledProgram, entries: [String]? = nil,
+    threads: Int = 0
   ) throws -> Outcome {
-    let planned = try KernelPipeline.run(program, batch: compiled.batch)
+    let planned = try program.instantiated(batch: compiled.batch)
     var outcome = Outcome()
     for entry in compiled.entries where entries?.contains(entry.name) ?? true {
       guard let plan = planned.entries.first(where: { $0.name == entry.name }) else {
@@ -90,10 +91,10 @@ public struct SelfCheck {
   /// example a `StepDump`'s, to see whether a difference from another implementation comes
   /// from comparisons the compiled code decided the other way).
   public func run(
-    _ program: Program, _ compiled: CompiledProgram, entry name: String,
+    _ program: GenericProgram, _ compiled: CompiledProgram, entry name: String,
     state: [String: HostTensor], inputs: [String: HostTensor], threads: Int = 1
   ) throws -> Outcome {
-    let planned = try KernelPipeline.run(program, batch: compiled.batch)
+    let planned = try program.instantiated(batch: compiled.batch)
     guard let plan = planned.entries.first(where: { $0.name == name }) else {
       throw TrainingError("entry '\(name)' is not in the program's IR")
     }

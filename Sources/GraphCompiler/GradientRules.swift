@@ -121,7 +121,8 @@ extension Graph {
     case .sum: return spread
     case .mean:
       let count = self[x].type.elementCount / self[y].type.elementCount
-      return try scale(spread, by: 1 / Double(count), at: at)
+      let factor = try append(.constant(.ratio(1, count)), declared: self[x].type, location: at)
+      return try binary(.mul, spread, factor, at: at)
     case .max:
       let isMax = try compare(.eq, x, try broadcast(y, to: shape, at: at), at: at)
       return try binary(.mul, spread, isMax, at: at)

@@ -24,14 +24,30 @@ public enum KernelPipeline {
   public static func run(
     _ program: Program, batch: Int, verify: Bool = true, channelsLast: Bool = true
   ) throws(IRError) -> PlannedProgram {
+    plan(try schedule(program, verify: verify, channelsLast: channelsLast), batch: batch)
+  }
+
+  /// Lowered, fused and scheduled: every stored value has its kernel, in execution order.
+  public static func schedule(
+    _ program: Program, verify: Bool = true, channelsLast: Bool = true
+  ) throws(IRError) -> Program {
     let lowered = try Lowering.run(program, verify: verify)
     let layout: [any GraphPass] = channelsLast ? [UseChannelsLast()] : []
     let passes = Pipeline(layout + [FuseKernels(), ScheduleKernels()], verifyEachPass: verify)
-    let scheduled = try passes.run(lowered)
+    return try passes.run(lowered)
+  }
+
+  /// Memory plans (with the given in-place stores per entry, else the planner's own) and
+  /// costs of a scheduled program; `costs: false` skips the estimates.
+  static func plan(
+    _ scheduled: Program, batch: Int, inPlace: [String: [NodeID: NodeID]]? = nil,
+    costs: Bool = true
+  ) -> PlannedProgram {
     let entries = scheduled.entries.map { entry in
       PlannedEntry(
-        name: entry.name, graph: entry.graph, memory: PlanMemory().plan(entry.graph),
-        costs: entry.graph.kernelCosts())
+        name: entry.name, graph: entry.graph,
+        memory: PlanMemory().plan(entry.graph, inPlace: inPlace?[entry.name]),
+        costs: costs ? entry.graph.kernelCosts() : [])
     }
     return PlannedProgram(
       program: scheduled, batch: batch, state: StateLayout(scheduled), entries: entries)

@@ -33,7 +33,10 @@ public struct PlanMemory: Sendable {
 
   public init() {}
 
-  public func plan(_ graph: Graph) -> MemoryPlan {
+  /// `inPlace`: the in-place stores to make (those of the same graph at another batch size,
+  /// so that kernels generic in the batch size see the same aliasing), else the planner finds
+  /// them.
+  public func plan(_ graph: Graph, inPlace given: [NodeID: NodeID]? = nil) -> MemoryPlan {
     let kernels = graph.kernelMembers()
     let end = kernels.count
     var lastUse: [NodeID: Int] = [:]
@@ -57,16 +60,18 @@ public struct PlanMemory: Sendable {
         let bytes = graph[id].type.elementCount * 4
         plan.unplannedBytes += Self.aligned(bytes)
         dying[lastUse[id]!, default: []].append(id)
-        let reusable = graph.storedInputs(of: id).first { operand in
-          graph[operand].kernel != nil && !pinned.contains(operand)
-            && graph[operand].type.elementCount == graph[id].type.elementCount
-            && !plan.inPlace.values.contains(operand)
-            && readers[operand, default: []].allSatisfy { reader in
-              reader == id || graph[reader].kernel! < kernel
-                || (graph[reader].kernel! == kernel && members.firstIndex(of: reader)! < position)
-            }
-            && graph.readsOnlyAtOwnIndex(id, operand)
-        }
+        let reusable =
+          given.map { $0[id] }
+          ?? graph.storedInputs(of: id).first { operand in
+            graph[operand].kernel != nil && !pinned.contains(operand)
+              && graph[operand].type.elementCount == graph[id].type.elementCount
+              && !plan.inPlace.values.contains(operand)
+              && readers[operand, default: []].allSatisfy { reader in
+                reader == id || graph[reader].kernel! < kernel
+                  || (graph[reader].kernel! == kernel && members.firstIndex(of: reader)! < position)
+              }
+              && graph.readsOnlyAtOwnIndex(id, operand)
+          }
         if let operand = reusable {
           plan.offsets[id] = plan.offsets[operand]
           plan.inPlace[id] = operand

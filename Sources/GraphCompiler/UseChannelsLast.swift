@@ -115,9 +115,9 @@ private struct LayoutRewriter {
       let padded = try reshape(operand, rank4, at)
       let permuted = try permute(padded, ChannelOrder.toNHWC, at)
       return try emit(.broadcast(ChannelOrder.nhwc(shape)), [permuted], at)
-    case .constant(.splat(let value)):
+    case .constant(let constant) where constant.uniformValue != nil:
       return try emit(
-        .constant(.splat(value)), [], at, declared: .f32(ChannelOrder.nhwc(node.type.shape)))
+        .constant(constant), [], at, declared: .f32(ChannelOrder.nhwc(node.type.shape)))
     case .reduce(let op, let axes):
       return try reduceChannelsLast(op, axes, x[0], at)
     default:

@@ -42,8 +42,8 @@ public struct BatchNorm: Layer {
       let centered = x - mean
       variance = (centered * centered).mean(axes: axes).reshaped(statShape)
       if b.recordsStateUpdates {
-        let count = Double(x.type.elementCount / channels)
-        let unbiased = variance * (count / Swift.max(count - 1, 1))
+        let count = x.type.elementCount / channels
+        let unbiased = variance * b.ratio(count, Swift.max(count - 1, 1), statShape)
         b.assign(b.path("running_mean"), runningMean * (1 - momentum) + mean * momentum)
         b.assign(b.path("running_var"), runningVar * (1 - momentum) + unbiased * momentum)
       }

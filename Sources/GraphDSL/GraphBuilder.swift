@@ -113,6 +113,12 @@ public final class GraphBuilder {
   public func constant(_ value: Double, _ shape: [Int] = []) -> Tensor {
     append(.constant(.splat(value)), [], declared: .f32(shape))
   }
+
+  /// A constant filled with `numerator / denominator`, for factors that depend on an element
+  /// count (so the compiler can follow the batch size through them).
+  public func ratio(_ numerator: Int, _ denominator: Int, _ shape: [Int] = []) -> Tensor {
+    append(.constant(.ratio(numerator, denominator)), [], declared: .f32(shape))
+  }
 }
 
 /// A value in the graph being recorded.

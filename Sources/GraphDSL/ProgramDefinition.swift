@@ -21,6 +21,12 @@ public struct ProgramDefinition: Sendable {
     self.make = make
   }
 
+  /// The program at any batch size (the compiler builds it at marker sizes to make kernels
+  /// generic in the batch size).
+  public func anyBatch(_ batch: Int) throws -> Program {
+    try make(batch)
+  }
+
   /// The program for one of the listed batch sizes.
   public func program(batch: Int) throws -> Program {
     guard batchSizes.contains(batch) else {

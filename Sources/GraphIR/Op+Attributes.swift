@@ -69,6 +69,7 @@ extension Op {
     case .splat(let v): [("splat", .double(v))]
     case .diagonal(let offset, let v): [("diagonal", .int(offset)), ("value", .double(v))]
     case .values(let v): [("values", .doubles(v))]
+    case .ratio(let numerator, let denominator): [("ratio", .ints([numerator, denominator]))]
     }
   }
 
@@ -162,6 +163,13 @@ extension Op {
 
   private static func parseConstant(_ a: AttributeReader) throws(ShapeError) -> Constant {
     if a.attributes["splat"] != nil { return .splat(try a.double("splat")) }
+    if a.attributes["ratio"] != nil {
+      let terms = try a.ints("ratio")
+      guard terms.count == 2, terms[1] != 0 else {
+        throw ShapeError("ratio must be [numerator, denominator] with a non-zero denominator")
+      }
+      return .ratio(terms[0], terms[1])
+    }
     if a.attributes["diagonal"] != nil {
       return .diagonal(offset: try a.int("diagonal"), value: try a.double("value"))
     }

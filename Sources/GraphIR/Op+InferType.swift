@@ -133,7 +133,7 @@ extension Op {
 
   static func checkConstant(_ value: Constant, _ type: TensorType) throws(ShapeError) {
     switch value {
-    case .splat: return
+    case .splat, .ratio: return
     case .diagonal:
       guard type.rank == 2 else { throw ShapeError("a diagonal constant must be 2-D, got \(type)") }
     case .values(let values):

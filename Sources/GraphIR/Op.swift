@@ -101,6 +101,22 @@ public enum Constant: Hashable, Sendable {
   case diagonal(offset: Int, value: Double)
   /// Explicit row-major values.
   case values([Double])
+  /// Every element equal to `numerator / denominator` (one correctly rounded division): a
+  /// factor that depends on an element count (a mean's `1 / count`, BatchNorm's unbiased
+  /// `count / (count - 1)`), kept as integers so that the compiler can follow the batch size
+  /// through it. Never folded into a splat.
+  case ratio(Int, Int)
+}
+
+extension Constant {
+  /// The value of every element, for the constants that have one (splat and ratio).
+  public var uniformValue: Double? {
+    switch self {
+    case .splat(let value): value
+    case .ratio(let numerator, let denominator): Double(numerator) / Double(denominator)
+    case .diagonal, .values: nil
+    }
+  }
 }
 
 /// The optimizer step a parameter receives. Slots (momentum, Adam moments) are program

@@ -19,6 +19,8 @@ extension Kernels {
       return Array(repeating: value, count: type.elementCount)
     case .values(let values):
       return values
+    case .ratio:
+      return Array(repeating: constant.uniformValue!, count: type.elementCount)
     case .diagonal(let offset, let value):
       let (n, m) = (type.shape[0], type.shape[1])
       var result = Array(repeating: 0.0, count: n * m)

@@ -31,11 +31,12 @@ struct Emit: ParsableCommand {
       let sizes = definition.batchSizes.map(String.init).joined(separator: ", ")
       throw ValidationError("\(program) is built for batch sizes \(sizes), not \(batch)")
     }
-    let planned = try plan(definition).filter { batch == nil || $0.batch == batch }
+    var (generic, planned) = try plan(definition)
+    planned = planned.filter { batch == nil || $0.batch == batch }
     let base = CSyntax.fileBase(definition.file)
     let accessors = planned.map { ($0.program.name, $0.batch) }
     try writeIfChanged(
-      ProgramEmitter.translationUnit(planned, source: definition.file),
+      ProgramEmitter.translationUnit([(generic, planned)], source: definition.file),
       to: "\(output)/\(base).graph.c")
     try writeIfChanged(ProgramEmitter.header(accessors), to: "\(output)/HeadwayPrograms.h")
     try writeIfChanged(ProgramEmitter.registry(accessors), to: "\(output)/programs.registry.c")
@@ -59,15 +60,15 @@ struct EmitAll: ParsableCommand {
   var includeDirectory: String
 
   func run() throws {
-    var byFile: [String: [PlannedProgram]] = [:]
+    var byFile: [String: [(GenericProgram, [PlannedProgram])]] = [:]
     for definition in Programs.all {
-      byFile[CSyntax.fileBase(definition.file), default: []] += try plan(definition)
+      byFile[CSyntax.fileBase(definition.file), default: []].append(try plan(definition))
     }
     var accessors: [(String, Int)] = []
     for source in sources {
       let base = CSyntax.fileBase(source)
       let planned = byFile[base] ?? []
-      accessors += planned.map { ($0.program.name, $0.batch) }
+      accessors += planned.flatMap { $0.1.map { ($0.program.name, $0.batch) } }
       try writeIfChanged(
         ProgramEmitter.translationUnit(planned, source: "graphs/\(base).swift"),
         to: "\(output)/\(base).graph.c")
@@ -78,11 +79,11 @@ struct EmitAll: ParsableCommand {
   }
 }
 
-/// Every batch size of a definition, planned for code generation.
-func plan(_ definition: ProgramDefinition) throws -> [PlannedProgram] {
-  try definition.batchSizes.map { batch in
-    try KernelPipeline.run(try definition.program(batch: batch), batch: batch)
-  }
+/// A definition compiled generic in the batch size, and instantiated at every batch size it
+/// lists.
+func plan(_ definition: ProgramDefinition) throws -> (GenericProgram, [PlannedProgram]) {
+  let generic = try GenericProgram(definition.anyBatch)
+  return (generic, try definition.batchSizes.map { try generic.instantiated(batch: $0) })
 }
 
 /// Writes `text` unless the file already holds it (so unchanged C is not recompiled).

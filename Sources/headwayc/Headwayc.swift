@@ -23,11 +23,16 @@ struct ProgramOptions: ParsableArguments {
   var batch: Int?
 
   func load() throws -> Program {
+    let definition = try self.definition()
+    return try definition.program(batch: batch ?? definition.batchSizes.min()!)
+  }
+
+  func definition() throws -> ProgramDefinition {
     guard let definition = Programs.named(program) else {
       let names = Programs.all.map(\.name).joined(separator: ", ")
       throw ValidationError("unknown program '\(program)'; programs: \(names)")
     }
-    return try definition.program(batch: batch ?? definition.batchSizes.min()!)
+    return definition
   }
 }
 

@@ -4,7 +4,8 @@ import GraphCompiler
 import GraphIR
 import Graphs
 
-/// `headwayc plan PROGRAM`: the kernels of each entry point with their costs, and the arenas.
+/// `headwayc plan PROGRAM [--batch N]`: the kernels of each entry point with their costs, and
+/// the arenas, at any batch size (the kernels are generic in it).
 struct Plan: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Print each entry point's kernels (FLOPs, bytes moved) and the arena sizes.")
@@ -18,9 +19,11 @@ struct Plan: ParsableCommand {
   var summary = false
 
   func run() throws {
-    let program = try options.load()
-    let batch = options.batch ?? Programs.named(options.program)!.batchSizes.min()!
-    let planned = try KernelPipeline.run(program, batch: batch)
+    let definition = try options.definition()
+    let batch = options.batch ?? definition.batchSizes.min()!
+    guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
+    let planned = try GenericProgram(definition.anyBatch).instantiated(batch: batch)
+    let program = planned.program
     print(
       "program \(program.name), batch \(batch): state arena \(planned.state.bytes) bytes "
         + "(\(planned.state.variables.count) variables)")

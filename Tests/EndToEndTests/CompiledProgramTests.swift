@@ -1,5 +1,6 @@
 import CKernelSupport
 import CompiledChecks
+import GraphCompiler
 import GraphDSL
 import GraphIR
 import Graphs
@@ -10,10 +11,10 @@ import Testing
 @Suite struct CompiledProgramTests {
   static let batch = 2
 
-  func programs() throws -> (Program, CompiledProgram) {
+  func programs() throws -> (GenericProgram, CompiledProgram) {
     let definition = try #require(Programs.named("fmnist-resnet-small"))
     return (
-      try definition.program(batch: Self.batch),
+      try GenericProgram(definition.anyBatch),
       try CompiledProgram.named("fmnist-resnet-small", batch: Self.batch)
     )
   }

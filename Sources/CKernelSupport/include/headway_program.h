@@ -43,8 +43,15 @@ typedef struct {
   int64_t offset;
 } hw_arg;
 
-/* A compiled kernel behind one signature: one pointer per parameter, in order. */
-typedef void (*hw_launch_fn)(void *_Nonnull const *_Nonnull args);
+/* What a kernel call needs besides its buffers: the batch size (kernels are generic in it) and
+ * the size of its scratch range (channels-last convolutions: what the memory plan left free). */
+typedef struct {
+  int64_t n;
+  int64_t scratch_bytes;
+} hw_call_context;
+
+/* A compiled kernel behind one signature: one pointer per buffer, in order, and the context. */
+typedef void (*hw_launch_fn)(void *_Nonnull const *_Nonnull args, const hw_call_context *context);
 
 /* The most arguments a kernel takes. */
 #define HW_MAX_ARGS 64
@@ -56,12 +63,13 @@ typedef struct {
   hw_launch_fn launch;
 } hw_kernel;
 
-/* One step of an entry's schedule: a kernel (its index in `kernels`) and its arguments,
- * `args[first_arg]` onwards. */
+/* One step of an entry's schedule: a kernel (its index in `kernels`), its arguments,
+ * `args[first_arg]` onwards, and the size of its scratch range. */
 typedef struct {
   int kernel;
   int num_args;
   int first_arg;
+  int64_t scratch_bytes;
 } hw_call;
 
 /* A copy after the kernels: leaf outputs into the arena, state updates into the state arena
@@ -74,6 +82,7 @@ typedef struct {
 
 typedef struct {
   const char *name;
+  int64_t batch; /* the batch size its kernels are called with */
   int num_inputs;
   const hw_tensor *inputs;
   int num_outputs;

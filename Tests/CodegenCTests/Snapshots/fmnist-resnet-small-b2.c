@@ -7,29 +7,30 @@
 #include "headway_kernels.h"
 #include "headway_program.h"
 
-/* ---- 151 kernels ---- */
+/* ---- 144 kernels ---- */
 
 /* select -> f32[] */
 static void fmnist_resnet_small_k0000_select(const float *restrict x0, const float *restrict x1, float *restrict y0) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x1[0] + 1.0) : (double)x1[0]);
 }
-static void fmnist_resnet_small_k0000_select_launch(void *const *a) {
+static void fmnist_resnet_small_k0000_select_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
   fmnist_resnet_small_k0000_select(a[0], a[1], a[2]);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[4,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0001_reduce_mean(const float *restrict x0, const float *restrict x1,
+/* conv2d, reduce_mean, add, relu -> f32[20000038,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
+static void fmnist_resnet_small_k0001_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 6041088);
+    float *restrict y5, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
   double part_y1[8][32];
-  #pragma omp parallel for
+  #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -44,13 +45,13 @@ static void fmnist_resnet_small_k0001_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 3136.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(1568 * n));
   }
   double part_y2[8][32];
-  #pragma omp parallel for
+  #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -65,18 +66,18 @@ static void fmnist_resnet_small_k0001_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 3136.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(1568 * n));
   }
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * 1.0003189792663476) * 0.1));
+    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(1568 * n) / (double)(1568 * n - 1))) * 0.1));
   }
   double h_y5_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y5_0[i3] = (1.0 / sqrt(((double)y2[i3] + 1e-05)));
   }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -86,24 +87,24 @@ static void fmnist_resnet_small_k0001_reduce_mean(const float *restrict x0, cons
     }
   }
 }
-static void fmnist_resnet_small_k0001_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0001_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12]);
+static void fmnist_resnet_small_k0001_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0001_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[4,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0002_reduce_mean(const float *restrict x0, const float *restrict x1,
+/* conv2d, reduce_mean, add, relu -> f32[20000038,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0002_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 5237760);
+    float *restrict y5, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
   double part_y1[8][32];
-  #pragma omp parallel for
+  #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -118,13 +119,13 @@ static void fmnist_resnet_small_k0002_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 3136.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(1568 * n));
   }
   double part_y2[8][32];
-  #pragma omp parallel for
+  #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -139,18 +140,18 @@ static void fmnist_resnet_small_k0002_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 3136.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(1568 * n));
   }
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * 1.0003189792663476) * 0.1));
+    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(1568 * n) / (double)(1568 * n - 1))) * 0.1));
   }
   double h_y5_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y5_0[i3] = (1.0 / sqrt(((double)y2[i3] + 1e-05)));
   }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -160,24 +161,24 @@ static void fmnist_resnet_small_k0002_reduce_mean(const float *restrict x0, cons
     }
   }
 }
-static void fmnist_resnet_small_k0002_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0002_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12]);
+static void fmnist_resnet_small_k0002_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0002_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[4,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0003_reduce_mean(const float *restrict x0, const float *restrict x1,
+/* conv2d, reduce_mean, add, relu -> f32[20000038,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0003_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, 4033024);
+    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, scratch_bytes);
   double part_y1[8][32];
-  #pragma omp parallel for
+  #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -192,13 +193,13 @@ static void fmnist_resnet_small_k0003_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 3136.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(1568 * n));
   }
   double part_y2[8][32];
-  #pragma omp parallel for
+  #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -213,18 +214,18 @@ static void fmnist_resnet_small_k0003_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 3136.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(1568 * n));
   }
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x3[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x4[i] * 0.9) + (((double)y2[i] * 1.0003189792663476) * 0.1));
+    y4[i] = (float)(((double)x4[i] * 0.9) + (((double)y2[i] * ((double)(1568 * n) / (double)(1568 * n - 1))) * 0.1));
   }
   double h_y5_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y5_0[i3] = (1.0 / sqrt(((double)y2[i3] + 1e-05)));
   }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -235,23 +236,23 @@ static void fmnist_resnet_small_k0003_reduce_mean(const float *restrict x0, cons
     }
   }
 }
-static void fmnist_resnet_small_k0003_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0003_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14]);
+static void fmnist_resnet_small_k0003_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0003_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0004_reduce_mean(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0004_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 0};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 3831296);
+    float *restrict y3, float *restrict y4, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 0};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
   double part_y1[8][64];
-  #pragma omp parallel for
+  #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y1[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -266,13 +267,13 @@ static void fmnist_resnet_small_k0004_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 784.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(392 * n));
   }
   double part_y2[8][64];
-  #pragma omp parallel for
+  #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -287,30 +288,31 @@ static void fmnist_resnet_small_k0004_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 784.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(392 * n));
   }
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * 1.0012771392081736) * 0.1));
+    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(392 * n) / (double)(392 * n - 1))) * 0.1));
   }
 }
-static void fmnist_resnet_small_k0004_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0004_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0004_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0004_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[4,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0005_reduce_mean(const float *restrict x0, const float *restrict x1,
+/* conv2d, reduce_mean, add, relu -> f32[20000038,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0005_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 3428864);
+    float *restrict y5, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
   double part_y1[8][64];
-  #pragma omp parallel for
+  #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y1[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -325,13 +327,13 @@ static void fmnist_resnet_small_k0005_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 784.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(392 * n));
   }
   double part_y2[8][64];
-  #pragma omp parallel for
+  #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -346,18 +348,18 @@ static void fmnist_resnet_small_k0005_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 784.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(392 * n));
   }
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * 1.0012771392081736) * 0.1));
+    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(392 * n) / (double)(392 * n - 1))) * 0.1));
   }
   double h_y5_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y5_0[i3] = (1.0 / sqrt(((double)y2[i3] + 1e-05)));
   }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -367,25 +369,25 @@ static void fmnist_resnet_small_k0005_reduce_mean(const float *restrict x0, cons
     }
   }
 }
-static void fmnist_resnet_small_k0005_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0005_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12]);
+static void fmnist_resnet_small_k0005_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0005_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[4,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0006_reduce_mean(const float *restrict x0, const float *restrict x1,
+/* conv2d, reduce_mean, add, relu -> f32[20000038,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0006_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, 2825728);
+    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 1, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, scratch_bytes);
   double part_y1[8][64];
-  #pragma omp parallel for
+  #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y1[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -400,13 +402,13 @@ static void fmnist_resnet_small_k0006_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 784.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(392 * n));
   }
   double part_y2[8][64];
-  #pragma omp parallel for
+  #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -421,11 +423,11 @@ static void fmnist_resnet_small_k0006_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 784.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(392 * n));
   }
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x5[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x6[i] * 0.9) + (((double)y2[i] * 1.0012771392081736) * 0.1));
+    y4[i] = (float)(((double)x6[i] * 0.9) + (((double)y2[i] * ((double)(392 * n) / (double)(392 * n - 1))) * 0.1));
   }
   double h_y5_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -435,8 +437,8 @@ static void fmnist_resnet_small_k0006_reduce_mean(const float *restrict x0, cons
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y5_1[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -447,22 +449,23 @@ static void fmnist_resnet_small_k0006_reduce_mean(const float *restrict x0, cons
     }
   }
 }
-static void fmnist_resnet_small_k0006_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0006_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16], a[17], a[18]);
+static void fmnist_resnet_small_k0006_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0006_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], a[17], a[18], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0007_reduce_mean(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0007_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 0};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 2723328);
+    float *restrict y3, float *restrict y4, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
+      .ow = 7, .stride = 2, .pad = 0};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
   double part_y1[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y1[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -477,12 +480,13 @@ static void fmnist_resnet_small_k0007_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 196.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(98 * n));
   }
   double part_y2[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -497,29 +501,31 @@ static void fmnist_resnet_small_k0007_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 196.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(98 * n));
   }
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * 1.005128205128205) * 0.1));
+    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(98 * n) / (double)(98 * n - 1))) * 0.1));
   }
 }
-static void fmnist_resnet_small_k0007_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0007_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0007_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0007_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[4,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0008_reduce_mean(const float *restrict x0, const float *restrict x1,
+/* conv2d, reduce_mean, add, relu -> f32[20000038,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0008_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 2520576);
+    float *restrict y5, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
+      .ow = 7, .stride = 2, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
   double part_y1[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y1[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -534,12 +540,13 @@ static void fmnist_resnet_small_k0008_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 196.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(98 * n));
   }
   double part_y2[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -554,17 +561,18 @@ static void fmnist_resnet_small_k0008_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 196.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(98 * n));
   }
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * 1.005128205128205) * 0.1));
+    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(98 * n) / (double)(98 * n - 1))) * 0.1));
   }
   double h_y5_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y5_0[i3] = (1.0 / sqrt(((double)y2[i3] + 1e-05)));
   }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -574,24 +582,26 @@ static void fmnist_resnet_small_k0008_reduce_mean(const float *restrict x0, cons
     }
   }
 }
-static void fmnist_resnet_small_k0008_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0008_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12]);
+static void fmnist_resnet_small_k0008_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0008_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, reshape -> f32[4,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0009_reduce_mean(const float *restrict x0, const float *restrict x1,
+/* conv2d, reduce_mean, add, reshape -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0009_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, 2313728);
+  hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, scratch_bytes);
   double part_y1[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y1[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -606,12 +616,13 @@ static void fmnist_resnet_small_k0009_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 196.0);
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(98 * n));
   }
   double part_y2[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -626,11 +637,11 @@ static void fmnist_resnet_small_k0009_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 196.0);
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(98 * n));
   }
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x5[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x6[i] * 0.9) + (((double)y2[i] * 1.005128205128205) * 0.1));
+    y4[i] = (float)(((double)x6[i] * 0.9) + (((double)y2[i] * ((double)(98 * n) / (double)(98 * n - 1))) * 0.1));
   }
   double h_y5_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -640,7 +651,8 @@ static void fmnist_resnet_small_k0009_reduce_mean(const float *restrict x0, cons
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y5_1[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     double acc_y6[128] = {0.0};
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -652,27 +664,30 @@ static void fmnist_resnet_small_k0009_reduce_mean(const float *restrict x0, cons
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
-      y6[i0 * 128 + i3] = (float)((acc_y6[i3]) / 49.0);
+      y6[i0 * 128 + i3] = (float)((acc_y6[i3]) / (double)49);
     }
   }
-  for (int64_t i = 0; i < 512; i++) {
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i = 0; i < (256 * n); i++) {
     y7[i] = (float)(double)y6[i];
   }
 }
-static void fmnist_resnet_small_k0009_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0009_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16], a[17], a[18], a[19]);
+static void fmnist_resnet_small_k0009_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0009_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], c->scratch_bytes);
 }
 
-/* matmul, reduce_mean, sub, add, mul -> f32[4,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0010_reduce_mean(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
-    float *y1, float *y2, float *restrict y3, float *y4, float *restrict y5, float *restrict y6, float *restrict y7) {
-  hw_matmul(4, 512, 128, 0, 1, x0, x1, y0);
+/* matmul, reduce_mean, add, relu -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0010_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5) {
+  hw_matmul((2 * n), 512, 128, 0, 1, x0, x1, y0);
   double part_y1[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         acc_y1[i1] += (double)y0[i0 * 512 + i1];
@@ -683,166 +698,152 @@ static void fmnist_resnet_small_k0010_reduce_mean(const float *restrict x0, cons
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / 4.0);
+    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
   }
-  double part_y3[8][512];
+  double part_y2[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y3[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    double acc_y2[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
-        y2[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] - (double)y1[i1]);
-        acc_y3[i1] += ((double)y2[i0 * 512 + i1] * (double)y2[i0 * 512 + i1]);
+        acc_y2[i1] += (((double)y0[i0 * 512 + i1] - (double)y1[i1]) * ((double)y0[i0 * 512 + i1] - (double)y1[i1]));
       }
     }
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y3[p][i1] = acc_y3[i1];
+      part_y2[p][i1] = acc_y2[i1];
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y3[i1] = (float)((part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]) / 4.0);
+    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
   }
   for (int64_t i = 0; i < 512; i++) {
-    y4[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
-    y5[i] = (float)(((double)x3[i] * 0.9) + (((double)y3[i] * 1.3333333333333333) * 0.1));
+    y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
+    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(2 * n) / (double)(2 * n - 1))) * 0.1));
   }
-  double h_y6_0[512];
+  double h_y5_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y6_0[i1] = (1.0 / sqrt(((double)y3[i1] + 1e-05)));
+    h_y5_0[i1] = (1.0 / sqrt(((double)y2[i1] + 1e-05)));
   }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y6[i0 * 512 + i1] = (float)((double)y2[i0 * 512 + i1] * h_y6_0[i1]);
-      y7[i0 * 512 + i1] = (float)(((double)y6[i0 * 512 + i1] * (double)x4[i1]) + (double)x5[i1]);
+      y5[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y5_0[i1]) * (double)x4[i1]) + (double)x5[i1]), 0.0);
     }
   }
 }
-static void fmnist_resnet_small_k0010_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0010_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13]);
+static void fmnist_resnet_small_k0010_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0010_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
 }
 
-/* relu -> f32[4,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0011_relu(const float *restrict x0, float *restrict y0) {
-  for (int64_t i = 0; i < 2048; i++) {
-    y0[i] = (float)fmax((double)x0[i], 0.0);
+/* matmul, reduce_sum, mul -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0011_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
+  hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y1 = 0.0;
+    #pragma omp simd reduction(+:acc_y1)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      acc_y1 += (((double)y0[i0 * 128 + i1] + (double)x2[i1]) * ((double)y0[i0 * 128 + i1] + (double)x2[i1]));
+    }
+    y1[i0] = (float)acc_y1;
+  }
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y2_0 = (double)y1[i0];
+    const double h_y2_1 = (h_y2_0 + 1e-12);
+    const double h_y2_2 = (1.0 / sqrt(h_y2_1));
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y2[i0 * 128 + i1] = (float)(((double)y0[i0 * 128 + i1] + (double)x2[i1]) * h_y2_2);
+    }
   }
 }
-static void fmnist_resnet_small_k0011_relu_launch(void *const *a) {
-  fmnist_resnet_small_k0011_relu(a[0], a[1]);
+static void fmnist_resnet_small_k0011_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0011_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, add, reduce_sum, mul -> f32[4,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0012_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, float *y0, float *y1, float *restrict y2, float *restrict y3) {
-  hw_matmul(4, 128, 512, 0, 1, x0, x1, y0);
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((double)y0[i0 * 128 + i1] + (double)x2[i1]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc_y2 = 0.0;
-    #pragma omp simd reduction(+:acc_y2)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc_y2 += ((double)y1[i0 * 128 + i1] * (double)y1[i0 * 128 + i1]);
-    }
-    y2[i0] = (float)acc_y2;
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    const double h_y3_0 = (double)y2[i0];
-    const double h_y3_1 = (h_y3_0 + 1e-12);
-    const double h_y3_2 = (1.0 / sqrt(h_y3_1));
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y3[i0 * 128 + i1] = (float)((double)y1[i0 * 128 + i1] * h_y3_2);
-    }
-  }
-}
-static void fmnist_resnet_small_k0012_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0012_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* matmul, reduce_max, exp, reduce_sum, reduce_mean, reshape, div -> f32[4,4] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0013_reduce_mean(const float *restrict x0, const float *restrict x1,
-    float *restrict y0, float *restrict y1, float *y2, float *restrict y3, float *restrict y4, float *restrict y5,
-    float *restrict y6, float *y7) {
-  hw_matmul(4, 4, 128, 0, 1, x0, x0, y0);
+/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[20000038,20000038] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0012_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
+    float *y6) {
+  hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x0, y0);
   const double h_y1_0 = (double)x1[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     double acc_y1 = -INFINITY;
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc_y1 = fmax(acc_y1, (((double)y0[i0 * 4 + i1] / h_y1_0) + ((i1 == ((i0 + 0) % 4)) ? (-1000000000.0) : 0.0)));
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)));
     }
     y1[i0] = (float)acc_y1;
   }
   const double h_y2_0 = (double)x1[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     const double h_y2_1 = (double)y1[i0];
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      y2[i0 * 4 + i1] = (float)exp(((((double)y0[i0 * 4 + i1] / h_y2_0) + ((i1 == ((i0 + 0) % 4)) ? (-1000000000.0) : 0.0)) - h_y2_1));
+    double acc_y2 = 0.0, acc_y3 = 0.0;
+    #pragma omp simd reduction(+:acc_y2, acc_y3)
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y2_1));
+      acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
     }
-  }
-  const double h_y3_0 = (double)x1[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc_y3 = 0.0, acc_y4 = 0.0;
-    #pragma omp simd reduction(+:acc_y3, acc_y4)
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc_y3 += (double)y2[i0 * 4 + i1];
-      acc_y4 += (((double)y0[i0 * 4 + i1] / h_y3_0) * ((i1 == ((i0 + 2) % 4)) ? 1.0 : 0.0));
-    }
+    y2[i0] = (float)acc_y2;
     y3[i0] = (float)acc_y3;
-    y4[i0] = (float)acc_y4;
   }
-  double acc_y5 = 0.0;
-  #pragma omp simd reduction(+:acc_y5)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    acc_y5 += ((log((double)y3[i0]) + (double)y1[i0]) - (double)y4[i0]);
+  double acc_y4 = 0.0;
+  #pragma omp simd reduction(+:acc_y4)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    acc_y4 += ((log((double)y2[i0]) + (double)y1[i0]) - (double)y3[i0]);
   }
-  y5[0] = (float)(acc_y5 / 4.0);
-  y6[0] = (float)(double)y5[0];
-  const double h_y7_2 = (double)x1[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    const double h_y7_0 = (double)y3[i0];
-    const double h_y7_1 = (0.25 / h_y7_0);
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      y7[i0 * 4 + i1] = (float)((((-0.25) * ((i1 == ((i0 + 2) % 4)) ? 1.0 : 0.0)) + (h_y7_1 * (double)y2[i0 * 4 + i1])) / h_y7_2);
+  y4[0] = (float)(acc_y4 / (double)(2 * n));
+  y5[0] = (float)(double)y4[0];
+  const double h_y6_0 = (-(1.0 / (double)(2 * n)));
+  const double h_y6_3 = (double)x1[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y6_1 = (double)y2[i0];
+    const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
+    const double h_y6_4 = (double)y1[i0];
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 * exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y6_4)))) / h_y6_3);
     }
   }
 }
-static void fmnist_resnet_small_k0013_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0013_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0012_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0012_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
-/* matmul -> f32[4,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0014_matmul(const float *restrict x0, const float *restrict x1, float *restrict y0) {
-  hw_matmul(4, 128, 4, 0, 0, x1, x0, y0);
+/* matmul -> f32[20000038,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0013_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, (2 * n), 0, 0, x1, x0, y0);
 }
-static void fmnist_resnet_small_k0014_matmul_launch(void *const *a) {
-  fmnist_resnet_small_k0014_matmul(a[0], a[1], a[2]);
+static void fmnist_resnet_small_k0013_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0013_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul, add, reduce_sum, select -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0015_reduce_sum(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, const float *restrict x9, const float *restrict x10,
-    const float *restrict x11, float *restrict y0, float *y1, float *restrict y2, float *y3, float *y4,
-    float *restrict y5, float *y6) {
-  hw_matmul(4, 128, 4, 1, 0, x5, x4, y0);
-  for (int64_t i = 0; i < 512; i++) {
-    y1[i] = (float)((double)x6[i] + (double)y0[i]);
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
+static void fmnist_resnet_small_k0014_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, const float *restrict x11, float *restrict y0, float *y1, float *restrict y2, float *y3,
+    float *y4, float *restrict y5, float *y6) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x5, x4, y0);
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     double acc_y2 = 0.0;
     #pragma omp simd reduction(+:acc_y2)
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc_y2 += ((double)y1[i0 * 128 + i1] * (double)x2[i0 * 128 + i1]);
+      y1[i0 * 128 + i1] = (float)((double)x6[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
+      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x1[i0 * 128 + i1] + (double)x2[i1]));
     }
     y2[i0] = (float)acc_y2;
   }
   double part_y4[8][128];
+  #pragma omp parallel for if((256 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y4[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       const double h_y3_0 = (double)x3[i0];
       const double h_y3_1 = (h_y3_0 + 1e-12);
       const double h_y3_2 = (1.0 / sqrt(h_y3_1));
@@ -852,7 +853,7 @@ static void fmnist_resnet_small_k0015_reduce_sum(const float *restrict x0, const
       const double h_y3_6 = (h_y3_3 * h_y3_5);
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 128; i1++) {
-        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * (double)x2[i0 * 128 + i1])) + (h_y3_6 * (double)x2[i0 * 128 + i1]));
+        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x2[i1]))) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x2[i1])));
         acc_y4[i1] += (double)y3[i0 * 128 + i1];
       }
     }
@@ -871,2209 +872,20 @@ static void fmnist_resnet_small_k0015_reduce_sum(const float *restrict x0, const
   const double h_y5_5 = (double)x9[0];
   const double h_y5_6 = (double)x10[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y5[i0] = (float)((h_y5_0 * (double)x8[i0]) + ((h_y5_2 != 0.0) ? (h_y5_3 * (double)y4[i0]) : ((h_y5_4 != 0.0) ? (h_y5_5 * (double)y4[i0]) : ((double)y4[i0] + (h_y5_6 * (double)x1[i0])))));
+    y5[i0] = (float)((h_y5_0 * (double)x8[i0]) + ((h_y5_2 != 0.0) ? (h_y5_3 * (double)y4[i0]) : ((h_y5_4 != 0.0) ? (h_y5_5 * (double)y4[i0]) : ((double)y4[i0] + (h_y5_6 * (double)x2[i0])))));
     y6[i0] = (float)((h_y5_2 != 0.0) ? (((double)x11[i0] * 0.999) + (((double)y4[i0] * (double)y4[i0]) * 0.0010000000000000009)) : (double)x11[i0]);
   }
 }
-static void fmnist_resnet_small_k0015_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0015_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16], a[17], a[18]);
-}
-
-/* select, sub -> f32[128] */
-static void fmnist_resnet_small_k0016_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0016_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0016_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* matmul, mul, reduce_sum -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0017_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict y6, float *restrict y7) {
-  hw_matmul(4, 512, 128, 0, 0, x6, x5, y0);
-  double h_y1_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y1_0[i1] = (1.0 / sqrt(((double)x1[i1] + 1e-05)));
-  }
-  double part_y2[8][512], part_y4[8][512], part_y6[8][512], part_y7[8][512];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[512] = {0.0}, acc_y4[512] = {0.0}, acc_y6[512] = {0.0}, acc_y7[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((double)x4[i0 * 512 + i1] > 0.0) ? 1.0 : 0.0));
-        acc_y2[i1] += (double)y1[i0 * 512 + i1];
-        y3[i0 * 512 + i1] = (float)((double)y1[i0 * 512 + i1] * (double)x3[i1]);
-        acc_y4[i1] += ((double)y1[i0 * 512 + i1] * (double)x2[i0 * 512 + i1]);
-        y5[i0 * 512 + i1] = (float)((double)y3[i0 * 512 + i1] * h_y1_0[i1]);
-        acc_y6[i1] += ((double)y3[i0 * 512 + i1] * (double)x0[i0 * 512 + i1]);
-        acc_y7[i1] += (-(double)y5[i0 * 512 + i1]);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y2[p][i1] = acc_y2[i1];
-      part_y4[p][i1] = acc_y4[i1];
-      part_y6[p][i1] = acc_y6[i1];
-      part_y7[p][i1] = acc_y7[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1] + part_y6[4][i1] + part_y6[5][i1] + part_y6[6][i1] + part_y6[7][i1]);
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
-  }
-}
-static void fmnist_resnet_small_k0017_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0017_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14]);
-}
-
-/* mul, reduce_sum, add -> f32[4,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0018_reduce_sum(const float *x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, float *y0, float *restrict y1, float *y2) {
-  double h_y0_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_0[i1] = (1.0 / sqrt(((double)x1[i1] + 1e-05)));
-  }
-  double h_y0_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_1[i1] = (h_y0_0[i1] / ((double)x1[i1] + 1e-05));
-  }
-  double part_y1[8][512];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y0[i0 * 512 + i1] = (float)((((double)x3[i1] * (h_y0_1[i1] * (-0.5))) * 0.25) * (double)x0[i0 * 512 + i1]);
-        acc_y1[i1] += (-((double)y0[i0 * 512 + i1] + (double)y0[i0 * 512 + i1]));
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y1[p][i1] = acc_y1[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]);
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y2[i0 * 512 + i1] = (float)(((double)x2[i0 * 512 + i1] + ((double)y0[i0 * 512 + i1] + (double)y0[i0 * 512 + i1])) + (((double)x4[i1] + (double)y1[i1]) * 0.25));
-    }
-  }
-}
-static void fmnist_resnet_small_k0018_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0018_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* add -> f32[512] */
-static void fmnist_resnet_small_k0019_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x2[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x3[0];
-  const double h_y0_6 = (double)x4[0];
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0019_add_launch(void *const *a) {
-  fmnist_resnet_small_k0019_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[512] */
-static void fmnist_resnet_small_k0020_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0020_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0020_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* matmul, reduce_sum, mul, add -> f32[4,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0021_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *y5,
-    float *restrict y6, float *y7) {
-  hw_matmul(4, 128, 512, 0, 0, x6, x5, y0);
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y1[8][128], part_y2[8][128], part_y3[8][128], part_y4[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[128] = {0.0}, acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y1[i3] += (((double)y0[i0 * 128 + i3] * 0.02040816326530612) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += ((((double)y0[i0 * 128 + i3] * 0.02040816326530612) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y3[i3] += (((((double)y0[i0 * 128 + i3] * 0.02040816326530612) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y4[i3] += (-(((((double)y0[i0 * 128 + i3] * 0.02040816326530612) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]);
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-  }
-  double h_y5_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y5_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_1[i3] = (h_y5_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double part_y6[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y6[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)((((double)y3[i3] * (h_y5_1[i3] * (-0.5))) * 0.00510204081632653) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y6[p][i3] = acc_y6[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3] + part_y6[6][i3] + part_y6[7][i3]);
-  }
-  double h_y7_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y7_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 7; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 128; i3++) {
-          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)y0[i0 * 128 + i3] * 0.02040816326530612) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) + ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + (((double)y4[i3] + (double)y6[i3]) * 0.00510204081632653));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0021_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0021_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14]);
-}
-
-/* add -> f32[128,1,1] */
-static void fmnist_resnet_small_k0022_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x2[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x3[0];
-  const double h_y0_6 = (double)x4[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0022_add_launch(void *const *a) {
-  fmnist_resnet_small_k0022_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0023_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0023_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0023_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0024_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0024_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0024_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0025_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, const float *restrict x11, float *y0, float *restrict y1, float *y2) {
-  double h_y0_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  double part_y0[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += ((((double)x9[i0 * 128 + i3] * 0.02040816326530612) * (((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) * h_y0_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  const double h_y1_0 = (double)x6[0];
-  const double h_y1_1 = (double)x0[0];
-  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_3 = (1.0 - h_y1_0);
-  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y1_5 = (double)x7[0];
-  const double h_y1_6 = (double)x8[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x10[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x11[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x11[i0]);
-  }
-}
-static void fmnist_resnet_small_k0025_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0025_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14]);
-}
-
-/* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0026_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, float *restrict y0, float *y1,
-    float *restrict y2) {
-  double part_y0[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += (((((double)x5[i0 * 128 + i3] * 0.02040816326530612) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y1_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_1[i3] = (h_y1_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double part_y2[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)((((double)y0[i3] * (h_y1_1[i3] * (-0.5))) * 0.00510204081632653) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y2[i3] += (-((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0026_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0026_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
-}
-
-/* reduce_sum, add -> f32[4,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0027_reduce_sum(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, float *restrict y0, float *y1) {
-  double h_y0_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  double part_y0[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += (-(((((double)x3[i0 * 128 + i3] * 0.02040816326530612) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y0_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 7; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 128; i3++) {
-          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)x3[i0 * 128 + i3] * 0.02040816326530612) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) + ((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + (((double)y0[i3] + (double)x5[i3]) * 0.00510204081632653));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0027_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0027_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,64,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0028_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 0};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 2238464);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      y1[i0 * 64 + i1] = (float)((double)y0[i0 * 64 + i1] + (h_y1_0 * (double)x2[i0 * 64 + i1]));
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(2)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      acc_y2 += ((double)y1[i0 * 64 + i1] * (double)y1[i0 * 64 + i1]);
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      y3[i0 * 64 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 64 + i1] * 0.999) + (((double)y0[i0 * 64 + i1] * (double)y0[i0 * 64 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 64 + i1]);
-    }
-  }
-}
-static void fmnist_resnet_small_k0028_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0028_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, mul, add -> f32[128,64,1,1] */
-static void fmnist_resnet_small_k0029_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(2)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      acc_y0 += ((double)x1[i0 * 64 + i1] * (double)x1[i0 * 64 + i1]);
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      y2[i0 * 64 + i1] = (float)((h_y2_0 * (double)x7[i0 * 64 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 64 + i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 64 + i1]) : (double)x5[i0 * 64 + i1])));
-    }
-  }
-}
-static void fmnist_resnet_small_k0029_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0029_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[128,64,1,1] */
-static void fmnist_resnet_small_k0030_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      y1[i0 * 64 + i1] = (float)((double)x1[i0 * 64 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 64 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 64 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 64 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 64 + i1] : (h_y1_2 * (double)x6[i0 * 64 + i1]))));
-    }
-  }
-}
-static void fmnist_resnet_small_k0030_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0030_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0031_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6, float *y0,
-    float *y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5, float *y6,
-    float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
-      .stride = 1, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 2138112);
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][128], part_y3[8][128], part_y4[8][128], part_y5[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0}, acc_y5[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (((((((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += (double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
-  }
-  double h_y6_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y6_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double part_y7[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)((((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * 0.00510204081632653) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y7[p][i3] = acc_y7[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0031_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0031_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15]);
-}
-
-/* add -> f32[4,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0032_add(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
-  double h_y0_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 7; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 128; i3++) {
-          y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + (((double)x3[i3] + (double)x5[i3]) * 0.00510204081632653));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0032_add_launch(void *const *a) {
-  fmnist_resnet_small_k0032_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* conv2d_input_grad -> f32[4,14,14,64] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0033_conv2d_input_grad(const float *restrict x0, const float *restrict x1,
-    float *restrict y0, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, 1937408);
-}
-static void fmnist_resnet_small_k0033_conv2d_input_grad_launch(void *const *a) {
-  fmnist_resnet_small_k0033_conv2d_input_grad(a[0], a[1], a[2], a[3]);
-}
-
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0034_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 0};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 1736704);
-  double h_y1_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][64], part_y3[8][64], part_y4[8][64], part_y5[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[64] = {0.0}, acc_y3[64] = {0.0}, acc_y4[64] = {0.0}, acc_y5[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((double)x7[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3]) * (((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += (double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
-  }
-  double h_y6_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y6_1[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double part_y7[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)((((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * 0.0012755102040816326) * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y7[p][i3] = acc_y7[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0034_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0034_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16]);
-}
-
-/* add -> f32[4,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0035_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
-  double h_y0_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 14; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 64; i3++) {
-          y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3])) + (((double)x3[i3] + (double)x5[i3]) * 0.0012755102040816326));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0035_add_launch(void *const *a) {
-  fmnist_resnet_small_k0035_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* add -> f32[64,1,1] */
-static void fmnist_resnet_small_k0036_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x2[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x3[0];
-  const double h_y0_6 = (double)x4[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0036_add_launch(void *const *a) {
-  fmnist_resnet_small_k0036_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0037_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0037_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0037_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0038_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0038_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0038_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, add, select -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0039_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, float *y0, float *restrict y1, float *y2) {
-  double h_y0_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  double part_y0[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y0[i3] += ((double)x8[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x2[i3]) * h_y0_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  const double h_y1_0 = (double)x5[0];
-  const double h_y1_1 = (double)x0[0];
-  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_3 = (1.0 - h_y1_0);
-  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y1_5 = (double)x6[0];
-  const double h_y1_6 = (double)x7[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x9[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x10[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x10[i0]);
-  }
-}
-static void fmnist_resnet_small_k0039_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0039_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13]);
-}
-
-/* reduce_sum, mul -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0040_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1, float *restrict y2) {
-  double part_y0[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y0[i3] += (((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  double h_y1_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y1_1[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y1_1[i3] = (h_y1_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double part_y2[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)((((double)y0[i3] * (h_y1_1[i3] * (-0.5))) * 0.0012755102040816326) * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
-            acc_y2[i3] += (-((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0040_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0040_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* reduce_sum, add -> f32[4,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0041_reduce_sum(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1) {
-  double h_y0_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  double part_y0[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y0[i3] += (-(((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x1[i3]) * h_y0_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  double h_y1_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 14; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 64; i3++) {
-          y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x1[i3]) * h_y1_0[i3]) + ((double)x3[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x3[i0 * 12544 + i1 * 896 + i2 * 64 + i3])) + (((double)y0[i3] + (double)x4[i3]) * 0.0012755102040816326));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0041_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0041_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0042_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0042_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0042_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[64,32,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0043_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 0};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 2138112);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      y1[i0 * 32 + i1] = (float)((double)y0[i0 * 32 + i1] + (h_y1_0 * (double)x2[i0 * 32 + i1]));
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(2)
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      acc_y2 += ((double)y1[i0 * 32 + i1] * (double)y1[i0 * 32 + i1]);
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      y3[i0 * 32 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 32 + i1] * 0.999) + (((double)y0[i0 * 32 + i1] * (double)y0[i0 * 32 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 32 + i1]);
-    }
-  }
-}
-static void fmnist_resnet_small_k0043_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0043_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, mul, add -> f32[64,32,1,1] */
-static void fmnist_resnet_small_k0044_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(2)
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      acc_y0 += ((double)x1[i0 * 32 + i1] * (double)x1[i0 * 32 + i1]);
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      y2[i0 * 32 + i1] = (float)((h_y2_0 * (double)x7[i0 * 32 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 32 + i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 32 + i1]) : (double)x5[i0 * 32 + i1])));
-    }
-  }
-}
-static void fmnist_resnet_small_k0044_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0044_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[64,32,1,1] */
-static void fmnist_resnet_small_k0045_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      y1[i0 * 32 + i1] = (float)((double)x1[i0 * 32 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 32 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 32 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 32 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 32 + i1] : (h_y1_2 * (double)x6[i0 * 32 + i1]))));
-    }
-  }
-}
-static void fmnist_resnet_small_k0045_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0045_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[64,64,3,3] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0046_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 1843200);
-  const double h_y1_0 = (double)x3[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 576 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0046_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0046_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, mul, add -> f32[64,64,3,3] */
-static void fmnist_resnet_small_k0047_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 576 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0047_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0047_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[64,64,3,3] */
-static void fmnist_resnet_small_k0048_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0048_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0048_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0049_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6, float *y0,
-    float *y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5, float *y6,
-    float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 1, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 1843200);
-  double h_y1_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][64], part_y3[8][64], part_y4[8][64], part_y5[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[64] = {0.0}, acc_y3[64] = {0.0}, acc_y4[64] = {0.0}, acc_y5[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((((((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += (double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
-  }
-  double h_y6_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y6_1[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double part_y7[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)((((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * 0.0012755102040816326) * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y7[p][i3] = acc_y7[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0049_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0049_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15]);
-}
-
-/* add -> f32[4,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0050_add(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
-  double h_y0_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 14; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 64; i3++) {
-          y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3])) + (((double)x3[i3] + (double)x5[i3]) * 0.0012755102040816326));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0050_add_launch(void *const *a) {
-  fmnist_resnet_small_k0050_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[64,32,3,3] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0051_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 1769472);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 288 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0051_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0051_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, mul, add -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0052_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0052_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0052_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0053_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0053_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0053_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_input_grad -> f32[4,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0054_conv2d_input_grad(const float *restrict x0, const float *restrict x1,
-    float *restrict y0, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, 1769472);
-}
-static void fmnist_resnet_small_k0054_conv2d_input_grad_launch(void *const *a) {
-  fmnist_resnet_small_k0054_conv2d_input_grad(a[0], a[1], a[2], a[3]);
-}
-
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0055_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 0};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 1769472);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x7[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
-  }
-  double h_y6_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y6_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double part_y7[8][32];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * 0.00031887755102040814) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y7[p][i3] = acc_y7[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0055_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0055_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16]);
-}
-
-/* add -> f32[4,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0056_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
-  double h_y0_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3])) + (((double)x3[i3] + (double)x5[i3]) * 0.00031887755102040814));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0056_add_launch(void *const *a) {
-  fmnist_resnet_small_k0056_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[32,32,3,3] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0057_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 1769472);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 288 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0057_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0057_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, mul, add -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0058_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0058_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0058_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* add -> f32[32,1,1] */
-static void fmnist_resnet_small_k0059_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x2[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x3[0];
-  const double h_y0_6 = (double)x4[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0059_add_launch(void *const *a) {
-  fmnist_resnet_small_k0059_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[32,1,1] */
-static void fmnist_resnet_small_k0060_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0060_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0060_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0061_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0061_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0061_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0062_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6, float *y0,
-    float *y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5, float *y6,
-    float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 1769472);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
-  }
-  double h_y6_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y6_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double part_y7[8][32];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * 0.00031887755102040814) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y7[p][i3] = acc_y7[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0062_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0062_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15]);
-}
-
-/* add -> f32[4,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0063_add(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
-  double h_y0_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3])) + (((double)x3[i3] + (double)x5[i3]) * 0.00031887755102040814));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0063_add_launch(void *const *a) {
-  fmnist_resnet_small_k0063_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0064_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x7, x5, y0, scratch, 1769472);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
-  }
-  double h_y6_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y6_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double part_y7[8][32];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * 0.00031887755102040814) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y7[p][i3] = acc_y7[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0064_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0064_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[32,1,3,3] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0065_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 1769472);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 9 + i2 * 3 + i3]));
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(3)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        acc_y2 += ((double)y1[i0 * 9 + i2 * 3 + i3] * (double)y1[i0 * 9 + i2 * 3 + i3]);
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y3[i0 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 9 + i2 * 3 + i3] * (double)y0[i0 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 9 + i2 * 3 + i3]);
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0065_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0065_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, mul, add -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0066_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(3)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        acc_y0 += ((double)x1[i0 * 9 + i2 * 3 + i3] * (double)x1[i0 * 9 + i2 * 3 + i3]);
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y2[i0 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 9 + i2 * 3 + i3])));
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0066_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0066_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0067_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0067_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0067_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,64,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0068_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 1769472);
-  const double h_y1_0 = (double)x3[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 576 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0068_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0068_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, mul, add -> f32[128,64,3,3] */
-static void fmnist_resnet_small_k0069_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 576 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0069_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0069_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[128,64,3,3] */
-static void fmnist_resnet_small_k0070_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0070_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0070_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0014_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0014_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], a[17], a[18]);
 }
 
 /* matmul, add, reduce_sum, select -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0071_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0015_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3) {
-  hw_matmul(128, 512, 4, 1, 0, x3, x1, y0);
+  hw_matmul(128, 512, (2 * n), 1, 0, x3, x1, y0);
   const double h_y1_0 = (double)x4[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -3098,12 +910,12 @@ static void fmnist_resnet_small_k0071_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0071_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0071_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0015_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0015_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* reduce_sum, mul, add -> f32[128,512] */
-static void fmnist_resnet_small_k0072_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0016_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
@@ -3138,12 +950,41 @@ static void fmnist_resnet_small_k0072_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0072_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0072_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+static void fmnist_resnet_small_k0016_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0016_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[128] */
+static void fmnist_resnet_small_k0017_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0017_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0017_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* select, sub -> f32[128,512] */
-static void fmnist_resnet_small_k0073_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0018_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -3168,15 +1009,159 @@ static void fmnist_resnet_small_k0073_sub(const float *restrict x0, const float 
     }
   }
 }
-static void fmnist_resnet_small_k0073_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0073_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0018_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0018_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0019_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *y6, float *restrict y7) {
+  hw_matmul((2 * n), 512, 128, 0, 0, x6, x5, y0);
+  double h_y1_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y1_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double part_y2[8][512], part_y3[8][512], part_y4[8][512], part_y5[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0}, acc_y3[512] = {0.0}, acc_y4[512] = {0.0}, acc_y5[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
+        acc_y2[i1] += (double)y1[i0 * 512 + i1];
+        acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]));
+        acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
+        acc_y5[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x3[i1]) * h_y1_0[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+      part_y3[p][i1] = acc_y3[i1];
+      part_y4[p][i1] = acc_y4[i1];
+      part_y5[p][i1] = acc_y5[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1] + part_y5[6][i1] + part_y5[7][i1]);
+  }
+  double h_y6_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double h_y6_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_1[i1] = (h_y6_0[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double h_y6_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_2[i1] = (((double)y4[i1] * (h_y6_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
+  }
+  double part_y7[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y7[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
+        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y7[p][i1] = acc_y7[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
+  }
+}
+static void fmnist_resnet_small_k0019_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0019_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14]);
+}
+
+/* add -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0020_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
+  double h_y0_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_0[i1] = (1.0 / sqrt(((double)x0[i1] + 1e-05)));
+  }
+  double h_y0_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_1[i1] = (((double)x3[i1] + (double)x5[i1]) * (1.0 / (double)(2 * n)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 + i1]) + h_y0_1[i1]);
+    }
+  }
+}
+static void fmnist_resnet_small_k0020_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0020_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* add -> f32[512] */
+static void fmnist_resnet_small_k0021_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x2[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x3[0];
+  const double h_y0_6 = (double)x4[0];
+  for (int64_t i0 = 0; i0 < 512; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+static void fmnist_resnet_small_k0021_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0021_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[512] */
+static void fmnist_resnet_small_k0022_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x4[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x3[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x5[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 512; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0022_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0022_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* matmul, add, reduce_sum, select -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0074_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0023_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3) {
-  hw_matmul(512, 128, 4, 1, 0, x4, x1, y0);
+  hw_matmul(512, 128, (2 * n), 1, 0, x4, x1, y0);
   const double h_y1_0 = (double)x3[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 512; i0++) {
@@ -3201,12 +1186,12 @@ static void fmnist_resnet_small_k0074_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0074_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0074_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0023_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0023_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* reduce_sum, mul, add -> f32[512,128] */
-static void fmnist_resnet_small_k0075_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0024_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
@@ -3241,12 +1226,13 @@ static void fmnist_resnet_small_k0075_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0075_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0075_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+static void fmnist_resnet_small_k0024_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0024_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* select, sub -> f32[512,128] */
-static void fmnist_resnet_small_k0076_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0025_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -3271,17 +1257,117 @@ static void fmnist_resnet_small_k0076_sub(const float *restrict x0, const float 
     }
   }
 }
-static void fmnist_resnet_small_k0076_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0076_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0025_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0025_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* matmul, reduce_sum, mul, add -> f32[20000038,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0026_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
+    float *restrict y4, float *y5, float *restrict y6, float *y7) {
+  hw_matmul((2 * n), 128, 512, 0, 0, x6, x5, y0);
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y1[8][128], part_y2[8][128], part_y3[8][128], part_y4[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[128] = {0.0}, acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y1[i3] += (((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0));
+            acc_y2[i3] += ((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y3[i3] += (((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y4[i3] += (-(((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y1_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y1[p][i3] = acc_y1[i3];
+      part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+  }
+  double h_y5_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y5_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_1[i3] = (h_y5_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y5_2[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_2[i3] = (((double)y3[i3] * (h_y5_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
+  }
+  double part_y6[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y6[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y5_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y6[p][i3] = acc_y6[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3] + part_y6[6][i3] + part_y6[7][i3]);
+  }
+  double h_y7_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y7_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y7_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y7_1[i3] = (((double)y4[i3] + (double)y6[i3]) * (1.0 / (double)(98 * n)));
+  }
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 7; i1++) {
+      for (int64_t i2 = 0; i2 < 7; i2++) {
+        for (int64_t i3 = 0; i3 < 128; i3++) {
+          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) + ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y7_1[i3]);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0026_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0026_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0077_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0027_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 278784);
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
   const double h_y1_0 = (double)x3[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -3318,12 +1404,13 @@ static void fmnist_resnet_small_k0077_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0077_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0077_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+static void fmnist_resnet_small_k0027_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0027_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0078_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0028_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
@@ -3366,12 +1453,357 @@ static void fmnist_resnet_small_k0078_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0078_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0078_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+static void fmnist_resnet_small_k0028_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0028_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* add -> f32[128,1,1] */
+static void fmnist_resnet_small_k0029_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x2[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x3[0];
+  const double h_y0_6 = (double)x4[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+static void fmnist_resnet_small_k0029_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0029_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0030_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x4[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x3[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x5[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0030_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0030_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0031_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x4[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x3[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x5[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0031_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0031_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0032_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, const float *restrict x11, float *y0, float *restrict y1, float *y2) {
+  double h_y0_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  double part_y0[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y0[i3] += ((((double)x9[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) * h_y0_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  const double h_y1_0 = (double)x6[0];
+  const double h_y1_1 = (double)x0[0];
+  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_3 = (1.0 - h_y1_0);
+  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y1_5 = (double)x7[0];
+  const double h_y1_6 = (double)x8[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y1[i0] = (float)((h_y1_0 * (double)x10[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
+    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x11[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x11[i0]);
+  }
+}
+static void fmnist_resnet_small_k0032_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0032_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14]);
+}
+
+/* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0033_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *y1, float *restrict y2) {
+  double part_y0[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y0[i3] += (((((double)x5[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y1_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_1[i3] = (h_y1_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y1_2[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_2[i3] = (((double)y0[i3] * (h_y1_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
+  }
+  double part_y2[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y1_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y2[i3] += (-((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y2[p][i3] = acc_y2[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+  }
+}
+static void fmnist_resnet_small_k0033_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0033_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+}
+
+/* reduce_sum, add -> f32[20000038,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0034_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
+    float *y1) {
+  double h_y0_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double part_y0[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y0[i3] += (-(((((double)x3[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y0_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y1_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_1[i3] = (((double)y0[i3] + (double)x5[i3]) * (1.0 / (double)(98 * n)));
+  }
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 7; i1++) {
+      for (int64_t i2 = 0; i2 < 7; i2++) {
+        for (int64_t i3 = 0; i3 < 128; i3++) {
+          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)x3[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) + ((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y1_1[i3]);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0034_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0034_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,64,1,1] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0035_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
+      .ow = 7, .stride = 2, .pad = 0};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
+  const double h_y1_0 = (double)x3[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      y1[i0 * 64 + i1] = (float)((double)y0[i0 * 64 + i1] + (h_y1_0 * (double)x2[i0 * 64 + i1]));
+    }
+  }
+  double acc_y2 = 0.0;
+  #pragma omp simd reduction(+:acc_y2) collapse(2)
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      acc_y2 += ((double)y1[i0 * 64 + i1] * (double)y1[i0 * 64 + i1]);
+    }
+  }
+  y2[0] = (float)acc_y2;
+  const double h_y3_0 = (double)x0[0];
+  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      y3[i0 * 64 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 64 + i1] * 0.999) + (((double)y0[i0 * 64 + i1] * (double)y0[i0 * 64 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 64 + i1]);
+    }
+  }
+}
+static void fmnist_resnet_small_k0035_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0035_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      c->scratch_bytes);
+}
+
+/* reduce_sum, mul, add -> f32[128,64,1,1] */
+static void fmnist_resnet_small_k0036_reduce_sum(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+  double acc_y0 = 0.0;
+  #pragma omp simd reduction(+:acc_y0) collapse(2)
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      acc_y0 += ((double)x1[i0 * 64 + i1] * (double)x1[i0 * 64 + i1]);
+    }
+  }
+  y0[0] = (float)acc_y0;
+  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
+  const double h_y2_0 = (double)x2[0];
+  const double h_y2_1 = (double)x0[0];
+  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y2_3 = (1.0 - h_y2_0);
+  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y2_5 = (double)x3[0];
+  const double h_y2_6 = (double)y1[0];
+  const double h_y2_7 = (double)y0[0];
+  const double h_y2_8 = sqrt(h_y2_7);
+  const double h_y2_9 = (double)x6[0];
+  const double h_y2_10 = sqrt(h_y2_9);
+  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
+  const double h_y2_12 = (h_y2_8 / h_y2_11);
+  const double h_y2_13 = (h_y2_12 * 0.001);
+  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
+  const double h_y2_15 = (h_y2_5 * h_y2_14);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      y2[i0 * 64 + i1] = (float)((h_y2_0 * (double)x7[i0 * 64 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 64 + i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 64 + i1]) : (double)x5[i0 * 64 + i1])));
+    }
+  }
+}
+static void fmnist_resnet_small_k0036_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0036_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[128,64,1,1] */
+static void fmnist_resnet_small_k0037_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      y1[i0 * 64 + i1] = (float)((double)x1[i0 * 64 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 64 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 64 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 64 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 64 + i1] : (h_y1_2 * (double)x6[i0 * 64 + i1]))));
+    }
+  }
+}
+static void fmnist_resnet_small_k0037_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0037_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* select, sub -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0079_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0038_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -3400,1927 +1832,28 @@ static void fmnist_resnet_small_k0079_sub(const float *restrict x0, const float 
     }
   }
 }
-static void fmnist_resnet_small_k0079_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0079_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d, reduce_mean, add, relu -> f32[4,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0080_reduce_mean(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 5436800);
-  double part_y1[8][32];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y1[i3] += (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 3136.0);
-  }
-  double part_y2[8][32];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * ((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 3136.0);
-  }
-  for (int64_t i = 0; i < 32; i++) {
-    y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * 1.0003189792663476) * 0.1));
-  }
-  double h_y5_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y5_0[i3] = (1.0 / sqrt(((double)y2[i3] + 1e-05)));
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y5[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0080_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0080_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12]);
-}
-
-/* conv2d, reduce_mean, add, relu -> f32[4,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0081_reduce_mean(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 4633472);
-  double part_y1[8][32];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y1[i3] += (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 3136.0);
-  }
-  double part_y2[8][32];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * ((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 3136.0);
-  }
-  for (int64_t i = 0; i < 32; i++) {
-    y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * 1.0003189792663476) * 0.1));
-  }
-  double h_y5_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y5_0[i3] = (1.0 / sqrt(((double)y2[i3] + 1e-05)));
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y5[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0081_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0081_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12]);
-}
-
-/* conv2d, reduce_mean, add, relu -> f32[4,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0082_reduce_mean(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, 3428736);
-  double part_y1[8][32];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y1[i3] += (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 3136.0);
-  }
-  double part_y2[8][32];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * ((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 3136.0);
-  }
-  for (int64_t i = 0; i < 32; i++) {
-    y3[i] = (float)(((double)x3[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x4[i] * 0.9) + (((double)y2[i] * 1.0003189792663476) * 0.1));
-  }
-  double h_y5_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y5_0[i3] = (1.0 / sqrt(((double)y2[i3] + 1e-05)));
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y5[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]);
-          y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((double)y5[i0 * 25088 + i1 * 896 + i2 * 32 + i3], 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0082_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0082_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14]);
-}
-
-/* conv2d, reduce_mean, add -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0083_reduce_mean(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 0};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 3227008);
-  double part_y1[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y1[i3] += (double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3];
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 784.0);
-  }
-  double part_y2[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]) * ((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 784.0);
-  }
-  for (int64_t i = 0; i < 64; i++) {
-    y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * 1.0012771392081736) * 0.1));
-  }
-}
-static void fmnist_resnet_small_k0083_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0083_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d, reduce_mean, add, relu -> f32[4,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0084_reduce_mean(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 2824576);
-  double part_y1[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y1[i3] += (double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3];
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 784.0);
-  }
-  double part_y2[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]) * ((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 784.0);
-  }
-  for (int64_t i = 0; i < 64; i++) {
-    y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * 1.0012771392081736) * 0.1));
-  }
-  double h_y5_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y5_0[i3] = (1.0 / sqrt(((double)y2[i3] + 1e-05)));
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 14; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 64; i3++) {
-          y5[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0084_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0084_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12]);
-}
-
-/* conv2d, reduce_mean, add, relu -> f32[4,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0085_reduce_mean(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, 2221440);
-  double part_y1[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y1[i3] += (double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3];
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 784.0);
-  }
-  double part_y2[8][64];
-  #pragma omp parallel for
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]) * ((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 784.0);
-  }
-  for (int64_t i = 0; i < 64; i++) {
-    y3[i] = (float)(((double)x5[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x6[i] * 0.9) + (((double)y2[i] * 1.0012771392081736) * 0.1));
-  }
-  double h_y5_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y5_0[i3] = (1.0 / sqrt(((double)y2[i3] + 1e-05)));
-  }
-  double h_y5_1[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y5_1[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 14; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 64; i3++) {
-          y5[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x7[i3]) + (double)x8[i3]) + (((((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]) * h_y5_1[i3]) * (double)x9[i3]) + (double)x10[i3]));
-          y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax((double)y5[i0 * 12544 + i1 * 896 + i2 * 64 + i3], 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0085_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0085_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16], a[17], a[18]);
-}
-
-/* conv2d, reduce_mean, add -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0086_reduce_mean(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 0};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 2119040);
-  double part_y1[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y1[i3] += (double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3];
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 196.0);
-  }
-  double part_y2[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]) * ((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 196.0);
-  }
-  for (int64_t i = 0; i < 128; i++) {
-    y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * 1.005128205128205) * 0.1));
-  }
-}
-static void fmnist_resnet_small_k0086_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0086_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d, reduce_mean, add, relu -> f32[4,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0087_reduce_mean(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 1916288);
-  double part_y1[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y1[i3] += (double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3];
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 196.0);
-  }
-  double part_y2[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]) * ((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 196.0);
-  }
-  for (int64_t i = 0; i < 128; i++) {
-    y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * 1.005128205128205) * 0.1));
-  }
-  double h_y5_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_0[i3] = (1.0 / sqrt(((double)y2[i3] + 1e-05)));
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 7; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 128; i3++) {
-          y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)fmax((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0087_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0087_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12]);
-}
-
-/* conv2d, reduce_mean, add, reshape -> f32[4,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0088_reduce_mean(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, 1709440);
-  double part_y1[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y1[i3] += (double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3];
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / 196.0);
-  }
-  double part_y2[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]) * ((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / 196.0);
-  }
-  for (int64_t i = 0; i < 128; i++) {
-    y3[i] = (float)(((double)x5[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x6[i] * 0.9) + (((double)y2[i] * 1.005128205128205) * 0.1));
-  }
-  double h_y5_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_0[i3] = (1.0 / sqrt(((double)y2[i3] + 1e-05)));
-  }
-  double h_y5_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_1[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc_y6[128] = {0.0};
-    for (int64_t i1 = 0; i1 < 7; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        #pragma omp simd
-        for (int64_t i3 = 0; i3 < 128; i3++) {
-          y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x7[i3]) + (double)x8[i3]) + (((((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y5_1[i3]) * (double)x9[i3]) + (double)x10[i3]));
-          acc_y6[i3] += fmax((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3], 0.0);
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      y6[i0 * 128 + i3] = (float)((acc_y6[i3]) / 49.0);
-    }
-  }
-  for (int64_t i = 0; i < 512; i++) {
-    y7[i] = (float)(double)y6[i];
-  }
-}
-static void fmnist_resnet_small_k0088_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0088_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16], a[17], a[18], a[19]);
-}
-
-/* matmul, reduce_mean, sub, mul, add, relu -> f32[4,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0089_reduce_mean(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *y0, float *restrict y1, float *y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *restrict y6) {
-  hw_matmul(4, 512, 128, 0, 1, x0, x1, y0);
-  double part_y1[8][512];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y1[i1] += (double)y0[i0 * 512 + i1];
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y1[p][i1] = acc_y1[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / 4.0);
-  }
-  double part_y3[8][512];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y3[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y2[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] - (double)y1[i1]);
-        acc_y3[i1] += ((double)y2[i0 * 512 + i1] * (double)y2[i0 * 512 + i1]);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y3[p][i1] = acc_y3[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y3[i1] = (float)((part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]) / 4.0);
-  }
-  double h_y4_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y4_0[i1] = (1.0 / sqrt(((double)y3[i1] + 1e-05)));
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y4[i0 * 512 + i1] = (float)((double)y2[i0 * 512 + i1] * h_y4_0[i1]);
-      y5[i0 * 512 + i1] = (float)(((double)y4[i0 * 512 + i1] * (double)x2[i1]) + (double)x3[i1]);
-      y6[i0 * 512 + i1] = (float)fmax((double)y5[i0 * 512 + i1], 0.0);
-    }
-  }
-}
-static void fmnist_resnet_small_k0089_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0089_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* matmul, reduce_max, exp, reduce_sum, reduce_mean, reshape, div -> f32[4,4] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0090_reduce_mean(const float *restrict x0, const float *restrict x1,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict y6, float *restrict y7) {
-  hw_matmul(4, 4, 128, 0, 1, x0, x0, y0);
-  const double h_y1_0 = (double)x1[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc_y1 = -INFINITY;
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc_y1 = fmax(acc_y1, (((double)y0[i0 * 4 + i1] / h_y1_0) + ((i1 == ((i0 + 0) % 4)) ? (-1000000000.0) : 0.0)));
-    }
-    y1[i0] = (float)acc_y1;
-  }
-  const double h_y2_0 = (double)x1[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    const double h_y2_1 = (double)y1[i0];
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      y2[i0 * 4 + i1] = (float)exp(((((double)y0[i0 * 4 + i1] / h_y2_0) + ((i1 == ((i0 + 0) % 4)) ? (-1000000000.0) : 0.0)) - h_y2_1));
-    }
-  }
-  const double h_y3_0 = (double)x1[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc_y3 = 0.0, acc_y4 = 0.0;
-    #pragma omp simd reduction(+:acc_y3, acc_y4)
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc_y3 += (double)y2[i0 * 4 + i1];
-      acc_y4 += (((double)y0[i0 * 4 + i1] / h_y3_0) * ((i1 == ((i0 + 2) % 4)) ? 1.0 : 0.0));
-    }
-    y3[i0] = (float)acc_y3;
-    y4[i0] = (float)acc_y4;
-  }
-  double acc_y5 = 0.0;
-  #pragma omp simd reduction(+:acc_y5)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    acc_y5 += ((log((double)y3[i0]) + (double)y1[i0]) - (double)y4[i0]);
-  }
-  y5[0] = (float)(acc_y5 / 4.0);
-  y6[0] = (float)(double)y5[0];
-  const double h_y7_2 = (double)x1[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    const double h_y7_0 = (double)y3[i0];
-    const double h_y7_1 = (0.25 / h_y7_0);
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      y7[i0 * 4 + i1] = (float)((((-0.25) * ((i1 == ((i0 + 2) % 4)) ? 1.0 : 0.0)) + (h_y7_1 * (double)y2[i0 * 4 + i1])) / h_y7_2);
-    }
-  }
-}
-static void fmnist_resnet_small_k0090_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0090_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0091_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
-    const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
-    float *y5) {
-  hw_matmul(4, 128, 4, 1, 0, x4, x3, y0);
-  for (int64_t i = 0; i < 512; i++) {
-    y1[i] = (float)((double)x5[i] + (double)y0[i]);
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc_y2 = 0.0;
-    #pragma omp simd reduction(+:acc_y2)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc_y2 += ((double)y1[i0 * 128 + i1] * (double)x1[i0 * 128 + i1]);
-    }
-    y2[i0] = (float)acc_y2;
-  }
-  double part_y4[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y4[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      const double h_y3_0 = (double)x2[i0];
-      const double h_y3_1 = (h_y3_0 + 1e-12);
-      const double h_y3_2 = (1.0 / sqrt(h_y3_1));
-      const double h_y3_3 = (double)y2[i0];
-      const double h_y3_4 = (h_y3_2 / h_y3_1);
-      const double h_y3_5 = (h_y3_4 * (-0.5));
-      const double h_y3_6 = (h_y3_3 * h_y3_5);
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 128; i1++) {
-        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * (double)x1[i0 * 128 + i1])) + (h_y3_6 * (double)x1[i0 * 128 + i1]));
-        acc_y4[i1] += (double)y3[i0 * 128 + i1];
-      }
-    }
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      part_y4[p][i1] = acc_y4[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-  }
-  const double h_y5_0 = (double)x6[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y5[i0] = (float)((double)x0[i0] - (h_y5_0 * (double)y4[i0]));
-  }
-}
-static void fmnist_resnet_small_k0091_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0091_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]);
-}
-
-/* matmul, mul, reduce_sum -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0092_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict y6, float *restrict y7) {
-  hw_matmul(4, 512, 128, 0, 0, x6, x5, y0);
-  double h_y1_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y1_0[i1] = (1.0 / sqrt(((double)x1[i1] + 1e-05)));
-  }
-  double part_y2[8][512], part_y4[8][512], part_y6[8][512], part_y7[8][512];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[512] = {0.0}, acc_y4[512] = {0.0}, acc_y6[512] = {0.0}, acc_y7[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((double)x4[i0 * 512 + i1] > 0.0) ? 1.0 : 0.0));
-        acc_y2[i1] += (double)y1[i0 * 512 + i1];
-        y3[i0 * 512 + i1] = (float)((double)y1[i0 * 512 + i1] * (double)x3[i1]);
-        acc_y4[i1] += ((double)y1[i0 * 512 + i1] * (double)x2[i0 * 512 + i1]);
-        y5[i0 * 512 + i1] = (float)((double)y3[i0 * 512 + i1] * h_y1_0[i1]);
-        acc_y6[i1] += ((double)y3[i0 * 512 + i1] * (double)x0[i0 * 512 + i1]);
-        acc_y7[i1] += (-(double)y5[i0 * 512 + i1]);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y2[p][i1] = acc_y2[i1];
-      part_y4[p][i1] = acc_y4[i1];
-      part_y6[p][i1] = acc_y6[i1];
-      part_y7[p][i1] = acc_y7[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1] + part_y6[4][i1] + part_y6[5][i1] + part_y6[6][i1] + part_y6[7][i1]);
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
-  }
-}
-static void fmnist_resnet_small_k0092_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0092_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14]);
-}
-
-/* sub -> f32[512] */
-static void fmnist_resnet_small_k0093_sub(const float *restrict x0, const float *restrict x1, const float *x2,
-    float *y0) {
-  const double h_y0_0 = (double)x1[0];
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
-  }
-}
-static void fmnist_resnet_small_k0093_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0093_sub(a[0], a[1], a[2], a[3]);
-}
-
-/* mul, reduce_sum, add -> f32[4,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0094_reduce_sum(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, float *restrict y0, float *restrict y1, float *restrict y2,
-    float *y3) {
-  double h_y0_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_0[i1] = (1.0 / sqrt(((double)x1[i1] + 1e-05)));
-  }
-  double h_y0_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_1[i1] = (h_y0_0[i1] / ((double)x1[i1] + 1e-05));
-  }
-  double part_y2[8][512];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y0[i0 * 512 + i1] = (float)(((double)x3[i1] * (h_y0_1[i1] * (-0.5))) * 0.25);
-        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (double)x0[i0 * 512 + i1]);
-        acc_y2[i1] += (-((double)y1[i0 * 512 + i1] + (double)y1[i0 * 512 + i1]));
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y2[p][i1] = acc_y2[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y3[i0 * 512 + i1] = (float)(((double)x2[i0 * 512 + i1] + ((double)y1[i0 * 512 + i1] + (double)y1[i0 * 512 + i1])) + (((double)x4[i1] + (double)y2[i1]) * 0.25));
-    }
-  }
-}
-static void fmnist_resnet_small_k0094_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0094_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
-}
-
-/* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0095_matmul(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
-  hw_matmul(128, 512, 4, 1, 0, x2, x0, y0);
-  const double h_y1_0 = (double)x3[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y1[i0 * 512 + i1] = (float)((double)x1[i0 * 512 + i1] - (h_y1_0 * (double)y0[i0 * 512 + i1]));
-    }
-  }
-}
-static void fmnist_resnet_small_k0095_matmul_launch(void *const *a) {
-  fmnist_resnet_small_k0095_matmul(a[0], a[1], a[2], a[3], a[4], a[5]);
-}
-
-/* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0096_matmul(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
-  hw_matmul(512, 128, 4, 1, 0, x3, x0, y0);
-  const double h_y1_0 = (double)x2[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((double)x1[i0 * 128 + i1] - (h_y1_0 * (double)y0[i0 * 128 + i1]));
-    }
-  }
-}
-static void fmnist_resnet_small_k0096_matmul_launch(void *const *a) {
-  fmnist_resnet_small_k0096_matmul(a[0], a[1], a[2], a[3], a[4], a[5]);
-}
-
-/* matmul, reduce_mean, sub, add, mul -> f32[4,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0097_reduce_mean(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
-    float *y1, float *y2, float *restrict y3, float *y4, float *restrict y5, float *restrict y6, float *restrict y7) {
-  hw_matmul(4, 512, 128, 0, 1, x0, x3, y0);
-  double part_y1[8][512];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y1[i1] += (double)y0[i0 * 512 + i1];
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y1[p][i1] = acc_y1[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / 4.0);
-  }
-  double part_y3[8][512];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y3[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y2[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] - (double)y1[i1]);
-        acc_y3[i1] += ((double)y2[i0 * 512 + i1] * (double)y2[i0 * 512 + i1]);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y3[p][i1] = acc_y3[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y3[i1] = (float)((part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]) / 4.0);
-  }
-  for (int64_t i = 0; i < 512; i++) {
-    y4[i] = (float)(((double)x4[i] * 0.9) + ((double)y1[i] * 0.1));
-    y5[i] = (float)(((double)x5[i] * 0.9) + (((double)y3[i] * 1.3333333333333333) * 0.1));
-  }
-  double h_y6_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y6_0[i1] = (1.0 / sqrt(((double)y3[i1] + 1e-05)));
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y6[i0 * 512 + i1] = (float)((double)y2[i0 * 512 + i1] * h_y6_0[i1]);
-      y7[i0 * 512 + i1] = (float)(((double)y6[i0 * 512 + i1] * (double)x1[i1]) + (double)x2[i1]);
-    }
-  }
-}
-static void fmnist_resnet_small_k0097_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0097_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13]);
-}
-
-/* matmul, add, reduce_sum, mul -> f32[4,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0098_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, float *y0, float *y1, float *restrict y2, float *restrict y3) {
-  hw_matmul(4, 128, 512, 0, 1, x2, x1, y0);
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((double)y0[i0 * 128 + i1] + (double)x0[i1]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc_y2 = 0.0;
-    #pragma omp simd reduction(+:acc_y2)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc_y2 += ((double)y1[i0 * 128 + i1] * (double)y1[i0 * 128 + i1]);
-    }
-    y2[i0] = (float)acc_y2;
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    const double h_y3_0 = (double)y2[i0];
-    const double h_y3_1 = (h_y3_0 + 1e-12);
-    const double h_y3_2 = (1.0 / sqrt(h_y3_1));
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y3[i0 * 128 + i1] = (float)((double)y1[i0 * 128 + i1] * h_y3_2);
-    }
-  }
-}
-static void fmnist_resnet_small_k0098_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0098_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* matmul, reduce_max, exp, reduce_sum, reduce_mean, reshape, div -> f32[4,4] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0099_reduce_mean(const float *restrict x0, const float *restrict x1,
-    float *restrict y0, float *restrict y1, float *y2, float *restrict y3, float *restrict y4, float *restrict y5,
-    float *restrict y6, float *y7) {
-  hw_matmul(4, 4, 128, 0, 1, x1, x1, y0);
-  const double h_y1_0 = (double)x0[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc_y1 = -INFINITY;
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc_y1 = fmax(acc_y1, (((double)y0[i0 * 4 + i1] / h_y1_0) + ((i1 == ((i0 + 0) % 4)) ? (-1000000000.0) : 0.0)));
-    }
-    y1[i0] = (float)acc_y1;
-  }
-  const double h_y2_0 = (double)x0[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    const double h_y2_1 = (double)y1[i0];
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      y2[i0 * 4 + i1] = (float)exp(((((double)y0[i0 * 4 + i1] / h_y2_0) + ((i1 == ((i0 + 0) % 4)) ? (-1000000000.0) : 0.0)) - h_y2_1));
-    }
-  }
-  const double h_y3_0 = (double)x0[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc_y3 = 0.0, acc_y4 = 0.0;
-    #pragma omp simd reduction(+:acc_y3, acc_y4)
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc_y3 += (double)y2[i0 * 4 + i1];
-      acc_y4 += (((double)y0[i0 * 4 + i1] / h_y3_0) * ((i1 == ((i0 + 2) % 4)) ? 1.0 : 0.0));
-    }
-    y3[i0] = (float)acc_y3;
-    y4[i0] = (float)acc_y4;
-  }
-  double acc_y5 = 0.0;
-  #pragma omp simd reduction(+:acc_y5)
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    acc_y5 += ((log((double)y3[i0]) + (double)y1[i0]) - (double)y4[i0]);
-  }
-  y5[0] = (float)(acc_y5 / 4.0);
-  y6[0] = (float)(double)y5[0];
-  const double h_y7_2 = (double)x0[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    const double h_y7_0 = (double)y3[i0];
-    const double h_y7_1 = (0.25 / h_y7_0);
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      y7[i0 * 4 + i1] = (float)((((-0.25) * ((i1 == ((i0 + 2) % 4)) ? 1.0 : 0.0)) + (h_y7_1 * (double)y2[i0 * 4 + i1])) / h_y7_2);
-    }
-  }
-}
-static void fmnist_resnet_small_k0099_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0099_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0100_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *x4, float *restrict y0, float *y1, float *restrict y2, float *y3,
-    float *restrict y4) {
-  hw_matmul(4, 128, 4, 1, 0, x3, x2, y0);
-  for (int64_t i = 0; i < 512; i++) {
-    y1[i] = (float)((double)x4[i] + (double)y0[i]);
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc_y2 = 0.0;
-    #pragma omp simd reduction(+:acc_y2)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc_y2 += ((double)y1[i0 * 128 + i1] * (double)x0[i0 * 128 + i1]);
-    }
-    y2[i0] = (float)acc_y2;
-  }
-  double part_y4[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y4[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      const double h_y3_0 = (double)x1[i0];
-      const double h_y3_1 = (h_y3_0 + 1e-12);
-      const double h_y3_2 = (1.0 / sqrt(h_y3_1));
-      const double h_y3_3 = (double)y2[i0];
-      const double h_y3_4 = (h_y3_2 / h_y3_1);
-      const double h_y3_5 = (h_y3_4 * (-0.5));
-      const double h_y3_6 = (h_y3_3 * h_y3_5);
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 128; i1++) {
-        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * (double)x0[i0 * 128 + i1])) + (h_y3_6 * (double)x0[i0 * 128 + i1]));
-        acc_y4[i1] += (double)y3[i0 * 128 + i1];
-      }
-    }
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      part_y4[p][i1] = acc_y4[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-  }
-}
-static void fmnist_resnet_small_k0100_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0100_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* matmul, mul, reduce_sum -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0101_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
-    const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict y6, float *restrict y7) {
-  hw_matmul(4, 512, 128, 0, 0, x6, x1, y0);
-  double h_y1_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y1_0[i1] = (1.0 / sqrt(((double)x3[i1] + 1e-05)));
-  }
-  double part_y2[8][512], part_y4[8][512], part_y6[8][512], part_y7[8][512];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[512] = {0.0}, acc_y4[512] = {0.0}, acc_y6[512] = {0.0}, acc_y7[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((double)x5[i0 * 512 + i1] > 0.0) ? 1.0 : 0.0));
-        acc_y2[i1] += (double)y1[i0 * 512 + i1];
-        y3[i0 * 512 + i1] = (float)((double)y1[i0 * 512 + i1] * (double)x0[i1]);
-        acc_y4[i1] += ((double)y1[i0 * 512 + i1] * (double)x4[i0 * 512 + i1]);
-        y5[i0 * 512 + i1] = (float)((double)y3[i0 * 512 + i1] * h_y1_0[i1]);
-        acc_y6[i1] += ((double)y3[i0 * 512 + i1] * (double)x2[i0 * 512 + i1]);
-        acc_y7[i1] += (-(double)y5[i0 * 512 + i1]);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y2[p][i1] = acc_y2[i1];
-      part_y4[p][i1] = acc_y4[i1];
-      part_y6[p][i1] = acc_y6[i1];
-      part_y7[p][i1] = acc_y7[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1] + part_y6[4][i1] + part_y6[5][i1] + part_y6[6][i1] + part_y6[7][i1]);
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
-  }
-}
-static void fmnist_resnet_small_k0101_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0101_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14]);
-}
-
-/* matmul -> f32[4,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0102_matmul(const float *restrict x0, const float *restrict x1, float *restrict y0) {
-  hw_matmul(4, 128, 512, 0, 0, x1, x0, y0);
-}
-static void fmnist_resnet_small_k0102_matmul_launch(void *const *a) {
-  fmnist_resnet_small_k0102_matmul(a[0], a[1], a[2]);
-}
-
-/* matmul, mul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0103_matmul(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, float *y0, float *y1) {
-  hw_matmul(128, 512, 4, 1, 0, x2, x1, y0);
-  const double h_y1_0 = (double)x0[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y1[i0 * 512 + i1] = (float)((-(double)y0[i0 * 512 + i1]) * h_y1_0);
-    }
-  }
-}
-static void fmnist_resnet_small_k0103_matmul_launch(void *const *a) {
-  fmnist_resnet_small_k0103_matmul(a[0], a[1], a[2], a[3], a[4]);
-}
-
-/* matmul -> f32[4,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0104_matmul(const float *restrict x0, const float *restrict x1, float *restrict y0) {
-  hw_matmul(4, 128, 512, 0, 1, x0, x1, y0);
-}
-static void fmnist_resnet_small_k0104_matmul_launch(void *const *a) {
-  fmnist_resnet_small_k0104_matmul(a[0], a[1], a[2]);
-}
-
-/* matmul -> f32[4,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0105_matmul(const float *restrict x0, const float *restrict x1, float *restrict y0) {
-  hw_matmul(4, 512, 128, 0, 0, x0, x1, y0);
-}
-static void fmnist_resnet_small_k0105_matmul_launch(void *const *a) {
-  fmnist_resnet_small_k0105_matmul(a[0], a[1], a[2]);
-}
-
-/* matmul, mul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0106_matmul(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, float *y0, float *y1) {
-  hw_matmul(512, 128, 4, 1, 0, x2, x0, y0);
-  const double h_y1_0 = (double)x1[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((-(double)y0[i0 * 128 + i1]) * h_y1_0);
-    }
-  }
-}
-static void fmnist_resnet_small_k0106_matmul_launch(void *const *a) {
-  fmnist_resnet_small_k0106_matmul(a[0], a[1], a[2], a[3], a[4]);
-}
-
-/* matmul -> f32[4,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0107_matmul(const float *restrict x0, const float *restrict x1, float *restrict y0) {
-  hw_matmul(4, 128, 512, 0, 0, x0, x1, y0);
-}
-static void fmnist_resnet_small_k0107_matmul_launch(void *const *a) {
-  fmnist_resnet_small_k0107_matmul(a[0], a[1], a[2]);
-}
-
-/* matmul, reduce_sum, add, mul, broadcast -> f32[4,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0108_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *x3, const float *x4, const float *restrict x5, float *y0, float *restrict y1,
-    float *y2, float *restrict y3, float *y4, float *restrict y5, float *y6, float *restrict y7) {
-  hw_matmul(4, 512, 128, 0, 1, x0, x5, y0);
-  double part_y1[8][512];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y1[i1] += ((double)y0[i0 * 512 + i1] * 0.25);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y1[p][i1] = acc_y1[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]);
-  }
-  double part_y5[8][512];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y5[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y2[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] + (-(double)y1[i1]));
-        y3[i0 * 512 + i1] = (float)((double)y2[i0 * 512 + i1] * (double)x1[i0 * 512 + i1]);
-        y4[i0 * 512 + i1] = (float)((double)y2[i0 * 512 + i1] * (double)x4[i0 * 512 + i1]);
-        acc_y5[i1] += (((double)y3[i0 * 512 + i1] + (double)y3[i0 * 512 + i1]) * 0.25);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y5[p][i1] = acc_y5[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1] + part_y5[6][i1] + part_y5[7][i1]);
-  }
-  for (int64_t i = 0; i < 512; i++) {
-    y6[i] = (float)(((double)y5[i] * (double)x3[i]) * (-0.5));
-  }
-  double h_y7_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y7_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
-  }
-  double h_y7_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y7_1[i1] = (h_y7_0[i1] / ((double)x2[i1] + 1e-05));
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y7[i0 * 512 + i1] = (float)((double)y5[i1] * (h_y7_1[i1] * (-0.5)));
-    }
-  }
-}
-static void fmnist_resnet_small_k0108_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0108_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13]);
-}
-
-/* mul -> f32[4,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0109_mul(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, const float *restrict x9, float *y0) {
-  const double h_y0_0 = (double)x5[0];
-  double h_y0_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_1[i1] = (1.0 / sqrt(((double)x1[i1] + 1e-05)));
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y0[i0 * 512 + i1] = (float)((((((-(double)x7[i1]) * h_y0_0) * (double)x2[i0 * 512 + i1]) + ((((double)x9[i0 * 512 + i1] * (double)x0[i0 * 512 + i1]) + ((double)x8[i0 * 512 + i1] * h_y0_1[i1])) * (double)x3[i1])) + ((-(double)x6[i1]) * h_y0_0)) * (((double)x4[i0 * 512 + i1] > 0.0) ? 1.0 : 0.0));
-    }
-  }
-}
-static void fmnist_resnet_small_k0109_mul_launch(void *const *a) {
-  fmnist_resnet_small_k0109_mul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* matmul, add, mul, reduce_sum -> f32[4,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0110_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5) {
-  hw_matmul(4, 128, 512, 0, 1, x7, x0, y0);
-  const double h_y1_0 = (double)x4[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)(((double)x6[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]) + ((-(double)x5[i1]) * h_y1_0));
-      y2[i0 * 128 + i1] = (float)((double)y1[i0 * 128 + i1] * (double)x1[i0 * 128 + i1]);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc_y3 = 0.0;
-    #pragma omp simd reduction(+:acc_y3)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc_y3 += ((double)y2[i0 * 128 + i1] + (double)y2[i0 * 128 + i1]);
-    }
-    y3[i0] = (float)acc_y3;
-  }
-  for (int64_t i = 0; i < 4; i++) {
-    y4[i] = (float)(((double)y3[i] * (double)x3[i]) * (-0.5));
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    const double h_y5_0 = (double)y3[i0];
-    const double h_y5_1 = (double)x2[i0];
-    const double h_y5_2 = (h_y5_1 + 1e-12);
-    const double h_y5_3 = (1.0 / sqrt(h_y5_2));
-    const double h_y5_4 = (h_y5_3 / h_y5_2);
-    const double h_y5_5 = (h_y5_4 * (-0.5));
-    const double h_y5_6 = (h_y5_0 * h_y5_5);
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y5[i0 * 128 + i1] = (float)((h_y5_6 * (double)x1[i0 * 128 + i1]) + ((double)y1[i0 * 128 + i1] * h_y5_3));
-    }
-  }
-}
-static void fmnist_resnet_small_k0110_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0110_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13]);
-}
-
-/* matmul -> f32[4,4] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0111_matmul(const float *restrict x0, const float *restrict x1, float *restrict y0) {
-  hw_matmul(4, 4, 128, 0, 1, x0, x1, y0);
-}
-static void fmnist_resnet_small_k0111_matmul_launch(void *const *a) {
-  fmnist_resnet_small_k0111_matmul(a[0], a[1], a[2]);
-}
-
-/* matmul, div, reduce_sum -> f32[4,4] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0112_reduce_sum(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0, float *y1,
-    float *restrict y2, float *y3) {
-  hw_matmul(4, 4, 128, 0, 1, x4, x0, y0);
-  const double h_y1_0 = (double)x1[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      y1[i0 * 4 + i1] = (float)(((double)x5[i0 * 4 + i1] + (double)y0[i0 * 4 + i1]) / h_y1_0);
-    }
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc_y2 = 0.0;
-    #pragma omp simd reduction(+:acc_y2)
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      acc_y2 += ((double)y1[i0 * 4 + i1] * (double)x2[i0 * 4 + i1]);
-    }
-    y2[i0] = (float)acc_y2;
-  }
-  const double h_y3_6 = (double)x1[0];
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    const double h_y3_0 = (double)x3[i0];
-    const double h_y3_1 = (0.25 / h_y3_0);
-    const double h_y3_2 = (double)y2[i0];
-    const double h_y3_3 = (h_y3_2 * h_y3_1);
-    const double h_y3_4 = (h_y3_3 / h_y3_0);
-    const double h_y3_5 = (-h_y3_4);
-    for (int64_t i1 = 0; i1 < 4; i1++) {
-      y3[i0 * 4 + i1] = (float)(((((double)y1[i0 * 4 + i1] * h_y3_1) + h_y3_5) * (double)x2[i0 * 4 + i1]) / h_y3_6);
-    }
-  }
-}
-static void fmnist_resnet_small_k0112_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0112_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* matmul -> f32[4,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0113_matmul(const float *restrict x0, const float *restrict x1, float *restrict y0) {
-  hw_matmul(4, 128, 4, 0, 0, x0, x1, y0);
-}
-static void fmnist_resnet_small_k0113_matmul_launch(void *const *a) {
-  fmnist_resnet_small_k0113_matmul(a[0], a[1], a[2]);
-}
-
-/* matmul -> f32[4,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0114_matmul(const float *restrict x0, const float *restrict x1, float *restrict y0) {
-  hw_matmul(4, 128, 4, 1, 0, x0, x1, y0);
-}
-static void fmnist_resnet_small_k0114_matmul_launch(void *const *a) {
-  fmnist_resnet_small_k0114_matmul(a[0], a[1], a[2]);
-}
-
-/* matmul, add, reduce_sum, mul -> f32[4,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0115_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, const float *x9, const float *restrict x10,
-    const float *restrict x11, float *restrict y0, float *y1, float *restrict y2, float *y3, float *y4) {
-  hw_matmul(4, 128, 4, 1, 0, x8, x2, y0);
-  for (int64_t i = 0; i < 512; i++) {
-    y1[i] = (float)((((double)x9[i] + (double)x10[i]) + (double)x11[i]) + (double)y0[i]);
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    double acc_y2 = 0.0;
-    #pragma omp simd reduction(+:acc_y2)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc_y2 += (((double)x5[i0 * 128 + i1] * (double)x3[i0 * 128 + i1]) + ((double)y1[i0 * 128 + i1] * (double)x0[i0 * 128 + i1]));
-    }
-    y2[i0] = (float)acc_y2;
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    const double h_y3_0 = (double)x7[i0];
-    const double h_y3_1 = (double)x1[i0];
-    const double h_y3_2 = (h_y3_1 + 1e-12);
-    const double h_y3_3 = (1.0 / sqrt(h_y3_2));
-    const double h_y3_4 = (h_y3_3 / h_y3_2);
-    const double h_y3_5 = (h_y3_0 * h_y3_4);
-    const double h_y3_6 = (h_y3_5 / h_y3_2);
-    const double h_y3_7 = (-h_y3_6);
-    const double h_y3_8 = (h_y3_0 / h_y3_2);
-    const double h_y3_9 = (double)y2[i0];
-    const double h_y3_10 = (h_y3_8 + h_y3_9);
-    const double h_y3_11 = (h_y3_4 * (-0.5));
-    const double h_y3_12 = (h_y3_10 * h_y3_11);
-    const double h_y3_13 = (h_y3_7 + h_y3_12);
-    const double h_y3_14 = (double)x4[i0];
-    const double h_y3_15 = (h_y3_14 * h_y3_11);
-    const double h_y3_16 = (double)x6[i0];
-    const double h_y3_17 = (h_y3_16 * h_y3_11);
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y3[i0 * 128 + i1] = (float)(h_y3_13 * (double)x0[i0 * 128 + i1]);
-      y4[i0 * 128 + i1] = (float)(((((((double)x5[i0 * 128 + i1] * h_y3_15) + ((double)x5[i0 * 128 + i1] * h_y3_15)) + (h_y3_17 * (double)x3[i0 * 128 + i1])) + ((double)y1[i0 * 128 + i1] * h_y3_3)) + (double)y3[i0 * 128 + i1]) + (double)y3[i0 * 128 + i1]);
-    }
-  }
-}
-static void fmnist_resnet_small_k0115_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0115_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16]);
-}
-
-/* matmul, add, reduce_sum, mul -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0116_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, const float *restrict x9, const float *restrict x10,
-    const float *x11, const float *restrict x12, const float *x13, const float *restrict x14, float *restrict y0,
-    float *y1, float *y2, float *restrict y3, float *restrict y4, float *y5, float *y6, float *restrict y7) {
-  hw_matmul(4, 512, 128, 0, 0, x14, x4, y0);
-  const double h_y1_0 = (double)x5[0];
-  double h_y1_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y1_1[i1] = (1.0 / sqrt(((double)x1[i1] + 1e-05)));
-  }
-  double part_y3[8][512], part_y4[8][512];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y3[512] = {0.0}, acc_y4[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y1[i0 * 512 + i1] = (float)((((-(double)x8[i1]) * h_y1_0) * (double)x6[i0 * 512 + i1]) + ((((double)x9[i0 * 512 + i1] + (double)y0[i0 * 512 + i1]) * (((double)x3[i0 * 512 + i1] > 0.0) ? 1.0 : 0.0)) * (double)x2[i1]));
-        y2[i0 * 512 + i1] = (float)(((double)x13[i0 * 512 + i1] * (double)x7[i0 * 512 + i1]) + ((double)y1[i0 * 512 + i1] * h_y1_1[i1]));
-        acc_y3[i1] += (((double)x10[i0 * 512 + i1] * (double)x7[i0 * 512 + i1]) + ((double)y1[i0 * 512 + i1] * (double)x0[i0 * 512 + i1]));
-        acc_y4[i1] += (-(double)y2[i0 * 512 + i1]);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y3[p][i1] = acc_y3[i1];
-      part_y4[p][i1] = acc_y4[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-  }
-  double h_y5_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_0[i1] = (1.0 / sqrt(((double)x1[i1] + 1e-05)));
-  }
-  double h_y5_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_1[i1] = (h_y5_0[i1] / ((double)x1[i1] + 1e-05));
-  }
-  double h_y5_2[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_2[i1] = (((double)x12[i1] * h_y5_1[i1]) / ((double)x1[i1] + 1e-05));
-  }
-  double h_y5_3[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_3[i1] = ((double)x12[i1] / ((double)x1[i1] + 1e-05));
-  }
-  double part_y7[8][512];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[512] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y5[i0 * 512 + i1] = (float)((((-h_y5_2[i1]) + ((h_y5_3[i1] + (double)y3[i1]) * (h_y5_1[i1] * (-0.5)))) * 0.25) * (double)x0[i0 * 512 + i1]);
-        y6[i0 * 512 + i1] = (float)((((double)x11[i0 * 512 + i1] + (double)x11[i0 * 512 + i1]) + (double)y5[i0 * 512 + i1]) + (double)y5[i0 * 512 + i1]);
-        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y7[p][i1] = acc_y7[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
-  }
-}
-static void fmnist_resnet_small_k0116_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0116_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22]);
-}
-
-/* add -> f32[4,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0117_add(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, float *y0) {
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y0[i0 * 512 + i1] = (float)(((double)x0[i0 * 512 + i1] + (double)x2[i0 * 512 + i1]) + (((double)x1[i1] + (double)x3[i1]) * 0.25));
-    }
-  }
-}
-static void fmnist_resnet_small_k0117_add_launch(void *const *a) {
-  fmnist_resnet_small_k0117_add(a[0], a[1], a[2], a[3], a[4]);
-}
-
-/* matmul, reduce_sum, mul, add -> f32[4,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0118_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *y5, float *restrict y6, float *y7) {
-  hw_matmul(4, 128, 512, 0, 0, x8, x5, y0);
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y1[8][128], part_y2[8][128], part_y3[8][128], part_y4[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[128] = {0.0}, acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y1[i3] += (((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * 0.02040816326530612) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * 0.02040816326530612) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y3[i3] += (((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * 0.02040816326530612) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y4[i3] += (-(((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * 0.02040816326530612) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]);
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-  }
-  double h_y5_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y5_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_1[i3] = (h_y5_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double part_y6[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y6[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)((((double)y3[i3] * (h_y5_1[i3] * (-0.5))) * 0.00510204081632653) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y6[p][i3] = acc_y6[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3] + part_y6[6][i3] + part_y6[7][i3]);
-  }
-  double h_y7_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y7_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 7; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 128; i3++) {
-          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * 0.02040816326530612) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) + ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + (((double)y4[i3] + (double)y6[i3]) * 0.00510204081632653));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0118_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0118_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16]);
-}
-
-/* add -> f32[128,1,1] */
-static void fmnist_resnet_small_k0119_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x3[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x5[0];
-  const double h_y0_6 = (double)x6[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x4[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x2[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x2[i0]) : ((double)x2[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0119_add_launch(void *const *a) {
-  fmnist_resnet_small_k0119_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* add -> f32[128,1,1] */
-static void fmnist_resnet_small_k0120_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x3[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x4[0];
-  const double h_y0_6 = (double)x5[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x2[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x2[i0]) : ((double)x2[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0120_add_launch(void *const *a) {
-  fmnist_resnet_small_k0120_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0121_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x6[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0121_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0121_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0122_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x6[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0122_sub_launch(void *const *a) {
-  fmnist_resnet_small_k0122_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0123_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, const float *restrict x11, const float *restrict x12, const float *restrict x13,
-    float *y0, float *restrict y1, float *y2) {
-  double h_y0_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  double part_y0[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)x8[i0 * 128 + i3]) * 0.02040816326530612) * (((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) * h_y0_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  const double h_y1_0 = (double)x9[0];
-  const double h_y1_1 = (double)x0[0];
-  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_3 = (1.0 - h_y1_0);
-  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y1_5 = (double)x10[0];
-  const double h_y1_6 = (double)x11[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x12[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x13[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x13[i0]);
-  }
-}
-static void fmnist_resnet_small_k0123_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0123_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16]);
-}
-
-/* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0124_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *y1, float *restrict y2) {
-  double part_y0[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += (((((((double)x5[i0 * 128 + i3] + (double)x6[i0 * 128 + i3]) + (double)x7[i0 * 128 + i3]) * 0.02040816326530612) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y1_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_1[i3] = (h_y1_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double part_y2[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)((((double)y0[i3] * (h_y1_1[i3] * (-0.5))) * 0.00510204081632653) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y2[i3] += (-((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0124_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0124_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, add -> f32[4,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0125_reduce_sum(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *y1) {
-  double h_y0_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  double part_y0[8][128];
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += (-(((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 + i3]) + (double)x5[i0 * 128 + i3]) * 0.02040816326530612) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y0_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  for (int64_t i0 = 0; i0 < 4; i0++) {
-    for (int64_t i1 = 0; i1 < 7; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 128; i3++) {
-          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 + i3]) + (double)x5[i0 * 128 + i3]) * 0.02040816326530612) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) + ((double)x6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x6[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + (((double)y0[i3] + (double)x7[i3]) * 0.00510204081632653));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0125_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0125_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,64,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0126_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 0};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 1058816);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      y1[i0 * 64 + i1] = (float)((double)y0[i0 * 64 + i1] + (h_y1_0 * (double)x2[i0 * 64 + i1]));
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(2)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      acc_y2 += ((double)y1[i0 * 64 + i1] * (double)y1[i0 * 64 + i1]);
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      y3[i0 * 64 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 64 + i1] * 0.999) + (((double)y0[i0 * 64 + i1] * (double)y0[i0 * 64 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 64 + i1]);
-    }
-  }
-}
-static void fmnist_resnet_small_k0126_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0126_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+static void fmnist_resnet_small_k0038_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0038_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0127_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6, float *y0,
-    float *y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5, float *y6,
-    float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+static void fmnist_resnet_small_k0039_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 958464);
+  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
   double part_y2[8][128], part_y3[8][128], part_y4[8][128], part_y5[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0}, acc_y5[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
@@ -5355,15 +1888,20 @@ static void fmnist_resnet_small_k0127_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
+  double h_y6_2[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
+  }
   double part_y7[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y7[128] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)((((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * 0.00510204081632653) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
             acc_y7[i3] += (-((double)y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
           }
         }
@@ -5377,39 +1915,199 @@ static void fmnist_resnet_small_k0127_reduce_sum(const float *x0, const float *r
     y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0127_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0127_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15]);
+static void fmnist_resnet_small_k0039_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0039_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
-/* conv2d_input_grad -> f32[4,14,14,64] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0128_conv2d_input_grad(const float *restrict x0, const float *restrict x1,
-    float *restrict y0, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, 757760);
+/* add -> f32[20000038,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0040_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
+  double h_y0_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y0_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(98 * n)));
+  }
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 7; i1++) {
+      for (int64_t i2 = 0; i2 < 7; i2++) {
+        for (int64_t i3 = 0; i3 < 128; i3++) {
+          y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y0_1[i3]);
+        }
+      }
+    }
+  }
 }
-static void fmnist_resnet_small_k0128_conv2d_input_grad_launch(void *const *a) {
-  fmnist_resnet_small_k0128_conv2d_input_grad(a[0], a[1], a[2], a[3]);
+static void fmnist_resnet_small_k0040_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0040_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,64,3,3] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0041_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
+      .ow = 7, .stride = 2, .pad = 1};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
+  const double h_y1_0 = (double)x3[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 576 + i1 * 9 + i2 * 3 + i3]));
+        }
+      }
+    }
+  }
+  double acc_y2 = 0.0;
+  #pragma omp simd reduction(+:acc_y2) collapse(4)
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y2 += ((double)y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y2[0] = (float)acc_y2;
+  const double h_y3_0 = (double)x0[0];
+  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y3[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0041_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0041_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      c->scratch_bytes);
+}
+
+/* reduce_sum, mul, add -> f32[128,64,3,3] */
+static void fmnist_resnet_small_k0042_reduce_sum(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+  double acc_y0 = 0.0;
+  #pragma omp simd reduction(+:acc_y0) collapse(4)
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y0 += ((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y0[0] = (float)acc_y0;
+  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
+  const double h_y2_0 = (double)x2[0];
+  const double h_y2_1 = (double)x0[0];
+  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y2_3 = (1.0 - h_y2_0);
+  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y2_5 = (double)x3[0];
+  const double h_y2_6 = (double)y1[0];
+  const double h_y2_7 = (double)y0[0];
+  const double h_y2_8 = sqrt(h_y2_7);
+  const double h_y2_9 = (double)x6[0];
+  const double h_y2_10 = sqrt(h_y2_9);
+  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
+  const double h_y2_12 = (h_y2_8 / h_y2_11);
+  const double h_y2_13 = (h_y2_12 * 0.001);
+  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
+  const double h_y2_15 = (h_y2_5 * h_y2_14);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y2[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 576 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3])));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0042_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0042_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[128,64,3,3] */
+static void fmnist_resnet_small_k0043_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0043_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0043_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* conv2d_input_grad -> f32[20000038,14,14,64] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0044_conv2d_input_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
+      .ow = 7, .stride = 2, .pad = 1};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, scratch_bytes);
+}
+static void fmnist_resnet_small_k0044_conv2d_input_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0044_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0129_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 0};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 557056);
+static void fmnist_resnet_small_k0045_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
+    float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
+      .ow = 7, .stride = 2, .pad = 0};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
   double part_y2[8][64], part_y3[8][64], part_y4[8][64], part_y5[8][64];
-  #pragma omp parallel for
+  #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0}, acc_y3[64] = {0.0}, acc_y4[64] = {0.0}, acc_y5[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -5444,16 +2142,20 @@ static void fmnist_resnet_small_k0129_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
+  double h_y6_2[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(392 * n)));
+  }
   double part_y7[8][64];
-  #pragma omp parallel for
+  #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y7[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)((((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * 0.0012755102040816326) * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
+            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
             acc_y7[i3] += (-((double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3]));
           }
         }
@@ -5467,51 +2169,45 @@ static void fmnist_resnet_small_k0129_reduce_sum(const float *x0, const float *r
     y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0129_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0129_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16]);
+static void fmnist_resnet_small_k0045_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0045_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[64,32,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0130_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 0};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 958464);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      y1[i0 * 32 + i1] = (float)((double)y0[i0 * 32 + i1] + (h_y1_0 * (double)x2[i0 * 32 + i1]));
-    }
+/* add -> f32[20000038,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0046_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
+  double h_y0_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
   }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(2)
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      acc_y2 += ((double)y1[i0 * 32 + i1] * (double)y1[i0 * 32 + i1]);
-    }
+  double h_y0_1[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(392 * n)));
   }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      y3[i0 * 32 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 32 + i1] * 0.999) + (((double)y0[i0 * 32 + i1] * (double)y0[i0 * 32 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 32 + i1]);
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 14; i1++) {
+      for (int64_t i2 = 0; i2 < 14; i2++) {
+        for (int64_t i3 = 0; i3 < 64; i3++) {
+          y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3])) + h_y0_1[i3]);
+        }
+      }
     }
   }
 }
-static void fmnist_resnet_small_k0130_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0130_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+static void fmnist_resnet_small_k0046_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0046_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[64,64,3,3] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0131_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0047_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 663552);
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 1, .pad = 1};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
   const double h_y1_0 = (double)x3[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -5548,27 +2244,483 @@ static void fmnist_resnet_small_k0131_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0131_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0131_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+static void fmnist_resnet_small_k0047_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0047_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      c->scratch_bytes);
+}
+
+/* reduce_sum, mul, add -> f32[64,64,3,3] */
+static void fmnist_resnet_small_k0048_reduce_sum(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+  double acc_y0 = 0.0;
+  #pragma omp simd reduction(+:acc_y0) collapse(4)
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y0 += ((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y0[0] = (float)acc_y0;
+  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
+  const double h_y2_0 = (double)x2[0];
+  const double h_y2_1 = (double)x0[0];
+  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y2_3 = (1.0 - h_y2_0);
+  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y2_5 = (double)x3[0];
+  const double h_y2_6 = (double)y1[0];
+  const double h_y2_7 = (double)y0[0];
+  const double h_y2_8 = sqrt(h_y2_7);
+  const double h_y2_9 = (double)x6[0];
+  const double h_y2_10 = sqrt(h_y2_9);
+  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
+  const double h_y2_12 = (h_y2_8 / h_y2_11);
+  const double h_y2_13 = (h_y2_12 * 0.001);
+  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
+  const double h_y2_15 = (h_y2_5 * h_y2_14);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y2[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 576 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3])));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0048_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0048_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* add -> f32[64,1,1] */
+static void fmnist_resnet_small_k0049_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x2[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x3[0];
+  const double h_y0_6 = (double)x4[0];
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+static void fmnist_resnet_small_k0049_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0049_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[64,1,1] */
+static void fmnist_resnet_small_k0050_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x4[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x3[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x5[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0050_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0050_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[64,1,1] */
+static void fmnist_resnet_small_k0051_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x4[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x3[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x5[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0051_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0051_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* reduce_sum, add, select -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0052_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, float *y0, float *restrict y1, float *y2) {
+  double h_y0_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  double part_y0[8][64];
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[64] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 14; i1++) {
+        for (int64_t i2 = 0; i2 < 14; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 64; i3++) {
+            acc_y0[i3] += ((double)x8[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x2[i3]) * h_y0_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 64; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  const double h_y1_0 = (double)x5[0];
+  const double h_y1_1 = (double)x0[0];
+  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_3 = (1.0 - h_y1_0);
+  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y1_5 = (double)x6[0];
+  const double h_y1_6 = (double)x7[0];
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y1[i0] = (float)((h_y1_0 * (double)x9[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
+    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x10[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x10[i0]);
+  }
+}
+static void fmnist_resnet_small_k0052_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0052_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13]);
+}
+
+/* reduce_sum, mul -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0053_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1,
+    float *restrict y2) {
+  double part_y0[8][64];
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[64] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 14; i1++) {
+        for (int64_t i2 = 0; i2 < 14; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 64; i3++) {
+            acc_y0[i3] += (((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 64; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  double h_y1_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y1_1[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y1_1[i3] = (h_y1_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y1_2[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y1_2[i3] = (((double)y0[i3] * (h_y1_1[i3] * (-0.5))) * (1.0 / (double)(392 * n)));
+  }
+  double part_y2[8][64];
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[64] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 14; i1++) {
+        for (int64_t i2 = 0; i2 < 14; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 64; i3++) {
+            y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y1_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
+            acc_y2[i3] += (-((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 64; i3++) {
+      part_y2[p][i3] = acc_y2[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+  }
+}
+static void fmnist_resnet_small_k0053_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0053_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* reduce_sum, add -> f32[20000038,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0054_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1) {
+  double h_y0_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double part_y0[8][64];
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[64] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 14; i1++) {
+        for (int64_t i2 = 0; i2 < 14; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 64; i3++) {
+            acc_y0[i3] += (-(((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x1[i3]) * h_y0_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 64; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  double h_y1_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y1_1[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y1_1[i3] = (((double)y0[i3] + (double)x4[i3]) * (1.0 / (double)(392 * n)));
+  }
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 14; i1++) {
+      for (int64_t i2 = 0; i2 < 14; i2++) {
+        for (int64_t i3 = 0; i3 < 64; i3++) {
+          y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x1[i3]) * h_y1_0[i3]) + ((double)x3[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x3[i0 * 12544 + i1 * 896 + i2 * 64 + i3])) + h_y1_1[i3]);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0054_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0054_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* select, sub -> f32[64,1,1] */
+static void fmnist_resnet_small_k0055_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0055_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0055_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* conv2d_filter_grad, add, reduce_sum, select -> f32[64,32,1,1] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0056_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 0};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
+  const double h_y1_0 = (double)x3[0];
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      y1[i0 * 32 + i1] = (float)((double)y0[i0 * 32 + i1] + (h_y1_0 * (double)x2[i0 * 32 + i1]));
+    }
+  }
+  double acc_y2 = 0.0;
+  #pragma omp simd reduction(+:acc_y2) collapse(2)
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      acc_y2 += ((double)y1[i0 * 32 + i1] * (double)y1[i0 * 32 + i1]);
+    }
+  }
+  y2[0] = (float)acc_y2;
+  const double h_y3_0 = (double)x0[0];
+  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      y3[i0 * 32 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 32 + i1] * 0.999) + (((double)y0[i0 * 32 + i1] * (double)y0[i0 * 32 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 32 + i1]);
+    }
+  }
+}
+static void fmnist_resnet_small_k0056_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0056_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      c->scratch_bytes);
+}
+
+/* reduce_sum, mul, add -> f32[64,32,1,1] */
+static void fmnist_resnet_small_k0057_reduce_sum(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+  double acc_y0 = 0.0;
+  #pragma omp simd reduction(+:acc_y0) collapse(2)
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      acc_y0 += ((double)x1[i0 * 32 + i1] * (double)x1[i0 * 32 + i1]);
+    }
+  }
+  y0[0] = (float)acc_y0;
+  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
+  const double h_y2_0 = (double)x2[0];
+  const double h_y2_1 = (double)x0[0];
+  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y2_3 = (1.0 - h_y2_0);
+  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y2_5 = (double)x3[0];
+  const double h_y2_6 = (double)y1[0];
+  const double h_y2_7 = (double)y0[0];
+  const double h_y2_8 = sqrt(h_y2_7);
+  const double h_y2_9 = (double)x6[0];
+  const double h_y2_10 = sqrt(h_y2_9);
+  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
+  const double h_y2_12 = (h_y2_8 / h_y2_11);
+  const double h_y2_13 = (h_y2_12 * 0.001);
+  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
+  const double h_y2_15 = (h_y2_5 * h_y2_14);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      y2[i0 * 32 + i1] = (float)((h_y2_0 * (double)x7[i0 * 32 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 32 + i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 32 + i1]) : (double)x5[i0 * 32 + i1])));
+    }
+  }
+}
+static void fmnist_resnet_small_k0057_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0057_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[64,32,1,1] */
+static void fmnist_resnet_small_k0058_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      y1[i0 * 32 + i1] = (float)((double)x1[i0 * 32 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 32 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 32 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 32 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 32 + i1] : (h_y1_2 * (double)x6[i0 * 32 + i1]))));
+    }
+  }
+}
+static void fmnist_resnet_small_k0058_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0058_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[64,64,3,3] */
+static void fmnist_resnet_small_k0059_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0059_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0059_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0132_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6, float *y0,
-    float *y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5, float *y6,
-    float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 1, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 663552);
+static void fmnist_resnet_small_k0060_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 1, .pad = 1};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
   double part_y2[8][64], part_y3[8][64], part_y4[8][64], part_y5[8][64];
-  #pragma omp parallel for
+  #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[64] = {0.0}, acc_y3[64] = {0.0}, acc_y4[64] = {0.0}, acc_y5[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
@@ -5603,16 +2755,20 @@ static void fmnist_resnet_small_k0132_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
+  double h_y6_2[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(392 * n)));
+  }
   double part_y7[8][64];
-  #pragma omp parallel for
+  #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y7[64] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)((((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * 0.0012755102040816326) * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
+            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
             acc_y7[i3] += (-((double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3]));
           }
         }
@@ -5626,18 +2782,45 @@ static void fmnist_resnet_small_k0132_reduce_sum(const float *x0, const float *r
     y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0132_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0132_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15]);
+static void fmnist_resnet_small_k0060_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0060_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], c->scratch_bytes);
+}
+
+/* add -> f32[20000038,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0061_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
+  double h_y0_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y0_1[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(392 * n)));
+  }
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 14; i1++) {
+      for (int64_t i2 = 0; i2 < 14; i2++) {
+        for (int64_t i3 = 0; i3 < 64; i3++) {
+          y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3])) + h_y0_1[i3]);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0061_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0061_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[64,32,3,3] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0133_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0062_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 589824);
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 1};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
   const double h_y1_0 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -5672,38 +2855,122 @@ static void fmnist_resnet_small_k0133_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0133_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0133_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+static void fmnist_resnet_small_k0062_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0062_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      c->scratch_bytes);
 }
 
-/* conv2d_input_grad -> f32[4,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0134_conv2d_input_grad(const float *restrict x0, const float *restrict x1,
-    float *restrict y0, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, 589824);
+/* reduce_sum, mul, add -> f32[64,32,3,3] */
+static void fmnist_resnet_small_k0063_reduce_sum(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+  double acc_y0 = 0.0;
+  #pragma omp simd reduction(+:acc_y0) collapse(4)
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y0 += ((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y0[0] = (float)acc_y0;
+  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
+  const double h_y2_0 = (double)x2[0];
+  const double h_y2_1 = (double)x0[0];
+  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y2_3 = (1.0 - h_y2_0);
+  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y2_5 = (double)x3[0];
+  const double h_y2_6 = (double)y1[0];
+  const double h_y2_7 = (double)y0[0];
+  const double h_y2_8 = sqrt(h_y2_7);
+  const double h_y2_9 = (double)x6[0];
+  const double h_y2_10 = sqrt(h_y2_9);
+  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
+  const double h_y2_12 = (h_y2_8 / h_y2_11);
+  const double h_y2_13 = (h_y2_12 * 0.001);
+  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
+  const double h_y2_15 = (h_y2_5 * h_y2_14);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
+        }
+      }
+    }
+  }
 }
-static void fmnist_resnet_small_k0134_conv2d_input_grad_launch(void *const *a) {
-  fmnist_resnet_small_k0134_conv2d_input_grad(a[0], a[1], a[2], a[3]);
+static void fmnist_resnet_small_k0063_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0063_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[64,32,3,3] */
+static void fmnist_resnet_small_k0064_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0064_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0064_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* conv2d_input_grad -> f32[20000038,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0065_conv2d_input_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 1};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, scratch_bytes);
+}
+static void fmnist_resnet_small_k0065_conv2d_input_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0065_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0135_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 0};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 589824);
+static void fmnist_resnet_small_k0066_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
+    float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 0};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
   double h_y1_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
   double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
-  #pragma omp parallel for
+  #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -5738,16 +3005,20 @@ static void fmnist_resnet_small_k0135_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
+  double h_y6_2[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
+  }
   double part_y7[8][32];
-  #pragma omp parallel for
+  #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * 0.00031887755102040814) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
             acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
           }
         }
@@ -5761,18 +3032,45 @@ static void fmnist_resnet_small_k0135_reduce_sum(const float *x0, const float *r
     y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0135_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0135_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16]);
+static void fmnist_resnet_small_k0066_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0066_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
+}
+
+/* add -> f32[20000038,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0067_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
+  double h_y0_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y0_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(1568 * n)));
+  }
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 28; i1++) {
+      for (int64_t i2 = 0; i2 < 28; i2++) {
+        for (int64_t i3 = 0; i3 < 32; i3++) {
+          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0067_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0067_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[32,32,3,3] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0136_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0068_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 589824);
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
   const double h_y1_0 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
@@ -5807,27 +3105,158 @@ static void fmnist_resnet_small_k0136_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0136_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0136_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+static void fmnist_resnet_small_k0068_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0068_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      c->scratch_bytes);
+}
+
+/* reduce_sum, mul, add -> f32[32,32,3,3] */
+static void fmnist_resnet_small_k0069_reduce_sum(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+  double acc_y0 = 0.0;
+  #pragma omp simd reduction(+:acc_y0) collapse(4)
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y0 += ((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y0[0] = (float)acc_y0;
+  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
+  const double h_y2_0 = (double)x2[0];
+  const double h_y2_1 = (double)x0[0];
+  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y2_3 = (1.0 - h_y2_0);
+  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y2_5 = (double)x3[0];
+  const double h_y2_6 = (double)y1[0];
+  const double h_y2_7 = (double)y0[0];
+  const double h_y2_8 = sqrt(h_y2_7);
+  const double h_y2_9 = (double)x6[0];
+  const double h_y2_10 = sqrt(h_y2_9);
+  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
+  const double h_y2_12 = (h_y2_8 / h_y2_11);
+  const double h_y2_13 = (h_y2_12 * 0.001);
+  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
+  const double h_y2_15 = (h_y2_5 * h_y2_14);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0069_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0069_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* add -> f32[32,1,1] */
+static void fmnist_resnet_small_k0070_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x2[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x3[0];
+  const double h_y0_6 = (double)x4[0];
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+static void fmnist_resnet_small_k0070_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0070_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[32,1,1] */
+static void fmnist_resnet_small_k0071_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x4[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x3[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x5[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0071_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0071_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[32,32,3,3] */
+static void fmnist_resnet_small_k0072_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0072_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0072_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0137_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6, float *y0,
-    float *y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5, float *y6,
-    float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, 589824);
+static void fmnist_resnet_small_k0073_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
   double h_y1_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
   double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
-  #pragma omp parallel for
+  #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -5862,16 +3291,20 @@ static void fmnist_resnet_small_k0137_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
+  double h_y6_2[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
+  }
   double part_y7[8][32];
-  #pragma omp parallel for
+  #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * 0.00031887755102040814) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
             acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
           }
         }
@@ -5885,28 +3318,55 @@ static void fmnist_resnet_small_k0137_reduce_sum(const float *x0, const float *r
     y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0137_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0137_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15]);
+static void fmnist_resnet_small_k0073_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0073_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], c->scratch_bytes);
+}
+
+/* add -> f32[20000038,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0074_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
+  double h_y0_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y0_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(1568 * n)));
+  }
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 28; i1++) {
+      for (int64_t i2 = 0; i2 < 28; i2++) {
+        for (int64_t i3 = 0; i3 < 32; i3++) {
+          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0074_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0074_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0138_reduce_sum(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x7, x5, y0, scratch, 803072);
+static void fmnist_resnet_small_k0075_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3,
+    float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x7, x5, y0, scratch, scratch_bytes);
   double h_y1_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
   double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
-  #pragma omp parallel for
+  #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
@@ -5941,16 +3401,20 @@ static void fmnist_resnet_small_k0138_reduce_sum(const float *x0, const float *r
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
   }
+  double h_y6_2[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
+  }
   double part_y7[8][32];
-  #pragma omp parallel for
+  #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
     double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * 4 / 8; i0 < (p + 1) * 4 / 8; i0++) {
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * 0.00031887755102040814) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
             acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
           }
         }
@@ -5964,18 +3428,19 @@ static void fmnist_resnet_small_k0138_reduce_sum(const float *x0, const float *r
     y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0138_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0138_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14], a[15], a[16]);
+static void fmnist_resnet_small_k0075_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0075_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[32,1,3,3] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0139_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0076_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 803072);
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
   const double h_y1_0 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i2 = 0; i2 < 3; i2++) {
@@ -6004,64 +3469,1158 @@ static void fmnist_resnet_small_k0139_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0139_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0139_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+static void fmnist_resnet_small_k0076_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0076_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      c->scratch_bytes);
 }
 
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,64,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0140_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, 803072);
+/* reduce_sum, mul, add -> f32[32,1,3,3] */
+static void fmnist_resnet_small_k0077_reduce_sum(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+  double acc_y0 = 0.0;
+  #pragma omp simd reduction(+:acc_y0) collapse(3)
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i2 = 0; i2 < 3; i2++) {
+      for (int64_t i3 = 0; i3 < 3; i3++) {
+        acc_y0 += ((double)x1[i0 * 9 + i2 * 3 + i3] * (double)x1[i0 * 9 + i2 * 3 + i3]);
+      }
+    }
+  }
+  y0[0] = (float)acc_y0;
+  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
+  const double h_y2_0 = (double)x2[0];
+  const double h_y2_1 = (double)x0[0];
+  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y2_3 = (1.0 - h_y2_0);
+  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y2_5 = (double)x3[0];
+  const double h_y2_6 = (double)y1[0];
+  const double h_y2_7 = (double)y0[0];
+  const double h_y2_8 = sqrt(h_y2_7);
+  const double h_y2_9 = (double)x6[0];
+  const double h_y2_10 = sqrt(h_y2_9);
+  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
+  const double h_y2_12 = (h_y2_8 / h_y2_11);
+  const double h_y2_13 = (h_y2_12 * 0.001);
+  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
+  const double h_y2_15 = (h_y2_5 * h_y2_14);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i2 = 0; i2 < 3; i2++) {
+      for (int64_t i3 = 0; i3 < 3; i3++) {
+        y2[i0 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 9 + i2 * 3 + i3])));
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0077_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0077_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[32,1,3,3] */
+static void fmnist_resnet_small_k0078_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i2 = 0; i2 < 3; i2++) {
+      for (int64_t i3 = 0; i3 < 3; i3++) {
+        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0078_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0078_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* matmul, reduce_mean, relu -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0079_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
+    float *restrict y3) {
+  hw_matmul((2 * n), 512, 128, 0, 1, x0, x1, y0);
+  double part_y1[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y1[i1] += (double)y0[i0 * 512 + i1];
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y1[p][i1] = acc_y1[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
+  }
+  double part_y2[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y2[i1] += (((double)y0[i0 * 512 + i1] - (double)y1[i1]) * ((double)y0[i0 * 512 + i1] - (double)y1[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
+  }
+  double h_y3_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y3_0[i1] = (1.0 / sqrt(((double)y2[i1] + 1e-05)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y3[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y3_0[i1]) * (double)x2[i1]) + (double)x3[i1]), 0.0);
+    }
+  }
+}
+static void fmnist_resnet_small_k0079_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0079_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[20000038,20000038] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0080_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *restrict y6) {
+  hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x0, y0);
+  const double h_y1_0 = (double)x1[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y1 = -INFINITY;
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)));
+    }
+    y1[i0] = (float)acc_y1;
+  }
+  const double h_y2_0 = (double)x1[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y2_1 = (double)y1[i0];
+    double acc_y2 = 0.0, acc_y3 = 0.0;
+    #pragma omp simd reduction(+:acc_y2, acc_y3)
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y2_1));
+      acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
+    }
+    y2[i0] = (float)acc_y2;
+    y3[i0] = (float)acc_y3;
+  }
+  double acc_y4 = 0.0;
+  #pragma omp simd reduction(+:acc_y4)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    acc_y4 += ((log((double)y2[i0]) + (double)y1[i0]) - (double)y3[i0]);
+  }
+  y4[0] = (float)(acc_y4 / (double)(2 * n));
+  y5[0] = (float)(double)y4[0];
+  const double h_y6_0 = (-(1.0 / (double)(2 * n)));
+  const double h_y6_3 = (double)x1[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y6_1 = (double)y2[i0];
+    const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
+    const double h_y6_4 = (double)y1[i0];
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 * exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y6_4)))) / h_y6_3);
+    }
+  }
+}
+static void fmnist_resnet_small_k0080_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0080_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+}
+
+/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0081_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
+    const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
+    float *y5) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y2 = 0.0;
+    #pragma omp simd reduction(+:acc_y2)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((double)x5[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
+      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x0[i0 * 128 + i1] + (double)x1[i1]));
+    }
+    y2[i0] = (float)acc_y2;
+  }
+  double part_y4[8][128];
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y4[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      const double h_y3_0 = (double)x2[i0];
+      const double h_y3_1 = (h_y3_0 + 1e-12);
+      const double h_y3_2 = (1.0 / sqrt(h_y3_1));
+      const double h_y3_3 = (double)y2[i0];
+      const double h_y3_4 = (h_y3_2 / h_y3_1);
+      const double h_y3_5 = (h_y3_4 * (-0.5));
+      const double h_y3_6 = (h_y3_3 * h_y3_5);
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 128; i1++) {
+        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x0[i0 * 128 + i1] + (double)x1[i1]))) + (h_y3_6 * ((double)x0[i0 * 128 + i1] + (double)x1[i1])));
+        acc_y4[i1] += (double)y3[i0 * 128 + i1];
+      }
+    }
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      part_y4[p][i1] = acc_y4[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+  }
+  const double h_y5_0 = (double)x6[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y5[i0] = (float)((double)x1[i0] - (h_y5_0 * (double)y4[i0]));
+  }
+}
+static void fmnist_resnet_small_k0081_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0081_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12]);
+}
+
+/* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0082_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
+  hw_matmul(128, 512, (2 * n), 1, 0, x2, x0, y0);
   const double h_y1_0 = (double)x3[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 576 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y1[i0 * 512 + i1] = (float)((double)x1[i0 * 512 + i1] - (h_y1_0 * (double)y0[i0 * 512 + i1]));
     }
   }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
+}
+static void fmnist_resnet_small_k0082_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0082_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0083_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *restrict y6, float *restrict y7) {
+  hw_matmul((2 * n), 512, 128, 0, 0, x6, x5, y0);
+  double h_y1_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y1_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double part_y2[8][512], part_y3[8][512], part_y4[8][512], part_y5[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0}, acc_y3[512] = {0.0}, acc_y4[512] = {0.0}, acc_y5[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
+        acc_y2[i1] += (double)y1[i0 * 512 + i1];
+        acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]));
+        acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
+        acc_y5[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x3[i1]) * h_y1_0[i1]));
       }
     }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+      part_y3[p][i1] = acc_y3[i1];
+      part_y4[p][i1] = acc_y4[i1];
+      part_y5[p][i1] = acc_y5[i1];
+    }
   }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1] + part_y5[6][i1] + part_y5[7][i1]);
+  }
+  double h_y6_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double h_y6_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_1[i1] = (h_y6_0[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double h_y6_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_2[i1] = (((double)y4[i1] * (h_y6_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
+  }
+  double part_y7[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y7[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
+        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y7[p][i1] = acc_y7[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
+  }
+}
+static void fmnist_resnet_small_k0083_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0083_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14]);
+}
+
+/* add -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0084_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
+  double h_y0_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_0[i1] = (1.0 / sqrt(((double)x0[i1] + 1e-05)));
+  }
+  double h_y0_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_1[i1] = (((double)x3[i1] + (double)x5[i1]) * (1.0 / (double)(2 * n)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 + i1]) + h_y0_1[i1]);
+    }
+  }
+}
+static void fmnist_resnet_small_k0084_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0084_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* sub -> f32[512] */
+static void fmnist_resnet_small_k0085_sub(const float *restrict x0, const float *restrict x1, const float *x2,
+    float *y0) {
+  const double h_y0_0 = (double)x1[0];
+  for (int64_t i0 = 0; i0 < 512; i0++) {
+    y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
+  }
+}
+static void fmnist_resnet_small_k0085_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0085_sub(a[0], a[1], a[2], a[3]);
+}
+
+/* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0086_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
+  hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
+  const double h_y1_0 = (double)x2[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 512; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((double)x1[i0 * 128 + i1] - (h_y1_0 * (double)y0[i0 * 128 + i1]));
+    }
+  }
+}
+static void fmnist_resnet_small_k0086_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0086_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* matmul, reduce_mean, add, relu -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0087_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5) {
+  hw_matmul((2 * n), 512, 128, 0, 1, x0, x3, y0);
+  double part_y1[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y1[i1] += (double)y0[i0 * 512 + i1];
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y1[p][i1] = acc_y1[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
+  }
+  double part_y2[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y2[i1] += (((double)y0[i0 * 512 + i1] - (double)y1[i1]) * ((double)y0[i0 * 512 + i1] - (double)y1[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
+  }
+  for (int64_t i = 0; i < 512; i++) {
+    y3[i] = (float)(((double)x4[i] * 0.9) + ((double)y1[i] * 0.1));
+    y4[i] = (float)(((double)x5[i] * 0.9) + (((double)y2[i] * ((double)(2 * n) / (double)(2 * n - 1))) * 0.1));
+  }
+  double h_y5_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_0[i1] = (1.0 / sqrt(((double)y2[i1] + 1e-05)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y5[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y5_0[i1]) * (double)x1[i1]) + (double)x2[i1]), 0.0);
+    }
+  }
+}
+static void fmnist_resnet_small_k0087_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0087_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+}
+
+/* matmul, reduce_sum, mul -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0088_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
+  hw_matmul((2 * n), 128, 512, 0, 1, x2, x1, y0);
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y1 = 0.0;
+    #pragma omp simd reduction(+:acc_y1)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      acc_y1 += (((double)y0[i0 * 128 + i1] + (double)x0[i1]) * ((double)y0[i0 * 128 + i1] + (double)x0[i1]));
+    }
+    y1[i0] = (float)acc_y1;
+  }
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y2_0 = (double)y1[i0];
+    const double h_y2_1 = (h_y2_0 + 1e-12);
+    const double h_y2_2 = (1.0 / sqrt(h_y2_1));
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y2[i0 * 128 + i1] = (float)(((double)y0[i0 * 128 + i1] + (double)x0[i1]) * h_y2_2);
+    }
+  }
+}
+static void fmnist_resnet_small_k0088_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0088_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[20000038,20000038] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0089_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
+    float *y6) {
+  hw_matmul((2 * n), (2 * n), 128, 0, 1, x1, x1, y0);
+  const double h_y1_0 = (double)x0[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y1 = -INFINITY;
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)));
+    }
+    y1[i0] = (float)acc_y1;
+  }
+  const double h_y2_0 = (double)x0[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y2_1 = (double)y1[i0];
+    double acc_y2 = 0.0, acc_y3 = 0.0;
+    #pragma omp simd reduction(+:acc_y2, acc_y3)
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y2_1));
+      acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
+    }
+    y2[i0] = (float)acc_y2;
+    y3[i0] = (float)acc_y3;
+  }
+  double acc_y4 = 0.0;
+  #pragma omp simd reduction(+:acc_y4)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    acc_y4 += ((log((double)y2[i0]) + (double)y1[i0]) - (double)y3[i0]);
+  }
+  y4[0] = (float)(acc_y4 / (double)(2 * n));
+  y5[0] = (float)(double)y4[0];
+  const double h_y6_0 = (-(1.0 / (double)(2 * n)));
+  const double h_y6_3 = (double)x0[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y6_1 = (double)y2[i0];
+    const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
+    const double h_y6_4 = (double)y1[i0];
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 * exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y6_4)))) / h_y6_3);
+    }
+  }
+}
+static void fmnist_resnet_small_k0089_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0089_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+}
+
+/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0090_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *y1, float *restrict y2, float *y3, float *restrict y4) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y2 = 0.0;
+    #pragma omp simd reduction(+:acc_y2)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((double)x5[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
+      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x1[i0 * 128 + i1] + (double)x0[i1]));
+    }
+    y2[i0] = (float)acc_y2;
+  }
+  double part_y4[8][128];
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y4[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      const double h_y3_0 = (double)x2[i0];
+      const double h_y3_1 = (h_y3_0 + 1e-12);
+      const double h_y3_2 = (1.0 / sqrt(h_y3_1));
+      const double h_y3_3 = (double)y2[i0];
+      const double h_y3_4 = (h_y3_2 / h_y3_1);
+      const double h_y3_5 = (h_y3_4 * (-0.5));
+      const double h_y3_6 = (h_y3_3 * h_y3_5);
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 128; i1++) {
+        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x0[i1]))) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x0[i1])));
+        acc_y4[i1] += (double)y3[i0 * 128 + i1];
+      }
+    }
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      part_y4[p][i1] = acc_y4[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+  }
+}
+static void fmnist_resnet_small_k0090_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0090_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* matmul, mul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0091_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, float *y0, float *y1) {
+  hw_matmul(128, 512, (2 * n), 1, 0, x2, x1, y0);
+  const double h_y1_0 = (double)x0[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y1[i0 * 512 + i1] = (float)((-(double)y0[i0 * 512 + i1]) * h_y1_0);
+    }
+  }
+}
+static void fmnist_resnet_small_k0091_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0091_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
+}
+
+/* matmul -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0092_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
+}
+static void fmnist_resnet_small_k0092_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0092_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0093_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 512, 128, 0, 0, x0, x1, y0);
+}
+static void fmnist_resnet_small_k0093_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0093_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0094_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *y6, float *restrict y7) {
+  hw_matmul((2 * n), 512, 128, 0, 0, x6, x0, y0);
+  double h_y1_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y1_0[i1] = (1.0 / sqrt(((double)x5[i1] + 1e-05)));
+  }
+  double part_y2[8][512], part_y3[8][512], part_y4[8][512], part_y5[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0}, acc_y3[512] = {0.0}, acc_y4[512] = {0.0}, acc_y5[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x3[i0 * 512 + i1] - (double)x4[i1]) * h_y1_0[i1]) * (double)x1[i1]) + (double)x2[i1]) > 0.0) ? 1.0 : 0.0));
+        acc_y2[i1] += (double)y1[i0 * 512 + i1];
+        acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x3[i0 * 512 + i1] - (double)x4[i1]) * h_y1_0[i1]));
+        acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x1[i1]) * ((double)x3[i0 * 512 + i1] - (double)x4[i1]));
+        acc_y5[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x1[i1]) * h_y1_0[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+      part_y3[p][i1] = acc_y3[i1];
+      part_y4[p][i1] = acc_y4[i1];
+      part_y5[p][i1] = acc_y5[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1] + part_y5[6][i1] + part_y5[7][i1]);
+  }
+  double h_y6_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_0[i1] = (1.0 / sqrt(((double)x5[i1] + 1e-05)));
+  }
+  double h_y6_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_1[i1] = (h_y6_0[i1] / ((double)x5[i1] + 1e-05));
+  }
+  double h_y6_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_2[i1] = (((double)y4[i1] * (h_y6_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
+  }
+  double part_y7[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y7[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x3[i0 * 512 + i1] - (double)x4[i1])) + (h_y6_2[i1] * ((double)x3[i0 * 512 + i1] - (double)x4[i1])));
+        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y7[p][i1] = acc_y7[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
+  }
+}
+static void fmnist_resnet_small_k0094_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0094_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14]);
+}
+
+/* add -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0095_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
+  double h_y0_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_0[i1] = (1.0 / sqrt(((double)x1[i1] + 1e-05)));
+  }
+  double h_y0_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_1[i1] = (((double)x3[i1] + (double)x5[i1]) * (1.0 / (double)(2 * n)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x0[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 + i1]) + h_y0_1[i1]);
+    }
+  }
+}
+static void fmnist_resnet_small_k0095_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0095_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* matmul, mul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0096_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, float *y0, float *y1) {
+  hw_matmul(512, 128, (2 * n), 1, 0, x2, x0, y0);
+  const double h_y1_0 = (double)x1[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 512; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((-(double)y0[i0 * 128 + i1]) * h_y1_0);
+    }
+  }
+}
+static void fmnist_resnet_small_k0096_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0096_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
+}
+
+/* matmul -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0097_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, 512, 0, 0, x1, x0, y0);
+}
+static void fmnist_resnet_small_k0097_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0097_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0098_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, 512, 0, 0, x0, x1, y0);
+}
+static void fmnist_resnet_small_k0098_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0098_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul, reduce_sum, mul, add -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0099_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
+    float *restrict y4, float *y5, float *y6) {
+  hw_matmul((2 * n), 512, 128, 0, 1, x0, x10, y0);
+  double part_y1[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y1[i1] += ((double)y0[i0 * 512 + i1] * (1.0 / (double)(2 * n)));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y1[p][i1] = acc_y1[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]);
+  }
+  double part_y3[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y3[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y2[i0 * 512 + i1] = (float)(((double)y0[i0 * 512 + i1] + (-(double)y1[i1])) * ((double)x1[i0 * 512 + i1] - (double)x2[i1]));
+        acc_y3[i1] += (((double)y2[i0 * 512 + i1] + (double)y2[i0 * 512 + i1]) * (1.0 / (double)(2 * n)));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y3[p][i1] = acc_y3[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
+  }
+  for (int64_t i = 0; i < 512; i++) {
+    y4[i] = (float)(((double)y3[i] * (double)x7[i]) * (-0.5));
+  }
+  const double h_y5_0 = (double)x6[0];
+  double h_y5_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_1[i1] = (1.0 / sqrt(((double)x3[i1] + 1e-05)));
+  }
+  double h_y5_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_2[i1] = (h_y5_1[i1] / ((double)x3[i1] + 1e-05));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y5[i0 * 512 + i1] = (float)(((((-(double)x9[i1]) * h_y5_0) * (((double)x1[i0 * 512 + i1] - (double)x2[i1]) * h_y5_1[i1])) + (((((double)y3[i1] * (h_y5_2[i1] * (-0.5))) * ((double)x1[i0 * 512 + i1] - (double)x2[i1])) + (((double)y0[i0 * 512 + i1] + (-(double)y1[i1])) * h_y5_1[i1])) * (double)x4[i1])) + ((-(double)x8[i1]) * h_y5_0));
+      y6[i0 * 512 + i1] = (float)((double)y5[i0 * 512 + i1] * (((((((double)x1[i0 * 512 + i1] - (double)x2[i1]) * h_y5_1[i1]) * (double)x4[i1]) + (double)x5[i1]) > 0.0) ? 1.0 : 0.0));
+    }
+  }
+}
+static void fmnist_resnet_small_k0099_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0099_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], a[17]);
+}
+
+/* matmul, add, mul, reduce_sum -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0100_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
+    float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5) {
+  hw_matmul((2 * n), 128, 512, 0, 1, x8, x0, y0);
+  const double h_y1_0 = (double)x5[0];
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y3 = 0.0;
+    #pragma omp simd reduction(+:acc_y3)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)(((double)x7[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]) + ((-(double)x6[i1]) * h_y1_0));
+      y2[i0 * 128 + i1] = (float)((double)y1[i0 * 128 + i1] * ((double)x1[i0 * 128 + i1] + (double)x2[i1]));
+      acc_y3 += ((double)y2[i0 * 128 + i1] + (double)y2[i0 * 128 + i1]);
+    }
+    y3[i0] = (float)acc_y3;
+  }
+  #pragma omp parallel for if((2 * n) >= 32768)
+  for (int64_t i = 0; i < (2 * n); i++) {
+    y4[i] = (float)(((double)y3[i] * (double)x4[i]) * (-0.5));
+  }
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y5_0 = (double)y3[i0];
+    const double h_y5_1 = (double)x3[i0];
+    const double h_y5_2 = (h_y5_1 + 1e-12);
+    const double h_y5_3 = (1.0 / sqrt(h_y5_2));
+    const double h_y5_4 = (h_y5_3 / h_y5_2);
+    const double h_y5_5 = (h_y5_4 * (-0.5));
+    const double h_y5_6 = (h_y5_0 * h_y5_5);
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y5[i0 * 128 + i1] = (float)((h_y5_6 * ((double)x1[i0 * 128 + i1] + (double)x2[i1])) + ((double)y1[i0 * 128 + i1] * h_y5_3));
+    }
+  }
+}
+static void fmnist_resnet_small_k0100_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0100_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14]);
+}
+
+/* matmul -> f32[20000038,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0101_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, (2 * n), 0, 0, x0, x1, y0);
+}
+static void fmnist_resnet_small_k0101_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0101_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul -> f32[20000038,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0102_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x0, x1, y0);
+}
+static void fmnist_resnet_small_k0102_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0102_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul -> f32[20000038,20000038] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0103_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x1, y0);
+}
+static void fmnist_resnet_small_k0103_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0103_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul, div, reduce_sum -> f32[20000038,20000038] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0104_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *x6, float *restrict y0, float *y1, float *restrict y2, float *y3) {
+  hw_matmul((2 * n), (2 * n), 128, 0, 1, x5, x0, y0);
+  const double h_y1_0 = (double)x2[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y1_1 = (double)x3[i0];
+    double acc_y2 = 0.0;
+    #pragma omp simd reduction(+:acc_y2)
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      y1[i0 * (2 * n) + i1] = (float)(((double)x6[i0 * (2 * n) + i1] + (double)y0[i0 * (2 * n) + i1]) / h_y1_0);
+      acc_y2 += ((double)y1[i0 * (2 * n) + i1] * exp(((((double)x1[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y1_1)));
+    }
+    y2[i0] = (float)acc_y2;
+  }
+  const double h_y3_6 = (double)x2[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y3_0 = (double)x4[i0];
+    const double h_y3_1 = ((1.0 / (double)(2 * n)) / h_y3_0);
+    const double h_y3_2 = (double)y2[i0];
+    const double h_y3_3 = (h_y3_2 * h_y3_1);
+    const double h_y3_4 = (h_y3_3 / h_y3_0);
+    const double h_y3_5 = (-h_y3_4);
+    const double h_y3_7 = (double)x3[i0];
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      y3[i0 * (2 * n) + i1] = (float)(((((double)y1[i0 * (2 * n) + i1] * h_y3_1) + h_y3_5) * exp(((((double)x1[i0 * (2 * n) + i1] / h_y3_6) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y3_7))) / h_y3_6);
+    }
+  }
+}
+static void fmnist_resnet_small_k0104_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0104_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* matmul, add, reduce_sum, mul -> f32[20000038,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0105_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
+    const float *restrict x10, const float *restrict x11, const float *restrict x12, float *restrict y0, float *y1,
+    float *restrict y2, float *y3, float *y4) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x11, x3, y0);
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y2 = 0.0;
+    #pragma omp simd reduction(+:acc_y2)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((((double)x9[i0 * 128 + i1] + (double)x10[i0 * 128 + i1]) + (double)x12[i0 * 128 + i1]) + (double)y0[i0 * 128 + i1]);
+      acc_y2 += (((double)x6[i0 * 128 + i1] * (double)x4[i0 * 128 + i1]) + ((double)y1[i0 * 128 + i1] * ((double)x0[i0 * 128 + i1] + (double)x1[i1])));
+    }
+    y2[i0] = (float)acc_y2;
+  }
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y3_0 = (double)x8[i0];
+    const double h_y3_1 = (double)x2[i0];
+    const double h_y3_2 = (h_y3_1 + 1e-12);
+    const double h_y3_3 = (1.0 / sqrt(h_y3_2));
+    const double h_y3_4 = (h_y3_3 / h_y3_2);
+    const double h_y3_5 = (h_y3_0 * h_y3_4);
+    const double h_y3_6 = (h_y3_5 / h_y3_2);
+    const double h_y3_7 = (-h_y3_6);
+    const double h_y3_8 = (h_y3_0 / h_y3_2);
+    const double h_y3_9 = (double)y2[i0];
+    const double h_y3_10 = (h_y3_8 + h_y3_9);
+    const double h_y3_11 = (h_y3_4 * (-0.5));
+    const double h_y3_12 = (h_y3_10 * h_y3_11);
+    const double h_y3_13 = (h_y3_7 + h_y3_12);
+    const double h_y3_14 = (double)x5[i0];
+    const double h_y3_15 = (h_y3_14 * h_y3_11);
+    const double h_y3_16 = (double)x7[i0];
+    const double h_y3_17 = (h_y3_16 * h_y3_11);
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y3[i0 * 128 + i1] = (float)(h_y3_13 * ((double)x0[i0 * 128 + i1] + (double)x1[i1]));
+      y4[i0 * 128 + i1] = (float)(((((((double)x6[i0 * 128 + i1] * h_y3_15) + ((double)x6[i0 * 128 + i1] * h_y3_15)) + (h_y3_17 * (double)x4[i0 * 128 + i1])) + ((double)y1[i0 * 128 + i1] * h_y3_3)) + (double)y3[i0 * 128 + i1]) + (double)y3[i0 * 128 + i1]);
+    }
+  }
+}
+static void fmnist_resnet_small_k0105_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0105_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], a[17]);
+}
+
+/* matmul, add, reduce_sum, mul -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0106_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
+    const float *restrict x10, const float *x11, const float *restrict x12, const float *restrict x13,
+    const float *restrict x14, const float *restrict x15, float *restrict y0, float *y1, float *restrict y2,
+    float *restrict y3, float *restrict y4, float *y5, float *y6, float *restrict y7) {
+  hw_matmul((2 * n), 512, 128, 0, 0, x15, x5, y0);
+  const double h_y1_0 = (double)x6[0];
+  double h_y1_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y1_1[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double h_y1_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y1_2[i1] = (h_y1_1[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double part_y3[8][512], part_y4[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y3[512] = {0.0}, acc_y4[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y1[i0 * 512 + i1] = (float)((((-(double)x10[i1]) * h_y1_0) * (double)x7[i0 * 512 + i1]) + ((((double)x9[i0 * 512 + i1] + (double)y0[i0 * 512 + i1]) * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_1[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0)) * (double)x3[i1]));
+        y2[i0 * 512 + i1] = (float)((((double)x13[i1] * (h_y1_2[i1] * (-0.5))) * ((double)x7[i0 * 512 + i1] * (double)x3[i1])) + ((double)y1[i0 * 512 + i1] * h_y1_1[i1]));
+        acc_y3[i1] += ((((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * ((double)x7[i0 * 512 + i1] * (double)x3[i1])) + ((double)y1[i0 * 512 + i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
+        acc_y4[i1] += (-(double)y2[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y3[p][i1] = acc_y3[i1];
+      part_y4[p][i1] = acc_y4[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+  }
+  double h_y5_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double h_y5_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_1[i1] = (h_y5_0[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double h_y5_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_2[i1] = (((double)x14[i1] * h_y5_1[i1]) / ((double)x2[i1] + 1e-05));
+  }
+  double h_y5_3[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_3[i1] = ((double)x14[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double h_y5_4[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_4[i1] = (((-h_y5_2[i1]) + ((h_y5_3[i1] + (double)y3[i1]) * (h_y5_1[i1] * (-0.5)))) * (1.0 / (double)(2 * n)));
+  }
+  double h_y5_5[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_5[i1] = (((double)x8[i1] * (h_y5_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
+  }
+  double part_y7[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y7[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y5[i0 * 512 + i1] = (float)(h_y5_4[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
+        y6[i0 * 512 + i1] = (float)((((((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * h_y5_5[i1]) + (((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * h_y5_5[i1])) + (double)y5[i0 * 512 + i1]) + (double)y5[i0 * 512 + i1]);
+        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y7[p][i1] = acc_y7[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
+  }
+}
+static void fmnist_resnet_small_k0106_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0106_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
+}
+
+/* add -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0107_add(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *y0) {
+  double h_y0_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_0[i1] = (((double)x1[i1] + (double)x3[i1]) * (1.0 / (double)(2 * n)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y0[i0 * 512 + i1] = (float)(((double)x0[i0 * 512 + i1] + (double)x2[i0 * 512 + i1]) + h_y0_0[i1]);
+    }
+  }
+}
+static void fmnist_resnet_small_k0107_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0107_add(c->n, a[0], a[1], a[2], a[3], a[4]);
+}
+
+/* matmul, reduce_sum, mul, add -> f32[20000038,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0108_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *y5, float *restrict y6,
+    float *y7) {
+  hw_matmul((2 * n), 128, 512, 0, 0, x8, x5, y0);
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y1[8][128], part_y2[8][128], part_y3[8][128], part_y4[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[128] = {0.0}, acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y1[i3] += (((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0));
+            acc_y2[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y3[i3] += (((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y4[i3] += (-(((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y1_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y1[p][i3] = acc_y1[i3];
+      part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+  }
+  double h_y5_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y5_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_1[i3] = (h_y5_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y5_2[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_2[i3] = (((double)y3[i3] * (h_y5_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
+  }
+  double part_y6[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y6[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y5_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y6[p][i3] = acc_y6[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3] + part_y6[6][i3] + part_y6[7][i3]);
+  }
+  double h_y7_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y7_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y7_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y7_1[i3] = (((double)y4[i3] + (double)y6[i3]) * (1.0 / (double)(98 * n)));
+  }
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 7; i1++) {
+      for (int64_t i2 = 0; i2 < 7; i2++) {
+        for (int64_t i3 = 0; i3 < 128; i3++) {
+          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) + ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y7_1[i3]);
         }
       }
     }
   }
 }
-static void fmnist_resnet_small_k0140_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0140_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+static void fmnist_resnet_small_k0108_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0108_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0141_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0109_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 4, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x3, y0, scratch, 507904);
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x3, y0, scratch, scratch_bytes);
   const double h_y1_0 = (double)x4[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -6098,75 +4657,905 @@ static void fmnist_resnet_small_k0141_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0141_reduce_sum_launch(void *const *a) {
-  fmnist_resnet_small_k0141_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+static void fmnist_resnet_small_k0109_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0109_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[2,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0142_conv2d(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
-    float *y1, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 2, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 401408);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 2; i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0142_conv2d_launch(void *const *a) {
-  fmnist_resnet_small_k0142_conv2d(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
-}
-
-/* conv2d, relu -> f32[2,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0143_conv2d(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
-    float *y1, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 2, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 200704);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 2; i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0143_conv2d_launch(void *const *a) {
-  fmnist_resnet_small_k0143_conv2d(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
-}
-
-/* conv2d, relu -> f32[2,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0144_conv2d(const float *x0, const float *restrict x1, const float *restrict x2,
+/* reduce_sum, mul, add -> f32[128,128,3,3] */
+static void fmnist_resnet_small_k0110_reduce_sum(const float *restrict x0, const float *restrict x1, const float *x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0, float *y1) {
-  const hw_conv_shape y0_shape = {.n = 2, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28, .ow = 28,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, NULL, 0);
+    const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+  double acc_y0 = 0.0;
+  #pragma omp simd reduction(+:acc_y0) collapse(4)
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y0 += ((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y0[0] = (float)acc_y0;
+  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x4[0]) > 0.0) ? 1.0 : 0.0));
+  const double h_y2_0 = (double)x5[0];
+  const double h_y2_1 = (double)x0[0];
+  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y2_3 = (1.0 - h_y2_0);
+  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y2_5 = (double)x7[0];
+  const double h_y2_6 = (double)y1[0];
+  const double h_y2_7 = (double)y0[0];
+  const double h_y2_8 = sqrt(h_y2_7);
+  const double h_y2_9 = (double)x4[0];
+  const double h_y2_10 = sqrt(h_y2_9);
+  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
+  const double h_y2_12 = (h_y2_8 / h_y2_11);
+  const double h_y2_13 = (h_y2_12 * 0.001);
+  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
+  const double h_y2_15 = (h_y2_5 * h_y2_14);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y2[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3])));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0110_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0110_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* add -> f32[128,1,1] */
+static void fmnist_resnet_small_k0111_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x4[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x5[0];
+  const double h_y0_6 = (double)x3[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x2[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x2[i0]) : ((double)x2[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+static void fmnist_resnet_small_k0111_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0111_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0112_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x6[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x5[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x4[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0112_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0112_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0113_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x6[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x5[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x4[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0113_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0113_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0114_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, const float *restrict x11, const float *restrict x12, const float *restrict x13,
+    float *y0, float *restrict y1, float *y2) {
+  double h_y0_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  double part_y0[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y0[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)x8[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) * h_y0_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  const double h_y1_0 = (double)x10[0];
+  const double h_y1_1 = (double)x0[0];
+  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_3 = (1.0 - h_y1_0);
+  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y1_5 = (double)x11[0];
+  const double h_y1_6 = (double)x9[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y1[i0] = (float)((h_y1_0 * (double)x12[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
+    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x13[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x13[i0]);
+  }
+}
+static void fmnist_resnet_small_k0114_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0114_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16]);
+}
+
+/* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0115_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2) {
+  double part_y0[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y0[i3] += (((((((double)x5[i0 * 128 + i3] + (double)x6[i0 * 128 + i3]) + (double)x7[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y1_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_1[i3] = (h_y1_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y1_2[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_2[i3] = (((double)y0[i3] * (h_y1_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
+  }
+  double part_y2[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y1_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y2[i3] += (-((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y2[p][i3] = acc_y2[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+  }
+}
+static void fmnist_resnet_small_k0115_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0115_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* reduce_sum, add -> f32[20000038,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0116_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1) {
+  double h_y0_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double part_y0[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y0[i3] += (-(((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 + i3]) + (double)x5[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y0_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y1_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_1[i3] = (((double)y0[i3] + (double)x7[i3]) * (1.0 / (double)(98 * n)));
+  }
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 7; i1++) {
+      for (int64_t i2 = 0; i2 < 7; i2++) {
+        for (int64_t i3 = 0; i3 < 128; i3++) {
+          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 + i3]) + (double)x5[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) + ((double)x6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x6[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y1_1[i3]);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0116_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0116_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0117_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0117_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0117_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[128,64,1,1] */
+static void fmnist_resnet_small_k0118_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      y1[i0 * 64 + i1] = (float)((double)x1[i0 * 64 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 64 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 64 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 64 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 64 + i1] : (h_y1_2 * (double)x6[i0 * 64 + i1]))));
+    }
+  }
+}
+static void fmnist_resnet_small_k0118_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0118_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[128,128,3,3] */
+static void fmnist_resnet_small_k0119_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x5[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x4[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0119_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0119_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* add -> f32[128,1,1] */
+static void fmnist_resnet_small_k0120_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x3[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x4[0];
+  const double h_y0_6 = (double)x2[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+static void fmnist_resnet_small_k0120_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0120_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0121_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x5[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x4[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x3[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0121_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0121_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[128,64,3,3] */
+static void fmnist_resnet_small_k0122_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0122_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0122_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* add -> f32[64,1,1] */
+static void fmnist_resnet_small_k0123_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x3[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x4[0];
+  const double h_y0_6 = (double)x2[0];
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+static void fmnist_resnet_small_k0123_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0123_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[64,1,1] */
+static void fmnist_resnet_small_k0124_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x5[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x4[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x3[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0124_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0124_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[64,1,1] */
+static void fmnist_resnet_small_k0125_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x5[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x4[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x3[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0125_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0125_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* reduce_sum, add, select -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0126_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, float *y0, float *restrict y1, float *y2) {
+  double h_y0_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  double part_y0[8][64];
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[64] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 14; i1++) {
+        for (int64_t i2 = 0; i2 < 14; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 64; i3++) {
+            acc_y0[i3] += ((double)x8[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x2[i3]) * h_y0_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 64; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  const double h_y1_0 = (double)x6[0];
+  const double h_y1_1 = (double)x0[0];
+  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_3 = (1.0 - h_y1_0);
+  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y1_5 = (double)x7[0];
+  const double h_y1_6 = (double)x5[0];
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y1[i0] = (float)((h_y1_0 * (double)x9[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
+    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x10[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x10[i0]);
+  }
+}
+static void fmnist_resnet_small_k0126_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0126_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13]);
+}
+
+/* select, sub -> f32[64,1,1] */
+static void fmnist_resnet_small_k0127_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0127_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0127_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[64,32,1,1] */
+static void fmnist_resnet_small_k0128_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      y1[i0 * 32 + i1] = (float)((double)x1[i0 * 32 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 32 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 32 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 32 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 32 + i1] : (h_y1_2 * (double)x6[i0 * 32 + i1]))));
+    }
+  }
+}
+static void fmnist_resnet_small_k0128_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0128_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[64,64,3,3] */
+static void fmnist_resnet_small_k0129_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0129_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0129_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[64,32,3,3] */
+static void fmnist_resnet_small_k0130_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0130_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0130_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* add -> f32[32,1,1] */
+static void fmnist_resnet_small_k0131_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x3[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x4[0];
+  const double h_y0_6 = (double)x2[0];
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+static void fmnist_resnet_small_k0131_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0131_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[32,1,1] */
+static void fmnist_resnet_small_k0132_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x5[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x4[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x3[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0132_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0132_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[32,32,3,3] */
+static void fmnist_resnet_small_k0133_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0133_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0133_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[32,1,3,3] */
+static void fmnist_resnet_small_k0134_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i2 = 0; i2 < 3; i2++) {
+      for (int64_t i3 = 0; i3 < 3; i3++) {
+        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0134_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0134_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* conv2d, relu -> f32[10000019,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
+static void fmnist_resnet_small_k0135_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
+    float *y1, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
+  double h_y1_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
+    for (int64_t i1 = 0; i1 < 28; i1++) {
+      for (int64_t i2 = 0; i2 < 28; i2++) {
+        for (int64_t i3 = 0; i3 < 32; i3++) {
+          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0135_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0135_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
+}
+
+/* conv2d, relu -> f32[10000019,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0136_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
+    float *y1, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
+  double h_y1_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
+    for (int64_t i1 = 0; i1 < 28; i1++) {
+      for (int64_t i2 = 0; i2 < 28; i2++) {
+        for (int64_t i3 = 0; i3 < 32; i3++) {
+          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0136_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0136_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
+}
+
+/* conv2d, relu -> f32[10000019,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0137_conv2d(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, scratch_bytes);
   double h_y1_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x4[i3] + 1e-05)));
   }
-  #pragma omp parallel for collapse(2)
-  for (int64_t i0 = 0; i0 < 2; i0++) {
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -6176,33 +5565,34 @@ static void fmnist_resnet_small_k0144_conv2d(const float *x0, const float *restr
     }
   }
 }
-static void fmnist_resnet_small_k0144_conv2d_launch(void *const *a) {
-  fmnist_resnet_small_k0144_conv2d(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+static void fmnist_resnet_small_k0137_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0137_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], c->scratch_bytes);
 }
 
-/* conv2d -> f32[2,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0145_conv2d(const float *restrict x0, const float *restrict x1, float *restrict y0,
-    float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 2, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 0};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 301056);
+/* conv2d -> f32[10000019,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0138_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 0};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0145_conv2d_launch(void *const *a) {
-  fmnist_resnet_small_k0145_conv2d(a[0], a[1], a[2], a[3]);
+static void fmnist_resnet_small_k0138_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0138_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[2,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0146_conv2d(const float *restrict x0, const float *restrict x1,
+/* conv2d, relu -> f32[10000019,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0139_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
-    float *y1, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 2, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 2, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 200704);
+    float *y1, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
   }
-  for (int64_t i0 = 0; i0 < 2; i0++) {
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -6212,18 +5602,18 @@ static void fmnist_resnet_small_k0146_conv2d(const float *restrict x0, const flo
     }
   }
 }
-static void fmnist_resnet_small_k0146_conv2d_launch(void *const *a) {
-  fmnist_resnet_small_k0146_conv2d(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+static void fmnist_resnet_small_k0139_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0139_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[2,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0147_conv2d(const float *x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, const float *restrict x9, const float *restrict x10,
-    float *restrict y0, float *y1, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 2, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14, .ow = 14,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, 200704);
+/* conv2d, relu -> f32[10000019,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0140_conv2d(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 1, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, scratch_bytes);
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x4[i3] + 1e-05)));
@@ -6232,7 +5622,8 @@ static void fmnist_resnet_small_k0147_conv2d(const float *x0, const float *restr
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y1_1[i3] = (1.0 / sqrt(((double)x8[i3] + 1e-05)));
   }
-  for (int64_t i0 = 0; i0 < 2; i0++) {
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -6242,34 +5633,35 @@ static void fmnist_resnet_small_k0147_conv2d(const float *x0, const float *restr
     }
   }
 }
-static void fmnist_resnet_small_k0147_conv2d_launch(void *const *a) {
-  fmnist_resnet_small_k0147_conv2d(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13]);
+static void fmnist_resnet_small_k0140_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0140_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], c->scratch_bytes);
 }
 
-/* conv2d -> f32[2,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0148_conv2d(const float *restrict x0, const float *restrict x1, float *restrict y0,
-    float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 2, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 0};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 301056);
+/* conv2d -> f32[10000019,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0141_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
+      .ow = 7, .stride = 2, .pad = 0};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0148_conv2d_launch(void *const *a) {
-  fmnist_resnet_small_k0148_conv2d(a[0], a[1], a[2], a[3]);
+static void fmnist_resnet_small_k0141_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0141_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[2,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0149_conv2d(const float *restrict x0, const float *restrict x1,
+/* conv2d, relu -> f32[10000019,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0142_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
-    float *y1, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 2, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
-      .stride = 2, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, 301056);
+    float *y1, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
+      .ow = 7, .stride = 2, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
   }
-  for (int64_t i0 = 0; i0 < 2; i0++) {
+  #pragma omp parallel for if((6272 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -6279,18 +5671,19 @@ static void fmnist_resnet_small_k0149_conv2d(const float *restrict x0, const flo
     }
   }
 }
-static void fmnist_resnet_small_k0149_conv2d_launch(void *const *a) {
-  fmnist_resnet_small_k0149_conv2d(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+static void fmnist_resnet_small_k0142_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0142_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, reshape -> f32[2,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0150_reduce_mean(const float *restrict x0, const float *restrict x1,
+/* conv2d, reduce_mean, reshape -> f32[10000019,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0143_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict scratch) {
-  const hw_conv_shape y0_shape = {.n = 2, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+    const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, 449536);
+  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, scratch_bytes);
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x4[i3] + 1e-05)));
@@ -6299,7 +5692,8 @@ static void fmnist_resnet_small_k0150_reduce_mean(const float *restrict x0, cons
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y1_1[i3] = (1.0 / sqrt(((double)x8[i3] + 1e-05)));
   }
-  for (int64_t i0 = 0; i0 < 2; i0++) {
+  #pragma omp parallel for if((6272 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
     double acc_y1[128] = {0.0};
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -6310,16 +5704,17 @@ static void fmnist_resnet_small_k0150_reduce_mean(const float *restrict x0, cons
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
-      y1[i0 * 128 + i3] = (float)((acc_y1[i3]) / 49.0);
+      y1[i0 * 128 + i3] = (float)((acc_y1[i3]) / (double)49);
     }
   }
-  for (int64_t i = 0; i < 256; i++) {
+  #pragma omp parallel for if((128 * n) >= 32768)
+  for (int64_t i = 0; i < (128 * n); i++) {
     y2[i] = (float)(double)y1[i];
   }
 }
-static void fmnist_resnet_small_k0150_reduce_mean_launch(void *const *a) {
-  fmnist_resnet_small_k0150_reduce_mean(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-      a[13], a[14]);
+static void fmnist_resnet_small_k0143_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0143_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], c->scratch_bytes);
 }
 
 static const hw_kernel fmnist_resnet_small_kernels[] = {
@@ -6334,151 +5729,144 @@ static const hw_kernel fmnist_resnet_small_kernels[] = {
   {"fmnist_resnet_small_k0008_reduce_mean", fmnist_resnet_small_k0008_reduce_mean_launch},
   {"fmnist_resnet_small_k0009_reduce_mean", fmnist_resnet_small_k0009_reduce_mean_launch},
   {"fmnist_resnet_small_k0010_reduce_mean", fmnist_resnet_small_k0010_reduce_mean_launch},
-  {"fmnist_resnet_small_k0011_relu", fmnist_resnet_small_k0011_relu_launch},
-  {"fmnist_resnet_small_k0012_reduce_sum", fmnist_resnet_small_k0012_reduce_sum_launch},
-  {"fmnist_resnet_small_k0013_reduce_mean", fmnist_resnet_small_k0013_reduce_mean_launch},
-  {"fmnist_resnet_small_k0014_matmul", fmnist_resnet_small_k0014_matmul_launch},
+  {"fmnist_resnet_small_k0011_reduce_sum", fmnist_resnet_small_k0011_reduce_sum_launch},
+  {"fmnist_resnet_small_k0012_reduce_mean", fmnist_resnet_small_k0012_reduce_mean_launch},
+  {"fmnist_resnet_small_k0013_matmul", fmnist_resnet_small_k0013_matmul_launch},
+  {"fmnist_resnet_small_k0014_reduce_sum", fmnist_resnet_small_k0014_reduce_sum_launch},
   {"fmnist_resnet_small_k0015_reduce_sum", fmnist_resnet_small_k0015_reduce_sum_launch},
-  {"fmnist_resnet_small_k0016_sub", fmnist_resnet_small_k0016_sub_launch},
-  {"fmnist_resnet_small_k0017_reduce_sum", fmnist_resnet_small_k0017_reduce_sum_launch},
-  {"fmnist_resnet_small_k0018_reduce_sum", fmnist_resnet_small_k0018_reduce_sum_launch},
-  {"fmnist_resnet_small_k0019_add", fmnist_resnet_small_k0019_add_launch},
-  {"fmnist_resnet_small_k0020_sub", fmnist_resnet_small_k0020_sub_launch},
-  {"fmnist_resnet_small_k0021_reduce_sum", fmnist_resnet_small_k0021_reduce_sum_launch},
-  {"fmnist_resnet_small_k0022_add", fmnist_resnet_small_k0022_add_launch},
-  {"fmnist_resnet_small_k0023_sub", fmnist_resnet_small_k0023_sub_launch},
-  {"fmnist_resnet_small_k0024_sub", fmnist_resnet_small_k0024_sub_launch},
-  {"fmnist_resnet_small_k0025_reduce_sum", fmnist_resnet_small_k0025_reduce_sum_launch},
+  {"fmnist_resnet_small_k0016_reduce_sum", fmnist_resnet_small_k0016_reduce_sum_launch},
+  {"fmnist_resnet_small_k0017_sub", fmnist_resnet_small_k0017_sub_launch},
+  {"fmnist_resnet_small_k0018_sub", fmnist_resnet_small_k0018_sub_launch},
+  {"fmnist_resnet_small_k0019_reduce_sum", fmnist_resnet_small_k0019_reduce_sum_launch},
+  {"fmnist_resnet_small_k0020_add", fmnist_resnet_small_k0020_add_launch},
+  {"fmnist_resnet_small_k0021_add", fmnist_resnet_small_k0021_add_launch},
+  {"fmnist_resnet_small_k0022_sub", fmnist_resnet_small_k0022_sub_launch},
+  {"fmnist_resnet_small_k0023_reduce_sum", fmnist_resnet_small_k0023_reduce_sum_launch},
+  {"fmnist_resnet_small_k0024_reduce_sum", fmnist_resnet_small_k0024_reduce_sum_launch},
+  {"fmnist_resnet_small_k0025_sub", fmnist_resnet_small_k0025_sub_launch},
   {"fmnist_resnet_small_k0026_reduce_sum", fmnist_resnet_small_k0026_reduce_sum_launch},
   {"fmnist_resnet_small_k0027_reduce_sum", fmnist_resnet_small_k0027_reduce_sum_launch},
   {"fmnist_resnet_small_k0028_reduce_sum", fmnist_resnet_small_k0028_reduce_sum_launch},
-  {"fmnist_resnet_small_k0029_reduce_sum", fmnist_resnet_small_k0029_reduce_sum_launch},
+  {"fmnist_resnet_small_k0029_add", fmnist_resnet_small_k0029_add_launch},
   {"fmnist_resnet_small_k0030_sub", fmnist_resnet_small_k0030_sub_launch},
-  {"fmnist_resnet_small_k0031_reduce_sum", fmnist_resnet_small_k0031_reduce_sum_launch},
-  {"fmnist_resnet_small_k0032_add", fmnist_resnet_small_k0032_add_launch},
-  {"fmnist_resnet_small_k0033_conv2d_input_grad", fmnist_resnet_small_k0033_conv2d_input_grad_launch},
+  {"fmnist_resnet_small_k0031_sub", fmnist_resnet_small_k0031_sub_launch},
+  {"fmnist_resnet_small_k0032_reduce_sum", fmnist_resnet_small_k0032_reduce_sum_launch},
+  {"fmnist_resnet_small_k0033_reduce_sum", fmnist_resnet_small_k0033_reduce_sum_launch},
   {"fmnist_resnet_small_k0034_reduce_sum", fmnist_resnet_small_k0034_reduce_sum_launch},
-  {"fmnist_resnet_small_k0035_add", fmnist_resnet_small_k0035_add_launch},
-  {"fmnist_resnet_small_k0036_add", fmnist_resnet_small_k0036_add_launch},
+  {"fmnist_resnet_small_k0035_reduce_sum", fmnist_resnet_small_k0035_reduce_sum_launch},
+  {"fmnist_resnet_small_k0036_reduce_sum", fmnist_resnet_small_k0036_reduce_sum_launch},
   {"fmnist_resnet_small_k0037_sub", fmnist_resnet_small_k0037_sub_launch},
   {"fmnist_resnet_small_k0038_sub", fmnist_resnet_small_k0038_sub_launch},
   {"fmnist_resnet_small_k0039_reduce_sum", fmnist_resnet_small_k0039_reduce_sum_launch},
-  {"fmnist_resnet_small_k0040_reduce_sum", fmnist_resnet_small_k0040_reduce_sum_launch},
+  {"fmnist_resnet_small_k0040_add", fmnist_resnet_small_k0040_add_launch},
   {"fmnist_resnet_small_k0041_reduce_sum", fmnist_resnet_small_k0041_reduce_sum_launch},
-  {"fmnist_resnet_small_k0042_sub", fmnist_resnet_small_k0042_sub_launch},
-  {"fmnist_resnet_small_k0043_reduce_sum", fmnist_resnet_small_k0043_reduce_sum_launch},
-  {"fmnist_resnet_small_k0044_reduce_sum", fmnist_resnet_small_k0044_reduce_sum_launch},
-  {"fmnist_resnet_small_k0045_sub", fmnist_resnet_small_k0045_sub_launch},
-  {"fmnist_resnet_small_k0046_reduce_sum", fmnist_resnet_small_k0046_reduce_sum_launch},
+  {"fmnist_resnet_small_k0042_reduce_sum", fmnist_resnet_small_k0042_reduce_sum_launch},
+  {"fmnist_resnet_small_k0043_sub", fmnist_resnet_small_k0043_sub_launch},
+  {"fmnist_resnet_small_k0044_conv2d_input_grad", fmnist_resnet_small_k0044_conv2d_input_grad_launch},
+  {"fmnist_resnet_small_k0045_reduce_sum", fmnist_resnet_small_k0045_reduce_sum_launch},
+  {"fmnist_resnet_small_k0046_add", fmnist_resnet_small_k0046_add_launch},
   {"fmnist_resnet_small_k0047_reduce_sum", fmnist_resnet_small_k0047_reduce_sum_launch},
-  {"fmnist_resnet_small_k0048_sub", fmnist_resnet_small_k0048_sub_launch},
-  {"fmnist_resnet_small_k0049_reduce_sum", fmnist_resnet_small_k0049_reduce_sum_launch},
-  {"fmnist_resnet_small_k0050_add", fmnist_resnet_small_k0050_add_launch},
-  {"fmnist_resnet_small_k0051_reduce_sum", fmnist_resnet_small_k0051_reduce_sum_launch},
+  {"fmnist_resnet_small_k0048_reduce_sum", fmnist_resnet_small_k0048_reduce_sum_launch},
+  {"fmnist_resnet_small_k0049_add", fmnist_resnet_small_k0049_add_launch},
+  {"fmnist_resnet_small_k0050_sub", fmnist_resnet_small_k0050_sub_launch},
+  {"fmnist_resnet_small_k0051_sub", fmnist_resnet_small_k0051_sub_launch},
   {"fmnist_resnet_small_k0052_reduce_sum", fmnist_resnet_small_k0052_reduce_sum_launch},
-  {"fmnist_resnet_small_k0053_sub", fmnist_resnet_small_k0053_sub_launch},
-  {"fmnist_resnet_small_k0054_conv2d_input_grad", fmnist_resnet_small_k0054_conv2d_input_grad_launch},
-  {"fmnist_resnet_small_k0055_reduce_sum", fmnist_resnet_small_k0055_reduce_sum_launch},
-  {"fmnist_resnet_small_k0056_add", fmnist_resnet_small_k0056_add_launch},
+  {"fmnist_resnet_small_k0053_reduce_sum", fmnist_resnet_small_k0053_reduce_sum_launch},
+  {"fmnist_resnet_small_k0054_reduce_sum", fmnist_resnet_small_k0054_reduce_sum_launch},
+  {"fmnist_resnet_small_k0055_sub", fmnist_resnet_small_k0055_sub_launch},
+  {"fmnist_resnet_small_k0056_reduce_sum", fmnist_resnet_small_k0056_reduce_sum_launch},
   {"fmnist_resnet_small_k0057_reduce_sum", fmnist_resnet_small_k0057_reduce_sum_launch},
-  {"fmnist_resnet_small_k0058_reduce_sum", fmnist_resnet_small_k0058_reduce_sum_launch},
-  {"fmnist_resnet_small_k0059_add", fmnist_resnet_small_k0059_add_launch},
-  {"fmnist_resnet_small_k0060_sub", fmnist_resnet_small_k0060_sub_launch},
-  {"fmnist_resnet_small_k0061_sub", fmnist_resnet_small_k0061_sub_launch},
+  {"fmnist_resnet_small_k0058_sub", fmnist_resnet_small_k0058_sub_launch},
+  {"fmnist_resnet_small_k0059_sub", fmnist_resnet_small_k0059_sub_launch},
+  {"fmnist_resnet_small_k0060_reduce_sum", fmnist_resnet_small_k0060_reduce_sum_launch},
+  {"fmnist_resnet_small_k0061_add", fmnist_resnet_small_k0061_add_launch},
   {"fmnist_resnet_small_k0062_reduce_sum", fmnist_resnet_small_k0062_reduce_sum_launch},
-  {"fmnist_resnet_small_k0063_add", fmnist_resnet_small_k0063_add_launch},
-  {"fmnist_resnet_small_k0064_reduce_sum", fmnist_resnet_small_k0064_reduce_sum_launch},
-  {"fmnist_resnet_small_k0065_reduce_sum", fmnist_resnet_small_k0065_reduce_sum_launch},
+  {"fmnist_resnet_small_k0063_reduce_sum", fmnist_resnet_small_k0063_reduce_sum_launch},
+  {"fmnist_resnet_small_k0064_sub", fmnist_resnet_small_k0064_sub_launch},
+  {"fmnist_resnet_small_k0065_conv2d_input_grad", fmnist_resnet_small_k0065_conv2d_input_grad_launch},
   {"fmnist_resnet_small_k0066_reduce_sum", fmnist_resnet_small_k0066_reduce_sum_launch},
-  {"fmnist_resnet_small_k0067_sub", fmnist_resnet_small_k0067_sub_launch},
+  {"fmnist_resnet_small_k0067_add", fmnist_resnet_small_k0067_add_launch},
   {"fmnist_resnet_small_k0068_reduce_sum", fmnist_resnet_small_k0068_reduce_sum_launch},
   {"fmnist_resnet_small_k0069_reduce_sum", fmnist_resnet_small_k0069_reduce_sum_launch},
-  {"fmnist_resnet_small_k0070_sub", fmnist_resnet_small_k0070_sub_launch},
-  {"fmnist_resnet_small_k0071_reduce_sum", fmnist_resnet_small_k0071_reduce_sum_launch},
-  {"fmnist_resnet_small_k0072_reduce_sum", fmnist_resnet_small_k0072_reduce_sum_launch},
-  {"fmnist_resnet_small_k0073_sub", fmnist_resnet_small_k0073_sub_launch},
-  {"fmnist_resnet_small_k0074_reduce_sum", fmnist_resnet_small_k0074_reduce_sum_launch},
+  {"fmnist_resnet_small_k0070_add", fmnist_resnet_small_k0070_add_launch},
+  {"fmnist_resnet_small_k0071_sub", fmnist_resnet_small_k0071_sub_launch},
+  {"fmnist_resnet_small_k0072_sub", fmnist_resnet_small_k0072_sub_launch},
+  {"fmnist_resnet_small_k0073_reduce_sum", fmnist_resnet_small_k0073_reduce_sum_launch},
+  {"fmnist_resnet_small_k0074_add", fmnist_resnet_small_k0074_add_launch},
   {"fmnist_resnet_small_k0075_reduce_sum", fmnist_resnet_small_k0075_reduce_sum_launch},
-  {"fmnist_resnet_small_k0076_sub", fmnist_resnet_small_k0076_sub_launch},
+  {"fmnist_resnet_small_k0076_reduce_sum", fmnist_resnet_small_k0076_reduce_sum_launch},
   {"fmnist_resnet_small_k0077_reduce_sum", fmnist_resnet_small_k0077_reduce_sum_launch},
-  {"fmnist_resnet_small_k0078_reduce_sum", fmnist_resnet_small_k0078_reduce_sum_launch},
-  {"fmnist_resnet_small_k0079_sub", fmnist_resnet_small_k0079_sub_launch},
+  {"fmnist_resnet_small_k0078_sub", fmnist_resnet_small_k0078_sub_launch},
+  {"fmnist_resnet_small_k0079_reduce_mean", fmnist_resnet_small_k0079_reduce_mean_launch},
   {"fmnist_resnet_small_k0080_reduce_mean", fmnist_resnet_small_k0080_reduce_mean_launch},
-  {"fmnist_resnet_small_k0081_reduce_mean", fmnist_resnet_small_k0081_reduce_mean_launch},
-  {"fmnist_resnet_small_k0082_reduce_mean", fmnist_resnet_small_k0082_reduce_mean_launch},
-  {"fmnist_resnet_small_k0083_reduce_mean", fmnist_resnet_small_k0083_reduce_mean_launch},
-  {"fmnist_resnet_small_k0084_reduce_mean", fmnist_resnet_small_k0084_reduce_mean_launch},
-  {"fmnist_resnet_small_k0085_reduce_mean", fmnist_resnet_small_k0085_reduce_mean_launch},
-  {"fmnist_resnet_small_k0086_reduce_mean", fmnist_resnet_small_k0086_reduce_mean_launch},
+  {"fmnist_resnet_small_k0081_reduce_sum", fmnist_resnet_small_k0081_reduce_sum_launch},
+  {"fmnist_resnet_small_k0082_matmul", fmnist_resnet_small_k0082_matmul_launch},
+  {"fmnist_resnet_small_k0083_reduce_sum", fmnist_resnet_small_k0083_reduce_sum_launch},
+  {"fmnist_resnet_small_k0084_add", fmnist_resnet_small_k0084_add_launch},
+  {"fmnist_resnet_small_k0085_sub", fmnist_resnet_small_k0085_sub_launch},
+  {"fmnist_resnet_small_k0086_matmul", fmnist_resnet_small_k0086_matmul_launch},
   {"fmnist_resnet_small_k0087_reduce_mean", fmnist_resnet_small_k0087_reduce_mean_launch},
-  {"fmnist_resnet_small_k0088_reduce_mean", fmnist_resnet_small_k0088_reduce_mean_launch},
+  {"fmnist_resnet_small_k0088_reduce_sum", fmnist_resnet_small_k0088_reduce_sum_launch},
   {"fmnist_resnet_small_k0089_reduce_mean", fmnist_resnet_small_k0089_reduce_mean_launch},
-  {"fmnist_resnet_small_k0090_reduce_mean", fmnist_resnet_small_k0090_reduce_mean_launch},
-  {"fmnist_resnet_small_k0091_reduce_sum", fmnist_resnet_small_k0091_reduce_sum_launch},
-  {"fmnist_resnet_small_k0092_reduce_sum", fmnist_resnet_small_k0092_reduce_sum_launch},
-  {"fmnist_resnet_small_k0093_sub", fmnist_resnet_small_k0093_sub_launch},
+  {"fmnist_resnet_small_k0090_reduce_sum", fmnist_resnet_small_k0090_reduce_sum_launch},
+  {"fmnist_resnet_small_k0091_matmul", fmnist_resnet_small_k0091_matmul_launch},
+  {"fmnist_resnet_small_k0092_matmul", fmnist_resnet_small_k0092_matmul_launch},
+  {"fmnist_resnet_small_k0093_matmul", fmnist_resnet_small_k0093_matmul_launch},
   {"fmnist_resnet_small_k0094_reduce_sum", fmnist_resnet_small_k0094_reduce_sum_launch},
-  {"fmnist_resnet_small_k0095_matmul", fmnist_resnet_small_k0095_matmul_launch},
+  {"fmnist_resnet_small_k0095_add", fmnist_resnet_small_k0095_add_launch},
   {"fmnist_resnet_small_k0096_matmul", fmnist_resnet_small_k0096_matmul_launch},
-  {"fmnist_resnet_small_k0097_reduce_mean", fmnist_resnet_small_k0097_reduce_mean_launch},
-  {"fmnist_resnet_small_k0098_reduce_sum", fmnist_resnet_small_k0098_reduce_sum_launch},
-  {"fmnist_resnet_small_k0099_reduce_mean", fmnist_resnet_small_k0099_reduce_mean_launch},
+  {"fmnist_resnet_small_k0097_matmul", fmnist_resnet_small_k0097_matmul_launch},
+  {"fmnist_resnet_small_k0098_matmul", fmnist_resnet_small_k0098_matmul_launch},
+  {"fmnist_resnet_small_k0099_reduce_sum", fmnist_resnet_small_k0099_reduce_sum_launch},
   {"fmnist_resnet_small_k0100_reduce_sum", fmnist_resnet_small_k0100_reduce_sum_launch},
-  {"fmnist_resnet_small_k0101_reduce_sum", fmnist_resnet_small_k0101_reduce_sum_launch},
+  {"fmnist_resnet_small_k0101_matmul", fmnist_resnet_small_k0101_matmul_launch},
   {"fmnist_resnet_small_k0102_matmul", fmnist_resnet_small_k0102_matmul_launch},
   {"fmnist_resnet_small_k0103_matmul", fmnist_resnet_small_k0103_matmul_launch},
-  {"fmnist_resnet_small_k0104_matmul", fmnist_resnet_small_k0104_matmul_launch},
-  {"fmnist_resnet_small_k0105_matmul", fmnist_resnet_small_k0105_matmul_launch},
-  {"fmnist_resnet_small_k0106_matmul", fmnist_resnet_small_k0106_matmul_launch},
-  {"fmnist_resnet_small_k0107_matmul", fmnist_resnet_small_k0107_matmul_launch},
+  {"fmnist_resnet_small_k0104_reduce_sum", fmnist_resnet_small_k0104_reduce_sum_launch},
+  {"fmnist_resnet_small_k0105_reduce_sum", fmnist_resnet_small_k0105_reduce_sum_launch},
+  {"fmnist_resnet_small_k0106_reduce_sum", fmnist_resnet_small_k0106_reduce_sum_launch},
+  {"fmnist_resnet_small_k0107_add", fmnist_resnet_small_k0107_add_launch},
   {"fmnist_resnet_small_k0108_reduce_sum", fmnist_resnet_small_k0108_reduce_sum_launch},
-  {"fmnist_resnet_small_k0109_mul", fmnist_resnet_small_k0109_mul_launch},
+  {"fmnist_resnet_small_k0109_reduce_sum", fmnist_resnet_small_k0109_reduce_sum_launch},
   {"fmnist_resnet_small_k0110_reduce_sum", fmnist_resnet_small_k0110_reduce_sum_launch},
-  {"fmnist_resnet_small_k0111_matmul", fmnist_resnet_small_k0111_matmul_launch},
-  {"fmnist_resnet_small_k0112_reduce_sum", fmnist_resnet_small_k0112_reduce_sum_launch},
-  {"fmnist_resnet_small_k0113_matmul", fmnist_resnet_small_k0113_matmul_launch},
-  {"fmnist_resnet_small_k0114_matmul", fmnist_resnet_small_k0114_matmul_launch},
+  {"fmnist_resnet_small_k0111_add", fmnist_resnet_small_k0111_add_launch},
+  {"fmnist_resnet_small_k0112_sub", fmnist_resnet_small_k0112_sub_launch},
+  {"fmnist_resnet_small_k0113_sub", fmnist_resnet_small_k0113_sub_launch},
+  {"fmnist_resnet_small_k0114_reduce_sum", fmnist_resnet_small_k0114_reduce_sum_launch},
   {"fmnist_resnet_small_k0115_reduce_sum", fmnist_resnet_small_k0115_reduce_sum_launch},
   {"fmnist_resnet_small_k0116_reduce_sum", fmnist_resnet_small_k0116_reduce_sum_launch},
-  {"fmnist_resnet_small_k0117_add", fmnist_resnet_small_k0117_add_launch},
-  {"fmnist_resnet_small_k0118_reduce_sum", fmnist_resnet_small_k0118_reduce_sum_launch},
-  {"fmnist_resnet_small_k0119_add", fmnist_resnet_small_k0119_add_launch},
+  {"fmnist_resnet_small_k0117_sub", fmnist_resnet_small_k0117_sub_launch},
+  {"fmnist_resnet_small_k0118_sub", fmnist_resnet_small_k0118_sub_launch},
+  {"fmnist_resnet_small_k0119_sub", fmnist_resnet_small_k0119_sub_launch},
   {"fmnist_resnet_small_k0120_add", fmnist_resnet_small_k0120_add_launch},
   {"fmnist_resnet_small_k0121_sub", fmnist_resnet_small_k0121_sub_launch},
   {"fmnist_resnet_small_k0122_sub", fmnist_resnet_small_k0122_sub_launch},
-  {"fmnist_resnet_small_k0123_reduce_sum", fmnist_resnet_small_k0123_reduce_sum_launch},
-  {"fmnist_resnet_small_k0124_reduce_sum", fmnist_resnet_small_k0124_reduce_sum_launch},
-  {"fmnist_resnet_small_k0125_reduce_sum", fmnist_resnet_small_k0125_reduce_sum_launch},
+  {"fmnist_resnet_small_k0123_add", fmnist_resnet_small_k0123_add_launch},
+  {"fmnist_resnet_small_k0124_sub", fmnist_resnet_small_k0124_sub_launch},
+  {"fmnist_resnet_small_k0125_sub", fmnist_resnet_small_k0125_sub_launch},
   {"fmnist_resnet_small_k0126_reduce_sum", fmnist_resnet_small_k0126_reduce_sum_launch},
-  {"fmnist_resnet_small_k0127_reduce_sum", fmnist_resnet_small_k0127_reduce_sum_launch},
-  {"fmnist_resnet_small_k0128_conv2d_input_grad", fmnist_resnet_small_k0128_conv2d_input_grad_launch},
-  {"fmnist_resnet_small_k0129_reduce_sum", fmnist_resnet_small_k0129_reduce_sum_launch},
-  {"fmnist_resnet_small_k0130_reduce_sum", fmnist_resnet_small_k0130_reduce_sum_launch},
-  {"fmnist_resnet_small_k0131_reduce_sum", fmnist_resnet_small_k0131_reduce_sum_launch},
-  {"fmnist_resnet_small_k0132_reduce_sum", fmnist_resnet_small_k0132_reduce_sum_launch},
-  {"fmnist_resnet_small_k0133_reduce_sum", fmnist_resnet_small_k0133_reduce_sum_launch},
-  {"fmnist_resnet_small_k0134_conv2d_input_grad", fmnist_resnet_small_k0134_conv2d_input_grad_launch},
-  {"fmnist_resnet_small_k0135_reduce_sum", fmnist_resnet_small_k0135_reduce_sum_launch},
-  {"fmnist_resnet_small_k0136_reduce_sum", fmnist_resnet_small_k0136_reduce_sum_launch},
-  {"fmnist_resnet_small_k0137_reduce_sum", fmnist_resnet_small_k0137_reduce_sum_launch},
-  {"fmnist_resnet_small_k0138_reduce_sum", fmnist_resnet_small_k0138_reduce_sum_launch},
-  {"fmnist_resnet_small_k0139_reduce_sum", fmnist_resnet_small_k0139_reduce_sum_launch},
-  {"fmnist_resnet_small_k0140_reduce_sum", fmnist_resnet_small_k0140_reduce_sum_launch},
-  {"fmnist_resnet_small_k0141_reduce_sum", fmnist_resnet_small_k0141_reduce_sum_launch},
+  {"fmnist_resnet_small_k0127_sub", fmnist_resnet_small_k0127_sub_launch},
+  {"fmnist_resnet_small_k0128_sub", fmnist_resnet_small_k0128_sub_launch},
+  {"fmnist_resnet_small_k0129_sub", fmnist_resnet_small_k0129_sub_launch},
+  {"fmnist_resnet_small_k0130_sub", fmnist_resnet_small_k0130_sub_launch},
+  {"fmnist_resnet_small_k0131_add", fmnist_resnet_small_k0131_add_launch},
+  {"fmnist_resnet_small_k0132_sub", fmnist_resnet_small_k0132_sub_launch},
+  {"fmnist_resnet_small_k0133_sub", fmnist_resnet_small_k0133_sub_launch},
+  {"fmnist_resnet_small_k0134_sub", fmnist_resnet_small_k0134_sub_launch},
+  {"fmnist_resnet_small_k0135_conv2d", fmnist_resnet_small_k0135_conv2d_launch},
+  {"fmnist_resnet_small_k0136_conv2d", fmnist_resnet_small_k0136_conv2d_launch},
+  {"fmnist_resnet_small_k0137_conv2d", fmnist_resnet_small_k0137_conv2d_launch},
+  {"fmnist_resnet_small_k0138_conv2d", fmnist_resnet_small_k0138_conv2d_launch},
+  {"fmnist_resnet_small_k0139_conv2d", fmnist_resnet_small_k0139_conv2d_launch},
+  {"fmnist_resnet_small_k0140_conv2d", fmnist_resnet_small_k0140_conv2d_launch},
+  {"fmnist_resnet_small_k0141_conv2d", fmnist_resnet_small_k0141_conv2d_launch},
   {"fmnist_resnet_small_k0142_conv2d", fmnist_resnet_small_k0142_conv2d_launch},
-  {"fmnist_resnet_small_k0143_conv2d", fmnist_resnet_small_k0143_conv2d_launch},
-  {"fmnist_resnet_small_k0144_conv2d", fmnist_resnet_small_k0144_conv2d_launch},
-  {"fmnist_resnet_small_k0145_conv2d", fmnist_resnet_small_k0145_conv2d_launch},
-  {"fmnist_resnet_small_k0146_conv2d", fmnist_resnet_small_k0146_conv2d_launch},
-  {"fmnist_resnet_small_k0147_conv2d", fmnist_resnet_small_k0147_conv2d_launch},
-  {"fmnist_resnet_small_k0148_conv2d", fmnist_resnet_small_k0148_conv2d_launch},
-  {"fmnist_resnet_small_k0149_conv2d", fmnist_resnet_small_k0149_conv2d_launch},
-  {"fmnist_resnet_small_k0150_reduce_mean", fmnist_resnet_small_k0150_reduce_mean_launch},
+  {"fmnist_resnet_small_k0143_reduce_mean", fmnist_resnet_small_k0143_reduce_mean_launch},
 };
 
 /* ---- Program fmnist-resnet-small, batch 2 ---- */
 
-/* Entry point 'joint.step': 128 calls, arena 6845568 bytes. */
+/* Entry point 'joint.step': 127 calls, arena 8995904 bytes. */
 static const hw_arg fmnist_resnet_small_b2_joint_step_args[] = {
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 5277632}, {HW_AT_ARENA, 0},
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 5277696}, {HW_AT_ARENA, 64},
@@ -6532,398 +5920,395 @@ static const hw_arg fmnist_resnet_small_b2_joint_step_args[] = {
       {HW_AT_ARENA, 4527744}, {HW_AT_ARENA, 4529792}, {HW_AT_ARENA, 4531840},
   {HW_AT_ARENA, 4529792}, {HW_AT_STATE, 1227136}, {HW_AT_STATE, 1761408}, {HW_AT_STATE, 1763456},
       {HW_AT_STATE, 1489280}, {HW_AT_STATE, 1491328}, {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 4527744},
-      {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 4540032}, {HW_AT_ARENA, 4527744}, {HW_AT_ARENA, 4542080},
-      {HW_AT_ARENA, 4544128}, {HW_AT_ARENA, 4552320},
-  {HW_AT_ARENA, 4552320}, {HW_AT_ARENA, 4560512},
-  {HW_AT_ARENA, 4560512}, {HW_AT_STATE, 1493376}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4568704},
-      {HW_AT_ARENA, 4568704}, {HW_AT_ARENA, 4570752}, {HW_AT_ARENA, 4570816},
-  {HW_AT_ARENA, 4570816}, {HW_AT_INPUT, 2}, {HW_AT_ARENA, 4572864}, {HW_AT_ARENA, 4572928}, {HW_AT_ARENA, 4572992},
-      {HW_AT_ARENA, 4573056}, {HW_AT_ARENA, 4573120}, {HW_AT_ARENA, 4573184}, {HW_AT_ARENA, 4573248},
-      {HW_AT_ARENA, 4572992},
-  {HW_AT_ARENA, 4570816}, {HW_AT_ARENA, 4572992}, {HW_AT_ARENA, 4573312},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4568704}, {HW_AT_ARENA, 4570752}, {HW_AT_ARENA, 4570816},
-      {HW_AT_ARENA, 4572992}, {HW_AT_ARENA, 4573312}, {HW_AT_INPUT, 3}, {HW_AT_STATE, 3521024}, {HW_AT_INPUT, 4},
-      {HW_AT_INPUT, 5}, {HW_AT_STATE, 5277056}, {HW_AT_ARENA, 4575360}, {HW_AT_ARENA, 4573312}, {HW_AT_ARENA, 4572864},
-      {HW_AT_ARENA, 4568704}, {HW_AT_ARENA, 4577408}, {HW_AT_ARENA, 4577920}, {HW_AT_ARENA, 4577408},
+      {HW_AT_ARENA, 4540032}, {HW_AT_ARENA, 4542080}, {HW_AT_ARENA, 4544128}, {HW_AT_ARENA, 4546176},
+  {HW_AT_ARENA, 4546176}, {HW_AT_STATE, 1493376}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4554368},
+      {HW_AT_ARENA, 4556416}, {HW_AT_ARENA, 4556480},
+  {HW_AT_ARENA, 4556480}, {HW_AT_INPUT, 2}, {HW_AT_ARENA, 4558528}, {HW_AT_ARENA, 4558592}, {HW_AT_ARENA, 4558656},
+      {HW_AT_ARENA, 4558720}, {HW_AT_ARENA, 4558784}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 4558528},
+  {HW_AT_ARENA, 4556480}, {HW_AT_ARENA, 4558528}, {HW_AT_ARENA, 4558912},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4554368}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4556416}, {HW_AT_ARENA, 4556480},
+      {HW_AT_ARENA, 4558528}, {HW_AT_ARENA, 4558912}, {HW_AT_INPUT, 3}, {HW_AT_STATE, 3521024}, {HW_AT_INPUT, 4},
+      {HW_AT_INPUT, 5}, {HW_AT_STATE, 5277056}, {HW_AT_ARENA, 4560960}, {HW_AT_ARENA, 4558912}, {HW_AT_ARENA, 4558592},
+      {HW_AT_ARENA, 4554368}, {HW_AT_ARENA, 4563008}, {HW_AT_ARENA, 4563520}, {HW_AT_ARENA, 4563008},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4546176}, {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4554368}, {HW_AT_INPUT, 5},
+      {HW_AT_STATE, 5014912}, {HW_AT_ARENA, 4564032}, {HW_AT_ARENA, 4826176}, {HW_AT_ARENA, 4556416},
+      {HW_AT_ARENA, 5088320},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1493376}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4564032},
+      {HW_AT_ARENA, 4826176}, {HW_AT_ARENA, 4556416}, {HW_AT_STATE, 3258880}, {HW_AT_ARENA, 4556480},
+      {HW_AT_ARENA, 4556544}, {HW_AT_ARENA, 4564032},
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 1755520}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4577920}, {HW_AT_ARENA, 4577408}, {HW_AT_STATE, 5279552}, {HW_AT_ARENA, 4570752},
-      {HW_AT_ARENA, 4570816},
-  {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 4540032}, {HW_AT_ARENA, 4544128}, {HW_AT_STATE, 1489280},
-      {HW_AT_ARENA, 4552320}, {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4568704}, {HW_AT_ARENA, 4578432},
-      {HW_AT_ARENA, 4552320}, {HW_AT_ARENA, 4573312}, {HW_AT_ARENA, 4586624}, {HW_AT_ARENA, 4575360},
-      {HW_AT_ARENA, 4594816}, {HW_AT_ARENA, 4603008}, {HW_AT_ARENA, 4605056},
-  {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 4540032}, {HW_AT_ARENA, 4594816}, {HW_AT_ARENA, 4603008},
-      {HW_AT_ARENA, 4605056}, {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 4544128}, {HW_AT_ARENA, 4594816},
+      {HW_AT_ARENA, 4563520}, {HW_AT_ARENA, 4563008}, {HW_AT_STATE, 5279552}, {HW_AT_ARENA, 4556416},
+      {HW_AT_ARENA, 4556480},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1493376}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
+      {HW_AT_ARENA, 5088320}, {HW_AT_ARENA, 4564032}, {HW_AT_STATE, 5279488}, {HW_AT_ARENA, 4556992},
+      {HW_AT_ARENA, 4826176},
+  {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 4527744}, {HW_AT_ARENA, 4540032}, {HW_AT_STATE, 1489280},
+      {HW_AT_STATE, 1491328}, {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4554368}, {HW_AT_ARENA, 4546176},
+      {HW_AT_ARENA, 4546176}, {HW_AT_ARENA, 4558912}, {HW_AT_ARENA, 4560960}, {HW_AT_ARENA, 5350464},
+      {HW_AT_ARENA, 5352512}, {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 5354560},
+  {HW_AT_ARENA, 4540032}, {HW_AT_STATE, 1489280}, {HW_AT_ARENA, 4546176}, {HW_AT_ARENA, 5352512},
+      {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 5354560}, {HW_AT_ARENA, 4546176},
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 1489280}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4575360}, {HW_AT_STATE, 3254784}, {HW_AT_ARENA, 4603008},
+      {HW_AT_ARENA, 4560960}, {HW_AT_STATE, 3254784}, {HW_AT_ARENA, 4527744},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 1024}, {HW_AT_STATE, 1489280}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4575360}, {HW_AT_ARENA, 4603008}, {HW_AT_STATE, 5010816}, {HW_AT_ARENA, 4575360},
-      {HW_AT_ARENA, 4605056},
+      {HW_AT_ARENA, 4560960}, {HW_AT_ARENA, 4527744}, {HW_AT_STATE, 5010816}, {HW_AT_ARENA, 4560960},
+      {HW_AT_ARENA, 4554368},
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 1491328}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4573312}, {HW_AT_STATE, 3256832}, {HW_AT_ARENA, 4531840},
+      {HW_AT_ARENA, 4558912}, {HW_AT_STATE, 3256832}, {HW_AT_ARENA, 5350464},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 1088}, {HW_AT_STATE, 1491328}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4573312}, {HW_AT_ARENA, 4531840}, {HW_AT_STATE, 5012864}, {HW_AT_ARENA, 4573312},
-      {HW_AT_ARENA, 4533888},
+      {HW_AT_ARENA, 4558912}, {HW_AT_ARENA, 5350464}, {HW_AT_STATE, 5012864}, {HW_AT_ARENA, 4558912},
+      {HW_AT_ARENA, 5352512},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4529792}, {HW_AT_STATE, 1227136}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4546176},
+      {HW_AT_STATE, 4748672}, {HW_AT_ARENA, 5354560}, {HW_AT_ARENA, 5616704}, {HW_AT_ARENA, 4557056},
+      {HW_AT_ARENA, 5878848},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1227136}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 5354560},
+      {HW_AT_ARENA, 5616704}, {HW_AT_ARENA, 4557056}, {HW_AT_STATE, 2992640}, {HW_AT_ARENA, 4557120},
+      {HW_AT_ARENA, 4557184}, {HW_AT_ARENA, 5354560},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1227136}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
+      {HW_AT_ARENA, 5878848}, {HW_AT_ARENA, 5354560}, {HW_AT_STATE, 5279296}, {HW_AT_ARENA, 4557056},
+      {HW_AT_ARENA, 5616704},
   {HW_AT_ARENA, 4324992}, {HW_AT_ARENA, 4425344}, {HW_AT_ARENA, 4425856}, {HW_AT_STATE, 1226112},
-      {HW_AT_ARENA, 4427392}, {HW_AT_STATE, 1227136}, {HW_AT_ARENA, 4594816}, {HW_AT_ARENA, 4535936},
-      {HW_AT_ARENA, 4571328}, {HW_AT_ARENA, 4571840}, {HW_AT_ARENA, 4572352}, {HW_AT_ARENA, 4537984},
-      {HW_AT_ARENA, 4324992}, {HW_AT_ARENA, 4538496}, {HW_AT_ARENA, 4324992},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 339840}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4571328},
-      {HW_AT_STATE, 2105344}, {HW_AT_ARENA, 4572352},
+      {HW_AT_ARENA, 4427392}, {HW_AT_STATE, 1227136}, {HW_AT_ARENA, 4546176}, {HW_AT_ARENA, 4531840},
+      {HW_AT_ARENA, 4557120}, {HW_AT_ARENA, 4557632}, {HW_AT_ARENA, 4558144}, {HW_AT_ARENA, 4533888},
+      {HW_AT_ARENA, 4324992}, {HW_AT_ARENA, 4534400}, {HW_AT_ARENA, 4324992},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4224640}, {HW_AT_STATE, 636288}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4324992},
+      {HW_AT_STATE, 4157824}, {HW_AT_ARENA, 6140992}, {HW_AT_ARENA, 6730816}, {HW_AT_ARENA, 4558144},
+      {HW_AT_ARENA, 7320640}, {HW_AT_ARENA, 7910464},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 636288}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 6140992},
+      {HW_AT_ARENA, 6730816}, {HW_AT_ARENA, 4558144}, {HW_AT_STATE, 2401792}, {HW_AT_ARENA, 4558208},
+      {HW_AT_ARENA, 4558272}, {HW_AT_ARENA, 6140992},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 339840}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4557120},
+      {HW_AT_STATE, 2105344}, {HW_AT_ARENA, 4558144},
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 1226112}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4571840}, {HW_AT_STATE, 2991616}, {HW_AT_ARENA, 4425344},
+      {HW_AT_ARENA, 4557632}, {HW_AT_STATE, 2991616}, {HW_AT_ARENA, 4425344},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 896}, {HW_AT_STATE, 1226112}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4571840}, {HW_AT_ARENA, 4425344}, {HW_AT_STATE, 4747648}, {HW_AT_ARENA, 4571840},
+      {HW_AT_ARENA, 4557632}, {HW_AT_ARENA, 4425344}, {HW_AT_STATE, 4747648}, {HW_AT_ARENA, 4557632},
       {HW_AT_ARENA, 4425856},
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 1226624}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4571328}, {HW_AT_STATE, 2992128}, {HW_AT_ARENA, 4537984},
+      {HW_AT_ARENA, 4557120}, {HW_AT_STATE, 2992128}, {HW_AT_ARENA, 4533888},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 704}, {HW_AT_STATE, 339840}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4571328}, {HW_AT_ARENA, 4572352}, {HW_AT_STATE, 3861376}, {HW_AT_ARENA, 4538496},
-      {HW_AT_ARENA, 4539008},
+      {HW_AT_ARENA, 4557120}, {HW_AT_ARENA, 4558144}, {HW_AT_STATE, 3861376}, {HW_AT_ARENA, 4534400},
+      {HW_AT_ARENA, 4534912},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 960}, {HW_AT_STATE, 1226624}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4571328}, {HW_AT_ARENA, 4537984}, {HW_AT_STATE, 4748160}, {HW_AT_ARENA, 4571328},
-      {HW_AT_ARENA, 4539520},
+      {HW_AT_ARENA, 4557120}, {HW_AT_ARENA, 4533888}, {HW_AT_STATE, 4748160}, {HW_AT_ARENA, 4557120},
+      {HW_AT_ARENA, 4535424},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4120704}, {HW_AT_STATE, 339328},
-      {HW_AT_ARENA, 4427392}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4535936},
-      {HW_AT_STATE, 2104832}, {HW_AT_STATE, 3860864}, {HW_AT_ARENA, 4540032}, {HW_AT_ARENA, 4540544},
-      {HW_AT_ARENA, 4540032},
+      {HW_AT_ARENA, 4427392}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4531840},
+      {HW_AT_STATE, 2104832}, {HW_AT_STATE, 3860864}, {HW_AT_ARENA, 4535936}, {HW_AT_ARENA, 4536448},
+      {HW_AT_ARENA, 4535936},
   {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4120704}, {HW_AT_STATE, 339328}, {HW_AT_ARENA, 4427392},
-      {HW_AT_ARENA, 4535936}, {HW_AT_ARENA, 4541056}, {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 4541568},
-  {HW_AT_ARENA, 4120704}, {HW_AT_STATE, 339328}, {HW_AT_ARENA, 4427392}, {HW_AT_ARENA, 4535936}, {HW_AT_ARENA, 4019840},
-      {HW_AT_ARENA, 4541568}, {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4427392},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 339328}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4540544},
-      {HW_AT_ARENA, 4540032}, {HW_AT_STATE, 5278784}, {HW_AT_ARENA, 4572864}, {HW_AT_ARENA, 4541056},
+      {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 4536960}, {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 4537472},
+  {HW_AT_ARENA, 4120704}, {HW_AT_STATE, 339328}, {HW_AT_ARENA, 4427392}, {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 4019840},
+      {HW_AT_ARENA, 4537472}, {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4427392},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 339328}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4536448},
+      {HW_AT_ARENA, 4535936}, {HW_AT_STATE, 5278784}, {HW_AT_ARENA, 4558656}, {HW_AT_ARENA, 4531840},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3819136}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4427392},
-      {HW_AT_STATE, 3828096}, {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 4052608}, {HW_AT_ARENA, 4572928},
-      {HW_AT_ARENA, 4085376}, {HW_AT_ARENA, 4607104},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4019840},
-      {HW_AT_ARENA, 4052608}, {HW_AT_ARENA, 4572928}, {HW_AT_STATE, 2072064}, {HW_AT_ARENA, 4572992},
-      {HW_AT_ARENA, 4573056}, {HW_AT_ARENA, 4019840},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4085376},
-      {HW_AT_ARENA, 4019840}, {HW_AT_STATE, 5278720}, {HW_AT_ARENA, 4572928}, {HW_AT_ARENA, 4052608},
+      {HW_AT_STATE, 3828096}, {HW_AT_ARENA, 4224640}, {HW_AT_ARENA, 4257408}, {HW_AT_ARENA, 4558720},
+      {HW_AT_ARENA, 4290176}, {HW_AT_ARENA, 7910464},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4224640},
+      {HW_AT_ARENA, 4257408}, {HW_AT_ARENA, 4558720}, {HW_AT_STATE, 2072064}, {HW_AT_ARENA, 4558784},
+      {HW_AT_ARENA, 4532352}, {HW_AT_ARENA, 4224640},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4290176},
+      {HW_AT_ARENA, 4224640}, {HW_AT_STATE, 5278720}, {HW_AT_ARENA, 4558720}, {HW_AT_ARENA, 4257408},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 636288}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 7320640},
+      {HW_AT_ARENA, 6140992}, {HW_AT_STATE, 5279104}, {HW_AT_ARENA, 4558784}, {HW_AT_ARENA, 6730816},
   {HW_AT_ARENA, 4122240}, {HW_AT_ARENA, 4222592}, {HW_AT_ARENA, 4223104}, {HW_AT_STATE, 635264}, {HW_AT_STATE, 635776},
-      {HW_AT_STATE, 636288}, {HW_AT_ARENA, 4324992}, {HW_AT_ARENA, 4607104}, {HW_AT_ARENA, 4607104},
-      {HW_AT_ARENA, 4541568}, {HW_AT_ARENA, 4535936}, {HW_AT_ARENA, 4536448}, {HW_AT_ARENA, 4536960},
-      {HW_AT_ARENA, 4122240}, {HW_AT_ARENA, 4537472}, {HW_AT_ARENA, 4707456},
-  {HW_AT_ARENA, 4223104}, {HW_AT_STATE, 635264}, {HW_AT_ARENA, 4607104}, {HW_AT_ARENA, 4536960}, {HW_AT_ARENA, 4122240},
-      {HW_AT_ARENA, 4537472}, {HW_AT_ARENA, 4607104},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 635264}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4535936},
-      {HW_AT_STATE, 2400768}, {HW_AT_ARENA, 4536448},
+      {HW_AT_STATE, 636288}, {HW_AT_ARENA, 4324992}, {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 4019840},
+      {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4120704}, {HW_AT_ARENA, 4532352}, {HW_AT_ARENA, 4532864},
+      {HW_AT_ARENA, 4122240}, {HW_AT_ARENA, 4533376}, {HW_AT_ARENA, 7910464},
+  {HW_AT_ARENA, 4223104}, {HW_AT_STATE, 635264}, {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 4532864}, {HW_AT_ARENA, 4122240},
+      {HW_AT_ARENA, 4533376}, {HW_AT_ARENA, 4019840},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3819136}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4019840},
+      {HW_AT_STATE, 3861888}, {HW_AT_ARENA, 7910464}, {HW_AT_ARENA, 8205376}, {HW_AT_ARENA, 4532352},
+      {HW_AT_ARENA, 8500288}, {HW_AT_ARENA, 8795200},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 7910464},
+      {HW_AT_ARENA, 8205376}, {HW_AT_ARENA, 4532352}, {HW_AT_STATE, 2105856}, {HW_AT_ARENA, 4532416},
+      {HW_AT_ARENA, 4532480}, {HW_AT_ARENA, 7910464},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 635264}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4120704},
+      {HW_AT_STATE, 2400768}, {HW_AT_ARENA, 4532352},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 768}, {HW_AT_STATE, 635264}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4535936}, {HW_AT_ARENA, 4536448}, {HW_AT_STATE, 4156800}, {HW_AT_ARENA, 4535936},
-      {HW_AT_ARENA, 4536960},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 635776}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4541568},
-      {HW_AT_STATE, 2401280}, {HW_AT_ARENA, 4537472},
+      {HW_AT_ARENA, 4120704}, {HW_AT_ARENA, 4532352}, {HW_AT_STATE, 4156800}, {HW_AT_ARENA, 4120704},
+      {HW_AT_ARENA, 4532864},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 635776}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4120192},
+      {HW_AT_STATE, 2401280}, {HW_AT_ARENA, 4533376},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 832}, {HW_AT_STATE, 635776}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4541568}, {HW_AT_ARENA, 4537472}, {HW_AT_STATE, 4157312}, {HW_AT_ARENA, 4541568},
-      {HW_AT_ARENA, 4118144},
-  {HW_AT_STATE, 340352}, {HW_AT_ARENA, 4607104}, {HW_AT_ARENA, 4707456}, {HW_AT_ARENA, 4908160},
+      {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4533376}, {HW_AT_STATE, 4157312}, {HW_AT_ARENA, 4120192},
+      {HW_AT_ARENA, 4536960},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 8500288},
+      {HW_AT_ARENA, 7910464}, {HW_AT_STATE, 5278912}, {HW_AT_ARENA, 4537472}, {HW_AT_ARENA, 8205376},
+  {HW_AT_STATE, 340352}, {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 3819136}, {HW_AT_ARENA, 8795200},
   {HW_AT_ARENA, 3416704}, {HW_AT_ARENA, 3617408}, {HW_AT_ARENA, 3617664}, {HW_AT_STATE, 306048}, {HW_AT_ARENA, 3618432},
-      {HW_AT_STATE, 306560}, {HW_AT_ARENA, 4427392}, {HW_AT_ARENA, 4707456}, {HW_AT_ARENA, 4908160},
-      {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 4572992}, {HW_AT_ARENA, 4118656}, {HW_AT_ARENA, 4118912},
-      {HW_AT_ARENA, 4119168}, {HW_AT_ARENA, 3416704}, {HW_AT_ARENA, 4119424}, {HW_AT_ARENA, 5108864},
-  {HW_AT_ARENA, 3617664}, {HW_AT_STATE, 306048}, {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 4119168}, {HW_AT_ARENA, 3416704},
-      {HW_AT_ARENA, 4119424}, {HW_AT_ARENA, 3416704},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84096}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4572992},
+      {HW_AT_STATE, 306560}, {HW_AT_ARENA, 4427392}, {HW_AT_ARENA, 3819136}, {HW_AT_ARENA, 8795200},
+      {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 4537536}, {HW_AT_ARENA, 4537792}, {HW_AT_ARENA, 4538048},
+      {HW_AT_ARENA, 4538304}, {HW_AT_ARENA, 3416704}, {HW_AT_ARENA, 4538560}, {HW_AT_ARENA, 4322944},
+  {HW_AT_ARENA, 3617664}, {HW_AT_STATE, 306048}, {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 4538304}, {HW_AT_ARENA, 3416704},
+      {HW_AT_ARENA, 4538560}, {HW_AT_ARENA, 3416704},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3216000}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3416704},
+      {HW_AT_STATE, 3680128}, {HW_AT_ARENA, 8795200}, {HW_AT_ARENA, 3819136}, {HW_AT_ARENA, 3617408},
+      {HW_AT_ARENA, 3966592}, {HW_AT_ARENA, 4322944},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 8795200},
+      {HW_AT_ARENA, 3819136}, {HW_AT_ARENA, 3617408}, {HW_AT_STATE, 1924096}, {HW_AT_ARENA, 3617472},
+      {HW_AT_ARENA, 3617536}, {HW_AT_ARENA, 8795200},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84096}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4537536},
       {HW_AT_STATE, 1849600}, {HW_AT_ARENA, 3617408},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306048}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4118656},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306048}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4537792},
       {HW_AT_STATE, 2071552}, {HW_AT_ARENA, 3617664},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 576}, {HW_AT_STATE, 306048}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4118656}, {HW_AT_ARENA, 3617664}, {HW_AT_STATE, 3827584}, {HW_AT_ARENA, 4118656},
-      {HW_AT_ARENA, 4118912},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306304}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4572992},
-      {HW_AT_STATE, 2071808}, {HW_AT_ARENA, 4119168},
+      {HW_AT_ARENA, 4537792}, {HW_AT_ARENA, 3617664}, {HW_AT_STATE, 3827584}, {HW_AT_ARENA, 4537792},
+      {HW_AT_ARENA, 4538048},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306304}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4537536},
+      {HW_AT_STATE, 2071808}, {HW_AT_ARENA, 4538304},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 384}, {HW_AT_STATE, 84096}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4572992}, {HW_AT_ARENA, 3617408}, {HW_AT_STATE, 3605632}, {HW_AT_ARENA, 4119424},
-      {HW_AT_ARENA, 4119680},
+      {HW_AT_ARENA, 4537536}, {HW_AT_ARENA, 3617408}, {HW_AT_STATE, 3605632}, {HW_AT_ARENA, 4538560},
+      {HW_AT_ARENA, 4538816},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 640}, {HW_AT_STATE, 306304}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4572992}, {HW_AT_ARENA, 4119168}, {HW_AT_STATE, 3827840}, {HW_AT_ARENA, 4572992},
-      {HW_AT_ARENA, 4119936},
+      {HW_AT_ARENA, 4537536}, {HW_AT_ARENA, 4538304}, {HW_AT_STATE, 3827840}, {HW_AT_ARENA, 4537536},
+      {HW_AT_ARENA, 4539072},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2812544}, {HW_AT_ARENA, 3013248}, {HW_AT_ARENA, 3013504}, {HW_AT_STATE, 83840},
       {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3618432}, {HW_AT_STATE, 1849344},
-      {HW_AT_STATE, 3605376}, {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4120448}, {HW_AT_ARENA, 4120192},
+      {HW_AT_STATE, 3605376}, {HW_AT_ARENA, 4539328}, {HW_AT_ARENA, 4539584}, {HW_AT_ARENA, 4539328},
   {HW_AT_ARENA, 2812544}, {HW_AT_ARENA, 3013248}, {HW_AT_ARENA, 3013504}, {HW_AT_STATE, 83840}, {HW_AT_ARENA, 3618432},
-      {HW_AT_ARENA, 4120704}, {HW_AT_ARENA, 2812544}, {HW_AT_ARENA, 4120960},
-  {HW_AT_ARENA, 3013504}, {HW_AT_STATE, 83840}, {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 2812544}, {HW_AT_ARENA, 4120960},
+      {HW_AT_ARENA, 4539840}, {HW_AT_ARENA, 2812544}, {HW_AT_ARENA, 4540096},
+  {HW_AT_ARENA, 3013504}, {HW_AT_STATE, 83840}, {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 2812544}, {HW_AT_ARENA, 4540096},
       {HW_AT_ARENA, 3013248}, {HW_AT_ARENA, 3618432},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 83840}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4120448},
-      {HW_AT_ARENA, 4120192}, {HW_AT_STATE, 5278208}, {HW_AT_ARENA, 4120704}, {HW_AT_ARENA, 4120768},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 83840}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4539584},
+      {HW_AT_ARENA, 4539328}, {HW_AT_STATE, 5278208}, {HW_AT_ARENA, 4539840}, {HW_AT_ARENA, 4539904},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2411136}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3618432},
-      {HW_AT_STATE, 3597184}, {HW_AT_ARENA, 4544128}, {HW_AT_ARENA, 4552320}, {HW_AT_ARENA, 4121024},
-      {HW_AT_ARENA, 4578432}, {HW_AT_ARENA, 4707456},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4544128},
-      {HW_AT_ARENA, 4552320}, {HW_AT_ARENA, 4121024}, {HW_AT_STATE, 1841152}, {HW_AT_ARENA, 4121088},
-      {HW_AT_ARENA, 4121152}, {HW_AT_ARENA, 4544128},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4578432},
-      {HW_AT_ARENA, 4544128}, {HW_AT_STATE, 5278144}, {HW_AT_ARENA, 4121024}, {HW_AT_ARENA, 4552320},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3216000}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3416704},
-      {HW_AT_STATE, 3680128}, {HW_AT_ARENA, 2812544}, {HW_AT_ARENA, 4707456}, {HW_AT_ARENA, 4121088},
-      {HW_AT_ARENA, 4854912}, {HW_AT_ARENA, 5002368},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 2812544},
-      {HW_AT_ARENA, 4707456}, {HW_AT_ARENA, 4121088}, {HW_AT_STATE, 1924096}, {HW_AT_ARENA, 4121152},
-      {HW_AT_ARENA, 4586624}, {HW_AT_ARENA, 2812544},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4854912},
-      {HW_AT_ARENA, 2812544}, {HW_AT_STATE, 5278528}, {HW_AT_ARENA, 4121088}, {HW_AT_ARENA, 4707456},
+      {HW_AT_STATE, 3597184}, {HW_AT_ARENA, 4546176}, {HW_AT_ARENA, 8942656}, {HW_AT_ARENA, 4540160},
+      {HW_AT_ARENA, 8950848}, {HW_AT_ARENA, 2812544},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4546176},
+      {HW_AT_ARENA, 8942656}, {HW_AT_ARENA, 4540160}, {HW_AT_STATE, 1841152}, {HW_AT_ARENA, 4540224},
+      {HW_AT_ARENA, 4540288}, {HW_AT_ARENA, 4546176},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 8950848},
+      {HW_AT_ARENA, 4546176}, {HW_AT_STATE, 5278144}, {HW_AT_ARENA, 4540160}, {HW_AT_ARENA, 8942656},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3966592},
+      {HW_AT_ARENA, 8795200}, {HW_AT_STATE, 5278528}, {HW_AT_ARENA, 4540224}, {HW_AT_ARENA, 3819136},
   {HW_AT_ARENA, 3014272}, {HW_AT_ARENA, 3214976}, {HW_AT_ARENA, 3215232}, {HW_AT_STATE, 158080}, {HW_AT_STATE, 158336},
       {HW_AT_STATE, 158592}, {HW_AT_ARENA, 3416704}, {HW_AT_ARENA, 3216000}, {HW_AT_ARENA, 3216000},
-      {HW_AT_ARENA, 4586624}, {HW_AT_ARENA, 4586880}, {HW_AT_ARENA, 4587136}, {HW_AT_ARENA, 4587392},
-      {HW_AT_ARENA, 3014272}, {HW_AT_ARENA, 4587648}, {HW_AT_ARENA, 5002368},
-  {HW_AT_ARENA, 3215232}, {HW_AT_STATE, 158080}, {HW_AT_ARENA, 3216000}, {HW_AT_ARENA, 4587392}, {HW_AT_ARENA, 3014272},
-      {HW_AT_ARENA, 4587648}, {HW_AT_ARENA, 3216000},
+      {HW_AT_ARENA, 4540288}, {HW_AT_ARENA, 4540544}, {HW_AT_ARENA, 4540800}, {HW_AT_ARENA, 4541056},
+      {HW_AT_ARENA, 3014272}, {HW_AT_ARENA, 4541312}, {HW_AT_ARENA, 2812544},
+  {HW_AT_ARENA, 3215232}, {HW_AT_STATE, 158080}, {HW_AT_ARENA, 3216000}, {HW_AT_ARENA, 4541056}, {HW_AT_ARENA, 3014272},
+      {HW_AT_ARENA, 4541312}, {HW_AT_ARENA, 3216000},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2411136}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3216000},
-      {HW_AT_STATE, 3605888}, {HW_AT_ARENA, 4427392}, {HW_AT_ARENA, 4122240}, {HW_AT_ARENA, 4121152},
-      {HW_AT_ARENA, 5002368}, {HW_AT_ARENA, 5076096},
+      {HW_AT_STATE, 3605888}, {HW_AT_ARENA, 4427392}, {HW_AT_ARENA, 4122240}, {HW_AT_ARENA, 4540800},
+      {HW_AT_ARENA, 4322944}, {HW_AT_ARENA, 2812544},
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4427392},
-      {HW_AT_ARENA, 4122240}, {HW_AT_ARENA, 4121152}, {HW_AT_STATE, 1849856}, {HW_AT_ARENA, 4587136},
-      {HW_AT_ARENA, 4587200}, {HW_AT_ARENA, 4427392},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158080}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4586880},
-      {HW_AT_STATE, 1923584}, {HW_AT_ARENA, 4587136},
+      {HW_AT_ARENA, 4122240}, {HW_AT_ARENA, 4540800}, {HW_AT_STATE, 1849856}, {HW_AT_ARENA, 4540864},
+      {HW_AT_ARENA, 4540928}, {HW_AT_ARENA, 4427392},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158080}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4540544},
+      {HW_AT_STATE, 1923584}, {HW_AT_ARENA, 4540800},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 448}, {HW_AT_STATE, 158080}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4586880}, {HW_AT_ARENA, 4587136}, {HW_AT_STATE, 3679616}, {HW_AT_ARENA, 4586880},
-      {HW_AT_ARENA, 4587392},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158336}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4586624},
-      {HW_AT_STATE, 1923840}, {HW_AT_ARENA, 4587648},
+      {HW_AT_ARENA, 4540544}, {HW_AT_ARENA, 4540800}, {HW_AT_STATE, 3679616}, {HW_AT_ARENA, 4540544},
+      {HW_AT_ARENA, 4541056},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158336}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4540288},
+      {HW_AT_STATE, 1923840}, {HW_AT_ARENA, 4541312},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 512}, {HW_AT_STATE, 158336}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4586624}, {HW_AT_ARENA, 4587648}, {HW_AT_STATE, 3679872}, {HW_AT_ARENA, 4586624},
-      {HW_AT_ARENA, 4587904},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 5002368},
-      {HW_AT_ARENA, 4427392}, {HW_AT_STATE, 5278336}, {HW_AT_ARENA, 4121152}, {HW_AT_ARENA, 4122240},
-  {HW_AT_STATE, 84352}, {HW_AT_ARENA, 3216000}, {HW_AT_ARENA, 2411136}, {HW_AT_ARENA, 5076096},
+      {HW_AT_ARENA, 4540288}, {HW_AT_ARENA, 4541312}, {HW_AT_STATE, 3679872}, {HW_AT_ARENA, 4540288},
+      {HW_AT_ARENA, 4541568},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4322944},
+      {HW_AT_ARENA, 4427392}, {HW_AT_STATE, 5278336}, {HW_AT_ARENA, 4541824}, {HW_AT_ARENA, 4122240},
+  {HW_AT_STATE, 84352}, {HW_AT_ARENA, 3216000}, {HW_AT_ARENA, 2411136}, {HW_AT_ARENA, 2812544},
   {HW_AT_ARENA, 1607808}, {HW_AT_ARENA, 2009216}, {HW_AT_ARENA, 2009344}, {HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009728},
       {HW_AT_STATE, 75648}, {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 2411136}, {HW_AT_ARENA, 3216000},
-      {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4588160}, {HW_AT_ARENA, 4588288}, {HW_AT_ARENA, 4588416},
-      {HW_AT_ARENA, 4588544}, {HW_AT_ARENA, 1607808}, {HW_AT_ARENA, 4588672}, {HW_AT_ARENA, 5076096},
-  {HW_AT_ARENA, 2009344}, {HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4588544}, {HW_AT_ARENA, 1607808},
-      {HW_AT_ARENA, 4588672}, {HW_AT_ARENA, 1607808},
+      {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4541888}, {HW_AT_ARENA, 4114048}, {HW_AT_ARENA, 4114176},
+      {HW_AT_ARENA, 4114304}, {HW_AT_ARENA, 1607808}, {HW_AT_ARENA, 4114432}, {HW_AT_ARENA, 2812544},
+  {HW_AT_ARENA, 2009344}, {HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4114304}, {HW_AT_ARENA, 1607808},
+      {HW_AT_ARENA, 4114432}, {HW_AT_ARENA, 1607808},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 1206400}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 1607808},
-      {HW_AT_STATE, 3560064}, {HW_AT_ARENA, 2960000}, {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 2009216},
-      {HW_AT_ARENA, 3655296}, {HW_AT_ARENA, 5076096},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 2960000},
-      {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 2009216}, {HW_AT_STATE, 1804032}, {HW_AT_ARENA, 2009280},
-      {HW_AT_ARENA, 2009344}, {HW_AT_ARENA, 2960000},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75392}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4588288},
+      {HW_AT_STATE, 3560064}, {HW_AT_ARENA, 8959040}, {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 4542016},
+      {HW_AT_ARENA, 3655296}, {HW_AT_ARENA, 2411136},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 8959040},
+      {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 4542016}, {HW_AT_STATE, 1804032}, {HW_AT_ARENA, 2009216},
+      {HW_AT_ARENA, 2009280}, {HW_AT_ARENA, 8959040},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75392}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4114048},
       {HW_AT_STATE, 1840896}, {HW_AT_ARENA, 2009216},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 256}, {HW_AT_STATE, 75392}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4588288}, {HW_AT_ARENA, 2009216}, {HW_AT_STATE, 3596928}, {HW_AT_ARENA, 4588288},
+      {HW_AT_ARENA, 4114048}, {HW_AT_ARENA, 2009216}, {HW_AT_STATE, 3596928}, {HW_AT_ARENA, 4114048},
       {HW_AT_ARENA, 2009344},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75520}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4588160},
-      {HW_AT_STATE, 1841024}, {HW_AT_ARENA, 4588416},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75520}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4541888},
+      {HW_AT_STATE, 1841024}, {HW_AT_ARENA, 4114176},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 320}, {HW_AT_STATE, 75520}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4588160}, {HW_AT_ARENA, 4588416}, {HW_AT_STATE, 3597056}, {HW_AT_ARENA, 4588160},
-      {HW_AT_ARENA, 4588544},
+      {HW_AT_ARENA, 4541888}, {HW_AT_ARENA, 4114176}, {HW_AT_STATE, 3597056}, {HW_AT_ARENA, 4541888},
+      {HW_AT_ARENA, 4114304},
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3655296},
-      {HW_AT_ARENA, 2960000}, {HW_AT_STATE, 5277952}, {HW_AT_ARENA, 4588672}, {HW_AT_ARENA, 3618432},
+      {HW_AT_ARENA, 8959040}, {HW_AT_STATE, 5277952}, {HW_AT_ARENA, 4542016}, {HW_AT_ARENA, 3618432},
   {HW_AT_ARENA, 804480}, {HW_AT_ARENA, 1205888}, {HW_AT_ARENA, 1206016}, {HW_AT_STATE, 38272}, {HW_AT_STATE, 38400},
       {HW_AT_STATE, 38528}, {HW_AT_ARENA, 1607808}, {HW_AT_ARENA, 1206400}, {HW_AT_ARENA, 1206400},
-      {HW_AT_ARENA, 4588736}, {HW_AT_ARENA, 4588864}, {HW_AT_ARENA, 4588992}, {HW_AT_ARENA, 4589120},
-      {HW_AT_ARENA, 804480}, {HW_AT_ARENA, 4589248}, {HW_AT_ARENA, 5076096},
-  {HW_AT_ARENA, 1206016}, {HW_AT_STATE, 38272}, {HW_AT_ARENA, 1206400}, {HW_AT_ARENA, 4589120}, {HW_AT_ARENA, 804480},
-      {HW_AT_ARENA, 4589248}, {HW_AT_ARENA, 1206400},
+      {HW_AT_ARENA, 4114432}, {HW_AT_ARENA, 4114560}, {HW_AT_ARENA, 4114688}, {HW_AT_ARENA, 4114816},
+      {HW_AT_ARENA, 804480}, {HW_AT_ARENA, 4114944}, {HW_AT_ARENA, 2411136},
+  {HW_AT_ARENA, 1206016}, {HW_AT_STATE, 38272}, {HW_AT_ARENA, 1206400}, {HW_AT_ARENA, 4114816}, {HW_AT_ARENA, 804480},
+      {HW_AT_ARENA, 4114944}, {HW_AT_ARENA, 1206400},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 403072}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 1206400},
-      {HW_AT_STATE, 3522944}, {HW_AT_ARENA, 3692160}, {HW_AT_ARENA, 3729024}, {HW_AT_ARENA, 4588992},
-      {HW_AT_ARENA, 3765888}, {HW_AT_ARENA, 5076096},
+      {HW_AT_STATE, 3522944}, {HW_AT_ARENA, 3692160}, {HW_AT_ARENA, 3729024}, {HW_AT_ARENA, 4114688},
+      {HW_AT_ARENA, 3765888}, {HW_AT_ARENA, 2411136},
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 3692160},
-      {HW_AT_ARENA, 3729024}, {HW_AT_ARENA, 4588992}, {HW_AT_STATE, 1766912}, {HW_AT_ARENA, 4589056},
-      {HW_AT_ARENA, 4589120}, {HW_AT_ARENA, 3692160},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38272}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4588864},
-      {HW_AT_STATE, 1803776}, {HW_AT_ARENA, 4588992},
+      {HW_AT_ARENA, 3729024}, {HW_AT_ARENA, 4114688}, {HW_AT_STATE, 1766912}, {HW_AT_ARENA, 4114752},
+      {HW_AT_ARENA, 4114816}, {HW_AT_ARENA, 3692160},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38272}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4114560},
+      {HW_AT_STATE, 1803776}, {HW_AT_ARENA, 4114688},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 128}, {HW_AT_STATE, 38272}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4588864}, {HW_AT_ARENA, 4588992}, {HW_AT_STATE, 3559808}, {HW_AT_ARENA, 4588864},
-      {HW_AT_ARENA, 4589120},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38400}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4588736},
-      {HW_AT_STATE, 1803904}, {HW_AT_ARENA, 4589248},
+      {HW_AT_ARENA, 4114560}, {HW_AT_ARENA, 4114688}, {HW_AT_STATE, 3559808}, {HW_AT_ARENA, 4114560},
+      {HW_AT_ARENA, 4114816},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38400}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4114432},
+      {HW_AT_STATE, 1803904}, {HW_AT_ARENA, 4114944},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 192}, {HW_AT_STATE, 38400}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4588736}, {HW_AT_ARENA, 4589248}, {HW_AT_STATE, 3559936}, {HW_AT_ARENA, 4588736},
-      {HW_AT_ARENA, 4589376},
+      {HW_AT_ARENA, 4114432}, {HW_AT_ARENA, 4114944}, {HW_AT_STATE, 3559936}, {HW_AT_ARENA, 4114432},
+      {HW_AT_ARENA, 4115072},
   {HW_AT_ARENA, 1152}, {HW_AT_ARENA, 402560}, {HW_AT_ARENA, 402688}, {HW_AT_STATE, 1152}, {HW_AT_STATE, 1280},
       {HW_AT_STATE, 1408}, {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 1206400}, {HW_AT_ARENA, 1607808},
-      {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4589504}, {HW_AT_ARENA, 4589632}, {HW_AT_ARENA, 4589760},
-      {HW_AT_ARENA, 4589888}, {HW_AT_ARENA, 1152}, {HW_AT_ARENA, 4590016}, {HW_AT_ARENA, 5076096},
-  {HW_AT_ARENA, 402688}, {HW_AT_STATE, 1152}, {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4589888}, {HW_AT_ARENA, 1152},
-      {HW_AT_ARENA, 4590016}, {HW_AT_ARENA, 2009728},
+      {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4115200}, {HW_AT_ARENA, 4115328}, {HW_AT_ARENA, 4115456},
+      {HW_AT_ARENA, 4115584}, {HW_AT_ARENA, 1152}, {HW_AT_ARENA, 4115712}, {HW_AT_ARENA, 403072},
+  {HW_AT_ARENA, 402688}, {HW_AT_STATE, 1152}, {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4115584}, {HW_AT_ARENA, 1152},
+      {HW_AT_ARENA, 4115712}, {HW_AT_ARENA, 2009728},
   {HW_AT_INPUT, 0}, {HW_AT_INPUT, 1}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 2009728},
-      {HW_AT_STATE, 3521536}, {HW_AT_ARENA, 4589760}, {HW_AT_ARENA, 4590912}, {HW_AT_ARENA, 4592064},
-      {HW_AT_ARENA, 4592128}, {HW_AT_ARENA, 5076096},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4589760},
-      {HW_AT_ARENA, 4590912}, {HW_AT_ARENA, 4592064}, {HW_AT_STATE, 1765504}, {HW_AT_ARENA, 4593280},
-      {HW_AT_ARENA, 4593344}, {HW_AT_ARENA, 4589760},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1152}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4589632},
-      {HW_AT_STATE, 1766656}, {HW_AT_ARENA, 4590912},
+      {HW_AT_STATE, 3521536}, {HW_AT_ARENA, 4115456}, {HW_AT_ARENA, 4116608}, {HW_AT_ARENA, 4117760},
+      {HW_AT_ARENA, 4117824}, {HW_AT_ARENA, 403072},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4115456},
+      {HW_AT_ARENA, 4116608}, {HW_AT_ARENA, 4117760}, {HW_AT_STATE, 1765504}, {HW_AT_ARENA, 4118976},
+      {HW_AT_ARENA, 4119040}, {HW_AT_ARENA, 4115456},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1152}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4115328},
+      {HW_AT_STATE, 1766656}, {HW_AT_ARENA, 4116608},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 0}, {HW_AT_STATE, 1152}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4589632}, {HW_AT_ARENA, 4590912}, {HW_AT_STATE, 3522688}, {HW_AT_ARENA, 4589632},
-      {HW_AT_ARENA, 4591040},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1280}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4589504},
-      {HW_AT_STATE, 1766784}, {HW_AT_ARENA, 4591168},
+      {HW_AT_ARENA, 4115328}, {HW_AT_ARENA, 4116608}, {HW_AT_STATE, 3522688}, {HW_AT_ARENA, 4115328},
+      {HW_AT_ARENA, 4116736},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1280}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4115200},
+      {HW_AT_STATE, 1766784}, {HW_AT_ARENA, 4116864},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 64}, {HW_AT_STATE, 1280}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4589504}, {HW_AT_ARENA, 4591168}, {HW_AT_STATE, 3522816}, {HW_AT_ARENA, 4589504},
-      {HW_AT_ARENA, 4591296},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4592128},
-      {HW_AT_ARENA, 4589760}, {HW_AT_STATE, 5277568}, {HW_AT_ARENA, 4591424}, {HW_AT_ARENA, 4593280},
+      {HW_AT_ARENA, 4115200}, {HW_AT_ARENA, 4116864}, {HW_AT_STATE, 3522816}, {HW_AT_ARENA, 4115200},
+      {HW_AT_ARENA, 4116992},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4117824},
+      {HW_AT_ARENA, 4115456}, {HW_AT_STATE, 5277568}, {HW_AT_ARENA, 4117120}, {HW_AT_ARENA, 4118976},
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3765888},
-      {HW_AT_ARENA, 3692160}, {HW_AT_STATE, 5277760}, {HW_AT_ARENA, 4594432}, {HW_AT_ARENA, 3729024},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3819136}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4607104},
-      {HW_AT_STATE, 3861888}, {HW_AT_ARENA, 3216000}, {HW_AT_ARENA, 1152}, {HW_AT_ARENA, 4594496},
-      {HW_AT_ARENA, 1206400}, {HW_AT_ARENA, 5076096},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 3216000},
-      {HW_AT_ARENA, 1152}, {HW_AT_ARENA, 4594496}, {HW_AT_STATE, 2105856}, {HW_AT_ARENA, 4594560},
-      {HW_AT_ARENA, 4594624}, {HW_AT_ARENA, 3216000},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 1206400},
-      {HW_AT_ARENA, 3216000}, {HW_AT_STATE, 5278912}, {HW_AT_ARENA, 4594496}, {HW_AT_ARENA, 1152},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4560512}, {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4568704}, {HW_AT_INPUT, 5},
-      {HW_AT_STATE, 5014912}, {HW_AT_ARENA, 1501312}, {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4594560},
-      {HW_AT_ARENA, 2271872},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1493376}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 1501312},
-      {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4594560}, {HW_AT_STATE, 3258880}, {HW_AT_ARENA, 4594624},
-      {HW_AT_ARENA, 4594688}, {HW_AT_ARENA, 1501312},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1493376}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 2271872}, {HW_AT_ARENA, 1501312}, {HW_AT_STATE, 5279488}, {HW_AT_ARENA, 4594560},
-      {HW_AT_ARENA, 2009728},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4529792}, {HW_AT_STATE, 1227136}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4594816},
-      {HW_AT_STATE, 4748672}, {HW_AT_ARENA, 2534016}, {HW_AT_ARENA, 403072}, {HW_AT_ARENA, 4594624},
-      {HW_AT_ARENA, 665216},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1227136}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 2534016},
-      {HW_AT_ARENA, 403072}, {HW_AT_ARENA, 4594624}, {HW_AT_STATE, 2992640}, {HW_AT_ARENA, 4591488},
-      {HW_AT_ARENA, 4591552}, {HW_AT_ARENA, 2534016},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1227136}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 665216},
-      {HW_AT_ARENA, 2534016}, {HW_AT_STATE, 5279296}, {HW_AT_ARENA, 4591488}, {HW_AT_ARENA, 403072},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4224640}, {HW_AT_STATE, 636288}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4324992},
-      {HW_AT_STATE, 4157824}, {HW_AT_ARENA, 5076096}, {HW_AT_ARENA, 5665920}, {HW_AT_ARENA, 4591552},
-      {HW_AT_ARENA, 6255744}, {HW_AT_ARENA, 927360},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 636288}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 5076096},
-      {HW_AT_ARENA, 5665920}, {HW_AT_ARENA, 4591552}, {HW_AT_STATE, 2401792}, {HW_AT_ARENA, 4591616},
-      {HW_AT_ARENA, 4591680}, {HW_AT_ARENA, 5076096},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 636288}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 6255744},
-      {HW_AT_ARENA, 5076096}, {HW_AT_STATE, 5279104}, {HW_AT_ARENA, 4591552}, {HW_AT_ARENA, 5665920},
+      {HW_AT_ARENA, 3692160}, {HW_AT_STATE, 5277760}, {HW_AT_ARENA, 4120128}, {HW_AT_ARENA, 3729024},
 };
 static const hw_call fmnist_resnet_small_b2_joint_step_calls[] = {
-  {0, 3, 0},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 3},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 6},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 9},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 12},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 15},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 18},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 21},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 24},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 27},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 30},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 33},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 36},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 39},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 42},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 45},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 48},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 51},       /* fmnist_resnet_small_k0000_select */
-  {1, 13, 54},      /* fmnist_resnet_small_k0001_reduce_mean */
-  {2, 13, 67},      /* fmnist_resnet_small_k0002_reduce_mean */
-  {3, 15, 80},      /* fmnist_resnet_small_k0003_reduce_mean */
-  {4, 10, 95},      /* fmnist_resnet_small_k0004_reduce_mean */
-  {5, 13, 105},     /* fmnist_resnet_small_k0005_reduce_mean */
-  {6, 19, 118},     /* fmnist_resnet_small_k0006_reduce_mean */
-  {7, 10, 137},     /* fmnist_resnet_small_k0007_reduce_mean */
-  {8, 13, 147},     /* fmnist_resnet_small_k0008_reduce_mean */
-  {9, 20, 160},     /* fmnist_resnet_small_k0009_reduce_mean */
-  {10, 14, 180},    /* fmnist_resnet_small_k0010_reduce_mean */
-  {11, 2, 194},     /* fmnist_resnet_small_k0011_relu */
-  {12, 7, 196},     /* fmnist_resnet_small_k0012_reduce_sum */
-  {13, 10, 203},    /* fmnist_resnet_small_k0013_reduce_mean */
-  {14, 3, 213},     /* fmnist_resnet_small_k0014_matmul */
-  {15, 19, 216},    /* fmnist_resnet_small_k0015_reduce_sum */
-  {16, 10, 235},    /* fmnist_resnet_small_k0016_sub */
-  {17, 15, 245},    /* fmnist_resnet_small_k0017_reduce_sum */
-  {18, 8, 260},     /* fmnist_resnet_small_k0018_reduce_sum */
-  {19, 8, 268},     /* fmnist_resnet_small_k0019_add */
-  {20, 11, 276},    /* fmnist_resnet_small_k0020_sub */
-  {19, 8, 287},     /* fmnist_resnet_small_k0019_add */
-  {20, 11, 295},    /* fmnist_resnet_small_k0020_sub */
-  {21, 15, 306},    /* fmnist_resnet_small_k0021_reduce_sum */
-  {22, 8, 321},     /* fmnist_resnet_small_k0022_add */
-  {22, 8, 329},     /* fmnist_resnet_small_k0022_add */
-  {23, 11, 337},    /* fmnist_resnet_small_k0023_sub */
-  {22, 8, 348},     /* fmnist_resnet_small_k0022_add */
-  {24, 11, 356},    /* fmnist_resnet_small_k0024_sub */
-  {23, 11, 367},    /* fmnist_resnet_small_k0023_sub */
-  {25, 15, 378},    /* fmnist_resnet_small_k0025_reduce_sum */
-  {26, 9, 393},     /* fmnist_resnet_small_k0026_reduce_sum */
-  {27, 8, 402},     /* fmnist_resnet_small_k0027_reduce_sum */
-  {16, 10, 410},    /* fmnist_resnet_small_k0016_sub */
-  {28, 11, 420},    /* fmnist_resnet_small_k0028_reduce_sum */
-  {29, 11, 431},    /* fmnist_resnet_small_k0029_reduce_sum */
-  {30, 10, 442},    /* fmnist_resnet_small_k0030_sub */
-  {31, 16, 452},    /* fmnist_resnet_small_k0031_reduce_sum */
-  {32, 7, 468},     /* fmnist_resnet_small_k0032_add */
-  {22, 8, 475},     /* fmnist_resnet_small_k0022_add */
-  {23, 11, 483},    /* fmnist_resnet_small_k0023_sub */
-  {22, 8, 494},     /* fmnist_resnet_small_k0022_add */
-  {23, 11, 502},    /* fmnist_resnet_small_k0023_sub */
-  {33, 4, 513},     /* fmnist_resnet_small_k0033_conv2d_input_grad */
-  {34, 17, 517},    /* fmnist_resnet_small_k0034_reduce_sum */
-  {35, 7, 534},     /* fmnist_resnet_small_k0035_add */
-  {36, 8, 541},     /* fmnist_resnet_small_k0036_add */
-  {36, 8, 549},     /* fmnist_resnet_small_k0036_add */
-  {37, 11, 557},    /* fmnist_resnet_small_k0037_sub */
-  {36, 8, 568},     /* fmnist_resnet_small_k0036_add */
-  {38, 11, 576},    /* fmnist_resnet_small_k0038_sub */
-  {37, 11, 587},    /* fmnist_resnet_small_k0037_sub */
-  {39, 14, 598},    /* fmnist_resnet_small_k0039_reduce_sum */
-  {40, 8, 612},     /* fmnist_resnet_small_k0040_reduce_sum */
-  {41, 7, 620},     /* fmnist_resnet_small_k0041_reduce_sum */
-  {42, 10, 627},    /* fmnist_resnet_small_k0042_sub */
-  {43, 11, 637},    /* fmnist_resnet_small_k0043_reduce_sum */
-  {44, 11, 648},    /* fmnist_resnet_small_k0044_reduce_sum */
-  {45, 10, 659},    /* fmnist_resnet_small_k0045_sub */
-  {46, 11, 669},    /* fmnist_resnet_small_k0046_reduce_sum */
-  {47, 11, 680},    /* fmnist_resnet_small_k0047_reduce_sum */
-  {48, 10, 691},    /* fmnist_resnet_small_k0048_sub */
-  {49, 16, 701},    /* fmnist_resnet_small_k0049_reduce_sum */
-  {50, 7, 717},     /* fmnist_resnet_small_k0050_add */
-  {51, 11, 724},    /* fmnist_resnet_small_k0051_reduce_sum */
-  {52, 11, 735},    /* fmnist_resnet_small_k0052_reduce_sum */
-  {36, 8, 746},     /* fmnist_resnet_small_k0036_add */
-  {37, 11, 754},    /* fmnist_resnet_small_k0037_sub */
-  {36, 8, 765},     /* fmnist_resnet_small_k0036_add */
-  {37, 11, 773},    /* fmnist_resnet_small_k0037_sub */
-  {53, 10, 784},    /* fmnist_resnet_small_k0053_sub */
-  {54, 4, 794},     /* fmnist_resnet_small_k0054_conv2d_input_grad */
-  {55, 17, 798},    /* fmnist_resnet_small_k0055_reduce_sum */
-  {56, 7, 815},     /* fmnist_resnet_small_k0056_add */
-  {57, 11, 822},    /* fmnist_resnet_small_k0057_reduce_sum */
-  {58, 11, 833},    /* fmnist_resnet_small_k0058_reduce_sum */
-  {59, 8, 844},     /* fmnist_resnet_small_k0059_add */
-  {60, 11, 852},    /* fmnist_resnet_small_k0060_sub */
-  {59, 8, 863},     /* fmnist_resnet_small_k0059_add */
-  {60, 11, 871},    /* fmnist_resnet_small_k0060_sub */
-  {61, 10, 882},    /* fmnist_resnet_small_k0061_sub */
-  {62, 16, 892},    /* fmnist_resnet_small_k0062_reduce_sum */
-  {63, 7, 908},     /* fmnist_resnet_small_k0063_add */
-  {57, 11, 915},    /* fmnist_resnet_small_k0057_reduce_sum */
-  {58, 11, 926},    /* fmnist_resnet_small_k0058_reduce_sum */
-  {59, 8, 937},     /* fmnist_resnet_small_k0059_add */
-  {60, 11, 945},    /* fmnist_resnet_small_k0060_sub */
-  {59, 8, 956},     /* fmnist_resnet_small_k0059_add */
-  {60, 11, 964},    /* fmnist_resnet_small_k0060_sub */
-  {64, 17, 975},    /* fmnist_resnet_small_k0064_reduce_sum */
-  {63, 7, 992},     /* fmnist_resnet_small_k0063_add */
-  {65, 11, 999},    /* fmnist_resnet_small_k0065_reduce_sum */
-  {66, 11, 1010},   /* fmnist_resnet_small_k0066_reduce_sum */
-  {59, 8, 1021},    /* fmnist_resnet_small_k0059_add */
-  {60, 11, 1029},   /* fmnist_resnet_small_k0060_sub */
-  {59, 8, 1040},    /* fmnist_resnet_small_k0059_add */
-  {60, 11, 1048},   /* fmnist_resnet_small_k0060_sub */
-  {67, 10, 1059},   /* fmnist_resnet_small_k0067_sub */
-  {61, 10, 1069},   /* fmnist_resnet_small_k0061_sub */
-  {68, 11, 1079},   /* fmnist_resnet_small_k0068_reduce_sum */
-  {69, 11, 1090},   /* fmnist_resnet_small_k0069_reduce_sum */
-  {70, 10, 1101},   /* fmnist_resnet_small_k0070_sub */
-  {71, 10, 1111},   /* fmnist_resnet_small_k0071_reduce_sum */
-  {72, 11, 1121},   /* fmnist_resnet_small_k0072_reduce_sum */
-  {73, 10, 1132},   /* fmnist_resnet_small_k0073_sub */
-  {74, 10, 1142},   /* fmnist_resnet_small_k0074_reduce_sum */
-  {75, 11, 1152},   /* fmnist_resnet_small_k0075_reduce_sum */
-  {76, 10, 1163},   /* fmnist_resnet_small_k0076_sub */
-  {77, 11, 1173},   /* fmnist_resnet_small_k0077_reduce_sum */
-  {78, 11, 1184},   /* fmnist_resnet_small_k0078_reduce_sum */
-  {79, 10, 1195},   /* fmnist_resnet_small_k0079_sub */
+  {0, 3, 0, 0},               /* fmnist_resnet_small_k0000_select */
+  {0, 3, 3, 0},               /* fmnist_resnet_small_k0000_select */
+  {0, 3, 6, 0},               /* fmnist_resnet_small_k0000_select */
+  {0, 3, 9, 0},               /* fmnist_resnet_small_k0000_select */
+  {0, 3, 12, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 15, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 18, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 21, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 24, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 27, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 30, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 33, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 36, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 39, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 42, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 45, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 48, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 51, 0},              /* fmnist_resnet_small_k0000_select */
+  {1, 13, 54, 8191424},       /* fmnist_resnet_small_k0001_reduce_mean */
+  {2, 13, 67, 7388096},       /* fmnist_resnet_small_k0002_reduce_mean */
+  {3, 15, 80, 6183360},       /* fmnist_resnet_small_k0003_reduce_mean */
+  {4, 10, 95, 5981632},       /* fmnist_resnet_small_k0004_reduce_mean */
+  {5, 13, 105, 5579200},      /* fmnist_resnet_small_k0005_reduce_mean */
+  {6, 19, 118, 4976064},      /* fmnist_resnet_small_k0006_reduce_mean */
+  {7, 10, 137, 4873664},      /* fmnist_resnet_small_k0007_reduce_mean */
+  {8, 13, 147, 4670912},      /* fmnist_resnet_small_k0008_reduce_mean */
+  {9, 20, 160, 4464064},      /* fmnist_resnet_small_k0009_reduce_mean */
+  {10, 12, 180, 0},           /* fmnist_resnet_small_k0010_reduce_mean */
+  {11, 6, 192, 0},            /* fmnist_resnet_small_k0011_reduce_sum */
+  {12, 9, 198, 0},            /* fmnist_resnet_small_k0012_reduce_mean */
+  {13, 3, 207, 0},            /* fmnist_resnet_small_k0013_matmul */
+  {14, 19, 210, 0},           /* fmnist_resnet_small_k0014_reduce_sum */
+  {15, 10, 229, 0},           /* fmnist_resnet_small_k0015_reduce_sum */
+  {16, 11, 239, 0},           /* fmnist_resnet_small_k0016_reduce_sum */
+  {17, 10, 250, 0},           /* fmnist_resnet_small_k0017_sub */
+  {18, 10, 260, 0},           /* fmnist_resnet_small_k0018_sub */
+  {19, 15, 270, 0},           /* fmnist_resnet_small_k0019_reduce_sum */
+  {20, 7, 285, 0},            /* fmnist_resnet_small_k0020_add */
+  {21, 8, 292, 0},            /* fmnist_resnet_small_k0021_add */
+  {22, 11, 300, 0},           /* fmnist_resnet_small_k0022_sub */
+  {21, 8, 311, 0},            /* fmnist_resnet_small_k0021_add */
+  {22, 11, 319, 0},           /* fmnist_resnet_small_k0022_sub */
+  {23, 10, 330, 0},           /* fmnist_resnet_small_k0023_reduce_sum */
+  {24, 11, 340, 0},           /* fmnist_resnet_small_k0024_reduce_sum */
+  {25, 10, 351, 0},           /* fmnist_resnet_small_k0025_sub */
+  {26, 15, 361, 0},           /* fmnist_resnet_small_k0026_reduce_sum */
+  {27, 11, 376, 1085440},     /* fmnist_resnet_small_k0027_reduce_sum */
+  {28, 11, 387, 0},           /* fmnist_resnet_small_k0028_reduce_sum */
+  {29, 8, 398, 0},            /* fmnist_resnet_small_k0029_add */
+  {29, 8, 406, 0},            /* fmnist_resnet_small_k0029_add */
+  {30, 11, 414, 0},           /* fmnist_resnet_small_k0030_sub */
+  {29, 8, 425, 0},            /* fmnist_resnet_small_k0029_add */
+  {31, 11, 433, 0},           /* fmnist_resnet_small_k0031_sub */
+  {30, 11, 444, 0},           /* fmnist_resnet_small_k0030_sub */
+  {32, 15, 455, 0},           /* fmnist_resnet_small_k0032_reduce_sum */
+  {33, 9, 470, 0},            /* fmnist_resnet_small_k0033_reduce_sum */
+  {34, 8, 479, 0},            /* fmnist_resnet_small_k0034_reduce_sum */
+  {17, 10, 487, 0},           /* fmnist_resnet_small_k0017_sub */
+  {35, 11, 497, 1085440},     /* fmnist_resnet_small_k0035_reduce_sum */
+  {36, 11, 508, 0},           /* fmnist_resnet_small_k0036_reduce_sum */
+  {37, 10, 519, 0},           /* fmnist_resnet_small_k0037_sub */
+  {38, 10, 529, 0},           /* fmnist_resnet_small_k0038_sub */
+  {39, 16, 539, 1085440},     /* fmnist_resnet_small_k0039_reduce_sum */
+  {40, 7, 555, 0},            /* fmnist_resnet_small_k0040_add */
+  {41, 11, 562, 200704},      /* fmnist_resnet_small_k0041_reduce_sum */
+  {42, 11, 573, 0},           /* fmnist_resnet_small_k0042_reduce_sum */
+  {29, 8, 584, 0},            /* fmnist_resnet_small_k0029_add */
+  {30, 11, 592, 0},           /* fmnist_resnet_small_k0030_sub */
+  {29, 8, 603, 0},            /* fmnist_resnet_small_k0029_add */
+  {30, 11, 611, 0},           /* fmnist_resnet_small_k0030_sub */
+  {43, 10, 622, 0},           /* fmnist_resnet_small_k0043_sub */
+  {44, 4, 632, 200704},       /* fmnist_resnet_small_k0044_conv2d_input_grad */
+  {45, 17, 636, 102400},      /* fmnist_resnet_small_k0045_reduce_sum */
+  {46, 7, 653, 0},            /* fmnist_resnet_small_k0046_add */
+  {47, 11, 660, 102400},      /* fmnist_resnet_small_k0047_reduce_sum */
+  {48, 11, 671, 0},           /* fmnist_resnet_small_k0048_reduce_sum */
+  {49, 8, 682, 0},            /* fmnist_resnet_small_k0049_add */
+  {49, 8, 690, 0},            /* fmnist_resnet_small_k0049_add */
+  {50, 11, 698, 0},           /* fmnist_resnet_small_k0050_sub */
+  {49, 8, 709, 0},            /* fmnist_resnet_small_k0049_add */
+  {51, 11, 717, 0},           /* fmnist_resnet_small_k0051_sub */
+  {50, 11, 728, 0},           /* fmnist_resnet_small_k0050_sub */
+  {52, 14, 739, 0},           /* fmnist_resnet_small_k0052_reduce_sum */
+  {53, 8, 753, 0},            /* fmnist_resnet_small_k0053_reduce_sum */
+  {54, 7, 761, 0},            /* fmnist_resnet_small_k0054_reduce_sum */
+  {55, 10, 768, 0},           /* fmnist_resnet_small_k0055_sub */
+  {56, 11, 778, 201216},      /* fmnist_resnet_small_k0056_reduce_sum */
+  {57, 11, 789, 0},           /* fmnist_resnet_small_k0057_reduce_sum */
+  {58, 10, 800, 0},           /* fmnist_resnet_small_k0058_sub */
+  {59, 10, 810, 0},           /* fmnist_resnet_small_k0059_sub */
+  {60, 16, 820, 201216},      /* fmnist_resnet_small_k0060_reduce_sum */
+  {61, 7, 836, 0},            /* fmnist_resnet_small_k0061_add */
+  {62, 11, 843, 201216},      /* fmnist_resnet_small_k0062_reduce_sum */
+  {63, 11, 854, 0},           /* fmnist_resnet_small_k0063_reduce_sum */
+  {49, 8, 865, 0},            /* fmnist_resnet_small_k0049_add */
+  {50, 11, 873, 0},           /* fmnist_resnet_small_k0050_sub */
+  {49, 8, 884, 0},            /* fmnist_resnet_small_k0049_add */
+  {50, 11, 892, 0},           /* fmnist_resnet_small_k0050_sub */
+  {64, 10, 903, 0},           /* fmnist_resnet_small_k0064_sub */
+  {65, 4, 913, 201216},       /* fmnist_resnet_small_k0065_conv2d_input_grad */
+  {66, 17, 917, 201216},      /* fmnist_resnet_small_k0066_reduce_sum */
+  {67, 7, 934, 0},            /* fmnist_resnet_small_k0067_add */
+  {68, 11, 941, 602624},      /* fmnist_resnet_small_k0068_reduce_sum */
+  {69, 11, 952, 0},           /* fmnist_resnet_small_k0069_reduce_sum */
+  {70, 8, 963, 0},            /* fmnist_resnet_small_k0070_add */
+  {71, 11, 971, 0},           /* fmnist_resnet_small_k0071_sub */
+  {70, 8, 982, 0},            /* fmnist_resnet_small_k0070_add */
+  {71, 11, 990, 0},           /* fmnist_resnet_small_k0071_sub */
+  {72, 10, 1001, 0},          /* fmnist_resnet_small_k0072_sub */
+  {73, 16, 1011, 602624},     /* fmnist_resnet_small_k0073_reduce_sum */
+  {74, 7, 1027, 0},           /* fmnist_resnet_small_k0074_add */
+  {68, 11, 1034, 602624},     /* fmnist_resnet_small_k0068_reduce_sum */
+  {69, 11, 1045, 0},          /* fmnist_resnet_small_k0069_reduce_sum */
+  {70, 8, 1056, 0},           /* fmnist_resnet_small_k0070_add */
+  {71, 11, 1064, 0},          /* fmnist_resnet_small_k0071_sub */
+  {70, 8, 1075, 0},           /* fmnist_resnet_small_k0070_add */
+  {71, 11, 1083, 0},          /* fmnist_resnet_small_k0071_sub */
+  {75, 17, 1094, 803072},     /* fmnist_resnet_small_k0075_reduce_sum */
+  {74, 7, 1111, 0},           /* fmnist_resnet_small_k0074_add */
+  {76, 11, 1118, 803072},     /* fmnist_resnet_small_k0076_reduce_sum */
+  {77, 11, 1129, 0},          /* fmnist_resnet_small_k0077_reduce_sum */
+  {70, 8, 1140, 0},           /* fmnist_resnet_small_k0070_add */
+  {71, 11, 1148, 0},          /* fmnist_resnet_small_k0071_sub */
+  {70, 8, 1159, 0},           /* fmnist_resnet_small_k0070_add */
+  {71, 11, 1167, 0},          /* fmnist_resnet_small_k0071_sub */
+  {78, 10, 1178, 0},          /* fmnist_resnet_small_k0078_sub */
+  {72, 10, 1188, 0},          /* fmnist_resnet_small_k0072_sub */
 };
 static const hw_copy fmnist_resnet_small_b2_joint_step_copies[] = {
   {{HW_AT_STATE, 1756032}, {HW_AT_ARENA, 402816}, 128},
@@ -6944,139 +6329,139 @@ static const hw_copy fmnist_resnet_small_b2_joint_step_copies[] = {
   {{HW_AT_STATE, 1759872}, {HW_AT_ARENA, 4224128}, 512},
   {{HW_AT_STATE, 1760384}, {HW_AT_ARENA, 4426368}, 512},
   {{HW_AT_STATE, 1760896}, {HW_AT_ARENA, 4426880}, 512},
-  {{HW_AT_STATE, 1761408}, {HW_AT_ARENA, 4527744}, 2048},
-  {{HW_AT_STATE, 1763456}, {HW_AT_ARENA, 4542080}, 2048},
-  {{HW_AT_STATE, 1765504}, {HW_AT_ARENA, 4589760}, 1152},
-  {{HW_AT_STATE, 3521536}, {HW_AT_ARENA, 4592128}, 1152},
-  {{HW_AT_STATE, 5277568}, {HW_AT_ARENA, 4591424}, 4},
-  {{HW_AT_STATE, 0}, {HW_AT_ARENA, 4593280}, 1152},
-  {{HW_AT_STATE, 1766656}, {HW_AT_ARENA, 4590912}, 128},
-  {{HW_AT_STATE, 3522688}, {HW_AT_ARENA, 4589632}, 128},
+  {{HW_AT_STATE, 1761408}, {HW_AT_ARENA, 4542080}, 2048},
+  {{HW_AT_STATE, 1763456}, {HW_AT_ARENA, 4544128}, 2048},
+  {{HW_AT_STATE, 1765504}, {HW_AT_ARENA, 4115456}, 1152},
+  {{HW_AT_STATE, 3521536}, {HW_AT_ARENA, 4117824}, 1152},
+  {{HW_AT_STATE, 5277568}, {HW_AT_ARENA, 4117120}, 4},
+  {{HW_AT_STATE, 0}, {HW_AT_ARENA, 4118976}, 1152},
+  {{HW_AT_STATE, 1766656}, {HW_AT_ARENA, 4116608}, 128},
+  {{HW_AT_STATE, 3522688}, {HW_AT_ARENA, 4115328}, 128},
   {{HW_AT_STATE, 5277632}, {HW_AT_ARENA, 0}, 4},
-  {{HW_AT_STATE, 1152}, {HW_AT_ARENA, 4591040}, 128},
-  {{HW_AT_STATE, 1766784}, {HW_AT_ARENA, 4591168}, 128},
-  {{HW_AT_STATE, 3522816}, {HW_AT_ARENA, 4589504}, 128},
+  {{HW_AT_STATE, 1152}, {HW_AT_ARENA, 4116736}, 128},
+  {{HW_AT_STATE, 1766784}, {HW_AT_ARENA, 4116864}, 128},
+  {{HW_AT_STATE, 3522816}, {HW_AT_ARENA, 4115200}, 128},
   {{HW_AT_STATE, 5277696}, {HW_AT_ARENA, 64}, 4},
-  {{HW_AT_STATE, 1280}, {HW_AT_ARENA, 4591296}, 128},
+  {{HW_AT_STATE, 1280}, {HW_AT_ARENA, 4116992}, 128},
   {{HW_AT_STATE, 1766912}, {HW_AT_ARENA, 3692160}, 36864},
   {{HW_AT_STATE, 3522944}, {HW_AT_ARENA, 3765888}, 36864},
-  {{HW_AT_STATE, 5277760}, {HW_AT_ARENA, 4594432}, 4},
+  {{HW_AT_STATE, 5277760}, {HW_AT_ARENA, 4120128}, 4},
   {{HW_AT_STATE, 1408}, {HW_AT_ARENA, 3729024}, 36864},
-  {{HW_AT_STATE, 1803776}, {HW_AT_ARENA, 4588992}, 128},
-  {{HW_AT_STATE, 3559808}, {HW_AT_ARENA, 4588864}, 128},
+  {{HW_AT_STATE, 1803776}, {HW_AT_ARENA, 4114688}, 128},
+  {{HW_AT_STATE, 3559808}, {HW_AT_ARENA, 4114560}, 128},
   {{HW_AT_STATE, 5277824}, {HW_AT_ARENA, 128}, 4},
-  {{HW_AT_STATE, 38272}, {HW_AT_ARENA, 4589120}, 128},
-  {{HW_AT_STATE, 1803904}, {HW_AT_ARENA, 4589248}, 128},
-  {{HW_AT_STATE, 3559936}, {HW_AT_ARENA, 4588736}, 128},
+  {{HW_AT_STATE, 38272}, {HW_AT_ARENA, 4114816}, 128},
+  {{HW_AT_STATE, 1803904}, {HW_AT_ARENA, 4114944}, 128},
+  {{HW_AT_STATE, 3559936}, {HW_AT_ARENA, 4114432}, 128},
   {{HW_AT_STATE, 5277888}, {HW_AT_ARENA, 192}, 4},
-  {{HW_AT_STATE, 38400}, {HW_AT_ARENA, 4589376}, 128},
-  {{HW_AT_STATE, 1804032}, {HW_AT_ARENA, 2960000}, 36864},
+  {{HW_AT_STATE, 38400}, {HW_AT_ARENA, 4115072}, 128},
+  {{HW_AT_STATE, 1804032}, {HW_AT_ARENA, 8959040}, 36864},
   {{HW_AT_STATE, 3560064}, {HW_AT_ARENA, 3655296}, 36864},
-  {{HW_AT_STATE, 5277952}, {HW_AT_ARENA, 4588672}, 4},
+  {{HW_AT_STATE, 5277952}, {HW_AT_ARENA, 4542016}, 4},
   {{HW_AT_STATE, 38528}, {HW_AT_ARENA, 3618432}, 36864},
   {{HW_AT_STATE, 1840896}, {HW_AT_ARENA, 2009216}, 128},
-  {{HW_AT_STATE, 3596928}, {HW_AT_ARENA, 4588288}, 128},
+  {{HW_AT_STATE, 3596928}, {HW_AT_ARENA, 4114048}, 128},
   {{HW_AT_STATE, 5278016}, {HW_AT_ARENA, 256}, 4},
   {{HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009344}, 128},
-  {{HW_AT_STATE, 1841024}, {HW_AT_ARENA, 4588416}, 128},
-  {{HW_AT_STATE, 3597056}, {HW_AT_ARENA, 4588160}, 128},
+  {{HW_AT_STATE, 1841024}, {HW_AT_ARENA, 4114176}, 128},
+  {{HW_AT_STATE, 3597056}, {HW_AT_ARENA, 4541888}, 128},
   {{HW_AT_STATE, 5278080}, {HW_AT_ARENA, 320}, 4},
-  {{HW_AT_STATE, 75520}, {HW_AT_ARENA, 4588544}, 128},
-  {{HW_AT_STATE, 1841152}, {HW_AT_ARENA, 4544128}, 8192},
-  {{HW_AT_STATE, 3597184}, {HW_AT_ARENA, 4578432}, 8192},
-  {{HW_AT_STATE, 5278144}, {HW_AT_ARENA, 4121024}, 4},
-  {{HW_AT_STATE, 75648}, {HW_AT_ARENA, 4552320}, 8192},
-  {{HW_AT_STATE, 1849344}, {HW_AT_ARENA, 4120448}, 256},
-  {{HW_AT_STATE, 3605376}, {HW_AT_ARENA, 4120192}, 256},
-  {{HW_AT_STATE, 5278208}, {HW_AT_ARENA, 4120704}, 4},
-  {{HW_AT_STATE, 83840}, {HW_AT_ARENA, 4120768}, 256},
+  {{HW_AT_STATE, 75520}, {HW_AT_ARENA, 4114304}, 128},
+  {{HW_AT_STATE, 1841152}, {HW_AT_ARENA, 4546176}, 8192},
+  {{HW_AT_STATE, 3597184}, {HW_AT_ARENA, 8950848}, 8192},
+  {{HW_AT_STATE, 5278144}, {HW_AT_ARENA, 4540160}, 4},
+  {{HW_AT_STATE, 75648}, {HW_AT_ARENA, 8942656}, 8192},
+  {{HW_AT_STATE, 1849344}, {HW_AT_ARENA, 4539584}, 256},
+  {{HW_AT_STATE, 3605376}, {HW_AT_ARENA, 4539328}, 256},
+  {{HW_AT_STATE, 5278208}, {HW_AT_ARENA, 4539840}, 4},
+  {{HW_AT_STATE, 83840}, {HW_AT_ARENA, 4539904}, 256},
   {{HW_AT_STATE, 1849600}, {HW_AT_ARENA, 3617408}, 256},
-  {{HW_AT_STATE, 3605632}, {HW_AT_ARENA, 4119424}, 256},
+  {{HW_AT_STATE, 3605632}, {HW_AT_ARENA, 4538560}, 256},
   {{HW_AT_STATE, 5278272}, {HW_AT_ARENA, 384}, 4},
-  {{HW_AT_STATE, 84096}, {HW_AT_ARENA, 4119680}, 256},
+  {{HW_AT_STATE, 84096}, {HW_AT_ARENA, 4538816}, 256},
   {{HW_AT_STATE, 1849856}, {HW_AT_ARENA, 4427392}, 73728},
-  {{HW_AT_STATE, 3605888}, {HW_AT_ARENA, 5002368}, 73728},
-  {{HW_AT_STATE, 5278336}, {HW_AT_ARENA, 4121152}, 4},
+  {{HW_AT_STATE, 3605888}, {HW_AT_ARENA, 4322944}, 73728},
+  {{HW_AT_STATE, 5278336}, {HW_AT_ARENA, 4541824}, 4},
   {{HW_AT_STATE, 84352}, {HW_AT_ARENA, 4122240}, 73728},
-  {{HW_AT_STATE, 1923584}, {HW_AT_ARENA, 4587136}, 256},
-  {{HW_AT_STATE, 3679616}, {HW_AT_ARENA, 4586880}, 256},
+  {{HW_AT_STATE, 1923584}, {HW_AT_ARENA, 4540800}, 256},
+  {{HW_AT_STATE, 3679616}, {HW_AT_ARENA, 4540544}, 256},
   {{HW_AT_STATE, 5278400}, {HW_AT_ARENA, 448}, 4},
-  {{HW_AT_STATE, 158080}, {HW_AT_ARENA, 4587392}, 256},
-  {{HW_AT_STATE, 1923840}, {HW_AT_ARENA, 4587648}, 256},
-  {{HW_AT_STATE, 3679872}, {HW_AT_ARENA, 4586624}, 256},
+  {{HW_AT_STATE, 158080}, {HW_AT_ARENA, 4541056}, 256},
+  {{HW_AT_STATE, 1923840}, {HW_AT_ARENA, 4541312}, 256},
+  {{HW_AT_STATE, 3679872}, {HW_AT_ARENA, 4540288}, 256},
   {{HW_AT_STATE, 5278464}, {HW_AT_ARENA, 512}, 4},
-  {{HW_AT_STATE, 158336}, {HW_AT_ARENA, 4587904}, 256},
-  {{HW_AT_STATE, 1924096}, {HW_AT_ARENA, 2812544}, 147456},
-  {{HW_AT_STATE, 3680128}, {HW_AT_ARENA, 4854912}, 147456},
-  {{HW_AT_STATE, 5278528}, {HW_AT_ARENA, 4121088}, 4},
-  {{HW_AT_STATE, 158592}, {HW_AT_ARENA, 4707456}, 147456},
+  {{HW_AT_STATE, 158336}, {HW_AT_ARENA, 4541568}, 256},
+  {{HW_AT_STATE, 1924096}, {HW_AT_ARENA, 8795200}, 147456},
+  {{HW_AT_STATE, 3680128}, {HW_AT_ARENA, 3966592}, 147456},
+  {{HW_AT_STATE, 5278528}, {HW_AT_ARENA, 4540224}, 4},
+  {{HW_AT_STATE, 158592}, {HW_AT_ARENA, 3819136}, 147456},
   {{HW_AT_STATE, 2071552}, {HW_AT_ARENA, 3617664}, 256},
-  {{HW_AT_STATE, 3827584}, {HW_AT_ARENA, 4118656}, 256},
+  {{HW_AT_STATE, 3827584}, {HW_AT_ARENA, 4537792}, 256},
   {{HW_AT_STATE, 5278592}, {HW_AT_ARENA, 576}, 4},
-  {{HW_AT_STATE, 306048}, {HW_AT_ARENA, 4118912}, 256},
-  {{HW_AT_STATE, 2071808}, {HW_AT_ARENA, 4119168}, 256},
-  {{HW_AT_STATE, 3827840}, {HW_AT_ARENA, 4572992}, 256},
+  {{HW_AT_STATE, 306048}, {HW_AT_ARENA, 4538048}, 256},
+  {{HW_AT_STATE, 2071808}, {HW_AT_ARENA, 4538304}, 256},
+  {{HW_AT_STATE, 3827840}, {HW_AT_ARENA, 4537536}, 256},
   {{HW_AT_STATE, 5278656}, {HW_AT_ARENA, 640}, 4},
-  {{HW_AT_STATE, 306304}, {HW_AT_ARENA, 4119936}, 256},
-  {{HW_AT_STATE, 2072064}, {HW_AT_ARENA, 4019840}, 32768},
-  {{HW_AT_STATE, 3828096}, {HW_AT_ARENA, 4085376}, 32768},
-  {{HW_AT_STATE, 5278720}, {HW_AT_ARENA, 4572928}, 4},
-  {{HW_AT_STATE, 306560}, {HW_AT_ARENA, 4052608}, 32768},
-  {{HW_AT_STATE, 2104832}, {HW_AT_ARENA, 4540544}, 512},
-  {{HW_AT_STATE, 3860864}, {HW_AT_ARENA, 4540032}, 512},
-  {{HW_AT_STATE, 5278784}, {HW_AT_ARENA, 4572864}, 4},
-  {{HW_AT_STATE, 339328}, {HW_AT_ARENA, 4541056}, 512},
-  {{HW_AT_STATE, 2105344}, {HW_AT_ARENA, 4572352}, 512},
-  {{HW_AT_STATE, 3861376}, {HW_AT_ARENA, 4538496}, 512},
+  {{HW_AT_STATE, 306304}, {HW_AT_ARENA, 4539072}, 256},
+  {{HW_AT_STATE, 2072064}, {HW_AT_ARENA, 4224640}, 32768},
+  {{HW_AT_STATE, 3828096}, {HW_AT_ARENA, 4290176}, 32768},
+  {{HW_AT_STATE, 5278720}, {HW_AT_ARENA, 4558720}, 4},
+  {{HW_AT_STATE, 306560}, {HW_AT_ARENA, 4257408}, 32768},
+  {{HW_AT_STATE, 2104832}, {HW_AT_ARENA, 4536448}, 512},
+  {{HW_AT_STATE, 3860864}, {HW_AT_ARENA, 4535936}, 512},
+  {{HW_AT_STATE, 5278784}, {HW_AT_ARENA, 4558656}, 4},
+  {{HW_AT_STATE, 339328}, {HW_AT_ARENA, 4531840}, 512},
+  {{HW_AT_STATE, 2105344}, {HW_AT_ARENA, 4558144}, 512},
+  {{HW_AT_STATE, 3861376}, {HW_AT_ARENA, 4534400}, 512},
   {{HW_AT_STATE, 5278848}, {HW_AT_ARENA, 704}, 4},
-  {{HW_AT_STATE, 339840}, {HW_AT_ARENA, 4539008}, 512},
-  {{HW_AT_STATE, 2105856}, {HW_AT_ARENA, 3216000}, 294912},
-  {{HW_AT_STATE, 3861888}, {HW_AT_ARENA, 1206400}, 294912},
-  {{HW_AT_STATE, 5278912}, {HW_AT_ARENA, 4594496}, 4},
-  {{HW_AT_STATE, 340352}, {HW_AT_ARENA, 1152}, 294912},
-  {{HW_AT_STATE, 2400768}, {HW_AT_ARENA, 4536448}, 512},
-  {{HW_AT_STATE, 4156800}, {HW_AT_ARENA, 4535936}, 512},
+  {{HW_AT_STATE, 339840}, {HW_AT_ARENA, 4534912}, 512},
+  {{HW_AT_STATE, 2105856}, {HW_AT_ARENA, 7910464}, 294912},
+  {{HW_AT_STATE, 3861888}, {HW_AT_ARENA, 8500288}, 294912},
+  {{HW_AT_STATE, 5278912}, {HW_AT_ARENA, 4537472}, 4},
+  {{HW_AT_STATE, 340352}, {HW_AT_ARENA, 8205376}, 294912},
+  {{HW_AT_STATE, 2400768}, {HW_AT_ARENA, 4532352}, 512},
+  {{HW_AT_STATE, 4156800}, {HW_AT_ARENA, 4120704}, 512},
   {{HW_AT_STATE, 5278976}, {HW_AT_ARENA, 768}, 4},
-  {{HW_AT_STATE, 635264}, {HW_AT_ARENA, 4536960}, 512},
-  {{HW_AT_STATE, 2401280}, {HW_AT_ARENA, 4537472}, 512},
-  {{HW_AT_STATE, 4157312}, {HW_AT_ARENA, 4541568}, 512},
+  {{HW_AT_STATE, 635264}, {HW_AT_ARENA, 4532864}, 512},
+  {{HW_AT_STATE, 2401280}, {HW_AT_ARENA, 4533376}, 512},
+  {{HW_AT_STATE, 4157312}, {HW_AT_ARENA, 4120192}, 512},
   {{HW_AT_STATE, 5279040}, {HW_AT_ARENA, 832}, 4},
-  {{HW_AT_STATE, 635776}, {HW_AT_ARENA, 4118144}, 512},
-  {{HW_AT_STATE, 2401792}, {HW_AT_ARENA, 5076096}, 589824},
-  {{HW_AT_STATE, 4157824}, {HW_AT_ARENA, 6255744}, 589824},
-  {{HW_AT_STATE, 5279104}, {HW_AT_ARENA, 4591552}, 4},
-  {{HW_AT_STATE, 636288}, {HW_AT_ARENA, 5665920}, 589824},
+  {{HW_AT_STATE, 635776}, {HW_AT_ARENA, 4536960}, 512},
+  {{HW_AT_STATE, 2401792}, {HW_AT_ARENA, 6140992}, 589824},
+  {{HW_AT_STATE, 4157824}, {HW_AT_ARENA, 7320640}, 589824},
+  {{HW_AT_STATE, 5279104}, {HW_AT_ARENA, 4558784}, 4},
+  {{HW_AT_STATE, 636288}, {HW_AT_ARENA, 6730816}, 589824},
   {{HW_AT_STATE, 2991616}, {HW_AT_ARENA, 4425344}, 512},
-  {{HW_AT_STATE, 4747648}, {HW_AT_ARENA, 4571840}, 512},
+  {{HW_AT_STATE, 4747648}, {HW_AT_ARENA, 4557632}, 512},
   {{HW_AT_STATE, 5279168}, {HW_AT_ARENA, 896}, 4},
   {{HW_AT_STATE, 1226112}, {HW_AT_ARENA, 4425856}, 512},
-  {{HW_AT_STATE, 2992128}, {HW_AT_ARENA, 4537984}, 512},
-  {{HW_AT_STATE, 4748160}, {HW_AT_ARENA, 4571328}, 512},
+  {{HW_AT_STATE, 2992128}, {HW_AT_ARENA, 4533888}, 512},
+  {{HW_AT_STATE, 4748160}, {HW_AT_ARENA, 4557120}, 512},
   {{HW_AT_STATE, 5279232}, {HW_AT_ARENA, 960}, 4},
-  {{HW_AT_STATE, 1226624}, {HW_AT_ARENA, 4539520}, 512},
-  {{HW_AT_STATE, 2992640}, {HW_AT_ARENA, 2534016}, 262144},
-  {{HW_AT_STATE, 4748672}, {HW_AT_ARENA, 665216}, 262144},
-  {{HW_AT_STATE, 5279296}, {HW_AT_ARENA, 4591488}, 4},
-  {{HW_AT_STATE, 1227136}, {HW_AT_ARENA, 403072}, 262144},
-  {{HW_AT_STATE, 3254784}, {HW_AT_ARENA, 4603008}, 2048},
-  {{HW_AT_STATE, 5010816}, {HW_AT_ARENA, 4575360}, 2048},
+  {{HW_AT_STATE, 1226624}, {HW_AT_ARENA, 4535424}, 512},
+  {{HW_AT_STATE, 2992640}, {HW_AT_ARENA, 5354560}, 262144},
+  {{HW_AT_STATE, 4748672}, {HW_AT_ARENA, 5878848}, 262144},
+  {{HW_AT_STATE, 5279296}, {HW_AT_ARENA, 4557056}, 4},
+  {{HW_AT_STATE, 1227136}, {HW_AT_ARENA, 5616704}, 262144},
+  {{HW_AT_STATE, 3254784}, {HW_AT_ARENA, 4527744}, 2048},
+  {{HW_AT_STATE, 5010816}, {HW_AT_ARENA, 4560960}, 2048},
   {{HW_AT_STATE, 5279360}, {HW_AT_ARENA, 1024}, 4},
-  {{HW_AT_STATE, 1489280}, {HW_AT_ARENA, 4605056}, 2048},
-  {{HW_AT_STATE, 3256832}, {HW_AT_ARENA, 4531840}, 2048},
-  {{HW_AT_STATE, 5012864}, {HW_AT_ARENA, 4573312}, 2048},
+  {{HW_AT_STATE, 1489280}, {HW_AT_ARENA, 4554368}, 2048},
+  {{HW_AT_STATE, 3256832}, {HW_AT_ARENA, 5350464}, 2048},
+  {{HW_AT_STATE, 5012864}, {HW_AT_ARENA, 4558912}, 2048},
   {{HW_AT_STATE, 5279424}, {HW_AT_ARENA, 1088}, 4},
-  {{HW_AT_STATE, 1491328}, {HW_AT_ARENA, 4533888}, 2048},
-  {{HW_AT_STATE, 3258880}, {HW_AT_ARENA, 1501312}, 262144},
-  {{HW_AT_STATE, 5014912}, {HW_AT_ARENA, 2271872}, 262144},
-  {{HW_AT_STATE, 5279488}, {HW_AT_ARENA, 4594560}, 4},
-  {{HW_AT_STATE, 1493376}, {HW_AT_ARENA, 2009728}, 262144},
-  {{HW_AT_STATE, 3521024}, {HW_AT_ARENA, 4577920}, 512},
-  {{HW_AT_STATE, 5277056}, {HW_AT_ARENA, 4577408}, 512},
-  {{HW_AT_STATE, 5279552}, {HW_AT_ARENA, 4570752}, 4},
-  {{HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4570816}, 512},
+  {{HW_AT_STATE, 1491328}, {HW_AT_ARENA, 5352512}, 2048},
+  {{HW_AT_STATE, 3258880}, {HW_AT_ARENA, 4564032}, 262144},
+  {{HW_AT_STATE, 5014912}, {HW_AT_ARENA, 5088320}, 262144},
+  {{HW_AT_STATE, 5279488}, {HW_AT_ARENA, 4556992}, 4},
+  {{HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4826176}, 262144},
+  {{HW_AT_STATE, 3521024}, {HW_AT_ARENA, 4563520}, 512},
+  {{HW_AT_STATE, 5277056}, {HW_AT_ARENA, 4563008}, 512},
+  {{HW_AT_STATE, 5279552}, {HW_AT_ARENA, 4556416}, 4},
+  {{HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4556480}, 512},
 };
 
-/* Entry point 'bilevel-unrolled.k1.step': 143 calls, arena 6241152 bytes. */
+/* Entry point 'bilevel-unrolled.k1.step': 141 calls, arena 7994240 bytes. */
 static const hw_arg fmnist_resnet_small_b2_bilevel_unrolled_k1_step_args[] = {
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 5277632}, {HW_AT_ARENA, 0},
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 5277696}, {HW_AT_ARENA, 64},
@@ -7127,448 +6512,438 @@ static const hw_arg fmnist_resnet_small_b2_bilevel_unrolled_k1_step_args[] = {
       {HW_AT_ARENA, 4425728}, {HW_AT_ARENA, 4426240}, {HW_AT_ARENA, 4426752}, {HW_AT_ARENA, 4427264},
       {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4529664}, {HW_AT_ARENA, 4531712},
   {HW_AT_ARENA, 4529664}, {HW_AT_STATE, 1227136}, {HW_AT_STATE, 1489280}, {HW_AT_STATE, 1491328},
-      {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4539904},
-      {HW_AT_ARENA, 4541952}, {HW_AT_ARENA, 4550144}, {HW_AT_ARENA, 4558336},
-  {HW_AT_ARENA, 4558336}, {HW_AT_STATE, 1493376}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4527616},
-      {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4566528}, {HW_AT_ARENA, 4566592},
-  {HW_AT_ARENA, 4566592}, {HW_AT_INPUT, 2}, {HW_AT_ARENA, 4568640}, {HW_AT_ARENA, 4568704}, {HW_AT_ARENA, 4568768},
-      {HW_AT_ARENA, 4568832}, {HW_AT_ARENA, 4568896}, {HW_AT_ARENA, 4568960}, {HW_AT_ARENA, 4569024},
-      {HW_AT_ARENA, 4569088},
-  {HW_AT_ARENA, 4566592}, {HW_AT_ARENA, 4569088}, {HW_AT_ARENA, 4569152},
-  {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4566528}, {HW_AT_ARENA, 4566592},
-      {HW_AT_ARENA, 4569088}, {HW_AT_ARENA, 4569152}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4571200}, {HW_AT_ARENA, 4569152},
-      {HW_AT_ARENA, 4568640}, {HW_AT_ARENA, 4573248}, {HW_AT_ARENA, 4575296}, {HW_AT_ARENA, 4575296},
-  {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4539904}, {HW_AT_ARENA, 4541952}, {HW_AT_STATE, 1489280},
-      {HW_AT_ARENA, 4550144}, {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4573248}, {HW_AT_ARENA, 4575808},
-      {HW_AT_ARENA, 4575808}, {HW_AT_ARENA, 4571200}, {HW_AT_ARENA, 4584000}, {HW_AT_ARENA, 4592192},
-      {HW_AT_ARENA, 4594240}, {HW_AT_ARENA, 4602432}, {HW_AT_ARENA, 4604480},
-  {HW_AT_STATE, 1489280}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4592192}, {HW_AT_ARENA, 4592192},
-  {HW_AT_STATE, 1491328}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4571200}, {HW_AT_ARENA, 4571200},
-  {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4539904}, {HW_AT_ARENA, 4594240}, {HW_AT_ARENA, 4602432},
-      {HW_AT_ARENA, 4604480}, {HW_AT_ARENA, 4606528}, {HW_AT_ARENA, 4614720}, {HW_AT_ARENA, 4622912},
-      {HW_AT_ARENA, 4594240},
-  {HW_AT_ARENA, 4558336}, {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4573248}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4614720},
-      {HW_AT_ARENA, 4614720},
-  {HW_AT_ARENA, 4529664}, {HW_AT_STATE, 1227136}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4594240}, {HW_AT_ARENA, 4876864},
-      {HW_AT_ARENA, 4876864},
-  {HW_AT_ARENA, 4529664}, {HW_AT_ARENA, 4592192}, {HW_AT_ARENA, 4571200}, {HW_AT_ARENA, 4876864},
-      {HW_AT_STATE, 1761408}, {HW_AT_STATE, 1763456}, {HW_AT_ARENA, 5139008}, {HW_AT_ARENA, 4604480},
-      {HW_AT_ARENA, 5139008}, {HW_AT_ARENA, 5147200}, {HW_AT_ARENA, 4604480}, {HW_AT_ARENA, 5149248},
-      {HW_AT_ARENA, 5151296}, {HW_AT_ARENA, 5159488},
-  {HW_AT_ARENA, 5159488}, {HW_AT_ARENA, 5167680},
-  {HW_AT_ARENA, 4575296}, {HW_AT_ARENA, 4614720}, {HW_AT_ARENA, 5167680}, {HW_AT_ARENA, 5175872},
-      {HW_AT_ARENA, 5175872}, {HW_AT_ARENA, 4568704}, {HW_AT_ARENA, 5177920},
-  {HW_AT_INPUT, 2}, {HW_AT_ARENA, 5177920}, {HW_AT_ARENA, 4568896}, {HW_AT_ARENA, 4568960}, {HW_AT_ARENA, 5179968},
-      {HW_AT_ARENA, 5180032}, {HW_AT_ARENA, 5180096}, {HW_AT_ARENA, 5180160}, {HW_AT_ARENA, 5180224},
-      {HW_AT_ARENA, 5179968},
-  {HW_AT_ARENA, 5177920}, {HW_AT_ARENA, 5179968}, {HW_AT_ARENA, 5180288},
-  {HW_AT_ARENA, 5175872}, {HW_AT_ARENA, 4568704}, {HW_AT_ARENA, 5177920}, {HW_AT_ARENA, 5179968},
-      {HW_AT_ARENA, 5180288}, {HW_AT_ARENA, 5182336}, {HW_AT_ARENA, 5180288}, {HW_AT_ARENA, 4568896},
-      {HW_AT_ARENA, 5175872}, {HW_AT_ARENA, 5184384},
-  {HW_AT_ARENA, 4592192}, {HW_AT_ARENA, 4614720}, {HW_AT_ARENA, 5139008}, {HW_AT_ARENA, 5147200},
-      {HW_AT_ARENA, 5151296}, {HW_AT_ARENA, 5159488}, {HW_AT_ARENA, 5175872}, {HW_AT_ARENA, 5184896},
-      {HW_AT_ARENA, 5159488}, {HW_AT_ARENA, 5177920}, {HW_AT_ARENA, 5193088}, {HW_AT_ARENA, 5180288},
-      {HW_AT_ARENA, 5201280}, {HW_AT_ARENA, 5182336}, {HW_AT_ARENA, 5209472},
-  {HW_AT_ARENA, 5139008}, {HW_AT_ARENA, 5147200}, {HW_AT_ARENA, 5201280}, {HW_AT_ARENA, 5182336},
-      {HW_AT_ARENA, 5209472}, {HW_AT_ARENA, 5139008}, {HW_AT_ARENA, 5151296}, {HW_AT_ARENA, 5201280},
-  {HW_AT_ARENA, 4876864}, {HW_AT_ARENA, 5201280}, {HW_AT_ARENA, 5182336},
-  {HW_AT_INPUT, 3}, {HW_AT_ARENA, 5167680}, {HW_AT_ARENA, 5175872}, {HW_AT_ARENA, 5209472}, {HW_AT_ARENA, 5209472},
-  {HW_AT_ARENA, 4558336}, {HW_AT_ARENA, 5209472}, {HW_AT_ARENA, 5139008},
-  {HW_AT_ARENA, 4573248}, {HW_AT_ARENA, 5209472}, {HW_AT_ARENA, 4558336},
-  {HW_AT_ARENA, 4529664}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 5201280}, {HW_AT_ARENA, 5209472}, {HW_AT_ARENA, 5209472},
-  {HW_AT_ARENA, 4594240}, {HW_AT_ARENA, 5209472}, {HW_AT_ARENA, 4573248},
-  {HW_AT_ARENA, 4529664}, {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4539904}, {HW_AT_ARENA, 4602432},
-      {HW_AT_ARENA, 4606528}, {HW_AT_ARENA, 5209472}, {HW_AT_ARENA, 4594240}, {HW_AT_ARENA, 5141056},
-      {HW_AT_ARENA, 4594240}, {HW_AT_ARENA, 5184896}, {HW_AT_ARENA, 4606528}, {HW_AT_ARENA, 5143104},
-      {HW_AT_ARENA, 4602432}, {HW_AT_ARENA, 5193088},
-  {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4539904}, {HW_AT_ARENA, 4541952}, {HW_AT_STATE, 1489280},
-      {HW_AT_ARENA, 4550144}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 5177920}, {HW_AT_ARENA, 5180288}, {HW_AT_ARENA, 4594240},
-      {HW_AT_ARENA, 5193088}, {HW_AT_ARENA, 4541952},
-  {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4566528}, {HW_AT_ARENA, 4568640}, {HW_AT_INPUT, 3},
-      {HW_AT_ARENA, 5184384}, {HW_AT_ARENA, 5139008}, {HW_AT_ARENA, 4541952}, {HW_AT_ARENA, 5141056},
-      {HW_AT_ARENA, 5139008}, {HW_AT_ARENA, 5143104}, {HW_AT_ARENA, 4568704}, {HW_AT_ARENA, 4568896},
-      {HW_AT_ARENA, 5145152},
-  {HW_AT_ARENA, 4566592}, {HW_AT_ARENA, 5145152}, {HW_AT_ARENA, 4568960},
-  {HW_AT_ARENA, 4566592}, {HW_AT_INPUT, 2}, {HW_AT_ARENA, 4568768}, {HW_AT_ARENA, 4568832}, {HW_AT_ARENA, 5145152},
-      {HW_AT_ARENA, 4568960}, {HW_AT_ARENA, 5147200}, {HW_AT_ARENA, 4568960}, {HW_AT_ARENA, 5147264},
-      {HW_AT_ARENA, 4568768},
-  {HW_AT_ARENA, 4569088}, {HW_AT_ARENA, 5145152}, {HW_AT_ARENA, 5147200},
-  {HW_AT_ARENA, 4569088}, {HW_AT_ARENA, 5145152}, {HW_AT_ARENA, 5141056},
-  {HW_AT_ARENA, 4566592}, {HW_AT_ARENA, 4568768}, {HW_AT_ARENA, 5143104},
-  {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4566528}, {HW_AT_ARENA, 4566592}, {HW_AT_ARENA, 4569152},
-      {HW_AT_ARENA, 4568640}, {HW_AT_ARENA, 5139008}, {HW_AT_ARENA, 4568704}, {HW_AT_ARENA, 4568896},
-      {HW_AT_ARENA, 4568768}, {HW_AT_ARENA, 5147200}, {HW_AT_ARENA, 5141056}, {HW_AT_ARENA, 5143104},
-      {HW_AT_ARENA, 5145152}, {HW_AT_ARENA, 5147200}, {HW_AT_ARENA, 4568832}, {HW_AT_ARENA, 4527616},
-      {HW_AT_ARENA, 4569152},
-  {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4539904}, {HW_AT_STATE, 1489280}, {HW_AT_ARENA, 4550144},
-      {HW_AT_STATE, 1493376}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4575808}, {HW_AT_ARENA, 4584000}, {HW_AT_ARENA, 5180288},
-      {HW_AT_ARENA, 4558336}, {HW_AT_ARENA, 4594240}, {HW_AT_ARENA, 4606528}, {HW_AT_ARENA, 4602432},
-      {HW_AT_ARENA, 5193088}, {HW_AT_ARENA, 4569152}, {HW_AT_ARENA, 4541952}, {HW_AT_ARENA, 4550144},
-      {HW_AT_ARENA, 5193088}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4566528}, {HW_AT_ARENA, 4531712},
-      {HW_AT_ARENA, 4606528}, {HW_AT_ARENA, 5184384},
-  {HW_AT_ARENA, 5193088}, {HW_AT_ARENA, 4566528}, {HW_AT_ARENA, 4606528}, {HW_AT_ARENA, 5184384},
-      {HW_AT_ARENA, 5193088},
+      {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4539904}, {HW_AT_ARENA, 4541952},
+  {HW_AT_ARENA, 4541952}, {HW_AT_STATE, 1493376}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4550144},
+      {HW_AT_ARENA, 4552192}, {HW_AT_ARENA, 4552256},
+  {HW_AT_ARENA, 4552256}, {HW_AT_INPUT, 2}, {HW_AT_ARENA, 4554304}, {HW_AT_ARENA, 4554368}, {HW_AT_ARENA, 4554432},
+      {HW_AT_ARENA, 4554496}, {HW_AT_ARENA, 4554560}, {HW_AT_ARENA, 4554624}, {HW_AT_ARENA, 4554688},
+  {HW_AT_ARENA, 4552256}, {HW_AT_ARENA, 4554688}, {HW_AT_ARENA, 4554752},
+  {HW_AT_ARENA, 4550144}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4552192}, {HW_AT_ARENA, 4552256},
+      {HW_AT_ARENA, 4554688}, {HW_AT_ARENA, 4554752}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4556800}, {HW_AT_ARENA, 4554752},
+      {HW_AT_ARENA, 4554496}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 4560896}, {HW_AT_ARENA, 4560896},
+  {HW_AT_ARENA, 4541952}, {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4558848}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4561408},
+      {HW_AT_ARENA, 4561408},
+  {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4539904}, {HW_AT_STATE, 1489280},
+      {HW_AT_STATE, 1491328}, {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 4823552},
+      {HW_AT_ARENA, 4823552}, {HW_AT_ARENA, 4556800}, {HW_AT_ARENA, 4831744}, {HW_AT_ARENA, 4833792},
+      {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 4846080},
+  {HW_AT_ARENA, 4539904}, {HW_AT_STATE, 1489280}, {HW_AT_ARENA, 4823552}, {HW_AT_ARENA, 4835840},
+      {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 4846080}, {HW_AT_ARENA, 4837888},
+  {HW_AT_STATE, 1489280}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4831744}, {HW_AT_ARENA, 4831744},
+  {HW_AT_STATE, 1491328}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4556800}, {HW_AT_ARENA, 4556800},
+  {HW_AT_ARENA, 4529664}, {HW_AT_STATE, 1227136}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 4846080},
+      {HW_AT_ARENA, 4846080},
+  {HW_AT_ARENA, 4529664}, {HW_AT_ARENA, 4831744}, {HW_AT_ARENA, 4556800}, {HW_AT_ARENA, 4846080},
+      {HW_AT_STATE, 1761408}, {HW_AT_STATE, 1763456}, {HW_AT_ARENA, 5108224}, {HW_AT_ARENA, 4835840},
+      {HW_AT_ARENA, 5116416}, {HW_AT_ARENA, 5118464}, {HW_AT_ARENA, 5120512}, {HW_AT_ARENA, 5122560},
+  {HW_AT_ARENA, 4560896}, {HW_AT_ARENA, 4561408}, {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 5130752},
+      {HW_AT_ARENA, 4554560}, {HW_AT_ARENA, 5132800},
+  {HW_AT_INPUT, 2}, {HW_AT_ARENA, 5132800}, {HW_AT_ARENA, 5134848}, {HW_AT_ARENA, 5134912}, {HW_AT_ARENA, 5134976},
+      {HW_AT_ARENA, 5135040}, {HW_AT_ARENA, 5135104}, {HW_AT_ARENA, 5135168}, {HW_AT_ARENA, 5134848},
+  {HW_AT_ARENA, 5132800}, {HW_AT_ARENA, 5134848}, {HW_AT_ARENA, 5135232},
+  {HW_AT_ARENA, 4560896}, {HW_AT_ARENA, 5130752}, {HW_AT_ARENA, 4554560}, {HW_AT_ARENA, 5132800},
+      {HW_AT_ARENA, 5134848}, {HW_AT_ARENA, 5135232}, {HW_AT_ARENA, 5137280}, {HW_AT_ARENA, 5135232},
+      {HW_AT_ARENA, 5134912}, {HW_AT_ARENA, 5130752}, {HW_AT_ARENA, 5139328},
+  {HW_AT_INPUT, 3}, {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 5130752}, {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 5139840},
+  {HW_AT_ARENA, 4541952}, {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 5132800},
+  {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 4541952},
+  {HW_AT_ARENA, 4561408}, {HW_AT_ARENA, 4831744}, {HW_AT_ARENA, 4556800}, {HW_AT_ARENA, 5108224},
+      {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 5116416}, {HW_AT_ARENA, 5130752}, {HW_AT_ARENA, 5122560},
+      {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 5135232}, {HW_AT_ARENA, 5137280},
+      {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 5108224}, {HW_AT_ARENA, 5141888},
+  {HW_AT_ARENA, 4831744}, {HW_AT_ARENA, 5116416}, {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 5139840},
+      {HW_AT_ARENA, 5108224}, {HW_AT_ARENA, 5141888}, {HW_AT_ARENA, 5122560},
+  {HW_AT_ARENA, 4529664}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 5139840},
+  {HW_AT_ARENA, 4846080}, {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 4835840},
+  {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 5137280},
+  {HW_AT_ARENA, 4529664}, {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4539904},
+      {HW_AT_STATE, 1489280}, {HW_AT_STATE, 1491328}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4833792}, {HW_AT_ARENA, 4558848},
+      {HW_AT_ARENA, 5135232}, {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 5108224},
+      {HW_AT_ARENA, 5110272}, {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 5124608}, {HW_AT_ARENA, 5401984},
+      {HW_AT_ARENA, 5401984},
+  {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4550144}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4552192},
+      {HW_AT_ARENA, 4554496}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 5139328}, {HW_AT_ARENA, 5132800}, {HW_AT_ARENA, 5401984},
+      {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 5132800}, {HW_AT_ARENA, 5126656}, {HW_AT_ARENA, 4554560},
+      {HW_AT_ARENA, 5134848}, {HW_AT_ARENA, 5128704},
+  {HW_AT_ARENA, 4554688}, {HW_AT_ARENA, 5128704}, {HW_AT_ARENA, 4558848},
+  {HW_AT_ARENA, 4554688}, {HW_AT_ARENA, 5128704}, {HW_AT_ARENA, 5126656},
+  {HW_AT_ARENA, 4552256}, {HW_AT_ARENA, 5128704}, {HW_AT_ARENA, 4554688},
+  {HW_AT_ARENA, 4552256}, {HW_AT_ARENA, 4554304}, {HW_AT_INPUT, 2}, {HW_AT_ARENA, 4554368}, {HW_AT_ARENA, 4554432},
+      {HW_AT_ARENA, 5128704}, {HW_AT_ARENA, 4554688}, {HW_AT_ARENA, 5134912}, {HW_AT_ARENA, 4554688},
+      {HW_AT_ARENA, 5134976}, {HW_AT_ARENA, 4554304},
+  {HW_AT_ARENA, 4552256}, {HW_AT_ARENA, 4554304}, {HW_AT_ARENA, 5128704},
+  {HW_AT_ARENA, 4550144}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4552192}, {HW_AT_ARENA, 4552256},
+      {HW_AT_ARENA, 4554752}, {HW_AT_ARENA, 4554496}, {HW_AT_ARENA, 5132800}, {HW_AT_ARENA, 4554560},
+      {HW_AT_ARENA, 5134848}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 5126656}, {HW_AT_ARENA, 4554304},
+      {HW_AT_ARENA, 5128704}, {HW_AT_ARENA, 5130752}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 4554688},
+      {HW_AT_ARENA, 4550144}, {HW_AT_ARENA, 4554752},
+  {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4539904}, {HW_AT_STATE, 1489280},
+      {HW_AT_STATE, 1491328}, {HW_AT_STATE, 1493376}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4823552}, {HW_AT_ARENA, 4833792},
+      {HW_AT_ARENA, 4541952}, {HW_AT_ARENA, 5135232}, {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 5108224},
+      {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 5124608}, {HW_AT_ARENA, 4554752}, {HW_AT_ARENA, 5110272},
+      {HW_AT_ARENA, 4541952}, {HW_AT_ARENA, 5126656}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 4550144},
+      {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 4552192},
+  {HW_AT_ARENA, 5126656}, {HW_AT_ARENA, 4550144}, {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 4552192},
+      {HW_AT_ARENA, 5126656},
   {HW_AT_ARENA, 4324864}, {HW_AT_ARENA, 4425216}, {HW_AT_ARENA, 4425728}, {HW_AT_STATE, 1226112},
-      {HW_AT_ARENA, 4427264}, {HW_AT_STATE, 1227136}, {HW_AT_ARENA, 5182336}, {HW_AT_ARENA, 4573248},
-      {HW_AT_ARENA, 5193088}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 5180288}, {HW_AT_ARENA, 5180800},
-      {HW_AT_ARENA, 5181312}, {HW_AT_ARENA, 5181824}, {HW_AT_ARENA, 4324864}, {HW_AT_ARENA, 4569088},
+      {HW_AT_ARENA, 4427264}, {HW_AT_STATE, 1227136}, {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 5137280},
+      {HW_AT_ARENA, 5126656}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 4559360},
+      {HW_AT_ARENA, 4559872}, {HW_AT_ARENA, 4560384}, {HW_AT_ARENA, 4324864}, {HW_AT_ARENA, 4833792},
       {HW_AT_ARENA, 4324864},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 339840}, {HW_AT_ARENA, 5180288}, {HW_AT_INPUT, 4}, {HW_AT_STATE, 2105344},
-      {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4425216},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1226112}, {HW_AT_ARENA, 5180800}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4224512}, {HW_AT_STATE, 636288}, {HW_AT_ARENA, 4324864}, {HW_AT_INPUT, 4},
+      {HW_AT_STATE, 4157824}, {HW_AT_ARENA, 5139328}, {HW_AT_ARENA, 5729152}, {HW_AT_ARENA, 4425216},
+      {HW_AT_ARENA, 6318976}, {HW_AT_ARENA, 6908800},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 636288}, {HW_AT_ARENA, 5139328}, {HW_AT_ARENA, 5729152}, {HW_AT_ARENA, 4425216},
+      {HW_AT_INPUT, 5}, {HW_AT_STATE, 2401792}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4425280}, {HW_AT_ARENA, 4425344},
+      {HW_AT_ARENA, 5139328},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 339840}, {HW_AT_ARENA, 4558848}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
+      {HW_AT_STATE, 2105344}, {HW_AT_ARENA, 4425216},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1226112}, {HW_AT_ARENA, 4559360}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
       {HW_AT_INPUT, 6}, {HW_AT_STATE, 2991616}, {HW_AT_ARENA, 4425728},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 896}, {HW_AT_STATE, 1226112}, {HW_AT_ARENA, 5180800}, {HW_AT_INPUT, 4},
-      {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4425728}, {HW_AT_STATE, 4747648}, {HW_AT_ARENA, 5180800},
-      {HW_AT_ARENA, 5181312},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1226624}, {HW_AT_ARENA, 5180288}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_INPUT, 6}, {HW_AT_STATE, 2992128}, {HW_AT_ARENA, 5181824},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 704}, {HW_AT_STATE, 339840}, {HW_AT_ARENA, 5180288}, {HW_AT_INPUT, 4},
-      {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4425216}, {HW_AT_STATE, 3861376}, {HW_AT_ARENA, 4569088},
-      {HW_AT_ARENA, 4569600},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 960}, {HW_AT_STATE, 1226624}, {HW_AT_ARENA, 5180288}, {HW_AT_INPUT, 4},
-      {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5181824}, {HW_AT_STATE, 4748160}, {HW_AT_ARENA, 5180288},
-      {HW_AT_ARENA, 4570112},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 896}, {HW_AT_STATE, 1226112}, {HW_AT_ARENA, 4559360}, {HW_AT_INPUT, 4},
+      {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4425728}, {HW_AT_STATE, 4747648}, {HW_AT_ARENA, 4559360},
+      {HW_AT_ARENA, 4559872},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1226624}, {HW_AT_ARENA, 4558848}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
+      {HW_AT_INPUT, 6}, {HW_AT_STATE, 2992128}, {HW_AT_ARENA, 4560384},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 704}, {HW_AT_STATE, 339840}, {HW_AT_ARENA, 4558848}, {HW_AT_INPUT, 4},
+      {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4425216}, {HW_AT_STATE, 3861376}, {HW_AT_ARENA, 4833792},
+      {HW_AT_ARENA, 4834304},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 960}, {HW_AT_STATE, 1226624}, {HW_AT_ARENA, 4558848}, {HW_AT_INPUT, 4},
+      {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4560384}, {HW_AT_STATE, 4748160}, {HW_AT_ARENA, 4558848},
+      {HW_AT_ARENA, 4834816},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 4120064}, {HW_AT_ARENA, 4120576}, {HW_AT_STATE, 339328},
-      {HW_AT_ARENA, 4427264}, {HW_AT_ARENA, 5182336}, {HW_AT_ARENA, 4573248}, {HW_AT_ARENA, 4527616}, {HW_AT_INPUT, 4},
-      {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_STATE, 2104832}, {HW_AT_STATE, 3860864}, {HW_AT_ARENA, 4570624},
-      {HW_AT_ARENA, 4606528}, {HW_AT_ARENA, 4570624},
+      {HW_AT_ARENA, 4427264}, {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 5137280}, {HW_AT_ARENA, 4527616}, {HW_AT_INPUT, 4},
+      {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_STATE, 2104832}, {HW_AT_STATE, 3860864}, {HW_AT_ARENA, 4835328},
+      {HW_AT_ARENA, 5135232}, {HW_AT_ARENA, 4835328},
   {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 4120064}, {HW_AT_ARENA, 4120576}, {HW_AT_STATE, 339328}, {HW_AT_ARENA, 4427264},
-      {HW_AT_ARENA, 5182336}, {HW_AT_ARENA, 4573248}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4607040},
-      {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 4607552},
-  {HW_AT_ARENA, 4120576}, {HW_AT_STATE, 339328}, {HW_AT_ARENA, 4427264}, {HW_AT_ARENA, 5182336}, {HW_AT_ARENA, 4573248},
-      {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 4607552}, {HW_AT_ARENA, 4120064},
+      {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 5137280}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 5135744},
+      {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 5136256},
+  {HW_AT_ARENA, 4120576}, {HW_AT_STATE, 339328}, {HW_AT_ARENA, 4427264}, {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 5137280},
+      {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 5136256}, {HW_AT_ARENA, 4120064},
       {HW_AT_ARENA, 4427264},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 339328}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4606528},
-      {HW_AT_ARENA, 4570624}, {HW_AT_STATE, 5278784}, {HW_AT_ARENA, 4571136}, {HW_AT_ARENA, 4527616},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3819008}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4427264},
-      {HW_AT_STATE, 3828096}, {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 4528128},
-      {HW_AT_ARENA, 4052480}, {HW_AT_ARENA, 5182336},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4531712},
-      {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 4528128}, {HW_AT_STATE, 2072064}, {HW_AT_ARENA, 4528192},
-      {HW_AT_ARENA, 4528256}, {HW_AT_ARENA, 4531712},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4052480},
-      {HW_AT_ARENA, 4531712}, {HW_AT_STATE, 5278720}, {HW_AT_ARENA, 4528128}, {HW_AT_ARENA, 4019712},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 339328}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5135232},
+      {HW_AT_ARENA, 4835328}, {HW_AT_STATE, 5278784}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4527680},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3819008}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4427264},
+      {HW_AT_STATE, 3828096}, {HW_AT_ARENA, 4224512}, {HW_AT_ARENA, 4257280}, {HW_AT_ARENA, 4528192},
+      {HW_AT_ARENA, 4290048}, {HW_AT_ARENA, 6908800},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4224512},
+      {HW_AT_ARENA, 4257280}, {HW_AT_ARENA, 4528192}, {HW_AT_STATE, 2072064}, {HW_AT_ARENA, 4528256},
+      {HW_AT_ARENA, 4528320}, {HW_AT_ARENA, 4224512},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4290048},
+      {HW_AT_ARENA, 4224512}, {HW_AT_STATE, 5278720}, {HW_AT_ARENA, 4528192}, {HW_AT_ARENA, 4257280},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 636288}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 6318976}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
+      {HW_AT_ARENA, 5139328}, {HW_AT_STATE, 5279104}, {HW_AT_ARENA, 4528256}, {HW_AT_ARENA, 5729152},
   {HW_AT_ARENA, 4122112}, {HW_AT_ARENA, 4222464}, {HW_AT_ARENA, 4222976}, {HW_AT_STATE, 635264}, {HW_AT_STATE, 635776},
-      {HW_AT_STATE, 636288}, {HW_AT_ARENA, 4324864}, {HW_AT_ARENA, 5182336}, {HW_AT_ARENA, 5182336},
-      {HW_AT_ARENA, 4528192}, {HW_AT_ARENA, 4528704}, {HW_AT_ARENA, 4573248}, {HW_AT_ARENA, 4573760},
-      {HW_AT_ARENA, 4122112}, {HW_AT_ARENA, 4574272}, {HW_AT_ARENA, 5282688},
-  {HW_AT_ARENA, 4222976}, {HW_AT_STATE, 635264}, {HW_AT_ARENA, 5182336}, {HW_AT_ARENA, 4573760}, {HW_AT_ARENA, 4122112},
-      {HW_AT_ARENA, 4574272}, {HW_AT_ARENA, 5182336},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 635264}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4528704},
-      {HW_AT_STATE, 2400768}, {HW_AT_ARENA, 4573248},
+      {HW_AT_STATE, 636288}, {HW_AT_ARENA, 4324864}, {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 4019712},
+      {HW_AT_ARENA, 4120064}, {HW_AT_ARENA, 4120576}, {HW_AT_ARENA, 4528320}, {HW_AT_ARENA, 4528832},
+      {HW_AT_ARENA, 4122112}, {HW_AT_ARENA, 4322816}, {HW_AT_ARENA, 6908800},
+  {HW_AT_ARENA, 4222976}, {HW_AT_STATE, 635264}, {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 4528832}, {HW_AT_ARENA, 4122112},
+      {HW_AT_ARENA, 4322816}, {HW_AT_ARENA, 4019712},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3819008}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4019712},
+      {HW_AT_STATE, 3861888}, {HW_AT_ARENA, 6908800}, {HW_AT_ARENA, 7203712}, {HW_AT_ARENA, 4528320},
+      {HW_AT_ARENA, 7498624}, {HW_AT_ARENA, 7793536},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 6908800},
+      {HW_AT_ARENA, 7203712}, {HW_AT_ARENA, 4528320}, {HW_AT_STATE, 2105856}, {HW_AT_ARENA, 4528384},
+      {HW_AT_ARENA, 4528448}, {HW_AT_ARENA, 6908800},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 635264}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4120576},
+      {HW_AT_STATE, 2400768}, {HW_AT_ARENA, 4528320},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 768}, {HW_AT_STATE, 635264}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4528704}, {HW_AT_ARENA, 4573248}, {HW_AT_STATE, 4156800}, {HW_AT_ARENA, 4528704},
-      {HW_AT_ARENA, 4573760},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 635776}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4528192},
-      {HW_AT_STATE, 2401280}, {HW_AT_ARENA, 4574272},
+      {HW_AT_ARENA, 4120576}, {HW_AT_ARENA, 4528320}, {HW_AT_STATE, 4156800}, {HW_AT_ARENA, 4120576},
+      {HW_AT_ARENA, 4528832},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 635776}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4120064},
+      {HW_AT_STATE, 2401280}, {HW_AT_ARENA, 4554688},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 832}, {HW_AT_STATE, 635776}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4528192}, {HW_AT_ARENA, 4574272}, {HW_AT_STATE, 4157312}, {HW_AT_ARENA, 4528192},
-      {HW_AT_ARENA, 4574784},
-  {HW_AT_STATE, 340352}, {HW_AT_ARENA, 5182336}, {HW_AT_ARENA, 5282688}, {HW_AT_ARENA, 5483392},
+      {HW_AT_ARENA, 4120064}, {HW_AT_ARENA, 4554688}, {HW_AT_STATE, 4157312}, {HW_AT_ARENA, 4120064},
+      {HW_AT_ARENA, 4555200},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 7498624},
+      {HW_AT_ARENA, 6908800}, {HW_AT_STATE, 5278912}, {HW_AT_ARENA, 4529344}, {HW_AT_ARENA, 7203712},
+  {HW_AT_STATE, 340352}, {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 3819008}, {HW_AT_ARENA, 7793536},
   {HW_AT_ARENA, 3416576}, {HW_AT_ARENA, 3617280}, {HW_AT_ARENA, 3617536}, {HW_AT_STATE, 306048}, {HW_AT_ARENA, 3618304},
-      {HW_AT_STATE, 306560}, {HW_AT_ARENA, 4427264}, {HW_AT_ARENA, 5282688}, {HW_AT_ARENA, 5483392},
-      {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 4529216}, {HW_AT_ARENA, 4564480}, {HW_AT_ARENA, 4564736},
-      {HW_AT_ARENA, 4564992}, {HW_AT_ARENA, 3416576}, {HW_AT_ARENA, 4565248}, {HW_AT_ARENA, 5684096},
-  {HW_AT_ARENA, 3617536}, {HW_AT_STATE, 306048}, {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 4564992}, {HW_AT_ARENA, 3416576},
-      {HW_AT_ARENA, 4565248}, {HW_AT_ARENA, 3416576},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84096}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4529216},
+      {HW_AT_STATE, 306560}, {HW_AT_ARENA, 4427264}, {HW_AT_ARENA, 3819008}, {HW_AT_ARENA, 7793536},
+      {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 4529408}, {HW_AT_ARENA, 4555712}, {HW_AT_ARENA, 4555968},
+      {HW_AT_ARENA, 4556224}, {HW_AT_ARENA, 3416576}, {HW_AT_ARENA, 4556480}, {HW_AT_ARENA, 4322816},
+  {HW_AT_ARENA, 3617536}, {HW_AT_STATE, 306048}, {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 4556224}, {HW_AT_ARENA, 3416576},
+      {HW_AT_ARENA, 4556480}, {HW_AT_ARENA, 3416576},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3215872}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 3416576},
+      {HW_AT_STATE, 3680128}, {HW_AT_ARENA, 7793536}, {HW_AT_ARENA, 3819008}, {HW_AT_ARENA, 3617280},
+      {HW_AT_ARENA, 3966464}, {HW_AT_ARENA, 4322816},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 7793536},
+      {HW_AT_ARENA, 3819008}, {HW_AT_ARENA, 3617280}, {HW_AT_STATE, 1924096}, {HW_AT_ARENA, 3617344},
+      {HW_AT_ARENA, 3617408}, {HW_AT_ARENA, 7793536},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84096}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4529408},
       {HW_AT_STATE, 1849600}, {HW_AT_ARENA, 3617280},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306048}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4564480},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306048}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4555712},
       {HW_AT_STATE, 2071552}, {HW_AT_ARENA, 3617536},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 576}, {HW_AT_STATE, 306048}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4564480}, {HW_AT_ARENA, 3617536}, {HW_AT_STATE, 3827584}, {HW_AT_ARENA, 4564480},
-      {HW_AT_ARENA, 4564736},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306304}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4529216},
-      {HW_AT_STATE, 2071808}, {HW_AT_ARENA, 4564992},
+      {HW_AT_ARENA, 4555712}, {HW_AT_ARENA, 3617536}, {HW_AT_STATE, 3827584}, {HW_AT_ARENA, 4555712},
+      {HW_AT_ARENA, 4555968},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306304}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4529408},
+      {HW_AT_STATE, 2071808}, {HW_AT_ARENA, 4556224},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 384}, {HW_AT_STATE, 84096}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4529216}, {HW_AT_ARENA, 3617280}, {HW_AT_STATE, 3605632}, {HW_AT_ARENA, 4565248},
-      {HW_AT_ARENA, 4565504},
+      {HW_AT_ARENA, 4529408}, {HW_AT_ARENA, 3617280}, {HW_AT_STATE, 3605632}, {HW_AT_ARENA, 4556480},
+      {HW_AT_ARENA, 5135744},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 640}, {HW_AT_STATE, 306304}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4529216}, {HW_AT_ARENA, 4564992}, {HW_AT_STATE, 3827840}, {HW_AT_ARENA, 4529216},
-      {HW_AT_ARENA, 4565760},
+      {HW_AT_ARENA, 4529408}, {HW_AT_ARENA, 4556224}, {HW_AT_STATE, 3827840}, {HW_AT_ARENA, 4529408},
+      {HW_AT_ARENA, 5136000},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2812416}, {HW_AT_ARENA, 3013120}, {HW_AT_ARENA, 3013376}, {HW_AT_STATE, 83840},
       {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 3618304}, {HW_AT_STATE, 1849344},
-      {HW_AT_STATE, 3605376}, {HW_AT_ARENA, 4566016}, {HW_AT_ARENA, 4566272}, {HW_AT_ARENA, 4566016},
+      {HW_AT_STATE, 3605376}, {HW_AT_ARENA, 5136256}, {HW_AT_ARENA, 5136512}, {HW_AT_ARENA, 5136256},
   {HW_AT_ARENA, 2812416}, {HW_AT_ARENA, 3013120}, {HW_AT_ARENA, 3013376}, {HW_AT_STATE, 83840}, {HW_AT_ARENA, 3618304},
-      {HW_AT_ARENA, 4566528}, {HW_AT_ARENA, 2812416}, {HW_AT_ARENA, 4566784},
-  {HW_AT_ARENA, 3013376}, {HW_AT_STATE, 83840}, {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 2812416}, {HW_AT_ARENA, 4566784},
+      {HW_AT_ARENA, 5136768}, {HW_AT_ARENA, 2812416}, {HW_AT_ARENA, 5137024},
+  {HW_AT_ARENA, 3013376}, {HW_AT_STATE, 83840}, {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 2812416}, {HW_AT_ARENA, 5137024},
       {HW_AT_ARENA, 3013120}, {HW_AT_ARENA, 3618304},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 83840}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4566272},
-      {HW_AT_ARENA, 4566016}, {HW_AT_STATE, 5278208}, {HW_AT_ARENA, 4529472}, {HW_AT_ARENA, 4566528},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2411008}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 3618304},
-      {HW_AT_STATE, 3597184}, {HW_AT_ARENA, 4594240}, {HW_AT_ARENA, 5139008}, {HW_AT_ARENA, 4529536},
-      {HW_AT_ARENA, 4575808}, {HW_AT_ARENA, 5282688},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4594240},
-      {HW_AT_ARENA, 5139008}, {HW_AT_ARENA, 4529536}, {HW_AT_STATE, 1841152}, {HW_AT_ARENA, 4529600},
-      {HW_AT_ARENA, 4602432}, {HW_AT_ARENA, 4594240},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4575808},
-      {HW_AT_ARENA, 4594240}, {HW_AT_STATE, 5278144}, {HW_AT_ARENA, 4529536}, {HW_AT_ARENA, 4584000},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3215872}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 3416576},
-      {HW_AT_STATE, 3680128}, {HW_AT_ARENA, 2812416}, {HW_AT_ARENA, 5282688}, {HW_AT_ARENA, 4529600},
-      {HW_AT_ARENA, 5430144}, {HW_AT_ARENA, 5577600},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 2812416},
-      {HW_AT_ARENA, 5282688}, {HW_AT_ARENA, 4529600}, {HW_AT_STATE, 1924096}, {HW_AT_ARENA, 4602432},
-      {HW_AT_ARENA, 4602496}, {HW_AT_ARENA, 2812416},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5430144},
-      {HW_AT_ARENA, 2812416}, {HW_AT_STATE, 5278528}, {HW_AT_ARENA, 4529600}, {HW_AT_ARENA, 5282688},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 83840}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5136512},
+      {HW_AT_ARENA, 5136256}, {HW_AT_STATE, 5278208}, {HW_AT_ARENA, 4556736}, {HW_AT_ARENA, 5136768},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2411008}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 3618304},
+      {HW_AT_STATE, 3597184}, {HW_AT_ARENA, 4823552}, {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 4844032},
+      {HW_AT_ARENA, 5108224}, {HW_AT_ARENA, 2812416},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4823552},
+      {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 4844032}, {HW_AT_STATE, 1841152}, {HW_AT_ARENA, 4844096},
+      {HW_AT_ARENA, 4844160}, {HW_AT_ARENA, 4823552},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5108224},
+      {HW_AT_ARENA, 4823552}, {HW_AT_STATE, 5278144}, {HW_AT_ARENA, 5116416}, {HW_AT_ARENA, 4835840},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 3966464},
+      {HW_AT_ARENA, 7793536}, {HW_AT_STATE, 5278528}, {HW_AT_ARENA, 5116480}, {HW_AT_ARENA, 3819008},
   {HW_AT_ARENA, 3014144}, {HW_AT_ARENA, 3214848}, {HW_AT_ARENA, 3215104}, {HW_AT_STATE, 158080}, {HW_AT_STATE, 158336},
       {HW_AT_STATE, 158592}, {HW_AT_ARENA, 3416576}, {HW_AT_ARENA, 3215872}, {HW_AT_ARENA, 3215872},
-      {HW_AT_ARENA, 4602432}, {HW_AT_ARENA, 4602688}, {HW_AT_ARENA, 4602944}, {HW_AT_ARENA, 4603200},
-      {HW_AT_ARENA, 3014144}, {HW_AT_ARENA, 4603456}, {HW_AT_ARENA, 5577600},
-  {HW_AT_ARENA, 3215104}, {HW_AT_STATE, 158080}, {HW_AT_ARENA, 3215872}, {HW_AT_ARENA, 4603200}, {HW_AT_ARENA, 3014144},
-      {HW_AT_ARENA, 4603456}, {HW_AT_ARENA, 3215872},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2411008}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 3215872},
-      {HW_AT_STATE, 3605888}, {HW_AT_ARENA, 4427264}, {HW_AT_ARENA, 4122112}, {HW_AT_ARENA, 4602944},
-      {HW_AT_ARENA, 5577600}, {HW_AT_ARENA, 5651328},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4427264},
-      {HW_AT_ARENA, 4122112}, {HW_AT_ARENA, 4602944}, {HW_AT_STATE, 1849856}, {HW_AT_ARENA, 4603008},
-      {HW_AT_ARENA, 4603072}, {HW_AT_ARENA, 4427264},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158080}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4602688},
-      {HW_AT_STATE, 1923584}, {HW_AT_ARENA, 4602944},
+      {HW_AT_ARENA, 5116544}, {HW_AT_ARENA, 5116800}, {HW_AT_ARENA, 5117056}, {HW_AT_ARENA, 5117312},
+      {HW_AT_ARENA, 3014144}, {HW_AT_ARENA, 5117568}, {HW_AT_ARENA, 2812416},
+  {HW_AT_ARENA, 3215104}, {HW_AT_STATE, 158080}, {HW_AT_ARENA, 3215872}, {HW_AT_ARENA, 5117312}, {HW_AT_ARENA, 3014144},
+      {HW_AT_ARENA, 5117568}, {HW_AT_ARENA, 3215872},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2411008}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 3215872},
+      {HW_AT_STATE, 3605888}, {HW_AT_ARENA, 4427264}, {HW_AT_ARENA, 4122112}, {HW_AT_ARENA, 5117056},
+      {HW_AT_ARENA, 4322816}, {HW_AT_ARENA, 2812416},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4427264},
+      {HW_AT_ARENA, 4122112}, {HW_AT_ARENA, 5117056}, {HW_AT_STATE, 1849856}, {HW_AT_ARENA, 5117120},
+      {HW_AT_ARENA, 5117184}, {HW_AT_ARENA, 4427264},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158080}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5116800},
+      {HW_AT_STATE, 1923584}, {HW_AT_ARENA, 5117056},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 448}, {HW_AT_STATE, 158080}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4602688}, {HW_AT_ARENA, 4602944}, {HW_AT_STATE, 3679616}, {HW_AT_ARENA, 4602688},
-      {HW_AT_ARENA, 4603200},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158336}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4602432},
-      {HW_AT_STATE, 1923840}, {HW_AT_ARENA, 4603456},
+      {HW_AT_ARENA, 5116800}, {HW_AT_ARENA, 5117056}, {HW_AT_STATE, 3679616}, {HW_AT_ARENA, 5116800},
+      {HW_AT_ARENA, 5117312},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158336}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5116544},
+      {HW_AT_STATE, 1923840}, {HW_AT_ARENA, 5117568},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 512}, {HW_AT_STATE, 158336}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4602432}, {HW_AT_ARENA, 4603456}, {HW_AT_STATE, 3679872}, {HW_AT_ARENA, 4602432},
-      {HW_AT_ARENA, 4603712},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5577600},
-      {HW_AT_ARENA, 4427264}, {HW_AT_STATE, 5278336}, {HW_AT_ARENA, 4603968}, {HW_AT_ARENA, 4122112},
-  {HW_AT_STATE, 84352}, {HW_AT_ARENA, 3215872}, {HW_AT_ARENA, 2411008}, {HW_AT_ARENA, 5651328},
+      {HW_AT_ARENA, 5116544}, {HW_AT_ARENA, 5117568}, {HW_AT_STATE, 3679872}, {HW_AT_ARENA, 5116544},
+      {HW_AT_ARENA, 5117824},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4322816},
+      {HW_AT_ARENA, 4427264}, {HW_AT_STATE, 5278336}, {HW_AT_ARENA, 5118080}, {HW_AT_ARENA, 4122112},
+  {HW_AT_STATE, 84352}, {HW_AT_ARENA, 3215872}, {HW_AT_ARENA, 2411008}, {HW_AT_ARENA, 2812416},
   {HW_AT_ARENA, 1607680}, {HW_AT_ARENA, 2009088}, {HW_AT_ARENA, 2009216}, {HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009600},
       {HW_AT_STATE, 75648}, {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 2411008}, {HW_AT_ARENA, 3215872},
-      {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 4604032}, {HW_AT_ARENA, 4604160}, {HW_AT_ARENA, 4604288},
-      {HW_AT_ARENA, 4566784}, {HW_AT_ARENA, 1607680}, {HW_AT_ARENA, 4566912}, {HW_AT_ARENA, 5651328},
-  {HW_AT_ARENA, 2009216}, {HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 4566784}, {HW_AT_ARENA, 1607680},
-      {HW_AT_ARENA, 4566912}, {HW_AT_ARENA, 1607680},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 1206272}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 1607680},
-      {HW_AT_STATE, 3560064}, {HW_AT_ARENA, 2959872}, {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 4604288},
-      {HW_AT_ARENA, 3655168}, {HW_AT_ARENA, 5651328},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 2959872},
-      {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 4604288}, {HW_AT_STATE, 1804032}, {HW_AT_ARENA, 4604352},
-      {HW_AT_ARENA, 4604416}, {HW_AT_ARENA, 2959872},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75392}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4604160},
-      {HW_AT_STATE, 1840896}, {HW_AT_ARENA, 4604288},
+      {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 5118144}, {HW_AT_ARENA, 5118272}, {HW_AT_ARENA, 4844032},
+      {HW_AT_ARENA, 4844160}, {HW_AT_ARENA, 1607680}, {HW_AT_ARENA, 4844288}, {HW_AT_ARENA, 2812416},
+  {HW_AT_ARENA, 2009216}, {HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 4844160}, {HW_AT_ARENA, 1607680},
+      {HW_AT_ARENA, 4844288}, {HW_AT_ARENA, 1607680},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 1206272}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 1607680},
+      {HW_AT_STATE, 3560064}, {HW_AT_ARENA, 7940992}, {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 5118400},
+      {HW_AT_ARENA, 3655168}, {HW_AT_ARENA, 2411008},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 7940992},
+      {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 5118400}, {HW_AT_STATE, 1804032}, {HW_AT_ARENA, 2009088},
+      {HW_AT_ARENA, 2009152}, {HW_AT_ARENA, 7940992},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75392}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5118272},
+      {HW_AT_STATE, 1840896}, {HW_AT_ARENA, 2009088},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 256}, {HW_AT_STATE, 75392}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4604160}, {HW_AT_ARENA, 4604288}, {HW_AT_STATE, 3596928}, {HW_AT_ARENA, 4604160},
-      {HW_AT_ARENA, 2009088},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75520}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4604032},
-      {HW_AT_STATE, 1841024}, {HW_AT_ARENA, 2009216},
+      {HW_AT_ARENA, 5118272}, {HW_AT_ARENA, 2009088}, {HW_AT_STATE, 3596928}, {HW_AT_ARENA, 5118272},
+      {HW_AT_ARENA, 2009216},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75520}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5118144},
+      {HW_AT_STATE, 1841024}, {HW_AT_ARENA, 4844032},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 320}, {HW_AT_STATE, 75520}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4604032}, {HW_AT_ARENA, 2009216}, {HW_AT_STATE, 3597056}, {HW_AT_ARENA, 4604032},
-      {HW_AT_ARENA, 4566784},
+      {HW_AT_ARENA, 5118144}, {HW_AT_ARENA, 4844032}, {HW_AT_STATE, 3597056}, {HW_AT_ARENA, 5118144},
+      {HW_AT_ARENA, 4844160},
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 3655168},
-      {HW_AT_ARENA, 2959872}, {HW_AT_STATE, 5277952}, {HW_AT_ARENA, 4604416}, {HW_AT_ARENA, 3618304},
+      {HW_AT_ARENA, 7940992}, {HW_AT_STATE, 5277952}, {HW_AT_ARENA, 5118400}, {HW_AT_ARENA, 3618304},
   {HW_AT_ARENA, 804352}, {HW_AT_ARENA, 1205760}, {HW_AT_ARENA, 1205888}, {HW_AT_STATE, 38272}, {HW_AT_STATE, 38400},
       {HW_AT_STATE, 38528}, {HW_AT_ARENA, 1607680}, {HW_AT_ARENA, 1206272}, {HW_AT_ARENA, 1206272},
-      {HW_AT_ARENA, 4566912}, {HW_AT_ARENA, 4567040}, {HW_AT_ARENA, 4567168}, {HW_AT_ARENA, 4567296},
-      {HW_AT_ARENA, 804352}, {HW_AT_ARENA, 4567424}, {HW_AT_ARENA, 5651328},
-  {HW_AT_ARENA, 1205888}, {HW_AT_STATE, 38272}, {HW_AT_ARENA, 1206272}, {HW_AT_ARENA, 4567296}, {HW_AT_ARENA, 804352},
-      {HW_AT_ARENA, 4567424}, {HW_AT_ARENA, 1206272},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 402944}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 1206272},
-      {HW_AT_STATE, 3522944}, {HW_AT_ARENA, 3692032}, {HW_AT_ARENA, 3728896}, {HW_AT_ARENA, 4567168},
-      {HW_AT_ARENA, 3765760}, {HW_AT_ARENA, 5651328},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3692032},
-      {HW_AT_ARENA, 3728896}, {HW_AT_ARENA, 4567168}, {HW_AT_STATE, 1766912}, {HW_AT_ARENA, 4567232},
-      {HW_AT_ARENA, 4567296}, {HW_AT_ARENA, 3692032},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38272}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4567040},
-      {HW_AT_STATE, 1803776}, {HW_AT_ARENA, 4567168},
+      {HW_AT_ARENA, 4844288}, {HW_AT_ARENA, 4844416}, {HW_AT_ARENA, 4844544}, {HW_AT_ARENA, 4844672},
+      {HW_AT_ARENA, 804352}, {HW_AT_ARENA, 4844800}, {HW_AT_ARENA, 2411008},
+  {HW_AT_ARENA, 1205888}, {HW_AT_STATE, 38272}, {HW_AT_ARENA, 1206272}, {HW_AT_ARENA, 4844672}, {HW_AT_ARENA, 804352},
+      {HW_AT_ARENA, 4844800}, {HW_AT_ARENA, 1206272},
+  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 402944}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 1206272},
+      {HW_AT_STATE, 3522944}, {HW_AT_ARENA, 3692032}, {HW_AT_ARENA, 3728896}, {HW_AT_ARENA, 4844544},
+      {HW_AT_ARENA, 3765760}, {HW_AT_ARENA, 2411008},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 3692032},
+      {HW_AT_ARENA, 3728896}, {HW_AT_ARENA, 4844544}, {HW_AT_STATE, 1766912}, {HW_AT_ARENA, 4844608},
+      {HW_AT_ARENA, 4844672}, {HW_AT_ARENA, 3692032},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38272}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4844416},
+      {HW_AT_STATE, 1803776}, {HW_AT_ARENA, 4844544},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 128}, {HW_AT_STATE, 38272}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4567040}, {HW_AT_ARENA, 4567168}, {HW_AT_STATE, 3559808}, {HW_AT_ARENA, 4567040},
-      {HW_AT_ARENA, 4567296},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38400}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4566912},
-      {HW_AT_STATE, 1803904}, {HW_AT_ARENA, 4567424},
+      {HW_AT_ARENA, 4844416}, {HW_AT_ARENA, 4844544}, {HW_AT_STATE, 3559808}, {HW_AT_ARENA, 4844416},
+      {HW_AT_ARENA, 4844672},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38400}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4844288},
+      {HW_AT_STATE, 1803904}, {HW_AT_ARENA, 4844800},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 192}, {HW_AT_STATE, 38400}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4566912}, {HW_AT_ARENA, 4567424}, {HW_AT_STATE, 3559936}, {HW_AT_ARENA, 4566912},
-      {HW_AT_ARENA, 4567552},
+      {HW_AT_ARENA, 4844288}, {HW_AT_ARENA, 4844800}, {HW_AT_STATE, 3559936}, {HW_AT_ARENA, 4844288},
+      {HW_AT_ARENA, 4844928},
   {HW_AT_ARENA, 1024}, {HW_AT_ARENA, 402432}, {HW_AT_ARENA, 402560}, {HW_AT_STATE, 1152}, {HW_AT_STATE, 1280},
       {HW_AT_STATE, 1408}, {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 1206272}, {HW_AT_ARENA, 1607680},
-      {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 4567680}, {HW_AT_ARENA, 4567808}, {HW_AT_ARENA, 4567936},
-      {HW_AT_ARENA, 4568064}, {HW_AT_ARENA, 1024}, {HW_AT_ARENA, 4568192}, {HW_AT_ARENA, 402944},
-  {HW_AT_ARENA, 402560}, {HW_AT_STATE, 1152}, {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 4568064}, {HW_AT_ARENA, 1024},
-      {HW_AT_ARENA, 4568192}, {HW_AT_ARENA, 2009600},
-  {HW_AT_INPUT, 0}, {HW_AT_INPUT, 1}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 2009600},
-      {HW_AT_STATE, 3521536}, {HW_AT_ARENA, 4607040}, {HW_AT_ARENA, 4608192}, {HW_AT_ARENA, 4567936},
-      {HW_AT_ARENA, 4609344}, {HW_AT_ARENA, 402944},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4607040},
-      {HW_AT_ARENA, 4608192}, {HW_AT_ARENA, 4567936}, {HW_AT_STATE, 1765504}, {HW_AT_ARENA, 4568000},
-      {HW_AT_ARENA, 4568064}, {HW_AT_ARENA, 4607040},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1152}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4567808},
-      {HW_AT_STATE, 1766656}, {HW_AT_ARENA, 4567936},
+      {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 4845056}, {HW_AT_ARENA, 4845184}, {HW_AT_ARENA, 4845312},
+      {HW_AT_ARENA, 4845440}, {HW_AT_ARENA, 1024}, {HW_AT_ARENA, 4845568}, {HW_AT_ARENA, 402944},
+  {HW_AT_ARENA, 402560}, {HW_AT_STATE, 1152}, {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 4845440}, {HW_AT_ARENA, 1024},
+      {HW_AT_ARENA, 4845568}, {HW_AT_ARENA, 2009600},
+  {HW_AT_INPUT, 0}, {HW_AT_INPUT, 1}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 2009600},
+      {HW_AT_STATE, 3521536}, {HW_AT_ARENA, 5137024}, {HW_AT_ARENA, 5138176}, {HW_AT_ARENA, 4845312},
+      {HW_AT_ARENA, 4113920}, {HW_AT_ARENA, 402944},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5137024},
+      {HW_AT_ARENA, 5138176}, {HW_AT_ARENA, 4845312}, {HW_AT_STATE, 1765504}, {HW_AT_ARENA, 4845376},
+      {HW_AT_ARENA, 4845440}, {HW_AT_ARENA, 5137024},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1152}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4845184},
+      {HW_AT_STATE, 1766656}, {HW_AT_ARENA, 4845312},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 0}, {HW_AT_STATE, 1152}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4567808}, {HW_AT_ARENA, 4567936}, {HW_AT_STATE, 3522688}, {HW_AT_ARENA, 4567808},
-      {HW_AT_ARENA, 4568064},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1280}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4567680},
-      {HW_AT_STATE, 1766784}, {HW_AT_ARENA, 4568192},
+      {HW_AT_ARENA, 4845184}, {HW_AT_ARENA, 4845312}, {HW_AT_STATE, 3522688}, {HW_AT_ARENA, 4845184},
+      {HW_AT_ARENA, 4845440},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1280}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4845056},
+      {HW_AT_STATE, 1766784}, {HW_AT_ARENA, 4845568},
   {HW_AT_INPUT, 0}, {HW_AT_ARENA, 64}, {HW_AT_STATE, 1280}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4567680}, {HW_AT_ARENA, 4568192}, {HW_AT_STATE, 3522816}, {HW_AT_ARENA, 4567680},
-      {HW_AT_ARENA, 4568320},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4609344},
-      {HW_AT_ARENA, 4607040}, {HW_AT_STATE, 5277568}, {HW_AT_ARENA, 4568448}, {HW_AT_ARENA, 4608192},
+      {HW_AT_ARENA, 4845056}, {HW_AT_ARENA, 4845568}, {HW_AT_STATE, 3522816}, {HW_AT_ARENA, 4845056},
+      {HW_AT_ARENA, 4845696},
+  {HW_AT_INPUT, 0}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4113920},
+      {HW_AT_ARENA, 5137024}, {HW_AT_STATE, 5277568}, {HW_AT_ARENA, 4845824}, {HW_AT_ARENA, 5138176},
   {HW_AT_INPUT, 0}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 3765760},
-      {HW_AT_ARENA, 3692032}, {HW_AT_STATE, 5277760}, {HW_AT_ARENA, 4568512}, {HW_AT_ARENA, 3728896},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3819008}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5182336},
-      {HW_AT_STATE, 3861888}, {HW_AT_ARENA, 3215872}, {HW_AT_ARENA, 1024}, {HW_AT_ARENA, 4568576},
-      {HW_AT_ARENA, 1206272}, {HW_AT_ARENA, 402944},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3215872},
-      {HW_AT_ARENA, 1024}, {HW_AT_ARENA, 4568576}, {HW_AT_STATE, 2105856}, {HW_AT_ARENA, 4568640},
-      {HW_AT_ARENA, 4568704}, {HW_AT_ARENA, 3215872},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 1206272},
-      {HW_AT_ARENA, 3215872}, {HW_AT_STATE, 5278912}, {HW_AT_ARENA, 4568576}, {HW_AT_ARENA, 1024},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4224512}, {HW_AT_STATE, 636288}, {HW_AT_ARENA, 4324864}, {HW_AT_INPUT, 6},
-      {HW_AT_STATE, 4157824}, {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 402944}, {HW_AT_ARENA, 4568640},
-      {HW_AT_ARENA, 5651328}, {HW_AT_ARENA, 1501184},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 636288}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 2009600},
-      {HW_AT_ARENA, 402944}, {HW_AT_ARENA, 4568640}, {HW_AT_STATE, 2401792}, {HW_AT_ARENA, 4568704},
-      {HW_AT_ARENA, 4568768}, {HW_AT_ARENA, 2009600},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 636288}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5651328},
-      {HW_AT_ARENA, 2009600}, {HW_AT_STATE, 5279104}, {HW_AT_ARENA, 4568640}, {HW_AT_ARENA, 402944},
+      {HW_AT_ARENA, 3692032}, {HW_AT_STATE, 5277760}, {HW_AT_ARENA, 4845888}, {HW_AT_ARENA, 3728896},
 };
 static const hw_call fmnist_resnet_small_b2_bilevel_unrolled_k1_step_calls[] = {
-  {0, 3, 0},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 3},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 6},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 9},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 12},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 15},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 18},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 21},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 24},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 27},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 30},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 33},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 36},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 39},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 42},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 45},       /* fmnist_resnet_small_k0000_select */
-  {80, 13, 48},     /* fmnist_resnet_small_k0080_reduce_mean */
-  {81, 13, 61},     /* fmnist_resnet_small_k0081_reduce_mean */
-  {82, 15, 74},     /* fmnist_resnet_small_k0082_reduce_mean */
-  {83, 10, 89},     /* fmnist_resnet_small_k0083_reduce_mean */
-  {84, 13, 99},     /* fmnist_resnet_small_k0084_reduce_mean */
-  {85, 19, 112},    /* fmnist_resnet_small_k0085_reduce_mean */
-  {86, 10, 131},    /* fmnist_resnet_small_k0086_reduce_mean */
-  {87, 13, 141},    /* fmnist_resnet_small_k0087_reduce_mean */
-  {88, 20, 154},    /* fmnist_resnet_small_k0088_reduce_mean */
-  {89, 11, 174},    /* fmnist_resnet_small_k0089_reduce_mean */
-  {12, 7, 185},     /* fmnist_resnet_small_k0012_reduce_sum */
-  {90, 10, 192},    /* fmnist_resnet_small_k0090_reduce_mean */
-  {14, 3, 202},     /* fmnist_resnet_small_k0014_matmul */
-  {91, 13, 205},    /* fmnist_resnet_small_k0091_reduce_sum */
-  {92, 15, 218},    /* fmnist_resnet_small_k0092_reduce_sum */
-  {93, 4, 233},     /* fmnist_resnet_small_k0093_sub */
-  {93, 4, 237},     /* fmnist_resnet_small_k0093_sub */
-  {94, 9, 241},     /* fmnist_resnet_small_k0094_reduce_sum */
-  {95, 6, 250},     /* fmnist_resnet_small_k0095_matmul */
-  {96, 6, 256},     /* fmnist_resnet_small_k0096_matmul */
-  {97, 14, 262},    /* fmnist_resnet_small_k0097_reduce_mean */
-  {11, 2, 276},     /* fmnist_resnet_small_k0011_relu */
-  {98, 7, 278},     /* fmnist_resnet_small_k0098_reduce_sum */
-  {99, 10, 285},    /* fmnist_resnet_small_k0099_reduce_mean */
-  {14, 3, 295},     /* fmnist_resnet_small_k0014_matmul */
-  {100, 10, 298},   /* fmnist_resnet_small_k0100_reduce_sum */
-  {101, 15, 308},   /* fmnist_resnet_small_k0101_reduce_sum */
-  {18, 8, 323},     /* fmnist_resnet_small_k0018_reduce_sum */
-  {102, 3, 331},    /* fmnist_resnet_small_k0102_matmul */
-  {103, 5, 334},    /* fmnist_resnet_small_k0103_matmul */
-  {104, 3, 339},    /* fmnist_resnet_small_k0104_matmul */
-  {105, 3, 342},    /* fmnist_resnet_small_k0105_matmul */
-  {106, 5, 345},    /* fmnist_resnet_small_k0106_matmul */
-  {107, 3, 350},    /* fmnist_resnet_small_k0107_matmul */
-  {108, 14, 353},   /* fmnist_resnet_small_k0108_reduce_sum */
-  {109, 11, 367},   /* fmnist_resnet_small_k0109_mul */
-  {110, 14, 378},   /* fmnist_resnet_small_k0110_reduce_sum */
-  {111, 3, 392},    /* fmnist_resnet_small_k0111_matmul */
-  {112, 10, 395},   /* fmnist_resnet_small_k0112_reduce_sum */
-  {113, 3, 405},    /* fmnist_resnet_small_k0113_matmul */
-  {114, 3, 408},    /* fmnist_resnet_small_k0114_matmul */
-  {14, 3, 411},     /* fmnist_resnet_small_k0014_matmul */
-  {115, 17, 414},   /* fmnist_resnet_small_k0115_reduce_sum */
-  {116, 23, 431},   /* fmnist_resnet_small_k0116_reduce_sum */
-  {117, 5, 454},    /* fmnist_resnet_small_k0117_add */
-  {118, 17, 459},   /* fmnist_resnet_small_k0118_reduce_sum */
-  {119, 8, 476},    /* fmnist_resnet_small_k0119_add */
-  {120, 8, 484},    /* fmnist_resnet_small_k0120_add */
-  {121, 11, 492},   /* fmnist_resnet_small_k0121_sub */
-  {120, 8, 503},    /* fmnist_resnet_small_k0120_add */
-  {122, 11, 511},   /* fmnist_resnet_small_k0122_sub */
-  {121, 11, 522},   /* fmnist_resnet_small_k0121_sub */
-  {123, 17, 533},   /* fmnist_resnet_small_k0123_reduce_sum */
-  {124, 11, 550},   /* fmnist_resnet_small_k0124_reduce_sum */
-  {125, 10, 561},   /* fmnist_resnet_small_k0125_reduce_sum */
-  {16, 10, 571},    /* fmnist_resnet_small_k0016_sub */
-  {126, 11, 581},   /* fmnist_resnet_small_k0126_reduce_sum */
-  {29, 11, 592},    /* fmnist_resnet_small_k0029_reduce_sum */
-  {30, 10, 603},    /* fmnist_resnet_small_k0030_sub */
-  {127, 16, 613},   /* fmnist_resnet_small_k0127_reduce_sum */
-  {32, 7, 629},     /* fmnist_resnet_small_k0032_add */
-  {22, 8, 636},     /* fmnist_resnet_small_k0022_add */
-  {23, 11, 644},    /* fmnist_resnet_small_k0023_sub */
-  {22, 8, 655},     /* fmnist_resnet_small_k0022_add */
-  {23, 11, 663},    /* fmnist_resnet_small_k0023_sub */
-  {128, 4, 674},    /* fmnist_resnet_small_k0128_conv2d_input_grad */
-  {129, 17, 678},   /* fmnist_resnet_small_k0129_reduce_sum */
-  {35, 7, 695},     /* fmnist_resnet_small_k0035_add */
-  {36, 8, 702},     /* fmnist_resnet_small_k0036_add */
-  {36, 8, 710},     /* fmnist_resnet_small_k0036_add */
-  {37, 11, 718},    /* fmnist_resnet_small_k0037_sub */
-  {36, 8, 729},     /* fmnist_resnet_small_k0036_add */
-  {38, 11, 737},    /* fmnist_resnet_small_k0038_sub */
-  {37, 11, 748},    /* fmnist_resnet_small_k0037_sub */
-  {39, 14, 759},    /* fmnist_resnet_small_k0039_reduce_sum */
-  {40, 8, 773},     /* fmnist_resnet_small_k0040_reduce_sum */
-  {41, 7, 781},     /* fmnist_resnet_small_k0041_reduce_sum */
-  {42, 10, 788},    /* fmnist_resnet_small_k0042_sub */
-  {130, 11, 798},   /* fmnist_resnet_small_k0130_reduce_sum */
-  {44, 11, 809},    /* fmnist_resnet_small_k0044_reduce_sum */
-  {45, 10, 820},    /* fmnist_resnet_small_k0045_sub */
-  {131, 11, 830},   /* fmnist_resnet_small_k0131_reduce_sum */
-  {47, 11, 841},    /* fmnist_resnet_small_k0047_reduce_sum */
-  {48, 10, 852},    /* fmnist_resnet_small_k0048_sub */
-  {132, 16, 862},   /* fmnist_resnet_small_k0132_reduce_sum */
-  {50, 7, 878},     /* fmnist_resnet_small_k0050_add */
-  {133, 11, 885},   /* fmnist_resnet_small_k0133_reduce_sum */
-  {52, 11, 896},    /* fmnist_resnet_small_k0052_reduce_sum */
-  {36, 8, 907},     /* fmnist_resnet_small_k0036_add */
-  {37, 11, 915},    /* fmnist_resnet_small_k0037_sub */
-  {36, 8, 926},     /* fmnist_resnet_small_k0036_add */
-  {37, 11, 934},    /* fmnist_resnet_small_k0037_sub */
-  {53, 10, 945},    /* fmnist_resnet_small_k0053_sub */
-  {134, 4, 955},    /* fmnist_resnet_small_k0134_conv2d_input_grad */
-  {135, 17, 959},   /* fmnist_resnet_small_k0135_reduce_sum */
-  {56, 7, 976},     /* fmnist_resnet_small_k0056_add */
-  {136, 11, 983},   /* fmnist_resnet_small_k0136_reduce_sum */
-  {58, 11, 994},    /* fmnist_resnet_small_k0058_reduce_sum */
-  {59, 8, 1005},    /* fmnist_resnet_small_k0059_add */
-  {60, 11, 1013},   /* fmnist_resnet_small_k0060_sub */
-  {59, 8, 1024},    /* fmnist_resnet_small_k0059_add */
-  {60, 11, 1032},   /* fmnist_resnet_small_k0060_sub */
-  {61, 10, 1043},   /* fmnist_resnet_small_k0061_sub */
-  {137, 16, 1053},  /* fmnist_resnet_small_k0137_reduce_sum */
-  {63, 7, 1069},    /* fmnist_resnet_small_k0063_add */
-  {136, 11, 1076},  /* fmnist_resnet_small_k0136_reduce_sum */
-  {58, 11, 1087},   /* fmnist_resnet_small_k0058_reduce_sum */
-  {59, 8, 1098},    /* fmnist_resnet_small_k0059_add */
-  {60, 11, 1106},   /* fmnist_resnet_small_k0060_sub */
-  {59, 8, 1117},    /* fmnist_resnet_small_k0059_add */
-  {60, 11, 1125},   /* fmnist_resnet_small_k0060_sub */
-  {138, 17, 1136},  /* fmnist_resnet_small_k0138_reduce_sum */
-  {63, 7, 1153},    /* fmnist_resnet_small_k0063_add */
-  {139, 11, 1160},  /* fmnist_resnet_small_k0139_reduce_sum */
-  {66, 11, 1171},   /* fmnist_resnet_small_k0066_reduce_sum */
-  {59, 8, 1182},    /* fmnist_resnet_small_k0059_add */
-  {60, 11, 1190},   /* fmnist_resnet_small_k0060_sub */
-  {59, 8, 1201},    /* fmnist_resnet_small_k0059_add */
-  {60, 11, 1209},   /* fmnist_resnet_small_k0060_sub */
-  {67, 10, 1220},   /* fmnist_resnet_small_k0067_sub */
-  {61, 10, 1230},   /* fmnist_resnet_small_k0061_sub */
-  {140, 11, 1240},  /* fmnist_resnet_small_k0140_reduce_sum */
-  {69, 11, 1251},   /* fmnist_resnet_small_k0069_reduce_sum */
-  {70, 10, 1262},   /* fmnist_resnet_small_k0070_sub */
-  {141, 11, 1272},  /* fmnist_resnet_small_k0141_reduce_sum */
-  {78, 11, 1283},   /* fmnist_resnet_small_k0078_reduce_sum */
-  {79, 10, 1294},   /* fmnist_resnet_small_k0079_sub */
+  {0, 3, 0, 0},               /* fmnist_resnet_small_k0000_select */
+  {0, 3, 3, 0},               /* fmnist_resnet_small_k0000_select */
+  {0, 3, 6, 0},               /* fmnist_resnet_small_k0000_select */
+  {0, 3, 9, 0},               /* fmnist_resnet_small_k0000_select */
+  {0, 3, 12, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 15, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 18, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 21, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 24, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 27, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 30, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 33, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 36, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 39, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 42, 0},              /* fmnist_resnet_small_k0000_select */
+  {0, 3, 45, 0},              /* fmnist_resnet_small_k0000_select */
+  {1, 13, 48, 7189888},       /* fmnist_resnet_small_k0001_reduce_mean */
+  {2, 13, 61, 6386560},       /* fmnist_resnet_small_k0002_reduce_mean */
+  {3, 15, 74, 5181824},       /* fmnist_resnet_small_k0003_reduce_mean */
+  {4, 10, 89, 4980096},       /* fmnist_resnet_small_k0004_reduce_mean */
+  {5, 13, 99, 4577664},       /* fmnist_resnet_small_k0005_reduce_mean */
+  {6, 19, 112, 3974528},      /* fmnist_resnet_small_k0006_reduce_mean */
+  {7, 10, 131, 3872128},      /* fmnist_resnet_small_k0007_reduce_mean */
+  {8, 13, 141, 3669376},      /* fmnist_resnet_small_k0008_reduce_mean */
+  {9, 20, 154, 3462528},      /* fmnist_resnet_small_k0009_reduce_mean */
+  {79, 8, 174, 0},            /* fmnist_resnet_small_k0079_reduce_mean */
+  {11, 6, 182, 0},            /* fmnist_resnet_small_k0011_reduce_sum */
+  {80, 9, 188, 0},            /* fmnist_resnet_small_k0080_reduce_mean */
+  {13, 3, 197, 0},            /* fmnist_resnet_small_k0013_matmul */
+  {81, 13, 200, 0},           /* fmnist_resnet_small_k0081_reduce_sum */
+  {82, 6, 213, 0},            /* fmnist_resnet_small_k0082_matmul */
+  {83, 15, 219, 0},           /* fmnist_resnet_small_k0083_reduce_sum */
+  {84, 7, 234, 0},            /* fmnist_resnet_small_k0084_add */
+  {85, 4, 241, 0},            /* fmnist_resnet_small_k0085_sub */
+  {85, 4, 245, 0},            /* fmnist_resnet_small_k0085_sub */
+  {86, 6, 249, 0},            /* fmnist_resnet_small_k0086_matmul */
+  {87, 12, 255, 0},           /* fmnist_resnet_small_k0087_reduce_mean */
+  {88, 6, 267, 0},            /* fmnist_resnet_small_k0088_reduce_sum */
+  {89, 9, 273, 0},            /* fmnist_resnet_small_k0089_reduce_mean */
+  {13, 3, 282, 0},            /* fmnist_resnet_small_k0013_matmul */
+  {90, 11, 285, 0},           /* fmnist_resnet_small_k0090_reduce_sum */
+  {91, 5, 296, 0},            /* fmnist_resnet_small_k0091_matmul */
+  {92, 3, 301, 0},            /* fmnist_resnet_small_k0092_matmul */
+  {93, 3, 304, 0},            /* fmnist_resnet_small_k0093_matmul */
+  {94, 15, 307, 0},           /* fmnist_resnet_small_k0094_reduce_sum */
+  {95, 7, 322, 0},            /* fmnist_resnet_small_k0095_add */
+  {96, 5, 329, 0},            /* fmnist_resnet_small_k0096_matmul */
+  {97, 3, 334, 0},            /* fmnist_resnet_small_k0097_matmul */
+  {98, 3, 337, 0},            /* fmnist_resnet_small_k0098_matmul */
+  {99, 18, 340, 0},           /* fmnist_resnet_small_k0099_reduce_sum */
+  {100, 15, 358, 0},          /* fmnist_resnet_small_k0100_reduce_sum */
+  {101, 3, 373, 0},           /* fmnist_resnet_small_k0101_matmul */
+  {102, 3, 376, 0},           /* fmnist_resnet_small_k0102_matmul */
+  {103, 3, 379, 0},           /* fmnist_resnet_small_k0103_matmul */
+  {104, 11, 382, 0},          /* fmnist_resnet_small_k0104_reduce_sum */
+  {13, 3, 393, 0},            /* fmnist_resnet_small_k0013_matmul */
+  {105, 18, 396, 0},          /* fmnist_resnet_small_k0105_reduce_sum */
+  {106, 24, 414, 0},          /* fmnist_resnet_small_k0106_reduce_sum */
+  {107, 5, 438, 0},           /* fmnist_resnet_small_k0107_add */
+  {108, 17, 443, 0},          /* fmnist_resnet_small_k0108_reduce_sum */
+  {109, 11, 460, 1085440},    /* fmnist_resnet_small_k0109_reduce_sum */
+  {110, 11, 471, 0},          /* fmnist_resnet_small_k0110_reduce_sum */
+  {111, 8, 482, 0},           /* fmnist_resnet_small_k0111_add */
+  {111, 8, 490, 0},           /* fmnist_resnet_small_k0111_add */
+  {112, 11, 498, 0},          /* fmnist_resnet_small_k0112_sub */
+  {111, 8, 509, 0},           /* fmnist_resnet_small_k0111_add */
+  {113, 11, 517, 0},          /* fmnist_resnet_small_k0113_sub */
+  {112, 11, 528, 0},          /* fmnist_resnet_small_k0112_sub */
+  {114, 17, 539, 0},          /* fmnist_resnet_small_k0114_reduce_sum */
+  {115, 11, 556, 0},          /* fmnist_resnet_small_k0115_reduce_sum */
+  {116, 10, 567, 0},          /* fmnist_resnet_small_k0116_reduce_sum */
+  {117, 10, 577, 0},          /* fmnist_resnet_small_k0117_sub */
+  {35, 11, 587, 1085440},     /* fmnist_resnet_small_k0035_reduce_sum */
+  {36, 11, 598, 0},           /* fmnist_resnet_small_k0036_reduce_sum */
+  {118, 10, 609, 0},          /* fmnist_resnet_small_k0118_sub */
+  {119, 10, 619, 0},          /* fmnist_resnet_small_k0119_sub */
+  {39, 16, 629, 1085440},     /* fmnist_resnet_small_k0039_reduce_sum */
+  {40, 7, 645, 0},            /* fmnist_resnet_small_k0040_add */
+  {41, 11, 652, 200704},      /* fmnist_resnet_small_k0041_reduce_sum */
+  {42, 11, 663, 0},           /* fmnist_resnet_small_k0042_reduce_sum */
+  {120, 8, 674, 0},           /* fmnist_resnet_small_k0120_add */
+  {121, 11, 682, 0},          /* fmnist_resnet_small_k0121_sub */
+  {120, 8, 693, 0},           /* fmnist_resnet_small_k0120_add */
+  {121, 11, 701, 0},          /* fmnist_resnet_small_k0121_sub */
+  {122, 10, 712, 0},          /* fmnist_resnet_small_k0122_sub */
+  {44, 4, 722, 200704},       /* fmnist_resnet_small_k0044_conv2d_input_grad */
+  {45, 17, 726, 102400},      /* fmnist_resnet_small_k0045_reduce_sum */
+  {46, 7, 743, 0},            /* fmnist_resnet_small_k0046_add */
+  {47, 11, 750, 102400},      /* fmnist_resnet_small_k0047_reduce_sum */
+  {48, 11, 761, 0},           /* fmnist_resnet_small_k0048_reduce_sum */
+  {123, 8, 772, 0},           /* fmnist_resnet_small_k0123_add */
+  {123, 8, 780, 0},           /* fmnist_resnet_small_k0123_add */
+  {124, 11, 788, 0},          /* fmnist_resnet_small_k0124_sub */
+  {123, 8, 799, 0},           /* fmnist_resnet_small_k0123_add */
+  {125, 11, 807, 0},          /* fmnist_resnet_small_k0125_sub */
+  {124, 11, 818, 0},          /* fmnist_resnet_small_k0124_sub */
+  {126, 14, 829, 0},          /* fmnist_resnet_small_k0126_reduce_sum */
+  {53, 8, 843, 0},            /* fmnist_resnet_small_k0053_reduce_sum */
+  {54, 7, 851, 0},            /* fmnist_resnet_small_k0054_reduce_sum */
+  {127, 10, 858, 0},          /* fmnist_resnet_small_k0127_sub */
+  {56, 11, 868, 201216},      /* fmnist_resnet_small_k0056_reduce_sum */
+  {57, 11, 879, 0},           /* fmnist_resnet_small_k0057_reduce_sum */
+  {128, 10, 890, 0},          /* fmnist_resnet_small_k0128_sub */
+  {129, 10, 900, 0},          /* fmnist_resnet_small_k0129_sub */
+  {60, 16, 910, 201216},      /* fmnist_resnet_small_k0060_reduce_sum */
+  {61, 7, 926, 0},            /* fmnist_resnet_small_k0061_add */
+  {62, 11, 933, 201216},      /* fmnist_resnet_small_k0062_reduce_sum */
+  {63, 11, 944, 0},           /* fmnist_resnet_small_k0063_reduce_sum */
+  {123, 8, 955, 0},           /* fmnist_resnet_small_k0123_add */
+  {124, 11, 963, 0},          /* fmnist_resnet_small_k0124_sub */
+  {123, 8, 974, 0},           /* fmnist_resnet_small_k0123_add */
+  {124, 11, 982, 0},          /* fmnist_resnet_small_k0124_sub */
+  {130, 10, 993, 0},          /* fmnist_resnet_small_k0130_sub */
+  {65, 4, 1003, 201216},      /* fmnist_resnet_small_k0065_conv2d_input_grad */
+  {66, 17, 1007, 201216},     /* fmnist_resnet_small_k0066_reduce_sum */
+  {67, 7, 1024, 0},           /* fmnist_resnet_small_k0067_add */
+  {68, 11, 1031, 602624},     /* fmnist_resnet_small_k0068_reduce_sum */
+  {69, 11, 1042, 0},          /* fmnist_resnet_small_k0069_reduce_sum */
+  {131, 8, 1053, 0},          /* fmnist_resnet_small_k0131_add */
+  {132, 11, 1061, 0},         /* fmnist_resnet_small_k0132_sub */
+  {131, 8, 1072, 0},          /* fmnist_resnet_small_k0131_add */
+  {132, 11, 1080, 0},         /* fmnist_resnet_small_k0132_sub */
+  {133, 10, 1091, 0},         /* fmnist_resnet_small_k0133_sub */
+  {73, 16, 1101, 602624},     /* fmnist_resnet_small_k0073_reduce_sum */
+  {74, 7, 1117, 0},           /* fmnist_resnet_small_k0074_add */
+  {68, 11, 1124, 602624},     /* fmnist_resnet_small_k0068_reduce_sum */
+  {69, 11, 1135, 0},          /* fmnist_resnet_small_k0069_reduce_sum */
+  {131, 8, 1146, 0},          /* fmnist_resnet_small_k0131_add */
+  {132, 11, 1154, 0},         /* fmnist_resnet_small_k0132_sub */
+  {131, 8, 1165, 0},          /* fmnist_resnet_small_k0131_add */
+  {132, 11, 1173, 0},         /* fmnist_resnet_small_k0132_sub */
+  {75, 17, 1184, 803072},     /* fmnist_resnet_small_k0075_reduce_sum */
+  {74, 7, 1201, 0},           /* fmnist_resnet_small_k0074_add */
+  {76, 11, 1208, 803072},     /* fmnist_resnet_small_k0076_reduce_sum */
+  {77, 11, 1219, 0},          /* fmnist_resnet_small_k0077_reduce_sum */
+  {131, 8, 1230, 0},          /* fmnist_resnet_small_k0131_add */
+  {132, 11, 1238, 0},         /* fmnist_resnet_small_k0132_sub */
+  {131, 8, 1249, 0},          /* fmnist_resnet_small_k0131_add */
+  {132, 11, 1257, 0},         /* fmnist_resnet_small_k0132_sub */
+  {134, 10, 1268, 0},         /* fmnist_resnet_small_k0134_sub */
+  {133, 10, 1278, 0},         /* fmnist_resnet_small_k0133_sub */
 };
 static const hw_copy fmnist_resnet_small_b2_bilevel_unrolled_k1_step_copies[] = {
   {{HW_AT_STATE, 1756032}, {HW_AT_ARENA, 402688}, 128},
@@ -7589,121 +6964,121 @@ static const hw_copy fmnist_resnet_small_b2_bilevel_unrolled_k1_step_copies[] = 
   {{HW_AT_STATE, 1759872}, {HW_AT_ARENA, 4224000}, 512},
   {{HW_AT_STATE, 1760384}, {HW_AT_ARENA, 4426240}, 512},
   {{HW_AT_STATE, 1760896}, {HW_AT_ARENA, 4426752}, 512},
-  {{HW_AT_STATE, 1761408}, {HW_AT_ARENA, 4604480}, 2048},
-  {{HW_AT_STATE, 1763456}, {HW_AT_ARENA, 5149248}, 2048},
-  {{HW_AT_STATE, 1765504}, {HW_AT_ARENA, 4607040}, 1152},
-  {{HW_AT_STATE, 3521536}, {HW_AT_ARENA, 4609344}, 1152},
-  {{HW_AT_STATE, 5277568}, {HW_AT_ARENA, 4568448}, 4},
-  {{HW_AT_STATE, 0}, {HW_AT_ARENA, 4608192}, 1152},
-  {{HW_AT_STATE, 1766656}, {HW_AT_ARENA, 4567936}, 128},
-  {{HW_AT_STATE, 3522688}, {HW_AT_ARENA, 4567808}, 128},
+  {{HW_AT_STATE, 1761408}, {HW_AT_ARENA, 5118464}, 2048},
+  {{HW_AT_STATE, 1763456}, {HW_AT_ARENA, 5120512}, 2048},
+  {{HW_AT_STATE, 1765504}, {HW_AT_ARENA, 5137024}, 1152},
+  {{HW_AT_STATE, 3521536}, {HW_AT_ARENA, 4113920}, 1152},
+  {{HW_AT_STATE, 5277568}, {HW_AT_ARENA, 4845824}, 4},
+  {{HW_AT_STATE, 0}, {HW_AT_ARENA, 5138176}, 1152},
+  {{HW_AT_STATE, 1766656}, {HW_AT_ARENA, 4845312}, 128},
+  {{HW_AT_STATE, 3522688}, {HW_AT_ARENA, 4845184}, 128},
   {{HW_AT_STATE, 5277632}, {HW_AT_ARENA, 0}, 4},
-  {{HW_AT_STATE, 1152}, {HW_AT_ARENA, 4568064}, 128},
-  {{HW_AT_STATE, 1766784}, {HW_AT_ARENA, 4568192}, 128},
-  {{HW_AT_STATE, 3522816}, {HW_AT_ARENA, 4567680}, 128},
+  {{HW_AT_STATE, 1152}, {HW_AT_ARENA, 4845440}, 128},
+  {{HW_AT_STATE, 1766784}, {HW_AT_ARENA, 4845568}, 128},
+  {{HW_AT_STATE, 3522816}, {HW_AT_ARENA, 4845056}, 128},
   {{HW_AT_STATE, 5277696}, {HW_AT_ARENA, 64}, 4},
-  {{HW_AT_STATE, 1280}, {HW_AT_ARENA, 4568320}, 128},
+  {{HW_AT_STATE, 1280}, {HW_AT_ARENA, 4845696}, 128},
   {{HW_AT_STATE, 1766912}, {HW_AT_ARENA, 3692032}, 36864},
   {{HW_AT_STATE, 3522944}, {HW_AT_ARENA, 3765760}, 36864},
-  {{HW_AT_STATE, 5277760}, {HW_AT_ARENA, 4568512}, 4},
+  {{HW_AT_STATE, 5277760}, {HW_AT_ARENA, 4845888}, 4},
   {{HW_AT_STATE, 1408}, {HW_AT_ARENA, 3728896}, 36864},
-  {{HW_AT_STATE, 1803776}, {HW_AT_ARENA, 4567168}, 128},
-  {{HW_AT_STATE, 3559808}, {HW_AT_ARENA, 4567040}, 128},
+  {{HW_AT_STATE, 1803776}, {HW_AT_ARENA, 4844544}, 128},
+  {{HW_AT_STATE, 3559808}, {HW_AT_ARENA, 4844416}, 128},
   {{HW_AT_STATE, 5277824}, {HW_AT_ARENA, 128}, 4},
-  {{HW_AT_STATE, 38272}, {HW_AT_ARENA, 4567296}, 128},
-  {{HW_AT_STATE, 1803904}, {HW_AT_ARENA, 4567424}, 128},
-  {{HW_AT_STATE, 3559936}, {HW_AT_ARENA, 4566912}, 128},
+  {{HW_AT_STATE, 38272}, {HW_AT_ARENA, 4844672}, 128},
+  {{HW_AT_STATE, 1803904}, {HW_AT_ARENA, 4844800}, 128},
+  {{HW_AT_STATE, 3559936}, {HW_AT_ARENA, 4844288}, 128},
   {{HW_AT_STATE, 5277888}, {HW_AT_ARENA, 192}, 4},
-  {{HW_AT_STATE, 38400}, {HW_AT_ARENA, 4567552}, 128},
-  {{HW_AT_STATE, 1804032}, {HW_AT_ARENA, 2959872}, 36864},
+  {{HW_AT_STATE, 38400}, {HW_AT_ARENA, 4844928}, 128},
+  {{HW_AT_STATE, 1804032}, {HW_AT_ARENA, 7940992}, 36864},
   {{HW_AT_STATE, 3560064}, {HW_AT_ARENA, 3655168}, 36864},
-  {{HW_AT_STATE, 5277952}, {HW_AT_ARENA, 4604416}, 4},
+  {{HW_AT_STATE, 5277952}, {HW_AT_ARENA, 5118400}, 4},
   {{HW_AT_STATE, 38528}, {HW_AT_ARENA, 3618304}, 36864},
-  {{HW_AT_STATE, 1840896}, {HW_AT_ARENA, 4604288}, 128},
-  {{HW_AT_STATE, 3596928}, {HW_AT_ARENA, 4604160}, 128},
+  {{HW_AT_STATE, 1840896}, {HW_AT_ARENA, 2009088}, 128},
+  {{HW_AT_STATE, 3596928}, {HW_AT_ARENA, 5118272}, 128},
   {{HW_AT_STATE, 5278016}, {HW_AT_ARENA, 256}, 4},
-  {{HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009088}, 128},
-  {{HW_AT_STATE, 1841024}, {HW_AT_ARENA, 2009216}, 128},
-  {{HW_AT_STATE, 3597056}, {HW_AT_ARENA, 4604032}, 128},
+  {{HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009216}, 128},
+  {{HW_AT_STATE, 1841024}, {HW_AT_ARENA, 4844032}, 128},
+  {{HW_AT_STATE, 3597056}, {HW_AT_ARENA, 5118144}, 128},
   {{HW_AT_STATE, 5278080}, {HW_AT_ARENA, 320}, 4},
-  {{HW_AT_STATE, 75520}, {HW_AT_ARENA, 4566784}, 128},
-  {{HW_AT_STATE, 1841152}, {HW_AT_ARENA, 4594240}, 8192},
-  {{HW_AT_STATE, 3597184}, {HW_AT_ARENA, 4575808}, 8192},
-  {{HW_AT_STATE, 5278144}, {HW_AT_ARENA, 4529536}, 4},
-  {{HW_AT_STATE, 75648}, {HW_AT_ARENA, 4584000}, 8192},
-  {{HW_AT_STATE, 1849344}, {HW_AT_ARENA, 4566272}, 256},
-  {{HW_AT_STATE, 3605376}, {HW_AT_ARENA, 4566016}, 256},
-  {{HW_AT_STATE, 5278208}, {HW_AT_ARENA, 4529472}, 4},
-  {{HW_AT_STATE, 83840}, {HW_AT_ARENA, 4566528}, 256},
+  {{HW_AT_STATE, 75520}, {HW_AT_ARENA, 4844160}, 128},
+  {{HW_AT_STATE, 1841152}, {HW_AT_ARENA, 4823552}, 8192},
+  {{HW_AT_STATE, 3597184}, {HW_AT_ARENA, 5108224}, 8192},
+  {{HW_AT_STATE, 5278144}, {HW_AT_ARENA, 5116416}, 4},
+  {{HW_AT_STATE, 75648}, {HW_AT_ARENA, 4835840}, 8192},
+  {{HW_AT_STATE, 1849344}, {HW_AT_ARENA, 5136512}, 256},
+  {{HW_AT_STATE, 3605376}, {HW_AT_ARENA, 5136256}, 256},
+  {{HW_AT_STATE, 5278208}, {HW_AT_ARENA, 4556736}, 4},
+  {{HW_AT_STATE, 83840}, {HW_AT_ARENA, 5136768}, 256},
   {{HW_AT_STATE, 1849600}, {HW_AT_ARENA, 3617280}, 256},
-  {{HW_AT_STATE, 3605632}, {HW_AT_ARENA, 4565248}, 256},
+  {{HW_AT_STATE, 3605632}, {HW_AT_ARENA, 4556480}, 256},
   {{HW_AT_STATE, 5278272}, {HW_AT_ARENA, 384}, 4},
-  {{HW_AT_STATE, 84096}, {HW_AT_ARENA, 4565504}, 256},
+  {{HW_AT_STATE, 84096}, {HW_AT_ARENA, 5135744}, 256},
   {{HW_AT_STATE, 1849856}, {HW_AT_ARENA, 4427264}, 73728},
-  {{HW_AT_STATE, 3605888}, {HW_AT_ARENA, 5577600}, 73728},
-  {{HW_AT_STATE, 5278336}, {HW_AT_ARENA, 4603968}, 4},
+  {{HW_AT_STATE, 3605888}, {HW_AT_ARENA, 4322816}, 73728},
+  {{HW_AT_STATE, 5278336}, {HW_AT_ARENA, 5118080}, 4},
   {{HW_AT_STATE, 84352}, {HW_AT_ARENA, 4122112}, 73728},
-  {{HW_AT_STATE, 1923584}, {HW_AT_ARENA, 4602944}, 256},
-  {{HW_AT_STATE, 3679616}, {HW_AT_ARENA, 4602688}, 256},
+  {{HW_AT_STATE, 1923584}, {HW_AT_ARENA, 5117056}, 256},
+  {{HW_AT_STATE, 3679616}, {HW_AT_ARENA, 5116800}, 256},
   {{HW_AT_STATE, 5278400}, {HW_AT_ARENA, 448}, 4},
-  {{HW_AT_STATE, 158080}, {HW_AT_ARENA, 4603200}, 256},
-  {{HW_AT_STATE, 1923840}, {HW_AT_ARENA, 4603456}, 256},
-  {{HW_AT_STATE, 3679872}, {HW_AT_ARENA, 4602432}, 256},
+  {{HW_AT_STATE, 158080}, {HW_AT_ARENA, 5117312}, 256},
+  {{HW_AT_STATE, 1923840}, {HW_AT_ARENA, 5117568}, 256},
+  {{HW_AT_STATE, 3679872}, {HW_AT_ARENA, 5116544}, 256},
   {{HW_AT_STATE, 5278464}, {HW_AT_ARENA, 512}, 4},
-  {{HW_AT_STATE, 158336}, {HW_AT_ARENA, 4603712}, 256},
-  {{HW_AT_STATE, 1924096}, {HW_AT_ARENA, 2812416}, 147456},
-  {{HW_AT_STATE, 3680128}, {HW_AT_ARENA, 5430144}, 147456},
-  {{HW_AT_STATE, 5278528}, {HW_AT_ARENA, 4529600}, 4},
-  {{HW_AT_STATE, 158592}, {HW_AT_ARENA, 5282688}, 147456},
+  {{HW_AT_STATE, 158336}, {HW_AT_ARENA, 5117824}, 256},
+  {{HW_AT_STATE, 1924096}, {HW_AT_ARENA, 7793536}, 147456},
+  {{HW_AT_STATE, 3680128}, {HW_AT_ARENA, 3966464}, 147456},
+  {{HW_AT_STATE, 5278528}, {HW_AT_ARENA, 5116480}, 4},
+  {{HW_AT_STATE, 158592}, {HW_AT_ARENA, 3819008}, 147456},
   {{HW_AT_STATE, 2071552}, {HW_AT_ARENA, 3617536}, 256},
-  {{HW_AT_STATE, 3827584}, {HW_AT_ARENA, 4564480}, 256},
+  {{HW_AT_STATE, 3827584}, {HW_AT_ARENA, 4555712}, 256},
   {{HW_AT_STATE, 5278592}, {HW_AT_ARENA, 576}, 4},
-  {{HW_AT_STATE, 306048}, {HW_AT_ARENA, 4564736}, 256},
-  {{HW_AT_STATE, 2071808}, {HW_AT_ARENA, 4564992}, 256},
-  {{HW_AT_STATE, 3827840}, {HW_AT_ARENA, 4529216}, 256},
+  {{HW_AT_STATE, 306048}, {HW_AT_ARENA, 4555968}, 256},
+  {{HW_AT_STATE, 2071808}, {HW_AT_ARENA, 4556224}, 256},
+  {{HW_AT_STATE, 3827840}, {HW_AT_ARENA, 4529408}, 256},
   {{HW_AT_STATE, 5278656}, {HW_AT_ARENA, 640}, 4},
-  {{HW_AT_STATE, 306304}, {HW_AT_ARENA, 4565760}, 256},
-  {{HW_AT_STATE, 2072064}, {HW_AT_ARENA, 4531712}, 32768},
-  {{HW_AT_STATE, 3828096}, {HW_AT_ARENA, 4052480}, 32768},
-  {{HW_AT_STATE, 5278720}, {HW_AT_ARENA, 4528128}, 4},
-  {{HW_AT_STATE, 306560}, {HW_AT_ARENA, 4019712}, 32768},
-  {{HW_AT_STATE, 2104832}, {HW_AT_ARENA, 4606528}, 512},
-  {{HW_AT_STATE, 3860864}, {HW_AT_ARENA, 4570624}, 512},
-  {{HW_AT_STATE, 5278784}, {HW_AT_ARENA, 4571136}, 4},
-  {{HW_AT_STATE, 339328}, {HW_AT_ARENA, 4527616}, 512},
+  {{HW_AT_STATE, 306304}, {HW_AT_ARENA, 5136000}, 256},
+  {{HW_AT_STATE, 2072064}, {HW_AT_ARENA, 4224512}, 32768},
+  {{HW_AT_STATE, 3828096}, {HW_AT_ARENA, 4290048}, 32768},
+  {{HW_AT_STATE, 5278720}, {HW_AT_ARENA, 4528192}, 4},
+  {{HW_AT_STATE, 306560}, {HW_AT_ARENA, 4257280}, 32768},
+  {{HW_AT_STATE, 2104832}, {HW_AT_ARENA, 5135232}, 512},
+  {{HW_AT_STATE, 3860864}, {HW_AT_ARENA, 4835328}, 512},
+  {{HW_AT_STATE, 5278784}, {HW_AT_ARENA, 4527616}, 4},
+  {{HW_AT_STATE, 339328}, {HW_AT_ARENA, 4527680}, 512},
   {{HW_AT_STATE, 2105344}, {HW_AT_ARENA, 4425216}, 512},
-  {{HW_AT_STATE, 3861376}, {HW_AT_ARENA, 4569088}, 512},
+  {{HW_AT_STATE, 3861376}, {HW_AT_ARENA, 4833792}, 512},
   {{HW_AT_STATE, 5278848}, {HW_AT_ARENA, 704}, 4},
-  {{HW_AT_STATE, 339840}, {HW_AT_ARENA, 4569600}, 512},
-  {{HW_AT_STATE, 2105856}, {HW_AT_ARENA, 3215872}, 294912},
-  {{HW_AT_STATE, 3861888}, {HW_AT_ARENA, 1206272}, 294912},
-  {{HW_AT_STATE, 5278912}, {HW_AT_ARENA, 4568576}, 4},
-  {{HW_AT_STATE, 340352}, {HW_AT_ARENA, 1024}, 294912},
-  {{HW_AT_STATE, 2400768}, {HW_AT_ARENA, 4573248}, 512},
-  {{HW_AT_STATE, 4156800}, {HW_AT_ARENA, 4528704}, 512},
+  {{HW_AT_STATE, 339840}, {HW_AT_ARENA, 4834304}, 512},
+  {{HW_AT_STATE, 2105856}, {HW_AT_ARENA, 6908800}, 294912},
+  {{HW_AT_STATE, 3861888}, {HW_AT_ARENA, 7498624}, 294912},
+  {{HW_AT_STATE, 5278912}, {HW_AT_ARENA, 4529344}, 4},
+  {{HW_AT_STATE, 340352}, {HW_AT_ARENA, 7203712}, 294912},
+  {{HW_AT_STATE, 2400768}, {HW_AT_ARENA, 4528320}, 512},
+  {{HW_AT_STATE, 4156800}, {HW_AT_ARENA, 4120576}, 512},
   {{HW_AT_STATE, 5278976}, {HW_AT_ARENA, 768}, 4},
-  {{HW_AT_STATE, 635264}, {HW_AT_ARENA, 4573760}, 512},
-  {{HW_AT_STATE, 2401280}, {HW_AT_ARENA, 4574272}, 512},
-  {{HW_AT_STATE, 4157312}, {HW_AT_ARENA, 4528192}, 512},
+  {{HW_AT_STATE, 635264}, {HW_AT_ARENA, 4528832}, 512},
+  {{HW_AT_STATE, 2401280}, {HW_AT_ARENA, 4554688}, 512},
+  {{HW_AT_STATE, 4157312}, {HW_AT_ARENA, 4120064}, 512},
   {{HW_AT_STATE, 5279040}, {HW_AT_ARENA, 832}, 4},
-  {{HW_AT_STATE, 635776}, {HW_AT_ARENA, 4574784}, 512},
-  {{HW_AT_STATE, 2401792}, {HW_AT_ARENA, 2009600}, 589824},
-  {{HW_AT_STATE, 4157824}, {HW_AT_ARENA, 5651328}, 589824},
-  {{HW_AT_STATE, 5279104}, {HW_AT_ARENA, 4568640}, 4},
-  {{HW_AT_STATE, 636288}, {HW_AT_ARENA, 402944}, 589824},
+  {{HW_AT_STATE, 635776}, {HW_AT_ARENA, 4555200}, 512},
+  {{HW_AT_STATE, 2401792}, {HW_AT_ARENA, 5139328}, 589824},
+  {{HW_AT_STATE, 4157824}, {HW_AT_ARENA, 6318976}, 589824},
+  {{HW_AT_STATE, 5279104}, {HW_AT_ARENA, 4528256}, 4},
+  {{HW_AT_STATE, 636288}, {HW_AT_ARENA, 5729152}, 589824},
   {{HW_AT_STATE, 2991616}, {HW_AT_ARENA, 4425728}, 512},
-  {{HW_AT_STATE, 4747648}, {HW_AT_ARENA, 5180800}, 512},
+  {{HW_AT_STATE, 4747648}, {HW_AT_ARENA, 4559360}, 512},
   {{HW_AT_STATE, 5279168}, {HW_AT_ARENA, 896}, 4},
-  {{HW_AT_STATE, 1226112}, {HW_AT_ARENA, 5181312}, 512},
-  {{HW_AT_STATE, 2992128}, {HW_AT_ARENA, 5181824}, 512},
-  {{HW_AT_STATE, 4748160}, {HW_AT_ARENA, 5180288}, 512},
+  {{HW_AT_STATE, 1226112}, {HW_AT_ARENA, 4559872}, 512},
+  {{HW_AT_STATE, 2992128}, {HW_AT_ARENA, 4560384}, 512},
+  {{HW_AT_STATE, 4748160}, {HW_AT_ARENA, 4558848}, 512},
   {{HW_AT_STATE, 5279232}, {HW_AT_ARENA, 960}, 4},
-  {{HW_AT_STATE, 1226624}, {HW_AT_ARENA, 4570112}, 512},
-  {{HW_AT_STATE, 1227136}, {HW_AT_ARENA, 4876864}, 262144},
-  {{HW_AT_STATE, 1489280}, {HW_AT_ARENA, 4592192}, 2048},
-  {{HW_AT_STATE, 1491328}, {HW_AT_ARENA, 4571200}, 2048},
-  {{HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4614720}, 262144},
-  {{HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4575296}, 512},
+  {{HW_AT_STATE, 1226624}, {HW_AT_ARENA, 4834816}, 512},
+  {{HW_AT_STATE, 1227136}, {HW_AT_ARENA, 4846080}, 262144},
+  {{HW_AT_STATE, 1489280}, {HW_AT_ARENA, 4831744}, 2048},
+  {{HW_AT_STATE, 1491328}, {HW_AT_ARENA, 4556800}, 2048},
+  {{HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4561408}, 262144},
+  {{HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4560896}, 512},
 };
 
 /* Entry point 'encode': 9 calls, arena 602112 bytes. */
@@ -7713,7 +7088,7 @@ static const hw_arg fmnist_resnet_small_b2_encode_args[] = {
   {HW_AT_ARENA, 0}, {HW_AT_STATE, 1408}, {HW_AT_STATE, 1756288}, {HW_AT_STATE, 1756416}, {HW_AT_STATE, 38272},
       {HW_AT_STATE, 38400}, {HW_AT_ARENA, 200704}, {HW_AT_ARENA, 200704}, {HW_AT_ARENA, 401408},
   {HW_AT_ARENA, 0}, {HW_AT_ARENA, 200704}, {HW_AT_STATE, 38528}, {HW_AT_STATE, 1756544}, {HW_AT_STATE, 1756672},
-      {HW_AT_STATE, 75392}, {HW_AT_STATE, 75520}, {HW_AT_ARENA, 401408}, {HW_AT_ARENA, 0},
+      {HW_AT_STATE, 75392}, {HW_AT_STATE, 75520}, {HW_AT_ARENA, 401408}, {HW_AT_ARENA, 0}, {HW_AT_ARENA, 0},
   {HW_AT_ARENA, 0}, {HW_AT_STATE, 75648}, {HW_AT_ARENA, 200704}, {HW_AT_ARENA, 301056},
   {HW_AT_ARENA, 0}, {HW_AT_STATE, 84352}, {HW_AT_STATE, 1757312}, {HW_AT_STATE, 1757568}, {HW_AT_STATE, 158080},
       {HW_AT_STATE, 158336}, {HW_AT_ARENA, 301056}, {HW_AT_ARENA, 301056}, {HW_AT_ARENA, 401408},
@@ -7729,15 +7104,15 @@ static const hw_arg fmnist_resnet_small_b2_encode_args[] = {
       {HW_AT_ARENA, 152576},
 };
 static const hw_call fmnist_resnet_small_b2_encode_calls[] = {
-  {142, 9, 0},      /* fmnist_resnet_small_k0142_conv2d */
-  {143, 9, 9},      /* fmnist_resnet_small_k0143_conv2d */
-  {144, 9, 18},     /* fmnist_resnet_small_k0144_conv2d */
-  {145, 4, 27},     /* fmnist_resnet_small_k0145_conv2d */
-  {146, 9, 31},     /* fmnist_resnet_small_k0146_conv2d */
-  {147, 14, 40},    /* fmnist_resnet_small_k0147_conv2d */
-  {148, 4, 54},     /* fmnist_resnet_small_k0148_conv2d */
-  {149, 9, 58},     /* fmnist_resnet_small_k0149_conv2d */
-  {150, 15, 67},    /* fmnist_resnet_small_k0150_reduce_mean */
+  {135, 9, 0, 401408},        /* fmnist_resnet_small_k0135_conv2d */
+  {136, 9, 9, 200704},        /* fmnist_resnet_small_k0136_conv2d */
+  {137, 10, 18, 0},           /* fmnist_resnet_small_k0137_conv2d */
+  {138, 4, 28, 301056},       /* fmnist_resnet_small_k0138_conv2d */
+  {139, 9, 32, 200704},       /* fmnist_resnet_small_k0139_conv2d */
+  {140, 14, 41, 200704},      /* fmnist_resnet_small_k0140_conv2d */
+  {141, 4, 55, 301056},       /* fmnist_resnet_small_k0141_conv2d */
+  {142, 9, 59, 301056},       /* fmnist_resnet_small_k0142_conv2d */
+  {143, 15, 68, 449536},      /* fmnist_resnet_small_k0143_reduce_mean */
 };
 
 static const int64_t fmnist_resnet_small_b2_shape1[] = {32, 1, 3, 3};
@@ -8047,7 +7422,7 @@ static const int64_t fmnist_resnet_small_b2_shape154[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape155[] = {4, 128};
 static const int64_t fmnist_resnet_small_b2_shape156[] = {0};
 static const hw_tensor fmnist_resnet_small_b2_joint_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_b2_shape149, 0}, {"views", HW_F32, 4, fmnist_resnet_small_b2_shape150, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_b2_shape151, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_b2_shape152, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_b2_shape153, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_b2_shape154, 0}};
-static const hw_tensor fmnist_resnet_small_b2_joint_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_b2_shape155, 4529792}, {"loss", HW_F32, 0, fmnist_resnet_small_b2_shape156, 4573248}};
+static const hw_tensor fmnist_resnet_small_b2_joint_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_b2_shape155, 4529792}, {"loss", HW_F32, 0, fmnist_resnet_small_b2_shape156, 4558848}};
 static const int64_t fmnist_resnet_small_b2_shape157[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape158[] = {4, 1, 28, 28};
 static const int64_t fmnist_resnet_small_b2_shape159[] = {0};
@@ -8058,16 +7433,16 @@ static const int64_t fmnist_resnet_small_b2_shape163[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape164[] = {4, 128};
 static const int64_t fmnist_resnet_small_b2_shape165[] = {0};
 static const int64_t fmnist_resnet_small_b2_shape166[] = {0};
-static const hw_tensor fmnist_resnet_small_b2_bilevel_unrolled_k1_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_b2_shape157, 0}, {"views", HW_F32, 4, fmnist_resnet_small_b2_shape158, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_b2_shape159, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_b2_shape160, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_b2_shape161, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_b2_shape162, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_b2_shape163, 0}};
-static const hw_tensor fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_b2_shape164, 4529664}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_b2_shape165, 4569024}, {"loss", HW_F32, 0, fmnist_resnet_small_b2_shape166, 5180224}};
+static const hw_tensor fmnist_resnet_small_b2_bilevel_unrolled_k1_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_b2_shape157, 0}, {"views", HW_F32, 4, fmnist_resnet_small_b2_shape158, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_b2_shape159, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_b2_shape160, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_b2_shape161, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_b2_shape162, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_b2_shape163, 0}};
+static const hw_tensor fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_b2_shape164, 4529664}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_b2_shape165, 4554624}, {"loss", HW_F32, 0, fmnist_resnet_small_b2_shape166, 5135168}};
 static const int64_t fmnist_resnet_small_b2_shape167[] = {2, 1, 28, 28};
 static const int64_t fmnist_resnet_small_b2_shape168[] = {2, 128};
 static const hw_tensor fmnist_resnet_small_b2_encode_inputs[] = {{"images", HW_F32, 4, fmnist_resnet_small_b2_shape167, 0}};
 static const hw_tensor fmnist_resnet_small_b2_encode_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_b2_shape168, 151552}};
 static const hw_entry fmnist_resnet_small_b2_entries[] = {
-  {"joint.step", 6, fmnist_resnet_small_b2_joint_step_inputs, 2, fmnist_resnet_small_b2_joint_step_outputs, 6845568, 128, 944496551, 58977944, fmnist_resnet_small_kernels, fmnist_resnet_small_b2_joint_step_calls, fmnist_resnet_small_b2_joint_step_args, 148, fmnist_resnet_small_b2_joint_step_copies, NULL},
-  {"bilevel-unrolled.k1.step", 7, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_inputs, 3, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs, 6241152, 143, 945630070, 57475744, fmnist_resnet_small_kernels, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_calls, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_args, 133, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_copies, NULL},
-  {"encode", 1, fmnist_resnet_small_b2_encode_inputs, 1, fmnist_resnet_small_b2_encode_outputs, 602112, 9, 150528000, 4652800, fmnist_resnet_small_kernels, fmnist_resnet_small_b2_encode_calls, fmnist_resnet_small_b2_encode_args, 0, NULL, NULL},
+  {"joint.step", 2, 6, fmnist_resnet_small_b2_joint_step_inputs, 2, fmnist_resnet_small_b2_joint_step_outputs, 8995904, 127, 944554487, 58916440, fmnist_resnet_small_kernels, fmnist_resnet_small_b2_joint_step_calls, fmnist_resnet_small_b2_joint_step_args, 148, fmnist_resnet_small_b2_joint_step_copies, NULL},
+  {"bilevel-unrolled.k1.step", 2, 7, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_inputs, 3, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs, 7994240, 141, 945852566, 57268272, fmnist_resnet_small_kernels, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_calls, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_args, 133, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_copies, NULL},
+  {"encode", 2, 1, fmnist_resnet_small_b2_encode_inputs, 1, fmnist_resnet_small_b2_encode_outputs, 602112, 9, 150528000, 4652800, fmnist_resnet_small_kernels, fmnist_resnet_small_b2_encode_calls, fmnist_resnet_small_b2_encode_args, 0, NULL, NULL},
 };
 const hw_program *hw_program_fmnist_resnet_small_b2(void) {
   static const hw_program program = {"fmnist-resnet-small", 2, 5279616, 148, fmnist_resnet_small_b2_variables, 3, fmnist_resnet_small_b2_entries};
