@@ -1,97 +1,156 @@
 import GraphCompiler
 import GraphIR
 
-/// The schedule of one entry point, as the tables the runtime walks (`hw_entry_run`): for each
-/// kernel, the library function that computes it and where its arguments live (an input, an
-/// offset in the state or activation arena); then the copies (leaf outputs into the arena,
-/// state updates into the state arena).
+/// The schedule of one entry point, as the tables the runtime walks (`hw_entry_run`), for every
+/// batch size at once: for each kernel, the library function that computes it and where its
+/// arguments live (an input, an offset in the state arena, a buffer of the activation arena or
+/// the call's scratch); the buffers, whose sizes are polynomials in N, in the order the planner
+/// places them (`hw_entry_plan`); then the copies (leaf outputs into the arena, state updates
+/// into the state arena). Built from the entry at the two markers of `GenericBatch`.
 struct EntrySchedule {
-  /// Where a buffer lives: the spellings of `hw_space`.
+  /// Where a buffer lives: an `hw_arg`, spelled with the macros of `argumentMacros`.
   enum Argument: Equatable {
-    case input(Int), state(Int), arena(Int), constant(Int)
+    case input(Int), state(Int), buffer(Int), constant(Int), scratch
 
     var c: String {
       switch self {
-      case .input(let index): "{HW_AT_INPUT, \(index)}"
-      case .state(let offset): "{HW_AT_STATE, \(offset)}"
-      case .arena(let offset): "{HW_AT_ARENA, \(offset)}"
-      case .constant(let index): "{HW_AT_CONSTANT, \(index)}"
+      case .input(let index): "IN(\(index))"
+      case .state(let offset): "ST(\(offset))"
+      case .buffer(let index): "BUF(\(index))"
+      case .constant(let index): "CONST(\(index))"
+      case .scratch: "SCRATCH"
       }
     }
   }
 
-  let entry: PlannedEntry
+  /// The short spellings of `hw_arg` the tables use, defined before them.
+  static let argumentMacros = [
+    "/* Kernel arguments in the tables below: an entry input, a byte offset in the state arena, a",
+    " * buffer of the activation arena, a constant array, the call's scratch range. */",
+    "#define IN(index) {HW_AT_INPUT, index}",
+    "#define ST(offset) {HW_AT_STATE, offset}",
+    "#define BUF(index) {HW_AT_BUFFER, index}",
+    "#define CONST(index) {HW_AT_CONSTANT, index}",
+    "#define SCRATCH {HW_AT_SCRATCH, 0}",
+  ]
+
+  /// A call: its function, arguments, own scratch (im2col) and whether it gets the spare range.
+  struct Call {
+    var kernel: Int
+    var arguments: [Argument]
+    var scratch: BatchPolynomial
+    var spare: Bool
+  }
+
+  /// A stored value placed by the planner.
+  struct Buffer {
+    var bytes: BatchPolynomial
+    var first: Int
+    var last: Int
+    var inPlaceOf: Int?
+  }
+
+  /// The entry at the two markers.
+  let entry: (PlannedEntry, PlannedEntry)
   let state: StateLayout
-  /// Prefix of the tables: `<program>_b<batch>_<entry>`.
+  /// Prefix of the tables: `<program>_<entry>`.
   let prefix: String
-  private(set) var calls: [(kernel: Int, arguments: [Argument], scratchBytes: Int)] = []
-  private(set) var copies: [(to: Argument, from: Argument, bytes: Int)] = []
-  /// The constant arrays the copies read.
+  private(set) var calls: [Call] = []
+  private(set) var buffers: [Buffer] = []
+  private(set) var copies: [(to: Argument, from: Argument, bytes: BatchPolynomial)] = []
+  /// The constant arrays the kernels and copies read.
   private(set) var constants: [String] = []
   private var constantNames: [NodeID: String] = [:]
   private var inputIndex: [NodeID: Int] = [:]
+  private var bufferIndex: [NodeID: Int] = [:]
 
-  var graph: Graph { entry.graph }
+  var name: String { entry.0.name }
+  var graph: Graph { entry.0.graph }
 
-  /// A kernel of the entry as every batch size calls it: its function in the library, the
-  /// buffers it reads and writes, in parameter order, and whether it takes a scratch range.
-  struct Kernel {
-    var function: Int
-    var buffers: [NodeID]
-    var hasScratch: Bool
-  }
-
-  /// The kernels of an entry (`generic`: the entry at the two markers), added to `library`.
-  static func kernels(
-    _ generic: (PlannedEntry, PlannedEntry), library: inout KernelLibrary
-  ) throws -> [Kernel] {
-    let constants = library.constants(of: generic.0.graph)
-    return try generic.0.graph.kernelMembers().map { members in
-      func emitter(_ marker: PlannedEntry) -> KernelEmitter {
-        KernelEmitter(
-          graph: marker.graph, members: members, constants: constants,
-          inPlace: marker.memory.inPlace)
-      }
-      let (first, second) = (emitter(generic.0), emitter(generic.1))
-      return Kernel(
-        function: try library.function(for: (first, second)), buffers: first.inputs + members,
-        hasScratch: first.hasScratch)
-    }
-  }
-
-  /// Plans the schedule of `entry` (the entry at one batch size) over its `kernels`.
+  /// Plans the schedule, adding the entry's kernels and constants to `library`.
   init(
-    entry: PlannedEntry, kernels: [Kernel], state: StateLayout, prefix: String,
+    _ entry: (PlannedEntry, PlannedEntry), state: StateLayout, prefix: String,
     library: inout KernelLibrary
-  ) {
+  ) throws {
     self.entry = entry
     self.state = state
     self.prefix = prefix
-    constantNames = library.constants(of: entry.graph)
+    constantNames = library.constants(of: entry.0.graph)
     inputIndex = Dictionary(uniqueKeysWithValues: graph.inputs.enumerated().map { ($1.id, $0) })
-    for (index, kernel) in kernels.enumerated() {
-      var arguments = kernel.buffers.map { argument($0) }
-      let scratch = entry.memory.scratch[index]
-      if kernel.hasScratch { arguments.append(.arena(scratch?.offset ?? 0)) }
+    try planBuffers()
+    for (index, members) in graph.kernelMembers().enumerated() {
+      func emitter(_ marker: PlannedEntry) -> KernelEmitter {
+        KernelEmitter(
+          graph: marker.graph, members: members, constants: constantNames,
+          inPlace: marker.memory.inPlace)
+      }
+      let (first, second) = (emitter(entry.0), emitter(entry.1))
+      var arguments = (first.inputs + members).map { argument($0) }
+      if first.hasScratch { arguments.append(.scratch) }
       precondition(
-        arguments.count <= 64, "kernel \(index) of '\(entry.name)' takes more than HW_MAX_ARGS")
-      calls.append((kernel.function, arguments, scratch?.bytes ?? 0))
+        arguments.count <= 64, "kernel \(index) of '\(name)' takes more than HW_MAX_ARGS")
+      // A channels-last convolution's range is the spare one, found at run time.
+      let scratch =
+        first.takesSpareBytes
+        ? BatchPolynomial.zero
+        : try polynomial("the scratch of kernel \(index)") {
+          $0.memory.scratch[index]?.bytes ?? 0
+        }
+      calls.append(
+        Call(
+          kernel: try library.function(for: (first, second)), arguments: arguments,
+          scratch: scratch, spare: first.takesSpareBytes))
     }
-    planCopies()
+    try planCopies()
+  }
+
+  /// The value of `measure` at both markers as a polynomial in N; `place` names it in errors.
+  private func polynomial(
+    _ place: String, _ measure: (PlannedEntry) -> Int
+  ) throws -> BatchPolynomial {
+    let (a, b) = (measure(entry.0), measure(entry.1))
+    guard let polynomial = BatchPolynomial(a, b), polynomial.coefficients.count <= 3 else {
+      throw GenericBatch.Mismatch(
+        place: "\(place) of '\(name)'", first: "\(a)", second: "\(b)", context: "")
+    }
+    return polynomial
+  }
+
+  /// The stored values in the order the compiler's planner placed them.
+  private mutating func planBuffers() throws {
+    let (a, b) = (entry.0.memory, entry.1.memory)
+    guard a.placements.map(\.id) == b.placements.map(\.id) else {
+      throw GenericBatch.Mismatch(
+        place: "the memory plan of '\(name)'", first: "\(a.placements.count) buffers",
+        second: "\(b.placements.count)", context: "")
+    }
+    for placement in a.placements {
+      let id = placement.id
+      let bytes = try polynomial("the size of \(id)") { $0.graph[id].type.elementCount * 4 }
+      let operand = a.inPlace[id].flatMap { bufferIndex[$0] }
+      bufferIndex[id] = buffers.count
+      buffers.append(
+        Buffer(bytes: bytes, first: placement.first, last: placement.last, inPlaceOf: operand))
+    }
   }
 
   /// Leaf outputs are copied into the arena, then every state update is applied.
-  private mutating func planCopies() {
+  private mutating func planCopies() throws {
     for output in graph.outputs where graph[output.node].kernel == nil {
-      let bytes = graph[output.node].type.elementCount * 4
-      copies.append((.arena(entry.memory.offsets[output.node]!), argument(output.node), bytes))
+      let bytes = try polynomial("output \(output.name)") {
+        $0.graph[output.node].type.elementCount * 4
+      }
+      copies.append((.buffer(bufferIndex[output.node]!), argument(output.node), bytes))
     }
     for id in graph.ids {
       guard case .assign(let name) = graph[id].op else { continue }
-      let bytes = graph[id].type.elementCount * 4
+      let bytes = try polynomial("the update of \(name)") { $0.graph[id].type.elementCount * 4 }
       copies.append((.state(state.offsets[name]!), argument(graph[id].operands[0]), bytes))
     }
   }
+
+  /// The index of the buffer holding `id`.
+  func buffer(of id: NodeID) -> Int { bufferIndex[id]! }
 
   /// Where buffer `id` lives.
   private mutating func argument(_ id: NodeID) -> Argument {
@@ -106,50 +165,7 @@ struct EntrySchedule {
       constants.append(name)
       return .constant(constants.count - 1)
     default:
-      return .arena(entry.memory.offsets[id]!)
+      return .buffer(bufferIndex[id]!)
     }
-  }
-
-  /// The arguments, calls, copies and constants tables; `hw_entry` fields point at them.
-  func emit(into code: inout CodePrinter, library: KernelLibrary) {
-    code.line(
-      "/* Entry point '\(entry.name)': \(calls.count) calls, arena \(entry.memory.arenaBytes) bytes. */"
-    )
-    if !calls.isEmpty {
-      code.line("static const hw_arg \(prefix)_args[] = {")
-      code.indented { code in
-        for call in calls { code.wrapped("", call.arguments.map(\.c), ",") }
-      }
-      code.line("};")
-      code.line("static const hw_call \(prefix)_calls[] = {")
-      var first = 0
-      code.indented { code in
-        for call in calls {
-          let row = "{\(call.kernel), \(call.arguments.count), \(first), \(call.scratchBytes)},"
-          let pad = String(repeating: " ", count: max(1, 28 - row.count))
-          code.line(row + pad + "/* \(library.name(call.kernel)) */")
-          first += call.arguments.count
-        }
-      }
-      code.line("};")
-    }
-    if !copies.isEmpty {
-      code.line("static const hw_copy \(prefix)_copies[] = {")
-      code.indented { code in
-        for copy in copies { code.line("{\(copy.to.c), \(copy.from.c), \(copy.bytes)},") }
-      }
-      code.line("};")
-    }
-    if !constants.isEmpty {
-      code.wrapped("static const float *const \(prefix)_constants[] = {", constants, "};")
-    }
-  }
-
-  /// The `kernels, calls, args, num_copies, copies, constants` fields of the entry's `hw_entry`.
-  func tableFields(kernels: String) -> String {
-    let tables = calls.isEmpty ? "NULL, NULL, NULL" : "\(kernels), \(prefix)_calls, \(prefix)_args"
-    let copiesTable = copies.isEmpty ? "NULL" : "\(prefix)_copies"
-    let constantsTable = constants.isEmpty ? "NULL" : "\(prefix)_constants"
-    return "\(tables), \(copies.count), \(copiesTable), \(constantsTable)"
   }
 }

@@ -2,30 +2,46 @@ import GraphCompiler
 import GraphIR
 
 /// Emits the tables the runtime reads: variables with their arena offsets and initialisers,
-/// entry points with inputs, outputs, arena size, costs and schedule.
+/// entry points with inputs, outputs, buffers, costs and schedule. Shapes and sizes that depend
+/// on the batch size are `hw_poly`s.
 struct TableEmitter {
-  let planned: PlannedProgram
+  let generic: GenericProgram
   let base: String
   let schedules: [EntrySchedule]
   /// The translation unit's kernels table.
   let kernels: String
 
-  func emit(into code: inout CodePrinter) {
+  func emit(into code: inout CodePrinter) throws {
+    var declarations = CodePrinter()
+    try emitTables(into: &declarations, then: &code)
+  }
+
+  private func emitTables(into code: inout CodePrinter, then output: inout CodePrinter) throws {
     var shapes = 0
-    func shape(_ type: TensorType) -> String {
+    func shape(_ a: TensorType, _ b: TensorType, _ place: String) throws -> String {
       shapes += 1
       let name = "\(base)_shape\(shapes)"
-      let dims = type.shape.isEmpty ? "0" : type.shape.map(String.init).joined(separator: ", ")
-      code.line("static const int64_t \(name)[] = {\(dims)};")
+      let dims = try zip(a.shape, b.shape).map { x, y in
+        guard let dim = BatchPolynomial(x, y)?.hwPoly else {
+          throw GenericBatch.Mismatch(
+            place: "the shape of \(place)", first: "\(a)", second: "\(b)", context: "")
+        }
+        return dim
+      }
+      code.line(
+        "static const hw_poly \(name)[] = {\(dims.isEmpty ? "{0}" : dims.joined(separator: ", "))};"
+      )
       return name
     }
-    func tensor(_ name: String, _ type: TensorType, offset: Int) -> String {
-      let dtype = type.dtype == .f32 ? "HW_F32" : "HW_I32"
-      return "{\(CSyntax.string(name)), \(dtype), \(type.rank), \(shape(type)), \(offset)}"
+    func tensor(_ name: String, _ a: TensorType, _ b: TensorType, offset: Int) throws -> String {
+      let dtype = a.dtype == .f32 ? "HW_F32" : "HW_I32"
+      return "{\(CSyntax.string(name)), \(dtype), \(a.rank), \(try shape(a, b, name)), \(offset)}"
     }
+    let state = generic.first.state
     var variables: [String] = []
-    for variable in planned.state.variables {
-      let t = tensor(variable.name, variable.type, offset: planned.state.offsets[variable.name]!)
+    for variable in state.variables {
+      let t = try tensor(
+        variable.name, variable.type, variable.type, offset: state.offsets[variable.name]!)
       variables.append(
         "{\(t), \(Self.role(variable.role)), \(Self.initializer(variable.initializer))}")
     }
@@ -34,34 +50,50 @@ struct TableEmitter {
     code.line("};")
     var entries: [String] = []
     for schedule in schedules {
-      let entry = schedule.entry
-      let prefix = schedule.prefix
-      let graph = entry.graph
-      let inputs = graph.inputs.map { tensor($0.name, graph[$0.id].type, offset: 0) }
-      let outputs = graph.outputs.map {
-        tensor($0.name, graph[$0.node].type, offset: entry.memory.offsets[$0.node]!)
-      }
-      code.line("static const hw_tensor \(prefix)_inputs[] = {\(inputs.joined(separator: ", "))};")
-      code.line(
-        "static const hw_tensor \(prefix)_outputs[] = {\(outputs.joined(separator: ", "))};")
-      let flops = entry.costs.reduce(0) { $0 + $1.flops }
-      let bytes = entry.costs.reduce(0) { $0 + $1.bytes }
-      entries.append(
-        "{\(CSyntax.string(entry.name)), \(planned.batch), \(inputs.count), \(prefix)_inputs, \(outputs.count), "
-          + "\(prefix)_outputs, \(entry.memory.arenaBytes), \(schedule.calls.count), \(flops), "
-          + "\(bytes), \(schedule.tableFields(kernels: kernels))}")
+      let (initializer, lines) = try entry(schedule, tensor: tensor)
+      for line in lines { code.line(line) }
+      entries.append(initializer)
     }
     code.line("static const hw_entry \(base)_entries[] = {")
     code.indented { code in for e in entries { code.line(e + ",") } }
     code.line("};")
-    let accessor = ProgramEmitter.accessorName(planned.program.name, batch: planned.batch)
-    code.block("const hw_program *\(accessor)(void)") { code in
+    let name = generic.first.program.name
+    code.block("const hw_program *\(ProgramEmitter.accessorName(name))(void)") { code in
       code.line(
-        "static const hw_program program = {\(CSyntax.string(planned.program.name)), "
-          + "\(planned.batch), \(planned.state.bytes), \(variables.count), \(base)_variables, "
-          + "\(entries.count), \(base)_entries};")
+        "static const hw_program program = {\(CSyntax.string(name)), \(state.bytes), "
+          + "\(variables.count), \(base)_variables, \(entries.count), \(base)_entries};")
       code.line("return &program;")
     }
+    output.append(code)
+  }
+
+  /// The inputs and outputs tables of an entry, and its `hw_entry` initializer.
+  private func entry(
+    _ schedule: EntrySchedule,
+    tensor: (String, TensorType, TensorType, Int) throws -> String
+  ) throws -> (String, [String]) {
+    let (a, b) = (schedule.entry.0.graph, schedule.entry.1.graph)
+    let prefix = schedule.prefix
+    let inputs = try zip(a.inputs, b.inputs).map { x, y in
+      try tensor(x.name, a[x.id].type, b[y.id].type, 0)
+    }
+    let outputs = try zip(a.outputs, b.outputs).map { x, y in
+      try tensor(x.name, a[x.node].type, b[y.node].type, schedule.buffer(of: x.node))
+    }
+    let lines = [
+      "static const hw_tensor \(prefix)_inputs[] = {\(inputs.joined(separator: ", "))};",
+      "static const hw_tensor \(prefix)_outputs[] = {\(outputs.joined(separator: ", "))};",
+    ]
+    let costs = try schedule.costs()
+    guard let flops = costs.flops.hwPoly, let bytes = costs.bytes.hwPoly else {
+      throw GenericBatch.Mismatch(
+        place: "the costs of '\(schedule.name)'", first: "\(costs)", second: "", context: "")
+    }
+    let initializer =
+      "{\(CSyntax.string(schedule.name)), \(inputs.count), \(prefix)_inputs, "
+      + "\(outputs.count), \(prefix)_outputs, \(schedule.bufferFields), \(schedule.calls.count), "
+      + "\(flops), \(bytes), \(schedule.tableFields(kernels: kernels))}"
+    return (initializer, lines)
   }
 
   static func role(_ role: VariableRole) -> String {

@@ -7,49 +7,61 @@ public struct KernelCost: Sendable {
   public var bytes = 0
 }
 
+/// What costs are counted in: `Int` at one batch size, `BatchPolynomial` at every one.
+public protocol CostNumber {
+  init(_ value: Int)
+  static func + (a: Self, b: Self) -> Self
+  static func * (a: Self, b: Self) -> Self
+}
+
+extension Int: CostNumber {}
+
 extension Graph {
   /// FLOPs and bytes moved of each kernel of a fused graph.
   public func kernelCosts() -> [KernelCost] {
-    let members = kernelMembers()
-    return members.map { ids in
-      var cost = KernelCost()
+    kernelCosts { self[$0].type.shape[$1] }.map { KernelCost(flops: $0.flops, bytes: $0.bytes) }
+  }
+
+  /// FLOPs and bytes moved of each kernel, counted with `dim(node, axis)` for the dimensions.
+  public func kernelCosts<T: CostNumber>(dim: (NodeID, Int) -> T) -> [(flops: T, bytes: T)] {
+    func count(_ id: NodeID) -> T { self[id].type.shape.indices.reduce(T(1)) { $0 * dim(id, $1) } }
+    return kernelMembers().map { ids in
+      var flops = T(0)
+      var bytes = T(0)
       var read = Set<NodeID>()
       for id in ids {
-        cost.flops += flops(of: id)
-        cost.bytes += self[id].type.elementCount * 4
+        flops = flops + self.flops(of: id, count: count, dim: dim)
+        bytes = bytes + count(id) * T(4)
         for input in storedInputs(of: id) where !ids.contains(input) && read.insert(input).inserted
         {
-          cost.bytes += self[input].type.elementCount * 4
+          bytes = bytes + count(input) * T(4)
         }
       }
-      return cost
+      return (flops, bytes)
     }
   }
 
   /// FLOPs of a stored node, counting the inlined ops of its expression.
-  func flops(of id: NodeID) -> Int {
+  func flops<T: CostNumber>(
+    of id: NodeID, count: (NodeID) -> T, dim: (NodeID, Int) -> T
+  ) -> T {
     let node = self[id]
-    let out = node.type.elementCount
+    let out = count(id)
+    let x = node.operands
     switch node.op {
     case .matmul(let ta, _):
-      let a = self[node.operands[0]].type.shape
-      return 2 * out * (ta ? a[0] : a[1])
+      return T(2) * out * dim(x[0], ta ? 0 : 1)
     case .conv2d:
-      let w = self[node.operands[1]].type.shape
-      return 2 * out * w[1] * w[2] * w[3]
+      return T(2) * out * dim(x[1], 1) * dim(x[1], 2) * dim(x[1], 3)
     case .conv2dInputGrad:
-      let dy = self[node.operands[0]].type.shape
-      let w = self[node.operands[1]].type.shape
-      return 2 * dy.reduce(1, *) * w[1] * w[2] * w[3]
+      return T(2) * count(x[0]) * dim(x[1], 1) * dim(x[1], 2) * dim(x[1], 3)
     case .conv2dFilterGrad(_, let filter):
-      let dy = self[node.operands[1]].type.shape
-      return 2 * dy.reduce(1, *) * filter[1] * filter[2] * filter[3]
+      return T(2) * count(x[1]) * T(filter[1] * filter[2] * filter[3])
     case .reduce:
-      let operand = node.operands[0]
-      let prologue = isStored(operand) ? 0 : inlinedOps(operand)
-      return self[operand].type.elementCount * (1 + prologue)
+      let prologue = isStored(x[0]) ? 0 : inlinedOps(x[0])
+      return count(x[0]) * T(1 + prologue)
     default:
-      return out * inlinedOps(id)
+      return out * T(inlinedOps(id))
     }
   }
 

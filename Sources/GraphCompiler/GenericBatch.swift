@@ -17,6 +17,10 @@ public enum GenericBatch {
     public var second: String
     public var context: String
 
+    package init(place: String, first: String, second: String, context: String) {
+      (self.place, self.first, self.second, self.context) = (place, first, second, context)
+    }
+
     public var description: String {
       "\(place) is not generic in the batch size: '\(first)' at batch \(markers.0) but "
         + "'\(second)' at batch \(markers.1), in: \(context)"

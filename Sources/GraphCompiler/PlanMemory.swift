@@ -23,6 +23,10 @@ public struct MemoryPlan: Sendable {
   /// Values computed in place over an operand that dies with them: value -> operand. Both
   /// share one buffer; the kernel reads element i of the operand before writing element i.
   public var inPlace: [NodeID: NodeID] = [:]
+  /// Every placed value in the order it was placed, with the kernel that stores it and the
+  /// last kernel that reads it (the kernel count for leaf outputs and values kept to the end):
+  /// what the run-time planner (`hw_entry_plan`) replays at any batch size.
+  public var placements: [(id: NodeID, first: Int, last: Int)] = []
 }
 
 /// Plans the activation arena of a scheduled graph.
@@ -80,6 +84,7 @@ public struct PlanMemory: Sendable {
           plan.offsets[id] = arena.allocate(bytes)
         }
         regions.append(Region(plan.offsets[id]!, bytes, kernel...lastUse[id]!))
+        plan.placements.append((id, kernel, lastUse[id]!))
       }
       let scratchBytes = members.reduce(0) { $0 + Self.scratchBytes(graph[$1], graph) }
       if scratchBytes > 0 {
@@ -97,6 +102,7 @@ public struct PlanMemory: Sendable {
       let bytes = graph[output.node].type.elementCount * 4
       plan.offsets[output.node] = arena.allocate(bytes)
       regions.append(Region(plan.offsets[output.node]!, bytes, end...end))
+      plan.placements.append((output.node, end, end))
       plan.unplannedBytes += Self.aligned(bytes)
     }
     plan.arenaBytes = arena.peak

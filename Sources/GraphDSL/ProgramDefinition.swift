@@ -1,12 +1,14 @@
 import GraphIR
 
-/// A program in graphs/: a name the CLI, tests and benchmarks use, and the batch sizes it is
-/// built for (shapes are static, so each batch size is its own compiled program).
+/// A program in graphs/: a name the CLI, tests and benchmarks use, and the batch sizes its
+/// checks and tools default to. The compiled program runs at any batch size (its kernels are
+/// generic in it); the DSL builds it at whatever size the compiler asks for.
 public struct ProgramDefinition: Sendable {
   public let name: String
   public let summary: String
+  /// The sizes the build's checks, memory-plan tests and tools' defaults use.
   public let batchSizes: [Int]
-  /// The graphs/ file that defines it, for messages that say where to add a batch size.
+  /// The graphs/ file that defines it.
   public let file: String
   private let make: @Sendable (Int) throws(IRError) -> Program
 
@@ -21,29 +23,11 @@ public struct ProgramDefinition: Sendable {
     self.make = make
   }
 
-  /// The program at any batch size (the compiler builds it at marker sizes to make kernels
-  /// generic in the batch size).
-  public func anyBatch(_ batch: Int) throws -> Program {
-    try make(batch)
-  }
-
-  /// The program for one of the listed batch sizes.
+  /// The program at `batch` images per step (at least 1).
   public func program(batch: Int) throws -> Program {
-    guard batchSizes.contains(batch) else {
-      throw UnbuiltBatchError(definition: self, batch: batch)
+    guard batch >= 1 else {
+      throw IRError(message: "program '\(name)': the batch size must be at least 1, got \(batch)")
     }
     return try make(batch)
-  }
-}
-
-/// A batch size the program was not built for.
-public struct UnbuiltBatchError: Error, CustomStringConvertible {
-  public let definition: ProgramDefinition
-  public let batch: Int
-
-  public var description: String {
-    let built = definition.batchSizes.map(String.init).joined(separator: ", ")
-    return "program '\(definition.name)' is not built for batch size \(batch) (built: \(built)); "
-      + "add \(batch) to batchSizes in \(definition.file) and rebuild"
   }
 }

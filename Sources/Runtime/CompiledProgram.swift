@@ -2,45 +2,51 @@ import CKernelSupport
 import GraphIR
 import HeadwayKernels
 
-/// A program compiled at `swift build`, known only through the tables its C exports.
+/// A program compiled at `swift build`, known only through the tables its C exports, at one
+/// batch size: the compiled kernels are generic in it, and each entry's activation arena is
+/// planned for it when the program is opened.
 public struct CompiledProgram: @unchecked Sendable {
   let table: UnsafePointer<hw_program>
   public let name: String
+  /// Images per step (training entries take 2x as many views).
   public let batch: Int
   public let variables: [CompiledVariable]
   public let entries: [CompiledEntry]
   /// Bytes of the state arena (parameters, statistics, optimizer slots).
   public let stateBytes: Int
 
-  init(_ table: UnsafePointer<hw_program>) {
+  init(_ table: UnsafePointer<hw_program>, batch: Int) throws {
     self.table = table
+    self.batch = batch
     let program = table.pointee
     name = String(cString: program.name)
-    batch = Int(program.batch)
     stateBytes = Int(program.state_bytes)
     variables = (0..<Int(program.num_variables)).map { CompiledVariable(program.variables[$0]) }
-    entries = (0..<Int(program.num_entries)).map { CompiledEntry(program.entries + $0) }
+    entries = try (0..<Int(program.num_entries)).map {
+      try CompiledEntry(program.entries + $0, batch: batch)
+    }
   }
 
-  /// Every compiled program (each program at each batch size it lists).
-  public static var all: [CompiledProgram] {
+  /// The names of every compiled program.
+  public static var names: [String] { tables.map { String(cString: $0.pointee.name) } }
+
+  private static var tables: [UnsafePointer<hw_program>] {
     var count: Int32 = 0
     let tables = hw_programs(&count)
-    return (0..<Int(count)).map { CompiledProgram(tables[$0]) }
+    return (0..<Int(count)).map { tables[$0] }
   }
 
-  /// The compiled program `name` at `batch`; the error lists what exists.
+  /// The compiled program `name` at `batch` images per step (any size from 1: the kernels are
+  /// generic in it); the error lists the programs that exist.
   public static func named(_ name: String, batch: Int) throws -> CompiledProgram {
-    let candidates = all.filter { $0.name == name }
-    guard let found = candidates.first(where: { $0.batch == batch }) else {
-      let sizes = candidates.map { String($0.batch) }.joined(separator: ", ")
+    guard let table = tables.first(where: { String(cString: $0.pointee.name) == name }) else {
       throw TrainingError(
-        candidates.isEmpty
-          ? "no compiled program named '\(name)'"
-          : "program '\(name)' is compiled for batch sizes \(sizes), not \(batch); "
-            + "add \(batch) to its batchSizes in graphs/ and rebuild")
+        "no compiled program named '\(name)'; programs: \(names.joined(separator: ", "))")
     }
-    return found
+    guard batch >= 1 else {
+      throw TrainingError("the batch size must be at least 1, got \(batch)")
+    }
+    return try CompiledProgram(table, batch: batch)
   }
 
   public func entry(named name: String) throws -> CompiledEntry {
@@ -75,7 +81,7 @@ public struct CompiledVariable: Sendable {
   }
 }
 
-/// An entry point of a compiled program.
+/// An entry point of a compiled program at the program's batch size.
 public struct CompiledEntry: @unchecked Sendable {
   public let name: String
   public let inputs: [(name: String, type: TensorType)]
@@ -91,30 +97,76 @@ public struct CompiledEntry: @unchecked Sendable {
   public let kernelNames: [String]
   /// The entry's table in the program's C (static: valid for the life of the process).
   let table: UnsafePointer<hw_entry>
+  /// Where its buffers and scratch ranges lie in the arena at this batch size.
+  let plan: ArenaPlan
 
-  init(_ table: UnsafePointer<hw_entry>) {
+  init(_ table: UnsafePointer<hw_entry>, batch: Int) throws {
     self.table = table
     let e = table.pointee
     name = String(cString: e.name)
+    plan = try ArenaPlan(table, batch: batch)
+    let n = Int64(batch)
     inputs = (0..<Int(e.num_inputs)).map {
-      (String(cString: e.inputs[$0].name), tensorType(e.inputs[$0]))
+      (String(cString: e.inputs[$0].name), tensorType(e.inputs[$0], n))
     }
+    let offsets = plan.bufferOffsets
     outputs = (0..<Int(e.num_outputs)).map {
-      (String(cString: e.outputs[$0].name), tensorType(e.outputs[$0]), Int(e.outputs[$0].offset))
+      let output = e.outputs[$0]
+      return (String(cString: output.name), tensorType(output, n), offsets[Int(output.offset)])
     }
-    arenaBytes = Int(e.arena_bytes)
+    arenaBytes = plan.arenaBytes
     kernelCount = Int(e.num_calls)
-    flops = Int(e.flops)
-    bytesMoved = Int(e.bytes_moved)
+    flops = Int(hw_poly_at(e.flops, n))
+    bytesMoved = Int(hw_poly_at(e.bytes_moved, n))
     kernelNames = (0..<Int(e.num_calls)).map { index in
       let call = e.calls![index]
       let number = String(repeating: "0", count: max(0, 3 - String(index).count)) + String(index)
       return "k\(number) " + String(cString: e.kernels![Int(call.kernel)].name)
     }
   }
+
+  /// Byte offset of each buffer of the entry's table in the activation arena.
+  public var bufferOffsets: [Int] { plan.bufferOffsets }
+  /// Each call's scratch range (offset and bytes; 0 bytes when it has none).
+  public var scratchRanges: [(offset: Int, bytes: Int)] { plan.scratchRanges }
 }
 
-private func tensorType(_ t: hw_tensor) -> TensorType {
-  let shape = (0..<Int(t.rank)).map { Int(t.shape[$0]) }
+/// The run-time memory plan of one entry at one batch size (`hw_entry_plan`), owned by the
+/// entry's values for the life of the process.
+final class ArenaPlan: @unchecked Sendable {
+  private(set) var plan: hw_plan
+  private let buffers: Int
+  private let calls: Int
+
+  init(_ entry: UnsafePointer<hw_entry>, batch: Int) throws {
+    buffers = Int(entry.pointee.num_buffers)
+    calls = Int(entry.pointee.num_calls)
+    plan = hw_plan(
+      n: Int64(batch), arena_bytes: 0,
+      offsets: UnsafeMutablePointer<Int64>.allocate(capacity: max(buffers, 1)),
+      scratch_offsets: UnsafeMutablePointer<Int64>.allocate(capacity: max(calls, 1)),
+      scratch_bytes: UnsafeMutablePointer<Int64>.allocate(capacity: max(calls, 1)))
+    guard hw_entry_plan(entry, Int64(batch), &plan) == 0 else {
+      throw TrainingError(
+        "entry '\(String(cString: entry.pointee.name))' cannot be planned at batch size "
+          + "\(batch): its sizes overflow")
+    }
+  }
+
+  deinit {
+    plan.offsets.deallocate()
+    plan.scratch_offsets.deallocate()
+    plan.scratch_bytes.deallocate()
+  }
+
+  var arenaBytes: Int { Int(plan.arena_bytes) }
+  var bufferOffsets: [Int] { (0..<buffers).map { Int(plan.offsets[$0]) } }
+  var scratchRanges: [(offset: Int, bytes: Int)] {
+    (0..<calls).map { (Int(plan.scratch_offsets[$0]), Int(plan.scratch_bytes[$0])) }
+  }
+}
+
+private func tensorType(_ t: hw_tensor, _ n: Int64 = 1) -> TensorType {
+  let shape = (0..<Int(t.rank)).map { Int(hw_poly_at(t.shape[$0], n)) }
   return TensorType(t.dtype == HW_I32 ? .i32 : .f32, shape)
 }

@@ -72,10 +72,11 @@ public final class CompiledSession {
     let restore = precision.apply()
     defer { restore() }
     pointers.withUnsafeBufferPointer { buffer in
-      hw_entry_run(
-        entry.table, state.assumingMemoryBound(to: Float.self),
-        arena.assumingMemoryBound(to: CChar.self),
-        buffer.baseAddress!)
+      withUnsafePointer(to: entry.plan.plan) { plan in
+        hw_entry_run(
+          entry.table, plan, state.assumingMemoryBound(to: Float.self),
+          arena.assumingMemoryBound(to: CChar.self), buffer.baseAddress!)
+      }
     }
     var outputs: [String: UnsafePointer<Float>] = [:]
     for output in entry.outputs {
@@ -108,9 +109,11 @@ extension CompiledSession {
     let restore = precision.apply()
     defer { restore() }
     pointers.withUnsafeBufferPointer { buffer in
-      hw_entry_run_kernel(
-        entry.table, Int32(index), state.assumingMemoryBound(to: Float.self),
-        arena.assumingMemoryBound(to: CChar.self), buffer.baseAddress!)
+      withUnsafePointer(to: entry.plan.plan) { plan in
+        hw_entry_run_kernel(
+          entry.table, plan, Int32(index), state.assumingMemoryBound(to: Float.self),
+          arena.assumingMemoryBound(to: CChar.self), buffer.baseAddress!)
+      }
     }
   }
 }

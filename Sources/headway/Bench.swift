@@ -20,7 +20,7 @@ struct Bench: ParsableCommand {
   @Option(help: "Inner head steps K (bilevel modes).")
   var innerSteps = 2
 
-  @Option(help: "Images per step (default: the largest compiled size).")
+  @Option(help: "Images per step, any size (default: the largest size the program lists).")
   var batch: Int?
 
   @Option(help: "Timed steps, after the warm-up.")
@@ -83,7 +83,7 @@ struct Bench: ParsableCommand {
       printJSON(entry, size: size, times: times.sorted(), memory: memory)
       return
     }
-    report(entry, size: size, times: times.sorted())
+    report(entry, size: size, stateBytes: compiled.stateBytes, times: times.sorted())
     try reportAugmentation(size: size)
     if kernels {
       let calls = LibraryCalls.current()  // before the profile runs each kernel once more
@@ -92,7 +92,7 @@ struct Bench: ParsableCommand {
     }
   }
 
-  private func report(_ entry: CompiledEntry, size: Int, times: [Double]) {
+  private func report(_ entry: CompiledEntry, size: Int, stateBytes: Int, times: [Double]) {
     let median = times[times.count / 2]
     print("\(program) \(entry.name) batch \(size) (\(2 * size) views), threads \(hw_threads()):")
     print("  machine: \(MachineInfo.current().summary)")
@@ -104,6 +104,11 @@ struct Bench: ParsableCommand {
       String(
         format: "  %.1f images/s, %.1f GFLOP/s (%.2f GFLOP per step, compiler's count)",
         Double(size) / median, Double(entry.flops) / median / 1e9, Double(entry.flops) / 1e9))
+    print(
+      String(
+        format: "  memory plan for batch %d: activation arena %.2f MB (%d buffers), state %.2f MB",
+        size, Double(entry.arenaBytes) / 1e6, entry.bufferOffsets.count,
+        Double(stateBytes) / 1e6))
     print(String(format: "  peak resident memory %.1f MB", peakResidentMegabytes()))
   }
 
@@ -117,7 +122,8 @@ struct Bench: ParsableCommand {
       ("median_s", "\(median)"), ("min_s", "\(times.first!)"), ("max_s", "\(times.last!)"),
       ("images_per_s", "\(Double(size) / median)"),
       ("gflop_per_step", "\(Double(entry.flops) / 1e9)"),
-      ("peak_rss_mb", "\(peakResidentMegabytes())"), ("machine", MachineInfo.current().json()),
+      ("peak_rss_mb", "\(peakResidentMegabytes())"), ("arena_bytes", "\(entry.arenaBytes)"),
+      ("machine", MachineInfo.current().json()),
       ("precision", "\"\(precision.rawValue)\""), ("conv_choices", convolutionChoicesJSON()),
       ("bf16_fallbacks", "\(hw_conv_bf16_fallbacks())"),
       ("timed_minor_faults", "\(memory.faults)"), ("timed_malloc_growth", "\(memory.growth)"),

@@ -28,11 +28,14 @@ struct Eval: ParsableCommand {
   @Option(help: "OpenMP threads (0: one per core).")
   var threads = 0
 
+  @Option(help: "Images per encoder call, any size (default: the run's); features do not change.")
+  var batch: Int?
+
   func run() throws {
     let run = try TrainedRun(directory: runDirectory)
     let config = run.config
     let (train, test) = try evaluationImages(config)
-    let compiled = try CompiledProgram.named(config.program, batch: config.batch)
+    let compiled = try CompiledProgram.named(config.program, batch: batch ?? config.batch)
     let evaluation = RepresentationEvaluation(
       probe: try probeOptions.probe(threads: threads))
     var scores: [RepresentationScore] = []

@@ -53,7 +53,7 @@ struct SelfCheckCommand: ParsableCommand {
     for definition in definitions {
       let size = batch ?? definition.batchSizes.min()!
       let compiled = try CompiledProgram.named(definition.name, batch: size)
-      let program = try GenericProgram(definition.anyBatch)
+      let program = try GenericProgram(definition.program)
       let entries = entry.map { [$0] }
       try precision.check()
       let kernels = try KernelCheck(tolerance: tolerance, precision: precision).run(

@@ -30,7 +30,7 @@ struct Train: ParsableCommand {
   @Option(help: "Passes over the (limited) training set.")
   var epochs = 1
 
-  @Option(help: "Images per step (2x as many views); must be a size the program was built for.")
+  @Option(help: "Images per step (2x as many views); any size the memory allows, no rebuild.")
   var batch = 256
 
   @Option(help: "Use only the first IMAGES training images.")
@@ -214,10 +214,7 @@ struct Train: ParsableCommand {
 
   /// `[channels, height, width]` of the program's images (the same at every batch size).
   func programImageShape() throws -> [Int] {
-    guard let compiled = CompiledProgram.all.first(where: { $0.name == program }) else {
-      throw ValidationError("program '\(program)' is not compiled into this build")
-    }
-    return compiled.imageShape
+    try CompiledProgram.named(program, batch: batch).imageShape
   }
 
   /// The online probe and kNN of this run; the kNN's training images are the training split's

@@ -5,12 +5,10 @@ import GraphCompiler
 import GraphDSL
 import Graphs
 
-/// `headwayc emit PROGRAM -o DIR [--batch N]`: writes the C of one program (every batch size
-/// it lists, or one of them).
+/// `headwayc emit PROGRAM -o DIR`: writes the C of one program (generic in the batch size).
 struct Emit: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract:
-      "Write the generated C and header of one program (all its batch sizes) to a directory.")
+    abstract: "Write the generated C and header of one program to a directory.")
 
   @Argument(help: "Program name, as `headwayc list` prints it.")
   var program: String
@@ -18,28 +16,19 @@ struct Emit: ParsableCommand {
   @Option(name: .shortAndLong, help: "Output directory.")
   var output: String
 
-  @Option(help: "Only this batch size (one the program lists).")
-  var batch: Int?
-
   func run() throws {
     guard let definition = Programs.named(program) else {
       throw ValidationError(
         "unknown program '\(program)'; programs: \(Programs.all.map(\.name).joined(separator: ", "))"
       )
     }
-    if let batch, !definition.batchSizes.contains(batch) {
-      let sizes = definition.batchSizes.map(String.init).joined(separator: ", ")
-      throw ValidationError("\(program) is built for batch sizes \(sizes), not \(batch)")
-    }
-    var (generic, planned) = try plan(definition)
-    planned = planned.filter { batch == nil || $0.batch == batch }
+    let generic = try GenericProgram(definition.program)
     let base = CSyntax.fileBase(definition.file)
-    let accessors = planned.map { ($0.program.name, $0.batch) }
     try writeIfChanged(
-      ProgramEmitter.translationUnit([(generic, planned)], source: definition.file),
+      ProgramEmitter.translationUnit([generic], source: definition.file),
       to: "\(output)/\(base).graph.c")
-    try writeIfChanged(ProgramEmitter.header(accessors), to: "\(output)/HeadwayPrograms.h")
-    try writeIfChanged(ProgramEmitter.registry(accessors), to: "\(output)/programs.registry.c")
+    try writeIfChanged(ProgramEmitter.header([program]), to: "\(output)/HeadwayPrograms.h")
+    try writeIfChanged(ProgramEmitter.registry([program]), to: "\(output)/programs.registry.c")
   }
 }
 
@@ -60,30 +49,23 @@ struct EmitAll: ParsableCommand {
   var includeDirectory: String
 
   func run() throws {
-    var byFile: [String: [(GenericProgram, [PlannedProgram])]] = [:]
+    var byFile: [String: [GenericProgram]] = [:]
     for definition in Programs.all {
-      byFile[CSyntax.fileBase(definition.file), default: []].append(try plan(definition))
+      byFile[CSyntax.fileBase(definition.file), default: []].append(
+        try GenericProgram(definition.program))
     }
-    var accessors: [(String, Int)] = []
+    var names: [String] = []
     for source in sources {
       let base = CSyntax.fileBase(source)
-      let planned = byFile[base] ?? []
-      accessors += planned.flatMap { $0.1.map { ($0.program.name, $0.batch) } }
+      let programs = byFile[base] ?? []
+      names += programs.map(\.first.program.name)
       try writeIfChanged(
-        ProgramEmitter.translationUnit(planned, source: "graphs/\(base).swift"),
+        ProgramEmitter.translationUnit(programs, source: "graphs/\(base).swift"),
         to: "\(output)/\(base).graph.c")
     }
-    try writeIfChanged(
-      ProgramEmitter.header(accessors), to: "\(includeDirectory)/HeadwayPrograms.h")
-    try writeIfChanged(ProgramEmitter.registry(accessors), to: "\(output)/programs.registry.c")
+    try writeIfChanged(ProgramEmitter.header(names), to: "\(includeDirectory)/HeadwayPrograms.h")
+    try writeIfChanged(ProgramEmitter.registry(names), to: "\(output)/programs.registry.c")
   }
-}
-
-/// A definition compiled generic in the batch size, and instantiated at every batch size it
-/// lists.
-func plan(_ definition: ProgramDefinition) throws -> (GenericProgram, [PlannedProgram]) {
-  let generic = try GenericProgram(definition.anyBatch)
-  return (generic, try definition.batchSizes.map { try generic.instantiated(batch: $0) })
 }
 
 /// Writes `text` unless the file already holds it (so unchanged C is not recompiled).

@@ -19,7 +19,7 @@ struct ProgramOptions: ParsableArguments {
   @Argument(help: "Program name, as `headwayc list` prints it.")
   var program: String
 
-  @Option(help: "Images per step the program is built for (default: the smallest listed).")
+  @Option(help: "Images per step (default: the smallest size the program lists).")
   var batch: Int?
 
   func load() throws -> Program {
@@ -44,7 +44,8 @@ struct List: ParsableCommand {
     for definition in Programs.all {
       let program = try definition.program(batch: definition.batchSizes.min()!)
       print("\(definition.name): \(definition.summary)")
-      print("  batch sizes: \(definition.batchSizes.map(String.init).joined(separator: ", "))")
+      let sizes = definition.batchSizes.map(String.init).joined(separator: ", ")
+      print("  batch sizes checked by the tests: \(sizes) (any size runs)")
       print("  entry points: \(program.entries.map(\.name).joined(separator: ", "))")
     }
   }

@@ -22,7 +22,7 @@ struct Plan: ParsableCommand {
     let definition = try options.definition()
     let batch = options.batch ?? definition.batchSizes.min()!
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
-    let planned = try GenericProgram(definition.anyBatch).instantiated(batch: batch)
+    let planned = try GenericProgram(definition.program).instantiated(batch: batch)
     let program = planned.program
     print(
       "program \(program.name), batch \(batch): state arena \(planned.state.bytes) bytes "

@@ -14,7 +14,7 @@ import Testing
   @Test(arguments: ["joint.step", "fixed.step", "bilevel-unrolled.k2.step"])
   func theEntryMatchesTheInterpreterWithTheCompiledDecisions(entry: String) throws {
     let definition = try #require(Programs.named("cifar-resnet18"))
-    let program = try GenericProgram(definition.anyBatch)
+    let program = try GenericProgram(definition.program)
     let compiled = try CompiledProgram.named("cifar-resnet18", batch: 2)
     // The unrolled bilevel step differentiates through two inner steps at BatchNorm over 4
     // views, with one ReLU decision flipped within 5.4e-9 of zero: its first layers' gradients

@@ -130,7 +130,7 @@ struct TorchReferenceTests {
     }
     let outcome = try SelfCheck(tolerance: 3e-4).run(
       try GenericProgram(
-        try #require(Programs.named(String(name.split(separator: " ")[0]))).anyBatch),
+        try #require(Programs.named(String(name.split(separator: " ")[0]))).program),
       program, entry: entry, state: state, inputs: inputs)
     print("compiled \(name): flipped decisions on this data:")
     for flip in outcome.flips { print("  \(flip)") }

@@ -59,10 +59,10 @@ import Testing
   @Test(arguments: ["joint.step", "bilevel-unrolled.k1.step"])
   func anInstantiatedEntryComputesWhatTheDSLBuildsAtThatBatchSize(entry: String) throws {
     let definition = try #require(Programs.named("fmnist-resnet-small"))
-    var generic = try GenericProgram(definition.anyBatch)
+    var generic = try GenericProgram(definition.program)
     generic.keepEntries([entry])
     let instance = try generic.instantiated(batch: 3)
-    let direct = try Lowering.run(try definition.anyBatch(3))
+    let direct = try Lowering.run(try definition.program(batch: 3))
     let graph = try #require(direct.entry(named: entry)).graph
     let compiled = try #require(instance.program.entry(named: entry)).graph
     var random = SplitMix64(seed: 5)
@@ -89,7 +89,7 @@ import Testing
   @Test(arguments: [1, 3, 37])
   func theMemoryPlanAtAnUnlistedBatchSizeIsSound(batch: Int) throws {
     let definition = try #require(Programs.named("fmnist-resnet-small"))
-    let planned = try GenericProgram(definition.anyBatch).instantiated(batch: batch)
+    let planned = try GenericProgram(definition.program).instantiated(batch: batch)
     for entry in planned.entries {
       let problems =
         overlappingRegions(entry.graph, entry.memory)

@@ -16,7 +16,7 @@ import Testing
     let parts = build.split(separator: " ")
     let definition = try #require(Programs.named(String(parts[0])))
     let batch = try #require(Int(parts[1]))
-    let planned = try GenericProgram(definition.anyBatch).instantiated(batch: batch)
+    let planned = try GenericProgram(definition.program).instantiated(batch: batch)
     #expect(!planned.entries.isEmpty)
     for entry in planned.entries {
       let problems =

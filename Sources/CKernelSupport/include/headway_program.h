@@ -3,7 +3,9 @@
 /*
  * The tables a compiled program exports. The runtime knows a program only through these: its
  * variables (where they live in the state arena and how to initialise them), its entry points
- * (inputs, outputs, arena size, the schedule of kernel calls) and the compiler's cost estimates.
+ * (inputs, outputs, the buffers of its activation arena, the schedule of kernel calls) and the
+ * compiler's cost estimates. A program serves every batch size N: whatever depends on N is an
+ * `hw_poly`, and `hw_entry_plan` places the buffers in the arena for a given N.
  */
 #include <stdint.h>
 
@@ -15,13 +17,20 @@ typedef enum { HW_F32 = 0, HW_I32 = 1 } hw_dtype;
 typedef enum { HW_PARAMETER = 0, HW_STATE = 1, HW_SLOT = 2 } hw_role;
 typedef enum { HW_INIT_ZEROS = 0, HW_INIT_CONSTANT = 1, HW_INIT_NORMAL = 2, HW_INIT_UNIFORM = 3 } hw_init;
 
-/* A tensor's name, type and byte offset (in the state arena for variables, in the activation
- * arena for outputs; unused for inputs). */
+/* A number that depends on the batch size N: k0 + k1 N + k2 N^2. */
+typedef struct {
+  int64_t k0, k1, k2;
+} hw_poly;
+
+static inline int64_t hw_poly_at(hw_poly p, int64_t n) { return p.k0 + n * (p.k1 + n * p.k2); }
+
+/* A tensor's name, type and place: a byte offset in the state arena for variables, the index of
+ * its buffer for outputs, unused for inputs. */
 typedef struct {
   const char *name;
   hw_dtype dtype;
   int rank;
-  const int64_t *shape;
+  const hw_poly *shape;
   int64_t offset;
 } hw_tensor;
 
@@ -34,9 +43,16 @@ typedef struct {
 } hw_variable;
 
 /* Where a kernel argument lives: an entry input (offset: its index in the entry's inputs),
- * a byte offset in the state arena or in the activation arena, or a constant array of the
- * entry (offset: its index in the entry's constants). */
-typedef enum { HW_AT_INPUT = 0, HW_AT_STATE = 1, HW_AT_ARENA = 2, HW_AT_CONSTANT = 3 } hw_space;
+ * a byte offset in the state arena, a buffer of the activation arena (offset: its index in the
+ * entry's buffers), a constant array of the entry (offset: its index in the entry's constants),
+ * or the call's scratch range. */
+typedef enum {
+  HW_AT_INPUT = 0,
+  HW_AT_STATE = 1,
+  HW_AT_BUFFER = 2,
+  HW_AT_CONSTANT = 3,
+  HW_AT_SCRATCH = 4
+} hw_space;
 
 typedef struct {
   hw_space space;
@@ -64,33 +80,47 @@ typedef struct {
 } hw_kernel;
 
 /* One step of an entry's schedule: a kernel (its index in `kernels`), its arguments,
- * `args[first_arg]` onwards, and the size of its scratch range. */
+ * `args[first_arg]` onwards, and its scratch: `scratch` bytes of its own (im2col), or with
+ * `spare` the largest range of the arena that nothing uses during the call (channels-last
+ * convolutions, for oneDNN's workspace when it fits). */
 typedef struct {
   int kernel;
   int num_args;
   int first_arg;
-  int64_t scratch_bytes;
+  hw_poly scratch;
+  int spare;
 } hw_call;
+
+/* A stored value of the activation arena: its size, the call that stores it (num_calls: a leaf
+ * output placed after the calls), the last call that reads it (num_calls: kept to the end),
+ * and the buffer whose range it takes over when computed in place (-1: none). Listed in the
+ * order the planner places them. */
+typedef struct {
+  hw_poly bytes;
+  int first;
+  int last;
+  int in_place_of;
+} hw_buffer;
 
 /* A copy after the kernels: leaf outputs into the arena, state updates into the state arena
  * (all reads saw the values the entry started with). */
 typedef struct {
   hw_arg to;
   hw_arg from;
-  int64_t bytes;
+  hw_poly bytes;
 } hw_copy;
 
 typedef struct {
   const char *name;
-  int64_t batch; /* the batch size its kernels are called with */
   int num_inputs;
   const hw_tensor *inputs;
   int num_outputs;
   const hw_tensor *outputs;
-  int64_t arena_bytes;
+  int num_buffers;
+  const hw_buffer *_Nullable buffers;
   int num_calls;
-  int64_t flops;
-  int64_t bytes_moved;
+  hw_poly flops;
+  hw_poly bytes_moved;
   const hw_kernel *_Nullable kernels; /* the translation unit's kernels */
   const hw_call *_Nullable calls;     /* num_calls of them, in order */
   const hw_arg *_Nullable args;
@@ -99,19 +129,34 @@ typedef struct {
   const float *_Nonnull const *_Nullable constants;
 } hw_entry;
 
-/* Runs an entry point. state: the state arena; arena: the activation arena (at least
- * arena_bytes, 64-byte aligned); inputs: one pointer per input, in table order. */
-void hw_entry_run(const hw_entry *entry, float *state, char *arena,
+/* Where an entry's buffers and scratch ranges lie in the activation arena at batch size n:
+ * `offsets` has num_buffers places, `scratch_offsets` and `scratch_bytes` num_calls. */
+typedef struct {
+  int64_t n;
+  int64_t arena_bytes;
+  int64_t *offsets;
+  int64_t *scratch_offsets;
+  int64_t *scratch_bytes;
+} hw_plan;
+
+/* Plans the activation arena of an entry at batch size n into `plan` (whose arrays the caller
+ * sized): best fit over a free list in call order, as the compiler's PlanMemory does. Returns 0,
+ * or -1 when the sizes overflow or memory for the planner's free list runs out. */
+int hw_entry_plan(const hw_entry *entry, int64_t n, hw_plan *plan);
+
+/* Runs an entry point. plan: its plan for the batch size of the inputs; state: the state
+ * arena; arena: the activation arena (at least plan->arena_bytes, 64-byte aligned); inputs:
+ * one pointer per input, in table order. */
+void hw_entry_run(const hw_entry *entry, const hw_plan *plan, float *state, char *arena,
                   const void *_Nonnull const *_Nonnull inputs);
 
-/* Runs kernel `kernel` of an entry alone, reading its inputs where the memory plan put them:
- * how each kernel is checked against the interpreter. */
-void hw_entry_run_kernel(const hw_entry *entry, int kernel, float *state, char *arena,
-                         const void *_Nonnull const *_Nonnull inputs);
+/* Runs kernel `kernel` of an entry alone, reading its inputs where the plan put them: how each
+ * kernel is checked against the interpreter. */
+void hw_entry_run_kernel(const hw_entry *entry, const hw_plan *plan, int kernel, float *state,
+                         char *arena, const void *_Nonnull const *_Nonnull inputs);
 
 typedef struct {
   const char *name;
-  int batch;
   int64_t state_bytes;
   int num_variables;
   const hw_variable *variables;

@@ -18,7 +18,7 @@ static void fmnist_resnet_small_k0000_select_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0000_select(a[0], a[1], a[2]);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[20000038,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
+/* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
 static void fmnist_resnet_small_k0001_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
@@ -92,7 +92,7 @@ static void fmnist_resnet_small_k0001_reduce_mean_launch(void *const *a, const h
       a[12], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[20000038,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
 static void fmnist_resnet_small_k0002_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
@@ -166,7 +166,7 @@ static void fmnist_resnet_small_k0002_reduce_mean_launch(void *const *a, const h
       a[12], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[20000038,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
 static void fmnist_resnet_small_k0003_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
@@ -300,7 +300,7 @@ static void fmnist_resnet_small_k0004_reduce_mean_launch(void *const *a, const h
       c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[20000038,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d, reduce_mean, add, relu -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0005_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
@@ -374,7 +374,7 @@ static void fmnist_resnet_small_k0005_reduce_mean_launch(void *const *a, const h
       a[12], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[20000038,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d, reduce_mean, add, relu -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0006_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
@@ -513,7 +513,7 @@ static void fmnist_resnet_small_k0007_reduce_mean_launch(void *const *a, const h
       c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[20000038,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d, reduce_mean, add, relu -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0008_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
@@ -587,7 +587,7 @@ static void fmnist_resnet_small_k0008_reduce_mean_launch(void *const *a, const h
       a[12], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, reshape -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d, reduce_mean, add, reshape -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0009_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
@@ -677,7 +677,7 @@ static void fmnist_resnet_small_k0009_reduce_mean_launch(void *const *a, const h
       a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], c->scratch_bytes);
 }
 
-/* matmul, reduce_mean, add, relu -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0010_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
@@ -736,7 +736,7 @@ static void fmnist_resnet_small_k0010_reduce_mean_launch(void *const *a, const h
   fmnist_resnet_small_k0010_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
 }
 
-/* matmul, reduce_sum, mul -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0011_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
   hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
@@ -763,7 +763,7 @@ static void fmnist_resnet_small_k0011_reduce_sum_launch(void *const *a, const hw
   fmnist_resnet_small_k0011_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[20000038,20000038] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
 static void fmnist_resnet_small_k0012_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
     float *y6) {
@@ -813,7 +813,7 @@ static void fmnist_resnet_small_k0012_reduce_mean_launch(void *const *a, const h
   fmnist_resnet_small_k0012_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
-/* matmul -> f32[20000038,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
 static void fmnist_resnet_small_k0013_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 0, 0, x1, x0, y0);
@@ -1087,7 +1087,7 @@ static void fmnist_resnet_small_k0019_reduce_sum_launch(void *const *a, const hw
       a[12], a[13], a[14]);
 }
 
-/* add -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0020_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
@@ -1262,7 +1262,7 @@ static void fmnist_resnet_small_k0025_sub_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0025_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
-/* matmul, reduce_sum, mul, add -> f32[20000038,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0026_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
@@ -1645,7 +1645,7 @@ static void fmnist_resnet_small_k0033_reduce_sum_launch(void *const *a, const hw
   fmnist_resnet_small_k0033_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
-/* reduce_sum, add -> f32[20000038,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0034_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
     float *y1) {
@@ -1920,7 +1920,7 @@ static void fmnist_resnet_small_k0039_reduce_sum_launch(void *const *a, const hw
       a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
-/* add -> f32[20000038,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0040_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[128];
@@ -2079,7 +2079,7 @@ static void fmnist_resnet_small_k0043_sub_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0043_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
-/* conv2d_input_grad -> f32[20000038,14,14,64] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d_input_grad -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0044_conv2d_input_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
@@ -2174,7 +2174,7 @@ static void fmnist_resnet_small_k0045_reduce_sum_launch(void *const *a, const hw
       a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
-/* add -> f32[20000038,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0046_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
   double h_y0_0[64];
@@ -2485,7 +2485,7 @@ static void fmnist_resnet_small_k0053_reduce_sum_launch(void *const *a, const hw
   fmnist_resnet_small_k0053_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
-/* reduce_sum, add -> f32[20000038,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* reduce_sum, add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0054_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1) {
   double h_y0_0[64];
@@ -2787,7 +2787,7 @@ static void fmnist_resnet_small_k0060_reduce_sum_launch(void *const *a, const hw
       a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
-/* add -> f32[20000038,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0061_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[64];
@@ -2942,7 +2942,7 @@ static void fmnist_resnet_small_k0064_sub_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0064_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
-/* conv2d_input_grad -> f32[20000038,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d_input_grad -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0065_conv2d_input_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
@@ -3037,7 +3037,7 @@ static void fmnist_resnet_small_k0066_reduce_sum_launch(void *const *a, const hw
       a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
-/* add -> f32[20000038,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
 static void fmnist_resnet_small_k0067_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
   double h_y0_0[32];
@@ -3323,7 +3323,7 @@ static void fmnist_resnet_small_k0073_reduce_sum_launch(void *const *a, const hw
       a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
-/* add -> f32[20000038,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
 static void fmnist_resnet_small_k0074_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[32];
@@ -3550,7 +3550,7 @@ static void fmnist_resnet_small_k0078_sub_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0078_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
-/* matmul, reduce_mean, relu -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_mean, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0079_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
     float *restrict y3) {
@@ -3604,7 +3604,7 @@ static void fmnist_resnet_small_k0079_reduce_mean_launch(void *const *a, const h
   fmnist_resnet_small_k0079_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
-/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[20000038,20000038] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
 static void fmnist_resnet_small_k0080_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict y6) {
@@ -3794,7 +3794,7 @@ static void fmnist_resnet_small_k0083_reduce_sum_launch(void *const *a, const hw
       a[12], a[13], a[14]);
 }
 
-/* add -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0084_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
@@ -3845,7 +3845,7 @@ static void fmnist_resnet_small_k0086_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0086_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, reduce_mean, add, relu -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0087_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
@@ -3904,7 +3904,7 @@ static void fmnist_resnet_small_k0087_reduce_mean_launch(void *const *a, const h
   fmnist_resnet_small_k0087_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
 }
 
-/* matmul, reduce_sum, mul -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0088_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
   hw_matmul((2 * n), 128, 512, 0, 1, x2, x1, y0);
@@ -3931,7 +3931,7 @@ static void fmnist_resnet_small_k0088_reduce_sum_launch(void *const *a, const hw
   fmnist_resnet_small_k0088_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[20000038,20000038] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
 static void fmnist_resnet_small_k0089_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
     float *y6) {
@@ -4042,7 +4042,7 @@ static void fmnist_resnet_small_k0091_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0091_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
-/* matmul -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0092_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
@@ -4051,7 +4051,7 @@ static void fmnist_resnet_small_k0092_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0092_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0093_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 512, 128, 0, 0, x0, x1, y0);
@@ -4133,7 +4133,7 @@ static void fmnist_resnet_small_k0094_reduce_sum_launch(void *const *a, const hw
       a[12], a[13], a[14]);
 }
 
-/* add -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0095_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
@@ -4171,7 +4171,7 @@ static void fmnist_resnet_small_k0096_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0096_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
-/* matmul -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0097_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 0, x1, x0, y0);
@@ -4180,7 +4180,7 @@ static void fmnist_resnet_small_k0097_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0097_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0098_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 0, x0, x1, y0);
@@ -4189,7 +4189,7 @@ static void fmnist_resnet_small_k0098_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0098_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, reduce_sum, mul, add -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_sum, mul, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0099_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
@@ -4256,7 +4256,7 @@ static void fmnist_resnet_small_k0099_reduce_sum_launch(void *const *a, const hw
       a[12], a[13], a[14], a[15], a[16], a[17]);
 }
 
-/* matmul, add, mul, reduce_sum -> f32[20000038,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, add, mul, reduce_sum -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0100_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
@@ -4297,7 +4297,7 @@ static void fmnist_resnet_small_k0100_reduce_sum_launch(void *const *a, const hw
       a[12], a[13], a[14]);
 }
 
-/* matmul -> f32[20000038,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
 static void fmnist_resnet_small_k0101_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 0, 0, x0, x1, y0);
@@ -4306,7 +4306,7 @@ static void fmnist_resnet_small_k0101_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0101_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul -> f32[20000038,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
 static void fmnist_resnet_small_k0102_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x0, x1, y0);
@@ -4315,7 +4315,7 @@ static void fmnist_resnet_small_k0102_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0102_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul -> f32[20000038,20000038] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
 static void fmnist_resnet_small_k0103_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x1, y0);
@@ -4324,7 +4324,7 @@ static void fmnist_resnet_small_k0103_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0103_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, div, reduce_sum -> f32[20000038,20000038] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul, div, reduce_sum -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
 static void fmnist_resnet_small_k0104_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *x6, float *restrict y0, float *y1, float *restrict y2, float *y3) {
@@ -4360,7 +4360,7 @@ static void fmnist_resnet_small_k0104_reduce_sum_launch(void *const *a, const hw
   fmnist_resnet_small_k0104_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
-/* matmul, add, reduce_sum, mul -> f32[20000038,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul, add, reduce_sum, mul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
 static void fmnist_resnet_small_k0105_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
@@ -4496,7 +4496,7 @@ static void fmnist_resnet_small_k0106_reduce_sum_launch(void *const *a, const hw
       a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
 }
 
-/* add -> f32[20000038,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0107_add(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0) {
   double h_y0_0[512];
@@ -4514,7 +4514,7 @@ static void fmnist_resnet_small_k0107_add_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0107_add(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
-/* matmul, reduce_sum, mul, add -> f32[20000038,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0108_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, float *restrict y0,
@@ -4899,7 +4899,7 @@ static void fmnist_resnet_small_k0115_reduce_sum_launch(void *const *a, const hw
   fmnist_resnet_small_k0115_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
-/* reduce_sum, add -> f32[20000038,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0116_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1) {
@@ -5491,7 +5491,7 @@ static void fmnist_resnet_small_k0134_sub_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0134_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
-/* conv2d, relu -> f32[10000019,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
+/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
 static void fmnist_resnet_small_k0135_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -5517,7 +5517,7 @@ static void fmnist_resnet_small_k0135_conv2d_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0135_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[10000019,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
 static void fmnist_resnet_small_k0136_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -5543,7 +5543,7 @@ static void fmnist_resnet_small_k0136_conv2d_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0136_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[10000019,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
 static void fmnist_resnet_small_k0137_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -5569,7 +5569,7 @@ static void fmnist_resnet_small_k0137_conv2d_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0137_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], c->scratch_bytes);
 }
 
-/* conv2d -> f32[10000019,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0138_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
@@ -5580,7 +5580,7 @@ static void fmnist_resnet_small_k0138_conv2d_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0138_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[10000019,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0139_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -5606,7 +5606,7 @@ static void fmnist_resnet_small_k0139_conv2d_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0139_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[10000019,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0140_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
@@ -5638,7 +5638,7 @@ static void fmnist_resnet_small_k0140_conv2d_launch(void *const *a, const hw_cal
       a[12], a[13], c->scratch_bytes);
 }
 
-/* conv2d -> f32[10000019,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0141_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
@@ -5649,7 +5649,7 @@ static void fmnist_resnet_small_k0141_conv2d_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0141_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[10000019,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d, relu -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0142_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -5675,7 +5675,7 @@ static void fmnist_resnet_small_k0142_conv2d_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0142_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, reshape -> f32[10000019,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d, reduce_mean, reshape -> f32[n,128] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0143_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
@@ -5864,1588 +5864,2013 @@ static const hw_kernel fmnist_resnet_small_kernels[] = {
   {"fmnist_resnet_small_k0143_reduce_mean", fmnist_resnet_small_k0143_reduce_mean_launch},
 };
 
-/* ---- Program fmnist-resnet-small, batch 2 ---- */
+/* Kernel arguments in the tables below: an entry input, a byte offset in the state arena, a
+ * buffer of the activation arena, a constant array, the call's scratch range. */
+#define IN(index) {HW_AT_INPUT, index}
+#define ST(offset) {HW_AT_STATE, offset}
+#define BUF(index) {HW_AT_BUFFER, index}
+#define CONST(index) {HW_AT_CONSTANT, index}
+#define SCRATCH {HW_AT_SCRATCH, 0}
 
-/* Entry point 'joint.step': 127 calls, arena 8995904 bytes. */
-static const hw_arg fmnist_resnet_small_b2_joint_step_args[] = {
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5277632}, {HW_AT_ARENA, 0},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5277696}, {HW_AT_ARENA, 64},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5277824}, {HW_AT_ARENA, 128},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5277888}, {HW_AT_ARENA, 192},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278016}, {HW_AT_ARENA, 256},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278080}, {HW_AT_ARENA, 320},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278272}, {HW_AT_ARENA, 384},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278400}, {HW_AT_ARENA, 448},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278464}, {HW_AT_ARENA, 512},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278592}, {HW_AT_ARENA, 576},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278656}, {HW_AT_ARENA, 640},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278848}, {HW_AT_ARENA, 704},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278976}, {HW_AT_ARENA, 768},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5279040}, {HW_AT_ARENA, 832},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5279168}, {HW_AT_ARENA, 896},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5279232}, {HW_AT_ARENA, 960},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5279360}, {HW_AT_ARENA, 1024},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5279424}, {HW_AT_ARENA, 1088},
-  {HW_AT_INPUT, 1}, {HW_AT_STATE, 0}, {HW_AT_STATE, 1756032}, {HW_AT_STATE, 1756160}, {HW_AT_STATE, 1152},
-      {HW_AT_STATE, 1280}, {HW_AT_ARENA, 1152}, {HW_AT_ARENA, 402560}, {HW_AT_ARENA, 402688}, {HW_AT_ARENA, 402816},
-      {HW_AT_ARENA, 402944}, {HW_AT_ARENA, 403072}, {HW_AT_ARENA, 804480},
-  {HW_AT_ARENA, 403072}, {HW_AT_STATE, 1408}, {HW_AT_STATE, 1756288}, {HW_AT_STATE, 1756416}, {HW_AT_STATE, 38272},
-      {HW_AT_STATE, 38400}, {HW_AT_ARENA, 804480}, {HW_AT_ARENA, 1205888}, {HW_AT_ARENA, 1206016},
-      {HW_AT_ARENA, 1206144}, {HW_AT_ARENA, 1206272}, {HW_AT_ARENA, 1206400}, {HW_AT_ARENA, 1607808},
-  {HW_AT_ARENA, 403072}, {HW_AT_ARENA, 1206400}, {HW_AT_STATE, 38528}, {HW_AT_STATE, 1756544}, {HW_AT_STATE, 1756672},
-      {HW_AT_STATE, 75392}, {HW_AT_STATE, 75520}, {HW_AT_ARENA, 1607808}, {HW_AT_ARENA, 2009216},
-      {HW_AT_ARENA, 2009344}, {HW_AT_ARENA, 2009472}, {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 2009728},
-      {HW_AT_ARENA, 2411136}, {HW_AT_ARENA, 2812544},
-  {HW_AT_ARENA, 2411136}, {HW_AT_STATE, 75648}, {HW_AT_STATE, 1756800}, {HW_AT_STATE, 1757056}, {HW_AT_ARENA, 2812544},
-      {HW_AT_ARENA, 3013248}, {HW_AT_ARENA, 3013504}, {HW_AT_ARENA, 3013760}, {HW_AT_ARENA, 3014016},
-      {HW_AT_ARENA, 3014272},
-  {HW_AT_ARENA, 2411136}, {HW_AT_STATE, 84352}, {HW_AT_STATE, 1757312}, {HW_AT_STATE, 1757568}, {HW_AT_STATE, 158080},
-      {HW_AT_STATE, 158336}, {HW_AT_ARENA, 3014272}, {HW_AT_ARENA, 3214976}, {HW_AT_ARENA, 3215232},
-      {HW_AT_ARENA, 3215488}, {HW_AT_ARENA, 3215744}, {HW_AT_ARENA, 3216000}, {HW_AT_ARENA, 3416704},
-  {HW_AT_ARENA, 2812544}, {HW_AT_ARENA, 3013248}, {HW_AT_ARENA, 3013504}, {HW_AT_ARENA, 3216000}, {HW_AT_STATE, 158592},
-      {HW_AT_STATE, 1757824}, {HW_AT_STATE, 1758080}, {HW_AT_STATE, 306048}, {HW_AT_STATE, 306304},
-      {HW_AT_STATE, 83840}, {HW_AT_STATE, 84096}, {HW_AT_ARENA, 3416704}, {HW_AT_ARENA, 3617408},
-      {HW_AT_ARENA, 3617664}, {HW_AT_ARENA, 3617920}, {HW_AT_ARENA, 3618176}, {HW_AT_ARENA, 3618432},
-      {HW_AT_ARENA, 3819136}, {HW_AT_ARENA, 4019840},
-  {HW_AT_ARENA, 3819136}, {HW_AT_STATE, 306560}, {HW_AT_STATE, 1758336}, {HW_AT_STATE, 1758848}, {HW_AT_ARENA, 4019840},
-      {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4120704}, {HW_AT_ARENA, 4121216}, {HW_AT_ARENA, 4121728},
-      {HW_AT_ARENA, 4122240},
-  {HW_AT_ARENA, 3819136}, {HW_AT_STATE, 340352}, {HW_AT_STATE, 1759360}, {HW_AT_STATE, 1759872}, {HW_AT_STATE, 635264},
-      {HW_AT_STATE, 635776}, {HW_AT_ARENA, 4122240}, {HW_AT_ARENA, 4222592}, {HW_AT_ARENA, 4223104},
-      {HW_AT_ARENA, 4223616}, {HW_AT_ARENA, 4224128}, {HW_AT_ARENA, 4224640}, {HW_AT_ARENA, 4324992},
-  {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4120704}, {HW_AT_ARENA, 4224640}, {HW_AT_STATE, 636288},
-      {HW_AT_STATE, 1760384}, {HW_AT_STATE, 1760896}, {HW_AT_STATE, 1226112}, {HW_AT_STATE, 1226624},
-      {HW_AT_STATE, 339328}, {HW_AT_STATE, 339840}, {HW_AT_ARENA, 4324992}, {HW_AT_ARENA, 4425344},
-      {HW_AT_ARENA, 4425856}, {HW_AT_ARENA, 4426368}, {HW_AT_ARENA, 4426880}, {HW_AT_ARENA, 4427392},
-      {HW_AT_ARENA, 4527744}, {HW_AT_ARENA, 4529792}, {HW_AT_ARENA, 4531840},
-  {HW_AT_ARENA, 4529792}, {HW_AT_STATE, 1227136}, {HW_AT_STATE, 1761408}, {HW_AT_STATE, 1763456},
-      {HW_AT_STATE, 1489280}, {HW_AT_STATE, 1491328}, {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 4527744},
-      {HW_AT_ARENA, 4540032}, {HW_AT_ARENA, 4542080}, {HW_AT_ARENA, 4544128}, {HW_AT_ARENA, 4546176},
-  {HW_AT_ARENA, 4546176}, {HW_AT_STATE, 1493376}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4554368},
-      {HW_AT_ARENA, 4556416}, {HW_AT_ARENA, 4556480},
-  {HW_AT_ARENA, 4556480}, {HW_AT_INPUT, 2}, {HW_AT_ARENA, 4558528}, {HW_AT_ARENA, 4558592}, {HW_AT_ARENA, 4558656},
-      {HW_AT_ARENA, 4558720}, {HW_AT_ARENA, 4558784}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 4558528},
-  {HW_AT_ARENA, 4556480}, {HW_AT_ARENA, 4558528}, {HW_AT_ARENA, 4558912},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4554368}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4556416}, {HW_AT_ARENA, 4556480},
-      {HW_AT_ARENA, 4558528}, {HW_AT_ARENA, 4558912}, {HW_AT_INPUT, 3}, {HW_AT_STATE, 3521024}, {HW_AT_INPUT, 4},
-      {HW_AT_INPUT, 5}, {HW_AT_STATE, 5277056}, {HW_AT_ARENA, 4560960}, {HW_AT_ARENA, 4558912}, {HW_AT_ARENA, 4558592},
-      {HW_AT_ARENA, 4554368}, {HW_AT_ARENA, 4563008}, {HW_AT_ARENA, 4563520}, {HW_AT_ARENA, 4563008},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4546176}, {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4554368}, {HW_AT_INPUT, 5},
-      {HW_AT_STATE, 5014912}, {HW_AT_ARENA, 4564032}, {HW_AT_ARENA, 4826176}, {HW_AT_ARENA, 4556416},
-      {HW_AT_ARENA, 5088320},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1493376}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4564032},
-      {HW_AT_ARENA, 4826176}, {HW_AT_ARENA, 4556416}, {HW_AT_STATE, 3258880}, {HW_AT_ARENA, 4556480},
-      {HW_AT_ARENA, 4556544}, {HW_AT_ARENA, 4564032},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1755520}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4563520}, {HW_AT_ARENA, 4563008}, {HW_AT_STATE, 5279552}, {HW_AT_ARENA, 4556416},
-      {HW_AT_ARENA, 4556480},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1493376}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 5088320}, {HW_AT_ARENA, 4564032}, {HW_AT_STATE, 5279488}, {HW_AT_ARENA, 4556992},
-      {HW_AT_ARENA, 4826176},
-  {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 4527744}, {HW_AT_ARENA, 4540032}, {HW_AT_STATE, 1489280},
-      {HW_AT_STATE, 1491328}, {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4554368}, {HW_AT_ARENA, 4546176},
-      {HW_AT_ARENA, 4546176}, {HW_AT_ARENA, 4558912}, {HW_AT_ARENA, 4560960}, {HW_AT_ARENA, 5350464},
-      {HW_AT_ARENA, 5352512}, {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 5354560},
-  {HW_AT_ARENA, 4540032}, {HW_AT_STATE, 1489280}, {HW_AT_ARENA, 4546176}, {HW_AT_ARENA, 5352512},
-      {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 5354560}, {HW_AT_ARENA, 4546176},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1489280}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4560960}, {HW_AT_STATE, 3254784}, {HW_AT_ARENA, 4527744},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 1024}, {HW_AT_STATE, 1489280}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4560960}, {HW_AT_ARENA, 4527744}, {HW_AT_STATE, 5010816}, {HW_AT_ARENA, 4560960},
-      {HW_AT_ARENA, 4554368},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1491328}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4558912}, {HW_AT_STATE, 3256832}, {HW_AT_ARENA, 5350464},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 1088}, {HW_AT_STATE, 1491328}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4558912}, {HW_AT_ARENA, 5350464}, {HW_AT_STATE, 5012864}, {HW_AT_ARENA, 4558912},
-      {HW_AT_ARENA, 5352512},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4529792}, {HW_AT_STATE, 1227136}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4546176},
-      {HW_AT_STATE, 4748672}, {HW_AT_ARENA, 5354560}, {HW_AT_ARENA, 5616704}, {HW_AT_ARENA, 4557056},
-      {HW_AT_ARENA, 5878848},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1227136}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 5354560},
-      {HW_AT_ARENA, 5616704}, {HW_AT_ARENA, 4557056}, {HW_AT_STATE, 2992640}, {HW_AT_ARENA, 4557120},
-      {HW_AT_ARENA, 4557184}, {HW_AT_ARENA, 5354560},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1227136}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 5878848}, {HW_AT_ARENA, 5354560}, {HW_AT_STATE, 5279296}, {HW_AT_ARENA, 4557056},
-      {HW_AT_ARENA, 5616704},
-  {HW_AT_ARENA, 4324992}, {HW_AT_ARENA, 4425344}, {HW_AT_ARENA, 4425856}, {HW_AT_STATE, 1226112},
-      {HW_AT_ARENA, 4427392}, {HW_AT_STATE, 1227136}, {HW_AT_ARENA, 4546176}, {HW_AT_ARENA, 4531840},
-      {HW_AT_ARENA, 4557120}, {HW_AT_ARENA, 4557632}, {HW_AT_ARENA, 4558144}, {HW_AT_ARENA, 4533888},
-      {HW_AT_ARENA, 4324992}, {HW_AT_ARENA, 4534400}, {HW_AT_ARENA, 4324992},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4224640}, {HW_AT_STATE, 636288}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4324992},
-      {HW_AT_STATE, 4157824}, {HW_AT_ARENA, 6140992}, {HW_AT_ARENA, 6730816}, {HW_AT_ARENA, 4558144},
-      {HW_AT_ARENA, 7320640}, {HW_AT_ARENA, 7910464},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 636288}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 6140992},
-      {HW_AT_ARENA, 6730816}, {HW_AT_ARENA, 4558144}, {HW_AT_STATE, 2401792}, {HW_AT_ARENA, 4558208},
-      {HW_AT_ARENA, 4558272}, {HW_AT_ARENA, 6140992},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 339840}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4557120},
-      {HW_AT_STATE, 2105344}, {HW_AT_ARENA, 4558144},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1226112}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4557632}, {HW_AT_STATE, 2991616}, {HW_AT_ARENA, 4425344},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 896}, {HW_AT_STATE, 1226112}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4557632}, {HW_AT_ARENA, 4425344}, {HW_AT_STATE, 4747648}, {HW_AT_ARENA, 4557632},
-      {HW_AT_ARENA, 4425856},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1226624}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4557120}, {HW_AT_STATE, 2992128}, {HW_AT_ARENA, 4533888},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 704}, {HW_AT_STATE, 339840}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4557120}, {HW_AT_ARENA, 4558144}, {HW_AT_STATE, 3861376}, {HW_AT_ARENA, 4534400},
-      {HW_AT_ARENA, 4534912},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 960}, {HW_AT_STATE, 1226624}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4557120}, {HW_AT_ARENA, 4533888}, {HW_AT_STATE, 4748160}, {HW_AT_ARENA, 4557120},
-      {HW_AT_ARENA, 4535424},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4120704}, {HW_AT_STATE, 339328},
-      {HW_AT_ARENA, 4427392}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4531840},
-      {HW_AT_STATE, 2104832}, {HW_AT_STATE, 3860864}, {HW_AT_ARENA, 4535936}, {HW_AT_ARENA, 4536448},
-      {HW_AT_ARENA, 4535936},
-  {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4120704}, {HW_AT_STATE, 339328}, {HW_AT_ARENA, 4427392},
-      {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 4536960}, {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 4537472},
-  {HW_AT_ARENA, 4120704}, {HW_AT_STATE, 339328}, {HW_AT_ARENA, 4427392}, {HW_AT_ARENA, 4531840}, {HW_AT_ARENA, 4019840},
-      {HW_AT_ARENA, 4537472}, {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4427392},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 339328}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4536448},
-      {HW_AT_ARENA, 4535936}, {HW_AT_STATE, 5278784}, {HW_AT_ARENA, 4558656}, {HW_AT_ARENA, 4531840},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3819136}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4427392},
-      {HW_AT_STATE, 3828096}, {HW_AT_ARENA, 4224640}, {HW_AT_ARENA, 4257408}, {HW_AT_ARENA, 4558720},
-      {HW_AT_ARENA, 4290176}, {HW_AT_ARENA, 7910464},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4224640},
-      {HW_AT_ARENA, 4257408}, {HW_AT_ARENA, 4558720}, {HW_AT_STATE, 2072064}, {HW_AT_ARENA, 4558784},
-      {HW_AT_ARENA, 4532352}, {HW_AT_ARENA, 4224640},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4290176},
-      {HW_AT_ARENA, 4224640}, {HW_AT_STATE, 5278720}, {HW_AT_ARENA, 4558720}, {HW_AT_ARENA, 4257408},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 636288}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 7320640},
-      {HW_AT_ARENA, 6140992}, {HW_AT_STATE, 5279104}, {HW_AT_ARENA, 4558784}, {HW_AT_ARENA, 6730816},
-  {HW_AT_ARENA, 4122240}, {HW_AT_ARENA, 4222592}, {HW_AT_ARENA, 4223104}, {HW_AT_STATE, 635264}, {HW_AT_STATE, 635776},
-      {HW_AT_STATE, 636288}, {HW_AT_ARENA, 4324992}, {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 4019840},
-      {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4120704}, {HW_AT_ARENA, 4532352}, {HW_AT_ARENA, 4532864},
-      {HW_AT_ARENA, 4122240}, {HW_AT_ARENA, 4533376}, {HW_AT_ARENA, 7910464},
-  {HW_AT_ARENA, 4223104}, {HW_AT_STATE, 635264}, {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 4532864}, {HW_AT_ARENA, 4122240},
-      {HW_AT_ARENA, 4533376}, {HW_AT_ARENA, 4019840},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3819136}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4019840},
-      {HW_AT_STATE, 3861888}, {HW_AT_ARENA, 7910464}, {HW_AT_ARENA, 8205376}, {HW_AT_ARENA, 4532352},
-      {HW_AT_ARENA, 8500288}, {HW_AT_ARENA, 8795200},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 7910464},
-      {HW_AT_ARENA, 8205376}, {HW_AT_ARENA, 4532352}, {HW_AT_STATE, 2105856}, {HW_AT_ARENA, 4532416},
-      {HW_AT_ARENA, 4532480}, {HW_AT_ARENA, 7910464},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 635264}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4120704},
-      {HW_AT_STATE, 2400768}, {HW_AT_ARENA, 4532352},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 768}, {HW_AT_STATE, 635264}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4120704}, {HW_AT_ARENA, 4532352}, {HW_AT_STATE, 4156800}, {HW_AT_ARENA, 4120704},
-      {HW_AT_ARENA, 4532864},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 635776}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4120192},
-      {HW_AT_STATE, 2401280}, {HW_AT_ARENA, 4533376},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 832}, {HW_AT_STATE, 635776}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4120192}, {HW_AT_ARENA, 4533376}, {HW_AT_STATE, 4157312}, {HW_AT_ARENA, 4120192},
-      {HW_AT_ARENA, 4536960},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 8500288},
-      {HW_AT_ARENA, 7910464}, {HW_AT_STATE, 5278912}, {HW_AT_ARENA, 4537472}, {HW_AT_ARENA, 8205376},
-  {HW_AT_STATE, 340352}, {HW_AT_ARENA, 4019840}, {HW_AT_ARENA, 3819136}, {HW_AT_ARENA, 8795200},
-  {HW_AT_ARENA, 3416704}, {HW_AT_ARENA, 3617408}, {HW_AT_ARENA, 3617664}, {HW_AT_STATE, 306048}, {HW_AT_ARENA, 3618432},
-      {HW_AT_STATE, 306560}, {HW_AT_ARENA, 4427392}, {HW_AT_ARENA, 3819136}, {HW_AT_ARENA, 8795200},
-      {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 4537536}, {HW_AT_ARENA, 4537792}, {HW_AT_ARENA, 4538048},
-      {HW_AT_ARENA, 4538304}, {HW_AT_ARENA, 3416704}, {HW_AT_ARENA, 4538560}, {HW_AT_ARENA, 4322944},
-  {HW_AT_ARENA, 3617664}, {HW_AT_STATE, 306048}, {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 4538304}, {HW_AT_ARENA, 3416704},
-      {HW_AT_ARENA, 4538560}, {HW_AT_ARENA, 3416704},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3216000}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3416704},
-      {HW_AT_STATE, 3680128}, {HW_AT_ARENA, 8795200}, {HW_AT_ARENA, 3819136}, {HW_AT_ARENA, 3617408},
-      {HW_AT_ARENA, 3966592}, {HW_AT_ARENA, 4322944},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 8795200},
-      {HW_AT_ARENA, 3819136}, {HW_AT_ARENA, 3617408}, {HW_AT_STATE, 1924096}, {HW_AT_ARENA, 3617472},
-      {HW_AT_ARENA, 3617536}, {HW_AT_ARENA, 8795200},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84096}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4537536},
-      {HW_AT_STATE, 1849600}, {HW_AT_ARENA, 3617408},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306048}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4537792},
-      {HW_AT_STATE, 2071552}, {HW_AT_ARENA, 3617664},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 576}, {HW_AT_STATE, 306048}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4537792}, {HW_AT_ARENA, 3617664}, {HW_AT_STATE, 3827584}, {HW_AT_ARENA, 4537792},
-      {HW_AT_ARENA, 4538048},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306304}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4537536},
-      {HW_AT_STATE, 2071808}, {HW_AT_ARENA, 4538304},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 384}, {HW_AT_STATE, 84096}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4537536}, {HW_AT_ARENA, 3617408}, {HW_AT_STATE, 3605632}, {HW_AT_ARENA, 4538560},
-      {HW_AT_ARENA, 4538816},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 640}, {HW_AT_STATE, 306304}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4537536}, {HW_AT_ARENA, 4538304}, {HW_AT_STATE, 3827840}, {HW_AT_ARENA, 4537536},
-      {HW_AT_ARENA, 4539072},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2812544}, {HW_AT_ARENA, 3013248}, {HW_AT_ARENA, 3013504}, {HW_AT_STATE, 83840},
-      {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3618432}, {HW_AT_STATE, 1849344},
-      {HW_AT_STATE, 3605376}, {HW_AT_ARENA, 4539328}, {HW_AT_ARENA, 4539584}, {HW_AT_ARENA, 4539328},
-  {HW_AT_ARENA, 2812544}, {HW_AT_ARENA, 3013248}, {HW_AT_ARENA, 3013504}, {HW_AT_STATE, 83840}, {HW_AT_ARENA, 3618432},
-      {HW_AT_ARENA, 4539840}, {HW_AT_ARENA, 2812544}, {HW_AT_ARENA, 4540096},
-  {HW_AT_ARENA, 3013504}, {HW_AT_STATE, 83840}, {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 2812544}, {HW_AT_ARENA, 4540096},
-      {HW_AT_ARENA, 3013248}, {HW_AT_ARENA, 3618432},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 83840}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4539584},
-      {HW_AT_ARENA, 4539328}, {HW_AT_STATE, 5278208}, {HW_AT_ARENA, 4539840}, {HW_AT_ARENA, 4539904},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2411136}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3618432},
-      {HW_AT_STATE, 3597184}, {HW_AT_ARENA, 4546176}, {HW_AT_ARENA, 8942656}, {HW_AT_ARENA, 4540160},
-      {HW_AT_ARENA, 8950848}, {HW_AT_ARENA, 2812544},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4546176},
-      {HW_AT_ARENA, 8942656}, {HW_AT_ARENA, 4540160}, {HW_AT_STATE, 1841152}, {HW_AT_ARENA, 4540224},
-      {HW_AT_ARENA, 4540288}, {HW_AT_ARENA, 4546176},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 8950848},
-      {HW_AT_ARENA, 4546176}, {HW_AT_STATE, 5278144}, {HW_AT_ARENA, 4540160}, {HW_AT_ARENA, 8942656},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3966592},
-      {HW_AT_ARENA, 8795200}, {HW_AT_STATE, 5278528}, {HW_AT_ARENA, 4540224}, {HW_AT_ARENA, 3819136},
-  {HW_AT_ARENA, 3014272}, {HW_AT_ARENA, 3214976}, {HW_AT_ARENA, 3215232}, {HW_AT_STATE, 158080}, {HW_AT_STATE, 158336},
-      {HW_AT_STATE, 158592}, {HW_AT_ARENA, 3416704}, {HW_AT_ARENA, 3216000}, {HW_AT_ARENA, 3216000},
-      {HW_AT_ARENA, 4540288}, {HW_AT_ARENA, 4540544}, {HW_AT_ARENA, 4540800}, {HW_AT_ARENA, 4541056},
-      {HW_AT_ARENA, 3014272}, {HW_AT_ARENA, 4541312}, {HW_AT_ARENA, 2812544},
-  {HW_AT_ARENA, 3215232}, {HW_AT_STATE, 158080}, {HW_AT_ARENA, 3216000}, {HW_AT_ARENA, 4541056}, {HW_AT_ARENA, 3014272},
-      {HW_AT_ARENA, 4541312}, {HW_AT_ARENA, 3216000},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2411136}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3216000},
-      {HW_AT_STATE, 3605888}, {HW_AT_ARENA, 4427392}, {HW_AT_ARENA, 4122240}, {HW_AT_ARENA, 4540800},
-      {HW_AT_ARENA, 4322944}, {HW_AT_ARENA, 2812544},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4427392},
-      {HW_AT_ARENA, 4122240}, {HW_AT_ARENA, 4540800}, {HW_AT_STATE, 1849856}, {HW_AT_ARENA, 4540864},
-      {HW_AT_ARENA, 4540928}, {HW_AT_ARENA, 4427392},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158080}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4540544},
-      {HW_AT_STATE, 1923584}, {HW_AT_ARENA, 4540800},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 448}, {HW_AT_STATE, 158080}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4540544}, {HW_AT_ARENA, 4540800}, {HW_AT_STATE, 3679616}, {HW_AT_ARENA, 4540544},
-      {HW_AT_ARENA, 4541056},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158336}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4540288},
-      {HW_AT_STATE, 1923840}, {HW_AT_ARENA, 4541312},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 512}, {HW_AT_STATE, 158336}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4540288}, {HW_AT_ARENA, 4541312}, {HW_AT_STATE, 3679872}, {HW_AT_ARENA, 4540288},
-      {HW_AT_ARENA, 4541568},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4322944},
-      {HW_AT_ARENA, 4427392}, {HW_AT_STATE, 5278336}, {HW_AT_ARENA, 4541824}, {HW_AT_ARENA, 4122240},
-  {HW_AT_STATE, 84352}, {HW_AT_ARENA, 3216000}, {HW_AT_ARENA, 2411136}, {HW_AT_ARENA, 2812544},
-  {HW_AT_ARENA, 1607808}, {HW_AT_ARENA, 2009216}, {HW_AT_ARENA, 2009344}, {HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009728},
-      {HW_AT_STATE, 75648}, {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 2411136}, {HW_AT_ARENA, 3216000},
-      {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4541888}, {HW_AT_ARENA, 4114048}, {HW_AT_ARENA, 4114176},
-      {HW_AT_ARENA, 4114304}, {HW_AT_ARENA, 1607808}, {HW_AT_ARENA, 4114432}, {HW_AT_ARENA, 2812544},
-  {HW_AT_ARENA, 2009344}, {HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4114304}, {HW_AT_ARENA, 1607808},
-      {HW_AT_ARENA, 4114432}, {HW_AT_ARENA, 1607808},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 1206400}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 1607808},
-      {HW_AT_STATE, 3560064}, {HW_AT_ARENA, 8959040}, {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 4542016},
-      {HW_AT_ARENA, 3655296}, {HW_AT_ARENA, 2411136},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 8959040},
-      {HW_AT_ARENA, 3618432}, {HW_AT_ARENA, 4542016}, {HW_AT_STATE, 1804032}, {HW_AT_ARENA, 2009216},
-      {HW_AT_ARENA, 2009280}, {HW_AT_ARENA, 8959040},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75392}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4114048},
-      {HW_AT_STATE, 1840896}, {HW_AT_ARENA, 2009216},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 256}, {HW_AT_STATE, 75392}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4114048}, {HW_AT_ARENA, 2009216}, {HW_AT_STATE, 3596928}, {HW_AT_ARENA, 4114048},
-      {HW_AT_ARENA, 2009344},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75520}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4541888},
-      {HW_AT_STATE, 1841024}, {HW_AT_ARENA, 4114176},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 320}, {HW_AT_STATE, 75520}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4541888}, {HW_AT_ARENA, 4114176}, {HW_AT_STATE, 3597056}, {HW_AT_ARENA, 4541888},
-      {HW_AT_ARENA, 4114304},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3655296},
-      {HW_AT_ARENA, 8959040}, {HW_AT_STATE, 5277952}, {HW_AT_ARENA, 4542016}, {HW_AT_ARENA, 3618432},
-  {HW_AT_ARENA, 804480}, {HW_AT_ARENA, 1205888}, {HW_AT_ARENA, 1206016}, {HW_AT_STATE, 38272}, {HW_AT_STATE, 38400},
-      {HW_AT_STATE, 38528}, {HW_AT_ARENA, 1607808}, {HW_AT_ARENA, 1206400}, {HW_AT_ARENA, 1206400},
-      {HW_AT_ARENA, 4114432}, {HW_AT_ARENA, 4114560}, {HW_AT_ARENA, 4114688}, {HW_AT_ARENA, 4114816},
-      {HW_AT_ARENA, 804480}, {HW_AT_ARENA, 4114944}, {HW_AT_ARENA, 2411136},
-  {HW_AT_ARENA, 1206016}, {HW_AT_STATE, 38272}, {HW_AT_ARENA, 1206400}, {HW_AT_ARENA, 4114816}, {HW_AT_ARENA, 804480},
-      {HW_AT_ARENA, 4114944}, {HW_AT_ARENA, 1206400},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 403072}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 1206400},
-      {HW_AT_STATE, 3522944}, {HW_AT_ARENA, 3692160}, {HW_AT_ARENA, 3729024}, {HW_AT_ARENA, 4114688},
-      {HW_AT_ARENA, 3765888}, {HW_AT_ARENA, 2411136},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 3692160},
-      {HW_AT_ARENA, 3729024}, {HW_AT_ARENA, 4114688}, {HW_AT_STATE, 1766912}, {HW_AT_ARENA, 4114752},
-      {HW_AT_ARENA, 4114816}, {HW_AT_ARENA, 3692160},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38272}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4114560},
-      {HW_AT_STATE, 1803776}, {HW_AT_ARENA, 4114688},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 128}, {HW_AT_STATE, 38272}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4114560}, {HW_AT_ARENA, 4114688}, {HW_AT_STATE, 3559808}, {HW_AT_ARENA, 4114560},
-      {HW_AT_ARENA, 4114816},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38400}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4114432},
-      {HW_AT_STATE, 1803904}, {HW_AT_ARENA, 4114944},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 192}, {HW_AT_STATE, 38400}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4114432}, {HW_AT_ARENA, 4114944}, {HW_AT_STATE, 3559936}, {HW_AT_ARENA, 4114432},
-      {HW_AT_ARENA, 4115072},
-  {HW_AT_ARENA, 1152}, {HW_AT_ARENA, 402560}, {HW_AT_ARENA, 402688}, {HW_AT_STATE, 1152}, {HW_AT_STATE, 1280},
-      {HW_AT_STATE, 1408}, {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 1206400}, {HW_AT_ARENA, 1607808},
-      {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4115200}, {HW_AT_ARENA, 4115328}, {HW_AT_ARENA, 4115456},
-      {HW_AT_ARENA, 4115584}, {HW_AT_ARENA, 1152}, {HW_AT_ARENA, 4115712}, {HW_AT_ARENA, 403072},
-  {HW_AT_ARENA, 402688}, {HW_AT_STATE, 1152}, {HW_AT_ARENA, 2009728}, {HW_AT_ARENA, 4115584}, {HW_AT_ARENA, 1152},
-      {HW_AT_ARENA, 4115712}, {HW_AT_ARENA, 2009728},
-  {HW_AT_INPUT, 0}, {HW_AT_INPUT, 1}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 2009728},
-      {HW_AT_STATE, 3521536}, {HW_AT_ARENA, 4115456}, {HW_AT_ARENA, 4116608}, {HW_AT_ARENA, 4117760},
-      {HW_AT_ARENA, 4117824}, {HW_AT_ARENA, 403072},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4115456},
-      {HW_AT_ARENA, 4116608}, {HW_AT_ARENA, 4117760}, {HW_AT_STATE, 1765504}, {HW_AT_ARENA, 4118976},
-      {HW_AT_ARENA, 4119040}, {HW_AT_ARENA, 4115456},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1152}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4115328},
-      {HW_AT_STATE, 1766656}, {HW_AT_ARENA, 4116608},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 0}, {HW_AT_STATE, 1152}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4115328}, {HW_AT_ARENA, 4116608}, {HW_AT_STATE, 3522688}, {HW_AT_ARENA, 4115328},
-      {HW_AT_ARENA, 4116736},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1280}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4115200},
-      {HW_AT_STATE, 1766784}, {HW_AT_ARENA, 4116864},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 64}, {HW_AT_STATE, 1280}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_ARENA, 4115200}, {HW_AT_ARENA, 4116864}, {HW_AT_STATE, 3522816}, {HW_AT_ARENA, 4115200},
-      {HW_AT_ARENA, 4116992},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 4117824},
-      {HW_AT_ARENA, 4115456}, {HW_AT_STATE, 5277568}, {HW_AT_ARENA, 4117120}, {HW_AT_ARENA, 4118976},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 3}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_ARENA, 3765888},
-      {HW_AT_ARENA, 3692160}, {HW_AT_STATE, 5277760}, {HW_AT_ARENA, 4120128}, {HW_AT_ARENA, 3729024},
-};
-static const hw_call fmnist_resnet_small_b2_joint_step_calls[] = {
-  {0, 3, 0, 0},               /* fmnist_resnet_small_k0000_select */
-  {0, 3, 3, 0},               /* fmnist_resnet_small_k0000_select */
-  {0, 3, 6, 0},               /* fmnist_resnet_small_k0000_select */
-  {0, 3, 9, 0},               /* fmnist_resnet_small_k0000_select */
-  {0, 3, 12, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 15, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 18, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 21, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 24, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 27, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 30, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 33, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 36, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 39, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 42, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 45, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 48, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 51, 0},              /* fmnist_resnet_small_k0000_select */
-  {1, 13, 54, 8191424},       /* fmnist_resnet_small_k0001_reduce_mean */
-  {2, 13, 67, 7388096},       /* fmnist_resnet_small_k0002_reduce_mean */
-  {3, 15, 80, 6183360},       /* fmnist_resnet_small_k0003_reduce_mean */
-  {4, 10, 95, 5981632},       /* fmnist_resnet_small_k0004_reduce_mean */
-  {5, 13, 105, 5579200},      /* fmnist_resnet_small_k0005_reduce_mean */
-  {6, 19, 118, 4976064},      /* fmnist_resnet_small_k0006_reduce_mean */
-  {7, 10, 137, 4873664},      /* fmnist_resnet_small_k0007_reduce_mean */
-  {8, 13, 147, 4670912},      /* fmnist_resnet_small_k0008_reduce_mean */
-  {9, 20, 160, 4464064},      /* fmnist_resnet_small_k0009_reduce_mean */
-  {10, 12, 180, 0},           /* fmnist_resnet_small_k0010_reduce_mean */
-  {11, 6, 192, 0},            /* fmnist_resnet_small_k0011_reduce_sum */
-  {12, 9, 198, 0},            /* fmnist_resnet_small_k0012_reduce_mean */
-  {13, 3, 207, 0},            /* fmnist_resnet_small_k0013_matmul */
-  {14, 19, 210, 0},           /* fmnist_resnet_small_k0014_reduce_sum */
-  {15, 10, 229, 0},           /* fmnist_resnet_small_k0015_reduce_sum */
-  {16, 11, 239, 0},           /* fmnist_resnet_small_k0016_reduce_sum */
-  {17, 10, 250, 0},           /* fmnist_resnet_small_k0017_sub */
-  {18, 10, 260, 0},           /* fmnist_resnet_small_k0018_sub */
-  {19, 15, 270, 0},           /* fmnist_resnet_small_k0019_reduce_sum */
-  {20, 7, 285, 0},            /* fmnist_resnet_small_k0020_add */
-  {21, 8, 292, 0},            /* fmnist_resnet_small_k0021_add */
-  {22, 11, 300, 0},           /* fmnist_resnet_small_k0022_sub */
-  {21, 8, 311, 0},            /* fmnist_resnet_small_k0021_add */
-  {22, 11, 319, 0},           /* fmnist_resnet_small_k0022_sub */
-  {23, 10, 330, 0},           /* fmnist_resnet_small_k0023_reduce_sum */
-  {24, 11, 340, 0},           /* fmnist_resnet_small_k0024_reduce_sum */
-  {25, 10, 351, 0},           /* fmnist_resnet_small_k0025_sub */
-  {26, 15, 361, 0},           /* fmnist_resnet_small_k0026_reduce_sum */
-  {27, 11, 376, 1085440},     /* fmnist_resnet_small_k0027_reduce_sum */
-  {28, 11, 387, 0},           /* fmnist_resnet_small_k0028_reduce_sum */
-  {29, 8, 398, 0},            /* fmnist_resnet_small_k0029_add */
-  {29, 8, 406, 0},            /* fmnist_resnet_small_k0029_add */
-  {30, 11, 414, 0},           /* fmnist_resnet_small_k0030_sub */
-  {29, 8, 425, 0},            /* fmnist_resnet_small_k0029_add */
-  {31, 11, 433, 0},           /* fmnist_resnet_small_k0031_sub */
-  {30, 11, 444, 0},           /* fmnist_resnet_small_k0030_sub */
-  {32, 15, 455, 0},           /* fmnist_resnet_small_k0032_reduce_sum */
-  {33, 9, 470, 0},            /* fmnist_resnet_small_k0033_reduce_sum */
-  {34, 8, 479, 0},            /* fmnist_resnet_small_k0034_reduce_sum */
-  {17, 10, 487, 0},           /* fmnist_resnet_small_k0017_sub */
-  {35, 11, 497, 1085440},     /* fmnist_resnet_small_k0035_reduce_sum */
-  {36, 11, 508, 0},           /* fmnist_resnet_small_k0036_reduce_sum */
-  {37, 10, 519, 0},           /* fmnist_resnet_small_k0037_sub */
-  {38, 10, 529, 0},           /* fmnist_resnet_small_k0038_sub */
-  {39, 16, 539, 1085440},     /* fmnist_resnet_small_k0039_reduce_sum */
-  {40, 7, 555, 0},            /* fmnist_resnet_small_k0040_add */
-  {41, 11, 562, 200704},      /* fmnist_resnet_small_k0041_reduce_sum */
-  {42, 11, 573, 0},           /* fmnist_resnet_small_k0042_reduce_sum */
-  {29, 8, 584, 0},            /* fmnist_resnet_small_k0029_add */
-  {30, 11, 592, 0},           /* fmnist_resnet_small_k0030_sub */
-  {29, 8, 603, 0},            /* fmnist_resnet_small_k0029_add */
-  {30, 11, 611, 0},           /* fmnist_resnet_small_k0030_sub */
-  {43, 10, 622, 0},           /* fmnist_resnet_small_k0043_sub */
-  {44, 4, 632, 200704},       /* fmnist_resnet_small_k0044_conv2d_input_grad */
-  {45, 17, 636, 102400},      /* fmnist_resnet_small_k0045_reduce_sum */
-  {46, 7, 653, 0},            /* fmnist_resnet_small_k0046_add */
-  {47, 11, 660, 102400},      /* fmnist_resnet_small_k0047_reduce_sum */
-  {48, 11, 671, 0},           /* fmnist_resnet_small_k0048_reduce_sum */
-  {49, 8, 682, 0},            /* fmnist_resnet_small_k0049_add */
-  {49, 8, 690, 0},            /* fmnist_resnet_small_k0049_add */
-  {50, 11, 698, 0},           /* fmnist_resnet_small_k0050_sub */
-  {49, 8, 709, 0},            /* fmnist_resnet_small_k0049_add */
-  {51, 11, 717, 0},           /* fmnist_resnet_small_k0051_sub */
-  {50, 11, 728, 0},           /* fmnist_resnet_small_k0050_sub */
-  {52, 14, 739, 0},           /* fmnist_resnet_small_k0052_reduce_sum */
-  {53, 8, 753, 0},            /* fmnist_resnet_small_k0053_reduce_sum */
-  {54, 7, 761, 0},            /* fmnist_resnet_small_k0054_reduce_sum */
-  {55, 10, 768, 0},           /* fmnist_resnet_small_k0055_sub */
-  {56, 11, 778, 201216},      /* fmnist_resnet_small_k0056_reduce_sum */
-  {57, 11, 789, 0},           /* fmnist_resnet_small_k0057_reduce_sum */
-  {58, 10, 800, 0},           /* fmnist_resnet_small_k0058_sub */
-  {59, 10, 810, 0},           /* fmnist_resnet_small_k0059_sub */
-  {60, 16, 820, 201216},      /* fmnist_resnet_small_k0060_reduce_sum */
-  {61, 7, 836, 0},            /* fmnist_resnet_small_k0061_add */
-  {62, 11, 843, 201216},      /* fmnist_resnet_small_k0062_reduce_sum */
-  {63, 11, 854, 0},           /* fmnist_resnet_small_k0063_reduce_sum */
-  {49, 8, 865, 0},            /* fmnist_resnet_small_k0049_add */
-  {50, 11, 873, 0},           /* fmnist_resnet_small_k0050_sub */
-  {49, 8, 884, 0},            /* fmnist_resnet_small_k0049_add */
-  {50, 11, 892, 0},           /* fmnist_resnet_small_k0050_sub */
-  {64, 10, 903, 0},           /* fmnist_resnet_small_k0064_sub */
-  {65, 4, 913, 201216},       /* fmnist_resnet_small_k0065_conv2d_input_grad */
-  {66, 17, 917, 201216},      /* fmnist_resnet_small_k0066_reduce_sum */
-  {67, 7, 934, 0},            /* fmnist_resnet_small_k0067_add */
-  {68, 11, 941, 602624},      /* fmnist_resnet_small_k0068_reduce_sum */
-  {69, 11, 952, 0},           /* fmnist_resnet_small_k0069_reduce_sum */
-  {70, 8, 963, 0},            /* fmnist_resnet_small_k0070_add */
-  {71, 11, 971, 0},           /* fmnist_resnet_small_k0071_sub */
-  {70, 8, 982, 0},            /* fmnist_resnet_small_k0070_add */
-  {71, 11, 990, 0},           /* fmnist_resnet_small_k0071_sub */
-  {72, 10, 1001, 0},          /* fmnist_resnet_small_k0072_sub */
-  {73, 16, 1011, 602624},     /* fmnist_resnet_small_k0073_reduce_sum */
-  {74, 7, 1027, 0},           /* fmnist_resnet_small_k0074_add */
-  {68, 11, 1034, 602624},     /* fmnist_resnet_small_k0068_reduce_sum */
-  {69, 11, 1045, 0},          /* fmnist_resnet_small_k0069_reduce_sum */
-  {70, 8, 1056, 0},           /* fmnist_resnet_small_k0070_add */
-  {71, 11, 1064, 0},          /* fmnist_resnet_small_k0071_sub */
-  {70, 8, 1075, 0},           /* fmnist_resnet_small_k0070_add */
-  {71, 11, 1083, 0},          /* fmnist_resnet_small_k0071_sub */
-  {75, 17, 1094, 803072},     /* fmnist_resnet_small_k0075_reduce_sum */
-  {74, 7, 1111, 0},           /* fmnist_resnet_small_k0074_add */
-  {76, 11, 1118, 803072},     /* fmnist_resnet_small_k0076_reduce_sum */
-  {77, 11, 1129, 0},          /* fmnist_resnet_small_k0077_reduce_sum */
-  {70, 8, 1140, 0},           /* fmnist_resnet_small_k0070_add */
-  {71, 11, 1148, 0},          /* fmnist_resnet_small_k0071_sub */
-  {70, 8, 1159, 0},           /* fmnist_resnet_small_k0070_add */
-  {71, 11, 1167, 0},          /* fmnist_resnet_small_k0071_sub */
-  {78, 10, 1178, 0},          /* fmnist_resnet_small_k0078_sub */
-  {72, 10, 1188, 0},          /* fmnist_resnet_small_k0072_sub */
-};
-static const hw_copy fmnist_resnet_small_b2_joint_step_copies[] = {
-  {{HW_AT_STATE, 1756032}, {HW_AT_ARENA, 402816}, 128},
-  {{HW_AT_STATE, 1756160}, {HW_AT_ARENA, 402944}, 128},
-  {{HW_AT_STATE, 1756288}, {HW_AT_ARENA, 1206144}, 128},
-  {{HW_AT_STATE, 1756416}, {HW_AT_ARENA, 1206272}, 128},
-  {{HW_AT_STATE, 1756544}, {HW_AT_ARENA, 2009472}, 128},
-  {{HW_AT_STATE, 1756672}, {HW_AT_ARENA, 2009600}, 128},
-  {{HW_AT_STATE, 1756800}, {HW_AT_ARENA, 3013760}, 256},
-  {{HW_AT_STATE, 1757056}, {HW_AT_ARENA, 3014016}, 256},
-  {{HW_AT_STATE, 1757312}, {HW_AT_ARENA, 3215488}, 256},
-  {{HW_AT_STATE, 1757568}, {HW_AT_ARENA, 3215744}, 256},
-  {{HW_AT_STATE, 1757824}, {HW_AT_ARENA, 3617920}, 256},
-  {{HW_AT_STATE, 1758080}, {HW_AT_ARENA, 3618176}, 256},
-  {{HW_AT_STATE, 1758336}, {HW_AT_ARENA, 4121216}, 512},
-  {{HW_AT_STATE, 1758848}, {HW_AT_ARENA, 4121728}, 512},
-  {{HW_AT_STATE, 1759360}, {HW_AT_ARENA, 4223616}, 512},
-  {{HW_AT_STATE, 1759872}, {HW_AT_ARENA, 4224128}, 512},
-  {{HW_AT_STATE, 1760384}, {HW_AT_ARENA, 4426368}, 512},
-  {{HW_AT_STATE, 1760896}, {HW_AT_ARENA, 4426880}, 512},
-  {{HW_AT_STATE, 1761408}, {HW_AT_ARENA, 4542080}, 2048},
-  {{HW_AT_STATE, 1763456}, {HW_AT_ARENA, 4544128}, 2048},
-  {{HW_AT_STATE, 1765504}, {HW_AT_ARENA, 4115456}, 1152},
-  {{HW_AT_STATE, 3521536}, {HW_AT_ARENA, 4117824}, 1152},
-  {{HW_AT_STATE, 5277568}, {HW_AT_ARENA, 4117120}, 4},
-  {{HW_AT_STATE, 0}, {HW_AT_ARENA, 4118976}, 1152},
-  {{HW_AT_STATE, 1766656}, {HW_AT_ARENA, 4116608}, 128},
-  {{HW_AT_STATE, 3522688}, {HW_AT_ARENA, 4115328}, 128},
-  {{HW_AT_STATE, 5277632}, {HW_AT_ARENA, 0}, 4},
-  {{HW_AT_STATE, 1152}, {HW_AT_ARENA, 4116736}, 128},
-  {{HW_AT_STATE, 1766784}, {HW_AT_ARENA, 4116864}, 128},
-  {{HW_AT_STATE, 3522816}, {HW_AT_ARENA, 4115200}, 128},
-  {{HW_AT_STATE, 5277696}, {HW_AT_ARENA, 64}, 4},
-  {{HW_AT_STATE, 1280}, {HW_AT_ARENA, 4116992}, 128},
-  {{HW_AT_STATE, 1766912}, {HW_AT_ARENA, 3692160}, 36864},
-  {{HW_AT_STATE, 3522944}, {HW_AT_ARENA, 3765888}, 36864},
-  {{HW_AT_STATE, 5277760}, {HW_AT_ARENA, 4120128}, 4},
-  {{HW_AT_STATE, 1408}, {HW_AT_ARENA, 3729024}, 36864},
-  {{HW_AT_STATE, 1803776}, {HW_AT_ARENA, 4114688}, 128},
-  {{HW_AT_STATE, 3559808}, {HW_AT_ARENA, 4114560}, 128},
-  {{HW_AT_STATE, 5277824}, {HW_AT_ARENA, 128}, 4},
-  {{HW_AT_STATE, 38272}, {HW_AT_ARENA, 4114816}, 128},
-  {{HW_AT_STATE, 1803904}, {HW_AT_ARENA, 4114944}, 128},
-  {{HW_AT_STATE, 3559936}, {HW_AT_ARENA, 4114432}, 128},
-  {{HW_AT_STATE, 5277888}, {HW_AT_ARENA, 192}, 4},
-  {{HW_AT_STATE, 38400}, {HW_AT_ARENA, 4115072}, 128},
-  {{HW_AT_STATE, 1804032}, {HW_AT_ARENA, 8959040}, 36864},
-  {{HW_AT_STATE, 3560064}, {HW_AT_ARENA, 3655296}, 36864},
-  {{HW_AT_STATE, 5277952}, {HW_AT_ARENA, 4542016}, 4},
-  {{HW_AT_STATE, 38528}, {HW_AT_ARENA, 3618432}, 36864},
-  {{HW_AT_STATE, 1840896}, {HW_AT_ARENA, 2009216}, 128},
-  {{HW_AT_STATE, 3596928}, {HW_AT_ARENA, 4114048}, 128},
-  {{HW_AT_STATE, 5278016}, {HW_AT_ARENA, 256}, 4},
-  {{HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009344}, 128},
-  {{HW_AT_STATE, 1841024}, {HW_AT_ARENA, 4114176}, 128},
-  {{HW_AT_STATE, 3597056}, {HW_AT_ARENA, 4541888}, 128},
-  {{HW_AT_STATE, 5278080}, {HW_AT_ARENA, 320}, 4},
-  {{HW_AT_STATE, 75520}, {HW_AT_ARENA, 4114304}, 128},
-  {{HW_AT_STATE, 1841152}, {HW_AT_ARENA, 4546176}, 8192},
-  {{HW_AT_STATE, 3597184}, {HW_AT_ARENA, 8950848}, 8192},
-  {{HW_AT_STATE, 5278144}, {HW_AT_ARENA, 4540160}, 4},
-  {{HW_AT_STATE, 75648}, {HW_AT_ARENA, 8942656}, 8192},
-  {{HW_AT_STATE, 1849344}, {HW_AT_ARENA, 4539584}, 256},
-  {{HW_AT_STATE, 3605376}, {HW_AT_ARENA, 4539328}, 256},
-  {{HW_AT_STATE, 5278208}, {HW_AT_ARENA, 4539840}, 4},
-  {{HW_AT_STATE, 83840}, {HW_AT_ARENA, 4539904}, 256},
-  {{HW_AT_STATE, 1849600}, {HW_AT_ARENA, 3617408}, 256},
-  {{HW_AT_STATE, 3605632}, {HW_AT_ARENA, 4538560}, 256},
-  {{HW_AT_STATE, 5278272}, {HW_AT_ARENA, 384}, 4},
-  {{HW_AT_STATE, 84096}, {HW_AT_ARENA, 4538816}, 256},
-  {{HW_AT_STATE, 1849856}, {HW_AT_ARENA, 4427392}, 73728},
-  {{HW_AT_STATE, 3605888}, {HW_AT_ARENA, 4322944}, 73728},
-  {{HW_AT_STATE, 5278336}, {HW_AT_ARENA, 4541824}, 4},
-  {{HW_AT_STATE, 84352}, {HW_AT_ARENA, 4122240}, 73728},
-  {{HW_AT_STATE, 1923584}, {HW_AT_ARENA, 4540800}, 256},
-  {{HW_AT_STATE, 3679616}, {HW_AT_ARENA, 4540544}, 256},
-  {{HW_AT_STATE, 5278400}, {HW_AT_ARENA, 448}, 4},
-  {{HW_AT_STATE, 158080}, {HW_AT_ARENA, 4541056}, 256},
-  {{HW_AT_STATE, 1923840}, {HW_AT_ARENA, 4541312}, 256},
-  {{HW_AT_STATE, 3679872}, {HW_AT_ARENA, 4540288}, 256},
-  {{HW_AT_STATE, 5278464}, {HW_AT_ARENA, 512}, 4},
-  {{HW_AT_STATE, 158336}, {HW_AT_ARENA, 4541568}, 256},
-  {{HW_AT_STATE, 1924096}, {HW_AT_ARENA, 8795200}, 147456},
-  {{HW_AT_STATE, 3680128}, {HW_AT_ARENA, 3966592}, 147456},
-  {{HW_AT_STATE, 5278528}, {HW_AT_ARENA, 4540224}, 4},
-  {{HW_AT_STATE, 158592}, {HW_AT_ARENA, 3819136}, 147456},
-  {{HW_AT_STATE, 2071552}, {HW_AT_ARENA, 3617664}, 256},
-  {{HW_AT_STATE, 3827584}, {HW_AT_ARENA, 4537792}, 256},
-  {{HW_AT_STATE, 5278592}, {HW_AT_ARENA, 576}, 4},
-  {{HW_AT_STATE, 306048}, {HW_AT_ARENA, 4538048}, 256},
-  {{HW_AT_STATE, 2071808}, {HW_AT_ARENA, 4538304}, 256},
-  {{HW_AT_STATE, 3827840}, {HW_AT_ARENA, 4537536}, 256},
-  {{HW_AT_STATE, 5278656}, {HW_AT_ARENA, 640}, 4},
-  {{HW_AT_STATE, 306304}, {HW_AT_ARENA, 4539072}, 256},
-  {{HW_AT_STATE, 2072064}, {HW_AT_ARENA, 4224640}, 32768},
-  {{HW_AT_STATE, 3828096}, {HW_AT_ARENA, 4290176}, 32768},
-  {{HW_AT_STATE, 5278720}, {HW_AT_ARENA, 4558720}, 4},
-  {{HW_AT_STATE, 306560}, {HW_AT_ARENA, 4257408}, 32768},
-  {{HW_AT_STATE, 2104832}, {HW_AT_ARENA, 4536448}, 512},
-  {{HW_AT_STATE, 3860864}, {HW_AT_ARENA, 4535936}, 512},
-  {{HW_AT_STATE, 5278784}, {HW_AT_ARENA, 4558656}, 4},
-  {{HW_AT_STATE, 339328}, {HW_AT_ARENA, 4531840}, 512},
-  {{HW_AT_STATE, 2105344}, {HW_AT_ARENA, 4558144}, 512},
-  {{HW_AT_STATE, 3861376}, {HW_AT_ARENA, 4534400}, 512},
-  {{HW_AT_STATE, 5278848}, {HW_AT_ARENA, 704}, 4},
-  {{HW_AT_STATE, 339840}, {HW_AT_ARENA, 4534912}, 512},
-  {{HW_AT_STATE, 2105856}, {HW_AT_ARENA, 7910464}, 294912},
-  {{HW_AT_STATE, 3861888}, {HW_AT_ARENA, 8500288}, 294912},
-  {{HW_AT_STATE, 5278912}, {HW_AT_ARENA, 4537472}, 4},
-  {{HW_AT_STATE, 340352}, {HW_AT_ARENA, 8205376}, 294912},
-  {{HW_AT_STATE, 2400768}, {HW_AT_ARENA, 4532352}, 512},
-  {{HW_AT_STATE, 4156800}, {HW_AT_ARENA, 4120704}, 512},
-  {{HW_AT_STATE, 5278976}, {HW_AT_ARENA, 768}, 4},
-  {{HW_AT_STATE, 635264}, {HW_AT_ARENA, 4532864}, 512},
-  {{HW_AT_STATE, 2401280}, {HW_AT_ARENA, 4533376}, 512},
-  {{HW_AT_STATE, 4157312}, {HW_AT_ARENA, 4120192}, 512},
-  {{HW_AT_STATE, 5279040}, {HW_AT_ARENA, 832}, 4},
-  {{HW_AT_STATE, 635776}, {HW_AT_ARENA, 4536960}, 512},
-  {{HW_AT_STATE, 2401792}, {HW_AT_ARENA, 6140992}, 589824},
-  {{HW_AT_STATE, 4157824}, {HW_AT_ARENA, 7320640}, 589824},
-  {{HW_AT_STATE, 5279104}, {HW_AT_ARENA, 4558784}, 4},
-  {{HW_AT_STATE, 636288}, {HW_AT_ARENA, 6730816}, 589824},
-  {{HW_AT_STATE, 2991616}, {HW_AT_ARENA, 4425344}, 512},
-  {{HW_AT_STATE, 4747648}, {HW_AT_ARENA, 4557632}, 512},
-  {{HW_AT_STATE, 5279168}, {HW_AT_ARENA, 896}, 4},
-  {{HW_AT_STATE, 1226112}, {HW_AT_ARENA, 4425856}, 512},
-  {{HW_AT_STATE, 2992128}, {HW_AT_ARENA, 4533888}, 512},
-  {{HW_AT_STATE, 4748160}, {HW_AT_ARENA, 4557120}, 512},
-  {{HW_AT_STATE, 5279232}, {HW_AT_ARENA, 960}, 4},
-  {{HW_AT_STATE, 1226624}, {HW_AT_ARENA, 4535424}, 512},
-  {{HW_AT_STATE, 2992640}, {HW_AT_ARENA, 5354560}, 262144},
-  {{HW_AT_STATE, 4748672}, {HW_AT_ARENA, 5878848}, 262144},
-  {{HW_AT_STATE, 5279296}, {HW_AT_ARENA, 4557056}, 4},
-  {{HW_AT_STATE, 1227136}, {HW_AT_ARENA, 5616704}, 262144},
-  {{HW_AT_STATE, 3254784}, {HW_AT_ARENA, 4527744}, 2048},
-  {{HW_AT_STATE, 5010816}, {HW_AT_ARENA, 4560960}, 2048},
-  {{HW_AT_STATE, 5279360}, {HW_AT_ARENA, 1024}, 4},
-  {{HW_AT_STATE, 1489280}, {HW_AT_ARENA, 4554368}, 2048},
-  {{HW_AT_STATE, 3256832}, {HW_AT_ARENA, 5350464}, 2048},
-  {{HW_AT_STATE, 5012864}, {HW_AT_ARENA, 4558912}, 2048},
-  {{HW_AT_STATE, 5279424}, {HW_AT_ARENA, 1088}, 4},
-  {{HW_AT_STATE, 1491328}, {HW_AT_ARENA, 5352512}, 2048},
-  {{HW_AT_STATE, 3258880}, {HW_AT_ARENA, 4564032}, 262144},
-  {{HW_AT_STATE, 5014912}, {HW_AT_ARENA, 5088320}, 262144},
-  {{HW_AT_STATE, 5279488}, {HW_AT_ARENA, 4556992}, 4},
-  {{HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4826176}, 262144},
-  {{HW_AT_STATE, 3521024}, {HW_AT_ARENA, 4563520}, 512},
-  {{HW_AT_STATE, 5277056}, {HW_AT_ARENA, 4563008}, 512},
-  {{HW_AT_STATE, 5279552}, {HW_AT_ARENA, 4556416}, 4},
-  {{HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4556480}, 512},
-};
+/* ---- Program fmnist-resnet-small ---- */
 
-/* Entry point 'bilevel-unrolled.k1.step': 141 calls, arena 7994240 bytes. */
-static const hw_arg fmnist_resnet_small_b2_bilevel_unrolled_k1_step_args[] = {
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5277632}, {HW_AT_ARENA, 0},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5277696}, {HW_AT_ARENA, 64},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5277824}, {HW_AT_ARENA, 128},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5277888}, {HW_AT_ARENA, 192},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278016}, {HW_AT_ARENA, 256},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278080}, {HW_AT_ARENA, 320},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278272}, {HW_AT_ARENA, 384},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278400}, {HW_AT_ARENA, 448},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278464}, {HW_AT_ARENA, 512},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278592}, {HW_AT_ARENA, 576},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278656}, {HW_AT_ARENA, 640},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278848}, {HW_AT_ARENA, 704},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5278976}, {HW_AT_ARENA, 768},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5279040}, {HW_AT_ARENA, 832},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5279168}, {HW_AT_ARENA, 896},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 5279232}, {HW_AT_ARENA, 960},
-  {HW_AT_INPUT, 1}, {HW_AT_STATE, 0}, {HW_AT_STATE, 1756032}, {HW_AT_STATE, 1756160}, {HW_AT_STATE, 1152},
-      {HW_AT_STATE, 1280}, {HW_AT_ARENA, 1024}, {HW_AT_ARENA, 402432}, {HW_AT_ARENA, 402560}, {HW_AT_ARENA, 402688},
-      {HW_AT_ARENA, 402816}, {HW_AT_ARENA, 402944}, {HW_AT_ARENA, 804352},
-  {HW_AT_ARENA, 402944}, {HW_AT_STATE, 1408}, {HW_AT_STATE, 1756288}, {HW_AT_STATE, 1756416}, {HW_AT_STATE, 38272},
-      {HW_AT_STATE, 38400}, {HW_AT_ARENA, 804352}, {HW_AT_ARENA, 1205760}, {HW_AT_ARENA, 1205888},
-      {HW_AT_ARENA, 1206016}, {HW_AT_ARENA, 1206144}, {HW_AT_ARENA, 1206272}, {HW_AT_ARENA, 1607680},
-  {HW_AT_ARENA, 402944}, {HW_AT_ARENA, 1206272}, {HW_AT_STATE, 38528}, {HW_AT_STATE, 1756544}, {HW_AT_STATE, 1756672},
-      {HW_AT_STATE, 75392}, {HW_AT_STATE, 75520}, {HW_AT_ARENA, 1607680}, {HW_AT_ARENA, 2009088},
-      {HW_AT_ARENA, 2009216}, {HW_AT_ARENA, 2009344}, {HW_AT_ARENA, 2009472}, {HW_AT_ARENA, 2009600},
-      {HW_AT_ARENA, 2411008}, {HW_AT_ARENA, 2812416},
-  {HW_AT_ARENA, 2411008}, {HW_AT_STATE, 75648}, {HW_AT_STATE, 1756800}, {HW_AT_STATE, 1757056}, {HW_AT_ARENA, 2812416},
-      {HW_AT_ARENA, 3013120}, {HW_AT_ARENA, 3013376}, {HW_AT_ARENA, 3013632}, {HW_AT_ARENA, 3013888},
-      {HW_AT_ARENA, 3014144},
-  {HW_AT_ARENA, 2411008}, {HW_AT_STATE, 84352}, {HW_AT_STATE, 1757312}, {HW_AT_STATE, 1757568}, {HW_AT_STATE, 158080},
-      {HW_AT_STATE, 158336}, {HW_AT_ARENA, 3014144}, {HW_AT_ARENA, 3214848}, {HW_AT_ARENA, 3215104},
-      {HW_AT_ARENA, 3215360}, {HW_AT_ARENA, 3215616}, {HW_AT_ARENA, 3215872}, {HW_AT_ARENA, 3416576},
-  {HW_AT_ARENA, 2812416}, {HW_AT_ARENA, 3013120}, {HW_AT_ARENA, 3013376}, {HW_AT_ARENA, 3215872}, {HW_AT_STATE, 158592},
-      {HW_AT_STATE, 1757824}, {HW_AT_STATE, 1758080}, {HW_AT_STATE, 306048}, {HW_AT_STATE, 306304},
-      {HW_AT_STATE, 83840}, {HW_AT_STATE, 84096}, {HW_AT_ARENA, 3416576}, {HW_AT_ARENA, 3617280},
-      {HW_AT_ARENA, 3617536}, {HW_AT_ARENA, 3617792}, {HW_AT_ARENA, 3618048}, {HW_AT_ARENA, 3618304},
-      {HW_AT_ARENA, 3819008}, {HW_AT_ARENA, 4019712},
-  {HW_AT_ARENA, 3819008}, {HW_AT_STATE, 306560}, {HW_AT_STATE, 1758336}, {HW_AT_STATE, 1758848}, {HW_AT_ARENA, 4019712},
-      {HW_AT_ARENA, 4120064}, {HW_AT_ARENA, 4120576}, {HW_AT_ARENA, 4121088}, {HW_AT_ARENA, 4121600},
-      {HW_AT_ARENA, 4122112},
-  {HW_AT_ARENA, 3819008}, {HW_AT_STATE, 340352}, {HW_AT_STATE, 1759360}, {HW_AT_STATE, 1759872}, {HW_AT_STATE, 635264},
-      {HW_AT_STATE, 635776}, {HW_AT_ARENA, 4122112}, {HW_AT_ARENA, 4222464}, {HW_AT_ARENA, 4222976},
-      {HW_AT_ARENA, 4223488}, {HW_AT_ARENA, 4224000}, {HW_AT_ARENA, 4224512}, {HW_AT_ARENA, 4324864},
-  {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 4120064}, {HW_AT_ARENA, 4120576}, {HW_AT_ARENA, 4224512}, {HW_AT_STATE, 636288},
-      {HW_AT_STATE, 1760384}, {HW_AT_STATE, 1760896}, {HW_AT_STATE, 1226112}, {HW_AT_STATE, 1226624},
-      {HW_AT_STATE, 339328}, {HW_AT_STATE, 339840}, {HW_AT_ARENA, 4324864}, {HW_AT_ARENA, 4425216},
-      {HW_AT_ARENA, 4425728}, {HW_AT_ARENA, 4426240}, {HW_AT_ARENA, 4426752}, {HW_AT_ARENA, 4427264},
-      {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4529664}, {HW_AT_ARENA, 4531712},
-  {HW_AT_ARENA, 4529664}, {HW_AT_STATE, 1227136}, {HW_AT_STATE, 1489280}, {HW_AT_STATE, 1491328},
-      {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4539904}, {HW_AT_ARENA, 4541952},
-  {HW_AT_ARENA, 4541952}, {HW_AT_STATE, 1493376}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4550144},
-      {HW_AT_ARENA, 4552192}, {HW_AT_ARENA, 4552256},
-  {HW_AT_ARENA, 4552256}, {HW_AT_INPUT, 2}, {HW_AT_ARENA, 4554304}, {HW_AT_ARENA, 4554368}, {HW_AT_ARENA, 4554432},
-      {HW_AT_ARENA, 4554496}, {HW_AT_ARENA, 4554560}, {HW_AT_ARENA, 4554624}, {HW_AT_ARENA, 4554688},
-  {HW_AT_ARENA, 4552256}, {HW_AT_ARENA, 4554688}, {HW_AT_ARENA, 4554752},
-  {HW_AT_ARENA, 4550144}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4552192}, {HW_AT_ARENA, 4552256},
-      {HW_AT_ARENA, 4554688}, {HW_AT_ARENA, 4554752}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4556800}, {HW_AT_ARENA, 4554752},
-      {HW_AT_ARENA, 4554496}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 4560896}, {HW_AT_ARENA, 4560896},
-  {HW_AT_ARENA, 4541952}, {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4558848}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4561408},
-      {HW_AT_ARENA, 4561408},
-  {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4539904}, {HW_AT_STATE, 1489280},
-      {HW_AT_STATE, 1491328}, {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 4823552},
-      {HW_AT_ARENA, 4823552}, {HW_AT_ARENA, 4556800}, {HW_AT_ARENA, 4831744}, {HW_AT_ARENA, 4833792},
-      {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 4846080},
-  {HW_AT_ARENA, 4539904}, {HW_AT_STATE, 1489280}, {HW_AT_ARENA, 4823552}, {HW_AT_ARENA, 4835840},
-      {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 4846080}, {HW_AT_ARENA, 4837888},
-  {HW_AT_STATE, 1489280}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4831744}, {HW_AT_ARENA, 4831744},
-  {HW_AT_STATE, 1491328}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4556800}, {HW_AT_ARENA, 4556800},
-  {HW_AT_ARENA, 4529664}, {HW_AT_STATE, 1227136}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 4846080},
-      {HW_AT_ARENA, 4846080},
-  {HW_AT_ARENA, 4529664}, {HW_AT_ARENA, 4831744}, {HW_AT_ARENA, 4556800}, {HW_AT_ARENA, 4846080},
-      {HW_AT_STATE, 1761408}, {HW_AT_STATE, 1763456}, {HW_AT_ARENA, 5108224}, {HW_AT_ARENA, 4835840},
-      {HW_AT_ARENA, 5116416}, {HW_AT_ARENA, 5118464}, {HW_AT_ARENA, 5120512}, {HW_AT_ARENA, 5122560},
-  {HW_AT_ARENA, 4560896}, {HW_AT_ARENA, 4561408}, {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 5130752},
-      {HW_AT_ARENA, 4554560}, {HW_AT_ARENA, 5132800},
-  {HW_AT_INPUT, 2}, {HW_AT_ARENA, 5132800}, {HW_AT_ARENA, 5134848}, {HW_AT_ARENA, 5134912}, {HW_AT_ARENA, 5134976},
-      {HW_AT_ARENA, 5135040}, {HW_AT_ARENA, 5135104}, {HW_AT_ARENA, 5135168}, {HW_AT_ARENA, 5134848},
-  {HW_AT_ARENA, 5132800}, {HW_AT_ARENA, 5134848}, {HW_AT_ARENA, 5135232},
-  {HW_AT_ARENA, 4560896}, {HW_AT_ARENA, 5130752}, {HW_AT_ARENA, 4554560}, {HW_AT_ARENA, 5132800},
-      {HW_AT_ARENA, 5134848}, {HW_AT_ARENA, 5135232}, {HW_AT_ARENA, 5137280}, {HW_AT_ARENA, 5135232},
-      {HW_AT_ARENA, 5134912}, {HW_AT_ARENA, 5130752}, {HW_AT_ARENA, 5139328},
-  {HW_AT_INPUT, 3}, {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 5130752}, {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 5139840},
-  {HW_AT_ARENA, 4541952}, {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 5132800},
-  {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 4541952},
-  {HW_AT_ARENA, 4561408}, {HW_AT_ARENA, 4831744}, {HW_AT_ARENA, 4556800}, {HW_AT_ARENA, 5108224},
-      {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 5116416}, {HW_AT_ARENA, 5130752}, {HW_AT_ARENA, 5122560},
-      {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 5135232}, {HW_AT_ARENA, 5137280},
-      {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 5108224}, {HW_AT_ARENA, 5141888},
-  {HW_AT_ARENA, 4831744}, {HW_AT_ARENA, 5116416}, {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 5139840},
-      {HW_AT_ARENA, 5108224}, {HW_AT_ARENA, 5141888}, {HW_AT_ARENA, 5122560},
-  {HW_AT_ARENA, 4529664}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 5139840},
-  {HW_AT_ARENA, 4846080}, {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 4835840},
-  {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 5137280},
-  {HW_AT_ARENA, 4529664}, {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4539904},
-      {HW_AT_STATE, 1489280}, {HW_AT_STATE, 1491328}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4833792}, {HW_AT_ARENA, 4558848},
-      {HW_AT_ARENA, 5135232}, {HW_AT_ARENA, 5139840}, {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 5108224},
-      {HW_AT_ARENA, 5110272}, {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 5124608}, {HW_AT_ARENA, 5401984},
-      {HW_AT_ARENA, 5401984},
-  {HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4550144}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4552192},
-      {HW_AT_ARENA, 4554496}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 5139328}, {HW_AT_ARENA, 5132800}, {HW_AT_ARENA, 5401984},
-      {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 5132800}, {HW_AT_ARENA, 5126656}, {HW_AT_ARENA, 4554560},
-      {HW_AT_ARENA, 5134848}, {HW_AT_ARENA, 5128704},
-  {HW_AT_ARENA, 4554688}, {HW_AT_ARENA, 5128704}, {HW_AT_ARENA, 4558848},
-  {HW_AT_ARENA, 4554688}, {HW_AT_ARENA, 5128704}, {HW_AT_ARENA, 5126656},
-  {HW_AT_ARENA, 4552256}, {HW_AT_ARENA, 5128704}, {HW_AT_ARENA, 4554688},
-  {HW_AT_ARENA, 4552256}, {HW_AT_ARENA, 4554304}, {HW_AT_INPUT, 2}, {HW_AT_ARENA, 4554368}, {HW_AT_ARENA, 4554432},
-      {HW_AT_ARENA, 5128704}, {HW_AT_ARENA, 4554688}, {HW_AT_ARENA, 5134912}, {HW_AT_ARENA, 4554688},
-      {HW_AT_ARENA, 5134976}, {HW_AT_ARENA, 4554304},
-  {HW_AT_ARENA, 4552256}, {HW_AT_ARENA, 4554304}, {HW_AT_ARENA, 5128704},
-  {HW_AT_ARENA, 4550144}, {HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4552192}, {HW_AT_ARENA, 4552256},
-      {HW_AT_ARENA, 4554752}, {HW_AT_ARENA, 4554496}, {HW_AT_ARENA, 5132800}, {HW_AT_ARENA, 4554560},
-      {HW_AT_ARENA, 5134848}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 5126656}, {HW_AT_ARENA, 4554304},
-      {HW_AT_ARENA, 5128704}, {HW_AT_ARENA, 5130752}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 4554688},
-      {HW_AT_ARENA, 4550144}, {HW_AT_ARENA, 4554752},
-  {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4539904}, {HW_AT_STATE, 1489280},
-      {HW_AT_STATE, 1491328}, {HW_AT_STATE, 1493376}, {HW_AT_INPUT, 3}, {HW_AT_ARENA, 4823552}, {HW_AT_ARENA, 4833792},
-      {HW_AT_ARENA, 4541952}, {HW_AT_ARENA, 5135232}, {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 5108224},
-      {HW_AT_ARENA, 5122560}, {HW_AT_ARENA, 5124608}, {HW_AT_ARENA, 4554752}, {HW_AT_ARENA, 5110272},
-      {HW_AT_ARENA, 4541952}, {HW_AT_ARENA, 5126656}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 4550144},
-      {HW_AT_ARENA, 4531712}, {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 4552192},
-  {HW_AT_ARENA, 5126656}, {HW_AT_ARENA, 4550144}, {HW_AT_ARENA, 4837888}, {HW_AT_ARENA, 4552192},
-      {HW_AT_ARENA, 5126656},
-  {HW_AT_ARENA, 4324864}, {HW_AT_ARENA, 4425216}, {HW_AT_ARENA, 4425728}, {HW_AT_STATE, 1226112},
-      {HW_AT_ARENA, 4427264}, {HW_AT_STATE, 1227136}, {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 5137280},
-      {HW_AT_ARENA, 5126656}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4558848}, {HW_AT_ARENA, 4559360},
-      {HW_AT_ARENA, 4559872}, {HW_AT_ARENA, 4560384}, {HW_AT_ARENA, 4324864}, {HW_AT_ARENA, 4833792},
-      {HW_AT_ARENA, 4324864},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4224512}, {HW_AT_STATE, 636288}, {HW_AT_ARENA, 4324864}, {HW_AT_INPUT, 4},
-      {HW_AT_STATE, 4157824}, {HW_AT_ARENA, 5139328}, {HW_AT_ARENA, 5729152}, {HW_AT_ARENA, 4425216},
-      {HW_AT_ARENA, 6318976}, {HW_AT_ARENA, 6908800},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 636288}, {HW_AT_ARENA, 5139328}, {HW_AT_ARENA, 5729152}, {HW_AT_ARENA, 4425216},
-      {HW_AT_INPUT, 5}, {HW_AT_STATE, 2401792}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4425280}, {HW_AT_ARENA, 4425344},
-      {HW_AT_ARENA, 5139328},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 339840}, {HW_AT_ARENA, 4558848}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_STATE, 2105344}, {HW_AT_ARENA, 4425216},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1226112}, {HW_AT_ARENA, 4559360}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_INPUT, 6}, {HW_AT_STATE, 2991616}, {HW_AT_ARENA, 4425728},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 896}, {HW_AT_STATE, 1226112}, {HW_AT_ARENA, 4559360}, {HW_AT_INPUT, 4},
-      {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4425728}, {HW_AT_STATE, 4747648}, {HW_AT_ARENA, 4559360},
-      {HW_AT_ARENA, 4559872},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1226624}, {HW_AT_ARENA, 4558848}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5},
-      {HW_AT_INPUT, 6}, {HW_AT_STATE, 2992128}, {HW_AT_ARENA, 4560384},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 704}, {HW_AT_STATE, 339840}, {HW_AT_ARENA, 4558848}, {HW_AT_INPUT, 4},
-      {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4425216}, {HW_AT_STATE, 3861376}, {HW_AT_ARENA, 4833792},
-      {HW_AT_ARENA, 4834304},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 960}, {HW_AT_STATE, 1226624}, {HW_AT_ARENA, 4558848}, {HW_AT_INPUT, 4},
-      {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4560384}, {HW_AT_STATE, 4748160}, {HW_AT_ARENA, 4558848},
-      {HW_AT_ARENA, 4834816},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 4120064}, {HW_AT_ARENA, 4120576}, {HW_AT_STATE, 339328},
-      {HW_AT_ARENA, 4427264}, {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 5137280}, {HW_AT_ARENA, 4527616}, {HW_AT_INPUT, 4},
-      {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_STATE, 2104832}, {HW_AT_STATE, 3860864}, {HW_AT_ARENA, 4835328},
-      {HW_AT_ARENA, 5135232}, {HW_AT_ARENA, 4835328},
-  {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 4120064}, {HW_AT_ARENA, 4120576}, {HW_AT_STATE, 339328}, {HW_AT_ARENA, 4427264},
-      {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 5137280}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 5135744},
-      {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 5136256},
-  {HW_AT_ARENA, 4120576}, {HW_AT_STATE, 339328}, {HW_AT_ARENA, 4427264}, {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 5137280},
-      {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 5136256}, {HW_AT_ARENA, 4120064},
-      {HW_AT_ARENA, 4427264},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 339328}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5135232},
-      {HW_AT_ARENA, 4835328}, {HW_AT_STATE, 5278784}, {HW_AT_ARENA, 4527616}, {HW_AT_ARENA, 4527680},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3819008}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4427264},
-      {HW_AT_STATE, 3828096}, {HW_AT_ARENA, 4224512}, {HW_AT_ARENA, 4257280}, {HW_AT_ARENA, 4528192},
-      {HW_AT_ARENA, 4290048}, {HW_AT_ARENA, 6908800},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4224512},
-      {HW_AT_ARENA, 4257280}, {HW_AT_ARENA, 4528192}, {HW_AT_STATE, 2072064}, {HW_AT_ARENA, 4528256},
-      {HW_AT_ARENA, 4528320}, {HW_AT_ARENA, 4224512},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306560}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4290048},
-      {HW_AT_ARENA, 4224512}, {HW_AT_STATE, 5278720}, {HW_AT_ARENA, 4528192}, {HW_AT_ARENA, 4257280},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 636288}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 6318976}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 5139328}, {HW_AT_STATE, 5279104}, {HW_AT_ARENA, 4528256}, {HW_AT_ARENA, 5729152},
-  {HW_AT_ARENA, 4122112}, {HW_AT_ARENA, 4222464}, {HW_AT_ARENA, 4222976}, {HW_AT_STATE, 635264}, {HW_AT_STATE, 635776},
-      {HW_AT_STATE, 636288}, {HW_AT_ARENA, 4324864}, {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 4019712},
-      {HW_AT_ARENA, 4120064}, {HW_AT_ARENA, 4120576}, {HW_AT_ARENA, 4528320}, {HW_AT_ARENA, 4528832},
-      {HW_AT_ARENA, 4122112}, {HW_AT_ARENA, 4322816}, {HW_AT_ARENA, 6908800},
-  {HW_AT_ARENA, 4222976}, {HW_AT_STATE, 635264}, {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 4528832}, {HW_AT_ARENA, 4122112},
-      {HW_AT_ARENA, 4322816}, {HW_AT_ARENA, 4019712},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3819008}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 4019712},
-      {HW_AT_STATE, 3861888}, {HW_AT_ARENA, 6908800}, {HW_AT_ARENA, 7203712}, {HW_AT_ARENA, 4528320},
-      {HW_AT_ARENA, 7498624}, {HW_AT_ARENA, 7793536},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 6908800},
-      {HW_AT_ARENA, 7203712}, {HW_AT_ARENA, 4528320}, {HW_AT_STATE, 2105856}, {HW_AT_ARENA, 4528384},
-      {HW_AT_ARENA, 4528448}, {HW_AT_ARENA, 6908800},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 635264}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4120576},
-      {HW_AT_STATE, 2400768}, {HW_AT_ARENA, 4528320},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 768}, {HW_AT_STATE, 635264}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4120576}, {HW_AT_ARENA, 4528320}, {HW_AT_STATE, 4156800}, {HW_AT_ARENA, 4120576},
-      {HW_AT_ARENA, 4528832},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 635776}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4120064},
-      {HW_AT_STATE, 2401280}, {HW_AT_ARENA, 4554688},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 832}, {HW_AT_STATE, 635776}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4120064}, {HW_AT_ARENA, 4554688}, {HW_AT_STATE, 4157312}, {HW_AT_ARENA, 4120064},
-      {HW_AT_ARENA, 4555200},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 340352}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 7498624},
-      {HW_AT_ARENA, 6908800}, {HW_AT_STATE, 5278912}, {HW_AT_ARENA, 4529344}, {HW_AT_ARENA, 7203712},
-  {HW_AT_STATE, 340352}, {HW_AT_ARENA, 4019712}, {HW_AT_ARENA, 3819008}, {HW_AT_ARENA, 7793536},
-  {HW_AT_ARENA, 3416576}, {HW_AT_ARENA, 3617280}, {HW_AT_ARENA, 3617536}, {HW_AT_STATE, 306048}, {HW_AT_ARENA, 3618304},
-      {HW_AT_STATE, 306560}, {HW_AT_ARENA, 4427264}, {HW_AT_ARENA, 3819008}, {HW_AT_ARENA, 7793536},
-      {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 4529408}, {HW_AT_ARENA, 4555712}, {HW_AT_ARENA, 4555968},
-      {HW_AT_ARENA, 4556224}, {HW_AT_ARENA, 3416576}, {HW_AT_ARENA, 4556480}, {HW_AT_ARENA, 4322816},
-  {HW_AT_ARENA, 3617536}, {HW_AT_STATE, 306048}, {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 4556224}, {HW_AT_ARENA, 3416576},
-      {HW_AT_ARENA, 4556480}, {HW_AT_ARENA, 3416576},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 3215872}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 3416576},
-      {HW_AT_STATE, 3680128}, {HW_AT_ARENA, 7793536}, {HW_AT_ARENA, 3819008}, {HW_AT_ARENA, 3617280},
-      {HW_AT_ARENA, 3966464}, {HW_AT_ARENA, 4322816},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 7793536},
-      {HW_AT_ARENA, 3819008}, {HW_AT_ARENA, 3617280}, {HW_AT_STATE, 1924096}, {HW_AT_ARENA, 3617344},
-      {HW_AT_ARENA, 3617408}, {HW_AT_ARENA, 7793536},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84096}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4529408},
-      {HW_AT_STATE, 1849600}, {HW_AT_ARENA, 3617280},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306048}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4555712},
-      {HW_AT_STATE, 2071552}, {HW_AT_ARENA, 3617536},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 576}, {HW_AT_STATE, 306048}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4555712}, {HW_AT_ARENA, 3617536}, {HW_AT_STATE, 3827584}, {HW_AT_ARENA, 4555712},
-      {HW_AT_ARENA, 4555968},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 306304}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4529408},
-      {HW_AT_STATE, 2071808}, {HW_AT_ARENA, 4556224},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 384}, {HW_AT_STATE, 84096}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4529408}, {HW_AT_ARENA, 3617280}, {HW_AT_STATE, 3605632}, {HW_AT_ARENA, 4556480},
-      {HW_AT_ARENA, 5135744},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 640}, {HW_AT_STATE, 306304}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4529408}, {HW_AT_ARENA, 4556224}, {HW_AT_STATE, 3827840}, {HW_AT_ARENA, 4529408},
-      {HW_AT_ARENA, 5136000},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2812416}, {HW_AT_ARENA, 3013120}, {HW_AT_ARENA, 3013376}, {HW_AT_STATE, 83840},
-      {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 3618304}, {HW_AT_STATE, 1849344},
-      {HW_AT_STATE, 3605376}, {HW_AT_ARENA, 5136256}, {HW_AT_ARENA, 5136512}, {HW_AT_ARENA, 5136256},
-  {HW_AT_ARENA, 2812416}, {HW_AT_ARENA, 3013120}, {HW_AT_ARENA, 3013376}, {HW_AT_STATE, 83840}, {HW_AT_ARENA, 3618304},
-      {HW_AT_ARENA, 5136768}, {HW_AT_ARENA, 2812416}, {HW_AT_ARENA, 5137024},
-  {HW_AT_ARENA, 3013376}, {HW_AT_STATE, 83840}, {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 2812416}, {HW_AT_ARENA, 5137024},
-      {HW_AT_ARENA, 3013120}, {HW_AT_ARENA, 3618304},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 83840}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5136512},
-      {HW_AT_ARENA, 5136256}, {HW_AT_STATE, 5278208}, {HW_AT_ARENA, 4556736}, {HW_AT_ARENA, 5136768},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2411008}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 3618304},
-      {HW_AT_STATE, 3597184}, {HW_AT_ARENA, 4823552}, {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 4844032},
-      {HW_AT_ARENA, 5108224}, {HW_AT_ARENA, 2812416},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4823552},
-      {HW_AT_ARENA, 4835840}, {HW_AT_ARENA, 4844032}, {HW_AT_STATE, 1841152}, {HW_AT_ARENA, 4844096},
-      {HW_AT_ARENA, 4844160}, {HW_AT_ARENA, 4823552},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75648}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5108224},
-      {HW_AT_ARENA, 4823552}, {HW_AT_STATE, 5278144}, {HW_AT_ARENA, 5116416}, {HW_AT_ARENA, 4835840},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158592}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 3966464},
-      {HW_AT_ARENA, 7793536}, {HW_AT_STATE, 5278528}, {HW_AT_ARENA, 5116480}, {HW_AT_ARENA, 3819008},
-  {HW_AT_ARENA, 3014144}, {HW_AT_ARENA, 3214848}, {HW_AT_ARENA, 3215104}, {HW_AT_STATE, 158080}, {HW_AT_STATE, 158336},
-      {HW_AT_STATE, 158592}, {HW_AT_ARENA, 3416576}, {HW_AT_ARENA, 3215872}, {HW_AT_ARENA, 3215872},
-      {HW_AT_ARENA, 5116544}, {HW_AT_ARENA, 5116800}, {HW_AT_ARENA, 5117056}, {HW_AT_ARENA, 5117312},
-      {HW_AT_ARENA, 3014144}, {HW_AT_ARENA, 5117568}, {HW_AT_ARENA, 2812416},
-  {HW_AT_ARENA, 3215104}, {HW_AT_STATE, 158080}, {HW_AT_ARENA, 3215872}, {HW_AT_ARENA, 5117312}, {HW_AT_ARENA, 3014144},
-      {HW_AT_ARENA, 5117568}, {HW_AT_ARENA, 3215872},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 2411008}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 3215872},
-      {HW_AT_STATE, 3605888}, {HW_AT_ARENA, 4427264}, {HW_AT_ARENA, 4122112}, {HW_AT_ARENA, 5117056},
-      {HW_AT_ARENA, 4322816}, {HW_AT_ARENA, 2812416},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4427264},
-      {HW_AT_ARENA, 4122112}, {HW_AT_ARENA, 5117056}, {HW_AT_STATE, 1849856}, {HW_AT_ARENA, 5117120},
-      {HW_AT_ARENA, 5117184}, {HW_AT_ARENA, 4427264},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158080}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5116800},
-      {HW_AT_STATE, 1923584}, {HW_AT_ARENA, 5117056},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 448}, {HW_AT_STATE, 158080}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 5116800}, {HW_AT_ARENA, 5117056}, {HW_AT_STATE, 3679616}, {HW_AT_ARENA, 5116800},
-      {HW_AT_ARENA, 5117312},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 158336}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5116544},
-      {HW_AT_STATE, 1923840}, {HW_AT_ARENA, 5117568},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 512}, {HW_AT_STATE, 158336}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 5116544}, {HW_AT_ARENA, 5117568}, {HW_AT_STATE, 3679872}, {HW_AT_ARENA, 5116544},
-      {HW_AT_ARENA, 5117824},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 84352}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4322816},
-      {HW_AT_ARENA, 4427264}, {HW_AT_STATE, 5278336}, {HW_AT_ARENA, 5118080}, {HW_AT_ARENA, 4122112},
-  {HW_AT_STATE, 84352}, {HW_AT_ARENA, 3215872}, {HW_AT_ARENA, 2411008}, {HW_AT_ARENA, 2812416},
-  {HW_AT_ARENA, 1607680}, {HW_AT_ARENA, 2009088}, {HW_AT_ARENA, 2009216}, {HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009600},
-      {HW_AT_STATE, 75648}, {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 2411008}, {HW_AT_ARENA, 3215872},
-      {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 5118144}, {HW_AT_ARENA, 5118272}, {HW_AT_ARENA, 4844032},
-      {HW_AT_ARENA, 4844160}, {HW_AT_ARENA, 1607680}, {HW_AT_ARENA, 4844288}, {HW_AT_ARENA, 2812416},
-  {HW_AT_ARENA, 2009216}, {HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 4844160}, {HW_AT_ARENA, 1607680},
-      {HW_AT_ARENA, 4844288}, {HW_AT_ARENA, 1607680},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 1206272}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 1607680},
-      {HW_AT_STATE, 3560064}, {HW_AT_ARENA, 7940992}, {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 5118400},
-      {HW_AT_ARENA, 3655168}, {HW_AT_ARENA, 2411008},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 7940992},
-      {HW_AT_ARENA, 3618304}, {HW_AT_ARENA, 5118400}, {HW_AT_STATE, 1804032}, {HW_AT_ARENA, 2009088},
-      {HW_AT_ARENA, 2009152}, {HW_AT_ARENA, 7940992},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75392}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5118272},
-      {HW_AT_STATE, 1840896}, {HW_AT_ARENA, 2009088},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 256}, {HW_AT_STATE, 75392}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 5118272}, {HW_AT_ARENA, 2009088}, {HW_AT_STATE, 3596928}, {HW_AT_ARENA, 5118272},
-      {HW_AT_ARENA, 2009216},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 75520}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5118144},
-      {HW_AT_STATE, 1841024}, {HW_AT_ARENA, 4844032},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 320}, {HW_AT_STATE, 75520}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 5118144}, {HW_AT_ARENA, 4844032}, {HW_AT_STATE, 3597056}, {HW_AT_ARENA, 5118144},
-      {HW_AT_ARENA, 4844160},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38528}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 3655168},
-      {HW_AT_ARENA, 7940992}, {HW_AT_STATE, 5277952}, {HW_AT_ARENA, 5118400}, {HW_AT_ARENA, 3618304},
-  {HW_AT_ARENA, 804352}, {HW_AT_ARENA, 1205760}, {HW_AT_ARENA, 1205888}, {HW_AT_STATE, 38272}, {HW_AT_STATE, 38400},
-      {HW_AT_STATE, 38528}, {HW_AT_ARENA, 1607680}, {HW_AT_ARENA, 1206272}, {HW_AT_ARENA, 1206272},
-      {HW_AT_ARENA, 4844288}, {HW_AT_ARENA, 4844416}, {HW_AT_ARENA, 4844544}, {HW_AT_ARENA, 4844672},
-      {HW_AT_ARENA, 804352}, {HW_AT_ARENA, 4844800}, {HW_AT_ARENA, 2411008},
-  {HW_AT_ARENA, 1205888}, {HW_AT_STATE, 38272}, {HW_AT_ARENA, 1206272}, {HW_AT_ARENA, 4844672}, {HW_AT_ARENA, 804352},
-      {HW_AT_ARENA, 4844800}, {HW_AT_ARENA, 1206272},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 402944}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 1206272},
-      {HW_AT_STATE, 3522944}, {HW_AT_ARENA, 3692032}, {HW_AT_ARENA, 3728896}, {HW_AT_ARENA, 4844544},
-      {HW_AT_ARENA, 3765760}, {HW_AT_ARENA, 2411008},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 3692032},
-      {HW_AT_ARENA, 3728896}, {HW_AT_ARENA, 4844544}, {HW_AT_STATE, 1766912}, {HW_AT_ARENA, 4844608},
-      {HW_AT_ARENA, 4844672}, {HW_AT_ARENA, 3692032},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38272}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4844416},
-      {HW_AT_STATE, 1803776}, {HW_AT_ARENA, 4844544},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 128}, {HW_AT_STATE, 38272}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4844416}, {HW_AT_ARENA, 4844544}, {HW_AT_STATE, 3559808}, {HW_AT_ARENA, 4844416},
-      {HW_AT_ARENA, 4844672},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 38400}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4844288},
-      {HW_AT_STATE, 1803904}, {HW_AT_ARENA, 4844800},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 192}, {HW_AT_STATE, 38400}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4844288}, {HW_AT_ARENA, 4844800}, {HW_AT_STATE, 3559936}, {HW_AT_ARENA, 4844288},
-      {HW_AT_ARENA, 4844928},
-  {HW_AT_ARENA, 1024}, {HW_AT_ARENA, 402432}, {HW_AT_ARENA, 402560}, {HW_AT_STATE, 1152}, {HW_AT_STATE, 1280},
-      {HW_AT_STATE, 1408}, {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 1206272}, {HW_AT_ARENA, 1607680},
-      {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 4845056}, {HW_AT_ARENA, 4845184}, {HW_AT_ARENA, 4845312},
-      {HW_AT_ARENA, 4845440}, {HW_AT_ARENA, 1024}, {HW_AT_ARENA, 4845568}, {HW_AT_ARENA, 402944},
-  {HW_AT_ARENA, 402560}, {HW_AT_STATE, 1152}, {HW_AT_ARENA, 2009600}, {HW_AT_ARENA, 4845440}, {HW_AT_ARENA, 1024},
-      {HW_AT_ARENA, 4845568}, {HW_AT_ARENA, 2009600},
-  {HW_AT_INPUT, 0}, {HW_AT_INPUT, 1}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 4}, {HW_AT_ARENA, 2009600},
-      {HW_AT_STATE, 3521536}, {HW_AT_ARENA, 5137024}, {HW_AT_ARENA, 5138176}, {HW_AT_ARENA, 4845312},
-      {HW_AT_ARENA, 4113920}, {HW_AT_ARENA, 402944},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 5137024},
-      {HW_AT_ARENA, 5138176}, {HW_AT_ARENA, 4845312}, {HW_AT_STATE, 1765504}, {HW_AT_ARENA, 4845376},
-      {HW_AT_ARENA, 4845440}, {HW_AT_ARENA, 5137024},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1152}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4845184},
-      {HW_AT_STATE, 1766656}, {HW_AT_ARENA, 4845312},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 0}, {HW_AT_STATE, 1152}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4845184}, {HW_AT_ARENA, 4845312}, {HW_AT_STATE, 3522688}, {HW_AT_ARENA, 4845184},
-      {HW_AT_ARENA, 4845440},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1280}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4845056},
-      {HW_AT_STATE, 1766784}, {HW_AT_ARENA, 4845568},
-  {HW_AT_INPUT, 0}, {HW_AT_ARENA, 64}, {HW_AT_STATE, 1280}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6},
-      {HW_AT_ARENA, 4845056}, {HW_AT_ARENA, 4845568}, {HW_AT_STATE, 3522816}, {HW_AT_ARENA, 4845056},
-      {HW_AT_ARENA, 4845696},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 0}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 4113920},
-      {HW_AT_ARENA, 5137024}, {HW_AT_STATE, 5277568}, {HW_AT_ARENA, 4845824}, {HW_AT_ARENA, 5138176},
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 1408}, {HW_AT_INPUT, 4}, {HW_AT_INPUT, 5}, {HW_AT_INPUT, 6}, {HW_AT_ARENA, 3765760},
-      {HW_AT_ARENA, 3692032}, {HW_AT_STATE, 5277760}, {HW_AT_ARENA, 4845888}, {HW_AT_ARENA, 3728896},
+/* Entry point 'joint.step': 127 calls, 346 buffers. */
+static const hw_arg fmnist_resnet_small_joint_step_args[] = {
+  IN(0), ST(5277632), BUF(0),
+  IN(0), ST(5277696), BUF(1),
+  IN(0), ST(5277824), BUF(2),
+  IN(0), ST(5277888), BUF(3),
+  IN(0), ST(5278016), BUF(4),
+  IN(0), ST(5278080), BUF(5),
+  IN(0), ST(5278272), BUF(6),
+  IN(0), ST(5278400), BUF(7),
+  IN(0), ST(5278464), BUF(8),
+  IN(0), ST(5278592), BUF(9),
+  IN(0), ST(5278656), BUF(10),
+  IN(0), ST(5278848), BUF(11),
+  IN(0), ST(5278976), BUF(12),
+  IN(0), ST(5279040), BUF(13),
+  IN(0), ST(5279168), BUF(14),
+  IN(0), ST(5279232), BUF(15),
+  IN(0), ST(5279360), BUF(16),
+  IN(0), ST(5279424), BUF(17),
+  IN(1), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(18), BUF(19), BUF(20), BUF(21), BUF(22), BUF(23),
+      SCRATCH,
+  BUF(23), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(24), BUF(25), BUF(26), BUF(27), BUF(28),
+      BUF(29), SCRATCH,
+  BUF(23), BUF(29), ST(38528), ST(1756544), ST(1756672), ST(75392), ST(75520), BUF(30), BUF(31), BUF(32), BUF(33),
+      BUF(34), BUF(35), BUF(36), SCRATCH,
+  BUF(36), ST(75648), ST(1756800), ST(1757056), BUF(37), BUF(38), BUF(39), BUF(40), BUF(41), SCRATCH,
+  BUF(36), ST(84352), ST(1757312), ST(1757568), ST(158080), ST(158336), BUF(42), BUF(43), BUF(44), BUF(45), BUF(46),
+      BUF(47), SCRATCH,
+  BUF(37), BUF(38), BUF(39), BUF(47), ST(158592), ST(1757824), ST(1758080), ST(306048), ST(306304), ST(83840),
+      ST(84096), BUF(48), BUF(49), BUF(50), BUF(51), BUF(52), BUF(53), BUF(54), SCRATCH,
+  BUF(54), ST(306560), ST(1758336), ST(1758848), BUF(55), BUF(56), BUF(57), BUF(58), BUF(59), SCRATCH,
+  BUF(54), ST(340352), ST(1759360), ST(1759872), ST(635264), ST(635776), BUF(60), BUF(61), BUF(62), BUF(63), BUF(64),
+      BUF(65), SCRATCH,
+  BUF(55), BUF(56), BUF(57), BUF(65), ST(636288), ST(1760384), ST(1760896), ST(1226112), ST(1226624), ST(339328),
+      ST(339840), BUF(66), BUF(67), BUF(68), BUF(69), BUF(70), BUF(71), BUF(72), BUF(73), SCRATCH,
+  BUF(73), ST(1227136), ST(1761408), ST(1763456), ST(1489280), ST(1491328), BUF(74), BUF(75), BUF(76), BUF(77), BUF(78),
+      BUF(79),
+  BUF(79), ST(1493376), ST(1755520), BUF(80), BUF(81), BUF(82),
+  BUF(82), IN(2), BUF(83), BUF(84), BUF(85), BUF(86), BUF(87), BUF(88), BUF(89),
+  BUF(82), BUF(89), BUF(90),
+  IN(0), BUF(80), ST(1755520), BUF(81), BUF(82), BUF(89), BUF(90), IN(3), ST(3521024), IN(4), IN(5), ST(5277056),
+      BUF(91), BUF(92), BUF(93), BUF(94), BUF(95), BUF(96), BUF(97),
+  IN(0), BUF(79), ST(1493376), BUF(94), IN(5), ST(5014912), BUF(98), BUF(99), BUF(100), BUF(101),
+  IN(0), ST(1493376), IN(3), IN(4), BUF(98), BUF(99), BUF(100), ST(3258880), BUF(102), BUF(103), BUF(104),
+  IN(0), ST(1755520), IN(3), IN(4), IN(5), BUF(96), BUF(97), ST(5279552), BUF(105), BUF(106),
+  IN(0), ST(1493376), IN(3), IN(4), IN(5), BUF(101), BUF(104), ST(5279488), BUF(107), BUF(108),
+  BUF(74), BUF(75), BUF(76), ST(1489280), ST(1491328), ST(1493376), BUF(94), BUF(109), BUF(110), BUF(111), BUF(112),
+      BUF(113), BUF(114), BUF(115), BUF(116),
+  BUF(76), ST(1489280), BUF(110), BUF(114), BUF(115), BUF(116), BUF(117),
+  IN(0), ST(1489280), IN(3), IN(4), IN(5), BUF(112), ST(3254784), BUF(118),
+  IN(0), BUF(16), ST(1489280), IN(3), IN(4), IN(5), BUF(112), BUF(118), ST(5010816), BUF(119), BUF(120),
+  IN(0), ST(1491328), IN(3), IN(4), IN(5), BUF(111), ST(3256832), BUF(121),
+  IN(0), BUF(17), ST(1491328), IN(3), IN(4), IN(5), BUF(111), BUF(121), ST(5012864), BUF(122), BUF(123),
+  IN(0), BUF(73), ST(1227136), IN(5), BUF(117), ST(4748672), BUF(124), BUF(125), BUF(126), BUF(127),
+  IN(0), ST(1227136), IN(3), IN(4), BUF(124), BUF(125), BUF(126), ST(2992640), BUF(128), BUF(129), BUF(130),
+  IN(0), ST(1227136), IN(3), IN(4), IN(5), BUF(127), BUF(130), ST(5279296), BUF(131), BUF(132),
+  BUF(66), BUF(67), BUF(68), ST(1226112), BUF(71), ST(1227136), BUF(117), BUF(133), BUF(134), BUF(135), BUF(136),
+      BUF(137), BUF(138), BUF(139), BUF(140),
+  IN(0), BUF(65), ST(636288), IN(5), BUF(140), ST(4157824), BUF(141), BUF(142), BUF(143), BUF(144), SCRATCH,
+  IN(0), ST(636288), IN(3), IN(4), BUF(141), BUF(142), BUF(143), ST(2401792), BUF(145), BUF(146), BUF(147),
+  IN(0), ST(339840), IN(3), IN(4), IN(5), BUF(134), ST(2105344), BUF(148),
+  IN(0), ST(1226112), IN(3), IN(4), IN(5), BUF(135), ST(2991616), BUF(149),
+  IN(0), BUF(14), ST(1226112), IN(3), IN(4), IN(5), BUF(135), BUF(149), ST(4747648), BUF(150), BUF(151),
+  IN(0), ST(1226624), IN(3), IN(4), IN(5), BUF(134), ST(2992128), BUF(152),
+  IN(0), BUF(11), ST(339840), IN(3), IN(4), IN(5), BUF(134), BUF(148), ST(3861376), BUF(153), BUF(154),
+  IN(0), BUF(15), ST(1226624), IN(3), IN(4), IN(5), BUF(134), BUF(152), ST(4748160), BUF(155), BUF(156),
+  IN(0), BUF(55), BUF(56), BUF(57), ST(339328), BUF(71), IN(3), IN(4), IN(5), BUF(133), ST(2104832), ST(3860864),
+      BUF(157), BUF(158), BUF(159),
+  BUF(55), BUF(56), BUF(57), ST(339328), BUF(71), BUF(133), BUF(160), BUF(161), BUF(162),
+  BUF(57), ST(339328), BUF(71), BUF(133), BUF(161), BUF(162), BUF(163), BUF(164),
+  IN(0), ST(339328), IN(3), IN(4), IN(5), BUF(158), BUF(159), ST(5278784), BUF(165), BUF(166),
+  IN(0), BUF(54), ST(306560), IN(5), BUF(164), ST(3828096), BUF(167), BUF(168), BUF(169), BUF(170), SCRATCH,
+  IN(0), ST(306560), IN(3), IN(4), BUF(167), BUF(168), BUF(169), ST(2072064), BUF(171), BUF(172), BUF(173),
+  IN(0), ST(306560), IN(3), IN(4), IN(5), BUF(170), BUF(173), ST(5278720), BUF(174), BUF(175),
+  IN(0), ST(636288), IN(3), IN(4), IN(5), BUF(144), BUF(147), ST(5279104), BUF(176), BUF(177),
+  BUF(60), BUF(61), BUF(62), ST(635264), ST(635776), ST(636288), BUF(140), BUF(178), BUF(179), BUF(180), BUF(181),
+      BUF(182), BUF(183), BUF(184), BUF(185), SCRATCH,
+  BUF(62), ST(635264), BUF(179), BUF(183), BUF(184), BUF(185), BUF(186),
+  IN(0), BUF(54), ST(340352), IN(5), BUF(186), ST(3861888), BUF(187), BUF(188), BUF(189), BUF(190), SCRATCH,
+  IN(0), ST(340352), IN(3), IN(4), BUF(187), BUF(188), BUF(189), ST(2105856), BUF(191), BUF(192), BUF(193),
+  IN(0), ST(635264), IN(3), IN(4), IN(5), BUF(181), ST(2400768), BUF(194),
+  IN(0), BUF(12), ST(635264), IN(3), IN(4), IN(5), BUF(181), BUF(194), ST(4156800), BUF(195), BUF(196),
+  IN(0), ST(635776), IN(3), IN(4), IN(5), BUF(180), ST(2401280), BUF(197),
+  IN(0), BUF(13), ST(635776), IN(3), IN(4), IN(5), BUF(180), BUF(197), ST(4157312), BUF(198), BUF(199),
+  IN(0), ST(340352), IN(3), IN(4), IN(5), BUF(190), BUF(193), ST(5278912), BUF(200), BUF(201),
+  ST(340352), BUF(186), BUF(202), SCRATCH,
+  BUF(48), BUF(49), BUF(50), ST(306048), BUF(53), ST(306560), BUF(164), BUF(202), BUF(203), BUF(204), BUF(205),
+      BUF(206), BUF(207), BUF(208), BUF(209), BUF(210), SCRATCH,
+  BUF(50), ST(306048), BUF(204), BUF(208), BUF(209), BUF(210), BUF(211),
+  IN(0), BUF(47), ST(158592), IN(5), BUF(211), ST(3680128), BUF(212), BUF(213), BUF(214), BUF(215), SCRATCH,
+  IN(0), ST(158592), IN(3), IN(4), BUF(212), BUF(213), BUF(214), ST(1924096), BUF(216), BUF(217), BUF(218),
+  IN(0), ST(84096), IN(3), IN(4), IN(5), BUF(205), ST(1849600), BUF(219),
+  IN(0), ST(306048), IN(3), IN(4), IN(5), BUF(206), ST(2071552), BUF(220),
+  IN(0), BUF(9), ST(306048), IN(3), IN(4), IN(5), BUF(206), BUF(220), ST(3827584), BUF(221), BUF(222),
+  IN(0), ST(306304), IN(3), IN(4), IN(5), BUF(205), ST(2071808), BUF(223),
+  IN(0), BUF(6), ST(84096), IN(3), IN(4), IN(5), BUF(205), BUF(219), ST(3605632), BUF(224), BUF(225),
+  IN(0), BUF(10), ST(306304), IN(3), IN(4), IN(5), BUF(205), BUF(223), ST(3827840), BUF(226), BUF(227),
+  IN(0), BUF(37), BUF(38), BUF(39), ST(83840), IN(3), IN(4), IN(5), BUF(204), ST(1849344), ST(3605376), BUF(228),
+      BUF(229), BUF(230),
+  BUF(37), BUF(38), BUF(39), ST(83840), BUF(204), BUF(231), BUF(232), BUF(233),
+  BUF(39), ST(83840), BUF(204), BUF(232), BUF(233), BUF(234), BUF(235),
+  IN(0), ST(83840), IN(3), IN(4), IN(5), BUF(229), BUF(230), ST(5278208), BUF(236), BUF(237),
+  IN(0), BUF(36), ST(75648), IN(5), BUF(235), ST(3597184), BUF(238), BUF(239), BUF(240), BUF(241), SCRATCH,
+  IN(0), ST(75648), IN(3), IN(4), BUF(238), BUF(239), BUF(240), ST(1841152), BUF(242), BUF(243), BUF(244),
+  IN(0), ST(75648), IN(3), IN(4), IN(5), BUF(241), BUF(244), ST(5278144), BUF(245), BUF(246),
+  IN(0), ST(158592), IN(3), IN(4), IN(5), BUF(215), BUF(218), ST(5278528), BUF(247), BUF(248),
+  BUF(42), BUF(43), BUF(44), ST(158080), ST(158336), ST(158592), BUF(211), BUF(249), BUF(250), BUF(251), BUF(252),
+      BUF(253), BUF(254), BUF(255), BUF(256), SCRATCH,
+  BUF(44), ST(158080), BUF(250), BUF(254), BUF(255), BUF(256), BUF(257),
+  IN(0), BUF(36), ST(84352), IN(5), BUF(257), ST(3605888), BUF(258), BUF(259), BUF(260), BUF(261), SCRATCH,
+  IN(0), ST(84352), IN(3), IN(4), BUF(258), BUF(259), BUF(260), ST(1849856), BUF(262), BUF(263), BUF(264),
+  IN(0), ST(158080), IN(3), IN(4), IN(5), BUF(252), ST(1923584), BUF(265),
+  IN(0), BUF(7), ST(158080), IN(3), IN(4), IN(5), BUF(252), BUF(265), ST(3679616), BUF(266), BUF(267),
+  IN(0), ST(158336), IN(3), IN(4), IN(5), BUF(251), ST(1923840), BUF(268),
+  IN(0), BUF(8), ST(158336), IN(3), IN(4), IN(5), BUF(251), BUF(268), ST(3679872), BUF(269), BUF(270),
+  IN(0), ST(84352), IN(3), IN(4), IN(5), BUF(261), BUF(264), ST(5278336), BUF(271), BUF(272),
+  ST(84352), BUF(257), BUF(273), SCRATCH,
+  BUF(30), BUF(31), BUF(32), ST(75392), BUF(35), ST(75648), BUF(235), BUF(273), BUF(274), BUF(275), BUF(276), BUF(277),
+      BUF(278), BUF(279), BUF(280), BUF(281), SCRATCH,
+  BUF(32), ST(75392), BUF(275), BUF(279), BUF(280), BUF(281), BUF(282),
+  IN(0), BUF(29), ST(38528), IN(5), BUF(282), ST(3560064), BUF(283), BUF(284), BUF(285), BUF(286), SCRATCH,
+  IN(0), ST(38528), IN(3), IN(4), BUF(283), BUF(284), BUF(285), ST(1804032), BUF(287), BUF(288), BUF(289),
+  IN(0), ST(75392), IN(3), IN(4), IN(5), BUF(277), ST(1840896), BUF(290),
+  IN(0), BUF(4), ST(75392), IN(3), IN(4), IN(5), BUF(277), BUF(290), ST(3596928), BUF(291), BUF(292),
+  IN(0), ST(75520), IN(3), IN(4), IN(5), BUF(276), ST(1841024), BUF(293),
+  IN(0), BUF(5), ST(75520), IN(3), IN(4), IN(5), BUF(276), BUF(293), ST(3597056), BUF(294), BUF(295),
+  IN(0), ST(38528), IN(3), IN(4), IN(5), BUF(286), BUF(289), ST(5277952), BUF(296), BUF(297),
+  BUF(24), BUF(25), BUF(26), ST(38272), ST(38400), ST(38528), BUF(282), BUF(298), BUF(299), BUF(300), BUF(301),
+      BUF(302), BUF(303), BUF(304), BUF(305), SCRATCH,
+  BUF(26), ST(38272), BUF(299), BUF(303), BUF(304), BUF(305), BUF(306),
+  IN(0), BUF(23), ST(1408), IN(5), BUF(306), ST(3522944), BUF(307), BUF(308), BUF(309), BUF(310), SCRATCH,
+  IN(0), ST(1408), IN(3), IN(4), BUF(307), BUF(308), BUF(309), ST(1766912), BUF(311), BUF(312), BUF(313),
+  IN(0), ST(38272), IN(3), IN(4), IN(5), BUF(301), ST(1803776), BUF(314),
+  IN(0), BUF(2), ST(38272), IN(3), IN(4), IN(5), BUF(301), BUF(314), ST(3559808), BUF(315), BUF(316),
+  IN(0), ST(38400), IN(3), IN(4), IN(5), BUF(300), ST(1803904), BUF(317),
+  IN(0), BUF(3), ST(38400), IN(3), IN(4), IN(5), BUF(300), BUF(317), ST(3559936), BUF(318), BUF(319),
+  BUF(18), BUF(19), BUF(20), ST(1152), ST(1280), ST(1408), BUF(275), BUF(306), BUF(320), BUF(321), BUF(322), BUF(323),
+      BUF(324), BUF(325), BUF(326), BUF(327), SCRATCH,
+  BUF(20), ST(1152), BUF(321), BUF(325), BUF(326), BUF(327), BUF(328),
+  IN(0), IN(1), ST(0), IN(5), BUF(328), ST(3521536), BUF(329), BUF(330), BUF(331), BUF(332), SCRATCH,
+  IN(0), ST(0), IN(3), IN(4), BUF(329), BUF(330), BUF(331), ST(1765504), BUF(333), BUF(334), BUF(335),
+  IN(0), ST(1152), IN(3), IN(4), IN(5), BUF(323), ST(1766656), BUF(336),
+  IN(0), BUF(0), ST(1152), IN(3), IN(4), IN(5), BUF(323), BUF(336), ST(3522688), BUF(337), BUF(338),
+  IN(0), ST(1280), IN(3), IN(4), IN(5), BUF(322), ST(1766784), BUF(339),
+  IN(0), BUF(1), ST(1280), IN(3), IN(4), IN(5), BUF(322), BUF(339), ST(3522816), BUF(340), BUF(341),
+  IN(0), ST(0), IN(3), IN(4), IN(5), BUF(332), BUF(335), ST(5277568), BUF(342), BUF(343),
+  IN(0), ST(1408), IN(3), IN(4), IN(5), BUF(310), BUF(313), ST(5277760), BUF(344), BUF(345),
 };
-static const hw_call fmnist_resnet_small_b2_bilevel_unrolled_k1_step_calls[] = {
-  {0, 3, 0, 0},               /* fmnist_resnet_small_k0000_select */
-  {0, 3, 3, 0},               /* fmnist_resnet_small_k0000_select */
-  {0, 3, 6, 0},               /* fmnist_resnet_small_k0000_select */
-  {0, 3, 9, 0},               /* fmnist_resnet_small_k0000_select */
-  {0, 3, 12, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 15, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 18, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 21, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 24, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 27, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 30, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 33, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 36, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 39, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 42, 0},              /* fmnist_resnet_small_k0000_select */
-  {0, 3, 45, 0},              /* fmnist_resnet_small_k0000_select */
-  {1, 13, 48, 7189888},       /* fmnist_resnet_small_k0001_reduce_mean */
-  {2, 13, 61, 6386560},       /* fmnist_resnet_small_k0002_reduce_mean */
-  {3, 15, 74, 5181824},       /* fmnist_resnet_small_k0003_reduce_mean */
-  {4, 10, 89, 4980096},       /* fmnist_resnet_small_k0004_reduce_mean */
-  {5, 13, 99, 4577664},       /* fmnist_resnet_small_k0005_reduce_mean */
-  {6, 19, 112, 3974528},      /* fmnist_resnet_small_k0006_reduce_mean */
-  {7, 10, 131, 3872128},      /* fmnist_resnet_small_k0007_reduce_mean */
-  {8, 13, 141, 3669376},      /* fmnist_resnet_small_k0008_reduce_mean */
-  {9, 20, 154, 3462528},      /* fmnist_resnet_small_k0009_reduce_mean */
-  {79, 8, 174, 0},            /* fmnist_resnet_small_k0079_reduce_mean */
-  {11, 6, 182, 0},            /* fmnist_resnet_small_k0011_reduce_sum */
-  {80, 9, 188, 0},            /* fmnist_resnet_small_k0080_reduce_mean */
-  {13, 3, 197, 0},            /* fmnist_resnet_small_k0013_matmul */
-  {81, 13, 200, 0},           /* fmnist_resnet_small_k0081_reduce_sum */
-  {82, 6, 213, 0},            /* fmnist_resnet_small_k0082_matmul */
-  {83, 15, 219, 0},           /* fmnist_resnet_small_k0083_reduce_sum */
-  {84, 7, 234, 0},            /* fmnist_resnet_small_k0084_add */
-  {85, 4, 241, 0},            /* fmnist_resnet_small_k0085_sub */
-  {85, 4, 245, 0},            /* fmnist_resnet_small_k0085_sub */
-  {86, 6, 249, 0},            /* fmnist_resnet_small_k0086_matmul */
-  {87, 12, 255, 0},           /* fmnist_resnet_small_k0087_reduce_mean */
-  {88, 6, 267, 0},            /* fmnist_resnet_small_k0088_reduce_sum */
-  {89, 9, 273, 0},            /* fmnist_resnet_small_k0089_reduce_mean */
-  {13, 3, 282, 0},            /* fmnist_resnet_small_k0013_matmul */
-  {90, 11, 285, 0},           /* fmnist_resnet_small_k0090_reduce_sum */
-  {91, 5, 296, 0},            /* fmnist_resnet_small_k0091_matmul */
-  {92, 3, 301, 0},            /* fmnist_resnet_small_k0092_matmul */
-  {93, 3, 304, 0},            /* fmnist_resnet_small_k0093_matmul */
-  {94, 15, 307, 0},           /* fmnist_resnet_small_k0094_reduce_sum */
-  {95, 7, 322, 0},            /* fmnist_resnet_small_k0095_add */
-  {96, 5, 329, 0},            /* fmnist_resnet_small_k0096_matmul */
-  {97, 3, 334, 0},            /* fmnist_resnet_small_k0097_matmul */
-  {98, 3, 337, 0},            /* fmnist_resnet_small_k0098_matmul */
-  {99, 18, 340, 0},           /* fmnist_resnet_small_k0099_reduce_sum */
-  {100, 15, 358, 0},          /* fmnist_resnet_small_k0100_reduce_sum */
-  {101, 3, 373, 0},           /* fmnist_resnet_small_k0101_matmul */
-  {102, 3, 376, 0},           /* fmnist_resnet_small_k0102_matmul */
-  {103, 3, 379, 0},           /* fmnist_resnet_small_k0103_matmul */
-  {104, 11, 382, 0},          /* fmnist_resnet_small_k0104_reduce_sum */
-  {13, 3, 393, 0},            /* fmnist_resnet_small_k0013_matmul */
-  {105, 18, 396, 0},          /* fmnist_resnet_small_k0105_reduce_sum */
-  {106, 24, 414, 0},          /* fmnist_resnet_small_k0106_reduce_sum */
-  {107, 5, 438, 0},           /* fmnist_resnet_small_k0107_add */
-  {108, 17, 443, 0},          /* fmnist_resnet_small_k0108_reduce_sum */
-  {109, 11, 460, 1085440},    /* fmnist_resnet_small_k0109_reduce_sum */
-  {110, 11, 471, 0},          /* fmnist_resnet_small_k0110_reduce_sum */
-  {111, 8, 482, 0},           /* fmnist_resnet_small_k0111_add */
-  {111, 8, 490, 0},           /* fmnist_resnet_small_k0111_add */
-  {112, 11, 498, 0},          /* fmnist_resnet_small_k0112_sub */
-  {111, 8, 509, 0},           /* fmnist_resnet_small_k0111_add */
-  {113, 11, 517, 0},          /* fmnist_resnet_small_k0113_sub */
-  {112, 11, 528, 0},          /* fmnist_resnet_small_k0112_sub */
-  {114, 17, 539, 0},          /* fmnist_resnet_small_k0114_reduce_sum */
-  {115, 11, 556, 0},          /* fmnist_resnet_small_k0115_reduce_sum */
-  {116, 10, 567, 0},          /* fmnist_resnet_small_k0116_reduce_sum */
-  {117, 10, 577, 0},          /* fmnist_resnet_small_k0117_sub */
-  {35, 11, 587, 1085440},     /* fmnist_resnet_small_k0035_reduce_sum */
-  {36, 11, 598, 0},           /* fmnist_resnet_small_k0036_reduce_sum */
-  {118, 10, 609, 0},          /* fmnist_resnet_small_k0118_sub */
-  {119, 10, 619, 0},          /* fmnist_resnet_small_k0119_sub */
-  {39, 16, 629, 1085440},     /* fmnist_resnet_small_k0039_reduce_sum */
-  {40, 7, 645, 0},            /* fmnist_resnet_small_k0040_add */
-  {41, 11, 652, 200704},      /* fmnist_resnet_small_k0041_reduce_sum */
-  {42, 11, 663, 0},           /* fmnist_resnet_small_k0042_reduce_sum */
-  {120, 8, 674, 0},           /* fmnist_resnet_small_k0120_add */
-  {121, 11, 682, 0},          /* fmnist_resnet_small_k0121_sub */
-  {120, 8, 693, 0},           /* fmnist_resnet_small_k0120_add */
-  {121, 11, 701, 0},          /* fmnist_resnet_small_k0121_sub */
-  {122, 10, 712, 0},          /* fmnist_resnet_small_k0122_sub */
-  {44, 4, 722, 200704},       /* fmnist_resnet_small_k0044_conv2d_input_grad */
-  {45, 17, 726, 102400},      /* fmnist_resnet_small_k0045_reduce_sum */
-  {46, 7, 743, 0},            /* fmnist_resnet_small_k0046_add */
-  {47, 11, 750, 102400},      /* fmnist_resnet_small_k0047_reduce_sum */
-  {48, 11, 761, 0},           /* fmnist_resnet_small_k0048_reduce_sum */
-  {123, 8, 772, 0},           /* fmnist_resnet_small_k0123_add */
-  {123, 8, 780, 0},           /* fmnist_resnet_small_k0123_add */
-  {124, 11, 788, 0},          /* fmnist_resnet_small_k0124_sub */
-  {123, 8, 799, 0},           /* fmnist_resnet_small_k0123_add */
-  {125, 11, 807, 0},          /* fmnist_resnet_small_k0125_sub */
-  {124, 11, 818, 0},          /* fmnist_resnet_small_k0124_sub */
-  {126, 14, 829, 0},          /* fmnist_resnet_small_k0126_reduce_sum */
-  {53, 8, 843, 0},            /* fmnist_resnet_small_k0053_reduce_sum */
-  {54, 7, 851, 0},            /* fmnist_resnet_small_k0054_reduce_sum */
-  {127, 10, 858, 0},          /* fmnist_resnet_small_k0127_sub */
-  {56, 11, 868, 201216},      /* fmnist_resnet_small_k0056_reduce_sum */
-  {57, 11, 879, 0},           /* fmnist_resnet_small_k0057_reduce_sum */
-  {128, 10, 890, 0},          /* fmnist_resnet_small_k0128_sub */
-  {129, 10, 900, 0},          /* fmnist_resnet_small_k0129_sub */
-  {60, 16, 910, 201216},      /* fmnist_resnet_small_k0060_reduce_sum */
-  {61, 7, 926, 0},            /* fmnist_resnet_small_k0061_add */
-  {62, 11, 933, 201216},      /* fmnist_resnet_small_k0062_reduce_sum */
-  {63, 11, 944, 0},           /* fmnist_resnet_small_k0063_reduce_sum */
-  {123, 8, 955, 0},           /* fmnist_resnet_small_k0123_add */
-  {124, 11, 963, 0},          /* fmnist_resnet_small_k0124_sub */
-  {123, 8, 974, 0},           /* fmnist_resnet_small_k0123_add */
-  {124, 11, 982, 0},          /* fmnist_resnet_small_k0124_sub */
-  {130, 10, 993, 0},          /* fmnist_resnet_small_k0130_sub */
-  {65, 4, 1003, 201216},      /* fmnist_resnet_small_k0065_conv2d_input_grad */
-  {66, 17, 1007, 201216},     /* fmnist_resnet_small_k0066_reduce_sum */
-  {67, 7, 1024, 0},           /* fmnist_resnet_small_k0067_add */
-  {68, 11, 1031, 602624},     /* fmnist_resnet_small_k0068_reduce_sum */
-  {69, 11, 1042, 0},          /* fmnist_resnet_small_k0069_reduce_sum */
-  {131, 8, 1053, 0},          /* fmnist_resnet_small_k0131_add */
-  {132, 11, 1061, 0},         /* fmnist_resnet_small_k0132_sub */
-  {131, 8, 1072, 0},          /* fmnist_resnet_small_k0131_add */
-  {132, 11, 1080, 0},         /* fmnist_resnet_small_k0132_sub */
-  {133, 10, 1091, 0},         /* fmnist_resnet_small_k0133_sub */
-  {73, 16, 1101, 602624},     /* fmnist_resnet_small_k0073_reduce_sum */
-  {74, 7, 1117, 0},           /* fmnist_resnet_small_k0074_add */
-  {68, 11, 1124, 602624},     /* fmnist_resnet_small_k0068_reduce_sum */
-  {69, 11, 1135, 0},          /* fmnist_resnet_small_k0069_reduce_sum */
-  {131, 8, 1146, 0},          /* fmnist_resnet_small_k0131_add */
-  {132, 11, 1154, 0},         /* fmnist_resnet_small_k0132_sub */
-  {131, 8, 1165, 0},          /* fmnist_resnet_small_k0131_add */
-  {132, 11, 1173, 0},         /* fmnist_resnet_small_k0132_sub */
-  {75, 17, 1184, 803072},     /* fmnist_resnet_small_k0075_reduce_sum */
-  {74, 7, 1201, 0},           /* fmnist_resnet_small_k0074_add */
-  {76, 11, 1208, 803072},     /* fmnist_resnet_small_k0076_reduce_sum */
-  {77, 11, 1219, 0},          /* fmnist_resnet_small_k0077_reduce_sum */
-  {131, 8, 1230, 0},          /* fmnist_resnet_small_k0131_add */
-  {132, 11, 1238, 0},         /* fmnist_resnet_small_k0132_sub */
-  {131, 8, 1249, 0},          /* fmnist_resnet_small_k0131_add */
-  {132, 11, 1257, 0},         /* fmnist_resnet_small_k0132_sub */
-  {134, 10, 1268, 0},         /* fmnist_resnet_small_k0134_sub */
-  {133, 10, 1278, 0},         /* fmnist_resnet_small_k0133_sub */
+static const hw_call fmnist_resnet_small_joint_step_calls[] = {
+  {0, 3, 0, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
+  {0, 3, 3, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
+  {0, 3, 6, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
+  {0, 3, 9, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
+  {0, 3, 12, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 15, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 18, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 21, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 24, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 27, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 30, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 33, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 36, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 39, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 42, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 45, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 48, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 51, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {1, 13, 54, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0001_reduce_mean */
+  {2, 13, 67, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0002_reduce_mean */
+  {3, 15, 80, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0003_reduce_mean */
+  {4, 10, 95, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0004_reduce_mean */
+  {5, 13, 105, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0005_reduce_mean */
+  {6, 19, 118, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0006_reduce_mean */
+  {7, 10, 137, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0007_reduce_mean */
+  {8, 13, 147, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0008_reduce_mean */
+  {9, 20, 160, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0009_reduce_mean */
+  {10, 12, 180, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0010_reduce_mean */
+  {11, 6, 192, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0011_reduce_sum */
+  {12, 9, 198, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0012_reduce_mean */
+  {13, 3, 207, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0013_matmul */
+  {14, 19, 210, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0014_reduce_sum */
+  {15, 10, 229, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0015_reduce_sum */
+  {16, 11, 239, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0016_reduce_sum */
+  {17, 10, 250, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0017_sub */
+  {18, 10, 260, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0018_sub */
+  {19, 15, 270, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0019_reduce_sum */
+  {20, 7, 285, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0020_add */
+  {21, 8, 292, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0021_add */
+  {22, 11, 300, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0022_sub */
+  {21, 8, 311, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0021_add */
+  {22, 11, 319, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0022_sub */
+  {23, 10, 330, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0023_reduce_sum */
+  {24, 11, 340, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0024_reduce_sum */
+  {25, 10, 351, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0025_sub */
+  {26, 15, 361, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0026_reduce_sum */
+  {27, 11, 376, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0027_reduce_sum */
+  {28, 11, 387, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0028_reduce_sum */
+  {29, 8, 398, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0029_add */
+  {29, 8, 406, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0029_add */
+  {30, 11, 414, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0030_sub */
+  {29, 8, 425, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0029_add */
+  {31, 11, 433, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0031_sub */
+  {30, 11, 444, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0030_sub */
+  {32, 15, 455, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0032_reduce_sum */
+  {33, 9, 470, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0033_reduce_sum */
+  {34, 8, 479, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0034_reduce_sum */
+  {17, 10, 487, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0017_sub */
+  {35, 11, 497, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0035_reduce_sum */
+  {36, 11, 508, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0036_reduce_sum */
+  {37, 10, 519, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0037_sub */
+  {38, 10, 529, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0038_sub */
+  {39, 16, 539, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0039_reduce_sum */
+  {40, 7, 555, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0040_add */
+  {41, 11, 562, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0041_reduce_sum */
+  {42, 11, 573, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0042_reduce_sum */
+  {29, 8, 584, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0029_add */
+  {30, 11, 592, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0030_sub */
+  {29, 8, 603, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0029_add */
+  {30, 11, 611, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0030_sub */
+  {43, 10, 622, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0043_sub */
+  {44, 4, 632, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0044_conv2d_input_grad */
+  {45, 17, 636, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0045_reduce_sum */
+  {46, 7, 653, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0046_add */
+  {47, 11, 660, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0047_reduce_sum */
+  {48, 11, 671, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0048_reduce_sum */
+  {49, 8, 682, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0049_add */
+  {49, 8, 690, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0049_add */
+  {50, 11, 698, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0050_sub */
+  {49, 8, 709, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0049_add */
+  {51, 11, 717, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0051_sub */
+  {50, 11, 728, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0050_sub */
+  {52, 14, 739, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0052_reduce_sum */
+  {53, 8, 753, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0053_reduce_sum */
+  {54, 7, 761, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0054_reduce_sum */
+  {55, 10, 768, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0055_sub */
+  {56, 11, 778, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0056_reduce_sum */
+  {57, 11, 789, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0057_reduce_sum */
+  {58, 10, 800, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0058_sub */
+  {59, 10, 810, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0059_sub */
+  {60, 16, 820, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0060_reduce_sum */
+  {61, 7, 836, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0061_add */
+  {62, 11, 843, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0062_reduce_sum */
+  {63, 11, 854, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0063_reduce_sum */
+  {49, 8, 865, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0049_add */
+  {50, 11, 873, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0050_sub */
+  {49, 8, 884, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0049_add */
+  {50, 11, 892, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0050_sub */
+  {64, 10, 903, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0064_sub */
+  {65, 4, 913, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0065_conv2d_input_grad */
+  {66, 17, 917, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0066_reduce_sum */
+  {67, 7, 934, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0067_add */
+  {68, 11, 941, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0068_reduce_sum */
+  {69, 11, 952, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0069_reduce_sum */
+  {70, 8, 963, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0070_add */
+  {71, 11, 971, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0071_sub */
+  {70, 8, 982, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0070_add */
+  {71, 11, 990, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0071_sub */
+  {72, 10, 1001, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0072_sub */
+  {73, 16, 1011, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0073_reduce_sum */
+  {74, 7, 1027, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0074_add */
+  {68, 11, 1034, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0068_reduce_sum */
+  {69, 11, 1045, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0069_reduce_sum */
+  {70, 8, 1056, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0070_add */
+  {71, 11, 1064, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0071_sub */
+  {70, 8, 1075, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0070_add */
+  {71, 11, 1083, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0071_sub */
+  {75, 17, 1094, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0075_reduce_sum */
+  {74, 7, 1111, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0074_add */
+  {76, 11, 1118, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0076_reduce_sum */
+  {77, 11, 1129, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0077_reduce_sum */
+  {70, 8, 1140, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0070_add */
+  {71, 11, 1148, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0071_sub */
+  {70, 8, 1159, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0070_add */
+  {71, 11, 1167, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0071_sub */
+  {78, 10, 1178, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0078_sub */
+  {72, 10, 1188, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0072_sub */
 };
-static const hw_copy fmnist_resnet_small_b2_bilevel_unrolled_k1_step_copies[] = {
-  {{HW_AT_STATE, 1756032}, {HW_AT_ARENA, 402688}, 128},
-  {{HW_AT_STATE, 1756160}, {HW_AT_ARENA, 402816}, 128},
-  {{HW_AT_STATE, 1756288}, {HW_AT_ARENA, 1206016}, 128},
-  {{HW_AT_STATE, 1756416}, {HW_AT_ARENA, 1206144}, 128},
-  {{HW_AT_STATE, 1756544}, {HW_AT_ARENA, 2009344}, 128},
-  {{HW_AT_STATE, 1756672}, {HW_AT_ARENA, 2009472}, 128},
-  {{HW_AT_STATE, 1756800}, {HW_AT_ARENA, 3013632}, 256},
-  {{HW_AT_STATE, 1757056}, {HW_AT_ARENA, 3013888}, 256},
-  {{HW_AT_STATE, 1757312}, {HW_AT_ARENA, 3215360}, 256},
-  {{HW_AT_STATE, 1757568}, {HW_AT_ARENA, 3215616}, 256},
-  {{HW_AT_STATE, 1757824}, {HW_AT_ARENA, 3617792}, 256},
-  {{HW_AT_STATE, 1758080}, {HW_AT_ARENA, 3618048}, 256},
-  {{HW_AT_STATE, 1758336}, {HW_AT_ARENA, 4121088}, 512},
-  {{HW_AT_STATE, 1758848}, {HW_AT_ARENA, 4121600}, 512},
-  {{HW_AT_STATE, 1759360}, {HW_AT_ARENA, 4223488}, 512},
-  {{HW_AT_STATE, 1759872}, {HW_AT_ARENA, 4224000}, 512},
-  {{HW_AT_STATE, 1760384}, {HW_AT_ARENA, 4426240}, 512},
-  {{HW_AT_STATE, 1760896}, {HW_AT_ARENA, 4426752}, 512},
-  {{HW_AT_STATE, 1761408}, {HW_AT_ARENA, 5118464}, 2048},
-  {{HW_AT_STATE, 1763456}, {HW_AT_ARENA, 5120512}, 2048},
-  {{HW_AT_STATE, 1765504}, {HW_AT_ARENA, 5137024}, 1152},
-  {{HW_AT_STATE, 3521536}, {HW_AT_ARENA, 4113920}, 1152},
-  {{HW_AT_STATE, 5277568}, {HW_AT_ARENA, 4845824}, 4},
-  {{HW_AT_STATE, 0}, {HW_AT_ARENA, 5138176}, 1152},
-  {{HW_AT_STATE, 1766656}, {HW_AT_ARENA, 4845312}, 128},
-  {{HW_AT_STATE, 3522688}, {HW_AT_ARENA, 4845184}, 128},
-  {{HW_AT_STATE, 5277632}, {HW_AT_ARENA, 0}, 4},
-  {{HW_AT_STATE, 1152}, {HW_AT_ARENA, 4845440}, 128},
-  {{HW_AT_STATE, 1766784}, {HW_AT_ARENA, 4845568}, 128},
-  {{HW_AT_STATE, 3522816}, {HW_AT_ARENA, 4845056}, 128},
-  {{HW_AT_STATE, 5277696}, {HW_AT_ARENA, 64}, 4},
-  {{HW_AT_STATE, 1280}, {HW_AT_ARENA, 4845696}, 128},
-  {{HW_AT_STATE, 1766912}, {HW_AT_ARENA, 3692032}, 36864},
-  {{HW_AT_STATE, 3522944}, {HW_AT_ARENA, 3765760}, 36864},
-  {{HW_AT_STATE, 5277760}, {HW_AT_ARENA, 4845888}, 4},
-  {{HW_AT_STATE, 1408}, {HW_AT_ARENA, 3728896}, 36864},
-  {{HW_AT_STATE, 1803776}, {HW_AT_ARENA, 4844544}, 128},
-  {{HW_AT_STATE, 3559808}, {HW_AT_ARENA, 4844416}, 128},
-  {{HW_AT_STATE, 5277824}, {HW_AT_ARENA, 128}, 4},
-  {{HW_AT_STATE, 38272}, {HW_AT_ARENA, 4844672}, 128},
-  {{HW_AT_STATE, 1803904}, {HW_AT_ARENA, 4844800}, 128},
-  {{HW_AT_STATE, 3559936}, {HW_AT_ARENA, 4844288}, 128},
-  {{HW_AT_STATE, 5277888}, {HW_AT_ARENA, 192}, 4},
-  {{HW_AT_STATE, 38400}, {HW_AT_ARENA, 4844928}, 128},
-  {{HW_AT_STATE, 1804032}, {HW_AT_ARENA, 7940992}, 36864},
-  {{HW_AT_STATE, 3560064}, {HW_AT_ARENA, 3655168}, 36864},
-  {{HW_AT_STATE, 5277952}, {HW_AT_ARENA, 5118400}, 4},
-  {{HW_AT_STATE, 38528}, {HW_AT_ARENA, 3618304}, 36864},
-  {{HW_AT_STATE, 1840896}, {HW_AT_ARENA, 2009088}, 128},
-  {{HW_AT_STATE, 3596928}, {HW_AT_ARENA, 5118272}, 128},
-  {{HW_AT_STATE, 5278016}, {HW_AT_ARENA, 256}, 4},
-  {{HW_AT_STATE, 75392}, {HW_AT_ARENA, 2009216}, 128},
-  {{HW_AT_STATE, 1841024}, {HW_AT_ARENA, 4844032}, 128},
-  {{HW_AT_STATE, 3597056}, {HW_AT_ARENA, 5118144}, 128},
-  {{HW_AT_STATE, 5278080}, {HW_AT_ARENA, 320}, 4},
-  {{HW_AT_STATE, 75520}, {HW_AT_ARENA, 4844160}, 128},
-  {{HW_AT_STATE, 1841152}, {HW_AT_ARENA, 4823552}, 8192},
-  {{HW_AT_STATE, 3597184}, {HW_AT_ARENA, 5108224}, 8192},
-  {{HW_AT_STATE, 5278144}, {HW_AT_ARENA, 5116416}, 4},
-  {{HW_AT_STATE, 75648}, {HW_AT_ARENA, 4835840}, 8192},
-  {{HW_AT_STATE, 1849344}, {HW_AT_ARENA, 5136512}, 256},
-  {{HW_AT_STATE, 3605376}, {HW_AT_ARENA, 5136256}, 256},
-  {{HW_AT_STATE, 5278208}, {HW_AT_ARENA, 4556736}, 4},
-  {{HW_AT_STATE, 83840}, {HW_AT_ARENA, 5136768}, 256},
-  {{HW_AT_STATE, 1849600}, {HW_AT_ARENA, 3617280}, 256},
-  {{HW_AT_STATE, 3605632}, {HW_AT_ARENA, 4556480}, 256},
-  {{HW_AT_STATE, 5278272}, {HW_AT_ARENA, 384}, 4},
-  {{HW_AT_STATE, 84096}, {HW_AT_ARENA, 5135744}, 256},
-  {{HW_AT_STATE, 1849856}, {HW_AT_ARENA, 4427264}, 73728},
-  {{HW_AT_STATE, 3605888}, {HW_AT_ARENA, 4322816}, 73728},
-  {{HW_AT_STATE, 5278336}, {HW_AT_ARENA, 5118080}, 4},
-  {{HW_AT_STATE, 84352}, {HW_AT_ARENA, 4122112}, 73728},
-  {{HW_AT_STATE, 1923584}, {HW_AT_ARENA, 5117056}, 256},
-  {{HW_AT_STATE, 3679616}, {HW_AT_ARENA, 5116800}, 256},
-  {{HW_AT_STATE, 5278400}, {HW_AT_ARENA, 448}, 4},
-  {{HW_AT_STATE, 158080}, {HW_AT_ARENA, 5117312}, 256},
-  {{HW_AT_STATE, 1923840}, {HW_AT_ARENA, 5117568}, 256},
-  {{HW_AT_STATE, 3679872}, {HW_AT_ARENA, 5116544}, 256},
-  {{HW_AT_STATE, 5278464}, {HW_AT_ARENA, 512}, 4},
-  {{HW_AT_STATE, 158336}, {HW_AT_ARENA, 5117824}, 256},
-  {{HW_AT_STATE, 1924096}, {HW_AT_ARENA, 7793536}, 147456},
-  {{HW_AT_STATE, 3680128}, {HW_AT_ARENA, 3966464}, 147456},
-  {{HW_AT_STATE, 5278528}, {HW_AT_ARENA, 5116480}, 4},
-  {{HW_AT_STATE, 158592}, {HW_AT_ARENA, 3819008}, 147456},
-  {{HW_AT_STATE, 2071552}, {HW_AT_ARENA, 3617536}, 256},
-  {{HW_AT_STATE, 3827584}, {HW_AT_ARENA, 4555712}, 256},
-  {{HW_AT_STATE, 5278592}, {HW_AT_ARENA, 576}, 4},
-  {{HW_AT_STATE, 306048}, {HW_AT_ARENA, 4555968}, 256},
-  {{HW_AT_STATE, 2071808}, {HW_AT_ARENA, 4556224}, 256},
-  {{HW_AT_STATE, 3827840}, {HW_AT_ARENA, 4529408}, 256},
-  {{HW_AT_STATE, 5278656}, {HW_AT_ARENA, 640}, 4},
-  {{HW_AT_STATE, 306304}, {HW_AT_ARENA, 5136000}, 256},
-  {{HW_AT_STATE, 2072064}, {HW_AT_ARENA, 4224512}, 32768},
-  {{HW_AT_STATE, 3828096}, {HW_AT_ARENA, 4290048}, 32768},
-  {{HW_AT_STATE, 5278720}, {HW_AT_ARENA, 4528192}, 4},
-  {{HW_AT_STATE, 306560}, {HW_AT_ARENA, 4257280}, 32768},
-  {{HW_AT_STATE, 2104832}, {HW_AT_ARENA, 5135232}, 512},
-  {{HW_AT_STATE, 3860864}, {HW_AT_ARENA, 4835328}, 512},
-  {{HW_AT_STATE, 5278784}, {HW_AT_ARENA, 4527616}, 4},
-  {{HW_AT_STATE, 339328}, {HW_AT_ARENA, 4527680}, 512},
-  {{HW_AT_STATE, 2105344}, {HW_AT_ARENA, 4425216}, 512},
-  {{HW_AT_STATE, 3861376}, {HW_AT_ARENA, 4833792}, 512},
-  {{HW_AT_STATE, 5278848}, {HW_AT_ARENA, 704}, 4},
-  {{HW_AT_STATE, 339840}, {HW_AT_ARENA, 4834304}, 512},
-  {{HW_AT_STATE, 2105856}, {HW_AT_ARENA, 6908800}, 294912},
-  {{HW_AT_STATE, 3861888}, {HW_AT_ARENA, 7498624}, 294912},
-  {{HW_AT_STATE, 5278912}, {HW_AT_ARENA, 4529344}, 4},
-  {{HW_AT_STATE, 340352}, {HW_AT_ARENA, 7203712}, 294912},
-  {{HW_AT_STATE, 2400768}, {HW_AT_ARENA, 4528320}, 512},
-  {{HW_AT_STATE, 4156800}, {HW_AT_ARENA, 4120576}, 512},
-  {{HW_AT_STATE, 5278976}, {HW_AT_ARENA, 768}, 4},
-  {{HW_AT_STATE, 635264}, {HW_AT_ARENA, 4528832}, 512},
-  {{HW_AT_STATE, 2401280}, {HW_AT_ARENA, 4554688}, 512},
-  {{HW_AT_STATE, 4157312}, {HW_AT_ARENA, 4120064}, 512},
-  {{HW_AT_STATE, 5279040}, {HW_AT_ARENA, 832}, 4},
-  {{HW_AT_STATE, 635776}, {HW_AT_ARENA, 4555200}, 512},
-  {{HW_AT_STATE, 2401792}, {HW_AT_ARENA, 5139328}, 589824},
-  {{HW_AT_STATE, 4157824}, {HW_AT_ARENA, 6318976}, 589824},
-  {{HW_AT_STATE, 5279104}, {HW_AT_ARENA, 4528256}, 4},
-  {{HW_AT_STATE, 636288}, {HW_AT_ARENA, 5729152}, 589824},
-  {{HW_AT_STATE, 2991616}, {HW_AT_ARENA, 4425728}, 512},
-  {{HW_AT_STATE, 4747648}, {HW_AT_ARENA, 4559360}, 512},
-  {{HW_AT_STATE, 5279168}, {HW_AT_ARENA, 896}, 4},
-  {{HW_AT_STATE, 1226112}, {HW_AT_ARENA, 4559872}, 512},
-  {{HW_AT_STATE, 2992128}, {HW_AT_ARENA, 4560384}, 512},
-  {{HW_AT_STATE, 4748160}, {HW_AT_ARENA, 4558848}, 512},
-  {{HW_AT_STATE, 5279232}, {HW_AT_ARENA, 960}, 4},
-  {{HW_AT_STATE, 1226624}, {HW_AT_ARENA, 4834816}, 512},
-  {{HW_AT_STATE, 1227136}, {HW_AT_ARENA, 4846080}, 262144},
-  {{HW_AT_STATE, 1489280}, {HW_AT_ARENA, 4831744}, 2048},
-  {{HW_AT_STATE, 1491328}, {HW_AT_ARENA, 4556800}, 2048},
-  {{HW_AT_STATE, 1493376}, {HW_AT_ARENA, 4561408}, 262144},
-  {{HW_AT_STATE, 1755520}, {HW_AT_ARENA, 4560896}, 512},
+static const hw_buffer fmnist_resnet_small_joint_step_buffers[] = {
+  {{4, 0, 0}, 0, 127, -1},
+  {{4, 0, 0}, 1, 127, -1},
+  {{4, 0, 0}, 2, 127, -1},
+  {{4, 0, 0}, 3, 127, -1},
+  {{4, 0, 0}, 4, 127, -1},
+  {{4, 0, 0}, 5, 127, -1},
+  {{4, 0, 0}, 6, 127, -1},
+  {{4, 0, 0}, 7, 127, -1},
+  {{4, 0, 0}, 8, 127, -1},
+  {{4, 0, 0}, 9, 127, -1},
+  {{4, 0, 0}, 10, 127, -1},
+  {{4, 0, 0}, 11, 127, -1},
+  {{4, 0, 0}, 12, 127, -1},
+  {{4, 0, 0}, 13, 127, -1},
+  {{4, 0, 0}, 14, 127, -1},
+  {{4, 0, 0}, 15, 127, -1},
+  {{4, 0, 0}, 16, 127, -1},
+  {{4, 0, 0}, 17, 127, -1},
+  {{0, 200704, 0}, 18, 117, -1},
+  {{128, 0, 0}, 18, 117, -1},
+  {{128, 0, 0}, 18, 118, -1},
+  {{128, 0, 0}, 18, 127, -1},
+  {{128, 0, 0}, 18, 127, -1},
+  {{0, 200704, 0}, 18, 111, -1},
+  {{0, 200704, 0}, 19, 109, -1},
+  {{128, 0, 0}, 19, 109, -1},
+  {{128, 0, 0}, 19, 110, -1},
+  {{128, 0, 0}, 19, 127, -1},
+  {{128, 0, 0}, 19, 127, -1},
+  {{0, 200704, 0}, 19, 102, -1},
+  {{0, 200704, 0}, 20, 100, -1},
+  {{128, 0, 0}, 20, 100, -1},
+  {{128, 0, 0}, 20, 101, -1},
+  {{128, 0, 0}, 20, 127, -1},
+  {{128, 0, 0}, 20, 127, -1},
+  {{0, 200704, 0}, 20, 100, -1},
+  {{0, 200704, 0}, 20, 92, -1},
+  {{0, 100352, 0}, 21, 83, -1},
+  {{256, 0, 0}, 21, 83, -1},
+  {{256, 0, 0}, 21, 84, -1},
+  {{256, 0, 0}, 21, 127, -1},
+  {{256, 0, 0}, 21, 127, -1},
+  {{0, 100352, 0}, 22, 90, -1},
+  {{256, 0, 0}, 22, 90, -1},
+  {{256, 0, 0}, 22, 91, -1},
+  {{256, 0, 0}, 22, 127, -1},
+  {{256, 0, 0}, 22, 127, -1},
+  {{0, 100352, 0}, 22, 74, -1},
+  {{0, 100352, 0}, 23, 72, -1},
+  {{256, 0, 0}, 23, 72, -1},
+  {{256, 0, 0}, 23, 73, -1},
+  {{256, 0, 0}, 23, 127, -1},
+  {{256, 0, 0}, 23, 127, -1},
+  {{0, 100352, 0}, 23, 72, -1},
+  {{0, 100352, 0}, 23, 64, -1},
+  {{0, 50176, 0}, 24, 55, -1},
+  {{512, 0, 0}, 24, 55, -1},
+  {{512, 0, 0}, 24, 56, -1},
+  {{512, 0, 0}, 24, 127, -1},
+  {{512, 0, 0}, 24, 127, -1},
+  {{0, 50176, 0}, 25, 62, -1},
+  {{512, 0, 0}, 25, 62, -1},
+  {{512, 0, 0}, 25, 63, -1},
+  {{512, 0, 0}, 25, 127, -1},
+  {{512, 0, 0}, 25, 127, -1},
+  {{0, 50176, 0}, 25, 46, -1},
+  {{0, 50176, 0}, 26, 45, -1},
+  {{512, 0, 0}, 26, 45, -1},
+  {{512, 0, 0}, 26, 45, -1},
+  {{512, 0, 0}, 26, 127, -1},
+  {{512, 0, 0}, 26, 127, -1},
+  {{0, 50176, 0}, 26, 56, -1},
+  {{0, 1024, 0}, 26, 26, -1},
+  {{0, 1024, 0}, 26, 127, -1},
+  {{0, 4096, 0}, 27, 36, -1},
+  {{2048, 0, 0}, 27, 36, -1},
+  {{2048, 0, 0}, 27, 37, -1},
+  {{2048, 0, 0}, 27, 127, -1},
+  {{2048, 0, 0}, 27, 127, -1},
+  {{0, 4096, 0}, 27, 32, -1},
+  {{0, 1024, 0}, 28, 31, -1},
+  {{0, 8, 0}, 28, 31, -1},
+  {{0, 1024, 0}, 28, 31, -1},
+  {{0, 0, 16}, 29, 29, -1},
+  {{0, 8, 0}, 29, 29, -1},
+  {{0, 8, 0}, 29, 29, -1},
+  {{0, 8, 0}, 29, 29, -1},
+  {{4, 0, 0}, 29, 29, -1},
+  {{4, 0, 0}, 29, 127, -1},
+  {{0, 0, 16}, 29, 31, 83},
+  {{0, 1024, 0}, 30, 31, -1},
+  {{0, 1024, 0}, 31, 31, -1},
+  {{0, 1024, 0}, 31, 31, 90},
+  {{0, 8, 0}, 31, 31, -1},
+  {{0, 1024, 0}, 31, 36, 80},
+  {{512, 0, 0}, 31, 31, -1},
+  {{512, 0, 0}, 31, 127, -1},
+  {{512, 0, 0}, 31, 127, 95},
+  {{262144, 0, 0}, 32, 33, -1},
+  {{262144, 0, 0}, 32, 33, -1},
+  {{4, 0, 0}, 32, 33, -1},
+  {{262144, 0, 0}, 32, 127, -1},
+  {{4, 0, 0}, 33, 33, -1},
+  {{4, 0, 0}, 33, 33, -1},
+  {{262144, 0, 0}, 33, 127, 98},
+  {{4, 0, 0}, 34, 127, -1},
+  {{512, 0, 0}, 34, 127, -1},
+  {{4, 0, 0}, 35, 127, -1},
+  {{262144, 0, 0}, 35, 127, -1},
+  {{0, 4096, 0}, 36, 36, -1},
+  {{0, 4096, 0}, 36, 37, 109},
+  {{2048, 0, 0}, 36, 41, -1},
+  {{2048, 0, 0}, 36, 39, -1},
+  {{2048, 0, 0}, 36, 36, -1},
+  {{2048, 0, 0}, 36, 37, -1},
+  {{0, 4096, 0}, 36, 37, 74},
+  {{2048, 0, 0}, 36, 37, -1},
+  {{0, 4096, 0}, 37, 45, 110},
+  {{2048, 0, 0}, 38, 127, -1},
+  {{2048, 0, 0}, 39, 127, 112},
+  {{2048, 0, 0}, 39, 127, -1},
+  {{2048, 0, 0}, 40, 127, -1},
+  {{2048, 0, 0}, 41, 127, 111},
+  {{2048, 0, 0}, 41, 127, -1},
+  {{262144, 0, 0}, 42, 43, -1},
+  {{262144, 0, 0}, 42, 43, -1},
+  {{4, 0, 0}, 42, 43, -1},
+  {{262144, 0, 0}, 42, 127, -1},
+  {{4, 0, 0}, 43, 43, -1},
+  {{4, 0, 0}, 43, 43, -1},
+  {{262144, 0, 0}, 43, 127, 124},
+  {{4, 0, 0}, 44, 127, -1},
+  {{262144, 0, 0}, 44, 127, -1},
+  {{0, 1024, 0}, 45, 56, -1},
+  {{512, 0, 0}, 45, 53, -1},
+  {{512, 0, 0}, 45, 50, -1},
+  {{512, 0, 0}, 45, 45, -1},
+  {{512, 0, 0}, 45, 45, -1},
+  {{0, 50176, 0}, 45, 45, 66},
+  {{512, 0, 0}, 45, 45, -1},
+  {{0, 50176, 0}, 45, 62, 138},
+  {{589824, 0, 0}, 46, 47, -1},
+  {{589824, 0, 0}, 46, 47, -1},
+  {{4, 0, 0}, 46, 47, -1},
+  {{589824, 0, 0}, 46, 127, -1},
+  {{4, 0, 0}, 47, 47, -1},
+  {{4, 0, 0}, 47, 47, -1},
+  {{589824, 0, 0}, 47, 127, 141},
+  {{512, 0, 0}, 48, 127, -1},
+  {{512, 0, 0}, 49, 127, -1},
+  {{512, 0, 0}, 50, 127, 135},
+  {{512, 0, 0}, 50, 127, -1},
+  {{512, 0, 0}, 51, 127, -1},
+  {{512, 0, 0}, 52, 127, -1},
+  {{512, 0, 0}, 52, 127, -1},
+  {{512, 0, 0}, 53, 127, 134},
+  {{512, 0, 0}, 53, 127, -1},
+  {{512, 0, 0}, 54, 54, -1},
+  {{512, 0, 0}, 54, 127, -1},
+  {{512, 0, 0}, 54, 127, 157},
+  {{512, 0, 0}, 55, 55, -1},
+  {{0, 50176, 0}, 55, 56, 55},
+  {{512, 0, 0}, 55, 56, -1},
+  {{512, 0, 0}, 56, 56, -1},
+  {{0, 50176, 0}, 56, 72, 71},
+  {{4, 0, 0}, 57, 127, -1},
+  {{512, 0, 0}, 57, 127, -1},
+  {{32768, 0, 0}, 58, 59, -1},
+  {{32768, 0, 0}, 58, 59, -1},
+  {{4, 0, 0}, 58, 59, -1},
+  {{32768, 0, 0}, 58, 127, -1},
+  {{4, 0, 0}, 59, 59, -1},
+  {{4, 0, 0}, 59, 59, -1},
+  {{32768, 0, 0}, 59, 127, 167},
+  {{4, 0, 0}, 60, 127, -1},
+  {{32768, 0, 0}, 60, 127, -1},
+  {{4, 0, 0}, 61, 127, -1},
+  {{589824, 0, 0}, 61, 127, -1},
+  {{0, 50176, 0}, 62, 62, -1},
+  {{0, 50176, 0}, 62, 63, 178},
+  {{512, 0, 0}, 62, 69, -1},
+  {{512, 0, 0}, 62, 67, -1},
+  {{512, 0, 0}, 62, 62, -1},
+  {{512, 0, 0}, 62, 63, -1},
+  {{0, 50176, 0}, 62, 63, 60},
+  {{512, 0, 0}, 62, 63, -1},
+  {{0, 50176, 0}, 63, 71, 179},
+  {{294912, 0, 0}, 64, 65, -1},
+  {{294912, 0, 0}, 64, 65, -1},
+  {{4, 0, 0}, 64, 65, -1},
+  {{294912, 0, 0}, 64, 127, -1},
+  {{4, 0, 0}, 65, 65, -1},
+  {{4, 0, 0}, 65, 65, -1},
+  {{294912, 0, 0}, 65, 127, 187},
+  {{512, 0, 0}, 66, 127, -1},
+  {{512, 0, 0}, 67, 127, 181},
+  {{512, 0, 0}, 67, 127, -1},
+  {{512, 0, 0}, 68, 127, -1},
+  {{512, 0, 0}, 69, 127, 180},
+  {{512, 0, 0}, 69, 127, -1},
+  {{4, 0, 0}, 70, 127, -1},
+  {{294912, 0, 0}, 70, 127, -1},
+  {{0, 100352, 0}, 71, 72, -1},
+  {{0, 100352, 0}, 72, 72, -1},
+  {{0, 100352, 0}, 72, 84, 53},
+  {{256, 0, 0}, 72, 81, -1},
+  {{256, 0, 0}, 72, 78, -1},
+  {{256, 0, 0}, 72, 72, -1},
+  {{256, 0, 0}, 72, 73, -1},
+  {{0, 100352, 0}, 72, 73, 48},
+  {{256, 0, 0}, 72, 73, -1},
+  {{0, 100352, 0}, 73, 90, 209},
+  {{147456, 0, 0}, 74, 75, -1},
+  {{147456, 0, 0}, 74, 75, -1},
+  {{4, 0, 0}, 74, 75, -1},
+  {{147456, 0, 0}, 74, 127, -1},
+  {{4, 0, 0}, 75, 75, -1},
+  {{4, 0, 0}, 75, 75, -1},
+  {{147456, 0, 0}, 75, 127, 212},
+  {{256, 0, 0}, 76, 127, -1},
+  {{256, 0, 0}, 77, 127, -1},
+  {{256, 0, 0}, 78, 127, 206},
+  {{256, 0, 0}, 78, 127, -1},
+  {{256, 0, 0}, 79, 127, -1},
+  {{256, 0, 0}, 80, 127, -1},
+  {{256, 0, 0}, 80, 127, -1},
+  {{256, 0, 0}, 81, 127, 205},
+  {{256, 0, 0}, 81, 127, -1},
+  {{256, 0, 0}, 82, 82, -1},
+  {{256, 0, 0}, 82, 127, -1},
+  {{256, 0, 0}, 82, 127, 228},
+  {{256, 0, 0}, 83, 83, -1},
+  {{0, 100352, 0}, 83, 84, 37},
+  {{256, 0, 0}, 83, 84, -1},
+  {{256, 0, 0}, 84, 84, -1},
+  {{0, 100352, 0}, 84, 100, 204},
+  {{4, 0, 0}, 85, 127, -1},
+  {{256, 0, 0}, 85, 127, -1},
+  {{8192, 0, 0}, 86, 87, -1},
+  {{8192, 0, 0}, 86, 87, -1},
+  {{4, 0, 0}, 86, 87, -1},
+  {{8192, 0, 0}, 86, 127, -1},
+  {{4, 0, 0}, 87, 87, -1},
+  {{4, 0, 0}, 87, 87, -1},
+  {{8192, 0, 0}, 87, 127, 238},
+  {{4, 0, 0}, 88, 127, -1},
+  {{8192, 0, 0}, 88, 127, -1},
+  {{4, 0, 0}, 89, 127, -1},
+  {{147456, 0, 0}, 89, 127, -1},
+  {{0, 100352, 0}, 90, 90, -1},
+  {{0, 100352, 0}, 90, 91, 249},
+  {{256, 0, 0}, 90, 97, -1},
+  {{256, 0, 0}, 90, 95, -1},
+  {{256, 0, 0}, 90, 90, -1},
+  {{256, 0, 0}, 90, 91, -1},
+  {{0, 100352, 0}, 90, 91, 42},
+  {{256, 0, 0}, 90, 91, -1},
+  {{0, 100352, 0}, 91, 99, 250},
+  {{73728, 0, 0}, 92, 93, -1},
+  {{73728, 0, 0}, 92, 93, -1},
+  {{4, 0, 0}, 92, 93, -1},
+  {{73728, 0, 0}, 92, 127, -1},
+  {{4, 0, 0}, 93, 93, -1},
+  {{4, 0, 0}, 93, 93, -1},
+  {{73728, 0, 0}, 93, 127, 258},
+  {{256, 0, 0}, 94, 127, -1},
+  {{256, 0, 0}, 95, 127, 252},
+  {{256, 0, 0}, 95, 127, -1},
+  {{256, 0, 0}, 96, 127, -1},
+  {{256, 0, 0}, 97, 127, 251},
+  {{256, 0, 0}, 97, 127, -1},
+  {{4, 0, 0}, 98, 127, -1},
+  {{73728, 0, 0}, 98, 127, -1},
+  {{0, 200704, 0}, 99, 100, -1},
+  {{0, 200704, 0}, 100, 100, -1},
+  {{0, 200704, 0}, 100, 117, 35},
+  {{128, 0, 0}, 100, 107, -1},
+  {{128, 0, 0}, 100, 105, -1},
+  {{128, 0, 0}, 100, 100, -1},
+  {{128, 0, 0}, 100, 101, -1},
+  {{0, 200704, 0}, 100, 101, 30},
+  {{128, 0, 0}, 100, 101, -1},
+  {{0, 200704, 0}, 101, 109, 280},
+  {{36864, 0, 0}, 102, 103, -1},
+  {{36864, 0, 0}, 102, 103, -1},
+  {{4, 0, 0}, 102, 103, -1},
+  {{36864, 0, 0}, 102, 127, -1},
+  {{4, 0, 0}, 103, 103, -1},
+  {{4, 0, 0}, 103, 103, -1},
+  {{36864, 0, 0}, 103, 127, 283},
+  {{128, 0, 0}, 104, 127, -1},
+  {{128, 0, 0}, 105, 127, 277},
+  {{128, 0, 0}, 105, 127, -1},
+  {{128, 0, 0}, 106, 127, -1},
+  {{128, 0, 0}, 107, 127, 276},
+  {{128, 0, 0}, 107, 127, -1},
+  {{4, 0, 0}, 108, 127, -1},
+  {{36864, 0, 0}, 108, 127, -1},
+  {{0, 200704, 0}, 109, 109, -1},
+  {{0, 200704, 0}, 109, 110, 298},
+  {{128, 0, 0}, 109, 116, -1},
+  {{128, 0, 0}, 109, 114, -1},
+  {{128, 0, 0}, 109, 109, -1},
+  {{128, 0, 0}, 109, 110, -1},
+  {{0, 200704, 0}, 109, 110, 24},
+  {{128, 0, 0}, 109, 110, -1},
+  {{0, 200704, 0}, 110, 117, 299},
+  {{36864, 0, 0}, 111, 112, -1},
+  {{36864, 0, 0}, 111, 112, -1},
+  {{4, 0, 0}, 111, 112, -1},
+  {{36864, 0, 0}, 111, 127, -1},
+  {{4, 0, 0}, 112, 112, -1},
+  {{4, 0, 0}, 112, 112, -1},
+  {{36864, 0, 0}, 112, 127, 307},
+  {{128, 0, 0}, 113, 127, -1},
+  {{128, 0, 0}, 114, 127, 301},
+  {{128, 0, 0}, 114, 127, -1},
+  {{128, 0, 0}, 115, 127, -1},
+  {{128, 0, 0}, 116, 127, 300},
+  {{128, 0, 0}, 116, 127, -1},
+  {{0, 200704, 0}, 117, 117, -1},
+  {{0, 200704, 0}, 117, 118, 275},
+  {{128, 0, 0}, 117, 124, -1},
+  {{128, 0, 0}, 117, 122, -1},
+  {{128, 0, 0}, 117, 117, -1},
+  {{128, 0, 0}, 117, 118, -1},
+  {{0, 200704, 0}, 117, 118, 18},
+  {{128, 0, 0}, 117, 118, -1},
+  {{0, 200704, 0}, 118, 119, 321},
+  {{1152, 0, 0}, 119, 120, -1},
+  {{1152, 0, 0}, 119, 120, -1},
+  {{4, 0, 0}, 119, 120, -1},
+  {{1152, 0, 0}, 119, 127, -1},
+  {{4, 0, 0}, 120, 120, -1},
+  {{4, 0, 0}, 120, 120, -1},
+  {{1152, 0, 0}, 120, 127, 329},
+  {{128, 0, 0}, 121, 127, -1},
+  {{128, 0, 0}, 122, 127, 323},
+  {{128, 0, 0}, 122, 127, -1},
+  {{128, 0, 0}, 123, 127, -1},
+  {{128, 0, 0}, 124, 127, 322},
+  {{128, 0, 0}, 124, 127, -1},
+  {{4, 0, 0}, 125, 127, -1},
+  {{1152, 0, 0}, 125, 127, -1},
+  {{4, 0, 0}, 126, 127, -1},
+  {{36864, 0, 0}, 126, 127, -1},
+};
+static const hw_copy fmnist_resnet_small_joint_step_copies[] = {
+  {ST(1756032), BUF(21), {128, 0, 0}},
+  {ST(1756160), BUF(22), {128, 0, 0}},
+  {ST(1756288), BUF(27), {128, 0, 0}},
+  {ST(1756416), BUF(28), {128, 0, 0}},
+  {ST(1756544), BUF(33), {128, 0, 0}},
+  {ST(1756672), BUF(34), {128, 0, 0}},
+  {ST(1756800), BUF(40), {256, 0, 0}},
+  {ST(1757056), BUF(41), {256, 0, 0}},
+  {ST(1757312), BUF(45), {256, 0, 0}},
+  {ST(1757568), BUF(46), {256, 0, 0}},
+  {ST(1757824), BUF(51), {256, 0, 0}},
+  {ST(1758080), BUF(52), {256, 0, 0}},
+  {ST(1758336), BUF(58), {512, 0, 0}},
+  {ST(1758848), BUF(59), {512, 0, 0}},
+  {ST(1759360), BUF(63), {512, 0, 0}},
+  {ST(1759872), BUF(64), {512, 0, 0}},
+  {ST(1760384), BUF(69), {512, 0, 0}},
+  {ST(1760896), BUF(70), {512, 0, 0}},
+  {ST(1761408), BUF(77), {2048, 0, 0}},
+  {ST(1763456), BUF(78), {2048, 0, 0}},
+  {ST(1765504), BUF(335), {1152, 0, 0}},
+  {ST(3521536), BUF(332), {1152, 0, 0}},
+  {ST(5277568), BUF(342), {4, 0, 0}},
+  {ST(0), BUF(343), {1152, 0, 0}},
+  {ST(1766656), BUF(336), {128, 0, 0}},
+  {ST(3522688), BUF(337), {128, 0, 0}},
+  {ST(5277632), BUF(0), {4, 0, 0}},
+  {ST(1152), BUF(338), {128, 0, 0}},
+  {ST(1766784), BUF(339), {128, 0, 0}},
+  {ST(3522816), BUF(340), {128, 0, 0}},
+  {ST(5277696), BUF(1), {4, 0, 0}},
+  {ST(1280), BUF(341), {128, 0, 0}},
+  {ST(1766912), BUF(313), {36864, 0, 0}},
+  {ST(3522944), BUF(310), {36864, 0, 0}},
+  {ST(5277760), BUF(344), {4, 0, 0}},
+  {ST(1408), BUF(345), {36864, 0, 0}},
+  {ST(1803776), BUF(314), {128, 0, 0}},
+  {ST(3559808), BUF(315), {128, 0, 0}},
+  {ST(5277824), BUF(2), {4, 0, 0}},
+  {ST(38272), BUF(316), {128, 0, 0}},
+  {ST(1803904), BUF(317), {128, 0, 0}},
+  {ST(3559936), BUF(318), {128, 0, 0}},
+  {ST(5277888), BUF(3), {4, 0, 0}},
+  {ST(38400), BUF(319), {128, 0, 0}},
+  {ST(1804032), BUF(289), {36864, 0, 0}},
+  {ST(3560064), BUF(286), {36864, 0, 0}},
+  {ST(5277952), BUF(296), {4, 0, 0}},
+  {ST(38528), BUF(297), {36864, 0, 0}},
+  {ST(1840896), BUF(290), {128, 0, 0}},
+  {ST(3596928), BUF(291), {128, 0, 0}},
+  {ST(5278016), BUF(4), {4, 0, 0}},
+  {ST(75392), BUF(292), {128, 0, 0}},
+  {ST(1841024), BUF(293), {128, 0, 0}},
+  {ST(3597056), BUF(294), {128, 0, 0}},
+  {ST(5278080), BUF(5), {4, 0, 0}},
+  {ST(75520), BUF(295), {128, 0, 0}},
+  {ST(1841152), BUF(244), {8192, 0, 0}},
+  {ST(3597184), BUF(241), {8192, 0, 0}},
+  {ST(5278144), BUF(245), {4, 0, 0}},
+  {ST(75648), BUF(246), {8192, 0, 0}},
+  {ST(1849344), BUF(229), {256, 0, 0}},
+  {ST(3605376), BUF(230), {256, 0, 0}},
+  {ST(5278208), BUF(236), {4, 0, 0}},
+  {ST(83840), BUF(237), {256, 0, 0}},
+  {ST(1849600), BUF(219), {256, 0, 0}},
+  {ST(3605632), BUF(224), {256, 0, 0}},
+  {ST(5278272), BUF(6), {4, 0, 0}},
+  {ST(84096), BUF(225), {256, 0, 0}},
+  {ST(1849856), BUF(264), {73728, 0, 0}},
+  {ST(3605888), BUF(261), {73728, 0, 0}},
+  {ST(5278336), BUF(271), {4, 0, 0}},
+  {ST(84352), BUF(272), {73728, 0, 0}},
+  {ST(1923584), BUF(265), {256, 0, 0}},
+  {ST(3679616), BUF(266), {256, 0, 0}},
+  {ST(5278400), BUF(7), {4, 0, 0}},
+  {ST(158080), BUF(267), {256, 0, 0}},
+  {ST(1923840), BUF(268), {256, 0, 0}},
+  {ST(3679872), BUF(269), {256, 0, 0}},
+  {ST(5278464), BUF(8), {4, 0, 0}},
+  {ST(158336), BUF(270), {256, 0, 0}},
+  {ST(1924096), BUF(218), {147456, 0, 0}},
+  {ST(3680128), BUF(215), {147456, 0, 0}},
+  {ST(5278528), BUF(247), {4, 0, 0}},
+  {ST(158592), BUF(248), {147456, 0, 0}},
+  {ST(2071552), BUF(220), {256, 0, 0}},
+  {ST(3827584), BUF(221), {256, 0, 0}},
+  {ST(5278592), BUF(9), {4, 0, 0}},
+  {ST(306048), BUF(222), {256, 0, 0}},
+  {ST(2071808), BUF(223), {256, 0, 0}},
+  {ST(3827840), BUF(226), {256, 0, 0}},
+  {ST(5278656), BUF(10), {4, 0, 0}},
+  {ST(306304), BUF(227), {256, 0, 0}},
+  {ST(2072064), BUF(173), {32768, 0, 0}},
+  {ST(3828096), BUF(170), {32768, 0, 0}},
+  {ST(5278720), BUF(174), {4, 0, 0}},
+  {ST(306560), BUF(175), {32768, 0, 0}},
+  {ST(2104832), BUF(158), {512, 0, 0}},
+  {ST(3860864), BUF(159), {512, 0, 0}},
+  {ST(5278784), BUF(165), {4, 0, 0}},
+  {ST(339328), BUF(166), {512, 0, 0}},
+  {ST(2105344), BUF(148), {512, 0, 0}},
+  {ST(3861376), BUF(153), {512, 0, 0}},
+  {ST(5278848), BUF(11), {4, 0, 0}},
+  {ST(339840), BUF(154), {512, 0, 0}},
+  {ST(2105856), BUF(193), {294912, 0, 0}},
+  {ST(3861888), BUF(190), {294912, 0, 0}},
+  {ST(5278912), BUF(200), {4, 0, 0}},
+  {ST(340352), BUF(201), {294912, 0, 0}},
+  {ST(2400768), BUF(194), {512, 0, 0}},
+  {ST(4156800), BUF(195), {512, 0, 0}},
+  {ST(5278976), BUF(12), {4, 0, 0}},
+  {ST(635264), BUF(196), {512, 0, 0}},
+  {ST(2401280), BUF(197), {512, 0, 0}},
+  {ST(4157312), BUF(198), {512, 0, 0}},
+  {ST(5279040), BUF(13), {4, 0, 0}},
+  {ST(635776), BUF(199), {512, 0, 0}},
+  {ST(2401792), BUF(147), {589824, 0, 0}},
+  {ST(4157824), BUF(144), {589824, 0, 0}},
+  {ST(5279104), BUF(176), {4, 0, 0}},
+  {ST(636288), BUF(177), {589824, 0, 0}},
+  {ST(2991616), BUF(149), {512, 0, 0}},
+  {ST(4747648), BUF(150), {512, 0, 0}},
+  {ST(5279168), BUF(14), {4, 0, 0}},
+  {ST(1226112), BUF(151), {512, 0, 0}},
+  {ST(2992128), BUF(152), {512, 0, 0}},
+  {ST(4748160), BUF(155), {512, 0, 0}},
+  {ST(5279232), BUF(15), {4, 0, 0}},
+  {ST(1226624), BUF(156), {512, 0, 0}},
+  {ST(2992640), BUF(130), {262144, 0, 0}},
+  {ST(4748672), BUF(127), {262144, 0, 0}},
+  {ST(5279296), BUF(131), {4, 0, 0}},
+  {ST(1227136), BUF(132), {262144, 0, 0}},
+  {ST(3254784), BUF(118), {2048, 0, 0}},
+  {ST(5010816), BUF(119), {2048, 0, 0}},
+  {ST(5279360), BUF(16), {4, 0, 0}},
+  {ST(1489280), BUF(120), {2048, 0, 0}},
+  {ST(3256832), BUF(121), {2048, 0, 0}},
+  {ST(5012864), BUF(122), {2048, 0, 0}},
+  {ST(5279424), BUF(17), {4, 0, 0}},
+  {ST(1491328), BUF(123), {2048, 0, 0}},
+  {ST(3258880), BUF(104), {262144, 0, 0}},
+  {ST(5014912), BUF(101), {262144, 0, 0}},
+  {ST(5279488), BUF(107), {4, 0, 0}},
+  {ST(1493376), BUF(108), {262144, 0, 0}},
+  {ST(3521024), BUF(96), {512, 0, 0}},
+  {ST(5277056), BUF(97), {512, 0, 0}},
+  {ST(5279552), BUF(105), {4, 0, 0}},
+  {ST(1755520), BUF(106), {512, 0, 0}},
 };
 
-/* Entry point 'encode': 9 calls, arena 602112 bytes. */
-static const hw_arg fmnist_resnet_small_b2_encode_args[] = {
-  {HW_AT_INPUT, 0}, {HW_AT_STATE, 0}, {HW_AT_STATE, 1756032}, {HW_AT_STATE, 1756160}, {HW_AT_STATE, 1152},
-      {HW_AT_STATE, 1280}, {HW_AT_ARENA, 0}, {HW_AT_ARENA, 0}, {HW_AT_ARENA, 200704},
-  {HW_AT_ARENA, 0}, {HW_AT_STATE, 1408}, {HW_AT_STATE, 1756288}, {HW_AT_STATE, 1756416}, {HW_AT_STATE, 38272},
-      {HW_AT_STATE, 38400}, {HW_AT_ARENA, 200704}, {HW_AT_ARENA, 200704}, {HW_AT_ARENA, 401408},
-  {HW_AT_ARENA, 0}, {HW_AT_ARENA, 200704}, {HW_AT_STATE, 38528}, {HW_AT_STATE, 1756544}, {HW_AT_STATE, 1756672},
-      {HW_AT_STATE, 75392}, {HW_AT_STATE, 75520}, {HW_AT_ARENA, 401408}, {HW_AT_ARENA, 0}, {HW_AT_ARENA, 0},
-  {HW_AT_ARENA, 0}, {HW_AT_STATE, 75648}, {HW_AT_ARENA, 200704}, {HW_AT_ARENA, 301056},
-  {HW_AT_ARENA, 0}, {HW_AT_STATE, 84352}, {HW_AT_STATE, 1757312}, {HW_AT_STATE, 1757568}, {HW_AT_STATE, 158080},
-      {HW_AT_STATE, 158336}, {HW_AT_ARENA, 301056}, {HW_AT_ARENA, 301056}, {HW_AT_ARENA, 401408},
-  {HW_AT_ARENA, 200704}, {HW_AT_ARENA, 301056}, {HW_AT_STATE, 158592}, {HW_AT_STATE, 1757824}, {HW_AT_STATE, 1758080},
-      {HW_AT_STATE, 306048}, {HW_AT_STATE, 306304}, {HW_AT_STATE, 1756800}, {HW_AT_STATE, 1757056},
-      {HW_AT_STATE, 83840}, {HW_AT_STATE, 84096}, {HW_AT_ARENA, 0}, {HW_AT_ARENA, 200704}, {HW_AT_ARENA, 401408},
-  {HW_AT_ARENA, 200704}, {HW_AT_STATE, 306560}, {HW_AT_ARENA, 0}, {HW_AT_ARENA, 301056},
-  {HW_AT_ARENA, 200704}, {HW_AT_STATE, 340352}, {HW_AT_STATE, 1759360}, {HW_AT_STATE, 1759872}, {HW_AT_STATE, 635264},
-      {HW_AT_STATE, 635776}, {HW_AT_ARENA, 50176}, {HW_AT_ARENA, 50176}, {HW_AT_ARENA, 301056},
-  {HW_AT_ARENA, 0}, {HW_AT_ARENA, 50176}, {HW_AT_STATE, 636288}, {HW_AT_STATE, 1760384}, {HW_AT_STATE, 1760896},
-      {HW_AT_STATE, 1226112}, {HW_AT_STATE, 1226624}, {HW_AT_STATE, 1758336}, {HW_AT_STATE, 1758848},
-      {HW_AT_STATE, 339328}, {HW_AT_STATE, 339840}, {HW_AT_ARENA, 100352}, {HW_AT_ARENA, 150528}, {HW_AT_ARENA, 151552},
-      {HW_AT_ARENA, 152576},
+/* Entry point 'bilevel-unrolled.k1.step': 141 calls, 395 buffers. */
+static const hw_arg fmnist_resnet_small_bilevel_unrolled_k1_step_args[] = {
+  IN(0), ST(5277632), BUF(0),
+  IN(0), ST(5277696), BUF(1),
+  IN(0), ST(5277824), BUF(2),
+  IN(0), ST(5277888), BUF(3),
+  IN(0), ST(5278016), BUF(4),
+  IN(0), ST(5278080), BUF(5),
+  IN(0), ST(5278272), BUF(6),
+  IN(0), ST(5278400), BUF(7),
+  IN(0), ST(5278464), BUF(8),
+  IN(0), ST(5278592), BUF(9),
+  IN(0), ST(5278656), BUF(10),
+  IN(0), ST(5278848), BUF(11),
+  IN(0), ST(5278976), BUF(12),
+  IN(0), ST(5279040), BUF(13),
+  IN(0), ST(5279168), BUF(14),
+  IN(0), ST(5279232), BUF(15),
+  IN(1), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(16), BUF(17), BUF(18), BUF(19), BUF(20), BUF(21),
+      SCRATCH,
+  BUF(21), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(22), BUF(23), BUF(24), BUF(25), BUF(26),
+      BUF(27), SCRATCH,
+  BUF(21), BUF(27), ST(38528), ST(1756544), ST(1756672), ST(75392), ST(75520), BUF(28), BUF(29), BUF(30), BUF(31),
+      BUF(32), BUF(33), BUF(34), SCRATCH,
+  BUF(34), ST(75648), ST(1756800), ST(1757056), BUF(35), BUF(36), BUF(37), BUF(38), BUF(39), SCRATCH,
+  BUF(34), ST(84352), ST(1757312), ST(1757568), ST(158080), ST(158336), BUF(40), BUF(41), BUF(42), BUF(43), BUF(44),
+      BUF(45), SCRATCH,
+  BUF(35), BUF(36), BUF(37), BUF(45), ST(158592), ST(1757824), ST(1758080), ST(306048), ST(306304), ST(83840),
+      ST(84096), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51), BUF(52), SCRATCH,
+  BUF(52), ST(306560), ST(1758336), ST(1758848), BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), SCRATCH,
+  BUF(52), ST(340352), ST(1759360), ST(1759872), ST(635264), ST(635776), BUF(58), BUF(59), BUF(60), BUF(61), BUF(62),
+      BUF(63), SCRATCH,
+  BUF(53), BUF(54), BUF(55), BUF(63), ST(636288), ST(1760384), ST(1760896), ST(1226112), ST(1226624), ST(339328),
+      ST(339840), BUF(64), BUF(65), BUF(66), BUF(67), BUF(68), BUF(69), BUF(70), BUF(71), SCRATCH,
+  BUF(71), ST(1227136), ST(1489280), ST(1491328), BUF(72), BUF(73), BUF(74), BUF(75),
+  BUF(75), ST(1493376), ST(1755520), BUF(76), BUF(77), BUF(78),
+  BUF(78), IN(2), BUF(79), BUF(80), BUF(81), BUF(82), BUF(83), BUF(84), BUF(85),
+  BUF(78), BUF(85), BUF(86),
+  BUF(76), ST(1755520), BUF(77), BUF(78), BUF(85), BUF(86), IN(3), BUF(87), BUF(88), BUF(89), BUF(90), BUF(91), BUF(92),
+  BUF(75), ST(1493376), BUF(90), IN(3), BUF(93), BUF(94),
+  BUF(72), BUF(73), BUF(74), ST(1489280), ST(1491328), ST(1493376), BUF(90), BUF(95), BUF(96), BUF(97), BUF(98),
+      BUF(99), BUF(100), BUF(101), BUF(102),
+  BUF(74), ST(1489280), BUF(96), BUF(100), BUF(101), BUF(102), BUF(103),
+  ST(1489280), IN(3), BUF(98), BUF(104),
+  ST(1491328), IN(3), BUF(97), BUF(105),
+  BUF(71), ST(1227136), IN(3), BUF(103), BUF(106), BUF(107),
+  BUF(71), BUF(104), BUF(105), BUF(107), ST(1761408), ST(1763456), BUF(108), BUF(109), BUF(110), BUF(111), BUF(112),
+      BUF(113),
+  BUF(92), BUF(94), BUF(113), BUF(114), BUF(115), BUF(116),
+  IN(2), BUF(116), BUF(117), BUF(118), BUF(119), BUF(120), BUF(121), BUF(122), BUF(123),
+  BUF(116), BUF(123), BUF(124),
+  BUF(92), BUF(114), BUF(115), BUF(116), BUF(123), BUF(124), BUF(125), BUF(126), BUF(127), BUF(128), BUF(129),
+  IN(3), BUF(113), BUF(128), BUF(130), BUF(131),
+  BUF(75), BUF(131), BUF(132),
+  BUF(90), BUF(131), BUF(133),
+  BUF(94), BUF(104), BUF(105), BUF(108), BUF(109), BUF(110), BUF(128), BUF(134), BUF(135), BUF(136), BUF(137), BUF(138),
+      BUF(139), BUF(140), BUF(141),
+  BUF(104), BUF(110), BUF(135), BUF(139), BUF(140), BUF(141), BUF(142),
+  BUF(71), IN(3), BUF(142), BUF(143), BUF(144),
+  BUF(107), BUF(142), BUF(145),
+  BUF(103), BUF(144), BUF(146),
+  BUF(71), BUF(72), BUF(73), BUF(74), ST(1489280), ST(1491328), IN(3), BUF(99), BUF(136), BUF(137), BUF(144), BUF(147),
+      BUF(148), BUF(149), BUF(150), BUF(151), BUF(152), BUF(153),
+  ST(1493376), BUF(76), ST(1755520), BUF(77), BUF(89), IN(3), BUF(129), BUF(132), BUF(153), BUF(154), BUF(155),
+      BUF(156), BUF(157), BUF(158), BUF(159),
+  BUF(85), BUF(159), BUF(160),
+  BUF(85), BUF(159), BUF(161),
+  BUF(78), BUF(159), BUF(162),
+  BUF(78), BUF(79), IN(2), BUF(80), BUF(81), BUF(159), BUF(162), BUF(163), BUF(164), BUF(165), BUF(166),
+  BUF(78), BUF(166), BUF(167),
+  BUF(76), ST(1755520), BUF(77), BUF(78), BUF(88), BUF(89), BUF(155), BUF(157), BUF(158), BUF(160), BUF(161), BUF(166),
+      BUF(167), BUF(168), BUF(169), BUF(170), BUF(171), BUF(172),
+  BUF(72), BUF(73), BUF(74), ST(1489280), ST(1491328), ST(1493376), IN(3), BUF(96), BUF(99), BUF(133), BUF(137),
+      BUF(147), BUF(148), BUF(150), BUF(151), BUF(172), BUF(173), BUF(174), BUF(175), BUF(176), BUF(177), BUF(178),
+      BUF(179), BUF(180),
+  BUF(175), BUF(177), BUF(179), BUF(180), BUF(181),
+  BUF(64), BUF(65), BUF(66), ST(1226112), BUF(69), ST(1227136), BUF(145), BUF(146), BUF(181), BUF(182), BUF(183),
+      BUF(184), BUF(185), BUF(186), BUF(187), BUF(188), BUF(189),
+  IN(0), BUF(63), ST(636288), BUF(189), IN(4), ST(4157824), BUF(190), BUF(191), BUF(192), BUF(193), SCRATCH,
+  IN(0), ST(636288), BUF(190), BUF(191), BUF(192), IN(5), ST(2401792), IN(6), BUF(194), BUF(195), BUF(196),
+  IN(0), ST(339840), BUF(183), IN(4), IN(5), IN(6), ST(2105344), BUF(197),
+  IN(0), ST(1226112), BUF(184), IN(4), IN(5), IN(6), ST(2991616), BUF(198),
+  IN(0), BUF(14), ST(1226112), BUF(184), IN(4), IN(5), IN(6), BUF(198), ST(4747648), BUF(199), BUF(200),
+  IN(0), ST(1226624), BUF(183), IN(4), IN(5), IN(6), ST(2992128), BUF(201),
+  IN(0), BUF(11), ST(339840), BUF(183), IN(4), IN(5), IN(6), BUF(197), ST(3861376), BUF(202), BUF(203),
+  IN(0), BUF(15), ST(1226624), BUF(183), IN(4), IN(5), IN(6), BUF(201), ST(4748160), BUF(204), BUF(205),
+  IN(0), BUF(53), BUF(54), BUF(55), ST(339328), BUF(69), BUF(145), BUF(146), BUF(182), IN(4), IN(5), IN(6), ST(2104832),
+      ST(3860864), BUF(206), BUF(207), BUF(208),
+  BUF(53), BUF(54), BUF(55), ST(339328), BUF(69), BUF(145), BUF(146), BUF(182), BUF(209), BUF(210), BUF(211),
+  BUF(55), ST(339328), BUF(69), BUF(145), BUF(146), BUF(182), BUF(210), BUF(211), BUF(212), BUF(213),
+  IN(0), ST(339328), IN(4), IN(5), IN(6), BUF(207), BUF(208), ST(5278784), BUF(214), BUF(215),
+  IN(0), BUF(52), ST(306560), IN(4), BUF(213), ST(3828096), BUF(216), BUF(217), BUF(218), BUF(219), SCRATCH,
+  IN(0), ST(306560), IN(5), IN(6), BUF(216), BUF(217), BUF(218), ST(2072064), BUF(220), BUF(221), BUF(222),
+  IN(0), ST(306560), IN(4), IN(5), IN(6), BUF(219), BUF(222), ST(5278720), BUF(223), BUF(224),
+  IN(0), ST(636288), IN(4), BUF(193), IN(5), IN(6), BUF(196), ST(5279104), BUF(225), BUF(226),
+  BUF(58), BUF(59), BUF(60), ST(635264), ST(635776), ST(636288), BUF(189), BUF(227), BUF(228), BUF(229), BUF(230),
+      BUF(231), BUF(232), BUF(233), BUF(234), SCRATCH,
+  BUF(60), ST(635264), BUF(228), BUF(232), BUF(233), BUF(234), BUF(235),
+  IN(0), BUF(52), ST(340352), IN(4), BUF(235), ST(3861888), BUF(236), BUF(237), BUF(238), BUF(239), SCRATCH,
+  IN(0), ST(340352), IN(5), IN(6), BUF(236), BUF(237), BUF(238), ST(2105856), BUF(240), BUF(241), BUF(242),
+  IN(0), ST(635264), IN(4), IN(5), IN(6), BUF(230), ST(2400768), BUF(243),
+  IN(0), BUF(12), ST(635264), IN(4), IN(5), IN(6), BUF(230), BUF(243), ST(4156800), BUF(244), BUF(245),
+  IN(0), ST(635776), IN(4), IN(5), IN(6), BUF(229), ST(2401280), BUF(246),
+  IN(0), BUF(13), ST(635776), IN(4), IN(5), IN(6), BUF(229), BUF(246), ST(4157312), BUF(247), BUF(248),
+  IN(0), ST(340352), IN(4), IN(5), IN(6), BUF(239), BUF(242), ST(5278912), BUF(249), BUF(250),
+  ST(340352), BUF(235), BUF(251), SCRATCH,
+  BUF(46), BUF(47), BUF(48), ST(306048), BUF(51), ST(306560), BUF(213), BUF(251), BUF(252), BUF(253), BUF(254),
+      BUF(255), BUF(256), BUF(257), BUF(258), BUF(259), SCRATCH,
+  BUF(48), ST(306048), BUF(253), BUF(257), BUF(258), BUF(259), BUF(260),
+  IN(0), BUF(45), ST(158592), IN(4), BUF(260), ST(3680128), BUF(261), BUF(262), BUF(263), BUF(264), SCRATCH,
+  IN(0), ST(158592), IN(5), IN(6), BUF(261), BUF(262), BUF(263), ST(1924096), BUF(265), BUF(266), BUF(267),
+  IN(0), ST(84096), IN(4), IN(5), IN(6), BUF(254), ST(1849600), BUF(268),
+  IN(0), ST(306048), IN(4), IN(5), IN(6), BUF(255), ST(2071552), BUF(269),
+  IN(0), BUF(9), ST(306048), IN(4), IN(5), IN(6), BUF(255), BUF(269), ST(3827584), BUF(270), BUF(271),
+  IN(0), ST(306304), IN(4), IN(5), IN(6), BUF(254), ST(2071808), BUF(272),
+  IN(0), BUF(6), ST(84096), IN(4), IN(5), IN(6), BUF(254), BUF(268), ST(3605632), BUF(273), BUF(274),
+  IN(0), BUF(10), ST(306304), IN(4), IN(5), IN(6), BUF(254), BUF(272), ST(3827840), BUF(275), BUF(276),
+  IN(0), BUF(35), BUF(36), BUF(37), ST(83840), IN(4), IN(5), IN(6), BUF(253), ST(1849344), ST(3605376), BUF(277),
+      BUF(278), BUF(279),
+  BUF(35), BUF(36), BUF(37), ST(83840), BUF(253), BUF(280), BUF(281), BUF(282),
+  BUF(37), ST(83840), BUF(253), BUF(281), BUF(282), BUF(283), BUF(284),
+  IN(0), ST(83840), IN(4), IN(5), IN(6), BUF(278), BUF(279), ST(5278208), BUF(285), BUF(286),
+  IN(0), BUF(34), ST(75648), IN(4), BUF(284), ST(3597184), BUF(287), BUF(288), BUF(289), BUF(290), SCRATCH,
+  IN(0), ST(75648), IN(5), IN(6), BUF(287), BUF(288), BUF(289), ST(1841152), BUF(291), BUF(292), BUF(293),
+  IN(0), ST(75648), IN(4), IN(5), IN(6), BUF(290), BUF(293), ST(5278144), BUF(294), BUF(295),
+  IN(0), ST(158592), IN(4), IN(5), IN(6), BUF(264), BUF(267), ST(5278528), BUF(296), BUF(297),
+  BUF(40), BUF(41), BUF(42), ST(158080), ST(158336), ST(158592), BUF(260), BUF(298), BUF(299), BUF(300), BUF(301),
+      BUF(302), BUF(303), BUF(304), BUF(305), SCRATCH,
+  BUF(42), ST(158080), BUF(299), BUF(303), BUF(304), BUF(305), BUF(306),
+  IN(0), BUF(34), ST(84352), IN(4), BUF(306), ST(3605888), BUF(307), BUF(308), BUF(309), BUF(310), SCRATCH,
+  IN(0), ST(84352), IN(5), IN(6), BUF(307), BUF(308), BUF(309), ST(1849856), BUF(311), BUF(312), BUF(313),
+  IN(0), ST(158080), IN(4), IN(5), IN(6), BUF(301), ST(1923584), BUF(314),
+  IN(0), BUF(7), ST(158080), IN(4), IN(5), IN(6), BUF(301), BUF(314), ST(3679616), BUF(315), BUF(316),
+  IN(0), ST(158336), IN(4), IN(5), IN(6), BUF(300), ST(1923840), BUF(317),
+  IN(0), BUF(8), ST(158336), IN(4), IN(5), IN(6), BUF(300), BUF(317), ST(3679872), BUF(318), BUF(319),
+  IN(0), ST(84352), IN(4), IN(5), IN(6), BUF(310), BUF(313), ST(5278336), BUF(320), BUF(321),
+  ST(84352), BUF(306), BUF(322), SCRATCH,
+  BUF(28), BUF(29), BUF(30), ST(75392), BUF(33), ST(75648), BUF(284), BUF(322), BUF(323), BUF(324), BUF(325), BUF(326),
+      BUF(327), BUF(328), BUF(329), BUF(330), SCRATCH,
+  BUF(30), ST(75392), BUF(324), BUF(328), BUF(329), BUF(330), BUF(331),
+  IN(0), BUF(27), ST(38528), IN(4), BUF(331), ST(3560064), BUF(332), BUF(333), BUF(334), BUF(335), SCRATCH,
+  IN(0), ST(38528), IN(5), IN(6), BUF(332), BUF(333), BUF(334), ST(1804032), BUF(336), BUF(337), BUF(338),
+  IN(0), ST(75392), IN(4), IN(5), IN(6), BUF(326), ST(1840896), BUF(339),
+  IN(0), BUF(4), ST(75392), IN(4), IN(5), IN(6), BUF(326), BUF(339), ST(3596928), BUF(340), BUF(341),
+  IN(0), ST(75520), IN(4), IN(5), IN(6), BUF(325), ST(1841024), BUF(342),
+  IN(0), BUF(5), ST(75520), IN(4), IN(5), IN(6), BUF(325), BUF(342), ST(3597056), BUF(343), BUF(344),
+  IN(0), ST(38528), IN(4), IN(5), IN(6), BUF(335), BUF(338), ST(5277952), BUF(345), BUF(346),
+  BUF(22), BUF(23), BUF(24), ST(38272), ST(38400), ST(38528), BUF(331), BUF(347), BUF(348), BUF(349), BUF(350),
+      BUF(351), BUF(352), BUF(353), BUF(354), SCRATCH,
+  BUF(24), ST(38272), BUF(348), BUF(352), BUF(353), BUF(354), BUF(355),
+  IN(0), BUF(21), ST(1408), IN(4), BUF(355), ST(3522944), BUF(356), BUF(357), BUF(358), BUF(359), SCRATCH,
+  IN(0), ST(1408), IN(5), IN(6), BUF(356), BUF(357), BUF(358), ST(1766912), BUF(360), BUF(361), BUF(362),
+  IN(0), ST(38272), IN(4), IN(5), IN(6), BUF(350), ST(1803776), BUF(363),
+  IN(0), BUF(2), ST(38272), IN(4), IN(5), IN(6), BUF(350), BUF(363), ST(3559808), BUF(364), BUF(365),
+  IN(0), ST(38400), IN(4), IN(5), IN(6), BUF(349), ST(1803904), BUF(366),
+  IN(0), BUF(3), ST(38400), IN(4), IN(5), IN(6), BUF(349), BUF(366), ST(3559936), BUF(367), BUF(368),
+  BUF(16), BUF(17), BUF(18), ST(1152), ST(1280), ST(1408), BUF(324), BUF(355), BUF(369), BUF(370), BUF(371), BUF(372),
+      BUF(373), BUF(374), BUF(375), BUF(376), SCRATCH,
+  BUF(18), ST(1152), BUF(370), BUF(374), BUF(375), BUF(376), BUF(377),
+  IN(0), IN(1), ST(0), IN(4), BUF(377), ST(3521536), BUF(378), BUF(379), BUF(380), BUF(381), SCRATCH,
+  IN(0), ST(0), IN(5), IN(6), BUF(378), BUF(379), BUF(380), ST(1765504), BUF(382), BUF(383), BUF(384),
+  IN(0), ST(1152), IN(4), IN(5), IN(6), BUF(372), ST(1766656), BUF(385),
+  IN(0), BUF(0), ST(1152), IN(4), IN(5), IN(6), BUF(372), BUF(385), ST(3522688), BUF(386), BUF(387),
+  IN(0), ST(1280), IN(4), IN(5), IN(6), BUF(371), ST(1766784), BUF(388),
+  IN(0), BUF(1), ST(1280), IN(4), IN(5), IN(6), BUF(371), BUF(388), ST(3522816), BUF(389), BUF(390),
+  IN(0), ST(0), IN(4), IN(5), IN(6), BUF(381), BUF(384), ST(5277568), BUF(391), BUF(392),
+  IN(0), ST(1408), IN(4), IN(5), IN(6), BUF(359), BUF(362), ST(5277760), BUF(393), BUF(394),
 };
-static const hw_call fmnist_resnet_small_b2_encode_calls[] = {
-  {135, 9, 0, 401408},        /* fmnist_resnet_small_k0135_conv2d */
-  {136, 9, 9, 200704},        /* fmnist_resnet_small_k0136_conv2d */
-  {137, 10, 18, 0},           /* fmnist_resnet_small_k0137_conv2d */
-  {138, 4, 28, 301056},       /* fmnist_resnet_small_k0138_conv2d */
-  {139, 9, 32, 200704},       /* fmnist_resnet_small_k0139_conv2d */
-  {140, 14, 41, 200704},      /* fmnist_resnet_small_k0140_conv2d */
-  {141, 4, 55, 301056},       /* fmnist_resnet_small_k0141_conv2d */
-  {142, 9, 59, 301056},       /* fmnist_resnet_small_k0142_conv2d */
-  {143, 15, 68, 449536},      /* fmnist_resnet_small_k0143_reduce_mean */
+static const hw_call fmnist_resnet_small_bilevel_unrolled_k1_step_calls[] = {
+  {0, 3, 0, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
+  {0, 3, 3, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
+  {0, 3, 6, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
+  {0, 3, 9, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
+  {0, 3, 12, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 15, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 18, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 21, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 24, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 27, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 30, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 33, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 36, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 39, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 42, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {0, 3, 45, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
+  {1, 13, 48, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0001_reduce_mean */
+  {2, 13, 61, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0002_reduce_mean */
+  {3, 15, 74, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0003_reduce_mean */
+  {4, 10, 89, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0004_reduce_mean */
+  {5, 13, 99, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0005_reduce_mean */
+  {6, 19, 112, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0006_reduce_mean */
+  {7, 10, 131, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0007_reduce_mean */
+  {8, 13, 141, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0008_reduce_mean */
+  {9, 20, 154, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0009_reduce_mean */
+  {79, 8, 174, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0079_reduce_mean */
+  {11, 6, 182, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0011_reduce_sum */
+  {80, 9, 188, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0080_reduce_mean */
+  {13, 3, 197, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0013_matmul */
+  {81, 13, 200, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0081_reduce_sum */
+  {82, 6, 213, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0082_matmul */
+  {83, 15, 219, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0083_reduce_sum */
+  {84, 7, 234, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0084_add */
+  {85, 4, 241, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0085_sub */
+  {85, 4, 245, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0085_sub */
+  {86, 6, 249, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0086_matmul */
+  {87, 12, 255, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0087_reduce_mean */
+  {88, 6, 267, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0088_reduce_sum */
+  {89, 9, 273, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0089_reduce_mean */
+  {13, 3, 282, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0013_matmul */
+  {90, 11, 285, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0090_reduce_sum */
+  {91, 5, 296, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0091_matmul */
+  {92, 3, 301, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0092_matmul */
+  {93, 3, 304, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0093_matmul */
+  {94, 15, 307, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0094_reduce_sum */
+  {95, 7, 322, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0095_add */
+  {96, 5, 329, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0096_matmul */
+  {97, 3, 334, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0097_matmul */
+  {98, 3, 337, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0098_matmul */
+  {99, 18, 340, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0099_reduce_sum */
+  {100, 15, 358, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0100_reduce_sum */
+  {101, 3, 373, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0101_matmul */
+  {102, 3, 376, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0102_matmul */
+  {103, 3, 379, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0103_matmul */
+  {104, 11, 382, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0104_reduce_sum */
+  {13, 3, 393, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0013_matmul */
+  {105, 18, 396, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0105_reduce_sum */
+  {106, 24, 414, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0106_reduce_sum */
+  {107, 5, 438, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0107_add */
+  {108, 17, 443, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0108_reduce_sum */
+  {109, 11, 460, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0109_reduce_sum */
+  {110, 11, 471, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0110_reduce_sum */
+  {111, 8, 482, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0111_add */
+  {111, 8, 490, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0111_add */
+  {112, 11, 498, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0112_sub */
+  {111, 8, 509, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0111_add */
+  {113, 11, 517, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0113_sub */
+  {112, 11, 528, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0112_sub */
+  {114, 17, 539, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0114_reduce_sum */
+  {115, 11, 556, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0115_reduce_sum */
+  {116, 10, 567, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0116_reduce_sum */
+  {117, 10, 577, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0117_sub */
+  {35, 11, 587, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0035_reduce_sum */
+  {36, 11, 598, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0036_reduce_sum */
+  {118, 10, 609, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0118_sub */
+  {119, 10, 619, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0119_sub */
+  {39, 16, 629, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0039_reduce_sum */
+  {40, 7, 645, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0040_add */
+  {41, 11, 652, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0041_reduce_sum */
+  {42, 11, 663, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0042_reduce_sum */
+  {120, 8, 674, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0120_add */
+  {121, 11, 682, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0121_sub */
+  {120, 8, 693, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0120_add */
+  {121, 11, 701, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0121_sub */
+  {122, 10, 712, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0122_sub */
+  {44, 4, 722, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0044_conv2d_input_grad */
+  {45, 17, 726, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0045_reduce_sum */
+  {46, 7, 743, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0046_add */
+  {47, 11, 750, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0047_reduce_sum */
+  {48, 11, 761, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0048_reduce_sum */
+  {123, 8, 772, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0123_add */
+  {123, 8, 780, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0123_add */
+  {124, 11, 788, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0124_sub */
+  {123, 8, 799, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0123_add */
+  {125, 11, 807, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0125_sub */
+  {124, 11, 818, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0124_sub */
+  {126, 14, 829, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0126_reduce_sum */
+  {53, 8, 843, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0053_reduce_sum */
+  {54, 7, 851, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0054_reduce_sum */
+  {127, 10, 858, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0127_sub */
+  {56, 11, 868, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0056_reduce_sum */
+  {57, 11, 879, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0057_reduce_sum */
+  {128, 10, 890, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0128_sub */
+  {129, 10, 900, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0129_sub */
+  {60, 16, 910, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0060_reduce_sum */
+  {61, 7, 926, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0061_add */
+  {62, 11, 933, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0062_reduce_sum */
+  {63, 11, 944, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0063_reduce_sum */
+  {123, 8, 955, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0123_add */
+  {124, 11, 963, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0124_sub */
+  {123, 8, 974, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0123_add */
+  {124, 11, 982, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0124_sub */
+  {130, 10, 993, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0130_sub */
+  {65, 4, 1003, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0065_conv2d_input_grad */
+  {66, 17, 1007, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0066_reduce_sum */
+  {67, 7, 1024, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0067_add */
+  {68, 11, 1031, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0068_reduce_sum */
+  {69, 11, 1042, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0069_reduce_sum */
+  {131, 8, 1053, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0131_add */
+  {132, 11, 1061, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0132_sub */
+  {131, 8, 1072, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0131_add */
+  {132, 11, 1080, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0132_sub */
+  {133, 10, 1091, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0133_sub */
+  {73, 16, 1101, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0073_reduce_sum */
+  {74, 7, 1117, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0074_add */
+  {68, 11, 1124, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0068_reduce_sum */
+  {69, 11, 1135, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0069_reduce_sum */
+  {131, 8, 1146, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0131_add */
+  {132, 11, 1154, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0132_sub */
+  {131, 8, 1165, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0131_add */
+  {132, 11, 1173, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0132_sub */
+  {75, 17, 1184, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0075_reduce_sum */
+  {74, 7, 1201, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0074_add */
+  {76, 11, 1208, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0076_reduce_sum */
+  {77, 11, 1219, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0077_reduce_sum */
+  {131, 8, 1230, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0131_add */
+  {132, 11, 1238, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0132_sub */
+  {131, 8, 1249, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0131_add */
+  {132, 11, 1257, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0132_sub */
+  {134, 10, 1268, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0134_sub */
+  {133, 10, 1278, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0133_sub */
+};
+static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = {
+  {{4, 0, 0}, 0, 141, -1},
+  {{4, 0, 0}, 1, 141, -1},
+  {{4, 0, 0}, 2, 141, -1},
+  {{4, 0, 0}, 3, 141, -1},
+  {{4, 0, 0}, 4, 141, -1},
+  {{4, 0, 0}, 5, 141, -1},
+  {{4, 0, 0}, 6, 141, -1},
+  {{4, 0, 0}, 7, 141, -1},
+  {{4, 0, 0}, 8, 141, -1},
+  {{4, 0, 0}, 9, 141, -1},
+  {{4, 0, 0}, 10, 141, -1},
+  {{4, 0, 0}, 11, 141, -1},
+  {{4, 0, 0}, 12, 141, -1},
+  {{4, 0, 0}, 13, 141, -1},
+  {{4, 0, 0}, 14, 141, -1},
+  {{4, 0, 0}, 15, 141, -1},
+  {{0, 200704, 0}, 16, 131, -1},
+  {{128, 0, 0}, 16, 131, -1},
+  {{128, 0, 0}, 16, 132, -1},
+  {{128, 0, 0}, 16, 141, -1},
+  {{128, 0, 0}, 16, 141, -1},
+  {{0, 200704, 0}, 16, 125, -1},
+  {{0, 200704, 0}, 17, 123, -1},
+  {{128, 0, 0}, 17, 123, -1},
+  {{128, 0, 0}, 17, 124, -1},
+  {{128, 0, 0}, 17, 141, -1},
+  {{128, 0, 0}, 17, 141, -1},
+  {{0, 200704, 0}, 17, 116, -1},
+  {{0, 200704, 0}, 18, 114, -1},
+  {{128, 0, 0}, 18, 114, -1},
+  {{128, 0, 0}, 18, 115, -1},
+  {{128, 0, 0}, 18, 141, -1},
+  {{128, 0, 0}, 18, 141, -1},
+  {{0, 200704, 0}, 18, 114, -1},
+  {{0, 200704, 0}, 18, 106, -1},
+  {{0, 100352, 0}, 19, 97, -1},
+  {{256, 0, 0}, 19, 97, -1},
+  {{256, 0, 0}, 19, 98, -1},
+  {{256, 0, 0}, 19, 141, -1},
+  {{256, 0, 0}, 19, 141, -1},
+  {{0, 100352, 0}, 20, 104, -1},
+  {{256, 0, 0}, 20, 104, -1},
+  {{256, 0, 0}, 20, 105, -1},
+  {{256, 0, 0}, 20, 141, -1},
+  {{256, 0, 0}, 20, 141, -1},
+  {{0, 100352, 0}, 20, 88, -1},
+  {{0, 100352, 0}, 21, 86, -1},
+  {{256, 0, 0}, 21, 86, -1},
+  {{256, 0, 0}, 21, 87, -1},
+  {{256, 0, 0}, 21, 141, -1},
+  {{256, 0, 0}, 21, 141, -1},
+  {{0, 100352, 0}, 21, 86, -1},
+  {{0, 100352, 0}, 21, 78, -1},
+  {{0, 50176, 0}, 22, 69, -1},
+  {{512, 0, 0}, 22, 69, -1},
+  {{512, 0, 0}, 22, 70, -1},
+  {{512, 0, 0}, 22, 141, -1},
+  {{512, 0, 0}, 22, 141, -1},
+  {{0, 50176, 0}, 23, 76, -1},
+  {{512, 0, 0}, 23, 76, -1},
+  {{512, 0, 0}, 23, 77, -1},
+  {{512, 0, 0}, 23, 141, -1},
+  {{512, 0, 0}, 23, 141, -1},
+  {{0, 50176, 0}, 23, 60, -1},
+  {{0, 50176, 0}, 24, 59, -1},
+  {{512, 0, 0}, 24, 59, -1},
+  {{512, 0, 0}, 24, 59, -1},
+  {{512, 0, 0}, 24, 141, -1},
+  {{512, 0, 0}, 24, 141, -1},
+  {{0, 50176, 0}, 24, 70, -1},
+  {{0, 1024, 0}, 24, 24, -1},
+  {{0, 1024, 0}, 24, 141, -1},
+  {{0, 4096, 0}, 25, 57, -1},
+  {{2048, 0, 0}, 25, 57, -1},
+  {{2048, 0, 0}, 25, 57, -1},
+  {{0, 4096, 0}, 25, 42, -1},
+  {{0, 1024, 0}, 26, 56, -1},
+  {{0, 8, 0}, 26, 56, -1},
+  {{0, 1024, 0}, 26, 56, -1},
+  {{0, 0, 16}, 27, 54, -1},
+  {{0, 8, 0}, 27, 54, -1},
+  {{0, 8, 0}, 27, 54, -1},
+  {{0, 8, 0}, 27, 27, -1},
+  {{4, 0, 0}, 27, 27, -1},
+  {{4, 0, 0}, 27, 141, -1},
+  {{0, 0, 16}, 27, 52, -1},
+  {{0, 1024, 0}, 28, 29, -1},
+  {{0, 1024, 0}, 29, 29, -1},
+  {{0, 1024, 0}, 29, 56, 86},
+  {{0, 8, 0}, 29, 56, -1},
+  {{0, 1024, 0}, 29, 43, -1},
+  {{512, 0, 0}, 29, 29, -1},
+  {{512, 0, 0}, 29, 141, 91},
+  {{262144, 0, 0}, 30, 30, -1},
+  {{262144, 0, 0}, 30, 141, 93},
+  {{0, 4096, 0}, 31, 31, -1},
+  {{0, 4096, 0}, 31, 57, 95},
+  {{2048, 0, 0}, 31, 34, -1},
+  {{2048, 0, 0}, 31, 33, -1},
+  {{2048, 0, 0}, 31, 57, -1},
+  {{2048, 0, 0}, 31, 32, -1},
+  {{0, 4096, 0}, 31, 32, -1},
+  {{2048, 0, 0}, 31, 32, -1},
+  {{0, 4096, 0}, 32, 48, 101},
+  {{2048, 0, 0}, 33, 141, 98},
+  {{2048, 0, 0}, 34, 141, 97},
+  {{262144, 0, 0}, 35, 35, -1},
+  {{262144, 0, 0}, 35, 141, 106},
+  {{0, 4096, 0}, 36, 44, -1},
+  {{2048, 0, 0}, 36, 44, -1},
+  {{2048, 0, 0}, 36, 45, -1},
+  {{2048, 0, 0}, 36, 141, -1},
+  {{2048, 0, 0}, 36, 141, -1},
+  {{0, 4096, 0}, 36, 41, -1},
+  {{0, 1024, 0}, 37, 40, -1},
+  {{0, 8, 0}, 37, 40, -1},
+  {{0, 1024, 0}, 37, 40, -1},
+  {{0, 0, 16}, 38, 38, -1},
+  {{0, 8, 0}, 38, 38, -1},
+  {{0, 8, 0}, 38, 38, -1},
+  {{0, 8, 0}, 38, 38, -1},
+  {{4, 0, 0}, 38, 38, -1},
+  {{4, 0, 0}, 38, 141, -1},
+  {{0, 0, 16}, 38, 40, 117},
+  {{0, 1024, 0}, 39, 40, -1},
+  {{0, 1024, 0}, 40, 40, -1},
+  {{0, 1024, 0}, 40, 40, 124},
+  {{0, 8, 0}, 40, 40, -1},
+  {{0, 1024, 0}, 40, 44, 114},
+  {{512, 0, 0}, 40, 50, -1},
+  {{262144, 0, 0}, 41, 41, -1},
+  {{262144, 0, 0}, 41, 43, 130},
+  {{0, 1024, 0}, 42, 50, -1},
+  {{0, 4096, 0}, 43, 57, -1},
+  {{0, 4096, 0}, 44, 44, -1},
+  {{0, 4096, 0}, 44, 45, 134},
+  {{2048, 0, 0}, 44, 49, -1},
+  {{2048, 0, 0}, 44, 57, -1},
+  {{2048, 0, 0}, 44, 44, -1},
+  {{2048, 0, 0}, 44, 45, -1},
+  {{0, 4096, 0}, 44, 45, 108},
+  {{2048, 0, 0}, 44, 45, -1},
+  {{0, 4096, 0}, 45, 47, 135},
+  {{262144, 0, 0}, 46, 46, -1},
+  {{262144, 0, 0}, 46, 49, 143},
+  {{0, 1024, 0}, 47, 70, -1},
+  {{0, 1024, 0}, 48, 70, -1},
+  {{0, 4096, 0}, 49, 57, -1},
+  {{2048, 0, 0}, 49, 57, -1},
+  {{0, 4096, 0}, 49, 49, -1},
+  {{2048, 0, 0}, 49, 57, -1},
+  {{2048, 0, 0}, 49, 57, -1},
+  {{0, 4096, 0}, 49, 49, -1},
+  {{0, 4096, 0}, 49, 50, 152},
+  {{0, 1024, 0}, 50, 50, -1},
+  {{0, 1024, 0}, 50, 56, 132},
+  {{0, 1024, 0}, 50, 50, -1},
+  {{0, 8, 0}, 50, 56, -1},
+  {{0, 8, 0}, 50, 56, -1},
+  {{0, 1024, 0}, 50, 54, -1},
+  {{0, 1024, 0}, 51, 56, -1},
+  {{0, 1024, 0}, 52, 56, -1},
+  {{0, 0, 16}, 53, 54, -1},
+  {{0, 0, 16}, 54, 54, -1},
+  {{0, 0, 16}, 54, 54, 162},
+  {{0, 8, 0}, 54, 54, -1},
+  {{0, 0, 16}, 54, 56, 79},
+  {{0, 1024, 0}, 55, 56, -1},
+  {{0, 1024, 0}, 56, 56, -1},
+  {{0, 1024, 0}, 56, 56, 160},
+  {{0, 8, 0}, 56, 56, -1},
+  {{0, 1024, 0}, 56, 56, 76},
+  {{0, 1024, 0}, 56, 57, 88},
+  {{0, 4096, 0}, 57, 57, -1},
+  {{0, 4096, 0}, 57, 57, 133},
+  {{0, 4096, 0}, 57, 58, -1},
+  {{2048, 0, 0}, 57, 57, -1},
+  {{2048, 0, 0}, 57, 58, -1},
+  {{0, 4096, 0}, 57, 57, 72},
+  {{0, 4096, 0}, 57, 58, 147},
+  {{2048, 0, 0}, 57, 58, -1},
+  {{0, 4096, 0}, 58, 59, 175},
+  {{0, 1024, 0}, 59, 70, -1},
+  {{512, 0, 0}, 59, 67, -1},
+  {{512, 0, 0}, 59, 64, -1},
+  {{512, 0, 0}, 59, 59, -1},
+  {{512, 0, 0}, 59, 59, -1},
+  {{0, 50176, 0}, 59, 59, 64},
+  {{512, 0, 0}, 59, 59, -1},
+  {{0, 50176, 0}, 59, 76, 187},
+  {{589824, 0, 0}, 60, 61, -1},
+  {{589824, 0, 0}, 60, 61, -1},
+  {{4, 0, 0}, 60, 61, -1},
+  {{589824, 0, 0}, 60, 141, -1},
+  {{4, 0, 0}, 61, 61, -1},
+  {{4, 0, 0}, 61, 61, -1},
+  {{589824, 0, 0}, 61, 141, 190},
+  {{512, 0, 0}, 62, 141, -1},
+  {{512, 0, 0}, 63, 141, -1},
+  {{512, 0, 0}, 64, 141, 184},
+  {{512, 0, 0}, 64, 141, -1},
+  {{512, 0, 0}, 65, 141, -1},
+  {{512, 0, 0}, 66, 141, -1},
+  {{512, 0, 0}, 66, 141, -1},
+  {{512, 0, 0}, 67, 141, 183},
+  {{512, 0, 0}, 67, 141, -1},
+  {{512, 0, 0}, 68, 68, -1},
+  {{512, 0, 0}, 68, 141, -1},
+  {{512, 0, 0}, 68, 141, 206},
+  {{512, 0, 0}, 69, 69, -1},
+  {{0, 50176, 0}, 69, 70, 53},
+  {{512, 0, 0}, 69, 70, -1},
+  {{512, 0, 0}, 70, 70, -1},
+  {{0, 50176, 0}, 70, 86, 69},
+  {{4, 0, 0}, 71, 141, -1},
+  {{512, 0, 0}, 71, 141, -1},
+  {{32768, 0, 0}, 72, 73, -1},
+  {{32768, 0, 0}, 72, 73, -1},
+  {{4, 0, 0}, 72, 73, -1},
+  {{32768, 0, 0}, 72, 141, -1},
+  {{4, 0, 0}, 73, 73, -1},
+  {{4, 0, 0}, 73, 73, -1},
+  {{32768, 0, 0}, 73, 141, 216},
+  {{4, 0, 0}, 74, 141, -1},
+  {{32768, 0, 0}, 74, 141, -1},
+  {{4, 0, 0}, 75, 141, -1},
+  {{589824, 0, 0}, 75, 141, -1},
+  {{0, 50176, 0}, 76, 76, -1},
+  {{0, 50176, 0}, 76, 77, 227},
+  {{512, 0, 0}, 76, 83, -1},
+  {{512, 0, 0}, 76, 81, -1},
+  {{512, 0, 0}, 76, 76, -1},
+  {{512, 0, 0}, 76, 77, -1},
+  {{0, 50176, 0}, 76, 77, 58},
+  {{512, 0, 0}, 76, 77, -1},
+  {{0, 50176, 0}, 77, 85, 228},
+  {{294912, 0, 0}, 78, 79, -1},
+  {{294912, 0, 0}, 78, 79, -1},
+  {{4, 0, 0}, 78, 79, -1},
+  {{294912, 0, 0}, 78, 141, -1},
+  {{4, 0, 0}, 79, 79, -1},
+  {{4, 0, 0}, 79, 79, -1},
+  {{294912, 0, 0}, 79, 141, 236},
+  {{512, 0, 0}, 80, 141, -1},
+  {{512, 0, 0}, 81, 141, 230},
+  {{512, 0, 0}, 81, 141, -1},
+  {{512, 0, 0}, 82, 141, -1},
+  {{512, 0, 0}, 83, 141, 229},
+  {{512, 0, 0}, 83, 141, -1},
+  {{4, 0, 0}, 84, 141, -1},
+  {{294912, 0, 0}, 84, 141, -1},
+  {{0, 100352, 0}, 85, 86, -1},
+  {{0, 100352, 0}, 86, 86, -1},
+  {{0, 100352, 0}, 86, 98, 51},
+  {{256, 0, 0}, 86, 95, -1},
+  {{256, 0, 0}, 86, 92, -1},
+  {{256, 0, 0}, 86, 86, -1},
+  {{256, 0, 0}, 86, 87, -1},
+  {{0, 100352, 0}, 86, 87, 46},
+  {{256, 0, 0}, 86, 87, -1},
+  {{0, 100352, 0}, 87, 104, 258},
+  {{147456, 0, 0}, 88, 89, -1},
+  {{147456, 0, 0}, 88, 89, -1},
+  {{4, 0, 0}, 88, 89, -1},
+  {{147456, 0, 0}, 88, 141, -1},
+  {{4, 0, 0}, 89, 89, -1},
+  {{4, 0, 0}, 89, 89, -1},
+  {{147456, 0, 0}, 89, 141, 261},
+  {{256, 0, 0}, 90, 141, -1},
+  {{256, 0, 0}, 91, 141, -1},
+  {{256, 0, 0}, 92, 141, 255},
+  {{256, 0, 0}, 92, 141, -1},
+  {{256, 0, 0}, 93, 141, -1},
+  {{256, 0, 0}, 94, 141, -1},
+  {{256, 0, 0}, 94, 141, -1},
+  {{256, 0, 0}, 95, 141, 254},
+  {{256, 0, 0}, 95, 141, -1},
+  {{256, 0, 0}, 96, 96, -1},
+  {{256, 0, 0}, 96, 141, -1},
+  {{256, 0, 0}, 96, 141, 277},
+  {{256, 0, 0}, 97, 97, -1},
+  {{0, 100352, 0}, 97, 98, 35},
+  {{256, 0, 0}, 97, 98, -1},
+  {{256, 0, 0}, 98, 98, -1},
+  {{0, 100352, 0}, 98, 114, 253},
+  {{4, 0, 0}, 99, 141, -1},
+  {{256, 0, 0}, 99, 141, -1},
+  {{8192, 0, 0}, 100, 101, -1},
+  {{8192, 0, 0}, 100, 101, -1},
+  {{4, 0, 0}, 100, 101, -1},
+  {{8192, 0, 0}, 100, 141, -1},
+  {{4, 0, 0}, 101, 101, -1},
+  {{4, 0, 0}, 101, 101, -1},
+  {{8192, 0, 0}, 101, 141, 287},
+  {{4, 0, 0}, 102, 141, -1},
+  {{8192, 0, 0}, 102, 141, -1},
+  {{4, 0, 0}, 103, 141, -1},
+  {{147456, 0, 0}, 103, 141, -1},
+  {{0, 100352, 0}, 104, 104, -1},
+  {{0, 100352, 0}, 104, 105, 298},
+  {{256, 0, 0}, 104, 111, -1},
+  {{256, 0, 0}, 104, 109, -1},
+  {{256, 0, 0}, 104, 104, -1},
+  {{256, 0, 0}, 104, 105, -1},
+  {{0, 100352, 0}, 104, 105, 40},
+  {{256, 0, 0}, 104, 105, -1},
+  {{0, 100352, 0}, 105, 113, 299},
+  {{73728, 0, 0}, 106, 107, -1},
+  {{73728, 0, 0}, 106, 107, -1},
+  {{4, 0, 0}, 106, 107, -1},
+  {{73728, 0, 0}, 106, 141, -1},
+  {{4, 0, 0}, 107, 107, -1},
+  {{4, 0, 0}, 107, 107, -1},
+  {{73728, 0, 0}, 107, 141, 307},
+  {{256, 0, 0}, 108, 141, -1},
+  {{256, 0, 0}, 109, 141, 301},
+  {{256, 0, 0}, 109, 141, -1},
+  {{256, 0, 0}, 110, 141, -1},
+  {{256, 0, 0}, 111, 141, 300},
+  {{256, 0, 0}, 111, 141, -1},
+  {{4, 0, 0}, 112, 141, -1},
+  {{73728, 0, 0}, 112, 141, -1},
+  {{0, 200704, 0}, 113, 114, -1},
+  {{0, 200704, 0}, 114, 114, -1},
+  {{0, 200704, 0}, 114, 131, 33},
+  {{128, 0, 0}, 114, 121, -1},
+  {{128, 0, 0}, 114, 119, -1},
+  {{128, 0, 0}, 114, 114, -1},
+  {{128, 0, 0}, 114, 115, -1},
+  {{0, 200704, 0}, 114, 115, 28},
+  {{128, 0, 0}, 114, 115, -1},
+  {{0, 200704, 0}, 115, 123, 329},
+  {{36864, 0, 0}, 116, 117, -1},
+  {{36864, 0, 0}, 116, 117, -1},
+  {{4, 0, 0}, 116, 117, -1},
+  {{36864, 0, 0}, 116, 141, -1},
+  {{4, 0, 0}, 117, 117, -1},
+  {{4, 0, 0}, 117, 117, -1},
+  {{36864, 0, 0}, 117, 141, 332},
+  {{128, 0, 0}, 118, 141, -1},
+  {{128, 0, 0}, 119, 141, 326},
+  {{128, 0, 0}, 119, 141, -1},
+  {{128, 0, 0}, 120, 141, -1},
+  {{128, 0, 0}, 121, 141, 325},
+  {{128, 0, 0}, 121, 141, -1},
+  {{4, 0, 0}, 122, 141, -1},
+  {{36864, 0, 0}, 122, 141, -1},
+  {{0, 200704, 0}, 123, 123, -1},
+  {{0, 200704, 0}, 123, 124, 347},
+  {{128, 0, 0}, 123, 130, -1},
+  {{128, 0, 0}, 123, 128, -1},
+  {{128, 0, 0}, 123, 123, -1},
+  {{128, 0, 0}, 123, 124, -1},
+  {{0, 200704, 0}, 123, 124, 22},
+  {{128, 0, 0}, 123, 124, -1},
+  {{0, 200704, 0}, 124, 131, 348},
+  {{36864, 0, 0}, 125, 126, -1},
+  {{36864, 0, 0}, 125, 126, -1},
+  {{4, 0, 0}, 125, 126, -1},
+  {{36864, 0, 0}, 125, 141, -1},
+  {{4, 0, 0}, 126, 126, -1},
+  {{4, 0, 0}, 126, 126, -1},
+  {{36864, 0, 0}, 126, 141, 356},
+  {{128, 0, 0}, 127, 141, -1},
+  {{128, 0, 0}, 128, 141, 350},
+  {{128, 0, 0}, 128, 141, -1},
+  {{128, 0, 0}, 129, 141, -1},
+  {{128, 0, 0}, 130, 141, 349},
+  {{128, 0, 0}, 130, 141, -1},
+  {{0, 200704, 0}, 131, 131, -1},
+  {{0, 200704, 0}, 131, 132, 324},
+  {{128, 0, 0}, 131, 138, -1},
+  {{128, 0, 0}, 131, 136, -1},
+  {{128, 0, 0}, 131, 131, -1},
+  {{128, 0, 0}, 131, 132, -1},
+  {{0, 200704, 0}, 131, 132, 16},
+  {{128, 0, 0}, 131, 132, -1},
+  {{0, 200704, 0}, 132, 133, 370},
+  {{1152, 0, 0}, 133, 134, -1},
+  {{1152, 0, 0}, 133, 134, -1},
+  {{4, 0, 0}, 133, 134, -1},
+  {{1152, 0, 0}, 133, 141, -1},
+  {{4, 0, 0}, 134, 134, -1},
+  {{4, 0, 0}, 134, 134, -1},
+  {{1152, 0, 0}, 134, 141, 378},
+  {{128, 0, 0}, 135, 141, -1},
+  {{128, 0, 0}, 136, 141, 372},
+  {{128, 0, 0}, 136, 141, -1},
+  {{128, 0, 0}, 137, 141, -1},
+  {{128, 0, 0}, 138, 141, 371},
+  {{128, 0, 0}, 138, 141, -1},
+  {{4, 0, 0}, 139, 141, -1},
+  {{1152, 0, 0}, 139, 141, -1},
+  {{4, 0, 0}, 140, 141, -1},
+  {{36864, 0, 0}, 140, 141, -1},
+};
+static const hw_copy fmnist_resnet_small_bilevel_unrolled_k1_step_copies[] = {
+  {ST(1756032), BUF(19), {128, 0, 0}},
+  {ST(1756160), BUF(20), {128, 0, 0}},
+  {ST(1756288), BUF(25), {128, 0, 0}},
+  {ST(1756416), BUF(26), {128, 0, 0}},
+  {ST(1756544), BUF(31), {128, 0, 0}},
+  {ST(1756672), BUF(32), {128, 0, 0}},
+  {ST(1756800), BUF(38), {256, 0, 0}},
+  {ST(1757056), BUF(39), {256, 0, 0}},
+  {ST(1757312), BUF(43), {256, 0, 0}},
+  {ST(1757568), BUF(44), {256, 0, 0}},
+  {ST(1757824), BUF(49), {256, 0, 0}},
+  {ST(1758080), BUF(50), {256, 0, 0}},
+  {ST(1758336), BUF(56), {512, 0, 0}},
+  {ST(1758848), BUF(57), {512, 0, 0}},
+  {ST(1759360), BUF(61), {512, 0, 0}},
+  {ST(1759872), BUF(62), {512, 0, 0}},
+  {ST(1760384), BUF(67), {512, 0, 0}},
+  {ST(1760896), BUF(68), {512, 0, 0}},
+  {ST(1761408), BUF(111), {2048, 0, 0}},
+  {ST(1763456), BUF(112), {2048, 0, 0}},
+  {ST(1765504), BUF(384), {1152, 0, 0}},
+  {ST(3521536), BUF(381), {1152, 0, 0}},
+  {ST(5277568), BUF(391), {4, 0, 0}},
+  {ST(0), BUF(392), {1152, 0, 0}},
+  {ST(1766656), BUF(385), {128, 0, 0}},
+  {ST(3522688), BUF(386), {128, 0, 0}},
+  {ST(5277632), BUF(0), {4, 0, 0}},
+  {ST(1152), BUF(387), {128, 0, 0}},
+  {ST(1766784), BUF(388), {128, 0, 0}},
+  {ST(3522816), BUF(389), {128, 0, 0}},
+  {ST(5277696), BUF(1), {4, 0, 0}},
+  {ST(1280), BUF(390), {128, 0, 0}},
+  {ST(1766912), BUF(362), {36864, 0, 0}},
+  {ST(3522944), BUF(359), {36864, 0, 0}},
+  {ST(5277760), BUF(393), {4, 0, 0}},
+  {ST(1408), BUF(394), {36864, 0, 0}},
+  {ST(1803776), BUF(363), {128, 0, 0}},
+  {ST(3559808), BUF(364), {128, 0, 0}},
+  {ST(5277824), BUF(2), {4, 0, 0}},
+  {ST(38272), BUF(365), {128, 0, 0}},
+  {ST(1803904), BUF(366), {128, 0, 0}},
+  {ST(3559936), BUF(367), {128, 0, 0}},
+  {ST(5277888), BUF(3), {4, 0, 0}},
+  {ST(38400), BUF(368), {128, 0, 0}},
+  {ST(1804032), BUF(338), {36864, 0, 0}},
+  {ST(3560064), BUF(335), {36864, 0, 0}},
+  {ST(5277952), BUF(345), {4, 0, 0}},
+  {ST(38528), BUF(346), {36864, 0, 0}},
+  {ST(1840896), BUF(339), {128, 0, 0}},
+  {ST(3596928), BUF(340), {128, 0, 0}},
+  {ST(5278016), BUF(4), {4, 0, 0}},
+  {ST(75392), BUF(341), {128, 0, 0}},
+  {ST(1841024), BUF(342), {128, 0, 0}},
+  {ST(3597056), BUF(343), {128, 0, 0}},
+  {ST(5278080), BUF(5), {4, 0, 0}},
+  {ST(75520), BUF(344), {128, 0, 0}},
+  {ST(1841152), BUF(293), {8192, 0, 0}},
+  {ST(3597184), BUF(290), {8192, 0, 0}},
+  {ST(5278144), BUF(294), {4, 0, 0}},
+  {ST(75648), BUF(295), {8192, 0, 0}},
+  {ST(1849344), BUF(278), {256, 0, 0}},
+  {ST(3605376), BUF(279), {256, 0, 0}},
+  {ST(5278208), BUF(285), {4, 0, 0}},
+  {ST(83840), BUF(286), {256, 0, 0}},
+  {ST(1849600), BUF(268), {256, 0, 0}},
+  {ST(3605632), BUF(273), {256, 0, 0}},
+  {ST(5278272), BUF(6), {4, 0, 0}},
+  {ST(84096), BUF(274), {256, 0, 0}},
+  {ST(1849856), BUF(313), {73728, 0, 0}},
+  {ST(3605888), BUF(310), {73728, 0, 0}},
+  {ST(5278336), BUF(320), {4, 0, 0}},
+  {ST(84352), BUF(321), {73728, 0, 0}},
+  {ST(1923584), BUF(314), {256, 0, 0}},
+  {ST(3679616), BUF(315), {256, 0, 0}},
+  {ST(5278400), BUF(7), {4, 0, 0}},
+  {ST(158080), BUF(316), {256, 0, 0}},
+  {ST(1923840), BUF(317), {256, 0, 0}},
+  {ST(3679872), BUF(318), {256, 0, 0}},
+  {ST(5278464), BUF(8), {4, 0, 0}},
+  {ST(158336), BUF(319), {256, 0, 0}},
+  {ST(1924096), BUF(267), {147456, 0, 0}},
+  {ST(3680128), BUF(264), {147456, 0, 0}},
+  {ST(5278528), BUF(296), {4, 0, 0}},
+  {ST(158592), BUF(297), {147456, 0, 0}},
+  {ST(2071552), BUF(269), {256, 0, 0}},
+  {ST(3827584), BUF(270), {256, 0, 0}},
+  {ST(5278592), BUF(9), {4, 0, 0}},
+  {ST(306048), BUF(271), {256, 0, 0}},
+  {ST(2071808), BUF(272), {256, 0, 0}},
+  {ST(3827840), BUF(275), {256, 0, 0}},
+  {ST(5278656), BUF(10), {4, 0, 0}},
+  {ST(306304), BUF(276), {256, 0, 0}},
+  {ST(2072064), BUF(222), {32768, 0, 0}},
+  {ST(3828096), BUF(219), {32768, 0, 0}},
+  {ST(5278720), BUF(223), {4, 0, 0}},
+  {ST(306560), BUF(224), {32768, 0, 0}},
+  {ST(2104832), BUF(207), {512, 0, 0}},
+  {ST(3860864), BUF(208), {512, 0, 0}},
+  {ST(5278784), BUF(214), {4, 0, 0}},
+  {ST(339328), BUF(215), {512, 0, 0}},
+  {ST(2105344), BUF(197), {512, 0, 0}},
+  {ST(3861376), BUF(202), {512, 0, 0}},
+  {ST(5278848), BUF(11), {4, 0, 0}},
+  {ST(339840), BUF(203), {512, 0, 0}},
+  {ST(2105856), BUF(242), {294912, 0, 0}},
+  {ST(3861888), BUF(239), {294912, 0, 0}},
+  {ST(5278912), BUF(249), {4, 0, 0}},
+  {ST(340352), BUF(250), {294912, 0, 0}},
+  {ST(2400768), BUF(243), {512, 0, 0}},
+  {ST(4156800), BUF(244), {512, 0, 0}},
+  {ST(5278976), BUF(12), {4, 0, 0}},
+  {ST(635264), BUF(245), {512, 0, 0}},
+  {ST(2401280), BUF(246), {512, 0, 0}},
+  {ST(4157312), BUF(247), {512, 0, 0}},
+  {ST(5279040), BUF(13), {4, 0, 0}},
+  {ST(635776), BUF(248), {512, 0, 0}},
+  {ST(2401792), BUF(196), {589824, 0, 0}},
+  {ST(4157824), BUF(193), {589824, 0, 0}},
+  {ST(5279104), BUF(225), {4, 0, 0}},
+  {ST(636288), BUF(226), {589824, 0, 0}},
+  {ST(2991616), BUF(198), {512, 0, 0}},
+  {ST(4747648), BUF(199), {512, 0, 0}},
+  {ST(5279168), BUF(14), {4, 0, 0}},
+  {ST(1226112), BUF(200), {512, 0, 0}},
+  {ST(2992128), BUF(201), {512, 0, 0}},
+  {ST(4748160), BUF(204), {512, 0, 0}},
+  {ST(5279232), BUF(15), {4, 0, 0}},
+  {ST(1226624), BUF(205), {512, 0, 0}},
+  {ST(1227136), BUF(107), {262144, 0, 0}},
+  {ST(1489280), BUF(104), {2048, 0, 0}},
+  {ST(1491328), BUF(105), {2048, 0, 0}},
+  {ST(1493376), BUF(94), {262144, 0, 0}},
+  {ST(1755520), BUF(92), {512, 0, 0}},
 };
 
-static const int64_t fmnist_resnet_small_b2_shape1[] = {32, 1, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape2[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape3[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape4[] = {32, 32, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape5[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape6[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape7[] = {32, 32, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape8[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape9[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape10[] = {64, 32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape11[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape12[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape13[] = {64, 32, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape14[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape15[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape16[] = {64, 64, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape17[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape18[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape19[] = {128, 64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape20[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape21[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape22[] = {128, 64, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape23[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape24[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape25[] = {128, 128, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape26[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape27[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape28[] = {512, 128};
-static const int64_t fmnist_resnet_small_b2_shape29[] = {512};
-static const int64_t fmnist_resnet_small_b2_shape30[] = {512};
-static const int64_t fmnist_resnet_small_b2_shape31[] = {128, 512};
-static const int64_t fmnist_resnet_small_b2_shape32[] = {128};
-static const int64_t fmnist_resnet_small_b2_shape33[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape34[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape35[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape36[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape37[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape38[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape39[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape40[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape41[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape42[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape43[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape44[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape45[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape46[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape47[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape48[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape49[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape50[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape51[] = {512};
-static const int64_t fmnist_resnet_small_b2_shape52[] = {512};
-static const int64_t fmnist_resnet_small_b2_shape53[] = {32, 1, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape54[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape55[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape56[] = {32, 32, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape57[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape58[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape59[] = {32, 32, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape60[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape61[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape62[] = {64, 32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape63[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape64[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape65[] = {64, 32, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape66[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape67[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape68[] = {64, 64, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape69[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape70[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape71[] = {128, 64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape72[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape73[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape74[] = {128, 64, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape75[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape76[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape77[] = {128, 128, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape78[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape79[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape80[] = {512, 128};
-static const int64_t fmnist_resnet_small_b2_shape81[] = {512};
-static const int64_t fmnist_resnet_small_b2_shape82[] = {512};
-static const int64_t fmnist_resnet_small_b2_shape83[] = {128, 512};
-static const int64_t fmnist_resnet_small_b2_shape84[] = {128};
-static const int64_t fmnist_resnet_small_b2_shape85[] = {32, 1, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape86[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape87[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape88[] = {32, 32, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape89[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape90[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape91[] = {32, 32, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape92[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape93[] = {32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape94[] = {64, 32, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape95[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape96[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape97[] = {64, 32, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape98[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape99[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape100[] = {64, 64, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape101[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape102[] = {64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape103[] = {128, 64, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape104[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape105[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape106[] = {128, 64, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape107[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape108[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape109[] = {128, 128, 3, 3};
-static const int64_t fmnist_resnet_small_b2_shape110[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape111[] = {128, 1, 1};
-static const int64_t fmnist_resnet_small_b2_shape112[] = {512, 128};
-static const int64_t fmnist_resnet_small_b2_shape113[] = {512};
-static const int64_t fmnist_resnet_small_b2_shape114[] = {512};
-static const int64_t fmnist_resnet_small_b2_shape115[] = {128, 512};
-static const int64_t fmnist_resnet_small_b2_shape116[] = {128};
-static const int64_t fmnist_resnet_small_b2_shape117[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape118[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape119[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape120[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape121[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape122[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape123[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape124[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape125[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape126[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape127[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape128[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape129[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape130[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape131[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape132[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape133[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape134[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape135[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape136[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape137[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape138[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape139[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape140[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape141[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape142[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape143[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape144[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape145[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape146[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape147[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape148[] = {0};
-static const hw_variable fmnist_resnet_small_b2_variables[] = {
-  {{"backbone.stem.conv.weight", HW_F32, 4, fmnist_resnet_small_b2_shape1, 0}, HW_PARAMETER, HW_INIT_NORMAL, 0.08333333333333333, 14685154256836807446ull},
-  {{"backbone.stem.bn.weight", HW_F32, 3, fmnist_resnet_small_b2_shape2, 1152}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.stem.bn.bias", HW_F32, 3, fmnist_resnet_small_b2_shape3, 1280}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv1.weight", HW_F32, 4, fmnist_resnet_small_b2_shape4, 1408}, HW_PARAMETER, HW_INIT_NORMAL, 0.08333333333333333, 7100315878153889168ull},
-  {{"backbone.block1.bn1.weight", HW_F32, 3, fmnist_resnet_small_b2_shape5, 38272}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block1.bn1.bias", HW_F32, 3, fmnist_resnet_small_b2_shape6, 38400}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv2.weight", HW_F32, 4, fmnist_resnet_small_b2_shape7, 38528}, HW_PARAMETER, HW_INIT_NORMAL, 0.08333333333333333, 9978817560549348923ull},
-  {{"backbone.block1.bn2.weight", HW_F32, 3, fmnist_resnet_small_b2_shape8, 75392}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block1.bn2.bias", HW_F32, 3, fmnist_resnet_small_b2_shape9, 75520}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.conv.weight", HW_F32, 4, fmnist_resnet_small_b2_shape10, 75648}, HW_PARAMETER, HW_INIT_NORMAL, 0.1767766952966369, 16681468914287469634ull},
-  {{"backbone.block2.shortcut.bn.weight", HW_F32, 3, fmnist_resnet_small_b2_shape11, 83840}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.shortcut.bn.bias", HW_F32, 3, fmnist_resnet_small_b2_shape12, 84096}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv1.weight", HW_F32, 4, fmnist_resnet_small_b2_shape13, 84352}, HW_PARAMETER, HW_INIT_NORMAL, 0.05892556509887896, 15557919456476521295ull},
-  {{"backbone.block2.bn1.weight", HW_F32, 3, fmnist_resnet_small_b2_shape14, 158080}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.bn1.bias", HW_F32, 3, fmnist_resnet_small_b2_shape15, 158336}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv2.weight", HW_F32, 4, fmnist_resnet_small_b2_shape16, 158592}, HW_PARAMETER, HW_INIT_NORMAL, 0.05892556509887896, 2235090309648097236ull},
-  {{"backbone.block2.bn2.weight", HW_F32, 3, fmnist_resnet_small_b2_shape17, 306048}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.bn2.bias", HW_F32, 3, fmnist_resnet_small_b2_shape18, 306304}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.conv.weight", HW_F32, 4, fmnist_resnet_small_b2_shape19, 306560}, HW_PARAMETER, HW_INIT_NORMAL, 0.125, 4080117657149715919ull},
-  {{"backbone.block3.shortcut.bn.weight", HW_F32, 3, fmnist_resnet_small_b2_shape20, 339328}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.shortcut.bn.bias", HW_F32, 3, fmnist_resnet_small_b2_shape21, 339840}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv1.weight", HW_F32, 4, fmnist_resnet_small_b2_shape22, 340352}, HW_PARAMETER, HW_INIT_NORMAL, 0.041666666666666664, 6624637633163396086ull},
-  {{"backbone.block3.bn1.weight", HW_F32, 3, fmnist_resnet_small_b2_shape23, 635264}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.bn1.bias", HW_F32, 3, fmnist_resnet_small_b2_shape24, 635776}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv2.weight", HW_F32, 4, fmnist_resnet_small_b2_shape25, 636288}, HW_PARAMETER, HW_INIT_NORMAL, 0.041666666666666664, 4597502845679572877ull},
-  {{"backbone.block3.bn2.weight", HW_F32, 3, fmnist_resnet_small_b2_shape26, 1226112}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.bn2.bias", HW_F32, 3, fmnist_resnet_small_b2_shape27, 1226624}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc1.weight", HW_F32, 2, fmnist_resnet_small_b2_shape28, 1227136}, HW_PARAMETER, HW_INIT_UNIFORM, 0.08838834764831843, 9048542786636741280ull},
-  {{"head.bn1.weight", HW_F32, 1, fmnist_resnet_small_b2_shape29, 1489280}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"head.bn1.bias", HW_F32, 1, fmnist_resnet_small_b2_shape30, 1491328}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.weight", HW_F32, 2, fmnist_resnet_small_b2_shape31, 1493376}, HW_PARAMETER, HW_INIT_UNIFORM, 0.044194173824159216, 14175075352084560267ull},
-  {{"head.fc2.bias", HW_F32, 1, fmnist_resnet_small_b2_shape32, 1755520}, HW_PARAMETER, HW_INIT_UNIFORM, 0.044194173824159216, 13436652085605612310ull},
-  {{"backbone.stem.bn.running_mean", HW_F32, 3, fmnist_resnet_small_b2_shape33, 1756032}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.running_var", HW_F32, 3, fmnist_resnet_small_b2_shape34, 1756160}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block1.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_b2_shape35, 1756288}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.running_var", HW_F32, 3, fmnist_resnet_small_b2_shape36, 1756416}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block1.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_b2_shape37, 1756544}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.running_var", HW_F32, 3, fmnist_resnet_small_b2_shape38, 1756672}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.shortcut.bn.running_mean", HW_F32, 3, fmnist_resnet_small_b2_shape39, 1756800}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.running_var", HW_F32, 3, fmnist_resnet_small_b2_shape40, 1757056}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_b2_shape41, 1757312}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.running_var", HW_F32, 3, fmnist_resnet_small_b2_shape42, 1757568}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_b2_shape43, 1757824}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.running_var", HW_F32, 3, fmnist_resnet_small_b2_shape44, 1758080}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.shortcut.bn.running_mean", HW_F32, 3, fmnist_resnet_small_b2_shape45, 1758336}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.running_var", HW_F32, 3, fmnist_resnet_small_b2_shape46, 1758848}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_b2_shape47, 1759360}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.running_var", HW_F32, 3, fmnist_resnet_small_b2_shape48, 1759872}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_b2_shape49, 1760384}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.running_var", HW_F32, 3, fmnist_resnet_small_b2_shape50, 1760896}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"head.bn1.running_mean", HW_F32, 1, fmnist_resnet_small_b2_shape51, 1761408}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.running_var", HW_F32, 1, fmnist_resnet_small_b2_shape52, 1763456}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.stem.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_b2_shape53, 1765504}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape54, 1766656}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape55, 1766784}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_b2_shape56, 1766912}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape57, 1803776}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape58, 1803904}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_b2_shape59, 1804032}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape60, 1840896}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape61, 1841024}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_b2_shape62, 1841152}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape63, 1849344}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape64, 1849600}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_b2_shape65, 1849856}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape66, 1923584}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape67, 1923840}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_b2_shape68, 1924096}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape69, 2071552}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape70, 2071808}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_b2_shape71, 2072064}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape72, 2104832}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape73, 2105344}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_b2_shape74, 2105856}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape75, 2400768}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape76, 2401280}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_b2_shape77, 2401792}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape78, 2991616}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_b2_shape79, 2992128}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc1.weight.momentum", HW_F32, 2, fmnist_resnet_small_b2_shape80, 2992640}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.weight.momentum", HW_F32, 1, fmnist_resnet_small_b2_shape81, 3254784}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.bias.momentum", HW_F32, 1, fmnist_resnet_small_b2_shape82, 3256832}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.weight.momentum", HW_F32, 2, fmnist_resnet_small_b2_shape83, 3258880}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.bias.momentum", HW_F32, 1, fmnist_resnet_small_b2_shape84, 3521024}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_b2_shape85, 3521536}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape86, 3522688}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape87, 3522816}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_b2_shape88, 3522944}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape89, 3559808}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape90, 3559936}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_b2_shape91, 3560064}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape92, 3596928}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape93, 3597056}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_b2_shape94, 3597184}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape95, 3605376}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape96, 3605632}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_b2_shape97, 3605888}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape98, 3679616}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape99, 3679872}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_b2_shape100, 3680128}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape101, 3827584}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape102, 3827840}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_b2_shape103, 3828096}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape104, 3860864}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape105, 3861376}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_b2_shape106, 3861888}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape107, 4156800}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape108, 4157312}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_b2_shape109, 4157824}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape110, 4747648}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_b2_shape111, 4748160}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc1.weight.adam_v", HW_F32, 2, fmnist_resnet_small_b2_shape112, 4748672}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.weight.adam_v", HW_F32, 1, fmnist_resnet_small_b2_shape113, 5010816}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.bias.adam_v", HW_F32, 1, fmnist_resnet_small_b2_shape114, 5012864}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.weight.adam_v", HW_F32, 2, fmnist_resnet_small_b2_shape115, 5014912}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.bias.adam_v", HW_F32, 1, fmnist_resnet_small_b2_shape116, 5277056}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape117, 5277568}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape118, 5277632}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape119, 5277696}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape120, 5277760}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape121, 5277824}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape122, 5277888}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape123, 5277952}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape124, 5278016}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape125, 5278080}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape126, 5278144}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape127, 5278208}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape128, 5278272}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape129, 5278336}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape130, 5278400}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape131, 5278464}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape132, 5278528}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape133, 5278592}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape134, 5278656}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape135, 5278720}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape136, 5278784}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape137, 5278848}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape138, 5278912}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape139, 5278976}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape140, 5279040}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape141, 5279104}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape142, 5279168}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape143, 5279232}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape144, 5279296}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape145, 5279360}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape146, 5279424}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape147, 5279488}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_b2_shape148, 5279552}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+/* Entry point 'encode': 9 calls, 17 buffers. */
+static const hw_arg fmnist_resnet_small_encode_args[] = {
+  IN(0), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(0), BUF(1), SCRATCH,
+  BUF(1), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(2), BUF(3), SCRATCH,
+  BUF(1), BUF(3), ST(38528), ST(1756544), ST(1756672), ST(75392), ST(75520), BUF(4), BUF(5), SCRATCH,
+  BUF(5), ST(75648), BUF(6), SCRATCH,
+  BUF(5), ST(84352), ST(1757312), ST(1757568), ST(158080), ST(158336), BUF(7), BUF(8), SCRATCH,
+  BUF(6), BUF(8), ST(158592), ST(1757824), ST(1758080), ST(306048), ST(306304), ST(1756800), ST(1757056), ST(83840),
+      ST(84096), BUF(9), BUF(10), SCRATCH,
+  BUF(10), ST(306560), BUF(11), SCRATCH,
+  BUF(10), ST(340352), ST(1759360), ST(1759872), ST(635264), ST(635776), BUF(12), BUF(13), SCRATCH,
+  BUF(11), BUF(13), ST(636288), ST(1760384), ST(1760896), ST(1226112), ST(1226624), ST(1758336), ST(1758848),
+      ST(339328), ST(339840), BUF(14), BUF(15), BUF(16), SCRATCH,
 };
-static const int64_t fmnist_resnet_small_b2_shape149[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape150[] = {4, 1, 28, 28};
-static const int64_t fmnist_resnet_small_b2_shape151[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape152[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape153[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape154[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape155[] = {4, 128};
-static const int64_t fmnist_resnet_small_b2_shape156[] = {0};
-static const hw_tensor fmnist_resnet_small_b2_joint_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_b2_shape149, 0}, {"views", HW_F32, 4, fmnist_resnet_small_b2_shape150, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_b2_shape151, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_b2_shape152, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_b2_shape153, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_b2_shape154, 0}};
-static const hw_tensor fmnist_resnet_small_b2_joint_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_b2_shape155, 4529792}, {"loss", HW_F32, 0, fmnist_resnet_small_b2_shape156, 4558848}};
-static const int64_t fmnist_resnet_small_b2_shape157[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape158[] = {4, 1, 28, 28};
-static const int64_t fmnist_resnet_small_b2_shape159[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape160[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape161[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape162[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape163[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape164[] = {4, 128};
-static const int64_t fmnist_resnet_small_b2_shape165[] = {0};
-static const int64_t fmnist_resnet_small_b2_shape166[] = {0};
-static const hw_tensor fmnist_resnet_small_b2_bilevel_unrolled_k1_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_b2_shape157, 0}, {"views", HW_F32, 4, fmnist_resnet_small_b2_shape158, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_b2_shape159, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_b2_shape160, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_b2_shape161, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_b2_shape162, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_b2_shape163, 0}};
-static const hw_tensor fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_b2_shape164, 4529664}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_b2_shape165, 4554624}, {"loss", HW_F32, 0, fmnist_resnet_small_b2_shape166, 5135168}};
-static const int64_t fmnist_resnet_small_b2_shape167[] = {2, 1, 28, 28};
-static const int64_t fmnist_resnet_small_b2_shape168[] = {2, 128};
-static const hw_tensor fmnist_resnet_small_b2_encode_inputs[] = {{"images", HW_F32, 4, fmnist_resnet_small_b2_shape167, 0}};
-static const hw_tensor fmnist_resnet_small_b2_encode_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_b2_shape168, 151552}};
-static const hw_entry fmnist_resnet_small_b2_entries[] = {
-  {"joint.step", 2, 6, fmnist_resnet_small_b2_joint_step_inputs, 2, fmnist_resnet_small_b2_joint_step_outputs, 8995904, 127, 944554487, 58916440, fmnist_resnet_small_kernels, fmnist_resnet_small_b2_joint_step_calls, fmnist_resnet_small_b2_joint_step_args, 148, fmnist_resnet_small_b2_joint_step_copies, NULL},
-  {"bilevel-unrolled.k1.step", 2, 7, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_inputs, 3, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_outputs, 7994240, 141, 945852566, 57268272, fmnist_resnet_small_kernels, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_calls, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_args, 133, fmnist_resnet_small_b2_bilevel_unrolled_k1_step_copies, NULL},
-  {"encode", 2, 1, fmnist_resnet_small_b2_encode_inputs, 1, fmnist_resnet_small_b2_encode_outputs, 602112, 9, 150528000, 4652800, fmnist_resnet_small_kernels, fmnist_resnet_small_b2_encode_calls, fmnist_resnet_small_b2_encode_args, 0, NULL, NULL},
+static const hw_call fmnist_resnet_small_encode_calls[] = {
+  {135, 9, 0, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0135_conv2d */
+  {136, 9, 9, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0136_conv2d */
+  {137, 10, 18, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0137_conv2d */
+  {138, 4, 28, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0138_conv2d */
+  {139, 9, 32, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0139_conv2d */
+  {140, 14, 41, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0140_conv2d */
+  {141, 4, 55, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0141_conv2d */
+  {142, 9, 59, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0142_conv2d */
+  {143, 15, 68, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0143_reduce_mean */
 };
-const hw_program *hw_program_fmnist_resnet_small_b2(void) {
-  static const hw_program program = {"fmnist-resnet-small", 2, 5279616, 148, fmnist_resnet_small_b2_variables, 3, fmnist_resnet_small_b2_entries};
+static const hw_buffer fmnist_resnet_small_encode_buffers[] = {
+  {{0, 100352, 0}, 0, 0, -1},
+  {{0, 100352, 0}, 0, 2, 0},
+  {{0, 100352, 0}, 1, 1, -1},
+  {{0, 100352, 0}, 1, 2, 2},
+  {{0, 100352, 0}, 2, 2, -1},
+  {{0, 100352, 0}, 2, 4, 1},
+  {{0, 50176, 0}, 3, 5, -1},
+  {{0, 50176, 0}, 4, 4, -1},
+  {{0, 50176, 0}, 4, 5, 7},
+  {{0, 50176, 0}, 5, 5, -1},
+  {{0, 50176, 0}, 5, 7, 6},
+  {{0, 25088, 0}, 6, 8, -1},
+  {{0, 25088, 0}, 7, 7, -1},
+  {{0, 25088, 0}, 7, 8, 12},
+  {{0, 25088, 0}, 8, 8, -1},
+  {{0, 512, 0}, 8, 8, -1},
+  {{0, 512, 0}, 8, 9, -1},
+};
+
+static const hw_poly fmnist_resnet_small_shape1[] = {{32, 0, 0}, {1, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape2[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape3[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape4[] = {{32, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape5[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape6[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape7[] = {{32, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape8[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape9[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape10[] = {{64, 0, 0}, {32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape11[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape12[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape13[] = {{64, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape14[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape15[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape16[] = {{64, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape17[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape18[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape19[] = {{128, 0, 0}, {64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape20[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape21[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape22[] = {{128, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape23[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape24[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape25[] = {{128, 0, 0}, {128, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape26[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape27[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape28[] = {{512, 0, 0}, {128, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape29[] = {{512, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape30[] = {{512, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape31[] = {{128, 0, 0}, {512, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape32[] = {{128, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape33[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape34[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape35[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape36[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape37[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape38[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape39[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape40[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape41[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape42[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape43[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape44[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape45[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape46[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape47[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape48[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape49[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape50[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape51[] = {{512, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape52[] = {{512, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape53[] = {{32, 0, 0}, {1, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape54[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape55[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape56[] = {{32, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape57[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape58[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape59[] = {{32, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape60[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape61[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape62[] = {{64, 0, 0}, {32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape63[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape64[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape65[] = {{64, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape66[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape67[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape68[] = {{64, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape69[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape70[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape71[] = {{128, 0, 0}, {64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape72[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape73[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape74[] = {{128, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape75[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape76[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape77[] = {{128, 0, 0}, {128, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape78[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape79[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape80[] = {{512, 0, 0}, {128, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape81[] = {{512, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape82[] = {{512, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape83[] = {{128, 0, 0}, {512, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape84[] = {{128, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape85[] = {{32, 0, 0}, {1, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape86[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape87[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape88[] = {{32, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape89[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape90[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape91[] = {{32, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape92[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape93[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape94[] = {{64, 0, 0}, {32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape95[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape96[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape97[] = {{64, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape98[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape99[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape100[] = {{64, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape101[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape102[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape103[] = {{128, 0, 0}, {64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape104[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape105[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape106[] = {{128, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape107[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape108[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape109[] = {{128, 0, 0}, {128, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape110[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape111[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape112[] = {{512, 0, 0}, {128, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape113[] = {{512, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape114[] = {{512, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape115[] = {{128, 0, 0}, {512, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape116[] = {{128, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape117[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape118[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape119[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape120[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape121[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape122[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape123[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape124[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape125[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape126[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape127[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape128[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape129[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape130[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape131[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape132[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape133[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape134[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape135[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape136[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape137[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape138[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape139[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape140[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape141[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape142[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape143[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape144[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape145[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape146[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape147[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape148[] = {{0}};
+static const hw_variable fmnist_resnet_small_variables[] = {
+  {{"backbone.stem.conv.weight", HW_F32, 4, fmnist_resnet_small_shape1, 0}, HW_PARAMETER, HW_INIT_NORMAL, 0.08333333333333333, 14685154256836807446ull},
+  {{"backbone.stem.bn.weight", HW_F32, 3, fmnist_resnet_small_shape2, 1152}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.stem.bn.bias", HW_F32, 3, fmnist_resnet_small_shape3, 1280}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape4, 1408}, HW_PARAMETER, HW_INIT_NORMAL, 0.08333333333333333, 7100315878153889168ull},
+  {{"backbone.block1.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape5, 38272}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block1.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape6, 38400}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape7, 38528}, HW_PARAMETER, HW_INIT_NORMAL, 0.08333333333333333, 9978817560549348923ull},
+  {{"backbone.block1.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape8, 75392}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block1.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape9, 75520}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.conv.weight", HW_F32, 4, fmnist_resnet_small_shape10, 75648}, HW_PARAMETER, HW_INIT_NORMAL, 0.1767766952966369, 16681468914287469634ull},
+  {{"backbone.block2.shortcut.bn.weight", HW_F32, 3, fmnist_resnet_small_shape11, 83840}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block2.shortcut.bn.bias", HW_F32, 3, fmnist_resnet_small_shape12, 84096}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape13, 84352}, HW_PARAMETER, HW_INIT_NORMAL, 0.05892556509887896, 15557919456476521295ull},
+  {{"backbone.block2.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape14, 158080}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block2.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape15, 158336}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape16, 158592}, HW_PARAMETER, HW_INIT_NORMAL, 0.05892556509887896, 2235090309648097236ull},
+  {{"backbone.block2.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape17, 306048}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block2.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape18, 306304}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.conv.weight", HW_F32, 4, fmnist_resnet_small_shape19, 306560}, HW_PARAMETER, HW_INIT_NORMAL, 0.125, 4080117657149715919ull},
+  {{"backbone.block3.shortcut.bn.weight", HW_F32, 3, fmnist_resnet_small_shape20, 339328}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block3.shortcut.bn.bias", HW_F32, 3, fmnist_resnet_small_shape21, 339840}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape22, 340352}, HW_PARAMETER, HW_INIT_NORMAL, 0.041666666666666664, 6624637633163396086ull},
+  {{"backbone.block3.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape23, 635264}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block3.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape24, 635776}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape25, 636288}, HW_PARAMETER, HW_INIT_NORMAL, 0.041666666666666664, 4597502845679572877ull},
+  {{"backbone.block3.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape26, 1226112}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block3.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape27, 1226624}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc1.weight", HW_F32, 2, fmnist_resnet_small_shape28, 1227136}, HW_PARAMETER, HW_INIT_UNIFORM, 0.08838834764831843, 9048542786636741280ull},
+  {{"head.bn1.weight", HW_F32, 1, fmnist_resnet_small_shape29, 1489280}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"head.bn1.bias", HW_F32, 1, fmnist_resnet_small_shape30, 1491328}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.weight", HW_F32, 2, fmnist_resnet_small_shape31, 1493376}, HW_PARAMETER, HW_INIT_UNIFORM, 0.044194173824159216, 14175075352084560267ull},
+  {{"head.fc2.bias", HW_F32, 1, fmnist_resnet_small_shape32, 1755520}, HW_PARAMETER, HW_INIT_UNIFORM, 0.044194173824159216, 13436652085605612310ull},
+  {{"backbone.stem.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape33, 1756032}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape34, 1756160}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block1.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape35, 1756288}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape36, 1756416}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block1.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape37, 1756544}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape38, 1756672}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block2.shortcut.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape39, 1756800}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape40, 1757056}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block2.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape41, 1757312}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape42, 1757568}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block2.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape43, 1757824}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape44, 1758080}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block3.shortcut.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape45, 1758336}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape46, 1758848}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block3.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape47, 1759360}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape48, 1759872}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block3.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape49, 1760384}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape50, 1760896}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"head.bn1.running_mean", HW_F32, 1, fmnist_resnet_small_shape51, 1761408}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.running_var", HW_F32, 1, fmnist_resnet_small_shape52, 1763456}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.stem.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape53, 1765504}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape54, 1766656}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape55, 1766784}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape56, 1766912}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape57, 1803776}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape58, 1803904}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape59, 1804032}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape60, 1840896}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape61, 1841024}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape62, 1841152}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape63, 1849344}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape64, 1849600}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape65, 1849856}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape66, 1923584}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape67, 1923840}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape68, 1924096}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape69, 2071552}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape70, 2071808}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape71, 2072064}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape72, 2104832}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape73, 2105344}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape74, 2105856}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape75, 2400768}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape76, 2401280}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape77, 2401792}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape78, 2991616}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape79, 2992128}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc1.weight.momentum", HW_F32, 2, fmnist_resnet_small_shape80, 2992640}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.weight.momentum", HW_F32, 1, fmnist_resnet_small_shape81, 3254784}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.bias.momentum", HW_F32, 1, fmnist_resnet_small_shape82, 3256832}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.weight.momentum", HW_F32, 2, fmnist_resnet_small_shape83, 3258880}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.bias.momentum", HW_F32, 1, fmnist_resnet_small_shape84, 3521024}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape85, 3521536}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape86, 3522688}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape87, 3522816}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape88, 3522944}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape89, 3559808}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape90, 3559936}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape91, 3560064}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape92, 3596928}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape93, 3597056}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape94, 3597184}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape95, 3605376}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape96, 3605632}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape97, 3605888}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape98, 3679616}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape99, 3679872}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape100, 3680128}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape101, 3827584}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape102, 3827840}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape103, 3828096}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape104, 3860864}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape105, 3861376}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape106, 3861888}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape107, 4156800}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape108, 4157312}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape109, 4157824}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape110, 4747648}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape111, 4748160}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc1.weight.adam_v", HW_F32, 2, fmnist_resnet_small_shape112, 4748672}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.weight.adam_v", HW_F32, 1, fmnist_resnet_small_shape113, 5010816}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.bias.adam_v", HW_F32, 1, fmnist_resnet_small_shape114, 5012864}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.weight.adam_v", HW_F32, 2, fmnist_resnet_small_shape115, 5014912}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.bias.adam_v", HW_F32, 1, fmnist_resnet_small_shape116, 5277056}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape117, 5277568}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape118, 5277632}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape119, 5277696}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape120, 5277760}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape121, 5277824}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape122, 5277888}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape123, 5277952}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape124, 5278016}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape125, 5278080}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape126, 5278144}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape127, 5278208}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape128, 5278272}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape129, 5278336}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape130, 5278400}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape131, 5278464}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape132, 5278528}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape133, 5278592}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape134, 5278656}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape135, 5278720}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape136, 5278784}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape137, 5278848}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape138, 5278912}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape139, 5278976}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape140, 5279040}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape141, 5279104}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape142, 5279168}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape143, 5279232}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape144, 5279296}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape145, 5279360}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape146, 5279424}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape147, 5279488}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape148, 5279552}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+};
+static const hw_poly fmnist_resnet_small_shape149[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape150[] = {{0, 2, 0}, {1, 0, 0}, {28, 0, 0}, {28, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape151[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape152[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape153[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape154[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape155[] = {{0, 2, 0}, {128, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape156[] = {{0}};
+static const hw_tensor fmnist_resnet_small_joint_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_shape149, 0}, {"views", HW_F32, 4, fmnist_resnet_small_shape150, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_shape151, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape152, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape153, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape154, 0}};
+static const hw_tensor fmnist_resnet_small_joint_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape155, 73}, {"loss", HW_F32, 0, fmnist_resnet_small_shape156, 88}};
+static const hw_poly fmnist_resnet_small_shape157[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape158[] = {{0, 2, 0}, {1, 0, 0}, {28, 0, 0}, {28, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape159[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape160[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape161[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape162[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape163[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape164[] = {{0, 2, 0}, {128, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape165[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape166[] = {{0}};
+static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_shape157, 0}, {"views", HW_F32, 4, fmnist_resnet_small_shape158, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_shape159, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_shape160, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape161, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape162, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape163, 0}};
+static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape164, 71}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_shape165, 84}, {"loss", HW_F32, 0, fmnist_resnet_small_shape166, 122}};
+static const hw_poly fmnist_resnet_small_shape167[] = {{0, 1, 0}, {1, 0, 0}, {28, 0, 0}, {28, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape168[] = {{0, 1, 0}, {128, 0, 0}};
+static const hw_tensor fmnist_resnet_small_encode_inputs[] = {{"images", HW_F32, 4, fmnist_resnet_small_shape167, 0}};
+static const hw_tensor fmnist_resnet_small_encode_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape168, 16}};
+static const hw_entry fmnist_resnet_small_entries[] = {
+  {"joint.step", 6, fmnist_resnet_small_joint_step_inputs, 2, fmnist_resnet_small_joint_step_outputs, 346, fmnist_resnet_small_joint_step_buffers, 127, {21492375, 461524744, 3156}, {28134136, 15391024, 64}, fmnist_resnet_small_kernels, fmnist_resnet_small_joint_step_calls, fmnist_resnet_small_joint_step_args, 148, fmnist_resnet_small_joint_step_copies, NULL},
+  {"bilevel-unrolled.k1.step", 7, fmnist_resnet_small_bilevel_unrolled_k1_step_inputs, 3, fmnist_resnet_small_bilevel_unrolled_k1_step_outputs, 395, fmnist_resnet_small_bilevel_unrolled_k1_step_buffers, 141, {15553662, 465124372, 12540}, {26091568, 15587776, 288}, fmnist_resnet_small_kernels, fmnist_resnet_small_bilevel_unrolled_k1_step_calls, fmnist_resnet_small_bilevel_unrolled_k1_step_args, 133, fmnist_resnet_small_bilevel_unrolled_k1_step_copies, NULL},
+  {"encode", 1, fmnist_resnet_small_encode_inputs, 1, fmnist_resnet_small_encode_outputs, 17, fmnist_resnet_small_encode_buffers, 9, {0, 75264000, 0}, {1232512, 1710144, 0}, fmnist_resnet_small_kernels, fmnist_resnet_small_encode_calls, fmnist_resnet_small_encode_args, 0, NULL, NULL},
+};
+const hw_program *hw_program_fmnist_resnet_small(void) {
+  static const hw_program program = {"fmnist-resnet-small", 5279616, 148, fmnist_resnet_small_variables, 3, fmnist_resnet_small_entries};
   return &program;
 }
 
