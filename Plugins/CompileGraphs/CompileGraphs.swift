@@ -1,7 +1,7 @@
 import Foundation
 import PackagePlugin
 
-/// Runs `headwayc emit-all` over graphs/: one C file per graph source file, a registry and a
+/// Runs `headwayc emit-all` over graphs/: two C files per graph source file, a registry and a
 /// header, compiled into the target the plugin is attached to. Inputs and outputs are listed
 /// exactly, so editing a graph reruns it and an unrelated edit does not.
 @main
@@ -15,8 +15,11 @@ struct CompileGraphs: BuildToolPlugin {
     .sorted { $0.lastPathComponent < $1.lastPathComponent }
     let output = context.pluginWorkDirectoryURL
     let include = output.appending(path: "include")
-    let cFiles = sources.map {
-      output.appending(path: $0.deletingPathExtension().lastPathComponent + ".graph.c")
+    // Two translation units per graph file (kernels split in halves, compiled in parallel).
+    let cFiles = sources.flatMap { source in
+      [".graph.c", ".kernels.c"].map {
+        output.appending(path: source.deletingPathExtension().lastPathComponent + $0)
+      }
     }
     return [
       .buildCommand(

@@ -1,3 +1,5 @@
+import GraphCompiler
+
 /// Loop-invariant subexpressions of one loop nest, computed once where the loop indices they
 /// use are fixed instead of at every element: BatchNorm's `1 / sqrt(var + eps)` and the
 /// per-channel products of its backward pass run once per channel, not once per pixel.
@@ -82,7 +84,15 @@ final class Hoister {
   }
 
   private static func isCostly(_ text: String) -> Bool {
-    ["sqrt(", "exp(", "log(", " / "].contains { text.contains($0) }
+    // Byte search: this runs for most expressions of every kernel the compiler prints.
+    let bytes = Array(text.utf8)
+    let needles = ["sqrt(", "exp(", "log(", " / "].map { Array($0.utf8) }
+    return needles.contains { needle in
+      bytes.count >= needle.count
+        && (0...(bytes.count - needle.count)).contains { start in
+          bytes[start] == needle[0] && bytes[start..<(start + needle.count)].elementsEqual(needle)
+        }
+    }
   }
 
   /// The definitions that go at the top of the loop at `level` (-1: before the first loop), in
@@ -102,17 +112,21 @@ final class Hoister {
 
   /// The identifiers a C expression mentions (index variables, buffers, hoisted values).
   static func identifiers(in text: String) -> Set<String> {
+    // ASCII bytes: generated expressions hold nothing else.
     var result = Set<String>()
-    var current = ""
-    for character in text {
-      if character.isLetter || character.isNumber || character == "_" {
-        current.append(character)
-      } else if !current.isEmpty {
-        if !current.first!.isNumber { result.insert(current) }
-        current = ""
+    let bytes = Array(text.utf8)
+    var start: Int?
+    for index in 0...bytes.count {
+      let byte = index < bytes.count ? bytes[index] : 0
+      if byte.isIdentifierByte {
+        if start == nil { start = index }
+      } else if let first = start {
+        if !bytes[first].isDigit {
+          result.insert(String(decoding: bytes[first..<index], as: UTF8.self))
+        }
+        start = nil
       }
     }
-    if !current.isEmpty && !current.first!.isNumber { result.insert(current) }
     return result
   }
 }

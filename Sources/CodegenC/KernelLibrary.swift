@@ -93,24 +93,30 @@ struct KernelLibrary {
 
   /// The constants, then each kernel with its provenance and its launcher (the one signature
   /// the schedules call through: `a` holds one pointer per buffer, `c` the batch size and the
-  /// scratch's size), then their table.
-  func emit(into code: inout CodePrinter) {
+  /// scratch's size), then their table. The kernels are split in two halves by size, so that
+  /// clang compiles them on two cores: the first half goes into `code` with the table, the
+  /// second into `other` (another translation unit), whose launchers `code` declares.
+  func emit(into code: inout CodePrinter, other: inout CodePrinter) {
     for constant in constants {
-      code.line("static const float \(constant.name)[\(constant.count)] = {")
+      code.line("const float \(constant.name)[\(constant.count)] = {")
       code.indented { code in code.line(constant.values) }
       code.line("};")
-      code.line()
+      other.line("extern const float \(constant.name)[\(constant.count)];")
     }
-    for kernel in kernels {
-      code.line("/* \(kernel.provenance) */")
-      code.verbatim(kernel.text)
-      code.block("static void \(kernel.name)_launch(void *const *a, const hw_call_context *c)") {
-        code in
-        if !kernel.parameters.contains(where: { $0.hasPrefix("c->") }) { code.line("(void)c;") }
-        code.wrapped("\(kernel.name)(", kernel.parameters, ");")
-      }
-      code.line()
+    code.line()
+    other.line()
+    let total = kernels.reduce(0) { $0 + $1.text.utf8.count }
+    var size = 0
+    let split = kernels.firstIndex {
+      size += $0.text.utf8.count; return 2 * size > total
     }
+    let firstHalf = split.map { $0 + 1 } ?? kernels.count
+    for kernel in kernels[firstHalf...] {
+      code.line("void \(kernel.name)_launch(void *const *a, const hw_call_context *c);")
+    }
+    if firstHalf < kernels.count { code.line() }
+    for kernel in kernels[..<firstHalf] { Self.emit(kernel, linkage: "static ", into: &code) }
+    for kernel in kernels[firstHalf...] { Self.emit(kernel, linkage: "", into: &other) }
     guard !kernels.isEmpty else { return }
     code.line("static const hw_kernel \(table)[] = {")
     code.indented { code in
@@ -119,6 +125,20 @@ struct KernelLibrary {
       }
     }
     code.line("};")
+    code.line()
+  }
+
+  private static func emit(
+    _ kernel: (name: String, provenance: String, text: String, parameters: [String]),
+    linkage: String, into code: inout CodePrinter
+  ) {
+    code.line("/* \(kernel.provenance) */")
+    code.verbatim(kernel.text)
+    let signature = "\(linkage)void \(kernel.name)_launch(void *const *a, const hw_call_context *c)"
+    code.block(signature) { code in
+      if !kernel.parameters.contains(where: { $0.hasPrefix("c->") }) { code.line("(void)c;") }
+      code.wrapped("\(kernel.name)(", kernel.parameters, ");")
+    }
     code.line()
   }
 }

@@ -33,72 +33,77 @@ public enum GenericBatch {
     _ first: String, _ second: String, place: String, replace: (BatchPolynomial) -> String
   ) throws(Mismatch) -> String {
     if first == second { return first }
-    let a = tokens(first)
-    let b = tokens(second)
-    var result = ""
-    result.reserveCapacity(first.utf8.count)
+    // Bytes, not Characters: the compiler pairs every kernel it prints, twice per entry.
+    let (a, b) = (Array(first.utf8), Array(second.utf8))
+    let (x, y) = (tokens(a), tokens(b))
+    var result: [UInt8] = []
+    result.reserveCapacity(a.count + 64)
+    for index in 0..<max(x.count, y.count) {
+      let u = index < x.count ? a[x[index]] : []
+      let v = index < y.count ? b[y[index]] : []
+      if u.elementsEqual(v) {
+        result += u
+      } else if let p = Int(String(decoding: u, as: UTF8.self)),
+        let q = Int(String(decoding: v, as: UTF8.self)), let polynomial = BatchPolynomial(p, q)
+      {
+        result += Array(replace(polynomial).utf8)
+      } else {
+        let near = x[max(0, index - 12)..<min(x.count, index + 4)]
+        let context = near.map { String(decoding: a[$0], as: UTF8.self) }.joined()
+        throw Mismatch(
+          place: place, first: String(decoding: u, as: UTF8.self),
+          second: String(decoding: v, as: UTF8.self), context: context)
+      }
+    }
+    return String(decoding: result, as: UTF8.self)
+  }
+
+  /// Numbers (digits with an optional fraction and exponent, kept whole so that a float's
+  /// digits are never read as integers), identifiers, runs of spaces, and single other bytes;
+  /// concatenated they give the text back.
+  static func tokens(_ text: [UInt8]) -> [Range<Int>] {
+    var result: [Range<Int>] = []
     var index = 0
-    while index < a.count || index < b.count {
-      let (x, y) = (index < a.count ? a[index] : "", index < b.count ? b[index] : "")
-      if x == y {
-        result += x
-      } else if let u = Int(x), let v = Int(y), let polynomial = BatchPolynomial(u, v) {
-        result += replace(polynomial)
-      } else {
-        let context = a[max(0, index - 12)..<min(a.count, index + 4)].joined()
-        throw Mismatch(place: place, first: String(x), second: String(y), context: context)
-      }
-      index += 1
+    func skip(_ accept: (UInt8) -> Bool) {
+      while index < text.count && accept(text[index]) { index += 1 }
     }
-    return result
-  }
-
-  /// Numbers (digits with an optional fraction and exponent), identifiers, runs of spaces, and
-  /// single other characters; concatenated they give the text back.
-  static func tokens(_ text: String) -> [Substring] {
-    var result: [Substring] = []
-    var index = text.startIndex
-    while index < text.endIndex {
+    while index < text.count {
       let start = index
-      let c = text[index]
-      if c.isNumber && c.isASCII {
-        index = text[index...].firstIndex { !($0.isASCII && $0.isNumber) } ?? text.endIndex
-        index = number(text, from: start, digitsEnd: index)
-      } else if c.isLetter || c == "_" {
-        index =
-          text[index...].firstIndex { !($0.isLetter || $0.isNumber || $0 == "_") }
-          ?? text.endIndex
-      } else if c == " " {
-        index = text[index...].firstIndex { $0 != " " } ?? text.endIndex
+      let byte = text[index]
+      if byte.isDigit {
+        skip(\.isDigit)
+        if index + 1 < text.count, text[index] == UInt8(ascii: "."), text[index + 1].isDigit {
+          index += 1
+          skip(\.isDigit)
+        }
+        if index + 1 < text.count,
+          text[index] == UInt8(ascii: "e") || text[index] == UInt8(ascii: "E")
+        {
+          var next = index + 1
+          if text[next] == UInt8(ascii: "-") || text[next] == UInt8(ascii: "+") { next += 1 }
+          if next < text.count, text[next].isDigit {
+            index = next
+            skip(\.isDigit)
+          }
+        }
+      } else if byte.isIdentifierByte {
+        skip(\.isIdentifierByte)
+      } else if byte == UInt8(ascii: " ") {
+        skip { $0 == UInt8(ascii: " ") }
       } else {
-        index = text.index(after: index)
+        index += 1
       }
-      result.append(text[start..<index])
+      result.append(start..<index)
     }
     return result
   }
+}
 
-  /// The end of a number whose leading digits end at `digitsEnd`: a fraction and exponent make
-  /// it a float token, kept whole so that its digits are never read as integers.
-  private static func number(
-    _ text: String, from start: String.Index, digitsEnd: String.Index
-  ) -> String.Index {
-    var index = digitsEnd
-    func digits(_ from: String.Index) -> String.Index {
-      text[from...].firstIndex { !($0.isASCII && $0.isNumber) } ?? text.endIndex
-    }
-    if index < text.endIndex, text[index] == ".", text.index(after: index) < text.endIndex,
-      text[text.index(after: index)].isNumber
-    {
-      index = digits(text.index(after: index))
-    }
-    if index < text.endIndex, text[index] == "e" || text[index] == "E" {
-      var next = text.index(after: index)
-      if next < text.endIndex, text[next] == "-" || text[next] == "+" {
-        next = text.index(after: next)
-      }
-      if next < text.endIndex, text[next].isNumber { index = digits(next) }
-    }
-    return index
+extension UInt8 {
+  /// An ASCII digit.
+  package var isDigit: Bool { self >= 0x30 && self <= 0x39 }
+  /// An ASCII letter, digit or underscore.
+  package var isIdentifierByte: Bool {
+    isDigit || (self >= 0x41 && self <= 0x5A) || (self >= 0x61 && self <= 0x7A) || self == 0x5F
   }
 }

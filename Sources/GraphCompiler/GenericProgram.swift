@@ -1,3 +1,4 @@
+import Dispatch
 import GraphIR
 
 /// A program compiled once for every batch size: scheduled at the two marker sizes of
@@ -10,17 +11,22 @@ public struct GenericProgram: Sendable {
   /// The same at `GenericBatch.markers.1`.
   public private(set) var second: PlannedProgram
 
-  /// Schedules `make(batch)` at both markers and checks that every entry agrees.
+  /// Schedules `make(batch)` at both markers (at once, one on each of two threads) and checks
+  /// that every entry agrees.
   public init(
-    _ make: (Int) throws -> Program, verify: Bool = true, channelsLast: Bool = true
+    _ make: @Sendable (Int) throws -> Program, verify: Bool = true, channelsLast: Bool = true
   ) throws {
-    func planned(_ batch: Int) throws -> PlannedProgram {
-      let scheduled = try KernelPipeline.schedule(
-        try make(batch), verify: verify, channelsLast: channelsLast)
-      return KernelPipeline.plan(scheduled, batch: batch, costs: false)
+    let results = ParallelResults<PlannedProgram>(count: 2)
+    DispatchQueue.concurrentPerform(iterations: 2) { index in
+      let batch = index == 0 ? GenericBatch.markers.0 : GenericBatch.markers.1
+      results.set(index) {
+        let scheduled = try KernelPipeline.schedule(
+          try make(batch), verify: verify, channelsLast: channelsLast)
+        return KernelPipeline.plan(scheduled, batch: batch, costs: false)
+      }
     }
-    first = try planned(GenericBatch.markers.0)
-    second = try planned(GenericBatch.markers.1)
+    first = try results.get(0)
+    second = try results.get(1)
     guard first.entries.map(\.name) == second.entries.map(\.name),
       first.program.variables == second.program.variables
     else {
@@ -85,4 +91,22 @@ public struct GenericProgram: Sendable {
     for output in a.outputs { lines.append("output \"\(output.name)\" = \(output.node)") }
     return try Parser.parseGraph(lines.joined(separator: "\n"))
   }
+}
+
+/// Results computed on several threads at once (`DispatchQueue.concurrentPerform`), each slot
+/// written by its own thread before any is read.
+package final class ParallelResults<Value>: @unchecked Sendable {
+  private var results: [Result<Value, any Error>?]
+  private let lock = DispatchSemaphore(value: 1)
+
+  package init(count: Int) { results = Array(repeating: nil, count: count) }
+
+  package func set(_ index: Int, _ body: () throws -> Value) {
+    let result = Result { try body() }
+    lock.wait()
+    results[index] = result
+    lock.signal()
+  }
+
+  package func get(_ index: Int) throws -> Value { try results[index]!.get() }
 }

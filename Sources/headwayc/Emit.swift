@@ -1,5 +1,6 @@
 import ArgumentParser
 import CodegenC
+import Dispatch
 import Foundation
 import GraphCompiler
 import GraphDSL
@@ -24,9 +25,9 @@ struct Emit: ParsableCommand {
     }
     let generic = try GenericProgram(definition.program)
     let base = CSyntax.fileBase(definition.file)
-    try writeIfChanged(
-      ProgramEmitter.translationUnit([generic], source: definition.file),
-      to: "\(output)/\(base).graph.c")
+    let (main, kernels) = try ProgramEmitter.translationUnits([generic], source: definition.file)
+    try writeIfChanged(main, to: "\(output)/\(base).graph.c")
+    try writeIfChanged(kernels, to: "\(output)/\(base).kernels.c")
     try writeIfChanged(ProgramEmitter.header([program]), to: "\(output)/HeadwayPrograms.h")
     try writeIfChanged(ProgramEmitter.registry([program]), to: "\(output)/programs.registry.c")
   }
@@ -49,19 +50,25 @@ struct EmitAll: ParsableCommand {
   var includeDirectory: String
 
   func run() throws {
-    var byFile: [String: [GenericProgram]] = [:]
-    for definition in Programs.all {
-      byFile[CSyntax.fileBase(definition.file), default: []].append(
-        try GenericProgram(definition.program))
+    // One file per thread: each is compiled and printed on its own.
+    let bases = sources.map(CSyntax.fileBase)
+    let texts = ParallelResults<([String], (main: String, kernels: String))>(count: bases.count)
+    DispatchQueue.concurrentPerform(iterations: bases.count) { index in
+      texts.set(index) {
+        let programs = try Programs.all.filter { CSyntax.fileBase($0.file) == bases[index] }.map {
+          try GenericProgram($0.program)
+        }
+        let texts = try ProgramEmitter.translationUnits(
+          programs, source: "graphs/\(bases[index]).swift")
+        return (programs.map(\.first.program.name), texts)
+      }
     }
     var names: [String] = []
-    for source in sources {
-      let base = CSyntax.fileBase(source)
-      let programs = byFile[base] ?? []
-      names += programs.map(\.first.program.name)
-      try writeIfChanged(
-        ProgramEmitter.translationUnit(programs, source: "graphs/\(base).swift"),
-        to: "\(output)/\(base).graph.c")
+    for (index, base) in bases.enumerated() {
+      let (programs, text) = try texts.get(index)
+      names += programs
+      try writeIfChanged(text.main, to: "\(output)/\(base).graph.c")
+      try writeIfChanged(text.kernels, to: "\(output)/\(base).kernels.c")
     }
     try writeIfChanged(ProgramEmitter.header(names), to: "\(includeDirectory)/HeadwayPrograms.h")
     try writeIfChanged(ProgramEmitter.registry(names), to: "\(output)/programs.registry.c")

@@ -10,7 +10,8 @@ func generatedR1(entries: [String]) throws -> String {
   let definition = try #require(Programs.named("fmnist-resnet-small"))
   var generic = try GenericProgram(definition.program)
   generic.keepEntries(entries)
-  return try ProgramEmitter.translationUnit([generic], source: definition.file)
+  let (main, kernels) = try ProgramEmitter.translationUnits([generic], source: definition.file)
+  return main + kernels
 }
 
 let snapshotDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -7,7 +7,89 @@
 #include "headway_kernels.h"
 #include "headway_program.h"
 
-/* ---- 144 kernels ---- */
+/* ---- 144 kernels (the second half in the .kernels.c file) ---- */
+
+
+void fmnist_resnet_small_k0064_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0065_conv2d_input_grad_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0066_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0067_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0068_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0069_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0070_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0071_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0072_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0073_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0074_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0075_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0076_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0077_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0078_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0079_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0080_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0081_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0082_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0083_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0084_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0085_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0086_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0087_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0088_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0089_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0090_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0091_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0092_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0093_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0094_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0095_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0096_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0097_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0098_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0099_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0100_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0101_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0102_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0103_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0104_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0105_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0106_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0107_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0108_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0109_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0110_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0111_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0112_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0113_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0114_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0115_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0116_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0117_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0118_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0119_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0120_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0121_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0122_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0123_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0124_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0125_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0126_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0127_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0128_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0129_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0130_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0131_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0132_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0133_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0134_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0135_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0136_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0137_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0138_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0139_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0140_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0141_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0142_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0143_reduce_mean_launch(void *const *a, const hw_call_context *c);
 
 /* select -> f32[] */
 static void fmnist_resnet_small_k0000_select(const float *restrict x0, const float *restrict x1, float *restrict y0) {
@@ -2908,2815 +2990,6 @@ static void fmnist_resnet_small_k0063_reduce_sum_launch(void *const *a, const hw
   fmnist_resnet_small_k0063_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
-/* select, sub -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0064_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0064_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0064_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_input_grad -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0065_conv2d_input_grad(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
-      .ow = 14, .stride = 2, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, scratch_bytes);
-}
-static void fmnist_resnet_small_k0065_conv2d_input_grad_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0065_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
-}
-
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0066_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
-    int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
-      .ow = 14, .stride = 2, .pad = 0};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x7[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
-  }
-  double h_y6_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y6_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y6_2[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
-  }
-  double part_y7[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y7[p][i3] = acc_y7[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0066_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0066_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
-}
-
-/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0067_add(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
-  double h_y0_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  double h_y0_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(1568 * n)));
-  }
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0067_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0067_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[32,32,3,3] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0068_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
-      .ow = 28, .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 288 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0068_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0068_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      c->scratch_bytes);
-}
-
-/* reduce_sum, mul, add -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0069_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0069_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0069_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* add -> f32[32,1,1] */
-static void fmnist_resnet_small_k0070_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x2[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x3[0];
-  const double h_y0_6 = (double)x4[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0070_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0070_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[32,1,1] */
-static void fmnist_resnet_small_k0071_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0071_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0071_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0072_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0072_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0072_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0073_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
-      .ow = 28, .stride = 1, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
-  }
-  double h_y6_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y6_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y6_2[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
-  }
-  double part_y7[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y7[p][i3] = acc_y7[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0073_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0073_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], c->scratch_bytes);
-}
-
-/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0074_add(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
-  double h_y0_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  double h_y0_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(1568 * n)));
-  }
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0074_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0074_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0075_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
-    int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
-      .ow = 28, .stride = 1, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x7, x5, y0, scratch, scratch_bytes);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
-  }
-  double h_y6_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y6_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y6_2[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
-  }
-  double part_y7[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y7[p][i3] = acc_y7[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0075_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0075_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[32,1,3,3] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0076_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
-      .ow = 28, .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 9 + i2 * 3 + i3]));
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(3)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        acc_y2 += ((double)y1[i0 * 9 + i2 * 3 + i3] * (double)y1[i0 * 9 + i2 * 3 + i3]);
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y3[i0 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 9 + i2 * 3 + i3] * (double)y0[i0 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 9 + i2 * 3 + i3]);
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0076_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0076_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      c->scratch_bytes);
-}
-
-/* reduce_sum, mul, add -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0077_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(3)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        acc_y0 += ((double)x1[i0 * 9 + i2 * 3 + i3] * (double)x1[i0 * 9 + i2 * 3 + i3]);
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y2[i0 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 9 + i2 * 3 + i3])));
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0077_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0077_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0078_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0078_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0078_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* matmul, reduce_mean, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0079_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
-    float *restrict y3) {
-  hw_matmul((2 * n), 512, 128, 0, 1, x0, x1, y0);
-  double part_y1[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y1[i1] += (double)y0[i0 * 512 + i1];
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y1[p][i1] = acc_y1[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
-  }
-  double part_y2[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y2[i1] += (((double)y0[i0 * 512 + i1] - (double)y1[i1]) * ((double)y0[i0 * 512 + i1] - (double)y1[i1]));
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y2[p][i1] = acc_y2[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
-  }
-  double h_y3_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y3_0[i1] = (1.0 / sqrt(((double)y2[i1] + 1e-05)));
-  }
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y3[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y3_0[i1]) * (double)x2[i1]) + (double)x3[i1]), 0.0);
-    }
-  }
-}
-static void fmnist_resnet_small_k0079_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0079_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0080_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict y6) {
-  hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x0, y0);
-  const double h_y1_0 = (double)x1[0];
-  #pragma omp parallel for if((4 * n * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    double acc_y1 = -INFINITY;
-    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)));
-    }
-    y1[i0] = (float)acc_y1;
-  }
-  const double h_y2_0 = (double)x1[0];
-  #pragma omp parallel for if((4 * n * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    const double h_y2_1 = (double)y1[i0];
-    double acc_y2 = 0.0, acc_y3 = 0.0;
-    #pragma omp simd reduction(+:acc_y2, acc_y3)
-    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y2_1));
-      acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
-    }
-    y2[i0] = (float)acc_y2;
-    y3[i0] = (float)acc_y3;
-  }
-  double acc_y4 = 0.0;
-  #pragma omp simd reduction(+:acc_y4)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    acc_y4 += ((log((double)y2[i0]) + (double)y1[i0]) - (double)y3[i0]);
-  }
-  y4[0] = (float)(acc_y4 / (double)(2 * n));
-  y5[0] = (float)(double)y4[0];
-  const double h_y6_0 = (-(1.0 / (double)(2 * n)));
-  const double h_y6_3 = (double)x1[0];
-  #pragma omp parallel for if((4 * n * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    const double h_y6_1 = (double)y2[i0];
-    const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
-    const double h_y6_4 = (double)y1[i0];
-    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 * exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y6_4)))) / h_y6_3);
-    }
-  }
-}
-static void fmnist_resnet_small_k0080_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0080_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
-}
-
-/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0081_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
-    const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
-    float *y5) {
-  hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
-  #pragma omp parallel for if((256 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    double acc_y2 = 0.0;
-    #pragma omp simd reduction(+:acc_y2)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((double)x5[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
-      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x0[i0 * 128 + i1] + (double)x1[i1]));
-    }
-    y2[i0] = (float)acc_y2;
-  }
-  double part_y4[8][128];
-  #pragma omp parallel for if((256 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y4[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      const double h_y3_0 = (double)x2[i0];
-      const double h_y3_1 = (h_y3_0 + 1e-12);
-      const double h_y3_2 = (1.0 / sqrt(h_y3_1));
-      const double h_y3_3 = (double)y2[i0];
-      const double h_y3_4 = (h_y3_2 / h_y3_1);
-      const double h_y3_5 = (h_y3_4 * (-0.5));
-      const double h_y3_6 = (h_y3_3 * h_y3_5);
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 128; i1++) {
-        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x0[i0 * 128 + i1] + (double)x1[i1]))) + (h_y3_6 * ((double)x0[i0 * 128 + i1] + (double)x1[i1])));
-        acc_y4[i1] += (double)y3[i0 * 128 + i1];
-      }
-    }
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      part_y4[p][i1] = acc_y4[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-  }
-  const double h_y5_0 = (double)x6[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y5[i0] = (float)((double)x1[i0] - (h_y5_0 * (double)y4[i0]));
-  }
-}
-static void fmnist_resnet_small_k0081_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0081_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12]);
-}
-
-/* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0082_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
-  hw_matmul(128, 512, (2 * n), 1, 0, x2, x0, y0);
-  const double h_y1_0 = (double)x3[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y1[i0 * 512 + i1] = (float)((double)x1[i0 * 512 + i1] - (h_y1_0 * (double)y0[i0 * 512 + i1]));
-    }
-  }
-}
-static void fmnist_resnet_small_k0082_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0082_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
-
-/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0083_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict y6, float *restrict y7) {
-  hw_matmul((2 * n), 512, 128, 0, 0, x6, x5, y0);
-  double h_y1_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y1_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
-  }
-  double part_y2[8][512], part_y3[8][512], part_y4[8][512], part_y5[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[512] = {0.0}, acc_y3[512] = {0.0}, acc_y4[512] = {0.0}, acc_y5[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
-        acc_y2[i1] += (double)y1[i0 * 512 + i1];
-        acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]));
-        acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
-        acc_y5[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x3[i1]) * h_y1_0[i1]));
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y2[p][i1] = acc_y2[i1];
-      part_y3[p][i1] = acc_y3[i1];
-      part_y4[p][i1] = acc_y4[i1];
-      part_y5[p][i1] = acc_y5[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
-    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1] + part_y5[6][i1] + part_y5[7][i1]);
-  }
-  double h_y6_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y6_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
-  }
-  double h_y6_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y6_1[i1] = (h_y6_0[i1] / ((double)x2[i1] + 1e-05));
-  }
-  double h_y6_2[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y6_2[i1] = (((double)y4[i1] * (h_y6_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
-  }
-  double part_y7[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
-        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y7[p][i1] = acc_y7[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
-  }
-}
-static void fmnist_resnet_small_k0083_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0083_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14]);
-}
-
-/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0084_add(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
-  double h_y0_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_0[i1] = (1.0 / sqrt(((double)x0[i1] + 1e-05)));
-  }
-  double h_y0_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_1[i1] = (((double)x3[i1] + (double)x5[i1]) * (1.0 / (double)(2 * n)));
-  }
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 + i1]) + h_y0_1[i1]);
-    }
-  }
-}
-static void fmnist_resnet_small_k0084_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0084_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* sub -> f32[512] */
-static void fmnist_resnet_small_k0085_sub(const float *restrict x0, const float *restrict x1, const float *x2,
-    float *y0) {
-  const double h_y0_0 = (double)x1[0];
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
-  }
-}
-static void fmnist_resnet_small_k0085_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0085_sub(a[0], a[1], a[2], a[3]);
-}
-
-/* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0086_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
-  hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
-  const double h_y1_0 = (double)x2[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((double)x1[i0 * 128 + i1] - (h_y1_0 * (double)y0[i0 * 128 + i1]));
-    }
-  }
-}
-static void fmnist_resnet_small_k0086_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0086_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
-
-/* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0087_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5) {
-  hw_matmul((2 * n), 512, 128, 0, 1, x0, x3, y0);
-  double part_y1[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y1[i1] += (double)y0[i0 * 512 + i1];
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y1[p][i1] = acc_y1[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
-  }
-  double part_y2[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y2[i1] += (((double)y0[i0 * 512 + i1] - (double)y1[i1]) * ((double)y0[i0 * 512 + i1] - (double)y1[i1]));
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y2[p][i1] = acc_y2[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
-  }
-  for (int64_t i = 0; i < 512; i++) {
-    y3[i] = (float)(((double)x4[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x5[i] * 0.9) + (((double)y2[i] * ((double)(2 * n) / (double)(2 * n - 1))) * 0.1));
-  }
-  double h_y5_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_0[i1] = (1.0 / sqrt(((double)y2[i1] + 1e-05)));
-  }
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y5[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y5_0[i1]) * (double)x1[i1]) + (double)x2[i1]), 0.0);
-    }
-  }
-}
-static void fmnist_resnet_small_k0087_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0087_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
-}
-
-/* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0088_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
-  hw_matmul((2 * n), 128, 512, 0, 1, x2, x1, y0);
-  #pragma omp parallel for if((256 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    double acc_y1 = 0.0;
-    #pragma omp simd reduction(+:acc_y1)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc_y1 += (((double)y0[i0 * 128 + i1] + (double)x0[i1]) * ((double)y0[i0 * 128 + i1] + (double)x0[i1]));
-    }
-    y1[i0] = (float)acc_y1;
-  }
-  #pragma omp parallel for if((256 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    const double h_y2_0 = (double)y1[i0];
-    const double h_y2_1 = (h_y2_0 + 1e-12);
-    const double h_y2_2 = (1.0 / sqrt(h_y2_1));
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y2[i0 * 128 + i1] = (float)(((double)y0[i0 * 128 + i1] + (double)x0[i1]) * h_y2_2);
-    }
-  }
-}
-static void fmnist_resnet_small_k0088_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0088_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
-
-/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0089_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
-    float *y6) {
-  hw_matmul((2 * n), (2 * n), 128, 0, 1, x1, x1, y0);
-  const double h_y1_0 = (double)x0[0];
-  #pragma omp parallel for if((4 * n * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    double acc_y1 = -INFINITY;
-    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)));
-    }
-    y1[i0] = (float)acc_y1;
-  }
-  const double h_y2_0 = (double)x0[0];
-  #pragma omp parallel for if((4 * n * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    const double h_y2_1 = (double)y1[i0];
-    double acc_y2 = 0.0, acc_y3 = 0.0;
-    #pragma omp simd reduction(+:acc_y2, acc_y3)
-    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y2_1));
-      acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
-    }
-    y2[i0] = (float)acc_y2;
-    y3[i0] = (float)acc_y3;
-  }
-  double acc_y4 = 0.0;
-  #pragma omp simd reduction(+:acc_y4)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    acc_y4 += ((log((double)y2[i0]) + (double)y1[i0]) - (double)y3[i0]);
-  }
-  y4[0] = (float)(acc_y4 / (double)(2 * n));
-  y5[0] = (float)(double)y4[0];
-  const double h_y6_0 = (-(1.0 / (double)(2 * n)));
-  const double h_y6_3 = (double)x0[0];
-  #pragma omp parallel for if((4 * n * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    const double h_y6_1 = (double)y2[i0];
-    const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
-    const double h_y6_4 = (double)y1[i0];
-    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 * exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y6_4)))) / h_y6_3);
-    }
-  }
-}
-static void fmnist_resnet_small_k0089_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0089_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
-}
-
-/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0090_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *y1, float *restrict y2, float *y3, float *restrict y4) {
-  hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
-  #pragma omp parallel for if((256 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    double acc_y2 = 0.0;
-    #pragma omp simd reduction(+:acc_y2)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((double)x5[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
-      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x1[i0 * 128 + i1] + (double)x0[i1]));
-    }
-    y2[i0] = (float)acc_y2;
-  }
-  double part_y4[8][128];
-  #pragma omp parallel for if((256 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y4[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      const double h_y3_0 = (double)x2[i0];
-      const double h_y3_1 = (h_y3_0 + 1e-12);
-      const double h_y3_2 = (1.0 / sqrt(h_y3_1));
-      const double h_y3_3 = (double)y2[i0];
-      const double h_y3_4 = (h_y3_2 / h_y3_1);
-      const double h_y3_5 = (h_y3_4 * (-0.5));
-      const double h_y3_6 = (h_y3_3 * h_y3_5);
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 128; i1++) {
-        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x0[i1]))) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x0[i1])));
-        acc_y4[i1] += (double)y3[i0 * 128 + i1];
-      }
-    }
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      part_y4[p][i1] = acc_y4[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 128; i1++) {
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-  }
-}
-static void fmnist_resnet_small_k0090_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0090_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* matmul, mul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0091_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, float *y0, float *y1) {
-  hw_matmul(128, 512, (2 * n), 1, 0, x2, x1, y0);
-  const double h_y1_0 = (double)x0[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y1[i0 * 512 + i1] = (float)((-(double)y0[i0 * 512 + i1]) * h_y1_0);
-    }
-  }
-}
-static void fmnist_resnet_small_k0091_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0091_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
-}
-
-/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0092_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0) {
-  hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
-}
-static void fmnist_resnet_small_k0092_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0092_matmul(c->n, a[0], a[1], a[2]);
-}
-
-/* matmul -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0093_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0) {
-  hw_matmul((2 * n), 512, 128, 0, 0, x0, x1, y0);
-}
-static void fmnist_resnet_small_k0093_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0093_matmul(c->n, a[0], a[1], a[2]);
-}
-
-/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0094_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *y6, float *restrict y7) {
-  hw_matmul((2 * n), 512, 128, 0, 0, x6, x0, y0);
-  double h_y1_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y1_0[i1] = (1.0 / sqrt(((double)x5[i1] + 1e-05)));
-  }
-  double part_y2[8][512], part_y3[8][512], part_y4[8][512], part_y5[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[512] = {0.0}, acc_y3[512] = {0.0}, acc_y4[512] = {0.0}, acc_y5[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x3[i0 * 512 + i1] - (double)x4[i1]) * h_y1_0[i1]) * (double)x1[i1]) + (double)x2[i1]) > 0.0) ? 1.0 : 0.0));
-        acc_y2[i1] += (double)y1[i0 * 512 + i1];
-        acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x3[i0 * 512 + i1] - (double)x4[i1]) * h_y1_0[i1]));
-        acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x1[i1]) * ((double)x3[i0 * 512 + i1] - (double)x4[i1]));
-        acc_y5[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x1[i1]) * h_y1_0[i1]));
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y2[p][i1] = acc_y2[i1];
-      part_y3[p][i1] = acc_y3[i1];
-      part_y4[p][i1] = acc_y4[i1];
-      part_y5[p][i1] = acc_y5[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
-    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1] + part_y5[6][i1] + part_y5[7][i1]);
-  }
-  double h_y6_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y6_0[i1] = (1.0 / sqrt(((double)x5[i1] + 1e-05)));
-  }
-  double h_y6_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y6_1[i1] = (h_y6_0[i1] / ((double)x5[i1] + 1e-05));
-  }
-  double h_y6_2[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y6_2[i1] = (((double)y4[i1] * (h_y6_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
-  }
-  double part_y7[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x3[i0 * 512 + i1] - (double)x4[i1])) + (h_y6_2[i1] * ((double)x3[i0 * 512 + i1] - (double)x4[i1])));
-        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y7[p][i1] = acc_y7[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
-  }
-}
-static void fmnist_resnet_small_k0094_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0094_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14]);
-}
-
-/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0095_add(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
-  double h_y0_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_0[i1] = (1.0 / sqrt(((double)x1[i1] + 1e-05)));
-  }
-  double h_y0_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_1[i1] = (((double)x3[i1] + (double)x5[i1]) * (1.0 / (double)(2 * n)));
-  }
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x0[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 + i1]) + h_y0_1[i1]);
-    }
-  }
-}
-static void fmnist_resnet_small_k0095_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0095_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* matmul, mul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0096_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, float *y0, float *y1) {
-  hw_matmul(512, 128, (2 * n), 1, 0, x2, x0, y0);
-  const double h_y1_0 = (double)x1[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((-(double)y0[i0 * 128 + i1]) * h_y1_0);
-    }
-  }
-}
-static void fmnist_resnet_small_k0096_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0096_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
-}
-
-/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0097_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0) {
-  hw_matmul((2 * n), 128, 512, 0, 0, x1, x0, y0);
-}
-static void fmnist_resnet_small_k0097_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0097_matmul(c->n, a[0], a[1], a[2]);
-}
-
-/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0098_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0) {
-  hw_matmul((2 * n), 128, 512, 0, 0, x0, x1, y0);
-}
-static void fmnist_resnet_small_k0098_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0098_matmul(c->n, a[0], a[1], a[2]);
-}
-
-/* matmul, reduce_sum, mul, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0099_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *y5, float *y6) {
-  hw_matmul((2 * n), 512, 128, 0, 1, x0, x10, y0);
-  double part_y1[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y1[i1] += ((double)y0[i0 * 512 + i1] * (1.0 / (double)(2 * n)));
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y1[p][i1] = acc_y1[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]);
-  }
-  double part_y3[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y3[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y2[i0 * 512 + i1] = (float)(((double)y0[i0 * 512 + i1] + (-(double)y1[i1])) * ((double)x1[i0 * 512 + i1] - (double)x2[i1]));
-        acc_y3[i1] += (((double)y2[i0 * 512 + i1] + (double)y2[i0 * 512 + i1]) * (1.0 / (double)(2 * n)));
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y3[p][i1] = acc_y3[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
-  }
-  for (int64_t i = 0; i < 512; i++) {
-    y4[i] = (float)(((double)y3[i] * (double)x7[i]) * (-0.5));
-  }
-  const double h_y5_0 = (double)x6[0];
-  double h_y5_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_1[i1] = (1.0 / sqrt(((double)x3[i1] + 1e-05)));
-  }
-  double h_y5_2[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_2[i1] = (h_y5_1[i1] / ((double)x3[i1] + 1e-05));
-  }
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y5[i0 * 512 + i1] = (float)(((((-(double)x9[i1]) * h_y5_0) * (((double)x1[i0 * 512 + i1] - (double)x2[i1]) * h_y5_1[i1])) + (((((double)y3[i1] * (h_y5_2[i1] * (-0.5))) * ((double)x1[i0 * 512 + i1] - (double)x2[i1])) + (((double)y0[i0 * 512 + i1] + (-(double)y1[i1])) * h_y5_1[i1])) * (double)x4[i1])) + ((-(double)x8[i1]) * h_y5_0));
-      y6[i0 * 512 + i1] = (float)((double)y5[i0 * 512 + i1] * (((((((double)x1[i0 * 512 + i1] - (double)x2[i1]) * h_y5_1[i1]) * (double)x4[i1]) + (double)x5[i1]) > 0.0) ? 1.0 : 0.0));
-    }
-  }
-}
-static void fmnist_resnet_small_k0099_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0099_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], a[17]);
-}
-
-/* matmul, add, mul, reduce_sum -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0100_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
-    float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5) {
-  hw_matmul((2 * n), 128, 512, 0, 1, x8, x0, y0);
-  const double h_y1_0 = (double)x5[0];
-  #pragma omp parallel for if((256 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    double acc_y3 = 0.0;
-    #pragma omp simd reduction(+:acc_y3)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)(((double)x7[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]) + ((-(double)x6[i1]) * h_y1_0));
-      y2[i0 * 128 + i1] = (float)((double)y1[i0 * 128 + i1] * ((double)x1[i0 * 128 + i1] + (double)x2[i1]));
-      acc_y3 += ((double)y2[i0 * 128 + i1] + (double)y2[i0 * 128 + i1]);
-    }
-    y3[i0] = (float)acc_y3;
-  }
-  #pragma omp parallel for if((2 * n) >= 32768)
-  for (int64_t i = 0; i < (2 * n); i++) {
-    y4[i] = (float)(((double)y3[i] * (double)x4[i]) * (-0.5));
-  }
-  #pragma omp parallel for if((256 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    const double h_y5_0 = (double)y3[i0];
-    const double h_y5_1 = (double)x3[i0];
-    const double h_y5_2 = (h_y5_1 + 1e-12);
-    const double h_y5_3 = (1.0 / sqrt(h_y5_2));
-    const double h_y5_4 = (h_y5_3 / h_y5_2);
-    const double h_y5_5 = (h_y5_4 * (-0.5));
-    const double h_y5_6 = (h_y5_0 * h_y5_5);
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y5[i0 * 128 + i1] = (float)((h_y5_6 * ((double)x1[i0 * 128 + i1] + (double)x2[i1])) + ((double)y1[i0 * 128 + i1] * h_y5_3));
-    }
-  }
-}
-static void fmnist_resnet_small_k0100_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0100_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14]);
-}
-
-/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0101_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0) {
-  hw_matmul((2 * n), 128, (2 * n), 0, 0, x0, x1, y0);
-}
-static void fmnist_resnet_small_k0101_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0101_matmul(c->n, a[0], a[1], a[2]);
-}
-
-/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0102_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0) {
-  hw_matmul((2 * n), 128, (2 * n), 1, 0, x0, x1, y0);
-}
-static void fmnist_resnet_small_k0102_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0102_matmul(c->n, a[0], a[1], a[2]);
-}
-
-/* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0103_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0) {
-  hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x1, y0);
-}
-static void fmnist_resnet_small_k0103_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0103_matmul(c->n, a[0], a[1], a[2]);
-}
-
-/* matmul, div, reduce_sum -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0104_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *x6, float *restrict y0, float *y1, float *restrict y2, float *y3) {
-  hw_matmul((2 * n), (2 * n), 128, 0, 1, x5, x0, y0);
-  const double h_y1_0 = (double)x2[0];
-  #pragma omp parallel for if((4 * n * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    const double h_y1_1 = (double)x3[i0];
-    double acc_y2 = 0.0;
-    #pragma omp simd reduction(+:acc_y2)
-    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      y1[i0 * (2 * n) + i1] = (float)(((double)x6[i0 * (2 * n) + i1] + (double)y0[i0 * (2 * n) + i1]) / h_y1_0);
-      acc_y2 += ((double)y1[i0 * (2 * n) + i1] * exp(((((double)x1[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y1_1)));
-    }
-    y2[i0] = (float)acc_y2;
-  }
-  const double h_y3_6 = (double)x2[0];
-  #pragma omp parallel for if((4 * n * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    const double h_y3_0 = (double)x4[i0];
-    const double h_y3_1 = ((1.0 / (double)(2 * n)) / h_y3_0);
-    const double h_y3_2 = (double)y2[i0];
-    const double h_y3_3 = (h_y3_2 * h_y3_1);
-    const double h_y3_4 = (h_y3_3 / h_y3_0);
-    const double h_y3_5 = (-h_y3_4);
-    const double h_y3_7 = (double)x3[i0];
-    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      y3[i0 * (2 * n) + i1] = (float)(((((double)y1[i0 * (2 * n) + i1] * h_y3_1) + h_y3_5) * exp(((((double)x1[i0 * (2 * n) + i1] / h_y3_6) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y3_7))) / h_y3_6);
-    }
-  }
-}
-static void fmnist_resnet_small_k0104_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0104_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* matmul, add, reduce_sum, mul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0105_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
-    const float *restrict x10, const float *restrict x11, const float *restrict x12, float *restrict y0, float *y1,
-    float *restrict y2, float *y3, float *y4) {
-  hw_matmul((2 * n), 128, (2 * n), 1, 0, x11, x3, y0);
-  #pragma omp parallel for if((256 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    double acc_y2 = 0.0;
-    #pragma omp simd reduction(+:acc_y2)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((((double)x9[i0 * 128 + i1] + (double)x10[i0 * 128 + i1]) + (double)x12[i0 * 128 + i1]) + (double)y0[i0 * 128 + i1]);
-      acc_y2 += (((double)x6[i0 * 128 + i1] * (double)x4[i0 * 128 + i1]) + ((double)y1[i0 * 128 + i1] * ((double)x0[i0 * 128 + i1] + (double)x1[i1])));
-    }
-    y2[i0] = (float)acc_y2;
-  }
-  #pragma omp parallel for if((256 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    const double h_y3_0 = (double)x8[i0];
-    const double h_y3_1 = (double)x2[i0];
-    const double h_y3_2 = (h_y3_1 + 1e-12);
-    const double h_y3_3 = (1.0 / sqrt(h_y3_2));
-    const double h_y3_4 = (h_y3_3 / h_y3_2);
-    const double h_y3_5 = (h_y3_0 * h_y3_4);
-    const double h_y3_6 = (h_y3_5 / h_y3_2);
-    const double h_y3_7 = (-h_y3_6);
-    const double h_y3_8 = (h_y3_0 / h_y3_2);
-    const double h_y3_9 = (double)y2[i0];
-    const double h_y3_10 = (h_y3_8 + h_y3_9);
-    const double h_y3_11 = (h_y3_4 * (-0.5));
-    const double h_y3_12 = (h_y3_10 * h_y3_11);
-    const double h_y3_13 = (h_y3_7 + h_y3_12);
-    const double h_y3_14 = (double)x5[i0];
-    const double h_y3_15 = (h_y3_14 * h_y3_11);
-    const double h_y3_16 = (double)x7[i0];
-    const double h_y3_17 = (h_y3_16 * h_y3_11);
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y3[i0 * 128 + i1] = (float)(h_y3_13 * ((double)x0[i0 * 128 + i1] + (double)x1[i1]));
-      y4[i0 * 128 + i1] = (float)(((((((double)x6[i0 * 128 + i1] * h_y3_15) + ((double)x6[i0 * 128 + i1] * h_y3_15)) + (h_y3_17 * (double)x4[i0 * 128 + i1])) + ((double)y1[i0 * 128 + i1] * h_y3_3)) + (double)y3[i0 * 128 + i1]) + (double)y3[i0 * 128 + i1]);
-    }
-  }
-}
-static void fmnist_resnet_small_k0105_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0105_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], a[17]);
-}
-
-/* matmul, add, reduce_sum, mul -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0106_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
-    const float *restrict x10, const float *x11, const float *restrict x12, const float *restrict x13,
-    const float *restrict x14, const float *restrict x15, float *restrict y0, float *y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *y5, float *y6, float *restrict y7) {
-  hw_matmul((2 * n), 512, 128, 0, 0, x15, x5, y0);
-  const double h_y1_0 = (double)x6[0];
-  double h_y1_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y1_1[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
-  }
-  double h_y1_2[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y1_2[i1] = (h_y1_1[i1] / ((double)x2[i1] + 1e-05));
-  }
-  double part_y3[8][512], part_y4[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y3[512] = {0.0}, acc_y4[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y1[i0 * 512 + i1] = (float)((((-(double)x10[i1]) * h_y1_0) * (double)x7[i0 * 512 + i1]) + ((((double)x9[i0 * 512 + i1] + (double)y0[i0 * 512 + i1]) * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_1[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0)) * (double)x3[i1]));
-        y2[i0 * 512 + i1] = (float)((((double)x13[i1] * (h_y1_2[i1] * (-0.5))) * ((double)x7[i0 * 512 + i1] * (double)x3[i1])) + ((double)y1[i0 * 512 + i1] * h_y1_1[i1]));
-        acc_y3[i1] += ((((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * ((double)x7[i0 * 512 + i1] * (double)x3[i1])) + ((double)y1[i0 * 512 + i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
-        acc_y4[i1] += (-(double)y2[i0 * 512 + i1]);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y3[p][i1] = acc_y3[i1];
-      part_y4[p][i1] = acc_y4[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-  }
-  double h_y5_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
-  }
-  double h_y5_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_1[i1] = (h_y5_0[i1] / ((double)x2[i1] + 1e-05));
-  }
-  double h_y5_2[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_2[i1] = (((double)x14[i1] * h_y5_1[i1]) / ((double)x2[i1] + 1e-05));
-  }
-  double h_y5_3[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_3[i1] = ((double)x14[i1] / ((double)x2[i1] + 1e-05));
-  }
-  double h_y5_4[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_4[i1] = (((-h_y5_2[i1]) + ((h_y5_3[i1] + (double)y3[i1]) * (h_y5_1[i1] * (-0.5)))) * (1.0 / (double)(2 * n)));
-  }
-  double h_y5_5[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_5[i1] = (((double)x8[i1] * (h_y5_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
-  }
-  double part_y7[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y5[i0 * 512 + i1] = (float)(h_y5_4[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
-        y6[i0 * 512 + i1] = (float)((((((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * h_y5_5[i1]) + (((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * h_y5_5[i1])) + (double)y5[i0 * 512 + i1]) + (double)y5[i0 * 512 + i1]);
-        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y7[p][i1] = acc_y7[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
-  }
-}
-static void fmnist_resnet_small_k0106_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0106_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
-}
-
-/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0107_add(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *y0) {
-  double h_y0_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_0[i1] = (((double)x1[i1] + (double)x3[i1]) * (1.0 / (double)(2 * n)));
-  }
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y0[i0 * 512 + i1] = (float)(((double)x0[i0 * 512 + i1] + (double)x2[i0 * 512 + i1]) + h_y0_0[i1]);
-    }
-  }
-}
-static void fmnist_resnet_small_k0107_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0107_add(c->n, a[0], a[1], a[2], a[3], a[4]);
-}
-
-/* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0108_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *y5, float *restrict y6,
-    float *y7) {
-  hw_matmul((2 * n), 128, 512, 0, 0, x8, x5, y0);
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y1[8][128], part_y2[8][128], part_y3[8][128], part_y4[8][128];
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[128] = {0.0}, acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y1[i3] += (((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y3[i3] += (((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y4[i3] += (-(((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]);
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-  }
-  double h_y5_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y5_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_1[i3] = (h_y5_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y5_2[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_2[i3] = (((double)y3[i3] * (h_y5_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
-  }
-  double part_y6[8][128];
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y6[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y5_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y6[p][i3] = acc_y6[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3] + part_y6[6][i3] + part_y6[7][i3]);
-  }
-  double h_y7_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y7_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y7_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y7_1[i3] = (((double)y4[i3] + (double)y6[i3]) * (1.0 / (double)(98 * n)));
-  }
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 7; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 128; i3++) {
-          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) + ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y7_1[i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0108_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0108_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0109_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
-      .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x3, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x4[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0109_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0109_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      c->scratch_bytes);
-}
-
-/* reduce_sum, mul, add -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0110_reduce_sum(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x4[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x5[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x7[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x4[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0110_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0110_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* add -> f32[128,1,1] */
-static void fmnist_resnet_small_k0111_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x4[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x5[0];
-  const double h_y0_6 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x2[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x2[i0]) : ((double)x2[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0111_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0111_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0112_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x6[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x5[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x4[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0112_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0112_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0113_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x6[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x5[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x4[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0113_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0113_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0114_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, const float *restrict x11, const float *restrict x12, const float *restrict x13,
-    float *y0, float *restrict y1, float *y2) {
-  double h_y0_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  double part_y0[8][128];
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)x8[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) * h_y0_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  const double h_y1_0 = (double)x10[0];
-  const double h_y1_1 = (double)x0[0];
-  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_3 = (1.0 - h_y1_0);
-  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y1_5 = (double)x11[0];
-  const double h_y1_6 = (double)x9[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x12[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x13[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x13[i0]);
-  }
-}
-static void fmnist_resnet_small_k0114_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0114_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16]);
-}
-
-/* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0115_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2) {
-  double part_y0[8][128];
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += (((((((double)x5[i0 * 128 + i3] + (double)x6[i0 * 128 + i3]) + (double)x7[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y1_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_1[i3] = (h_y1_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y1_2[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_2[i3] = (((double)y0[i3] * (h_y1_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
-  }
-  double part_y2[8][128];
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y1_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y2[i3] += (-((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0115_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0115_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0116_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1) {
-  double h_y0_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  double part_y0[8][128];
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += (-(((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 + i3]) + (double)x5[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y0_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  double h_y1_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_1[i3] = (((double)y0[i3] + (double)x7[i3]) * (1.0 / (double)(98 * n)));
-  }
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 7; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 128; i3++) {
-          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 + i3]) + (double)x5[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) + ((double)x6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x6[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y1_1[i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0116_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0116_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0117_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0117_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0117_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[128,64,1,1] */
-static void fmnist_resnet_small_k0118_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      y1[i0 * 64 + i1] = (float)((double)x1[i0 * 64 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 64 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 64 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 64 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 64 + i1] : (h_y1_2 * (double)x6[i0 * 64 + i1]))));
-    }
-  }
-}
-static void fmnist_resnet_small_k0118_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0118_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0119_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x5[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x4[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0119_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0119_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* add -> f32[128,1,1] */
-static void fmnist_resnet_small_k0120_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x3[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x4[0];
-  const double h_y0_6 = (double)x2[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0120_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0120_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0121_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x3[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0121_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0121_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[128,64,3,3] */
-static void fmnist_resnet_small_k0122_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0122_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0122_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* add -> f32[64,1,1] */
-static void fmnist_resnet_small_k0123_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x3[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x4[0];
-  const double h_y0_6 = (double)x2[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0123_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0123_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0124_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x3[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0124_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0124_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0125_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x3[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0125_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0125_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, add, select -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0126_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, float *y0, float *restrict y1, float *y2) {
-  double h_y0_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  double part_y0[8][64];
-  #pragma omp parallel for if((25088 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[64] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y0[i3] += ((double)x8[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x2[i3]) * h_y0_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  const double h_y1_0 = (double)x6[0];
-  const double h_y1_1 = (double)x0[0];
-  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_3 = (1.0 - h_y1_0);
-  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y1_5 = (double)x7[0];
-  const double h_y1_6 = (double)x5[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x9[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x10[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x10[i0]);
-  }
-}
-static void fmnist_resnet_small_k0126_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0126_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0127_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0127_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0127_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[64,32,1,1] */
-static void fmnist_resnet_small_k0128_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      y1[i0 * 32 + i1] = (float)((double)x1[i0 * 32 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 32 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 32 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 32 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 32 + i1] : (h_y1_2 * (double)x6[i0 * 32 + i1]))));
-    }
-  }
-}
-static void fmnist_resnet_small_k0128_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0128_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[64,64,3,3] */
-static void fmnist_resnet_small_k0129_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0129_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0129_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0130_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0130_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0130_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* add -> f32[32,1,1] */
-static void fmnist_resnet_small_k0131_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x3[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x4[0];
-  const double h_y0_6 = (double)x2[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0131_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0131_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[32,1,1] */
-static void fmnist_resnet_small_k0132_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x3[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0132_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0132_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0133_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0133_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0133_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0134_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0134_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0134_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0135_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
-    float *y1, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = n, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
-      .ow = 28, .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  #pragma omp parallel for if((25088 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < n; i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0135_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0135_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
-}
-
-/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0136_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
-    float *y1, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
-      .ow = 28, .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  #pragma omp parallel for if((25088 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < n; i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0136_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0136_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
-}
-
-/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0137_conv2d(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
-      .ow = 28, .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, scratch_bytes);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x4[i3] + 1e-05)));
-  }
-  #pragma omp parallel for if((25088 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < n; i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax(((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x3[i3]) * h_y1_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]), 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0137_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0137_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], c->scratch_bytes);
-}
-
-/* conv2d -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0138_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
-      .ow = 14, .stride = 2, .pad = 0};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
-}
-static void fmnist_resnet_small_k0138_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0138_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
-}
-
-/* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0139_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
-    float *y1, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
-      .ow = 14, .stride = 2, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
-  double h_y1_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < n; i0++) {
-    for (int64_t i1 = 0; i1 < 14; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 64; i3++) {
-          y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0139_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0139_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
-}
-
-/* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0140_conv2d(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
-      .ow = 14, .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, scratch_bytes);
-  double h_y1_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x4[i3] + 1e-05)));
-  }
-  double h_y1_1[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y1_1[i3] = (1.0 / sqrt(((double)x8[i3] + 1e-05)));
-  }
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < n; i0++) {
-    for (int64_t i1 = 0; i1 < 14; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 64; i3++) {
-          y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax(((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x3[i3]) * h_y1_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (((((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x7[i3]) * h_y1_1[i3]) * (double)x9[i3]) + (double)x10[i3])), 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0140_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0140_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], c->scratch_bytes);
-}
-
-/* conv2d -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0141_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
-      .ow = 7, .stride = 2, .pad = 0};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
-}
-static void fmnist_resnet_small_k0141_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0141_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
-}
-
-/* conv2d, relu -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0142_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
-    float *y1, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
-      .ow = 7, .stride = 2, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  #pragma omp parallel for if((6272 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < n; i0++) {
-    for (int64_t i1 = 0; i1 < 7; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 128; i3++) {
-          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)fmax((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0142_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0142_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
-}
-
-/* conv2d, reduce_mean, reshape -> f32[n,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0143_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict scratch,
-    int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = n, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
-      .stride = 1, .pad = 1};
-  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, scratch_bytes);
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x4[i3] + 1e-05)));
-  }
-  double h_y1_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_1[i3] = (1.0 / sqrt(((double)x8[i3] + 1e-05)));
-  }
-  #pragma omp parallel for if((6272 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < n; i0++) {
-    double acc_y1[128] = {0.0};
-    for (int64_t i1 = 0; i1 < 7; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        #pragma omp simd
-        for (int64_t i3 = 0; i3 < 128; i3++) {
-          acc_y1[i3] += fmax(((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x3[i3]) * h_y1_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (((((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x7[i3]) * h_y1_1[i3]) * (double)x9[i3]) + (double)x10[i3])), 0.0);
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      y1[i0 * 128 + i3] = (float)((acc_y1[i3]) / (double)49);
-    }
-  }
-  #pragma omp parallel for if((128 * n) >= 32768)
-  for (int64_t i = 0; i < (128 * n); i++) {
-    y2[i] = (float)(double)y1[i];
-  }
-}
-static void fmnist_resnet_small_k0143_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0143_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], c->scratch_bytes);
-}
-
 static const hw_kernel fmnist_resnet_small_kernels[] = {
   {"fmnist_resnet_small_k0000_select", fmnist_resnet_small_k0000_select_launch},
   {"fmnist_resnet_small_k0001_reduce_mean", fmnist_resnet_small_k0001_reduce_mean_launch},
@@ -7872,5 +5145,2824 @@ static const hw_entry fmnist_resnet_small_entries[] = {
 const hw_program *hw_program_fmnist_resnet_small(void) {
   static const hw_program program = {"fmnist-resnet-small", 5279616, 148, fmnist_resnet_small_variables, 3, fmnist_resnet_small_entries};
   return &program;
+}
+
+/* Generated by headwayc from graphs/FMNISTResNetSmall.swift. Do not edit: change the graph and rebuild. */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "headway_kernels.h"
+#include "headway_program.h"
+
+
+/* select, sub -> f32[64,32,3,3] */
+static void fmnist_resnet_small_k0064_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0064_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0064_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* conv2d_input_grad -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0065_conv2d_input_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 1};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, scratch_bytes);
+}
+void fmnist_resnet_small_k0065_conv2d_input_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0065_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+}
+
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0066_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
+    float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 0};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
+  double h_y1_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x7[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] > 0.0) ? 1.0 : 0.0));
+            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
+            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
+      part_y5[p][i3] = acc_y5[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
+  }
+  double h_y6_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y6_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y6_2[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
+  }
+  double part_y7[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y7[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y7[p][i3] = acc_y7[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
+  }
+}
+void fmnist_resnet_small_k0066_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0066_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
+}
+
+/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0067_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
+  double h_y0_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y0_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(1568 * n)));
+  }
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 28; i1++) {
+      for (int64_t i2 = 0; i2 < 28; i2++) {
+        for (int64_t i3 = 0; i3 < 32; i3++) {
+          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0067_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0067_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* conv2d_filter_grad, add, reduce_sum, select -> f32[32,32,3,3] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0068_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
+  const double h_y1_0 = (double)x3[0];
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 288 + i1 * 9 + i2 * 3 + i3]));
+        }
+      }
+    }
+  }
+  double acc_y2 = 0.0;
+  #pragma omp simd reduction(+:acc_y2) collapse(4)
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y2 += ((double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y2[0] = (float)acc_y2;
+  const double h_y3_0 = (double)x0[0];
+  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y3[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0068_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0068_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      c->scratch_bytes);
+}
+
+/* reduce_sum, mul, add -> f32[32,32,3,3] */
+static void fmnist_resnet_small_k0069_reduce_sum(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+  double acc_y0 = 0.0;
+  #pragma omp simd reduction(+:acc_y0) collapse(4)
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y0 += ((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y0[0] = (float)acc_y0;
+  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
+  const double h_y2_0 = (double)x2[0];
+  const double h_y2_1 = (double)x0[0];
+  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y2_3 = (1.0 - h_y2_0);
+  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y2_5 = (double)x3[0];
+  const double h_y2_6 = (double)y1[0];
+  const double h_y2_7 = (double)y0[0];
+  const double h_y2_8 = sqrt(h_y2_7);
+  const double h_y2_9 = (double)x6[0];
+  const double h_y2_10 = sqrt(h_y2_9);
+  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
+  const double h_y2_12 = (h_y2_8 / h_y2_11);
+  const double h_y2_13 = (h_y2_12 * 0.001);
+  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
+  const double h_y2_15 = (h_y2_5 * h_y2_14);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0069_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0069_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* add -> f32[32,1,1] */
+static void fmnist_resnet_small_k0070_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x2[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x3[0];
+  const double h_y0_6 = (double)x4[0];
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+void fmnist_resnet_small_k0070_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0070_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[32,1,1] */
+static void fmnist_resnet_small_k0071_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x4[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x3[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x5[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+void fmnist_resnet_small_k0071_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0071_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[32,32,3,3] */
+static void fmnist_resnet_small_k0072_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0072_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0072_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0073_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
+  double h_y1_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
+            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
+            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
+      part_y5[p][i3] = acc_y5[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
+  }
+  double h_y6_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y6_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y6_2[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
+  }
+  double part_y7[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y7[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y7[p][i3] = acc_y7[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
+  }
+}
+void fmnist_resnet_small_k0073_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0073_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], c->scratch_bytes);
+}
+
+/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0074_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
+  double h_y0_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y0_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(1568 * n)));
+  }
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 28; i1++) {
+      for (int64_t i2 = 0; i2 < 28; i2++) {
+        for (int64_t i3 = 0; i3 < 32; i3++) {
+          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0074_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0074_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0075_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3,
+    float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x7, x5, y0, scratch, scratch_bytes);
+  double h_y1_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
+            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
+            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
+      part_y5[p][i3] = acc_y5[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
+  }
+  double h_y6_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y6_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y6_2[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
+  }
+  double part_y7[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y7[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y7[p][i3] = acc_y7[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
+  }
+}
+void fmnist_resnet_small_k0075_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0075_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
+}
+
+/* conv2d_filter_grad, add, reduce_sum, select -> f32[32,1,3,3] (graphs/FMNISTResNetSmall.swift:13) */
+static void fmnist_resnet_small_k0076_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
+  const double h_y1_0 = (double)x3[0];
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i2 = 0; i2 < 3; i2++) {
+      for (int64_t i3 = 0; i3 < 3; i3++) {
+        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 9 + i2 * 3 + i3]));
+      }
+    }
+  }
+  double acc_y2 = 0.0;
+  #pragma omp simd reduction(+:acc_y2) collapse(3)
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i2 = 0; i2 < 3; i2++) {
+      for (int64_t i3 = 0; i3 < 3; i3++) {
+        acc_y2 += ((double)y1[i0 * 9 + i2 * 3 + i3] * (double)y1[i0 * 9 + i2 * 3 + i3]);
+      }
+    }
+  }
+  y2[0] = (float)acc_y2;
+  const double h_y3_0 = (double)x0[0];
+  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i2 = 0; i2 < 3; i2++) {
+      for (int64_t i3 = 0; i3 < 3; i3++) {
+        y3[i0 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 9 + i2 * 3 + i3] * (double)y0[i0 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 9 + i2 * 3 + i3]);
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0076_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0076_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      c->scratch_bytes);
+}
+
+/* reduce_sum, mul, add -> f32[32,1,3,3] */
+static void fmnist_resnet_small_k0077_reduce_sum(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+  double acc_y0 = 0.0;
+  #pragma omp simd reduction(+:acc_y0) collapse(3)
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i2 = 0; i2 < 3; i2++) {
+      for (int64_t i3 = 0; i3 < 3; i3++) {
+        acc_y0 += ((double)x1[i0 * 9 + i2 * 3 + i3] * (double)x1[i0 * 9 + i2 * 3 + i3]);
+      }
+    }
+  }
+  y0[0] = (float)acc_y0;
+  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
+  const double h_y2_0 = (double)x2[0];
+  const double h_y2_1 = (double)x0[0];
+  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y2_3 = (1.0 - h_y2_0);
+  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y2_5 = (double)x3[0];
+  const double h_y2_6 = (double)y1[0];
+  const double h_y2_7 = (double)y0[0];
+  const double h_y2_8 = sqrt(h_y2_7);
+  const double h_y2_9 = (double)x6[0];
+  const double h_y2_10 = sqrt(h_y2_9);
+  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
+  const double h_y2_12 = (h_y2_8 / h_y2_11);
+  const double h_y2_13 = (h_y2_12 * 0.001);
+  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
+  const double h_y2_15 = (h_y2_5 * h_y2_14);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i2 = 0; i2 < 3; i2++) {
+      for (int64_t i3 = 0; i3 < 3; i3++) {
+        y2[i0 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 9 + i2 * 3 + i3])));
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0077_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0077_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[32,1,3,3] */
+static void fmnist_resnet_small_k0078_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i2 = 0; i2 < 3; i2++) {
+      for (int64_t i3 = 0; i3 < 3; i3++) {
+        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0078_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0078_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* matmul, reduce_mean, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0079_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
+    float *restrict y3) {
+  hw_matmul((2 * n), 512, 128, 0, 1, x0, x1, y0);
+  double part_y1[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y1[i1] += (double)y0[i0 * 512 + i1];
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y1[p][i1] = acc_y1[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
+  }
+  double part_y2[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y2[i1] += (((double)y0[i0 * 512 + i1] - (double)y1[i1]) * ((double)y0[i0 * 512 + i1] - (double)y1[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
+  }
+  double h_y3_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y3_0[i1] = (1.0 / sqrt(((double)y2[i1] + 1e-05)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y3[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y3_0[i1]) * (double)x2[i1]) + (double)x3[i1]), 0.0);
+    }
+  }
+}
+void fmnist_resnet_small_k0079_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0079_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0080_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *restrict y6) {
+  hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x0, y0);
+  const double h_y1_0 = (double)x1[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y1 = -INFINITY;
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)));
+    }
+    y1[i0] = (float)acc_y1;
+  }
+  const double h_y2_0 = (double)x1[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y2_1 = (double)y1[i0];
+    double acc_y2 = 0.0, acc_y3 = 0.0;
+    #pragma omp simd reduction(+:acc_y2, acc_y3)
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y2_1));
+      acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
+    }
+    y2[i0] = (float)acc_y2;
+    y3[i0] = (float)acc_y3;
+  }
+  double acc_y4 = 0.0;
+  #pragma omp simd reduction(+:acc_y4)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    acc_y4 += ((log((double)y2[i0]) + (double)y1[i0]) - (double)y3[i0]);
+  }
+  y4[0] = (float)(acc_y4 / (double)(2 * n));
+  y5[0] = (float)(double)y4[0];
+  const double h_y6_0 = (-(1.0 / (double)(2 * n)));
+  const double h_y6_3 = (double)x1[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y6_1 = (double)y2[i0];
+    const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
+    const double h_y6_4 = (double)y1[i0];
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 * exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y6_4)))) / h_y6_3);
+    }
+  }
+}
+void fmnist_resnet_small_k0080_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0080_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+}
+
+/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0081_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
+    const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
+    float *y5) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y2 = 0.0;
+    #pragma omp simd reduction(+:acc_y2)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((double)x5[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
+      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x0[i0 * 128 + i1] + (double)x1[i1]));
+    }
+    y2[i0] = (float)acc_y2;
+  }
+  double part_y4[8][128];
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y4[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      const double h_y3_0 = (double)x2[i0];
+      const double h_y3_1 = (h_y3_0 + 1e-12);
+      const double h_y3_2 = (1.0 / sqrt(h_y3_1));
+      const double h_y3_3 = (double)y2[i0];
+      const double h_y3_4 = (h_y3_2 / h_y3_1);
+      const double h_y3_5 = (h_y3_4 * (-0.5));
+      const double h_y3_6 = (h_y3_3 * h_y3_5);
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 128; i1++) {
+        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x0[i0 * 128 + i1] + (double)x1[i1]))) + (h_y3_6 * ((double)x0[i0 * 128 + i1] + (double)x1[i1])));
+        acc_y4[i1] += (double)y3[i0 * 128 + i1];
+      }
+    }
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      part_y4[p][i1] = acc_y4[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+  }
+  const double h_y5_0 = (double)x6[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y5[i0] = (float)((double)x1[i0] - (h_y5_0 * (double)y4[i0]));
+  }
+}
+void fmnist_resnet_small_k0081_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0081_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12]);
+}
+
+/* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0082_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
+  hw_matmul(128, 512, (2 * n), 1, 0, x2, x0, y0);
+  const double h_y1_0 = (double)x3[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y1[i0 * 512 + i1] = (float)((double)x1[i0 * 512 + i1] - (h_y1_0 * (double)y0[i0 * 512 + i1]));
+    }
+  }
+}
+void fmnist_resnet_small_k0082_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0082_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0083_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *restrict y6, float *restrict y7) {
+  hw_matmul((2 * n), 512, 128, 0, 0, x6, x5, y0);
+  double h_y1_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y1_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double part_y2[8][512], part_y3[8][512], part_y4[8][512], part_y5[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0}, acc_y3[512] = {0.0}, acc_y4[512] = {0.0}, acc_y5[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
+        acc_y2[i1] += (double)y1[i0 * 512 + i1];
+        acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]));
+        acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
+        acc_y5[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x3[i1]) * h_y1_0[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+      part_y3[p][i1] = acc_y3[i1];
+      part_y4[p][i1] = acc_y4[i1];
+      part_y5[p][i1] = acc_y5[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1] + part_y5[6][i1] + part_y5[7][i1]);
+  }
+  double h_y6_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double h_y6_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_1[i1] = (h_y6_0[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double h_y6_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_2[i1] = (((double)y4[i1] * (h_y6_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
+  }
+  double part_y7[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y7[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
+        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y7[p][i1] = acc_y7[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
+  }
+}
+void fmnist_resnet_small_k0083_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0083_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14]);
+}
+
+/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0084_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
+  double h_y0_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_0[i1] = (1.0 / sqrt(((double)x0[i1] + 1e-05)));
+  }
+  double h_y0_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_1[i1] = (((double)x3[i1] + (double)x5[i1]) * (1.0 / (double)(2 * n)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 + i1]) + h_y0_1[i1]);
+    }
+  }
+}
+void fmnist_resnet_small_k0084_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0084_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* sub -> f32[512] */
+static void fmnist_resnet_small_k0085_sub(const float *restrict x0, const float *restrict x1, const float *x2,
+    float *y0) {
+  const double h_y0_0 = (double)x1[0];
+  for (int64_t i0 = 0; i0 < 512; i0++) {
+    y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
+  }
+}
+void fmnist_resnet_small_k0085_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0085_sub(a[0], a[1], a[2], a[3]);
+}
+
+/* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0086_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
+  hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
+  const double h_y1_0 = (double)x2[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 512; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((double)x1[i0 * 128 + i1] - (h_y1_0 * (double)y0[i0 * 128 + i1]));
+    }
+  }
+}
+void fmnist_resnet_small_k0086_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0086_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0087_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5) {
+  hw_matmul((2 * n), 512, 128, 0, 1, x0, x3, y0);
+  double part_y1[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y1[i1] += (double)y0[i0 * 512 + i1];
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y1[p][i1] = acc_y1[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
+  }
+  double part_y2[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y2[i1] += (((double)y0[i0 * 512 + i1] - (double)y1[i1]) * ((double)y0[i0 * 512 + i1] - (double)y1[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
+  }
+  for (int64_t i = 0; i < 512; i++) {
+    y3[i] = (float)(((double)x4[i] * 0.9) + ((double)y1[i] * 0.1));
+    y4[i] = (float)(((double)x5[i] * 0.9) + (((double)y2[i] * ((double)(2 * n) / (double)(2 * n - 1))) * 0.1));
+  }
+  double h_y5_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_0[i1] = (1.0 / sqrt(((double)y2[i1] + 1e-05)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y5[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y5_0[i1]) * (double)x1[i1]) + (double)x2[i1]), 0.0);
+    }
+  }
+}
+void fmnist_resnet_small_k0087_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0087_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+}
+
+/* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0088_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
+  hw_matmul((2 * n), 128, 512, 0, 1, x2, x1, y0);
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y1 = 0.0;
+    #pragma omp simd reduction(+:acc_y1)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      acc_y1 += (((double)y0[i0 * 128 + i1] + (double)x0[i1]) * ((double)y0[i0 * 128 + i1] + (double)x0[i1]));
+    }
+    y1[i0] = (float)acc_y1;
+  }
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y2_0 = (double)y1[i0];
+    const double h_y2_1 = (h_y2_0 + 1e-12);
+    const double h_y2_2 = (1.0 / sqrt(h_y2_1));
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y2[i0 * 128 + i1] = (float)(((double)y0[i0 * 128 + i1] + (double)x0[i1]) * h_y2_2);
+    }
+  }
+}
+void fmnist_resnet_small_k0088_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0088_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0089_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
+    float *y6) {
+  hw_matmul((2 * n), (2 * n), 128, 0, 1, x1, x1, y0);
+  const double h_y1_0 = (double)x0[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y1 = -INFINITY;
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)));
+    }
+    y1[i0] = (float)acc_y1;
+  }
+  const double h_y2_0 = (double)x0[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y2_1 = (double)y1[i0];
+    double acc_y2 = 0.0, acc_y3 = 0.0;
+    #pragma omp simd reduction(+:acc_y2, acc_y3)
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y2_1));
+      acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
+    }
+    y2[i0] = (float)acc_y2;
+    y3[i0] = (float)acc_y3;
+  }
+  double acc_y4 = 0.0;
+  #pragma omp simd reduction(+:acc_y4)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    acc_y4 += ((log((double)y2[i0]) + (double)y1[i0]) - (double)y3[i0]);
+  }
+  y4[0] = (float)(acc_y4 / (double)(2 * n));
+  y5[0] = (float)(double)y4[0];
+  const double h_y6_0 = (-(1.0 / (double)(2 * n)));
+  const double h_y6_3 = (double)x0[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y6_1 = (double)y2[i0];
+    const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
+    const double h_y6_4 = (double)y1[i0];
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 * exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y6_4)))) / h_y6_3);
+    }
+  }
+}
+void fmnist_resnet_small_k0089_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0089_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+}
+
+/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0090_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *y1, float *restrict y2, float *y3, float *restrict y4) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y2 = 0.0;
+    #pragma omp simd reduction(+:acc_y2)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((double)x5[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
+      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x1[i0 * 128 + i1] + (double)x0[i1]));
+    }
+    y2[i0] = (float)acc_y2;
+  }
+  double part_y4[8][128];
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y4[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      const double h_y3_0 = (double)x2[i0];
+      const double h_y3_1 = (h_y3_0 + 1e-12);
+      const double h_y3_2 = (1.0 / sqrt(h_y3_1));
+      const double h_y3_3 = (double)y2[i0];
+      const double h_y3_4 = (h_y3_2 / h_y3_1);
+      const double h_y3_5 = (h_y3_4 * (-0.5));
+      const double h_y3_6 = (h_y3_3 * h_y3_5);
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 128; i1++) {
+        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x0[i1]))) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x0[i1])));
+        acc_y4[i1] += (double)y3[i0 * 128 + i1];
+      }
+    }
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      part_y4[p][i1] = acc_y4[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+  }
+}
+void fmnist_resnet_small_k0090_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0090_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* matmul, mul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0091_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, float *y0, float *y1) {
+  hw_matmul(128, 512, (2 * n), 1, 0, x2, x1, y0);
+  const double h_y1_0 = (double)x0[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y1[i0 * 512 + i1] = (float)((-(double)y0[i0 * 512 + i1]) * h_y1_0);
+    }
+  }
+}
+void fmnist_resnet_small_k0091_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0091_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
+}
+
+/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0092_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
+}
+void fmnist_resnet_small_k0092_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0092_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0093_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 512, 128, 0, 0, x0, x1, y0);
+}
+void fmnist_resnet_small_k0093_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0093_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0094_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *y6, float *restrict y7) {
+  hw_matmul((2 * n), 512, 128, 0, 0, x6, x0, y0);
+  double h_y1_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y1_0[i1] = (1.0 / sqrt(((double)x5[i1] + 1e-05)));
+  }
+  double part_y2[8][512], part_y3[8][512], part_y4[8][512], part_y5[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0}, acc_y3[512] = {0.0}, acc_y4[512] = {0.0}, acc_y5[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x3[i0 * 512 + i1] - (double)x4[i1]) * h_y1_0[i1]) * (double)x1[i1]) + (double)x2[i1]) > 0.0) ? 1.0 : 0.0));
+        acc_y2[i1] += (double)y1[i0 * 512 + i1];
+        acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x3[i0 * 512 + i1] - (double)x4[i1]) * h_y1_0[i1]));
+        acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x1[i1]) * ((double)x3[i0 * 512 + i1] - (double)x4[i1]));
+        acc_y5[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x1[i1]) * h_y1_0[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+      part_y3[p][i1] = acc_y3[i1];
+      part_y4[p][i1] = acc_y4[i1];
+      part_y5[p][i1] = acc_y5[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1] + part_y5[6][i1] + part_y5[7][i1]);
+  }
+  double h_y6_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_0[i1] = (1.0 / sqrt(((double)x5[i1] + 1e-05)));
+  }
+  double h_y6_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_1[i1] = (h_y6_0[i1] / ((double)x5[i1] + 1e-05));
+  }
+  double h_y6_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_2[i1] = (((double)y4[i1] * (h_y6_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
+  }
+  double part_y7[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y7[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x3[i0 * 512 + i1] - (double)x4[i1])) + (h_y6_2[i1] * ((double)x3[i0 * 512 + i1] - (double)x4[i1])));
+        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y7[p][i1] = acc_y7[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
+  }
+}
+void fmnist_resnet_small_k0094_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0094_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14]);
+}
+
+/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0095_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
+  double h_y0_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_0[i1] = (1.0 / sqrt(((double)x1[i1] + 1e-05)));
+  }
+  double h_y0_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_1[i1] = (((double)x3[i1] + (double)x5[i1]) * (1.0 / (double)(2 * n)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x0[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 + i1]) + h_y0_1[i1]);
+    }
+  }
+}
+void fmnist_resnet_small_k0095_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0095_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* matmul, mul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0096_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, float *y0, float *y1) {
+  hw_matmul(512, 128, (2 * n), 1, 0, x2, x0, y0);
+  const double h_y1_0 = (double)x1[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 512; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((-(double)y0[i0 * 128 + i1]) * h_y1_0);
+    }
+  }
+}
+void fmnist_resnet_small_k0096_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0096_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
+}
+
+/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0097_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, 512, 0, 0, x1, x0, y0);
+}
+void fmnist_resnet_small_k0097_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0097_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0098_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, 512, 0, 0, x0, x1, y0);
+}
+void fmnist_resnet_small_k0098_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0098_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul, reduce_sum, mul, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0099_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
+    float *restrict y4, float *y5, float *y6) {
+  hw_matmul((2 * n), 512, 128, 0, 1, x0, x10, y0);
+  double part_y1[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y1[i1] += ((double)y0[i0 * 512 + i1] * (1.0 / (double)(2 * n)));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y1[p][i1] = acc_y1[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]);
+  }
+  double part_y3[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y3[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y2[i0 * 512 + i1] = (float)(((double)y0[i0 * 512 + i1] + (-(double)y1[i1])) * ((double)x1[i0 * 512 + i1] - (double)x2[i1]));
+        acc_y3[i1] += (((double)y2[i0 * 512 + i1] + (double)y2[i0 * 512 + i1]) * (1.0 / (double)(2 * n)));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y3[p][i1] = acc_y3[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
+  }
+  for (int64_t i = 0; i < 512; i++) {
+    y4[i] = (float)(((double)y3[i] * (double)x7[i]) * (-0.5));
+  }
+  const double h_y5_0 = (double)x6[0];
+  double h_y5_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_1[i1] = (1.0 / sqrt(((double)x3[i1] + 1e-05)));
+  }
+  double h_y5_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_2[i1] = (h_y5_1[i1] / ((double)x3[i1] + 1e-05));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y5[i0 * 512 + i1] = (float)(((((-(double)x9[i1]) * h_y5_0) * (((double)x1[i0 * 512 + i1] - (double)x2[i1]) * h_y5_1[i1])) + (((((double)y3[i1] * (h_y5_2[i1] * (-0.5))) * ((double)x1[i0 * 512 + i1] - (double)x2[i1])) + (((double)y0[i0 * 512 + i1] + (-(double)y1[i1])) * h_y5_1[i1])) * (double)x4[i1])) + ((-(double)x8[i1]) * h_y5_0));
+      y6[i0 * 512 + i1] = (float)((double)y5[i0 * 512 + i1] * (((((((double)x1[i0 * 512 + i1] - (double)x2[i1]) * h_y5_1[i1]) * (double)x4[i1]) + (double)x5[i1]) > 0.0) ? 1.0 : 0.0));
+    }
+  }
+}
+void fmnist_resnet_small_k0099_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0099_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], a[17]);
+}
+
+/* matmul, add, mul, reduce_sum -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0100_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
+    float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5) {
+  hw_matmul((2 * n), 128, 512, 0, 1, x8, x0, y0);
+  const double h_y1_0 = (double)x5[0];
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y3 = 0.0;
+    #pragma omp simd reduction(+:acc_y3)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)(((double)x7[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]) + ((-(double)x6[i1]) * h_y1_0));
+      y2[i0 * 128 + i1] = (float)((double)y1[i0 * 128 + i1] * ((double)x1[i0 * 128 + i1] + (double)x2[i1]));
+      acc_y3 += ((double)y2[i0 * 128 + i1] + (double)y2[i0 * 128 + i1]);
+    }
+    y3[i0] = (float)acc_y3;
+  }
+  #pragma omp parallel for if((2 * n) >= 32768)
+  for (int64_t i = 0; i < (2 * n); i++) {
+    y4[i] = (float)(((double)y3[i] * (double)x4[i]) * (-0.5));
+  }
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y5_0 = (double)y3[i0];
+    const double h_y5_1 = (double)x3[i0];
+    const double h_y5_2 = (h_y5_1 + 1e-12);
+    const double h_y5_3 = (1.0 / sqrt(h_y5_2));
+    const double h_y5_4 = (h_y5_3 / h_y5_2);
+    const double h_y5_5 = (h_y5_4 * (-0.5));
+    const double h_y5_6 = (h_y5_0 * h_y5_5);
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y5[i0 * 128 + i1] = (float)((h_y5_6 * ((double)x1[i0 * 128 + i1] + (double)x2[i1])) + ((double)y1[i0 * 128 + i1] * h_y5_3));
+    }
+  }
+}
+void fmnist_resnet_small_k0100_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0100_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14]);
+}
+
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0101_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, (2 * n), 0, 0, x0, x1, y0);
+}
+void fmnist_resnet_small_k0101_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0101_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0102_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x0, x1, y0);
+}
+void fmnist_resnet_small_k0102_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0102_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0103_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x1, y0);
+}
+void fmnist_resnet_small_k0103_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0103_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul, div, reduce_sum -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0104_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *x6, float *restrict y0, float *y1, float *restrict y2, float *y3) {
+  hw_matmul((2 * n), (2 * n), 128, 0, 1, x5, x0, y0);
+  const double h_y1_0 = (double)x2[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y1_1 = (double)x3[i0];
+    double acc_y2 = 0.0;
+    #pragma omp simd reduction(+:acc_y2)
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      y1[i0 * (2 * n) + i1] = (float)(((double)x6[i0 * (2 * n) + i1] + (double)y0[i0 * (2 * n) + i1]) / h_y1_0);
+      acc_y2 += ((double)y1[i0 * (2 * n) + i1] * exp(((((double)x1[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y1_1)));
+    }
+    y2[i0] = (float)acc_y2;
+  }
+  const double h_y3_6 = (double)x2[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y3_0 = (double)x4[i0];
+    const double h_y3_1 = ((1.0 / (double)(2 * n)) / h_y3_0);
+    const double h_y3_2 = (double)y2[i0];
+    const double h_y3_3 = (h_y3_2 * h_y3_1);
+    const double h_y3_4 = (h_y3_3 / h_y3_0);
+    const double h_y3_5 = (-h_y3_4);
+    const double h_y3_7 = (double)x3[i0];
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      y3[i0 * (2 * n) + i1] = (float)(((((double)y1[i0 * (2 * n) + i1] * h_y3_1) + h_y3_5) * exp(((((double)x1[i0 * (2 * n) + i1] / h_y3_6) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y3_7))) / h_y3_6);
+    }
+  }
+}
+void fmnist_resnet_small_k0104_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0104_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* matmul, add, reduce_sum, mul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+static void fmnist_resnet_small_k0105_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
+    const float *restrict x10, const float *restrict x11, const float *restrict x12, float *restrict y0, float *y1,
+    float *restrict y2, float *y3, float *y4) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x11, x3, y0);
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y2 = 0.0;
+    #pragma omp simd reduction(+:acc_y2)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((((double)x9[i0 * 128 + i1] + (double)x10[i0 * 128 + i1]) + (double)x12[i0 * 128 + i1]) + (double)y0[i0 * 128 + i1]);
+      acc_y2 += (((double)x6[i0 * 128 + i1] * (double)x4[i0 * 128 + i1]) + ((double)y1[i0 * 128 + i1] * ((double)x0[i0 * 128 + i1] + (double)x1[i1])));
+    }
+    y2[i0] = (float)acc_y2;
+  }
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y3_0 = (double)x8[i0];
+    const double h_y3_1 = (double)x2[i0];
+    const double h_y3_2 = (h_y3_1 + 1e-12);
+    const double h_y3_3 = (1.0 / sqrt(h_y3_2));
+    const double h_y3_4 = (h_y3_3 / h_y3_2);
+    const double h_y3_5 = (h_y3_0 * h_y3_4);
+    const double h_y3_6 = (h_y3_5 / h_y3_2);
+    const double h_y3_7 = (-h_y3_6);
+    const double h_y3_8 = (h_y3_0 / h_y3_2);
+    const double h_y3_9 = (double)y2[i0];
+    const double h_y3_10 = (h_y3_8 + h_y3_9);
+    const double h_y3_11 = (h_y3_4 * (-0.5));
+    const double h_y3_12 = (h_y3_10 * h_y3_11);
+    const double h_y3_13 = (h_y3_7 + h_y3_12);
+    const double h_y3_14 = (double)x5[i0];
+    const double h_y3_15 = (h_y3_14 * h_y3_11);
+    const double h_y3_16 = (double)x7[i0];
+    const double h_y3_17 = (h_y3_16 * h_y3_11);
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y3[i0 * 128 + i1] = (float)(h_y3_13 * ((double)x0[i0 * 128 + i1] + (double)x1[i1]));
+      y4[i0 * 128 + i1] = (float)(((((((double)x6[i0 * 128 + i1] * h_y3_15) + ((double)x6[i0 * 128 + i1] * h_y3_15)) + (h_y3_17 * (double)x4[i0 * 128 + i1])) + ((double)y1[i0 * 128 + i1] * h_y3_3)) + (double)y3[i0 * 128 + i1]) + (double)y3[i0 * 128 + i1]);
+    }
+  }
+}
+void fmnist_resnet_small_k0105_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0105_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], a[17]);
+}
+
+/* matmul, add, reduce_sum, mul -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0106_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
+    const float *restrict x10, const float *x11, const float *restrict x12, const float *restrict x13,
+    const float *restrict x14, const float *restrict x15, float *restrict y0, float *y1, float *restrict y2,
+    float *restrict y3, float *restrict y4, float *y5, float *y6, float *restrict y7) {
+  hw_matmul((2 * n), 512, 128, 0, 0, x15, x5, y0);
+  const double h_y1_0 = (double)x6[0];
+  double h_y1_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y1_1[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double h_y1_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y1_2[i1] = (h_y1_1[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double part_y3[8][512], part_y4[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y3[512] = {0.0}, acc_y4[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y1[i0 * 512 + i1] = (float)((((-(double)x10[i1]) * h_y1_0) * (double)x7[i0 * 512 + i1]) + ((((double)x9[i0 * 512 + i1] + (double)y0[i0 * 512 + i1]) * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_1[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0)) * (double)x3[i1]));
+        y2[i0 * 512 + i1] = (float)((((double)x13[i1] * (h_y1_2[i1] * (-0.5))) * ((double)x7[i0 * 512 + i1] * (double)x3[i1])) + ((double)y1[i0 * 512 + i1] * h_y1_1[i1]));
+        acc_y3[i1] += ((((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * ((double)x7[i0 * 512 + i1] * (double)x3[i1])) + ((double)y1[i0 * 512 + i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
+        acc_y4[i1] += (-(double)y2[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y3[p][i1] = acc_y3[i1];
+      part_y4[p][i1] = acc_y4[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+  }
+  double h_y5_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double h_y5_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_1[i1] = (h_y5_0[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double h_y5_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_2[i1] = (((double)x14[i1] * h_y5_1[i1]) / ((double)x2[i1] + 1e-05));
+  }
+  double h_y5_3[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_3[i1] = ((double)x14[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double h_y5_4[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_4[i1] = (((-h_y5_2[i1]) + ((h_y5_3[i1] + (double)y3[i1]) * (h_y5_1[i1] * (-0.5)))) * (1.0 / (double)(2 * n)));
+  }
+  double h_y5_5[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_5[i1] = (((double)x8[i1] * (h_y5_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
+  }
+  double part_y7[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y7[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y5[i0 * 512 + i1] = (float)(h_y5_4[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
+        y6[i0 * 512 + i1] = (float)((((((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * h_y5_5[i1]) + (((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * h_y5_5[i1])) + (double)y5[i0 * 512 + i1]) + (double)y5[i0 * 512 + i1]);
+        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y7[p][i1] = acc_y7[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
+  }
+}
+void fmnist_resnet_small_k0106_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0106_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
+}
+
+/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0107_add(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *y0) {
+  double h_y0_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_0[i1] = (((double)x1[i1] + (double)x3[i1]) * (1.0 / (double)(2 * n)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y0[i0 * 512 + i1] = (float)(((double)x0[i0 * 512 + i1] + (double)x2[i0 * 512 + i1]) + h_y0_0[i1]);
+    }
+  }
+}
+void fmnist_resnet_small_k0107_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0107_add(c->n, a[0], a[1], a[2], a[3], a[4]);
+}
+
+/* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0108_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *y5, float *restrict y6,
+    float *y7) {
+  hw_matmul((2 * n), 128, 512, 0, 0, x8, x5, y0);
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y1[8][128], part_y2[8][128], part_y3[8][128], part_y4[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[128] = {0.0}, acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y1[i3] += (((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0));
+            acc_y2[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y3[i3] += (((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y4[i3] += (-(((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y1_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y1[p][i3] = acc_y1[i3];
+      part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+  }
+  double h_y5_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y5_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_1[i3] = (h_y5_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y5_2[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_2[i3] = (((double)y3[i3] * (h_y5_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
+  }
+  double part_y6[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y6[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y5_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y6[p][i3] = acc_y6[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3] + part_y6[6][i3] + part_y6[7][i3]);
+  }
+  double h_y7_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y7_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y7_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y7_1[i3] = (((double)y4[i3] + (double)y6[i3]) * (1.0 / (double)(98 * n)));
+  }
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 7; i1++) {
+      for (int64_t i2 = 0; i2 < 7; i2++) {
+        for (int64_t i3 = 0; i3 < 128; i3++) {
+          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) + ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y7_1[i3]);
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0108_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0108_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16]);
+}
+
+/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0109_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 1, .pad = 1};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x3, y0, scratch, scratch_bytes);
+  const double h_y1_0 = (double)x4[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]));
+        }
+      }
+    }
+  }
+  double acc_y2 = 0.0;
+  #pragma omp simd reduction(+:acc_y2) collapse(4)
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y2 += ((double)y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y2[0] = (float)acc_y2;
+  const double h_y3_0 = (double)x0[0];
+  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0109_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0109_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      c->scratch_bytes);
+}
+
+/* reduce_sum, mul, add -> f32[128,128,3,3] */
+static void fmnist_resnet_small_k0110_reduce_sum(const float *restrict x0, const float *restrict x1, const float *x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+  double acc_y0 = 0.0;
+  #pragma omp simd reduction(+:acc_y0) collapse(4)
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y0 += ((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y0[0] = (float)acc_y0;
+  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x4[0]) > 0.0) ? 1.0 : 0.0));
+  const double h_y2_0 = (double)x5[0];
+  const double h_y2_1 = (double)x0[0];
+  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y2_3 = (1.0 - h_y2_0);
+  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y2_5 = (double)x7[0];
+  const double h_y2_6 = (double)y1[0];
+  const double h_y2_7 = (double)y0[0];
+  const double h_y2_8 = sqrt(h_y2_7);
+  const double h_y2_9 = (double)x4[0];
+  const double h_y2_10 = sqrt(h_y2_9);
+  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
+  const double h_y2_12 = (h_y2_8 / h_y2_11);
+  const double h_y2_13 = (h_y2_12 * 0.001);
+  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
+  const double h_y2_15 = (h_y2_5 * h_y2_14);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y2[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3])));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0110_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0110_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* add -> f32[128,1,1] */
+static void fmnist_resnet_small_k0111_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x4[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x5[0];
+  const double h_y0_6 = (double)x3[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x2[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x2[i0]) : ((double)x2[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+void fmnist_resnet_small_k0111_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0111_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0112_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x6[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x5[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x4[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+void fmnist_resnet_small_k0112_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0112_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0113_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x6[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x5[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x4[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+void fmnist_resnet_small_k0113_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0113_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0114_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, const float *restrict x11, const float *restrict x12, const float *restrict x13,
+    float *y0, float *restrict y1, float *y2) {
+  double h_y0_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  double part_y0[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y0[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)x8[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) * h_y0_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  const double h_y1_0 = (double)x10[0];
+  const double h_y1_1 = (double)x0[0];
+  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_3 = (1.0 - h_y1_0);
+  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y1_5 = (double)x11[0];
+  const double h_y1_6 = (double)x9[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y1[i0] = (float)((h_y1_0 * (double)x12[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
+    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x13[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x13[i0]);
+  }
+}
+void fmnist_resnet_small_k0114_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0114_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15], a[16]);
+}
+
+/* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0115_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2) {
+  double part_y0[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y0[i3] += (((((((double)x5[i0 * 128 + i3] + (double)x6[i0 * 128 + i3]) + (double)x7[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y1_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_1[i3] = (h_y1_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y1_2[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_2[i3] = (((double)y0[i3] * (h_y1_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
+  }
+  double part_y2[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y1_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y2[i3] += (-((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y2[p][i3] = acc_y2[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+  }
+}
+void fmnist_resnet_small_k0115_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0115_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0116_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1) {
+  double h_y0_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double part_y0[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y0[i3] += (-(((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 + i3]) + (double)x5[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y0_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y1_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_1[i3] = (((double)y0[i3] + (double)x7[i3]) * (1.0 / (double)(98 * n)));
+  }
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 7; i1++) {
+      for (int64_t i2 = 0; i2 < 7; i2++) {
+        for (int64_t i3 = 0; i3 < 128; i3++) {
+          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 + i3]) + (double)x5[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) + ((double)x6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x6[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y1_1[i3]);
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0116_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0116_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0117_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
+  }
+}
+void fmnist_resnet_small_k0117_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0117_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[128,64,1,1] */
+static void fmnist_resnet_small_k0118_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      y1[i0 * 64 + i1] = (float)((double)x1[i0 * 64 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 64 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 64 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 64 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 64 + i1] : (h_y1_2 * (double)x6[i0 * 64 + i1]))));
+    }
+  }
+}
+void fmnist_resnet_small_k0118_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0118_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[128,128,3,3] */
+static void fmnist_resnet_small_k0119_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x5[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x4[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0119_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0119_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* add -> f32[128,1,1] */
+static void fmnist_resnet_small_k0120_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x3[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x4[0];
+  const double h_y0_6 = (double)x2[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+void fmnist_resnet_small_k0120_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0120_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0121_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x5[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x4[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x3[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+void fmnist_resnet_small_k0121_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0121_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[128,64,3,3] */
+static void fmnist_resnet_small_k0122_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0122_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0122_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* add -> f32[64,1,1] */
+static void fmnist_resnet_small_k0123_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x3[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x4[0];
+  const double h_y0_6 = (double)x2[0];
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+void fmnist_resnet_small_k0123_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0123_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[64,1,1] */
+static void fmnist_resnet_small_k0124_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x5[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x4[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x3[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+void fmnist_resnet_small_k0124_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0124_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[64,1,1] */
+static void fmnist_resnet_small_k0125_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x5[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x4[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x3[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+void fmnist_resnet_small_k0125_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0125_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* reduce_sum, add, select -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0126_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, float *y0, float *restrict y1, float *y2) {
+  double h_y0_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  double part_y0[8][64];
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[64] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 14; i1++) {
+        for (int64_t i2 = 0; i2 < 14; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 64; i3++) {
+            acc_y0[i3] += ((double)x8[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x2[i3]) * h_y0_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 64; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  const double h_y1_0 = (double)x6[0];
+  const double h_y1_1 = (double)x0[0];
+  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_3 = (1.0 - h_y1_0);
+  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y1_5 = (double)x7[0];
+  const double h_y1_6 = (double)x5[0];
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y1[i0] = (float)((h_y1_0 * (double)x9[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
+    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x10[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x10[i0]);
+  }
+}
+void fmnist_resnet_small_k0126_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0126_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13]);
+}
+
+/* select, sub -> f32[64,1,1] */
+static void fmnist_resnet_small_k0127_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
+  }
+}
+void fmnist_resnet_small_k0127_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0127_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[64,32,1,1] */
+static void fmnist_resnet_small_k0128_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      y1[i0 * 32 + i1] = (float)((double)x1[i0 * 32 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 32 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 32 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 32 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 32 + i1] : (h_y1_2 * (double)x6[i0 * 32 + i1]))));
+    }
+  }
+}
+void fmnist_resnet_small_k0128_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0128_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[64,64,3,3] */
+static void fmnist_resnet_small_k0129_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0129_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0129_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[64,32,3,3] */
+static void fmnist_resnet_small_k0130_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0130_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0130_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* add -> f32[32,1,1] */
+static void fmnist_resnet_small_k0131_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x3[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x4[0];
+  const double h_y0_6 = (double)x2[0];
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+void fmnist_resnet_small_k0131_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0131_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[32,1,1] */
+static void fmnist_resnet_small_k0132_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x5[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x4[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x3[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+  }
+}
+void fmnist_resnet_small_k0132_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0132_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[32,32,3,3] */
+static void fmnist_resnet_small_k0133_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0133_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0133_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[32,1,3,3] */
+static void fmnist_resnet_small_k0134_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i2 = 0; i2 < 3; i2++) {
+      for (int64_t i3 = 0; i3 < 3; i3++) {
+        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0134_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0134_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
+static void fmnist_resnet_small_k0135_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
+    float *y1, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
+  double h_y1_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
+    for (int64_t i1 = 0; i1 < 28; i1++) {
+      for (int64_t i2 = 0; i2 < 28; i2++) {
+        for (int64_t i3 = 0; i3 < 32; i3++) {
+          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0135_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0135_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
+}
+
+/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0136_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
+    float *y1, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
+  double h_y1_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
+    for (int64_t i1 = 0; i1 < 28; i1++) {
+      for (int64_t i2 = 0; i2 < 28; i2++) {
+        for (int64_t i3 = 0; i3 < 32; i3++) {
+          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0136_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0136_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
+}
+
+/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0137_conv2d(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, scratch_bytes);
+  double h_y1_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x4[i3] + 1e-05)));
+  }
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
+    for (int64_t i1 = 0; i1 < 28; i1++) {
+      for (int64_t i2 = 0; i2 < 28; i2++) {
+        for (int64_t i3 = 0; i3 < 32; i3++) {
+          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax(((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x3[i3]) * h_y1_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]), 0.0);
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0137_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0137_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], c->scratch_bytes);
+}
+
+/* conv2d -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0138_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 0};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
+}
+void fmnist_resnet_small_k0138_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0138_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+}
+
+/* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0139_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
+    float *y1, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
+  double h_y1_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
+    for (int64_t i1 = 0; i1 < 14; i1++) {
+      for (int64_t i2 = 0; i2 < 14; i2++) {
+        for (int64_t i3 = 0; i3 < 64; i3++) {
+          y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0139_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0139_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
+}
+
+/* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0140_conv2d(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 1, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, scratch_bytes);
+  double h_y1_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x4[i3] + 1e-05)));
+  }
+  double h_y1_1[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y1_1[i3] = (1.0 / sqrt(((double)x8[i3] + 1e-05)));
+  }
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
+    for (int64_t i1 = 0; i1 < 14; i1++) {
+      for (int64_t i2 = 0; i2 < 14; i2++) {
+        for (int64_t i3 = 0; i3 < 64; i3++) {
+          y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax(((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x3[i3]) * h_y1_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (((((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x7[i3]) * h_y1_1[i3]) * (double)x9[i3]) + (double)x10[i3])), 0.0);
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0140_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0140_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], c->scratch_bytes);
+}
+
+/* conv2d -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0141_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
+      .ow = 7, .stride = 2, .pad = 0};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
+}
+void fmnist_resnet_small_k0141_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0141_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+}
+
+/* conv2d, relu -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0142_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
+    float *y1, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
+      .ow = 7, .stride = 2, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  #pragma omp parallel for if((6272 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
+    for (int64_t i1 = 0; i1 < 7; i1++) {
+      for (int64_t i2 = 0; i2 < 7; i2++) {
+        for (int64_t i3 = 0; i3 < 128; i3++) {
+          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)fmax((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0142_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0142_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
+}
+
+/* conv2d, reduce_mean, reshape -> f32[n,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0143_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = n, .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 1, .pad = 1};
+  hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, scratch_bytes);
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x4[i3] + 1e-05)));
+  }
+  double h_y1_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_1[i3] = (1.0 / sqrt(((double)x8[i3] + 1e-05)));
+  }
+  #pragma omp parallel for if((6272 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < n; i0++) {
+    double acc_y1[128] = {0.0};
+    for (int64_t i1 = 0; i1 < 7; i1++) {
+      for (int64_t i2 = 0; i2 < 7; i2++) {
+        #pragma omp simd
+        for (int64_t i3 = 0; i3 < 128; i3++) {
+          acc_y1[i3] += fmax(((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x3[i3]) * h_y1_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (((((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x7[i3]) * h_y1_1[i3]) * (double)x9[i3]) + (double)x10[i3])), 0.0);
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      y1[i0 * 128 + i3] = (float)((acc_y1[i3]) / (double)49);
+    }
+  }
+  #pragma omp parallel for if((128 * n) >= 32768)
+  for (int64_t i = 0; i < (128 * n); i++) {
+    y2[i] = (float)(double)y1[i];
+  }
+}
+void fmnist_resnet_small_k0143_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0143_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], c->scratch_bytes);
 }
 
