@@ -42,7 +42,8 @@ let package = Package(
     .target(name: "GraphIR", swiftSettings: optimized),
     .target(name: "GraphDSL", dependencies: ["GraphIR"], swiftSettings: optimized),
     .target(name: "GraphCompiler", dependencies: ["GraphIR"], swiftSettings: optimized),
-    .target(name: "CodegenC", dependencies: ["GraphIR", "GraphCompiler"], swiftSettings: optimized),
+    .target(
+      name: "CodegenC", dependencies: ["GraphIR", "GraphCompiler"], swiftSettings: optimized),
 
     // The oracle and the checks built on it.
     .target(name: "GraphInterpreter", dependencies: ["GraphIR"], swiftSettings: optimized),
