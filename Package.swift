@@ -62,7 +62,7 @@ let package = Package(
     .target(
       name: "HeadwayKernels", dependencies: ["CKernelSupport"],
       cSettings: generatedCFlags, linkerSettings: kernelLinking, plugins: ["CompileGraphs"]),
-    .plugin(name: "CompileGraphs", capability: .buildTool(), dependencies: ["headwayc"]),
+    .plugin(name: "CompileGraphs", capability: .buildTool(), dependencies: ["compile-graphs"]),
 
     // Runtime: datasets and training.
     .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
@@ -80,11 +80,19 @@ let package = Package(
       dependencies: ["Runtime", "GraphIR", "GraphCompiler", "GraphInterpreter", "CKernelSupport"],
       swiftSettings: optimized),
 
+    // graphs/ to C, and the build plugin's tool over it (nothing else, so it builds fast).
+    .target(
+      name: "GraphsToC", dependencies: ["CodegenC", "GraphCompiler", "Graphs"],
+      swiftSettings: optimized),
+    .executableTarget(
+      name: "compile-graphs", dependencies: ["GraphsToC"], swiftSettings: optimized),
+
     // Command-line tools.
     .executableTarget(
       name: "headwayc",
       dependencies: [
         "GraphIR", "GraphCompiler", "GraphInterpreter", "GradientCheck", "Graphs", "CodegenC",
+        "GraphsToC",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(

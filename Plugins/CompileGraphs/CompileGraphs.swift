@@ -1,7 +1,7 @@
 import Foundation
 import PackagePlugin
 
-/// Runs `headwayc emit-all` over graphs/: two C files per graph source file, a registry and a
+/// Runs `compile-graphs` (what `headwayc emit-all` does) over graphs/: two C files per graph source file, a registry and a
 /// header, compiled into the target the plugin is attached to. Inputs and outputs are listed
 /// exactly, so editing a graph reruns it and an unrelated edit does not.
 @main
@@ -24,8 +24,8 @@ struct CompileGraphs: BuildToolPlugin {
     return [
       .buildCommand(
         displayName: "Compiling graphs/ to C",
-        executable: try context.tool(named: "headwayc").url,
-        arguments: ["emit-all", "--output", output.path, "--include-directory", include.path]
+        executable: try context.tool(named: "compile-graphs").url,
+        arguments: ["--output", output.path, "--include-directory", include.path]
           + sources.flatMap { ["--sources", $0.path] },
         inputFiles: sources,
         outputFiles: cFiles + [

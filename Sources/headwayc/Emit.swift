@@ -1,10 +1,5 @@
 import ArgumentParser
-import CodegenC
-import Dispatch
-import Foundation
-import GraphCompiler
-import GraphDSL
-import Graphs
+import GraphsToC
 
 /// `headwayc emit PROGRAM -o DIR`: writes the C of one program (generic in the batch size).
 struct Emit: ParsableCommand {
@@ -18,68 +13,28 @@ struct Emit: ParsableCommand {
   var output: String
 
   func run() throws {
-    guard let definition = Programs.named(program) else {
-      throw ValidationError(
-        "unknown program '\(program)'; programs: \(Programs.all.map(\.name).joined(separator: ", "))"
-      )
-    }
-    let generic = try GenericProgram(definition.program)
-    let base = CSyntax.fileBase(definition.file)
-    let (main, kernels) = try ProgramEmitter.translationUnits([generic], source: definition.file)
-    try writeIfChanged(main, to: "\(output)/\(base).graph.c")
-    try writeIfChanged(kernels, to: "\(output)/\(base).kernels.c")
-    try writeIfChanged(ProgramEmitter.header([program]), to: "\(output)/HeadwayPrograms.h")
-    try writeIfChanged(ProgramEmitter.registry([program]), to: "\(output)/programs.registry.c")
+    try GraphsToC.emit(program, output: output)
   }
 }
 
-/// `headwayc emit-all`: what the build plugin runs. One C file per graphs/ source file, the
-/// header and the registry; files whose content did not change are left alone.
+/// `headwayc emit-all`: what the build plugin runs (through `compile-graphs`). Two C files per
+/// graphs/ source file, the header and the registry; files whose content did not change are
+/// left alone.
 struct EmitAll: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "emit-all",
-    abstract: "Write the C of every program in graphs/ (used by the build plugin).")
+    abstract: "Write the C of every program in graphs/ (what the build plugin does).")
 
-  @Option(help: "The graphs/ source files, one C file is written for each (by base name).")
+  @Option(help: "The graphs/ source files, two C files are written for each (by base name).")
   var sources: [String] = []
 
-  @Option(name: .shortAndLong, help: "Output directory: <Base>.c files and Registry.c.")
+  @Option(name: .shortAndLong, help: "Output directory: the C files and the registry.")
   var output: String
 
   @Option(help: "Directory for HeadwayPrograms.h.")
   var includeDirectory: String
 
   func run() throws {
-    // One file per thread: each is compiled and printed on its own.
-    let bases = sources.map(CSyntax.fileBase)
-    let texts = ParallelResults<([String], (main: String, kernels: String))>(count: bases.count)
-    DispatchQueue.concurrentPerform(iterations: bases.count) { index in
-      texts.set(index) {
-        let programs = try Programs.all.filter { CSyntax.fileBase($0.file) == bases[index] }.map {
-          try GenericProgram($0.program)
-        }
-        let texts = try ProgramEmitter.translationUnits(
-          programs, source: "graphs/\(bases[index]).swift")
-        return (programs.map(\.first.program.name), texts)
-      }
-    }
-    var names: [String] = []
-    for (index, base) in bases.enumerated() {
-      let (programs, text) = try texts.get(index)
-      names += programs
-      try writeIfChanged(text.main, to: "\(output)/\(base).graph.c")
-      try writeIfChanged(text.kernels, to: "\(output)/\(base).kernels.c")
-    }
-    try writeIfChanged(ProgramEmitter.header(names), to: "\(includeDirectory)/HeadwayPrograms.h")
-    try writeIfChanged(ProgramEmitter.registry(names), to: "\(output)/programs.registry.c")
+    try GraphsToC.emitAll(sources: sources, output: output, include: includeDirectory)
   }
-}
-
-/// Writes `text` unless the file already holds it (so unchanged C is not recompiled).
-func writeIfChanged(_ text: String, to path: String) throws {
-  let url = URL(fileURLWithPath: path)
-  try FileManager.default.createDirectory(
-    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-  if let existing = try? String(contentsOf: url, encoding: .utf8), existing == text { return }
-  try text.write(to: url, atomically: true, encoding: .utf8)
 }
