@@ -54,6 +54,54 @@ struct CodePrinter {
     line("}")
   }
 
+  /// `text` with every line longer than `width` columns broken at spaces into continuation
+  /// lines indented four columns more (never inside a string literal, never a preprocessor
+  /// line: a pragma cannot continue without a backslash). Run on whole files after the
+  /// kernels are paired and shared, so the breaks change nothing the compiler compares.
+  static func wrappingLongLines(_ text: String, width: Int = 120) -> String {
+    var result: [Substring] = []
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      guard line.count > width, !line.drop { $0 == " " }.hasPrefix("#") else {
+        result.append(line)
+        continue
+      }
+      let indent = String(repeating: " ", count: line.prefix { $0 == " " }.count + 4)
+      var rest = Substring(line)
+      var first = true
+      while rest.count > width - (first ? 0 : indent.count) {
+        let limit = width - (first ? 0 : indent.count)
+        guard let cut = breakPoint(in: rest, limit: limit) else { break }
+        result.append((first ? "" : Substring(indent)) + rest[..<cut])
+        rest = rest[rest.index(after: cut)...]
+        first = false
+      }
+      result.append(first ? rest : Substring(indent) + rest)
+    }
+    return result.joined(separator: "\n")
+  }
+
+  /// The last space within `limit` columns outside string literals and past the indentation,
+  /// or the first such space when none is that early.
+  private static func breakPoint(in line: Substring, limit: Int) -> String.Index? {
+    var inString = false
+    var last: String.Index?
+    var column = 0
+    var index = line.startIndex
+    let indentation = line.prefix { $0 == " " }.count
+    while index < line.endIndex {
+      let c = line[index]
+      if c == "\"" && (index == line.startIndex || line[line.index(before: index)] != "\\") {
+        inString.toggle()
+      } else if c == " " && !inString && column > indentation {
+        if column <= limit || last == nil { last = index }
+        if column > limit { break }
+      }
+      column += 1
+      index = line.index(after: index)
+    }
+    return last
+  }
+
   /// Text that is already formatted, appended as it is.
   mutating func verbatim(_ formatted: String) { text += formatted }
 

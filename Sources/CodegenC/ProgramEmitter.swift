@@ -46,7 +46,9 @@ public enum ProgramEmitter {
       ).emit(into: &code)
       code.line()
     }
-    return (code.text, kernels.text)
+    return (
+      CodePrinter.wrappingLongLines(code.text), CodePrinter.wrappingLongLines(kernels.text)
+    )
   }
 
   /// The comment and includes each generated translation unit begins with.

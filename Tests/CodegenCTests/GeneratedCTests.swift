@@ -1,9 +1,10 @@
-import CodegenC
 import Foundation
 import GraphCompiler
 import GraphIR
 import Graphs
 import Testing
+
+@testable import CodegenC
 
 /// The C generated for R1 (generic in the batch size), for the entries the snapshot covers.
 func generatedR1(entries: [String]) throws -> String {
@@ -62,6 +63,23 @@ let snapshotDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponen
     }.count
     #expect(bodies.count > 100)
     #expect(calls > bodies.count + 100, "\(calls) calls of \(bodies.count) functions")
+  }
+
+  /// No line of the generated C is longer than 120 columns.
+  @Test func noLineIsLongerThan120Columns() throws {
+    let text = try generatedR1(entries: Self.entries)
+    for line in text.split(separator: "\n") where line.count > 120 {
+      Issue.record("\(line.count) columns: \(line.prefix(80))...")
+    }
+  }
+
+  /// Long lines break at spaces outside string literals, with the continuation indented four
+  /// more; preprocessor lines are kept whole.
+  @Test func longLinesBreakAtSpacesOutsideStrings() {
+    let pragma = "#pragma omp parallel for " + String(repeating: "x", count: 30)
+    let text = "  y = \"a b c d\" + aaaa + bbbb + cccc;\n" + pragma
+    let wrapped = CodePrinter.wrappingLongLines(text, width: 20)
+    #expect(wrapped == "  y = \"a b c d\" +\n      aaaa + bbbb +\n      cccc;\n" + pragma)
   }
 
   /// Inner loops call nothing but libm math (which clang turns into instructions or

@@ -127,7 +127,8 @@ static void fmnist_resnet_small_k0001_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(1568 * n));
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] +
+        part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(1568 * n));
   }
   double part_y2[8][32];
   #pragma omp parallel for if((50176 * n) >= 32768)
@@ -138,7 +139,8 @@ static void fmnist_resnet_small_k0001_reduce_mean(int64_t n, const float *restri
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * ((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]));
+            acc_y2[i3] += (((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * ((double)y0[i0 * 25088
+                + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]));
           }
         }
       }
@@ -148,7 +150,8 @@ static void fmnist_resnet_small_k0001_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(1568 * n));
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
+        part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(1568 * n));
   }
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -163,7 +166,8 @@ static void fmnist_resnet_small_k0001_reduce_mean(int64_t n, const float *restri
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
-          y5[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+          y5[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] -
+              (double)y1[i3]) * h_y5_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
         }
       }
     }
@@ -201,7 +205,8 @@ static void fmnist_resnet_small_k0002_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(1568 * n));
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] +
+        part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(1568 * n));
   }
   double part_y2[8][32];
   #pragma omp parallel for if((50176 * n) >= 32768)
@@ -212,7 +217,8 @@ static void fmnist_resnet_small_k0002_reduce_mean(int64_t n, const float *restri
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * ((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]));
+            acc_y2[i3] += (((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * ((double)y0[i0 * 25088
+                + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]));
           }
         }
       }
@@ -222,7 +228,8 @@ static void fmnist_resnet_small_k0002_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(1568 * n));
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
+        part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(1568 * n));
   }
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -237,7 +244,8 @@ static void fmnist_resnet_small_k0002_reduce_mean(int64_t n, const float *restri
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
-          y5[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+          y5[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] -
+              (double)y1[i3]) * h_y5_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
         }
       }
     }
@@ -275,7 +283,8 @@ static void fmnist_resnet_small_k0003_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(1568 * n));
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] +
+        part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(1568 * n));
   }
   double part_y2[8][32];
   #pragma omp parallel for if((50176 * n) >= 32768)
@@ -286,7 +295,8 @@ static void fmnist_resnet_small_k0003_reduce_mean(int64_t n, const float *restri
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * ((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]));
+            acc_y2[i3] += (((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * ((double)y0[i0 * 25088
+                + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]));
           }
         }
       }
@@ -296,7 +306,8 @@ static void fmnist_resnet_small_k0003_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(1568 * n));
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
+        part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(1568 * n));
   }
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x3[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -311,7 +322,9 @@ static void fmnist_resnet_small_k0003_reduce_mean(int64_t n, const float *restri
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
-          y5[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]);
+          y5[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] -
+              (double)y1[i3]) * h_y5_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (double)x0[i0 * 25088 + i1 * 896 + i2
+              * 32 + i3]);
           y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((double)y5[i0 * 25088 + i1 * 896 + i2 * 32 + i3], 0.0);
         }
       }
@@ -349,7 +362,8 @@ static void fmnist_resnet_small_k0004_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(392 * n));
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] +
+        part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(392 * n));
   }
   double part_y2[8][64];
   #pragma omp parallel for if((25088 * n) >= 32768)
@@ -360,7 +374,8 @@ static void fmnist_resnet_small_k0004_reduce_mean(int64_t n, const float *restri
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]) * ((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]));
+            acc_y2[i3] += (((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]) * ((double)y0[i0 * 12544
+                + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]));
           }
         }
       }
@@ -370,7 +385,8 @@ static void fmnist_resnet_small_k0004_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(392 * n));
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
+        part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(392 * n));
   }
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -409,7 +425,8 @@ static void fmnist_resnet_small_k0005_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(392 * n));
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] +
+        part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(392 * n));
   }
   double part_y2[8][64];
   #pragma omp parallel for if((25088 * n) >= 32768)
@@ -420,7 +437,8 @@ static void fmnist_resnet_small_k0005_reduce_mean(int64_t n, const float *restri
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]) * ((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]));
+            acc_y2[i3] += (((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]) * ((double)y0[i0 * 12544
+                + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]));
           }
         }
       }
@@ -430,7 +448,8 @@ static void fmnist_resnet_small_k0005_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(392 * n));
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
+        part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(392 * n));
   }
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -445,7 +464,8 @@ static void fmnist_resnet_small_k0005_reduce_mean(int64_t n, const float *restri
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 64; i3++) {
-          y5[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+          y5[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] -
+              (double)y1[i3]) * h_y5_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
         }
       }
     }
@@ -484,7 +504,8 @@ static void fmnist_resnet_small_k0006_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(392 * n));
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] +
+        part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(392 * n));
   }
   double part_y2[8][64];
   #pragma omp parallel for if((25088 * n) >= 32768)
@@ -495,7 +516,8 @@ static void fmnist_resnet_small_k0006_reduce_mean(int64_t n, const float *restri
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]) * ((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]));
+            acc_y2[i3] += (((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]) * ((double)y0[i0 * 12544
+                + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]));
           }
         }
       }
@@ -505,7 +527,8 @@ static void fmnist_resnet_small_k0006_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(392 * n));
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
+        part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(392 * n));
   }
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x5[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -524,7 +547,9 @@ static void fmnist_resnet_small_k0006_reduce_mean(int64_t n, const float *restri
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 64; i3++) {
-          y5[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x7[i3]) + (double)x8[i3]) + (((((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]) * h_y5_1[i3]) * (double)x9[i3]) + (double)x10[i3]));
+          y5[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] -
+              (double)y1[i3]) * h_y5_0[i3]) * (double)x7[i3]) + (double)x8[i3]) + (((((double)x0[i0 * 12544 + i1 * 896 +
+              i2 * 64 + i3] - (double)x1[i3]) * h_y5_1[i3]) * (double)x9[i3]) + (double)x10[i3]));
           y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax((double)y5[i0 * 12544 + i1 * 896 + i2 * 64 + i3], 0.0);
         }
       }
@@ -562,7 +587,8 @@ static void fmnist_resnet_small_k0007_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(98 * n));
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] +
+        part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(98 * n));
   }
   double part_y2[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
@@ -573,7 +599,8 @@ static void fmnist_resnet_small_k0007_reduce_mean(int64_t n, const float *restri
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]) * ((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]));
+            acc_y2[i3] += (((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]) * ((double)y0[i0 * 6272 +
+                i1 * 896 + i2 * 128 + i3] - (double)y1[i3]));
           }
         }
       }
@@ -583,7 +610,8 @@ static void fmnist_resnet_small_k0007_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(98 * n));
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
+        part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(98 * n));
   }
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -622,7 +650,8 @@ static void fmnist_resnet_small_k0008_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(98 * n));
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] +
+        part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(98 * n));
   }
   double part_y2[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
@@ -633,7 +662,8 @@ static void fmnist_resnet_small_k0008_reduce_mean(int64_t n, const float *restri
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]) * ((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]));
+            acc_y2[i3] += (((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]) * ((double)y0[i0 * 6272 +
+                i1 * 896 + i2 * 128 + i3] - (double)y1[i3]));
           }
         }
       }
@@ -643,7 +673,8 @@ static void fmnist_resnet_small_k0008_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(98 * n));
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
+        part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(98 * n));
   }
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -658,7 +689,8 @@ static void fmnist_resnet_small_k0008_reduce_mean(int64_t n, const float *restri
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)fmax((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+          y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)fmax((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] -
+              (double)y1[i3]) * h_y5_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
         }
       }
     }
@@ -698,7 +730,8 @@ static void fmnist_resnet_small_k0009_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(98 * n));
+    y1[i3] = (float)((part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] +
+        part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]) / (double)(98 * n));
   }
   double part_y2[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
@@ -709,7 +742,8 @@ static void fmnist_resnet_small_k0009_reduce_mean(int64_t n, const float *restri
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y2[i3] += (((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]) * ((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]));
+            acc_y2[i3] += (((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]) * ((double)y0[i0 * 6272 +
+                i1 * 896 + i2 * 128 + i3] - (double)y1[i3]));
           }
         }
       }
@@ -719,7 +753,8 @@ static void fmnist_resnet_small_k0009_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(98 * n));
+    y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
+        part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(98 * n));
   }
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x5[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -740,7 +775,9 @@ static void fmnist_resnet_small_k0009_reduce_mean(int64_t n, const float *restri
       for (int64_t i2 = 0; i2 < 7; i2++) {
         #pragma omp simd
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)y1[i3]) * h_y5_0[i3]) * (double)x7[i3]) + (double)x8[i3]) + (((((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y5_1[i3]) * (double)x9[i3]) + (double)x10[i3]));
+          y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] -
+              (double)y1[i3]) * h_y5_0[i3]) * (double)x7[i3]) + (double)x8[i3]) + (((((double)x0[i0 * 6272 + i1 * 896 +
+              i2 * 128 + i3] - (double)x1[i3]) * h_y5_1[i3]) * (double)x9[i3]) + (double)x10[i3]));
           acc_y6[i3] += fmax((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3], 0.0);
         }
       }
@@ -780,7 +817,8 @@ static void fmnist_resnet_small_k0010_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
+    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] +
+        part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
   }
   double part_y2[8][512];
   #pragma omp parallel for if((1024 * n) >= 32768)
@@ -797,7 +835,8 @@ static void fmnist_resnet_small_k0010_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
+    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] +
+        part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
   }
   for (int64_t i = 0; i < 512; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -810,7 +849,8 @@ static void fmnist_resnet_small_k0010_reduce_mean(int64_t n, const float *restri
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y5[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y5_0[i1]) * (double)x4[i1]) + (double)x5[i1]), 0.0);
+      y5[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y5_0[i1]) * (double)x4[i1]) +
+          (double)x5[i1]), 0.0);
     }
   }
 }
@@ -845,7 +885,8 @@ static void fmnist_resnet_small_k0011_reduce_sum_launch(void *const *a, const hw
   fmnist_resnet_small_k0011_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
+    (Sources/GraphDSL/ContrastiveModel.swift:89) */
 static void fmnist_resnet_small_k0012_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
     float *y6) {
@@ -855,7 +896,8 @@ static void fmnist_resnet_small_k0012_reduce_mean(int64_t n, const float *restri
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     double acc_y1 = -INFINITY;
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)));
+      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0)
+          : 0.0)));
     }
     y1[i0] = (float)acc_y1;
   }
@@ -866,7 +908,8 @@ static void fmnist_resnet_small_k0012_reduce_mean(int64_t n, const float *restri
     double acc_y2 = 0.0, acc_y3 = 0.0;
     #pragma omp simd reduction(+:acc_y2, acc_y3)
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y2_1));
+      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0))
+          - h_y2_1));
       acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
     }
     y2[i0] = (float)acc_y2;
@@ -887,7 +930,9 @@ static void fmnist_resnet_small_k0012_reduce_mean(int64_t n, const float *restri
     const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
     const double h_y6_4 = (double)y1[i0];
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 * exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y6_4)))) / h_y6_3);
+      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 *
+          exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) -
+          h_y6_4)))) / h_y6_3);
     }
   }
 }
@@ -935,7 +980,8 @@ static void fmnist_resnet_small_k0014_reduce_sum(int64_t n, const float *restric
       const double h_y3_6 = (h_y3_3 * h_y3_5);
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 128; i1++) {
-        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x2[i1]))) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x2[i1])));
+        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x1[i0 * 128 + i1] +
+            (double)x2[i1]))) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x2[i1])));
         acc_y4[i1] += (double)y3[i0 * 128 + i1];
       }
     }
@@ -944,7 +990,8 @@ static void fmnist_resnet_small_k0014_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
+        + part_y4[6][i1] + part_y4[7][i1]);
   }
   const double h_y5_0 = (double)x7[0];
   const double h_y5_1 = (double)x0[0];
@@ -954,8 +1001,10 @@ static void fmnist_resnet_small_k0014_reduce_sum(int64_t n, const float *restric
   const double h_y5_5 = (double)x9[0];
   const double h_y5_6 = (double)x10[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y5[i0] = (float)((h_y5_0 * (double)x8[i0]) + ((h_y5_2 != 0.0) ? (h_y5_3 * (double)y4[i0]) : ((h_y5_4 != 0.0) ? (h_y5_5 * (double)y4[i0]) : ((double)y4[i0] + (h_y5_6 * (double)x2[i0])))));
-    y6[i0] = (float)((h_y5_2 != 0.0) ? (((double)x11[i0] * 0.999) + (((double)y4[i0] * (double)y4[i0]) * 0.0010000000000000009)) : (double)x11[i0]);
+    y5[i0] = (float)((h_y5_0 * (double)x8[i0]) + ((h_y5_2 != 0.0) ? (h_y5_3 * (double)y4[i0]) : ((h_y5_4 != 0.0) ?
+        (h_y5_5 * (double)y4[i0]) : ((double)y4[i0] + (h_y5_6 * (double)x2[i0])))));
+    y6[i0] = (float)((h_y5_2 != 0.0) ? (((double)x11[i0] * 0.999) + (((double)y4[i0] * (double)y4[i0]) *
+        0.0010000000000000009)) : (double)x11[i0]);
   }
 }
 static void fmnist_resnet_small_k0014_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -988,7 +1037,8 @@ static void fmnist_resnet_small_k0015_reduce_sum(int64_t n, const float *restric
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y3[i0 * 512 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 512 + i1] * 0.999) + (((double)y0[i0 * 512 + i1] * (double)y0[i0 * 512 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 512 + i1]);
+      y3[i0 * 512 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 512 + i1] * 0.999) + (((double)y0[i0 * 512 + i1] *
+          (double)y0[i0 * 512 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 512 + i1]);
     }
   }
 }
@@ -1028,7 +1078,8 @@ static void fmnist_resnet_small_k0016_reduce_sum(const float *restrict x0, const
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y2[i0 * 512 + i1] = (float)((h_y2_0 * (double)x7[i0 * 512 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 512 + i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 512 + i1]) : (double)x5[i0 * 512 + i1])));
+      y2[i0 * 512 + i1] = (float)((h_y2_0 * (double)x7[i0 * 512 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 *
+          512 + i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 512 + i1]) : (double)x5[i0 * 512 + i1])));
     }
   }
 }
@@ -1057,7 +1108,9 @@ static void fmnist_resnet_small_k0017_sub(const float *restrict x0, const float 
   const double h_y1_12 = (double)x4[0];
   const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
+    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] /
+        h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 *
+        (double)x5[i0]))));
   }
 }
 static void fmnist_resnet_small_k0017_sub_launch(void *const *a, const hw_call_context *c) {
@@ -1087,7 +1140,9 @@ static void fmnist_resnet_small_k0018_sub(const float *restrict x0, const float 
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y1[i0 * 512 + i1] = (float)((double)x1[i0 * 512 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 512 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 512 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 512 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 512 + i1] : (h_y1_2 * (double)x6[i0 * 512 + i1]))));
+      y1[i0 * 512 + i1] = (float)((double)x1[i0 * 512 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 512 + i1]
+          / h_y1_8) / (sqrt(((double)x5[i0 * 512 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 512 + i1]))) :
+          ((h_y1_13 != 0.0) ? (double)x6[i0 * 512 + i1] : (h_y1_2 * (double)x6[i0 * 512 + i1]))));
     }
   }
 }
@@ -1113,7 +1168,8 @@ static void fmnist_resnet_small_k0019_reduce_sum(int64_t n, const float *x0, con
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
-        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
+        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) *
+            h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
         acc_y2[i1] += (double)y1[i0 * 512 + i1];
         acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]));
         acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
@@ -1128,10 +1184,14 @@ static void fmnist_resnet_small_k0019_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
-    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1] + part_y5[6][i1] + part_y5[7][i1]);
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1]
+        + part_y2[6][i1] + part_y2[7][i1]);
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1]
+        + part_y3[6][i1] + part_y3[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
+        + part_y4[6][i1] + part_y4[7][i1]);
+    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1]
+        + part_y5[6][i1] + part_y5[7][i1]);
   }
   double h_y6_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -1152,7 +1212,8 @@ static void fmnist_resnet_small_k0019_reduce_sum(int64_t n, const float *x0, con
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
-        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
+        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y6_2[i1] *
+            ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
         acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
       }
     }
@@ -1161,7 +1222,8 @@ static void fmnist_resnet_small_k0019_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1]
+        + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
 static void fmnist_resnet_small_k0019_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -1183,7 +1245,8 @@ static void fmnist_resnet_small_k0020_add(int64_t n, const float *restrict x0, c
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 + i1]) + h_y0_1[i1]);
+      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 +
+          i1]) + h_y0_1[i1]);
     }
   }
 }
@@ -1203,7 +1266,8 @@ static void fmnist_resnet_small_k0021_add(const float *restrict x0, const float 
   const double h_y0_5 = (double)x3[0];
   const double h_y0_6 = (double)x4[0];
   for (int64_t i0 = 0; i0 < 512; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
+        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
 static void fmnist_resnet_small_k0021_add_launch(void *const *a, const hw_call_context *c) {
@@ -1230,8 +1294,11 @@ static void fmnist_resnet_small_k0022_sub(const float *restrict x0, const float 
   const double h_y0_12 = (double)x5[0];
   const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 512; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
   }
 }
 static void fmnist_resnet_small_k0022_sub_launch(void *const *a, const hw_call_context *c) {
@@ -1264,7 +1331,8 @@ static void fmnist_resnet_small_k0023_reduce_sum(int64_t n, const float *restric
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 512; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      y3[i0 * 128 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 128 + i1] * 0.999) + (((double)y0[i0 * 128 + i1] * (double)y0[i0 * 128 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 128 + i1]);
+      y3[i0 * 128 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 128 + i1] * 0.999) + (((double)y0[i0 * 128 + i1] *
+          (double)y0[i0 * 128 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 128 + i1]);
     }
   }
 }
@@ -1304,7 +1372,8 @@ static void fmnist_resnet_small_k0024_reduce_sum(const float *restrict x0, const
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 512; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      y2[i0 * 128 + i1] = (float)((h_y2_0 * (double)x7[i0 * 128 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 128 + i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 128 + i1]) : (double)x5[i0 * 128 + i1])));
+      y2[i0 * 128 + i1] = (float)((h_y2_0 * (double)x7[i0 * 128 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 *
+          128 + i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 128 + i1]) : (double)x5[i0 * 128 + i1])));
     }
   }
 }
@@ -1335,7 +1404,9 @@ static void fmnist_resnet_small_k0025_sub(const float *restrict x0, const float 
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 512; i0++) {
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((double)x1[i0 * 128 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 128 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 128 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 128 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 128 + i1] : (h_y1_2 * (double)x6[i0 * 128 + i1]))));
+      y1[i0 * 128 + i1] = (float)((double)x1[i0 * 128 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 128 + i1]
+          / h_y1_8) / (sqrt(((double)x5[i0 * 128 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 128 + i1]))) :
+          ((h_y1_13 != 0.0) ? (double)x6[i0 * 128 + i1] : (h_y1_2 * (double)x6[i0 * 128 + i1]))));
     }
   }
 }
@@ -1363,10 +1434,16 @@ static void fmnist_resnet_small_k0026_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y1[i3] += (((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += ((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y3[i3] += (((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y4[i3] += (-(((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y1_0[i3]));
+            acc_y1[i3] += (((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] > 0.0) ? 1.0 : 0.0));
+            acc_y2[i3] += ((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) *
+                h_y1_0[i3]));
+            acc_y3[i3] += (((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] -
+                (double)x1[i3]));
+            acc_y4[i3] += (-(((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2
+                * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
@@ -1379,10 +1456,14 @@ static void fmnist_resnet_small_k0026_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]);
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
+        + part_y1[6][i3] + part_y1[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
   }
   double h_y5_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -1405,8 +1486,10 @@ static void fmnist_resnet_small_k0026_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y5_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
+            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y5_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128
+                + i3] - (double)x1[i3]));
+            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3]));
           }
         }
       }
@@ -1416,7 +1499,8 @@ static void fmnist_resnet_small_k0026_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3] + part_y6[6][i3] + part_y6[7][i3]);
+    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
+        + part_y6[6][i3] + part_y6[7][i3]);
   }
   double h_y7_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -1431,7 +1515,10 @@ static void fmnist_resnet_small_k0026_reduce_sum(int64_t n, const float *x0, con
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) + ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y7_1[i3]);
+          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) *
+              (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) +
+              ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) +
+              h_y7_1[i3]);
         }
       }
     }
@@ -1456,7 +1543,8 @@ static void fmnist_resnet_small_k0027_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]));
+          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
+              (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]));
         }
       }
     }
@@ -1480,7 +1568,9 @@ static void fmnist_resnet_small_k0027_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+          y3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 1152 + i1 * 9 + i2 * 3 +
+              i3] * 0.999) + (((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 1152 + i1 * 9 + i2 * 3 +
+              i3]) * 0.0010000000000000009)) : (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
@@ -1529,7 +1619,9 @@ static void fmnist_resnet_small_k0028_reduce_sum(const float *restrict x0, const
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3])));
+          y2[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) +
+              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
+              (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3])));
         }
       }
     }
@@ -1552,7 +1644,8 @@ static void fmnist_resnet_small_k0029_add(const float *restrict x0, const float 
   const double h_y0_5 = (double)x3[0];
   const double h_y0_6 = (double)x4[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
+        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
 static void fmnist_resnet_small_k0029_add_launch(void *const *a, const hw_call_context *c) {
@@ -1579,8 +1672,11 @@ static void fmnist_resnet_small_k0030_sub(const float *restrict x0, const float 
   const double h_y0_12 = (double)x5[0];
   const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
   }
 }
 static void fmnist_resnet_small_k0030_sub_launch(void *const *a, const hw_call_context *c) {
@@ -1607,8 +1703,11 @@ static void fmnist_resnet_small_k0031_sub(const float *restrict x0, const float 
   const double h_y0_12 = (double)x5[0];
   const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
   }
 }
 static void fmnist_resnet_small_k0031_sub_launch(void *const *a, const hw_call_context *c) {
@@ -1634,7 +1733,9 @@ static void fmnist_resnet_small_k0032_reduce_sum(int64_t n, const float *restric
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += ((((double)x9[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) * h_y0_0[i3]));
+            acc_y0[i3] += ((((double)x9[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x5[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) *
+                h_y0_0[i3]));
           }
         }
       }
@@ -1644,7 +1745,8 @@ static void fmnist_resnet_small_k0032_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
   }
   const double h_y1_0 = (double)x6[0];
   const double h_y1_1 = (double)x0[0];
@@ -1654,8 +1756,10 @@ static void fmnist_resnet_small_k0032_reduce_sum(int64_t n, const float *restric
   const double h_y1_5 = (double)x7[0];
   const double h_y1_6 = (double)x8[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x10[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x11[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x11[i0]);
+    y1[i0] = (float)((h_y1_0 * (double)x10[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ?
+        (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
+    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x11[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) *
+        0.0010000000000000009)) : (double)x11[i0]);
   }
 }
 static void fmnist_resnet_small_k0032_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -1676,7 +1780,9 @@ static void fmnist_resnet_small_k0033_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += (((((double)x5[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y0[i3] += (((((double)x5[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] -
+                (double)x1[i3]));
           }
         }
       }
@@ -1686,7 +1792,8 @@ static void fmnist_resnet_small_k0033_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
   }
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -1709,8 +1816,10 @@ static void fmnist_resnet_small_k0033_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y1_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y2[i3] += (-((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
+            y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y1_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128
+                + i3] - (double)x1[i3]));
+            acc_y2[i3] += (-((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y1[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3]));
           }
         }
       }
@@ -1720,7 +1829,8 @@ static void fmnist_resnet_small_k0033_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0033_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -1744,7 +1854,8 @@ static void fmnist_resnet_small_k0034_reduce_sum(int64_t n, const float *restric
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += (-(((((double)x3[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y0_0[i3]));
+            acc_y0[i3] += (-(((((double)x3[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2
+                * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y0_0[i3]));
           }
         }
       }
@@ -1754,7 +1865,8 @@ static void fmnist_resnet_small_k0034_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
   }
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -1769,7 +1881,10 @@ static void fmnist_resnet_small_k0034_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)x3[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) + ((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y1_1[i3]);
+          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)x3[i0 * 128 + i3] * (1.0 / (double)49)) *
+              (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) +
+              ((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) +
+              h_y1_1[i3]);
         }
       }
     }
@@ -1805,7 +1920,8 @@ static void fmnist_resnet_small_k0035_reduce_sum(int64_t n, const float *restric
   const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
-      y3[i0 * 64 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 64 + i1] * 0.999) + (((double)y0[i0 * 64 + i1] * (double)y0[i0 * 64 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 64 + i1]);
+      y3[i0 * 64 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 64 + i1] * 0.999) + (((double)y0[i0 * 64 + i1] *
+          (double)y0[i0 * 64 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 64 + i1]);
     }
   }
 }
@@ -1845,7 +1961,8 @@ static void fmnist_resnet_small_k0036_reduce_sum(const float *restrict x0, const
   const double h_y2_15 = (h_y2_5 * h_y2_14);
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
-      y2[i0 * 64 + i1] = (float)((h_y2_0 * (double)x7[i0 * 64 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 64 + i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 64 + i1]) : (double)x5[i0 * 64 + i1])));
+      y2[i0 * 64 + i1] = (float)((h_y2_0 * (double)x7[i0 * 64 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 64 +
+          i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 64 + i1]) : (double)x5[i0 * 64 + i1])));
     }
   }
 }
@@ -1875,7 +1992,9 @@ static void fmnist_resnet_small_k0037_sub(const float *restrict x0, const float 
   const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
-      y1[i0 * 64 + i1] = (float)((double)x1[i0 * 64 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 64 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 64 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 64 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 64 + i1] : (h_y1_2 * (double)x6[i0 * 64 + i1]))));
+      y1[i0 * 64 + i1] = (float)((double)x1[i0 * 64 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 64 + i1] /
+          h_y1_8) / (sqrt(((double)x5[i0 * 64 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 64 + i1]))) :
+          ((h_y1_13 != 0.0) ? (double)x6[i0 * 64 + i1] : (h_y1_2 * (double)x6[i0 * 64 + i1]))));
     }
   }
 }
@@ -1908,7 +2027,11 @@ static void fmnist_resnet_small_k0038_sub(const float *restrict x0, const float 
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))));
+          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0)
+              ? (h_y1_2 * ((((double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 1152 + i1 *
+              9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))) :
+              ((h_y1_13 != 0.0) ? (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 1152 + i1 * 9
+              + i2 * 3 + i3]))));
         }
       }
     }
@@ -1940,10 +2063,14 @@ static void fmnist_resnet_small_k0039_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (((((((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
+            y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] *
+                (((((((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3])
+                + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y3[i3] += ((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (((double)x0[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x3[i3]) * ((double)x0[i0 * 6272 +
+                i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
             acc_y5[i3] += (-(((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
@@ -1957,10 +2084,14 @@ static void fmnist_resnet_small_k0039_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -1983,8 +2114,10 @@ static void fmnist_resnet_small_k0039_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
+            y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128
+                + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y6[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3]));
           }
         }
       }
@@ -1994,7 +2127,8 @@ static void fmnist_resnet_small_k0039_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
+        + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0039_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -2018,7 +2152,9 @@ static void fmnist_resnet_small_k0040_add(int64_t n, const float *restrict x0, c
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y0_1[i3]);
+          y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] *
+              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x4[i0 * 6272 +
+              i1 * 896 + i2 * 128 + i3])) + h_y0_1[i3]);
         }
       }
     }
@@ -2042,7 +2178,8 @@ static void fmnist_resnet_small_k0041_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 576 + i1 * 9 + i2 * 3 + i3]));
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
+              (double)x2[i0 * 576 + i1 * 9 + i2 * 3 + i3]));
         }
       }
     }
@@ -2066,7 +2203,9 @@ static void fmnist_resnet_small_k0041_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          y3[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]
+              * 0.999) + (((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3]) *
+              0.0010000000000000009)) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
@@ -2115,7 +2254,9 @@ static void fmnist_resnet_small_k0042_reduce_sum(const float *restrict x0, const
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 576 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3])));
+          y2[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 576 + i1 * 9 + i2 * 3 + i3]) +
+              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
+              (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3])));
         }
       }
     }
@@ -2150,7 +2291,11 @@ static void fmnist_resnet_small_k0043_sub(const float *restrict x0, const float 
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 +
+              i3]))));
         }
       }
     }
@@ -2194,10 +2339,14 @@ static void fmnist_resnet_small_k0045_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((double)x7[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3]) * (((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] > 0.0) ? 1.0 : 0.0));
+            y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((double)x7[i0 * 12544 + i1 * 896 + i2 * 64 + i3] +
+                (double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3]) * (((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] >
+                0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
+            acc_y3[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544
+                + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
             acc_y5[i3] += (-(((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
@@ -2211,10 +2360,14 @@ static void fmnist_resnet_small_k0045_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -2237,8 +2390,10 @@ static void fmnist_resnet_small_k0045_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3]));
+            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64
+                + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y6[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3]));
           }
         }
       }
@@ -2248,7 +2403,8 @@ static void fmnist_resnet_small_k0045_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
+        + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0045_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -2272,7 +2428,9 @@ static void fmnist_resnet_small_k0046_add(int64_t n, const float *restrict x0, c
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 64; i3++) {
-          y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3])) + h_y0_1[i3]);
+          y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
+              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544
+              + i1 * 896 + i2 * 64 + i3])) + h_y0_1[i3]);
         }
       }
     }
@@ -2296,7 +2454,8 @@ static void fmnist_resnet_small_k0047_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 576 + i1 * 9 + i2 * 3 + i3]));
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
+              (double)x2[i0 * 576 + i1 * 9 + i2 * 3 + i3]));
         }
       }
     }
@@ -2320,7 +2479,9 @@ static void fmnist_resnet_small_k0047_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
+          y3[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]
+              * 0.999) + (((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3]) *
+              0.0010000000000000009)) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
@@ -2369,7 +2530,9 @@ static void fmnist_resnet_small_k0048_reduce_sum(const float *restrict x0, const
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 576 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3])));
+          y2[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 576 + i1 * 9 + i2 * 3 + i3]) +
+              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
+              (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3])));
         }
       }
     }
@@ -2392,7 +2555,8 @@ static void fmnist_resnet_small_k0049_add(const float *restrict x0, const float 
   const double h_y0_5 = (double)x3[0];
   const double h_y0_6 = (double)x4[0];
   for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
+        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
 static void fmnist_resnet_small_k0049_add_launch(void *const *a, const hw_call_context *c) {
@@ -2419,8 +2583,11 @@ static void fmnist_resnet_small_k0050_sub(const float *restrict x0, const float 
   const double h_y0_12 = (double)x5[0];
   const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
   }
 }
 static void fmnist_resnet_small_k0050_sub_launch(void *const *a, const hw_call_context *c) {
@@ -2447,8 +2614,11 @@ static void fmnist_resnet_small_k0051_sub(const float *restrict x0, const float 
   const double h_y0_12 = (double)x5[0];
   const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
   }
 }
 static void fmnist_resnet_small_k0051_sub_launch(void *const *a, const hw_call_context *c) {
@@ -2474,7 +2644,8 @@ static void fmnist_resnet_small_k0052_reduce_sum(int64_t n, const float *restric
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y0[i3] += ((double)x8[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x2[i3]) * h_y0_0[i3]));
+            acc_y0[i3] += ((double)x8[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x1[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3] - (double)x2[i3]) * h_y0_0[i3]));
           }
         }
       }
@@ -2484,7 +2655,8 @@ static void fmnist_resnet_small_k0052_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
   }
   const double h_y1_0 = (double)x5[0];
   const double h_y1_1 = (double)x0[0];
@@ -2494,8 +2666,10 @@ static void fmnist_resnet_small_k0052_reduce_sum(int64_t n, const float *restric
   const double h_y1_5 = (double)x6[0];
   const double h_y1_6 = (double)x7[0];
   for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x9[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x10[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x10[i0]);
+    y1[i0] = (float)((h_y1_0 * (double)x9[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ?
+        (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
+    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x10[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) *
+        0.0010000000000000009)) : (double)x10[i0]);
   }
 }
 static void fmnist_resnet_small_k0052_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -2516,7 +2690,8 @@ static void fmnist_resnet_small_k0053_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y0[i3] += (((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
+            acc_y0[i3] += (((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544
+                + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
           }
         }
       }
@@ -2526,7 +2701,8 @@ static void fmnist_resnet_small_k0053_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
   }
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -2549,8 +2725,10 @@ static void fmnist_resnet_small_k0053_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y1_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
-            acc_y2[i3] += (-((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3]));
+            y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y1_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64
+                + i3] - (double)x1[i3]));
+            acc_y2[i3] += (-((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y1[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3]));
           }
         }
       }
@@ -2560,7 +2738,8 @@ static void fmnist_resnet_small_k0053_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0053_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -2593,7 +2772,8 @@ static void fmnist_resnet_small_k0054_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
   }
   double h_y1_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -2608,7 +2788,9 @@ static void fmnist_resnet_small_k0054_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 64; i3++) {
-          y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x1[i3]) * h_y1_0[i3]) + ((double)x3[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x3[i0 * 12544 + i1 * 896 + i2 * 64 + i3])) + h_y1_1[i3]);
+          y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
+              (double)x1[i3]) * h_y1_0[i3]) + ((double)x3[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x3[i0 * 12544
+              + i1 * 896 + i2 * 64 + i3])) + h_y1_1[i3]);
         }
       }
     }
@@ -2638,7 +2820,9 @@ static void fmnist_resnet_small_k0055_sub(const float *restrict x0, const float 
   const double h_y1_12 = (double)x4[0];
   const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
+    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] /
+        h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 *
+        (double)x5[i0]))));
   }
 }
 static void fmnist_resnet_small_k0055_sub_launch(void *const *a, const hw_call_context *c) {
@@ -2672,7 +2856,8 @@ static void fmnist_resnet_small_k0056_reduce_sum(int64_t n, const float *restric
   const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
-      y3[i0 * 32 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 32 + i1] * 0.999) + (((double)y0[i0 * 32 + i1] * (double)y0[i0 * 32 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 32 + i1]);
+      y3[i0 * 32 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 32 + i1] * 0.999) + (((double)y0[i0 * 32 + i1] *
+          (double)y0[i0 * 32 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 32 + i1]);
     }
   }
 }
@@ -2712,7 +2897,8 @@ static void fmnist_resnet_small_k0057_reduce_sum(const float *restrict x0, const
   const double h_y2_15 = (h_y2_5 * h_y2_14);
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
-      y2[i0 * 32 + i1] = (float)((h_y2_0 * (double)x7[i0 * 32 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 32 + i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 32 + i1]) : (double)x5[i0 * 32 + i1])));
+      y2[i0 * 32 + i1] = (float)((h_y2_0 * (double)x7[i0 * 32 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 32 +
+          i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 32 + i1]) : (double)x5[i0 * 32 + i1])));
     }
   }
 }
@@ -2742,7 +2928,9 @@ static void fmnist_resnet_small_k0058_sub(const float *restrict x0, const float 
   const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
-      y1[i0 * 32 + i1] = (float)((double)x1[i0 * 32 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 32 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 32 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 32 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 32 + i1] : (h_y1_2 * (double)x6[i0 * 32 + i1]))));
+      y1[i0 * 32 + i1] = (float)((double)x1[i0 * 32 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 32 + i1] /
+          h_y1_8) / (sqrt(((double)x5[i0 * 32 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 32 + i1]))) :
+          ((h_y1_13 != 0.0) ? (double)x6[i0 * 32 + i1] : (h_y1_2 * (double)x6[i0 * 32 + i1]))));
     }
   }
 }
@@ -2775,7 +2963,11 @@ static void fmnist_resnet_small_k0059_sub(const float *restrict x0, const float 
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 +
+              i3]))));
         }
       }
     }
@@ -2807,10 +2999,14 @@ static void fmnist_resnet_small_k0060_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((((((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
+            y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
+                (((((((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3])
+                + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
+            acc_y3[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544
+                + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
             acc_y5[i3] += (-(((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
@@ -2824,10 +3020,14 @@ static void fmnist_resnet_small_k0060_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -2850,8 +3050,10 @@ static void fmnist_resnet_small_k0060_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3]));
+            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64
+                + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y6[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3]));
           }
         }
       }
@@ -2861,7 +3063,8 @@ static void fmnist_resnet_small_k0060_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
+        + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 static void fmnist_resnet_small_k0060_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -2885,7 +3088,9 @@ static void fmnist_resnet_small_k0061_add(int64_t n, const float *restrict x0, c
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 64; i3++) {
-          y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3])) + h_y0_1[i3]);
+          y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
+              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544
+              + i1 * 896 + i2 * 64 + i3])) + h_y0_1[i3]);
         }
       }
     }
@@ -2908,7 +3113,8 @@ static void fmnist_resnet_small_k0062_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 288 + i1 * 9 + i2 * 3 + i3]));
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
+              (double)x2[i0 * 288 + i1 * 9 + i2 * 3 + i3]));
         }
       }
     }
@@ -2931,7 +3137,9 @@ static void fmnist_resnet_small_k0062_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          y3[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]
+              * 0.999) + (((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3]) *
+              0.0010000000000000009)) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
@@ -2979,7 +3187,9 @@ static void fmnist_resnet_small_k0063_reduce_sum(const float *restrict x0, const
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
+          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) +
+              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
+              (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
         }
       }
     }
@@ -4962,149 +5172,274 @@ static const hw_poly fmnist_resnet_small_shape146[] = {{0}};
 static const hw_poly fmnist_resnet_small_shape147[] = {{0}};
 static const hw_poly fmnist_resnet_small_shape148[] = {{0}};
 static const hw_variable fmnist_resnet_small_variables[] = {
-  {{"backbone.stem.conv.weight", HW_F32, 4, fmnist_resnet_small_shape1, 0}, HW_PARAMETER, HW_INIT_NORMAL, 0.08333333333333333, 14685154256836807446ull},
+  {{"backbone.stem.conv.weight", HW_F32, 4, fmnist_resnet_small_shape1, 0}, HW_PARAMETER, HW_INIT_NORMAL,
+      0.08333333333333333, 14685154256836807446ull},
   {{"backbone.stem.bn.weight", HW_F32, 3, fmnist_resnet_small_shape2, 1152}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
   {{"backbone.stem.bn.bias", HW_F32, 3, fmnist_resnet_small_shape3, 1280}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape4, 1408}, HW_PARAMETER, HW_INIT_NORMAL, 0.08333333333333333, 7100315878153889168ull},
-  {{"backbone.block1.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape5, 38272}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block1.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape4, 1408}, HW_PARAMETER, HW_INIT_NORMAL,
+      0.08333333333333333, 7100315878153889168ull},
+  {{"backbone.block1.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape5, 38272}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
+      0ull},
   {{"backbone.block1.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape6, 38400}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape7, 38528}, HW_PARAMETER, HW_INIT_NORMAL, 0.08333333333333333, 9978817560549348923ull},
-  {{"backbone.block1.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape8, 75392}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block1.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape7, 38528}, HW_PARAMETER, HW_INIT_NORMAL,
+      0.08333333333333333, 9978817560549348923ull},
+  {{"backbone.block1.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape8, 75392}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
+      0ull},
   {{"backbone.block1.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape9, 75520}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.conv.weight", HW_F32, 4, fmnist_resnet_small_shape10, 75648}, HW_PARAMETER, HW_INIT_NORMAL, 0.1767766952966369, 16681468914287469634ull},
-  {{"backbone.block2.shortcut.bn.weight", HW_F32, 3, fmnist_resnet_small_shape11, 83840}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.shortcut.bn.bias", HW_F32, 3, fmnist_resnet_small_shape12, 84096}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape13, 84352}, HW_PARAMETER, HW_INIT_NORMAL, 0.05892556509887896, 15557919456476521295ull},
-  {{"backbone.block2.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape14, 158080}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape15, 158336}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape16, 158592}, HW_PARAMETER, HW_INIT_NORMAL, 0.05892556509887896, 2235090309648097236ull},
-  {{"backbone.block2.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape17, 306048}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape18, 306304}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.conv.weight", HW_F32, 4, fmnist_resnet_small_shape19, 306560}, HW_PARAMETER, HW_INIT_NORMAL, 0.125, 4080117657149715919ull},
-  {{"backbone.block3.shortcut.bn.weight", HW_F32, 3, fmnist_resnet_small_shape20, 339328}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.shortcut.bn.bias", HW_F32, 3, fmnist_resnet_small_shape21, 339840}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape22, 340352}, HW_PARAMETER, HW_INIT_NORMAL, 0.041666666666666664, 6624637633163396086ull},
-  {{"backbone.block3.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape23, 635264}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape24, 635776}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape25, 636288}, HW_PARAMETER, HW_INIT_NORMAL, 0.041666666666666664, 4597502845679572877ull},
-  {{"backbone.block3.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape26, 1226112}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape27, 1226624}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc1.weight", HW_F32, 2, fmnist_resnet_small_shape28, 1227136}, HW_PARAMETER, HW_INIT_UNIFORM, 0.08838834764831843, 9048542786636741280ull},
+  {{"backbone.block2.shortcut.conv.weight", HW_F32, 4, fmnist_resnet_small_shape10, 75648}, HW_PARAMETER,
+      HW_INIT_NORMAL, 0.1767766952966369, 16681468914287469634ull},
+  {{"backbone.block2.shortcut.bn.weight", HW_F32, 3, fmnist_resnet_small_shape11, 83840}, HW_PARAMETER,
+      HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block2.shortcut.bn.bias", HW_F32, 3, fmnist_resnet_small_shape12, 84096}, HW_PARAMETER, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape13, 84352}, HW_PARAMETER, HW_INIT_NORMAL,
+      0.05892556509887896, 15557919456476521295ull},
+  {{"backbone.block2.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape14, 158080}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
+      0ull},
+  {{"backbone.block2.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape15, 158336}, HW_PARAMETER, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape16, 158592}, HW_PARAMETER, HW_INIT_NORMAL,
+      0.05892556509887896, 2235090309648097236ull},
+  {{"backbone.block2.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape17, 306048}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
+      0ull},
+  {{"backbone.block2.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape18, 306304}, HW_PARAMETER, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.shortcut.conv.weight", HW_F32, 4, fmnist_resnet_small_shape19, 306560}, HW_PARAMETER,
+      HW_INIT_NORMAL, 0.125, 4080117657149715919ull},
+  {{"backbone.block3.shortcut.bn.weight", HW_F32, 3, fmnist_resnet_small_shape20, 339328}, HW_PARAMETER,
+      HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block3.shortcut.bn.bias", HW_F32, 3, fmnist_resnet_small_shape21, 339840}, HW_PARAMETER, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape22, 340352}, HW_PARAMETER, HW_INIT_NORMAL,
+      0.041666666666666664, 6624637633163396086ull},
+  {{"backbone.block3.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape23, 635264}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
+      0ull},
+  {{"backbone.block3.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape24, 635776}, HW_PARAMETER, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape25, 636288}, HW_PARAMETER, HW_INIT_NORMAL,
+      0.041666666666666664, 4597502845679572877ull},
+  {{"backbone.block3.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape26, 1226112}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
+      0ull},
+  {{"backbone.block3.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape27, 1226624}, HW_PARAMETER, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"head.fc1.weight", HW_F32, 2, fmnist_resnet_small_shape28, 1227136}, HW_PARAMETER, HW_INIT_UNIFORM,
+      0.08838834764831843, 9048542786636741280ull},
   {{"head.bn1.weight", HW_F32, 1, fmnist_resnet_small_shape29, 1489280}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
   {{"head.bn1.bias", HW_F32, 1, fmnist_resnet_small_shape30, 1491328}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.weight", HW_F32, 2, fmnist_resnet_small_shape31, 1493376}, HW_PARAMETER, HW_INIT_UNIFORM, 0.044194173824159216, 14175075352084560267ull},
-  {{"head.fc2.bias", HW_F32, 1, fmnist_resnet_small_shape32, 1755520}, HW_PARAMETER, HW_INIT_UNIFORM, 0.044194173824159216, 13436652085605612310ull},
-  {{"backbone.stem.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape33, 1756032}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape34, 1756160}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block1.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape35, 1756288}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape36, 1756416}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block1.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape37, 1756544}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape38, 1756672}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.shortcut.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape39, 1756800}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape40, 1757056}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape41, 1757312}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape42, 1757568}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape43, 1757824}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape44, 1758080}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.shortcut.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape45, 1758336}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape46, 1758848}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape47, 1759360}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape48, 1759872}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape49, 1760384}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape50, 1760896}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"head.fc2.weight", HW_F32, 2, fmnist_resnet_small_shape31, 1493376}, HW_PARAMETER, HW_INIT_UNIFORM,
+      0.044194173824159216, 14175075352084560267ull},
+  {{"head.fc2.bias", HW_F32, 1, fmnist_resnet_small_shape32, 1755520}, HW_PARAMETER, HW_INIT_UNIFORM,
+      0.044194173824159216, 13436652085605612310ull},
+  {{"backbone.stem.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape33, 1756032}, HW_STATE, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.stem.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape34, 1756160}, HW_STATE, HW_INIT_CONSTANT, 1.0,
+      0ull},
+  {{"backbone.block1.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape35, 1756288}, HW_STATE, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block1.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape36, 1756416}, HW_STATE, HW_INIT_CONSTANT,
+      1.0, 0ull},
+  {{"backbone.block1.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape37, 1756544}, HW_STATE, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block1.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape38, 1756672}, HW_STATE, HW_INIT_CONSTANT,
+      1.0, 0ull},
+  {{"backbone.block2.shortcut.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape39, 1756800}, HW_STATE,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape40, 1757056}, HW_STATE,
+      HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block2.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape41, 1757312}, HW_STATE, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape42, 1757568}, HW_STATE, HW_INIT_CONSTANT,
+      1.0, 0ull},
+  {{"backbone.block2.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape43, 1757824}, HW_STATE, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape44, 1758080}, HW_STATE, HW_INIT_CONSTANT,
+      1.0, 0ull},
+  {{"backbone.block3.shortcut.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape45, 1758336}, HW_STATE,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape46, 1758848}, HW_STATE,
+      HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.block3.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape47, 1759360}, HW_STATE, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape48, 1759872}, HW_STATE, HW_INIT_CONSTANT,
+      1.0, 0ull},
+  {{"backbone.block3.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape49, 1760384}, HW_STATE, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape50, 1760896}, HW_STATE, HW_INIT_CONSTANT,
+      1.0, 0ull},
   {{"head.bn1.running_mean", HW_F32, 1, fmnist_resnet_small_shape51, 1761408}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
   {{"head.bn1.running_var", HW_F32, 1, fmnist_resnet_small_shape52, 1763456}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.stem.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape53, 1765504}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape54, 1766656}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape55, 1766784}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape56, 1766912}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape57, 1803776}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape58, 1803904}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape59, 1804032}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape60, 1840896}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape61, 1841024}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape62, 1841152}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape63, 1849344}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape64, 1849600}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape65, 1849856}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape66, 1923584}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape67, 1923840}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape68, 1924096}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape69, 2071552}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape70, 2071808}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape71, 2072064}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape72, 2104832}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape73, 2105344}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape74, 2105856}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape75, 2400768}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape76, 2401280}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape77, 2401792}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape78, 2991616}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape79, 2992128}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape53, 1765504}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.stem.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape54, 1766656}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.stem.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape55, 1766784}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block1.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape56, 1766912}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block1.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape57, 1803776}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block1.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape58, 1803904}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block1.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape59, 1804032}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block1.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape60, 1840896}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block1.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape61, 1841024}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.shortcut.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape62, 1841152}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape63, 1849344}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape64, 1849600}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape65, 1849856}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape66, 1923584}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape67, 1923840}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape68, 1924096}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape69, 2071552}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape70, 2071808}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.shortcut.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape71, 2072064}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape72, 2104832}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape73, 2105344}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape74, 2105856}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape75, 2400768}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape76, 2401280}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape77, 2401792}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape78, 2991616}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape79, 2992128}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
   {{"head.fc1.weight.momentum", HW_F32, 2, fmnist_resnet_small_shape80, 2992640}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
   {{"head.bn1.weight.momentum", HW_F32, 1, fmnist_resnet_small_shape81, 3254784}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
   {{"head.bn1.bias.momentum", HW_F32, 1, fmnist_resnet_small_shape82, 3256832}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
   {{"head.fc2.weight.momentum", HW_F32, 2, fmnist_resnet_small_shape83, 3258880}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
   {{"head.fc2.bias.momentum", HW_F32, 1, fmnist_resnet_small_shape84, 3521024}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape85, 3521536}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape86, 3522688}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape87, 3522816}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape88, 3522944}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape89, 3559808}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape90, 3559936}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape91, 3560064}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape92, 3596928}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape93, 3597056}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape94, 3597184}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape95, 3605376}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape96, 3605632}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape97, 3605888}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape98, 3679616}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape99, 3679872}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape100, 3680128}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape101, 3827584}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape102, 3827840}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape103, 3828096}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape104, 3860864}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape105, 3861376}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape106, 3861888}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape107, 4156800}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape108, 4157312}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape109, 4157824}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape110, 4747648}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape111, 4748160}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape85, 3521536}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.stem.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape86, 3522688}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.stem.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape87, 3522816}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block1.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape88, 3522944}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block1.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape89, 3559808}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block1.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape90, 3559936}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block1.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape91, 3560064}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block1.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape92, 3596928}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block1.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape93, 3597056}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.shortcut.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape94, 3597184}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape95, 3605376}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape96, 3605632}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape97, 3605888}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape98, 3679616}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape99, 3679872}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape100, 3680128}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape101, 3827584}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape102, 3827840}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.shortcut.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape103, 3828096}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape104, 3860864}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape105, 3861376}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape106, 3861888}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape107, 4156800}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape108, 4157312}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape109, 4157824}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape110, 4747648}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape111, 4748160}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
   {{"head.fc1.weight.adam_v", HW_F32, 2, fmnist_resnet_small_shape112, 4748672}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
   {{"head.bn1.weight.adam_v", HW_F32, 1, fmnist_resnet_small_shape113, 5010816}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
   {{"head.bn1.bias.adam_v", HW_F32, 1, fmnist_resnet_small_shape114, 5012864}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
   {{"head.fc2.weight.adam_v", HW_F32, 2, fmnist_resnet_small_shape115, 5014912}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
   {{"head.fc2.bias.adam_v", HW_F32, 1, fmnist_resnet_small_shape116, 5277056}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape117, 5277568}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape118, 5277632}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape119, 5277696}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape120, 5277760}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape121, 5277824}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape122, 5277888}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape123, 5277952}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape124, 5278016}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape125, 5278080}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape126, 5278144}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape127, 5278208}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape128, 5278272}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape129, 5278336}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape130, 5278400}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape131, 5278464}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape132, 5278528}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape133, 5278592}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape134, 5278656}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape135, 5278720}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape136, 5278784}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape137, 5278848}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape138, 5278912}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape139, 5278976}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape140, 5279040}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape141, 5279104}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape142, 5279168}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape143, 5279232}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape117, 5277568}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.stem.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape118, 5277632}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.stem.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape119, 5277696}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block1.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape120, 5277760}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block1.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape121, 5277824}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block1.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape122, 5277888}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block1.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape123, 5277952}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block1.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape124, 5278016}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block1.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape125, 5278080}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.shortcut.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape126, 5278144}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape127, 5278208}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape128, 5278272}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape129, 5278336}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape130, 5278400}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape131, 5278464}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape132, 5278528}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape133, 5278592}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape134, 5278656}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.shortcut.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape135, 5278720}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape136, 5278784}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape137, 5278848}, HW_SLOT,
+      HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape138, 5278912}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape139, 5278976}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape140, 5279040}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape141, 5279104}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape142, 5279168}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape143, 5279232}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
   {{"head.fc1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape144, 5279296}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
   {{"head.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape145, 5279360}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
   {{"head.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape146, 5279424}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
@@ -5119,8 +5454,12 @@ static const hw_poly fmnist_resnet_small_shape153[] = {{0}};
 static const hw_poly fmnist_resnet_small_shape154[] = {{0}};
 static const hw_poly fmnist_resnet_small_shape155[] = {{0, 2, 0}, {128, 0, 0}};
 static const hw_poly fmnist_resnet_small_shape156[] = {{0}};
-static const hw_tensor fmnist_resnet_small_joint_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_shape149, 0}, {"views", HW_F32, 4, fmnist_resnet_small_shape150, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_shape151, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape152, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape153, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape154, 0}};
-static const hw_tensor fmnist_resnet_small_joint_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape155, 73}, {"loss", HW_F32, 0, fmnist_resnet_small_shape156, 88}};
+static const hw_tensor fmnist_resnet_small_joint_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_shape149,
+    0}, {"views", HW_F32, 4, fmnist_resnet_small_shape150, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_shape151,
+    0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape152, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape153, 0},
+    {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape154, 0}};
+static const hw_tensor fmnist_resnet_small_joint_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape155,
+    73}, {"loss", HW_F32, 0, fmnist_resnet_small_shape156, 88}};
 static const hw_poly fmnist_resnet_small_shape157[] = {{0}};
 static const hw_poly fmnist_resnet_small_shape158[] = {{0, 2, 0}, {1, 0, 0}, {28, 0, 0}, {28, 0, 0}};
 static const hw_poly fmnist_resnet_small_shape159[] = {{0}};
@@ -5131,19 +5470,36 @@ static const hw_poly fmnist_resnet_small_shape163[] = {{0}};
 static const hw_poly fmnist_resnet_small_shape164[] = {{0, 2, 0}, {128, 0, 0}};
 static const hw_poly fmnist_resnet_small_shape165[] = {{0}};
 static const hw_poly fmnist_resnet_small_shape166[] = {{0}};
-static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_shape157, 0}, {"views", HW_F32, 4, fmnist_resnet_small_shape158, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_shape159, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_shape160, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape161, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape162, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape163, 0}};
-static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape164, 71}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_shape165, 84}, {"loss", HW_F32, 0, fmnist_resnet_small_shape166, 122}};
+static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_inputs[] = {{"optimizer", HW_F32, 0,
+    fmnist_resnet_small_shape157, 0}, {"views", HW_F32, 4, fmnist_resnet_small_shape158, 0}, {"temperature", HW_F32, 0,
+    fmnist_resnet_small_shape159, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_shape160, 0}, {"weight_decay", HW_F32,
+    0, fmnist_resnet_small_shape161, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape162, 0}, {"lr", HW_F32, 0,
+    fmnist_resnet_small_shape163, 0}};
+static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_outputs[] = {{"features", HW_F32, 2,
+    fmnist_resnet_small_shape164, 71}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_shape165, 84}, {"loss", HW_F32, 0,
+    fmnist_resnet_small_shape166, 122}};
 static const hw_poly fmnist_resnet_small_shape167[] = {{0, 1, 0}, {1, 0, 0}, {28, 0, 0}, {28, 0, 0}};
 static const hw_poly fmnist_resnet_small_shape168[] = {{0, 1, 0}, {128, 0, 0}};
 static const hw_tensor fmnist_resnet_small_encode_inputs[] = {{"images", HW_F32, 4, fmnist_resnet_small_shape167, 0}};
-static const hw_tensor fmnist_resnet_small_encode_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape168, 16}};
+static const hw_tensor fmnist_resnet_small_encode_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape168,
+    16}};
 static const hw_entry fmnist_resnet_small_entries[] = {
-  {"joint.step", 6, fmnist_resnet_small_joint_step_inputs, 2, fmnist_resnet_small_joint_step_outputs, 346, fmnist_resnet_small_joint_step_buffers, 127, {21492375, 461524744, 3156}, {28134136, 15391024, 64}, fmnist_resnet_small_kernels, fmnist_resnet_small_joint_step_calls, fmnist_resnet_small_joint_step_args, 148, fmnist_resnet_small_joint_step_copies, NULL},
-  {"bilevel-unrolled.k1.step", 7, fmnist_resnet_small_bilevel_unrolled_k1_step_inputs, 3, fmnist_resnet_small_bilevel_unrolled_k1_step_outputs, 395, fmnist_resnet_small_bilevel_unrolled_k1_step_buffers, 141, {15553662, 465124372, 12540}, {26091568, 15587776, 288}, fmnist_resnet_small_kernels, fmnist_resnet_small_bilevel_unrolled_k1_step_calls, fmnist_resnet_small_bilevel_unrolled_k1_step_args, 133, fmnist_resnet_small_bilevel_unrolled_k1_step_copies, NULL},
-  {"encode", 1, fmnist_resnet_small_encode_inputs, 1, fmnist_resnet_small_encode_outputs, 17, fmnist_resnet_small_encode_buffers, 9, {0, 75264000, 0}, {1232512, 1710144, 0}, fmnist_resnet_small_kernels, fmnist_resnet_small_encode_calls, fmnist_resnet_small_encode_args, 0, NULL, NULL},
+  {"joint.step", 6, fmnist_resnet_small_joint_step_inputs, 2, fmnist_resnet_small_joint_step_outputs, 346,
+      fmnist_resnet_small_joint_step_buffers, 127, {21492375, 461524744, 3156}, {28134136, 15391024, 64},
+      fmnist_resnet_small_kernels, fmnist_resnet_small_joint_step_calls, fmnist_resnet_small_joint_step_args, 148,
+      fmnist_resnet_small_joint_step_copies, NULL},
+  {"bilevel-unrolled.k1.step", 7, fmnist_resnet_small_bilevel_unrolled_k1_step_inputs, 3,
+      fmnist_resnet_small_bilevel_unrolled_k1_step_outputs, 395, fmnist_resnet_small_bilevel_unrolled_k1_step_buffers,
+      141, {15553662, 465124372, 12540}, {26091568, 15587776, 288}, fmnist_resnet_small_kernels,
+      fmnist_resnet_small_bilevel_unrolled_k1_step_calls, fmnist_resnet_small_bilevel_unrolled_k1_step_args, 133,
+      fmnist_resnet_small_bilevel_unrolled_k1_step_copies, NULL},
+  {"encode", 1, fmnist_resnet_small_encode_inputs, 1, fmnist_resnet_small_encode_outputs, 17,
+      fmnist_resnet_small_encode_buffers, 9, {0, 75264000, 0}, {1232512, 1710144, 0}, fmnist_resnet_small_kernels,
+      fmnist_resnet_small_encode_calls, fmnist_resnet_small_encode_args, 0, NULL, NULL},
 };
 const hw_program *hw_program_fmnist_resnet_small(void) {
-  static const hw_program program = {"fmnist-resnet-small", 5279616, 148, fmnist_resnet_small_variables, 3, fmnist_resnet_small_entries};
+  static const hw_program program = {"fmnist-resnet-small", 5279616, 148, fmnist_resnet_small_variables, 3,
+      fmnist_resnet_small_entries};
   return &program;
 }
 
@@ -5180,7 +5536,11 @@ static void fmnist_resnet_small_k0064_sub(const float *restrict x0, const float 
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
+              i3]))));
         }
       }
     }
@@ -5224,10 +5584,14 @@ static void fmnist_resnet_small_k0066_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x7[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] > 0.0) ? 1.0 : 0.0));
+            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x7[i0 * 25088 + i1 * 896 + i2 * 32 + i3] +
+                (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] >
+                0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
+                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
             acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
@@ -5241,10 +5605,14 @@ static void fmnist_resnet_small_k0066_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -5267,8 +5635,10 @@ static void fmnist_resnet_small_k0066_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
+            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
+                + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3]));
           }
         }
       }
@@ -5278,7 +5648,8 @@ static void fmnist_resnet_small_k0066_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
+        + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 void fmnist_resnet_small_k0066_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -5302,7 +5673,9 @@ static void fmnist_resnet_small_k0067_add(int64_t n, const float *restrict x0, c
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
-          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
+          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
+              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088
+              + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
         }
       }
     }
@@ -5325,7 +5698,8 @@ static void fmnist_resnet_small_k0068_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 288 + i1 * 9 + i2 * 3 + i3]));
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
+              (double)x2[i0 * 288 + i1 * 9 + i2 * 3 + i3]));
         }
       }
     }
@@ -5348,7 +5722,9 @@ static void fmnist_resnet_small_k0068_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+          y3[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]
+              * 0.999) + (((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3]) *
+              0.0010000000000000009)) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
@@ -5396,7 +5772,9 @@ static void fmnist_resnet_small_k0069_reduce_sum(const float *restrict x0, const
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
+          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) +
+              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
+              (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
         }
       }
     }
@@ -5419,7 +5797,8 @@ static void fmnist_resnet_small_k0070_add(const float *restrict x0, const float 
   const double h_y0_5 = (double)x3[0];
   const double h_y0_6 = (double)x4[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
+        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
 void fmnist_resnet_small_k0070_add_launch(void *const *a, const hw_call_context *c) {
@@ -5446,8 +5825,11 @@ static void fmnist_resnet_small_k0071_sub(const float *restrict x0, const float 
   const double h_y0_12 = (double)x5[0];
   const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
   }
 }
 void fmnist_resnet_small_k0071_sub_launch(void *const *a, const hw_call_context *c) {
@@ -5478,7 +5860,11 @@ static void fmnist_resnet_small_k0072_sub(const float *restrict x0, const float 
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
+              i3]))));
         }
       }
     }
@@ -5510,10 +5896,14 @@ static void fmnist_resnet_small_k0073_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
+            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
+                (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3])
+                + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
+                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
             acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
@@ -5527,10 +5917,14 @@ static void fmnist_resnet_small_k0073_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -5553,8 +5947,10 @@ static void fmnist_resnet_small_k0073_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
+            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
+                + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3]));
           }
         }
       }
@@ -5564,7 +5960,8 @@ static void fmnist_resnet_small_k0073_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
+        + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 void fmnist_resnet_small_k0073_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -5588,7 +5985,9 @@ static void fmnist_resnet_small_k0074_add(int64_t n, const float *restrict x0, c
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
-          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
+          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
+              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088
+              + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
         }
       }
     }
@@ -5620,10 +6019,14 @@ static void fmnist_resnet_small_k0075_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
+            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] +
+                (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 +
+                i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
+                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
             acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
@@ -5637,10 +6040,14 @@ static void fmnist_resnet_small_k0075_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3] + part_y5[6][i3] + part_y5[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -5663,8 +6070,10 @@ static void fmnist_resnet_small_k0075_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3]));
+            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
+                + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3]));
           }
         }
       }
@@ -5674,7 +6083,8 @@ static void fmnist_resnet_small_k0075_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3] + part_y7[6][i3] + part_y7[7][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
+        + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
 void fmnist_resnet_small_k0075_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -5694,7 +6104,8 @@ static void fmnist_resnet_small_k0076_reduce_sum(int64_t n, const float *restric
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i2 = 0; i2 < 3; i2++) {
       for (int64_t i3 = 0; i3 < 3; i3++) {
-        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 9 + i2 * 3 + i3]));
+        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 9 + i2 * 3 +
+            i3]));
       }
     }
   }
@@ -5713,7 +6124,9 @@ static void fmnist_resnet_small_k0076_reduce_sum(int64_t n, const float *restric
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i2 = 0; i2 < 3; i2++) {
       for (int64_t i3 = 0; i3 < 3; i3++) {
-        y3[i0 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 9 + i2 * 3 + i3] * (double)y0[i0 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 9 + i2 * 3 + i3]);
+        y3[i0 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 9 + i2 * 3 + i3] * 0.999) +
+            (((double)y0[i0 * 9 + i2 * 3 + i3] * (double)y0[i0 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) :
+            (double)x5[i0 * 9 + i2 * 3 + i3]);
       }
     }
   }
@@ -5757,7 +6170,9 @@ static void fmnist_resnet_small_k0077_reduce_sum(const float *restrict x0, const
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i2 = 0; i2 < 3; i2++) {
       for (int64_t i3 = 0; i3 < 3; i3++) {
-        y2[i0 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 9 + i2 * 3 + i3])));
+        y2[i0 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 *
+            (double)x4[i0 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 9 + i2 * 3 + i3]) :
+            (double)x5[i0 * 9 + i2 * 3 + i3])));
       }
     }
   }
@@ -5789,7 +6204,10 @@ static void fmnist_resnet_small_k0078_sub(const float *restrict x0, const float 
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i2 = 0; i2 < 3; i2++) {
       for (int64_t i3 = 0; i3 < 3; i3++) {
-        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
+        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 *
+            ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) +
+            1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 +
+            i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
       }
     }
   }
@@ -5819,7 +6237,8 @@ static void fmnist_resnet_small_k0079_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
+    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] +
+        part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
   }
   double part_y2[8][512];
   #pragma omp parallel for if((1024 * n) >= 32768)
@@ -5836,7 +6255,8 @@ static void fmnist_resnet_small_k0079_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
+    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] +
+        part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
   }
   double h_y3_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -5845,7 +6265,8 @@ static void fmnist_resnet_small_k0079_reduce_mean(int64_t n, const float *restri
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y3[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y3_0[i1]) * (double)x2[i1]) + (double)x3[i1]), 0.0);
+      y3[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y3_0[i1]) * (double)x2[i1]) +
+          (double)x3[i1]), 0.0);
     }
   }
 }
@@ -5853,7 +6274,8 @@ void fmnist_resnet_small_k0079_reduce_mean_launch(void *const *a, const hw_call_
   fmnist_resnet_small_k0079_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
-/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
+    (Sources/GraphDSL/ContrastiveModel.swift:89) */
 static void fmnist_resnet_small_k0080_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict y6) {
@@ -5863,7 +6285,8 @@ static void fmnist_resnet_small_k0080_reduce_mean(int64_t n, const float *restri
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     double acc_y1 = -INFINITY;
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)));
+      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0)
+          : 0.0)));
     }
     y1[i0] = (float)acc_y1;
   }
@@ -5874,7 +6297,8 @@ static void fmnist_resnet_small_k0080_reduce_mean(int64_t n, const float *restri
     double acc_y2 = 0.0, acc_y3 = 0.0;
     #pragma omp simd reduction(+:acc_y2, acc_y3)
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y2_1));
+      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0))
+          - h_y2_1));
       acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
     }
     y2[i0] = (float)acc_y2;
@@ -5895,7 +6319,9 @@ static void fmnist_resnet_small_k0080_reduce_mean(int64_t n, const float *restri
     const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
     const double h_y6_4 = (double)y1[i0];
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 * exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y6_4)))) / h_y6_3);
+      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 *
+          exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) -
+          h_y6_4)))) / h_y6_3);
     }
   }
 }
@@ -5933,7 +6359,8 @@ static void fmnist_resnet_small_k0081_reduce_sum(int64_t n, const float *restric
       const double h_y3_6 = (h_y3_3 * h_y3_5);
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 128; i1++) {
-        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x0[i0 * 128 + i1] + (double)x1[i1]))) + (h_y3_6 * ((double)x0[i0 * 128 + i1] + (double)x1[i1])));
+        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x0[i0 * 128 + i1] +
+            (double)x1[i1]))) + (h_y3_6 * ((double)x0[i0 * 128 + i1] + (double)x1[i1])));
         acc_y4[i1] += (double)y3[i0 * 128 + i1];
       }
     }
@@ -5942,7 +6369,8 @@ static void fmnist_resnet_small_k0081_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
+        + part_y4[6][i1] + part_y4[7][i1]);
   }
   const double h_y5_0 = (double)x6[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -5987,7 +6415,8 @@ static void fmnist_resnet_small_k0083_reduce_sum(int64_t n, const float *restric
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
-        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
+        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) *
+            h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
         acc_y2[i1] += (double)y1[i0 * 512 + i1];
         acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]));
         acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
@@ -6002,10 +6431,14 @@ static void fmnist_resnet_small_k0083_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
-    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1] + part_y5[6][i1] + part_y5[7][i1]);
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1]
+        + part_y2[6][i1] + part_y2[7][i1]);
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1]
+        + part_y3[6][i1] + part_y3[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
+        + part_y4[6][i1] + part_y4[7][i1]);
+    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1]
+        + part_y5[6][i1] + part_y5[7][i1]);
   }
   double h_y6_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -6026,7 +6459,8 @@ static void fmnist_resnet_small_k0083_reduce_sum(int64_t n, const float *restric
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
-        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
+        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y6_2[i1] *
+            ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
         acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
       }
     }
@@ -6035,7 +6469,8 @@ static void fmnist_resnet_small_k0083_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1]
+        + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
 void fmnist_resnet_small_k0083_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -6057,7 +6492,8 @@ static void fmnist_resnet_small_k0084_add(int64_t n, const float *restrict x0, c
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 + i1]) + h_y0_1[i1]);
+      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 +
+          i1]) + h_y0_1[i1]);
     }
   }
 }
@@ -6115,7 +6551,8 @@ static void fmnist_resnet_small_k0087_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
+    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] +
+        part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
   }
   double part_y2[8][512];
   #pragma omp parallel for if((1024 * n) >= 32768)
@@ -6132,7 +6569,8 @@ static void fmnist_resnet_small_k0087_reduce_mean(int64_t n, const float *restri
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
+    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] +
+        part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
   }
   for (int64_t i = 0; i < 512; i++) {
     y3[i] = (float)(((double)x4[i] * 0.9) + ((double)y1[i] * 0.1));
@@ -6145,7 +6583,8 @@ static void fmnist_resnet_small_k0087_reduce_mean(int64_t n, const float *restri
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y5[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y5_0[i1]) * (double)x1[i1]) + (double)x2[i1]), 0.0);
+      y5[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y5_0[i1]) * (double)x1[i1]) +
+          (double)x2[i1]), 0.0);
     }
   }
 }
@@ -6180,7 +6619,8 @@ void fmnist_resnet_small_k0088_reduce_sum_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0088_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
+    (Sources/GraphDSL/ContrastiveModel.swift:89) */
 static void fmnist_resnet_small_k0089_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
     float *y6) {
@@ -6190,7 +6630,8 @@ static void fmnist_resnet_small_k0089_reduce_mean(int64_t n, const float *restri
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     double acc_y1 = -INFINITY;
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)));
+      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0)
+          : 0.0)));
     }
     y1[i0] = (float)acc_y1;
   }
@@ -6201,7 +6642,8 @@ static void fmnist_resnet_small_k0089_reduce_mean(int64_t n, const float *restri
     double acc_y2 = 0.0, acc_y3 = 0.0;
     #pragma omp simd reduction(+:acc_y2, acc_y3)
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y2_1));
+      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0))
+          - h_y2_1));
       acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
     }
     y2[i0] = (float)acc_y2;
@@ -6222,7 +6664,9 @@ static void fmnist_resnet_small_k0089_reduce_mean(int64_t n, const float *restri
     const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
     const double h_y6_4 = (double)y1[i0];
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 * exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y6_4)))) / h_y6_3);
+      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 *
+          exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) -
+          h_y6_4)))) / h_y6_3);
     }
   }
 }
@@ -6259,7 +6703,8 @@ static void fmnist_resnet_small_k0090_reduce_sum(int64_t n, const float *restric
       const double h_y3_6 = (h_y3_3 * h_y3_5);
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 128; i1++) {
-        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x0[i1]))) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x0[i1])));
+        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x1[i0 * 128 + i1] +
+            (double)x0[i1]))) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x0[i1])));
         acc_y4[i1] += (double)y3[i0 * 128 + i1];
       }
     }
@@ -6268,7 +6713,8 @@ static void fmnist_resnet_small_k0090_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i1 = 0; i1 < 128; i1++) {
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
+        + part_y4[6][i1] + part_y4[7][i1]);
   }
 }
 void fmnist_resnet_small_k0090_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -6326,7 +6772,8 @@ static void fmnist_resnet_small_k0094_reduce_sum(int64_t n, const float *restric
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
-        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x3[i0 * 512 + i1] - (double)x4[i1]) * h_y1_0[i1]) * (double)x1[i1]) + (double)x2[i1]) > 0.0) ? 1.0 : 0.0));
+        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x3[i0 * 512 + i1] - (double)x4[i1]) *
+            h_y1_0[i1]) * (double)x1[i1]) + (double)x2[i1]) > 0.0) ? 1.0 : 0.0));
         acc_y2[i1] += (double)y1[i0 * 512 + i1];
         acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x3[i0 * 512 + i1] - (double)x4[i1]) * h_y1_0[i1]));
         acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x1[i1]) * ((double)x3[i0 * 512 + i1] - (double)x4[i1]));
@@ -6341,10 +6788,14 @@ static void fmnist_resnet_small_k0094_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]);
-    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
-    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1] + part_y5[6][i1] + part_y5[7][i1]);
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1]
+        + part_y2[6][i1] + part_y2[7][i1]);
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1]
+        + part_y3[6][i1] + part_y3[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
+        + part_y4[6][i1] + part_y4[7][i1]);
+    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1]
+        + part_y5[6][i1] + part_y5[7][i1]);
   }
   double h_y6_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -6365,7 +6816,8 @@ static void fmnist_resnet_small_k0094_reduce_sum(int64_t n, const float *restric
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
-        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x3[i0 * 512 + i1] - (double)x4[i1])) + (h_y6_2[i1] * ((double)x3[i0 * 512 + i1] - (double)x4[i1])));
+        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x3[i0 * 512 + i1] - (double)x4[i1])) + (h_y6_2[i1] *
+            ((double)x3[i0 * 512 + i1] - (double)x4[i1])));
         acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
       }
     }
@@ -6374,7 +6826,8 @@ static void fmnist_resnet_small_k0094_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1]
+        + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
 void fmnist_resnet_small_k0094_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -6396,7 +6849,8 @@ static void fmnist_resnet_small_k0095_add(int64_t n, const float *restrict x0, c
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x0[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 + i1]) + h_y0_1[i1]);
+      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x0[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 +
+          i1]) + h_y0_1[i1]);
     }
   }
 }
@@ -6460,7 +6914,8 @@ static void fmnist_resnet_small_k0099_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]);
+    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1]
+        + part_y1[6][i1] + part_y1[7][i1]);
   }
   double part_y3[8][512];
   #pragma omp parallel for if((1024 * n) >= 32768)
@@ -6469,7 +6924,8 @@ static void fmnist_resnet_small_k0099_reduce_sum(int64_t n, const float *restric
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
-        y2[i0 * 512 + i1] = (float)(((double)y0[i0 * 512 + i1] + (-(double)y1[i1])) * ((double)x1[i0 * 512 + i1] - (double)x2[i1]));
+        y2[i0 * 512 + i1] = (float)(((double)y0[i0 * 512 + i1] + (-(double)y1[i1])) * ((double)x1[i0 * 512 + i1] -
+            (double)x2[i1]));
         acc_y3[i1] += (((double)y2[i0 * 512 + i1] + (double)y2[i0 * 512 + i1]) * (1.0 / (double)(2 * n)));
       }
     }
@@ -6478,7 +6934,8 @@ static void fmnist_resnet_small_k0099_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1]
+        + part_y3[6][i1] + part_y3[7][i1]);
   }
   for (int64_t i = 0; i < 512; i++) {
     y4[i] = (float)(((double)y3[i] * (double)x7[i]) * (-0.5));
@@ -6495,8 +6952,12 @@ static void fmnist_resnet_small_k0099_reduce_sum(int64_t n, const float *restric
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y5[i0 * 512 + i1] = (float)(((((-(double)x9[i1]) * h_y5_0) * (((double)x1[i0 * 512 + i1] - (double)x2[i1]) * h_y5_1[i1])) + (((((double)y3[i1] * (h_y5_2[i1] * (-0.5))) * ((double)x1[i0 * 512 + i1] - (double)x2[i1])) + (((double)y0[i0 * 512 + i1] + (-(double)y1[i1])) * h_y5_1[i1])) * (double)x4[i1])) + ((-(double)x8[i1]) * h_y5_0));
-      y6[i0 * 512 + i1] = (float)((double)y5[i0 * 512 + i1] * (((((((double)x1[i0 * 512 + i1] - (double)x2[i1]) * h_y5_1[i1]) * (double)x4[i1]) + (double)x5[i1]) > 0.0) ? 1.0 : 0.0));
+      y5[i0 * 512 + i1] = (float)(((((-(double)x9[i1]) * h_y5_0) * (((double)x1[i0 * 512 + i1] - (double)x2[i1]) *
+          h_y5_1[i1])) + (((((double)y3[i1] * (h_y5_2[i1] * (-0.5))) * ((double)x1[i0 * 512 + i1] - (double)x2[i1])) +
+          (((double)y0[i0 * 512 + i1] + (-(double)y1[i1])) * h_y5_1[i1])) * (double)x4[i1])) + ((-(double)x8[i1]) *
+          h_y5_0));
+      y6[i0 * 512 + i1] = (float)((double)y5[i0 * 512 + i1] * (((((((double)x1[i0 * 512 + i1] - (double)x2[i1]) *
+          h_y5_1[i1]) * (double)x4[i1]) + (double)x5[i1]) > 0.0) ? 1.0 : 0.0));
     }
   }
 }
@@ -6517,7 +6978,8 @@ static void fmnist_resnet_small_k0100_reduce_sum(int64_t n, const float *restric
     double acc_y3 = 0.0;
     #pragma omp simd reduction(+:acc_y3)
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)(((double)x7[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]) + ((-(double)x6[i1]) * h_y1_0));
+      y1[i0 * 128 + i1] = (float)(((double)x7[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]) + ((-(double)x6[i1]) *
+          h_y1_0));
       y2[i0 * 128 + i1] = (float)((double)y1[i0 * 128 + i1] * ((double)x1[i0 * 128 + i1] + (double)x2[i1]));
       acc_y3 += ((double)y2[i0 * 128 + i1] + (double)y2[i0 * 128 + i1]);
     }
@@ -6537,7 +6999,8 @@ static void fmnist_resnet_small_k0100_reduce_sum(int64_t n, const float *restric
     const double h_y5_5 = (h_y5_4 * (-0.5));
     const double h_y5_6 = (h_y5_0 * h_y5_5);
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      y5[i0 * 128 + i1] = (float)((h_y5_6 * ((double)x1[i0 * 128 + i1] + (double)x2[i1])) + ((double)y1[i0 * 128 + i1] * h_y5_3));
+      y5[i0 * 128 + i1] = (float)((h_y5_6 * ((double)x1[i0 * 128 + i1] + (double)x2[i1])) + ((double)y1[i0 * 128 + i1] *
+          h_y5_3));
     }
   }
 }
@@ -6586,7 +7049,8 @@ static void fmnist_resnet_small_k0104_reduce_sum(int64_t n, const float *restric
     #pragma omp simd reduction(+:acc_y2)
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
       y1[i0 * (2 * n) + i1] = (float)(((double)x6[i0 * (2 * n) + i1] + (double)y0[i0 * (2 * n) + i1]) / h_y1_0);
-      acc_y2 += ((double)y1[i0 * (2 * n) + i1] * exp(((((double)x1[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y1_1)));
+      acc_y2 += ((double)y1[i0 * (2 * n) + i1] * exp(((((double)x1[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2
+          * n))) ? (-1000000000.0) : 0.0)) - h_y1_1)));
     }
     y2[i0] = (float)acc_y2;
   }
@@ -6601,7 +7065,8 @@ static void fmnist_resnet_small_k0104_reduce_sum(int64_t n, const float *restric
     const double h_y3_5 = (-h_y3_4);
     const double h_y3_7 = (double)x3[i0];
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      y3[i0 * (2 * n) + i1] = (float)(((((double)y1[i0 * (2 * n) + i1] * h_y3_1) + h_y3_5) * exp(((((double)x1[i0 * (2 * n) + i1] / h_y3_6) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y3_7))) / h_y3_6);
+      y3[i0 * (2 * n) + i1] = (float)(((((double)y1[i0 * (2 * n) + i1] * h_y3_1) + h_y3_5) * exp(((((double)x1[i0 * (2 *
+          n) + i1] / h_y3_6) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y3_7))) / h_y3_6);
     }
   }
 }
@@ -6621,8 +7086,10 @@ static void fmnist_resnet_small_k0105_reduce_sum(int64_t n, const float *x0, con
     double acc_y2 = 0.0;
     #pragma omp simd reduction(+:acc_y2)
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((((double)x9[i0 * 128 + i1] + (double)x10[i0 * 128 + i1]) + (double)x12[i0 * 128 + i1]) + (double)y0[i0 * 128 + i1]);
-      acc_y2 += (((double)x6[i0 * 128 + i1] * (double)x4[i0 * 128 + i1]) + ((double)y1[i0 * 128 + i1] * ((double)x0[i0 * 128 + i1] + (double)x1[i1])));
+      y1[i0 * 128 + i1] = (float)((((double)x9[i0 * 128 + i1] + (double)x10[i0 * 128 + i1]) + (double)x12[i0 * 128 +
+          i1]) + (double)y0[i0 * 128 + i1]);
+      acc_y2 += (((double)x6[i0 * 128 + i1] * (double)x4[i0 * 128 + i1]) + ((double)y1[i0 * 128 + i1] * ((double)x0[i0 *
+          128 + i1] + (double)x1[i1])));
     }
     y2[i0] = (float)acc_y2;
   }
@@ -6648,7 +7115,9 @@ static void fmnist_resnet_small_k0105_reduce_sum(int64_t n, const float *x0, con
     const double h_y3_17 = (h_y3_16 * h_y3_11);
     for (int64_t i1 = 0; i1 < 128; i1++) {
       y3[i0 * 128 + i1] = (float)(h_y3_13 * ((double)x0[i0 * 128 + i1] + (double)x1[i1]));
-      y4[i0 * 128 + i1] = (float)(((((((double)x6[i0 * 128 + i1] * h_y3_15) + ((double)x6[i0 * 128 + i1] * h_y3_15)) + (h_y3_17 * (double)x4[i0 * 128 + i1])) + ((double)y1[i0 * 128 + i1] * h_y3_3)) + (double)y3[i0 * 128 + i1]) + (double)y3[i0 * 128 + i1]);
+      y4[i0 * 128 + i1] = (float)(((((((double)x6[i0 * 128 + i1] * h_y3_15) + ((double)x6[i0 * 128 + i1] * h_y3_15)) +
+          (h_y3_17 * (double)x4[i0 * 128 + i1])) + ((double)y1[i0 * 128 + i1] * h_y3_3)) + (double)y3[i0 * 128 + i1]) +
+          (double)y3[i0 * 128 + i1]);
     }
   }
 }
@@ -6681,9 +7150,13 @@ static void fmnist_resnet_small_k0106_reduce_sum(int64_t n, const float *x0, con
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
-        y1[i0 * 512 + i1] = (float)((((-(double)x10[i1]) * h_y1_0) * (double)x7[i0 * 512 + i1]) + ((((double)x9[i0 * 512 + i1] + (double)y0[i0 * 512 + i1]) * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_1[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0)) * (double)x3[i1]));
-        y2[i0 * 512 + i1] = (float)((((double)x13[i1] * (h_y1_2[i1] * (-0.5))) * ((double)x7[i0 * 512 + i1] * (double)x3[i1])) + ((double)y1[i0 * 512 + i1] * h_y1_1[i1]));
-        acc_y3[i1] += ((((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * ((double)x7[i0 * 512 + i1] * (double)x3[i1])) + ((double)y1[i0 * 512 + i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
+        y1[i0 * 512 + i1] = (float)((((-(double)x10[i1]) * h_y1_0) * (double)x7[i0 * 512 + i1]) + ((((double)x9[i0 * 512
+            + i1] + (double)y0[i0 * 512 + i1]) * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_1[i1]) *
+            (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0)) * (double)x3[i1]));
+        y2[i0 * 512 + i1] = (float)((((double)x13[i1] * (h_y1_2[i1] * (-0.5))) * ((double)x7[i0 * 512 + i1] *
+            (double)x3[i1])) + ((double)y1[i0 * 512 + i1] * h_y1_1[i1]));
+        acc_y3[i1] += ((((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * ((double)x7[i0 * 512 + i1] *
+            (double)x3[i1])) + ((double)y1[i0 * 512 + i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
         acc_y4[i1] += (-(double)y2[i0 * 512 + i1]);
       }
     }
@@ -6693,8 +7166,10 @@ static void fmnist_resnet_small_k0106_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1] + part_y3[6][i1] + part_y3[7][i1]);
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1] + part_y4[6][i1] + part_y4[7][i1]);
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1]
+        + part_y3[6][i1] + part_y3[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
+        + part_y4[6][i1] + part_y4[7][i1]);
   }
   double h_y5_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -6728,7 +7203,9 @@ static void fmnist_resnet_small_k0106_reduce_sum(int64_t n, const float *x0, con
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y5[i0 * 512 + i1] = (float)(h_y5_4[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
-        y6[i0 * 512 + i1] = (float)((((((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * h_y5_5[i1]) + (((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * h_y5_5[i1])) + (double)y5[i0 * 512 + i1]) + (double)y5[i0 * 512 + i1]);
+        y6[i0 * 512 + i1] = (float)((((((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * h_y5_5[i1]) +
+            (((double)x11[i0 * 512 + i1] + (-(double)x12[i1])) * h_y5_5[i1])) + (double)y5[i0 * 512 + i1]) +
+            (double)y5[i0 * 512 + i1]);
         acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
       }
     }
@@ -6737,7 +7214,8 @@ static void fmnist_resnet_small_k0106_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1] + part_y7[6][i1] + part_y7[7][i1]);
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1]
+        + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
 void fmnist_resnet_small_k0106_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -6783,10 +7261,17 @@ static void fmnist_resnet_small_k0108_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y1[i3] += (((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y3[i3] += (((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y4[i3] += (-(((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y1_0[i3]));
+            acc_y1[i3] += (((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0
+                / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0));
+            acc_y2[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
+                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
+                (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y3[i3] += (((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
+                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
+                (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y4[i3] += (-(((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
+                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
+                (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
@@ -6799,10 +7284,14 @@ static void fmnist_resnet_small_k0108_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3] + part_y1[6][i3] + part_y1[7][i3]);
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3] + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3] + part_y4[6][i3] + part_y4[7][i3]);
+    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
+        + part_y1[6][i3] + part_y1[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
   }
   double h_y5_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -6825,8 +7314,10 @@ static void fmnist_resnet_small_k0108_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y5_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
+            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y5_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128
+                + i3] - (double)x1[i3]));
+            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3]));
           }
         }
       }
@@ -6836,7 +7327,8 @@ static void fmnist_resnet_small_k0108_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3] + part_y6[6][i3] + part_y6[7][i3]);
+    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
+        + part_y6[6][i3] + part_y6[7][i3]);
   }
   double h_y7_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -6851,7 +7343,10 @@ static void fmnist_resnet_small_k0108_reduce_sum(int64_t n, const float *x0, con
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) + ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y7_1[i3]);
+          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 +
+              i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 +
+              i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) + ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 +
+              i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y7_1[i3]);
         }
       }
     }
@@ -6876,7 +7371,8 @@ static void fmnist_resnet_small_k0109_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]));
+          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
+              (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]));
         }
       }
     }
@@ -6900,7 +7396,9 @@ static void fmnist_resnet_small_k0109_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * 0.999) + (((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) : (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+          y3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 1152 + i1 * 9 + i2 * 3 +
+              i3] * 0.999) + (((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 1152 + i1 * 9 + i2 * 3 +
+              i3]) * 0.0010000000000000009)) : (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
         }
       }
     }
@@ -6949,7 +7447,9 @@ static void fmnist_resnet_small_k0110_reduce_sum(const float *restrict x0, const
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3])));
+          y2[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) +
+              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
+              (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3])));
         }
       }
     }
@@ -6972,7 +7472,8 @@ static void fmnist_resnet_small_k0111_add(const float *restrict x0, const float 
   const double h_y0_5 = (double)x5[0];
   const double h_y0_6 = (double)x3[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x2[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x2[i0]) : ((double)x2[i0] + (h_y0_6 * (double)x1[i0])))));
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x2[i0]) : ((h_y0_4 != 0.0) ?
+        (h_y0_5 * (double)x2[i0]) : ((double)x2[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
 void fmnist_resnet_small_k0111_add_launch(void *const *a, const hw_call_context *c) {
@@ -6999,8 +7500,11 @@ static void fmnist_resnet_small_k0112_sub(const float *restrict x0, const float 
   const double h_y0_12 = (double)x4[0];
   const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
   }
 }
 void fmnist_resnet_small_k0112_sub_launch(void *const *a, const hw_call_context *c) {
@@ -7027,8 +7531,11 @@ static void fmnist_resnet_small_k0113_sub(const float *restrict x0, const float 
   const double h_y0_12 = (double)x4[0];
   const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
   }
 }
 void fmnist_resnet_small_k0113_sub_launch(void *const *a, const hw_call_context *c) {
@@ -7055,7 +7562,9 @@ static void fmnist_resnet_small_k0114_reduce_sum(int64_t n, const float *restric
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)x8[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) * h_y0_0[i3]));
+            acc_y0[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)x8[i0 * 128 + i3]) *
+                (1.0 / (double)49)) * (((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
+                (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) * h_y0_0[i3]));
           }
         }
       }
@@ -7065,7 +7574,8 @@ static void fmnist_resnet_small_k0114_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
   }
   const double h_y1_0 = (double)x10[0];
   const double h_y1_1 = (double)x0[0];
@@ -7075,8 +7585,10 @@ static void fmnist_resnet_small_k0114_reduce_sum(int64_t n, const float *restric
   const double h_y1_5 = (double)x11[0];
   const double h_y1_6 = (double)x9[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x12[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x13[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x13[i0]);
+    y1[i0] = (float)((h_y1_0 * (double)x12[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ?
+        (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
+    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x13[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) *
+        0.0010000000000000009)) : (double)x13[i0]);
   }
 }
 void fmnist_resnet_small_k0114_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -7097,7 +7609,9 @@ static void fmnist_resnet_small_k0115_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += (((((((double)x5[i0 * 128 + i3] + (double)x6[i0 * 128 + i3]) + (double)x7[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y0[i3] += (((((((double)x5[i0 * 128 + i3] + (double)x6[i0 * 128 + i3]) + (double)x7[i0 * 128 + i3]) *
+                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
+                (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
           }
         }
       }
@@ -7107,7 +7621,8 @@ static void fmnist_resnet_small_k0115_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
   }
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -7130,8 +7645,10 @@ static void fmnist_resnet_small_k0115_reduce_sum(int64_t n, const float *x0, con
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y1_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y2[i3] += (-((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3]));
+            y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y1_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128
+                + i3] - (double)x1[i3]));
+            acc_y2[i3] += (-((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y1[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3]));
           }
         }
       }
@@ -7141,7 +7658,8 @@ static void fmnist_resnet_small_k0115_reduce_sum(int64_t n, const float *x0, con
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]);
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
 void fmnist_resnet_small_k0115_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -7165,7 +7683,9 @@ static void fmnist_resnet_small_k0116_reduce_sum(int64_t n, const float *restric
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += (-(((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 + i3]) + (double)x5[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y0_0[i3]));
+            acc_y0[i3] += (-(((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 + i3]) + (double)x5[i0 * 128 + i3]) *
+                (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
+                (double)x1[i3]) * h_y0_0[i3]));
           }
         }
       }
@@ -7175,7 +7695,8 @@ static void fmnist_resnet_small_k0116_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
   }
   double h_y1_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -7190,7 +7711,10 @@ static void fmnist_resnet_small_k0116_reduce_sum(int64_t n, const float *restric
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 + i3]) + (double)x5[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) + ((double)x6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x6[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y1_1[i3]);
+          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 +
+              i3]) + (double)x5[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 +
+              i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) + ((double)x6[i0 * 6272 + i1 * 896 + i2 * 128 +
+              i3] + (double)x6[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y1_1[i3]);
         }
       }
     }
@@ -7220,7 +7744,9 @@ static void fmnist_resnet_small_k0117_sub(const float *restrict x0, const float 
   const double h_y1_12 = (double)x2[0];
   const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
+    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] /
+        h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 *
+        (double)x5[i0]))));
   }
 }
 void fmnist_resnet_small_k0117_sub_launch(void *const *a, const hw_call_context *c) {
@@ -7249,7 +7775,9 @@ static void fmnist_resnet_small_k0118_sub(const float *restrict x0, const float 
   const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 64; i1++) {
-      y1[i0 * 64 + i1] = (float)((double)x1[i0 * 64 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 64 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 64 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 64 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 64 + i1] : (h_y1_2 * (double)x6[i0 * 64 + i1]))));
+      y1[i0 * 64 + i1] = (float)((double)x1[i0 * 64 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 64 + i1] /
+          h_y1_8) / (sqrt(((double)x5[i0 * 64 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 64 + i1]))) :
+          ((h_y1_13 != 0.0) ? (double)x6[i0 * 64 + i1] : (h_y1_2 * (double)x6[i0 * 64 + i1]))));
     }
   }
 }
@@ -7282,7 +7810,11 @@ static void fmnist_resnet_small_k0119_sub(const float *restrict x0, const float 
     for (int64_t i1 = 0; i1 < 128; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))));
+          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0)
+              ? (h_y1_2 * ((((double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x3[i0 * 1152 + i1 *
+              9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))) :
+              ((h_y1_13 != 0.0) ? (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 1152 + i1 * 9
+              + i2 * 3 + i3]))));
         }
       }
     }
@@ -7305,7 +7837,8 @@ static void fmnist_resnet_small_k0120_add(const float *restrict x0, const float 
   const double h_y0_5 = (double)x4[0];
   const double h_y0_6 = (double)x2[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
+        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
 void fmnist_resnet_small_k0120_add_launch(void *const *a, const hw_call_context *c) {
@@ -7332,8 +7865,11 @@ static void fmnist_resnet_small_k0121_sub(const float *restrict x0, const float 
   const double h_y0_12 = (double)x3[0];
   const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
   }
 }
 void fmnist_resnet_small_k0121_sub_launch(void *const *a, const hw_call_context *c) {
@@ -7365,7 +7901,11 @@ static void fmnist_resnet_small_k0122_sub(const float *restrict x0, const float 
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 +
+              i3]))));
         }
       }
     }
@@ -7388,7 +7928,8 @@ static void fmnist_resnet_small_k0123_add(const float *restrict x0, const float 
   const double h_y0_5 = (double)x4[0];
   const double h_y0_6 = (double)x2[0];
   for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
+        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
 void fmnist_resnet_small_k0123_add_launch(void *const *a, const hw_call_context *c) {
@@ -7415,8 +7956,11 @@ static void fmnist_resnet_small_k0124_sub(const float *restrict x0, const float 
   const double h_y0_12 = (double)x3[0];
   const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
   }
 }
 void fmnist_resnet_small_k0124_sub_launch(void *const *a, const hw_call_context *c) {
@@ -7443,8 +7987,11 @@ static void fmnist_resnet_small_k0125_sub(const float *restrict x0, const float 
   const double h_y0_12 = (double)x3[0];
   const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
   }
 }
 void fmnist_resnet_small_k0125_sub_launch(void *const *a, const hw_call_context *c) {
@@ -7470,7 +8017,8 @@ static void fmnist_resnet_small_k0126_reduce_sum(int64_t n, const float *restric
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y0[i3] += ((double)x8[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x2[i3]) * h_y0_0[i3]));
+            acc_y0[i3] += ((double)x8[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x1[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3] - (double)x2[i3]) * h_y0_0[i3]));
           }
         }
       }
@@ -7480,7 +8028,8 @@ static void fmnist_resnet_small_k0126_reduce_sum(int64_t n, const float *restric
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3] + part_y0[6][i3] + part_y0[7][i3]);
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
   }
   const double h_y1_0 = (double)x6[0];
   const double h_y1_1 = (double)x0[0];
@@ -7490,8 +8039,10 @@ static void fmnist_resnet_small_k0126_reduce_sum(int64_t n, const float *restric
   const double h_y1_5 = (double)x7[0];
   const double h_y1_6 = (double)x5[0];
   for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x9[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ? (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x10[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) * 0.0010000000000000009)) : (double)x10[i0]);
+    y1[i0] = (float)((h_y1_0 * (double)x9[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ?
+        (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
+    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x10[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) *
+        0.0010000000000000009)) : (double)x10[i0]);
   }
 }
 void fmnist_resnet_small_k0126_reduce_sum_launch(void *const *a, const hw_call_context *c) {
@@ -7519,7 +8070,9 @@ static void fmnist_resnet_small_k0127_sub(const float *restrict x0, const float 
   const double h_y1_12 = (double)x2[0];
   const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 * (double)x5[i0]))));
+    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] /
+        h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 *
+        (double)x5[i0]))));
   }
 }
 void fmnist_resnet_small_k0127_sub_launch(void *const *a, const hw_call_context *c) {
@@ -7548,7 +8101,9 @@ static void fmnist_resnet_small_k0128_sub(const float *restrict x0, const float 
   const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 64; i0++) {
     for (int64_t i1 = 0; i1 < 32; i1++) {
-      y1[i0 * 32 + i1] = (float)((double)x1[i0 * 32 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 32 + i1] / h_y1_8) / (sqrt(((double)x5[i0 * 32 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 32 + i1]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 32 + i1] : (h_y1_2 * (double)x6[i0 * 32 + i1]))));
+      y1[i0 * 32 + i1] = (float)((double)x1[i0 * 32 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 32 + i1] /
+          h_y1_8) / (sqrt(((double)x5[i0 * 32 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 32 + i1]))) :
+          ((h_y1_13 != 0.0) ? (double)x6[i0 * 32 + i1] : (h_y1_2 * (double)x6[i0 * 32 + i1]))));
     }
   }
 }
@@ -7581,7 +8136,11 @@ static void fmnist_resnet_small_k0129_sub(const float *restrict x0, const float 
     for (int64_t i1 = 0; i1 < 64; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3]))));
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 +
+              i3]))));
         }
       }
     }
@@ -7615,7 +8174,11 @@ static void fmnist_resnet_small_k0130_sub(const float *restrict x0, const float 
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
+              i3]))));
         }
       }
     }
@@ -7638,7 +8201,8 @@ static void fmnist_resnet_small_k0131_add(const float *restrict x0, const float 
   const double h_y0_5 = (double)x4[0];
   const double h_y0_6 = (double)x2[0];
   for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ? (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
+        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
 void fmnist_resnet_small_k0131_add_launch(void *const *a, const hw_call_context *c) {
@@ -7665,8 +8229,11 @@ static void fmnist_resnet_small_k0132_sub(const float *restrict x0, const float 
   const double h_y0_12 = (double)x3[0];
   const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
   for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) * 0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] / h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 * (double)x7[i0]))));
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
   }
 }
 void fmnist_resnet_small_k0132_sub_launch(void *const *a, const hw_call_context *c) {
@@ -7697,7 +8264,11 @@ static void fmnist_resnet_small_k0133_sub(const float *restrict x0, const float 
     for (int64_t i1 = 0; i1 < 32; i1++) {
       for (int64_t i2 = 0; i2 < 3; i2++) {
         for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3]))));
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
+              i3]))));
         }
       }
     }
@@ -7730,7 +8301,10 @@ static void fmnist_resnet_small_k0134_sub(const float *restrict x0, const float 
   for (int64_t i0 = 0; i0 < 32; i0++) {
     for (int64_t i2 = 0; i2 < 3; i2++) {
       for (int64_t i3 = 0; i3 < 3; i3++) {
-        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
+        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 *
+            ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) +
+            1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 +
+            i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
       }
     }
   }
@@ -7756,7 +8330,8 @@ static void fmnist_resnet_small_k0135_conv2d(int64_t n, const float *restrict x0
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
-          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] -
+              (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
         }
       }
     }
@@ -7782,7 +8357,8 @@ static void fmnist_resnet_small_k0136_conv2d(int64_t n, const float *restrict x0
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
-          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] -
+              (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
         }
       }
     }
@@ -7808,7 +8384,9 @@ static void fmnist_resnet_small_k0137_conv2d(int64_t n, const float *x0, const f
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
-          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax(((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x3[i3]) * h_y1_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]), 0.0);
+          y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax(((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] -
+              (double)x3[i3]) * h_y1_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (double)x0[i0 * 25088 + i1 * 896 + i2
+              * 32 + i3]), 0.0);
         }
       }
     }
@@ -7845,7 +8423,8 @@ static void fmnist_resnet_small_k0139_conv2d(int64_t n, const float *restrict x0
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 64; i3++) {
-          y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+          y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] -
+              (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
         }
       }
     }
@@ -7876,7 +8455,9 @@ static void fmnist_resnet_small_k0140_conv2d(int64_t n, const float *x0, const f
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
         for (int64_t i3 = 0; i3 < 64; i3++) {
-          y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax(((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x3[i3]) * h_y1_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (((((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x7[i3]) * h_y1_1[i3]) * (double)x9[i3]) + (double)x10[i3])), 0.0);
+          y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax(((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] -
+              (double)x3[i3]) * h_y1_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (((((double)x0[i0 * 12544 + i1 * 896 +
+              i2 * 64 + i3] - (double)x7[i3]) * h_y1_1[i3]) * (double)x9[i3]) + (double)x10[i3])), 0.0);
         }
       }
     }
@@ -7914,7 +8495,8 @@ static void fmnist_resnet_small_k0142_conv2d(int64_t n, const float *restrict x0
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)fmax((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
+          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)fmax((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] -
+              (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
         }
       }
     }
@@ -7948,7 +8530,9 @@ static void fmnist_resnet_small_k0143_reduce_mean(int64_t n, const float *restri
       for (int64_t i2 = 0; i2 < 7; i2++) {
         #pragma omp simd
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          acc_y1[i3] += fmax(((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x3[i3]) * h_y1_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (((((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x7[i3]) * h_y1_1[i3]) * (double)x9[i3]) + (double)x10[i3])), 0.0);
+          acc_y1[i3] += fmax(((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x3[i3]) * h_y1_0[i3]) *
+              (double)x5[i3]) + (double)x6[i3]) + (((((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x7[i3])
+              * h_y1_1[i3]) * (double)x9[i3]) + (double)x10[i3])), 0.0);
         }
       }
     }
