@@ -19,7 +19,8 @@ extension EntrySchedule {
             "{\(call.kernel), \(call.arguments.count), \(first), \(call.scratch.hwPoly!), "
             + "\(call.spare ? 1 : 0)},"
           let pad = String(repeating: " ", count: max(1, 32 - row.count))
-          code.line(row + pad + "/* \(library.name(call.kernel)) */")
+          let function = library.name(call.kernel).dropFirst(library.prefix.count + 1)
+          code.line(row + pad + "/* \(function)\(call.path.map { " " + $0 } ?? "") */")
           first += call.arguments.count
         }
       }

@@ -34,12 +34,15 @@ struct EntrySchedule {
     "#define SCRATCH {HW_AT_SCRATCH, 0}",
   ]
 
-  /// A call: its function, arguments, own scratch (im2col) and whether it gets the spare range.
+  /// A call: its function, arguments, own scratch (im2col) and whether it gets the spare range,
+  /// and the DSL path of the layer it belongs to (for the reader: one function may serve
+  /// several layers).
   struct Call {
     var kernel: Int
     var arguments: [Argument]
     var scratch: BatchPolynomial
     var spare: Bool
+    var path: String?
   }
 
   /// A stored value placed by the planner.
@@ -99,7 +102,7 @@ struct EntrySchedule {
       calls.append(
         Call(
           kernel: try library.function(for: (first, second)), arguments: arguments,
-          scratch: scratch, spare: first.takesSpareBytes))
+          scratch: scratch, spare: first.takesSpareBytes, path: layerPath(first.inputs)))
     }
     try planCopies()
   }
@@ -147,6 +150,22 @@ struct EntrySchedule {
       let bytes = try polynomial("the update of \(name)") { $0.graph[id].type.elementCount * 4 }
       copies.append((.state(state.offsets[name]!), argument(graph[id].operands[0]), bytes))
     }
+  }
+
+  /// The longest common DSL path of the variables a kernel reads, without the variable's own
+  /// name and slot (`backbone.block1.conv1` for its weight and momentum); nil when it reads none.
+  private func layerPath(_ inputs: [NodeID]) -> String? {
+    let paths = inputs.compactMap { id -> [Substring]? in
+      guard case .variable(let name) = graph[id].op else { return nil }
+      let parts = name.split(separator: ".")
+      let layer = parts.prefix { !["weight", "bias", "running_mean", "running_var"].contains($0) }
+      return Array(layer)
+    }
+    guard var common = paths.first else { return nil }
+    for path in paths.dropFirst() {
+      common = Array(zip(common, path).prefix { $0 == $1 }.map(\.0))
+    }
+    return common.isEmpty ? nil : common.joined(separator: ".")
   }
 
   /// The index of the buffer holding `id`.

@@ -3507,133 +3507,133 @@ static const hw_arg fmnist_resnet_small_joint_step_args[] = {
   IN(0), ST(1408), IN(3), IN(4), IN(5), BUF(310), BUF(313), ST(5277760), BUF(344), BUF(345),
 };
 static const hw_call fmnist_resnet_small_joint_step_calls[] = {
-  {0, 3, 0, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 3, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 6, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 9, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 12, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 15, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 18, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 21, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 24, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 27, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 30, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 33, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 36, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 39, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 42, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 45, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 48, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 51, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {1, 13, 54, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0001_reduce_mean */
-  {2, 13, 67, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0002_reduce_mean */
-  {3, 15, 80, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0003_reduce_mean */
-  {4, 10, 95, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0004_reduce_mean */
-  {5, 13, 105, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0005_reduce_mean */
-  {6, 19, 118, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0006_reduce_mean */
-  {7, 10, 137, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0007_reduce_mean */
-  {8, 13, 147, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0008_reduce_mean */
-  {9, 20, 160, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0009_reduce_mean */
-  {10, 12, 180, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0010_reduce_mean */
-  {11, 6, 192, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0011_reduce_sum */
-  {12, 9, 198, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0012_reduce_mean */
-  {13, 3, 207, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0013_matmul */
-  {14, 19, 210, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0014_reduce_sum */
-  {15, 10, 229, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0015_reduce_sum */
-  {16, 11, 239, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0016_reduce_sum */
-  {17, 10, 250, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0017_sub */
-  {18, 10, 260, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0018_sub */
-  {19, 15, 270, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0019_reduce_sum */
-  {20, 7, 285, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0020_add */
-  {21, 8, 292, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0021_add */
-  {22, 11, 300, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0022_sub */
-  {21, 8, 311, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0021_add */
-  {22, 11, 319, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0022_sub */
-  {23, 10, 330, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0023_reduce_sum */
-  {24, 11, 340, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0024_reduce_sum */
-  {25, 10, 351, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0025_sub */
-  {26, 15, 361, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0026_reduce_sum */
-  {27, 11, 376, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0027_reduce_sum */
-  {28, 11, 387, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0028_reduce_sum */
-  {29, 8, 398, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0029_add */
-  {29, 8, 406, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0029_add */
-  {30, 11, 414, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0030_sub */
-  {29, 8, 425, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0029_add */
-  {31, 11, 433, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0031_sub */
-  {30, 11, 444, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0030_sub */
-  {32, 15, 455, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0032_reduce_sum */
-  {33, 9, 470, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0033_reduce_sum */
-  {34, 8, 479, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0034_reduce_sum */
-  {17, 10, 487, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0017_sub */
-  {35, 11, 497, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0035_reduce_sum */
-  {36, 11, 508, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0036_reduce_sum */
-  {37, 10, 519, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0037_sub */
-  {38, 10, 529, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0038_sub */
-  {39, 16, 539, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0039_reduce_sum */
-  {40, 7, 555, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0040_add */
-  {41, 11, 562, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0041_reduce_sum */
-  {42, 11, 573, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0042_reduce_sum */
-  {29, 8, 584, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0029_add */
-  {30, 11, 592, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0030_sub */
-  {29, 8, 603, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0029_add */
-  {30, 11, 611, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0030_sub */
-  {43, 10, 622, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0043_sub */
-  {44, 4, 632, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0044_conv2d_input_grad */
-  {45, 17, 636, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0045_reduce_sum */
-  {46, 7, 653, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0046_add */
-  {47, 11, 660, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0047_reduce_sum */
-  {48, 11, 671, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0048_reduce_sum */
-  {49, 8, 682, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0049_add */
-  {49, 8, 690, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0049_add */
-  {50, 11, 698, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0050_sub */
-  {49, 8, 709, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0049_add */
-  {51, 11, 717, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0051_sub */
-  {50, 11, 728, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0050_sub */
-  {52, 14, 739, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0052_reduce_sum */
-  {53, 8, 753, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0053_reduce_sum */
-  {54, 7, 761, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0054_reduce_sum */
-  {55, 10, 768, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0055_sub */
-  {56, 11, 778, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0056_reduce_sum */
-  {57, 11, 789, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0057_reduce_sum */
-  {58, 10, 800, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0058_sub */
-  {59, 10, 810, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0059_sub */
-  {60, 16, 820, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0060_reduce_sum */
-  {61, 7, 836, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0061_add */
-  {62, 11, 843, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0062_reduce_sum */
-  {63, 11, 854, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0063_reduce_sum */
-  {49, 8, 865, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0049_add */
-  {50, 11, 873, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0050_sub */
-  {49, 8, 884, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0049_add */
-  {50, 11, 892, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0050_sub */
-  {64, 10, 903, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0064_sub */
-  {65, 4, 913, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0065_conv2d_input_grad */
-  {66, 17, 917, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0066_reduce_sum */
-  {67, 7, 934, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0067_add */
-  {68, 11, 941, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0068_reduce_sum */
-  {69, 11, 952, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0069_reduce_sum */
-  {70, 8, 963, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0070_add */
-  {71, 11, 971, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0071_sub */
-  {70, 8, 982, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0070_add */
-  {71, 11, 990, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0071_sub */
-  {72, 10, 1001, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0072_sub */
-  {73, 16, 1011, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0073_reduce_sum */
-  {74, 7, 1027, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0074_add */
-  {68, 11, 1034, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0068_reduce_sum */
-  {69, 11, 1045, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0069_reduce_sum */
-  {70, 8, 1056, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0070_add */
-  {71, 11, 1064, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0071_sub */
-  {70, 8, 1075, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0070_add */
-  {71, 11, 1083, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0071_sub */
-  {75, 17, 1094, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0075_reduce_sum */
-  {74, 7, 1111, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0074_add */
-  {76, 11, 1118, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0076_reduce_sum */
-  {77, 11, 1129, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0077_reduce_sum */
-  {70, 8, 1140, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0070_add */
-  {71, 11, 1148, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0071_sub */
-  {70, 8, 1159, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0070_add */
-  {71, 11, 1167, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0071_sub */
-  {78, 10, 1178, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0078_sub */
-  {72, 10, 1188, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0072_sub */
+  {0, 3, 0, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
+  {0, 3, 3, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
+  {0, 3, 6, {0, 0, 0}, 0},        /* k0000_select backbone.block1.bn1 */
+  {0, 3, 9, {0, 0, 0}, 0},        /* k0000_select backbone.block1.bn1 */
+  {0, 3, 12, {0, 0, 0}, 0},       /* k0000_select backbone.block1.bn2 */
+  {0, 3, 15, {0, 0, 0}, 0},       /* k0000_select backbone.block1.bn2 */
+  {0, 3, 18, {0, 0, 0}, 0},       /* k0000_select backbone.block2.shortcut.bn */
+  {0, 3, 21, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn1 */
+  {0, 3, 24, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn1 */
+  {0, 3, 27, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn2 */
+  {0, 3, 30, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn2 */
+  {0, 3, 33, {0, 0, 0}, 0},       /* k0000_select backbone.block3.shortcut.bn */
+  {0, 3, 36, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn1 */
+  {0, 3, 39, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn1 */
+  {0, 3, 42, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
+  {0, 3, 45, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
+  {0, 3, 48, {0, 0, 0}, 0},       /* k0000_select head.bn1 */
+  {0, 3, 51, {0, 0, 0}, 0},       /* k0000_select head.bn1 */
+  {1, 13, 54, {0, 0, 0}, 1},      /* k0001_reduce_mean backbone.stem */
+  {2, 13, 67, {0, 0, 0}, 1},      /* k0002_reduce_mean backbone.block1 */
+  {3, 15, 80, {0, 0, 0}, 1},      /* k0003_reduce_mean backbone.block1 */
+  {4, 10, 95, {0, 0, 0}, 1},      /* k0004_reduce_mean backbone.block2.shortcut */
+  {5, 13, 105, {0, 0, 0}, 1},     /* k0005_reduce_mean backbone.block2 */
+  {6, 19, 118, {0, 0, 0}, 1},     /* k0006_reduce_mean backbone.block2 */
+  {7, 10, 137, {0, 0, 0}, 1},     /* k0007_reduce_mean backbone.block3.shortcut */
+  {8, 13, 147, {0, 0, 0}, 1},     /* k0008_reduce_mean backbone.block3 */
+  {9, 20, 160, {0, 0, 0}, 1},     /* k0009_reduce_mean backbone.block3 */
+  {10, 12, 180, {0, 0, 0}, 0},    /* k0010_reduce_mean head */
+  {11, 6, 192, {0, 0, 0}, 0},     /* k0011_reduce_sum head.fc2 */
+  {12, 9, 198, {0, 0, 0}, 0},     /* k0012_reduce_mean */
+  {13, 3, 207, {0, 0, 0}, 0},     /* k0013_matmul */
+  {14, 19, 210, {0, 0, 0}, 0},    /* k0014_reduce_sum head.fc2 */
+  {15, 10, 229, {0, 0, 0}, 0},    /* k0015_reduce_sum head.fc2 */
+  {16, 11, 239, {0, 0, 0}, 0},    /* k0016_reduce_sum head.fc2 */
+  {17, 10, 250, {0, 0, 0}, 0},    /* k0017_sub head.fc2 */
+  {18, 10, 260, {0, 0, 0}, 0},    /* k0018_sub head.fc2 */
+  {19, 15, 270, {0, 0, 0}, 0},    /* k0019_reduce_sum head */
+  {20, 7, 285, {0, 0, 0}, 0},     /* k0020_add head.bn1 */
+  {21, 8, 292, {0, 0, 0}, 0},     /* k0021_add head.bn1 */
+  {22, 11, 300, {0, 0, 0}, 0},    /* k0022_sub head.bn1 */
+  {21, 8, 311, {0, 0, 0}, 0},     /* k0021_add head.bn1 */
+  {22, 11, 319, {0, 0, 0}, 0},    /* k0022_sub head.bn1 */
+  {23, 10, 330, {0, 0, 0}, 0},    /* k0023_reduce_sum head.fc1 */
+  {24, 11, 340, {0, 0, 0}, 0},    /* k0024_reduce_sum head.fc1 */
+  {25, 10, 351, {0, 0, 0}, 0},    /* k0025_sub head.fc1 */
+  {26, 15, 361, {0, 0, 0}, 0},    /* k0026_reduce_sum */
+  {27, 11, 376, {0, 0, 0}, 1},    /* k0027_reduce_sum backbone.block3.conv2 */
+  {28, 11, 387, {0, 0, 0}, 0},    /* k0028_reduce_sum backbone.block3.conv2 */
+  {29, 8, 398, {0, 0, 0}, 0},     /* k0029_add backbone.block3.shortcut.bn */
+  {29, 8, 406, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn2 */
+  {30, 11, 414, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn2 */
+  {29, 8, 425, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn2 */
+  {31, 11, 433, {0, 0, 0}, 0},    /* k0031_sub backbone.block3.shortcut.bn */
+  {30, 11, 444, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn2 */
+  {32, 15, 455, {0, 0, 0}, 0},    /* k0032_reduce_sum backbone.block3.shortcut.bn */
+  {33, 9, 470, {0, 0, 0}, 0},     /* k0033_reduce_sum backbone.block3.shortcut.bn */
+  {34, 8, 479, {0, 0, 0}, 0},     /* k0034_reduce_sum backbone.block3.shortcut.bn */
+  {17, 10, 487, {0, 0, 0}, 0},    /* k0017_sub backbone.block3.shortcut.bn */
+  {35, 11, 497, {0, 0, 0}, 1},    /* k0035_reduce_sum backbone.block3.shortcut.conv */
+  {36, 11, 508, {0, 0, 0}, 0},    /* k0036_reduce_sum backbone.block3.shortcut.conv */
+  {37, 10, 519, {0, 0, 0}, 0},    /* k0037_sub backbone.block3.shortcut.conv */
+  {38, 10, 529, {0, 0, 0}, 0},    /* k0038_sub backbone.block3.conv2 */
+  {39, 16, 539, {0, 0, 0}, 1},    /* k0039_reduce_sum backbone.block3 */
+  {40, 7, 555, {0, 0, 0}, 0},     /* k0040_add backbone.block3.bn1 */
+  {41, 11, 562, {0, 0, 0}, 1},    /* k0041_reduce_sum backbone.block3.conv1 */
+  {42, 11, 573, {0, 0, 0}, 0},    /* k0042_reduce_sum backbone.block3.conv1 */
+  {29, 8, 584, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn1 */
+  {30, 11, 592, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn1 */
+  {29, 8, 603, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn1 */
+  {30, 11, 611, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn1 */
+  {43, 10, 622, {0, 0, 0}, 0},    /* k0043_sub backbone.block3.conv1 */
+  {44, 4, 632, {0, 0, 0}, 1},     /* k0044_conv2d_input_grad backbone.block3.conv1 */
+  {45, 17, 636, {0, 0, 0}, 1},    /* k0045_reduce_sum backbone */
+  {46, 7, 653, {0, 0, 0}, 0},     /* k0046_add backbone.block2.bn2 */
+  {47, 11, 660, {0, 0, 0}, 1},    /* k0047_reduce_sum backbone.block2.conv2 */
+  {48, 11, 671, {0, 0, 0}, 0},    /* k0048_reduce_sum backbone.block2.conv2 */
+  {49, 8, 682, {0, 0, 0}, 0},     /* k0049_add backbone.block2.shortcut.bn */
+  {49, 8, 690, {0, 0, 0}, 0},     /* k0049_add backbone.block2.bn2 */
+  {50, 11, 698, {0, 0, 0}, 0},    /* k0050_sub backbone.block2.bn2 */
+  {49, 8, 709, {0, 0, 0}, 0},     /* k0049_add backbone.block2.bn2 */
+  {51, 11, 717, {0, 0, 0}, 0},    /* k0051_sub backbone.block2.shortcut.bn */
+  {50, 11, 728, {0, 0, 0}, 0},    /* k0050_sub backbone.block2.bn2 */
+  {52, 14, 739, {0, 0, 0}, 0},    /* k0052_reduce_sum backbone.block2.shortcut.bn */
+  {53, 8, 753, {0, 0, 0}, 0},     /* k0053_reduce_sum backbone.block2.shortcut.bn */
+  {54, 7, 761, {0, 0, 0}, 0},     /* k0054_reduce_sum backbone.block2.shortcut.bn */
+  {55, 10, 768, {0, 0, 0}, 0},    /* k0055_sub backbone.block2.shortcut.bn */
+  {56, 11, 778, {0, 0, 0}, 1},    /* k0056_reduce_sum backbone.block2.shortcut.conv */
+  {57, 11, 789, {0, 0, 0}, 0},    /* k0057_reduce_sum backbone.block2.shortcut.conv */
+  {58, 10, 800, {0, 0, 0}, 0},    /* k0058_sub backbone.block2.shortcut.conv */
+  {59, 10, 810, {0, 0, 0}, 0},    /* k0059_sub backbone.block2.conv2 */
+  {60, 16, 820, {0, 0, 0}, 1},    /* k0060_reduce_sum backbone.block2 */
+  {61, 7, 836, {0, 0, 0}, 0},     /* k0061_add backbone.block2.bn1 */
+  {62, 11, 843, {0, 0, 0}, 1},    /* k0062_reduce_sum backbone.block2.conv1 */
+  {63, 11, 854, {0, 0, 0}, 0},    /* k0063_reduce_sum backbone.block2.conv1 */
+  {49, 8, 865, {0, 0, 0}, 0},     /* k0049_add backbone.block2.bn1 */
+  {50, 11, 873, {0, 0, 0}, 0},    /* k0050_sub backbone.block2.bn1 */
+  {49, 8, 884, {0, 0, 0}, 0},     /* k0049_add backbone.block2.bn1 */
+  {50, 11, 892, {0, 0, 0}, 0},    /* k0050_sub backbone.block2.bn1 */
+  {64, 10, 903, {0, 0, 0}, 0},    /* k0064_sub backbone.block2.conv1 */
+  {65, 4, 913, {0, 0, 0}, 1},     /* k0065_conv2d_input_grad backbone.block2.conv1 */
+  {66, 17, 917, {0, 0, 0}, 1},    /* k0066_reduce_sum backbone */
+  {67, 7, 934, {0, 0, 0}, 0},     /* k0067_add backbone.block1.bn2 */
+  {68, 11, 941, {0, 0, 0}, 1},    /* k0068_reduce_sum backbone.block1.conv2 */
+  {69, 11, 952, {0, 0, 0}, 0},    /* k0069_reduce_sum backbone.block1.conv2 */
+  {70, 8, 963, {0, 0, 0}, 0},     /* k0070_add backbone.block1.bn2 */
+  {71, 11, 971, {0, 0, 0}, 0},    /* k0071_sub backbone.block1.bn2 */
+  {70, 8, 982, {0, 0, 0}, 0},     /* k0070_add backbone.block1.bn2 */
+  {71, 11, 990, {0, 0, 0}, 0},    /* k0071_sub backbone.block1.bn2 */
+  {72, 10, 1001, {0, 0, 0}, 0},   /* k0072_sub backbone.block1.conv2 */
+  {73, 16, 1011, {0, 0, 0}, 1},   /* k0073_reduce_sum backbone.block1 */
+  {74, 7, 1027, {0, 0, 0}, 0},    /* k0074_add backbone.block1.bn1 */
+  {68, 11, 1034, {0, 0, 0}, 1},   /* k0068_reduce_sum backbone.block1.conv1 */
+  {69, 11, 1045, {0, 0, 0}, 0},   /* k0069_reduce_sum backbone.block1.conv1 */
+  {70, 8, 1056, {0, 0, 0}, 0},    /* k0070_add backbone.block1.bn1 */
+  {71, 11, 1064, {0, 0, 0}, 0},   /* k0071_sub backbone.block1.bn1 */
+  {70, 8, 1075, {0, 0, 0}, 0},    /* k0070_add backbone.block1.bn1 */
+  {71, 11, 1083, {0, 0, 0}, 0},   /* k0071_sub backbone.block1.bn1 */
+  {75, 17, 1094, {0, 0, 0}, 1},   /* k0075_reduce_sum backbone */
+  {74, 7, 1111, {0, 0, 0}, 0},    /* k0074_add backbone.stem.bn */
+  {76, 11, 1118, {0, 0, 0}, 1},   /* k0076_reduce_sum backbone.stem.conv */
+  {77, 11, 1129, {0, 0, 0}, 0},   /* k0077_reduce_sum backbone.stem.conv */
+  {70, 8, 1140, {0, 0, 0}, 0},    /* k0070_add backbone.stem.bn */
+  {71, 11, 1148, {0, 0, 0}, 0},   /* k0071_sub backbone.stem.bn */
+  {70, 8, 1159, {0, 0, 0}, 0},    /* k0070_add backbone.stem.bn */
+  {71, 11, 1167, {0, 0, 0}, 0},   /* k0071_sub backbone.stem.bn */
+  {78, 10, 1178, {0, 0, 0}, 0},   /* k0078_sub backbone.stem.conv */
+  {72, 10, 1188, {0, 0, 0}, 0},   /* k0072_sub backbone.block1.conv1 */
 };
 static const hw_buffer fmnist_resnet_small_joint_step_buffers[] = {
   {{4, 0, 0}, 0, 127, -1},
@@ -4303,147 +4303,147 @@ static const hw_arg fmnist_resnet_small_bilevel_unrolled_k1_step_args[] = {
   IN(0), ST(1408), IN(4), IN(5), IN(6), BUF(359), BUF(362), ST(5277760), BUF(393), BUF(394),
 };
 static const hw_call fmnist_resnet_small_bilevel_unrolled_k1_step_calls[] = {
-  {0, 3, 0, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 3, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 6, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 9, {0, 0, 0}, 0},        /* fmnist_resnet_small_k0000_select */
-  {0, 3, 12, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 15, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 18, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 21, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 24, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 27, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 30, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 33, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 36, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 39, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 42, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {0, 3, 45, {0, 0, 0}, 0},       /* fmnist_resnet_small_k0000_select */
-  {1, 13, 48, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0001_reduce_mean */
-  {2, 13, 61, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0002_reduce_mean */
-  {3, 15, 74, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0003_reduce_mean */
-  {4, 10, 89, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0004_reduce_mean */
-  {5, 13, 99, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0005_reduce_mean */
-  {6, 19, 112, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0006_reduce_mean */
-  {7, 10, 131, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0007_reduce_mean */
-  {8, 13, 141, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0008_reduce_mean */
-  {9, 20, 154, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0009_reduce_mean */
-  {79, 8, 174, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0079_reduce_mean */
-  {11, 6, 182, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0011_reduce_sum */
-  {80, 9, 188, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0080_reduce_mean */
-  {13, 3, 197, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0013_matmul */
-  {81, 13, 200, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0081_reduce_sum */
-  {82, 6, 213, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0082_matmul */
-  {83, 15, 219, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0083_reduce_sum */
-  {84, 7, 234, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0084_add */
-  {85, 4, 241, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0085_sub */
-  {85, 4, 245, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0085_sub */
-  {86, 6, 249, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0086_matmul */
-  {87, 12, 255, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0087_reduce_mean */
-  {88, 6, 267, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0088_reduce_sum */
-  {89, 9, 273, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0089_reduce_mean */
-  {13, 3, 282, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0013_matmul */
-  {90, 11, 285, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0090_reduce_sum */
-  {91, 5, 296, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0091_matmul */
-  {92, 3, 301, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0092_matmul */
-  {93, 3, 304, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0093_matmul */
-  {94, 15, 307, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0094_reduce_sum */
-  {95, 7, 322, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0095_add */
-  {96, 5, 329, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0096_matmul */
-  {97, 3, 334, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0097_matmul */
-  {98, 3, 337, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0098_matmul */
-  {99, 18, 340, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0099_reduce_sum */
-  {100, 15, 358, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0100_reduce_sum */
-  {101, 3, 373, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0101_matmul */
-  {102, 3, 376, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0102_matmul */
-  {103, 3, 379, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0103_matmul */
-  {104, 11, 382, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0104_reduce_sum */
-  {13, 3, 393, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0013_matmul */
-  {105, 18, 396, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0105_reduce_sum */
-  {106, 24, 414, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0106_reduce_sum */
-  {107, 5, 438, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0107_add */
-  {108, 17, 443, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0108_reduce_sum */
-  {109, 11, 460, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0109_reduce_sum */
-  {110, 11, 471, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0110_reduce_sum */
-  {111, 8, 482, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0111_add */
-  {111, 8, 490, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0111_add */
-  {112, 11, 498, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0112_sub */
-  {111, 8, 509, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0111_add */
-  {113, 11, 517, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0113_sub */
-  {112, 11, 528, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0112_sub */
-  {114, 17, 539, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0114_reduce_sum */
-  {115, 11, 556, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0115_reduce_sum */
-  {116, 10, 567, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0116_reduce_sum */
-  {117, 10, 577, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0117_sub */
-  {35, 11, 587, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0035_reduce_sum */
-  {36, 11, 598, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0036_reduce_sum */
-  {118, 10, 609, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0118_sub */
-  {119, 10, 619, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0119_sub */
-  {39, 16, 629, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0039_reduce_sum */
-  {40, 7, 645, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0040_add */
-  {41, 11, 652, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0041_reduce_sum */
-  {42, 11, 663, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0042_reduce_sum */
-  {120, 8, 674, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0120_add */
-  {121, 11, 682, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0121_sub */
-  {120, 8, 693, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0120_add */
-  {121, 11, 701, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0121_sub */
-  {122, 10, 712, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0122_sub */
-  {44, 4, 722, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0044_conv2d_input_grad */
-  {45, 17, 726, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0045_reduce_sum */
-  {46, 7, 743, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0046_add */
-  {47, 11, 750, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0047_reduce_sum */
-  {48, 11, 761, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0048_reduce_sum */
-  {123, 8, 772, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0123_add */
-  {123, 8, 780, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0123_add */
-  {124, 11, 788, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0124_sub */
-  {123, 8, 799, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0123_add */
-  {125, 11, 807, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0125_sub */
-  {124, 11, 818, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0124_sub */
-  {126, 14, 829, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0126_reduce_sum */
-  {53, 8, 843, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0053_reduce_sum */
-  {54, 7, 851, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0054_reduce_sum */
-  {127, 10, 858, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0127_sub */
-  {56, 11, 868, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0056_reduce_sum */
-  {57, 11, 879, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0057_reduce_sum */
-  {128, 10, 890, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0128_sub */
-  {129, 10, 900, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0129_sub */
-  {60, 16, 910, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0060_reduce_sum */
-  {61, 7, 926, {0, 0, 0}, 0},     /* fmnist_resnet_small_k0061_add */
-  {62, 11, 933, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0062_reduce_sum */
-  {63, 11, 944, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0063_reduce_sum */
-  {123, 8, 955, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0123_add */
-  {124, 11, 963, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0124_sub */
-  {123, 8, 974, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0123_add */
-  {124, 11, 982, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0124_sub */
-  {130, 10, 993, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0130_sub */
-  {65, 4, 1003, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0065_conv2d_input_grad */
-  {66, 17, 1007, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0066_reduce_sum */
-  {67, 7, 1024, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0067_add */
-  {68, 11, 1031, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0068_reduce_sum */
-  {69, 11, 1042, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0069_reduce_sum */
-  {131, 8, 1053, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0131_add */
-  {132, 11, 1061, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0132_sub */
-  {131, 8, 1072, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0131_add */
-  {132, 11, 1080, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0132_sub */
-  {133, 10, 1091, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0133_sub */
-  {73, 16, 1101, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0073_reduce_sum */
-  {74, 7, 1117, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0074_add */
-  {68, 11, 1124, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0068_reduce_sum */
-  {69, 11, 1135, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0069_reduce_sum */
-  {131, 8, 1146, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0131_add */
-  {132, 11, 1154, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0132_sub */
-  {131, 8, 1165, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0131_add */
-  {132, 11, 1173, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0132_sub */
-  {75, 17, 1184, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0075_reduce_sum */
-  {74, 7, 1201, {0, 0, 0}, 0},    /* fmnist_resnet_small_k0074_add */
-  {76, 11, 1208, {0, 0, 0}, 1},   /* fmnist_resnet_small_k0076_reduce_sum */
-  {77, 11, 1219, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0077_reduce_sum */
-  {131, 8, 1230, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0131_add */
-  {132, 11, 1238, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0132_sub */
-  {131, 8, 1249, {0, 0, 0}, 0},   /* fmnist_resnet_small_k0131_add */
-  {132, 11, 1257, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0132_sub */
-  {134, 10, 1268, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0134_sub */
-  {133, 10, 1278, {0, 0, 0}, 0},  /* fmnist_resnet_small_k0133_sub */
+  {0, 3, 0, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
+  {0, 3, 3, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
+  {0, 3, 6, {0, 0, 0}, 0},        /* k0000_select backbone.block1.bn1 */
+  {0, 3, 9, {0, 0, 0}, 0},        /* k0000_select backbone.block1.bn1 */
+  {0, 3, 12, {0, 0, 0}, 0},       /* k0000_select backbone.block1.bn2 */
+  {0, 3, 15, {0, 0, 0}, 0},       /* k0000_select backbone.block1.bn2 */
+  {0, 3, 18, {0, 0, 0}, 0},       /* k0000_select backbone.block2.shortcut.bn */
+  {0, 3, 21, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn1 */
+  {0, 3, 24, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn1 */
+  {0, 3, 27, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn2 */
+  {0, 3, 30, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn2 */
+  {0, 3, 33, {0, 0, 0}, 0},       /* k0000_select backbone.block3.shortcut.bn */
+  {0, 3, 36, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn1 */
+  {0, 3, 39, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn1 */
+  {0, 3, 42, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
+  {0, 3, 45, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
+  {1, 13, 48, {0, 0, 0}, 1},      /* k0001_reduce_mean backbone.stem */
+  {2, 13, 61, {0, 0, 0}, 1},      /* k0002_reduce_mean backbone.block1 */
+  {3, 15, 74, {0, 0, 0}, 1},      /* k0003_reduce_mean backbone.block1 */
+  {4, 10, 89, {0, 0, 0}, 1},      /* k0004_reduce_mean backbone.block2.shortcut */
+  {5, 13, 99, {0, 0, 0}, 1},      /* k0005_reduce_mean backbone.block2 */
+  {6, 19, 112, {0, 0, 0}, 1},     /* k0006_reduce_mean backbone.block2 */
+  {7, 10, 131, {0, 0, 0}, 1},     /* k0007_reduce_mean backbone.block3.shortcut */
+  {8, 13, 141, {0, 0, 0}, 1},     /* k0008_reduce_mean backbone.block3 */
+  {9, 20, 154, {0, 0, 0}, 1},     /* k0009_reduce_mean backbone.block3 */
+  {79, 8, 174, {0, 0, 0}, 0},     /* k0079_reduce_mean head */
+  {11, 6, 182, {0, 0, 0}, 0},     /* k0011_reduce_sum head.fc2 */
+  {80, 9, 188, {0, 0, 0}, 0},     /* k0080_reduce_mean */
+  {13, 3, 197, {0, 0, 0}, 0},     /* k0013_matmul */
+  {81, 13, 200, {0, 0, 0}, 0},    /* k0081_reduce_sum head.fc2 */
+  {82, 6, 213, {0, 0, 0}, 0},     /* k0082_matmul head.fc2 */
+  {83, 15, 219, {0, 0, 0}, 0},    /* k0083_reduce_sum head */
+  {84, 7, 234, {0, 0, 0}, 0},     /* k0084_add head.bn1 */
+  {85, 4, 241, {0, 0, 0}, 0},     /* k0085_sub head.bn1 */
+  {85, 4, 245, {0, 0, 0}, 0},     /* k0085_sub head.bn1 */
+  {86, 6, 249, {0, 0, 0}, 0},     /* k0086_matmul head.fc1 */
+  {87, 12, 255, {0, 0, 0}, 0},    /* k0087_reduce_mean head.bn1 */
+  {88, 6, 267, {0, 0, 0}, 0},     /* k0088_reduce_sum */
+  {89, 9, 273, {0, 0, 0}, 0},     /* k0089_reduce_mean */
+  {13, 3, 282, {0, 0, 0}, 0},     /* k0013_matmul */
+  {90, 11, 285, {0, 0, 0}, 0},    /* k0090_reduce_sum */
+  {91, 5, 296, {0, 0, 0}, 0},     /* k0091_matmul */
+  {92, 3, 301, {0, 0, 0}, 0},     /* k0092_matmul */
+  {93, 3, 304, {0, 0, 0}, 0},     /* k0093_matmul */
+  {94, 15, 307, {0, 0, 0}, 0},    /* k0094_reduce_sum */
+  {95, 7, 322, {0, 0, 0}, 0},     /* k0095_add */
+  {96, 5, 329, {0, 0, 0}, 0},     /* k0096_matmul */
+  {97, 3, 334, {0, 0, 0}, 0},     /* k0097_matmul */
+  {98, 3, 337, {0, 0, 0}, 0},     /* k0098_matmul */
+  {99, 18, 340, {0, 0, 0}, 0},    /* k0099_reduce_sum head.bn1 */
+  {100, 15, 358, {0, 0, 0}, 0},   /* k0100_reduce_sum head.fc2 */
+  {101, 3, 373, {0, 0, 0}, 0},    /* k0101_matmul */
+  {102, 3, 376, {0, 0, 0}, 0},    /* k0102_matmul */
+  {103, 3, 379, {0, 0, 0}, 0},    /* k0103_matmul */
+  {104, 11, 382, {0, 0, 0}, 0},   /* k0104_reduce_sum */
+  {13, 3, 393, {0, 0, 0}, 0},     /* k0013_matmul */
+  {105, 18, 396, {0, 0, 0}, 0},   /* k0105_reduce_sum head.fc2 */
+  {106, 24, 414, {0, 0, 0}, 0},   /* k0106_reduce_sum head */
+  {107, 5, 438, {0, 0, 0}, 0},    /* k0107_add */
+  {108, 17, 443, {0, 0, 0}, 0},   /* k0108_reduce_sum */
+  {109, 11, 460, {0, 0, 0}, 1},   /* k0109_reduce_sum backbone.block3.conv2 */
+  {110, 11, 471, {0, 0, 0}, 0},   /* k0110_reduce_sum backbone.block3.conv2 */
+  {111, 8, 482, {0, 0, 0}, 0},    /* k0111_add backbone.block3.shortcut.bn */
+  {111, 8, 490, {0, 0, 0}, 0},    /* k0111_add backbone.block3.bn2 */
+  {112, 11, 498, {0, 0, 0}, 0},   /* k0112_sub backbone.block3.bn2 */
+  {111, 8, 509, {0, 0, 0}, 0},    /* k0111_add backbone.block3.bn2 */
+  {113, 11, 517, {0, 0, 0}, 0},   /* k0113_sub backbone.block3.shortcut.bn */
+  {112, 11, 528, {0, 0, 0}, 0},   /* k0112_sub backbone.block3.bn2 */
+  {114, 17, 539, {0, 0, 0}, 0},   /* k0114_reduce_sum backbone.block3.shortcut.bn */
+  {115, 11, 556, {0, 0, 0}, 0},   /* k0115_reduce_sum backbone.block3.shortcut.bn */
+  {116, 10, 567, {0, 0, 0}, 0},   /* k0116_reduce_sum backbone.block3.shortcut.bn */
+  {117, 10, 577, {0, 0, 0}, 0},   /* k0117_sub backbone.block3.shortcut.bn */
+  {35, 11, 587, {0, 0, 0}, 1},    /* k0035_reduce_sum backbone.block3.shortcut.conv */
+  {36, 11, 598, {0, 0, 0}, 0},    /* k0036_reduce_sum backbone.block3.shortcut.conv */
+  {118, 10, 609, {0, 0, 0}, 0},   /* k0118_sub backbone.block3.shortcut.conv */
+  {119, 10, 619, {0, 0, 0}, 0},   /* k0119_sub backbone.block3.conv2 */
+  {39, 16, 629, {0, 0, 0}, 1},    /* k0039_reduce_sum backbone.block3 */
+  {40, 7, 645, {0, 0, 0}, 0},     /* k0040_add backbone.block3.bn1 */
+  {41, 11, 652, {0, 0, 0}, 1},    /* k0041_reduce_sum backbone.block3.conv1 */
+  {42, 11, 663, {0, 0, 0}, 0},    /* k0042_reduce_sum backbone.block3.conv1 */
+  {120, 8, 674, {0, 0, 0}, 0},    /* k0120_add backbone.block3.bn1 */
+  {121, 11, 682, {0, 0, 0}, 0},   /* k0121_sub backbone.block3.bn1 */
+  {120, 8, 693, {0, 0, 0}, 0},    /* k0120_add backbone.block3.bn1 */
+  {121, 11, 701, {0, 0, 0}, 0},   /* k0121_sub backbone.block3.bn1 */
+  {122, 10, 712, {0, 0, 0}, 0},   /* k0122_sub backbone.block3.conv1 */
+  {44, 4, 722, {0, 0, 0}, 1},     /* k0044_conv2d_input_grad backbone.block3.conv1 */
+  {45, 17, 726, {0, 0, 0}, 1},    /* k0045_reduce_sum backbone */
+  {46, 7, 743, {0, 0, 0}, 0},     /* k0046_add backbone.block2.bn2 */
+  {47, 11, 750, {0, 0, 0}, 1},    /* k0047_reduce_sum backbone.block2.conv2 */
+  {48, 11, 761, {0, 0, 0}, 0},    /* k0048_reduce_sum backbone.block2.conv2 */
+  {123, 8, 772, {0, 0, 0}, 0},    /* k0123_add backbone.block2.shortcut.bn */
+  {123, 8, 780, {0, 0, 0}, 0},    /* k0123_add backbone.block2.bn2 */
+  {124, 11, 788, {0, 0, 0}, 0},   /* k0124_sub backbone.block2.bn2 */
+  {123, 8, 799, {0, 0, 0}, 0},    /* k0123_add backbone.block2.bn2 */
+  {125, 11, 807, {0, 0, 0}, 0},   /* k0125_sub backbone.block2.shortcut.bn */
+  {124, 11, 818, {0, 0, 0}, 0},   /* k0124_sub backbone.block2.bn2 */
+  {126, 14, 829, {0, 0, 0}, 0},   /* k0126_reduce_sum backbone.block2.shortcut.bn */
+  {53, 8, 843, {0, 0, 0}, 0},     /* k0053_reduce_sum backbone.block2.shortcut.bn */
+  {54, 7, 851, {0, 0, 0}, 0},     /* k0054_reduce_sum backbone.block2.shortcut.bn */
+  {127, 10, 858, {0, 0, 0}, 0},   /* k0127_sub backbone.block2.shortcut.bn */
+  {56, 11, 868, {0, 0, 0}, 1},    /* k0056_reduce_sum backbone.block2.shortcut.conv */
+  {57, 11, 879, {0, 0, 0}, 0},    /* k0057_reduce_sum backbone.block2.shortcut.conv */
+  {128, 10, 890, {0, 0, 0}, 0},   /* k0128_sub backbone.block2.shortcut.conv */
+  {129, 10, 900, {0, 0, 0}, 0},   /* k0129_sub backbone.block2.conv2 */
+  {60, 16, 910, {0, 0, 0}, 1},    /* k0060_reduce_sum backbone.block2 */
+  {61, 7, 926, {0, 0, 0}, 0},     /* k0061_add backbone.block2.bn1 */
+  {62, 11, 933, {0, 0, 0}, 1},    /* k0062_reduce_sum backbone.block2.conv1 */
+  {63, 11, 944, {0, 0, 0}, 0},    /* k0063_reduce_sum backbone.block2.conv1 */
+  {123, 8, 955, {0, 0, 0}, 0},    /* k0123_add backbone.block2.bn1 */
+  {124, 11, 963, {0, 0, 0}, 0},   /* k0124_sub backbone.block2.bn1 */
+  {123, 8, 974, {0, 0, 0}, 0},    /* k0123_add backbone.block2.bn1 */
+  {124, 11, 982, {0, 0, 0}, 0},   /* k0124_sub backbone.block2.bn1 */
+  {130, 10, 993, {0, 0, 0}, 0},   /* k0130_sub backbone.block2.conv1 */
+  {65, 4, 1003, {0, 0, 0}, 1},    /* k0065_conv2d_input_grad backbone.block2.conv1 */
+  {66, 17, 1007, {0, 0, 0}, 1},   /* k0066_reduce_sum backbone */
+  {67, 7, 1024, {0, 0, 0}, 0},    /* k0067_add backbone.block1.bn2 */
+  {68, 11, 1031, {0, 0, 0}, 1},   /* k0068_reduce_sum backbone.block1.conv2 */
+  {69, 11, 1042, {0, 0, 0}, 0},   /* k0069_reduce_sum backbone.block1.conv2 */
+  {131, 8, 1053, {0, 0, 0}, 0},   /* k0131_add backbone.block1.bn2 */
+  {132, 11, 1061, {0, 0, 0}, 0},  /* k0132_sub backbone.block1.bn2 */
+  {131, 8, 1072, {0, 0, 0}, 0},   /* k0131_add backbone.block1.bn2 */
+  {132, 11, 1080, {0, 0, 0}, 0},  /* k0132_sub backbone.block1.bn2 */
+  {133, 10, 1091, {0, 0, 0}, 0},  /* k0133_sub backbone.block1.conv2 */
+  {73, 16, 1101, {0, 0, 0}, 1},   /* k0073_reduce_sum backbone.block1 */
+  {74, 7, 1117, {0, 0, 0}, 0},    /* k0074_add backbone.block1.bn1 */
+  {68, 11, 1124, {0, 0, 0}, 1},   /* k0068_reduce_sum backbone.block1.conv1 */
+  {69, 11, 1135, {0, 0, 0}, 0},   /* k0069_reduce_sum backbone.block1.conv1 */
+  {131, 8, 1146, {0, 0, 0}, 0},   /* k0131_add backbone.block1.bn1 */
+  {132, 11, 1154, {0, 0, 0}, 0},  /* k0132_sub backbone.block1.bn1 */
+  {131, 8, 1165, {0, 0, 0}, 0},   /* k0131_add backbone.block1.bn1 */
+  {132, 11, 1173, {0, 0, 0}, 0},  /* k0132_sub backbone.block1.bn1 */
+  {75, 17, 1184, {0, 0, 0}, 1},   /* k0075_reduce_sum backbone */
+  {74, 7, 1201, {0, 0, 0}, 0},    /* k0074_add backbone.stem.bn */
+  {76, 11, 1208, {0, 0, 0}, 1},   /* k0076_reduce_sum backbone.stem.conv */
+  {77, 11, 1219, {0, 0, 0}, 0},   /* k0077_reduce_sum backbone.stem.conv */
+  {131, 8, 1230, {0, 0, 0}, 0},   /* k0131_add backbone.stem.bn */
+  {132, 11, 1238, {0, 0, 0}, 0},  /* k0132_sub backbone.stem.bn */
+  {131, 8, 1249, {0, 0, 0}, 0},   /* k0131_add backbone.stem.bn */
+  {132, 11, 1257, {0, 0, 0}, 0},  /* k0132_sub backbone.stem.bn */
+  {134, 10, 1268, {0, 0, 0}, 0},  /* k0134_sub backbone.stem.conv */
+  {133, 10, 1278, {0, 0, 0}, 0},  /* k0133_sub backbone.block1.conv1 */
 };
 static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = {
   {{4, 0, 0}, 0, 141, -1},
@@ -4993,15 +4993,15 @@ static const hw_arg fmnist_resnet_small_encode_args[] = {
       ST(339328), ST(339840), BUF(14), BUF(15), BUF(16), SCRATCH,
 };
 static const hw_call fmnist_resnet_small_encode_calls[] = {
-  {135, 9, 0, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0135_conv2d */
-  {136, 9, 9, {0, 0, 0}, 1},      /* fmnist_resnet_small_k0136_conv2d */
-  {137, 10, 18, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0137_conv2d */
-  {138, 4, 28, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0138_conv2d */
-  {139, 9, 32, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0139_conv2d */
-  {140, 14, 41, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0140_conv2d */
-  {141, 4, 55, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0141_conv2d */
-  {142, 9, 59, {0, 0, 0}, 1},     /* fmnist_resnet_small_k0142_conv2d */
-  {143, 15, 68, {0, 0, 0}, 1},    /* fmnist_resnet_small_k0143_reduce_mean */
+  {135, 9, 0, {0, 0, 0}, 1},      /* k0135_conv2d backbone.stem */
+  {136, 9, 9, {0, 0, 0}, 1},      /* k0136_conv2d backbone.block1 */
+  {137, 10, 18, {0, 0, 0}, 1},    /* k0137_conv2d backbone.block1 */
+  {138, 4, 28, {0, 0, 0}, 1},     /* k0138_conv2d backbone.block2.shortcut.conv */
+  {139, 9, 32, {0, 0, 0}, 1},     /* k0139_conv2d backbone.block2 */
+  {140, 14, 41, {0, 0, 0}, 1},    /* k0140_conv2d backbone.block2 */
+  {141, 4, 55, {0, 0, 0}, 1},     /* k0141_conv2d backbone.block3.shortcut.conv */
+  {142, 9, 59, {0, 0, 0}, 1},     /* k0142_conv2d backbone.block3 */
+  {143, 15, 68, {0, 0, 0}, 1},    /* k0143_reduce_mean backbone.block3 */
 };
 static const hw_buffer fmnist_resnet_small_encode_buffers[] = {
   {{0, 100352, 0}, 0, 0, -1},
