@@ -22,6 +22,17 @@ typedef struct {
   int failed;
 } free_list;
 
+/* p(n), or -1 when it overflows (sizes are never negative). */
+static int64_t size_at(hw_poly p, int64_t n) {
+  int64_t square, a, b, sum;
+  if (__builtin_mul_overflow(n, n, &square) || __builtin_mul_overflow(p.k2, square, &a) ||
+      __builtin_mul_overflow(p.k1, n, &b) || __builtin_add_overflow(a, b, &sum) ||
+      __builtin_add_overflow(sum, p.k0, &sum) || sum > INT64_MAX / 4) {
+    return -1;
+  }
+  return sum;
+}
+
 static int64_t aligned(int64_t bytes) {
   if (bytes < 1) bytes = 1;
   return (bytes + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
@@ -67,12 +78,12 @@ static int64_t allocate(free_list *list, int64_t bytes) {
     range last = list->free[list->count - 1];
     if (last.offset + last.size == list->peak) {
       list->count--;
-      list->peak = last.offset + size;
+      if (__builtin_add_overflow(last.offset, size, &list->peak)) list->failed = 1;
       return last.offset;
     }
   }
   int64_t offset = list->peak;
-  list->peak += size;
+  if (__builtin_add_overflow(list->peak, size, &list->peak)) list->failed = 1;
   return offset;
 }
 
@@ -128,8 +139,8 @@ int hw_entry_plan(const hw_entry *entry, int64_t n, hw_plan *plan) {
   free_list list = {0};
   int status = bytes && taken ? 0 : -1;
   for (int b = 0; b < entry->num_buffers && status == 0; b++) {
-    bytes[b] = hw_poly_at(entry->buffers[b].bytes, n);
-    if (bytes[b] < 0 || bytes[b] > INT64_MAX / 4) status = -1;
+    bytes[b] = size_at(entry->buffers[b].bytes, n);
+    if (bytes[b] < 0) status = -1;
   }
   for (int k = 0; k <= entry->num_calls && status == 0; k++) {
     for (int b = 0; b < entry->num_buffers; b++) {
@@ -143,7 +154,11 @@ int hw_entry_plan(const hw_entry *entry, int64_t n, hw_plan *plan) {
       }
     }
     if (k == entry->num_calls) break;
-    int64_t scratch = hw_poly_at(entry->calls[k].scratch, n);
+    int64_t scratch = size_at(entry->calls[k].scratch, n);
+    if (scratch < 0) {
+      status = -1;
+      break;
+    }
     plan->scratch_offsets[k] = 0;
     plan->scratch_bytes[k] = scratch;
     if (scratch > 0) {
@@ -155,6 +170,7 @@ int hw_entry_plan(const hw_entry *entry, int64_t n, hw_plan *plan) {
     }
     if (list.failed) status = -1;
   }
+  if (list.failed) status = -1;
   plan->arena_bytes = list.peak;
   range *live = status == 0 ? malloc(sizeof(range) * (size_t)(entry->num_buffers + 2)) : NULL;
   if (!live) status = -1;

@@ -21,10 +21,10 @@ struct KernelLibrary {
   /// The number of distinct kernels so far.
   var kernelCount: Int { kernels.count }
 
-  /// The index of the function computing a kernel (`kernels`: the same kernel of the program
-  /// at the two markers) in the kernels table, emitting it if it is new.
-  mutating func function(for kernels: (KernelEmitter, KernelEmitter)) throws -> Int {
-    var (first, second) = kernels
+  /// The index of the function computing a kernel (`pair`: the same kernel of the program at
+  /// the two markers) in the kernels table, emitting it if it is new.
+  mutating func function(for pair: (KernelEmitter, KernelEmitter)) throws -> Int {
+    var (first, second) = pair
     // A placeholder as long as the name, so that the signature wraps the same.
     let placeholder = "\(prefix)_kXXXX_\(first.mnemonic)"
     var (text, usesBatch) = try Self.generic(first, second, named: placeholder)
@@ -33,17 +33,17 @@ struct KernelLibrary {
       text = try Self.generic(first, second, named: placeholder).text
     }
     if let index = kernelsByText[text] { return index }
-    let name = "\(prefix)_k\(String(self.kernels.count).leftPadded(to: 4))_\(first.mnemonic)"
+    let name = "\(prefix)_k\(String(kernels.count).leftPadded(to: 4))_\(first.mnemonic)"
     precondition(name.count == placeholder.count, "more than 10,000 kernels in one file")
-    kernelsByText[text] = self.kernels.count
+    kernelsByText[text] = kernels.count
     var arguments = (0..<first.buffers).map { "a[\($0)]" }
     if first.takesBatch { arguments.insert("c->n", at: 0) }
     if first.takesSpareBytes { arguments.append("c->scratch_bytes") }
     let provenance = try GenericBatch.pair(
       first.provenance, second.provenance, place: "kernel '\(first.provenance)'"
     ) { $0.description.replacing(" ", with: "") }
-    self.kernels.append((name, provenance, text.replacing(placeholder, with: name), arguments))
-    return self.kernels.count - 1
+    kernels.append((name, provenance, text.replacing(placeholder, with: name), arguments))
+    return kernels.count - 1
   }
 
   /// The kernel's text with every number that depends on the batch size as an expression in

@@ -6,7 +6,8 @@ import GraphIR
 /// generic in N; `instantiated(batch:)` gives the program at any N with the same kernels, order
 /// and in-place stores, and the memory plan and costs of that N.
 public struct GenericProgram: Sendable {
-  /// The program planned at `GenericBatch.markers.0` (no costs: they overflow there).
+  /// The program planned at `GenericBatch.markers.0` (without costs: the tables count them as
+  /// polynomials in N, `EntrySchedule.costs`).
   public private(set) var first: PlannedProgram
   /// The same at `GenericBatch.markers.1`.
   public private(set) var second: PlannedProgram

@@ -2,6 +2,10 @@ import CKernelSupport
 import GraphIR
 import HeadwayKernels
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// A program compiled at `swift build`, known only through the tables its C exports, at one
 /// batch size: the compiled kernels are generic in it, and each entry's activation arena is
 /// planned for it when the program is opened.
@@ -46,7 +50,17 @@ public struct CompiledProgram: @unchecked Sendable {
     guard batch >= 1 else {
       throw TrainingError("the batch size must be at least 1, got \(batch)")
     }
-    return try CompiledProgram(table, batch: batch)
+    let program = try CompiledProgram(table, batch: batch)
+    let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    if let largest = program.entries.max(by: { $0.arenaBytes < $1.arenaBytes }),
+      memory > 0, largest.arenaBytes + program.stateBytes > memory
+    {
+      throw TrainingError(
+        "program '\(name)' at batch size \(batch) needs \(largest.arenaBytes / 1_000_000) MB of "
+          + "activations (entry '\(largest.name)') and \(program.stateBytes / 1_000_000) MB of "
+          + "state, more than this machine's \(memory / 1_000_000) MB; use a smaller --batch")
+    }
+    return program
   }
 
   public func entry(named name: String) throws -> CompiledEntry {
@@ -116,8 +130,8 @@ public struct CompiledEntry: @unchecked Sendable {
     }
     arenaBytes = plan.arenaBytes
     kernelCount = Int(e.num_calls)
-    flops = Int(hw_poly_at(e.flops, n))
-    bytesMoved = Int(hw_poly_at(e.bytes_moved, n))
+    flops = estimate(e.flops, batch)
+    bytesMoved = estimate(e.bytes_moved, batch)
     kernelNames = (0..<Int(e.num_calls)).map { index in
       let call = e.calls![index]
       let number = String(repeating: "0", count: max(0, 3 - String(index).count)) + String(index)
@@ -164,6 +178,25 @@ final class ArenaPlan: @unchecked Sendable {
   var scratchRanges: [(offset: Int, bytes: Int)] {
     (0..<calls).map { (Int(plan.scratch_offsets[$0]), Int(plan.scratch_bytes[$0])) }
   }
+}
+
+/// A cost polynomial at `n`, `Int.max` where it overflows (a batch far too large to run).
+private func estimate(_ p: hw_poly, _ n: Int) -> Int {
+  let terms = [Int(p.k0), Int(p.k1), Int(p.k2)]
+  var total = 0
+  var power = 1
+  for (index, term) in terms.enumerated() {
+    if index > 0 {
+      let (next, overflow) = power.multipliedReportingOverflow(by: n)
+      if overflow { return term == 0 ? total : .max }
+      power = next
+    }
+    let (product, overflow) = term.multipliedReportingOverflow(by: power)
+    let (sum, overflowSum) = total.addingReportingOverflow(product)
+    if overflow || overflowSum { return .max }
+    total = sum
+  }
+  return total
 }
 
 private func tensorType(_ t: hw_tensor, _ n: Int64 = 1) -> TensorType {

@@ -85,6 +85,12 @@ import Testing
     } throws: { error in
       "\(error)".contains("at least 1")
     }
+    // Far more than any machine of this kind holds: a clear error before anything is allocated.
+    #expect {
+      _ = try CompiledProgram.named("fmnist-resnet-small", batch: 50_000_000)
+    } throws: { error in
+      "\(error)".contains("more than this machine's") && "\(error)".contains("--batch")
+    }
   }
 }
 
