@@ -20,7 +20,8 @@ extension EntrySchedule {
             + "\(call.spare ? 1 : 0)},"
           let pad = String(repeating: " ", count: max(1, 32 - row.count))
           let function = library.name(call.kernel).dropFirst(library.prefix.count + 1)
-          code.line(row + pad + "/* \(function)\(call.path.map { " " + $0 } ?? "") */")
+          let layer = library.hasLayerName(call.kernel) ? nil : call.path
+          code.line(row + pad + "/* \(function)\(layer.map { " " + $0 } ?? "") */")
           first += call.arguments.count
         }
       }

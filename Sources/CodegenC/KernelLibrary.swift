@@ -13,6 +13,7 @@ struct KernelLibrary {
   private var kernels: [(name: String, provenance: String, text: String, parameters: [String])] =
     []
   private var kernelsByText: [String: Int] = [:]
+  private var layerNamed: Set<Int> = []
   private var constants: [(name: String, values: String, count: Int)] = []
   private var constantsByValues: [String: String] = [:]
 
@@ -62,6 +63,26 @@ struct KernelLibrary {
     }
     return (text.replacing(/\ if\(\d+ >= \d+\)/, with: ""), usesBatch)
   }
+
+  /// Puts the layer into the name of each function that every call uses for the same layer
+  /// (`paths`: the DSL paths of each function's calls, nil for a call outside any layer):
+  /// `fmnist_resnet_small_k0003_backbone_block1_reduce_mean`. A function shared by several
+  /// layers keeps its op alone; the call tables name the layer of every call.
+  mutating func nameLayers(_ paths: [Int: Set<String?>]) {
+    for (index, layers) in paths where layers.count == 1 {
+      guard let path = layers.first!, !path.isEmpty else { continue }
+      let old = kernels[index].name
+      let number = old.dropFirst(prefix.count + 1).prefix(5)
+      let op = old.dropFirst(prefix.count + 7)
+      let name = "\(prefix)_\(number)_\(CSyntax.identifier(path))_\(op)"
+      kernels[index].name = name
+      kernels[index].text = kernels[index].text.replacing(old, with: name)
+      layerNamed.insert(index)
+    }
+  }
+
+  /// Whether function `index` carries its layer in its name.
+  func hasLayerName(_ index: Int) -> Bool { layerNamed.contains(index) }
 
   /// The C name of function `index`.
   func name(_ index: Int) -> String { kernels[index].name }

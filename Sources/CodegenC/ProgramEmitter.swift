@@ -24,6 +24,11 @@ public enum ProgramEmitter {
           prefix: tablePrefix(generic.first.program.name, a.name), library: &library)
       }
     }
+    var paths: [Int: Set<String?>] = [:]
+    for call in schedules.joined().flatMap(\.calls) {
+      paths[call.kernel, default: []].insert(call.path)
+    }
+    library.nameLayers(paths)
     var code = preamble(source)
     var kernels = preamble(source)
     code.line(

@@ -10,30 +10,30 @@
 /* ---- 144 kernels (the second half in the .kernels.c file) ---- */
 
 
-void fmnist_resnet_small_k0064_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0065_conv2d_input_grad_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0066_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0067_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0064_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0066_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0067_backbone_block1_bn2_add_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0068_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0069_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0070_add_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0071_sub_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0072_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0073_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0073_backbone_block1_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0074_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0075_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0076_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0077_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0078_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0079_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0075_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0078_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0079_head_reduce_mean_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0080_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0081_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0082_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0083_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0084_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0085_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0086_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0087_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0081_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0082_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0083_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0084_head_bn1_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0085_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0086_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0087_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0088_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0089_reduce_mean_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0090_reduce_sum_launch(void *const *a, const hw_call_context *c);
@@ -45,51 +45,51 @@ void fmnist_resnet_small_k0095_add_launch(void *const *a, const hw_call_context 
 void fmnist_resnet_small_k0096_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0097_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0098_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0099_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0100_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0099_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0100_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0101_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0102_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0103_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0104_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0105_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0106_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0105_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0106_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0107_add_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0108_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0109_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0110_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0109_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0110_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0111_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0112_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0113_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0114_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0115_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0116_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0117_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0118_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0119_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0120_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0121_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0122_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0112_backbone_block3_bn2_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0113_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0114_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0115_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0116_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0117_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0118_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0119_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0120_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0121_backbone_block3_bn1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0122_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0123_add_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0124_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0125_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0126_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0127_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0128_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0129_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0130_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0125_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0126_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0127_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0128_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0129_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0130_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0131_add_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0132_sub_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0133_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0134_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0135_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0136_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0137_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0138_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0139_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0140_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0141_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0142_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0143_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0134_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0135_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0136_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0137_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0138_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0139_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0140_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0141_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0142_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0143_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c);
 
 /* select -> f32[] */
 static void fmnist_resnet_small_k0000_select(const float *restrict x0, const float *restrict x1, float *restrict y0) {
@@ -101,7 +101,8 @@ static void fmnist_resnet_small_k0000_select_launch(void *const *a, const hw_cal
 }
 
 /* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0001_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0001_backbone_stem_reduce_mean(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict scratch, int64_t scratch_bytes) {
@@ -173,13 +174,14 @@ static void fmnist_resnet_small_k0001_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-static void fmnist_resnet_small_k0001_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0001_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], c->scratch_bytes);
+static void fmnist_resnet_small_k0001_backbone_stem_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0001_backbone_stem_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10], a[11], a[12], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0002_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0002_backbone_block1_reduce_mean(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict scratch, int64_t scratch_bytes) {
@@ -251,13 +253,14 @@ static void fmnist_resnet_small_k0002_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-static void fmnist_resnet_small_k0002_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0002_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], c->scratch_bytes);
+static void fmnist_resnet_small_k0002_backbone_block1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0002_backbone_block1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], a[11], a[12], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0003_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0003_backbone_block1_reduce_mean(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
     float *restrict y4, float *restrict y5, float *restrict y6, float *restrict scratch, int64_t scratch_bytes) {
@@ -331,13 +334,14 @@ static void fmnist_resnet_small_k0003_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-static void fmnist_resnet_small_k0003_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0003_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], c->scratch_bytes);
+static void fmnist_resnet_small_k0003_backbone_block1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0003_backbone_block1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], a[11], a[12], a[13], a[14], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0004_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0004_backbone_block2_shortcut_reduce_mean(int64_t n, const float *restrict x0, const
+    float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
     float *restrict y3, float *restrict y4, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
@@ -393,13 +397,15 @@ static void fmnist_resnet_small_k0004_reduce_mean(int64_t n, const float *restri
     y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(392 * n) / (double)(392 * n - 1))) * 0.1));
   }
 }
-static void fmnist_resnet_small_k0004_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0004_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      c->scratch_bytes);
+static void fmnist_resnet_small_k0004_backbone_block2_shortcut_reduce_mean_launch(void *const *a, const hw_call_context
+    *c) {
+  fmnist_resnet_small_k0004_backbone_block2_shortcut_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+      a[8], a[9], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add, relu -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0005_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0005_backbone_block2_reduce_mean(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict scratch, int64_t scratch_bytes) {
@@ -471,13 +477,14 @@ static void fmnist_resnet_small_k0005_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-static void fmnist_resnet_small_k0005_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0005_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], c->scratch_bytes);
+static void fmnist_resnet_small_k0005_backbone_block2_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0005_backbone_block2_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], a[11], a[12], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add, relu -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0006_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0006_backbone_block2_reduce_mean(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
@@ -556,13 +563,14 @@ static void fmnist_resnet_small_k0006_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-static void fmnist_resnet_small_k0006_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0006_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], a[17], a[18], c->scratch_bytes);
+static void fmnist_resnet_small_k0006_backbone_block2_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0006_backbone_block2_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0007_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0007_backbone_block3_shortcut_reduce_mean(int64_t n, const float *restrict x0, const
+    float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
     float *restrict y3, float *restrict y4, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
@@ -618,13 +626,15 @@ static void fmnist_resnet_small_k0007_reduce_mean(int64_t n, const float *restri
     y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(98 * n) / (double)(98 * n - 1))) * 0.1));
   }
 }
-static void fmnist_resnet_small_k0007_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0007_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      c->scratch_bytes);
+static void fmnist_resnet_small_k0007_backbone_block3_shortcut_reduce_mean_launch(void *const *a, const hw_call_context
+    *c) {
+  fmnist_resnet_small_k0007_backbone_block3_shortcut_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+      a[8], a[9], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add, relu -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0008_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0008_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict scratch, int64_t scratch_bytes) {
@@ -696,13 +706,14 @@ static void fmnist_resnet_small_k0008_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-static void fmnist_resnet_small_k0008_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0008_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], c->scratch_bytes);
+static void fmnist_resnet_small_k0008_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0008_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], a[11], a[12], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add, reshape -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0009_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0009_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
@@ -791,13 +802,13 @@ static void fmnist_resnet_small_k0009_reduce_mean(int64_t n, const float *restri
     y7[i] = (float)(double)y6[i];
   }
 }
-static void fmnist_resnet_small_k0009_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0009_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], c->scratch_bytes);
+static void fmnist_resnet_small_k0009_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0009_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], c->scratch_bytes);
 }
 
 /* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0010_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0010_head_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5) {
@@ -854,12 +865,13 @@ static void fmnist_resnet_small_k0010_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-static void fmnist_resnet_small_k0010_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0010_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+static void fmnist_resnet_small_k0010_head_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0010_head_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11]);
 }
 
 /* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0011_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0011_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
   hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
   #pragma omp parallel for if((256 * n) >= 32768)
@@ -881,8 +893,8 @@ static void fmnist_resnet_small_k0011_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-static void fmnist_resnet_small_k0011_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0011_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+static void fmnist_resnet_small_k0011_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0011_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
@@ -950,7 +962,7 @@ static void fmnist_resnet_small_k0013_matmul_launch(void *const *a, const hw_cal
 }
 
 /* matmul, add, reduce_sum, select -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0014_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+static void fmnist_resnet_small_k0014_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, const float *restrict x11, float *restrict y0, float *y1, float *restrict y2, float *y3,
@@ -1007,13 +1019,13 @@ static void fmnist_resnet_small_k0014_reduce_sum(int64_t n, const float *restric
         0.0010000000000000009)) : (double)x11[i0]);
   }
 }
-static void fmnist_resnet_small_k0014_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0014_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], a[17], a[18]);
+static void fmnist_resnet_small_k0014_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0014_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18]);
 }
 
 /* matmul, add, reduce_sum, select -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0015_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0015_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3) {
   hw_matmul(128, 512, (2 * n), 1, 0, x3, x1, y0);
@@ -1042,12 +1054,12 @@ static void fmnist_resnet_small_k0015_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-static void fmnist_resnet_small_k0015_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0015_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0015_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0015_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* reduce_sum, mul, add -> f32[128,512] */
-static void fmnist_resnet_small_k0016_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0016_head_fc2_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
@@ -1083,9 +1095,9 @@ static void fmnist_resnet_small_k0016_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0016_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0016_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0016_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0016_head_fc2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* select, sub -> f32[128] */
@@ -1119,7 +1131,8 @@ static void fmnist_resnet_small_k0017_sub_launch(void *const *a, const hw_call_c
 }
 
 /* select, sub -> f32[128,512] */
-static void fmnist_resnet_small_k0018_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0018_head_fc2_sub(const float *restrict x0, const float *restrict x1, const float
+    *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -1146,13 +1159,13 @@ static void fmnist_resnet_small_k0018_sub(const float *restrict x0, const float 
     }
   }
 }
-static void fmnist_resnet_small_k0018_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0018_head_fc2_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0018_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0018_head_fc2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0019_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0019_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7) {
@@ -1226,13 +1239,13 @@ static void fmnist_resnet_small_k0019_reduce_sum(int64_t n, const float *x0, con
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-static void fmnist_resnet_small_k0019_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0019_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14]);
+static void fmnist_resnet_small_k0019_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0019_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0020_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0020_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -1250,12 +1263,13 @@ static void fmnist_resnet_small_k0020_add(int64_t n, const float *restrict x0, c
     }
   }
 }
-static void fmnist_resnet_small_k0020_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0020_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+static void fmnist_resnet_small_k0020_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0020_head_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* add -> f32[512] */
-static void fmnist_resnet_small_k0021_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0021_head_bn1_add(const float *restrict x0, const float *restrict x1, const float
+    *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     float *restrict y0) {
   const double h_y0_0 = (double)x2[0];
@@ -1270,13 +1284,14 @@ static void fmnist_resnet_small_k0021_add(const float *restrict x0, const float 
         (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
-static void fmnist_resnet_small_k0021_add_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0021_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0021_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  fmnist_resnet_small_k0021_head_bn1_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
 /* select, sub -> f32[512] */
-static void fmnist_resnet_small_k0022_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0022_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float
+    *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
     const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
   const double h_y0_0 = (double)x0[0];
@@ -1301,13 +1316,13 @@ static void fmnist_resnet_small_k0022_sub(const float *restrict x0, const float 
         (double)x7[i0]))));
   }
 }
-static void fmnist_resnet_small_k0022_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0022_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0022_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0022_head_bn1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* matmul, add, reduce_sum, select -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0023_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0023_head_fc1_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3) {
   hw_matmul(512, 128, (2 * n), 1, 0, x4, x1, y0);
@@ -1336,12 +1351,12 @@ static void fmnist_resnet_small_k0023_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-static void fmnist_resnet_small_k0023_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0023_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0023_head_fc1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0023_head_fc1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* reduce_sum, mul, add -> f32[512,128] */
-static void fmnist_resnet_small_k0024_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0024_head_fc1_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
@@ -1377,13 +1392,14 @@ static void fmnist_resnet_small_k0024_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0024_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0024_head_fc1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0024_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0024_head_fc1_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* select, sub -> f32[512,128] */
-static void fmnist_resnet_small_k0025_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0025_head_fc1_sub(const float *restrict x0, const float *restrict x1, const float
+    *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -1410,9 +1426,9 @@ static void fmnist_resnet_small_k0025_sub(const float *restrict x0, const float 
     }
   }
 }
-static void fmnist_resnet_small_k0025_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0025_head_fc1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0025_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0025_head_fc1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
@@ -1530,7 +1546,8 @@ static void fmnist_resnet_small_k0026_reduce_sum_launch(void *const *a, const hw
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0027_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0027_backbone_block3_conv2_reduce_sum(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
     int64_t scratch_bytes) {
@@ -1576,13 +1593,15 @@ static void fmnist_resnet_small_k0027_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-static void fmnist_resnet_small_k0027_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0027_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      c->scratch_bytes);
+static void fmnist_resnet_small_k0027_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c)
+    {
+  fmnist_resnet_small_k0027_backbone_block3_conv2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0028_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0028_backbone_block3_conv2_reduce_sum(const float *restrict x0, const float *restrict
+    x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
@@ -1627,9 +1646,11 @@ static void fmnist_resnet_small_k0028_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0028_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0028_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c)
+    {
   (void)c;
-  fmnist_resnet_small_k0028_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0028_backbone_block3_conv2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
 }
 
 /* add -> f32[128,1,1] */
@@ -1685,7 +1706,8 @@ static void fmnist_resnet_small_k0030_sub_launch(void *const *a, const hw_call_c
 }
 
 /* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0031_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
   const double h_y0_0 = (double)x0[0];
@@ -1710,13 +1732,15 @@ static void fmnist_resnet_small_k0031_sub(const float *restrict x0, const float 
         (double)x7[i0]))));
   }
 }
-static void fmnist_resnet_small_k0031_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0031_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
 }
 
 /* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0032_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+    float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, const float *restrict x11, float *y0, float *restrict y1, float *y2) {
@@ -1762,13 +1786,15 @@ static void fmnist_resnet_small_k0032_reduce_sum(int64_t n, const float *restric
         0.0010000000000000009)) : (double)x11[i0]);
   }
 }
-static void fmnist_resnet_small_k0032_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0032_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14]);
+static void fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
+    hw_call_context *c) {
+  fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+      a[8], a[9], a[10], a[11], a[12], a[13], a[14]);
 }
 
 /* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0033_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *y1, float *restrict y2) {
   double part_y0[8][128];
@@ -1833,12 +1859,15 @@ static void fmnist_resnet_small_k0033_reduce_sum(int64_t n, const float *x0, con
         + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0033_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0033_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+static void fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
+    hw_call_context *c) {
+  fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+      a[8]);
 }
 
 /* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0034_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0034_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+    float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
     float *y1) {
   double h_y0_0[128];
@@ -1890,12 +1919,15 @@ static void fmnist_resnet_small_k0034_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-static void fmnist_resnet_small_k0034_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0034_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+static void fmnist_resnet_small_k0034_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
+    hw_call_context *c) {
+  fmnist_resnet_small_k0034_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+      a[7]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[128,64,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0035_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum(int64_t n, const float *restrict x0,
+    const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
     int64_t scratch_bytes) {
@@ -1925,13 +1957,15 @@ static void fmnist_resnet_small_k0035_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-static void fmnist_resnet_small_k0035_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0035_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      c->scratch_bytes);
+static void fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum_launch(void *const *a, const
+    hw_call_context *c) {
+  fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+      a[7], a[8], a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[128,64,1,1] */
-static void fmnist_resnet_small_k0036_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_reduce_sum(const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
@@ -1966,13 +2000,16 @@ static void fmnist_resnet_small_k0036_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0036_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_reduce_sum_launch(void *const *a, const
+    hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0036_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+      a[8], a[9], a[10]);
 }
 
 /* select, sub -> f32[128,64,1,1] */
-static void fmnist_resnet_small_k0037_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0037_backbone_block3_shortcut_conv_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -1998,13 +2035,16 @@ static void fmnist_resnet_small_k0037_sub(const float *restrict x0, const float 
     }
   }
 }
-static void fmnist_resnet_small_k0037_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0037_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c)
+    {
   (void)c;
-  fmnist_resnet_small_k0037_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0037_backbone_block3_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9]);
 }
 
 /* select, sub -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0038_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0038_backbone_block3_conv2_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -2037,13 +2077,13 @@ static void fmnist_resnet_small_k0038_sub(const float *restrict x0, const float 
     }
   }
 }
-static void fmnist_resnet_small_k0038_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0038_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0038_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0038_backbone_block3_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0039_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0039_backbone_block3_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
@@ -2131,13 +2171,14 @@ static void fmnist_resnet_small_k0039_reduce_sum(int64_t n, const float *x0, con
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0039_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0039_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], c->scratch_bytes);
+static void fmnist_resnet_small_k0039_backbone_block3_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0039_backbone_block3_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
 /* add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0040_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0040_backbone_block3_bn1_add(int64_t n, const float *restrict x0, const float *restrict
+    x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
@@ -2160,12 +2201,13 @@ static void fmnist_resnet_small_k0040_add(int64_t n, const float *restrict x0, c
     }
   }
 }
-static void fmnist_resnet_small_k0040_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0040_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+static void fmnist_resnet_small_k0040_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0040_backbone_block3_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[128,64,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0041_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
     int64_t scratch_bytes) {
@@ -2211,13 +2253,15 @@ static void fmnist_resnet_small_k0041_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-static void fmnist_resnet_small_k0041_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0041_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      c->scratch_bytes);
+static void fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
+    {
+  fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[128,64,3,3] */
-static void fmnist_resnet_small_k0042_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0042_backbone_block3_conv1_reduce_sum(const float *restrict x0, const float *restrict
+    x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
@@ -2262,13 +2306,16 @@ static void fmnist_resnet_small_k0042_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0042_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0042_backbone_block3_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
+    {
   (void)c;
-  fmnist_resnet_small_k0042_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0042_backbone_block3_conv1_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
 }
 
 /* select, sub -> f32[128,64,3,3] */
-static void fmnist_resnet_small_k0043_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0043_backbone_block3_conv1_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -2301,24 +2348,26 @@ static void fmnist_resnet_small_k0043_sub(const float *restrict x0, const float 
     }
   }
 }
-static void fmnist_resnet_small_k0043_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0043_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0043_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0043_backbone_block3_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_input_grad -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0044_conv2d_input_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0044_backbone_block3_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
+    float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
       .ow = 7, .stride = 2, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0044_conv2d_input_grad_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0044_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+static void fmnist_resnet_small_k0044_backbone_block3_conv1_conv2d_input_grad_launch(void *const *a, const
+    hw_call_context *c) {
+  fmnist_resnet_small_k0044_backbone_block3_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0045_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0045_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
     float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
@@ -2407,13 +2456,14 @@ static void fmnist_resnet_small_k0045_reduce_sum(int64_t n, const float *x0, con
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0045_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0045_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
+static void fmnist_resnet_small_k0045_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0045_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
 /* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0046_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0046_backbone_block2_bn2_add(int64_t n, const float *restrict x0, const float *restrict
+    x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
   double h_y0_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -2436,12 +2486,13 @@ static void fmnist_resnet_small_k0046_add(int64_t n, const float *restrict x0, c
     }
   }
 }
-static void fmnist_resnet_small_k0046_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0046_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+static void fmnist_resnet_small_k0046_backbone_block2_bn2_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0046_backbone_block2_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[64,64,3,3] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0047_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
     int64_t scratch_bytes) {
@@ -2487,13 +2538,15 @@ static void fmnist_resnet_small_k0047_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-static void fmnist_resnet_small_k0047_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0047_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      c->scratch_bytes);
+static void fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c)
+    {
+  fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[64,64,3,3] */
-static void fmnist_resnet_small_k0048_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0048_backbone_block2_conv2_reduce_sum(const float *restrict x0, const float *restrict
+    x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
@@ -2538,9 +2591,11 @@ static void fmnist_resnet_small_k0048_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0048_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0048_backbone_block2_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c)
+    {
   (void)c;
-  fmnist_resnet_small_k0048_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0048_backbone_block2_conv2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
 }
 
 /* add -> f32[64,1,1] */
@@ -2596,7 +2651,8 @@ static void fmnist_resnet_small_k0050_sub_launch(void *const *a, const hw_call_c
 }
 
 /* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0051_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
   const double h_y0_0 = (double)x0[0];
@@ -2621,13 +2677,15 @@ static void fmnist_resnet_small_k0051_sub(const float *restrict x0, const float 
         (double)x7[i0]))));
   }
 }
-static void fmnist_resnet_small_k0051_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0051_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
 }
 
 /* reduce_sum, add, select -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0052_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+    float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *y0, float *restrict y1, float *y2) {
@@ -2672,13 +2730,15 @@ static void fmnist_resnet_small_k0052_reduce_sum(int64_t n, const float *restric
         0.0010000000000000009)) : (double)x10[i0]);
   }
 }
-static void fmnist_resnet_small_k0052_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0052_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13]);
+static void fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
+    hw_call_context *c) {
+  fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+      a[8], a[9], a[10], a[11], a[12], a[13]);
 }
 
 /* reduce_sum, mul -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0053_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1,
     float *restrict y2) {
   double part_y0[8][64];
@@ -2742,12 +2802,15 @@ static void fmnist_resnet_small_k0053_reduce_sum(int64_t n, const float *x0, con
         + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0053_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0053_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+static void fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
+    hw_call_context *c) {
+  fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+      a[7]);
 }
 
 /* reduce_sum, add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0054_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0054_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+    float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1) {
   double h_y0_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -2796,12 +2859,14 @@ static void fmnist_resnet_small_k0054_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-static void fmnist_resnet_small_k0054_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0054_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+static void fmnist_resnet_small_k0054_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
+    hw_call_context *c) {
+  fmnist_resnet_small_k0054_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0055_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0055_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -2825,13 +2890,14 @@ static void fmnist_resnet_small_k0055_sub(const float *restrict x0, const float 
         (double)x5[i0]))));
   }
 }
-static void fmnist_resnet_small_k0055_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0055_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0055_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0055_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[64,32,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0056_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_reduce_sum(int64_t n, const float *restrict x0,
+    const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
     int64_t scratch_bytes) {
@@ -2861,13 +2927,15 @@ static void fmnist_resnet_small_k0056_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-static void fmnist_resnet_small_k0056_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0056_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      c->scratch_bytes);
+static void fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_reduce_sum_launch(void *const *a, const
+    hw_call_context *c) {
+  fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+      a[7], a[8], a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[64,32,1,1] */
-static void fmnist_resnet_small_k0057_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0057_backbone_block2_shortcut_conv_reduce_sum(const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
@@ -2902,13 +2970,16 @@ static void fmnist_resnet_small_k0057_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0057_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0057_backbone_block2_shortcut_conv_reduce_sum_launch(void *const *a, const
+    hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0057_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0057_backbone_block2_shortcut_conv_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+      a[8], a[9], a[10]);
 }
 
 /* select, sub -> f32[64,32,1,1] */
-static void fmnist_resnet_small_k0058_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0058_backbone_block2_shortcut_conv_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -2934,13 +3005,16 @@ static void fmnist_resnet_small_k0058_sub(const float *restrict x0, const float 
     }
   }
 }
-static void fmnist_resnet_small_k0058_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0058_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c)
+    {
   (void)c;
-  fmnist_resnet_small_k0058_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0058_backbone_block2_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9]);
 }
 
 /* select, sub -> f32[64,64,3,3] */
-static void fmnist_resnet_small_k0059_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0059_backbone_block2_conv2_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -2973,13 +3047,13 @@ static void fmnist_resnet_small_k0059_sub(const float *restrict x0, const float 
     }
   }
 }
-static void fmnist_resnet_small_k0059_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0059_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0059_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0059_backbone_block2_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0060_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0060_backbone_block2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
@@ -3067,13 +3141,14 @@ static void fmnist_resnet_small_k0060_reduce_sum(int64_t n, const float *x0, con
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0060_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0060_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], c->scratch_bytes);
+static void fmnist_resnet_small_k0060_backbone_block2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0060_backbone_block2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
 /* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0061_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0061_backbone_block2_bn1_add(int64_t n, const float *restrict x0, const float *restrict
+    x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
@@ -3096,12 +3171,13 @@ static void fmnist_resnet_small_k0061_add(int64_t n, const float *restrict x0, c
     }
   }
 }
-static void fmnist_resnet_small_k0061_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0061_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+static void fmnist_resnet_small_k0061_backbone_block2_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0061_backbone_block2_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[64,32,3,3] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0062_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0062_backbone_block2_conv1_reduce_sum(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
     int64_t scratch_bytes) {
@@ -3145,13 +3221,15 @@ static void fmnist_resnet_small_k0062_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-static void fmnist_resnet_small_k0062_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0062_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      c->scratch_bytes);
+static void fmnist_resnet_small_k0062_backbone_block2_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
+    {
+  fmnist_resnet_small_k0062_backbone_block2_conv1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0063_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0063_backbone_block2_conv1_reduce_sum(const float *restrict x0, const float *restrict
+    x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
@@ -3195,100 +3273,137 @@ static void fmnist_resnet_small_k0063_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0063_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0063_backbone_block2_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
+    {
   (void)c;
-  fmnist_resnet_small_k0063_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0063_backbone_block2_conv1_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
 }
 
 static const hw_kernel fmnist_resnet_small_kernels[] = {
   {"fmnist_resnet_small_k0000_select", fmnist_resnet_small_k0000_select_launch},
-  {"fmnist_resnet_small_k0001_reduce_mean", fmnist_resnet_small_k0001_reduce_mean_launch},
-  {"fmnist_resnet_small_k0002_reduce_mean", fmnist_resnet_small_k0002_reduce_mean_launch},
-  {"fmnist_resnet_small_k0003_reduce_mean", fmnist_resnet_small_k0003_reduce_mean_launch},
-  {"fmnist_resnet_small_k0004_reduce_mean", fmnist_resnet_small_k0004_reduce_mean_launch},
-  {"fmnist_resnet_small_k0005_reduce_mean", fmnist_resnet_small_k0005_reduce_mean_launch},
-  {"fmnist_resnet_small_k0006_reduce_mean", fmnist_resnet_small_k0006_reduce_mean_launch},
-  {"fmnist_resnet_small_k0007_reduce_mean", fmnist_resnet_small_k0007_reduce_mean_launch},
-  {"fmnist_resnet_small_k0008_reduce_mean", fmnist_resnet_small_k0008_reduce_mean_launch},
-  {"fmnist_resnet_small_k0009_reduce_mean", fmnist_resnet_small_k0009_reduce_mean_launch},
-  {"fmnist_resnet_small_k0010_reduce_mean", fmnist_resnet_small_k0010_reduce_mean_launch},
-  {"fmnist_resnet_small_k0011_reduce_sum", fmnist_resnet_small_k0011_reduce_sum_launch},
+  {"fmnist_resnet_small_k0001_backbone_stem_reduce_mean", fmnist_resnet_small_k0001_backbone_stem_reduce_mean_launch},
+  {"fmnist_resnet_small_k0002_backbone_block1_reduce_mean",
+      fmnist_resnet_small_k0002_backbone_block1_reduce_mean_launch},
+  {"fmnist_resnet_small_k0003_backbone_block1_reduce_mean",
+      fmnist_resnet_small_k0003_backbone_block1_reduce_mean_launch},
+  {"fmnist_resnet_small_k0004_backbone_block2_shortcut_reduce_mean",
+      fmnist_resnet_small_k0004_backbone_block2_shortcut_reduce_mean_launch},
+  {"fmnist_resnet_small_k0005_backbone_block2_reduce_mean",
+      fmnist_resnet_small_k0005_backbone_block2_reduce_mean_launch},
+  {"fmnist_resnet_small_k0006_backbone_block2_reduce_mean",
+      fmnist_resnet_small_k0006_backbone_block2_reduce_mean_launch},
+  {"fmnist_resnet_small_k0007_backbone_block3_shortcut_reduce_mean",
+      fmnist_resnet_small_k0007_backbone_block3_shortcut_reduce_mean_launch},
+  {"fmnist_resnet_small_k0008_backbone_block3_reduce_mean",
+      fmnist_resnet_small_k0008_backbone_block3_reduce_mean_launch},
+  {"fmnist_resnet_small_k0009_backbone_block3_reduce_mean",
+      fmnist_resnet_small_k0009_backbone_block3_reduce_mean_launch},
+  {"fmnist_resnet_small_k0010_head_reduce_mean", fmnist_resnet_small_k0010_head_reduce_mean_launch},
+  {"fmnist_resnet_small_k0011_head_fc2_reduce_sum", fmnist_resnet_small_k0011_head_fc2_reduce_sum_launch},
   {"fmnist_resnet_small_k0012_reduce_mean", fmnist_resnet_small_k0012_reduce_mean_launch},
   {"fmnist_resnet_small_k0013_matmul", fmnist_resnet_small_k0013_matmul_launch},
-  {"fmnist_resnet_small_k0014_reduce_sum", fmnist_resnet_small_k0014_reduce_sum_launch},
-  {"fmnist_resnet_small_k0015_reduce_sum", fmnist_resnet_small_k0015_reduce_sum_launch},
-  {"fmnist_resnet_small_k0016_reduce_sum", fmnist_resnet_small_k0016_reduce_sum_launch},
+  {"fmnist_resnet_small_k0014_head_fc2_reduce_sum", fmnist_resnet_small_k0014_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0015_head_fc2_reduce_sum", fmnist_resnet_small_k0015_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0016_head_fc2_reduce_sum", fmnist_resnet_small_k0016_head_fc2_reduce_sum_launch},
   {"fmnist_resnet_small_k0017_sub", fmnist_resnet_small_k0017_sub_launch},
-  {"fmnist_resnet_small_k0018_sub", fmnist_resnet_small_k0018_sub_launch},
-  {"fmnist_resnet_small_k0019_reduce_sum", fmnist_resnet_small_k0019_reduce_sum_launch},
-  {"fmnist_resnet_small_k0020_add", fmnist_resnet_small_k0020_add_launch},
-  {"fmnist_resnet_small_k0021_add", fmnist_resnet_small_k0021_add_launch},
-  {"fmnist_resnet_small_k0022_sub", fmnist_resnet_small_k0022_sub_launch},
-  {"fmnist_resnet_small_k0023_reduce_sum", fmnist_resnet_small_k0023_reduce_sum_launch},
-  {"fmnist_resnet_small_k0024_reduce_sum", fmnist_resnet_small_k0024_reduce_sum_launch},
-  {"fmnist_resnet_small_k0025_sub", fmnist_resnet_small_k0025_sub_launch},
+  {"fmnist_resnet_small_k0018_head_fc2_sub", fmnist_resnet_small_k0018_head_fc2_sub_launch},
+  {"fmnist_resnet_small_k0019_head_reduce_sum", fmnist_resnet_small_k0019_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0020_head_bn1_add", fmnist_resnet_small_k0020_head_bn1_add_launch},
+  {"fmnist_resnet_small_k0021_head_bn1_add", fmnist_resnet_small_k0021_head_bn1_add_launch},
+  {"fmnist_resnet_small_k0022_head_bn1_sub", fmnist_resnet_small_k0022_head_bn1_sub_launch},
+  {"fmnist_resnet_small_k0023_head_fc1_reduce_sum", fmnist_resnet_small_k0023_head_fc1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0024_head_fc1_reduce_sum", fmnist_resnet_small_k0024_head_fc1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0025_head_fc1_sub", fmnist_resnet_small_k0025_head_fc1_sub_launch},
   {"fmnist_resnet_small_k0026_reduce_sum", fmnist_resnet_small_k0026_reduce_sum_launch},
-  {"fmnist_resnet_small_k0027_reduce_sum", fmnist_resnet_small_k0027_reduce_sum_launch},
-  {"fmnist_resnet_small_k0028_reduce_sum", fmnist_resnet_small_k0028_reduce_sum_launch},
+  {"fmnist_resnet_small_k0027_backbone_block3_conv2_reduce_sum",
+      fmnist_resnet_small_k0027_backbone_block3_conv2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0028_backbone_block3_conv2_reduce_sum",
+      fmnist_resnet_small_k0028_backbone_block3_conv2_reduce_sum_launch},
   {"fmnist_resnet_small_k0029_add", fmnist_resnet_small_k0029_add_launch},
   {"fmnist_resnet_small_k0030_sub", fmnist_resnet_small_k0030_sub_launch},
-  {"fmnist_resnet_small_k0031_sub", fmnist_resnet_small_k0031_sub_launch},
-  {"fmnist_resnet_small_k0032_reduce_sum", fmnist_resnet_small_k0032_reduce_sum_launch},
-  {"fmnist_resnet_small_k0033_reduce_sum", fmnist_resnet_small_k0033_reduce_sum_launch},
-  {"fmnist_resnet_small_k0034_reduce_sum", fmnist_resnet_small_k0034_reduce_sum_launch},
-  {"fmnist_resnet_small_k0035_reduce_sum", fmnist_resnet_small_k0035_reduce_sum_launch},
-  {"fmnist_resnet_small_k0036_reduce_sum", fmnist_resnet_small_k0036_reduce_sum_launch},
-  {"fmnist_resnet_small_k0037_sub", fmnist_resnet_small_k0037_sub_launch},
-  {"fmnist_resnet_small_k0038_sub", fmnist_resnet_small_k0038_sub_launch},
-  {"fmnist_resnet_small_k0039_reduce_sum", fmnist_resnet_small_k0039_reduce_sum_launch},
-  {"fmnist_resnet_small_k0040_add", fmnist_resnet_small_k0040_add_launch},
-  {"fmnist_resnet_small_k0041_reduce_sum", fmnist_resnet_small_k0041_reduce_sum_launch},
-  {"fmnist_resnet_small_k0042_reduce_sum", fmnist_resnet_small_k0042_reduce_sum_launch},
-  {"fmnist_resnet_small_k0043_sub", fmnist_resnet_small_k0043_sub_launch},
-  {"fmnist_resnet_small_k0044_conv2d_input_grad", fmnist_resnet_small_k0044_conv2d_input_grad_launch},
-  {"fmnist_resnet_small_k0045_reduce_sum", fmnist_resnet_small_k0045_reduce_sum_launch},
-  {"fmnist_resnet_small_k0046_add", fmnist_resnet_small_k0046_add_launch},
-  {"fmnist_resnet_small_k0047_reduce_sum", fmnist_resnet_small_k0047_reduce_sum_launch},
-  {"fmnist_resnet_small_k0048_reduce_sum", fmnist_resnet_small_k0048_reduce_sum_launch},
+  {"fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_sub",
+      fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0034_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0034_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum",
+      fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum_launch},
+  {"fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_reduce_sum",
+      fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_reduce_sum_launch},
+  {"fmnist_resnet_small_k0037_backbone_block3_shortcut_conv_sub",
+      fmnist_resnet_small_k0037_backbone_block3_shortcut_conv_sub_launch},
+  {"fmnist_resnet_small_k0038_backbone_block3_conv2_sub", fmnist_resnet_small_k0038_backbone_block3_conv2_sub_launch},
+  {"fmnist_resnet_small_k0039_backbone_block3_reduce_sum", fmnist_resnet_small_k0039_backbone_block3_reduce_sum_launch},
+  {"fmnist_resnet_small_k0040_backbone_block3_bn1_add", fmnist_resnet_small_k0040_backbone_block3_bn1_add_launch},
+  {"fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum",
+      fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0042_backbone_block3_conv1_reduce_sum",
+      fmnist_resnet_small_k0042_backbone_block3_conv1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0043_backbone_block3_conv1_sub", fmnist_resnet_small_k0043_backbone_block3_conv1_sub_launch},
+  {"fmnist_resnet_small_k0044_backbone_block3_conv1_conv2d_input_grad",
+      fmnist_resnet_small_k0044_backbone_block3_conv1_conv2d_input_grad_launch},
+  {"fmnist_resnet_small_k0045_backbone_reduce_sum", fmnist_resnet_small_k0045_backbone_reduce_sum_launch},
+  {"fmnist_resnet_small_k0046_backbone_block2_bn2_add", fmnist_resnet_small_k0046_backbone_block2_bn2_add_launch},
+  {"fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum",
+      fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0048_backbone_block2_conv2_reduce_sum",
+      fmnist_resnet_small_k0048_backbone_block2_conv2_reduce_sum_launch},
   {"fmnist_resnet_small_k0049_add", fmnist_resnet_small_k0049_add_launch},
   {"fmnist_resnet_small_k0050_sub", fmnist_resnet_small_k0050_sub_launch},
-  {"fmnist_resnet_small_k0051_sub", fmnist_resnet_small_k0051_sub_launch},
-  {"fmnist_resnet_small_k0052_reduce_sum", fmnist_resnet_small_k0052_reduce_sum_launch},
-  {"fmnist_resnet_small_k0053_reduce_sum", fmnist_resnet_small_k0053_reduce_sum_launch},
-  {"fmnist_resnet_small_k0054_reduce_sum", fmnist_resnet_small_k0054_reduce_sum_launch},
-  {"fmnist_resnet_small_k0055_sub", fmnist_resnet_small_k0055_sub_launch},
-  {"fmnist_resnet_small_k0056_reduce_sum", fmnist_resnet_small_k0056_reduce_sum_launch},
-  {"fmnist_resnet_small_k0057_reduce_sum", fmnist_resnet_small_k0057_reduce_sum_launch},
-  {"fmnist_resnet_small_k0058_sub", fmnist_resnet_small_k0058_sub_launch},
-  {"fmnist_resnet_small_k0059_sub", fmnist_resnet_small_k0059_sub_launch},
-  {"fmnist_resnet_small_k0060_reduce_sum", fmnist_resnet_small_k0060_reduce_sum_launch},
-  {"fmnist_resnet_small_k0061_add", fmnist_resnet_small_k0061_add_launch},
-  {"fmnist_resnet_small_k0062_reduce_sum", fmnist_resnet_small_k0062_reduce_sum_launch},
-  {"fmnist_resnet_small_k0063_reduce_sum", fmnist_resnet_small_k0063_reduce_sum_launch},
-  {"fmnist_resnet_small_k0064_sub", fmnist_resnet_small_k0064_sub_launch},
-  {"fmnist_resnet_small_k0065_conv2d_input_grad", fmnist_resnet_small_k0065_conv2d_input_grad_launch},
-  {"fmnist_resnet_small_k0066_reduce_sum", fmnist_resnet_small_k0066_reduce_sum_launch},
-  {"fmnist_resnet_small_k0067_add", fmnist_resnet_small_k0067_add_launch},
+  {"fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_sub",
+      fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0054_backbone_block2_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0054_backbone_block2_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0055_backbone_block2_shortcut_bn_sub",
+      fmnist_resnet_small_k0055_backbone_block2_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_reduce_sum",
+      fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_reduce_sum_launch},
+  {"fmnist_resnet_small_k0057_backbone_block2_shortcut_conv_reduce_sum",
+      fmnist_resnet_small_k0057_backbone_block2_shortcut_conv_reduce_sum_launch},
+  {"fmnist_resnet_small_k0058_backbone_block2_shortcut_conv_sub",
+      fmnist_resnet_small_k0058_backbone_block2_shortcut_conv_sub_launch},
+  {"fmnist_resnet_small_k0059_backbone_block2_conv2_sub", fmnist_resnet_small_k0059_backbone_block2_conv2_sub_launch},
+  {"fmnist_resnet_small_k0060_backbone_block2_reduce_sum", fmnist_resnet_small_k0060_backbone_block2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0061_backbone_block2_bn1_add", fmnist_resnet_small_k0061_backbone_block2_bn1_add_launch},
+  {"fmnist_resnet_small_k0062_backbone_block2_conv1_reduce_sum",
+      fmnist_resnet_small_k0062_backbone_block2_conv1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0063_backbone_block2_conv1_reduce_sum",
+      fmnist_resnet_small_k0063_backbone_block2_conv1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0064_backbone_block2_conv1_sub", fmnist_resnet_small_k0064_backbone_block2_conv1_sub_launch},
+  {"fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad",
+      fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad_launch},
+  {"fmnist_resnet_small_k0066_backbone_reduce_sum", fmnist_resnet_small_k0066_backbone_reduce_sum_launch},
+  {"fmnist_resnet_small_k0067_backbone_block1_bn2_add", fmnist_resnet_small_k0067_backbone_block1_bn2_add_launch},
   {"fmnist_resnet_small_k0068_reduce_sum", fmnist_resnet_small_k0068_reduce_sum_launch},
   {"fmnist_resnet_small_k0069_reduce_sum", fmnist_resnet_small_k0069_reduce_sum_launch},
   {"fmnist_resnet_small_k0070_add", fmnist_resnet_small_k0070_add_launch},
   {"fmnist_resnet_small_k0071_sub", fmnist_resnet_small_k0071_sub_launch},
   {"fmnist_resnet_small_k0072_sub", fmnist_resnet_small_k0072_sub_launch},
-  {"fmnist_resnet_small_k0073_reduce_sum", fmnist_resnet_small_k0073_reduce_sum_launch},
+  {"fmnist_resnet_small_k0073_backbone_block1_reduce_sum", fmnist_resnet_small_k0073_backbone_block1_reduce_sum_launch},
   {"fmnist_resnet_small_k0074_add", fmnist_resnet_small_k0074_add_launch},
-  {"fmnist_resnet_small_k0075_reduce_sum", fmnist_resnet_small_k0075_reduce_sum_launch},
-  {"fmnist_resnet_small_k0076_reduce_sum", fmnist_resnet_small_k0076_reduce_sum_launch},
-  {"fmnist_resnet_small_k0077_reduce_sum", fmnist_resnet_small_k0077_reduce_sum_launch},
-  {"fmnist_resnet_small_k0078_sub", fmnist_resnet_small_k0078_sub_launch},
-  {"fmnist_resnet_small_k0079_reduce_mean", fmnist_resnet_small_k0079_reduce_mean_launch},
+  {"fmnist_resnet_small_k0075_backbone_reduce_sum", fmnist_resnet_small_k0075_backbone_reduce_sum_launch},
+  {"fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum",
+      fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum_launch},
+  {"fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum",
+      fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum_launch},
+  {"fmnist_resnet_small_k0078_backbone_stem_conv_sub", fmnist_resnet_small_k0078_backbone_stem_conv_sub_launch},
+  {"fmnist_resnet_small_k0079_head_reduce_mean", fmnist_resnet_small_k0079_head_reduce_mean_launch},
   {"fmnist_resnet_small_k0080_reduce_mean", fmnist_resnet_small_k0080_reduce_mean_launch},
-  {"fmnist_resnet_small_k0081_reduce_sum", fmnist_resnet_small_k0081_reduce_sum_launch},
-  {"fmnist_resnet_small_k0082_matmul", fmnist_resnet_small_k0082_matmul_launch},
-  {"fmnist_resnet_small_k0083_reduce_sum", fmnist_resnet_small_k0083_reduce_sum_launch},
-  {"fmnist_resnet_small_k0084_add", fmnist_resnet_small_k0084_add_launch},
-  {"fmnist_resnet_small_k0085_sub", fmnist_resnet_small_k0085_sub_launch},
-  {"fmnist_resnet_small_k0086_matmul", fmnist_resnet_small_k0086_matmul_launch},
-  {"fmnist_resnet_small_k0087_reduce_mean", fmnist_resnet_small_k0087_reduce_mean_launch},
+  {"fmnist_resnet_small_k0081_head_fc2_reduce_sum", fmnist_resnet_small_k0081_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0082_head_fc2_matmul", fmnist_resnet_small_k0082_head_fc2_matmul_launch},
+  {"fmnist_resnet_small_k0083_head_reduce_sum", fmnist_resnet_small_k0083_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0084_head_bn1_add", fmnist_resnet_small_k0084_head_bn1_add_launch},
+  {"fmnist_resnet_small_k0085_head_bn1_sub", fmnist_resnet_small_k0085_head_bn1_sub_launch},
+  {"fmnist_resnet_small_k0086_head_fc1_matmul", fmnist_resnet_small_k0086_head_fc1_matmul_launch},
+  {"fmnist_resnet_small_k0087_head_bn1_reduce_mean", fmnist_resnet_small_k0087_head_bn1_reduce_mean_launch},
   {"fmnist_resnet_small_k0088_reduce_sum", fmnist_resnet_small_k0088_reduce_sum_launch},
   {"fmnist_resnet_small_k0089_reduce_mean", fmnist_resnet_small_k0089_reduce_mean_launch},
   {"fmnist_resnet_small_k0090_reduce_sum", fmnist_resnet_small_k0090_reduce_sum_launch},
@@ -3300,51 +3415,66 @@ static const hw_kernel fmnist_resnet_small_kernels[] = {
   {"fmnist_resnet_small_k0096_matmul", fmnist_resnet_small_k0096_matmul_launch},
   {"fmnist_resnet_small_k0097_matmul", fmnist_resnet_small_k0097_matmul_launch},
   {"fmnist_resnet_small_k0098_matmul", fmnist_resnet_small_k0098_matmul_launch},
-  {"fmnist_resnet_small_k0099_reduce_sum", fmnist_resnet_small_k0099_reduce_sum_launch},
-  {"fmnist_resnet_small_k0100_reduce_sum", fmnist_resnet_small_k0100_reduce_sum_launch},
+  {"fmnist_resnet_small_k0099_head_bn1_reduce_sum", fmnist_resnet_small_k0099_head_bn1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0100_head_fc2_reduce_sum", fmnist_resnet_small_k0100_head_fc2_reduce_sum_launch},
   {"fmnist_resnet_small_k0101_matmul", fmnist_resnet_small_k0101_matmul_launch},
   {"fmnist_resnet_small_k0102_matmul", fmnist_resnet_small_k0102_matmul_launch},
   {"fmnist_resnet_small_k0103_matmul", fmnist_resnet_small_k0103_matmul_launch},
   {"fmnist_resnet_small_k0104_reduce_sum", fmnist_resnet_small_k0104_reduce_sum_launch},
-  {"fmnist_resnet_small_k0105_reduce_sum", fmnist_resnet_small_k0105_reduce_sum_launch},
-  {"fmnist_resnet_small_k0106_reduce_sum", fmnist_resnet_small_k0106_reduce_sum_launch},
+  {"fmnist_resnet_small_k0105_head_fc2_reduce_sum", fmnist_resnet_small_k0105_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0106_head_reduce_sum", fmnist_resnet_small_k0106_head_reduce_sum_launch},
   {"fmnist_resnet_small_k0107_add", fmnist_resnet_small_k0107_add_launch},
   {"fmnist_resnet_small_k0108_reduce_sum", fmnist_resnet_small_k0108_reduce_sum_launch},
-  {"fmnist_resnet_small_k0109_reduce_sum", fmnist_resnet_small_k0109_reduce_sum_launch},
-  {"fmnist_resnet_small_k0110_reduce_sum", fmnist_resnet_small_k0110_reduce_sum_launch},
+  {"fmnist_resnet_small_k0109_backbone_block3_conv2_reduce_sum",
+      fmnist_resnet_small_k0109_backbone_block3_conv2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0110_backbone_block3_conv2_reduce_sum",
+      fmnist_resnet_small_k0110_backbone_block3_conv2_reduce_sum_launch},
   {"fmnist_resnet_small_k0111_add", fmnist_resnet_small_k0111_add_launch},
-  {"fmnist_resnet_small_k0112_sub", fmnist_resnet_small_k0112_sub_launch},
-  {"fmnist_resnet_small_k0113_sub", fmnist_resnet_small_k0113_sub_launch},
-  {"fmnist_resnet_small_k0114_reduce_sum", fmnist_resnet_small_k0114_reduce_sum_launch},
-  {"fmnist_resnet_small_k0115_reduce_sum", fmnist_resnet_small_k0115_reduce_sum_launch},
-  {"fmnist_resnet_small_k0116_reduce_sum", fmnist_resnet_small_k0116_reduce_sum_launch},
-  {"fmnist_resnet_small_k0117_sub", fmnist_resnet_small_k0117_sub_launch},
-  {"fmnist_resnet_small_k0118_sub", fmnist_resnet_small_k0118_sub_launch},
-  {"fmnist_resnet_small_k0119_sub", fmnist_resnet_small_k0119_sub_launch},
-  {"fmnist_resnet_small_k0120_add", fmnist_resnet_small_k0120_add_launch},
-  {"fmnist_resnet_small_k0121_sub", fmnist_resnet_small_k0121_sub_launch},
-  {"fmnist_resnet_small_k0122_sub", fmnist_resnet_small_k0122_sub_launch},
+  {"fmnist_resnet_small_k0112_backbone_block3_bn2_sub", fmnist_resnet_small_k0112_backbone_block3_bn2_sub_launch},
+  {"fmnist_resnet_small_k0113_backbone_block3_shortcut_bn_sub",
+      fmnist_resnet_small_k0113_backbone_block3_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0114_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0114_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0115_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0115_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0116_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0116_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0117_backbone_block3_shortcut_bn_sub",
+      fmnist_resnet_small_k0117_backbone_block3_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0118_backbone_block3_shortcut_conv_sub",
+      fmnist_resnet_small_k0118_backbone_block3_shortcut_conv_sub_launch},
+  {"fmnist_resnet_small_k0119_backbone_block3_conv2_sub", fmnist_resnet_small_k0119_backbone_block3_conv2_sub_launch},
+  {"fmnist_resnet_small_k0120_backbone_block3_bn1_add", fmnist_resnet_small_k0120_backbone_block3_bn1_add_launch},
+  {"fmnist_resnet_small_k0121_backbone_block3_bn1_sub", fmnist_resnet_small_k0121_backbone_block3_bn1_sub_launch},
+  {"fmnist_resnet_small_k0122_backbone_block3_conv1_sub", fmnist_resnet_small_k0122_backbone_block3_conv1_sub_launch},
   {"fmnist_resnet_small_k0123_add", fmnist_resnet_small_k0123_add_launch},
   {"fmnist_resnet_small_k0124_sub", fmnist_resnet_small_k0124_sub_launch},
-  {"fmnist_resnet_small_k0125_sub", fmnist_resnet_small_k0125_sub_launch},
-  {"fmnist_resnet_small_k0126_reduce_sum", fmnist_resnet_small_k0126_reduce_sum_launch},
-  {"fmnist_resnet_small_k0127_sub", fmnist_resnet_small_k0127_sub_launch},
-  {"fmnist_resnet_small_k0128_sub", fmnist_resnet_small_k0128_sub_launch},
-  {"fmnist_resnet_small_k0129_sub", fmnist_resnet_small_k0129_sub_launch},
-  {"fmnist_resnet_small_k0130_sub", fmnist_resnet_small_k0130_sub_launch},
+  {"fmnist_resnet_small_k0125_backbone_block2_shortcut_bn_sub",
+      fmnist_resnet_small_k0125_backbone_block2_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0126_backbone_block2_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0126_backbone_block2_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0127_backbone_block2_shortcut_bn_sub",
+      fmnist_resnet_small_k0127_backbone_block2_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0128_backbone_block2_shortcut_conv_sub",
+      fmnist_resnet_small_k0128_backbone_block2_shortcut_conv_sub_launch},
+  {"fmnist_resnet_small_k0129_backbone_block2_conv2_sub", fmnist_resnet_small_k0129_backbone_block2_conv2_sub_launch},
+  {"fmnist_resnet_small_k0130_backbone_block2_conv1_sub", fmnist_resnet_small_k0130_backbone_block2_conv1_sub_launch},
   {"fmnist_resnet_small_k0131_add", fmnist_resnet_small_k0131_add_launch},
   {"fmnist_resnet_small_k0132_sub", fmnist_resnet_small_k0132_sub_launch},
   {"fmnist_resnet_small_k0133_sub", fmnist_resnet_small_k0133_sub_launch},
-  {"fmnist_resnet_small_k0134_sub", fmnist_resnet_small_k0134_sub_launch},
-  {"fmnist_resnet_small_k0135_conv2d", fmnist_resnet_small_k0135_conv2d_launch},
-  {"fmnist_resnet_small_k0136_conv2d", fmnist_resnet_small_k0136_conv2d_launch},
-  {"fmnist_resnet_small_k0137_conv2d", fmnist_resnet_small_k0137_conv2d_launch},
-  {"fmnist_resnet_small_k0138_conv2d", fmnist_resnet_small_k0138_conv2d_launch},
-  {"fmnist_resnet_small_k0139_conv2d", fmnist_resnet_small_k0139_conv2d_launch},
-  {"fmnist_resnet_small_k0140_conv2d", fmnist_resnet_small_k0140_conv2d_launch},
-  {"fmnist_resnet_small_k0141_conv2d", fmnist_resnet_small_k0141_conv2d_launch},
-  {"fmnist_resnet_small_k0142_conv2d", fmnist_resnet_small_k0142_conv2d_launch},
-  {"fmnist_resnet_small_k0143_reduce_mean", fmnist_resnet_small_k0143_reduce_mean_launch},
+  {"fmnist_resnet_small_k0134_backbone_stem_conv_sub", fmnist_resnet_small_k0134_backbone_stem_conv_sub_launch},
+  {"fmnist_resnet_small_k0135_backbone_stem_conv2d", fmnist_resnet_small_k0135_backbone_stem_conv2d_launch},
+  {"fmnist_resnet_small_k0136_backbone_block1_conv2d", fmnist_resnet_small_k0136_backbone_block1_conv2d_launch},
+  {"fmnist_resnet_small_k0137_backbone_block1_conv2d", fmnist_resnet_small_k0137_backbone_block1_conv2d_launch},
+  {"fmnist_resnet_small_k0138_backbone_block2_shortcut_conv_conv2d",
+      fmnist_resnet_small_k0138_backbone_block2_shortcut_conv_conv2d_launch},
+  {"fmnist_resnet_small_k0139_backbone_block2_conv2d", fmnist_resnet_small_k0139_backbone_block2_conv2d_launch},
+  {"fmnist_resnet_small_k0140_backbone_block2_conv2d", fmnist_resnet_small_k0140_backbone_block2_conv2d_launch},
+  {"fmnist_resnet_small_k0141_backbone_block3_shortcut_conv_conv2d",
+      fmnist_resnet_small_k0141_backbone_block3_shortcut_conv_conv2d_launch},
+  {"fmnist_resnet_small_k0142_backbone_block3_conv2d", fmnist_resnet_small_k0142_backbone_block3_conv2d_launch},
+  {"fmnist_resnet_small_k0143_backbone_block3_reduce_mean",
+      fmnist_resnet_small_k0143_backbone_block3_reduce_mean_launch},
 };
 
 /* Kernel arguments in the tables below: an entry input, a byte offset in the state arena, a
@@ -3525,90 +3655,90 @@ static const hw_call fmnist_resnet_small_joint_step_calls[] = {
   {0, 3, 45, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
   {0, 3, 48, {0, 0, 0}, 0},       /* k0000_select head.bn1 */
   {0, 3, 51, {0, 0, 0}, 0},       /* k0000_select head.bn1 */
-  {1, 13, 54, {0, 0, 0}, 1},      /* k0001_reduce_mean backbone.stem */
-  {2, 13, 67, {0, 0, 0}, 1},      /* k0002_reduce_mean backbone.block1 */
-  {3, 15, 80, {0, 0, 0}, 1},      /* k0003_reduce_mean backbone.block1 */
-  {4, 10, 95, {0, 0, 0}, 1},      /* k0004_reduce_mean backbone.block2.shortcut */
-  {5, 13, 105, {0, 0, 0}, 1},     /* k0005_reduce_mean backbone.block2 */
-  {6, 19, 118, {0, 0, 0}, 1},     /* k0006_reduce_mean backbone.block2 */
-  {7, 10, 137, {0, 0, 0}, 1},     /* k0007_reduce_mean backbone.block3.shortcut */
-  {8, 13, 147, {0, 0, 0}, 1},     /* k0008_reduce_mean backbone.block3 */
-  {9, 20, 160, {0, 0, 0}, 1},     /* k0009_reduce_mean backbone.block3 */
-  {10, 12, 180, {0, 0, 0}, 0},    /* k0010_reduce_mean head */
-  {11, 6, 192, {0, 0, 0}, 0},     /* k0011_reduce_sum head.fc2 */
+  {1, 13, 54, {0, 0, 0}, 1},      /* k0001_backbone_stem_reduce_mean */
+  {2, 13, 67, {0, 0, 0}, 1},      /* k0002_backbone_block1_reduce_mean */
+  {3, 15, 80, {0, 0, 0}, 1},      /* k0003_backbone_block1_reduce_mean */
+  {4, 10, 95, {0, 0, 0}, 1},      /* k0004_backbone_block2_shortcut_reduce_mean */
+  {5, 13, 105, {0, 0, 0}, 1},     /* k0005_backbone_block2_reduce_mean */
+  {6, 19, 118, {0, 0, 0}, 1},     /* k0006_backbone_block2_reduce_mean */
+  {7, 10, 137, {0, 0, 0}, 1},     /* k0007_backbone_block3_shortcut_reduce_mean */
+  {8, 13, 147, {0, 0, 0}, 1},     /* k0008_backbone_block3_reduce_mean */
+  {9, 20, 160, {0, 0, 0}, 1},     /* k0009_backbone_block3_reduce_mean */
+  {10, 12, 180, {0, 0, 0}, 0},    /* k0010_head_reduce_mean */
+  {11, 6, 192, {0, 0, 0}, 0},     /* k0011_head_fc2_reduce_sum */
   {12, 9, 198, {0, 0, 0}, 0},     /* k0012_reduce_mean */
   {13, 3, 207, {0, 0, 0}, 0},     /* k0013_matmul */
-  {14, 19, 210, {0, 0, 0}, 0},    /* k0014_reduce_sum head.fc2 */
-  {15, 10, 229, {0, 0, 0}, 0},    /* k0015_reduce_sum head.fc2 */
-  {16, 11, 239, {0, 0, 0}, 0},    /* k0016_reduce_sum head.fc2 */
+  {14, 19, 210, {0, 0, 0}, 0},    /* k0014_head_fc2_reduce_sum */
+  {15, 10, 229, {0, 0, 0}, 0},    /* k0015_head_fc2_reduce_sum */
+  {16, 11, 239, {0, 0, 0}, 0},    /* k0016_head_fc2_reduce_sum */
   {17, 10, 250, {0, 0, 0}, 0},    /* k0017_sub head.fc2 */
-  {18, 10, 260, {0, 0, 0}, 0},    /* k0018_sub head.fc2 */
-  {19, 15, 270, {0, 0, 0}, 0},    /* k0019_reduce_sum head */
-  {20, 7, 285, {0, 0, 0}, 0},     /* k0020_add head.bn1 */
-  {21, 8, 292, {0, 0, 0}, 0},     /* k0021_add head.bn1 */
-  {22, 11, 300, {0, 0, 0}, 0},    /* k0022_sub head.bn1 */
-  {21, 8, 311, {0, 0, 0}, 0},     /* k0021_add head.bn1 */
-  {22, 11, 319, {0, 0, 0}, 0},    /* k0022_sub head.bn1 */
-  {23, 10, 330, {0, 0, 0}, 0},    /* k0023_reduce_sum head.fc1 */
-  {24, 11, 340, {0, 0, 0}, 0},    /* k0024_reduce_sum head.fc1 */
-  {25, 10, 351, {0, 0, 0}, 0},    /* k0025_sub head.fc1 */
+  {18, 10, 260, {0, 0, 0}, 0},    /* k0018_head_fc2_sub */
+  {19, 15, 270, {0, 0, 0}, 0},    /* k0019_head_reduce_sum */
+  {20, 7, 285, {0, 0, 0}, 0},     /* k0020_head_bn1_add */
+  {21, 8, 292, {0, 0, 0}, 0},     /* k0021_head_bn1_add */
+  {22, 11, 300, {0, 0, 0}, 0},    /* k0022_head_bn1_sub */
+  {21, 8, 311, {0, 0, 0}, 0},     /* k0021_head_bn1_add */
+  {22, 11, 319, {0, 0, 0}, 0},    /* k0022_head_bn1_sub */
+  {23, 10, 330, {0, 0, 0}, 0},    /* k0023_head_fc1_reduce_sum */
+  {24, 11, 340, {0, 0, 0}, 0},    /* k0024_head_fc1_reduce_sum */
+  {25, 10, 351, {0, 0, 0}, 0},    /* k0025_head_fc1_sub */
   {26, 15, 361, {0, 0, 0}, 0},    /* k0026_reduce_sum */
-  {27, 11, 376, {0, 0, 0}, 1},    /* k0027_reduce_sum backbone.block3.conv2 */
-  {28, 11, 387, {0, 0, 0}, 0},    /* k0028_reduce_sum backbone.block3.conv2 */
+  {27, 11, 376, {0, 0, 0}, 1},    /* k0027_backbone_block3_conv2_reduce_sum */
+  {28, 11, 387, {0, 0, 0}, 0},    /* k0028_backbone_block3_conv2_reduce_sum */
   {29, 8, 398, {0, 0, 0}, 0},     /* k0029_add backbone.block3.shortcut.bn */
   {29, 8, 406, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn2 */
   {30, 11, 414, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn2 */
   {29, 8, 425, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn2 */
-  {31, 11, 433, {0, 0, 0}, 0},    /* k0031_sub backbone.block3.shortcut.bn */
+  {31, 11, 433, {0, 0, 0}, 0},    /* k0031_backbone_block3_shortcut_bn_sub */
   {30, 11, 444, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn2 */
-  {32, 15, 455, {0, 0, 0}, 0},    /* k0032_reduce_sum backbone.block3.shortcut.bn */
-  {33, 9, 470, {0, 0, 0}, 0},     /* k0033_reduce_sum backbone.block3.shortcut.bn */
-  {34, 8, 479, {0, 0, 0}, 0},     /* k0034_reduce_sum backbone.block3.shortcut.bn */
+  {32, 15, 455, {0, 0, 0}, 0},    /* k0032_backbone_block3_shortcut_bn_reduce_sum */
+  {33, 9, 470, {0, 0, 0}, 0},     /* k0033_backbone_block3_shortcut_bn_reduce_sum */
+  {34, 8, 479, {0, 0, 0}, 0},     /* k0034_backbone_block3_shortcut_bn_reduce_sum */
   {17, 10, 487, {0, 0, 0}, 0},    /* k0017_sub backbone.block3.shortcut.bn */
-  {35, 11, 497, {0, 0, 0}, 1},    /* k0035_reduce_sum backbone.block3.shortcut.conv */
-  {36, 11, 508, {0, 0, 0}, 0},    /* k0036_reduce_sum backbone.block3.shortcut.conv */
-  {37, 10, 519, {0, 0, 0}, 0},    /* k0037_sub backbone.block3.shortcut.conv */
-  {38, 10, 529, {0, 0, 0}, 0},    /* k0038_sub backbone.block3.conv2 */
-  {39, 16, 539, {0, 0, 0}, 1},    /* k0039_reduce_sum backbone.block3 */
-  {40, 7, 555, {0, 0, 0}, 0},     /* k0040_add backbone.block3.bn1 */
-  {41, 11, 562, {0, 0, 0}, 1},    /* k0041_reduce_sum backbone.block3.conv1 */
-  {42, 11, 573, {0, 0, 0}, 0},    /* k0042_reduce_sum backbone.block3.conv1 */
+  {35, 11, 497, {0, 0, 0}, 1},    /* k0035_backbone_block3_shortcut_conv_reduce_sum */
+  {36, 11, 508, {0, 0, 0}, 0},    /* k0036_backbone_block3_shortcut_conv_reduce_sum */
+  {37, 10, 519, {0, 0, 0}, 0},    /* k0037_backbone_block3_shortcut_conv_sub */
+  {38, 10, 529, {0, 0, 0}, 0},    /* k0038_backbone_block3_conv2_sub */
+  {39, 16, 539, {0, 0, 0}, 1},    /* k0039_backbone_block3_reduce_sum */
+  {40, 7, 555, {0, 0, 0}, 0},     /* k0040_backbone_block3_bn1_add */
+  {41, 11, 562, {0, 0, 0}, 1},    /* k0041_backbone_block3_conv1_reduce_sum */
+  {42, 11, 573, {0, 0, 0}, 0},    /* k0042_backbone_block3_conv1_reduce_sum */
   {29, 8, 584, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn1 */
   {30, 11, 592, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn1 */
   {29, 8, 603, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn1 */
   {30, 11, 611, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn1 */
-  {43, 10, 622, {0, 0, 0}, 0},    /* k0043_sub backbone.block3.conv1 */
-  {44, 4, 632, {0, 0, 0}, 1},     /* k0044_conv2d_input_grad backbone.block3.conv1 */
-  {45, 17, 636, {0, 0, 0}, 1},    /* k0045_reduce_sum backbone */
-  {46, 7, 653, {0, 0, 0}, 0},     /* k0046_add backbone.block2.bn2 */
-  {47, 11, 660, {0, 0, 0}, 1},    /* k0047_reduce_sum backbone.block2.conv2 */
-  {48, 11, 671, {0, 0, 0}, 0},    /* k0048_reduce_sum backbone.block2.conv2 */
+  {43, 10, 622, {0, 0, 0}, 0},    /* k0043_backbone_block3_conv1_sub */
+  {44, 4, 632, {0, 0, 0}, 1},     /* k0044_backbone_block3_conv1_conv2d_input_grad */
+  {45, 17, 636, {0, 0, 0}, 1},    /* k0045_backbone_reduce_sum */
+  {46, 7, 653, {0, 0, 0}, 0},     /* k0046_backbone_block2_bn2_add */
+  {47, 11, 660, {0, 0, 0}, 1},    /* k0047_backbone_block2_conv2_reduce_sum */
+  {48, 11, 671, {0, 0, 0}, 0},    /* k0048_backbone_block2_conv2_reduce_sum */
   {49, 8, 682, {0, 0, 0}, 0},     /* k0049_add backbone.block2.shortcut.bn */
   {49, 8, 690, {0, 0, 0}, 0},     /* k0049_add backbone.block2.bn2 */
   {50, 11, 698, {0, 0, 0}, 0},    /* k0050_sub backbone.block2.bn2 */
   {49, 8, 709, {0, 0, 0}, 0},     /* k0049_add backbone.block2.bn2 */
-  {51, 11, 717, {0, 0, 0}, 0},    /* k0051_sub backbone.block2.shortcut.bn */
+  {51, 11, 717, {0, 0, 0}, 0},    /* k0051_backbone_block2_shortcut_bn_sub */
   {50, 11, 728, {0, 0, 0}, 0},    /* k0050_sub backbone.block2.bn2 */
-  {52, 14, 739, {0, 0, 0}, 0},    /* k0052_reduce_sum backbone.block2.shortcut.bn */
-  {53, 8, 753, {0, 0, 0}, 0},     /* k0053_reduce_sum backbone.block2.shortcut.bn */
-  {54, 7, 761, {0, 0, 0}, 0},     /* k0054_reduce_sum backbone.block2.shortcut.bn */
-  {55, 10, 768, {0, 0, 0}, 0},    /* k0055_sub backbone.block2.shortcut.bn */
-  {56, 11, 778, {0, 0, 0}, 1},    /* k0056_reduce_sum backbone.block2.shortcut.conv */
-  {57, 11, 789, {0, 0, 0}, 0},    /* k0057_reduce_sum backbone.block2.shortcut.conv */
-  {58, 10, 800, {0, 0, 0}, 0},    /* k0058_sub backbone.block2.shortcut.conv */
-  {59, 10, 810, {0, 0, 0}, 0},    /* k0059_sub backbone.block2.conv2 */
-  {60, 16, 820, {0, 0, 0}, 1},    /* k0060_reduce_sum backbone.block2 */
-  {61, 7, 836, {0, 0, 0}, 0},     /* k0061_add backbone.block2.bn1 */
-  {62, 11, 843, {0, 0, 0}, 1},    /* k0062_reduce_sum backbone.block2.conv1 */
-  {63, 11, 854, {0, 0, 0}, 0},    /* k0063_reduce_sum backbone.block2.conv1 */
+  {52, 14, 739, {0, 0, 0}, 0},    /* k0052_backbone_block2_shortcut_bn_reduce_sum */
+  {53, 8, 753, {0, 0, 0}, 0},     /* k0053_backbone_block2_shortcut_bn_reduce_sum */
+  {54, 7, 761, {0, 0, 0}, 0},     /* k0054_backbone_block2_shortcut_bn_reduce_sum */
+  {55, 10, 768, {0, 0, 0}, 0},    /* k0055_backbone_block2_shortcut_bn_sub */
+  {56, 11, 778, {0, 0, 0}, 1},    /* k0056_backbone_block2_shortcut_conv_reduce_sum */
+  {57, 11, 789, {0, 0, 0}, 0},    /* k0057_backbone_block2_shortcut_conv_reduce_sum */
+  {58, 10, 800, {0, 0, 0}, 0},    /* k0058_backbone_block2_shortcut_conv_sub */
+  {59, 10, 810, {0, 0, 0}, 0},    /* k0059_backbone_block2_conv2_sub */
+  {60, 16, 820, {0, 0, 0}, 1},    /* k0060_backbone_block2_reduce_sum */
+  {61, 7, 836, {0, 0, 0}, 0},     /* k0061_backbone_block2_bn1_add */
+  {62, 11, 843, {0, 0, 0}, 1},    /* k0062_backbone_block2_conv1_reduce_sum */
+  {63, 11, 854, {0, 0, 0}, 0},    /* k0063_backbone_block2_conv1_reduce_sum */
   {49, 8, 865, {0, 0, 0}, 0},     /* k0049_add backbone.block2.bn1 */
   {50, 11, 873, {0, 0, 0}, 0},    /* k0050_sub backbone.block2.bn1 */
   {49, 8, 884, {0, 0, 0}, 0},     /* k0049_add backbone.block2.bn1 */
   {50, 11, 892, {0, 0, 0}, 0},    /* k0050_sub backbone.block2.bn1 */
-  {64, 10, 903, {0, 0, 0}, 0},    /* k0064_sub backbone.block2.conv1 */
-  {65, 4, 913, {0, 0, 0}, 1},     /* k0065_conv2d_input_grad backbone.block2.conv1 */
-  {66, 17, 917, {0, 0, 0}, 1},    /* k0066_reduce_sum backbone */
-  {67, 7, 934, {0, 0, 0}, 0},     /* k0067_add backbone.block1.bn2 */
+  {64, 10, 903, {0, 0, 0}, 0},    /* k0064_backbone_block2_conv1_sub */
+  {65, 4, 913, {0, 0, 0}, 1},     /* k0065_backbone_block2_conv1_conv2d_input_grad */
+  {66, 17, 917, {0, 0, 0}, 1},    /* k0066_backbone_reduce_sum */
+  {67, 7, 934, {0, 0, 0}, 0},     /* k0067_backbone_block1_bn2_add */
   {68, 11, 941, {0, 0, 0}, 1},    /* k0068_reduce_sum backbone.block1.conv2 */
   {69, 11, 952, {0, 0, 0}, 0},    /* k0069_reduce_sum backbone.block1.conv2 */
   {70, 8, 963, {0, 0, 0}, 0},     /* k0070_add backbone.block1.bn2 */
@@ -3616,7 +3746,7 @@ static const hw_call fmnist_resnet_small_joint_step_calls[] = {
   {70, 8, 982, {0, 0, 0}, 0},     /* k0070_add backbone.block1.bn2 */
   {71, 11, 990, {0, 0, 0}, 0},    /* k0071_sub backbone.block1.bn2 */
   {72, 10, 1001, {0, 0, 0}, 0},   /* k0072_sub backbone.block1.conv2 */
-  {73, 16, 1011, {0, 0, 0}, 1},   /* k0073_reduce_sum backbone.block1 */
+  {73, 16, 1011, {0, 0, 0}, 1},   /* k0073_backbone_block1_reduce_sum */
   {74, 7, 1027, {0, 0, 0}, 0},    /* k0074_add backbone.block1.bn1 */
   {68, 11, 1034, {0, 0, 0}, 1},   /* k0068_reduce_sum backbone.block1.conv1 */
   {69, 11, 1045, {0, 0, 0}, 0},   /* k0069_reduce_sum backbone.block1.conv1 */
@@ -3624,15 +3754,15 @@ static const hw_call fmnist_resnet_small_joint_step_calls[] = {
   {71, 11, 1064, {0, 0, 0}, 0},   /* k0071_sub backbone.block1.bn1 */
   {70, 8, 1075, {0, 0, 0}, 0},    /* k0070_add backbone.block1.bn1 */
   {71, 11, 1083, {0, 0, 0}, 0},   /* k0071_sub backbone.block1.bn1 */
-  {75, 17, 1094, {0, 0, 0}, 1},   /* k0075_reduce_sum backbone */
+  {75, 17, 1094, {0, 0, 0}, 1},   /* k0075_backbone_reduce_sum */
   {74, 7, 1111, {0, 0, 0}, 0},    /* k0074_add backbone.stem.bn */
-  {76, 11, 1118, {0, 0, 0}, 1},   /* k0076_reduce_sum backbone.stem.conv */
-  {77, 11, 1129, {0, 0, 0}, 0},   /* k0077_reduce_sum backbone.stem.conv */
+  {76, 11, 1118, {0, 0, 0}, 1},   /* k0076_backbone_stem_conv_reduce_sum */
+  {77, 11, 1129, {0, 0, 0}, 0},   /* k0077_backbone_stem_conv_reduce_sum */
   {70, 8, 1140, {0, 0, 0}, 0},    /* k0070_add backbone.stem.bn */
   {71, 11, 1148, {0, 0, 0}, 0},   /* k0071_sub backbone.stem.bn */
   {70, 8, 1159, {0, 0, 0}, 0},    /* k0070_add backbone.stem.bn */
   {71, 11, 1167, {0, 0, 0}, 0},   /* k0071_sub backbone.stem.bn */
-  {78, 10, 1178, {0, 0, 0}, 0},   /* k0078_sub backbone.stem.conv */
+  {78, 10, 1178, {0, 0, 0}, 0},   /* k0078_backbone_stem_conv_sub */
   {72, 10, 1188, {0, 0, 0}, 0},   /* k0072_sub backbone.block1.conv1 */
 };
 static const hw_buffer fmnist_resnet_small_joint_step_buffers[] = {
@@ -4319,27 +4449,27 @@ static const hw_call fmnist_resnet_small_bilevel_unrolled_k1_step_calls[] = {
   {0, 3, 39, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn1 */
   {0, 3, 42, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
   {0, 3, 45, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
-  {1, 13, 48, {0, 0, 0}, 1},      /* k0001_reduce_mean backbone.stem */
-  {2, 13, 61, {0, 0, 0}, 1},      /* k0002_reduce_mean backbone.block1 */
-  {3, 15, 74, {0, 0, 0}, 1},      /* k0003_reduce_mean backbone.block1 */
-  {4, 10, 89, {0, 0, 0}, 1},      /* k0004_reduce_mean backbone.block2.shortcut */
-  {5, 13, 99, {0, 0, 0}, 1},      /* k0005_reduce_mean backbone.block2 */
-  {6, 19, 112, {0, 0, 0}, 1},     /* k0006_reduce_mean backbone.block2 */
-  {7, 10, 131, {0, 0, 0}, 1},     /* k0007_reduce_mean backbone.block3.shortcut */
-  {8, 13, 141, {0, 0, 0}, 1},     /* k0008_reduce_mean backbone.block3 */
-  {9, 20, 154, {0, 0, 0}, 1},     /* k0009_reduce_mean backbone.block3 */
-  {79, 8, 174, {0, 0, 0}, 0},     /* k0079_reduce_mean head */
-  {11, 6, 182, {0, 0, 0}, 0},     /* k0011_reduce_sum head.fc2 */
+  {1, 13, 48, {0, 0, 0}, 1},      /* k0001_backbone_stem_reduce_mean */
+  {2, 13, 61, {0, 0, 0}, 1},      /* k0002_backbone_block1_reduce_mean */
+  {3, 15, 74, {0, 0, 0}, 1},      /* k0003_backbone_block1_reduce_mean */
+  {4, 10, 89, {0, 0, 0}, 1},      /* k0004_backbone_block2_shortcut_reduce_mean */
+  {5, 13, 99, {0, 0, 0}, 1},      /* k0005_backbone_block2_reduce_mean */
+  {6, 19, 112, {0, 0, 0}, 1},     /* k0006_backbone_block2_reduce_mean */
+  {7, 10, 131, {0, 0, 0}, 1},     /* k0007_backbone_block3_shortcut_reduce_mean */
+  {8, 13, 141, {0, 0, 0}, 1},     /* k0008_backbone_block3_reduce_mean */
+  {9, 20, 154, {0, 0, 0}, 1},     /* k0009_backbone_block3_reduce_mean */
+  {79, 8, 174, {0, 0, 0}, 0},     /* k0079_head_reduce_mean */
+  {11, 6, 182, {0, 0, 0}, 0},     /* k0011_head_fc2_reduce_sum */
   {80, 9, 188, {0, 0, 0}, 0},     /* k0080_reduce_mean */
   {13, 3, 197, {0, 0, 0}, 0},     /* k0013_matmul */
-  {81, 13, 200, {0, 0, 0}, 0},    /* k0081_reduce_sum head.fc2 */
-  {82, 6, 213, {0, 0, 0}, 0},     /* k0082_matmul head.fc2 */
-  {83, 15, 219, {0, 0, 0}, 0},    /* k0083_reduce_sum head */
-  {84, 7, 234, {0, 0, 0}, 0},     /* k0084_add head.bn1 */
-  {85, 4, 241, {0, 0, 0}, 0},     /* k0085_sub head.bn1 */
-  {85, 4, 245, {0, 0, 0}, 0},     /* k0085_sub head.bn1 */
-  {86, 6, 249, {0, 0, 0}, 0},     /* k0086_matmul head.fc1 */
-  {87, 12, 255, {0, 0, 0}, 0},    /* k0087_reduce_mean head.bn1 */
+  {81, 13, 200, {0, 0, 0}, 0},    /* k0081_head_fc2_reduce_sum */
+  {82, 6, 213, {0, 0, 0}, 0},     /* k0082_head_fc2_matmul */
+  {83, 15, 219, {0, 0, 0}, 0},    /* k0083_head_reduce_sum */
+  {84, 7, 234, {0, 0, 0}, 0},     /* k0084_head_bn1_add */
+  {85, 4, 241, {0, 0, 0}, 0},     /* k0085_head_bn1_sub */
+  {85, 4, 245, {0, 0, 0}, 0},     /* k0085_head_bn1_sub */
+  {86, 6, 249, {0, 0, 0}, 0},     /* k0086_head_fc1_matmul */
+  {87, 12, 255, {0, 0, 0}, 0},    /* k0087_head_bn1_reduce_mean */
   {88, 6, 267, {0, 0, 0}, 0},     /* k0088_reduce_sum */
   {89, 9, 273, {0, 0, 0}, 0},     /* k0089_reduce_mean */
   {13, 3, 282, {0, 0, 0}, 0},     /* k0013_matmul */
@@ -4352,73 +4482,73 @@ static const hw_call fmnist_resnet_small_bilevel_unrolled_k1_step_calls[] = {
   {96, 5, 329, {0, 0, 0}, 0},     /* k0096_matmul */
   {97, 3, 334, {0, 0, 0}, 0},     /* k0097_matmul */
   {98, 3, 337, {0, 0, 0}, 0},     /* k0098_matmul */
-  {99, 18, 340, {0, 0, 0}, 0},    /* k0099_reduce_sum head.bn1 */
-  {100, 15, 358, {0, 0, 0}, 0},   /* k0100_reduce_sum head.fc2 */
+  {99, 18, 340, {0, 0, 0}, 0},    /* k0099_head_bn1_reduce_sum */
+  {100, 15, 358, {0, 0, 0}, 0},   /* k0100_head_fc2_reduce_sum */
   {101, 3, 373, {0, 0, 0}, 0},    /* k0101_matmul */
   {102, 3, 376, {0, 0, 0}, 0},    /* k0102_matmul */
   {103, 3, 379, {0, 0, 0}, 0},    /* k0103_matmul */
   {104, 11, 382, {0, 0, 0}, 0},   /* k0104_reduce_sum */
   {13, 3, 393, {0, 0, 0}, 0},     /* k0013_matmul */
-  {105, 18, 396, {0, 0, 0}, 0},   /* k0105_reduce_sum head.fc2 */
-  {106, 24, 414, {0, 0, 0}, 0},   /* k0106_reduce_sum head */
+  {105, 18, 396, {0, 0, 0}, 0},   /* k0105_head_fc2_reduce_sum */
+  {106, 24, 414, {0, 0, 0}, 0},   /* k0106_head_reduce_sum */
   {107, 5, 438, {0, 0, 0}, 0},    /* k0107_add */
   {108, 17, 443, {0, 0, 0}, 0},   /* k0108_reduce_sum */
-  {109, 11, 460, {0, 0, 0}, 1},   /* k0109_reduce_sum backbone.block3.conv2 */
-  {110, 11, 471, {0, 0, 0}, 0},   /* k0110_reduce_sum backbone.block3.conv2 */
+  {109, 11, 460, {0, 0, 0}, 1},   /* k0109_backbone_block3_conv2_reduce_sum */
+  {110, 11, 471, {0, 0, 0}, 0},   /* k0110_backbone_block3_conv2_reduce_sum */
   {111, 8, 482, {0, 0, 0}, 0},    /* k0111_add backbone.block3.shortcut.bn */
   {111, 8, 490, {0, 0, 0}, 0},    /* k0111_add backbone.block3.bn2 */
-  {112, 11, 498, {0, 0, 0}, 0},   /* k0112_sub backbone.block3.bn2 */
+  {112, 11, 498, {0, 0, 0}, 0},   /* k0112_backbone_block3_bn2_sub */
   {111, 8, 509, {0, 0, 0}, 0},    /* k0111_add backbone.block3.bn2 */
-  {113, 11, 517, {0, 0, 0}, 0},   /* k0113_sub backbone.block3.shortcut.bn */
-  {112, 11, 528, {0, 0, 0}, 0},   /* k0112_sub backbone.block3.bn2 */
-  {114, 17, 539, {0, 0, 0}, 0},   /* k0114_reduce_sum backbone.block3.shortcut.bn */
-  {115, 11, 556, {0, 0, 0}, 0},   /* k0115_reduce_sum backbone.block3.shortcut.bn */
-  {116, 10, 567, {0, 0, 0}, 0},   /* k0116_reduce_sum backbone.block3.shortcut.bn */
-  {117, 10, 577, {0, 0, 0}, 0},   /* k0117_sub backbone.block3.shortcut.bn */
-  {35, 11, 587, {0, 0, 0}, 1},    /* k0035_reduce_sum backbone.block3.shortcut.conv */
-  {36, 11, 598, {0, 0, 0}, 0},    /* k0036_reduce_sum backbone.block3.shortcut.conv */
-  {118, 10, 609, {0, 0, 0}, 0},   /* k0118_sub backbone.block3.shortcut.conv */
-  {119, 10, 619, {0, 0, 0}, 0},   /* k0119_sub backbone.block3.conv2 */
-  {39, 16, 629, {0, 0, 0}, 1},    /* k0039_reduce_sum backbone.block3 */
-  {40, 7, 645, {0, 0, 0}, 0},     /* k0040_add backbone.block3.bn1 */
-  {41, 11, 652, {0, 0, 0}, 1},    /* k0041_reduce_sum backbone.block3.conv1 */
-  {42, 11, 663, {0, 0, 0}, 0},    /* k0042_reduce_sum backbone.block3.conv1 */
-  {120, 8, 674, {0, 0, 0}, 0},    /* k0120_add backbone.block3.bn1 */
-  {121, 11, 682, {0, 0, 0}, 0},   /* k0121_sub backbone.block3.bn1 */
-  {120, 8, 693, {0, 0, 0}, 0},    /* k0120_add backbone.block3.bn1 */
-  {121, 11, 701, {0, 0, 0}, 0},   /* k0121_sub backbone.block3.bn1 */
-  {122, 10, 712, {0, 0, 0}, 0},   /* k0122_sub backbone.block3.conv1 */
-  {44, 4, 722, {0, 0, 0}, 1},     /* k0044_conv2d_input_grad backbone.block3.conv1 */
-  {45, 17, 726, {0, 0, 0}, 1},    /* k0045_reduce_sum backbone */
-  {46, 7, 743, {0, 0, 0}, 0},     /* k0046_add backbone.block2.bn2 */
-  {47, 11, 750, {0, 0, 0}, 1},    /* k0047_reduce_sum backbone.block2.conv2 */
-  {48, 11, 761, {0, 0, 0}, 0},    /* k0048_reduce_sum backbone.block2.conv2 */
+  {113, 11, 517, {0, 0, 0}, 0},   /* k0113_backbone_block3_shortcut_bn_sub */
+  {112, 11, 528, {0, 0, 0}, 0},   /* k0112_backbone_block3_bn2_sub */
+  {114, 17, 539, {0, 0, 0}, 0},   /* k0114_backbone_block3_shortcut_bn_reduce_sum */
+  {115, 11, 556, {0, 0, 0}, 0},   /* k0115_backbone_block3_shortcut_bn_reduce_sum */
+  {116, 10, 567, {0, 0, 0}, 0},   /* k0116_backbone_block3_shortcut_bn_reduce_sum */
+  {117, 10, 577, {0, 0, 0}, 0},   /* k0117_backbone_block3_shortcut_bn_sub */
+  {35, 11, 587, {0, 0, 0}, 1},    /* k0035_backbone_block3_shortcut_conv_reduce_sum */
+  {36, 11, 598, {0, 0, 0}, 0},    /* k0036_backbone_block3_shortcut_conv_reduce_sum */
+  {118, 10, 609, {0, 0, 0}, 0},   /* k0118_backbone_block3_shortcut_conv_sub */
+  {119, 10, 619, {0, 0, 0}, 0},   /* k0119_backbone_block3_conv2_sub */
+  {39, 16, 629, {0, 0, 0}, 1},    /* k0039_backbone_block3_reduce_sum */
+  {40, 7, 645, {0, 0, 0}, 0},     /* k0040_backbone_block3_bn1_add */
+  {41, 11, 652, {0, 0, 0}, 1},    /* k0041_backbone_block3_conv1_reduce_sum */
+  {42, 11, 663, {0, 0, 0}, 0},    /* k0042_backbone_block3_conv1_reduce_sum */
+  {120, 8, 674, {0, 0, 0}, 0},    /* k0120_backbone_block3_bn1_add */
+  {121, 11, 682, {0, 0, 0}, 0},   /* k0121_backbone_block3_bn1_sub */
+  {120, 8, 693, {0, 0, 0}, 0},    /* k0120_backbone_block3_bn1_add */
+  {121, 11, 701, {0, 0, 0}, 0},   /* k0121_backbone_block3_bn1_sub */
+  {122, 10, 712, {0, 0, 0}, 0},   /* k0122_backbone_block3_conv1_sub */
+  {44, 4, 722, {0, 0, 0}, 1},     /* k0044_backbone_block3_conv1_conv2d_input_grad */
+  {45, 17, 726, {0, 0, 0}, 1},    /* k0045_backbone_reduce_sum */
+  {46, 7, 743, {0, 0, 0}, 0},     /* k0046_backbone_block2_bn2_add */
+  {47, 11, 750, {0, 0, 0}, 1},    /* k0047_backbone_block2_conv2_reduce_sum */
+  {48, 11, 761, {0, 0, 0}, 0},    /* k0048_backbone_block2_conv2_reduce_sum */
   {123, 8, 772, {0, 0, 0}, 0},    /* k0123_add backbone.block2.shortcut.bn */
   {123, 8, 780, {0, 0, 0}, 0},    /* k0123_add backbone.block2.bn2 */
   {124, 11, 788, {0, 0, 0}, 0},   /* k0124_sub backbone.block2.bn2 */
   {123, 8, 799, {0, 0, 0}, 0},    /* k0123_add backbone.block2.bn2 */
-  {125, 11, 807, {0, 0, 0}, 0},   /* k0125_sub backbone.block2.shortcut.bn */
+  {125, 11, 807, {0, 0, 0}, 0},   /* k0125_backbone_block2_shortcut_bn_sub */
   {124, 11, 818, {0, 0, 0}, 0},   /* k0124_sub backbone.block2.bn2 */
-  {126, 14, 829, {0, 0, 0}, 0},   /* k0126_reduce_sum backbone.block2.shortcut.bn */
-  {53, 8, 843, {0, 0, 0}, 0},     /* k0053_reduce_sum backbone.block2.shortcut.bn */
-  {54, 7, 851, {0, 0, 0}, 0},     /* k0054_reduce_sum backbone.block2.shortcut.bn */
-  {127, 10, 858, {0, 0, 0}, 0},   /* k0127_sub backbone.block2.shortcut.bn */
-  {56, 11, 868, {0, 0, 0}, 1},    /* k0056_reduce_sum backbone.block2.shortcut.conv */
-  {57, 11, 879, {0, 0, 0}, 0},    /* k0057_reduce_sum backbone.block2.shortcut.conv */
-  {128, 10, 890, {0, 0, 0}, 0},   /* k0128_sub backbone.block2.shortcut.conv */
-  {129, 10, 900, {0, 0, 0}, 0},   /* k0129_sub backbone.block2.conv2 */
-  {60, 16, 910, {0, 0, 0}, 1},    /* k0060_reduce_sum backbone.block2 */
-  {61, 7, 926, {0, 0, 0}, 0},     /* k0061_add backbone.block2.bn1 */
-  {62, 11, 933, {0, 0, 0}, 1},    /* k0062_reduce_sum backbone.block2.conv1 */
-  {63, 11, 944, {0, 0, 0}, 0},    /* k0063_reduce_sum backbone.block2.conv1 */
+  {126, 14, 829, {0, 0, 0}, 0},   /* k0126_backbone_block2_shortcut_bn_reduce_sum */
+  {53, 8, 843, {0, 0, 0}, 0},     /* k0053_backbone_block2_shortcut_bn_reduce_sum */
+  {54, 7, 851, {0, 0, 0}, 0},     /* k0054_backbone_block2_shortcut_bn_reduce_sum */
+  {127, 10, 858, {0, 0, 0}, 0},   /* k0127_backbone_block2_shortcut_bn_sub */
+  {56, 11, 868, {0, 0, 0}, 1},    /* k0056_backbone_block2_shortcut_conv_reduce_sum */
+  {57, 11, 879, {0, 0, 0}, 0},    /* k0057_backbone_block2_shortcut_conv_reduce_sum */
+  {128, 10, 890, {0, 0, 0}, 0},   /* k0128_backbone_block2_shortcut_conv_sub */
+  {129, 10, 900, {0, 0, 0}, 0},   /* k0129_backbone_block2_conv2_sub */
+  {60, 16, 910, {0, 0, 0}, 1},    /* k0060_backbone_block2_reduce_sum */
+  {61, 7, 926, {0, 0, 0}, 0},     /* k0061_backbone_block2_bn1_add */
+  {62, 11, 933, {0, 0, 0}, 1},    /* k0062_backbone_block2_conv1_reduce_sum */
+  {63, 11, 944, {0, 0, 0}, 0},    /* k0063_backbone_block2_conv1_reduce_sum */
   {123, 8, 955, {0, 0, 0}, 0},    /* k0123_add backbone.block2.bn1 */
   {124, 11, 963, {0, 0, 0}, 0},   /* k0124_sub backbone.block2.bn1 */
   {123, 8, 974, {0, 0, 0}, 0},    /* k0123_add backbone.block2.bn1 */
   {124, 11, 982, {0, 0, 0}, 0},   /* k0124_sub backbone.block2.bn1 */
-  {130, 10, 993, {0, 0, 0}, 0},   /* k0130_sub backbone.block2.conv1 */
-  {65, 4, 1003, {0, 0, 0}, 1},    /* k0065_conv2d_input_grad backbone.block2.conv1 */
-  {66, 17, 1007, {0, 0, 0}, 1},   /* k0066_reduce_sum backbone */
-  {67, 7, 1024, {0, 0, 0}, 0},    /* k0067_add backbone.block1.bn2 */
+  {130, 10, 993, {0, 0, 0}, 0},   /* k0130_backbone_block2_conv1_sub */
+  {65, 4, 1003, {0, 0, 0}, 1},    /* k0065_backbone_block2_conv1_conv2d_input_grad */
+  {66, 17, 1007, {0, 0, 0}, 1},   /* k0066_backbone_reduce_sum */
+  {67, 7, 1024, {0, 0, 0}, 0},    /* k0067_backbone_block1_bn2_add */
   {68, 11, 1031, {0, 0, 0}, 1},   /* k0068_reduce_sum backbone.block1.conv2 */
   {69, 11, 1042, {0, 0, 0}, 0},   /* k0069_reduce_sum backbone.block1.conv2 */
   {131, 8, 1053, {0, 0, 0}, 0},   /* k0131_add backbone.block1.bn2 */
@@ -4426,7 +4556,7 @@ static const hw_call fmnist_resnet_small_bilevel_unrolled_k1_step_calls[] = {
   {131, 8, 1072, {0, 0, 0}, 0},   /* k0131_add backbone.block1.bn2 */
   {132, 11, 1080, {0, 0, 0}, 0},  /* k0132_sub backbone.block1.bn2 */
   {133, 10, 1091, {0, 0, 0}, 0},  /* k0133_sub backbone.block1.conv2 */
-  {73, 16, 1101, {0, 0, 0}, 1},   /* k0073_reduce_sum backbone.block1 */
+  {73, 16, 1101, {0, 0, 0}, 1},   /* k0073_backbone_block1_reduce_sum */
   {74, 7, 1117, {0, 0, 0}, 0},    /* k0074_add backbone.block1.bn1 */
   {68, 11, 1124, {0, 0, 0}, 1},   /* k0068_reduce_sum backbone.block1.conv1 */
   {69, 11, 1135, {0, 0, 0}, 0},   /* k0069_reduce_sum backbone.block1.conv1 */
@@ -4434,15 +4564,15 @@ static const hw_call fmnist_resnet_small_bilevel_unrolled_k1_step_calls[] = {
   {132, 11, 1154, {0, 0, 0}, 0},  /* k0132_sub backbone.block1.bn1 */
   {131, 8, 1165, {0, 0, 0}, 0},   /* k0131_add backbone.block1.bn1 */
   {132, 11, 1173, {0, 0, 0}, 0},  /* k0132_sub backbone.block1.bn1 */
-  {75, 17, 1184, {0, 0, 0}, 1},   /* k0075_reduce_sum backbone */
+  {75, 17, 1184, {0, 0, 0}, 1},   /* k0075_backbone_reduce_sum */
   {74, 7, 1201, {0, 0, 0}, 0},    /* k0074_add backbone.stem.bn */
-  {76, 11, 1208, {0, 0, 0}, 1},   /* k0076_reduce_sum backbone.stem.conv */
-  {77, 11, 1219, {0, 0, 0}, 0},   /* k0077_reduce_sum backbone.stem.conv */
+  {76, 11, 1208, {0, 0, 0}, 1},   /* k0076_backbone_stem_conv_reduce_sum */
+  {77, 11, 1219, {0, 0, 0}, 0},   /* k0077_backbone_stem_conv_reduce_sum */
   {131, 8, 1230, {0, 0, 0}, 0},   /* k0131_add backbone.stem.bn */
   {132, 11, 1238, {0, 0, 0}, 0},  /* k0132_sub backbone.stem.bn */
   {131, 8, 1249, {0, 0, 0}, 0},   /* k0131_add backbone.stem.bn */
   {132, 11, 1257, {0, 0, 0}, 0},  /* k0132_sub backbone.stem.bn */
-  {134, 10, 1268, {0, 0, 0}, 0},  /* k0134_sub backbone.stem.conv */
+  {134, 10, 1268, {0, 0, 0}, 0},  /* k0134_backbone_stem_conv_sub */
   {133, 10, 1278, {0, 0, 0}, 0},  /* k0133_sub backbone.block1.conv1 */
 };
 static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = {
@@ -4993,15 +5123,15 @@ static const hw_arg fmnist_resnet_small_encode_args[] = {
       ST(339328), ST(339840), BUF(14), BUF(15), BUF(16), SCRATCH,
 };
 static const hw_call fmnist_resnet_small_encode_calls[] = {
-  {135, 9, 0, {0, 0, 0}, 1},      /* k0135_conv2d backbone.stem */
-  {136, 9, 9, {0, 0, 0}, 1},      /* k0136_conv2d backbone.block1 */
-  {137, 10, 18, {0, 0, 0}, 1},    /* k0137_conv2d backbone.block1 */
-  {138, 4, 28, {0, 0, 0}, 1},     /* k0138_conv2d backbone.block2.shortcut.conv */
-  {139, 9, 32, {0, 0, 0}, 1},     /* k0139_conv2d backbone.block2 */
-  {140, 14, 41, {0, 0, 0}, 1},    /* k0140_conv2d backbone.block2 */
-  {141, 4, 55, {0, 0, 0}, 1},     /* k0141_conv2d backbone.block3.shortcut.conv */
-  {142, 9, 59, {0, 0, 0}, 1},     /* k0142_conv2d backbone.block3 */
-  {143, 15, 68, {0, 0, 0}, 1},    /* k0143_reduce_mean backbone.block3 */
+  {135, 9, 0, {0, 0, 0}, 1},      /* k0135_backbone_stem_conv2d */
+  {136, 9, 9, {0, 0, 0}, 1},      /* k0136_backbone_block1_conv2d */
+  {137, 10, 18, {0, 0, 0}, 1},    /* k0137_backbone_block1_conv2d */
+  {138, 4, 28, {0, 0, 0}, 1},     /* k0138_backbone_block2_shortcut_conv_conv2d */
+  {139, 9, 32, {0, 0, 0}, 1},     /* k0139_backbone_block2_conv2d */
+  {140, 14, 41, {0, 0, 0}, 1},    /* k0140_backbone_block2_conv2d */
+  {141, 4, 55, {0, 0, 0}, 1},     /* k0141_backbone_block3_shortcut_conv_conv2d */
+  {142, 9, 59, {0, 0, 0}, 1},     /* k0142_backbone_block3_conv2d */
+  {143, 15, 68, {0, 0, 0}, 1},    /* k0143_backbone_block3_reduce_mean */
 };
 static const hw_buffer fmnist_resnet_small_encode_buffers[] = {
   {{0, 100352, 0}, 0, 0, -1},
@@ -5514,7 +5644,8 @@ const hw_program *hw_program_fmnist_resnet_small(void) {
 
 
 /* select, sub -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0064_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0064_backbone_block2_conv1_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -5546,24 +5677,26 @@ static void fmnist_resnet_small_k0064_sub(const float *restrict x0, const float 
     }
   }
 }
-void fmnist_resnet_small_k0064_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0064_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0064_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0064_backbone_block2_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_input_grad -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0065_conv2d_input_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
+    float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
       .ow = 14, .stride = 2, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, scratch_bytes);
 }
-void fmnist_resnet_small_k0065_conv2d_input_grad_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0065_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+void fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad_launch(void *const *a, const hw_call_context *c)
+    {
+  fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0066_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0066_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
     float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
@@ -5652,13 +5785,14 @@ static void fmnist_resnet_small_k0066_reduce_sum(int64_t n, const float *x0, con
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-void fmnist_resnet_small_k0066_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0066_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
+void fmnist_resnet_small_k0066_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0066_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
 /* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0067_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0067_backbone_block1_bn2_add(int64_t n, const float *restrict x0, const float *restrict
+    x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
   double h_y0_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -5681,8 +5815,8 @@ static void fmnist_resnet_small_k0067_add(int64_t n, const float *restrict x0, c
     }
   }
 }
-void fmnist_resnet_small_k0067_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0067_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+void fmnist_resnet_small_k0067_backbone_block1_bn2_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0067_backbone_block1_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[32,32,3,3] (graphs/FMNISTResNetSmall.swift:17) */
@@ -5876,7 +6010,7 @@ void fmnist_resnet_small_k0072_sub_launch(void *const *a, const hw_call_context 
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0073_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0073_backbone_block1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
@@ -5964,9 +6098,9 @@ static void fmnist_resnet_small_k0073_reduce_sum(int64_t n, const float *x0, con
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-void fmnist_resnet_small_k0073_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0073_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], c->scratch_bytes);
+void fmnist_resnet_small_k0073_backbone_block1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0073_backbone_block1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
 /* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
@@ -5998,7 +6132,7 @@ void fmnist_resnet_small_k0074_add_launch(void *const *a, const hw_call_context 
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0075_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0075_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3,
     float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
@@ -6087,13 +6221,14 @@ static void fmnist_resnet_small_k0075_reduce_sum(int64_t n, const float *x0, con
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-void fmnist_resnet_small_k0075_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0075_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
+void fmnist_resnet_small_k0075_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0075_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[32,1,3,3] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0076_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
     int64_t scratch_bytes) {
@@ -6131,13 +6266,13 @@ static void fmnist_resnet_small_k0076_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0076_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0076_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      c->scratch_bytes);
+void fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0077_reduce_sum(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum(const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
@@ -6177,13 +6312,15 @@ static void fmnist_resnet_small_k0077_reduce_sum(const float *restrict x0, const
     }
   }
 }
-void fmnist_resnet_small_k0077_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0077_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
 }
 
 /* select, sub -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0078_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0078_backbone_stem_conv_sub(const float *restrict x0, const float *restrict x1, const
+    float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -6212,13 +6349,13 @@ static void fmnist_resnet_small_k0078_sub(const float *restrict x0, const float 
     }
   }
 }
-void fmnist_resnet_small_k0078_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0078_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0078_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0078_backbone_stem_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* matmul, reduce_mean, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0079_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0079_head_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
     float *restrict y3) {
   hw_matmul((2 * n), 512, 128, 0, 1, x0, x1, y0);
@@ -6270,8 +6407,8 @@ static void fmnist_resnet_small_k0079_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-void fmnist_resnet_small_k0079_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0079_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+void fmnist_resnet_small_k0079_head_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0079_head_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
@@ -6330,7 +6467,7 @@ void fmnist_resnet_small_k0080_reduce_mean_launch(void *const *a, const hw_call_
 }
 
 /* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0081_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0081_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
     float *y5) {
@@ -6377,13 +6514,13 @@ static void fmnist_resnet_small_k0081_reduce_sum(int64_t n, const float *restric
     y5[i0] = (float)((double)x1[i0] - (h_y5_0 * (double)y4[i0]));
   }
 }
-void fmnist_resnet_small_k0081_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0081_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12]);
+void fmnist_resnet_small_k0081_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0081_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12]);
 }
 
 /* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0082_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0082_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
   hw_matmul(128, 512, (2 * n), 1, 0, x2, x0, y0);
   const double h_y1_0 = (double)x3[0];
@@ -6394,12 +6531,12 @@ static void fmnist_resnet_small_k0082_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0082_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0082_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0082_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0082_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0083_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0083_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict y6, float *restrict y7) {
@@ -6473,13 +6610,13 @@ static void fmnist_resnet_small_k0083_reduce_sum(int64_t n, const float *restric
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0083_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0083_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14]);
+void fmnist_resnet_small_k0083_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0083_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0084_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0084_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -6497,25 +6634,25 @@ static void fmnist_resnet_small_k0084_add(int64_t n, const float *restrict x0, c
     }
   }
 }
-void fmnist_resnet_small_k0084_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0084_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+void fmnist_resnet_small_k0084_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0084_head_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* sub -> f32[512] */
-static void fmnist_resnet_small_k0085_sub(const float *restrict x0, const float *restrict x1, const float *x2,
+static void fmnist_resnet_small_k0085_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float *x2,
     float *y0) {
   const double h_y0_0 = (double)x1[0];
   for (int64_t i0 = 0; i0 < 512; i0++) {
     y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
   }
 }
-void fmnist_resnet_small_k0085_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0085_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0085_sub(a[0], a[1], a[2], a[3]);
+  fmnist_resnet_small_k0085_head_bn1_sub(a[0], a[1], a[2], a[3]);
 }
 
 /* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0086_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0086_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
   const double h_y1_0 = (double)x2[0];
@@ -6526,12 +6663,13 @@ static void fmnist_resnet_small_k0086_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0086_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0086_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0086_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0086_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0087_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0087_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
+    x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5) {
@@ -6588,8 +6726,9 @@ static void fmnist_resnet_small_k0087_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-void fmnist_resnet_small_k0087_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0087_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+void fmnist_resnet_small_k0087_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0087_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10], a[11]);
 }
 
 /* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
@@ -6893,7 +7032,7 @@ void fmnist_resnet_small_k0098_matmul_launch(void *const *a, const hw_call_conte
 }
 
 /* matmul, reduce_sum, mul, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0099_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0099_head_bn1_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
@@ -6961,13 +7100,13 @@ static void fmnist_resnet_small_k0099_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0099_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0099_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], a[17]);
+void fmnist_resnet_small_k0099_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0099_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
 }
 
 /* matmul, add, mul, reduce_sum -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0100_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0100_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
     float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5) {
@@ -7004,9 +7143,9 @@ static void fmnist_resnet_small_k0100_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0100_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0100_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14]);
+void fmnist_resnet_small_k0100_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0100_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14]);
 }
 
 /* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
@@ -7075,7 +7214,7 @@ void fmnist_resnet_small_k0104_reduce_sum_launch(void *const *a, const hw_call_c
 }
 
 /* matmul, add, reduce_sum, mul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0105_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0105_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
     const float *restrict x10, const float *restrict x11, const float *restrict x12, float *restrict y0, float *y1,
@@ -7121,13 +7260,13 @@ static void fmnist_resnet_small_k0105_reduce_sum(int64_t n, const float *x0, con
     }
   }
 }
-void fmnist_resnet_small_k0105_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0105_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], a[17]);
+void fmnist_resnet_small_k0105_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0105_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
 }
 
 /* matmul, add, reduce_sum, mul -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0106_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0106_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
     const float *restrict x10, const float *x11, const float *restrict x12, const float *restrict x13,
@@ -7218,9 +7357,9 @@ static void fmnist_resnet_small_k0106_reduce_sum(int64_t n, const float *x0, con
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0106_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0106_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
+void fmnist_resnet_small_k0106_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0106_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
@@ -7358,7 +7497,8 @@ void fmnist_resnet_small_k0108_reduce_sum_launch(void *const *a, const hw_call_c
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0109_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0109_backbone_block3_conv2_reduce_sum(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
     int64_t scratch_bytes) {
@@ -7404,13 +7544,14 @@ static void fmnist_resnet_small_k0109_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0109_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0109_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      c->scratch_bytes);
+void fmnist_resnet_small_k0109_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0109_backbone_block3_conv2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0110_reduce_sum(const float *restrict x0, const float *restrict x1, const float *x2,
+static void fmnist_resnet_small_k0110_backbone_block3_conv2_reduce_sum(const float *restrict x0, const float *restrict
+    x1, const float *x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
@@ -7455,9 +7596,10 @@ static void fmnist_resnet_small_k0110_reduce_sum(const float *restrict x0, const
     }
   }
 }
-void fmnist_resnet_small_k0110_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0110_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0110_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0110_backbone_block3_conv2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
 }
 
 /* add -> f32[128,1,1] */
@@ -7482,7 +7624,8 @@ void fmnist_resnet_small_k0111_add_launch(void *const *a, const hw_call_context 
 }
 
 /* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0112_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0112_backbone_block3_bn2_sub(const float *restrict x0, const float *restrict x1, const
+    float *restrict x2,
     const float *x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
   const double h_y0_0 = (double)x0[0];
@@ -7507,13 +7650,14 @@ static void fmnist_resnet_small_k0112_sub(const float *restrict x0, const float 
         (double)x7[i0]))));
   }
 }
-void fmnist_resnet_small_k0112_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0112_backbone_block3_bn2_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0112_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0112_backbone_block3_bn2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0113_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0113_backbone_block3_shortcut_bn_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
   const double h_y0_0 = (double)x0[0];
@@ -7538,13 +7682,15 @@ static void fmnist_resnet_small_k0113_sub(const float *restrict x0, const float 
         (double)x7[i0]))));
   }
 }
-void fmnist_resnet_small_k0113_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0113_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0113_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0113_backbone_block3_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
 }
 
 /* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0114_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0114_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+    float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, const float *restrict x11, const float *restrict x12, const float *restrict x13,
@@ -7591,13 +7737,14 @@ static void fmnist_resnet_small_k0114_reduce_sum(int64_t n, const float *restric
         0.0010000000000000009)) : (double)x13[i0]);
   }
 }
-void fmnist_resnet_small_k0114_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0114_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], a[15], a[16]);
+void fmnist_resnet_small_k0114_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0114_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+      a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]);
 }
 
 /* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0115_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0115_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2) {
   double part_y0[8][128];
@@ -7662,12 +7809,14 @@ static void fmnist_resnet_small_k0115_reduce_sum(int64_t n, const float *x0, con
         + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
-void fmnist_resnet_small_k0115_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0115_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+void fmnist_resnet_small_k0115_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0115_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+      a[8], a[9], a[10]);
 }
 
 /* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0116_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0116_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+    float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1) {
   double h_y0_0[128];
@@ -7720,12 +7869,14 @@ static void fmnist_resnet_small_k0116_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0116_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0116_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+void fmnist_resnet_small_k0116_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0116_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+      a[8], a[9]);
 }
 
 /* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0117_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0117_backbone_block3_shortcut_bn_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -7749,13 +7900,14 @@ static void fmnist_resnet_small_k0117_sub(const float *restrict x0, const float 
         (double)x5[i0]))));
   }
 }
-void fmnist_resnet_small_k0117_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0117_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0117_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0117_backbone_block3_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* select, sub -> f32[128,64,1,1] */
-static void fmnist_resnet_small_k0118_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0118_backbone_block3_shortcut_conv_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -7781,13 +7933,15 @@ static void fmnist_resnet_small_k0118_sub(const float *restrict x0, const float 
     }
   }
 }
-void fmnist_resnet_small_k0118_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0118_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0118_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0118_backbone_block3_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9]);
 }
 
 /* select, sub -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0119_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0119_backbone_block3_conv2_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -7820,13 +7974,14 @@ static void fmnist_resnet_small_k0119_sub(const float *restrict x0, const float 
     }
   }
 }
-void fmnist_resnet_small_k0119_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0119_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0119_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0119_backbone_block3_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* add -> f32[128,1,1] */
-static void fmnist_resnet_small_k0120_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0120_backbone_block3_bn1_add(const float *restrict x0, const float *restrict x1, const
+    float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     float *restrict y0) {
   const double h_y0_0 = (double)x3[0];
@@ -7841,13 +7996,14 @@ static void fmnist_resnet_small_k0120_add(const float *restrict x0, const float 
         (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
-void fmnist_resnet_small_k0120_add_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0120_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0120_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  fmnist_resnet_small_k0120_backbone_block3_bn1_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
 /* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0121_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0121_backbone_block3_bn1_sub(const float *restrict x0, const float *restrict x1, const
+    float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
     const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
   const double h_y0_0 = (double)x0[0];
@@ -7872,13 +8028,14 @@ static void fmnist_resnet_small_k0121_sub(const float *restrict x0, const float 
         (double)x7[i0]))));
   }
 }
-void fmnist_resnet_small_k0121_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0121_backbone_block3_bn1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0121_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0121_backbone_block3_bn1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* select, sub -> f32[128,64,3,3] */
-static void fmnist_resnet_small_k0122_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0122_backbone_block3_conv1_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -7911,9 +8068,9 @@ static void fmnist_resnet_small_k0122_sub(const float *restrict x0, const float 
     }
   }
 }
-void fmnist_resnet_small_k0122_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0122_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0122_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0122_backbone_block3_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* add -> f32[64,1,1] */
@@ -7969,7 +8126,8 @@ void fmnist_resnet_small_k0124_sub_launch(void *const *a, const hw_call_context 
 }
 
 /* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0125_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0125_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
   const double h_y0_0 = (double)x0[0];
@@ -7994,13 +8152,15 @@ static void fmnist_resnet_small_k0125_sub(const float *restrict x0, const float 
         (double)x7[i0]))));
   }
 }
-void fmnist_resnet_small_k0125_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0125_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0125_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0125_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
 }
 
 /* reduce_sum, add, select -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0126_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0126_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+    float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *y0, float *restrict y1, float *y2) {
@@ -8045,13 +8205,14 @@ static void fmnist_resnet_small_k0126_reduce_sum(int64_t n, const float *restric
         0.0010000000000000009)) : (double)x10[i0]);
   }
 }
-void fmnist_resnet_small_k0126_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0126_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13]);
+void fmnist_resnet_small_k0126_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0126_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+      a[8], a[9], a[10], a[11], a[12], a[13]);
 }
 
 /* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0127_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0127_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -8075,13 +8236,14 @@ static void fmnist_resnet_small_k0127_sub(const float *restrict x0, const float 
         (double)x5[i0]))));
   }
 }
-void fmnist_resnet_small_k0127_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0127_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0127_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0127_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* select, sub -> f32[64,32,1,1] */
-static void fmnist_resnet_small_k0128_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0128_backbone_block2_shortcut_conv_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -8107,13 +8269,15 @@ static void fmnist_resnet_small_k0128_sub(const float *restrict x0, const float 
     }
   }
 }
-void fmnist_resnet_small_k0128_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0128_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0128_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0128_backbone_block2_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9]);
 }
 
 /* select, sub -> f32[64,64,3,3] */
-static void fmnist_resnet_small_k0129_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0129_backbone_block2_conv2_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -8146,13 +8310,14 @@ static void fmnist_resnet_small_k0129_sub(const float *restrict x0, const float 
     }
   }
 }
-void fmnist_resnet_small_k0129_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0129_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0129_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0129_backbone_block2_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* select, sub -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0130_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0130_backbone_block2_conv1_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -8184,9 +8349,9 @@ static void fmnist_resnet_small_k0130_sub(const float *restrict x0, const float 
     }
   }
 }
-void fmnist_resnet_small_k0130_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0130_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0130_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0130_backbone_block2_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* add -> f32[32,1,1] */
@@ -8280,7 +8445,8 @@ void fmnist_resnet_small_k0133_sub_launch(void *const *a, const hw_call_context 
 }
 
 /* select, sub -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0134_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0134_backbone_stem_conv_sub(const float *restrict x0, const float *restrict x1, const
+    float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
     const float *restrict x7, float *restrict y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
@@ -8309,13 +8475,14 @@ static void fmnist_resnet_small_k0134_sub(const float *restrict x0, const float 
     }
   }
 }
-void fmnist_resnet_small_k0134_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0134_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0134_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0134_backbone_stem_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0135_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0135_backbone_stem_conv2d(int64_t n, const float *restrict x0, const float *restrict
+    x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
@@ -8337,12 +8504,14 @@ static void fmnist_resnet_small_k0135_conv2d(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0135_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0135_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
+void fmnist_resnet_small_k0135_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0135_backbone_stem_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0136_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0136_backbone_block1_conv2d(int64_t n, const float *restrict x0, const float *restrict
+    x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
@@ -8364,12 +8533,13 @@ static void fmnist_resnet_small_k0136_conv2d(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0136_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0136_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
+void fmnist_resnet_small_k0136_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0136_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0137_conv2d(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0137_backbone_block1_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
@@ -8392,23 +8562,26 @@ static void fmnist_resnet_small_k0137_conv2d(int64_t n, const float *x0, const f
     }
   }
 }
-void fmnist_resnet_small_k0137_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0137_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], c->scratch_bytes);
+void fmnist_resnet_small_k0137_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0137_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      c->scratch_bytes);
 }
 
 /* conv2d -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0138_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0138_backbone_block2_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
+    float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
       .ow = 14, .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-void fmnist_resnet_small_k0138_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0138_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+void fmnist_resnet_small_k0138_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0138_backbone_block2_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0139_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0139_backbone_block2_conv2d(int64_t n, const float *restrict x0, const float *restrict
+    x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
@@ -8430,12 +8603,13 @@ static void fmnist_resnet_small_k0139_conv2d(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0139_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0139_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
+void fmnist_resnet_small_k0139_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0139_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0140_conv2d(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0140_backbone_block2_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -8463,24 +8637,26 @@ static void fmnist_resnet_small_k0140_conv2d(int64_t n, const float *x0, const f
     }
   }
 }
-void fmnist_resnet_small_k0140_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0140_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], c->scratch_bytes);
+void fmnist_resnet_small_k0140_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0140_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10], a[11], a[12], a[13], c->scratch_bytes);
 }
 
 /* conv2d -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0141_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0141_backbone_block3_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
+    float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
       .ow = 7, .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-void fmnist_resnet_small_k0141_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0141_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+void fmnist_resnet_small_k0141_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0141_backbone_block3_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0142_conv2d(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0142_backbone_block3_conv2d(int64_t n, const float *restrict x0, const float *restrict
+    x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
@@ -8502,12 +8678,14 @@ static void fmnist_resnet_small_k0142_conv2d(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0142_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0142_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], c->scratch_bytes);
+void fmnist_resnet_small_k0142_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0142_backbone_block3_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, reshape -> f32[n,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0143_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0143_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict scratch,
@@ -8545,8 +8723,8 @@ static void fmnist_resnet_small_k0143_reduce_mean(int64_t n, const float *restri
     y2[i] = (float)(double)y1[i];
   }
 }
-void fmnist_resnet_small_k0143_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0143_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-      a[12], a[13], a[14], c->scratch_bytes);
+void fmnist_resnet_small_k0143_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0143_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], a[11], a[12], a[13], a[14], c->scratch_bytes);
 }
 
