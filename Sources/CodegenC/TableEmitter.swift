@@ -17,10 +17,8 @@ struct TableEmitter {
   }
 
   private func emitTables(into code: inout CodePrinter, then output: inout CodePrinter) throws {
-    var shapes = 0
+    var shapes: [String: String] = [:]  // dims -> name: tensors of one shape share one array
     func shape(_ a: TensorType, _ b: TensorType, _ place: String) throws -> String {
-      shapes += 1
-      let name = "\(base)_shape\(shapes)"
       let dims = try zip(a.shape, b.shape).map { x, y in
         guard let dim = BatchPolynomial(x, y)?.hwPoly else {
           throw GenericBatch.Mismatch(
@@ -28,9 +26,11 @@ struct TableEmitter {
         }
         return dim
       }
-      code.line(
-        "static const hw_poly \(name)[] = {\(dims.isEmpty ? "{0}" : dims.joined(separator: ", "))};"
-      )
+      let text = dims.isEmpty ? "{0}" : dims.joined(separator: ", ")
+      if let name = shapes[text] { return name }
+      let name = "\(base)_shape\(shapes.count + 1)"
+      shapes[text] = name
+      code.line("static const hw_poly \(name)[] = {\(text)};")
       return name
     }
     func tensor(_ name: String, _ a: TensorType, _ b: TensorType, offset: Int) throws -> String {

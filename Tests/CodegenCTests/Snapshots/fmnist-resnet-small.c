@@ -5155,463 +5155,311 @@ static const hw_buffer fmnist_resnet_small_encode_buffers[] = {
 
 static const hw_poly fmnist_resnet_small_shape1[] = {{32, 0, 0}, {1, 0, 0}, {3, 0, 0}, {3, 0, 0}};
 static const hw_poly fmnist_resnet_small_shape2[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape3[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape4[] = {{32, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape5[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape6[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape7[] = {{32, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape8[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape9[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape10[] = {{64, 0, 0}, {32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape11[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape12[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape13[] = {{64, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape14[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape15[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape16[] = {{64, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape17[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape18[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape19[] = {{128, 0, 0}, {64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape20[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape21[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape22[] = {{128, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape23[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape24[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape25[] = {{128, 0, 0}, {128, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape26[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape27[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape28[] = {{512, 0, 0}, {128, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape29[] = {{512, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape30[] = {{512, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape31[] = {{128, 0, 0}, {512, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape32[] = {{128, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape33[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape34[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape35[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape36[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape37[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape38[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape39[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape40[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape41[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape42[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape43[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape44[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape45[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape46[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape47[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape48[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape49[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape50[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape51[] = {{512, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape52[] = {{512, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape53[] = {{32, 0, 0}, {1, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape54[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape55[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape56[] = {{32, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape57[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape58[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape59[] = {{32, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape60[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape61[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape62[] = {{64, 0, 0}, {32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape63[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape64[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape65[] = {{64, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape66[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape67[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape68[] = {{64, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape69[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape70[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape71[] = {{128, 0, 0}, {64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape72[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape73[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape74[] = {{128, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape75[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape76[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape77[] = {{128, 0, 0}, {128, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape78[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape79[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape80[] = {{512, 0, 0}, {128, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape81[] = {{512, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape82[] = {{512, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape83[] = {{128, 0, 0}, {512, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape84[] = {{128, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape85[] = {{32, 0, 0}, {1, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape86[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape87[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape88[] = {{32, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape89[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape90[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape91[] = {{32, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape92[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape93[] = {{32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape94[] = {{64, 0, 0}, {32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape95[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape96[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape97[] = {{64, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape98[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape99[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape100[] = {{64, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape101[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape102[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape103[] = {{128, 0, 0}, {64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape104[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape105[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape106[] = {{128, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape107[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape108[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape109[] = {{128, 0, 0}, {128, 0, 0}, {3, 0, 0}, {3, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape110[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape111[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape112[] = {{512, 0, 0}, {128, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape113[] = {{512, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape114[] = {{512, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape115[] = {{128, 0, 0}, {512, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape116[] = {{128, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape117[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape118[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape119[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape120[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape121[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape122[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape123[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape124[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape125[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape126[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape127[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape128[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape129[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape130[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape131[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape132[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape133[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape134[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape135[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape136[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape137[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape138[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape139[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape140[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape141[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape142[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape143[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape144[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape145[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape146[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape147[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape148[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape3[] = {{32, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape4[] = {{64, 0, 0}, {32, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape5[] = {{64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape6[] = {{64, 0, 0}, {32, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape7[] = {{64, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape8[] = {{128, 0, 0}, {64, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape9[] = {{128, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape10[] = {{128, 0, 0}, {64, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape11[] = {{128, 0, 0}, {128, 0, 0}, {3, 0, 0}, {3, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape12[] = {{512, 0, 0}, {128, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape13[] = {{512, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape14[] = {{128, 0, 0}, {512, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape15[] = {{128, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape16[] = {{0}};
 static const hw_variable fmnist_resnet_small_variables[] = {
   {{"backbone.stem.conv.weight", HW_F32, 4, fmnist_resnet_small_shape1, 0}, HW_PARAMETER, HW_INIT_NORMAL,
       0.08333333333333333, 14685154256836807446ull},
   {{"backbone.stem.bn.weight", HW_F32, 3, fmnist_resnet_small_shape2, 1152}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.stem.bn.bias", HW_F32, 3, fmnist_resnet_small_shape3, 1280}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape4, 1408}, HW_PARAMETER, HW_INIT_NORMAL,
+  {{"backbone.stem.bn.bias", HW_F32, 3, fmnist_resnet_small_shape2, 1280}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape3, 1408}, HW_PARAMETER, HW_INIT_NORMAL,
       0.08333333333333333, 7100315878153889168ull},
-  {{"backbone.block1.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape5, 38272}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
+  {{"backbone.block1.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape2, 38272}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
       0ull},
-  {{"backbone.block1.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape6, 38400}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block1.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape7, 38528}, HW_PARAMETER, HW_INIT_NORMAL,
+  {{"backbone.block1.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape2, 38400}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape3, 38528}, HW_PARAMETER, HW_INIT_NORMAL,
       0.08333333333333333, 9978817560549348923ull},
-  {{"backbone.block1.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape8, 75392}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
+  {{"backbone.block1.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape2, 75392}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
       0ull},
-  {{"backbone.block1.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape9, 75520}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.conv.weight", HW_F32, 4, fmnist_resnet_small_shape10, 75648}, HW_PARAMETER,
-      HW_INIT_NORMAL, 0.1767766952966369, 16681468914287469634ull},
-  {{"backbone.block2.shortcut.bn.weight", HW_F32, 3, fmnist_resnet_small_shape11, 83840}, HW_PARAMETER,
-      HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.shortcut.bn.bias", HW_F32, 3, fmnist_resnet_small_shape12, 84096}, HW_PARAMETER, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block2.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape13, 84352}, HW_PARAMETER, HW_INIT_NORMAL,
+  {{"backbone.block1.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape2, 75520}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.shortcut.conv.weight", HW_F32, 4, fmnist_resnet_small_shape4, 75648}, HW_PARAMETER, HW_INIT_NORMAL,
+      0.1767766952966369, 16681468914287469634ull},
+  {{"backbone.block2.shortcut.bn.weight", HW_F32, 3, fmnist_resnet_small_shape5, 83840}, HW_PARAMETER, HW_INIT_CONSTANT,
+      1.0, 0ull},
+  {{"backbone.block2.shortcut.bn.bias", HW_F32, 3, fmnist_resnet_small_shape5, 84096}, HW_PARAMETER, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape6, 84352}, HW_PARAMETER, HW_INIT_NORMAL,
       0.05892556509887896, 15557919456476521295ull},
-  {{"backbone.block2.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape14, 158080}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
+  {{"backbone.block2.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape5, 158080}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
       0ull},
-  {{"backbone.block2.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape15, 158336}, HW_PARAMETER, HW_INIT_ZEROS, 0.0,
-      0ull},
-  {{"backbone.block2.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape16, 158592}, HW_PARAMETER, HW_INIT_NORMAL,
+  {{"backbone.block2.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape5, 158336}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block2.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape7, 158592}, HW_PARAMETER, HW_INIT_NORMAL,
       0.05892556509887896, 2235090309648097236ull},
-  {{"backbone.block2.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape17, 306048}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
+  {{"backbone.block2.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape5, 306048}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
       0ull},
-  {{"backbone.block2.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape18, 306304}, HW_PARAMETER, HW_INIT_ZEROS, 0.0,
-      0ull},
-  {{"backbone.block3.shortcut.conv.weight", HW_F32, 4, fmnist_resnet_small_shape19, 306560}, HW_PARAMETER,
+  {{"backbone.block2.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape5, 306304}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.shortcut.conv.weight", HW_F32, 4, fmnist_resnet_small_shape8, 306560}, HW_PARAMETER,
       HW_INIT_NORMAL, 0.125, 4080117657149715919ull},
-  {{"backbone.block3.shortcut.bn.weight", HW_F32, 3, fmnist_resnet_small_shape20, 339328}, HW_PARAMETER,
+  {{"backbone.block3.shortcut.bn.weight", HW_F32, 3, fmnist_resnet_small_shape9, 339328}, HW_PARAMETER,
       HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.shortcut.bn.bias", HW_F32, 3, fmnist_resnet_small_shape21, 339840}, HW_PARAMETER, HW_INIT_ZEROS,
+  {{"backbone.block3.shortcut.bn.bias", HW_F32, 3, fmnist_resnet_small_shape9, 339840}, HW_PARAMETER, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block3.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape22, 340352}, HW_PARAMETER, HW_INIT_NORMAL,
+  {{"backbone.block3.conv1.weight", HW_F32, 4, fmnist_resnet_small_shape10, 340352}, HW_PARAMETER, HW_INIT_NORMAL,
       0.041666666666666664, 6624637633163396086ull},
-  {{"backbone.block3.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape23, 635264}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
+  {{"backbone.block3.bn1.weight", HW_F32, 3, fmnist_resnet_small_shape9, 635264}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
       0ull},
-  {{"backbone.block3.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape24, 635776}, HW_PARAMETER, HW_INIT_ZEROS, 0.0,
-      0ull},
-  {{"backbone.block3.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape25, 636288}, HW_PARAMETER, HW_INIT_NORMAL,
+  {{"backbone.block3.bn1.bias", HW_F32, 3, fmnist_resnet_small_shape9, 635776}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.conv2.weight", HW_F32, 4, fmnist_resnet_small_shape11, 636288}, HW_PARAMETER, HW_INIT_NORMAL,
       0.041666666666666664, 4597502845679572877ull},
-  {{"backbone.block3.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape26, 1226112}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
+  {{"backbone.block3.bn2.weight", HW_F32, 3, fmnist_resnet_small_shape9, 1226112}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0,
       0ull},
-  {{"backbone.block3.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape27, 1226624}, HW_PARAMETER, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block3.bn2.bias", HW_F32, 3, fmnist_resnet_small_shape9, 1226624}, HW_PARAMETER, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"head.fc1.weight", HW_F32, 2, fmnist_resnet_small_shape28, 1227136}, HW_PARAMETER, HW_INIT_UNIFORM,
+  {{"head.fc1.weight", HW_F32, 2, fmnist_resnet_small_shape12, 1227136}, HW_PARAMETER, HW_INIT_UNIFORM,
       0.08838834764831843, 9048542786636741280ull},
-  {{"head.bn1.weight", HW_F32, 1, fmnist_resnet_small_shape29, 1489280}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"head.bn1.bias", HW_F32, 1, fmnist_resnet_small_shape30, 1491328}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.weight", HW_F32, 2, fmnist_resnet_small_shape31, 1493376}, HW_PARAMETER, HW_INIT_UNIFORM,
+  {{"head.bn1.weight", HW_F32, 1, fmnist_resnet_small_shape13, 1489280}, HW_PARAMETER, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"head.bn1.bias", HW_F32, 1, fmnist_resnet_small_shape13, 1491328}, HW_PARAMETER, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.weight", HW_F32, 2, fmnist_resnet_small_shape14, 1493376}, HW_PARAMETER, HW_INIT_UNIFORM,
       0.044194173824159216, 14175075352084560267ull},
-  {{"head.fc2.bias", HW_F32, 1, fmnist_resnet_small_shape32, 1755520}, HW_PARAMETER, HW_INIT_UNIFORM,
+  {{"head.fc2.bias", HW_F32, 1, fmnist_resnet_small_shape15, 1755520}, HW_PARAMETER, HW_INIT_UNIFORM,
       0.044194173824159216, 13436652085605612310ull},
-  {{"backbone.stem.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape33, 1756032}, HW_STATE, HW_INIT_ZEROS, 0.0,
+  {{"backbone.stem.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape2, 1756032}, HW_STATE, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.stem.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape34, 1756160}, HW_STATE, HW_INIT_CONSTANT, 1.0,
+  {{"backbone.stem.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape2, 1756160}, HW_STATE, HW_INIT_CONSTANT, 1.0,
       0ull},
-  {{"backbone.block1.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape35, 1756288}, HW_STATE, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block1.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape2, 1756288}, HW_STATE, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block1.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape36, 1756416}, HW_STATE, HW_INIT_CONSTANT,
-      1.0, 0ull},
-  {{"backbone.block1.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape37, 1756544}, HW_STATE, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block1.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape2, 1756416}, HW_STATE, HW_INIT_CONSTANT, 1.0,
       0ull},
-  {{"backbone.block1.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape38, 1756672}, HW_STATE, HW_INIT_CONSTANT,
-      1.0, 0ull},
-  {{"backbone.block2.shortcut.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape39, 1756800}, HW_STATE,
+  {{"backbone.block1.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape2, 1756544}, HW_STATE, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block1.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape2, 1756672}, HW_STATE, HW_INIT_CONSTANT, 1.0,
+      0ull},
+  {{"backbone.block2.shortcut.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape5, 1756800}, HW_STATE,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape40, 1757056}, HW_STATE,
+  {{"backbone.block2.shortcut.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape5, 1757056}, HW_STATE,
       HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block2.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape41, 1757312}, HW_STATE, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block2.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape5, 1757312}, HW_STATE, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block2.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape42, 1757568}, HW_STATE, HW_INIT_CONSTANT,
-      1.0, 0ull},
-  {{"backbone.block2.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape43, 1757824}, HW_STATE, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block2.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape5, 1757568}, HW_STATE, HW_INIT_CONSTANT, 1.0,
       0ull},
-  {{"backbone.block2.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape44, 1758080}, HW_STATE, HW_INIT_CONSTANT,
-      1.0, 0ull},
-  {{"backbone.block3.shortcut.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape45, 1758336}, HW_STATE,
+  {{"backbone.block2.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape5, 1757824}, HW_STATE, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape5, 1758080}, HW_STATE, HW_INIT_CONSTANT, 1.0,
+      0ull},
+  {{"backbone.block3.shortcut.bn.running_mean", HW_F32, 3, fmnist_resnet_small_shape9, 1758336}, HW_STATE,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape46, 1758848}, HW_STATE,
+  {{"backbone.block3.shortcut.bn.running_var", HW_F32, 3, fmnist_resnet_small_shape9, 1758848}, HW_STATE,
       HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.block3.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape47, 1759360}, HW_STATE, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block3.bn1.running_mean", HW_F32, 3, fmnist_resnet_small_shape9, 1759360}, HW_STATE, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block3.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape48, 1759872}, HW_STATE, HW_INIT_CONSTANT,
-      1.0, 0ull},
-  {{"backbone.block3.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape49, 1760384}, HW_STATE, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block3.bn1.running_var", HW_F32, 3, fmnist_resnet_small_shape9, 1759872}, HW_STATE, HW_INIT_CONSTANT, 1.0,
       0ull},
-  {{"backbone.block3.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape50, 1760896}, HW_STATE, HW_INIT_CONSTANT,
-      1.0, 0ull},
-  {{"head.bn1.running_mean", HW_F32, 1, fmnist_resnet_small_shape51, 1761408}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.running_var", HW_F32, 1, fmnist_resnet_small_shape52, 1763456}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
-  {{"backbone.stem.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape53, 1765504}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block3.bn2.running_mean", HW_F32, 3, fmnist_resnet_small_shape9, 1760384}, HW_STATE, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.stem.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape54, 1766656}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block3.bn2.running_var", HW_F32, 3, fmnist_resnet_small_shape9, 1760896}, HW_STATE, HW_INIT_CONSTANT, 1.0,
       0ull},
-  {{"backbone.stem.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape55, 1766784}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"head.bn1.running_mean", HW_F32, 1, fmnist_resnet_small_shape13, 1761408}, HW_STATE, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.running_var", HW_F32, 1, fmnist_resnet_small_shape13, 1763456}, HW_STATE, HW_INIT_CONSTANT, 1.0, 0ull},
+  {{"backbone.stem.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape1, 1765504}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block1.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape56, 1766912}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.stem.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape2, 1766656}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.stem.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape2, 1766784}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block1.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape3, 1766912}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block1.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape57, 1803776}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block1.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape58, 1803904}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block1.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape2, 1803776}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block1.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape59, 1804032}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block1.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape60, 1840896}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block1.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape61, 1841024}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block1.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape2, 1803904}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block2.shortcut.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape62, 1841152}, HW_SLOT,
+  {{"backbone.block1.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape3, 1804032}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block1.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape2, 1840896}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block1.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape2, 1841024}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.shortcut.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape4, 1841152}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape63, 1849344}, HW_SLOT,
+  {{"backbone.block2.shortcut.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape5, 1849344}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape64, 1849600}, HW_SLOT,
+  {{"backbone.block2.shortcut.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape5, 1849600}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape65, 1849856}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block2.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape6, 1849856}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block2.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape66, 1923584}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block2.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape67, 1923840}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block2.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape5, 1923584}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block2.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape68, 1924096}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block2.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape69, 2071552}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block2.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape70, 2071808}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block2.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape5, 1923840}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block3.shortcut.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape71, 2072064}, HW_SLOT,
+  {{"backbone.block2.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape7, 1924096}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block2.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape5, 2071552}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape5, 2071808}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.shortcut.conv.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape8, 2072064}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape72, 2104832}, HW_SLOT,
+  {{"backbone.block3.shortcut.bn.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape9, 2104832}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape73, 2105344}, HW_SLOT,
+  {{"backbone.block3.shortcut.bn.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape9, 2105344}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape74, 2105856}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block3.conv1.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape10, 2105856}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block3.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape75, 2400768}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block3.bn1.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape9, 2400768}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape9, 2401280}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape11, 2401792}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block3.bn1.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape76, 2401280}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block3.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape9, 2991616}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block3.conv2.weight.momentum", HW_F32, 4, fmnist_resnet_small_shape77, 2401792}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block3.bn2.weight.momentum", HW_F32, 3, fmnist_resnet_small_shape78, 2991616}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block3.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape79, 2992128}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block3.bn2.bias.momentum", HW_F32, 3, fmnist_resnet_small_shape9, 2992128}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"head.fc1.weight.momentum", HW_F32, 2, fmnist_resnet_small_shape80, 2992640}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.weight.momentum", HW_F32, 1, fmnist_resnet_small_shape81, 3254784}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.bias.momentum", HW_F32, 1, fmnist_resnet_small_shape82, 3256832}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.weight.momentum", HW_F32, 2, fmnist_resnet_small_shape83, 3258880}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.bias.momentum", HW_F32, 1, fmnist_resnet_small_shape84, 3521024}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape85, 3521536}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"head.fc1.weight.momentum", HW_F32, 2, fmnist_resnet_small_shape12, 2992640}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.weight.momentum", HW_F32, 1, fmnist_resnet_small_shape13, 3254784}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.bias.momentum", HW_F32, 1, fmnist_resnet_small_shape13, 3256832}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.weight.momentum", HW_F32, 2, fmnist_resnet_small_shape14, 3258880}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.bias.momentum", HW_F32, 1, fmnist_resnet_small_shape15, 3521024}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape1, 3521536}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.stem.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape86, 3522688}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.stem.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape2, 3522688}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.stem.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape87, 3522816}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.stem.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape2, 3522816}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block1.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape3, 3522944}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block1.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape88, 3522944}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block1.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape89, 3559808}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block1.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape2, 3559808}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block1.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape90, 3559936}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block1.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape2, 3559936}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block1.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape91, 3560064}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block1.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape92, 3596928}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block1.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape3, 3560064}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block1.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape93, 3597056}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block1.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape2, 3596928}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block2.shortcut.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape94, 3597184}, HW_SLOT,
+  {{"backbone.block1.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape2, 3597056}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.shortcut.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape4, 3597184}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape95, 3605376}, HW_SLOT,
+  {{"backbone.block2.shortcut.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape5, 3605376}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape96, 3605632}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block2.shortcut.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape5, 3605632}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block2.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape97, 3605888}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block2.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape98, 3679616}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block2.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape6, 3605888}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block2.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape99, 3679872}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block2.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape5, 3679616}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block2.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape100, 3680128}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block2.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape101, 3827584}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block2.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape5, 3679872}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block2.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape102, 3827840}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block2.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape7, 3680128}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block3.shortcut.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape103, 3828096}, HW_SLOT,
+  {{"backbone.block2.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape5, 3827584}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape5, 3827840}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.shortcut.conv.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape8, 3828096}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape104, 3860864}, HW_SLOT,
+  {{"backbone.block3.shortcut.bn.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape9, 3860864}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape105, 3861376}, HW_SLOT,
-      HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape106, 3861888}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block3.shortcut.bn.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape9, 3861376}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block3.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape107, 4156800}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block3.conv1.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape10, 3861888}, HW_SLOT, HW_INIT_ZEROS,
+      0.0, 0ull},
+  {{"backbone.block3.bn1.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape9, 4156800}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block3.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape108, 4157312}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block3.bn1.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape9, 4157312}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block3.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape109, 4157824}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block3.conv2.weight.adam_v", HW_F32, 4, fmnist_resnet_small_shape11, 4157824}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block3.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape110, 4747648}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block3.bn2.weight.adam_v", HW_F32, 3, fmnist_resnet_small_shape9, 4747648}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block3.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape111, 4748160}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.block3.bn2.bias.adam_v", HW_F32, 3, fmnist_resnet_small_shape9, 4748160}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"head.fc1.weight.adam_v", HW_F32, 2, fmnist_resnet_small_shape112, 4748672}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.weight.adam_v", HW_F32, 1, fmnist_resnet_small_shape113, 5010816}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.bias.adam_v", HW_F32, 1, fmnist_resnet_small_shape114, 5012864}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.weight.adam_v", HW_F32, 2, fmnist_resnet_small_shape115, 5014912}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.bias.adam_v", HW_F32, 1, fmnist_resnet_small_shape116, 5277056}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.stem.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape117, 5277568}, HW_SLOT, HW_INIT_ZEROS,
+  {{"head.fc1.weight.adam_v", HW_F32, 2, fmnist_resnet_small_shape12, 4748672}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.weight.adam_v", HW_F32, 1, fmnist_resnet_small_shape13, 5010816}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.bias.adam_v", HW_F32, 1, fmnist_resnet_small_shape13, 5012864}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.weight.adam_v", HW_F32, 2, fmnist_resnet_small_shape14, 5014912}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.bias.adam_v", HW_F32, 1, fmnist_resnet_small_shape15, 5277056}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.stem.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5277568}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.stem.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape118, 5277632}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.stem.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5277632}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.stem.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape119, 5277696}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+  {{"backbone.stem.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5277696}, HW_SLOT, HW_INIT_ZEROS, 0.0,
       0ull},
-  {{"backbone.block1.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape120, 5277760}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block1.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5277760}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block1.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape121, 5277824}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block1.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5277824}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block1.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape122, 5277888}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block1.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5277888}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block1.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5277952}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block1.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape123, 5277952}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block1.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278016}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block1.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape124, 5278016}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block1.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape125, 5278080}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block2.shortcut.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape126, 5278144}, HW_SLOT,
+  {{"backbone.block1.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278080}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.shortcut.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278144}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape127, 5278208}, HW_SLOT,
+  {{"backbone.block2.shortcut.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278208}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.shortcut.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape128, 5278272}, HW_SLOT,
+  {{"backbone.block2.shortcut.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278272}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block2.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape129, 5278336}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block2.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278336}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block2.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape130, 5278400}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block2.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278400}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block2.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape131, 5278464}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block2.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278464}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block2.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278528}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block2.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape132, 5278528}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block2.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278592}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block2.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape133, 5278592}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block2.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape134, 5278656}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block3.shortcut.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape135, 5278720}, HW_SLOT,
+  {{"backbone.block2.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278656}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.shortcut.conv.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278720}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape136, 5278784}, HW_SLOT,
+  {{"backbone.block3.shortcut.bn.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278784}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.shortcut.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape137, 5278848}, HW_SLOT,
+  {{"backbone.block3.shortcut.bn.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278848}, HW_SLOT,
       HW_INIT_ZEROS, 0.0, 0ull},
-  {{"backbone.block3.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape138, 5278912}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block3.conv1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278912}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block3.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape139, 5278976}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block3.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5278976}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block3.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape140, 5279040}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block3.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5279040}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"backbone.block3.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5279104}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block3.conv2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape141, 5279104}, HW_SLOT, HW_INIT_ZEROS,
+  {{"backbone.block3.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5279168}, HW_SLOT, HW_INIT_ZEROS,
       0.0, 0ull},
-  {{"backbone.block3.bn2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape142, 5279168}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"backbone.block3.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape143, 5279232}, HW_SLOT, HW_INIT_ZEROS,
-      0.0, 0ull},
-  {{"head.fc1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape144, 5279296}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape145, 5279360}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape146, 5279424}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape147, 5279488}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
-  {{"head.fc2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape148, 5279552}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"backbone.block3.bn2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5279232}, HW_SLOT, HW_INIT_ZEROS, 0.0,
+      0ull},
+  {{"head.fc1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5279296}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5279360}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.bn1.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5279424}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.weight.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5279488}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
+  {{"head.fc2.bias.adam_step", HW_F32, 0, fmnist_resnet_small_shape16, 5279552}, HW_SLOT, HW_INIT_ZEROS, 0.0, 0ull},
 };
-static const hw_poly fmnist_resnet_small_shape149[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape150[] = {{0, 2, 0}, {1, 0, 0}, {28, 0, 0}, {28, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape151[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape152[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape153[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape154[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape155[] = {{0, 2, 0}, {128, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape156[] = {{0}};
-static const hw_tensor fmnist_resnet_small_joint_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_shape149,
-    0}, {"views", HW_F32, 4, fmnist_resnet_small_shape150, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_shape151,
-    0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape152, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape153, 0},
-    {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape154, 0}};
-static const hw_tensor fmnist_resnet_small_joint_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape155,
-    73}, {"loss", HW_F32, 0, fmnist_resnet_small_shape156, 88}};
-static const hw_poly fmnist_resnet_small_shape157[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape158[] = {{0, 2, 0}, {1, 0, 0}, {28, 0, 0}, {28, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape159[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape160[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape161[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape162[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape163[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape164[] = {{0, 2, 0}, {128, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape165[] = {{0}};
-static const hw_poly fmnist_resnet_small_shape166[] = {{0}};
+static const hw_poly fmnist_resnet_small_shape17[] = {{0, 2, 0}, {1, 0, 0}, {28, 0, 0}, {28, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape18[] = {{0, 2, 0}, {128, 0, 0}};
+static const hw_tensor fmnist_resnet_small_joint_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_shape16,
+    0}, {"views", HW_F32, 4, fmnist_resnet_small_shape17, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_shape16,
+    0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape16, 0},
+    {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape16, 0}};
+static const hw_tensor fmnist_resnet_small_joint_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape18,
+    73}, {"loss", HW_F32, 0, fmnist_resnet_small_shape16, 88}};
 static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_inputs[] = {{"optimizer", HW_F32, 0,
-    fmnist_resnet_small_shape157, 0}, {"views", HW_F32, 4, fmnist_resnet_small_shape158, 0}, {"temperature", HW_F32, 0,
-    fmnist_resnet_small_shape159, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_shape160, 0}, {"weight_decay", HW_F32,
-    0, fmnist_resnet_small_shape161, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape162, 0}, {"lr", HW_F32, 0,
-    fmnist_resnet_small_shape163, 0}};
+    fmnist_resnet_small_shape16, 0}, {"views", HW_F32, 4, fmnist_resnet_small_shape17, 0}, {"temperature", HW_F32, 0,
+    fmnist_resnet_small_shape16, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"weight_decay", HW_F32,
+    0, fmnist_resnet_small_shape16, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"lr", HW_F32, 0,
+    fmnist_resnet_small_shape16, 0}};
 static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_outputs[] = {{"features", HW_F32, 2,
-    fmnist_resnet_small_shape164, 71}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_shape165, 84}, {"loss", HW_F32, 0,
-    fmnist_resnet_small_shape166, 122}};
-static const hw_poly fmnist_resnet_small_shape167[] = {{0, 1, 0}, {1, 0, 0}, {28, 0, 0}, {28, 0, 0}};
-static const hw_poly fmnist_resnet_small_shape168[] = {{0, 1, 0}, {128, 0, 0}};
-static const hw_tensor fmnist_resnet_small_encode_inputs[] = {{"images", HW_F32, 4, fmnist_resnet_small_shape167, 0}};
-static const hw_tensor fmnist_resnet_small_encode_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape168,
+    fmnist_resnet_small_shape18, 71}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_shape16, 84}, {"loss", HW_F32, 0,
+    fmnist_resnet_small_shape16, 122}};
+static const hw_poly fmnist_resnet_small_shape19[] = {{0, 1, 0}, {1, 0, 0}, {28, 0, 0}, {28, 0, 0}};
+static const hw_poly fmnist_resnet_small_shape20[] = {{0, 1, 0}, {128, 0, 0}};
+static const hw_tensor fmnist_resnet_small_encode_inputs[] = {{"images", HW_F32, 4, fmnist_resnet_small_shape19, 0}};
+static const hw_tensor fmnist_resnet_small_encode_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape20,
     16}};
 static const hw_entry fmnist_resnet_small_entries[] = {
   {"joint.step", 6, fmnist_resnet_small_joint_step_inputs, 2, fmnist_resnet_small_joint_step_outputs, 346,
