@@ -69,14 +69,13 @@ extension EntrySchedule {
     let (a, b) = (entry.0.graph, entry.1.graph)
     var failure: GenericBatch.Mismatch?
     let costs = a.kernelCosts { (id, axis) -> BatchPolynomial in
-      let (x, y) = (a[id].type.shape[axis], b[id].type.shape[axis])
-      guard let dim = BatchPolynomial(x, y) else {
-        failure = GenericBatch.Mismatch(
-          place: "the shape of \(id) in '\(name)'", first: "\(a[id].type)",
-          second: "\(b[id].type)", context: "")
+      do throws(GenericBatch.Mismatch) {
+        return try GenericBatch.polynomial(
+          a[id].type.shape[axis], b[id].type.shape[axis], place: "the shape of \(id) in '\(name)'")
+      } catch {
+        failure = error
         return .zero
       }
-      return dim
     }
     if let failure { throw failure }
     return costs.reduce((BatchPolynomial.zero, BatchPolynomial.zero)) {

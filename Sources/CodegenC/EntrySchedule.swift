@@ -111,12 +111,7 @@ struct EntrySchedule {
   private func polynomial(
     _ place: String, _ measure: (PlannedEntry) -> Int
   ) throws -> BatchPolynomial {
-    let (a, b) = (measure(entry.0), measure(entry.1))
-    guard let polynomial = BatchPolynomial(a, b), polynomial.coefficients.count <= 3 else {
-      throw GenericBatch.Mismatch(
-        place: "\(place) of '\(name)'", first: "\(a)", second: "\(b)", context: "")
-    }
-    return polynomial
+    try GenericBatch.polynomial(measure(entry.0), measure(entry.1), place: "\(place) of '\(name)'")
   }
 
   /// The stored values in the order the compiler's planner placed them.

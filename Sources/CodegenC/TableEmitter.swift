@@ -20,11 +20,7 @@ struct TableEmitter {
     var shapes: [String: String] = [:]  // dims -> name: tensors of one shape share one array
     func shape(_ a: TensorType, _ b: TensorType, _ place: String) throws -> String {
       let dims = try zip(a.shape, b.shape).map { x, y in
-        guard let dim = BatchPolynomial(x, y)?.hwPoly else {
-          throw GenericBatch.Mismatch(
-            place: "the shape of \(place)", first: "\(a)", second: "\(b)", context: "")
-        }
-        return dim
+        try GenericBatch.polynomial(x, y, place: "the shape of \(place)").hwPoly!
       }
       let text = dims.isEmpty ? "{0}" : dims.joined(separator: ", ")
       if let name = shapes[text] { return name }

@@ -27,6 +27,18 @@ public enum GenericBatch {
     }
   }
 
+  /// The polynomial of degree at most 2 (what an `hw_poly` holds) whose values at the two
+  /// markers are `first` and `second`; `place` names the value in the error.
+  public static func polynomial(
+    _ first: Int, _ second: Int, place: String
+  ) throws(Mismatch) -> BatchPolynomial {
+    guard let polynomial = BatchPolynomial(first, second), polynomial.coefficients.count <= 3
+    else {
+      throw Mismatch(place: place, first: "\(first)", second: "\(second)", context: "")
+    }
+    return polynomial
+  }
+
   /// Pairs the texts of one thing compiled at the two markers, replacing every integer that
   /// differs by `replace(polynomial)`; `place` names the thing in errors.
   public static func pair(
