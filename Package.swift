@@ -109,7 +109,7 @@ let package = Package(
       dependencies: ["GraphDSL", "GraphIR", "GraphCompiler", "GraphInterpreter", "Graphs"]),
     .testTarget(
       name: "GraphCompilerTests",
-      dependencies: ["GraphCompiler", "GraphIR", "GraphInterpreter", "Graphs"]),
+      dependencies: ["GraphCompiler", "GraphDSL", "GraphIR", "GraphInterpreter", "Graphs"]),
     .testTarget(
       name: "GraphInterpreterTests",
       dependencies: ["GraphInterpreter", "GraphIR", "GraphCompiler", "GradientCheck"]),

@@ -1,7 +1,8 @@
 /*
  * Runs an entry point's schedule: each call resolves its arguments (an input, an offset in the
  * state arena, a buffer or the call's scratch range in the activation arena as the plan placed
- * them, or a constant) and calls its kernel with the batch size; then the copies.
+ * them, or a constant) and calls its kernel with the batch size; then the copies. An entry's
+ * loop runs as many times as asked, its carried values copied between repetitions.
  */
 #include <string.h>
 
@@ -30,15 +31,32 @@ static void run_call(const hw_entry *entry, const hw_plan *plan, int index, floa
   entry->kernels[call->kernel].launch(args, &context);
 }
 
+static void run_copies(const hw_entry *entry, const hw_plan *plan, const hw_copy *copies, int count,
+                       int reversed, float *state, char *arena, const void *const *inputs) {
+  for (int c = 0; c < count; c++) {
+    void *to = argument(entry, plan, 0, copies[c].to, state, arena, inputs);
+    void *from = argument(entry, plan, 0, copies[c].from, state, arena, inputs);
+    memcpy(reversed ? from : to, reversed ? to : from, (size_t)hw_poly_at(copies[c].bytes, plan->n));
+  }
+}
+
+void hw_entry_run_repeating(const hw_entry *entry, const hw_plan *plan, int64_t times, float *state,
+                            char *arena, const void *const *inputs) {
+  const hw_loop *loop = &entry->loop;
+  if (loop->end == loop->first) times = 1;
+  for (int k = 0; k < loop->first; k++) run_call(entry, plan, k, state, arena, inputs);
+  for (int64_t r = 0; r < times; r++) {
+    if (r > 0) run_copies(entry, plan, loop->carries, loop->num_carries, 0, state, arena, inputs);
+    for (int k = loop->first; k < loop->end; k++) run_call(entry, plan, k, state, arena, inputs);
+  }
+  if (times <= 0) run_copies(entry, plan, loop->carries, loop->num_carries, 1, state, arena, inputs);
+  for (int k = loop->end; k < entry->num_calls; k++) run_call(entry, plan, k, state, arena, inputs);
+  run_copies(entry, plan, entry->copies, entry->num_copies, 0, state, arena, inputs);
+}
+
 void hw_entry_run(const hw_entry *entry, const hw_plan *plan, float *state, char *arena,
                   const void *const *inputs) {
-  for (int k = 0; k < entry->num_calls; k++) run_call(entry, plan, k, state, arena, inputs);
-  for (int c = 0; c < entry->num_copies; c++) {
-    const hw_copy *copy = &entry->copies[c];
-    memcpy(argument(entry, plan, 0, copy->to, state, arena, inputs),
-           argument(entry, plan, 0, copy->from, state, arena, inputs),
-           (size_t)hw_poly_at(copy->bytes, plan->n));
-  }
+  hw_entry_run_repeating(entry, plan, 1, state, arena, inputs);
 }
 
 void hw_entry_run_kernel(const hw_entry *entry, const hw_plan *plan, int kernel, float *state,

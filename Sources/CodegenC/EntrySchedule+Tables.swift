@@ -48,6 +48,26 @@ extension EntrySchedule {
     if !constants.isEmpty {
       code.wrapped("static const float *const \(prefix)_constants[] = {", constants, "};")
     }
+    if let loop, !loop.carries.isEmpty {
+      code.line("static const hw_copy \(prefix)_carries[] = {")
+      code.indented { code in
+        for copy in loop.carries {
+          code.line("{\(copy.to.c), \(copy.from.c), \(copy.bytes.hwPoly!)},")
+        }
+      }
+      code.line("};")
+    }
+  }
+
+  /// The `loop` field of the entry's `hw_entry`: its calls, carried values and one
+  /// repetition's FLOPs and bytes moved.
+  func loopField() throws -> String {
+    guard let loop else { return "{0, 0, 0, NULL, {0, 0, 0}, {0, 0, 0}}" }
+    let costs = try costs(of: loop.calls)
+    let carries = loop.carries.isEmpty ? "NULL" : "\(prefix)_carries"
+    return
+      "{\(loop.calls.lowerBound), \(loop.calls.upperBound), \(loop.carries.count), \(carries), "
+      + "\(costs.flops.hwPoly!), \(costs.bytes.hwPoly!)}"
   }
 
   /// The `num_buffers, buffers` fields of the entry's `hw_entry`.
@@ -65,7 +85,8 @@ extension EntrySchedule {
 
   /// The compiler's estimates for one call, as polynomials in N: FLOPs and bytes moved,
   /// counted with each dimension as the polynomial the two markers give it.
-  func costs() throws -> (flops: BatchPolynomial, bytes: BatchPolynomial) {
+  func costs(of calls: Range<Int>? = nil) throws -> (flops: BatchPolynomial, bytes: BatchPolynomial)
+  {
     let (a, b) = (entry.0.graph, entry.1.graph)
     var failure: GenericBatch.Mismatch?
     let costs = a.kernelCosts { (id, axis) -> BatchPolynomial in
@@ -78,7 +99,7 @@ extension EntrySchedule {
       }
     }
     if let failure { throw failure }
-    return costs.reduce((BatchPolynomial.zero, BatchPolynomial.zero)) {
+    return costs[calls ?? costs.indices].reduce((BatchPolynomial.zero, BatchPolynomial.zero)) {
       ($0.0 + $1.flops, $0.1 + $1.bytes)
     }
   }

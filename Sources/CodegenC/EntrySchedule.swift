@@ -61,6 +61,10 @@ struct EntrySchedule {
   private(set) var calls: [Call] = []
   private(set) var buffers: [Buffer] = []
   private(set) var copies: [(to: Argument, from: Argument, bytes: BatchPolynomial)] = []
+  /// The calls the entry may repeat (`GraphLoop`) and its carried values: each loop.in buffer
+  /// with its loop.out buffer.
+  private(set) var loop:
+    (calls: Range<Int>, carries: [(to: Argument, from: Argument, bytes: BatchPolynomial)])?
   /// The constant arrays the kernels and copies read.
   private(set) var constants: [String] = []
   private var constantNames: [NodeID: String] = [:]
@@ -105,6 +109,27 @@ struct EntrySchedule {
           scratch: scratch, spare: first.takesSpareBytes, path: layerPath(first.inputs)))
     }
     try planCopies()
+    try planLoop()
+  }
+
+  /// The loop's calls, the same at both markers, and its carried values.
+  private mutating func planLoop() throws {
+    let range = entry.0.graph.loopKernelRange()
+    guard range == entry.1.graph.loopKernelRange() else {
+      throw GenericBatch.Mismatch(
+        place: "the loop of '\(name)'", first: "\(String(describing: range))",
+        second: "\(String(describing: entry.1.graph.loopKernelRange()))", context: "")
+    }
+    guard let range, let carries = try graph.loop()?.carries else { return }
+    loop = (
+      range,
+      try carries.map { carry in
+        let bytes = try polynomial("loop value \(carry.name)") {
+          $0.graph[carry.input].type.elementCount * 4
+        }
+        return (argument(carry.input), argument(carry.output), bytes)
+      }
+    )
   }
 
   /// The value of `measure` at both markers as a polynomial in N; `place` names it in errors.

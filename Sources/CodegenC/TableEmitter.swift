@@ -73,7 +73,9 @@ struct TableEmitter {
     let inputs = try zip(a.inputs, b.inputs).map { x, y in
       try tensor(x.name, a[x.id].type, b[y.id].type, 0)
     }
-    let outputs = try zip(a.outputs, b.outputs).map { x, y in
+    // A loop's carried values are the schedule's business (`hw_loop`), not results.
+    let results = zip(a.outputs, b.outputs).filter { !$0.0.name.hasPrefix("loop.") }
+    let outputs = try results.map { x, y in
       try tensor(x.name, a[x.node].type, b[y.node].type, schedule.buffer(of: x.node))
     }
     let lines = [
@@ -88,7 +90,8 @@ struct TableEmitter {
     let initializer =
       "{\(CSyntax.string(schedule.name)), \(inputs.count), \(prefix)_inputs, "
       + "\(outputs.count), \(prefix)_outputs, \(schedule.bufferFields), \(schedule.calls.count), "
-      + "\(flops), \(bytes), \(schedule.tableFields(kernels: kernels))}"
+      + "\(flops), \(bytes), \(schedule.tableFields(kernels: kernels)), "
+      + "\(try schedule.loopField())}"
     return (initializer, lines)
   }
 

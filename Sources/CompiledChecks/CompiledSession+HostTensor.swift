@@ -4,10 +4,11 @@ import Runtime
 
 extension CompiledSession {
   /// Runs an entry point on named host tensors (converted to float32 / int32), returning its
-  /// outputs as host tensors. For checks and tools; training uses `run(_:inputs:)`.
-  public func run(_ entry: CompiledEntry, inputs: [String: HostTensor]) throws -> [String:
-    HostTensor]
-  {
+  /// outputs as host tensors, with the entry's loop run `loopRepeats` times (nil: as
+  /// compiled). For checks and tools; training uses `run(_:inputs:loopRepeats:)`.
+  public func run(
+    _ entry: CompiledEntry, inputs: [String: HostTensor], loopRepeats: Int? = nil
+  ) throws -> [String: HostTensor] {
     for input in entry.inputs {
       guard let value = inputs[input.name], value.type == input.type else {
         throw TrainingError(
@@ -17,7 +18,9 @@ extension CompiledSession {
     }
     let buffers = rawBuffers(inputs)
     var raw: [String: UnsafePointer<Float>] = [:]
-    withPointers(entry.inputs.map { buffers[$0.name]! }) { raw = run(entry, inputs: $0) }
+    withPointers(entry.inputs.map { buffers[$0.name]! }) {
+      raw = run(entry, inputs: $0, loopRepeats: loopRepeats)
+    }
     var outputs: [String: HostTensor] = [:]
     for output in entry.outputs {
       let values = UnsafeBufferPointer(start: raw[output.name]!, count: output.type.elementCount)

@@ -13,13 +13,15 @@ public struct ReferenceTrainer {
   /// Every variable of the program: parameters, statistics and optimizer slots.
   public var state: [String: HostTensor]
 
-  /// Lowers `program` (gradients, optimizer updates, simplification) and initialises its state.
-  public init(program: Program, entry name: String) throws {
+  /// Lowers `program` (gradients, optimizer updates, simplification) and initialises its state;
+  /// the entry's loop (`GraphLoop`) is written out to run `loopRepeats` times (nil: as built).
+  public init(program: Program, entry name: String, loopRepeats: Int? = nil) throws {
     let lowered = try Lowering.run(program)
-    guard let entry = lowered.entry(named: name) else {
+    guard var entry = lowered.entry(named: name) else {
       let names = lowered.entries.map(\.name).joined(separator: ", ")
       throw TrainingError("program '\(program.name)' has no entry '\(name)'; entries: \(names)")
     }
+    if let loopRepeats { entry.graph = try entry.graph.repeatingLoop(loopRepeats) }
     self.program = lowered
     self.entry = entry
     state = initialState(for: lowered)

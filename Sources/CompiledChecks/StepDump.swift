@@ -17,10 +17,11 @@ public struct StepDump {
   /// initialisers; statistics and optimizer slots random with the right sign, so every update
   /// path is exercised) on random views, and writes both files into `directory`. With
   /// `interpreter` (the IR of the same program), `after` holds the float64 interpreter's step
-  /// from the same state instead, rounded once to float32.
+  /// from the same state instead, rounded once to float32. The entry's loop runs `loopRepeats`
+  /// times (nil: as compiled), written in the metadata as `loop_repeats`.
   public func write(
     _ program: CompiledProgram, entry name: String, scalars: [String: Double], to directory: String,
-    interpreter: Program? = nil
+    interpreter: Program? = nil, loopRepeats: Int? = nil
   ) throws {
     let entry = try program.entry(named: name)
     var random = CheckData.random(seed: seed, entry: name)
@@ -52,14 +53,15 @@ public struct StepDump {
       }
     }
     var metadata = ["program": program.name, "entry": name]
+    if entry.loopCalls != nil { metadata["loop_repeats"] = "\(loopRepeats ?? 1)" }
     for (key, value) in scalars where inputs[key] != nil { metadata[key] = "\(value)" }
     try SafeTensors.write(
       Checkpoint(tensors: before, metadata: metadata), to: directory + "/before.safetensors")
     var after: [CheckpointTensor]
     if let interpreter {
-      after = try Self.interpreted(interpreter, name, before, inputs)
+      after = try Self.interpreted(interpreter, name, loopRepeats, before, inputs)
     } else {
-      let outputs = try session.run(entry, inputs: inputs)
+      let outputs = try session.run(entry, inputs: inputs, loopRepeats: loopRepeats)
       after = [
         CheckpointTensor(name: "loss", shape: [], values: outputs["loss"]!.scalars.map(Float.init))
       ]
@@ -76,10 +78,10 @@ public struct StepDump {
   /// The step on the float64 interpreter from the state in `before` (scalars as the float32
   /// values the compiled code receives).
   static func interpreted(
-    _ program: Program, _ entry: String, _ before: [CheckpointTensor],
+    _ program: Program, _ entry: String, _ loopRepeats: Int?, _ before: [CheckpointTensor],
     _ inputs: [String: HostTensor]
   ) throws -> [CheckpointTensor] {
-    var trainer = try ReferenceTrainer(program: program, entry: entry)
+    var trainer = try ReferenceTrainer(program: program, entry: entry, loopRepeats: loopRepeats)
     for tensor in before where trainer.state[tensor.name] != nil {
       trainer.state[tensor.name] = HostTensor(
         trainer.state[tensor.name]!.type, tensor.values.map(Double.init))

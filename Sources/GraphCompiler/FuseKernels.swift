@@ -9,8 +9,9 @@ import GraphIR
 // reduction result joins the kernel of the newest kernel it reads (so BatchNorm statistics,
 // normalisation and ReLU, or a matrix product and its bias/activation epilogue, become one
 // kernel). A short expression with several users over at most one stored tensor of its size is
-// recomputed by each user instead of stored. Kernels are numbered in creation order, which is a
-// valid execution order.
+// recomputed by each user instead of stored. A kernel computes nodes of a loop's body
+// (`GraphLoop`) or none. Kernels are numbered in creation order, which is a valid execution
+// order.
 
 /// Groups a lowered graph's ops into fused kernels.
 public struct FuseKernels: GraphPass {
@@ -32,6 +33,9 @@ public struct FuseKernels: GraphPass {
     var size = Array(repeating: 1, count: graph.nodes.count)
     var kernelOf: [Int?] = Array(repeating: nil, count: graph.nodes.count)
     var kernelSizes: [Int] = []
+    // A kernel computes a loop's body or nothing of it, so the body's calls can run again.
+    let body = try graph.loop()?.body ?? []
+    var kernelInBody: [Bool] = []
     for id in graph.ids {
       let node = graph[id]
       guard shouldStore(id, in: result, users: users, required: required, size: &size) else {
@@ -40,12 +44,15 @@ public struct FuseKernels: GraphPass {
       let role = node.op.fusionRole
       let producers = result.storedInputs(of: id).compactMap { kernelOf[$0.index] }
       let fusable = role == .inlinable || role == .reduction || role == .constant
-      if fusable, let newest = producers.max(), kernelSizes[newest] < maxKernelSize {
+      if fusable, let newest = producers.max(), kernelSizes[newest] < maxKernelSize,
+        kernelInBody[newest] == body.contains(id)
+      {
         kernelOf[id.index] = newest
         kernelSizes[newest] += 1
       } else {
         kernelOf[id.index] = kernelSizes.count
         kernelSizes.append(1)
+        kernelInBody.append(body.contains(id))
       }
       result.nodes[id.index].kernel = kernelOf[id.index]
     }
@@ -95,8 +102,11 @@ extension Graph {
   }
 
   /// Values that must be stored whatever fusion decides: outputs and state-update operands.
-  func requiredStores() -> Set<NodeID> {
-    var result = Set(outputs.map(\.node))
+  /// `loopCarries: false` leaves out the values only a loop's `loop.*` outputs name: they are
+  /// stored but needed only until the loop ends.
+  func requiredStores(loopCarries: Bool = true) -> Set<NodeID> {
+    let named = loopCarries ? outputs : outputs.filter { !$0.name.hasPrefix("loop.") }
+    var result = Set(named.map(\.node))
     for node in nodes where node.op.fusionRole == .statement {
       result.formUnion(node.operands)
     }

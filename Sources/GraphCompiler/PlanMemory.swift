@@ -3,8 +3,10 @@ import GraphIR
 // Plan memory: places every stored value and every kernel's scratch in one activation arena.
 // Requires: a fused, scheduled graph (kernels numbered in execution order).
 // Guarantees: two regions that are live in the same kernel never overlap; a value lives from
-// its kernel to the last kernel that reads it (outputs and state-update operands to the end);
-// offsets are 64-byte aligned. Placement is best-fit over a free list, in kernel order. A
+// its kernel to the last kernel that reads it (outputs and state-update operands to the end, a
+// loop's carried values to the loop's end);
+// offsets are 64-byte aligned; a value a loop (`GraphLoop`) reads from before it lives through
+// the loop's last kernel and is never overwritten in place by it. Placement is best-fit over a free list, in kernel order. A
 // channels-last convolution's kernel gets the largest range of the arena nothing uses while it
 // runs as its scratch (oneDNN's blocked copies and scratchpad go there when they fit), so the
 // arena stays the peak.
@@ -52,7 +54,9 @@ public struct PlanMemory: Sendable {
         }
       }
     }
-    for id in graph.requiredStores() { lastUse[id] = end }
+    for id in graph.requiredStores(loopCarries: false) { lastUse[id] = end }
+    let loop = graph.loopKernelRange()
+    if let loop { Self.keepThroughLoop(loop, graph, kernels, &lastUse) }
     var plan = MemoryPlan()
     var arena = FreeList()
     var regions: [Region] = []
@@ -68,6 +72,7 @@ public struct PlanMemory: Sendable {
           given.map { $0[id] }
           ?? graph.storedInputs(of: id).first { operand in
             graph[operand].kernel != nil && !pinned.contains(operand)
+              && !(loop.map { $0.contains(kernel) && !$0.contains(graph[operand].kernel!) } ?? false)
               && graph[operand].type.elementCount == graph[id].type.elementCount
               && !plan.inPlace.values.contains(operand)
               && readers[operand, default: []].allSatisfy { reader in
@@ -111,6 +116,24 @@ public struct PlanMemory: Sendable {
       plan.scratch[kernel] = Self.spare(in: regions, kernel: kernel, arenaBytes: plan.arenaBytes)
     }
     return plan
+  }
+
+  /// A value a loop's kernels read from before the loop lives until its last kernel, so every
+  /// repetition finds it; so do the carried values, copied between repetitions.
+  static func keepThroughLoop(
+    _ loop: Range<Int>, _ graph: Graph, _ kernels: [[NodeID]], _ lastUse: inout [NodeID: Int]
+  ) {
+    for output in graph.outputs where output.name.hasPrefix("loop.") {
+      lastUse[output.node] = max(lastUse[output.node]!, loop.upperBound - 1)
+    }
+    for kernel in loop {
+      for id in kernels[kernel] {
+        for input in graph.storedInputs(of: id) {
+          guard let producer = graph[input].kernel, producer < loop.lowerBound else { continue }
+          lastUse[input] = max(lastUse[input]!, loop.upperBound - 1)
+        }
+      }
+    }
   }
 
   /// The stored values that read each stored value (through inlined ops).

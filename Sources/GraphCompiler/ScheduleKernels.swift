@@ -7,7 +7,8 @@ import GraphIR
 // updates last.
 // Heuristic: among the kernels whose inputs are ready, run the one that frees the most bytes
 // net of what it allocates (ties: the earliest). Gradients then feed their optimizer updates
-// as soon as they exist instead of piling up until the end of the backward pass.
+// as soon as they exist instead of piling up until the end of the backward pass. A loop's
+// kernels (`GraphLoop`) are kept contiguous, after everything they read from outside.
 
 /// Reorders a fused graph's kernels for a low memory peak.
 public struct ScheduleKernels: GraphPass {
@@ -17,7 +18,7 @@ public struct ScheduleKernels: GraphPass {
   public func run(_ graph: Graph) throws(IRError) -> PassResult {
     let kernels = graph.kernelMembers()
     guard !kernels.isEmpty else { return PassResult(graph: graph, changed: false) }
-    let order = scheduleOrder(graph, kernels)
+    let order = scheduleOrder(graph, kernels, loop: try loopKernels(graph, kernels))
     var layout: [NodeID] = []
     var placed = Set<NodeID>()
     func place(_ id: NodeID) {
@@ -44,7 +45,19 @@ public struct ScheduleKernels: GraphPass {
     return PassResult(graph: result, changed: result != graph)
   }
 
-  private func scheduleOrder(_ graph: Graph, _ kernels: [[NodeID]]) -> [Int] {
+  /// Whether each kernel computes a loop's body (`GraphLoop`); an error when one mixes.
+  private func loopKernels(_ graph: Graph, _ kernels: [[NodeID]]) throws(IRError) -> [Bool] {
+    let body = try graph.loop()?.body ?? []
+    return try kernels.enumerated().map { (kernel, members) throws(IRError) in
+      let inBody = members.map(body.contains)
+      guard Set(inBody).count <= 1 else {
+        throw IRError(message: "kernel \(kernel) computes part of the loop and part of the rest")
+      }
+      return inBody.first ?? false
+    }
+  }
+
+  private func scheduleOrder(_ graph: Graph, _ kernels: [[NodeID]], loop: [Bool]) -> [Int] {
     let count = kernels.count
     // The stored values each kernel reads from other kernels, and the kernels it waits for.
     var reads = Array(repeating: Set<NodeID>(), count: count)
@@ -63,9 +76,22 @@ public struct ScheduleKernels: GraphPass {
     let allocated = kernels.map { $0.reduce(0) { $0 + graph[$1].type.elementCount } }
     var done = Array(repeating: false, count: count)
     var order: [Int] = []
+    // A loop's kernels run as one contiguous run, once everything they read from outside it is
+    // done (so the run can be repeated).
+    let loopWaits = Set((0..<count).filter { loop[$0] }.flatMap { waitsFor[$0] }).filter {
+      !loop[$0]
+    }
+    let loopSize = loop.filter { $0 }.count
+    var loopLeft = loopSize
+    func ready(_ kernel: Int) -> Bool {
+      guard !done[kernel], waitsFor[kernel].allSatisfy({ done[$0] }) else { return false }
+      let inside = loopLeft > 0 && loopLeft < loopSize
+      if inside { return loop[kernel] }
+      return !loop[kernel] || loopWaits.allSatisfy { done[$0] }
+    }
     while order.count < count {
       var best: (kernel: Int, score: Int)?
-      for kernel in 0..<count where !done[kernel] && waitsFor[kernel].allSatisfy({ done[$0] }) {
+      for kernel in 0..<count where ready(kernel) {
         var score = -allocated[kernel]
         for value in reads[kernel] where readerCount[value] == 1 && !pinned.contains(value) {
           score += graph[value].type.elementCount
@@ -75,6 +101,7 @@ public struct ScheduleKernels: GraphPass {
       let chosen = best!.kernel
       done[chosen] = true
       order.append(chosen)
+      if loop[chosen] { loopLeft -= 1 }
       for value in reads[chosen] { readerCount[value]! -= 1 }
     }
     return order
@@ -91,5 +118,16 @@ extension Graph {
       members[kernel].append(id)
     }
     return members
+  }
+}
+
+extension Graph {
+  /// The kernels of the graph's loop (`GraphLoop`), contiguous once `ScheduleKernels` has run;
+  /// nil when the graph has no loop.
+  public func loopKernelRange() -> Range<Int>? {
+    guard let body = (try? loop())??.body else { return nil }
+    let kernels = body.compactMap { self[$0].kernel }
+    guard let first = kernels.min(), let last = kernels.max() else { return nil }
+    return first..<(last + 1)
   }
 }

@@ -13,8 +13,12 @@ public struct ContrastiveModel {
   /// The outer optimizer; `.runtime` (the default) makes it, its momentum and its weight
   /// decay inputs of every training entry.
   public var optimizer: OptimizerSpec
-  /// The K values of the bilevel entry points (K is static: each K is its own entry).
+  /// The K values of the `bilevel-unrolled` entry points (each K its own entry). `bilevel`'s K
+  /// is a run-time value: its one entry, `bilevel.step`, repeats its inner step (`GraphLoop`).
   public var innerSteps: [Int]
+  /// K values that also get a `bilevel.k<K>.step` entry with the inner steps written out: the
+  /// oracle `bilevel.step` is checked against; none by default.
+  public var writtenOutBilevelSteps: [Int] = []
   /// Momentum of the inner head optimizer (0: plain gradient descent); nil: an
   /// `inner_momentum` input of the bilevel entries. Its buffers start at zero every outer step
   /// so the unrolled hypergradient stays well defined.
@@ -46,11 +50,17 @@ public struct ContrastiveModel {
         singleLevelStep(b, mode: mode, batch: batch)
       }
     }
-    for mode in [TrainingMode.bilevel, .bilevelUnrolled] {
-      for k in innerSteps {
-        builder.entry(mode.stepEntry(innerSteps: k), training: true) { b in
-          bilevelStep(b, innerSteps: k, unrolled: mode == .bilevelUnrolled, batch: batch)
-        }
+    builder.entry(TrainingMode.bilevel.stepEntry(innerSteps: 2), training: true) { b in
+      bilevelStep(b, innerSteps: 2, unrolled: false, loop: true, batch: batch)
+    }
+    for k in innerSteps {
+      builder.entry(TrainingMode.bilevelUnrolled.stepEntry(innerSteps: k), training: true) { b in
+        bilevelStep(b, innerSteps: k, unrolled: true, batch: batch)
+      }
+    }
+    for k in writtenOutBilevelSteps {
+      builder.entry("\(TrainingMode.bilevel.rawValue).k\(k).step", training: true) { b in
+        bilevelStep(b, innerSteps: k, unrolled: false, batch: batch)
       }
     }
     builder.entry(ProgramNames.encode, training: false) { b in
@@ -103,7 +113,11 @@ public struct ContrastiveModel {
       inputs: step.optimizer)
   }
 
-  private func bilevelStep(_ b: GraphBuilder, innerSteps k: Int, unrolled: Bool, batch: Int) {
+  /// `loop`: the second of the `k` = 2 inner steps is the entry's loop, which the runtime runs
+  /// K - 1 times (`GraphLoop`): its head and velocity carry from one inner step to the next.
+  private func bilevelStep(
+    _ b: GraphBuilder, innerSteps k: Int, unrolled: Bool, loop: Bool = false, batch: Int
+  ) {
     let step = inputs(b, batch: batch)
     let innerRate = b.input("inner_lr", .scalar)
     let innerMu = innerMomentum.map { b.constant($0) } ?? b.input("inner_momentum", .scalar)
@@ -126,6 +140,9 @@ public struct ContrastiveModel {
         }
         phi[variable.name] = value - innerRate * direction
       }
+      if loop {
+        carry(b, phi, velocity, as: inner == 0 ? ProgramNames.loopInput : ProgramNames.loopOutput)
+      }
     }
     b.recordsStateUpdates = true
     let final = unrolled ? phi : phi.mapValues { $0.stopGradient() }
@@ -136,5 +153,13 @@ public struct ContrastiveModel {
       learningRate: step.lr, inputs: step.optimizer)
     // Warm start: the next outer step begins from the adapted head.
     for variable in headVariables { b.assign(variable.name, phi[variable.name]!) }
+  }
+
+  /// Outputs the head and its velocity as a loop's carried values, named by variable.
+  private func carry(
+    _ b: GraphBuilder, _ phi: [String: Tensor], _ velocity: [String: Tensor], as prefix: String
+  ) {
+    for name in phi.keys.sorted() { b.output(prefix + name, phi[name]!) }
+    for name in velocity.keys.sorted() { b.output(prefix + name + ".velocity", velocity[name]!) }
   }
 }

@@ -11,11 +11,18 @@ public enum TrainingMode: String, CaseIterable, Sendable {
   /// As bilevel, with the hypergradient through the K unrolled inner steps.
   case bilevelUnrolled = "bilevel-unrolled"
 
-  /// Whether the mode has an inner head loop (and so an entry per listed K).
+  /// Whether the mode has an inner head loop.
   public var isBilevel: Bool { self == .bilevel || self == .bilevelUnrolled }
 
-  /// The name of the mode's training entry point.
+  /// The name of the mode's training entry point: one per listed K for `bilevel-unrolled`, one
+  /// for every K for `bilevel`.
   public func stepEntry(innerSteps: Int) -> String {
-    isBilevel ? "\(rawValue).k\(innerSteps).step" : "\(rawValue).step"
+    self == .bilevelUnrolled ? "\(rawValue).k\(innerSteps).step" : "\(rawValue).step"
+  }
+
+  /// How many times the step entry's loop runs for `innerSteps` inner steps (`bilevel.step`
+  /// has the second inner step as its loop); nil: as compiled.
+  public func loopRepeats(innerSteps: Int) -> Int? {
+    self == .bilevel ? innerSteps - 1 : nil
   }
 }

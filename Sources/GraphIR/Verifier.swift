@@ -1,6 +1,6 @@
 /// Checks that a graph or program is well formed: SSA order, operand counts, every type equal
 /// to what the shape rules infer, variables declared with matching types, at most one write per
-/// variable, unique input and output names. Errors name the op, its DSL location and shapes.
+/// variable, unique input and output names, a loop that keeps `GraphLoop`'s rules. Errors name the op, its DSL location and shapes.
 public struct Verifier {
   public init() {}
 
@@ -99,5 +99,6 @@ public struct Verifier {
         throw IRError(message: "output '\(output.name)' refers to a state update")
       }
     }
+    _ = try graph.loop()
   }
 }

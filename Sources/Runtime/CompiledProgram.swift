@@ -106,6 +106,12 @@ public struct CompiledEntry: @unchecked Sendable {
   /// The compiler's estimates for one call.
   public let flops: Int
   public let bytesMoved: Int
+  /// The calls of the entry's loop (`bilevel.step`'s inner head step), which a run may repeat;
+  /// nil when it has none.
+  public let loopCalls: Range<Int>?
+  /// One repetition's estimates.
+  public let loopFlops: Int
+  public let loopBytesMoved: Int
   /// The name of each kernel call, in execution order: `k012 <function>` (the function may
   /// serve other calls too).
   public let kernelNames: [String]
@@ -132,11 +138,20 @@ public struct CompiledEntry: @unchecked Sendable {
     kernelCount = Int(e.num_calls)
     flops = estimate(e.flops, batch)
     bytesMoved = estimate(e.bytes_moved, batch)
+    loopCalls = e.loop.end > e.loop.first ? Int(e.loop.first)..<Int(e.loop.end) : nil
+    loopFlops = estimate(e.loop.flops, batch)
+    loopBytesMoved = estimate(e.loop.bytes_moved, batch)
     kernelNames = (0..<Int(e.num_calls)).map { index in
       let call = e.calls![index]
       let number = String(repeating: "0", count: max(0, 3 - String(index).count)) + String(index)
       return "k\(number) " + String(cString: e.kernels![Int(call.kernel)].name)
     }
+  }
+
+  /// FLOPs and bytes moved of one call whose loop runs `times` times (nil: as compiled, once).
+  public func estimates(loopRepeats times: Int?) -> (flops: Int, bytesMoved: Int) {
+    guard let times, loopCalls != nil else { return (flops, bytesMoved) }
+    return (flops + (times - 1) * loopFlops, bytesMoved + (times - 1) * loopBytesMoved)
   }
 
   /// Byte offset of each buffer of the entry's table in the activation arena.

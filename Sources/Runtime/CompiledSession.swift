@@ -59,11 +59,12 @@ public final class CompiledSession {
     }
   }
 
-  /// Runs an entry point on raw input buffers (in the entry's input order), returning pointers
+  /// Runs an entry point on raw input buffers (in the entry's input order), with its loop run
+  /// `loopRepeats` times (nil: as compiled; see `CompiledEntry.loopCalls`), returning pointers
   /// to its outputs in the arena (valid until the next call).
-  public func run(_ entry: CompiledEntry, inputs: [UnsafeRawPointer]) -> [String: UnsafePointer<
-    Float
-  >] {
+  public func run(
+    _ entry: CompiledEntry, inputs: [UnsafeRawPointer], loopRepeats: Int? = nil
+  ) -> [String: UnsafePointer<Float>] {
     precondition(
       inputs.count == entry.inputs.count, "entry '\(entry.name)' takes \(entry.inputs.count) inputs"
     )
@@ -73,8 +74,8 @@ public final class CompiledSession {
     defer { restore() }
     pointers.withUnsafeBufferPointer { buffer in
       withUnsafePointer(to: entry.plan.plan) { plan in
-        hw_entry_run(
-          entry.table, plan, state.assumingMemoryBound(to: Float.self),
+        hw_entry_run_repeating(
+          entry.table, plan, Int64(loopRepeats ?? 1), state.assumingMemoryBound(to: Float.self),
           arena.assumingMemoryBound(to: CChar.self), buffer.baseAddress!)
       }
     }

@@ -134,7 +134,10 @@ public final class CompiledTrainer {
         throw TrainingError("entry '\(entry.name)' takes an unknown input '\(input.name)'")
       }
     }
-    let outputs = session.run(entry, inputs: inputs.map { UnsafeRawPointer($0) })
+    // `bilevel.step`'s loop is its inner head step: K inner steps run it K - 1 more times.
+    let repeats = entry.loopCalls == nil ? nil : config.innerSteps - 1
+    let outputs = session.run(
+      entry, inputs: inputs.map { UnsafeRawPointer($0) }, loopRepeats: repeats)
     let loss = Double(outputs[ProgramNames.loss]?.pointee ?? .nan)
     let innerLoss = outputs[ProgramNames.innerLoss].map { Double($0.pointee) }
     try checkFinite(loss: loss)

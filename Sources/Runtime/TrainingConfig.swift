@@ -112,6 +112,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     if !(0..<1).contains(innerMomentum) {
       return "inner momentum must be in [0, 1), got \(innerMomentum)"
     }
+    if innerSteps < 1 { return "inner steps must be at least 1, got \(innerSteps)" }
     if !(weightDecay >= 0) { return "weight decay must be >= 0, got \(weightDecay)" }
     if !(temperature > 0) { return "temperature must be > 0, got \(temperature)" }
     if !(learningRate > 0) { return "learning rate must be > 0, got \(learningRate)" }

@@ -17,7 +17,7 @@ struct Bench: ParsableCommand {
   @Option(help: "joint | none | fixed | bilevel | bilevel-unrolled.")
   var mode = "joint"
 
-  @Option(help: "Inner head steps K (bilevel modes).")
+  @Option(help: "Inner head steps K (bilevel: any K >= 1; bilevel-unrolled: a K it lists).")
   var innerSteps = 2
 
   @Option(help: "Images per step, any size (default: the largest size the program lists).")
@@ -50,7 +50,10 @@ struct Bench: ParsableCommand {
     }
     let size = batch ?? definition.batchSizes.max()!
     let compiled = try CompiledProgram.named(program, batch: size)
-    let entry = try compiled.entry(named: trainingMode.stepEntry(innerSteps: innerSteps))
+    let entry = try compiled.entry(
+      named: trainingMode.checkedStepEntry(in: compiled, innerSteps: innerSteps))
+    guard innerSteps >= 1 else { throw ValidationError("--inner-steps must be at least 1") }
+    let repeats = trainingMode.loopRepeats(innerSteps: innerSteps)
     try precision.check()
     let session = CompiledSession(program: compiled, threads: threads, precision: precision)
     var random = SplitMix64(seed: 1)
@@ -74,16 +77,17 @@ struct Bench: ParsableCommand {
     for step in 0..<(warmup + steps) {
       if step == warmup { memory.start() }
       let start = DispatchTime.now().uptimeNanoseconds
-      _ = session.run(entry, inputs: raw)
+      _ = session.run(entry, inputs: raw, loopRepeats: repeats)
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
       if step >= warmup { times.append(seconds) }
     }
     memory.stop()
     if json {
-      printJSON(entry, size: size, times: times.sorted(), memory: memory)
+      printJSON(entry, size: size, repeats: repeats, times: times.sorted(), memory: memory)
       return
     }
-    report(entry, size: size, stateBytes: compiled.stateBytes, times: times.sorted())
+    report(
+      entry, size: size, repeats: repeats, stateBytes: compiled.stateBytes, times: times.sorted())
     try reportAugmentation(size: size)
     if kernels {
       let calls = LibraryCalls.current()  // before the profile runs each kernel once more
@@ -92,9 +96,14 @@ struct Bench: ParsableCommand {
     }
   }
 
-  private func report(_ entry: CompiledEntry, size: Int, stateBytes: Int, times: [Double]) {
+  private func report(
+    _ entry: CompiledEntry, size: Int, repeats: Int?, stateBytes: Int, times: [Double]
+  ) {
     let median = times[times.count / 2]
-    print("\(program) \(entry.name) batch \(size) (\(2 * size) views), threads \(hw_threads()):")
+    let flops = entry.estimates(loopRepeats: repeats).flops
+    let k = repeats == nil ? "" : " K=\(innerSteps)"
+    print(
+      "\(program) \(entry.name)\(k) batch \(size) (\(2 * size) views), threads \(hw_threads()):")
     print("  machine: \(MachineInfo.current().summary)")
     print(
       String(
@@ -103,7 +112,7 @@ struct Bench: ParsableCommand {
     print(
       String(
         format: "  %.1f images/s, %.1f GFLOP/s (%.2f GFLOP per step, compiler's count)",
-        Double(size) / median, Double(entry.flops) / median / 1e9, Double(entry.flops) / 1e9))
+        Double(size) / median, Double(flops) / median / 1e9, Double(flops) / 1e9))
     print(
       String(
         format: "  memory plan for batch %d: activation arena %.2f MB (%d buffers), state %.2f MB",
@@ -113,15 +122,17 @@ struct Bench: ParsableCommand {
   }
 
   private func printJSON(
-    _ entry: CompiledEntry, size: Int, times: [Double], memory: StepMemory
+    _ entry: CompiledEntry, size: Int, repeats: Int?, times: [Double], memory: StepMemory
   ) {
     let median = times[times.count / 2]
+    let flops = entry.estimates(loopRepeats: repeats).flops
     let fields: [(String, String)] = [
       ("peer", "\"headway\""), ("program", "\"\(program)\""), ("entry", "\"\(entry.name)\""),
+      ("inner_steps", repeats == nil ? "null" : "\(innerSteps)"),
       ("batch", "\(size)"), ("threads", "\(hw_threads())"), ("steps", "\(times.count)"),
       ("median_s", "\(median)"), ("min_s", "\(times.first!)"), ("max_s", "\(times.last!)"),
       ("images_per_s", "\(Double(size) / median)"),
-      ("gflop_per_step", "\(Double(entry.flops) / 1e9)"),
+      ("gflop_per_step", "\(Double(flops) / 1e9)"),
       ("peak_rss_mb", "\(peakResidentMegabytes())"), ("arena_bytes", "\(entry.arenaBytes)"),
       ("machine", MachineInfo.current().json()),
       ("precision", "\"\(precision.rawValue)\""), ("conv_choices", convolutionChoicesJSON()),

@@ -27,7 +27,8 @@ extension Train {
   ) throws {
     guard let definition = Programs.named(program) else { return }
     var trainer = try ReferenceTrainer(
-      program: try definition.program(batch: batch), entry: stepEntry())
+      program: try definition.program(batch: batch), entry: stepEntry(),
+      loopRepeats: TrainingMode(rawValue: mode)!.loopRepeats(innerSteps: innerSteps))
     let log = try TrainingLog(runDirectory: out, config: config)
     let stepsPerEpoch = images.count / batch
     guard stepsPerEpoch > 0 else {

@@ -73,7 +73,10 @@ struct Train: ParsableCommand {
   @Option(help: "Epochs of linear learning-rate warm-up before the cosine decay.")
   var warmupEpochs = 0.0
 
-  @Option(help: "Inner head steps K per backbone step (bilevel modes; a K the program lists).")
+  @Option(
+    help:
+      "Inner head steps K per backbone step (bilevel: any K >= 1; bilevel-unrolled: a K the program lists)."
+  )
   var innerSteps = 2
 
   @Option(help: "Learning rate of the inner head steps (bilevel modes).")
@@ -148,9 +151,11 @@ struct Train: ParsableCommand {
       return
     }
     let compiled = try CompiledProgram.named(program, batch: batch)
+    let entry = try TrainingMode(rawValue: mode)!.checkedStepEntry(
+      in: compiled, innerSteps: innerSteps)
     let monitor = try makeMonitor(config, source: source, images: images, shape: shape)
     let trainer = try CompiledTrainer(
-      config: config, program: compiled, entry: stepEntry(), images: images,
+      config: config, program: compiled, entry: entry, images: images,
       makeViews: makeViews, monitor: monitor)
     let checkpoint = out + "/checkpoint.safetensors"
     if resume { try trainer.resume(from: checkpoint) }

@@ -19,7 +19,7 @@ let snapshotDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponen
   .appendingPathComponent("Snapshots")
 
 @Suite struct GeneratedCTests {
-  static let entries = ["joint.step", "bilevel-unrolled.k1.step", "encode"]
+  static let entries = ["joint.step", "bilevel.step", "bilevel-unrolled.k1.step", "encode"]
 
   /// Golden snapshot: any change to the generated C shows in review. To accept a change, run
   /// `HEADWAY_RECORD_SNAPSHOTS=1 swift test --filter GeneratedCTests` (it fails once, having

@@ -34,7 +34,7 @@ import Testing
       return
     }
     let (program, compiled) = try programs()
-    let entries = ["joint.step", "bilevel.k2.step"]
+    let entries = ["joint.step", "bilevel.step"]
     let reports = try KernelCheck(tolerance: 1e-4, precision: .bf16).run(
       program, compiled, entries: entries)
     let kernels = compiled.entries.filter { entries.contains($0.name) }.map(\.kernelCount)
@@ -49,7 +49,7 @@ import Testing
     #expect(outcome.chain.count == compiled.entries.reduce(0) { $0 + $1.kernelCount })
     for step in outcome.chain where !step.passed { Issue.record("\(step)") }
     let entries = Set(reports.map(\.entry))
-    for mode in ["joint.step", "none.step", "fixed.step", "bilevel.k2.step"] {
+    for mode in ["joint.step", "none.step", "fixed.step", "bilevel.step"] {
       #expect(entries.contains(mode))
     }
     #expect(entries.contains("bilevel-unrolled.k5.step"))
@@ -64,10 +64,10 @@ import Testing
     let check = SelfCheck(
       tolerance: 1e-4,
       scalars: ["optimizer": choice, "momentum": 0.9, "weight_decay": 0.01, "temperature": 0.5])
-    let outcome = try check.run(program, compiled, entries: ["joint.step", "bilevel.k1.step"])
+    let outcome = try check.run(program, compiled, entries: ["joint.step", "bilevel.step"])
     let reports = outcome.reports
     for step in outcome.chain where !step.passed { Issue.record("\(step)") }
-    #expect(Set(reports.map(\.entry)) == ["joint.step", "bilevel.k1.step"])
+    #expect(Set(reports.map(\.entry)) == ["joint.step", "bilevel.step"])
     // Every updated parameter and its slots are compared: AdamW changes two more per parameter.
     let slots = reports.filter { $0.tensor.hasSuffix(".adam_v") }.count
     #expect(choice == 2 ? slots > 20 : slots == 0)

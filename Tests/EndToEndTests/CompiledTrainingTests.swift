@@ -87,7 +87,7 @@ struct CompiledTrainingTests {
     #expect(saved.tensors.allSatisfy { $0.values.allSatisfy(\.isFinite) })
   }
 
-  @Test(arguments: [("joint", "joint.step"), ("bilevel", "bilevel.k2.step")])
+  @Test(arguments: [("joint", "joint.step"), ("bilevel", "bilevel.step")])
   func compiledTrainingLowersTheLossOnFixedViewsOfRealImages(_ mode: String, _ entry: String)
     throws
   {

@@ -45,7 +45,7 @@ func expectEntryGradientsMatch(
 
 @Suite struct ModeGradientTests {
   static let trainingEntries = [
-    "joint.step", "none.step", "fixed.step", "bilevel.k2.step", "bilevel-unrolled.k2.step",
+    "joint.step", "none.step", "fixed.step", "bilevel.step", "bilevel-unrolled.k2.step",
   ]
 
   @Test(arguments: trainingEntries)
@@ -64,7 +64,7 @@ func expectEntryGradientsMatch(
         .map(\.name))
     #expect(Set(try updatedVariables(program, entry: "joint.step")).isSuperset(of: backbone))
     #expect(!Set(try updatedVariables(program, entry: "joint.step")).isDisjoint(with: head))
-    for entry in ["none.step", "fixed.step", "bilevel.k2.step", "bilevel-unrolled.k2.step"] {
+    for entry in ["none.step", "fixed.step", "bilevel.step", "bilevel-unrolled.k2.step"] {
       #expect(Set(try updatedVariables(program, entry: entry)) == backbone, "\(entry)")
     }
   }
@@ -73,7 +73,7 @@ func expectEntryGradientsMatch(
     // Same seed, so the same inputs and directions: only the differentiated function differs.
     let program = try tinyContrastiveProgram()
     let check = GradientCheck(tolerance: 1e-4)
-    let firstOrder = try check.check(program, entry: "bilevel.k2.step")
+    let firstOrder = try check.check(program, entry: "bilevel.step")
     let unrolled = try check.check(program, entry: "bilevel-unrolled.k2.step")
     #expect(firstOrder.map(\.variable) == unrolled.map(\.variable))
     let differing = zip(firstOrder, unrolled).filter { a, b in

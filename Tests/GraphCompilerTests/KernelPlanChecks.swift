@@ -58,7 +58,8 @@ private struct Region {
 
 /// Pairs of regions that are live at the same kernel (or at the end) and overlap, described.
 /// A stored value is live from its kernel to the last kernel whose expressions read it (found
-/// here by walking operands through inlined nodes); outputs and assign operands to the end; a
+/// here by walking operands through inlined nodes); outputs and assign operands to the end (a
+/// loop's carried values and what it reads from before it, through its last kernel); a
 /// kernel's scratch only in that kernel; leaf outputs at the end. A value computed in place
 /// over an operand may share the operand's buffer if the operand is an elementwise loop's
 /// operand of the same size, not an output or assign operand, and no stored node after the
@@ -84,8 +85,21 @@ func overlappingRegions(_ graph: Graph, _ plan: MemoryPlan) -> [String] {
       }
     }
   }
+  // A loop (`GraphLoop`) may run again: what it reads from before it and its carried values
+  // live through its last kernel; the carried values need not live longer.
+  if let loop = graph.loopKernelRange() {
+    for id in graph.ids where graph[id].kernel.map(loop.contains) ?? false {
+      for input in graph.storedInputs(of: id)
+      where graph[input].kernel.map { $0 < loop.lowerBound } ?? false {
+        lastUse[input] = max(lastUse[input]!, loop.upperBound - 1)
+      }
+    }
+    for output in graph.outputs where output.name.hasPrefix("loop.") {
+      lastUse[output.node] = max(lastUse[output.node]!, loop.upperBound - 1)
+    }
+  }
   var live = Array(repeating: [Region](), count: kernelCount + 1)
-  var pinned = Set(graph.outputs.map(\.node))
+  var pinned = Set(graph.outputs.filter { !$0.name.hasPrefix("loop.") }.map(\.node))
   for node in graph.nodes where node.op.fusionRole == .statement {
     pinned.formUnion(node.operands)
   }

@@ -45,7 +45,7 @@ private func isMarkerOrUpdate(_ op: Op) -> Bool {
     let program = try #require(Programs.named("fmnist-resnet-small")).program(batch: 2)
     let names = Set(program.entries.map(\.name))
     for name in [
-      "joint.step", "none.step", "fixed.step", "bilevel.k2.step", "bilevel-unrolled.k2.step",
+      "joint.step", "none.step", "fixed.step", "bilevel.step", "bilevel-unrolled.k2.step",
       "encode", "embed",
     ] {
       #expect(names.contains(name), "missing \(name)")

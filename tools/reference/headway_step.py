@@ -259,9 +259,14 @@ def entry_outputs(entry):
     return ["loss", "inner_loss"] if entry.bilevel else ["loss"]
 
 
-def parse_entry(text):
+def parse_entry(text, loop_repeats=None):
+    """The mode and K of an entry name; `bilevel.step` runs its second inner step
+    `loop_repeats` times (1 when absent), so K = 1 + loop_repeats."""
     if m := re.fullmatch(r"(joint|none|fixed)\.step", text):
         return Entry(m[1])
+    if text == "bilevel.step":
+        repeats = 1 if loop_repeats is None else int(loop_repeats)
+        return Entry("bilevel", 1 + repeats) if repeats >= 0 else None
     if (m := re.fullmatch(r"(bilevel|bilevel-unrolled)\.k(\d+)\.step", text)) and int(m[2]) > 0:
         return Entry(m[1], int(m[2]))
     return None

@@ -21,7 +21,8 @@ With --float64, `after` comes from a float64 computation (Headway's interpreter)
 once as float32, and each tensor must be within that rounding: e_hw <= 2^-23 * scale. `inner_loss` (bilevel's first inner loss) is compared too where `after` has
 it. A variable the step leaves unchanged must, where `after` has it, equal its value before
 within the floor. The float64 run uses the scalar inputs rounded to float32, since that is
-what Headway receives. Entries: joint.step, none.step, fixed.step, bilevel.k<K>.step and
+what Headway receives. Entries: joint.step, none.step, fixed.step, bilevel.step (K inner steps:
+1 + the metadata's `loop_repeats`, 2 when absent), bilevel.k<K>.step and
 bilevel-unrolled.k<K>.step.
 
 Exit status: 0 when every tensor passes, 1 when one fails (or a variable the step writes is
@@ -80,10 +81,14 @@ def read_before(path):
     if arch is None:
         raise Malformed(f"{path}: metadata 'program' is {metadata.get('program')!r}, "
                         f"not one of {', '.join(ARCHS)}")
-    entry = parse_entry(metadata.get("entry", ""))
+    try:
+        entry = parse_entry(metadata.get("entry", ""), metadata.get("loop_repeats"))
+    except ValueError:
+        entry = None
     if entry is None:
-        raise Malformed(f"{path}: metadata 'entry' is {metadata.get('entry')!r}, not joint.step, "
-                        "none.step, fixed.step or bilevel[-unrolled].k<K>.step")
+        raise Malformed(f"{path}: metadata 'entry' is {metadata.get('entry')!r} (loop_repeats "
+                        f"{metadata.get('loop_repeats')!r}), not joint.step, none.step, "
+                        "fixed.step, bilevel.step or bilevel[-unrolled].k<K>.step")
     scalars = scalar_inputs(path, metadata, entry)
     views = tensors.pop("input.views", None)
     shape = None if views is None else tuple(views.shape)

@@ -110,6 +110,20 @@ typedef struct {
   hw_poly bytes;
 } hw_copy;
 
+/* Calls an entry may run again: bilevel's inner head step, whose count K is chosen at run time.
+ * As listed, calls [first, end) run once (`hw_entry_run`); `hw_entry_run_repeating` runs them
+ * `times` times, copying each carried value's loop.out buffer (`from`) to its loop.in buffer
+ * (`to`) between repetitions, or with times 0 skips them and copies each loop.in buffer to its
+ * loop.out buffer. `flops` and `bytes_moved` are one repetition's. end == first: no loop. */
+typedef struct {
+  int first;
+  int end;
+  int num_carries;
+  const hw_copy *_Nullable carries;
+  hw_poly flops;
+  hw_poly bytes_moved;
+} hw_loop;
+
 typedef struct {
   const char *name;
   int num_inputs;
@@ -127,6 +141,7 @@ typedef struct {
   int num_copies;
   const hw_copy *_Nullable copies;
   const float *_Nonnull const *_Nullable constants;
+  hw_loop loop;
 } hw_entry;
 
 /* Where an entry's buffers and scratch ranges lie in the activation arena at batch size n:
@@ -149,6 +164,11 @@ int hw_entry_plan(const hw_entry *entry, int64_t n, hw_plan *plan);
  * one pointer per input, in table order. */
 void hw_entry_run(const hw_entry *entry, const hw_plan *plan, float *state, char *arena,
                   const void *_Nonnull const *_Nonnull inputs);
+
+/* Runs an entry point with its loop (`hw_loop`) run `times` times (>= 0; an entry without a
+ * loop ignores it). */
+void hw_entry_run_repeating(const hw_entry *entry, const hw_plan *plan, int64_t times, float *state,
+                            char *arena, const void *_Nonnull const *_Nonnull inputs);
 
 /* Runs kernel `kernel` of an entry alone, reading its inputs where the plan put them: how each
  * kernel is checked against the interpreter. */

@@ -7,15 +7,9 @@
 #include "headway_kernels.h"
 #include "headway_program.h"
 
-/* ---- 144 kernels (the second half in the .kernels.c file) ---- */
+/* ---- 159 kernels (the second half in the .kernels.c file) ---- */
 
 
-void fmnist_resnet_small_k0064_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0066_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0067_backbone_block1_bn2_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0068_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0069_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0070_add_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0071_sub_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0072_sub_launch(void *const *a, const hw_call_context *c);
@@ -25,71 +19,86 @@ void fmnist_resnet_small_k0075_backbone_reduce_sum_launch(void *const *a, const 
 void fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0078_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0079_head_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0080_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0081_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0082_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0083_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0084_head_bn1_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0079_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0080_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0081_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0082_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0083_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0084_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0085_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0086_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0087_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0086_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0087_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0088_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0089_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0089_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0090_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0091_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0091_add_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0092_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0093_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0094_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0095_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0096_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0097_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0098_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0099_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0100_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0101_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0102_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0103_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0104_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0105_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0106_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0107_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0108_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0109_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0110_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0111_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0112_backbone_block3_bn2_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0113_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0114_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0115_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0116_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0117_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0118_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0119_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0120_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0121_backbone_block3_bn1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0122_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0123_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0124_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0125_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0126_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0127_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0128_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0129_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0130_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0131_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0132_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0133_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0134_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0135_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0136_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0137_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0138_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0139_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0140_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0141_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0142_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0143_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0093_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0094_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0095_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0096_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0097_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0099_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0100_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0101_backbone_block3_bn2_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0103_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0104_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0105_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0106_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0107_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0108_backbone_block3_bn1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0109_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0110_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0111_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0112_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0113_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0114_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0115_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0116_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0117_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0118_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0119_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0120_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0121_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0122_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0123_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0124_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0125_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0126_head_bn1_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0127_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0128_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0129_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0130_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0131_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0132_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0133_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0134_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0135_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0136_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0137_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0138_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0139_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0140_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0141_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0142_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0143_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0144_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0145_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0146_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0148_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0149_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0150_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0151_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0152_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0153_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0154_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0155_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0156_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0157_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0158_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c);
 
 /* select -> f32[] */
 static void fmnist_resnet_small_k0000_select(const float *restrict x0, const float *restrict x1, float *restrict y0) {
@@ -898,7 +907,7 @@ static void fmnist_resnet_small_k0011_head_fc2_reduce_sum_launch(void *const *a,
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
-    (Sources/GraphDSL/ContrastiveModel.swift:89) */
+    (Sources/GraphDSL/ContrastiveModel.swift:99) */
 static void fmnist_resnet_small_k0012_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
     float *y6) {
@@ -952,7 +961,7 @@ static void fmnist_resnet_small_k0012_reduce_mean_launch(void *const *a, const h
   fmnist_resnet_small_k0012_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
-/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
 static void fmnist_resnet_small_k0013_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 0, 0, x1, x0, y0);
@@ -961,7 +970,7 @@ static void fmnist_resnet_small_k0013_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0013_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, add, reduce_sum, select -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
+/* matmul, add, reduce_sum, select -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
 static void fmnist_resnet_small_k0014_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
@@ -3280,6 +3289,282 @@ static void fmnist_resnet_small_k0063_backbone_block2_conv1_reduce_sum_launch(vo
       a[10]);
 }
 
+/* select, sub -> f32[64,32,3,3] */
+static void fmnist_resnet_small_k0064_backbone_block2_conv1_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
+              i3]))));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0064_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0064_backbone_block2_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* conv2d_input_grad -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
+    float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 1};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, scratch_bytes);
+}
+static void fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad_launch(void *const *a, const
+    hw_call_context *c) {
+  fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+}
+
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0066_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
+    float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 0};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
+  double h_y1_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x7[i0 * 25088 + i1 * 896 + i2 * 32 + i3] +
+                (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] >
+                0.0) ? 1.0 : 0.0));
+            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
+            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
+                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
+      part_y5[p][i3] = acc_y5[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
+  }
+  double h_y6_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y6_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y6_2[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
+  }
+  double part_y7[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y7[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
+                + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y7[p][i3] = acc_y7[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
+        + part_y7[6][i3] + part_y7[7][i3]);
+  }
+}
+static void fmnist_resnet_small_k0066_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0066_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
+}
+
+/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0067_backbone_block1_bn2_add(int64_t n, const float *restrict x0, const float *restrict
+    x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
+  double h_y0_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y0_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(1568 * n)));
+  }
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 28; i1++) {
+      for (int64_t i2 = 0; i2 < 28; i2++) {
+        for (int64_t i3 = 0; i3 < 32; i3++) {
+          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
+              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088
+              + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0067_backbone_block1_bn2_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0067_backbone_block1_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* conv2d_filter_grad, add, reduce_sum, select -> f32[32,32,3,3] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0068_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
+  const double h_y1_0 = (double)x3[0];
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
+              (double)x2[i0 * 288 + i1 * 9 + i2 * 3 + i3]));
+        }
+      }
+    }
+  }
+  double acc_y2 = 0.0;
+  #pragma omp simd reduction(+:acc_y2) collapse(4)
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y2 += ((double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y2[0] = (float)acc_y2;
+  const double h_y3_0 = (double)x0[0];
+  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y3[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]
+              * 0.999) + (((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3]) *
+              0.0010000000000000009)) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0068_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0068_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      c->scratch_bytes);
+}
+
+/* reduce_sum, mul, add -> f32[32,32,3,3] */
+static void fmnist_resnet_small_k0069_reduce_sum(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+  double acc_y0 = 0.0;
+  #pragma omp simd reduction(+:acc_y0) collapse(4)
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y0 += ((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y0[0] = (float)acc_y0;
+  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
+  const double h_y2_0 = (double)x2[0];
+  const double h_y2_1 = (double)x0[0];
+  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y2_3 = (1.0 - h_y2_0);
+  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y2_5 = (double)x3[0];
+  const double h_y2_6 = (double)y1[0];
+  const double h_y2_7 = (double)y0[0];
+  const double h_y2_8 = sqrt(h_y2_7);
+  const double h_y2_9 = (double)x6[0];
+  const double h_y2_10 = sqrt(h_y2_9);
+  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
+  const double h_y2_12 = (h_y2_8 / h_y2_11);
+  const double h_y2_13 = (h_y2_12 * 0.001);
+  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
+  const double h_y2_15 = (h_y2_5 * h_y2_14);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) +
+              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
+              (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0069_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0069_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
 static const hw_kernel fmnist_resnet_small_kernels[] = {
   {"fmnist_resnet_small_k0000_select", fmnist_resnet_small_k0000_select_launch},
   {"fmnist_resnet_small_k0001_backbone_stem_reduce_mean", fmnist_resnet_small_k0001_backbone_stem_reduce_mean_launch},
@@ -3395,86 +3680,102 @@ static const hw_kernel fmnist_resnet_small_kernels[] = {
   {"fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum",
       fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum_launch},
   {"fmnist_resnet_small_k0078_backbone_stem_conv_sub", fmnist_resnet_small_k0078_backbone_stem_conv_sub_launch},
-  {"fmnist_resnet_small_k0079_head_reduce_mean", fmnist_resnet_small_k0079_head_reduce_mean_launch},
-  {"fmnist_resnet_small_k0080_reduce_mean", fmnist_resnet_small_k0080_reduce_mean_launch},
-  {"fmnist_resnet_small_k0081_head_fc2_reduce_sum", fmnist_resnet_small_k0081_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0082_head_fc2_matmul", fmnist_resnet_small_k0082_head_fc2_matmul_launch},
-  {"fmnist_resnet_small_k0083_head_reduce_sum", fmnist_resnet_small_k0083_head_reduce_sum_launch},
-  {"fmnist_resnet_small_k0084_head_bn1_add", fmnist_resnet_small_k0084_head_bn1_add_launch},
+  {"fmnist_resnet_small_k0079_reduce_mean", fmnist_resnet_small_k0079_reduce_mean_launch},
+  {"fmnist_resnet_small_k0080_head_fc2_reduce_sum", fmnist_resnet_small_k0080_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0081_head_fc2_matmul", fmnist_resnet_small_k0081_head_fc2_matmul_launch},
+  {"fmnist_resnet_small_k0082_head_reduce_sum", fmnist_resnet_small_k0082_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0083_head_bn1_reduce_sum", fmnist_resnet_small_k0083_head_bn1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0084_head_fc1_matmul", fmnist_resnet_small_k0084_head_fc1_matmul_launch},
   {"fmnist_resnet_small_k0085_head_bn1_sub", fmnist_resnet_small_k0085_head_bn1_sub_launch},
-  {"fmnist_resnet_small_k0086_head_fc1_matmul", fmnist_resnet_small_k0086_head_fc1_matmul_launch},
-  {"fmnist_resnet_small_k0087_head_bn1_reduce_mean", fmnist_resnet_small_k0087_head_bn1_reduce_mean_launch},
+  {"fmnist_resnet_small_k0086_reduce_sum", fmnist_resnet_small_k0086_reduce_sum_launch},
+  {"fmnist_resnet_small_k0087_reduce_sum", fmnist_resnet_small_k0087_reduce_sum_launch},
   {"fmnist_resnet_small_k0088_reduce_sum", fmnist_resnet_small_k0088_reduce_sum_launch},
-  {"fmnist_resnet_small_k0089_reduce_mean", fmnist_resnet_small_k0089_reduce_mean_launch},
+  {"fmnist_resnet_small_k0089_matmul", fmnist_resnet_small_k0089_matmul_launch},
   {"fmnist_resnet_small_k0090_reduce_sum", fmnist_resnet_small_k0090_reduce_sum_launch},
-  {"fmnist_resnet_small_k0091_matmul", fmnist_resnet_small_k0091_matmul_launch},
+  {"fmnist_resnet_small_k0091_add", fmnist_resnet_small_k0091_add_launch},
   {"fmnist_resnet_small_k0092_matmul", fmnist_resnet_small_k0092_matmul_launch},
-  {"fmnist_resnet_small_k0093_matmul", fmnist_resnet_small_k0093_matmul_launch},
-  {"fmnist_resnet_small_k0094_reduce_sum", fmnist_resnet_small_k0094_reduce_sum_launch},
-  {"fmnist_resnet_small_k0095_add", fmnist_resnet_small_k0095_add_launch},
-  {"fmnist_resnet_small_k0096_matmul", fmnist_resnet_small_k0096_matmul_launch},
-  {"fmnist_resnet_small_k0097_matmul", fmnist_resnet_small_k0097_matmul_launch},
-  {"fmnist_resnet_small_k0098_matmul", fmnist_resnet_small_k0098_matmul_launch},
-  {"fmnist_resnet_small_k0099_head_bn1_reduce_sum", fmnist_resnet_small_k0099_head_bn1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0100_head_fc2_reduce_sum", fmnist_resnet_small_k0100_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0101_matmul", fmnist_resnet_small_k0101_matmul_launch},
-  {"fmnist_resnet_small_k0102_matmul", fmnist_resnet_small_k0102_matmul_launch},
-  {"fmnist_resnet_small_k0103_matmul", fmnist_resnet_small_k0103_matmul_launch},
-  {"fmnist_resnet_small_k0104_reduce_sum", fmnist_resnet_small_k0104_reduce_sum_launch},
-  {"fmnist_resnet_small_k0105_head_fc2_reduce_sum", fmnist_resnet_small_k0105_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0106_head_reduce_sum", fmnist_resnet_small_k0106_head_reduce_sum_launch},
-  {"fmnist_resnet_small_k0107_add", fmnist_resnet_small_k0107_add_launch},
-  {"fmnist_resnet_small_k0108_reduce_sum", fmnist_resnet_small_k0108_reduce_sum_launch},
-  {"fmnist_resnet_small_k0109_backbone_block3_conv2_reduce_sum",
-      fmnist_resnet_small_k0109_backbone_block3_conv2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0110_backbone_block3_conv2_reduce_sum",
-      fmnist_resnet_small_k0110_backbone_block3_conv2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0111_add", fmnist_resnet_small_k0111_add_launch},
-  {"fmnist_resnet_small_k0112_backbone_block3_bn2_sub", fmnist_resnet_small_k0112_backbone_block3_bn2_sub_launch},
-  {"fmnist_resnet_small_k0113_backbone_block3_shortcut_bn_sub",
-      fmnist_resnet_small_k0113_backbone_block3_shortcut_bn_sub_launch},
-  {"fmnist_resnet_small_k0114_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0114_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0115_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0115_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0116_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0116_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0117_backbone_block3_shortcut_bn_sub",
-      fmnist_resnet_small_k0117_backbone_block3_shortcut_bn_sub_launch},
-  {"fmnist_resnet_small_k0118_backbone_block3_shortcut_conv_sub",
-      fmnist_resnet_small_k0118_backbone_block3_shortcut_conv_sub_launch},
-  {"fmnist_resnet_small_k0119_backbone_block3_conv2_sub", fmnist_resnet_small_k0119_backbone_block3_conv2_sub_launch},
-  {"fmnist_resnet_small_k0120_backbone_block3_bn1_add", fmnist_resnet_small_k0120_backbone_block3_bn1_add_launch},
-  {"fmnist_resnet_small_k0121_backbone_block3_bn1_sub", fmnist_resnet_small_k0121_backbone_block3_bn1_sub_launch},
-  {"fmnist_resnet_small_k0122_backbone_block3_conv1_sub", fmnist_resnet_small_k0122_backbone_block3_conv1_sub_launch},
-  {"fmnist_resnet_small_k0123_add", fmnist_resnet_small_k0123_add_launch},
-  {"fmnist_resnet_small_k0124_sub", fmnist_resnet_small_k0124_sub_launch},
-  {"fmnist_resnet_small_k0125_backbone_block2_shortcut_bn_sub",
-      fmnist_resnet_small_k0125_backbone_block2_shortcut_bn_sub_launch},
-  {"fmnist_resnet_small_k0126_backbone_block2_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0126_backbone_block2_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0127_backbone_block2_shortcut_bn_sub",
-      fmnist_resnet_small_k0127_backbone_block2_shortcut_bn_sub_launch},
-  {"fmnist_resnet_small_k0128_backbone_block2_shortcut_conv_sub",
-      fmnist_resnet_small_k0128_backbone_block2_shortcut_conv_sub_launch},
-  {"fmnist_resnet_small_k0129_backbone_block2_conv2_sub", fmnist_resnet_small_k0129_backbone_block2_conv2_sub_launch},
-  {"fmnist_resnet_small_k0130_backbone_block2_conv1_sub", fmnist_resnet_small_k0130_backbone_block2_conv1_sub_launch},
-  {"fmnist_resnet_small_k0131_add", fmnist_resnet_small_k0131_add_launch},
-  {"fmnist_resnet_small_k0132_sub", fmnist_resnet_small_k0132_sub_launch},
-  {"fmnist_resnet_small_k0133_sub", fmnist_resnet_small_k0133_sub_launch},
-  {"fmnist_resnet_small_k0134_backbone_stem_conv_sub", fmnist_resnet_small_k0134_backbone_stem_conv_sub_launch},
-  {"fmnist_resnet_small_k0135_backbone_stem_conv2d", fmnist_resnet_small_k0135_backbone_stem_conv2d_launch},
-  {"fmnist_resnet_small_k0136_backbone_block1_conv2d", fmnist_resnet_small_k0136_backbone_block1_conv2d_launch},
-  {"fmnist_resnet_small_k0137_backbone_block1_conv2d", fmnist_resnet_small_k0137_backbone_block1_conv2d_launch},
-  {"fmnist_resnet_small_k0138_backbone_block2_shortcut_conv_conv2d",
-      fmnist_resnet_small_k0138_backbone_block2_shortcut_conv_conv2d_launch},
-  {"fmnist_resnet_small_k0139_backbone_block2_conv2d", fmnist_resnet_small_k0139_backbone_block2_conv2d_launch},
-  {"fmnist_resnet_small_k0140_backbone_block2_conv2d", fmnist_resnet_small_k0140_backbone_block2_conv2d_launch},
-  {"fmnist_resnet_small_k0141_backbone_block3_shortcut_conv_conv2d",
-      fmnist_resnet_small_k0141_backbone_block3_shortcut_conv_conv2d_launch},
-  {"fmnist_resnet_small_k0142_backbone_block3_conv2d", fmnist_resnet_small_k0142_backbone_block3_conv2d_launch},
-  {"fmnist_resnet_small_k0143_backbone_block3_reduce_mean",
-      fmnist_resnet_small_k0143_backbone_block3_reduce_mean_launch},
+  {"fmnist_resnet_small_k0093_sub", fmnist_resnet_small_k0093_sub_launch},
+  {"fmnist_resnet_small_k0094_head_bn1_reduce_mean", fmnist_resnet_small_k0094_head_bn1_reduce_mean_launch},
+  {"fmnist_resnet_small_k0095_reduce_mean", fmnist_resnet_small_k0095_reduce_mean_launch},
+  {"fmnist_resnet_small_k0096_reduce_sum", fmnist_resnet_small_k0096_reduce_sum_launch},
+  {"fmnist_resnet_small_k0097_reduce_sum", fmnist_resnet_small_k0097_reduce_sum_launch},
+  {"fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum",
+      fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0099_backbone_block3_conv2_reduce_sum",
+      fmnist_resnet_small_k0099_backbone_block3_conv2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0100_add", fmnist_resnet_small_k0100_add_launch},
+  {"fmnist_resnet_small_k0101_backbone_block3_bn2_sub", fmnist_resnet_small_k0101_backbone_block3_bn2_sub_launch},
+  {"fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub",
+      fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0103_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0103_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0104_backbone_block3_shortcut_bn_sub",
+      fmnist_resnet_small_k0104_backbone_block3_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0105_backbone_block3_shortcut_conv_sub",
+      fmnist_resnet_small_k0105_backbone_block3_shortcut_conv_sub_launch},
+  {"fmnist_resnet_small_k0106_backbone_block3_conv2_sub", fmnist_resnet_small_k0106_backbone_block3_conv2_sub_launch},
+  {"fmnist_resnet_small_k0107_backbone_block3_bn1_add", fmnist_resnet_small_k0107_backbone_block3_bn1_add_launch},
+  {"fmnist_resnet_small_k0108_backbone_block3_bn1_sub", fmnist_resnet_small_k0108_backbone_block3_bn1_sub_launch},
+  {"fmnist_resnet_small_k0109_backbone_block3_conv1_sub", fmnist_resnet_small_k0109_backbone_block3_conv1_sub_launch},
+  {"fmnist_resnet_small_k0110_add", fmnist_resnet_small_k0110_add_launch},
+  {"fmnist_resnet_small_k0111_sub", fmnist_resnet_small_k0111_sub_launch},
+  {"fmnist_resnet_small_k0112_backbone_block2_shortcut_bn_sub",
+      fmnist_resnet_small_k0112_backbone_block2_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0113_backbone_block2_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0113_backbone_block2_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0114_backbone_block2_shortcut_bn_sub",
+      fmnist_resnet_small_k0114_backbone_block2_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0115_backbone_block2_shortcut_conv_sub",
+      fmnist_resnet_small_k0115_backbone_block2_shortcut_conv_sub_launch},
+  {"fmnist_resnet_small_k0116_backbone_block2_conv2_sub", fmnist_resnet_small_k0116_backbone_block2_conv2_sub_launch},
+  {"fmnist_resnet_small_k0117_backbone_block2_conv1_sub", fmnist_resnet_small_k0117_backbone_block2_conv1_sub_launch},
+  {"fmnist_resnet_small_k0118_add", fmnist_resnet_small_k0118_add_launch},
+  {"fmnist_resnet_small_k0119_sub", fmnist_resnet_small_k0119_sub_launch},
+  {"fmnist_resnet_small_k0120_sub", fmnist_resnet_small_k0120_sub_launch},
+  {"fmnist_resnet_small_k0121_backbone_stem_conv_sub", fmnist_resnet_small_k0121_backbone_stem_conv_sub_launch},
+  {"fmnist_resnet_small_k0122_reduce_mean", fmnist_resnet_small_k0122_reduce_mean_launch},
+  {"fmnist_resnet_small_k0123_head_fc2_reduce_sum", fmnist_resnet_small_k0123_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0124_head_fc2_matmul", fmnist_resnet_small_k0124_head_fc2_matmul_launch},
+  {"fmnist_resnet_small_k0125_head_reduce_sum", fmnist_resnet_small_k0125_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0126_head_bn1_add", fmnist_resnet_small_k0126_head_bn1_add_launch},
+  {"fmnist_resnet_small_k0127_head_bn1_sub", fmnist_resnet_small_k0127_head_bn1_sub_launch},
+  {"fmnist_resnet_small_k0128_head_fc1_matmul", fmnist_resnet_small_k0128_head_fc1_matmul_launch},
+  {"fmnist_resnet_small_k0129_head_bn1_reduce_mean", fmnist_resnet_small_k0129_head_bn1_reduce_mean_launch},
+  {"fmnist_resnet_small_k0130_reduce_sum", fmnist_resnet_small_k0130_reduce_sum_launch},
+  {"fmnist_resnet_small_k0131_matmul", fmnist_resnet_small_k0131_matmul_launch},
+  {"fmnist_resnet_small_k0132_matmul", fmnist_resnet_small_k0132_matmul_launch},
+  {"fmnist_resnet_small_k0133_matmul", fmnist_resnet_small_k0133_matmul_launch},
+  {"fmnist_resnet_small_k0134_matmul", fmnist_resnet_small_k0134_matmul_launch},
+  {"fmnist_resnet_small_k0135_matmul", fmnist_resnet_small_k0135_matmul_launch},
+  {"fmnist_resnet_small_k0136_matmul", fmnist_resnet_small_k0136_matmul_launch},
+  {"fmnist_resnet_small_k0137_head_bn1_reduce_sum", fmnist_resnet_small_k0137_head_bn1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0138_head_fc2_reduce_sum", fmnist_resnet_small_k0138_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0139_matmul", fmnist_resnet_small_k0139_matmul_launch},
+  {"fmnist_resnet_small_k0140_matmul", fmnist_resnet_small_k0140_matmul_launch},
+  {"fmnist_resnet_small_k0141_matmul", fmnist_resnet_small_k0141_matmul_launch},
+  {"fmnist_resnet_small_k0142_reduce_sum", fmnist_resnet_small_k0142_reduce_sum_launch},
+  {"fmnist_resnet_small_k0143_head_fc2_reduce_sum", fmnist_resnet_small_k0143_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0144_head_reduce_sum", fmnist_resnet_small_k0144_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0145_add", fmnist_resnet_small_k0145_add_launch},
+  {"fmnist_resnet_small_k0146_reduce_sum", fmnist_resnet_small_k0146_reduce_sum_launch},
+  {"fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0148_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0148_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0149_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0149_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0150_backbone_stem_conv2d", fmnist_resnet_small_k0150_backbone_stem_conv2d_launch},
+  {"fmnist_resnet_small_k0151_backbone_block1_conv2d", fmnist_resnet_small_k0151_backbone_block1_conv2d_launch},
+  {"fmnist_resnet_small_k0152_backbone_block1_conv2d", fmnist_resnet_small_k0152_backbone_block1_conv2d_launch},
+  {"fmnist_resnet_small_k0153_backbone_block2_shortcut_conv_conv2d",
+      fmnist_resnet_small_k0153_backbone_block2_shortcut_conv_conv2d_launch},
+  {"fmnist_resnet_small_k0154_backbone_block2_conv2d", fmnist_resnet_small_k0154_backbone_block2_conv2d_launch},
+  {"fmnist_resnet_small_k0155_backbone_block2_conv2d", fmnist_resnet_small_k0155_backbone_block2_conv2d_launch},
+  {"fmnist_resnet_small_k0156_backbone_block3_shortcut_conv_conv2d",
+      fmnist_resnet_small_k0156_backbone_block3_shortcut_conv_conv2d_launch},
+  {"fmnist_resnet_small_k0157_backbone_block3_conv2d", fmnist_resnet_small_k0157_backbone_block3_conv2d_launch},
+  {"fmnist_resnet_small_k0158_backbone_block3_reduce_mean",
+      fmnist_resnet_small_k0158_backbone_block3_reduce_mean_launch},
 };
 
 /* Kernel arguments in the tables below: an entry input, a byte offset in the state arena, a
@@ -4264,6 +4565,843 @@ static const hw_copy fmnist_resnet_small_joint_step_copies[] = {
   {ST(1755520), BUF(106), {512, 0, 0}},
 };
 
+/* Entry point 'bilevel.step': 135 calls, 390 buffers. */
+static const hw_arg fmnist_resnet_small_bilevel_step_args[] = {
+  IN(0), ST(5277632), BUF(0),
+  IN(0), ST(5277696), BUF(1),
+  IN(0), ST(5277824), BUF(2),
+  IN(0), ST(5277888), BUF(3),
+  IN(0), ST(5278016), BUF(4),
+  IN(0), ST(5278080), BUF(5),
+  IN(0), ST(5278272), BUF(6),
+  IN(0), ST(5278400), BUF(7),
+  IN(0), ST(5278464), BUF(8),
+  IN(0), ST(5278592), BUF(9),
+  IN(0), ST(5278656), BUF(10),
+  IN(0), ST(5278848), BUF(11),
+  IN(0), ST(5278976), BUF(12),
+  IN(0), ST(5279040), BUF(13),
+  IN(0), ST(5279168), BUF(14),
+  IN(0), ST(5279232), BUF(15),
+  IN(1), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(16), BUF(17), BUF(18), BUF(19), BUF(20), BUF(21),
+      SCRATCH,
+  BUF(21), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(22), BUF(23), BUF(24), BUF(25), BUF(26),
+      BUF(27), SCRATCH,
+  BUF(21), BUF(27), ST(38528), ST(1756544), ST(1756672), ST(75392), ST(75520), BUF(28), BUF(29), BUF(30), BUF(31),
+      BUF(32), BUF(33), BUF(34), SCRATCH,
+  BUF(34), ST(75648), ST(1756800), ST(1757056), BUF(35), BUF(36), BUF(37), BUF(38), BUF(39), SCRATCH,
+  BUF(34), ST(84352), ST(1757312), ST(1757568), ST(158080), ST(158336), BUF(40), BUF(41), BUF(42), BUF(43), BUF(44),
+      BUF(45), SCRATCH,
+  BUF(35), BUF(36), BUF(37), BUF(45), ST(158592), ST(1757824), ST(1758080), ST(306048), ST(306304), ST(83840),
+      ST(84096), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51), BUF(52), SCRATCH,
+  BUF(52), ST(306560), ST(1758336), ST(1758848), BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), SCRATCH,
+  BUF(52), ST(340352), ST(1759360), ST(1759872), ST(635264), ST(635776), BUF(58), BUF(59), BUF(60), BUF(61), BUF(62),
+      BUF(63), SCRATCH,
+  BUF(53), BUF(54), BUF(55), BUF(63), ST(636288), ST(1760384), ST(1760896), ST(1226112), ST(1226624), ST(339328),
+      ST(339840), BUF(64), BUF(65), BUF(66), BUF(67), BUF(68), BUF(69), BUF(70), BUF(71), SCRATCH,
+  BUF(71), ST(1227136), ST(1489280), ST(1491328), BUF(72), BUF(73), BUF(74), BUF(75),
+  BUF(75), ST(1493376), ST(1755520), BUF(76), BUF(77), BUF(78),
+  BUF(78), IN(2), BUF(79), BUF(80), BUF(81), BUF(82), BUF(83), BUF(84), BUF(85),
+  BUF(78), BUF(85), BUF(86),
+  BUF(76), ST(1755520), BUF(77), BUF(78), BUF(85), BUF(86), IN(3), BUF(87), BUF(88), BUF(89), BUF(90), BUF(91), BUF(92),
+      BUF(93),
+  BUF(75), ST(1493376), BUF(90), IN(3), BUF(94), BUF(95),
+  BUF(72), BUF(73), BUF(74), ST(1489280), ST(1491328), ST(1493376), BUF(90), BUF(96), BUF(97), BUF(98), BUF(99),
+      BUF(100), BUF(101), BUF(102), BUF(103),
+  BUF(72), BUF(73), BUF(74), ST(1489280), BUF(97), BUF(102), BUF(103), BUF(104), BUF(105), BUF(106),
+  BUF(71), ST(1227136), IN(3), BUF(106), BUF(107), BUF(108),
+  ST(1489280), IN(3), BUF(101), BUF(109),
+  ST(1491328), IN(3), BUF(99), BUF(110),
+  BUF(71), BUF(108), BUF(109), BUF(110), BUF(111), BUF(112), BUF(113), BUF(114),
+  BUF(93), BUF(95), BUF(114), BUF(115), BUF(116), BUF(117),
+  IN(2), BUF(117), BUF(118), BUF(119), BUF(120), BUF(121),
+  BUF(117), BUF(121), BUF(122),
+  BUF(92), IN(3), BUF(93), BUF(115), BUF(116), BUF(117), BUF(121), BUF(122), IN(4), BUF(123), BUF(124), BUF(125),
+      BUF(126), BUF(127), BUF(128), BUF(129),
+  IN(3), BUF(94), BUF(95), BUF(114), BUF(126), IN(4), BUF(130), BUF(131), BUF(132),
+  BUF(95), BUF(109), BUF(110), BUF(111), BUF(112), BUF(113), BUF(126), BUF(133), BUF(134), BUF(135), BUF(136), BUF(137),
+      BUF(138), BUF(139), BUF(140),
+  BUF(109), BUF(113), BUF(134), BUF(138), BUF(139), BUF(140), BUF(141),
+  BUF(71), IN(3), BUF(107), BUF(108), IN(4), BUF(141), BUF(142), BUF(143), BUF(144),
+  IN(3), BUF(101), BUF(109), IN(4), BUF(136), BUF(145), BUF(146),
+  IN(3), BUF(99), BUF(110), IN(4), BUF(135), BUF(147), BUF(148),
+  BUF(71), BUF(144), BUF(146), BUF(148), ST(1761408), ST(1763456), BUF(149), BUF(150), BUF(151), BUF(152), BUF(153),
+      BUF(154),
+  BUF(129), BUF(132), BUF(154), BUF(155), BUF(156), BUF(157),
+  IN(2), BUF(157), BUF(158), BUF(159), BUF(160), BUF(161), BUF(162), BUF(163), BUF(164),
+  BUF(157), BUF(164), BUF(165),
+  BUF(129), BUF(155), BUF(156), BUF(157), BUF(164), BUF(165), BUF(166), BUF(167), BUF(168), BUF(169),
+  BUF(132), BUF(146), BUF(148), BUF(149), BUF(150), BUF(151), BUF(169), BUF(170), BUF(171), BUF(172), BUF(173),
+      BUF(174), BUF(175), BUF(176),
+  BUF(64), BUF(65), BUF(66), ST(1226112), BUF(69), BUF(144), BUF(176), BUF(177), BUF(178), BUF(179), BUF(180), BUF(181),
+      BUF(182), BUF(183), BUF(184),
+  IN(0), BUF(63), ST(636288), BUF(184), IN(5), ST(4157824), BUF(185), BUF(186), BUF(187), BUF(188), SCRATCH,
+  IN(0), ST(636288), BUF(185), BUF(186), BUF(187), IN(6), ST(2401792), IN(7), BUF(189), BUF(190), BUF(191),
+  IN(0), ST(339840), BUF(178), IN(5), IN(6), IN(7), ST(2105344), BUF(192),
+  IN(0), ST(1226112), BUF(179), IN(5), IN(6), IN(7), ST(2991616), BUF(193),
+  IN(0), BUF(14), ST(1226112), BUF(179), IN(5), IN(6), IN(7), BUF(193), ST(4747648), BUF(194), BUF(195),
+  IN(0), ST(1226624), BUF(178), IN(5), IN(6), IN(7), ST(2992128), BUF(196),
+  IN(0), BUF(11), ST(339840), BUF(178), IN(5), IN(6), IN(7), BUF(192), ST(3861376), BUF(197), BUF(198),
+  IN(0), BUF(15), ST(1226624), BUF(178), IN(5), IN(6), IN(7), BUF(196), ST(4748160), BUF(199), BUF(200),
+  IN(0), BUF(53), BUF(54), BUF(55), ST(339328), BUF(69), BUF(177), IN(5), IN(6), IN(7), ST(2104832), ST(3860864),
+      BUF(201), BUF(202), BUF(203),
+  BUF(53), BUF(54), BUF(55), ST(339328), BUF(69), BUF(177), BUF(204), BUF(205), BUF(206),
+  BUF(55), ST(339328), BUF(69), BUF(177), BUF(205), BUF(206), BUF(207), BUF(208),
+  IN(0), ST(339328), IN(5), IN(6), IN(7), BUF(202), BUF(203), ST(5278784), BUF(209), BUF(210),
+  IN(0), BUF(52), ST(306560), IN(5), BUF(208), ST(3828096), BUF(211), BUF(212), BUF(213), BUF(214), SCRATCH,
+  IN(0), ST(306560), IN(6), IN(7), BUF(211), BUF(212), BUF(213), ST(2072064), BUF(215), BUF(216), BUF(217),
+  IN(0), ST(306560), IN(5), IN(6), IN(7), BUF(214), BUF(217), ST(5278720), BUF(218), BUF(219),
+  IN(0), ST(636288), IN(5), BUF(188), IN(6), IN(7), BUF(191), ST(5279104), BUF(220), BUF(221),
+  BUF(58), BUF(59), BUF(60), ST(635264), ST(635776), ST(636288), BUF(184), BUF(222), BUF(223), BUF(224), BUF(225),
+      BUF(226), BUF(227), BUF(228), BUF(229), SCRATCH,
+  BUF(60), ST(635264), BUF(223), BUF(227), BUF(228), BUF(229), BUF(230),
+  IN(0), BUF(52), ST(340352), IN(5), BUF(230), ST(3861888), BUF(231), BUF(232), BUF(233), BUF(234), SCRATCH,
+  IN(0), ST(340352), IN(6), IN(7), BUF(231), BUF(232), BUF(233), ST(2105856), BUF(235), BUF(236), BUF(237),
+  IN(0), ST(635264), IN(5), IN(6), IN(7), BUF(225), ST(2400768), BUF(238),
+  IN(0), BUF(12), ST(635264), IN(5), IN(6), IN(7), BUF(225), BUF(238), ST(4156800), BUF(239), BUF(240),
+  IN(0), ST(635776), IN(5), IN(6), IN(7), BUF(224), ST(2401280), BUF(241),
+  IN(0), BUF(13), ST(635776), IN(5), IN(6), IN(7), BUF(224), BUF(241), ST(4157312), BUF(242), BUF(243),
+  IN(0), ST(340352), IN(5), IN(6), IN(7), BUF(234), BUF(237), ST(5278912), BUF(244), BUF(245),
+  ST(340352), BUF(230), BUF(246), SCRATCH,
+  BUF(46), BUF(47), BUF(48), ST(306048), BUF(51), ST(306560), BUF(208), BUF(246), BUF(247), BUF(248), BUF(249),
+      BUF(250), BUF(251), BUF(252), BUF(253), BUF(254), SCRATCH,
+  BUF(48), ST(306048), BUF(248), BUF(252), BUF(253), BUF(254), BUF(255),
+  IN(0), BUF(45), ST(158592), IN(5), BUF(255), ST(3680128), BUF(256), BUF(257), BUF(258), BUF(259), SCRATCH,
+  IN(0), ST(158592), IN(6), IN(7), BUF(256), BUF(257), BUF(258), ST(1924096), BUF(260), BUF(261), BUF(262),
+  IN(0), ST(84096), IN(5), IN(6), IN(7), BUF(249), ST(1849600), BUF(263),
+  IN(0), ST(306048), IN(5), IN(6), IN(7), BUF(250), ST(2071552), BUF(264),
+  IN(0), BUF(9), ST(306048), IN(5), IN(6), IN(7), BUF(250), BUF(264), ST(3827584), BUF(265), BUF(266),
+  IN(0), ST(306304), IN(5), IN(6), IN(7), BUF(249), ST(2071808), BUF(267),
+  IN(0), BUF(6), ST(84096), IN(5), IN(6), IN(7), BUF(249), BUF(263), ST(3605632), BUF(268), BUF(269),
+  IN(0), BUF(10), ST(306304), IN(5), IN(6), IN(7), BUF(249), BUF(267), ST(3827840), BUF(270), BUF(271),
+  IN(0), BUF(35), BUF(36), BUF(37), ST(83840), IN(5), IN(6), IN(7), BUF(248), ST(1849344), ST(3605376), BUF(272),
+      BUF(273), BUF(274),
+  BUF(35), BUF(36), BUF(37), ST(83840), BUF(248), BUF(275), BUF(276), BUF(277),
+  BUF(37), ST(83840), BUF(248), BUF(276), BUF(277), BUF(278), BUF(279),
+  IN(0), ST(83840), IN(5), IN(6), IN(7), BUF(273), BUF(274), ST(5278208), BUF(280), BUF(281),
+  IN(0), BUF(34), ST(75648), IN(5), BUF(279), ST(3597184), BUF(282), BUF(283), BUF(284), BUF(285), SCRATCH,
+  IN(0), ST(75648), IN(6), IN(7), BUF(282), BUF(283), BUF(284), ST(1841152), BUF(286), BUF(287), BUF(288),
+  IN(0), ST(75648), IN(5), IN(6), IN(7), BUF(285), BUF(288), ST(5278144), BUF(289), BUF(290),
+  IN(0), ST(158592), IN(5), IN(6), IN(7), BUF(259), BUF(262), ST(5278528), BUF(291), BUF(292),
+  BUF(40), BUF(41), BUF(42), ST(158080), ST(158336), ST(158592), BUF(255), BUF(293), BUF(294), BUF(295), BUF(296),
+      BUF(297), BUF(298), BUF(299), BUF(300), SCRATCH,
+  BUF(42), ST(158080), BUF(294), BUF(298), BUF(299), BUF(300), BUF(301),
+  IN(0), BUF(34), ST(84352), IN(5), BUF(301), ST(3605888), BUF(302), BUF(303), BUF(304), BUF(305), SCRATCH,
+  IN(0), ST(84352), IN(6), IN(7), BUF(302), BUF(303), BUF(304), ST(1849856), BUF(306), BUF(307), BUF(308),
+  IN(0), ST(158080), IN(5), IN(6), IN(7), BUF(296), ST(1923584), BUF(309),
+  IN(0), BUF(7), ST(158080), IN(5), IN(6), IN(7), BUF(296), BUF(309), ST(3679616), BUF(310), BUF(311),
+  IN(0), ST(158336), IN(5), IN(6), IN(7), BUF(295), ST(1923840), BUF(312),
+  IN(0), BUF(8), ST(158336), IN(5), IN(6), IN(7), BUF(295), BUF(312), ST(3679872), BUF(313), BUF(314),
+  IN(0), ST(84352), IN(5), IN(6), IN(7), BUF(305), BUF(308), ST(5278336), BUF(315), BUF(316),
+  ST(84352), BUF(301), BUF(317), SCRATCH,
+  BUF(28), BUF(29), BUF(30), ST(75392), BUF(33), ST(75648), BUF(279), BUF(317), BUF(318), BUF(319), BUF(320), BUF(321),
+      BUF(322), BUF(323), BUF(324), BUF(325), SCRATCH,
+  BUF(30), ST(75392), BUF(319), BUF(323), BUF(324), BUF(325), BUF(326),
+  IN(0), BUF(27), ST(38528), IN(5), BUF(326), ST(3560064), BUF(327), BUF(328), BUF(329), BUF(330), SCRATCH,
+  IN(0), ST(38528), IN(6), IN(7), BUF(327), BUF(328), BUF(329), ST(1804032), BUF(331), BUF(332), BUF(333),
+  IN(0), ST(75392), IN(5), IN(6), IN(7), BUF(321), ST(1840896), BUF(334),
+  IN(0), BUF(4), ST(75392), IN(5), IN(6), IN(7), BUF(321), BUF(334), ST(3596928), BUF(335), BUF(336),
+  IN(0), ST(75520), IN(5), IN(6), IN(7), BUF(320), ST(1841024), BUF(337),
+  IN(0), BUF(5), ST(75520), IN(5), IN(6), IN(7), BUF(320), BUF(337), ST(3597056), BUF(338), BUF(339),
+  IN(0), ST(38528), IN(5), IN(6), IN(7), BUF(330), BUF(333), ST(5277952), BUF(340), BUF(341),
+  BUF(22), BUF(23), BUF(24), ST(38272), ST(38400), ST(38528), BUF(326), BUF(342), BUF(343), BUF(344), BUF(345),
+      BUF(346), BUF(347), BUF(348), BUF(349), SCRATCH,
+  BUF(24), ST(38272), BUF(343), BUF(347), BUF(348), BUF(349), BUF(350),
+  IN(0), BUF(21), ST(1408), IN(5), BUF(350), ST(3522944), BUF(351), BUF(352), BUF(353), BUF(354), SCRATCH,
+  IN(0), ST(1408), IN(6), IN(7), BUF(351), BUF(352), BUF(353), ST(1766912), BUF(355), BUF(356), BUF(357),
+  IN(0), ST(38272), IN(5), IN(6), IN(7), BUF(345), ST(1803776), BUF(358),
+  IN(0), BUF(2), ST(38272), IN(5), IN(6), IN(7), BUF(345), BUF(358), ST(3559808), BUF(359), BUF(360),
+  IN(0), ST(38400), IN(5), IN(6), IN(7), BUF(344), ST(1803904), BUF(361),
+  IN(0), BUF(3), ST(38400), IN(5), IN(6), IN(7), BUF(344), BUF(361), ST(3559936), BUF(362), BUF(363),
+  BUF(16), BUF(17), BUF(18), ST(1152), ST(1280), ST(1408), BUF(319), BUF(350), BUF(364), BUF(365), BUF(366), BUF(367),
+      BUF(368), BUF(369), BUF(370), BUF(371), SCRATCH,
+  BUF(18), ST(1152), BUF(365), BUF(369), BUF(370), BUF(371), BUF(372),
+  IN(0), IN(1), ST(0), IN(5), BUF(372), ST(3521536), BUF(373), BUF(374), BUF(375), BUF(376), SCRATCH,
+  IN(0), ST(0), IN(6), IN(7), BUF(373), BUF(374), BUF(375), ST(1765504), BUF(377), BUF(378), BUF(379),
+  IN(0), ST(1152), IN(5), IN(6), IN(7), BUF(367), ST(1766656), BUF(380),
+  IN(0), BUF(0), ST(1152), IN(5), IN(6), IN(7), BUF(367), BUF(380), ST(3522688), BUF(381), BUF(382),
+  IN(0), ST(1280), IN(5), IN(6), IN(7), BUF(366), ST(1766784), BUF(383),
+  IN(0), BUF(1), ST(1280), IN(5), IN(6), IN(7), BUF(366), BUF(383), ST(3522816), BUF(384), BUF(385),
+  IN(0), ST(0), IN(5), IN(6), IN(7), BUF(376), BUF(379), ST(5277568), BUF(386), BUF(387),
+  IN(0), ST(1408), IN(5), IN(6), IN(7), BUF(354), BUF(357), ST(5277760), BUF(388), BUF(389),
+};
+static const hw_call fmnist_resnet_small_bilevel_step_calls[] = {
+  {0, 3, 0, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
+  {0, 3, 3, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
+  {0, 3, 6, {0, 0, 0}, 0},        /* k0000_select backbone.block1.bn1 */
+  {0, 3, 9, {0, 0, 0}, 0},        /* k0000_select backbone.block1.bn1 */
+  {0, 3, 12, {0, 0, 0}, 0},       /* k0000_select backbone.block1.bn2 */
+  {0, 3, 15, {0, 0, 0}, 0},       /* k0000_select backbone.block1.bn2 */
+  {0, 3, 18, {0, 0, 0}, 0},       /* k0000_select backbone.block2.shortcut.bn */
+  {0, 3, 21, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn1 */
+  {0, 3, 24, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn1 */
+  {0, 3, 27, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn2 */
+  {0, 3, 30, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn2 */
+  {0, 3, 33, {0, 0, 0}, 0},       /* k0000_select backbone.block3.shortcut.bn */
+  {0, 3, 36, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn1 */
+  {0, 3, 39, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn1 */
+  {0, 3, 42, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
+  {0, 3, 45, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
+  {1, 13, 48, {0, 0, 0}, 1},      /* k0001_backbone_stem_reduce_mean */
+  {2, 13, 61, {0, 0, 0}, 1},      /* k0002_backbone_block1_reduce_mean */
+  {3, 15, 74, {0, 0, 0}, 1},      /* k0003_backbone_block1_reduce_mean */
+  {4, 10, 89, {0, 0, 0}, 1},      /* k0004_backbone_block2_shortcut_reduce_mean */
+  {5, 13, 99, {0, 0, 0}, 1},      /* k0005_backbone_block2_reduce_mean */
+  {6, 19, 112, {0, 0, 0}, 1},     /* k0006_backbone_block2_reduce_mean */
+  {7, 10, 131, {0, 0, 0}, 1},     /* k0007_backbone_block3_shortcut_reduce_mean */
+  {8, 13, 141, {0, 0, 0}, 1},     /* k0008_backbone_block3_reduce_mean */
+  {9, 20, 154, {0, 0, 0}, 1},     /* k0009_backbone_block3_reduce_mean */
+  {79, 8, 174, {0, 0, 0}, 0},     /* k0079_reduce_mean head */
+  {11, 6, 182, {0, 0, 0}, 0},     /* k0011_head_fc2_reduce_sum */
+  {12, 9, 188, {0, 0, 0}, 0},     /* k0012_reduce_mean */
+  {13, 3, 197, {0, 0, 0}, 0},     /* k0013_matmul */
+  {80, 14, 200, {0, 0, 0}, 0},    /* k0080_head_fc2_reduce_sum */
+  {81, 6, 214, {0, 0, 0}, 0},     /* k0081_head_fc2_matmul */
+  {82, 15, 220, {0, 0, 0}, 0},    /* k0082_head_reduce_sum */
+  {83, 10, 235, {0, 0, 0}, 0},    /* k0083_head_bn1_reduce_sum */
+  {84, 6, 245, {0, 0, 0}, 0},     /* k0084_head_fc1_matmul */
+  {85, 4, 251, {0, 0, 0}, 0},     /* k0085_head_bn1_sub */
+  {85, 4, 255, {0, 0, 0}, 0},     /* k0085_head_bn1_sub */
+  {79, 8, 259, {0, 0, 0}, 0},     /* k0079_reduce_mean */
+  {86, 6, 267, {0, 0, 0}, 0},     /* k0086_reduce_sum */
+  {87, 6, 273, {0, 0, 0}, 0},     /* k0087_reduce_sum */
+  {13, 3, 279, {0, 0, 0}, 0},     /* k0013_matmul */
+  {88, 16, 282, {0, 0, 0}, 0},    /* k0088_reduce_sum */
+  {89, 9, 298, {0, 0, 0}, 0},     /* k0089_matmul */
+  {90, 15, 307, {0, 0, 0}, 0},    /* k0090_reduce_sum */
+  {91, 7, 322, {0, 0, 0}, 0},     /* k0091_add */
+  {92, 9, 329, {0, 0, 0}, 0},     /* k0092_matmul */
+  {93, 7, 338, {0, 0, 0}, 0},     /* k0093_sub */
+  {93, 7, 345, {0, 0, 0}, 0},     /* k0093_sub */
+  {94, 12, 352, {0, 0, 0}, 0},    /* k0094_head_bn1_reduce_mean */
+  {86, 6, 364, {0, 0, 0}, 0},     /* k0086_reduce_sum */
+  {95, 9, 370, {0, 0, 0}, 0},     /* k0095_reduce_mean */
+  {13, 3, 379, {0, 0, 0}, 0},     /* k0013_matmul */
+  {96, 10, 382, {0, 0, 0}, 0},    /* k0096_reduce_sum */
+  {97, 14, 392, {0, 0, 0}, 0},    /* k0097_reduce_sum */
+  {26, 15, 406, {0, 0, 0}, 0},    /* k0026_reduce_sum backbone.block3.bn2 */
+  {98, 11, 421, {0, 0, 0}, 1},    /* k0098_backbone_block3_conv2_reduce_sum */
+  {99, 11, 432, {0, 0, 0}, 0},    /* k0099_backbone_block3_conv2_reduce_sum */
+  {100, 8, 443, {0, 0, 0}, 0},    /* k0100_add backbone.block3.shortcut.bn */
+  {100, 8, 451, {0, 0, 0}, 0},    /* k0100_add backbone.block3.bn2 */
+  {101, 11, 459, {0, 0, 0}, 0},   /* k0101_backbone_block3_bn2_sub */
+  {100, 8, 470, {0, 0, 0}, 0},    /* k0100_add backbone.block3.bn2 */
+  {102, 11, 478, {0, 0, 0}, 0},   /* k0102_backbone_block3_shortcut_bn_sub */
+  {101, 11, 489, {0, 0, 0}, 0},   /* k0101_backbone_block3_bn2_sub */
+  {103, 15, 500, {0, 0, 0}, 0},   /* k0103_backbone_block3_shortcut_bn_reduce_sum */
+  {33, 9, 515, {0, 0, 0}, 0},     /* k0033_backbone_block3_shortcut_bn_reduce_sum */
+  {34, 8, 524, {0, 0, 0}, 0},     /* k0034_backbone_block3_shortcut_bn_reduce_sum */
+  {104, 10, 532, {0, 0, 0}, 0},   /* k0104_backbone_block3_shortcut_bn_sub */
+  {35, 11, 542, {0, 0, 0}, 1},    /* k0035_backbone_block3_shortcut_conv_reduce_sum */
+  {36, 11, 553, {0, 0, 0}, 0},    /* k0036_backbone_block3_shortcut_conv_reduce_sum */
+  {105, 10, 564, {0, 0, 0}, 0},   /* k0105_backbone_block3_shortcut_conv_sub */
+  {106, 10, 574, {0, 0, 0}, 0},   /* k0106_backbone_block3_conv2_sub */
+  {39, 16, 584, {0, 0, 0}, 1},    /* k0039_backbone_block3_reduce_sum */
+  {40, 7, 600, {0, 0, 0}, 0},     /* k0040_backbone_block3_bn1_add */
+  {41, 11, 607, {0, 0, 0}, 1},    /* k0041_backbone_block3_conv1_reduce_sum */
+  {42, 11, 618, {0, 0, 0}, 0},    /* k0042_backbone_block3_conv1_reduce_sum */
+  {107, 8, 629, {0, 0, 0}, 0},    /* k0107_backbone_block3_bn1_add */
+  {108, 11, 637, {0, 0, 0}, 0},   /* k0108_backbone_block3_bn1_sub */
+  {107, 8, 648, {0, 0, 0}, 0},    /* k0107_backbone_block3_bn1_add */
+  {108, 11, 656, {0, 0, 0}, 0},   /* k0108_backbone_block3_bn1_sub */
+  {109, 10, 667, {0, 0, 0}, 0},   /* k0109_backbone_block3_conv1_sub */
+  {44, 4, 677, {0, 0, 0}, 1},     /* k0044_backbone_block3_conv1_conv2d_input_grad */
+  {45, 17, 681, {0, 0, 0}, 1},    /* k0045_backbone_reduce_sum */
+  {46, 7, 698, {0, 0, 0}, 0},     /* k0046_backbone_block2_bn2_add */
+  {47, 11, 705, {0, 0, 0}, 1},    /* k0047_backbone_block2_conv2_reduce_sum */
+  {48, 11, 716, {0, 0, 0}, 0},    /* k0048_backbone_block2_conv2_reduce_sum */
+  {110, 8, 727, {0, 0, 0}, 0},    /* k0110_add backbone.block2.shortcut.bn */
+  {110, 8, 735, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn2 */
+  {111, 11, 743, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn2 */
+  {110, 8, 754, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn2 */
+  {112, 11, 762, {0, 0, 0}, 0},   /* k0112_backbone_block2_shortcut_bn_sub */
+  {111, 11, 773, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn2 */
+  {113, 14, 784, {0, 0, 0}, 0},   /* k0113_backbone_block2_shortcut_bn_reduce_sum */
+  {53, 8, 798, {0, 0, 0}, 0},     /* k0053_backbone_block2_shortcut_bn_reduce_sum */
+  {54, 7, 806, {0, 0, 0}, 0},     /* k0054_backbone_block2_shortcut_bn_reduce_sum */
+  {114, 10, 813, {0, 0, 0}, 0},   /* k0114_backbone_block2_shortcut_bn_sub */
+  {56, 11, 823, {0, 0, 0}, 1},    /* k0056_backbone_block2_shortcut_conv_reduce_sum */
+  {57, 11, 834, {0, 0, 0}, 0},    /* k0057_backbone_block2_shortcut_conv_reduce_sum */
+  {115, 10, 845, {0, 0, 0}, 0},   /* k0115_backbone_block2_shortcut_conv_sub */
+  {116, 10, 855, {0, 0, 0}, 0},   /* k0116_backbone_block2_conv2_sub */
+  {60, 16, 865, {0, 0, 0}, 1},    /* k0060_backbone_block2_reduce_sum */
+  {61, 7, 881, {0, 0, 0}, 0},     /* k0061_backbone_block2_bn1_add */
+  {62, 11, 888, {0, 0, 0}, 1},    /* k0062_backbone_block2_conv1_reduce_sum */
+  {63, 11, 899, {0, 0, 0}, 0},    /* k0063_backbone_block2_conv1_reduce_sum */
+  {110, 8, 910, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn1 */
+  {111, 11, 918, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn1 */
+  {110, 8, 929, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn1 */
+  {111, 11, 937, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn1 */
+  {117, 10, 948, {0, 0, 0}, 0},   /* k0117_backbone_block2_conv1_sub */
+  {65, 4, 958, {0, 0, 0}, 1},     /* k0065_backbone_block2_conv1_conv2d_input_grad */
+  {66, 17, 962, {0, 0, 0}, 1},    /* k0066_backbone_reduce_sum */
+  {67, 7, 979, {0, 0, 0}, 0},     /* k0067_backbone_block1_bn2_add */
+  {68, 11, 986, {0, 0, 0}, 1},    /* k0068_reduce_sum backbone.block1.conv2 */
+  {69, 11, 997, {0, 0, 0}, 0},    /* k0069_reduce_sum backbone.block1.conv2 */
+  {118, 8, 1008, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn2 */
+  {119, 11, 1016, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn2 */
+  {118, 8, 1027, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn2 */
+  {119, 11, 1035, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn2 */
+  {120, 10, 1046, {0, 0, 0}, 0},  /* k0120_sub backbone.block1.conv2 */
+  {73, 16, 1056, {0, 0, 0}, 1},   /* k0073_backbone_block1_reduce_sum */
+  {74, 7, 1072, {0, 0, 0}, 0},    /* k0074_add backbone.block1.bn1 */
+  {68, 11, 1079, {0, 0, 0}, 1},   /* k0068_reduce_sum backbone.block1.conv1 */
+  {69, 11, 1090, {0, 0, 0}, 0},   /* k0069_reduce_sum backbone.block1.conv1 */
+  {118, 8, 1101, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn1 */
+  {119, 11, 1109, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn1 */
+  {118, 8, 1120, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn1 */
+  {119, 11, 1128, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn1 */
+  {75, 17, 1139, {0, 0, 0}, 1},   /* k0075_backbone_reduce_sum */
+  {74, 7, 1156, {0, 0, 0}, 0},    /* k0074_add backbone.stem.bn */
+  {76, 11, 1163, {0, 0, 0}, 1},   /* k0076_backbone_stem_conv_reduce_sum */
+  {77, 11, 1174, {0, 0, 0}, 0},   /* k0077_backbone_stem_conv_reduce_sum */
+  {118, 8, 1185, {0, 0, 0}, 0},   /* k0118_add backbone.stem.bn */
+  {119, 11, 1193, {0, 0, 0}, 0},  /* k0119_sub backbone.stem.bn */
+  {118, 8, 1204, {0, 0, 0}, 0},   /* k0118_add backbone.stem.bn */
+  {119, 11, 1212, {0, 0, 0}, 0},  /* k0119_sub backbone.stem.bn */
+  {121, 10, 1223, {0, 0, 0}, 0},  /* k0121_backbone_stem_conv_sub */
+  {120, 10, 1233, {0, 0, 0}, 0},  /* k0120_sub backbone.block1.conv1 */
+};
+static const hw_buffer fmnist_resnet_small_bilevel_step_buffers[] = {
+  {{4, 0, 0}, 0, 135, -1},
+  {{4, 0, 0}, 1, 135, -1},
+  {{4, 0, 0}, 2, 135, -1},
+  {{4, 0, 0}, 3, 135, -1},
+  {{4, 0, 0}, 4, 135, -1},
+  {{4, 0, 0}, 5, 135, -1},
+  {{4, 0, 0}, 6, 135, -1},
+  {{4, 0, 0}, 7, 135, -1},
+  {{4, 0, 0}, 8, 135, -1},
+  {{4, 0, 0}, 9, 135, -1},
+  {{4, 0, 0}, 10, 135, -1},
+  {{4, 0, 0}, 11, 135, -1},
+  {{4, 0, 0}, 12, 135, -1},
+  {{4, 0, 0}, 13, 135, -1},
+  {{4, 0, 0}, 14, 135, -1},
+  {{4, 0, 0}, 15, 135, -1},
+  {{0, 200704, 0}, 16, 125, -1},
+  {{128, 0, 0}, 16, 125, -1},
+  {{128, 0, 0}, 16, 126, -1},
+  {{128, 0, 0}, 16, 135, -1},
+  {{128, 0, 0}, 16, 135, -1},
+  {{0, 200704, 0}, 16, 119, -1},
+  {{0, 200704, 0}, 17, 117, -1},
+  {{128, 0, 0}, 17, 117, -1},
+  {{128, 0, 0}, 17, 118, -1},
+  {{128, 0, 0}, 17, 135, -1},
+  {{128, 0, 0}, 17, 135, -1},
+  {{0, 200704, 0}, 17, 110, -1},
+  {{0, 200704, 0}, 18, 108, -1},
+  {{128, 0, 0}, 18, 108, -1},
+  {{128, 0, 0}, 18, 109, -1},
+  {{128, 0, 0}, 18, 135, -1},
+  {{128, 0, 0}, 18, 135, -1},
+  {{0, 200704, 0}, 18, 108, -1},
+  {{0, 200704, 0}, 18, 100, -1},
+  {{0, 100352, 0}, 19, 91, -1},
+  {{256, 0, 0}, 19, 91, -1},
+  {{256, 0, 0}, 19, 92, -1},
+  {{256, 0, 0}, 19, 135, -1},
+  {{256, 0, 0}, 19, 135, -1},
+  {{0, 100352, 0}, 20, 98, -1},
+  {{256, 0, 0}, 20, 98, -1},
+  {{256, 0, 0}, 20, 99, -1},
+  {{256, 0, 0}, 20, 135, -1},
+  {{256, 0, 0}, 20, 135, -1},
+  {{0, 100352, 0}, 20, 82, -1},
+  {{0, 100352, 0}, 21, 80, -1},
+  {{256, 0, 0}, 21, 80, -1},
+  {{256, 0, 0}, 21, 81, -1},
+  {{256, 0, 0}, 21, 135, -1},
+  {{256, 0, 0}, 21, 135, -1},
+  {{0, 100352, 0}, 21, 80, -1},
+  {{0, 100352, 0}, 21, 72, -1},
+  {{0, 50176, 0}, 22, 63, -1},
+  {{512, 0, 0}, 22, 63, -1},
+  {{512, 0, 0}, 22, 64, -1},
+  {{512, 0, 0}, 22, 135, -1},
+  {{512, 0, 0}, 22, 135, -1},
+  {{0, 50176, 0}, 23, 70, -1},
+  {{512, 0, 0}, 23, 70, -1},
+  {{512, 0, 0}, 23, 71, -1},
+  {{512, 0, 0}, 23, 135, -1},
+  {{512, 0, 0}, 23, 135, -1},
+  {{0, 50176, 0}, 23, 54, -1},
+  {{0, 50176, 0}, 24, 53, -1},
+  {{512, 0, 0}, 24, 53, -1},
+  {{512, 0, 0}, 24, 53, -1},
+  {{512, 0, 0}, 24, 135, -1},
+  {{512, 0, 0}, 24, 135, -1},
+  {{0, 50176, 0}, 24, 64, -1},
+  {{0, 1024, 0}, 24, 24, -1},
+  {{0, 1024, 0}, 24, 135, -1},
+  {{0, 4096, 0}, 25, 32, -1},
+  {{2048, 0, 0}, 25, 32, -1},
+  {{2048, 0, 0}, 25, 32, -1},
+  {{0, 4096, 0}, 25, 30, -1},
+  {{0, 1024, 0}, 26, 29, -1},
+  {{0, 8, 0}, 26, 29, -1},
+  {{0, 1024, 0}, 26, 29, -1},
+  {{0, 0, 16}, 27, 27, -1},
+  {{0, 8, 0}, 27, 27, -1},
+  {{0, 8, 0}, 27, 27, -1},
+  {{0, 8, 0}, 27, 27, -1},
+  {{4, 0, 0}, 27, 27, -1},
+  {{4, 0, 0}, 27, 135, -1},
+  {{0, 0, 16}, 27, 29, 79},
+  {{0, 1024, 0}, 28, 29, -1},
+  {{0, 1024, 0}, 29, 29, -1},
+  {{0, 1024, 0}, 29, 29, 86},
+  {{0, 8, 0}, 29, 29, -1},
+  {{0, 1024, 0}, 29, 31, 76},
+  {{512, 0, 0}, 29, 29, -1},
+  {{512, 0, 0}, 29, 46, -1},
+  {{512, 0, 0}, 29, 46, -1},
+  {{262144, 0, 0}, 30, 46, -1},
+  {{262144, 0, 0}, 30, 46, -1},
+  {{0, 4096, 0}, 31, 31, -1},
+  {{0, 4096, 0}, 31, 32, 96},
+  {{2048, 0, 0}, 31, 31, -1},
+  {{2048, 0, 0}, 31, 46, -1},
+  {{2048, 0, 0}, 31, 31, -1},
+  {{2048, 0, 0}, 31, 46, -1},
+  {{2048, 0, 0}, 31, 32, -1},
+  {{2048, 0, 0}, 31, 32, -1},
+  {{0, 4096, 0}, 32, 32, 72},
+  {{2048, 0, 0}, 32, 32, -1},
+  {{0, 4096, 0}, 32, 33, 97},
+  {{262144, 0, 0}, 33, 46, -1},
+  {{262144, 0, 0}, 33, 46, -1},
+  {{2048, 0, 0}, 34, 46, -1},
+  {{2048, 0, 0}, 35, 46, -1},
+  {{0, 4096, 0}, 36, 42, -1},
+  {{2048, 0, 0}, 36, 42, -1},
+  {{2048, 0, 0}, 36, 43, -1},
+  {{0, 4096, 0}, 36, 41, -1},
+  {{0, 1024, 0}, 37, 40, -1},
+  {{0, 8, 0}, 37, 40, -1},
+  {{0, 1024, 0}, 37, 40, -1},
+  {{0, 0, 16}, 38, 38, -1},
+  {{0, 8, 0}, 38, 38, -1},
+  {{0, 8, 0}, 38, 38, -1},
+  {{0, 0, 16}, 38, 40, 118},
+  {{0, 1024, 0}, 39, 40, -1},
+  {{0, 1024, 0}, 40, 40, -1},
+  {{0, 1024, 0}, 40, 40, 122},
+  {{0, 8, 0}, 40, 40, -1},
+  {{0, 1024, 0}, 40, 42, 115},
+  {{512, 0, 0}, 40, 40, -1},
+  {{512, 0, 0}, 40, 46, 127},
+  {{512, 0, 0}, 40, 135, -1},
+  {{262144, 0, 0}, 41, 41, -1},
+  {{262144, 0, 0}, 41, 46, 130},
+  {{262144, 0, 0}, 41, 135, -1},
+  {{0, 4096, 0}, 42, 42, -1},
+  {{0, 4096, 0}, 42, 43, 133},
+  {{2048, 0, 0}, 42, 46, -1},
+  {{2048, 0, 0}, 42, 45, -1},
+  {{2048, 0, 0}, 42, 42, -1},
+  {{2048, 0, 0}, 42, 43, -1},
+  {{0, 4096, 0}, 42, 43, 111},
+  {{2048, 0, 0}, 42, 43, -1},
+  {{0, 4096, 0}, 43, 44, 134},
+  {{262144, 0, 0}, 44, 44, -1},
+  {{262144, 0, 0}, 44, 46, 142},
+  {{262144, 0, 0}, 44, 135, -1},
+  {{2048, 0, 0}, 45, 46, 136},
+  {{2048, 0, 0}, 45, 135, -1},
+  {{2048, 0, 0}, 46, 46, 135},
+  {{2048, 0, 0}, 46, 135, -1},
+  {{0, 4096, 0}, 47, 52, -1},
+  {{2048, 0, 0}, 47, 52, -1},
+  {{2048, 0, 0}, 47, 52, -1},
+  {{2048, 0, 0}, 47, 135, -1},
+  {{2048, 0, 0}, 47, 135, -1},
+  {{0, 4096, 0}, 47, 48, -1},
+  {{0, 1024, 0}, 48, 51, -1},
+  {{0, 8, 0}, 48, 51, -1},
+  {{0, 1024, 0}, 48, 51, -1},
+  {{0, 0, 16}, 49, 49, -1},
+  {{0, 8, 0}, 49, 49, -1},
+  {{0, 8, 0}, 49, 49, -1},
+  {{0, 8, 0}, 49, 49, -1},
+  {{4, 0, 0}, 49, 49, -1},
+  {{4, 0, 0}, 49, 135, -1},
+  {{0, 0, 16}, 49, 51, 158},
+  {{0, 1024, 0}, 50, 51, -1},
+  {{0, 1024, 0}, 51, 51, -1},
+  {{0, 1024, 0}, 51, 51, 165},
+  {{0, 8, 0}, 51, 51, -1},
+  {{0, 1024, 0}, 51, 52, 155},
+  {{0, 4096, 0}, 52, 52, -1},
+  {{0, 4096, 0}, 52, 52, 170},
+  {{2048, 0, 0}, 52, 52, -1},
+  {{2048, 0, 0}, 52, 52, -1},
+  {{0, 4096, 0}, 52, 52, 149},
+  {{2048, 0, 0}, 52, 52, -1},
+  {{0, 4096, 0}, 52, 53, 171},
+  {{0, 1024, 0}, 53, 64, -1},
+  {{512, 0, 0}, 53, 61, -1},
+  {{512, 0, 0}, 53, 58, -1},
+  {{512, 0, 0}, 53, 53, -1},
+  {{512, 0, 0}, 53, 53, -1},
+  {{0, 50176, 0}, 53, 53, 64},
+  {{512, 0, 0}, 53, 53, -1},
+  {{0, 50176, 0}, 53, 70, 182},
+  {{589824, 0, 0}, 54, 55, -1},
+  {{589824, 0, 0}, 54, 55, -1},
+  {{4, 0, 0}, 54, 55, -1},
+  {{589824, 0, 0}, 54, 135, -1},
+  {{4, 0, 0}, 55, 55, -1},
+  {{4, 0, 0}, 55, 55, -1},
+  {{589824, 0, 0}, 55, 135, 185},
+  {{512, 0, 0}, 56, 135, -1},
+  {{512, 0, 0}, 57, 135, -1},
+  {{512, 0, 0}, 58, 135, 179},
+  {{512, 0, 0}, 58, 135, -1},
+  {{512, 0, 0}, 59, 135, -1},
+  {{512, 0, 0}, 60, 135, -1},
+  {{512, 0, 0}, 60, 135, -1},
+  {{512, 0, 0}, 61, 135, 178},
+  {{512, 0, 0}, 61, 135, -1},
+  {{512, 0, 0}, 62, 62, -1},
+  {{512, 0, 0}, 62, 135, -1},
+  {{512, 0, 0}, 62, 135, 201},
+  {{512, 0, 0}, 63, 63, -1},
+  {{0, 50176, 0}, 63, 64, 53},
+  {{512, 0, 0}, 63, 64, -1},
+  {{512, 0, 0}, 64, 64, -1},
+  {{0, 50176, 0}, 64, 80, 69},
+  {{4, 0, 0}, 65, 135, -1},
+  {{512, 0, 0}, 65, 135, -1},
+  {{32768, 0, 0}, 66, 67, -1},
+  {{32768, 0, 0}, 66, 67, -1},
+  {{4, 0, 0}, 66, 67, -1},
+  {{32768, 0, 0}, 66, 135, -1},
+  {{4, 0, 0}, 67, 67, -1},
+  {{4, 0, 0}, 67, 67, -1},
+  {{32768, 0, 0}, 67, 135, 211},
+  {{4, 0, 0}, 68, 135, -1},
+  {{32768, 0, 0}, 68, 135, -1},
+  {{4, 0, 0}, 69, 135, -1},
+  {{589824, 0, 0}, 69, 135, -1},
+  {{0, 50176, 0}, 70, 70, -1},
+  {{0, 50176, 0}, 70, 71, 222},
+  {{512, 0, 0}, 70, 77, -1},
+  {{512, 0, 0}, 70, 75, -1},
+  {{512, 0, 0}, 70, 70, -1},
+  {{512, 0, 0}, 70, 71, -1},
+  {{0, 50176, 0}, 70, 71, 58},
+  {{512, 0, 0}, 70, 71, -1},
+  {{0, 50176, 0}, 71, 79, 223},
+  {{294912, 0, 0}, 72, 73, -1},
+  {{294912, 0, 0}, 72, 73, -1},
+  {{4, 0, 0}, 72, 73, -1},
+  {{294912, 0, 0}, 72, 135, -1},
+  {{4, 0, 0}, 73, 73, -1},
+  {{4, 0, 0}, 73, 73, -1},
+  {{294912, 0, 0}, 73, 135, 231},
+  {{512, 0, 0}, 74, 135, -1},
+  {{512, 0, 0}, 75, 135, 225},
+  {{512, 0, 0}, 75, 135, -1},
+  {{512, 0, 0}, 76, 135, -1},
+  {{512, 0, 0}, 77, 135, 224},
+  {{512, 0, 0}, 77, 135, -1},
+  {{4, 0, 0}, 78, 135, -1},
+  {{294912, 0, 0}, 78, 135, -1},
+  {{0, 100352, 0}, 79, 80, -1},
+  {{0, 100352, 0}, 80, 80, -1},
+  {{0, 100352, 0}, 80, 92, 51},
+  {{256, 0, 0}, 80, 89, -1},
+  {{256, 0, 0}, 80, 86, -1},
+  {{256, 0, 0}, 80, 80, -1},
+  {{256, 0, 0}, 80, 81, -1},
+  {{0, 100352, 0}, 80, 81, 46},
+  {{256, 0, 0}, 80, 81, -1},
+  {{0, 100352, 0}, 81, 98, 253},
+  {{147456, 0, 0}, 82, 83, -1},
+  {{147456, 0, 0}, 82, 83, -1},
+  {{4, 0, 0}, 82, 83, -1},
+  {{147456, 0, 0}, 82, 135, -1},
+  {{4, 0, 0}, 83, 83, -1},
+  {{4, 0, 0}, 83, 83, -1},
+  {{147456, 0, 0}, 83, 135, 256},
+  {{256, 0, 0}, 84, 135, -1},
+  {{256, 0, 0}, 85, 135, -1},
+  {{256, 0, 0}, 86, 135, 250},
+  {{256, 0, 0}, 86, 135, -1},
+  {{256, 0, 0}, 87, 135, -1},
+  {{256, 0, 0}, 88, 135, -1},
+  {{256, 0, 0}, 88, 135, -1},
+  {{256, 0, 0}, 89, 135, 249},
+  {{256, 0, 0}, 89, 135, -1},
+  {{256, 0, 0}, 90, 90, -1},
+  {{256, 0, 0}, 90, 135, -1},
+  {{256, 0, 0}, 90, 135, 272},
+  {{256, 0, 0}, 91, 91, -1},
+  {{0, 100352, 0}, 91, 92, 35},
+  {{256, 0, 0}, 91, 92, -1},
+  {{256, 0, 0}, 92, 92, -1},
+  {{0, 100352, 0}, 92, 108, 248},
+  {{4, 0, 0}, 93, 135, -1},
+  {{256, 0, 0}, 93, 135, -1},
+  {{8192, 0, 0}, 94, 95, -1},
+  {{8192, 0, 0}, 94, 95, -1},
+  {{4, 0, 0}, 94, 95, -1},
+  {{8192, 0, 0}, 94, 135, -1},
+  {{4, 0, 0}, 95, 95, -1},
+  {{4, 0, 0}, 95, 95, -1},
+  {{8192, 0, 0}, 95, 135, 282},
+  {{4, 0, 0}, 96, 135, -1},
+  {{8192, 0, 0}, 96, 135, -1},
+  {{4, 0, 0}, 97, 135, -1},
+  {{147456, 0, 0}, 97, 135, -1},
+  {{0, 100352, 0}, 98, 98, -1},
+  {{0, 100352, 0}, 98, 99, 293},
+  {{256, 0, 0}, 98, 105, -1},
+  {{256, 0, 0}, 98, 103, -1},
+  {{256, 0, 0}, 98, 98, -1},
+  {{256, 0, 0}, 98, 99, -1},
+  {{0, 100352, 0}, 98, 99, 40},
+  {{256, 0, 0}, 98, 99, -1},
+  {{0, 100352, 0}, 99, 107, 294},
+  {{73728, 0, 0}, 100, 101, -1},
+  {{73728, 0, 0}, 100, 101, -1},
+  {{4, 0, 0}, 100, 101, -1},
+  {{73728, 0, 0}, 100, 135, -1},
+  {{4, 0, 0}, 101, 101, -1},
+  {{4, 0, 0}, 101, 101, -1},
+  {{73728, 0, 0}, 101, 135, 302},
+  {{256, 0, 0}, 102, 135, -1},
+  {{256, 0, 0}, 103, 135, 296},
+  {{256, 0, 0}, 103, 135, -1},
+  {{256, 0, 0}, 104, 135, -1},
+  {{256, 0, 0}, 105, 135, 295},
+  {{256, 0, 0}, 105, 135, -1},
+  {{4, 0, 0}, 106, 135, -1},
+  {{73728, 0, 0}, 106, 135, -1},
+  {{0, 200704, 0}, 107, 108, -1},
+  {{0, 200704, 0}, 108, 108, -1},
+  {{0, 200704, 0}, 108, 125, 33},
+  {{128, 0, 0}, 108, 115, -1},
+  {{128, 0, 0}, 108, 113, -1},
+  {{128, 0, 0}, 108, 108, -1},
+  {{128, 0, 0}, 108, 109, -1},
+  {{0, 200704, 0}, 108, 109, 28},
+  {{128, 0, 0}, 108, 109, -1},
+  {{0, 200704, 0}, 109, 117, 324},
+  {{36864, 0, 0}, 110, 111, -1},
+  {{36864, 0, 0}, 110, 111, -1},
+  {{4, 0, 0}, 110, 111, -1},
+  {{36864, 0, 0}, 110, 135, -1},
+  {{4, 0, 0}, 111, 111, -1},
+  {{4, 0, 0}, 111, 111, -1},
+  {{36864, 0, 0}, 111, 135, 327},
+  {{128, 0, 0}, 112, 135, -1},
+  {{128, 0, 0}, 113, 135, 321},
+  {{128, 0, 0}, 113, 135, -1},
+  {{128, 0, 0}, 114, 135, -1},
+  {{128, 0, 0}, 115, 135, 320},
+  {{128, 0, 0}, 115, 135, -1},
+  {{4, 0, 0}, 116, 135, -1},
+  {{36864, 0, 0}, 116, 135, -1},
+  {{0, 200704, 0}, 117, 117, -1},
+  {{0, 200704, 0}, 117, 118, 342},
+  {{128, 0, 0}, 117, 124, -1},
+  {{128, 0, 0}, 117, 122, -1},
+  {{128, 0, 0}, 117, 117, -1},
+  {{128, 0, 0}, 117, 118, -1},
+  {{0, 200704, 0}, 117, 118, 22},
+  {{128, 0, 0}, 117, 118, -1},
+  {{0, 200704, 0}, 118, 125, 343},
+  {{36864, 0, 0}, 119, 120, -1},
+  {{36864, 0, 0}, 119, 120, -1},
+  {{4, 0, 0}, 119, 120, -1},
+  {{36864, 0, 0}, 119, 135, -1},
+  {{4, 0, 0}, 120, 120, -1},
+  {{4, 0, 0}, 120, 120, -1},
+  {{36864, 0, 0}, 120, 135, 351},
+  {{128, 0, 0}, 121, 135, -1},
+  {{128, 0, 0}, 122, 135, 345},
+  {{128, 0, 0}, 122, 135, -1},
+  {{128, 0, 0}, 123, 135, -1},
+  {{128, 0, 0}, 124, 135, 344},
+  {{128, 0, 0}, 124, 135, -1},
+  {{0, 200704, 0}, 125, 125, -1},
+  {{0, 200704, 0}, 125, 126, 319},
+  {{128, 0, 0}, 125, 132, -1},
+  {{128, 0, 0}, 125, 130, -1},
+  {{128, 0, 0}, 125, 125, -1},
+  {{128, 0, 0}, 125, 126, -1},
+  {{0, 200704, 0}, 125, 126, 16},
+  {{128, 0, 0}, 125, 126, -1},
+  {{0, 200704, 0}, 126, 127, 365},
+  {{1152, 0, 0}, 127, 128, -1},
+  {{1152, 0, 0}, 127, 128, -1},
+  {{4, 0, 0}, 127, 128, -1},
+  {{1152, 0, 0}, 127, 135, -1},
+  {{4, 0, 0}, 128, 128, -1},
+  {{4, 0, 0}, 128, 128, -1},
+  {{1152, 0, 0}, 128, 135, 373},
+  {{128, 0, 0}, 129, 135, -1},
+  {{128, 0, 0}, 130, 135, 367},
+  {{128, 0, 0}, 130, 135, -1},
+  {{128, 0, 0}, 131, 135, -1},
+  {{128, 0, 0}, 132, 135, 366},
+  {{128, 0, 0}, 132, 135, -1},
+  {{4, 0, 0}, 133, 135, -1},
+  {{1152, 0, 0}, 133, 135, -1},
+  {{4, 0, 0}, 134, 135, -1},
+  {{36864, 0, 0}, 134, 135, -1},
+};
+static const hw_copy fmnist_resnet_small_bilevel_step_copies[] = {
+  {ST(1756032), BUF(19), {128, 0, 0}},
+  {ST(1756160), BUF(20), {128, 0, 0}},
+  {ST(1756288), BUF(25), {128, 0, 0}},
+  {ST(1756416), BUF(26), {128, 0, 0}},
+  {ST(1756544), BUF(31), {128, 0, 0}},
+  {ST(1756672), BUF(32), {128, 0, 0}},
+  {ST(1756800), BUF(38), {256, 0, 0}},
+  {ST(1757056), BUF(39), {256, 0, 0}},
+  {ST(1757312), BUF(43), {256, 0, 0}},
+  {ST(1757568), BUF(44), {256, 0, 0}},
+  {ST(1757824), BUF(49), {256, 0, 0}},
+  {ST(1758080), BUF(50), {256, 0, 0}},
+  {ST(1758336), BUF(56), {512, 0, 0}},
+  {ST(1758848), BUF(57), {512, 0, 0}},
+  {ST(1759360), BUF(61), {512, 0, 0}},
+  {ST(1759872), BUF(62), {512, 0, 0}},
+  {ST(1760384), BUF(67), {512, 0, 0}},
+  {ST(1760896), BUF(68), {512, 0, 0}},
+  {ST(1761408), BUF(152), {2048, 0, 0}},
+  {ST(1763456), BUF(153), {2048, 0, 0}},
+  {ST(1765504), BUF(379), {1152, 0, 0}},
+  {ST(3521536), BUF(376), {1152, 0, 0}},
+  {ST(5277568), BUF(386), {4, 0, 0}},
+  {ST(0), BUF(387), {1152, 0, 0}},
+  {ST(1766656), BUF(380), {128, 0, 0}},
+  {ST(3522688), BUF(381), {128, 0, 0}},
+  {ST(5277632), BUF(0), {4, 0, 0}},
+  {ST(1152), BUF(382), {128, 0, 0}},
+  {ST(1766784), BUF(383), {128, 0, 0}},
+  {ST(3522816), BUF(384), {128, 0, 0}},
+  {ST(5277696), BUF(1), {4, 0, 0}},
+  {ST(1280), BUF(385), {128, 0, 0}},
+  {ST(1766912), BUF(357), {36864, 0, 0}},
+  {ST(3522944), BUF(354), {36864, 0, 0}},
+  {ST(5277760), BUF(388), {4, 0, 0}},
+  {ST(1408), BUF(389), {36864, 0, 0}},
+  {ST(1803776), BUF(358), {128, 0, 0}},
+  {ST(3559808), BUF(359), {128, 0, 0}},
+  {ST(5277824), BUF(2), {4, 0, 0}},
+  {ST(38272), BUF(360), {128, 0, 0}},
+  {ST(1803904), BUF(361), {128, 0, 0}},
+  {ST(3559936), BUF(362), {128, 0, 0}},
+  {ST(5277888), BUF(3), {4, 0, 0}},
+  {ST(38400), BUF(363), {128, 0, 0}},
+  {ST(1804032), BUF(333), {36864, 0, 0}},
+  {ST(3560064), BUF(330), {36864, 0, 0}},
+  {ST(5277952), BUF(340), {4, 0, 0}},
+  {ST(38528), BUF(341), {36864, 0, 0}},
+  {ST(1840896), BUF(334), {128, 0, 0}},
+  {ST(3596928), BUF(335), {128, 0, 0}},
+  {ST(5278016), BUF(4), {4, 0, 0}},
+  {ST(75392), BUF(336), {128, 0, 0}},
+  {ST(1841024), BUF(337), {128, 0, 0}},
+  {ST(3597056), BUF(338), {128, 0, 0}},
+  {ST(5278080), BUF(5), {4, 0, 0}},
+  {ST(75520), BUF(339), {128, 0, 0}},
+  {ST(1841152), BUF(288), {8192, 0, 0}},
+  {ST(3597184), BUF(285), {8192, 0, 0}},
+  {ST(5278144), BUF(289), {4, 0, 0}},
+  {ST(75648), BUF(290), {8192, 0, 0}},
+  {ST(1849344), BUF(273), {256, 0, 0}},
+  {ST(3605376), BUF(274), {256, 0, 0}},
+  {ST(5278208), BUF(280), {4, 0, 0}},
+  {ST(83840), BUF(281), {256, 0, 0}},
+  {ST(1849600), BUF(263), {256, 0, 0}},
+  {ST(3605632), BUF(268), {256, 0, 0}},
+  {ST(5278272), BUF(6), {4, 0, 0}},
+  {ST(84096), BUF(269), {256, 0, 0}},
+  {ST(1849856), BUF(308), {73728, 0, 0}},
+  {ST(3605888), BUF(305), {73728, 0, 0}},
+  {ST(5278336), BUF(315), {4, 0, 0}},
+  {ST(84352), BUF(316), {73728, 0, 0}},
+  {ST(1923584), BUF(309), {256, 0, 0}},
+  {ST(3679616), BUF(310), {256, 0, 0}},
+  {ST(5278400), BUF(7), {4, 0, 0}},
+  {ST(158080), BUF(311), {256, 0, 0}},
+  {ST(1923840), BUF(312), {256, 0, 0}},
+  {ST(3679872), BUF(313), {256, 0, 0}},
+  {ST(5278464), BUF(8), {4, 0, 0}},
+  {ST(158336), BUF(314), {256, 0, 0}},
+  {ST(1924096), BUF(262), {147456, 0, 0}},
+  {ST(3680128), BUF(259), {147456, 0, 0}},
+  {ST(5278528), BUF(291), {4, 0, 0}},
+  {ST(158592), BUF(292), {147456, 0, 0}},
+  {ST(2071552), BUF(264), {256, 0, 0}},
+  {ST(3827584), BUF(265), {256, 0, 0}},
+  {ST(5278592), BUF(9), {4, 0, 0}},
+  {ST(306048), BUF(266), {256, 0, 0}},
+  {ST(2071808), BUF(267), {256, 0, 0}},
+  {ST(3827840), BUF(270), {256, 0, 0}},
+  {ST(5278656), BUF(10), {4, 0, 0}},
+  {ST(306304), BUF(271), {256, 0, 0}},
+  {ST(2072064), BUF(217), {32768, 0, 0}},
+  {ST(3828096), BUF(214), {32768, 0, 0}},
+  {ST(5278720), BUF(218), {4, 0, 0}},
+  {ST(306560), BUF(219), {32768, 0, 0}},
+  {ST(2104832), BUF(202), {512, 0, 0}},
+  {ST(3860864), BUF(203), {512, 0, 0}},
+  {ST(5278784), BUF(209), {4, 0, 0}},
+  {ST(339328), BUF(210), {512, 0, 0}},
+  {ST(2105344), BUF(192), {512, 0, 0}},
+  {ST(3861376), BUF(197), {512, 0, 0}},
+  {ST(5278848), BUF(11), {4, 0, 0}},
+  {ST(339840), BUF(198), {512, 0, 0}},
+  {ST(2105856), BUF(237), {294912, 0, 0}},
+  {ST(3861888), BUF(234), {294912, 0, 0}},
+  {ST(5278912), BUF(244), {4, 0, 0}},
+  {ST(340352), BUF(245), {294912, 0, 0}},
+  {ST(2400768), BUF(238), {512, 0, 0}},
+  {ST(4156800), BUF(239), {512, 0, 0}},
+  {ST(5278976), BUF(12), {4, 0, 0}},
+  {ST(635264), BUF(240), {512, 0, 0}},
+  {ST(2401280), BUF(241), {512, 0, 0}},
+  {ST(4157312), BUF(242), {512, 0, 0}},
+  {ST(5279040), BUF(13), {4, 0, 0}},
+  {ST(635776), BUF(243), {512, 0, 0}},
+  {ST(2401792), BUF(191), {589824, 0, 0}},
+  {ST(4157824), BUF(188), {589824, 0, 0}},
+  {ST(5279104), BUF(220), {4, 0, 0}},
+  {ST(636288), BUF(221), {589824, 0, 0}},
+  {ST(2991616), BUF(193), {512, 0, 0}},
+  {ST(4747648), BUF(194), {512, 0, 0}},
+  {ST(5279168), BUF(14), {4, 0, 0}},
+  {ST(1226112), BUF(195), {512, 0, 0}},
+  {ST(2992128), BUF(196), {512, 0, 0}},
+  {ST(4748160), BUF(199), {512, 0, 0}},
+  {ST(5279232), BUF(15), {4, 0, 0}},
+  {ST(1226624), BUF(200), {512, 0, 0}},
+  {ST(1227136), BUF(144), {262144, 0, 0}},
+  {ST(1489280), BUF(146), {2048, 0, 0}},
+  {ST(1491328), BUF(148), {2048, 0, 0}},
+  {ST(1493376), BUF(132), {262144, 0, 0}},
+  {ST(1755520), BUF(129), {512, 0, 0}},
+};
+static const hw_copy fmnist_resnet_small_bilevel_step_carries[] = {
+  {BUF(110), BUF(148), {2048, 0, 0}},
+  {BUF(99), BUF(147), {2048, 0, 0}},
+  {BUF(109), BUF(146), {2048, 0, 0}},
+  {BUF(101), BUF(145), {2048, 0, 0}},
+  {BUF(108), BUF(144), {262144, 0, 0}},
+  {BUF(107), BUF(143), {262144, 0, 0}},
+  {BUF(93), BUF(129), {512, 0, 0}},
+  {BUF(92), BUF(128), {512, 0, 0}},
+  {BUF(95), BUF(132), {262144, 0, 0}},
+  {BUF(94), BUF(131), {262144, 0, 0}},
+};
+
 /* Entry point 'bilevel-unrolled.k1.step': 141 calls, 395 buffers. */
 static const hw_arg fmnist_resnet_small_bilevel_unrolled_k1_step_args[] = {
   IN(0), ST(5277632), BUF(0),
@@ -4458,122 +5596,122 @@ static const hw_call fmnist_resnet_small_bilevel_unrolled_k1_step_calls[] = {
   {7, 10, 131, {0, 0, 0}, 1},     /* k0007_backbone_block3_shortcut_reduce_mean */
   {8, 13, 141, {0, 0, 0}, 1},     /* k0008_backbone_block3_reduce_mean */
   {9, 20, 154, {0, 0, 0}, 1},     /* k0009_backbone_block3_reduce_mean */
-  {79, 8, 174, {0, 0, 0}, 0},     /* k0079_head_reduce_mean */
+  {79, 8, 174, {0, 0, 0}, 0},     /* k0079_reduce_mean head */
   {11, 6, 182, {0, 0, 0}, 0},     /* k0011_head_fc2_reduce_sum */
-  {80, 9, 188, {0, 0, 0}, 0},     /* k0080_reduce_mean */
+  {122, 9, 188, {0, 0, 0}, 0},    /* k0122_reduce_mean */
   {13, 3, 197, {0, 0, 0}, 0},     /* k0013_matmul */
-  {81, 13, 200, {0, 0, 0}, 0},    /* k0081_head_fc2_reduce_sum */
-  {82, 6, 213, {0, 0, 0}, 0},     /* k0082_head_fc2_matmul */
-  {83, 15, 219, {0, 0, 0}, 0},    /* k0083_head_reduce_sum */
-  {84, 7, 234, {0, 0, 0}, 0},     /* k0084_head_bn1_add */
-  {85, 4, 241, {0, 0, 0}, 0},     /* k0085_head_bn1_sub */
-  {85, 4, 245, {0, 0, 0}, 0},     /* k0085_head_bn1_sub */
-  {86, 6, 249, {0, 0, 0}, 0},     /* k0086_head_fc1_matmul */
-  {87, 12, 255, {0, 0, 0}, 0},    /* k0087_head_bn1_reduce_mean */
-  {88, 6, 267, {0, 0, 0}, 0},     /* k0088_reduce_sum */
-  {89, 9, 273, {0, 0, 0}, 0},     /* k0089_reduce_mean */
+  {123, 13, 200, {0, 0, 0}, 0},   /* k0123_head_fc2_reduce_sum */
+  {124, 6, 213, {0, 0, 0}, 0},    /* k0124_head_fc2_matmul */
+  {125, 15, 219, {0, 0, 0}, 0},   /* k0125_head_reduce_sum */
+  {126, 7, 234, {0, 0, 0}, 0},    /* k0126_head_bn1_add */
+  {127, 4, 241, {0, 0, 0}, 0},    /* k0127_head_bn1_sub */
+  {127, 4, 245, {0, 0, 0}, 0},    /* k0127_head_bn1_sub */
+  {128, 6, 249, {0, 0, 0}, 0},    /* k0128_head_fc1_matmul */
+  {129, 12, 255, {0, 0, 0}, 0},   /* k0129_head_bn1_reduce_mean */
+  {86, 6, 267, {0, 0, 0}, 0},     /* k0086_reduce_sum */
+  {95, 9, 273, {0, 0, 0}, 0},     /* k0095_reduce_mean */
   {13, 3, 282, {0, 0, 0}, 0},     /* k0013_matmul */
-  {90, 11, 285, {0, 0, 0}, 0},    /* k0090_reduce_sum */
-  {91, 5, 296, {0, 0, 0}, 0},     /* k0091_matmul */
-  {92, 3, 301, {0, 0, 0}, 0},     /* k0092_matmul */
-  {93, 3, 304, {0, 0, 0}, 0},     /* k0093_matmul */
-  {94, 15, 307, {0, 0, 0}, 0},    /* k0094_reduce_sum */
-  {95, 7, 322, {0, 0, 0}, 0},     /* k0095_add */
-  {96, 5, 329, {0, 0, 0}, 0},     /* k0096_matmul */
-  {97, 3, 334, {0, 0, 0}, 0},     /* k0097_matmul */
-  {98, 3, 337, {0, 0, 0}, 0},     /* k0098_matmul */
-  {99, 18, 340, {0, 0, 0}, 0},    /* k0099_head_bn1_reduce_sum */
-  {100, 15, 358, {0, 0, 0}, 0},   /* k0100_head_fc2_reduce_sum */
-  {101, 3, 373, {0, 0, 0}, 0},    /* k0101_matmul */
-  {102, 3, 376, {0, 0, 0}, 0},    /* k0102_matmul */
-  {103, 3, 379, {0, 0, 0}, 0},    /* k0103_matmul */
-  {104, 11, 382, {0, 0, 0}, 0},   /* k0104_reduce_sum */
+  {130, 11, 285, {0, 0, 0}, 0},   /* k0130_reduce_sum */
+  {131, 5, 296, {0, 0, 0}, 0},    /* k0131_matmul */
+  {132, 3, 301, {0, 0, 0}, 0},    /* k0132_matmul */
+  {133, 3, 304, {0, 0, 0}, 0},    /* k0133_matmul */
+  {90, 15, 307, {0, 0, 0}, 0},    /* k0090_reduce_sum */
+  {91, 7, 322, {0, 0, 0}, 0},     /* k0091_add */
+  {134, 5, 329, {0, 0, 0}, 0},    /* k0134_matmul */
+  {135, 3, 334, {0, 0, 0}, 0},    /* k0135_matmul */
+  {136, 3, 337, {0, 0, 0}, 0},    /* k0136_matmul */
+  {137, 18, 340, {0, 0, 0}, 0},   /* k0137_head_bn1_reduce_sum */
+  {138, 15, 358, {0, 0, 0}, 0},   /* k0138_head_fc2_reduce_sum */
+  {139, 3, 373, {0, 0, 0}, 0},    /* k0139_matmul */
+  {140, 3, 376, {0, 0, 0}, 0},    /* k0140_matmul */
+  {141, 3, 379, {0, 0, 0}, 0},    /* k0141_matmul */
+  {142, 11, 382, {0, 0, 0}, 0},   /* k0142_reduce_sum */
   {13, 3, 393, {0, 0, 0}, 0},     /* k0013_matmul */
-  {105, 18, 396, {0, 0, 0}, 0},   /* k0105_head_fc2_reduce_sum */
-  {106, 24, 414, {0, 0, 0}, 0},   /* k0106_head_reduce_sum */
-  {107, 5, 438, {0, 0, 0}, 0},    /* k0107_add */
-  {108, 17, 443, {0, 0, 0}, 0},   /* k0108_reduce_sum */
-  {109, 11, 460, {0, 0, 0}, 1},   /* k0109_backbone_block3_conv2_reduce_sum */
-  {110, 11, 471, {0, 0, 0}, 0},   /* k0110_backbone_block3_conv2_reduce_sum */
-  {111, 8, 482, {0, 0, 0}, 0},    /* k0111_add backbone.block3.shortcut.bn */
-  {111, 8, 490, {0, 0, 0}, 0},    /* k0111_add backbone.block3.bn2 */
-  {112, 11, 498, {0, 0, 0}, 0},   /* k0112_backbone_block3_bn2_sub */
-  {111, 8, 509, {0, 0, 0}, 0},    /* k0111_add backbone.block3.bn2 */
-  {113, 11, 517, {0, 0, 0}, 0},   /* k0113_backbone_block3_shortcut_bn_sub */
-  {112, 11, 528, {0, 0, 0}, 0},   /* k0112_backbone_block3_bn2_sub */
-  {114, 17, 539, {0, 0, 0}, 0},   /* k0114_backbone_block3_shortcut_bn_reduce_sum */
-  {115, 11, 556, {0, 0, 0}, 0},   /* k0115_backbone_block3_shortcut_bn_reduce_sum */
-  {116, 10, 567, {0, 0, 0}, 0},   /* k0116_backbone_block3_shortcut_bn_reduce_sum */
-  {117, 10, 577, {0, 0, 0}, 0},   /* k0117_backbone_block3_shortcut_bn_sub */
+  {143, 18, 396, {0, 0, 0}, 0},   /* k0143_head_fc2_reduce_sum */
+  {144, 24, 414, {0, 0, 0}, 0},   /* k0144_head_reduce_sum */
+  {145, 5, 438, {0, 0, 0}, 0},    /* k0145_add */
+  {146, 17, 443, {0, 0, 0}, 0},   /* k0146_reduce_sum */
+  {98, 11, 460, {0, 0, 0}, 1},    /* k0098_backbone_block3_conv2_reduce_sum */
+  {99, 11, 471, {0, 0, 0}, 0},    /* k0099_backbone_block3_conv2_reduce_sum */
+  {100, 8, 482, {0, 0, 0}, 0},    /* k0100_add backbone.block3.shortcut.bn */
+  {100, 8, 490, {0, 0, 0}, 0},    /* k0100_add backbone.block3.bn2 */
+  {101, 11, 498, {0, 0, 0}, 0},   /* k0101_backbone_block3_bn2_sub */
+  {100, 8, 509, {0, 0, 0}, 0},    /* k0100_add backbone.block3.bn2 */
+  {102, 11, 517, {0, 0, 0}, 0},   /* k0102_backbone_block3_shortcut_bn_sub */
+  {101, 11, 528, {0, 0, 0}, 0},   /* k0101_backbone_block3_bn2_sub */
+  {147, 17, 539, {0, 0, 0}, 0},   /* k0147_backbone_block3_shortcut_bn_reduce_sum */
+  {148, 11, 556, {0, 0, 0}, 0},   /* k0148_backbone_block3_shortcut_bn_reduce_sum */
+  {149, 10, 567, {0, 0, 0}, 0},   /* k0149_backbone_block3_shortcut_bn_reduce_sum */
+  {104, 10, 577, {0, 0, 0}, 0},   /* k0104_backbone_block3_shortcut_bn_sub */
   {35, 11, 587, {0, 0, 0}, 1},    /* k0035_backbone_block3_shortcut_conv_reduce_sum */
   {36, 11, 598, {0, 0, 0}, 0},    /* k0036_backbone_block3_shortcut_conv_reduce_sum */
-  {118, 10, 609, {0, 0, 0}, 0},   /* k0118_backbone_block3_shortcut_conv_sub */
-  {119, 10, 619, {0, 0, 0}, 0},   /* k0119_backbone_block3_conv2_sub */
+  {105, 10, 609, {0, 0, 0}, 0},   /* k0105_backbone_block3_shortcut_conv_sub */
+  {106, 10, 619, {0, 0, 0}, 0},   /* k0106_backbone_block3_conv2_sub */
   {39, 16, 629, {0, 0, 0}, 1},    /* k0039_backbone_block3_reduce_sum */
   {40, 7, 645, {0, 0, 0}, 0},     /* k0040_backbone_block3_bn1_add */
   {41, 11, 652, {0, 0, 0}, 1},    /* k0041_backbone_block3_conv1_reduce_sum */
   {42, 11, 663, {0, 0, 0}, 0},    /* k0042_backbone_block3_conv1_reduce_sum */
-  {120, 8, 674, {0, 0, 0}, 0},    /* k0120_backbone_block3_bn1_add */
-  {121, 11, 682, {0, 0, 0}, 0},   /* k0121_backbone_block3_bn1_sub */
-  {120, 8, 693, {0, 0, 0}, 0},    /* k0120_backbone_block3_bn1_add */
-  {121, 11, 701, {0, 0, 0}, 0},   /* k0121_backbone_block3_bn1_sub */
-  {122, 10, 712, {0, 0, 0}, 0},   /* k0122_backbone_block3_conv1_sub */
+  {107, 8, 674, {0, 0, 0}, 0},    /* k0107_backbone_block3_bn1_add */
+  {108, 11, 682, {0, 0, 0}, 0},   /* k0108_backbone_block3_bn1_sub */
+  {107, 8, 693, {0, 0, 0}, 0},    /* k0107_backbone_block3_bn1_add */
+  {108, 11, 701, {0, 0, 0}, 0},   /* k0108_backbone_block3_bn1_sub */
+  {109, 10, 712, {0, 0, 0}, 0},   /* k0109_backbone_block3_conv1_sub */
   {44, 4, 722, {0, 0, 0}, 1},     /* k0044_backbone_block3_conv1_conv2d_input_grad */
   {45, 17, 726, {0, 0, 0}, 1},    /* k0045_backbone_reduce_sum */
   {46, 7, 743, {0, 0, 0}, 0},     /* k0046_backbone_block2_bn2_add */
   {47, 11, 750, {0, 0, 0}, 1},    /* k0047_backbone_block2_conv2_reduce_sum */
   {48, 11, 761, {0, 0, 0}, 0},    /* k0048_backbone_block2_conv2_reduce_sum */
-  {123, 8, 772, {0, 0, 0}, 0},    /* k0123_add backbone.block2.shortcut.bn */
-  {123, 8, 780, {0, 0, 0}, 0},    /* k0123_add backbone.block2.bn2 */
-  {124, 11, 788, {0, 0, 0}, 0},   /* k0124_sub backbone.block2.bn2 */
-  {123, 8, 799, {0, 0, 0}, 0},    /* k0123_add backbone.block2.bn2 */
-  {125, 11, 807, {0, 0, 0}, 0},   /* k0125_backbone_block2_shortcut_bn_sub */
-  {124, 11, 818, {0, 0, 0}, 0},   /* k0124_sub backbone.block2.bn2 */
-  {126, 14, 829, {0, 0, 0}, 0},   /* k0126_backbone_block2_shortcut_bn_reduce_sum */
+  {110, 8, 772, {0, 0, 0}, 0},    /* k0110_add backbone.block2.shortcut.bn */
+  {110, 8, 780, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn2 */
+  {111, 11, 788, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn2 */
+  {110, 8, 799, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn2 */
+  {112, 11, 807, {0, 0, 0}, 0},   /* k0112_backbone_block2_shortcut_bn_sub */
+  {111, 11, 818, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn2 */
+  {113, 14, 829, {0, 0, 0}, 0},   /* k0113_backbone_block2_shortcut_bn_reduce_sum */
   {53, 8, 843, {0, 0, 0}, 0},     /* k0053_backbone_block2_shortcut_bn_reduce_sum */
   {54, 7, 851, {0, 0, 0}, 0},     /* k0054_backbone_block2_shortcut_bn_reduce_sum */
-  {127, 10, 858, {0, 0, 0}, 0},   /* k0127_backbone_block2_shortcut_bn_sub */
+  {114, 10, 858, {0, 0, 0}, 0},   /* k0114_backbone_block2_shortcut_bn_sub */
   {56, 11, 868, {0, 0, 0}, 1},    /* k0056_backbone_block2_shortcut_conv_reduce_sum */
   {57, 11, 879, {0, 0, 0}, 0},    /* k0057_backbone_block2_shortcut_conv_reduce_sum */
-  {128, 10, 890, {0, 0, 0}, 0},   /* k0128_backbone_block2_shortcut_conv_sub */
-  {129, 10, 900, {0, 0, 0}, 0},   /* k0129_backbone_block2_conv2_sub */
+  {115, 10, 890, {0, 0, 0}, 0},   /* k0115_backbone_block2_shortcut_conv_sub */
+  {116, 10, 900, {0, 0, 0}, 0},   /* k0116_backbone_block2_conv2_sub */
   {60, 16, 910, {0, 0, 0}, 1},    /* k0060_backbone_block2_reduce_sum */
   {61, 7, 926, {0, 0, 0}, 0},     /* k0061_backbone_block2_bn1_add */
   {62, 11, 933, {0, 0, 0}, 1},    /* k0062_backbone_block2_conv1_reduce_sum */
   {63, 11, 944, {0, 0, 0}, 0},    /* k0063_backbone_block2_conv1_reduce_sum */
-  {123, 8, 955, {0, 0, 0}, 0},    /* k0123_add backbone.block2.bn1 */
-  {124, 11, 963, {0, 0, 0}, 0},   /* k0124_sub backbone.block2.bn1 */
-  {123, 8, 974, {0, 0, 0}, 0},    /* k0123_add backbone.block2.bn1 */
-  {124, 11, 982, {0, 0, 0}, 0},   /* k0124_sub backbone.block2.bn1 */
-  {130, 10, 993, {0, 0, 0}, 0},   /* k0130_backbone_block2_conv1_sub */
+  {110, 8, 955, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn1 */
+  {111, 11, 963, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn1 */
+  {110, 8, 974, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn1 */
+  {111, 11, 982, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn1 */
+  {117, 10, 993, {0, 0, 0}, 0},   /* k0117_backbone_block2_conv1_sub */
   {65, 4, 1003, {0, 0, 0}, 1},    /* k0065_backbone_block2_conv1_conv2d_input_grad */
   {66, 17, 1007, {0, 0, 0}, 1},   /* k0066_backbone_reduce_sum */
   {67, 7, 1024, {0, 0, 0}, 0},    /* k0067_backbone_block1_bn2_add */
   {68, 11, 1031, {0, 0, 0}, 1},   /* k0068_reduce_sum backbone.block1.conv2 */
   {69, 11, 1042, {0, 0, 0}, 0},   /* k0069_reduce_sum backbone.block1.conv2 */
-  {131, 8, 1053, {0, 0, 0}, 0},   /* k0131_add backbone.block1.bn2 */
-  {132, 11, 1061, {0, 0, 0}, 0},  /* k0132_sub backbone.block1.bn2 */
-  {131, 8, 1072, {0, 0, 0}, 0},   /* k0131_add backbone.block1.bn2 */
-  {132, 11, 1080, {0, 0, 0}, 0},  /* k0132_sub backbone.block1.bn2 */
-  {133, 10, 1091, {0, 0, 0}, 0},  /* k0133_sub backbone.block1.conv2 */
+  {118, 8, 1053, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn2 */
+  {119, 11, 1061, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn2 */
+  {118, 8, 1072, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn2 */
+  {119, 11, 1080, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn2 */
+  {120, 10, 1091, {0, 0, 0}, 0},  /* k0120_sub backbone.block1.conv2 */
   {73, 16, 1101, {0, 0, 0}, 1},   /* k0073_backbone_block1_reduce_sum */
   {74, 7, 1117, {0, 0, 0}, 0},    /* k0074_add backbone.block1.bn1 */
   {68, 11, 1124, {0, 0, 0}, 1},   /* k0068_reduce_sum backbone.block1.conv1 */
   {69, 11, 1135, {0, 0, 0}, 0},   /* k0069_reduce_sum backbone.block1.conv1 */
-  {131, 8, 1146, {0, 0, 0}, 0},   /* k0131_add backbone.block1.bn1 */
-  {132, 11, 1154, {0, 0, 0}, 0},  /* k0132_sub backbone.block1.bn1 */
-  {131, 8, 1165, {0, 0, 0}, 0},   /* k0131_add backbone.block1.bn1 */
-  {132, 11, 1173, {0, 0, 0}, 0},  /* k0132_sub backbone.block1.bn1 */
+  {118, 8, 1146, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn1 */
+  {119, 11, 1154, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn1 */
+  {118, 8, 1165, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn1 */
+  {119, 11, 1173, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn1 */
   {75, 17, 1184, {0, 0, 0}, 1},   /* k0075_backbone_reduce_sum */
   {74, 7, 1201, {0, 0, 0}, 0},    /* k0074_add backbone.stem.bn */
   {76, 11, 1208, {0, 0, 0}, 1},   /* k0076_backbone_stem_conv_reduce_sum */
   {77, 11, 1219, {0, 0, 0}, 0},   /* k0077_backbone_stem_conv_reduce_sum */
-  {131, 8, 1230, {0, 0, 0}, 0},   /* k0131_add backbone.stem.bn */
-  {132, 11, 1238, {0, 0, 0}, 0},  /* k0132_sub backbone.stem.bn */
-  {131, 8, 1249, {0, 0, 0}, 0},   /* k0131_add backbone.stem.bn */
-  {132, 11, 1257, {0, 0, 0}, 0},  /* k0132_sub backbone.stem.bn */
-  {134, 10, 1268, {0, 0, 0}, 0},  /* k0134_backbone_stem_conv_sub */
-  {133, 10, 1278, {0, 0, 0}, 0},  /* k0133_sub backbone.block1.conv1 */
+  {118, 8, 1230, {0, 0, 0}, 0},   /* k0118_add backbone.stem.bn */
+  {119, 11, 1238, {0, 0, 0}, 0},  /* k0119_sub backbone.stem.bn */
+  {118, 8, 1249, {0, 0, 0}, 0},   /* k0118_add backbone.stem.bn */
+  {119, 11, 1257, {0, 0, 0}, 0},  /* k0119_sub backbone.stem.bn */
+  {121, 10, 1268, {0, 0, 0}, 0},  /* k0121_backbone_stem_conv_sub */
+  {120, 10, 1278, {0, 0, 0}, 0},  /* k0120_sub backbone.block1.conv1 */
 };
 static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = {
   {{4, 0, 0}, 0, 141, -1},
@@ -5123,15 +6261,15 @@ static const hw_arg fmnist_resnet_small_encode_args[] = {
       ST(339328), ST(339840), BUF(14), BUF(15), BUF(16), SCRATCH,
 };
 static const hw_call fmnist_resnet_small_encode_calls[] = {
-  {135, 9, 0, {0, 0, 0}, 1},      /* k0135_backbone_stem_conv2d */
-  {136, 9, 9, {0, 0, 0}, 1},      /* k0136_backbone_block1_conv2d */
-  {137, 10, 18, {0, 0, 0}, 1},    /* k0137_backbone_block1_conv2d */
-  {138, 4, 28, {0, 0, 0}, 1},     /* k0138_backbone_block2_shortcut_conv_conv2d */
-  {139, 9, 32, {0, 0, 0}, 1},     /* k0139_backbone_block2_conv2d */
-  {140, 14, 41, {0, 0, 0}, 1},    /* k0140_backbone_block2_conv2d */
-  {141, 4, 55, {0, 0, 0}, 1},     /* k0141_backbone_block3_shortcut_conv_conv2d */
-  {142, 9, 59, {0, 0, 0}, 1},     /* k0142_backbone_block3_conv2d */
-  {143, 15, 68, {0, 0, 0}, 1},    /* k0143_backbone_block3_reduce_mean */
+  {150, 9, 0, {0, 0, 0}, 1},      /* k0150_backbone_stem_conv2d */
+  {151, 9, 9, {0, 0, 0}, 1},      /* k0151_backbone_block1_conv2d */
+  {152, 10, 18, {0, 0, 0}, 1},    /* k0152_backbone_block1_conv2d */
+  {153, 4, 28, {0, 0, 0}, 1},     /* k0153_backbone_block2_shortcut_conv_conv2d */
+  {154, 9, 32, {0, 0, 0}, 1},     /* k0154_backbone_block2_conv2d */
+  {155, 14, 41, {0, 0, 0}, 1},    /* k0155_backbone_block2_conv2d */
+  {156, 4, 55, {0, 0, 0}, 1},     /* k0156_backbone_block3_shortcut_conv_conv2d */
+  {157, 9, 59, {0, 0, 0}, 1},     /* k0157_backbone_block3_conv2d */
+  {158, 15, 68, {0, 0, 0}, 1},    /* k0158_backbone_block3_reduce_mean */
 };
 static const hw_buffer fmnist_resnet_small_encode_buffers[] = {
   {{0, 100352, 0}, 0, 0, -1},
@@ -5448,6 +6586,14 @@ static const hw_tensor fmnist_resnet_small_joint_step_inputs[] = {{"optimizer", 
     {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape16, 0}};
 static const hw_tensor fmnist_resnet_small_joint_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape18,
     73}, {"loss", HW_F32, 0, fmnist_resnet_small_shape16, 88}};
+static const hw_tensor fmnist_resnet_small_bilevel_step_inputs[] = {{"optimizer", HW_F32, 0,
+    fmnist_resnet_small_shape16, 0}, {"views", HW_F32, 4, fmnist_resnet_small_shape17, 0}, {"temperature", HW_F32, 0,
+    fmnist_resnet_small_shape16, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"inner_momentum", HW_F32,
+    0, fmnist_resnet_small_shape16, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"momentum",
+    HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape16, 0}};
+static const hw_tensor fmnist_resnet_small_bilevel_step_outputs[] = {{"features", HW_F32, 2,
+    fmnist_resnet_small_shape18, 71}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_shape16, 84}, {"loss", HW_F32, 0,
+    fmnist_resnet_small_shape16, 163}};
 static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_inputs[] = {{"optimizer", HW_F32, 0,
     fmnist_resnet_small_shape16, 0}, {"views", HW_F32, 4, fmnist_resnet_small_shape17, 0}, {"temperature", HW_F32, 0,
     fmnist_resnet_small_shape16, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"weight_decay", HW_F32,
@@ -5465,18 +6611,24 @@ static const hw_entry fmnist_resnet_small_entries[] = {
   {"joint.step", 6, fmnist_resnet_small_joint_step_inputs, 2, fmnist_resnet_small_joint_step_outputs, 346,
       fmnist_resnet_small_joint_step_buffers, 127, {21492375, 461524744, 3156}, {28134136, 15391024, 64},
       fmnist_resnet_small_kernels, fmnist_resnet_small_joint_step_calls, fmnist_resnet_small_joint_step_args, 148,
-      fmnist_resnet_small_joint_step_copies, NULL},
+      fmnist_resnet_small_joint_step_copies, NULL, {0, 0, 0, NULL, {0, 0, 0}, {0, 0, 0}}},
+  {"bilevel.step", 8, fmnist_resnet_small_bilevel_step_inputs, 3, fmnist_resnet_small_bilevel_step_outputs, 390,
+      fmnist_resnet_small_bilevel_step_buffers, 135, {15819390, 463765008, 9456}, {26617412, 15501704, 192},
+      fmnist_resnet_small_kernels, fmnist_resnet_small_bilevel_step_calls, fmnist_resnet_small_bilevel_step_args, 133,
+      fmnist_resnet_small_bilevel_step_copies, NULL, {36, 47, 10, fmnist_resnet_small_bilevel_step_carries, {528896,
+      1387008, 3144}, {3466284, 64552, 64}}},
   {"bilevel-unrolled.k1.step", 7, fmnist_resnet_small_bilevel_unrolled_k1_step_inputs, 3,
       fmnist_resnet_small_bilevel_unrolled_k1_step_outputs, 395, fmnist_resnet_small_bilevel_unrolled_k1_step_buffers,
       141, {15553662, 465124372, 12540}, {26091568, 15587776, 288}, fmnist_resnet_small_kernels,
       fmnist_resnet_small_bilevel_unrolled_k1_step_calls, fmnist_resnet_small_bilevel_unrolled_k1_step_args, 133,
-      fmnist_resnet_small_bilevel_unrolled_k1_step_copies, NULL},
+      fmnist_resnet_small_bilevel_unrolled_k1_step_copies, NULL, {0, 0, 0, NULL, {0, 0, 0}, {0, 0, 0}}},
   {"encode", 1, fmnist_resnet_small_encode_inputs, 1, fmnist_resnet_small_encode_outputs, 17,
       fmnist_resnet_small_encode_buffers, 9, {0, 75264000, 0}, {1232512, 1710144, 0}, fmnist_resnet_small_kernels,
-      fmnist_resnet_small_encode_calls, fmnist_resnet_small_encode_args, 0, NULL, NULL},
+      fmnist_resnet_small_encode_calls, fmnist_resnet_small_encode_args, 0, NULL, NULL, {0, 0, 0, NULL, {0, 0, 0}, {0,
+      0, 0}}},
 };
 const hw_program *hw_program_fmnist_resnet_small(void) {
-  static const hw_program program = {"fmnist-resnet-small", 5279616, 148, fmnist_resnet_small_variables, 3,
+  static const hw_program program = {"fmnist-resnet-small", 5279616, 148, fmnist_resnet_small_variables, 4,
       fmnist_resnet_small_entries};
   return &program;
 }
@@ -5490,282 +6642,6 @@ const hw_program *hw_program_fmnist_resnet_small(void) {
 #include "headway_kernels.h"
 #include "headway_program.h"
 
-
-/* select, sub -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0064_backbone_block2_conv1_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0064_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0064_backbone_block2_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_input_grad -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
-    float *restrict x1,
-    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
-      .ow = 14, .stride = 2, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, scratch_bytes);
-}
-void fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad_launch(void *const *a, const hw_call_context *c)
-    {
-  fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
-}
-
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0066_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
-    int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
-      .ow = 14, .stride = 2, .pad = 0};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x7[i0 * 25088 + i1 * 896 + i2 * 32 + i3] +
-                (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] >
-                0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
-                32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
-                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
-        + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
-        + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
-        + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
-        + part_y5[6][i3] + part_y5[7][i3]);
-  }
-  double h_y6_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y6_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y6_2[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
-  }
-  double part_y7[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
-                + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 *
-                32 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y7[p][i3] = acc_y7[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
-        + part_y7[6][i3] + part_y7[7][i3]);
-  }
-}
-void fmnist_resnet_small_k0066_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0066_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
-}
-
-/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0067_backbone_block1_bn2_add(int64_t n, const float *restrict x0, const float *restrict
-    x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
-  double h_y0_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  double h_y0_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(1568 * n)));
-  }
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
-              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088
-              + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0067_backbone_block1_bn2_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0067_backbone_block1_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[32,32,3,3] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0068_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
-      .ow = 28, .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
-              (double)x2[i0 * 288 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]
-              * 0.999) + (((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3]) *
-              0.0010000000000000009)) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0068_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0068_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      c->scratch_bytes);
-}
-
-/* reduce_sum, mul, add -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0069_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) +
-              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
-              (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0069_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0069_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
 
 /* add -> f32[32,1,1] */
 static void fmnist_resnet_small_k0070_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
@@ -6203,7 +7079,7 @@ void fmnist_resnet_small_k0078_backbone_stem_conv_sub_launch(void *const *a, con
 }
 
 /* matmul, reduce_mean, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0079_head_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0079_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
     float *restrict y3) {
   hw_matmul((2 * n), 512, 128, 0, 1, x0, x1, y0);
@@ -6255,70 +7131,15 @@ static void fmnist_resnet_small_k0079_head_reduce_mean(int64_t n, const float *r
     }
   }
 }
-void fmnist_resnet_small_k0079_head_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0079_head_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+void fmnist_resnet_small_k0079_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0079_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
-/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
-    (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0080_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict y6) {
-  hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x0, y0);
-  const double h_y1_0 = (double)x1[0];
-  #pragma omp parallel for if((4 * n * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    double acc_y1 = -INFINITY;
-    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0)
-          : 0.0)));
-    }
-    y1[i0] = (float)acc_y1;
-  }
-  const double h_y2_0 = (double)x1[0];
-  #pragma omp parallel for if((4 * n * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    const double h_y2_1 = (double)y1[i0];
-    double acc_y2 = 0.0, acc_y3 = 0.0;
-    #pragma omp simd reduction(+:acc_y2, acc_y3)
-    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0))
-          - h_y2_1));
-      acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
-    }
-    y2[i0] = (float)acc_y2;
-    y3[i0] = (float)acc_y3;
-  }
-  double acc_y4 = 0.0;
-  #pragma omp simd reduction(+:acc_y4)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    acc_y4 += ((log((double)y2[i0]) + (double)y1[i0]) - (double)y3[i0]);
-  }
-  y4[0] = (float)(acc_y4 / (double)(2 * n));
-  y5[0] = (float)(double)y4[0];
-  const double h_y6_0 = (-(1.0 / (double)(2 * n)));
-  const double h_y6_3 = (double)x1[0];
-  #pragma omp parallel for if((4 * n * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    const double h_y6_1 = (double)y2[i0];
-    const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
-    const double h_y6_4 = (double)y1[i0];
-    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 *
-          exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) -
-          h_y6_4)))) / h_y6_3);
-    }
-  }
-}
-void fmnist_resnet_small_k0080_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0080_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
-}
-
-/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0081_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+/* matmul, add, reduce_sum, reshape, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0080_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
-    const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
-    float *y5) {
+    const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *y3, float *restrict y4,
+    float *restrict y5, float *restrict y6) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
   #pragma omp parallel for if((256 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
@@ -6359,17 +7180,18 @@ static void fmnist_resnet_small_k0081_head_fc2_reduce_sum(int64_t n, const float
   }
   const double h_y5_0 = (double)x6[0];
   for (int64_t i0 = 0; i0 < 128; i0++) {
-    y5[i0] = (float)((double)x1[i0] - (h_y5_0 * (double)y4[i0]));
+    y5[i0] = (float)(double)y4[i0];
+    y6[i0] = (float)((double)x1[i0] - (h_y5_0 * (double)y5[i0]));
   }
 }
-void fmnist_resnet_small_k0081_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0081_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      a[11], a[12]);
+void fmnist_resnet_small_k0080_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0080_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13]);
 }
 
 /* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0082_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
+static void fmnist_resnet_small_k0081_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1) {
   hw_matmul(128, 512, (2 * n), 1, 0, x2, x0, y0);
   const double h_y1_0 = (double)x3[0];
   #pragma omp parallel for
@@ -6379,12 +7201,12 @@ static void fmnist_resnet_small_k0082_head_fc2_matmul(int64_t n, const float *re
     }
   }
 }
-void fmnist_resnet_small_k0082_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0082_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0081_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0081_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0083_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+/* matmul, mul, reduce_sum, reshape -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0082_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict y6, float *restrict y7) {
@@ -6393,102 +7215,162 @@ static void fmnist_resnet_small_k0083_head_reduce_sum(int64_t n, const float *re
   for (int64_t i1 = 0; i1 < 512; i1++) {
     h_y1_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
   }
-  double part_y2[8][512], part_y3[8][512], part_y4[8][512], part_y5[8][512];
+  double part_y2[8][512];
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[512] = {0.0}, acc_y3[512] = {0.0}, acc_y4[512] = {0.0}, acc_y5[512] = {0.0};
+    double acc_y2[512] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) *
             h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
         acc_y2[i1] += (double)y1[i0 * 512 + i1];
-        acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]));
-        acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
-        acc_y5[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x3[i1]) * h_y1_0[i1]));
       }
     }
     for (int64_t i1 = 0; i1 < 512; i1++) {
       part_y2[p][i1] = acc_y2[i1];
-      part_y3[p][i1] = acc_y3[i1];
-      part_y4[p][i1] = acc_y4[i1];
-      part_y5[p][i1] = acc_y5[i1];
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
     y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1]
         + part_y2[6][i1] + part_y2[7][i1]);
-    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1]
-        + part_y3[6][i1] + part_y3[7][i1]);
+  }
+  for (int64_t i = 0; i < 512; i++) {
+    y3[i] = (float)(double)y2[i];
+  }
+  double h_y4_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y4_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double part_y4[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y4[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y4[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y4_0[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y4[p][i1] = acc_y4[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
     y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
         + part_y4[6][i1] + part_y4[7][i1]);
-    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1]
-        + part_y5[6][i1] + part_y5[7][i1]);
+  }
+  for (int64_t i = 0; i < 512; i++) {
+    y5[i] = (float)(double)y4[i];
   }
   double h_y6_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
     h_y6_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
   }
-  double h_y6_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y6_1[i1] = (h_y6_0[i1] / ((double)x2[i1] + 1e-05));
-  }
-  double h_y6_2[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y6_2[i1] = (((double)y4[i1] * (h_y6_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
-  }
-  double part_y7[8][512];
+  double part_y6[8][512], part_y7[8][512];
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[512] = {0.0};
+    double acc_y6[512] = {0.0}, acc_y7[512] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
-        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y6_2[i1] *
-            ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
-        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
+        acc_y6[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
+        acc_y7[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x3[i1]) * h_y6_0[i1]));
       }
     }
     for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y6[p][i1] = acc_y6[i1];
       part_y7[p][i1] = acc_y7[i1];
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
+    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1] + part_y6[4][i1] + part_y6[5][i1]
+        + part_y6[6][i1] + part_y6[7][i1]);
     y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1]
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0083_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0083_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0082_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0082_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14]);
 }
 
-/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0084_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
+/* add, reduce_sum -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0083_head_bn1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *restrict y1, float *y2) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_0[i1] = (1.0 / sqrt(((double)x0[i1] + 1e-05)));
+    h_y0_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
   }
   double h_y0_1[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_1[i1] = (((double)x3[i1] + (double)x5[i1]) * (1.0 / (double)(2 * n)));
+    h_y0_1[i1] = (h_y0_0[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double h_y0_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_2[i1] = (((double)x5[i1] * (h_y0_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
+  }
+  double part_y1[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y0[i0 * 512 + i1] = (float)((h_y0_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y0_2[i1] *
+            ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
+        acc_y1[i1] += (-(double)y0[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y1[p][i1] = acc_y1[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1]
+        + part_y1[6][i1] + part_y1[7][i1]);
+  }
+  double h_y2_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y2_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double h_y2_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y2_1[i1] = (((double)x6[i1] + (double)y1[i1]) * (1.0 / (double)(2 * n)));
   }
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 +
-          i1]) + h_y0_1[i1]);
+      y2[i0 * 512 + i1] = (float)(((((double)x4[i0 * 512 + i1] * (double)x3[i1]) * h_y2_0[i1]) + (double)y0[i0 * 512 +
+          i1]) + h_y2_1[i1]);
     }
   }
 }
-void fmnist_resnet_small_k0084_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0084_head_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+void fmnist_resnet_small_k0083_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0083_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0084_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1) {
+  hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
+  const double h_y1_0 = (double)x2[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 512; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((double)x1[i0 * 128 + i1] - (h_y1_0 * (double)y0[i0 * 128 + i1]));
+    }
+  }
+}
+void fmnist_resnet_small_k0084_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0084_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* sub -> f32[512] */
-static void fmnist_resnet_small_k0085_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float *x2,
-    float *y0) {
+static void fmnist_resnet_small_k0085_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float
+    *restrict x2,
+    float *restrict y0) {
   const double h_y0_0 = (double)x1[0];
   for (int64_t i0 = 0; i0 < 512; i0++) {
     y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
@@ -6499,88 +7381,8 @@ void fmnist_resnet_small_k0085_head_bn1_sub_launch(void *const *a, const hw_call
   fmnist_resnet_small_k0085_head_bn1_sub(a[0], a[1], a[2], a[3]);
 }
 
-/* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0086_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
-  hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
-  const double h_y1_0 = (double)x2[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((double)x1[i0 * 128 + i1] - (h_y1_0 * (double)y0[i0 * 128 + i1]));
-    }
-  }
-}
-void fmnist_resnet_small_k0086_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0086_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
-
-/* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0087_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
-    x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5) {
-  hw_matmul((2 * n), 512, 128, 0, 1, x0, x3, y0);
-  double part_y1[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y1[i1] += (double)y0[i0 * 512 + i1];
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y1[p][i1] = acc_y1[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] +
-        part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
-  }
-  double part_y2[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y2[i1] += (((double)y0[i0 * 512 + i1] - (double)y1[i1]) * ((double)y0[i0 * 512 + i1] - (double)y1[i1]));
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y2[p][i1] = acc_y2[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] +
-        part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
-  }
-  for (int64_t i = 0; i < 512; i++) {
-    y3[i] = (float)(((double)x4[i] * 0.9) + ((double)y1[i] * 0.1));
-    y4[i] = (float)(((double)x5[i] * 0.9) + (((double)y2[i] * ((double)(2 * n) / (double)(2 * n - 1))) * 0.1));
-  }
-  double h_y5_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y5_0[i1] = (1.0 / sqrt(((double)y2[i1] + 1e-05)));
-  }
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y5[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y5_0[i1]) * (double)x1[i1]) +
-          (double)x2[i1]), 0.0);
-    }
-  }
-}
-void fmnist_resnet_small_k0087_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0087_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10], a[11]);
-}
-
 /* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0088_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0086_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
   hw_matmul((2 * n), 128, 512, 0, 1, x2, x1, y0);
   #pragma omp parallel for if((256 * n) >= 32768)
@@ -6602,15 +7404,13 @@ static void fmnist_resnet_small_k0088_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0088_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0088_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0086_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0086_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
-    (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0089_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
-    float *y6) {
+/* matmul, reduce_max, reduce_sum, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0087_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *y0, float *restrict y1, float *restrict y2, float *y3) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x1, x1, y0);
   const double h_y1_0 = (double)x0[0];
   #pragma omp parallel for if((4 * n * n) >= 32768)
@@ -6626,53 +7426,45 @@ static void fmnist_resnet_small_k0089_reduce_mean(int64_t n, const float *restri
   #pragma omp parallel for if((4 * n * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     const double h_y2_1 = (double)y1[i0];
-    double acc_y2 = 0.0, acc_y3 = 0.0;
-    #pragma omp simd reduction(+:acc_y2, acc_y3)
+    double acc_y2 = 0.0;
+    #pragma omp simd reduction(+:acc_y2)
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
       acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0))
           - h_y2_1));
-      acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
     }
     y2[i0] = (float)acc_y2;
-    y3[i0] = (float)acc_y3;
   }
-  double acc_y4 = 0.0;
-  #pragma omp simd reduction(+:acc_y4)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    acc_y4 += ((log((double)y2[i0]) + (double)y1[i0]) - (double)y3[i0]);
-  }
-  y4[0] = (float)(acc_y4 / (double)(2 * n));
-  y5[0] = (float)(double)y4[0];
-  const double h_y6_0 = (-(1.0 / (double)(2 * n)));
-  const double h_y6_3 = (double)x0[0];
+  const double h_y3_0 = (-(1.0 / (double)(2 * n)));
+  const double h_y3_3 = (double)x0[0];
   #pragma omp parallel for if((4 * n * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    const double h_y6_1 = (double)y2[i0];
-    const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
-    const double h_y6_4 = (double)y1[i0];
+    const double h_y3_1 = (double)y2[i0];
+    const double h_y3_2 = ((1.0 / (double)(2 * n)) / h_y3_1);
+    const double h_y3_4 = (double)y1[i0];
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
-      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 *
-          exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) -
-          h_y6_4)))) / h_y6_3);
+      y3[i0 * (2 * n) + i1] = (float)(((h_y3_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y3_2 *
+          exp(((((double)y0[i0 * (2 * n) + i1] / h_y3_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) -
+          h_y3_4)))) / h_y3_3);
     }
   }
 }
-void fmnist_resnet_small_k0089_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0089_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0087_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0087_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0090_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *y1, float *restrict y2, float *y3, float *restrict y4) {
-  hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
+/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0088_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
+    float *restrict y2, float *y3, float *y4, float *y5, float *restrict y6) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x6, x5, y0);
   #pragma omp parallel for if((256 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     double acc_y2 = 0.0;
     #pragma omp simd reduction(+:acc_y2)
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((double)x5[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
-      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x1[i0 * 128 + i1] + (double)x0[i1]));
+      y1[i0 * 128 + i1] = (float)((double)x7[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
+      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x3[i0 * 128 + i1] + (double)x2[i1]));
     }
     y2[i0] = (float)acc_y2;
   }
@@ -6681,7 +7473,7 @@ static void fmnist_resnet_small_k0090_reduce_sum(int64_t n, const float *restric
   for (int64_t p = 0; p < 8; p++) {
     double acc_y4[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      const double h_y3_0 = (double)x2[i0];
+      const double h_y3_0 = (double)x4[i0];
       const double h_y3_1 = (h_y3_0 + 1e-12);
       const double h_y3_2 = (1.0 / sqrt(h_y3_1));
       const double h_y3_3 = (double)y2[i0];
@@ -6690,8 +7482,8 @@ static void fmnist_resnet_small_k0090_reduce_sum(int64_t n, const float *restric
       const double h_y3_6 = (h_y3_3 * h_y3_5);
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 128; i1++) {
-        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x1[i0 * 128 + i1] +
-            (double)x0[i1]))) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x0[i1])));
+        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x3[i0 * 128 + i1] +
+            (double)x2[i1]))) + (h_y3_6 * ((double)x3[i0 * 128 + i1] + (double)x2[i1])));
         acc_y4[i1] += (double)y3[i0 * 128 + i1];
       }
     }
@@ -6703,47 +7495,39 @@ static void fmnist_resnet_small_k0090_reduce_sum(int64_t n, const float *restric
     y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
         + part_y4[6][i1] + part_y4[7][i1]);
   }
+  const double h_y5_0 = (double)x8[0];
+  const double h_y5_1 = (double)x1[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y5[i0] = (float)(((double)x0[i0] * h_y5_0) + (double)y4[i0]);
+    y6[i0] = (float)((double)x2[i0] - (h_y5_1 * (double)y5[i0]));
+  }
 }
-void fmnist_resnet_small_k0090_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0090_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+void fmnist_resnet_small_k0088_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0088_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13], a[14], a[15]);
 }
 
-/* matmul, mul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0091_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, float *y0, float *y1) {
-  hw_matmul(128, 512, (2 * n), 1, 0, x2, x1, y0);
-  const double h_y1_0 = (double)x0[0];
+/* matmul, add, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0089_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
+    float *y1, float *restrict y2) {
+  hw_matmul(128, 512, (2 * n), 1, 0, x4, x3, y0);
+  const double h_y1_0 = (double)x5[0];
+  const double h_y1_1 = (double)x0[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y1[i0 * 512 + i1] = (float)((-(double)y0[i0 * 512 + i1]) * h_y1_0);
+      y1[i0 * 512 + i1] = (float)(((double)x1[i0 * 512 + i1] * h_y1_0) + (double)y0[i0 * 512 + i1]);
+      y2[i0 * 512 + i1] = (float)((double)x2[i0 * 512 + i1] - (h_y1_1 * (double)y1[i0 * 512 + i1]));
     }
   }
 }
-void fmnist_resnet_small_k0091_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0091_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
-}
-
-/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0092_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0) {
-  hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
-}
-void fmnist_resnet_small_k0092_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0092_matmul(c->n, a[0], a[1], a[2]);
-}
-
-/* matmul -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0093_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0) {
-  hw_matmul((2 * n), 512, 128, 0, 0, x0, x1, y0);
-}
-void fmnist_resnet_small_k0093_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0093_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0089_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0089_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0094_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0090_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7) {
@@ -6817,13 +7601,13 @@ static void fmnist_resnet_small_k0094_reduce_sum(int64_t n, const float *restric
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0094_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0094_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0090_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0090_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13], a[14]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0095_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0091_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -6841,12 +7625,1537 @@ static void fmnist_resnet_small_k0095_add(int64_t n, const float *restrict x0, c
     }
   }
 }
-void fmnist_resnet_small_k0095_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0095_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+void fmnist_resnet_small_k0091_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0091_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* matmul, add, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0092_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
+    float *y1, float *restrict y2) {
+  hw_matmul(512, 128, (2 * n), 1, 0, x5, x0, y0);
+  const double h_y1_0 = (double)x4[0];
+  const double h_y1_1 = (double)x1[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 512; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)(((double)x2[i0 * 128 + i1] * h_y1_0) + (double)y0[i0 * 128 + i1]);
+      y2[i0 * 128 + i1] = (float)((double)x3[i0 * 128 + i1] - (h_y1_1 * (double)y1[i0 * 128 + i1]));
+    }
+  }
+}
+void fmnist_resnet_small_k0092_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0092_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+}
+
+/* add, sub -> f32[512] */
+static void fmnist_resnet_small_k0093_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *x4, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x3[0];
+  const double h_y0_1 = (double)x0[0];
+  for (int64_t i0 = 0; i0 < 512; i0++) {
+    y0[i0] = (float)(((double)x1[i0] * h_y0_0) + (double)x4[i0]);
+    y1[i0] = (float)((double)x2[i0] - (h_y0_1 * (double)y0[i0]));
+  }
+}
+void fmnist_resnet_small_k0093_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0093_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0094_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
+    x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5) {
+  hw_matmul((2 * n), 512, 128, 0, 1, x0, x1, y0);
+  double part_y1[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y1[i1] += (double)y0[i0 * 512 + i1];
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y1[p][i1] = acc_y1[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] +
+        part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
+  }
+  double part_y2[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y2[i1] += (((double)y0[i0 * 512 + i1] - (double)y1[i1]) * ((double)y0[i0 * 512 + i1] - (double)y1[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] +
+        part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
+  }
+  for (int64_t i = 0; i < 512; i++) {
+    y3[i] = (float)(((double)x4[i] * 0.9) + ((double)y1[i] * 0.1));
+    y4[i] = (float)(((double)x5[i] * 0.9) + (((double)y2[i] * ((double)(2 * n) / (double)(2 * n - 1))) * 0.1));
+  }
+  double h_y5_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_0[i1] = (1.0 / sqrt(((double)y2[i1] + 1e-05)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y5[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y5_0[i1]) * (double)x2[i1]) +
+          (double)x3[i1]), 0.0);
+    }
+  }
+}
+void fmnist_resnet_small_k0094_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0094_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10], a[11]);
+}
+
+/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
+    (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0095_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
+    float *y6) {
+  hw_matmul((2 * n), (2 * n), 128, 0, 1, x1, x1, y0);
+  const double h_y1_0 = (double)x0[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y1 = -INFINITY;
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0)
+          : 0.0)));
+    }
+    y1[i0] = (float)acc_y1;
+  }
+  const double h_y2_0 = (double)x0[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y2_1 = (double)y1[i0];
+    double acc_y2 = 0.0, acc_y3 = 0.0;
+    #pragma omp simd reduction(+:acc_y2, acc_y3)
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0))
+          - h_y2_1));
+      acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
+    }
+    y2[i0] = (float)acc_y2;
+    y3[i0] = (float)acc_y3;
+  }
+  double acc_y4 = 0.0;
+  #pragma omp simd reduction(+:acc_y4)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    acc_y4 += ((log((double)y2[i0]) + (double)y1[i0]) - (double)y3[i0]);
+  }
+  y4[0] = (float)(acc_y4 / (double)(2 * n));
+  y5[0] = (float)(double)y4[0];
+  const double h_y6_0 = (-(1.0 / (double)(2 * n)));
+  const double h_y6_3 = (double)x0[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y6_1 = (double)y2[i0];
+    const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
+    const double h_y6_4 = (double)y1[i0];
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 *
+          exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) -
+          h_y6_4)))) / h_y6_3);
+    }
+  }
+}
+void fmnist_resnet_small_k0095_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0095_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+}
+
+/* matmul, add, reduce_sum -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0096_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *y1, float *restrict y2, float *y3) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y2 = 0.0;
+    #pragma omp simd reduction(+:acc_y2)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((double)x5[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
+      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x1[i0 * 128 + i1] + (double)x0[i1]));
+    }
+    y2[i0] = (float)acc_y2;
+  }
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y3_0 = (double)x2[i0];
+    const double h_y3_1 = (h_y3_0 + 1e-12);
+    const double h_y3_2 = (1.0 / sqrt(h_y3_1));
+    const double h_y3_3 = (double)y2[i0];
+    const double h_y3_4 = (h_y3_2 / h_y3_1);
+    const double h_y3_5 = (h_y3_4 * (-0.5));
+    const double h_y3_6 = (h_y3_3 * h_y3_5);
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x1[i0 * 128 + i1] +
+          (double)x0[i1]))) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x0[i1])));
+    }
+  }
+}
+void fmnist_resnet_small_k0096_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0096_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* matmul, mul, reduce_sum, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0097_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
+    float *restrict y5, float *y6) {
+  hw_matmul((2 * n), 512, 128, 0, 0, x6, x0, y0);
+  double h_y1_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y1_0[i1] = (1.0 / sqrt(((double)x5[i1] + 1e-05)));
+  }
+  double part_y2[8][512], part_y3[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0}, acc_y3[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y1[i0 * 512 + i1] = (float)(((double)y0[i0 * 512 + i1] * (((((((double)x3[i0 * 512 + i1] - (double)x4[i1]) *
+            h_y1_0[i1]) * (double)x1[i1]) + (double)x2[i1]) > 0.0) ? 1.0 : 0.0)) * (double)x1[i1]);
+        acc_y2[i1] += ((double)y1[i0 * 512 + i1] * ((double)x3[i0 * 512 + i1] - (double)x4[i1]));
+        acc_y3[i1] += (-((double)y1[i0 * 512 + i1] * h_y1_0[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+      part_y3[p][i1] = acc_y3[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1]
+        + part_y2[6][i1] + part_y2[7][i1]);
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1]
+        + part_y3[6][i1] + part_y3[7][i1]);
+  }
+  double h_y4_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y4_0[i1] = (1.0 / sqrt(((double)x5[i1] + 1e-05)));
+  }
+  double h_y4_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y4_1[i1] = (h_y4_0[i1] / ((double)x5[i1] + 1e-05));
+  }
+  double h_y4_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y4_2[i1] = (((double)y2[i1] * (h_y4_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
+  }
+  double part_y5[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y5[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y4[i0 * 512 + i1] = (float)((h_y4_2[i1] * ((double)x3[i0 * 512 + i1] - (double)x4[i1])) + (h_y4_2[i1] *
+            ((double)x3[i0 * 512 + i1] - (double)x4[i1])));
+        acc_y5[i1] += (-(double)y4[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y5[p][i1] = acc_y5[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1]
+        + part_y5[6][i1] + part_y5[7][i1]);
+  }
+  double h_y6_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_0[i1] = (1.0 / sqrt(((double)x5[i1] + 1e-05)));
+  }
+  double h_y6_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_1[i1] = (((double)y3[i1] + (double)y5[i1]) * (1.0 / (double)(2 * n)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y6[i0 * 512 + i1] = (float)((((double)y1[i0 * 512 + i1] * h_y6_0[i1]) + (double)y4[i0 * 512 + i1]) + h_y6_1[i1]);
+    }
+  }
+}
+void fmnist_resnet_small_k0097_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0097_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+      a[12], a[13]);
+}
+
+/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum(int64_t n, const float *restrict x0, const float
+    *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
+      .stride = 1, .pad = 1};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x3, y0, scratch, scratch_bytes);
+  const double h_y1_0 = (double)x4[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
+              (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]));
+        }
+      }
+    }
+  }
+  double acc_y2 = 0.0;
+  #pragma omp simd reduction(+:acc_y2) collapse(4)
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y2 += ((double)y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y2[0] = (float)acc_y2;
+  const double h_y3_0 = (double)x0[0];
+  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 1152 + i1 * 9 + i2 * 3 +
+              i3] * 0.999) + (((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 1152 + i1 * 9 + i2 * 3 +
+              i3]) * 0.0010000000000000009)) : (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9], a[10], c->scratch_bytes);
+}
+
+/* reduce_sum, mul, add -> f32[128,128,3,3] */
+static void fmnist_resnet_small_k0099_backbone_block3_conv2_reduce_sum(const float *restrict x0, const float *restrict
+    x1, const float *x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+  double acc_y0 = 0.0;
+  #pragma omp simd reduction(+:acc_y0) collapse(4)
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          acc_y0 += ((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
+        }
+      }
+    }
+  }
+  y0[0] = (float)acc_y0;
+  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x4[0]) > 0.0) ? 1.0 : 0.0));
+  const double h_y2_0 = (double)x5[0];
+  const double h_y2_1 = (double)x0[0];
+  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y2_3 = (1.0 - h_y2_0);
+  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y2_5 = (double)x7[0];
+  const double h_y2_6 = (double)y1[0];
+  const double h_y2_7 = (double)y0[0];
+  const double h_y2_8 = sqrt(h_y2_7);
+  const double h_y2_9 = (double)x4[0];
+  const double h_y2_10 = sqrt(h_y2_9);
+  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
+  const double h_y2_12 = (h_y2_8 / h_y2_11);
+  const double h_y2_13 = (h_y2_12 * 0.001);
+  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
+  const double h_y2_15 = (h_y2_5 * h_y2_14);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y2[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) +
+              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
+              (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3])));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0099_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0099_backbone_block3_conv2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
+}
+
+/* add -> f32[128,1,1] */
+static void fmnist_resnet_small_k0100_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x4[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x5[0];
+  const double h_y0_6 = (double)x3[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x2[i0]) : ((h_y0_4 != 0.0) ?
+        (h_y0_5 * (double)x2[i0]) : ((double)x2[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+void fmnist_resnet_small_k0100_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0100_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0101_backbone_block3_bn2_sub(const float *restrict x0, const float *restrict x1, const
+    float *restrict x2,
+    const float *x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x6[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x5[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x4[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
+  }
+}
+void fmnist_resnet_small_k0101_backbone_block3_bn2_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0101_backbone_block3_bn2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x6[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x5[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x4[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
+  }
+}
+void fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
+}
+
+/* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0103_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+    float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, const float *restrict x11, float *y0, float *restrict y1, float *y2) {
+  double h_y0_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  double part_y0[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y0[i3] += ((((double)x6[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x5[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) *
+                h_y0_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  const double h_y1_0 = (double)x8[0];
+  const double h_y1_1 = (double)x0[0];
+  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_3 = (1.0 - h_y1_0);
+  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y1_5 = (double)x9[0];
+  const double h_y1_6 = (double)x7[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y1[i0] = (float)((h_y1_0 * (double)x10[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ?
+        (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
+    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x11[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) *
+        0.0010000000000000009)) : (double)x11[i0]);
+  }
+}
+void fmnist_resnet_small_k0103_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0103_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+      a[8], a[9], a[10], a[11], a[12], a[13], a[14]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0104_backbone_block3_shortcut_bn_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] /
+        h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 *
+        (double)x5[i0]))));
+  }
+}
+void fmnist_resnet_small_k0104_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0104_backbone_block3_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[128,64,1,1] */
+static void fmnist_resnet_small_k0105_backbone_block3_shortcut_conv_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      y1[i0 * 64 + i1] = (float)((double)x1[i0 * 64 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 64 + i1] /
+          h_y1_8) / (sqrt(((double)x5[i0 * 64 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 64 + i1]))) :
+          ((h_y1_13 != 0.0) ? (double)x6[i0 * 64 + i1] : (h_y1_2 * (double)x6[i0 * 64 + i1]))));
+    }
+  }
+}
+void fmnist_resnet_small_k0105_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0105_backbone_block3_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9]);
+}
+
+/* select, sub -> f32[128,128,3,3] */
+static void fmnist_resnet_small_k0106_backbone_block3_conv2_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x5[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x4[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0)
+              ? (h_y1_2 * ((((double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x3[i0 * 1152 + i1 *
+              9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))) :
+              ((h_y1_13 != 0.0) ? (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 1152 + i1 * 9
+              + i2 * 3 + i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0106_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0106_backbone_block3_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* add -> f32[128,1,1] */
+static void fmnist_resnet_small_k0107_backbone_block3_bn1_add(const float *restrict x0, const float *restrict x1, const
+    float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x3[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x4[0];
+  const double h_y0_6 = (double)x2[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
+        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+void fmnist_resnet_small_k0107_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0107_backbone_block3_bn1_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[128,1,1] */
+static void fmnist_resnet_small_k0108_backbone_block3_bn1_sub(const float *restrict x0, const float *restrict x1, const
+    float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x5[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x4[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x3[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
+  }
+}
+void fmnist_resnet_small_k0108_backbone_block3_bn1_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0108_backbone_block3_bn1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[128,64,3,3] */
+static void fmnist_resnet_small_k0109_backbone_block3_conv1_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 +
+              i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0109_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0109_backbone_block3_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* add -> f32[64,1,1] */
+static void fmnist_resnet_small_k0110_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x3[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x4[0];
+  const double h_y0_6 = (double)x2[0];
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
+        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+void fmnist_resnet_small_k0110_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0110_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[64,1,1] */
+static void fmnist_resnet_small_k0111_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x5[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x4[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x3[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
+  }
+}
+void fmnist_resnet_small_k0111_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0111_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[64,1,1] */
+static void fmnist_resnet_small_k0112_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x5[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x4[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x3[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
+  }
+}
+void fmnist_resnet_small_k0112_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0112_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
+}
+
+/* reduce_sum, add, select -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0113_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+    float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
+    const float *restrict x10, float *y0, float *restrict y1, float *y2) {
+  double h_y0_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+  }
+  double part_y0[8][64];
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[64] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 14; i1++) {
+        for (int64_t i2 = 0; i2 < 14; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 64; i3++) {
+            acc_y0[i3] += ((double)x8[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x1[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3] - (double)x2[i3]) * h_y0_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 64; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  const double h_y1_0 = (double)x6[0];
+  const double h_y1_1 = (double)x0[0];
+  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_3 = (1.0 - h_y1_0);
+  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y1_5 = (double)x7[0];
+  const double h_y1_6 = (double)x5[0];
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y1[i0] = (float)((h_y1_0 * (double)x9[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ?
+        (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
+    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x10[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) *
+        0.0010000000000000009)) : (double)x10[i0]);
+  }
+}
+void fmnist_resnet_small_k0113_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0113_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+      a[8], a[9], a[10], a[11], a[12], a[13]);
+}
+
+/* select, sub -> f32[64,1,1] */
+static void fmnist_resnet_small_k0114_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] /
+        h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 *
+        (double)x5[i0]))));
+  }
+}
+void fmnist_resnet_small_k0114_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0114_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[64,32,1,1] */
+static void fmnist_resnet_small_k0115_backbone_block2_shortcut_conv_sub(const float *restrict x0, const float *restrict
+    x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      y1[i0 * 32 + i1] = (float)((double)x1[i0 * 32 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 32 + i1] /
+          h_y1_8) / (sqrt(((double)x5[i0 * 32 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 32 + i1]))) :
+          ((h_y1_13 != 0.0) ? (double)x6[i0 * 32 + i1] : (h_y1_2 * (double)x6[i0 * 32 + i1]))));
+    }
+  }
+}
+void fmnist_resnet_small_k0115_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0115_backbone_block2_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9]);
+}
+
+/* select, sub -> f32[64,64,3,3] */
+static void fmnist_resnet_small_k0116_backbone_block2_conv2_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 +
+              i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0116_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0116_backbone_block2_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[64,32,3,3] */
+static void fmnist_resnet_small_k0117_backbone_block2_conv1_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
+              i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0117_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0117_backbone_block2_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* add -> f32[32,1,1] */
+static void fmnist_resnet_small_k0118_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0) {
+  const double h_y0_0 = (double)x3[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x4[0];
+  const double h_y0_6 = (double)x2[0];
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
+        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+void fmnist_resnet_small_k0118_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0118_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[32,1,1] */
+static void fmnist_resnet_small_k0119_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x5[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x4[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x3[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
+  }
+}
+void fmnist_resnet_small_k0119_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0119_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* select, sub -> f32[32,32,3,3] */
+static void fmnist_resnet_small_k0120_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
+              i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0120_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0120_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[32,1,3,3] */
+static void fmnist_resnet_small_k0121_backbone_stem_conv_sub(const float *restrict x0, const float *restrict x1, const
+    float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, float *restrict y0, float *restrict y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i2 = 0; i2 < 3; i2++) {
+      for (int64_t i3 = 0; i3 < 3; i3++) {
+        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 *
+            ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) +
+            1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 +
+            i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0121_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0121_backbone_stem_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
+    (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0122_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *restrict y6) {
+  hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x0, y0);
+  const double h_y1_0 = (double)x1[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y1 = -INFINITY;
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y1 = fmax(acc_y1, (((double)y0[i0 * (2 * n) + i1] / h_y1_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0)
+          : 0.0)));
+    }
+    y1[i0] = (float)acc_y1;
+  }
+  const double h_y2_0 = (double)x1[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y2_1 = (double)y1[i0];
+    double acc_y2 = 0.0, acc_y3 = 0.0;
+    #pragma omp simd reduction(+:acc_y2, acc_y3)
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      acc_y2 += exp(((((double)y0[i0 * (2 * n) + i1] / h_y2_0) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0))
+          - h_y2_1));
+      acc_y3 += (((double)y0[i0 * (2 * n) + i1] / h_y2_0) * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0));
+    }
+    y2[i0] = (float)acc_y2;
+    y3[i0] = (float)acc_y3;
+  }
+  double acc_y4 = 0.0;
+  #pragma omp simd reduction(+:acc_y4)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    acc_y4 += ((log((double)y2[i0]) + (double)y1[i0]) - (double)y3[i0]);
+  }
+  y4[0] = (float)(acc_y4 / (double)(2 * n));
+  y5[0] = (float)(double)y4[0];
+  const double h_y6_0 = (-(1.0 / (double)(2 * n)));
+  const double h_y6_3 = (double)x1[0];
+  #pragma omp parallel for if((4 * n * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    const double h_y6_1 = (double)y2[i0];
+    const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
+    const double h_y6_4 = (double)y1[i0];
+    for (int64_t i1 = 0; i1 < (2 * n); i1++) {
+      y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 *
+          exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) -
+          h_y6_4)))) / h_y6_3);
+    }
+  }
+}
+void fmnist_resnet_small_k0122_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0122_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+}
+
+/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0123_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
+    const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
+    float *y5) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y2 = 0.0;
+    #pragma omp simd reduction(+:acc_y2)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((double)x5[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
+      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x0[i0 * 128 + i1] + (double)x1[i1]));
+    }
+    y2[i0] = (float)acc_y2;
+  }
+  double part_y4[8][128];
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y4[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      const double h_y3_0 = (double)x2[i0];
+      const double h_y3_1 = (h_y3_0 + 1e-12);
+      const double h_y3_2 = (1.0 / sqrt(h_y3_1));
+      const double h_y3_3 = (double)y2[i0];
+      const double h_y3_4 = (h_y3_2 / h_y3_1);
+      const double h_y3_5 = (h_y3_4 * (-0.5));
+      const double h_y3_6 = (h_y3_3 * h_y3_5);
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 128; i1++) {
+        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x0[i0 * 128 + i1] +
+            (double)x1[i1]))) + (h_y3_6 * ((double)x0[i0 * 128 + i1] + (double)x1[i1])));
+        acc_y4[i1] += (double)y3[i0 * 128 + i1];
+      }
+    }
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      part_y4[p][i1] = acc_y4[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
+        + part_y4[6][i1] + part_y4[7][i1]);
+  }
+  const double h_y5_0 = (double)x6[0];
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    y5[i0] = (float)((double)x1[i0] - (h_y5_0 * (double)y4[i0]));
+  }
+}
+void fmnist_resnet_small_k0123_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0123_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12]);
+}
+
+/* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0124_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
+  hw_matmul(128, 512, (2 * n), 1, 0, x2, x0, y0);
+  const double h_y1_0 = (double)x3[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y1[i0 * 512 + i1] = (float)((double)x1[i0 * 512 + i1] - (h_y1_0 * (double)y0[i0 * 512 + i1]));
+    }
+  }
+}
+void fmnist_resnet_small_k0124_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0124_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0125_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *restrict y6, float *restrict y7) {
+  hw_matmul((2 * n), 512, 128, 0, 0, x6, x5, y0);
+  double h_y1_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y1_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double part_y2[8][512], part_y3[8][512], part_y4[8][512], part_y5[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0}, acc_y3[512] = {0.0}, acc_y4[512] = {0.0}, acc_y5[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) *
+            h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
+        acc_y2[i1] += (double)y1[i0 * 512 + i1];
+        acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]));
+        acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
+        acc_y5[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x3[i1]) * h_y1_0[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+      part_y3[p][i1] = acc_y3[i1];
+      part_y4[p][i1] = acc_y4[i1];
+      part_y5[p][i1] = acc_y5[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1]
+        + part_y2[6][i1] + part_y2[7][i1]);
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1]
+        + part_y3[6][i1] + part_y3[7][i1]);
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
+        + part_y4[6][i1] + part_y4[7][i1]);
+    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1]
+        + part_y5[6][i1] + part_y5[7][i1]);
+  }
+  double h_y6_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double h_y6_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_1[i1] = (h_y6_0[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double h_y6_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_2[i1] = (((double)y4[i1] * (h_y6_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
+  }
+  double part_y7[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y7[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y6_2[i1] *
+            ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
+        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y7[p][i1] = acc_y7[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1]
+        + part_y7[6][i1] + part_y7[7][i1]);
+  }
+}
+void fmnist_resnet_small_k0125_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0125_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14]);
+}
+
+/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0126_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
+  double h_y0_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_0[i1] = (1.0 / sqrt(((double)x0[i1] + 1e-05)));
+  }
+  double h_y0_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_1[i1] = (((double)x3[i1] + (double)x5[i1]) * (1.0 / (double)(2 * n)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 +
+          i1]) + h_y0_1[i1]);
+    }
+  }
+}
+void fmnist_resnet_small_k0126_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0126_head_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* sub -> f32[512] */
+static void fmnist_resnet_small_k0127_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float *x2,
+    float *y0) {
+  const double h_y0_0 = (double)x1[0];
+  for (int64_t i0 = 0; i0 < 512; i0++) {
+    y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
+  }
+}
+void fmnist_resnet_small_k0127_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0127_head_bn1_sub(a[0], a[1], a[2], a[3]);
+}
+
+/* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0128_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
+  hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
+  const double h_y1_0 = (double)x2[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 512; i0++) {
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((double)x1[i0 * 128 + i1] - (h_y1_0 * (double)y0[i0 * 128 + i1]));
+    }
+  }
+}
+void fmnist_resnet_small_k0128_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0128_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0129_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
+    x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5) {
+  hw_matmul((2 * n), 512, 128, 0, 1, x0, x3, y0);
+  double part_y1[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y1[i1] += (double)y0[i0 * 512 + i1];
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y1[p][i1] = acc_y1[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y1[i1] = (float)((part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] +
+        part_y1[5][i1] + part_y1[6][i1] + part_y1[7][i1]) / (double)(2 * n));
+  }
+  double part_y2[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y2[i1] += (((double)y0[i0 * 512 + i1] - (double)y1[i1]) * ((double)y0[i0 * 512 + i1] - (double)y1[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] +
+        part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
+  }
+  for (int64_t i = 0; i < 512; i++) {
+    y3[i] = (float)(((double)x4[i] * 0.9) + ((double)y1[i] * 0.1));
+    y4[i] = (float)(((double)x5[i] * 0.9) + (((double)y2[i] * ((double)(2 * n) / (double)(2 * n - 1))) * 0.1));
+  }
+  double h_y5_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y5_0[i1] = (1.0 / sqrt(((double)y2[i1] + 1e-05)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y5[i0 * 512 + i1] = (float)fmax((((((double)y0[i0 * 512 + i1] - (double)y1[i1]) * h_y5_0[i1]) * (double)x1[i1]) +
+          (double)x2[i1]), 0.0);
+    }
+  }
+}
+void fmnist_resnet_small_k0129_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0129_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10], a[11]);
+}
+
+/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0130_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *y1, float *restrict y2, float *y3, float *restrict y4) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    double acc_y2 = 0.0;
+    #pragma omp simd reduction(+:acc_y2)
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      y1[i0 * 128 + i1] = (float)((double)x5[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
+      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x1[i0 * 128 + i1] + (double)x0[i1]));
+    }
+    y2[i0] = (float)acc_y2;
+  }
+  double part_y4[8][128];
+  #pragma omp parallel for if((256 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y4[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      const double h_y3_0 = (double)x2[i0];
+      const double h_y3_1 = (h_y3_0 + 1e-12);
+      const double h_y3_2 = (1.0 / sqrt(h_y3_1));
+      const double h_y3_3 = (double)y2[i0];
+      const double h_y3_4 = (h_y3_2 / h_y3_1);
+      const double h_y3_5 = (h_y3_4 * (-0.5));
+      const double h_y3_6 = (h_y3_3 * h_y3_5);
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 128; i1++) {
+        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x1[i0 * 128 + i1] +
+            (double)x0[i1]))) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x0[i1])));
+        acc_y4[i1] += (double)y3[i0 * 128 + i1];
+      }
+    }
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      part_y4[p][i1] = acc_y4[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 128; i1++) {
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
+        + part_y4[6][i1] + part_y4[7][i1]);
+  }
+}
+void fmnist_resnet_small_k0130_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0130_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* matmul, mul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0131_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, float *y0, float *y1) {
+  hw_matmul(128, 512, (2 * n), 1, 0, x2, x1, y0);
+  const double h_y1_0 = (double)x0[0];
+  #pragma omp parallel for
+  for (int64_t i0 = 0; i0 < 128; i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y1[i0 * 512 + i1] = (float)((-(double)y0[i0 * 512 + i1]) * h_y1_0);
+    }
+  }
+}
+void fmnist_resnet_small_k0131_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0131_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
+}
+
+/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0132_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
+}
+void fmnist_resnet_small_k0132_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0132_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0133_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 512, 128, 0, 0, x0, x1, y0);
+}
+void fmnist_resnet_small_k0133_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0133_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul, mul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0096_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0134_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *y0, float *y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x2, x0, y0);
   const double h_y1_0 = (double)x1[0];
@@ -6857,30 +9166,30 @@ static void fmnist_resnet_small_k0096_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0096_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0096_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
+void fmnist_resnet_small_k0134_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0134_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
 /* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0097_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0135_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 0, x1, x0, y0);
 }
-void fmnist_resnet_small_k0097_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0097_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0135_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0135_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0098_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0136_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 0, x0, x1, y0);
 }
-void fmnist_resnet_small_k0098_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0098_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0136_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0136_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul, reduce_sum, mul, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0099_head_bn1_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0137_head_bn1_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
@@ -6948,13 +9257,13 @@ static void fmnist_resnet_small_k0099_head_bn1_reduce_sum(int64_t n, const float
     }
   }
 }
-void fmnist_resnet_small_k0099_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0099_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0137_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0137_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
 }
 
 /* matmul, add, mul, reduce_sum -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0100_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0138_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
     float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5) {
@@ -6991,40 +9300,40 @@ static void fmnist_resnet_small_k0100_head_fc2_reduce_sum(int64_t n, const float
     }
   }
 }
-void fmnist_resnet_small_k0100_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0100_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0138_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0138_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14]);
 }
 
-/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0101_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0139_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 0, 0, x0, x1, y0);
 }
-void fmnist_resnet_small_k0101_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0101_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0139_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0139_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0102_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0140_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x0, x1, y0);
 }
-void fmnist_resnet_small_k0102_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0102_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0140_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0140_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0103_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+/* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0141_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x1, y0);
 }
-void fmnist_resnet_small_k0103_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0103_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0141_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0141_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, div, reduce_sum -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0104_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+/* matmul, div, reduce_sum -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0142_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *x6, float *restrict y0, float *y1, float *restrict y2, float *y3) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x5, x0, y0);
@@ -7057,12 +9366,12 @@ static void fmnist_resnet_small_k0104_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0104_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0104_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+void fmnist_resnet_small_k0142_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0142_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
-/* matmul, add, reduce_sum, mul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:89) */
-static void fmnist_resnet_small_k0105_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+/* matmul, add, reduce_sum, mul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0143_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
     const float *restrict x10, const float *restrict x11, const float *restrict x12, float *restrict y0, float *y1,
@@ -7108,13 +9417,13 @@ static void fmnist_resnet_small_k0105_head_fc2_reduce_sum(int64_t n, const float
     }
   }
 }
-void fmnist_resnet_small_k0105_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0105_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0143_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0143_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
 }
 
 /* matmul, add, reduce_sum, mul -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0106_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0144_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
     const float *restrict x10, const float *x11, const float *restrict x12, const float *restrict x13,
@@ -7205,13 +9514,13 @@ static void fmnist_resnet_small_k0106_head_reduce_sum(int64_t n, const float *x0
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0106_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0106_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0144_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0144_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0107_add(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0145_add(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -7224,12 +9533,12 @@ static void fmnist_resnet_small_k0107_add(int64_t n, const float *x0, const floa
     }
   }
 }
-void fmnist_resnet_small_k0107_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0107_add(c->n, a[0], a[1], a[2], a[3], a[4]);
+void fmnist_resnet_small_k0145_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0145_add(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
 /* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0108_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0146_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, float *restrict y0,
     float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *y5, float *restrict y6,
@@ -7339,205 +9648,13 @@ static void fmnist_resnet_small_k0108_reduce_sum(int64_t n, const float *x0, con
     }
   }
 }
-void fmnist_resnet_small_k0108_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0108_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0146_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0146_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13], a[14], a[15], a[16]);
 }
 
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0109_backbone_block3_conv2_reduce_sum(int64_t n, const float *restrict x0, const float
-    *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
-      .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x3, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x4[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
-              (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 1152 + i1 * 9 + i2 * 3 +
-              i3] * 0.999) + (((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 1152 + i1 * 9 + i2 * 3 +
-              i3]) * 0.0010000000000000009)) : (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0109_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0109_backbone_block3_conv2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9], a[10], c->scratch_bytes);
-}
-
-/* reduce_sum, mul, add -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0110_backbone_block3_conv2_reduce_sum(const float *restrict x0, const float *restrict
-    x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x4[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x5[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x7[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x4[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) +
-              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
-              (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0110_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0110_backbone_block3_conv2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10]);
-}
-
-/* add -> f32[128,1,1] */
-static void fmnist_resnet_small_k0111_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x4[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x5[0];
-  const double h_y0_6 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x2[i0]) : ((h_y0_4 != 0.0) ?
-        (h_y0_5 * (double)x2[i0]) : ((double)x2[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-void fmnist_resnet_small_k0111_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0111_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0112_backbone_block3_bn2_sub(const float *restrict x0, const float *restrict x1, const
-    float *restrict x2,
-    const float *x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x6[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x5[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x4[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-void fmnist_resnet_small_k0112_backbone_block3_bn2_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0112_backbone_block3_bn2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0113_backbone_block3_shortcut_bn_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x6[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x5[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x4[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-void fmnist_resnet_small_k0113_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0113_backbone_block3_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10]);
-}
-
 /* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0114_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
@@ -7585,13 +9702,13 @@ static void fmnist_resnet_small_k0114_backbone_block3_shortcut_bn_reduce_sum(int
         0.0010000000000000009)) : (double)x13[i0]);
   }
 }
-void fmnist_resnet_small_k0114_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0114_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+void fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]);
 }
 
 /* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0115_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
+static void fmnist_resnet_small_k0148_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2) {
@@ -7657,13 +9774,13 @@ static void fmnist_resnet_small_k0115_backbone_block3_shortcut_bn_reduce_sum(int
         + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
-void fmnist_resnet_small_k0115_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0115_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+void fmnist_resnet_small_k0148_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0148_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], a[10]);
 }
 
 /* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0116_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0149_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1) {
@@ -7717,619 +9834,13 @@ static void fmnist_resnet_small_k0116_backbone_block3_shortcut_bn_reduce_sum(int
     }
   }
 }
-void fmnist_resnet_small_k0116_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0116_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+void fmnist_resnet_small_k0149_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0149_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9]);
 }
 
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0117_backbone_block3_shortcut_bn_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] /
-        h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 *
-        (double)x5[i0]))));
-  }
-}
-void fmnist_resnet_small_k0117_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0117_backbone_block3_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[128,64,1,1] */
-static void fmnist_resnet_small_k0118_backbone_block3_shortcut_conv_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      y1[i0 * 64 + i1] = (float)((double)x1[i0 * 64 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 64 + i1] /
-          h_y1_8) / (sqrt(((double)x5[i0 * 64 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 64 + i1]))) :
-          ((h_y1_13 != 0.0) ? (double)x6[i0 * 64 + i1] : (h_y1_2 * (double)x6[i0 * 64 + i1]))));
-    }
-  }
-}
-void fmnist_resnet_small_k0118_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0118_backbone_block3_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9]);
-}
-
-/* select, sub -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0119_backbone_block3_conv2_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x5[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x4[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0)
-              ? (h_y1_2 * ((((double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x3[i0 * 1152 + i1 *
-              9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))) :
-              ((h_y1_13 != 0.0) ? (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 1152 + i1 * 9
-              + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0119_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0119_backbone_block3_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* add -> f32[128,1,1] */
-static void fmnist_resnet_small_k0120_backbone_block3_bn1_add(const float *restrict x0, const float *restrict x1, const
-    float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x3[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x4[0];
-  const double h_y0_6 = (double)x2[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
-        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-void fmnist_resnet_small_k0120_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0120_backbone_block3_bn1_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0121_backbone_block3_bn1_sub(const float *restrict x0, const float *restrict x1, const
-    float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x3[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-void fmnist_resnet_small_k0121_backbone_block3_bn1_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0121_backbone_block3_bn1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[128,64,3,3] */
-static void fmnist_resnet_small_k0122_backbone_block3_conv1_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0122_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0122_backbone_block3_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* add -> f32[64,1,1] */
-static void fmnist_resnet_small_k0123_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x3[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x4[0];
-  const double h_y0_6 = (double)x2[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
-        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-void fmnist_resnet_small_k0123_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0123_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0124_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x3[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-void fmnist_resnet_small_k0124_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0124_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0125_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x3[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-void fmnist_resnet_small_k0125_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0125_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10]);
-}
-
-/* reduce_sum, add, select -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0126_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
-    float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, float *y0, float *restrict y1, float *y2) {
-  double h_y0_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  double part_y0[8][64];
-  #pragma omp parallel for if((25088 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[64] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y0[i3] += ((double)x8[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x1[i0 * 12544 + i1 * 896 + i2 *
-                64 + i3] - (double)x2[i3]) * h_y0_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
-        + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  const double h_y1_0 = (double)x6[0];
-  const double h_y1_1 = (double)x0[0];
-  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_3 = (1.0 - h_y1_0);
-  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y1_5 = (double)x7[0];
-  const double h_y1_6 = (double)x5[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x9[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ?
-        (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x10[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) *
-        0.0010000000000000009)) : (double)x10[i0]);
-  }
-}
-void fmnist_resnet_small_k0126_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0126_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
-      a[8], a[9], a[10], a[11], a[12], a[13]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0127_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] /
-        h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 *
-        (double)x5[i0]))));
-  }
-}
-void fmnist_resnet_small_k0127_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0127_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[64,32,1,1] */
-static void fmnist_resnet_small_k0128_backbone_block2_shortcut_conv_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      y1[i0 * 32 + i1] = (float)((double)x1[i0 * 32 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 32 + i1] /
-          h_y1_8) / (sqrt(((double)x5[i0 * 32 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 32 + i1]))) :
-          ((h_y1_13 != 0.0) ? (double)x6[i0 * 32 + i1] : (h_y1_2 * (double)x6[i0 * 32 + i1]))));
-    }
-  }
-}
-void fmnist_resnet_small_k0128_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0128_backbone_block2_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9]);
-}
-
-/* select, sub -> f32[64,64,3,3] */
-static void fmnist_resnet_small_k0129_backbone_block2_conv2_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0129_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0129_backbone_block2_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0130_backbone_block2_conv1_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0130_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0130_backbone_block2_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* add -> f32[32,1,1] */
-static void fmnist_resnet_small_k0131_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x3[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x4[0];
-  const double h_y0_6 = (double)x2[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
-        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-void fmnist_resnet_small_k0131_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0131_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[32,1,1] */
-static void fmnist_resnet_small_k0132_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x3[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-void fmnist_resnet_small_k0132_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0132_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0133_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0133_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0133_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0134_backbone_stem_conv_sub(const float *restrict x0, const float *restrict x1, const
-    float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 *
-            ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) +
-            1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 +
-            i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0134_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0134_backbone_stem_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0135_backbone_stem_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0150_backbone_stem_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -8352,13 +9863,13 @@ static void fmnist_resnet_small_k0135_backbone_stem_conv2d(int64_t n, const floa
     }
   }
 }
-void fmnist_resnet_small_k0135_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0135_backbone_stem_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0150_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0150_backbone_stem_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0136_backbone_block1_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0151_backbone_block1_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -8381,13 +9892,13 @@ static void fmnist_resnet_small_k0136_backbone_block1_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0136_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0136_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0151_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0151_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0137_backbone_block1_conv2d(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0152_backbone_block1_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
@@ -8410,25 +9921,25 @@ static void fmnist_resnet_small_k0137_backbone_block1_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0137_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0137_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0152_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0152_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       c->scratch_bytes);
 }
 
 /* conv2d -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0138_backbone_block2_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0153_backbone_block2_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
       .ow = 14, .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-void fmnist_resnet_small_k0138_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0138_backbone_block2_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+void fmnist_resnet_small_k0153_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0153_backbone_block2_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0139_backbone_block2_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0154_backbone_block2_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -8451,13 +9962,13 @@ static void fmnist_resnet_small_k0139_backbone_block2_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0139_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0139_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0154_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0154_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0140_backbone_block2_conv2d(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0155_backbone_block2_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -8485,25 +9996,25 @@ static void fmnist_resnet_small_k0140_backbone_block2_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0140_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0140_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0155_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0155_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11], a[12], a[13], c->scratch_bytes);
 }
 
 /* conv2d -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0141_backbone_block3_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0156_backbone_block3_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
       .ow = 7, .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-void fmnist_resnet_small_k0141_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0141_backbone_block3_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+void fmnist_resnet_small_k0156_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0156_backbone_block3_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0142_backbone_block3_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0157_backbone_block3_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -8526,13 +10037,13 @@ static void fmnist_resnet_small_k0142_backbone_block3_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0142_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0142_backbone_block3_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0157_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0157_backbone_block3_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, reshape -> f32[n,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0143_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0158_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
@@ -8571,8 +10082,8 @@ static void fmnist_resnet_small_k0143_backbone_block3_reduce_mean(int64_t n, con
     y2[i] = (float)(double)y1[i];
   }
 }
-void fmnist_resnet_small_k0143_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0143_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0158_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0158_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], a[11], a[12], a[13], a[14], c->scratch_bytes);
 }
 
