@@ -61,7 +61,7 @@ struct CodePrinter {
   static func wrappingLongLines(_ text: String, width: Int = 120) -> String {
     var result: [Substring] = []
     for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-      guard line.count > width, !line.drop { $0 == " " }.hasPrefix("#") else {
+      guard line.count > width, !line.drop(while: { $0 == " " }).hasPrefix("#") else {
         result.append(line)
         continue
       }
