@@ -1,7 +1,9 @@
 import ArgumentParser
+import Foundation
 import GraphsToC
 
-/// `headwayc emit PROGRAM -o DIR`: writes the C of one program (generic in the batch size).
+/// `headwayc emit PROGRAM -o DIR`: writes the C of one program (generic in the batch size);
+/// with `--trainer`, a standalone C trainer around it.
 struct Emit: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Write the generated C and header of one program to a directory.")
@@ -12,8 +14,20 @@ struct Emit: ParsableCommand {
   @Option(name: .shortAndLong, help: "Output directory.")
   var output: String
 
+  @Flag(
+    help: """
+      Also write a standalone trainer (C, `make` builds ./train): the kernel support C, \
+      Fashion-MNIST loading, augmentations, schedule, checkpoints and resume, as `headway train`.
+      """)
+  var trainer = false
+
   func run() throws {
-    try GraphsToC.emit(program, output: output)
+    guard trainer else { return try GraphsToC.emit(program, output: output) }
+    // The sources are copied from the checkout this headwayc was built from.
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent().path
+    try GraphsToC.emitTrainer(program, output: output, repository: repository)
+    print("wrote a trainer for \(program) to \(output): run `make -C \(output)`")
   }
 }
 
