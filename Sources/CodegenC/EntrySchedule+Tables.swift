@@ -4,7 +4,10 @@ extension EntrySchedule {
   /// The arguments, calls, buffers, copies and constants tables; `hw_entry` fields point at
   /// them.
   func emit(into code: inout CodePrinter, library: KernelLibrary) {
-    code.line("/* Entry point '\(name)': \(calls.count) calls, \(buffers.count) buffers. */")
+    code.line("/* Entry point '\(name)': \(calls.count) calls, \(buffers.count) buffers. Calls:")
+    code.line(" * {kernel, arguments, first argument, own scratch bytes, takes the spare range};")
+    code.line(" * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};")
+    code.line(" * copies after the calls and a loop's carries: {to, from, bytes}. */")
     if !calls.isEmpty {
       code.line("static const hw_arg \(prefix)_args[] = {")
       code.indented { code in
@@ -59,28 +62,28 @@ extension EntrySchedule {
     }
   }
 
-  /// The `loop` field of the entry's `hw_entry`: its calls, carried values and one
-  /// repetition's FLOPs and bytes moved.
-  func loopField() throws -> String {
-    guard let loop else { return "{0, 0, 0, NULL, {0, 0, 0}, {0, 0, 0}}" }
-    let costs = try costs(of: loop.calls)
-    let carries = loop.carries.isEmpty ? "NULL" : "\(prefix)_carries"
-    return
-      "{\(loop.calls.lowerBound), \(loop.calls.upperBound), \(loop.carries.count), \(carries), "
-      + "\(costs.flops.hwPoly!), \(costs.bytes.hwPoly!)}"
-  }
-
-  /// The `num_buffers, buffers` fields of the entry's `hw_entry`.
-  var bufferFields: String {
-    "\(buffers.count), \(buffers.isEmpty ? "NULL" : "\(prefix)_buffers")"
-  }
-
-  /// The `kernels, calls, args, num_copies, copies, constants` fields of the entry's `hw_entry`.
-  func tableFields(kernels: String) -> String {
-    let tables = calls.isEmpty ? "NULL, NULL, NULL" : "\(kernels), \(prefix)_calls, \(prefix)_args"
-    let copiesTable = copies.isEmpty ? "NULL" : "\(prefix)_copies"
-    let constantsTable = constants.isEmpty ? "NULL" : "\(prefix)_constants"
-    return "\(tables), \(copies.count), \(copiesTable), \(constantsTable)"
+  /// The designated fields of the entry's `hw_entry` after its inputs, outputs and costs: its
+  /// buffers, calls, copies, constants and loop (a table it lacks is left out: NULL).
+  func tableFields(kernels: String) throws -> [String] {
+    var fields = ["num_buffers = \(buffers.count)", "num_calls = \(calls.count)"]
+    if !buffers.isEmpty { fields.append("buffers = \(prefix)_buffers") }
+    if !calls.isEmpty {
+      fields += ["kernels = \(kernels)", "calls = \(prefix)_calls", "args = \(prefix)_args"]
+    }
+    if !copies.isEmpty { fields += ["num_copies = \(copies.count)", "copies = \(prefix)_copies"] }
+    if !constants.isEmpty { fields.append("constants = \(prefix)_constants") }
+    if let loop {
+      let costs = try costs(of: loop.calls)
+      fields += [
+        "loop.first = \(loop.calls.lowerBound)", "loop.end = \(loop.calls.upperBound)",
+        "loop.num_carries = \(loop.carries.count)",
+      ]
+      if !loop.carries.isEmpty { fields.append("loop.carries = \(prefix)_carries") }
+      fields += [
+        "loop.flops = \(costs.flops.hwPoly!)", "loop.bytes_moved = \(costs.bytes.hwPoly!)",
+      ]
+    }
+    return fields
   }
 
   /// The compiler's estimates for one call, as polynomials in N: FLOPs and bytes moved,

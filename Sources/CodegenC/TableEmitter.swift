@@ -41,33 +41,47 @@ struct TableEmitter {
       variables.append(
         "{\(t), \(Self.role(variable.role)), \(Self.initializer(variable.initializer))}")
     }
+    code.line(
+      "/* Variables: {name, dtype, rank, shape, byte offset in the state arena}, role, initialiser,"
+    )
+    code.line(" * its value (the constant, the normal's std or the uniform's bound), its seed. */")
     code.line("static const hw_variable \(base)_variables[] = {")
     code.indented { code in for v in variables { code.line(v + ",") } }
     code.line("};")
-    var entries: [String] = []
+    var entries: [[String]] = []
     for schedule in schedules {
-      let (initializer, lines) = try entry(schedule, tensor: tensor)
+      let (fields, lines) = try entry(schedule, tensor: tensor)
       for line in lines { code.line(line) }
-      entries.append(initializer)
+      entries.append(fields)
     }
     code.line("static const hw_entry \(base)_entries[] = {")
-    code.indented { code in for e in entries { code.line(e + ",") } }
+    code.indented { code in
+      for fields in entries {
+        code.line("{" + fields[0] + ",")
+        code.indented { code in
+          for field in fields.dropFirst().dropLast() { code.line(field + ",") }
+          code.line(fields.last! + "},")
+        }
+      }
+    }
     code.line("};")
     let name = generic.first.program.name
     code.block("const hw_program *\(ProgramEmitter.accessorName(name))(void)") { code in
       code.line(
-        "static const hw_program program = {\(CSyntax.string(name)), \(state.bytes), "
-          + "\(variables.count), \(base)_variables, \(entries.count), \(base)_entries};")
+        "static const hw_program program = {.name = \(CSyntax.string(name)), "
+          + ".state_bytes = \(state.bytes), .num_variables = \(variables.count), "
+          + ".variables = \(base)_variables, .num_entries = \(entries.count), "
+          + ".entries = \(base)_entries};")
       code.line("return &program;")
     }
     output.append(code)
   }
 
-  /// The inputs and outputs tables of an entry, and its `hw_entry` initializer.
+  /// The inputs and outputs tables of an entry, and the designated fields of its `hw_entry`.
   private func entry(
     _ schedule: EntrySchedule,
     tensor: (String, TensorType, TensorType, Int) throws -> String
-  ) throws -> (String, [String]) {
+  ) throws -> ([String], [String]) {
     let (a, b) = (schedule.entry.0.graph, schedule.entry.1.graph)
     let prefix = schedule.prefix
     let inputs = try zip(a.inputs, b.inputs).map { x, y in
@@ -87,12 +101,13 @@ struct TableEmitter {
       throw GenericBatch.Mismatch(
         place: "the costs of '\(schedule.name)'", first: "\(costs)", second: "", context: "")
     }
-    let initializer =
-      "{\(CSyntax.string(schedule.name)), \(inputs.count), \(prefix)_inputs, "
-      + "\(outputs.count), \(prefix)_outputs, \(schedule.bufferFields), \(schedule.calls.count), "
-      + "\(flops), \(bytes), \(schedule.tableFields(kernels: kernels)), "
-      + "\(try schedule.loopField())}"
-    return (initializer, lines)
+    let fields =
+      [
+        "name = \(CSyntax.string(schedule.name))", "num_inputs = \(inputs.count)",
+        "inputs = \(prefix)_inputs", "num_outputs = \(outputs.count)",
+        "outputs = \(prefix)_outputs", "flops = \(flops)", "bytes_moved = \(bytes)",
+      ] + (try schedule.tableFields(kernels: kernels))
+    return (fields.map { "." + $0 }, lines)
   }
 
   static func role(_ role: VariableRole) -> String {

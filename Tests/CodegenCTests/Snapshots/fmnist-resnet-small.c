@@ -3788,7 +3788,10 @@ static const hw_kernel fmnist_resnet_small_kernels[] = {
 
 /* ---- Program fmnist-resnet-small ---- */
 
-/* Entry point 'joint.step': 127 calls, 346 buffers. */
+/* Entry point 'joint.step': 127 calls, 346 buffers. Calls:
+ * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
+ * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
+ * copies after the calls and a loop's carries: {to, from, bytes}. */
 static const hw_arg fmnist_resnet_small_joint_step_args[] = {
   IN(0), ST(5277632), BUF(0),
   IN(0), ST(5277696), BUF(1),
@@ -4565,7 +4568,10 @@ static const hw_copy fmnist_resnet_small_joint_step_copies[] = {
   {ST(1755520), BUF(106), {512, 0, 0}},
 };
 
-/* Entry point 'bilevel.step': 135 calls, 390 buffers. */
+/* Entry point 'bilevel.step': 135 calls, 390 buffers. Calls:
+ * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
+ * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
+ * copies after the calls and a loop's carries: {to, from, bytes}. */
 static const hw_arg fmnist_resnet_small_bilevel_step_args[] = {
   IN(0), ST(5277632), BUF(0),
   IN(0), ST(5277696), BUF(1),
@@ -5402,7 +5408,10 @@ static const hw_copy fmnist_resnet_small_bilevel_step_carries[] = {
   {BUF(94), BUF(131), {262144, 0, 0}},
 };
 
-/* Entry point 'bilevel-unrolled.k1.step': 141 calls, 395 buffers. */
+/* Entry point 'bilevel-unrolled.k1.step': 141 calls, 395 buffers. Calls:
+ * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
+ * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
+ * copies after the calls and a loop's carries: {to, from, bytes}. */
 static const hw_arg fmnist_resnet_small_bilevel_unrolled_k1_step_args[] = {
   IN(0), ST(5277632), BUF(0),
   IN(0), ST(5277696), BUF(1),
@@ -6246,7 +6255,10 @@ static const hw_copy fmnist_resnet_small_bilevel_unrolled_k1_step_copies[] = {
   {ST(1755520), BUF(92), {512, 0, 0}},
 };
 
-/* Entry point 'encode': 9 calls, 17 buffers. */
+/* Entry point 'encode': 9 calls, 17 buffers. Calls:
+ * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
+ * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
+ * copies after the calls and a loop's carries: {to, from, bytes}. */
 static const hw_arg fmnist_resnet_small_encode_args[] = {
   IN(0), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(0), BUF(1), SCRATCH,
   BUF(1), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(2), BUF(3), SCRATCH,
@@ -6307,6 +6319,8 @@ static const hw_poly fmnist_resnet_small_shape13[] = {{512, 0, 0}};
 static const hw_poly fmnist_resnet_small_shape14[] = {{128, 0, 0}, {512, 0, 0}};
 static const hw_poly fmnist_resnet_small_shape15[] = {{128, 0, 0}};
 static const hw_poly fmnist_resnet_small_shape16[] = {{0}};
+/* Variables: {name, dtype, rank, shape, byte offset in the state arena}, role, initialiser,
+ * its value (the constant, the normal's std or the uniform's bound), its seed. */
 static const hw_variable fmnist_resnet_small_variables[] = {
   {{"backbone.stem.conv.weight", HW_F32, 4, fmnist_resnet_small_shape1, 0}, HW_PARAMETER, HW_INIT_NORMAL,
       0.08333333333333333, 14685154256836807446ull},
@@ -6608,28 +6622,74 @@ static const hw_tensor fmnist_resnet_small_encode_inputs[] = {{"images", HW_F32,
 static const hw_tensor fmnist_resnet_small_encode_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape20,
     16}};
 static const hw_entry fmnist_resnet_small_entries[] = {
-  {"joint.step", 6, fmnist_resnet_small_joint_step_inputs, 2, fmnist_resnet_small_joint_step_outputs, 346,
-      fmnist_resnet_small_joint_step_buffers, 127, {21492375, 461524744, 3156}, {28134136, 15391024, 64},
-      fmnist_resnet_small_kernels, fmnist_resnet_small_joint_step_calls, fmnist_resnet_small_joint_step_args, 148,
-      fmnist_resnet_small_joint_step_copies, NULL, {0, 0, 0, NULL, {0, 0, 0}, {0, 0, 0}}},
-  {"bilevel.step", 8, fmnist_resnet_small_bilevel_step_inputs, 3, fmnist_resnet_small_bilevel_step_outputs, 390,
-      fmnist_resnet_small_bilevel_step_buffers, 135, {15819390, 463765008, 9456}, {26617412, 15501704, 192},
-      fmnist_resnet_small_kernels, fmnist_resnet_small_bilevel_step_calls, fmnist_resnet_small_bilevel_step_args, 133,
-      fmnist_resnet_small_bilevel_step_copies, NULL, {36, 47, 10, fmnist_resnet_small_bilevel_step_carries, {528896,
-      1387008, 3144}, {3466284, 64552, 64}}},
-  {"bilevel-unrolled.k1.step", 7, fmnist_resnet_small_bilevel_unrolled_k1_step_inputs, 3,
-      fmnist_resnet_small_bilevel_unrolled_k1_step_outputs, 395, fmnist_resnet_small_bilevel_unrolled_k1_step_buffers,
-      141, {15553662, 465124372, 12540}, {26091568, 15587776, 288}, fmnist_resnet_small_kernels,
-      fmnist_resnet_small_bilevel_unrolled_k1_step_calls, fmnist_resnet_small_bilevel_unrolled_k1_step_args, 133,
-      fmnist_resnet_small_bilevel_unrolled_k1_step_copies, NULL, {0, 0, 0, NULL, {0, 0, 0}, {0, 0, 0}}},
-  {"encode", 1, fmnist_resnet_small_encode_inputs, 1, fmnist_resnet_small_encode_outputs, 17,
-      fmnist_resnet_small_encode_buffers, 9, {0, 75264000, 0}, {1232512, 1710144, 0}, fmnist_resnet_small_kernels,
-      fmnist_resnet_small_encode_calls, fmnist_resnet_small_encode_args, 0, NULL, NULL, {0, 0, 0, NULL, {0, 0, 0}, {0,
-      0, 0}}},
+  {.name = "joint.step",
+    .num_inputs = 6,
+    .inputs = fmnist_resnet_small_joint_step_inputs,
+    .num_outputs = 2,
+    .outputs = fmnist_resnet_small_joint_step_outputs,
+    .flops = {21492375, 461524744, 3156},
+    .bytes_moved = {28134136, 15391024, 64},
+    .num_buffers = 346,
+    .num_calls = 127,
+    .buffers = fmnist_resnet_small_joint_step_buffers,
+    .kernels = fmnist_resnet_small_kernels,
+    .calls = fmnist_resnet_small_joint_step_calls,
+    .args = fmnist_resnet_small_joint_step_args,
+    .num_copies = 148,
+    .copies = fmnist_resnet_small_joint_step_copies},
+  {.name = "bilevel.step",
+    .num_inputs = 8,
+    .inputs = fmnist_resnet_small_bilevel_step_inputs,
+    .num_outputs = 3,
+    .outputs = fmnist_resnet_small_bilevel_step_outputs,
+    .flops = {15819390, 463765008, 9456},
+    .bytes_moved = {26617412, 15501704, 192},
+    .num_buffers = 390,
+    .num_calls = 135,
+    .buffers = fmnist_resnet_small_bilevel_step_buffers,
+    .kernels = fmnist_resnet_small_kernels,
+    .calls = fmnist_resnet_small_bilevel_step_calls,
+    .args = fmnist_resnet_small_bilevel_step_args,
+    .num_copies = 133,
+    .copies = fmnist_resnet_small_bilevel_step_copies,
+    .loop.first = 36,
+    .loop.end = 47,
+    .loop.num_carries = 10,
+    .loop.carries = fmnist_resnet_small_bilevel_step_carries,
+    .loop.flops = {528896, 1387008, 3144},
+    .loop.bytes_moved = {3466284, 64552, 64}},
+  {.name = "bilevel-unrolled.k1.step",
+    .num_inputs = 7,
+    .inputs = fmnist_resnet_small_bilevel_unrolled_k1_step_inputs,
+    .num_outputs = 3,
+    .outputs = fmnist_resnet_small_bilevel_unrolled_k1_step_outputs,
+    .flops = {15553662, 465124372, 12540},
+    .bytes_moved = {26091568, 15587776, 288},
+    .num_buffers = 395,
+    .num_calls = 141,
+    .buffers = fmnist_resnet_small_bilevel_unrolled_k1_step_buffers,
+    .kernels = fmnist_resnet_small_kernels,
+    .calls = fmnist_resnet_small_bilevel_unrolled_k1_step_calls,
+    .args = fmnist_resnet_small_bilevel_unrolled_k1_step_args,
+    .num_copies = 133,
+    .copies = fmnist_resnet_small_bilevel_unrolled_k1_step_copies},
+  {.name = "encode",
+    .num_inputs = 1,
+    .inputs = fmnist_resnet_small_encode_inputs,
+    .num_outputs = 1,
+    .outputs = fmnist_resnet_small_encode_outputs,
+    .flops = {0, 75264000, 0},
+    .bytes_moved = {1232512, 1710144, 0},
+    .num_buffers = 17,
+    .num_calls = 9,
+    .buffers = fmnist_resnet_small_encode_buffers,
+    .kernels = fmnist_resnet_small_kernels,
+    .calls = fmnist_resnet_small_encode_calls,
+    .args = fmnist_resnet_small_encode_args},
 };
 const hw_program *hw_program_fmnist_resnet_small(void) {
-  static const hw_program program = {"fmnist-resnet-small", 5279616, 148, fmnist_resnet_small_variables, 4,
-      fmnist_resnet_small_entries};
+  static const hw_program program = {.name = "fmnist-resnet-small", .state_bytes = 5279616, .num_variables = 148,
+      .variables = fmnist_resnet_small_variables, .num_entries = 4, .entries = fmnist_resnet_small_entries};
   return &program;
 }
 
