@@ -90,7 +90,7 @@ func overlappingRegions(_ graph: Graph, _ plan: MemoryPlan) -> [String] {
   if let loop = graph.loopKernelRange() {
     for id in graph.ids where graph[id].kernel.map(loop.contains) ?? false {
       for input in graph.storedInputs(of: id)
-      where graph[input].kernel.map { $0 < loop.lowerBound } ?? false {
+      where graph[input].kernel.map({ $0 < loop.lowerBound }) ?? false {
         lastUse[input] = max(lastUse[input]!, loop.upperBound - 1)
       }
     }
