@@ -85,11 +85,17 @@ struct EntrySchedule {
     constantNames = library.constants(of: entry.0.graph)
     inputIndex = Dictionary(uniqueKeysWithValues: graph.inputs.enumerated().map { ($1.id, $0) })
     try planBuffers()
+    guard entry.0.memory.stateStores == entry.1.memory.stateStores else {
+      throw GenericBatch.Mismatch(
+        place: "the state updates stored in place in '\(name)'",
+        first: "\(entry.0.memory.stateStores.count)",
+        second: "\(entry.1.memory.stateStores.count)", context: "")
+    }
     for (index, members) in graph.kernelMembers().enumerated() {
       func emitter(_ marker: PlannedEntry) -> KernelEmitter {
         KernelEmitter(
           graph: marker.graph, members: members, constants: constantNames,
-          inPlace: marker.memory.inPlace)
+          inPlace: marker.memory.inPlace.merging(Self.stateTargets(marker)) { a, _ in a })
       }
       let (first, second) = (emitter(entry.0), emitter(entry.1))
       var arguments = (first.inputs + members).map { argument($0) }
@@ -157,7 +163,8 @@ struct EntrySchedule {
     }
   }
 
-  /// Leaf outputs are copied into the arena, then every state update is applied.
+  /// Leaf outputs are copied into the arena, then every state update its kernel did not store
+  /// in place is applied.
   private mutating func planCopies() throws {
     for output in graph.outputs where graph[output.node].kernel == nil {
       let bytes = try polynomial("output \(output.name)") {
@@ -166,7 +173,9 @@ struct EntrySchedule {
       copies.append((.buffer(bufferIndex[output.node]!), argument(output.node), bytes))
     }
     for id in graph.ids {
-      guard case .assign(let name) = graph[id].op else { continue }
+      guard case .assign(let name) = graph[id].op,
+        entry.0.memory.stateStores[graph[id].operands[0]] == nil
+      else { continue }
       let bytes = try polynomial("the update of \(name)") { $0.graph[id].type.elementCount * 4 }
       copies.append((.state(state.offsets[name]!), argument(graph[id].operands[0]), bytes))
     }
@@ -191,8 +200,19 @@ struct EntrySchedule {
   /// The index of the buffer holding `id`.
   func buffer(of id: NodeID) -> Int { bufferIndex[id]! }
 
+  /// Each state update stored in place with the variable node it overwrites (what the kernel
+  /// reads it through, so the two pointers are not `restrict`).
+  static func stateTargets(_ marker: PlannedEntry) -> [NodeID: NodeID] {
+    var nodes: [String: NodeID] = [:]
+    for id in marker.graph.ids {
+      if case .variable(let name) = marker.graph[id].op, nodes[name] == nil { nodes[name] = id }
+    }
+    return marker.memory.stateStores.compactMapValues { nodes[$0] }
+  }
+
   /// Where buffer `id` lives.
   private mutating func argument(_ id: NodeID) -> Argument {
+    if let name = entry.0.memory.stateStores[id] { return .state(state.offsets[name]!) }
     switch graph[id].op {
     case .input:
       return .input(inputIndex[id]!)

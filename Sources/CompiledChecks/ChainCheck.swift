@@ -197,7 +197,6 @@ private struct Chain {
   }
 
   func bits(_ session: CompiledSession, _ id: NodeID) -> [UInt32] {
-    session.readArena(at: plan.memory.offsets[id]!, count: plan.graph[id].type.elementCount)
-      .map(\.bitPattern)
+    session.readStored(id, plan).map(\.bitPattern)
   }
 }

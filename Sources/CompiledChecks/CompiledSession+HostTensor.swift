@@ -1,3 +1,4 @@
+import GraphCompiler
 import GraphIR
 import GraphInterpreter
 import Runtime
@@ -27,5 +28,21 @@ extension CompiledSession {
       outputs[output.name] = HostTensor(output.type, values.map(Double.init))
     }
     return outputs
+  }
+}
+
+extension CompiledSession {
+  /// The float32 value of stored node `id` of `plan`'s graph where the compiled code keeps it:
+  /// its arena buffer, or the variable's place in the state arena when its kernel stores it
+  /// there (`MemoryPlan.stateStores`).
+  func readStored(_ id: NodeID, _ plan: PlannedEntry) -> [Float] {
+    if let name = plan.memory.stateStores[id] { return read(name) }
+    return readArena(at: plan.memory.offsets[id]!, count: plan.graph[id].type.elementCount)
+  }
+
+  /// Writes stored node `id`'s value where the compiled code reads it (see `readStored`).
+  func writeStored(_ values: [Float], _ id: NodeID, _ plan: PlannedEntry) throws {
+    if let name = plan.memory.stateStores[id] { return try write(values, to: name) }
+    writeArena(values, at: plan.memory.offsets[id]!)
   }
 }

@@ -66,7 +66,7 @@ public struct KernelCheck {
         var read = Set<NodeID>()
         for id in members { read.formUnion(plan.graph.storedInputs(of: id)) }
         for id in read.subtracting(members) where plan.graph[id].kernel != nil {
-          session.writeArena(value(id).map(Float.init), at: plan.memory.offsets[id]!)
+          try session.writeStored(value(id).map(Float.init), id, plan)
         }
         session.runKernel(entry, index, inputs: pointers)
         // A value overwritten in place by a later member of its kernel cannot be read back: it
@@ -77,9 +77,7 @@ public struct KernelCheck {
         let overwritten = Set(plan.memory.inPlace.values)
         var computed: [NodeID: [Double]] = [:]
         for id in members where !overwritten.contains(id) {
-          let count = plan.graph[id].type.elementCount
-          computed[id] = session.readArena(at: plan.memory.offsets[id]!, count: count).map(
-            Double.init)
+          computed[id] = session.readStored(id, plan).map(Double.init)
         }
         var worst = SelfCheck.Report(
           entry: entry.name, tensor: entry.kernelNames[index], error: 0, passed: true)

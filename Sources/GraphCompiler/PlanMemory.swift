@@ -25,6 +25,11 @@ public struct MemoryPlan: Sendable {
   /// Values computed in place over an operand that dies with them: value -> operand. Both
   /// share one buffer; the kernel reads element i of the operand before writing element i.
   public var inPlace: [NodeID: NodeID] = [:]
+  /// State updates stored straight into the state arena by the kernel that computes them:
+  /// value -> the variable it replaces. Every other reader of the variable has run by then
+  /// (earlier kernels, or earlier members of its kernel), and the value reads the variable only
+  /// at its own element, so the parallel-update semantics hold without the copy at the end.
+  public var stateStores: [NodeID: String] = [:]
   /// Every placed value in the order it was placed, with the kernel that stores it and the
   /// last kernel that reads it (the kernel count for leaf outputs and values kept to the end):
   /// what the run-time planner (`hw_entry_plan`) replays at any batch size.
@@ -58,13 +63,14 @@ public struct PlanMemory: Sendable {
     let loop = graph.loopKernelRange()
     if let loop { Self.keepThroughLoop(loop, graph, kernels, &lastUse) }
     var plan = MemoryPlan()
+    plan.stateStores = Self.stateStores(graph, kernels, loop: loop)
     var arena = FreeList()
     var regions: [Region] = []
     var dying: [Int: [NodeID]] = [:]
     let readers = Self.readers(graph, kernels)
     let pinned = graph.requiredStores()
     for (kernel, members) in kernels.enumerated() {
-      for (position, id) in members.enumerated() {
+      for (position, id) in members.enumerated() where plan.stateStores[id] == nil {
         let bytes = graph[id].type.elementCount * 4
         plan.unplannedBytes += Self.aligned(bytes)
         dying[lastUse[id]!, default: []].append(id)

@@ -35,6 +35,12 @@ struct Plan: ParsableCommand {
           + "\(Self.mega(bytes)) MB moved; activation arena \(Self.mega(entry.memory.arenaBytes)) MB "
           + "peak, \(Self.mega(entry.memory.unplannedBytes)) MB if every intermediate had its own buffer"
       )
+      let updates = entry.graph.nodes.filter { if case .assign = $0.op { true } else { false } }
+      if !updates.isEmpty {
+        print(
+          "  state updates: \(entry.memory.stateStores.count) of \(updates.count) stored in place "
+            + "by their kernel, the rest copied after the last kernel")
+      }
       guard !summary else { continue }
       for (index, members) in entry.graph.kernelMembers().enumerated() {
         let ops = members.map { "\($0)=\(entry.graph[$0].op.mnemonic)" }.joined(separator: " ")

@@ -115,7 +115,7 @@ func overlappingRegions(_ graph: Graph, _ plan: MemoryPlan) -> [String] {
   for id in graph.ids {
     let bytes = graph[id].type.elementCount * 4
     let isLeafOutput = graph[id].kernel == nil && graph.outputs.contains { $0.node == id }
-    guard graph[id].kernel != nil || isLeafOutput else { continue }
+    guard graph[id].kernel != nil || isLeafOutput, plan.stateStores[id] == nil else { continue }
     guard let offset = plan.offsets[id] else {
       problems.append("\(id) has no offset")
       continue

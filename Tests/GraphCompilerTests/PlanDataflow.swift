@@ -59,6 +59,7 @@ func dataflowViolations(_ graph: Graph, _ plan: MemoryPlan, loopRepeats: Int? = 
   // A loop's carried values are needed only by the loop and its carries.
   var pinned = Set(graph.outputs.filter { !$0.name.hasPrefix("loop.") }.map(\.node))
   for node in graph.nodes where node.op.fusionRole == .statement { pinned.formUnion(node.operands) }
+  pinned.subtract(plan.stateStores.keys)  // in the state arena, not the activation arena
   var lastRead: [Int: Int] = [:]
   for (step, event) in run.events.enumerated() {
     for (position, input) in run.reads(event, graph, kernels) {
@@ -72,6 +73,7 @@ func dataflowViolations(_ graph: Graph, _ plan: MemoryPlan, loopRepeats: Int? = 
   func name(_ owner: Int) -> String { owner < 0 ? "scratch(\(-1 - owner))" : run.name(owner) }
   var owners = Owners()
   var problems: [String] = []
+  var replaced: [String: String] = [:]  // variables overwritten by a state store, and where
   for (step, event) in run.events.enumerated() {
     let place = run.place(step, event)
     if case .kernel(let kernel, _) = event, let scratch = plan.scratch[kernel] {
@@ -80,14 +82,15 @@ func dataflowViolations(_ graph: Graph, _ plan: MemoryPlan, loopRepeats: Int? = 
       where owner >= 0 && lastRead[owner] ?? -1 >= time(step, 0) {
         problems.append("scratch(\(kernel)) overwrites \(name(owner)), still to be read")
       }
-      for id in kernels[kernel] where range(id).overlaps(bytes) {
+      for id in kernels[kernel] where plan.stateStores[id] == nil && range(id).overlaps(bytes) {
         problems.append("\(id) overlaps scratch(\(kernel)) in its own kernel")
       }
       owners.write(bytes, -1 - kernel)
     }
     let reads = run.reads(event, graph, kernels)
     for (position, id) in run.stores(event, kernels).enumerated() {
-      for (at, input) in reads where at == position {
+      problems += readsOfReplacedState(id, graph, plan, replaced)
+      for (at, input) in reads where at == position && plan.stateStores[input] == nil {
         let owner = run.owner(input, event)
         if !owners.hold(range(input), owner) {
           let found = owners.owners(of: range(input)).sorted().map(name).joined(separator: " ")
@@ -95,6 +98,10 @@ func dataflowViolations(_ graph: Graph, _ plan: MemoryPlan, loopRepeats: Int? = 
             "\(run.name(run.owner(id, event))) (\(place)) reads \(name(owner)), but its bytes hold \(found)"
           )
         }
+      }
+      if let variable = plan.stateStores[id] {
+        replaced[variable] = place
+        continue
       }
       let now = time(step, position)
       let stored = run.owner(id, event)
@@ -115,6 +122,22 @@ func dataflowViolations(_ graph: Graph, _ plan: MemoryPlan, loopRepeats: Int? = 
     problems.append("\(id) does not hold its value at the end")
   }
   return problems
+}
+
+/// The reads of a variable that a state store (`MemoryPlan.stateStores`) has already replaced
+/// (the store itself may read the variable at its own element, before it writes it).
+private func readsOfReplacedState(
+  _ id: NodeID, _ graph: Graph, _ plan: MemoryPlan, _ replaced: [String: String]
+) -> [String] {
+  graph.storedInputs(of: id).compactMap { input in
+    guard case .variable(let name) = graph[input].op, let place = replaced[name] else { return nil }
+    return "\(id) reads variable \(name), which \(place) replaced"
+  }
+    + (plan.stateStores[id].flatMap { name in
+      graph.storedInputs(of: id).contains { input in
+        graph[input].op == .variable(name) && !graph.readsOnlyAtOwnIndex(id, input)
+      } ? ["\(id) replaces variable \(name) but reads it beyond its own element"] : nil
+    } ?? [])
 }
 
 /// The kernels in the order a run executes them, the loop repeated, and which instance of a

@@ -7,101 +7,99 @@
 #include "headway_kernels.h"
 #include "headway_program.h"
 
-/* ---- 159 kernels (the second half in the .kernels.c file) ---- */
+/* ---- 157 kernels (the second half in the .kernels.c file) ---- */
 
 
-void fmnist_resnet_small_k0070_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0071_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0072_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0073_backbone_block1_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0074_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0075_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0078_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0079_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0080_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0081_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0082_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0083_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0084_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0085_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0070_backbone_block1_conv2_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0071_backbone_block1_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0072_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0073_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0074_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0075_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0076_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0077_backbone_block1_conv1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0078_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0079_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0080_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0081_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0082_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0083_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0084_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0085_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0086_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0087_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0088_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0089_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0090_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0091_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0092_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0093_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0094_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0095_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0088_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0089_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0090_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0091_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0092_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0093_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0094_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0095_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0096_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0097_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0097_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0099_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0100_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0101_backbone_block3_bn2_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0099_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0100_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0101_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0103_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0104_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0105_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0106_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0107_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0108_backbone_block3_bn1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0109_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0110_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0111_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0112_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0113_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0114_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0115_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0116_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0117_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0118_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0119_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0120_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0121_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0122_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0123_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0124_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0125_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0126_head_bn1_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0127_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0128_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0129_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0130_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0103_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0104_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0105_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0106_backbone_block3_bn1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0107_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0108_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0109_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0110_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0111_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0112_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0113_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0114_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0115_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0116_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0117_backbone_block1_conv2_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0118_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0119_backbone_block1_conv1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0120_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0121_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0122_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0123_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0124_head_bn1_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0125_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0126_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0127_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0128_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0129_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0130_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0131_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0132_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0133_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0134_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0135_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0136_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0137_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0138_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0135_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0136_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0137_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0138_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0139_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0140_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0141_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0142_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0143_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0144_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0145_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0146_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0140_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0141_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0142_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0143_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0144_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0146_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0148_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0149_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0150_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0151_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0152_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0153_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0154_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0155_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0156_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0157_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0158_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0148_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0149_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0150_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0151_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0152_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0153_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0154_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0155_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0156_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c);
 
 /* select -> f32[] */
-static void fmnist_resnet_small_k0000_select(const float *restrict x0, const float *restrict x1, float *restrict y0) {
+static void fmnist_resnet_small_k0000_select(const float *restrict x0, const float *x1, float *y0) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x1[0] + 1.0) : (double)x1[0]);
 }
 static void fmnist_resnet_small_k0000_select_launch(void *const *a, const hw_call_context *c) {
@@ -112,9 +110,9 @@ static void fmnist_resnet_small_k0000_select_launch(void *const *a, const hw_cal
 /* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
 static void fmnist_resnet_small_k0001_backbone_stem_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict scratch, int64_t scratch_bytes) {
+    const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5, float *restrict scratch,
+    int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
       .ow = 28, .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
@@ -191,9 +189,9 @@ static void fmnist_resnet_small_k0001_backbone_stem_reduce_mean_launch(void *con
 /* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
 static void fmnist_resnet_small_k0002_backbone_block1_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict scratch, int64_t scratch_bytes) {
+    const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5, float *restrict scratch,
+    int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
       .ow = 28, .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
@@ -270,9 +268,9 @@ static void fmnist_resnet_small_k0002_backbone_block1_reduce_mean_launch(void *c
 /* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
 static void fmnist_resnet_small_k0003_backbone_block1_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict scratch, int64_t scratch_bytes) {
+    const float *restrict x2, const float *x3, const float *x4, const float *restrict x5, const float *restrict x6,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5,
+    float *restrict y6, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
       .ow = 28, .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x1, x2, y0, scratch, scratch_bytes);
@@ -351,8 +349,8 @@ static void fmnist_resnet_small_k0003_backbone_block1_reduce_mean_launch(void *c
 /* conv2d, reduce_mean, add -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0004_backbone_block2_shortcut_reduce_mean(int64_t n, const float *restrict x0, const
     float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *restrict scratch, int64_t scratch_bytes) {
+    const float *x2, const float *x3, float *restrict y0, float *restrict y1, float *restrict y2, float *y3, float *y4,
+    float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
       .ow = 14, .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
@@ -415,9 +413,9 @@ static void fmnist_resnet_small_k0004_backbone_block2_shortcut_reduce_mean_launc
 /* conv2d, reduce_mean, add, relu -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0005_backbone_block2_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict scratch, int64_t scratch_bytes) {
+    const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5, float *restrict scratch,
+    int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
       .ow = 14, .stride = 2, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
@@ -494,10 +492,10 @@ static void fmnist_resnet_small_k0005_backbone_block2_reduce_mean_launch(void *c
 /* conv2d, reduce_mean, add, relu -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0006_backbone_block2_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict scratch, int64_t scratch_bytes) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, const float *restrict x9, const float *restrict x10,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5,
+    float *restrict y6, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
       .ow = 14, .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, scratch_bytes);
@@ -580,8 +578,8 @@ static void fmnist_resnet_small_k0006_backbone_block2_reduce_mean_launch(void *c
 /* conv2d, reduce_mean, add -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0007_backbone_block3_shortcut_reduce_mean(int64_t n, const float *restrict x0, const
     float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *restrict scratch, int64_t scratch_bytes) {
+    const float *x2, const float *x3, float *restrict y0, float *restrict y1, float *restrict y2, float *y3, float *y4,
+    float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
       .ow = 7, .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
@@ -644,9 +642,9 @@ static void fmnist_resnet_small_k0007_backbone_block3_shortcut_reduce_mean_launc
 /* conv2d, reduce_mean, add, relu -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0008_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict scratch, int64_t scratch_bytes) {
+    const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5, float *restrict scratch,
+    int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
       .ow = 7, .stride = 2, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
@@ -723,11 +721,10 @@ static void fmnist_resnet_small_k0008_backbone_block3_reduce_mean_launch(void *c
 /* conv2d, reduce_mean, add, reshape -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0009_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch,
-    int64_t scratch_bytes) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, const float *x6,
+    const float *restrict x7, const float *restrict x8, const float *restrict x9, const float *restrict x10,
+    float *restrict y0, float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5,
+    float *restrict y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
   hw_conv2d_forward_nhwc(&y0_shape, x3, x4, y0, scratch, scratch_bytes);
@@ -818,9 +815,8 @@ static void fmnist_resnet_small_k0009_backbone_block3_reduce_mean_launch(void *c
 
 /* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0010_head_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5) {
+    const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5) {
   hw_matmul((2 * n), 512, 128, 0, 1, x0, x1, y0);
   double part_y1[8][512];
   #pragma omp parallel for if((1024 * n) >= 32768)
@@ -973,9 +969,9 @@ static void fmnist_resnet_small_k0013_matmul_launch(void *const *a, const hw_cal
 /* matmul, add, reduce_sum, select -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
 static void fmnist_resnet_small_k0014_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, const float *restrict x11, float *restrict y0, float *y1, float *restrict y2, float *y3,
-    float *y4, float *restrict y5, float *y6) {
+    const float *x6, const float *restrict x7, const float *x8, const float *restrict x9, const float *restrict x10,
+    const float *x11, float *restrict y0, float *y1, float *restrict y2, float *y3, float *restrict y4, float *y5,
+    float *y6) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x5, x4, y0);
   #pragma omp parallel for if((256 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
@@ -1035,8 +1031,8 @@ static void fmnist_resnet_small_k0014_head_fc2_reduce_sum_launch(void *const *a,
 
 /* matmul, add, reduce_sum, select -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0015_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3) {
   hw_matmul(128, 512, (2 * n), 1, 0, x3, x1, y0);
   const double h_y1_0 = (double)x4[0];
   #pragma omp parallel for
@@ -1069,8 +1065,8 @@ static void fmnist_resnet_small_k0015_head_fc2_reduce_sum_launch(void *const *a,
 
 /* reduce_sum, mul, add -> f32[128,512] */
 static void fmnist_resnet_small_k0016_head_fc2_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
   #pragma omp simd reduction(+:acc_y0) collapse(2)
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -1110,9 +1106,9 @@ static void fmnist_resnet_small_k0016_head_fc2_reduce_sum_launch(void *const *a,
 }
 
 /* select, sub -> f32[128] */
-static void fmnist_resnet_small_k0017_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0017_sub(const float *restrict x0, const float *x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -1143,7 +1139,7 @@ static void fmnist_resnet_small_k0017_sub_launch(void *const *a, const hw_call_c
 static void fmnist_resnet_small_k0018_head_fc2_sub(const float *restrict x0, const float *restrict x1, const float
     *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -1279,8 +1275,7 @@ static void fmnist_resnet_small_k0020_head_bn1_add_launch(void *const *a, const 
 /* add -> f32[512] */
 static void fmnist_resnet_small_k0021_head_bn1_add(const float *restrict x0, const float *restrict x1, const float
     *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
   const double h_y0_0 = (double)x2[0];
   const double h_y0_1 = (double)x0[0];
   const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
@@ -1299,10 +1294,9 @@ static void fmnist_resnet_small_k0021_head_bn1_add_launch(void *const *a, const 
 }
 
 /* select, sub -> f32[512] */
-static void fmnist_resnet_small_k0022_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float
-    *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+static void fmnist_resnet_small_k0022_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float *x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *x8, float *y0, float *y1) {
   const double h_y0_0 = (double)x0[0];
   const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
   const double h_y0_2 = (double)x4[0];
@@ -1332,8 +1326,8 @@ static void fmnist_resnet_small_k0022_head_bn1_sub_launch(void *const *a, const 
 
 /* matmul, add, reduce_sum, select -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0023_head_fc1_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3) {
   hw_matmul(512, 128, (2 * n), 1, 0, x4, x1, y0);
   const double h_y1_0 = (double)x3[0];
   #pragma omp parallel for
@@ -1366,8 +1360,8 @@ static void fmnist_resnet_small_k0023_head_fc1_reduce_sum_launch(void *const *a,
 
 /* reduce_sum, mul, add -> f32[512,128] */
 static void fmnist_resnet_small_k0024_head_fc1_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
   #pragma omp simd reduction(+:acc_y0) collapse(2)
   for (int64_t i0 = 0; i0 < 512; i0++) {
@@ -1410,7 +1404,7 @@ static void fmnist_resnet_small_k0024_head_fc1_reduce_sum_launch(void *const *a,
 static void fmnist_resnet_small_k0025_head_fc1_sub(const float *restrict x0, const float *restrict x1, const float
     *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -1557,9 +1551,8 @@ static void fmnist_resnet_small_k0026_reduce_sum_launch(void *const *a, const hw
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
 static void fmnist_resnet_small_k0027_backbone_block3_conv2_reduce_sum(int64_t n, const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
@@ -1611,8 +1604,8 @@ static void fmnist_resnet_small_k0027_backbone_block3_conv2_reduce_sum_launch(vo
 /* reduce_sum, mul, add -> f32[128,128,3,3] */
 static void fmnist_resnet_small_k0028_backbone_block3_conv2_reduce_sum(const float *restrict x0, const float *restrict
     x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
   #pragma omp simd reduction(+:acc_y0) collapse(4)
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -1664,8 +1657,7 @@ static void fmnist_resnet_small_k0028_backbone_block3_conv2_reduce_sum_launch(vo
 
 /* add -> f32[128,1,1] */
 static void fmnist_resnet_small_k0029_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
   const double h_y0_0 = (double)x2[0];
   const double h_y0_1 = (double)x0[0];
   const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
@@ -1684,9 +1676,9 @@ static void fmnist_resnet_small_k0029_add_launch(void *const *a, const hw_call_c
 }
 
 /* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0030_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+static void fmnist_resnet_small_k0030_sub(const float *restrict x0, const float *restrict x1, const float *x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *x8, float *y0, float *y1) {
   const double h_y0_0 = (double)x0[0];
   const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
   const double h_y0_2 = (double)x4[0];
@@ -1714,45 +1706,12 @@ static void fmnist_resnet_small_k0030_sub_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0030_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10]);
-}
-
 /* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, const float *restrict x11, float *y0, float *restrict y1, float *y2) {
+    const float *x10, const float *x11, float *restrict y0, float *y1, float *y2) {
   double h_y0_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
@@ -1795,14 +1754,14 @@ static void fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum(int
         0.0010000000000000009)) : (double)x11[i0]);
   }
 }
-static void fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+  fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], a[10], a[11], a[12], a[13], a[14]);
 }
 
 /* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
+static void fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *y1, float *restrict y2) {
@@ -1868,14 +1827,14 @@ static void fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum(int
         + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+  fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8]);
 }
 
 /* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0034_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
     float *y1) {
@@ -1928,18 +1887,17 @@ static void fmnist_resnet_small_k0034_backbone_block3_shortcut_bn_reduce_sum(int
     }
   }
 }
-static void fmnist_resnet_small_k0034_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0034_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+  fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
       a[7]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[128,64,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum(int64_t n, const float *restrict x0,
+static void fmnist_resnet_small_k0034_backbone_block3_shortcut_conv_reduce_sum(int64_t n, const float *restrict x0,
     const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
       .ow = 7, .stride = 2, .pad = 0};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
@@ -1966,17 +1924,17 @@ static void fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum(i
     }
   }
 }
-static void fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0034_backbone_block3_shortcut_conv_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+  fmnist_resnet_small_k0034_backbone_block3_shortcut_conv_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
       a[7], a[8], a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[128,64,1,1] */
-static void fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_reduce_sum(const float *restrict x0, const float
+static void fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum(const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
   #pragma omp simd reduction(+:acc_y0) collapse(2)
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -2009,18 +1967,18 @@ static void fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_reduce_sum(c
     }
   }
 }
-static void fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+  fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], a[10]);
 }
 
 /* select, sub -> f32[128,64,1,1] */
-static void fmnist_resnet_small_k0037_backbone_block3_shortcut_conv_sub(const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_sub(const float *restrict x0, const float *restrict
     x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -2044,18 +2002,18 @@ static void fmnist_resnet_small_k0037_backbone_block3_shortcut_conv_sub(const fl
     }
   }
 }
-static void fmnist_resnet_small_k0037_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c)
+static void fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c)
     {
   (void)c;
-  fmnist_resnet_small_k0037_backbone_block3_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+  fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9]);
 }
 
 /* select, sub -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0038_backbone_block3_conv2_sub(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0037_backbone_block3_conv2_sub(const float *restrict x0, const float *restrict x1,
     const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -2086,13 +2044,13 @@ static void fmnist_resnet_small_k0038_backbone_block3_conv2_sub(const float *res
     }
   }
 }
-static void fmnist_resnet_small_k0038_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0037_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0038_backbone_block3_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0037_backbone_block3_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0039_backbone_block3_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0038_backbone_block3_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
@@ -2180,13 +2138,13 @@ static void fmnist_resnet_small_k0039_backbone_block3_reduce_sum(int64_t n, cons
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0039_backbone_block3_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0039_backbone_block3_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+static void fmnist_resnet_small_k0038_backbone_block3_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0038_backbone_block3_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
 /* add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0040_backbone_block3_bn1_add(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0039_backbone_block3_bn1_add(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[128];
@@ -2210,16 +2168,15 @@ static void fmnist_resnet_small_k0040_backbone_block3_bn1_add(int64_t n, const f
     }
   }
 }
-static void fmnist_resnet_small_k0040_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0040_backbone_block3_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+static void fmnist_resnet_small_k0039_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0039_backbone_block3_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[128,64,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0040_backbone_block3_conv1_reduce_sum(int64_t n, const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
       .ow = 7, .stride = 2, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
@@ -2262,17 +2219,17 @@ static void fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum(int64_t n
     }
   }
 }
-static void fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
+static void fmnist_resnet_small_k0040_backbone_block3_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
     {
-  fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+  fmnist_resnet_small_k0040_backbone_block3_conv1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[128,64,3,3] */
-static void fmnist_resnet_small_k0042_backbone_block3_conv1_reduce_sum(const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum(const float *restrict x0, const float *restrict
     x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
   #pragma omp simd reduction(+:acc_y0) collapse(4)
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -2315,18 +2272,18 @@ static void fmnist_resnet_small_k0042_backbone_block3_conv1_reduce_sum(const flo
     }
   }
 }
-static void fmnist_resnet_small_k0042_backbone_block3_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
+static void fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
     {
   (void)c;
-  fmnist_resnet_small_k0042_backbone_block3_conv1_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+  fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10]);
 }
 
 /* select, sub -> f32[128,64,3,3] */
-static void fmnist_resnet_small_k0043_backbone_block3_conv1_sub(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0042_backbone_block3_conv1_sub(const float *restrict x0, const float *restrict x1,
     const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -2357,26 +2314,26 @@ static void fmnist_resnet_small_k0043_backbone_block3_conv1_sub(const float *res
     }
   }
 }
-static void fmnist_resnet_small_k0043_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0042_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0043_backbone_block3_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0042_backbone_block3_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_input_grad -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0044_backbone_block3_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0043_backbone_block3_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
       .ow = 7, .stride = 2, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0044_backbone_block3_conv1_conv2d_input_grad_launch(void *const *a, const
+static void fmnist_resnet_small_k0043_backbone_block3_conv1_conv2d_input_grad_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0044_backbone_block3_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+  fmnist_resnet_small_k0043_backbone_block3_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0045_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0044_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
     float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
@@ -2465,13 +2422,13 @@ static void fmnist_resnet_small_k0045_backbone_reduce_sum(int64_t n, const float
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0045_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0045_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+static void fmnist_resnet_small_k0044_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0044_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
 /* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0046_backbone_block2_bn2_add(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0045_backbone_block2_bn2_add(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
   double h_y0_0[64];
@@ -2495,16 +2452,15 @@ static void fmnist_resnet_small_k0046_backbone_block2_bn2_add(int64_t n, const f
     }
   }
 }
-static void fmnist_resnet_small_k0046_backbone_block2_bn2_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0046_backbone_block2_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+static void fmnist_resnet_small_k0045_backbone_block2_bn2_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0045_backbone_block2_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[64,64,3,3] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0046_backbone_block2_conv2_reduce_sum(int64_t n, const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
       .ow = 14, .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
@@ -2547,17 +2503,17 @@ static void fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum(int64_t n
     }
   }
 }
-static void fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c)
+static void fmnist_resnet_small_k0046_backbone_block2_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c)
     {
-  fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+  fmnist_resnet_small_k0046_backbone_block2_conv2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[64,64,3,3] */
-static void fmnist_resnet_small_k0048_backbone_block2_conv2_reduce_sum(const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum(const float *restrict x0, const float *restrict
     x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
   #pragma omp simd reduction(+:acc_y0) collapse(4)
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -2600,17 +2556,16 @@ static void fmnist_resnet_small_k0048_backbone_block2_conv2_reduce_sum(const flo
     }
   }
 }
-static void fmnist_resnet_small_k0048_backbone_block2_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c)
+static void fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c)
     {
   (void)c;
-  fmnist_resnet_small_k0048_backbone_block2_conv2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+  fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10]);
 }
 
 /* add -> f32[64,1,1] */
-static void fmnist_resnet_small_k0049_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
+static void fmnist_resnet_small_k0048_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
   const double h_y0_0 = (double)x2[0];
   const double h_y0_1 = (double)x0[0];
   const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
@@ -2623,47 +2578,15 @@ static void fmnist_resnet_small_k0049_add(const float *restrict x0, const float 
         (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
-static void fmnist_resnet_small_k0049_add_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0048_add_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0049_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  fmnist_resnet_small_k0048_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
 /* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0050_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0050_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0050_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
+static void fmnist_resnet_small_k0049_sub(const float *restrict x0, const float *restrict x1, const float *x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
+    const float *restrict x7, const float *x8, float *y0, float *y1) {
   const double h_y0_0 = (double)x0[0];
   const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
   const double h_y0_2 = (double)x4[0];
@@ -2686,18 +2609,17 @@ static void fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_sub(const floa
         (double)x7[i0]))));
   }
 }
-static void fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0049_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10]);
+  fmnist_resnet_small_k0049_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* reduce_sum, add, select -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0050_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, float *y0, float *restrict y1, float *y2) {
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9, const float *x10,
+    float *restrict y0, float *y1, float *y2) {
   double h_y0_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
@@ -2739,14 +2661,14 @@ static void fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum(int
         0.0010000000000000009)) : (double)x10[i0]);
   }
 }
-static void fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0050_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+  fmnist_resnet_small_k0050_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], a[10], a[11], a[12], a[13]);
 }
 
 /* reduce_sum, mul -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
+static void fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1,
     float *restrict y2) {
@@ -2811,14 +2733,14 @@ static void fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_reduce_sum(int
         + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+  fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
       a[7]);
 }
 
 /* reduce_sum, add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0054_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1) {
   double h_y0_0[64];
@@ -2868,16 +2790,16 @@ static void fmnist_resnet_small_k0054_backbone_block2_shortcut_bn_reduce_sum(int
     }
   }
 }
-static void fmnist_resnet_small_k0054_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0054_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0055_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
+static void fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *x1, const
+    float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -2899,17 +2821,16 @@ static void fmnist_resnet_small_k0055_backbone_block2_shortcut_bn_sub(const floa
         (double)x5[i0]))));
   }
 }
-static void fmnist_resnet_small_k0055_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0055_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[64,32,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_reduce_sum(int64_t n, const float *restrict x0,
+static void fmnist_resnet_small_k0054_backbone_block2_shortcut_conv_reduce_sum(int64_t n, const float *restrict x0,
     const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
       .ow = 14, .stride = 2, .pad = 0};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
@@ -2936,17 +2857,17 @@ static void fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_reduce_sum(i
     }
   }
 }
-static void fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0054_backbone_block2_shortcut_conv_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+  fmnist_resnet_small_k0054_backbone_block2_shortcut_conv_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
       a[7], a[8], a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[64,32,1,1] */
-static void fmnist_resnet_small_k0057_backbone_block2_shortcut_conv_reduce_sum(const float *restrict x0, const float
+static void fmnist_resnet_small_k0055_backbone_block2_shortcut_conv_reduce_sum(const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
   #pragma omp simd reduction(+:acc_y0) collapse(2)
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -2979,18 +2900,18 @@ static void fmnist_resnet_small_k0057_backbone_block2_shortcut_conv_reduce_sum(c
     }
   }
 }
-static void fmnist_resnet_small_k0057_backbone_block2_shortcut_conv_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0055_backbone_block2_shortcut_conv_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0057_backbone_block2_shortcut_conv_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+  fmnist_resnet_small_k0055_backbone_block2_shortcut_conv_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], a[10]);
 }
 
 /* select, sub -> f32[64,32,1,1] */
-static void fmnist_resnet_small_k0058_backbone_block2_shortcut_conv_sub(const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_sub(const float *restrict x0, const float *restrict
     x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -3014,18 +2935,18 @@ static void fmnist_resnet_small_k0058_backbone_block2_shortcut_conv_sub(const fl
     }
   }
 }
-static void fmnist_resnet_small_k0058_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c)
+static void fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c)
     {
   (void)c;
-  fmnist_resnet_small_k0058_backbone_block2_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+  fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9]);
 }
 
 /* select, sub -> f32[64,64,3,3] */
-static void fmnist_resnet_small_k0059_backbone_block2_conv2_sub(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0057_backbone_block2_conv2_sub(const float *restrict x0, const float *restrict x1,
     const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -3056,13 +2977,13 @@ static void fmnist_resnet_small_k0059_backbone_block2_conv2_sub(const float *res
     }
   }
 }
-static void fmnist_resnet_small_k0059_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0057_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0059_backbone_block2_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0057_backbone_block2_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0060_backbone_block2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0058_backbone_block2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
@@ -3150,13 +3071,13 @@ static void fmnist_resnet_small_k0060_backbone_block2_reduce_sum(int64_t n, cons
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0060_backbone_block2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0060_backbone_block2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+static void fmnist_resnet_small_k0058_backbone_block2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0058_backbone_block2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
 /* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0061_backbone_block2_bn1_add(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0059_backbone_block2_bn1_add(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[64];
@@ -3180,16 +3101,15 @@ static void fmnist_resnet_small_k0061_backbone_block2_bn1_add(int64_t n, const f
     }
   }
 }
-static void fmnist_resnet_small_k0061_backbone_block2_bn1_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0061_backbone_block2_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+static void fmnist_resnet_small_k0059_backbone_block2_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0059_backbone_block2_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[64,32,3,3] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0062_backbone_block2_conv1_reduce_sum(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0060_backbone_block2_conv1_reduce_sum(int64_t n, const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
       .ow = 14, .stride = 2, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
@@ -3230,17 +3150,17 @@ static void fmnist_resnet_small_k0062_backbone_block2_conv1_reduce_sum(int64_t n
     }
   }
 }
-static void fmnist_resnet_small_k0062_backbone_block2_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
+static void fmnist_resnet_small_k0060_backbone_block2_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
     {
-  fmnist_resnet_small_k0062_backbone_block2_conv1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+  fmnist_resnet_small_k0060_backbone_block2_conv1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0063_backbone_block2_conv1_reduce_sum(const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0061_backbone_block2_conv1_reduce_sum(const float *restrict x0, const float *restrict
     x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
   #pragma omp simd reduction(+:acc_y0) collapse(4)
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -3282,18 +3202,18 @@ static void fmnist_resnet_small_k0063_backbone_block2_conv1_reduce_sum(const flo
     }
   }
 }
-static void fmnist_resnet_small_k0063_backbone_block2_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
+static void fmnist_resnet_small_k0061_backbone_block2_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
     {
   (void)c;
-  fmnist_resnet_small_k0063_backbone_block2_conv1_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+  fmnist_resnet_small_k0061_backbone_block2_conv1_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10]);
 }
 
 /* select, sub -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0064_backbone_block2_conv1_sub(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0062_backbone_block2_conv1_sub(const float *restrict x0, const float *restrict x1,
     const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -3323,26 +3243,26 @@ static void fmnist_resnet_small_k0064_backbone_block2_conv1_sub(const float *res
     }
   }
 }
-static void fmnist_resnet_small_k0064_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0062_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0064_backbone_block2_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0062_backbone_block2_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_input_grad -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0063_backbone_block2_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
       .ow = 14, .stride = 2, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad_launch(void *const *a, const
+static void fmnist_resnet_small_k0063_backbone_block2_conv1_conv2d_input_grad_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+  fmnist_resnet_small_k0063_backbone_block2_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0066_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0064_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
     float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
@@ -3431,13 +3351,13 @@ static void fmnist_resnet_small_k0066_backbone_reduce_sum(int64_t n, const float
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0066_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0066_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+static void fmnist_resnet_small_k0064_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0064_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
 /* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0067_backbone_block1_bn2_add(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0065_backbone_block1_bn2_add(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
   double h_y0_0[32];
@@ -3461,15 +3381,14 @@ static void fmnist_resnet_small_k0067_backbone_block1_bn2_add(int64_t n, const f
     }
   }
 }
-static void fmnist_resnet_small_k0067_backbone_block1_bn2_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0067_backbone_block1_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+static void fmnist_resnet_small_k0065_backbone_block1_bn2_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0065_backbone_block1_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[32,32,3,3] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0068_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
+static void fmnist_resnet_small_k0066_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
       .ow = 28, .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
@@ -3510,15 +3429,15 @@ static void fmnist_resnet_small_k0068_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-static void fmnist_resnet_small_k0068_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0068_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+static void fmnist_resnet_small_k0066_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0066_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0069_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+static void fmnist_resnet_small_k0067_reduce_sum(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
   #pragma omp simd reduction(+:acc_y0) collapse(4)
   for (int64_t i0 = 0; i0 < 32; i0++) {
@@ -3560,9 +3479,60 @@ static void fmnist_resnet_small_k0069_reduce_sum(const float *restrict x0, const
     }
   }
 }
-static void fmnist_resnet_small_k0069_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+static void fmnist_resnet_small_k0067_reduce_sum_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0069_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0067_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+}
+
+/* add -> f32[32,1,1] */
+static void fmnist_resnet_small_k0068_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
+  const double h_y0_0 = (double)x2[0];
+  const double h_y0_1 = (double)x0[0];
+  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_3 = (1.0 - h_y0_0);
+  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
+  const double h_y0_5 = (double)x3[0];
+  const double h_y0_6 = (double)x4[0];
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
+        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
+  }
+}
+static void fmnist_resnet_small_k0068_add_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0068_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* select, sub -> f32[32,1,1] */
+static void fmnist_resnet_small_k0069_sub(const float *restrict x0, const float *restrict x1, const float *x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *x8, float *y0, float *y1) {
+  const double h_y0_0 = (double)x0[0];
+  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y0_2 = (double)x4[0];
+  const double h_y0_3 = (double)x1[0];
+  const double h_y0_4 = (double)x3[0];
+  const double h_y0_5 = log(h_y0_4);
+  const double h_y0_6 = (h_y0_3 * h_y0_5);
+  const double h_y0_7 = exp(h_y0_6);
+  const double h_y0_8 = (1.0 - h_y0_7);
+  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
+  const double h_y0_10 = exp(h_y0_9);
+  const double h_y0_11 = (1.0 - h_y0_10);
+  const double h_y0_12 = (double)x5[0];
+  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
+        0.0010000000000000009)) : (double)x8[i0]);
+    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
+        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
+        (double)x7[i0]))));
+  }
+}
+static void fmnist_resnet_small_k0069_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0069_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 static const hw_kernel fmnist_resnet_small_kernels[] = {
@@ -3607,175 +3577,169 @@ static const hw_kernel fmnist_resnet_small_kernels[] = {
       fmnist_resnet_small_k0028_backbone_block3_conv2_reduce_sum_launch},
   {"fmnist_resnet_small_k0029_add", fmnist_resnet_small_k0029_add_launch},
   {"fmnist_resnet_small_k0030_sub", fmnist_resnet_small_k0030_sub_launch},
-  {"fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_sub",
-      fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_reduce_sum_launch},
   {"fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum",
       fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum_launch},
   {"fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum",
       fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0034_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0034_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0034_backbone_block3_shortcut_conv_reduce_sum",
+      fmnist_resnet_small_k0034_backbone_block3_shortcut_conv_reduce_sum_launch},
   {"fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum",
       fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum_launch},
-  {"fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_reduce_sum",
-      fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_reduce_sum_launch},
-  {"fmnist_resnet_small_k0037_backbone_block3_shortcut_conv_sub",
-      fmnist_resnet_small_k0037_backbone_block3_shortcut_conv_sub_launch},
-  {"fmnist_resnet_small_k0038_backbone_block3_conv2_sub", fmnist_resnet_small_k0038_backbone_block3_conv2_sub_launch},
-  {"fmnist_resnet_small_k0039_backbone_block3_reduce_sum", fmnist_resnet_small_k0039_backbone_block3_reduce_sum_launch},
-  {"fmnist_resnet_small_k0040_backbone_block3_bn1_add", fmnist_resnet_small_k0040_backbone_block3_bn1_add_launch},
+  {"fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_sub",
+      fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_sub_launch},
+  {"fmnist_resnet_small_k0037_backbone_block3_conv2_sub", fmnist_resnet_small_k0037_backbone_block3_conv2_sub_launch},
+  {"fmnist_resnet_small_k0038_backbone_block3_reduce_sum", fmnist_resnet_small_k0038_backbone_block3_reduce_sum_launch},
+  {"fmnist_resnet_small_k0039_backbone_block3_bn1_add", fmnist_resnet_small_k0039_backbone_block3_bn1_add_launch},
+  {"fmnist_resnet_small_k0040_backbone_block3_conv1_reduce_sum",
+      fmnist_resnet_small_k0040_backbone_block3_conv1_reduce_sum_launch},
   {"fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum",
       fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0042_backbone_block3_conv1_reduce_sum",
-      fmnist_resnet_small_k0042_backbone_block3_conv1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0043_backbone_block3_conv1_sub", fmnist_resnet_small_k0043_backbone_block3_conv1_sub_launch},
-  {"fmnist_resnet_small_k0044_backbone_block3_conv1_conv2d_input_grad",
-      fmnist_resnet_small_k0044_backbone_block3_conv1_conv2d_input_grad_launch},
-  {"fmnist_resnet_small_k0045_backbone_reduce_sum", fmnist_resnet_small_k0045_backbone_reduce_sum_launch},
-  {"fmnist_resnet_small_k0046_backbone_block2_bn2_add", fmnist_resnet_small_k0046_backbone_block2_bn2_add_launch},
+  {"fmnist_resnet_small_k0042_backbone_block3_conv1_sub", fmnist_resnet_small_k0042_backbone_block3_conv1_sub_launch},
+  {"fmnist_resnet_small_k0043_backbone_block3_conv1_conv2d_input_grad",
+      fmnist_resnet_small_k0043_backbone_block3_conv1_conv2d_input_grad_launch},
+  {"fmnist_resnet_small_k0044_backbone_reduce_sum", fmnist_resnet_small_k0044_backbone_reduce_sum_launch},
+  {"fmnist_resnet_small_k0045_backbone_block2_bn2_add", fmnist_resnet_small_k0045_backbone_block2_bn2_add_launch},
+  {"fmnist_resnet_small_k0046_backbone_block2_conv2_reduce_sum",
+      fmnist_resnet_small_k0046_backbone_block2_conv2_reduce_sum_launch},
   {"fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum",
       fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0048_backbone_block2_conv2_reduce_sum",
-      fmnist_resnet_small_k0048_backbone_block2_conv2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0049_add", fmnist_resnet_small_k0049_add_launch},
-  {"fmnist_resnet_small_k0050_sub", fmnist_resnet_small_k0050_sub_launch},
-  {"fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_sub",
-      fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0048_add", fmnist_resnet_small_k0048_add_launch},
+  {"fmnist_resnet_small_k0049_sub", fmnist_resnet_small_k0049_sub_launch},
+  {"fmnist_resnet_small_k0050_backbone_block2_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0050_backbone_block2_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_reduce_sum_launch},
   {"fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum",
       fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0054_backbone_block2_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0054_backbone_block2_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0055_backbone_block2_shortcut_bn_sub",
-      fmnist_resnet_small_k0055_backbone_block2_shortcut_bn_sub_launch},
-  {"fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_reduce_sum",
-      fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_reduce_sum_launch},
-  {"fmnist_resnet_small_k0057_backbone_block2_shortcut_conv_reduce_sum",
-      fmnist_resnet_small_k0057_backbone_block2_shortcut_conv_reduce_sum_launch},
-  {"fmnist_resnet_small_k0058_backbone_block2_shortcut_conv_sub",
-      fmnist_resnet_small_k0058_backbone_block2_shortcut_conv_sub_launch},
-  {"fmnist_resnet_small_k0059_backbone_block2_conv2_sub", fmnist_resnet_small_k0059_backbone_block2_conv2_sub_launch},
-  {"fmnist_resnet_small_k0060_backbone_block2_reduce_sum", fmnist_resnet_small_k0060_backbone_block2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0061_backbone_block2_bn1_add", fmnist_resnet_small_k0061_backbone_block2_bn1_add_launch},
-  {"fmnist_resnet_small_k0062_backbone_block2_conv1_reduce_sum",
-      fmnist_resnet_small_k0062_backbone_block2_conv1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0063_backbone_block2_conv1_reduce_sum",
-      fmnist_resnet_small_k0063_backbone_block2_conv1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0064_backbone_block2_conv1_sub", fmnist_resnet_small_k0064_backbone_block2_conv1_sub_launch},
-  {"fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad",
-      fmnist_resnet_small_k0065_backbone_block2_conv1_conv2d_input_grad_launch},
-  {"fmnist_resnet_small_k0066_backbone_reduce_sum", fmnist_resnet_small_k0066_backbone_reduce_sum_launch},
-  {"fmnist_resnet_small_k0067_backbone_block1_bn2_add", fmnist_resnet_small_k0067_backbone_block1_bn2_add_launch},
-  {"fmnist_resnet_small_k0068_reduce_sum", fmnist_resnet_small_k0068_reduce_sum_launch},
-  {"fmnist_resnet_small_k0069_reduce_sum", fmnist_resnet_small_k0069_reduce_sum_launch},
-  {"fmnist_resnet_small_k0070_add", fmnist_resnet_small_k0070_add_launch},
-  {"fmnist_resnet_small_k0071_sub", fmnist_resnet_small_k0071_sub_launch},
-  {"fmnist_resnet_small_k0072_sub", fmnist_resnet_small_k0072_sub_launch},
-  {"fmnist_resnet_small_k0073_backbone_block1_reduce_sum", fmnist_resnet_small_k0073_backbone_block1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0074_add", fmnist_resnet_small_k0074_add_launch},
-  {"fmnist_resnet_small_k0075_backbone_reduce_sum", fmnist_resnet_small_k0075_backbone_reduce_sum_launch},
-  {"fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum",
-      fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum_launch},
-  {"fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum",
-      fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum_launch},
-  {"fmnist_resnet_small_k0078_backbone_stem_conv_sub", fmnist_resnet_small_k0078_backbone_stem_conv_sub_launch},
-  {"fmnist_resnet_small_k0079_reduce_mean", fmnist_resnet_small_k0079_reduce_mean_launch},
-  {"fmnist_resnet_small_k0080_head_fc2_reduce_sum", fmnist_resnet_small_k0080_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0081_head_fc2_matmul", fmnist_resnet_small_k0081_head_fc2_matmul_launch},
-  {"fmnist_resnet_small_k0082_head_reduce_sum", fmnist_resnet_small_k0082_head_reduce_sum_launch},
-  {"fmnist_resnet_small_k0083_head_bn1_reduce_sum", fmnist_resnet_small_k0083_head_bn1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0084_head_fc1_matmul", fmnist_resnet_small_k0084_head_fc1_matmul_launch},
-  {"fmnist_resnet_small_k0085_head_bn1_sub", fmnist_resnet_small_k0085_head_bn1_sub_launch},
+  {"fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_sub",
+      fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0054_backbone_block2_shortcut_conv_reduce_sum",
+      fmnist_resnet_small_k0054_backbone_block2_shortcut_conv_reduce_sum_launch},
+  {"fmnist_resnet_small_k0055_backbone_block2_shortcut_conv_reduce_sum",
+      fmnist_resnet_small_k0055_backbone_block2_shortcut_conv_reduce_sum_launch},
+  {"fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_sub",
+      fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_sub_launch},
+  {"fmnist_resnet_small_k0057_backbone_block2_conv2_sub", fmnist_resnet_small_k0057_backbone_block2_conv2_sub_launch},
+  {"fmnist_resnet_small_k0058_backbone_block2_reduce_sum", fmnist_resnet_small_k0058_backbone_block2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0059_backbone_block2_bn1_add", fmnist_resnet_small_k0059_backbone_block2_bn1_add_launch},
+  {"fmnist_resnet_small_k0060_backbone_block2_conv1_reduce_sum",
+      fmnist_resnet_small_k0060_backbone_block2_conv1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0061_backbone_block2_conv1_reduce_sum",
+      fmnist_resnet_small_k0061_backbone_block2_conv1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0062_backbone_block2_conv1_sub", fmnist_resnet_small_k0062_backbone_block2_conv1_sub_launch},
+  {"fmnist_resnet_small_k0063_backbone_block2_conv1_conv2d_input_grad",
+      fmnist_resnet_small_k0063_backbone_block2_conv1_conv2d_input_grad_launch},
+  {"fmnist_resnet_small_k0064_backbone_reduce_sum", fmnist_resnet_small_k0064_backbone_reduce_sum_launch},
+  {"fmnist_resnet_small_k0065_backbone_block1_bn2_add", fmnist_resnet_small_k0065_backbone_block1_bn2_add_launch},
+  {"fmnist_resnet_small_k0066_reduce_sum", fmnist_resnet_small_k0066_reduce_sum_launch},
+  {"fmnist_resnet_small_k0067_reduce_sum", fmnist_resnet_small_k0067_reduce_sum_launch},
+  {"fmnist_resnet_small_k0068_add", fmnist_resnet_small_k0068_add_launch},
+  {"fmnist_resnet_small_k0069_sub", fmnist_resnet_small_k0069_sub_launch},
+  {"fmnist_resnet_small_k0070_backbone_block1_conv2_sub", fmnist_resnet_small_k0070_backbone_block1_conv2_sub_launch},
+  {"fmnist_resnet_small_k0071_backbone_block1_reduce_sum", fmnist_resnet_small_k0071_backbone_block1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0072_add", fmnist_resnet_small_k0072_add_launch},
+  {"fmnist_resnet_small_k0073_backbone_reduce_sum", fmnist_resnet_small_k0073_backbone_reduce_sum_launch},
+  {"fmnist_resnet_small_k0074_backbone_stem_conv_reduce_sum",
+      fmnist_resnet_small_k0074_backbone_stem_conv_reduce_sum_launch},
+  {"fmnist_resnet_small_k0075_backbone_stem_conv_reduce_sum",
+      fmnist_resnet_small_k0075_backbone_stem_conv_reduce_sum_launch},
+  {"fmnist_resnet_small_k0076_backbone_stem_conv_sub", fmnist_resnet_small_k0076_backbone_stem_conv_sub_launch},
+  {"fmnist_resnet_small_k0077_backbone_block1_conv1_sub", fmnist_resnet_small_k0077_backbone_block1_conv1_sub_launch},
+  {"fmnist_resnet_small_k0078_reduce_mean", fmnist_resnet_small_k0078_reduce_mean_launch},
+  {"fmnist_resnet_small_k0079_head_fc2_reduce_sum", fmnist_resnet_small_k0079_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0080_head_fc2_matmul", fmnist_resnet_small_k0080_head_fc2_matmul_launch},
+  {"fmnist_resnet_small_k0081_head_reduce_sum", fmnist_resnet_small_k0081_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0082_head_bn1_reduce_sum", fmnist_resnet_small_k0082_head_bn1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0083_head_fc1_matmul", fmnist_resnet_small_k0083_head_fc1_matmul_launch},
+  {"fmnist_resnet_small_k0084_head_bn1_sub", fmnist_resnet_small_k0084_head_bn1_sub_launch},
+  {"fmnist_resnet_small_k0085_reduce_sum", fmnist_resnet_small_k0085_reduce_sum_launch},
   {"fmnist_resnet_small_k0086_reduce_sum", fmnist_resnet_small_k0086_reduce_sum_launch},
   {"fmnist_resnet_small_k0087_reduce_sum", fmnist_resnet_small_k0087_reduce_sum_launch},
-  {"fmnist_resnet_small_k0088_reduce_sum", fmnist_resnet_small_k0088_reduce_sum_launch},
-  {"fmnist_resnet_small_k0089_matmul", fmnist_resnet_small_k0089_matmul_launch},
-  {"fmnist_resnet_small_k0090_reduce_sum", fmnist_resnet_small_k0090_reduce_sum_launch},
-  {"fmnist_resnet_small_k0091_add", fmnist_resnet_small_k0091_add_launch},
-  {"fmnist_resnet_small_k0092_matmul", fmnist_resnet_small_k0092_matmul_launch},
-  {"fmnist_resnet_small_k0093_sub", fmnist_resnet_small_k0093_sub_launch},
-  {"fmnist_resnet_small_k0094_head_bn1_reduce_mean", fmnist_resnet_small_k0094_head_bn1_reduce_mean_launch},
-  {"fmnist_resnet_small_k0095_reduce_mean", fmnist_resnet_small_k0095_reduce_mean_launch},
+  {"fmnist_resnet_small_k0088_matmul", fmnist_resnet_small_k0088_matmul_launch},
+  {"fmnist_resnet_small_k0089_reduce_sum", fmnist_resnet_small_k0089_reduce_sum_launch},
+  {"fmnist_resnet_small_k0090_add", fmnist_resnet_small_k0090_add_launch},
+  {"fmnist_resnet_small_k0091_matmul", fmnist_resnet_small_k0091_matmul_launch},
+  {"fmnist_resnet_small_k0092_sub", fmnist_resnet_small_k0092_sub_launch},
+  {"fmnist_resnet_small_k0093_head_bn1_reduce_mean", fmnist_resnet_small_k0093_head_bn1_reduce_mean_launch},
+  {"fmnist_resnet_small_k0094_reduce_mean", fmnist_resnet_small_k0094_reduce_mean_launch},
+  {"fmnist_resnet_small_k0095_reduce_sum", fmnist_resnet_small_k0095_reduce_sum_launch},
   {"fmnist_resnet_small_k0096_reduce_sum", fmnist_resnet_small_k0096_reduce_sum_launch},
-  {"fmnist_resnet_small_k0097_reduce_sum", fmnist_resnet_small_k0097_reduce_sum_launch},
+  {"fmnist_resnet_small_k0097_backbone_block3_conv2_reduce_sum",
+      fmnist_resnet_small_k0097_backbone_block3_conv2_reduce_sum_launch},
   {"fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum",
       fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0099_backbone_block3_conv2_reduce_sum",
-      fmnist_resnet_small_k0099_backbone_block3_conv2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0100_add", fmnist_resnet_small_k0100_add_launch},
-  {"fmnist_resnet_small_k0101_backbone_block3_bn2_sub", fmnist_resnet_small_k0101_backbone_block3_bn2_sub_launch},
+  {"fmnist_resnet_small_k0099_add", fmnist_resnet_small_k0099_add_launch},
+  {"fmnist_resnet_small_k0100_sub", fmnist_resnet_small_k0100_sub_launch},
+  {"fmnist_resnet_small_k0101_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0101_backbone_block3_shortcut_bn_reduce_sum_launch},
   {"fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub",
       fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub_launch},
-  {"fmnist_resnet_small_k0103_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0103_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0104_backbone_block3_shortcut_bn_sub",
-      fmnist_resnet_small_k0104_backbone_block3_shortcut_bn_sub_launch},
-  {"fmnist_resnet_small_k0105_backbone_block3_shortcut_conv_sub",
-      fmnist_resnet_small_k0105_backbone_block3_shortcut_conv_sub_launch},
-  {"fmnist_resnet_small_k0106_backbone_block3_conv2_sub", fmnist_resnet_small_k0106_backbone_block3_conv2_sub_launch},
-  {"fmnist_resnet_small_k0107_backbone_block3_bn1_add", fmnist_resnet_small_k0107_backbone_block3_bn1_add_launch},
-  {"fmnist_resnet_small_k0108_backbone_block3_bn1_sub", fmnist_resnet_small_k0108_backbone_block3_bn1_sub_launch},
-  {"fmnist_resnet_small_k0109_backbone_block3_conv1_sub", fmnist_resnet_small_k0109_backbone_block3_conv1_sub_launch},
-  {"fmnist_resnet_small_k0110_add", fmnist_resnet_small_k0110_add_launch},
-  {"fmnist_resnet_small_k0111_sub", fmnist_resnet_small_k0111_sub_launch},
-  {"fmnist_resnet_small_k0112_backbone_block2_shortcut_bn_sub",
-      fmnist_resnet_small_k0112_backbone_block2_shortcut_bn_sub_launch},
-  {"fmnist_resnet_small_k0113_backbone_block2_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0113_backbone_block2_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0114_backbone_block2_shortcut_bn_sub",
-      fmnist_resnet_small_k0114_backbone_block2_shortcut_bn_sub_launch},
-  {"fmnist_resnet_small_k0115_backbone_block2_shortcut_conv_sub",
-      fmnist_resnet_small_k0115_backbone_block2_shortcut_conv_sub_launch},
-  {"fmnist_resnet_small_k0116_backbone_block2_conv2_sub", fmnist_resnet_small_k0116_backbone_block2_conv2_sub_launch},
-  {"fmnist_resnet_small_k0117_backbone_block2_conv1_sub", fmnist_resnet_small_k0117_backbone_block2_conv1_sub_launch},
-  {"fmnist_resnet_small_k0118_add", fmnist_resnet_small_k0118_add_launch},
-  {"fmnist_resnet_small_k0119_sub", fmnist_resnet_small_k0119_sub_launch},
-  {"fmnist_resnet_small_k0120_sub", fmnist_resnet_small_k0120_sub_launch},
-  {"fmnist_resnet_small_k0121_backbone_stem_conv_sub", fmnist_resnet_small_k0121_backbone_stem_conv_sub_launch},
-  {"fmnist_resnet_small_k0122_reduce_mean", fmnist_resnet_small_k0122_reduce_mean_launch},
-  {"fmnist_resnet_small_k0123_head_fc2_reduce_sum", fmnist_resnet_small_k0123_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0124_head_fc2_matmul", fmnist_resnet_small_k0124_head_fc2_matmul_launch},
-  {"fmnist_resnet_small_k0125_head_reduce_sum", fmnist_resnet_small_k0125_head_reduce_sum_launch},
-  {"fmnist_resnet_small_k0126_head_bn1_add", fmnist_resnet_small_k0126_head_bn1_add_launch},
-  {"fmnist_resnet_small_k0127_head_bn1_sub", fmnist_resnet_small_k0127_head_bn1_sub_launch},
-  {"fmnist_resnet_small_k0128_head_fc1_matmul", fmnist_resnet_small_k0128_head_fc1_matmul_launch},
-  {"fmnist_resnet_small_k0129_head_bn1_reduce_mean", fmnist_resnet_small_k0129_head_bn1_reduce_mean_launch},
-  {"fmnist_resnet_small_k0130_reduce_sum", fmnist_resnet_small_k0130_reduce_sum_launch},
+  {"fmnist_resnet_small_k0103_backbone_block3_shortcut_conv_sub",
+      fmnist_resnet_small_k0103_backbone_block3_shortcut_conv_sub_launch},
+  {"fmnist_resnet_small_k0104_backbone_block3_conv2_sub", fmnist_resnet_small_k0104_backbone_block3_conv2_sub_launch},
+  {"fmnist_resnet_small_k0105_backbone_block3_bn1_add", fmnist_resnet_small_k0105_backbone_block3_bn1_add_launch},
+  {"fmnist_resnet_small_k0106_backbone_block3_bn1_sub", fmnist_resnet_small_k0106_backbone_block3_bn1_sub_launch},
+  {"fmnist_resnet_small_k0107_backbone_block3_conv1_sub", fmnist_resnet_small_k0107_backbone_block3_conv1_sub_launch},
+  {"fmnist_resnet_small_k0108_add", fmnist_resnet_small_k0108_add_launch},
+  {"fmnist_resnet_small_k0109_sub", fmnist_resnet_small_k0109_sub_launch},
+  {"fmnist_resnet_small_k0110_backbone_block2_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0110_backbone_block2_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0111_backbone_block2_shortcut_bn_sub",
+      fmnist_resnet_small_k0111_backbone_block2_shortcut_bn_sub_launch},
+  {"fmnist_resnet_small_k0112_backbone_block2_shortcut_conv_sub",
+      fmnist_resnet_small_k0112_backbone_block2_shortcut_conv_sub_launch},
+  {"fmnist_resnet_small_k0113_backbone_block2_conv2_sub", fmnist_resnet_small_k0113_backbone_block2_conv2_sub_launch},
+  {"fmnist_resnet_small_k0114_backbone_block2_conv1_sub", fmnist_resnet_small_k0114_backbone_block2_conv1_sub_launch},
+  {"fmnist_resnet_small_k0115_add", fmnist_resnet_small_k0115_add_launch},
+  {"fmnist_resnet_small_k0116_sub", fmnist_resnet_small_k0116_sub_launch},
+  {"fmnist_resnet_small_k0117_backbone_block1_conv2_sub", fmnist_resnet_small_k0117_backbone_block1_conv2_sub_launch},
+  {"fmnist_resnet_small_k0118_backbone_stem_conv_sub", fmnist_resnet_small_k0118_backbone_stem_conv_sub_launch},
+  {"fmnist_resnet_small_k0119_backbone_block1_conv1_sub", fmnist_resnet_small_k0119_backbone_block1_conv1_sub_launch},
+  {"fmnist_resnet_small_k0120_reduce_mean", fmnist_resnet_small_k0120_reduce_mean_launch},
+  {"fmnist_resnet_small_k0121_head_fc2_reduce_sum", fmnist_resnet_small_k0121_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0122_head_fc2_matmul", fmnist_resnet_small_k0122_head_fc2_matmul_launch},
+  {"fmnist_resnet_small_k0123_head_reduce_sum", fmnist_resnet_small_k0123_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0124_head_bn1_add", fmnist_resnet_small_k0124_head_bn1_add_launch},
+  {"fmnist_resnet_small_k0125_head_bn1_sub", fmnist_resnet_small_k0125_head_bn1_sub_launch},
+  {"fmnist_resnet_small_k0126_head_fc1_matmul", fmnist_resnet_small_k0126_head_fc1_matmul_launch},
+  {"fmnist_resnet_small_k0127_head_bn1_reduce_mean", fmnist_resnet_small_k0127_head_bn1_reduce_mean_launch},
+  {"fmnist_resnet_small_k0128_reduce_sum", fmnist_resnet_small_k0128_reduce_sum_launch},
+  {"fmnist_resnet_small_k0129_matmul", fmnist_resnet_small_k0129_matmul_launch},
+  {"fmnist_resnet_small_k0130_matmul", fmnist_resnet_small_k0130_matmul_launch},
   {"fmnist_resnet_small_k0131_matmul", fmnist_resnet_small_k0131_matmul_launch},
   {"fmnist_resnet_small_k0132_matmul", fmnist_resnet_small_k0132_matmul_launch},
   {"fmnist_resnet_small_k0133_matmul", fmnist_resnet_small_k0133_matmul_launch},
   {"fmnist_resnet_small_k0134_matmul", fmnist_resnet_small_k0134_matmul_launch},
-  {"fmnist_resnet_small_k0135_matmul", fmnist_resnet_small_k0135_matmul_launch},
-  {"fmnist_resnet_small_k0136_matmul", fmnist_resnet_small_k0136_matmul_launch},
-  {"fmnist_resnet_small_k0137_head_bn1_reduce_sum", fmnist_resnet_small_k0137_head_bn1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0138_head_fc2_reduce_sum", fmnist_resnet_small_k0138_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0135_head_bn1_reduce_sum", fmnist_resnet_small_k0135_head_bn1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0136_head_fc2_reduce_sum", fmnist_resnet_small_k0136_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0137_matmul", fmnist_resnet_small_k0137_matmul_launch},
+  {"fmnist_resnet_small_k0138_matmul", fmnist_resnet_small_k0138_matmul_launch},
   {"fmnist_resnet_small_k0139_matmul", fmnist_resnet_small_k0139_matmul_launch},
-  {"fmnist_resnet_small_k0140_matmul", fmnist_resnet_small_k0140_matmul_launch},
-  {"fmnist_resnet_small_k0141_matmul", fmnist_resnet_small_k0141_matmul_launch},
-  {"fmnist_resnet_small_k0142_reduce_sum", fmnist_resnet_small_k0142_reduce_sum_launch},
-  {"fmnist_resnet_small_k0143_head_fc2_reduce_sum", fmnist_resnet_small_k0143_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0144_head_reduce_sum", fmnist_resnet_small_k0144_head_reduce_sum_launch},
-  {"fmnist_resnet_small_k0145_add", fmnist_resnet_small_k0145_add_launch},
-  {"fmnist_resnet_small_k0146_reduce_sum", fmnist_resnet_small_k0146_reduce_sum_launch},
+  {"fmnist_resnet_small_k0140_reduce_sum", fmnist_resnet_small_k0140_reduce_sum_launch},
+  {"fmnist_resnet_small_k0141_head_fc2_reduce_sum", fmnist_resnet_small_k0141_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0142_head_reduce_sum", fmnist_resnet_small_k0142_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0143_add", fmnist_resnet_small_k0143_add_launch},
+  {"fmnist_resnet_small_k0144_reduce_sum", fmnist_resnet_small_k0144_reduce_sum_launch},
+  {"fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0146_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0146_backbone_block3_shortcut_bn_reduce_sum_launch},
   {"fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum",
       fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0148_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0148_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0149_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0149_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0150_backbone_stem_conv2d", fmnist_resnet_small_k0150_backbone_stem_conv2d_launch},
-  {"fmnist_resnet_small_k0151_backbone_block1_conv2d", fmnist_resnet_small_k0151_backbone_block1_conv2d_launch},
-  {"fmnist_resnet_small_k0152_backbone_block1_conv2d", fmnist_resnet_small_k0152_backbone_block1_conv2d_launch},
-  {"fmnist_resnet_small_k0153_backbone_block2_shortcut_conv_conv2d",
-      fmnist_resnet_small_k0153_backbone_block2_shortcut_conv_conv2d_launch},
-  {"fmnist_resnet_small_k0154_backbone_block2_conv2d", fmnist_resnet_small_k0154_backbone_block2_conv2d_launch},
-  {"fmnist_resnet_small_k0155_backbone_block2_conv2d", fmnist_resnet_small_k0155_backbone_block2_conv2d_launch},
-  {"fmnist_resnet_small_k0156_backbone_block3_shortcut_conv_conv2d",
-      fmnist_resnet_small_k0156_backbone_block3_shortcut_conv_conv2d_launch},
-  {"fmnist_resnet_small_k0157_backbone_block3_conv2d", fmnist_resnet_small_k0157_backbone_block3_conv2d_launch},
-  {"fmnist_resnet_small_k0158_backbone_block3_reduce_mean",
-      fmnist_resnet_small_k0158_backbone_block3_reduce_mean_launch},
+  {"fmnist_resnet_small_k0148_backbone_stem_conv2d", fmnist_resnet_small_k0148_backbone_stem_conv2d_launch},
+  {"fmnist_resnet_small_k0149_backbone_block1_conv2d", fmnist_resnet_small_k0149_backbone_block1_conv2d_launch},
+  {"fmnist_resnet_small_k0150_backbone_block1_conv2d", fmnist_resnet_small_k0150_backbone_block1_conv2d_launch},
+  {"fmnist_resnet_small_k0151_backbone_block2_shortcut_conv_conv2d",
+      fmnist_resnet_small_k0151_backbone_block2_shortcut_conv_conv2d_launch},
+  {"fmnist_resnet_small_k0152_backbone_block2_conv2d", fmnist_resnet_small_k0152_backbone_block2_conv2d_launch},
+  {"fmnist_resnet_small_k0153_backbone_block2_conv2d", fmnist_resnet_small_k0153_backbone_block2_conv2d_launch},
+  {"fmnist_resnet_small_k0154_backbone_block3_shortcut_conv_conv2d",
+      fmnist_resnet_small_k0154_backbone_block3_shortcut_conv_conv2d_launch},
+  {"fmnist_resnet_small_k0155_backbone_block3_conv2d", fmnist_resnet_small_k0155_backbone_block3_conv2d_launch},
+  {"fmnist_resnet_small_k0156_backbone_block3_reduce_mean",
+      fmnist_resnet_small_k0156_backbone_block3_reduce_mean_launch},
 };
 
 /* Kernel arguments in the tables below: an entry input, a byte offset in the state arena, a
@@ -3788,157 +3752,157 @@ static const hw_kernel fmnist_resnet_small_kernels[] = {
 
 /* ---- Program fmnist-resnet-small ---- */
 
-/* Entry point 'joint.step': 127 calls, 346 buffers. Calls:
+/* Entry point 'joint.step': 127 calls, 207 buffers. Calls:
  * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
  * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
  * copies after the calls and a loop's carries: {to, from, bytes}. */
 static const hw_arg fmnist_resnet_small_joint_step_args[] = {
-  IN(0), ST(5277632), BUF(0),
-  IN(0), ST(5277696), BUF(1),
-  IN(0), ST(5277824), BUF(2),
-  IN(0), ST(5277888), BUF(3),
-  IN(0), ST(5278016), BUF(4),
-  IN(0), ST(5278080), BUF(5),
-  IN(0), ST(5278272), BUF(6),
-  IN(0), ST(5278400), BUF(7),
-  IN(0), ST(5278464), BUF(8),
-  IN(0), ST(5278592), BUF(9),
-  IN(0), ST(5278656), BUF(10),
-  IN(0), ST(5278848), BUF(11),
-  IN(0), ST(5278976), BUF(12),
-  IN(0), ST(5279040), BUF(13),
-  IN(0), ST(5279168), BUF(14),
-  IN(0), ST(5279232), BUF(15),
-  IN(0), ST(5279360), BUF(16),
-  IN(0), ST(5279424), BUF(17),
-  IN(1), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(18), BUF(19), BUF(20), BUF(21), BUF(22), BUF(23),
+  IN(0), ST(5277632), ST(5277632),
+  IN(0), ST(5277696), ST(5277696),
+  IN(0), ST(5277824), ST(5277824),
+  IN(0), ST(5277888), ST(5277888),
+  IN(0), ST(5278016), ST(5278016),
+  IN(0), ST(5278080), ST(5278080),
+  IN(0), ST(5278272), ST(5278272),
+  IN(0), ST(5278400), ST(5278400),
+  IN(0), ST(5278464), ST(5278464),
+  IN(0), ST(5278592), ST(5278592),
+  IN(0), ST(5278656), ST(5278656),
+  IN(0), ST(5278848), ST(5278848),
+  IN(0), ST(5278976), ST(5278976),
+  IN(0), ST(5279040), ST(5279040),
+  IN(0), ST(5279168), ST(5279168),
+  IN(0), ST(5279232), ST(5279232),
+  IN(0), ST(5279360), ST(5279360),
+  IN(0), ST(5279424), ST(5279424),
+  IN(1), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(0), BUF(1), BUF(2), ST(1756032), ST(1756160), BUF(3),
       SCRATCH,
-  BUF(23), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(24), BUF(25), BUF(26), BUF(27), BUF(28),
-      BUF(29), SCRATCH,
-  BUF(23), BUF(29), ST(38528), ST(1756544), ST(1756672), ST(75392), ST(75520), BUF(30), BUF(31), BUF(32), BUF(33),
-      BUF(34), BUF(35), BUF(36), SCRATCH,
-  BUF(36), ST(75648), ST(1756800), ST(1757056), BUF(37), BUF(38), BUF(39), BUF(40), BUF(41), SCRATCH,
-  BUF(36), ST(84352), ST(1757312), ST(1757568), ST(158080), ST(158336), BUF(42), BUF(43), BUF(44), BUF(45), BUF(46),
-      BUF(47), SCRATCH,
-  BUF(37), BUF(38), BUF(39), BUF(47), ST(158592), ST(1757824), ST(1758080), ST(306048), ST(306304), ST(83840),
-      ST(84096), BUF(48), BUF(49), BUF(50), BUF(51), BUF(52), BUF(53), BUF(54), SCRATCH,
-  BUF(54), ST(306560), ST(1758336), ST(1758848), BUF(55), BUF(56), BUF(57), BUF(58), BUF(59), SCRATCH,
-  BUF(54), ST(340352), ST(1759360), ST(1759872), ST(635264), ST(635776), BUF(60), BUF(61), BUF(62), BUF(63), BUF(64),
-      BUF(65), SCRATCH,
-  BUF(55), BUF(56), BUF(57), BUF(65), ST(636288), ST(1760384), ST(1760896), ST(1226112), ST(1226624), ST(339328),
-      ST(339840), BUF(66), BUF(67), BUF(68), BUF(69), BUF(70), BUF(71), BUF(72), BUF(73), SCRATCH,
-  BUF(73), ST(1227136), ST(1761408), ST(1763456), ST(1489280), ST(1491328), BUF(74), BUF(75), BUF(76), BUF(77), BUF(78),
-      BUF(79),
-  BUF(79), ST(1493376), ST(1755520), BUF(80), BUF(81), BUF(82),
-  BUF(82), IN(2), BUF(83), BUF(84), BUF(85), BUF(86), BUF(87), BUF(88), BUF(89),
-  BUF(82), BUF(89), BUF(90),
-  IN(0), BUF(80), ST(1755520), BUF(81), BUF(82), BUF(89), BUF(90), IN(3), ST(3521024), IN(4), IN(5), ST(5277056),
-      BUF(91), BUF(92), BUF(93), BUF(94), BUF(95), BUF(96), BUF(97),
-  IN(0), BUF(79), ST(1493376), BUF(94), IN(5), ST(5014912), BUF(98), BUF(99), BUF(100), BUF(101),
-  IN(0), ST(1493376), IN(3), IN(4), BUF(98), BUF(99), BUF(100), ST(3258880), BUF(102), BUF(103), BUF(104),
-  IN(0), ST(1755520), IN(3), IN(4), IN(5), BUF(96), BUF(97), ST(5279552), BUF(105), BUF(106),
-  IN(0), ST(1493376), IN(3), IN(4), IN(5), BUF(101), BUF(104), ST(5279488), BUF(107), BUF(108),
-  BUF(74), BUF(75), BUF(76), ST(1489280), ST(1491328), ST(1493376), BUF(94), BUF(109), BUF(110), BUF(111), BUF(112),
-      BUF(113), BUF(114), BUF(115), BUF(116),
-  BUF(76), ST(1489280), BUF(110), BUF(114), BUF(115), BUF(116), BUF(117),
-  IN(0), ST(1489280), IN(3), IN(4), IN(5), BUF(112), ST(3254784), BUF(118),
-  IN(0), BUF(16), ST(1489280), IN(3), IN(4), IN(5), BUF(112), BUF(118), ST(5010816), BUF(119), BUF(120),
-  IN(0), ST(1491328), IN(3), IN(4), IN(5), BUF(111), ST(3256832), BUF(121),
-  IN(0), BUF(17), ST(1491328), IN(3), IN(4), IN(5), BUF(111), BUF(121), ST(5012864), BUF(122), BUF(123),
-  IN(0), BUF(73), ST(1227136), IN(5), BUF(117), ST(4748672), BUF(124), BUF(125), BUF(126), BUF(127),
-  IN(0), ST(1227136), IN(3), IN(4), BUF(124), BUF(125), BUF(126), ST(2992640), BUF(128), BUF(129), BUF(130),
-  IN(0), ST(1227136), IN(3), IN(4), IN(5), BUF(127), BUF(130), ST(5279296), BUF(131), BUF(132),
-  BUF(66), BUF(67), BUF(68), ST(1226112), BUF(71), ST(1227136), BUF(117), BUF(133), BUF(134), BUF(135), BUF(136),
-      BUF(137), BUF(138), BUF(139), BUF(140),
-  IN(0), BUF(65), ST(636288), IN(5), BUF(140), ST(4157824), BUF(141), BUF(142), BUF(143), BUF(144), SCRATCH,
-  IN(0), ST(636288), IN(3), IN(4), BUF(141), BUF(142), BUF(143), ST(2401792), BUF(145), BUF(146), BUF(147),
-  IN(0), ST(339840), IN(3), IN(4), IN(5), BUF(134), ST(2105344), BUF(148),
-  IN(0), ST(1226112), IN(3), IN(4), IN(5), BUF(135), ST(2991616), BUF(149),
-  IN(0), BUF(14), ST(1226112), IN(3), IN(4), IN(5), BUF(135), BUF(149), ST(4747648), BUF(150), BUF(151),
-  IN(0), ST(1226624), IN(3), IN(4), IN(5), BUF(134), ST(2992128), BUF(152),
-  IN(0), BUF(11), ST(339840), IN(3), IN(4), IN(5), BUF(134), BUF(148), ST(3861376), BUF(153), BUF(154),
-  IN(0), BUF(15), ST(1226624), IN(3), IN(4), IN(5), BUF(134), BUF(152), ST(4748160), BUF(155), BUF(156),
-  IN(0), BUF(55), BUF(56), BUF(57), ST(339328), BUF(71), IN(3), IN(4), IN(5), BUF(133), ST(2104832), ST(3860864),
-      BUF(157), BUF(158), BUF(159),
-  BUF(55), BUF(56), BUF(57), ST(339328), BUF(71), BUF(133), BUF(160), BUF(161), BUF(162),
-  BUF(57), ST(339328), BUF(71), BUF(133), BUF(161), BUF(162), BUF(163), BUF(164),
-  IN(0), ST(339328), IN(3), IN(4), IN(5), BUF(158), BUF(159), ST(5278784), BUF(165), BUF(166),
-  IN(0), BUF(54), ST(306560), IN(5), BUF(164), ST(3828096), BUF(167), BUF(168), BUF(169), BUF(170), SCRATCH,
-  IN(0), ST(306560), IN(3), IN(4), BUF(167), BUF(168), BUF(169), ST(2072064), BUF(171), BUF(172), BUF(173),
-  IN(0), ST(306560), IN(3), IN(4), IN(5), BUF(170), BUF(173), ST(5278720), BUF(174), BUF(175),
-  IN(0), ST(636288), IN(3), IN(4), IN(5), BUF(144), BUF(147), ST(5279104), BUF(176), BUF(177),
-  BUF(60), BUF(61), BUF(62), ST(635264), ST(635776), ST(636288), BUF(140), BUF(178), BUF(179), BUF(180), BUF(181),
-      BUF(182), BUF(183), BUF(184), BUF(185), SCRATCH,
-  BUF(62), ST(635264), BUF(179), BUF(183), BUF(184), BUF(185), BUF(186),
-  IN(0), BUF(54), ST(340352), IN(5), BUF(186), ST(3861888), BUF(187), BUF(188), BUF(189), BUF(190), SCRATCH,
-  IN(0), ST(340352), IN(3), IN(4), BUF(187), BUF(188), BUF(189), ST(2105856), BUF(191), BUF(192), BUF(193),
-  IN(0), ST(635264), IN(3), IN(4), IN(5), BUF(181), ST(2400768), BUF(194),
-  IN(0), BUF(12), ST(635264), IN(3), IN(4), IN(5), BUF(181), BUF(194), ST(4156800), BUF(195), BUF(196),
-  IN(0), ST(635776), IN(3), IN(4), IN(5), BUF(180), ST(2401280), BUF(197),
-  IN(0), BUF(13), ST(635776), IN(3), IN(4), IN(5), BUF(180), BUF(197), ST(4157312), BUF(198), BUF(199),
-  IN(0), ST(340352), IN(3), IN(4), IN(5), BUF(190), BUF(193), ST(5278912), BUF(200), BUF(201),
-  ST(340352), BUF(186), BUF(202), SCRATCH,
-  BUF(48), BUF(49), BUF(50), ST(306048), BUF(53), ST(306560), BUF(164), BUF(202), BUF(203), BUF(204), BUF(205),
-      BUF(206), BUF(207), BUF(208), BUF(209), BUF(210), SCRATCH,
-  BUF(50), ST(306048), BUF(204), BUF(208), BUF(209), BUF(210), BUF(211),
-  IN(0), BUF(47), ST(158592), IN(5), BUF(211), ST(3680128), BUF(212), BUF(213), BUF(214), BUF(215), SCRATCH,
-  IN(0), ST(158592), IN(3), IN(4), BUF(212), BUF(213), BUF(214), ST(1924096), BUF(216), BUF(217), BUF(218),
-  IN(0), ST(84096), IN(3), IN(4), IN(5), BUF(205), ST(1849600), BUF(219),
-  IN(0), ST(306048), IN(3), IN(4), IN(5), BUF(206), ST(2071552), BUF(220),
-  IN(0), BUF(9), ST(306048), IN(3), IN(4), IN(5), BUF(206), BUF(220), ST(3827584), BUF(221), BUF(222),
-  IN(0), ST(306304), IN(3), IN(4), IN(5), BUF(205), ST(2071808), BUF(223),
-  IN(0), BUF(6), ST(84096), IN(3), IN(4), IN(5), BUF(205), BUF(219), ST(3605632), BUF(224), BUF(225),
-  IN(0), BUF(10), ST(306304), IN(3), IN(4), IN(5), BUF(205), BUF(223), ST(3827840), BUF(226), BUF(227),
-  IN(0), BUF(37), BUF(38), BUF(39), ST(83840), IN(3), IN(4), IN(5), BUF(204), ST(1849344), ST(3605376), BUF(228),
-      BUF(229), BUF(230),
-  BUF(37), BUF(38), BUF(39), ST(83840), BUF(204), BUF(231), BUF(232), BUF(233),
-  BUF(39), ST(83840), BUF(204), BUF(232), BUF(233), BUF(234), BUF(235),
-  IN(0), ST(83840), IN(3), IN(4), IN(5), BUF(229), BUF(230), ST(5278208), BUF(236), BUF(237),
-  IN(0), BUF(36), ST(75648), IN(5), BUF(235), ST(3597184), BUF(238), BUF(239), BUF(240), BUF(241), SCRATCH,
-  IN(0), ST(75648), IN(3), IN(4), BUF(238), BUF(239), BUF(240), ST(1841152), BUF(242), BUF(243), BUF(244),
-  IN(0), ST(75648), IN(3), IN(4), IN(5), BUF(241), BUF(244), ST(5278144), BUF(245), BUF(246),
-  IN(0), ST(158592), IN(3), IN(4), IN(5), BUF(215), BUF(218), ST(5278528), BUF(247), BUF(248),
-  BUF(42), BUF(43), BUF(44), ST(158080), ST(158336), ST(158592), BUF(211), BUF(249), BUF(250), BUF(251), BUF(252),
-      BUF(253), BUF(254), BUF(255), BUF(256), SCRATCH,
-  BUF(44), ST(158080), BUF(250), BUF(254), BUF(255), BUF(256), BUF(257),
-  IN(0), BUF(36), ST(84352), IN(5), BUF(257), ST(3605888), BUF(258), BUF(259), BUF(260), BUF(261), SCRATCH,
-  IN(0), ST(84352), IN(3), IN(4), BUF(258), BUF(259), BUF(260), ST(1849856), BUF(262), BUF(263), BUF(264),
-  IN(0), ST(158080), IN(3), IN(4), IN(5), BUF(252), ST(1923584), BUF(265),
-  IN(0), BUF(7), ST(158080), IN(3), IN(4), IN(5), BUF(252), BUF(265), ST(3679616), BUF(266), BUF(267),
-  IN(0), ST(158336), IN(3), IN(4), IN(5), BUF(251), ST(1923840), BUF(268),
-  IN(0), BUF(8), ST(158336), IN(3), IN(4), IN(5), BUF(251), BUF(268), ST(3679872), BUF(269), BUF(270),
-  IN(0), ST(84352), IN(3), IN(4), IN(5), BUF(261), BUF(264), ST(5278336), BUF(271), BUF(272),
-  ST(84352), BUF(257), BUF(273), SCRATCH,
-  BUF(30), BUF(31), BUF(32), ST(75392), BUF(35), ST(75648), BUF(235), BUF(273), BUF(274), BUF(275), BUF(276), BUF(277),
-      BUF(278), BUF(279), BUF(280), BUF(281), SCRATCH,
-  BUF(32), ST(75392), BUF(275), BUF(279), BUF(280), BUF(281), BUF(282),
-  IN(0), BUF(29), ST(38528), IN(5), BUF(282), ST(3560064), BUF(283), BUF(284), BUF(285), BUF(286), SCRATCH,
-  IN(0), ST(38528), IN(3), IN(4), BUF(283), BUF(284), BUF(285), ST(1804032), BUF(287), BUF(288), BUF(289),
-  IN(0), ST(75392), IN(3), IN(4), IN(5), BUF(277), ST(1840896), BUF(290),
-  IN(0), BUF(4), ST(75392), IN(3), IN(4), IN(5), BUF(277), BUF(290), ST(3596928), BUF(291), BUF(292),
-  IN(0), ST(75520), IN(3), IN(4), IN(5), BUF(276), ST(1841024), BUF(293),
-  IN(0), BUF(5), ST(75520), IN(3), IN(4), IN(5), BUF(276), BUF(293), ST(3597056), BUF(294), BUF(295),
-  IN(0), ST(38528), IN(3), IN(4), IN(5), BUF(286), BUF(289), ST(5277952), BUF(296), BUF(297),
-  BUF(24), BUF(25), BUF(26), ST(38272), ST(38400), ST(38528), BUF(282), BUF(298), BUF(299), BUF(300), BUF(301),
-      BUF(302), BUF(303), BUF(304), BUF(305), SCRATCH,
-  BUF(26), ST(38272), BUF(299), BUF(303), BUF(304), BUF(305), BUF(306),
-  IN(0), BUF(23), ST(1408), IN(5), BUF(306), ST(3522944), BUF(307), BUF(308), BUF(309), BUF(310), SCRATCH,
-  IN(0), ST(1408), IN(3), IN(4), BUF(307), BUF(308), BUF(309), ST(1766912), BUF(311), BUF(312), BUF(313),
-  IN(0), ST(38272), IN(3), IN(4), IN(5), BUF(301), ST(1803776), BUF(314),
-  IN(0), BUF(2), ST(38272), IN(3), IN(4), IN(5), BUF(301), BUF(314), ST(3559808), BUF(315), BUF(316),
-  IN(0), ST(38400), IN(3), IN(4), IN(5), BUF(300), ST(1803904), BUF(317),
-  IN(0), BUF(3), ST(38400), IN(3), IN(4), IN(5), BUF(300), BUF(317), ST(3559936), BUF(318), BUF(319),
-  BUF(18), BUF(19), BUF(20), ST(1152), ST(1280), ST(1408), BUF(275), BUF(306), BUF(320), BUF(321), BUF(322), BUF(323),
-      BUF(324), BUF(325), BUF(326), BUF(327), SCRATCH,
-  BUF(20), ST(1152), BUF(321), BUF(325), BUF(326), BUF(327), BUF(328),
-  IN(0), IN(1), ST(0), IN(5), BUF(328), ST(3521536), BUF(329), BUF(330), BUF(331), BUF(332), SCRATCH,
-  IN(0), ST(0), IN(3), IN(4), BUF(329), BUF(330), BUF(331), ST(1765504), BUF(333), BUF(334), BUF(335),
-  IN(0), ST(1152), IN(3), IN(4), IN(5), BUF(323), ST(1766656), BUF(336),
-  IN(0), BUF(0), ST(1152), IN(3), IN(4), IN(5), BUF(323), BUF(336), ST(3522688), BUF(337), BUF(338),
-  IN(0), ST(1280), IN(3), IN(4), IN(5), BUF(322), ST(1766784), BUF(339),
-  IN(0), BUF(1), ST(1280), IN(3), IN(4), IN(5), BUF(322), BUF(339), ST(3522816), BUF(340), BUF(341),
-  IN(0), ST(0), IN(3), IN(4), IN(5), BUF(332), BUF(335), ST(5277568), BUF(342), BUF(343),
-  IN(0), ST(1408), IN(3), IN(4), IN(5), BUF(310), BUF(313), ST(5277760), BUF(344), BUF(345),
+  BUF(3), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(4), BUF(5), BUF(6), ST(1756288), ST(1756416),
+      BUF(7), SCRATCH,
+  BUF(3), BUF(7), ST(38528), ST(1756544), ST(1756672), ST(75392), ST(75520), BUF(8), BUF(9), BUF(10), ST(1756544),
+      ST(1756672), BUF(11), BUF(12), SCRATCH,
+  BUF(12), ST(75648), ST(1756800), ST(1757056), BUF(13), BUF(14), BUF(15), ST(1756800), ST(1757056), SCRATCH,
+  BUF(12), ST(84352), ST(1757312), ST(1757568), ST(158080), ST(158336), BUF(16), BUF(17), BUF(18), ST(1757312),
+      ST(1757568), BUF(19), SCRATCH,
+  BUF(13), BUF(14), BUF(15), BUF(19), ST(158592), ST(1757824), ST(1758080), ST(306048), ST(306304), ST(83840),
+      ST(84096), BUF(20), BUF(21), BUF(22), ST(1757824), ST(1758080), BUF(23), BUF(24), SCRATCH,
+  BUF(24), ST(306560), ST(1758336), ST(1758848), BUF(25), BUF(26), BUF(27), ST(1758336), ST(1758848), SCRATCH,
+  BUF(24), ST(340352), ST(1759360), ST(1759872), ST(635264), ST(635776), BUF(28), BUF(29), BUF(30), ST(1759360),
+      ST(1759872), BUF(31), SCRATCH,
+  BUF(25), BUF(26), BUF(27), BUF(31), ST(636288), ST(1760384), ST(1760896), ST(1226112), ST(1226624), ST(339328),
+      ST(339840), BUF(32), BUF(33), BUF(34), ST(1760384), ST(1760896), BUF(35), BUF(36), BUF(37), SCRATCH,
+  BUF(37), ST(1227136), ST(1761408), ST(1763456), ST(1489280), ST(1491328), BUF(38), BUF(39), BUF(40), ST(1761408),
+      ST(1763456), BUF(41),
+  BUF(41), ST(1493376), ST(1755520), BUF(42), BUF(43), BUF(44),
+  BUF(44), IN(2), BUF(45), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51),
+  BUF(44), BUF(51), BUF(52),
+  IN(0), BUF(42), ST(1755520), BUF(43), BUF(44), BUF(51), BUF(52), IN(3), ST(3521024), IN(4), IN(5), ST(5277056),
+      BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), ST(3521024), ST(5277056),
+  IN(0), BUF(41), ST(1493376), BUF(56), IN(5), ST(5014912), BUF(58), BUF(59), BUF(60), ST(5014912),
+  IN(0), ST(1493376), IN(3), IN(4), BUF(58), BUF(59), BUF(60), ST(3258880), BUF(61), BUF(62), ST(3258880),
+  IN(0), ST(1755520), IN(3), IN(4), IN(5), ST(3521024), ST(5277056), ST(5279552), ST(5279552), ST(1755520),
+  IN(0), ST(1493376), IN(3), IN(4), IN(5), ST(5014912), ST(3258880), ST(5279488), ST(5279488), BUF(63),
+  BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), ST(1493376), BUF(56), BUF(64), BUF(65), BUF(66), BUF(67),
+      BUF(68), BUF(69), BUF(70), BUF(71),
+  BUF(40), ST(1489280), BUF(65), BUF(69), BUF(70), BUF(71), BUF(72),
+  IN(0), ST(1489280), IN(3), IN(4), IN(5), BUF(67), ST(3254784), ST(3254784),
+  IN(0), ST(5279360), ST(1489280), IN(3), IN(4), IN(5), BUF(67), ST(3254784), ST(5010816), ST(5010816), ST(1489280),
+  IN(0), ST(1491328), IN(3), IN(4), IN(5), BUF(66), ST(3256832), ST(3256832),
+  IN(0), ST(5279424), ST(1491328), IN(3), IN(4), IN(5), BUF(66), ST(3256832), ST(5012864), ST(5012864), ST(1491328),
+  IN(0), BUF(37), ST(1227136), IN(5), BUF(72), ST(4748672), BUF(73), BUF(74), BUF(75), ST(4748672),
+  IN(0), ST(1227136), IN(3), IN(4), BUF(73), BUF(74), BUF(75), ST(2992640), BUF(76), BUF(77), ST(2992640),
+  IN(0), ST(1227136), IN(3), IN(4), IN(5), ST(4748672), ST(2992640), ST(5279296), ST(5279296), BUF(78),
+  BUF(32), BUF(33), BUF(34), ST(1226112), BUF(35), ST(1227136), BUF(72), BUF(79), BUF(80), BUF(81), BUF(82), BUF(83),
+      BUF(84), BUF(85), BUF(86),
+  IN(0), BUF(31), ST(636288), IN(5), BUF(86), ST(4157824), BUF(87), BUF(88), BUF(89), ST(4157824), SCRATCH,
+  IN(0), ST(636288), IN(3), IN(4), BUF(87), BUF(88), BUF(89), ST(2401792), BUF(90), BUF(91), ST(2401792),
+  IN(0), ST(339840), IN(3), IN(4), IN(5), BUF(80), ST(2105344), ST(2105344),
+  IN(0), ST(1226112), IN(3), IN(4), IN(5), BUF(81), ST(2991616), ST(2991616),
+  IN(0), ST(5279168), ST(1226112), IN(3), IN(4), IN(5), BUF(81), ST(2991616), ST(4747648), ST(4747648), ST(1226112),
+  IN(0), ST(1226624), IN(3), IN(4), IN(5), BUF(80), ST(2992128), ST(2992128),
+  IN(0), ST(5278848), ST(339840), IN(3), IN(4), IN(5), BUF(80), ST(2105344), ST(3861376), ST(3861376), ST(339840),
+  IN(0), ST(5279232), ST(1226624), IN(3), IN(4), IN(5), BUF(80), ST(2992128), ST(4748160), ST(4748160), ST(1226624),
+  IN(0), BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), IN(3), IN(4), IN(5), BUF(79), ST(2104832), ST(3860864),
+      BUF(92), ST(2104832), ST(3860864),
+  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(79), BUF(93), BUF(94), BUF(95),
+  BUF(27), ST(339328), BUF(35), BUF(79), BUF(94), BUF(95), BUF(96), BUF(97),
+  IN(0), ST(339328), IN(3), IN(4), IN(5), ST(2104832), ST(3860864), ST(5278784), ST(5278784), ST(339328),
+  IN(0), BUF(24), ST(306560), IN(5), BUF(97), ST(3828096), BUF(98), BUF(99), BUF(100), ST(3828096), SCRATCH,
+  IN(0), ST(306560), IN(3), IN(4), BUF(98), BUF(99), BUF(100), ST(2072064), BUF(101), BUF(102), ST(2072064),
+  IN(0), ST(306560), IN(3), IN(4), IN(5), ST(3828096), ST(2072064), ST(5278720), ST(5278720), BUF(103),
+  IN(0), ST(636288), IN(3), IN(4), IN(5), ST(4157824), ST(2401792), ST(5279104), ST(5279104), BUF(104),
+  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(86), BUF(105), BUF(106), BUF(107), BUF(108),
+      BUF(109), BUF(110), BUF(111), BUF(112), SCRATCH,
+  BUF(30), ST(635264), BUF(106), BUF(110), BUF(111), BUF(112), BUF(113),
+  IN(0), BUF(24), ST(340352), IN(5), BUF(113), ST(3861888), BUF(114), BUF(115), BUF(116), ST(3861888), SCRATCH,
+  IN(0), ST(340352), IN(3), IN(4), BUF(114), BUF(115), BUF(116), ST(2105856), BUF(117), BUF(118), ST(2105856),
+  IN(0), ST(635264), IN(3), IN(4), IN(5), BUF(108), ST(2400768), ST(2400768),
+  IN(0), ST(5278976), ST(635264), IN(3), IN(4), IN(5), BUF(108), ST(2400768), ST(4156800), ST(4156800), ST(635264),
+  IN(0), ST(635776), IN(3), IN(4), IN(5), BUF(107), ST(2401280), ST(2401280),
+  IN(0), ST(5279040), ST(635776), IN(3), IN(4), IN(5), BUF(107), ST(2401280), ST(4157312), ST(4157312), ST(635776),
+  IN(0), ST(340352), IN(3), IN(4), IN(5), ST(3861888), ST(2105856), ST(5278912), ST(5278912), BUF(119),
+  ST(340352), BUF(113), BUF(120), SCRATCH,
+  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(97), BUF(120), BUF(121), BUF(122), BUF(123), BUF(124),
+      BUF(125), BUF(126), BUF(127), BUF(128), SCRATCH,
+  BUF(22), ST(306048), BUF(122), BUF(126), BUF(127), BUF(128), BUF(129),
+  IN(0), BUF(19), ST(158592), IN(5), BUF(129), ST(3680128), BUF(130), BUF(131), BUF(132), ST(3680128), SCRATCH,
+  IN(0), ST(158592), IN(3), IN(4), BUF(130), BUF(131), BUF(132), ST(1924096), BUF(133), BUF(134), ST(1924096),
+  IN(0), ST(84096), IN(3), IN(4), IN(5), BUF(123), ST(1849600), ST(1849600),
+  IN(0), ST(306048), IN(3), IN(4), IN(5), BUF(124), ST(2071552), ST(2071552),
+  IN(0), ST(5278592), ST(306048), IN(3), IN(4), IN(5), BUF(124), ST(2071552), ST(3827584), ST(3827584), ST(306048),
+  IN(0), ST(306304), IN(3), IN(4), IN(5), BUF(123), ST(2071808), ST(2071808),
+  IN(0), ST(5278272), ST(84096), IN(3), IN(4), IN(5), BUF(123), ST(1849600), ST(3605632), ST(3605632), ST(84096),
+  IN(0), ST(5278656), ST(306304), IN(3), IN(4), IN(5), BUF(123), ST(2071808), ST(3827840), ST(3827840), ST(306304),
+  IN(0), BUF(13), BUF(14), BUF(15), ST(83840), IN(3), IN(4), IN(5), BUF(122), ST(1849344), ST(3605376), BUF(135),
+      ST(1849344), ST(3605376),
+  BUF(13), BUF(14), BUF(15), ST(83840), BUF(122), BUF(136), BUF(137), BUF(138),
+  BUF(15), ST(83840), BUF(122), BUF(137), BUF(138), BUF(139), BUF(140),
+  IN(0), ST(83840), IN(3), IN(4), IN(5), ST(1849344), ST(3605376), ST(5278208), ST(5278208), ST(83840),
+  IN(0), BUF(12), ST(75648), IN(5), BUF(140), ST(3597184), BUF(141), BUF(142), BUF(143), ST(3597184), SCRATCH,
+  IN(0), ST(75648), IN(3), IN(4), BUF(141), BUF(142), BUF(143), ST(1841152), BUF(144), BUF(145), ST(1841152),
+  IN(0), ST(75648), IN(3), IN(4), IN(5), ST(3597184), ST(1841152), ST(5278144), ST(5278144), BUF(146),
+  IN(0), ST(158592), IN(3), IN(4), IN(5), ST(3680128), ST(1924096), ST(5278528), ST(5278528), BUF(147),
+  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(129), BUF(148), BUF(149), BUF(150), BUF(151),
+      BUF(152), BUF(153), BUF(154), BUF(155), SCRATCH,
+  BUF(18), ST(158080), BUF(149), BUF(153), BUF(154), BUF(155), BUF(156),
+  IN(0), BUF(12), ST(84352), IN(5), BUF(156), ST(3605888), BUF(157), BUF(158), BUF(159), ST(3605888), SCRATCH,
+  IN(0), ST(84352), IN(3), IN(4), BUF(157), BUF(158), BUF(159), ST(1849856), BUF(160), BUF(161), ST(1849856),
+  IN(0), ST(158080), IN(3), IN(4), IN(5), BUF(151), ST(1923584), ST(1923584),
+  IN(0), ST(5278400), ST(158080), IN(3), IN(4), IN(5), BUF(151), ST(1923584), ST(3679616), ST(3679616), ST(158080),
+  IN(0), ST(158336), IN(3), IN(4), IN(5), BUF(150), ST(1923840), ST(1923840),
+  IN(0), ST(5278464), ST(158336), IN(3), IN(4), IN(5), BUF(150), ST(1923840), ST(3679872), ST(3679872), ST(158336),
+  IN(0), ST(84352), IN(3), IN(4), IN(5), ST(3605888), ST(1849856), ST(5278336), ST(5278336), BUF(162),
+  ST(84352), BUF(156), BUF(163), SCRATCH,
+  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(140), BUF(163), BUF(164), BUF(165), BUF(166), BUF(167),
+      BUF(168), BUF(169), BUF(170), BUF(171), SCRATCH,
+  BUF(10), ST(75392), BUF(165), BUF(169), BUF(170), BUF(171), BUF(172),
+  IN(0), BUF(7), ST(38528), IN(5), BUF(172), ST(3560064), BUF(173), BUF(174), BUF(175), ST(3560064), SCRATCH,
+  IN(0), ST(38528), IN(3), IN(4), BUF(173), BUF(174), BUF(175), ST(1804032), BUF(176), BUF(177), ST(1804032),
+  IN(0), ST(75392), IN(3), IN(4), IN(5), BUF(167), ST(1840896), ST(1840896),
+  IN(0), ST(5278016), ST(75392), IN(3), IN(4), IN(5), BUF(167), ST(1840896), ST(3596928), ST(3596928), ST(75392),
+  IN(0), ST(75520), IN(3), IN(4), IN(5), BUF(166), ST(1841024), ST(1841024),
+  IN(0), ST(5278080), ST(75520), IN(3), IN(4), IN(5), BUF(166), ST(1841024), ST(3597056), ST(3597056), ST(75520),
+  IN(0), ST(38528), IN(3), IN(4), IN(5), ST(3560064), ST(1804032), ST(5277952), ST(5277952), BUF(178),
+  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(172), BUF(179), BUF(180), BUF(181), BUF(182), BUF(183),
+      BUF(184), BUF(185), BUF(186), SCRATCH,
+  BUF(6), ST(38272), BUF(180), BUF(184), BUF(185), BUF(186), BUF(187),
+  IN(0), BUF(3), ST(1408), IN(5), BUF(187), ST(3522944), BUF(188), BUF(189), BUF(190), ST(3522944), SCRATCH,
+  IN(0), ST(1408), IN(3), IN(4), BUF(188), BUF(189), BUF(190), ST(1766912), BUF(191), BUF(192), ST(1766912),
+  IN(0), ST(38272), IN(3), IN(4), IN(5), BUF(182), ST(1803776), ST(1803776),
+  IN(0), ST(5277824), ST(38272), IN(3), IN(4), IN(5), BUF(182), ST(1803776), ST(3559808), ST(3559808), ST(38272),
+  IN(0), ST(38400), IN(3), IN(4), IN(5), BUF(181), ST(1803904), ST(1803904),
+  IN(0), ST(5277888), ST(38400), IN(3), IN(4), IN(5), BUF(181), ST(1803904), ST(3559936), ST(3559936), ST(38400),
+  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(165), BUF(187), BUF(193), BUF(194), BUF(195), BUF(196),
+      BUF(197), BUF(198), BUF(199), BUF(200), SCRATCH,
+  BUF(2), ST(1152), BUF(194), BUF(198), BUF(199), BUF(200), BUF(201),
+  IN(0), IN(1), ST(0), IN(5), BUF(201), ST(3521536), BUF(202), BUF(203), BUF(204), ST(3521536), SCRATCH,
+  IN(0), ST(0), IN(3), IN(4), BUF(202), BUF(203), BUF(204), ST(1765504), BUF(205), BUF(206), ST(1765504),
+  IN(0), ST(1152), IN(3), IN(4), IN(5), BUF(196), ST(1766656), ST(1766656),
+  IN(0), ST(5277632), ST(1152), IN(3), IN(4), IN(5), BUF(196), ST(1766656), ST(3522688), ST(3522688), ST(1152),
+  IN(0), ST(1280), IN(3), IN(4), IN(5), BUF(195), ST(1766784), ST(1766784),
+  IN(0), ST(5277696), ST(1280), IN(3), IN(4), IN(5), BUF(195), ST(1766784), ST(3522816), ST(3522816), ST(1280),
+  IN(0), ST(0), IN(3), IN(4), IN(5), ST(3521536), ST(1765504), ST(5277568), ST(5277568), ST(0),
+  IN(0), ST(1408), IN(3), IN(4), IN(5), ST(3522944), ST(1766912), ST(5277760), ST(5277760), ST(1408),
 };
 static const hw_call fmnist_resnet_small_joint_step_calls[] = {
   {0, 3, 0, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
@@ -3993,162 +3957,124 @@ static const hw_call fmnist_resnet_small_joint_step_calls[] = {
   {29, 8, 406, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn2 */
   {30, 11, 414, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn2 */
   {29, 8, 425, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn2 */
-  {31, 11, 433, {0, 0, 0}, 0},    /* k0031_backbone_block3_shortcut_bn_sub */
+  {30, 11, 433, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.shortcut.bn */
   {30, 11, 444, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn2 */
-  {32, 15, 455, {0, 0, 0}, 0},    /* k0032_backbone_block3_shortcut_bn_reduce_sum */
-  {33, 9, 470, {0, 0, 0}, 0},     /* k0033_backbone_block3_shortcut_bn_reduce_sum */
-  {34, 8, 479, {0, 0, 0}, 0},     /* k0034_backbone_block3_shortcut_bn_reduce_sum */
+  {31, 15, 455, {0, 0, 0}, 0},    /* k0031_backbone_block3_shortcut_bn_reduce_sum */
+  {32, 9, 470, {0, 0, 0}, 0},     /* k0032_backbone_block3_shortcut_bn_reduce_sum */
+  {33, 8, 479, {0, 0, 0}, 0},     /* k0033_backbone_block3_shortcut_bn_reduce_sum */
   {17, 10, 487, {0, 0, 0}, 0},    /* k0017_sub backbone.block3.shortcut.bn */
-  {35, 11, 497, {0, 0, 0}, 1},    /* k0035_backbone_block3_shortcut_conv_reduce_sum */
-  {36, 11, 508, {0, 0, 0}, 0},    /* k0036_backbone_block3_shortcut_conv_reduce_sum */
-  {37, 10, 519, {0, 0, 0}, 0},    /* k0037_backbone_block3_shortcut_conv_sub */
-  {38, 10, 529, {0, 0, 0}, 0},    /* k0038_backbone_block3_conv2_sub */
-  {39, 16, 539, {0, 0, 0}, 1},    /* k0039_backbone_block3_reduce_sum */
-  {40, 7, 555, {0, 0, 0}, 0},     /* k0040_backbone_block3_bn1_add */
-  {41, 11, 562, {0, 0, 0}, 1},    /* k0041_backbone_block3_conv1_reduce_sum */
-  {42, 11, 573, {0, 0, 0}, 0},    /* k0042_backbone_block3_conv1_reduce_sum */
+  {34, 11, 497, {0, 0, 0}, 1},    /* k0034_backbone_block3_shortcut_conv_reduce_sum */
+  {35, 11, 508, {0, 0, 0}, 0},    /* k0035_backbone_block3_shortcut_conv_reduce_sum */
+  {36, 10, 519, {0, 0, 0}, 0},    /* k0036_backbone_block3_shortcut_conv_sub */
+  {37, 10, 529, {0, 0, 0}, 0},    /* k0037_backbone_block3_conv2_sub */
+  {38, 16, 539, {0, 0, 0}, 1},    /* k0038_backbone_block3_reduce_sum */
+  {39, 7, 555, {0, 0, 0}, 0},     /* k0039_backbone_block3_bn1_add */
+  {40, 11, 562, {0, 0, 0}, 1},    /* k0040_backbone_block3_conv1_reduce_sum */
+  {41, 11, 573, {0, 0, 0}, 0},    /* k0041_backbone_block3_conv1_reduce_sum */
   {29, 8, 584, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn1 */
   {30, 11, 592, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn1 */
   {29, 8, 603, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn1 */
   {30, 11, 611, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn1 */
-  {43, 10, 622, {0, 0, 0}, 0},    /* k0043_backbone_block3_conv1_sub */
-  {44, 4, 632, {0, 0, 0}, 1},     /* k0044_backbone_block3_conv1_conv2d_input_grad */
-  {45, 17, 636, {0, 0, 0}, 1},    /* k0045_backbone_reduce_sum */
-  {46, 7, 653, {0, 0, 0}, 0},     /* k0046_backbone_block2_bn2_add */
-  {47, 11, 660, {0, 0, 0}, 1},    /* k0047_backbone_block2_conv2_reduce_sum */
-  {48, 11, 671, {0, 0, 0}, 0},    /* k0048_backbone_block2_conv2_reduce_sum */
-  {49, 8, 682, {0, 0, 0}, 0},     /* k0049_add backbone.block2.shortcut.bn */
-  {49, 8, 690, {0, 0, 0}, 0},     /* k0049_add backbone.block2.bn2 */
-  {50, 11, 698, {0, 0, 0}, 0},    /* k0050_sub backbone.block2.bn2 */
-  {49, 8, 709, {0, 0, 0}, 0},     /* k0049_add backbone.block2.bn2 */
-  {51, 11, 717, {0, 0, 0}, 0},    /* k0051_backbone_block2_shortcut_bn_sub */
-  {50, 11, 728, {0, 0, 0}, 0},    /* k0050_sub backbone.block2.bn2 */
-  {52, 14, 739, {0, 0, 0}, 0},    /* k0052_backbone_block2_shortcut_bn_reduce_sum */
-  {53, 8, 753, {0, 0, 0}, 0},     /* k0053_backbone_block2_shortcut_bn_reduce_sum */
-  {54, 7, 761, {0, 0, 0}, 0},     /* k0054_backbone_block2_shortcut_bn_reduce_sum */
-  {55, 10, 768, {0, 0, 0}, 0},    /* k0055_backbone_block2_shortcut_bn_sub */
-  {56, 11, 778, {0, 0, 0}, 1},    /* k0056_backbone_block2_shortcut_conv_reduce_sum */
-  {57, 11, 789, {0, 0, 0}, 0},    /* k0057_backbone_block2_shortcut_conv_reduce_sum */
-  {58, 10, 800, {0, 0, 0}, 0},    /* k0058_backbone_block2_shortcut_conv_sub */
-  {59, 10, 810, {0, 0, 0}, 0},    /* k0059_backbone_block2_conv2_sub */
-  {60, 16, 820, {0, 0, 0}, 1},    /* k0060_backbone_block2_reduce_sum */
-  {61, 7, 836, {0, 0, 0}, 0},     /* k0061_backbone_block2_bn1_add */
-  {62, 11, 843, {0, 0, 0}, 1},    /* k0062_backbone_block2_conv1_reduce_sum */
-  {63, 11, 854, {0, 0, 0}, 0},    /* k0063_backbone_block2_conv1_reduce_sum */
-  {49, 8, 865, {0, 0, 0}, 0},     /* k0049_add backbone.block2.bn1 */
-  {50, 11, 873, {0, 0, 0}, 0},    /* k0050_sub backbone.block2.bn1 */
-  {49, 8, 884, {0, 0, 0}, 0},     /* k0049_add backbone.block2.bn1 */
-  {50, 11, 892, {0, 0, 0}, 0},    /* k0050_sub backbone.block2.bn1 */
-  {64, 10, 903, {0, 0, 0}, 0},    /* k0064_backbone_block2_conv1_sub */
-  {65, 4, 913, {0, 0, 0}, 1},     /* k0065_backbone_block2_conv1_conv2d_input_grad */
-  {66, 17, 917, {0, 0, 0}, 1},    /* k0066_backbone_reduce_sum */
-  {67, 7, 934, {0, 0, 0}, 0},     /* k0067_backbone_block1_bn2_add */
-  {68, 11, 941, {0, 0, 0}, 1},    /* k0068_reduce_sum backbone.block1.conv2 */
-  {69, 11, 952, {0, 0, 0}, 0},    /* k0069_reduce_sum backbone.block1.conv2 */
-  {70, 8, 963, {0, 0, 0}, 0},     /* k0070_add backbone.block1.bn2 */
-  {71, 11, 971, {0, 0, 0}, 0},    /* k0071_sub backbone.block1.bn2 */
-  {70, 8, 982, {0, 0, 0}, 0},     /* k0070_add backbone.block1.bn2 */
-  {71, 11, 990, {0, 0, 0}, 0},    /* k0071_sub backbone.block1.bn2 */
-  {72, 10, 1001, {0, 0, 0}, 0},   /* k0072_sub backbone.block1.conv2 */
-  {73, 16, 1011, {0, 0, 0}, 1},   /* k0073_backbone_block1_reduce_sum */
-  {74, 7, 1027, {0, 0, 0}, 0},    /* k0074_add backbone.block1.bn1 */
-  {68, 11, 1034, {0, 0, 0}, 1},   /* k0068_reduce_sum backbone.block1.conv1 */
-  {69, 11, 1045, {0, 0, 0}, 0},   /* k0069_reduce_sum backbone.block1.conv1 */
-  {70, 8, 1056, {0, 0, 0}, 0},    /* k0070_add backbone.block1.bn1 */
-  {71, 11, 1064, {0, 0, 0}, 0},   /* k0071_sub backbone.block1.bn1 */
-  {70, 8, 1075, {0, 0, 0}, 0},    /* k0070_add backbone.block1.bn1 */
-  {71, 11, 1083, {0, 0, 0}, 0},   /* k0071_sub backbone.block1.bn1 */
-  {75, 17, 1094, {0, 0, 0}, 1},   /* k0075_backbone_reduce_sum */
-  {74, 7, 1111, {0, 0, 0}, 0},    /* k0074_add backbone.stem.bn */
-  {76, 11, 1118, {0, 0, 0}, 1},   /* k0076_backbone_stem_conv_reduce_sum */
-  {77, 11, 1129, {0, 0, 0}, 0},   /* k0077_backbone_stem_conv_reduce_sum */
-  {70, 8, 1140, {0, 0, 0}, 0},    /* k0070_add backbone.stem.bn */
-  {71, 11, 1148, {0, 0, 0}, 0},   /* k0071_sub backbone.stem.bn */
-  {70, 8, 1159, {0, 0, 0}, 0},    /* k0070_add backbone.stem.bn */
-  {71, 11, 1167, {0, 0, 0}, 0},   /* k0071_sub backbone.stem.bn */
-  {78, 10, 1178, {0, 0, 0}, 0},   /* k0078_backbone_stem_conv_sub */
-  {72, 10, 1188, {0, 0, 0}, 0},   /* k0072_sub backbone.block1.conv1 */
+  {42, 10, 622, {0, 0, 0}, 0},    /* k0042_backbone_block3_conv1_sub */
+  {43, 4, 632, {0, 0, 0}, 1},     /* k0043_backbone_block3_conv1_conv2d_input_grad */
+  {44, 17, 636, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
+  {45, 7, 653, {0, 0, 0}, 0},     /* k0045_backbone_block2_bn2_add */
+  {46, 11, 660, {0, 0, 0}, 1},    /* k0046_backbone_block2_conv2_reduce_sum */
+  {47, 11, 671, {0, 0, 0}, 0},    /* k0047_backbone_block2_conv2_reduce_sum */
+  {48, 8, 682, {0, 0, 0}, 0},     /* k0048_add backbone.block2.shortcut.bn */
+  {48, 8, 690, {0, 0, 0}, 0},     /* k0048_add backbone.block2.bn2 */
+  {49, 11, 698, {0, 0, 0}, 0},    /* k0049_sub backbone.block2.bn2 */
+  {48, 8, 709, {0, 0, 0}, 0},     /* k0048_add backbone.block2.bn2 */
+  {49, 11, 717, {0, 0, 0}, 0},    /* k0049_sub backbone.block2.shortcut.bn */
+  {49, 11, 728, {0, 0, 0}, 0},    /* k0049_sub backbone.block2.bn2 */
+  {50, 14, 739, {0, 0, 0}, 0},    /* k0050_backbone_block2_shortcut_bn_reduce_sum */
+  {51, 8, 753, {0, 0, 0}, 0},     /* k0051_backbone_block2_shortcut_bn_reduce_sum */
+  {52, 7, 761, {0, 0, 0}, 0},     /* k0052_backbone_block2_shortcut_bn_reduce_sum */
+  {53, 10, 768, {0, 0, 0}, 0},    /* k0053_backbone_block2_shortcut_bn_sub */
+  {54, 11, 778, {0, 0, 0}, 1},    /* k0054_backbone_block2_shortcut_conv_reduce_sum */
+  {55, 11, 789, {0, 0, 0}, 0},    /* k0055_backbone_block2_shortcut_conv_reduce_sum */
+  {56, 10, 800, {0, 0, 0}, 0},    /* k0056_backbone_block2_shortcut_conv_sub */
+  {57, 10, 810, {0, 0, 0}, 0},    /* k0057_backbone_block2_conv2_sub */
+  {58, 16, 820, {0, 0, 0}, 1},    /* k0058_backbone_block2_reduce_sum */
+  {59, 7, 836, {0, 0, 0}, 0},     /* k0059_backbone_block2_bn1_add */
+  {60, 11, 843, {0, 0, 0}, 1},    /* k0060_backbone_block2_conv1_reduce_sum */
+  {61, 11, 854, {0, 0, 0}, 0},    /* k0061_backbone_block2_conv1_reduce_sum */
+  {48, 8, 865, {0, 0, 0}, 0},     /* k0048_add backbone.block2.bn1 */
+  {49, 11, 873, {0, 0, 0}, 0},    /* k0049_sub backbone.block2.bn1 */
+  {48, 8, 884, {0, 0, 0}, 0},     /* k0048_add backbone.block2.bn1 */
+  {49, 11, 892, {0, 0, 0}, 0},    /* k0049_sub backbone.block2.bn1 */
+  {62, 10, 903, {0, 0, 0}, 0},    /* k0062_backbone_block2_conv1_sub */
+  {63, 4, 913, {0, 0, 0}, 1},     /* k0063_backbone_block2_conv1_conv2d_input_grad */
+  {64, 17, 917, {0, 0, 0}, 1},    /* k0064_backbone_reduce_sum */
+  {65, 7, 934, {0, 0, 0}, 0},     /* k0065_backbone_block1_bn2_add */
+  {66, 11, 941, {0, 0, 0}, 1},    /* k0066_reduce_sum backbone.block1.conv2 */
+  {67, 11, 952, {0, 0, 0}, 0},    /* k0067_reduce_sum backbone.block1.conv2 */
+  {68, 8, 963, {0, 0, 0}, 0},     /* k0068_add backbone.block1.bn2 */
+  {69, 11, 971, {0, 0, 0}, 0},    /* k0069_sub backbone.block1.bn2 */
+  {68, 8, 982, {0, 0, 0}, 0},     /* k0068_add backbone.block1.bn2 */
+  {69, 11, 990, {0, 0, 0}, 0},    /* k0069_sub backbone.block1.bn2 */
+  {70, 10, 1001, {0, 0, 0}, 0},   /* k0070_backbone_block1_conv2_sub */
+  {71, 16, 1011, {0, 0, 0}, 1},   /* k0071_backbone_block1_reduce_sum */
+  {72, 7, 1027, {0, 0, 0}, 0},    /* k0072_add backbone.block1.bn1 */
+  {66, 11, 1034, {0, 0, 0}, 1},   /* k0066_reduce_sum backbone.block1.conv1 */
+  {67, 11, 1045, {0, 0, 0}, 0},   /* k0067_reduce_sum backbone.block1.conv1 */
+  {68, 8, 1056, {0, 0, 0}, 0},    /* k0068_add backbone.block1.bn1 */
+  {69, 11, 1064, {0, 0, 0}, 0},   /* k0069_sub backbone.block1.bn1 */
+  {68, 8, 1075, {0, 0, 0}, 0},    /* k0068_add backbone.block1.bn1 */
+  {69, 11, 1083, {0, 0, 0}, 0},   /* k0069_sub backbone.block1.bn1 */
+  {73, 17, 1094, {0, 0, 0}, 1},   /* k0073_backbone_reduce_sum */
+  {72, 7, 1111, {0, 0, 0}, 0},    /* k0072_add backbone.stem.bn */
+  {74, 11, 1118, {0, 0, 0}, 1},   /* k0074_backbone_stem_conv_reduce_sum */
+  {75, 11, 1129, {0, 0, 0}, 0},   /* k0075_backbone_stem_conv_reduce_sum */
+  {68, 8, 1140, {0, 0, 0}, 0},    /* k0068_add backbone.stem.bn */
+  {69, 11, 1148, {0, 0, 0}, 0},   /* k0069_sub backbone.stem.bn */
+  {68, 8, 1159, {0, 0, 0}, 0},    /* k0068_add backbone.stem.bn */
+  {69, 11, 1167, {0, 0, 0}, 0},   /* k0069_sub backbone.stem.bn */
+  {76, 10, 1178, {0, 0, 0}, 0},   /* k0076_backbone_stem_conv_sub */
+  {77, 10, 1188, {0, 0, 0}, 0},   /* k0077_backbone_block1_conv1_sub */
 };
 static const hw_buffer fmnist_resnet_small_joint_step_buffers[] = {
-  {{4, 0, 0}, 0, 127, -1},
-  {{4, 0, 0}, 1, 127, -1},
-  {{4, 0, 0}, 2, 127, -1},
-  {{4, 0, 0}, 3, 127, -1},
-  {{4, 0, 0}, 4, 127, -1},
-  {{4, 0, 0}, 5, 127, -1},
-  {{4, 0, 0}, 6, 127, -1},
-  {{4, 0, 0}, 7, 127, -1},
-  {{4, 0, 0}, 8, 127, -1},
-  {{4, 0, 0}, 9, 127, -1},
-  {{4, 0, 0}, 10, 127, -1},
-  {{4, 0, 0}, 11, 127, -1},
-  {{4, 0, 0}, 12, 127, -1},
-  {{4, 0, 0}, 13, 127, -1},
-  {{4, 0, 0}, 14, 127, -1},
-  {{4, 0, 0}, 15, 127, -1},
-  {{4, 0, 0}, 16, 127, -1},
-  {{4, 0, 0}, 17, 127, -1},
   {{0, 200704, 0}, 18, 117, -1},
   {{128, 0, 0}, 18, 117, -1},
   {{128, 0, 0}, 18, 118, -1},
-  {{128, 0, 0}, 18, 127, -1},
-  {{128, 0, 0}, 18, 127, -1},
   {{0, 200704, 0}, 18, 111, -1},
   {{0, 200704, 0}, 19, 109, -1},
   {{128, 0, 0}, 19, 109, -1},
   {{128, 0, 0}, 19, 110, -1},
-  {{128, 0, 0}, 19, 127, -1},
-  {{128, 0, 0}, 19, 127, -1},
   {{0, 200704, 0}, 19, 102, -1},
   {{0, 200704, 0}, 20, 100, -1},
   {{128, 0, 0}, 20, 100, -1},
   {{128, 0, 0}, 20, 101, -1},
-  {{128, 0, 0}, 20, 127, -1},
-  {{128, 0, 0}, 20, 127, -1},
   {{0, 200704, 0}, 20, 100, -1},
   {{0, 200704, 0}, 20, 92, -1},
   {{0, 100352, 0}, 21, 83, -1},
   {{256, 0, 0}, 21, 83, -1},
   {{256, 0, 0}, 21, 84, -1},
-  {{256, 0, 0}, 21, 127, -1},
-  {{256, 0, 0}, 21, 127, -1},
   {{0, 100352, 0}, 22, 90, -1},
   {{256, 0, 0}, 22, 90, -1},
   {{256, 0, 0}, 22, 91, -1},
-  {{256, 0, 0}, 22, 127, -1},
-  {{256, 0, 0}, 22, 127, -1},
   {{0, 100352, 0}, 22, 74, -1},
   {{0, 100352, 0}, 23, 72, -1},
   {{256, 0, 0}, 23, 72, -1},
   {{256, 0, 0}, 23, 73, -1},
-  {{256, 0, 0}, 23, 127, -1},
-  {{256, 0, 0}, 23, 127, -1},
   {{0, 100352, 0}, 23, 72, -1},
   {{0, 100352, 0}, 23, 64, -1},
   {{0, 50176, 0}, 24, 55, -1},
   {{512, 0, 0}, 24, 55, -1},
   {{512, 0, 0}, 24, 56, -1},
-  {{512, 0, 0}, 24, 127, -1},
-  {{512, 0, 0}, 24, 127, -1},
   {{0, 50176, 0}, 25, 62, -1},
   {{512, 0, 0}, 25, 62, -1},
   {{512, 0, 0}, 25, 63, -1},
-  {{512, 0, 0}, 25, 127, -1},
-  {{512, 0, 0}, 25, 127, -1},
   {{0, 50176, 0}, 25, 46, -1},
   {{0, 50176, 0}, 26, 45, -1},
   {{512, 0, 0}, 26, 45, -1},
   {{512, 0, 0}, 26, 45, -1},
-  {{512, 0, 0}, 26, 127, -1},
-  {{512, 0, 0}, 26, 127, -1},
   {{0, 50176, 0}, 26, 56, -1},
   {{0, 1024, 0}, 26, 26, -1},
   {{0, 1024, 0}, 26, 127, -1},
   {{0, 4096, 0}, 27, 36, -1},
   {{2048, 0, 0}, 27, 36, -1},
   {{2048, 0, 0}, 27, 37, -1},
-  {{2048, 0, 0}, 27, 127, -1},
-  {{2048, 0, 0}, 27, 127, -1},
   {{0, 4096, 0}, 27, 32, -1},
   {{0, 1024, 0}, 28, 31, -1},
   {{0, 8, 0}, 28, 31, -1},
@@ -4159,577 +4085,337 @@ static const hw_buffer fmnist_resnet_small_joint_step_buffers[] = {
   {{0, 8, 0}, 29, 29, -1},
   {{4, 0, 0}, 29, 29, -1},
   {{4, 0, 0}, 29, 127, -1},
-  {{0, 0, 16}, 29, 31, 83},
+  {{0, 0, 16}, 29, 31, 45},
   {{0, 1024, 0}, 30, 31, -1},
   {{0, 1024, 0}, 31, 31, -1},
-  {{0, 1024, 0}, 31, 31, 90},
+  {{0, 1024, 0}, 31, 31, 52},
   {{0, 8, 0}, 31, 31, -1},
-  {{0, 1024, 0}, 31, 36, 80},
+  {{0, 1024, 0}, 31, 36, 42},
   {{512, 0, 0}, 31, 31, -1},
-  {{512, 0, 0}, 31, 127, -1},
-  {{512, 0, 0}, 31, 127, 95},
   {{262144, 0, 0}, 32, 33, -1},
   {{262144, 0, 0}, 32, 33, -1},
   {{4, 0, 0}, 32, 33, -1},
-  {{262144, 0, 0}, 32, 127, -1},
   {{4, 0, 0}, 33, 33, -1},
   {{4, 0, 0}, 33, 33, -1},
-  {{262144, 0, 0}, 33, 127, 98},
-  {{4, 0, 0}, 34, 127, -1},
-  {{512, 0, 0}, 34, 127, -1},
-  {{4, 0, 0}, 35, 127, -1},
   {{262144, 0, 0}, 35, 127, -1},
   {{0, 4096, 0}, 36, 36, -1},
-  {{0, 4096, 0}, 36, 37, 109},
+  {{0, 4096, 0}, 36, 37, 64},
   {{2048, 0, 0}, 36, 41, -1},
   {{2048, 0, 0}, 36, 39, -1},
   {{2048, 0, 0}, 36, 36, -1},
   {{2048, 0, 0}, 36, 37, -1},
-  {{0, 4096, 0}, 36, 37, 74},
+  {{0, 4096, 0}, 36, 37, 38},
   {{2048, 0, 0}, 36, 37, -1},
-  {{0, 4096, 0}, 37, 45, 110},
-  {{2048, 0, 0}, 38, 127, -1},
-  {{2048, 0, 0}, 39, 127, 112},
-  {{2048, 0, 0}, 39, 127, -1},
-  {{2048, 0, 0}, 40, 127, -1},
-  {{2048, 0, 0}, 41, 127, 111},
-  {{2048, 0, 0}, 41, 127, -1},
+  {{0, 4096, 0}, 37, 45, 65},
   {{262144, 0, 0}, 42, 43, -1},
   {{262144, 0, 0}, 42, 43, -1},
   {{4, 0, 0}, 42, 43, -1},
-  {{262144, 0, 0}, 42, 127, -1},
   {{4, 0, 0}, 43, 43, -1},
   {{4, 0, 0}, 43, 43, -1},
-  {{262144, 0, 0}, 43, 127, 124},
-  {{4, 0, 0}, 44, 127, -1},
   {{262144, 0, 0}, 44, 127, -1},
   {{0, 1024, 0}, 45, 56, -1},
   {{512, 0, 0}, 45, 53, -1},
   {{512, 0, 0}, 45, 50, -1},
   {{512, 0, 0}, 45, 45, -1},
   {{512, 0, 0}, 45, 45, -1},
-  {{0, 50176, 0}, 45, 45, 66},
+  {{0, 50176, 0}, 45, 45, 32},
   {{512, 0, 0}, 45, 45, -1},
-  {{0, 50176, 0}, 45, 62, 138},
+  {{0, 50176, 0}, 45, 62, 84},
   {{589824, 0, 0}, 46, 47, -1},
   {{589824, 0, 0}, 46, 47, -1},
   {{4, 0, 0}, 46, 47, -1},
-  {{589824, 0, 0}, 46, 127, -1},
   {{4, 0, 0}, 47, 47, -1},
   {{4, 0, 0}, 47, 47, -1},
-  {{589824, 0, 0}, 47, 127, 141},
-  {{512, 0, 0}, 48, 127, -1},
-  {{512, 0, 0}, 49, 127, -1},
-  {{512, 0, 0}, 50, 127, 135},
-  {{512, 0, 0}, 50, 127, -1},
-  {{512, 0, 0}, 51, 127, -1},
-  {{512, 0, 0}, 52, 127, -1},
-  {{512, 0, 0}, 52, 127, -1},
-  {{512, 0, 0}, 53, 127, 134},
-  {{512, 0, 0}, 53, 127, -1},
   {{512, 0, 0}, 54, 54, -1},
-  {{512, 0, 0}, 54, 127, -1},
-  {{512, 0, 0}, 54, 127, 157},
   {{512, 0, 0}, 55, 55, -1},
-  {{0, 50176, 0}, 55, 56, 55},
+  {{0, 50176, 0}, 55, 56, 25},
   {{512, 0, 0}, 55, 56, -1},
   {{512, 0, 0}, 56, 56, -1},
-  {{0, 50176, 0}, 56, 72, 71},
-  {{4, 0, 0}, 57, 127, -1},
-  {{512, 0, 0}, 57, 127, -1},
+  {{0, 50176, 0}, 56, 72, 35},
   {{32768, 0, 0}, 58, 59, -1},
   {{32768, 0, 0}, 58, 59, -1},
   {{4, 0, 0}, 58, 59, -1},
-  {{32768, 0, 0}, 58, 127, -1},
   {{4, 0, 0}, 59, 59, -1},
   {{4, 0, 0}, 59, 59, -1},
-  {{32768, 0, 0}, 59, 127, 167},
-  {{4, 0, 0}, 60, 127, -1},
   {{32768, 0, 0}, 60, 127, -1},
-  {{4, 0, 0}, 61, 127, -1},
   {{589824, 0, 0}, 61, 127, -1},
   {{0, 50176, 0}, 62, 62, -1},
-  {{0, 50176, 0}, 62, 63, 178},
+  {{0, 50176, 0}, 62, 63, 105},
   {{512, 0, 0}, 62, 69, -1},
   {{512, 0, 0}, 62, 67, -1},
   {{512, 0, 0}, 62, 62, -1},
   {{512, 0, 0}, 62, 63, -1},
-  {{0, 50176, 0}, 62, 63, 60},
+  {{0, 50176, 0}, 62, 63, 28},
   {{512, 0, 0}, 62, 63, -1},
-  {{0, 50176, 0}, 63, 71, 179},
+  {{0, 50176, 0}, 63, 71, 106},
   {{294912, 0, 0}, 64, 65, -1},
   {{294912, 0, 0}, 64, 65, -1},
   {{4, 0, 0}, 64, 65, -1},
-  {{294912, 0, 0}, 64, 127, -1},
   {{4, 0, 0}, 65, 65, -1},
   {{4, 0, 0}, 65, 65, -1},
-  {{294912, 0, 0}, 65, 127, 187},
-  {{512, 0, 0}, 66, 127, -1},
-  {{512, 0, 0}, 67, 127, 181},
-  {{512, 0, 0}, 67, 127, -1},
-  {{512, 0, 0}, 68, 127, -1},
-  {{512, 0, 0}, 69, 127, 180},
-  {{512, 0, 0}, 69, 127, -1},
-  {{4, 0, 0}, 70, 127, -1},
   {{294912, 0, 0}, 70, 127, -1},
   {{0, 100352, 0}, 71, 72, -1},
   {{0, 100352, 0}, 72, 72, -1},
-  {{0, 100352, 0}, 72, 84, 53},
+  {{0, 100352, 0}, 72, 84, 23},
   {{256, 0, 0}, 72, 81, -1},
   {{256, 0, 0}, 72, 78, -1},
   {{256, 0, 0}, 72, 72, -1},
   {{256, 0, 0}, 72, 73, -1},
-  {{0, 100352, 0}, 72, 73, 48},
+  {{0, 100352, 0}, 72, 73, 20},
   {{256, 0, 0}, 72, 73, -1},
-  {{0, 100352, 0}, 73, 90, 209},
+  {{0, 100352, 0}, 73, 90, 127},
   {{147456, 0, 0}, 74, 75, -1},
   {{147456, 0, 0}, 74, 75, -1},
   {{4, 0, 0}, 74, 75, -1},
-  {{147456, 0, 0}, 74, 127, -1},
   {{4, 0, 0}, 75, 75, -1},
   {{4, 0, 0}, 75, 75, -1},
-  {{147456, 0, 0}, 75, 127, 212},
-  {{256, 0, 0}, 76, 127, -1},
-  {{256, 0, 0}, 77, 127, -1},
-  {{256, 0, 0}, 78, 127, 206},
-  {{256, 0, 0}, 78, 127, -1},
-  {{256, 0, 0}, 79, 127, -1},
-  {{256, 0, 0}, 80, 127, -1},
-  {{256, 0, 0}, 80, 127, -1},
-  {{256, 0, 0}, 81, 127, 205},
-  {{256, 0, 0}, 81, 127, -1},
   {{256, 0, 0}, 82, 82, -1},
-  {{256, 0, 0}, 82, 127, -1},
-  {{256, 0, 0}, 82, 127, 228},
   {{256, 0, 0}, 83, 83, -1},
-  {{0, 100352, 0}, 83, 84, 37},
+  {{0, 100352, 0}, 83, 84, 13},
   {{256, 0, 0}, 83, 84, -1},
   {{256, 0, 0}, 84, 84, -1},
-  {{0, 100352, 0}, 84, 100, 204},
-  {{4, 0, 0}, 85, 127, -1},
-  {{256, 0, 0}, 85, 127, -1},
+  {{0, 100352, 0}, 84, 100, 122},
   {{8192, 0, 0}, 86, 87, -1},
   {{8192, 0, 0}, 86, 87, -1},
   {{4, 0, 0}, 86, 87, -1},
-  {{8192, 0, 0}, 86, 127, -1},
   {{4, 0, 0}, 87, 87, -1},
   {{4, 0, 0}, 87, 87, -1},
-  {{8192, 0, 0}, 87, 127, 238},
-  {{4, 0, 0}, 88, 127, -1},
   {{8192, 0, 0}, 88, 127, -1},
-  {{4, 0, 0}, 89, 127, -1},
   {{147456, 0, 0}, 89, 127, -1},
   {{0, 100352, 0}, 90, 90, -1},
-  {{0, 100352, 0}, 90, 91, 249},
+  {{0, 100352, 0}, 90, 91, 148},
   {{256, 0, 0}, 90, 97, -1},
   {{256, 0, 0}, 90, 95, -1},
   {{256, 0, 0}, 90, 90, -1},
   {{256, 0, 0}, 90, 91, -1},
-  {{0, 100352, 0}, 90, 91, 42},
+  {{0, 100352, 0}, 90, 91, 16},
   {{256, 0, 0}, 90, 91, -1},
-  {{0, 100352, 0}, 91, 99, 250},
+  {{0, 100352, 0}, 91, 99, 149},
   {{73728, 0, 0}, 92, 93, -1},
   {{73728, 0, 0}, 92, 93, -1},
   {{4, 0, 0}, 92, 93, -1},
-  {{73728, 0, 0}, 92, 127, -1},
   {{4, 0, 0}, 93, 93, -1},
   {{4, 0, 0}, 93, 93, -1},
-  {{73728, 0, 0}, 93, 127, 258},
-  {{256, 0, 0}, 94, 127, -1},
-  {{256, 0, 0}, 95, 127, 252},
-  {{256, 0, 0}, 95, 127, -1},
-  {{256, 0, 0}, 96, 127, -1},
-  {{256, 0, 0}, 97, 127, 251},
-  {{256, 0, 0}, 97, 127, -1},
-  {{4, 0, 0}, 98, 127, -1},
   {{73728, 0, 0}, 98, 127, -1},
   {{0, 200704, 0}, 99, 100, -1},
   {{0, 200704, 0}, 100, 100, -1},
-  {{0, 200704, 0}, 100, 117, 35},
+  {{0, 200704, 0}, 100, 117, 11},
   {{128, 0, 0}, 100, 107, -1},
   {{128, 0, 0}, 100, 105, -1},
   {{128, 0, 0}, 100, 100, -1},
   {{128, 0, 0}, 100, 101, -1},
-  {{0, 200704, 0}, 100, 101, 30},
+  {{0, 200704, 0}, 100, 101, 8},
   {{128, 0, 0}, 100, 101, -1},
-  {{0, 200704, 0}, 101, 109, 280},
+  {{0, 200704, 0}, 101, 109, 170},
   {{36864, 0, 0}, 102, 103, -1},
   {{36864, 0, 0}, 102, 103, -1},
   {{4, 0, 0}, 102, 103, -1},
-  {{36864, 0, 0}, 102, 127, -1},
   {{4, 0, 0}, 103, 103, -1},
   {{4, 0, 0}, 103, 103, -1},
-  {{36864, 0, 0}, 103, 127, 283},
-  {{128, 0, 0}, 104, 127, -1},
-  {{128, 0, 0}, 105, 127, 277},
-  {{128, 0, 0}, 105, 127, -1},
-  {{128, 0, 0}, 106, 127, -1},
-  {{128, 0, 0}, 107, 127, 276},
-  {{128, 0, 0}, 107, 127, -1},
-  {{4, 0, 0}, 108, 127, -1},
   {{36864, 0, 0}, 108, 127, -1},
   {{0, 200704, 0}, 109, 109, -1},
-  {{0, 200704, 0}, 109, 110, 298},
+  {{0, 200704, 0}, 109, 110, 179},
   {{128, 0, 0}, 109, 116, -1},
   {{128, 0, 0}, 109, 114, -1},
   {{128, 0, 0}, 109, 109, -1},
   {{128, 0, 0}, 109, 110, -1},
-  {{0, 200704, 0}, 109, 110, 24},
+  {{0, 200704, 0}, 109, 110, 4},
   {{128, 0, 0}, 109, 110, -1},
-  {{0, 200704, 0}, 110, 117, 299},
+  {{0, 200704, 0}, 110, 117, 180},
   {{36864, 0, 0}, 111, 112, -1},
   {{36864, 0, 0}, 111, 112, -1},
   {{4, 0, 0}, 111, 112, -1},
-  {{36864, 0, 0}, 111, 127, -1},
   {{4, 0, 0}, 112, 112, -1},
   {{4, 0, 0}, 112, 112, -1},
-  {{36864, 0, 0}, 112, 127, 307},
-  {{128, 0, 0}, 113, 127, -1},
-  {{128, 0, 0}, 114, 127, 301},
-  {{128, 0, 0}, 114, 127, -1},
-  {{128, 0, 0}, 115, 127, -1},
-  {{128, 0, 0}, 116, 127, 300},
-  {{128, 0, 0}, 116, 127, -1},
   {{0, 200704, 0}, 117, 117, -1},
-  {{0, 200704, 0}, 117, 118, 275},
+  {{0, 200704, 0}, 117, 118, 165},
   {{128, 0, 0}, 117, 124, -1},
   {{128, 0, 0}, 117, 122, -1},
   {{128, 0, 0}, 117, 117, -1},
   {{128, 0, 0}, 117, 118, -1},
-  {{0, 200704, 0}, 117, 118, 18},
+  {{0, 200704, 0}, 117, 118, 0},
   {{128, 0, 0}, 117, 118, -1},
-  {{0, 200704, 0}, 118, 119, 321},
+  {{0, 200704, 0}, 118, 119, 194},
   {{1152, 0, 0}, 119, 120, -1},
   {{1152, 0, 0}, 119, 120, -1},
   {{4, 0, 0}, 119, 120, -1},
-  {{1152, 0, 0}, 119, 127, -1},
   {{4, 0, 0}, 120, 120, -1},
   {{4, 0, 0}, 120, 120, -1},
-  {{1152, 0, 0}, 120, 127, 329},
-  {{128, 0, 0}, 121, 127, -1},
-  {{128, 0, 0}, 122, 127, 323},
-  {{128, 0, 0}, 122, 127, -1},
-  {{128, 0, 0}, 123, 127, -1},
-  {{128, 0, 0}, 124, 127, 322},
-  {{128, 0, 0}, 124, 127, -1},
-  {{4, 0, 0}, 125, 127, -1},
-  {{1152, 0, 0}, 125, 127, -1},
-  {{4, 0, 0}, 126, 127, -1},
-  {{36864, 0, 0}, 126, 127, -1},
 };
 static const hw_copy fmnist_resnet_small_joint_step_copies[] = {
-  {ST(1756032), BUF(21), {128, 0, 0}},
-  {ST(1756160), BUF(22), {128, 0, 0}},
-  {ST(1756288), BUF(27), {128, 0, 0}},
-  {ST(1756416), BUF(28), {128, 0, 0}},
-  {ST(1756544), BUF(33), {128, 0, 0}},
-  {ST(1756672), BUF(34), {128, 0, 0}},
-  {ST(1756800), BUF(40), {256, 0, 0}},
-  {ST(1757056), BUF(41), {256, 0, 0}},
-  {ST(1757312), BUF(45), {256, 0, 0}},
-  {ST(1757568), BUF(46), {256, 0, 0}},
-  {ST(1757824), BUF(51), {256, 0, 0}},
-  {ST(1758080), BUF(52), {256, 0, 0}},
-  {ST(1758336), BUF(58), {512, 0, 0}},
-  {ST(1758848), BUF(59), {512, 0, 0}},
-  {ST(1759360), BUF(63), {512, 0, 0}},
-  {ST(1759872), BUF(64), {512, 0, 0}},
-  {ST(1760384), BUF(69), {512, 0, 0}},
-  {ST(1760896), BUF(70), {512, 0, 0}},
-  {ST(1761408), BUF(77), {2048, 0, 0}},
-  {ST(1763456), BUF(78), {2048, 0, 0}},
-  {ST(1765504), BUF(335), {1152, 0, 0}},
-  {ST(3521536), BUF(332), {1152, 0, 0}},
-  {ST(5277568), BUF(342), {4, 0, 0}},
-  {ST(0), BUF(343), {1152, 0, 0}},
-  {ST(1766656), BUF(336), {128, 0, 0}},
-  {ST(3522688), BUF(337), {128, 0, 0}},
-  {ST(5277632), BUF(0), {4, 0, 0}},
-  {ST(1152), BUF(338), {128, 0, 0}},
-  {ST(1766784), BUF(339), {128, 0, 0}},
-  {ST(3522816), BUF(340), {128, 0, 0}},
-  {ST(5277696), BUF(1), {4, 0, 0}},
-  {ST(1280), BUF(341), {128, 0, 0}},
-  {ST(1766912), BUF(313), {36864, 0, 0}},
-  {ST(3522944), BUF(310), {36864, 0, 0}},
-  {ST(5277760), BUF(344), {4, 0, 0}},
-  {ST(1408), BUF(345), {36864, 0, 0}},
-  {ST(1803776), BUF(314), {128, 0, 0}},
-  {ST(3559808), BUF(315), {128, 0, 0}},
-  {ST(5277824), BUF(2), {4, 0, 0}},
-  {ST(38272), BUF(316), {128, 0, 0}},
-  {ST(1803904), BUF(317), {128, 0, 0}},
-  {ST(3559936), BUF(318), {128, 0, 0}},
-  {ST(5277888), BUF(3), {4, 0, 0}},
-  {ST(38400), BUF(319), {128, 0, 0}},
-  {ST(1804032), BUF(289), {36864, 0, 0}},
-  {ST(3560064), BUF(286), {36864, 0, 0}},
-  {ST(5277952), BUF(296), {4, 0, 0}},
-  {ST(38528), BUF(297), {36864, 0, 0}},
-  {ST(1840896), BUF(290), {128, 0, 0}},
-  {ST(3596928), BUF(291), {128, 0, 0}},
-  {ST(5278016), BUF(4), {4, 0, 0}},
-  {ST(75392), BUF(292), {128, 0, 0}},
-  {ST(1841024), BUF(293), {128, 0, 0}},
-  {ST(3597056), BUF(294), {128, 0, 0}},
-  {ST(5278080), BUF(5), {4, 0, 0}},
-  {ST(75520), BUF(295), {128, 0, 0}},
-  {ST(1841152), BUF(244), {8192, 0, 0}},
-  {ST(3597184), BUF(241), {8192, 0, 0}},
-  {ST(5278144), BUF(245), {4, 0, 0}},
-  {ST(75648), BUF(246), {8192, 0, 0}},
-  {ST(1849344), BUF(229), {256, 0, 0}},
-  {ST(3605376), BUF(230), {256, 0, 0}},
-  {ST(5278208), BUF(236), {4, 0, 0}},
-  {ST(83840), BUF(237), {256, 0, 0}},
-  {ST(1849600), BUF(219), {256, 0, 0}},
-  {ST(3605632), BUF(224), {256, 0, 0}},
-  {ST(5278272), BUF(6), {4, 0, 0}},
-  {ST(84096), BUF(225), {256, 0, 0}},
-  {ST(1849856), BUF(264), {73728, 0, 0}},
-  {ST(3605888), BUF(261), {73728, 0, 0}},
-  {ST(5278336), BUF(271), {4, 0, 0}},
-  {ST(84352), BUF(272), {73728, 0, 0}},
-  {ST(1923584), BUF(265), {256, 0, 0}},
-  {ST(3679616), BUF(266), {256, 0, 0}},
-  {ST(5278400), BUF(7), {4, 0, 0}},
-  {ST(158080), BUF(267), {256, 0, 0}},
-  {ST(1923840), BUF(268), {256, 0, 0}},
-  {ST(3679872), BUF(269), {256, 0, 0}},
-  {ST(5278464), BUF(8), {4, 0, 0}},
-  {ST(158336), BUF(270), {256, 0, 0}},
-  {ST(1924096), BUF(218), {147456, 0, 0}},
-  {ST(3680128), BUF(215), {147456, 0, 0}},
-  {ST(5278528), BUF(247), {4, 0, 0}},
-  {ST(158592), BUF(248), {147456, 0, 0}},
-  {ST(2071552), BUF(220), {256, 0, 0}},
-  {ST(3827584), BUF(221), {256, 0, 0}},
-  {ST(5278592), BUF(9), {4, 0, 0}},
-  {ST(306048), BUF(222), {256, 0, 0}},
-  {ST(2071808), BUF(223), {256, 0, 0}},
-  {ST(3827840), BUF(226), {256, 0, 0}},
-  {ST(5278656), BUF(10), {4, 0, 0}},
-  {ST(306304), BUF(227), {256, 0, 0}},
-  {ST(2072064), BUF(173), {32768, 0, 0}},
-  {ST(3828096), BUF(170), {32768, 0, 0}},
-  {ST(5278720), BUF(174), {4, 0, 0}},
-  {ST(306560), BUF(175), {32768, 0, 0}},
-  {ST(2104832), BUF(158), {512, 0, 0}},
-  {ST(3860864), BUF(159), {512, 0, 0}},
-  {ST(5278784), BUF(165), {4, 0, 0}},
-  {ST(339328), BUF(166), {512, 0, 0}},
-  {ST(2105344), BUF(148), {512, 0, 0}},
-  {ST(3861376), BUF(153), {512, 0, 0}},
-  {ST(5278848), BUF(11), {4, 0, 0}},
-  {ST(339840), BUF(154), {512, 0, 0}},
-  {ST(2105856), BUF(193), {294912, 0, 0}},
-  {ST(3861888), BUF(190), {294912, 0, 0}},
-  {ST(5278912), BUF(200), {4, 0, 0}},
-  {ST(340352), BUF(201), {294912, 0, 0}},
-  {ST(2400768), BUF(194), {512, 0, 0}},
-  {ST(4156800), BUF(195), {512, 0, 0}},
-  {ST(5278976), BUF(12), {4, 0, 0}},
-  {ST(635264), BUF(196), {512, 0, 0}},
-  {ST(2401280), BUF(197), {512, 0, 0}},
-  {ST(4157312), BUF(198), {512, 0, 0}},
-  {ST(5279040), BUF(13), {4, 0, 0}},
-  {ST(635776), BUF(199), {512, 0, 0}},
-  {ST(2401792), BUF(147), {589824, 0, 0}},
-  {ST(4157824), BUF(144), {589824, 0, 0}},
-  {ST(5279104), BUF(176), {4, 0, 0}},
-  {ST(636288), BUF(177), {589824, 0, 0}},
-  {ST(2991616), BUF(149), {512, 0, 0}},
-  {ST(4747648), BUF(150), {512, 0, 0}},
-  {ST(5279168), BUF(14), {4, 0, 0}},
-  {ST(1226112), BUF(151), {512, 0, 0}},
-  {ST(2992128), BUF(152), {512, 0, 0}},
-  {ST(4748160), BUF(155), {512, 0, 0}},
-  {ST(5279232), BUF(15), {4, 0, 0}},
-  {ST(1226624), BUF(156), {512, 0, 0}},
-  {ST(2992640), BUF(130), {262144, 0, 0}},
-  {ST(4748672), BUF(127), {262144, 0, 0}},
-  {ST(5279296), BUF(131), {4, 0, 0}},
-  {ST(1227136), BUF(132), {262144, 0, 0}},
-  {ST(3254784), BUF(118), {2048, 0, 0}},
-  {ST(5010816), BUF(119), {2048, 0, 0}},
-  {ST(5279360), BUF(16), {4, 0, 0}},
-  {ST(1489280), BUF(120), {2048, 0, 0}},
-  {ST(3256832), BUF(121), {2048, 0, 0}},
-  {ST(5012864), BUF(122), {2048, 0, 0}},
-  {ST(5279424), BUF(17), {4, 0, 0}},
-  {ST(1491328), BUF(123), {2048, 0, 0}},
-  {ST(3258880), BUF(104), {262144, 0, 0}},
-  {ST(5014912), BUF(101), {262144, 0, 0}},
-  {ST(5279488), BUF(107), {4, 0, 0}},
-  {ST(1493376), BUF(108), {262144, 0, 0}},
-  {ST(3521024), BUF(96), {512, 0, 0}},
-  {ST(5277056), BUF(97), {512, 0, 0}},
-  {ST(5279552), BUF(105), {4, 0, 0}},
-  {ST(1755520), BUF(106), {512, 0, 0}},
+  {ST(38528), BUF(178), {36864, 0, 0}},
+  {ST(75648), BUF(146), {8192, 0, 0}},
+  {ST(84352), BUF(162), {73728, 0, 0}},
+  {ST(158592), BUF(147), {147456, 0, 0}},
+  {ST(306560), BUF(103), {32768, 0, 0}},
+  {ST(340352), BUF(119), {294912, 0, 0}},
+  {ST(636288), BUF(104), {589824, 0, 0}},
+  {ST(1227136), BUF(78), {262144, 0, 0}},
+  {ST(1493376), BUF(63), {262144, 0, 0}},
 };
 
-/* Entry point 'bilevel.step': 135 calls, 390 buffers. Calls:
+/* Entry point 'bilevel.step': 135 calls, 269 buffers. Calls:
  * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
  * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
  * copies after the calls and a loop's carries: {to, from, bytes}. */
 static const hw_arg fmnist_resnet_small_bilevel_step_args[] = {
-  IN(0), ST(5277632), BUF(0),
-  IN(0), ST(5277696), BUF(1),
-  IN(0), ST(5277824), BUF(2),
-  IN(0), ST(5277888), BUF(3),
-  IN(0), ST(5278016), BUF(4),
-  IN(0), ST(5278080), BUF(5),
-  IN(0), ST(5278272), BUF(6),
-  IN(0), ST(5278400), BUF(7),
-  IN(0), ST(5278464), BUF(8),
-  IN(0), ST(5278592), BUF(9),
-  IN(0), ST(5278656), BUF(10),
-  IN(0), ST(5278848), BUF(11),
-  IN(0), ST(5278976), BUF(12),
-  IN(0), ST(5279040), BUF(13),
-  IN(0), ST(5279168), BUF(14),
-  IN(0), ST(5279232), BUF(15),
-  IN(1), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(16), BUF(17), BUF(18), BUF(19), BUF(20), BUF(21),
+  IN(0), ST(5277632), ST(5277632),
+  IN(0), ST(5277696), ST(5277696),
+  IN(0), ST(5277824), ST(5277824),
+  IN(0), ST(5277888), ST(5277888),
+  IN(0), ST(5278016), ST(5278016),
+  IN(0), ST(5278080), ST(5278080),
+  IN(0), ST(5278272), ST(5278272),
+  IN(0), ST(5278400), ST(5278400),
+  IN(0), ST(5278464), ST(5278464),
+  IN(0), ST(5278592), ST(5278592),
+  IN(0), ST(5278656), ST(5278656),
+  IN(0), ST(5278848), ST(5278848),
+  IN(0), ST(5278976), ST(5278976),
+  IN(0), ST(5279040), ST(5279040),
+  IN(0), ST(5279168), ST(5279168),
+  IN(0), ST(5279232), ST(5279232),
+  IN(1), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(0), BUF(1), BUF(2), ST(1756032), ST(1756160), BUF(3),
       SCRATCH,
-  BUF(21), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(22), BUF(23), BUF(24), BUF(25), BUF(26),
-      BUF(27), SCRATCH,
-  BUF(21), BUF(27), ST(38528), ST(1756544), ST(1756672), ST(75392), ST(75520), BUF(28), BUF(29), BUF(30), BUF(31),
-      BUF(32), BUF(33), BUF(34), SCRATCH,
-  BUF(34), ST(75648), ST(1756800), ST(1757056), BUF(35), BUF(36), BUF(37), BUF(38), BUF(39), SCRATCH,
-  BUF(34), ST(84352), ST(1757312), ST(1757568), ST(158080), ST(158336), BUF(40), BUF(41), BUF(42), BUF(43), BUF(44),
-      BUF(45), SCRATCH,
-  BUF(35), BUF(36), BUF(37), BUF(45), ST(158592), ST(1757824), ST(1758080), ST(306048), ST(306304), ST(83840),
-      ST(84096), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51), BUF(52), SCRATCH,
-  BUF(52), ST(306560), ST(1758336), ST(1758848), BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), SCRATCH,
-  BUF(52), ST(340352), ST(1759360), ST(1759872), ST(635264), ST(635776), BUF(58), BUF(59), BUF(60), BUF(61), BUF(62),
-      BUF(63), SCRATCH,
-  BUF(53), BUF(54), BUF(55), BUF(63), ST(636288), ST(1760384), ST(1760896), ST(1226112), ST(1226624), ST(339328),
-      ST(339840), BUF(64), BUF(65), BUF(66), BUF(67), BUF(68), BUF(69), BUF(70), BUF(71), SCRATCH,
-  BUF(71), ST(1227136), ST(1489280), ST(1491328), BUF(72), BUF(73), BUF(74), BUF(75),
-  BUF(75), ST(1493376), ST(1755520), BUF(76), BUF(77), BUF(78),
-  BUF(78), IN(2), BUF(79), BUF(80), BUF(81), BUF(82), BUF(83), BUF(84), BUF(85),
-  BUF(78), BUF(85), BUF(86),
-  BUF(76), ST(1755520), BUF(77), BUF(78), BUF(85), BUF(86), IN(3), BUF(87), BUF(88), BUF(89), BUF(90), BUF(91), BUF(92),
-      BUF(93),
-  BUF(75), ST(1493376), BUF(90), IN(3), BUF(94), BUF(95),
-  BUF(72), BUF(73), BUF(74), ST(1489280), ST(1491328), ST(1493376), BUF(90), BUF(96), BUF(97), BUF(98), BUF(99),
-      BUF(100), BUF(101), BUF(102), BUF(103),
-  BUF(72), BUF(73), BUF(74), ST(1489280), BUF(97), BUF(102), BUF(103), BUF(104), BUF(105), BUF(106),
-  BUF(71), ST(1227136), IN(3), BUF(106), BUF(107), BUF(108),
-  ST(1489280), IN(3), BUF(101), BUF(109),
-  ST(1491328), IN(3), BUF(99), BUF(110),
-  BUF(71), BUF(108), BUF(109), BUF(110), BUF(111), BUF(112), BUF(113), BUF(114),
-  BUF(93), BUF(95), BUF(114), BUF(115), BUF(116), BUF(117),
-  IN(2), BUF(117), BUF(118), BUF(119), BUF(120), BUF(121),
-  BUF(117), BUF(121), BUF(122),
-  BUF(92), IN(3), BUF(93), BUF(115), BUF(116), BUF(117), BUF(121), BUF(122), IN(4), BUF(123), BUF(124), BUF(125),
-      BUF(126), BUF(127), BUF(128), BUF(129),
-  IN(3), BUF(94), BUF(95), BUF(114), BUF(126), IN(4), BUF(130), BUF(131), BUF(132),
-  BUF(95), BUF(109), BUF(110), BUF(111), BUF(112), BUF(113), BUF(126), BUF(133), BUF(134), BUF(135), BUF(136), BUF(137),
-      BUF(138), BUF(139), BUF(140),
-  BUF(109), BUF(113), BUF(134), BUF(138), BUF(139), BUF(140), BUF(141),
-  BUF(71), IN(3), BUF(107), BUF(108), IN(4), BUF(141), BUF(142), BUF(143), BUF(144),
-  IN(3), BUF(101), BUF(109), IN(4), BUF(136), BUF(145), BUF(146),
-  IN(3), BUF(99), BUF(110), IN(4), BUF(135), BUF(147), BUF(148),
-  BUF(71), BUF(144), BUF(146), BUF(148), ST(1761408), ST(1763456), BUF(149), BUF(150), BUF(151), BUF(152), BUF(153),
-      BUF(154),
-  BUF(129), BUF(132), BUF(154), BUF(155), BUF(156), BUF(157),
-  IN(2), BUF(157), BUF(158), BUF(159), BUF(160), BUF(161), BUF(162), BUF(163), BUF(164),
-  BUF(157), BUF(164), BUF(165),
-  BUF(129), BUF(155), BUF(156), BUF(157), BUF(164), BUF(165), BUF(166), BUF(167), BUF(168), BUF(169),
-  BUF(132), BUF(146), BUF(148), BUF(149), BUF(150), BUF(151), BUF(169), BUF(170), BUF(171), BUF(172), BUF(173),
-      BUF(174), BUF(175), BUF(176),
-  BUF(64), BUF(65), BUF(66), ST(1226112), BUF(69), BUF(144), BUF(176), BUF(177), BUF(178), BUF(179), BUF(180), BUF(181),
-      BUF(182), BUF(183), BUF(184),
-  IN(0), BUF(63), ST(636288), BUF(184), IN(5), ST(4157824), BUF(185), BUF(186), BUF(187), BUF(188), SCRATCH,
-  IN(0), ST(636288), BUF(185), BUF(186), BUF(187), IN(6), ST(2401792), IN(7), BUF(189), BUF(190), BUF(191),
-  IN(0), ST(339840), BUF(178), IN(5), IN(6), IN(7), ST(2105344), BUF(192),
-  IN(0), ST(1226112), BUF(179), IN(5), IN(6), IN(7), ST(2991616), BUF(193),
-  IN(0), BUF(14), ST(1226112), BUF(179), IN(5), IN(6), IN(7), BUF(193), ST(4747648), BUF(194), BUF(195),
-  IN(0), ST(1226624), BUF(178), IN(5), IN(6), IN(7), ST(2992128), BUF(196),
-  IN(0), BUF(11), ST(339840), BUF(178), IN(5), IN(6), IN(7), BUF(192), ST(3861376), BUF(197), BUF(198),
-  IN(0), BUF(15), ST(1226624), BUF(178), IN(5), IN(6), IN(7), BUF(196), ST(4748160), BUF(199), BUF(200),
-  IN(0), BUF(53), BUF(54), BUF(55), ST(339328), BUF(69), BUF(177), IN(5), IN(6), IN(7), ST(2104832), ST(3860864),
-      BUF(201), BUF(202), BUF(203),
-  BUF(53), BUF(54), BUF(55), ST(339328), BUF(69), BUF(177), BUF(204), BUF(205), BUF(206),
-  BUF(55), ST(339328), BUF(69), BUF(177), BUF(205), BUF(206), BUF(207), BUF(208),
-  IN(0), ST(339328), IN(5), IN(6), IN(7), BUF(202), BUF(203), ST(5278784), BUF(209), BUF(210),
-  IN(0), BUF(52), ST(306560), IN(5), BUF(208), ST(3828096), BUF(211), BUF(212), BUF(213), BUF(214), SCRATCH,
-  IN(0), ST(306560), IN(6), IN(7), BUF(211), BUF(212), BUF(213), ST(2072064), BUF(215), BUF(216), BUF(217),
-  IN(0), ST(306560), IN(5), IN(6), IN(7), BUF(214), BUF(217), ST(5278720), BUF(218), BUF(219),
-  IN(0), ST(636288), IN(5), BUF(188), IN(6), IN(7), BUF(191), ST(5279104), BUF(220), BUF(221),
-  BUF(58), BUF(59), BUF(60), ST(635264), ST(635776), ST(636288), BUF(184), BUF(222), BUF(223), BUF(224), BUF(225),
-      BUF(226), BUF(227), BUF(228), BUF(229), SCRATCH,
-  BUF(60), ST(635264), BUF(223), BUF(227), BUF(228), BUF(229), BUF(230),
-  IN(0), BUF(52), ST(340352), IN(5), BUF(230), ST(3861888), BUF(231), BUF(232), BUF(233), BUF(234), SCRATCH,
-  IN(0), ST(340352), IN(6), IN(7), BUF(231), BUF(232), BUF(233), ST(2105856), BUF(235), BUF(236), BUF(237),
-  IN(0), ST(635264), IN(5), IN(6), IN(7), BUF(225), ST(2400768), BUF(238),
-  IN(0), BUF(12), ST(635264), IN(5), IN(6), IN(7), BUF(225), BUF(238), ST(4156800), BUF(239), BUF(240),
-  IN(0), ST(635776), IN(5), IN(6), IN(7), BUF(224), ST(2401280), BUF(241),
-  IN(0), BUF(13), ST(635776), IN(5), IN(6), IN(7), BUF(224), BUF(241), ST(4157312), BUF(242), BUF(243),
-  IN(0), ST(340352), IN(5), IN(6), IN(7), BUF(234), BUF(237), ST(5278912), BUF(244), BUF(245),
-  ST(340352), BUF(230), BUF(246), SCRATCH,
-  BUF(46), BUF(47), BUF(48), ST(306048), BUF(51), ST(306560), BUF(208), BUF(246), BUF(247), BUF(248), BUF(249),
-      BUF(250), BUF(251), BUF(252), BUF(253), BUF(254), SCRATCH,
-  BUF(48), ST(306048), BUF(248), BUF(252), BUF(253), BUF(254), BUF(255),
-  IN(0), BUF(45), ST(158592), IN(5), BUF(255), ST(3680128), BUF(256), BUF(257), BUF(258), BUF(259), SCRATCH,
-  IN(0), ST(158592), IN(6), IN(7), BUF(256), BUF(257), BUF(258), ST(1924096), BUF(260), BUF(261), BUF(262),
-  IN(0), ST(84096), IN(5), IN(6), IN(7), BUF(249), ST(1849600), BUF(263),
-  IN(0), ST(306048), IN(5), IN(6), IN(7), BUF(250), ST(2071552), BUF(264),
-  IN(0), BUF(9), ST(306048), IN(5), IN(6), IN(7), BUF(250), BUF(264), ST(3827584), BUF(265), BUF(266),
-  IN(0), ST(306304), IN(5), IN(6), IN(7), BUF(249), ST(2071808), BUF(267),
-  IN(0), BUF(6), ST(84096), IN(5), IN(6), IN(7), BUF(249), BUF(263), ST(3605632), BUF(268), BUF(269),
-  IN(0), BUF(10), ST(306304), IN(5), IN(6), IN(7), BUF(249), BUF(267), ST(3827840), BUF(270), BUF(271),
-  IN(0), BUF(35), BUF(36), BUF(37), ST(83840), IN(5), IN(6), IN(7), BUF(248), ST(1849344), ST(3605376), BUF(272),
-      BUF(273), BUF(274),
-  BUF(35), BUF(36), BUF(37), ST(83840), BUF(248), BUF(275), BUF(276), BUF(277),
-  BUF(37), ST(83840), BUF(248), BUF(276), BUF(277), BUF(278), BUF(279),
-  IN(0), ST(83840), IN(5), IN(6), IN(7), BUF(273), BUF(274), ST(5278208), BUF(280), BUF(281),
-  IN(0), BUF(34), ST(75648), IN(5), BUF(279), ST(3597184), BUF(282), BUF(283), BUF(284), BUF(285), SCRATCH,
-  IN(0), ST(75648), IN(6), IN(7), BUF(282), BUF(283), BUF(284), ST(1841152), BUF(286), BUF(287), BUF(288),
-  IN(0), ST(75648), IN(5), IN(6), IN(7), BUF(285), BUF(288), ST(5278144), BUF(289), BUF(290),
-  IN(0), ST(158592), IN(5), IN(6), IN(7), BUF(259), BUF(262), ST(5278528), BUF(291), BUF(292),
-  BUF(40), BUF(41), BUF(42), ST(158080), ST(158336), ST(158592), BUF(255), BUF(293), BUF(294), BUF(295), BUF(296),
-      BUF(297), BUF(298), BUF(299), BUF(300), SCRATCH,
-  BUF(42), ST(158080), BUF(294), BUF(298), BUF(299), BUF(300), BUF(301),
-  IN(0), BUF(34), ST(84352), IN(5), BUF(301), ST(3605888), BUF(302), BUF(303), BUF(304), BUF(305), SCRATCH,
-  IN(0), ST(84352), IN(6), IN(7), BUF(302), BUF(303), BUF(304), ST(1849856), BUF(306), BUF(307), BUF(308),
-  IN(0), ST(158080), IN(5), IN(6), IN(7), BUF(296), ST(1923584), BUF(309),
-  IN(0), BUF(7), ST(158080), IN(5), IN(6), IN(7), BUF(296), BUF(309), ST(3679616), BUF(310), BUF(311),
-  IN(0), ST(158336), IN(5), IN(6), IN(7), BUF(295), ST(1923840), BUF(312),
-  IN(0), BUF(8), ST(158336), IN(5), IN(6), IN(7), BUF(295), BUF(312), ST(3679872), BUF(313), BUF(314),
-  IN(0), ST(84352), IN(5), IN(6), IN(7), BUF(305), BUF(308), ST(5278336), BUF(315), BUF(316),
-  ST(84352), BUF(301), BUF(317), SCRATCH,
-  BUF(28), BUF(29), BUF(30), ST(75392), BUF(33), ST(75648), BUF(279), BUF(317), BUF(318), BUF(319), BUF(320), BUF(321),
-      BUF(322), BUF(323), BUF(324), BUF(325), SCRATCH,
-  BUF(30), ST(75392), BUF(319), BUF(323), BUF(324), BUF(325), BUF(326),
-  IN(0), BUF(27), ST(38528), IN(5), BUF(326), ST(3560064), BUF(327), BUF(328), BUF(329), BUF(330), SCRATCH,
-  IN(0), ST(38528), IN(6), IN(7), BUF(327), BUF(328), BUF(329), ST(1804032), BUF(331), BUF(332), BUF(333),
-  IN(0), ST(75392), IN(5), IN(6), IN(7), BUF(321), ST(1840896), BUF(334),
-  IN(0), BUF(4), ST(75392), IN(5), IN(6), IN(7), BUF(321), BUF(334), ST(3596928), BUF(335), BUF(336),
-  IN(0), ST(75520), IN(5), IN(6), IN(7), BUF(320), ST(1841024), BUF(337),
-  IN(0), BUF(5), ST(75520), IN(5), IN(6), IN(7), BUF(320), BUF(337), ST(3597056), BUF(338), BUF(339),
-  IN(0), ST(38528), IN(5), IN(6), IN(7), BUF(330), BUF(333), ST(5277952), BUF(340), BUF(341),
-  BUF(22), BUF(23), BUF(24), ST(38272), ST(38400), ST(38528), BUF(326), BUF(342), BUF(343), BUF(344), BUF(345),
-      BUF(346), BUF(347), BUF(348), BUF(349), SCRATCH,
-  BUF(24), ST(38272), BUF(343), BUF(347), BUF(348), BUF(349), BUF(350),
-  IN(0), BUF(21), ST(1408), IN(5), BUF(350), ST(3522944), BUF(351), BUF(352), BUF(353), BUF(354), SCRATCH,
-  IN(0), ST(1408), IN(6), IN(7), BUF(351), BUF(352), BUF(353), ST(1766912), BUF(355), BUF(356), BUF(357),
-  IN(0), ST(38272), IN(5), IN(6), IN(7), BUF(345), ST(1803776), BUF(358),
-  IN(0), BUF(2), ST(38272), IN(5), IN(6), IN(7), BUF(345), BUF(358), ST(3559808), BUF(359), BUF(360),
-  IN(0), ST(38400), IN(5), IN(6), IN(7), BUF(344), ST(1803904), BUF(361),
-  IN(0), BUF(3), ST(38400), IN(5), IN(6), IN(7), BUF(344), BUF(361), ST(3559936), BUF(362), BUF(363),
-  BUF(16), BUF(17), BUF(18), ST(1152), ST(1280), ST(1408), BUF(319), BUF(350), BUF(364), BUF(365), BUF(366), BUF(367),
-      BUF(368), BUF(369), BUF(370), BUF(371), SCRATCH,
-  BUF(18), ST(1152), BUF(365), BUF(369), BUF(370), BUF(371), BUF(372),
-  IN(0), IN(1), ST(0), IN(5), BUF(372), ST(3521536), BUF(373), BUF(374), BUF(375), BUF(376), SCRATCH,
-  IN(0), ST(0), IN(6), IN(7), BUF(373), BUF(374), BUF(375), ST(1765504), BUF(377), BUF(378), BUF(379),
-  IN(0), ST(1152), IN(5), IN(6), IN(7), BUF(367), ST(1766656), BUF(380),
-  IN(0), BUF(0), ST(1152), IN(5), IN(6), IN(7), BUF(367), BUF(380), ST(3522688), BUF(381), BUF(382),
-  IN(0), ST(1280), IN(5), IN(6), IN(7), BUF(366), ST(1766784), BUF(383),
-  IN(0), BUF(1), ST(1280), IN(5), IN(6), IN(7), BUF(366), BUF(383), ST(3522816), BUF(384), BUF(385),
-  IN(0), ST(0), IN(5), IN(6), IN(7), BUF(376), BUF(379), ST(5277568), BUF(386), BUF(387),
-  IN(0), ST(1408), IN(5), IN(6), IN(7), BUF(354), BUF(357), ST(5277760), BUF(388), BUF(389),
+  BUF(3), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(4), BUF(5), BUF(6), ST(1756288), ST(1756416),
+      BUF(7), SCRATCH,
+  BUF(3), BUF(7), ST(38528), ST(1756544), ST(1756672), ST(75392), ST(75520), BUF(8), BUF(9), BUF(10), ST(1756544),
+      ST(1756672), BUF(11), BUF(12), SCRATCH,
+  BUF(12), ST(75648), ST(1756800), ST(1757056), BUF(13), BUF(14), BUF(15), ST(1756800), ST(1757056), SCRATCH,
+  BUF(12), ST(84352), ST(1757312), ST(1757568), ST(158080), ST(158336), BUF(16), BUF(17), BUF(18), ST(1757312),
+      ST(1757568), BUF(19), SCRATCH,
+  BUF(13), BUF(14), BUF(15), BUF(19), ST(158592), ST(1757824), ST(1758080), ST(306048), ST(306304), ST(83840),
+      ST(84096), BUF(20), BUF(21), BUF(22), ST(1757824), ST(1758080), BUF(23), BUF(24), SCRATCH,
+  BUF(24), ST(306560), ST(1758336), ST(1758848), BUF(25), BUF(26), BUF(27), ST(1758336), ST(1758848), SCRATCH,
+  BUF(24), ST(340352), ST(1759360), ST(1759872), ST(635264), ST(635776), BUF(28), BUF(29), BUF(30), ST(1759360),
+      ST(1759872), BUF(31), SCRATCH,
+  BUF(25), BUF(26), BUF(27), BUF(31), ST(636288), ST(1760384), ST(1760896), ST(1226112), ST(1226624), ST(339328),
+      ST(339840), BUF(32), BUF(33), BUF(34), ST(1760384), ST(1760896), BUF(35), BUF(36), BUF(37), SCRATCH,
+  BUF(37), ST(1227136), ST(1489280), ST(1491328), BUF(38), BUF(39), BUF(40), BUF(41),
+  BUF(41), ST(1493376), ST(1755520), BUF(42), BUF(43), BUF(44),
+  BUF(44), IN(2), BUF(45), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51),
+  BUF(44), BUF(51), BUF(52),
+  BUF(42), ST(1755520), BUF(43), BUF(44), BUF(51), BUF(52), IN(3), BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), BUF(58),
+      BUF(59),
+  BUF(41), ST(1493376), BUF(56), IN(3), BUF(60), BUF(61),
+  BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), ST(1493376), BUF(56), BUF(62), BUF(63), BUF(64), BUF(65),
+      BUF(66), BUF(67), BUF(68), BUF(69),
+  BUF(38), BUF(39), BUF(40), ST(1489280), BUF(63), BUF(68), BUF(69), BUF(70), BUF(71), BUF(72),
+  BUF(37), ST(1227136), IN(3), BUF(72), BUF(73), BUF(74),
+  ST(1489280), IN(3), BUF(67), BUF(75),
+  ST(1491328), IN(3), BUF(65), BUF(76),
+  BUF(37), BUF(74), BUF(75), BUF(76), BUF(77), BUF(78), BUF(79), BUF(80),
+  BUF(59), BUF(61), BUF(80), BUF(81), BUF(82), BUF(83),
+  IN(2), BUF(83), BUF(84), BUF(85), BUF(86), BUF(87),
+  BUF(83), BUF(87), BUF(88),
+  BUF(58), IN(3), BUF(59), BUF(81), BUF(82), BUF(83), BUF(87), BUF(88), IN(4), BUF(89), BUF(90), BUF(91), BUF(92),
+      BUF(93), BUF(94), BUF(95),
+  IN(3), BUF(60), BUF(61), BUF(80), BUF(92), IN(4), BUF(96), BUF(97), BUF(98),
+  BUF(61), BUF(75), BUF(76), BUF(77), BUF(78), BUF(79), BUF(92), BUF(99), BUF(100), BUF(101), BUF(102), BUF(103),
+      BUF(104), BUF(105), BUF(106),
+  BUF(75), BUF(79), BUF(100), BUF(104), BUF(105), BUF(106), BUF(107),
+  BUF(37), IN(3), BUF(73), BUF(74), IN(4), BUF(107), BUF(108), BUF(109), BUF(110),
+  IN(3), BUF(67), BUF(75), IN(4), BUF(102), BUF(111), BUF(112),
+  IN(3), BUF(65), BUF(76), IN(4), BUF(101), BUF(113), BUF(114),
+  BUF(37), BUF(110), BUF(112), BUF(114), ST(1761408), ST(1763456), BUF(115), BUF(116), BUF(117), ST(1761408),
+      ST(1763456), BUF(118),
+  BUF(95), BUF(98), BUF(118), BUF(119), BUF(120), BUF(121),
+  IN(2), BUF(121), BUF(122), BUF(123), BUF(124), BUF(125), BUF(126), BUF(127), BUF(128),
+  BUF(121), BUF(128), BUF(129),
+  BUF(95), BUF(119), BUF(120), BUF(121), BUF(128), BUF(129), BUF(130), BUF(131), BUF(132), BUF(133),
+  BUF(98), BUF(112), BUF(114), BUF(115), BUF(116), BUF(117), BUF(133), BUF(134), BUF(135), BUF(136), BUF(137), BUF(138),
+      BUF(139), BUF(140),
+  BUF(32), BUF(33), BUF(34), ST(1226112), BUF(35), BUF(110), BUF(140), BUF(141), BUF(142), BUF(143), BUF(144), BUF(145),
+      BUF(146), BUF(147), BUF(148),
+  IN(0), BUF(31), ST(636288), BUF(148), IN(5), ST(4157824), BUF(149), BUF(150), BUF(151), ST(4157824), SCRATCH,
+  IN(0), ST(636288), BUF(149), BUF(150), BUF(151), IN(6), ST(2401792), IN(7), BUF(152), BUF(153), ST(2401792),
+  IN(0), ST(339840), BUF(142), IN(5), IN(6), IN(7), ST(2105344), ST(2105344),
+  IN(0), ST(1226112), BUF(143), IN(5), IN(6), IN(7), ST(2991616), ST(2991616),
+  IN(0), ST(5279168), ST(1226112), BUF(143), IN(5), IN(6), IN(7), ST(2991616), ST(4747648), ST(4747648), ST(1226112),
+  IN(0), ST(1226624), BUF(142), IN(5), IN(6), IN(7), ST(2992128), ST(2992128),
+  IN(0), ST(5278848), ST(339840), BUF(142), IN(5), IN(6), IN(7), ST(2105344), ST(3861376), ST(3861376), ST(339840),
+  IN(0), ST(5279232), ST(1226624), BUF(142), IN(5), IN(6), IN(7), ST(2992128), ST(4748160), ST(4748160), ST(1226624),
+  IN(0), BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(141), IN(5), IN(6), IN(7), ST(2104832), ST(3860864),
+      BUF(154), ST(2104832), ST(3860864),
+  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(141), BUF(155), BUF(156), BUF(157),
+  BUF(27), ST(339328), BUF(35), BUF(141), BUF(156), BUF(157), BUF(158), BUF(159),
+  IN(0), ST(339328), IN(5), IN(6), IN(7), ST(2104832), ST(3860864), ST(5278784), ST(5278784), ST(339328),
+  IN(0), BUF(24), ST(306560), IN(5), BUF(159), ST(3828096), BUF(160), BUF(161), BUF(162), ST(3828096), SCRATCH,
+  IN(0), ST(306560), IN(6), IN(7), BUF(160), BUF(161), BUF(162), ST(2072064), BUF(163), BUF(164), ST(2072064),
+  IN(0), ST(306560), IN(5), IN(6), IN(7), ST(3828096), ST(2072064), ST(5278720), ST(5278720), BUF(165),
+  IN(0), ST(636288), IN(5), ST(4157824), IN(6), IN(7), ST(2401792), ST(5279104), ST(5279104), BUF(166),
+  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(148), BUF(167), BUF(168), BUF(169), BUF(170),
+      BUF(171), BUF(172), BUF(173), BUF(174), SCRATCH,
+  BUF(30), ST(635264), BUF(168), BUF(172), BUF(173), BUF(174), BUF(175),
+  IN(0), BUF(24), ST(340352), IN(5), BUF(175), ST(3861888), BUF(176), BUF(177), BUF(178), ST(3861888), SCRATCH,
+  IN(0), ST(340352), IN(6), IN(7), BUF(176), BUF(177), BUF(178), ST(2105856), BUF(179), BUF(180), ST(2105856),
+  IN(0), ST(635264), IN(5), IN(6), IN(7), BUF(170), ST(2400768), ST(2400768),
+  IN(0), ST(5278976), ST(635264), IN(5), IN(6), IN(7), BUF(170), ST(2400768), ST(4156800), ST(4156800), ST(635264),
+  IN(0), ST(635776), IN(5), IN(6), IN(7), BUF(169), ST(2401280), ST(2401280),
+  IN(0), ST(5279040), ST(635776), IN(5), IN(6), IN(7), BUF(169), ST(2401280), ST(4157312), ST(4157312), ST(635776),
+  IN(0), ST(340352), IN(5), IN(6), IN(7), ST(3861888), ST(2105856), ST(5278912), ST(5278912), BUF(181),
+  ST(340352), BUF(175), BUF(182), SCRATCH,
+  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(159), BUF(182), BUF(183), BUF(184), BUF(185),
+      BUF(186), BUF(187), BUF(188), BUF(189), BUF(190), SCRATCH,
+  BUF(22), ST(306048), BUF(184), BUF(188), BUF(189), BUF(190), BUF(191),
+  IN(0), BUF(19), ST(158592), IN(5), BUF(191), ST(3680128), BUF(192), BUF(193), BUF(194), ST(3680128), SCRATCH,
+  IN(0), ST(158592), IN(6), IN(7), BUF(192), BUF(193), BUF(194), ST(1924096), BUF(195), BUF(196), ST(1924096),
+  IN(0), ST(84096), IN(5), IN(6), IN(7), BUF(185), ST(1849600), ST(1849600),
+  IN(0), ST(306048), IN(5), IN(6), IN(7), BUF(186), ST(2071552), ST(2071552),
+  IN(0), ST(5278592), ST(306048), IN(5), IN(6), IN(7), BUF(186), ST(2071552), ST(3827584), ST(3827584), ST(306048),
+  IN(0), ST(306304), IN(5), IN(6), IN(7), BUF(185), ST(2071808), ST(2071808),
+  IN(0), ST(5278272), ST(84096), IN(5), IN(6), IN(7), BUF(185), ST(1849600), ST(3605632), ST(3605632), ST(84096),
+  IN(0), ST(5278656), ST(306304), IN(5), IN(6), IN(7), BUF(185), ST(2071808), ST(3827840), ST(3827840), ST(306304),
+  IN(0), BUF(13), BUF(14), BUF(15), ST(83840), IN(5), IN(6), IN(7), BUF(184), ST(1849344), ST(3605376), BUF(197),
+      ST(1849344), ST(3605376),
+  BUF(13), BUF(14), BUF(15), ST(83840), BUF(184), BUF(198), BUF(199), BUF(200),
+  BUF(15), ST(83840), BUF(184), BUF(199), BUF(200), BUF(201), BUF(202),
+  IN(0), ST(83840), IN(5), IN(6), IN(7), ST(1849344), ST(3605376), ST(5278208), ST(5278208), ST(83840),
+  IN(0), BUF(12), ST(75648), IN(5), BUF(202), ST(3597184), BUF(203), BUF(204), BUF(205), ST(3597184), SCRATCH,
+  IN(0), ST(75648), IN(6), IN(7), BUF(203), BUF(204), BUF(205), ST(1841152), BUF(206), BUF(207), ST(1841152),
+  IN(0), ST(75648), IN(5), IN(6), IN(7), ST(3597184), ST(1841152), ST(5278144), ST(5278144), BUF(208),
+  IN(0), ST(158592), IN(5), IN(6), IN(7), ST(3680128), ST(1924096), ST(5278528), ST(5278528), BUF(209),
+  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(191), BUF(210), BUF(211), BUF(212), BUF(213),
+      BUF(214), BUF(215), BUF(216), BUF(217), SCRATCH,
+  BUF(18), ST(158080), BUF(211), BUF(215), BUF(216), BUF(217), BUF(218),
+  IN(0), BUF(12), ST(84352), IN(5), BUF(218), ST(3605888), BUF(219), BUF(220), BUF(221), ST(3605888), SCRATCH,
+  IN(0), ST(84352), IN(6), IN(7), BUF(219), BUF(220), BUF(221), ST(1849856), BUF(222), BUF(223), ST(1849856),
+  IN(0), ST(158080), IN(5), IN(6), IN(7), BUF(213), ST(1923584), ST(1923584),
+  IN(0), ST(5278400), ST(158080), IN(5), IN(6), IN(7), BUF(213), ST(1923584), ST(3679616), ST(3679616), ST(158080),
+  IN(0), ST(158336), IN(5), IN(6), IN(7), BUF(212), ST(1923840), ST(1923840),
+  IN(0), ST(5278464), ST(158336), IN(5), IN(6), IN(7), BUF(212), ST(1923840), ST(3679872), ST(3679872), ST(158336),
+  IN(0), ST(84352), IN(5), IN(6), IN(7), ST(3605888), ST(1849856), ST(5278336), ST(5278336), BUF(224),
+  ST(84352), BUF(218), BUF(225), SCRATCH,
+  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(202), BUF(225), BUF(226), BUF(227), BUF(228), BUF(229),
+      BUF(230), BUF(231), BUF(232), BUF(233), SCRATCH,
+  BUF(10), ST(75392), BUF(227), BUF(231), BUF(232), BUF(233), BUF(234),
+  IN(0), BUF(7), ST(38528), IN(5), BUF(234), ST(3560064), BUF(235), BUF(236), BUF(237), ST(3560064), SCRATCH,
+  IN(0), ST(38528), IN(6), IN(7), BUF(235), BUF(236), BUF(237), ST(1804032), BUF(238), BUF(239), ST(1804032),
+  IN(0), ST(75392), IN(5), IN(6), IN(7), BUF(229), ST(1840896), ST(1840896),
+  IN(0), ST(5278016), ST(75392), IN(5), IN(6), IN(7), BUF(229), ST(1840896), ST(3596928), ST(3596928), ST(75392),
+  IN(0), ST(75520), IN(5), IN(6), IN(7), BUF(228), ST(1841024), ST(1841024),
+  IN(0), ST(5278080), ST(75520), IN(5), IN(6), IN(7), BUF(228), ST(1841024), ST(3597056), ST(3597056), ST(75520),
+  IN(0), ST(38528), IN(5), IN(6), IN(7), ST(3560064), ST(1804032), ST(5277952), ST(5277952), BUF(240),
+  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(234), BUF(241), BUF(242), BUF(243), BUF(244), BUF(245),
+      BUF(246), BUF(247), BUF(248), SCRATCH,
+  BUF(6), ST(38272), BUF(242), BUF(246), BUF(247), BUF(248), BUF(249),
+  IN(0), BUF(3), ST(1408), IN(5), BUF(249), ST(3522944), BUF(250), BUF(251), BUF(252), ST(3522944), SCRATCH,
+  IN(0), ST(1408), IN(6), IN(7), BUF(250), BUF(251), BUF(252), ST(1766912), BUF(253), BUF(254), ST(1766912),
+  IN(0), ST(38272), IN(5), IN(6), IN(7), BUF(244), ST(1803776), ST(1803776),
+  IN(0), ST(5277824), ST(38272), IN(5), IN(6), IN(7), BUF(244), ST(1803776), ST(3559808), ST(3559808), ST(38272),
+  IN(0), ST(38400), IN(5), IN(6), IN(7), BUF(243), ST(1803904), ST(1803904),
+  IN(0), ST(5277888), ST(38400), IN(5), IN(6), IN(7), BUF(243), ST(1803904), ST(3559936), ST(3559936), ST(38400),
+  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(227), BUF(249), BUF(255), BUF(256), BUF(257), BUF(258),
+      BUF(259), BUF(260), BUF(261), BUF(262), SCRATCH,
+  BUF(2), ST(1152), BUF(256), BUF(260), BUF(261), BUF(262), BUF(263),
+  IN(0), IN(1), ST(0), IN(5), BUF(263), ST(3521536), BUF(264), BUF(265), BUF(266), ST(3521536), SCRATCH,
+  IN(0), ST(0), IN(6), IN(7), BUF(264), BUF(265), BUF(266), ST(1765504), BUF(267), BUF(268), ST(1765504),
+  IN(0), ST(1152), IN(5), IN(6), IN(7), BUF(258), ST(1766656), ST(1766656),
+  IN(0), ST(5277632), ST(1152), IN(5), IN(6), IN(7), BUF(258), ST(1766656), ST(3522688), ST(3522688), ST(1152),
+  IN(0), ST(1280), IN(5), IN(6), IN(7), BUF(257), ST(1766784), ST(1766784),
+  IN(0), ST(5277696), ST(1280), IN(5), IN(6), IN(7), BUF(257), ST(1766784), ST(3522816), ST(3522816), ST(1280),
+  IN(0), ST(0), IN(5), IN(6), IN(7), ST(3521536), ST(1765504), ST(5277568), ST(5277568), ST(0),
+  IN(0), ST(1408), IN(5), IN(6), IN(7), ST(3522944), ST(1766912), ST(5277760), ST(5277760), ST(1408),
 };
 static const hw_call fmnist_resnet_small_bilevel_step_calls[] = {
   {0, 3, 0, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
@@ -4757,187 +4443,153 @@ static const hw_call fmnist_resnet_small_bilevel_step_calls[] = {
   {7, 10, 131, {0, 0, 0}, 1},     /* k0007_backbone_block3_shortcut_reduce_mean */
   {8, 13, 141, {0, 0, 0}, 1},     /* k0008_backbone_block3_reduce_mean */
   {9, 20, 154, {0, 0, 0}, 1},     /* k0009_backbone_block3_reduce_mean */
-  {79, 8, 174, {0, 0, 0}, 0},     /* k0079_reduce_mean head */
+  {78, 8, 174, {0, 0, 0}, 0},     /* k0078_reduce_mean head */
   {11, 6, 182, {0, 0, 0}, 0},     /* k0011_head_fc2_reduce_sum */
   {12, 9, 188, {0, 0, 0}, 0},     /* k0012_reduce_mean */
   {13, 3, 197, {0, 0, 0}, 0},     /* k0013_matmul */
-  {80, 14, 200, {0, 0, 0}, 0},    /* k0080_head_fc2_reduce_sum */
-  {81, 6, 214, {0, 0, 0}, 0},     /* k0081_head_fc2_matmul */
-  {82, 15, 220, {0, 0, 0}, 0},    /* k0082_head_reduce_sum */
-  {83, 10, 235, {0, 0, 0}, 0},    /* k0083_head_bn1_reduce_sum */
-  {84, 6, 245, {0, 0, 0}, 0},     /* k0084_head_fc1_matmul */
-  {85, 4, 251, {0, 0, 0}, 0},     /* k0085_head_bn1_sub */
-  {85, 4, 255, {0, 0, 0}, 0},     /* k0085_head_bn1_sub */
-  {79, 8, 259, {0, 0, 0}, 0},     /* k0079_reduce_mean */
-  {86, 6, 267, {0, 0, 0}, 0},     /* k0086_reduce_sum */
-  {87, 6, 273, {0, 0, 0}, 0},     /* k0087_reduce_sum */
+  {79, 14, 200, {0, 0, 0}, 0},    /* k0079_head_fc2_reduce_sum */
+  {80, 6, 214, {0, 0, 0}, 0},     /* k0080_head_fc2_matmul */
+  {81, 15, 220, {0, 0, 0}, 0},    /* k0081_head_reduce_sum */
+  {82, 10, 235, {0, 0, 0}, 0},    /* k0082_head_bn1_reduce_sum */
+  {83, 6, 245, {0, 0, 0}, 0},     /* k0083_head_fc1_matmul */
+  {84, 4, 251, {0, 0, 0}, 0},     /* k0084_head_bn1_sub */
+  {84, 4, 255, {0, 0, 0}, 0},     /* k0084_head_bn1_sub */
+  {78, 8, 259, {0, 0, 0}, 0},     /* k0078_reduce_mean */
+  {85, 6, 267, {0, 0, 0}, 0},     /* k0085_reduce_sum */
+  {86, 6, 273, {0, 0, 0}, 0},     /* k0086_reduce_sum */
   {13, 3, 279, {0, 0, 0}, 0},     /* k0013_matmul */
-  {88, 16, 282, {0, 0, 0}, 0},    /* k0088_reduce_sum */
-  {89, 9, 298, {0, 0, 0}, 0},     /* k0089_matmul */
-  {90, 15, 307, {0, 0, 0}, 0},    /* k0090_reduce_sum */
-  {91, 7, 322, {0, 0, 0}, 0},     /* k0091_add */
-  {92, 9, 329, {0, 0, 0}, 0},     /* k0092_matmul */
-  {93, 7, 338, {0, 0, 0}, 0},     /* k0093_sub */
-  {93, 7, 345, {0, 0, 0}, 0},     /* k0093_sub */
-  {94, 12, 352, {0, 0, 0}, 0},    /* k0094_head_bn1_reduce_mean */
-  {86, 6, 364, {0, 0, 0}, 0},     /* k0086_reduce_sum */
-  {95, 9, 370, {0, 0, 0}, 0},     /* k0095_reduce_mean */
+  {87, 16, 282, {0, 0, 0}, 0},    /* k0087_reduce_sum */
+  {88, 9, 298, {0, 0, 0}, 0},     /* k0088_matmul */
+  {89, 15, 307, {0, 0, 0}, 0},    /* k0089_reduce_sum */
+  {90, 7, 322, {0, 0, 0}, 0},     /* k0090_add */
+  {91, 9, 329, {0, 0, 0}, 0},     /* k0091_matmul */
+  {92, 7, 338, {0, 0, 0}, 0},     /* k0092_sub */
+  {92, 7, 345, {0, 0, 0}, 0},     /* k0092_sub */
+  {93, 12, 352, {0, 0, 0}, 0},    /* k0093_head_bn1_reduce_mean */
+  {85, 6, 364, {0, 0, 0}, 0},     /* k0085_reduce_sum */
+  {94, 9, 370, {0, 0, 0}, 0},     /* k0094_reduce_mean */
   {13, 3, 379, {0, 0, 0}, 0},     /* k0013_matmul */
-  {96, 10, 382, {0, 0, 0}, 0},    /* k0096_reduce_sum */
-  {97, 14, 392, {0, 0, 0}, 0},    /* k0097_reduce_sum */
+  {95, 10, 382, {0, 0, 0}, 0},    /* k0095_reduce_sum */
+  {96, 14, 392, {0, 0, 0}, 0},    /* k0096_reduce_sum */
   {26, 15, 406, {0, 0, 0}, 0},    /* k0026_reduce_sum backbone.block3.bn2 */
-  {98, 11, 421, {0, 0, 0}, 1},    /* k0098_backbone_block3_conv2_reduce_sum */
-  {99, 11, 432, {0, 0, 0}, 0},    /* k0099_backbone_block3_conv2_reduce_sum */
-  {100, 8, 443, {0, 0, 0}, 0},    /* k0100_add backbone.block3.shortcut.bn */
-  {100, 8, 451, {0, 0, 0}, 0},    /* k0100_add backbone.block3.bn2 */
-  {101, 11, 459, {0, 0, 0}, 0},   /* k0101_backbone_block3_bn2_sub */
-  {100, 8, 470, {0, 0, 0}, 0},    /* k0100_add backbone.block3.bn2 */
-  {102, 11, 478, {0, 0, 0}, 0},   /* k0102_backbone_block3_shortcut_bn_sub */
-  {101, 11, 489, {0, 0, 0}, 0},   /* k0101_backbone_block3_bn2_sub */
-  {103, 15, 500, {0, 0, 0}, 0},   /* k0103_backbone_block3_shortcut_bn_reduce_sum */
-  {33, 9, 515, {0, 0, 0}, 0},     /* k0033_backbone_block3_shortcut_bn_reduce_sum */
-  {34, 8, 524, {0, 0, 0}, 0},     /* k0034_backbone_block3_shortcut_bn_reduce_sum */
-  {104, 10, 532, {0, 0, 0}, 0},   /* k0104_backbone_block3_shortcut_bn_sub */
-  {35, 11, 542, {0, 0, 0}, 1},    /* k0035_backbone_block3_shortcut_conv_reduce_sum */
-  {36, 11, 553, {0, 0, 0}, 0},    /* k0036_backbone_block3_shortcut_conv_reduce_sum */
-  {105, 10, 564, {0, 0, 0}, 0},   /* k0105_backbone_block3_shortcut_conv_sub */
-  {106, 10, 574, {0, 0, 0}, 0},   /* k0106_backbone_block3_conv2_sub */
-  {39, 16, 584, {0, 0, 0}, 1},    /* k0039_backbone_block3_reduce_sum */
-  {40, 7, 600, {0, 0, 0}, 0},     /* k0040_backbone_block3_bn1_add */
-  {41, 11, 607, {0, 0, 0}, 1},    /* k0041_backbone_block3_conv1_reduce_sum */
-  {42, 11, 618, {0, 0, 0}, 0},    /* k0042_backbone_block3_conv1_reduce_sum */
-  {107, 8, 629, {0, 0, 0}, 0},    /* k0107_backbone_block3_bn1_add */
-  {108, 11, 637, {0, 0, 0}, 0},   /* k0108_backbone_block3_bn1_sub */
-  {107, 8, 648, {0, 0, 0}, 0},    /* k0107_backbone_block3_bn1_add */
-  {108, 11, 656, {0, 0, 0}, 0},   /* k0108_backbone_block3_bn1_sub */
-  {109, 10, 667, {0, 0, 0}, 0},   /* k0109_backbone_block3_conv1_sub */
-  {44, 4, 677, {0, 0, 0}, 1},     /* k0044_backbone_block3_conv1_conv2d_input_grad */
-  {45, 17, 681, {0, 0, 0}, 1},    /* k0045_backbone_reduce_sum */
-  {46, 7, 698, {0, 0, 0}, 0},     /* k0046_backbone_block2_bn2_add */
-  {47, 11, 705, {0, 0, 0}, 1},    /* k0047_backbone_block2_conv2_reduce_sum */
-  {48, 11, 716, {0, 0, 0}, 0},    /* k0048_backbone_block2_conv2_reduce_sum */
-  {110, 8, 727, {0, 0, 0}, 0},    /* k0110_add backbone.block2.shortcut.bn */
-  {110, 8, 735, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn2 */
-  {111, 11, 743, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn2 */
-  {110, 8, 754, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn2 */
-  {112, 11, 762, {0, 0, 0}, 0},   /* k0112_backbone_block2_shortcut_bn_sub */
-  {111, 11, 773, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn2 */
-  {113, 14, 784, {0, 0, 0}, 0},   /* k0113_backbone_block2_shortcut_bn_reduce_sum */
-  {53, 8, 798, {0, 0, 0}, 0},     /* k0053_backbone_block2_shortcut_bn_reduce_sum */
-  {54, 7, 806, {0, 0, 0}, 0},     /* k0054_backbone_block2_shortcut_bn_reduce_sum */
-  {114, 10, 813, {0, 0, 0}, 0},   /* k0114_backbone_block2_shortcut_bn_sub */
-  {56, 11, 823, {0, 0, 0}, 1},    /* k0056_backbone_block2_shortcut_conv_reduce_sum */
-  {57, 11, 834, {0, 0, 0}, 0},    /* k0057_backbone_block2_shortcut_conv_reduce_sum */
-  {115, 10, 845, {0, 0, 0}, 0},   /* k0115_backbone_block2_shortcut_conv_sub */
-  {116, 10, 855, {0, 0, 0}, 0},   /* k0116_backbone_block2_conv2_sub */
-  {60, 16, 865, {0, 0, 0}, 1},    /* k0060_backbone_block2_reduce_sum */
-  {61, 7, 881, {0, 0, 0}, 0},     /* k0061_backbone_block2_bn1_add */
-  {62, 11, 888, {0, 0, 0}, 1},    /* k0062_backbone_block2_conv1_reduce_sum */
-  {63, 11, 899, {0, 0, 0}, 0},    /* k0063_backbone_block2_conv1_reduce_sum */
-  {110, 8, 910, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn1 */
-  {111, 11, 918, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn1 */
-  {110, 8, 929, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn1 */
-  {111, 11, 937, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn1 */
-  {117, 10, 948, {0, 0, 0}, 0},   /* k0117_backbone_block2_conv1_sub */
-  {65, 4, 958, {0, 0, 0}, 1},     /* k0065_backbone_block2_conv1_conv2d_input_grad */
-  {66, 17, 962, {0, 0, 0}, 1},    /* k0066_backbone_reduce_sum */
-  {67, 7, 979, {0, 0, 0}, 0},     /* k0067_backbone_block1_bn2_add */
-  {68, 11, 986, {0, 0, 0}, 1},    /* k0068_reduce_sum backbone.block1.conv2 */
-  {69, 11, 997, {0, 0, 0}, 0},    /* k0069_reduce_sum backbone.block1.conv2 */
-  {118, 8, 1008, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn2 */
-  {119, 11, 1016, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn2 */
-  {118, 8, 1027, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn2 */
-  {119, 11, 1035, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn2 */
-  {120, 10, 1046, {0, 0, 0}, 0},  /* k0120_sub backbone.block1.conv2 */
-  {73, 16, 1056, {0, 0, 0}, 1},   /* k0073_backbone_block1_reduce_sum */
-  {74, 7, 1072, {0, 0, 0}, 0},    /* k0074_add backbone.block1.bn1 */
-  {68, 11, 1079, {0, 0, 0}, 1},   /* k0068_reduce_sum backbone.block1.conv1 */
-  {69, 11, 1090, {0, 0, 0}, 0},   /* k0069_reduce_sum backbone.block1.conv1 */
-  {118, 8, 1101, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn1 */
-  {119, 11, 1109, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn1 */
-  {118, 8, 1120, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn1 */
-  {119, 11, 1128, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn1 */
-  {75, 17, 1139, {0, 0, 0}, 1},   /* k0075_backbone_reduce_sum */
-  {74, 7, 1156, {0, 0, 0}, 0},    /* k0074_add backbone.stem.bn */
-  {76, 11, 1163, {0, 0, 0}, 1},   /* k0076_backbone_stem_conv_reduce_sum */
-  {77, 11, 1174, {0, 0, 0}, 0},   /* k0077_backbone_stem_conv_reduce_sum */
-  {118, 8, 1185, {0, 0, 0}, 0},   /* k0118_add backbone.stem.bn */
-  {119, 11, 1193, {0, 0, 0}, 0},  /* k0119_sub backbone.stem.bn */
-  {118, 8, 1204, {0, 0, 0}, 0},   /* k0118_add backbone.stem.bn */
-  {119, 11, 1212, {0, 0, 0}, 0},  /* k0119_sub backbone.stem.bn */
-  {121, 10, 1223, {0, 0, 0}, 0},  /* k0121_backbone_stem_conv_sub */
-  {120, 10, 1233, {0, 0, 0}, 0},  /* k0120_sub backbone.block1.conv1 */
+  {97, 11, 421, {0, 0, 0}, 1},    /* k0097_backbone_block3_conv2_reduce_sum */
+  {98, 11, 432, {0, 0, 0}, 0},    /* k0098_backbone_block3_conv2_reduce_sum */
+  {99, 8, 443, {0, 0, 0}, 0},     /* k0099_add backbone.block3.shortcut.bn */
+  {99, 8, 451, {0, 0, 0}, 0},     /* k0099_add backbone.block3.bn2 */
+  {100, 11, 459, {0, 0, 0}, 0},   /* k0100_sub backbone.block3.bn2 */
+  {99, 8, 470, {0, 0, 0}, 0},     /* k0099_add backbone.block3.bn2 */
+  {100, 11, 478, {0, 0, 0}, 0},   /* k0100_sub backbone.block3.shortcut.bn */
+  {100, 11, 489, {0, 0, 0}, 0},   /* k0100_sub backbone.block3.bn2 */
+  {101, 15, 500, {0, 0, 0}, 0},   /* k0101_backbone_block3_shortcut_bn_reduce_sum */
+  {32, 9, 515, {0, 0, 0}, 0},     /* k0032_backbone_block3_shortcut_bn_reduce_sum */
+  {33, 8, 524, {0, 0, 0}, 0},     /* k0033_backbone_block3_shortcut_bn_reduce_sum */
+  {102, 10, 532, {0, 0, 0}, 0},   /* k0102_backbone_block3_shortcut_bn_sub */
+  {34, 11, 542, {0, 0, 0}, 1},    /* k0034_backbone_block3_shortcut_conv_reduce_sum */
+  {35, 11, 553, {0, 0, 0}, 0},    /* k0035_backbone_block3_shortcut_conv_reduce_sum */
+  {103, 10, 564, {0, 0, 0}, 0},   /* k0103_backbone_block3_shortcut_conv_sub */
+  {104, 10, 574, {0, 0, 0}, 0},   /* k0104_backbone_block3_conv2_sub */
+  {38, 16, 584, {0, 0, 0}, 1},    /* k0038_backbone_block3_reduce_sum */
+  {39, 7, 600, {0, 0, 0}, 0},     /* k0039_backbone_block3_bn1_add */
+  {40, 11, 607, {0, 0, 0}, 1},    /* k0040_backbone_block3_conv1_reduce_sum */
+  {41, 11, 618, {0, 0, 0}, 0},    /* k0041_backbone_block3_conv1_reduce_sum */
+  {105, 8, 629, {0, 0, 0}, 0},    /* k0105_backbone_block3_bn1_add */
+  {106, 11, 637, {0, 0, 0}, 0},   /* k0106_backbone_block3_bn1_sub */
+  {105, 8, 648, {0, 0, 0}, 0},    /* k0105_backbone_block3_bn1_add */
+  {106, 11, 656, {0, 0, 0}, 0},   /* k0106_backbone_block3_bn1_sub */
+  {107, 10, 667, {0, 0, 0}, 0},   /* k0107_backbone_block3_conv1_sub */
+  {43, 4, 677, {0, 0, 0}, 1},     /* k0043_backbone_block3_conv1_conv2d_input_grad */
+  {44, 17, 681, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
+  {45, 7, 698, {0, 0, 0}, 0},     /* k0045_backbone_block2_bn2_add */
+  {46, 11, 705, {0, 0, 0}, 1},    /* k0046_backbone_block2_conv2_reduce_sum */
+  {47, 11, 716, {0, 0, 0}, 0},    /* k0047_backbone_block2_conv2_reduce_sum */
+  {108, 8, 727, {0, 0, 0}, 0},    /* k0108_add backbone.block2.shortcut.bn */
+  {108, 8, 735, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn2 */
+  {109, 11, 743, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn2 */
+  {108, 8, 754, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn2 */
+  {109, 11, 762, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.shortcut.bn */
+  {109, 11, 773, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn2 */
+  {110, 14, 784, {0, 0, 0}, 0},   /* k0110_backbone_block2_shortcut_bn_reduce_sum */
+  {51, 8, 798, {0, 0, 0}, 0},     /* k0051_backbone_block2_shortcut_bn_reduce_sum */
+  {52, 7, 806, {0, 0, 0}, 0},     /* k0052_backbone_block2_shortcut_bn_reduce_sum */
+  {111, 10, 813, {0, 0, 0}, 0},   /* k0111_backbone_block2_shortcut_bn_sub */
+  {54, 11, 823, {0, 0, 0}, 1},    /* k0054_backbone_block2_shortcut_conv_reduce_sum */
+  {55, 11, 834, {0, 0, 0}, 0},    /* k0055_backbone_block2_shortcut_conv_reduce_sum */
+  {112, 10, 845, {0, 0, 0}, 0},   /* k0112_backbone_block2_shortcut_conv_sub */
+  {113, 10, 855, {0, 0, 0}, 0},   /* k0113_backbone_block2_conv2_sub */
+  {58, 16, 865, {0, 0, 0}, 1},    /* k0058_backbone_block2_reduce_sum */
+  {59, 7, 881, {0, 0, 0}, 0},     /* k0059_backbone_block2_bn1_add */
+  {60, 11, 888, {0, 0, 0}, 1},    /* k0060_backbone_block2_conv1_reduce_sum */
+  {61, 11, 899, {0, 0, 0}, 0},    /* k0061_backbone_block2_conv1_reduce_sum */
+  {108, 8, 910, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn1 */
+  {109, 11, 918, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn1 */
+  {108, 8, 929, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn1 */
+  {109, 11, 937, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn1 */
+  {114, 10, 948, {0, 0, 0}, 0},   /* k0114_backbone_block2_conv1_sub */
+  {63, 4, 958, {0, 0, 0}, 1},     /* k0063_backbone_block2_conv1_conv2d_input_grad */
+  {64, 17, 962, {0, 0, 0}, 1},    /* k0064_backbone_reduce_sum */
+  {65, 7, 979, {0, 0, 0}, 0},     /* k0065_backbone_block1_bn2_add */
+  {66, 11, 986, {0, 0, 0}, 1},    /* k0066_reduce_sum backbone.block1.conv2 */
+  {67, 11, 997, {0, 0, 0}, 0},    /* k0067_reduce_sum backbone.block1.conv2 */
+  {115, 8, 1008, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn2 */
+  {116, 11, 1016, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn2 */
+  {115, 8, 1027, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn2 */
+  {116, 11, 1035, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn2 */
+  {117, 10, 1046, {0, 0, 0}, 0},  /* k0117_backbone_block1_conv2_sub */
+  {71, 16, 1056, {0, 0, 0}, 1},   /* k0071_backbone_block1_reduce_sum */
+  {72, 7, 1072, {0, 0, 0}, 0},    /* k0072_add backbone.block1.bn1 */
+  {66, 11, 1079, {0, 0, 0}, 1},   /* k0066_reduce_sum backbone.block1.conv1 */
+  {67, 11, 1090, {0, 0, 0}, 0},   /* k0067_reduce_sum backbone.block1.conv1 */
+  {115, 8, 1101, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn1 */
+  {116, 11, 1109, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn1 */
+  {115, 8, 1120, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn1 */
+  {116, 11, 1128, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn1 */
+  {73, 17, 1139, {0, 0, 0}, 1},   /* k0073_backbone_reduce_sum */
+  {72, 7, 1156, {0, 0, 0}, 0},    /* k0072_add backbone.stem.bn */
+  {74, 11, 1163, {0, 0, 0}, 1},   /* k0074_backbone_stem_conv_reduce_sum */
+  {75, 11, 1174, {0, 0, 0}, 0},   /* k0075_backbone_stem_conv_reduce_sum */
+  {115, 8, 1185, {0, 0, 0}, 0},   /* k0115_add backbone.stem.bn */
+  {116, 11, 1193, {0, 0, 0}, 0},  /* k0116_sub backbone.stem.bn */
+  {115, 8, 1204, {0, 0, 0}, 0},   /* k0115_add backbone.stem.bn */
+  {116, 11, 1212, {0, 0, 0}, 0},  /* k0116_sub backbone.stem.bn */
+  {118, 10, 1223, {0, 0, 0}, 0},  /* k0118_backbone_stem_conv_sub */
+  {119, 10, 1233, {0, 0, 0}, 0},  /* k0119_backbone_block1_conv1_sub */
 };
 static const hw_buffer fmnist_resnet_small_bilevel_step_buffers[] = {
-  {{4, 0, 0}, 0, 135, -1},
-  {{4, 0, 0}, 1, 135, -1},
-  {{4, 0, 0}, 2, 135, -1},
-  {{4, 0, 0}, 3, 135, -1},
-  {{4, 0, 0}, 4, 135, -1},
-  {{4, 0, 0}, 5, 135, -1},
-  {{4, 0, 0}, 6, 135, -1},
-  {{4, 0, 0}, 7, 135, -1},
-  {{4, 0, 0}, 8, 135, -1},
-  {{4, 0, 0}, 9, 135, -1},
-  {{4, 0, 0}, 10, 135, -1},
-  {{4, 0, 0}, 11, 135, -1},
-  {{4, 0, 0}, 12, 135, -1},
-  {{4, 0, 0}, 13, 135, -1},
-  {{4, 0, 0}, 14, 135, -1},
-  {{4, 0, 0}, 15, 135, -1},
   {{0, 200704, 0}, 16, 125, -1},
   {{128, 0, 0}, 16, 125, -1},
   {{128, 0, 0}, 16, 126, -1},
-  {{128, 0, 0}, 16, 135, -1},
-  {{128, 0, 0}, 16, 135, -1},
   {{0, 200704, 0}, 16, 119, -1},
   {{0, 200704, 0}, 17, 117, -1},
   {{128, 0, 0}, 17, 117, -1},
   {{128, 0, 0}, 17, 118, -1},
-  {{128, 0, 0}, 17, 135, -1},
-  {{128, 0, 0}, 17, 135, -1},
   {{0, 200704, 0}, 17, 110, -1},
   {{0, 200704, 0}, 18, 108, -1},
   {{128, 0, 0}, 18, 108, -1},
   {{128, 0, 0}, 18, 109, -1},
-  {{128, 0, 0}, 18, 135, -1},
-  {{128, 0, 0}, 18, 135, -1},
   {{0, 200704, 0}, 18, 108, -1},
   {{0, 200704, 0}, 18, 100, -1},
   {{0, 100352, 0}, 19, 91, -1},
   {{256, 0, 0}, 19, 91, -1},
   {{256, 0, 0}, 19, 92, -1},
-  {{256, 0, 0}, 19, 135, -1},
-  {{256, 0, 0}, 19, 135, -1},
   {{0, 100352, 0}, 20, 98, -1},
   {{256, 0, 0}, 20, 98, -1},
   {{256, 0, 0}, 20, 99, -1},
-  {{256, 0, 0}, 20, 135, -1},
-  {{256, 0, 0}, 20, 135, -1},
   {{0, 100352, 0}, 20, 82, -1},
   {{0, 100352, 0}, 21, 80, -1},
   {{256, 0, 0}, 21, 80, -1},
   {{256, 0, 0}, 21, 81, -1},
-  {{256, 0, 0}, 21, 135, -1},
-  {{256, 0, 0}, 21, 135, -1},
   {{0, 100352, 0}, 21, 80, -1},
   {{0, 100352, 0}, 21, 72, -1},
   {{0, 50176, 0}, 22, 63, -1},
   {{512, 0, 0}, 22, 63, -1},
   {{512, 0, 0}, 22, 64, -1},
-  {{512, 0, 0}, 22, 135, -1},
-  {{512, 0, 0}, 22, 135, -1},
   {{0, 50176, 0}, 23, 70, -1},
   {{512, 0, 0}, 23, 70, -1},
   {{512, 0, 0}, 23, 71, -1},
-  {{512, 0, 0}, 23, 135, -1},
-  {{512, 0, 0}, 23, 135, -1},
   {{0, 50176, 0}, 23, 54, -1},
   {{0, 50176, 0}, 24, 53, -1},
   {{512, 0, 0}, 24, 53, -1},
   {{512, 0, 0}, 24, 53, -1},
-  {{512, 0, 0}, 24, 135, -1},
-  {{512, 0, 0}, 24, 135, -1},
   {{0, 50176, 0}, 24, 64, -1},
   {{0, 1024, 0}, 24, 24, -1},
   {{0, 1024, 0}, 24, 135, -1},
@@ -4954,28 +4606,28 @@ static const hw_buffer fmnist_resnet_small_bilevel_step_buffers[] = {
   {{0, 8, 0}, 27, 27, -1},
   {{4, 0, 0}, 27, 27, -1},
   {{4, 0, 0}, 27, 135, -1},
-  {{0, 0, 16}, 27, 29, 79},
+  {{0, 0, 16}, 27, 29, 45},
   {{0, 1024, 0}, 28, 29, -1},
   {{0, 1024, 0}, 29, 29, -1},
-  {{0, 1024, 0}, 29, 29, 86},
+  {{0, 1024, 0}, 29, 29, 52},
   {{0, 8, 0}, 29, 29, -1},
-  {{0, 1024, 0}, 29, 31, 76},
+  {{0, 1024, 0}, 29, 31, 42},
   {{512, 0, 0}, 29, 29, -1},
   {{512, 0, 0}, 29, 46, -1},
   {{512, 0, 0}, 29, 46, -1},
   {{262144, 0, 0}, 30, 46, -1},
   {{262144, 0, 0}, 30, 46, -1},
   {{0, 4096, 0}, 31, 31, -1},
-  {{0, 4096, 0}, 31, 32, 96},
+  {{0, 4096, 0}, 31, 32, 62},
   {{2048, 0, 0}, 31, 31, -1},
   {{2048, 0, 0}, 31, 46, -1},
   {{2048, 0, 0}, 31, 31, -1},
   {{2048, 0, 0}, 31, 46, -1},
   {{2048, 0, 0}, 31, 32, -1},
   {{2048, 0, 0}, 31, 32, -1},
-  {{0, 4096, 0}, 32, 32, 72},
+  {{0, 4096, 0}, 32, 32, 38},
   {{2048, 0, 0}, 32, 32, -1},
-  {{0, 4096, 0}, 32, 33, 97},
+  {{0, 4096, 0}, 32, 33, 63},
   {{262144, 0, 0}, 33, 46, -1},
   {{262144, 0, 0}, 33, 46, -1},
   {{2048, 0, 0}, 34, 46, -1},
@@ -4990,39 +4642,37 @@ static const hw_buffer fmnist_resnet_small_bilevel_step_buffers[] = {
   {{0, 0, 16}, 38, 38, -1},
   {{0, 8, 0}, 38, 38, -1},
   {{0, 8, 0}, 38, 38, -1},
-  {{0, 0, 16}, 38, 40, 118},
+  {{0, 0, 16}, 38, 40, 84},
   {{0, 1024, 0}, 39, 40, -1},
   {{0, 1024, 0}, 40, 40, -1},
-  {{0, 1024, 0}, 40, 40, 122},
+  {{0, 1024, 0}, 40, 40, 88},
   {{0, 8, 0}, 40, 40, -1},
-  {{0, 1024, 0}, 40, 42, 115},
+  {{0, 1024, 0}, 40, 42, 81},
   {{512, 0, 0}, 40, 40, -1},
-  {{512, 0, 0}, 40, 46, 127},
+  {{512, 0, 0}, 40, 46, 93},
   {{512, 0, 0}, 40, 135, -1},
   {{262144, 0, 0}, 41, 41, -1},
-  {{262144, 0, 0}, 41, 46, 130},
+  {{262144, 0, 0}, 41, 46, 96},
   {{262144, 0, 0}, 41, 135, -1},
   {{0, 4096, 0}, 42, 42, -1},
-  {{0, 4096, 0}, 42, 43, 133},
+  {{0, 4096, 0}, 42, 43, 99},
   {{2048, 0, 0}, 42, 46, -1},
   {{2048, 0, 0}, 42, 45, -1},
   {{2048, 0, 0}, 42, 42, -1},
   {{2048, 0, 0}, 42, 43, -1},
-  {{0, 4096, 0}, 42, 43, 111},
+  {{0, 4096, 0}, 42, 43, 77},
   {{2048, 0, 0}, 42, 43, -1},
-  {{0, 4096, 0}, 43, 44, 134},
+  {{0, 4096, 0}, 43, 44, 100},
   {{262144, 0, 0}, 44, 44, -1},
-  {{262144, 0, 0}, 44, 46, 142},
+  {{262144, 0, 0}, 44, 46, 108},
   {{262144, 0, 0}, 44, 135, -1},
-  {{2048, 0, 0}, 45, 46, 136},
+  {{2048, 0, 0}, 45, 46, 102},
   {{2048, 0, 0}, 45, 135, -1},
-  {{2048, 0, 0}, 46, 46, 135},
+  {{2048, 0, 0}, 46, 46, 101},
   {{2048, 0, 0}, 46, 135, -1},
   {{0, 4096, 0}, 47, 52, -1},
   {{2048, 0, 0}, 47, 52, -1},
   {{2048, 0, 0}, 47, 52, -1},
-  {{2048, 0, 0}, 47, 135, -1},
-  {{2048, 0, 0}, 47, 135, -1},
   {{0, 4096, 0}, 47, 48, -1},
   {{0, 1024, 0}, 48, 51, -1},
   {{0, 8, 0}, 48, 51, -1},
@@ -5033,551 +4683,345 @@ static const hw_buffer fmnist_resnet_small_bilevel_step_buffers[] = {
   {{0, 8, 0}, 49, 49, -1},
   {{4, 0, 0}, 49, 49, -1},
   {{4, 0, 0}, 49, 135, -1},
-  {{0, 0, 16}, 49, 51, 158},
+  {{0, 0, 16}, 49, 51, 122},
   {{0, 1024, 0}, 50, 51, -1},
   {{0, 1024, 0}, 51, 51, -1},
-  {{0, 1024, 0}, 51, 51, 165},
+  {{0, 1024, 0}, 51, 51, 129},
   {{0, 8, 0}, 51, 51, -1},
-  {{0, 1024, 0}, 51, 52, 155},
+  {{0, 1024, 0}, 51, 52, 119},
   {{0, 4096, 0}, 52, 52, -1},
-  {{0, 4096, 0}, 52, 52, 170},
+  {{0, 4096, 0}, 52, 52, 134},
   {{2048, 0, 0}, 52, 52, -1},
   {{2048, 0, 0}, 52, 52, -1},
-  {{0, 4096, 0}, 52, 52, 149},
+  {{0, 4096, 0}, 52, 52, 115},
   {{2048, 0, 0}, 52, 52, -1},
-  {{0, 4096, 0}, 52, 53, 171},
+  {{0, 4096, 0}, 52, 53, 135},
   {{0, 1024, 0}, 53, 64, -1},
   {{512, 0, 0}, 53, 61, -1},
   {{512, 0, 0}, 53, 58, -1},
   {{512, 0, 0}, 53, 53, -1},
   {{512, 0, 0}, 53, 53, -1},
-  {{0, 50176, 0}, 53, 53, 64},
+  {{0, 50176, 0}, 53, 53, 32},
   {{512, 0, 0}, 53, 53, -1},
-  {{0, 50176, 0}, 53, 70, 182},
+  {{0, 50176, 0}, 53, 70, 146},
   {{589824, 0, 0}, 54, 55, -1},
   {{589824, 0, 0}, 54, 55, -1},
   {{4, 0, 0}, 54, 55, -1},
-  {{589824, 0, 0}, 54, 135, -1},
   {{4, 0, 0}, 55, 55, -1},
   {{4, 0, 0}, 55, 55, -1},
-  {{589824, 0, 0}, 55, 135, 185},
-  {{512, 0, 0}, 56, 135, -1},
-  {{512, 0, 0}, 57, 135, -1},
-  {{512, 0, 0}, 58, 135, 179},
-  {{512, 0, 0}, 58, 135, -1},
-  {{512, 0, 0}, 59, 135, -1},
-  {{512, 0, 0}, 60, 135, -1},
-  {{512, 0, 0}, 60, 135, -1},
-  {{512, 0, 0}, 61, 135, 178},
-  {{512, 0, 0}, 61, 135, -1},
   {{512, 0, 0}, 62, 62, -1},
-  {{512, 0, 0}, 62, 135, -1},
-  {{512, 0, 0}, 62, 135, 201},
   {{512, 0, 0}, 63, 63, -1},
-  {{0, 50176, 0}, 63, 64, 53},
+  {{0, 50176, 0}, 63, 64, 25},
   {{512, 0, 0}, 63, 64, -1},
   {{512, 0, 0}, 64, 64, -1},
-  {{0, 50176, 0}, 64, 80, 69},
-  {{4, 0, 0}, 65, 135, -1},
-  {{512, 0, 0}, 65, 135, -1},
+  {{0, 50176, 0}, 64, 80, 35},
   {{32768, 0, 0}, 66, 67, -1},
   {{32768, 0, 0}, 66, 67, -1},
   {{4, 0, 0}, 66, 67, -1},
-  {{32768, 0, 0}, 66, 135, -1},
   {{4, 0, 0}, 67, 67, -1},
   {{4, 0, 0}, 67, 67, -1},
-  {{32768, 0, 0}, 67, 135, 211},
-  {{4, 0, 0}, 68, 135, -1},
   {{32768, 0, 0}, 68, 135, -1},
-  {{4, 0, 0}, 69, 135, -1},
   {{589824, 0, 0}, 69, 135, -1},
   {{0, 50176, 0}, 70, 70, -1},
-  {{0, 50176, 0}, 70, 71, 222},
+  {{0, 50176, 0}, 70, 71, 167},
   {{512, 0, 0}, 70, 77, -1},
   {{512, 0, 0}, 70, 75, -1},
   {{512, 0, 0}, 70, 70, -1},
   {{512, 0, 0}, 70, 71, -1},
-  {{0, 50176, 0}, 70, 71, 58},
+  {{0, 50176, 0}, 70, 71, 28},
   {{512, 0, 0}, 70, 71, -1},
-  {{0, 50176, 0}, 71, 79, 223},
+  {{0, 50176, 0}, 71, 79, 168},
   {{294912, 0, 0}, 72, 73, -1},
   {{294912, 0, 0}, 72, 73, -1},
   {{4, 0, 0}, 72, 73, -1},
-  {{294912, 0, 0}, 72, 135, -1},
   {{4, 0, 0}, 73, 73, -1},
   {{4, 0, 0}, 73, 73, -1},
-  {{294912, 0, 0}, 73, 135, 231},
-  {{512, 0, 0}, 74, 135, -1},
-  {{512, 0, 0}, 75, 135, 225},
-  {{512, 0, 0}, 75, 135, -1},
-  {{512, 0, 0}, 76, 135, -1},
-  {{512, 0, 0}, 77, 135, 224},
-  {{512, 0, 0}, 77, 135, -1},
-  {{4, 0, 0}, 78, 135, -1},
   {{294912, 0, 0}, 78, 135, -1},
   {{0, 100352, 0}, 79, 80, -1},
   {{0, 100352, 0}, 80, 80, -1},
-  {{0, 100352, 0}, 80, 92, 51},
+  {{0, 100352, 0}, 80, 92, 23},
   {{256, 0, 0}, 80, 89, -1},
   {{256, 0, 0}, 80, 86, -1},
   {{256, 0, 0}, 80, 80, -1},
   {{256, 0, 0}, 80, 81, -1},
-  {{0, 100352, 0}, 80, 81, 46},
+  {{0, 100352, 0}, 80, 81, 20},
   {{256, 0, 0}, 80, 81, -1},
-  {{0, 100352, 0}, 81, 98, 253},
+  {{0, 100352, 0}, 81, 98, 189},
   {{147456, 0, 0}, 82, 83, -1},
   {{147456, 0, 0}, 82, 83, -1},
   {{4, 0, 0}, 82, 83, -1},
-  {{147456, 0, 0}, 82, 135, -1},
   {{4, 0, 0}, 83, 83, -1},
   {{4, 0, 0}, 83, 83, -1},
-  {{147456, 0, 0}, 83, 135, 256},
-  {{256, 0, 0}, 84, 135, -1},
-  {{256, 0, 0}, 85, 135, -1},
-  {{256, 0, 0}, 86, 135, 250},
-  {{256, 0, 0}, 86, 135, -1},
-  {{256, 0, 0}, 87, 135, -1},
-  {{256, 0, 0}, 88, 135, -1},
-  {{256, 0, 0}, 88, 135, -1},
-  {{256, 0, 0}, 89, 135, 249},
-  {{256, 0, 0}, 89, 135, -1},
   {{256, 0, 0}, 90, 90, -1},
-  {{256, 0, 0}, 90, 135, -1},
-  {{256, 0, 0}, 90, 135, 272},
   {{256, 0, 0}, 91, 91, -1},
-  {{0, 100352, 0}, 91, 92, 35},
+  {{0, 100352, 0}, 91, 92, 13},
   {{256, 0, 0}, 91, 92, -1},
   {{256, 0, 0}, 92, 92, -1},
-  {{0, 100352, 0}, 92, 108, 248},
-  {{4, 0, 0}, 93, 135, -1},
-  {{256, 0, 0}, 93, 135, -1},
+  {{0, 100352, 0}, 92, 108, 184},
   {{8192, 0, 0}, 94, 95, -1},
   {{8192, 0, 0}, 94, 95, -1},
   {{4, 0, 0}, 94, 95, -1},
-  {{8192, 0, 0}, 94, 135, -1},
   {{4, 0, 0}, 95, 95, -1},
   {{4, 0, 0}, 95, 95, -1},
-  {{8192, 0, 0}, 95, 135, 282},
-  {{4, 0, 0}, 96, 135, -1},
   {{8192, 0, 0}, 96, 135, -1},
-  {{4, 0, 0}, 97, 135, -1},
   {{147456, 0, 0}, 97, 135, -1},
   {{0, 100352, 0}, 98, 98, -1},
-  {{0, 100352, 0}, 98, 99, 293},
+  {{0, 100352, 0}, 98, 99, 210},
   {{256, 0, 0}, 98, 105, -1},
   {{256, 0, 0}, 98, 103, -1},
   {{256, 0, 0}, 98, 98, -1},
   {{256, 0, 0}, 98, 99, -1},
-  {{0, 100352, 0}, 98, 99, 40},
+  {{0, 100352, 0}, 98, 99, 16},
   {{256, 0, 0}, 98, 99, -1},
-  {{0, 100352, 0}, 99, 107, 294},
+  {{0, 100352, 0}, 99, 107, 211},
   {{73728, 0, 0}, 100, 101, -1},
   {{73728, 0, 0}, 100, 101, -1},
   {{4, 0, 0}, 100, 101, -1},
-  {{73728, 0, 0}, 100, 135, -1},
   {{4, 0, 0}, 101, 101, -1},
   {{4, 0, 0}, 101, 101, -1},
-  {{73728, 0, 0}, 101, 135, 302},
-  {{256, 0, 0}, 102, 135, -1},
-  {{256, 0, 0}, 103, 135, 296},
-  {{256, 0, 0}, 103, 135, -1},
-  {{256, 0, 0}, 104, 135, -1},
-  {{256, 0, 0}, 105, 135, 295},
-  {{256, 0, 0}, 105, 135, -1},
-  {{4, 0, 0}, 106, 135, -1},
   {{73728, 0, 0}, 106, 135, -1},
   {{0, 200704, 0}, 107, 108, -1},
   {{0, 200704, 0}, 108, 108, -1},
-  {{0, 200704, 0}, 108, 125, 33},
+  {{0, 200704, 0}, 108, 125, 11},
   {{128, 0, 0}, 108, 115, -1},
   {{128, 0, 0}, 108, 113, -1},
   {{128, 0, 0}, 108, 108, -1},
   {{128, 0, 0}, 108, 109, -1},
-  {{0, 200704, 0}, 108, 109, 28},
+  {{0, 200704, 0}, 108, 109, 8},
   {{128, 0, 0}, 108, 109, -1},
-  {{0, 200704, 0}, 109, 117, 324},
+  {{0, 200704, 0}, 109, 117, 232},
   {{36864, 0, 0}, 110, 111, -1},
   {{36864, 0, 0}, 110, 111, -1},
   {{4, 0, 0}, 110, 111, -1},
-  {{36864, 0, 0}, 110, 135, -1},
   {{4, 0, 0}, 111, 111, -1},
   {{4, 0, 0}, 111, 111, -1},
-  {{36864, 0, 0}, 111, 135, 327},
-  {{128, 0, 0}, 112, 135, -1},
-  {{128, 0, 0}, 113, 135, 321},
-  {{128, 0, 0}, 113, 135, -1},
-  {{128, 0, 0}, 114, 135, -1},
-  {{128, 0, 0}, 115, 135, 320},
-  {{128, 0, 0}, 115, 135, -1},
-  {{4, 0, 0}, 116, 135, -1},
   {{36864, 0, 0}, 116, 135, -1},
   {{0, 200704, 0}, 117, 117, -1},
-  {{0, 200704, 0}, 117, 118, 342},
+  {{0, 200704, 0}, 117, 118, 241},
   {{128, 0, 0}, 117, 124, -1},
   {{128, 0, 0}, 117, 122, -1},
   {{128, 0, 0}, 117, 117, -1},
   {{128, 0, 0}, 117, 118, -1},
-  {{0, 200704, 0}, 117, 118, 22},
+  {{0, 200704, 0}, 117, 118, 4},
   {{128, 0, 0}, 117, 118, -1},
-  {{0, 200704, 0}, 118, 125, 343},
+  {{0, 200704, 0}, 118, 125, 242},
   {{36864, 0, 0}, 119, 120, -1},
   {{36864, 0, 0}, 119, 120, -1},
   {{4, 0, 0}, 119, 120, -1},
-  {{36864, 0, 0}, 119, 135, -1},
   {{4, 0, 0}, 120, 120, -1},
   {{4, 0, 0}, 120, 120, -1},
-  {{36864, 0, 0}, 120, 135, 351},
-  {{128, 0, 0}, 121, 135, -1},
-  {{128, 0, 0}, 122, 135, 345},
-  {{128, 0, 0}, 122, 135, -1},
-  {{128, 0, 0}, 123, 135, -1},
-  {{128, 0, 0}, 124, 135, 344},
-  {{128, 0, 0}, 124, 135, -1},
   {{0, 200704, 0}, 125, 125, -1},
-  {{0, 200704, 0}, 125, 126, 319},
+  {{0, 200704, 0}, 125, 126, 227},
   {{128, 0, 0}, 125, 132, -1},
   {{128, 0, 0}, 125, 130, -1},
   {{128, 0, 0}, 125, 125, -1},
   {{128, 0, 0}, 125, 126, -1},
-  {{0, 200704, 0}, 125, 126, 16},
+  {{0, 200704, 0}, 125, 126, 0},
   {{128, 0, 0}, 125, 126, -1},
-  {{0, 200704, 0}, 126, 127, 365},
+  {{0, 200704, 0}, 126, 127, 256},
   {{1152, 0, 0}, 127, 128, -1},
   {{1152, 0, 0}, 127, 128, -1},
   {{4, 0, 0}, 127, 128, -1},
-  {{1152, 0, 0}, 127, 135, -1},
   {{4, 0, 0}, 128, 128, -1},
   {{4, 0, 0}, 128, 128, -1},
-  {{1152, 0, 0}, 128, 135, 373},
-  {{128, 0, 0}, 129, 135, -1},
-  {{128, 0, 0}, 130, 135, 367},
-  {{128, 0, 0}, 130, 135, -1},
-  {{128, 0, 0}, 131, 135, -1},
-  {{128, 0, 0}, 132, 135, 366},
-  {{128, 0, 0}, 132, 135, -1},
-  {{4, 0, 0}, 133, 135, -1},
-  {{1152, 0, 0}, 133, 135, -1},
-  {{4, 0, 0}, 134, 135, -1},
-  {{36864, 0, 0}, 134, 135, -1},
 };
 static const hw_copy fmnist_resnet_small_bilevel_step_copies[] = {
-  {ST(1756032), BUF(19), {128, 0, 0}},
-  {ST(1756160), BUF(20), {128, 0, 0}},
-  {ST(1756288), BUF(25), {128, 0, 0}},
-  {ST(1756416), BUF(26), {128, 0, 0}},
-  {ST(1756544), BUF(31), {128, 0, 0}},
-  {ST(1756672), BUF(32), {128, 0, 0}},
-  {ST(1756800), BUF(38), {256, 0, 0}},
-  {ST(1757056), BUF(39), {256, 0, 0}},
-  {ST(1757312), BUF(43), {256, 0, 0}},
-  {ST(1757568), BUF(44), {256, 0, 0}},
-  {ST(1757824), BUF(49), {256, 0, 0}},
-  {ST(1758080), BUF(50), {256, 0, 0}},
-  {ST(1758336), BUF(56), {512, 0, 0}},
-  {ST(1758848), BUF(57), {512, 0, 0}},
-  {ST(1759360), BUF(61), {512, 0, 0}},
-  {ST(1759872), BUF(62), {512, 0, 0}},
-  {ST(1760384), BUF(67), {512, 0, 0}},
-  {ST(1760896), BUF(68), {512, 0, 0}},
-  {ST(1761408), BUF(152), {2048, 0, 0}},
-  {ST(1763456), BUF(153), {2048, 0, 0}},
-  {ST(1765504), BUF(379), {1152, 0, 0}},
-  {ST(3521536), BUF(376), {1152, 0, 0}},
-  {ST(5277568), BUF(386), {4, 0, 0}},
-  {ST(0), BUF(387), {1152, 0, 0}},
-  {ST(1766656), BUF(380), {128, 0, 0}},
-  {ST(3522688), BUF(381), {128, 0, 0}},
-  {ST(5277632), BUF(0), {4, 0, 0}},
-  {ST(1152), BUF(382), {128, 0, 0}},
-  {ST(1766784), BUF(383), {128, 0, 0}},
-  {ST(3522816), BUF(384), {128, 0, 0}},
-  {ST(5277696), BUF(1), {4, 0, 0}},
-  {ST(1280), BUF(385), {128, 0, 0}},
-  {ST(1766912), BUF(357), {36864, 0, 0}},
-  {ST(3522944), BUF(354), {36864, 0, 0}},
-  {ST(5277760), BUF(388), {4, 0, 0}},
-  {ST(1408), BUF(389), {36864, 0, 0}},
-  {ST(1803776), BUF(358), {128, 0, 0}},
-  {ST(3559808), BUF(359), {128, 0, 0}},
-  {ST(5277824), BUF(2), {4, 0, 0}},
-  {ST(38272), BUF(360), {128, 0, 0}},
-  {ST(1803904), BUF(361), {128, 0, 0}},
-  {ST(3559936), BUF(362), {128, 0, 0}},
-  {ST(5277888), BUF(3), {4, 0, 0}},
-  {ST(38400), BUF(363), {128, 0, 0}},
-  {ST(1804032), BUF(333), {36864, 0, 0}},
-  {ST(3560064), BUF(330), {36864, 0, 0}},
-  {ST(5277952), BUF(340), {4, 0, 0}},
-  {ST(38528), BUF(341), {36864, 0, 0}},
-  {ST(1840896), BUF(334), {128, 0, 0}},
-  {ST(3596928), BUF(335), {128, 0, 0}},
-  {ST(5278016), BUF(4), {4, 0, 0}},
-  {ST(75392), BUF(336), {128, 0, 0}},
-  {ST(1841024), BUF(337), {128, 0, 0}},
-  {ST(3597056), BUF(338), {128, 0, 0}},
-  {ST(5278080), BUF(5), {4, 0, 0}},
-  {ST(75520), BUF(339), {128, 0, 0}},
-  {ST(1841152), BUF(288), {8192, 0, 0}},
-  {ST(3597184), BUF(285), {8192, 0, 0}},
-  {ST(5278144), BUF(289), {4, 0, 0}},
-  {ST(75648), BUF(290), {8192, 0, 0}},
-  {ST(1849344), BUF(273), {256, 0, 0}},
-  {ST(3605376), BUF(274), {256, 0, 0}},
-  {ST(5278208), BUF(280), {4, 0, 0}},
-  {ST(83840), BUF(281), {256, 0, 0}},
-  {ST(1849600), BUF(263), {256, 0, 0}},
-  {ST(3605632), BUF(268), {256, 0, 0}},
-  {ST(5278272), BUF(6), {4, 0, 0}},
-  {ST(84096), BUF(269), {256, 0, 0}},
-  {ST(1849856), BUF(308), {73728, 0, 0}},
-  {ST(3605888), BUF(305), {73728, 0, 0}},
-  {ST(5278336), BUF(315), {4, 0, 0}},
-  {ST(84352), BUF(316), {73728, 0, 0}},
-  {ST(1923584), BUF(309), {256, 0, 0}},
-  {ST(3679616), BUF(310), {256, 0, 0}},
-  {ST(5278400), BUF(7), {4, 0, 0}},
-  {ST(158080), BUF(311), {256, 0, 0}},
-  {ST(1923840), BUF(312), {256, 0, 0}},
-  {ST(3679872), BUF(313), {256, 0, 0}},
-  {ST(5278464), BUF(8), {4, 0, 0}},
-  {ST(158336), BUF(314), {256, 0, 0}},
-  {ST(1924096), BUF(262), {147456, 0, 0}},
-  {ST(3680128), BUF(259), {147456, 0, 0}},
-  {ST(5278528), BUF(291), {4, 0, 0}},
-  {ST(158592), BUF(292), {147456, 0, 0}},
-  {ST(2071552), BUF(264), {256, 0, 0}},
-  {ST(3827584), BUF(265), {256, 0, 0}},
-  {ST(5278592), BUF(9), {4, 0, 0}},
-  {ST(306048), BUF(266), {256, 0, 0}},
-  {ST(2071808), BUF(267), {256, 0, 0}},
-  {ST(3827840), BUF(270), {256, 0, 0}},
-  {ST(5278656), BUF(10), {4, 0, 0}},
-  {ST(306304), BUF(271), {256, 0, 0}},
-  {ST(2072064), BUF(217), {32768, 0, 0}},
-  {ST(3828096), BUF(214), {32768, 0, 0}},
-  {ST(5278720), BUF(218), {4, 0, 0}},
-  {ST(306560), BUF(219), {32768, 0, 0}},
-  {ST(2104832), BUF(202), {512, 0, 0}},
-  {ST(3860864), BUF(203), {512, 0, 0}},
-  {ST(5278784), BUF(209), {4, 0, 0}},
-  {ST(339328), BUF(210), {512, 0, 0}},
-  {ST(2105344), BUF(192), {512, 0, 0}},
-  {ST(3861376), BUF(197), {512, 0, 0}},
-  {ST(5278848), BUF(11), {4, 0, 0}},
-  {ST(339840), BUF(198), {512, 0, 0}},
-  {ST(2105856), BUF(237), {294912, 0, 0}},
-  {ST(3861888), BUF(234), {294912, 0, 0}},
-  {ST(5278912), BUF(244), {4, 0, 0}},
-  {ST(340352), BUF(245), {294912, 0, 0}},
-  {ST(2400768), BUF(238), {512, 0, 0}},
-  {ST(4156800), BUF(239), {512, 0, 0}},
-  {ST(5278976), BUF(12), {4, 0, 0}},
-  {ST(635264), BUF(240), {512, 0, 0}},
-  {ST(2401280), BUF(241), {512, 0, 0}},
-  {ST(4157312), BUF(242), {512, 0, 0}},
-  {ST(5279040), BUF(13), {4, 0, 0}},
-  {ST(635776), BUF(243), {512, 0, 0}},
-  {ST(2401792), BUF(191), {589824, 0, 0}},
-  {ST(4157824), BUF(188), {589824, 0, 0}},
-  {ST(5279104), BUF(220), {4, 0, 0}},
-  {ST(636288), BUF(221), {589824, 0, 0}},
-  {ST(2991616), BUF(193), {512, 0, 0}},
-  {ST(4747648), BUF(194), {512, 0, 0}},
-  {ST(5279168), BUF(14), {4, 0, 0}},
-  {ST(1226112), BUF(195), {512, 0, 0}},
-  {ST(2992128), BUF(196), {512, 0, 0}},
-  {ST(4748160), BUF(199), {512, 0, 0}},
-  {ST(5279232), BUF(15), {4, 0, 0}},
-  {ST(1226624), BUF(200), {512, 0, 0}},
-  {ST(1227136), BUF(144), {262144, 0, 0}},
-  {ST(1489280), BUF(146), {2048, 0, 0}},
-  {ST(1491328), BUF(148), {2048, 0, 0}},
-  {ST(1493376), BUF(132), {262144, 0, 0}},
-  {ST(1755520), BUF(129), {512, 0, 0}},
+  {ST(38528), BUF(240), {36864, 0, 0}},
+  {ST(75648), BUF(208), {8192, 0, 0}},
+  {ST(84352), BUF(224), {73728, 0, 0}},
+  {ST(158592), BUF(209), {147456, 0, 0}},
+  {ST(306560), BUF(165), {32768, 0, 0}},
+  {ST(340352), BUF(181), {294912, 0, 0}},
+  {ST(636288), BUF(166), {589824, 0, 0}},
+  {ST(1227136), BUF(110), {262144, 0, 0}},
+  {ST(1489280), BUF(112), {2048, 0, 0}},
+  {ST(1491328), BUF(114), {2048, 0, 0}},
+  {ST(1493376), BUF(98), {262144, 0, 0}},
+  {ST(1755520), BUF(95), {512, 0, 0}},
 };
 static const hw_copy fmnist_resnet_small_bilevel_step_carries[] = {
-  {BUF(110), BUF(148), {2048, 0, 0}},
-  {BUF(99), BUF(147), {2048, 0, 0}},
-  {BUF(109), BUF(146), {2048, 0, 0}},
-  {BUF(101), BUF(145), {2048, 0, 0}},
-  {BUF(108), BUF(144), {262144, 0, 0}},
-  {BUF(107), BUF(143), {262144, 0, 0}},
-  {BUF(93), BUF(129), {512, 0, 0}},
-  {BUF(92), BUF(128), {512, 0, 0}},
-  {BUF(95), BUF(132), {262144, 0, 0}},
-  {BUF(94), BUF(131), {262144, 0, 0}},
+  {BUF(76), BUF(114), {2048, 0, 0}},
+  {BUF(65), BUF(113), {2048, 0, 0}},
+  {BUF(75), BUF(112), {2048, 0, 0}},
+  {BUF(67), BUF(111), {2048, 0, 0}},
+  {BUF(74), BUF(110), {262144, 0, 0}},
+  {BUF(73), BUF(109), {262144, 0, 0}},
+  {BUF(59), BUF(95), {512, 0, 0}},
+  {BUF(58), BUF(94), {512, 0, 0}},
+  {BUF(61), BUF(98), {262144, 0, 0}},
+  {BUF(60), BUF(97), {262144, 0, 0}},
 };
 
-/* Entry point 'bilevel-unrolled.k1.step': 141 calls, 395 buffers. Calls:
+/* Entry point 'bilevel-unrolled.k1.step': 141 calls, 274 buffers. Calls:
  * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
  * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
  * copies after the calls and a loop's carries: {to, from, bytes}. */
 static const hw_arg fmnist_resnet_small_bilevel_unrolled_k1_step_args[] = {
-  IN(0), ST(5277632), BUF(0),
-  IN(0), ST(5277696), BUF(1),
-  IN(0), ST(5277824), BUF(2),
-  IN(0), ST(5277888), BUF(3),
-  IN(0), ST(5278016), BUF(4),
-  IN(0), ST(5278080), BUF(5),
-  IN(0), ST(5278272), BUF(6),
-  IN(0), ST(5278400), BUF(7),
-  IN(0), ST(5278464), BUF(8),
-  IN(0), ST(5278592), BUF(9),
-  IN(0), ST(5278656), BUF(10),
-  IN(0), ST(5278848), BUF(11),
-  IN(0), ST(5278976), BUF(12),
-  IN(0), ST(5279040), BUF(13),
-  IN(0), ST(5279168), BUF(14),
-  IN(0), ST(5279232), BUF(15),
-  IN(1), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(16), BUF(17), BUF(18), BUF(19), BUF(20), BUF(21),
+  IN(0), ST(5277632), ST(5277632),
+  IN(0), ST(5277696), ST(5277696),
+  IN(0), ST(5277824), ST(5277824),
+  IN(0), ST(5277888), ST(5277888),
+  IN(0), ST(5278016), ST(5278016),
+  IN(0), ST(5278080), ST(5278080),
+  IN(0), ST(5278272), ST(5278272),
+  IN(0), ST(5278400), ST(5278400),
+  IN(0), ST(5278464), ST(5278464),
+  IN(0), ST(5278592), ST(5278592),
+  IN(0), ST(5278656), ST(5278656),
+  IN(0), ST(5278848), ST(5278848),
+  IN(0), ST(5278976), ST(5278976),
+  IN(0), ST(5279040), ST(5279040),
+  IN(0), ST(5279168), ST(5279168),
+  IN(0), ST(5279232), ST(5279232),
+  IN(1), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(0), BUF(1), BUF(2), ST(1756032), ST(1756160), BUF(3),
       SCRATCH,
-  BUF(21), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(22), BUF(23), BUF(24), BUF(25), BUF(26),
-      BUF(27), SCRATCH,
-  BUF(21), BUF(27), ST(38528), ST(1756544), ST(1756672), ST(75392), ST(75520), BUF(28), BUF(29), BUF(30), BUF(31),
-      BUF(32), BUF(33), BUF(34), SCRATCH,
-  BUF(34), ST(75648), ST(1756800), ST(1757056), BUF(35), BUF(36), BUF(37), BUF(38), BUF(39), SCRATCH,
-  BUF(34), ST(84352), ST(1757312), ST(1757568), ST(158080), ST(158336), BUF(40), BUF(41), BUF(42), BUF(43), BUF(44),
-      BUF(45), SCRATCH,
-  BUF(35), BUF(36), BUF(37), BUF(45), ST(158592), ST(1757824), ST(1758080), ST(306048), ST(306304), ST(83840),
-      ST(84096), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51), BUF(52), SCRATCH,
-  BUF(52), ST(306560), ST(1758336), ST(1758848), BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), SCRATCH,
-  BUF(52), ST(340352), ST(1759360), ST(1759872), ST(635264), ST(635776), BUF(58), BUF(59), BUF(60), BUF(61), BUF(62),
-      BUF(63), SCRATCH,
-  BUF(53), BUF(54), BUF(55), BUF(63), ST(636288), ST(1760384), ST(1760896), ST(1226112), ST(1226624), ST(339328),
-      ST(339840), BUF(64), BUF(65), BUF(66), BUF(67), BUF(68), BUF(69), BUF(70), BUF(71), SCRATCH,
-  BUF(71), ST(1227136), ST(1489280), ST(1491328), BUF(72), BUF(73), BUF(74), BUF(75),
-  BUF(75), ST(1493376), ST(1755520), BUF(76), BUF(77), BUF(78),
-  BUF(78), IN(2), BUF(79), BUF(80), BUF(81), BUF(82), BUF(83), BUF(84), BUF(85),
-  BUF(78), BUF(85), BUF(86),
-  BUF(76), ST(1755520), BUF(77), BUF(78), BUF(85), BUF(86), IN(3), BUF(87), BUF(88), BUF(89), BUF(90), BUF(91), BUF(92),
-  BUF(75), ST(1493376), BUF(90), IN(3), BUF(93), BUF(94),
-  BUF(72), BUF(73), BUF(74), ST(1489280), ST(1491328), ST(1493376), BUF(90), BUF(95), BUF(96), BUF(97), BUF(98),
-      BUF(99), BUF(100), BUF(101), BUF(102),
-  BUF(74), ST(1489280), BUF(96), BUF(100), BUF(101), BUF(102), BUF(103),
-  ST(1489280), IN(3), BUF(98), BUF(104),
-  ST(1491328), IN(3), BUF(97), BUF(105),
-  BUF(71), ST(1227136), IN(3), BUF(103), BUF(106), BUF(107),
-  BUF(71), BUF(104), BUF(105), BUF(107), ST(1761408), ST(1763456), BUF(108), BUF(109), BUF(110), BUF(111), BUF(112),
-      BUF(113),
-  BUF(92), BUF(94), BUF(113), BUF(114), BUF(115), BUF(116),
-  IN(2), BUF(116), BUF(117), BUF(118), BUF(119), BUF(120), BUF(121), BUF(122), BUF(123),
-  BUF(116), BUF(123), BUF(124),
-  BUF(92), BUF(114), BUF(115), BUF(116), BUF(123), BUF(124), BUF(125), BUF(126), BUF(127), BUF(128), BUF(129),
-  IN(3), BUF(113), BUF(128), BUF(130), BUF(131),
-  BUF(75), BUF(131), BUF(132),
-  BUF(90), BUF(131), BUF(133),
-  BUF(94), BUF(104), BUF(105), BUF(108), BUF(109), BUF(110), BUF(128), BUF(134), BUF(135), BUF(136), BUF(137), BUF(138),
-      BUF(139), BUF(140), BUF(141),
-  BUF(104), BUF(110), BUF(135), BUF(139), BUF(140), BUF(141), BUF(142),
-  BUF(71), IN(3), BUF(142), BUF(143), BUF(144),
-  BUF(107), BUF(142), BUF(145),
-  BUF(103), BUF(144), BUF(146),
-  BUF(71), BUF(72), BUF(73), BUF(74), ST(1489280), ST(1491328), IN(3), BUF(99), BUF(136), BUF(137), BUF(144), BUF(147),
+  BUF(3), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(4), BUF(5), BUF(6), ST(1756288), ST(1756416),
+      BUF(7), SCRATCH,
+  BUF(3), BUF(7), ST(38528), ST(1756544), ST(1756672), ST(75392), ST(75520), BUF(8), BUF(9), BUF(10), ST(1756544),
+      ST(1756672), BUF(11), BUF(12), SCRATCH,
+  BUF(12), ST(75648), ST(1756800), ST(1757056), BUF(13), BUF(14), BUF(15), ST(1756800), ST(1757056), SCRATCH,
+  BUF(12), ST(84352), ST(1757312), ST(1757568), ST(158080), ST(158336), BUF(16), BUF(17), BUF(18), ST(1757312),
+      ST(1757568), BUF(19), SCRATCH,
+  BUF(13), BUF(14), BUF(15), BUF(19), ST(158592), ST(1757824), ST(1758080), ST(306048), ST(306304), ST(83840),
+      ST(84096), BUF(20), BUF(21), BUF(22), ST(1757824), ST(1758080), BUF(23), BUF(24), SCRATCH,
+  BUF(24), ST(306560), ST(1758336), ST(1758848), BUF(25), BUF(26), BUF(27), ST(1758336), ST(1758848), SCRATCH,
+  BUF(24), ST(340352), ST(1759360), ST(1759872), ST(635264), ST(635776), BUF(28), BUF(29), BUF(30), ST(1759360),
+      ST(1759872), BUF(31), SCRATCH,
+  BUF(25), BUF(26), BUF(27), BUF(31), ST(636288), ST(1760384), ST(1760896), ST(1226112), ST(1226624), ST(339328),
+      ST(339840), BUF(32), BUF(33), BUF(34), ST(1760384), ST(1760896), BUF(35), BUF(36), BUF(37), SCRATCH,
+  BUF(37), ST(1227136), ST(1489280), ST(1491328), BUF(38), BUF(39), BUF(40), BUF(41),
+  BUF(41), ST(1493376), ST(1755520), BUF(42), BUF(43), BUF(44),
+  BUF(44), IN(2), BUF(45), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51),
+  BUF(44), BUF(51), BUF(52),
+  BUF(42), ST(1755520), BUF(43), BUF(44), BUF(51), BUF(52), IN(3), BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), BUF(58),
+  BUF(41), ST(1493376), BUF(56), IN(3), BUF(59), BUF(60),
+  BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), ST(1493376), BUF(56), BUF(61), BUF(62), BUF(63), BUF(64),
+      BUF(65), BUF(66), BUF(67), BUF(68),
+  BUF(40), ST(1489280), BUF(62), BUF(66), BUF(67), BUF(68), BUF(69),
+  ST(1489280), IN(3), BUF(64), BUF(70),
+  ST(1491328), IN(3), BUF(63), BUF(71),
+  BUF(37), ST(1227136), IN(3), BUF(69), BUF(72), BUF(73),
+  BUF(37), BUF(70), BUF(71), BUF(73), ST(1761408), ST(1763456), BUF(74), BUF(75), BUF(76), ST(1761408), ST(1763456),
+      BUF(77),
+  BUF(58), BUF(60), BUF(77), BUF(78), BUF(79), BUF(80),
+  IN(2), BUF(80), BUF(81), BUF(82), BUF(83), BUF(84), BUF(85), BUF(86), BUF(87),
+  BUF(80), BUF(87), BUF(88),
+  BUF(58), BUF(78), BUF(79), BUF(80), BUF(87), BUF(88), BUF(89), BUF(90), BUF(91), BUF(92), BUF(93),
+  IN(3), BUF(77), BUF(92), BUF(94), BUF(95),
+  BUF(41), BUF(95), BUF(96),
+  BUF(56), BUF(95), BUF(97),
+  BUF(60), BUF(70), BUF(71), BUF(74), BUF(75), BUF(76), BUF(92), BUF(98), BUF(99), BUF(100), BUF(101), BUF(102),
+      BUF(103), BUF(104), BUF(105),
+  BUF(70), BUF(76), BUF(99), BUF(103), BUF(104), BUF(105), BUF(106),
+  BUF(37), IN(3), BUF(106), BUF(107), BUF(108),
+  BUF(73), BUF(106), BUF(109),
+  BUF(69), BUF(108), BUF(110),
+  BUF(37), BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), IN(3), BUF(65), BUF(100), BUF(101), BUF(108), BUF(111),
+      BUF(112), BUF(113), BUF(114), BUF(115), BUF(116), BUF(117),
+  ST(1493376), BUF(42), ST(1755520), BUF(43), BUF(55), IN(3), BUF(93), BUF(96), BUF(117), BUF(118), BUF(119), BUF(120),
+      BUF(121), BUF(122), BUF(123),
+  BUF(51), BUF(123), BUF(124),
+  BUF(51), BUF(123), BUF(125),
+  BUF(44), BUF(123), BUF(126),
+  BUF(44), BUF(45), IN(2), BUF(46), BUF(47), BUF(123), BUF(126), BUF(127), BUF(128), BUF(129), BUF(130),
+  BUF(44), BUF(130), BUF(131),
+  BUF(42), ST(1755520), BUF(43), BUF(44), BUF(54), BUF(55), BUF(119), BUF(121), BUF(122), BUF(124), BUF(125), BUF(130),
+      BUF(131), BUF(132), BUF(133), BUF(134), BUF(135), BUF(136),
+  BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), ST(1493376), IN(3), BUF(62), BUF(65), BUF(97), BUF(101),
+      BUF(111), BUF(112), BUF(114), BUF(115), BUF(136), BUF(137), BUF(138), BUF(139), BUF(140), BUF(141), BUF(142),
+      BUF(143), BUF(144),
+  BUF(139), BUF(141), BUF(143), BUF(144), BUF(145),
+  BUF(32), BUF(33), BUF(34), ST(1226112), BUF(35), ST(1227136), BUF(109), BUF(110), BUF(145), BUF(146), BUF(147),
       BUF(148), BUF(149), BUF(150), BUF(151), BUF(152), BUF(153),
-  ST(1493376), BUF(76), ST(1755520), BUF(77), BUF(89), IN(3), BUF(129), BUF(132), BUF(153), BUF(154), BUF(155),
-      BUF(156), BUF(157), BUF(158), BUF(159),
-  BUF(85), BUF(159), BUF(160),
-  BUF(85), BUF(159), BUF(161),
-  BUF(78), BUF(159), BUF(162),
-  BUF(78), BUF(79), IN(2), BUF(80), BUF(81), BUF(159), BUF(162), BUF(163), BUF(164), BUF(165), BUF(166),
-  BUF(78), BUF(166), BUF(167),
-  BUF(76), ST(1755520), BUF(77), BUF(78), BUF(88), BUF(89), BUF(155), BUF(157), BUF(158), BUF(160), BUF(161), BUF(166),
-      BUF(167), BUF(168), BUF(169), BUF(170), BUF(171), BUF(172),
-  BUF(72), BUF(73), BUF(74), ST(1489280), ST(1491328), ST(1493376), IN(3), BUF(96), BUF(99), BUF(133), BUF(137),
-      BUF(147), BUF(148), BUF(150), BUF(151), BUF(172), BUF(173), BUF(174), BUF(175), BUF(176), BUF(177), BUF(178),
-      BUF(179), BUF(180),
-  BUF(175), BUF(177), BUF(179), BUF(180), BUF(181),
-  BUF(64), BUF(65), BUF(66), ST(1226112), BUF(69), ST(1227136), BUF(145), BUF(146), BUF(181), BUF(182), BUF(183),
-      BUF(184), BUF(185), BUF(186), BUF(187), BUF(188), BUF(189),
-  IN(0), BUF(63), ST(636288), BUF(189), IN(4), ST(4157824), BUF(190), BUF(191), BUF(192), BUF(193), SCRATCH,
-  IN(0), ST(636288), BUF(190), BUF(191), BUF(192), IN(5), ST(2401792), IN(6), BUF(194), BUF(195), BUF(196),
-  IN(0), ST(339840), BUF(183), IN(4), IN(5), IN(6), ST(2105344), BUF(197),
-  IN(0), ST(1226112), BUF(184), IN(4), IN(5), IN(6), ST(2991616), BUF(198),
-  IN(0), BUF(14), ST(1226112), BUF(184), IN(4), IN(5), IN(6), BUF(198), ST(4747648), BUF(199), BUF(200),
-  IN(0), ST(1226624), BUF(183), IN(4), IN(5), IN(6), ST(2992128), BUF(201),
-  IN(0), BUF(11), ST(339840), BUF(183), IN(4), IN(5), IN(6), BUF(197), ST(3861376), BUF(202), BUF(203),
-  IN(0), BUF(15), ST(1226624), BUF(183), IN(4), IN(5), IN(6), BUF(201), ST(4748160), BUF(204), BUF(205),
-  IN(0), BUF(53), BUF(54), BUF(55), ST(339328), BUF(69), BUF(145), BUF(146), BUF(182), IN(4), IN(5), IN(6), ST(2104832),
-      ST(3860864), BUF(206), BUF(207), BUF(208),
-  BUF(53), BUF(54), BUF(55), ST(339328), BUF(69), BUF(145), BUF(146), BUF(182), BUF(209), BUF(210), BUF(211),
-  BUF(55), ST(339328), BUF(69), BUF(145), BUF(146), BUF(182), BUF(210), BUF(211), BUF(212), BUF(213),
-  IN(0), ST(339328), IN(4), IN(5), IN(6), BUF(207), BUF(208), ST(5278784), BUF(214), BUF(215),
-  IN(0), BUF(52), ST(306560), IN(4), BUF(213), ST(3828096), BUF(216), BUF(217), BUF(218), BUF(219), SCRATCH,
-  IN(0), ST(306560), IN(5), IN(6), BUF(216), BUF(217), BUF(218), ST(2072064), BUF(220), BUF(221), BUF(222),
-  IN(0), ST(306560), IN(4), IN(5), IN(6), BUF(219), BUF(222), ST(5278720), BUF(223), BUF(224),
-  IN(0), ST(636288), IN(4), BUF(193), IN(5), IN(6), BUF(196), ST(5279104), BUF(225), BUF(226),
-  BUF(58), BUF(59), BUF(60), ST(635264), ST(635776), ST(636288), BUF(189), BUF(227), BUF(228), BUF(229), BUF(230),
-      BUF(231), BUF(232), BUF(233), BUF(234), SCRATCH,
-  BUF(60), ST(635264), BUF(228), BUF(232), BUF(233), BUF(234), BUF(235),
-  IN(0), BUF(52), ST(340352), IN(4), BUF(235), ST(3861888), BUF(236), BUF(237), BUF(238), BUF(239), SCRATCH,
-  IN(0), ST(340352), IN(5), IN(6), BUF(236), BUF(237), BUF(238), ST(2105856), BUF(240), BUF(241), BUF(242),
-  IN(0), ST(635264), IN(4), IN(5), IN(6), BUF(230), ST(2400768), BUF(243),
-  IN(0), BUF(12), ST(635264), IN(4), IN(5), IN(6), BUF(230), BUF(243), ST(4156800), BUF(244), BUF(245),
-  IN(0), ST(635776), IN(4), IN(5), IN(6), BUF(229), ST(2401280), BUF(246),
-  IN(0), BUF(13), ST(635776), IN(4), IN(5), IN(6), BUF(229), BUF(246), ST(4157312), BUF(247), BUF(248),
-  IN(0), ST(340352), IN(4), IN(5), IN(6), BUF(239), BUF(242), ST(5278912), BUF(249), BUF(250),
-  ST(340352), BUF(235), BUF(251), SCRATCH,
-  BUF(46), BUF(47), BUF(48), ST(306048), BUF(51), ST(306560), BUF(213), BUF(251), BUF(252), BUF(253), BUF(254),
-      BUF(255), BUF(256), BUF(257), BUF(258), BUF(259), SCRATCH,
-  BUF(48), ST(306048), BUF(253), BUF(257), BUF(258), BUF(259), BUF(260),
-  IN(0), BUF(45), ST(158592), IN(4), BUF(260), ST(3680128), BUF(261), BUF(262), BUF(263), BUF(264), SCRATCH,
-  IN(0), ST(158592), IN(5), IN(6), BUF(261), BUF(262), BUF(263), ST(1924096), BUF(265), BUF(266), BUF(267),
-  IN(0), ST(84096), IN(4), IN(5), IN(6), BUF(254), ST(1849600), BUF(268),
-  IN(0), ST(306048), IN(4), IN(5), IN(6), BUF(255), ST(2071552), BUF(269),
-  IN(0), BUF(9), ST(306048), IN(4), IN(5), IN(6), BUF(255), BUF(269), ST(3827584), BUF(270), BUF(271),
-  IN(0), ST(306304), IN(4), IN(5), IN(6), BUF(254), ST(2071808), BUF(272),
-  IN(0), BUF(6), ST(84096), IN(4), IN(5), IN(6), BUF(254), BUF(268), ST(3605632), BUF(273), BUF(274),
-  IN(0), BUF(10), ST(306304), IN(4), IN(5), IN(6), BUF(254), BUF(272), ST(3827840), BUF(275), BUF(276),
-  IN(0), BUF(35), BUF(36), BUF(37), ST(83840), IN(4), IN(5), IN(6), BUF(253), ST(1849344), ST(3605376), BUF(277),
-      BUF(278), BUF(279),
-  BUF(35), BUF(36), BUF(37), ST(83840), BUF(253), BUF(280), BUF(281), BUF(282),
-  BUF(37), ST(83840), BUF(253), BUF(281), BUF(282), BUF(283), BUF(284),
-  IN(0), ST(83840), IN(4), IN(5), IN(6), BUF(278), BUF(279), ST(5278208), BUF(285), BUF(286),
-  IN(0), BUF(34), ST(75648), IN(4), BUF(284), ST(3597184), BUF(287), BUF(288), BUF(289), BUF(290), SCRATCH,
-  IN(0), ST(75648), IN(5), IN(6), BUF(287), BUF(288), BUF(289), ST(1841152), BUF(291), BUF(292), BUF(293),
-  IN(0), ST(75648), IN(4), IN(5), IN(6), BUF(290), BUF(293), ST(5278144), BUF(294), BUF(295),
-  IN(0), ST(158592), IN(4), IN(5), IN(6), BUF(264), BUF(267), ST(5278528), BUF(296), BUF(297),
-  BUF(40), BUF(41), BUF(42), ST(158080), ST(158336), ST(158592), BUF(260), BUF(298), BUF(299), BUF(300), BUF(301),
-      BUF(302), BUF(303), BUF(304), BUF(305), SCRATCH,
-  BUF(42), ST(158080), BUF(299), BUF(303), BUF(304), BUF(305), BUF(306),
-  IN(0), BUF(34), ST(84352), IN(4), BUF(306), ST(3605888), BUF(307), BUF(308), BUF(309), BUF(310), SCRATCH,
-  IN(0), ST(84352), IN(5), IN(6), BUF(307), BUF(308), BUF(309), ST(1849856), BUF(311), BUF(312), BUF(313),
-  IN(0), ST(158080), IN(4), IN(5), IN(6), BUF(301), ST(1923584), BUF(314),
-  IN(0), BUF(7), ST(158080), IN(4), IN(5), IN(6), BUF(301), BUF(314), ST(3679616), BUF(315), BUF(316),
-  IN(0), ST(158336), IN(4), IN(5), IN(6), BUF(300), ST(1923840), BUF(317),
-  IN(0), BUF(8), ST(158336), IN(4), IN(5), IN(6), BUF(300), BUF(317), ST(3679872), BUF(318), BUF(319),
-  IN(0), ST(84352), IN(4), IN(5), IN(6), BUF(310), BUF(313), ST(5278336), BUF(320), BUF(321),
-  ST(84352), BUF(306), BUF(322), SCRATCH,
-  BUF(28), BUF(29), BUF(30), ST(75392), BUF(33), ST(75648), BUF(284), BUF(322), BUF(323), BUF(324), BUF(325), BUF(326),
-      BUF(327), BUF(328), BUF(329), BUF(330), SCRATCH,
-  BUF(30), ST(75392), BUF(324), BUF(328), BUF(329), BUF(330), BUF(331),
-  IN(0), BUF(27), ST(38528), IN(4), BUF(331), ST(3560064), BUF(332), BUF(333), BUF(334), BUF(335), SCRATCH,
-  IN(0), ST(38528), IN(5), IN(6), BUF(332), BUF(333), BUF(334), ST(1804032), BUF(336), BUF(337), BUF(338),
-  IN(0), ST(75392), IN(4), IN(5), IN(6), BUF(326), ST(1840896), BUF(339),
-  IN(0), BUF(4), ST(75392), IN(4), IN(5), IN(6), BUF(326), BUF(339), ST(3596928), BUF(340), BUF(341),
-  IN(0), ST(75520), IN(4), IN(5), IN(6), BUF(325), ST(1841024), BUF(342),
-  IN(0), BUF(5), ST(75520), IN(4), IN(5), IN(6), BUF(325), BUF(342), ST(3597056), BUF(343), BUF(344),
-  IN(0), ST(38528), IN(4), IN(5), IN(6), BUF(335), BUF(338), ST(5277952), BUF(345), BUF(346),
-  BUF(22), BUF(23), BUF(24), ST(38272), ST(38400), ST(38528), BUF(331), BUF(347), BUF(348), BUF(349), BUF(350),
-      BUF(351), BUF(352), BUF(353), BUF(354), SCRATCH,
-  BUF(24), ST(38272), BUF(348), BUF(352), BUF(353), BUF(354), BUF(355),
-  IN(0), BUF(21), ST(1408), IN(4), BUF(355), ST(3522944), BUF(356), BUF(357), BUF(358), BUF(359), SCRATCH,
-  IN(0), ST(1408), IN(5), IN(6), BUF(356), BUF(357), BUF(358), ST(1766912), BUF(360), BUF(361), BUF(362),
-  IN(0), ST(38272), IN(4), IN(5), IN(6), BUF(350), ST(1803776), BUF(363),
-  IN(0), BUF(2), ST(38272), IN(4), IN(5), IN(6), BUF(350), BUF(363), ST(3559808), BUF(364), BUF(365),
-  IN(0), ST(38400), IN(4), IN(5), IN(6), BUF(349), ST(1803904), BUF(366),
-  IN(0), BUF(3), ST(38400), IN(4), IN(5), IN(6), BUF(349), BUF(366), ST(3559936), BUF(367), BUF(368),
-  BUF(16), BUF(17), BUF(18), ST(1152), ST(1280), ST(1408), BUF(324), BUF(355), BUF(369), BUF(370), BUF(371), BUF(372),
-      BUF(373), BUF(374), BUF(375), BUF(376), SCRATCH,
-  BUF(18), ST(1152), BUF(370), BUF(374), BUF(375), BUF(376), BUF(377),
-  IN(0), IN(1), ST(0), IN(4), BUF(377), ST(3521536), BUF(378), BUF(379), BUF(380), BUF(381), SCRATCH,
-  IN(0), ST(0), IN(5), IN(6), BUF(378), BUF(379), BUF(380), ST(1765504), BUF(382), BUF(383), BUF(384),
-  IN(0), ST(1152), IN(4), IN(5), IN(6), BUF(372), ST(1766656), BUF(385),
-  IN(0), BUF(0), ST(1152), IN(4), IN(5), IN(6), BUF(372), BUF(385), ST(3522688), BUF(386), BUF(387),
-  IN(0), ST(1280), IN(4), IN(5), IN(6), BUF(371), ST(1766784), BUF(388),
-  IN(0), BUF(1), ST(1280), IN(4), IN(5), IN(6), BUF(371), BUF(388), ST(3522816), BUF(389), BUF(390),
-  IN(0), ST(0), IN(4), IN(5), IN(6), BUF(381), BUF(384), ST(5277568), BUF(391), BUF(392),
-  IN(0), ST(1408), IN(4), IN(5), IN(6), BUF(359), BUF(362), ST(5277760), BUF(393), BUF(394),
+  IN(0), BUF(31), ST(636288), BUF(153), IN(4), ST(4157824), BUF(154), BUF(155), BUF(156), ST(4157824), SCRATCH,
+  IN(0), ST(636288), BUF(154), BUF(155), BUF(156), IN(5), ST(2401792), IN(6), BUF(157), BUF(158), ST(2401792),
+  IN(0), ST(339840), BUF(147), IN(4), IN(5), IN(6), ST(2105344), ST(2105344),
+  IN(0), ST(1226112), BUF(148), IN(4), IN(5), IN(6), ST(2991616), ST(2991616),
+  IN(0), ST(5279168), ST(1226112), BUF(148), IN(4), IN(5), IN(6), ST(2991616), ST(4747648), ST(4747648), ST(1226112),
+  IN(0), ST(1226624), BUF(147), IN(4), IN(5), IN(6), ST(2992128), ST(2992128),
+  IN(0), ST(5278848), ST(339840), BUF(147), IN(4), IN(5), IN(6), ST(2105344), ST(3861376), ST(3861376), ST(339840),
+  IN(0), ST(5279232), ST(1226624), BUF(147), IN(4), IN(5), IN(6), ST(2992128), ST(4748160), ST(4748160), ST(1226624),
+  IN(0), BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(109), BUF(110), BUF(146), IN(4), IN(5), IN(6), ST(2104832),
+      ST(3860864), BUF(159), ST(2104832), ST(3860864),
+  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(109), BUF(110), BUF(146), BUF(160), BUF(161), BUF(162),
+  BUF(27), ST(339328), BUF(35), BUF(109), BUF(110), BUF(146), BUF(161), BUF(162), BUF(163), BUF(164),
+  IN(0), ST(339328), IN(4), IN(5), IN(6), ST(2104832), ST(3860864), ST(5278784), ST(5278784), ST(339328),
+  IN(0), BUF(24), ST(306560), IN(4), BUF(164), ST(3828096), BUF(165), BUF(166), BUF(167), ST(3828096), SCRATCH,
+  IN(0), ST(306560), IN(5), IN(6), BUF(165), BUF(166), BUF(167), ST(2072064), BUF(168), BUF(169), ST(2072064),
+  IN(0), ST(306560), IN(4), IN(5), IN(6), ST(3828096), ST(2072064), ST(5278720), ST(5278720), BUF(170),
+  IN(0), ST(636288), IN(4), ST(4157824), IN(5), IN(6), ST(2401792), ST(5279104), ST(5279104), BUF(171),
+  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(153), BUF(172), BUF(173), BUF(174), BUF(175),
+      BUF(176), BUF(177), BUF(178), BUF(179), SCRATCH,
+  BUF(30), ST(635264), BUF(173), BUF(177), BUF(178), BUF(179), BUF(180),
+  IN(0), BUF(24), ST(340352), IN(4), BUF(180), ST(3861888), BUF(181), BUF(182), BUF(183), ST(3861888), SCRATCH,
+  IN(0), ST(340352), IN(5), IN(6), BUF(181), BUF(182), BUF(183), ST(2105856), BUF(184), BUF(185), ST(2105856),
+  IN(0), ST(635264), IN(4), IN(5), IN(6), BUF(175), ST(2400768), ST(2400768),
+  IN(0), ST(5278976), ST(635264), IN(4), IN(5), IN(6), BUF(175), ST(2400768), ST(4156800), ST(4156800), ST(635264),
+  IN(0), ST(635776), IN(4), IN(5), IN(6), BUF(174), ST(2401280), ST(2401280),
+  IN(0), ST(5279040), ST(635776), IN(4), IN(5), IN(6), BUF(174), ST(2401280), ST(4157312), ST(4157312), ST(635776),
+  IN(0), ST(340352), IN(4), IN(5), IN(6), ST(3861888), ST(2105856), ST(5278912), ST(5278912), BUF(186),
+  ST(340352), BUF(180), BUF(187), SCRATCH,
+  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(164), BUF(187), BUF(188), BUF(189), BUF(190),
+      BUF(191), BUF(192), BUF(193), BUF(194), BUF(195), SCRATCH,
+  BUF(22), ST(306048), BUF(189), BUF(193), BUF(194), BUF(195), BUF(196),
+  IN(0), BUF(19), ST(158592), IN(4), BUF(196), ST(3680128), BUF(197), BUF(198), BUF(199), ST(3680128), SCRATCH,
+  IN(0), ST(158592), IN(5), IN(6), BUF(197), BUF(198), BUF(199), ST(1924096), BUF(200), BUF(201), ST(1924096),
+  IN(0), ST(84096), IN(4), IN(5), IN(6), BUF(190), ST(1849600), ST(1849600),
+  IN(0), ST(306048), IN(4), IN(5), IN(6), BUF(191), ST(2071552), ST(2071552),
+  IN(0), ST(5278592), ST(306048), IN(4), IN(5), IN(6), BUF(191), ST(2071552), ST(3827584), ST(3827584), ST(306048),
+  IN(0), ST(306304), IN(4), IN(5), IN(6), BUF(190), ST(2071808), ST(2071808),
+  IN(0), ST(5278272), ST(84096), IN(4), IN(5), IN(6), BUF(190), ST(1849600), ST(3605632), ST(3605632), ST(84096),
+  IN(0), ST(5278656), ST(306304), IN(4), IN(5), IN(6), BUF(190), ST(2071808), ST(3827840), ST(3827840), ST(306304),
+  IN(0), BUF(13), BUF(14), BUF(15), ST(83840), IN(4), IN(5), IN(6), BUF(189), ST(1849344), ST(3605376), BUF(202),
+      ST(1849344), ST(3605376),
+  BUF(13), BUF(14), BUF(15), ST(83840), BUF(189), BUF(203), BUF(204), BUF(205),
+  BUF(15), ST(83840), BUF(189), BUF(204), BUF(205), BUF(206), BUF(207),
+  IN(0), ST(83840), IN(4), IN(5), IN(6), ST(1849344), ST(3605376), ST(5278208), ST(5278208), ST(83840),
+  IN(0), BUF(12), ST(75648), IN(4), BUF(207), ST(3597184), BUF(208), BUF(209), BUF(210), ST(3597184), SCRATCH,
+  IN(0), ST(75648), IN(5), IN(6), BUF(208), BUF(209), BUF(210), ST(1841152), BUF(211), BUF(212), ST(1841152),
+  IN(0), ST(75648), IN(4), IN(5), IN(6), ST(3597184), ST(1841152), ST(5278144), ST(5278144), BUF(213),
+  IN(0), ST(158592), IN(4), IN(5), IN(6), ST(3680128), ST(1924096), ST(5278528), ST(5278528), BUF(214),
+  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(196), BUF(215), BUF(216), BUF(217), BUF(218),
+      BUF(219), BUF(220), BUF(221), BUF(222), SCRATCH,
+  BUF(18), ST(158080), BUF(216), BUF(220), BUF(221), BUF(222), BUF(223),
+  IN(0), BUF(12), ST(84352), IN(4), BUF(223), ST(3605888), BUF(224), BUF(225), BUF(226), ST(3605888), SCRATCH,
+  IN(0), ST(84352), IN(5), IN(6), BUF(224), BUF(225), BUF(226), ST(1849856), BUF(227), BUF(228), ST(1849856),
+  IN(0), ST(158080), IN(4), IN(5), IN(6), BUF(218), ST(1923584), ST(1923584),
+  IN(0), ST(5278400), ST(158080), IN(4), IN(5), IN(6), BUF(218), ST(1923584), ST(3679616), ST(3679616), ST(158080),
+  IN(0), ST(158336), IN(4), IN(5), IN(6), BUF(217), ST(1923840), ST(1923840),
+  IN(0), ST(5278464), ST(158336), IN(4), IN(5), IN(6), BUF(217), ST(1923840), ST(3679872), ST(3679872), ST(158336),
+  IN(0), ST(84352), IN(4), IN(5), IN(6), ST(3605888), ST(1849856), ST(5278336), ST(5278336), BUF(229),
+  ST(84352), BUF(223), BUF(230), SCRATCH,
+  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(207), BUF(230), BUF(231), BUF(232), BUF(233), BUF(234),
+      BUF(235), BUF(236), BUF(237), BUF(238), SCRATCH,
+  BUF(10), ST(75392), BUF(232), BUF(236), BUF(237), BUF(238), BUF(239),
+  IN(0), BUF(7), ST(38528), IN(4), BUF(239), ST(3560064), BUF(240), BUF(241), BUF(242), ST(3560064), SCRATCH,
+  IN(0), ST(38528), IN(5), IN(6), BUF(240), BUF(241), BUF(242), ST(1804032), BUF(243), BUF(244), ST(1804032),
+  IN(0), ST(75392), IN(4), IN(5), IN(6), BUF(234), ST(1840896), ST(1840896),
+  IN(0), ST(5278016), ST(75392), IN(4), IN(5), IN(6), BUF(234), ST(1840896), ST(3596928), ST(3596928), ST(75392),
+  IN(0), ST(75520), IN(4), IN(5), IN(6), BUF(233), ST(1841024), ST(1841024),
+  IN(0), ST(5278080), ST(75520), IN(4), IN(5), IN(6), BUF(233), ST(1841024), ST(3597056), ST(3597056), ST(75520),
+  IN(0), ST(38528), IN(4), IN(5), IN(6), ST(3560064), ST(1804032), ST(5277952), ST(5277952), BUF(245),
+  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(239), BUF(246), BUF(247), BUF(248), BUF(249), BUF(250),
+      BUF(251), BUF(252), BUF(253), SCRATCH,
+  BUF(6), ST(38272), BUF(247), BUF(251), BUF(252), BUF(253), BUF(254),
+  IN(0), BUF(3), ST(1408), IN(4), BUF(254), ST(3522944), BUF(255), BUF(256), BUF(257), ST(3522944), SCRATCH,
+  IN(0), ST(1408), IN(5), IN(6), BUF(255), BUF(256), BUF(257), ST(1766912), BUF(258), BUF(259), ST(1766912),
+  IN(0), ST(38272), IN(4), IN(5), IN(6), BUF(249), ST(1803776), ST(1803776),
+  IN(0), ST(5277824), ST(38272), IN(4), IN(5), IN(6), BUF(249), ST(1803776), ST(3559808), ST(3559808), ST(38272),
+  IN(0), ST(38400), IN(4), IN(5), IN(6), BUF(248), ST(1803904), ST(1803904),
+  IN(0), ST(5277888), ST(38400), IN(4), IN(5), IN(6), BUF(248), ST(1803904), ST(3559936), ST(3559936), ST(38400),
+  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(232), BUF(254), BUF(260), BUF(261), BUF(262), BUF(263),
+      BUF(264), BUF(265), BUF(266), BUF(267), SCRATCH,
+  BUF(2), ST(1152), BUF(261), BUF(265), BUF(266), BUF(267), BUF(268),
+  IN(0), IN(1), ST(0), IN(4), BUF(268), ST(3521536), BUF(269), BUF(270), BUF(271), ST(3521536), SCRATCH,
+  IN(0), ST(0), IN(5), IN(6), BUF(269), BUF(270), BUF(271), ST(1765504), BUF(272), BUF(273), ST(1765504),
+  IN(0), ST(1152), IN(4), IN(5), IN(6), BUF(263), ST(1766656), ST(1766656),
+  IN(0), ST(5277632), ST(1152), IN(4), IN(5), IN(6), BUF(263), ST(1766656), ST(3522688), ST(3522688), ST(1152),
+  IN(0), ST(1280), IN(4), IN(5), IN(6), BUF(262), ST(1766784), ST(1766784),
+  IN(0), ST(5277696), ST(1280), IN(4), IN(5), IN(6), BUF(262), ST(1766784), ST(3522816), ST(3522816), ST(1280),
+  IN(0), ST(0), IN(4), IN(5), IN(6), ST(3521536), ST(1765504), ST(5277568), ST(5277568), ST(0),
+  IN(0), ST(1408), IN(4), IN(5), IN(6), ST(3522944), ST(1766912), ST(5277760), ST(5277760), ST(1408),
 };
 static const hw_call fmnist_resnet_small_bilevel_unrolled_k1_step_calls[] = {
   {0, 3, 0, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
@@ -5605,193 +5049,159 @@ static const hw_call fmnist_resnet_small_bilevel_unrolled_k1_step_calls[] = {
   {7, 10, 131, {0, 0, 0}, 1},     /* k0007_backbone_block3_shortcut_reduce_mean */
   {8, 13, 141, {0, 0, 0}, 1},     /* k0008_backbone_block3_reduce_mean */
   {9, 20, 154, {0, 0, 0}, 1},     /* k0009_backbone_block3_reduce_mean */
-  {79, 8, 174, {0, 0, 0}, 0},     /* k0079_reduce_mean head */
+  {78, 8, 174, {0, 0, 0}, 0},     /* k0078_reduce_mean head */
   {11, 6, 182, {0, 0, 0}, 0},     /* k0011_head_fc2_reduce_sum */
-  {122, 9, 188, {0, 0, 0}, 0},    /* k0122_reduce_mean */
+  {120, 9, 188, {0, 0, 0}, 0},    /* k0120_reduce_mean */
   {13, 3, 197, {0, 0, 0}, 0},     /* k0013_matmul */
-  {123, 13, 200, {0, 0, 0}, 0},   /* k0123_head_fc2_reduce_sum */
-  {124, 6, 213, {0, 0, 0}, 0},    /* k0124_head_fc2_matmul */
-  {125, 15, 219, {0, 0, 0}, 0},   /* k0125_head_reduce_sum */
-  {126, 7, 234, {0, 0, 0}, 0},    /* k0126_head_bn1_add */
-  {127, 4, 241, {0, 0, 0}, 0},    /* k0127_head_bn1_sub */
-  {127, 4, 245, {0, 0, 0}, 0},    /* k0127_head_bn1_sub */
-  {128, 6, 249, {0, 0, 0}, 0},    /* k0128_head_fc1_matmul */
-  {129, 12, 255, {0, 0, 0}, 0},   /* k0129_head_bn1_reduce_mean */
-  {86, 6, 267, {0, 0, 0}, 0},     /* k0086_reduce_sum */
-  {95, 9, 273, {0, 0, 0}, 0},     /* k0095_reduce_mean */
+  {121, 13, 200, {0, 0, 0}, 0},   /* k0121_head_fc2_reduce_sum */
+  {122, 6, 213, {0, 0, 0}, 0},    /* k0122_head_fc2_matmul */
+  {123, 15, 219, {0, 0, 0}, 0},   /* k0123_head_reduce_sum */
+  {124, 7, 234, {0, 0, 0}, 0},    /* k0124_head_bn1_add */
+  {125, 4, 241, {0, 0, 0}, 0},    /* k0125_head_bn1_sub */
+  {125, 4, 245, {0, 0, 0}, 0},    /* k0125_head_bn1_sub */
+  {126, 6, 249, {0, 0, 0}, 0},    /* k0126_head_fc1_matmul */
+  {127, 12, 255, {0, 0, 0}, 0},   /* k0127_head_bn1_reduce_mean */
+  {85, 6, 267, {0, 0, 0}, 0},     /* k0085_reduce_sum */
+  {94, 9, 273, {0, 0, 0}, 0},     /* k0094_reduce_mean */
   {13, 3, 282, {0, 0, 0}, 0},     /* k0013_matmul */
-  {130, 11, 285, {0, 0, 0}, 0},   /* k0130_reduce_sum */
-  {131, 5, 296, {0, 0, 0}, 0},    /* k0131_matmul */
-  {132, 3, 301, {0, 0, 0}, 0},    /* k0132_matmul */
-  {133, 3, 304, {0, 0, 0}, 0},    /* k0133_matmul */
-  {90, 15, 307, {0, 0, 0}, 0},    /* k0090_reduce_sum */
-  {91, 7, 322, {0, 0, 0}, 0},     /* k0091_add */
-  {134, 5, 329, {0, 0, 0}, 0},    /* k0134_matmul */
-  {135, 3, 334, {0, 0, 0}, 0},    /* k0135_matmul */
-  {136, 3, 337, {0, 0, 0}, 0},    /* k0136_matmul */
-  {137, 18, 340, {0, 0, 0}, 0},   /* k0137_head_bn1_reduce_sum */
-  {138, 15, 358, {0, 0, 0}, 0},   /* k0138_head_fc2_reduce_sum */
-  {139, 3, 373, {0, 0, 0}, 0},    /* k0139_matmul */
-  {140, 3, 376, {0, 0, 0}, 0},    /* k0140_matmul */
-  {141, 3, 379, {0, 0, 0}, 0},    /* k0141_matmul */
-  {142, 11, 382, {0, 0, 0}, 0},   /* k0142_reduce_sum */
+  {128, 11, 285, {0, 0, 0}, 0},   /* k0128_reduce_sum */
+  {129, 5, 296, {0, 0, 0}, 0},    /* k0129_matmul */
+  {130, 3, 301, {0, 0, 0}, 0},    /* k0130_matmul */
+  {131, 3, 304, {0, 0, 0}, 0},    /* k0131_matmul */
+  {89, 15, 307, {0, 0, 0}, 0},    /* k0089_reduce_sum */
+  {90, 7, 322, {0, 0, 0}, 0},     /* k0090_add */
+  {132, 5, 329, {0, 0, 0}, 0},    /* k0132_matmul */
+  {133, 3, 334, {0, 0, 0}, 0},    /* k0133_matmul */
+  {134, 3, 337, {0, 0, 0}, 0},    /* k0134_matmul */
+  {135, 18, 340, {0, 0, 0}, 0},   /* k0135_head_bn1_reduce_sum */
+  {136, 15, 358, {0, 0, 0}, 0},   /* k0136_head_fc2_reduce_sum */
+  {137, 3, 373, {0, 0, 0}, 0},    /* k0137_matmul */
+  {138, 3, 376, {0, 0, 0}, 0},    /* k0138_matmul */
+  {139, 3, 379, {0, 0, 0}, 0},    /* k0139_matmul */
+  {140, 11, 382, {0, 0, 0}, 0},   /* k0140_reduce_sum */
   {13, 3, 393, {0, 0, 0}, 0},     /* k0013_matmul */
-  {143, 18, 396, {0, 0, 0}, 0},   /* k0143_head_fc2_reduce_sum */
-  {144, 24, 414, {0, 0, 0}, 0},   /* k0144_head_reduce_sum */
-  {145, 5, 438, {0, 0, 0}, 0},    /* k0145_add */
-  {146, 17, 443, {0, 0, 0}, 0},   /* k0146_reduce_sum */
-  {98, 11, 460, {0, 0, 0}, 1},    /* k0098_backbone_block3_conv2_reduce_sum */
-  {99, 11, 471, {0, 0, 0}, 0},    /* k0099_backbone_block3_conv2_reduce_sum */
-  {100, 8, 482, {0, 0, 0}, 0},    /* k0100_add backbone.block3.shortcut.bn */
-  {100, 8, 490, {0, 0, 0}, 0},    /* k0100_add backbone.block3.bn2 */
-  {101, 11, 498, {0, 0, 0}, 0},   /* k0101_backbone_block3_bn2_sub */
-  {100, 8, 509, {0, 0, 0}, 0},    /* k0100_add backbone.block3.bn2 */
-  {102, 11, 517, {0, 0, 0}, 0},   /* k0102_backbone_block3_shortcut_bn_sub */
-  {101, 11, 528, {0, 0, 0}, 0},   /* k0101_backbone_block3_bn2_sub */
-  {147, 17, 539, {0, 0, 0}, 0},   /* k0147_backbone_block3_shortcut_bn_reduce_sum */
-  {148, 11, 556, {0, 0, 0}, 0},   /* k0148_backbone_block3_shortcut_bn_reduce_sum */
-  {149, 10, 567, {0, 0, 0}, 0},   /* k0149_backbone_block3_shortcut_bn_reduce_sum */
-  {104, 10, 577, {0, 0, 0}, 0},   /* k0104_backbone_block3_shortcut_bn_sub */
-  {35, 11, 587, {0, 0, 0}, 1},    /* k0035_backbone_block3_shortcut_conv_reduce_sum */
-  {36, 11, 598, {0, 0, 0}, 0},    /* k0036_backbone_block3_shortcut_conv_reduce_sum */
-  {105, 10, 609, {0, 0, 0}, 0},   /* k0105_backbone_block3_shortcut_conv_sub */
-  {106, 10, 619, {0, 0, 0}, 0},   /* k0106_backbone_block3_conv2_sub */
-  {39, 16, 629, {0, 0, 0}, 1},    /* k0039_backbone_block3_reduce_sum */
-  {40, 7, 645, {0, 0, 0}, 0},     /* k0040_backbone_block3_bn1_add */
-  {41, 11, 652, {0, 0, 0}, 1},    /* k0041_backbone_block3_conv1_reduce_sum */
-  {42, 11, 663, {0, 0, 0}, 0},    /* k0042_backbone_block3_conv1_reduce_sum */
-  {107, 8, 674, {0, 0, 0}, 0},    /* k0107_backbone_block3_bn1_add */
-  {108, 11, 682, {0, 0, 0}, 0},   /* k0108_backbone_block3_bn1_sub */
-  {107, 8, 693, {0, 0, 0}, 0},    /* k0107_backbone_block3_bn1_add */
-  {108, 11, 701, {0, 0, 0}, 0},   /* k0108_backbone_block3_bn1_sub */
-  {109, 10, 712, {0, 0, 0}, 0},   /* k0109_backbone_block3_conv1_sub */
-  {44, 4, 722, {0, 0, 0}, 1},     /* k0044_backbone_block3_conv1_conv2d_input_grad */
-  {45, 17, 726, {0, 0, 0}, 1},    /* k0045_backbone_reduce_sum */
-  {46, 7, 743, {0, 0, 0}, 0},     /* k0046_backbone_block2_bn2_add */
-  {47, 11, 750, {0, 0, 0}, 1},    /* k0047_backbone_block2_conv2_reduce_sum */
-  {48, 11, 761, {0, 0, 0}, 0},    /* k0048_backbone_block2_conv2_reduce_sum */
-  {110, 8, 772, {0, 0, 0}, 0},    /* k0110_add backbone.block2.shortcut.bn */
-  {110, 8, 780, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn2 */
-  {111, 11, 788, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn2 */
-  {110, 8, 799, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn2 */
-  {112, 11, 807, {0, 0, 0}, 0},   /* k0112_backbone_block2_shortcut_bn_sub */
-  {111, 11, 818, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn2 */
-  {113, 14, 829, {0, 0, 0}, 0},   /* k0113_backbone_block2_shortcut_bn_reduce_sum */
-  {53, 8, 843, {0, 0, 0}, 0},     /* k0053_backbone_block2_shortcut_bn_reduce_sum */
-  {54, 7, 851, {0, 0, 0}, 0},     /* k0054_backbone_block2_shortcut_bn_reduce_sum */
-  {114, 10, 858, {0, 0, 0}, 0},   /* k0114_backbone_block2_shortcut_bn_sub */
-  {56, 11, 868, {0, 0, 0}, 1},    /* k0056_backbone_block2_shortcut_conv_reduce_sum */
-  {57, 11, 879, {0, 0, 0}, 0},    /* k0057_backbone_block2_shortcut_conv_reduce_sum */
-  {115, 10, 890, {0, 0, 0}, 0},   /* k0115_backbone_block2_shortcut_conv_sub */
-  {116, 10, 900, {0, 0, 0}, 0},   /* k0116_backbone_block2_conv2_sub */
-  {60, 16, 910, {0, 0, 0}, 1},    /* k0060_backbone_block2_reduce_sum */
-  {61, 7, 926, {0, 0, 0}, 0},     /* k0061_backbone_block2_bn1_add */
-  {62, 11, 933, {0, 0, 0}, 1},    /* k0062_backbone_block2_conv1_reduce_sum */
-  {63, 11, 944, {0, 0, 0}, 0},    /* k0063_backbone_block2_conv1_reduce_sum */
-  {110, 8, 955, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn1 */
-  {111, 11, 963, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn1 */
-  {110, 8, 974, {0, 0, 0}, 0},    /* k0110_add backbone.block2.bn1 */
-  {111, 11, 982, {0, 0, 0}, 0},   /* k0111_sub backbone.block2.bn1 */
-  {117, 10, 993, {0, 0, 0}, 0},   /* k0117_backbone_block2_conv1_sub */
-  {65, 4, 1003, {0, 0, 0}, 1},    /* k0065_backbone_block2_conv1_conv2d_input_grad */
-  {66, 17, 1007, {0, 0, 0}, 1},   /* k0066_backbone_reduce_sum */
-  {67, 7, 1024, {0, 0, 0}, 0},    /* k0067_backbone_block1_bn2_add */
-  {68, 11, 1031, {0, 0, 0}, 1},   /* k0068_reduce_sum backbone.block1.conv2 */
-  {69, 11, 1042, {0, 0, 0}, 0},   /* k0069_reduce_sum backbone.block1.conv2 */
-  {118, 8, 1053, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn2 */
-  {119, 11, 1061, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn2 */
-  {118, 8, 1072, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn2 */
-  {119, 11, 1080, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn2 */
-  {120, 10, 1091, {0, 0, 0}, 0},  /* k0120_sub backbone.block1.conv2 */
-  {73, 16, 1101, {0, 0, 0}, 1},   /* k0073_backbone_block1_reduce_sum */
-  {74, 7, 1117, {0, 0, 0}, 0},    /* k0074_add backbone.block1.bn1 */
-  {68, 11, 1124, {0, 0, 0}, 1},   /* k0068_reduce_sum backbone.block1.conv1 */
-  {69, 11, 1135, {0, 0, 0}, 0},   /* k0069_reduce_sum backbone.block1.conv1 */
-  {118, 8, 1146, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn1 */
-  {119, 11, 1154, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn1 */
-  {118, 8, 1165, {0, 0, 0}, 0},   /* k0118_add backbone.block1.bn1 */
-  {119, 11, 1173, {0, 0, 0}, 0},  /* k0119_sub backbone.block1.bn1 */
-  {75, 17, 1184, {0, 0, 0}, 1},   /* k0075_backbone_reduce_sum */
-  {74, 7, 1201, {0, 0, 0}, 0},    /* k0074_add backbone.stem.bn */
-  {76, 11, 1208, {0, 0, 0}, 1},   /* k0076_backbone_stem_conv_reduce_sum */
-  {77, 11, 1219, {0, 0, 0}, 0},   /* k0077_backbone_stem_conv_reduce_sum */
-  {118, 8, 1230, {0, 0, 0}, 0},   /* k0118_add backbone.stem.bn */
-  {119, 11, 1238, {0, 0, 0}, 0},  /* k0119_sub backbone.stem.bn */
-  {118, 8, 1249, {0, 0, 0}, 0},   /* k0118_add backbone.stem.bn */
-  {119, 11, 1257, {0, 0, 0}, 0},  /* k0119_sub backbone.stem.bn */
-  {121, 10, 1268, {0, 0, 0}, 0},  /* k0121_backbone_stem_conv_sub */
-  {120, 10, 1278, {0, 0, 0}, 0},  /* k0120_sub backbone.block1.conv1 */
+  {141, 18, 396, {0, 0, 0}, 0},   /* k0141_head_fc2_reduce_sum */
+  {142, 24, 414, {0, 0, 0}, 0},   /* k0142_head_reduce_sum */
+  {143, 5, 438, {0, 0, 0}, 0},    /* k0143_add */
+  {144, 17, 443, {0, 0, 0}, 0},   /* k0144_reduce_sum */
+  {97, 11, 460, {0, 0, 0}, 1},    /* k0097_backbone_block3_conv2_reduce_sum */
+  {98, 11, 471, {0, 0, 0}, 0},    /* k0098_backbone_block3_conv2_reduce_sum */
+  {99, 8, 482, {0, 0, 0}, 0},     /* k0099_add backbone.block3.shortcut.bn */
+  {99, 8, 490, {0, 0, 0}, 0},     /* k0099_add backbone.block3.bn2 */
+  {100, 11, 498, {0, 0, 0}, 0},   /* k0100_sub backbone.block3.bn2 */
+  {99, 8, 509, {0, 0, 0}, 0},     /* k0099_add backbone.block3.bn2 */
+  {100, 11, 517, {0, 0, 0}, 0},   /* k0100_sub backbone.block3.shortcut.bn */
+  {100, 11, 528, {0, 0, 0}, 0},   /* k0100_sub backbone.block3.bn2 */
+  {145, 17, 539, {0, 0, 0}, 0},   /* k0145_backbone_block3_shortcut_bn_reduce_sum */
+  {146, 11, 556, {0, 0, 0}, 0},   /* k0146_backbone_block3_shortcut_bn_reduce_sum */
+  {147, 10, 567, {0, 0, 0}, 0},   /* k0147_backbone_block3_shortcut_bn_reduce_sum */
+  {102, 10, 577, {0, 0, 0}, 0},   /* k0102_backbone_block3_shortcut_bn_sub */
+  {34, 11, 587, {0, 0, 0}, 1},    /* k0034_backbone_block3_shortcut_conv_reduce_sum */
+  {35, 11, 598, {0, 0, 0}, 0},    /* k0035_backbone_block3_shortcut_conv_reduce_sum */
+  {103, 10, 609, {0, 0, 0}, 0},   /* k0103_backbone_block3_shortcut_conv_sub */
+  {104, 10, 619, {0, 0, 0}, 0},   /* k0104_backbone_block3_conv2_sub */
+  {38, 16, 629, {0, 0, 0}, 1},    /* k0038_backbone_block3_reduce_sum */
+  {39, 7, 645, {0, 0, 0}, 0},     /* k0039_backbone_block3_bn1_add */
+  {40, 11, 652, {0, 0, 0}, 1},    /* k0040_backbone_block3_conv1_reduce_sum */
+  {41, 11, 663, {0, 0, 0}, 0},    /* k0041_backbone_block3_conv1_reduce_sum */
+  {105, 8, 674, {0, 0, 0}, 0},    /* k0105_backbone_block3_bn1_add */
+  {106, 11, 682, {0, 0, 0}, 0},   /* k0106_backbone_block3_bn1_sub */
+  {105, 8, 693, {0, 0, 0}, 0},    /* k0105_backbone_block3_bn1_add */
+  {106, 11, 701, {0, 0, 0}, 0},   /* k0106_backbone_block3_bn1_sub */
+  {107, 10, 712, {0, 0, 0}, 0},   /* k0107_backbone_block3_conv1_sub */
+  {43, 4, 722, {0, 0, 0}, 1},     /* k0043_backbone_block3_conv1_conv2d_input_grad */
+  {44, 17, 726, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
+  {45, 7, 743, {0, 0, 0}, 0},     /* k0045_backbone_block2_bn2_add */
+  {46, 11, 750, {0, 0, 0}, 1},    /* k0046_backbone_block2_conv2_reduce_sum */
+  {47, 11, 761, {0, 0, 0}, 0},    /* k0047_backbone_block2_conv2_reduce_sum */
+  {108, 8, 772, {0, 0, 0}, 0},    /* k0108_add backbone.block2.shortcut.bn */
+  {108, 8, 780, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn2 */
+  {109, 11, 788, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn2 */
+  {108, 8, 799, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn2 */
+  {109, 11, 807, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.shortcut.bn */
+  {109, 11, 818, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn2 */
+  {110, 14, 829, {0, 0, 0}, 0},   /* k0110_backbone_block2_shortcut_bn_reduce_sum */
+  {51, 8, 843, {0, 0, 0}, 0},     /* k0051_backbone_block2_shortcut_bn_reduce_sum */
+  {52, 7, 851, {0, 0, 0}, 0},     /* k0052_backbone_block2_shortcut_bn_reduce_sum */
+  {111, 10, 858, {0, 0, 0}, 0},   /* k0111_backbone_block2_shortcut_bn_sub */
+  {54, 11, 868, {0, 0, 0}, 1},    /* k0054_backbone_block2_shortcut_conv_reduce_sum */
+  {55, 11, 879, {0, 0, 0}, 0},    /* k0055_backbone_block2_shortcut_conv_reduce_sum */
+  {112, 10, 890, {0, 0, 0}, 0},   /* k0112_backbone_block2_shortcut_conv_sub */
+  {113, 10, 900, {0, 0, 0}, 0},   /* k0113_backbone_block2_conv2_sub */
+  {58, 16, 910, {0, 0, 0}, 1},    /* k0058_backbone_block2_reduce_sum */
+  {59, 7, 926, {0, 0, 0}, 0},     /* k0059_backbone_block2_bn1_add */
+  {60, 11, 933, {0, 0, 0}, 1},    /* k0060_backbone_block2_conv1_reduce_sum */
+  {61, 11, 944, {0, 0, 0}, 0},    /* k0061_backbone_block2_conv1_reduce_sum */
+  {108, 8, 955, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn1 */
+  {109, 11, 963, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn1 */
+  {108, 8, 974, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn1 */
+  {109, 11, 982, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn1 */
+  {114, 10, 993, {0, 0, 0}, 0},   /* k0114_backbone_block2_conv1_sub */
+  {63, 4, 1003, {0, 0, 0}, 1},    /* k0063_backbone_block2_conv1_conv2d_input_grad */
+  {64, 17, 1007, {0, 0, 0}, 1},   /* k0064_backbone_reduce_sum */
+  {65, 7, 1024, {0, 0, 0}, 0},    /* k0065_backbone_block1_bn2_add */
+  {66, 11, 1031, {0, 0, 0}, 1},   /* k0066_reduce_sum backbone.block1.conv2 */
+  {67, 11, 1042, {0, 0, 0}, 0},   /* k0067_reduce_sum backbone.block1.conv2 */
+  {115, 8, 1053, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn2 */
+  {116, 11, 1061, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn2 */
+  {115, 8, 1072, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn2 */
+  {116, 11, 1080, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn2 */
+  {117, 10, 1091, {0, 0, 0}, 0},  /* k0117_backbone_block1_conv2_sub */
+  {71, 16, 1101, {0, 0, 0}, 1},   /* k0071_backbone_block1_reduce_sum */
+  {72, 7, 1117, {0, 0, 0}, 0},    /* k0072_add backbone.block1.bn1 */
+  {66, 11, 1124, {0, 0, 0}, 1},   /* k0066_reduce_sum backbone.block1.conv1 */
+  {67, 11, 1135, {0, 0, 0}, 0},   /* k0067_reduce_sum backbone.block1.conv1 */
+  {115, 8, 1146, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn1 */
+  {116, 11, 1154, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn1 */
+  {115, 8, 1165, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn1 */
+  {116, 11, 1173, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn1 */
+  {73, 17, 1184, {0, 0, 0}, 1},   /* k0073_backbone_reduce_sum */
+  {72, 7, 1201, {0, 0, 0}, 0},    /* k0072_add backbone.stem.bn */
+  {74, 11, 1208, {0, 0, 0}, 1},   /* k0074_backbone_stem_conv_reduce_sum */
+  {75, 11, 1219, {0, 0, 0}, 0},   /* k0075_backbone_stem_conv_reduce_sum */
+  {115, 8, 1230, {0, 0, 0}, 0},   /* k0115_add backbone.stem.bn */
+  {116, 11, 1238, {0, 0, 0}, 0},  /* k0116_sub backbone.stem.bn */
+  {115, 8, 1249, {0, 0, 0}, 0},   /* k0115_add backbone.stem.bn */
+  {116, 11, 1257, {0, 0, 0}, 0},  /* k0116_sub backbone.stem.bn */
+  {118, 10, 1268, {0, 0, 0}, 0},  /* k0118_backbone_stem_conv_sub */
+  {119, 10, 1278, {0, 0, 0}, 0},  /* k0119_backbone_block1_conv1_sub */
 };
 static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = {
-  {{4, 0, 0}, 0, 141, -1},
-  {{4, 0, 0}, 1, 141, -1},
-  {{4, 0, 0}, 2, 141, -1},
-  {{4, 0, 0}, 3, 141, -1},
-  {{4, 0, 0}, 4, 141, -1},
-  {{4, 0, 0}, 5, 141, -1},
-  {{4, 0, 0}, 6, 141, -1},
-  {{4, 0, 0}, 7, 141, -1},
-  {{4, 0, 0}, 8, 141, -1},
-  {{4, 0, 0}, 9, 141, -1},
-  {{4, 0, 0}, 10, 141, -1},
-  {{4, 0, 0}, 11, 141, -1},
-  {{4, 0, 0}, 12, 141, -1},
-  {{4, 0, 0}, 13, 141, -1},
-  {{4, 0, 0}, 14, 141, -1},
-  {{4, 0, 0}, 15, 141, -1},
   {{0, 200704, 0}, 16, 131, -1},
   {{128, 0, 0}, 16, 131, -1},
   {{128, 0, 0}, 16, 132, -1},
-  {{128, 0, 0}, 16, 141, -1},
-  {{128, 0, 0}, 16, 141, -1},
   {{0, 200704, 0}, 16, 125, -1},
   {{0, 200704, 0}, 17, 123, -1},
   {{128, 0, 0}, 17, 123, -1},
   {{128, 0, 0}, 17, 124, -1},
-  {{128, 0, 0}, 17, 141, -1},
-  {{128, 0, 0}, 17, 141, -1},
   {{0, 200704, 0}, 17, 116, -1},
   {{0, 200704, 0}, 18, 114, -1},
   {{128, 0, 0}, 18, 114, -1},
   {{128, 0, 0}, 18, 115, -1},
-  {{128, 0, 0}, 18, 141, -1},
-  {{128, 0, 0}, 18, 141, -1},
   {{0, 200704, 0}, 18, 114, -1},
   {{0, 200704, 0}, 18, 106, -1},
   {{0, 100352, 0}, 19, 97, -1},
   {{256, 0, 0}, 19, 97, -1},
   {{256, 0, 0}, 19, 98, -1},
-  {{256, 0, 0}, 19, 141, -1},
-  {{256, 0, 0}, 19, 141, -1},
   {{0, 100352, 0}, 20, 104, -1},
   {{256, 0, 0}, 20, 104, -1},
   {{256, 0, 0}, 20, 105, -1},
-  {{256, 0, 0}, 20, 141, -1},
-  {{256, 0, 0}, 20, 141, -1},
   {{0, 100352, 0}, 20, 88, -1},
   {{0, 100352, 0}, 21, 86, -1},
   {{256, 0, 0}, 21, 86, -1},
   {{256, 0, 0}, 21, 87, -1},
-  {{256, 0, 0}, 21, 141, -1},
-  {{256, 0, 0}, 21, 141, -1},
   {{0, 100352, 0}, 21, 86, -1},
   {{0, 100352, 0}, 21, 78, -1},
   {{0, 50176, 0}, 22, 69, -1},
   {{512, 0, 0}, 22, 69, -1},
   {{512, 0, 0}, 22, 70, -1},
-  {{512, 0, 0}, 22, 141, -1},
-  {{512, 0, 0}, 22, 141, -1},
   {{0, 50176, 0}, 23, 76, -1},
   {{512, 0, 0}, 23, 76, -1},
   {{512, 0, 0}, 23, 77, -1},
-  {{512, 0, 0}, 23, 141, -1},
-  {{512, 0, 0}, 23, 141, -1},
   {{0, 50176, 0}, 23, 60, -1},
   {{0, 50176, 0}, 24, 59, -1},
   {{512, 0, 0}, 24, 59, -1},
   {{512, 0, 0}, 24, 59, -1},
-  {{512, 0, 0}, 24, 141, -1},
-  {{512, 0, 0}, 24, 141, -1},
   {{0, 50176, 0}, 24, 70, -1},
   {{0, 1024, 0}, 24, 24, -1},
   {{0, 1024, 0}, 24, 141, -1},
@@ -5811,31 +5221,29 @@ static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = 
   {{0, 0, 16}, 27, 52, -1},
   {{0, 1024, 0}, 28, 29, -1},
   {{0, 1024, 0}, 29, 29, -1},
-  {{0, 1024, 0}, 29, 56, 86},
+  {{0, 1024, 0}, 29, 56, 52},
   {{0, 8, 0}, 29, 56, -1},
   {{0, 1024, 0}, 29, 43, -1},
   {{512, 0, 0}, 29, 29, -1},
-  {{512, 0, 0}, 29, 141, 91},
+  {{512, 0, 0}, 29, 141, 57},
   {{262144, 0, 0}, 30, 30, -1},
-  {{262144, 0, 0}, 30, 141, 93},
+  {{262144, 0, 0}, 30, 141, 59},
   {{0, 4096, 0}, 31, 31, -1},
-  {{0, 4096, 0}, 31, 57, 95},
+  {{0, 4096, 0}, 31, 57, 61},
   {{2048, 0, 0}, 31, 34, -1},
   {{2048, 0, 0}, 31, 33, -1},
   {{2048, 0, 0}, 31, 57, -1},
   {{2048, 0, 0}, 31, 32, -1},
   {{0, 4096, 0}, 31, 32, -1},
   {{2048, 0, 0}, 31, 32, -1},
-  {{0, 4096, 0}, 32, 48, 101},
-  {{2048, 0, 0}, 33, 141, 98},
-  {{2048, 0, 0}, 34, 141, 97},
+  {{0, 4096, 0}, 32, 48, 67},
+  {{2048, 0, 0}, 33, 141, 64},
+  {{2048, 0, 0}, 34, 141, 63},
   {{262144, 0, 0}, 35, 35, -1},
-  {{262144, 0, 0}, 35, 141, 106},
+  {{262144, 0, 0}, 35, 141, 72},
   {{0, 4096, 0}, 36, 44, -1},
   {{2048, 0, 0}, 36, 44, -1},
   {{2048, 0, 0}, 36, 45, -1},
-  {{2048, 0, 0}, 36, 141, -1},
-  {{2048, 0, 0}, 36, 141, -1},
   {{0, 4096, 0}, 36, 41, -1},
   {{0, 1024, 0}, 37, 40, -1},
   {{0, 8, 0}, 37, 40, -1},
@@ -5846,28 +5254,28 @@ static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = 
   {{0, 8, 0}, 38, 38, -1},
   {{4, 0, 0}, 38, 38, -1},
   {{4, 0, 0}, 38, 141, -1},
-  {{0, 0, 16}, 38, 40, 117},
+  {{0, 0, 16}, 38, 40, 81},
   {{0, 1024, 0}, 39, 40, -1},
   {{0, 1024, 0}, 40, 40, -1},
-  {{0, 1024, 0}, 40, 40, 124},
+  {{0, 1024, 0}, 40, 40, 88},
   {{0, 8, 0}, 40, 40, -1},
-  {{0, 1024, 0}, 40, 44, 114},
+  {{0, 1024, 0}, 40, 44, 78},
   {{512, 0, 0}, 40, 50, -1},
   {{262144, 0, 0}, 41, 41, -1},
-  {{262144, 0, 0}, 41, 43, 130},
+  {{262144, 0, 0}, 41, 43, 94},
   {{0, 1024, 0}, 42, 50, -1},
   {{0, 4096, 0}, 43, 57, -1},
   {{0, 4096, 0}, 44, 44, -1},
-  {{0, 4096, 0}, 44, 45, 134},
+  {{0, 4096, 0}, 44, 45, 98},
   {{2048, 0, 0}, 44, 49, -1},
   {{2048, 0, 0}, 44, 57, -1},
   {{2048, 0, 0}, 44, 44, -1},
   {{2048, 0, 0}, 44, 45, -1},
-  {{0, 4096, 0}, 44, 45, 108},
+  {{0, 4096, 0}, 44, 45, 74},
   {{2048, 0, 0}, 44, 45, -1},
-  {{0, 4096, 0}, 45, 47, 135},
+  {{0, 4096, 0}, 45, 47, 99},
   {{262144, 0, 0}, 46, 46, -1},
-  {{262144, 0, 0}, 46, 49, 143},
+  {{262144, 0, 0}, 46, 49, 107},
   {{0, 1024, 0}, 47, 70, -1},
   {{0, 1024, 0}, 48, 70, -1},
   {{0, 4096, 0}, 49, 57, -1},
@@ -5876,9 +5284,9 @@ static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = 
   {{2048, 0, 0}, 49, 57, -1},
   {{2048, 0, 0}, 49, 57, -1},
   {{0, 4096, 0}, 49, 49, -1},
-  {{0, 4096, 0}, 49, 50, 152},
+  {{0, 4096, 0}, 49, 50, 116},
   {{0, 1024, 0}, 50, 50, -1},
-  {{0, 1024, 0}, 50, 56, 132},
+  {{0, 1024, 0}, 50, 56, 96},
   {{0, 1024, 0}, 50, 50, -1},
   {{0, 8, 0}, 50, 56, -1},
   {{0, 8, 0}, 50, 56, -1},
@@ -5887,372 +5295,166 @@ static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = 
   {{0, 1024, 0}, 52, 56, -1},
   {{0, 0, 16}, 53, 54, -1},
   {{0, 0, 16}, 54, 54, -1},
-  {{0, 0, 16}, 54, 54, 162},
+  {{0, 0, 16}, 54, 54, 126},
   {{0, 8, 0}, 54, 54, -1},
-  {{0, 0, 16}, 54, 56, 79},
+  {{0, 0, 16}, 54, 56, 45},
   {{0, 1024, 0}, 55, 56, -1},
   {{0, 1024, 0}, 56, 56, -1},
-  {{0, 1024, 0}, 56, 56, 160},
+  {{0, 1024, 0}, 56, 56, 124},
   {{0, 8, 0}, 56, 56, -1},
-  {{0, 1024, 0}, 56, 56, 76},
-  {{0, 1024, 0}, 56, 57, 88},
+  {{0, 1024, 0}, 56, 56, 42},
+  {{0, 1024, 0}, 56, 57, 54},
   {{0, 4096, 0}, 57, 57, -1},
-  {{0, 4096, 0}, 57, 57, 133},
+  {{0, 4096, 0}, 57, 57, 97},
   {{0, 4096, 0}, 57, 58, -1},
   {{2048, 0, 0}, 57, 57, -1},
   {{2048, 0, 0}, 57, 58, -1},
-  {{0, 4096, 0}, 57, 57, 72},
-  {{0, 4096, 0}, 57, 58, 147},
+  {{0, 4096, 0}, 57, 57, 38},
+  {{0, 4096, 0}, 57, 58, 111},
   {{2048, 0, 0}, 57, 58, -1},
-  {{0, 4096, 0}, 58, 59, 175},
+  {{0, 4096, 0}, 58, 59, 139},
   {{0, 1024, 0}, 59, 70, -1},
   {{512, 0, 0}, 59, 67, -1},
   {{512, 0, 0}, 59, 64, -1},
   {{512, 0, 0}, 59, 59, -1},
   {{512, 0, 0}, 59, 59, -1},
-  {{0, 50176, 0}, 59, 59, 64},
+  {{0, 50176, 0}, 59, 59, 32},
   {{512, 0, 0}, 59, 59, -1},
-  {{0, 50176, 0}, 59, 76, 187},
+  {{0, 50176, 0}, 59, 76, 151},
   {{589824, 0, 0}, 60, 61, -1},
   {{589824, 0, 0}, 60, 61, -1},
   {{4, 0, 0}, 60, 61, -1},
-  {{589824, 0, 0}, 60, 141, -1},
   {{4, 0, 0}, 61, 61, -1},
   {{4, 0, 0}, 61, 61, -1},
-  {{589824, 0, 0}, 61, 141, 190},
-  {{512, 0, 0}, 62, 141, -1},
-  {{512, 0, 0}, 63, 141, -1},
-  {{512, 0, 0}, 64, 141, 184},
-  {{512, 0, 0}, 64, 141, -1},
-  {{512, 0, 0}, 65, 141, -1},
-  {{512, 0, 0}, 66, 141, -1},
-  {{512, 0, 0}, 66, 141, -1},
-  {{512, 0, 0}, 67, 141, 183},
-  {{512, 0, 0}, 67, 141, -1},
   {{512, 0, 0}, 68, 68, -1},
-  {{512, 0, 0}, 68, 141, -1},
-  {{512, 0, 0}, 68, 141, 206},
   {{512, 0, 0}, 69, 69, -1},
-  {{0, 50176, 0}, 69, 70, 53},
+  {{0, 50176, 0}, 69, 70, 25},
   {{512, 0, 0}, 69, 70, -1},
   {{512, 0, 0}, 70, 70, -1},
-  {{0, 50176, 0}, 70, 86, 69},
-  {{4, 0, 0}, 71, 141, -1},
-  {{512, 0, 0}, 71, 141, -1},
+  {{0, 50176, 0}, 70, 86, 35},
   {{32768, 0, 0}, 72, 73, -1},
   {{32768, 0, 0}, 72, 73, -1},
   {{4, 0, 0}, 72, 73, -1},
-  {{32768, 0, 0}, 72, 141, -1},
   {{4, 0, 0}, 73, 73, -1},
   {{4, 0, 0}, 73, 73, -1},
-  {{32768, 0, 0}, 73, 141, 216},
-  {{4, 0, 0}, 74, 141, -1},
   {{32768, 0, 0}, 74, 141, -1},
-  {{4, 0, 0}, 75, 141, -1},
   {{589824, 0, 0}, 75, 141, -1},
   {{0, 50176, 0}, 76, 76, -1},
-  {{0, 50176, 0}, 76, 77, 227},
+  {{0, 50176, 0}, 76, 77, 172},
   {{512, 0, 0}, 76, 83, -1},
   {{512, 0, 0}, 76, 81, -1},
   {{512, 0, 0}, 76, 76, -1},
   {{512, 0, 0}, 76, 77, -1},
-  {{0, 50176, 0}, 76, 77, 58},
+  {{0, 50176, 0}, 76, 77, 28},
   {{512, 0, 0}, 76, 77, -1},
-  {{0, 50176, 0}, 77, 85, 228},
+  {{0, 50176, 0}, 77, 85, 173},
   {{294912, 0, 0}, 78, 79, -1},
   {{294912, 0, 0}, 78, 79, -1},
   {{4, 0, 0}, 78, 79, -1},
-  {{294912, 0, 0}, 78, 141, -1},
   {{4, 0, 0}, 79, 79, -1},
   {{4, 0, 0}, 79, 79, -1},
-  {{294912, 0, 0}, 79, 141, 236},
-  {{512, 0, 0}, 80, 141, -1},
-  {{512, 0, 0}, 81, 141, 230},
-  {{512, 0, 0}, 81, 141, -1},
-  {{512, 0, 0}, 82, 141, -1},
-  {{512, 0, 0}, 83, 141, 229},
-  {{512, 0, 0}, 83, 141, -1},
-  {{4, 0, 0}, 84, 141, -1},
   {{294912, 0, 0}, 84, 141, -1},
   {{0, 100352, 0}, 85, 86, -1},
   {{0, 100352, 0}, 86, 86, -1},
-  {{0, 100352, 0}, 86, 98, 51},
+  {{0, 100352, 0}, 86, 98, 23},
   {{256, 0, 0}, 86, 95, -1},
   {{256, 0, 0}, 86, 92, -1},
   {{256, 0, 0}, 86, 86, -1},
   {{256, 0, 0}, 86, 87, -1},
-  {{0, 100352, 0}, 86, 87, 46},
+  {{0, 100352, 0}, 86, 87, 20},
   {{256, 0, 0}, 86, 87, -1},
-  {{0, 100352, 0}, 87, 104, 258},
+  {{0, 100352, 0}, 87, 104, 194},
   {{147456, 0, 0}, 88, 89, -1},
   {{147456, 0, 0}, 88, 89, -1},
   {{4, 0, 0}, 88, 89, -1},
-  {{147456, 0, 0}, 88, 141, -1},
   {{4, 0, 0}, 89, 89, -1},
   {{4, 0, 0}, 89, 89, -1},
-  {{147456, 0, 0}, 89, 141, 261},
-  {{256, 0, 0}, 90, 141, -1},
-  {{256, 0, 0}, 91, 141, -1},
-  {{256, 0, 0}, 92, 141, 255},
-  {{256, 0, 0}, 92, 141, -1},
-  {{256, 0, 0}, 93, 141, -1},
-  {{256, 0, 0}, 94, 141, -1},
-  {{256, 0, 0}, 94, 141, -1},
-  {{256, 0, 0}, 95, 141, 254},
-  {{256, 0, 0}, 95, 141, -1},
   {{256, 0, 0}, 96, 96, -1},
-  {{256, 0, 0}, 96, 141, -1},
-  {{256, 0, 0}, 96, 141, 277},
   {{256, 0, 0}, 97, 97, -1},
-  {{0, 100352, 0}, 97, 98, 35},
+  {{0, 100352, 0}, 97, 98, 13},
   {{256, 0, 0}, 97, 98, -1},
   {{256, 0, 0}, 98, 98, -1},
-  {{0, 100352, 0}, 98, 114, 253},
-  {{4, 0, 0}, 99, 141, -1},
-  {{256, 0, 0}, 99, 141, -1},
+  {{0, 100352, 0}, 98, 114, 189},
   {{8192, 0, 0}, 100, 101, -1},
   {{8192, 0, 0}, 100, 101, -1},
   {{4, 0, 0}, 100, 101, -1},
-  {{8192, 0, 0}, 100, 141, -1},
   {{4, 0, 0}, 101, 101, -1},
   {{4, 0, 0}, 101, 101, -1},
-  {{8192, 0, 0}, 101, 141, 287},
-  {{4, 0, 0}, 102, 141, -1},
   {{8192, 0, 0}, 102, 141, -1},
-  {{4, 0, 0}, 103, 141, -1},
   {{147456, 0, 0}, 103, 141, -1},
   {{0, 100352, 0}, 104, 104, -1},
-  {{0, 100352, 0}, 104, 105, 298},
+  {{0, 100352, 0}, 104, 105, 215},
   {{256, 0, 0}, 104, 111, -1},
   {{256, 0, 0}, 104, 109, -1},
   {{256, 0, 0}, 104, 104, -1},
   {{256, 0, 0}, 104, 105, -1},
-  {{0, 100352, 0}, 104, 105, 40},
+  {{0, 100352, 0}, 104, 105, 16},
   {{256, 0, 0}, 104, 105, -1},
-  {{0, 100352, 0}, 105, 113, 299},
+  {{0, 100352, 0}, 105, 113, 216},
   {{73728, 0, 0}, 106, 107, -1},
   {{73728, 0, 0}, 106, 107, -1},
   {{4, 0, 0}, 106, 107, -1},
-  {{73728, 0, 0}, 106, 141, -1},
   {{4, 0, 0}, 107, 107, -1},
   {{4, 0, 0}, 107, 107, -1},
-  {{73728, 0, 0}, 107, 141, 307},
-  {{256, 0, 0}, 108, 141, -1},
-  {{256, 0, 0}, 109, 141, 301},
-  {{256, 0, 0}, 109, 141, -1},
-  {{256, 0, 0}, 110, 141, -1},
-  {{256, 0, 0}, 111, 141, 300},
-  {{256, 0, 0}, 111, 141, -1},
-  {{4, 0, 0}, 112, 141, -1},
   {{73728, 0, 0}, 112, 141, -1},
   {{0, 200704, 0}, 113, 114, -1},
   {{0, 200704, 0}, 114, 114, -1},
-  {{0, 200704, 0}, 114, 131, 33},
+  {{0, 200704, 0}, 114, 131, 11},
   {{128, 0, 0}, 114, 121, -1},
   {{128, 0, 0}, 114, 119, -1},
   {{128, 0, 0}, 114, 114, -1},
   {{128, 0, 0}, 114, 115, -1},
-  {{0, 200704, 0}, 114, 115, 28},
+  {{0, 200704, 0}, 114, 115, 8},
   {{128, 0, 0}, 114, 115, -1},
-  {{0, 200704, 0}, 115, 123, 329},
+  {{0, 200704, 0}, 115, 123, 237},
   {{36864, 0, 0}, 116, 117, -1},
   {{36864, 0, 0}, 116, 117, -1},
   {{4, 0, 0}, 116, 117, -1},
-  {{36864, 0, 0}, 116, 141, -1},
   {{4, 0, 0}, 117, 117, -1},
   {{4, 0, 0}, 117, 117, -1},
-  {{36864, 0, 0}, 117, 141, 332},
-  {{128, 0, 0}, 118, 141, -1},
-  {{128, 0, 0}, 119, 141, 326},
-  {{128, 0, 0}, 119, 141, -1},
-  {{128, 0, 0}, 120, 141, -1},
-  {{128, 0, 0}, 121, 141, 325},
-  {{128, 0, 0}, 121, 141, -1},
-  {{4, 0, 0}, 122, 141, -1},
   {{36864, 0, 0}, 122, 141, -1},
   {{0, 200704, 0}, 123, 123, -1},
-  {{0, 200704, 0}, 123, 124, 347},
+  {{0, 200704, 0}, 123, 124, 246},
   {{128, 0, 0}, 123, 130, -1},
   {{128, 0, 0}, 123, 128, -1},
   {{128, 0, 0}, 123, 123, -1},
   {{128, 0, 0}, 123, 124, -1},
-  {{0, 200704, 0}, 123, 124, 22},
+  {{0, 200704, 0}, 123, 124, 4},
   {{128, 0, 0}, 123, 124, -1},
-  {{0, 200704, 0}, 124, 131, 348},
+  {{0, 200704, 0}, 124, 131, 247},
   {{36864, 0, 0}, 125, 126, -1},
   {{36864, 0, 0}, 125, 126, -1},
   {{4, 0, 0}, 125, 126, -1},
-  {{36864, 0, 0}, 125, 141, -1},
   {{4, 0, 0}, 126, 126, -1},
   {{4, 0, 0}, 126, 126, -1},
-  {{36864, 0, 0}, 126, 141, 356},
-  {{128, 0, 0}, 127, 141, -1},
-  {{128, 0, 0}, 128, 141, 350},
-  {{128, 0, 0}, 128, 141, -1},
-  {{128, 0, 0}, 129, 141, -1},
-  {{128, 0, 0}, 130, 141, 349},
-  {{128, 0, 0}, 130, 141, -1},
   {{0, 200704, 0}, 131, 131, -1},
-  {{0, 200704, 0}, 131, 132, 324},
+  {{0, 200704, 0}, 131, 132, 232},
   {{128, 0, 0}, 131, 138, -1},
   {{128, 0, 0}, 131, 136, -1},
   {{128, 0, 0}, 131, 131, -1},
   {{128, 0, 0}, 131, 132, -1},
-  {{0, 200704, 0}, 131, 132, 16},
+  {{0, 200704, 0}, 131, 132, 0},
   {{128, 0, 0}, 131, 132, -1},
-  {{0, 200704, 0}, 132, 133, 370},
+  {{0, 200704, 0}, 132, 133, 261},
   {{1152, 0, 0}, 133, 134, -1},
   {{1152, 0, 0}, 133, 134, -1},
   {{4, 0, 0}, 133, 134, -1},
-  {{1152, 0, 0}, 133, 141, -1},
   {{4, 0, 0}, 134, 134, -1},
   {{4, 0, 0}, 134, 134, -1},
-  {{1152, 0, 0}, 134, 141, 378},
-  {{128, 0, 0}, 135, 141, -1},
-  {{128, 0, 0}, 136, 141, 372},
-  {{128, 0, 0}, 136, 141, -1},
-  {{128, 0, 0}, 137, 141, -1},
-  {{128, 0, 0}, 138, 141, 371},
-  {{128, 0, 0}, 138, 141, -1},
-  {{4, 0, 0}, 139, 141, -1},
-  {{1152, 0, 0}, 139, 141, -1},
-  {{4, 0, 0}, 140, 141, -1},
-  {{36864, 0, 0}, 140, 141, -1},
 };
 static const hw_copy fmnist_resnet_small_bilevel_unrolled_k1_step_copies[] = {
-  {ST(1756032), BUF(19), {128, 0, 0}},
-  {ST(1756160), BUF(20), {128, 0, 0}},
-  {ST(1756288), BUF(25), {128, 0, 0}},
-  {ST(1756416), BUF(26), {128, 0, 0}},
-  {ST(1756544), BUF(31), {128, 0, 0}},
-  {ST(1756672), BUF(32), {128, 0, 0}},
-  {ST(1756800), BUF(38), {256, 0, 0}},
-  {ST(1757056), BUF(39), {256, 0, 0}},
-  {ST(1757312), BUF(43), {256, 0, 0}},
-  {ST(1757568), BUF(44), {256, 0, 0}},
-  {ST(1757824), BUF(49), {256, 0, 0}},
-  {ST(1758080), BUF(50), {256, 0, 0}},
-  {ST(1758336), BUF(56), {512, 0, 0}},
-  {ST(1758848), BUF(57), {512, 0, 0}},
-  {ST(1759360), BUF(61), {512, 0, 0}},
-  {ST(1759872), BUF(62), {512, 0, 0}},
-  {ST(1760384), BUF(67), {512, 0, 0}},
-  {ST(1760896), BUF(68), {512, 0, 0}},
-  {ST(1761408), BUF(111), {2048, 0, 0}},
-  {ST(1763456), BUF(112), {2048, 0, 0}},
-  {ST(1765504), BUF(384), {1152, 0, 0}},
-  {ST(3521536), BUF(381), {1152, 0, 0}},
-  {ST(5277568), BUF(391), {4, 0, 0}},
-  {ST(0), BUF(392), {1152, 0, 0}},
-  {ST(1766656), BUF(385), {128, 0, 0}},
-  {ST(3522688), BUF(386), {128, 0, 0}},
-  {ST(5277632), BUF(0), {4, 0, 0}},
-  {ST(1152), BUF(387), {128, 0, 0}},
-  {ST(1766784), BUF(388), {128, 0, 0}},
-  {ST(3522816), BUF(389), {128, 0, 0}},
-  {ST(5277696), BUF(1), {4, 0, 0}},
-  {ST(1280), BUF(390), {128, 0, 0}},
-  {ST(1766912), BUF(362), {36864, 0, 0}},
-  {ST(3522944), BUF(359), {36864, 0, 0}},
-  {ST(5277760), BUF(393), {4, 0, 0}},
-  {ST(1408), BUF(394), {36864, 0, 0}},
-  {ST(1803776), BUF(363), {128, 0, 0}},
-  {ST(3559808), BUF(364), {128, 0, 0}},
-  {ST(5277824), BUF(2), {4, 0, 0}},
-  {ST(38272), BUF(365), {128, 0, 0}},
-  {ST(1803904), BUF(366), {128, 0, 0}},
-  {ST(3559936), BUF(367), {128, 0, 0}},
-  {ST(5277888), BUF(3), {4, 0, 0}},
-  {ST(38400), BUF(368), {128, 0, 0}},
-  {ST(1804032), BUF(338), {36864, 0, 0}},
-  {ST(3560064), BUF(335), {36864, 0, 0}},
-  {ST(5277952), BUF(345), {4, 0, 0}},
-  {ST(38528), BUF(346), {36864, 0, 0}},
-  {ST(1840896), BUF(339), {128, 0, 0}},
-  {ST(3596928), BUF(340), {128, 0, 0}},
-  {ST(5278016), BUF(4), {4, 0, 0}},
-  {ST(75392), BUF(341), {128, 0, 0}},
-  {ST(1841024), BUF(342), {128, 0, 0}},
-  {ST(3597056), BUF(343), {128, 0, 0}},
-  {ST(5278080), BUF(5), {4, 0, 0}},
-  {ST(75520), BUF(344), {128, 0, 0}},
-  {ST(1841152), BUF(293), {8192, 0, 0}},
-  {ST(3597184), BUF(290), {8192, 0, 0}},
-  {ST(5278144), BUF(294), {4, 0, 0}},
-  {ST(75648), BUF(295), {8192, 0, 0}},
-  {ST(1849344), BUF(278), {256, 0, 0}},
-  {ST(3605376), BUF(279), {256, 0, 0}},
-  {ST(5278208), BUF(285), {4, 0, 0}},
-  {ST(83840), BUF(286), {256, 0, 0}},
-  {ST(1849600), BUF(268), {256, 0, 0}},
-  {ST(3605632), BUF(273), {256, 0, 0}},
-  {ST(5278272), BUF(6), {4, 0, 0}},
-  {ST(84096), BUF(274), {256, 0, 0}},
-  {ST(1849856), BUF(313), {73728, 0, 0}},
-  {ST(3605888), BUF(310), {73728, 0, 0}},
-  {ST(5278336), BUF(320), {4, 0, 0}},
-  {ST(84352), BUF(321), {73728, 0, 0}},
-  {ST(1923584), BUF(314), {256, 0, 0}},
-  {ST(3679616), BUF(315), {256, 0, 0}},
-  {ST(5278400), BUF(7), {4, 0, 0}},
-  {ST(158080), BUF(316), {256, 0, 0}},
-  {ST(1923840), BUF(317), {256, 0, 0}},
-  {ST(3679872), BUF(318), {256, 0, 0}},
-  {ST(5278464), BUF(8), {4, 0, 0}},
-  {ST(158336), BUF(319), {256, 0, 0}},
-  {ST(1924096), BUF(267), {147456, 0, 0}},
-  {ST(3680128), BUF(264), {147456, 0, 0}},
-  {ST(5278528), BUF(296), {4, 0, 0}},
-  {ST(158592), BUF(297), {147456, 0, 0}},
-  {ST(2071552), BUF(269), {256, 0, 0}},
-  {ST(3827584), BUF(270), {256, 0, 0}},
-  {ST(5278592), BUF(9), {4, 0, 0}},
-  {ST(306048), BUF(271), {256, 0, 0}},
-  {ST(2071808), BUF(272), {256, 0, 0}},
-  {ST(3827840), BUF(275), {256, 0, 0}},
-  {ST(5278656), BUF(10), {4, 0, 0}},
-  {ST(306304), BUF(276), {256, 0, 0}},
-  {ST(2072064), BUF(222), {32768, 0, 0}},
-  {ST(3828096), BUF(219), {32768, 0, 0}},
-  {ST(5278720), BUF(223), {4, 0, 0}},
-  {ST(306560), BUF(224), {32768, 0, 0}},
-  {ST(2104832), BUF(207), {512, 0, 0}},
-  {ST(3860864), BUF(208), {512, 0, 0}},
-  {ST(5278784), BUF(214), {4, 0, 0}},
-  {ST(339328), BUF(215), {512, 0, 0}},
-  {ST(2105344), BUF(197), {512, 0, 0}},
-  {ST(3861376), BUF(202), {512, 0, 0}},
-  {ST(5278848), BUF(11), {4, 0, 0}},
-  {ST(339840), BUF(203), {512, 0, 0}},
-  {ST(2105856), BUF(242), {294912, 0, 0}},
-  {ST(3861888), BUF(239), {294912, 0, 0}},
-  {ST(5278912), BUF(249), {4, 0, 0}},
-  {ST(340352), BUF(250), {294912, 0, 0}},
-  {ST(2400768), BUF(243), {512, 0, 0}},
-  {ST(4156800), BUF(244), {512, 0, 0}},
-  {ST(5278976), BUF(12), {4, 0, 0}},
-  {ST(635264), BUF(245), {512, 0, 0}},
-  {ST(2401280), BUF(246), {512, 0, 0}},
-  {ST(4157312), BUF(247), {512, 0, 0}},
-  {ST(5279040), BUF(13), {4, 0, 0}},
-  {ST(635776), BUF(248), {512, 0, 0}},
-  {ST(2401792), BUF(196), {589824, 0, 0}},
-  {ST(4157824), BUF(193), {589824, 0, 0}},
-  {ST(5279104), BUF(225), {4, 0, 0}},
-  {ST(636288), BUF(226), {589824, 0, 0}},
-  {ST(2991616), BUF(198), {512, 0, 0}},
-  {ST(4747648), BUF(199), {512, 0, 0}},
-  {ST(5279168), BUF(14), {4, 0, 0}},
-  {ST(1226112), BUF(200), {512, 0, 0}},
-  {ST(2992128), BUF(201), {512, 0, 0}},
-  {ST(4748160), BUF(204), {512, 0, 0}},
-  {ST(5279232), BUF(15), {4, 0, 0}},
-  {ST(1226624), BUF(205), {512, 0, 0}},
-  {ST(1227136), BUF(107), {262144, 0, 0}},
-  {ST(1489280), BUF(104), {2048, 0, 0}},
-  {ST(1491328), BUF(105), {2048, 0, 0}},
-  {ST(1493376), BUF(94), {262144, 0, 0}},
-  {ST(1755520), BUF(92), {512, 0, 0}},
+  {ST(38528), BUF(245), {36864, 0, 0}},
+  {ST(75648), BUF(213), {8192, 0, 0}},
+  {ST(84352), BUF(229), {73728, 0, 0}},
+  {ST(158592), BUF(214), {147456, 0, 0}},
+  {ST(306560), BUF(170), {32768, 0, 0}},
+  {ST(340352), BUF(186), {294912, 0, 0}},
+  {ST(636288), BUF(171), {589824, 0, 0}},
+  {ST(1227136), BUF(73), {262144, 0, 0}},
+  {ST(1489280), BUF(70), {2048, 0, 0}},
+  {ST(1491328), BUF(71), {2048, 0, 0}},
+  {ST(1493376), BUF(60), {262144, 0, 0}},
+  {ST(1755520), BUF(58), {512, 0, 0}},
 };
 
 /* Entry point 'encode': 9 calls, 17 buffers. Calls:
@@ -6273,15 +5475,15 @@ static const hw_arg fmnist_resnet_small_encode_args[] = {
       ST(339328), ST(339840), BUF(14), BUF(15), BUF(16), SCRATCH,
 };
 static const hw_call fmnist_resnet_small_encode_calls[] = {
-  {150, 9, 0, {0, 0, 0}, 1},      /* k0150_backbone_stem_conv2d */
-  {151, 9, 9, {0, 0, 0}, 1},      /* k0151_backbone_block1_conv2d */
-  {152, 10, 18, {0, 0, 0}, 1},    /* k0152_backbone_block1_conv2d */
-  {153, 4, 28, {0, 0, 0}, 1},     /* k0153_backbone_block2_shortcut_conv_conv2d */
-  {154, 9, 32, {0, 0, 0}, 1},     /* k0154_backbone_block2_conv2d */
-  {155, 14, 41, {0, 0, 0}, 1},    /* k0155_backbone_block2_conv2d */
-  {156, 4, 55, {0, 0, 0}, 1},     /* k0156_backbone_block3_shortcut_conv_conv2d */
-  {157, 9, 59, {0, 0, 0}, 1},     /* k0157_backbone_block3_conv2d */
-  {158, 15, 68, {0, 0, 0}, 1},    /* k0158_backbone_block3_reduce_mean */
+  {148, 9, 0, {0, 0, 0}, 1},      /* k0148_backbone_stem_conv2d */
+  {149, 9, 9, {0, 0, 0}, 1},      /* k0149_backbone_block1_conv2d */
+  {150, 10, 18, {0, 0, 0}, 1},    /* k0150_backbone_block1_conv2d */
+  {151, 4, 28, {0, 0, 0}, 1},     /* k0151_backbone_block2_shortcut_conv_conv2d */
+  {152, 9, 32, {0, 0, 0}, 1},     /* k0152_backbone_block2_conv2d */
+  {153, 14, 41, {0, 0, 0}, 1},    /* k0153_backbone_block2_conv2d */
+  {154, 4, 55, {0, 0, 0}, 1},     /* k0154_backbone_block3_shortcut_conv_conv2d */
+  {155, 9, 59, {0, 0, 0}, 1},     /* k0155_backbone_block3_conv2d */
+  {156, 15, 68, {0, 0, 0}, 1},    /* k0156_backbone_block3_reduce_mean */
 };
 static const hw_buffer fmnist_resnet_small_encode_buffers[] = {
   {{0, 100352, 0}, 0, 0, -1},
@@ -6599,23 +5801,23 @@ static const hw_tensor fmnist_resnet_small_joint_step_inputs[] = {{"optimizer", 
     0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape16, 0},
     {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape16, 0}};
 static const hw_tensor fmnist_resnet_small_joint_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape18,
-    73}, {"loss", HW_F32, 0, fmnist_resnet_small_shape16, 88}};
+    37}, {"loss", HW_F32, 0, fmnist_resnet_small_shape16, 50}};
 static const hw_tensor fmnist_resnet_small_bilevel_step_inputs[] = {{"optimizer", HW_F32, 0,
     fmnist_resnet_small_shape16, 0}, {"views", HW_F32, 4, fmnist_resnet_small_shape17, 0}, {"temperature", HW_F32, 0,
     fmnist_resnet_small_shape16, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"inner_momentum", HW_F32,
     0, fmnist_resnet_small_shape16, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"momentum",
     HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape16, 0}};
 static const hw_tensor fmnist_resnet_small_bilevel_step_outputs[] = {{"features", HW_F32, 2,
-    fmnist_resnet_small_shape18, 71}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_shape16, 84}, {"loss", HW_F32, 0,
-    fmnist_resnet_small_shape16, 163}};
+    fmnist_resnet_small_shape18, 37}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_shape16, 50}, {"loss", HW_F32, 0,
+    fmnist_resnet_small_shape16, 127}};
 static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_inputs[] = {{"optimizer", HW_F32, 0,
     fmnist_resnet_small_shape16, 0}, {"views", HW_F32, 4, fmnist_resnet_small_shape17, 0}, {"temperature", HW_F32, 0,
     fmnist_resnet_small_shape16, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"weight_decay", HW_F32,
     0, fmnist_resnet_small_shape16, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"lr", HW_F32, 0,
     fmnist_resnet_small_shape16, 0}};
 static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_outputs[] = {{"features", HW_F32, 2,
-    fmnist_resnet_small_shape18, 71}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_shape16, 84}, {"loss", HW_F32, 0,
-    fmnist_resnet_small_shape16, 122}};
+    fmnist_resnet_small_shape18, 37}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_shape16, 50}, {"loss", HW_F32, 0,
+    fmnist_resnet_small_shape16, 86}};
 static const hw_poly fmnist_resnet_small_shape19[] = {{0, 1, 0}, {1, 0, 0}, {28, 0, 0}, {28, 0, 0}};
 static const hw_poly fmnist_resnet_small_shape20[] = {{0, 1, 0}, {128, 0, 0}};
 static const hw_tensor fmnist_resnet_small_encode_inputs[] = {{"images", HW_F32, 4, fmnist_resnet_small_shape19, 0}};
@@ -6629,13 +5831,13 @@ static const hw_entry fmnist_resnet_small_entries[] = {
     .outputs = fmnist_resnet_small_joint_step_outputs,
     .flops = {21492375, 461524744, 3156},
     .bytes_moved = {28134136, 15391024, 64},
-    .num_buffers = 346,
+    .num_buffers = 207,
     .num_calls = 127,
     .buffers = fmnist_resnet_small_joint_step_buffers,
     .kernels = fmnist_resnet_small_kernels,
     .calls = fmnist_resnet_small_joint_step_calls,
     .args = fmnist_resnet_small_joint_step_args,
-    .num_copies = 148,
+    .num_copies = 9,
     .copies = fmnist_resnet_small_joint_step_copies},
   {.name = "bilevel.step",
     .num_inputs = 8,
@@ -6644,13 +5846,13 @@ static const hw_entry fmnist_resnet_small_entries[] = {
     .outputs = fmnist_resnet_small_bilevel_step_outputs,
     .flops = {15819390, 463765008, 9456},
     .bytes_moved = {26617412, 15501704, 192},
-    .num_buffers = 390,
+    .num_buffers = 269,
     .num_calls = 135,
     .buffers = fmnist_resnet_small_bilevel_step_buffers,
     .kernels = fmnist_resnet_small_kernels,
     .calls = fmnist_resnet_small_bilevel_step_calls,
     .args = fmnist_resnet_small_bilevel_step_args,
-    .num_copies = 133,
+    .num_copies = 12,
     .copies = fmnist_resnet_small_bilevel_step_copies,
     .loop.first = 36,
     .loop.end = 47,
@@ -6665,13 +5867,13 @@ static const hw_entry fmnist_resnet_small_entries[] = {
     .outputs = fmnist_resnet_small_bilevel_unrolled_k1_step_outputs,
     .flops = {15553662, 465124372, 12540},
     .bytes_moved = {26091568, 15587776, 288},
-    .num_buffers = 395,
+    .num_buffers = 274,
     .num_calls = 141,
     .buffers = fmnist_resnet_small_bilevel_unrolled_k1_step_buffers,
     .kernels = fmnist_resnet_small_kernels,
     .calls = fmnist_resnet_small_bilevel_unrolled_k1_step_calls,
     .args = fmnist_resnet_small_bilevel_unrolled_k1_step_args,
-    .num_copies = 133,
+    .num_copies = 12,
     .copies = fmnist_resnet_small_bilevel_unrolled_k1_step_copies},
   {.name = "encode",
     .num_inputs = 1,
@@ -6703,62 +5905,11 @@ const hw_program *hw_program_fmnist_resnet_small(void) {
 #include "headway_program.h"
 
 
-/* add -> f32[32,1,1] */
-static void fmnist_resnet_small_k0070_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
-  const double h_y0_0 = (double)x2[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x3[0];
-  const double h_y0_6 = (double)x4[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
-        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-void fmnist_resnet_small_k0070_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0070_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[32,1,1] */
-static void fmnist_resnet_small_k0071_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-void fmnist_resnet_small_k0071_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0071_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
 /* select, sub -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0072_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0070_backbone_block1_conv2_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -6788,13 +5939,13 @@ static void fmnist_resnet_small_k0072_sub(const float *restrict x0, const float 
     }
   }
 }
-void fmnist_resnet_small_k0072_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0070_backbone_block1_conv2_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0072_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0070_backbone_block1_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0073_backbone_block1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0071_backbone_block1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
@@ -6882,13 +6033,13 @@ static void fmnist_resnet_small_k0073_backbone_block1_reduce_sum(int64_t n, cons
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-void fmnist_resnet_small_k0073_backbone_block1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0073_backbone_block1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0071_backbone_block1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0071_backbone_block1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
 /* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0074_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0072_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
@@ -6911,12 +6062,12 @@ static void fmnist_resnet_small_k0074_add(int64_t n, const float *restrict x0, c
     }
   }
 }
-void fmnist_resnet_small_k0074_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0074_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+void fmnist_resnet_small_k0072_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0072_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0075_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0073_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3,
     float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
@@ -7005,17 +6156,16 @@ static void fmnist_resnet_small_k0075_backbone_reduce_sum(int64_t n, const float
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-void fmnist_resnet_small_k0075_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0075_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0073_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0073_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[32,1,3,3] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0074_backbone_stem_conv_reduce_sum(int64_t n, const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
       .ow = 28, .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
@@ -7050,15 +6200,15 @@ static void fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum(int64_t n, c
     }
   }
 }
-void fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0076_backbone_stem_conv_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0074_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0074_backbone_stem_conv_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+static void fmnist_resnet_small_k0075_backbone_stem_conv_reduce_sum(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
   #pragma omp simd reduction(+:acc_y0) collapse(3)
   for (int64_t i0 = 0; i0 < 32; i0++) {
@@ -7096,17 +6246,17 @@ static void fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum(const float 
     }
   }
 }
-void fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0075_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0077_backbone_stem_conv_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+  fmnist_resnet_small_k0075_backbone_stem_conv_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10]);
 }
 
 /* select, sub -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0078_backbone_stem_conv_sub(const float *restrict x0, const float *restrict x1, const
-    float *restrict x2,
+static void fmnist_resnet_small_k0076_backbone_stem_conv_sub(const float *restrict x0, const float *x1, const float
+    *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -7133,13 +6283,52 @@ static void fmnist_resnet_small_k0078_backbone_stem_conv_sub(const float *restri
     }
   }
 }
-void fmnist_resnet_small_k0078_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0076_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0078_backbone_stem_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0076_backbone_stem_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[32,32,3,3] */
+static void fmnist_resnet_small_k0077_backbone_block1_conv1_sub(const float *restrict x0, const float *x1, const float
+    *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *x7, float *y0, float *y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x3[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x2[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x4[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
+              i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0077_backbone_block1_conv1_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0077_backbone_block1_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* matmul, reduce_mean, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0079_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0078_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
     float *restrict y3) {
   hw_matmul((2 * n), 512, 128, 0, 1, x0, x1, y0);
@@ -7191,12 +6380,12 @@ static void fmnist_resnet_small_k0079_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-void fmnist_resnet_small_k0079_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0079_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+void fmnist_resnet_small_k0078_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0078_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
 /* matmul, add, reduce_sum, reshape, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0080_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0079_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *y3, float *restrict y4,
     float *restrict y5, float *restrict y6) {
@@ -7244,13 +6433,13 @@ static void fmnist_resnet_small_k0080_head_fc2_reduce_sum(int64_t n, const float
     y6[i0] = (float)((double)x1[i0] - (h_y5_0 * (double)y5[i0]));
   }
 }
-void fmnist_resnet_small_k0080_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0080_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0079_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0079_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13]);
 }
 
 /* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0081_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0080_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1) {
   hw_matmul(128, 512, (2 * n), 1, 0, x2, x0, y0);
   const double h_y1_0 = (double)x3[0];
@@ -7261,12 +6450,12 @@ static void fmnist_resnet_small_k0081_head_fc2_matmul(int64_t n, const float *re
     }
   }
 }
-void fmnist_resnet_small_k0081_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0081_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0080_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0080_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, mul, reduce_sum, reshape -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0082_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0081_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict y6, float *restrict y7) {
@@ -7350,13 +6539,13 @@ static void fmnist_resnet_small_k0082_head_reduce_sum(int64_t n, const float *re
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0082_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0082_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0081_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0081_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14]);
 }
 
 /* add, reduce_sum -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0083_head_bn1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0082_head_bn1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *restrict y1, float *y2) {
   double h_y0_0[512];
@@ -7407,12 +6596,12 @@ static void fmnist_resnet_small_k0083_head_bn1_reduce_sum(int64_t n, const float
     }
   }
 }
-void fmnist_resnet_small_k0083_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0083_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+void fmnist_resnet_small_k0082_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0082_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0084_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0083_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
   const double h_y1_0 = (double)x2[0];
@@ -7423,12 +6612,12 @@ static void fmnist_resnet_small_k0084_head_fc1_matmul(int64_t n, const float *re
     }
   }
 }
-void fmnist_resnet_small_k0084_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0084_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0083_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0083_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* sub -> f32[512] */
-static void fmnist_resnet_small_k0085_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float
+static void fmnist_resnet_small_k0084_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float
     *restrict x2,
     float *restrict y0) {
   const double h_y0_0 = (double)x1[0];
@@ -7436,13 +6625,13 @@ static void fmnist_resnet_small_k0085_head_bn1_sub(const float *restrict x0, con
     y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
   }
 }
-void fmnist_resnet_small_k0085_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0084_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0085_head_bn1_sub(a[0], a[1], a[2], a[3]);
+  fmnist_resnet_small_k0084_head_bn1_sub(a[0], a[1], a[2], a[3]);
 }
 
 /* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0086_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0085_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
   hw_matmul((2 * n), 128, 512, 0, 1, x2, x1, y0);
   #pragma omp parallel for if((256 * n) >= 32768)
@@ -7464,12 +6653,12 @@ static void fmnist_resnet_small_k0086_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0086_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0086_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0085_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0085_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, reduce_max, reduce_sum, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0087_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0086_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *y3) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x1, x1, y0);
   const double h_y1_0 = (double)x0[0];
@@ -7508,12 +6697,12 @@ static void fmnist_resnet_small_k0087_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0087_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0087_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0086_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0086_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0088_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0087_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
     float *restrict y2, float *y3, float *y4, float *y5, float *restrict y6) {
@@ -7562,13 +6751,13 @@ static void fmnist_resnet_small_k0088_reduce_sum(int64_t n, const float *restric
     y6[i0] = (float)((double)x2[i0] - (h_y5_1 * (double)y5[i0]));
   }
 }
-void fmnist_resnet_small_k0088_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0088_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0087_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0087_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13], a[14], a[15]);
 }
 
 /* matmul, add, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0089_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0088_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict y2) {
   hw_matmul(128, 512, (2 * n), 1, 0, x4, x3, y0);
@@ -7582,12 +6771,12 @@ static void fmnist_resnet_small_k0089_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0089_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0089_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0088_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0088_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0090_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0089_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7) {
@@ -7661,13 +6850,13 @@ static void fmnist_resnet_small_k0090_reduce_sum(int64_t n, const float *restric
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0090_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0090_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0089_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0089_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13], a[14]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0091_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0090_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -7685,12 +6874,12 @@ static void fmnist_resnet_small_k0091_add(int64_t n, const float *restrict x0, c
     }
   }
 }
-void fmnist_resnet_small_k0091_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0091_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+void fmnist_resnet_small_k0090_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0090_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* matmul, add, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0092_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0091_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict y2) {
   hw_matmul(512, 128, (2 * n), 1, 0, x5, x0, y0);
@@ -7704,12 +6893,12 @@ static void fmnist_resnet_small_k0092_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0092_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0092_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0091_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0091_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* add, sub -> f32[512] */
-static void fmnist_resnet_small_k0093_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0092_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
     const float *restrict x3, const float *x4, float *y0, float *restrict y1) {
   const double h_y0_0 = (double)x3[0];
   const double h_y0_1 = (double)x0[0];
@@ -7718,17 +6907,16 @@ static void fmnist_resnet_small_k0093_sub(const float *restrict x0, const float 
     y1[i0] = (float)((double)x2[i0] - (h_y0_1 * (double)y0[i0]));
   }
 }
-void fmnist_resnet_small_k0093_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0092_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0093_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  fmnist_resnet_small_k0092_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0094_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0093_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
     x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5) {
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5) {
   hw_matmul((2 * n), 512, 128, 0, 1, x0, x1, y0);
   double part_y1[8][512];
   #pragma omp parallel for if((1024 * n) >= 32768)
@@ -7782,14 +6970,14 @@ static void fmnist_resnet_small_k0094_head_bn1_reduce_mean(int64_t n, const floa
     }
   }
 }
-void fmnist_resnet_small_k0094_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0094_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0093_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0093_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11]);
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
     (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0095_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0094_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
     float *y6) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x1, x1, y0);
@@ -7838,12 +7026,12 @@ static void fmnist_resnet_small_k0095_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-void fmnist_resnet_small_k0095_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0095_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0094_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0094_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* matmul, add, reduce_sum -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0096_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+static void fmnist_resnet_small_k0095_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
     float *y1, float *restrict y2, float *y3) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
@@ -7872,12 +7060,12 @@ static void fmnist_resnet_small_k0096_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0096_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0096_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+void fmnist_resnet_small_k0095_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0095_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* matmul, mul, reduce_sum, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0097_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0096_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
     float *restrict y5, float *y6) {
@@ -7957,17 +7145,16 @@ static void fmnist_resnet_small_k0097_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0097_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0097_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0096_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0096_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13]);
 }
 
 /* conv2d_filter_grad, add, reduce_sum, select -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0097_backbone_block3_conv2_reduce_sum(int64_t n, const float *restrict x0, const float
     *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict scratch,
-    int64_t scratch_bytes) {
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x3, y0, scratch, scratch_bytes);
@@ -8010,16 +7197,16 @@ static void fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum(int64_t n
     }
   }
 }
-void fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0097_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0097_backbone_block3_conv2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], c->scratch_bytes);
 }
 
 /* reduce_sum, mul, add -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0099_backbone_block3_conv2_reduce_sum(const float *restrict x0, const float *restrict
-    x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
+static void fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum(const float *restrict x0, const float *restrict
+    x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
   double acc_y0 = 0.0;
   #pragma omp simd reduction(+:acc_y0) collapse(4)
   for (int64_t i0 = 0; i0 < 128; i0++) {
@@ -8062,16 +7249,15 @@ static void fmnist_resnet_small_k0099_backbone_block3_conv2_reduce_sum(const flo
     }
   }
 }
-void fmnist_resnet_small_k0099_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0099_backbone_block3_conv2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+  fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10]);
 }
 
 /* add -> f32[128,1,1] */
-static void fmnist_resnet_small_k0100_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
+static void fmnist_resnet_small_k0099_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
   const double h_y0_0 = (double)x4[0];
   const double h_y0_1 = (double)x0[0];
   const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
@@ -8084,48 +7270,15 @@ static void fmnist_resnet_small_k0100_add(const float *restrict x0, const float 
         (h_y0_5 * (double)x2[i0]) : ((double)x2[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
-void fmnist_resnet_small_k0100_add_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0099_add_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0100_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  fmnist_resnet_small_k0099_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
 /* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0101_backbone_block3_bn2_sub(const float *restrict x0, const float *restrict x1, const
-    float *restrict x2,
-    const float *x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x6[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x5[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x4[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-void fmnist_resnet_small_k0101_backbone_block3_bn2_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0101_backbone_block3_bn2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
+static void fmnist_resnet_small_k0100_sub(const float *restrict x0, const float *restrict x1, const float *x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
+    const float *restrict x7, const float *x8, float *y0, float *y1) {
   const double h_y0_0 = (double)x0[0];
   const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
   const double h_y0_2 = (double)x6[0];
@@ -8148,18 +7301,17 @@ static void fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub(const floa
         (double)x7[i0]))));
   }
 }
-void fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0100_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10]);
+  fmnist_resnet_small_k0100_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0103_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0101_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, const float *restrict x11, float *y0, float *restrict y1, float *y2) {
+    const float *x10, const float *x11, float *restrict y0, float *y1, float *y2) {
   double h_y0_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
@@ -8202,16 +7354,16 @@ static void fmnist_resnet_small_k0103_backbone_block3_shortcut_bn_reduce_sum(int
         0.0010000000000000009)) : (double)x11[i0]);
   }
 }
-void fmnist_resnet_small_k0103_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0103_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+void fmnist_resnet_small_k0101_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0101_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], a[10], a[11], a[12], a[13], a[14]);
 }
 
 /* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0104_backbone_block3_shortcut_bn_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
+static void fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub(const float *restrict x0, const float *x1, const
+    float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -8233,16 +7385,16 @@ static void fmnist_resnet_small_k0104_backbone_block3_shortcut_bn_sub(const floa
         (double)x5[i0]))));
   }
 }
-void fmnist_resnet_small_k0104_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0104_backbone_block3_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* select, sub -> f32[128,64,1,1] */
-static void fmnist_resnet_small_k0105_backbone_block3_shortcut_conv_sub(const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0103_backbone_block3_shortcut_conv_sub(const float *restrict x0, const float *restrict
     x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -8266,17 +7418,17 @@ static void fmnist_resnet_small_k0105_backbone_block3_shortcut_conv_sub(const fl
     }
   }
 }
-void fmnist_resnet_small_k0105_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0103_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0105_backbone_block3_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+  fmnist_resnet_small_k0103_backbone_block3_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9]);
 }
 
 /* select, sub -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0106_backbone_block3_conv2_sub(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0104_backbone_block3_conv2_sub(const float *restrict x0, const float *restrict x1,
     const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -8307,16 +7459,15 @@ static void fmnist_resnet_small_k0106_backbone_block3_conv2_sub(const float *res
     }
   }
 }
-void fmnist_resnet_small_k0106_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0104_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0106_backbone_block3_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0104_backbone_block3_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* add -> f32[128,1,1] */
-static void fmnist_resnet_small_k0107_backbone_block3_bn1_add(const float *restrict x0, const float *restrict x1, const
+static void fmnist_resnet_small_k0105_backbone_block3_bn1_add(const float *restrict x0, const float *restrict x1, const
     float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
   const double h_y0_0 = (double)x3[0];
   const double h_y0_1 = (double)x0[0];
   const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
@@ -8329,16 +7480,16 @@ static void fmnist_resnet_small_k0107_backbone_block3_bn1_add(const float *restr
         (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
-void fmnist_resnet_small_k0107_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0105_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0107_backbone_block3_bn1_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  fmnist_resnet_small_k0105_backbone_block3_bn1_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
 /* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0108_backbone_block3_bn1_sub(const float *restrict x0, const float *restrict x1, const
-    float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+static void fmnist_resnet_small_k0106_backbone_block3_bn1_sub(const float *restrict x0, const float *restrict x1, const
+    float *x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *x8, float *y0, float *y1) {
   const double h_y0_0 = (double)x0[0];
   const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
   const double h_y0_2 = (double)x5[0];
@@ -8361,16 +7512,16 @@ static void fmnist_resnet_small_k0108_backbone_block3_bn1_sub(const float *restr
         (double)x7[i0]))));
   }
 }
-void fmnist_resnet_small_k0108_backbone_block3_bn1_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0106_backbone_block3_bn1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0108_backbone_block3_bn1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0106_backbone_block3_bn1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* select, sub -> f32[128,64,3,3] */
-static void fmnist_resnet_small_k0109_backbone_block3_conv1_sub(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0107_backbone_block3_conv1_sub(const float *restrict x0, const float *restrict x1,
     const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -8401,15 +7552,14 @@ static void fmnist_resnet_small_k0109_backbone_block3_conv1_sub(const float *res
     }
   }
 }
-void fmnist_resnet_small_k0109_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0107_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0109_backbone_block3_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0107_backbone_block3_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* add -> f32[64,1,1] */
-static void fmnist_resnet_small_k0110_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
+static void fmnist_resnet_small_k0108_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
   const double h_y0_0 = (double)x3[0];
   const double h_y0_1 = (double)x0[0];
   const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
@@ -8422,47 +7572,15 @@ static void fmnist_resnet_small_k0110_add(const float *restrict x0, const float 
         (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
-void fmnist_resnet_small_k0110_add_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0108_add_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0110_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  fmnist_resnet_small_k0108_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
 /* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0111_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x3[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-void fmnist_resnet_small_k0111_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0111_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0112_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
+static void fmnist_resnet_small_k0109_sub(const float *restrict x0, const float *restrict x1, const float *x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *restrict x8, float *restrict y0, float *restrict y1) {
+    const float *restrict x7, const float *x8, float *y0, float *y1) {
   const double h_y0_0 = (double)x0[0];
   const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
   const double h_y0_2 = (double)x5[0];
@@ -8485,18 +7603,17 @@ static void fmnist_resnet_small_k0112_backbone_block2_shortcut_bn_sub(const floa
         (double)x7[i0]))));
   }
 }
-void fmnist_resnet_small_k0112_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0109_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0112_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10]);
+  fmnist_resnet_small_k0109_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* reduce_sum, add, select -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0113_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0110_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, float *y0, float *restrict y1, float *y2) {
+    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9, const float *x10,
+    float *restrict y0, float *y1, float *y2) {
   double h_y0_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
@@ -8538,16 +7655,16 @@ static void fmnist_resnet_small_k0113_backbone_block2_shortcut_bn_reduce_sum(int
         0.0010000000000000009)) : (double)x10[i0]);
   }
 }
-void fmnist_resnet_small_k0113_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0113_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+void fmnist_resnet_small_k0110_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0110_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], a[10], a[11], a[12], a[13]);
 }
 
 /* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0114_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
+static void fmnist_resnet_small_k0111_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *x1, const
+    float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -8569,16 +7686,16 @@ static void fmnist_resnet_small_k0114_backbone_block2_shortcut_bn_sub(const floa
         (double)x5[i0]))));
   }
 }
-void fmnist_resnet_small_k0114_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0111_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0114_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0111_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* select, sub -> f32[64,32,1,1] */
-static void fmnist_resnet_small_k0115_backbone_block2_shortcut_conv_sub(const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0112_backbone_block2_shortcut_conv_sub(const float *restrict x0, const float *restrict
     x1, const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -8602,17 +7719,17 @@ static void fmnist_resnet_small_k0115_backbone_block2_shortcut_conv_sub(const fl
     }
   }
 }
-void fmnist_resnet_small_k0115_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0112_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0115_backbone_block2_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+  fmnist_resnet_small_k0112_backbone_block2_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9]);
 }
 
 /* select, sub -> f32[64,64,3,3] */
-static void fmnist_resnet_small_k0116_backbone_block2_conv2_sub(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0113_backbone_block2_conv2_sub(const float *restrict x0, const float *restrict x1,
     const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -8643,16 +7760,16 @@ static void fmnist_resnet_small_k0116_backbone_block2_conv2_sub(const float *res
     }
   }
 }
-void fmnist_resnet_small_k0116_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0113_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0116_backbone_block2_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0113_backbone_block2_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* select, sub -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0117_backbone_block2_conv1_sub(const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0114_backbone_block2_conv1_sub(const float *restrict x0, const float *restrict x1,
     const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -8682,15 +7799,14 @@ static void fmnist_resnet_small_k0117_backbone_block2_conv1_sub(const float *res
     }
   }
 }
-void fmnist_resnet_small_k0117_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0114_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0117_backbone_block2_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0114_backbone_block2_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* add -> f32[32,1,1] */
-static void fmnist_resnet_small_k0118_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    float *restrict y0) {
+static void fmnist_resnet_small_k0115_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
   const double h_y0_0 = (double)x3[0];
   const double h_y0_1 = (double)x0[0];
   const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
@@ -8703,15 +7819,15 @@ static void fmnist_resnet_small_k0118_add(const float *restrict x0, const float 
         (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
   }
 }
-void fmnist_resnet_small_k0118_add_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0115_add_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0118_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  fmnist_resnet_small_k0115_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
 /* select, sub -> f32[32,1,1] */
-static void fmnist_resnet_small_k0119_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6,
-    const float *restrict x7, const float *restrict x8, float *y0, float *restrict y1) {
+static void fmnist_resnet_small_k0116_sub(const float *restrict x0, const float *restrict x1, const float *x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *restrict x7, const float *x8, float *y0, float *y1) {
   const double h_y0_0 = (double)x0[0];
   const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
   const double h_y0_2 = (double)x5[0];
@@ -8734,15 +7850,16 @@ static void fmnist_resnet_small_k0119_sub(const float *restrict x0, const float 
         (double)x7[i0]))));
   }
 }
-void fmnist_resnet_small_k0119_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0116_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0119_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  fmnist_resnet_small_k0116_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* select, sub -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0120_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0117_backbone_block1_conv2_sub(const float *restrict x0, const float *restrict x1,
+    const float *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *restrict y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -8772,16 +7889,16 @@ static void fmnist_resnet_small_k0120_sub(const float *restrict x0, const float 
     }
   }
 }
-void fmnist_resnet_small_k0120_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0117_backbone_block1_conv2_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0120_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0117_backbone_block1_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* select, sub -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0121_backbone_stem_conv_sub(const float *restrict x0, const float *restrict x1, const
-    float *restrict x2,
+static void fmnist_resnet_small_k0118_backbone_stem_conv_sub(const float *restrict x0, const float *x1, const float
+    *restrict x2,
     const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, float *restrict y0, float *restrict y1) {
+    const float *x7, float *y0, float *y1) {
   y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
@@ -8808,14 +7925,53 @@ static void fmnist_resnet_small_k0121_backbone_stem_conv_sub(const float *restri
     }
   }
 }
-void fmnist_resnet_small_k0121_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0118_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0121_backbone_stem_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0118_backbone_stem_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+/* select, sub -> f32[32,32,3,3] */
+static void fmnist_resnet_small_k0119_backbone_block1_conv1_sub(const float *restrict x0, const float *x1, const float
+    *restrict x2,
+    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
+    const float *x7, float *y0, float *y1) {
+  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
+  const double h_y1_0 = (double)x0[0];
+  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
+  const double h_y1_2 = (double)x4[0];
+  const double h_y1_3 = (double)y0[0];
+  const double h_y1_4 = (double)x3[0];
+  const double h_y1_5 = log(h_y1_4);
+  const double h_y1_6 = (h_y1_3 * h_y1_5);
+  const double h_y1_7 = exp(h_y1_6);
+  const double h_y1_8 = (1.0 - h_y1_7);
+  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
+  const double h_y1_10 = exp(h_y1_9);
+  const double h_y1_11 = (1.0 - h_y1_10);
+  const double h_y1_12 = (double)x2[0];
+  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    for (int64_t i1 = 0; i1 < 32; i1++) {
+      for (int64_t i2 = 0; i2 < 3; i2++) {
+        for (int64_t i3 = 0; i3 < 3; i3++) {
+          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
+              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
+              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
+              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
+              i3]))));
+        }
+      }
+    }
+  }
+}
+void fmnist_resnet_small_k0119_backbone_block1_conv1_sub_launch(void *const *a, const hw_call_context *c) {
+  (void)c;
+  fmnist_resnet_small_k0119_backbone_block1_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
     (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0122_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0120_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict y6) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x0, y0);
@@ -8864,12 +8020,12 @@ static void fmnist_resnet_small_k0122_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-void fmnist_resnet_small_k0122_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0122_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0120_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0120_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0123_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0121_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
     float *y5) {
@@ -8916,13 +8072,13 @@ static void fmnist_resnet_small_k0123_head_fc2_reduce_sum(int64_t n, const float
     y5[i0] = (float)((double)x1[i0] - (h_y5_0 * (double)y4[i0]));
   }
 }
-void fmnist_resnet_small_k0123_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0123_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0121_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0121_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12]);
 }
 
 /* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0124_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0122_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
   hw_matmul(128, 512, (2 * n), 1, 0, x2, x0, y0);
   const double h_y1_0 = (double)x3[0];
@@ -8933,12 +8089,12 @@ static void fmnist_resnet_small_k0124_head_fc2_matmul(int64_t n, const float *re
     }
   }
 }
-void fmnist_resnet_small_k0124_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0124_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0122_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0122_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0125_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0123_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict y6, float *restrict y7) {
@@ -9012,13 +8168,13 @@ static void fmnist_resnet_small_k0125_head_reduce_sum(int64_t n, const float *re
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0125_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0125_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0123_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0123_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0126_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0124_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -9036,25 +8192,25 @@ static void fmnist_resnet_small_k0126_head_bn1_add(int64_t n, const float *restr
     }
   }
 }
-void fmnist_resnet_small_k0126_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0126_head_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+void fmnist_resnet_small_k0124_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0124_head_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* sub -> f32[512] */
-static void fmnist_resnet_small_k0127_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float *x2,
+static void fmnist_resnet_small_k0125_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float *x2,
     float *y0) {
   const double h_y0_0 = (double)x1[0];
   for (int64_t i0 = 0; i0 < 512; i0++) {
     y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
   }
 }
-void fmnist_resnet_small_k0127_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0125_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0127_head_bn1_sub(a[0], a[1], a[2], a[3]);
+  fmnist_resnet_small_k0125_head_bn1_sub(a[0], a[1], a[2], a[3]);
 }
 
 /* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0128_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0126_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
   const double h_y1_0 = (double)x2[0];
@@ -9065,16 +8221,15 @@ static void fmnist_resnet_small_k0128_head_fc1_matmul(int64_t n, const float *re
     }
   }
 }
-void fmnist_resnet_small_k0128_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0128_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0126_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0126_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0129_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0127_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
     x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5) {
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *x5, float *restrict y0,
+    float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5) {
   hw_matmul((2 * n), 512, 128, 0, 1, x0, x3, y0);
   double part_y1[8][512];
   #pragma omp parallel for if((1024 * n) >= 32768)
@@ -9128,13 +8283,13 @@ static void fmnist_resnet_small_k0129_head_bn1_reduce_mean(int64_t n, const floa
     }
   }
 }
-void fmnist_resnet_small_k0129_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0129_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0127_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0127_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11]);
 }
 
 /* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0130_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+static void fmnist_resnet_small_k0128_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
     float *y1, float *restrict y2, float *y3, float *restrict y4) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
@@ -9176,12 +8331,12 @@ static void fmnist_resnet_small_k0130_reduce_sum(int64_t n, const float *restric
         + part_y4[6][i1] + part_y4[7][i1]);
   }
 }
-void fmnist_resnet_small_k0130_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0130_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+void fmnist_resnet_small_k0128_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0128_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* matmul, mul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0131_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0129_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *y0, float *y1) {
   hw_matmul(128, 512, (2 * n), 1, 0, x2, x1, y0);
   const double h_y1_0 = (double)x0[0];
@@ -9192,30 +8347,30 @@ static void fmnist_resnet_small_k0131_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0131_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0131_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
+void fmnist_resnet_small_k0129_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0129_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
 /* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0132_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0130_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
 }
-void fmnist_resnet_small_k0132_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0132_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0130_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0130_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0133_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0131_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 512, 128, 0, 0, x0, x1, y0);
 }
-void fmnist_resnet_small_k0133_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0133_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0131_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0131_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul, mul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0134_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0132_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *y0, float *y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x2, x0, y0);
   const double h_y1_0 = (double)x1[0];
@@ -9226,30 +8381,30 @@ static void fmnist_resnet_small_k0134_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0134_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0134_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
+void fmnist_resnet_small_k0132_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0132_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
 /* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0135_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0133_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 0, x1, x0, y0);
 }
-void fmnist_resnet_small_k0135_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0135_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0133_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0133_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0136_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0134_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 0, x0, x1, y0);
 }
-void fmnist_resnet_small_k0136_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0136_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0134_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0134_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul, reduce_sum, mul, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0137_head_bn1_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0135_head_bn1_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
@@ -9317,13 +8472,13 @@ static void fmnist_resnet_small_k0137_head_bn1_reduce_sum(int64_t n, const float
     }
   }
 }
-void fmnist_resnet_small_k0137_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0137_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0135_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0135_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
 }
 
 /* matmul, add, mul, reduce_sum -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0138_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0136_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
     float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5) {
@@ -9360,40 +8515,40 @@ static void fmnist_resnet_small_k0138_head_fc2_reduce_sum(int64_t n, const float
     }
   }
 }
-void fmnist_resnet_small_k0138_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0138_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0136_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0136_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14]);
 }
 
 /* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0139_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0137_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 0, 0, x0, x1, y0);
+}
+void fmnist_resnet_small_k0137_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0137_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0138_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x0, x1, y0);
+}
+void fmnist_resnet_small_k0138_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0138_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0139_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x1, y0);
 }
 void fmnist_resnet_small_k0139_matmul_launch(void *const *a, const hw_call_context *c) {
   fmnist_resnet_small_k0139_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0140_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0) {
-  hw_matmul((2 * n), 128, (2 * n), 1, 0, x0, x1, y0);
-}
-void fmnist_resnet_small_k0140_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0140_matmul(c->n, a[0], a[1], a[2]);
-}
-
-/* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0141_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0) {
-  hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x1, y0);
-}
-void fmnist_resnet_small_k0141_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0141_matmul(c->n, a[0], a[1], a[2]);
-}
-
 /* matmul, div, reduce_sum -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0142_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+static void fmnist_resnet_small_k0140_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *x6, float *restrict y0, float *y1, float *restrict y2, float *y3) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x5, x0, y0);
@@ -9426,12 +8581,12 @@ static void fmnist_resnet_small_k0142_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0142_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0142_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+void fmnist_resnet_small_k0140_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0140_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* matmul, add, reduce_sum, mul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0143_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0141_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
     const float *restrict x10, const float *restrict x11, const float *restrict x12, float *restrict y0, float *y1,
@@ -9477,13 +8632,13 @@ static void fmnist_resnet_small_k0143_head_fc2_reduce_sum(int64_t n, const float
     }
   }
 }
-void fmnist_resnet_small_k0143_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0143_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0141_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0141_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
 }
 
 /* matmul, add, reduce_sum, mul -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0144_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0142_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
     const float *restrict x10, const float *x11, const float *restrict x12, const float *restrict x13,
@@ -9574,13 +8729,13 @@ static void fmnist_resnet_small_k0144_head_reduce_sum(int64_t n, const float *x0
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0144_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0144_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0142_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0142_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0145_add(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0143_add(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -9593,12 +8748,12 @@ static void fmnist_resnet_small_k0145_add(int64_t n, const float *x0, const floa
     }
   }
 }
-void fmnist_resnet_small_k0145_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0145_add(c->n, a[0], a[1], a[2], a[3], a[4]);
+void fmnist_resnet_small_k0143_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0143_add(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
 /* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0146_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0144_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, float *restrict y0,
     float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *y5, float *restrict y6,
@@ -9708,18 +8863,18 @@ static void fmnist_resnet_small_k0146_reduce_sum(int64_t n, const float *x0, con
     }
   }
 }
-void fmnist_resnet_small_k0146_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0146_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0144_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0144_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13], a[14], a[15], a[16]);
 }
 
 /* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, const float *restrict x11, const float *restrict x12, const float *restrict x13,
-    float *y0, float *restrict y1, float *y2) {
+    const float *restrict x10, const float *restrict x11, const float *x12, const float *x13, float *restrict y0,
+    float *y1, float *y2) {
   double h_y0_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
@@ -9762,13 +8917,13 @@ static void fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum(int
         0.0010000000000000009)) : (double)x13[i0]);
   }
 }
-void fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+void fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]);
 }
 
 /* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0148_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
+static void fmnist_resnet_small_k0146_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2) {
@@ -9834,13 +8989,13 @@ static void fmnist_resnet_small_k0148_backbone_block3_shortcut_bn_reduce_sum(int
         + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
-void fmnist_resnet_small_k0148_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0148_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+void fmnist_resnet_small_k0146_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0146_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], a[10]);
 }
 
 /* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0149_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1) {
@@ -9894,13 +9049,13 @@ static void fmnist_resnet_small_k0149_backbone_block3_shortcut_bn_reduce_sum(int
     }
   }
 }
-void fmnist_resnet_small_k0149_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0149_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+void fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9]);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0150_backbone_stem_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0148_backbone_stem_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -9923,13 +9078,13 @@ static void fmnist_resnet_small_k0150_backbone_stem_conv2d(int64_t n, const floa
     }
   }
 }
-void fmnist_resnet_small_k0150_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0150_backbone_stem_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0148_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0148_backbone_stem_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0151_backbone_block1_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0149_backbone_block1_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -9952,13 +9107,13 @@ static void fmnist_resnet_small_k0151_backbone_block1_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0151_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0151_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0149_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0149_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0152_backbone_block1_conv2d(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0150_backbone_block1_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
@@ -9981,25 +9136,25 @@ static void fmnist_resnet_small_k0152_backbone_block1_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0152_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0152_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0150_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0150_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       c->scratch_bytes);
 }
 
 /* conv2d -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0153_backbone_block2_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0151_backbone_block2_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
       .ow = 14, .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-void fmnist_resnet_small_k0153_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0153_backbone_block2_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+void fmnist_resnet_small_k0151_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0151_backbone_block2_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0154_backbone_block2_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0152_backbone_block2_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -10022,13 +9177,13 @@ static void fmnist_resnet_small_k0154_backbone_block2_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0154_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0154_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0152_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0152_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0155_backbone_block2_conv2d(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0153_backbone_block2_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -10056,25 +9211,25 @@ static void fmnist_resnet_small_k0155_backbone_block2_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0155_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0155_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0153_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0153_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11], a[12], a[13], c->scratch_bytes);
 }
 
 /* conv2d -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0156_backbone_block3_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0154_backbone_block3_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
       .ow = 7, .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-void fmnist_resnet_small_k0156_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0156_backbone_block3_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+void fmnist_resnet_small_k0154_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0154_backbone_block3_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0157_backbone_block3_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0155_backbone_block3_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -10097,13 +9252,13 @@ static void fmnist_resnet_small_k0157_backbone_block3_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0157_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0157_backbone_block3_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0155_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0155_backbone_block3_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, reshape -> f32[n,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0158_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0156_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
@@ -10142,8 +9297,8 @@ static void fmnist_resnet_small_k0158_backbone_block3_reduce_mean(int64_t n, con
     y2[i] = (float)(double)y1[i];
   }
 }
-void fmnist_resnet_small_k0158_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0158_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0156_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0156_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], a[11], a[12], a[13], a[14], c->scratch_bytes);
 }
 
