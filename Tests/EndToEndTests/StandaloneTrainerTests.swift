@@ -54,9 +54,9 @@ struct StandaloneTrainerTests {
       #expect(try Self.checkpoint(swiftResumed) == expected, "headway resumed \(options)")
     }
     // Bad input is refused with the reason, and leaves no checkpoint behind.
-    let refused = try Self.run(trainer, ["--out", directory + "/bad", "--batch", "0"])
+    let refused = try runProcess(trainer, ["--out", directory + "/bad", "--batch", "0"])
     #expect(refused.status == 1 && refused.output.contains("batch"), "\(refused.output)")
-    let unlisted = try Self.run(
+    let unlisted = try runProcess(
       trainer, ["--out", directory + "/bad", "--mode", "bilevel-unrolled", "--inner-steps", "3"])
     #expect(unlisted.status == 1 && unlisted.output.contains("bilevel-unrolled.k3.step"))
     #expect(!FileManager.default.fileExists(atPath: directory + "/bad/checkpoint.safetensors"))
@@ -66,23 +66,8 @@ struct StandaloneTrainerTests {
     try Data(contentsOf: URL(fileURLWithPath: run + "/checkpoint.safetensors"))
   }
 
-  static func run(_ executable: String, _ arguments: [String]) throws -> (
-    status: Int32, output: String
-  ) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-  }
-
   static func expectSuccess(_ executable: String, _ arguments: [String]) throws {
-    let (status, output) = try run(executable, arguments)
+    let (status, output) = try runProcess(executable, arguments)
     #expect(status == 0, "\(executable) \(arguments.joined(separator: " ")): \(output)")
   }
 }

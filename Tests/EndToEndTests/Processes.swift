@@ -1,0 +1,19 @@
+import Foundation
+
+/// Runs `executable` with `arguments` (in `directory` when given) to its end; returns its exit
+/// status and its standard output and error together.
+func runProcess(_ executable: String, _ arguments: [String], in directory: String? = nil) throws
+  -> (status: Int32, output: String)
+{
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: executable)
+  process.arguments = arguments
+  if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+  let pipe = Pipe()
+  process.standardOutput = pipe
+  process.standardError = pipe
+  try process.run()
+  let data = pipe.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
