@@ -4,9 +4,10 @@ import GraphIR
 // Requires: a fused, scheduled graph (kernels numbered in execution order).
 // Guarantees: two regions that are live in the same kernel never overlap; a value lives from
 // its kernel to the last kernel that reads it (outputs and state-update operands to the end, a
-// loop's carried values to the loop's end);
-// offsets are 64-byte aligned; a value a loop (`GraphLoop`) reads from before it lives through
-// the loop's last kernel and is never overwritten in place by it. Placement is best-fit over a free list, in kernel order. A
+// loop's carried values to the loop's end); a value a loop (`GraphLoop`) reads from before it
+// lives through the loop's last kernel and is never overwritten in place by it; a state update
+// nothing reads the old value after is stored into the state arena instead (`stateStores`);
+// offsets are 64-byte aligned. Placement is best-fit over a free list, in kernel order. A
 // channels-last convolution's kernel gets the largest range of the arena nothing uses while it
 // runs as its scratch (oneDNN's blocked copies and scratchpad go there when they fit), so the
 // arena stays the peak.
