@@ -45,8 +45,6 @@ static void initialize_variable(const hw_variable *v, float *restrict values, in
 void hw_initialize_state(const hw_program *program, float *state) {
   for (int k = 0; k < program->num_variables; k++) {
     const hw_variable *v = &program->variables[k];
-    int64_t count = 1;
-    for (int d = 0; d < v->tensor.rank; d++) count *= hw_poly_at(v->tensor.shape[d], 1);
-    initialize_variable(v, state + v->tensor.offset / 4, count);
+    initialize_variable(v, state + v->tensor.offset / 4, hw_tensor_elements(&v->tensor, 1));
   }
 }

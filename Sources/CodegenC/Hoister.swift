@@ -83,11 +83,12 @@ final class Hoister {
     return "\(name)[\(index)]"
   }
 
+  private static let costlyNeedles = ["sqrt(", "exp(", "log(", " / "].map { Array($0.utf8) }
+
   private static func isCostly(_ text: String) -> Bool {
     // Byte search: this runs for most expressions of every kernel the compiler prints.
     let bytes = Array(text.utf8)
-    let needles = ["sqrt(", "exp(", "log(", " / "].map { Array($0.utf8) }
-    return needles.contains { needle in
+    return costlyNeedles.contains { needle in
       bytes.count >= needle.count
         && (0...(bytes.count - needle.count)).contains { start in
           bytes[start] == needle[0] && bytes[start..<(start + needle.count)].elementsEqual(needle)

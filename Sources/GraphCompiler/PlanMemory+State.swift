@@ -8,10 +8,10 @@ extension PlanMemory {
   /// `MemoryPlan.stateStores`): the assigned value is stored by a kernel outside any loop, is
   /// no output and no other statement's operand, and every reader of the variable is an earlier
   /// kernel, an earlier member of its kernel, or the value itself reading it at its own element.
-  static func stateStores(_ graph: Graph, _ kernels: [[NodeID]], loop: Range<Int>?)
-    -> [NodeID: String]
-  {
-    let readers = Self.readers(graph, kernels)
+  /// `readers`: the stored values that read each stored value (`PlanMemory.readers`).
+  static func stateStores(
+    _ graph: Graph, _ kernels: [[NodeID]], readers: [NodeID: [NodeID]], loop: Range<Int>?
+  ) -> [NodeID: String] {
     var variableNodes: [String: [NodeID]] = [:]
     var statementOperands: [NodeID: Int] = [:]
     for id in graph.ids {

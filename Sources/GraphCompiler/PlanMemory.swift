@@ -63,12 +63,12 @@ public struct PlanMemory: Sendable {
     for id in graph.requiredStores(loopCarries: false) { lastUse[id] = end }
     let loop = graph.loopKernelRange()
     if let loop { Self.keepThroughLoop(loop, graph, kernels, &lastUse) }
+    let readers = Self.readers(graph, kernels)
     var plan = MemoryPlan()
-    plan.stateStores = Self.stateStores(graph, kernels, loop: loop)
+    plan.stateStores = Self.stateStores(graph, kernels, readers: readers, loop: loop)
     var arena = FreeList()
     var regions: [Region] = []
     var dying: [Int: [NodeID]] = [:]
-    let readers = Self.readers(graph, kernels)
     let pinned = graph.requiredStores()
     for (kernel, members) in kernels.enumerated() {
       for (position, id) in members.enumerated() where plan.stateStores[id] == nil {

@@ -52,7 +52,7 @@ extension Graph {
       guard !inputs.contains(id), feeds.insert(id).inserted else { continue }
       stack.append(contentsOf: self[id].operands)
     }
-    let live = neededNodes()
+    let live = liveNodes()
     var loop = GraphLoop(carries: carries, body: [], after: [], unused: [])
     var readsInput = Set<NodeID>()
     for id in ids {
@@ -65,22 +65,11 @@ extension Graph {
       } else if operands.contains(where: {
         loop.body.contains($0) || loop.after.contains($0) || loop.unused.contains($0)
       }) {
-        if live.contains(id) { loop.after.insert(id) } else { loop.unused.insert(id) }
+        if live[id.index] { loop.after.insert(id) } else { loop.unused.insert(id) }
       }
     }
     try checkLoop(loop, inputs: inputs)
     return loop
-  }
-
-  /// The nodes an output or a state update depends on.
-  private func neededNodes() -> Set<NodeID> {
-    var needed = Set<NodeID>()
-    var stack = outputs.map(\.node) + ids.filter { self[$0].op.hasSideEffects }
-    while let id = stack.popLast() {
-      guard needed.insert(id).inserted else { continue }
-      stack.append(contentsOf: self[id].operands)
-    }
-    return needed
   }
 
   /// The pairs of `loop.in` and `loop.out` outputs, checked to match by name and type.

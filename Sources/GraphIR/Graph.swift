@@ -83,6 +83,16 @@ public struct Graph: Hashable, Sendable {
     }
   }
 
+  /// Whether each node is live: an output or a side effect (assign, update) depends on it.
+  public func liveNodes() -> [Bool] {
+    var live = nodes.map(\.op.hasSideEffects)
+    for output in outputs { live[output.node.index] = true }
+    for id in ids.reversed() where live[id.index] {
+      for operand in self[id].operands { live[operand.index] = true }
+    }
+    return live
+  }
+
   /// How many nodes use each node as an operand, plus one per output naming it.
   public func useCounts() -> [Int] {
     var counts = Array(repeating: 0, count: nodes.count)

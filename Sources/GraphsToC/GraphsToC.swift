@@ -28,8 +28,7 @@ public enum GraphsToC {
     for (index, base) in bases.enumerated() {
       let (programs, text) = try texts.get(index)
       names += programs
-      try writeIfChanged(text.main, to: "\(output)/\(base).graph.c")
-      try writeIfChanged(text.kernels, to: "\(output)/\(base).kernels.c")
+      try write(text, base: base, to: output)
     }
     try writeIfChanged(ProgramEmitter.header(names), to: "\(include)/HeadwayPrograms.h")
     try writeIfChanged(ProgramEmitter.registry(names), to: "\(output)/programs.registry.c")
@@ -43,11 +42,19 @@ public enum GraphsToC {
     }
     let generic = try GenericProgram(definition.program)
     let base = CSyntax.fileBase(definition.file)
-    let (main, kernels) = try ProgramEmitter.translationUnits([generic], source: definition.file)
-    try writeIfChanged(main, to: "\(output)/\(base).graph.c")
-    try writeIfChanged(kernels, to: "\(output)/\(base).kernels.c")
+    try write(
+      try ProgramEmitter.translationUnits([generic], source: definition.file), base: base,
+      to: output)
     try writeIfChanged(ProgramEmitter.header([name]), to: "\(output)/HeadwayPrograms.h")
     try writeIfChanged(ProgramEmitter.registry([name]), to: "\(output)/programs.registry.c")
+  }
+
+  /// The two translation units of one graphs/ file: `<base>.graph.c` and `<base>.kernels.c`.
+  static func write(_ units: (main: String, kernels: String), base: String, to output: String)
+    throws
+  {
+    try writeIfChanged(units.main, to: "\(output)/\(base).graph.c")
+    try writeIfChanged(units.kernels, to: "\(output)/\(base).kernels.c")
   }
 
   /// Writes `text` unless the file already holds it (so unchanged C is not recompiled).

@@ -16,12 +16,6 @@
 #include "HeadwayPrograms.h"
 #include "headway_kernels.h"
 
-static int64_t element_count(const hw_tensor *t, int64_t batch) {
-  int64_t count = 1;
-  for (int d = 0; d < t->rank; d++) count *= hw_poly_at(t->shape[d], batch);
-  return count;
-}
-
 /* Runs one entry point `steps` times at `batch` on random inputs from freshly initialised
  * state. */
 static int run_entry(const hw_program *program, const hw_entry *entry, int64_t batch, int steps) {
@@ -40,7 +34,7 @@ static int run_entry(const hw_program *program, const hw_entry *entry, int64_t b
   srand(1);
   for (int i = 0; i < entry->num_inputs && i < 16; i++) {
     const hw_tensor *t = &entry->inputs[i];
-    int64_t n = element_count(t, batch);
+    int64_t n = hw_tensor_elements(t, batch);
     void *buffer = malloc((size_t)(n > 0 ? n : 1) * 4);
     for (int64_t k = 0; k < n; k++) {
       if (t->dtype == HW_I32) ((int32_t *)buffer)[k] = rand() % 10;

@@ -156,12 +156,6 @@ static int scalar_input(const options *o, const char *name, double lr, float *va
   return 0;
 }
 
-static int64_t element_count(const hw_tensor *t, int64_t batch) {
-  int64_t count = 1;
-  for (int d = 0; d < t->rank; d++) count *= hw_poly_at(t->shape[d], batch);
-  return count;
-}
-
 /* The entry of the mode (`bilevel.step` repeats its loop K - 1 times; `bilevel-unrolled` has
  * an entry per compiled K). */
 static const hw_entry *step_entry(const hw_program *program, const options *o) {
@@ -217,7 +211,7 @@ static session open_session(const char *name, const options *o) {
   hw_initialize_state(s.program, s.state);
   s.inputs = calloc((size_t)s.entry->num_inputs + 1, sizeof(void *));
   for (int i = 0; i < s.entry->num_inputs; i++) {
-    int64_t n = element_count(&s.entry->inputs[i], o->batch);
+    int64_t n = hw_tensor_elements(&s.entry->inputs[i], o->batch);
     s.inputs[i] = aligned_alloc(64, ((size_t)(n > 0 ? n : 1) * 4 + 63) / 64 * 64);
     if (strcmp(s.entry->inputs[i].name, "subvector_mask") == 0)
       for (int64_t k = 0; k < n; k++) ((float *)s.inputs[i])[k] = 1;
@@ -261,8 +255,7 @@ static void check_finite(const session *s, float loss, long step) {
   for (int i = 0; i < s->program->num_variables; i++) {
     const hw_variable *v = &s->program->variables[i];
     const float *values = (const float *)((const char *)s->state + v->tensor.offset);
-    int64_t count = 1;
-    for (int d = 0; d < v->tensor.rank; d++) count *= hw_poly_at(v->tensor.shape[d], 1);
+    int64_t count = hw_tensor_elements(&v->tensor, 1);
     for (int64_t k = 0; k < count; k++)
       if (!isfinite(values[k]))
         die("step %ld: '%s' holds a non-finite value at index %lld; stopped, the last "

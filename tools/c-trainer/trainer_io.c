@@ -184,12 +184,6 @@ void shuffled_order(int64_t *order, long count, uint64_t seed) {
   }
 }
 
-static int64_t variable_count(const hw_variable *v) {
-  int64_t count = 1;
-  for (int d = 0; d < v->tensor.rank; d++) count *= hw_poly_at(v->tensor.shape[d], 1);
-  return count;
-}
-
 static int by_name(const void *a, const void *b) {
   return strcmp((*(const hw_variable *const *)a)->tensor.name,
                 (*(const hw_variable *const *)b)->tensor.name);
@@ -199,7 +193,7 @@ static int by_name(const void *a, const void *b) {
 static void tensor_entry(text *t, const hw_variable *v, int64_t begin) {
   quoted(t, v->tensor.name);
   text_add(t, ":{\"data_offsets\":[%lld,%lld],\"dtype\":\"F32\",\"shape\":[", (long long)begin,
-           (long long)(begin + 4 * variable_count(v)));
+           (long long)(begin + 4 * hw_tensor_elements(&v->tensor, 1)));
   for (int d = 0; d < v->tensor.rank; d++)
     text_add(t, "%s%lld", d ? "," : "", (long long)hw_poly_at(v->tensor.shape[d], 1));
   text_add(t, "]}");
@@ -210,7 +204,7 @@ static int64_t *data_offsets(const hw_program *program) {
   int64_t *offsets = malloc(((size_t)program->num_variables + 1) * sizeof(int64_t));
   offsets[0] = 0;
   for (int i = 0; i < program->num_variables; i++)
-    offsets[i + 1] = offsets[i] + 4 * variable_count(&program->variables[i]);
+    offsets[i + 1] = offsets[i] + 4 * hw_tensor_elements(&program->variables[i].tensor, 1);
   return offsets;
 }
 
@@ -246,7 +240,7 @@ void safetensors_write(const char *path, const hw_program *program, const float 
            fwrite(header.bytes, 1, header.length, file) == header.length;
   for (int i = 0; ok && i < count; i++) {
     const hw_variable *v = &program->variables[i];
-    size_t n = (size_t)variable_count(v);
+    size_t n = (size_t)hw_tensor_elements(&v->tensor, 1);
     ok = fwrite((const char *)state + v->tensor.offset, 4, n, file) == n;
   }
   ok = fflush(file) == 0 && fsync(fileno(file)) == 0 && ok;
@@ -341,7 +335,7 @@ long safetensors_resume(const char *path, const hw_program *program, float *stat
     if (!at) die("%s: no tensor '%s'", path, v->tensor.name);
     long long begin, end;
     if (sscanf(at + needle.length, "%lld,%lld", &begin, &end) != 2 ||
-        end - begin != 4 * variable_count(v))
+        end - begin != 4 * hw_tensor_elements(&v->tensor, 1))
       die("%s: tensor '%s' does not have the program's size", path, v->tensor.name);
     if (fseek(file, (long)(8 + length + (uint64_t)begin), SEEK_SET) != 0 ||
         fread((char *)state + v->tensor.offset, 1, (size_t)(end - begin), file) !=

@@ -34,6 +34,13 @@ typedef struct {
   int64_t offset;
 } hw_tensor;
 
+/* The number of elements of a tensor at batch size n. */
+static inline int64_t hw_tensor_elements(const hw_tensor *t, int64_t n) {
+  int64_t count = 1;
+  for (int d = 0; d < t->rank; d++) count *= hw_poly_at(t->shape[d], n);
+  return count;
+}
+
 typedef struct {
   hw_tensor tensor;
   hw_role role;
