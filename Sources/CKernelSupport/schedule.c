@@ -1,7 +1,8 @@
 /*
  * Runs an entry point's schedule: each call resolves its arguments (an input, an offset in the
  * state arena, a buffer or the call's scratch range in the activation arena as the plan placed
- * them, or a constant) and calls its kernel with the batch size; then the copies. An entry's
+ * them, or a constant) and calls its kernel with the batch size; then the copies, then the
+ * optimizer's calls (which update variables the copies may read). An entry's
  * loop runs as many times as asked, its carried values copied between repetitions.
  */
 #include <string.h>
@@ -50,8 +51,10 @@ void hw_entry_run_repeating(const hw_entry *entry, const hw_plan *plan, int64_t 
     for (int k = loop->first; k < loop->end; k++) run_call(entry, plan, k, state, arena, inputs);
   }
   if (times <= 0) run_copies(entry, plan, loop->carries, loop->num_carries, 1, state, arena, inputs);
-  for (int k = loop->end; k < entry->num_calls; k++) run_call(entry, plan, k, state, arena, inputs);
+  const int optimizer = entry->num_calls - entry->optimizer_calls;
+  for (int k = loop->end; k < optimizer; k++) run_call(entry, plan, k, state, arena, inputs);
   run_copies(entry, plan, entry->copies, entry->num_copies, 0, state, arena, inputs);
+  for (int k = optimizer; k < entry->num_calls; k++) run_call(entry, plan, k, state, arena, inputs);
 }
 
 void hw_entry_run(const hw_entry *entry, const hw_plan *plan, float *state, char *arena,

@@ -7,7 +7,9 @@ extension EntrySchedule {
     code.line("/* Entry point '\(name)': \(calls.count) calls, \(buffers.count) buffers. Calls:")
     code.line(" * {kernel, arguments, first argument, own scratch bytes, takes the spare range};")
     code.line(" * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};")
-    code.line(" * copies after the calls and a loop's carries: {to, from, bytes}. */")
+    code.line(
+      " * copies after the calls (but before the optimizer's) and a loop's carries: {to, from,")
+    code.line(" * bytes}. */")
     if !calls.isEmpty {
       code.line("static const hw_arg \(prefix)_args[] = {")
       code.indented { code in
@@ -71,6 +73,7 @@ extension EntrySchedule {
       fields += ["kernels = \(kernels)", "calls = \(prefix)_calls", "args = \(prefix)_args"]
     }
     if !copies.isEmpty { fields += ["num_copies = \(copies.count)", "copies = \(prefix)_copies"] }
+    if !optimizer.isEmpty { fields.append("optimizer_calls = \(optimizer.count)") }
     if !constants.isEmpty { fields.append("constants = \(prefix)_constants") }
     if let loop {
       let costs = try costs(of: loop.calls)
@@ -102,8 +105,13 @@ extension EntrySchedule {
       }
     }
     if let failure { throw failure }
-    return costs[calls ?? costs.indices].reduce((BatchPolynomial.zero, BatchPolynomial.zero)) {
-      ($0.0 + $1.flops, $0.1 + $1.bytes)
+    let kernels = costs[calls ?? costs.indices].reduce(
+      (BatchPolynomial.zero, BatchPolynomial.zero)
+    ) { ($0.0 + $1.flops, $0.1 + $1.bytes) }
+    guard calls == nil else { return kernels }
+    // The optimizer: about ten operations per element.
+    return optimizer.reduce(kernels) {
+      ($0.0 + BatchPolynomial(10 * $1.elements), $0.1 + BatchPolynomial($1.bytesMoved))
     }
   }
 }

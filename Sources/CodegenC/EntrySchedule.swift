@@ -65,6 +65,10 @@ struct EntrySchedule {
   /// with its loop.out buffer.
   private(set) var loop:
     (calls: Range<Int>, carries: [(to: Argument, from: Argument, bytes: BatchPolynomial)])?
+  /// The optimizer's calls, the last ones of `calls`.
+  private(set) var optimizer: [OptimizerCall] = []
+  /// HW_MAX_ARGS in headway_program.h.
+  static let maxArguments = 256
   /// The constant arrays the kernels and copies read.
   private(set) var constants: [String] = []
   private var constantNames: [NodeID: String] = [:]
@@ -101,7 +105,8 @@ struct EntrySchedule {
       var arguments = (first.inputs + members).map { argument($0) }
       if first.hasScratch { arguments.append(.scratch) }
       precondition(
-        arguments.count <= 64, "kernel \(index) of '\(name)' takes more than HW_MAX_ARGS")
+        arguments.count <= Self.maxArguments,
+        "kernel \(index) of '\(name)' takes more than HW_MAX_ARGS")
       // A channels-last convolution's range is the spare one, found at run time.
       let scratch =
         first.takesSpareBytes
@@ -114,8 +119,25 @@ struct EntrySchedule {
           kernel: try library.function(for: (first, second)), arguments: arguments,
           scratch: scratch, spare: first.takesSpareBytes, path: layerPath(first.inputs)))
     }
+    planOptimizer(library: &library)
     try planCopies()
     try planLoop()
+  }
+
+  /// One call per optimizer rule after the kernels (`OptimizerCall`), run after the copies.
+  private mutating func planOptimizer(library: inout KernelLibrary) {
+    optimizer = OptimizerCall.groups(in: graph, state: state)
+    for group in optimizer {
+      let arguments =
+        group.scalars.map { argument($0) } + [.state(0)] + group.gradients.map { argument($0) }
+      precondition(
+        arguments.count <= Self.maxArguments,
+        "the optimizer of '\(name)' takes more than HW_MAX_ARGS arguments")
+      calls.append(
+        Call(
+          kernel: library.function(for: group), arguments: arguments, scratch: .zero,
+          spare: false, path: nil))
+    }
   }
 
   /// The loop's calls, the same at both markers, and its carried values.

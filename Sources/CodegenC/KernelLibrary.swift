@@ -47,6 +47,20 @@ struct KernelLibrary {
     return kernels.count - 1
   }
 
+  /// The index of the function running an optimizer call (the same for every batch size),
+  /// emitting it if it is new; its launcher passes the argument pointers on.
+  mutating func function(for optimizer: OptimizerCall) -> Int {
+    let placeholder = "\(prefix)_kXXXX_\(optimizer.mnemonic)"
+    var code = CodePrinter()
+    optimizer.emit(named: placeholder, into: &code)
+    if let index = kernelsByText[code.text] { return index }
+    let name = "\(prefix)_k\(String(kernels.count).leftPadded(to: 4))_\(optimizer.mnemonic)"
+    kernelsByText[code.text] = kernels.count
+    kernels.append(
+      (name, optimizer.provenance, code.text.replacing(placeholder, with: name), ["a"]))
+    return kernels.count - 1
+  }
+
   /// The kernel's text with every number that depends on the batch size as an expression in
   /// `n`, and the parallel loops' conditions kept only where they do.
   private static func generic(

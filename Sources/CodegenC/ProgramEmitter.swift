@@ -66,6 +66,7 @@ public enum ProgramEmitter {
     }
     code.line()
     code.line("#include \"headway_kernels.h\"")
+    code.line("#include \"headway_optimize.h\"")
     code.line("#include \"headway_program.h\"")
     code.line()
     return code

@@ -83,6 +83,18 @@ public struct ChainCheck {
             error: error, tolerance: tolerance))
         chain.forget(after: index)
       }
+      for (offset, updates) in plan.graph.optimizerGroups().enumerated() {
+        let index = chain.kernels.count + offset
+        let clobbered = chain.damagedReads(updates, session)
+        session.runKernel(entry, index, inputs: pointers)
+        let error = try session.optimizerError(
+          updates, plan, inputs: inputs, state: initial
+        ) { chain.written[$0]?.map { Double(Float(bitPattern: $0)) } ?? [] }
+        chain.result.steps.append(
+          Step(
+            entry: entry.name, kernel: entry.kernelNames[index], clobbered: clobbered,
+            error: error, tolerance: tolerance))
+      }
     }
     return chain.result
   }
@@ -113,6 +125,12 @@ private struct Chain {
     for (index, members) in kernels.enumerated() {
       for id in members {
         for input in plan.graph.storedInputs(of: id) { lastRead[input] = index }
+      }
+    }
+    // The optimizer's calls come last and read the gradients.
+    for (offset, updates) in plan.graph.optimizerGroups().enumerated() {
+      for id in updates {
+        for input in plan.graph.storedInputs(of: id) { lastRead[input] = kernels.count + offset }
       }
     }
     lastReadBy = Dictionary(grouping: lastRead.keys) { lastRead[$0]! }

@@ -33,10 +33,11 @@ public struct KernelCheck {
       guard let plan = planned.entries.first(where: { $0.name == entry.name }) else {
         throw TrainingError("entry '\(entry.name)' is compiled but not in the program's IR")
       }
-      guard plan.memory.arenaBytes == entry.arenaBytes, plan.costs.count == entry.kernelCount else {
+      let calls = plan.costs.count + plan.graph.optimizerGroups().count
+      guard plan.memory.arenaBytes == entry.arenaBytes, calls == entry.kernelCount else {
         throw TrainingError(
           "the compiled '\(entry.name)' does not match the compiler's plan "
-            + "(\(entry.kernelCount) kernels, \(entry.arenaBytes) bytes vs \(plan.costs.count), "
+            + "(\(entry.kernelCount) calls, \(entry.arenaBytes) bytes vs \(calls), "
             + "\(plan.memory.arenaBytes)): rebuild")
       }
       reports += try check(entry, plan, planned.program, compiled)
@@ -96,6 +97,23 @@ public struct KernelCheck {
           if report.error > worst.error || report.error.isNaN { worst = report }
         }
         reports.append(worst)
+      }
+      // The optimizer's calls, on the interpreter's gradients.
+      for (offset, updates) in plan.graph.optimizerGroups().enumerated() {
+        let index = kernels.count + offset
+        for id in updates {
+          let gradient = plan.graph[id].operands[0]
+          if plan.graph[gradient].kernel != nil {
+            try session.writeStored(value(gradient).map(Float.init), gradient, plan)
+          }
+        }
+        session.runKernel(entry, index, inputs: pointers)
+        let error = try session.optimizerError(
+          updates, plan, inputs: inputs, state: initial, stored: value)
+        reports.append(
+          SelfCheck.Report(
+            entry: entry.name, tensor: entry.kernelNames[index], error: error,
+            passed: error <= tolerance))
       }
     }
     return reports

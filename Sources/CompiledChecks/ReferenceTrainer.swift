@@ -16,7 +16,7 @@ public struct ReferenceTrainer {
   /// Lowers `program` (gradients, optimizer updates, simplification) and initialises its state;
   /// the entry's loop (`GraphLoop`) is written out to run `loopRepeats` times (nil: as built).
   public init(program: Program, entry name: String, loopRepeats: Int? = nil) throws {
-    let lowered = try Lowering.run(program)
+    let lowered = try Lowering.run(program, lowerUpdates: true)
     guard var entry = lowered.entry(named: name) else {
       let names = lowered.entries.map(\.name).joined(separator: ", ")
       throw TrainingError("program '\(program.name)' has no entry '\(name)'; entries: \(names)")

@@ -16,6 +16,28 @@ extension Graph {
     if bf16Operands && self[id].op.isConvolution {
       return try roundedOperandsValue(of: id, inputs: inputs, state: state, stored: stored)
     }
+    var scratchState = state
+    return try runCone(of: id, inputs: inputs, state: &scratchState, stored: stored)
+  }
+
+  /// The variables an optimizer update writes (its parameter and slots), from its definition
+  /// on the stored values given and `state`.
+  func updateWrites(
+    of id: NodeID, inputs: [String: HostTensor], state: [String: HostTensor],
+    stored: (NodeID) -> [Double]
+  ) throws -> [String: HostTensor] {
+    guard case .update(let rule) = self[id].op else { preconditionFailure("not an update") }
+    var written = state
+    _ = try runCone(of: id, inputs: inputs, state: &written, stored: stored)
+    let names = [rule.variable] + rule.slots(of: self[id].type).map(\.name)
+    return written.filter { names.contains($0.key) }
+  }
+
+  /// Runs the cone of `id` (stored values as inputs) in the interpreter; returns its value.
+  private func runCone(
+    of id: NodeID, inputs: [String: HostTensor], state: inout [String: HostTensor],
+    stored: (NodeID) -> [Double]
+  ) throws -> [Double] {
     var cone = Graph()
     var mapping: [NodeID: NodeID] = [:]
     var given: [String: HostTensor] = inputs
@@ -35,8 +57,7 @@ extension Graph {
       return mapping[node]!
     }
     cone.outputs = [GraphOutput(name: "value", node: try copy(id, isRoot: true))]
-    var scratchState = state
-    return try Interpreter().run(cone, inputs: given, state: &scratchState)["value"]!.scalars
+    return try Interpreter().run(cone, inputs: given, state: &state)["value"]!.scalars
   }
 
   /// Node `id` on its operands' values rounded to bfloat16.

@@ -28,13 +28,9 @@ public struct LowerOptimizerUpdates: ProgramPass {
           continue
         }
         let node = graph[id]
-        let slots = try rewriter.result.lower(
+        try rewriter.result.lower(
           rule, operands: node.operands.map { rewriter[$0] }, type: node.type, at: node.location)
-        for slot in slots where program.variable(named: slot) == nil {
-          let type = slot.hasSuffix(".adam_step") ? TensorType.scalar : node.type
-          program.variables.append(
-            Variable(name: slot, type: type, role: .slot, initializer: .zeros))
-        }
+        program.declareSlots(of: rule, type: node.type)
       }
       program.entries[index].graph = rewriter.finish()
       changed = true
@@ -44,7 +40,8 @@ public struct LowerOptimizerUpdates: ProgramPass {
 }
 
 extension Graph {
-  /// Emits the update for one parameter; returns the names of the slots it uses.
+  /// Emits the update for one parameter, reading and assigning its slots (`UpdateRule.slots`).
+  @discardableResult
   mutating func lower(
     _ rule: UpdateRule, operands: [NodeID], type: TensorType, at: SourceLocation?
   ) throws(IRError) -> [String] {

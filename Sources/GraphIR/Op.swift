@@ -186,3 +186,32 @@ extension Op {
     }
   }
 }
+
+extension UpdateRule {
+  /// The optimizer state the rule keeps per parameter, as suffixes of the slot names
+  /// (`<variable>.<suffix>`): SGD and LARS a velocity; AdamW two moments and a step count; the
+  /// run-time choice the velocity (AdamW's first moment), the second moment and the step count.
+  public var slotSuffixes: [String] {
+    switch kind {
+    case .sgd, .lars: ["momentum"]
+    case .adamw: ["adam_m", "adam_v", "adam_step"]
+    case .runtime: ["momentum", "adam_v", "adam_step"]
+    }
+  }
+
+  /// The slot variables of the rule's parameter with their types (a step count is a scalar).
+  public func slots(of type: TensorType) -> [(name: String, type: TensorType)] {
+    slotSuffixes.map { suffix in
+      (variable + "." + suffix, suffix == "adam_step" ? TensorType.scalar : type)
+    }
+  }
+
+  /// The rule with its variable and LARS exclusion left out: updates equal in this share one
+  /// flat optimizer loop.
+  public var shared: UpdateRule {
+    var rule = self
+    rule.variable = ""
+    rule.excludeFromAdaptation = false
+    return rule
+  }
+}

@@ -10,11 +10,11 @@ public struct Interpreter {
   /// Evaluates `graph` on `inputs` and `state`, returning the graph outputs by name.
   ///
   /// `.variable(name)` reads `state[name]` as it was when the call started. `.assign(name)`
-  /// writes its operand to `state[name]`, but every write is applied only after the whole graph
-  /// has been evaluated (parallel update), so reads never observe writes of the same call.
+  /// writes its operand to `state[name]`, and an optimizer update (`<kind>_update`) its variable
+  /// and slots (`Interpreter+Update.swift`), but every write is applied only after the whole
+  /// graph has been evaluated (parallel update), so reads never observe writes of the same call.
   /// Inputs and variables must have exactly the type the graph declares for them.
-  /// `.gradient` and `.update` nodes are rejected: run the differentiation and
-  /// optimizer-lowering passes first.
+  /// `.gradient` nodes are rejected: run the differentiation pass first.
   ///
   /// With `roundingStoredValues`, every value a compiled kernel would store (nodes with a
   /// `kernel`) is rounded to float32 as it is computed: the reference a single compiled kernel
@@ -47,6 +47,14 @@ public struct Interpreter {
         value = values[node.operands[0].index]
         try Self.checkWrite(name, node.type, id: id, writes: writes, state: state)
         writes.append((name, HostTensor(node.type, value)))
+      case .update(let rule):
+        let updated = try Self.update(
+          rule, type: node.type, operands: node.operands.map { values[$0.index] }, state: state)
+        for write in updated {
+          try Self.checkWrite(write.name, write.value.type, id: id, writes: writes, state: state)
+        }
+        writes += updated
+        value = updated[0].value.scalars
       default:
         let operands = node.operands.map { values[$0.index] }
         let operandTypes = node.operands.map { graph[$0].type }
@@ -158,8 +166,7 @@ public struct Interpreter {
           + "(run the DifferentiateGradients pass)")
     case .update(let rule):
       throw InterpreterError(
-        "optimizer update of '\(rule.variable)' cannot be interpreted; the graph must be "
-          + "lowered first (run the LowerOptimizerUpdates pass)")
+        "optimizer update of '\(rule.variable)' has no value of its own; `run` applies it")
     case .stopGradient: return x[0]
     case .unary(let op): return Kernels.unary(op, x[0])
     case .powConstant(let exponent): return Kernels.power(x[0], exponent)

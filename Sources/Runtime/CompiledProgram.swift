@@ -103,6 +103,9 @@ public struct CompiledEntry: @unchecked Sendable {
   public let outputs: [(name: String, type: TensorType, offset: Int)]
   public let arenaBytes: Int
   public let kernelCount: Int
+  /// How many of the calls, the last ones, are the optimizer's (one per update rule); they run
+  /// after the copies.
+  public let optimizerCalls: Int
   /// The compiler's estimates for one call.
   public let flops: Int
   public let bytesMoved: Int
@@ -136,6 +139,7 @@ public struct CompiledEntry: @unchecked Sendable {
     }
     arenaBytes = plan.arenaBytes
     kernelCount = Int(e.num_calls)
+    optimizerCalls = Int(e.optimizer_calls)
     flops = estimate(e.flops, batch)
     bytesMoved = estimate(e.bytes_moved, batch)
     loopCalls = e.loop.end > e.loop.first ? Int(e.loop.first)..<Int(e.loop.end) : nil

@@ -41,6 +41,12 @@ struct Plan: ParsableCommand {
           "  state updates: \(entry.memory.stateStores.count) of \(updates.count) stored in place "
             + "by their kernel, the rest copied after the last kernel")
       }
+      for updates in entry.graph.optimizerGroups() {
+        let elements = updates.reduce(0) { $0 + entry.graph[$1].type.elementCount }
+        print(
+          "  optimizer: \(entry.graph[updates[0]].op.mnemonic) of \(updates.count) parameters "
+            + "(\(elements) elements), one call after the copies")
+      }
       guard !summary else { continue }
       for (index, members) in entry.graph.kernelMembers().enumerated() {
         let ops = members.map { "\($0)=\(entry.graph[$0].op.mnemonic)" }.joined(separator: " ")

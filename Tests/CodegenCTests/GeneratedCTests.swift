@@ -62,7 +62,8 @@ let snapshotDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponen
       $0.hasPrefix("  {") && $0.dropFirst(3).first?.isNumber == true
     }.count
     #expect(bodies.count > 100)
-    #expect(calls > bodies.count + 100, "\(calls) calls of \(bodies.count) functions")
+    #expect(
+      Double(calls) > 1.9 * Double(bodies.count), "\(calls) calls of \(bodies.count) functions")
   }
 
   /// No line of the generated C is longer than 120 columns.

@@ -32,12 +32,22 @@ private func isMarkerOrUpdate(_ op: Op) -> Bool {
     let program = try definition.program(batch: batch)
     try Verifier().verify(program)
     #expect(!program.entries.isEmpty)
-    let lowered = try Lowering.run(program, verify: true)
+    let lowered = try Lowering.run(program, verify: true, lowerUpdates: true)
     try Verifier().verify(lowered)
     #expect(lowered.entries.map(\.name) == program.entries.map(\.name))
     for entry in lowered.entries {
       let left = entry.graph.nodes.filter { isMarkerOrUpdate($0.op) }
       #expect(left.isEmpty, "\(name) \(entry.name): \(left.map(\.op.mnemonic))")
+    }
+    // The compiler's own pipeline keeps the updates (run as flat loops) and declares the same
+    // slots.
+    let compiled = try Lowering.run(program, verify: true)
+    #expect(compiled.variables.map(\.name) == lowered.variables.map(\.name))
+    for (entry, original) in zip(compiled.entries, program.entries) {
+      let updates = { (graph: Graph) in
+        graph.nodes.filter { if case .update = $0.op { true } else { false } }.map(\.op)
+      }
+      #expect(updates(entry.graph) == updates(original.graph), "\(name) \(entry.name)")
     }
   }
 

@@ -77,7 +77,7 @@ typedef struct {
 typedef void (*hw_launch_fn)(void *_Nonnull const *_Nonnull args, const hw_call_context *context);
 
 /* The most arguments a kernel takes. */
-#define HW_MAX_ARGS 64
+#define HW_MAX_ARGS 256
 
 /* A kernel of the translation unit: one function shared by every call that computes the same
  * thing, in any entry, inner step or batch size. */
@@ -149,6 +149,9 @@ typedef struct {
   const hw_copy *_Nullable copies;
   const float *_Nonnull const *_Nullable constants;
   hw_loop loop;
+  /* The last `optimizer_calls` calls are the optimizer's (headway_optimize.h): they run after the
+   * copies, which may read the variables they update. */
+  int optimizer_calls;
 } hw_entry;
 
 /* Where an entry's buffers and scratch ranges lie in the activation arena at batch size n:

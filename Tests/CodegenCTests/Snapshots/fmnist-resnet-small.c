@@ -5,110 +5,74 @@
 #include <string.h>
 
 #include "headway_kernels.h"
+#include "headway_optimize.h"
 #include "headway_program.h"
 
-/* ---- 157 kernels (the second half in the .kernels.c file) ---- */
+/* ---- 103 kernels (the second half in the .kernels.c file) ---- */
 
 
-void fmnist_resnet_small_k0070_backbone_block1_conv2_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0071_backbone_block1_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0072_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0073_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0074_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0075_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0076_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0077_backbone_block1_conv1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0078_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0079_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0080_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0081_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0082_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0083_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0084_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0044_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0045_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0046_optimize_runtime_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0047_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0048_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0049_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0050_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0051_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0052_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0053_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0054_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0055_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0056_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0057_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0058_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0059_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0060_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0061_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0062_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0063_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0064_optimize_runtime_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0065_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0066_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0067_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0068_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0069_head_bn1_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0070_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0071_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0072_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0073_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0074_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0075_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0076_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0077_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0078_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0079_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0080_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0081_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0082_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0083_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0084_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0085_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0086_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0087_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0088_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0086_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0087_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0088_add_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0089_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0090_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0091_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0092_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0093_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0094_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0095_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0096_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0097_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0099_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0100_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0101_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0103_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0104_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0105_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0106_backbone_block3_bn1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0107_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0108_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0109_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0110_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0111_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0112_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0113_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0114_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0115_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0116_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0117_backbone_block1_conv2_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0118_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0119_backbone_block1_conv1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0120_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0121_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0122_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0123_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0124_head_bn1_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0125_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0126_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0127_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0128_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0129_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0130_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0131_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0132_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0133_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0134_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0135_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0136_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0137_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0138_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0139_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0140_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0141_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0142_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0143_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0144_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0146_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0148_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0149_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0150_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0151_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0152_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0153_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0154_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0155_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0156_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c);
-
-/* select -> f32[] */
-static void fmnist_resnet_small_k0000_select(const float *restrict x0, const float *x1, float *y0) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x1[0] + 1.0) : (double)x1[0]);
-}
-static void fmnist_resnet_small_k0000_select_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0000_select(a[0], a[1], a[2]);
-}
+void fmnist_resnet_small_k0090_backbone_block3_bn2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0091_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0092_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0094_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0095_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0096_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0097_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0098_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0099_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0100_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0101_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0102_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c);
 
 /* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0001_backbone_stem_reduce_mean(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0000_backbone_stem_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
     float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5, float *restrict scratch,
@@ -181,13 +145,13 @@ static void fmnist_resnet_small_k0001_backbone_stem_reduce_mean(int64_t n, const
     }
   }
 }
-static void fmnist_resnet_small_k0001_backbone_stem_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0001_backbone_stem_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+static void fmnist_resnet_small_k0000_backbone_stem_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0000_backbone_stem_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11], a[12], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0002_backbone_block1_reduce_mean(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0001_backbone_block1_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
     float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5, float *restrict scratch,
@@ -260,13 +224,13 @@ static void fmnist_resnet_small_k0002_backbone_block1_reduce_mean(int64_t n, con
     }
   }
 }
-static void fmnist_resnet_small_k0002_backbone_block1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0002_backbone_block1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+static void fmnist_resnet_small_k0001_backbone_block1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0001_backbone_block1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], a[11], a[12], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0003_backbone_block1_reduce_mean(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0002_backbone_block1_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *restrict x2, const float *x3, const float *x4, const float *restrict x5, const float *restrict x6,
     float *restrict y0, float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5,
@@ -341,13 +305,13 @@ static void fmnist_resnet_small_k0003_backbone_block1_reduce_mean(int64_t n, con
     }
   }
 }
-static void fmnist_resnet_small_k0003_backbone_block1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0003_backbone_block1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+static void fmnist_resnet_small_k0002_backbone_block1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0002_backbone_block1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], a[11], a[12], a[13], a[14], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0004_backbone_block2_shortcut_reduce_mean(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0003_backbone_block2_shortcut_reduce_mean(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *x3, float *restrict y0, float *restrict y1, float *restrict y2, float *y3, float *y4,
     float *restrict scratch, int64_t scratch_bytes) {
@@ -404,14 +368,14 @@ static void fmnist_resnet_small_k0004_backbone_block2_shortcut_reduce_mean(int64
     y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(392 * n) / (double)(392 * n - 1))) * 0.1));
   }
 }
-static void fmnist_resnet_small_k0004_backbone_block2_shortcut_reduce_mean_launch(void *const *a, const hw_call_context
+static void fmnist_resnet_small_k0003_backbone_block2_shortcut_reduce_mean_launch(void *const *a, const hw_call_context
     *c) {
-  fmnist_resnet_small_k0004_backbone_block2_shortcut_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+  fmnist_resnet_small_k0003_backbone_block2_shortcut_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add, relu -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0005_backbone_block2_reduce_mean(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0004_backbone_block2_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
     float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5, float *restrict scratch,
@@ -484,13 +448,13 @@ static void fmnist_resnet_small_k0005_backbone_block2_reduce_mean(int64_t n, con
     }
   }
 }
-static void fmnist_resnet_small_k0005_backbone_block2_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0005_backbone_block2_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+static void fmnist_resnet_small_k0004_backbone_block2_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0004_backbone_block2_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], a[11], a[12], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add, relu -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0006_backbone_block2_reduce_mean(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0005_backbone_block2_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, const float *x6,
     const float *restrict x7, const float *restrict x8, const float *restrict x9, const float *restrict x10,
@@ -570,13 +534,13 @@ static void fmnist_resnet_small_k0006_backbone_block2_reduce_mean(int64_t n, con
     }
   }
 }
-static void fmnist_resnet_small_k0006_backbone_block2_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0006_backbone_block2_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+static void fmnist_resnet_small_k0005_backbone_block2_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0005_backbone_block2_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0007_backbone_block3_shortcut_reduce_mean(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0006_backbone_block3_shortcut_reduce_mean(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *x3, float *restrict y0, float *restrict y1, float *restrict y2, float *y3, float *y4,
     float *restrict scratch, int64_t scratch_bytes) {
@@ -633,14 +597,14 @@ static void fmnist_resnet_small_k0007_backbone_block3_shortcut_reduce_mean(int64
     y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(98 * n) / (double)(98 * n - 1))) * 0.1));
   }
 }
-static void fmnist_resnet_small_k0007_backbone_block3_shortcut_reduce_mean_launch(void *const *a, const hw_call_context
+static void fmnist_resnet_small_k0006_backbone_block3_shortcut_reduce_mean_launch(void *const *a, const hw_call_context
     *c) {
-  fmnist_resnet_small_k0007_backbone_block3_shortcut_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+  fmnist_resnet_small_k0006_backbone_block3_shortcut_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add, relu -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0008_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0007_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
     float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5, float *restrict scratch,
@@ -713,13 +677,13 @@ static void fmnist_resnet_small_k0008_backbone_block3_reduce_mean(int64_t n, con
     }
   }
 }
-static void fmnist_resnet_small_k0008_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0008_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+static void fmnist_resnet_small_k0007_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0007_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], a[11], a[12], c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, add, reshape -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0009_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0008_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, const float *x6,
     const float *restrict x7, const float *restrict x8, const float *restrict x9, const float *restrict x10,
@@ -808,13 +772,13 @@ static void fmnist_resnet_small_k0009_backbone_block3_reduce_mean(int64_t n, con
     y7[i] = (float)(double)y6[i];
   }
 }
-static void fmnist_resnet_small_k0009_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0009_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+static void fmnist_resnet_small_k0008_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0008_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], c->scratch_bytes);
 }
 
 /* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0010_head_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0009_head_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
     float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5) {
   hw_matmul((2 * n), 512, 128, 0, 1, x0, x1, y0);
@@ -870,13 +834,13 @@ static void fmnist_resnet_small_k0010_head_reduce_mean(int64_t n, const float *r
     }
   }
 }
-static void fmnist_resnet_small_k0010_head_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0010_head_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+static void fmnist_resnet_small_k0009_head_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0009_head_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11]);
 }
 
 /* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0011_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0010_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
   hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
   #pragma omp parallel for if((256 * n) >= 32768)
@@ -898,13 +862,13 @@ static void fmnist_resnet_small_k0011_head_fc2_reduce_sum(int64_t n, const float
     }
   }
 }
-static void fmnist_resnet_small_k0011_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0011_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+static void fmnist_resnet_small_k0010_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0010_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
     (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0012_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0011_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
     float *y6) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x0, y0);
@@ -953,33 +917,31 @@ static void fmnist_resnet_small_k0012_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-static void fmnist_resnet_small_k0012_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0012_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+static void fmnist_resnet_small_k0011_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0011_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0013_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0012_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 0, 0, x1, x0, y0);
 }
-static void fmnist_resnet_small_k0013_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0013_matmul(c->n, a[0], a[1], a[2]);
+static void fmnist_resnet_small_k0012_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0012_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, add, reduce_sum, select -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0014_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *x6, const float *restrict x7, const float *x8, const float *restrict x9, const float *restrict x10,
-    const float *x11, float *restrict y0, float *y1, float *restrict y2, float *y3, float *restrict y4, float *y5,
-    float *y6) {
-  hw_matmul((2 * n), 128, (2 * n), 1, 0, x5, x4, y0);
+/* matmul, add, reduce_sum, reshape -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0013_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
+    float *y1, float *restrict y2, float *y3, float *restrict y4, float *restrict y5) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
   #pragma omp parallel for if((256 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     double acc_y2 = 0.0;
     #pragma omp simd reduction(+:acc_y2)
     for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((double)x6[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
-      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x1[i0 * 128 + i1] + (double)x2[i1]));
+      y1[i0 * 128 + i1] = (float)((double)x5[i0 * 128 + i1] + (double)y0[i0 * 128 + i1]);
+      acc_y2 += ((double)y1[i0 * 128 + i1] * ((double)x0[i0 * 128 + i1] + (double)x1[i1]));
     }
     y2[i0] = (float)acc_y2;
   }
@@ -988,7 +950,7 @@ static void fmnist_resnet_small_k0014_head_fc2_reduce_sum(int64_t n, const float
   for (int64_t p = 0; p < 8; p++) {
     double acc_y4[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      const double h_y3_0 = (double)x3[i0];
+      const double h_y3_0 = (double)x2[i0];
       const double h_y3_1 = (h_y3_0 + 1e-12);
       const double h_y3_2 = (1.0 / sqrt(h_y3_1));
       const double h_y3_3 = (double)y2[i0];
@@ -997,8 +959,8 @@ static void fmnist_resnet_small_k0014_head_fc2_reduce_sum(int64_t n, const float
       const double h_y3_6 = (h_y3_3 * h_y3_5);
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 128; i1++) {
-        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x1[i0 * 128 + i1] +
-            (double)x2[i1]))) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x2[i1])));
+        y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x0[i0 * 128 + i1] +
+            (double)x1[i1]))) + (h_y3_6 * ((double)x0[i0 * 128 + i1] + (double)x1[i1])));
         acc_y4[i1] += (double)y3[i0 * 128 + i1];
       }
     }
@@ -1010,444 +972,189 @@ static void fmnist_resnet_small_k0014_head_fc2_reduce_sum(int64_t n, const float
     y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
         + part_y4[6][i1] + part_y4[7][i1]);
   }
-  const double h_y5_0 = (double)x7[0];
-  const double h_y5_1 = (double)x0[0];
-  const double h_y5_2 = ((h_y5_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y5_3 = (1.0 - h_y5_0);
-  const double h_y5_4 = ((h_y5_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y5_5 = (double)x9[0];
-  const double h_y5_6 = (double)x10[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y5[i0] = (float)((h_y5_0 * (double)x8[i0]) + ((h_y5_2 != 0.0) ? (h_y5_3 * (double)y4[i0]) : ((h_y5_4 != 0.0) ?
-        (h_y5_5 * (double)y4[i0]) : ((double)y4[i0] + (h_y5_6 * (double)x2[i0])))));
-    y6[i0] = (float)((h_y5_2 != 0.0) ? (((double)x11[i0] * 0.999) + (((double)y4[i0] * (double)y4[i0]) *
-        0.0010000000000000009)) : (double)x11[i0]);
+  for (int64_t i = 0; i < 128; i++) {
+    y5[i] = (float)(double)y4[i];
   }
 }
-static void fmnist_resnet_small_k0014_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0014_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18]);
+static void fmnist_resnet_small_k0013_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0013_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11]);
 }
 
-/* matmul, add, reduce_sum, select -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0015_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *y3) {
-  hw_matmul(128, 512, (2 * n), 1, 0, x3, x1, y0);
-  const double h_y1_0 = (double)x4[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] + (h_y1_0 * (double)x2[i0 * 512 + i1]));
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(2)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      acc_y2 += ((double)y1[i0 * 512 + i1] * (double)y1[i0 * 512 + i1]);
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y3[i0 * 512 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 512 + i1] * 0.999) + (((double)y0[i0 * 512 + i1] *
-          (double)y0[i0 * 512 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 512 + i1]);
-    }
-  }
+/* matmul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0014_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul(128, 512, (2 * n), 1, 0, x1, x0, y0);
 }
-static void fmnist_resnet_small_k0015_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0015_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0014_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0014_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* reduce_sum, mul, add -> f32[128,512] */
-static void fmnist_resnet_small_k0016_head_fc2_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(2)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      acc_y0 += ((double)x1[i0 * 512 + i1] * (double)x1[i0 * 512 + i1]);
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y2[i0 * 512 + i1] = (float)((h_y2_0 * (double)x7[i0 * 512 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 *
-          512 + i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 512 + i1]) : (double)x5[i0 * 512 + i1])));
-    }
-  }
-}
-static void fmnist_resnet_small_k0016_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0016_head_fc2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[128] */
-static void fmnist_resnet_small_k0017_sub(const float *restrict x0, const float *x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] /
-        h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 *
-        (double)x5[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0017_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0017_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[128,512] */
-static void fmnist_resnet_small_k0018_head_fc2_sub(const float *restrict x0, const float *restrict x1, const float
-    *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y1[i0 * 512 + i1] = (float)((double)x1[i0 * 512 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 512 + i1]
-          / h_y1_8) / (sqrt(((double)x5[i0 * 512 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 512 + i1]))) :
-          ((h_y1_13 != 0.0) ? (double)x6[i0 * 512 + i1] : (h_y1_2 * (double)x6[i0 * 512 + i1]))));
-    }
-  }
-}
-static void fmnist_resnet_small_k0018_head_fc2_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0018_head_fc2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0019_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+/* matmul, mul, reduce_sum, reshape -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0015_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *y6, float *restrict y7) {
+    float *restrict y5, float *restrict y6, float *restrict y7) {
   hw_matmul((2 * n), 512, 128, 0, 0, x6, x5, y0);
   double h_y1_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
     h_y1_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
   }
-  double part_y2[8][512], part_y3[8][512], part_y4[8][512], part_y5[8][512];
+  double part_y2[8][512];
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[512] = {0.0}, acc_y3[512] = {0.0}, acc_y4[512] = {0.0}, acc_y5[512] = {0.0};
+    double acc_y2[512] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) *
             h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
         acc_y2[i1] += (double)y1[i0 * 512 + i1];
-        acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]));
-        acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
-        acc_y5[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x3[i1]) * h_y1_0[i1]));
       }
     }
     for (int64_t i1 = 0; i1 < 512; i1++) {
       part_y2[p][i1] = acc_y2[i1];
-      part_y3[p][i1] = acc_y3[i1];
-      part_y4[p][i1] = acc_y4[i1];
-      part_y5[p][i1] = acc_y5[i1];
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
     y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1]
         + part_y2[6][i1] + part_y2[7][i1]);
-    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1]
-        + part_y3[6][i1] + part_y3[7][i1]);
+  }
+  for (int64_t i = 0; i < 512; i++) {
+    y3[i] = (float)(double)y2[i];
+  }
+  double h_y4_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y4_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double part_y4[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y4[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y4[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y4_0[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y4[p][i1] = acc_y4[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
     y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
         + part_y4[6][i1] + part_y4[7][i1]);
-    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1]
-        + part_y5[6][i1] + part_y5[7][i1]);
+  }
+  for (int64_t i = 0; i < 512; i++) {
+    y5[i] = (float)(double)y4[i];
   }
   double h_y6_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
     h_y6_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
   }
-  double h_y6_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y6_1[i1] = (h_y6_0[i1] / ((double)x2[i1] + 1e-05));
-  }
-  double h_y6_2[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y6_2[i1] = (((double)y4[i1] * (h_y6_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
-  }
-  double part_y7[8][512];
+  double part_y6[8][512], part_y7[8][512];
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[512] = {0.0};
+    double acc_y6[512] = {0.0}, acc_y7[512] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
-        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y6_2[i1] *
-            ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
-        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
+        acc_y6[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
+        acc_y7[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x3[i1]) * h_y6_0[i1]));
       }
     }
     for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y6[p][i1] = acc_y6[i1];
       part_y7[p][i1] = acc_y7[i1];
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
+    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1] + part_y6[4][i1] + part_y6[5][i1]
+        + part_y6[6][i1] + part_y6[7][i1]);
     y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1]
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-static void fmnist_resnet_small_k0019_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0019_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+static void fmnist_resnet_small_k0015_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0015_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14]);
 }
 
-/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0020_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
+/* add, reduce_sum -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0016_head_bn1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *restrict y1, float *y2) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_0[i1] = (1.0 / sqrt(((double)x0[i1] + 1e-05)));
+    h_y0_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
   }
   double h_y0_1[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_1[i1] = (((double)x3[i1] + (double)x5[i1]) * (1.0 / (double)(2 * n)));
+    h_y0_1[i1] = (h_y0_0[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double h_y0_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_2[i1] = (((double)x5[i1] * (h_y0_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
+  }
+  double part_y1[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y0[i0 * 512 + i1] = (float)((h_y0_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y0_2[i1] *
+            ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
+        acc_y1[i1] += (-(double)y0[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y1[p][i1] = acc_y1[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1]
+        + part_y1[6][i1] + part_y1[7][i1]);
+  }
+  double h_y2_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y2_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double h_y2_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y2_1[i1] = (((double)x6[i1] + (double)y1[i1]) * (1.0 / (double)(2 * n)));
   }
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 +
-          i1]) + h_y0_1[i1]);
+      y2[i0 * 512 + i1] = (float)(((((double)x4[i0 * 512 + i1] * (double)x3[i1]) * h_y2_0[i1]) + (double)y0[i0 * 512 +
+          i1]) + h_y2_1[i1]);
     }
   }
 }
-static void fmnist_resnet_small_k0020_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0020_head_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+static void fmnist_resnet_small_k0016_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0016_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
-/* add -> f32[512] */
-static void fmnist_resnet_small_k0021_head_bn1_add(const float *restrict x0, const float *restrict x1, const float
-    *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
-  const double h_y0_0 = (double)x2[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x3[0];
-  const double h_y0_6 = (double)x4[0];
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
-        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
+/* matmul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0017_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul(512, 128, (2 * n), 1, 0, x1, x0, y0);
 }
-static void fmnist_resnet_small_k0021_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0021_head_bn1_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+static void fmnist_resnet_small_k0017_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0017_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* select, sub -> f32[512] */
-static void fmnist_resnet_small_k0022_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *x8, float *y0, float *y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0022_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0022_head_bn1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* matmul, add, reduce_sum, select -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0023_head_fc1_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *y3) {
-  hw_matmul(512, 128, (2 * n), 1, 0, x4, x1, y0);
-  const double h_y1_0 = (double)x3[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((double)y0[i0 * 128 + i1] + (h_y1_0 * (double)x2[i0 * 128 + i1]));
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(2)
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc_y2 += ((double)y1[i0 * 128 + i1] * (double)y1[i0 * 128 + i1]);
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y3[i0 * 128 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 128 + i1] * 0.999) + (((double)y0[i0 * 128 + i1] *
-          (double)y0[i0 * 128 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 128 + i1]);
-    }
-  }
-}
-static void fmnist_resnet_small_k0023_head_fc1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0023_head_fc1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* reduce_sum, mul, add -> f32[512,128] */
-static void fmnist_resnet_small_k0024_head_fc1_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(2)
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      acc_y0 += ((double)x1[i0 * 128 + i1] * (double)x1[i0 * 128 + i1]);
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y2[i0 * 128 + i1] = (float)((h_y2_0 * (double)x7[i0 * 128 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 *
-          128 + i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 128 + i1]) : (double)x5[i0 * 128 + i1])));
-    }
-  }
-}
-static void fmnist_resnet_small_k0024_head_fc1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0024_head_fc1_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[512,128] */
-static void fmnist_resnet_small_k0025_head_fc1_sub(const float *restrict x0, const float *restrict x1, const float
-    *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      y1[i0 * 128 + i1] = (float)((double)x1[i0 * 128 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 128 + i1]
-          / h_y1_8) / (sqrt(((double)x5[i0 * 128 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 128 + i1]))) :
-          ((h_y1_13 != 0.0) ? (double)x6[i0 * 128 + i1] : (h_y1_2 * (double)x6[i0 * 128 + i1]))));
-    }
-  }
-}
-static void fmnist_resnet_small_k0025_head_fc1_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0025_head_fc1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0026_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+/* matmul, reduce_sum, reshape, mul -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0018_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *y5, float *restrict y6, float *y7) {
+    float *restrict y4, float *restrict y5, float *restrict y6, float *y7) {
   hw_matmul((2 * n), 128, 512, 0, 0, x6, x5, y0);
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y1[8][128], part_y2[8][128], part_y3[8][128], part_y4[8][128];
+  double part_y1[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[128] = {0.0}, acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0};
+    double acc_y1[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -1455,69 +1162,82 @@ static void fmnist_resnet_small_k0026_reduce_sum(int64_t n, const float *x0, con
           for (int64_t i3 = 0; i3 < 128; i3++) {
             acc_y1[i3] += (((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
                 128 + i3] > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += ((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
-                128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) *
-                h_y1_0[i3]));
-            acc_y3[i3] += (((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
-                128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] -
-                (double)x1[i3]));
-            acc_y4[i3] += (-(((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2
-                * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
       part_y1[p][i3] = acc_y1[i3];
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
     y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
         + part_y1[6][i3] + part_y1[7][i3]);
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
-        + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
-        + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
-        + part_y4[6][i3] + part_y4[7][i3]);
   }
-  double h_y5_0[128];
+  for (int64_t i = 0; i < 128; i++) {
+    y2[i] = (float)(double)y1[i];
+  }
+  double h_y3_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+    h_y3_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double h_y5_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_1[i3] = (h_y5_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y5_2[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_2[i3] = (((double)y3[i3] * (h_y5_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
-  }
-  double part_y6[8][128];
+  double part_y3[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y6[128] = {0.0};
+    double acc_y3[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y5_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128
-                + i3] - (double)x1[i3]));
-            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 *
-                128 + i3]));
+            acc_y3[i3] += ((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) *
+                h_y3_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y3[p][i3] = acc_y3[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
+  }
+  for (int64_t i = 0; i < 128; i++) {
+    y4[i] = (float)(double)y3[i];
+  }
+  double h_y5_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y5[8][128], part_y6[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y5[128] = {0.0}, acc_y6[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y5[i3] += (((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] -
+                (double)x1[i3]));
+            acc_y6[i3] += (-(((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2
+                * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y5_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y5[p][i3] = acc_y5[i3];
       part_y6[p][i3] = acc_y6[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
     y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
         + part_y6[6][i3] + part_y6[7][i3]);
   }
@@ -1527,194 +1247,101 @@ static void fmnist_resnet_small_k0026_reduce_sum(int64_t n, const float *x0, con
   }
   double h_y7_1[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y7_1[i3] = (((double)y4[i3] + (double)y6[i3]) * (1.0 / (double)(98 * n)));
+    h_y7_1[i3] = (h_y7_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y7_2[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y7_2[i3] = (((double)y5[i3] * (h_y7_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
   }
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) *
-              (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) +
-              ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) +
-              h_y7_1[i3]);
+          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y7_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 +
+              i3] - (double)x1[i3]));
         }
       }
     }
   }
 }
-static void fmnist_resnet_small_k0026_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0026_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+static void fmnist_resnet_small_k0018_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0018_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13], a[14]);
 }
 
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0027_backbone_block3_conv2_reduce_sum(int64_t n, const float *restrict x0, const float
+/* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0019_backbone_block3_bn2_reduce_sum(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
+    float *y1) {
+  double part_y0[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y0[i3] += (-((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x5[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y1_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_1[i3] = (((double)x4[i3] + (double)y0[i3]) * (1.0 / (double)(98 * n)));
+  }
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 7; i1++) {
+      for (int64_t i2 = 0; i2 < 7; i2++) {
+        for (int64_t i3 = 0; i3 < 128; i3++) {
+          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)x3[i0 * 128 + i3] * (1.0 / (double)49)) *
+              (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) +
+              ((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) +
+              h_y1_1[i3]);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0019_backbone_block3_bn2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0019_backbone_block3_bn2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
+/* conv2d_filter_grad -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0020_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x3[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
-              (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 1152 + i1 * 9 + i2 * 3 +
-              i3] * 0.999) + (((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 1152 + i1 * 9 + i2 * 3 +
-              i3]) * 0.0010000000000000009)) : (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0027_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c)
-    {
-  fmnist_resnet_small_k0027_backbone_block3_conv2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9], a[10], c->scratch_bytes);
+static void fmnist_resnet_small_k0020_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0020_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* reduce_sum, mul, add -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0028_backbone_block3_conv2_reduce_sum(const float *restrict x0, const float *restrict
-    x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) +
-              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
-              (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0028_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c)
-    {
-  (void)c;
-  fmnist_resnet_small_k0028_backbone_block3_conv2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10]);
-}
-
-/* add -> f32[128,1,1] */
-static void fmnist_resnet_small_k0029_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
-  const double h_y0_0 = (double)x2[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x3[0];
-  const double h_y0_6 = (double)x4[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
-        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0029_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0029_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0030_sub(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *x8, float *y0, float *y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0030_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0030_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
-    float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *x10, const float *x11, float *restrict y0, float *y1, float *y2) {
+/* reduce_sum, reshape -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0021_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, float *restrict y0,
+    float *restrict y1) {
   double h_y0_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+    h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
   double part_y0[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
@@ -1725,8 +1352,8 @@ static void fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_reduce_sum(int
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += ((((double)x9[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x5[i0 * 6272 + i1 * 896 + i2 *
-                128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) *
+            acc_y0[i3] += ((((double)x4[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x3[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) *
                 h_y0_0[i3]));
           }
         }
@@ -1740,28 +1367,16 @@ static void fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_reduce_sum(int
     y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
         + part_y0[6][i3] + part_y0[7][i3]);
   }
-  const double h_y1_0 = (double)x6[0];
-  const double h_y1_1 = (double)x0[0];
-  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_3 = (1.0 - h_y1_0);
-  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y1_5 = (double)x7[0];
-  const double h_y1_6 = (double)x8[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x10[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ?
-        (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x11[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) *
-        0.0010000000000000009)) : (double)x11[i0]);
+  for (int64_t i = 0; i < 128; i++) {
+    y1[i] = (float)(double)y0[i];
   }
 }
-static void fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
-    hw_call_context *c) {
-  fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
-      a[8], a[9], a[10], a[11], a[12], a[13], a[14]);
+static void fmnist_resnet_small_k0021_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0021_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
+static void fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *y1, float *restrict y2) {
@@ -1827,14 +1442,14 @@ static void fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum(int
         + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+  fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8]);
 }
 
 /* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0023_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
     float *y1) {
@@ -1887,173 +1502,29 @@ static void fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum(int
     }
   }
 }
-static void fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0023_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+  fmnist_resnet_small_k0023_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
       a[7]);
 }
 
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,64,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0034_backbone_block3_shortcut_conv_reduce_sum(int64_t n, const float *restrict x0,
-    const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
+/* conv2d_filter_grad -> f32[128,64,1,1] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0024_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
       .ow = 7, .stride = 2, .pad = 0};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      y1[i0 * 64 + i1] = (float)((double)y0[i0 * 64 + i1] + (h_y1_0 * (double)x2[i0 * 64 + i1]));
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(2)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      acc_y2 += ((double)y1[i0 * 64 + i1] * (double)y1[i0 * 64 + i1]);
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      y3[i0 * 64 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 64 + i1] * 0.999) + (((double)y0[i0 * 64 + i1] *
-          (double)y0[i0 * 64 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 64 + i1]);
-    }
-  }
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0034_backbone_block3_shortcut_conv_reduce_sum_launch(void *const *a, const
-    hw_call_context *c) {
-  fmnist_resnet_small_k0034_backbone_block3_shortcut_conv_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
-      a[7], a[8], a[9], a[10], c->scratch_bytes);
+static void fmnist_resnet_small_k0024_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0024_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* reduce_sum, mul, add -> f32[128,64,1,1] */
-static void fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum(const float *restrict x0, const float
+/* conv2d_input_grad, mul, reduce_sum, reshape -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0025_backbone_block3_reduce_sum(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(2)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      acc_y0 += ((double)x1[i0 * 64 + i1] * (double)x1[i0 * 64 + i1]);
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      y2[i0 * 64 + i1] = (float)((h_y2_0 * (double)x7[i0 * 64 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 64 +
-          i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 64 + i1]) : (double)x5[i0 * 64 + i1])));
-    }
-  }
-}
-static void fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum_launch(void *const *a, const
-    hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
-      a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[128,64,1,1] */
-static void fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      y1[i0 * 64 + i1] = (float)((double)x1[i0 * 64 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 64 + i1] /
-          h_y1_8) / (sqrt(((double)x5[i0 * 64 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 64 + i1]))) :
-          ((h_y1_13 != 0.0) ? (double)x6[i0 * 64 + i1] : (h_y1_2 * (double)x6[i0 * 64 + i1]))));
-    }
-  }
-}
-static void fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c)
-    {
-  (void)c;
-  fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9]);
-}
-
-/* select, sub -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0037_backbone_block3_conv2_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0)
-              ? (h_y1_2 * ((((double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 1152 + i1 *
-              9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))) :
-              ((h_y1_13 != 0.0) ? (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 1152 + i1 * 9
-              + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0037_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0037_backbone_block3_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0038_backbone_block3_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
+    float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
@@ -2061,10 +1532,10 @@ static void fmnist_resnet_small_k0038_backbone_block3_reduce_sum(int64_t n, cons
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[8][128], part_y3[8][128], part_y4[8][128], part_y5[8][128];
+  double part_y2[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0}, acc_y5[128] = {0.0};
+    double acc_y2[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -2074,281 +1545,193 @@ static void fmnist_resnet_small_k0038_backbone_block3_reduce_sum(int64_t n, cons
                 (((((((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3])
                 + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (((double)x0[i0 * 6272 + i1 * 896 + i2 *
-                128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x3[i3]) * ((double)x0[i0 * 6272 +
-                i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
       part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
-        + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
-        + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
-        + part_y5[6][i3] + part_y5[7][i3]);
   }
-  double h_y6_0[128];
+  for (int64_t i = 0; i < 128; i++) {
+    y3[i] = (float)(double)y2[i];
+  }
+  double h_y4_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+    h_y4_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double h_y6_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y6_2[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
-  }
-  double part_y7[8][128];
+  double part_y4[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[128] = {0.0};
+    double acc_y4[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128
+            acc_y4[i3] += ((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (((double)x0[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] - (double)x1[i3]) * h_y4_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y4[p][i3] = acc_y4[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+  }
+  for (int64_t i = 0; i < 128; i++) {
+    y5[i] = (float)(double)y4[i];
+  }
+  double h_y6_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y6[8][128], part_y7[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y6[128] = {0.0}, acc_y7[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y6[i3] += (((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x3[i3]) * ((double)x0[i0 * 6272 +
+                i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-(((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x3[i3]) * h_y6_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y6[p][i3] = acc_y6[i3];
+      part_y7[p][i3] = acc_y7[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
+        + part_y6[6][i3] + part_y6[7][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
+        + part_y7[6][i3] + part_y7[7][i3]);
+  }
+}
+static void fmnist_resnet_small_k0025_backbone_block3_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0025_backbone_block3_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
+}
+
+/* mul, reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0026_backbone_block3_bn1_reduce_sum(int64_t n, const float *x0, const float *restrict
+    x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *restrict y1, float *y2) {
+  double h_y0_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y0_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y0_1[i3] = (h_y0_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y0_2[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y0_2[i3] = (((double)x5[i3] * (h_y0_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
+  }
+  double part_y1[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y0_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128
                 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y6[i0 * 6272 + i1 * 896 + i2 *
+            acc_y1[i3] += (-((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y0[i0 * 6272 + i1 * 896 + i2 *
                 128 + i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y7[p][i3] = acc_y7[i3];
+      part_y1[p][i3] = acc_y1[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
-        + part_y7[6][i3] + part_y7[7][i3]);
+    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
+        + part_y1[6][i3] + part_y1[7][i3]);
   }
-}
-static void fmnist_resnet_small_k0038_backbone_block3_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0038_backbone_block3_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
-}
-
-/* add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0039_backbone_block3_bn1_add(int64_t n, const float *restrict x0, const float *restrict
-    x1,
-    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
-  double h_y0_0[128];
+  double h_y2_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+    h_y2_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double h_y0_1[128];
+  double h_y2_1[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(98 * n)));
+    h_y2_1[i3] = (((double)x6[i3] + (double)y1[i3]) * (1.0 / (double)(98 * n)));
   }
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] *
-              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x4[i0 * 6272 +
-              i1 * 896 + i2 * 128 + i3])) + h_y0_1[i3]);
+          y2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] *
+              (double)x3[i3]) * h_y2_0[i3]) + ((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y0[i0 * 6272 +
+              i1 * 896 + i2 * 128 + i3])) + h_y2_1[i3]);
         }
       }
     }
   }
 }
-static void fmnist_resnet_small_k0039_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0039_backbone_block3_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+static void fmnist_resnet_small_k0026_backbone_block3_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0026_backbone_block3_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9]);
 }
 
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,64,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0040_backbone_block3_conv1_reduce_sum(int64_t n, const float *restrict x0, const float
-    *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
+/* conv2d_filter_grad -> f32[128,64,3,3] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0027_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
       .ow = 7, .stride = 2, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x3[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
-              (double)x2[i0 * 576 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]
-              * 0.999) + (((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3]) *
-              0.0010000000000000009)) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0040_backbone_block3_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
-    {
-  fmnist_resnet_small_k0040_backbone_block3_conv1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9], a[10], c->scratch_bytes);
-}
-
-/* reduce_sum, mul, add -> f32[128,64,3,3] */
-static void fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum(const float *restrict x0, const float *restrict
-    x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 576 + i1 * 9 + i2 * 3 + i3]) +
-              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
-              (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
-    {
-  (void)c;
-  fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10]);
-}
-
-/* select, sub -> f32[128,64,3,3] */
-static void fmnist_resnet_small_k0042_backbone_block3_conv1_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0042_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0042_backbone_block3_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0027_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0027_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d_input_grad -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0043_backbone_block3_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0028_backbone_block3_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
       .ow = 7, .stride = 2, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0043_backbone_block3_conv1_conv2d_input_grad_launch(void *const *a, const
+static void fmnist_resnet_small_k0028_backbone_block3_conv1_conv2d_input_grad_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0043_backbone_block3_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+  fmnist_resnet_small_k0028_backbone_block3_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0044_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+/* conv2d_input_grad, mul, reduce_sum, reshape -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0029_backbone_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
-    int64_t scratch_bytes) {
+    float *restrict y3, float *restrict y4, float *restrict y5, float *restrict y6, float *restrict y7,
+    float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
       .ow = 7, .stride = 2, .pad = 0};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
-  double h_y1_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][64], part_y3[8][64], part_y4[8][64], part_y5[8][64];
+  double part_y2[8][64];
   #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[64] = {0.0}, acc_y3[64] = {0.0}, acc_y4[64] = {0.0}, acc_y5[64] = {0.0};
+    double acc_y2[64] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
@@ -2358,271 +1741,94 @@ static void fmnist_resnet_small_k0044_backbone_reduce_sum(int64_t n, const float
                 (double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3]) * (((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] >
                 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 *
-                64 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544
-                + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 64; i3++) {
       part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
-        + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
-        + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
-        + part_y5[6][i3] + part_y5[7][i3]);
   }
-  double h_y6_0[64];
+  for (int64_t i = 0; i < 64; i++) {
+    y3[i] = (float)(double)y2[i];
+  }
+  double h_y4_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+    h_y4_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double h_y6_1[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y6_2[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(392 * n)));
-  }
-  double part_y7[8][64];
+  double part_y4[8][64];
   #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[64] = {0.0};
+    double acc_y4[64] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64
-                + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y6[i0 * 12544 + i1 * 896 + i2 *
-                64 + i3]));
+            acc_y4[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3] - (double)x1[i3]) * h_y4_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 64; i3++) {
+      part_y4[p][i3] = acc_y4[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+  }
+  for (int64_t i = 0; i < 64; i++) {
+    y5[i] = (float)(double)y4[i];
+  }
+  double h_y6_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y6[8][64], part_y7[8][64];
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y6[64] = {0.0}, acc_y7[64] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 14; i1++) {
+        for (int64_t i2 = 0; i2 < 14; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 64; i3++) {
+            acc_y6[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544
+                + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-(((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * h_y6_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 64; i3++) {
+      part_y6[p][i3] = acc_y6[i3];
       part_y7[p][i3] = acc_y7[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
+    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
+        + part_y6[6][i3] + part_y6[7][i3]);
     y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0044_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0044_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+static void fmnist_resnet_small_k0029_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0029_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
-/* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0045_backbone_block2_bn2_add(int64_t n, const float *restrict x0, const float *restrict
-    x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
+/* reduce_sum, reshape -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0030_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1) {
   double h_y0_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  double h_y0_1[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(392 * n)));
-  }
-  #pragma omp parallel for if((25088 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 14; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 64; i3++) {
-          y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
-              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544
-              + i1 * 896 + i2 * 64 + i3])) + h_y0_1[i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0045_backbone_block2_bn2_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0045_backbone_block2_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[64,64,3,3] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0046_backbone_block2_conv2_reduce_sum(int64_t n, const float *restrict x0, const float
-    *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
-      .ow = 14, .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x3[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
-              (double)x2[i0 * 576 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]
-              * 0.999) + (((double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 576 + i1 * 9 + i2 * 3 + i3]) *
-              0.0010000000000000009)) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0046_backbone_block2_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c)
-    {
-  fmnist_resnet_small_k0046_backbone_block2_conv2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9], a[10], c->scratch_bytes);
-}
-
-/* reduce_sum, mul, add -> f32[64,64,3,3] */
-static void fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum(const float *restrict x0, const float *restrict
-    x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 576 + i1 * 9 + i2 * 3 + i3]) +
-              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
-              (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 576 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c)
-    {
-  (void)c;
-  fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10]);
-}
-
-/* add -> f32[64,1,1] */
-static void fmnist_resnet_small_k0048_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
-  const double h_y0_0 = (double)x2[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x3[0];
-  const double h_y0_6 = (double)x4[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
-        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0048_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0048_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0049_sub(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *x8, float *y0, float *y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0049_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0049_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, add, select -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0050_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
-    float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9, const float *x10,
-    float *restrict y0, float *y1, float *y2) {
-  double h_y0_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
+    h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
   double part_y0[8][64];
   #pragma omp parallel for if((25088 * n) >= 32768)
@@ -2633,8 +1839,8 @@ static void fmnist_resnet_small_k0050_backbone_block2_shortcut_bn_reduce_sum(int
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y0[i3] += ((double)x8[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x1[i0 * 12544 + i1 * 896 + i2 *
-                64 + i3] - (double)x2[i3]) * h_y0_0[i3]));
+            acc_y0[i3] += ((double)x3[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3] - (double)x1[i3]) * h_y0_0[i3]));
           }
         }
       }
@@ -2647,28 +1853,16 @@ static void fmnist_resnet_small_k0050_backbone_block2_shortcut_bn_reduce_sum(int
     y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
         + part_y0[6][i3] + part_y0[7][i3]);
   }
-  const double h_y1_0 = (double)x5[0];
-  const double h_y1_1 = (double)x0[0];
-  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_3 = (1.0 - h_y1_0);
-  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y1_5 = (double)x6[0];
-  const double h_y1_6 = (double)x7[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x9[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ?
-        (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x10[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) *
-        0.0010000000000000009)) : (double)x10[i0]);
+  for (int64_t i = 0; i < 64; i++) {
+    y1[i] = (float)(double)y0[i];
   }
 }
-static void fmnist_resnet_small_k0050_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
-    hw_call_context *c) {
-  fmnist_resnet_small_k0050_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
-      a[8], a[9], a[10], a[11], a[12], a[13]);
+static void fmnist_resnet_small_k0030_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0030_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* reduce_sum, mul -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
+static void fmnist_resnet_small_k0031_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1,
     float *restrict y2) {
@@ -2733,16 +1927,16 @@ static void fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_reduce_sum(int
         + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0031_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+  fmnist_resnet_small_k0031_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
       a[7]);
 }
 
 /* reduce_sum, add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
-    const float *x2, const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1) {
+    const float *restrict x2, const float *x3, const float *restrict x4, float *restrict y0, float *y1) {
   double h_y0_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
@@ -2790,203 +1984,105 @@ static void fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum(int
     }
   }
 }
-static void fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *x1, const
-    float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] /
-        h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 *
-        (double)x5[i0]))));
+/* mul, reduce_sum, add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0033_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *restrict y1, float *y2) {
+  double h_y0_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-}
-static void fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[64,32,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0054_backbone_block2_shortcut_conv_reduce_sum(int64_t n, const float *restrict x0,
-    const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
-      .ow = 14, .stride = 2, .pad = 0};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      y1[i0 * 32 + i1] = (float)((double)y0[i0 * 32 + i1] + (h_y1_0 * (double)x2[i0 * 32 + i1]));
+  double h_y0_1[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_1[i3] = (h_y0_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y0_2[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_2[i3] = (((double)x5[i3] * (h_y0_1[i3] * (-0.5))) * (1.0 / (double)(392 * n)));
+  }
+  double part_y1[8][64];
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[64] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 14; i1++) {
+        for (int64_t i2 = 0; i2 < 14; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 64; i3++) {
+            y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y0_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64
+                + i3] - (double)x1[i3]));
+            acc_y1[i3] += (-((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y0[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 64; i3++) {
+      part_y1[p][i3] = acc_y1[i3];
     }
   }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(2)
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      acc_y2 += ((double)y1[i0 * 32 + i1] * (double)y1[i0 * 32 + i1]);
-    }
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
+        + part_y1[6][i3] + part_y1[7][i3]);
   }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      y3[i0 * 32 + i1] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 32 + i1] * 0.999) + (((double)y0[i0 * 32 + i1] *
-          (double)y0[i0 * 32 + i1]) * 0.0010000000000000009)) : (double)x5[i0 * 32 + i1]);
-    }
+  double h_y2_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y2_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-}
-static void fmnist_resnet_small_k0054_backbone_block2_shortcut_conv_reduce_sum_launch(void *const *a, const
-    hw_call_context *c) {
-  fmnist_resnet_small_k0054_backbone_block2_shortcut_conv_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
-      a[7], a[8], a[9], a[10], c->scratch_bytes);
-}
-
-/* reduce_sum, mul, add -> f32[64,32,1,1] */
-static void fmnist_resnet_small_k0055_backbone_block2_shortcut_conv_reduce_sum(const float *restrict x0, const float
-    *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(2)
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      acc_y0 += ((double)x1[i0 * 32 + i1] * (double)x1[i0 * 32 + i1]);
-    }
+  double h_y2_1[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y2_1[i3] = (((double)x6[i3] + (double)y1[i3]) * (1.0 / (double)(392 * n)));
   }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      y2[i0 * 32 + i1] = (float)((h_y2_0 * (double)x7[i0 * 32 + i1]) + ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 32 +
-          i1]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 32 + i1]) : (double)x5[i0 * 32 + i1])));
-    }
-  }
-}
-static void fmnist_resnet_small_k0055_backbone_block2_shortcut_conv_reduce_sum_launch(void *const *a, const
-    hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0055_backbone_block2_shortcut_conv_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
-      a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[64,32,1,1] */
-static void fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      y1[i0 * 32 + i1] = (float)((double)x1[i0 * 32 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 32 + i1] /
-          h_y1_8) / (sqrt(((double)x5[i0 * 32 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 32 + i1]))) :
-          ((h_y1_13 != 0.0) ? (double)x6[i0 * 32 + i1] : (h_y1_2 * (double)x6[i0 * 32 + i1]))));
-    }
-  }
-}
-static void fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c)
-    {
-  (void)c;
-  fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9]);
-}
-
-/* select, sub -> f32[64,64,3,3] */
-static void fmnist_resnet_small_k0057_backbone_block2_conv2_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 +
-              i3]))));
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 14; i1++) {
+      for (int64_t i2 = 0; i2 < 14; i2++) {
+        for (int64_t i3 = 0; i3 < 64; i3++) {
+          y2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
+              (double)x3[i3]) * h_y2_0[i3]) + ((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y0[i0 * 12544
+              + i1 * 896 + i2 * 64 + i3])) + h_y2_1[i3]);
         }
       }
     }
   }
 }
-static void fmnist_resnet_small_k0057_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0057_backbone_block2_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0033_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0033_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0058_backbone_block2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+/* conv2d_filter_grad -> f32[64,64,3,3] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0034_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 1, .pad = 1};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
+}
+static void fmnist_resnet_small_k0034_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0034_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+}
+
+/* conv2d_filter_grad -> f32[64,32,1,1] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0035_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 0};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
+}
+static void fmnist_resnet_small_k0035_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0035_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+}
+
+/* conv2d_input_grad, mul, reduce_sum, reshape -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0036_backbone_block2_reduce_sum(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
+    float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
       .ow = 14, .stride = 1, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
@@ -2994,10 +2090,10 @@ static void fmnist_resnet_small_k0058_backbone_block2_reduce_sum(int64_t n, cons
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[8][64], part_y3[8][64], part_y4[8][64], part_y5[8][64];
+  double part_y2[8][64];
   #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[64] = {0.0}, acc_y3[64] = {0.0}, acc_y4[64] = {0.0}, acc_y5[64] = {0.0};
+    double acc_y2[64] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
@@ -3007,277 +2103,125 @@ static void fmnist_resnet_small_k0058_backbone_block2_reduce_sum(int64_t n, cons
                 (((((((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3])
                 + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 *
-                64 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544
-                + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 64; i3++) {
       part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
-        + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
-        + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
-        + part_y5[6][i3] + part_y5[7][i3]);
   }
-  double h_y6_0[64];
+  for (int64_t i = 0; i < 64; i++) {
+    y3[i] = (float)(double)y2[i];
+  }
+  double h_y4_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+    h_y4_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double h_y6_1[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y6_2[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(392 * n)));
-  }
-  double part_y7[8][64];
+  double part_y4[8][64];
   #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[64] = {0.0};
+    double acc_y4[64] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64
-                + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y6[i0 * 12544 + i1 * 896 + i2 *
-                64 + i3]));
+            acc_y4[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3] - (double)x1[i3]) * h_y4_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 64; i3++) {
+      part_y4[p][i3] = acc_y4[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+  }
+  for (int64_t i = 0; i < 64; i++) {
+    y5[i] = (float)(double)y4[i];
+  }
+  double h_y6_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y6[8][64], part_y7[8][64];
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y6[64] = {0.0}, acc_y7[64] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 14; i1++) {
+        for (int64_t i2 = 0; i2 < 14; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 64; i3++) {
+            acc_y6[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544
+                + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-(((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * h_y6_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 64; i3++) {
+      part_y6[p][i3] = acc_y6[i3];
       part_y7[p][i3] = acc_y7[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
+    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
+        + part_y6[6][i3] + part_y6[7][i3]);
     y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0058_backbone_block2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0058_backbone_block2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+static void fmnist_resnet_small_k0036_backbone_block2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0036_backbone_block2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
-/* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0059_backbone_block2_bn1_add(int64_t n, const float *restrict x0, const float *restrict
-    x1,
-    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
-  double h_y0_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  double h_y0_1[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(392 * n)));
-  }
-  #pragma omp parallel for if((25088 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 14; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 64; i3++) {
-          y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
-              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544
-              + i1 * 896 + i2 * 64 + i3])) + h_y0_1[i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0059_backbone_block2_bn1_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0059_backbone_block2_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[64,32,3,3] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0060_backbone_block2_conv1_reduce_sum(int64_t n, const float *restrict x0, const float
-    *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
+/* conv2d_filter_grad -> f32[64,32,3,3] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0037_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
       .ow = 14, .stride = 2, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
-              (double)x2[i0 * 288 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]
-              * 0.999) + (((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3]) *
-              0.0010000000000000009)) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0060_backbone_block2_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
-    {
-  fmnist_resnet_small_k0060_backbone_block2_conv1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9], a[10], c->scratch_bytes);
-}
-
-/* reduce_sum, mul, add -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0061_backbone_block2_conv1_reduce_sum(const float *restrict x0, const float *restrict
-    x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) +
-              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
-              (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0061_backbone_block2_conv1_reduce_sum_launch(void *const *a, const hw_call_context *c)
-    {
-  (void)c;
-  fmnist_resnet_small_k0061_backbone_block2_conv1_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10]);
-}
-
-/* select, sub -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0062_backbone_block2_conv1_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0062_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0062_backbone_block2_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0037_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0037_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d_input_grad -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0063_backbone_block2_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0038_backbone_block2_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
       .ow = 14, .stride = 2, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0063_backbone_block2_conv1_conv2d_input_grad_launch(void *const *a, const
+static void fmnist_resnet_small_k0038_backbone_block2_conv1_conv2d_input_grad_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0063_backbone_block2_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+  fmnist_resnet_small_k0038_backbone_block2_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0064_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+/* conv2d_input_grad, mul, reduce_sum, reshape -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0039_backbone_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
-    int64_t scratch_bytes) {
+    float *restrict y3, float *restrict y4, float *restrict y5, float *restrict y6, float *restrict y7,
+    float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
       .ow = 14, .stride = 2, .pad = 0};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
+  double part_y2[8][32];
   #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
+    double acc_y2[32] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
@@ -3287,459 +2231,468 @@ static void fmnist_resnet_small_k0064_backbone_reduce_sum(int64_t n, const float
                 (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] >
                 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
-                32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
-                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 32; i3++) {
       part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
-        + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
-        + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
-        + part_y5[6][i3] + part_y5[7][i3]);
   }
-  double h_y6_0[32];
+  for (int64_t i = 0; i < 32; i++) {
+    y3[i] = (float)(double)y2[i];
+  }
+  double h_y4_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+    h_y4_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double h_y6_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y6_2[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
-  }
-  double part_y7[8][32];
+  double part_y4[8][32];
   #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[32] = {0.0};
+    double acc_y4[32] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
+            acc_y4[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3] - (double)x1[i3]) * h_y4_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y4[p][i3] = acc_y4[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+  }
+  for (int64_t i = 0; i < 32; i++) {
+    y5[i] = (float)(double)y4[i];
+  }
+  double h_y6_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y6[8][32], part_y7[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y6[32] = {0.0}, acc_y7[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            acc_y6[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
+                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y6_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y6[p][i3] = acc_y6[i3];
+      part_y7[p][i3] = acc_y7[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
+        + part_y6[6][i3] + part_y6[7][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
+        + part_y7[6][i3] + part_y7[7][i3]);
+  }
+}
+static void fmnist_resnet_small_k0039_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0039_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
+}
+
+/* mul, reduce_sum, add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0040_backbone_block1_bn2_reduce_sum(int64_t n, const float *x0, const float *restrict
+    x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *restrict y1, float *y2) {
+  double h_y0_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y0_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_1[i3] = (h_y0_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y0_2[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_2[i3] = (((double)x5[i3] * (h_y0_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
+  }
+  double part_y1[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y0_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
                 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 *
+            acc_y1[i3] += (-((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088 + i1 * 896 + i2 *
                 32 + i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y7[p][i3] = acc_y7[i3];
+      part_y1[p][i3] = acc_y1[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
-        + part_y7[6][i3] + part_y7[7][i3]);
+    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
+        + part_y1[6][i3] + part_y1[7][i3]);
   }
-}
-static void fmnist_resnet_small_k0064_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0064_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
-}
-
-/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0065_backbone_block1_bn2_add(int64_t n, const float *restrict x0, const float *restrict
-    x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
-  double h_y0_0[32];
+  double h_y2_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+    h_y2_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double h_y0_1[32];
+  double h_y2_1[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(1568 * n)));
+    h_y2_1[i3] = (((double)x6[i3] + (double)y1[i3]) * (1.0 / (double)(1568 * n)));
   }
   #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
-          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
-              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088
-              + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
+          y2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
+              (double)x3[i3]) * h_y2_0[i3]) + ((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088
+              + i1 * 896 + i2 * 32 + i3])) + h_y2_1[i3]);
         }
       }
     }
   }
 }
-static void fmnist_resnet_small_k0065_backbone_block1_bn2_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0065_backbone_block1_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+static void fmnist_resnet_small_k0040_backbone_block1_bn2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0040_backbone_block1_bn2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9]);
 }
 
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[32,32,3,3] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0066_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
+/* conv2d_filter_grad -> f32[32,32,3,3] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0041_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
       .ow = 28, .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
-              (double)x2[i0 * 288 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]
-              * 0.999) + (((double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 288 + i1 * 9 + i2 * 3 + i3]) *
-              0.0010000000000000009)) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0066_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0066_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      c->scratch_bytes);
+static void fmnist_resnet_small_k0041_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0041_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* reduce_sum, mul, add -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0067_reduce_sum(const float *restrict x0, const float *restrict x1,
+/* conv2d_input_grad, mul, reduce_sum, reshape -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0042_backbone_block1_reduce_sum(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]);
+    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
+  double h_y1_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y2[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
+                (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3])
+                + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
+            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y2[p][i3] = acc_y2[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
+  }
+  for (int64_t i = 0; i < 32; i++) {
+    y3[i] = (float)(double)y2[i];
+  }
+  double h_y4_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y4_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y4[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y4[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            acc_y4[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3] - (double)x1[i3]) * h_y4_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y4[p][i3] = acc_y4[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+  }
+  for (int64_t i = 0; i < 32; i++) {
+    y5[i] = (float)(double)y4[i];
+  }
+  double h_y6_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y6[8][32], part_y7[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y6[32] = {0.0}, acc_y7[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            acc_y6[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
+                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y6_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y6[p][i3] = acc_y6[i3];
+      part_y7[p][i3] = acc_y7[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
+        + part_y6[6][i3] + part_y6[7][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
+        + part_y7[6][i3] + part_y7[7][i3]);
+  }
+}
+static void fmnist_resnet_small_k0042_backbone_block1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0042_backbone_block1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
+}
+
+/* mul, reduce_sum, add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0043_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *restrict y1, float *y2) {
+  double h_y0_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y0_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_1[i3] = (h_y0_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y0_2[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y0_2[i3] = (((double)x5[i3] * (h_y0_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
+  }
+  double part_y1[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y0_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
+                + i3] - (double)x1[i3]));
+            acc_y1[i3] += (-((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y1[p][i3] = acc_y1[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
+        + part_y1[6][i3] + part_y1[7][i3]);
+  }
+  double h_y2_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y2_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y2_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y2_1[i3] = (((double)x6[i3] + (double)y1[i3]) * (1.0 / (double)(1568 * n)));
+  }
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 28; i1++) {
+      for (int64_t i2 = 0; i2 < 28; i2++) {
+        for (int64_t i3 = 0; i3 < 32; i3++) {
+          y2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
+              (double)x3[i3]) * h_y2_0[i3]) + ((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088
+              + i1 * 896 + i2 * 32 + i3])) + h_y2_1[i3]);
         }
       }
     }
   }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 288 + i1 * 9 + i2 * 3 + i3]) +
-              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x4[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
-              (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3]) : (double)x5[i0 * 288 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
 }
-static void fmnist_resnet_small_k0067_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0067_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* add -> f32[32,1,1] */
-static void fmnist_resnet_small_k0068_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
-  const double h_y0_0 = (double)x2[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x3[0];
-  const double h_y0_6 = (double)x4[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
-        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-static void fmnist_resnet_small_k0068_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0068_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[32,1,1] */
-static void fmnist_resnet_small_k0069_sub(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *x8, float *y0, float *y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x4[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x3[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x5[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-static void fmnist_resnet_small_k0069_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0069_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+static void fmnist_resnet_small_k0043_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0043_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 static const hw_kernel fmnist_resnet_small_kernels[] = {
-  {"fmnist_resnet_small_k0000_select", fmnist_resnet_small_k0000_select_launch},
-  {"fmnist_resnet_small_k0001_backbone_stem_reduce_mean", fmnist_resnet_small_k0001_backbone_stem_reduce_mean_launch},
+  {"fmnist_resnet_small_k0000_backbone_stem_reduce_mean", fmnist_resnet_small_k0000_backbone_stem_reduce_mean_launch},
+  {"fmnist_resnet_small_k0001_backbone_block1_reduce_mean",
+      fmnist_resnet_small_k0001_backbone_block1_reduce_mean_launch},
   {"fmnist_resnet_small_k0002_backbone_block1_reduce_mean",
       fmnist_resnet_small_k0002_backbone_block1_reduce_mean_launch},
-  {"fmnist_resnet_small_k0003_backbone_block1_reduce_mean",
-      fmnist_resnet_small_k0003_backbone_block1_reduce_mean_launch},
-  {"fmnist_resnet_small_k0004_backbone_block2_shortcut_reduce_mean",
-      fmnist_resnet_small_k0004_backbone_block2_shortcut_reduce_mean_launch},
+  {"fmnist_resnet_small_k0003_backbone_block2_shortcut_reduce_mean",
+      fmnist_resnet_small_k0003_backbone_block2_shortcut_reduce_mean_launch},
+  {"fmnist_resnet_small_k0004_backbone_block2_reduce_mean",
+      fmnist_resnet_small_k0004_backbone_block2_reduce_mean_launch},
   {"fmnist_resnet_small_k0005_backbone_block2_reduce_mean",
       fmnist_resnet_small_k0005_backbone_block2_reduce_mean_launch},
-  {"fmnist_resnet_small_k0006_backbone_block2_reduce_mean",
-      fmnist_resnet_small_k0006_backbone_block2_reduce_mean_launch},
-  {"fmnist_resnet_small_k0007_backbone_block3_shortcut_reduce_mean",
-      fmnist_resnet_small_k0007_backbone_block3_shortcut_reduce_mean_launch},
+  {"fmnist_resnet_small_k0006_backbone_block3_shortcut_reduce_mean",
+      fmnist_resnet_small_k0006_backbone_block3_shortcut_reduce_mean_launch},
+  {"fmnist_resnet_small_k0007_backbone_block3_reduce_mean",
+      fmnist_resnet_small_k0007_backbone_block3_reduce_mean_launch},
   {"fmnist_resnet_small_k0008_backbone_block3_reduce_mean",
       fmnist_resnet_small_k0008_backbone_block3_reduce_mean_launch},
-  {"fmnist_resnet_small_k0009_backbone_block3_reduce_mean",
-      fmnist_resnet_small_k0009_backbone_block3_reduce_mean_launch},
-  {"fmnist_resnet_small_k0010_head_reduce_mean", fmnist_resnet_small_k0010_head_reduce_mean_launch},
-  {"fmnist_resnet_small_k0011_head_fc2_reduce_sum", fmnist_resnet_small_k0011_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0012_reduce_mean", fmnist_resnet_small_k0012_reduce_mean_launch},
-  {"fmnist_resnet_small_k0013_matmul", fmnist_resnet_small_k0013_matmul_launch},
-  {"fmnist_resnet_small_k0014_head_fc2_reduce_sum", fmnist_resnet_small_k0014_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0015_head_fc2_reduce_sum", fmnist_resnet_small_k0015_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0016_head_fc2_reduce_sum", fmnist_resnet_small_k0016_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0017_sub", fmnist_resnet_small_k0017_sub_launch},
-  {"fmnist_resnet_small_k0018_head_fc2_sub", fmnist_resnet_small_k0018_head_fc2_sub_launch},
-  {"fmnist_resnet_small_k0019_head_reduce_sum", fmnist_resnet_small_k0019_head_reduce_sum_launch},
-  {"fmnist_resnet_small_k0020_head_bn1_add", fmnist_resnet_small_k0020_head_bn1_add_launch},
-  {"fmnist_resnet_small_k0021_head_bn1_add", fmnist_resnet_small_k0021_head_bn1_add_launch},
-  {"fmnist_resnet_small_k0022_head_bn1_sub", fmnist_resnet_small_k0022_head_bn1_sub_launch},
-  {"fmnist_resnet_small_k0023_head_fc1_reduce_sum", fmnist_resnet_small_k0023_head_fc1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0024_head_fc1_reduce_sum", fmnist_resnet_small_k0024_head_fc1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0025_head_fc1_sub", fmnist_resnet_small_k0025_head_fc1_sub_launch},
-  {"fmnist_resnet_small_k0026_reduce_sum", fmnist_resnet_small_k0026_reduce_sum_launch},
-  {"fmnist_resnet_small_k0027_backbone_block3_conv2_reduce_sum",
-      fmnist_resnet_small_k0027_backbone_block3_conv2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0028_backbone_block3_conv2_reduce_sum",
-      fmnist_resnet_small_k0028_backbone_block3_conv2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0029_add", fmnist_resnet_small_k0029_add_launch},
-  {"fmnist_resnet_small_k0030_sub", fmnist_resnet_small_k0030_sub_launch},
-  {"fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0031_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0032_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0033_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0034_backbone_block3_shortcut_conv_reduce_sum",
-      fmnist_resnet_small_k0034_backbone_block3_shortcut_conv_reduce_sum_launch},
-  {"fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum",
-      fmnist_resnet_small_k0035_backbone_block3_shortcut_conv_reduce_sum_launch},
-  {"fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_sub",
-      fmnist_resnet_small_k0036_backbone_block3_shortcut_conv_sub_launch},
-  {"fmnist_resnet_small_k0037_backbone_block3_conv2_sub", fmnist_resnet_small_k0037_backbone_block3_conv2_sub_launch},
-  {"fmnist_resnet_small_k0038_backbone_block3_reduce_sum", fmnist_resnet_small_k0038_backbone_block3_reduce_sum_launch},
-  {"fmnist_resnet_small_k0039_backbone_block3_bn1_add", fmnist_resnet_small_k0039_backbone_block3_bn1_add_launch},
-  {"fmnist_resnet_small_k0040_backbone_block3_conv1_reduce_sum",
-      fmnist_resnet_small_k0040_backbone_block3_conv1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum",
-      fmnist_resnet_small_k0041_backbone_block3_conv1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0042_backbone_block3_conv1_sub", fmnist_resnet_small_k0042_backbone_block3_conv1_sub_launch},
-  {"fmnist_resnet_small_k0043_backbone_block3_conv1_conv2d_input_grad",
-      fmnist_resnet_small_k0043_backbone_block3_conv1_conv2d_input_grad_launch},
+  {"fmnist_resnet_small_k0009_head_reduce_mean", fmnist_resnet_small_k0009_head_reduce_mean_launch},
+  {"fmnist_resnet_small_k0010_head_fc2_reduce_sum", fmnist_resnet_small_k0010_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0011_reduce_mean", fmnist_resnet_small_k0011_reduce_mean_launch},
+  {"fmnist_resnet_small_k0012_matmul", fmnist_resnet_small_k0012_matmul_launch},
+  {"fmnist_resnet_small_k0013_head_fc2_reduce_sum", fmnist_resnet_small_k0013_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0014_matmul", fmnist_resnet_small_k0014_matmul_launch},
+  {"fmnist_resnet_small_k0015_head_reduce_sum", fmnist_resnet_small_k0015_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0016_head_bn1_reduce_sum", fmnist_resnet_small_k0016_head_bn1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0017_matmul", fmnist_resnet_small_k0017_matmul_launch},
+  {"fmnist_resnet_small_k0018_reduce_sum", fmnist_resnet_small_k0018_reduce_sum_launch},
+  {"fmnist_resnet_small_k0019_backbone_block3_bn2_reduce_sum",
+      fmnist_resnet_small_k0019_backbone_block3_bn2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0020_conv2d_filter_grad", fmnist_resnet_small_k0020_conv2d_filter_grad_launch},
+  {"fmnist_resnet_small_k0021_reduce_sum", fmnist_resnet_small_k0021_reduce_sum_launch},
+  {"fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0023_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0023_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0024_conv2d_filter_grad", fmnist_resnet_small_k0024_conv2d_filter_grad_launch},
+  {"fmnist_resnet_small_k0025_backbone_block3_reduce_sum", fmnist_resnet_small_k0025_backbone_block3_reduce_sum_launch},
+  {"fmnist_resnet_small_k0026_backbone_block3_bn1_reduce_sum",
+      fmnist_resnet_small_k0026_backbone_block3_bn1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0027_conv2d_filter_grad", fmnist_resnet_small_k0027_conv2d_filter_grad_launch},
+  {"fmnist_resnet_small_k0028_backbone_block3_conv1_conv2d_input_grad",
+      fmnist_resnet_small_k0028_backbone_block3_conv1_conv2d_input_grad_launch},
+  {"fmnist_resnet_small_k0029_backbone_reduce_sum", fmnist_resnet_small_k0029_backbone_reduce_sum_launch},
+  {"fmnist_resnet_small_k0030_reduce_sum", fmnist_resnet_small_k0030_reduce_sum_launch},
+  {"fmnist_resnet_small_k0031_backbone_block2_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0031_backbone_block2_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0033_reduce_sum", fmnist_resnet_small_k0033_reduce_sum_launch},
+  {"fmnist_resnet_small_k0034_conv2d_filter_grad", fmnist_resnet_small_k0034_conv2d_filter_grad_launch},
+  {"fmnist_resnet_small_k0035_conv2d_filter_grad", fmnist_resnet_small_k0035_conv2d_filter_grad_launch},
+  {"fmnist_resnet_small_k0036_backbone_block2_reduce_sum", fmnist_resnet_small_k0036_backbone_block2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0037_conv2d_filter_grad", fmnist_resnet_small_k0037_conv2d_filter_grad_launch},
+  {"fmnist_resnet_small_k0038_backbone_block2_conv1_conv2d_input_grad",
+      fmnist_resnet_small_k0038_backbone_block2_conv1_conv2d_input_grad_launch},
+  {"fmnist_resnet_small_k0039_backbone_reduce_sum", fmnist_resnet_small_k0039_backbone_reduce_sum_launch},
+  {"fmnist_resnet_small_k0040_backbone_block1_bn2_reduce_sum",
+      fmnist_resnet_small_k0040_backbone_block1_bn2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0041_conv2d_filter_grad", fmnist_resnet_small_k0041_conv2d_filter_grad_launch},
+  {"fmnist_resnet_small_k0042_backbone_block1_reduce_sum", fmnist_resnet_small_k0042_backbone_block1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0043_reduce_sum", fmnist_resnet_small_k0043_reduce_sum_launch},
   {"fmnist_resnet_small_k0044_backbone_reduce_sum", fmnist_resnet_small_k0044_backbone_reduce_sum_launch},
-  {"fmnist_resnet_small_k0045_backbone_block2_bn2_add", fmnist_resnet_small_k0045_backbone_block2_bn2_add_launch},
-  {"fmnist_resnet_small_k0046_backbone_block2_conv2_reduce_sum",
-      fmnist_resnet_small_k0046_backbone_block2_conv2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum",
-      fmnist_resnet_small_k0047_backbone_block2_conv2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0048_add", fmnist_resnet_small_k0048_add_launch},
-  {"fmnist_resnet_small_k0049_sub", fmnist_resnet_small_k0049_sub_launch},
-  {"fmnist_resnet_small_k0050_backbone_block2_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0050_backbone_block2_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0051_backbone_block2_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0052_backbone_block2_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_sub",
-      fmnist_resnet_small_k0053_backbone_block2_shortcut_bn_sub_launch},
-  {"fmnist_resnet_small_k0054_backbone_block2_shortcut_conv_reduce_sum",
-      fmnist_resnet_small_k0054_backbone_block2_shortcut_conv_reduce_sum_launch},
-  {"fmnist_resnet_small_k0055_backbone_block2_shortcut_conv_reduce_sum",
-      fmnist_resnet_small_k0055_backbone_block2_shortcut_conv_reduce_sum_launch},
-  {"fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_sub",
-      fmnist_resnet_small_k0056_backbone_block2_shortcut_conv_sub_launch},
-  {"fmnist_resnet_small_k0057_backbone_block2_conv2_sub", fmnist_resnet_small_k0057_backbone_block2_conv2_sub_launch},
-  {"fmnist_resnet_small_k0058_backbone_block2_reduce_sum", fmnist_resnet_small_k0058_backbone_block2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0059_backbone_block2_bn1_add", fmnist_resnet_small_k0059_backbone_block2_bn1_add_launch},
-  {"fmnist_resnet_small_k0060_backbone_block2_conv1_reduce_sum",
-      fmnist_resnet_small_k0060_backbone_block2_conv1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0061_backbone_block2_conv1_reduce_sum",
-      fmnist_resnet_small_k0061_backbone_block2_conv1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0062_backbone_block2_conv1_sub", fmnist_resnet_small_k0062_backbone_block2_conv1_sub_launch},
-  {"fmnist_resnet_small_k0063_backbone_block2_conv1_conv2d_input_grad",
-      fmnist_resnet_small_k0063_backbone_block2_conv1_conv2d_input_grad_launch},
-  {"fmnist_resnet_small_k0064_backbone_reduce_sum", fmnist_resnet_small_k0064_backbone_reduce_sum_launch},
-  {"fmnist_resnet_small_k0065_backbone_block1_bn2_add", fmnist_resnet_small_k0065_backbone_block1_bn2_add_launch},
-  {"fmnist_resnet_small_k0066_reduce_sum", fmnist_resnet_small_k0066_reduce_sum_launch},
-  {"fmnist_resnet_small_k0067_reduce_sum", fmnist_resnet_small_k0067_reduce_sum_launch},
-  {"fmnist_resnet_small_k0068_add", fmnist_resnet_small_k0068_add_launch},
-  {"fmnist_resnet_small_k0069_sub", fmnist_resnet_small_k0069_sub_launch},
-  {"fmnist_resnet_small_k0070_backbone_block1_conv2_sub", fmnist_resnet_small_k0070_backbone_block1_conv2_sub_launch},
-  {"fmnist_resnet_small_k0071_backbone_block1_reduce_sum", fmnist_resnet_small_k0071_backbone_block1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0072_add", fmnist_resnet_small_k0072_add_launch},
-  {"fmnist_resnet_small_k0073_backbone_reduce_sum", fmnist_resnet_small_k0073_backbone_reduce_sum_launch},
-  {"fmnist_resnet_small_k0074_backbone_stem_conv_reduce_sum",
-      fmnist_resnet_small_k0074_backbone_stem_conv_reduce_sum_launch},
-  {"fmnist_resnet_small_k0075_backbone_stem_conv_reduce_sum",
-      fmnist_resnet_small_k0075_backbone_stem_conv_reduce_sum_launch},
-  {"fmnist_resnet_small_k0076_backbone_stem_conv_sub", fmnist_resnet_small_k0076_backbone_stem_conv_sub_launch},
-  {"fmnist_resnet_small_k0077_backbone_block1_conv1_sub", fmnist_resnet_small_k0077_backbone_block1_conv1_sub_launch},
-  {"fmnist_resnet_small_k0078_reduce_mean", fmnist_resnet_small_k0078_reduce_mean_launch},
-  {"fmnist_resnet_small_k0079_head_fc2_reduce_sum", fmnist_resnet_small_k0079_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0080_head_fc2_matmul", fmnist_resnet_small_k0080_head_fc2_matmul_launch},
-  {"fmnist_resnet_small_k0081_head_reduce_sum", fmnist_resnet_small_k0081_head_reduce_sum_launch},
-  {"fmnist_resnet_small_k0082_head_bn1_reduce_sum", fmnist_resnet_small_k0082_head_bn1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0083_head_fc1_matmul", fmnist_resnet_small_k0083_head_fc1_matmul_launch},
-  {"fmnist_resnet_small_k0084_head_bn1_sub", fmnist_resnet_small_k0084_head_bn1_sub_launch},
+  {"fmnist_resnet_small_k0045_conv2d_filter_grad", fmnist_resnet_small_k0045_conv2d_filter_grad_launch},
+  {"fmnist_resnet_small_k0046_optimize_runtime", fmnist_resnet_small_k0046_optimize_runtime_launch},
+  {"fmnist_resnet_small_k0047_reduce_mean", fmnist_resnet_small_k0047_reduce_mean_launch},
+  {"fmnist_resnet_small_k0048_head_fc2_reduce_sum", fmnist_resnet_small_k0048_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0049_head_fc2_matmul", fmnist_resnet_small_k0049_head_fc2_matmul_launch},
+  {"fmnist_resnet_small_k0050_head_fc1_matmul", fmnist_resnet_small_k0050_head_fc1_matmul_launch},
+  {"fmnist_resnet_small_k0051_head_bn1_sub", fmnist_resnet_small_k0051_head_bn1_sub_launch},
+  {"fmnist_resnet_small_k0052_reduce_sum", fmnist_resnet_small_k0052_reduce_sum_launch},
+  {"fmnist_resnet_small_k0053_reduce_sum", fmnist_resnet_small_k0053_reduce_sum_launch},
+  {"fmnist_resnet_small_k0054_reduce_sum", fmnist_resnet_small_k0054_reduce_sum_launch},
+  {"fmnist_resnet_small_k0055_matmul", fmnist_resnet_small_k0055_matmul_launch},
+  {"fmnist_resnet_small_k0056_reduce_sum", fmnist_resnet_small_k0056_reduce_sum_launch},
+  {"fmnist_resnet_small_k0057_add", fmnist_resnet_small_k0057_add_launch},
+  {"fmnist_resnet_small_k0058_matmul", fmnist_resnet_small_k0058_matmul_launch},
+  {"fmnist_resnet_small_k0059_sub", fmnist_resnet_small_k0059_sub_launch},
+  {"fmnist_resnet_small_k0060_head_bn1_reduce_mean", fmnist_resnet_small_k0060_head_bn1_reduce_mean_launch},
+  {"fmnist_resnet_small_k0061_reduce_mean", fmnist_resnet_small_k0061_reduce_mean_launch},
+  {"fmnist_resnet_small_k0062_reduce_sum", fmnist_resnet_small_k0062_reduce_sum_launch},
+  {"fmnist_resnet_small_k0063_reduce_sum", fmnist_resnet_small_k0063_reduce_sum_launch},
+  {"fmnist_resnet_small_k0064_optimize_runtime", fmnist_resnet_small_k0064_optimize_runtime_launch},
+  {"fmnist_resnet_small_k0065_reduce_mean", fmnist_resnet_small_k0065_reduce_mean_launch},
+  {"fmnist_resnet_small_k0066_head_fc2_reduce_sum", fmnist_resnet_small_k0066_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0067_head_fc2_matmul", fmnist_resnet_small_k0067_head_fc2_matmul_launch},
+  {"fmnist_resnet_small_k0068_head_reduce_sum", fmnist_resnet_small_k0068_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0069_head_bn1_add", fmnist_resnet_small_k0069_head_bn1_add_launch},
+  {"fmnist_resnet_small_k0070_head_bn1_sub", fmnist_resnet_small_k0070_head_bn1_sub_launch},
+  {"fmnist_resnet_small_k0071_head_fc1_matmul", fmnist_resnet_small_k0071_head_fc1_matmul_launch},
+  {"fmnist_resnet_small_k0072_head_bn1_reduce_mean", fmnist_resnet_small_k0072_head_bn1_reduce_mean_launch},
+  {"fmnist_resnet_small_k0073_reduce_sum", fmnist_resnet_small_k0073_reduce_sum_launch},
+  {"fmnist_resnet_small_k0074_matmul", fmnist_resnet_small_k0074_matmul_launch},
+  {"fmnist_resnet_small_k0075_matmul", fmnist_resnet_small_k0075_matmul_launch},
+  {"fmnist_resnet_small_k0076_matmul", fmnist_resnet_small_k0076_matmul_launch},
+  {"fmnist_resnet_small_k0077_matmul", fmnist_resnet_small_k0077_matmul_launch},
+  {"fmnist_resnet_small_k0078_matmul", fmnist_resnet_small_k0078_matmul_launch},
+  {"fmnist_resnet_small_k0079_matmul", fmnist_resnet_small_k0079_matmul_launch},
+  {"fmnist_resnet_small_k0080_head_bn1_reduce_sum", fmnist_resnet_small_k0080_head_bn1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0081_head_fc2_reduce_sum", fmnist_resnet_small_k0081_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0082_matmul", fmnist_resnet_small_k0082_matmul_launch},
+  {"fmnist_resnet_small_k0083_matmul", fmnist_resnet_small_k0083_matmul_launch},
+  {"fmnist_resnet_small_k0084_matmul", fmnist_resnet_small_k0084_matmul_launch},
   {"fmnist_resnet_small_k0085_reduce_sum", fmnist_resnet_small_k0085_reduce_sum_launch},
-  {"fmnist_resnet_small_k0086_reduce_sum", fmnist_resnet_small_k0086_reduce_sum_launch},
-  {"fmnist_resnet_small_k0087_reduce_sum", fmnist_resnet_small_k0087_reduce_sum_launch},
-  {"fmnist_resnet_small_k0088_matmul", fmnist_resnet_small_k0088_matmul_launch},
+  {"fmnist_resnet_small_k0086_head_fc2_reduce_sum", fmnist_resnet_small_k0086_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0087_head_reduce_sum", fmnist_resnet_small_k0087_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0088_add", fmnist_resnet_small_k0088_add_launch},
   {"fmnist_resnet_small_k0089_reduce_sum", fmnist_resnet_small_k0089_reduce_sum_launch},
-  {"fmnist_resnet_small_k0090_add", fmnist_resnet_small_k0090_add_launch},
-  {"fmnist_resnet_small_k0091_matmul", fmnist_resnet_small_k0091_matmul_launch},
-  {"fmnist_resnet_small_k0092_sub", fmnist_resnet_small_k0092_sub_launch},
-  {"fmnist_resnet_small_k0093_head_bn1_reduce_mean", fmnist_resnet_small_k0093_head_bn1_reduce_mean_launch},
-  {"fmnist_resnet_small_k0094_reduce_mean", fmnist_resnet_small_k0094_reduce_mean_launch},
-  {"fmnist_resnet_small_k0095_reduce_sum", fmnist_resnet_small_k0095_reduce_sum_launch},
-  {"fmnist_resnet_small_k0096_reduce_sum", fmnist_resnet_small_k0096_reduce_sum_launch},
-  {"fmnist_resnet_small_k0097_backbone_block3_conv2_reduce_sum",
-      fmnist_resnet_small_k0097_backbone_block3_conv2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum",
-      fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0099_add", fmnist_resnet_small_k0099_add_launch},
-  {"fmnist_resnet_small_k0100_sub", fmnist_resnet_small_k0100_sub_launch},
-  {"fmnist_resnet_small_k0101_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0101_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub",
-      fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub_launch},
-  {"fmnist_resnet_small_k0103_backbone_block3_shortcut_conv_sub",
-      fmnist_resnet_small_k0103_backbone_block3_shortcut_conv_sub_launch},
-  {"fmnist_resnet_small_k0104_backbone_block3_conv2_sub", fmnist_resnet_small_k0104_backbone_block3_conv2_sub_launch},
-  {"fmnist_resnet_small_k0105_backbone_block3_bn1_add", fmnist_resnet_small_k0105_backbone_block3_bn1_add_launch},
-  {"fmnist_resnet_small_k0106_backbone_block3_bn1_sub", fmnist_resnet_small_k0106_backbone_block3_bn1_sub_launch},
-  {"fmnist_resnet_small_k0107_backbone_block3_conv1_sub", fmnist_resnet_small_k0107_backbone_block3_conv1_sub_launch},
-  {"fmnist_resnet_small_k0108_add", fmnist_resnet_small_k0108_add_launch},
-  {"fmnist_resnet_small_k0109_sub", fmnist_resnet_small_k0109_sub_launch},
-  {"fmnist_resnet_small_k0110_backbone_block2_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0110_backbone_block2_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0111_backbone_block2_shortcut_bn_sub",
-      fmnist_resnet_small_k0111_backbone_block2_shortcut_bn_sub_launch},
-  {"fmnist_resnet_small_k0112_backbone_block2_shortcut_conv_sub",
-      fmnist_resnet_small_k0112_backbone_block2_shortcut_conv_sub_launch},
-  {"fmnist_resnet_small_k0113_backbone_block2_conv2_sub", fmnist_resnet_small_k0113_backbone_block2_conv2_sub_launch},
-  {"fmnist_resnet_small_k0114_backbone_block2_conv1_sub", fmnist_resnet_small_k0114_backbone_block2_conv1_sub_launch},
-  {"fmnist_resnet_small_k0115_add", fmnist_resnet_small_k0115_add_launch},
-  {"fmnist_resnet_small_k0116_sub", fmnist_resnet_small_k0116_sub_launch},
-  {"fmnist_resnet_small_k0117_backbone_block1_conv2_sub", fmnist_resnet_small_k0117_backbone_block1_conv2_sub_launch},
-  {"fmnist_resnet_small_k0118_backbone_stem_conv_sub", fmnist_resnet_small_k0118_backbone_stem_conv_sub_launch},
-  {"fmnist_resnet_small_k0119_backbone_block1_conv1_sub", fmnist_resnet_small_k0119_backbone_block1_conv1_sub_launch},
-  {"fmnist_resnet_small_k0120_reduce_mean", fmnist_resnet_small_k0120_reduce_mean_launch},
-  {"fmnist_resnet_small_k0121_head_fc2_reduce_sum", fmnist_resnet_small_k0121_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0122_head_fc2_matmul", fmnist_resnet_small_k0122_head_fc2_matmul_launch},
-  {"fmnist_resnet_small_k0123_head_reduce_sum", fmnist_resnet_small_k0123_head_reduce_sum_launch},
-  {"fmnist_resnet_small_k0124_head_bn1_add", fmnist_resnet_small_k0124_head_bn1_add_launch},
-  {"fmnist_resnet_small_k0125_head_bn1_sub", fmnist_resnet_small_k0125_head_bn1_sub_launch},
-  {"fmnist_resnet_small_k0126_head_fc1_matmul", fmnist_resnet_small_k0126_head_fc1_matmul_launch},
-  {"fmnist_resnet_small_k0127_head_bn1_reduce_mean", fmnist_resnet_small_k0127_head_bn1_reduce_mean_launch},
-  {"fmnist_resnet_small_k0128_reduce_sum", fmnist_resnet_small_k0128_reduce_sum_launch},
-  {"fmnist_resnet_small_k0129_matmul", fmnist_resnet_small_k0129_matmul_launch},
-  {"fmnist_resnet_small_k0130_matmul", fmnist_resnet_small_k0130_matmul_launch},
-  {"fmnist_resnet_small_k0131_matmul", fmnist_resnet_small_k0131_matmul_launch},
-  {"fmnist_resnet_small_k0132_matmul", fmnist_resnet_small_k0132_matmul_launch},
-  {"fmnist_resnet_small_k0133_matmul", fmnist_resnet_small_k0133_matmul_launch},
-  {"fmnist_resnet_small_k0134_matmul", fmnist_resnet_small_k0134_matmul_launch},
-  {"fmnist_resnet_small_k0135_head_bn1_reduce_sum", fmnist_resnet_small_k0135_head_bn1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0136_head_fc2_reduce_sum", fmnist_resnet_small_k0136_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0137_matmul", fmnist_resnet_small_k0137_matmul_launch},
-  {"fmnist_resnet_small_k0138_matmul", fmnist_resnet_small_k0138_matmul_launch},
-  {"fmnist_resnet_small_k0139_matmul", fmnist_resnet_small_k0139_matmul_launch},
-  {"fmnist_resnet_small_k0140_reduce_sum", fmnist_resnet_small_k0140_reduce_sum_launch},
-  {"fmnist_resnet_small_k0141_head_fc2_reduce_sum", fmnist_resnet_small_k0141_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0142_head_reduce_sum", fmnist_resnet_small_k0142_head_reduce_sum_launch},
-  {"fmnist_resnet_small_k0143_add", fmnist_resnet_small_k0143_add_launch},
-  {"fmnist_resnet_small_k0144_reduce_sum", fmnist_resnet_small_k0144_reduce_sum_launch},
-  {"fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0146_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0146_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0148_backbone_stem_conv2d", fmnist_resnet_small_k0148_backbone_stem_conv2d_launch},
-  {"fmnist_resnet_small_k0149_backbone_block1_conv2d", fmnist_resnet_small_k0149_backbone_block1_conv2d_launch},
-  {"fmnist_resnet_small_k0150_backbone_block1_conv2d", fmnist_resnet_small_k0150_backbone_block1_conv2d_launch},
-  {"fmnist_resnet_small_k0151_backbone_block2_shortcut_conv_conv2d",
-      fmnist_resnet_small_k0151_backbone_block2_shortcut_conv_conv2d_launch},
-  {"fmnist_resnet_small_k0152_backbone_block2_conv2d", fmnist_resnet_small_k0152_backbone_block2_conv2d_launch},
-  {"fmnist_resnet_small_k0153_backbone_block2_conv2d", fmnist_resnet_small_k0153_backbone_block2_conv2d_launch},
-  {"fmnist_resnet_small_k0154_backbone_block3_shortcut_conv_conv2d",
-      fmnist_resnet_small_k0154_backbone_block3_shortcut_conv_conv2d_launch},
-  {"fmnist_resnet_small_k0155_backbone_block3_conv2d", fmnist_resnet_small_k0155_backbone_block3_conv2d_launch},
-  {"fmnist_resnet_small_k0156_backbone_block3_reduce_mean",
-      fmnist_resnet_small_k0156_backbone_block3_reduce_mean_launch},
+  {"fmnist_resnet_small_k0090_backbone_block3_bn2_reduce_sum",
+      fmnist_resnet_small_k0090_backbone_block3_bn2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0091_reduce_sum", fmnist_resnet_small_k0091_reduce_sum_launch},
+  {"fmnist_resnet_small_k0092_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0092_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0094_backbone_stem_conv2d", fmnist_resnet_small_k0094_backbone_stem_conv2d_launch},
+  {"fmnist_resnet_small_k0095_backbone_block1_conv2d", fmnist_resnet_small_k0095_backbone_block1_conv2d_launch},
+  {"fmnist_resnet_small_k0096_backbone_block1_conv2d", fmnist_resnet_small_k0096_backbone_block1_conv2d_launch},
+  {"fmnist_resnet_small_k0097_backbone_block2_shortcut_conv_conv2d",
+      fmnist_resnet_small_k0097_backbone_block2_shortcut_conv_conv2d_launch},
+  {"fmnist_resnet_small_k0098_backbone_block2_conv2d", fmnist_resnet_small_k0098_backbone_block2_conv2d_launch},
+  {"fmnist_resnet_small_k0099_backbone_block2_conv2d", fmnist_resnet_small_k0099_backbone_block2_conv2d_launch},
+  {"fmnist_resnet_small_k0100_backbone_block3_shortcut_conv_conv2d",
+      fmnist_resnet_small_k0100_backbone_block3_shortcut_conv_conv2d_launch},
+  {"fmnist_resnet_small_k0101_backbone_block3_conv2d", fmnist_resnet_small_k0101_backbone_block3_conv2d_launch},
+  {"fmnist_resnet_small_k0102_backbone_block3_reduce_mean",
+      fmnist_resnet_small_k0102_backbone_block3_reduce_mean_launch},
 };
 
 /* Kernel arguments in the tables below: an entry input, a byte offset in the state arena, a
@@ -3752,30 +2705,13 @@ static const hw_kernel fmnist_resnet_small_kernels[] = {
 
 /* ---- Program fmnist-resnet-small ---- */
 
-/* Entry point 'joint.step': 127 calls, 207 buffers. Calls:
+/* Entry point 'joint.step': 50 calls, 173 buffers. Calls:
  * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
  * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
- * copies after the calls and a loop's carries: {to, from, bytes}. */
+ * copies after the calls (but before the optimizer's) and a loop's carries: {to, from,
+ * bytes}. */
 static const hw_arg fmnist_resnet_small_joint_step_args[] = {
-  IN(0), ST(5277632), ST(5277632),
-  IN(0), ST(5277696), ST(5277696),
-  IN(0), ST(5277824), ST(5277824),
-  IN(0), ST(5277888), ST(5277888),
-  IN(0), ST(5278016), ST(5278016),
-  IN(0), ST(5278080), ST(5278080),
-  IN(0), ST(5278272), ST(5278272),
-  IN(0), ST(5278400), ST(5278400),
-  IN(0), ST(5278464), ST(5278464),
-  IN(0), ST(5278592), ST(5278592),
-  IN(0), ST(5278656), ST(5278656),
-  IN(0), ST(5278848), ST(5278848),
-  IN(0), ST(5278976), ST(5278976),
-  IN(0), ST(5279040), ST(5279040),
-  IN(0), ST(5279168), ST(5279168),
-  IN(0), ST(5279232), ST(5279232),
-  IN(0), ST(5279360), ST(5279360),
-  IN(0), ST(5279424), ST(5279424),
-  IN(1), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(0), BUF(1), BUF(2), ST(1756032), ST(1756160), BUF(3),
+  IN(0), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(0), BUF(1), BUF(2), ST(1756032), ST(1756160), BUF(3),
       SCRATCH,
   BUF(3), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(4), BUF(5), BUF(6), ST(1756288), ST(1756416),
       BUF(7), SCRATCH,
@@ -3794,488 +2730,292 @@ static const hw_arg fmnist_resnet_small_joint_step_args[] = {
   BUF(37), ST(1227136), ST(1761408), ST(1763456), ST(1489280), ST(1491328), BUF(38), BUF(39), BUF(40), ST(1761408),
       ST(1763456), BUF(41),
   BUF(41), ST(1493376), ST(1755520), BUF(42), BUF(43), BUF(44),
-  BUF(44), IN(2), BUF(45), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51),
+  BUF(44), IN(1), BUF(45), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51),
   BUF(44), BUF(51), BUF(52),
-  IN(0), BUF(42), ST(1755520), BUF(43), BUF(44), BUF(51), BUF(52), IN(3), ST(3521024), IN(4), IN(5), ST(5277056),
-      BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), ST(3521024), ST(5277056),
-  IN(0), BUF(41), ST(1493376), BUF(56), IN(5), ST(5014912), BUF(58), BUF(59), BUF(60), ST(5014912),
-  IN(0), ST(1493376), IN(3), IN(4), BUF(58), BUF(59), BUF(60), ST(3258880), BUF(61), BUF(62), ST(3258880),
-  IN(0), ST(1755520), IN(3), IN(4), IN(5), ST(3521024), ST(5277056), ST(5279552), ST(5279552), ST(1755520),
-  IN(0), ST(1493376), IN(3), IN(4), IN(5), ST(5014912), ST(3258880), ST(5279488), ST(5279488), BUF(63),
-  BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), ST(1493376), BUF(56), BUF(64), BUF(65), BUF(66), BUF(67),
-      BUF(68), BUF(69), BUF(70), BUF(71),
-  BUF(40), ST(1489280), BUF(65), BUF(69), BUF(70), BUF(71), BUF(72),
-  IN(0), ST(1489280), IN(3), IN(4), IN(5), BUF(67), ST(3254784), ST(3254784),
-  IN(0), ST(5279360), ST(1489280), IN(3), IN(4), IN(5), BUF(67), ST(3254784), ST(5010816), ST(5010816), ST(1489280),
-  IN(0), ST(1491328), IN(3), IN(4), IN(5), BUF(66), ST(3256832), ST(3256832),
-  IN(0), ST(5279424), ST(1491328), IN(3), IN(4), IN(5), BUF(66), ST(3256832), ST(5012864), ST(5012864), ST(1491328),
-  IN(0), BUF(37), ST(1227136), IN(5), BUF(72), ST(4748672), BUF(73), BUF(74), BUF(75), ST(4748672),
-  IN(0), ST(1227136), IN(3), IN(4), BUF(73), BUF(74), BUF(75), ST(2992640), BUF(76), BUF(77), ST(2992640),
-  IN(0), ST(1227136), IN(3), IN(4), IN(5), ST(4748672), ST(2992640), ST(5279296), ST(5279296), BUF(78),
-  BUF(32), BUF(33), BUF(34), ST(1226112), BUF(35), ST(1227136), BUF(72), BUF(79), BUF(80), BUF(81), BUF(82), BUF(83),
-      BUF(84), BUF(85), BUF(86),
-  IN(0), BUF(31), ST(636288), IN(5), BUF(86), ST(4157824), BUF(87), BUF(88), BUF(89), ST(4157824), SCRATCH,
-  IN(0), ST(636288), IN(3), IN(4), BUF(87), BUF(88), BUF(89), ST(2401792), BUF(90), BUF(91), ST(2401792),
-  IN(0), ST(339840), IN(3), IN(4), IN(5), BUF(80), ST(2105344), ST(2105344),
-  IN(0), ST(1226112), IN(3), IN(4), IN(5), BUF(81), ST(2991616), ST(2991616),
-  IN(0), ST(5279168), ST(1226112), IN(3), IN(4), IN(5), BUF(81), ST(2991616), ST(4747648), ST(4747648), ST(1226112),
-  IN(0), ST(1226624), IN(3), IN(4), IN(5), BUF(80), ST(2992128), ST(2992128),
-  IN(0), ST(5278848), ST(339840), IN(3), IN(4), IN(5), BUF(80), ST(2105344), ST(3861376), ST(3861376), ST(339840),
-  IN(0), ST(5279232), ST(1226624), IN(3), IN(4), IN(5), BUF(80), ST(2992128), ST(4748160), ST(4748160), ST(1226624),
-  IN(0), BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), IN(3), IN(4), IN(5), BUF(79), ST(2104832), ST(3860864),
-      BUF(92), ST(2104832), ST(3860864),
-  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(79), BUF(93), BUF(94), BUF(95),
-  BUF(27), ST(339328), BUF(35), BUF(79), BUF(94), BUF(95), BUF(96), BUF(97),
-  IN(0), ST(339328), IN(3), IN(4), IN(5), ST(2104832), ST(3860864), ST(5278784), ST(5278784), ST(339328),
-  IN(0), BUF(24), ST(306560), IN(5), BUF(97), ST(3828096), BUF(98), BUF(99), BUF(100), ST(3828096), SCRATCH,
-  IN(0), ST(306560), IN(3), IN(4), BUF(98), BUF(99), BUF(100), ST(2072064), BUF(101), BUF(102), ST(2072064),
-  IN(0), ST(306560), IN(3), IN(4), IN(5), ST(3828096), ST(2072064), ST(5278720), ST(5278720), BUF(103),
-  IN(0), ST(636288), IN(3), IN(4), IN(5), ST(4157824), ST(2401792), ST(5279104), ST(5279104), BUF(104),
-  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(86), BUF(105), BUF(106), BUF(107), BUF(108),
-      BUF(109), BUF(110), BUF(111), BUF(112), SCRATCH,
-  BUF(30), ST(635264), BUF(106), BUF(110), BUF(111), BUF(112), BUF(113),
-  IN(0), BUF(24), ST(340352), IN(5), BUF(113), ST(3861888), BUF(114), BUF(115), BUF(116), ST(3861888), SCRATCH,
-  IN(0), ST(340352), IN(3), IN(4), BUF(114), BUF(115), BUF(116), ST(2105856), BUF(117), BUF(118), ST(2105856),
-  IN(0), ST(635264), IN(3), IN(4), IN(5), BUF(108), ST(2400768), ST(2400768),
-  IN(0), ST(5278976), ST(635264), IN(3), IN(4), IN(5), BUF(108), ST(2400768), ST(4156800), ST(4156800), ST(635264),
-  IN(0), ST(635776), IN(3), IN(4), IN(5), BUF(107), ST(2401280), ST(2401280),
-  IN(0), ST(5279040), ST(635776), IN(3), IN(4), IN(5), BUF(107), ST(2401280), ST(4157312), ST(4157312), ST(635776),
-  IN(0), ST(340352), IN(3), IN(4), IN(5), ST(3861888), ST(2105856), ST(5278912), ST(5278912), BUF(119),
-  ST(340352), BUF(113), BUF(120), SCRATCH,
-  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(97), BUF(120), BUF(121), BUF(122), BUF(123), BUF(124),
-      BUF(125), BUF(126), BUF(127), BUF(128), SCRATCH,
-  BUF(22), ST(306048), BUF(122), BUF(126), BUF(127), BUF(128), BUF(129),
-  IN(0), BUF(19), ST(158592), IN(5), BUF(129), ST(3680128), BUF(130), BUF(131), BUF(132), ST(3680128), SCRATCH,
-  IN(0), ST(158592), IN(3), IN(4), BUF(130), BUF(131), BUF(132), ST(1924096), BUF(133), BUF(134), ST(1924096),
-  IN(0), ST(84096), IN(3), IN(4), IN(5), BUF(123), ST(1849600), ST(1849600),
-  IN(0), ST(306048), IN(3), IN(4), IN(5), BUF(124), ST(2071552), ST(2071552),
-  IN(0), ST(5278592), ST(306048), IN(3), IN(4), IN(5), BUF(124), ST(2071552), ST(3827584), ST(3827584), ST(306048),
-  IN(0), ST(306304), IN(3), IN(4), IN(5), BUF(123), ST(2071808), ST(2071808),
-  IN(0), ST(5278272), ST(84096), IN(3), IN(4), IN(5), BUF(123), ST(1849600), ST(3605632), ST(3605632), ST(84096),
-  IN(0), ST(5278656), ST(306304), IN(3), IN(4), IN(5), BUF(123), ST(2071808), ST(3827840), ST(3827840), ST(306304),
-  IN(0), BUF(13), BUF(14), BUF(15), ST(83840), IN(3), IN(4), IN(5), BUF(122), ST(1849344), ST(3605376), BUF(135),
-      ST(1849344), ST(3605376),
-  BUF(13), BUF(14), BUF(15), ST(83840), BUF(122), BUF(136), BUF(137), BUF(138),
-  BUF(15), ST(83840), BUF(122), BUF(137), BUF(138), BUF(139), BUF(140),
-  IN(0), ST(83840), IN(3), IN(4), IN(5), ST(1849344), ST(3605376), ST(5278208), ST(5278208), ST(83840),
-  IN(0), BUF(12), ST(75648), IN(5), BUF(140), ST(3597184), BUF(141), BUF(142), BUF(143), ST(3597184), SCRATCH,
-  IN(0), ST(75648), IN(3), IN(4), BUF(141), BUF(142), BUF(143), ST(1841152), BUF(144), BUF(145), ST(1841152),
-  IN(0), ST(75648), IN(3), IN(4), IN(5), ST(3597184), ST(1841152), ST(5278144), ST(5278144), BUF(146),
-  IN(0), ST(158592), IN(3), IN(4), IN(5), ST(3680128), ST(1924096), ST(5278528), ST(5278528), BUF(147),
-  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(129), BUF(148), BUF(149), BUF(150), BUF(151),
-      BUF(152), BUF(153), BUF(154), BUF(155), SCRATCH,
-  BUF(18), ST(158080), BUF(149), BUF(153), BUF(154), BUF(155), BUF(156),
-  IN(0), BUF(12), ST(84352), IN(5), BUF(156), ST(3605888), BUF(157), BUF(158), BUF(159), ST(3605888), SCRATCH,
-  IN(0), ST(84352), IN(3), IN(4), BUF(157), BUF(158), BUF(159), ST(1849856), BUF(160), BUF(161), ST(1849856),
-  IN(0), ST(158080), IN(3), IN(4), IN(5), BUF(151), ST(1923584), ST(1923584),
-  IN(0), ST(5278400), ST(158080), IN(3), IN(4), IN(5), BUF(151), ST(1923584), ST(3679616), ST(3679616), ST(158080),
-  IN(0), ST(158336), IN(3), IN(4), IN(5), BUF(150), ST(1923840), ST(1923840),
-  IN(0), ST(5278464), ST(158336), IN(3), IN(4), IN(5), BUF(150), ST(1923840), ST(3679872), ST(3679872), ST(158336),
-  IN(0), ST(84352), IN(3), IN(4), IN(5), ST(3605888), ST(1849856), ST(5278336), ST(5278336), BUF(162),
-  ST(84352), BUF(156), BUF(163), SCRATCH,
-  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(140), BUF(163), BUF(164), BUF(165), BUF(166), BUF(167),
-      BUF(168), BUF(169), BUF(170), BUF(171), SCRATCH,
-  BUF(10), ST(75392), BUF(165), BUF(169), BUF(170), BUF(171), BUF(172),
-  IN(0), BUF(7), ST(38528), IN(5), BUF(172), ST(3560064), BUF(173), BUF(174), BUF(175), ST(3560064), SCRATCH,
-  IN(0), ST(38528), IN(3), IN(4), BUF(173), BUF(174), BUF(175), ST(1804032), BUF(176), BUF(177), ST(1804032),
-  IN(0), ST(75392), IN(3), IN(4), IN(5), BUF(167), ST(1840896), ST(1840896),
-  IN(0), ST(5278016), ST(75392), IN(3), IN(4), IN(5), BUF(167), ST(1840896), ST(3596928), ST(3596928), ST(75392),
-  IN(0), ST(75520), IN(3), IN(4), IN(5), BUF(166), ST(1841024), ST(1841024),
-  IN(0), ST(5278080), ST(75520), IN(3), IN(4), IN(5), BUF(166), ST(1841024), ST(3597056), ST(3597056), ST(75520),
-  IN(0), ST(38528), IN(3), IN(4), IN(5), ST(3560064), ST(1804032), ST(5277952), ST(5277952), BUF(178),
-  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(172), BUF(179), BUF(180), BUF(181), BUF(182), BUF(183),
-      BUF(184), BUF(185), BUF(186), SCRATCH,
-  BUF(6), ST(38272), BUF(180), BUF(184), BUF(185), BUF(186), BUF(187),
-  IN(0), BUF(3), ST(1408), IN(5), BUF(187), ST(3522944), BUF(188), BUF(189), BUF(190), ST(3522944), SCRATCH,
-  IN(0), ST(1408), IN(3), IN(4), BUF(188), BUF(189), BUF(190), ST(1766912), BUF(191), BUF(192), ST(1766912),
-  IN(0), ST(38272), IN(3), IN(4), IN(5), BUF(182), ST(1803776), ST(1803776),
-  IN(0), ST(5277824), ST(38272), IN(3), IN(4), IN(5), BUF(182), ST(1803776), ST(3559808), ST(3559808), ST(38272),
-  IN(0), ST(38400), IN(3), IN(4), IN(5), BUF(181), ST(1803904), ST(1803904),
-  IN(0), ST(5277888), ST(38400), IN(3), IN(4), IN(5), BUF(181), ST(1803904), ST(3559936), ST(3559936), ST(38400),
-  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(165), BUF(187), BUF(193), BUF(194), BUF(195), BUF(196),
-      BUF(197), BUF(198), BUF(199), BUF(200), SCRATCH,
-  BUF(2), ST(1152), BUF(194), BUF(198), BUF(199), BUF(200), BUF(201),
-  IN(0), IN(1), ST(0), IN(5), BUF(201), ST(3521536), BUF(202), BUF(203), BUF(204), ST(3521536), SCRATCH,
-  IN(0), ST(0), IN(3), IN(4), BUF(202), BUF(203), BUF(204), ST(1765504), BUF(205), BUF(206), ST(1765504),
-  IN(0), ST(1152), IN(3), IN(4), IN(5), BUF(196), ST(1766656), ST(1766656),
-  IN(0), ST(5277632), ST(1152), IN(3), IN(4), IN(5), BUF(196), ST(1766656), ST(3522688), ST(3522688), ST(1152),
-  IN(0), ST(1280), IN(3), IN(4), IN(5), BUF(195), ST(1766784), ST(1766784),
-  IN(0), ST(5277696), ST(1280), IN(3), IN(4), IN(5), BUF(195), ST(1766784), ST(3522816), ST(3522816), ST(1280),
-  IN(0), ST(0), IN(3), IN(4), IN(5), ST(3521536), ST(1765504), ST(5277568), ST(5277568), ST(0),
-  IN(0), ST(1408), IN(3), IN(4), IN(5), ST(3522944), ST(1766912), ST(5277760), ST(5277760), ST(1408),
+  BUF(42), ST(1755520), BUF(43), BUF(44), BUF(51), BUF(52), BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), BUF(58),
+  BUF(41), BUF(56), BUF(59),
+  BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), ST(1493376), BUF(56), BUF(60), BUF(61), BUF(62), BUF(63),
+      BUF(64), BUF(65), BUF(66), BUF(67),
+  BUF(38), BUF(39), BUF(40), ST(1489280), BUF(61), BUF(66), BUF(67), BUF(68), BUF(69), BUF(70),
+  BUF(37), BUF(70), BUF(71),
+  BUF(32), BUF(33), BUF(34), ST(1226112), BUF(35), ST(1227136), BUF(70), BUF(72), BUF(73), BUF(74), BUF(75), BUF(76),
+      BUF(77), BUF(78), BUF(79),
+  BUF(34), ST(1226112), BUF(35), BUF(72), BUF(78), BUF(79), BUF(80), BUF(81),
+  BUF(31), BUF(81), BUF(82), SCRATCH,
+  BUF(25), BUF(26), BUF(27), BUF(35), BUF(72), BUF(83), BUF(84),
+  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(72), BUF(85), BUF(86), BUF(87),
+  BUF(27), ST(339328), BUF(35), BUF(72), BUF(86), BUF(87), BUF(88), BUF(89),
+  BUF(24), BUF(89), BUF(90), SCRATCH,
+  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(81), BUF(91), BUF(92), BUF(93), BUF(94), BUF(95),
+      BUF(96), BUF(97), BUF(98), SCRATCH,
+  BUF(28), BUF(29), BUF(30), ST(635264), BUF(92), BUF(97), BUF(98), BUF(99), BUF(100), BUF(101),
+  BUF(24), BUF(101), BUF(102), SCRATCH,
+  ST(340352), BUF(101), BUF(103), SCRATCH,
+  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(89), BUF(103), BUF(104), BUF(105), BUF(106), BUF(107),
+      BUF(108), BUF(109), BUF(110), BUF(111), SCRATCH,
+  BUF(13), BUF(14), BUF(15), BUF(105), BUF(112), BUF(113),
+  BUF(13), BUF(14), BUF(15), ST(83840), BUF(105), BUF(114), BUF(115), BUF(116),
+  BUF(15), ST(83840), BUF(105), BUF(115), BUF(116), BUF(117), BUF(118),
+  BUF(20), BUF(21), BUF(22), ST(306048), BUF(105), BUF(110), BUF(111), BUF(119), BUF(120), BUF(121),
+  BUF(19), BUF(121), BUF(122), SCRATCH,
+  BUF(12), BUF(118), BUF(123), SCRATCH,
+  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(121), BUF(124), BUF(125), BUF(126), BUF(127),
+      BUF(128), BUF(129), BUF(130), BUF(131), SCRATCH,
+  BUF(16), BUF(17), BUF(18), ST(158080), BUF(125), BUF(130), BUF(131), BUF(132), BUF(133), BUF(134),
+  BUF(12), BUF(134), BUF(135), SCRATCH,
+  ST(84352), BUF(134), BUF(136), SCRATCH,
+  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(118), BUF(136), BUF(137), BUF(138), BUF(139), BUF(140),
+      BUF(141), BUF(142), BUF(143), BUF(144), SCRATCH,
+  BUF(8), BUF(9), BUF(10), ST(75392), BUF(138), BUF(143), BUF(144), BUF(145), BUF(146), BUF(147),
+  BUF(7), BUF(147), BUF(148), SCRATCH,
+  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(147), BUF(149), BUF(150), BUF(151), BUF(152), BUF(153),
+      BUF(154), BUF(155), BUF(156), SCRATCH,
+  BUF(4), BUF(5), BUF(6), ST(38272), BUF(150), BUF(155), BUF(156), BUF(157), BUF(158), BUF(159),
+  BUF(3), BUF(159), BUF(160), SCRATCH,
+  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(138), BUF(159), BUF(161), BUF(162), BUF(163), BUF(164),
+      BUF(165), BUF(166), BUF(167), BUF(168), SCRATCH,
+  BUF(0), BUF(1), BUF(2), ST(1152), BUF(162), BUF(167), BUF(168), BUF(169), BUF(170), BUF(171),
+  IN(0), BUF(171), BUF(172), SCRATCH,
+  IN(2), IN(3), IN(4), IN(5), ST(0), BUF(172), BUF(166), BUF(164), BUF(160), BUF(154), BUF(152), BUF(148), BUF(142),
+      BUF(140), BUF(123), BUF(113), BUF(107), BUF(135), BUF(129), BUF(127), BUF(122), BUF(109), BUF(107), BUF(90),
+      BUF(84), BUF(74), BUF(102), BUF(96), BUF(94), BUF(82), BUF(76), BUF(74), BUF(71), BUF(65), BUF(63), BUF(59),
+      BUF(58),
 };
 static const hw_call fmnist_resnet_small_joint_step_calls[] = {
-  {0, 3, 0, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
-  {0, 3, 3, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
-  {0, 3, 6, {0, 0, 0}, 0},        /* k0000_select backbone.block1.bn1 */
-  {0, 3, 9, {0, 0, 0}, 0},        /* k0000_select backbone.block1.bn1 */
-  {0, 3, 12, {0, 0, 0}, 0},       /* k0000_select backbone.block1.bn2 */
-  {0, 3, 15, {0, 0, 0}, 0},       /* k0000_select backbone.block1.bn2 */
-  {0, 3, 18, {0, 0, 0}, 0},       /* k0000_select backbone.block2.shortcut.bn */
-  {0, 3, 21, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn1 */
-  {0, 3, 24, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn1 */
-  {0, 3, 27, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn2 */
-  {0, 3, 30, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn2 */
-  {0, 3, 33, {0, 0, 0}, 0},       /* k0000_select backbone.block3.shortcut.bn */
-  {0, 3, 36, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn1 */
-  {0, 3, 39, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn1 */
-  {0, 3, 42, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
-  {0, 3, 45, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
-  {0, 3, 48, {0, 0, 0}, 0},       /* k0000_select head.bn1 */
-  {0, 3, 51, {0, 0, 0}, 0},       /* k0000_select head.bn1 */
-  {1, 13, 54, {0, 0, 0}, 1},      /* k0001_backbone_stem_reduce_mean */
-  {2, 13, 67, {0, 0, 0}, 1},      /* k0002_backbone_block1_reduce_mean */
-  {3, 15, 80, {0, 0, 0}, 1},      /* k0003_backbone_block1_reduce_mean */
-  {4, 10, 95, {0, 0, 0}, 1},      /* k0004_backbone_block2_shortcut_reduce_mean */
-  {5, 13, 105, {0, 0, 0}, 1},     /* k0005_backbone_block2_reduce_mean */
-  {6, 19, 118, {0, 0, 0}, 1},     /* k0006_backbone_block2_reduce_mean */
-  {7, 10, 137, {0, 0, 0}, 1},     /* k0007_backbone_block3_shortcut_reduce_mean */
-  {8, 13, 147, {0, 0, 0}, 1},     /* k0008_backbone_block3_reduce_mean */
-  {9, 20, 160, {0, 0, 0}, 1},     /* k0009_backbone_block3_reduce_mean */
-  {10, 12, 180, {0, 0, 0}, 0},    /* k0010_head_reduce_mean */
-  {11, 6, 192, {0, 0, 0}, 0},     /* k0011_head_fc2_reduce_sum */
-  {12, 9, 198, {0, 0, 0}, 0},     /* k0012_reduce_mean */
-  {13, 3, 207, {0, 0, 0}, 0},     /* k0013_matmul */
-  {14, 19, 210, {0, 0, 0}, 0},    /* k0014_head_fc2_reduce_sum */
-  {15, 10, 229, {0, 0, 0}, 0},    /* k0015_head_fc2_reduce_sum */
-  {16, 11, 239, {0, 0, 0}, 0},    /* k0016_head_fc2_reduce_sum */
-  {17, 10, 250, {0, 0, 0}, 0},    /* k0017_sub head.fc2 */
-  {18, 10, 260, {0, 0, 0}, 0},    /* k0018_head_fc2_sub */
-  {19, 15, 270, {0, 0, 0}, 0},    /* k0019_head_reduce_sum */
-  {20, 7, 285, {0, 0, 0}, 0},     /* k0020_head_bn1_add */
-  {21, 8, 292, {0, 0, 0}, 0},     /* k0021_head_bn1_add */
-  {22, 11, 300, {0, 0, 0}, 0},    /* k0022_head_bn1_sub */
-  {21, 8, 311, {0, 0, 0}, 0},     /* k0021_head_bn1_add */
-  {22, 11, 319, {0, 0, 0}, 0},    /* k0022_head_bn1_sub */
-  {23, 10, 330, {0, 0, 0}, 0},    /* k0023_head_fc1_reduce_sum */
-  {24, 11, 340, {0, 0, 0}, 0},    /* k0024_head_fc1_reduce_sum */
-  {25, 10, 351, {0, 0, 0}, 0},    /* k0025_head_fc1_sub */
-  {26, 15, 361, {0, 0, 0}, 0},    /* k0026_reduce_sum */
-  {27, 11, 376, {0, 0, 0}, 1},    /* k0027_backbone_block3_conv2_reduce_sum */
-  {28, 11, 387, {0, 0, 0}, 0},    /* k0028_backbone_block3_conv2_reduce_sum */
-  {29, 8, 398, {0, 0, 0}, 0},     /* k0029_add backbone.block3.shortcut.bn */
-  {29, 8, 406, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn2 */
-  {30, 11, 414, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn2 */
-  {29, 8, 425, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn2 */
-  {30, 11, 433, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.shortcut.bn */
-  {30, 11, 444, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn2 */
-  {31, 15, 455, {0, 0, 0}, 0},    /* k0031_backbone_block3_shortcut_bn_reduce_sum */
-  {32, 9, 470, {0, 0, 0}, 0},     /* k0032_backbone_block3_shortcut_bn_reduce_sum */
-  {33, 8, 479, {0, 0, 0}, 0},     /* k0033_backbone_block3_shortcut_bn_reduce_sum */
-  {17, 10, 487, {0, 0, 0}, 0},    /* k0017_sub backbone.block3.shortcut.bn */
-  {34, 11, 497, {0, 0, 0}, 1},    /* k0034_backbone_block3_shortcut_conv_reduce_sum */
-  {35, 11, 508, {0, 0, 0}, 0},    /* k0035_backbone_block3_shortcut_conv_reduce_sum */
-  {36, 10, 519, {0, 0, 0}, 0},    /* k0036_backbone_block3_shortcut_conv_sub */
-  {37, 10, 529, {0, 0, 0}, 0},    /* k0037_backbone_block3_conv2_sub */
-  {38, 16, 539, {0, 0, 0}, 1},    /* k0038_backbone_block3_reduce_sum */
-  {39, 7, 555, {0, 0, 0}, 0},     /* k0039_backbone_block3_bn1_add */
-  {40, 11, 562, {0, 0, 0}, 1},    /* k0040_backbone_block3_conv1_reduce_sum */
-  {41, 11, 573, {0, 0, 0}, 0},    /* k0041_backbone_block3_conv1_reduce_sum */
-  {29, 8, 584, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn1 */
-  {30, 11, 592, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn1 */
-  {29, 8, 603, {0, 0, 0}, 0},     /* k0029_add backbone.block3.bn1 */
-  {30, 11, 611, {0, 0, 0}, 0},    /* k0030_sub backbone.block3.bn1 */
-  {42, 10, 622, {0, 0, 0}, 0},    /* k0042_backbone_block3_conv1_sub */
-  {43, 4, 632, {0, 0, 0}, 1},     /* k0043_backbone_block3_conv1_conv2d_input_grad */
-  {44, 17, 636, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
-  {45, 7, 653, {0, 0, 0}, 0},     /* k0045_backbone_block2_bn2_add */
-  {46, 11, 660, {0, 0, 0}, 1},    /* k0046_backbone_block2_conv2_reduce_sum */
-  {47, 11, 671, {0, 0, 0}, 0},    /* k0047_backbone_block2_conv2_reduce_sum */
-  {48, 8, 682, {0, 0, 0}, 0},     /* k0048_add backbone.block2.shortcut.bn */
-  {48, 8, 690, {0, 0, 0}, 0},     /* k0048_add backbone.block2.bn2 */
-  {49, 11, 698, {0, 0, 0}, 0},    /* k0049_sub backbone.block2.bn2 */
-  {48, 8, 709, {0, 0, 0}, 0},     /* k0048_add backbone.block2.bn2 */
-  {49, 11, 717, {0, 0, 0}, 0},    /* k0049_sub backbone.block2.shortcut.bn */
-  {49, 11, 728, {0, 0, 0}, 0},    /* k0049_sub backbone.block2.bn2 */
-  {50, 14, 739, {0, 0, 0}, 0},    /* k0050_backbone_block2_shortcut_bn_reduce_sum */
-  {51, 8, 753, {0, 0, 0}, 0},     /* k0051_backbone_block2_shortcut_bn_reduce_sum */
-  {52, 7, 761, {0, 0, 0}, 0},     /* k0052_backbone_block2_shortcut_bn_reduce_sum */
-  {53, 10, 768, {0, 0, 0}, 0},    /* k0053_backbone_block2_shortcut_bn_sub */
-  {54, 11, 778, {0, 0, 0}, 1},    /* k0054_backbone_block2_shortcut_conv_reduce_sum */
-  {55, 11, 789, {0, 0, 0}, 0},    /* k0055_backbone_block2_shortcut_conv_reduce_sum */
-  {56, 10, 800, {0, 0, 0}, 0},    /* k0056_backbone_block2_shortcut_conv_sub */
-  {57, 10, 810, {0, 0, 0}, 0},    /* k0057_backbone_block2_conv2_sub */
-  {58, 16, 820, {0, 0, 0}, 1},    /* k0058_backbone_block2_reduce_sum */
-  {59, 7, 836, {0, 0, 0}, 0},     /* k0059_backbone_block2_bn1_add */
-  {60, 11, 843, {0, 0, 0}, 1},    /* k0060_backbone_block2_conv1_reduce_sum */
-  {61, 11, 854, {0, 0, 0}, 0},    /* k0061_backbone_block2_conv1_reduce_sum */
-  {48, 8, 865, {0, 0, 0}, 0},     /* k0048_add backbone.block2.bn1 */
-  {49, 11, 873, {0, 0, 0}, 0},    /* k0049_sub backbone.block2.bn1 */
-  {48, 8, 884, {0, 0, 0}, 0},     /* k0048_add backbone.block2.bn1 */
-  {49, 11, 892, {0, 0, 0}, 0},    /* k0049_sub backbone.block2.bn1 */
-  {62, 10, 903, {0, 0, 0}, 0},    /* k0062_backbone_block2_conv1_sub */
-  {63, 4, 913, {0, 0, 0}, 1},     /* k0063_backbone_block2_conv1_conv2d_input_grad */
-  {64, 17, 917, {0, 0, 0}, 1},    /* k0064_backbone_reduce_sum */
-  {65, 7, 934, {0, 0, 0}, 0},     /* k0065_backbone_block1_bn2_add */
-  {66, 11, 941, {0, 0, 0}, 1},    /* k0066_reduce_sum backbone.block1.conv2 */
-  {67, 11, 952, {0, 0, 0}, 0},    /* k0067_reduce_sum backbone.block1.conv2 */
-  {68, 8, 963, {0, 0, 0}, 0},     /* k0068_add backbone.block1.bn2 */
-  {69, 11, 971, {0, 0, 0}, 0},    /* k0069_sub backbone.block1.bn2 */
-  {68, 8, 982, {0, 0, 0}, 0},     /* k0068_add backbone.block1.bn2 */
-  {69, 11, 990, {0, 0, 0}, 0},    /* k0069_sub backbone.block1.bn2 */
-  {70, 10, 1001, {0, 0, 0}, 0},   /* k0070_backbone_block1_conv2_sub */
-  {71, 16, 1011, {0, 0, 0}, 1},   /* k0071_backbone_block1_reduce_sum */
-  {72, 7, 1027, {0, 0, 0}, 0},    /* k0072_add backbone.block1.bn1 */
-  {66, 11, 1034, {0, 0, 0}, 1},   /* k0066_reduce_sum backbone.block1.conv1 */
-  {67, 11, 1045, {0, 0, 0}, 0},   /* k0067_reduce_sum backbone.block1.conv1 */
-  {68, 8, 1056, {0, 0, 0}, 0},    /* k0068_add backbone.block1.bn1 */
-  {69, 11, 1064, {0, 0, 0}, 0},   /* k0069_sub backbone.block1.bn1 */
-  {68, 8, 1075, {0, 0, 0}, 0},    /* k0068_add backbone.block1.bn1 */
-  {69, 11, 1083, {0, 0, 0}, 0},   /* k0069_sub backbone.block1.bn1 */
-  {73, 17, 1094, {0, 0, 0}, 1},   /* k0073_backbone_reduce_sum */
-  {72, 7, 1111, {0, 0, 0}, 0},    /* k0072_add backbone.stem.bn */
-  {74, 11, 1118, {0, 0, 0}, 1},   /* k0074_backbone_stem_conv_reduce_sum */
-  {75, 11, 1129, {0, 0, 0}, 0},   /* k0075_backbone_stem_conv_reduce_sum */
-  {68, 8, 1140, {0, 0, 0}, 0},    /* k0068_add backbone.stem.bn */
-  {69, 11, 1148, {0, 0, 0}, 0},   /* k0069_sub backbone.stem.bn */
-  {68, 8, 1159, {0, 0, 0}, 0},    /* k0068_add backbone.stem.bn */
-  {69, 11, 1167, {0, 0, 0}, 0},   /* k0069_sub backbone.stem.bn */
-  {76, 10, 1178, {0, 0, 0}, 0},   /* k0076_backbone_stem_conv_sub */
-  {77, 10, 1188, {0, 0, 0}, 0},   /* k0077_backbone_block1_conv1_sub */
+  {0, 13, 0, {0, 0, 0}, 1},       /* k0000_backbone_stem_reduce_mean */
+  {1, 13, 13, {0, 0, 0}, 1},      /* k0001_backbone_block1_reduce_mean */
+  {2, 15, 26, {0, 0, 0}, 1},      /* k0002_backbone_block1_reduce_mean */
+  {3, 10, 41, {0, 0, 0}, 1},      /* k0003_backbone_block2_shortcut_reduce_mean */
+  {4, 13, 51, {0, 0, 0}, 1},      /* k0004_backbone_block2_reduce_mean */
+  {5, 19, 64, {0, 0, 0}, 1},      /* k0005_backbone_block2_reduce_mean */
+  {6, 10, 83, {0, 0, 0}, 1},      /* k0006_backbone_block3_shortcut_reduce_mean */
+  {7, 13, 93, {0, 0, 0}, 1},      /* k0007_backbone_block3_reduce_mean */
+  {8, 20, 106, {0, 0, 0}, 1},     /* k0008_backbone_block3_reduce_mean */
+  {9, 12, 126, {0, 0, 0}, 0},     /* k0009_head_reduce_mean */
+  {10, 6, 138, {0, 0, 0}, 0},     /* k0010_head_fc2_reduce_sum */
+  {11, 9, 144, {0, 0, 0}, 0},     /* k0011_reduce_mean */
+  {12, 3, 153, {0, 0, 0}, 0},     /* k0012_matmul */
+  {13, 12, 156, {0, 0, 0}, 0},    /* k0013_head_fc2_reduce_sum */
+  {14, 3, 168, {0, 0, 0}, 0},     /* k0014_matmul */
+  {15, 15, 171, {0, 0, 0}, 0},    /* k0015_head_reduce_sum */
+  {16, 10, 186, {0, 0, 0}, 0},    /* k0016_head_bn1_reduce_sum */
+  {17, 3, 196, {0, 0, 0}, 0},     /* k0017_matmul */
+  {18, 15, 199, {0, 0, 0}, 0},    /* k0018_reduce_sum */
+  {19, 8, 214, {0, 0, 0}, 0},     /* k0019_backbone_block3_bn2_reduce_sum */
+  {20, 4, 222, {0, 0, 0}, 1},     /* k0020_conv2d_filter_grad */
+  {21, 7, 226, {0, 0, 0}, 0},     /* k0021_reduce_sum */
+  {22, 9, 233, {0, 0, 0}, 0},     /* k0022_backbone_block3_shortcut_bn_reduce_sum */
+  {23, 8, 242, {0, 0, 0}, 0},     /* k0023_backbone_block3_shortcut_bn_reduce_sum */
+  {24, 4, 250, {0, 0, 0}, 1},     /* k0024_conv2d_filter_grad */
+  {25, 16, 254, {0, 0, 0}, 1},    /* k0025_backbone_block3_reduce_sum */
+  {26, 10, 270, {0, 0, 0}, 0},    /* k0026_backbone_block3_bn1_reduce_sum */
+  {27, 4, 280, {0, 0, 0}, 1},     /* k0027_conv2d_filter_grad */
+  {28, 4, 284, {0, 0, 0}, 1},     /* k0028_backbone_block3_conv1_conv2d_input_grad */
+  {29, 17, 288, {0, 0, 0}, 1},    /* k0029_backbone_reduce_sum */
+  {30, 6, 305, {0, 0, 0}, 0},     /* k0030_reduce_sum */
+  {31, 8, 311, {0, 0, 0}, 0},     /* k0031_backbone_block2_shortcut_bn_reduce_sum */
+  {32, 7, 319, {0, 0, 0}, 0},     /* k0032_backbone_block2_shortcut_bn_reduce_sum */
+  {33, 10, 326, {0, 0, 0}, 0},    /* k0033_reduce_sum backbone.block2.bn2 */
+  {34, 4, 336, {0, 0, 0}, 1},     /* k0034_conv2d_filter_grad */
+  {35, 4, 340, {0, 0, 0}, 1},     /* k0035_conv2d_filter_grad */
+  {36, 16, 344, {0, 0, 0}, 1},    /* k0036_backbone_block2_reduce_sum */
+  {33, 10, 360, {0, 0, 0}, 0},    /* k0033_reduce_sum backbone.block2.bn1 */
+  {37, 4, 370, {0, 0, 0}, 1},     /* k0037_conv2d_filter_grad */
+  {38, 4, 374, {0, 0, 0}, 1},     /* k0038_backbone_block2_conv1_conv2d_input_grad */
+  {39, 17, 378, {0, 0, 0}, 1},    /* k0039_backbone_reduce_sum */
+  {40, 10, 395, {0, 0, 0}, 0},    /* k0040_backbone_block1_bn2_reduce_sum */
+  {41, 4, 405, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
+  {42, 16, 409, {0, 0, 0}, 1},    /* k0042_backbone_block1_reduce_sum */
+  {43, 10, 425, {0, 0, 0}, 0},    /* k0043_reduce_sum backbone.block1.bn1 */
+  {41, 4, 435, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
+  {44, 17, 439, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
+  {43, 10, 456, {0, 0, 0}, 0},    /* k0043_reduce_sum backbone.stem.bn */
+  {45, 4, 466, {0, 0, 0}, 1},     /* k0045_conv2d_filter_grad */
+  {46, 37, 470, {0, 0, 0}, 0},    /* k0046_optimize_runtime */
 };
 static const hw_buffer fmnist_resnet_small_joint_step_buffers[] = {
-  {{0, 200704, 0}, 18, 117, -1},
-  {{128, 0, 0}, 18, 117, -1},
-  {{128, 0, 0}, 18, 118, -1},
-  {{0, 200704, 0}, 18, 111, -1},
-  {{0, 200704, 0}, 19, 109, -1},
-  {{128, 0, 0}, 19, 109, -1},
-  {{128, 0, 0}, 19, 110, -1},
-  {{0, 200704, 0}, 19, 102, -1},
-  {{0, 200704, 0}, 20, 100, -1},
-  {{128, 0, 0}, 20, 100, -1},
-  {{128, 0, 0}, 20, 101, -1},
-  {{0, 200704, 0}, 20, 100, -1},
-  {{0, 200704, 0}, 20, 92, -1},
-  {{0, 100352, 0}, 21, 83, -1},
-  {{256, 0, 0}, 21, 83, -1},
-  {{256, 0, 0}, 21, 84, -1},
-  {{0, 100352, 0}, 22, 90, -1},
-  {{256, 0, 0}, 22, 90, -1},
-  {{256, 0, 0}, 22, 91, -1},
-  {{0, 100352, 0}, 22, 74, -1},
-  {{0, 100352, 0}, 23, 72, -1},
-  {{256, 0, 0}, 23, 72, -1},
-  {{256, 0, 0}, 23, 73, -1},
-  {{0, 100352, 0}, 23, 72, -1},
-  {{0, 100352, 0}, 23, 64, -1},
-  {{0, 50176, 0}, 24, 55, -1},
-  {{512, 0, 0}, 24, 55, -1},
-  {{512, 0, 0}, 24, 56, -1},
-  {{0, 50176, 0}, 25, 62, -1},
-  {{512, 0, 0}, 25, 62, -1},
-  {{512, 0, 0}, 25, 63, -1},
-  {{0, 50176, 0}, 25, 46, -1},
-  {{0, 50176, 0}, 26, 45, -1},
-  {{512, 0, 0}, 26, 45, -1},
-  {{512, 0, 0}, 26, 45, -1},
-  {{0, 50176, 0}, 26, 56, -1},
-  {{0, 1024, 0}, 26, 26, -1},
-  {{0, 1024, 0}, 26, 127, -1},
-  {{0, 4096, 0}, 27, 36, -1},
-  {{2048, 0, 0}, 27, 36, -1},
-  {{2048, 0, 0}, 27, 37, -1},
-  {{0, 4096, 0}, 27, 32, -1},
-  {{0, 1024, 0}, 28, 31, -1},
-  {{0, 8, 0}, 28, 31, -1},
-  {{0, 1024, 0}, 28, 31, -1},
-  {{0, 0, 16}, 29, 29, -1},
-  {{0, 8, 0}, 29, 29, -1},
-  {{0, 8, 0}, 29, 29, -1},
-  {{0, 8, 0}, 29, 29, -1},
-  {{4, 0, 0}, 29, 29, -1},
-  {{4, 0, 0}, 29, 127, -1},
-  {{0, 0, 16}, 29, 31, 45},
-  {{0, 1024, 0}, 30, 31, -1},
-  {{0, 1024, 0}, 31, 31, -1},
-  {{0, 1024, 0}, 31, 31, 52},
-  {{0, 8, 0}, 31, 31, -1},
-  {{0, 1024, 0}, 31, 36, 42},
-  {{512, 0, 0}, 31, 31, -1},
-  {{262144, 0, 0}, 32, 33, -1},
-  {{262144, 0, 0}, 32, 33, -1},
-  {{4, 0, 0}, 32, 33, -1},
-  {{4, 0, 0}, 33, 33, -1},
-  {{4, 0, 0}, 33, 33, -1},
-  {{262144, 0, 0}, 35, 127, -1},
-  {{0, 4096, 0}, 36, 36, -1},
-  {{0, 4096, 0}, 36, 37, 64},
-  {{2048, 0, 0}, 36, 41, -1},
-  {{2048, 0, 0}, 36, 39, -1},
-  {{2048, 0, 0}, 36, 36, -1},
-  {{2048, 0, 0}, 36, 37, -1},
-  {{0, 4096, 0}, 36, 37, 38},
-  {{2048, 0, 0}, 36, 37, -1},
-  {{0, 4096, 0}, 37, 45, 65},
-  {{262144, 0, 0}, 42, 43, -1},
-  {{262144, 0, 0}, 42, 43, -1},
-  {{4, 0, 0}, 42, 43, -1},
-  {{4, 0, 0}, 43, 43, -1},
-  {{4, 0, 0}, 43, 43, -1},
-  {{262144, 0, 0}, 44, 127, -1},
-  {{0, 1024, 0}, 45, 56, -1},
-  {{512, 0, 0}, 45, 53, -1},
-  {{512, 0, 0}, 45, 50, -1},
-  {{512, 0, 0}, 45, 45, -1},
-  {{512, 0, 0}, 45, 45, -1},
-  {{0, 50176, 0}, 45, 45, 32},
-  {{512, 0, 0}, 45, 45, -1},
-  {{0, 50176, 0}, 45, 62, 84},
-  {{589824, 0, 0}, 46, 47, -1},
-  {{589824, 0, 0}, 46, 47, -1},
-  {{4, 0, 0}, 46, 47, -1},
-  {{4, 0, 0}, 47, 47, -1},
-  {{4, 0, 0}, 47, 47, -1},
-  {{512, 0, 0}, 54, 54, -1},
-  {{512, 0, 0}, 55, 55, -1},
-  {{0, 50176, 0}, 55, 56, 25},
-  {{512, 0, 0}, 55, 56, -1},
-  {{512, 0, 0}, 56, 56, -1},
-  {{0, 50176, 0}, 56, 72, 35},
-  {{32768, 0, 0}, 58, 59, -1},
-  {{32768, 0, 0}, 58, 59, -1},
-  {{4, 0, 0}, 58, 59, -1},
-  {{4, 0, 0}, 59, 59, -1},
-  {{4, 0, 0}, 59, 59, -1},
-  {{32768, 0, 0}, 60, 127, -1},
-  {{589824, 0, 0}, 61, 127, -1},
-  {{0, 50176, 0}, 62, 62, -1},
-  {{0, 50176, 0}, 62, 63, 105},
-  {{512, 0, 0}, 62, 69, -1},
-  {{512, 0, 0}, 62, 67, -1},
-  {{512, 0, 0}, 62, 62, -1},
-  {{512, 0, 0}, 62, 63, -1},
-  {{0, 50176, 0}, 62, 63, 28},
-  {{512, 0, 0}, 62, 63, -1},
-  {{0, 50176, 0}, 63, 71, 106},
-  {{294912, 0, 0}, 64, 65, -1},
-  {{294912, 0, 0}, 64, 65, -1},
-  {{4, 0, 0}, 64, 65, -1},
-  {{4, 0, 0}, 65, 65, -1},
-  {{4, 0, 0}, 65, 65, -1},
-  {{294912, 0, 0}, 70, 127, -1},
-  {{0, 100352, 0}, 71, 72, -1},
-  {{0, 100352, 0}, 72, 72, -1},
-  {{0, 100352, 0}, 72, 84, 23},
-  {{256, 0, 0}, 72, 81, -1},
-  {{256, 0, 0}, 72, 78, -1},
-  {{256, 0, 0}, 72, 72, -1},
-  {{256, 0, 0}, 72, 73, -1},
-  {{0, 100352, 0}, 72, 73, 20},
-  {{256, 0, 0}, 72, 73, -1},
-  {{0, 100352, 0}, 73, 90, 127},
-  {{147456, 0, 0}, 74, 75, -1},
-  {{147456, 0, 0}, 74, 75, -1},
-  {{4, 0, 0}, 74, 75, -1},
-  {{4, 0, 0}, 75, 75, -1},
-  {{4, 0, 0}, 75, 75, -1},
-  {{256, 0, 0}, 82, 82, -1},
-  {{256, 0, 0}, 83, 83, -1},
-  {{0, 100352, 0}, 83, 84, 13},
-  {{256, 0, 0}, 83, 84, -1},
-  {{256, 0, 0}, 84, 84, -1},
-  {{0, 100352, 0}, 84, 100, 122},
-  {{8192, 0, 0}, 86, 87, -1},
-  {{8192, 0, 0}, 86, 87, -1},
-  {{4, 0, 0}, 86, 87, -1},
-  {{4, 0, 0}, 87, 87, -1},
-  {{4, 0, 0}, 87, 87, -1},
-  {{8192, 0, 0}, 88, 127, -1},
-  {{147456, 0, 0}, 89, 127, -1},
-  {{0, 100352, 0}, 90, 90, -1},
-  {{0, 100352, 0}, 90, 91, 148},
-  {{256, 0, 0}, 90, 97, -1},
-  {{256, 0, 0}, 90, 95, -1},
-  {{256, 0, 0}, 90, 90, -1},
-  {{256, 0, 0}, 90, 91, -1},
-  {{0, 100352, 0}, 90, 91, 16},
-  {{256, 0, 0}, 90, 91, -1},
-  {{0, 100352, 0}, 91, 99, 149},
-  {{73728, 0, 0}, 92, 93, -1},
-  {{73728, 0, 0}, 92, 93, -1},
-  {{4, 0, 0}, 92, 93, -1},
-  {{4, 0, 0}, 93, 93, -1},
-  {{4, 0, 0}, 93, 93, -1},
-  {{73728, 0, 0}, 98, 127, -1},
-  {{0, 200704, 0}, 99, 100, -1},
-  {{0, 200704, 0}, 100, 100, -1},
-  {{0, 200704, 0}, 100, 117, 11},
-  {{128, 0, 0}, 100, 107, -1},
-  {{128, 0, 0}, 100, 105, -1},
-  {{128, 0, 0}, 100, 100, -1},
-  {{128, 0, 0}, 100, 101, -1},
-  {{0, 200704, 0}, 100, 101, 8},
-  {{128, 0, 0}, 100, 101, -1},
-  {{0, 200704, 0}, 101, 109, 170},
-  {{36864, 0, 0}, 102, 103, -1},
-  {{36864, 0, 0}, 102, 103, -1},
-  {{4, 0, 0}, 102, 103, -1},
-  {{4, 0, 0}, 103, 103, -1},
-  {{4, 0, 0}, 103, 103, -1},
-  {{36864, 0, 0}, 108, 127, -1},
-  {{0, 200704, 0}, 109, 109, -1},
-  {{0, 200704, 0}, 109, 110, 179},
-  {{128, 0, 0}, 109, 116, -1},
-  {{128, 0, 0}, 109, 114, -1},
-  {{128, 0, 0}, 109, 109, -1},
-  {{128, 0, 0}, 109, 110, -1},
-  {{0, 200704, 0}, 109, 110, 4},
-  {{128, 0, 0}, 109, 110, -1},
-  {{0, 200704, 0}, 110, 117, 180},
-  {{36864, 0, 0}, 111, 112, -1},
-  {{36864, 0, 0}, 111, 112, -1},
-  {{4, 0, 0}, 111, 112, -1},
-  {{4, 0, 0}, 112, 112, -1},
-  {{4, 0, 0}, 112, 112, -1},
-  {{0, 200704, 0}, 117, 117, -1},
-  {{0, 200704, 0}, 117, 118, 165},
-  {{128, 0, 0}, 117, 124, -1},
-  {{128, 0, 0}, 117, 122, -1},
-  {{128, 0, 0}, 117, 117, -1},
-  {{128, 0, 0}, 117, 118, -1},
-  {{0, 200704, 0}, 117, 118, 0},
-  {{128, 0, 0}, 117, 118, -1},
-  {{0, 200704, 0}, 118, 119, 194},
-  {{1152, 0, 0}, 119, 120, -1},
-  {{1152, 0, 0}, 119, 120, -1},
-  {{4, 0, 0}, 119, 120, -1},
-  {{4, 0, 0}, 120, 120, -1},
-  {{4, 0, 0}, 120, 120, -1},
-};
-static const hw_copy fmnist_resnet_small_joint_step_copies[] = {
-  {ST(38528), BUF(178), {36864, 0, 0}},
-  {ST(75648), BUF(146), {8192, 0, 0}},
-  {ST(84352), BUF(162), {73728, 0, 0}},
-  {ST(158592), BUF(147), {147456, 0, 0}},
-  {ST(306560), BUF(103), {32768, 0, 0}},
-  {ST(340352), BUF(119), {294912, 0, 0}},
-  {ST(636288), BUF(104), {589824, 0, 0}},
-  {ST(1227136), BUF(78), {262144, 0, 0}},
-  {ST(1493376), BUF(63), {262144, 0, 0}},
+  {{0, 200704, 0}, 0, 47, -1},
+  {{128, 0, 0}, 0, 47, -1},
+  {{128, 0, 0}, 0, 47, -1},
+  {{0, 200704, 0}, 0, 45, -1},
+  {{0, 200704, 0}, 1, 44, -1},
+  {{128, 0, 0}, 1, 44, -1},
+  {{128, 0, 0}, 1, 44, -1},
+  {{0, 200704, 0}, 1, 42, -1},
+  {{0, 200704, 0}, 2, 41, -1},
+  {{128, 0, 0}, 2, 41, -1},
+  {{128, 0, 0}, 2, 41, -1},
+  {{0, 200704, 0}, 2, 40, -1},
+  {{0, 200704, 0}, 2, 38, -1},
+  {{0, 100352, 0}, 3, 31, -1},
+  {{256, 0, 0}, 3, 31, -1},
+  {{256, 0, 0}, 3, 32, -1},
+  {{0, 100352, 0}, 4, 37, -1},
+  {{256, 0, 0}, 4, 37, -1},
+  {{256, 0, 0}, 4, 37, -1},
+  {{0, 100352, 0}, 4, 34, -1},
+  {{0, 100352, 0}, 5, 33, -1},
+  {{256, 0, 0}, 5, 33, -1},
+  {{256, 0, 0}, 5, 33, -1},
+  {{0, 100352, 0}, 5, 29, -1},
+  {{0, 100352, 0}, 5, 27, -1},
+  {{0, 50176, 0}, 6, 22, -1},
+  {{512, 0, 0}, 6, 22, -1},
+  {{512, 0, 0}, 6, 23, -1},
+  {{0, 50176, 0}, 7, 26, -1},
+  {{512, 0, 0}, 7, 26, -1},
+  {{512, 0, 0}, 7, 26, -1},
+  {{0, 50176, 0}, 7, 20, -1},
+  {{0, 50176, 0}, 8, 18, -1},
+  {{512, 0, 0}, 8, 18, -1},
+  {{512, 0, 0}, 8, 19, -1},
+  {{0, 50176, 0}, 8, 23, -1},
+  {{0, 1024, 0}, 8, 8, -1},
+  {{0, 1024, 0}, 8, 49, -1},
+  {{0, 4096, 0}, 9, 16, -1},
+  {{2048, 0, 0}, 9, 16, -1},
+  {{2048, 0, 0}, 9, 16, -1},
+  {{0, 4096, 0}, 9, 14, -1},
+  {{0, 1024, 0}, 10, 13, -1},
+  {{0, 8, 0}, 10, 13, -1},
+  {{0, 1024, 0}, 10, 13, -1},
+  {{0, 0, 16}, 11, 11, -1},
+  {{0, 8, 0}, 11, 11, -1},
+  {{0, 8, 0}, 11, 11, -1},
+  {{0, 8, 0}, 11, 11, -1},
+  {{4, 0, 0}, 11, 11, -1},
+  {{4, 0, 0}, 11, 49, -1},
+  {{0, 0, 16}, 11, 13, 45},
+  {{0, 1024, 0}, 12, 13, -1},
+  {{0, 1024, 0}, 13, 13, -1},
+  {{0, 1024, 0}, 13, 13, 52},
+  {{0, 8, 0}, 13, 13, -1},
+  {{0, 1024, 0}, 13, 15, 42},
+  {{512, 0, 0}, 13, 13, -1},
+  {{512, 0, 0}, 13, 49, -1},
+  {{262144, 0, 0}, 14, 49, -1},
+  {{0, 4096, 0}, 15, 15, -1},
+  {{0, 4096, 0}, 15, 16, 60},
+  {{2048, 0, 0}, 15, 15, -1},
+  {{2048, 0, 0}, 15, 49, -1},
+  {{2048, 0, 0}, 15, 15, -1},
+  {{2048, 0, 0}, 15, 49, -1},
+  {{2048, 0, 0}, 15, 16, -1},
+  {{2048, 0, 0}, 15, 16, -1},
+  {{0, 4096, 0}, 16, 16, 38},
+  {{2048, 0, 0}, 16, 16, -1},
+  {{0, 4096, 0}, 16, 18, 61},
+  {{262144, 0, 0}, 17, 49, -1},
+  {{0, 1024, 0}, 18, 23, -1},
+  {{512, 0, 0}, 18, 18, -1},
+  {{512, 0, 0}, 18, 49, -1},
+  {{512, 0, 0}, 18, 18, -1},
+  {{512, 0, 0}, 18, 49, -1},
+  {{512, 0, 0}, 18, 18, -1},
+  {{512, 0, 0}, 18, 19, -1},
+  {{0, 50176, 0}, 18, 19, 32},
+  {{512, 0, 0}, 19, 19, -1},
+  {{0, 50176, 0}, 19, 25, 79},
+  {{589824, 0, 0}, 20, 49, -1},
+  {{512, 0, 0}, 21, 21, -1},
+  {{512, 0, 0}, 21, 49, -1},
+  {{512, 0, 0}, 22, 22, -1},
+  {{0, 50176, 0}, 22, 23, 25},
+  {{512, 0, 0}, 22, 23, -1},
+  {{512, 0, 0}, 23, 23, -1},
+  {{0, 50176, 0}, 23, 29, 35},
+  {{32768, 0, 0}, 24, 49, -1},
+  {{0, 50176, 0}, 25, 25, -1},
+  {{0, 50176, 0}, 25, 26, 91},
+  {{512, 0, 0}, 25, 25, -1},
+  {{512, 0, 0}, 25, 49, -1},
+  {{512, 0, 0}, 25, 25, -1},
+  {{512, 0, 0}, 25, 49, -1},
+  {{512, 0, 0}, 25, 26, -1},
+  {{512, 0, 0}, 25, 26, -1},
+  {{0, 50176, 0}, 26, 26, 28},
+  {{512, 0, 0}, 26, 26, -1},
+  {{0, 50176, 0}, 26, 28, 92},
+  {{294912, 0, 0}, 27, 49, -1},
+  {{0, 100352, 0}, 28, 29, -1},
+  {{0, 100352, 0}, 29, 29, -1},
+  {{0, 100352, 0}, 29, 33, 23},
+  {{256, 0, 0}, 29, 29, -1},
+  {{256, 0, 0}, 29, 49, -1},
+  {{256, 0, 0}, 29, 29, -1},
+  {{256, 0, 0}, 29, 49, -1},
+  {{256, 0, 0}, 29, 33, -1},
+  {{256, 0, 0}, 29, 33, -1},
+  {{256, 0, 0}, 30, 30, -1},
+  {{256, 0, 0}, 30, 49, -1},
+  {{256, 0, 0}, 31, 31, -1},
+  {{0, 100352, 0}, 31, 32, 13},
+  {{256, 0, 0}, 31, 32, -1},
+  {{256, 0, 0}, 32, 32, -1},
+  {{0, 100352, 0}, 32, 40, 115},
+  {{0, 100352, 0}, 33, 33, 20},
+  {{256, 0, 0}, 33, 33, -1},
+  {{0, 100352, 0}, 33, 36, 105},
+  {{147456, 0, 0}, 34, 49, -1},
+  {{8192, 0, 0}, 35, 49, -1},
+  {{0, 100352, 0}, 36, 36, -1},
+  {{0, 100352, 0}, 36, 37, 124},
+  {{256, 0, 0}, 36, 36, -1},
+  {{256, 0, 0}, 36, 49, -1},
+  {{256, 0, 0}, 36, 36, -1},
+  {{256, 0, 0}, 36, 49, -1},
+  {{256, 0, 0}, 36, 37, -1},
+  {{256, 0, 0}, 36, 37, -1},
+  {{0, 100352, 0}, 37, 37, 16},
+  {{256, 0, 0}, 37, 37, -1},
+  {{0, 100352, 0}, 37, 39, 125},
+  {{73728, 0, 0}, 38, 49, -1},
+  {{0, 200704, 0}, 39, 40, -1},
+  {{0, 200704, 0}, 40, 40, -1},
+  {{0, 200704, 0}, 40, 46, 11},
+  {{128, 0, 0}, 40, 40, -1},
+  {{128, 0, 0}, 40, 49, -1},
+  {{128, 0, 0}, 40, 40, -1},
+  {{128, 0, 0}, 40, 49, -1},
+  {{128, 0, 0}, 40, 41, -1},
+  {{128, 0, 0}, 40, 41, -1},
+  {{0, 200704, 0}, 41, 41, 8},
+  {{128, 0, 0}, 41, 41, -1},
+  {{0, 200704, 0}, 41, 43, 145},
+  {{36864, 0, 0}, 42, 49, -1},
+  {{0, 200704, 0}, 43, 43, -1},
+  {{0, 200704, 0}, 43, 44, 149},
+  {{128, 0, 0}, 43, 43, -1},
+  {{128, 0, 0}, 43, 49, -1},
+  {{128, 0, 0}, 43, 43, -1},
+  {{128, 0, 0}, 43, 49, -1},
+  {{128, 0, 0}, 43, 44, -1},
+  {{128, 0, 0}, 43, 44, -1},
+  {{0, 200704, 0}, 44, 44, 4},
+  {{128, 0, 0}, 44, 44, -1},
+  {{0, 200704, 0}, 44, 46, 150},
+  {{36864, 0, 0}, 45, 49, -1},
+  {{0, 200704, 0}, 46, 46, -1},
+  {{0, 200704, 0}, 46, 47, 138},
+  {{128, 0, 0}, 46, 46, -1},
+  {{128, 0, 0}, 46, 49, -1},
+  {{128, 0, 0}, 46, 46, -1},
+  {{128, 0, 0}, 46, 49, -1},
+  {{128, 0, 0}, 46, 47, -1},
+  {{128, 0, 0}, 46, 47, -1},
+  {{0, 200704, 0}, 47, 47, 0},
+  {{128, 0, 0}, 47, 47, -1},
+  {{0, 200704, 0}, 47, 48, 162},
+  {{1152, 0, 0}, 48, 49, -1},
 };
 
-/* Entry point 'bilevel.step': 135 calls, 269 buffers. Calls:
+/* Entry point 'bilevel.step': 69 calls, 242 buffers. Calls:
  * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
  * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
- * copies after the calls and a loop's carries: {to, from, bytes}. */
+ * copies after the calls (but before the optimizer's) and a loop's carries: {to, from,
+ * bytes}. */
 static const hw_arg fmnist_resnet_small_bilevel_step_args[] = {
-  IN(0), ST(5277632), ST(5277632),
-  IN(0), ST(5277696), ST(5277696),
-  IN(0), ST(5277824), ST(5277824),
-  IN(0), ST(5277888), ST(5277888),
-  IN(0), ST(5278016), ST(5278016),
-  IN(0), ST(5278080), ST(5278080),
-  IN(0), ST(5278272), ST(5278272),
-  IN(0), ST(5278400), ST(5278400),
-  IN(0), ST(5278464), ST(5278464),
-  IN(0), ST(5278592), ST(5278592),
-  IN(0), ST(5278656), ST(5278656),
-  IN(0), ST(5278848), ST(5278848),
-  IN(0), ST(5278976), ST(5278976),
-  IN(0), ST(5279040), ST(5279040),
-  IN(0), ST(5279168), ST(5279168),
-  IN(0), ST(5279232), ST(5279232),
-  IN(1), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(0), BUF(1), BUF(2), ST(1756032), ST(1756160), BUF(3),
+  IN(0), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(0), BUF(1), BUF(2), ST(1756032), ST(1756160), BUF(3),
       SCRATCH,
   BUF(3), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(4), BUF(5), BUF(6), ST(1756288), ST(1756416),
       BUF(7), SCRATCH,
@@ -4293,546 +3033,396 @@ static const hw_arg fmnist_resnet_small_bilevel_step_args[] = {
       ST(339840), BUF(32), BUF(33), BUF(34), ST(1760384), ST(1760896), BUF(35), BUF(36), BUF(37), SCRATCH,
   BUF(37), ST(1227136), ST(1489280), ST(1491328), BUF(38), BUF(39), BUF(40), BUF(41),
   BUF(41), ST(1493376), ST(1755520), BUF(42), BUF(43), BUF(44),
-  BUF(44), IN(2), BUF(45), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51),
+  BUF(44), IN(1), BUF(45), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51),
   BUF(44), BUF(51), BUF(52),
-  BUF(42), ST(1755520), BUF(43), BUF(44), BUF(51), BUF(52), IN(3), BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), BUF(58),
+  BUF(42), ST(1755520), BUF(43), BUF(44), BUF(51), BUF(52), IN(2), BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), BUF(58),
       BUF(59),
-  BUF(41), ST(1493376), BUF(56), IN(3), BUF(60), BUF(61),
+  BUF(41), ST(1493376), BUF(56), IN(2), BUF(60), BUF(61),
   BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), ST(1493376), BUF(56), BUF(62), BUF(63), BUF(64), BUF(65),
       BUF(66), BUF(67), BUF(68), BUF(69),
   BUF(38), BUF(39), BUF(40), ST(1489280), BUF(63), BUF(68), BUF(69), BUF(70), BUF(71), BUF(72),
-  BUF(37), ST(1227136), IN(3), BUF(72), BUF(73), BUF(74),
-  ST(1489280), IN(3), BUF(67), BUF(75),
-  ST(1491328), IN(3), BUF(65), BUF(76),
+  BUF(37), ST(1227136), IN(2), BUF(72), BUF(73), BUF(74),
+  ST(1489280), IN(2), BUF(67), BUF(75),
+  ST(1491328), IN(2), BUF(65), BUF(76),
   BUF(37), BUF(74), BUF(75), BUF(76), BUF(77), BUF(78), BUF(79), BUF(80),
   BUF(59), BUF(61), BUF(80), BUF(81), BUF(82), BUF(83),
-  IN(2), BUF(83), BUF(84), BUF(85), BUF(86), BUF(87),
+  IN(1), BUF(83), BUF(84), BUF(85), BUF(86), BUF(87),
   BUF(83), BUF(87), BUF(88),
-  BUF(58), IN(3), BUF(59), BUF(81), BUF(82), BUF(83), BUF(87), BUF(88), IN(4), BUF(89), BUF(90), BUF(91), BUF(92),
+  BUF(58), IN(2), BUF(59), BUF(81), BUF(82), BUF(83), BUF(87), BUF(88), IN(3), BUF(89), BUF(90), BUF(91), BUF(92),
       BUF(93), BUF(94), BUF(95),
-  IN(3), BUF(60), BUF(61), BUF(80), BUF(92), IN(4), BUF(96), BUF(97), BUF(98),
+  IN(2), BUF(60), BUF(61), BUF(80), BUF(92), IN(3), BUF(96), BUF(97), BUF(98),
   BUF(61), BUF(75), BUF(76), BUF(77), BUF(78), BUF(79), BUF(92), BUF(99), BUF(100), BUF(101), BUF(102), BUF(103),
       BUF(104), BUF(105), BUF(106),
   BUF(75), BUF(79), BUF(100), BUF(104), BUF(105), BUF(106), BUF(107),
-  BUF(37), IN(3), BUF(73), BUF(74), IN(4), BUF(107), BUF(108), BUF(109), BUF(110),
-  IN(3), BUF(67), BUF(75), IN(4), BUF(102), BUF(111), BUF(112),
-  IN(3), BUF(65), BUF(76), IN(4), BUF(101), BUF(113), BUF(114),
+  BUF(37), IN(2), BUF(73), BUF(74), IN(3), BUF(107), BUF(108), BUF(109), BUF(110),
+  IN(2), BUF(67), BUF(75), IN(3), BUF(102), BUF(111), BUF(112),
+  IN(2), BUF(65), BUF(76), IN(3), BUF(101), BUF(113), BUF(114),
   BUF(37), BUF(110), BUF(112), BUF(114), ST(1761408), ST(1763456), BUF(115), BUF(116), BUF(117), ST(1761408),
       ST(1763456), BUF(118),
   BUF(95), BUF(98), BUF(118), BUF(119), BUF(120), BUF(121),
-  IN(2), BUF(121), BUF(122), BUF(123), BUF(124), BUF(125), BUF(126), BUF(127), BUF(128),
+  IN(1), BUF(121), BUF(122), BUF(123), BUF(124), BUF(125), BUF(126), BUF(127), BUF(128),
   BUF(121), BUF(128), BUF(129),
   BUF(95), BUF(119), BUF(120), BUF(121), BUF(128), BUF(129), BUF(130), BUF(131), BUF(132), BUF(133),
   BUF(98), BUF(112), BUF(114), BUF(115), BUF(116), BUF(117), BUF(133), BUF(134), BUF(135), BUF(136), BUF(137), BUF(138),
       BUF(139), BUF(140),
   BUF(32), BUF(33), BUF(34), ST(1226112), BUF(35), BUF(110), BUF(140), BUF(141), BUF(142), BUF(143), BUF(144), BUF(145),
       BUF(146), BUF(147), BUF(148),
-  IN(0), BUF(31), ST(636288), BUF(148), IN(5), ST(4157824), BUF(149), BUF(150), BUF(151), ST(4157824), SCRATCH,
-  IN(0), ST(636288), BUF(149), BUF(150), BUF(151), IN(6), ST(2401792), IN(7), BUF(152), BUF(153), ST(2401792),
-  IN(0), ST(339840), BUF(142), IN(5), IN(6), IN(7), ST(2105344), ST(2105344),
-  IN(0), ST(1226112), BUF(143), IN(5), IN(6), IN(7), ST(2991616), ST(2991616),
-  IN(0), ST(5279168), ST(1226112), BUF(143), IN(5), IN(6), IN(7), ST(2991616), ST(4747648), ST(4747648), ST(1226112),
-  IN(0), ST(1226624), BUF(142), IN(5), IN(6), IN(7), ST(2992128), ST(2992128),
-  IN(0), ST(5278848), ST(339840), BUF(142), IN(5), IN(6), IN(7), ST(2105344), ST(3861376), ST(3861376), ST(339840),
-  IN(0), ST(5279232), ST(1226624), BUF(142), IN(5), IN(6), IN(7), ST(2992128), ST(4748160), ST(4748160), ST(1226624),
-  IN(0), BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(141), IN(5), IN(6), IN(7), ST(2104832), ST(3860864),
-      BUF(154), ST(2104832), ST(3860864),
-  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(141), BUF(155), BUF(156), BUF(157),
-  BUF(27), ST(339328), BUF(35), BUF(141), BUF(156), BUF(157), BUF(158), BUF(159),
-  IN(0), ST(339328), IN(5), IN(6), IN(7), ST(2104832), ST(3860864), ST(5278784), ST(5278784), ST(339328),
-  IN(0), BUF(24), ST(306560), IN(5), BUF(159), ST(3828096), BUF(160), BUF(161), BUF(162), ST(3828096), SCRATCH,
-  IN(0), ST(306560), IN(6), IN(7), BUF(160), BUF(161), BUF(162), ST(2072064), BUF(163), BUF(164), ST(2072064),
-  IN(0), ST(306560), IN(5), IN(6), IN(7), ST(3828096), ST(2072064), ST(5278720), ST(5278720), BUF(165),
-  IN(0), ST(636288), IN(5), ST(4157824), IN(6), IN(7), ST(2401792), ST(5279104), ST(5279104), BUF(166),
-  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(148), BUF(167), BUF(168), BUF(169), BUF(170),
-      BUF(171), BUF(172), BUF(173), BUF(174), SCRATCH,
-  BUF(30), ST(635264), BUF(168), BUF(172), BUF(173), BUF(174), BUF(175),
-  IN(0), BUF(24), ST(340352), IN(5), BUF(175), ST(3861888), BUF(176), BUF(177), BUF(178), ST(3861888), SCRATCH,
-  IN(0), ST(340352), IN(6), IN(7), BUF(176), BUF(177), BUF(178), ST(2105856), BUF(179), BUF(180), ST(2105856),
-  IN(0), ST(635264), IN(5), IN(6), IN(7), BUF(170), ST(2400768), ST(2400768),
-  IN(0), ST(5278976), ST(635264), IN(5), IN(6), IN(7), BUF(170), ST(2400768), ST(4156800), ST(4156800), ST(635264),
-  IN(0), ST(635776), IN(5), IN(6), IN(7), BUF(169), ST(2401280), ST(2401280),
-  IN(0), ST(5279040), ST(635776), IN(5), IN(6), IN(7), BUF(169), ST(2401280), ST(4157312), ST(4157312), ST(635776),
-  IN(0), ST(340352), IN(5), IN(6), IN(7), ST(3861888), ST(2105856), ST(5278912), ST(5278912), BUF(181),
-  ST(340352), BUF(175), BUF(182), SCRATCH,
-  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(159), BUF(182), BUF(183), BUF(184), BUF(185),
-      BUF(186), BUF(187), BUF(188), BUF(189), BUF(190), SCRATCH,
-  BUF(22), ST(306048), BUF(184), BUF(188), BUF(189), BUF(190), BUF(191),
-  IN(0), BUF(19), ST(158592), IN(5), BUF(191), ST(3680128), BUF(192), BUF(193), BUF(194), ST(3680128), SCRATCH,
-  IN(0), ST(158592), IN(6), IN(7), BUF(192), BUF(193), BUF(194), ST(1924096), BUF(195), BUF(196), ST(1924096),
-  IN(0), ST(84096), IN(5), IN(6), IN(7), BUF(185), ST(1849600), ST(1849600),
-  IN(0), ST(306048), IN(5), IN(6), IN(7), BUF(186), ST(2071552), ST(2071552),
-  IN(0), ST(5278592), ST(306048), IN(5), IN(6), IN(7), BUF(186), ST(2071552), ST(3827584), ST(3827584), ST(306048),
-  IN(0), ST(306304), IN(5), IN(6), IN(7), BUF(185), ST(2071808), ST(2071808),
-  IN(0), ST(5278272), ST(84096), IN(5), IN(6), IN(7), BUF(185), ST(1849600), ST(3605632), ST(3605632), ST(84096),
-  IN(0), ST(5278656), ST(306304), IN(5), IN(6), IN(7), BUF(185), ST(2071808), ST(3827840), ST(3827840), ST(306304),
-  IN(0), BUF(13), BUF(14), BUF(15), ST(83840), IN(5), IN(6), IN(7), BUF(184), ST(1849344), ST(3605376), BUF(197),
-      ST(1849344), ST(3605376),
-  BUF(13), BUF(14), BUF(15), ST(83840), BUF(184), BUF(198), BUF(199), BUF(200),
-  BUF(15), ST(83840), BUF(184), BUF(199), BUF(200), BUF(201), BUF(202),
-  IN(0), ST(83840), IN(5), IN(6), IN(7), ST(1849344), ST(3605376), ST(5278208), ST(5278208), ST(83840),
-  IN(0), BUF(12), ST(75648), IN(5), BUF(202), ST(3597184), BUF(203), BUF(204), BUF(205), ST(3597184), SCRATCH,
-  IN(0), ST(75648), IN(6), IN(7), BUF(203), BUF(204), BUF(205), ST(1841152), BUF(206), BUF(207), ST(1841152),
-  IN(0), ST(75648), IN(5), IN(6), IN(7), ST(3597184), ST(1841152), ST(5278144), ST(5278144), BUF(208),
-  IN(0), ST(158592), IN(5), IN(6), IN(7), ST(3680128), ST(1924096), ST(5278528), ST(5278528), BUF(209),
-  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(191), BUF(210), BUF(211), BUF(212), BUF(213),
-      BUF(214), BUF(215), BUF(216), BUF(217), SCRATCH,
-  BUF(18), ST(158080), BUF(211), BUF(215), BUF(216), BUF(217), BUF(218),
-  IN(0), BUF(12), ST(84352), IN(5), BUF(218), ST(3605888), BUF(219), BUF(220), BUF(221), ST(3605888), SCRATCH,
-  IN(0), ST(84352), IN(6), IN(7), BUF(219), BUF(220), BUF(221), ST(1849856), BUF(222), BUF(223), ST(1849856),
-  IN(0), ST(158080), IN(5), IN(6), IN(7), BUF(213), ST(1923584), ST(1923584),
-  IN(0), ST(5278400), ST(158080), IN(5), IN(6), IN(7), BUF(213), ST(1923584), ST(3679616), ST(3679616), ST(158080),
-  IN(0), ST(158336), IN(5), IN(6), IN(7), BUF(212), ST(1923840), ST(1923840),
-  IN(0), ST(5278464), ST(158336), IN(5), IN(6), IN(7), BUF(212), ST(1923840), ST(3679872), ST(3679872), ST(158336),
-  IN(0), ST(84352), IN(5), IN(6), IN(7), ST(3605888), ST(1849856), ST(5278336), ST(5278336), BUF(224),
-  ST(84352), BUF(218), BUF(225), SCRATCH,
-  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(202), BUF(225), BUF(226), BUF(227), BUF(228), BUF(229),
-      BUF(230), BUF(231), BUF(232), BUF(233), SCRATCH,
-  BUF(10), ST(75392), BUF(227), BUF(231), BUF(232), BUF(233), BUF(234),
-  IN(0), BUF(7), ST(38528), IN(5), BUF(234), ST(3560064), BUF(235), BUF(236), BUF(237), ST(3560064), SCRATCH,
-  IN(0), ST(38528), IN(6), IN(7), BUF(235), BUF(236), BUF(237), ST(1804032), BUF(238), BUF(239), ST(1804032),
-  IN(0), ST(75392), IN(5), IN(6), IN(7), BUF(229), ST(1840896), ST(1840896),
-  IN(0), ST(5278016), ST(75392), IN(5), IN(6), IN(7), BUF(229), ST(1840896), ST(3596928), ST(3596928), ST(75392),
-  IN(0), ST(75520), IN(5), IN(6), IN(7), BUF(228), ST(1841024), ST(1841024),
-  IN(0), ST(5278080), ST(75520), IN(5), IN(6), IN(7), BUF(228), ST(1841024), ST(3597056), ST(3597056), ST(75520),
-  IN(0), ST(38528), IN(5), IN(6), IN(7), ST(3560064), ST(1804032), ST(5277952), ST(5277952), BUF(240),
-  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(234), BUF(241), BUF(242), BUF(243), BUF(244), BUF(245),
-      BUF(246), BUF(247), BUF(248), SCRATCH,
-  BUF(6), ST(38272), BUF(242), BUF(246), BUF(247), BUF(248), BUF(249),
-  IN(0), BUF(3), ST(1408), IN(5), BUF(249), ST(3522944), BUF(250), BUF(251), BUF(252), ST(3522944), SCRATCH,
-  IN(0), ST(1408), IN(6), IN(7), BUF(250), BUF(251), BUF(252), ST(1766912), BUF(253), BUF(254), ST(1766912),
-  IN(0), ST(38272), IN(5), IN(6), IN(7), BUF(244), ST(1803776), ST(1803776),
-  IN(0), ST(5277824), ST(38272), IN(5), IN(6), IN(7), BUF(244), ST(1803776), ST(3559808), ST(3559808), ST(38272),
-  IN(0), ST(38400), IN(5), IN(6), IN(7), BUF(243), ST(1803904), ST(1803904),
-  IN(0), ST(5277888), ST(38400), IN(5), IN(6), IN(7), BUF(243), ST(1803904), ST(3559936), ST(3559936), ST(38400),
-  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(227), BUF(249), BUF(255), BUF(256), BUF(257), BUF(258),
-      BUF(259), BUF(260), BUF(261), BUF(262), SCRATCH,
-  BUF(2), ST(1152), BUF(256), BUF(260), BUF(261), BUF(262), BUF(263),
-  IN(0), IN(1), ST(0), IN(5), BUF(263), ST(3521536), BUF(264), BUF(265), BUF(266), ST(3521536), SCRATCH,
-  IN(0), ST(0), IN(6), IN(7), BUF(264), BUF(265), BUF(266), ST(1765504), BUF(267), BUF(268), ST(1765504),
-  IN(0), ST(1152), IN(5), IN(6), IN(7), BUF(258), ST(1766656), ST(1766656),
-  IN(0), ST(5277632), ST(1152), IN(5), IN(6), IN(7), BUF(258), ST(1766656), ST(3522688), ST(3522688), ST(1152),
-  IN(0), ST(1280), IN(5), IN(6), IN(7), BUF(257), ST(1766784), ST(1766784),
-  IN(0), ST(5277696), ST(1280), IN(5), IN(6), IN(7), BUF(257), ST(1766784), ST(3522816), ST(3522816), ST(1280),
-  IN(0), ST(0), IN(5), IN(6), IN(7), ST(3521536), ST(1765504), ST(5277568), ST(5277568), ST(0),
-  IN(0), ST(1408), IN(5), IN(6), IN(7), ST(3522944), ST(1766912), ST(5277760), ST(5277760), ST(1408),
+  BUF(34), ST(1226112), BUF(35), BUF(141), BUF(147), BUF(148), BUF(149), BUF(150),
+  BUF(31), BUF(150), BUF(151), SCRATCH,
+  BUF(25), BUF(26), BUF(27), BUF(35), BUF(141), BUF(152), BUF(153),
+  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(141), BUF(154), BUF(155), BUF(156),
+  BUF(27), ST(339328), BUF(35), BUF(141), BUF(155), BUF(156), BUF(157), BUF(158),
+  BUF(24), BUF(158), BUF(159), SCRATCH,
+  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(150), BUF(160), BUF(161), BUF(162), BUF(163),
+      BUF(164), BUF(165), BUF(166), BUF(167), SCRATCH,
+  BUF(28), BUF(29), BUF(30), ST(635264), BUF(161), BUF(166), BUF(167), BUF(168), BUF(169), BUF(170),
+  BUF(24), BUF(170), BUF(171), SCRATCH,
+  ST(340352), BUF(170), BUF(172), SCRATCH,
+  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(158), BUF(172), BUF(173), BUF(174), BUF(175),
+      BUF(176), BUF(177), BUF(178), BUF(179), BUF(180), SCRATCH,
+  BUF(13), BUF(14), BUF(15), BUF(174), BUF(181), BUF(182),
+  BUF(13), BUF(14), BUF(15), ST(83840), BUF(174), BUF(183), BUF(184), BUF(185),
+  BUF(15), ST(83840), BUF(174), BUF(184), BUF(185), BUF(186), BUF(187),
+  BUF(20), BUF(21), BUF(22), ST(306048), BUF(174), BUF(179), BUF(180), BUF(188), BUF(189), BUF(190),
+  BUF(19), BUF(190), BUF(191), SCRATCH,
+  BUF(12), BUF(187), BUF(192), SCRATCH,
+  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(190), BUF(193), BUF(194), BUF(195), BUF(196),
+      BUF(197), BUF(198), BUF(199), BUF(200), SCRATCH,
+  BUF(16), BUF(17), BUF(18), ST(158080), BUF(194), BUF(199), BUF(200), BUF(201), BUF(202), BUF(203),
+  BUF(12), BUF(203), BUF(204), SCRATCH,
+  ST(84352), BUF(203), BUF(205), SCRATCH,
+  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(187), BUF(205), BUF(206), BUF(207), BUF(208), BUF(209),
+      BUF(210), BUF(211), BUF(212), BUF(213), SCRATCH,
+  BUF(8), BUF(9), BUF(10), ST(75392), BUF(207), BUF(212), BUF(213), BUF(214), BUF(215), BUF(216),
+  BUF(7), BUF(216), BUF(217), SCRATCH,
+  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(216), BUF(218), BUF(219), BUF(220), BUF(221), BUF(222),
+      BUF(223), BUF(224), BUF(225), SCRATCH,
+  BUF(4), BUF(5), BUF(6), ST(38272), BUF(219), BUF(224), BUF(225), BUF(226), BUF(227), BUF(228),
+  BUF(3), BUF(228), BUF(229), SCRATCH,
+  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(207), BUF(228), BUF(230), BUF(231), BUF(232), BUF(233),
+      BUF(234), BUF(235), BUF(236), BUF(237), SCRATCH,
+  BUF(0), BUF(1), BUF(2), ST(1152), BUF(231), BUF(236), BUF(237), BUF(238), BUF(239), BUF(240),
+  IN(0), BUF(240), BUF(241), SCRATCH,
+  IN(4), IN(5), IN(6), IN(7), ST(0), BUF(241), BUF(235), BUF(233), BUF(229), BUF(223), BUF(221), BUF(217), BUF(211),
+      BUF(209), BUF(192), BUF(182), BUF(176), BUF(204), BUF(198), BUF(196), BUF(191), BUF(178), BUF(176), BUF(159),
+      BUF(153), BUF(143), BUF(171), BUF(165), BUF(163), BUF(151), BUF(145), BUF(143),
 };
 static const hw_call fmnist_resnet_small_bilevel_step_calls[] = {
-  {0, 3, 0, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
-  {0, 3, 3, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
-  {0, 3, 6, {0, 0, 0}, 0},        /* k0000_select backbone.block1.bn1 */
-  {0, 3, 9, {0, 0, 0}, 0},        /* k0000_select backbone.block1.bn1 */
-  {0, 3, 12, {0, 0, 0}, 0},       /* k0000_select backbone.block1.bn2 */
-  {0, 3, 15, {0, 0, 0}, 0},       /* k0000_select backbone.block1.bn2 */
-  {0, 3, 18, {0, 0, 0}, 0},       /* k0000_select backbone.block2.shortcut.bn */
-  {0, 3, 21, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn1 */
-  {0, 3, 24, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn1 */
-  {0, 3, 27, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn2 */
-  {0, 3, 30, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn2 */
-  {0, 3, 33, {0, 0, 0}, 0},       /* k0000_select backbone.block3.shortcut.bn */
-  {0, 3, 36, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn1 */
-  {0, 3, 39, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn1 */
-  {0, 3, 42, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
-  {0, 3, 45, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
-  {1, 13, 48, {0, 0, 0}, 1},      /* k0001_backbone_stem_reduce_mean */
-  {2, 13, 61, {0, 0, 0}, 1},      /* k0002_backbone_block1_reduce_mean */
-  {3, 15, 74, {0, 0, 0}, 1},      /* k0003_backbone_block1_reduce_mean */
-  {4, 10, 89, {0, 0, 0}, 1},      /* k0004_backbone_block2_shortcut_reduce_mean */
-  {5, 13, 99, {0, 0, 0}, 1},      /* k0005_backbone_block2_reduce_mean */
-  {6, 19, 112, {0, 0, 0}, 1},     /* k0006_backbone_block2_reduce_mean */
-  {7, 10, 131, {0, 0, 0}, 1},     /* k0007_backbone_block3_shortcut_reduce_mean */
-  {8, 13, 141, {0, 0, 0}, 1},     /* k0008_backbone_block3_reduce_mean */
-  {9, 20, 154, {0, 0, 0}, 1},     /* k0009_backbone_block3_reduce_mean */
-  {78, 8, 174, {0, 0, 0}, 0},     /* k0078_reduce_mean head */
-  {11, 6, 182, {0, 0, 0}, 0},     /* k0011_head_fc2_reduce_sum */
-  {12, 9, 188, {0, 0, 0}, 0},     /* k0012_reduce_mean */
-  {13, 3, 197, {0, 0, 0}, 0},     /* k0013_matmul */
-  {79, 14, 200, {0, 0, 0}, 0},    /* k0079_head_fc2_reduce_sum */
-  {80, 6, 214, {0, 0, 0}, 0},     /* k0080_head_fc2_matmul */
-  {81, 15, 220, {0, 0, 0}, 0},    /* k0081_head_reduce_sum */
-  {82, 10, 235, {0, 0, 0}, 0},    /* k0082_head_bn1_reduce_sum */
-  {83, 6, 245, {0, 0, 0}, 0},     /* k0083_head_fc1_matmul */
-  {84, 4, 251, {0, 0, 0}, 0},     /* k0084_head_bn1_sub */
-  {84, 4, 255, {0, 0, 0}, 0},     /* k0084_head_bn1_sub */
-  {78, 8, 259, {0, 0, 0}, 0},     /* k0078_reduce_mean */
-  {85, 6, 267, {0, 0, 0}, 0},     /* k0085_reduce_sum */
-  {86, 6, 273, {0, 0, 0}, 0},     /* k0086_reduce_sum */
-  {13, 3, 279, {0, 0, 0}, 0},     /* k0013_matmul */
-  {87, 16, 282, {0, 0, 0}, 0},    /* k0087_reduce_sum */
-  {88, 9, 298, {0, 0, 0}, 0},     /* k0088_matmul */
-  {89, 15, 307, {0, 0, 0}, 0},    /* k0089_reduce_sum */
-  {90, 7, 322, {0, 0, 0}, 0},     /* k0090_add */
-  {91, 9, 329, {0, 0, 0}, 0},     /* k0091_matmul */
-  {92, 7, 338, {0, 0, 0}, 0},     /* k0092_sub */
-  {92, 7, 345, {0, 0, 0}, 0},     /* k0092_sub */
-  {93, 12, 352, {0, 0, 0}, 0},    /* k0093_head_bn1_reduce_mean */
-  {85, 6, 364, {0, 0, 0}, 0},     /* k0085_reduce_sum */
-  {94, 9, 370, {0, 0, 0}, 0},     /* k0094_reduce_mean */
-  {13, 3, 379, {0, 0, 0}, 0},     /* k0013_matmul */
-  {95, 10, 382, {0, 0, 0}, 0},    /* k0095_reduce_sum */
-  {96, 14, 392, {0, 0, 0}, 0},    /* k0096_reduce_sum */
-  {26, 15, 406, {0, 0, 0}, 0},    /* k0026_reduce_sum backbone.block3.bn2 */
-  {97, 11, 421, {0, 0, 0}, 1},    /* k0097_backbone_block3_conv2_reduce_sum */
-  {98, 11, 432, {0, 0, 0}, 0},    /* k0098_backbone_block3_conv2_reduce_sum */
-  {99, 8, 443, {0, 0, 0}, 0},     /* k0099_add backbone.block3.shortcut.bn */
-  {99, 8, 451, {0, 0, 0}, 0},     /* k0099_add backbone.block3.bn2 */
-  {100, 11, 459, {0, 0, 0}, 0},   /* k0100_sub backbone.block3.bn2 */
-  {99, 8, 470, {0, 0, 0}, 0},     /* k0099_add backbone.block3.bn2 */
-  {100, 11, 478, {0, 0, 0}, 0},   /* k0100_sub backbone.block3.shortcut.bn */
-  {100, 11, 489, {0, 0, 0}, 0},   /* k0100_sub backbone.block3.bn2 */
-  {101, 15, 500, {0, 0, 0}, 0},   /* k0101_backbone_block3_shortcut_bn_reduce_sum */
-  {32, 9, 515, {0, 0, 0}, 0},     /* k0032_backbone_block3_shortcut_bn_reduce_sum */
-  {33, 8, 524, {0, 0, 0}, 0},     /* k0033_backbone_block3_shortcut_bn_reduce_sum */
-  {102, 10, 532, {0, 0, 0}, 0},   /* k0102_backbone_block3_shortcut_bn_sub */
-  {34, 11, 542, {0, 0, 0}, 1},    /* k0034_backbone_block3_shortcut_conv_reduce_sum */
-  {35, 11, 553, {0, 0, 0}, 0},    /* k0035_backbone_block3_shortcut_conv_reduce_sum */
-  {103, 10, 564, {0, 0, 0}, 0},   /* k0103_backbone_block3_shortcut_conv_sub */
-  {104, 10, 574, {0, 0, 0}, 0},   /* k0104_backbone_block3_conv2_sub */
-  {38, 16, 584, {0, 0, 0}, 1},    /* k0038_backbone_block3_reduce_sum */
-  {39, 7, 600, {0, 0, 0}, 0},     /* k0039_backbone_block3_bn1_add */
-  {40, 11, 607, {0, 0, 0}, 1},    /* k0040_backbone_block3_conv1_reduce_sum */
-  {41, 11, 618, {0, 0, 0}, 0},    /* k0041_backbone_block3_conv1_reduce_sum */
-  {105, 8, 629, {0, 0, 0}, 0},    /* k0105_backbone_block3_bn1_add */
-  {106, 11, 637, {0, 0, 0}, 0},   /* k0106_backbone_block3_bn1_sub */
-  {105, 8, 648, {0, 0, 0}, 0},    /* k0105_backbone_block3_bn1_add */
-  {106, 11, 656, {0, 0, 0}, 0},   /* k0106_backbone_block3_bn1_sub */
-  {107, 10, 667, {0, 0, 0}, 0},   /* k0107_backbone_block3_conv1_sub */
-  {43, 4, 677, {0, 0, 0}, 1},     /* k0043_backbone_block3_conv1_conv2d_input_grad */
-  {44, 17, 681, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
-  {45, 7, 698, {0, 0, 0}, 0},     /* k0045_backbone_block2_bn2_add */
-  {46, 11, 705, {0, 0, 0}, 1},    /* k0046_backbone_block2_conv2_reduce_sum */
-  {47, 11, 716, {0, 0, 0}, 0},    /* k0047_backbone_block2_conv2_reduce_sum */
-  {108, 8, 727, {0, 0, 0}, 0},    /* k0108_add backbone.block2.shortcut.bn */
-  {108, 8, 735, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn2 */
-  {109, 11, 743, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn2 */
-  {108, 8, 754, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn2 */
-  {109, 11, 762, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.shortcut.bn */
-  {109, 11, 773, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn2 */
-  {110, 14, 784, {0, 0, 0}, 0},   /* k0110_backbone_block2_shortcut_bn_reduce_sum */
-  {51, 8, 798, {0, 0, 0}, 0},     /* k0051_backbone_block2_shortcut_bn_reduce_sum */
-  {52, 7, 806, {0, 0, 0}, 0},     /* k0052_backbone_block2_shortcut_bn_reduce_sum */
-  {111, 10, 813, {0, 0, 0}, 0},   /* k0111_backbone_block2_shortcut_bn_sub */
-  {54, 11, 823, {0, 0, 0}, 1},    /* k0054_backbone_block2_shortcut_conv_reduce_sum */
-  {55, 11, 834, {0, 0, 0}, 0},    /* k0055_backbone_block2_shortcut_conv_reduce_sum */
-  {112, 10, 845, {0, 0, 0}, 0},   /* k0112_backbone_block2_shortcut_conv_sub */
-  {113, 10, 855, {0, 0, 0}, 0},   /* k0113_backbone_block2_conv2_sub */
-  {58, 16, 865, {0, 0, 0}, 1},    /* k0058_backbone_block2_reduce_sum */
-  {59, 7, 881, {0, 0, 0}, 0},     /* k0059_backbone_block2_bn1_add */
-  {60, 11, 888, {0, 0, 0}, 1},    /* k0060_backbone_block2_conv1_reduce_sum */
-  {61, 11, 899, {0, 0, 0}, 0},    /* k0061_backbone_block2_conv1_reduce_sum */
-  {108, 8, 910, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn1 */
-  {109, 11, 918, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn1 */
-  {108, 8, 929, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn1 */
-  {109, 11, 937, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn1 */
-  {114, 10, 948, {0, 0, 0}, 0},   /* k0114_backbone_block2_conv1_sub */
-  {63, 4, 958, {0, 0, 0}, 1},     /* k0063_backbone_block2_conv1_conv2d_input_grad */
-  {64, 17, 962, {0, 0, 0}, 1},    /* k0064_backbone_reduce_sum */
-  {65, 7, 979, {0, 0, 0}, 0},     /* k0065_backbone_block1_bn2_add */
-  {66, 11, 986, {0, 0, 0}, 1},    /* k0066_reduce_sum backbone.block1.conv2 */
-  {67, 11, 997, {0, 0, 0}, 0},    /* k0067_reduce_sum backbone.block1.conv2 */
-  {115, 8, 1008, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn2 */
-  {116, 11, 1016, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn2 */
-  {115, 8, 1027, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn2 */
-  {116, 11, 1035, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn2 */
-  {117, 10, 1046, {0, 0, 0}, 0},  /* k0117_backbone_block1_conv2_sub */
-  {71, 16, 1056, {0, 0, 0}, 1},   /* k0071_backbone_block1_reduce_sum */
-  {72, 7, 1072, {0, 0, 0}, 0},    /* k0072_add backbone.block1.bn1 */
-  {66, 11, 1079, {0, 0, 0}, 1},   /* k0066_reduce_sum backbone.block1.conv1 */
-  {67, 11, 1090, {0, 0, 0}, 0},   /* k0067_reduce_sum backbone.block1.conv1 */
-  {115, 8, 1101, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn1 */
-  {116, 11, 1109, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn1 */
-  {115, 8, 1120, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn1 */
-  {116, 11, 1128, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn1 */
-  {73, 17, 1139, {0, 0, 0}, 1},   /* k0073_backbone_reduce_sum */
-  {72, 7, 1156, {0, 0, 0}, 0},    /* k0072_add backbone.stem.bn */
-  {74, 11, 1163, {0, 0, 0}, 1},   /* k0074_backbone_stem_conv_reduce_sum */
-  {75, 11, 1174, {0, 0, 0}, 0},   /* k0075_backbone_stem_conv_reduce_sum */
-  {115, 8, 1185, {0, 0, 0}, 0},   /* k0115_add backbone.stem.bn */
-  {116, 11, 1193, {0, 0, 0}, 0},  /* k0116_sub backbone.stem.bn */
-  {115, 8, 1204, {0, 0, 0}, 0},   /* k0115_add backbone.stem.bn */
-  {116, 11, 1212, {0, 0, 0}, 0},  /* k0116_sub backbone.stem.bn */
-  {118, 10, 1223, {0, 0, 0}, 0},  /* k0118_backbone_stem_conv_sub */
-  {119, 10, 1233, {0, 0, 0}, 0},  /* k0119_backbone_block1_conv1_sub */
+  {0, 13, 0, {0, 0, 0}, 1},       /* k0000_backbone_stem_reduce_mean */
+  {1, 13, 13, {0, 0, 0}, 1},      /* k0001_backbone_block1_reduce_mean */
+  {2, 15, 26, {0, 0, 0}, 1},      /* k0002_backbone_block1_reduce_mean */
+  {3, 10, 41, {0, 0, 0}, 1},      /* k0003_backbone_block2_shortcut_reduce_mean */
+  {4, 13, 51, {0, 0, 0}, 1},      /* k0004_backbone_block2_reduce_mean */
+  {5, 19, 64, {0, 0, 0}, 1},      /* k0005_backbone_block2_reduce_mean */
+  {6, 10, 83, {0, 0, 0}, 1},      /* k0006_backbone_block3_shortcut_reduce_mean */
+  {7, 13, 93, {0, 0, 0}, 1},      /* k0007_backbone_block3_reduce_mean */
+  {8, 20, 106, {0, 0, 0}, 1},     /* k0008_backbone_block3_reduce_mean */
+  {47, 8, 126, {0, 0, 0}, 0},     /* k0047_reduce_mean head */
+  {10, 6, 134, {0, 0, 0}, 0},     /* k0010_head_fc2_reduce_sum */
+  {11, 9, 140, {0, 0, 0}, 0},     /* k0011_reduce_mean */
+  {12, 3, 149, {0, 0, 0}, 0},     /* k0012_matmul */
+  {48, 14, 152, {0, 0, 0}, 0},    /* k0048_head_fc2_reduce_sum */
+  {49, 6, 166, {0, 0, 0}, 0},     /* k0049_head_fc2_matmul */
+  {15, 15, 172, {0, 0, 0}, 0},    /* k0015_head_reduce_sum */
+  {16, 10, 187, {0, 0, 0}, 0},    /* k0016_head_bn1_reduce_sum */
+  {50, 6, 197, {0, 0, 0}, 0},     /* k0050_head_fc1_matmul */
+  {51, 4, 203, {0, 0, 0}, 0},     /* k0051_head_bn1_sub */
+  {51, 4, 207, {0, 0, 0}, 0},     /* k0051_head_bn1_sub */
+  {47, 8, 211, {0, 0, 0}, 0},     /* k0047_reduce_mean */
+  {52, 6, 219, {0, 0, 0}, 0},     /* k0052_reduce_sum */
+  {53, 6, 225, {0, 0, 0}, 0},     /* k0053_reduce_sum */
+  {12, 3, 231, {0, 0, 0}, 0},     /* k0012_matmul */
+  {54, 16, 234, {0, 0, 0}, 0},    /* k0054_reduce_sum */
+  {55, 9, 250, {0, 0, 0}, 0},     /* k0055_matmul */
+  {56, 15, 259, {0, 0, 0}, 0},    /* k0056_reduce_sum */
+  {57, 7, 274, {0, 0, 0}, 0},     /* k0057_add */
+  {58, 9, 281, {0, 0, 0}, 0},     /* k0058_matmul */
+  {59, 7, 290, {0, 0, 0}, 0},     /* k0059_sub */
+  {59, 7, 297, {0, 0, 0}, 0},     /* k0059_sub */
+  {60, 12, 304, {0, 0, 0}, 0},    /* k0060_head_bn1_reduce_mean */
+  {52, 6, 316, {0, 0, 0}, 0},     /* k0052_reduce_sum */
+  {61, 9, 322, {0, 0, 0}, 0},     /* k0061_reduce_mean */
+  {12, 3, 331, {0, 0, 0}, 0},     /* k0012_matmul */
+  {62, 10, 334, {0, 0, 0}, 0},    /* k0062_reduce_sum */
+  {63, 14, 344, {0, 0, 0}, 0},    /* k0063_reduce_sum */
+  {18, 15, 358, {0, 0, 0}, 0},    /* k0018_reduce_sum backbone.block3.bn2 */
+  {19, 8, 373, {0, 0, 0}, 0},     /* k0019_backbone_block3_bn2_reduce_sum */
+  {20, 4, 381, {0, 0, 0}, 1},     /* k0020_conv2d_filter_grad */
+  {21, 7, 385, {0, 0, 0}, 0},     /* k0021_reduce_sum */
+  {22, 9, 392, {0, 0, 0}, 0},     /* k0022_backbone_block3_shortcut_bn_reduce_sum */
+  {23, 8, 401, {0, 0, 0}, 0},     /* k0023_backbone_block3_shortcut_bn_reduce_sum */
+  {24, 4, 409, {0, 0, 0}, 1},     /* k0024_conv2d_filter_grad */
+  {25, 16, 413, {0, 0, 0}, 1},    /* k0025_backbone_block3_reduce_sum */
+  {26, 10, 429, {0, 0, 0}, 0},    /* k0026_backbone_block3_bn1_reduce_sum */
+  {27, 4, 439, {0, 0, 0}, 1},     /* k0027_conv2d_filter_grad */
+  {28, 4, 443, {0, 0, 0}, 1},     /* k0028_backbone_block3_conv1_conv2d_input_grad */
+  {29, 17, 447, {0, 0, 0}, 1},    /* k0029_backbone_reduce_sum */
+  {30, 6, 464, {0, 0, 0}, 0},     /* k0030_reduce_sum */
+  {31, 8, 470, {0, 0, 0}, 0},     /* k0031_backbone_block2_shortcut_bn_reduce_sum */
+  {32, 7, 478, {0, 0, 0}, 0},     /* k0032_backbone_block2_shortcut_bn_reduce_sum */
+  {33, 10, 485, {0, 0, 0}, 0},    /* k0033_reduce_sum backbone.block2.bn2 */
+  {34, 4, 495, {0, 0, 0}, 1},     /* k0034_conv2d_filter_grad */
+  {35, 4, 499, {0, 0, 0}, 1},     /* k0035_conv2d_filter_grad */
+  {36, 16, 503, {0, 0, 0}, 1},    /* k0036_backbone_block2_reduce_sum */
+  {33, 10, 519, {0, 0, 0}, 0},    /* k0033_reduce_sum backbone.block2.bn1 */
+  {37, 4, 529, {0, 0, 0}, 1},     /* k0037_conv2d_filter_grad */
+  {38, 4, 533, {0, 0, 0}, 1},     /* k0038_backbone_block2_conv1_conv2d_input_grad */
+  {39, 17, 537, {0, 0, 0}, 1},    /* k0039_backbone_reduce_sum */
+  {40, 10, 554, {0, 0, 0}, 0},    /* k0040_backbone_block1_bn2_reduce_sum */
+  {41, 4, 564, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
+  {42, 16, 568, {0, 0, 0}, 1},    /* k0042_backbone_block1_reduce_sum */
+  {43, 10, 584, {0, 0, 0}, 0},    /* k0043_reduce_sum backbone.block1.bn1 */
+  {41, 4, 594, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
+  {44, 17, 598, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
+  {43, 10, 615, {0, 0, 0}, 0},    /* k0043_reduce_sum backbone.stem.bn */
+  {45, 4, 625, {0, 0, 0}, 1},     /* k0045_conv2d_filter_grad */
+  {64, 32, 629, {0, 0, 0}, 0},    /* k0064_optimize_runtime */
 };
 static const hw_buffer fmnist_resnet_small_bilevel_step_buffers[] = {
-  {{0, 200704, 0}, 16, 125, -1},
-  {{128, 0, 0}, 16, 125, -1},
-  {{128, 0, 0}, 16, 126, -1},
-  {{0, 200704, 0}, 16, 119, -1},
-  {{0, 200704, 0}, 17, 117, -1},
-  {{128, 0, 0}, 17, 117, -1},
-  {{128, 0, 0}, 17, 118, -1},
-  {{0, 200704, 0}, 17, 110, -1},
-  {{0, 200704, 0}, 18, 108, -1},
-  {{128, 0, 0}, 18, 108, -1},
-  {{128, 0, 0}, 18, 109, -1},
-  {{0, 200704, 0}, 18, 108, -1},
-  {{0, 200704, 0}, 18, 100, -1},
-  {{0, 100352, 0}, 19, 91, -1},
-  {{256, 0, 0}, 19, 91, -1},
-  {{256, 0, 0}, 19, 92, -1},
-  {{0, 100352, 0}, 20, 98, -1},
-  {{256, 0, 0}, 20, 98, -1},
-  {{256, 0, 0}, 20, 99, -1},
-  {{0, 100352, 0}, 20, 82, -1},
-  {{0, 100352, 0}, 21, 80, -1},
-  {{256, 0, 0}, 21, 80, -1},
-  {{256, 0, 0}, 21, 81, -1},
-  {{0, 100352, 0}, 21, 80, -1},
-  {{0, 100352, 0}, 21, 72, -1},
-  {{0, 50176, 0}, 22, 63, -1},
-  {{512, 0, 0}, 22, 63, -1},
-  {{512, 0, 0}, 22, 64, -1},
-  {{0, 50176, 0}, 23, 70, -1},
-  {{512, 0, 0}, 23, 70, -1},
-  {{512, 0, 0}, 23, 71, -1},
-  {{0, 50176, 0}, 23, 54, -1},
-  {{0, 50176, 0}, 24, 53, -1},
-  {{512, 0, 0}, 24, 53, -1},
-  {{512, 0, 0}, 24, 53, -1},
-  {{0, 50176, 0}, 24, 64, -1},
+  {{0, 200704, 0}, 0, 66, -1},
+  {{128, 0, 0}, 0, 66, -1},
+  {{128, 0, 0}, 0, 66, -1},
+  {{0, 200704, 0}, 0, 64, -1},
+  {{0, 200704, 0}, 1, 63, -1},
+  {{128, 0, 0}, 1, 63, -1},
+  {{128, 0, 0}, 1, 63, -1},
+  {{0, 200704, 0}, 1, 61, -1},
+  {{0, 200704, 0}, 2, 60, -1},
+  {{128, 0, 0}, 2, 60, -1},
+  {{128, 0, 0}, 2, 60, -1},
+  {{0, 200704, 0}, 2, 59, -1},
+  {{0, 200704, 0}, 2, 57, -1},
+  {{0, 100352, 0}, 3, 50, -1},
+  {{256, 0, 0}, 3, 50, -1},
+  {{256, 0, 0}, 3, 51, -1},
+  {{0, 100352, 0}, 4, 56, -1},
+  {{256, 0, 0}, 4, 56, -1},
+  {{256, 0, 0}, 4, 56, -1},
+  {{0, 100352, 0}, 4, 53, -1},
+  {{0, 100352, 0}, 5, 52, -1},
+  {{256, 0, 0}, 5, 52, -1},
+  {{256, 0, 0}, 5, 52, -1},
+  {{0, 100352, 0}, 5, 48, -1},
+  {{0, 100352, 0}, 5, 46, -1},
+  {{0, 50176, 0}, 6, 41, -1},
+  {{512, 0, 0}, 6, 41, -1},
+  {{512, 0, 0}, 6, 42, -1},
+  {{0, 50176, 0}, 7, 45, -1},
+  {{512, 0, 0}, 7, 45, -1},
+  {{512, 0, 0}, 7, 45, -1},
+  {{0, 50176, 0}, 7, 39, -1},
+  {{0, 50176, 0}, 8, 37, -1},
+  {{512, 0, 0}, 8, 37, -1},
+  {{512, 0, 0}, 8, 38, -1},
+  {{0, 50176, 0}, 8, 42, -1},
+  {{0, 1024, 0}, 8, 8, -1},
+  {{0, 1024, 0}, 8, 68, -1},
+  {{0, 4096, 0}, 9, 16, -1},
+  {{2048, 0, 0}, 9, 16, -1},
+  {{2048, 0, 0}, 9, 16, -1},
+  {{0, 4096, 0}, 9, 14, -1},
+  {{0, 1024, 0}, 10, 13, -1},
+  {{0, 8, 0}, 10, 13, -1},
+  {{0, 1024, 0}, 10, 13, -1},
+  {{0, 0, 16}, 11, 11, -1},
+  {{0, 8, 0}, 11, 11, -1},
+  {{0, 8, 0}, 11, 11, -1},
+  {{0, 8, 0}, 11, 11, -1},
+  {{4, 0, 0}, 11, 11, -1},
+  {{4, 0, 0}, 11, 68, -1},
+  {{0, 0, 16}, 11, 13, 45},
+  {{0, 1024, 0}, 12, 13, -1},
+  {{0, 1024, 0}, 13, 13, -1},
+  {{0, 1024, 0}, 13, 13, 52},
+  {{0, 8, 0}, 13, 13, -1},
+  {{0, 1024, 0}, 13, 15, 42},
+  {{512, 0, 0}, 13, 13, -1},
+  {{512, 0, 0}, 13, 30, -1},
+  {{512, 0, 0}, 13, 30, -1},
+  {{262144, 0, 0}, 14, 30, -1},
+  {{262144, 0, 0}, 14, 30, -1},
+  {{0, 4096, 0}, 15, 15, -1},
+  {{0, 4096, 0}, 15, 16, 62},
+  {{2048, 0, 0}, 15, 15, -1},
+  {{2048, 0, 0}, 15, 30, -1},
+  {{2048, 0, 0}, 15, 15, -1},
+  {{2048, 0, 0}, 15, 30, -1},
+  {{2048, 0, 0}, 15, 16, -1},
+  {{2048, 0, 0}, 15, 16, -1},
+  {{0, 4096, 0}, 16, 16, 38},
+  {{2048, 0, 0}, 16, 16, -1},
+  {{0, 4096, 0}, 16, 17, 63},
+  {{262144, 0, 0}, 17, 30, -1},
+  {{262144, 0, 0}, 17, 30, -1},
+  {{2048, 0, 0}, 18, 30, -1},
+  {{2048, 0, 0}, 19, 30, -1},
+  {{0, 4096, 0}, 20, 26, -1},
+  {{2048, 0, 0}, 20, 26, -1},
+  {{2048, 0, 0}, 20, 27, -1},
+  {{0, 4096, 0}, 20, 25, -1},
+  {{0, 1024, 0}, 21, 24, -1},
+  {{0, 8, 0}, 21, 24, -1},
+  {{0, 1024, 0}, 21, 24, -1},
+  {{0, 0, 16}, 22, 22, -1},
+  {{0, 8, 0}, 22, 22, -1},
+  {{0, 8, 0}, 22, 22, -1},
+  {{0, 0, 16}, 22, 24, 84},
+  {{0, 1024, 0}, 23, 24, -1},
   {{0, 1024, 0}, 24, 24, -1},
-  {{0, 1024, 0}, 24, 135, -1},
-  {{0, 4096, 0}, 25, 32, -1},
-  {{2048, 0, 0}, 25, 32, -1},
-  {{2048, 0, 0}, 25, 32, -1},
-  {{0, 4096, 0}, 25, 30, -1},
-  {{0, 1024, 0}, 26, 29, -1},
-  {{0, 8, 0}, 26, 29, -1},
-  {{0, 1024, 0}, 26, 29, -1},
-  {{0, 0, 16}, 27, 27, -1},
-  {{0, 8, 0}, 27, 27, -1},
-  {{0, 8, 0}, 27, 27, -1},
-  {{0, 8, 0}, 27, 27, -1},
-  {{4, 0, 0}, 27, 27, -1},
-  {{4, 0, 0}, 27, 135, -1},
-  {{0, 0, 16}, 27, 29, 45},
-  {{0, 1024, 0}, 28, 29, -1},
-  {{0, 1024, 0}, 29, 29, -1},
-  {{0, 1024, 0}, 29, 29, 52},
-  {{0, 8, 0}, 29, 29, -1},
-  {{0, 1024, 0}, 29, 31, 42},
-  {{512, 0, 0}, 29, 29, -1},
-  {{512, 0, 0}, 29, 46, -1},
-  {{512, 0, 0}, 29, 46, -1},
-  {{262144, 0, 0}, 30, 46, -1},
-  {{262144, 0, 0}, 30, 46, -1},
-  {{0, 4096, 0}, 31, 31, -1},
-  {{0, 4096, 0}, 31, 32, 62},
-  {{2048, 0, 0}, 31, 31, -1},
-  {{2048, 0, 0}, 31, 46, -1},
-  {{2048, 0, 0}, 31, 31, -1},
-  {{2048, 0, 0}, 31, 46, -1},
-  {{2048, 0, 0}, 31, 32, -1},
-  {{2048, 0, 0}, 31, 32, -1},
-  {{0, 4096, 0}, 32, 32, 38},
-  {{2048, 0, 0}, 32, 32, -1},
-  {{0, 4096, 0}, 32, 33, 63},
-  {{262144, 0, 0}, 33, 46, -1},
-  {{262144, 0, 0}, 33, 46, -1},
-  {{2048, 0, 0}, 34, 46, -1},
-  {{2048, 0, 0}, 35, 46, -1},
-  {{0, 4096, 0}, 36, 42, -1},
-  {{2048, 0, 0}, 36, 42, -1},
-  {{2048, 0, 0}, 36, 43, -1},
-  {{0, 4096, 0}, 36, 41, -1},
-  {{0, 1024, 0}, 37, 40, -1},
-  {{0, 8, 0}, 37, 40, -1},
-  {{0, 1024, 0}, 37, 40, -1},
-  {{0, 0, 16}, 38, 38, -1},
-  {{0, 8, 0}, 38, 38, -1},
-  {{0, 8, 0}, 38, 38, -1},
-  {{0, 0, 16}, 38, 40, 84},
-  {{0, 1024, 0}, 39, 40, -1},
-  {{0, 1024, 0}, 40, 40, -1},
-  {{0, 1024, 0}, 40, 40, 88},
-  {{0, 8, 0}, 40, 40, -1},
-  {{0, 1024, 0}, 40, 42, 81},
+  {{0, 1024, 0}, 24, 24, 88},
+  {{0, 8, 0}, 24, 24, -1},
+  {{0, 1024, 0}, 24, 26, 81},
+  {{512, 0, 0}, 24, 24, -1},
+  {{512, 0, 0}, 24, 30, 93},
+  {{512, 0, 0}, 24, 68, -1},
+  {{262144, 0, 0}, 25, 25, -1},
+  {{262144, 0, 0}, 25, 30, 96},
+  {{262144, 0, 0}, 25, 68, -1},
+  {{0, 4096, 0}, 26, 26, -1},
+  {{0, 4096, 0}, 26, 27, 99},
+  {{2048, 0, 0}, 26, 30, -1},
+  {{2048, 0, 0}, 26, 29, -1},
+  {{2048, 0, 0}, 26, 26, -1},
+  {{2048, 0, 0}, 26, 27, -1},
+  {{0, 4096, 0}, 26, 27, 77},
+  {{2048, 0, 0}, 26, 27, -1},
+  {{0, 4096, 0}, 27, 28, 100},
+  {{262144, 0, 0}, 28, 28, -1},
+  {{262144, 0, 0}, 28, 30, 108},
+  {{262144, 0, 0}, 28, 68, -1},
+  {{2048, 0, 0}, 29, 30, 102},
+  {{2048, 0, 0}, 29, 68, -1},
+  {{2048, 0, 0}, 30, 30, 101},
+  {{2048, 0, 0}, 30, 68, -1},
+  {{0, 4096, 0}, 31, 36, -1},
+  {{2048, 0, 0}, 31, 36, -1},
+  {{2048, 0, 0}, 31, 36, -1},
+  {{0, 4096, 0}, 31, 32, -1},
+  {{0, 1024, 0}, 32, 35, -1},
+  {{0, 8, 0}, 32, 35, -1},
+  {{0, 1024, 0}, 32, 35, -1},
+  {{0, 0, 16}, 33, 33, -1},
+  {{0, 8, 0}, 33, 33, -1},
+  {{0, 8, 0}, 33, 33, -1},
+  {{0, 8, 0}, 33, 33, -1},
+  {{4, 0, 0}, 33, 33, -1},
+  {{4, 0, 0}, 33, 68, -1},
+  {{0, 0, 16}, 33, 35, 122},
+  {{0, 1024, 0}, 34, 35, -1},
+  {{0, 1024, 0}, 35, 35, -1},
+  {{0, 1024, 0}, 35, 35, 129},
+  {{0, 8, 0}, 35, 35, -1},
+  {{0, 1024, 0}, 35, 36, 119},
+  {{0, 4096, 0}, 36, 36, -1},
+  {{0, 4096, 0}, 36, 36, 134},
+  {{2048, 0, 0}, 36, 36, -1},
+  {{2048, 0, 0}, 36, 36, -1},
+  {{0, 4096, 0}, 36, 36, 115},
+  {{2048, 0, 0}, 36, 36, -1},
+  {{0, 4096, 0}, 36, 37, 135},
+  {{0, 1024, 0}, 37, 42, -1},
+  {{512, 0, 0}, 37, 37, -1},
+  {{512, 0, 0}, 37, 68, -1},
+  {{512, 0, 0}, 37, 37, -1},
+  {{512, 0, 0}, 37, 68, -1},
+  {{512, 0, 0}, 37, 37, -1},
+  {{512, 0, 0}, 37, 38, -1},
+  {{0, 50176, 0}, 37, 38, 32},
+  {{512, 0, 0}, 38, 38, -1},
+  {{0, 50176, 0}, 38, 44, 148},
+  {{589824, 0, 0}, 39, 68, -1},
   {{512, 0, 0}, 40, 40, -1},
-  {{512, 0, 0}, 40, 46, 93},
-  {{512, 0, 0}, 40, 135, -1},
-  {{262144, 0, 0}, 41, 41, -1},
-  {{262144, 0, 0}, 41, 46, 96},
-  {{262144, 0, 0}, 41, 135, -1},
-  {{0, 4096, 0}, 42, 42, -1},
-  {{0, 4096, 0}, 42, 43, 99},
-  {{2048, 0, 0}, 42, 46, -1},
-  {{2048, 0, 0}, 42, 45, -1},
-  {{2048, 0, 0}, 42, 42, -1},
-  {{2048, 0, 0}, 42, 43, -1},
-  {{0, 4096, 0}, 42, 43, 77},
-  {{2048, 0, 0}, 42, 43, -1},
-  {{0, 4096, 0}, 43, 44, 100},
-  {{262144, 0, 0}, 44, 44, -1},
-  {{262144, 0, 0}, 44, 46, 108},
-  {{262144, 0, 0}, 44, 135, -1},
-  {{2048, 0, 0}, 45, 46, 102},
-  {{2048, 0, 0}, 45, 135, -1},
-  {{2048, 0, 0}, 46, 46, 101},
-  {{2048, 0, 0}, 46, 135, -1},
-  {{0, 4096, 0}, 47, 52, -1},
-  {{2048, 0, 0}, 47, 52, -1},
-  {{2048, 0, 0}, 47, 52, -1},
-  {{0, 4096, 0}, 47, 48, -1},
-  {{0, 1024, 0}, 48, 51, -1},
-  {{0, 8, 0}, 48, 51, -1},
-  {{0, 1024, 0}, 48, 51, -1},
-  {{0, 0, 16}, 49, 49, -1},
-  {{0, 8, 0}, 49, 49, -1},
-  {{0, 8, 0}, 49, 49, -1},
-  {{0, 8, 0}, 49, 49, -1},
-  {{4, 0, 0}, 49, 49, -1},
-  {{4, 0, 0}, 49, 135, -1},
-  {{0, 0, 16}, 49, 51, 122},
-  {{0, 1024, 0}, 50, 51, -1},
-  {{0, 1024, 0}, 51, 51, -1},
-  {{0, 1024, 0}, 51, 51, 129},
-  {{0, 8, 0}, 51, 51, -1},
-  {{0, 1024, 0}, 51, 52, 119},
-  {{0, 4096, 0}, 52, 52, -1},
-  {{0, 4096, 0}, 52, 52, 134},
-  {{2048, 0, 0}, 52, 52, -1},
-  {{2048, 0, 0}, 52, 52, -1},
-  {{0, 4096, 0}, 52, 52, 115},
-  {{2048, 0, 0}, 52, 52, -1},
-  {{0, 4096, 0}, 52, 53, 135},
-  {{0, 1024, 0}, 53, 64, -1},
-  {{512, 0, 0}, 53, 61, -1},
-  {{512, 0, 0}, 53, 58, -1},
-  {{512, 0, 0}, 53, 53, -1},
-  {{512, 0, 0}, 53, 53, -1},
-  {{0, 50176, 0}, 53, 53, 32},
-  {{512, 0, 0}, 53, 53, -1},
-  {{0, 50176, 0}, 53, 70, 146},
-  {{589824, 0, 0}, 54, 55, -1},
-  {{589824, 0, 0}, 54, 55, -1},
-  {{4, 0, 0}, 54, 55, -1},
-  {{4, 0, 0}, 55, 55, -1},
-  {{4, 0, 0}, 55, 55, -1},
-  {{512, 0, 0}, 62, 62, -1},
-  {{512, 0, 0}, 63, 63, -1},
-  {{0, 50176, 0}, 63, 64, 25},
-  {{512, 0, 0}, 63, 64, -1},
-  {{512, 0, 0}, 64, 64, -1},
-  {{0, 50176, 0}, 64, 80, 35},
-  {{32768, 0, 0}, 66, 67, -1},
-  {{32768, 0, 0}, 66, 67, -1},
-  {{4, 0, 0}, 66, 67, -1},
-  {{4, 0, 0}, 67, 67, -1},
-  {{4, 0, 0}, 67, 67, -1},
-  {{32768, 0, 0}, 68, 135, -1},
-  {{589824, 0, 0}, 69, 135, -1},
-  {{0, 50176, 0}, 70, 70, -1},
-  {{0, 50176, 0}, 70, 71, 167},
-  {{512, 0, 0}, 70, 77, -1},
-  {{512, 0, 0}, 70, 75, -1},
-  {{512, 0, 0}, 70, 70, -1},
-  {{512, 0, 0}, 70, 71, -1},
-  {{0, 50176, 0}, 70, 71, 28},
-  {{512, 0, 0}, 70, 71, -1},
-  {{0, 50176, 0}, 71, 79, 168},
-  {{294912, 0, 0}, 72, 73, -1},
-  {{294912, 0, 0}, 72, 73, -1},
-  {{4, 0, 0}, 72, 73, -1},
-  {{4, 0, 0}, 73, 73, -1},
-  {{4, 0, 0}, 73, 73, -1},
-  {{294912, 0, 0}, 78, 135, -1},
-  {{0, 100352, 0}, 79, 80, -1},
-  {{0, 100352, 0}, 80, 80, -1},
-  {{0, 100352, 0}, 80, 92, 23},
-  {{256, 0, 0}, 80, 89, -1},
-  {{256, 0, 0}, 80, 86, -1},
-  {{256, 0, 0}, 80, 80, -1},
-  {{256, 0, 0}, 80, 81, -1},
-  {{0, 100352, 0}, 80, 81, 20},
-  {{256, 0, 0}, 80, 81, -1},
-  {{0, 100352, 0}, 81, 98, 189},
-  {{147456, 0, 0}, 82, 83, -1},
-  {{147456, 0, 0}, 82, 83, -1},
-  {{4, 0, 0}, 82, 83, -1},
-  {{4, 0, 0}, 83, 83, -1},
-  {{4, 0, 0}, 83, 83, -1},
-  {{256, 0, 0}, 90, 90, -1},
-  {{256, 0, 0}, 91, 91, -1},
-  {{0, 100352, 0}, 91, 92, 13},
-  {{256, 0, 0}, 91, 92, -1},
-  {{256, 0, 0}, 92, 92, -1},
-  {{0, 100352, 0}, 92, 108, 184},
-  {{8192, 0, 0}, 94, 95, -1},
-  {{8192, 0, 0}, 94, 95, -1},
-  {{4, 0, 0}, 94, 95, -1},
-  {{4, 0, 0}, 95, 95, -1},
-  {{4, 0, 0}, 95, 95, -1},
-  {{8192, 0, 0}, 96, 135, -1},
-  {{147456, 0, 0}, 97, 135, -1},
-  {{0, 100352, 0}, 98, 98, -1},
-  {{0, 100352, 0}, 98, 99, 210},
-  {{256, 0, 0}, 98, 105, -1},
-  {{256, 0, 0}, 98, 103, -1},
-  {{256, 0, 0}, 98, 98, -1},
-  {{256, 0, 0}, 98, 99, -1},
-  {{0, 100352, 0}, 98, 99, 16},
-  {{256, 0, 0}, 98, 99, -1},
-  {{0, 100352, 0}, 99, 107, 211},
-  {{73728, 0, 0}, 100, 101, -1},
-  {{73728, 0, 0}, 100, 101, -1},
-  {{4, 0, 0}, 100, 101, -1},
-  {{4, 0, 0}, 101, 101, -1},
-  {{4, 0, 0}, 101, 101, -1},
-  {{73728, 0, 0}, 106, 135, -1},
-  {{0, 200704, 0}, 107, 108, -1},
-  {{0, 200704, 0}, 108, 108, -1},
-  {{0, 200704, 0}, 108, 125, 11},
-  {{128, 0, 0}, 108, 115, -1},
-  {{128, 0, 0}, 108, 113, -1},
-  {{128, 0, 0}, 108, 108, -1},
-  {{128, 0, 0}, 108, 109, -1},
-  {{0, 200704, 0}, 108, 109, 8},
-  {{128, 0, 0}, 108, 109, -1},
-  {{0, 200704, 0}, 109, 117, 232},
-  {{36864, 0, 0}, 110, 111, -1},
-  {{36864, 0, 0}, 110, 111, -1},
-  {{4, 0, 0}, 110, 111, -1},
-  {{4, 0, 0}, 111, 111, -1},
-  {{4, 0, 0}, 111, 111, -1},
-  {{36864, 0, 0}, 116, 135, -1},
-  {{0, 200704, 0}, 117, 117, -1},
-  {{0, 200704, 0}, 117, 118, 241},
-  {{128, 0, 0}, 117, 124, -1},
-  {{128, 0, 0}, 117, 122, -1},
-  {{128, 0, 0}, 117, 117, -1},
-  {{128, 0, 0}, 117, 118, -1},
-  {{0, 200704, 0}, 117, 118, 4},
-  {{128, 0, 0}, 117, 118, -1},
-  {{0, 200704, 0}, 118, 125, 242},
-  {{36864, 0, 0}, 119, 120, -1},
-  {{36864, 0, 0}, 119, 120, -1},
-  {{4, 0, 0}, 119, 120, -1},
-  {{4, 0, 0}, 120, 120, -1},
-  {{4, 0, 0}, 120, 120, -1},
-  {{0, 200704, 0}, 125, 125, -1},
-  {{0, 200704, 0}, 125, 126, 227},
-  {{128, 0, 0}, 125, 132, -1},
-  {{128, 0, 0}, 125, 130, -1},
-  {{128, 0, 0}, 125, 125, -1},
-  {{128, 0, 0}, 125, 126, -1},
-  {{0, 200704, 0}, 125, 126, 0},
-  {{128, 0, 0}, 125, 126, -1},
-  {{0, 200704, 0}, 126, 127, 256},
-  {{1152, 0, 0}, 127, 128, -1},
-  {{1152, 0, 0}, 127, 128, -1},
-  {{4, 0, 0}, 127, 128, -1},
-  {{4, 0, 0}, 128, 128, -1},
-  {{4, 0, 0}, 128, 128, -1},
+  {{512, 0, 0}, 40, 68, -1},
+  {{512, 0, 0}, 41, 41, -1},
+  {{0, 50176, 0}, 41, 42, 25},
+  {{512, 0, 0}, 41, 42, -1},
+  {{512, 0, 0}, 42, 42, -1},
+  {{0, 50176, 0}, 42, 48, 35},
+  {{32768, 0, 0}, 43, 68, -1},
+  {{0, 50176, 0}, 44, 44, -1},
+  {{0, 50176, 0}, 44, 45, 160},
+  {{512, 0, 0}, 44, 44, -1},
+  {{512, 0, 0}, 44, 68, -1},
+  {{512, 0, 0}, 44, 44, -1},
+  {{512, 0, 0}, 44, 68, -1},
+  {{512, 0, 0}, 44, 45, -1},
+  {{512, 0, 0}, 44, 45, -1},
+  {{0, 50176, 0}, 45, 45, 28},
+  {{512, 0, 0}, 45, 45, -1},
+  {{0, 50176, 0}, 45, 47, 161},
+  {{294912, 0, 0}, 46, 68, -1},
+  {{0, 100352, 0}, 47, 48, -1},
+  {{0, 100352, 0}, 48, 48, -1},
+  {{0, 100352, 0}, 48, 52, 23},
+  {{256, 0, 0}, 48, 48, -1},
+  {{256, 0, 0}, 48, 68, -1},
+  {{256, 0, 0}, 48, 48, -1},
+  {{256, 0, 0}, 48, 68, -1},
+  {{256, 0, 0}, 48, 52, -1},
+  {{256, 0, 0}, 48, 52, -1},
+  {{256, 0, 0}, 49, 49, -1},
+  {{256, 0, 0}, 49, 68, -1},
+  {{256, 0, 0}, 50, 50, -1},
+  {{0, 100352, 0}, 50, 51, 13},
+  {{256, 0, 0}, 50, 51, -1},
+  {{256, 0, 0}, 51, 51, -1},
+  {{0, 100352, 0}, 51, 59, 184},
+  {{0, 100352, 0}, 52, 52, 20},
+  {{256, 0, 0}, 52, 52, -1},
+  {{0, 100352, 0}, 52, 55, 174},
+  {{147456, 0, 0}, 53, 68, -1},
+  {{8192, 0, 0}, 54, 68, -1},
+  {{0, 100352, 0}, 55, 55, -1},
+  {{0, 100352, 0}, 55, 56, 193},
+  {{256, 0, 0}, 55, 55, -1},
+  {{256, 0, 0}, 55, 68, -1},
+  {{256, 0, 0}, 55, 55, -1},
+  {{256, 0, 0}, 55, 68, -1},
+  {{256, 0, 0}, 55, 56, -1},
+  {{256, 0, 0}, 55, 56, -1},
+  {{0, 100352, 0}, 56, 56, 16},
+  {{256, 0, 0}, 56, 56, -1},
+  {{0, 100352, 0}, 56, 58, 194},
+  {{73728, 0, 0}, 57, 68, -1},
+  {{0, 200704, 0}, 58, 59, -1},
+  {{0, 200704, 0}, 59, 59, -1},
+  {{0, 200704, 0}, 59, 65, 11},
+  {{128, 0, 0}, 59, 59, -1},
+  {{128, 0, 0}, 59, 68, -1},
+  {{128, 0, 0}, 59, 59, -1},
+  {{128, 0, 0}, 59, 68, -1},
+  {{128, 0, 0}, 59, 60, -1},
+  {{128, 0, 0}, 59, 60, -1},
+  {{0, 200704, 0}, 60, 60, 8},
+  {{128, 0, 0}, 60, 60, -1},
+  {{0, 200704, 0}, 60, 62, 214},
+  {{36864, 0, 0}, 61, 68, -1},
+  {{0, 200704, 0}, 62, 62, -1},
+  {{0, 200704, 0}, 62, 63, 218},
+  {{128, 0, 0}, 62, 62, -1},
+  {{128, 0, 0}, 62, 68, -1},
+  {{128, 0, 0}, 62, 62, -1},
+  {{128, 0, 0}, 62, 68, -1},
+  {{128, 0, 0}, 62, 63, -1},
+  {{128, 0, 0}, 62, 63, -1},
+  {{0, 200704, 0}, 63, 63, 4},
+  {{128, 0, 0}, 63, 63, -1},
+  {{0, 200704, 0}, 63, 65, 219},
+  {{36864, 0, 0}, 64, 68, -1},
+  {{0, 200704, 0}, 65, 65, -1},
+  {{0, 200704, 0}, 65, 66, 207},
+  {{128, 0, 0}, 65, 65, -1},
+  {{128, 0, 0}, 65, 68, -1},
+  {{128, 0, 0}, 65, 65, -1},
+  {{128, 0, 0}, 65, 68, -1},
+  {{128, 0, 0}, 65, 66, -1},
+  {{128, 0, 0}, 65, 66, -1},
+  {{0, 200704, 0}, 66, 66, 0},
+  {{128, 0, 0}, 66, 66, -1},
+  {{0, 200704, 0}, 66, 67, 231},
+  {{1152, 0, 0}, 67, 68, -1},
 };
 static const hw_copy fmnist_resnet_small_bilevel_step_copies[] = {
-  {ST(38528), BUF(240), {36864, 0, 0}},
-  {ST(75648), BUF(208), {8192, 0, 0}},
-  {ST(84352), BUF(224), {73728, 0, 0}},
-  {ST(158592), BUF(209), {147456, 0, 0}},
-  {ST(306560), BUF(165), {32768, 0, 0}},
-  {ST(340352), BUF(181), {294912, 0, 0}},
-  {ST(636288), BUF(166), {589824, 0, 0}},
   {ST(1227136), BUF(110), {262144, 0, 0}},
   {ST(1489280), BUF(112), {2048, 0, 0}},
   {ST(1491328), BUF(114), {2048, 0, 0}},
@@ -4852,28 +3442,13 @@ static const hw_copy fmnist_resnet_small_bilevel_step_carries[] = {
   {BUF(60), BUF(97), {262144, 0, 0}},
 };
 
-/* Entry point 'bilevel-unrolled.k1.step': 141 calls, 274 buffers. Calls:
+/* Entry point 'bilevel-unrolled.k1.step': 75 calls, 247 buffers. Calls:
  * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
  * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
- * copies after the calls and a loop's carries: {to, from, bytes}. */
+ * copies after the calls (but before the optimizer's) and a loop's carries: {to, from,
+ * bytes}. */
 static const hw_arg fmnist_resnet_small_bilevel_unrolled_k1_step_args[] = {
-  IN(0), ST(5277632), ST(5277632),
-  IN(0), ST(5277696), ST(5277696),
-  IN(0), ST(5277824), ST(5277824),
-  IN(0), ST(5277888), ST(5277888),
-  IN(0), ST(5278016), ST(5278016),
-  IN(0), ST(5278080), ST(5278080),
-  IN(0), ST(5278272), ST(5278272),
-  IN(0), ST(5278400), ST(5278400),
-  IN(0), ST(5278464), ST(5278464),
-  IN(0), ST(5278592), ST(5278592),
-  IN(0), ST(5278656), ST(5278656),
-  IN(0), ST(5278848), ST(5278848),
-  IN(0), ST(5278976), ST(5278976),
-  IN(0), ST(5279040), ST(5279040),
-  IN(0), ST(5279168), ST(5279168),
-  IN(0), ST(5279232), ST(5279232),
-  IN(1), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(0), BUF(1), BUF(2), ST(1756032), ST(1756160), BUF(3),
+  IN(0), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(0), BUF(1), BUF(2), ST(1756032), ST(1756160), BUF(3),
       SCRATCH,
   BUF(3), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(4), BUF(5), BUF(6), ST(1756288), ST(1756416),
       BUF(7), SCRATCH,
@@ -4891,565 +3466,415 @@ static const hw_arg fmnist_resnet_small_bilevel_unrolled_k1_step_args[] = {
       ST(339840), BUF(32), BUF(33), BUF(34), ST(1760384), ST(1760896), BUF(35), BUF(36), BUF(37), SCRATCH,
   BUF(37), ST(1227136), ST(1489280), ST(1491328), BUF(38), BUF(39), BUF(40), BUF(41),
   BUF(41), ST(1493376), ST(1755520), BUF(42), BUF(43), BUF(44),
-  BUF(44), IN(2), BUF(45), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51),
+  BUF(44), IN(1), BUF(45), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51),
   BUF(44), BUF(51), BUF(52),
-  BUF(42), ST(1755520), BUF(43), BUF(44), BUF(51), BUF(52), IN(3), BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), BUF(58),
-  BUF(41), ST(1493376), BUF(56), IN(3), BUF(59), BUF(60),
+  BUF(42), ST(1755520), BUF(43), BUF(44), BUF(51), BUF(52), IN(2), BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), BUF(58),
+  BUF(41), ST(1493376), BUF(56), IN(2), BUF(59), BUF(60),
   BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), ST(1493376), BUF(56), BUF(61), BUF(62), BUF(63), BUF(64),
       BUF(65), BUF(66), BUF(67), BUF(68),
   BUF(40), ST(1489280), BUF(62), BUF(66), BUF(67), BUF(68), BUF(69),
-  ST(1489280), IN(3), BUF(64), BUF(70),
-  ST(1491328), IN(3), BUF(63), BUF(71),
-  BUF(37), ST(1227136), IN(3), BUF(69), BUF(72), BUF(73),
+  ST(1489280), IN(2), BUF(64), BUF(70),
+  ST(1491328), IN(2), BUF(63), BUF(71),
+  BUF(37), ST(1227136), IN(2), BUF(69), BUF(72), BUF(73),
   BUF(37), BUF(70), BUF(71), BUF(73), ST(1761408), ST(1763456), BUF(74), BUF(75), BUF(76), ST(1761408), ST(1763456),
       BUF(77),
   BUF(58), BUF(60), BUF(77), BUF(78), BUF(79), BUF(80),
-  IN(2), BUF(80), BUF(81), BUF(82), BUF(83), BUF(84), BUF(85), BUF(86), BUF(87),
+  IN(1), BUF(80), BUF(81), BUF(82), BUF(83), BUF(84), BUF(85), BUF(86), BUF(87),
   BUF(80), BUF(87), BUF(88),
   BUF(58), BUF(78), BUF(79), BUF(80), BUF(87), BUF(88), BUF(89), BUF(90), BUF(91), BUF(92), BUF(93),
-  IN(3), BUF(77), BUF(92), BUF(94), BUF(95),
+  IN(2), BUF(77), BUF(92), BUF(94), BUF(95),
   BUF(41), BUF(95), BUF(96),
   BUF(56), BUF(95), BUF(97),
   BUF(60), BUF(70), BUF(71), BUF(74), BUF(75), BUF(76), BUF(92), BUF(98), BUF(99), BUF(100), BUF(101), BUF(102),
       BUF(103), BUF(104), BUF(105),
   BUF(70), BUF(76), BUF(99), BUF(103), BUF(104), BUF(105), BUF(106),
-  BUF(37), IN(3), BUF(106), BUF(107), BUF(108),
+  BUF(37), IN(2), BUF(106), BUF(107), BUF(108),
   BUF(73), BUF(106), BUF(109),
   BUF(69), BUF(108), BUF(110),
-  BUF(37), BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), IN(3), BUF(65), BUF(100), BUF(101), BUF(108), BUF(111),
+  BUF(37), BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), IN(2), BUF(65), BUF(100), BUF(101), BUF(108), BUF(111),
       BUF(112), BUF(113), BUF(114), BUF(115), BUF(116), BUF(117),
-  ST(1493376), BUF(42), ST(1755520), BUF(43), BUF(55), IN(3), BUF(93), BUF(96), BUF(117), BUF(118), BUF(119), BUF(120),
+  ST(1493376), BUF(42), ST(1755520), BUF(43), BUF(55), IN(2), BUF(93), BUF(96), BUF(117), BUF(118), BUF(119), BUF(120),
       BUF(121), BUF(122), BUF(123),
   BUF(51), BUF(123), BUF(124),
   BUF(51), BUF(123), BUF(125),
   BUF(44), BUF(123), BUF(126),
-  BUF(44), BUF(45), IN(2), BUF(46), BUF(47), BUF(123), BUF(126), BUF(127), BUF(128), BUF(129), BUF(130),
+  BUF(44), BUF(45), IN(1), BUF(46), BUF(47), BUF(123), BUF(126), BUF(127), BUF(128), BUF(129), BUF(130),
   BUF(44), BUF(130), BUF(131),
   BUF(42), ST(1755520), BUF(43), BUF(44), BUF(54), BUF(55), BUF(119), BUF(121), BUF(122), BUF(124), BUF(125), BUF(130),
       BUF(131), BUF(132), BUF(133), BUF(134), BUF(135), BUF(136),
-  BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), ST(1493376), IN(3), BUF(62), BUF(65), BUF(97), BUF(101),
+  BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), ST(1493376), IN(2), BUF(62), BUF(65), BUF(97), BUF(101),
       BUF(111), BUF(112), BUF(114), BUF(115), BUF(136), BUF(137), BUF(138), BUF(139), BUF(140), BUF(141), BUF(142),
       BUF(143), BUF(144),
   BUF(139), BUF(141), BUF(143), BUF(144), BUF(145),
   BUF(32), BUF(33), BUF(34), ST(1226112), BUF(35), ST(1227136), BUF(109), BUF(110), BUF(145), BUF(146), BUF(147),
       BUF(148), BUF(149), BUF(150), BUF(151), BUF(152), BUF(153),
-  IN(0), BUF(31), ST(636288), BUF(153), IN(4), ST(4157824), BUF(154), BUF(155), BUF(156), ST(4157824), SCRATCH,
-  IN(0), ST(636288), BUF(154), BUF(155), BUF(156), IN(5), ST(2401792), IN(6), BUF(157), BUF(158), ST(2401792),
-  IN(0), ST(339840), BUF(147), IN(4), IN(5), IN(6), ST(2105344), ST(2105344),
-  IN(0), ST(1226112), BUF(148), IN(4), IN(5), IN(6), ST(2991616), ST(2991616),
-  IN(0), ST(5279168), ST(1226112), BUF(148), IN(4), IN(5), IN(6), ST(2991616), ST(4747648), ST(4747648), ST(1226112),
-  IN(0), ST(1226624), BUF(147), IN(4), IN(5), IN(6), ST(2992128), ST(2992128),
-  IN(0), ST(5278848), ST(339840), BUF(147), IN(4), IN(5), IN(6), ST(2105344), ST(3861376), ST(3861376), ST(339840),
-  IN(0), ST(5279232), ST(1226624), BUF(147), IN(4), IN(5), IN(6), ST(2992128), ST(4748160), ST(4748160), ST(1226624),
-  IN(0), BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(109), BUF(110), BUF(146), IN(4), IN(5), IN(6), ST(2104832),
-      ST(3860864), BUF(159), ST(2104832), ST(3860864),
-  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(109), BUF(110), BUF(146), BUF(160), BUF(161), BUF(162),
-  BUF(27), ST(339328), BUF(35), BUF(109), BUF(110), BUF(146), BUF(161), BUF(162), BUF(163), BUF(164),
-  IN(0), ST(339328), IN(4), IN(5), IN(6), ST(2104832), ST(3860864), ST(5278784), ST(5278784), ST(339328),
-  IN(0), BUF(24), ST(306560), IN(4), BUF(164), ST(3828096), BUF(165), BUF(166), BUF(167), ST(3828096), SCRATCH,
-  IN(0), ST(306560), IN(5), IN(6), BUF(165), BUF(166), BUF(167), ST(2072064), BUF(168), BUF(169), ST(2072064),
-  IN(0), ST(306560), IN(4), IN(5), IN(6), ST(3828096), ST(2072064), ST(5278720), ST(5278720), BUF(170),
-  IN(0), ST(636288), IN(4), ST(4157824), IN(5), IN(6), ST(2401792), ST(5279104), ST(5279104), BUF(171),
-  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(153), BUF(172), BUF(173), BUF(174), BUF(175),
-      BUF(176), BUF(177), BUF(178), BUF(179), SCRATCH,
-  BUF(30), ST(635264), BUF(173), BUF(177), BUF(178), BUF(179), BUF(180),
-  IN(0), BUF(24), ST(340352), IN(4), BUF(180), ST(3861888), BUF(181), BUF(182), BUF(183), ST(3861888), SCRATCH,
-  IN(0), ST(340352), IN(5), IN(6), BUF(181), BUF(182), BUF(183), ST(2105856), BUF(184), BUF(185), ST(2105856),
-  IN(0), ST(635264), IN(4), IN(5), IN(6), BUF(175), ST(2400768), ST(2400768),
-  IN(0), ST(5278976), ST(635264), IN(4), IN(5), IN(6), BUF(175), ST(2400768), ST(4156800), ST(4156800), ST(635264),
-  IN(0), ST(635776), IN(4), IN(5), IN(6), BUF(174), ST(2401280), ST(2401280),
-  IN(0), ST(5279040), ST(635776), IN(4), IN(5), IN(6), BUF(174), ST(2401280), ST(4157312), ST(4157312), ST(635776),
-  IN(0), ST(340352), IN(4), IN(5), IN(6), ST(3861888), ST(2105856), ST(5278912), ST(5278912), BUF(186),
-  ST(340352), BUF(180), BUF(187), SCRATCH,
-  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(164), BUF(187), BUF(188), BUF(189), BUF(190),
-      BUF(191), BUF(192), BUF(193), BUF(194), BUF(195), SCRATCH,
-  BUF(22), ST(306048), BUF(189), BUF(193), BUF(194), BUF(195), BUF(196),
-  IN(0), BUF(19), ST(158592), IN(4), BUF(196), ST(3680128), BUF(197), BUF(198), BUF(199), ST(3680128), SCRATCH,
-  IN(0), ST(158592), IN(5), IN(6), BUF(197), BUF(198), BUF(199), ST(1924096), BUF(200), BUF(201), ST(1924096),
-  IN(0), ST(84096), IN(4), IN(5), IN(6), BUF(190), ST(1849600), ST(1849600),
-  IN(0), ST(306048), IN(4), IN(5), IN(6), BUF(191), ST(2071552), ST(2071552),
-  IN(0), ST(5278592), ST(306048), IN(4), IN(5), IN(6), BUF(191), ST(2071552), ST(3827584), ST(3827584), ST(306048),
-  IN(0), ST(306304), IN(4), IN(5), IN(6), BUF(190), ST(2071808), ST(2071808),
-  IN(0), ST(5278272), ST(84096), IN(4), IN(5), IN(6), BUF(190), ST(1849600), ST(3605632), ST(3605632), ST(84096),
-  IN(0), ST(5278656), ST(306304), IN(4), IN(5), IN(6), BUF(190), ST(2071808), ST(3827840), ST(3827840), ST(306304),
-  IN(0), BUF(13), BUF(14), BUF(15), ST(83840), IN(4), IN(5), IN(6), BUF(189), ST(1849344), ST(3605376), BUF(202),
-      ST(1849344), ST(3605376),
-  BUF(13), BUF(14), BUF(15), ST(83840), BUF(189), BUF(203), BUF(204), BUF(205),
-  BUF(15), ST(83840), BUF(189), BUF(204), BUF(205), BUF(206), BUF(207),
-  IN(0), ST(83840), IN(4), IN(5), IN(6), ST(1849344), ST(3605376), ST(5278208), ST(5278208), ST(83840),
-  IN(0), BUF(12), ST(75648), IN(4), BUF(207), ST(3597184), BUF(208), BUF(209), BUF(210), ST(3597184), SCRATCH,
-  IN(0), ST(75648), IN(5), IN(6), BUF(208), BUF(209), BUF(210), ST(1841152), BUF(211), BUF(212), ST(1841152),
-  IN(0), ST(75648), IN(4), IN(5), IN(6), ST(3597184), ST(1841152), ST(5278144), ST(5278144), BUF(213),
-  IN(0), ST(158592), IN(4), IN(5), IN(6), ST(3680128), ST(1924096), ST(5278528), ST(5278528), BUF(214),
-  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(196), BUF(215), BUF(216), BUF(217), BUF(218),
-      BUF(219), BUF(220), BUF(221), BUF(222), SCRATCH,
-  BUF(18), ST(158080), BUF(216), BUF(220), BUF(221), BUF(222), BUF(223),
-  IN(0), BUF(12), ST(84352), IN(4), BUF(223), ST(3605888), BUF(224), BUF(225), BUF(226), ST(3605888), SCRATCH,
-  IN(0), ST(84352), IN(5), IN(6), BUF(224), BUF(225), BUF(226), ST(1849856), BUF(227), BUF(228), ST(1849856),
-  IN(0), ST(158080), IN(4), IN(5), IN(6), BUF(218), ST(1923584), ST(1923584),
-  IN(0), ST(5278400), ST(158080), IN(4), IN(5), IN(6), BUF(218), ST(1923584), ST(3679616), ST(3679616), ST(158080),
-  IN(0), ST(158336), IN(4), IN(5), IN(6), BUF(217), ST(1923840), ST(1923840),
-  IN(0), ST(5278464), ST(158336), IN(4), IN(5), IN(6), BUF(217), ST(1923840), ST(3679872), ST(3679872), ST(158336),
-  IN(0), ST(84352), IN(4), IN(5), IN(6), ST(3605888), ST(1849856), ST(5278336), ST(5278336), BUF(229),
-  ST(84352), BUF(223), BUF(230), SCRATCH,
-  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(207), BUF(230), BUF(231), BUF(232), BUF(233), BUF(234),
-      BUF(235), BUF(236), BUF(237), BUF(238), SCRATCH,
-  BUF(10), ST(75392), BUF(232), BUF(236), BUF(237), BUF(238), BUF(239),
-  IN(0), BUF(7), ST(38528), IN(4), BUF(239), ST(3560064), BUF(240), BUF(241), BUF(242), ST(3560064), SCRATCH,
-  IN(0), ST(38528), IN(5), IN(6), BUF(240), BUF(241), BUF(242), ST(1804032), BUF(243), BUF(244), ST(1804032),
-  IN(0), ST(75392), IN(4), IN(5), IN(6), BUF(234), ST(1840896), ST(1840896),
-  IN(0), ST(5278016), ST(75392), IN(4), IN(5), IN(6), BUF(234), ST(1840896), ST(3596928), ST(3596928), ST(75392),
-  IN(0), ST(75520), IN(4), IN(5), IN(6), BUF(233), ST(1841024), ST(1841024),
-  IN(0), ST(5278080), ST(75520), IN(4), IN(5), IN(6), BUF(233), ST(1841024), ST(3597056), ST(3597056), ST(75520),
-  IN(0), ST(38528), IN(4), IN(5), IN(6), ST(3560064), ST(1804032), ST(5277952), ST(5277952), BUF(245),
-  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(239), BUF(246), BUF(247), BUF(248), BUF(249), BUF(250),
-      BUF(251), BUF(252), BUF(253), SCRATCH,
-  BUF(6), ST(38272), BUF(247), BUF(251), BUF(252), BUF(253), BUF(254),
-  IN(0), BUF(3), ST(1408), IN(4), BUF(254), ST(3522944), BUF(255), BUF(256), BUF(257), ST(3522944), SCRATCH,
-  IN(0), ST(1408), IN(5), IN(6), BUF(255), BUF(256), BUF(257), ST(1766912), BUF(258), BUF(259), ST(1766912),
-  IN(0), ST(38272), IN(4), IN(5), IN(6), BUF(249), ST(1803776), ST(1803776),
-  IN(0), ST(5277824), ST(38272), IN(4), IN(5), IN(6), BUF(249), ST(1803776), ST(3559808), ST(3559808), ST(38272),
-  IN(0), ST(38400), IN(4), IN(5), IN(6), BUF(248), ST(1803904), ST(1803904),
-  IN(0), ST(5277888), ST(38400), IN(4), IN(5), IN(6), BUF(248), ST(1803904), ST(3559936), ST(3559936), ST(38400),
-  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(232), BUF(254), BUF(260), BUF(261), BUF(262), BUF(263),
-      BUF(264), BUF(265), BUF(266), BUF(267), SCRATCH,
-  BUF(2), ST(1152), BUF(261), BUF(265), BUF(266), BUF(267), BUF(268),
-  IN(0), IN(1), ST(0), IN(4), BUF(268), ST(3521536), BUF(269), BUF(270), BUF(271), ST(3521536), SCRATCH,
-  IN(0), ST(0), IN(5), IN(6), BUF(269), BUF(270), BUF(271), ST(1765504), BUF(272), BUF(273), ST(1765504),
-  IN(0), ST(1152), IN(4), IN(5), IN(6), BUF(263), ST(1766656), ST(1766656),
-  IN(0), ST(5277632), ST(1152), IN(4), IN(5), IN(6), BUF(263), ST(1766656), ST(3522688), ST(3522688), ST(1152),
-  IN(0), ST(1280), IN(4), IN(5), IN(6), BUF(262), ST(1766784), ST(1766784),
-  IN(0), ST(5277696), ST(1280), IN(4), IN(5), IN(6), BUF(262), ST(1766784), ST(3522816), ST(3522816), ST(1280),
-  IN(0), ST(0), IN(4), IN(5), IN(6), ST(3521536), ST(1765504), ST(5277568), ST(5277568), ST(0),
-  IN(0), ST(1408), IN(4), IN(5), IN(6), ST(3522944), ST(1766912), ST(5277760), ST(5277760), ST(1408),
+  BUF(34), ST(1226112), BUF(35), BUF(109), BUF(110), BUF(146), BUF(152), BUF(153), BUF(154), BUF(155),
+  BUF(31), BUF(155), BUF(156), SCRATCH,
+  BUF(25), BUF(26), BUF(27), BUF(35), BUF(109), BUF(110), BUF(146), BUF(157), BUF(158),
+  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(109), BUF(110), BUF(146), BUF(159), BUF(160), BUF(161),
+  BUF(27), ST(339328), BUF(35), BUF(109), BUF(110), BUF(146), BUF(160), BUF(161), BUF(162), BUF(163),
+  BUF(24), BUF(163), BUF(164), SCRATCH,
+  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(155), BUF(165), BUF(166), BUF(167), BUF(168),
+      BUF(169), BUF(170), BUF(171), BUF(172), SCRATCH,
+  BUF(28), BUF(29), BUF(30), ST(635264), BUF(166), BUF(171), BUF(172), BUF(173), BUF(174), BUF(175),
+  BUF(24), BUF(175), BUF(176), SCRATCH,
+  ST(340352), BUF(175), BUF(177), SCRATCH,
+  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(163), BUF(177), BUF(178), BUF(179), BUF(180),
+      BUF(181), BUF(182), BUF(183), BUF(184), BUF(185), SCRATCH,
+  BUF(13), BUF(14), BUF(15), BUF(179), BUF(186), BUF(187),
+  BUF(13), BUF(14), BUF(15), ST(83840), BUF(179), BUF(188), BUF(189), BUF(190),
+  BUF(15), ST(83840), BUF(179), BUF(189), BUF(190), BUF(191), BUF(192),
+  BUF(20), BUF(21), BUF(22), ST(306048), BUF(179), BUF(184), BUF(185), BUF(193), BUF(194), BUF(195),
+  BUF(19), BUF(195), BUF(196), SCRATCH,
+  BUF(12), BUF(192), BUF(197), SCRATCH,
+  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(195), BUF(198), BUF(199), BUF(200), BUF(201),
+      BUF(202), BUF(203), BUF(204), BUF(205), SCRATCH,
+  BUF(16), BUF(17), BUF(18), ST(158080), BUF(199), BUF(204), BUF(205), BUF(206), BUF(207), BUF(208),
+  BUF(12), BUF(208), BUF(209), SCRATCH,
+  ST(84352), BUF(208), BUF(210), SCRATCH,
+  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(192), BUF(210), BUF(211), BUF(212), BUF(213), BUF(214),
+      BUF(215), BUF(216), BUF(217), BUF(218), SCRATCH,
+  BUF(8), BUF(9), BUF(10), ST(75392), BUF(212), BUF(217), BUF(218), BUF(219), BUF(220), BUF(221),
+  BUF(7), BUF(221), BUF(222), SCRATCH,
+  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(221), BUF(223), BUF(224), BUF(225), BUF(226), BUF(227),
+      BUF(228), BUF(229), BUF(230), SCRATCH,
+  BUF(4), BUF(5), BUF(6), ST(38272), BUF(224), BUF(229), BUF(230), BUF(231), BUF(232), BUF(233),
+  BUF(3), BUF(233), BUF(234), SCRATCH,
+  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(212), BUF(233), BUF(235), BUF(236), BUF(237), BUF(238),
+      BUF(239), BUF(240), BUF(241), BUF(242), SCRATCH,
+  BUF(0), BUF(1), BUF(2), ST(1152), BUF(236), BUF(241), BUF(242), BUF(243), BUF(244), BUF(245),
+  IN(0), BUF(245), BUF(246), SCRATCH,
+  IN(3), IN(4), IN(5), IN(6), ST(0), BUF(246), BUF(240), BUF(238), BUF(234), BUF(228), BUF(226), BUF(222), BUF(216),
+      BUF(214), BUF(197), BUF(187), BUF(181), BUF(209), BUF(203), BUF(201), BUF(196), BUF(183), BUF(181), BUF(164),
+      BUF(158), BUF(148), BUF(176), BUF(170), BUF(168), BUF(156), BUF(150), BUF(148),
 };
 static const hw_call fmnist_resnet_small_bilevel_unrolled_k1_step_calls[] = {
-  {0, 3, 0, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
-  {0, 3, 3, {0, 0, 0}, 0},        /* k0000_select backbone.stem.bn */
-  {0, 3, 6, {0, 0, 0}, 0},        /* k0000_select backbone.block1.bn1 */
-  {0, 3, 9, {0, 0, 0}, 0},        /* k0000_select backbone.block1.bn1 */
-  {0, 3, 12, {0, 0, 0}, 0},       /* k0000_select backbone.block1.bn2 */
-  {0, 3, 15, {0, 0, 0}, 0},       /* k0000_select backbone.block1.bn2 */
-  {0, 3, 18, {0, 0, 0}, 0},       /* k0000_select backbone.block2.shortcut.bn */
-  {0, 3, 21, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn1 */
-  {0, 3, 24, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn1 */
-  {0, 3, 27, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn2 */
-  {0, 3, 30, {0, 0, 0}, 0},       /* k0000_select backbone.block2.bn2 */
-  {0, 3, 33, {0, 0, 0}, 0},       /* k0000_select backbone.block3.shortcut.bn */
-  {0, 3, 36, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn1 */
-  {0, 3, 39, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn1 */
-  {0, 3, 42, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
-  {0, 3, 45, {0, 0, 0}, 0},       /* k0000_select backbone.block3.bn2 */
-  {1, 13, 48, {0, 0, 0}, 1},      /* k0001_backbone_stem_reduce_mean */
-  {2, 13, 61, {0, 0, 0}, 1},      /* k0002_backbone_block1_reduce_mean */
-  {3, 15, 74, {0, 0, 0}, 1},      /* k0003_backbone_block1_reduce_mean */
-  {4, 10, 89, {0, 0, 0}, 1},      /* k0004_backbone_block2_shortcut_reduce_mean */
-  {5, 13, 99, {0, 0, 0}, 1},      /* k0005_backbone_block2_reduce_mean */
-  {6, 19, 112, {0, 0, 0}, 1},     /* k0006_backbone_block2_reduce_mean */
-  {7, 10, 131, {0, 0, 0}, 1},     /* k0007_backbone_block3_shortcut_reduce_mean */
-  {8, 13, 141, {0, 0, 0}, 1},     /* k0008_backbone_block3_reduce_mean */
-  {9, 20, 154, {0, 0, 0}, 1},     /* k0009_backbone_block3_reduce_mean */
-  {78, 8, 174, {0, 0, 0}, 0},     /* k0078_reduce_mean head */
-  {11, 6, 182, {0, 0, 0}, 0},     /* k0011_head_fc2_reduce_sum */
-  {120, 9, 188, {0, 0, 0}, 0},    /* k0120_reduce_mean */
-  {13, 3, 197, {0, 0, 0}, 0},     /* k0013_matmul */
-  {121, 13, 200, {0, 0, 0}, 0},   /* k0121_head_fc2_reduce_sum */
-  {122, 6, 213, {0, 0, 0}, 0},    /* k0122_head_fc2_matmul */
-  {123, 15, 219, {0, 0, 0}, 0},   /* k0123_head_reduce_sum */
-  {124, 7, 234, {0, 0, 0}, 0},    /* k0124_head_bn1_add */
-  {125, 4, 241, {0, 0, 0}, 0},    /* k0125_head_bn1_sub */
-  {125, 4, 245, {0, 0, 0}, 0},    /* k0125_head_bn1_sub */
-  {126, 6, 249, {0, 0, 0}, 0},    /* k0126_head_fc1_matmul */
-  {127, 12, 255, {0, 0, 0}, 0},   /* k0127_head_bn1_reduce_mean */
-  {85, 6, 267, {0, 0, 0}, 0},     /* k0085_reduce_sum */
-  {94, 9, 273, {0, 0, 0}, 0},     /* k0094_reduce_mean */
-  {13, 3, 282, {0, 0, 0}, 0},     /* k0013_matmul */
-  {128, 11, 285, {0, 0, 0}, 0},   /* k0128_reduce_sum */
-  {129, 5, 296, {0, 0, 0}, 0},    /* k0129_matmul */
-  {130, 3, 301, {0, 0, 0}, 0},    /* k0130_matmul */
-  {131, 3, 304, {0, 0, 0}, 0},    /* k0131_matmul */
-  {89, 15, 307, {0, 0, 0}, 0},    /* k0089_reduce_sum */
-  {90, 7, 322, {0, 0, 0}, 0},     /* k0090_add */
-  {132, 5, 329, {0, 0, 0}, 0},    /* k0132_matmul */
-  {133, 3, 334, {0, 0, 0}, 0},    /* k0133_matmul */
-  {134, 3, 337, {0, 0, 0}, 0},    /* k0134_matmul */
-  {135, 18, 340, {0, 0, 0}, 0},   /* k0135_head_bn1_reduce_sum */
-  {136, 15, 358, {0, 0, 0}, 0},   /* k0136_head_fc2_reduce_sum */
-  {137, 3, 373, {0, 0, 0}, 0},    /* k0137_matmul */
-  {138, 3, 376, {0, 0, 0}, 0},    /* k0138_matmul */
-  {139, 3, 379, {0, 0, 0}, 0},    /* k0139_matmul */
-  {140, 11, 382, {0, 0, 0}, 0},   /* k0140_reduce_sum */
-  {13, 3, 393, {0, 0, 0}, 0},     /* k0013_matmul */
-  {141, 18, 396, {0, 0, 0}, 0},   /* k0141_head_fc2_reduce_sum */
-  {142, 24, 414, {0, 0, 0}, 0},   /* k0142_head_reduce_sum */
-  {143, 5, 438, {0, 0, 0}, 0},    /* k0143_add */
-  {144, 17, 443, {0, 0, 0}, 0},   /* k0144_reduce_sum */
-  {97, 11, 460, {0, 0, 0}, 1},    /* k0097_backbone_block3_conv2_reduce_sum */
-  {98, 11, 471, {0, 0, 0}, 0},    /* k0098_backbone_block3_conv2_reduce_sum */
-  {99, 8, 482, {0, 0, 0}, 0},     /* k0099_add backbone.block3.shortcut.bn */
-  {99, 8, 490, {0, 0, 0}, 0},     /* k0099_add backbone.block3.bn2 */
-  {100, 11, 498, {0, 0, 0}, 0},   /* k0100_sub backbone.block3.bn2 */
-  {99, 8, 509, {0, 0, 0}, 0},     /* k0099_add backbone.block3.bn2 */
-  {100, 11, 517, {0, 0, 0}, 0},   /* k0100_sub backbone.block3.shortcut.bn */
-  {100, 11, 528, {0, 0, 0}, 0},   /* k0100_sub backbone.block3.bn2 */
-  {145, 17, 539, {0, 0, 0}, 0},   /* k0145_backbone_block3_shortcut_bn_reduce_sum */
-  {146, 11, 556, {0, 0, 0}, 0},   /* k0146_backbone_block3_shortcut_bn_reduce_sum */
-  {147, 10, 567, {0, 0, 0}, 0},   /* k0147_backbone_block3_shortcut_bn_reduce_sum */
-  {102, 10, 577, {0, 0, 0}, 0},   /* k0102_backbone_block3_shortcut_bn_sub */
-  {34, 11, 587, {0, 0, 0}, 1},    /* k0034_backbone_block3_shortcut_conv_reduce_sum */
-  {35, 11, 598, {0, 0, 0}, 0},    /* k0035_backbone_block3_shortcut_conv_reduce_sum */
-  {103, 10, 609, {0, 0, 0}, 0},   /* k0103_backbone_block3_shortcut_conv_sub */
-  {104, 10, 619, {0, 0, 0}, 0},   /* k0104_backbone_block3_conv2_sub */
-  {38, 16, 629, {0, 0, 0}, 1},    /* k0038_backbone_block3_reduce_sum */
-  {39, 7, 645, {0, 0, 0}, 0},     /* k0039_backbone_block3_bn1_add */
-  {40, 11, 652, {0, 0, 0}, 1},    /* k0040_backbone_block3_conv1_reduce_sum */
-  {41, 11, 663, {0, 0, 0}, 0},    /* k0041_backbone_block3_conv1_reduce_sum */
-  {105, 8, 674, {0, 0, 0}, 0},    /* k0105_backbone_block3_bn1_add */
-  {106, 11, 682, {0, 0, 0}, 0},   /* k0106_backbone_block3_bn1_sub */
-  {105, 8, 693, {0, 0, 0}, 0},    /* k0105_backbone_block3_bn1_add */
-  {106, 11, 701, {0, 0, 0}, 0},   /* k0106_backbone_block3_bn1_sub */
-  {107, 10, 712, {0, 0, 0}, 0},   /* k0107_backbone_block3_conv1_sub */
-  {43, 4, 722, {0, 0, 0}, 1},     /* k0043_backbone_block3_conv1_conv2d_input_grad */
-  {44, 17, 726, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
-  {45, 7, 743, {0, 0, 0}, 0},     /* k0045_backbone_block2_bn2_add */
-  {46, 11, 750, {0, 0, 0}, 1},    /* k0046_backbone_block2_conv2_reduce_sum */
-  {47, 11, 761, {0, 0, 0}, 0},    /* k0047_backbone_block2_conv2_reduce_sum */
-  {108, 8, 772, {0, 0, 0}, 0},    /* k0108_add backbone.block2.shortcut.bn */
-  {108, 8, 780, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn2 */
-  {109, 11, 788, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn2 */
-  {108, 8, 799, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn2 */
-  {109, 11, 807, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.shortcut.bn */
-  {109, 11, 818, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn2 */
-  {110, 14, 829, {0, 0, 0}, 0},   /* k0110_backbone_block2_shortcut_bn_reduce_sum */
-  {51, 8, 843, {0, 0, 0}, 0},     /* k0051_backbone_block2_shortcut_bn_reduce_sum */
-  {52, 7, 851, {0, 0, 0}, 0},     /* k0052_backbone_block2_shortcut_bn_reduce_sum */
-  {111, 10, 858, {0, 0, 0}, 0},   /* k0111_backbone_block2_shortcut_bn_sub */
-  {54, 11, 868, {0, 0, 0}, 1},    /* k0054_backbone_block2_shortcut_conv_reduce_sum */
-  {55, 11, 879, {0, 0, 0}, 0},    /* k0055_backbone_block2_shortcut_conv_reduce_sum */
-  {112, 10, 890, {0, 0, 0}, 0},   /* k0112_backbone_block2_shortcut_conv_sub */
-  {113, 10, 900, {0, 0, 0}, 0},   /* k0113_backbone_block2_conv2_sub */
-  {58, 16, 910, {0, 0, 0}, 1},    /* k0058_backbone_block2_reduce_sum */
-  {59, 7, 926, {0, 0, 0}, 0},     /* k0059_backbone_block2_bn1_add */
-  {60, 11, 933, {0, 0, 0}, 1},    /* k0060_backbone_block2_conv1_reduce_sum */
-  {61, 11, 944, {0, 0, 0}, 0},    /* k0061_backbone_block2_conv1_reduce_sum */
-  {108, 8, 955, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn1 */
-  {109, 11, 963, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn1 */
-  {108, 8, 974, {0, 0, 0}, 0},    /* k0108_add backbone.block2.bn1 */
-  {109, 11, 982, {0, 0, 0}, 0},   /* k0109_sub backbone.block2.bn1 */
-  {114, 10, 993, {0, 0, 0}, 0},   /* k0114_backbone_block2_conv1_sub */
-  {63, 4, 1003, {0, 0, 0}, 1},    /* k0063_backbone_block2_conv1_conv2d_input_grad */
-  {64, 17, 1007, {0, 0, 0}, 1},   /* k0064_backbone_reduce_sum */
-  {65, 7, 1024, {0, 0, 0}, 0},    /* k0065_backbone_block1_bn2_add */
-  {66, 11, 1031, {0, 0, 0}, 1},   /* k0066_reduce_sum backbone.block1.conv2 */
-  {67, 11, 1042, {0, 0, 0}, 0},   /* k0067_reduce_sum backbone.block1.conv2 */
-  {115, 8, 1053, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn2 */
-  {116, 11, 1061, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn2 */
-  {115, 8, 1072, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn2 */
-  {116, 11, 1080, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn2 */
-  {117, 10, 1091, {0, 0, 0}, 0},  /* k0117_backbone_block1_conv2_sub */
-  {71, 16, 1101, {0, 0, 0}, 1},   /* k0071_backbone_block1_reduce_sum */
-  {72, 7, 1117, {0, 0, 0}, 0},    /* k0072_add backbone.block1.bn1 */
-  {66, 11, 1124, {0, 0, 0}, 1},   /* k0066_reduce_sum backbone.block1.conv1 */
-  {67, 11, 1135, {0, 0, 0}, 0},   /* k0067_reduce_sum backbone.block1.conv1 */
-  {115, 8, 1146, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn1 */
-  {116, 11, 1154, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn1 */
-  {115, 8, 1165, {0, 0, 0}, 0},   /* k0115_add backbone.block1.bn1 */
-  {116, 11, 1173, {0, 0, 0}, 0},  /* k0116_sub backbone.block1.bn1 */
-  {73, 17, 1184, {0, 0, 0}, 1},   /* k0073_backbone_reduce_sum */
-  {72, 7, 1201, {0, 0, 0}, 0},    /* k0072_add backbone.stem.bn */
-  {74, 11, 1208, {0, 0, 0}, 1},   /* k0074_backbone_stem_conv_reduce_sum */
-  {75, 11, 1219, {0, 0, 0}, 0},   /* k0075_backbone_stem_conv_reduce_sum */
-  {115, 8, 1230, {0, 0, 0}, 0},   /* k0115_add backbone.stem.bn */
-  {116, 11, 1238, {0, 0, 0}, 0},  /* k0116_sub backbone.stem.bn */
-  {115, 8, 1249, {0, 0, 0}, 0},   /* k0115_add backbone.stem.bn */
-  {116, 11, 1257, {0, 0, 0}, 0},  /* k0116_sub backbone.stem.bn */
-  {118, 10, 1268, {0, 0, 0}, 0},  /* k0118_backbone_stem_conv_sub */
-  {119, 10, 1278, {0, 0, 0}, 0},  /* k0119_backbone_block1_conv1_sub */
+  {0, 13, 0, {0, 0, 0}, 1},       /* k0000_backbone_stem_reduce_mean */
+  {1, 13, 13, {0, 0, 0}, 1},      /* k0001_backbone_block1_reduce_mean */
+  {2, 15, 26, {0, 0, 0}, 1},      /* k0002_backbone_block1_reduce_mean */
+  {3, 10, 41, {0, 0, 0}, 1},      /* k0003_backbone_block2_shortcut_reduce_mean */
+  {4, 13, 51, {0, 0, 0}, 1},      /* k0004_backbone_block2_reduce_mean */
+  {5, 19, 64, {0, 0, 0}, 1},      /* k0005_backbone_block2_reduce_mean */
+  {6, 10, 83, {0, 0, 0}, 1},      /* k0006_backbone_block3_shortcut_reduce_mean */
+  {7, 13, 93, {0, 0, 0}, 1},      /* k0007_backbone_block3_reduce_mean */
+  {8, 20, 106, {0, 0, 0}, 1},     /* k0008_backbone_block3_reduce_mean */
+  {47, 8, 126, {0, 0, 0}, 0},     /* k0047_reduce_mean head */
+  {10, 6, 134, {0, 0, 0}, 0},     /* k0010_head_fc2_reduce_sum */
+  {65, 9, 140, {0, 0, 0}, 0},     /* k0065_reduce_mean */
+  {12, 3, 149, {0, 0, 0}, 0},     /* k0012_matmul */
+  {66, 13, 152, {0, 0, 0}, 0},    /* k0066_head_fc2_reduce_sum */
+  {67, 6, 165, {0, 0, 0}, 0},     /* k0067_head_fc2_matmul */
+  {68, 15, 171, {0, 0, 0}, 0},    /* k0068_head_reduce_sum */
+  {69, 7, 186, {0, 0, 0}, 0},     /* k0069_head_bn1_add */
+  {70, 4, 193, {0, 0, 0}, 0},     /* k0070_head_bn1_sub */
+  {70, 4, 197, {0, 0, 0}, 0},     /* k0070_head_bn1_sub */
+  {71, 6, 201, {0, 0, 0}, 0},     /* k0071_head_fc1_matmul */
+  {72, 12, 207, {0, 0, 0}, 0},    /* k0072_head_bn1_reduce_mean */
+  {52, 6, 219, {0, 0, 0}, 0},     /* k0052_reduce_sum */
+  {61, 9, 225, {0, 0, 0}, 0},     /* k0061_reduce_mean */
+  {12, 3, 234, {0, 0, 0}, 0},     /* k0012_matmul */
+  {73, 11, 237, {0, 0, 0}, 0},    /* k0073_reduce_sum */
+  {74, 5, 248, {0, 0, 0}, 0},     /* k0074_matmul */
+  {75, 3, 253, {0, 0, 0}, 0},     /* k0075_matmul */
+  {76, 3, 256, {0, 0, 0}, 0},     /* k0076_matmul */
+  {56, 15, 259, {0, 0, 0}, 0},    /* k0056_reduce_sum */
+  {57, 7, 274, {0, 0, 0}, 0},     /* k0057_add */
+  {77, 5, 281, {0, 0, 0}, 0},     /* k0077_matmul */
+  {78, 3, 286, {0, 0, 0}, 0},     /* k0078_matmul */
+  {79, 3, 289, {0, 0, 0}, 0},     /* k0079_matmul */
+  {80, 18, 292, {0, 0, 0}, 0},    /* k0080_head_bn1_reduce_sum */
+  {81, 15, 310, {0, 0, 0}, 0},    /* k0081_head_fc2_reduce_sum */
+  {82, 3, 325, {0, 0, 0}, 0},     /* k0082_matmul */
+  {83, 3, 328, {0, 0, 0}, 0},     /* k0083_matmul */
+  {84, 3, 331, {0, 0, 0}, 0},     /* k0084_matmul */
+  {85, 11, 334, {0, 0, 0}, 0},    /* k0085_reduce_sum */
+  {12, 3, 345, {0, 0, 0}, 0},     /* k0012_matmul */
+  {86, 18, 348, {0, 0, 0}, 0},    /* k0086_head_fc2_reduce_sum */
+  {87, 24, 366, {0, 0, 0}, 0},    /* k0087_head_reduce_sum */
+  {88, 5, 390, {0, 0, 0}, 0},     /* k0088_add */
+  {89, 17, 395, {0, 0, 0}, 0},    /* k0089_reduce_sum */
+  {90, 10, 412, {0, 0, 0}, 0},    /* k0090_backbone_block3_bn2_reduce_sum */
+  {20, 4, 422, {0, 0, 0}, 1},     /* k0020_conv2d_filter_grad */
+  {91, 9, 426, {0, 0, 0}, 0},     /* k0091_reduce_sum */
+  {92, 11, 435, {0, 0, 0}, 0},    /* k0092_backbone_block3_shortcut_bn_reduce_sum */
+  {93, 10, 446, {0, 0, 0}, 0},    /* k0093_backbone_block3_shortcut_bn_reduce_sum */
+  {24, 4, 456, {0, 0, 0}, 1},     /* k0024_conv2d_filter_grad */
+  {25, 16, 460, {0, 0, 0}, 1},    /* k0025_backbone_block3_reduce_sum */
+  {26, 10, 476, {0, 0, 0}, 0},    /* k0026_backbone_block3_bn1_reduce_sum */
+  {27, 4, 486, {0, 0, 0}, 1},     /* k0027_conv2d_filter_grad */
+  {28, 4, 490, {0, 0, 0}, 1},     /* k0028_backbone_block3_conv1_conv2d_input_grad */
+  {29, 17, 494, {0, 0, 0}, 1},    /* k0029_backbone_reduce_sum */
+  {30, 6, 511, {0, 0, 0}, 0},     /* k0030_reduce_sum */
+  {31, 8, 517, {0, 0, 0}, 0},     /* k0031_backbone_block2_shortcut_bn_reduce_sum */
+  {32, 7, 525, {0, 0, 0}, 0},     /* k0032_backbone_block2_shortcut_bn_reduce_sum */
+  {33, 10, 532, {0, 0, 0}, 0},    /* k0033_reduce_sum backbone.block2.bn2 */
+  {34, 4, 542, {0, 0, 0}, 1},     /* k0034_conv2d_filter_grad */
+  {35, 4, 546, {0, 0, 0}, 1},     /* k0035_conv2d_filter_grad */
+  {36, 16, 550, {0, 0, 0}, 1},    /* k0036_backbone_block2_reduce_sum */
+  {33, 10, 566, {0, 0, 0}, 0},    /* k0033_reduce_sum backbone.block2.bn1 */
+  {37, 4, 576, {0, 0, 0}, 1},     /* k0037_conv2d_filter_grad */
+  {38, 4, 580, {0, 0, 0}, 1},     /* k0038_backbone_block2_conv1_conv2d_input_grad */
+  {39, 17, 584, {0, 0, 0}, 1},    /* k0039_backbone_reduce_sum */
+  {40, 10, 601, {0, 0, 0}, 0},    /* k0040_backbone_block1_bn2_reduce_sum */
+  {41, 4, 611, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
+  {42, 16, 615, {0, 0, 0}, 1},    /* k0042_backbone_block1_reduce_sum */
+  {43, 10, 631, {0, 0, 0}, 0},    /* k0043_reduce_sum backbone.block1.bn1 */
+  {41, 4, 641, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
+  {44, 17, 645, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
+  {43, 10, 662, {0, 0, 0}, 0},    /* k0043_reduce_sum backbone.stem.bn */
+  {45, 4, 672, {0, 0, 0}, 1},     /* k0045_conv2d_filter_grad */
+  {64, 32, 676, {0, 0, 0}, 0},    /* k0064_optimize_runtime */
 };
 static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = {
-  {{0, 200704, 0}, 16, 131, -1},
-  {{128, 0, 0}, 16, 131, -1},
-  {{128, 0, 0}, 16, 132, -1},
-  {{0, 200704, 0}, 16, 125, -1},
-  {{0, 200704, 0}, 17, 123, -1},
-  {{128, 0, 0}, 17, 123, -1},
-  {{128, 0, 0}, 17, 124, -1},
-  {{0, 200704, 0}, 17, 116, -1},
-  {{0, 200704, 0}, 18, 114, -1},
-  {{128, 0, 0}, 18, 114, -1},
-  {{128, 0, 0}, 18, 115, -1},
-  {{0, 200704, 0}, 18, 114, -1},
-  {{0, 200704, 0}, 18, 106, -1},
-  {{0, 100352, 0}, 19, 97, -1},
-  {{256, 0, 0}, 19, 97, -1},
-  {{256, 0, 0}, 19, 98, -1},
-  {{0, 100352, 0}, 20, 104, -1},
-  {{256, 0, 0}, 20, 104, -1},
-  {{256, 0, 0}, 20, 105, -1},
-  {{0, 100352, 0}, 20, 88, -1},
-  {{0, 100352, 0}, 21, 86, -1},
-  {{256, 0, 0}, 21, 86, -1},
-  {{256, 0, 0}, 21, 87, -1},
-  {{0, 100352, 0}, 21, 86, -1},
-  {{0, 100352, 0}, 21, 78, -1},
-  {{0, 50176, 0}, 22, 69, -1},
-  {{512, 0, 0}, 22, 69, -1},
-  {{512, 0, 0}, 22, 70, -1},
-  {{0, 50176, 0}, 23, 76, -1},
-  {{512, 0, 0}, 23, 76, -1},
-  {{512, 0, 0}, 23, 77, -1},
-  {{0, 50176, 0}, 23, 60, -1},
-  {{0, 50176, 0}, 24, 59, -1},
-  {{512, 0, 0}, 24, 59, -1},
-  {{512, 0, 0}, 24, 59, -1},
-  {{0, 50176, 0}, 24, 70, -1},
+  {{0, 200704, 0}, 0, 72, -1},
+  {{128, 0, 0}, 0, 72, -1},
+  {{128, 0, 0}, 0, 72, -1},
+  {{0, 200704, 0}, 0, 70, -1},
+  {{0, 200704, 0}, 1, 69, -1},
+  {{128, 0, 0}, 1, 69, -1},
+  {{128, 0, 0}, 1, 69, -1},
+  {{0, 200704, 0}, 1, 67, -1},
+  {{0, 200704, 0}, 2, 66, -1},
+  {{128, 0, 0}, 2, 66, -1},
+  {{128, 0, 0}, 2, 66, -1},
+  {{0, 200704, 0}, 2, 65, -1},
+  {{0, 200704, 0}, 2, 63, -1},
+  {{0, 100352, 0}, 3, 56, -1},
+  {{256, 0, 0}, 3, 56, -1},
+  {{256, 0, 0}, 3, 57, -1},
+  {{0, 100352, 0}, 4, 62, -1},
+  {{256, 0, 0}, 4, 62, -1},
+  {{256, 0, 0}, 4, 62, -1},
+  {{0, 100352, 0}, 4, 59, -1},
+  {{0, 100352, 0}, 5, 58, -1},
+  {{256, 0, 0}, 5, 58, -1},
+  {{256, 0, 0}, 5, 58, -1},
+  {{0, 100352, 0}, 5, 54, -1},
+  {{0, 100352, 0}, 5, 52, -1},
+  {{0, 50176, 0}, 6, 47, -1},
+  {{512, 0, 0}, 6, 47, -1},
+  {{512, 0, 0}, 6, 48, -1},
+  {{0, 50176, 0}, 7, 51, -1},
+  {{512, 0, 0}, 7, 51, -1},
+  {{512, 0, 0}, 7, 51, -1},
+  {{0, 50176, 0}, 7, 45, -1},
+  {{0, 50176, 0}, 8, 43, -1},
+  {{512, 0, 0}, 8, 43, -1},
+  {{512, 0, 0}, 8, 44, -1},
+  {{0, 50176, 0}, 8, 48, -1},
+  {{0, 1024, 0}, 8, 8, -1},
+  {{0, 1024, 0}, 8, 74, -1},
+  {{0, 4096, 0}, 9, 41, -1},
+  {{2048, 0, 0}, 9, 41, -1},
+  {{2048, 0, 0}, 9, 41, -1},
+  {{0, 4096, 0}, 9, 26, -1},
+  {{0, 1024, 0}, 10, 40, -1},
+  {{0, 8, 0}, 10, 40, -1},
+  {{0, 1024, 0}, 10, 40, -1},
+  {{0, 0, 16}, 11, 38, -1},
+  {{0, 8, 0}, 11, 38, -1},
+  {{0, 8, 0}, 11, 38, -1},
+  {{0, 8, 0}, 11, 11, -1},
+  {{4, 0, 0}, 11, 11, -1},
+  {{4, 0, 0}, 11, 74, -1},
+  {{0, 0, 16}, 11, 36, -1},
+  {{0, 1024, 0}, 12, 13, -1},
+  {{0, 1024, 0}, 13, 13, -1},
+  {{0, 1024, 0}, 13, 40, 52},
+  {{0, 8, 0}, 13, 40, -1},
+  {{0, 1024, 0}, 13, 27, -1},
+  {{512, 0, 0}, 13, 13, -1},
+  {{512, 0, 0}, 13, 74, 57},
+  {{262144, 0, 0}, 14, 14, -1},
+  {{262144, 0, 0}, 14, 74, 59},
+  {{0, 4096, 0}, 15, 15, -1},
+  {{0, 4096, 0}, 15, 41, 61},
+  {{2048, 0, 0}, 15, 18, -1},
+  {{2048, 0, 0}, 15, 17, -1},
+  {{2048, 0, 0}, 15, 41, -1},
+  {{2048, 0, 0}, 15, 16, -1},
+  {{0, 4096, 0}, 15, 16, -1},
+  {{2048, 0, 0}, 15, 16, -1},
+  {{0, 4096, 0}, 16, 32, 67},
+  {{2048, 0, 0}, 17, 74, 64},
+  {{2048, 0, 0}, 18, 74, 63},
+  {{262144, 0, 0}, 19, 19, -1},
+  {{262144, 0, 0}, 19, 74, 72},
+  {{0, 4096, 0}, 20, 28, -1},
+  {{2048, 0, 0}, 20, 28, -1},
+  {{2048, 0, 0}, 20, 29, -1},
+  {{0, 4096, 0}, 20, 25, -1},
+  {{0, 1024, 0}, 21, 24, -1},
+  {{0, 8, 0}, 21, 24, -1},
+  {{0, 1024, 0}, 21, 24, -1},
+  {{0, 0, 16}, 22, 22, -1},
+  {{0, 8, 0}, 22, 22, -1},
+  {{0, 8, 0}, 22, 22, -1},
+  {{0, 8, 0}, 22, 22, -1},
+  {{4, 0, 0}, 22, 22, -1},
+  {{4, 0, 0}, 22, 74, -1},
+  {{0, 0, 16}, 22, 24, 81},
+  {{0, 1024, 0}, 23, 24, -1},
   {{0, 1024, 0}, 24, 24, -1},
-  {{0, 1024, 0}, 24, 141, -1},
-  {{0, 4096, 0}, 25, 57, -1},
-  {{2048, 0, 0}, 25, 57, -1},
-  {{2048, 0, 0}, 25, 57, -1},
-  {{0, 4096, 0}, 25, 42, -1},
-  {{0, 1024, 0}, 26, 56, -1},
-  {{0, 8, 0}, 26, 56, -1},
-  {{0, 1024, 0}, 26, 56, -1},
-  {{0, 0, 16}, 27, 54, -1},
-  {{0, 8, 0}, 27, 54, -1},
-  {{0, 8, 0}, 27, 54, -1},
-  {{0, 8, 0}, 27, 27, -1},
-  {{4, 0, 0}, 27, 27, -1},
-  {{4, 0, 0}, 27, 141, -1},
-  {{0, 0, 16}, 27, 52, -1},
-  {{0, 1024, 0}, 28, 29, -1},
-  {{0, 1024, 0}, 29, 29, -1},
-  {{0, 1024, 0}, 29, 56, 52},
-  {{0, 8, 0}, 29, 56, -1},
-  {{0, 1024, 0}, 29, 43, -1},
-  {{512, 0, 0}, 29, 29, -1},
-  {{512, 0, 0}, 29, 141, 57},
+  {{0, 1024, 0}, 24, 24, 88},
+  {{0, 8, 0}, 24, 24, -1},
+  {{0, 1024, 0}, 24, 28, 78},
+  {{512, 0, 0}, 24, 34, -1},
+  {{262144, 0, 0}, 25, 25, -1},
+  {{262144, 0, 0}, 25, 27, 94},
+  {{0, 1024, 0}, 26, 34, -1},
+  {{0, 4096, 0}, 27, 41, -1},
+  {{0, 4096, 0}, 28, 28, -1},
+  {{0, 4096, 0}, 28, 29, 98},
+  {{2048, 0, 0}, 28, 33, -1},
+  {{2048, 0, 0}, 28, 41, -1},
+  {{2048, 0, 0}, 28, 28, -1},
+  {{2048, 0, 0}, 28, 29, -1},
+  {{0, 4096, 0}, 28, 29, 74},
+  {{2048, 0, 0}, 28, 29, -1},
+  {{0, 4096, 0}, 29, 31, 99},
   {{262144, 0, 0}, 30, 30, -1},
-  {{262144, 0, 0}, 30, 141, 59},
-  {{0, 4096, 0}, 31, 31, -1},
-  {{0, 4096, 0}, 31, 57, 61},
-  {{2048, 0, 0}, 31, 34, -1},
-  {{2048, 0, 0}, 31, 33, -1},
-  {{2048, 0, 0}, 31, 57, -1},
-  {{2048, 0, 0}, 31, 32, -1},
-  {{0, 4096, 0}, 31, 32, -1},
-  {{2048, 0, 0}, 31, 32, -1},
-  {{0, 4096, 0}, 32, 48, 67},
-  {{2048, 0, 0}, 33, 141, 64},
-  {{2048, 0, 0}, 34, 141, 63},
-  {{262144, 0, 0}, 35, 35, -1},
-  {{262144, 0, 0}, 35, 141, 72},
-  {{0, 4096, 0}, 36, 44, -1},
-  {{2048, 0, 0}, 36, 44, -1},
-  {{2048, 0, 0}, 36, 45, -1},
-  {{0, 4096, 0}, 36, 41, -1},
-  {{0, 1024, 0}, 37, 40, -1},
-  {{0, 8, 0}, 37, 40, -1},
-  {{0, 1024, 0}, 37, 40, -1},
+  {{262144, 0, 0}, 30, 33, 107},
+  {{0, 1024, 0}, 31, 48, -1},
+  {{0, 1024, 0}, 32, 48, -1},
+  {{0, 4096, 0}, 33, 41, -1},
+  {{2048, 0, 0}, 33, 41, -1},
+  {{0, 4096, 0}, 33, 33, -1},
+  {{2048, 0, 0}, 33, 41, -1},
+  {{2048, 0, 0}, 33, 41, -1},
+  {{0, 4096, 0}, 33, 33, -1},
+  {{0, 4096, 0}, 33, 34, 116},
+  {{0, 1024, 0}, 34, 34, -1},
+  {{0, 1024, 0}, 34, 40, 96},
+  {{0, 1024, 0}, 34, 34, -1},
+  {{0, 8, 0}, 34, 40, -1},
+  {{0, 8, 0}, 34, 40, -1},
+  {{0, 1024, 0}, 34, 38, -1},
+  {{0, 1024, 0}, 35, 40, -1},
+  {{0, 1024, 0}, 36, 40, -1},
+  {{0, 0, 16}, 37, 38, -1},
   {{0, 0, 16}, 38, 38, -1},
+  {{0, 0, 16}, 38, 38, 126},
   {{0, 8, 0}, 38, 38, -1},
-  {{0, 8, 0}, 38, 38, -1},
-  {{0, 8, 0}, 38, 38, -1},
-  {{4, 0, 0}, 38, 38, -1},
-  {{4, 0, 0}, 38, 141, -1},
-  {{0, 0, 16}, 38, 40, 81},
+  {{0, 0, 16}, 38, 40, 45},
   {{0, 1024, 0}, 39, 40, -1},
   {{0, 1024, 0}, 40, 40, -1},
-  {{0, 1024, 0}, 40, 40, 88},
+  {{0, 1024, 0}, 40, 40, 124},
   {{0, 8, 0}, 40, 40, -1},
-  {{0, 1024, 0}, 40, 44, 78},
-  {{512, 0, 0}, 40, 50, -1},
-  {{262144, 0, 0}, 41, 41, -1},
-  {{262144, 0, 0}, 41, 43, 94},
-  {{0, 1024, 0}, 42, 50, -1},
-  {{0, 4096, 0}, 43, 57, -1},
-  {{0, 4096, 0}, 44, 44, -1},
-  {{0, 4096, 0}, 44, 45, 98},
-  {{2048, 0, 0}, 44, 49, -1},
-  {{2048, 0, 0}, 44, 57, -1},
-  {{2048, 0, 0}, 44, 44, -1},
-  {{2048, 0, 0}, 44, 45, -1},
-  {{0, 4096, 0}, 44, 45, 74},
-  {{2048, 0, 0}, 44, 45, -1},
-  {{0, 4096, 0}, 45, 47, 99},
-  {{262144, 0, 0}, 46, 46, -1},
-  {{262144, 0, 0}, 46, 49, 107},
-  {{0, 1024, 0}, 47, 70, -1},
-  {{0, 1024, 0}, 48, 70, -1},
-  {{0, 4096, 0}, 49, 57, -1},
-  {{2048, 0, 0}, 49, 57, -1},
-  {{0, 4096, 0}, 49, 49, -1},
-  {{2048, 0, 0}, 49, 57, -1},
-  {{2048, 0, 0}, 49, 57, -1},
-  {{0, 4096, 0}, 49, 49, -1},
-  {{0, 4096, 0}, 49, 50, 116},
-  {{0, 1024, 0}, 50, 50, -1},
-  {{0, 1024, 0}, 50, 56, 96},
-  {{0, 1024, 0}, 50, 50, -1},
-  {{0, 8, 0}, 50, 56, -1},
-  {{0, 8, 0}, 50, 56, -1},
-  {{0, 1024, 0}, 50, 54, -1},
-  {{0, 1024, 0}, 51, 56, -1},
-  {{0, 1024, 0}, 52, 56, -1},
-  {{0, 0, 16}, 53, 54, -1},
-  {{0, 0, 16}, 54, 54, -1},
-  {{0, 0, 16}, 54, 54, 126},
-  {{0, 8, 0}, 54, 54, -1},
-  {{0, 0, 16}, 54, 56, 45},
-  {{0, 1024, 0}, 55, 56, -1},
-  {{0, 1024, 0}, 56, 56, -1},
-  {{0, 1024, 0}, 56, 56, 124},
-  {{0, 8, 0}, 56, 56, -1},
-  {{0, 1024, 0}, 56, 56, 42},
-  {{0, 1024, 0}, 56, 57, 54},
-  {{0, 4096, 0}, 57, 57, -1},
-  {{0, 4096, 0}, 57, 57, 97},
-  {{0, 4096, 0}, 57, 58, -1},
-  {{2048, 0, 0}, 57, 57, -1},
-  {{2048, 0, 0}, 57, 58, -1},
-  {{0, 4096, 0}, 57, 57, 38},
-  {{0, 4096, 0}, 57, 58, 111},
-  {{2048, 0, 0}, 57, 58, -1},
-  {{0, 4096, 0}, 58, 59, 139},
-  {{0, 1024, 0}, 59, 70, -1},
-  {{512, 0, 0}, 59, 67, -1},
-  {{512, 0, 0}, 59, 64, -1},
-  {{512, 0, 0}, 59, 59, -1},
-  {{512, 0, 0}, 59, 59, -1},
-  {{0, 50176, 0}, 59, 59, 32},
-  {{512, 0, 0}, 59, 59, -1},
-  {{0, 50176, 0}, 59, 76, 151},
-  {{589824, 0, 0}, 60, 61, -1},
-  {{589824, 0, 0}, 60, 61, -1},
-  {{4, 0, 0}, 60, 61, -1},
-  {{4, 0, 0}, 61, 61, -1},
-  {{4, 0, 0}, 61, 61, -1},
-  {{512, 0, 0}, 68, 68, -1},
-  {{512, 0, 0}, 69, 69, -1},
-  {{0, 50176, 0}, 69, 70, 25},
-  {{512, 0, 0}, 69, 70, -1},
-  {{512, 0, 0}, 70, 70, -1},
-  {{0, 50176, 0}, 70, 86, 35},
-  {{32768, 0, 0}, 72, 73, -1},
-  {{32768, 0, 0}, 72, 73, -1},
-  {{4, 0, 0}, 72, 73, -1},
-  {{4, 0, 0}, 73, 73, -1},
-  {{4, 0, 0}, 73, 73, -1},
-  {{32768, 0, 0}, 74, 141, -1},
-  {{589824, 0, 0}, 75, 141, -1},
-  {{0, 50176, 0}, 76, 76, -1},
-  {{0, 50176, 0}, 76, 77, 172},
-  {{512, 0, 0}, 76, 83, -1},
-  {{512, 0, 0}, 76, 81, -1},
-  {{512, 0, 0}, 76, 76, -1},
-  {{512, 0, 0}, 76, 77, -1},
-  {{0, 50176, 0}, 76, 77, 28},
-  {{512, 0, 0}, 76, 77, -1},
-  {{0, 50176, 0}, 77, 85, 173},
-  {{294912, 0, 0}, 78, 79, -1},
-  {{294912, 0, 0}, 78, 79, -1},
-  {{4, 0, 0}, 78, 79, -1},
-  {{4, 0, 0}, 79, 79, -1},
-  {{4, 0, 0}, 79, 79, -1},
-  {{294912, 0, 0}, 84, 141, -1},
-  {{0, 100352, 0}, 85, 86, -1},
-  {{0, 100352, 0}, 86, 86, -1},
-  {{0, 100352, 0}, 86, 98, 23},
-  {{256, 0, 0}, 86, 95, -1},
-  {{256, 0, 0}, 86, 92, -1},
-  {{256, 0, 0}, 86, 86, -1},
-  {{256, 0, 0}, 86, 87, -1},
-  {{0, 100352, 0}, 86, 87, 20},
-  {{256, 0, 0}, 86, 87, -1},
-  {{0, 100352, 0}, 87, 104, 194},
-  {{147456, 0, 0}, 88, 89, -1},
-  {{147456, 0, 0}, 88, 89, -1},
-  {{4, 0, 0}, 88, 89, -1},
-  {{4, 0, 0}, 89, 89, -1},
-  {{4, 0, 0}, 89, 89, -1},
-  {{256, 0, 0}, 96, 96, -1},
-  {{256, 0, 0}, 97, 97, -1},
-  {{0, 100352, 0}, 97, 98, 13},
-  {{256, 0, 0}, 97, 98, -1},
-  {{256, 0, 0}, 98, 98, -1},
-  {{0, 100352, 0}, 98, 114, 189},
-  {{8192, 0, 0}, 100, 101, -1},
-  {{8192, 0, 0}, 100, 101, -1},
-  {{4, 0, 0}, 100, 101, -1},
-  {{4, 0, 0}, 101, 101, -1},
-  {{4, 0, 0}, 101, 101, -1},
-  {{8192, 0, 0}, 102, 141, -1},
-  {{147456, 0, 0}, 103, 141, -1},
-  {{0, 100352, 0}, 104, 104, -1},
-  {{0, 100352, 0}, 104, 105, 215},
-  {{256, 0, 0}, 104, 111, -1},
-  {{256, 0, 0}, 104, 109, -1},
-  {{256, 0, 0}, 104, 104, -1},
-  {{256, 0, 0}, 104, 105, -1},
-  {{0, 100352, 0}, 104, 105, 16},
-  {{256, 0, 0}, 104, 105, -1},
-  {{0, 100352, 0}, 105, 113, 216},
-  {{73728, 0, 0}, 106, 107, -1},
-  {{73728, 0, 0}, 106, 107, -1},
-  {{4, 0, 0}, 106, 107, -1},
-  {{4, 0, 0}, 107, 107, -1},
-  {{4, 0, 0}, 107, 107, -1},
-  {{73728, 0, 0}, 112, 141, -1},
-  {{0, 200704, 0}, 113, 114, -1},
-  {{0, 200704, 0}, 114, 114, -1},
-  {{0, 200704, 0}, 114, 131, 11},
-  {{128, 0, 0}, 114, 121, -1},
-  {{128, 0, 0}, 114, 119, -1},
-  {{128, 0, 0}, 114, 114, -1},
-  {{128, 0, 0}, 114, 115, -1},
-  {{0, 200704, 0}, 114, 115, 8},
-  {{128, 0, 0}, 114, 115, -1},
-  {{0, 200704, 0}, 115, 123, 237},
-  {{36864, 0, 0}, 116, 117, -1},
-  {{36864, 0, 0}, 116, 117, -1},
-  {{4, 0, 0}, 116, 117, -1},
-  {{4, 0, 0}, 117, 117, -1},
-  {{4, 0, 0}, 117, 117, -1},
-  {{36864, 0, 0}, 122, 141, -1},
-  {{0, 200704, 0}, 123, 123, -1},
-  {{0, 200704, 0}, 123, 124, 246},
-  {{128, 0, 0}, 123, 130, -1},
-  {{128, 0, 0}, 123, 128, -1},
-  {{128, 0, 0}, 123, 123, -1},
-  {{128, 0, 0}, 123, 124, -1},
-  {{0, 200704, 0}, 123, 124, 4},
-  {{128, 0, 0}, 123, 124, -1},
-  {{0, 200704, 0}, 124, 131, 247},
-  {{36864, 0, 0}, 125, 126, -1},
-  {{36864, 0, 0}, 125, 126, -1},
-  {{4, 0, 0}, 125, 126, -1},
-  {{4, 0, 0}, 126, 126, -1},
-  {{4, 0, 0}, 126, 126, -1},
-  {{0, 200704, 0}, 131, 131, -1},
-  {{0, 200704, 0}, 131, 132, 232},
-  {{128, 0, 0}, 131, 138, -1},
-  {{128, 0, 0}, 131, 136, -1},
-  {{128, 0, 0}, 131, 131, -1},
-  {{128, 0, 0}, 131, 132, -1},
-  {{0, 200704, 0}, 131, 132, 0},
-  {{128, 0, 0}, 131, 132, -1},
-  {{0, 200704, 0}, 132, 133, 261},
-  {{1152, 0, 0}, 133, 134, -1},
-  {{1152, 0, 0}, 133, 134, -1},
-  {{4, 0, 0}, 133, 134, -1},
-  {{4, 0, 0}, 134, 134, -1},
-  {{4, 0, 0}, 134, 134, -1},
+  {{0, 1024, 0}, 40, 40, 42},
+  {{0, 1024, 0}, 40, 41, 54},
+  {{0, 4096, 0}, 41, 41, -1},
+  {{0, 4096, 0}, 41, 41, 97},
+  {{0, 4096, 0}, 41, 42, -1},
+  {{2048, 0, 0}, 41, 41, -1},
+  {{2048, 0, 0}, 41, 42, -1},
+  {{0, 4096, 0}, 41, 41, 38},
+  {{0, 4096, 0}, 41, 42, 111},
+  {{2048, 0, 0}, 41, 42, -1},
+  {{0, 4096, 0}, 42, 43, 139},
+  {{0, 1024, 0}, 43, 48, -1},
+  {{512, 0, 0}, 43, 43, -1},
+  {{512, 0, 0}, 43, 74, -1},
+  {{512, 0, 0}, 43, 43, -1},
+  {{512, 0, 0}, 43, 74, -1},
+  {{512, 0, 0}, 43, 43, -1},
+  {{512, 0, 0}, 43, 44, -1},
+  {{0, 50176, 0}, 43, 44, 32},
+  {{512, 0, 0}, 44, 44, -1},
+  {{0, 50176, 0}, 44, 50, 153},
+  {{589824, 0, 0}, 45, 74, -1},
+  {{512, 0, 0}, 46, 46, -1},
+  {{512, 0, 0}, 46, 74, -1},
+  {{512, 0, 0}, 47, 47, -1},
+  {{0, 50176, 0}, 47, 48, 25},
+  {{512, 0, 0}, 47, 48, -1},
+  {{512, 0, 0}, 48, 48, -1},
+  {{0, 50176, 0}, 48, 54, 35},
+  {{32768, 0, 0}, 49, 74, -1},
+  {{0, 50176, 0}, 50, 50, -1},
+  {{0, 50176, 0}, 50, 51, 165},
+  {{512, 0, 0}, 50, 50, -1},
+  {{512, 0, 0}, 50, 74, -1},
+  {{512, 0, 0}, 50, 50, -1},
+  {{512, 0, 0}, 50, 74, -1},
+  {{512, 0, 0}, 50, 51, -1},
+  {{512, 0, 0}, 50, 51, -1},
+  {{0, 50176, 0}, 51, 51, 28},
+  {{512, 0, 0}, 51, 51, -1},
+  {{0, 50176, 0}, 51, 53, 166},
+  {{294912, 0, 0}, 52, 74, -1},
+  {{0, 100352, 0}, 53, 54, -1},
+  {{0, 100352, 0}, 54, 54, -1},
+  {{0, 100352, 0}, 54, 58, 23},
+  {{256, 0, 0}, 54, 54, -1},
+  {{256, 0, 0}, 54, 74, -1},
+  {{256, 0, 0}, 54, 54, -1},
+  {{256, 0, 0}, 54, 74, -1},
+  {{256, 0, 0}, 54, 58, -1},
+  {{256, 0, 0}, 54, 58, -1},
+  {{256, 0, 0}, 55, 55, -1},
+  {{256, 0, 0}, 55, 74, -1},
+  {{256, 0, 0}, 56, 56, -1},
+  {{0, 100352, 0}, 56, 57, 13},
+  {{256, 0, 0}, 56, 57, -1},
+  {{256, 0, 0}, 57, 57, -1},
+  {{0, 100352, 0}, 57, 65, 189},
+  {{0, 100352, 0}, 58, 58, 20},
+  {{256, 0, 0}, 58, 58, -1},
+  {{0, 100352, 0}, 58, 61, 179},
+  {{147456, 0, 0}, 59, 74, -1},
+  {{8192, 0, 0}, 60, 74, -1},
+  {{0, 100352, 0}, 61, 61, -1},
+  {{0, 100352, 0}, 61, 62, 198},
+  {{256, 0, 0}, 61, 61, -1},
+  {{256, 0, 0}, 61, 74, -1},
+  {{256, 0, 0}, 61, 61, -1},
+  {{256, 0, 0}, 61, 74, -1},
+  {{256, 0, 0}, 61, 62, -1},
+  {{256, 0, 0}, 61, 62, -1},
+  {{0, 100352, 0}, 62, 62, 16},
+  {{256, 0, 0}, 62, 62, -1},
+  {{0, 100352, 0}, 62, 64, 199},
+  {{73728, 0, 0}, 63, 74, -1},
+  {{0, 200704, 0}, 64, 65, -1},
+  {{0, 200704, 0}, 65, 65, -1},
+  {{0, 200704, 0}, 65, 71, 11},
+  {{128, 0, 0}, 65, 65, -1},
+  {{128, 0, 0}, 65, 74, -1},
+  {{128, 0, 0}, 65, 65, -1},
+  {{128, 0, 0}, 65, 74, -1},
+  {{128, 0, 0}, 65, 66, -1},
+  {{128, 0, 0}, 65, 66, -1},
+  {{0, 200704, 0}, 66, 66, 8},
+  {{128, 0, 0}, 66, 66, -1},
+  {{0, 200704, 0}, 66, 68, 219},
+  {{36864, 0, 0}, 67, 74, -1},
+  {{0, 200704, 0}, 68, 68, -1},
+  {{0, 200704, 0}, 68, 69, 223},
+  {{128, 0, 0}, 68, 68, -1},
+  {{128, 0, 0}, 68, 74, -1},
+  {{128, 0, 0}, 68, 68, -1},
+  {{128, 0, 0}, 68, 74, -1},
+  {{128, 0, 0}, 68, 69, -1},
+  {{128, 0, 0}, 68, 69, -1},
+  {{0, 200704, 0}, 69, 69, 4},
+  {{128, 0, 0}, 69, 69, -1},
+  {{0, 200704, 0}, 69, 71, 224},
+  {{36864, 0, 0}, 70, 74, -1},
+  {{0, 200704, 0}, 71, 71, -1},
+  {{0, 200704, 0}, 71, 72, 212},
+  {{128, 0, 0}, 71, 71, -1},
+  {{128, 0, 0}, 71, 74, -1},
+  {{128, 0, 0}, 71, 71, -1},
+  {{128, 0, 0}, 71, 74, -1},
+  {{128, 0, 0}, 71, 72, -1},
+  {{128, 0, 0}, 71, 72, -1},
+  {{0, 200704, 0}, 72, 72, 0},
+  {{128, 0, 0}, 72, 72, -1},
+  {{0, 200704, 0}, 72, 73, 236},
+  {{1152, 0, 0}, 73, 74, -1},
 };
 static const hw_copy fmnist_resnet_small_bilevel_unrolled_k1_step_copies[] = {
-  {ST(38528), BUF(245), {36864, 0, 0}},
-  {ST(75648), BUF(213), {8192, 0, 0}},
-  {ST(84352), BUF(229), {73728, 0, 0}},
-  {ST(158592), BUF(214), {147456, 0, 0}},
-  {ST(306560), BUF(170), {32768, 0, 0}},
-  {ST(340352), BUF(186), {294912, 0, 0}},
-  {ST(636288), BUF(171), {589824, 0, 0}},
   {ST(1227136), BUF(73), {262144, 0, 0}},
   {ST(1489280), BUF(70), {2048, 0, 0}},
   {ST(1491328), BUF(71), {2048, 0, 0}},
@@ -5460,7 +3885,8 @@ static const hw_copy fmnist_resnet_small_bilevel_unrolled_k1_step_copies[] = {
 /* Entry point 'encode': 9 calls, 17 buffers. Calls:
  * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
  * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
- * copies after the calls and a loop's carries: {to, from, bytes}. */
+ * copies after the calls (but before the optimizer's) and a loop's carries: {to, from,
+ * bytes}. */
 static const hw_arg fmnist_resnet_small_encode_args[] = {
   IN(0), ST(0), ST(1756032), ST(1756160), ST(1152), ST(1280), BUF(0), BUF(1), SCRATCH,
   BUF(1), ST(1408), ST(1756288), ST(1756416), ST(38272), ST(38400), BUF(2), BUF(3), SCRATCH,
@@ -5475,15 +3901,15 @@ static const hw_arg fmnist_resnet_small_encode_args[] = {
       ST(339328), ST(339840), BUF(14), BUF(15), BUF(16), SCRATCH,
 };
 static const hw_call fmnist_resnet_small_encode_calls[] = {
-  {148, 9, 0, {0, 0, 0}, 1},      /* k0148_backbone_stem_conv2d */
-  {149, 9, 9, {0, 0, 0}, 1},      /* k0149_backbone_block1_conv2d */
-  {150, 10, 18, {0, 0, 0}, 1},    /* k0150_backbone_block1_conv2d */
-  {151, 4, 28, {0, 0, 0}, 1},     /* k0151_backbone_block2_shortcut_conv_conv2d */
-  {152, 9, 32, {0, 0, 0}, 1},     /* k0152_backbone_block2_conv2d */
-  {153, 14, 41, {0, 0, 0}, 1},    /* k0153_backbone_block2_conv2d */
-  {154, 4, 55, {0, 0, 0}, 1},     /* k0154_backbone_block3_shortcut_conv_conv2d */
-  {155, 9, 59, {0, 0, 0}, 1},     /* k0155_backbone_block3_conv2d */
-  {156, 15, 68, {0, 0, 0}, 1},    /* k0156_backbone_block3_reduce_mean */
+  {94, 9, 0, {0, 0, 0}, 1},       /* k0094_backbone_stem_conv2d */
+  {95, 9, 9, {0, 0, 0}, 1},       /* k0095_backbone_block1_conv2d */
+  {96, 10, 18, {0, 0, 0}, 1},     /* k0096_backbone_block1_conv2d */
+  {97, 4, 28, {0, 0, 0}, 1},      /* k0097_backbone_block2_shortcut_conv_conv2d */
+  {98, 9, 32, {0, 0, 0}, 1},      /* k0098_backbone_block2_conv2d */
+  {99, 14, 41, {0, 0, 0}, 1},     /* k0099_backbone_block2_conv2d */
+  {100, 4, 55, {0, 0, 0}, 1},     /* k0100_backbone_block3_shortcut_conv_conv2d */
+  {101, 9, 59, {0, 0, 0}, 1},     /* k0101_backbone_block3_conv2d */
+  {102, 15, 68, {0, 0, 0}, 1},    /* k0102_backbone_block3_reduce_mean */
 };
 static const hw_buffer fmnist_resnet_small_encode_buffers[] = {
   {{0, 100352, 0}, 0, 0, -1},
@@ -5796,25 +4222,25 @@ static const hw_variable fmnist_resnet_small_variables[] = {
 };
 static const hw_poly fmnist_resnet_small_shape17[] = {{0, 2, 0}, {1, 0, 0}, {28, 0, 0}, {28, 0, 0}};
 static const hw_poly fmnist_resnet_small_shape18[] = {{0, 2, 0}, {128, 0, 0}};
-static const hw_tensor fmnist_resnet_small_joint_step_inputs[] = {{"optimizer", HW_F32, 0, fmnist_resnet_small_shape16,
-    0}, {"views", HW_F32, 4, fmnist_resnet_small_shape17, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_shape16,
-    0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape16, 0},
+static const hw_tensor fmnist_resnet_small_joint_step_inputs[] = {{"views", HW_F32, 4, fmnist_resnet_small_shape17, 0},
+    {"temperature", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape16, 0},
+    {"optimizer", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape16, 0},
     {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape16, 0}};
 static const hw_tensor fmnist_resnet_small_joint_step_outputs[] = {{"features", HW_F32, 2, fmnist_resnet_small_shape18,
     37}, {"loss", HW_F32, 0, fmnist_resnet_small_shape16, 50}};
-static const hw_tensor fmnist_resnet_small_bilevel_step_inputs[] = {{"optimizer", HW_F32, 0,
-    fmnist_resnet_small_shape16, 0}, {"views", HW_F32, 4, fmnist_resnet_small_shape17, 0}, {"temperature", HW_F32, 0,
-    fmnist_resnet_small_shape16, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"inner_momentum", HW_F32,
-    0, fmnist_resnet_small_shape16, 0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"momentum",
-    HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape16, 0}};
+static const hw_tensor fmnist_resnet_small_bilevel_step_inputs[] = {{"views", HW_F32, 4, fmnist_resnet_small_shape17,
+    0}, {"temperature", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_shape16,
+    0}, {"inner_momentum", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape16,
+    0}, {"optimizer", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape16,
+    0}, {"weight_decay", HW_F32, 0, fmnist_resnet_small_shape16, 0}};
 static const hw_tensor fmnist_resnet_small_bilevel_step_outputs[] = {{"features", HW_F32, 2,
     fmnist_resnet_small_shape18, 37}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_shape16, 50}, {"loss", HW_F32, 0,
     fmnist_resnet_small_shape16, 127}};
-static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_inputs[] = {{"optimizer", HW_F32, 0,
-    fmnist_resnet_small_shape16, 0}, {"views", HW_F32, 4, fmnist_resnet_small_shape17, 0}, {"temperature", HW_F32, 0,
-    fmnist_resnet_small_shape16, 0}, {"inner_lr", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"weight_decay", HW_F32,
-    0, fmnist_resnet_small_shape16, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"lr", HW_F32, 0,
-    fmnist_resnet_small_shape16, 0}};
+static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_inputs[] = {{"views", HW_F32, 4,
+    fmnist_resnet_small_shape17, 0}, {"temperature", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"inner_lr", HW_F32, 0,
+    fmnist_resnet_small_shape16, 0}, {"lr", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"optimizer", HW_F32, 0,
+    fmnist_resnet_small_shape16, 0}, {"momentum", HW_F32, 0, fmnist_resnet_small_shape16, 0}, {"weight_decay", HW_F32,
+    0, fmnist_resnet_small_shape16, 0}};
 static const hw_tensor fmnist_resnet_small_bilevel_unrolled_k1_step_outputs[] = {{"features", HW_F32, 2,
     fmnist_resnet_small_shape18, 37}, {"inner_loss", HW_F32, 0, fmnist_resnet_small_shape16, 50}, {"loss", HW_F32, 0,
     fmnist_resnet_small_shape16, 86}};
@@ -5829,33 +4255,33 @@ static const hw_entry fmnist_resnet_small_entries[] = {
     .inputs = fmnist_resnet_small_joint_step_inputs,
     .num_outputs = 2,
     .outputs = fmnist_resnet_small_joint_step_outputs,
-    .flops = {21492375, 461524744, 3156},
-    .bytes_moved = {28134136, 15391024, 64},
-    .num_buffers = 207,
-    .num_calls = 127,
+    .flops = {4398368, 461524744, 3156},
+    .bytes_moved = {17642252, 15492400, 64},
+    .num_buffers = 173,
+    .num_calls = 50,
     .buffers = fmnist_resnet_small_joint_step_buffers,
     .kernels = fmnist_resnet_small_kernels,
     .calls = fmnist_resnet_small_joint_step_calls,
     .args = fmnist_resnet_small_joint_step_args,
-    .num_copies = 9,
-    .copies = fmnist_resnet_small_joint_step_copies},
+    .optimizer_calls = 1},
   {.name = "bilevel.step",
     .num_inputs = 8,
     .inputs = fmnist_resnet_small_bilevel_step_inputs,
     .num_outputs = 3,
     .outputs = fmnist_resnet_small_bilevel_step_outputs,
-    .flops = {15819390, 463765008, 9456},
-    .bytes_moved = {26617412, 15501704, 192},
-    .num_buffers = 269,
-    .num_calls = 135,
+    .flops = {3869472, 463765008, 9456},
+    .bytes_moved = {19277656, 15603080, 192},
+    .num_buffers = 242,
+    .num_calls = 69,
     .buffers = fmnist_resnet_small_bilevel_step_buffers,
     .kernels = fmnist_resnet_small_kernels,
     .calls = fmnist_resnet_small_bilevel_step_calls,
     .args = fmnist_resnet_small_bilevel_step_args,
-    .num_copies = 12,
+    .num_copies = 5,
     .copies = fmnist_resnet_small_bilevel_step_copies,
-    .loop.first = 36,
-    .loop.end = 47,
+    .optimizer_calls = 1,
+    .loop.first = 20,
+    .loop.end = 31,
     .loop.num_carries = 10,
     .loop.carries = fmnist_resnet_small_bilevel_step_carries,
     .loop.flops = {528896, 1387008, 3144},
@@ -5865,16 +4291,17 @@ static const hw_entry fmnist_resnet_small_entries[] = {
     .inputs = fmnist_resnet_small_bilevel_unrolled_k1_step_inputs,
     .num_outputs = 3,
     .outputs = fmnist_resnet_small_bilevel_unrolled_k1_step_outputs,
-    .flops = {15553662, 465124372, 12540},
-    .bytes_moved = {26091568, 15587776, 288},
-    .num_buffers = 274,
-    .num_calls = 141,
+    .flops = {3603744, 465124372, 12540},
+    .bytes_moved = {18751812, 15691200, 288},
+    .num_buffers = 247,
+    .num_calls = 75,
     .buffers = fmnist_resnet_small_bilevel_unrolled_k1_step_buffers,
     .kernels = fmnist_resnet_small_kernels,
     .calls = fmnist_resnet_small_bilevel_unrolled_k1_step_calls,
     .args = fmnist_resnet_small_bilevel_unrolled_k1_step_args,
-    .num_copies = 12,
-    .copies = fmnist_resnet_small_bilevel_unrolled_k1_step_copies},
+    .num_copies = 5,
+    .copies = fmnist_resnet_small_bilevel_unrolled_k1_step_copies,
+    .optimizer_calls = 1},
   {.name = "encode",
     .num_inputs = 1,
     .inputs = fmnist_resnet_small_encode_inputs,
@@ -5902,175 +4329,15 @@ const hw_program *hw_program_fmnist_resnet_small(void) {
 #include <string.h>
 
 #include "headway_kernels.h"
+#include "headway_optimize.h"
 #include "headway_program.h"
 
 
-/* select, sub -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0070_backbone_block1_conv2_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0070_backbone_block1_conv2_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0070_backbone_block1_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0071_backbone_block1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
-      .ow = 28, .stride = 1, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
-                (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3])
-                + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
-                32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
-                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
-        + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
-        + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
-        + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
-        + part_y5[6][i3] + part_y5[7][i3]);
-  }
-  double h_y6_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y6_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y6_2[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
-  }
-  double part_y7[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
-                + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 *
-                32 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y7[p][i3] = acc_y7[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
-        + part_y7[6][i3] + part_y7[7][i3]);
-  }
-}
-void fmnist_resnet_small_k0071_backbone_block1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0071_backbone_block1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
-}
-
-/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0072_add(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
-  double h_y0_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  double h_y0_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(1568 * n)));
-  }
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 28; i1++) {
-      for (int64_t i2 = 0; i2 < 28; i2++) {
-        for (int64_t i3 = 0; i3 < 32; i3++) {
-          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
-              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088
-              + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0072_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0072_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0073_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+/* conv2d_input_grad, mul, reduce_sum, reshape -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0044_backbone_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
+    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch,
     int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
       .ow = 28, .stride = 1, .pad = 1};
@@ -6079,10 +4346,10 @@ static void fmnist_resnet_small_k0073_backbone_reduce_sum(int64_t n, const float
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
+  double part_y2[8][32];
   #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
+    double acc_y2[32] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
@@ -6092,243 +4359,155 @@ static void fmnist_resnet_small_k0073_backbone_reduce_sum(int64_t n, const float
                 (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 +
                 i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
-                32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
-                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 32; i3++) {
       part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
-      part_y5[p][i3] = acc_y5[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
-        + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
-        + part_y4[6][i3] + part_y4[7][i3]);
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
-        + part_y5[6][i3] + part_y5[7][i3]);
   }
-  double h_y6_0[32];
+  for (int64_t i = 0; i < 32; i++) {
+    y3[i] = (float)(double)y2[i];
+  }
+  double h_y4_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+    h_y4_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double h_y6_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y6_2[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
-  }
-  double part_y7[8][32];
+  double part_y4[8][32];
   #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y7[32] = {0.0};
+    double acc_y4[32] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
-                + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 *
-                32 + i3]));
+            acc_y4[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3] - (double)x1[i3]) * h_y4_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y4[p][i3] = acc_y4[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+  }
+  for (int64_t i = 0; i < 32; i++) {
+    y5[i] = (float)(double)y4[i];
+  }
+  double h_y6_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y6[8][32], part_y7[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y6[32] = {0.0}, acc_y7[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            acc_y6[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
+                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y6_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y6[p][i3] = acc_y6[i3];
       part_y7[p][i3] = acc_y7[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
+    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
+        + part_y6[6][i3] + part_y6[7][i3]);
     y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-void fmnist_resnet_small_k0073_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0073_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0044_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0044_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[32,1,3,3] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0074_backbone_stem_conv_reduce_sum(int64_t n, const float *restrict x0, const float
-    *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
+/* conv2d_filter_grad -> f32[32,1,3,3] (graphs/FMNISTResNetSmall.swift:13) */
+static void fmnist_resnet_small_k0045_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
       .ow = 28, .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x4, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 9 + i2 * 3 + i3] + (h_y1_0 * (double)x2[i0 * 9 + i2 * 3 +
-            i3]));
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(3)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        acc_y2 += ((double)y1[i0 * 9 + i2 * 3 + i3] * (double)y1[i0 * 9 + i2 * 3 + i3]);
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y3[i0 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 9 + i2 * 3 + i3] * 0.999) +
-            (((double)y0[i0 * 9 + i2 * 3 + i3] * (double)y0[i0 * 9 + i2 * 3 + i3]) * 0.0010000000000000009)) :
-            (double)x5[i0 * 9 + i2 * 3 + i3]);
-      }
-    }
-  }
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-void fmnist_resnet_small_k0074_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0074_backbone_stem_conv_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9], a[10], c->scratch_bytes);
+void fmnist_resnet_small_k0045_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0045_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* reduce_sum, mul, add -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0075_backbone_stem_conv_reduce_sum(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(3)
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        acc_y0 += ((double)x1[i0 * 9 + i2 * 3 + i3] * (double)x1[i0 * 9 + i2 * 3 + i3]);
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x6[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x2[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x3[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x6[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y2[i0 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x7[i0 * 9 + i2 * 3 + i3]) + ((h_y2_2 != 0.0) ? (h_y2_3 *
-            (double)x4[i0 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 * (double)x5[i0 * 9 + i2 * 3 + i3]) :
-            (double)x5[i0 * 9 + i2 * 3 + i3])));
-      }
-    }
-  }
+/* runtime_update of 32 parameters, 439008 elements */
+static void fmnist_resnet_small_k0046_optimize_runtime(void *const *a) {
+  /* {parameter, first moment, second moment, step count, elements, adapted}: float offsets
+   * in the state arena, -1 where the rule keeps no such slot */
+  static const hw_optimizer_segment segments[32] = {
+    {0, 441376, 880384, 1319392, 288, 1}, /* backbone.stem.conv.weight */
+    {288, 441664, 880672, 1319408, 32, 0}, /* backbone.stem.bn.weight */
+    {320, 441696, 880704, 1319424, 32, 0}, /* backbone.stem.bn.bias */
+    {352, 441728, 880736, 1319440, 9216, 1}, /* backbone.block1.conv1.weight */
+    {9568, 450944, 889952, 1319456, 32, 0}, /* backbone.block1.bn1.weight */
+    {9600, 450976, 889984, 1319472, 32, 0}, /* backbone.block1.bn1.bias */
+    {9632, 451008, 890016, 1319488, 9216, 1}, /* backbone.block1.conv2.weight */
+    {18848, 460224, 899232, 1319504, 32, 0}, /* backbone.block1.bn2.weight */
+    {18880, 460256, 899264, 1319520, 32, 0}, /* backbone.block1.bn2.bias */
+    {18912, 460288, 899296, 1319536, 2048, 1}, /* backbone.block2.shortcut.conv.weight */
+    {20960, 462336, 901344, 1319552, 64, 0}, /* backbone.block2.shortcut.bn.weight */
+    {21024, 462400, 901408, 1319568, 64, 0}, /* backbone.block2.shortcut.bn.bias */
+    {21088, 462464, 901472, 1319584, 18432, 1}, /* backbone.block2.conv1.weight */
+    {39520, 480896, 919904, 1319600, 64, 0}, /* backbone.block2.bn1.weight */
+    {39584, 480960, 919968, 1319616, 64, 0}, /* backbone.block2.bn1.bias */
+    {39648, 481024, 920032, 1319632, 36864, 1}, /* backbone.block2.conv2.weight */
+    {76512, 517888, 956896, 1319648, 64, 0}, /* backbone.block2.bn2.weight */
+    {76576, 517952, 956960, 1319664, 64, 0}, /* backbone.block2.bn2.bias */
+    {76640, 518016, 957024, 1319680, 8192, 1}, /* backbone.block3.shortcut.conv.weight */
+    {84832, 526208, 965216, 1319696, 128, 0}, /* backbone.block3.shortcut.bn.weight */
+    {84960, 526336, 965344, 1319712, 128, 0}, /* backbone.block3.shortcut.bn.bias */
+    {85088, 526464, 965472, 1319728, 73728, 1}, /* backbone.block3.conv1.weight */
+    {158816, 600192, 1039200, 1319744, 128, 0}, /* backbone.block3.bn1.weight */
+    {158944, 600320, 1039328, 1319760, 128, 0}, /* backbone.block3.bn1.bias */
+    {159072, 600448, 1039456, 1319776, 147456, 1}, /* backbone.block3.conv2.weight */
+    {306528, 747904, 1186912, 1319792, 128, 0}, /* backbone.block3.bn2.weight */
+    {306656, 748032, 1187040, 1319808, 128, 0}, /* backbone.block3.bn2.bias */
+    {306784, 748160, 1187168, 1319824, 65536, 1}, /* head.fc1.weight */
+    {372320, 813696, 1252704, 1319840, 512, 0}, /* head.bn1.weight */
+    {372832, 814208, 1253216, 1319856, 512, 0}, /* head.bn1.bias */
+    {373344, 814720, 1253728, 1319872, 65536, 1}, /* head.fc2.weight */
+    {438880, 880256, 1319264, 1319888, 128, 0}, /* head.fc2.bias */
+  };
+  const hw_optimizer_rule rule = {
+    .kind = hw_optimizer_choice(*(const float *)a[1]),
+    .learning_rate = *(const float *)a[0],
+    .momentum = *(const float *)a[2],
+    .weight_decay = *(const float *)a[3],
+    .trust = 0.001,
+    .beta2 = 0.999,
+    .epsilon = 1e-08,
+  };
+  hw_optimize(&rule, segments, 32, (float *)a[4], (const float *const *)&a[5]);
 }
-void fmnist_resnet_small_k0075_backbone_stem_conv_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0046_optimize_runtime_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0075_backbone_stem_conv_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10]);
-}
-
-/* select, sub -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0076_backbone_stem_conv_sub(const float *restrict x0, const float *x1, const float
-    *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 *
-            ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) +
-            1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 +
-            i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0076_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0076_backbone_stem_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0077_backbone_block1_conv1_sub(const float *restrict x0, const float *x1, const float
-    *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x3[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x2[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x4[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0077_backbone_block1_conv1_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0077_backbone_block1_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0046_optimize_runtime(a);
 }
 
 /* matmul, reduce_mean, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0078_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0047_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
     float *restrict y3) {
   hw_matmul((2 * n), 512, 128, 0, 1, x0, x1, y0);
@@ -6380,12 +4559,12 @@ static void fmnist_resnet_small_k0078_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-void fmnist_resnet_small_k0078_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0078_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+void fmnist_resnet_small_k0047_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0047_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
 /* matmul, add, reduce_sum, reshape, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0079_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0048_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *y3, float *restrict y4,
     float *restrict y5, float *restrict y6) {
@@ -6433,13 +4612,13 @@ static void fmnist_resnet_small_k0079_head_fc2_reduce_sum(int64_t n, const float
     y6[i0] = (float)((double)x1[i0] - (h_y5_0 * (double)y5[i0]));
   }
 }
-void fmnist_resnet_small_k0079_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0079_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0048_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0048_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13]);
 }
 
 /* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0080_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0049_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1) {
   hw_matmul(128, 512, (2 * n), 1, 0, x2, x0, y0);
   const double h_y1_0 = (double)x3[0];
@@ -6450,158 +4629,12 @@ static void fmnist_resnet_small_k0080_head_fc2_matmul(int64_t n, const float *re
     }
   }
 }
-void fmnist_resnet_small_k0080_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0080_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
-
-/* matmul, mul, reduce_sum, reshape -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0081_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict y6, float *restrict y7) {
-  hw_matmul((2 * n), 512, 128, 0, 0, x6, x5, y0);
-  double h_y1_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y1_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
-  }
-  double part_y2[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) *
-            h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
-        acc_y2[i1] += (double)y1[i0 * 512 + i1];
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y2[p][i1] = acc_y2[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1]
-        + part_y2[6][i1] + part_y2[7][i1]);
-  }
-  for (int64_t i = 0; i < 512; i++) {
-    y3[i] = (float)(double)y2[i];
-  }
-  double h_y4_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y4_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
-  }
-  double part_y4[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y4[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y4[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y4_0[i1]));
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y4[p][i1] = acc_y4[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
-        + part_y4[6][i1] + part_y4[7][i1]);
-  }
-  for (int64_t i = 0; i < 512; i++) {
-    y5[i] = (float)(double)y4[i];
-  }
-  double h_y6_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y6_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
-  }
-  double part_y6[8][512], part_y7[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y6[512] = {0.0}, acc_y7[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y6[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
-        acc_y7[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x3[i1]) * h_y6_0[i1]));
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y6[p][i1] = acc_y6[i1];
-      part_y7[p][i1] = acc_y7[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1] + part_y6[4][i1] + part_y6[5][i1]
-        + part_y6[6][i1] + part_y6[7][i1]);
-    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1]
-        + part_y7[6][i1] + part_y7[7][i1]);
-  }
-}
-void fmnist_resnet_small_k0081_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0081_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      a[11], a[12], a[13], a[14]);
-}
-
-/* add, reduce_sum -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0082_head_bn1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, float *y0, float *restrict y1, float *y2) {
-  double h_y0_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
-  }
-  double h_y0_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_1[i1] = (h_y0_0[i1] / ((double)x2[i1] + 1e-05));
-  }
-  double h_y0_2[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_2[i1] = (((double)x5[i1] * (h_y0_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
-  }
-  double part_y1[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y0[i0 * 512 + i1] = (float)((h_y0_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y0_2[i1] *
-            ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
-        acc_y1[i1] += (-(double)y0[i0 * 512 + i1]);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y1[p][i1] = acc_y1[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1]
-        + part_y1[6][i1] + part_y1[7][i1]);
-  }
-  double h_y2_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y2_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
-  }
-  double h_y2_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y2_1[i1] = (((double)x6[i1] + (double)y1[i1]) * (1.0 / (double)(2 * n)));
-  }
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      y2[i0 * 512 + i1] = (float)(((((double)x4[i0 * 512 + i1] * (double)x3[i1]) * h_y2_0[i1]) + (double)y0[i0 * 512 +
-          i1]) + h_y2_1[i1]);
-    }
-  }
-}
-void fmnist_resnet_small_k0082_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0082_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+void fmnist_resnet_small_k0049_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0049_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0083_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0050_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
   const double h_y1_0 = (double)x2[0];
@@ -6612,12 +4645,12 @@ static void fmnist_resnet_small_k0083_head_fc1_matmul(int64_t n, const float *re
     }
   }
 }
-void fmnist_resnet_small_k0083_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0083_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0050_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0050_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* sub -> f32[512] */
-static void fmnist_resnet_small_k0084_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float
+static void fmnist_resnet_small_k0051_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float
     *restrict x2,
     float *restrict y0) {
   const double h_y0_0 = (double)x1[0];
@@ -6625,13 +4658,13 @@ static void fmnist_resnet_small_k0084_head_bn1_sub(const float *restrict x0, con
     y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
   }
 }
-void fmnist_resnet_small_k0084_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0051_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0084_head_bn1_sub(a[0], a[1], a[2], a[3]);
+  fmnist_resnet_small_k0051_head_bn1_sub(a[0], a[1], a[2], a[3]);
 }
 
 /* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0085_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0052_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
   hw_matmul((2 * n), 128, 512, 0, 1, x2, x1, y0);
   #pragma omp parallel for if((256 * n) >= 32768)
@@ -6653,12 +4686,12 @@ static void fmnist_resnet_small_k0085_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0085_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0085_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0052_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0052_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, reduce_max, reduce_sum, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0086_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0053_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *y3) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x1, x1, y0);
   const double h_y1_0 = (double)x0[0];
@@ -6697,12 +4730,12 @@ static void fmnist_resnet_small_k0086_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0086_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0086_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0053_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0053_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0087_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0054_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
     float *restrict y2, float *y3, float *y4, float *y5, float *restrict y6) {
@@ -6751,13 +4784,13 @@ static void fmnist_resnet_small_k0087_reduce_sum(int64_t n, const float *restric
     y6[i0] = (float)((double)x2[i0] - (h_y5_1 * (double)y5[i0]));
   }
 }
-void fmnist_resnet_small_k0087_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0087_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0054_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0054_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13], a[14], a[15]);
 }
 
 /* matmul, add, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0088_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0055_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict y2) {
   hw_matmul(128, 512, (2 * n), 1, 0, x4, x3, y0);
@@ -6771,12 +4804,12 @@ static void fmnist_resnet_small_k0088_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0088_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0088_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0055_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0055_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0089_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0056_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7) {
@@ -6850,13 +4883,13 @@ static void fmnist_resnet_small_k0089_reduce_sum(int64_t n, const float *restric
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0089_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0089_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0056_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0056_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13], a[14]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0090_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0057_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -6874,12 +4907,12 @@ static void fmnist_resnet_small_k0090_add(int64_t n, const float *restrict x0, c
     }
   }
 }
-void fmnist_resnet_small_k0090_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0090_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+void fmnist_resnet_small_k0057_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0057_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* matmul, add, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0091_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0058_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict y2) {
   hw_matmul(512, 128, (2 * n), 1, 0, x5, x0, y0);
@@ -6893,12 +4926,12 @@ static void fmnist_resnet_small_k0091_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0091_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0091_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0058_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0058_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* add, sub -> f32[512] */
-static void fmnist_resnet_small_k0092_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0059_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
     const float *restrict x3, const float *x4, float *y0, float *restrict y1) {
   const double h_y0_0 = (double)x3[0];
   const double h_y0_1 = (double)x0[0];
@@ -6907,13 +4940,13 @@ static void fmnist_resnet_small_k0092_sub(const float *restrict x0, const float 
     y1[i0] = (float)((double)x2[i0] - (h_y0_1 * (double)y0[i0]));
   }
 }
-void fmnist_resnet_small_k0092_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0059_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0092_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  fmnist_resnet_small_k0059_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0093_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0060_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *x5, float *restrict y0,
     float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5) {
@@ -6970,14 +5003,14 @@ static void fmnist_resnet_small_k0093_head_bn1_reduce_mean(int64_t n, const floa
     }
   }
 }
-void fmnist_resnet_small_k0093_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0093_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0060_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0060_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11]);
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
     (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0094_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0061_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
     float *y6) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x1, x1, y0);
@@ -7026,12 +5059,12 @@ static void fmnist_resnet_small_k0094_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-void fmnist_resnet_small_k0094_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0094_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0061_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0061_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* matmul, add, reduce_sum -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0095_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+static void fmnist_resnet_small_k0062_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
     float *y1, float *restrict y2, float *y3) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
@@ -7060,12 +5093,12 @@ static void fmnist_resnet_small_k0095_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0095_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0095_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+void fmnist_resnet_small_k0062_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0062_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* matmul, mul, reduce_sum, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0096_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0063_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
     float *restrict y5, float *y6) {
@@ -7145,833 +5178,63 @@ static void fmnist_resnet_small_k0096_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0096_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0096_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0063_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0063_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13]);
 }
 
-/* conv2d_filter_grad, add, reduce_sum, select -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0097_backbone_block3_conv2_reduce_sum(int64_t n, const float *restrict x0, const float
-    *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *y3, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
-      .stride = 1, .pad = 1};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x1, x3, y0, scratch, scratch_bytes);
-  const double h_y1_0 = (double)x4[0];
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] + (h_y1_0 *
-              (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]));
-        }
-      }
-    }
-  }
-  double acc_y2 = 0.0;
-  #pragma omp simd reduction(+:acc_y2) collapse(4)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y2 += ((double)y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y2[0] = (float)acc_y2;
-  const double h_y3_0 = (double)x0[0];
-  const double h_y3_1 = ((h_y3_0 > 1.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y3[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y3_1 != 0.0) ? (((double)x5[i0 * 1152 + i1 * 9 + i2 * 3 +
-              i3] * 0.999) + (((double)y0[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)y0[i0 * 1152 + i1 * 9 + i2 * 3 +
-              i3]) * 0.0010000000000000009)) : (double)x5[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
+/* runtime_update of 27 parameters, 306784 elements */
+static void fmnist_resnet_small_k0064_optimize_runtime(void *const *a) {
+  /* {parameter, first moment, second moment, step count, elements, adapted}: float offsets
+   * in the state arena, -1 where the rule keeps no such slot */
+  static const hw_optimizer_segment segments[27] = {
+    {0, 441376, 880384, 1319392, 288, 1}, /* backbone.stem.conv.weight */
+    {288, 441664, 880672, 1319408, 32, 0}, /* backbone.stem.bn.weight */
+    {320, 441696, 880704, 1319424, 32, 0}, /* backbone.stem.bn.bias */
+    {352, 441728, 880736, 1319440, 9216, 1}, /* backbone.block1.conv1.weight */
+    {9568, 450944, 889952, 1319456, 32, 0}, /* backbone.block1.bn1.weight */
+    {9600, 450976, 889984, 1319472, 32, 0}, /* backbone.block1.bn1.bias */
+    {9632, 451008, 890016, 1319488, 9216, 1}, /* backbone.block1.conv2.weight */
+    {18848, 460224, 899232, 1319504, 32, 0}, /* backbone.block1.bn2.weight */
+    {18880, 460256, 899264, 1319520, 32, 0}, /* backbone.block1.bn2.bias */
+    {18912, 460288, 899296, 1319536, 2048, 1}, /* backbone.block2.shortcut.conv.weight */
+    {20960, 462336, 901344, 1319552, 64, 0}, /* backbone.block2.shortcut.bn.weight */
+    {21024, 462400, 901408, 1319568, 64, 0}, /* backbone.block2.shortcut.bn.bias */
+    {21088, 462464, 901472, 1319584, 18432, 1}, /* backbone.block2.conv1.weight */
+    {39520, 480896, 919904, 1319600, 64, 0}, /* backbone.block2.bn1.weight */
+    {39584, 480960, 919968, 1319616, 64, 0}, /* backbone.block2.bn1.bias */
+    {39648, 481024, 920032, 1319632, 36864, 1}, /* backbone.block2.conv2.weight */
+    {76512, 517888, 956896, 1319648, 64, 0}, /* backbone.block2.bn2.weight */
+    {76576, 517952, 956960, 1319664, 64, 0}, /* backbone.block2.bn2.bias */
+    {76640, 518016, 957024, 1319680, 8192, 1}, /* backbone.block3.shortcut.conv.weight */
+    {84832, 526208, 965216, 1319696, 128, 0}, /* backbone.block3.shortcut.bn.weight */
+    {84960, 526336, 965344, 1319712, 128, 0}, /* backbone.block3.shortcut.bn.bias */
+    {85088, 526464, 965472, 1319728, 73728, 1}, /* backbone.block3.conv1.weight */
+    {158816, 600192, 1039200, 1319744, 128, 0}, /* backbone.block3.bn1.weight */
+    {158944, 600320, 1039328, 1319760, 128, 0}, /* backbone.block3.bn1.bias */
+    {159072, 600448, 1039456, 1319776, 147456, 1}, /* backbone.block3.conv2.weight */
+    {306528, 747904, 1186912, 1319792, 128, 0}, /* backbone.block3.bn2.weight */
+    {306656, 748032, 1187040, 1319808, 128, 0}, /* backbone.block3.bn2.bias */
+  };
+  const hw_optimizer_rule rule = {
+    .kind = hw_optimizer_choice(*(const float *)a[1]),
+    .learning_rate = *(const float *)a[0],
+    .momentum = *(const float *)a[2],
+    .weight_decay = *(const float *)a[3],
+    .trust = 0.001,
+    .beta2 = 0.999,
+    .epsilon = 1e-08,
+  };
+  hw_optimize(&rule, segments, 27, (float *)a[4], (const float *const *)&a[5]);
 }
-void fmnist_resnet_small_k0097_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0097_backbone_block3_conv2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9], a[10], c->scratch_bytes);
-}
-
-/* reduce_sum, mul, add -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum(const float *restrict x0, const float *restrict
-    x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *x6, const float *restrict x7, float *restrict y0, float *restrict y1, float *y2) {
-  double acc_y0 = 0.0;
-  #pragma omp simd reduction(+:acc_y0) collapse(4)
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          acc_y0 += ((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]);
-        }
-      }
-    }
-  }
-  y0[0] = (float)acc_y0;
-  y1[0] = (float)(((sqrt((double)y0[0]) > 0.0) ? 1.0 : 0.0) * ((sqrt((double)x4[0]) > 0.0) ? 1.0 : 0.0));
-  const double h_y2_0 = (double)x5[0];
-  const double h_y2_1 = (double)x0[0];
-  const double h_y2_2 = ((h_y2_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y2_3 = (1.0 - h_y2_0);
-  const double h_y2_4 = ((h_y2_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y2_5 = (double)x7[0];
-  const double h_y2_6 = (double)y1[0];
-  const double h_y2_7 = (double)y0[0];
-  const double h_y2_8 = sqrt(h_y2_7);
-  const double h_y2_9 = (double)x4[0];
-  const double h_y2_10 = sqrt(h_y2_9);
-  const double h_y2_11 = ((h_y2_6 != 0.0) ? h_y2_10 : 1.0);
-  const double h_y2_12 = (h_y2_8 / h_y2_11);
-  const double h_y2_13 = (h_y2_12 * 0.001);
-  const double h_y2_14 = ((h_y2_6 != 0.0) ? h_y2_13 : 1.0);
-  const double h_y2_15 = (h_y2_5 * h_y2_14);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y2[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((h_y2_0 * (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) +
-              ((h_y2_2 != 0.0) ? (h_y2_3 * (double)x2[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : ((h_y2_4 != 0.0) ? (h_y2_15 *
-              (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3]) : (double)x3[i0 * 1152 + i1 * 9 + i2 * 3 + i3])));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0064_optimize_runtime_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0098_backbone_block3_conv2_reduce_sum(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10]);
-}
-
-/* add -> f32[128,1,1] */
-static void fmnist_resnet_small_k0099_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
-  const double h_y0_0 = (double)x4[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x5[0];
-  const double h_y0_6 = (double)x3[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x2[i0]) : ((h_y0_4 != 0.0) ?
-        (h_y0_5 * (double)x2[i0]) : ((double)x2[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-void fmnist_resnet_small_k0099_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0099_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0100_sub(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *x8, float *y0, float *y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x6[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x5[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x4[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x3[i0] * (double)x3[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-void fmnist_resnet_small_k0100_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0100_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0101_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
-    float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *x10, const float *x11, float *restrict y0, float *y1, float *y2) {
-  double h_y0_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  double part_y0[8][128];
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += ((((double)x6[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x5[i0 * 6272 + i1 * 896 + i2 *
-                128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) *
-                h_y0_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
-        + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  const double h_y1_0 = (double)x8[0];
-  const double h_y1_1 = (double)x0[0];
-  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_3 = (1.0 - h_y1_0);
-  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y1_5 = (double)x9[0];
-  const double h_y1_6 = (double)x7[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x10[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ?
-        (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x11[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) *
-        0.0010000000000000009)) : (double)x11[i0]);
-  }
-}
-void fmnist_resnet_small_k0101_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0101_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
-      a[8], a[9], a[10], a[11], a[12], a[13], a[14]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub(const float *restrict x0, const float *x1, const
-    float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] /
-        h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 *
-        (double)x5[i0]))));
-  }
-}
-void fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0102_backbone_block3_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[128,64,1,1] */
-static void fmnist_resnet_small_k0103_backbone_block3_shortcut_conv_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      y1[i0 * 64 + i1] = (float)((double)x1[i0 * 64 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 64 + i1] /
-          h_y1_8) / (sqrt(((double)x5[i0 * 64 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 64 + i1]))) :
-          ((h_y1_13 != 0.0) ? (double)x6[i0 * 64 + i1] : (h_y1_2 * (double)x6[i0 * 64 + i1]))));
-    }
-  }
-}
-void fmnist_resnet_small_k0103_backbone_block3_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0103_backbone_block3_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9]);
-}
-
-/* select, sub -> f32[128,128,3,3] */
-static void fmnist_resnet_small_k0104_backbone_block3_conv2_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x5[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x4[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0)
-              ? (h_y1_2 * ((((double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x3[i0 * 1152 + i1 *
-              9 + i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 1152 + i1 * 9 + i2 * 3 + i3]))) :
-              ((h_y1_13 != 0.0) ? (double)x6[i0 * 1152 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 1152 + i1 * 9
-              + i2 * 3 + i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0104_backbone_block3_conv2_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0104_backbone_block3_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* add -> f32[128,1,1] */
-static void fmnist_resnet_small_k0105_backbone_block3_bn1_add(const float *restrict x0, const float *restrict x1, const
-    float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
-  const double h_y0_0 = (double)x3[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x4[0];
-  const double h_y0_6 = (double)x2[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
-        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-void fmnist_resnet_small_k0105_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0105_backbone_block3_bn1_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[128,1,1] */
-static void fmnist_resnet_small_k0106_backbone_block3_bn1_sub(const float *restrict x0, const float *restrict x1, const
-    float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *x8, float *y0, float *y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x3[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-void fmnist_resnet_small_k0106_backbone_block3_bn1_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0106_backbone_block3_bn1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[128,64,3,3] */
-static void fmnist_resnet_small_k0107_backbone_block3_conv1_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0107_backbone_block3_conv1_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0107_backbone_block3_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* add -> f32[64,1,1] */
-static void fmnist_resnet_small_k0108_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
-  const double h_y0_0 = (double)x3[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x4[0];
-  const double h_y0_6 = (double)x2[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
-        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-void fmnist_resnet_small_k0108_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0108_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0109_sub(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *x8, float *y0, float *y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x3[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-void fmnist_resnet_small_k0109_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0109_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* reduce_sum, add, select -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0110_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
-    float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9, const float *x10,
-    float *restrict y0, float *y1, float *y2) {
-  double h_y0_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
-  double part_y0[8][64];
-  #pragma omp parallel for if((25088 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[64] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y0[i3] += ((double)x8[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x1[i0 * 12544 + i1 * 896 + i2 *
-                64 + i3] - (double)x2[i3]) * h_y0_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
-        + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  const double h_y1_0 = (double)x6[0];
-  const double h_y1_1 = (double)x0[0];
-  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_3 = (1.0 - h_y1_0);
-  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y1_5 = (double)x7[0];
-  const double h_y1_6 = (double)x5[0];
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x9[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ?
-        (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x10[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) *
-        0.0010000000000000009)) : (double)x10[i0]);
-  }
-}
-void fmnist_resnet_small_k0110_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0110_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
-      a[8], a[9], a[10], a[11], a[12], a[13]);
-}
-
-/* select, sub -> f32[64,1,1] */
-static void fmnist_resnet_small_k0111_backbone_block2_shortcut_bn_sub(const float *restrict x0, const float *x1, const
-    float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    y1[i0] = (float)((double)x1[i0] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x5[i0] / h_y1_8) / (sqrt(((double)x6[i0] /
-        h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0]))) : ((h_y1_13 != 0.0) ? (double)x5[i0] : (h_y1_2 *
-        (double)x5[i0]))));
-  }
-}
-void fmnist_resnet_small_k0111_backbone_block2_shortcut_bn_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0111_backbone_block2_shortcut_bn_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[64,32,1,1] */
-static void fmnist_resnet_small_k0112_backbone_block2_shortcut_conv_sub(const float *restrict x0, const float *restrict
-    x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      y1[i0 * 32 + i1] = (float)((double)x1[i0 * 32 + i1] - ((h_y1_1 != 0.0) ? (h_y1_2 * ((((double)x6[i0 * 32 + i1] /
-          h_y1_8) / (sqrt(((double)x5[i0 * 32 + i1] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 32 + i1]))) :
-          ((h_y1_13 != 0.0) ? (double)x6[i0 * 32 + i1] : (h_y1_2 * (double)x6[i0 * 32 + i1]))));
-    }
-  }
-}
-void fmnist_resnet_small_k0112_backbone_block2_shortcut_conv_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0112_backbone_block2_shortcut_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9]);
-}
-
-/* select, sub -> f32[64,64,3,3] */
-static void fmnist_resnet_small_k0113_backbone_block2_conv2_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  #pragma omp parallel for
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 576 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 576 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 576 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 576 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 576 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0113_backbone_block2_conv2_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0113_backbone_block2_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[64,32,3,3] */
-static void fmnist_resnet_small_k0114_backbone_block2_conv1_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0114_backbone_block2_conv1_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0114_backbone_block2_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* add -> f32[32,1,1] */
-static void fmnist_resnet_small_k0115_add(const float *restrict x0, const float *restrict x1, const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *x6, float *y0) {
-  const double h_y0_0 = (double)x3[0];
-  const double h_y0_1 = (double)x0[0];
-  const double h_y0_2 = ((h_y0_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_3 = (1.0 - h_y0_0);
-  const double h_y0_4 = ((h_y0_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y0_5 = (double)x4[0];
-  const double h_y0_6 = (double)x2[0];
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_0 * (double)x6[i0]) + ((h_y0_2 != 0.0) ? (h_y0_3 * (double)x5[i0]) : ((h_y0_4 != 0.0) ?
-        (h_y0_5 * (double)x5[i0]) : ((double)x5[i0] + (h_y0_6 * (double)x1[i0])))));
-  }
-}
-void fmnist_resnet_small_k0115_add_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0115_add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
-/* select, sub -> f32[32,1,1] */
-static void fmnist_resnet_small_k0116_sub(const float *restrict x0, const float *restrict x1, const float *x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *restrict x7, const float *x8, float *y0, float *y1) {
-  const double h_y0_0 = (double)x0[0];
-  const double h_y0_1 = ((h_y0_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y0_2 = (double)x5[0];
-  const double h_y0_3 = (double)x1[0];
-  const double h_y0_4 = (double)x4[0];
-  const double h_y0_5 = log(h_y0_4);
-  const double h_y0_6 = (h_y0_3 * h_y0_5);
-  const double h_y0_7 = exp(h_y0_6);
-  const double h_y0_8 = (1.0 - h_y0_7);
-  const double h_y0_9 = (h_y0_3 * (-0.0010005003335835344));
-  const double h_y0_10 = exp(h_y0_9);
-  const double h_y0_11 = (1.0 - h_y0_10);
-  const double h_y0_12 = (double)x3[0];
-  const double h_y0_13 = ((h_y0_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    y0[i0] = (float)((h_y0_1 != 0.0) ? (((double)x8[i0] * 0.999) + (((double)x6[i0] * (double)x6[i0]) *
-        0.0010000000000000009)) : (double)x8[i0]);
-    y1[i0] = (float)((double)x2[i0] - ((h_y0_1 != 0.0) ? (h_y0_2 * ((((double)x7[i0] / h_y0_8) / (sqrt(((double)y0[i0] /
-        h_y0_11)) + 1e-08)) + (h_y0_12 * (double)x2[i0]))) : ((h_y0_13 != 0.0) ? (double)x7[i0] : (h_y0_2 *
-        (double)x7[i0]))));
-  }
-}
-void fmnist_resnet_small_k0116_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0116_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-}
-
-/* select, sub -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0117_backbone_block1_conv2_sub(const float *restrict x0, const float *restrict x1,
-    const float *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *restrict y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0117_backbone_block1_conv2_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0117_backbone_block1_conv2_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[32,1,3,3] */
-static void fmnist_resnet_small_k0118_backbone_stem_conv_sub(const float *restrict x0, const float *x1, const float
-    *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i2 = 0; i2 < 3; i2++) {
-      for (int64_t i3 = 0; i3 < 3; i3++) {
-        y1[i0 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ? (h_y1_2 *
-            ((((double)x6[i0 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 9 + i2 * 3 + i3] / h_y1_11)) +
-            1e-08)) + (h_y1_12 * (double)x1[i0 * 9 + i2 * 3 + i3]))) : ((h_y1_13 != 0.0) ? (double)x6[i0 * 9 + i2 * 3 +
-            i3] : (h_y1_2 * (double)x6[i0 * 9 + i2 * 3 + i3]))));
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0118_backbone_stem_conv_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0118_backbone_stem_conv_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* select, sub -> f32[32,32,3,3] */
-static void fmnist_resnet_small_k0119_backbone_block1_conv1_sub(const float *restrict x0, const float *x1, const float
-    *restrict x2,
-    const float *restrict x3, const float *restrict x4, const float *restrict x5, const float *restrict x6,
-    const float *x7, float *y0, float *y1) {
-  y0[0] = (float)(((((double)x0[0] > 1.5) ? 1.0 : 0.0) != 0.0) ? ((double)x7[0] + 1.0) : (double)x7[0]);
-  const double h_y1_0 = (double)x0[0];
-  const double h_y1_1 = ((h_y1_0 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_2 = (double)x4[0];
-  const double h_y1_3 = (double)y0[0];
-  const double h_y1_4 = (double)x3[0];
-  const double h_y1_5 = log(h_y1_4);
-  const double h_y1_6 = (h_y1_3 * h_y1_5);
-  const double h_y1_7 = exp(h_y1_6);
-  const double h_y1_8 = (1.0 - h_y1_7);
-  const double h_y1_9 = (h_y1_3 * (-0.0010005003335835344));
-  const double h_y1_10 = exp(h_y1_9);
-  const double h_y1_11 = (1.0 - h_y1_10);
-  const double h_y1_12 = (double)x2[0];
-  const double h_y1_13 = ((h_y1_0 > 0.5) ? 1.0 : 0.0);
-  for (int64_t i0 = 0; i0 < 32; i0++) {
-    for (int64_t i1 = 0; i1 < 32; i1++) {
-      for (int64_t i2 = 0; i2 < 3; i2++) {
-        for (int64_t i3 = 0; i3 < 3; i3++) {
-          y1[i0 * 288 + i1 * 9 + i2 * 3 + i3] = (float)((double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3] - ((h_y1_1 != 0.0) ?
-              (h_y1_2 * ((((double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] / h_y1_8) / (sqrt(((double)x5[i0 * 288 + i1 * 9 +
-              i2 * 3 + i3] / h_y1_11)) + 1e-08)) + (h_y1_12 * (double)x1[i0 * 288 + i1 * 9 + i2 * 3 + i3]))) : ((h_y1_13
-              != 0.0) ? (double)x6[i0 * 288 + i1 * 9 + i2 * 3 + i3] : (h_y1_2 * (double)x6[i0 * 288 + i1 * 9 + i2 * 3 +
-              i3]))));
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0119_backbone_block1_conv1_sub_launch(void *const *a, const hw_call_context *c) {
-  (void)c;
-  fmnist_resnet_small_k0119_backbone_block1_conv1_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  fmnist_resnet_small_k0064_optimize_runtime(a);
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
     (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0120_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0065_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict y6) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x0, y0);
@@ -8020,12 +5283,12 @@ static void fmnist_resnet_small_k0120_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-void fmnist_resnet_small_k0120_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0120_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0065_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0065_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0121_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0066_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
     float *y5) {
@@ -8072,13 +5335,13 @@ static void fmnist_resnet_small_k0121_head_fc2_reduce_sum(int64_t n, const float
     y5[i0] = (float)((double)x1[i0] - (h_y5_0 * (double)y4[i0]));
   }
 }
-void fmnist_resnet_small_k0121_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0121_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0066_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0066_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12]);
 }
 
 /* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0122_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0067_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
   hw_matmul(128, 512, (2 * n), 1, 0, x2, x0, y0);
   const double h_y1_0 = (double)x3[0];
@@ -8089,12 +5352,12 @@ static void fmnist_resnet_small_k0122_head_fc2_matmul(int64_t n, const float *re
     }
   }
 }
-void fmnist_resnet_small_k0122_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0122_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0067_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0067_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0123_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0068_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict y6, float *restrict y7) {
@@ -8168,13 +5431,13 @@ static void fmnist_resnet_small_k0123_head_reduce_sum(int64_t n, const float *re
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0123_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0123_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0068_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0068_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0124_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0069_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -8192,25 +5455,25 @@ static void fmnist_resnet_small_k0124_head_bn1_add(int64_t n, const float *restr
     }
   }
 }
-void fmnist_resnet_small_k0124_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0124_head_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+void fmnist_resnet_small_k0069_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0069_head_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* sub -> f32[512] */
-static void fmnist_resnet_small_k0125_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float *x2,
+static void fmnist_resnet_small_k0070_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float *x2,
     float *y0) {
   const double h_y0_0 = (double)x1[0];
   for (int64_t i0 = 0; i0 < 512; i0++) {
     y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
   }
 }
-void fmnist_resnet_small_k0125_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0070_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0125_head_bn1_sub(a[0], a[1], a[2], a[3]);
+  fmnist_resnet_small_k0070_head_bn1_sub(a[0], a[1], a[2], a[3]);
 }
 
 /* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0126_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0071_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
   const double h_y1_0 = (double)x2[0];
@@ -8221,12 +5484,12 @@ static void fmnist_resnet_small_k0126_head_fc1_matmul(int64_t n, const float *re
     }
   }
 }
-void fmnist_resnet_small_k0126_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0126_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0071_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0071_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0127_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0072_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *x5, float *restrict y0,
     float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5) {
@@ -8283,13 +5546,13 @@ static void fmnist_resnet_small_k0127_head_bn1_reduce_mean(int64_t n, const floa
     }
   }
 }
-void fmnist_resnet_small_k0127_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0127_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0072_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0072_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11]);
 }
 
 /* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0128_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+static void fmnist_resnet_small_k0073_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
     float *y1, float *restrict y2, float *y3, float *restrict y4) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
@@ -8331,12 +5594,12 @@ static void fmnist_resnet_small_k0128_reduce_sum(int64_t n, const float *restric
         + part_y4[6][i1] + part_y4[7][i1]);
   }
 }
-void fmnist_resnet_small_k0128_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0128_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+void fmnist_resnet_small_k0073_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0073_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* matmul, mul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0129_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0074_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *y0, float *y1) {
   hw_matmul(128, 512, (2 * n), 1, 0, x2, x1, y0);
   const double h_y1_0 = (double)x0[0];
@@ -8347,30 +5610,30 @@ static void fmnist_resnet_small_k0129_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0129_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0129_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
+void fmnist_resnet_small_k0074_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0074_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
 /* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0130_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0075_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
 }
-void fmnist_resnet_small_k0130_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0130_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0075_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0075_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0131_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0076_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 512, 128, 0, 0, x0, x1, y0);
 }
-void fmnist_resnet_small_k0131_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0131_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0076_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0076_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul, mul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0132_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0077_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *y0, float *y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x2, x0, y0);
   const double h_y1_0 = (double)x1[0];
@@ -8381,30 +5644,30 @@ static void fmnist_resnet_small_k0132_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0132_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0132_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
+void fmnist_resnet_small_k0077_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0077_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
 /* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0133_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0078_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 0, x1, x0, y0);
 }
-void fmnist_resnet_small_k0133_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0133_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0078_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0078_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0134_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0079_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 0, x0, x1, y0);
 }
-void fmnist_resnet_small_k0134_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0134_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0079_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0079_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul, reduce_sum, mul, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0135_head_bn1_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0080_head_bn1_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
@@ -8472,13 +5735,13 @@ static void fmnist_resnet_small_k0135_head_bn1_reduce_sum(int64_t n, const float
     }
   }
 }
-void fmnist_resnet_small_k0135_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0135_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0080_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0080_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
 }
 
 /* matmul, add, mul, reduce_sum -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0136_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0081_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
     float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5) {
@@ -8515,40 +5778,40 @@ static void fmnist_resnet_small_k0136_head_fc2_reduce_sum(int64_t n, const float
     }
   }
 }
-void fmnist_resnet_small_k0136_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0136_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0081_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0081_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14]);
 }
 
 /* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0137_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0082_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 0, 0, x0, x1, y0);
 }
-void fmnist_resnet_small_k0137_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0137_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0082_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0082_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0138_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0083_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x0, x1, y0);
 }
-void fmnist_resnet_small_k0138_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0138_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0083_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0083_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0139_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0084_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x1, y0);
 }
-void fmnist_resnet_small_k0139_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0139_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0084_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0084_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul, div, reduce_sum -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0140_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+static void fmnist_resnet_small_k0085_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *x6, float *restrict y0, float *y1, float *restrict y2, float *y3) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x5, x0, y0);
@@ -8581,12 +5844,12 @@ static void fmnist_resnet_small_k0140_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0140_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0140_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+void fmnist_resnet_small_k0085_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0085_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* matmul, add, reduce_sum, mul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0141_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0086_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
     const float *restrict x10, const float *restrict x11, const float *restrict x12, float *restrict y0, float *y1,
@@ -8632,13 +5895,13 @@ static void fmnist_resnet_small_k0141_head_fc2_reduce_sum(int64_t n, const float
     }
   }
 }
-void fmnist_resnet_small_k0141_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0141_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0086_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0086_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
 }
 
 /* matmul, add, reduce_sum, mul -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0142_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0087_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
     const float *restrict x10, const float *x11, const float *restrict x12, const float *restrict x13,
@@ -8729,13 +5992,13 @@ static void fmnist_resnet_small_k0142_head_reduce_sum(int64_t n, const float *x0
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0142_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0142_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0087_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0087_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0143_add(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0088_add(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -8748,25 +6011,21 @@ static void fmnist_resnet_small_k0143_add(int64_t n, const float *x0, const floa
     }
   }
 }
-void fmnist_resnet_small_k0143_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0143_add(c->n, a[0], a[1], a[2], a[3], a[4]);
+void fmnist_resnet_small_k0088_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0088_add(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
-/* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0144_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+/* matmul, reduce_sum, reshape, mul -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0089_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *y5, float *restrict y6,
-    float *y7) {
+    float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
+    float *restrict y6, float *y7) {
   hw_matmul((2 * n), 128, 512, 0, 0, x8, x5, y0);
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y1[8][128], part_y2[8][128], part_y3[8][128], part_y4[8][128];
+  double part_y1[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[128] = {0.0}, acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0};
+    double acc_y1[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -8774,70 +6033,83 @@ static void fmnist_resnet_small_k0144_reduce_sum(int64_t n, const float *x0, con
           for (int64_t i3 = 0; i3 < 128; i3++) {
             acc_y1[i3] += (((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0
                 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
-                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
-                (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
-            acc_y3[i3] += (((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
-                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
-                (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y4[i3] += (-(((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
-                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
-                (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
       part_y1[p][i3] = acc_y1[i3];
-      part_y2[p][i3] = acc_y2[i3];
-      part_y3[p][i3] = acc_y3[i3];
-      part_y4[p][i3] = acc_y4[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
     y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
         + part_y1[6][i3] + part_y1[7][i3]);
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
-        + part_y2[6][i3] + part_y2[7][i3]);
-    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
-        + part_y3[6][i3] + part_y3[7][i3]);
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
-        + part_y4[6][i3] + part_y4[7][i3]);
   }
-  double h_y5_0[128];
+  for (int64_t i = 0; i < 128; i++) {
+    y2[i] = (float)(double)y1[i];
+  }
+  double h_y3_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+    h_y3_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double h_y5_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_1[i3] = (h_y5_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y5_2[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y5_2[i3] = (((double)y3[i3] * (h_y5_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
-  }
-  double part_y6[8][128];
+  double part_y3[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y6[128] = {0.0};
+    double acc_y3[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y5_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128
-                + i3] - (double)x1[i3]));
-            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 *
-                128 + i3]));
+            acc_y3[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
+                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
+                (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y3_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y3[p][i3] = acc_y3[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
+  }
+  for (int64_t i = 0; i < 128; i++) {
+    y4[i] = (float)(double)y3[i];
+  }
+  double h_y5_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y5[8][128], part_y6[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y5[128] = {0.0}, acc_y6[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y5[i3] += (((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
+                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
+                (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y6[i3] += (-(((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
+                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
+                (double)x3[i3]) * h_y5_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y5[p][i3] = acc_y5[i3];
       part_y6[p][i3] = acc_y6[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
     y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
         + part_y6[6][i3] + part_y6[7][i3]);
   }
@@ -8847,38 +6119,34 @@ static void fmnist_resnet_small_k0144_reduce_sum(int64_t n, const float *x0, con
   }
   double h_y7_1[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y7_1[i3] = (((double)y4[i3] + (double)y6[i3]) * (1.0 / (double)(98 * n)));
+    h_y7_1[i3] = (h_y7_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y7_2[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y7_2[i3] = (((double)y5[i3] * (h_y7_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
   }
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 +
-              i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 +
-              i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) + ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 +
-              i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y7_1[i3]);
+          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y7_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 +
+              i3] - (double)x1[i3]));
         }
       }
     }
   }
 }
-void fmnist_resnet_small_k0144_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0144_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0089_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0089_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13], a[14], a[15], a[16]);
 }
 
-/* reduce_sum, add, select -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
-    float *restrict x1,
+/* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0090_backbone_block3_bn2_reduce_sum(int64_t n, const float *restrict x0, const float
+    *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
-    const float *restrict x10, const float *restrict x11, const float *x12, const float *x13, float *restrict y0,
-    float *y1, float *y2) {
-  double h_y0_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x3[i3] + 1e-05)));
-  }
+    const float *restrict x6, const float *x7, float *restrict y0, float *y1) {
   double part_y0[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
@@ -8888,9 +6156,8 @@ static void fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum(int
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)x8[i0 * 128 + i3]) *
-                (1.0 / (double)49)) * (((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
-                (((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x2[i3]) * h_y0_0[i3]));
+            acc_y0[i3] += (-((double)x7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x7[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3]));
           }
         }
       }
@@ -8903,27 +6170,75 @@ static void fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum(int
     y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
         + part_y0[6][i3] + part_y0[7][i3]);
   }
-  const double h_y1_0 = (double)x10[0];
-  const double h_y1_1 = (double)x0[0];
-  const double h_y1_2 = ((h_y1_1 > 1.5) ? 1.0 : 0.0);
-  const double h_y1_3 = (1.0 - h_y1_0);
-  const double h_y1_4 = ((h_y1_1 > 0.5) ? 1.0 : 0.0);
-  const double h_y1_5 = (double)x11[0];
-  const double h_y1_6 = (double)x9[0];
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    y1[i0] = (float)((h_y1_0 * (double)x12[i0]) + ((h_y1_2 != 0.0) ? (h_y1_3 * (double)y0[i0]) : ((h_y1_4 != 0.0) ?
-        (h_y1_5 * (double)y0[i0]) : ((double)y0[i0] + (h_y1_6 * (double)x4[i0])))));
-    y2[i0] = (float)((h_y1_2 != 0.0) ? (((double)x13[i0] * 0.999) + (((double)y0[i0] * (double)y0[i0]) *
-        0.0010000000000000009)) : (double)x13[i0]);
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y1_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_1[i3] = (((double)x6[i3] + (double)y0[i3]) * (1.0 / (double)(98 * n)));
+  }
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 7; i1++) {
+      for (int64_t i2 = 0; i2 < 7; i2++) {
+        for (int64_t i3 = 0; i3 < 128; i3++) {
+          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 +
+              i3]) + (double)x5[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 +
+              i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) + ((double)x7[i0 * 6272 + i1 * 896 + i2 * 128 +
+              i3] + (double)x7[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y1_1[i3]);
+        }
+      }
+    }
   }
 }
-void fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0145_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
-      a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]);
+void fmnist_resnet_small_k0090_backbone_block3_bn2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0090_backbone_block3_bn2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+      a[9]);
+}
+
+/* reduce_sum, reshape -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0091_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *restrict y0, float *restrict y1) {
+  double h_y0_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y0[8][128];
+  #pragma omp parallel for if((12544 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y0[128] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 7; i1++) {
+        for (int64_t i2 = 0; i2 < 7; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 128; i3++) {
+            acc_y0[i3] += ((((((double)x4[i0 * 128 + i3] + (double)x5[i0 * 128 + i3]) + (double)x6[i0 * 128 + i3]) *
+                (1.0 / (double)49)) * (((double)x3[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
+                (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y0_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 128; i3++) {
+      part_y0[p][i3] = acc_y0[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
+        + part_y0[6][i3] + part_y0[7][i3]);
+  }
+  for (int64_t i = 0; i < 128; i++) {
+    y1[i] = (float)(double)y0[i];
+  }
+}
+void fmnist_resnet_small_k0091_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0091_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0146_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
+static void fmnist_resnet_small_k0092_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2) {
@@ -8989,13 +6304,13 @@ static void fmnist_resnet_small_k0146_backbone_block3_shortcut_bn_reduce_sum(int
         + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
-void fmnist_resnet_small_k0146_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0146_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+void fmnist_resnet_small_k0092_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0092_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], a[10]);
 }
 
 /* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1) {
@@ -9049,13 +6364,13 @@ static void fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum(int
     }
   }
 }
-void fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0147_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+void fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9]);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0148_backbone_stem_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0094_backbone_stem_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -9078,13 +6393,13 @@ static void fmnist_resnet_small_k0148_backbone_stem_conv2d(int64_t n, const floa
     }
   }
 }
-void fmnist_resnet_small_k0148_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0148_backbone_stem_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0094_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0094_backbone_stem_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0149_backbone_block1_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0095_backbone_block1_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -9107,13 +6422,13 @@ static void fmnist_resnet_small_k0149_backbone_block1_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0149_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0149_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0095_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0095_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0150_backbone_block1_conv2d(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0096_backbone_block1_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
@@ -9136,25 +6451,25 @@ static void fmnist_resnet_small_k0150_backbone_block1_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0150_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0150_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0096_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0096_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       c->scratch_bytes);
 }
 
 /* conv2d -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0151_backbone_block2_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0097_backbone_block2_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
       .ow = 14, .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-void fmnist_resnet_small_k0151_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0151_backbone_block2_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+void fmnist_resnet_small_k0097_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0097_backbone_block2_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0152_backbone_block2_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0098_backbone_block2_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -9177,13 +6492,13 @@ static void fmnist_resnet_small_k0152_backbone_block2_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0152_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0152_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0098_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0098_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0153_backbone_block2_conv2d(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0099_backbone_block2_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -9211,25 +6526,25 @@ static void fmnist_resnet_small_k0153_backbone_block2_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0153_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0153_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0099_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0099_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11], a[12], a[13], c->scratch_bytes);
 }
 
 /* conv2d -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0154_backbone_block3_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0100_backbone_block3_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
       .ow = 7, .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-void fmnist_resnet_small_k0154_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0154_backbone_block3_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+void fmnist_resnet_small_k0100_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0100_backbone_block3_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0155_backbone_block3_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0101_backbone_block3_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -9252,13 +6567,13 @@ static void fmnist_resnet_small_k0155_backbone_block3_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0155_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0155_backbone_block3_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0101_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0101_backbone_block3_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, reshape -> f32[n,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0156_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0102_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
@@ -9297,8 +6612,8 @@ static void fmnist_resnet_small_k0156_backbone_block3_reduce_mean(int64_t n, con
     y2[i] = (float)(double)y1[i];
   }
 }
-void fmnist_resnet_small_k0156_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0156_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0102_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0102_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], a[11], a[12], a[13], a[14], c->scratch_bytes);
 }
 
