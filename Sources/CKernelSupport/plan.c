@@ -1,6 +1,7 @@
 /*
  * The activation arena of an entry at a batch size, planned before the first call: the same
- * algorithm as the compiler's PlanMemory (best fit over a sorted free list in call order, each
+ * algorithm as the compiler's PlanMemory (best fit over a sorted free list in call order, a
+ * buffer kept to the end at the top of the highest free range that fits instead, each
  * buffer freed after its last reader, in-place buffers taking over their operand's range, then
  * for each channels-last convolution the largest range nothing uses during its call), on the
  * sizes of that batch size. A test compares every offset with PlanMemory's.
@@ -59,8 +60,19 @@ static void remove_at(free_list *list, int at) {
   list->count--;
 }
 
-static int64_t allocate(free_list *list, int64_t bytes) {
+/* Best fit: the smallest free range that fits, its low end; `from_top`: the highest free range
+ * that fits, its high end (a buffer kept to the end of the entry). */
+static int64_t allocate(free_list *list, int64_t bytes, int from_top) {
   int64_t size = aligned(bytes);
+  if (from_top) {
+    for (int i = list->count - 1; i >= 0; i--) {
+      if (list->free[i].size < size) continue;
+      list->free[i].size -= size;
+      int64_t offset = list->free[i].offset + list->free[i].size;
+      if (list->free[i].size == 0) remove_at(list, i);
+      return offset;
+    }
+  }
   int best = -1;
   for (int i = 0; i < list->count; i++) {
     if (list->free[i].size >= size && (best < 0 || list->free[i].size < list->free[best].size)) {
@@ -137,6 +149,8 @@ int hw_entry_plan(const hw_entry *entry, int64_t n, hw_plan *plan) {
   int64_t *bytes = malloc(sizeof(int64_t) * (size_t)(entry->num_buffers + 1));
   char *taken = calloc((size_t)entry->num_buffers + 1, 1);
   free_list list = {0};
+  /* The kernels' calls end here; a buffer whose last reader is `end` is kept to the end. */
+  const int end = entry->num_calls - entry->optimizer_calls;
   int status = bytes && taken ? 0 : -1;
   for (int b = 0; b < entry->num_buffers && status == 0; b++) {
     bytes[b] = size_at(entry->buffers[b].bytes, n);
@@ -150,7 +164,7 @@ int hw_entry_plan(const hw_entry *entry, int64_t n, hw_plan *plan) {
         plan->offsets[b] = plan->offsets[buffer->in_place_of];
         taken[buffer->in_place_of] = 1;
       } else {
-        plan->offsets[b] = allocate(&list, bytes[b]);
+        plan->offsets[b] = allocate(&list, bytes[b], buffer->last >= end && k < end);
       }
     }
     if (k == entry->num_calls) break;
@@ -162,7 +176,7 @@ int hw_entry_plan(const hw_entry *entry, int64_t n, hw_plan *plan) {
     plan->scratch_offsets[k] = 0;
     plan->scratch_bytes[k] = scratch;
     if (scratch > 0) {
-      plan->scratch_offsets[k] = allocate(&list, scratch);
+      plan->scratch_offsets[k] = allocate(&list, scratch, 0);
       release(&list, plan->scratch_offsets[k], scratch);
     }
     for (int b = 0; b < entry->num_buffers; b++) {

@@ -24,8 +24,8 @@ struct OptimizerCall {
     }
   }
 
-  /// The gradients, one per segment.
-  var gradients: [NodeID] { updates.map { graph[$0].operands[0] } }
+  /// The gradients' buffers, one per segment (`Graph.optimizerGradient`).
+  var gradients: [NodeID] { updates.map { graph.optimizerGradient(of: $0) } }
 
   /// The number of parameters' elements the call updates.
   var elements: Int { updates.reduce(0) { $0 + graph[$1].type.elementCount } }

@@ -102,7 +102,7 @@ public struct KernelCheck {
       for (offset, updates) in plan.graph.optimizerGroups().enumerated() {
         let index = kernels.count + offset
         for id in updates {
-          let gradient = plan.graph[id].operands[0]
+          let gradient = plan.graph.optimizerGradient(of: id)
           if plan.graph[gradient].kernel != nil {
             try session.writeStored(value(gradient).map(Float.init), gradient, plan)
           }

@@ -101,7 +101,8 @@ extension Graph {
     return result
   }
 
-  /// Values that must be stored whatever fusion decides: outputs and state-update operands.
+  /// Values that must be stored whatever fusion decides: outputs and state-update operands (for
+  /// an optimizer update, the buffer its gradient is read from: `optimizerGradient`).
   /// `loopCarries: false` leaves out the values only a loop's `loop.*` outputs name: they are
   /// stored but needed only until the loop ends.
   func requiredStores(loopCarries: Bool = true) -> Set<NodeID> {
@@ -109,6 +110,11 @@ extension Graph {
     var result = Set(named.map(\.node))
     for node in nodes where node.op.fusionRole == .statement {
       result.formUnion(node.operands)
+      // The optimizer reads a gradient that is a reshape through the buffer reshaped.
+      if case .update = node.op {
+        result.remove(node.operands[0])
+        result.insert(optimizerGradient(of: node))
+      }
     }
     // Library operands that are constants need a buffer too.
     for node in nodes where node.op.fusionRole == .library {

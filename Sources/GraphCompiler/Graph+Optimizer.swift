@@ -20,6 +20,20 @@ extension Graph {
   }
 }
 
+extension Graph {
+  /// The value an update's gradient is read from: the gradient, or the value it reshapes (the
+  /// same elements in the same order; a BatchNorm scale's gradient is a reshape of a sum),
+  /// which then needs no copy of its own.
+  public func optimizerGradient(of update: Node) -> NodeID {
+    var gradient = update.operands[0]
+    while case .reshape = self[gradient].op { gradient = self[gradient].operands[0] }
+    return gradient
+  }
+
+  /// `optimizerGradient` of the update `id`.
+  public func optimizerGradient(of id: NodeID) -> NodeID { optimizerGradient(of: self[id]) }
+}
+
 private struct OptimizerKey: Equatable {
   var rule: UpdateRule
   var scalars: [NodeID]

@@ -7,7 +7,9 @@ import GraphIR
 // loop's carried values to the loop's end); a value a loop (`GraphLoop`) reads from before it
 // lives through the loop's last kernel and is never overwritten in place by it; a state update
 // nothing reads the old value after is stored into the state arena instead (`stateStores`);
-// offsets are 64-byte aligned. Placement is best-fit over a free list, in kernel order. A
+// offsets are 64-byte aligned. Placement is best-fit over a free list, in kernel order, except
+// that a value kept to the end (an output, a gradient the optimizer reads) takes the top of the
+// highest free range that fits, so that it does not split the ranges freed around it. A
 // channels-last convolution's kernel gets the largest range of the arena nothing uses while it
 // runs as its scratch (oneDNN's blocked copies and scratchpad go there when they fit), so the
 // arena stays the peak.
@@ -93,7 +95,7 @@ public struct PlanMemory: Sendable {
           plan.inPlace[id] = operand
           dying[lastUse[operand]!]?.removeAll { $0 == operand }
         } else {
-          plan.offsets[id] = arena.allocate(bytes)
+          plan.offsets[id] = arena.allocate(bytes, fromTop: lastUse[id] == end)
         }
         regions.append(Region(plan.offsets[id]!, bytes, kernel...lastUse[id]!))
         plan.placements.append((id, kernel, lastUse[id]!))
@@ -190,8 +192,18 @@ struct FreeList {
   private var free: [(offset: Int, size: Int)] = []
   private(set) var peak = 0
 
-  mutating func allocate(_ bytes: Int) -> Int {
+  /// Best fit: the smallest free range that fits, its low end. `fromTop`: the highest free
+  /// range that fits, its high end, for a value that lives to the end of the entry (a gradient
+  /// read by the optimizer), so that it does not split the ranges the values dying before it
+  /// leave for the convolutions' spare ranges.
+  mutating func allocate(_ bytes: Int, fromTop: Bool = false) -> Int {
     let size = PlanMemory.aligned(max(bytes, 1))
+    if fromTop, let index = free.lastIndex(where: { $0.size >= size }) {
+      free[index].size -= size
+      let offset = free[index].offset + free[index].size
+      if free[index].size == 0 { free.remove(at: index) }
+      return offset
+    }
     var best: Int?
     for (index, range) in free.enumerated() where range.size >= size {
       if best == nil || range.size < free[best!].size { best = index }

@@ -51,7 +51,10 @@ struct Plan: ParsableCommand {
       for (index, members) in entry.graph.kernelMembers().enumerated() {
         let ops = members.map { "\($0)=\(entry.graph[$0].op.mnemonic)" }.joined(separator: " ")
         let cost = entry.costs[index]
-        print("  k\(index): \(ops)  \(cost.flops) FLOP, \(cost.bytes) B")
+        let spare =
+          members.contains { PlanMemory.isChannelsLastConvolution(entry.graph[$0]) }
+          ? entry.memory.scratch[index].map { ", spare \(Self.mega($0.bytes)) MB" } ?? "" : ""
+        print("  k\(index): \(ops)  \(cost.flops) FLOP, \(cost.bytes) B\(spare)")
       }
     }
   }

@@ -8,68 +8,68 @@
 #include "headway_optimize.h"
 #include "headway_program.h"
 
-/* ---- 103 kernels (the second half in the .kernels.c file) ---- */
+/* ---- 104 kernels (the second half in the .kernels.c file) ---- */
 
 
-void fmnist_resnet_small_k0044_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0045_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0046_optimize_runtime_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0047_reduce_mean_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0048_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0049_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0050_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0051_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0052_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0053_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0050_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0051_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0052_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0053_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0054_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0055_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0055_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0056_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0057_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0058_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0059_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0060_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0061_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0062_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0063_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0064_optimize_runtime_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0065_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0066_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0067_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0068_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0069_head_bn1_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0070_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0071_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0072_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0073_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0074_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0075_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0057_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0058_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0059_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0060_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0061_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0062_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0063_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0064_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0065_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0066_optimize_runtime_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0067_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0068_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0069_head_fc2_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0070_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0071_head_bn1_add_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0072_head_bn1_sub_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0073_head_fc1_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0074_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0075_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0076_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0077_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0078_matmul_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0079_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0080_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0081_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0082_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0083_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0080_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0081_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0082_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0083_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0084_matmul_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0085_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0086_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0087_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0088_add_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0089_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0090_backbone_block3_bn2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0085_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0086_matmul_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0087_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0088_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0089_head_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0090_add_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0091_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0092_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0092_reduce_sum_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0094_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0095_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0094_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0095_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0096_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0097_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0098_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0097_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0098_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0099_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0100_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0101_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c);
-void fmnist_resnet_small_k0102_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0100_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0101_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0102_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c);
+void fmnist_resnet_small_k0103_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c);
 
 /* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
 static void fmnist_resnet_small_k0000_backbone_stem_reduce_mean(int64_t n, const float *restrict x0, const float
@@ -930,10 +930,10 @@ static void fmnist_resnet_small_k0012_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0012_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, add, reduce_sum, reshape -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
 static void fmnist_resnet_small_k0013_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *y1, float *restrict y2, float *y3, float *restrict y4, float *restrict y5) {
+    float *y1, float *restrict y2, float *y3, float *restrict y4) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
   #pragma omp parallel for if((256 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
@@ -972,13 +972,10 @@ static void fmnist_resnet_small_k0013_head_fc2_reduce_sum(int64_t n, const float
     y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
         + part_y4[6][i1] + part_y4[7][i1]);
   }
-  for (int64_t i = 0; i < 128; i++) {
-    y5[i] = (float)(double)y4[i];
-  }
 }
 static void fmnist_resnet_small_k0013_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0013_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      a[11]);
+  fmnist_resnet_small_k0013_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10]);
 }
 
 /* matmul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
@@ -990,87 +987,77 @@ static void fmnist_resnet_small_k0014_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0014_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, mul, reduce_sum, reshape -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0015_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0015_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict y6, float *restrict y7) {
+    float *restrict y5, float *y6, float *restrict y7) {
   hw_matmul((2 * n), 512, 128, 0, 0, x6, x5, y0);
   double h_y1_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
     h_y1_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
   }
-  double part_y2[8][512];
+  double part_y2[8][512], part_y3[8][512], part_y4[8][512], part_y5[8][512];
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[512] = {0.0};
+    double acc_y2[512] = {0.0}, acc_y3[512] = {0.0}, acc_y4[512] = {0.0}, acc_y5[512] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
         y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) *
             h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
         acc_y2[i1] += (double)y1[i0 * 512 + i1];
+        acc_y3[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y1_0[i1]));
+        acc_y4[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
+        acc_y5[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x3[i1]) * h_y1_0[i1]));
       }
     }
     for (int64_t i1 = 0; i1 < 512; i1++) {
       part_y2[p][i1] = acc_y2[i1];
+      part_y3[p][i1] = acc_y3[i1];
+      part_y4[p][i1] = acc_y4[i1];
+      part_y5[p][i1] = acc_y5[i1];
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
     y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1]
         + part_y2[6][i1] + part_y2[7][i1]);
-  }
-  for (int64_t i = 0; i < 512; i++) {
-    y3[i] = (float)(double)y2[i];
-  }
-  double h_y4_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y4_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
-  }
-  double part_y4[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y4[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y4[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y4_0[i1]));
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y4[p][i1] = acc_y4[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y3[i1] = (float)(part_y3[0][i1] + part_y3[1][i1] + part_y3[2][i1] + part_y3[3][i1] + part_y3[4][i1] + part_y3[5][i1]
+        + part_y3[6][i1] + part_y3[7][i1]);
     y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
         + part_y4[6][i1] + part_y4[7][i1]);
-  }
-  for (int64_t i = 0; i < 512; i++) {
-    y5[i] = (float)(double)y4[i];
+    y5[i1] = (float)(part_y5[0][i1] + part_y5[1][i1] + part_y5[2][i1] + part_y5[3][i1] + part_y5[4][i1] + part_y5[5][i1]
+        + part_y5[6][i1] + part_y5[7][i1]);
   }
   double h_y6_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
     h_y6_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
   }
-  double part_y6[8][512], part_y7[8][512];
+  double h_y6_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_1[i1] = (h_y6_0[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double h_y6_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_2[i1] = (((double)y4[i1] * (h_y6_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
+  }
+  double part_y7[8][512];
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y6[512] = {0.0}, acc_y7[512] = {0.0};
+    double acc_y7[512] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 512; i1++) {
-        acc_y6[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
-        acc_y7[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x3[i1]) * h_y6_0[i1]));
+        y6[i0 * 512 + i1] = (float)((h_y6_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y6_2[i1] *
+            ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
+        acc_y7[i1] += (-(double)y6[i0 * 512 + i1]);
       }
     }
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y6[p][i1] = acc_y6[i1];
       part_y7[p][i1] = acc_y7[i1];
     }
   }
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1] + part_y6[4][i1] + part_y6[5][i1]
-        + part_y6[6][i1] + part_y6[7][i1]);
     y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1]
         + part_y7[6][i1] + part_y7[7][i1]);
   }
@@ -1080,60 +1067,27 @@ static void fmnist_resnet_small_k0015_head_reduce_sum_launch(void *const *a, con
       a[11], a[12], a[13], a[14]);
 }
 
-/* add, reduce_sum -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0016_head_bn1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, float *y0, float *restrict y1, float *y2) {
+/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0016_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+    h_y0_0[i1] = (1.0 / sqrt(((double)x0[i1] + 1e-05)));
   }
   double h_y0_1[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_1[i1] = (h_y0_0[i1] / ((double)x2[i1] + 1e-05));
-  }
-  double h_y0_2[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y0_2[i1] = (((double)x5[i1] * (h_y0_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
-  }
-  double part_y1[8][512];
-  #pragma omp parallel for if((1024 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[512] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 512; i1++) {
-        y0[i0 * 512 + i1] = (float)((h_y0_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y0_2[i1] *
-            ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
-        acc_y1[i1] += (-(double)y0[i0 * 512 + i1]);
-      }
-    }
-    for (int64_t i1 = 0; i1 < 512; i1++) {
-      part_y1[p][i1] = acc_y1[i1];
-    }
-  }
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1]
-        + part_y1[6][i1] + part_y1[7][i1]);
-  }
-  double h_y2_0[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y2_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
-  }
-  double h_y2_1[512];
-  for (int64_t i1 = 0; i1 < 512; i1++) {
-    h_y2_1[i1] = (((double)x6[i1] + (double)y1[i1]) * (1.0 / (double)(2 * n)));
+    h_y0_1[i1] = (((double)x3[i1] + (double)x5[i1]) * (1.0 / (double)(2 * n)));
   }
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 512; i1++) {
-      y2[i0 * 512 + i1] = (float)(((((double)x4[i0 * 512 + i1] * (double)x3[i1]) * h_y2_0[i1]) + (double)y0[i0 * 512 +
-          i1]) + h_y2_1[i1]);
+      y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 +
+          i1]) + h_y0_1[i1]);
     }
   }
 }
-static void fmnist_resnet_small_k0016_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0016_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0016_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0016_head_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* matmul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
@@ -1145,16 +1099,20 @@ static void fmnist_resnet_small_k0017_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0017_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, reduce_sum, reshape, mul -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
 static void fmnist_resnet_small_k0018_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *restrict y6, float *y7) {
+    float *restrict y4, float *y5, float *restrict y6, float *y7) {
   hw_matmul((2 * n), 128, 512, 0, 0, x6, x5, y0);
-  double part_y1[8][128];
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y1[8][128], part_y2[8][128], part_y3[8][128], part_y4[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[128] = {0.0};
+    double acc_y1[128] = {0.0}, acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -1162,82 +1120,69 @@ static void fmnist_resnet_small_k0018_reduce_sum(int64_t n, const float *x0, con
           for (int64_t i3 = 0; i3 < 128; i3++) {
             acc_y1[i3] += (((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
                 128 + i3] > 0.0) ? 1.0 : 0.0));
+            acc_y2[i3] += ((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) *
+                h_y1_0[i3]));
+            acc_y3[i3] += (((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] -
+                (double)x1[i3]));
+            acc_y4[i3] += (-(((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2
+                * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
       part_y1[p][i3] = acc_y1[i3];
+      part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
     y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
         + part_y1[6][i3] + part_y1[7][i3]);
-  }
-  for (int64_t i = 0; i < 128; i++) {
-    y2[i] = (float)(double)y1[i];
-  }
-  double h_y3_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y3_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y3[8][128];
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y3[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y3[i3] += ((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
-                128 + i3] > 0.0) ? 1.0 : 0.0)) * (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) *
-                h_y3_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y3[p][i3] = acc_y3[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
     y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
         + part_y3[6][i3] + part_y3[7][i3]);
-  }
-  for (int64_t i = 0; i < 128; i++) {
-    y4[i] = (float)(double)y3[i];
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
   }
   double h_y5_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y5_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y5[8][128], part_y6[8][128];
+  double h_y5_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_1[i3] = (h_y5_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y5_2[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_2[i3] = (((double)y3[i3] * (h_y5_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
+  }
+  double part_y6[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y5[128] = {0.0}, acc_y6[128] = {0.0};
+    double acc_y6[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y5[i3] += (((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 *
-                128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] -
-                (double)x1[i3]));
-            acc_y6[i3] += (-(((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2
-                * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y5_0[i3]));
+            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y5_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128
+                + i3] - (double)x1[i3]));
+            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y5[p][i3] = acc_y5[i3];
       part_y6[p][i3] = acc_y6[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
-        + part_y5[6][i3] + part_y5[7][i3]);
     y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
         + part_y6[6][i3] + part_y6[7][i3]);
   }
@@ -1247,19 +1192,17 @@ static void fmnist_resnet_small_k0018_reduce_sum(int64_t n, const float *x0, con
   }
   double h_y7_1[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y7_1[i3] = (h_y7_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y7_2[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y7_2[i3] = (((double)y5[i3] * (h_y7_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
+    h_y7_1[i3] = (((double)y4[i3] + (double)y6[i3]) * (1.0 / (double)(98 * n)));
   }
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y7_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 +
-              i3] - (double)x1[i3]));
+          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) *
+              (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) +
+              ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) +
+              h_y7_1[i3]);
         }
       }
     }
@@ -1270,75 +1213,20 @@ static void fmnist_resnet_small_k0018_reduce_sum_launch(void *const *a, const hw
       a[12], a[13], a[14]);
 }
 
-/* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0019_backbone_block3_bn2_reduce_sum(int64_t n, const float *restrict x0, const float
-    *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
-    float *y1) {
-  double part_y0[8][128];
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += (-((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x5[i0 * 6272 + i1 * 896 + i2 *
-                128 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
-        + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  double h_y1_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_1[i3] = (((double)x4[i3] + (double)y0[i3]) * (1.0 / (double)(98 * n)));
-  }
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 7; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 128; i3++) {
-          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)x3[i0 * 128 + i3] * (1.0 / (double)49)) *
-              (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) +
-              ((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) +
-              h_y1_1[i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0019_backbone_block3_bn2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0019_backbone_block3_bn2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-
 /* conv2d_filter_grad -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0020_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0019_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0020_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0020_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+static void fmnist_resnet_small_k0019_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0019_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* reduce_sum, reshape -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0021_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, float *restrict y0,
-    float *restrict y1) {
+/* reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0020_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, float *restrict y0) {
   double h_y0_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
@@ -1367,16 +1255,13 @@ static void fmnist_resnet_small_k0021_reduce_sum(int64_t n, const float *restric
     y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
         + part_y0[6][i3] + part_y0[7][i3]);
   }
-  for (int64_t i = 0; i < 128; i++) {
-    y1[i] = (float)(double)y0[i];
-  }
 }
-static void fmnist_resnet_small_k0021_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0021_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+static void fmnist_resnet_small_k0020_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0020_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
+static void fmnist_resnet_small_k0021_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     float *restrict y0, float *y1, float *restrict y2) {
@@ -1442,14 +1327,14 @@ static void fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum(int
         + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0021_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+  fmnist_resnet_small_k0021_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8]);
 }
 
 /* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0023_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
     float *y1) {
@@ -1502,29 +1387,28 @@ static void fmnist_resnet_small_k0023_backbone_block3_shortcut_bn_reduce_sum(int
     }
   }
 }
-static void fmnist_resnet_small_k0023_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0023_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+  fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
       a[7]);
 }
 
 /* conv2d_filter_grad -> f32[128,64,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0024_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0023_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
       .ow = 7, .stride = 2, .pad = 0};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0024_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0024_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+static void fmnist_resnet_small_k0023_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0023_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_input_grad, mul, reduce_sum, reshape -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0025_backbone_block3_reduce_sum(int64_t n, const float *restrict x0, const float
-    *restrict x1,
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0024_backbone_block3_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
+    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
       .stride = 1, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
@@ -1532,10 +1416,10 @@ static void fmnist_resnet_small_k0025_backbone_block3_reduce_sum(int64_t n, cons
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[8][128];
+  double part_y2[8][128], part_y3[8][128], part_y4[8][128], part_y5[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[128] = {0.0};
+    double acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0}, acc_y5[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -1545,193 +1429,145 @@ static void fmnist_resnet_small_k0025_backbone_block3_reduce_sum(int64_t n, cons
                 (((((((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3])
                 + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3];
+            acc_y3[i3] += ((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (((double)x0[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x3[i3]) * ((double)x0[i0 * 6272 +
+                i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y5[i3] += (-(((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
       part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
+      part_y5[p][i3] = acc_y5[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
-  }
-  for (int64_t i = 0; i < 128; i++) {
-    y3[i] = (float)(double)y2[i];
-  }
-  double h_y4_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y4_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y4[8][128];
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y4[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y4[i3] += ((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (((double)x0[i0 * 6272 + i1 * 896 + i2 *
-                128 + i3] - (double)x1[i3]) * h_y4_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y4[p][i3] = acc_y4[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
     y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
         + part_y4[6][i3] + part_y4[7][i3]);
-  }
-  for (int64_t i = 0; i < 128; i++) {
-    y5[i] = (float)(double)y4[i];
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y6[8][128], part_y7[8][128];
+  double h_y6_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y6_2[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
+  }
+  double part_y7[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y6[128] = {0.0}, acc_y7[128] = {0.0};
+    double acc_y7[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y6[i3] += (((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x3[i3]) * ((double)x0[i0 * 6272 +
-                i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-(((double)y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] * (double)x3[i3]) * h_y6_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y6[p][i3] = acc_y6[i3];
-      part_y7[p][i3] = acc_y7[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
-        + part_y6[6][i3] + part_y6[7][i3]);
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
-        + part_y7[6][i3] + part_y7[7][i3]);
-  }
-}
-static void fmnist_resnet_small_k0025_backbone_block3_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0025_backbone_block3_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-      a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
-}
-
-/* mul, reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0026_backbone_block3_bn1_reduce_sum(int64_t n, const float *x0, const float *restrict
-    x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, float *y0, float *restrict y1, float *y2) {
-  double h_y0_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y0_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_1[i3] = (h_y0_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y0_2[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y0_2[i3] = (((double)x5[i3] * (h_y0_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
-  }
-  double part_y1[8][128];
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y0_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128
+            y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128
                 + i3] - (double)x1[i3]));
-            acc_y1[i3] += (-((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y0[i0 * 6272 + i1 * 896 + i2 *
+            acc_y7[i3] += (-((double)y6[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y6[i0 * 6272 + i1 * 896 + i2 *
                 128 + i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
+      part_y7[p][i3] = acc_y7[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
-        + part_y1[6][i3] + part_y1[7][i3]);
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
+        + part_y7[6][i3] + part_y7[7][i3]);
   }
-  double h_y2_0[128];
+}
+static void fmnist_resnet_small_k0024_backbone_block3_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0024_backbone_block3_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+      a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
+}
+
+/* add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0025_backbone_block3_bn1_add(int64_t n, const float *restrict x0, const float *restrict
+    x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
+  double h_y0_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y2_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
   }
-  double h_y2_1[128];
+  double h_y0_1[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y2_1[i3] = (((double)x6[i3] + (double)y1[i3]) * (1.0 / (double)(98 * n)));
+    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(98 * n)));
   }
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] *
-              (double)x3[i3]) * h_y2_0[i3]) + ((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y0[i0 * 6272 +
-              i1 * 896 + i2 * 128 + i3])) + h_y2_1[i3]);
+          y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] *
+              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x4[i0 * 6272 +
+              i1 * 896 + i2 * 128 + i3])) + h_y0_1[i3]);
         }
       }
     }
   }
 }
-static void fmnist_resnet_small_k0026_backbone_block3_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0026_backbone_block3_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9]);
+static void fmnist_resnet_small_k0025_backbone_block3_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0025_backbone_block3_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad -> f32[128,64,3,3] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0027_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0026_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
       .ow = 7, .stride = 2, .pad = 1};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0027_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0027_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+static void fmnist_resnet_small_k0026_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0026_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d_input_grad -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0028_backbone_block3_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0027_backbone_block3_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
       .ow = 7, .stride = 2, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x1, x0, y0, scratch, scratch_bytes);
 }
-static void fmnist_resnet_small_k0028_backbone_block3_conv1_conv2d_input_grad_launch(void *const *a, const
+static void fmnist_resnet_small_k0027_backbone_block3_conv1_conv2d_input_grad_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0028_backbone_block3_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+  fmnist_resnet_small_k0027_backbone_block3_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_input_grad, mul, reduce_sum, reshape -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0029_backbone_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0028_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *restrict y5, float *restrict y6, float *restrict y7,
-    float *restrict scratch, int64_t scratch_bytes) {
+    float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
+    int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
       .ow = 7, .stride = 2, .pad = 0};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
-  double part_y2[8][64];
+  double h_y1_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y2[8][64], part_y3[8][64], part_y4[8][64], part_y5[8][64];
   #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[64] = {0.0};
+    double acc_y2[64] = {0.0}, acc_y3[64] = {0.0}, acc_y4[64] = {0.0}, acc_y5[64] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
@@ -1741,91 +1577,118 @@ static void fmnist_resnet_small_k0029_backbone_reduce_sum(int64_t n, const float
                 (double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3]) * (((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] >
                 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3];
+            acc_y3[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544
+                + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
+            acc_y5[i3] += (-(((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 64; i3++) {
       part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
+      part_y5[p][i3] = acc_y5[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
-  }
-  for (int64_t i = 0; i < 64; i++) {
-    y3[i] = (float)(double)y2[i];
-  }
-  double h_y4_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y4_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y4[8][64];
-  #pragma omp parallel for if((25088 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y4[64] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y4[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 *
-                64 + i3] - (double)x1[i3]) * h_y4_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y4[p][i3] = acc_y4[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
     y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
         + part_y4[6][i3] + part_y4[7][i3]);
-  }
-  for (int64_t i = 0; i < 64; i++) {
-    y5[i] = (float)(double)y4[i];
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y6[8][64], part_y7[8][64];
+  double h_y6_1[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y6_2[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(392 * n)));
+  }
+  double part_y7[8][64];
   #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y6[64] = {0.0}, acc_y7[64] = {0.0};
+    double acc_y7[64] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y6[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544
-                + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-(((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * h_y6_0[i3]));
+            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64
+                + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y6[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y6[p][i3] = acc_y6[i3];
       part_y7[p][i3] = acc_y7[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
-        + part_y6[6][i3] + part_y6[7][i3]);
     y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0029_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0029_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+static void fmnist_resnet_small_k0028_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0028_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
-/* reduce_sum, reshape -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0030_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1) {
+/* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0029_backbone_block2_bn2_add(int64_t n, const float *restrict x0, const float *restrict
+    x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
+  double h_y0_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y0_1[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(392 * n)));
+  }
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 14; i1++) {
+      for (int64_t i2 = 0; i2 < 14; i2++) {
+        for (int64_t i3 = 0; i3 < 64; i3++) {
+          y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
+              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544
+              + i1 * 896 + i2 * 64 + i3])) + h_y0_1[i3]);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0029_backbone_block2_bn2_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0029_backbone_block2_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* conv2d_filter_grad -> f32[64,64,3,3] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0030_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
+      .ow = 14, .stride = 1, .pad = 1};
+  hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
+}
+static void fmnist_resnet_small_k0030_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0030_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+}
+
+/* reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0031_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, float *restrict y0) {
   double h_y0_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
@@ -1853,16 +1716,13 @@ static void fmnist_resnet_small_k0030_reduce_sum(int64_t n, const float *restric
     y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
         + part_y0[6][i3] + part_y0[7][i3]);
   }
-  for (int64_t i = 0; i < 64; i++) {
-    y1[i] = (float)(double)y0[i];
-  }
 }
-static void fmnist_resnet_small_k0030_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0030_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+static void fmnist_resnet_small_k0031_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0031_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
 /* reduce_sum, mul -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0031_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
+static void fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1,
     float *restrict y2) {
@@ -1927,16 +1787,16 @@ static void fmnist_resnet_small_k0031_backbone_block2_shortcut_bn_reduce_sum(int
         + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0031_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0031_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+  fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
       a[7]);
 }
 
 /* reduce_sum, add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0033_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
-    const float *restrict x2, const float *x3, const float *restrict x4, float *restrict y0, float *y1) {
+    const float *x2, const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1) {
   double h_y0_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
@@ -1984,105 +1844,27 @@ static void fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum(int
     }
   }
 }
-static void fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
+static void fmnist_resnet_small_k0033_backbone_block2_shortcut_bn_reduce_sum_launch(void *const *a, const
     hw_call_context *c) {
-  fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  fmnist_resnet_small_k0033_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
-/* mul, reduce_sum, add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0033_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, float *y0, float *restrict y1, float *y2) {
-  double h_y0_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y0_1[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_1[i3] = (h_y0_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y0_2[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y0_2[i3] = (((double)x5[i3] * (h_y0_1[i3] * (-0.5))) * (1.0 / (double)(392 * n)));
-  }
-  double part_y1[8][64];
-  #pragma omp parallel for if((25088 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[64] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y0_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64
-                + i3] - (double)x1[i3]));
-            acc_y1[i3] += (-((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y0[i0 * 12544 + i1 * 896 + i2 *
-                64 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
-        + part_y1[6][i3] + part_y1[7][i3]);
-  }
-  double h_y2_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y2_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y2_1[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y2_1[i3] = (((double)x6[i3] + (double)y1[i3]) * (1.0 / (double)(392 * n)));
-  }
-  #pragma omp parallel for if((25088 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 14; i1++) {
-      for (int64_t i2 = 0; i2 < 14; i2++) {
-        for (int64_t i3 = 0; i3 < 64; i3++) {
-          y2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
-              (double)x3[i3]) * h_y2_0[i3]) + ((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y0[i0 * 12544
-              + i1 * 896 + i2 * 64 + i3])) + h_y2_1[i3]);
-        }
-      }
-    }
-  }
-}
-static void fmnist_resnet_small_k0033_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0033_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-}
-
-/* conv2d_filter_grad -> f32[64,64,3,3] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d_filter_grad -> f32[64,32,1,1] (graphs/FMNISTResNetSmall.swift:18) */
 static void fmnist_resnet_small_k0034_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
-      .ow = 14, .stride = 1, .pad = 1};
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
+      .ow = 14, .stride = 2, .pad = 0};
   hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
 static void fmnist_resnet_small_k0034_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
   fmnist_resnet_small_k0034_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_filter_grad -> f32[64,32,1,1] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0035_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
-      .ow = 14, .stride = 2, .pad = 0};
-  hw_conv2d_filter_grad_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
-}
-static void fmnist_resnet_small_k0035_conv2d_filter_grad_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0035_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
-}
-
-/* conv2d_input_grad, mul, reduce_sum, reshape -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0036_backbone_block2_reduce_sum(int64_t n, const float *restrict x0, const float
-    *restrict x1,
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0035_backbone_block2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
+    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
       .ow = 14, .stride = 1, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
@@ -2090,10 +1872,10 @@ static void fmnist_resnet_small_k0036_backbone_block2_reduce_sum(int64_t n, cons
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[8][64];
+  double part_y2[8][64], part_y3[8][64], part_y4[8][64], part_y5[8][64];
   #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[64] = {0.0};
+    double acc_y2[64] = {0.0}, acc_y3[64] = {0.0}, acc_y4[64] = {0.0}, acc_y5[64] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
@@ -2103,86 +1885,102 @@ static void fmnist_resnet_small_k0036_backbone_block2_reduce_sum(int64_t n, cons
                 (((((((double)x0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3])
                 + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3];
+            acc_y3[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544
+                + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
+            acc_y5[i3] += (-(((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 64; i3++) {
       part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
+      part_y5[p][i3] = acc_y5[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
-  }
-  for (int64_t i = 0; i < 64; i++) {
-    y3[i] = (float)(double)y2[i];
-  }
-  double h_y4_0[64];
-  for (int64_t i3 = 0; i3 < 64; i3++) {
-    h_y4_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y4[8][64];
-  #pragma omp parallel for if((25088 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y4[64] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 14; i1++) {
-        for (int64_t i2 = 0; i2 < 14; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y4[i3] += ((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (((double)x0[i0 * 12544 + i1 * 896 + i2 *
-                64 + i3] - (double)x1[i3]) * h_y4_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y4[p][i3] = acc_y4[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 64; i3++) {
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
     y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
         + part_y4[6][i3] + part_y4[7][i3]);
-  }
-  for (int64_t i = 0; i < 64; i++) {
-    y5[i] = (float)(double)y4[i];
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[64];
   for (int64_t i3 = 0; i3 < 64; i3++) {
     h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y6[8][64], part_y7[8][64];
+  double h_y6_1[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y6_2[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(392 * n)));
+  }
+  double part_y7[8][64];
   #pragma omp parallel for if((25088 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y6[64] = {0.0}, acc_y7[64] = {0.0};
+    double acc_y7[64] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 14; i1++) {
         for (int64_t i2 = 0; i2 < 14; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 64; i3++) {
-            acc_y6[i3] += (((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * ((double)x0[i0 * 12544
-                + i1 * 896 + i2 * 64 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-(((double)y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] * (double)x3[i3]) * h_y6_0[i3]));
+            y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 12544 + i1 * 896 + i2 * 64
+                + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)y6[i0 * 12544 + i1 * 896 + i2 *
+                64 + i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 64; i3++) {
-      part_y6[p][i3] = acc_y6[i3];
       part_y7[p][i3] = acc_y7[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 64; i3++) {
-    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
-        + part_y6[6][i3] + part_y6[7][i3]);
     y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
         + part_y7[6][i3] + part_y7[7][i3]);
   }
 }
-static void fmnist_resnet_small_k0036_backbone_block2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0036_backbone_block2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+static void fmnist_resnet_small_k0035_backbone_block2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0035_backbone_block2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
+}
+
+/* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0036_backbone_block2_bn1_add(int64_t n, const float *restrict x0, const float *restrict
+    x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
+  double h_y0_0[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
+  }
+  double h_y0_1[64];
+  for (int64_t i3 = 0; i3 < 64; i3++) {
+    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(392 * n)));
+  }
+  #pragma omp parallel for if((25088 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 14; i1++) {
+      for (int64_t i2 = 0; i2 < 14; i2++) {
+        for (int64_t i3 = 0; i3 < 64; i3++) {
+          y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
+              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544
+              + i1 * 896 + i2 * 64 + i3])) + h_y0_1[i3]);
+        }
+      }
+    }
+  }
+}
+static void fmnist_resnet_small_k0036_backbone_block2_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0036_backbone_block2_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad -> f32[64,32,3,3] (graphs/FMNISTResNetSmall.swift:18) */
@@ -2209,19 +2007,23 @@ static void fmnist_resnet_small_k0038_backbone_block2_conv1_conv2d_input_grad_la
   fmnist_resnet_small_k0038_backbone_block2_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_input_grad, mul, reduce_sum, reshape -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0039_backbone_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:18) */
+static void fmnist_resnet_small_k0039_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
-    float *restrict y3, float *restrict y4, float *restrict y5, float *restrict y6, float *restrict y7,
-    float *restrict scratch, int64_t scratch_bytes) {
+    float *restrict y3, float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
+    int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
       .ow = 14, .stride = 2, .pad = 0};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
-  double part_y2[8][32];
+  double h_y1_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
   #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0};
+    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
@@ -2231,79 +2033,66 @@ static void fmnist_resnet_small_k0039_backbone_reduce_sum(int64_t n, const float
                 (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] >
                 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
+            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
+                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 32; i3++) {
       part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
+      part_y5[p][i3] = acc_y5[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
-  }
-  for (int64_t i = 0; i < 32; i++) {
-    y3[i] = (float)(double)y2[i];
-  }
-  double h_y4_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y4_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y4[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y4[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y4[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
-                32 + i3] - (double)x1[i3]) * h_y4_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y4[p][i3] = acc_y4[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
     y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
         + part_y4[6][i3] + part_y4[7][i3]);
-  }
-  for (int64_t i = 0; i < 32; i++) {
-    y5[i] = (float)(double)y4[i];
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y6[8][32], part_y7[8][32];
+  double h_y6_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y6_2[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
+  }
+  double part_y7[8][32];
   #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y6[32] = {0.0}, acc_y7[32] = {0.0};
+    double acc_y7[32] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y6[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
-                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y6_0[i3]));
+            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
+                + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y6[p][i3] = acc_y6[i3];
       part_y7[p][i3] = acc_y7[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
-        + part_y6[6][i3] + part_y6[7][i3]);
     y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
         + part_y7[6][i3] + part_y7[7][i3]);
   }
@@ -2313,72 +2102,33 @@ static void fmnist_resnet_small_k0039_backbone_reduce_sum_launch(void *const *a,
       a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
-/* mul, reduce_sum, add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0040_backbone_block1_bn2_reduce_sum(int64_t n, const float *x0, const float *restrict
+/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0040_backbone_block1_bn2_add(int64_t n, const float *restrict x0, const float *restrict
     x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, float *y0, float *restrict y1, float *y2) {
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
   double h_y0_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
   }
   double h_y0_1[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_1[i3] = (h_y0_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y0_2[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_2[i3] = (((double)x5[i3] * (h_y0_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
-  }
-  double part_y1[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y0_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
-                + i3] - (double)x1[i3]));
-            acc_y1[i3] += (-((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088 + i1 * 896 + i2 *
-                32 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
-        + part_y1[6][i3] + part_y1[7][i3]);
-  }
-  double h_y2_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y2_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y2_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y2_1[i3] = (((double)x6[i3] + (double)y1[i3]) * (1.0 / (double)(1568 * n)));
+    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(1568 * n)));
   }
   #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
-          y2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
-              (double)x3[i3]) * h_y2_0[i3]) + ((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088
-              + i1 * 896 + i2 * 32 + i3])) + h_y2_1[i3]);
+          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
+              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088
+              + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
         }
       }
     }
   }
 }
-static void fmnist_resnet_small_k0040_backbone_block1_bn2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0040_backbone_block1_bn2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9]);
+static void fmnist_resnet_small_k0040_backbone_block1_bn2_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0040_backbone_block1_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* conv2d_filter_grad -> f32[32,32,3,3] (graphs/FMNISTResNetSmall.swift:17) */
@@ -2392,12 +2142,11 @@ static void fmnist_resnet_small_k0041_conv2d_filter_grad_launch(void *const *a, 
   fmnist_resnet_small_k0041_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_input_grad, mul, reduce_sum, reshape -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0042_backbone_block1_reduce_sum(int64_t n, const float *restrict x0, const float
-    *restrict x1,
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0042_backbone_block1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
-    float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
+    float *restrict y5, float *y6, float *restrict y7, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
       .ow = 28, .stride = 1, .pad = 1};
   hw_conv2d_input_grad_nhwc(&y0_shape, x6, x5, y0, scratch, scratch_bytes);
@@ -2405,10 +2154,10 @@ static void fmnist_resnet_small_k0042_backbone_block1_reduce_sum(int64_t n, cons
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y2[8][32];
+  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
   #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0};
+    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
@@ -2418,79 +2167,66 @@ static void fmnist_resnet_small_k0042_backbone_block1_reduce_sum(int64_t n, cons
                 (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3])
                 + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
             acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
+            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
+                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 32; i3++) {
       part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
+      part_y5[p][i3] = acc_y5[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
-  }
-  for (int64_t i = 0; i < 32; i++) {
-    y3[i] = (float)(double)y2[i];
-  }
-  double h_y4_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y4_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y4[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y4[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y4[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
-                32 + i3] - (double)x1[i3]) * h_y4_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y4[p][i3] = acc_y4[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
     y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
         + part_y4[6][i3] + part_y4[7][i3]);
-  }
-  for (int64_t i = 0; i < 32; i++) {
-    y5[i] = (float)(double)y4[i];
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
   }
   double h_y6_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
     h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y6[8][32], part_y7[8][32];
+  double h_y6_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y6_2[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
+  }
+  double part_y7[8][32];
   #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y6[32] = {0.0}, acc_y7[32] = {0.0};
+    double acc_y7[32] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 28; i1++) {
         for (int64_t i2 = 0; i2 < 28; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y6[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
-                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y6_0[i3]));
+            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
+                + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y6[p][i3] = acc_y6[i3];
       part_y7[p][i3] = acc_y7[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
-        + part_y6[6][i3] + part_y6[7][i3]);
     y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
         + part_y7[6][i3] + part_y7[7][i3]);
   }
@@ -2500,70 +2236,127 @@ static void fmnist_resnet_small_k0042_backbone_block1_reduce_sum_launch(void *co
       a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
-/* mul, reduce_sum, add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0043_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
-    const float *restrict x6, float *y0, float *restrict y1, float *y2) {
+/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0043_add(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+    h_y0_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
   }
   double h_y0_1[32];
   for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_1[i3] = (h_y0_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y0_2[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y0_2[i3] = (((double)x5[i3] * (h_y0_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
-  }
-  double part_y1[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y0_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
-                + i3] - (double)x1[i3]));
-            acc_y1[i3] += (-((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088 + i1 * 896 + i2 *
-                32 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y1[p][i3] = acc_y1[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
-        + part_y1[6][i3] + part_y1[7][i3]);
-  }
-  double h_y2_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y2_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double h_y2_1[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y2_1[i3] = (((double)x6[i3] + (double)y1[i3]) * (1.0 / (double)(1568 * n)));
+    h_y0_1[i3] = (((double)x3[i3] + (double)x5[i3]) * (1.0 / (double)(1568 * n)));
   }
   #pragma omp parallel for if((50176 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
         for (int64_t i3 = 0; i3 < 32; i3++) {
-          y2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
-              (double)x3[i3]) * h_y2_0[i3]) + ((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y0[i0 * 25088
-              + i1 * 896 + i2 * 32 + i3])) + h_y2_1[i3]);
+          y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
+              (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088
+              + i1 * 896 + i2 * 32 + i3])) + h_y0_1[i3]);
         }
       }
     }
   }
 }
-static void fmnist_resnet_small_k0043_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0043_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+static void fmnist_resnet_small_k0043_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0043_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
+static void fmnist_resnet_small_k0044_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3,
+    float *restrict y4, float *restrict y5, float *y6, float *restrict y7, float *restrict scratch,
+    int64_t scratch_bytes) {
+  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
+      .ow = 28, .stride = 1, .pad = 1};
+  hw_conv2d_input_grad_nhwc(&y0_shape, x7, x5, y0, scratch, scratch_bytes);
+  double h_y1_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y2[8][32], part_y3[8][32], part_y4[8][32], part_y5[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[32] = {0.0}, acc_y3[32] = {0.0}, acc_y4[32] = {0.0}, acc_y5[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] +
+                (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 +
+                i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
+            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
+            acc_y3[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y4[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
+                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
+            acc_y5[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y1_0[i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
+      part_y5[p][i3] = acc_y5[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
+    y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
+        + part_y3[6][i3] + part_y3[7][i3]);
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
+    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
+        + part_y5[6][i3] + part_y5[7][i3]);
+  }
+  double h_y6_0[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double h_y6_1[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_1[i3] = (h_y6_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y6_2[32];
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    h_y6_2[i3] = (((double)y4[i3] * (h_y6_1[i3] * (-0.5))) * (1.0 / (double)(1568 * n)));
+  }
+  double part_y7[8][32];
+  #pragma omp parallel for if((50176 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y7[32] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      for (int64_t i1 = 0; i1 < 28; i1++) {
+        for (int64_t i2 = 0; i2 < 28; i2++) {
+          #pragma omp simd
+          for (int64_t i3 = 0; i3 < 32; i3++) {
+            y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(h_y6_2[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32
+                + i3] - (double)x1[i3]));
+            acc_y7[i3] += (-((double)y6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)y6[i0 * 25088 + i1 * 896 + i2 *
+                32 + i3]));
+          }
+        }
+      }
+    }
+    for (int64_t i3 = 0; i3 < 32; i3++) {
+      part_y7[p][i3] = acc_y7[i3];
+    }
+  }
+  for (int64_t i3 = 0; i3 < 32; i3++) {
+    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
+        + part_y7[6][i3] + part_y7[7][i3]);
+  }
+}
+static void fmnist_resnet_small_k0044_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0044_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
 static const hw_kernel fmnist_resnet_small_kernels[] = {
@@ -2591,108 +2384,105 @@ static const hw_kernel fmnist_resnet_small_kernels[] = {
   {"fmnist_resnet_small_k0013_head_fc2_reduce_sum", fmnist_resnet_small_k0013_head_fc2_reduce_sum_launch},
   {"fmnist_resnet_small_k0014_matmul", fmnist_resnet_small_k0014_matmul_launch},
   {"fmnist_resnet_small_k0015_head_reduce_sum", fmnist_resnet_small_k0015_head_reduce_sum_launch},
-  {"fmnist_resnet_small_k0016_head_bn1_reduce_sum", fmnist_resnet_small_k0016_head_bn1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0016_head_bn1_add", fmnist_resnet_small_k0016_head_bn1_add_launch},
   {"fmnist_resnet_small_k0017_matmul", fmnist_resnet_small_k0017_matmul_launch},
   {"fmnist_resnet_small_k0018_reduce_sum", fmnist_resnet_small_k0018_reduce_sum_launch},
-  {"fmnist_resnet_small_k0019_backbone_block3_bn2_reduce_sum",
-      fmnist_resnet_small_k0019_backbone_block3_bn2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0020_conv2d_filter_grad", fmnist_resnet_small_k0020_conv2d_filter_grad_launch},
-  {"fmnist_resnet_small_k0021_reduce_sum", fmnist_resnet_small_k0021_reduce_sum_launch},
+  {"fmnist_resnet_small_k0019_conv2d_filter_grad", fmnist_resnet_small_k0019_conv2d_filter_grad_launch},
+  {"fmnist_resnet_small_k0020_reduce_sum", fmnist_resnet_small_k0020_reduce_sum_launch},
+  {"fmnist_resnet_small_k0021_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0021_backbone_block3_shortcut_bn_reduce_sum_launch},
   {"fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum",
       fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0023_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0023_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0024_conv2d_filter_grad", fmnist_resnet_small_k0024_conv2d_filter_grad_launch},
-  {"fmnist_resnet_small_k0025_backbone_block3_reduce_sum", fmnist_resnet_small_k0025_backbone_block3_reduce_sum_launch},
-  {"fmnist_resnet_small_k0026_backbone_block3_bn1_reduce_sum",
-      fmnist_resnet_small_k0026_backbone_block3_bn1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0027_conv2d_filter_grad", fmnist_resnet_small_k0027_conv2d_filter_grad_launch},
-  {"fmnist_resnet_small_k0028_backbone_block3_conv1_conv2d_input_grad",
-      fmnist_resnet_small_k0028_backbone_block3_conv1_conv2d_input_grad_launch},
-  {"fmnist_resnet_small_k0029_backbone_reduce_sum", fmnist_resnet_small_k0029_backbone_reduce_sum_launch},
-  {"fmnist_resnet_small_k0030_reduce_sum", fmnist_resnet_small_k0030_reduce_sum_launch},
-  {"fmnist_resnet_small_k0031_backbone_block2_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0031_backbone_block2_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0023_conv2d_filter_grad", fmnist_resnet_small_k0023_conv2d_filter_grad_launch},
+  {"fmnist_resnet_small_k0024_backbone_block3_reduce_sum", fmnist_resnet_small_k0024_backbone_block3_reduce_sum_launch},
+  {"fmnist_resnet_small_k0025_backbone_block3_bn1_add", fmnist_resnet_small_k0025_backbone_block3_bn1_add_launch},
+  {"fmnist_resnet_small_k0026_conv2d_filter_grad", fmnist_resnet_small_k0026_conv2d_filter_grad_launch},
+  {"fmnist_resnet_small_k0027_backbone_block3_conv1_conv2d_input_grad",
+      fmnist_resnet_small_k0027_backbone_block3_conv1_conv2d_input_grad_launch},
+  {"fmnist_resnet_small_k0028_backbone_reduce_sum", fmnist_resnet_small_k0028_backbone_reduce_sum_launch},
+  {"fmnist_resnet_small_k0029_backbone_block2_bn2_add", fmnist_resnet_small_k0029_backbone_block2_bn2_add_launch},
+  {"fmnist_resnet_small_k0030_conv2d_filter_grad", fmnist_resnet_small_k0030_conv2d_filter_grad_launch},
+  {"fmnist_resnet_small_k0031_reduce_sum", fmnist_resnet_small_k0031_reduce_sum_launch},
   {"fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum",
       fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0033_reduce_sum", fmnist_resnet_small_k0033_reduce_sum_launch},
+  {"fmnist_resnet_small_k0033_backbone_block2_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0033_backbone_block2_shortcut_bn_reduce_sum_launch},
   {"fmnist_resnet_small_k0034_conv2d_filter_grad", fmnist_resnet_small_k0034_conv2d_filter_grad_launch},
-  {"fmnist_resnet_small_k0035_conv2d_filter_grad", fmnist_resnet_small_k0035_conv2d_filter_grad_launch},
-  {"fmnist_resnet_small_k0036_backbone_block2_reduce_sum", fmnist_resnet_small_k0036_backbone_block2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0035_backbone_block2_reduce_sum", fmnist_resnet_small_k0035_backbone_block2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0036_backbone_block2_bn1_add", fmnist_resnet_small_k0036_backbone_block2_bn1_add_launch},
   {"fmnist_resnet_small_k0037_conv2d_filter_grad", fmnist_resnet_small_k0037_conv2d_filter_grad_launch},
   {"fmnist_resnet_small_k0038_backbone_block2_conv1_conv2d_input_grad",
       fmnist_resnet_small_k0038_backbone_block2_conv1_conv2d_input_grad_launch},
   {"fmnist_resnet_small_k0039_backbone_reduce_sum", fmnist_resnet_small_k0039_backbone_reduce_sum_launch},
-  {"fmnist_resnet_small_k0040_backbone_block1_bn2_reduce_sum",
-      fmnist_resnet_small_k0040_backbone_block1_bn2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0040_backbone_block1_bn2_add", fmnist_resnet_small_k0040_backbone_block1_bn2_add_launch},
   {"fmnist_resnet_small_k0041_conv2d_filter_grad", fmnist_resnet_small_k0041_conv2d_filter_grad_launch},
   {"fmnist_resnet_small_k0042_backbone_block1_reduce_sum", fmnist_resnet_small_k0042_backbone_block1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0043_reduce_sum", fmnist_resnet_small_k0043_reduce_sum_launch},
+  {"fmnist_resnet_small_k0043_add", fmnist_resnet_small_k0043_add_launch},
   {"fmnist_resnet_small_k0044_backbone_reduce_sum", fmnist_resnet_small_k0044_backbone_reduce_sum_launch},
   {"fmnist_resnet_small_k0045_conv2d_filter_grad", fmnist_resnet_small_k0045_conv2d_filter_grad_launch},
   {"fmnist_resnet_small_k0046_optimize_runtime", fmnist_resnet_small_k0046_optimize_runtime_launch},
   {"fmnist_resnet_small_k0047_reduce_mean", fmnist_resnet_small_k0047_reduce_mean_launch},
   {"fmnist_resnet_small_k0048_head_fc2_reduce_sum", fmnist_resnet_small_k0048_head_fc2_reduce_sum_launch},
   {"fmnist_resnet_small_k0049_head_fc2_matmul", fmnist_resnet_small_k0049_head_fc2_matmul_launch},
-  {"fmnist_resnet_small_k0050_head_fc1_matmul", fmnist_resnet_small_k0050_head_fc1_matmul_launch},
-  {"fmnist_resnet_small_k0051_head_bn1_sub", fmnist_resnet_small_k0051_head_bn1_sub_launch},
-  {"fmnist_resnet_small_k0052_reduce_sum", fmnist_resnet_small_k0052_reduce_sum_launch},
-  {"fmnist_resnet_small_k0053_reduce_sum", fmnist_resnet_small_k0053_reduce_sum_launch},
+  {"fmnist_resnet_small_k0050_head_reduce_sum", fmnist_resnet_small_k0050_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0051_head_bn1_reduce_sum", fmnist_resnet_small_k0051_head_bn1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0052_head_fc1_matmul", fmnist_resnet_small_k0052_head_fc1_matmul_launch},
+  {"fmnist_resnet_small_k0053_head_bn1_sub", fmnist_resnet_small_k0053_head_bn1_sub_launch},
   {"fmnist_resnet_small_k0054_reduce_sum", fmnist_resnet_small_k0054_reduce_sum_launch},
-  {"fmnist_resnet_small_k0055_matmul", fmnist_resnet_small_k0055_matmul_launch},
+  {"fmnist_resnet_small_k0055_reduce_sum", fmnist_resnet_small_k0055_reduce_sum_launch},
   {"fmnist_resnet_small_k0056_reduce_sum", fmnist_resnet_small_k0056_reduce_sum_launch},
-  {"fmnist_resnet_small_k0057_add", fmnist_resnet_small_k0057_add_launch},
-  {"fmnist_resnet_small_k0058_matmul", fmnist_resnet_small_k0058_matmul_launch},
-  {"fmnist_resnet_small_k0059_sub", fmnist_resnet_small_k0059_sub_launch},
-  {"fmnist_resnet_small_k0060_head_bn1_reduce_mean", fmnist_resnet_small_k0060_head_bn1_reduce_mean_launch},
-  {"fmnist_resnet_small_k0061_reduce_mean", fmnist_resnet_small_k0061_reduce_mean_launch},
-  {"fmnist_resnet_small_k0062_reduce_sum", fmnist_resnet_small_k0062_reduce_sum_launch},
-  {"fmnist_resnet_small_k0063_reduce_sum", fmnist_resnet_small_k0063_reduce_sum_launch},
-  {"fmnist_resnet_small_k0064_optimize_runtime", fmnist_resnet_small_k0064_optimize_runtime_launch},
-  {"fmnist_resnet_small_k0065_reduce_mean", fmnist_resnet_small_k0065_reduce_mean_launch},
-  {"fmnist_resnet_small_k0066_head_fc2_reduce_sum", fmnist_resnet_small_k0066_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0067_head_fc2_matmul", fmnist_resnet_small_k0067_head_fc2_matmul_launch},
-  {"fmnist_resnet_small_k0068_head_reduce_sum", fmnist_resnet_small_k0068_head_reduce_sum_launch},
-  {"fmnist_resnet_small_k0069_head_bn1_add", fmnist_resnet_small_k0069_head_bn1_add_launch},
-  {"fmnist_resnet_small_k0070_head_bn1_sub", fmnist_resnet_small_k0070_head_bn1_sub_launch},
-  {"fmnist_resnet_small_k0071_head_fc1_matmul", fmnist_resnet_small_k0071_head_fc1_matmul_launch},
-  {"fmnist_resnet_small_k0072_head_bn1_reduce_mean", fmnist_resnet_small_k0072_head_bn1_reduce_mean_launch},
-  {"fmnist_resnet_small_k0073_reduce_sum", fmnist_resnet_small_k0073_reduce_sum_launch},
-  {"fmnist_resnet_small_k0074_matmul", fmnist_resnet_small_k0074_matmul_launch},
-  {"fmnist_resnet_small_k0075_matmul", fmnist_resnet_small_k0075_matmul_launch},
+  {"fmnist_resnet_small_k0057_matmul", fmnist_resnet_small_k0057_matmul_launch},
+  {"fmnist_resnet_small_k0058_reduce_sum", fmnist_resnet_small_k0058_reduce_sum_launch},
+  {"fmnist_resnet_small_k0059_add", fmnist_resnet_small_k0059_add_launch},
+  {"fmnist_resnet_small_k0060_matmul", fmnist_resnet_small_k0060_matmul_launch},
+  {"fmnist_resnet_small_k0061_sub", fmnist_resnet_small_k0061_sub_launch},
+  {"fmnist_resnet_small_k0062_head_bn1_reduce_mean", fmnist_resnet_small_k0062_head_bn1_reduce_mean_launch},
+  {"fmnist_resnet_small_k0063_reduce_mean", fmnist_resnet_small_k0063_reduce_mean_launch},
+  {"fmnist_resnet_small_k0064_reduce_sum", fmnist_resnet_small_k0064_reduce_sum_launch},
+  {"fmnist_resnet_small_k0065_reduce_sum", fmnist_resnet_small_k0065_reduce_sum_launch},
+  {"fmnist_resnet_small_k0066_optimize_runtime", fmnist_resnet_small_k0066_optimize_runtime_launch},
+  {"fmnist_resnet_small_k0067_reduce_mean", fmnist_resnet_small_k0067_reduce_mean_launch},
+  {"fmnist_resnet_small_k0068_head_fc2_reduce_sum", fmnist_resnet_small_k0068_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0069_head_fc2_matmul", fmnist_resnet_small_k0069_head_fc2_matmul_launch},
+  {"fmnist_resnet_small_k0070_head_reduce_sum", fmnist_resnet_small_k0070_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0071_head_bn1_add", fmnist_resnet_small_k0071_head_bn1_add_launch},
+  {"fmnist_resnet_small_k0072_head_bn1_sub", fmnist_resnet_small_k0072_head_bn1_sub_launch},
+  {"fmnist_resnet_small_k0073_head_fc1_matmul", fmnist_resnet_small_k0073_head_fc1_matmul_launch},
+  {"fmnist_resnet_small_k0074_head_bn1_reduce_mean", fmnist_resnet_small_k0074_head_bn1_reduce_mean_launch},
+  {"fmnist_resnet_small_k0075_reduce_sum", fmnist_resnet_small_k0075_reduce_sum_launch},
   {"fmnist_resnet_small_k0076_matmul", fmnist_resnet_small_k0076_matmul_launch},
   {"fmnist_resnet_small_k0077_matmul", fmnist_resnet_small_k0077_matmul_launch},
   {"fmnist_resnet_small_k0078_matmul", fmnist_resnet_small_k0078_matmul_launch},
   {"fmnist_resnet_small_k0079_matmul", fmnist_resnet_small_k0079_matmul_launch},
-  {"fmnist_resnet_small_k0080_head_bn1_reduce_sum", fmnist_resnet_small_k0080_head_bn1_reduce_sum_launch},
-  {"fmnist_resnet_small_k0081_head_fc2_reduce_sum", fmnist_resnet_small_k0081_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0082_matmul", fmnist_resnet_small_k0082_matmul_launch},
-  {"fmnist_resnet_small_k0083_matmul", fmnist_resnet_small_k0083_matmul_launch},
+  {"fmnist_resnet_small_k0080_matmul", fmnist_resnet_small_k0080_matmul_launch},
+  {"fmnist_resnet_small_k0081_matmul", fmnist_resnet_small_k0081_matmul_launch},
+  {"fmnist_resnet_small_k0082_head_bn1_reduce_sum", fmnist_resnet_small_k0082_head_bn1_reduce_sum_launch},
+  {"fmnist_resnet_small_k0083_head_fc2_reduce_sum", fmnist_resnet_small_k0083_head_fc2_reduce_sum_launch},
   {"fmnist_resnet_small_k0084_matmul", fmnist_resnet_small_k0084_matmul_launch},
-  {"fmnist_resnet_small_k0085_reduce_sum", fmnist_resnet_small_k0085_reduce_sum_launch},
-  {"fmnist_resnet_small_k0086_head_fc2_reduce_sum", fmnist_resnet_small_k0086_head_fc2_reduce_sum_launch},
-  {"fmnist_resnet_small_k0087_head_reduce_sum", fmnist_resnet_small_k0087_head_reduce_sum_launch},
-  {"fmnist_resnet_small_k0088_add", fmnist_resnet_small_k0088_add_launch},
-  {"fmnist_resnet_small_k0089_reduce_sum", fmnist_resnet_small_k0089_reduce_sum_launch},
-  {"fmnist_resnet_small_k0090_backbone_block3_bn2_reduce_sum",
-      fmnist_resnet_small_k0090_backbone_block3_bn2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0085_matmul", fmnist_resnet_small_k0085_matmul_launch},
+  {"fmnist_resnet_small_k0086_matmul", fmnist_resnet_small_k0086_matmul_launch},
+  {"fmnist_resnet_small_k0087_reduce_sum", fmnist_resnet_small_k0087_reduce_sum_launch},
+  {"fmnist_resnet_small_k0088_head_fc2_reduce_sum", fmnist_resnet_small_k0088_head_fc2_reduce_sum_launch},
+  {"fmnist_resnet_small_k0089_head_reduce_sum", fmnist_resnet_small_k0089_head_reduce_sum_launch},
+  {"fmnist_resnet_small_k0090_add", fmnist_resnet_small_k0090_add_launch},
   {"fmnist_resnet_small_k0091_reduce_sum", fmnist_resnet_small_k0091_reduce_sum_launch},
-  {"fmnist_resnet_small_k0092_backbone_block3_shortcut_bn_reduce_sum",
-      fmnist_resnet_small_k0092_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0092_reduce_sum", fmnist_resnet_small_k0092_reduce_sum_launch},
   {"fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum",
       fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum_launch},
-  {"fmnist_resnet_small_k0094_backbone_stem_conv2d", fmnist_resnet_small_k0094_backbone_stem_conv2d_launch},
-  {"fmnist_resnet_small_k0095_backbone_block1_conv2d", fmnist_resnet_small_k0095_backbone_block1_conv2d_launch},
+  {"fmnist_resnet_small_k0094_backbone_block3_shortcut_bn_reduce_sum",
+      fmnist_resnet_small_k0094_backbone_block3_shortcut_bn_reduce_sum_launch},
+  {"fmnist_resnet_small_k0095_backbone_stem_conv2d", fmnist_resnet_small_k0095_backbone_stem_conv2d_launch},
   {"fmnist_resnet_small_k0096_backbone_block1_conv2d", fmnist_resnet_small_k0096_backbone_block1_conv2d_launch},
-  {"fmnist_resnet_small_k0097_backbone_block2_shortcut_conv_conv2d",
-      fmnist_resnet_small_k0097_backbone_block2_shortcut_conv_conv2d_launch},
-  {"fmnist_resnet_small_k0098_backbone_block2_conv2d", fmnist_resnet_small_k0098_backbone_block2_conv2d_launch},
+  {"fmnist_resnet_small_k0097_backbone_block1_conv2d", fmnist_resnet_small_k0097_backbone_block1_conv2d_launch},
+  {"fmnist_resnet_small_k0098_backbone_block2_shortcut_conv_conv2d",
+      fmnist_resnet_small_k0098_backbone_block2_shortcut_conv_conv2d_launch},
   {"fmnist_resnet_small_k0099_backbone_block2_conv2d", fmnist_resnet_small_k0099_backbone_block2_conv2d_launch},
-  {"fmnist_resnet_small_k0100_backbone_block3_shortcut_conv_conv2d",
-      fmnist_resnet_small_k0100_backbone_block3_shortcut_conv_conv2d_launch},
-  {"fmnist_resnet_small_k0101_backbone_block3_conv2d", fmnist_resnet_small_k0101_backbone_block3_conv2d_launch},
-  {"fmnist_resnet_small_k0102_backbone_block3_reduce_mean",
-      fmnist_resnet_small_k0102_backbone_block3_reduce_mean_launch},
+  {"fmnist_resnet_small_k0100_backbone_block2_conv2d", fmnist_resnet_small_k0100_backbone_block2_conv2d_launch},
+  {"fmnist_resnet_small_k0101_backbone_block3_shortcut_conv_conv2d",
+      fmnist_resnet_small_k0101_backbone_block3_shortcut_conv_conv2d_launch},
+  {"fmnist_resnet_small_k0102_backbone_block3_conv2d", fmnist_resnet_small_k0102_backbone_block3_conv2d_launch},
+  {"fmnist_resnet_small_k0103_backbone_block3_reduce_mean",
+      fmnist_resnet_small_k0103_backbone_block3_reduce_mean_launch},
 };
 
 /* Kernel arguments in the tables below: an entry input, a byte offset in the state arena, a
@@ -2705,7 +2495,7 @@ static const hw_kernel fmnist_resnet_small_kernels[] = {
 
 /* ---- Program fmnist-resnet-small ---- */
 
-/* Entry point 'joint.step': 50 calls, 173 buffers. Calls:
+/* Entry point 'joint.step': 49 calls, 154 buffers. Calls:
  * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
  * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
  * copies after the calls (but before the optimizer's) and a loop's carries: {to, from,
@@ -2732,54 +2522,52 @@ static const hw_arg fmnist_resnet_small_joint_step_args[] = {
   BUF(41), ST(1493376), ST(1755520), BUF(42), BUF(43), BUF(44),
   BUF(44), IN(1), BUF(45), BUF(46), BUF(47), BUF(48), BUF(49), BUF(50), BUF(51),
   BUF(44), BUF(51), BUF(52),
-  BUF(42), ST(1755520), BUF(43), BUF(44), BUF(51), BUF(52), BUF(53), BUF(54), BUF(55), BUF(56), BUF(57), BUF(58),
-  BUF(41), BUF(56), BUF(59),
-  BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), ST(1493376), BUF(56), BUF(60), BUF(61), BUF(62), BUF(63),
-      BUF(64), BUF(65), BUF(66), BUF(67),
-  BUF(38), BUF(39), BUF(40), ST(1489280), BUF(61), BUF(66), BUF(67), BUF(68), BUF(69), BUF(70),
-  BUF(37), BUF(70), BUF(71),
-  BUF(32), BUF(33), BUF(34), ST(1226112), BUF(35), ST(1227136), BUF(70), BUF(72), BUF(73), BUF(74), BUF(75), BUF(76),
-      BUF(77), BUF(78), BUF(79),
-  BUF(34), ST(1226112), BUF(35), BUF(72), BUF(78), BUF(79), BUF(80), BUF(81),
-  BUF(31), BUF(81), BUF(82), SCRATCH,
-  BUF(25), BUF(26), BUF(27), BUF(35), BUF(72), BUF(83), BUF(84),
-  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(72), BUF(85), BUF(86), BUF(87),
-  BUF(27), ST(339328), BUF(35), BUF(72), BUF(86), BUF(87), BUF(88), BUF(89),
-  BUF(24), BUF(89), BUF(90), SCRATCH,
-  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(81), BUF(91), BUF(92), BUF(93), BUF(94), BUF(95),
-      BUF(96), BUF(97), BUF(98), SCRATCH,
-  BUF(28), BUF(29), BUF(30), ST(635264), BUF(92), BUF(97), BUF(98), BUF(99), BUF(100), BUF(101),
-  BUF(24), BUF(101), BUF(102), SCRATCH,
-  ST(340352), BUF(101), BUF(103), SCRATCH,
-  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(89), BUF(103), BUF(104), BUF(105), BUF(106), BUF(107),
-      BUF(108), BUF(109), BUF(110), BUF(111), SCRATCH,
-  BUF(13), BUF(14), BUF(15), BUF(105), BUF(112), BUF(113),
-  BUF(13), BUF(14), BUF(15), ST(83840), BUF(105), BUF(114), BUF(115), BUF(116),
-  BUF(15), ST(83840), BUF(105), BUF(115), BUF(116), BUF(117), BUF(118),
-  BUF(20), BUF(21), BUF(22), ST(306048), BUF(105), BUF(110), BUF(111), BUF(119), BUF(120), BUF(121),
-  BUF(19), BUF(121), BUF(122), SCRATCH,
-  BUF(12), BUF(118), BUF(123), SCRATCH,
-  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(121), BUF(124), BUF(125), BUF(126), BUF(127),
+  BUF(42), ST(1755520), BUF(43), BUF(44), BUF(51), BUF(52), BUF(53), BUF(54), BUF(55), BUF(56), BUF(57),
+  BUF(41), BUF(56), BUF(58),
+  BUF(38), BUF(39), BUF(40), ST(1489280), ST(1491328), ST(1493376), BUF(56), BUF(59), BUF(60), BUF(61), BUF(62),
+      BUF(63), BUF(64), BUF(65), BUF(66),
+  BUF(40), ST(1489280), BUF(60), BUF(64), BUF(65), BUF(66), BUF(67),
+  BUF(37), BUF(67), BUF(68),
+  BUF(32), BUF(33), BUF(34), ST(1226112), BUF(35), ST(1227136), BUF(67), BUF(69), BUF(70), BUF(71), BUF(72), BUF(73),
+      BUF(74), BUF(75), BUF(76),
+  BUF(31), BUF(76), BUF(77), SCRATCH,
+  BUF(25), BUF(26), BUF(27), BUF(35), BUF(69), BUF(78),
+  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(69), BUF(79), BUF(80), BUF(81),
+  BUF(27), ST(339328), BUF(35), BUF(69), BUF(80), BUF(81), BUF(82), BUF(83),
+  BUF(24), BUF(83), BUF(84), SCRATCH,
+  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(76), BUF(85), BUF(86), BUF(87), BUF(88), BUF(89),
+      BUF(90), BUF(91), BUF(92), SCRATCH,
+  BUF(30), ST(635264), BUF(86), BUF(90), BUF(91), BUF(92), BUF(93),
+  BUF(24), BUF(93), BUF(94), SCRATCH,
+  ST(340352), BUF(93), BUF(95), SCRATCH,
+  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(83), BUF(95), BUF(96), BUF(97), BUF(98), BUF(99),
+      BUF(100), BUF(101), BUF(102), BUF(103), SCRATCH,
+  BUF(22), ST(306048), BUF(97), BUF(101), BUF(102), BUF(103), BUF(104),
+  BUF(19), BUF(104), BUF(105), SCRATCH,
+  BUF(13), BUF(14), BUF(15), BUF(97), BUF(106),
+  BUF(13), BUF(14), BUF(15), ST(83840), BUF(97), BUF(107), BUF(108), BUF(109),
+  BUF(15), ST(83840), BUF(97), BUF(108), BUF(109), BUF(110), BUF(111),
+  BUF(12), BUF(111), BUF(112), SCRATCH,
+  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(104), BUF(113), BUF(114), BUF(115), BUF(116),
+      BUF(117), BUF(118), BUF(119), BUF(120), SCRATCH,
+  BUF(18), ST(158080), BUF(114), BUF(118), BUF(119), BUF(120), BUF(121),
+  BUF(12), BUF(121), BUF(122), SCRATCH,
+  ST(84352), BUF(121), BUF(123), SCRATCH,
+  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(111), BUF(123), BUF(124), BUF(125), BUF(126), BUF(127),
       BUF(128), BUF(129), BUF(130), BUF(131), SCRATCH,
-  BUF(16), BUF(17), BUF(18), ST(158080), BUF(125), BUF(130), BUF(131), BUF(132), BUF(133), BUF(134),
-  BUF(12), BUF(134), BUF(135), SCRATCH,
-  ST(84352), BUF(134), BUF(136), SCRATCH,
-  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(118), BUF(136), BUF(137), BUF(138), BUF(139), BUF(140),
-      BUF(141), BUF(142), BUF(143), BUF(144), SCRATCH,
-  BUF(8), BUF(9), BUF(10), ST(75392), BUF(138), BUF(143), BUF(144), BUF(145), BUF(146), BUF(147),
-  BUF(7), BUF(147), BUF(148), SCRATCH,
-  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(147), BUF(149), BUF(150), BUF(151), BUF(152), BUF(153),
-      BUF(154), BUF(155), BUF(156), SCRATCH,
-  BUF(4), BUF(5), BUF(6), ST(38272), BUF(150), BUF(155), BUF(156), BUF(157), BUF(158), BUF(159),
-  BUF(3), BUF(159), BUF(160), SCRATCH,
-  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(138), BUF(159), BUF(161), BUF(162), BUF(163), BUF(164),
-      BUF(165), BUF(166), BUF(167), BUF(168), SCRATCH,
-  BUF(0), BUF(1), BUF(2), ST(1152), BUF(162), BUF(167), BUF(168), BUF(169), BUF(170), BUF(171),
-  IN(0), BUF(171), BUF(172), SCRATCH,
-  IN(2), IN(3), IN(4), IN(5), ST(0), BUF(172), BUF(166), BUF(164), BUF(160), BUF(154), BUF(152), BUF(148), BUF(142),
-      BUF(140), BUF(123), BUF(113), BUF(107), BUF(135), BUF(129), BUF(127), BUF(122), BUF(109), BUF(107), BUF(90),
-      BUF(84), BUF(74), BUF(102), BUF(96), BUF(94), BUF(82), BUF(76), BUF(74), BUF(71), BUF(65), BUF(63), BUF(59),
-      BUF(58),
+  BUF(10), ST(75392), BUF(125), BUF(129), BUF(130), BUF(131), BUF(132),
+  BUF(7), BUF(132), BUF(133), SCRATCH,
+  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(132), BUF(134), BUF(135), BUF(136), BUF(137), BUF(138),
+      BUF(139), BUF(140), BUF(141), SCRATCH,
+  BUF(6), ST(38272), BUF(135), BUF(139), BUF(140), BUF(141), BUF(142),
+  BUF(3), BUF(142), BUF(143), SCRATCH,
+  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(125), BUF(142), BUF(144), BUF(145), BUF(146), BUF(147),
+      BUF(148), BUF(149), BUF(150), BUF(151), SCRATCH,
+  BUF(2), ST(1152), BUF(145), BUF(149), BUF(150), BUF(151), BUF(152),
+  IN(0), BUF(152), BUF(153), SCRATCH,
+  IN(2), IN(3), IN(4), IN(5), ST(0), BUF(153), BUF(147), BUF(146), BUF(143), BUF(137), BUF(136), BUF(133), BUF(127),
+      BUF(126), BUF(112), BUF(106), BUF(98), BUF(122), BUF(116), BUF(115), BUF(105), BUF(99), BUF(98), BUF(84), BUF(78),
+      BUF(70), BUF(94), BUF(88), BUF(87), BUF(77), BUF(71), BUF(70), BUF(68), BUF(62), BUF(61), BUF(58), BUF(57),
 };
 static const hw_call fmnist_resnet_small_joint_step_calls[] = {
   {0, 13, 0, {0, 0, 0}, 1},       /* k0000_backbone_stem_reduce_mean */
@@ -2795,85 +2583,84 @@ static const hw_call fmnist_resnet_small_joint_step_calls[] = {
   {10, 6, 138, {0, 0, 0}, 0},     /* k0010_head_fc2_reduce_sum */
   {11, 9, 144, {0, 0, 0}, 0},     /* k0011_reduce_mean */
   {12, 3, 153, {0, 0, 0}, 0},     /* k0012_matmul */
-  {13, 12, 156, {0, 0, 0}, 0},    /* k0013_head_fc2_reduce_sum */
-  {14, 3, 168, {0, 0, 0}, 0},     /* k0014_matmul */
-  {15, 15, 171, {0, 0, 0}, 0},    /* k0015_head_reduce_sum */
-  {16, 10, 186, {0, 0, 0}, 0},    /* k0016_head_bn1_reduce_sum */
-  {17, 3, 196, {0, 0, 0}, 0},     /* k0017_matmul */
-  {18, 15, 199, {0, 0, 0}, 0},    /* k0018_reduce_sum */
-  {19, 8, 214, {0, 0, 0}, 0},     /* k0019_backbone_block3_bn2_reduce_sum */
-  {20, 4, 222, {0, 0, 0}, 1},     /* k0020_conv2d_filter_grad */
-  {21, 7, 226, {0, 0, 0}, 0},     /* k0021_reduce_sum */
-  {22, 9, 233, {0, 0, 0}, 0},     /* k0022_backbone_block3_shortcut_bn_reduce_sum */
-  {23, 8, 242, {0, 0, 0}, 0},     /* k0023_backbone_block3_shortcut_bn_reduce_sum */
-  {24, 4, 250, {0, 0, 0}, 1},     /* k0024_conv2d_filter_grad */
-  {25, 16, 254, {0, 0, 0}, 1},    /* k0025_backbone_block3_reduce_sum */
-  {26, 10, 270, {0, 0, 0}, 0},    /* k0026_backbone_block3_bn1_reduce_sum */
-  {27, 4, 280, {0, 0, 0}, 1},     /* k0027_conv2d_filter_grad */
-  {28, 4, 284, {0, 0, 0}, 1},     /* k0028_backbone_block3_conv1_conv2d_input_grad */
-  {29, 17, 288, {0, 0, 0}, 1},    /* k0029_backbone_reduce_sum */
-  {30, 6, 305, {0, 0, 0}, 0},     /* k0030_reduce_sum */
-  {31, 8, 311, {0, 0, 0}, 0},     /* k0031_backbone_block2_shortcut_bn_reduce_sum */
-  {32, 7, 319, {0, 0, 0}, 0},     /* k0032_backbone_block2_shortcut_bn_reduce_sum */
-  {33, 10, 326, {0, 0, 0}, 0},    /* k0033_reduce_sum backbone.block2.bn2 */
-  {34, 4, 336, {0, 0, 0}, 1},     /* k0034_conv2d_filter_grad */
-  {35, 4, 340, {0, 0, 0}, 1},     /* k0035_conv2d_filter_grad */
-  {36, 16, 344, {0, 0, 0}, 1},    /* k0036_backbone_block2_reduce_sum */
-  {33, 10, 360, {0, 0, 0}, 0},    /* k0033_reduce_sum backbone.block2.bn1 */
-  {37, 4, 370, {0, 0, 0}, 1},     /* k0037_conv2d_filter_grad */
-  {38, 4, 374, {0, 0, 0}, 1},     /* k0038_backbone_block2_conv1_conv2d_input_grad */
-  {39, 17, 378, {0, 0, 0}, 1},    /* k0039_backbone_reduce_sum */
-  {40, 10, 395, {0, 0, 0}, 0},    /* k0040_backbone_block1_bn2_reduce_sum */
-  {41, 4, 405, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
-  {42, 16, 409, {0, 0, 0}, 1},    /* k0042_backbone_block1_reduce_sum */
-  {43, 10, 425, {0, 0, 0}, 0},    /* k0043_reduce_sum backbone.block1.bn1 */
-  {41, 4, 435, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
-  {44, 17, 439, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
-  {43, 10, 456, {0, 0, 0}, 0},    /* k0043_reduce_sum backbone.stem.bn */
-  {45, 4, 466, {0, 0, 0}, 1},     /* k0045_conv2d_filter_grad */
-  {46, 37, 470, {0, 0, 0}, 0},    /* k0046_optimize_runtime */
+  {13, 11, 156, {0, 0, 0}, 0},    /* k0013_head_fc2_reduce_sum */
+  {14, 3, 167, {0, 0, 0}, 0},     /* k0014_matmul */
+  {15, 15, 170, {0, 0, 0}, 0},    /* k0015_head_reduce_sum */
+  {16, 7, 185, {0, 0, 0}, 0},     /* k0016_head_bn1_add */
+  {17, 3, 192, {0, 0, 0}, 0},     /* k0017_matmul */
+  {18, 15, 195, {0, 0, 0}, 0},    /* k0018_reduce_sum */
+  {19, 4, 210, {0, 0, 0}, 1},     /* k0019_conv2d_filter_grad */
+  {20, 6, 214, {0, 0, 0}, 0},     /* k0020_reduce_sum */
+  {21, 9, 220, {0, 0, 0}, 0},     /* k0021_backbone_block3_shortcut_bn_reduce_sum */
+  {22, 8, 229, {0, 0, 0}, 0},     /* k0022_backbone_block3_shortcut_bn_reduce_sum */
+  {23, 4, 237, {0, 0, 0}, 1},     /* k0023_conv2d_filter_grad */
+  {24, 16, 241, {0, 0, 0}, 1},    /* k0024_backbone_block3_reduce_sum */
+  {25, 7, 257, {0, 0, 0}, 0},     /* k0025_backbone_block3_bn1_add */
+  {26, 4, 264, {0, 0, 0}, 1},     /* k0026_conv2d_filter_grad */
+  {27, 4, 268, {0, 0, 0}, 1},     /* k0027_backbone_block3_conv1_conv2d_input_grad */
+  {28, 17, 272, {0, 0, 0}, 1},    /* k0028_backbone_reduce_sum */
+  {29, 7, 289, {0, 0, 0}, 0},     /* k0029_backbone_block2_bn2_add */
+  {30, 4, 296, {0, 0, 0}, 1},     /* k0030_conv2d_filter_grad */
+  {31, 5, 300, {0, 0, 0}, 0},     /* k0031_reduce_sum */
+  {32, 8, 305, {0, 0, 0}, 0},     /* k0032_backbone_block2_shortcut_bn_reduce_sum */
+  {33, 7, 313, {0, 0, 0}, 0},     /* k0033_backbone_block2_shortcut_bn_reduce_sum */
+  {34, 4, 320, {0, 0, 0}, 1},     /* k0034_conv2d_filter_grad */
+  {35, 16, 324, {0, 0, 0}, 1},    /* k0035_backbone_block2_reduce_sum */
+  {36, 7, 340, {0, 0, 0}, 0},     /* k0036_backbone_block2_bn1_add */
+  {37, 4, 347, {0, 0, 0}, 1},     /* k0037_conv2d_filter_grad */
+  {38, 4, 351, {0, 0, 0}, 1},     /* k0038_backbone_block2_conv1_conv2d_input_grad */
+  {39, 17, 355, {0, 0, 0}, 1},    /* k0039_backbone_reduce_sum */
+  {40, 7, 372, {0, 0, 0}, 0},     /* k0040_backbone_block1_bn2_add */
+  {41, 4, 379, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
+  {42, 16, 383, {0, 0, 0}, 1},    /* k0042_backbone_block1_reduce_sum */
+  {43, 7, 399, {0, 0, 0}, 0},     /* k0043_add backbone.block1.bn1 */
+  {41, 4, 406, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
+  {44, 17, 410, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
+  {43, 7, 427, {0, 0, 0}, 0},     /* k0043_add backbone.stem.bn */
+  {45, 4, 434, {0, 0, 0}, 1},     /* k0045_conv2d_filter_grad */
+  {46, 37, 438, {0, 0, 0}, 0},    /* k0046_optimize_runtime */
 };
 static const hw_buffer fmnist_resnet_small_joint_step_buffers[] = {
-  {{0, 200704, 0}, 0, 47, -1},
-  {{128, 0, 0}, 0, 47, -1},
-  {{128, 0, 0}, 0, 47, -1},
   {{0, 200704, 0}, 0, 45, -1},
-  {{0, 200704, 0}, 1, 44, -1},
-  {{128, 0, 0}, 1, 44, -1},
-  {{128, 0, 0}, 1, 44, -1},
+  {{128, 0, 0}, 0, 45, -1},
+  {{128, 0, 0}, 0, 46, -1},
+  {{0, 200704, 0}, 0, 44, -1},
   {{0, 200704, 0}, 1, 42, -1},
-  {{0, 200704, 0}, 2, 41, -1},
-  {{128, 0, 0}, 2, 41, -1},
-  {{128, 0, 0}, 2, 41, -1},
-  {{0, 200704, 0}, 2, 40, -1},
-  {{0, 200704, 0}, 2, 38, -1},
-  {{0, 100352, 0}, 3, 31, -1},
-  {{256, 0, 0}, 3, 31, -1},
+  {{128, 0, 0}, 1, 42, -1},
+  {{128, 0, 0}, 1, 43, -1},
+  {{0, 200704, 0}, 1, 41, -1},
+  {{0, 200704, 0}, 2, 39, -1},
+  {{128, 0, 0}, 2, 39, -1},
+  {{128, 0, 0}, 2, 40, -1},
+  {{0, 200704, 0}, 2, 39, -1},
+  {{0, 200704, 0}, 2, 37, -1},
+  {{0, 100352, 0}, 3, 32, -1},
   {{256, 0, 0}, 3, 32, -1},
-  {{0, 100352, 0}, 4, 37, -1},
-  {{256, 0, 0}, 4, 37, -1},
-  {{256, 0, 0}, 4, 37, -1},
-  {{0, 100352, 0}, 4, 34, -1},
-  {{0, 100352, 0}, 5, 33, -1},
-  {{256, 0, 0}, 5, 33, -1},
-  {{256, 0, 0}, 5, 33, -1},
-  {{0, 100352, 0}, 5, 29, -1},
-  {{0, 100352, 0}, 5, 27, -1},
-  {{0, 50176, 0}, 6, 22, -1},
+  {{256, 0, 0}, 3, 33, -1},
+  {{0, 100352, 0}, 4, 35, -1},
+  {{256, 0, 0}, 4, 35, -1},
+  {{256, 0, 0}, 4, 36, -1},
+  {{0, 100352, 0}, 4, 30, -1},
+  {{0, 100352, 0}, 5, 28, -1},
+  {{256, 0, 0}, 5, 28, -1},
+  {{256, 0, 0}, 5, 29, -1},
+  {{0, 100352, 0}, 5, 28, -1},
+  {{0, 100352, 0}, 5, 26, -1},
+  {{0, 50176, 0}, 6, 21, -1},
+  {{512, 0, 0}, 6, 21, -1},
   {{512, 0, 0}, 6, 22, -1},
-  {{512, 0, 0}, 6, 23, -1},
-  {{0, 50176, 0}, 7, 26, -1},
-  {{512, 0, 0}, 7, 26, -1},
-  {{512, 0, 0}, 7, 26, -1},
-  {{0, 50176, 0}, 7, 20, -1},
+  {{0, 50176, 0}, 7, 24, -1},
+  {{512, 0, 0}, 7, 24, -1},
+  {{512, 0, 0}, 7, 25, -1},
+  {{0, 50176, 0}, 7, 19, -1},
   {{0, 50176, 0}, 8, 18, -1},
   {{512, 0, 0}, 8, 18, -1},
-  {{512, 0, 0}, 8, 19, -1},
-  {{0, 50176, 0}, 8, 23, -1},
+  {{512, 0, 0}, 8, 18, -1},
+  {{0, 50176, 0}, 8, 22, -1},
   {{0, 1024, 0}, 8, 8, -1},
-  {{0, 1024, 0}, 8, 49, -1},
-  {{0, 4096, 0}, 9, 16, -1},
-  {{2048, 0, 0}, 9, 16, -1},
+  {{0, 1024, 0}, 8, 48, -1},
+  {{0, 4096, 0}, 9, 15, -1},
+  {{2048, 0, 0}, 9, 15, -1},
   {{2048, 0, 0}, 9, 16, -1},
   {{0, 4096, 0}, 9, 14, -1},
   {{0, 1024, 0}, 10, 13, -1},
@@ -2884,132 +2671,113 @@ static const hw_buffer fmnist_resnet_small_joint_step_buffers[] = {
   {{0, 8, 0}, 11, 11, -1},
   {{0, 8, 0}, 11, 11, -1},
   {{4, 0, 0}, 11, 11, -1},
-  {{4, 0, 0}, 11, 49, -1},
+  {{4, 0, 0}, 11, 48, -1},
   {{0, 0, 16}, 11, 13, 45},
   {{0, 1024, 0}, 12, 13, -1},
   {{0, 1024, 0}, 13, 13, -1},
   {{0, 1024, 0}, 13, 13, 52},
   {{0, 8, 0}, 13, 13, -1},
   {{0, 1024, 0}, 13, 15, 42},
-  {{512, 0, 0}, 13, 13, -1},
-  {{512, 0, 0}, 13, 49, -1},
-  {{262144, 0, 0}, 14, 49, -1},
+  {{512, 0, 0}, 13, 48, -1},
+  {{262144, 0, 0}, 14, 48, -1},
   {{0, 4096, 0}, 15, 15, -1},
-  {{0, 4096, 0}, 15, 16, 60},
+  {{0, 4096, 0}, 15, 16, 59},
+  {{2048, 0, 0}, 15, 48, -1},
+  {{2048, 0, 0}, 15, 48, -1},
   {{2048, 0, 0}, 15, 15, -1},
-  {{2048, 0, 0}, 15, 49, -1},
-  {{2048, 0, 0}, 15, 15, -1},
-  {{2048, 0, 0}, 15, 49, -1},
   {{2048, 0, 0}, 15, 16, -1},
+  {{0, 4096, 0}, 15, 16, 38},
   {{2048, 0, 0}, 15, 16, -1},
-  {{0, 4096, 0}, 16, 16, 38},
-  {{2048, 0, 0}, 16, 16, -1},
-  {{0, 4096, 0}, 16, 18, 61},
-  {{262144, 0, 0}, 17, 49, -1},
-  {{0, 1024, 0}, 18, 23, -1},
+  {{0, 4096, 0}, 16, 18, 60},
+  {{262144, 0, 0}, 17, 48, -1},
+  {{0, 1024, 0}, 18, 22, -1},
+  {{512, 0, 0}, 18, 48, -1},
+  {{512, 0, 0}, 18, 48, -1},
   {{512, 0, 0}, 18, 18, -1},
-  {{512, 0, 0}, 18, 49, -1},
   {{512, 0, 0}, 18, 18, -1},
-  {{512, 0, 0}, 18, 49, -1},
+  {{0, 50176, 0}, 18, 18, 32},
   {{512, 0, 0}, 18, 18, -1},
-  {{512, 0, 0}, 18, 19, -1},
-  {{0, 50176, 0}, 18, 19, 32},
-  {{512, 0, 0}, 19, 19, -1},
-  {{0, 50176, 0}, 19, 25, 79},
-  {{589824, 0, 0}, 20, 49, -1},
+  {{0, 50176, 0}, 18, 24, 74},
+  {{589824, 0, 0}, 19, 48, -1},
+  {{512, 0, 0}, 20, 48, -1},
   {{512, 0, 0}, 21, 21, -1},
-  {{512, 0, 0}, 21, 49, -1},
+  {{0, 50176, 0}, 21, 22, 25},
+  {{512, 0, 0}, 21, 22, -1},
   {{512, 0, 0}, 22, 22, -1},
-  {{0, 50176, 0}, 22, 23, 25},
-  {{512, 0, 0}, 22, 23, -1},
-  {{512, 0, 0}, 23, 23, -1},
-  {{0, 50176, 0}, 23, 29, 35},
-  {{32768, 0, 0}, 24, 49, -1},
-  {{0, 50176, 0}, 25, 25, -1},
-  {{0, 50176, 0}, 25, 26, 91},
-  {{512, 0, 0}, 25, 25, -1},
-  {{512, 0, 0}, 25, 49, -1},
-  {{512, 0, 0}, 25, 25, -1},
-  {{512, 0, 0}, 25, 49, -1},
-  {{512, 0, 0}, 25, 26, -1},
-  {{512, 0, 0}, 25, 26, -1},
-  {{0, 50176, 0}, 26, 26, 28},
-  {{512, 0, 0}, 26, 26, -1},
-  {{0, 50176, 0}, 26, 28, 92},
-  {{294912, 0, 0}, 27, 49, -1},
-  {{0, 100352, 0}, 28, 29, -1},
-  {{0, 100352, 0}, 29, 29, -1},
-  {{0, 100352, 0}, 29, 33, 23},
-  {{256, 0, 0}, 29, 29, -1},
-  {{256, 0, 0}, 29, 49, -1},
-  {{256, 0, 0}, 29, 29, -1},
-  {{256, 0, 0}, 29, 49, -1},
-  {{256, 0, 0}, 29, 33, -1},
-  {{256, 0, 0}, 29, 33, -1},
-  {{256, 0, 0}, 30, 30, -1},
-  {{256, 0, 0}, 30, 49, -1},
-  {{256, 0, 0}, 31, 31, -1},
-  {{0, 100352, 0}, 31, 32, 13},
-  {{256, 0, 0}, 31, 32, -1},
+  {{0, 50176, 0}, 22, 28, 35},
+  {{32768, 0, 0}, 23, 48, -1},
+  {{0, 50176, 0}, 24, 24, -1},
+  {{0, 50176, 0}, 24, 25, 85},
+  {{512, 0, 0}, 24, 48, -1},
+  {{512, 0, 0}, 24, 48, -1},
+  {{512, 0, 0}, 24, 24, -1},
+  {{512, 0, 0}, 24, 25, -1},
+  {{0, 50176, 0}, 24, 25, 28},
+  {{512, 0, 0}, 24, 25, -1},
+  {{0, 50176, 0}, 25, 27, 86},
+  {{294912, 0, 0}, 26, 48, -1},
+  {{0, 100352, 0}, 27, 28, -1},
+  {{0, 100352, 0}, 28, 28, -1},
+  {{0, 100352, 0}, 28, 33, 23},
+  {{256, 0, 0}, 28, 48, -1},
+  {{256, 0, 0}, 28, 48, -1},
+  {{256, 0, 0}, 28, 28, -1},
+  {{256, 0, 0}, 28, 29, -1},
+  {{0, 100352, 0}, 28, 29, 20},
+  {{256, 0, 0}, 28, 29, -1},
+  {{0, 100352, 0}, 29, 35, 102},
+  {{147456, 0, 0}, 30, 48, -1},
+  {{256, 0, 0}, 31, 48, -1},
   {{256, 0, 0}, 32, 32, -1},
-  {{0, 100352, 0}, 32, 40, 115},
-  {{0, 100352, 0}, 33, 33, 20},
+  {{0, 100352, 0}, 32, 33, 13},
+  {{256, 0, 0}, 32, 33, -1},
   {{256, 0, 0}, 33, 33, -1},
-  {{0, 100352, 0}, 33, 36, 105},
-  {{147456, 0, 0}, 34, 49, -1},
-  {{8192, 0, 0}, 35, 49, -1},
-  {{0, 100352, 0}, 36, 36, -1},
-  {{0, 100352, 0}, 36, 37, 124},
-  {{256, 0, 0}, 36, 36, -1},
-  {{256, 0, 0}, 36, 49, -1},
-  {{256, 0, 0}, 36, 36, -1},
-  {{256, 0, 0}, 36, 49, -1},
-  {{256, 0, 0}, 36, 37, -1},
-  {{256, 0, 0}, 36, 37, -1},
-  {{0, 100352, 0}, 37, 37, 16},
-  {{256, 0, 0}, 37, 37, -1},
-  {{0, 100352, 0}, 37, 39, 125},
-  {{73728, 0, 0}, 38, 49, -1},
-  {{0, 200704, 0}, 39, 40, -1},
-  {{0, 200704, 0}, 40, 40, -1},
-  {{0, 200704, 0}, 40, 46, 11},
-  {{128, 0, 0}, 40, 40, -1},
-  {{128, 0, 0}, 40, 49, -1},
-  {{128, 0, 0}, 40, 40, -1},
-  {{128, 0, 0}, 40, 49, -1},
-  {{128, 0, 0}, 40, 41, -1},
-  {{128, 0, 0}, 40, 41, -1},
-  {{0, 200704, 0}, 41, 41, 8},
-  {{128, 0, 0}, 41, 41, -1},
-  {{0, 200704, 0}, 41, 43, 145},
-  {{36864, 0, 0}, 42, 49, -1},
-  {{0, 200704, 0}, 43, 43, -1},
-  {{0, 200704, 0}, 43, 44, 149},
-  {{128, 0, 0}, 43, 43, -1},
-  {{128, 0, 0}, 43, 49, -1},
-  {{128, 0, 0}, 43, 43, -1},
-  {{128, 0, 0}, 43, 49, -1},
-  {{128, 0, 0}, 43, 44, -1},
-  {{128, 0, 0}, 43, 44, -1},
-  {{0, 200704, 0}, 44, 44, 4},
-  {{128, 0, 0}, 44, 44, -1},
-  {{0, 200704, 0}, 44, 46, 150},
-  {{36864, 0, 0}, 45, 49, -1},
-  {{0, 200704, 0}, 46, 46, -1},
-  {{0, 200704, 0}, 46, 47, 138},
-  {{128, 0, 0}, 46, 46, -1},
-  {{128, 0, 0}, 46, 49, -1},
-  {{128, 0, 0}, 46, 46, -1},
-  {{128, 0, 0}, 46, 49, -1},
-  {{128, 0, 0}, 46, 47, -1},
-  {{128, 0, 0}, 46, 47, -1},
-  {{0, 200704, 0}, 47, 47, 0},
-  {{128, 0, 0}, 47, 47, -1},
-  {{0, 200704, 0}, 47, 48, 162},
-  {{1152, 0, 0}, 48, 49, -1},
+  {{0, 100352, 0}, 33, 39, 97},
+  {{8192, 0, 0}, 34, 48, -1},
+  {{0, 100352, 0}, 35, 35, -1},
+  {{0, 100352, 0}, 35, 36, 113},
+  {{256, 0, 0}, 35, 48, -1},
+  {{256, 0, 0}, 35, 48, -1},
+  {{256, 0, 0}, 35, 35, -1},
+  {{256, 0, 0}, 35, 36, -1},
+  {{0, 100352, 0}, 35, 36, 16},
+  {{256, 0, 0}, 35, 36, -1},
+  {{0, 100352, 0}, 36, 38, 114},
+  {{73728, 0, 0}, 37, 48, -1},
+  {{0, 200704, 0}, 38, 39, -1},
+  {{0, 200704, 0}, 39, 39, -1},
+  {{0, 200704, 0}, 39, 45, 11},
+  {{128, 0, 0}, 39, 48, -1},
+  {{128, 0, 0}, 39, 48, -1},
+  {{128, 0, 0}, 39, 39, -1},
+  {{128, 0, 0}, 39, 40, -1},
+  {{0, 200704, 0}, 39, 40, 8},
+  {{128, 0, 0}, 39, 40, -1},
+  {{0, 200704, 0}, 40, 42, 130},
+  {{36864, 0, 0}, 41, 48, -1},
+  {{0, 200704, 0}, 42, 42, -1},
+  {{0, 200704, 0}, 42, 43, 134},
+  {{128, 0, 0}, 42, 48, -1},
+  {{128, 0, 0}, 42, 48, -1},
+  {{128, 0, 0}, 42, 42, -1},
+  {{128, 0, 0}, 42, 43, -1},
+  {{0, 200704, 0}, 42, 43, 4},
+  {{128, 0, 0}, 42, 43, -1},
+  {{0, 200704, 0}, 43, 45, 135},
+  {{36864, 0, 0}, 44, 48, -1},
+  {{0, 200704, 0}, 45, 45, -1},
+  {{0, 200704, 0}, 45, 46, 125},
+  {{128, 0, 0}, 45, 48, -1},
+  {{128, 0, 0}, 45, 48, -1},
+  {{128, 0, 0}, 45, 45, -1},
+  {{128, 0, 0}, 45, 46, -1},
+  {{0, 200704, 0}, 45, 46, 0},
+  {{128, 0, 0}, 45, 46, -1},
+  {{0, 200704, 0}, 46, 47, 145},
+  {{1152, 0, 0}, 47, 48, -1},
 };
 
-/* Entry point 'bilevel.step': 69 calls, 242 buffers. Calls:
+/* Entry point 'bilevel.step': 68 calls, 226 buffers. Calls:
  * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
  * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
  * copies after the calls (but before the optimizer's) and a loop's carries: {to, from,
@@ -3067,45 +2835,44 @@ static const hw_arg fmnist_resnet_small_bilevel_step_args[] = {
       BUF(139), BUF(140),
   BUF(32), BUF(33), BUF(34), ST(1226112), BUF(35), BUF(110), BUF(140), BUF(141), BUF(142), BUF(143), BUF(144), BUF(145),
       BUF(146), BUF(147), BUF(148),
-  BUF(34), ST(1226112), BUF(35), BUF(141), BUF(147), BUF(148), BUF(149), BUF(150),
-  BUF(31), BUF(150), BUF(151), SCRATCH,
-  BUF(25), BUF(26), BUF(27), BUF(35), BUF(141), BUF(152), BUF(153),
-  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(141), BUF(154), BUF(155), BUF(156),
-  BUF(27), ST(339328), BUF(35), BUF(141), BUF(155), BUF(156), BUF(157), BUF(158),
-  BUF(24), BUF(158), BUF(159), SCRATCH,
-  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(150), BUF(160), BUF(161), BUF(162), BUF(163),
-      BUF(164), BUF(165), BUF(166), BUF(167), SCRATCH,
-  BUF(28), BUF(29), BUF(30), ST(635264), BUF(161), BUF(166), BUF(167), BUF(168), BUF(169), BUF(170),
-  BUF(24), BUF(170), BUF(171), SCRATCH,
-  ST(340352), BUF(170), BUF(172), SCRATCH,
-  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(158), BUF(172), BUF(173), BUF(174), BUF(175),
-      BUF(176), BUF(177), BUF(178), BUF(179), BUF(180), SCRATCH,
-  BUF(13), BUF(14), BUF(15), BUF(174), BUF(181), BUF(182),
-  BUF(13), BUF(14), BUF(15), ST(83840), BUF(174), BUF(183), BUF(184), BUF(185),
-  BUF(15), ST(83840), BUF(174), BUF(184), BUF(185), BUF(186), BUF(187),
-  BUF(20), BUF(21), BUF(22), ST(306048), BUF(174), BUF(179), BUF(180), BUF(188), BUF(189), BUF(190),
-  BUF(19), BUF(190), BUF(191), SCRATCH,
-  BUF(12), BUF(187), BUF(192), SCRATCH,
-  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(190), BUF(193), BUF(194), BUF(195), BUF(196),
-      BUF(197), BUF(198), BUF(199), BUF(200), SCRATCH,
-  BUF(16), BUF(17), BUF(18), ST(158080), BUF(194), BUF(199), BUF(200), BUF(201), BUF(202), BUF(203),
-  BUF(12), BUF(203), BUF(204), SCRATCH,
-  ST(84352), BUF(203), BUF(205), SCRATCH,
-  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(187), BUF(205), BUF(206), BUF(207), BUF(208), BUF(209),
-      BUF(210), BUF(211), BUF(212), BUF(213), SCRATCH,
-  BUF(8), BUF(9), BUF(10), ST(75392), BUF(207), BUF(212), BUF(213), BUF(214), BUF(215), BUF(216),
-  BUF(7), BUF(216), BUF(217), SCRATCH,
-  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(216), BUF(218), BUF(219), BUF(220), BUF(221), BUF(222),
-      BUF(223), BUF(224), BUF(225), SCRATCH,
-  BUF(4), BUF(5), BUF(6), ST(38272), BUF(219), BUF(224), BUF(225), BUF(226), BUF(227), BUF(228),
-  BUF(3), BUF(228), BUF(229), SCRATCH,
-  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(207), BUF(228), BUF(230), BUF(231), BUF(232), BUF(233),
-      BUF(234), BUF(235), BUF(236), BUF(237), SCRATCH,
-  BUF(0), BUF(1), BUF(2), ST(1152), BUF(231), BUF(236), BUF(237), BUF(238), BUF(239), BUF(240),
-  IN(0), BUF(240), BUF(241), SCRATCH,
-  IN(4), IN(5), IN(6), IN(7), ST(0), BUF(241), BUF(235), BUF(233), BUF(229), BUF(223), BUF(221), BUF(217), BUF(211),
-      BUF(209), BUF(192), BUF(182), BUF(176), BUF(204), BUF(198), BUF(196), BUF(191), BUF(178), BUF(176), BUF(159),
-      BUF(153), BUF(143), BUF(171), BUF(165), BUF(163), BUF(151), BUF(145), BUF(143),
+  BUF(31), BUF(148), BUF(149), SCRATCH,
+  BUF(25), BUF(26), BUF(27), BUF(35), BUF(141), BUF(150),
+  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(141), BUF(151), BUF(152), BUF(153),
+  BUF(27), ST(339328), BUF(35), BUF(141), BUF(152), BUF(153), BUF(154), BUF(155),
+  BUF(24), BUF(155), BUF(156), SCRATCH,
+  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(148), BUF(157), BUF(158), BUF(159), BUF(160),
+      BUF(161), BUF(162), BUF(163), BUF(164), SCRATCH,
+  BUF(30), ST(635264), BUF(158), BUF(162), BUF(163), BUF(164), BUF(165),
+  BUF(24), BUF(165), BUF(166), SCRATCH,
+  ST(340352), BUF(165), BUF(167), SCRATCH,
+  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(155), BUF(167), BUF(168), BUF(169), BUF(170),
+      BUF(171), BUF(172), BUF(173), BUF(174), BUF(175), SCRATCH,
+  BUF(22), ST(306048), BUF(169), BUF(173), BUF(174), BUF(175), BUF(176),
+  BUF(19), BUF(176), BUF(177), SCRATCH,
+  BUF(13), BUF(14), BUF(15), BUF(169), BUF(178),
+  BUF(13), BUF(14), BUF(15), ST(83840), BUF(169), BUF(179), BUF(180), BUF(181),
+  BUF(15), ST(83840), BUF(169), BUF(180), BUF(181), BUF(182), BUF(183),
+  BUF(12), BUF(183), BUF(184), SCRATCH,
+  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(176), BUF(185), BUF(186), BUF(187), BUF(188),
+      BUF(189), BUF(190), BUF(191), BUF(192), SCRATCH,
+  BUF(18), ST(158080), BUF(186), BUF(190), BUF(191), BUF(192), BUF(193),
+  BUF(12), BUF(193), BUF(194), SCRATCH,
+  ST(84352), BUF(193), BUF(195), SCRATCH,
+  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(183), BUF(195), BUF(196), BUF(197), BUF(198), BUF(199),
+      BUF(200), BUF(201), BUF(202), BUF(203), SCRATCH,
+  BUF(10), ST(75392), BUF(197), BUF(201), BUF(202), BUF(203), BUF(204),
+  BUF(7), BUF(204), BUF(205), SCRATCH,
+  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(204), BUF(206), BUF(207), BUF(208), BUF(209), BUF(210),
+      BUF(211), BUF(212), BUF(213), SCRATCH,
+  BUF(6), ST(38272), BUF(207), BUF(211), BUF(212), BUF(213), BUF(214),
+  BUF(3), BUF(214), BUF(215), SCRATCH,
+  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(197), BUF(214), BUF(216), BUF(217), BUF(218), BUF(219),
+      BUF(220), BUF(221), BUF(222), BUF(223), SCRATCH,
+  BUF(2), ST(1152), BUF(217), BUF(221), BUF(222), BUF(223), BUF(224),
+  IN(0), BUF(224), BUF(225), SCRATCH,
+  IN(4), IN(5), IN(6), IN(7), ST(0), BUF(225), BUF(219), BUF(218), BUF(215), BUF(209), BUF(208), BUF(205), BUF(199),
+      BUF(198), BUF(184), BUF(178), BUF(170), BUF(194), BUF(188), BUF(187), BUF(177), BUF(171), BUF(170), BUF(156),
+      BUF(150), BUF(142), BUF(166), BUF(160), BUF(159), BUF(149), BUF(143), BUF(142),
 };
 static const hw_call fmnist_resnet_small_bilevel_step_calls[] = {
   {0, 13, 0, {0, 0, 0}, 1},       /* k0000_backbone_stem_reduce_mean */
@@ -3123,100 +2890,99 @@ static const hw_call fmnist_resnet_small_bilevel_step_calls[] = {
   {12, 3, 149, {0, 0, 0}, 0},     /* k0012_matmul */
   {48, 14, 152, {0, 0, 0}, 0},    /* k0048_head_fc2_reduce_sum */
   {49, 6, 166, {0, 0, 0}, 0},     /* k0049_head_fc2_matmul */
-  {15, 15, 172, {0, 0, 0}, 0},    /* k0015_head_reduce_sum */
-  {16, 10, 187, {0, 0, 0}, 0},    /* k0016_head_bn1_reduce_sum */
-  {50, 6, 197, {0, 0, 0}, 0},     /* k0050_head_fc1_matmul */
-  {51, 4, 203, {0, 0, 0}, 0},     /* k0051_head_bn1_sub */
-  {51, 4, 207, {0, 0, 0}, 0},     /* k0051_head_bn1_sub */
+  {50, 15, 172, {0, 0, 0}, 0},    /* k0050_head_reduce_sum */
+  {51, 10, 187, {0, 0, 0}, 0},    /* k0051_head_bn1_reduce_sum */
+  {52, 6, 197, {0, 0, 0}, 0},     /* k0052_head_fc1_matmul */
+  {53, 4, 203, {0, 0, 0}, 0},     /* k0053_head_bn1_sub */
+  {53, 4, 207, {0, 0, 0}, 0},     /* k0053_head_bn1_sub */
   {47, 8, 211, {0, 0, 0}, 0},     /* k0047_reduce_mean */
-  {52, 6, 219, {0, 0, 0}, 0},     /* k0052_reduce_sum */
-  {53, 6, 225, {0, 0, 0}, 0},     /* k0053_reduce_sum */
+  {54, 6, 219, {0, 0, 0}, 0},     /* k0054_reduce_sum */
+  {55, 6, 225, {0, 0, 0}, 0},     /* k0055_reduce_sum */
   {12, 3, 231, {0, 0, 0}, 0},     /* k0012_matmul */
-  {54, 16, 234, {0, 0, 0}, 0},    /* k0054_reduce_sum */
-  {55, 9, 250, {0, 0, 0}, 0},     /* k0055_matmul */
-  {56, 15, 259, {0, 0, 0}, 0},    /* k0056_reduce_sum */
-  {57, 7, 274, {0, 0, 0}, 0},     /* k0057_add */
-  {58, 9, 281, {0, 0, 0}, 0},     /* k0058_matmul */
-  {59, 7, 290, {0, 0, 0}, 0},     /* k0059_sub */
-  {59, 7, 297, {0, 0, 0}, 0},     /* k0059_sub */
-  {60, 12, 304, {0, 0, 0}, 0},    /* k0060_head_bn1_reduce_mean */
-  {52, 6, 316, {0, 0, 0}, 0},     /* k0052_reduce_sum */
-  {61, 9, 322, {0, 0, 0}, 0},     /* k0061_reduce_mean */
+  {56, 16, 234, {0, 0, 0}, 0},    /* k0056_reduce_sum */
+  {57, 9, 250, {0, 0, 0}, 0},     /* k0057_matmul */
+  {58, 15, 259, {0, 0, 0}, 0},    /* k0058_reduce_sum */
+  {59, 7, 274, {0, 0, 0}, 0},     /* k0059_add */
+  {60, 9, 281, {0, 0, 0}, 0},     /* k0060_matmul */
+  {61, 7, 290, {0, 0, 0}, 0},     /* k0061_sub */
+  {61, 7, 297, {0, 0, 0}, 0},     /* k0061_sub */
+  {62, 12, 304, {0, 0, 0}, 0},    /* k0062_head_bn1_reduce_mean */
+  {54, 6, 316, {0, 0, 0}, 0},     /* k0054_reduce_sum */
+  {63, 9, 322, {0, 0, 0}, 0},     /* k0063_reduce_mean */
   {12, 3, 331, {0, 0, 0}, 0},     /* k0012_matmul */
-  {62, 10, 334, {0, 0, 0}, 0},    /* k0062_reduce_sum */
-  {63, 14, 344, {0, 0, 0}, 0},    /* k0063_reduce_sum */
+  {64, 10, 334, {0, 0, 0}, 0},    /* k0064_reduce_sum */
+  {65, 14, 344, {0, 0, 0}, 0},    /* k0065_reduce_sum */
   {18, 15, 358, {0, 0, 0}, 0},    /* k0018_reduce_sum backbone.block3.bn2 */
-  {19, 8, 373, {0, 0, 0}, 0},     /* k0019_backbone_block3_bn2_reduce_sum */
-  {20, 4, 381, {0, 0, 0}, 1},     /* k0020_conv2d_filter_grad */
-  {21, 7, 385, {0, 0, 0}, 0},     /* k0021_reduce_sum */
-  {22, 9, 392, {0, 0, 0}, 0},     /* k0022_backbone_block3_shortcut_bn_reduce_sum */
-  {23, 8, 401, {0, 0, 0}, 0},     /* k0023_backbone_block3_shortcut_bn_reduce_sum */
-  {24, 4, 409, {0, 0, 0}, 1},     /* k0024_conv2d_filter_grad */
-  {25, 16, 413, {0, 0, 0}, 1},    /* k0025_backbone_block3_reduce_sum */
-  {26, 10, 429, {0, 0, 0}, 0},    /* k0026_backbone_block3_bn1_reduce_sum */
-  {27, 4, 439, {0, 0, 0}, 1},     /* k0027_conv2d_filter_grad */
-  {28, 4, 443, {0, 0, 0}, 1},     /* k0028_backbone_block3_conv1_conv2d_input_grad */
-  {29, 17, 447, {0, 0, 0}, 1},    /* k0029_backbone_reduce_sum */
-  {30, 6, 464, {0, 0, 0}, 0},     /* k0030_reduce_sum */
-  {31, 8, 470, {0, 0, 0}, 0},     /* k0031_backbone_block2_shortcut_bn_reduce_sum */
-  {32, 7, 478, {0, 0, 0}, 0},     /* k0032_backbone_block2_shortcut_bn_reduce_sum */
-  {33, 10, 485, {0, 0, 0}, 0},    /* k0033_reduce_sum backbone.block2.bn2 */
-  {34, 4, 495, {0, 0, 0}, 1},     /* k0034_conv2d_filter_grad */
-  {35, 4, 499, {0, 0, 0}, 1},     /* k0035_conv2d_filter_grad */
-  {36, 16, 503, {0, 0, 0}, 1},    /* k0036_backbone_block2_reduce_sum */
-  {33, 10, 519, {0, 0, 0}, 0},    /* k0033_reduce_sum backbone.block2.bn1 */
-  {37, 4, 529, {0, 0, 0}, 1},     /* k0037_conv2d_filter_grad */
-  {38, 4, 533, {0, 0, 0}, 1},     /* k0038_backbone_block2_conv1_conv2d_input_grad */
-  {39, 17, 537, {0, 0, 0}, 1},    /* k0039_backbone_reduce_sum */
-  {40, 10, 554, {0, 0, 0}, 0},    /* k0040_backbone_block1_bn2_reduce_sum */
-  {41, 4, 564, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
-  {42, 16, 568, {0, 0, 0}, 1},    /* k0042_backbone_block1_reduce_sum */
-  {43, 10, 584, {0, 0, 0}, 0},    /* k0043_reduce_sum backbone.block1.bn1 */
-  {41, 4, 594, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
-  {44, 17, 598, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
-  {43, 10, 615, {0, 0, 0}, 0},    /* k0043_reduce_sum backbone.stem.bn */
-  {45, 4, 625, {0, 0, 0}, 1},     /* k0045_conv2d_filter_grad */
-  {64, 32, 629, {0, 0, 0}, 0},    /* k0064_optimize_runtime */
+  {19, 4, 373, {0, 0, 0}, 1},     /* k0019_conv2d_filter_grad */
+  {20, 6, 377, {0, 0, 0}, 0},     /* k0020_reduce_sum */
+  {21, 9, 383, {0, 0, 0}, 0},     /* k0021_backbone_block3_shortcut_bn_reduce_sum */
+  {22, 8, 392, {0, 0, 0}, 0},     /* k0022_backbone_block3_shortcut_bn_reduce_sum */
+  {23, 4, 400, {0, 0, 0}, 1},     /* k0023_conv2d_filter_grad */
+  {24, 16, 404, {0, 0, 0}, 1},    /* k0024_backbone_block3_reduce_sum */
+  {25, 7, 420, {0, 0, 0}, 0},     /* k0025_backbone_block3_bn1_add */
+  {26, 4, 427, {0, 0, 0}, 1},     /* k0026_conv2d_filter_grad */
+  {27, 4, 431, {0, 0, 0}, 1},     /* k0027_backbone_block3_conv1_conv2d_input_grad */
+  {28, 17, 435, {0, 0, 0}, 1},    /* k0028_backbone_reduce_sum */
+  {29, 7, 452, {0, 0, 0}, 0},     /* k0029_backbone_block2_bn2_add */
+  {30, 4, 459, {0, 0, 0}, 1},     /* k0030_conv2d_filter_grad */
+  {31, 5, 463, {0, 0, 0}, 0},     /* k0031_reduce_sum */
+  {32, 8, 468, {0, 0, 0}, 0},     /* k0032_backbone_block2_shortcut_bn_reduce_sum */
+  {33, 7, 476, {0, 0, 0}, 0},     /* k0033_backbone_block2_shortcut_bn_reduce_sum */
+  {34, 4, 483, {0, 0, 0}, 1},     /* k0034_conv2d_filter_grad */
+  {35, 16, 487, {0, 0, 0}, 1},    /* k0035_backbone_block2_reduce_sum */
+  {36, 7, 503, {0, 0, 0}, 0},     /* k0036_backbone_block2_bn1_add */
+  {37, 4, 510, {0, 0, 0}, 1},     /* k0037_conv2d_filter_grad */
+  {38, 4, 514, {0, 0, 0}, 1},     /* k0038_backbone_block2_conv1_conv2d_input_grad */
+  {39, 17, 518, {0, 0, 0}, 1},    /* k0039_backbone_reduce_sum */
+  {40, 7, 535, {0, 0, 0}, 0},     /* k0040_backbone_block1_bn2_add */
+  {41, 4, 542, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
+  {42, 16, 546, {0, 0, 0}, 1},    /* k0042_backbone_block1_reduce_sum */
+  {43, 7, 562, {0, 0, 0}, 0},     /* k0043_add backbone.block1.bn1 */
+  {41, 4, 569, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
+  {44, 17, 573, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
+  {43, 7, 590, {0, 0, 0}, 0},     /* k0043_add backbone.stem.bn */
+  {45, 4, 597, {0, 0, 0}, 1},     /* k0045_conv2d_filter_grad */
+  {66, 32, 601, {0, 0, 0}, 0},    /* k0066_optimize_runtime */
 };
 static const hw_buffer fmnist_resnet_small_bilevel_step_buffers[] = {
-  {{0, 200704, 0}, 0, 66, -1},
-  {{128, 0, 0}, 0, 66, -1},
-  {{128, 0, 0}, 0, 66, -1},
   {{0, 200704, 0}, 0, 64, -1},
-  {{0, 200704, 0}, 1, 63, -1},
-  {{128, 0, 0}, 1, 63, -1},
-  {{128, 0, 0}, 1, 63, -1},
+  {{128, 0, 0}, 0, 64, -1},
+  {{128, 0, 0}, 0, 65, -1},
+  {{0, 200704, 0}, 0, 63, -1},
   {{0, 200704, 0}, 1, 61, -1},
-  {{0, 200704, 0}, 2, 60, -1},
-  {{128, 0, 0}, 2, 60, -1},
-  {{128, 0, 0}, 2, 60, -1},
-  {{0, 200704, 0}, 2, 59, -1},
-  {{0, 200704, 0}, 2, 57, -1},
-  {{0, 100352, 0}, 3, 50, -1},
-  {{256, 0, 0}, 3, 50, -1},
+  {{128, 0, 0}, 1, 61, -1},
+  {{128, 0, 0}, 1, 62, -1},
+  {{0, 200704, 0}, 1, 60, -1},
+  {{0, 200704, 0}, 2, 58, -1},
+  {{128, 0, 0}, 2, 58, -1},
+  {{128, 0, 0}, 2, 59, -1},
+  {{0, 200704, 0}, 2, 58, -1},
+  {{0, 200704, 0}, 2, 56, -1},
+  {{0, 100352, 0}, 3, 51, -1},
   {{256, 0, 0}, 3, 51, -1},
-  {{0, 100352, 0}, 4, 56, -1},
-  {{256, 0, 0}, 4, 56, -1},
-  {{256, 0, 0}, 4, 56, -1},
-  {{0, 100352, 0}, 4, 53, -1},
-  {{0, 100352, 0}, 5, 52, -1},
-  {{256, 0, 0}, 5, 52, -1},
-  {{256, 0, 0}, 5, 52, -1},
-  {{0, 100352, 0}, 5, 48, -1},
-  {{0, 100352, 0}, 5, 46, -1},
-  {{0, 50176, 0}, 6, 41, -1},
+  {{256, 0, 0}, 3, 52, -1},
+  {{0, 100352, 0}, 4, 54, -1},
+  {{256, 0, 0}, 4, 54, -1},
+  {{256, 0, 0}, 4, 55, -1},
+  {{0, 100352, 0}, 4, 49, -1},
+  {{0, 100352, 0}, 5, 47, -1},
+  {{256, 0, 0}, 5, 47, -1},
+  {{256, 0, 0}, 5, 48, -1},
+  {{0, 100352, 0}, 5, 47, -1},
+  {{0, 100352, 0}, 5, 45, -1},
+  {{0, 50176, 0}, 6, 40, -1},
+  {{512, 0, 0}, 6, 40, -1},
   {{512, 0, 0}, 6, 41, -1},
-  {{512, 0, 0}, 6, 42, -1},
-  {{0, 50176, 0}, 7, 45, -1},
-  {{512, 0, 0}, 7, 45, -1},
-  {{512, 0, 0}, 7, 45, -1},
-  {{0, 50176, 0}, 7, 39, -1},
+  {{0, 50176, 0}, 7, 43, -1},
+  {{512, 0, 0}, 7, 43, -1},
+  {{512, 0, 0}, 7, 44, -1},
+  {{0, 50176, 0}, 7, 38, -1},
   {{0, 50176, 0}, 8, 37, -1},
   {{512, 0, 0}, 8, 37, -1},
-  {{512, 0, 0}, 8, 38, -1},
-  {{0, 50176, 0}, 8, 42, -1},
+  {{512, 0, 0}, 8, 37, -1},
+  {{0, 50176, 0}, 8, 41, -1},
   {{0, 1024, 0}, 8, 8, -1},
-  {{0, 1024, 0}, 8, 68, -1},
+  {{0, 1024, 0}, 8, 67, -1},
   {{0, 4096, 0}, 9, 16, -1},
   {{2048, 0, 0}, 9, 16, -1},
   {{2048, 0, 0}, 9, 16, -1},
@@ -3229,7 +2995,7 @@ static const hw_buffer fmnist_resnet_small_bilevel_step_buffers[] = {
   {{0, 8, 0}, 11, 11, -1},
   {{0, 8, 0}, 11, 11, -1},
   {{4, 0, 0}, 11, 11, -1},
-  {{4, 0, 0}, 11, 68, -1},
+  {{4, 0, 0}, 11, 67, -1},
   {{0, 0, 16}, 11, 13, 45},
   {{0, 1024, 0}, 12, 13, -1},
   {{0, 1024, 0}, 13, 13, -1},
@@ -3274,10 +3040,10 @@ static const hw_buffer fmnist_resnet_small_bilevel_step_buffers[] = {
   {{0, 1024, 0}, 24, 26, 81},
   {{512, 0, 0}, 24, 24, -1},
   {{512, 0, 0}, 24, 30, 93},
-  {{512, 0, 0}, 24, 68, -1},
+  {{512, 0, 0}, 24, 67, -1},
   {{262144, 0, 0}, 25, 25, -1},
   {{262144, 0, 0}, 25, 30, 96},
-  {{262144, 0, 0}, 25, 68, -1},
+  {{262144, 0, 0}, 25, 67, -1},
   {{0, 4096, 0}, 26, 26, -1},
   {{0, 4096, 0}, 26, 27, 99},
   {{2048, 0, 0}, 26, 30, -1},
@@ -3289,11 +3055,11 @@ static const hw_buffer fmnist_resnet_small_bilevel_step_buffers[] = {
   {{0, 4096, 0}, 27, 28, 100},
   {{262144, 0, 0}, 28, 28, -1},
   {{262144, 0, 0}, 28, 30, 108},
-  {{262144, 0, 0}, 28, 68, -1},
+  {{262144, 0, 0}, 28, 67, -1},
   {{2048, 0, 0}, 29, 30, 102},
-  {{2048, 0, 0}, 29, 68, -1},
+  {{2048, 0, 0}, 29, 67, -1},
   {{2048, 0, 0}, 30, 30, 101},
-  {{2048, 0, 0}, 30, 68, -1},
+  {{2048, 0, 0}, 30, 67, -1},
   {{0, 4096, 0}, 31, 36, -1},
   {{2048, 0, 0}, 31, 36, -1},
   {{2048, 0, 0}, 31, 36, -1},
@@ -3306,7 +3072,7 @@ static const hw_buffer fmnist_resnet_small_bilevel_step_buffers[] = {
   {{0, 8, 0}, 33, 33, -1},
   {{0, 8, 0}, 33, 33, -1},
   {{4, 0, 0}, 33, 33, -1},
-  {{4, 0, 0}, 33, 68, -1},
+  {{4, 0, 0}, 33, 67, -1},
   {{0, 0, 16}, 33, 35, 122},
   {{0, 1024, 0}, 34, 35, -1},
   {{0, 1024, 0}, 35, 35, -1},
@@ -3320,107 +3086,91 @@ static const hw_buffer fmnist_resnet_small_bilevel_step_buffers[] = {
   {{0, 4096, 0}, 36, 36, 115},
   {{2048, 0, 0}, 36, 36, -1},
   {{0, 4096, 0}, 36, 37, 135},
-  {{0, 1024, 0}, 37, 42, -1},
+  {{0, 1024, 0}, 37, 41, -1},
+  {{512, 0, 0}, 37, 67, -1},
+  {{512, 0, 0}, 37, 67, -1},
   {{512, 0, 0}, 37, 37, -1},
-  {{512, 0, 0}, 37, 68, -1},
   {{512, 0, 0}, 37, 37, -1},
-  {{512, 0, 0}, 37, 68, -1},
+  {{0, 50176, 0}, 37, 37, 32},
   {{512, 0, 0}, 37, 37, -1},
-  {{512, 0, 0}, 37, 38, -1},
-  {{0, 50176, 0}, 37, 38, 32},
-  {{512, 0, 0}, 38, 38, -1},
-  {{0, 50176, 0}, 38, 44, 148},
-  {{589824, 0, 0}, 39, 68, -1},
+  {{0, 50176, 0}, 37, 43, 146},
+  {{589824, 0, 0}, 38, 67, -1},
+  {{512, 0, 0}, 39, 67, -1},
   {{512, 0, 0}, 40, 40, -1},
-  {{512, 0, 0}, 40, 68, -1},
+  {{0, 50176, 0}, 40, 41, 25},
+  {{512, 0, 0}, 40, 41, -1},
   {{512, 0, 0}, 41, 41, -1},
-  {{0, 50176, 0}, 41, 42, 25},
-  {{512, 0, 0}, 41, 42, -1},
-  {{512, 0, 0}, 42, 42, -1},
-  {{0, 50176, 0}, 42, 48, 35},
-  {{32768, 0, 0}, 43, 68, -1},
-  {{0, 50176, 0}, 44, 44, -1},
-  {{0, 50176, 0}, 44, 45, 160},
-  {{512, 0, 0}, 44, 44, -1},
-  {{512, 0, 0}, 44, 68, -1},
-  {{512, 0, 0}, 44, 44, -1},
-  {{512, 0, 0}, 44, 68, -1},
-  {{512, 0, 0}, 44, 45, -1},
-  {{512, 0, 0}, 44, 45, -1},
-  {{0, 50176, 0}, 45, 45, 28},
-  {{512, 0, 0}, 45, 45, -1},
-  {{0, 50176, 0}, 45, 47, 161},
-  {{294912, 0, 0}, 46, 68, -1},
-  {{0, 100352, 0}, 47, 48, -1},
-  {{0, 100352, 0}, 48, 48, -1},
-  {{0, 100352, 0}, 48, 52, 23},
-  {{256, 0, 0}, 48, 48, -1},
-  {{256, 0, 0}, 48, 68, -1},
-  {{256, 0, 0}, 48, 48, -1},
-  {{256, 0, 0}, 48, 68, -1},
-  {{256, 0, 0}, 48, 52, -1},
-  {{256, 0, 0}, 48, 52, -1},
-  {{256, 0, 0}, 49, 49, -1},
-  {{256, 0, 0}, 49, 68, -1},
-  {{256, 0, 0}, 50, 50, -1},
-  {{0, 100352, 0}, 50, 51, 13},
-  {{256, 0, 0}, 50, 51, -1},
+  {{0, 50176, 0}, 41, 47, 35},
+  {{32768, 0, 0}, 42, 67, -1},
+  {{0, 50176, 0}, 43, 43, -1},
+  {{0, 50176, 0}, 43, 44, 157},
+  {{512, 0, 0}, 43, 67, -1},
+  {{512, 0, 0}, 43, 67, -1},
+  {{512, 0, 0}, 43, 43, -1},
+  {{512, 0, 0}, 43, 44, -1},
+  {{0, 50176, 0}, 43, 44, 28},
+  {{512, 0, 0}, 43, 44, -1},
+  {{0, 50176, 0}, 44, 46, 158},
+  {{294912, 0, 0}, 45, 67, -1},
+  {{0, 100352, 0}, 46, 47, -1},
+  {{0, 100352, 0}, 47, 47, -1},
+  {{0, 100352, 0}, 47, 52, 23},
+  {{256, 0, 0}, 47, 67, -1},
+  {{256, 0, 0}, 47, 67, -1},
+  {{256, 0, 0}, 47, 47, -1},
+  {{256, 0, 0}, 47, 48, -1},
+  {{0, 100352, 0}, 47, 48, 20},
+  {{256, 0, 0}, 47, 48, -1},
+  {{0, 100352, 0}, 48, 54, 174},
+  {{147456, 0, 0}, 49, 67, -1},
+  {{256, 0, 0}, 50, 67, -1},
   {{256, 0, 0}, 51, 51, -1},
-  {{0, 100352, 0}, 51, 59, 184},
-  {{0, 100352, 0}, 52, 52, 20},
+  {{0, 100352, 0}, 51, 52, 13},
+  {{256, 0, 0}, 51, 52, -1},
   {{256, 0, 0}, 52, 52, -1},
-  {{0, 100352, 0}, 52, 55, 174},
-  {{147456, 0, 0}, 53, 68, -1},
-  {{8192, 0, 0}, 54, 68, -1},
-  {{0, 100352, 0}, 55, 55, -1},
-  {{0, 100352, 0}, 55, 56, 193},
-  {{256, 0, 0}, 55, 55, -1},
-  {{256, 0, 0}, 55, 68, -1},
-  {{256, 0, 0}, 55, 55, -1},
-  {{256, 0, 0}, 55, 68, -1},
-  {{256, 0, 0}, 55, 56, -1},
-  {{256, 0, 0}, 55, 56, -1},
-  {{0, 100352, 0}, 56, 56, 16},
-  {{256, 0, 0}, 56, 56, -1},
-  {{0, 100352, 0}, 56, 58, 194},
-  {{73728, 0, 0}, 57, 68, -1},
-  {{0, 200704, 0}, 58, 59, -1},
-  {{0, 200704, 0}, 59, 59, -1},
-  {{0, 200704, 0}, 59, 65, 11},
-  {{128, 0, 0}, 59, 59, -1},
-  {{128, 0, 0}, 59, 68, -1},
-  {{128, 0, 0}, 59, 59, -1},
-  {{128, 0, 0}, 59, 68, -1},
-  {{128, 0, 0}, 59, 60, -1},
-  {{128, 0, 0}, 59, 60, -1},
-  {{0, 200704, 0}, 60, 60, 8},
-  {{128, 0, 0}, 60, 60, -1},
-  {{0, 200704, 0}, 60, 62, 214},
-  {{36864, 0, 0}, 61, 68, -1},
-  {{0, 200704, 0}, 62, 62, -1},
-  {{0, 200704, 0}, 62, 63, 218},
-  {{128, 0, 0}, 62, 62, -1},
-  {{128, 0, 0}, 62, 68, -1},
-  {{128, 0, 0}, 62, 62, -1},
-  {{128, 0, 0}, 62, 68, -1},
-  {{128, 0, 0}, 62, 63, -1},
-  {{128, 0, 0}, 62, 63, -1},
-  {{0, 200704, 0}, 63, 63, 4},
-  {{128, 0, 0}, 63, 63, -1},
-  {{0, 200704, 0}, 63, 65, 219},
-  {{36864, 0, 0}, 64, 68, -1},
-  {{0, 200704, 0}, 65, 65, -1},
-  {{0, 200704, 0}, 65, 66, 207},
-  {{128, 0, 0}, 65, 65, -1},
-  {{128, 0, 0}, 65, 68, -1},
-  {{128, 0, 0}, 65, 65, -1},
-  {{128, 0, 0}, 65, 68, -1},
-  {{128, 0, 0}, 65, 66, -1},
-  {{128, 0, 0}, 65, 66, -1},
-  {{0, 200704, 0}, 66, 66, 0},
-  {{128, 0, 0}, 66, 66, -1},
-  {{0, 200704, 0}, 66, 67, 231},
-  {{1152, 0, 0}, 67, 68, -1},
+  {{0, 100352, 0}, 52, 58, 169},
+  {{8192, 0, 0}, 53, 67, -1},
+  {{0, 100352, 0}, 54, 54, -1},
+  {{0, 100352, 0}, 54, 55, 185},
+  {{256, 0, 0}, 54, 67, -1},
+  {{256, 0, 0}, 54, 67, -1},
+  {{256, 0, 0}, 54, 54, -1},
+  {{256, 0, 0}, 54, 55, -1},
+  {{0, 100352, 0}, 54, 55, 16},
+  {{256, 0, 0}, 54, 55, -1},
+  {{0, 100352, 0}, 55, 57, 186},
+  {{73728, 0, 0}, 56, 67, -1},
+  {{0, 200704, 0}, 57, 58, -1},
+  {{0, 200704, 0}, 58, 58, -1},
+  {{0, 200704, 0}, 58, 64, 11},
+  {{128, 0, 0}, 58, 67, -1},
+  {{128, 0, 0}, 58, 67, -1},
+  {{128, 0, 0}, 58, 58, -1},
+  {{128, 0, 0}, 58, 59, -1},
+  {{0, 200704, 0}, 58, 59, 8},
+  {{128, 0, 0}, 58, 59, -1},
+  {{0, 200704, 0}, 59, 61, 202},
+  {{36864, 0, 0}, 60, 67, -1},
+  {{0, 200704, 0}, 61, 61, -1},
+  {{0, 200704, 0}, 61, 62, 206},
+  {{128, 0, 0}, 61, 67, -1},
+  {{128, 0, 0}, 61, 67, -1},
+  {{128, 0, 0}, 61, 61, -1},
+  {{128, 0, 0}, 61, 62, -1},
+  {{0, 200704, 0}, 61, 62, 4},
+  {{128, 0, 0}, 61, 62, -1},
+  {{0, 200704, 0}, 62, 64, 207},
+  {{36864, 0, 0}, 63, 67, -1},
+  {{0, 200704, 0}, 64, 64, -1},
+  {{0, 200704, 0}, 64, 65, 197},
+  {{128, 0, 0}, 64, 67, -1},
+  {{128, 0, 0}, 64, 67, -1},
+  {{128, 0, 0}, 64, 64, -1},
+  {{128, 0, 0}, 64, 65, -1},
+  {{0, 200704, 0}, 64, 65, 0},
+  {{128, 0, 0}, 64, 65, -1},
+  {{0, 200704, 0}, 65, 66, 217},
+  {{1152, 0, 0}, 66, 67, -1},
 };
 static const hw_copy fmnist_resnet_small_bilevel_step_copies[] = {
   {ST(1227136), BUF(110), {262144, 0, 0}},
@@ -3442,7 +3192,7 @@ static const hw_copy fmnist_resnet_small_bilevel_step_carries[] = {
   {BUF(60), BUF(97), {262144, 0, 0}},
 };
 
-/* Entry point 'bilevel-unrolled.k1.step': 75 calls, 247 buffers. Calls:
+/* Entry point 'bilevel-unrolled.k1.step': 74 calls, 231 buffers. Calls:
  * {kernel, arguments, first argument, own scratch bytes, takes the spare range};
  * buffers: {bytes, the call storing it, its last reader, buffer it overwrites};
  * copies after the calls (but before the optimizer's) and a loop's carries: {to, from,
@@ -3508,45 +3258,44 @@ static const hw_arg fmnist_resnet_small_bilevel_unrolled_k1_step_args[] = {
   BUF(139), BUF(141), BUF(143), BUF(144), BUF(145),
   BUF(32), BUF(33), BUF(34), ST(1226112), BUF(35), ST(1227136), BUF(109), BUF(110), BUF(145), BUF(146), BUF(147),
       BUF(148), BUF(149), BUF(150), BUF(151), BUF(152), BUF(153),
-  BUF(34), ST(1226112), BUF(35), BUF(109), BUF(110), BUF(146), BUF(152), BUF(153), BUF(154), BUF(155),
-  BUF(31), BUF(155), BUF(156), SCRATCH,
-  BUF(25), BUF(26), BUF(27), BUF(35), BUF(109), BUF(110), BUF(146), BUF(157), BUF(158),
-  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(109), BUF(110), BUF(146), BUF(159), BUF(160), BUF(161),
-  BUF(27), ST(339328), BUF(35), BUF(109), BUF(110), BUF(146), BUF(160), BUF(161), BUF(162), BUF(163),
-  BUF(24), BUF(163), BUF(164), SCRATCH,
-  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(155), BUF(165), BUF(166), BUF(167), BUF(168),
-      BUF(169), BUF(170), BUF(171), BUF(172), SCRATCH,
-  BUF(28), BUF(29), BUF(30), ST(635264), BUF(166), BUF(171), BUF(172), BUF(173), BUF(174), BUF(175),
-  BUF(24), BUF(175), BUF(176), SCRATCH,
-  ST(340352), BUF(175), BUF(177), SCRATCH,
-  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(163), BUF(177), BUF(178), BUF(179), BUF(180),
-      BUF(181), BUF(182), BUF(183), BUF(184), BUF(185), SCRATCH,
-  BUF(13), BUF(14), BUF(15), BUF(179), BUF(186), BUF(187),
-  BUF(13), BUF(14), BUF(15), ST(83840), BUF(179), BUF(188), BUF(189), BUF(190),
-  BUF(15), ST(83840), BUF(179), BUF(189), BUF(190), BUF(191), BUF(192),
-  BUF(20), BUF(21), BUF(22), ST(306048), BUF(179), BUF(184), BUF(185), BUF(193), BUF(194), BUF(195),
-  BUF(19), BUF(195), BUF(196), SCRATCH,
-  BUF(12), BUF(192), BUF(197), SCRATCH,
-  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(195), BUF(198), BUF(199), BUF(200), BUF(201),
-      BUF(202), BUF(203), BUF(204), BUF(205), SCRATCH,
-  BUF(16), BUF(17), BUF(18), ST(158080), BUF(199), BUF(204), BUF(205), BUF(206), BUF(207), BUF(208),
-  BUF(12), BUF(208), BUF(209), SCRATCH,
-  ST(84352), BUF(208), BUF(210), SCRATCH,
-  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(192), BUF(210), BUF(211), BUF(212), BUF(213), BUF(214),
-      BUF(215), BUF(216), BUF(217), BUF(218), SCRATCH,
-  BUF(8), BUF(9), BUF(10), ST(75392), BUF(212), BUF(217), BUF(218), BUF(219), BUF(220), BUF(221),
-  BUF(7), BUF(221), BUF(222), SCRATCH,
-  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(221), BUF(223), BUF(224), BUF(225), BUF(226), BUF(227),
-      BUF(228), BUF(229), BUF(230), SCRATCH,
-  BUF(4), BUF(5), BUF(6), ST(38272), BUF(224), BUF(229), BUF(230), BUF(231), BUF(232), BUF(233),
-  BUF(3), BUF(233), BUF(234), SCRATCH,
-  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(212), BUF(233), BUF(235), BUF(236), BUF(237), BUF(238),
-      BUF(239), BUF(240), BUF(241), BUF(242), SCRATCH,
-  BUF(0), BUF(1), BUF(2), ST(1152), BUF(236), BUF(241), BUF(242), BUF(243), BUF(244), BUF(245),
-  IN(0), BUF(245), BUF(246), SCRATCH,
-  IN(3), IN(4), IN(5), IN(6), ST(0), BUF(246), BUF(240), BUF(238), BUF(234), BUF(228), BUF(226), BUF(222), BUF(216),
-      BUF(214), BUF(197), BUF(187), BUF(181), BUF(209), BUF(203), BUF(201), BUF(196), BUF(183), BUF(181), BUF(164),
-      BUF(158), BUF(148), BUF(176), BUF(170), BUF(168), BUF(156), BUF(150), BUF(148),
+  BUF(31), BUF(153), BUF(154), SCRATCH,
+  BUF(25), BUF(26), BUF(27), BUF(35), BUF(109), BUF(110), BUF(146), BUF(155),
+  BUF(25), BUF(26), BUF(27), ST(339328), BUF(35), BUF(109), BUF(110), BUF(146), BUF(156), BUF(157), BUF(158),
+  BUF(27), ST(339328), BUF(35), BUF(109), BUF(110), BUF(146), BUF(157), BUF(158), BUF(159), BUF(160),
+  BUF(24), BUF(160), BUF(161), SCRATCH,
+  BUF(28), BUF(29), BUF(30), ST(635264), ST(635776), ST(636288), BUF(153), BUF(162), BUF(163), BUF(164), BUF(165),
+      BUF(166), BUF(167), BUF(168), BUF(169), SCRATCH,
+  BUF(30), ST(635264), BUF(163), BUF(167), BUF(168), BUF(169), BUF(170),
+  BUF(24), BUF(170), BUF(171), SCRATCH,
+  ST(340352), BUF(170), BUF(172), SCRATCH,
+  BUF(20), BUF(21), BUF(22), ST(306048), BUF(23), ST(306560), BUF(160), BUF(172), BUF(173), BUF(174), BUF(175),
+      BUF(176), BUF(177), BUF(178), BUF(179), BUF(180), SCRATCH,
+  BUF(22), ST(306048), BUF(174), BUF(178), BUF(179), BUF(180), BUF(181),
+  BUF(19), BUF(181), BUF(182), SCRATCH,
+  BUF(13), BUF(14), BUF(15), BUF(174), BUF(183),
+  BUF(13), BUF(14), BUF(15), ST(83840), BUF(174), BUF(184), BUF(185), BUF(186),
+  BUF(15), ST(83840), BUF(174), BUF(185), BUF(186), BUF(187), BUF(188),
+  BUF(12), BUF(188), BUF(189), SCRATCH,
+  BUF(16), BUF(17), BUF(18), ST(158080), ST(158336), ST(158592), BUF(181), BUF(190), BUF(191), BUF(192), BUF(193),
+      BUF(194), BUF(195), BUF(196), BUF(197), SCRATCH,
+  BUF(18), ST(158080), BUF(191), BUF(195), BUF(196), BUF(197), BUF(198),
+  BUF(12), BUF(198), BUF(199), SCRATCH,
+  ST(84352), BUF(198), BUF(200), SCRATCH,
+  BUF(8), BUF(9), BUF(10), ST(75392), BUF(11), ST(75648), BUF(188), BUF(200), BUF(201), BUF(202), BUF(203), BUF(204),
+      BUF(205), BUF(206), BUF(207), BUF(208), SCRATCH,
+  BUF(10), ST(75392), BUF(202), BUF(206), BUF(207), BUF(208), BUF(209),
+  BUF(7), BUF(209), BUF(210), SCRATCH,
+  BUF(4), BUF(5), BUF(6), ST(38272), ST(38400), ST(38528), BUF(209), BUF(211), BUF(212), BUF(213), BUF(214), BUF(215),
+      BUF(216), BUF(217), BUF(218), SCRATCH,
+  BUF(6), ST(38272), BUF(212), BUF(216), BUF(217), BUF(218), BUF(219),
+  BUF(3), BUF(219), BUF(220), SCRATCH,
+  BUF(0), BUF(1), BUF(2), ST(1152), ST(1280), ST(1408), BUF(202), BUF(219), BUF(221), BUF(222), BUF(223), BUF(224),
+      BUF(225), BUF(226), BUF(227), BUF(228), SCRATCH,
+  BUF(2), ST(1152), BUF(222), BUF(226), BUF(227), BUF(228), BUF(229),
+  IN(0), BUF(229), BUF(230), SCRATCH,
+  IN(3), IN(4), IN(5), IN(6), ST(0), BUF(230), BUF(224), BUF(223), BUF(220), BUF(214), BUF(213), BUF(210), BUF(204),
+      BUF(203), BUF(189), BUF(183), BUF(175), BUF(199), BUF(193), BUF(192), BUF(182), BUF(176), BUF(175), BUF(161),
+      BUF(155), BUF(147), BUF(171), BUF(165), BUF(164), BUF(154), BUF(148), BUF(147),
 };
 static const hw_call fmnist_resnet_small_bilevel_unrolled_k1_step_calls[] = {
   {0, 13, 0, {0, 0, 0}, 1},       /* k0000_backbone_stem_reduce_mean */
@@ -3560,110 +3309,109 @@ static const hw_call fmnist_resnet_small_bilevel_unrolled_k1_step_calls[] = {
   {8, 20, 106, {0, 0, 0}, 1},     /* k0008_backbone_block3_reduce_mean */
   {47, 8, 126, {0, 0, 0}, 0},     /* k0047_reduce_mean head */
   {10, 6, 134, {0, 0, 0}, 0},     /* k0010_head_fc2_reduce_sum */
-  {65, 9, 140, {0, 0, 0}, 0},     /* k0065_reduce_mean */
+  {67, 9, 140, {0, 0, 0}, 0},     /* k0067_reduce_mean */
   {12, 3, 149, {0, 0, 0}, 0},     /* k0012_matmul */
-  {66, 13, 152, {0, 0, 0}, 0},    /* k0066_head_fc2_reduce_sum */
-  {67, 6, 165, {0, 0, 0}, 0},     /* k0067_head_fc2_matmul */
-  {68, 15, 171, {0, 0, 0}, 0},    /* k0068_head_reduce_sum */
-  {69, 7, 186, {0, 0, 0}, 0},     /* k0069_head_bn1_add */
-  {70, 4, 193, {0, 0, 0}, 0},     /* k0070_head_bn1_sub */
-  {70, 4, 197, {0, 0, 0}, 0},     /* k0070_head_bn1_sub */
-  {71, 6, 201, {0, 0, 0}, 0},     /* k0071_head_fc1_matmul */
-  {72, 12, 207, {0, 0, 0}, 0},    /* k0072_head_bn1_reduce_mean */
-  {52, 6, 219, {0, 0, 0}, 0},     /* k0052_reduce_sum */
-  {61, 9, 225, {0, 0, 0}, 0},     /* k0061_reduce_mean */
+  {68, 13, 152, {0, 0, 0}, 0},    /* k0068_head_fc2_reduce_sum */
+  {69, 6, 165, {0, 0, 0}, 0},     /* k0069_head_fc2_matmul */
+  {70, 15, 171, {0, 0, 0}, 0},    /* k0070_head_reduce_sum */
+  {71, 7, 186, {0, 0, 0}, 0},     /* k0071_head_bn1_add */
+  {72, 4, 193, {0, 0, 0}, 0},     /* k0072_head_bn1_sub */
+  {72, 4, 197, {0, 0, 0}, 0},     /* k0072_head_bn1_sub */
+  {73, 6, 201, {0, 0, 0}, 0},     /* k0073_head_fc1_matmul */
+  {74, 12, 207, {0, 0, 0}, 0},    /* k0074_head_bn1_reduce_mean */
+  {54, 6, 219, {0, 0, 0}, 0},     /* k0054_reduce_sum */
+  {63, 9, 225, {0, 0, 0}, 0},     /* k0063_reduce_mean */
   {12, 3, 234, {0, 0, 0}, 0},     /* k0012_matmul */
-  {73, 11, 237, {0, 0, 0}, 0},    /* k0073_reduce_sum */
-  {74, 5, 248, {0, 0, 0}, 0},     /* k0074_matmul */
-  {75, 3, 253, {0, 0, 0}, 0},     /* k0075_matmul */
-  {76, 3, 256, {0, 0, 0}, 0},     /* k0076_matmul */
-  {56, 15, 259, {0, 0, 0}, 0},    /* k0056_reduce_sum */
-  {57, 7, 274, {0, 0, 0}, 0},     /* k0057_add */
-  {77, 5, 281, {0, 0, 0}, 0},     /* k0077_matmul */
-  {78, 3, 286, {0, 0, 0}, 0},     /* k0078_matmul */
-  {79, 3, 289, {0, 0, 0}, 0},     /* k0079_matmul */
-  {80, 18, 292, {0, 0, 0}, 0},    /* k0080_head_bn1_reduce_sum */
-  {81, 15, 310, {0, 0, 0}, 0},    /* k0081_head_fc2_reduce_sum */
-  {82, 3, 325, {0, 0, 0}, 0},     /* k0082_matmul */
-  {83, 3, 328, {0, 0, 0}, 0},     /* k0083_matmul */
-  {84, 3, 331, {0, 0, 0}, 0},     /* k0084_matmul */
-  {85, 11, 334, {0, 0, 0}, 0},    /* k0085_reduce_sum */
+  {75, 11, 237, {0, 0, 0}, 0},    /* k0075_reduce_sum */
+  {76, 5, 248, {0, 0, 0}, 0},     /* k0076_matmul */
+  {77, 3, 253, {0, 0, 0}, 0},     /* k0077_matmul */
+  {78, 3, 256, {0, 0, 0}, 0},     /* k0078_matmul */
+  {58, 15, 259, {0, 0, 0}, 0},    /* k0058_reduce_sum */
+  {59, 7, 274, {0, 0, 0}, 0},     /* k0059_add */
+  {79, 5, 281, {0, 0, 0}, 0},     /* k0079_matmul */
+  {80, 3, 286, {0, 0, 0}, 0},     /* k0080_matmul */
+  {81, 3, 289, {0, 0, 0}, 0},     /* k0081_matmul */
+  {82, 18, 292, {0, 0, 0}, 0},    /* k0082_head_bn1_reduce_sum */
+  {83, 15, 310, {0, 0, 0}, 0},    /* k0083_head_fc2_reduce_sum */
+  {84, 3, 325, {0, 0, 0}, 0},     /* k0084_matmul */
+  {85, 3, 328, {0, 0, 0}, 0},     /* k0085_matmul */
+  {86, 3, 331, {0, 0, 0}, 0},     /* k0086_matmul */
+  {87, 11, 334, {0, 0, 0}, 0},    /* k0087_reduce_sum */
   {12, 3, 345, {0, 0, 0}, 0},     /* k0012_matmul */
-  {86, 18, 348, {0, 0, 0}, 0},    /* k0086_head_fc2_reduce_sum */
-  {87, 24, 366, {0, 0, 0}, 0},    /* k0087_head_reduce_sum */
-  {88, 5, 390, {0, 0, 0}, 0},     /* k0088_add */
-  {89, 17, 395, {0, 0, 0}, 0},    /* k0089_reduce_sum */
-  {90, 10, 412, {0, 0, 0}, 0},    /* k0090_backbone_block3_bn2_reduce_sum */
-  {20, 4, 422, {0, 0, 0}, 1},     /* k0020_conv2d_filter_grad */
-  {91, 9, 426, {0, 0, 0}, 0},     /* k0091_reduce_sum */
-  {92, 11, 435, {0, 0, 0}, 0},    /* k0092_backbone_block3_shortcut_bn_reduce_sum */
-  {93, 10, 446, {0, 0, 0}, 0},    /* k0093_backbone_block3_shortcut_bn_reduce_sum */
-  {24, 4, 456, {0, 0, 0}, 1},     /* k0024_conv2d_filter_grad */
-  {25, 16, 460, {0, 0, 0}, 1},    /* k0025_backbone_block3_reduce_sum */
-  {26, 10, 476, {0, 0, 0}, 0},    /* k0026_backbone_block3_bn1_reduce_sum */
-  {27, 4, 486, {0, 0, 0}, 1},     /* k0027_conv2d_filter_grad */
-  {28, 4, 490, {0, 0, 0}, 1},     /* k0028_backbone_block3_conv1_conv2d_input_grad */
-  {29, 17, 494, {0, 0, 0}, 1},    /* k0029_backbone_reduce_sum */
-  {30, 6, 511, {0, 0, 0}, 0},     /* k0030_reduce_sum */
-  {31, 8, 517, {0, 0, 0}, 0},     /* k0031_backbone_block2_shortcut_bn_reduce_sum */
-  {32, 7, 525, {0, 0, 0}, 0},     /* k0032_backbone_block2_shortcut_bn_reduce_sum */
-  {33, 10, 532, {0, 0, 0}, 0},    /* k0033_reduce_sum backbone.block2.bn2 */
-  {34, 4, 542, {0, 0, 0}, 1},     /* k0034_conv2d_filter_grad */
-  {35, 4, 546, {0, 0, 0}, 1},     /* k0035_conv2d_filter_grad */
-  {36, 16, 550, {0, 0, 0}, 1},    /* k0036_backbone_block2_reduce_sum */
-  {33, 10, 566, {0, 0, 0}, 0},    /* k0033_reduce_sum backbone.block2.bn1 */
-  {37, 4, 576, {0, 0, 0}, 1},     /* k0037_conv2d_filter_grad */
-  {38, 4, 580, {0, 0, 0}, 1},     /* k0038_backbone_block2_conv1_conv2d_input_grad */
-  {39, 17, 584, {0, 0, 0}, 1},    /* k0039_backbone_reduce_sum */
-  {40, 10, 601, {0, 0, 0}, 0},    /* k0040_backbone_block1_bn2_reduce_sum */
-  {41, 4, 611, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
-  {42, 16, 615, {0, 0, 0}, 1},    /* k0042_backbone_block1_reduce_sum */
-  {43, 10, 631, {0, 0, 0}, 0},    /* k0043_reduce_sum backbone.block1.bn1 */
-  {41, 4, 641, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
-  {44, 17, 645, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
-  {43, 10, 662, {0, 0, 0}, 0},    /* k0043_reduce_sum backbone.stem.bn */
-  {45, 4, 672, {0, 0, 0}, 1},     /* k0045_conv2d_filter_grad */
-  {64, 32, 676, {0, 0, 0}, 0},    /* k0064_optimize_runtime */
+  {88, 18, 348, {0, 0, 0}, 0},    /* k0088_head_fc2_reduce_sum */
+  {89, 24, 366, {0, 0, 0}, 0},    /* k0089_head_reduce_sum */
+  {90, 5, 390, {0, 0, 0}, 0},     /* k0090_add */
+  {91, 17, 395, {0, 0, 0}, 0},    /* k0091_reduce_sum */
+  {19, 4, 412, {0, 0, 0}, 1},     /* k0019_conv2d_filter_grad */
+  {92, 8, 416, {0, 0, 0}, 0},     /* k0092_reduce_sum */
+  {93, 11, 424, {0, 0, 0}, 0},    /* k0093_backbone_block3_shortcut_bn_reduce_sum */
+  {94, 10, 435, {0, 0, 0}, 0},    /* k0094_backbone_block3_shortcut_bn_reduce_sum */
+  {23, 4, 445, {0, 0, 0}, 1},     /* k0023_conv2d_filter_grad */
+  {24, 16, 449, {0, 0, 0}, 1},    /* k0024_backbone_block3_reduce_sum */
+  {25, 7, 465, {0, 0, 0}, 0},     /* k0025_backbone_block3_bn1_add */
+  {26, 4, 472, {0, 0, 0}, 1},     /* k0026_conv2d_filter_grad */
+  {27, 4, 476, {0, 0, 0}, 1},     /* k0027_backbone_block3_conv1_conv2d_input_grad */
+  {28, 17, 480, {0, 0, 0}, 1},    /* k0028_backbone_reduce_sum */
+  {29, 7, 497, {0, 0, 0}, 0},     /* k0029_backbone_block2_bn2_add */
+  {30, 4, 504, {0, 0, 0}, 1},     /* k0030_conv2d_filter_grad */
+  {31, 5, 508, {0, 0, 0}, 0},     /* k0031_reduce_sum */
+  {32, 8, 513, {0, 0, 0}, 0},     /* k0032_backbone_block2_shortcut_bn_reduce_sum */
+  {33, 7, 521, {0, 0, 0}, 0},     /* k0033_backbone_block2_shortcut_bn_reduce_sum */
+  {34, 4, 528, {0, 0, 0}, 1},     /* k0034_conv2d_filter_grad */
+  {35, 16, 532, {0, 0, 0}, 1},    /* k0035_backbone_block2_reduce_sum */
+  {36, 7, 548, {0, 0, 0}, 0},     /* k0036_backbone_block2_bn1_add */
+  {37, 4, 555, {0, 0, 0}, 1},     /* k0037_conv2d_filter_grad */
+  {38, 4, 559, {0, 0, 0}, 1},     /* k0038_backbone_block2_conv1_conv2d_input_grad */
+  {39, 17, 563, {0, 0, 0}, 1},    /* k0039_backbone_reduce_sum */
+  {40, 7, 580, {0, 0, 0}, 0},     /* k0040_backbone_block1_bn2_add */
+  {41, 4, 587, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
+  {42, 16, 591, {0, 0, 0}, 1},    /* k0042_backbone_block1_reduce_sum */
+  {43, 7, 607, {0, 0, 0}, 0},     /* k0043_add backbone.block1.bn1 */
+  {41, 4, 614, {0, 0, 0}, 1},     /* k0041_conv2d_filter_grad */
+  {44, 17, 618, {0, 0, 0}, 1},    /* k0044_backbone_reduce_sum */
+  {43, 7, 635, {0, 0, 0}, 0},     /* k0043_add backbone.stem.bn */
+  {45, 4, 642, {0, 0, 0}, 1},     /* k0045_conv2d_filter_grad */
+  {66, 32, 646, {0, 0, 0}, 0},    /* k0066_optimize_runtime */
 };
 static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = {
-  {{0, 200704, 0}, 0, 72, -1},
-  {{128, 0, 0}, 0, 72, -1},
-  {{128, 0, 0}, 0, 72, -1},
   {{0, 200704, 0}, 0, 70, -1},
-  {{0, 200704, 0}, 1, 69, -1},
-  {{128, 0, 0}, 1, 69, -1},
-  {{128, 0, 0}, 1, 69, -1},
+  {{128, 0, 0}, 0, 70, -1},
+  {{128, 0, 0}, 0, 71, -1},
+  {{0, 200704, 0}, 0, 69, -1},
   {{0, 200704, 0}, 1, 67, -1},
-  {{0, 200704, 0}, 2, 66, -1},
-  {{128, 0, 0}, 2, 66, -1},
-  {{128, 0, 0}, 2, 66, -1},
-  {{0, 200704, 0}, 2, 65, -1},
-  {{0, 200704, 0}, 2, 63, -1},
-  {{0, 100352, 0}, 3, 56, -1},
-  {{256, 0, 0}, 3, 56, -1},
+  {{128, 0, 0}, 1, 67, -1},
+  {{128, 0, 0}, 1, 68, -1},
+  {{0, 200704, 0}, 1, 66, -1},
+  {{0, 200704, 0}, 2, 64, -1},
+  {{128, 0, 0}, 2, 64, -1},
+  {{128, 0, 0}, 2, 65, -1},
+  {{0, 200704, 0}, 2, 64, -1},
+  {{0, 200704, 0}, 2, 62, -1},
+  {{0, 100352, 0}, 3, 57, -1},
   {{256, 0, 0}, 3, 57, -1},
-  {{0, 100352, 0}, 4, 62, -1},
-  {{256, 0, 0}, 4, 62, -1},
-  {{256, 0, 0}, 4, 62, -1},
-  {{0, 100352, 0}, 4, 59, -1},
-  {{0, 100352, 0}, 5, 58, -1},
-  {{256, 0, 0}, 5, 58, -1},
-  {{256, 0, 0}, 5, 58, -1},
-  {{0, 100352, 0}, 5, 54, -1},
-  {{0, 100352, 0}, 5, 52, -1},
-  {{0, 50176, 0}, 6, 47, -1},
+  {{256, 0, 0}, 3, 58, -1},
+  {{0, 100352, 0}, 4, 60, -1},
+  {{256, 0, 0}, 4, 60, -1},
+  {{256, 0, 0}, 4, 61, -1},
+  {{0, 100352, 0}, 4, 55, -1},
+  {{0, 100352, 0}, 5, 53, -1},
+  {{256, 0, 0}, 5, 53, -1},
+  {{256, 0, 0}, 5, 54, -1},
+  {{0, 100352, 0}, 5, 53, -1},
+  {{0, 100352, 0}, 5, 51, -1},
+  {{0, 50176, 0}, 6, 46, -1},
+  {{512, 0, 0}, 6, 46, -1},
   {{512, 0, 0}, 6, 47, -1},
-  {{512, 0, 0}, 6, 48, -1},
-  {{0, 50176, 0}, 7, 51, -1},
-  {{512, 0, 0}, 7, 51, -1},
-  {{512, 0, 0}, 7, 51, -1},
-  {{0, 50176, 0}, 7, 45, -1},
+  {{0, 50176, 0}, 7, 49, -1},
+  {{512, 0, 0}, 7, 49, -1},
+  {{512, 0, 0}, 7, 50, -1},
+  {{0, 50176, 0}, 7, 44, -1},
   {{0, 50176, 0}, 8, 43, -1},
   {{512, 0, 0}, 8, 43, -1},
-  {{512, 0, 0}, 8, 44, -1},
-  {{0, 50176, 0}, 8, 48, -1},
+  {{512, 0, 0}, 8, 43, -1},
+  {{0, 50176, 0}, 8, 47, -1},
   {{0, 1024, 0}, 8, 8, -1},
-  {{0, 1024, 0}, 8, 74, -1},
+  {{0, 1024, 0}, 8, 73, -1},
   {{0, 4096, 0}, 9, 41, -1},
   {{2048, 0, 0}, 9, 41, -1},
   {{2048, 0, 0}, 9, 41, -1},
@@ -3676,7 +3424,7 @@ static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = 
   {{0, 8, 0}, 11, 38, -1},
   {{0, 8, 0}, 11, 11, -1},
   {{4, 0, 0}, 11, 11, -1},
-  {{4, 0, 0}, 11, 74, -1},
+  {{4, 0, 0}, 11, 73, -1},
   {{0, 0, 16}, 11, 36, -1},
   {{0, 1024, 0}, 12, 13, -1},
   {{0, 1024, 0}, 13, 13, -1},
@@ -3684,9 +3432,9 @@ static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = 
   {{0, 8, 0}, 13, 40, -1},
   {{0, 1024, 0}, 13, 27, -1},
   {{512, 0, 0}, 13, 13, -1},
-  {{512, 0, 0}, 13, 74, 57},
+  {{512, 0, 0}, 13, 73, 57},
   {{262144, 0, 0}, 14, 14, -1},
-  {{262144, 0, 0}, 14, 74, 59},
+  {{262144, 0, 0}, 14, 73, 59},
   {{0, 4096, 0}, 15, 15, -1},
   {{0, 4096, 0}, 15, 41, 61},
   {{2048, 0, 0}, 15, 18, -1},
@@ -3696,10 +3444,10 @@ static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = 
   {{0, 4096, 0}, 15, 16, -1},
   {{2048, 0, 0}, 15, 16, -1},
   {{0, 4096, 0}, 16, 32, 67},
-  {{2048, 0, 0}, 17, 74, 64},
-  {{2048, 0, 0}, 18, 74, 63},
+  {{2048, 0, 0}, 17, 73, 64},
+  {{2048, 0, 0}, 18, 73, 63},
   {{262144, 0, 0}, 19, 19, -1},
-  {{262144, 0, 0}, 19, 74, 72},
+  {{262144, 0, 0}, 19, 73, 72},
   {{0, 4096, 0}, 20, 28, -1},
   {{2048, 0, 0}, 20, 28, -1},
   {{2048, 0, 0}, 20, 29, -1},
@@ -3712,7 +3460,7 @@ static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = 
   {{0, 8, 0}, 22, 22, -1},
   {{0, 8, 0}, 22, 22, -1},
   {{4, 0, 0}, 22, 22, -1},
-  {{4, 0, 0}, 22, 74, -1},
+  {{4, 0, 0}, 22, 73, -1},
   {{0, 0, 16}, 22, 24, 81},
   {{0, 1024, 0}, 23, 24, -1},
   {{0, 1024, 0}, 24, 24, -1},
@@ -3735,8 +3483,8 @@ static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = 
   {{0, 4096, 0}, 29, 31, 99},
   {{262144, 0, 0}, 30, 30, -1},
   {{262144, 0, 0}, 30, 33, 107},
-  {{0, 1024, 0}, 31, 48, -1},
-  {{0, 1024, 0}, 32, 48, -1},
+  {{0, 1024, 0}, 31, 47, -1},
+  {{0, 1024, 0}, 32, 47, -1},
   {{0, 4096, 0}, 33, 41, -1},
   {{2048, 0, 0}, 33, 41, -1},
   {{0, 4096, 0}, 33, 33, -1},
@@ -3772,107 +3520,91 @@ static const hw_buffer fmnist_resnet_small_bilevel_unrolled_k1_step_buffers[] = 
   {{0, 4096, 0}, 41, 42, 111},
   {{2048, 0, 0}, 41, 42, -1},
   {{0, 4096, 0}, 42, 43, 139},
-  {{0, 1024, 0}, 43, 48, -1},
+  {{0, 1024, 0}, 43, 47, -1},
+  {{512, 0, 0}, 43, 73, -1},
+  {{512, 0, 0}, 43, 73, -1},
   {{512, 0, 0}, 43, 43, -1},
-  {{512, 0, 0}, 43, 74, -1},
   {{512, 0, 0}, 43, 43, -1},
-  {{512, 0, 0}, 43, 74, -1},
+  {{0, 50176, 0}, 43, 43, 32},
   {{512, 0, 0}, 43, 43, -1},
-  {{512, 0, 0}, 43, 44, -1},
-  {{0, 50176, 0}, 43, 44, 32},
-  {{512, 0, 0}, 44, 44, -1},
-  {{0, 50176, 0}, 44, 50, 153},
-  {{589824, 0, 0}, 45, 74, -1},
+  {{0, 50176, 0}, 43, 49, 151},
+  {{589824, 0, 0}, 44, 73, -1},
+  {{512, 0, 0}, 45, 73, -1},
   {{512, 0, 0}, 46, 46, -1},
-  {{512, 0, 0}, 46, 74, -1},
+  {{0, 50176, 0}, 46, 47, 25},
+  {{512, 0, 0}, 46, 47, -1},
   {{512, 0, 0}, 47, 47, -1},
-  {{0, 50176, 0}, 47, 48, 25},
-  {{512, 0, 0}, 47, 48, -1},
-  {{512, 0, 0}, 48, 48, -1},
-  {{0, 50176, 0}, 48, 54, 35},
-  {{32768, 0, 0}, 49, 74, -1},
-  {{0, 50176, 0}, 50, 50, -1},
-  {{0, 50176, 0}, 50, 51, 165},
-  {{512, 0, 0}, 50, 50, -1},
-  {{512, 0, 0}, 50, 74, -1},
-  {{512, 0, 0}, 50, 50, -1},
-  {{512, 0, 0}, 50, 74, -1},
-  {{512, 0, 0}, 50, 51, -1},
-  {{512, 0, 0}, 50, 51, -1},
-  {{0, 50176, 0}, 51, 51, 28},
-  {{512, 0, 0}, 51, 51, -1},
-  {{0, 50176, 0}, 51, 53, 166},
-  {{294912, 0, 0}, 52, 74, -1},
-  {{0, 100352, 0}, 53, 54, -1},
-  {{0, 100352, 0}, 54, 54, -1},
-  {{0, 100352, 0}, 54, 58, 23},
-  {{256, 0, 0}, 54, 54, -1},
-  {{256, 0, 0}, 54, 74, -1},
-  {{256, 0, 0}, 54, 54, -1},
-  {{256, 0, 0}, 54, 74, -1},
-  {{256, 0, 0}, 54, 58, -1},
-  {{256, 0, 0}, 54, 58, -1},
-  {{256, 0, 0}, 55, 55, -1},
-  {{256, 0, 0}, 55, 74, -1},
-  {{256, 0, 0}, 56, 56, -1},
-  {{0, 100352, 0}, 56, 57, 13},
-  {{256, 0, 0}, 56, 57, -1},
+  {{0, 50176, 0}, 47, 53, 35},
+  {{32768, 0, 0}, 48, 73, -1},
+  {{0, 50176, 0}, 49, 49, -1},
+  {{0, 50176, 0}, 49, 50, 162},
+  {{512, 0, 0}, 49, 73, -1},
+  {{512, 0, 0}, 49, 73, -1},
+  {{512, 0, 0}, 49, 49, -1},
+  {{512, 0, 0}, 49, 50, -1},
+  {{0, 50176, 0}, 49, 50, 28},
+  {{512, 0, 0}, 49, 50, -1},
+  {{0, 50176, 0}, 50, 52, 163},
+  {{294912, 0, 0}, 51, 73, -1},
+  {{0, 100352, 0}, 52, 53, -1},
+  {{0, 100352, 0}, 53, 53, -1},
+  {{0, 100352, 0}, 53, 58, 23},
+  {{256, 0, 0}, 53, 73, -1},
+  {{256, 0, 0}, 53, 73, -1},
+  {{256, 0, 0}, 53, 53, -1},
+  {{256, 0, 0}, 53, 54, -1},
+  {{0, 100352, 0}, 53, 54, 20},
+  {{256, 0, 0}, 53, 54, -1},
+  {{0, 100352, 0}, 54, 60, 179},
+  {{147456, 0, 0}, 55, 73, -1},
+  {{256, 0, 0}, 56, 73, -1},
   {{256, 0, 0}, 57, 57, -1},
-  {{0, 100352, 0}, 57, 65, 189},
-  {{0, 100352, 0}, 58, 58, 20},
+  {{0, 100352, 0}, 57, 58, 13},
+  {{256, 0, 0}, 57, 58, -1},
   {{256, 0, 0}, 58, 58, -1},
-  {{0, 100352, 0}, 58, 61, 179},
-  {{147456, 0, 0}, 59, 74, -1},
-  {{8192, 0, 0}, 60, 74, -1},
-  {{0, 100352, 0}, 61, 61, -1},
-  {{0, 100352, 0}, 61, 62, 198},
-  {{256, 0, 0}, 61, 61, -1},
-  {{256, 0, 0}, 61, 74, -1},
-  {{256, 0, 0}, 61, 61, -1},
-  {{256, 0, 0}, 61, 74, -1},
-  {{256, 0, 0}, 61, 62, -1},
-  {{256, 0, 0}, 61, 62, -1},
-  {{0, 100352, 0}, 62, 62, 16},
-  {{256, 0, 0}, 62, 62, -1},
-  {{0, 100352, 0}, 62, 64, 199},
-  {{73728, 0, 0}, 63, 74, -1},
-  {{0, 200704, 0}, 64, 65, -1},
-  {{0, 200704, 0}, 65, 65, -1},
-  {{0, 200704, 0}, 65, 71, 11},
-  {{128, 0, 0}, 65, 65, -1},
-  {{128, 0, 0}, 65, 74, -1},
-  {{128, 0, 0}, 65, 65, -1},
-  {{128, 0, 0}, 65, 74, -1},
-  {{128, 0, 0}, 65, 66, -1},
-  {{128, 0, 0}, 65, 66, -1},
-  {{0, 200704, 0}, 66, 66, 8},
-  {{128, 0, 0}, 66, 66, -1},
-  {{0, 200704, 0}, 66, 68, 219},
-  {{36864, 0, 0}, 67, 74, -1},
-  {{0, 200704, 0}, 68, 68, -1},
-  {{0, 200704, 0}, 68, 69, 223},
-  {{128, 0, 0}, 68, 68, -1},
-  {{128, 0, 0}, 68, 74, -1},
-  {{128, 0, 0}, 68, 68, -1},
-  {{128, 0, 0}, 68, 74, -1},
-  {{128, 0, 0}, 68, 69, -1},
-  {{128, 0, 0}, 68, 69, -1},
-  {{0, 200704, 0}, 69, 69, 4},
-  {{128, 0, 0}, 69, 69, -1},
-  {{0, 200704, 0}, 69, 71, 224},
-  {{36864, 0, 0}, 70, 74, -1},
-  {{0, 200704, 0}, 71, 71, -1},
-  {{0, 200704, 0}, 71, 72, 212},
-  {{128, 0, 0}, 71, 71, -1},
-  {{128, 0, 0}, 71, 74, -1},
-  {{128, 0, 0}, 71, 71, -1},
-  {{128, 0, 0}, 71, 74, -1},
-  {{128, 0, 0}, 71, 72, -1},
-  {{128, 0, 0}, 71, 72, -1},
-  {{0, 200704, 0}, 72, 72, 0},
-  {{128, 0, 0}, 72, 72, -1},
-  {{0, 200704, 0}, 72, 73, 236},
-  {{1152, 0, 0}, 73, 74, -1},
+  {{0, 100352, 0}, 58, 64, 174},
+  {{8192, 0, 0}, 59, 73, -1},
+  {{0, 100352, 0}, 60, 60, -1},
+  {{0, 100352, 0}, 60, 61, 190},
+  {{256, 0, 0}, 60, 73, -1},
+  {{256, 0, 0}, 60, 73, -1},
+  {{256, 0, 0}, 60, 60, -1},
+  {{256, 0, 0}, 60, 61, -1},
+  {{0, 100352, 0}, 60, 61, 16},
+  {{256, 0, 0}, 60, 61, -1},
+  {{0, 100352, 0}, 61, 63, 191},
+  {{73728, 0, 0}, 62, 73, -1},
+  {{0, 200704, 0}, 63, 64, -1},
+  {{0, 200704, 0}, 64, 64, -1},
+  {{0, 200704, 0}, 64, 70, 11},
+  {{128, 0, 0}, 64, 73, -1},
+  {{128, 0, 0}, 64, 73, -1},
+  {{128, 0, 0}, 64, 64, -1},
+  {{128, 0, 0}, 64, 65, -1},
+  {{0, 200704, 0}, 64, 65, 8},
+  {{128, 0, 0}, 64, 65, -1},
+  {{0, 200704, 0}, 65, 67, 207},
+  {{36864, 0, 0}, 66, 73, -1},
+  {{0, 200704, 0}, 67, 67, -1},
+  {{0, 200704, 0}, 67, 68, 211},
+  {{128, 0, 0}, 67, 73, -1},
+  {{128, 0, 0}, 67, 73, -1},
+  {{128, 0, 0}, 67, 67, -1},
+  {{128, 0, 0}, 67, 68, -1},
+  {{0, 200704, 0}, 67, 68, 4},
+  {{128, 0, 0}, 67, 68, -1},
+  {{0, 200704, 0}, 68, 70, 212},
+  {{36864, 0, 0}, 69, 73, -1},
+  {{0, 200704, 0}, 70, 70, -1},
+  {{0, 200704, 0}, 70, 71, 202},
+  {{128, 0, 0}, 70, 73, -1},
+  {{128, 0, 0}, 70, 73, -1},
+  {{128, 0, 0}, 70, 70, -1},
+  {{128, 0, 0}, 70, 71, -1},
+  {{0, 200704, 0}, 70, 71, 0},
+  {{128, 0, 0}, 70, 71, -1},
+  {{0, 200704, 0}, 71, 72, 222},
+  {{1152, 0, 0}, 72, 73, -1},
 };
 static const hw_copy fmnist_resnet_small_bilevel_unrolled_k1_step_copies[] = {
   {ST(1227136), BUF(73), {262144, 0, 0}},
@@ -3901,15 +3633,15 @@ static const hw_arg fmnist_resnet_small_encode_args[] = {
       ST(339328), ST(339840), BUF(14), BUF(15), BUF(16), SCRATCH,
 };
 static const hw_call fmnist_resnet_small_encode_calls[] = {
-  {94, 9, 0, {0, 0, 0}, 1},       /* k0094_backbone_stem_conv2d */
-  {95, 9, 9, {0, 0, 0}, 1},       /* k0095_backbone_block1_conv2d */
-  {96, 10, 18, {0, 0, 0}, 1},     /* k0096_backbone_block1_conv2d */
-  {97, 4, 28, {0, 0, 0}, 1},      /* k0097_backbone_block2_shortcut_conv_conv2d */
-  {98, 9, 32, {0, 0, 0}, 1},      /* k0098_backbone_block2_conv2d */
-  {99, 14, 41, {0, 0, 0}, 1},     /* k0099_backbone_block2_conv2d */
-  {100, 4, 55, {0, 0, 0}, 1},     /* k0100_backbone_block3_shortcut_conv_conv2d */
-  {101, 9, 59, {0, 0, 0}, 1},     /* k0101_backbone_block3_conv2d */
-  {102, 15, 68, {0, 0, 0}, 1},    /* k0102_backbone_block3_reduce_mean */
+  {95, 9, 0, {0, 0, 0}, 1},       /* k0095_backbone_stem_conv2d */
+  {96, 9, 9, {0, 0, 0}, 1},       /* k0096_backbone_block1_conv2d */
+  {97, 10, 18, {0, 0, 0}, 1},     /* k0097_backbone_block1_conv2d */
+  {98, 4, 28, {0, 0, 0}, 1},      /* k0098_backbone_block2_shortcut_conv_conv2d */
+  {99, 9, 32, {0, 0, 0}, 1},      /* k0099_backbone_block2_conv2d */
+  {100, 14, 41, {0, 0, 0}, 1},    /* k0100_backbone_block2_conv2d */
+  {101, 4, 55, {0, 0, 0}, 1},     /* k0101_backbone_block3_shortcut_conv_conv2d */
+  {102, 9, 59, {0, 0, 0}, 1},     /* k0102_backbone_block3_conv2d */
+  {103, 15, 68, {0, 0, 0}, 1},    /* k0103_backbone_block3_reduce_mean */
 };
 static const hw_buffer fmnist_resnet_small_encode_buffers[] = {
   {{0, 100352, 0}, 0, 0, -1},
@@ -4256,9 +3988,9 @@ static const hw_entry fmnist_resnet_small_entries[] = {
     .num_outputs = 2,
     .outputs = fmnist_resnet_small_joint_step_outputs,
     .flops = {4398368, 461524744, 3156},
-    .bytes_moved = {17642252, 15492400, 64},
-    .num_buffers = 173,
-    .num_calls = 50,
+    .bytes_moved = {17628044, 15391024, 64},
+    .num_buffers = 154,
+    .num_calls = 49,
     .buffers = fmnist_resnet_small_joint_step_buffers,
     .kernels = fmnist_resnet_small_kernels,
     .calls = fmnist_resnet_small_joint_step_calls,
@@ -4270,9 +4002,9 @@ static const hw_entry fmnist_resnet_small_entries[] = {
     .num_outputs = 3,
     .outputs = fmnist_resnet_small_bilevel_step_outputs,
     .flops = {3869472, 463765008, 9456},
-    .bytes_moved = {19277656, 15603080, 192},
-    .num_buffers = 242,
-    .num_calls = 69,
+    .bytes_moved = {19270104, 15501704, 192},
+    .num_buffers = 226,
+    .num_calls = 68,
     .buffers = fmnist_resnet_small_bilevel_step_buffers,
     .kernels = fmnist_resnet_small_kernels,
     .calls = fmnist_resnet_small_bilevel_step_calls,
@@ -4292,9 +4024,9 @@ static const hw_entry fmnist_resnet_small_entries[] = {
     .num_outputs = 3,
     .outputs = fmnist_resnet_small_bilevel_unrolled_k1_step_outputs,
     .flops = {3603744, 465124372, 12540},
-    .bytes_moved = {18751812, 15691200, 288},
-    .num_buffers = 247,
-    .num_calls = 75,
+    .bytes_moved = {18744260, 15587776, 288},
+    .num_buffers = 231,
+    .num_calls = 74,
     .buffers = fmnist_resnet_small_bilevel_unrolled_k1_step_buffers,
     .kernels = fmnist_resnet_small_kernels,
     .calls = fmnist_resnet_small_bilevel_unrolled_k1_step_calls,
@@ -4332,114 +4064,6 @@ const hw_program *hw_program_fmnist_resnet_small(void) {
 #include "headway_optimize.h"
 #include "headway_program.h"
 
-
-/* conv2d_input_grad, mul, reduce_sum, reshape -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0044_backbone_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3,
-    float *restrict y4, float *restrict y5, float *restrict y6, float *restrict y7, float *restrict scratch,
-    int64_t scratch_bytes) {
-  const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
-      .ow = 28, .stride = 1, .pad = 1};
-  hw_conv2d_input_grad_nhwc(&y0_shape, x7, x5, y0, scratch, scratch_bytes);
-  double h_y1_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y2[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y2[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((double)x6[i0 * 25088 + i1 * 896 + i2 * 32 + i3] +
-                (double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3]) * (((((((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 +
-                i3] - (double)x1[i3]) * h_y1_0[i3]) * (double)x3[i3]) + (double)x4[i3]) > 0.0) ? 1.0 : 0.0));
-            acc_y2[i3] += (double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3];
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y2[p][i3] = acc_y2[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
-        + part_y2[6][i3] + part_y2[7][i3]);
-  }
-  for (int64_t i = 0; i < 32; i++) {
-    y3[i] = (float)(double)y2[i];
-  }
-  double h_y4_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y4_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y4[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y4[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y4[i3] += ((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (((double)x0[i0 * 25088 + i1 * 896 + i2 *
-                32 + i3] - (double)x1[i3]) * h_y4_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y4[p][i3] = acc_y4[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
-        + part_y4[6][i3] + part_y4[7][i3]);
-  }
-  for (int64_t i = 0; i < 32; i++) {
-    y5[i] = (float)(double)y4[i];
-  }
-  double h_y6_0[32];
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    h_y6_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y6[8][32], part_y7[8][32];
-  #pragma omp parallel for if((50176 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y6[32] = {0.0}, acc_y7[32] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 28; i1++) {
-        for (int64_t i2 = 0; i2 < 28; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 32; i3++) {
-            acc_y6[i3] += (((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * ((double)x0[i0 * 25088
-                + i1 * 896 + i2 * 32 + i3] - (double)x1[i3]));
-            acc_y7[i3] += (-(((double)y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] * (double)x3[i3]) * h_y6_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 32; i3++) {
-      part_y6[p][i3] = acc_y6[i3];
-      part_y7[p][i3] = acc_y7[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 32; i3++) {
-    y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
-        + part_y6[6][i3] + part_y6[7][i3]);
-    y7[i3] = (float)(part_y7[0][i3] + part_y7[1][i3] + part_y7[2][i3] + part_y7[3][i3] + part_y7[4][i3] + part_y7[5][i3]
-        + part_y7[6][i3] + part_y7[7][i3]);
-  }
-}
-void fmnist_resnet_small_k0044_backbone_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0044_backbone_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-      a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
-}
 
 /* conv2d_filter_grad -> f32[32,1,3,3] (graphs/FMNISTResNetSmall.swift:13) */
 static void fmnist_resnet_small_k0045_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
@@ -4633,8 +4257,154 @@ void fmnist_resnet_small_k0049_head_fc2_matmul_launch(void *const *a, const hw_c
   fmnist_resnet_small_k0049_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
+/* matmul, mul, reduce_sum, reshape -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0050_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
+    float *restrict y5, float *restrict y6, float *restrict y7) {
+  hw_matmul((2 * n), 512, 128, 0, 0, x6, x5, y0);
+  double h_y1_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y1_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double part_y2[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y2[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y1[i0 * 512 + i1] = (float)((double)y0[i0 * 512 + i1] * (((((((double)x0[i0 * 512 + i1] - (double)x1[i1]) *
+            h_y1_0[i1]) * (double)x3[i1]) + (double)x4[i1]) > 0.0) ? 1.0 : 0.0));
+        acc_y2[i1] += (double)y1[i0 * 512 + i1];
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y2[p][i1] = acc_y2[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1]
+        + part_y2[6][i1] + part_y2[7][i1]);
+  }
+  for (int64_t i = 0; i < 512; i++) {
+    y3[i] = (float)(double)y2[i];
+  }
+  double h_y4_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y4_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double part_y4[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y4[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y4[i1] += ((double)y1[i0 * 512 + i1] * (((double)x0[i0 * 512 + i1] - (double)x1[i1]) * h_y4_0[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y4[p][i1] = acc_y4[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
+        + part_y4[6][i1] + part_y4[7][i1]);
+  }
+  for (int64_t i = 0; i < 512; i++) {
+    y5[i] = (float)(double)y4[i];
+  }
+  double h_y6_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y6_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double part_y6[8][512], part_y7[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y6[512] = {0.0}, acc_y7[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        acc_y6[i1] += (((double)y1[i0 * 512 + i1] * (double)x3[i1]) * ((double)x0[i0 * 512 + i1] - (double)x1[i1]));
+        acc_y7[i1] += (-(((double)y1[i0 * 512 + i1] * (double)x3[i1]) * h_y6_0[i1]));
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y6[p][i1] = acc_y6[i1];
+      part_y7[p][i1] = acc_y7[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y6[i1] = (float)(part_y6[0][i1] + part_y6[1][i1] + part_y6[2][i1] + part_y6[3][i1] + part_y6[4][i1] + part_y6[5][i1]
+        + part_y6[6][i1] + part_y6[7][i1]);
+    y7[i1] = (float)(part_y7[0][i1] + part_y7[1][i1] + part_y7[2][i1] + part_y7[3][i1] + part_y7[4][i1] + part_y7[5][i1]
+        + part_y7[6][i1] + part_y7[7][i1]);
+  }
+}
+void fmnist_resnet_small_k0050_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0050_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+      a[11], a[12], a[13], a[14]);
+}
+
+/* add, reduce_sum -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0051_head_bn1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+    const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
+    const float *restrict x6, float *y0, float *restrict y1, float *y2) {
+  double h_y0_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double h_y0_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_1[i1] = (h_y0_0[i1] / ((double)x2[i1] + 1e-05));
+  }
+  double h_y0_2[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y0_2[i1] = (((double)x5[i1] * (h_y0_1[i1] * (-0.5))) * (1.0 / (double)(2 * n)));
+  }
+  double part_y1[8][512];
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t p = 0; p < 8; p++) {
+    double acc_y1[512] = {0.0};
+    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
+      #pragma omp simd
+      for (int64_t i1 = 0; i1 < 512; i1++) {
+        y0[i0 * 512 + i1] = (float)((h_y0_2[i1] * ((double)x0[i0 * 512 + i1] - (double)x1[i1])) + (h_y0_2[i1] *
+            ((double)x0[i0 * 512 + i1] - (double)x1[i1])));
+        acc_y1[i1] += (-(double)y0[i0 * 512 + i1]);
+      }
+    }
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      part_y1[p][i1] = acc_y1[i1];
+    }
+  }
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    y1[i1] = (float)(part_y1[0][i1] + part_y1[1][i1] + part_y1[2][i1] + part_y1[3][i1] + part_y1[4][i1] + part_y1[5][i1]
+        + part_y1[6][i1] + part_y1[7][i1]);
+  }
+  double h_y2_0[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y2_0[i1] = (1.0 / sqrt(((double)x2[i1] + 1e-05)));
+  }
+  double h_y2_1[512];
+  for (int64_t i1 = 0; i1 < 512; i1++) {
+    h_y2_1[i1] = (((double)x6[i1] + (double)y1[i1]) * (1.0 / (double)(2 * n)));
+  }
+  #pragma omp parallel for if((1024 * n) >= 32768)
+  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    for (int64_t i1 = 0; i1 < 512; i1++) {
+      y2[i0 * 512 + i1] = (float)(((((double)x4[i0 * 512 + i1] * (double)x3[i1]) * h_y2_0[i1]) + (double)y0[i0 * 512 +
+          i1]) + h_y2_1[i1]);
+    }
+  }
+}
+void fmnist_resnet_small_k0051_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0051_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
 /* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0050_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0052_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
   const double h_y1_0 = (double)x2[0];
@@ -4645,12 +4415,12 @@ static void fmnist_resnet_small_k0050_head_fc1_matmul(int64_t n, const float *re
     }
   }
 }
-void fmnist_resnet_small_k0050_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0050_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0052_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0052_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* sub -> f32[512] */
-static void fmnist_resnet_small_k0051_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float
+static void fmnist_resnet_small_k0053_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float
     *restrict x2,
     float *restrict y0) {
   const double h_y0_0 = (double)x1[0];
@@ -4658,13 +4428,13 @@ static void fmnist_resnet_small_k0051_head_bn1_sub(const float *restrict x0, con
     y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
   }
 }
-void fmnist_resnet_small_k0051_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0053_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0051_head_bn1_sub(a[0], a[1], a[2], a[3]);
+  fmnist_resnet_small_k0053_head_bn1_sub(a[0], a[1], a[2], a[3]);
 }
 
 /* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0052_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0054_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
   hw_matmul((2 * n), 128, 512, 0, 1, x2, x1, y0);
   #pragma omp parallel for if((256 * n) >= 32768)
@@ -4686,12 +4456,12 @@ static void fmnist_resnet_small_k0052_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0052_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0052_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0054_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0054_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, reduce_max, reduce_sum, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0053_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0055_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *y3) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x1, x1, y0);
   const double h_y1_0 = (double)x0[0];
@@ -4730,12 +4500,12 @@ static void fmnist_resnet_small_k0053_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0053_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0053_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0055_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0055_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0054_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0056_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
     float *restrict y2, float *y3, float *y4, float *y5, float *restrict y6) {
@@ -4784,13 +4554,13 @@ static void fmnist_resnet_small_k0054_reduce_sum(int64_t n, const float *restric
     y6[i0] = (float)((double)x2[i0] - (h_y5_1 * (double)y5[i0]));
   }
 }
-void fmnist_resnet_small_k0054_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0054_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0056_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0056_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13], a[14], a[15]);
 }
 
 /* matmul, add, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0055_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0057_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict y2) {
   hw_matmul(128, 512, (2 * n), 1, 0, x4, x3, y0);
@@ -4804,12 +4574,12 @@ static void fmnist_resnet_small_k0055_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0055_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0055_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0057_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0057_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0056_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0058_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *y6, float *restrict y7) {
@@ -4883,13 +4653,13 @@ static void fmnist_resnet_small_k0056_reduce_sum(int64_t n, const float *restric
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0056_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0056_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0058_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0058_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13], a[14]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0057_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0059_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -4907,12 +4677,12 @@ static void fmnist_resnet_small_k0057_add(int64_t n, const float *restrict x0, c
     }
   }
 }
-void fmnist_resnet_small_k0057_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0057_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+void fmnist_resnet_small_k0059_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0059_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* matmul, add, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0058_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0060_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict y2) {
   hw_matmul(512, 128, (2 * n), 1, 0, x5, x0, y0);
@@ -4926,12 +4696,12 @@ static void fmnist_resnet_small_k0058_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0058_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0058_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0060_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0060_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* add, sub -> f32[512] */
-static void fmnist_resnet_small_k0059_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
+static void fmnist_resnet_small_k0061_sub(const float *restrict x0, const float *restrict x1, const float *restrict x2,
     const float *restrict x3, const float *x4, float *y0, float *restrict y1) {
   const double h_y0_0 = (double)x3[0];
   const double h_y0_1 = (double)x0[0];
@@ -4940,13 +4710,13 @@ static void fmnist_resnet_small_k0059_sub(const float *restrict x0, const float 
     y1[i0] = (float)((double)x2[i0] - (h_y0_1 * (double)y0[i0]));
   }
 }
-void fmnist_resnet_small_k0059_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0061_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0059_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  fmnist_resnet_small_k0061_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0060_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0062_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *x5, float *restrict y0,
     float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5) {
@@ -5003,14 +4773,14 @@ static void fmnist_resnet_small_k0060_head_bn1_reduce_mean(int64_t n, const floa
     }
   }
 }
-void fmnist_resnet_small_k0060_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0060_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0062_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0062_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11]);
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
     (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0061_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0063_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
     float *y6) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x1, x1, y0);
@@ -5059,12 +4829,12 @@ static void fmnist_resnet_small_k0061_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-void fmnist_resnet_small_k0061_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0061_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0063_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0063_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* matmul, add, reduce_sum -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0062_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+static void fmnist_resnet_small_k0064_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
     float *y1, float *restrict y2, float *y3) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
@@ -5093,12 +4863,12 @@ static void fmnist_resnet_small_k0062_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0062_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0062_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+void fmnist_resnet_small_k0064_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0064_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
 /* matmul, mul, reduce_sum, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0063_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0065_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
     float *restrict y5, float *y6) {
@@ -5178,13 +4948,13 @@ static void fmnist_resnet_small_k0063_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0063_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0063_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0065_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0065_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13]);
 }
 
 /* runtime_update of 27 parameters, 306784 elements */
-static void fmnist_resnet_small_k0064_optimize_runtime(void *const *a) {
+static void fmnist_resnet_small_k0066_optimize_runtime(void *const *a) {
   /* {parameter, first moment, second moment, step count, elements, adapted}: float offsets
    * in the state arena, -1 where the rule keeps no such slot */
   static const hw_optimizer_segment segments[27] = {
@@ -5227,14 +4997,14 @@ static void fmnist_resnet_small_k0064_optimize_runtime(void *const *a) {
   };
   hw_optimize(&rule, segments, 27, (float *)a[4], (const float *const *)&a[5]);
 }
-void fmnist_resnet_small_k0064_optimize_runtime_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0066_optimize_runtime_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0064_optimize_runtime(a);
+  fmnist_resnet_small_k0066_optimize_runtime(a);
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
     (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0065_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0067_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict y6) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x0, y0);
@@ -5283,12 +5053,12 @@ static void fmnist_resnet_small_k0065_reduce_mean(int64_t n, const float *restri
     }
   }
 }
-void fmnist_resnet_small_k0065_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0065_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0067_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0067_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 /* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0066_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0068_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
     float *y5) {
@@ -5335,13 +5105,13 @@ static void fmnist_resnet_small_k0066_head_fc2_reduce_sum(int64_t n, const float
     y5[i0] = (float)((double)x1[i0] - (h_y5_0 * (double)y4[i0]));
   }
 }
-void fmnist_resnet_small_k0066_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0066_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0068_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0068_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12]);
 }
 
 /* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0067_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0069_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
   hw_matmul(128, 512, (2 * n), 1, 0, x2, x0, y0);
   const double h_y1_0 = (double)x3[0];
@@ -5352,12 +5122,12 @@ static void fmnist_resnet_small_k0067_head_fc2_matmul(int64_t n, const float *re
     }
   }
 }
-void fmnist_resnet_small_k0067_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0067_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0069_head_fc2_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0069_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0068_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0070_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict y6, float *restrict y7) {
@@ -5431,13 +5201,13 @@ static void fmnist_resnet_small_k0068_head_reduce_sum(int64_t n, const float *re
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0068_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0068_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0070_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0070_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0069_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0071_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -5455,25 +5225,25 @@ static void fmnist_resnet_small_k0069_head_bn1_add(int64_t n, const float *restr
     }
   }
 }
-void fmnist_resnet_small_k0069_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0069_head_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+void fmnist_resnet_small_k0071_head_bn1_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0071_head_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
 /* sub -> f32[512] */
-static void fmnist_resnet_small_k0070_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float *x2,
+static void fmnist_resnet_small_k0072_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float *x2,
     float *y0) {
   const double h_y0_0 = (double)x1[0];
   for (int64_t i0 = 0; i0 < 512; i0++) {
     y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
   }
 }
-void fmnist_resnet_small_k0070_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
+void fmnist_resnet_small_k0072_head_bn1_sub_launch(void *const *a, const hw_call_context *c) {
   (void)c;
-  fmnist_resnet_small_k0070_head_bn1_sub(a[0], a[1], a[2], a[3]);
+  fmnist_resnet_small_k0072_head_bn1_sub(a[0], a[1], a[2], a[3]);
 }
 
 /* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0071_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0073_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
   const double h_y1_0 = (double)x2[0];
@@ -5484,12 +5254,12 @@ static void fmnist_resnet_small_k0071_head_fc1_matmul(int64_t n, const float *re
     }
   }
 }
-void fmnist_resnet_small_k0071_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0071_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
+void fmnist_resnet_small_k0073_head_fc1_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0073_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0072_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0074_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *x5, float *restrict y0,
     float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5) {
@@ -5546,13 +5316,13 @@ static void fmnist_resnet_small_k0072_head_bn1_reduce_mean(int64_t n, const floa
     }
   }
 }
-void fmnist_resnet_small_k0072_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0072_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0074_head_bn1_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0074_head_bn1_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11]);
 }
 
 /* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0073_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+static void fmnist_resnet_small_k0075_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
     float *y1, float *restrict y2, float *y3, float *restrict y4) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x4, x3, y0);
@@ -5594,12 +5364,12 @@ static void fmnist_resnet_small_k0073_reduce_sum(int64_t n, const float *restric
         + part_y4[6][i1] + part_y4[7][i1]);
   }
 }
-void fmnist_resnet_small_k0073_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0073_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+void fmnist_resnet_small_k0075_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0075_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* matmul, mul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0074_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0076_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *y0, float *y1) {
   hw_matmul(128, 512, (2 * n), 1, 0, x2, x1, y0);
   const double h_y1_0 = (double)x0[0];
@@ -5610,30 +5380,30 @@ static void fmnist_resnet_small_k0074_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0074_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0074_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
+void fmnist_resnet_small_k0076_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0076_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
 /* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0075_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0077_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
 }
-void fmnist_resnet_small_k0075_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0075_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0077_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0077_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0076_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0078_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 512, 128, 0, 0, x0, x1, y0);
 }
-void fmnist_resnet_small_k0076_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0076_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0078_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0078_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul, mul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0077_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0079_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *y0, float *y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x2, x0, y0);
   const double h_y1_0 = (double)x1[0];
@@ -5644,30 +5414,30 @@ static void fmnist_resnet_small_k0077_matmul(int64_t n, const float *restrict x0
     }
   }
 }
-void fmnist_resnet_small_k0077_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0077_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
+void fmnist_resnet_small_k0079_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0079_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
 /* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0078_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0080_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 0, x1, x0, y0);
 }
-void fmnist_resnet_small_k0078_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0078_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0080_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0080_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0079_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0081_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 0, x0, x1, y0);
 }
-void fmnist_resnet_small_k0079_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0079_matmul(c->n, a[0], a[1], a[2]);
+void fmnist_resnet_small_k0081_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0081_matmul(c->n, a[0], a[1], a[2]);
 }
 
 /* matmul, reduce_sum, mul, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0080_head_bn1_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0082_head_bn1_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
@@ -5735,13 +5505,13 @@ static void fmnist_resnet_small_k0080_head_bn1_reduce_sum(int64_t n, const float
     }
   }
 }
-void fmnist_resnet_small_k0080_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0080_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0082_head_bn1_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0082_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
 }
 
 /* matmul, add, mul, reduce_sum -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0081_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
+static void fmnist_resnet_small_k0083_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
     float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5) {
@@ -5778,40 +5548,40 @@ static void fmnist_resnet_small_k0081_head_fc2_reduce_sum(int64_t n, const float
     }
   }
 }
-void fmnist_resnet_small_k0081_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0081_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0083_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0083_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14]);
 }
 
 /* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0082_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0) {
-  hw_matmul((2 * n), 128, (2 * n), 0, 0, x0, x1, y0);
-}
-void fmnist_resnet_small_k0082_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0082_matmul(c->n, a[0], a[1], a[2]);
-}
-
-/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0083_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
-    float *restrict y0) {
-  hw_matmul((2 * n), 128, (2 * n), 1, 0, x0, x1, y0);
-}
-void fmnist_resnet_small_k0083_matmul_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0083_matmul(c->n, a[0], a[1], a[2]);
-}
-
-/* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
 static void fmnist_resnet_small_k0084_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
-  hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x1, y0);
+  hw_matmul((2 * n), 128, (2 * n), 0, 0, x0, x1, y0);
 }
 void fmnist_resnet_small_k0084_matmul_launch(void *const *a, const hw_call_context *c) {
   fmnist_resnet_small_k0084_matmul(c->n, a[0], a[1], a[2]);
 }
 
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0085_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), 128, (2 * n), 1, 0, x0, x1, y0);
+}
+void fmnist_resnet_small_k0085_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0085_matmul(c->n, a[0], a[1], a[2]);
+}
+
+/* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+static void fmnist_resnet_small_k0086_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
+    float *restrict y0) {
+  hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x1, y0);
+}
+void fmnist_resnet_small_k0086_matmul_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0086_matmul(c->n, a[0], a[1], a[2]);
+}
+
 /* matmul, div, reduce_sum -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0085_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
+static void fmnist_resnet_small_k0087_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *x6, float *restrict y0, float *y1, float *restrict y2, float *y3) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x5, x0, y0);
@@ -5844,12 +5614,12 @@ static void fmnist_resnet_small_k0085_reduce_sum(int64_t n, const float *restric
     }
   }
 }
-void fmnist_resnet_small_k0085_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0085_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+void fmnist_resnet_small_k0087_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0087_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
 /* matmul, add, reduce_sum, mul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
-static void fmnist_resnet_small_k0086_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0088_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
     const float *restrict x10, const float *restrict x11, const float *restrict x12, float *restrict y0, float *y1,
@@ -5895,13 +5665,13 @@ static void fmnist_resnet_small_k0086_head_fc2_reduce_sum(int64_t n, const float
     }
   }
 }
-void fmnist_resnet_small_k0086_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0086_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0088_head_fc2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0088_head_fc2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
 }
 
 /* matmul, add, reduce_sum, mul -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0087_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0089_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
     const float *restrict x10, const float *x11, const float *restrict x12, const float *restrict x13,
@@ -5992,13 +5762,13 @@ static void fmnist_resnet_small_k0087_head_reduce_sum(int64_t n, const float *x0
         + part_y7[6][i1] + part_y7[7][i1]);
   }
 }
-void fmnist_resnet_small_k0087_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0087_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+void fmnist_resnet_small_k0089_head_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0089_head_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
       a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
 }
 
 /* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0088_add(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0090_add(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0) {
   double h_y0_0[512];
   for (int64_t i1 = 0; i1 < 512; i1++) {
@@ -6011,21 +5781,25 @@ static void fmnist_resnet_small_k0088_add(int64_t n, const float *x0, const floa
     }
   }
 }
-void fmnist_resnet_small_k0088_add_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0088_add(c->n, a[0], a[1], a[2], a[3], a[4]);
+void fmnist_resnet_small_k0090_add_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0090_add(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
-/* matmul, reduce_sum, reshape, mul -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
-static void fmnist_resnet_small_k0089_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
+/* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
+static void fmnist_resnet_small_k0091_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, float *restrict y0,
-    float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
-    float *restrict y6, float *y7) {
+    float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *y5, float *restrict y6,
+    float *y7) {
   hw_matmul((2 * n), 128, 512, 0, 0, x8, x5, y0);
-  double part_y1[8][128];
+  double h_y1_0[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y1_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
+  }
+  double part_y1[8][128], part_y2[8][128], part_y3[8][128], part_y4[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y1[128] = {0.0};
+    double acc_y1[128] = {0.0}, acc_y2[128] = {0.0}, acc_y3[128] = {0.0}, acc_y4[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
@@ -6033,83 +5807,70 @@ static void fmnist_resnet_small_k0089_reduce_sum(int64_t n, const float *x0, con
           for (int64_t i3 = 0; i3 < 128; i3++) {
             acc_y1[i3] += (((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) * (1.0
                 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0));
+            acc_y2[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
+                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
+                (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y1_0[i3]));
+            acc_y3[i3] += (((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
+                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
+                (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
+            acc_y4[i3] += (-(((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
+                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
+                (double)x3[i3]) * h_y1_0[i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
       part_y1[p][i3] = acc_y1[i3];
+      part_y2[p][i3] = acc_y2[i3];
+      part_y3[p][i3] = acc_y3[i3];
+      part_y4[p][i3] = acc_y4[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
     y1[i3] = (float)(part_y1[0][i3] + part_y1[1][i3] + part_y1[2][i3] + part_y1[3][i3] + part_y1[4][i3] + part_y1[5][i3]
         + part_y1[6][i3] + part_y1[7][i3]);
-  }
-  for (int64_t i = 0; i < 128; i++) {
-    y2[i] = (float)(double)y1[i];
-  }
-  double h_y3_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y3_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
-  }
-  double part_y3[8][128];
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y3[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y3[i3] += ((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
-                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
-                (((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]) * h_y3_0[i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y3[p][i3] = acc_y3[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
+    y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
+        + part_y2[6][i3] + part_y2[7][i3]);
     y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
         + part_y3[6][i3] + part_y3[7][i3]);
-  }
-  for (int64_t i = 0; i < 128; i++) {
-    y4[i] = (float)(double)y3[i];
+    y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
+        + part_y4[6][i3] + part_y4[7][i3]);
   }
   double h_y5_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y5_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
   }
-  double part_y5[8][128], part_y6[8][128];
+  double h_y5_1[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_1[i3] = (h_y5_0[i3] / ((double)x2[i3] + 1e-05));
+  }
+  double h_y5_2[128];
+  for (int64_t i3 = 0; i3 < 128; i3++) {
+    h_y5_2[i3] = (((double)y3[i3] * (h_y5_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
+  }
+  double part_y6[8][128];
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t p = 0; p < 8; p++) {
-    double acc_y5[128] = {0.0}, acc_y6[128] = {0.0};
+    double acc_y6[128] = {0.0};
     for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
       for (int64_t i1 = 0; i1 < 7; i1++) {
         for (int64_t i2 = 0; i2 < 7; i2++) {
           #pragma omp simd
           for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y5[i3] += (((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
-                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
-                (double)x3[i3]) * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] - (double)x1[i3]));
-            acc_y6[i3] += (-(((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 + i3]) + (double)y0[i0 * 128 + i3]) *
-                (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) *
-                (double)x3[i3]) * h_y5_0[i3]));
+            y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y5_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128
+                + i3] - (double)x1[i3]));
+            acc_y6[i3] += (-((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 *
+                128 + i3]));
           }
         }
       }
     }
     for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y5[p][i3] = acc_y5[i3];
       part_y6[p][i3] = acc_y6[i3];
     }
   }
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    y5[i3] = (float)(part_y5[0][i3] + part_y5[1][i3] + part_y5[2][i3] + part_y5[3][i3] + part_y5[4][i3] + part_y5[5][i3]
-        + part_y5[6][i3] + part_y5[7][i3]);
     y6[i3] = (float)(part_y6[0][i3] + part_y6[1][i3] + part_y6[2][i3] + part_y6[3][i3] + part_y6[4][i3] + part_y6[5][i3]
         + part_y6[6][i3] + part_y6[7][i3]);
   }
@@ -6119,88 +5880,31 @@ static void fmnist_resnet_small_k0089_reduce_sum(int64_t n, const float *x0, con
   }
   double h_y7_1[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y7_1[i3] = (h_y7_0[i3] / ((double)x2[i3] + 1e-05));
-  }
-  double h_y7_2[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y7_2[i3] = (((double)y5[i3] * (h_y7_1[i3] * (-0.5))) * (1.0 / (double)(98 * n)));
+    h_y7_1[i3] = (((double)y4[i3] + (double)y6[i3]) * (1.0 / (double)(98 * n)));
   }
   #pragma omp parallel for if((12544 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
         for (int64_t i3 = 0; i3 < 128; i3++) {
-          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(h_y7_2[i3] * ((double)x0[i0 * 6272 + i1 * 896 + i2 * 128 +
-              i3] - (double)x1[i3]));
+          y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 +
+              i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 +
+              i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) + ((double)y5[i0 * 6272 + i1 * 896 + i2 * 128 +
+              i3] + (double)y5[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y7_1[i3]);
         }
       }
     }
   }
 }
-void fmnist_resnet_small_k0089_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0089_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+void fmnist_resnet_small_k0091_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0091_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
       a[12], a[13], a[14], a[15], a[16]);
 }
 
-/* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0090_backbone_block3_bn2_reduce_sum(int64_t n, const float *restrict x0, const float
-    *restrict x1,
+/* reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
+static void fmnist_resnet_small_k0092_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, const float *x7, float *restrict y0, float *y1) {
-  double part_y0[8][128];
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t p = 0; p < 8; p++) {
-    double acc_y0[128] = {0.0};
-    for (int64_t i0 = p * (2 * n) / 8; i0 < (p + 1) * (2 * n) / 8; i0++) {
-      for (int64_t i1 = 0; i1 < 7; i1++) {
-        for (int64_t i2 = 0; i2 < 7; i2++) {
-          #pragma omp simd
-          for (int64_t i3 = 0; i3 < 128; i3++) {
-            acc_y0[i3] += (-((double)x7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x7[i0 * 6272 + i1 * 896 + i2 *
-                128 + i3]));
-          }
-        }
-      }
-    }
-    for (int64_t i3 = 0; i3 < 128; i3++) {
-      part_y0[p][i3] = acc_y0[i3];
-    }
-  }
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
-        + part_y0[6][i3] + part_y0[7][i3]);
-  }
-  double h_y1_0[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_0[i3] = (1.0 / sqrt(((double)x0[i3] + 1e-05)));
-  }
-  double h_y1_1[128];
-  for (int64_t i3 = 0; i3 < 128; i3++) {
-    h_y1_1[i3] = (((double)x6[i3] + (double)y0[i3]) * (1.0 / (double)(98 * n)));
-  }
-  #pragma omp parallel for if((12544 * n) >= 32768)
-  for (int64_t i0 = 0; i0 < (2 * n); i0++) {
-    for (int64_t i1 = 0; i1 < 7; i1++) {
-      for (int64_t i2 = 0; i2 < 7; i2++) {
-        for (int64_t i3 = 0; i3 < 128; i3++) {
-          y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 +
-              i3]) + (double)x5[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 +
-              i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) + ((double)x7[i0 * 6272 + i1 * 896 + i2 * 128 +
-              i3] + (double)x7[i0 * 6272 + i1 * 896 + i2 * 128 + i3])) + h_y1_1[i3]);
-        }
-      }
-    }
-  }
-}
-void fmnist_resnet_small_k0090_backbone_block3_bn2_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0090_backbone_block3_bn2_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-      a[9]);
-}
-
-/* reduce_sum, reshape -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0091_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
-    const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
-    const float *restrict x6, float *restrict y0, float *restrict y1) {
+    const float *restrict x6, float *restrict y0) {
   double h_y0_0[128];
   for (int64_t i3 = 0; i3 < 128; i3++) {
     h_y0_0[i3] = (1.0 / sqrt(((double)x2[i3] + 1e-05)));
@@ -6229,16 +5933,13 @@ static void fmnist_resnet_small_k0091_reduce_sum(int64_t n, const float *restric
     y0[i3] = (float)(part_y0[0][i3] + part_y0[1][i3] + part_y0[2][i3] + part_y0[3][i3] + part_y0[4][i3] + part_y0[5][i3]
         + part_y0[6][i3] + part_y0[7][i3]);
   }
-  for (int64_t i = 0; i < 128; i++) {
-    y1[i] = (float)(double)y0[i];
-  }
 }
-void fmnist_resnet_small_k0091_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0091_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+void fmnist_resnet_small_k0092_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0092_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
 /* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0092_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
+static void fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2) {
@@ -6304,13 +6005,13 @@ static void fmnist_resnet_small_k0092_backbone_block3_shortcut_bn_reduce_sum(int
         + part_y2[6][i3] + part_y2[7][i3]);
   }
 }
-void fmnist_resnet_small_k0092_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0092_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+void fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9], a[10]);
 }
 
 /* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0094_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1) {
@@ -6364,13 +6065,13 @@ static void fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum(int
     }
   }
 }
-void fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+void fmnist_resnet_small_k0094_backbone_block3_shortcut_bn_reduce_sum_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0094_backbone_block3_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
       a[8], a[9]);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
-static void fmnist_resnet_small_k0094_backbone_stem_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0095_backbone_stem_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -6393,13 +6094,13 @@ static void fmnist_resnet_small_k0094_backbone_stem_conv2d(int64_t n, const floa
     }
   }
 }
-void fmnist_resnet_small_k0094_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0094_backbone_stem_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0095_backbone_stem_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0095_backbone_stem_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0095_backbone_block1_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0096_backbone_block1_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -6422,13 +6123,13 @@ static void fmnist_resnet_small_k0095_backbone_block1_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0095_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0095_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0096_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0096_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
-static void fmnist_resnet_small_k0096_backbone_block1_conv2d(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0097_backbone_block1_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
@@ -6451,25 +6152,25 @@ static void fmnist_resnet_small_k0096_backbone_block1_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0096_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0096_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0097_backbone_block1_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0097_backbone_block1_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       c->scratch_bytes);
 }
 
 /* conv2d -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0097_backbone_block2_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0098_backbone_block2_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
       .ow = 14, .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-void fmnist_resnet_small_k0097_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0097_backbone_block2_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+void fmnist_resnet_small_k0098_backbone_block2_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0098_backbone_block2_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0098_backbone_block2_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0099_backbone_block2_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -6492,13 +6193,13 @@ static void fmnist_resnet_small_k0098_backbone_block2_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0098_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0098_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0099_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0099_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
-static void fmnist_resnet_small_k0099_backbone_block2_conv2d(int64_t n, const float *x0, const float *restrict x1,
+static void fmnist_resnet_small_k0100_backbone_block2_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
     const float *restrict x10, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -6526,25 +6227,25 @@ static void fmnist_resnet_small_k0099_backbone_block2_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0099_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0099_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+void fmnist_resnet_small_k0100_backbone_block2_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0100_backbone_block2_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
       a[10], a[11], a[12], a[13], c->scratch_bytes);
 }
 
 /* conv2d -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0100_backbone_block3_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
+static void fmnist_resnet_small_k0101_backbone_block3_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = n, .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
       .ow = 7, .stride = 2, .pad = 0};
   hw_conv2d_forward_nhwc(&y0_shape, x0, x1, y0, scratch, scratch_bytes);
 }
-void fmnist_resnet_small_k0100_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0100_backbone_block3_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
+void fmnist_resnet_small_k0101_backbone_block3_shortcut_conv_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0101_backbone_block3_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
 /* conv2d, relu -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0101_backbone_block3_conv2d(int64_t n, const float *restrict x0, const float *restrict
+static void fmnist_resnet_small_k0102_backbone_block3_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -6567,13 +6268,13 @@ static void fmnist_resnet_small_k0101_backbone_block3_conv2d(int64_t n, const fl
     }
   }
 }
-void fmnist_resnet_small_k0101_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0101_backbone_block3_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0102_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0102_backbone_block3_conv2d(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       c->scratch_bytes);
 }
 
 /* conv2d, reduce_mean, reshape -> f32[n,128] (graphs/FMNISTResNetSmall.swift:19) */
-static void fmnist_resnet_small_k0102_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
+static void fmnist_resnet_small_k0103_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
@@ -6612,8 +6313,8 @@ static void fmnist_resnet_small_k0102_backbone_block3_reduce_mean(int64_t n, con
     y2[i] = (float)(double)y1[i];
   }
 }
-void fmnist_resnet_small_k0102_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
-  fmnist_resnet_small_k0102_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+void fmnist_resnet_small_k0103_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c) {
+  fmnist_resnet_small_k0103_backbone_block3_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
       a[9], a[10], a[11], a[12], a[13], a[14], c->scratch_bytes);
 }
 
