@@ -59,7 +59,7 @@ struct SelfCheckCommand: ParsableCommand {
       let kernels = try KernelCheck(tolerance: tolerance, precision: precision).run(
         program, compiled, entries: entries)
       print(
-        "\(definition.name) batch \(size): \(kernels.count) kernels, each run alone "
+        "\(definition.name) batch \(size): \(kernels.count) calls (kernels and optimizer), each run alone "
           + "(\(precision.rawValue))")
       for report in kernels where verbose || !report.passed { print("  \(report)") }
       print("  max rel.err \(kernels.map(\.error).max() ?? 0)")
@@ -67,7 +67,7 @@ struct SelfCheckCommand: ParsableCommand {
       guard precision == .fp32 else { continue }
       let outcome = try SelfCheck(tolerance: tolerance).run(
         program, compiled, entries: entries, threads: threads)
-      print("\(definition.name) batch \(size): \(outcome.chain.count) kernels in order")
+      print("\(definition.name) batch \(size): \(outcome.chain.count) calls in order")
       for step in outcome.chain where verbose || !step.passed { print("  \(step)") }
       print("  max rel.err \(outcome.chain.map(\.error).max() ?? 0)")
       for flip in outcome.flips { print("  flip: \(flip)") }
