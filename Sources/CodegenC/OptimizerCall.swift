@@ -10,18 +10,15 @@ import GraphIR
 struct OptimizerCall {
   let graph: Graph
   let state: StateLayout
-  let rule: UpdateRule
-  let scalars: [NodeID]
-  let updates: [NodeID]
+  let group: OptimizerGroup
 
-  /// The entry's groups (`Graph.optimizerGroups`).
+  var rule: UpdateRule { group.rule }
+  var scalars: [NodeID] { group.scalars }
+  var updates: [NodeID] { group.updates }
+
+  /// The entry's calls, one per `Graph.optimizerGroups` group.
   static func groups(in graph: Graph, state: StateLayout) -> [OptimizerCall] {
-    graph.optimizerGroups().map { updates in
-      guard case .update(let rule) = graph[updates[0]].op else { preconditionFailure() }
-      return OptimizerCall(
-        graph: graph, state: state, rule: rule.shared,
-        scalars: Array(graph[updates[0]].operands.dropFirst()), updates: updates)
-    }
+    graph.optimizerGroups().map { OptimizerCall(graph: graph, state: state, group: $0) }
   }
 
   /// The gradients' buffers, one per segment (`Graph.optimizerGradient`).
@@ -97,8 +94,8 @@ struct OptimizerCall {
   private func segment(_ id: NodeID) -> String {
     guard case .update(let rule) = graph[id].op else { preconditionFailure("not an update") }
     let slots = Dictionary(
-      uniqueKeysWithValues: rule.slots(of: graph[id].type).map {
-        (String($0.name.dropFirst(rule.variable.count + 1)), state.offsets[$0.name]! / 4)
+      uniqueKeysWithValues: zip(rule.slotSuffixes, rule.slots(of: graph[id].type)).map {
+        ($0, state.offsets[$1.name]! / 4)
       })
     let first = slots["momentum"] ?? slots["adam_m"]!
     let columns = [

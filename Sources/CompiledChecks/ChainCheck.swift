@@ -83,12 +83,12 @@ public struct ChainCheck {
             error: error, tolerance: tolerance))
         chain.forget(after: index)
       }
-      for (offset, updates) in plan.graph.optimizerGroups().enumerated() {
+      for (offset, group) in chain.optimizer.enumerated() {
         let index = chain.kernels.count + offset
-        let clobbered = chain.damagedReads(updates, session)
+        let clobbered = chain.damagedReads(group.updates, session)
         session.runKernel(entry, index, inputs: pointers)
         let error = try session.optimizerError(
-          updates, plan, inputs: inputs, state: initial
+          group.updates, plan, inputs: inputs, state: initial
         ) { chain.written[$0]?.map { Double(Float(bitPattern: $0)) } ?? [] }
         chain.result.steps.append(
           Step(
@@ -107,6 +107,8 @@ private struct Chain {
   let inputs: [String: HostTensor]
   let state: [String: HostTensor]
   let kernels: [[NodeID]]
+  /// The optimizer's calls, after the kernels.
+  let optimizer: [OptimizerGroup]
   /// The stored values each kernel is the last to read.
   let lastReadBy: [Int: [NodeID]]
   var interpreted: [String: HostTensor] = [:]
@@ -121,6 +123,7 @@ private struct Chain {
   ) {
     (self.plan, self.entry, self.inputs, self.state) = (plan, entry, inputs, state)
     kernels = plan.graph.kernelMembers()
+    optimizer = plan.graph.optimizerGroups()
     var lastRead: [NodeID: Int] = [:]
     for (index, members) in kernels.enumerated() {
       for id in members {
@@ -128,8 +131,8 @@ private struct Chain {
       }
     }
     // The optimizer's calls come last and read the gradients.
-    for (offset, updates) in plan.graph.optimizerGroups().enumerated() {
-      for id in updates {
+    for (offset, group) in optimizer.enumerated() {
+      for id in group.updates {
         for input in plan.graph.storedInputs(of: id) { lastRead[input] = kernels.count + offset }
       }
     }

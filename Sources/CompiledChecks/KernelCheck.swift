@@ -34,7 +34,9 @@ public struct KernelCheck {
         throw TrainingError("entry '\(entry.name)' is compiled but not in the program's IR")
       }
       let calls = plan.costs.count + plan.graph.optimizerGroups().count
-      guard plan.memory.arenaBytes == entry.arenaBytes, calls == entry.kernelCount else {
+      guard plan.memory.arenaBytes == entry.arenaBytes, calls == entry.kernelCount,
+        calls - plan.costs.count == entry.optimizerCalls
+      else {
         throw TrainingError(
           "the compiled '\(entry.name)' does not match the compiler's plan "
             + "(\(entry.kernelCount) calls, \(entry.arenaBytes) bytes vs \(calls), "
@@ -99,9 +101,9 @@ public struct KernelCheck {
         reports.append(worst)
       }
       // The optimizer's calls, on the interpreter's gradients.
-      for (offset, updates) in plan.graph.optimizerGroups().enumerated() {
+      for (offset, group) in plan.graph.optimizerGroups().enumerated() {
         let index = kernels.count + offset
-        for id in updates {
+        for id in group.updates {
           let gradient = plan.graph.optimizerGradient(of: id)
           if plan.graph[gradient].kernel != nil {
             try session.writeStored(value(gradient).map(Float.init), gradient, plan)
@@ -109,7 +111,7 @@ public struct KernelCheck {
         }
         session.runKernel(entry, index, inputs: pointers)
         let error = try session.optimizerError(
-          updates, plan, inputs: inputs, state: initial, stored: value)
+          group.updates, plan, inputs: inputs, state: initial, stored: value)
         reports.append(
           SelfCheck.Report(
             entry: entry.name, tensor: entry.kernelNames[index], error: error,

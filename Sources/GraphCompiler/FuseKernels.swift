@@ -109,11 +109,12 @@ extension Graph {
     let named = loopCarries ? outputs : outputs.filter { !$0.name.hasPrefix("loop.") }
     var result = Set(named.map(\.node))
     for node in nodes where node.op.fusionRole == .statement {
-      result.formUnion(node.operands)
-      // The optimizer reads a gradient that is a reshape through the buffer reshaped.
       if case .update = node.op {
-        result.remove(node.operands[0])
+        // The optimizer reads a gradient that is a reshape through the buffer reshaped.
+        result.formUnion(node.operands.dropFirst())
         result.insert(optimizerGradient(of: node))
+      } else {
+        result.formUnion(node.operands)
       }
     }
     // Library operands that are constants need a buffer too.

@@ -1,22 +1,29 @@
 import GraphIR
 
+/// An entry's optimizer updates that the compiled code runs as one call of `hw_optimize`: the
+/// rule they share (`UpdateRule.shared`), their scalar operands (learning rate, then a run-time
+/// rule's choice, momentum and weight decay) and the updates, in graph order.
+public struct OptimizerGroup: Equatable, Sendable {
+  public var rule: UpdateRule
+  public var scalars: [NodeID]
+  public var updates: [NodeID]
+}
+
 extension Graph {
-  /// The entry's optimizer updates grouped as the compiled code runs them: one group per rule
-  /// (`UpdateRule.shared`) and set of scalar operands (learning rate, then a run-time rule's
-  /// choice, momentum and weight decay), in the order their first update appears. Each group
-  /// is one call of `hw_optimize`, after the kernels and the copies.
-  public func optimizerGroups() -> [[NodeID]] {
-    var groups: [(key: OptimizerKey, updates: [NodeID])] = []
+  /// The entry's optimizer groups, in the order their first update appears; each is one call,
+  /// after the kernels and the copies.
+  public func optimizerGroups() -> [OptimizerGroup] {
+    var groups: [OptimizerGroup] = []
     for id in ids {
       guard case .update(let rule) = self[id].op else { continue }
-      let key = OptimizerKey(rule: rule.shared, scalars: Array(self[id].operands.dropFirst()))
-      if let index = groups.firstIndex(where: { $0.key == key }) {
+      let (shared, scalars) = (rule.shared, Array(self[id].operands.dropFirst()))
+      if let index = groups.firstIndex(where: { $0.rule == shared && $0.scalars == scalars }) {
         groups[index].updates.append(id)
       } else {
-        groups.append((key, [id]))
+        groups.append(OptimizerGroup(rule: shared, scalars: scalars, updates: [id]))
       }
     }
-    return groups.map(\.updates)
+    return groups
   }
 }
 
@@ -32,9 +39,4 @@ extension Graph {
 
   /// `optimizerGradient` of the update `id`.
   public func optimizerGradient(of id: NodeID) -> NodeID { optimizerGradient(of: self[id]) }
-}
-
-private struct OptimizerKey: Equatable {
-  var rule: UpdateRule
-  var scalars: [NodeID]
 }

@@ -41,7 +41,8 @@ struct Plan: ParsableCommand {
           "  state updates: \(entry.memory.stateStores.count) of \(updates.count) stored in place "
             + "by their kernel, the rest copied after the last kernel")
       }
-      for updates in entry.graph.optimizerGroups() {
+      for group in entry.graph.optimizerGroups() {
+        let updates = group.updates
         let elements = updates.reduce(0) { $0 + entry.graph[$1].type.elementCount }
         print(
           "  optimizer: \(entry.graph[updates[0]].op.mnemonic) of \(updates.count) parameters "
