@@ -28,7 +28,7 @@ extension Op {
       .inlinable
     case .reduce: .reduction
     case .matmul, .conv2d, .conv2dInputGrad, .conv2dFilterGrad, .avgPool2d, .avgPool2dGrad,
-      .oneHot:
+      .oneHot, .collective:
       .library
     case .assign, .update, .gradient, .stopGradient: .statement
     }

@@ -66,6 +66,8 @@ extension Graph {
       ]
     case .avgPool2dGrad(let window, let stride, _):
       return [try emit(.avgPool2d(window: window, stride: stride), g, at: at)]
+    case .collective(let c):
+      return [try emit(.collective(c.transpose), g, at: at)]
     default:
       // Leaves, comparisons, one-hot, stop_gradient and state updates pass no gradient.
       return node.operands.map { _ in nil }

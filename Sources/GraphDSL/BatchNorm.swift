@@ -37,15 +37,16 @@ public struct BatchNorm: Layer {
       "running_var", .f32(statShape), role: .state, initializer: .constant(1))
     let mean: Tensor
     let variance: Tensor
-    if b.training {
+    if b.training && b.ranks > 1 {
+      (mean, variance) = dataParallelStatistics(x, axes: axes, statShape: statShape)
+    } else if b.training {
       mean = x.mean(axes: axes).reshaped(statShape)
       let centered = x - mean
       variance = (centered * centered).mean(axes: axes).reshaped(statShape)
       if b.recordsStateUpdates {
         let count = x.type.elementCount / channels
         let unbiased = variance * b.ratio(count, Swift.max(count - 1, 1), statShape)
-        b.assign(b.path("running_mean"), runningMean * (1 - momentum) + mean * momentum)
-        b.assign(b.path("running_var"), runningVar * (1 - momentum) + unbiased * momentum)
+        recordRunningStatistics(b, mean: mean, unbiased: unbiased)
       }
     } else {
       mean = runningMean
@@ -60,5 +61,43 @@ public struct BatchNorm: Layer {
       y = y * gamma + beta
     }
     return y
+  }
+
+  private func recordRunningStatistics(_ b: GraphBuilder, mean: Tensor, unbiased: Tensor) {
+    let runningMean = b.read(b.path("running_mean"), mean.type)
+    let runningVar = b.read(b.path("running_var"), mean.type)
+    b.assign(b.path("running_mean"), runningMean * (1 - momentum) + mean * momentum)
+    b.assign(b.path("running_var"), runningVar * (1 - momentum) + unbiased * momentum)
+  }
+
+  /// Batch statistics on one rank of a data-parallel program: over the global batch when the
+  /// entry's `sync_bn` input is 1 (sums added over the ranks), over the rank's shard when it
+  /// is 0. The running statistics move by the global batch's statistics, or by the mean of
+  /// the ranks' own, so that every rank keeps the same running values either way.
+  private func dataParallelStatistics(_ x: Tensor, axes: [Int], statShape: [Int])
+    -> (mean: Tensor, variance: Tensor)
+  {
+    let b = x.builder
+    let ranks = b.ranks
+    let count = x.type.elementCount / channels
+    let sync = b.synchronizedBatchNorm().broadcast(to: statShape)
+    func pick(_ sums: Tensor) -> (picked: Tensor, global: Tensor, local: Tensor) {
+      let global = sums.allReduce() * b.ratio(1, ranks * count, statShape)
+      let local = sums * b.ratio(1, count, statShape)
+      return (b.append(.select, [sync, global, local]), global, local)
+    }
+    let means = pick(x.sum(axes: axes).reshaped(statShape))
+    let centered = x - means.picked
+    let variances = pick((centered * centered).sum(axes: axes).reshaped(statShape))
+    if b.recordsStateUpdates {
+      let globalCount = ranks * count
+      let globalUnbiased = variances.global * b.ratio(globalCount, globalCount - 1, statShape)
+      let localUnbiased = variances.local * b.ratio(count, Swift.max(count - 1, 1), statShape)
+      let meanOfRanks = { (t: Tensor) in t.allReduce() * b.ratio(1, ranks, statShape) }
+      recordRunningStatistics(
+        b, mean: b.append(.select, [sync, means.global, meanOfRanks(means.local)]),
+        unbiased: b.append(.select, [sync, globalUnbiased, meanOfRanks(localUnbiased)]))
+    }
+    return (means.picked, variances.picked)
   }
 }

@@ -41,9 +41,11 @@ public struct ContrastiveModel {
     self.seed = seed
   }
 
-  /// The program for `batch` images (2 x batch views) per step.
-  public func program(batch: Int) throws(IRError) -> Program {
-    let builder = ProgramBuilder(name: name, seed: seed)
+  /// The program for `batch` images (2 x batch views) per step; with `dataParallel`, one
+  /// rank's program, `batch` being the rank's share of the global batch (the outputs `loss`
+  /// and `inner_loss` are the global batch's, the same on every rank).
+  public func program(batch: Int, dataParallel: DataParallel? = nil) throws(IRError) -> Program {
+    let builder = ProgramBuilder(name: name, seed: seed, dataParallel: dataParallel)
     // `joint` comes first: it declares every parameter the other entries refer to.
     for mode in [TrainingMode.joint, .none, .fixed] {
       builder.entry(mode.stepEntry(innerSteps: 0), training: true) { b in
@@ -105,7 +107,7 @@ public struct ContrastiveModel {
     b.output(ProgramNames.features, h)
     let z = mode == .none ? h * b.input(ProgramNames.subvectorMask, .f32([h.shape[1]])) : head(h)
     let loss = contrastiveLoss(z, step)
-    b.output(ProgramNames.loss, loss)
+    b.output(ProgramNames.loss, loss.allReduce())
     var trained = b.program.parameters(under: backbone.name)
     if mode == .joint { trained += b.program.parameters(under: head.name) }
     b.minimize(
@@ -130,7 +132,7 @@ public struct ContrastiveModel {
     b.recordsStateUpdates = false
     for inner in 0..<k {
       let innerLoss = contrastiveLoss(b.withParameters(phi) { head(h) }, step)
-      if inner == 0 { b.output(ProgramNames.innerLoss, innerLoss) }
+      if inner == 0 { b.output(ProgramNames.innerLoss, innerLoss.allReduce()) }
       for variable in headVariables {
         let value = phi[variable.name]!
         var direction = b.gradient(of: innerLoss, withRespectTo: value)
@@ -147,7 +149,7 @@ public struct ContrastiveModel {
     b.recordsStateUpdates = true
     let final = unrolled ? phi : phi.mapValues { $0.stopGradient() }
     let loss = contrastiveLoss(b.withParameters(final) { head(h) }, step)
-    b.output(ProgramNames.loss, loss)
+    b.output(ProgramNames.loss, loss.allReduce())
     b.minimize(
       loss, variables: b.program.parameters(under: backbone.name), optimizer: optimizer,
       learningRate: step.lr, inputs: step.optimizer)

@@ -17,6 +17,7 @@ public final class GraphBuilder {
   private var scopes: [String] = []
   private var overrides: [String: NodeID] = [:]
   private var variableReads: [String: NodeID] = [:]
+  private var syncBatchNormInput: NodeID?
 
   init(program: ProgramBuilder, training: Bool) {
     self.program = program
@@ -104,9 +105,20 @@ public final class GraphBuilder {
     graph.outputs.append(GraphOutput(name: name, node: value.id))
   }
 
-  /// A differentiation marker: d(loss)/d(x), expanded by the compiler.
+  /// A differentiation marker: d(loss)/d(x), expanded by the compiler. In a data-parallel
+  /// program `x` is a replicated value (a parameter) and `loss` the rank's share of the
+  /// objective: the marker gives the derivative of every rank's share with respect to the
+  /// rank's copy, and the sum over the ranks (`allReduce`) is the gradient of the objective.
   public func gradient(of loss: Tensor, withRespectTo x: Tensor) -> Tensor {
-    append(.gradient, [loss, x])
+    append(.gradient, [loss, x]).allReduce()
+  }
+
+  /// The entry's `sync_bn` input (a data-parallel program's BatchNorm choice), declared once.
+  func synchronizedBatchNorm() -> Tensor {
+    if let id = syncBatchNormInput { return Tensor(id, self) }
+    let flag = input(ProgramNames.syncBatchNorm, .scalar)
+    syncBatchNormInput = flag.id
+    return flag
   }
 
   /// A constant filled with `value`.

@@ -5,6 +5,8 @@ public final class ProgramBuilder {
   public let name: String
   /// The seed every random initialiser of this program derives from.
   public let seed: UInt64
+  /// The ranks of a data-parallel program (nil: one process).
+  public let dataParallel: DataParallel?
   private var variables: [Variable] = []
   private var variableIndex: [String: Int] = [:]
   private var entries: [EntryPoint] = []
@@ -12,9 +14,10 @@ public final class ProgramBuilder {
   /// Parameters LARS leaves out of weight decay and trust-ratio scaling (biases, BatchNorm).
   public private(set) var nonAdaptive: Set<String> = []
 
-  public init(name: String, seed: UInt64 = 0) {
+  public init(name: String, seed: UInt64 = 0, dataParallel: DataParallel? = nil) {
     self.name = name
     self.seed = seed
+    self.dataParallel = dataParallel
   }
 
   /// Records one entry point: `body` receives a fresh graph builder.

@@ -28,6 +28,7 @@ extension Op {
     case .avgPool2d: "avg_pool2d"
     case .avgPool2dGrad: "avg_pool2d_grad"
     case .oneHot: "one_hot"
+    case .collective(let c): c.kind.rawValue
     case .gradient: "gradient"
     case .stopGradient: "stop_gradient"
     }
@@ -55,6 +56,9 @@ extension Op {
     case .avgPool2dGrad(let w, let s, let shape):
       [("window", .int(w)), ("stride", .int(s)), ("input", .ints(shape))]
     case .oneHot(let classes): [("classes", .int(classes))]
+    case .collective(let c) where c.kind == .allReduce: [("ranks", .int(c.ranks))]
+    case .collective(let c):
+      [("axis", .int(c.axis)), ("ranks", .int(c.ranks)), ("rotate", .bool(c.rotate))]
     case .unary, .binary, .compare, .select, .gradient, .stopGradient: []
     }
   }
@@ -149,6 +153,12 @@ extension Op {
       return .avgPool2dGrad(
         window: try a.int("window"), stride: try a.int("stride"), inputShape: try a.ints("input"))
     case "one_hot": return .oneHot(classes: try a.int("classes"))
+    case "all_reduce": return .collective(Collective(.allReduce, ranks: try a.int("ranks")))
+    case "all_gather", "reduce_scatter":
+      return .collective(
+        Collective(
+          Collective.Kind(rawValue: mnemonic)!, ranks: try a.int("ranks"),
+          axis: try a.int("axis"), rotate: try a.bool("rotate")))
     case "gradient": return .gradient
     case "stop_gradient": return .stopGradient
     default: throw ShapeError("unknown op '\(mnemonic)'")

@@ -7,7 +7,7 @@ extension Op {
     switch self {
     case .input, .variable, .constant: 0
     case .assign, .unary, .powConstant, .reduce, .broadcast, .reshape, .transpose, .slice, .pad,
-      .avgPool2d, .avgPool2dGrad, .oneHot, .stopGradient:
+      .avgPool2d, .avgPool2dGrad, .oneHot, .stopGradient, .collective:
       1
     case .update(let rule): rule.kind == .runtime ? 5 : 2
     case .binary, .compare, .matmul, .conv2d, .conv2dInputGrad, .conv2dFilterGrad,
@@ -64,6 +64,8 @@ extension Op {
         throw ShapeError("one_hot takes i32[N] labels and a positive class count")
       }
       return .f32([operands[0].shape[0], classes])
+    case .collective(let c):
+      return try c.resultType(operands[0])
     default:
       return try inferMovementOrContraction(operands)
     }

@@ -51,6 +51,10 @@ public enum Op: Hashable, Sendable {
   /// Gradient of avgPool2d; operand: output gradient.
   case avgPool2dGrad(window: Int, stride: Int, inputShape: [Int])
 
+  // Data parallelism.
+  /// A collective across the ranks of a data-parallel run (`Collective`).
+  case collective(Collective)
+
   // Labels.
   /// int32 labels of shape [N] to float one-hot [N, classes].
   case oneHot(classes: Int)

@@ -17,6 +17,9 @@ public enum ProgramNames {
   public static let subvectorMask = "subvector_mask"
   /// The input of a training step: 2N views, rows i and i + N two views of image i.
   public static let views = "views"
+  /// The scalar input of a data-parallel training entry that picks BatchNorm statistics over
+  /// the global batch (1) or over the rank's shard (0).
+  public static let syncBatchNorm = "sync_bn"
   /// The output of every training step (and of the linear probe's).
   public static let loss = "loss"
   /// The first inner loss of a bilevel step.

@@ -70,7 +70,7 @@ extension Interpreter {
     case .reduce(.max, let axes):
       return maxTangent(x[0], dx[0], types[0].shape, axes: axes, max: value)
     case .reduce, .broadcast, .reshape, .transpose, .slice, .pad, .concat, .avgPool2d,
-      .avgPool2dGrad:
+      .avgPool2dGrad, .collective:
       return try linear(dx)
     case .matmul, .conv2d, .conv2dInputGrad, .conv2dFilterGrad:
       let left = try linear([dx[0], x[1]])

@@ -26,32 +26,108 @@ public struct Interpreter {
     _ graph: Graph, inputs: [String: HostTensor], state: inout [String: HostTensor],
     roundingStoredValues: Bool = false, given: [NodeID: [Double]] = [:]
   ) throws(InterpreterError) -> [String: HostTensor] {
-    var values: [[Double]] = []
-    values.reserveCapacity(graph.nodes.count)
-    var writes: [(name: String, value: HostTensor)] = []
+    var states = [state]
+    let outputs = try run(
+      graph, ranks: [inputs], states: &states, roundingStoredValues: roundingStoredValues,
+      given: given)
+    state = states[0]
+    return outputs[0]
+  }
+
+  /// Simulates a data-parallel run of `graph` on `inputs.count` ranks in one process: rank r
+  /// reads `inputs[r]` and `states[r]` and gets `result[r]`; the ranks advance node by node
+  /// together, and a collective (`Collective`) combines their values of its operand. Apart
+  /// from collectives each rank is exactly `run(_:inputs:state:)`, which is this with one
+  /// rank. Every collective must be for `inputs.count` ranks.
+  public func run(
+    _ graph: Graph, ranks inputs: [[String: HostTensor]], states: inout [[String: HostTensor]],
+    roundingStoredValues: Bool = false, given: [NodeID: [Double]] = [:]
+  ) throws(InterpreterError) -> [[String: HostTensor]] {
+    precondition(!inputs.isEmpty && inputs.count == states.count, "one state per rank")
+    var ranks = inputs.map { _ in RankValues(capacity: graph.nodes.count) }
     let lastUse = Self.lastUses(in: graph)
     for id in graph.ids {
       let node = graph[id]
       try Self.checkType(of: node, id: id, in: graph)
+      if case .collective(let collective) = node.op, given[id] == nil {
+        guard collective.ranks == inputs.count else {
+          throw InterpreterError(
+            "\(id) = \(node.op.mnemonic): a collective over \(collective.ranks) ranks, run on "
+              + "\(inputs.count)")
+        }
+        let operands = ranks.map { $0.values[node.operands[0].index] }
+        let results = Kernels.collective(
+          collective, operands, shape: graph[node.operands[0]].type.shape)
+        for rank in ranks.indices { ranks[rank].values.append(results[rank]) }
+      } else {
+        for rank in ranks.indices {
+          try ranks[rank].append(
+            node, id: id, in: graph, inputs: inputs[rank], state: states[rank], given: given)
+        }
+      }
+      for rank in ranks.indices {
+        let value = ranks[rank].values[id.index]
+        precondition(
+          value.count == node.type.elementCount,
+          "\(id) = \(node.op.mnemonic) produced \(value.count) values for type \(node.type)")
+        if roundingStoredValues && node.kernel != nil {
+          ranks[rank].values[id.index] = value.map { Double(Float($0)) }
+        }
+        // Free operands nothing later reads, so large graphs keep only live activations.
+        for operand in node.operands where lastUse[operand.index] == id.index {
+          ranks[rank].values[operand.index] = []
+        }
+      }
+    }
+    var results: [[String: HostTensor]] = []
+    for rank in ranks.indices {
+      var outputs: [String: HostTensor] = [:]
+      for output in graph.outputs {
+        guard graph.nodes.indices.contains(output.node.index) else {
+          throw InterpreterError("output '\(output.name)' refers to missing node \(output.node)")
+        }
+        outputs[output.name] = HostTensor(
+          graph[output.node].type, ranks[rank].values[output.node.index])
+      }
+      // Parallel update: every read above saw the state as it was on entry.
+      for write in ranks[rank].writes { states[rank][write.name] = write.value }
+      results.append(outputs)
+    }
+    return results
+  }
+
+  /// One rank's values so far and the state writes it has collected.
+  private struct RankValues {
+    var values: [[Double]] = []
+    var writes: [(name: String, value: HostTensor)] = []
+
+    init(capacity: Int) { values.reserveCapacity(capacity) }
+
+    /// Computes one node (not a collective) on this rank and appends its value.
+    mutating func append(
+      _ node: Node, id: NodeID, in graph: Graph, inputs: [String: HostTensor],
+      state: [String: HostTensor], given: [NodeID: [Double]]
+    ) throws(InterpreterError) {
       let value: [Double]
       switch node.op {
       case _ where given[id] != nil:
         value = given[id]!
       case .input(let name):
-        value = try Self.provided(
+        value = try Interpreter.provided(
           inputs[name], kind: "input", name: name, node: node, id: id)
       case .variable(let name):
-        value = try Self.provided(
+        value = try Interpreter.provided(
           state[name], kind: "variable", name: name, node: node, id: id)
       case .assign(let name):
         value = values[node.operands[0].index]
-        try Self.checkWrite(name, node.type, id: id, writes: writes, state: state)
+        try Interpreter.checkWrite(name, node.type, id: id, writes: writes, state: state)
         writes.append((name, HostTensor(node.type, value)))
       case .update(let rule):
-        let updated = try Self.update(
+        let updated = try Interpreter.update(
           rule, type: node.type, operands: node.operands.map { values[$0.index] }, state: state)
         for write in updated {
-          try Self.checkWrite(write.name, write.value.type, id: id, writes: writes, state: state)
+          try Interpreter.checkWrite(
+            write.name, write.value.type, id: id, writes: writes, state: state)
         }
         writes += updated
         value = updated[0].value.scalars
@@ -59,31 +135,13 @@ public struct Interpreter {
         let operands = node.operands.map { values[$0.index] }
         let operandTypes = node.operands.map { graph[$0].type }
         do {
-          value = try Self.evaluate(node, operands: operands, operandTypes: operandTypes)
+          value = try Interpreter.evaluate(node, operands: operands, operandTypes: operandTypes)
         } catch {
           throw InterpreterError("\(id) = \(node.op.mnemonic): \(error.message)")
         }
       }
-      precondition(
-        value.count == node.type.elementCount,
-        "\(id) = \(node.op.mnemonic) produced \(value.count) values for type \(node.type)")
-      let rounded = roundingStoredValues && node.kernel != nil
-      values.append(rounded ? value.map { Double(Float($0)) } : value)
-      // Free operands nothing later reads, so large graphs keep only live activations.
-      for operand in node.operands where lastUse[operand.index] == id.index {
-        values[operand.index] = []
-      }
+      values.append(value)
     }
-    var outputs: [String: HostTensor] = [:]
-    for output in graph.outputs {
-      guard graph.nodes.indices.contains(output.node.index) else {
-        throw InterpreterError("output '\(output.name)' refers to missing node \(output.node)")
-      }
-      outputs[output.name] = HostTensor(graph[output.node].type, values[output.node.index])
-    }
-    // Parallel update: every read above saw the state as it was on entry.
-    for write in writes { state[write.name] = write.value }
-    return outputs
   }
 
   /// For each node, the index of the last node that reads it (`Int.max` for graph outputs).
@@ -124,7 +182,7 @@ public struct Interpreter {
   }
 
   /// Rejects a second write to one variable and a write whose type differs from the state's.
-  private static func checkWrite(
+  fileprivate static func checkWrite(
     _ name: String, _ type: TensorType, id: NodeID,
     writes: [(name: String, value: HostTensor)], state: [String: HostTensor]
   ) throws(InterpreterError) {
@@ -138,7 +196,7 @@ public struct Interpreter {
   }
 
   /// The scalars of a provided input or variable, checked against the node's declared type.
-  private static func provided(
+  fileprivate static func provided(
     _ tensor: HostTensor?, kind: String, name: String, node: Node, id: NodeID
   ) throws(InterpreterError) -> [Double] {
     guard let tensor else {
@@ -206,6 +264,12 @@ public struct Interpreter {
     case .avgPool2dGrad(let window, let stride, let inputShape):
       return PoolGeometry(x: inputShape, window: window, stride: stride).backward(x[0])
     case .oneHot(let classes): return try Kernels.oneHot(x[0], classes: classes)
+    case .collective(let collective) where collective.ranks == 1:
+      return Kernels.collective(collective, [x[0]], shape: t[0].shape)[0]
+    case .collective(let collective):
+      throw InterpreterError(
+        "a collective over \(collective.ranks) ranks needs that many simulated ranks "
+          + "(run(_:ranks:states:))")
     }
   }
 

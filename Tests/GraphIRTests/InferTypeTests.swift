@@ -18,6 +18,20 @@ import Testing
       sourceLocation: sourceLocation)
   }
 
+  @Test func `Collectives gather and scatter along their axis and keep all_reduce's shape`()
+    throws
+  {
+    let gather = Collective(.allGather, ranks: 3, axis: 1, rotate: true)
+    #expect(try infer(.collective(gather), [.f32([2, 4])]) == .f32([2, 12]))
+    #expect(try infer(.collective(gather.transpose), [.f32([2, 12])]) == .f32([2, 4]))
+    #expect(try infer(.collective(Collective(.allReduce, ranks: 5)), [.scalar]) == .scalar)
+    let scatter = Collective(.reduceScatter, ranks: 3)
+    rejects(.collective(scatter), [.f32([4, 2])], "needs axis 0 divisible by 3")
+    rejects(.collective(Collective(.allGather, ranks: 2, axis: 2)), [.f32([4, 2])], "axis 2")
+    rejects(.collective(Collective(.allReduce, ranks: 0)), [.f32([4])], "at least 1")
+    rejects(.collective(Collective(.allReduce, ranks: 2)), [.i32([4])], "takes f32")
+  }
+
   @Test func `Broadcast right-aligns dims that are equal or one`() throws {
     #expect(try infer(.broadcast([2, 3]), [.scalar]) == .f32([2, 3]))
     #expect(try infer(.broadcast([2, 3]), [.f32([3])]) == .f32([2, 3]))

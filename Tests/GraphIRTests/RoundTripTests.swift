@@ -24,7 +24,8 @@ func everythingProgram() throws -> Program {
   return program
 }
 
-/// Convolution, pooling, their gradients, contractions, movement and state updates.
+/// Convolution, pooling, their gradients, contractions, movement, collectives and state
+/// updates.
 private func trainGraph() throws -> Graph {
   var g = Graph()
   let loc = SourceLocation(file: "graphs/everything.swift", line: 12)
@@ -67,7 +68,12 @@ private func trainGraph() throws -> Graph {
     kind: .adamw, variable: "b", weightDecay: 0.1, beta1: 0.8, beta2: 0.99, epsilon: 1e-08)
   try g.append(.update(adam), [gb, lr])
   let mean = try g.append(.reduce(.mean, axes: [0]), [sum])
-  try g.append(.assign("running"), [mean], location: loc)
+  let gathered = try g.append(
+    .collective(Collective(.allGather, ranks: 2, axis: 1, rotate: true)), [mean])
+  let scattered = try g.append(
+    .collective(Collective(.reduceScatter, ranks: 2, axis: 1)), [gathered])
+  let reduced = try g.append(.collective(Collective(.allReduce, ranks: 2)), [scattered])
+  try g.append(.assign("running"), [reduced], location: loc)
   g.outputs = [GraphOutput(name: "loss", node: loss), GraphOutput(name: "frozen", node: frozen)]
   return g
 }

@@ -867,7 +867,7 @@ static void fmnist_resnet_small_k0010_head_fc2_reduce_sum_launch(void *const *a,
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
-    (Sources/GraphDSL/ContrastiveModel.swift:99) */
+    (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0011_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
     float *y6) {
@@ -921,7 +921,7 @@ static void fmnist_resnet_small_k0011_reduce_mean_launch(void *const *a, const h
   fmnist_resnet_small_k0011_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
-/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0012_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 0, 0, x1, x0, y0);
@@ -930,7 +930,7 @@ static void fmnist_resnet_small_k0012_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0012_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0013_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
     float *y1, float *restrict y2, float *y3, float *restrict y4) {
@@ -4187,7 +4187,7 @@ void fmnist_resnet_small_k0047_reduce_mean_launch(void *const *a, const hw_call_
   fmnist_resnet_small_k0047_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
-/* matmul, add, reduce_sum, reshape, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul, add, reduce_sum, reshape, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0048_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *y3, float *restrict y4,
@@ -4460,7 +4460,7 @@ void fmnist_resnet_small_k0054_reduce_sum_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0054_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, reduce_max, reduce_sum, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul, reduce_max, reduce_sum, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0055_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *y3) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x1, x1, y0);
@@ -4504,7 +4504,7 @@ void fmnist_resnet_small_k0055_reduce_sum_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0055_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0056_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
@@ -4779,7 +4779,7 @@ void fmnist_resnet_small_k0062_head_bn1_reduce_mean_launch(void *const *a, const
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
-    (Sources/GraphDSL/ContrastiveModel.swift:99) */
+    (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0063_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
     float *y6) {
@@ -4833,7 +4833,7 @@ void fmnist_resnet_small_k0063_reduce_mean_launch(void *const *a, const hw_call_
   fmnist_resnet_small_k0063_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
-/* matmul, add, reduce_sum -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul, add, reduce_sum -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0064_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
     float *y1, float *restrict y2, float *y3) {
@@ -5003,7 +5003,7 @@ void fmnist_resnet_small_k0066_optimize_runtime_launch(void *const *a, const hw_
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
-    (Sources/GraphDSL/ContrastiveModel.swift:99) */
+    (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0067_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict y6) {
@@ -5057,7 +5057,7 @@ void fmnist_resnet_small_k0067_reduce_mean_launch(void *const *a, const hw_call_
   fmnist_resnet_small_k0067_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
-/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0068_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
@@ -5321,7 +5321,7 @@ void fmnist_resnet_small_k0074_head_bn1_reduce_mean_launch(void *const *a, const
       a[10], a[11]);
 }
 
-/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0075_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
     float *y1, float *restrict y2, float *y3, float *restrict y4) {
@@ -5553,7 +5553,7 @@ void fmnist_resnet_small_k0083_head_fc2_reduce_sum_launch(void *const *a, const 
       a[11], a[12], a[13], a[14]);
 }
 
-/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0084_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 0, 0, x0, x1, y0);
@@ -5562,7 +5562,7 @@ void fmnist_resnet_small_k0084_matmul_launch(void *const *a, const hw_call_conte
   fmnist_resnet_small_k0084_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0085_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x0, x1, y0);
@@ -5571,7 +5571,7 @@ void fmnist_resnet_small_k0085_matmul_launch(void *const *a, const hw_call_conte
   fmnist_resnet_small_k0085_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0086_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x1, y0);
@@ -5580,7 +5580,7 @@ void fmnist_resnet_small_k0086_matmul_launch(void *const *a, const hw_call_conte
   fmnist_resnet_small_k0086_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, div, reduce_sum -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul, div, reduce_sum -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0087_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *x6, float *restrict y0, float *y1, float *restrict y2, float *y3) {
@@ -5618,7 +5618,7 @@ void fmnist_resnet_small_k0087_reduce_sum_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0087_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
-/* matmul, add, reduce_sum, mul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:99) */
+/* matmul, add, reduce_sum, mul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
 static void fmnist_resnet_small_k0088_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
