@@ -49,8 +49,30 @@ struct LibraryCall {
           code.line("\(out)[i * \(classes) + j] = (\(labels)[i] == j) ? 1.0f : 0.0f;")
         }
       }
+    case .collective(let c):
+      emitCollective(c, operand: x[0], out, into: &code)
     default:
       preconditionFailure("\(node.op.mnemonic) is not a library call")
+    }
+  }
+
+  /// `hw_all_reduce_sum(count, ranks, x, y)`, or `hw_all_gather` / `hw_reduce_scatter(outer,
+  /// chunk, ranks, rotate, x, y)` with the operand seen as [outer, ranks or 1, chunk].
+  private func emitCollective(
+    _ c: Collective, operand: NodeID, _ out: String, into code: inout CodePrinter
+  ) {
+    let x = pointer(operand)
+    let small = graph[operand].type.shape
+    switch c.kind {
+    case .allReduce:
+      code.line("hw_all_reduce_sum(\(graph[operand].type.elementCount), \(c.ranks), \(x), \(out));")
+    case .allGather, .reduceScatter:
+      let outer = small[..<c.axis].reduce(1, *)
+      let blocks = c.kind == .allGather ? 1 : c.ranks
+      let chunk = small[c.axis...].reduce(1, *) / blocks
+      let name = c.kind == .allGather ? "hw_all_gather" : "hw_reduce_scatter"
+      code.line(
+        "\(name)(\(outer), \(chunk), \(c.ranks), \(c.rotate ? 1 : 0), \(x), \(out));")
     }
   }
 

@@ -72,8 +72,9 @@ public struct BatchNorm: Layer {
 
   /// Batch statistics on one rank of a data-parallel program: over the global batch when the
   /// entry's `sync_bn` input is 1 (sums added over the ranks), over the rank's shard when it
-  /// is 0. The running statistics move by the global batch's statistics, or by the mean of
-  /// the ranks' own, so that every rank keeps the same running values either way.
+  /// is 0. The running statistics move by the global batch's mean and (unbiased) variance, or
+  /// by the mean of the ranks' own unbiased variances, so that every rank keeps the same
+  /// running values either way (no collective beyond the two sums').
   private func dataParallelStatistics(_ x: Tensor, axes: [Int], statShape: [Int])
     -> (mean: Tensor, variance: Tensor)
   {
@@ -90,13 +91,15 @@ public struct BatchNorm: Layer {
     let centered = x - means.picked
     let variances = pick((centered * centered).sum(axes: axes).reshaped(statShape))
     if b.recordsStateUpdates {
+      // Over the shards, `variances.global` is the mean of the ranks' own (biased) variances.
       let globalCount = ranks * count
-      let globalUnbiased = variances.global * b.ratio(globalCount, globalCount - 1, statShape)
-      let localUnbiased = variances.local * b.ratio(count, Swift.max(count - 1, 1), statShape)
-      let meanOfRanks = { (t: Tensor) in t.allReduce() * b.ratio(1, ranks, statShape) }
-      recordRunningStatistics(
-        b, mean: b.append(.select, [sync, means.global, meanOfRanks(means.local)]),
-        unbiased: b.append(.select, [sync, globalUnbiased, meanOfRanks(localUnbiased)]))
+      let unbiasing = b.append(
+        .select,
+        [
+          sync, b.ratio(globalCount, globalCount - 1, statShape),
+          b.ratio(count, Swift.max(count - 1, 1), statShape),
+        ])
+      recordRunningStatistics(b, mean: means.global, unbiased: variances.global * unbiasing)
     }
     return (means.picked, variances.picked)
   }

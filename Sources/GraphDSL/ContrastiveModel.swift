@@ -42,10 +42,13 @@ public struct ContrastiveModel {
   }
 
   /// The program for `batch` images (2 x batch views) per step; with `dataParallel`, one
-  /// rank's program, `batch` being the rank's share of the global batch (the outputs `loss`
-  /// and `inner_loss` are the global batch's, the same on every rank).
+  /// rank's program, named `<name>.p<P>`, `batch` being the rank's share of the global batch
+  /// (the outputs `loss` and `inner_loss` are the global batch's, the same on every rank), with
+  /// the training entries and `encode` (the study's `embed` runs in one process).
   public func program(batch: Int, dataParallel: DataParallel? = nil) throws(IRError) -> Program {
-    let builder = ProgramBuilder(name: name, seed: seed, dataParallel: dataParallel)
+    let builder = ProgramBuilder(
+      name: dataParallel.map { "\(name).p\($0.ranks)" } ?? name, seed: seed,
+      dataParallel: dataParallel)
     // `joint` comes first: it declares every parameter the other entries refer to.
     for mode in [TrainingMode.joint, .none, .fixed] {
       builder.entry(mode.stepEntry(innerSteps: 0), training: true) { b in
@@ -69,6 +72,7 @@ public struct ContrastiveModel {
       let images = b.input(ProgramNames.images, .f32([batch] + imageShape))
       b.output(ProgramNames.features, backbone(images))
     }
+    if dataParallel != nil { return try builder.build() }
     builder.entry(ProgramNames.embed, training: false) { b in
       let features = backbone(b.input(ProgramNames.images, .f32([batch] + imageShape)))
       b.output(ProgramNames.features, features)

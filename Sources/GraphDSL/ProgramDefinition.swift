@@ -10,15 +10,19 @@ public struct ProgramDefinition: Sendable {
   public let batchSizes: [Int]
   /// The graphs/ file that defines it.
   public let file: String
+  /// The processes of a data-parallel run it is one rank's program of (1: one process). Such a
+  /// program runs under `mpirun -np <ranks>` only; its collectives stop a single process.
+  public let ranks: Int
   private let make: @Sendable (Int) throws(IRError) -> Program
 
   public init(
-    name: String, summary: String, batchSizes: [Int], file: String = #filePath,
+    name: String, summary: String, batchSizes: [Int], ranks: Int = 1, file: String = #filePath,
     make: @escaping @Sendable (Int) throws(IRError) -> Program
   ) {
     self.name = name
     self.summary = summary
     self.batchSizes = batchSizes
+    self.ranks = ranks
     self.file = SourceLocation(filePath: file, line: 0).file
     self.make = make
   }

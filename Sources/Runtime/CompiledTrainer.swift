@@ -21,6 +21,9 @@ public final class CompiledTrainer {
   private let inputs: [UnsafeMutableRawPointer]
   /// The `none` step's subvector mask (nil for other entries), checked before the first step.
   private let subvectorMask: [Float]?
+  /// This process's rank in a data-parallel run (`config.ranks`; 0 in one process): it trains
+  /// on images `rank * n ..< (rank + 1) * n` of each global batch of `n * ranks`.
+  public let rank: Int
 
   public var stepsPerEpoch: Int { images.count / config.batch }
   public var totalSteps: Int { stepsPerEpoch * config.epochs }
@@ -32,7 +35,7 @@ public final class CompiledTrainer {
 
   public init(
     config: TrainingConfig, program: CompiledProgram, entry name: String, images: LabeledImages,
-    makeViews: @escaping ([Int], Int) -> [Float], monitor: TrainingMonitor? = nil
+    makeViews: @escaping ([Int], Int) -> [Float], monitor: TrainingMonitor? = nil, rank: Int = 0
   ) throws {
     guard images.count >= config.batch else {
       throw TrainingError("\(images.count) images are fewer than one batch of \(config.batch)")
@@ -41,6 +44,7 @@ public final class CompiledTrainer {
     self.images = images
     self.makeViews = makeViews
     self.monitor = monitor
+    self.rank = rank
     entry = try program.entry(named: name)
     let precision = Precision(rawValue: config.precision) ?? .fp32
     try precision.check()
@@ -113,7 +117,11 @@ public final class CompiledTrainer {
     let epoch = completedSteps / stepsPerEpoch
     let position = completedSteps % stepsPerEpoch
     let order = shuffledOrder(images.count, seed: SplitMix64.seed(config.seed, UInt64(epoch)))
-    let indices = Array(order[(position * config.batch)..<((position + 1) * config.batch)])
+    let shard = config.batch / (config.ranks ?? 1)
+    let start = position * config.batch + rank * shard
+    // The views of an image depend on its index, not its place: the shards of a batch see the
+    // views one process would.
+    let indices = Array(order[start..<(start + shard)])
     let views = makeViews(indices, completedSteps)
     if config.headInit == "reinit" && TrainingModeName.isBilevel(config.mode) {
       try reinitializeHead(round: completedSteps)

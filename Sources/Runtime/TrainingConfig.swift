@@ -40,6 +40,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
   public var onlineProbe = true
   /// Epochs between kNN evaluations on a fixed test subset (0: never).
   public var knnEvery = 1
+  /// The processes of a data-parallel run (`--distributed`); nil: one process. `batch` is the
+  /// global batch, split evenly over them.
+  public var ranks: Int?
+  /// A data-parallel run's BatchNorm statistics over the global batch (`--sync-bn`) rather
+  /// than each rank's shard; nil in one process.
+  public var syncBatchNorm: Bool?
 
   /// The optimizers a program's `optimizer` input selects, in the order of its values 0, 1, 2.
   public static let optimizers = ["sgd", "lars", "adamw"]
@@ -80,6 +86,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     subvector = try c.decodeIfPresent(Int.self, forKey: .subvector)
     onlineProbe = try c.decodeIfPresent(Bool.self, forKey: .onlineProbe) ?? false
     knnEvery = try c.decodeIfPresent(Int.self, forKey: .knnEvery) ?? 0
+    ranks = try c.decodeIfPresent(Int.self, forKey: .ranks)
+    syncBatchNorm = try c.decodeIfPresent(Bool.self, forKey: .syncBatchNorm)
   }
 
   /// The scalar inputs of a training entry, by input name (an entry reads those it declares).
@@ -88,6 +96,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
       "lr": learningRate, "inner_lr": innerLearningRate, "inner_momentum": innerMomentum,
       "temperature": temperature, "momentum": momentum, "weight_decay": weightDecay,
       "optimizer": Double(Self.optimizers.firstIndex(of: optimizer) ?? 0),
+      "sync_bn": syncBatchNorm == true ? 1 : 0,
     ]
   }
 
@@ -131,6 +140,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
       if subvector < 1 { return "--subvector must be at least 1, got \(subvector)" }
     }
     if knnEvery < 0 { return "--knn-every must be >= 0 epochs, got \(knnEvery)" }
+    if let ranks, batch % ranks != 0 {
+      return "--batch \(batch) does not split over \(ranks) ranks; use a multiple of \(ranks)"
+    }
     return nil
   }
 
@@ -157,6 +169,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     if precision != other.precision { mismatched.append("precision") }
     if subvector != other.subvector { mismatched.append("subvector") }
     if onlineProbe != other.onlineProbe { mismatched.append("online-probe") }
+    if (ranks ?? 1) != (other.ranks ?? 1) { mismatched.append("ranks (mpirun -np)") }
+    if syncBatchNorm != other.syncBatchNorm { mismatched.append("sync-bn") }
     return mismatched.isEmpty ? nil : mismatched.joined(separator: ", ")
   }
 

@@ -47,8 +47,14 @@ struct SelfCheckCommand: ParsableCommand {
         guard let definition = Programs.named(name) else {
           throw ValidationError("unknown program '\(name)'")
         }
+        guard definition.ranks == 1 else {
+          throw ValidationError(
+            "\(name) is one rank's program of a \(definition.ranks)-rank run: its collectives "
+              + "need mpirun; its runs are checked against one process by the test suite "
+              + "(DistributedTrainingTests) and on the interpreter (DataParallelTests)")
+        }
         return [definition]
-      } ?? Programs.all
+      } ?? Programs.all.filter { $0.ranks == 1 }
     var failures = 0
     for definition in definitions {
       let size = batch ?? definition.batchSizes.min()!

@@ -132,8 +132,24 @@ struct Train: ParsableCommand {
       """)
   var knnEvery: Int?
 
+  @Flag(
+    help: """
+      Data-parallel training over MPI: run under `mpirun -np P`; each rank trains on its \
+      share of the --batch images (a multiple of P) with InfoNCE over every rank's views and \
+      the gradients summed over the ranks; rank 0 writes the run directory. Needs the \
+      program's data-parallel form for P ranks in graphs/ (R1: P = 2).
+      """)
+  var distributed = false
+
+  @Flag(
+    name: .customLong("sync-bn"),
+    help: "With --distributed: BatchNorm statistics over the global batch, not each rank's.")
+  var syncBatchNorm = false
+
   func run() throws {
     var config = try makeConfig()
+    let world = try openWorld(&config)
+    defer { if distributed { Communicator.close() } }
     let source = try Dataset(name: dataset, directory: data)
     let shape = try programImageShape()
     let images = try source.load(.training, for: shape, program: program, limit: limit)
@@ -142,23 +158,32 @@ struct Train: ParsableCommand {
     let makeViews = { (indices: [Int], step: Int) in
       augmenter.views(of: images, indices: indices, step: step)
     }
-    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    let lock = try DirectoryLock(directory: out, holder: "headway train")
+    // In a data-parallel run only rank 0 writes the run directory.
+    let writes = world.rank == 0
+    if writes {
+      try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    }
+    let lock = writes ? try DirectoryLock(directory: out, holder: "headway train") : nil
     defer { withExtendedLifetime(lock) {} }
     if engine == "reference" {
       try checkReferenceOptions()
       try trainWithInterpreter(config, images: images, makeViews: makeViews)
       return
     }
-    let compiled = try CompiledProgram.named(program, batch: batch)
+    let compiled = try CompiledProgram.named(world.program, batch: batch / world.ranks)
     let entry = try TrainingMode(rawValue: mode)!.checkedStepEntry(
       in: compiled, innerSteps: innerSteps)
-    let monitor = try makeMonitor(config, source: source, images: images, shape: shape)
+    let monitor =
+      writes ? try makeMonitor(config, source: source, images: images, shape: shape) : nil
     let trainer = try CompiledTrainer(
       config: config, program: compiled, entry: entry, images: images,
-      makeViews: makeViews, monitor: monitor)
+      makeViews: makeViews, monitor: monitor, rank: world.rank)
     let checkpoint = out + "/checkpoint.safetensors"
     if resume { try trainer.resume(from: checkpoint) }
+    guard writes else {
+      try trainer.train(log: nil, checkpoint: nil, stopAfter: stopAfter)
+      return
+    }
     let log = try TrainingLog(
       runDirectory: out, config: config, resumedAt: resume ? trainer.completedSteps : nil,
       stepsPerEpoch: trainer.stepsPerEpoch)
@@ -166,10 +191,44 @@ struct Train: ParsableCommand {
       "training \(program) \(mode) on \(images.count) images of \(source.description) "
         + "(views \(shape)): \(trainer.totalSteps) steps of "
         + "\(batch) images, \(hw_threads()) threads, \(precision.rawValue)"
+        + (world.ranks > 1
+          ? ", \(world.ranks) ranks of \(batch / world.ranks) images"
+            + (syncBatchNorm ? ", BatchNorm over the global batch" : ", BatchNorm per rank")
+          : "")
         + (resume ? ", from step \(trainer.completedSteps)" : ""))
     print("machine: \(MachineInfo.current().summary)")
     fflush(nil)
     try trainer.train(log: log, checkpoint: checkpoint, stopAfter: stopAfter)
+  }
+
+  /// Opens MPI for a data-parallel run and names the compiled program of this many ranks (the
+  /// program itself for one); records the ranks in the config.
+  func openWorld(_ config: inout TrainingConfig) throws -> (
+    rank: Int, ranks: Int, program: String
+  ) {
+    guard distributed else {
+      if syncBatchNorm { throw ValidationError("--sync-bn needs --distributed") }
+      return (0, 1, program)
+    }
+    guard engine == "compiled" else {
+      throw ValidationError("--distributed runs the compiled engine only")
+    }
+    let (rank, ranks) = try Communicator.open()
+    guard ranks > 1 else { return (rank, 1, program) }
+    config.ranks = ranks
+    config.syncBatchNorm = syncBatchNorm
+    if let problem = config.invalidSetting() { throw ValidationError(problem) }
+    let name = "\(program).p\(ranks)"
+    guard Programs.named(name)?.ranks == ranks else {
+      let forms = Programs.all.filter { $0.ranks > 1 && $0.name.hasPrefix(program + ".p") }
+        .map { "\($0.name) (\($0.ranks) ranks)" }
+      throw ValidationError(
+        "\(program) has no data-parallel form for \(ranks) ranks (mpirun -np \(ranks)); "
+          + (forms.isEmpty
+            ? "it has none: add one in graphs/ (ContrastiveModel.program(batch:dataParallel:))"
+            : "graphs/ defines \(forms.joined(separator: ", "))"))
+    }
+    return (rank, ranks, name)
   }
 
   func makeConfig() throws -> TrainingConfig {
@@ -183,9 +242,14 @@ struct Train: ParsableCommand {
     guard ["compiled", "reference"].contains(engine) else {
       throw ValidationError("--engine must be compiled or reference, got '\(engine)'")
     }
-    guard Programs.named(program) != nil else {
+    guard let definition = Programs.named(program) else {
       let names = Programs.all.map(\.name).joined(separator: ", ")
       throw ValidationError("unknown program '\(program)'; programs: \(names)")
+    }
+    guard definition.ranks == 1 else {
+      throw ValidationError(
+        "\(program) is one rank's program of a \(definition.ranks)-rank run; train the "
+          + "one-process program under mpirun -np \(definition.ranks) with --distributed")
     }
     var config = TrainingConfig()
     config.program = program

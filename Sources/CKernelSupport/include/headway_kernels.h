@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "headway_collective.h"
+
 #pragma clang assume_nonnull begin
 
 /* How many images a convolution processes at once; its scratch holds one im2col matrix each. */

@@ -71,7 +71,7 @@ void fmnist_resnet_small_k0101_backbone_block3_shortcut_conv_conv2d_launch(void 
 void fmnist_resnet_small_k0102_backbone_block3_conv2d_launch(void *const *a, const hw_call_context *c);
 void fmnist_resnet_small_k0103_backbone_block3_reduce_mean_launch(void *const *a, const hw_call_context *c);
 
-/* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
+/* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:28) */
 static void fmnist_resnet_small_k0000_backbone_stem_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
@@ -150,7 +150,7 @@ static void fmnist_resnet_small_k0000_backbone_stem_reduce_mean_launch(void *con
       a[10], a[11], a[12], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:32) */
 static void fmnist_resnet_small_k0001_backbone_block1_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
@@ -229,7 +229,7 @@ static void fmnist_resnet_small_k0001_backbone_block1_reduce_mean_launch(void *c
       a[9], a[10], a[11], a[12], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* conv2d, reduce_mean, add, relu -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:32) */
 static void fmnist_resnet_small_k0002_backbone_block1_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *restrict x2, const float *x3, const float *x4, const float *restrict x5, const float *restrict x6,
@@ -310,7 +310,7 @@ static void fmnist_resnet_small_k0002_backbone_block1_reduce_mean_launch(void *c
       a[9], a[10], a[11], a[12], a[13], a[14], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d, reduce_mean, add -> f32[64,1,1] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0003_backbone_block2_shortcut_reduce_mean(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *x3, float *restrict y0, float *restrict y1, float *restrict y2, float *y3, float *y4,
@@ -374,7 +374,7 @@ static void fmnist_resnet_small_k0003_backbone_block2_shortcut_reduce_mean_launc
       a[8], a[9], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d, reduce_mean, add, relu -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0004_backbone_block2_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
@@ -453,7 +453,7 @@ static void fmnist_resnet_small_k0004_backbone_block2_reduce_mean_launch(void *c
       a[9], a[10], a[11], a[12], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d, reduce_mean, add, relu -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0005_backbone_block2_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, const float *x6,
@@ -539,7 +539,7 @@ static void fmnist_resnet_small_k0005_backbone_block2_reduce_mean_launch(void *c
       a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d, reduce_mean, add -> f32[128,1,1] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0006_backbone_block3_shortcut_reduce_mean(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *x3, float *restrict y0, float *restrict y1, float *restrict y2, float *y3, float *y4,
@@ -603,7 +603,7 @@ static void fmnist_resnet_small_k0006_backbone_block3_shortcut_reduce_mean_launc
       a[8], a[9], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, relu -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d, reduce_mean, add, relu -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0007_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
@@ -682,7 +682,7 @@ static void fmnist_resnet_small_k0007_backbone_block3_reduce_mean_launch(void *c
       a[9], a[10], a[11], a[12], c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, add, reshape -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d, reduce_mean, add, reshape -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0008_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, const float *x6,
@@ -777,7 +777,7 @@ static void fmnist_resnet_small_k0008_backbone_block3_reduce_mean_launch(void *c
       a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], c->scratch_bytes);
 }
 
-/* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0009_head_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
     float *restrict y1, float *restrict y2, float *y3, float *y4, float *restrict y5) {
@@ -839,7 +839,7 @@ static void fmnist_resnet_small_k0009_head_reduce_mean_launch(void *const *a, co
       a[11]);
 }
 
-/* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0010_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
   hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
@@ -867,7 +867,7 @@ static void fmnist_resnet_small_k0010_head_fc2_reduce_sum_launch(void *const *a,
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
-    (Sources/GraphDSL/ContrastiveModel.swift:101) */
+    (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0011_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
     float *y6) {
@@ -921,7 +921,7 @@ static void fmnist_resnet_small_k0011_reduce_mean_launch(void *const *a, const h
   fmnist_resnet_small_k0011_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
-/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0012_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 0, 0, x1, x0, y0);
@@ -930,7 +930,7 @@ static void fmnist_resnet_small_k0012_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0012_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
+/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0013_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
     float *y1, float *restrict y2, float *y3, float *restrict y4) {
@@ -978,7 +978,7 @@ static void fmnist_resnet_small_k0013_head_fc2_reduce_sum_launch(void *const *a,
       a[10]);
 }
 
-/* matmul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0014_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul(128, 512, (2 * n), 1, 0, x1, x0, y0);
@@ -987,7 +987,7 @@ static void fmnist_resnet_small_k0014_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0014_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0015_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
@@ -1067,7 +1067,7 @@ static void fmnist_resnet_small_k0015_head_reduce_sum_launch(void *const *a, con
       a[11], a[12], a[13], a[14]);
 }
 
-/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0016_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
@@ -1090,7 +1090,7 @@ static void fmnist_resnet_small_k0016_head_bn1_add_launch(void *const *a, const 
   fmnist_resnet_small_k0016_head_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
-/* matmul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0017_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul(512, 128, (2 * n), 1, 0, x1, x0, y0);
@@ -1099,7 +1099,7 @@ static void fmnist_resnet_small_k0017_matmul_launch(void *const *a, const hw_cal
   fmnist_resnet_small_k0017_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0018_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
@@ -1213,7 +1213,7 @@ static void fmnist_resnet_small_k0018_reduce_sum_launch(void *const *a, const hw
       a[12], a[13], a[14]);
 }
 
-/* conv2d_filter_grad -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d_filter_grad -> f32[128,128,3,3] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0019_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 128, .h = 7, .w = 7, .o = 128, .kh = 3, .kw = 3, .oh = 7, .ow = 7,
@@ -1224,7 +1224,7 @@ static void fmnist_resnet_small_k0019_conv2d_filter_grad_launch(void *const *a, 
   fmnist_resnet_small_k0019_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0020_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, float *restrict y0) {
   double h_y0_0[128];
@@ -1260,7 +1260,7 @@ static void fmnist_resnet_small_k0020_reduce_sum_launch(void *const *a, const hw
   fmnist_resnet_small_k0020_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0021_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
@@ -1333,7 +1333,7 @@ static void fmnist_resnet_small_k0021_backbone_block3_shortcut_bn_reduce_sum_lau
       a[8]);
 }
 
-/* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *restrict y0,
@@ -1393,7 +1393,7 @@ static void fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum_lau
       a[7]);
 }
 
-/* conv2d_filter_grad -> f32[128,64,1,1] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d_filter_grad -> f32[128,64,1,1] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0023_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 1, .kw = 1, .oh = 7,
@@ -1404,7 +1404,7 @@ static void fmnist_resnet_small_k0023_conv2d_filter_grad_launch(void *const *a, 
   fmnist_resnet_small_k0023_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0024_backbone_block3_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
@@ -1498,7 +1498,7 @@ static void fmnist_resnet_small_k0024_backbone_block3_reduce_sum_launch(void *co
       a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
-/* add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0025_backbone_block3_bn1_add(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
@@ -1527,7 +1527,7 @@ static void fmnist_resnet_small_k0025_backbone_block3_bn1_add_launch(void *const
   fmnist_resnet_small_k0025_backbone_block3_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
-/* conv2d_filter_grad -> f32[128,64,3,3] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d_filter_grad -> f32[128,64,3,3] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0026_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 128, .kh = 3, .kw = 3, .oh = 7,
@@ -1538,7 +1538,7 @@ static void fmnist_resnet_small_k0026_conv2d_filter_grad_launch(void *const *a, 
   fmnist_resnet_small_k0026_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_input_grad -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d_input_grad -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0027_backbone_block3_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
@@ -1551,7 +1551,7 @@ static void fmnist_resnet_small_k0027_backbone_block3_conv1_conv2d_input_grad_la
   fmnist_resnet_small_k0027_backbone_block3_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0028_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
@@ -1646,7 +1646,7 @@ static void fmnist_resnet_small_k0028_backbone_reduce_sum_launch(void *const *a,
       a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
-/* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0029_backbone_block2_bn2_add(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
@@ -1675,7 +1675,7 @@ static void fmnist_resnet_small_k0029_backbone_block2_bn2_add_launch(void *const
   fmnist_resnet_small_k0029_backbone_block2_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
-/* conv2d_filter_grad -> f32[64,64,3,3] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d_filter_grad -> f32[64,64,3,3] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0030_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 64, .h = 14, .w = 14, .o = 64, .kh = 3, .kw = 3, .oh = 14,
@@ -1686,7 +1686,7 @@ static void fmnist_resnet_small_k0030_conv2d_filter_grad_launch(void *const *a, 
   fmnist_resnet_small_k0030_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0031_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0) {
   double h_y0_0[64];
@@ -1721,7 +1721,7 @@ static void fmnist_resnet_small_k0031_reduce_sum_launch(void *const *a, const hw
   fmnist_resnet_small_k0031_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
-/* reduce_sum, mul -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* reduce_sum, mul -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1,
@@ -1793,7 +1793,7 @@ static void fmnist_resnet_small_k0032_backbone_block2_shortcut_bn_reduce_sum_lau
       a[7]);
 }
 
-/* reduce_sum, add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* reduce_sum, add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0033_backbone_block2_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, float *restrict y0, float *y1) {
@@ -1849,7 +1849,7 @@ static void fmnist_resnet_small_k0033_backbone_block2_shortcut_bn_reduce_sum_lau
   fmnist_resnet_small_k0033_backbone_block2_shortcut_bn_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
-/* conv2d_filter_grad -> f32[64,32,1,1] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d_filter_grad -> f32[64,32,1,1] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0034_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 1, .kw = 1, .oh = 14,
@@ -1860,7 +1860,7 @@ static void fmnist_resnet_small_k0034_conv2d_filter_grad_launch(void *const *a, 
   fmnist_resnet_small_k0034_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,64] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0035_backbone_block2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
@@ -1954,7 +1954,7 @@ static void fmnist_resnet_small_k0035_backbone_block2_reduce_sum_launch(void *co
       a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
-/* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* add -> f32[2*n,14,14,64] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0036_backbone_block2_bn1_add(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
@@ -1983,7 +1983,7 @@ static void fmnist_resnet_small_k0036_backbone_block2_bn1_add_launch(void *const
   fmnist_resnet_small_k0036_backbone_block2_bn1_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
-/* conv2d_filter_grad -> f32[64,32,3,3] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d_filter_grad -> f32[64,32,3,3] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0037_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 64, .kh = 3, .kw = 3, .oh = 14,
@@ -1994,7 +1994,7 @@ static void fmnist_resnet_small_k0037_conv2d_filter_grad_launch(void *const *a, 
   fmnist_resnet_small_k0037_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_input_grad -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d_input_grad -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0038_backbone_block2_conv1_conv2d_input_grad(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
@@ -2007,7 +2007,7 @@ static void fmnist_resnet_small_k0038_backbone_block2_conv1_conv2d_input_grad_la
   fmnist_resnet_small_k0038_backbone_block2_conv1_conv2d_input_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0039_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2,
@@ -2102,7 +2102,7 @@ static void fmnist_resnet_small_k0039_backbone_reduce_sum_launch(void *const *a,
       a[11], a[12], a[13], a[14], a[15], a[16], c->scratch_bytes);
 }
 
-/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:32) */
 static void fmnist_resnet_small_k0040_backbone_block1_bn2_add(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
@@ -2131,7 +2131,7 @@ static void fmnist_resnet_small_k0040_backbone_block1_bn2_add_launch(void *const
   fmnist_resnet_small_k0040_backbone_block1_bn2_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
-/* conv2d_filter_grad -> f32[32,32,3,3] (graphs/FMNISTResNetSmall.swift:17) */
+/* conv2d_filter_grad -> f32[32,32,3,3] (graphs/FMNISTResNetSmall.swift:32) */
 static void fmnist_resnet_small_k0041_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 32, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
@@ -2142,7 +2142,7 @@ static void fmnist_resnet_small_k0041_conv2d_filter_grad_launch(void *const *a, 
   fmnist_resnet_small_k0041_conv2d_filter_grad(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:32) */
 static void fmnist_resnet_small_k0042_backbone_block1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
@@ -2236,7 +2236,7 @@ static void fmnist_resnet_small_k0042_backbone_block1_reduce_sum_launch(void *co
       a[10], a[11], a[12], a[13], a[14], a[15], c->scratch_bytes);
 }
 
-/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* add -> f32[2*n,28,28,32] (graphs/FMNISTResNetSmall.swift:32) */
 static void fmnist_resnet_small_k0043_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[32];
@@ -2264,7 +2264,7 @@ static void fmnist_resnet_small_k0043_add_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0043_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
-/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* conv2d_input_grad, mul, reduce_sum -> f32[1,1,1,32] (graphs/FMNISTResNetSmall.swift:32) */
 static void fmnist_resnet_small_k0044_backbone_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *x6, const float *restrict x7, float *restrict y0, float *y1, float *restrict y2, float *restrict y3,
@@ -4065,7 +4065,7 @@ const hw_program *hw_program_fmnist_resnet_small(void) {
 #include "headway_program.h"
 
 
-/* conv2d_filter_grad -> f32[32,1,3,3] (graphs/FMNISTResNetSmall.swift:13) */
+/* conv2d_filter_grad -> f32[32,1,3,3] (graphs/FMNISTResNetSmall.swift:28) */
 static void fmnist_resnet_small_k0045_conv2d_filter_grad(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
   const hw_conv_shape y0_shape = {.n = (2 * n), .c = 1, .h = 28, .w = 28, .o = 32, .kh = 3, .kw = 3, .oh = 28,
@@ -4130,7 +4130,7 @@ void fmnist_resnet_small_k0046_optimize_runtime_launch(void *const *a, const hw_
   fmnist_resnet_small_k0046_optimize_runtime(a);
 }
 
-/* matmul, reduce_mean, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_mean, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0047_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1, float *restrict y2,
     float *restrict y3) {
@@ -4187,7 +4187,7 @@ void fmnist_resnet_small_k0047_reduce_mean_launch(void *const *a, const hw_call_
   fmnist_resnet_small_k0047_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
-/* matmul, add, reduce_sum, reshape, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
+/* matmul, add, reduce_sum, reshape, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0048_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *y3, float *restrict y4,
@@ -4241,7 +4241,7 @@ void fmnist_resnet_small_k0048_head_fc2_reduce_sum_launch(void *const *a, const 
       a[11], a[12], a[13]);
 }
 
-/* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0049_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1) {
   hw_matmul(128, 512, (2 * n), 1, 0, x2, x0, y0);
@@ -4257,7 +4257,7 @@ void fmnist_resnet_small_k0049_head_fc2_matmul_launch(void *const *a, const hw_c
   fmnist_resnet_small_k0049_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, mul, reduce_sum, reshape -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, mul, reduce_sum, reshape -> f32[1,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0050_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
@@ -4347,7 +4347,7 @@ void fmnist_resnet_small_k0050_head_reduce_sum_launch(void *const *a, const hw_c
       a[11], a[12], a[13], a[14]);
 }
 
-/* add, reduce_sum -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* add, reduce_sum -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0051_head_bn1_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *restrict y1, float *y2) {
@@ -4403,7 +4403,7 @@ void fmnist_resnet_small_k0051_head_bn1_reduce_sum_launch(void *const *a, const 
   fmnist_resnet_small_k0051_head_bn1_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
-/* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0052_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *restrict y0, float *restrict y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
@@ -4433,7 +4433,7 @@ void fmnist_resnet_small_k0053_head_bn1_sub_launch(void *const *a, const hw_call
   fmnist_resnet_small_k0053_head_bn1_sub(a[0], a[1], a[2], a[3]);
 }
 
-/* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_sum, mul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0054_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *restrict y0, float *restrict y1, float *restrict y2) {
   hw_matmul((2 * n), 128, 512, 0, 1, x2, x1, y0);
@@ -4460,7 +4460,7 @@ void fmnist_resnet_small_k0054_reduce_sum_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0054_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, reduce_max, reduce_sum, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:101) */
+/* matmul, reduce_max, reduce_sum, div -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0055_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *y3) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x1, x1, y0);
@@ -4504,7 +4504,7 @@ void fmnist_resnet_small_k0055_reduce_sum_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0055_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
+/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0056_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
@@ -4559,7 +4559,7 @@ void fmnist_resnet_small_k0056_reduce_sum_launch(void *const *a, const hw_call_c
       a[12], a[13], a[14], a[15]);
 }
 
-/* matmul, add, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, add, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0057_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict y2) {
@@ -4578,7 +4578,7 @@ void fmnist_resnet_small_k0057_matmul_launch(void *const *a, const hw_call_conte
   fmnist_resnet_small_k0057_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
-/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0058_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
@@ -4658,7 +4658,7 @@ void fmnist_resnet_small_k0058_reduce_sum_launch(void *const *a, const hw_call_c
       a[12], a[13], a[14]);
 }
 
-/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0059_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
@@ -4681,7 +4681,7 @@ void fmnist_resnet_small_k0059_add_launch(void *const *a, const hw_call_context 
   fmnist_resnet_small_k0059_add(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
-/* matmul, add, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, add, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0060_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
     float *y1, float *restrict y2) {
@@ -4715,7 +4715,7 @@ void fmnist_resnet_small_k0061_sub_launch(void *const *a, const hw_call_context 
   fmnist_resnet_small_k0061_sub(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 }
 
-/* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0062_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *x5, float *restrict y0,
@@ -4779,7 +4779,7 @@ void fmnist_resnet_small_k0062_head_bn1_reduce_mean_launch(void *const *a, const
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
-    (Sources/GraphDSL/ContrastiveModel.swift:101) */
+    (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0063_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4, float *restrict y5,
     float *y6) {
@@ -4833,7 +4833,7 @@ void fmnist_resnet_small_k0063_reduce_mean_launch(void *const *a, const hw_call_
   fmnist_resnet_small_k0063_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
-/* matmul, add, reduce_sum -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
+/* matmul, add, reduce_sum -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0064_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
     float *y1, float *restrict y2, float *y3) {
@@ -4867,7 +4867,7 @@ void fmnist_resnet_small_k0064_reduce_sum_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0064_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
 }
 
-/* matmul, mul, reduce_sum, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, mul, reduce_sum, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0065_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
@@ -5003,7 +5003,7 @@ void fmnist_resnet_small_k0066_optimize_runtime_launch(void *const *a, const hw_
 }
 
 /* matmul, reduce_max, reduce_sum, reduce_mean, reshape, div -> f32[2*n,2*n]
-    (Sources/GraphDSL/ContrastiveModel.swift:101) */
+    (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0067_reduce_mean(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3, float *restrict y4,
     float *restrict y5, float *restrict y6) {
@@ -5057,7 +5057,7 @@ void fmnist_resnet_small_k0067_reduce_mean_launch(void *const *a, const hw_call_
   fmnist_resnet_small_k0067_reduce_mean(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
-/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
+/* matmul, add, reduce_sum, sub -> f32[128] (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0068_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict y2, float *restrict y3, float *y4,
@@ -5110,7 +5110,7 @@ void fmnist_resnet_small_k0068_head_fc2_reduce_sum_launch(void *const *a, const 
       a[11], a[12]);
 }
 
-/* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, sub -> f32[128,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0069_head_fc2_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
   hw_matmul(128, 512, (2 * n), 1, 0, x2, x0, y0);
@@ -5126,7 +5126,7 @@ void fmnist_resnet_small_k0069_head_fc2_matmul_launch(void *const *a, const hw_c
   fmnist_resnet_small_k0069_head_fc2_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, mul, reduce_sum, add -> f32[1,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0070_head_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *y0, float *y1, float *restrict y2, float *restrict y3, float *restrict y4,
@@ -5206,7 +5206,7 @@ void fmnist_resnet_small_k0070_head_reduce_sum_launch(void *const *a, const hw_c
       a[11], a[12], a[13], a[14]);
 }
 
-/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0071_head_bn1_add(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5, float *y0) {
   double h_y0_0[512];
@@ -5242,7 +5242,7 @@ void fmnist_resnet_small_k0072_head_bn1_sub_launch(void *const *a, const hw_call
   fmnist_resnet_small_k0072_head_bn1_sub(a[0], a[1], a[2], a[3]);
 }
 
-/* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, sub -> f32[512,128] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0073_head_fc1_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0, float *y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x3, x0, y0);
@@ -5258,7 +5258,7 @@ void fmnist_resnet_small_k0073_head_fc1_matmul_launch(void *const *a, const hw_c
   fmnist_resnet_small_k0073_head_fc1_matmul(c->n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_mean, add, relu -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0074_head_bn1_reduce_mean(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *x5, float *restrict y0,
@@ -5321,7 +5321,7 @@ void fmnist_resnet_small_k0074_head_bn1_reduce_mean_launch(void *const *a, const
       a[10], a[11]);
 }
 
-/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
+/* matmul, add, reduce_sum -> f32[1,128] (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0075_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *x5, float *restrict y0,
     float *y1, float *restrict y2, float *y3, float *restrict y4) {
@@ -5368,7 +5368,7 @@ void fmnist_resnet_small_k0075_reduce_sum_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0075_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
-/* matmul, mul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, mul -> f32[128,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0076_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *y0, float *y1) {
   hw_matmul(128, 512, (2 * n), 1, 0, x2, x1, y0);
@@ -5384,7 +5384,7 @@ void fmnist_resnet_small_k0076_matmul_launch(void *const *a, const hw_call_conte
   fmnist_resnet_small_k0076_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
-/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0077_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 1, x0, x1, y0);
@@ -5393,7 +5393,7 @@ void fmnist_resnet_small_k0077_matmul_launch(void *const *a, const hw_call_conte
   fmnist_resnet_small_k0077_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0078_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 512, 128, 0, 0, x0, x1, y0);
@@ -5402,7 +5402,7 @@ void fmnist_resnet_small_k0078_matmul_launch(void *const *a, const hw_call_conte
   fmnist_resnet_small_k0078_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, mul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, mul -> f32[512,128] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0079_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, float *y0, float *y1) {
   hw_matmul(512, 128, (2 * n), 1, 0, x2, x0, y0);
@@ -5418,7 +5418,7 @@ void fmnist_resnet_small_k0079_matmul_launch(void *const *a, const hw_call_conte
   fmnist_resnet_small_k0079_matmul(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
-/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0080_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 0, x1, x0, y0);
@@ -5427,7 +5427,7 @@ void fmnist_resnet_small_k0080_matmul_launch(void *const *a, const hw_call_conte
   fmnist_resnet_small_k0080_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0081_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, 512, 0, 0, x0, x1, y0);
@@ -5436,7 +5436,7 @@ void fmnist_resnet_small_k0081_matmul_launch(void *const *a, const hw_call_conte
   fmnist_resnet_small_k0081_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, reduce_sum, mul, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_sum, mul, add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0082_head_bn1_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
@@ -5510,7 +5510,7 @@ void fmnist_resnet_small_k0082_head_bn1_reduce_sum_launch(void *const *a, const 
       a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
 }
 
-/* matmul, add, mul, reduce_sum -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, add, mul, reduce_sum -> f32[2*n,128] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0083_head_fc2_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *x7, const float *restrict x8, float *restrict y0, float *y1,
@@ -5553,7 +5553,7 @@ void fmnist_resnet_small_k0083_head_fc2_reduce_sum_launch(void *const *a, const 
       a[11], a[12], a[13], a[14]);
 }
 
-/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0084_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 0, 0, x0, x1, y0);
@@ -5562,7 +5562,7 @@ void fmnist_resnet_small_k0084_matmul_launch(void *const *a, const hw_call_conte
   fmnist_resnet_small_k0084_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
+/* matmul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0085_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), 128, (2 * n), 1, 0, x0, x1, y0);
@@ -5571,7 +5571,7 @@ void fmnist_resnet_small_k0085_matmul_launch(void *const *a, const hw_call_conte
   fmnist_resnet_small_k0085_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:101) */
+/* matmul -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0086_matmul(int64_t n, const float *restrict x0, const float *restrict x1,
     float *restrict y0) {
   hw_matmul((2 * n), (2 * n), 128, 0, 1, x0, x1, y0);
@@ -5580,7 +5580,7 @@ void fmnist_resnet_small_k0086_matmul_launch(void *const *a, const hw_call_conte
   fmnist_resnet_small_k0086_matmul(c->n, a[0], a[1], a[2]);
 }
 
-/* matmul, div, reduce_sum -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:101) */
+/* matmul, div, reduce_sum -> f32[2*n,2*n] (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0087_reduce_sum(int64_t n, const float *restrict x0, const float *x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *x6, float *restrict y0, float *y1, float *restrict y2, float *y3) {
@@ -5618,7 +5618,7 @@ void fmnist_resnet_small_k0087_reduce_sum_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0087_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
 }
 
-/* matmul, add, reduce_sum, mul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:101) */
+/* matmul, add, reduce_sum, mul -> f32[2*n,128] (Sources/GraphDSL/ContrastiveModel.swift:105) */
 static void fmnist_resnet_small_k0088_head_fc2_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
@@ -5670,7 +5670,7 @@ void fmnist_resnet_small_k0088_head_fc2_reduce_sum_launch(void *const *a, const 
       a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
 }
 
-/* matmul, add, reduce_sum, mul -> f32[1,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, add, reduce_sum, mul -> f32[1,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0089_head_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *x9,
@@ -5767,7 +5767,7 @@ void fmnist_resnet_small_k0089_head_reduce_sum_launch(void *const *a, const hw_c
       a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
 }
 
-/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:24) */
+/* add -> f32[2*n,512] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0090_add(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, float *y0) {
   double h_y0_0[512];
@@ -5785,7 +5785,7 @@ void fmnist_resnet_small_k0090_add_launch(void *const *a, const hw_call_context 
   fmnist_resnet_small_k0090_add(c->n, a[0], a[1], a[2], a[3], a[4]);
 }
 
-/* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:24) */
+/* matmul, reduce_sum, mul, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:39) */
 static void fmnist_resnet_small_k0091_reduce_sum(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, float *restrict y0,
@@ -5901,7 +5901,7 @@ void fmnist_resnet_small_k0091_reduce_sum_launch(void *const *a, const hw_call_c
       a[12], a[13], a[14], a[15], a[16]);
 }
 
-/* reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* reduce_sum -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0092_reduce_sum(int64_t n, const float *restrict x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0) {
@@ -5938,7 +5938,7 @@ void fmnist_resnet_small_k0092_reduce_sum_launch(void *const *a, const hw_call_c
   fmnist_resnet_small_k0092_reduce_sum(c->n, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
-/* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* reduce_sum, mul -> f32[1,1,1,128] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
@@ -6010,7 +6010,7 @@ void fmnist_resnet_small_k0093_backbone_block3_shortcut_bn_reduce_sum_launch(voi
       a[8], a[9], a[10]);
 }
 
-/* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* reduce_sum, add -> f32[2*n,7,7,128] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0094_backbone_block3_shortcut_bn_reduce_sum(int64_t n, const float *restrict x0, const
     float *restrict x1,
     const float *x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
@@ -6070,7 +6070,7 @@ void fmnist_resnet_small_k0094_backbone_block3_shortcut_bn_reduce_sum_launch(voi
       a[8], a[9]);
 }
 
-/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:13) */
+/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:28) */
 static void fmnist_resnet_small_k0095_backbone_stem_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
@@ -6099,7 +6099,7 @@ void fmnist_resnet_small_k0095_backbone_stem_conv2d_launch(void *const *a, const
       c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:32) */
 static void fmnist_resnet_small_k0096_backbone_block1_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
@@ -6128,7 +6128,7 @@ void fmnist_resnet_small_k0096_backbone_block1_conv2d_launch(void *const *a, con
       c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:17) */
+/* conv2d, relu -> f32[n,28,28,32] (graphs/FMNISTResNetSmall.swift:32) */
 static void fmnist_resnet_small_k0097_backbone_block1_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, float *restrict y0, float *y1, float *restrict scratch, int64_t scratch_bytes) {
@@ -6157,7 +6157,7 @@ void fmnist_resnet_small_k0097_backbone_block1_conv2d_launch(void *const *a, con
       c->scratch_bytes);
 }
 
-/* conv2d -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0098_backbone_block2_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
@@ -6169,7 +6169,7 @@ void fmnist_resnet_small_k0098_backbone_block2_shortcut_conv_conv2d_launch(void 
   fmnist_resnet_small_k0098_backbone_block2_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0099_backbone_block2_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
@@ -6198,7 +6198,7 @@ void fmnist_resnet_small_k0099_backbone_block2_conv2d_launch(void *const *a, con
       c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:18) */
+/* conv2d, relu -> f32[n,14,14,64] (graphs/FMNISTResNetSmall.swift:33) */
 static void fmnist_resnet_small_k0100_backbone_block2_conv2d(int64_t n, const float *x0, const float *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
     const float *restrict x6, const float *restrict x7, const float *restrict x8, const float *restrict x9,
@@ -6232,7 +6232,7 @@ void fmnist_resnet_small_k0100_backbone_block2_conv2d_launch(void *const *a, con
       a[10], a[11], a[12], a[13], c->scratch_bytes);
 }
 
-/* conv2d -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0101_backbone_block3_shortcut_conv_conv2d(int64_t n, const float *restrict x0, const
     float *restrict x1,
     float *restrict y0, float *restrict scratch, int64_t scratch_bytes) {
@@ -6244,7 +6244,7 @@ void fmnist_resnet_small_k0101_backbone_block3_shortcut_conv_conv2d_launch(void 
   fmnist_resnet_small_k0101_backbone_block3_shortcut_conv_conv2d(c->n, a[0], a[1], a[2], a[3], c->scratch_bytes);
 }
 
-/* conv2d, relu -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d, relu -> f32[n,7,7,128] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0102_backbone_block3_conv2d(int64_t n, const float *restrict x0, const float *restrict
     x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5, float *y0,
@@ -6273,7 +6273,7 @@ void fmnist_resnet_small_k0102_backbone_block3_conv2d_launch(void *const *a, con
       c->scratch_bytes);
 }
 
-/* conv2d, reduce_mean, reshape -> f32[n,128] (graphs/FMNISTResNetSmall.swift:19) */
+/* conv2d, reduce_mean, reshape -> f32[n,128] (graphs/FMNISTResNetSmall.swift:34) */
 static void fmnist_resnet_small_k0103_backbone_block3_reduce_mean(int64_t n, const float *restrict x0, const float
     *restrict x1,
     const float *restrict x2, const float *restrict x3, const float *restrict x4, const float *restrict x5,
