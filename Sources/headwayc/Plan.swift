@@ -48,6 +48,7 @@ struct Plan: ParsableCommand {
           "  optimizer: \(entry.graph[updates[0]].op.mnemonic) of \(updates.count) parameters "
             + "(\(elements) elements), one call after the copies")
       }
+      if let line = Self.collectives(entry.graph) { print(line) }
       guard !summary else { continue }
       for (index, members) in entry.graph.kernelMembers().enumerated() {
         let ops = members.map { "\($0)=\(entry.graph[$0].op.mnemonic)" }.joined(separator: " ")
@@ -58,6 +59,23 @@ struct Plan: ParsableCommand {
         print("  k\(index): \(ops)  \(cost.flops) FLOP, \(cost.bytes) B\(spare)")
       }
     }
+  }
+
+  /// The calls of each collective and the bytes of their operands (what each rank puts in),
+  /// for a data-parallel program's entry; nil when it has none.
+  static func collectives(_ graph: Graph) -> String? {
+    var calls: [Collective.Kind: (count: Int, bytes: Int)] = [:]
+    for node in graph.nodes {
+      guard case .collective(let c) = node.op else { continue }
+      let bytes = 4 * graph[node.operands[0]].type.elementCount
+      calls[c.kind, default: (0, 0)].count += 1
+      calls[c.kind, default: (0, 0)].bytes += bytes
+    }
+    guard !calls.isEmpty else { return nil }
+    let parts = Collective.Kind.allCases.compactMap { kind in
+      calls[kind].map { "\(kind.rawValue) \($0.count) calls, \(mega($0.bytes)) MB" }
+    }
+    return "  collectives (operand bytes per rank): " + parts.joined(separator: "; ")
   }
 
   static func giga(_ value: Int) -> String { String(format: "%.3f", Double(value) / 1e9) }

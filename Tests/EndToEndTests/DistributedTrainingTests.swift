@@ -109,6 +109,78 @@ struct DistributedTrainingTests {
       #expect(perRank[g]! > 10 * reordering[g]!, "\(mode) \(g) with per-rank BatchNorm")
     }
   }
+
+  /// Two ranks stopped after 2 of 5 steps and resumed end on the checkpoint bytes of an
+  /// uninterrupted two-rank run; a resume with another BatchNorm choice is refused.
+  @Test func aDistributedRunResumesBitForBit() throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("headway-distributed-resume-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let run =
+      ["-np", "2", "--bind-to", "none", headwayExecutable] + Self.options(mode: "bilevel")
+      + ["--threads", "1", "--distributed", "--sync-bn"]
+    let whole = try Self.train(Self.mpirun, run, out: directory + "/whole")
+    _ = try Self.train(Self.mpirun, run + ["--stop-after", "2"], out: directory + "/parts")
+    let resumed = try Self.train(Self.mpirun, run + ["--resume"], out: directory + "/parts")
+    #expect(resumed == whole)
+    let other = try runProcess(
+      Self.mpirun, run.filter { $0 != "--sync-bn" } + ["--resume", "--out", directory + "/parts"],
+      environment: Self.environment)
+    #expect(other.status != 0)
+    #expect(other.output.contains("sync-bn differ"), "\(other.output.suffix(500))")
+  }
+
+  /// A rank killed mid-run ends the run: mpirun stops the other rank and fails, with no hang.
+  @Test func aRankThatDiesStopsTheRun() throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("headway-distributed-kill-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Self.mpirun)
+    process.arguments = [
+      "-np", "2", "--bind-to", "none", headwayExecutable, "train", "--batch", "16", "--limit",
+      "3200", "--knn-every", "0", "--threads", "1", "--distributed", "--out", directory,
+    ]
+    process.environment = Self.environment
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    // Wait for rank 0's first step record, then kill the other rank.
+    let metrics = directory + "/metrics.jsonl"
+    let started = Date()
+    while !((try? String(contentsOfFile: metrics, encoding: .utf8))?.contains("\"step\"") ?? false)
+    {
+      try #require(process.isRunning && Date().timeIntervalSince(started) < 120)
+      Thread.sleep(forTimeInterval: 0.1)
+    }
+    let ranks = childProcesses(of: process.processIdentifier)
+    try #require(ranks.count == 2, "mpirun's children: \(ranks)")
+    kill(ranks[1], SIGKILL)
+    let killed = Date()
+    while process.isRunning && Date().timeIntervalSince(killed) < 60 {
+      Thread.sleep(forTimeInterval: 0.1)
+    }
+    #expect(!process.isRunning, "the run went on 60 s after a rank died")
+    if process.isRunning { process.terminate() }
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus != 0)
+    #expect(text.contains("exited on signal 9"), "\(text.suffix(800))")
+    #expect(childProcesses(of: process.processIdentifier).isEmpty)
+  }
+}
+
+/// The processes whose parent is `parent`, in the order of their ids (from /proc).
+private func childProcesses(of parent: Int32) -> [Int32] {
+  let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+  return entries.compactMap(Int32.init).filter { pid in
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return false }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return fields.count > 2 && Int32(fields[1]) == parent
+  }.sorted()
 }
 
 private func format(_ value: Double) -> String { String(format: "%.1e", value) }
