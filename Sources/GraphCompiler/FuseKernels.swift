@@ -22,6 +22,9 @@ public struct FuseKernels: GraphPass {
   public var maxKernelSize = 8
   /// The most ops of a value with several users that each user recomputes instead of reading.
   public var maxRecomputedSize = 24
+  /// The most ops inlined into a small value over a collective's result that values at least 16
+  /// times its size read.
+  public var maxSmallExpressionSize = 6
 
   public init() {}
 
@@ -72,6 +75,21 @@ public struct FuseKernels: GraphPass {
     if required.contains(id) { return true }
     size[id.index] = 1 + node.operands.reduce(0) { $0 + (graph.isStored($1) ? 0 : size[$1.index]) }
     if size[id.index] > maxExpressionSize { return true }
+    // A small value with a long expression over a collective's result (a data-parallel
+    // BatchNorm's statistics, picked by `sync_bn`) is stored when much larger values read it:
+    // each would otherwise carry the whole expression and grow past what its own users may
+    // recompute (R1's two-rank step: a 362 MB arena instead of 292). One-process programs
+    // keep their per-channel values inlined, in double.
+    if size[id.index] > maxSmallExpressionSize,
+      users[id.index].contains(where: {
+        graph[$0].type.elementCount >= 16 * node.type.elementCount
+      }),
+      graph.storedInputs(of: id).contains(where: {
+        if case .collective = graph[$0].op { true } else { false }
+      })
+    {
+      return true
+    }
     let viewOfStored = node.op.isView && node.operands.allSatisfy(graph.isStored)
     for user in users[id.index] where graph[user].op.fusionRole == .library {
       // A library call reads buffers: store unless the value is a free alias of one.
