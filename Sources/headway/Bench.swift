@@ -48,6 +48,11 @@ struct Bench: ParsableCommand {
     guard let definition = Programs.named(program) else {
       throw ValidationError("unknown program '\(program)'")
     }
+    guard definition.ranks == 1 else {
+      throw ValidationError(
+        "\(program) is one rank's program of a \(definition.ranks)-rank run: time it with "
+          + "mpirun -np \(definition.ranks) headway train --distributed (images/s per step)")
+    }
     let size = batch ?? definition.batchSizes.max()!
     let compiled = try CompiledProgram.named(program, batch: size)
     let entry = try compiled.entry(
