@@ -1,6 +1,8 @@
 /// Checks that a graph or program is well formed: SSA order, operand counts, every type equal
 /// to what the shape rules infer, variables declared with matching types, at most one write per
-/// variable, unique input and output names, a loop that keeps `GraphLoop`'s rules. Errors name the op, its DSL location and shapes.
+/// variable, unique input and output names, a loop that keeps `GraphLoop`'s rules, every
+/// collective of a graph over the same number of ranks. Errors name the op, its DSL location
+/// and shapes.
 public struct Verifier {
   public init() {}
 
@@ -30,6 +32,7 @@ public struct Verifier {
     var written = Set<String>()
     var inputs: [String: TensorType] = [:]
     var undeclared: [String: TensorType] = [:]
+    var ranks: (count: Int, first: NodeID)?
     for id in graph.ids {
       let node = graph[id]
       func fail(_ message: String) -> IRError {
@@ -55,6 +58,13 @@ public struct Verifier {
         }
       case .variable(let name):
         try checkVariable(name, node.type, variables, &undeclared, fail)
+      case .collective(let collective):
+        if let ranks, ranks.count != collective.ranks {
+          throw fail(
+            "a collective over \(collective.ranks) ranks in a graph whose \(ranks.first) is over "
+              + "\(ranks.count): every collective of an entry is for the same ranks")
+        }
+        ranks = ranks ?? (collective.ranks, id)
       case .assign, .update:
         let name = node.op.writtenVariable!
         try checkVariable(name, node.type, variables, &undeclared, fail)

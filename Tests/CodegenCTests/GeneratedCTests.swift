@@ -8,7 +8,12 @@ import Testing
 
 /// The C generated for R1 (generic in the batch size), for the entries the snapshot covers.
 func generatedR1(entries: [String]) throws -> String {
-  let definition = try #require(Programs.named("fmnist-resnet-small"))
+  try generated("fmnist-resnet-small", entries: entries)
+}
+
+/// The C generated for a program of graphs/ (generic in the batch size), for `entries`.
+func generated(_ program: String, entries: [String]) throws -> String {
+  let definition = try #require(Programs.named(program))
   var generic = try GenericProgram(definition.program)
   generic.keepEntries(entries)
   let (main, kernels) = try ProgramEmitter.translationUnits([generic], source: definition.file)
@@ -21,12 +26,16 @@ let snapshotDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponen
 @Suite struct GeneratedCTests {
   static let entries = ["joint.step", "bilevel.step", "bilevel-unrolled.k1.step", "encode"]
 
-  /// Golden snapshot: any change to the generated C shows in review. To accept a change, run
+  /// Golden snapshots: any change to the generated C shows in review. To accept a change, run
   /// `HEADWAY_RECORD_SNAPSHOTS=1 swift test --filter GeneratedCTests` (it fails once, having
-  /// written the new snapshot) and review the diff like code.
-  @Test func generatedCForR1MatchesTheGoldenSnapshot() throws {
-    let text = try generatedR1(entries: Self.entries)
-    let file = snapshotDirectory.appendingPathComponent("fmnist-resnet-small.c")
+  /// written the new snapshot) and review the diff like code. R1's two-rank form shows the
+  /// collectives' calls.
+  @Test(arguments: [
+    ("fmnist-resnet-small", Self.entries), ("fmnist-resnet-small.p2", ["joint.step"]),
+  ])
+  func generatedCMatchesTheGoldenSnapshot(program: String, entries: [String]) throws {
+    let text = try generated(program, entries: entries)
+    let file = snapshotDirectory.appendingPathComponent(program + ".c")
     if ProcessInfo.processInfo.environment["HEADWAY_RECORD_SNAPSHOTS"] != nil {
       try text.write(to: file, atomically: true, encoding: .utf8)
       Issue.record("recorded \(file.path); rerun without HEADWAY_RECORD_SNAPSHOTS")

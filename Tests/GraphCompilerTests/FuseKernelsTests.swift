@@ -50,6 +50,51 @@ import Testing
       """, changed: true)
   }
 
+  /// A per-column value with a long expression over an all-reduced sum (a data-parallel
+  /// BatchNorm statistic) is stored for the large value that reads it; the same expression over
+  /// a plain sum stays inlined into its reader.
+  @Test(arguments: [true, false])
+  func `A small long value over a collective is stored for its large reader`(collective: Bool)
+    throws
+  {
+    let sum = collective ? "all_reduce(%2) {ranks=2}" : "neg(%2)"
+    let stored = collective ? " kernel(1)" : ""
+    try expectPass(
+      pass,
+      """
+      %0 = input() {name="x"} : f32[16,4]
+      %1 = input() {name="scale"} : f32[1,4]
+      %2 = reduce_sum(%0) {axes=[0]} : f32[1,4]
+      %3 = \(sum) : f32[1,4]
+      %4 = mul(%3, %3) : f32[1,4]
+      %5 = add(%4, %1) : f32[1,4]
+      %6 = sqrt(%5) : f32[1,4]
+      %7 = mul(%6, %1) : f32[1,4]
+      %8 = exp(%7) : f32[1,4]
+      %9 = neg(%8) : f32[1,4]
+      %10 = add(%9, %1) : f32[1,4]
+      %11 = broadcast(%10) {shape=[16,4]} : f32[16,4]
+      %12 = sub(%0, %11) : f32[16,4]
+      output "y" = %12
+      """,
+      """
+      %0 = input() {name="x"} : f32[16,4]
+      %1 = input() {name="scale"} : f32[1,4]
+      %2 = reduce_sum(%0) {axes=[0]} : f32[1,4] kernel(0)
+      %3 = \(sum) : f32[1,4]\(collective ? " kernel(1)" : "")
+      %4 = mul(%3, %3) : f32[1,4]
+      %5 = add(%4, %1) : f32[1,4]
+      %6 = sqrt(%5) : f32[1,4]
+      %7 = mul(%6, %1) : f32[1,4]
+      %8 = exp(%7) : f32[1,4]
+      %9 = neg(%8) : f32[1,4]
+      %10 = add(%9, %1) : f32[1,4]\(stored)
+      %11 = broadcast(%10) {shape=[16,4]} : f32[16,4]
+      %12 = sub(%0, %11) : f32[16,4]\(collective ? " kernel(1)" : " kernel(0)")
+      output "y" = %12
+      """, changed: true)
+  }
+
   static let expWithTwoUsers = """
     %0 = input() {name="x"} : f32[4]
     %1 = exp(%0) : f32[4]

@@ -36,6 +36,17 @@ import Testing
     }
   }
 
+  @Test func `Collectives over different numbers of ranks in one graph are rejected`() throws {
+    let graph = try Parser.parseGraph(
+      """
+      %0 = input() {name="x"} : f32[4]
+      %1 = all_reduce(%0) {ranks=2} : f32[4]
+      %2 = all_gather(%1) {axis=0, ranks=4, rotate=false} : f32[16]
+      """)
+    let error = try #require(verifyError(graph))
+    #expect(error.contains("over 4 ranks") && error.contains("%1 is over 2"), "\(error)")
+  }
+
   @Test func `A matmul with mismatched inner sizes names both shapes`() throws {
     let graph = try Parser.parseGraph(
       """
