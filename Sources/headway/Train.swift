@@ -39,7 +39,9 @@ struct Train: ParsableCommand {
   @Option(help: "Seed for shuffling, augmentation and head re-initialisation.")
   var seed: UInt64 = 0
 
-  @Option(help: "OpenMP threads (0: one per core).")
+  @Option(
+    help:
+      "OpenMP threads (0: one per core; with --distributed, the node's cores shared by its ranks).")
   var threads = 0
 
   @Option(
@@ -217,6 +219,12 @@ struct Train: ParsableCommand {
     guard ranks > 1 else { return (rank, 1, program) }
     config.ranks = ranks
     config.syncBatchNorm = syncBatchNorm
+    if threads == 0 {
+      // One per core is one per core of the node, shared by the ranks mpirun put on it.
+      let local = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(
+        Int.init)
+      config.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(local ?? 1, 1))
+    }
     if let problem = config.invalidSetting() { throw ValidationError(problem) }
     let name = "\(program).p\(ranks)"
     guard Programs.named(name)?.ranks == ranks else {
