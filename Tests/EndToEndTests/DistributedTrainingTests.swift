@@ -110,6 +110,36 @@ struct DistributedTrainingTests {
     }
   }
 
+  /// The C collectives on 1 to 4 processes (`tools/collective-check`) against their closed
+  /// forms, plain and rotated: the training runs above use two ranks, where a rotation by one
+  /// looks the same either way; and a collective compiled for another rank count stops the run.
+  @Test func theCollectivesMatchTheirClosedFormsOnOneToFourRanks() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent().path
+    let binary = FileManager.default.temporaryDirectory
+      .appendingPathComponent("headway-collective-check-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: binary) }
+    let build = try runProcess(
+      "/usr/bin/env",
+      [
+        "clang", "-O1", "-Wall", "-Wextra", "-Werror", "-I\(root)/Sources/CKernelSupport/include",
+        "\(root)/tools/collective-check/check.c", "\(root)/Sources/CKernelSupport/collective.c",
+        "-o", binary,
+      ])
+    try #require(build.status == 0, "\(build.output)")
+    for ranks in 1...4 {
+      let run = try runProcess(
+        Self.mpirun, ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none", binary],
+        environment: Self.environment)
+      #expect(run.status == 0 && run.output.contains("ok: \(ranks) ranks"), "\(run.output)")
+    }
+    let mismatch = try runProcess(
+      Self.mpirun, ["-np", "2", "--bind-to", "none", binary, "mismatch"],
+      environment: Self.environment)
+    #expect(mismatch.status != 0)
+    #expect(mismatch.output.contains("all_reduce over 3 ranks, but this process is one of 2"))
+  }
+
   /// Two ranks stopped after 2 of 5 steps and resumed end on the checkpoint bytes of an
   /// uninterrupted two-rank run; a resume with another BatchNorm choice is refused.
   @Test func aDistributedRunResumesBitForBit() throws {
