@@ -179,6 +179,27 @@ void hw_comm_broadcast(void *data, int64_t bytes) {
   mpi.bcast(data, count_of(bytes, "a broadcast"), mpi.type_byte, 0, mpi.world);
 }
 
+/* Moves blocks between the layout MPI sends and receives, [rank, outer, chunk], and a value's
+ * [outer, block k, chunk], where block k belongs to rank k, or with `rotate` to rank
+ * (own + k) mod ranks: into the value (`into_value`, after a gather) or out of it (before a
+ * reduce-scatter; `value` is then only read). */
+static void move_blocks(float *by_rank, float *value, int64_t outer, int64_t chunk, int ranks,
+                        int rotate, int into_value) {
+  size_t block = (size_t)(outer * chunk), bytes = (size_t)chunk * sizeof(float);
+  for (int64_t o = 0; o < outer; o++) {
+    for (int k = 0; k < ranks; k++) {
+      float *ranked = by_rank + (size_t)(rotate ? (mpi.rank + k) % ranks : k) * block +
+                      (size_t)(o * chunk);
+      float *own = value + (o * ranks + k) * chunk;
+      if (into_value) {
+        memcpy(own, ranked, bytes);
+      } else {
+        memcpy(ranked, own, bytes);
+      }
+    }
+  }
+}
+
 void hw_all_gather(int64_t outer, int64_t chunk, int ranks, int rotate, const float *x,
                    float *y) {
   require_ranks(ranks, "all_gather");
@@ -192,16 +213,9 @@ void hw_all_gather(int64_t outer, int64_t chunk, int ranks, int rotate, const fl
     mpi.allgather(x, count, mpi.type_float, y, count, mpi.type_float, mpi.world);
     return;
   }
-  /* Gathered as [rank, outer, chunk], then laid out as [outer, block k, chunk]. */
   float *gathered = workspace(block * (size_t)ranks);
   mpi.allgather(x, count, mpi.type_float, gathered, count, mpi.type_float, mpi.world);
-  for (int64_t o = 0; o < outer; o++) {
-    for (int k = 0; k < ranks; k++) {
-      int source = rotate ? (mpi.rank + k) % ranks : k;
-      memcpy(y + (o * ranks + k) * chunk, gathered + (size_t)source * block + (size_t)(o * chunk),
-             (size_t)chunk * sizeof(float));
-    }
-  }
+  move_blocks(gathered, y, outer, chunk, ranks, rotate, 1);
 }
 
 void hw_reduce_scatter(int64_t outer, int64_t chunk, int ranks, int rotate, const float *x,
@@ -212,16 +226,8 @@ void hw_reduce_scatter(int64_t outer, int64_t chunk, int ranks, int rotate, cons
     memcpy(y, x, block * sizeof(float));
     return;
   }
-  /* Packed as [destination rank, outer, chunk]: block k of this rank goes to rank k, or with
-   * rotation to rank (own + k) mod ranks. */
   float *packed = workspace(block * (size_t)ranks);
-  for (int64_t o = 0; o < outer; o++) {
-    for (int k = 0; k < ranks; k++) {
-      int destination = rotate ? (mpi.rank + k) % ranks : k;
-      memcpy(packed + (size_t)destination * block + (size_t)(o * chunk),
-             x + (o * ranks + k) * chunk, (size_t)chunk * sizeof(float));
-    }
-  }
+  move_blocks(packed, (float *)x, outer, chunk, ranks, rotate, 0);
   mpi.reduce_scatter_block(packed, y, count_of(outer * chunk, "reduce_scatter"),
                            mpi.type_float, mpi.op_sum, mpi.world);
 }
