@@ -8,8 +8,8 @@ import GraphIR
 /// (`infoNCE`), every `gradient` a builder records is summed over the ranks (the parameters are
 /// replicated, so the gradient of the global objective is the sum of the ranks' gradients), and
 /// BatchNorm reads a `sync_bn` input that picks statistics over the global batch (1) or over
-/// the rank's shard (0; the running statistics are then the mean of the ranks', so every rank
-/// keeps the same state).
+/// the rank's shard (0; the running statistics then move by the global mean and the mean of
+/// the ranks' variances, so every rank keeps the same state).
 public struct DataParallel: Hashable, Sendable {
   /// The number of ranks, P.
   public var ranks: Int

@@ -17,12 +17,4 @@ public enum Communicator {
   /// Finalises MPI (every rank, at the end of a run).
   public static func close() { hw_comm_close() }
 
-  /// Stops every rank of the run (mpirun stops them anyway when one exits with an error).
-  public static func abort(code: Int32) -> Never {
-    hw_comm_abort(code)
-    fatalError("hw_comm_abort returned")
-  }
-
-  /// The largest of every rank's `value` (each rank's value itself in one process).
-  public static func maximum(_ value: Int) -> Int { Int(hw_comm_max_int(Int32(value))) }
 }
