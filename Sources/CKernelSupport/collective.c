@@ -123,6 +123,14 @@ static void require_ranks(int ranks, const char *what) {
   hw_comm_abort(70);
 }
 
+/* Checks a collective's rank count; over one rank it is a copy, done here (returns 1). */
+static int one_rank_copy(int ranks, const char *what, size_t floats, const float *x, float *y) {
+  require_ranks(ranks, what);
+  if (ranks != 1) return 0;
+  if (x != y) memcpy(y, x, floats * sizeof(float));
+  return 1;
+}
+
 static int count_of(int64_t count, const char *what) {
   if (count <= INT_MAX) return (int)count;
   fprintf(stderr, "headway: %s of %lld elements exceeds MPI's int count\n", what,
@@ -149,11 +157,7 @@ static float *workspace(size_t floats) {
 }
 
 void hw_all_reduce_sum(int64_t count, int ranks, const float *x, float *y) {
-  require_ranks(ranks, "all_reduce");
-  if (ranks == 1) {
-    if (x != y) memcpy(y, x, (size_t)count * sizeof(float));
-    return;
-  }
+  if (one_rank_copy(ranks, "all_reduce", (size_t)count, x, y)) return;
   /* Pieces of at most 2^30 floats keep MPI's int counts in range. */
   for (int64_t start = 0; start < count; start += (int64_t)1 << 30) {
     int64_t piece = count - start < ((int64_t)1 << 30) ? count - start : ((int64_t)1 << 30);
@@ -202,12 +206,8 @@ static void move_blocks(float *by_rank, float *value, int64_t outer, int64_t chu
 
 void hw_all_gather(int64_t outer, int64_t chunk, int ranks, int rotate, const float *x,
                    float *y) {
-  require_ranks(ranks, "all_gather");
   size_t block = (size_t)(outer * chunk);
-  if (ranks == 1) {
-    memcpy(y, x, block * sizeof(float));
-    return;
-  }
+  if (one_rank_copy(ranks, "all_gather", block, x, y)) return;
   int count = count_of(outer * chunk, "all_gather");
   if (outer == 1 && !rotate) {
     mpi.allgather(x, count, mpi.type_float, y, count, mpi.type_float, mpi.world);
@@ -220,12 +220,8 @@ void hw_all_gather(int64_t outer, int64_t chunk, int ranks, int rotate, const fl
 
 void hw_reduce_scatter(int64_t outer, int64_t chunk, int ranks, int rotate, const float *x,
                        float *y) {
-  require_ranks(ranks, "reduce_scatter");
   size_t block = (size_t)(outer * chunk);
-  if (ranks == 1) {
-    memcpy(y, x, block * sizeof(float));
-    return;
-  }
+  if (one_rank_copy(ranks, "reduce_scatter", block, x, y)) return;
   float *packed = workspace(block * (size_t)ranks);
   move_blocks(packed, (float *)x, outer, chunk, ranks, rotate, 0);
   mpi.reduce_scatter_block(packed, y, count_of(outer * chunk, "reduce_scatter"),
