@@ -62,14 +62,11 @@ struct LibraryCall {
     _ c: Collective, operand: NodeID, _ out: String, into code: inout CodePrinter
   ) {
     let x = pointer(operand)
-    let shape = graph[operand].type.shape
+    let (outer, chunk) = c.blocks(ofOperand: graph[operand].type.shape)
     switch c.kind {
     case .allReduce:
-      code.line("hw_all_reduce_sum(\(graph[operand].type.elementCount), \(c.ranks), \(x), \(out));")
+      code.line("hw_all_reduce_sum(\(chunk), \(c.ranks), \(x), \(out));")
     case .allGather, .reduceScatter:
-      let outer = shape[..<c.axis].reduce(1, *)
-      let blocks = c.kind == .allGather ? 1 : c.ranks
-      let chunk = shape[c.axis...].reduce(1, *) / blocks
       let name = c.kind == .allGather ? "hw_all_gather" : "hw_reduce_scatter"
       code.line(
         "\(name)(\(outer), \(chunk), \(c.ranks), \(c.rotate ? 1 : 0), \(x), \(out));")

@@ -67,6 +67,15 @@ public struct Collective: Hashable, Sendable {
     return .f32(shape)
   }
 
+  /// The operand of type `shape` seen as [outer, blocks, chunk] (all_reduce: one block of every
+  /// element): `outer` counts the indices before `axis`; a gather's operand is one block, a
+  /// scatter's operand `ranks` blocks of `chunk` elements each.
+  public func blocks(ofOperand shape: [Int]) -> (outer: Int, chunk: Int) {
+    if kind == .allReduce { return (1, shape.reduce(1, *)) }
+    let outer = shape[..<axis].reduce(1, *)
+    return (outer, shape[axis...].reduce(1, *) / (kind == .allGather ? 1 : ranks))
+  }
+
   /// Where block `k` of a gathered value (or of a scattered operand) comes from, on `rank`.
   public func sourceRank(ofBlock k: Int, on rank: Int) -> Int {
     rotate ? (rank + k) % ranks : k

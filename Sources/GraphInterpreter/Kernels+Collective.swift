@@ -9,7 +9,7 @@ extension Kernels {
       let total = sumOfRanks(operands)
       return operands.map { _ in total }
     case .allGather:
-      let (outer, chunk) = blocks(shape, axis: c.axis, parts: 1)
+      let (outer, chunk) = c.blocks(ofOperand: shape)
       return operands.indices.map { rank in
         var result: [Double] = []
         result.reserveCapacity(outer * chunk * c.ranks)
@@ -22,7 +22,7 @@ extension Kernels {
         return result
       }
     case .reduceScatter:
-      let (outer, chunk) = blocks(shape, axis: c.axis, parts: c.ranks)
+      let (outer, chunk) = c.blocks(ofOperand: shape)
       return operands.indices.map { rank in
         // Rank q's block k goes to rank sourceRank(k, q); rank `rank` adds the block of each q
         // that goes to it, in the order of q.
@@ -47,13 +47,5 @@ extension Kernels {
       for i in total.indices { total[i] += value[i] }
     }
     return total
-  }
-
-  /// The count of outer indices before `axis`, and the elements of one of `parts` equal blocks
-  /// of the axis with everything inside it.
-  private static func blocks(_ shape: [Int], axis: Int, parts: Int) -> (outer: Int, chunk: Int) {
-    let outer = shape[..<axis].reduce(1, *)
-    let inner = shape[(axis + 1)...].reduce(1, *)
-    return (outer, shape[axis] / parts * inner)
   }
 }
