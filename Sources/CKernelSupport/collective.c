@@ -32,9 +32,8 @@ static struct {
   int (*allreduce)(const void *, void *, int, mpi_handle, mpi_handle, mpi_handle);
   int (*allgather)(const void *, int, mpi_handle, void *, int, mpi_handle, mpi_handle);
   int (*reduce_scatter_block)(const void *, void *, int, mpi_handle, mpi_handle, mpi_handle);
-  int (*bcast)(void *, int, mpi_handle, int, mpi_handle);
   int (*abort)(mpi_handle, int);
-  mpi_handle world, type_float, type_double, type_int, type_byte, op_sum, op_max;
+  mpi_handle world, type_float, op_sum;
   int rank, size;
 } mpi = {.size = 1};
 
@@ -65,15 +64,10 @@ static int load(char *error, size_t error_size) {
     {(void **)&mpi.allreduce, "MPI_Allreduce"},
     {(void **)&mpi.allgather, "MPI_Allgather"},
     {(void **)&mpi.reduce_scatter_block, "MPI_Reduce_scatter_block"},
-    {(void **)&mpi.bcast, "MPI_Bcast"},
     {(void **)&mpi.abort, "MPI_Abort"},
     {&mpi.world, "ompi_mpi_comm_world"},
     {&mpi.type_float, "ompi_mpi_float"},
-    {&mpi.type_double, "ompi_mpi_double"},
-    {&mpi.type_int, "ompi_mpi_int"},
-    {&mpi.type_byte, "ompi_mpi_byte"},
     {&mpi.op_sum, "ompi_mpi_op_sum"},
-    {&mpi.op_max, "ompi_mpi_op_max"},
   };
   for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
     if (look_up(symbols[i].slot, symbols[i].name, error, error_size) != 0) return -1;
@@ -164,23 +158,6 @@ void hw_all_reduce_sum(int64_t count, int ranks, const float *x, float *y) {
     const void *source = x == y ? IN_PLACE : (const void *)(x + start);
     mpi.allreduce(source, y + start, (int)piece, mpi.type_float, mpi.op_sum, mpi.world);
   }
-}
-
-void hw_comm_sum_doubles(double *values, int64_t count) {
-  if (mpi.size == 1) return;
-  mpi.allreduce(IN_PLACE, values, count_of(count, "a sum"), mpi.type_double, mpi.op_sum,
-                mpi.world);
-}
-
-int hw_comm_max_int(int value) {
-  if (mpi.size == 1) return value;
-  mpi.allreduce(IN_PLACE, &value, 1, mpi.type_int, mpi.op_max, mpi.world);
-  return value;
-}
-
-void hw_comm_broadcast(void *data, int64_t bytes) {
-  if (mpi.size == 1) return;
-  mpi.bcast(data, count_of(bytes, "a broadcast"), mpi.type_byte, 0, mpi.world);
 }
 
 /* Moves blocks between the layout MPI sends and receives, [rank, outer, chunk], and a value's

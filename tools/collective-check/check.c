@@ -97,15 +97,9 @@ int main(int argc, char **argv) {
     check_all_gather(rank, ranks, rotate);
     check_reduce_scatter(rank, ranks, rotate);
   }
-  double sums[2] = {rank, 1};
-  hw_comm_sum_doubles(sums, 2);
-  expect((float)sums[0], (float)(ranks * (ranks - 1) / 2), "sum of doubles", rank, 0);
-  expect((float)sums[1], (float)ranks, "sum of doubles", rank, 1);
-  expect((float)hw_comm_max_int(rank), (float)(ranks - 1), "max", rank, 0);
-  int value = rank == 0 ? 42 : -1;
-  hw_comm_broadcast(&value, sizeof value);
-  expect((float)value, 42, "broadcast", rank, 0);
-  int failed = hw_comm_max_int(failures > 0);
+  float failed_ranks = failures > 0;
+  hw_all_reduce_sum(1, ranks, &failed_ranks, &failed_ranks);
+  int failed = failed_ranks > 0;
   if (rank == 0 && !failed) printf("ok: %d ranks\n", ranks);
   hw_comm_close();
   return failed;

@@ -26,12 +26,6 @@ void hw_comm_abort(int code);
 
 /* y = the sum over the ranks of x (count floats; y may be x). */
 void hw_all_reduce_sum(int64_t count, int ranks, const float *x, float *y);
-/* In place: the sum over the ranks of `count` doubles, and the largest of one int. */
-void hw_comm_sum_doubles(double *values, int64_t count);
-int hw_comm_max_int(int value);
-/* Copies rank 0's `bytes` bytes into `data` on every rank. */
-void hw_comm_broadcast(void *data, int64_t bytes);
-
 /* x is [outer, chunk] on each rank; y is [outer, ranks, chunk]: block k of row o is x of rank
  * k, or with `rotate` of rank (own + k) mod ranks. */
 void hw_all_gather(int64_t outer, int64_t chunk, int ranks, int rotate, const float *x,
