@@ -33,17 +33,8 @@ struct DistributedTrainingTests {
   static func train(_ executable: String, _ arguments: [String], out: String) throws
     -> Checkpoint
   {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments + ["--out", out]
-    process.environment = environment
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "\(arguments): \(output.suffix(2000))")
+    let run = try runProcess(executable, arguments + ["--out", out], environment: environment)
+    try #require(run.status == 0, "\(arguments): \(run.output.suffix(2000))")
     return try SafeTensors.read(path: out + "/checkpoint.safetensors")
   }
 
