@@ -18,7 +18,7 @@ import GraphIR
 extension Graph {
   mutating func lowerRuntime(
     _ rule: UpdateRule, param: NodeID, operands: [NodeID], type: TensorType, at: SourceLocation?
-  ) throws(IRError) -> [String] {
+  ) throws(IRError) {
     let name = rule.variable
     let (mName, vName, tName) = (name + ".momentum", name + ".adam_v", name + ".adam_step")
     let (grad, lr, choice, momentum, decay) = (
@@ -60,7 +60,6 @@ extension Graph {
     try assign(vName, adam.v, at)
     try assign(tName, adam.t, at)
     try assign(name, try binary(.sub, param, change, at: at), at)
-    return [mName, vName, tName]
   }
 
   /// AdamW's second moment and step count (changed only when `isAdam`) and its direction

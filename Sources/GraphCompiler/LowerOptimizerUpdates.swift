@@ -41,10 +41,9 @@ public struct LowerOptimizerUpdates: ProgramPass {
 
 extension Graph {
   /// Emits the update for one parameter, reading and assigning its slots (`UpdateRule.slots`).
-  @discardableResult
   mutating func lower(
     _ rule: UpdateRule, operands: [NodeID], type: TensorType, at: SourceLocation?
-  ) throws(IRError) -> [String] {
+  ) throws(IRError) {
     let name = rule.variable
     let (grad, lr) = (operands[0], operands[1])
     let param = try append(.variable(name), declared: type, location: at)
@@ -57,7 +56,6 @@ extension Graph {
       let step = try binary(.mul, rate, newVelocity, at: at)
       try assign(name + ".momentum", newVelocity, at)
       try assign(name, try binary(.sub, param, step, at: at), at)
-      return [name + ".momentum"]
     case .lars:
       let velocity = try append(.variable(name + ".momentum"), declared: type, location: at)
       let excluded = rule.excludeFromAdaptation
@@ -71,18 +69,17 @@ extension Graph {
       let newVelocity = try addScaled(step, velocity, rule.momentum, at)
       try assign(name + ".momentum", newVelocity, at)
       try assign(name, try binary(.sub, param, newVelocity, at: at), at)
-      return [name + ".momentum"]
     case .adamw:
-      return try lowerAdamW(rule, param: param, grad: grad, rate: rate, type: type, at: at)
+      try lowerAdamW(rule, param: param, grad: grad, rate: rate, type: type, at: at)
     case .runtime:
-      return try lowerRuntime(rule, param: param, operands: operands, type: type, at: at)
+      try lowerRuntime(rule, param: param, operands: operands, type: type, at: at)
     }
   }
 
   private mutating func lowerAdamW(
     _ rule: UpdateRule, param: NodeID, grad: NodeID, rate: NodeID, type: TensorType,
     at: SourceLocation?
-  ) throws(IRError) -> [String] {
+  ) throws(IRError) {
     let name = rule.variable
     let (mName, vName, tName) = (name + ".adam_m", name + ".adam_v", name + ".adam_step")
     let m = try append(.variable(mName), declared: type, location: at)
@@ -108,7 +105,6 @@ extension Graph {
     try assign(vName, newV, at)
     try assign(tName, newT, at)
     try assign(name, try binary(.sub, param, try binary(.mul, rate, direction, at: at), at: at), at)
-    return [mName, vName, tName]
   }
 
   /// `a + factor * b`, or `a` when the factor is zero.
