@@ -17,11 +17,20 @@ extension KernelEmitter {
   }
 
   /// A flat loop when every read is at the element's own index, else one loop per dimension.
+  /// A nest that stores a value in place over its operand (the two pointers are not
+  /// `restrict`) has `omp simd` on its innermost loop: the store reads the operand only at its
+  /// own element, so iterations are independent, and without the pragma clang's run-time
+  /// overlap check sends the shared buffer down the scalar loop.
   private func emitElementwiseNest(_ nest: LoopNest, shape: [Int], into code: inout CodePrinter) {
     let view = shape.indices.map { shape[$0] == 1 ? "0" : "i\($0)" }
     let total = shape.reduce(1, *)
+    let simd = nest.members.contains { inPlace[$0] != nil } ? "#pragma omp simd" : nil
     if nest.members.allSatisfy(expressions.isFlat) {
-      if total >= Self.parallelThreshold { code.line(Self.parallelFor(total)) }
+      if total >= Self.parallelThreshold {
+        code.line(Self.parallelFor(total, simd: simd != nil))
+      } else if let simd {
+        code.line(simd)
+      }
       code.block("for (int64_t i = 0; i < \(total); i++)") { code in
         for id in nest.members {
           code.line(
@@ -38,7 +47,8 @@ extension KernelEmitter {
     emitBody(nest, shape: shape, view: view, hoister: hoister, into: &body)
     hoister.emit(at: -1, into: &code)
     emitLoops(
-      loops, shape: shape, parallel: parallel ? total : nil, hoister: hoister, into: &code
+      loops, shape: shape, parallel: parallel ? total : nil,
+      simd: simd.map { (loops.count - 1, $0) }, hoister: hoister, into: &code
     ) { code in
       code.append(body)
     }
@@ -174,8 +184,13 @@ extension KernelEmitter {
       body(&code)
       return
     }
+    var simd = simd
     if let parallel {
-      code.line(Self.parallelFor(parallel, collapse: dims.count > 1 && shape[first] < 16))
+      // A `simd` loop inside the parallel one (or its collapsed pair) joins its pragma.
+      let collapse = dims.count > 1 && shape[first] < 16
+      let joined = simd.map { $0.at == 0 || (collapse && $0.at == 1) } ?? false
+      code.line(Self.parallelFor(parallel, collapse: collapse, simd: joined))
+      if joined { simd = nil }
     }
     if let simd, simd.at == 0 { code.line(simd.pragma) }
     let inner = simd.map { ($0.at - 1, $0.pragma) }

@@ -69,6 +69,46 @@ import Testing
         == [[NodeID(1)], [NodeID(3)], [NodeID(4)]])
   }
 
+  /// The C of the single kernel of `text`, with `inPlace` stores.
+  func emitted(_ text: String, inPlace: [NodeID: NodeID]) throws -> String {
+    var fuse = FuseKernels()
+    fuse.maxRecomputedSize = 0
+    let graph = try fuse.run(try Parser.parseGraph(text)).graph
+    let kernels = graph.kernelMembers()
+    try #require(kernels.count == 1)
+    var code = CodePrinter()
+    KernelEmitter(graph: graph, members: kernels[0], constants: [:], inPlace: inPlace)
+      .emit(named: "k", into: &code)
+    return code.text
+  }
+
+  /// A scaled sum over channels stored in place over the first product (`%3` over `%2`),
+  /// small (one loop per dimension) and large (one flat loop shared among threads).
+  static func scaledSum(_ shape: String) -> String {
+    """
+    %0 = input() {name="x"} : f32[\(shape)]
+    %1 = input() {name="s"} : f32[\(shape)]
+    %2 = exp(%0) : f32[\(shape)]
+    %3 = mul(%2, %1) : f32[\(shape)]
+    output "a" = %2
+    output "b" = %3
+    """
+  }
+
+  /// The two pointers of an in-place store are not `restrict`; `omp simd` tells clang the
+  /// iterations are independent (each reads the shared buffer at its own element), else its
+  /// run-time overlap check sends the shared buffer down the scalar loop.
+  @Test func `A nest storing in place is vectorised without an overlap check`() throws {
+    let inPlace = [NodeID(3): NodeID(2)]
+    let small = try emitted(Self.scaledSum("2,8,4"), inPlace: inPlace)
+    #expect(small.contains("#pragma omp simd\n"))
+    #expect(small.contains("float *y1"))  // the shared buffer, not restrict
+    let large = try emitted(Self.scaledSum("64,32,32"), inPlace: inPlace)
+    #expect(large.contains("#pragma omp parallel for simd if(65536 >= 32768)"))
+    let separate = try emitted(Self.scaledSum("2,8,4"), inPlace: [:])
+    #expect(!separate.contains("simd"))
+  }
+
   /// Channel sums over contiguous trailing dimensions are vectorised over both of them; a sum
   /// over the outer dimension of a matrix is not (its elements are a row apart).
   @Test func `omp simd covers the contiguous trailing reduced dimensions`() {

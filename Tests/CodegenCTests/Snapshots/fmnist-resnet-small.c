@@ -125,6 +125,7 @@ static void fmnist_resnet_small_k0000_backbone_stem_reduce_mean(int64_t n, const
     y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
         part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(1568 * n));
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
     y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(1568 * n) / (double)(1568 * n - 1))) * 0.1));
@@ -204,6 +205,7 @@ static void fmnist_resnet_small_k0001_backbone_block1_reduce_mean(int64_t n, con
     y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
         part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(1568 * n));
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
     y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(1568 * n) / (double)(1568 * n - 1))) * 0.1));
@@ -283,6 +285,7 @@ static void fmnist_resnet_small_k0002_backbone_block1_reduce_mean(int64_t n, con
     y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
         part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(1568 * n));
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x3[i] * 0.9) + ((double)y1[i] * 0.1));
     y4[i] = (float)(((double)x4[i] * 0.9) + (((double)y2[i] * ((double)(1568 * n) / (double)(1568 * n - 1))) * 0.1));
@@ -363,6 +366,7 @@ static void fmnist_resnet_small_k0003_backbone_block2_shortcut_reduce_mean(int64
     y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
         part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(392 * n));
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
     y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(392 * n) / (double)(392 * n - 1))) * 0.1));
@@ -428,6 +432,7 @@ static void fmnist_resnet_small_k0004_backbone_block2_reduce_mean(int64_t n, con
     y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
         part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(392 * n));
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
     y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(392 * n) / (double)(392 * n - 1))) * 0.1));
@@ -508,6 +513,7 @@ static void fmnist_resnet_small_k0005_backbone_block2_reduce_mean(int64_t n, con
     y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
         part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(392 * n));
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x5[i] * 0.9) + ((double)y1[i] * 0.1));
     y4[i] = (float)(((double)x6[i] * 0.9) + (((double)y2[i] * ((double)(392 * n) / (double)(392 * n - 1))) * 0.1));
@@ -592,6 +598,7 @@ static void fmnist_resnet_small_k0006_backbone_block3_shortcut_reduce_mean(int64
     y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
         part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(98 * n));
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
     y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(98 * n) / (double)(98 * n - 1))) * 0.1));
@@ -657,6 +664,7 @@ static void fmnist_resnet_small_k0007_backbone_block3_reduce_mean(int64_t n, con
     y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
         part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(98 * n));
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
     y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(98 * n) / (double)(98 * n - 1))) * 0.1));
@@ -737,6 +745,7 @@ static void fmnist_resnet_small_k0008_backbone_block3_reduce_mean(int64_t n, con
     y2[i3] = (float)((part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] +
         part_y2[5][i3] + part_y2[6][i3] + part_y2[7][i3]) / (double)(98 * n));
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x5[i] * 0.9) + ((double)y1[i] * 0.1));
     y4[i] = (float)(((double)x6[i] * 0.9) + (((double)y2[i] * ((double)(98 * n) / (double)(98 * n - 1))) * 0.1));
@@ -818,6 +827,7 @@ static void fmnist_resnet_small_k0009_head_reduce_mean(int64_t n, const float *r
     y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] +
         part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 512; i++) {
     y3[i] = (float)(((double)x2[i] * 0.9) + ((double)y1[i] * 0.1));
     y4[i] = (float)(((double)x3[i] * 0.9) + (((double)y2[i] * ((double)(2 * n) / (double)(2 * n - 1))) * 0.1));
@@ -910,6 +920,7 @@ static void fmnist_resnet_small_k0011_reduce_mean(int64_t n, const float *restri
     const double h_y6_1 = (double)y2[i0];
     const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
     const double h_y6_4 = (double)y1[i0];
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
       y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 *
           exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) -
@@ -1080,6 +1091,7 @@ static void fmnist_resnet_small_k0016_head_bn1_add(int64_t n, const float *restr
   }
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 512; i1++) {
       y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 +
           i1]) + h_y0_1[i1]);
@@ -1198,6 +1210,7 @@ static void fmnist_resnet_small_k0018_reduce_sum(int64_t n, const float *x0, con
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 128; i3++) {
           y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)y0[i0 * 128 + i3] * (1.0 / (double)49)) *
               (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x3[i3]) * h_y7_0[i3]) +
@@ -1377,6 +1390,7 @@ static void fmnist_resnet_small_k0022_backbone_block3_shortcut_bn_reduce_sum(int
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 128; i3++) {
           y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)x3[i0 * 128 + i3] * (1.0 / (double)49)) *
               (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x1[i3]) * h_y1_0[i3]) +
@@ -1514,6 +1528,7 @@ static void fmnist_resnet_small_k0025_backbone_block3_bn1_add(int64_t n, const f
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 128; i3++) {
           y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] *
               (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 + i3] + (double)x4[i0 * 6272 +
@@ -1662,6 +1677,7 @@ static void fmnist_resnet_small_k0029_backbone_block2_bn2_add(int64_t n, const f
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 64; i3++) {
           y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
               (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544
@@ -1835,6 +1851,7 @@ static void fmnist_resnet_small_k0033_backbone_block2_shortcut_bn_reduce_sum(int
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 64; i3++) {
           y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
               (double)x1[i3]) * h_y1_0[i3]) + ((double)x3[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x3[i0 * 12544
@@ -1970,6 +1987,7 @@ static void fmnist_resnet_small_k0036_backbone_block2_bn1_add(int64_t n, const f
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 64; i3++) {
           y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
               (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 12544 + i1 * 896 + i2 * 64 + i3] + (double)x4[i0 * 12544
@@ -2118,6 +2136,7 @@ static void fmnist_resnet_small_k0040_backbone_block1_bn2_add(int64_t n, const f
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 32; i3++) {
           y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
               (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088
@@ -2251,6 +2270,7 @@ static void fmnist_resnet_small_k0043_add(int64_t n, const float *restrict x0, c
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 32; i3++) {
           y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
               (double)x1[i3]) * h_y0_0[i3]) + ((double)x4[i0 * 25088 + i1 * 896 + i2 * 32 + i3] + (double)x4[i0 * 25088
@@ -4393,6 +4413,7 @@ static void fmnist_resnet_small_k0051_head_bn1_reduce_sum(int64_t n, const float
   }
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 512; i1++) {
       y2[i0 * 512 + i1] = (float)(((((double)x4[i0 * 512 + i1] * (double)x3[i1]) * h_y2_0[i1]) + (double)y0[i0 * 512 +
           i1]) + h_y2_1[i1]);
@@ -4493,6 +4514,7 @@ static void fmnist_resnet_small_k0055_reduce_sum(int64_t n, const float *restric
     const double h_y3_1 = (double)y2[i0];
     const double h_y3_2 = ((1.0 / (double)(2 * n)) / h_y3_1);
     const double h_y3_4 = (double)y1[i0];
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
       y3[i0 * (2 * n) + i1] = (float)(((h_y3_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y3_2 *
           exp(((((double)y0[i0 * (2 * n) + i1] / h_y3_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) -
@@ -4549,6 +4571,7 @@ static void fmnist_resnet_small_k0056_reduce_sum(int64_t n, const float *restric
   }
   const double h_y5_0 = (double)x8[0];
   const double h_y5_1 = (double)x1[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 128; i0++) {
     y5[i0] = (float)(((double)x0[i0] * h_y5_0) + (double)y4[i0]);
     y6[i0] = (float)((double)x2[i0] - (h_y5_1 * (double)y5[i0]));
@@ -4568,6 +4591,7 @@ static void fmnist_resnet_small_k0057_matmul(int64_t n, const float *restrict x0
   const double h_y1_1 = (double)x0[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 512; i1++) {
       y1[i0 * 512 + i1] = (float)(((double)x1[i0 * 512 + i1] * h_y1_0) + (double)y0[i0 * 512 + i1]);
       y2[i0 * 512 + i1] = (float)((double)x2[i0 * 512 + i1] - (h_y1_1 * (double)y1[i0 * 512 + i1]));
@@ -4671,6 +4695,7 @@ static void fmnist_resnet_small_k0059_add(int64_t n, const float *restrict x0, c
   }
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 512; i1++) {
       y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x0[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 +
           i1]) + h_y0_1[i1]);
@@ -4690,6 +4715,7 @@ static void fmnist_resnet_small_k0060_matmul(int64_t n, const float *restrict x0
   const double h_y1_1 = (double)x1[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 512; i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 128; i1++) {
       y1[i0 * 128 + i1] = (float)(((double)x2[i0 * 128 + i1] * h_y1_0) + (double)y0[i0 * 128 + i1]);
       y2[i0 * 128 + i1] = (float)((double)x3[i0 * 128 + i1] - (h_y1_1 * (double)y1[i0 * 128 + i1]));
@@ -4705,6 +4731,7 @@ static void fmnist_resnet_small_k0061_sub(const float *restrict x0, const float 
     const float *restrict x3, const float *x4, float *y0, float *restrict y1) {
   const double h_y0_0 = (double)x3[0];
   const double h_y0_1 = (double)x0[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 512; i0++) {
     y0[i0] = (float)(((double)x1[i0] * h_y0_0) + (double)x4[i0]);
     y1[i0] = (float)((double)x2[i0] - (h_y0_1 * (double)y0[i0]));
@@ -4757,6 +4784,7 @@ static void fmnist_resnet_small_k0062_head_bn1_reduce_mean(int64_t n, const floa
     y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] +
         part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 512; i++) {
     y3[i] = (float)(((double)x4[i] * 0.9) + ((double)y1[i] * 0.1));
     y4[i] = (float)(((double)x5[i] * 0.9) + (((double)y2[i] * ((double)(2 * n) / (double)(2 * n - 1))) * 0.1));
@@ -4822,6 +4850,7 @@ static void fmnist_resnet_small_k0063_reduce_mean(int64_t n, const float *restri
     const double h_y6_1 = (double)y2[i0];
     const double h_y6_2 = ((1.0 / (double)(2 * n)) / h_y6_1);
     const double h_y6_4 = (double)y1[i0];
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
       y6[i0 * (2 * n) + i1] = (float)(((h_y6_0 * ((i1 == ((i0 + n) % (2 * n))) ? 1.0 : 0.0)) + (h_y6_2 *
           exp(((((double)y0[i0 * (2 * n) + i1] / h_y6_3) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) -
@@ -4857,6 +4886,7 @@ static void fmnist_resnet_small_k0064_reduce_sum(int64_t n, const float *restric
     const double h_y3_4 = (h_y3_2 / h_y3_1);
     const double h_y3_5 = (h_y3_4 * (-0.5));
     const double h_y3_6 = (h_y3_3 * h_y3_5);
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 128; i1++) {
       y3[i0 * 128 + i1] = (float)((((double)y1[i0 * 128 + i1] * h_y3_2) + (h_y3_6 * ((double)x1[i0 * 128 + i1] +
           (double)x0[i1]))) + (h_y3_6 * ((double)x1[i0 * 128 + i1] + (double)x0[i1])));
@@ -4943,6 +4973,7 @@ static void fmnist_resnet_small_k0065_reduce_sum(int64_t n, const float *restric
   }
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 512; i1++) {
       y6[i0 * 512 + i1] = (float)((((double)y1[i0 * 512 + i1] * h_y6_0[i1]) + (double)y4[i0 * 512 + i1]) + h_y6_1[i1]);
     }
@@ -5101,6 +5132,7 @@ static void fmnist_resnet_small_k0068_head_fc2_reduce_sum(int64_t n, const float
         + part_y4[6][i1] + part_y4[7][i1]);
   }
   const double h_y5_0 = (double)x6[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 128; i0++) {
     y5[i0] = (float)((double)x1[i0] - (h_y5_0 * (double)y4[i0]));
   }
@@ -5117,6 +5149,7 @@ static void fmnist_resnet_small_k0069_head_fc2_matmul(int64_t n, const float *re
   const double h_y1_0 = (double)x3[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 512; i1++) {
       y1[i0 * 512 + i1] = (float)((double)x1[i0 * 512 + i1] - (h_y1_0 * (double)y0[i0 * 512 + i1]));
     }
@@ -5219,6 +5252,7 @@ static void fmnist_resnet_small_k0071_head_bn1_add(int64_t n, const float *restr
   }
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 512; i1++) {
       y0[i0 * 512 + i1] = (float)(((((double)x2[i0 * 512 + i1] * (double)x1[i1]) * h_y0_0[i1]) + (double)x4[i0 * 512 +
           i1]) + h_y0_1[i1]);
@@ -5233,6 +5267,7 @@ void fmnist_resnet_small_k0071_head_bn1_add_launch(void *const *a, const hw_call
 static void fmnist_resnet_small_k0072_head_bn1_sub(const float *restrict x0, const float *restrict x1, const float *x2,
     float *y0) {
   const double h_y0_0 = (double)x1[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 512; i0++) {
     y0[i0] = (float)((double)x0[i0] - (h_y0_0 * (double)x2[i0]));
   }
@@ -5249,6 +5284,7 @@ static void fmnist_resnet_small_k0073_head_fc1_matmul(int64_t n, const float *re
   const double h_y1_0 = (double)x2[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 512; i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 128; i1++) {
       y1[i0 * 128 + i1] = (float)((double)x1[i0 * 128 + i1] - (h_y1_0 * (double)y0[i0 * 128 + i1]));
     }
@@ -5300,6 +5336,7 @@ static void fmnist_resnet_small_k0074_head_bn1_reduce_mean(int64_t n, const floa
     y2[i1] = (float)((part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] +
         part_y2[5][i1] + part_y2[6][i1] + part_y2[7][i1]) / (double)(2 * n));
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 512; i++) {
     y3[i] = (float)(((double)x4[i] * 0.9) + ((double)y1[i] * 0.1));
     y4[i] = (float)(((double)x5[i] * 0.9) + (((double)y2[i] * ((double)(2 * n) / (double)(2 * n - 1))) * 0.1));
@@ -5375,6 +5412,7 @@ static void fmnist_resnet_small_k0076_matmul(int64_t n, const float *restrict x0
   const double h_y1_0 = (double)x0[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 128; i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 512; i1++) {
       y1[i0 * 512 + i1] = (float)((-(double)y0[i0 * 512 + i1]) * h_y1_0);
     }
@@ -5409,6 +5447,7 @@ static void fmnist_resnet_small_k0079_matmul(int64_t n, const float *restrict x0
   const double h_y1_0 = (double)x1[0];
   #pragma omp parallel for
   for (int64_t i0 = 0; i0 < 512; i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 128; i1++) {
       y1[i0 * 128 + i1] = (float)((-(double)y0[i0 * 128 + i1]) * h_y1_0);
     }
@@ -5495,6 +5534,7 @@ static void fmnist_resnet_small_k0082_head_bn1_reduce_sum(int64_t n, const float
   }
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 512; i1++) {
       y5[i0 * 512 + i1] = (float)(((((-(double)x9[i1]) * h_y5_0) * (((double)x1[i0 * 512 + i1] - (double)x2[i1]) *
           h_y5_1[i1])) + (((((double)y3[i1] * (h_y5_2[i1] * (-0.5))) * ((double)x1[i0 * 512 + i1] - (double)x2[i1])) +
@@ -5608,6 +5648,7 @@ static void fmnist_resnet_small_k0087_reduce_sum(int64_t n, const float *restric
     const double h_y3_4 = (h_y3_3 / h_y3_0);
     const double h_y3_5 = (-h_y3_4);
     const double h_y3_7 = (double)x3[i0];
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < (2 * n); i1++) {
       y3[i0 * (2 * n) + i1] = (float)(((((double)y1[i0 * (2 * n) + i1] * h_y3_1) + h_y3_5) * exp(((((double)x1[i0 * (2 *
           n) + i1] / h_y3_6) + ((i1 == ((i0 + 0) % (2 * n))) ? (-1000000000.0) : 0.0)) - h_y3_7))) / h_y3_6);
@@ -5657,6 +5698,7 @@ static void fmnist_resnet_small_k0088_head_fc2_reduce_sum(int64_t n, const float
     const double h_y3_15 = (h_y3_14 * h_y3_11);
     const double h_y3_16 = (double)x7[i0];
     const double h_y3_17 = (h_y3_16 * h_y3_11);
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 128; i1++) {
       y3[i0 * 128 + i1] = (float)(h_y3_13 * ((double)x0[i0 * 128 + i1] + (double)x1[i1]));
       y4[i0 * 128 + i1] = (float)(((((((double)x6[i0 * 128 + i1] * h_y3_15) + ((double)x6[i0 * 128 + i1] * h_y3_15)) +
@@ -5776,6 +5818,7 @@ static void fmnist_resnet_small_k0090_add(int64_t n, const float *x0, const floa
   }
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 512; i1++) {
       y0[i0 * 512 + i1] = (float)(((double)x0[i0 * 512 + i1] + (double)x2[i0 * 512 + i1]) + h_y0_0[i1]);
     }
@@ -5886,6 +5929,7 @@ static void fmnist_resnet_small_k0091_reduce_sum(int64_t n, const float *x0, con
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 128; i3++) {
           y7[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x6[i0 * 128 + i3] + (double)x7[i0 * 128 +
               i3]) + (double)y0[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x4[i0 * 6272 + i1 * 896 + i2 * 128 +
@@ -6055,6 +6099,7 @@ static void fmnist_resnet_small_k0094_backbone_block3_shortcut_bn_reduce_sum(int
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 128; i3++) {
           y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((((double)x3[i0 * 128 + i3] + (double)x4[i0 * 128 +
               i3]) + (double)x5[i0 * 128 + i3]) * (1.0 / (double)49)) * (((double)x2[i0 * 6272 + i1 * 896 + i2 * 128 +
@@ -6086,6 +6131,7 @@ static void fmnist_resnet_small_k0095_backbone_stem_conv2d(int64_t n, const floa
   for (int64_t i0 = 0; i0 < n; i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 32; i3++) {
           y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] -
               (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
@@ -6115,6 +6161,7 @@ static void fmnist_resnet_small_k0096_backbone_block1_conv2d(int64_t n, const fl
   for (int64_t i0 = 0; i0 < n; i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 32; i3++) {
           y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] -
               (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
@@ -6143,6 +6190,7 @@ static void fmnist_resnet_small_k0097_backbone_block1_conv2d(int64_t n, const fl
   for (int64_t i0 = 0; i0 < n; i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 32; i3++) {
           y1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)fmax(((((((double)y0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] -
               (double)x3[i3]) * h_y1_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (double)x0[i0 * 25088 + i1 * 896 + i2
@@ -6185,6 +6233,7 @@ static void fmnist_resnet_small_k0099_backbone_block2_conv2d(int64_t n, const fl
   for (int64_t i0 = 0; i0 < n; i0++) {
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 64; i3++) {
           y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] -
               (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);
@@ -6218,6 +6267,7 @@ static void fmnist_resnet_small_k0100_backbone_block2_conv2d(int64_t n, const fl
   for (int64_t i0 = 0; i0 < n; i0++) {
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 64; i3++) {
           y1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)fmax(((((((double)y0[i0 * 12544 + i1 * 896 + i2 * 64 + i3] -
               (double)x3[i3]) * h_y1_0[i3]) * (double)x5[i3]) + (double)x6[i3]) + (((((double)x0[i0 * 12544 + i1 * 896 +
@@ -6260,6 +6310,7 @@ static void fmnist_resnet_small_k0102_backbone_block3_conv2d(int64_t n, const fl
   for (int64_t i0 = 0; i0 < n; i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 128; i3++) {
           y1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)fmax((((((double)y0[i0 * 6272 + i1 * 896 + i2 * 128 + i3] -
               (double)x2[i3]) * h_y1_0[i3]) * (double)x4[i3]) + (double)x5[i3]), 0.0);

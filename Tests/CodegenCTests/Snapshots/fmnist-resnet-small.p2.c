@@ -125,6 +125,7 @@ static void fmnist_resnet_small_p2_k0001_backbone_stem_bn_reduce_sum(int64_t n, 
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x3[i] * 0.9) + (((double)y0[i] * (1.0 / (double)(3136 * n))) * 0.1));
   }
@@ -142,6 +143,7 @@ static void fmnist_resnet_small_p2_k0002_backbone_stem_bn_all_reduce(int64_t n, 
   const double h_y1_0 = (double)x1[0];
   const double h_y1_1 = ((h_y1_0 != 0.0) ? ((double)(3136 * n) / (double)(3136 * n - 1)) : ((double)(1568 * n) /
       (double)(1568 * n - 1)));
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 32; i0++) {
     y1[i0] = (float)(((double)x4[i0] * 0.9) + ((((double)y0[i0] * (1.0 / (double)(3136 * n))) * h_y1_1) * 0.1));
     y2[i0] = (float)(((h_y1_0 != 0.0) ? ((double)y0[i0] * (1.0 / (double)(3136 * n))) : ((double)x3[i0] * (1.0 /
@@ -233,6 +235,7 @@ static void fmnist_resnet_small_p2_k0004_reduce_sum(int64_t n, const float *rest
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 32; i++) {
     y3[i] = (float)(((double)x3[i] * 0.9) + (((double)y0[i] * (1.0 / (double)(3136 * n))) * 0.1));
   }
@@ -250,6 +253,7 @@ static void fmnist_resnet_small_p2_k0005_backbone_block1_bn1_all_reduce(int64_t 
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 != 0.0) ? ((double)(3136 * n) / (double)(3136 * n - 1)) : ((double)(1568 * n) /
       (double)(1568 * n - 1)));
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 32; i0++) {
     y1[i0] = (float)(((double)x4[i0] * 0.9) + ((((double)y0[i0] * (1.0 / (double)(3136 * n))) * h_y1_1) * 0.1));
     y2[i0] = (float)(((h_y1_0 != 0.0) ? ((double)y0[i0] * (1.0 / (double)(3136 * n))) : ((double)x3[i0] * (1.0 /
@@ -286,6 +290,7 @@ static void fmnist_resnet_small_p2_k0006_backbone_block1_bn2_all_reduce(int64_t 
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 != 0.0) ? ((double)(3136 * n) / (double)(3136 * n - 1)) : ((double)(1568 * n) /
       (double)(1568 * n - 1)));
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 32; i0++) {
     y1[i0] = (float)(((double)x5[i0] * 0.9) + ((((double)y0[i0] * (1.0 / (double)(3136 * n))) * h_y1_1) * 0.1));
     y2[i0] = (float)(((h_y1_0 != 0.0) ? ((double)y0[i0] * (1.0 / (double)(3136 * n))) : ((double)x4[i0] * (1.0 /
@@ -383,6 +388,7 @@ static void fmnist_resnet_small_p2_k0008_reduce_sum(int64_t n, const float *rest
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 64; i++) {
     y3[i] = (float)(((double)x3[i] * 0.9) + (((double)y0[i] * (1.0 / (double)(784 * n))) * 0.1));
   }
@@ -399,6 +405,7 @@ static void fmnist_resnet_small_p2_k0009_backbone_block2_shortcut_bn_all_reduce(
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 != 0.0) ? ((double)(784 * n) / (double)(784 * n - 1)) : ((double)(392 * n) /
       (double)(392 * n - 1)));
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 64; i0++) {
     y1[i0] = (float)(((double)x2[i0] * 0.9) + ((((double)y0[i0] * (1.0 / (double)(784 * n))) * h_y1_1) * 0.1));
     y2[i0] = (float)(((h_y1_0 != 0.0) ? ((double)y0[i0] * (1.0 / (double)(784 * n))) : ((double)x1[i0] * (1.0 /
@@ -454,6 +461,7 @@ static void fmnist_resnet_small_p2_k0011_backbone_block2_bn1_all_reduce(int64_t 
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 != 0.0) ? ((double)(784 * n) / (double)(784 * n - 1)) : ((double)(392 * n) /
       (double)(392 * n - 1)));
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 64; i0++) {
     y1[i0] = (float)(((double)x4[i0] * 0.9) + ((((double)y0[i0] * (1.0 / (double)(784 * n))) * h_y1_1) * 0.1));
     y2[i0] = (float)(((h_y1_0 != 0.0) ? ((double)y0[i0] * (1.0 / (double)(784 * n))) : ((double)x3[i0] * (1.0 /
@@ -526,6 +534,7 @@ static void fmnist_resnet_small_p2_k0013_backbone_block2_all_reduce(int64_t n, c
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 != 0.0) ? ((double)(784 * n) / (double)(784 * n - 1)) : ((double)(392 * n) /
       (double)(392 * n - 1)));
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 64; i0++) {
     y1[i0] = (float)(((double)x7[i0] * 0.9) + ((((double)y0[i0] * (1.0 / (double)(784 * n))) * h_y1_1) * 0.1));
     y2[i0] = (float)(((h_y1_0 != 0.0) ? ((double)y0[i0] * (1.0 / (double)(784 * n))) : ((double)x6[i0] * (1.0 /
@@ -626,6 +635,7 @@ static void fmnist_resnet_small_p2_k0015_reduce_sum(int64_t n, const float *rest
     y2[i3] = (float)(part_y2[0][i3] + part_y2[1][i3] + part_y2[2][i3] + part_y2[3][i3] + part_y2[4][i3] + part_y2[5][i3]
         + part_y2[6][i3] + part_y2[7][i3]);
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 128; i++) {
     y3[i] = (float)(((double)x3[i] * 0.9) + (((double)y0[i] * (1.0 / (double)(196 * n))) * 0.1));
   }
@@ -642,6 +652,7 @@ static void fmnist_resnet_small_p2_k0016_backbone_block3_shortcut_bn_all_reduce(
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 != 0.0) ? ((double)(196 * n) / (double)(196 * n - 1)) : ((double)(98 * n) / (double)(98
       * n - 1)));
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 128; i0++) {
     y1[i0] = (float)(((double)x2[i0] * 0.9) + ((((double)y0[i0] * (1.0 / (double)(196 * n))) * h_y1_1) * 0.1));
     y2[i0] = (float)(((h_y1_0 != 0.0) ? ((double)y0[i0] * (1.0 / (double)(196 * n))) : ((double)x1[i0] * (1.0 /
@@ -697,6 +708,7 @@ static void fmnist_resnet_small_p2_k0018_backbone_block3_bn1_all_reduce(int64_t 
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 != 0.0) ? ((double)(196 * n) / (double)(196 * n - 1)) : ((double)(98 * n) / (double)(98
       * n - 1)));
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 128; i0++) {
     y1[i0] = (float)(((double)x4[i0] * 0.9) + ((((double)y0[i0] * (1.0 / (double)(196 * n))) * h_y1_1) * 0.1));
     y2[i0] = (float)(((h_y1_0 != 0.0) ? ((double)y0[i0] * (1.0 / (double)(196 * n))) : ((double)x3[i0] * (1.0 /
@@ -770,6 +782,7 @@ static void fmnist_resnet_small_p2_k0020_backbone_block3_reduce_mean(int64_t n, 
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 != 0.0) ? ((double)(196 * n) / (double)(196 * n - 1)) : ((double)(98 * n) / (double)(98
       * n - 1)));
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 128; i0++) {
     y1[i0] = (float)(((double)x7[i0] * 0.9) + ((((double)y0[i0] * (1.0 / (double)(196 * n))) * h_y1_1) * 0.1));
     y2[i0] = (float)(((h_y1_0 != 0.0) ? ((double)y0[i0] * (1.0 / (double)(196 * n))) : ((double)x6[i0] * (1.0 /
@@ -845,6 +858,7 @@ static void fmnist_resnet_small_p2_k0022_head_bn1_reduce_sum(int64_t n, const fl
     const float *x2, const float *x3, float *restrict y0, float *y1, float *restrict y2, float *y3) {
   hw_all_reduce_sum(512, 2, x2, y0);
   const double h_y1_0 = (double)x0[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 512; i0++) {
     y1[i0] = (float)((h_y1_0 != 0.0) ? ((double)y0[i0] * (1.0 / (double)(4 * n))) : ((double)x2[i0] * (1.0 / (double)(2
         * n))));
@@ -867,6 +881,7 @@ static void fmnist_resnet_small_p2_k0022_head_bn1_reduce_sum(int64_t n, const fl
     y2[i1] = (float)(part_y2[0][i1] + part_y2[1][i1] + part_y2[2][i1] + part_y2[3][i1] + part_y2[4][i1] + part_y2[5][i1]
         + part_y2[6][i1] + part_y2[7][i1]);
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 512; i++) {
     y3[i] = (float)(((double)x3[i] * 0.9) + (((double)y0[i] * (1.0 / (double)(4 * n))) * 0.1));
   }
@@ -884,6 +899,7 @@ static void fmnist_resnet_small_p2_k0023_head_bn1_all_reduce(int64_t n, const fl
   const double h_y1_0 = (double)x0[0];
   const double h_y1_1 = ((h_y1_0 != 0.0) ? ((double)(4 * n) / (double)(4 * n - 1)) : ((double)(2 * n) / (double)(2 * n -
       1)));
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 512; i0++) {
     y1[i0] = (float)(((double)x4[i0] * 0.9) + ((((double)y0[i0] * (1.0 / (double)(4 * n))) * h_y1_1) * 0.1));
     y2[i0] = (float)(((h_y1_0 != 0.0) ? ((double)y0[i0] * (1.0 / (double)(4 * n))) : ((double)x3[i0] * (1.0 / (double)(2
@@ -988,6 +1004,7 @@ static void fmnist_resnet_small_p2_k0026_reduce_mean(int64_t n, const float *res
     const double h_y6_2 = (double)y2[i0];
     const double h_y6_3 = (h_y6_0 / h_y6_2);
     const double h_y6_5 = (double)y1[i0];
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < (4 * n); i1++) {
       y6[i0 * (4 * n) + i1] = (float)(((h_y6_1 * ((i0 < (2 * n) && i1 < (2 * n)) ? ((i1 == ((i0 + n) % (2 * n))) ? 1.0 :
           0.0) : 0.0)) + (h_y6_3 * exp(((((double)y0[i0 * (4 * n) + i1] / h_y6_4) + ((i0 < (2 * n) && i1 < (2 * n)) ?
@@ -1138,6 +1155,7 @@ static void fmnist_resnet_small_p2_k0034_head_reduce_sum(int64_t n, const float 
     y4[i1] = (float)(part_y4[0][i1] + part_y4[1][i1] + part_y4[2][i1] + part_y4[3][i1] + part_y4[4][i1] + part_y4[5][i1]
         + part_y4[6][i1] + part_y4[7][i1]);
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 512; i++) {
     y5[i] = (float)((double)y4[i] * (((1.0 / sqrt((double)x3[i])) / (double)x3[i]) * (-0.5)));
   }
@@ -1211,6 +1229,7 @@ static void fmnist_resnet_small_p2_k0036_reduce_sum(int64_t n, const float *rest
         + part_y2[6][i1] + part_y2[7][i1]);
   }
   const double h_y3_0 = (double)x0[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 512; i0++) {
     y3[i0] = (float)((double)x4[i0] + (double)y2[i0]);
     y4[i0] = (float)(((h_y3_0 != 0.0) ? (double)y3[i0] : 0.0) * (1.0 / (double)(4 * n)));
@@ -1236,6 +1255,7 @@ static void fmnist_resnet_small_p2_k0037_head_bn1_all_reduce(int64_t n, const fl
   }
   #pragma omp parallel for if((1024 * n) >= 32768)
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
+    #pragma omp simd
     for (int64_t i1 = 0; i1 < 512; i1++) {
       y2[i0 * 512 + i1] = (float)(((((double)x5[i0 * 512 + i1] * (double)x4[i1]) * h_y2_0[i1]) + (((double)x6[i1] *
           ((double)x1[i0 * 512 + i1] - (double)x2[i1])) + ((double)x6[i1] * ((double)x1[i0 * 512 + i1] -
@@ -1303,6 +1323,7 @@ static void fmnist_resnet_small_p2_k0039_reduce_sum(int64_t n, const float *rest
     y3[i3] = (float)(part_y3[0][i3] + part_y3[1][i3] + part_y3[2][i3] + part_y3[3][i3] + part_y3[4][i3] + part_y3[5][i3]
         + part_y3[6][i3] + part_y3[7][i3]);
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 128; i++) {
     y4[i] = (float)((double)y3[i] * (((1.0 / sqrt((double)x6[i])) / (double)x6[i]) * (-0.5)));
   }
@@ -1441,6 +1462,7 @@ static void fmnist_resnet_small_p2_k0041_reduce_sum(int64_t n, const float *rest
         + part_y2[6][i3] + part_y2[7][i3]);
   }
   const double h_y3_0 = (double)x0[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 128; i0++) {
     y3[i0] = (float)((double)x4[i0] + (double)y2[i0]);
     y4[i0] = (float)(((h_y3_0 != 0.0) ? (double)y3[i0] : 0.0) * (1.0 / (double)(196 * n)));
@@ -1468,6 +1490,7 @@ static void fmnist_resnet_small_p2_k0042_all_reduce(int64_t n, const float *rest
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 128; i3++) {
           y2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((((double)x6[i0 * 128 + i3] * (1.0 / (double)49)) *
               (((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] > 0.0) ? 1.0 : 0.0)) * (double)x4[i3]) * h_y2_0[i3]) +
@@ -2551,6 +2574,7 @@ static void fmnist_resnet_small_p2_k0045_backbone_block3_shortcut_bn_reduce_sum(
         + part_y0[6][i3] + part_y0[7][i3]);
   }
   const double h_y1_0 = (double)x0[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 128; i0++) {
     y1[i0] = (float)((double)y0[i0] * (((1.0 / sqrt((double)x3[i0])) / (double)x3[i0]) * (-0.5)));
     y2[i0] = (float)(((h_y1_0 != 0.0) ? (double)y1[i0] : 0.0) * (1.0 / (double)(196 * n)));
@@ -2595,6 +2619,7 @@ static void fmnist_resnet_small_p2_k0046_reduce_sum(int64_t n, const float *rest
         + part_y2[6][i3] + part_y2[7][i3]);
   }
   const double h_y3_0 = (double)x0[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 128; i0++) {
     y3[i0] = (float)((double)x3[i0] + (double)y2[i0]);
     y4[i0] = (float)(((h_y3_0 != 0.0) ? (double)y3[i0] : 0.0) * (1.0 / (double)(196 * n)));
@@ -2672,6 +2697,7 @@ static void fmnist_resnet_small_p2_k0049_backbone_block3_reduce_sum(int64_t n, c
     y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
         + part_y4[6][i3] + part_y4[7][i3]);
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 128; i++) {
     y5[i] = (float)((double)y4[i] * (((1.0 / sqrt((double)x3[i])) / (double)x3[i]) * (-0.5)));
   }
@@ -2730,6 +2756,7 @@ static void fmnist_resnet_small_p2_k0050_backbone_block3_bn1_all_reduce(int64_t 
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 7; i1++) {
       for (int64_t i2 = 0; i2 < 7; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 128; i3++) {
           y2[i0 * 6272 + i1 * 896 + i2 * 128 + i3] = (float)(((((double)x5[i0 * 6272 + i1 * 896 + i2 * 128 + i3] *
               (double)x4[i3]) * h_y2_0[i3]) + (((double)x6[i3] * ((double)x1[i0 * 6272 + i1 * 896 + i2 * 128 + i3] -
@@ -2826,6 +2853,7 @@ static void fmnist_resnet_small_p2_k0054_backbone_reduce_sum(int64_t n, const fl
     y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
         + part_y4[6][i3] + part_y4[7][i3]);
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 64; i++) {
     y5[i] = (float)((double)y4[i] * (((1.0 / sqrt((double)x3[i])) / (double)x3[i]) * (-0.5)));
   }
@@ -2978,6 +3006,7 @@ static void fmnist_resnet_small_p2_k0058_reduce_sum(int64_t n, const float *rest
         + part_y2[6][i3] + part_y2[7][i3]);
   }
   const double h_y3_0 = (double)x0[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 64; i0++) {
     y3[i0] = (float)((double)x4[i0] + (double)y2[i0]);
     y4[i0] = (float)(((h_y3_0 != 0.0) ? (double)y3[i0] : 0.0) * (1.0 / (double)(784 * n)));
@@ -3005,6 +3034,7 @@ static void fmnist_resnet_small_p2_k0059_all_reduce(int64_t n, const float *rest
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 14; i1++) {
       for (int64_t i2 = 0; i2 < 14; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 64; i3++) {
           y2[i0 * 12544 + i1 * 896 + i2 * 64 + i3] = (float)(((((double)x5[i0 * 12544 + i1 * 896 + i2 * 64 + i3] *
               (double)x4[i3]) * h_y2_0[i3]) + (((double)x6[i3] * ((double)x1[i0 * 12544 + i1 * 896 + i2 * 64 + i3] -
@@ -3069,6 +3099,7 @@ static void fmnist_resnet_small_p2_k0062_backbone_block2_shortcut_bn_reduce_sum(
         + part_y0[6][i3] + part_y0[7][i3]);
   }
   const double h_y1_0 = (double)x0[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 64; i0++) {
     y1[i0] = (float)((double)y0[i0] * (((1.0 / sqrt((double)x3[i0])) / (double)x3[i0]) * (-0.5)));
     y2[i0] = (float)(((h_y1_0 != 0.0) ? (double)y1[i0] : 0.0) * (1.0 / (double)(784 * n)));
@@ -3113,6 +3144,7 @@ static void fmnist_resnet_small_p2_k0063_reduce_sum(int64_t n, const float *rest
         + part_y2[6][i3] + part_y2[7][i3]);
   }
   const double h_y3_0 = (double)x0[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 64; i0++) {
     y3[i0] = (float)((double)x3[i0] + (double)y2[i0]);
     y4[i0] = (float)(((h_y3_0 != 0.0) ? (double)y3[i0] : 0.0) * (1.0 / (double)(784 * n)));
@@ -3190,6 +3222,7 @@ static void fmnist_resnet_small_p2_k0066_backbone_block2_reduce_sum(int64_t n, c
     y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
         + part_y4[6][i3] + part_y4[7][i3]);
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 64; i++) {
     y5[i] = (float)((double)y4[i] * (((1.0 / sqrt((double)x3[i])) / (double)x3[i]) * (-0.5)));
   }
@@ -3310,6 +3343,7 @@ static void fmnist_resnet_small_p2_k0070_backbone_reduce_sum(int64_t n, const fl
     y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
         + part_y4[6][i3] + part_y4[7][i3]);
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 32; i++) {
     y5[i] = (float)((double)y4[i] * (((1.0 / sqrt((double)x3[i])) / (double)x3[i]) * (-0.5)));
   }
@@ -3391,6 +3425,7 @@ static void fmnist_resnet_small_p2_k0072_reduce_sum(int64_t n, const float *rest
         + part_y2[6][i3] + part_y2[7][i3]);
   }
   const double h_y3_0 = (double)x0[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 32; i0++) {
     y3[i0] = (float)((double)x4[i0] + (double)y2[i0]);
     y4[i0] = (float)(((h_y3_0 != 0.0) ? (double)y3[i0] : 0.0) * (1.0 / (double)(3136 * n)));
@@ -3418,6 +3453,7 @@ static void fmnist_resnet_small_p2_k0073_all_reduce(int64_t n, const float *rest
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 32; i3++) {
           y2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x5[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
               (double)x4[i3]) * h_y2_0[i3]) + (((double)x6[i3] * ((double)x1[i0 * 25088 + i1 * 896 + i2 * 32 + i3] -
@@ -3501,6 +3537,7 @@ static void fmnist_resnet_small_p2_k0076_backbone_block1_reduce_sum(int64_t n, c
     y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
         + part_y4[6][i3] + part_y4[7][i3]);
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 32; i++) {
     y5[i] = (float)((double)y4[i] * (((1.0 / sqrt((double)x3[i])) / (double)x3[i]) * (-0.5)));
   }
@@ -3589,6 +3626,7 @@ static void fmnist_resnet_small_p2_k0077_backbone_reduce_sum(int64_t n, const fl
     y4[i3] = (float)(part_y4[0][i3] + part_y4[1][i3] + part_y4[2][i3] + part_y4[3][i3] + part_y4[4][i3] + part_y4[5][i3]
         + part_y4[6][i3] + part_y4[7][i3]);
   }
+  #pragma omp simd
   for (int64_t i = 0; i < 32; i++) {
     y5[i] = (float)((double)y4[i] * (((1.0 / sqrt((double)x3[i])) / (double)x3[i]) * (-0.5)));
   }
@@ -3661,6 +3699,7 @@ static void fmnist_resnet_small_p2_k0078_reduce_sum(int64_t n, const float *rest
         + part_y2[6][i3] + part_y2[7][i3]);
   }
   const double h_y3_0 = (double)x1[0];
+  #pragma omp simd
   for (int64_t i0 = 0; i0 < 32; i0++) {
     y3[i0] = (float)((double)x4[i0] + (double)y2[i0]);
     y4[i0] = (float)(((h_y3_0 != 0.0) ? (double)y3[i0] : 0.0) * (1.0 / (double)(3136 * n)));
@@ -3689,6 +3728,7 @@ static void fmnist_resnet_small_p2_k0079_backbone_stem_bn_all_reduce(int64_t n, 
   for (int64_t i0 = 0; i0 < (2 * n); i0++) {
     for (int64_t i1 = 0; i1 < 28; i1++) {
       for (int64_t i2 = 0; i2 < 28; i2++) {
+        #pragma omp simd
         for (int64_t i3 = 0; i3 < 32; i3++) {
           y2[i0 * 25088 + i1 * 896 + i2 * 32 + i3] = (float)(((((double)x5[i0 * 25088 + i1 * 896 + i2 * 32 + i3] *
               (double)x4[i3]) * h_y2_0[i3]) + (((double)x6[i3] * ((double)x0[i0 * 25088 + i1 * 896 + i2 * 32 + i3] -
