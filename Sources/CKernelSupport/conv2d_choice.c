@@ -47,6 +47,10 @@ static _Thread_local int forced = -1;
 static _Thread_local int precision_bf16;
 static _Atomic long bf16_fallbacks;
 static char machine[160], path[4096];
+/* hw_conv_set_workspace_budget's bytes, or HEADWAY_CONV_WORKSPACE_MB's (read by setup unless
+ * the setter ran first). */
+static _Atomic size_t budget = (size_t)256 << 20;
+static _Atomic int budget_set;
 
 static double now(void) {
   struct timespec t;
@@ -156,7 +160,21 @@ static void load_cache(void) {
   if (f) fclose(f);
 }
 
+/* HEADWAY_CONV_WORKSPACE_MB: a number of MiB; anything else is reported and the default kept. */
+static void read_workspace_budget(void) {
+  const char *env = getenv("HEADWAY_CONV_WORKSPACE_MB");
+  if (!env || budget_set) return;
+  char *end;
+  const double mib = strtod(env, &end);
+  if (end == env || *end != 0 || !(mib >= 0) || mib > 1e9)
+    fprintf(stderr, "headway: HEADWAY_CONV_WORKSPACE_MB=%s is not a number of MiB; using %zu\n",
+            env, (size_t)budget >> 20);
+  else
+    budget = (size_t)(mib * 1048576.0);
+}
+
 static void setup(void) {
+  read_workspace_budget();
   const char *env = getenv("HEADWAY_CONV");
   const int named = env ? algorithm_named(env) : -1;
   from_environment = named > 0 ? (hw_conv_algorithm)named : HW_CONV_AUTO;
@@ -258,10 +276,12 @@ static hw_conv_choice measure(const call *c) {
   return choice;
 }
 
-/* Whether oneDNN's blocked copies and scratchpad for `algorithm` fit the call's spare memory. */
-static int fits(const call *c, int algorithm) {
-  return c->key->nhwc &&
-         hw_onednn_fits_spare(c->key, (hw_conv_algorithm)algorithm, c->scratch, c->spare_bytes);
+/* Whether oneDNN's blocked copies and scratchpad for Winograd fit the call's spare memory, or
+ * else the workspace budget (hw_onednn_conv2d then places them in the thread's workspace). */
+static int winograd_has_room(const call *c) {
+  const hw_conv_algorithm winograd = HW_CONV_ONEDNN_WINOGRAD;
+  return c->key->nhwc && (hw_onednn_fits_spare(c->key, winograd, c->scratch, c->spare_bytes) ||
+                          hw_onednn_workspace_bytes(c->key, winograd) <= budget);
 }
 
 /* Holds the cache's lock file (flock): measuring and writing a choice is one step across the
@@ -316,10 +336,10 @@ static int choose(const call *c) {
   if (!e->used) e->used = ++used_count;
   e->choice.calls++;
   int chosen = e->choice.algorithm;
-  /* Winograd only in the call's spare memory (its scratchpads are large, and the arena is the
-   * peak): where they do not fit, the fastest direct candidate, the same at every run. */
+  /* Winograd in the call's spare memory, else in at most the workspace budget (its
+   * scratchpads are large): where neither holds them, the fastest direct candidate. */
   if (chosen == HW_CONV_ONEDNN_WINOGRAD &&
-      (algorithm == HW_CONV_DIRECT || !fits(c, HW_CONV_ONEDNN_WINOGRAD))) {
+      (algorithm == HW_CONV_DIRECT || !winograd_has_room(c))) {
     if (algorithm != HW_CONV_DIRECT) e->choice.direct_calls++;
     chosen = fastest(&e->choice, 0);
   }
@@ -350,6 +370,13 @@ static void convolve(int pass, int nhwc, const hw_conv_shape *s, const float *in
   fprintf(stderr, "headway: oneDNN cannot run the channels-last convolution %dx%dx%dx%d -> %d\n",
           s->n, s->c, s->h, s->w, s->o);
   abort();
+}
+
+void hw_conv_set_workspace_budget(size_t bytes) { budget = bytes, budget_set = 1; }
+
+size_t hw_conv_workspace_budget(void) {
+  pthread_once(&setup_once, setup);
+  return budget;
 }
 
 void hw_set_conv_precision(int bf16) { precision_bf16 = bf16 != 0; }

@@ -310,3 +310,9 @@ int hw_onednn_fits_spare(const hw_conv_key *key, hw_conv_algorithm algorithm, vo
   onednn_conv *c = engine ? lookup(key, algorithm) : NULL;
   return c && spare_base(spare, spare_bytes, c->bytes) != NULL;
 }
+
+size_t hw_onednn_workspace_bytes(const hw_conv_key *key, hw_conv_algorithm algorithm) {
+  pthread_once(&engine_once, create_engine);
+  onednn_conv *c = engine ? lookup(key, algorithm) : NULL;
+  return c ? c->bytes : SIZE_MAX;
+}

@@ -45,5 +45,7 @@ void hw_onednn_release_workspace(void);
  * copies and scratchpad) in the spare memory, as hw_onednn_conv2d places it (conv2d_onednn.c). */
 int hw_onednn_fits_spare(const hw_conv_key *key, hw_conv_algorithm algorithm, void *spare,
                          size_t spare_bytes);
+/* The bytes of that workspace (SIZE_MAX when oneDNN cannot run it). */
+size_t hw_onednn_workspace_bytes(const hw_conv_key *key, hw_conv_algorithm algorithm);
 
 #endif

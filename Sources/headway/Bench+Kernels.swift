@@ -72,13 +72,13 @@ extension Bench {
       let perStep = Double(choice.calls) / Double(stepsRun)
       var note = ""
       if choice.direct_calls > 0 {
-        // Winograd calls whose spare memory was too small ran the fastest direct candidate.
+        // Winograd calls with no room for their workspace ran the fastest direct candidate.
         let direct = timeConvolution(choice.key, HW_CONV_DIRECT)
         let share = Double(choice.direct_calls) / Double(choice.calls)
         convolutionSeconds += perStep * (share * direct + (1 - share) * seconds)
         note = String(
-          format: "; direct in %ld of %ld calls (no room in the arena), %.3f ms",
-          choice.direct_calls, choice.calls, direct * 1e3)
+          format: "; direct in %ld of %ld calls (no room in the arena or the workspace budget)"
+            + ", %.3f ms", choice.direct_calls, choice.calls, direct * 1e3)
       } else {
         convolutionSeconds += perStep * seconds
       }

@@ -1,4 +1,5 @@
 import CKernelSupport
+import Foundation
 import GraphIR
 import Testing
 
@@ -74,6 +75,64 @@ extension KernelTests {
       }
       #expect(mine.im2col_ms < 0, "not a candidate for NHWC")
     }
+  }
+
+  /// A Winograd choice whose blocked copies and scratchpad do not fit the call's spare memory
+  /// runs in the thread's workspace when they fit the budget (bitwise Winograd's result), and
+  /// otherwise runs the fastest direct candidate, counted in `direct_calls`. The choice is a
+  /// line put in the cache before the shape's first call, so no timing decides it.
+  @Test func winogradOutsideTheSpareRangeRunsWithinTheWorkspaceBudget() throws {
+    guard hw_cpu_has_avx512() != 0 else { return }
+    hw_set_threads(2)
+    hw_set_conv_precision(0)
+    let budget = hw_conv_workspace_budget()
+    defer {
+      hw_conv_set_algorithm(HW_CONV_AUTO)
+      hw_conv_set_workspace_budget(budget)
+    }
+    // A shape no other test uses; as-is oneDNN (2 ms) is the faster direct candidate.
+    var s = Self.conv(n: 4, c: 32, h: 11, w: 11, o: 32, k: 3, stride: 1, pad: 1)
+    let line =
+      "\(String(cString: hw_conv_machine_key()))\t0\t0\t1\t2\t4 32 11 11 32 3 3 11 11 1 1"
+      + "\tonednn-winograd\t-1\t2\t3\t1\n"
+    let path = String(cString: hw_conv_cache_path())
+    try FileManager.default.createDirectory(
+      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    if !FileManager.default.fileExists(atPath: path) {
+      FileManager.default.createFile(atPath: path, contents: nil)
+    }
+    let cache = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    try cache.seekToEnd()
+    try cache.write(contentsOf: Data(line.utf8))
+    try cache.close()
+    var rng = SplitMix64(seed: 41)
+    let x = rng.array(Int(s.n * s.h * s.w * s.c))
+    let w = rng.array(Int(s.o * s.c * s.kh * s.kw))
+    func forward(_ algorithm: hw_conv_algorithm) -> [Float] {
+      hw_conv_set_algorithm(algorithm)
+      var y = [Float](repeating: .nan, count: Int(s.n * s.oh * s.ow * s.o))
+      hw_conv2d_forward_nhwc(&s, x, w, &y, nil, 0)
+      return y
+    }
+    func directCalls() -> Int {
+      for index in 0..<hw_conv_choice_count() {
+        var choice = hw_conv_choice()
+        if hw_conv_choice_at(index, &choice) != 0, choice.key.shape == s, choice.key.nhwc == 1 {
+          #expect(choice.algorithm == Int32(HW_CONV_ONEDNN_WINOGRAD.rawValue))
+          return choice.direct_calls
+        }
+      }
+      return -1
+    }
+    hw_conv_set_workspace_budget(0)
+    let outside = forward(HW_CONV_AUTO)
+    #expect(bitwiseEqual(outside, forward(HW_CONV_ONEDNN)))
+    #expect(directCalls() == 1)
+    hw_conv_set_workspace_budget(256 << 20)
+    let within = forward(HW_CONV_AUTO)
+    #expect(bitwiseEqual(within, forward(HW_CONV_ONEDNN_WINOGRAD)))
+    #expect(!bitwiseEqual(within, outside), "Winograd rounds otherwise")
+    #expect(directCalls() == 1)
   }
 
   /// The spare memory a kernel passes (the arena's free range) holds oneDNN's blocked copies and

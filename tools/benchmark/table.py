@@ -42,7 +42,7 @@ def machine_lines(records):
             direct = sum(c.get("direct_calls", 0) for c in choices)
             if direct:
                 summary += (f"; {direct} of {calls} calls of Winograd choices ran direct "
-                            "(its workspace did not fit the arena's free range)")
+                            "(its workspace fitted neither the arena's free range nor the budget)")
             yield (f"- Headway's convolutions ({len(choices)} shape/pass pairs, "
                    f"{r.get('precision', 'fp32')}): {summary}")
         return

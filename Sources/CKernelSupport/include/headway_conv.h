@@ -47,9 +47,18 @@ typedef struct {
   int from_cache; /* 1: read from the cache file instead of timed by this process */
   long calls;     /* calls made with this choice by this process */
   /* of them, calls that ran the fastest direct candidate instead of the chosen Winograd: its
-   * workspace did not fit the memory the call had spare (HW_CONV_DIRECT's are not counted) */
+   * workspace fitted neither the memory the call had spare nor the workspace budget
+   * (HW_CONV_DIRECT's are not counted) */
   long direct_calls;
 } hw_conv_choice;
+
+/* The most bytes a Winograd choice may take from the calling thread's workspace when its
+ * blocked copies and scratchpad do not fit the arena's spare range: the environment variable
+ * HEADWAY_CONV_WORKSPACE_MB (MiB), 256 when unset; 0 runs Winograd only in the spare range.
+ * The workspace grows at the first call that needs it and is reused after. Setting it affects
+ * later calls of every thread. */
+void hw_conv_set_workspace_budget(size_t bytes);
+size_t hw_conv_workspace_budget(void);
 
 /* Forces one algorithm for every later convolution called from this thread (HW_CONV_AUTO:
  * measured choices), like OpenMP's team size. Threads that never call it follow the environment
