@@ -66,9 +66,10 @@ static void describe_machine(void) {
   if (family == 0xf) family += (a >> 20) & 0xff;
   if (family == 0x6 || family >= 0xf) model += ((a >> 16) & 0xf) << 4;
   const dnnl_version_t *v = dnnl_version();
-  /* The line format is part of the key: older lines (two candidate times, no format) read as
+  /* The line format is part of the key: older lines (format-1: two candidate times, no format;
+   * format-2: bf16 blocked and Winograd candidates in bfloat16, Winograd refused) read as
    * another machine's, kept as they are, and older versions read these the same way. */
-  snprintf(machine, sizeof machine, "%.12s/%u/%u/%s/onednn-%d.%d.%d/format-2",
+  snprintf(machine, sizeof machine, "%.12s/%u/%u/%s/onednn-%d.%d.%d/format-3",
            (const char *)vendor, family, model, hw_blas_core(), v->major, v->minor, v->patch);
 }
 

@@ -16,11 +16,19 @@
  * they are immutable, and each calling thread has its own stream and workspace, so sessions in
  * different threads can run the same primitive at once. In bf16 the inputs are rounded to
  * bfloat16 by the reorders and the output is float32 (oneDNN accumulates in float32).
+ *
+ * bf16 on blocked copies and Winograd run float32 primitives on copies of the inputs rounded to
+ * bfloat16 (each input is always copied then, and rounded in place): the products of bfloat16
+ * operands are exact in float32, so this is the bf16 convolution with float32 accumulation in
+ * another summation order (Winograd's transforms round as in float32). oneDNN has no bf16
+ * Winograd, and without AMX its bf16 direct kernels can be slower than the float32 ones (Xeon
+ * model 207 without AMX flags: 1.4-2.8x per layer); the measured choice keeps what is faster.
  */
 #include <dnnl.h>
 #include <omp.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +44,8 @@ typedef struct onednn_conv {
   dnnl_primitive_t reorder[TENSORS]; /* NULL where the user's layout is the primitive's */
   dnnl_memory_desc_t user_md[TENSORS], conv_md[TENSORS], scratch_md;
   int arg[TENSORS];
+  int round_inputs; /* bf16 through float32: the copies of IN0 and IN1 are rounded */
+  char name[96];    /* oneDNN's implementation, and how bf16 runs on it */
   size_t offset[TENSORS + 1], bytes; /* workspace: blocked IN0, IN1, OUT, then scratchpad */
   struct onednn_conv *next;
 } onednn_conv;
@@ -169,8 +179,32 @@ static void roles(int pass, int arg[3], int slot[3]) {
   memcpy(slot, slots[pass], sizeof slots[pass]);
 }
 
-static onednn_conv *create(const hw_conv_key *k, hw_conv_algorithm algorithm) {
+/* The implementation's name, with " on bf16-rounded inputs" where it runs bf16 in float32. */
+static void name_implementation(onednn_conv *c, const_dnnl_primitive_desc_t pd) {
+  const char *name = "unknown";
+  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
+  snprintf(c->name, sizeof c->name, "%s%s", name, c->round_inputs ? " on bf16-rounded inputs" : "");
+}
+
+/* Rounds the float32 values whose bits `bits` holds (a copy oneDNN wrote into the workspace)
+ * to bfloat16 in place: to nearest, ties to even (NaN stays NaN), as the bf16 reorders and
+ * GraphIR's roundedToBFloat16 round. */
+static void round_to_bfloat16(uint32_t *bits, size_t count) {
+  const int64_t n = (int64_t)count;
+#pragma omp parallel for if (n >= 65536)
+  for (int64_t i = 0; i < n; i++) {
+    const uint32_t b = bits[i], rounded = (b + 0x7fffu + ((b >> 16) & 1u)) & 0xffff0000u;
+    bits[i] = (b & 0x7fffffffu) > 0x7f800000u ? b : rounded;
+  }
+}
+
+static onednn_conv *create(const hw_conv_key *key, hw_conv_algorithm algorithm) {
   dnnl_memory_desc_t user[3], any[3];
+  /* bf16 on blocked copies and Winograd: the float32 primitive on rounded copies. */
+  const int emulated = key->bf16 && algorithm != HW_CONV_ONEDNN;
+  hw_conv_key primitive_key = *key;
+  if (emulated) primitive_key.bf16 = 0;
+  const hw_conv_key *k = &primitive_key;
   if (describe(k, algorithm != HW_CONV_ONEDNN, user, any) != 0) return NULL;
   const dnnl_alg_kind_t alg =
       algorithm == HW_CONV_ONEDNN_WINOGRAD ? dnnl_convolution_winograd : dnnl_convolution_direct;
@@ -181,7 +215,8 @@ static onednn_conv *create(const hw_conv_key *k, hw_conv_algorithm algorithm) {
   dnnl_primitive_desc_t pd = c ? conv_descriptor(k, alg, any, attr) : NULL;
   int ok = pd != NULL, slot[3];
   if (ok) {
-    c->key = *k, c->algorithm = algorithm;
+    c->key = *key, c->algorithm = algorithm, c->round_inputs = emulated;
+    name_implementation(c, pd);
     roles(k->pass, c->arg, slot);
     c->scratch_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     size_t scratch = dnnl_memory_desc_get_size(&c->scratch_md), at = 0;
@@ -190,7 +225,8 @@ static onednn_conv *create(const hw_conv_key *k, hw_conv_algorithm algorithm) {
       c->user_md[i] = user[slot[i]];
       c->conv_md[i] = *dnnl_primitive_desc_query_md(pd, q, c->arg[i]);
       c->offset[i] = at;
-      if (dnnl_memory_desc_equal(&c->user_md[i], &c->conv_md[i])) continue;
+      if (dnnl_memory_desc_equal(&c->user_md[i], &c->conv_md[i]) && (!emulated || i == OUT))
+        continue;
       c->reorder[i] = i == OUT ? make_reorder(&c->conv_md[i], &c->user_md[i], attr, &scratch)
                                : make_reorder(&c->user_md[i], &c->conv_md[i], attr, &scratch);
       ok = c->reorder[i] != NULL;
@@ -243,6 +279,11 @@ static int run(const onednn_conv *c, thread_state *t, char *ws, void *user[3]) {
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_FROM, user_mem[i]}, {DNNL_ARG_TO, conv_mem[i]},
                             {DNNL_ARG_SCRATCHPAD, scratch}};
     status = execute(c->reorder[i], t->stream, 3, a);
+    if (status == 0 && c->round_inputs) {
+      status = dnnl_stream_wait(t->stream) == dnnl_success ? 0 : -1;
+      round_to_bfloat16((uint32_t *)(ws + c->offset[i]),
+                        dnnl_memory_desc_get_size(&c->conv_md[i]) / sizeof(uint32_t));
+    }
   }
   if (status == 0) {
     dnnl_exec_arg_t a[4] = {{DNNL_ARG_SCRATCHPAD, scratch}};
@@ -288,12 +329,7 @@ int hw_onednn_conv2d(const hw_conv_key *key, hw_conv_algorithm algorithm, const 
 const char *hw_onednn_implementation(const hw_conv_key *key, hw_conv_algorithm algorithm) {
   pthread_once(&engine_once, create_engine);
   onednn_conv *c = engine ? lookup(key, algorithm) : NULL;
-  if (!c) return "unavailable";
-  const_dnnl_primitive_desc_t pd;
-  const char *name = "unknown";
-  if (dnnl_primitive_get_primitive_desc(c->conv, &pd) == dnnl_success)
-    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
-  return name;
+  return c ? c->name : "unavailable";
 }
 
 void hw_onednn_release_workspace(void) {

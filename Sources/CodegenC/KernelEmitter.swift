@@ -21,9 +21,11 @@ struct KernelEmitter {
   /// The pragma of a loop run in parallel because it covers `total` elements. The condition
   /// is printed so that, where `total` depends on the batch size, the generic kernel decides at
   /// run time (`KernelLibrary` drops it where the count turned out fixed).
+  /// With `simd` the condition names `parallel`: unqualified, it would also apply to `simd`,
+  /// and clang would leave the single-thread loop scalar.
   static func parallelFor(_ total: Int, collapse: Bool = false, simd: Bool = false) -> String {
     "#pragma omp parallel for\(simd ? " simd" : "")\(collapse ? " collapse(2)" : "")"
-      + " if(\(total) >= \(parallelThreshold))"
+      + " if(\(simd ? "parallel: " : "")\(total) >= \(parallelThreshold))"
   }
 
   /// `constants`: the C names of the program's constant arrays the kernel may read.

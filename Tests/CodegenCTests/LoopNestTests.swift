@@ -104,7 +104,7 @@ import Testing
     #expect(small.contains("#pragma omp simd\n"))
     #expect(small.contains("float *y1"))  // the shared buffer, not restrict
     let large = try emitted(Self.scaledSum("64,32,32"), inPlace: inPlace)
-    #expect(large.contains("#pragma omp parallel for simd if(65536 >= 32768)"))
+    #expect(large.contains("#pragma omp parallel for simd if(parallel: 65536 >= 32768)"))
     let separate = try emitted(Self.scaledSum("2,8,4"), inPlace: [:])
     #expect(!separate.contains("simd"))
   }
