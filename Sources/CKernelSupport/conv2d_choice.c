@@ -49,7 +49,7 @@ static _Atomic long bf16_fallbacks;
 static char machine[160], path[4096];
 /* hw_conv_set_workspace_budget's bytes, or HEADWAY_CONV_WORKSPACE_MB's (read by setup unless
  * the setter ran first). */
-static _Atomic size_t budget = (size_t)256 << 20;
+static _Atomic size_t budget = (size_t)64 << 20;
 static _Atomic int budget_set;
 
 static double now(void) {

@@ -54,7 +54,7 @@ typedef struct {
 
 /* The most bytes a Winograd choice may take from the calling thread's workspace when its
  * blocked copies and scratchpad do not fit the arena's spare range: the environment variable
- * HEADWAY_CONV_WORKSPACE_MB (MiB), 256 when unset; 0 runs Winograd only in the spare range.
+ * HEADWAY_CONV_WORKSPACE_MB (MiB), 64 when unset; 0 runs Winograd only in the spare range.
  * The workspace grows at the first call that needs it and is reused after. Setting it affects
  * later calls of every thread. */
 void hw_conv_set_workspace_budget(size_t bytes);
