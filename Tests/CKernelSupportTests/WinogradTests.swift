@@ -63,16 +63,8 @@ extension KernelTests {
     hw_set_conv_precision(0)
     defer { hw_conv_set_algorithm(HW_CONV_AUTO) }
     // A shape no other test uses.
-    var s = Self.conv(n: 5, c: 32, h: 9, w: 9, o: 16, k: 3, stride: 1, pad: 1)
-    var rng = SplitMix64(seed: 37)
-    let x = rng.array(Int(s.n * s.h * s.w * s.c))
-    let w = rng.array(Int(s.o * s.c * s.kh * s.kw))
-    func forward(_ algorithm: hw_conv_algorithm) -> [Float] {
-      hw_conv_set_algorithm(algorithm)
-      var y = [Float](repeating: .nan, count: Int(s.n * s.oh * s.ow * s.o))
-      hw_conv2d_forward_nhwc(&s, x, w, &y, nil, 0)
-      return y
-    }
+    let s = Self.conv(n: 5, c: 32, h: 9, w: 9, o: 16, k: 3, stride: 1, pad: 1)
+    let forward = Self.channelsLastForward(s, seed: 37)
     _ = forward(HW_CONV_AUTO)
     let direct = forward(HW_CONV_DIRECT)
     let (asIs, blocked) = (forward(HW_CONV_ONEDNN), forward(HW_CONV_ONEDNN_BLOCKED))
@@ -106,7 +98,7 @@ extension KernelTests {
       hw_conv_set_workspace_budget(budget)
     }
     // A shape no other test uses; as-is oneDNN (2 ms) is the faster direct candidate.
-    var s = Self.conv(n: 4, c: 32, h: 11, w: 11, o: 32, k: 3, stride: 1, pad: 1)
+    let s = Self.conv(n: 4, c: 32, h: 11, w: 11, o: 32, k: 3, stride: 1, pad: 1)
     let line =
       "\(String(cString: hw_conv_machine_key()))\t0\t0\t1\t2\t4 32 11 11 32 3 3 11 11 1 1"
       + "\tonednn-winograd\t-1\t2\t3\t1\n"
@@ -120,15 +112,7 @@ extension KernelTests {
     try cache.seekToEnd()
     try cache.write(contentsOf: Data(line.utf8))
     try cache.close()
-    var rng = SplitMix64(seed: 41)
-    let x = rng.array(Int(s.n * s.h * s.w * s.c))
-    let w = rng.array(Int(s.o * s.c * s.kh * s.kw))
-    func forward(_ algorithm: hw_conv_algorithm) -> [Float] {
-      hw_conv_set_algorithm(algorithm)
-      var y = [Float](repeating: .nan, count: Int(s.n * s.oh * s.ow * s.o))
-      hw_conv2d_forward_nhwc(&s, x, w, &y, nil, 0)
-      return y
-    }
+    let forward = Self.channelsLastForward(s, seed: 41)
     func directCalls() -> Int {
       for index in 0..<hw_conv_choice_count() {
         var choice = hw_conv_choice()
@@ -148,6 +132,23 @@ extension KernelTests {
     #expect(bitwiseEqual(within, forward(HW_CONV_ONEDNN_WINOGRAD)))
     #expect(!bitwiseEqual(within, outside), "Winograd rounds otherwise")
     #expect(directCalls() == 1)
+  }
+
+  /// The forward pass of `shape` on seeded random channels-last data, under the algorithm the
+  /// returned function is given (no spare memory).
+  static func channelsLastForward(_ shape: hw_conv_shape, seed: UInt64)
+    -> (hw_conv_algorithm) -> [Float]
+  {
+    var rng = SplitMix64(seed: seed)
+    let x = rng.array(Int(shape.n * shape.h * shape.w * shape.c))
+    let w = rng.array(Int(shape.o * shape.c * shape.kh * shape.kw))
+    return { algorithm in
+      hw_conv_set_algorithm(algorithm)
+      var s = shape
+      var y = [Float](repeating: .nan, count: Int(s.n * s.oh * s.ow * s.o))
+      hw_conv2d_forward_nhwc(&s, x, w, &y, nil, 0)
+      return y
+    }
   }
 
   /// The spare memory a kernel passes (the arena's free range) holds oneDNN's blocked copies and
