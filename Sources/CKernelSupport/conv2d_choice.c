@@ -280,9 +280,8 @@ static hw_conv_choice measure(const call *c) {
 /* Whether oneDNN's blocked copies and scratchpad for Winograd fit the call's spare memory, or
  * else the workspace budget (hw_onednn_conv2d then places them in the thread's workspace). */
 static int winograd_has_room(const call *c) {
-  const hw_conv_algorithm winograd = HW_CONV_ONEDNN_WINOGRAD;
-  return c->key->nhwc && (hw_onednn_fits_spare(c->key, winograd, c->scratch, c->spare_bytes) ||
-                          hw_onednn_workspace_bytes(c->key, winograd) <= budget);
+  return c->key->nhwc && hw_onednn_has_room(c->key, HW_CONV_ONEDNN_WINOGRAD, c->scratch,
+                                            c->spare_bytes, budget);
 }
 
 /* Holds the cache's lock file (flock): measuring and writing a choice is one step across the

@@ -340,15 +340,9 @@ void hw_onednn_release_workspace(void) {
   t->workspace = NULL, t->capacity = 0;
 }
 
-int hw_onednn_fits_spare(const hw_conv_key *key, hw_conv_algorithm algorithm, void *spare,
-                         size_t spare_bytes) {
+int hw_onednn_has_room(const hw_conv_key *key, hw_conv_algorithm algorithm, void *spare,
+                       size_t spare_bytes, size_t budget) {
   pthread_once(&engine_once, create_engine);
   onednn_conv *c = engine ? lookup(key, algorithm) : NULL;
-  return c && spare_base(spare, spare_bytes, c->bytes) != NULL;
-}
-
-size_t hw_onednn_workspace_bytes(const hw_conv_key *key, hw_conv_algorithm algorithm) {
-  pthread_once(&engine_once, create_engine);
-  onednn_conv *c = engine ? lookup(key, algorithm) : NULL;
-  return c ? c->bytes : SIZE_MAX;
+  return c && (spare_base(spare, spare_bytes, c->bytes) != NULL || c->bytes <= budget);
 }

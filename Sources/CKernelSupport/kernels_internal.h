@@ -42,10 +42,9 @@ void hw_im2col_conv2d_filter_grad(const hw_conv_shape *s, const float *restrict 
  * do not keep their memory. */
 void hw_onednn_release_workspace(void);
 /* Whether oneDNN can run the key's convolution with `algorithm` with its workspace (blocked
- * copies and scratchpad) in the spare memory, as hw_onednn_conv2d places it (conv2d_onednn.c). */
-int hw_onednn_fits_spare(const hw_conv_key *key, hw_conv_algorithm algorithm, void *spare,
-                         size_t spare_bytes);
-/* The bytes of that workspace (SIZE_MAX when oneDNN cannot run it). */
-size_t hw_onednn_workspace_bytes(const hw_conv_key *key, hw_conv_algorithm algorithm);
+ * copies and scratchpad) in the spare memory, as hw_onednn_conv2d places it (conv2d_onednn.c),
+ * or else in at most `budget` bytes of the calling thread's workspace. */
+int hw_onednn_has_room(const hw_conv_key *key, hw_conv_algorithm algorithm, void *spare,
+                       size_t spare_bytes, size_t budget);
 
 #endif
